@@ -1,0 +1,285 @@
+// The one place that turns the environment (and an optional .env) into a typed, validated config.
+// Defaults here are the contract's (ARCHITECTURE.md, "Configuration"); .env.example mirrors them.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_ERROR_STRATEGIES, errorStrategiesSchema, type ErrorStrategies } from './errors.js';
+
+/** A setting that is missing or wrong; `variable` names the environment variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), 'must be true or false')
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min, `must be at least ${min}`);
+const num = (min: number, max = Infinity) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => s !== '' && Number.isFinite(Number(s)), 'must be a number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, max === Infinity ? `must be at least ${min}` : `must be between ${min} and ${max}`);
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL')
+  .transform((s) => s.replace(/\/+$/, ''));
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      return ['redis:', 'rediss:'].includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be a redis:// or rediss:// URL');
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+export interface PathMapping {
+  from: string;
+  to: string;
+}
+
+const pathMap = z.string().transform((s, ctx) => {
+  const out: PathMapping[] = [];
+  for (const part of s.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not stashPrefix=plexPrefix` });
+      return z.NEVER;
+    }
+    out.push({ from: part.slice(0, eq).trim(), to: part.slice(eq + 1).trim() });
+  }
+  return out;
+});
+
+const errorStrategiesJson = z.string().transform((s, ctx) => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(s);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+    return z.NEVER;
+  }
+  const parsed = errorStrategiesSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || 'value'}: ${issue.message}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** Each variable: its parser and its default (undefined = unset). Order is the order of .env.example. */
+const VARIABLES = {
+  REDIS_URL: [redisUrl, 'redis://127.0.0.1:6379'],
+  REDIS_CLUSTER_NODES: [list, undefined],
+  REDIS_PREFIX: [z.string().trim().regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'), 's2p'],
+  PLEX_URL: [httpUrl, undefined],
+  PLEX_TOKEN: [nonEmpty, undefined],
+  PLEX_LIBRARIES: [list, undefined],
+  PATH_MAP: [pathMap, undefined],
+  STASH_URL: [httpUrl, undefined],
+  STASH_API_KEY: [nonEmpty, undefined],
+  WORKER_CONCURRENCY: [int(1), '4'],
+  SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
+  SYNC_POSTER: [bool, 'true'],
+  BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
+  BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
+  BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
+  HEALTH_TIMEOUT_MS: [int(1), '5000'],
+  HEALTH_INTERVAL_MS: [int(1), '5000'],
+  HEALTH_MAX_INTERVAL_MS: [int(1), '60000'],
+  HEALTH_CLOSED_INTERVAL_MS: [int(0), '30000'],
+  RAMP_INITIAL_RATE: [num(0.001), '5'],
+  RAMP_TARGET_RATE: [num(0.001), '20'],
+  RAMP_DURATION_MS: [int(0), '300000'],
+  RAMP_ERROR_THRESHOLD: [num(0, 1), '0.3'],
+  RAMP_ERROR_WINDOW_MS: [int(1), '60000'],
+  PLEX_MAX_RATE: [num(0.001), undefined],
+  OUTAGE_HISTORY_SIZE: [int(1), '30'],
+  RECONCILE_AFTER_OUTAGE: [bool, 'true'],
+  RECONCILE_INTERVAL_MS: [int(0), '900000'],
+  HOOK_TOKEN: [nonEmpty, undefined],
+  DASHBOARD_HOST: [nonEmpty, '127.0.0.1'],
+  DASHBOARD_PORT: [int(0).refine((n) => n <= 65535, 'must be a port number'), '3000'],
+  DASHBOARD_USER: [nonEmpty, 'admin'],
+  DASHBOARD_PASSWORD: [nonEmpty, undefined],
+  ERROR_STRATEGIES: [errorStrategiesJson, undefined],
+  LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
+} as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
+
+export type VariableName = keyof typeof VARIABLES;
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+/** The contract's default of each variable, for .env.example and --help. */
+export const DEFAULTS: Record<VariableName, string | undefined> = Object.fromEntries(
+  VARIABLE_NAMES.map((k) => [k, VARIABLES[k][1]]),
+) as Record<VariableName, string | undefined>;
+
+export interface Config {
+  redis: { url: string; clusterNodes: string[] | null; prefix: string };
+  plex: { url: string; token: string; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
+  stash: { url: string; apiKey: string | null };
+  worker: { concurrency: number };
+  sync: { mode: 'mirror' | 'merge'; poster: boolean };
+  breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
+  health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number };
+  ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
+  outageHistorySize: number;
+  reconcile: { afterOutage: boolean; intervalMs: number };
+  hookToken: string | null;
+  dashboard: { host: string; port: number; user: string; password: string | null };
+  errorStrategies: ErrorStrategies;
+  logLevel: string;
+}
+
+/** Which groups of required settings a process needs (a dashboard needs no Stash, the hook no Plex). */
+export interface Needs {
+  plex?: boolean;
+  stash?: boolean;
+}
+
+/** Reads `.env` from `cwd` (if present) under the environment: the environment wins. */
+export function environmentWithDotenv(env: Env = process.env, cwd = process.cwd()): Env {
+  const file = `${cwd}/.env`;
+  if (!existsSync(file)) return env;
+  const fromFile = parseEnv(readFileSync(file, 'utf8')) as Env;
+  return { ...fromFile, ...env };
+}
+
+function read<K extends VariableName>(env: Env, name: K): z.output<(typeof VARIABLES)[K][0]> | undefined {
+  const [schema, fallback] = VARIABLES[name];
+  const given = env[name];
+  const raw = given === undefined || given.trim() === '' ? fallback : given;
+  if (raw === undefined) return undefined;
+  const parsed = (schema as z.ZodType).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(name, parsed.error.issues[0]?.message ?? 'invalid value');
+  return parsed.data as z.output<(typeof VARIABLES)[K][0]>;
+}
+
+function required<T>(name: VariableName, value: T | undefined): T {
+  if (value === undefined) throw new ConfigError(name, 'is required but not set');
+  return value;
+}
+
+/** Pure: env → Config. Throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
+  const r = <K extends VariableName>(k: K) => read(env, k);
+  const plexUrl = r('PLEX_URL');
+  const plexToken = r('PLEX_TOKEN');
+  const stashUrl = r('STASH_URL');
+  if (needs.plex) {
+    required('PLEX_URL', plexUrl);
+    required('PLEX_TOKEN', plexToken);
+  }
+  if (needs.stash) required('STASH_URL', stashUrl);
+  const health = {
+    timeoutMs: r('HEALTH_TIMEOUT_MS')!,
+    intervalMs: r('HEALTH_INTERVAL_MS')!,
+    maxIntervalMs: r('HEALTH_MAX_INTERVAL_MS')!,
+    closedIntervalMs: r('HEALTH_CLOSED_INTERVAL_MS')!,
+  };
+  if (health.maxIntervalMs < health.intervalMs) {
+    throw new ConfigError('HEALTH_MAX_INTERVAL_MS', `must be at least HEALTH_INTERVAL_MS (${health.intervalMs})`);
+  }
+  const ramp = {
+    initialRate: r('RAMP_INITIAL_RATE')!,
+    targetRate: r('RAMP_TARGET_RATE')!,
+    durationMs: r('RAMP_DURATION_MS')!,
+    errorThreshold: r('RAMP_ERROR_THRESHOLD')!,
+    errorWindowMs: r('RAMP_ERROR_WINDOW_MS')!,
+  };
+  if (ramp.targetRate < ramp.initialRate) {
+    throw new ConfigError('RAMP_TARGET_RATE', `must be at least RAMP_INITIAL_RATE (${ramp.initialRate})`);
+  }
+  const dashboard = {
+    host: r('DASHBOARD_HOST')!,
+    port: r('DASHBOARD_PORT')!,
+    user: r('DASHBOARD_USER')!,
+    password: r('DASHBOARD_PASSWORD') ?? null,
+  };
+  const clusterNodes = r('REDIS_CLUSTER_NODES');
+  for (const node of clusterNodes ?? []) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(node)) throw new ConfigError('REDIS_CLUSTER_NODES', `"${node}" is not host:port`);
+  }
+  return {
+    redis: { url: r('REDIS_URL')!, clusterNodes: clusterNodes?.length ? clusterNodes : null, prefix: r('REDIS_PREFIX')! },
+    plex: {
+      url: plexUrl ?? '',
+      token: plexToken ?? '',
+      libraries: r('PLEX_LIBRARIES')?.length ? r('PLEX_LIBRARIES')! : null,
+      pathMap: r('PATH_MAP') ?? [],
+      maxRate: r('PLEX_MAX_RATE') ?? null,
+    },
+    stash: { url: stashUrl ?? '', apiKey: r('STASH_API_KEY') ?? null },
+    worker: { concurrency: r('WORKER_CONCURRENCY')! },
+    sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')! },
+    breaker: {
+      failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,
+      recoveryTimeoutMs: r('BREAKER_RECOVERY_TIMEOUT_MS')!,
+      successThreshold: r('BREAKER_SUCCESS_THRESHOLD')!,
+    },
+    health,
+    ramp,
+    outageHistorySize: r('OUTAGE_HISTORY_SIZE')!,
+    reconcile: { afterOutage: r('RECONCILE_AFTER_OUTAGE')!, intervalMs: r('RECONCILE_INTERVAL_MS')! },
+    hookToken: r('HOOK_TOKEN') ?? null,
+    dashboard,
+    errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
+    logLevel: r('LOG_LEVEL')!,
+  };
+}
+
+/** The secrets of a config, for redaction. */
+export function secretsOf(config: Config): string[] {
+  const out = [config.plex.token, config.stash.apiKey, config.dashboard.password, config.hookToken];
+  try {
+    const password = decodeURIComponent(new URL(config.redis.url).password);
+    if (password) out.push(password);
+  } catch {
+    /* validated already */
+  }
+  return out.filter((s): s is string => !!s && s.length >= 4);
+}
+
+/** Imperative shell for entry points: load env + .env, or print one line and exit 2. */
+export function loadConfigOrExit(needs?: Needs, env: Env = process.env): Config {
+  try {
+    return parseConfig(environmentWithDotenv(env), needs);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

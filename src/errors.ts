@@ -1,0 +1,158 @@
+// The error taxonomy of the contract and classify(): the only place that maps failures to types.
+import { z } from 'zod';
+
+export const ERROR_TYPES = [
+  'PlexServerDown',
+  'PlexTemporaryError',
+  'PlexNotFound',
+  'PlexAuthError',
+  'PlexBadRequest',
+  'AmbiguousMatch',
+  'StashUnavailable',
+  'StashAuthError',
+  'StashSceneMissing',
+  'InvalidJob',
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
+export type ErrorClass = 'outage' | 'transient' | 'permanent';
+
+export const ERROR_CLASS: Record<ErrorType, ErrorClass> = {
+  PlexServerDown: 'outage',
+  PlexTemporaryError: 'outage',
+  PlexNotFound: 'transient',
+  PlexAuthError: 'permanent',
+  PlexBadRequest: 'permanent',
+  AmbiguousMatch: 'permanent',
+  StashUnavailable: 'transient',
+  StashAuthError: 'permanent',
+  StashSceneMissing: 'permanent',
+  InvalidJob: 'permanent',
+};
+
+export function isErrorType(s: string): s is ErrorType {
+  return (ERROR_TYPES as readonly string[]).includes(s);
+}
+export const isOutage = (t: ErrorType) => ERROR_CLASS[t] === 'outage';
+
+/** A classified failure. Its message never carries a secret (clients build it from redacted parts). */
+export class SyncError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = type;
+  }
+  /** The contract's `failedReason`: `Type: message`. */
+  get reason(): string {
+    return formatFailedReason(this.type, this.message);
+  }
+}
+
+export function formatFailedReason(type: ErrorType, message: string): string {
+  return `${type}: ${message}`;
+}
+
+/** The error type a `failedReason` starts with, or null for anything else (e.g. a crash message). */
+export function parseFailedReason(reason: string | undefined | null): ErrorType | null {
+  if (!reason) return null;
+  const m = /^([A-Za-z]+):/.exec(reason);
+  return m && isErrorType(m[1]!) ? m[1] : null;
+}
+
+/** Recovery strategy per error type (issue: dead-letter recovery). Overridable with ERROR_STRATEGIES. */
+export const errorStrategySchema = z.strictObject({
+  attempts: z.number().int().min(1).max(100),
+  backoffBaseMs: z.number().int().min(0),
+  backoffCapMs: z.number().int().min(0),
+  countsTowardBreaker: z.boolean(),
+  requeueByDefault: z.boolean(),
+});
+export type ErrorStrategy = z.infer<typeof errorStrategySchema>;
+export type ErrorStrategies = Record<ErrorType, ErrorStrategy>;
+export const errorStrategiesSchema = z.partialRecord(z.enum(ERROR_TYPES), errorStrategySchema);
+
+const permanent: ErrorStrategy = {
+  attempts: 1,
+  backoffBaseMs: 0,
+  backoffCapMs: 0,
+  countsTowardBreaker: false,
+  requeueByDefault: false,
+};
+export const DEFAULT_ERROR_STRATEGIES: ErrorStrategies = {
+  PlexServerDown: { attempts: 5, backoffBaseMs: 2_000, backoffCapMs: 60_000, countsTowardBreaker: true, requeueByDefault: true },
+  PlexTemporaryError: { attempts: 5, backoffBaseMs: 2_000, backoffCapMs: 60_000, countsTowardBreaker: true, requeueByDefault: false },
+  // About 12 attempts over about two hours: Plex may not have scanned the file yet.
+  PlexNotFound: { attempts: 12, backoffBaseMs: 30_000, backoffCapMs: 900_000, countsTowardBreaker: false, requeueByDefault: false },
+  StashUnavailable: { attempts: 5, backoffBaseMs: 5_000, backoffCapMs: 60_000, countsTowardBreaker: false, requeueByDefault: false },
+  PlexAuthError: permanent,
+  PlexBadRequest: permanent,
+  AmbiguousMatch: permanent,
+  StashAuthError: permanent,
+  StashSceneMissing: permanent,
+  InvalidJob: permanent,
+};
+/** Attempts a job is created with: the largest any strategy allows; the worker stops earlier per type. */
+export const maxAttempts = (s: ErrorStrategies) => Math.max(...Object.values(s).map((x) => x.attempts));
+
+/** Exponential backoff with full jitter in [delay/2, delay]; `random` in [0,1) is passed in to stay pure. */
+export function backoffDelay(strategy: ErrorStrategy, attemptsMade: number, random: number): number {
+  const exp = Math.min(strategy.backoffCapMs, strategy.backoffBaseMs * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(exp / 2 + (exp / 2) * random);
+}
+
+const DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The errno-like code of a failure, looking through fetch's `cause` chain. */
+export function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; name?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string') return e.code;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'ETIMEDOUT';
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+export type Service = 'plex' | 'stash';
+
+/**
+ * Maps an HTTP status or a thrown network error to its error type. `what` describes the request
+ * (method and redacted path) for the message.
+ */
+export function classify(service: Service, failure: { status: number } | { error: unknown }, what: string): SyncError {
+  if ('status' in failure) {
+    const s = failure.status;
+    if (service === 'plex') {
+      if (s === 401 || s === 403) return new SyncError('PlexAuthError', `${what} → HTTP ${s} (token rejected)`, s);
+      if (s === 404) return new SyncError('PlexNotFound', `${what} → HTTP 404`, s);
+      if (s === 429 || s >= 500) return new SyncError('PlexTemporaryError', `${what} → HTTP ${s}`, s);
+      return new SyncError('PlexBadRequest', `${what} → HTTP ${s}`, s);
+    }
+    if (s === 401 || s === 403) return new SyncError('StashAuthError', `${what} → HTTP ${s} (API key rejected)`, s);
+    return new SyncError('StashUnavailable', `${what} → HTTP ${s}`, s);
+  }
+  const err = failure.error;
+  if (err instanceof SyncError) return err;
+  const code = errorCode(err);
+  const detail = code ?? (err instanceof Error ? err.message : String(err));
+  if (service === 'stash') return new SyncError('StashUnavailable', `${what} → ${detail}`);
+  if (code && TIMEOUT_CODES.has(code)) return new SyncError('PlexTemporaryError', `${what} → timeout (${code})`);
+  if (code && DOWN_CODES.has(code)) return new SyncError('PlexServerDown', `${what} → ${code}`);
+  // fetch's "fetch failed" without a known code is a network failure: the server is not answering.
+  return new SyncError('PlexServerDown', `${what} → ${detail}`);
+}

@@ -1,0 +1,59 @@
+// Shapes shared by the Stash client, the Plex client, the mapping and the processor.
+
+/** What stash2plex reads of a Stash scene (see src/stash/queries.ts for the query). */
+export interface StashScene {
+  id: string;
+  title: string | null;
+  code: string | null;
+  details: string | null;
+  director: string | null;
+  urls: string[];
+  date: string | null; // YYYY-MM-DD
+  rating100: number | null;
+  organized: boolean;
+  updated_at: string; // RFC 3339
+  studio: { id: string; name: string; parent_studio: { name: string } | null } | null;
+  performers: { name: string }[];
+  tags: { name: string }[];
+  files: { path: string; basename: string }[];
+  paths: { screenshot: string | null } | null;
+}
+
+export const PLEX_SCALAR_FIELDS = ['title', 'summary', 'studio', 'originallyAvailableAt'] as const;
+export type PlexScalarField = (typeof PLEX_SCALAR_FIELDS)[number];
+/** Tag fields as named in edit requests (`genre[0].tag.tag=…`); `actor` reads back as `Role`. */
+export const PLEX_TAG_FIELDS = ['genre', 'actor', 'collection'] as const;
+export type PlexTagField = (typeof PLEX_TAG_FIELDS)[number];
+
+/** A Plex item as read by GET /library/metadata/{ratingKey}, normalised. */
+export interface PlexItem {
+  ratingKey: string;
+  sectionKey: string;
+  title: string;
+  summary: string;
+  studio: string;
+  originallyAvailableAt: string; // '' when unset
+  userRating: number | null;
+  tags: Record<PlexTagField, string[]>;
+  files: string[];
+  /** Names of locked fields (from `Field[{name, locked}]`), e.g. 'title', 'genre', 'thumb'. */
+  locked: string[];
+}
+
+/** What Plex should show for a scene (the output of the pure mapping). */
+export interface DesiredPlexState {
+  scalars: Record<PlexScalarField, string>; // '' clears
+  tags: Partial<Record<PlexTagField, string[]>>; // absent: not managed
+  userRating: number | null; // null: clear
+  posterUrl: string | null;
+}
+
+/** The edits that make a Plex item equal to the desired state; empty when nothing differs. */
+export interface PlexEdit {
+  /** Scalar values to set (each also locked). */
+  scalars: Partial<Record<PlexScalarField, string>>;
+  /** Per tag field: the complete desired list, plus removals of extras (mirror mode). */
+  tags: Partial<Record<PlexTagField, { set: string[]; remove: string[] }>>;
+  /** undefined: unchanged; null: clear (-1); number 0..10. */
+  userRating?: number | null;
+}
