@@ -84,7 +84,7 @@ export const DEFAULT_ERROR_STRATEGIES: ErrorStrategies = {
   PlexServerDown: { attempts: 5, backoffBaseMs: 2_000, backoffCapMs: 60_000, countsTowardBreaker: true, requeueByDefault: true },
   PlexTemporaryError: { attempts: 5, backoffBaseMs: 2_000, backoffCapMs: 60_000, countsTowardBreaker: true, requeueByDefault: false },
   // About 12 attempts over about two hours: Plex may not have scanned the file yet.
-  PlexNotFound: { attempts: 12, backoffBaseMs: 30_000, backoffCapMs: 900_000, countsTowardBreaker: false, requeueByDefault: false },
+  PlexNotFound: { attempts: 12, backoffBaseMs: 30_000, backoffCapMs: 1_200_000, countsTowardBreaker: false, requeueByDefault: false },
   StashUnavailable: { attempts: 5, backoffBaseMs: 5_000, backoffCapMs: 60_000, countsTowardBreaker: false, requeueByDefault: false },
   PlexAuthError: permanent,
   PlexBadRequest: permanent,
