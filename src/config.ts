@@ -113,6 +113,7 @@ const VARIABLES = {
   WORKER_CONCURRENCY: [int(1), '4'],
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
+  SYNC_STUDIO_COLLECTION: [bool, 'false'],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
@@ -150,7 +151,7 @@ export interface Config {
   plex: { url: string; token: string; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
   stash: { url: string; apiKey: string | null };
   worker: { concurrency: number };
-  sync: { mode: 'mirror' | 'merge'; poster: boolean };
+  sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
   health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number };
   ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
@@ -242,7 +243,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     },
     stash: { url: stashUrl ?? '', apiKey: r('STASH_API_KEY') ?? null },
     worker: { concurrency: r('WORKER_CONCURRENCY')! },
-    sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')! },
+    sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')!, studioCollection: r('SYNC_STUDIO_COLLECTION')! },
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,
       recoveryTimeoutMs: r('BREAKER_RECOVERY_TIMEOUT_MS')!,

@@ -24,7 +24,7 @@ describe('parseConfig', () => {
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, prefix: 's2p' });
     expect(c.plex.url).toBe('http://plex:32400');
     expect(c.worker.concurrency).toBe(4);
-    expect(c.sync).toEqual({ mode: 'mirror', poster: true });
+    expect(c.sync).toEqual({ mode: 'mirror', poster: true, studioCollection: false });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 });
     expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000 });
     expect(c.ramp).toEqual({ initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 });
@@ -108,5 +108,18 @@ describe('loadConfigOrExit', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/WORKER_CONCURRENCY/);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable with the contract default', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DEFAULTS, VARIABLE_NAMES } = await import('../../src/config.js');
+    const text = readFileSync('.env.example', 'utf8');
+    for (const name of VARIABLE_NAMES) {
+      const line = text.split('\n').find((l) => new RegExp(`^#? ?${name}=`).test(l));
+      expect(line, name).toBeDefined();
+      if (DEFAULTS[name] !== undefined) expect(line, name).toBe(`${name}=${DEFAULTS[name]}`);
+    }
   });
 });

@@ -1,0 +1,76 @@
+// One scene sync: read Stash fresh, find the Plex item, diff, send only what differs.
+import { createHash } from 'node:crypto';
+import { SyncError } from '../errors.js';
+import type { RedisConnection } from '../redis.js';
+import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
+import type { PlexEdit, PlexItem, StashScene } from './types.js';
+
+/** What the processor needs of the Plex client (src/plex/client.ts). */
+export interface PlexPort {
+  resolveItem(stashPath: string): Promise<{ ratingKey: string; sectionKey: string }>;
+  getItem(ratingKey: string): Promise<PlexItem>;
+  applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
+  uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
+}
+
+/** What the processor needs of the Stash client (src/stash/client.ts). */
+export interface StashPort {
+  findScene(id: string): Promise<StashScene | null>;
+  fetchScreenshot(url: string): Promise<{ bytes: Buffer; contentType: string }>;
+}
+
+export interface SyncDeps {
+  plex: PlexPort;
+  stash: StashPort;
+  redis: RedisConnection;
+  /** Hash of ratingKey → hash of the poster last uploaded. */
+  posterHashKey: string;
+  mode: SyncMode;
+  poster: boolean;
+  collectionFromStudio: boolean;
+}
+
+export interface SyncResult {
+  ratingKey: string;
+  /** Plex edit requests sent (0 for an unchanged scene). */
+  editRequests: number;
+  posterUploaded: boolean;
+}
+
+/** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
+async function resolveScene(scene: StashScene, plex: PlexPort) {
+  if (scene.files.length === 0) throw new SyncError('PlexNotFound', `scene ${scene.id} has no file`);
+  let notFound: unknown;
+  for (const file of scene.files) {
+    try {
+      return await plex.resolveItem(file.path);
+    } catch (err) {
+      if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
+      notFound = err;
+    }
+  }
+  throw notFound;
+}
+
+export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
+  const scene = await deps.stash.findScene(sceneId);
+  if (!scene) throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
+  const { ratingKey, sectionKey } = await resolveScene(scene, deps.plex);
+  const current = await deps.plex.getItem(ratingKey);
+  const desired = desiredState(scene, { collectionFromStudio: deps.collectionFromStudio });
+  const edit = diff(desired, current, deps.mode);
+  const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
+
+  let posterUploaded = false;
+  if (deps.poster && desired.posterUrl) {
+    const { bytes, contentType } = await deps.stash.fetchScreenshot(desired.posterUrl);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    // Upload only when the image changed (or the lock was lost), remembered per Plex item.
+    if ((await deps.redis.hget(deps.posterHashKey, ratingKey)) !== hash || !current.locked.includes('thumb')) {
+      await deps.plex.uploadPoster(sectionKey, ratingKey, bytes, contentType);
+      await deps.redis.hset(deps.posterHashKey, ratingKey, hash);
+      posterUploaded = true;
+    }
+  }
+  return { ratingKey, editRequests, posterUploaded };
+}

@@ -1,0 +1,69 @@
+// The worker role: inbox ingest + the sync worker, wired to Redis, Plex and Stash.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { PlexClient } from '../plex/client.js';
+import { closeQuietly, connectRedis, keys } from '../redis.js';
+import { StashClient } from '../stash/client.js';
+import { InboxIngest } from './ingest.js';
+import { createSyncQueue } from './queue.js';
+import { closeWorker, createSyncWorker, type BreakerGate, type SyncWorkerOptions } from './worker.js';
+
+export interface WorkerRole {
+  stop(): Promise<void>;
+}
+
+export async function startWorkerRole(
+  config: Config,
+  log: Logger,
+  extra: { gate?: BreakerGate; onAttempt?: SyncWorkerOptions['onAttempt'] } = {},
+): Promise<WorkerRole> {
+  const k = keys(config.redis.prefix);
+  const connection = connectRedis(config);
+  const blocking = connectRedis(config);
+  const queue = createSyncQueue(connection, config.redis.prefix);
+  const plex = new PlexClient({
+    url: config.plex.url,
+    token: config.plex.token,
+    libraries: config.plex.libraries,
+    pathMap: config.plex.pathMap,
+    redis: connection,
+    prefix: config.redis.prefix,
+  });
+  const stash = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  const worker = createSyncWorker({
+    connection,
+    prefix: config.redis.prefix,
+    concurrency: config.worker.concurrency,
+    strategies: config.errorStrategies,
+    deps: {
+      plex,
+      stash,
+      redis: connection,
+      posterHashKey: k.posterHashes,
+      mode: config.sync.mode,
+      poster: config.sync.poster,
+      collectionFromStudio: config.sync.studioCollection,
+    },
+    signalsKey: k.signals,
+    log,
+    ...extra,
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
+  worker.on('failed', (job, err) => {
+    if (job && err.name !== 'DelayedError' && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1))) {
+      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
+    }
+  });
+  const ingest = new InboxIngest({ connection: blocking, inboxKey: k.inbox, queue, strategies: config.errorStrategies, log });
+  await ingest.start();
+  log.info({ concurrency: config.worker.concurrency, prefix: config.redis.prefix }, 'worker started');
+  return {
+    async stop() {
+      await ingest.stop();
+      await closeWorker(worker);
+      await queue.close();
+      await closeQuietly(blocking);
+      await closeQuietly(connection);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// The BullMQ worker of the `sync` queue: validation, per-error-type retries, outcome signals.
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  backoffDelay,
+  ERROR_CLASS,
+  formatFailedReason,
+  isOutage,
+  parseFailedReason,
+  SyncError,
+  type ErrorStrategies,
+  type ErrorType,
+} from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RedisConnection } from '../redis.js';
+import { SYNC_QUEUE } from '../redis.js';
+import { emitSignal } from '../resilience/signals.js';
+import { syncJobSchema, type SyncJobData } from './job.js';
+import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
+
+/** Lets the worker ask whether the breaker holds jobs back (OPEN or HALF_OPEN), through a short cache. */
+export interface BreakerGate {
+  holding(): Promise<boolean>;
+}
+
+export interface SyncWorkerOptions {
+  connection: RedisConnection;
+  prefix: string;
+  concurrency: number;
+  strategies: ErrorStrategies;
+  deps: SyncDeps;
+  signalsKey: string;
+  log: Logger;
+  gate?: BreakerGate;
+  /** How long a job held back by an open breaker waits before it is tried again (the queue is paused meanwhile). */
+  holdMs?: number;
+  /** Observer of every attempt (metrics). */
+  onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
+}
+
+/** The error type carried by a thrown error's message (`Type: …`), or null. */
+const typeOf = (err: Error | undefined) => parseFailedReason(err?.message);
+
+export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, SyncResult> {
+  const { strategies, log } = opts;
+  const processor = async (job: Job<SyncJobData, SyncResult>, token?: string): Promise<SyncResult> => {
+    const parsed = syncJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(formatFailedReason('InvalidJob', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+    }
+    // From now on a new edit of this scene gets a job of its own: this run may have read Stash too early.
+    await job.removeDeduplicationKey().catch(() => false);
+    const started = performance.now();
+    try {
+      const result = await syncScene(parsed.data.sceneId, opts.deps);
+      opts.onAttempt?.('ok', performance.now() - started);
+      await emitSignal(opts.connection, opts.signalsKey, 'ok', job.id ?? null);
+      log.info({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'scene synced');
+      return result;
+    } catch (err) {
+      if (!(err instanceof SyncError)) throw err; // a bug: BullMQ retries it and keeps the stack
+      opts.onAttempt?.(err.type, performance.now() - started);
+      await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
+      log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
+      if (isOutage(err.type) && opts.gate && (await opts.gate.holding())) {
+        // Plex is known to be down: wait for it without spending an attempt.
+        await job.moveToDelayed(Date.now() + (opts.holdMs ?? 5_000), token);
+        throw new DelayedError();
+      }
+      const strategy = strategies[err.type];
+      if (ERROR_CLASS[err.type] === 'permanent' || job.attemptsMade + 1 >= strategy.attempts) {
+        throw new UnrecoverableError(err.reason);
+      }
+      throw new Error(err.reason);
+    }
+  };
+
+  return new Worker<SyncJobData, SyncResult>(SYNC_QUEUE, processor, {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
+        const type = typeOf(err) ?? 'StashUnavailable';
+        return backoffDelay(strategies[type], attemptsMade, Math.random());
+      },
+    },
+  });
+}
+
+/** Stops taking jobs and waits for active ones, at most `graceMs`, then forces the close. */
+export async function closeWorker(worker: Worker, graceMs = 25_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+  const result = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') await worker.close(true);
+}

@@ -1,0 +1,27 @@
+// `npm start`: every role in one process for a single-machine install, with the embedded-Redis fallback.
+import { handleHelp, onShutdown } from '../src/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/config.js';
+import { ensureRedis } from '../src/embedded-redis.js';
+import { createLogger } from '../src/log.js';
+import { startWorkerRole } from '../src/sync/role.js';
+
+handleHelp(process.argv, `
+Usage: npm start
+Runs the worker in one process (the supervisor and dashboard join it as they land).
+With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`);
+const config0 = loadConfigOrExit();
+let embedded;
+try {
+  embedded = await ensureRedis(process.env);
+} catch (err) {
+  process.stderr.write(`stash2plex: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+const config = embedded ? { ...config0, redis: { ...config0.redis, url: embedded.url } } : config0;
+const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'stash2plex' });
+if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
+const worker = await startWorkerRole(config, log);
+onShutdown(async () => {
+  await worker.stop();
+  await embedded?.stop();
+}, log);

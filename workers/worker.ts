@@ -1,0 +1,14 @@
+// `npm run worker`: inbox ingest and the sync worker.
+import { handleHelp, onShutdown } from '../src/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startWorkerRole } from '../src/sync/role.js';
+
+handleHelp(process.argv, `
+Usage: npm run worker
+Moves Stash hook events from Redis into the sync queue and syncs each scene to Plex
+(WORKER_CONCURRENCY jobs at a time). SIGTERM/SIGINT finish active jobs first.`);
+const config = loadConfigOrExit();
+const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'worker' });
+const role = await startWorkerRole(config, log);
+onShutdown(() => role.stop(), log);
