@@ -6,7 +6,7 @@ import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
 import { InboxIngest } from './ingest.js';
 import { createSyncQueue } from './queue.js';
-import { closeWorker, createSyncWorker, type BreakerGate, type SyncWorkerOptions } from './worker.js';
+import { closeWorker, createSyncWorker, type SyncWorkerOptions } from './worker.js';
 
 export interface WorkerRole {
   stop(): Promise<void>;
@@ -15,7 +15,7 @@ export interface WorkerRole {
 export async function startWorkerRole(
   config: Config,
   log: Logger,
-  extra: { gate?: BreakerGate; onAttempt?: SyncWorkerOptions['onAttempt'] } = {},
+  extra: Partial<Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs'>> = {},
 ): Promise<WorkerRole> {
   const k = keys(config.redis.prefix);
   const connection = connectRedis(config);

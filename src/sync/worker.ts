@@ -33,6 +33,9 @@ export interface SyncWorkerOptions {
   gate?: BreakerGate;
   /** How long a job held back by an open breaker waits before it is tried again (the queue is paused meanwhile). */
   holdMs?: number;
+  /** BullMQ lock duration / stalled-check interval (defaults 30 s); tests shorten them. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   /** Observer of every attempt (metrics). */
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
 }
@@ -78,6 +81,9 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
+    // Only when given: an explicit undefined would replace BullMQ's defaults.
+    ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
+    ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
         const type = typeOf(err) ?? 'StashUnavailable';

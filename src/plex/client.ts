@@ -1,0 +1,355 @@
+// Plex HTTP client (fetch, no SDK): identity, sections, item resolution by file path, reads and edits.
+// Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
+// scrubbed from every message, so errors may be logged and stored in failedReason as they are.
+import { hostname } from 'node:os';
+import type { PathMapping } from '../config.js';
+import { classify, SyncError } from '../errors.js';
+import { redact } from '../log.js';
+import { keys, type RedisConnection } from '../redis.js';
+import type { PlexEdit, PlexItem } from '../sync/types.js';
+import { encodeEdit, parseItem } from './edits.js';
+import { inLocationStyle, mapPath, normalisePlexPath, pickSection, titleGuess, type PlexSection, type SectionMatch } from './paths.js';
+import { parseIdentity, parseMetadataList, parseSections, PlexResponseError, type PlexMetadata } from './schemas.js';
+
+export const PLEX_PRODUCT = 'stash2plex';
+export const PLEX_CLIENT_VERSION = '0.1.0';
+export const DEFAULT_TIMEOUT_MS = 15_000;
+export const SECTIONS_TTL_MS = 60_000;
+/** Page size of the last-resort scan of a section. */
+export const SCAN_PAGE_SIZE = 200;
+/** Safety stop of the paged scan (200 × 5000 = a million items). */
+const MAX_SCAN_PAGES = 5_000;
+const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
+
+export interface PlexClientOptions {
+  url: string;
+  token: string;
+  /** Library section titles to search (null/empty: all movie-type sections). */
+  libraries?: string[] | null;
+  pathMap?: PathMapping[];
+  /** Per-request timeout (default 15 s). */
+  timeoutMs?: number;
+  /** With redis, the path → ratingKey cache lives in `keys(prefix).plexPathCache`. */
+  redis?: RedisConnection;
+  prefix?: string;
+  /** X-Plex-Client-Identifier (default: stash2plex-<hostname>, stable across restarts). */
+  clientIdentifier?: string;
+  /** How long the section list is kept in memory (default 60 s). */
+  sectionsTtlMs?: number;
+}
+
+export interface PlexIdentity {
+  machineIdentifier: string;
+  version: string;
+  latencyMs: number;
+}
+
+export interface ResolvedItem {
+  ratingKey: string;
+  sectionKey: string;
+}
+
+interface RequestOptions {
+  query?: URLSearchParams;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  timeoutMs?: number;
+  /** false for /identity, which needs no token (it proves the server is up, not the token). */
+  auth?: boolean;
+}
+
+/** Removes an `X-Plex-Token` query parameter from a URL (for anything that logs URLs). */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]X-Plex-Token=)[^&#\s]*/gi, '$1[REDACTED]');
+}
+
+/** "GET /library/sections/1/all" — the description of a request used in every error message. */
+const describe = (method: string, path: string) => `${method} ${path}`;
+
+export class PlexClient {
+  private readonly base: string;
+  private readonly token: string;
+  private readonly libraries: string[] | null;
+  private readonly pathMap: PathMapping[];
+  private readonly timeoutMs: number;
+  private readonly redis: RedisConnection | undefined;
+  private readonly cacheKey: string;
+  private readonly clientIdentifier: string;
+  private readonly sectionsTtlMs: number;
+  private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
+
+  constructor(opts: PlexClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.libraries = opts.libraries?.length ? opts.libraries : null;
+    this.pathMap = opts.pathMap ?? [];
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.redis = opts.redis;
+    this.cacheKey = keys(opts.prefix ?? 's2p').plexPathCache;
+    this.clientIdentifier = opts.clientIdentifier ?? `${PLEX_PRODUCT}-${hostname()}`;
+    this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
+  }
+
+  // ---- transport --------------------------------------------------------------------------------
+
+  /** A SyncError whose message is guaranteed free of the token (defence in depth over classify). */
+  private scrub(err: SyncError): SyncError {
+    const message = redact(err.message, [this.token]);
+    return message === err.message ? err : new SyncError(err.type, message, err.status);
+  }
+
+  private fail(failure: { status: number } | { error: unknown }, what: string): SyncError {
+    return this.scrub(classify('plex', failure, what));
+  }
+
+  /** One HTTP request; any non-2xx status or network failure (incl. timeout) throws a SyncError. */
+  private async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const what = describe(method, path);
+    const qs = opts.query?.toString();
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'X-Plex-Client-Identifier': this.clientIdentifier,
+      'X-Plex-Product': PLEX_PRODUCT,
+      'X-Plex-Version': PLEX_CLIENT_VERSION,
+      ...opts.headers,
+    };
+    if (opts.auth !== false) headers['X-Plex-Token'] = this.token;
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, {
+        method,
+        headers,
+        body: opts.body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      });
+    } catch (error) {
+      throw this.fail({ error }, what);
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw this.fail({ status: res.status }, what);
+    }
+    return res;
+  }
+
+  /** Request + JSON body. The body read shares the request's timeout (the signal covers it). */
+  private async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ json: unknown; res: Response }> {
+    const res = await this.request(method, path, opts);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (error) {
+      throw this.fail({ error }, describe(method, path));
+    }
+    try {
+      return { json: JSON.parse(text), res };
+    } catch {
+      throw this.unreadable(method, path, 'body is not JSON');
+    }
+  }
+
+  /**
+   * A 2xx answer we cannot read (an HTML proxy page, a truncated body): not a status classify() knows,
+   * and not a network failure. Treated like a bad gateway: a temporary server-side problem.
+   */
+  private unreadable(method: string, path: string, why: string): SyncError {
+    return this.scrub(new SyncError('PlexTemporaryError', `${describe(method, path)} → unreadable response (${why})`));
+  }
+
+  /** Parses with a pure parser, turning a shape problem into a SyncError for this request. */
+  private parsed<T>(method: string, path: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (err instanceof PlexResponseError && err.kind === 'missing') throw this.fail({ status: 404 }, describe(method, path));
+      throw this.unreadable(method, path, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  // ---- server ----------------------------------------------------------------------------------
+
+  /** GET /identity (no token): proves the server answers. Its own timeout, e.g. HEALTH_TIMEOUT_MS. */
+  async identity(timeoutMs?: number): Promise<PlexIdentity> {
+    const started = performance.now();
+    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs });
+    const latencyMs = Math.round(performance.now() - started);
+    return { ...this.parsed('GET', '/identity', () => parseIdentity(json)), latencyMs };
+  }
+
+  /** GET /library/sections with the token: throws PlexAuthError when Plex rejects it. */
+  async checkToken(): Promise<void> {
+    const sections = await this.fetchSections();
+    this.sectionsCache = { at: Date.now(), value: Promise.resolve(sections) };
+  }
+
+  private async fetchSections(): Promise<PlexSection[]> {
+    const { json } = await this.json('GET', '/library/sections');
+    return this.parsed('GET', '/library/sections', () => parseSections(json));
+  }
+
+  /** The library sections, kept in memory for ~60 s (concurrent callers share one request). */
+  async sections(force = false): Promise<PlexSection[]> {
+    const c = this.sectionsCache;
+    if (!force && c && Date.now() - c.at < this.sectionsTtlMs) return c.value;
+    const value = this.fetchSections();
+    const entry = { at: Date.now(), value };
+    this.sectionsCache = entry;
+    // A failed fetch is not cached: the next call tries again.
+    value.catch(() => {
+      if (this.sectionsCache === entry) this.sectionsCache = null;
+    });
+    return value;
+  }
+
+  // ---- items -----------------------------------------------------------------------------------
+
+  /** GET /library/metadata/{ratingKey}: the full item (tags, summary, locks, files). */
+  async getItem(ratingKey: string, sectionKey = ''): Promise<PlexItem> {
+    const path = `/library/metadata/${encodeURIComponent(ratingKey)}`;
+    const { json } = await this.json('GET', path);
+    return this.parsed('GET', path, () => parseItem(json, sectionKey));
+  }
+
+  /**
+   * The Plex item holding a Stash file: path mapped, section chosen by longest location prefix, then
+   * the cached ratingKey (verified), the `file=` filter, the title filter, and a paged scan, each
+   * followed by an exact comparison of Part.file. Throws PlexNotFound (none) or AmbiguousMatch (several).
+   */
+  async resolveItem(stashPath: string): Promise<ResolvedItem> {
+    const plexPath = mapPath(stashPath, this.pathMap);
+    const match = await this.sectionFor(stashPath, plexPath);
+    const target = normalisePlexPath(plexPath);
+    const cached = await this.fromCache(target, match.section.key);
+    if (cached) return cached;
+    const sectionKey = match.section.key;
+    const byFile = await this.search(sectionKey, target, { file: inLocationStyle(plexPath, match.location) });
+    if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
+    const guess = titleGuess(plexPath);
+    const byTitle = guess ? await this.search(sectionKey, target, { title: guess }) : [];
+    if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
+    return this.settle(await this.scan(sectionKey, target), target, sectionKey);
+  }
+
+  private async sectionFor(stashPath: string, plexPath: string): Promise<SectionMatch> {
+    let match = pickSection(await this.sections(), plexPath, this.libraries);
+    // A library added in the last minute is not in the cached list yet: look once more, fresh.
+    if (!match) match = pickSection(await this.sections(true), plexPath, this.libraries);
+    if (match) return match;
+    const mapped = plexPath === normalisePlexPath(stashPath) ? '' : ` (mapped from ${stashPath})`;
+    const scope = this.libraries ? `the libraries ${this.libraries.map((l) => `"${l}"`).join(', ')}` : 'any movie library';
+    throw this.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}; check PATH_MAP and PLEX_LIBRARIES`));
+  }
+
+  /** Exactly one distinct item: cache and return it; several: AmbiguousMatch; none: PlexNotFound. */
+  private async settle(found: PlexMetadata[], target: string, sectionKey: string): Promise<ResolvedItem> {
+    const ratingKeys = [...new Set(found.map((m) => m.ratingKey))];
+    if (ratingKeys.length > 1) {
+      throw this.scrub(new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`));
+    }
+    if (ratingKeys.length === 0) {
+      throw this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target} (not scanned yet?)`));
+    }
+    const ratingKey = ratingKeys[0]!;
+    await this.cacheSet(target, ratingKey);
+    return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey };
+  }
+
+  /** Items of one filtered listing whose Part.file is exactly the target. */
+  private async search(sectionKey: string, target: string, filter: Record<string, string>): Promise<PlexMetadata[]> {
+    const path = `/library/sections/${encodeURIComponent(sectionKey)}/all`;
+    const { json } = await this.json('GET', path, { query: new URLSearchParams({ type: '1', ...filter }) });
+    return this.parsed('GET', path, () => parseMetadataList(json)).items.filter((m) => holds(m, target));
+  }
+
+  /** Last resort: every page of the section (all of it, so a second holder is noticed). */
+  private async scan(sectionKey: string, target: string): Promise<PlexMetadata[]> {
+    const path = `/library/sections/${encodeURIComponent(sectionKey)}/all`;
+    const found: PlexMetadata[] = [];
+    for (let page = 0, start = 0; page < MAX_SCAN_PAGES; page++, start += SCAN_PAGE_SIZE) {
+      const { json, res } = await this.json('GET', path, {
+        query: new URLSearchParams({ type: '1' }),
+        headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(SCAN_PAGE_SIZE) },
+      });
+      const { items, totalSize } = this.parsed('GET', path, () => parseMetadataList(json));
+      found.push(...items.filter((m) => holds(m, target)));
+      const total = totalSize ?? numberHeader(res, 'X-Plex-Container-Total-Size');
+      if (items.length < SCAN_PAGE_SIZE || (total !== null && start + items.length >= total)) break;
+    }
+    return found;
+  }
+
+  // ---- path cache (advisory: a Redis problem only costs a search) --------------------------------
+
+  private async fromCache(target: string, sectionKey: string): Promise<ResolvedItem | null> {
+    if (!this.redis) return null;
+    let ratingKey: string | null;
+    try {
+      ratingKey = await this.redis.hget(this.cacheKey, target);
+    } catch {
+      return null;
+    }
+    if (!ratingKey) return null;
+    try {
+      const item = await this.getItem(ratingKey, sectionKey);
+      if (item.files.some((f) => normalisePlexPath(f) === target)) return { ratingKey, sectionKey: item.sectionKey || sectionKey };
+    } catch (err) {
+      // Deleted item (404): stale. Anything else (Plex down…) is the caller's problem.
+      if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
+    }
+    await this.redis.hdel(this.cacheKey, target).catch(() => undefined);
+    return null;
+  }
+
+  private async cacheSet(target: string, ratingKey: string): Promise<void> {
+    await this.redis?.hset(this.cacheKey, target, ratingKey).catch(() => undefined);
+  }
+
+  // ---- edits -----------------------------------------------------------------------------------
+
+  /**
+   * Applies an edit: one PUT for scalars and tags (if any), one rating call (if userRating is defined;
+   * null clears with -1). Sends nothing for an empty edit. Returns the number of requests sent.
+   */
+  async applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number> {
+    let sent = 0;
+    const params = encodeEdit(edit);
+    if ([...params.keys()].length > 0) {
+      await this.editItem(sectionKey, ratingKey, params);
+      sent++;
+    }
+    if (edit.userRating !== undefined) {
+      const rating = edit.userRating === null ? -1 : edit.userRating;
+      const query = new URLSearchParams({ key: ratingKey, identifier: LIBRARY_IDENTIFIER, rating: String(rating) });
+      await this.request('PUT', '/:/rate', { query });
+      sent++;
+    }
+    return sent;
+  }
+
+  /** PUT /library/sections/{key}/all?type=1&id={ratingKey}&<params>. */
+  private async editItem(sectionKey: string, ratingKey: string, params: URLSearchParams): Promise<void> {
+    const query = new URLSearchParams({ type: '1', id: ratingKey });
+    for (const [k, v] of params) query.append(k, v);
+    await this.request('PUT', `/library/sections/${encodeURIComponent(sectionKey)}/all`, { query });
+  }
+
+  /** Uploads a poster from bytes and locks it (`thumb.locked=1`). Returns the requests sent (2). */
+  async uploadPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<number> {
+    await this.request('POST', `/library/metadata/${encodeURIComponent(ratingKey)}/posters`, {
+      body: bytes,
+      headers: { 'Content-Type': contentType },
+    });
+    await this.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
+    return 2;
+  }
+}
+
+/** Whether an item has a part whose file is exactly the (normalised) target. */
+function holds(m: PlexMetadata, target: string): boolean {
+  return m.Media.some((md) => md.Part.some((p) => typeof p.file === 'string' && normalisePlexPath(p.file) === target));
+}
+
+function numberHeader(res: Response, name: string): number | null {
+  const v = Number(res.headers.get(name));
+  return res.headers.has(name) && Number.isFinite(v) ? v : null;
+}

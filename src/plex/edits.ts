@@ -1,0 +1,72 @@
+// Pure: a PlexEdit → the query parameters of Plex's edit call, and a Plex item response → PlexItem.
+import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS, type PlexEdit, type PlexItem, type PlexTagField } from '../sync/types.js';
+import { filesOf, parseMetadataList, PlexResponseError, type PlexMetadata } from './schemas.js';
+
+export { PlexResponseError } from './schemas.js';
+
+/**
+ * The edit parameters (without `type` and `id`) per plex-api.md. Every field set is also locked, or
+ * Plex's agent would overwrite it on the next refresh. Tags: the complete desired list as indexed
+ * additions, the extras as a removal (`genre[].tag.tag-`), so the result is right whether Plex reads the
+ * list as an addition or a replacement. An empty edit yields no parameters.
+ */
+export function encodeEdit(edit: PlexEdit): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const field of PLEX_SCALAR_FIELDS) {
+    const value = edit.scalars[field];
+    if (value === undefined) continue;
+    q.append(`${field}.value`, value);
+    q.append(`${field}.locked`, '1');
+  }
+  for (const field of PLEX_TAG_FIELDS) {
+    const tags = edit.tags[field];
+    if (!tags) continue;
+    tags.set.forEach((tag, i) => q.append(`${field}[${i}].tag.tag`, tag));
+    if (tags.remove.length > 0) q.append(`${field}[].tag.tag-`, encodeTagList(tags.remove));
+    q.append(`${field}.locked`, '1');
+  }
+  return q;
+}
+
+/**
+ * The value of a `tag.tag-` removal: each tag percent-encoded, then joined with commas (the server
+ * splits on the commas before decoding each tag, so a tag containing a comma survives). The whole value
+ * is then encoded once more as a query value, as python-plexapi does.
+ */
+export const encodeTagList = (tags: readonly string[]): string => tags.map((t) => encodeURIComponent(t)).join(',');
+
+/** Inverse of encodeTagList (used by the simulator); throws URIError on a malformed escape. */
+export const decodeTagList = (value: string): string[] =>
+  value === '' ? [] : value.split(',').map((t) => decodeURIComponent(t));
+
+/** Plex's Field list says `locked: true` (JSON) or `locked="1"` (XML-ish numbers in some versions). */
+const isLocked = (v: unknown) => v === true || v === 1 || v === '1' || v === 'true';
+
+const TAG_ARRAYS: Record<PlexTagField, 'Genre' | 'Role' | 'Collection'> = { genre: 'Genre', actor: 'Role', collection: 'Collection' };
+
+/** One Plex metadata object → PlexItem. `sectionKey` is used when Plex does not say (librarySectionID). */
+export function itemFromMetadata(m: PlexMetadata, sectionKey = ''): PlexItem {
+  const tags = Object.fromEntries(PLEX_TAG_FIELDS.map((f) => [f, m[TAG_ARRAYS[f]].map((t) => t.tag)])) as Record<PlexTagField, string[]>;
+  return {
+    ratingKey: m.ratingKey,
+    sectionKey: m.librarySectionID ?? sectionKey,
+    title: m.title,
+    summary: m.summary,
+    studio: m.studio,
+    originallyAvailableAt: m.originallyAvailableAt,
+    userRating: typeof m.userRating === 'number' ? m.userRating : null,
+    tags,
+    files: filesOf(m),
+    locked: m.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
+  };
+}
+
+/**
+ * `GET /library/metadata/{ratingKey}` JSON → PlexItem (MediaContainer.Metadata[0]; missing arrays are
+ * empty). Throws PlexResponseError: `missing` when there is no item, `malformed` for a wrong shape.
+ */
+export function parseItem(json: unknown, sectionKey = ''): PlexItem {
+  const first = parseMetadataList(json).items[0];
+  if (!first) throw new PlexResponseError('missing', 'the response holds no item');
+  return itemFromMetadata(first, sectionKey);
+}

@@ -1,0 +1,115 @@
+// Pure path handling: Stash path → Plex path, Plex path normalisation, library section choice,
+// and the title guess used by the search fallback. No I/O here.
+import type { PathMapping } from '../config.js';
+
+/** A Plex library section as stash2plex needs it (from `GET /library/sections`). */
+export interface PlexSection {
+  key: string;
+  title: string;
+  type: string;
+  /** `Location[].path`, as Plex reports them (not normalised). */
+  locations: string[];
+}
+
+/** The section chosen for a file, and the location of it that matched. */
+export interface SectionMatch {
+  section: PlexSection;
+  location: string;
+}
+
+/** Backslashes → '/'. Nothing else changes (case, duplicate separators stay as they are). */
+export const toSlashes = (p: string): string => p.replace(/\\/g, '/');
+
+/**
+ * The form two Plex paths are compared in: '/' separators and no Win32 long-path prefix
+ * (`\\?\C:\x` → `C:/x`, `\\?\UNC\srv\share` → `//srv/share`). Otherwise exact: Plex stores the path
+ * it scanned, so anything looser could confuse two different files.
+ */
+export function normalisePlexPath(p: string): string {
+  const s = toSlashes(p);
+  if (/^\/\/\?\/UNC\//i.test(s)) return `//${s.slice('//?/UNC/'.length)}`;
+  if (s.startsWith('//?/')) return s.slice('//?/'.length);
+  return s;
+}
+
+/** The path without trailing separators, except a lone root ('/' stays '/', 'C:/' stays 'C:/'). */
+function trimTrailing(p: string): string {
+  const t = p.replace(/\/+$/, '');
+  if (t === '') return p.startsWith('/') ? '/' : '';
+  return /^[A-Za-z]:$/.test(t) ? `${t}/` : t;
+}
+
+/**
+ * The rest of `path` below `prefix` ('' when equal, '/…' when below), or null when `prefix` is not a
+ * prefix on a path-component boundary (`/media/a` is not a prefix of `/media/ab/x`).
+ */
+export function relativeTo(path: string, prefix: string): string | null {
+  const base = trimTrailing(prefix);
+  if (base === '') return null;
+  if (path === base) return '';
+  if (base.endsWith('/')) return path.startsWith(base) ? `/${path.slice(base.length)}` : null;
+  return path.startsWith(`${base}/`) ? path.slice(base.length) : null;
+}
+
+/** Joins a mapped prefix and a remainder from relativeTo() without doubling the separator. */
+function join(prefix: string, rest: string): string {
+  if (rest === '') return prefix;
+  return prefix.endsWith('/') ? prefix + rest.slice(1) : prefix + rest;
+}
+
+/**
+ * Stash's path of a file → the path Plex sees. The longest matching `from` prefix wins (so a specific
+ * mapping beats a general one whatever their order), on a path-component boundary. Separators are
+ * normalised to '/' on both sides; with no matching mapping the path is returned normalised.
+ */
+export function mapPath(stashPath: string, pathMap: readonly PathMapping[]): string {
+  const path = normalisePlexPath(stashPath);
+  let best: { from: string; to: string; rest: string } | null = null;
+  for (const m of pathMap) {
+    const from = trimTrailing(normalisePlexPath(m.from));
+    const rest = relativeTo(path, from);
+    if (rest === null) continue;
+    if (!best || from.length > best.from.length) best = { from, to: trimTrailing(normalisePlexPath(m.to)), rest };
+  }
+  return best ? join(best.to, best.rest) : path;
+}
+
+/**
+ * The movie-type section (movies and "other videos" libraries) whose location is the longest prefix
+ * of the (mapped) path, among the allowed titles (`null`/empty = all; compared case-insensitively,
+ * as users type them into PLEX_LIBRARIES). Null when none holds the path.
+ */
+export function pickSection(
+  sections: readonly PlexSection[],
+  mappedPath: string,
+  libraries: readonly string[] | null = null,
+): SectionMatch | null {
+  const allowed = libraries?.length ? new Set(libraries.map((t) => t.trim().toLowerCase())) : null;
+  const path = normalisePlexPath(mappedPath);
+  let best: { match: SectionMatch; length: number } | null = null;
+  for (const section of sections) {
+    if (section.type !== 'movie') continue;
+    if (allowed && !allowed.has(section.title.trim().toLowerCase())) continue;
+    for (const location of section.locations) {
+      const loc = trimTrailing(normalisePlexPath(location));
+      if (relativeTo(path, loc) === null) continue;
+      if (!best || loc.length > best.length) best = { match: { section, location }, length: loc.length };
+    }
+  }
+  return best?.match ?? null;
+}
+
+/** The path in the separator style of the Plex location (Plex on Windows filters by `C:\…` paths). */
+export function inLocationStyle(path: string, location: string): string {
+  return location.includes('\\') ? path.replace(/\//g, '\\') : path;
+}
+
+/**
+ * Title Plex most likely derived from the file name: base name without extension, dots and
+ * underscores as spaces, whitespace collapsed. Used as a substring filter, so it is only a hint.
+ */
+export function titleGuess(path: string): string {
+  const base = toSlashes(path).split('/').pop() ?? '';
+  const stem = base.replace(/\.[^.]*$/, '') || base;
+  return stem.replace(/[._]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
