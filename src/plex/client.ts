@@ -38,6 +38,8 @@ export interface PlexClientOptions {
   sectionsTtlMs?: number;
 }
 
+export type { PlexSection } from './paths.js';
+
 export interface PlexIdentity {
   machineIdentifier: string;
   version: string;
@@ -52,7 +54,7 @@ export interface ResolvedItem {
 interface RequestOptions {
   query?: URLSearchParams;
   headers?: Record<string, string>;
-  body?: Uint8Array;
+  body?: Uint8Array<ArrayBuffer>;
   timeoutMs?: number;
   /** false for /identity, which needs no token (it proves the server is up, not the token). */
   auth?: boolean;
@@ -64,7 +66,7 @@ export function redactUrl(url: string): string {
 }
 
 /** "GET /library/sections/1/all" — the description of a request used in every error message. */
-const describe = (method: string, path: string) => `${method} ${path}`;
+const label = (method: string, path: string) => `${method} ${path}`;
 
 export class PlexClient {
   private readonly base: string;
@@ -104,7 +106,7 @@ export class PlexClient {
 
   /** One HTTP request; any non-2xx status or network failure (incl. timeout) throws a SyncError. */
   private async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const what = describe(method, path);
+    const what = label(method, path);
     const qs = opts.query?.toString();
     const headers: Record<string, string> = {
       Accept: 'application/json',
@@ -139,7 +141,7 @@ export class PlexClient {
     try {
       text = await res.text();
     } catch (error) {
-      throw this.fail({ error }, describe(method, path));
+      throw this.fail({ error }, label(method, path));
     }
     try {
       return { json: JSON.parse(text), res };
@@ -148,12 +150,22 @@ export class PlexClient {
     }
   }
 
+  /** Request whose answer carries nothing we need; the body is read so the connection can be reused. */
+  private async send(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
+    const res = await this.request(method, path, opts);
+    try {
+      await res.arrayBuffer();
+    } catch (error) {
+      throw this.fail({ error }, label(method, path));
+    }
+  }
+
   /**
    * A 2xx answer we cannot read (an HTML proxy page, a truncated body): not a status classify() knows,
    * and not a network failure. Treated like a bad gateway: a temporary server-side problem.
    */
   private unreadable(method: string, path: string, why: string): SyncError {
-    return this.scrub(new SyncError('PlexTemporaryError', `${describe(method, path)} → unreadable response (${why})`));
+    return this.scrub(new SyncError('PlexTemporaryError', `${label(method, path)} → unreadable response (${why})`));
   }
 
   /** Parses with a pure parser, turning a shape problem into a SyncError for this request. */
@@ -161,7 +173,7 @@ export class PlexClient {
     try {
       return parse();
     } catch (err) {
-      if (err instanceof PlexResponseError && err.kind === 'missing') throw this.fail({ status: 404 }, describe(method, path));
+      if (err instanceof PlexResponseError && err.kind === 'missing') throw this.fail({ status: 404 }, label(method, path));
       throw this.unreadable(method, path, err instanceof Error ? err.message : String(err));
     }
   }
@@ -273,7 +285,8 @@ export class PlexClient {
       const { items, totalSize } = this.parsed('GET', path, () => parseMetadataList(json));
       found.push(...items.filter((m) => holds(m, target)));
       const total = totalSize ?? numberHeader(res, 'X-Plex-Container-Total-Size');
-      if (items.length < SCAN_PAGE_SIZE || (total !== null && start + items.length >= total)) break;
+      // A short page is the last; a long one means the server ignored paging and sent everything.
+      if (items.length !== SCAN_PAGE_SIZE || (total !== null && start + items.length >= total)) break;
     }
     return found;
   }
@@ -320,7 +333,7 @@ export class PlexClient {
     if (edit.userRating !== undefined) {
       const rating = edit.userRating === null ? -1 : edit.userRating;
       const query = new URLSearchParams({ key: ratingKey, identifier: LIBRARY_IDENTIFIER, rating: String(rating) });
-      await this.request('PUT', '/:/rate', { query });
+      await this.send('PUT', '/:/rate', { query });
       sent++;
     }
     return sent;
@@ -330,17 +343,16 @@ export class PlexClient {
   private async editItem(sectionKey: string, ratingKey: string, params: URLSearchParams): Promise<void> {
     const query = new URLSearchParams({ type: '1', id: ratingKey });
     for (const [k, v] of params) query.append(k, v);
-    await this.request('PUT', `/library/sections/${encodeURIComponent(sectionKey)}/all`, { query });
+    await this.send('PUT', `/library/sections/${encodeURIComponent(sectionKey)}/all`, { query });
   }
 
-  /** Uploads a poster from bytes and locks it (`thumb.locked=1`). Returns the requests sent (2). */
-  async uploadPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<number> {
-    await this.request('POST', `/library/metadata/${encodeURIComponent(ratingKey)}/posters`, {
-      body: bytes,
+  /** Uploads a poster from bytes, then locks it (`thumb.locked=1`) so an agent refresh keeps it. */
+  async uploadPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.send('POST', `/library/metadata/${encodeURIComponent(ratingKey)}/posters`, {
+      body: new Uint8Array(bytes), // a copy on its own ArrayBuffer: what fetch's BodyInit accepts
       headers: { 'Content-Type': contentType },
     });
     await this.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
-    return 2;
   }
 }
 

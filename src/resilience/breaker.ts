@@ -1,0 +1,280 @@
+// The circuit breaker as a pure state machine: (state, event, settings, now) → (state, transition).
+// No Redis, no timers: the supervisor feeds it outcome signals and probe results in order, stores the
+// result (serializeBreaker) and acts on the transition (pause, trial limit, ramp, outage record).
+//
+//   CLOSED    --failureThreshold consecutive outage-class failures (jobs or probes)-->  OPEN
+//   OPEN      --probe success at least recoveryTimeoutMs after openedAt-------------->  HALF_OPEN
+//   HALF_OPEN --successThreshold successes (jobs or probes)-------------------------->  CLOSED
+//   HALF_OPEN --any outage-class failure--------------------------------------------->  OPEN
+
+export type BreakerStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+export const BREAKER_STATES: readonly BreakerStateName[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+
+export type BreakerState = {
+  state: BreakerStateName;
+  /** When the current state began (epoch ms). */
+  since: number;
+  /** Outage-class failures in a row while CLOSED (the count that opens the breaker); 0 after a close. */
+  consecutiveFailures: number;
+  /** When the breaker last opened (re-opening from HALF_OPEN moves it); null while CLOSED. */
+  openedAt: number | null;
+  /** First failure of the current streak (the outage's `startedAt`); null when there is no streak. */
+  streakStartedAt: number | null;
+  /** Error of that first failure (the outage's `firstError`). */
+  firstError: string | null;
+  /** Successes counted in the current HALF_OPEN period. */
+  halfOpenSuccesses: number;
+  /** HALF_OPEN → CLOSED transitions so far (completed recoveries). */
+  recoveries: number;
+};
+
+export type BreakerSettings = { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
+
+export type EventSource = 'job' | 'probe';
+
+/**
+ * What the supervisor feeds the breaker, in the order it happened.
+ * - `failure`: an outage-class failure (PlexServerDown, PlexTemporaryError) of a job attempt or a probe.
+ *   `at` is when it happened (a signal's timestamp); it only dates the streak (outage `startedAt`) and
+ *   is clamped to [state.since, now]. Defaults to `now`.
+ * - `success`: a job attempt that reached Plex, or a probe that got an answer.
+ * Other outcomes (permanent or transient errors) are not breaker events: don't feed them.
+ */
+export type BreakerEvent =
+  | { type: 'failure'; source: EventSource; error: string; at?: number }
+  | { type: 'success'; source: EventSource };
+
+export type BreakerTransition = {
+  from: BreakerStateName;
+  to: BreakerStateName;
+  reason: string;
+  at: number;
+  /** The source of the event that caused it (CLOSED → OPEN by a probe: outage trigger 'probe'). */
+  source?: EventSource;
+};
+
+export type StepResult = { state: BreakerState; transition: BreakerTransition | null };
+
+/** Longest stored error text kept (reason and firstError), so a huge message can't bloat Redis. */
+export const MAX_ERROR_LENGTH = 300;
+
+/**
+ * A stored time this far in the future is accepted (clamped to now) rather than rejected: a new leader
+ * on another host may run a little behind the one that wrote it.
+ */
+export const CLOCK_SKEW_TOLERANCE_MS = 5_000;
+
+export function initialBreaker(now: number): BreakerState {
+  return {
+    state: 'CLOSED',
+    since: now,
+    consecutiveFailures: 0,
+    openedAt: null,
+    streakStartedAt: null,
+    firstError: null,
+    halfOpenSuccesses: 0,
+    recoveries: 0,
+  };
+}
+
+function clip(error: string): string {
+  return error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error;
+}
+
+const atLeastOne = (n: number) => (Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1);
+
+/**
+ * One event. Pure: when nothing changes the very same `state` object is returned (so the shell may skip
+ * a write with `result.state === state`) and `transition` is null.
+ *
+ * - CLOSED: a success resets the streak; a failure counts (the first of a streak records
+ *   `streakStartedAt` and `firstError`) and the `failureThreshold`-th opens the breaker.
+ * - OPEN: failures change nothing (the outage is known), nor do job successes (the only way out is a
+ *   probe, per contract). A probe success at least `recoveryTimeoutMs` after `openedAt` moves to
+ *   HALF_OPEN; an earlier one changes nothing.
+ * - HALF_OPEN: a success (job or probe) counts; the `successThreshold`-th closes (recoveries + 1, streak
+ *   cleared). A failure re-opens (new `openedAt`, so the recovery timeout runs again; the streak's start
+ *   and first error are kept: it is the same outage).
+ *
+ * `consecutiveFailures` only counts while CLOSED; it keeps the count that opened the breaker until the
+ * breaker closes again. The probe success that enters HALF_OPEN does not count toward `successThreshold`:
+ * the trial is proven by what comes after it.
+ */
+export function step(state: BreakerState, event: BreakerEvent, settings: BreakerSettings, now: number): StepResult {
+  const failureThreshold = atLeastOne(settings.failureThreshold);
+  const successThreshold = atLeastOne(settings.successThreshold);
+  const unchanged: StepResult = { state, transition: null };
+
+  switch (state.state) {
+    case 'CLOSED': {
+      if (event.type === 'success') {
+        if (state.consecutiveFailures === 0 && state.streakStartedAt === null && state.firstError === null) return unchanged;
+        return { state: { ...state, consecutiveFailures: 0, streakStartedAt: null, firstError: null }, transition: null };
+      }
+      const first = state.consecutiveFailures === 0 || state.streakStartedAt === null;
+      const at = Math.min(now, Math.max(state.since, event.at ?? now));
+      const counted: BreakerState = {
+        ...state,
+        consecutiveFailures: state.consecutiveFailures + 1,
+        streakStartedAt: first ? at : state.streakStartedAt,
+        firstError: first || state.firstError === null ? clip(event.error) : state.firstError,
+      };
+      if (counted.consecutiveFailures < failureThreshold) return { state: counted, transition: null };
+      return {
+        state: { ...counted, state: 'OPEN', since: now, openedAt: now, halfOpenSuccesses: 0 },
+        transition: {
+          from: 'CLOSED',
+          to: 'OPEN',
+          reason: `${counted.consecutiveFailures} consecutive outage-class ${counted.consecutiveFailures === 1 ? 'failure' : 'failures'} (last: ${clip(event.error)})`,
+          at: now,
+          source: event.source,
+        },
+      };
+    }
+
+    case 'OPEN': {
+      if (event.type !== 'success' || event.source !== 'probe') return unchanged;
+      const openedAt = state.openedAt ?? state.since;
+      const openFor = now - openedAt;
+      if (openFor < settings.recoveryTimeoutMs) return unchanged;
+      return {
+        state: { ...state, state: 'HALF_OPEN', since: now, openedAt, halfOpenSuccesses: 0 },
+        transition: { from: 'OPEN', to: 'HALF_OPEN', reason: `probe succeeded after ${openFor} ms open`, at: now, source: 'probe' },
+      };
+    }
+
+    case 'HALF_OPEN': {
+      if (event.type === 'failure') {
+        return {
+          state: {
+            ...state,
+            state: 'OPEN',
+            since: now,
+            openedAt: now,
+            halfOpenSuccesses: 0,
+            streakStartedAt: state.streakStartedAt ?? Math.min(now, event.at ?? now),
+            firstError: state.firstError ?? clip(event.error),
+          },
+          transition: { from: 'HALF_OPEN', to: 'OPEN', reason: `failure in HALF_OPEN: ${clip(event.error)}`, at: now, source: event.source },
+        };
+      }
+      const successes = state.halfOpenSuccesses + 1;
+      if (successes < successThreshold) return { state: { ...state, halfOpenSuccesses: successes }, transition: null };
+      return {
+        state: {
+          ...state,
+          state: 'CLOSED',
+          since: now,
+          consecutiveFailures: 0,
+          openedAt: null,
+          streakStartedAt: null,
+          firstError: null,
+          halfOpenSuccesses: 0,
+          recoveries: state.recoveries + 1,
+        },
+        transition: { from: 'HALF_OPEN', to: 'CLOSED', reason: `${successes} ${successes === 1 ? 'success' : 'successes'} in HALF_OPEN`, at: now, source: event.source },
+      };
+    }
+  }
+}
+
+/** Folds several events in order; returns the final state and every transition on the way. */
+export function stepAll(
+  state: BreakerState,
+  events: readonly BreakerEvent[],
+  settings: BreakerSettings,
+  now: number,
+): { state: BreakerState; transitions: BreakerTransition[] } {
+  const transitions: BreakerTransition[] = [];
+  let s = state;
+  for (const e of events) {
+    const r = step(s, e, settings, now);
+    s = r.state;
+    if (r.transition) transitions.push(r.transition);
+  }
+  return { state: s, transitions };
+}
+
+/** A Redis hash of the state: every field a string, '' for null. */
+export function serializeBreaker(s: BreakerState): Record<string, string> {
+  const n = (v: number | null) => (v === null ? '' : String(v));
+  return {
+    state: s.state,
+    since: String(s.since),
+    consecutiveFailures: String(s.consecutiveFailures),
+    openedAt: n(s.openedAt),
+    streakStartedAt: n(s.streakStartedAt),
+    firstError: s.firstError ?? '',
+    halfOpenSuccesses: String(s.halfOpenSuccesses),
+    recoveries: String(s.recoveries),
+  };
+}
+
+/** A stored epoch-ms time: a whole number ≥ 0 in decimal, else undefined. */
+export function parseTime(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^\d{1,16}$/.test(raw.trim())) return undefined;
+  const n = Number(raw.trim());
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * The stored hash → a state. Never throws. A missing state (null, or the `{}` HGETALL returns for a
+ * missing key) is CLOSED without a warning. An unreadable one — unknown `state`, non-numeric `since`, or
+ * `since` more than CLOCK_SKEW_TOLERANCE_MS in the future — is CLOSED with a warning: safe, never stuck
+ * open. Unreadable secondary fields are repaired (counts → 0, OPEN/HALF_OPEN without `openedAt` →
+ * `since`, times → clamped to now) with a warning, keeping the state itself.
+ */
+export function parseBreaker(raw: Record<string, string> | null | undefined, now: number): { state: BreakerState; warning: string | null } {
+  if (!raw || typeof raw !== 'object' || Object.keys(raw).length === 0) return { state: initialBreaker(now), warning: null };
+  const reset = (why: string) => ({ state: initialBreaker(now), warning: `stored breaker state unreadable (${why}): reset to CLOSED` });
+
+  const name = raw.state;
+  if (typeof name !== 'string' || !(BREAKER_STATES as readonly string[]).includes(name)) {
+    return reset(`state=${JSON.stringify(String(name ?? '')).slice(0, 40)}`);
+  }
+  const since = parseTime(raw.since);
+  if (since === undefined) return reset(`since=${JSON.stringify(String(raw.since ?? '')).slice(0, 40)}`);
+  if (since > now + CLOCK_SKEW_TOLERANCE_MS) return reset(`since ${since} is in the future`);
+
+  const repaired: string[] = [];
+  const count = (field: string): number => {
+    const v = raw[field];
+    if (v === undefined || v === '') return 0;
+    if (!/^\d{1,9}$/.test(v.trim())) {
+      repaired.push(field);
+      return 0;
+    }
+    return Number(v.trim());
+  };
+  const time = (field: string): number | null => {
+    const v = raw[field];
+    if (v === undefined || v === '') return null;
+    const t = parseTime(v);
+    if (t === undefined || t > now + CLOCK_SKEW_TOLERANCE_MS) {
+      repaired.push(field);
+      return null;
+    }
+    return Math.min(t, now);
+  };
+
+  const state = name as BreakerStateName;
+  let openedAt = time('openedAt');
+  if (state !== 'CLOSED' && openedAt === null) {
+    if (!repaired.includes('openedAt')) repaired.push('openedAt');
+    openedAt = Math.min(since, now);
+  }
+  const result: BreakerState = {
+    state,
+    since: Math.min(since, now),
+    consecutiveFailures: count('consecutiveFailures'),
+    openedAt,
+    streakStartedAt: time('streakStartedAt'),
+    firstError: typeof raw.firstError === 'string' && raw.firstError !== '' ? clip(raw.firstError) : null,
+    halfOpenSuccesses: count('halfOpenSuccesses'),
+    recoveries: count('recoveries'),
+  };
+  return {
+    state: result,
+    warning: repaired.length ? `stored breaker state had unreadable ${repaired.join(', ')}: repaired, kept ${state}` : null,
+  };
+}

@@ -1,0 +1,135 @@
+// Outage records and their metrics, as pure functions. Records are stored newest first, capped at
+// OUTAGE_HISTORY_SIZE; the supervisor opens one when the breaker opens and closes it when it closes.
+
+/** One outage, exactly as the contract's outage history. */
+export type Outage = {
+  id: string;
+  /** First outage-class failure of the streak that opened the breaker. */
+  startedAt: number;
+  /** When the breaker opened. */
+  detectedAt: number;
+  /** When the breaker closed again; null while the outage lasts. */
+  endedAt: number | null;
+  /** endedAt − startedAt; null while the outage lasts. */
+  durationMs: number | null;
+  trigger: 'probe' | 'failures';
+  firstError: string | null;
+  /** Distinct jobs held back by the outage. */
+  jobsAffected: number;
+  /** When the recovery ramp after it finished; null until then. */
+  rampEndedAt: number | null;
+};
+
+export type OutageMetrics = {
+  count: number;
+  mttrMs: number;
+  mtbfMs: number;
+  availabilityPct: number;
+  totalDowntimeMs: number;
+  meanDetectionMs: number;
+};
+
+export const EMPTY_METRICS: OutageMetrics = {
+  count: 0,
+  mttrMs: 0,
+  mtbfMs: 0,
+  availabilityPct: 100,
+  totalDowntimeMs: 0,
+  meanDetectionMs: 0,
+};
+
+/** A new, ongoing outage. `startedAt` is clamped to at most `detectedAt`. */
+export function openOutage(args: {
+  id: string;
+  startedAt: number;
+  detectedAt: number;
+  trigger: 'probe' | 'failures';
+  firstError: string | null;
+}): Outage {
+  return {
+    id: args.id,
+    startedAt: Math.min(args.startedAt, args.detectedAt),
+    detectedAt: args.detectedAt,
+    endedAt: null,
+    durationMs: null,
+    trigger: args.trigger,
+    firstError: args.firstError,
+    jobsAffected: 0,
+    rampEndedAt: null,
+  };
+}
+
+/**
+ * The outage ended at `endedAt` (the breaker closed): `durationMs = endedAt − startedAt` (never
+ * negative). Idempotent: an outage already closed is returned unchanged (the same object).
+ */
+export function closeOutage(o: Outage, endedAt: number, jobsAffected: number): Outage {
+  if (o.endedAt !== null) return o;
+  const end = Math.max(endedAt, o.startedAt);
+  return { ...o, endedAt: end, durationMs: end - o.startedAt, jobsAffected: Math.max(0, Math.floor(jobsAffected)) };
+}
+
+/** The ramp after the outage finished at `at`. Idempotent like closeOutage. */
+export function endOutageRamp(o: Outage, at: number): Outage {
+  return o.rampEndedAt !== null ? o : { ...o, rampEndedAt: at };
+}
+
+/**
+ * Metrics over COMPLETED outages (endedAt set) of the given history; an ongoing outage is not counted
+ * (it only ends the up-time before it, below). All ms figures are rounded to whole ms;
+ * `availabilityPct` is not rounded.
+ *
+ * - count: completed outages. totalDowntimeMs: sum of their durations. MTTR: totalDowntime / count.
+ * - meanDetectionMs: mean of `detectedAt − startedAt`.
+ * - MTBF, the mean up-time between outages: every completed outage is followed by one up-time, from its
+ *   `endedAt` to the `startedAt` of the next outage by start time (completed or ongoing), or to `now`
+ *   when none follows. MTBF is the mean of these `count` up-times (each clamped at 0). So with one
+ *   outage MTBF = now − endedAt; with outages A, B, C: ((B.start − A.end) + (C.start − B.end) +
+ *   (now − C.end)) / 3. Counting the current up-time too keeps MTBF continuous as outages complete, and
+ *   makes availability exactly the share of up-time observed from the first recorded outage's start to
+ *   now (or to the start of an ongoing outage).
+ * - availabilityPct: MTBF / (MTBF + MTTR) · 100; 100 with no completed outage (or when both are 0).
+ */
+export function outageMetrics(outages: readonly Outage[], now: number): OutageMetrics {
+  const all = [...outages].sort((a, b) => a.startedAt - b.startedAt);
+  const done = all.filter((o) => o.endedAt !== null);
+  const count = done.length;
+  if (count === 0) return { ...EMPTY_METRICS };
+
+  let downtime = 0;
+  let detection = 0;
+  let uptime = 0;
+  all.forEach((o, i) => {
+    if (o.endedAt === null) return;
+    downtime += o.durationMs ?? Math.max(0, o.endedAt - o.startedAt);
+    detection += Math.max(0, o.detectedAt - o.startedAt);
+    const next = all[i + 1];
+    uptime += Math.max(0, (next ? next.startedAt : now) - o.endedAt);
+  });
+  const mttr = downtime / count;
+  const mtbf = uptime / count;
+  return {
+    count,
+    mttrMs: Math.round(mttr),
+    mtbfMs: Math.round(mtbf),
+    availabilityPct: mtbf + mttr === 0 ? 100 : (mtbf / (mtbf + mttr)) * 100,
+    totalDowntimeMs: Math.round(downtime),
+    meanDetectionMs: Math.round(detection / count),
+  };
+}
+
+/** Newest first (by startedAt; ties keep their order), at most `size` kept. */
+export function capHistory(list: readonly Outage[], size: number): Outage[] {
+  const n = Number.isFinite(size) ? Math.max(0, Math.floor(size)) : 0;
+  return [...list].sort((a, b) => b.startedAt - a.startedAt).slice(0, n);
+}
+
+/** Replaces the outage with the same id (or adds it), then caps: the history after a change. */
+export function upsertOutage(list: readonly Outage[], outage: Outage, size: number): Outage[] {
+  return capHistory([outage, ...list.filter((o) => o.id !== outage.id)], size);
+}
+
+/** The ongoing outage of a history (endedAt null), newest first; null when none. */
+export function currentOutage(list: readonly Outage[]): Outage | null {
+  return capHistory(list.filter((o) => o.endedAt === null), 1)[0] ?? null;
+}

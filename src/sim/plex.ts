@@ -1,0 +1,761 @@
+// A Plex Media Server simulator: a real HTTP server on 127.0.0.1 that behaves like Plex where
+// stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency) and a request
+// log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
+// filter is not exact, `/all` items are partial, indexed tags are additions, unknown edit params → 400.
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeTagList } from '../plex/edits.js';
+import { normalisePlexPath } from '../plex/paths.js';
+
+export type PlexSimMode = 'up' | 'down' | '503' | '401';
+
+export const SIM_SCALARS = ['title', 'titleSort', 'summary', 'studio', 'tagline', 'originallyAvailableAt', 'contentRating', 'originalTitle'] as const;
+export type SimScalar = (typeof SIM_SCALARS)[number];
+export const SIM_TAGS = ['genre', 'actor', 'collection', 'label', 'director', 'writer'] as const;
+export type SimTag = (typeof SIM_TAGS)[number];
+/** Fields that can carry a lock besides scalars and tags. */
+const LOCKABLE_EXTRA = ['thumb', 'art'] as const;
+
+/** How each tag field is named in metadata JSON (`actor` reads back as `Role`). */
+const TAG_JSON: Record<SimTag, string> = {
+  genre: 'Genre',
+  actor: 'Role',
+  collection: 'Collection',
+  label: 'Label',
+  director: 'Director',
+  writer: 'Writer',
+};
+
+/** Route patterns, as recorded in the request log. */
+export const ROUTES = {
+  identity: '/identity',
+  sections: '/library/sections',
+  sectionAll: '/library/sections/:key/all',
+  metadata: '/library/metadata/:key',
+  posters: '/library/metadata/:key/posters',
+  rate: '/:/rate',
+  unknown: 'unknown',
+} as const;
+
+export interface SimRequest {
+  /** Epoch ms of arrival. */
+  at: number;
+  method: string;
+  /** Path and query, with any X-Plex-Token removed. */
+  path: string;
+  route: string;
+  /** Status answered (0 until answered). */
+  status: number;
+  /** Where the request carried a token, if anywhere. */
+  tokenIn: 'header' | 'query' | null;
+}
+
+export type RequestFilter = { method?: string; route?: string; status?: number } | ((r: SimRequest) => boolean);
+
+export interface SimSectionInput {
+  key?: string;
+  title: string;
+  type?: string;
+  locations: string[];
+}
+
+export interface SimSection {
+  key: string;
+  title: string;
+  type: string;
+  locations: string[];
+}
+
+export interface SimItemInput {
+  sectionKey: string;
+  title: string;
+  file: string;
+  /** Further files (parts) of the item. */
+  extraFiles?: string[];
+  summary?: string;
+  studio?: string;
+  originallyAvailableAt?: string;
+  userRating?: number | null;
+  genre?: string[];
+  actor?: string[];
+  collection?: string[];
+  label?: string[];
+  locked?: string[];
+}
+
+/** A snapshot of an item's internal state (what Plex would have in its database). */
+export interface SimItemState extends Record<SimScalar, string>, Record<SimTag, string[]> {
+  ratingKey: string;
+  sectionKey: string;
+  userRating: number | null;
+  files: string[];
+  /** Locked field names, sorted. */
+  locked: string[];
+  poster: { bytes: number; sha256: string; contentType: string } | null;
+  updatedAt: number;
+}
+
+interface Item extends Record<SimScalar, string>, Record<SimTag, string[]> {
+  ratingKey: string;
+  sectionKey: string;
+  userRating: number | null;
+  files: string[];
+  locked: Set<string>;
+  poster: { bytes: number; sha256: string; contentType: string } | null;
+  addedAt: number;
+  updatedAt: number;
+}
+
+/** A failure answered with an HTTP status (thrown inside handlers). */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  url: URL;
+  body: Buffer;
+  json: boolean;
+}
+
+interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const MAX_BODY = 32 * 1024 * 1024;
+const PLEX_VERSION = '1.41.3.9314-a0bfb8370';
+const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const dirOf = (p: string) => normalisePlexPath(p).replace(/\/[^/]*$/, '');
+
+export class PlexSimulator {
+  readonly token: string;
+  readonly machineIdentifier: string;
+  /** Every request answered or being answered, oldest first (tokens removed from paths). */
+  readonly requests: SimRequest[] = [];
+
+  private readonly server: Server;
+  private portNumber = 0;
+  private mode: PlexSimMode = 'up';
+  private latencyMs = 0;
+  private fileFilter: 'folder' | 'none' = 'folder';
+  private stopped = false;
+  private transition: Promise<void> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
+  private readonly itemMap = new Map<string, Item>();
+  private readonly tagIds = new Map<string, number>();
+  private nextSectionKey = 1;
+  private nextRatingKey = 1000;
+  private nextId = 1;
+
+  private constructor(opts: { token: string; machineIdentifier?: string }) {
+    this.token = opts.token;
+    this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  static async start(opts: { token: string; port?: number; machineIdentifier?: string }): Promise<PlexSimulator> {
+    const sim = new PlexSimulator(opts);
+    await sim.listen(opts.port ?? 0);
+    return sim;
+  }
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.portNumber}`;
+  }
+
+  // ---- fault injection --------------------------------------------------------------------------
+
+  /**
+   * 'down' really closes the listening socket and every open connection (connection refused);
+   * 'up' listens again on the same port. '503' answers every request 503 (as while Plex starts);
+   * '401' rejects every token (identity still answers, as it needs none). The mode applies at once;
+   * the returned promise resolves when the socket state matches it.
+   */
+  setMode(mode: PlexSimMode): Promise<void> {
+    this.mode = mode;
+    const next = this.transition.then(() => this.applyListening());
+    this.transition = next.catch(() => undefined);
+    return next;
+  }
+
+  getMode(): PlexSimMode {
+    return this.mode;
+  }
+
+  /** Delay before every answer (a slow or overloaded server). */
+  setLatencyMs(ms: number): void {
+    this.latencyMs = Math.max(0, ms);
+  }
+
+  /**
+   * How `/all?file=` filters: 'folder' (default) matches every item in the file's folder, as Plex may;
+   * 'none' matches nothing, as on servers where the filter does not work, forcing the title fallback.
+   */
+  setFileFilter(mode: 'folder' | 'none'): void {
+    this.fileFilter = mode;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.transition;
+    if (this.server.listening) await this.close();
+  }
+
+  private async applyListening(): Promise<void> {
+    if (this.stopped) return;
+    const wantUp = this.mode !== 'down';
+    if (wantUp && !this.server.listening) await this.listen(this.portNumber);
+    if (!wantUp && this.server.listening) await this.close();
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        this.portNumber = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  private close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // Keep-alive and in-flight connections too: a down server answers nothing.
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- counters ---------------------------------------------------------------------------------
+
+  count(filter?: RequestFilter): number {
+    if (!filter) return this.requests.length;
+    const f = filter;
+    const match =
+      typeof f === 'function'
+        ? f
+        : (r: SimRequest) =>
+            (f.method === undefined || r.method === f.method) &&
+            (f.route === undefined || r.route === f.route) &&
+            (f.status === undefined || r.status === f.status);
+    return this.requests.filter(match).length;
+  }
+
+  /** Requests that edit: PUT of the section edit call, the rating call, poster uploads (any status). */
+  editCount(): number {
+    return this.count(PlexSimulator.isEdit);
+  }
+
+  static isEdit(r: SimRequest): boolean {
+    return (
+      (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
+      r.route === ROUTES.rate ||
+      (r.method === 'POST' && r.route === ROUTES.posters)
+    );
+  }
+
+  resetCounters(): void {
+    this.requests.length = 0;
+  }
+
+  // ---- library state ----------------------------------------------------------------------------
+
+  addSection(input: SimSectionInput): string {
+    const key = input.key ?? String(this.nextSectionKey++);
+    if (this.sectionMap.has(key)) throw new Error(`section ${key} exists`);
+    this.sectionMap.set(key, {
+      key,
+      title: input.title,
+      type: input.type ?? 'movie',
+      locations: [...input.locations],
+      uuid: randomUUID(),
+      createdAt: nowSeconds(),
+    });
+    return key;
+  }
+
+  sections(): SimSection[] {
+    return [...this.sectionMap.values()].map((s) => ({ key: s.key, title: s.title, type: s.type, locations: [...s.locations] }));
+  }
+
+  /** Adds a scanned item; returns its ratingKey (a numeric string Plex assigns). */
+  addItem(input: SimItemInput): string {
+    if (!this.sectionMap.has(input.sectionKey)) throw new Error(`no section ${input.sectionKey}`);
+    const ratingKey = String(this.nextRatingKey++);
+    const scalars = Object.fromEntries(SIM_SCALARS.map((f) => [f, ''])) as Record<SimScalar, string>;
+    const tags = Object.fromEntries(SIM_TAGS.map((f) => [f, [] as string[]])) as Record<SimTag, string[]>;
+    this.itemMap.set(ratingKey, {
+      ...scalars,
+      ...tags,
+      title: input.title,
+      summary: input.summary ?? '',
+      studio: input.studio ?? '',
+      originallyAvailableAt: input.originallyAvailableAt ?? '',
+      genre: [...(input.genre ?? [])],
+      actor: [...(input.actor ?? [])],
+      collection: [...(input.collection ?? [])],
+      label: [...(input.label ?? [])],
+      ratingKey,
+      sectionKey: input.sectionKey,
+      userRating: input.userRating ?? null,
+      files: [input.file, ...(input.extraFiles ?? [])],
+      locked: new Set(input.locked ?? []),
+      poster: null,
+      addedAt: nowSeconds(),
+      updatedAt: nowSeconds(),
+    });
+    return ratingKey;
+  }
+
+  /** Deletes an item (as when its file is removed and the library emptied of it). */
+  removeItem(ratingKey: string): boolean {
+    return this.itemMap.delete(ratingKey);
+  }
+
+  /** Points an item at other files (as after a move and rescan). */
+  setItemFiles(ratingKey: string, files: string[]): void {
+    const item = this.itemMap.get(ratingKey);
+    if (!item) throw new Error(`no item ${ratingKey}`);
+    item.files = [...files];
+  }
+
+  item(ratingKey: string): SimItemState | undefined {
+    const i = this.itemMap.get(ratingKey);
+    return i ? snapshot(i) : undefined;
+  }
+
+  items(): SimItemState[] {
+    return [...this.itemMap.values()].map(snapshot);
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://plex.invalid');
+    const headerToken = req.headers['x-plex-token'];
+    const queryToken = url.searchParams.get('X-Plex-Token');
+    const entry: SimRequest = {
+      at: Date.now(),
+      method: req.method ?? 'GET',
+      path: pathWithoutToken(url),
+      route: routeOf(url.pathname),
+      status: 0,
+      tokenIn: typeof headerToken === 'string' ? 'header' : queryToken !== null ? 'query' : null,
+    };
+    if (this.isDown()) {
+      req.socket.destroy();
+      return;
+    }
+    this.requests.push(entry);
+    const json = (req.headers.accept ?? '').includes('application/json');
+    let reply: Reply;
+    try {
+      const body = await readBody(req);
+      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+      // Went down while this request waited: a dead server answers nothing.
+      if (this.isDown()) {
+        req.socket.destroy();
+        return;
+      }
+      reply = this.handle({ req, url, body, json }, entry, typeof headerToken === 'string' ? headerToken : queryToken);
+    } catch (err) {
+      reply = err instanceof HttpError ? { status: err.status, body: err.message } : { status: 500, body: String(err) };
+    }
+    entry.status = reply.status ?? 200;
+    write(res, entry.status, reply, json);
+  }
+
+  private isDown(): boolean {
+    return this.mode === 'down' || this.stopped;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private handle(ctx: Ctx, entry: SimRequest, token: string | null): Reply {
+    if (this.mode === '503') throw new HttpError(503, 'Service Unavailable');
+    const { method, route } = entry;
+    if (route === ROUTES.identity && method === 'GET') return { body: this.identity() };
+    if (this.mode === '401' || token !== this.token) throw new HttpError(401, 'Unauthorized');
+    const key = ctx.url.pathname.split('/')[3] ?? '';
+    switch (`${method} ${route}`) {
+      case `GET ${ROUTES.sections}`:
+        return { body: this.sectionsBody() };
+      case `GET ${ROUTES.sectionAll}`:
+        return this.listItems(key, ctx);
+      case `PUT ${ROUTES.sectionAll}`:
+        this.edit(key, ctx.url.searchParams);
+        return {};
+      case `GET ${ROUTES.metadata}`:
+        return { body: this.metadataBody(this.mustItem(key)) };
+      case `POST ${ROUTES.posters}`:
+        this.uploadPoster(this.mustItem(key), ctx);
+        return {};
+      case `PUT ${ROUTES.rate}`:
+      case `GET ${ROUTES.rate}`: // the spec: it answers GET too
+        this.rate(ctx.url.searchParams);
+        return {};
+      default:
+        throw new HttpError(404, 'Not Found');
+    }
+  }
+
+  private identity() {
+    return { MediaContainer: { size: 0, claimed: true, machineIdentifier: this.machineIdentifier, version: PLEX_VERSION } };
+  }
+
+  private sectionsBody() {
+    const Directory = [...this.sectionMap.values()].map((s) => ({
+      allowSync: true,
+      art: `/:/resources/movie-fanart.jpg`,
+      composite: `/library/sections/${s.key}/composite/${s.createdAt}`,
+      filters: true,
+      refreshing: false,
+      thumb: '/:/resources/movie.png',
+      key: s.key,
+      type: s.type,
+      title: s.title,
+      agent: 'tv.plex.agents.none',
+      scanner: 'Plex Video Files Scanner',
+      language: 'xn',
+      uuid: s.uuid,
+      updatedAt: s.createdAt,
+      createdAt: s.createdAt,
+      scannedAt: s.createdAt,
+      content: true,
+      directory: true,
+      contentChangedAt: s.createdAt,
+      hidden: 0,
+      Location: s.locations.map((path, i) => ({ id: Number(s.key) * 100 + i, path })),
+    }));
+    return { MediaContainer: { size: Directory.length, allowSync: false, title1: 'Plex Library', Directory } };
+  }
+
+  /** GET /library/sections/{key}/all: partial items, filtered and paged like Plex. */
+  private listItems(sectionKey: string, ctx: Ctx): Reply {
+    const section = this.sectionMap.get(sectionKey);
+    if (!section) throw new HttpError(404, 'Not Found');
+    const q = ctx.url.searchParams;
+    const type = q.get('type');
+    let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
+    if (type !== null && type !== '1') items = [];
+    const file = q.get('file');
+    // Not exact, like Plex may be: every item in the same folder as the file matches.
+    if (file !== null) items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));
+    const title = q.get('title');
+    if (title !== null) items = items.filter((i) => i.title.toLowerCase().includes(title.toLowerCase()));
+    const total = items.length;
+    const start = intParam(ctx.req.headers['x-plex-container-start'] ?? q.get('X-Plex-Container-Start'), 0);
+    const size = intParam(ctx.req.headers['x-plex-container-size'] ?? q.get('X-Plex-Container-Size'), total);
+    const page = items.slice(start, start + size);
+    return {
+      headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Total-Size': String(total) },
+      body: {
+        MediaContainer: {
+          size: page.length,
+          totalSize: total,
+          offset: start,
+          librarySectionID: Number(section.key),
+          librarySectionTitle: section.title,
+          Metadata: page.map((i) => this.partial(i)),
+        },
+      },
+    };
+  }
+
+  /** What `/all` lists: no tags, no summary (plex-api.md: partial items). */
+  private partial(i: Item) {
+    return {
+      ratingKey: i.ratingKey,
+      key: `/library/metadata/${i.ratingKey}`,
+      guid: `local://${i.ratingKey}`,
+      type: 'movie',
+      title: i.title,
+      addedAt: i.addedAt,
+      updatedAt: i.updatedAt,
+      Media: this.media(i),
+    };
+  }
+
+  private media(i: Item) {
+    return [{ id: Number(i.ratingKey), Part: i.files.map((file, n) => ({ id: Number(i.ratingKey) * 10 + n, key: `/library/parts/${i.ratingKey}${n}/file`, file })) }];
+  }
+
+  private tagId(field: SimTag, tag: string): number {
+    const k = `${field}\u0000${tag}`;
+    let id = this.tagIds.get(k);
+    if (id === undefined) this.tagIds.set(k, (id = this.nextId++));
+    return id;
+  }
+
+  /** GET /library/metadata/{key}: the full item. Empty values and arrays are left out, as Plex does. */
+  private metadataBody(i: Item) {
+    const section = this.sectionMap.get(i.sectionKey)!;
+    const md: Record<string, unknown> = {
+      ratingKey: i.ratingKey,
+      key: `/library/metadata/${i.ratingKey}`,
+      guid: `local://${i.ratingKey}`,
+      type: 'movie',
+      librarySectionID: Number(section.key),
+      librarySectionKey: `/library/sections/${section.key}`,
+      librarySectionTitle: section.title,
+      addedAt: i.addedAt,
+      updatedAt: i.updatedAt,
+    };
+    for (const f of SIM_SCALARS) if (i[f] !== '' || f === 'title') md[f] = i[f];
+    if (i.userRating !== null) md.userRating = i.userRating;
+    if (i.poster) md.thumb = `/library/metadata/${i.ratingKey}/thumb/${i.updatedAt}`;
+    md.Media = this.media(i);
+    for (const f of SIM_TAGS) {
+      if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
+    }
+    if (i.locked.size) md.Field = [...i.locked].sort().map((name) => ({ locked: true, name }));
+    return {
+      MediaContainer: {
+        size: 1,
+        allowSync: true,
+        identifier: LIBRARY_IDENTIFIER,
+        librarySectionID: Number(section.key),
+        librarySectionTitle: section.title,
+        Metadata: [md],
+      },
+    };
+  }
+
+  private mustItem(ratingKey: string): Item {
+    const item = this.itemMap.get(ratingKey);
+    if (!item) throw new HttpError(404, 'Not Found');
+    return item;
+  }
+
+  /** PUT /library/sections/{key}/all?type=1&id=…&<edits>: validated completely, then applied. */
+  private edit(sectionKey: string, q: URLSearchParams): void {
+    if (!this.sectionMap.has(sectionKey)) throw new HttpError(404, 'Not Found');
+    if (q.get('type') !== '1') throw new HttpError(400, 'type must be 1');
+    const ids = (q.get('id') ?? '').split(',').filter(Boolean);
+    if (ids.length === 0) throw new HttpError(400, 'id is required');
+    const items = ids.map((id) => {
+      const item = this.itemMap.get(id);
+      if (!item || item.sectionKey !== sectionKey) throw new HttpError(404, `no item ${id} in section ${sectionKey}`);
+      return item;
+    });
+    const ops = parseEditParams(q);
+    for (const item of items) applyOps(item, ops);
+  }
+
+  private rate(q: URLSearchParams): void {
+    const key = q.get('key');
+    const ratingText = q.get('rating');
+    if (!key || q.get('identifier') === null || ratingText === null || ratingText.trim() === '') {
+      throw new HttpError(400, 'key, identifier and rating are required');
+    }
+    if (q.get('identifier') !== LIBRARY_IDENTIFIER) throw new HttpError(404, 'no such media provider');
+    const rating = Number(ratingText);
+    if (!Number.isFinite(rating) || (rating !== -1 && (rating < 0 || rating > 10))) throw new HttpError(400, 'rating must be 0..10 or -1');
+    const item = this.mustItem(key);
+    item.userRating = rating === -1 ? null : rating;
+    item.updatedAt = nowSeconds();
+  }
+
+  private uploadPoster(item: Item, ctx: Ctx): void {
+    if (ctx.body.length === 0) throw new HttpError(400, 'empty image');
+    item.poster = {
+      bytes: ctx.body.length,
+      sha256: createHash('sha256').update(ctx.body).digest('hex'),
+      contentType: String(ctx.req.headers['content-type'] ?? 'application/octet-stream'),
+    };
+    item.updatedAt = nowSeconds();
+  }
+}
+
+// ---- edit parameters (pure) -----------------------------------------------------------------------
+
+type EditOp =
+  | { kind: 'value'; field: SimScalar; value: string }
+  | { kind: 'lock'; field: string; locked: boolean }
+  | { kind: 'add'; field: SimTag; index: number; tag: string }
+  | { kind: 'remove'; field: SimTag; tags: string[] };
+
+const SCALAR_SET = new Set<string>(SIM_SCALARS);
+const TAG_SET = new Set<string>(SIM_TAGS);
+const LOCKABLE = new Set<string>([...SIM_SCALARS, ...SIM_TAGS, ...LOCKABLE_EXTRA]);
+/** Parameters of the edit call that are not edits. */
+const EDIT_META = new Set(['type', 'id', 'X-Plex-Token']);
+
+/** Every parameter → an operation; anything unknown or malformed is a 400 (nothing is applied). */
+export function parseEditParams(q: URLSearchParams): EditOp[] {
+  const ops: EditOp[] = [];
+  for (const [name, value] of q) {
+    if (EDIT_META.has(name)) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^([A-Za-z]+)\.value$/.exec(name)) && SCALAR_SET.has(m[1]!)) {
+      const field = m[1] as SimScalar;
+      if (field === 'originallyAvailableAt' && value !== '' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+        throw new HttpError(400, `bad date ${JSON.stringify(value)}`);
+      }
+      ops.push({ kind: 'value', field, value });
+    } else if ((m = /^([A-Za-z]+)\.locked$/.exec(name)) && LOCKABLE.has(m[1]!)) {
+      if (value !== '0' && value !== '1') throw new HttpError(400, `${name} must be 0 or 1`);
+      ops.push({ kind: 'lock', field: m[1]!, locked: value === '1' });
+    } else if ((m = /^([A-Za-z]+)\[(\d+)\]\.tag\.tag$/.exec(name)) && TAG_SET.has(m[1]!)) {
+      if (value.trim() === '') throw new HttpError(400, `${name} is empty`);
+      ops.push({ kind: 'add', field: m[1] as SimTag, index: Number(m[2]), tag: value });
+    } else if ((m = /^([A-Za-z]+)\[\]\.tag\.tag-$/.exec(name)) && TAG_SET.has(m[1]!)) {
+      let tags: string[];
+      try {
+        tags = decodeTagList(value);
+      } catch {
+        throw new HttpError(400, `${name}: malformed escape`);
+      }
+      ops.push({ kind: 'remove', field: m[1] as SimTag, tags });
+    } else {
+      throw new HttpError(400, `unknown parameter ${name}`);
+    }
+  }
+  const indexed = new Map<string, Set<number>>();
+  for (const op of ops) {
+    if (op.kind !== 'add') continue;
+    const seen = indexed.get(op.field) ?? new Set<number>();
+    if (seen.has(op.index)) throw new HttpError(400, `${op.field}[${op.index}] given twice`);
+    indexed.set(op.field, seen.add(op.index));
+  }
+  return ops;
+}
+
+/**
+ * Applies parsed edits: values, then indexed tags as ADDITIONS to the existing set (the stricter of the
+ * readings Plex versions have had), then removals, then locks.
+ */
+function applyOps(item: Item, ops: readonly EditOp[]): void {
+  for (const op of ops) if (op.kind === 'value') item[op.field] = op.value;
+  const adds = ops.filter((o): o is Extract<EditOp, { kind: 'add' }> => o.kind === 'add').sort((a, b) => a.index - b.index);
+  for (const op of adds) if (!item[op.field].includes(op.tag)) item[op.field].push(op.tag);
+  for (const op of ops) if (op.kind === 'remove') item[op.field] = item[op.field].filter((t) => !op.tags.includes(t));
+  for (const op of ops) {
+    if (op.kind !== 'lock') continue;
+    if (op.locked) item.locked.add(op.field);
+    else item.locked.delete(op.field);
+  }
+  item.updatedAt = nowSeconds();
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function routeOf(pathname: string): string {
+  if (pathname === '/identity') return ROUTES.identity;
+  if (pathname === '/library/sections' || pathname === '/library/sections/') return ROUTES.sections;
+  if (/^\/library\/sections\/[^/]+\/all\/?$/.test(pathname)) return ROUTES.sectionAll;
+  if (/^\/library\/metadata\/[^/]+\/?$/.test(pathname)) return ROUTES.metadata;
+  if (/^\/library\/metadata\/[^/]+\/posters\/?$/.test(pathname)) return ROUTES.posters;
+  if (pathname === '/:/rate') return ROUTES.rate;
+  return ROUTES.unknown;
+}
+
+function pathWithoutToken(url: URL): string {
+  const q = new URLSearchParams(url.searchParams);
+  q.delete('X-Plex-Token');
+  const qs = q.toString();
+  return qs ? `${url.pathname}?${qs}` : url.pathname;
+}
+
+function intParam(v: string | string[] | null | undefined, fallback: number): number {
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  return v === null || v === undefined || !Number.isInteger(n) || n < 0 ? fallback : n;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'Request Entity Too Large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+}
+
+/** Without `Accept: application/json` Plex answers XML; a minimal container is enough here. */
+function xmlOf(body: unknown): string {
+  const mc = (body as { MediaContainer?: Record<string, unknown> } | undefined)?.MediaContainer ?? {};
+  const attrs = Object.entries(mc)
+    .filter(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+    .map(([k, v]) => ` ${k}="${escapeXml(String(typeof v === 'boolean' ? Number(v) : v))}"`)
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<MediaContainer${attrs}>\n</MediaContainer>\n`;
+}
+
+function write(res: ServerResponse, status: number, reply: Reply, json: boolean): void {
+  if (res.writableEnded || res.destroyed) return;
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if (status >= 400) {
+    const text = typeof reply.body === 'string' ? reply.body : String(status);
+    res.writeHead(status, { 'Content-Type': 'text/html' });
+    res.end(`<html><head><title>${escapeXml(text)}</title></head><body><h1>${status} ${escapeXml(text)}</h1></body></html>`);
+    return;
+  }
+  if (reply.body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  if (json) {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(reply.body));
+  } else {
+    res.writeHead(status, { 'Content-Type': 'text/xml;charset=utf-8' });
+    res.end(xmlOf(reply.body));
+  }
+}
+
+function snapshot(i: Item): SimItemState {
+  const scalars = Object.fromEntries(SIM_SCALARS.map((f) => [f, i[f]])) as Record<SimScalar, string>;
+  const tags = Object.fromEntries(SIM_TAGS.map((f) => [f, [...i[f]]])) as Record<SimTag, string[]>;
+  return {
+    ...scalars,
+    ...tags,
+    ratingKey: i.ratingKey,
+    sectionKey: i.sectionKey,
+    userRating: i.userRating,
+    files: [...i.files],
+    locked: [...i.locked].sort(),
+    poster: i.poster ? { ...i.poster } : null,
+    updatedAt: i.updatedAt,
+  };
+}

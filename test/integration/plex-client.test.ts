@@ -1,0 +1,294 @@
+// PlexClient against PlexSimulator over real HTTP, with the path cache in a real Redis.
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SyncError, type ErrorType } from '../../src/errors.js';
+import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
+import { keys } from '../../src/redis.js';
+import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';
+import { testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const TOKEN = 'plex-TOKEN-s3cr3t-91ab';
+const MACHINE = 'sim-machine-1';
+
+let sim: PlexSimulator;
+let redis: Redis;
+let movies: string;
+let other: string;
+/** Every SyncError a test saw, checked for the token at the end. */
+const seen: unknown[] = [];
+
+beforeAll(async () => {
+  sim = await PlexSimulator.start({ token: TOKEN, machineIdentifier: MACHINE });
+  redis = testRedis();
+  movies = sim.addSection({ title: 'Movies', locations: ['/plex/movies'] });
+  other = sim.addSection({ title: 'Other', locations: ['/plex/movies/other'] });
+  sim.addSection({ title: 'Shows', type: 'show', locations: ['/plex'] });
+});
+afterEach(async () => {
+  await sim.setMode('up');
+  sim.setLatencyMs(0);
+  sim.setFileFilter('folder');
+});
+afterAll(async () => {
+  await sim.stop();
+  redis.disconnect();
+});
+
+function client(over: Partial<PlexClientOptions> = {}) {
+  const prefix = uniquePrefix('plex');
+  const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], ...over });
+  return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache });
+}
+
+/** The SyncError a promise rejects with (recorded for the token check). */
+async function failure(p: Promise<unknown>): Promise<SyncError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  );
+  seen.push(err);
+  expect(err).toBeInstanceOf(SyncError);
+  return err as SyncError;
+}
+
+async function expectType(p: Promise<unknown>, type: ErrorType): Promise<SyncError> {
+  const err = await failure(p);
+  expect(err.type).toBe(type);
+  return err;
+}
+
+const add = (sectionKey: string, file: string, title = file.split('/').pop()!.replace(/\.\w+$/, '')) => sim.addItem({ sectionKey, title, file });
+
+describe('server and token', () => {
+  it('reads the identity without a token', async () => {
+    const id = await client().identity();
+    expect(id).toMatchObject({ machineIdentifier: MACHINE, version: expect.stringMatching(/^1\.\d+/) });
+    expect(id.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(sim.requests.at(-1)).toMatchObject({ route: ROUTES.identity, tokenIn: null, status: 200 });
+  });
+
+  it('sends the token only as a header, never in a URL', async () => {
+    sim.resetCounters();
+    const c = client();
+    await c.checkToken();
+    await c.resolveItem('/stash/movies/none/x.mp4').catch(() => undefined);
+    expect(sim.count()).toBeGreaterThan(1);
+    expect(sim.requests.every((r) => r.tokenIn === 'header' && !r.path.includes(TOKEN))).toBe(true);
+  });
+
+  it('maps 401 to PlexAuthError (wrong token, or token revoked)', async () => {
+    await expectType(client({ token: 'wrong-token-xyz' }).checkToken(), 'PlexAuthError');
+    await sim.setMode('401');
+    const err = await expectType(client().checkToken(), 'PlexAuthError');
+    expect(err.message).toBe('GET /library/sections → HTTP 401 (token rejected)');
+    // /identity needs no token: a rejected token is not an outage.
+    await expect(client().identity()).resolves.toMatchObject({ machineIdentifier: MACHINE });
+  });
+
+  it('maps a closed port to PlexServerDown, and works again on the same port', async () => {
+    const c = client();
+    await c.identity();
+    const url = sim.url;
+    await sim.setMode('down');
+    await expectType(c.identity(), 'PlexServerDown');
+    await expectType(c.getItem('1'), 'PlexServerDown');
+    await sim.setMode('up');
+    expect(sim.url).toBe(url);
+    await expect(c.identity()).resolves.toMatchObject({ machineIdentifier: MACHINE });
+  });
+
+  it('maps 503 to PlexTemporaryError', async () => {
+    await sim.setMode('503');
+    const err = await expectType(client().identity(), 'PlexTemporaryError');
+    expect(err.status).toBe(503);
+    await expectType(client().checkToken(), 'PlexTemporaryError');
+  });
+
+  it('maps a response slower than the timeout to PlexTemporaryError', async () => {
+    sim.setLatencyMs(400);
+    const started = Date.now();
+    await expectType(client({ timeoutMs: 100 }).checkToken(), 'PlexTemporaryError');
+    expect(Date.now() - started).toBeLessThan(350);
+    await expectType(client().identity(100), 'PlexTemporaryError');
+  });
+
+  it('keeps the section list ~60 s', async () => {
+    const c = client();
+    await c.sections();
+    sim.resetCounters();
+    await c.sections();
+    await Promise.all([c.sections(), c.sections()]);
+    expect(sim.count({ route: ROUTES.sections })).toBe(0);
+  });
+});
+
+describe('resolveItem', () => {
+  it('finds the item by the file filter; the exact file wins over folder neighbours', async () => {
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => add(movies, `/plex/movies/f1/${n}.mp4`));
+    sim.resetCounters();
+    const r = await client().resolveItem('/stash/movies/f1/b.mp4');
+    expect(r).toEqual({ ratingKey: b, sectionKey: movies });
+    expect([a, c]).not.toContain(r.ratingKey);
+    const lists = sim.requests.filter((x) => x.route === ROUTES.sectionAll);
+    expect(lists).toHaveLength(1);
+    expect(lists[0]!.path).toContain('file=%2Fplex%2Fmovies%2Ff1%2Fb.mp4');
+  });
+
+  it('picks the section with the longest location prefix', async () => {
+    const rk = add(other, '/plex/movies/other/o.mp4');
+    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other });
+  });
+
+  it('falls back to the title filter when the file filter finds nothing', async () => {
+    const rk = add(movies, '/plex/movies/f2/My.Fine_Clip.mp4', 'My Fine Clip (2021)');
+    add(movies, '/plex/movies/f9/My.Fine_Clip.mp4', 'My Fine Clip'); // same title, other file
+    sim.setFileFilter('none');
+    sim.resetCounters();
+    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies });
+    expect(sim.requests.map((x) => x.path).filter((p) => p.includes('title='))).toHaveLength(1);
+  });
+
+  it('falls back to a paged scan of the section', async () => {
+    const big = sim.addSection({ title: 'Big', locations: ['/plex/big'] });
+    let target = '';
+    for (let i = 0; i < 450; i++) {
+      const rk = sim.addItem({ sectionKey: big, title: `Renamed by agent ${i}`, file: `/plex/big/d${i % 7}/file-${i}.mp4` });
+      if (i === 401) target = rk;
+    }
+    sim.setFileFilter('none');
+    sim.resetCounters();
+    expect(await client().resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    const scans = sim.requests.filter((x) => x.route === ROUTES.sectionAll && !/file=|title=/.test(x.path));
+    expect(scans).toHaveLength(3); // 0–199, 200–399, 400–449
+  });
+
+  it('throws PlexNotFound when no item holds the file, or no library holds the path', async () => {
+    add(movies, '/plex/movies/f3/neighbour.mp4');
+    const err = await expectType(client().resolveItem('/stash/movies/f3/missing.mp4'), 'PlexNotFound');
+    expect(err.message).toContain('/plex/movies/f3/missing.mp4');
+    const outside = await expectType(client().resolveItem('/elsewhere/x.mp4'), 'PlexNotFound');
+    expect(outside.message).toMatch(/no location of any movie library contains \/elsewhere\/x\.mp4/);
+    // The allow-list narrows the search: 'Other' does not hold /plex/movies/f3.
+    const limited = await expectType(client({ libraries: ['Other'] }).resolveItem('/stash/movies/f3/neighbour.mp4'), 'PlexNotFound');
+    expect(limited.message).toContain('"Other"');
+  });
+
+  it('throws AmbiguousMatch when several items hold the file', async () => {
+    const one = add(movies, '/plex/movies/f4/dup.mp4');
+    const two = add(movies, '/plex/movies/f4/dup.mp4');
+    const err = await expectType(client().resolveItem('/stash/movies/f4/dup.mp4'), 'AmbiguousMatch');
+    expect(err.message).toContain(`${one}, ${two}`);
+  });
+
+  it('resolves Windows paths, sending the filter in the server’s style', async () => {
+    const win = sim.addSection({ title: 'Win', locations: ['C:\\Plex\\Clips'] });
+    const rk = sim.addItem({ sectionKey: win, title: 'w', file: '\\\\?\\C:\\Plex\\Clips\\w\\clip.mp4' });
+    sim.resetCounters();
+    const c = client({ pathMap: [{ from: '/stash/win', to: 'C:\\Plex\\Clips' }] });
+    expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win });
+    expect(sim.requests.find((x) => x.path.includes('file='))!.path).toContain(`file=${encodeURIComponent('C:\\Plex\\Clips\\w\\clip.mp4')}`);
+  });
+
+  it('uses the Redis cache after a verified read, and drops a stale entry', async () => {
+    const rk = add(movies, '/plex/movies/f5/cached.mp4');
+    const c = client();
+    await c.resolveItem('/stash/movies/f5/cached.mp4');
+    expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(rk);
+
+    sim.resetCounters();
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: rk, sectionKey: movies });
+    expect(sim.requests.map((x) => `${x.method} ${x.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
+
+    // Stale: the cached item now holds another file; a new item holds ours.
+    sim.setItemFiles(rk, ['/plex/movies/f5/moved.mp4']);
+    const fresh = add(movies, '/plex/movies/f5/cached.mp4');
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies });
+    expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(fresh);
+
+    // Stale: the cached item is gone (404) and nothing holds the file any more.
+    sim.removeItem(fresh);
+    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4'), 'PlexNotFound');
+    expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(0);
+  });
+});
+
+describe('getItem / applyEdit / uploadPoster', () => {
+  it('applies scalars, mirrored tags, locks and the rating; getItem reads them back', async () => {
+    const rk = sim.addItem({ sectionKey: movies, title: 'raw', file: '/plex/movies/e1/x.mp4', genre: ['Old', 'Keep', 'Bad, Tag'], actor: ['Zed'] });
+    const c = client();
+    sim.resetCounters();
+    const sent = await c.applyEdit(movies, rk, {
+      scalars: { title: 'New Title', summary: 'Line 1\nLine 2 & more', studio: 'Studio, Inc.', originallyAvailableAt: '2024-02-29' },
+      tags: {
+        genre: { set: ['Keep', 'Drama, Dark', '100% real'], remove: ['Old', 'Bad, Tag'] },
+        actor: { set: ['Alice'], remove: ['Zed'] },
+        collection: { set: ['Col'], remove: [] },
+      },
+      userRating: 8.5,
+    });
+    expect(sent).toBe(2);
+    expect(sim.editCount()).toBe(2);
+    const item = await c.getItem(rk);
+    expect(item).toMatchObject({
+      ratingKey: rk,
+      sectionKey: movies,
+      title: 'New Title',
+      summary: 'Line 1\nLine 2 & more',
+      studio: 'Studio, Inc.',
+      originallyAvailableAt: '2024-02-29',
+      userRating: 8.5,
+      files: ['/plex/movies/e1/x.mp4'],
+    });
+    // Mirror: exactly the desired set, although the simulator reads indexed tags as additions.
+    expect([...item.tags.genre].sort()).toEqual(['100% real', 'Drama, Dark', 'Keep']);
+    expect(item.tags.actor).toEqual(['Alice']);
+    expect(item.tags.collection).toEqual(['Col']);
+    expect([...item.locked].sort()).toEqual(['actor', 'collection', 'genre', 'originallyAvailableAt', 'studio', 'summary', 'title']);
+
+    expect(await c.applyEdit(movies, rk, { scalars: {}, tags: {}, userRating: null })).toBe(1);
+    expect((await c.getItem(rk)).userRating).toBeNull();
+  });
+
+  it('sends nothing at all for an empty edit', async () => {
+    const rk = add(movies, '/plex/movies/e2/y.mp4');
+    sim.resetCounters();
+    expect(await client().applyEdit(movies, rk, { scalars: {}, tags: {} })).toBe(0);
+    expect(sim.count()).toBe(0);
+  });
+
+  it('reports a rejected edit as PlexBadRequest and a missing item as PlexNotFound', async () => {
+    const rk = add(movies, '/plex/movies/e3/z.mp4');
+    await expectType(client().applyEdit(movies, rk, { scalars: { originallyAvailableAt: 'yesterday' }, tags: {} }), 'PlexBadRequest');
+    await expectType(client().getItem('999999'), 'PlexNotFound');
+  });
+
+  it('uploads a poster and locks it', async () => {
+    const rk = add(movies, '/plex/movies/e4/p.mp4');
+    const bytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+    sim.resetCounters();
+    await client().uploadPoster(movies, rk, bytes, 'image/jpeg');
+    expect(sim.editCount()).toBe(2);
+    expect(sim.item(rk)!.poster).toMatchObject({ bytes: 8, contentType: 'image/jpeg' });
+    expect((await client().getItem(rk)).locked).toContain('thumb');
+  });
+});
+
+describe('secrets', () => {
+  it('never puts the token into an error', async () => {
+    // Provoke a few more, then check every error recorded by this file.
+    await sim.setMode('down');
+    await failure(client().resolveItem('/stash/movies/x/y.mp4'));
+    await sim.setMode('401');
+    await failure(client().getItem('1'));
+    await sim.setMode('up');
+    expect(seen.length).toBeGreaterThan(15);
+    for (const err of seen) {
+      const e = err as SyncError;
+      for (const text of [e.message, e.reason, String(e), e.stack ?? '', JSON.stringify(e)]) {
+        expect(text).not.toContain(TOKEN);
+      }
+    }
+  });
+});

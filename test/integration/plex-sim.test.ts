@@ -1,0 +1,162 @@
+// The Plex simulator itself, over raw HTTP: it must behave like Plex (plex-api.md), not like our client.
+import { connect } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';
+
+const TOKEN = 'sim-token-abc123';
+let sim: PlexSimulator;
+let sec: string;
+
+beforeAll(async () => {
+  sim = await PlexSimulator.start({ token: TOKEN });
+  sec = sim.addSection({ title: 'Movies', locations: ['/m'] });
+});
+afterEach(async () => {
+  await sim.setMode('up');
+  sim.setLatencyMs(0);
+});
+afterAll(() => sim.stop());
+
+const H = { 'X-Plex-Token': TOKEN, Accept: 'application/json' };
+const get = (path: string, headers: Record<string, string> = H) => fetch(`${sim.url}${path}`, { headers });
+const put = (path: string, query: Record<string, string> | URLSearchParams) =>
+  fetch(`${sim.url}${path}?${new URLSearchParams(query).toString()}`, { method: 'PUT', headers: H });
+const json = async (res: Response) => (await res.json()) as { MediaContainer: Record<string, any> };
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('PlexSimulator', () => {
+  it('needs a token (header or query) everywhere but /identity, and keeps tokens out of its log', async () => {
+    expect((await get('/identity', { Accept: 'application/json' })).status).toBe(200);
+    expect((await get('/library/sections', { Accept: 'application/json' })).status).toBe(401);
+    expect((await get('/library/sections', { ...H, 'X-Plex-Token': 'nope' })).status).toBe(401);
+    sim.resetCounters();
+    const res = await get(`/library/sections?X-Plex-Token=${TOKEN}`, { Accept: 'application/json' });
+    expect(res.status).toBe(200);
+    expect(sim.requests[0]).toMatchObject({ route: ROUTES.sections, tokenIn: 'query', path: '/library/sections', status: 200 });
+  });
+
+  it('answers JSON only when asked, XML otherwise', async () => {
+    const x = await get('/identity', {});
+    expect(x.headers.get('content-type')).toMatch(/xml/);
+    expect(await x.text()).toMatch(/^<\?xml[\s\S]*<MediaContainer [^>]*machineIdentifier="/);
+    const j = await json(await get('/identity', { Accept: 'application/json' }));
+    expect(j.MediaContainer).toMatchObject({ size: 0, claimed: true, machineIdentifier: sim.machineIdentifier });
+  });
+
+  it('lists sections with their locations', async () => {
+    const mc = (await json(await get('/library/sections'))).MediaContainer;
+    expect(mc.Directory).toEqual(expect.arrayContaining([expect.objectContaining({ key: sec, type: 'movie', title: 'Movies', Location: [{ id: expect.any(Number), path: '/m' }] })]));
+  });
+
+  it('lists partial items, filters file= by folder (not exactly), title= by substring, and pages', async () => {
+    const a = sim.addItem({ sectionKey: sec, title: 'Alpha One', file: '/m/list/a.mp4', genre: ['G'], summary: 'S' });
+    const b = sim.addItem({ sectionKey: sec, title: 'Beta', file: '/m/list/b.mp4' });
+    sim.addItem({ sectionKey: sec, title: 'Gamma', file: '/m/else/c.mp4' });
+    const byFile = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/list/a.mp4')}`))).MediaContainer;
+    expect(byFile.Metadata.map((m: any) => m.ratingKey).sort()).toEqual([a, b].sort());
+    const first = byFile.Metadata.find((m: any) => m.ratingKey === a);
+    expect(first).not.toHaveProperty('Genre');
+    expect(first).not.toHaveProperty('summary');
+    expect(first.Media[0].Part[0].file).toBe('/m/list/a.mp4');
+    const byTitle = (await json(await get(`/library/sections/${sec}/all?type=1&title=alpha`))).MediaContainer;
+    expect(byTitle.Metadata.map((m: any) => m.ratingKey)).toEqual([a]);
+    const page = await get(`/library/sections/${sec}/all?type=1`, { ...H, 'X-Plex-Container-Start': '1', 'X-Plex-Container-Size': '1' });
+    expect(page.headers.get('X-Plex-Container-Total-Size')).toBe('3');
+    expect((await json(page)).MediaContainer).toMatchObject({ size: 1, offset: 1, totalSize: 3 });
+    expect((await get(`/library/sections/77/all?type=1`)).status).toBe(404);
+  });
+
+  it('serves the full item with tag arrays, fields and parts; empty ones are left out', async () => {
+    const rk = sim.addItem({ sectionKey: sec, title: 'Full', file: '/m/full/x.mp4', genre: ['G1'], actor: ['A'], locked: ['title'] });
+    const md = (await json(await get(`/library/metadata/${rk}`))).MediaContainer.Metadata[0];
+    expect(md).toMatchObject({ ratingKey: rk, title: 'Full', librarySectionID: Number(sec), Genre: [{ tag: 'G1' }], Role: [{ tag: 'A' }], Field: [{ name: 'title', locked: true }] });
+    expect(md.Media[0].Part[0].file).toBe('/m/full/x.mp4');
+    expect(md).not.toHaveProperty('Collection');
+    expect(md).not.toHaveProperty('summary');
+    expect((await get('/library/metadata/424242')).status).toBe(404);
+  });
+
+  it('edits: indexed tags add, tag.tag- removes (comma-safe), .locked locks; bad params → 400, nothing applied', async () => {
+    const rk = sim.addItem({ sectionKey: sec, title: 'E', file: '/m/edit/e.mp4', genre: ['Old', 'A,B'] });
+    const ok = await put(`/library/sections/${sec}/all`, {
+      type: '1',
+      id: rk,
+      'title.value': 'New',
+      'title.locked': '1',
+      'genre[0].tag.tag': 'New1',
+      'genre[].tag.tag-': [encodeURIComponent('A,B'), 'Old'].join(','),
+      'genre.locked': '1',
+    });
+    expect(ok.status).toBe(200);
+    expect(sim.item(rk)).toMatchObject({ title: 'New', genre: ['New1'], locked: ['genre', 'title'] });
+
+    const before = sim.item(rk);
+    const bad: Record<string, string>[] = [
+      { type: '1', id: rk, 'title.value': 'X', 'bogus.value': 'y' },
+      { type: '1', id: rk, 'title.value': 'X', 'genre[].tag.tag-': '%E0%A4%A' },
+      { type: '1', id: rk, 'genre[x].tag.tag': 'y' },
+      { type: '1', id: rk, 'title.locked': 'yes' },
+      { type: '1', id: rk, 'originallyAvailableAt.value': '29/02/2024' },
+      { id: rk, 'title.value': 'X' },
+    ];
+    for (const q of bad) {
+      expect((await put(`/library/sections/${sec}/all`, q)).status, JSON.stringify(q)).toBe(400);
+    }
+    expect(sim.item(rk)).toEqual(before);
+    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: '999999', 'title.value': 'X' })).status).toBe(404);
+  });
+
+  it('rates (-1 clears) and stores posters; counts edits', async () => {
+    const rk = sim.addItem({ sectionKey: sec, title: 'R', file: '/m/rate/r.mp4' });
+    sim.resetCounters();
+    const rate = (rating: string) => put('/:/rate', { key: rk, identifier: 'com.plexapp.plugins.library', rating });
+    expect((await rate('7.5')).status).toBe(200);
+    expect(sim.item(rk)!.userRating).toBe(7.5);
+    expect((await rate('11')).status).toBe(400);
+    expect((await rate('-1')).status).toBe(200);
+    expect(sim.item(rk)!.userRating).toBeNull();
+    const post = await fetch(`${sim.url}/library/metadata/${rk}/posters`, { method: 'POST', headers: { ...H, 'Content-Type': 'image/png' }, body: new Uint8Array([1, 2, 3]) });
+    expect(post.status).toBe(200);
+    expect(sim.item(rk)!.poster).toMatchObject({ bytes: 3, contentType: 'image/png', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    await get(`/library/metadata/${rk}`);
+    expect(sim.editCount()).toBe(4);
+    expect(sim.count({ route: ROUTES.rate, status: 400 })).toBe(1);
+  });
+
+  it('fault modes: 503, 401 (identity still up), down = connection refused, up = same port', async () => {
+    await sim.setMode('503');
+    expect((await get('/identity')).status).toBe(503);
+    await sim.setMode('401');
+    expect((await get('/library/sections')).status).toBe(401);
+    expect((await get('/identity')).status).toBe(200);
+    const port = sim.port;
+    await sim.setMode('down');
+    expect(await refused(port)).toBe(true);
+    await expect(get('/identity')).rejects.toThrow();
+    await sim.setMode('up');
+    expect(sim.port).toBe(port);
+    expect((await get('/identity')).status).toBe(200);
+  });
+
+  it('latency delays answers; going down drops requests in flight', async () => {
+    sim.setLatencyMs(150);
+    const t = Date.now();
+    expect((await get('/identity')).status).toBe(200);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+    sim.setLatencyMs(300);
+    const inflight = get('/identity');
+    await new Promise((r) => setTimeout(r, 50));
+    await sim.setMode('down');
+    await expect(inflight).rejects.toThrow();
+  });
+});

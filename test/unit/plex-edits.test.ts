@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { decodeTagList, encodeEdit, encodeTagList, parseItem, PlexResponseError } from '../../src/plex/edits.js';
+import { parseIdentity, parseSections } from '../../src/plex/schemas.js';
+
+describe('encodeEdit', () => {
+  it('sends nothing for an empty edit (a rating alone is a separate call)', () => {
+    expect(encodeEdit({ scalars: {}, tags: {} }).toString()).toBe('');
+    expect(encodeEdit({ scalars: {}, tags: {}, userRating: 7 }).toString()).toBe('');
+  });
+
+  it('sets and locks every scalar given, clearing with an empty value', () => {
+    const q = encodeEdit({ scalars: { title: 'A & B', summary: '', originallyAvailableAt: '2024-02-29' }, tags: {} });
+    expect(q.toString()).toBe(
+      'title.value=A+%26+B&title.locked=1&summary.value=&summary.locked=1&originallyAvailableAt.value=2024-02-29&originallyAvailableAt.locked=1',
+    );
+  });
+
+  it('sends the full tag list indexed, the extras as a comma list of encoded tags, and a lock', () => {
+    const q = encodeEdit({ scalars: {}, tags: { genre: { set: ['A', 'B'], remove: ['C,D', 'E'] } } });
+    // Hand-checked: 'C,D' → 'C%2CD' (tag encoded) → joined 'C%2CD,E' → query-encoded once more.
+    expect(q.toString()).toBe('genre%5B0%5D.tag.tag=A&genre%5B1%5D.tag.tag=B&genre%5B%5D.tag.tag-=C%252CD%2CE&genre.locked=1');
+    expect(q.get('genre[].tag.tag-')).toBe('C%2CD,E');
+  });
+
+  it('keeps a tag containing a comma whole on both sides', () => {
+    const q = encodeEdit({ scalars: {}, tags: { collection: { set: ['Smith, John'], remove: ['Doe, Jane', '100% + more'] } } });
+    const wire = new URLSearchParams(q.toString()); // what the server decodes
+    expect(wire.get('collection[0].tag.tag')).toBe('Smith, John');
+    expect(decodeTagList(wire.get('collection[].tag.tag-')!)).toEqual(['Doe, Jane', '100% + more']);
+  });
+
+  it('names actors `actor` and handles removal-only edits', () => {
+    const q = encodeEdit({ scalars: {}, tags: { actor: { set: [], remove: ['Bob'] } } });
+    expect([...q.keys()]).toEqual(['actor[].tag.tag-', 'actor.locked']);
+    const r = encodeEdit({ scalars: {}, tags: { actor: { set: ['Alice'], remove: [] } } });
+    expect(r.toString()).toBe('actor%5B0%5D.tag.tag=Alice&actor.locked=1');
+  });
+
+  it('round-trips unusual tags through encodeTagList/decodeTagList', () => {
+    const tags = ['a,b', 'ü', '%41', ' sp ace ', 'x/y'];
+    expect(decodeTagList(encodeTagList(tags))).toEqual(tags);
+    expect(decodeTagList('')).toEqual([]);
+  });
+});
+
+const full = {
+  MediaContainer: {
+    size: 1,
+    Metadata: [
+      {
+        ratingKey: '1001',
+        key: '/library/metadata/1001',
+        type: 'movie',
+        title: 'Clip',
+        summary: 'Text',
+        studio: 'Studio',
+        originallyAvailableAt: '2024-01-02',
+        userRating: 8.5,
+        librarySectionID: 3,
+        Genre: [{ id: 1, tag: 'G1' }, { id: 2, tag: 'G2' }],
+        Role: [{ id: 3, tag: 'Alice', role: '' }],
+        Collection: [{ id: 4, tag: 'C' }],
+        Label: [{ id: 5, tag: 'L' }],
+        Media: [{ id: 1, Part: [{ id: 1, key: '/p/1', file: '/m/a.mp4' }, { id: 2, key: '/p/2', file: '/m/a2.mp4' }] }, { id: 2, Part: [{ id: 3, key: '/p/3', file: '/m/b.mkv' }] }],
+        Field: [{ name: 'title', locked: true }, { name: 'genre', locked: true }, { name: 'thumb', locked: false }],
+      },
+    ],
+  },
+};
+
+describe('parseItem', () => {
+  it('reads the full item', () => {
+    expect(parseItem(full, '9')).toEqual({
+      ratingKey: '1001',
+      sectionKey: '3',
+      title: 'Clip',
+      summary: 'Text',
+      studio: 'Studio',
+      originallyAvailableAt: '2024-01-02',
+      userRating: 8.5,
+      tags: { genre: ['G1', 'G2'], actor: ['Alice'], collection: ['C'] },
+      files: ['/m/a.mp4', '/m/a2.mp4', '/m/b.mkv'],
+      locked: ['title', 'genre'],
+    });
+  });
+
+  it('defaults missing fields and arrays, and uses the given section when Plex does not say', () => {
+    const item = parseItem({ MediaContainer: { Metadata: [{ ratingKey: 7, title: 300 }] } }, '2');
+    expect(item).toEqual({
+      ratingKey: '7',
+      sectionKey: '2',
+      title: '300',
+      summary: '',
+      studio: '',
+      originallyAvailableAt: '',
+      userRating: null,
+      tags: { genre: [], actor: [], collection: [] },
+      files: [],
+      locked: [],
+    });
+  });
+
+  it('throws PlexResponseError missing/malformed', () => {
+    expect(() => parseItem({ MediaContainer: { size: 0 } })).toThrow(expect.objectContaining({ kind: 'missing' }));
+    expect(() => parseItem({ nope: 1 })).toThrow(PlexResponseError);
+    expect(() => parseItem({ MediaContainer: { Metadata: [{ ratingKey: '1', Genre: [{ nottag: 1 }] }] } })).toThrow(
+      expect.objectContaining({ kind: 'malformed' }),
+    );
+  });
+});
+
+describe('parseSections / parseIdentity', () => {
+  it('reads sections with their locations', () => {
+    const json = {
+      MediaContainer: {
+        Directory: [
+          { key: '1', type: 'movie', title: 'Movies', Location: [{ id: 1, path: '/m' }, { id: 2, path: '/n' }] },
+          { key: 2, type: 'show', title: 'TV' },
+        ],
+      },
+    };
+    expect(parseSections(json)).toEqual([
+      { key: '1', type: 'movie', title: 'Movies', locations: ['/m', '/n'] },
+      { key: '2', type: 'show', title: 'TV', locations: [] },
+    ]);
+    expect(parseSections({ MediaContainer: { size: 0 } })).toEqual([]);
+  });
+  it('reads the identity', () => {
+    expect(parseIdentity({ MediaContainer: { size: 0, claimed: true, machineIdentifier: 'abc', version: '1.41' } })).toEqual({
+      machineIdentifier: 'abc',
+      version: '1.41',
+    });
+  });
+});
