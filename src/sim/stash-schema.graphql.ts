@@ -1,0 +1,137 @@
+// The simulator's fallback schema, used only when the reference copy of Stash's schema is absent: the
+// part of Stash's schema that src/stash/queries.ts touches, copied (names, types, nullability, argument
+// types) from Stash's graphql/schema. test/unit/stash-queries.test.ts checks every type, field and
+// argument here against the real schema whenever it is present, so this cannot drift into fiction.
+export const EMBEDDED_STASH_SDL = /* GraphQL */ `
+scalar Time
+scalar Int64
+scalar PluginConfigMap
+
+enum CriterionModifier {
+  EQUALS
+  NOT_EQUALS
+  GREATER_THAN
+  LESS_THAN
+  IS_NULL
+  NOT_NULL
+  INCLUDES_ALL
+  INCLUDES
+  EXCLUDES
+  MATCHES_REGEX
+  NOT_MATCHES_REGEX
+  BETWEEN
+  NOT_BETWEEN
+}
+
+enum SortDirectionEnum {
+  ASC
+  DESC
+}
+
+input FindFilterType {
+  q: String
+  page: Int
+  per_page: Int
+  sort: String
+  direction: SortDirectionEnum
+}
+
+input TimestampCriterionInput {
+  value: String!
+  value2: String
+  modifier: CriterionModifier!
+}
+
+input MultiCriterionInput {
+  value: [ID!]
+  modifier: CriterionModifier!
+  excludes: [ID!]
+}
+
+input HierarchicalMultiCriterionInput {
+  value: [ID!]
+  modifier: CriterionModifier!
+  depth: Int
+  excludes: [ID!]
+}
+
+input SceneFilterType {
+  AND: SceneFilterType
+  OR: SceneFilterType
+  NOT: SceneFilterType
+  studios: HierarchicalMultiCriterionInput
+  tags: HierarchicalMultiCriterionInput
+  performers: MultiCriterionInput
+  created_at: TimestampCriterionInput
+  updated_at: TimestampCriterionInput
+}
+
+type Query {
+  findScene(id: ID, checksum: String): Scene
+  findScenes(scene_filter: SceneFilterType, scene_ids: [Int!], ids: [ID!], filter: FindFilterType): FindScenesResultType!
+  configuration: ConfigResult!
+}
+
+type ConfigResult {
+  plugins(include: [ID!]): PluginConfigMap!
+}
+
+type FindScenesResultType {
+  count: Int!
+  duration: Float!
+  filesize: Float!
+  scenes: [Scene!]!
+}
+
+type Scene {
+  id: ID!
+  title: String
+  code: String
+  details: String
+  director: String
+  urls: [String!]!
+  date: String
+  rating100: Int
+  organized: Boolean!
+  created_at: Time!
+  updated_at: Time!
+  files: [VideoFile!]!
+  paths: ScenePathsType!
+  studio: Studio
+  tags: [Tag!]!
+  performers: [Performer!]!
+}
+
+type ScenePathsType {
+  screenshot: String
+  preview: String
+  stream: String
+}
+
+type VideoFile {
+  id: ID!
+  path: String!
+  basename: String!
+  size: Int64!
+  format: String!
+  width: Int!
+  height: Int!
+  duration: Float!
+}
+
+type Studio {
+  id: ID!
+  name: String!
+  parent_studio: Studio
+}
+
+type Performer {
+  id: ID!
+  name: String!
+}
+
+type Tag {
+  id: ID!
+  name: String!
+}
+`;

@@ -1,0 +1,858 @@
+// A Stash simulator: a real HTTP server on 127.0.0.1 that answers GraphQL from an in-memory library,
+// executed by graphql-js against Stash's real schema (shared/reference/stash-graphql-schema) so that a
+// query real Stash would reject is rejected here too. Where it matters to stash2plex it behaves like
+// Stash (stash-plugins.md): ApiKey header or session cookie, 401 on /graphql and 302 to /login elsewhere
+// without credentials, 422 for documents the schema rejects, `updated_at` kept as RFC 3339 text in whole
+// seconds and compared as text, performer/studio/tag renames that do not touch scenes, per_page capped
+// at 1000. Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateSync } from 'node:zlib';
+import {
+  buildSchema,
+  execute,
+  executeSync,
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { formatStashTime } from '../stash/client.js';
+import { FIND_SCENE } from '../stash/queries.js';
+import { defaultStashSchemaDir, loadStashSchema } from '../stash/schema.js';
+import type { StashScene } from '../sync/types.js';
+import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
+
+export type StashSimMode = 'up' | 'down' | '503';
+
+/** A scene as findScene answers it, plus the ids of its performers and tags (to edit relations). */
+export type SimSceneView = Omit<StashScene, 'performers' | 'tags'> & {
+  performers: { id: string; name: string }[];
+  tags: { id: string; name: string }[];
+};
+
+/** FIND_SCENE with relation ids: derived from it, so `scene()` stays the client's exact shape. */
+const SIM_FIND_SCENE = (() => {
+  const doc = FIND_SCENE.replace('performers { name }', 'performers { id name }').replace('tags { name }', 'tags { id name }');
+  if (!doc.includes('performers { id name }') || !doc.includes('tags { id name }')) throw new Error('FIND_SCENE changed: update SIM_FIND_SCENE');
+  return doc;
+})();
+
+export interface StashSimOptions {
+  /** When set, every request needs it (ApiKey header) or a session cookie, as Stash with credentials. */
+  apiKey?: string | null;
+  port?: number;
+  /** Folder with schema.graphql + types/ (default ../shared/reference/stash-graphql-schema from cwd). */
+  schemaDir?: string;
+  /** The zone Stash writes `updated_at` in, minutes east of UTC (default 0: `…Z`). */
+  utcOffsetMinutes?: number;
+  /** Clock of the library (default Date.now). */
+  now?: () => number;
+}
+
+export interface StashSimRequest {
+  /** Epoch ms of arrival. */
+  at: number;
+  method: string;
+  path: string;
+  /** GraphQL operation name (or null), 'screenshot', or null for other paths. */
+  operationName: string | null;
+  /** Top-level fields the GraphQL operation selected (e.g. ['findScenes']). */
+  fields: string[];
+  /** Status answered (0 until answered). */
+  status: number;
+}
+
+export type StashRequestFilter =
+  | { operationName?: string; field?: string; status?: number; path?: string }
+  | ((r: StashSimRequest) => boolean);
+
+/** What addScene/updateScene take: the scene's own fields, relations by id, file paths. */
+export interface SimSceneInput {
+  title?: string | null;
+  code?: string | null;
+  details?: string | null;
+  director?: string | null;
+  urls?: string[];
+  date?: string | null;
+  rating100?: number | null;
+  organized?: boolean;
+  studio_id?: string | null;
+  performer_ids?: string[];
+  tag_ids?: string[];
+  files?: string[];
+  /** Test convenience (not a Stash input): set the change time instead of "now". */
+  updated_at?: Date | number;
+}
+
+interface SceneRec {
+  id: string;
+  title: string | null;
+  code: string | null;
+  details: string | null;
+  director: string | null;
+  urls: string[];
+  date: string | null;
+  rating100: number | null;
+  organized: boolean;
+  studio_id: string | null;
+  performer_ids: string[];
+  tag_ids: string[];
+  files: { id: string; path: string }[];
+  created_at: number;
+  updated_at: number;
+  screenshot: { bytes: Buffer; contentType: string } | null;
+}
+
+interface NamedRec {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+type Kinds = 'performer' | 'studio' | 'tag';
+
+/** Stash's limit on per_page (FindFilterType.GetPageSize). */
+const MAX_PER_PAGE = 1000;
+const DEFAULT_PER_PAGE = 25;
+const SORTS = ['id', 'title', 'date', 'created_at', 'updated_at', 'rating', 'path'] as const;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class StashSimulator {
+  readonly apiKey: string | null;
+  readonly schema: GraphQLSchema;
+  /** 'reference' when built from the real schema files, 'embedded' for the fallback. */
+  readonly schemaSource: 'reference' | 'embedded';
+  /** Every request answered or being answered, oldest first. */
+  readonly requests: StashSimRequest[] = [];
+
+  private readonly server: Server;
+  private readonly now: () => number;
+  private readonly offsetMinutes: number;
+  private portNumber = 0;
+  private mode: StashSimMode = 'up';
+  private latencyMs = 0;
+  private stopped = false;
+  private transition: Promise<void> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sessions = new Set<string>();
+  private readonly scenes = new Map<string, SceneRec>();
+  private readonly named: Record<Kinds, Map<string, NamedRec>> = { performer: new Map(), studio: new Map(), tag: new Map() };
+  private readonly plugins = new Map<string, Record<string, unknown>>();
+  private readonly nextId: Record<Kinds | 'scene' | 'file', number> = { scene: 1, file: 1, performer: 1, studio: 1, tag: 1 };
+  private readonly findSceneDoc: DocumentNode;
+
+  private constructor(opts: StashSimOptions) {
+    this.apiKey = opts.apiKey ?? null;
+    this.now = opts.now ?? Date.now;
+    this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
+    const real = loadStashSchema(opts.schemaDir ?? defaultStashSchemaDir());
+    this.schema = real ?? buildSchema(EMBEDDED_STASH_SDL);
+    this.schemaSource = real ? 'reference' : 'embedded';
+    this.findSceneDoc = parse(SIM_FIND_SCENE);
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  static async start(opts: StashSimOptions = {}): Promise<StashSimulator> {
+    const sim = new StashSimulator(opts);
+    await sim.listen(opts.port ?? 0);
+    return sim;
+  }
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.portNumber}`;
+  }
+
+  // ---- fault injection --------------------------------------------------------------------------
+
+  /**
+   * 'down' closes the listening socket and every open connection (connection refused); 'up' listens
+   * again on the same port; '503' answers every request 503. Resolves when the socket matches.
+   */
+  setMode(mode: StashSimMode): Promise<void> {
+    this.mode = mode;
+    const next = this.transition.then(() => this.applyListening());
+    this.transition = next.catch(() => undefined);
+    return next;
+  }
+
+  getMode(): StashSimMode {
+    return this.mode;
+  }
+
+  /** Delay before every answer (a slow Stash, e.g. during a scan). */
+  setLatencyMs(ms: number): void {
+    this.latencyMs = Math.max(0, ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.transition;
+    if (this.server.listening) await this.close();
+  }
+
+  private async applyListening(): Promise<void> {
+    if (this.stopped) return;
+    const wantUp = this.mode !== 'down';
+    if (wantUp && !this.server.listening) await this.listen(this.portNumber);
+    if (!wantUp && this.server.listening) await this.close();
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        this.portNumber = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  private close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- counters ---------------------------------------------------------------------------------
+
+  count(filter?: StashRequestFilter): number {
+    if (!filter) return this.requests.length;
+    const f = filter;
+    const match =
+      typeof f === 'function'
+        ? f
+        : (r: StashSimRequest) =>
+            (f.operationName === undefined || r.operationName === f.operationName) &&
+            (f.field === undefined || r.fields.includes(f.field)) &&
+            (f.status === undefined || r.status === f.status) &&
+            (f.path === undefined || r.path.split('?')[0] === f.path);
+    return this.requests.filter(match).length;
+  }
+
+  resetCounters(): void {
+    this.requests.length = 0;
+  }
+
+  // ---- credentials --------------------------------------------------------------------------------
+
+  /** A logged-in session, as the cookie Stash hands a plugin in server_connection.SessionCookie. */
+  createSession(): { name: string; value: string } {
+    const value = randomBytes(16).toString('hex');
+    this.sessions.add(value);
+    return { name: 'session', value };
+  }
+
+  // ---- library ------------------------------------------------------------------------------------
+
+  /** Adds a scene (as a scan plus an edit would); returns its id, a numeric string. */
+  addScene(input: SimSceneInput = {}): string {
+    const id = String(this.nextId.scene++);
+    const at = input.updated_at !== undefined ? new Date(input.updated_at).getTime() : this.now();
+    const rec: SceneRec = {
+      id,
+      title: null,
+      code: null,
+      details: null,
+      director: null,
+      urls: [],
+      date: null,
+      rating100: null,
+      organized: false,
+      studio_id: null,
+      performer_ids: [],
+      tag_ids: [],
+      files: [],
+      created_at: at,
+      updated_at: at,
+      screenshot: null,
+    };
+    this.scenes.set(id, rec);
+    this.apply(rec, { files: [`/data/scene-${id}.mp4`], ...input });
+    return id;
+  }
+
+  /** Edits a scene; bumps its updated_at like any scene update in Stash. */
+  updateScene(id: string, patch: SimSceneInput): void {
+    const rec = this.mustScene(id);
+    this.apply(rec, patch);
+    rec.updated_at = patch.updated_at !== undefined ? new Date(patch.updated_at).getTime() : this.now();
+  }
+
+  deleteScene(id: string): boolean {
+    return this.scenes.delete(id);
+  }
+
+  /** The scene as findScene answers it (same query, same schema) with relation ids, or null. */
+  scene(id: string): SimSceneView | null {
+    const result = executeSync({
+      schema: this.schema,
+      document: this.findSceneDoc,
+      rootValue: this.root(this.url),
+      variableValues: { id },
+    });
+    if (result.errors?.length) throw new Error(result.errors[0]!.message);
+    return (result.data as { findScene: SimSceneView | null }).findScene;
+  }
+
+  sceneIds(): string[] {
+    return [...this.scenes.keys()];
+  }
+
+  /** Find-or-create by name (names are unique in Stash); returns the id. */
+  addPerformer(name: string): string {
+    return this.addNamed('performer', name, null);
+  }
+
+  /** Find-or-create by name; a parent makes it a sub-studio. */
+  addStudio(name: string, parentId: string | null = null): string {
+    if (parentId !== null) this.mustNamed('studio', parentId);
+    return this.addNamed('studio', name, parentId);
+  }
+
+  addTag(name: string): string {
+    return this.addNamed('tag', name, null);
+  }
+
+  /** Renames bump the performer's own updated_at only: Stash fires no scene hook and touches no scene. */
+  renamePerformer(id: string, name: string): void {
+    this.rename('performer', id, name);
+  }
+
+  renameStudio(id: string, name: string): void {
+    this.rename('studio', id, name);
+  }
+
+  renameTag(id: string, name: string): void {
+    this.rename('tag', id, name);
+  }
+
+  /** The plugin's saved settings (`configuration.plugins`); an empty object removes them. */
+  setPluginSettings(pluginId: string, settings: Record<string, unknown>): void {
+    if (Object.keys(settings).length === 0) this.plugins.delete(pluginId);
+    else this.plugins.set(pluginId, structuredClone(settings));
+  }
+
+  /** Replaces the screenshot served for a scene (any content type, to simulate odd answers). */
+  setScreenshot(id: string, bytes: Buffer | Uint8Array, contentType = 'image/png'): void {
+    this.mustScene(id).screenshot = { bytes: Buffer.from(bytes), contentType };
+  }
+
+  /** The screenshot bytes currently served for a scene. */
+  screenshotOf(id: string): { bytes: Buffer; contentType: string } {
+    const rec = this.mustScene(id);
+    return rec.screenshot ?? { bytes: scenePng(id), contentType: 'image/png' };
+  }
+
+  private apply(rec: SceneRec, p: SimSceneInput): void {
+    if (p.studio_id) this.mustNamed('studio', p.studio_id);
+    for (const x of p.performer_ids ?? []) this.mustNamed('performer', x);
+    for (const x of p.tag_ids ?? []) this.mustNamed('tag', x);
+    if (p.title !== undefined) rec.title = p.title;
+    if (p.code !== undefined) rec.code = p.code;
+    if (p.details !== undefined) rec.details = p.details;
+    if (p.director !== undefined) rec.director = p.director;
+    if (p.urls !== undefined) rec.urls = [...p.urls];
+    if (p.date !== undefined) rec.date = p.date;
+    if (p.rating100 !== undefined) rec.rating100 = p.rating100;
+    if (p.organized !== undefined) rec.organized = p.organized;
+    if (p.studio_id !== undefined) rec.studio_id = p.studio_id;
+    if (p.performer_ids !== undefined) rec.performer_ids = [...new Set(p.performer_ids)];
+    if (p.tag_ids !== undefined) rec.tag_ids = [...new Set(p.tag_ids)];
+    if (p.files !== undefined) rec.files = p.files.map((path) => ({ id: String(this.nextId.file++), path }));
+  }
+
+  private addNamed(kind: Kinds, name: string, parentId: string | null): string {
+    for (const r of this.named[kind].values()) if (r.name === name) return r.id;
+    const id = String(this.nextId[kind]++);
+    const at = this.now();
+    this.named[kind].set(id, { id, name, parent_id: parentId, created_at: at, updated_at: at });
+    return id;
+  }
+
+  private rename(kind: Kinds, id: string, name: string): void {
+    const r = this.mustNamed(kind, id);
+    r.name = name;
+    r.updated_at = this.now();
+  }
+
+  private mustScene(id: string): SceneRec {
+    const rec = this.scenes.get(id);
+    if (!rec) throw new Error(`no scene ${id}`);
+    return rec;
+  }
+
+  private mustNamed(kind: Kinds, id: string): NamedRec {
+    const r = this.named[kind].get(id);
+    if (!r) throw new Error(`no ${kind} ${id}`);
+    return r;
+  }
+
+  // ---- GraphQL resolvers --------------------------------------------------------------------------
+
+  private time(ms: number): string {
+    return formatStashTime(ms, this.offsetMinutes);
+  }
+
+  /** Root resolvers; `base` is the server URL as the client reached it (Stash builds paths from it). */
+  private root(base: string) {
+    return {
+      findScene: (args: { id?: string | null }) => {
+        const rec = args.id != null ? this.scenes.get(String(args.id)) : undefined;
+        return rec ? this.sceneView(rec, base) : null;
+      },
+      findScenes: (args: { scene_filter?: SceneFilter | null; ids?: string[] | null; scene_ids?: number[] | null; filter?: FindFilter | null }) =>
+        this.findScenes(args, base),
+      configuration: () => ({
+        plugins: (args: { include?: string[] | null }) => {
+          const ids = args.include?.length ? args.include : [...this.plugins.keys()];
+          // Like Stash: an included plugin with nothing saved is absent from the map.
+          return Object.fromEntries(ids.filter((id) => this.plugins.has(id)).map((id) => [id, structuredClone(this.plugins.get(id))]));
+        },
+      }),
+    };
+  }
+
+  private findScenes(
+    args: { scene_filter?: SceneFilter | null; ids?: string[] | null; scene_ids?: number[] | null; filter?: FindFilter | null },
+    base: string,
+  ) {
+    let list = [...this.scenes.values()];
+    const ids = args.ids ?? args.scene_ids?.map(String);
+    if (ids) list = list.filter((s) => ids.includes(s.id));
+    if (args.scene_filter) list = list.filter(this.predicate(args.scene_filter));
+    const f = args.filter ?? {};
+    const sort = f.sort ?? 'title';
+    if (!(SORTS as readonly string[]).includes(sort)) throw new GraphQLError(`invalid sort: ${sort}`);
+    const dir = f.direction === 'DESC' ? -1 : 1;
+    const key = (s: SceneRec): string | number => {
+      switch (sort) {
+        case 'id':
+          return Number(s.id);
+        case 'created_at':
+          return this.time(s.created_at);
+        case 'updated_at':
+          return this.time(s.updated_at); // the stored text: ties within a second, like Stash
+        case 'rating':
+          return s.rating100 ?? -1;
+        case 'path':
+          return s.files[0]?.path ?? '';
+        default:
+          return (s as unknown as Record<string, string | null>)[sort] ?? '';
+      }
+    };
+    list.sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      const c = ka < kb ? -1 : ka > kb ? 1 : Number(a.id) - Number(b.id);
+      return c * dir;
+    });
+    const count = list.length;
+    const per = f.per_page == null ? DEFAULT_PER_PAGE : Math.min(f.per_page, MAX_PER_PAGE);
+    const page = Math.max(1, f.page ?? 1);
+    const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
+    return { count, duration: 0, filesize: 0, scenes: slice.map((s) => this.sceneView(s, base)) };
+  }
+
+  /** A scene_filter as Stash reads it: its own criteria ANDed, then `AND`/`OR`/`NOT` with a sub-filter. */
+  private predicate(filter: SceneFilter): (s: SceneRec) => boolean {
+    const tests: ((s: SceneRec) => boolean)[] = [];
+    for (const [field, value] of Object.entries(filter)) {
+      if (value == null || field === 'AND' || field === 'OR' || field === 'NOT') continue;
+      switch (field) {
+        case 'updated_at':
+        case 'created_at': {
+          const c = value as TimestampCriterion;
+          tests.push((s) => compareTimestampText(this.time(field === 'updated_at' ? s.updated_at : s.created_at), c, this.time(this.now() + 86_400_000)));
+          break;
+        }
+        case 'performers':
+          tests.push((s) => multi(s.performer_ids, value as MultiCriterion));
+          break;
+        case 'tags':
+          tests.push((s) => multi(s.tag_ids, value as MultiCriterion));
+          break;
+        case 'studios': {
+          const c = value as MultiCriterion & { depth?: number | null };
+          const wanted = this.withSubStudios(c.value ?? [], c.depth ?? 0);
+          tests.push((s) => multi(s.studio_id ? [s.studio_id] : [], { ...c, value: wanted }));
+          break;
+        }
+        default:
+          // Real Stash supports it; the simulator does not: fail loudly rather than ignore the filter.
+          throw new GraphQLError(`stash simulator: scene_filter.${field} is not simulated`);
+      }
+    }
+    const own = (s: SceneRec) => tests.every((t) => t(s));
+    const and = filter.AND ? this.predicate(filter.AND as SceneFilter) : null;
+    const or = filter.OR ? this.predicate(filter.OR as SceneFilter) : null;
+    const not = filter.NOT ? this.predicate(filter.NOT as SceneFilter) : null;
+    return (s) => {
+      let ok = own(s) && (and ? and(s) : true);
+      if (or) ok = ok || or(s);
+      return not ? ok && !not(s) : ok;
+    };
+  }
+
+  /** Studio ids plus sub-studios down to `depth` levels (-1: all), like a hierarchical criterion. */
+  private withSubStudios(ids: string[], depth: number): string[] {
+    const out = new Set(ids);
+    let frontier = ids;
+    for (let level = 0; frontier.length > 0 && (depth < 0 || level < depth); level++) {
+      frontier = [...this.named.studio.values()].filter((st) => st.parent_id !== null && frontier.includes(st.parent_id)).map((st) => st.id);
+      frontier = frontier.filter((x) => !out.has(x));
+      for (const x of frontier) out.add(x);
+    }
+    return [...out];
+  }
+
+  private sceneView(s: SceneRec, base: string) {
+    const named = (kind: Kinds, id: string) => {
+      const r = this.mustNamed(kind, id);
+      return { id: r.id, name: r.name, created_at: this.time(r.created_at), updated_at: this.time(r.updated_at) };
+    };
+    const studio = (id: string): Record<string, unknown> => {
+      const r = this.mustNamed('studio', id);
+      return { ...named('studio', id), parent_studio: () => (r.parent_id ? studio(r.parent_id) : null) };
+    };
+    return {
+      id: s.id,
+      title: s.title,
+      code: s.code,
+      details: s.details,
+      director: s.director,
+      url: s.urls[0] ?? null,
+      urls: s.urls,
+      date: s.date,
+      rating100: s.rating100,
+      organized: s.organized,
+      interactive: false,
+      o_counter: 0,
+      play_count: 0,
+      play_history: [],
+      o_history: [],
+      created_at: this.time(s.created_at),
+      updated_at: this.time(s.updated_at),
+      files: s.files.map((f) => ({
+        id: f.id,
+        path: f.path,
+        basename: f.path.split(/[\\/]/).pop() ?? f.path,
+        size: 0,
+        format: 'mp4',
+        width: 1920,
+        height: 1080,
+        duration: 60,
+      })),
+      // Stash adds the change time so browsers refetch an updated screenshot.
+      paths: { screenshot: `${base}/scene/${s.id}/screenshot?t=${Math.floor(s.updated_at / 1000)}`, preview: null, stream: null },
+      studio: () => (s.studio_id ? studio(s.studio_id) : null),
+      performers: () => s.performer_ids.map((id) => named('performer', id)),
+      tags: () => s.tag_ids.map((id) => named('tag', id)),
+      scene_markers: [],
+      galleries: [],
+      groups: [],
+      movies: [],
+      stash_ids: [],
+    };
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://stash.invalid');
+    const entry: StashSimRequest = {
+      at: Date.now(),
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      operationName: null,
+      fields: [],
+      status: 0,
+    };
+    if (this.isDown()) {
+      req.socket.destroy();
+      return;
+    }
+    this.requests.push(entry);
+    let reply: Reply;
+    try {
+      const body = await readBody(req);
+      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+      if (this.isDown()) {
+        req.socket.destroy();
+        return;
+      }
+      reply = await this.handle(req, url, body, entry);
+    } catch (err) {
+      reply =
+        err instanceof HttpError
+          ? { status: err.status, body: err.message, type: 'text/plain; charset=utf-8', headers: err.headers }
+          : { status: 500, body: String(err), type: 'text/plain; charset=utf-8' };
+    }
+    entry.status = reply.status;
+    res.writeHead(reply.status, { 'Content-Type': reply.type, ...reply.headers });
+    res.end(reply.body);
+  }
+
+  private isDown(): boolean {
+    return this.mode === 'down' || this.stopped;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  /** Stash's authenticate middleware: bad key → 401; none → 401 for /graphql, else 302 to /login. */
+  private authenticate(req: IncomingMessage, url: URL): void {
+    if (this.apiKey === null || url.pathname === '/login') return;
+    const key = req.headers.apikey;
+    if (typeof key === 'string' && key !== '') {
+      if (key !== this.apiKey) throw new HttpError(401, '', { 'WWW-Authenticate': 'FormBased' });
+      return;
+    }
+    const session = cookie(req, 'session');
+    if (session !== null && this.sessions.has(session)) return;
+    const last = url.pathname.split('/').pop() ?? '';
+    if (url.pathname === '/graphql' || (last.includes('.') && !last.endsWith('.html'))) {
+      throw new HttpError(401, '', { 'WWW-Authenticate': 'FormBased' });
+    }
+    const returnURL = encodeURIComponent(url.pathname + url.search);
+    throw new HttpError(302, '', { Location: `/login?returnURL=${returnURL}` });
+  }
+
+  private async handle(req: IncomingMessage, url: URL, body: Buffer, entry: StashSimRequest): Promise<Reply> {
+    if (this.mode === '503') throw new HttpError(503, 'Service Unavailable');
+    const shot = /^\/scene\/(\d+)\/screenshot$/.exec(url.pathname);
+    if (shot) entry.operationName = 'screenshot';
+    this.authenticate(req, url);
+    if (url.pathname === '/login' && req.method === 'GET') {
+      return { status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>Login</title><form method="post"></form>' };
+    }
+    if (shot && req.method === 'GET') {
+      const rec = this.scenes.get(shot[1]!);
+      if (!rec) throw new HttpError(404, 'not found');
+      const img = this.screenshotOf(rec.id);
+      return { status: 200, type: img.contentType, body: img.bytes };
+    }
+    if (url.pathname === '/graphql') {
+      if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
+      const host = req.headers.host ?? `127.0.0.1:${this.portNumber}`;
+      return this.graphql(body, `http://${host}`, entry);
+    }
+    throw new HttpError(404, '404 page not found');
+  }
+
+  /** gqlgen over HTTP: 400 for a body that is not JSON, 422 for a rejected document, else 200. */
+  private async graphql(body: Buffer, base: string, entry: StashSimRequest): Promise<Reply> {
+    let params: { query?: unknown; variables?: unknown; operationName?: unknown };
+    try {
+      params = JSON.parse(body.toString('utf8')) as typeof params;
+      if (params === null || typeof params !== 'object') throw new Error('not an object');
+    } catch {
+      return jsonReply(400, { errors: [{ message: 'json request body could not be decoded: invalid JSON' }], data: null });
+    }
+    const operationName = typeof params.operationName === 'string' && params.operationName !== '' ? params.operationName : null;
+    entry.operationName = operationName;
+    if (typeof params.query !== 'string' || params.query.trim() === '') {
+      return jsonReply(422, { errors: [{ message: 'no operation provided', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }], data: null });
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(params.query);
+    } catch (err) {
+      return jsonReply(422, { errors: [gqlError(err, 'GRAPHQL_PARSE_FAILED')], data: null });
+    }
+    const op = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === null || d.name?.value === operationName),
+    );
+    entry.fields = op ? op.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])) : [];
+    const invalid = validate(this.schema, document);
+    if (invalid.length > 0) {
+      return jsonReply(422, { errors: invalid.map((e) => gqlError(e, 'GRAPHQL_VALIDATION_FAILED')), data: null });
+    }
+    const result = await execute({
+      schema: this.schema,
+      document,
+      rootValue: this.root(base),
+      variableValues: params.variables && typeof params.variables === 'object' ? (params.variables as Record<string, unknown>) : undefined,
+      operationName: operationName ?? undefined,
+    });
+    // No `data` at all: the request failed before execution (unknown operation, bad variables).
+    if (!('data' in result) || result.data === undefined) {
+      return jsonReply(422, { errors: (result.errors ?? []).map((e) => gqlError(e, 'GRAPHQL_VALIDATION_FAILED')), data: null });
+    }
+    return jsonReply(200, result.errors?.length ? { errors: result.errors.map((e) => gqlError(e)), data: result.data } : { data: result.data });
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------------------------
+
+interface Reply {
+  status: number;
+  type: string;
+  body: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+interface FindFilter {
+  page?: number | null;
+  per_page?: number | null;
+  sort?: string | null;
+  direction?: 'ASC' | 'DESC' | null;
+}
+interface TimestampCriterion {
+  value: string;
+  value2?: string | null;
+  modifier: string;
+}
+interface MultiCriterion {
+  value?: string[] | null;
+  modifier: string;
+  excludes?: string[] | null;
+}
+type SceneFilter = Record<string, unknown>;
+
+function jsonReply(status: number, body: unknown): Reply {
+  return { status, type: 'application/json', body: JSON.stringify(body) };
+}
+
+function gqlError(err: unknown, code?: string): Record<string, unknown> {
+  const e = err instanceof GraphQLError ? err : new GraphQLError(err instanceof Error ? err.message : String(err));
+  const out = e.toJSON();
+  return code ? { ...out, extensions: { ...out.extensions, code } } : { ...out };
+}
+
+/**
+ * Stash's timestamp criterion: the stored RFC 3339 text compared with the given string as text (SQLite),
+ * so any prefix form ("2026-01-01T00:00") works. BETWEEN without value2 ends a day from now, like Stash.
+ */
+export function compareTimestampText(stored: string, c: TimestampCriterion, tomorrow: string): boolean {
+  const upper = c.value2 ?? tomorrow;
+  switch (c.modifier) {
+    case 'GREATER_THAN':
+      return stored > c.value;
+    case 'LESS_THAN':
+      return stored < c.value;
+    case 'EQUALS':
+      return stored === c.value;
+    case 'NOT_EQUALS':
+      return stored !== c.value;
+    case 'BETWEEN':
+      return stored >= c.value && stored <= upper;
+    case 'NOT_BETWEEN':
+      return stored < c.value || stored > upper;
+    case 'NOT_NULL':
+      return true;
+    case 'IS_NULL':
+      return false;
+    default:
+      throw new GraphQLError(`unsupported timestamp modifier ${c.modifier}`);
+  }
+}
+
+/** A multi criterion on a scene's related ids. */
+function multi(have: string[], c: MultiCriterion): boolean {
+  const want = c.value ?? [];
+  const excluded = c.excludes ?? [];
+  if (excluded.some((x) => have.includes(x))) return false;
+  switch (c.modifier) {
+    case 'INCLUDES':
+      return want.length === 0 || want.some((x) => have.includes(x));
+    case 'INCLUDES_ALL':
+      return want.every((x) => have.includes(x));
+    case 'EXCLUDES':
+      return !want.some((x) => have.includes(x));
+    case 'IS_NULL':
+      return have.length === 0;
+    case 'NOT_NULL':
+      return have.length > 0;
+    default:
+      throw new GraphQLError(`unsupported modifier ${c.modifier}`);
+  }
+}
+
+function cookie(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return null;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+// ---- a small PNG per scene -----------------------------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A valid 8×8 PNG in a colour derived from the id, with the id in a tEXt chunk (distinct bytes). */
+export function scenePng(id: string): Buffer {
+  const [r, g, b] = createHash('sha256').update(`scene:${id}`).digest();
+  const size = 8;
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => [r!, g!, b!]).flat())]);
+  const raw = Buffer.concat(Array.from({ length: size }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('tEXt', Buffer.from(`Comment\0stash scene ${id}`, 'latin1')),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

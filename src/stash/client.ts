@@ -1,0 +1,316 @@
+// Stash GraphQL client (fetch, plain query strings, no graphql runtime needed). Every failure leaves as a
+// SyncError typed by classify(); the API key and session cookie travel only in headers and are scrubbed
+// from every message, so errors may be logged and stored in failedReason as they are.
+import { z } from 'zod';
+import { classify, SyncError } from '../errors.js';
+import { redact } from '../log.js';
+import type { StashScene } from '../sync/types.js';
+import {
+  FIND_SCENE,
+  FIND_SCENE_IDS_PAGE,
+  FIND_SCENES_BY_PERFORMER,
+  FIND_SCENES_BY_STUDIO,
+  FIND_SCENES_BY_TAG,
+  FIND_SCENES_UPDATED,
+  PLUGIN_CONFIGURATION,
+} from './queries.js';
+
+export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
+export const STASH_DEFAULT_PAGE_SIZE = 100;
+/** Stash caps per_page at 1000 (FindFilterType.GetPageSize). */
+export const STASH_MAX_PAGE_SIZE = 1000;
+/** Safety stop of every paged walk (100 × 100 000 = ten million scenes). */
+const MAX_PAGES = 100_000;
+/** Longest server-provided text (GraphQL error, redirect target) quoted in an error message. */
+const MAX_DETAIL = 300;
+
+export interface StashClientOptions {
+  /** Stash server, e.g. `http://localhost:9999` (a path prefix behind a proxy is kept). */
+  url: string;
+  /** Sent as the `ApiKey` header. */
+  apiKey?: string | null;
+  /** Sent as `Cookie: name=value` (the plugin's server_connection.SessionCookie) when there is no key. */
+  sessionCookie?: { name: string; value: string } | null;
+  /** Per-request timeout, body included (default 15 s). */
+  timeoutMs?: number;
+  /**
+   * UTC offset of the Stash server's clock, in minutes (default 0). Stash stores `updated_at` as
+   * RFC 3339 text in its local zone and compares time filters as text, so window bounds are written
+   * in the same zone to compare correctly.
+   */
+  serverUtcOffsetMinutes?: number;
+}
+
+export type SceneRelation = 'performer' | 'studio' | 'tag';
+
+export interface UpdatedScenesPage {
+  /** Scenes in the whole window (all pages). */
+  count: number;
+  scenes: { id: string; updated_at: string }[];
+}
+
+// ---- response shapes (checked: an unexpected Stash answer is a clear error, not a crash later) ------
+
+const sceneSchema: z.ZodType<StashScene> = z.object({
+  id: z.string(),
+  title: z.string().nullable(),
+  code: z.string().nullable(),
+  details: z.string().nullable(),
+  director: z.string().nullable(),
+  urls: z.array(z.string()),
+  date: z.string().nullable(),
+  rating100: z.number().nullable(),
+  organized: z.boolean(),
+  updated_at: z.string(),
+  studio: z
+    .object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() })
+    .nullable(),
+  performers: z.array(z.object({ name: z.string() })),
+  tags: z.array(z.object({ name: z.string() })),
+  files: z.array(z.object({ path: z.string(), basename: z.string() })),
+  paths: z.object({ screenshot: z.string().nullable() }).nullable(),
+});
+const findSceneData = z.object({ findScene: sceneSchema.nullable() });
+const idPageData = z.object({ findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string() })) }) });
+const updatedPageData = z.object({
+  findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string(), updated_at: z.string() })) }),
+});
+const pluginsData = z.object({
+  configuration: z.object({ plugins: z.record(z.string(), z.record(z.string(), z.unknown()).nullable()) }),
+});
+const graphqlBody = z.object({
+  data: z.unknown().optional(),
+  errors: z.array(z.object({ message: z.string() }).passthrough()).nullish(),
+});
+
+// ---- time windows ---------------------------------------------------------------------------------
+
+/**
+ * An instant as Stash writes `updated_at`: RFC 3339, whole seconds, in the given offset
+ * (`Z` for UTC, as Go's time.RFC3339 does).
+ */
+export function formatStashTime(at: Date | number, offsetMinutes = 0): string {
+  const ms = Math.floor(new Date(at).getTime() / 1000) * 1000;
+  const local = new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 19);
+  if (offsetMinutes === 0) return `${local}Z`;
+  const abs = Math.abs(offsetMinutes);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local}${offsetMinutes < 0 ? '-' : '+'}${hh}:${mm}`;
+}
+
+/**
+ * The `updated_at` criterion of a window. Stash keeps whole seconds (truncated) and compares as text:
+ * `GREATER_THAN` is strict, so it starts one second before `since`'s second, or a change in that
+ * second would be missed; `BETWEEN` is inclusive at both ends. A few extra scenes are harmless
+ * (syncs are idempotent); a missed one is not.
+ */
+export function updatedAtCriterion(
+  since: Date,
+  until: Date | undefined,
+  offsetMinutes = 0,
+): { value: string; value2?: string; modifier: 'GREATER_THAN' | 'BETWEEN' } {
+  if (until) {
+    return { value: formatStashTime(since, offsetMinutes), value2: formatStashTime(until, offsetMinutes), modifier: 'BETWEEN' };
+  }
+  return { value: formatStashTime(since.getTime() - 1000, offsetMinutes), modifier: 'GREATER_THAN' };
+}
+
+const RELATION_QUERY: Record<SceneRelation, string> = {
+  performer: FIND_SCENES_BY_PERFORMER,
+  studio: FIND_SCENES_BY_STUDIO,
+  tag: FIND_SCENES_BY_TAG,
+};
+
+const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
+/** GraphQL errors that mean "who are you": the only ones that are not StashUnavailable. */
+const AUTH_MESSAGE = /unauthori[sz]ed|not authenticated|forbidden|invalid api ?key/i;
+
+export class StashClient {
+  private readonly base: string;
+  private readonly origin: string;
+  private readonly headers: Record<string, string>;
+  private readonly secrets: string[];
+  private readonly timeoutMs: number;
+  private readonly offsetMinutes: number;
+
+  constructor(opts: StashClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.origin = new URL(this.base).origin;
+    this.headers = {};
+    if (opts.apiKey) this.headers.ApiKey = opts.apiKey;
+    else if (opts.sessionCookie) this.headers.Cookie = `${opts.sessionCookie.name}=${opts.sessionCookie.value}`;
+    this.secrets = [opts.apiKey ?? '', opts.sessionCookie?.value ?? ''].filter(Boolean);
+    this.timeoutMs = opts.timeoutMs ?? STASH_DEFAULT_TIMEOUT_MS;
+    this.offsetMinutes = opts.serverUtcOffsetMinutes ?? 0;
+  }
+
+  // ---- transport ----------------------------------------------------------------------------------
+
+  /** classify() decides the type; the message is scrubbed of credentials and may carry a detail. */
+  private fail(failure: { status: number } | { error: unknown }, what: string, detail?: string): SyncError {
+    const err = classify('stash', failure, what);
+    const message = redact(detail ? `${err.message}: ${clip(detail)}` : err.message, this.secrets);
+    return message === err.message ? err : new SyncError(err.type, message, err.status);
+  }
+
+  /** One GraphQL operation; returns `data` checked against `shape`. */
+  private async query<T>(operationName: string, query: string, variables: Record<string, unknown>, shape: z.ZodType<T>): Promise<T> {
+    const what = `POST /graphql ${operationName}`;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${this.base}/graphql`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.headers },
+        body: JSON.stringify({ operationName, query, variables }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await res.text();
+    } catch (error) {
+      throw this.fail({ error }, what);
+    }
+    let body: z.infer<typeof graphqlBody> | null = null;
+    try {
+      const parsed = graphqlBody.safeParse(JSON.parse(text));
+      if (parsed.success) body = parsed.data;
+    } catch {
+      body = null;
+    }
+    const firstError = body?.errors?.[0]?.message;
+    // Stash (gqlgen) answers 422 to a document its schema rejects, with the reason in `errors`.
+    if (!res.ok) throw this.fail({ status: res.status }, what, firstError);
+    if (!body) throw this.fail({ error: new Error('response is not a GraphQL JSON body') }, what);
+    if (firstError !== undefined) {
+      // Stash rejects credentials with HTTP 401; a resolver saying so is treated the same way.
+      if (AUTH_MESSAGE.test(firstError)) throw this.fail({ status: 401 }, `${what} (GraphQL error)`, firstError);
+      throw this.fail({ error: new Error(`GraphQL error: ${clip(firstError)}`) }, what);
+    }
+    const data = shape.safeParse(body.data);
+    if (!data.success) {
+      const issue = data.error.issues[0];
+      throw this.fail({ error: new Error(`unexpected response shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`) }, what);
+    }
+    return data.data;
+  }
+
+  /** Walks `findScenes` pages until the count is reached, yielding each non-empty page's ids. */
+  private async *pages(operationName: string, query: string, variables: Record<string, unknown>, perPage: number): AsyncGenerator<string[]> {
+    if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`perPage must be a positive integer, got ${perPage}`);
+    // Stash serves at most 1000 per page whatever is asked; asking more would skew the page offsets.
+    const per_page = Math.min(perPage, STASH_MAX_PAGE_SIZE);
+    let seen = 0;
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const { findScenes } = await this.query(operationName, query, { ...variables, page, per_page }, idPageData);
+      const ids = findScenes.scenes.map((s) => s.id);
+      if (ids.length === 0) return;
+      yield ids;
+      seen += ids.length;
+      if (seen >= findScenes.count) return;
+    }
+  }
+
+  // ---- scenes -------------------------------------------------------------------------------------
+
+  /** The scene, or null when Stash has no scene with this id. */
+  async findScene(id: string): Promise<StashScene | null> {
+    const { findScene } = await this.query('FindScene', FIND_SCENE, { id }, findSceneData);
+    return findScene;
+  }
+
+  /** One page of the scenes changed in [since, until] (or after since), oldest change first. */
+  async findScenesUpdated(opts: { since: Date; until?: Date; page: number; perPage: number }): Promise<UpdatedScenesPage> {
+    const updated = updatedAtCriterion(opts.since, opts.until, this.offsetMinutes);
+    const { findScenes } = await this.query(
+      'FindScenesUpdated',
+      FIND_SCENES_UPDATED,
+      { updated, page: opts.page, per_page: opts.perPage },
+      updatedPageData,
+    );
+    return findScenes;
+  }
+
+  /**
+   * Ids of the scenes changed since `since` (until `until`), page by page. A scene edited while the
+   * walk runs moves to the end of the order and may shift another past a page boundary; that edit
+   * fires its own hook, so the reconciliation does not need to catch it.
+   */
+  async *scenesUpdatedSince(since: Date, until?: Date, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+    const updated = updatedAtCriterion(since, until, this.offsetMinutes);
+    yield* this.pages('FindScenesUpdated', FIND_SCENES_UPDATED, { updated }, perPage);
+  }
+
+  /** Ids of every scene, page by page, in id order (Sync All). */
+  async *allSceneIds(perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+    yield* this.pages('FindSceneIdsPage', FIND_SCENE_IDS_PAGE, {}, perPage);
+  }
+
+  /**
+   * Ids of the scenes showing a performer, studio (or one of its sub-studios) or tag, page by page:
+   * renaming one fires no scene hook, so these scenes are re-synced by id.
+   */
+  async *sceneIdsWith(kind: SceneRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+    const operation = `FindScenesBy${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+    yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
+  }
+
+  // ---- plugin settings ----------------------------------------------------------------------------
+
+  /** The plugin's settings as saved in Stash; unset settings are absent (defaults live in code). */
+  async pluginSettings(pluginId: string): Promise<Record<string, unknown>> {
+    const { configuration } = await this.query('PluginConfiguration', PLUGIN_CONFIGURATION, { id: pluginId }, pluginsData);
+    return configuration.plugins[pluginId] ?? {};
+  }
+
+  // ---- screenshot ---------------------------------------------------------------------------------
+
+  /**
+   * The scene's screenshot (a `paths.screenshot` URL). Credentials go only to the Stash origin, never
+   * to another host. Redirects are not followed: without valid credentials Stash answers 302 to its
+   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws.
+   */
+  async fetchScreenshot(url: string): Promise<{ bytes: Buffer; contentType: string }> {
+    let target: URL;
+    try {
+      target = new URL(url, `${this.base}/`);
+    } catch (error) {
+      throw this.fail({ error }, 'GET screenshot', 'not a URL');
+    }
+    const sameOrigin = target.origin === this.origin;
+    const what = `GET ${target.pathname}`;
+    let res: Response;
+    try {
+      res = await fetch(target, {
+        headers: { Accept: 'image/*', ...(sameOrigin ? this.headers : {}) },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw this.fail({ error }, what);
+    }
+    const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      const location = res.headers.get('location');
+      const detail = [
+        location ? `redirect to ${location.split('?')[0]} (credentials missing or rejected)` : '',
+        sameOrigin ? '' : `credentials withheld: ${target.origin} is not the Stash server`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      throw this.fail({ status: res.status }, what, detail || undefined);
+    }
+    if (!contentType.startsWith('image/')) {
+      await res.body?.cancel().catch(() => undefined);
+      throw this.fail({ error: new Error(`not an image (content-type ${contentType || 'missing'})`) }, what);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await res.arrayBuffer());
+    } catch (error) {
+      throw this.fail({ error }, what);
+    }
+    return { bytes, contentType };
+  }
+}

@@ -1,0 +1,114 @@
+// Every GraphQL document stash2plex sends to Stash. test/unit/stash-queries.test.ts validates each one
+// against the real Stash schema, and the simulator executes them against it, so a field or argument
+// that Stash does not have fails a test rather than a user's sync.
+
+/** One scene, with exactly the fields of `StashScene` (src/sync/types.ts). */
+export const FIND_SCENE = /* GraphQL */ `
+  query FindScene($id: ID!) {
+    findScene(id: $id) {
+      id
+      title
+      code
+      details
+      director
+      urls
+      date
+      rating100
+      organized
+      updated_at
+      studio { id name parent_studio { name } }
+      performers { name }
+      tags { name }
+      files { path basename }
+      paths { screenshot }
+    }
+  }
+`;
+
+/**
+ * Scenes changed in a window, oldest change first (reconciliation). `$updated` is a
+ * TimestampCriterionInput: `{value, modifier: GREATER_THAN}` or `{value, value2, modifier: BETWEEN}`.
+ */
+export const FIND_SCENES_UPDATED = /* GraphQL */ `
+  query FindScenesUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { updated_at: $updated }
+      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
+    ) {
+      count
+      scenes { id updated_at }
+    }
+  }
+`;
+
+/** Every scene, ids only, in id order (Sync All). */
+export const FIND_SCENE_IDS_PAGE = /* GraphQL */ `
+  query FindSceneIdsPage($page: Int!, $per_page: Int!) {
+    findScenes(filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }) {
+      count
+      scenes { id }
+    }
+  }
+`;
+
+/** Scenes with a performer (re-sync after a performer rename, which fires no scene hook). */
+export const FIND_SCENES_BY_PERFORMER = /* GraphQL */ `
+  query FindScenesByPerformer($ids: [ID!]!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { performers: { value: $ids, modifier: INCLUDES } }
+      filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
+    ) {
+      count
+      scenes { id }
+    }
+  }
+`;
+
+/**
+ * Scenes of a studio or of any of its sub-studios (depth -1): a scene shows its studio's parent
+ * name too, so renaming a parent studio concerns the scenes of its children.
+ */
+export const FIND_SCENES_BY_STUDIO = /* GraphQL */ `
+  query FindScenesByStudio($ids: [ID!]!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { studios: { value: $ids, modifier: INCLUDES, depth: -1 } }
+      filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
+    ) {
+      count
+      scenes { id }
+    }
+  }
+`;
+
+/** Scenes with a tag (the scene's own tags only: that is what the scene query reads). */
+export const FIND_SCENES_BY_TAG = /* GraphQL */ `
+  query FindScenesByTag($ids: [ID!]!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { tags: { value: $ids, modifier: INCLUDES, depth: 0 } }
+      filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
+    ) {
+      count
+      scenes { id }
+    }
+  }
+`;
+
+/** A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. */
+export const PLUGIN_CONFIGURATION = /* GraphQL */ `
+  query PluginConfiguration($id: ID!) {
+    configuration {
+      plugins(include: [$id])
+    }
+  }
+`;
+
+export const ALL_QUERIES = {
+  FIND_SCENE,
+  FIND_SCENES_UPDATED,
+  FIND_SCENE_IDS_PAGE,
+  FIND_SCENES_BY_PERFORMER,
+  FIND_SCENES_BY_STUDIO,
+  FIND_SCENES_BY_TAG,
+  PLUGIN_CONFIGURATION,
+} as const;
+export type QueryName = keyof typeof ALL_QUERIES;

@@ -1,0 +1,425 @@
+// StashClient against StashSimulator over real HTTP (the simulator executes against Stash's schema).
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SyncError } from '../../src/errors.js';
+import { StashSimulator } from '../../src/sim/stash.js';
+import { StashClient } from '../../src/stash/client.js';
+import { defaultStashSchemaDir } from '../../src/stash/schema.js';
+
+const KEY = 'stash-test-key-5b1e9d';
+
+let sim: StashSimulator;
+let client: StashClient;
+/** Every error any test provoked: none may carry the key. */
+const seenErrors: string[] = [];
+
+async function failure(p: Promise<unknown>): Promise<SyncError> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof SyncError)) throw err;
+    seenErrors.push(err.message, err.reason, String(err.stack));
+    return err;
+  }
+  throw new Error('expected a failure');
+}
+
+async function collect(gen: AsyncGenerator<string[]>): Promise<string[][]> {
+  const pages: string[][] = [];
+  for await (const page of gen) pages.push(page);
+  return pages;
+}
+
+beforeAll(async () => {
+  sim = await StashSimulator.start({ apiKey: KEY });
+  client = new StashClient({ url: sim.url, apiKey: KEY, timeoutMs: 2_000 });
+});
+afterAll(async () => {
+  await sim.stop();
+  // Checked last, over every failure of the file (wrong key, down, 503, redirects, GraphQL errors…).
+  expect(seenErrors.length).toBeGreaterThan(10);
+  for (const m of seenErrors) expect(m).not.toContain(KEY);
+});
+afterEach(async () => {
+  sim.setLatencyMs(0);
+  await sim.setMode('up');
+});
+
+describe('simulator', () => {
+  it('executes against the real schema folder when present', () => {
+    expect(sim.schemaSource).toBe(existsSync(defaultStashSchemaDir()) ? 'reference' : 'embedded');
+  });
+
+  it('rejects documents the schema rejects with 422 and errors, like Stash (gqlgen)', async () => {
+    const res = await fetch(`${sim.url}/graphql`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ApiKey: KEY },
+      body: JSON.stringify({ query: '{ findScene(id: 1) { id plex_key } }' }),
+    });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]!.message).toMatch(/plex_key/);
+    expect(body.errors[0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('answers 401 on /graphql and 302 to /login elsewhere without credentials', async () => {
+    const gql = await fetch(`${sim.url}/graphql`, { method: 'POST', body: '{"query":"{ findScene(id: 1) { id } }"}' });
+    expect(gql.status).toBe(401);
+    const id = sim.addScene();
+    const shot = await fetch(`${sim.url}/scene/${id}/screenshot`, { redirect: 'manual' });
+    expect(shot.status).toBe(302);
+    expect(shot.headers.get('location')).toMatch(/^\/login\?returnURL=/);
+  });
+});
+
+describe('findScene', () => {
+  it('returns the full StashScene shape', async () => {
+    const parent = sim.addStudio('Parent Studio');
+    const studio = sim.addStudio('Child Studio', parent);
+    const p1 = sim.addPerformer('Ann');
+    const p2 = sim.addPerformer('Bob');
+    const tag = sim.addTag('outdoor');
+    const id = sim.addScene({
+      title: 'A title',
+      code: 'ABC-123',
+      details: 'Some details',
+      director: 'Dee',
+      urls: ['https://example.com/a', 'https://example.com/b'],
+      date: '2024-05-06',
+      rating100: 80,
+      organized: true,
+      studio_id: studio,
+      performer_ids: [p1, p2],
+      tag_ids: [tag],
+      files: ['/stash/videos/a/one.mp4', 'C:\\videos\\two.mkv'],
+    });
+    const scene = await client.findScene(id);
+    expect(scene).toEqual({
+      id,
+      title: 'A title',
+      code: 'ABC-123',
+      details: 'Some details',
+      director: 'Dee',
+      urls: ['https://example.com/a', 'https://example.com/b'],
+      date: '2024-05-06',
+      rating100: 80,
+      organized: true,
+      updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/),
+      studio: { id: studio, name: 'Child Studio', parent_studio: { name: 'Parent Studio' } },
+      performers: [{ name: 'Ann' }, { name: 'Bob' }],
+      tags: [{ name: 'outdoor' }],
+      files: [
+        { path: '/stash/videos/a/one.mp4', basename: 'one.mp4' },
+        { path: 'C:\\videos\\two.mkv', basename: 'two.mkv' },
+      ],
+      paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) },
+    });
+    // The store's view is the same answer, plus relation ids.
+    expect(sim.scene(id)).toMatchObject(scene!);
+    expect(sim.scene(id)!.performers).toEqual([{ id: p1, name: 'Ann' }, { id: p2, name: 'Bob' }]);
+  });
+
+  it('a scene with nothing set has nulls and empty lists', async () => {
+    const id = sim.addScene({ files: [] });
+    expect(await client.findScene(id)).toMatchObject({ title: null, studio: null, performers: [], tags: [], files: [], urls: [], rating100: null });
+  });
+
+  it('a missing or deleted scene is null', async () => {
+    expect(await client.findScene('999999')).toBeNull();
+    const id = sim.addScene();
+    sim.deleteScene(id);
+    expect(await client.findScene(id)).toBeNull();
+  });
+
+  it('works with the session cookie a plugin gets instead of a key', async () => {
+    const id = sim.addScene({ title: 'via cookie' });
+    const viaCookie = new StashClient({ url: sim.url, sessionCookie: sim.createSession() });
+    expect((await viaCookie.findScene(id))?.title).toBe('via cookie');
+    const stale = new StashClient({ url: sim.url, sessionCookie: { name: 'session', value: 'expired' } });
+    expect((await failure(stale.findScene(id))).type).toBe('StashAuthError');
+  });
+});
+
+describe('failures', () => {
+  it('a wrong key is StashAuthError (permanent), and the key is not in the message', async () => {
+    const wrong = 'not-the-key-' + KEY;
+    const err = await failure(new StashClient({ url: sim.url, apiKey: wrong }).findScene('1'));
+    expect(err.type).toBe('StashAuthError');
+    expect(err.status).toBe(401);
+    expect(err.message).not.toContain(wrong);
+  });
+
+  it('no credentials at all is StashAuthError', async () => {
+    expect((await failure(new StashClient({ url: sim.url }).findScene('1'))).type).toBe('StashAuthError');
+  });
+
+  it('Stash down (connection refused) is StashUnavailable, and it recovers on the same port', async () => {
+    const id = sim.addScene({ title: 'back' });
+    await sim.setMode('down');
+    // A kept-alive socket may die first (UND_ERR_SOCKET); a new connection is then refused.
+    expect((await failure(client.findScene(id))).type).toBe('StashUnavailable');
+    const err = await failure(client.findScene(id));
+    expect(err.type).toBe('StashUnavailable');
+    expect(err.message).toMatch(/ECONNREFUSED/);
+    await sim.setMode('up');
+    expect((await client.findScene(id))?.title).toBe('back');
+  });
+
+  it('HTTP 503 is StashUnavailable', async () => {
+    await sim.setMode('503');
+    const err = await failure(client.findScene('1'));
+    expect(err.type).toBe('StashUnavailable');
+    expect(err.status).toBe(503);
+  });
+
+  it('a timeout is StashUnavailable', async () => {
+    sim.setLatencyMs(500);
+    const slow = new StashClient({ url: sim.url, apiKey: KEY, timeoutMs: 100 });
+    const err = await failure(slow.findScene('1'));
+    expect(err.type).toBe('StashUnavailable');
+    expect(err.message).toMatch(/ETIMEDOUT/);
+  });
+
+  describe('GraphQL errors in a 200 answer', () => {
+    let stub: Server;
+    let stubUrl: string;
+    let answer: unknown;
+    beforeAll(async () => {
+      stub = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
+        });
+      });
+      await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+      stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((r) => stub.close(() => r())));
+    const stubClient = () => new StashClient({ url: stubUrl, apiKey: KEY });
+
+    it('are StashUnavailable with the message quoted', async () => {
+      answer = { errors: [{ message: 'database is locked' }], data: null };
+      const err = await failure(stubClient().findScene('1'));
+      expect(err.type).toBe('StashUnavailable');
+      expect(err.message).toMatch(/database is locked/);
+    });
+
+    it('saying unauthorized are StashAuthError', async () => {
+      answer = { errors: [{ message: 'unauthorized' }], data: null };
+      expect((await failure(stubClient().findScene('1'))).type).toBe('StashAuthError');
+    });
+
+    it('an echoed key is scrubbed; a body that is not GraphQL or of the wrong shape is StashUnavailable', async () => {
+      answer = { errors: [{ message: `bad key ${KEY} in request` }], data: null };
+      expect((await failure(stubClient().findScene('1'))).message).toContain('[REDACTED]');
+      answer = '<html>proxy error</html>';
+      expect((await failure(stubClient().findScene('1'))).type).toBe('StashUnavailable');
+      answer = { data: { findScene: { id: 1 } } };
+      expect((await failure(stubClient().findScene('1'))).message).toMatch(/unexpected response shape/);
+    });
+  });
+});
+
+describe('scenes changed in a window (250 scenes, paged)', () => {
+  let windowSim: StashSimulator;
+  let wc: StashClient;
+  const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
+  const ids: string[] = [];
+  beforeAll(async () => {
+    windowSim = await StashSimulator.start({ apiKey: KEY });
+    wc = new StashClient({ url: windowSim.url, apiKey: KEY });
+    // Scene i changed at T0 + i seconds (+ 250 ms, to be sure sub-second parts are handled).
+    for (let i = 0; i < 250; i++) ids.push(windowSim.addScene({ title: `s${i}`, updated_at: T0 + i * 1000 + 250 }));
+  });
+  afterAll(() => windowSim.stop());
+
+  it('GREATER_THAN: every scene changed since, oldest first, each once, over pages', async () => {
+    const since = new Date(T0 + 100_000); // scene 100 changed 250 ms after this
+    const pages = await collect(wc.scenesUpdatedSince(since, undefined, 40));
+    expect(pages.map((p) => p.length)).toEqual([40, 40, 40, 30]);
+    expect(pages.flat()).toEqual(ids.slice(100));
+  });
+
+  it('a change in the same second as since, but after it, is not missed', async () => {
+    const pages = await collect(wc.scenesUpdatedSince(new Date(T0 + 100_100), undefined, 100));
+    expect(pages.flat()[0]).toBe(ids[100]);
+  });
+
+  it('BETWEEN: only scenes changed within the window, both ends included', async () => {
+    const pages = await collect(wc.scenesUpdatedSince(new Date(T0 + 50_000), new Date(T0 + 149_900), 30));
+    expect(pages.flat()).toEqual(ids.slice(50, 150));
+    expect(pages.map((p) => p.length)).toEqual([30, 30, 30, 10]);
+  });
+
+  it('findScenesUpdated gives the window count and the change times', async () => {
+    const page = await wc.findScenesUpdated({ since: new Date(T0 + 200_000), page: 2, perPage: 20 });
+    expect(page.count).toBe(50);
+    expect(page.scenes.map((s) => s.id)).toEqual(ids.slice(220, 240));
+    expect(page.scenes[0]!.updated_at).toBe('2025-06-01T12:03:40Z');
+  });
+
+  it('scenes changed within the same second page stably (ties ordered by id)', async () => {
+    const same = Date.UTC(2025, 6, 1);
+    const tied = Array.from({ length: 23 }, () => windowSim.addScene({ updated_at: same + 500 }));
+    const pages = await collect(wc.scenesUpdatedSince(new Date(same), new Date(same + 900), 5));
+    expect(pages.flat()).toEqual(tied);
+  });
+
+  it('an empty window yields no page', async () => {
+    expect(await collect(wc.scenesUpdatedSince(new Date(Date.UTC(2030, 0, 1))))).toEqual([]);
+  });
+
+  it('a Stash in another zone needs serverUtcOffsetMinutes (it compares local-time text)', async () => {
+    const ny = await StashSimulator.start({ apiKey: KEY, utcOffsetMinutes: -300 });
+    try {
+      const late = ny.addScene({ updated_at: T0 + 60_000 });
+      ny.addScene({ updated_at: T0 - 60_000 });
+      const since = new Date(T0);
+      const right = new StashClient({ url: ny.url, apiKey: KEY, serverUtcOffsetMinutes: -300 });
+      expect((await collect(right.scenesUpdatedSince(since))).flat()).toEqual([late]);
+      // Written in UTC the bound is 5 h "later" as text: the change is missed.
+      const naive = new StashClient({ url: ny.url, apiKey: KEY });
+      expect((await collect(naive.scenesUpdatedSince(since))).flat()).toEqual([]);
+    } finally {
+      await ny.stop();
+    }
+  });
+
+  it('allSceneIds walks every scene in id order; page sizes beyond Stash’s 1000 are capped', async () => {
+    const all = windowSim.sceneIds();
+    const pages = await collect(wc.allSceneIds(100));
+    expect(pages.flat()).toEqual(all);
+    expect(pages[0]).toHaveLength(100);
+    expect((await collect(wc.allSceneIds(5000))).flat()).toEqual(all);
+  });
+});
+
+describe('scenes by performer, studio, tag (renames)', () => {
+  it('finds the scenes of each; a rename does not change any scene’s updated_at', async () => {
+    let clock = Date.UTC(2025, 0, 1);
+    const s = await StashSimulator.start({ apiKey: KEY, now: () => clock });
+    try {
+      const c = new StashClient({ url: s.url, apiKey: KEY });
+      const ann = s.addPerformer('Ann');
+      const bob = s.addPerformer('Bob');
+      const red = s.addTag('red');
+      const parent = s.addStudio('Network');
+      const child = s.addStudio('Label', parent);
+      const other = s.addStudio('Other');
+      const a = s.addScene({ performer_ids: [ann], tag_ids: [red], studio_id: child });
+      const b = s.addScene({ performer_ids: [ann, bob], studio_id: parent });
+      const d = s.addScene({ performer_ids: [bob], tag_ids: [red], studio_id: other });
+      for (let i = 0; i < 12; i++) s.addScene({ performer_ids: [bob] });
+
+      expect((await collect(c.sceneIdsWith('performer', ann))).flat()).toEqual([a, b]);
+      expect((await collect(c.sceneIdsWith('tag', red))).flat()).toEqual([a, d]);
+      // A parent studio's scenes include its sub-studios' (their scenes show the parent's name).
+      expect((await collect(c.sceneIdsWith('studio', parent))).flat()).toEqual([a, b]);
+      expect((await collect(c.sceneIdsWith('studio', child))).flat()).toEqual([a]);
+      const bobPages = await collect(c.sceneIdsWith('performer', bob, 5));
+      expect(bobPages.map((p) => p.length)).toEqual([5, 5, 4]);
+
+      const before = (await c.findScene(a))!.updated_at;
+      clock += 10 * 60_000;
+      s.renamePerformer(ann, 'Anna');
+      s.renameTag(red, 'crimson');
+      s.renameStudio(parent, 'Network 2');
+      const after = (await c.findScene(a))!;
+      expect(after.updated_at).toBe(before);
+      expect(after.performers).toEqual([{ name: 'Anna' }]);
+      expect(after.tags).toEqual([{ name: 'crimson' }]);
+      expect(after.studio).toEqual({ id: child, name: 'Label', parent_studio: { name: 'Network 2' } });
+      // So a window query does not see renames: that is why sceneIdsWith exists.
+      expect((await collect(c.scenesUpdatedSince(new Date(clock - 60_000)))).flat()).toEqual([]);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('pluginSettings', () => {
+  it('is empty while nothing is saved, then the saved values', async () => {
+    expect(await client.pluginSettings('stash2plex')).toEqual({});
+    sim.setPluginSettings('stash2plex', { redisUrl: 'redis://x:6379', syncPoster: true });
+    sim.setPluginSettings('other', { a: 1 });
+    expect(await client.pluginSettings('stash2plex')).toEqual({ redisUrl: 'redis://x:6379', syncPoster: true });
+  });
+});
+
+describe('fetchScreenshot', () => {
+  it('returns the image bytes and type; distinct per scene; follows setScreenshot', async () => {
+    const a = sim.addScene();
+    const b = sim.addScene();
+    const urlA = (await client.findScene(a))!.paths!.screenshot!;
+    const urlB = (await client.findScene(b))!.paths!.screenshot!;
+    const shotA = await client.fetchScreenshot(urlA);
+    expect(shotA.contentType).toBe('image/png');
+    expect(shotA.bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(shotA.bytes).toEqual(sim.screenshotOf(a).bytes);
+    expect((await client.fetchScreenshot(urlB)).bytes.equals(shotA.bytes)).toBe(false);
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    sim.setScreenshot(a, jpeg, 'image/jpeg');
+    expect(await client.fetchScreenshot(urlA)).toEqual({ bytes: jpeg, contentType: 'image/jpeg' });
+    expect(sim.count({ operationName: 'screenshot', status: 200 })).toBeGreaterThanOrEqual(3);
+  });
+
+  it('without credentials: the 302 to the login page is rejected, not followed into HTML', async () => {
+    const id = sim.addScene();
+    const url = (await client.findScene(id))!.paths!.screenshot!;
+    const err = await failure(new StashClient({ url: sim.url }).fetchScreenshot(url));
+    expect(err.type).toBe('StashUnavailable');
+    expect(err.status).toBe(302);
+    expect(err.message).toMatch(/login/);
+    expect(sim.count({ path: '/login' })).toBe(0);
+  });
+
+  it('a 200 that is not an image is rejected', async () => {
+    const id = sim.addScene();
+    sim.setScreenshot(id, Buffer.from('<html>oops</html>'), 'text/html; charset=utf-8');
+    const err = await failure(client.fetchScreenshot((await client.findScene(id))!.paths!.screenshot!));
+    expect(err.type).toBe('StashUnavailable');
+    expect(err.message).toMatch(/not an image \(content-type text\/html\)/);
+  });
+
+  it('never sends the key to another host', async () => {
+    const elsewhere = await StashSimulator.start({ apiKey: KEY });
+    try {
+      const id = elsewhere.addScene();
+      const err = await failure(client.fetchScreenshot(`${elsewhere.url}/scene/${id}/screenshot`));
+      // Had the key been sent, that server would have answered 200.
+      expect(err.status).toBe(302);
+      expect(err.message).toMatch(/credentials withheld/);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it('Stash down while fetching is StashUnavailable', async () => {
+    const url = (await client.findScene(sim.addScene()))!.paths!.screenshot!;
+    await sim.setMode('down');
+    expect((await failure(client.fetchScreenshot(url))).type).toBe('StashUnavailable');
+  });
+});
+
+describe('embedded schema fallback', () => {
+  it('serves the same queries when the schema folder is absent', async () => {
+    const s = await StashSimulator.start({ apiKey: KEY, schemaDir: '/nonexistent/stash-schema' });
+    try {
+      expect(s.schemaSource).toBe('embedded');
+      const c = new StashClient({ url: s.url, apiKey: KEY });
+      const tag = s.addTag('t');
+      const studio = s.addStudio('S', s.addStudio('P'));
+      const id = s.addScene({ title: 'x', tag_ids: [tag], studio_id: studio, performer_ids: [s.addPerformer('A')] });
+      expect(s.scene(id)).toMatchObject((await c.findScene(id))!);
+      expect((await c.findScene(id))!.studio!.parent_studio).toEqual({ name: 'P' });
+      expect((await collect(c.scenesUpdatedSince(new Date(Date.now() - 5000)))).flat()).toEqual([id]);
+      expect((await collect(c.sceneIdsWith('tag', tag))).flat()).toEqual([id]);
+      expect(await c.pluginSettings('x')).toEqual({});
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+// Every document the Stash client sends must be valid against Stash's real schema, and the simulator's
+// embedded fallback schema must be a faithful subset of it. Needs the reference schema folder; without
+// it these checks are skipped LOUDLY (the only skip allowed in the suite).
+import { existsSync } from 'node:fs';
+import { buildSchema, isInputObjectType, isObjectType, isEnumType, parse, validate, type GraphQLSchema } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { EMBEDDED_STASH_SDL } from '../../src/sim/stash-schema.graphql.js';
+import { ALL_QUERIES } from '../../src/stash/queries.js';
+import { defaultStashSchemaDir, loadStashSchema } from '../../src/stash/schema.js';
+
+// S2P_STASH_SCHEMA_DIR points the check at another copy (e.g. a newer Stash's graphql/schema).
+const dir = process.env.S2P_STASH_SCHEMA_DIR ?? defaultStashSchemaDir();
+const real = existsSync(dir) ? loadStashSchema(dir) : null;
+if (!real) {
+  console.warn(
+    `\n!!! STASH SCHEMA MISSING: ${dir} (schema.graphql + types/*.graphql) is absent.\n` +
+      `!!! The Stash queries are NOT being checked against the real schema.\n`,
+  );
+}
+const itReal = real ? it : it.skip;
+const embedded = buildSchema(EMBEDDED_STASH_SDL);
+
+function errorsOf(schema: GraphQLSchema, doc: string): string[] {
+  return validate(schema, parse(doc)).map((e) => e.message);
+}
+
+describe('Stash queries', () => {
+  it('lists every exported document', () => {
+    expect(Object.keys(ALL_QUERIES).sort()).toEqual(
+      [
+        'FIND_SCENE',
+        'FIND_SCENES_BY_PERFORMER',
+        'FIND_SCENES_BY_STUDIO',
+        'FIND_SCENES_BY_TAG',
+        'FIND_SCENES_UPDATED',
+        'FIND_SCENE_IDS_PAGE',
+        'PLUGIN_CONFIGURATION',
+      ].sort(),
+    );
+  });
+
+  for (const [name, doc] of Object.entries(ALL_QUERIES)) {
+    itReal(`${name} is valid against the real Stash schema`, () => {
+      expect(errorsOf(real!, doc)).toEqual([]);
+    });
+    it(`${name} is valid against the simulator's embedded schema`, () => {
+      expect(errorsOf(embedded, doc)).toEqual([]);
+    });
+  }
+
+  itReal('a document with a field Stash lacks is rejected (the check has teeth)', () => {
+    expect(errorsOf(real!, '{ findScene(id: 1) { id plex_key } }')).not.toEqual([]);
+  });
+
+  itReal('the embedded schema is a faithful subset of the real one', () => {
+    const problems: string[] = [];
+    for (const type of Object.values(embedded.getTypeMap())) {
+      if (type.name.startsWith('__')) continue;
+      const other = real!.getType(type.name);
+      if (!other) {
+        problems.push(`type ${type.name} missing`);
+        continue;
+      }
+      if (isEnumType(type)) {
+        const values = isEnumType(other) ? other.getValues().map((v) => v.name) : [];
+        for (const v of type.getValues()) if (!values.includes(v.name)) problems.push(`${type.name}.${v.name} missing`);
+      } else if (isObjectType(type) || isInputObjectType(type)) {
+        if (!(isObjectType(other) || isInputObjectType(other)) || isObjectType(type) !== isObjectType(other)) {
+          problems.push(`${type.name} has another kind`);
+          continue;
+        }
+        const fields = other.getFields();
+        for (const [name, field] of Object.entries(type.getFields())) {
+          const theirs = fields[name];
+          if (!theirs) problems.push(`${type.name}.${name} missing`);
+          else if (String(theirs.type) !== String(field.type)) problems.push(`${type.name}.${name}: ${field.type} ≠ ${theirs.type}`);
+          else if ('args' in field && 'args' in theirs) {
+            for (const arg of field.args) {
+              const a = theirs.args.find((x) => x.name === arg.name);
+              if (!a || String(a.type) !== String(arg.type)) problems.push(`${type.name}.${name}(${arg.name}) differs`);
+            }
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
