@@ -3,11 +3,12 @@ import { handleHelp, onShutdown } from '../src/cli.js';
 import { loadConfigOrExit, secretsOf } from '../src/config.js';
 import { ensureRedis } from '../src/embedded-redis.js';
 import { createLogger } from '../src/log.js';
+import { startSupervisorRole } from '../src/supervisor/role.js';
 import { startWorkerRole } from '../src/sync/role.js';
 
 handleHelp(process.argv, `
 Usage: npm start
-Runs the worker in one process (the supervisor and dashboard join it as they land).
+Runs the worker and the supervisor in one process (the dashboard joins it as it lands).
 With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`);
 const config0 = loadConfigOrExit();
 let embedded;
@@ -21,7 +22,9 @@ const config = embedded ? { ...config0, redis: { ...config0.redis, url: embedded
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'stash2plex' });
 if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
 const worker = await startWorkerRole(config, log);
+const supervisor = await startSupervisorRole(config, log);
 onShutdown(async () => {
+  await supervisor.stop();
   await worker.stop();
   await embedded?.stop();
 }, log);

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
+import { breakerGate } from '../supervisor/gate.js';
 import { InboxIngest } from './ingest.js';
 import { createSyncQueue } from './queue.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from './worker.js';
@@ -46,6 +47,7 @@ export async function startWorkerRole(
     },
     signalsKey: k.signals,
     log,
+    gate: breakerGate(connection, k),
     ...extra,
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));

@@ -40,6 +40,9 @@ export interface SyncWorkerOptions {
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
 }
 
+/** Bound on held retries, so one item Plex keeps answering 5xx for cannot loop forever. */
+export const MAX_HELD_STARTS = 50;
+
 /** The error type carried by a thrown error's message (`Type: …`), or null. */
 const typeOf = (err: Error | undefined) => parseFailedReason(err?.message);
 
@@ -64,9 +67,10 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       opts.onAttempt?.(err.type, performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
       log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
-      if (isOutage(err.type) && opts.gate && (await opts.gate.holding())) {
-        // Plex is known to be down: wait for it without spending an attempt.
-        await job.moveToDelayed(Date.now() + (opts.holdMs ?? 5_000), token);
+      if (isOutage(err.type) && job.attemptsStarted <= MAX_HELD_STARTS && opts.gate && (await opts.gate.holding())) {
+        // The supervisor judges outages: wait for it without spending an attempt (the queue is paused
+        // once the breaker opens, so a held job only runs again when Plex is back).
+        await job.moveToDelayed(Date.now() + (opts.holdMs ?? 1_000), token);
         throw new DelayedError();
       }
       const strategy = strategies[err.type];

@@ -1,0 +1,379 @@
+// The supervisor's control loop: the imperative shell around the pure breaker, ramp and probe schedule.
+// Only the lease holder acts; every write is fenced by the lease; all state lives in Redis, so a standby
+// (or a restarted leader) carries on exactly where the last one was.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import { ERROR_CLASS, isErrorType, type ErrorStrategies } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Keys, RedisConnection } from '../redis.js';
+import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
+import { LeaderLease, type FencedOp } from '../resilience/lease.js';
+import { closeOutage, endOutageRamp, openOutage, upsertOutage, type Outage } from '../resilience/outages.js';
+import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
+import {
+  errorRate,
+  rampFinished,
+  rampLimit,
+  serializeRamp,
+  startRamp,
+  steadyLimit,
+  TRIAL_LIMIT,
+  updateBackoff,
+  type RampState,
+  type RateLimit,
+} from '../resilience/ramp.js';
+import { readSignals } from '../resilience/signals.js';
+import { QueueControl } from './queue-control.js';
+import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
+
+/** What the supervisor needs of Plex: the unauthenticated probe and the token check. */
+export interface PlexHealthPort {
+  identity(timeoutMs?: number): Promise<{ latencyMs: number }>;
+  checkToken(): Promise<void>;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number | null;
+  error: string | null;
+  at: number;
+}
+
+export interface SupervisorOptions {
+  config: Config;
+  log: Logger;
+  redis: RedisConnection;
+  keys: Keys;
+  queues: Queue[];
+  plex: PlexHealthPort;
+  id?: string;
+  leaseTtlMs?: number;
+  tickMs?: number;
+  now?: () => number;
+  random?: () => number;
+  /** Called after each outage ends (reconciliation hooks in here). */
+  onRecovered?: (outage: Outage) => void;
+}
+
+const TRANSITIONS_KEPT = 100;
+
+export class Supervisor {
+  readonly id: string;
+  private readonly lease: LeaderLease;
+  private readonly control: QueueControl;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking: Promise<void> | undefined;
+
+  // Leader-only view of the state, loaded from Redis when leadership is gained.
+  private leader = false;
+  private state: SupervisorSnapshot | undefined;
+  private lastRenew = 0;
+  private nextProbeAt = 0;
+  private probeFailuresInARow = 0;
+  private outcomes: { at: number; ok: boolean }[] = [];
+  private appliedLimit: string | undefined;
+  private lastRampEval = 0;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.lease = new LeaderLease(opts.redis, opts.keys.leader, this.id, opts.leaseTtlMs);
+    this.control = new QueueControl(opts.queues, this.lease, opts.keys.pausedBy, opts.redis);
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.tickMs = opts.tickMs ?? 250;
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    const loop = async () => {
+      if (!this.running) return;
+      this.ticking = this.tick().catch((err) => this.opts.log.warn({ err: (err as Error).message }, 'supervisor tick failed'));
+      await this.ticking;
+      if (this.running) this.timer = setTimeout(loop, this.leader ? this.tickMs : Math.min(1_000, this.lease.ttlMs / 3));
+    };
+    await loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.ticking;
+    if (this.leader) await this.lease.release().catch(() => undefined);
+    this.leader = false;
+  }
+
+  /** One pass: keep or gain the lease, consume signals, probe when due, act on transitions, steer the ramp. */
+  async tick(): Promise<void> {
+    const now = this.now();
+    if (!(await this.holdLease(now))) return;
+    const snap = this.state!;
+    const events: BreakerEvent[] = [];
+    const ops: FencedOp[] = [];
+
+    // Passive signals from the workers, in order.
+    const signals = await readSignals(this.opts.redis, this.opts.keys.signals, snap.signalCursor || '0-0', 2_000);
+    const strategies: ErrorStrategies = this.opts.config.errorStrategies;
+    const affected: string[] = [];
+    for (const s of signals) {
+      if (s.outcome === 'ok') {
+        events.push({ type: 'success', source: 'job' });
+        this.outcomes.push({ at: s.at, ok: true });
+      } else if (isErrorType(s.outcome) && ERROR_CLASS[s.outcome] === 'outage') {
+        this.outcomes.push({ at: s.at, ok: false });
+        if (strategies[s.outcome].countsTowardBreaker) events.push({ type: 'failure', source: 'job', error: s.outcome, at: s.at });
+        if (s.jobId) affected.push(s.jobId);
+      }
+    }
+    if (signals.length) snap.signalCursor = signals.at(-1)!.id;
+    const windowStart = now - this.opts.config.ramp.errorWindowMs;
+    this.outcomes = this.outcomes.filter((o) => o.at > windowStart);
+
+    // Active probe when due.
+    if (now >= this.nextProbeAt) {
+      const probe = await this.probe();
+      events.push(probe.ok ? { type: 'success', source: 'probe' } : { type: 'failure', source: 'probe', error: probe.error ?? 'probe failed', at: probe.at });
+    }
+
+    const before = snap.breaker;
+    const { state: after, transitions } = stepAll(before, events, this.opts.config.breaker, now);
+    snap.breaker = after;
+    // Jobs that failed with an outage-class error count toward the outage they belong to.
+    if (affected.length && (after.state !== 'CLOSED' || after.consecutiveFailures > 0 || transitions.length)) {
+      ops.push({ cmd: 'SADD', key: this.opts.keys.outageJobs, args: affected });
+    } else if (after.state === 'CLOSED' && after.consecutiveFailures === 0 && before.consecutiveFailures > 0 && !transitions.length) {
+      ops.push({ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }); // a streak that never became an outage
+    }
+    if (!(await this.persist(ops))) return;
+    for (const t of transitions) await this.act(t, now);
+    if (transitions.length) this.scheduleProbe(now);
+    await this.steerRamp(now);
+  }
+
+  private async holdLease(now: number): Promise<boolean> {
+    if (this.leader && now - this.lastRenew < this.lease.ttlMs / 3) return true;
+    const r = await this.lease.tryAcquire();
+    this.lastRenew = now;
+    if (r === 'held-by-other') {
+      if (this.leader) this.opts.log.warn({ id: this.id }, 'lost the supervisor lease: standing by');
+      this.leader = false;
+      return false;
+    }
+    if (r === 'replaced-corrupt') this.opts.log.warn('the supervisor lease had no expiry (stale or corrupt): taken over');
+    if (!this.leader) await this.becomeLeader(now);
+    return true;
+  }
+
+  /** Loads the state left by the previous leader and makes the queues match it. */
+  private async becomeLeader(now: number) {
+    const snap = await readSnapshot(this.opts.redis, this.opts.keys, now);
+    for (const w of snap.warnings) this.opts.log.warn(`${w}; using a safe state`);
+    if (!snap.signalCursor) {
+      const last = (await this.opts.redis.xrevrange(this.opts.keys.signals, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      snap.signalCursor = last[0]?.[0] ?? '0-0';
+    }
+    this.state = snap;
+    this.leader = true;
+    this.appliedLimit = undefined;
+    this.probeFailuresInARow = 0;
+    this.nextProbeAt = now; // probe at once: the new leader wants a fresh view
+    this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
+    if (snap.warnings.length) {
+      await this.persist([]); // replace what could not be read with the safe state
+      await this.saveRamp(snap.ramp);
+    }
+    if (snap.breaker.state === 'OPEN') await this.control.pause();
+    else if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
+  }
+
+  /** Writes breaker (with the signal cursor) and ramp, plus `extra`, in one fenced batch. */
+  private async persist(extra: FencedOp[]): Promise<boolean> {
+    const snap = this.state!;
+    const k = this.opts.keys;
+    const ops: FencedOp[] = [
+      { cmd: 'DEL', key: k.breaker, args: [] },
+      { cmd: 'HSET', key: k.breaker, args: Object.entries({ ...serializeBreaker(snap.breaker), signalCursor: snap.signalCursor }).flat() },
+      ...extra,
+    ];
+    const ok = await this.lease.write(ops);
+    if (!ok) {
+      this.opts.log.warn('write refused: this supervisor no longer holds the lease');
+      this.leader = false;
+    }
+    return ok;
+  }
+
+  private async saveRamp(ramp: RampState | null): Promise<boolean> {
+    this.state!.ramp = ramp;
+    const k = this.opts.keys.ramp;
+    return this.lease.write(ramp ? [{ cmd: 'DEL', key: k, args: [] }, { cmd: 'HSET', key: k, args: Object.entries(serializeRamp(ramp)).flat() }] : [{ cmd: 'DEL', key: k, args: [] }]);
+  }
+
+  private async saveOutage(outage: Outage): Promise<boolean> {
+    const snap = this.state!;
+    snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
+    return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [JSON.stringify(snap.outages)] }]);
+  }
+
+  private async act(t: BreakerTransition, now: number) {
+    const snap = this.state!;
+    const log = this.opts.log;
+    const entry = JSON.stringify(t);
+    await this.lease.write([
+      { cmd: 'LPUSH', key: this.opts.keys.transitions, args: [entry] },
+      { cmd: 'LTRIM', key: this.opts.keys.transitions, args: [0, TRANSITIONS_KEPT - 1] },
+    ]);
+    const level = t.to === 'OPEN' ? 'error' : 'warn';
+    log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
+
+    if (t.to === 'OPEN') {
+      const paused = await this.control.pause();
+      if (t.from === 'CLOSED') {
+        // A new outage; a ramp still running from the last one ends here.
+        const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
+        if (last) await this.saveOutage(endOutageRamp(last, now));
+        if (snap.ramp) await this.saveRamp(null);
+        await this.saveOutage(
+          openOutage({
+            id: `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
+            startedAt: snap.breaker.streakStartedAt ?? now,
+            detectedAt: now,
+            trigger: t.source === 'probe' ? 'probe' : 'failures',
+            firstError: snap.breaker.firstError,
+          }),
+        );
+      }
+      log.error({ paused }, 'Plex is DOWN: queue paused until it recovers');
+    } else if (t.to === 'HALF_OPEN') {
+      await this.applyLimit(TRIAL_LIMIT);
+      const resumed = await this.control.resume();
+      log.warn({ resumed }, 'Plex answers again: trial at one job per second');
+    } else if (t.to === 'CLOSED') {
+      const current = snap.outages.find((o) => o.endedAt === null);
+      const jobsAffected = await this.countAffected();
+      if (current) await this.saveOutage(closeOutage(current, now, jobsAffected));
+      await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+      await this.saveRamp(startRamp(now));
+      await this.control.resume();
+      log.info({ recovery: snap.breaker.recoveries, jobsAffected }, `Plex is back online (recovery #${snap.breaker.recoveries})`);
+      await this.checkToken();
+      if (current) this.opts.onRecovered?.(closeOutage(current, now, jobsAffected));
+    }
+  }
+
+  /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queue. */
+  private async countAffected(): Promise<number> {
+    const k = this.opts.keys;
+    for (const q of this.opts.queues) {
+      for (const state of ['waiting', 'prioritized', 'delayed'] as const) {
+        for (let start = 0; ; start += 1000) {
+          const jobs = await q.getRanges([state], start, start + 999, true);
+          if (!jobs.length) break;
+          await this.lease.write([{ cmd: 'SADD', key: k.outageJobs, args: jobs }]);
+          if (jobs.length < 1000) break;
+        }
+      }
+    }
+    return this.opts.redis.scard(k.outageJobs);
+  }
+
+  private async applyLimit(limit: RateLimit | null) {
+    const sig = limit ? `${limit.max}/${limit.duration}` : 'none';
+    if (sig === this.appliedLimit) return;
+    await this.control.setRateLimit(limit);
+    this.appliedLimit = sig;
+  }
+
+  /** Re-evaluates the ramp at most once a second: rate from the schedule, halved while errors are high. */
+  private async steerRamp(now: number) {
+    const snap = this.state!;
+    if (snap.breaker.state !== 'CLOSED' || now - this.lastRampEval < 1_000) return;
+    this.lastRampEval = now;
+    const { ramp: settings, errorThreshold, errorWindowMs } = { ramp: this.opts.config.ramp, ...this.opts.config.ramp };
+    if (!snap.ramp) {
+      if (this.appliedLimit === undefined) await this.applyLimit(steadyLimit(this.opts.config.plex.maxRate));
+      return;
+    }
+    if (rampFinished(snap.ramp, settings, now)) {
+      await this.applyLimit(steadyLimit(this.opts.config.plex.maxRate));
+      await this.saveRamp(null);
+      const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
+      if (last) await this.saveOutage(endOutageRamp(last, now));
+      this.opts.log.info('ramp finished, normal rate');
+      return;
+    }
+    const ramp = updateBackoff(snap.ramp, errorRate(this.outcomes, errorWindowMs, now), errorThreshold, now);
+    if (ramp !== snap.ramp) {
+      await this.saveRamp(ramp);
+      this.opts.log.warn({ backoff: ramp.backoff }, ramp.backoff ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored');
+    }
+    await this.applyLimit(rampLimit(ramp, settings, now));
+  }
+
+  private scheduleProbe(now: number) {
+    const delay = nextProbeDelay({
+      state: this.state!.breaker.state,
+      failuresInARow: this.probeFailuresInARow,
+      settings: this.opts.config.health,
+      random: this.random(),
+    });
+    this.nextProbeAt = delay === null ? Number.POSITIVE_INFINITY : now + delay;
+  }
+
+  /** GET /identity now; records the result (also the entry point of the manual probe). */
+  async probe(): Promise<ProbeResult> {
+    const at = this.now();
+    let result: ProbeResult;
+    try {
+      const { latencyMs } = await this.opts.plex.identity(this.opts.config.health.timeoutMs);
+      result = { ok: true, latencyMs, error: null, at };
+    } catch (err) {
+      result = { ok: false, latencyMs: null, error: (err as Error).message, at };
+    }
+    this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
+    if (this.leader) {
+      this.scheduleProbe(this.now());
+      await this.saveHealth({ lastProbeAt: at, ok: result.ok, latencyMs: result.latencyMs, error: result.error });
+    }
+    return result;
+  }
+
+  /** The authenticated check (start and after each recovery): a 401 is "token rejected", never an outage. */
+  async checkToken(): Promise<void> {
+    let tokenRejected = false;
+    try {
+      await this.opts.plex.checkToken();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === 'PlexAuthError') {
+        tokenRejected = true;
+        this.opts.log.error('Plex rejected the token (PLEX_TOKEN): edits will fail until it is fixed; this is not an outage');
+      } else return; // unreachable: the probes deal with that
+    }
+    await this.saveHealth({ tokenRejected, tokenCheckedAt: this.now() });
+  }
+
+  private async saveHealth(patch: Partial<HealthRecord>) {
+    const snap = this.state!;
+    snap.health = { ...snap.health, ...patch, nextProbeAt: Number.isFinite(this.nextProbeAt) ? this.nextProbeAt : null };
+    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.health, args: [JSON.stringify(snap.health)] }]);
+  }
+
+  /** For tests and the status API: the leader's current view. */
+  snapshot(): Readonly<SupervisorSnapshot> | undefined {
+    return this.state;
+  }
+
+  breakerState(): BreakerState | undefined {
+    return this.state?.breaker;
+  }
+}

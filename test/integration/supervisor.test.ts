@@ -1,0 +1,204 @@
+// The supervisor on a real Redis with the Plex simulator over real HTTP and real workers.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { connectRedis, keys } from '../../src/redis.js';
+import { allowedRate } from '../../src/resilience/ramp.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
+import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { ROUTES } from '../../src/sim/plex.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const quiet = createLogger({ level: 'silent' });
+
+const FAST = {
+  SYNC_POSTER: 'false',
+  BREAKER_FAILURE_THRESHOLD: '3',
+  BREAKER_RECOVERY_TIMEOUT_MS: '500',
+  HEALTH_TIMEOUT_MS: '500',
+  HEALTH_INTERVAL_MS: '200',
+  HEALTH_MAX_INTERVAL_MS: '800',
+  HEALTH_CLOSED_INTERVAL_MS: '300',
+  RAMP_INITIAL_RATE: '2',
+  RAMP_TARGET_RATE: '8',
+  RAMP_DURATION_MS: '4000',
+  ERROR_STRATEGIES: JSON.stringify({
+    PlexServerDown: { attempts: 5, backoffBaseMs: 100, backoffCapMs: 200, countsTowardBreaker: true, requeueByDefault: true },
+    PlexTemporaryError: { attempts: 5, backoffBaseMs: 100, backoffCapMs: 200, countsTowardBreaker: true, requeueByDefault: false },
+  }),
+};
+
+interface Rig {
+  world: World;
+  config: Config;
+  redis: ReturnType<typeof connectRedis>;
+  queue: ReturnType<typeof createSyncQueue>;
+  workers: WorkerRole[];
+  supervisors: SupervisorRole[];
+}
+const rigs: Rig[] = [];
+
+async function rig(scenes: number, env: Record<string, string> = {}): Promise<Rig> {
+  const world = await startWorld({ scenes, prefixName: 'sup', env: { ...FAST, ...env } });
+  const config = parseConfig(world.env);
+  const redis = connectRedis(config);
+  const r: Rig = { world, config, redis, queue: createSyncQueue(redis, world.prefix), workers: [], supervisors: [] };
+  rigs.push(r);
+  return r;
+}
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await Promise.all(r.supervisors.map((s) => s.stop()));
+    await Promise.all(r.workers.map((w) => w.stop()));
+    await r.queue.close();
+    r.redis.disconnect();
+    await r.world.stop();
+  }
+});
+
+async function enqueueAll(r: Rig, ids = [...r.world.ratingKeyOf.keys()]) {
+  for (const id of ids) {
+    r.world.stash.updateScene(id, { title: `Edited ${id} ${Date.now()}` });
+    await enqueueSync(r.queue, { sceneId: id, reason: 'hook', enqueuedAt: Date.now() }, r.config.errorStrategies);
+  }
+}
+const breakerState = (r: Rig) => r.redis.hget(keys(r.world.prefix).breaker, 'state');
+const counts = (r: Rig) => r.queue.getJobCounts('completed', 'failed', 'waiting', 'prioritized', 'delayed', 'active');
+
+describe('supervisor', () => {
+  it('pauses on an outage while jobs flow: no job spends an attempt or fails; recovers by itself', async () => {
+    const r = await rig(40, { WORKER_CONCURRENCY: '2' });
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }));
+    r.world.plex.setLatencyMs(30);
+    await enqueueAll(r);
+    await waitFor(async () => (await counts(r)).completed >= 5, 10_000, 'some jobs done');
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 10_000, 'breaker OPEN');
+    expect(await r.queue.isPaused()).toBe(true);
+    expect(await r.redis.hget(keys(r.world.prefix).pausedBy, 'sync')).toBe('supervisor');
+    await new Promise((res) => setTimeout(res, 1_000));
+    await r.world.plex.setMode('up');
+    await waitFor(async () => (await counts(r)).completed === 40, 30_000, 'all 40 synced');
+    expect(await r.queue.isPaused()).toBe(false);
+    expect((await counts(r)).failed).toBe(0);
+    const jobs = await r.queue.getCompleted(0, 100);
+    expect(jobs.every((j) => j.attemptsMade <= 1)).toBe(true);
+    expect(await breakerState(r)).toBe('CLOSED');
+  });
+
+  it('catches an idle outage with probes alone, and never treats a rejected token as an outage', async () => {
+    const r = await rig(0);
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'breaker OPEN from probes');
+    const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
+    expect(outages[0]).toMatchObject({ trigger: 'probe', endedAt: null });
+    await r.world.plex.setMode('401');
+    await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'closed again: /identity needs no token');
+    await waitFor(async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}').tokenRejected === true, 5_000, 'token rejected shown');
+  });
+
+  it('drains the backlog along the ramp: per-second edits never exceed the schedule by more than one', async () => {
+    const r = await rig(60, { WORKER_CONCURRENCY: '8' });
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'OPEN');
+    await enqueueAll(r);
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }));
+    await r.world.plex.setMode('up');
+    await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'CLOSED');
+    const rampStart = Number(await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt'));
+    expect(rampStart).toBeGreaterThan(0);
+    await waitFor(async () => (await counts(r)).completed === 60, 40_000, 'backlog drained');
+    const edits = r.world.plex.requests.filter((q) => q.method === 'PUT' && q.route === ROUTES.sectionAll && q.at >= rampStart);
+    const buckets = new Map<number, number>();
+    for (const e of edits) buckets.set(Math.floor((e.at - rampStart) / 1000), (buckets.get(Math.floor((e.at - rampStart) / 1000)) ?? 0) + 1);
+    for (const [second, n] of buckets) {
+      if ((second + 1) * 1000 > r.config.ramp.durationMs) continue; // after the ramp: no limit
+      const allowed = allowedRate({ startedAt: 0, backoff: false, backoffSince: null }, r.config.ramp, (second + 1) * 1000);
+      expect(n, `second ${second}`).toBeLessThanOrEqual(Math.ceil(allowed) + 1);
+    }
+    expect(edits.length).toBeGreaterThan(20);
+  });
+
+  it('survives a flapping Plex (down and up every 2 s) and syncs every job', async () => {
+    const r = await rig(30, { WORKER_CONCURRENCY: '2', RAMP_DURATION_MS: '1000' });
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }));
+    r.world.plex.setLatencyMs(100);
+    await enqueueAll(r);
+    const until = Date.now() + 14_000;
+    let down = false;
+    while (Date.now() < until) {
+      down = !down;
+      await r.world.plex.setMode(down ? 'down' : 'up');
+      await new Promise((res) => setTimeout(res, 2_000));
+    }
+    await r.world.plex.setMode('up');
+    r.world.plex.setLatencyMs(0);
+    await waitFor(async () => (await counts(r)).completed === 30, 40_000, 'all synced after flapping');
+    expect((await counts(r)).failed).toBe(0);
+  }, 90_000);
+
+  it('keeps its state across restarts in every state, and survives garbage in Redis', async () => {
+    const r = await rig(0, { BREAKER_RECOVERY_TIMEOUT_MS: '60000' });
+    const k = keys(r.world.prefix);
+    let sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'OPEN');
+    await sup.stop();
+    await r.world.plex.setMode('up');
+    sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
+    await new Promise((res) => setTimeout(res, 800));
+    expect(await breakerState(r)).toBe('OPEN'); // recovery timeout of 60 s still runs
+    expect(await r.queue.isPaused()).toBe(true);
+    await sup.stop();
+
+    // A ramp in progress continues from its stored start.
+    await r.redis.hset(k.breaker, 'state', 'CLOSED', 'since', String(Date.now()));
+    const startedAt = Date.now() - 1_000;
+    await r.redis.hset(k.ramp, 'startedAt', String(startedAt), 'backoff', '0', 'backoffSince', '');
+    sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
+    await waitFor(async () => (await r.queue.getGlobalRateLimit()) !== null, 5_000, 'ramp limit applied');
+    expect(Number(await r.redis.hget(k.ramp, 'startedAt'))).toBe(startedAt);
+    await sup.stop();
+
+    // Garbage: an unreadable breaker, a ramp in the future, a lease held forever by a dead id.
+    await r.redis.del(k.breaker, k.ramp);
+    await r.redis.hset(k.breaker, 'state', 'EXPLODED', 'since', 'yesterday');
+    await r.redis.hset(k.ramp, 'startedAt', String(Date.now() + 3_600_000));
+    await r.redis.set(k.leader, 'dead-supervisor');
+    sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
+    r.supervisors.push(sup);
+    await waitFor(async () => (await r.redis.get(k.leader)) === sup.supervisor.id, 5_000, 'lease taken over');
+    expect(await breakerState(r)).toBe('CLOSED');
+    expect(Number(await r.redis.hget(k.ramp, 'startedAt'))).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('hands over to a standby within the lease TTL when the leader stops renewing', async () => {
+    const r = await rig(0);
+    const a = await startSupervisorRole(r.config, quiet, { tickMs: 100, leaseTtlMs: 1_500, id: 'sup-a' });
+    const b = await startSupervisorRole(r.config, quiet, { tickMs: 100, leaseTtlMs: 1_500, id: 'sup-b' });
+    r.supervisors.push(b);
+    const k = keys(r.world.prefix);
+    await waitFor(async () => (await r.redis.get(k.leader)) !== null, 3_000, 'a leader');
+    const first = await r.redis.get(k.leader);
+    expect([a.supervisor.isLeader, b.supervisor.isLeader].filter(Boolean)).toHaveLength(1);
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'OPEN');
+    // The leader vanishes without releasing (as with kill -9): stop its loop, keep the lease key.
+    const leader = first === 'sup-a' ? a : b;
+    const standby = leader === a ? b : a;
+    await leader.supervisor.stop().catch(() => undefined);
+    await r.redis.set(k.leader, first!, 'PX', 1_500);
+    const t0 = Date.now();
+    await waitFor(async () => standby.supervisor.isLeader, 5_000, 'standby leads');
+    expect(Date.now() - t0).toBeLessThanOrEqual(1_500 + 1_000);
+    expect(await breakerState(r)).toBe('OPEN');
+    expect(await r.queue.isPaused()).toBe(true);
+    if (leader === a) r.supervisors.push(a);
+  });
+});

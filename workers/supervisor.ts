@@ -1,0 +1,15 @@
+// `npm run supervisor`: breaker, probes, pause/resume and the recovery ramp. Run several: one leads.
+import { handleHelp, onShutdown } from '../src/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startSupervisorRole } from '../src/supervisor/role.js';
+
+handleHelp(process.argv, `
+Usage: npm run supervisor
+Watches Plex (probes and the workers' outcomes), pauses the sync queue while Plex is down, and lets the
+backlog drain at a graduated rate once it is back. Start one per host if you like: a lease in Redis makes
+exactly one of them act; the others take over within the lease TTL (15 s) if it dies.`);
+const config = loadConfigOrExit({ plex: true, stash: false });
+const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'supervisor' });
+const role = await startSupervisorRole(config, log);
+onShutdown(() => role.stop(), log);
