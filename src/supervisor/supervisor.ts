@@ -193,6 +193,7 @@ export class Supervisor {
     }
     if (snap.breaker.state === 'OPEN') await this.control.pause();
     else if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
+    else await this.checkToken();
   }
 
   /** Writes breaker (with the signal cursor) and ramp, plus `extra`, in one fenced batch. */
