@@ -1,0 +1,123 @@
+// Outage-cycle benchmark: a backlog flowing to the Plex simulator, Plex taken down, brought back.
+// Measures detection delay, recovery latency, ramp excess and utilisation, and drain time against the
+// ramp's theoretical minimum.
+//
+//   node dist/bench/outage.js [--quick]
+import { parseConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { connectRedis, keys } from '../src/redis.js';
+import { allowedRate, type RampSettings } from '../src/resilience/ramp.js';
+import { readSignals } from '../src/resilience/signals.js';
+import { ROUTES } from '../src/sim/plex.js';
+import { startSimWorld } from '../src/sim/world.js';
+import { startSupervisorRole } from '../src/supervisor/role.js';
+import type { HealthRecord } from '../src/supervisor/store.js';
+import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
+import { startWorkerRole } from '../src/sync/role.js';
+import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
+
+/** Seconds needed to run `jobs` jobs under the ramp schedule (then at the target rate). */
+export function theoreticalDrainMs(jobs: number, s: RampSettings): number {
+  let done = 0;
+  let t = 0;
+  const dt = 10;
+  while (done < jobs) {
+    done += (allowedRate({ startedAt: 0, backoff: false, backoffSince: null }, s, t) * dt) / 1000;
+    t += dt;
+  }
+  return t;
+}
+
+export async function runOutageBench({ quick = false } = {}): Promise<string> {
+  const redis = await privateRedis();
+  const scenes = quick ? 250 : 800;
+  const world = await startSimWorld({ scenes });
+  const env = {
+    ...world.env,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `bench-outage-${Date.now()}`,
+    SYNC_POSTER: 'false',
+    WORKER_CONCURRENCY: '8',
+    HEALTH_INTERVAL_MS: '1000',
+    HEALTH_MAX_INTERVAL_MS: '4000',
+    HEALTH_CLOSED_INTERVAL_MS: '2000',
+    BREAKER_RECOVERY_TIMEOUT_MS: '2000',
+    RAMP_DURATION_MS: quick ? '10000' : '30000',
+    PLEX_MAX_RATE: '20',
+  };
+  const config = parseConfig(env);
+  const k = keys(config.redis.prefix);
+  const log = createLogger({ level: 'silent' });
+  const conn = connectRedis(config);
+  const queue = createSyncQueue(conn, config.redis.prefix);
+  world.plex.setLatencyMs(5);
+  for (const id of world.ratingKeyOf.keys()) world.stash.updateScene(id, { title: `Edited ${id}` });
+  await enqueueSyncBulk(
+    queue,
+    [...world.ratingKeyOf.keys()].map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })),
+    config.errorStrategies,
+  );
+  const supervisor = await startSupervisorRole(config, log);
+  const worker = await startWorkerRole(config, log);
+  const completed = async () => (await queue.getJobCounts('completed')).completed ?? 0;
+  while ((await completed()) < 40) await sleep(20);
+
+  const downAt = Date.now();
+  await world.plex.setMode('down');
+  while (!(await queue.isPaused())) await sleep(2);
+  const pausedAt = Date.now();
+  const signals = await readSignals(conn, k.signals, '0-0', 100_000);
+  const firstFailure = signals.find((s) => s.at >= downAt && s.outcome !== 'ok')?.at ?? downAt;
+  await sleep(3_000);
+  const health = JSON.parse((await conn.get(k.health)) ?? '{}') as HealthRecord;
+  const probeInterval = health.nextProbeAt && health.lastProbeAt ? health.nextProbeAt - health.lastProbeAt : config.health.intervalMs;
+  const upAt = Date.now();
+  await world.plex.setMode('up');
+  const doneBefore = await completed();
+  while ((await completed()) < scenes) await sleep(50);
+  const drainedAt = Date.now();
+
+  const finished = await queue.getJobs(['completed'], 0, scenes, true);
+  const firstAfterUp = Math.min(...finished.map((j) => j.finishedOn ?? Infinity).filter((t) => t > upAt));
+  const outage = (JSON.parse((await conn.get(k.outages)) ?? '[]') as { endedAt: number; startedAt: number; detectedAt: number }[])[0]!;
+  const rampStart = outage.endedAt;
+  const edits = world.plex.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll && r.at >= rampStart);
+  const lastEdit = Math.max(...edits.map((e) => e.at));
+  const perSecond = new Map<number, number>();
+  for (const e of edits) perSecond.set(Math.floor((e.at - rampStart) / 1000), (perSecond.get(Math.floor((e.at - rampStart) / 1000)) ?? 0) + 1);
+  let excess = 0;
+  const shares: number[] = [];
+  const ramp = config.ramp;
+  const flat = { startedAt: 0, backoff: false, backoffSince: null };
+  for (let s = 0; (s + 1) * 1000 <= ramp.durationMs && rampStart + (s + 1) * 1000 <= lastEdit; s++) {
+    const n = perSecond.get(s) ?? 0;
+    excess = Math.max(excess, n - allowedRate(flat, ramp, (s + 1) * 1000));
+    shares.push(n / allowedRate(flat, ramp, (s + 0.5) * 1000));
+  }
+  const utilisation = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : NaN;
+  const backlogAtRamp = edits.length;
+  const theoretical = theoreticalDrainMs(backlogAtRamp, ramp);
+
+  await worker.stop();
+  await supervisor.stop();
+  await queue.close();
+  conn.disconnect();
+  await world.stop();
+  redis.stop();
+
+  const rows: Row[] = [
+    { measure: 'detection delay (first outage-class failure → queue paused)', value: `${pausedAt - firstFailure} ms`, target: '≤ 1000 ms' },
+    { measure: 'detection delay recorded (detectedAt − startedAt)', value: `${outage.detectedAt - outage.startedAt} ms`, target: '≤ 1000 ms' },
+    { measure: 'recovery latency (Plex up → first job done)', value: `${firstAfterUp - upAt} ms`, target: `≤ ${probeInterval + 1000} ms (probe interval ${probeInterval} ms + 1 s)` },
+    { measure: 'ramp excess (largest per-second count above schedule)', value: `${round(Math.max(0, excess), 2)} jobs`, target: '≤ 1 job' },
+    { measure: 'ramp utilisation (mean share of allowed rate used, backlog present)', value: `${round(utilisation * 100)} %`, target: '≥ 80 %' },
+    { measure: `drain of ${backlogAtRamp} jobs after recovery`, value: `${round((drainedAt - rampStart) / 1000, 2)} s`, target: `theoretical minimum ${round(theoretical / 1000, 2)} s (ratio ${round((drainedAt - rampStart) / theoretical, 2)})` },
+    { measure: 'jobs done before the outage / total', value: `${doneBefore} / ${scenes}`, target: '' },
+  ];
+  return table(`Outage cycle (${scenes} scenes, ramp ${ramp.initialRate}→${ramp.targetRate} jobs/s over ${ramp.durationMs / 1000} s)`, rows);
+}
+
+if (isMain(import.meta.url)) {
+  process.stdout.write(await runOutageBench({ quick: process.argv.includes('--quick') }));
+  process.exit(0);
+}
