@@ -9,7 +9,7 @@ Usage: npm run supervisor
 Watches Plex (probes and the workers' outcomes), pauses the sync queue while Plex is down, and lets the
 backlog drain at a graduated rate once it is back. Start one per host if you like: a lease in Redis makes
 exactly one of them act; the others take over within the lease TTL (15 s) if it dies.`);
-const config = loadConfigOrExit({ plex: true, stash: false });
+const config = loadConfigOrExit({ plex: true, stash: false }); // without STASH_URL: no reconciliation
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'supervisor' });
 const role = await startSupervisorRole(config, log);
 onShutdown(() => role.stop(), log);

@@ -3,7 +3,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
+import { StashClient } from '../stash/client.js';
 import { createSyncQueue } from '../sync/queue.js';
+import { Reconciler } from './reconciler.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface SupervisorRole {
@@ -19,13 +21,40 @@ export async function startSupervisorRole(
   const redis = connectRedis(config);
   const queue = createSyncQueue(redis, config.redis.prefix);
   const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
-  const supervisor = new Supervisor({ config, log, redis, keys: keys(config.redis.prefix), queues: [queue], plex, ...extra });
+  const k = keys(config.redis.prefix);
+  // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
+  let reconciler: Reconciler | undefined;
+  const supervisor: Supervisor = new Supervisor({
+    config,
+    log,
+    redis,
+    keys: k,
+    queues: [queue],
+    plex,
+    onRecovered: (outage) => reconciler?.outageEnded(outage),
+    onLeaderTick: (now) => reconciler?.tick(now),
+    ...extra,
+  });
+  if (config.stash.url) {
+    reconciler = new Reconciler({
+      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
+      queue,
+      strategies: config.errorStrategies,
+      redis,
+      checkpointKey: k.reconcileCheckpoint,
+      intervalMs: config.reconcile.intervalMs,
+      afterOutage: config.reconcile.afterOutage,
+      write: (ops) => supervisor.write(ops),
+      log,
+    });
+  } else log.warn('STASH_URL is not set: reconciliation after outages and at checkpoints is off');
   await supervisor.start();
   log.info({ id: supervisor.id }, 'supervisor started');
   return {
     supervisor,
     async stop() {
       await supervisor.stop();
+      await reconciler?.idle();
       await queue.close();
       await closeQuietly(redis);
     },

@@ -55,6 +55,8 @@ export interface SupervisorOptions {
   random?: () => number;
   /** Called after each outage ends (reconciliation hooks in here). */
   onRecovered?: (outage: Outage) => void;
+  /** Called at the end of every leader tick (leader-only background work such as reconciliation). */
+  onLeaderTick?: (now: number) => void;
 }
 
 const TRANSITIONS_KEPT = 100;
@@ -157,6 +159,12 @@ export class Supervisor {
     for (const t of transitions) await this.act(t, now);
     if (transitions.length) this.scheduleProbe(now);
     await this.steerRamp(now);
+    this.opts.onLeaderTick?.(now);
+  }
+
+  /** A write fenced by this supervisor's lease (for leader-only helpers). */
+  write(ops: FencedOp[]): Promise<boolean> {
+    return this.lease.write(ops);
   }
 
   private async holdLease(now: number): Promise<boolean> {

@@ -1,0 +1,72 @@
+// Reconciliation: changes whose hook events never arrived still reach Plex.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { connectRedis, keys } from '../../src/redis.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { createSyncQueue } from '../../src/sync/queue.js';
+import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const quiet = createLogger({ level: 'silent' });
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function rig(env: Record<string, string>) {
+  const world = await startWorld({
+    scenes: 8,
+    prefixName: 'rec',
+    env: {
+      SYNC_POSTER: 'false',
+      BREAKER_FAILURE_THRESHOLD: '2',
+      BREAKER_RECOVERY_TIMEOUT_MS: '300',
+      HEALTH_INTERVAL_MS: '200',
+      HEALTH_MAX_INTERVAL_MS: '400',
+      HEALTH_CLOSED_INTERVAL_MS: '200',
+      RAMP_DURATION_MS: '500',
+      ...env,
+    },
+  });
+  stops.push(() => world.stop());
+  const redis = connectRedis(world.config);
+  const queue = createSyncQueue(redis, world.prefix);
+  stops.push(async () => {
+    await queue.close();
+    redis.disconnect();
+  });
+  const worker: WorkerRole = await startWorkerRole(world.config, quiet);
+  stops.push(() => worker.stop());
+  return { world, redis, queue };
+}
+async function supervise(world: World): Promise<SupervisorRole> {
+  const s = await startSupervisorRole(world.config, quiet, { tickMs: 100 });
+  stops.push(() => s.stop());
+  return s;
+}
+const title = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.title;
+
+describe('reconciliation', () => {
+  it('after an outage re-syncs the scenes Stash changed during it, hook events or not', async () => {
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '0', RECONCILE_AFTER_OUTAGE: 'true' });
+    await supervise(world);
+    await world.plex.setMode('down');
+    await waitFor(async () => (await redis.hget(keys(world.prefix).breaker, 'state')) === 'OPEN', 5_000, 'OPEN');
+    // Edits made while Plex is down; their hook events were never delivered (nothing enqueued).
+    const changed = ['2', '5', '7'];
+    for (const id of changed) world.stash.updateScene(id, { title: `Changed during outage ${id}` });
+    await world.plex.setMode('up');
+    await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
+  });
+
+  it('at each checkpoint catches changes whose hook events were lost', async () => {
+    const { world, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
+    await supervise(world);
+    await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set
+    world.stash.updateScene('3', { title: 'Edited, hook lost' });
+    await waitFor(() => title(world, '3') === 'Edited, hook lost', 10_000, 'scene 3 synced by a checkpoint');
+    const jobs = await queue.getJobs(['completed']);
+    expect(jobs.some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10)).toBe(true);
+  });
+});
