@@ -6,7 +6,7 @@ import type { ErrorStrategies } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis.js';
 import { INBOX_GROUP } from '../redis.js';
-import { decodeInboxEntry, type SyncJobData } from './job.js';
+import { decodeInboxEntry, type FanoutEvent, type FanoutRelation, type SyncJobData } from './job.js';
 import { enqueueSyncBulk } from './queue.js';
 
 export interface IngestOptions {
@@ -20,6 +20,8 @@ export interface IngestOptions {
   blockMs?: number;
   /** Entries pending longer than this in another (crashed) consumer are claimed. */
   claimIdleMs?: number;
+  /** Scenes carrying a performer, studio or tag, in pages (for renames). Without it fan-outs are refused. */
+  scenesWith?: (relation: FanoutRelation, id: string) => AsyncGenerator<string[]>;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -97,18 +99,34 @@ export class InboxIngest {
   /** Adds the jobs, then acknowledges and deletes the entries (the stream does not grow). */
   async handle(entries: StreamEntry[]) {
     const jobs: SyncJobData[] = [];
+    const fanouts: FanoutEvent[] = [];
     for (const [id, flat] of entries) {
       const decoded = decodeInboxEntry(flat);
-      if (decoded.ok) jobs.push(decoded.job);
+      if (decoded.ok && decoded.job) jobs.push(decoded.job);
+      else if (decoded.ok) fanouts.push(decoded.fanout);
       else {
         this.rejected++;
         this.opts.log.warn({ entryId: id, error: decoded.error }, 'inbox ingest: invalid entry dropped');
       }
     }
     await enqueueSyncBulk(this.opts.queue, jobs, this.opts.strategies);
+    for (const f of fanouts) await this.fanOut(f); // throws (entry stays pending, retried) if Stash is down
     const ids = entries.map(([id]) => id);
     await this.opts.connection.xack(this.opts.inboxKey, INBOX_GROUP, ...ids);
     await this.opts.connection.xdel(this.opts.inboxKey, ...ids);
     this.ingested += jobs.length;
+  }
+
+  /** A renamed performer, studio or tag: a bulk-priority sync of every scene that carries it. */
+  private async fanOut(f: FanoutEvent) {
+    if (!this.opts.scenesWith) throw new Error('fan-out needs a Stash client');
+    let scenes = 0;
+    for await (const ids of this.opts.scenesWith(f.relation, f.id)) {
+      const now = Date.now();
+      await enqueueSyncBulk(this.opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: f.event, enqueuedAt: now })), this.opts.strategies);
+      scenes += ids.length;
+    }
+    this.ingested += scenes;
+    this.opts.log.info({ relation: f.relation, id: f.id, event: f.event, scenes }, `${f.relation} ${f.id} changed: ${scenes} scene(s) to re-sync`);
   }
 }

@@ -31,11 +31,33 @@ export function encodeInboxEntry(job: SyncJobData): string[] {
   return out;
 }
 
-export type InboxDecoded = { ok: true; job: SyncJobData } | { ok: false; error: string };
+/** A rename of something scenes carry: every scene with it must be re-synced (fan-out in the worker). */
+export const FANOUT_RELATIONS = ['performer', 'studio', 'tag'] as const;
+export type FanoutRelation = (typeof FANOUT_RELATIONS)[number];
+export const fanoutSchema = z.strictObject({
+  relation: z.enum(FANOUT_RELATIONS),
+  id: z.string().regex(/^\d{1,18}$/, 'id must be a numeric string'),
+  event: z.string().max(100),
+  enqueuedAt: z.number().int().nonnegative(),
+});
+export type FanoutEvent = z.infer<typeof fanoutSchema>;
+
+export function encodeFanoutEntry(e: FanoutEvent): string[] {
+  return ['kind', 'fanout', 'relation', e.relation, 'id', e.id, 'event', e.event, 'enqueuedAt', String(e.enqueuedAt)];
+}
+
+export type InboxDecoded =
+  | { ok: true; job: SyncJobData; fanout?: undefined }
+  | { ok: true; fanout: FanoutEvent; job?: undefined }
+  | { ok: false; error: string };
 
 export function decodeInboxEntry(flat: string[]): InboxDecoded {
   const m = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
+  if (m.get('kind') === 'fanout') {
+    const f = fanoutSchema.safeParse({ relation: m.get('relation'), id: m.get('id'), event: m.get('event'), enqueuedAt: Number(m.get('enqueuedAt')) });
+    return f.success ? { ok: true, fanout: f.data } : { ok: false, error: f.error.issues[0]!.message };
+  }
   if (m.get('kind') !== 'scene') return { ok: false, error: `unknown inbox entry kind ${JSON.stringify(m.get('kind'))}` };
   let fields: unknown;
   try {

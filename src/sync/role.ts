@@ -56,7 +56,14 @@ export async function startWorkerRole(
       log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
     }
   });
-  const ingest = new InboxIngest({ connection: blocking, inboxKey: k.inbox, queue, strategies: config.errorStrategies, log });
+  const ingest = new InboxIngest({
+    connection: blocking,
+    inboxKey: k.inbox,
+    queue,
+    strategies: config.errorStrategies,
+    log,
+    scenesWith: (relation, id) => stash.sceneIdsWith(relation, id),
+  });
   await ingest.start();
   log.info({ concurrency: config.worker.concurrency, prefix: config.redis.prefix }, 'worker started');
   return {
