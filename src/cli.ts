@@ -1,4 +1,5 @@
 // Small shared pieces of every entry point: --help, graceful shutdown.
+import { writeFile } from 'node:fs/promises';
 import { DEFAULTS, VARIABLE_NAMES } from './config.js';
 
 /** Prints `usage` (plus the settings table) and exits 0 when --help or -h is given. */
@@ -22,4 +23,21 @@ export function onShutdown(stop: () => Promise<void>, log?: { info(msg: string):
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/** Where a role's heartbeat file lives (container health checks read it: workers/healthcheck.ts). */
+export function heartbeatFile(role: string): string {
+  return `${process.env.S2P_HEARTBEAT_DIR ?? '/tmp'}/stash2plex-${role}.alive`;
+}
+
+/** Touches the role's heartbeat file every `everyMs` while `check` (e.g. a Redis PING) succeeds. */
+export function startHeartbeat(role: string, check: () => Promise<unknown>, everyMs = 10_000): () => void {
+  const beat = () =>
+    check()
+      .then(() => writeFile(heartbeatFile(role), String(Date.now())))
+      .catch(() => undefined);
+  void beat();
+  const timer = setInterval(beat, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

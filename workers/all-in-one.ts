@@ -1,5 +1,5 @@
 // `npm start`: every role in one process for a single-machine install, with the embedded-Redis fallback.
-import { handleHelp, onShutdown } from '../src/cli.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
 import { loadConfigOrExit, secretsOf } from '../src/config.js';
 import { ensureRedis } from '../src/embedded-redis.js';
 import { createLogger } from '../src/log.js';
@@ -23,6 +23,7 @@ const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), n
 if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
 const worker = await startWorkerRole(config, log);
 const supervisor = await startSupervisorRole(config, log);
+startHeartbeat('stash2plex', () => worker.ping());
 onShutdown(async () => {
   await supervisor.stop();
   await worker.stop();

@@ -1,5 +1,5 @@
 // `npm run supervisor`: breaker, probes, pause/resume and the recovery ramp. Run several: one leads.
-import { handleHelp, onShutdown } from '../src/cli.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
 import { loadConfigOrExit, secretsOf } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startSupervisorRole } from '../src/supervisor/role.js';
@@ -12,4 +12,5 @@ exactly one of them act; the others take over within the lease TTL (15 s) if it 
 const config = loadConfigOrExit({ plex: true, stash: false }); // without STASH_URL: no reconciliation
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'supervisor' });
 const role = await startSupervisorRole(config, log);
+startHeartbeat('supervisor', () => role.ping());
 onShutdown(() => role.stop(), log);

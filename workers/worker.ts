@@ -1,5 +1,5 @@
 // `npm run worker`: inbox ingest and the sync worker.
-import { handleHelp, onShutdown } from '../src/cli.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
 import { loadConfigOrExit, secretsOf } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startWorkerRole } from '../src/sync/role.js';
@@ -11,4 +11,5 @@ Moves Stash hook events from Redis into the sync queue and syncs each scene to P
 const config = loadConfigOrExit();
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'worker' });
 const role = await startWorkerRole(config, log);
+startHeartbeat('worker', () => role.ping());
 onShutdown(() => role.stop(), log);

@@ -10,6 +10,8 @@ import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface SupervisorRole {
   supervisor: Supervisor;
+  /** Resolves while Redis answers (heartbeat). */
+  ping(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startSupervisorRole(
   log.info({ id: supervisor.id }, 'supervisor started');
   return {
     supervisor,
+    ping: () => redis.ping(),
     async stop() {
       await supervisor.stop();
       await reconciler?.idle();

@@ -10,6 +10,8 @@ import { createSyncQueue } from './queue.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from './worker.js';
 
 export interface WorkerRole {
+  /** Resolves while Redis answers (heartbeat). */
+  ping(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startWorkerRole(
   await ingest.start();
   log.info({ concurrency: config.worker.concurrency, prefix: config.redis.prefix }, 'worker started');
   return {
+    ping: () => connection.ping(),
     async stop() {
       await ingest.stop();
       await closeWorker(worker);
