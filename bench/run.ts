@@ -1,0 +1,40 @@
+// `npm run bench [-- --quick] [-- --write] [-- --only hook,outage,…]`: every benchmark, one after the
+// other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { formatHookBench, runHookBench } from './hook.js';
+import { runOutageBench } from './outage.js';
+import { requeueBenchTitle, runRequeueBench } from './requeue.js';
+import { runScaleBench } from './scale.js';
+import { runThroughputBench } from './throughput.js';
+import { table } from './lib.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+const only = onlyArg ? new Set(onlyArg.split(',')) : null;
+
+const benches: [name: string, run: () => Promise<string>][] = [
+  ['hook', async () => formatHookBench(await runHookBench({ quick }))],
+  ['throughput', () => runThroughputBench({ quick })],
+  ['outage', () => runOutageBench({ quick })],
+  ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],
+  ['scale', () => runScaleBench({ quick })],
+];
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+const sections: string[] = [];
+for (const [name, run] of benches) {
+  if (only && !only.has(name)) continue;
+  process.stderr.write(`[bench] ${name}…\n`);
+  const started = Date.now();
+  const text = await run();
+  process.stdout.write(`${text}\n`);
+  sections.push(`${text}\n_${name}: ${Math.round((Date.now() - started) / 1000)} s_\n`);
+}
+if (argv.includes('--write')) {
+  const header = `# Benchmarks\n\nLatest \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\nSee the notes at the end for targets and how to read the figures.\n\n`;
+  writeFileSync('BENCHMARKS.results.md', header + sections.join('\n'));
+  process.stderr.write('[bench] results written to BENCHMARKS.results.md (copy into BENCHMARKS.md with the notes)\n');
+}
+process.exit(0);
