@@ -60,6 +60,8 @@ export interface SupervisorOptions {
 }
 
 const TRANSITIONS_KEPT = 100;
+/** Least time between two token checks prompted by workers' PlexAuthError signals. */
+const TOKEN_RECHECK_MS = 5_000;
 
 export class Supervisor {
   readonly id: string;
@@ -81,6 +83,8 @@ export class Supervisor {
   private outcomes: { at: number; ok: boolean }[] = [];
   private appliedLimit: string | undefined;
   private lastRampEval = 0;
+  /** A worker met PlexAuthError since the last token check. */
+  private tokenSuspect = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -137,6 +141,12 @@ export class Supervisor {
       }
     }
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
+    // Workers meeting 401/403: find out whether the token itself is rejected (shown, never an outage).
+    if (signals.some((s) => s.outcome === 'PlexAuthError')) this.tokenSuspect = true;
+    if (this.tokenSuspect && now - (snap.health.tokenCheckedAt ?? 0) > TOKEN_RECHECK_MS) {
+      this.tokenSuspect = false;
+      await this.checkToken();
+    }
     const windowStart = now - this.opts.config.ramp.errorWindowMs;
     this.outcomes = this.outcomes.filter((o) => o.at > windowStart);
 
@@ -368,6 +378,7 @@ export class Supervisor {
         this.opts.log.error('Plex rejected the token (PLEX_TOKEN): edits will fail until it is fixed; this is not an outage');
       } else return; // unreachable: the probes deal with that
     }
+    if (tokenRejected !== this.state!.health.tokenRejected && !tokenRejected) this.opts.log.info('Plex accepts the token again');
     await this.saveHealth({ tokenRejected, tokenCheckedAt: this.now() });
   }
 
