@@ -1,6 +1,9 @@
-// `npm start`: every role in one process for a single-machine install, with the embedded-Redis fallback.
+// `npm start`: worker, supervisor and dashboard in one process for a single-machine install, with the
+// embedded-Redis fallback.
 import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
-import { loadConfigOrExit, secretsOf } from '../src/config.js';
+import { ConfigError, loadConfigOrExit, secretsOf } from '../src/config.js';
+import { createMetricsRegistry, workerMetrics } from '../src/dashboard/metrics.js';
+import { assertDashboardExposure, startDashboard } from '../src/dashboard/server.js';
 import { ensureRedis } from '../src/embedded-redis.js';
 import { createLogger } from '../src/log.js';
 import { startSupervisorRole } from '../src/supervisor/role.js';
@@ -8,9 +11,16 @@ import { startWorkerRole } from '../src/sync/role.js';
 
 handleHelp(process.argv, `
 Usage: npm start
-Runs the worker and the supervisor in one process (the dashboard joins it as it lands).
+Runs the worker, the supervisor and the dashboard (DASHBOARD_HOST:DASHBOARD_PORT) in one process.
 With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`);
 const config0 = loadConfigOrExit();
+try {
+  assertDashboardExposure(config0);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+  process.exit(2);
+}
 let embedded;
 try {
   embedded = await ensureRedis(process.env);
@@ -21,10 +31,14 @@ try {
 const config = embedded ? { ...config0, redis: { ...config0.redis, url: embedded.url } } : config0;
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'stash2plex' });
 if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
-const worker = await startWorkerRole(config, log);
+const registry = createMetricsRegistry();
+const worker = await startWorkerRole(config, log, { onAttempt: workerMetrics(registry).onAttempt });
 const supervisor = await startSupervisorRole(config, log);
+const dashboard = await startDashboard(config, log, { supervisor: supervisor.supervisor, registry });
+log.info({ url: dashboard.url }, 'dashboard listening');
 startHeartbeat('stash2plex', () => worker.ping());
 onShutdown(async () => {
+  await dashboard.stop();
   await supervisor.stop();
   await worker.stop();
   await embedded?.stop();

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../config.js';
-import { ERROR_CLASS, isErrorType, type ErrorStrategies } from '../errors.js';
+import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Keys, RedisConnection } from '../redis.js';
 import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
@@ -273,6 +273,7 @@ export class Supervisor {
       }
       log.error({ paused }, 'Plex is DOWN: queue paused until it recovers');
     } else if (t.to === 'HALF_OPEN') {
+      await this.addHeldJobs(); // before the trial lets any of them run
       await this.applyLimit(TRIAL_LIMIT);
       const resumed = await this.control.resume();
       log.warn({ resumed }, 'Plex answers again: trial at one job per second');
@@ -291,6 +292,12 @@ export class Supervisor {
 
   /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queue. */
   private async countAffected(): Promise<number> {
+    await this.addHeldJobs();
+    return this.opts.redis.scard(this.opts.keys.outageJobs);
+  }
+
+  /** Adds the jobs waiting in the paused queue to the outage's set, in pages. */
+  private async addHeldJobs(): Promise<void> {
     const k = this.opts.keys;
     for (const q of this.opts.queues) {
       for (const state of ['waiting', 'prioritized', 'delayed'] as const) {
@@ -302,7 +309,6 @@ export class Supervisor {
         }
       }
     }
-    return this.opts.redis.scard(k.outageJobs);
   }
 
   private async applyLimit(limit: RateLimit | null) {
@@ -356,7 +362,7 @@ export class Supervisor {
       const { latencyMs } = await this.opts.plex.identity(this.opts.config.health.timeoutMs);
       result = { ok: true, latencyMs, error: null, at };
     } catch (err) {
-      result = { ok: false, latencyMs: null, error: (err as Error).message, at };
+      result = { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
     }
     this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
     if (this.leader) {

@@ -1,0 +1,299 @@
+// The status page at `/`: server-rendered HTML from the status document (pure functions, no front-end
+// build). A tiny inline script re-fetches the page's main part every 2 s (`/?partial=main`, rendered by
+// the same function as the first load) and swaps it in, so one renderer serves both.
+import type { QueueState } from '../supervisor/queue-control.js';
+import type { StatusJson } from '../supervisor/status.js';
+import type { Outage } from '../resilience/outages.js';
+import { formatAgo, formatDuration, formatRate } from '../resilience/format.js';
+import { escapeXml as esc, renderOutageChart } from './chart.js';
+
+export interface PageContext {
+  now: number;
+  /** Settings the page explains itself with (none of them secret). */
+  settings: {
+    ramp: { initialRate: number; targetRate: number; durationMs: number };
+    plexMaxRate: number | null;
+    successThreshold: number;
+  };
+  /** CSP nonce of the inline style and script. */
+  nonce: string;
+  timeZone?: string;
+  /** Refresh period of the page script, ms. */
+  refreshMs?: number;
+}
+
+export const REFRESH_MS = 2_000;
+
+/** "2024-05-01 12:03:04" in the given zone (default local). */
+export function formatTime(at: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat('sv-SE', { dateStyle: 'short', timeStyle: 'medium', timeZone }).format(at);
+}
+
+/** A future time as "in 3s" ("now" when due or past). */
+function formatIn(at: number, now: number): string {
+  const d = at - now;
+  return d < 1000 ? 'now' : `in ${formatDuration(d)}`;
+}
+
+const STATE_TEXT = {
+  CLOSED: 'Plex is up: jobs flow normally.',
+  OPEN: 'Plex is down: the sync queue is paused until it answers again. No job is lost.',
+  HALF_OPEN: 'Plex answers again: a trial lets one job per second through before the ramp.',
+} as const;
+
+const RECOVERING_TEXT = 'Plex is back: the backlog drains at a graduated rate (recovery ramp).';
+
+function breakerHeld(s: StatusJson, now: number): string {
+  if (s.breaker.since === 0) return `${s.breaker.state} (no state recorded yet)`;
+  return `${s.breaker.state} for ${formatDuration(now - s.breaker.since)}`;
+}
+
+function card(id: string, title: string, body: string, extraClass = ''): string {
+  return `<section class="card ${extraClass}" data-testid="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+}
+
+function dl(rows: [string, string, string?][]): string {
+  return `<dl>${rows.map(([k, v, id]) => `<dt>${esc(k)}</dt><dd${id ? ` data-testid="${id}"` : ''}>${v}</dd>`).join('')}</dl>`;
+}
+
+function healthCard(s: StatusJson, now: number, tz?: string): string {
+  const h = s.health;
+  let last: string;
+  if (h.lastProbeAt === null) last = '<span class="muted">no probe yet</span>';
+  else if (h.ok) last = `<span class="ok">answered</span> in ${esc(formatDuration(h.latencyMs ?? 0))}`;
+  else last = `<span class="bad">failed</span>${h.error ? `: <span class="err">${esc(h.error)}</span>` : ''}`;
+  const rows: [string, string, string?][] = [
+    ['Last probe', last, 'probe-last'],
+    ['Probed', h.lastProbeAt === null ? '—' : `<time title="${esc(formatTime(h.lastProbeAt, tz))}">${esc(formatAgo(h.lastProbeAt, now))}</time>`, 'probe-at'],
+    ['Next probe', h.nextProbeAt === null ? '<span class="muted">not scheduled</span>' : `<time title="${esc(formatTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`, 'probe-next'],
+  ];
+  const token = h.tokenRejected
+    ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): edits fail until it is fixed. This is not an outage.</p>'
+    : '';
+  return card('health-card', 'Plex health probe', dl(rows) + token);
+}
+
+function rampCard(s: StatusJson, ctx: PageContext): string {
+  const { now, settings } = ctx;
+  const q = Object.values(s.queues)[0];
+  if (s.recovery.active && s.recovery.rate !== null && s.recovery.startedAt !== null) {
+    const rate = s.recovery.rate;
+    const target = s.recovery.targetRate;
+    const pct = Math.max(0, Math.min(100, (rate / target) * 100));
+    const endsAt = s.recovery.startedAt + settings.ramp.durationMs;
+    const body =
+      `<p class="big" data-testid="ramp-rate">${esc(formatRate(rate))} <span class="muted">of ${esc(formatRate(target))}</span></p>` +
+      `<progress data-testid="ramp-progress" max="100" value="${pct.toFixed(1)}" aria-label="Recovery ramp: ${pct.toFixed(0)}% of the target rate">${pct.toFixed(0)}%</progress>` +
+      `<p class="small"><span data-testid="ramp-percent">${pct.toFixed(0)}%</span> of the target rate · started ${esc(formatAgo(s.recovery.startedAt, now))} · ` +
+      `full rate ${esc(formatIn(endsAt, now))}</p>` +
+      `<p class="small muted">The backlog drains at a rate growing from ${esc(formatRate(settings.ramp.initialRate))} to ${esc(formatRate(target))} ` +
+      `over ${esc(formatDuration(settings.ramp.durationMs))}, halved while errors are high.</p>`;
+    return card('ramp-card', 'Recovery ramp', body, 'ramp-active');
+  }
+  let body: string;
+  if (s.breaker.state === 'HALF_OPEN') {
+    body = `<p class="big" data-testid="ramp-rate">Trial: ${esc(formatRate(1))}</p><p class="small muted">${settings.successThreshold} ${settings.successThreshold === 1 ? 'success closes' : 'successes close'} the breaker; then the ramp starts at ${esc(formatRate(settings.ramp.initialRate))}.</p>`;
+  } else if (s.breaker.state === 'OPEN') {
+    body = `<p class="big" data-testid="ramp-rate">Waiting for Plex</p><p class="small muted">When Plex is back the backlog drains from ${esc(formatRate(settings.ramp.initialRate))} up to ${esc(formatRate(s.recovery.targetRate))} over ${esc(formatDuration(settings.ramp.durationMs))}.</p>`;
+  } else {
+    const limit = q?.rateLimit ? formatRate((q.rateLimit.max * 1000) / q.rateLimit.duration) : formatRate(settings.plexMaxRate);
+    body = `<p class="big" data-testid="ramp-rate">Full rate <span class="muted">(${esc(limit)})</span></p><p class="small muted">No recovery in progress.</p>`;
+  }
+  return card('ramp-card', 'Recovery ramp', body);
+}
+
+function queueCard(name: string, q: QueueState): string {
+  const state = q.paused
+    ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>`
+    : `<span class="chip chip-ok" data-testid="queue-${esc(name)}-paused">running</span>`;
+  const counts = (['waiting', 'active', 'delayed', 'failed', 'completed'] as const)
+    .map(
+      (k) =>
+        `<div class="count${k === 'failed' && q.failed > 0 ? ' count-bad' : ''}"><span class="n" data-testid="queue-${esc(name)}-${k}">${q[k].toLocaleString('en-US')}</span><span class="k">${k}</span></div>`,
+    )
+    .join('');
+  const limit = q.rateLimit ? `${esc(formatRate((q.rateLimit.max * 1000) / q.rateLimit.duration))} (${q.rateLimit.max} per ${esc(formatDuration(q.rateLimit.duration))})` : 'none';
+  return card(
+    `queue-${name}`,
+    `Queue “${name}”`,
+    `<p>${state} <a class="small" href="queues/queue/${encodeURIComponent(name)}">open in Bull Board →</a></p><div class="counts">${counts}</div>` +
+      `<p class="small">Rate limit: <span data-testid="queue-${esc(name)}-ratelimit">${limit}</span>${q.failed > 0 ? ` · <a href="queues/queue/${encodeURIComponent(name)}?status=failed">failed jobs (dead letters)</a>` : ''}</p>`,
+  );
+}
+
+function supervisorBlock(s: StatusJson): string {
+  if (s.supervisor.alive) {
+    return (
+      `<div class="sup" data-testid="supervisor-card"><span class="small muted">Supervisor</span> <span class="chip chip-ok" data-testid="supervisor-alive">alive</span>` +
+      `<br><span class="small muted">leader</span> <code data-testid="supervisor-leader">${esc(s.supervisor.leader ?? '')}</code></div>`
+    );
+  }
+  return (
+    `<div class="sup" data-testid="supervisor-card"><span class="small muted">Supervisor</span> <span class="chip chip-bad" data-testid="supervisor-alive">not running</span>` +
+    `<br><span class="small bad">outages are not detected: start <code>npm run supervisor</code></span></div>`
+  );
+}
+
+function metricsSection(s: StatusJson): string {
+  const m = s.outages.metrics;
+  const none = m.count === 0;
+  const item = (id: string, label: string, value: string, hint: string) =>
+    `<div class="metric"><span class="v" data-testid="metric-${id}">${esc(value)}</span><span class="k">${esc(label)}</span><span class="hint">${esc(hint)}</span></div>`;
+  return (
+    `<section class="card wide" data-testid="metrics"><h2>Outage metrics <span class="muted small">(completed outages in the kept history)</span></h2><div class="metrics">` +
+    item('count', 'Outages', String(m.count), 'completed') +
+    item('availability', 'Availability', `${m.availabilityPct.toFixed(2)} %`, 'MTBF / (MTBF + MTTR)') +
+    item('mttr', 'MTTR', none ? '—' : formatDuration(m.mttrMs), 'mean time to recovery') +
+    item('mtbf', 'MTBF', none ? '—' : formatDuration(m.mtbfMs), 'mean time between outages') +
+    item('downtime', 'Total downtime', formatDuration(m.totalDowntimeMs), 'sum of durations') +
+    item('detection', 'Mean detection', none ? '—' : formatDuration(m.meanDetectionMs), 'first failure → breaker open') +
+    `</div></section>`
+  );
+}
+
+function outageRow(o: Outage, now: number, tz?: string): string {
+  const ongoing = o.endedAt === null;
+  const duration = ongoing ? now - o.startedAt : (o.durationMs ?? 0);
+  const ramp = ongoing ? '—' : o.rampEndedAt === null ? '<span class="chip chip-warn">ramping</span>' : esc(formatTime(o.rampEndedAt, tz));
+  return (
+    `<tr data-outage-id="${esc(o.id)}"${ongoing ? ' class="ongoing"' : ''}>` +
+    `<td class="nowrap"><time title="${esc(new Date(o.startedAt).toISOString())}">${esc(formatTime(o.startedAt, tz))}</time><br><span class="small muted">${esc(formatAgo(o.startedAt, now))}</span></td>` +
+    `<td data-col="duration" class="nowrap">${ongoing ? `<span class="chip chip-bad">ongoing</span> ` : ''}${esc(formatDuration(duration))}</td>` +
+    `<td>${esc(formatDuration(Math.max(0, o.detectedAt - o.startedAt)))}</td>` +
+    `<td>${esc(o.trigger)}</td>` +
+    `<td data-col="jobs" class="num">${ongoing ? '<span class="muted">counted at the end</span>' : o.jobsAffected.toLocaleString('en-US')}</td>` +
+    `<td class="err">${o.firstError ? esc(o.firstError) : '<span class="muted">—</span>'}</td>` +
+    `<td class="nowrap">${ramp}</td></tr>`
+  );
+}
+
+function outagesSection(s: StatusJson, ctx: PageContext): string {
+  const list = s.outages.recent;
+  const table = list.length
+    ? `<div class="table-wrap"><table data-testid="outage-table"><thead><tr><th>Started</th><th>Duration</th><th>Detected after</th><th>Trigger</th><th>Jobs affected</th><th>First error</th><th>Ramp ended</th></tr></thead><tbody>` +
+      list.map((o) => outageRow(o, ctx.now, ctx.timeZone)).join('') +
+      `</tbody></table></div>`
+    : '<p class="muted" data-testid="outage-table-empty">No outage recorded yet.</p>';
+  return (
+    `<section class="card wide"><h2>Outages</h2>` +
+    `<div class="chart">${renderOutageChart(list, { now: ctx.now, timeZone: ctx.timeZone })}</div>` +
+    table +
+    `</section>`
+  );
+}
+
+/** The part of the page the script refreshes: everything under the header. */
+export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
+  const state = s.breaker.state;
+  const hero =
+    `<section class="hero state-${state}" data-testid="breaker" data-state="${state}">` +
+    `<span class="badge badge-${state}" data-testid="breaker-badge" data-state="${state}">${state}</span>` +
+    `<div><p class="held" data-testid="breaker-held">${esc(breakerHeld(s, ctx.now))}</p>` +
+    `<p class="summary" data-testid="breaker-summary">${esc(state === 'CLOSED' && s.recovery.active ? RECOVERING_TEXT : STATE_TEXT[state])}` +
+    (s.breaker.consecutiveFailures > 0 && state === 'CLOSED' ? ` <strong>${s.breaker.consecutiveFailures} outage-class ${s.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>` : '') +
+    (s.outages.current ? ` Outage started ${esc(formatAgo(s.outages.current.startedAt, ctx.now))}${s.outages.current.firstError ? ` — first error: <span class="err">${esc(s.outages.current.firstError)}</span>` : ''}.` : '') +
+    `</p></div>${supervisorBlock(s)}</section>`;
+  const cards =
+    `<div class="grid">` +
+    healthCard(s, ctx.now, ctx.timeZone) +
+    rampCard(s, ctx) +
+    Object.entries(s.queues).map(([name, q]) => queueCard(name, q)).join('') +
+    `</div>`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${metricsSection(s)}${outagesSection(s, ctx)}`;
+}
+
+const CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1e293b;background:#f4f6f8}
+header{background:#fff;border-bottom:1px solid #e2e8f0}
+.bar{max-width:1120px;margin:0 auto;padding:12px 24px;display:flex;align-items:center;gap:16px;flex-wrap:wrap}
+.bar h1{font-size:18px;margin:0;font-weight:650;letter-spacing:-.01em}
+.bar nav{display:flex;gap:14px;margin-left:auto;align-items:center}
+.bar a{color:#1d4ed8;text-decoration:none}.bar a:hover{text-decoration:underline}
+main{max-width:1120px;margin:0 auto;padding:20px 24px 40px}
+.hero{display:flex;align-items:center;gap:18px;background:#fff;border:1px solid #e2e8f0;border-left:6px solid #16a34a;border-radius:10px;padding:16px 20px;margin-bottom:18px}
+.hero.state-OPEN{border-left-color:#dc2626;background:#fff7f7}.hero.state-HALF_OPEN{border-left-color:#f59e0b;background:#fffbeb}
+.hero p{margin:0}.held{font-size:20px;font-weight:600}.summary{color:#475569}
+.badge{display:inline-block;min-width:120px;text-align:center;padding:8px 14px;border-radius:999px;font-weight:700;letter-spacing:.04em;font-size:15px}
+.badge-CLOSED{background:#16a34a;color:#fff}.badge-OPEN{background:#dc2626;color:#fff}.badge-HALF_OPEN{background:#f59e0b;color:#1f2937}
+.grid{display:grid;grid-template-columns:minmax(0,1fr);gap:16px;margin-bottom:16px}
+@media (min-width:900px){.grid{grid-template-columns:minmax(0,1fr) minmax(0,1fr) minmax(0,1.4fr)}}
+.hero>div:nth-child(2){flex:1}.sup{text-align:right;line-height:1.9;min-width:200px}
+.nowrap{white-space:nowrap}
+.card{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:16px 18px}
+.card.wide{margin-bottom:16px}
+.card h2{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#64748b;margin:0 0 10px;font-weight:650}
+.card.ramp-active{border-color:#f59e0b;box-shadow:0 0 0 1px #fde68a inset}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 14px;margin:0}dt{color:#64748b}dd{margin:0;overflow-wrap:anywhere}
+.big{font-size:22px;font-weight:650;margin:0 0 8px}
+.small{font-size:13px}.muted{color:#64748b;font-weight:400}
+.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.err{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;color:#7f1d1d}
+.alert{background:#fef2f2;border:1px solid #fecaca;color:#991b1b;padding:8px 10px;border-radius:6px;margin:10px 0 0}
+progress{width:100%;height:14px;appearance:none;-webkit-appearance:none;border:none;border-radius:7px;background:#e2e8f0;overflow:hidden}
+progress::-webkit-progress-bar{background:#e2e8f0;border-radius:7px}
+progress::-webkit-progress-value{background:linear-gradient(90deg,#f59e0b,#16a34a);border-radius:7px}
+progress::-moz-progress-bar{background:linear-gradient(90deg,#f59e0b,#16a34a);border-radius:7px}
+.chip{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12.5px;font-weight:600}
+.chip-ok{background:#dcfce7;color:#166534}.chip-bad{background:#fee2e2;color:#991b1b}.chip-warn{background:#fef3c7;color:#92400e}
+.counts{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:6px;margin:10px 0}
+.count{background:#f8fafc;border:1px solid #eef2f6;border-radius:8px;padding:6px 4px;text-align:center}
+.count .n{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums}.count .k{font-size:11.5px;color:#64748b}
+.count-bad .n{color:#b91c1c}
+.metrics{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
+.metric{display:flex;flex-direction:column;padding:6px 0}.metric .v{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
+.metric .k{font-weight:600;font-size:13px}.metric .hint{font-size:12px;color:#64748b}
+.chart{margin:4px 0 12px}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:13.5px}
+th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #eef2f6;vertical-align:top}
+th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#64748b;font-weight:650}
+td.num{font-variant-numeric:tabular-nums}
+tr.ongoing td{background:#fff1f2}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;background:#f1f5f9;padding:1px 5px;border-radius:4px}
+button{font:inherit;font-size:14px;padding:6px 12px;border-radius:6px;border:1px solid #cbd5e1;background:#fff;color:#0f172a;cursor:pointer}
+button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
+#probe-result{font-size:13px;max-width:380px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.refresh{font-size:12.5px;color:#64748b}.refresh.stale{color:#b91c1c;font-weight:600}
+`;
+
+function script(refreshMs: number): string {
+  // Plain ES2017, no dependencies: re-render the main part, keep the title in step, run a manual probe.
+  return `(function(){
+var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
+function sync(){var d=document.getElementById('status-data');if(d){document.title=d.getAttribute('data-title');}}
+function tick(){
+  fetch('./?partial=main',{credentials:'same-origin',cache:'no-store',headers:{'X-Requested-With':'stash2plex'}})
+  .then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.text();})
+  .then(function(html){main.innerHTML=html;sync();stamp.textContent='live · updated '+new Date().toLocaleTimeString();stamp.className='refresh';})
+  .catch(function(e){stamp.textContent='connection lost ('+e.message+') · retrying';stamp.className='refresh stale';})
+  .then(function(){setTimeout(tick,${refreshMs});});
+}
+setTimeout(tick,${refreshMs});
+var btn=document.getElementById('probe-now'),out=document.getElementById('probe-result'),clear;
+btn.addEventListener('click',function(){
+  btn.disabled=true;out.textContent='probing…';
+  fetch('./api/health-check',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex'}})
+  .then(function(r){return r.json();})
+  .then(function(j){var t=new Date(j.at||Date.now()).toLocaleTimeString();out.textContent=t+': '+(j.ok?('Plex answered in '+j.latencyMs+' ms'):('Plex did not answer: '+(j.error||'unknown error')));out.className=j.ok?'ok':'bad';out.title=out.textContent;clearTimeout(clear);clear=setTimeout(function(){out.textContent='';out.title='';},15000);})
+  .catch(function(e){out.textContent='probe failed: '+e.message;})
+  .then(function(){btn.disabled=false;});
+});
+})();`;
+}
+
+/** The whole page (first load). */
+export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
+  const nonce = esc(ctx.nonce);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(`${s.breaker.state === 'CLOSED' ? '●' : '▲'} ${s.breaker.state} — stash2plex`)}</title>
+<link rel="icon" href="data:,">
+<style nonce="${nonce}">${CSS}</style></head>
+<body>
+<header><div class="bar"><h1>stash2plex</h1><span id="refresh-state" class="refresh" data-testid="refresh-state">live</span>
+<nav><button id="probe-now" type="button" data-testid="probe-now">Check Plex now</button><span id="probe-result" data-testid="probe-result" aria-live="polite"></span>
+<a href="queues">Bull Board</a><a href="api/status">API</a><a href="metrics">Metrics</a></nav></div></header>
+<main id="status-main">${renderStatusMain(s, ctx)}</main>
+<script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
+</body></html>`;
+}

@@ -1,0 +1,109 @@
+// Starting and stopping the dashboard's HTTP server: its own Redis connection and queue handles unless
+// given, the loopback rule without a password, a clean stop.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Queue } from 'bullmq';
+import type { Registry } from 'prom-client';
+import { ConfigError, type Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { closeQuietly, connectRedis, type RedisConnection } from '../redis.js';
+import type { ProbeResult } from '../supervisor/supervisor.js';
+import { createSyncQueue } from '../sync/queue.js';
+import { createDashboardApp } from './app.js';
+import { isLoopbackHost } from './security.js';
+
+export interface DashboardOptions {
+  /** An in-process supervisor: the manual probe goes through it (and is recorded). */
+  supervisor?: { probe(): Promise<ProbeResult> };
+  /** The registry served at /metrics, e.g. shared with an in-process worker's workerMetrics(). */
+  registry?: Registry;
+  /** Reuse a connection / queues (they are then not closed by stop()). */
+  redis?: RedisConnection;
+  queues?: Queue[];
+  timeZone?: string;
+}
+
+export interface DashboardHandle {
+  /** http://host:port of the listening server (the real port when DASHBOARD_PORT=0). */
+  url: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Throws ConfigError('DASHBOARD_PASSWORD') when the dashboard would listen on a non-loopback address
+ * without a password: entry points print it and exit 2.
+ */
+export function assertDashboardExposure(config: Pick<Config, 'dashboard'>): void {
+  const { host, password } = config.dashboard;
+  if (password === null && !isLoopbackHost(host)) {
+    throw new ConfigError('DASHBOARD_PASSWORD', `is required when DASHBOARD_HOST (${host}) is not a loopback address`);
+  }
+}
+
+/** True when `p` settled within `ms`. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([p.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  return done;
+}
+
+export async function startDashboard(config: Config, log: Logger, opts: DashboardOptions = {}): Promise<DashboardHandle> {
+  assertDashboardExposure(config);
+  const ownRedis = !opts.redis;
+  const redis = opts.redis ?? connectRedis(config);
+  if (ownRedis) redis.on('error', (err: Error) => log.debug({ err: err.message }, 'dashboard: Redis error'));
+  const ownQueues = !opts.queues;
+  const queues = opts.queues ?? [createSyncQueue(redis, config.redis.prefix) as Queue];
+  if (ownQueues) for (const q of queues) q.on('error', (err: Error) => log.debug({ err: err.message }, 'dashboard: queue Redis error'));
+  const app = createDashboardApp({
+    config,
+    redis,
+    queues,
+    log,
+    probe: opts.supervisor ? () => opts.supervisor!.probe() : undefined,
+    registry: opts.registry,
+    timeZone: opts.timeZone,
+  });
+  const server = createServer(app);
+  server.keepAliveTimeout = 5_000;
+  // Closing waits for Redis; with Redis gone it would wait forever: give up after a moment and drop the
+  // connection instead.
+  const cleanup = async () => {
+    if (ownQueues) await bounded(Promise.all(queues.map((q) => q.close().catch(() => undefined))), 2_000);
+    if (ownRedis && !(await bounded(closeQuietly(redis), 1_000))) redis.disconnect();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.dashboard.port, config.dashboard.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  log.info({ url, auth: config.dashboard.password !== null }, `dashboard listening on ${url}`);
+  if (config.dashboard.password === null) log.warn('DASHBOARD_PASSWORD is not set: the dashboard answers without authentication, on loopback only');
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await cleanup();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// The status API's document (ARCHITECTURE.md, "Status API"): read cheaply from Redis, shaped by a pure
+// function. Counts only, never job lists, so it answers in a few round trips at any queue size.
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Keys, RedisConnection } from '../redis.js';
+import type { BreakerStateName } from '../resilience/breaker.js';
+import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '../resilience/outages.js';
+import { effectiveRate } from '../resilience/ramp.js';
+import { queueState, type QueueState } from './queue-control.js';
+import { readSnapshot, type SupervisorSnapshot } from './store.js';
+
+export interface StatusJson {
+  breaker: { state: BreakerStateName; since: number; consecutiveFailures: number; openedAt: number | null };
+  recovery: { active: boolean; startedAt: number | null; rate: number | null; targetRate: number };
+  queues: Record<string, QueueState>;
+  health: {
+    lastProbeAt: number | null;
+    ok: boolean | null;
+    latencyMs: number | null;
+    nextProbeAt: number | null;
+    /** Extra (the contract leaves room here): the last probe's error, redacted at the source. */
+    error: string | null;
+    /** Extra: Plex answered but rejected PLEX_TOKEN (shown loudly, never an outage). */
+    tokenRejected: boolean;
+    tokenCheckedAt: number | null;
+  };
+  outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
+  supervisor: { leader: string | null; alive: boolean };
+}
+
+/** Everything the status is made of, as read from Redis (also what /metrics is made of). */
+export interface StatusSources {
+  snapshot: SupervisorSnapshot;
+  /** False when the breaker hash does not exist (never written): `since` reads 0 then, as in the contract. */
+  breakerStored: boolean;
+  queues: Record<string, QueueState>;
+  leader: string | null;
+  /** PTTL of the lease key: > 0 for a live lease, -1 for one without expiry, -2 when missing. */
+  leaderTtlMs: number;
+}
+
+/** Reads the sources in one round of parallel commands. */
+export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
+  const { redis, keys: k, queues, now } = args;
+  const [snapshot, breakerStored, leader, leaderTtlMs, states] = await Promise.all([
+    readSnapshot(redis, k, now),
+    redis.exists(k.breaker),
+    redis.get(k.leader),
+    redis.pttl(k.leader),
+    Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
+  ]);
+  return {
+    snapshot,
+    breakerStored: breakerStored === 1,
+    queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]!])),
+    leader,
+    leaderTtlMs,
+  };
+}
+
+/** Rounds a rate to thousandths of a job per second (the ramp's arithmetic gives long fractions). */
+const roundRate = (n: number) => Math.round(n * 1000) / 1000;
+
+/**
+ * Pure: sources → the contract's document.
+ * - breaker: the stored state (missing → CLOSED since 0, consecutiveFailures 0, openedAt null).
+ * - recovery: active while a ramp is stored; `rate` is the effective rate now (schedule, halved while
+ *   backing off), null when no ramp runs; `targetRate` is RAMP_TARGET_RATE.
+ * - outages: `current` is the ongoing outage (or null); `recent` is the whole kept history, newest
+ *   first (the ongoing one included); metrics over completed outages.
+ * - supervisor: `leader` is the lease holder's id; `alive` is true while that lease is live (it expires
+ *   within the lease TTL of a leader's death). A lease without expiry is stale: not alive.
+ */
+export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, now: number): StatusJson {
+  const { breaker, ramp, outages, health } = src.snapshot;
+  const rate = ramp ? roundRate(effectiveRate(ramp, config.ramp, now)) : null;
+  return {
+    breaker: {
+      state: breaker.state,
+      since: src.breakerStored ? breaker.since : 0,
+      consecutiveFailures: breaker.consecutiveFailures,
+      openedAt: breaker.openedAt,
+    },
+    recovery: {
+      active: ramp !== null,
+      startedAt: ramp?.startedAt ?? null,
+      rate,
+      targetRate: config.ramp.targetRate,
+    },
+    queues: src.queues,
+    health: {
+      lastProbeAt: health.lastProbeAt,
+      ok: health.ok,
+      latencyMs: health.latencyMs,
+      nextProbeAt: health.nextProbeAt,
+      error: health.error,
+      tokenRejected: health.tokenRejected === true,
+      tokenCheckedAt: health.tokenCheckedAt,
+    },
+    outages: {
+      current: currentOutage(outages),
+      recent: outages,
+      metrics: outageMetrics(outages, now),
+    },
+    supervisor: {
+      leader: src.leader,
+      alive: src.leader !== null && src.leaderTtlMs > 0,
+    },
+  };
+}
+
+/** GET /api/status: the contract's document, from a handful of O(1) Redis reads. */
+export async function buildStatus(args: {
+  redis: RedisConnection;
+  keys: Keys;
+  queues: readonly Queue[];
+  config: Pick<Config, 'ramp'>;
+  now: number;
+}): Promise<StatusJson> {
+  return shapeStatus(await readStatusSources(args), args.config, args.now);
+}

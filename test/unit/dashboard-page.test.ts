@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { renderStatusMain, renderStatusPage, type PageContext } from '../../src/dashboard/page.js';
+import { initialBreaker } from '../../src/resilience/breaker.js';
+import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { shapeStatus, type StatusJson } from '../../src/supervisor/status.js';
+
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+const ctx: PageContext = {
+  now: NOW,
+  nonce: 'abc123',
+  timeZone: 'UTC',
+  settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 },
+};
+const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 2, failed: 3, completed: 1234, rateLimit: null };
+
+function status(over: Partial<StatusJson> = {}): StatusJson {
+  const base = shapeStatus(
+    {
+      snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+      breakerStored: true,
+      queues: { sync: queue },
+      leader: 'sup-1',
+      leaderTtlMs: 10_000,
+    },
+    { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } },
+    NOW,
+  );
+  return { ...base, ...over };
+}
+const testid = (html: string, id: string) => html.match(new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`))?.[1];
+
+describe('status page', () => {
+  it('renders the badge with its state and how long it has held', () => {
+    const open = status({ breaker: { state: 'OPEN', since: NOW - 65_000, consecutiveFailures: 5, openedAt: NOW - 65_000 } });
+    const html = renderStatusMain(open, ctx);
+    expect(testid(html, 'breaker-badge')).toBe('OPEN');
+    expect(html).toContain('badge-OPEN');
+    expect(testid(html, 'breaker-held')).toBe('OPEN for 1m 5s');
+    expect(testid(renderStatusMain(status(), ctx), 'breaker-badge')).toBe('CLOSED');
+  });
+
+  it('shows queue counts, probe results, supervisor and metrics for people', () => {
+    const s = status({
+      health: { ...status().health, lastProbeAt: NOW - 3_000, ok: true, latencyMs: 12, nextProbeAt: NOW + 27_000 },
+      outages: { current: null, recent: [], metrics: { count: 2, mttrMs: 65_000, mtbfMs: 7_380_000, availabilityPct: 99.12345, totalDowntimeMs: 130_000, meanDetectionMs: 850 } },
+    });
+    const html = renderStatusMain(s, ctx);
+    expect(testid(html, 'queue-sync-waiting')).toBe('12');
+    expect(testid(html, 'queue-sync-completed')).toBe('1,234');
+    expect(testid(html, 'queue-sync-paused')).toBe('running');
+    expect(html).toMatch(/data-testid="probe-last"><span class="ok">answered<\/span> in 12ms/);
+    expect(html).toMatch(/data-testid="probe-next"><time[^>]*>in 27s</);
+    expect(testid(html, 'metric-availability')).toBe('99.12 %');
+    expect(testid(html, 'metric-mttr')).toBe('1m 5s');
+    expect(testid(html, 'metric-mtbf')).toBe('2h 3m');
+    expect(testid(html, 'metric-downtime')).toBe('2m 10s');
+    expect(testid(html, 'metric-detection')).toBe('850ms');
+    expect(testid(html, 'supervisor-alive')).toBe('alive');
+  });
+
+  it('shows the ramp progress as rate of target with a progress bar', () => {
+    const s = status({ recovery: { active: true, startedAt: NOW - 150_000, rate: 12.5, targetRate: 20 } });
+    const html = renderStatusMain(s, ctx);
+    expect(html).toMatch(/data-testid="ramp-rate">12.5 jobs\/s <span class="muted">of 20 jobs\/s/);
+    expect(html).toMatch(/<progress data-testid="ramp-progress" max="100" value="62.5"/);
+    expect(testid(html, 'ramp-percent')).toBe('63%');
+    expect(html).toContain('full rate in 2m 30s');
+  });
+
+  it('lists outages with the ongoing one highlighted, and escapes every stored text', () => {
+    const ongoing = { id: 'o2', startedAt: NOW - 30_000, detectedAt: NOW - 29_000, endedAt: null, durationMs: null, trigger: 'failures' as const, firstError: '<img src=x onerror=alert(1)>', jobsAffected: 0, rampEndedAt: null };
+    const past = { id: 'o1', startedAt: NOW - 600_000, detectedAt: NOW - 599_500, endedAt: NOW - 540_000, durationMs: 60_000, trigger: 'probe' as const, firstError: null, jobsAffected: 7, rampEndedAt: NOW - 240_000 };
+    const html = renderStatusMain(status({ outages: { current: ongoing, recent: [ongoing, past], metrics: status().outages.metrics } }), ctx);
+    expect(html).toMatch(/<tr data-outage-id="o2" class="ongoing">/);
+    expect(html).toMatch(/<tr data-outage-id="o1"><td class="nowrap"><time[^>]*>2024-05-01 11:50:00<\/time>/);
+    expect(html).toContain('data-testid="outage-chart"');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+
+  it('is a full page with a nonce-guarded inline script that refreshes the main part', () => {
+    const html = renderStatusPage(status(), ctx);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<script nonce="abc123">');
+    expect(html).toContain("fetch('./?partial=main'");
+    expect(html).toContain('<main id="status-main">');
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { initialBreaker, type BreakerState } from '../../src/resilience/breaker.js';
+import type { Outage } from '../../src/resilience/outages.js';
+import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
+
+const NOW = 1_700_000_000_000;
+const config = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 } };
+const queue = { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null };
+
+function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outages?: Outage[] } = {}): StatusSources {
+  return {
+    snapshot: {
+      breaker: over.breaker ?? initialBreaker(NOW),
+      ramp: null,
+      outages: over.outages ?? [],
+      health: { ...EMPTY_HEALTH },
+      signalCursor: '',
+      warnings: [],
+      ...over.snapshot,
+    },
+    breakerStored: over.breakerStored ?? false,
+    queues: over.queues ?? { sync: queue },
+    leader: over.leader ?? null,
+    leaderTtlMs: over.leaderTtlMs ?? -2,
+  };
+}
+
+describe('shapeStatus', () => {
+  it('gives exactly the contract document for a fresh system', () => {
+    expect(shapeStatus(sources(), config, NOW)).toEqual({
+      breaker: { state: 'CLOSED', since: 0, consecutiveFailures: 0, openedAt: null },
+      recovery: { active: false, startedAt: null, rate: null, targetRate: 20 },
+      queues: { sync: { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null } },
+      health: { lastProbeAt: null, ok: null, latencyMs: null, nextProbeAt: null, error: null, tokenRejected: false, tokenCheckedAt: null },
+      outages: {
+        current: null,
+        recent: [],
+        metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 },
+      },
+      supervisor: { leader: null, alive: false },
+    });
+  });
+
+  it('keeps the contract keys in the contract order', () => {
+    const s = shapeStatus(sources(), config, NOW);
+    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor']);
+    expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
+    expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
+    expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);
+    expect(Object.keys(s.outages)).toEqual(['current', 'recent', 'metrics']);
+    expect(Object.keys(s.supervisor)).toEqual(['leader', 'alive']);
+  });
+
+  it('shows a stored OPEN breaker, the ongoing outage and the history newest first', () => {
+    const breaker: BreakerState = { ...initialBreaker(NOW - 5_000), state: 'OPEN', consecutiveFailures: 5, openedAt: NOW - 5_000, streakStartedAt: NOW - 7_000, recoveries: 1 };
+    const ongoing: Outage = { id: 'b', startedAt: NOW - 7_000, detectedAt: NOW - 5_000, endedAt: null, durationMs: null, trigger: 'failures', firstError: 'PlexServerDown', jobsAffected: 0, rampEndedAt: null };
+    const past: Outage = { id: 'a', startedAt: NOW - 100_000, detectedAt: NOW - 99_000, endedAt: NOW - 90_000, durationMs: 10_000, trigger: 'probe', firstError: null, jobsAffected: 4, rampEndedAt: NOW - 80_000 };
+    const s = shapeStatus(sources({ breaker, breakerStored: true, outages: [ongoing, past], leader: 'sup-1', leaderTtlMs: 12_000 }), config, NOW);
+    expect(s.breaker).toEqual({ state: 'OPEN', since: NOW - 5_000, consecutiveFailures: 5, openedAt: NOW - 5_000 });
+    expect(s.outages.current).toEqual(ongoing);
+    expect(s.outages.recent).toEqual([ongoing, past]);
+    expect(s.outages.metrics.count).toBe(1);
+    expect(s.outages.metrics.mttrMs).toBe(10_000);
+    expect(s.outages.metrics.mtbfMs).toBe(83_000); // a.end → b.start
+    expect(s.supervisor).toEqual({ leader: 'sup-1', alive: true });
+  });
+
+  it('reports the effective ramp rate now (halved while backing off)', () => {
+    const ramp = { startedAt: NOW - 150_000, backoff: false, backoffSince: null };
+    const s = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp } }), config, NOW);
+    expect(s.recovery).toEqual({ active: true, startedAt: NOW - 150_000, rate: 12.5, targetRate: 20 });
+    const backing = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, backoff: true, backoffSince: NOW - 1 } } }), config, NOW);
+    expect(backing.recovery.rate).toBe(6.25);
+    const third = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, startedAt: NOW - 100_000 } } }), config, NOW);
+    expect(third.recovery.rate).toBe(10); // 5 + 15/3
+  });
+
+  it('passes the health record and marks a lease without expiry as not alive', () => {
+    const health = { ...EMPTY_HEALTH, lastProbeAt: NOW - 1_000, ok: false, error: 'PlexServerDown: refused', nextProbeAt: NOW + 4_000, tokenRejected: true };
+    const s = shapeStatus(sources({ snapshot: { ...sources().snapshot, health }, leader: 'stale', leaderTtlMs: -1 }), config, NOW);
+    expect(s.health).toMatchObject({ lastProbeAt: NOW - 1_000, ok: false, latencyMs: null, nextProbeAt: NOW + 4_000, error: 'PlexServerDown: refused', tokenRejected: true });
+    expect(s.supervisor).toEqual({ leader: 'stale', alive: false });
+  });
+});

@@ -1,0 +1,32 @@
+// `npm run dashboard`: the status page, the status API, Bull Board and the Prometheus metrics.
+import { handleHelp, onShutdown } from '../src/cli.js';
+import { ConfigError, loadConfigOrExit, secretsOf } from '../src/config.js';
+import { startDashboard } from '../src/dashboard/server.js';
+import { createLogger } from '../src/log.js';
+
+handleHelp(process.argv, `
+Usage: npm run dashboard
+Serves on DASHBOARD_HOST:DASHBOARD_PORT (default 127.0.0.1:3000):
+  /             status page (breaker, probes, recovery ramp, queue, outage chart and history)
+  /api/status   the status as JSON            /queues    Bull Board for the sync queue
+  /metrics      Prometheus metrics            /healthz   liveness (no auth)
+Everything but /healthz asks for HTTP basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD). Without
+DASHBOARD_PASSWORD the dashboard only listens on a loopback address; POST requests must come from the
+page itself or carry the header "X-Requested-With: stash2plex".`);
+const config = loadConfigOrExit({ plex: true, stash: false });
+const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'dashboard' });
+try {
+  const dashboard = await startDashboard(config, log);
+  onShutdown(() => dashboard.stop(), log);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    process.stderr.write(`stash2plex: cannot listen on ${config.dashboard.host}:${config.dashboard.port} (${code}); set DASHBOARD_HOST / DASHBOARD_PORT\n`);
+    process.exit(1);
+  }
+  throw err;
+}
