@@ -15,6 +15,9 @@ const quiet = createLogger({ level: 'silent' });
 
 const FAST = {
   SYNC_POSTER: 'false',
+  // Reconciliation would add jobs of its own (tested in reconcile.test.ts); these tests count jobs.
+  RECONCILE_AFTER_OUTAGE: 'false',
+  RECONCILE_INTERVAL_MS: '0',
   BREAKER_FAILURE_THRESHOLD: '3',
   BREAKER_RECOVERY_TIMEOUT_MS: '500',
   HEALTH_TIMEOUT_MS: '500',
