@@ -1,0 +1,169 @@
+// Benchmark of the Stash plugin hook: wall time of a whole process run (what Stash waits for on every
+// scene save), against `node -e 0` (the floor: starting Node at all). Cases run interleaved, in a new
+// random order each round, so drift in the machine's load hits every case alike.
+// Target: enqueue median ≤ 2 × node -e 0.
+//
+//   node dist/bench/hook.js [--quick]        (after `npm run build`)
+//
+// The enqueue cases need a Redis: a private redis-server on a free port when one is on PATH, else
+// REDIS_URL (bench/lib.ts privateRedis); when none answers they are left out. Every enqueue run is
+// checked: its output says "queued" and the inbox holds exactly one entry per run at the end.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MiniRedis, parseRedisUrl } from '../src/stash/spool.js';
+import { isMain, median, percentile, privateRedis, round, table } from './lib.js';
+
+export interface HookBenchRow {
+  case: string;
+  runs: number;
+  medianMs: number;
+  p95Ms: number;
+  /** Median over `node -e 0`'s median. */
+  vsNode: number;
+}
+
+export interface HookBenchOptions {
+  quick?: boolean;
+  /** Measured runs per case (default 40, quick 12), after 3 warm-up rounds. */
+  runs?: number;
+  /** The plugin bundle (default: dist/stash-plugin/stash2plex.cjs beside this file's dist/bench/). */
+  plugin?: string;
+  log?: (line: string) => void;
+}
+
+interface Case {
+  name: string;
+  args: string[];
+  input: string;
+  env: Record<string, string>;
+  before?: () => void;
+  expect?: RegExp;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  try {
+    const c = await MiniRedis.connect(parseRedisUrl(url), { connectTimeoutMs: 1_000 });
+    const [pong] = await c.pipeline([['PING']]);
+    c.close();
+    return pong === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+function runOnce(c: Case): Promise<{ ms: number; code: number | null; stdout: string }> {
+  c.before?.();
+  return new Promise((done, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, c.args, { env: { PATH: process.env.PATH ?? '', ...c.env }, stdio: ['pipe', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(c.input);
+    child.once('error', reject);
+    child.once('exit', (code) => done({ ms: performance.now() - started, code, stdout }));
+  });
+}
+
+export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBenchRow[]> {
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const plugin = opts.plugin ?? fileURLToPath(new URL('../stash-plugin/stash2plex.cjs', import.meta.url));
+  if (!existsSync(plugin)) throw new Error(`${plugin} not found: run \`npm run build\` first`);
+  const runs = opts.runs ?? (opts.quick ? 12 : 40);
+  const dir = mkdtempSync(join(tmpdir(), 's2p-bench-plugin-'));
+  const started = await privateRedis();
+  const redis = (await redisAnswers(started.url)) ? started : (started.stop(), null);
+  const prefix = `s2pbench-${process.pid}`;
+  const conn = (extra: Record<string, unknown> = {}) => ({
+    // Port 9 (discard): a Stash call, if one happened, would fail and show up in the figures.
+    Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: { Name: 'session', Value: 'bench' }, Dir: dir, PluginDir: dir, ...extra,
+  });
+  const hook = (hookContext: Record<string, unknown>) => JSON.stringify({ server_connection: conn(), args: { hookContext } });
+  const edit = hook({ id: 42, type: 'Scene.Update.Post', input: { id: '42', title: 'Edited' }, inputFields: ['title', 'id'] });
+  const cases: Case[] = [
+    { name: 'node -e 0', args: ['-e', '0'], input: edit, env: {} },
+    { name: 'hook: skip (scan)', args: [plugin], input: hook({ id: 42, type: 'Scene.Update.Post' }), env: {}, expect: /"output":"skipped/ },
+  ];
+  if (redis) {
+    cases.push({
+      name: 'hook: enqueue (env settings)',
+      args: [plugin],
+      input: edit,
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix },
+      expect: /"output":"queued scene 42"/,
+    });
+    cases.push({
+      name: 'hook: enqueue (cached settings)',
+      args: [plugin],
+      input: edit,
+      env: {},
+      // The 60 s cache of Stash's plugin settings, fresh: the common case in production.
+      before: () =>
+        writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: Date.now(), settings: { redisUrl: redis.url, redisPrefix: prefix } })),
+      expect: /"output":"queued scene 42"/,
+    });
+  } else {
+    log('no redis-server on PATH and no REDIS_URL answering: enqueue cases left out');
+  }
+
+  const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  let enqueued = 0;
+  try {
+    for (let pass = -3; pass < runs; pass++) {
+      // A fresh random order each round: a fixed order biases a case by what ran just before it.
+      const order = [...cases];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const c of order) {
+        const r = await runOnce(c);
+        if (r.code !== 0 || (c.expect && !c.expect.test(r.stdout))) {
+          throw new Error(`${c.name}: unexpected result (exit ${r.code}): ${r.stdout.trim()}`);
+        }
+        if (c.name.startsWith('hook: enqueue')) enqueued++;
+        if (pass >= 0) times.get(c.name)!.push(r.ms);
+      }
+    }
+    if (redis) {
+      const c = await MiniRedis.connect(parseRedisUrl(redis.url));
+      const [len] = await c.pipeline([['XLEN', `${prefix}:inbox`], ['DEL', `${prefix}:inbox`]]);
+      c.close();
+      if (len !== enqueued) throw new Error(`inbox holds ${String(len)} entries, expected ${enqueued}`);
+    }
+  } finally {
+    redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const base = median(times.get('node -e 0')!);
+  const rows: HookBenchRow[] = cases.map((c) => {
+    const t = times.get(c.name)!;
+    return { case: c.name, runs: t.length, medianMs: median(t), p95Ms: percentile(t, 95), vsNode: median(t) / base };
+  });
+  log(formatHookBench(rows, runs));
+  return rows;
+}
+
+/** The rows as a table, with the target's verdict. */
+export function formatHookBench(rows: readonly HookBenchRow[], runs = rows[0]?.runs ?? 0): string {
+  const out = table(
+    `Stash plugin hook: wall time of one process run (${runs} interleaved runs per case, node ${process.version})`,
+    rows.map((r) => ({ case: r.case, 'median ms': round(r.medianMs), 'p95 ms': round(r.p95Ms), '× node -e 0 (median)': round(r.vsNode, 2) })),
+  );
+  const enqueue = rows.find((r) => r.case === 'hook: enqueue (env settings)');
+  const verdict = enqueue
+    ? `enqueue median / node -e 0 median = ${round(enqueue.vsNode, 2)} (target ≤ 2): ${enqueue.vsNode <= 2 ? 'met' : 'NOT met'}\n`
+    : 'enqueue not measured (no Redis)\n';
+  return out + verdict;
+}
+
+if (isMain(import.meta.url)) {
+  runHookBench({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
+    process.stderr.write(`bench/hook: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

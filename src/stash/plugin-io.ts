@@ -1,0 +1,297 @@
+// The Stash plugin's process contract, pure: what a raw plugin reads on stdin, what it prints on stdout
+// (exactly one JSON line) and stderr (log lines with Stash's level prefixes), the Stash URL it derives,
+// the Redis settings it resolves, and the manifest (stash2plex.yml) the build writes.
+// See /work/shared/reference/stash-plugins.md.
+//
+// This module is on the hook's hot path (bundled into dist/stash-plugin/stash2plex.cjs, which Stash
+// waits for on every scene save): it imports only `zod/mini` (a few KB, ~3 ms to load), never `zod`
+// itself (~450 KB, 20–30 ms) nor anything that does.
+import * as z from 'zod/mini';
+
+/** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
+export const PLUGIN_ID = 'stash2plex';
+/** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
+export const MAX_INPUT_BYTES = 1024 * 1024;
+/** Hooks the plugin registers (the manifest's triggeredBy) and acts on. */
+export const HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as const;
+export type HookTrigger = (typeof HOOK_TRIGGERS)[number];
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_REDIS_PREFIX = 's2p';
+
+// ---- tasks: the one list (manifest entries and the modes the plugin accepts) -----------------------
+
+export interface PluginTaskDef {
+  /** Shown in Stash's Tasks page. */
+  name: string;
+  description: string;
+  /** `args.mode` the task runs with. */
+  mode: string;
+  /** Further defaultArgs (values arrive as strings). */
+  args?: Record<string, string>;
+}
+
+/**
+ * Every task of the plugin, in the order Stash shows them. Add a task here (and its handler in
+ * src/stash/plugin-tasks.ts, which the type system then demands): the build writes the manifest from
+ * this list.
+ */
+export const PLUGIN_TASKS = [
+  {
+    name: 'Sync All Scenes',
+    description: 'Queue every Stash scene for a sync to Plex (bulk priority: fresh edits still go first).',
+    mode: 'sync_all',
+  },
+  {
+    name: 'Sync Recent Scenes',
+    description: 'Queue the scenes changed in the last 24 hours for a sync to Plex.',
+    mode: 'sync_recent',
+    args: { hours: '24' },
+  },
+] as const satisfies readonly PluginTaskDef[];
+export type TaskMode = (typeof PLUGIN_TASKS)[number]['mode'];
+
+export function isTaskMode(mode: string): mode is TaskMode {
+  return PLUGIN_TASKS.some((t) => t.mode === mode);
+}
+
+/** The stash2plex.yml object (YAML-serialised by scripts/build-plugin.mjs). */
+export function pluginManifest(version: string) {
+  return {
+    name: 'stash2plex',
+    description: 'Keeps Plex metadata in step with Stash: every scene save is queued (in Redis) for a sync to Plex.',
+    version,
+    exec: ['node', '{pluginDir}/stash2plex.cjs'],
+    interface: 'raw',
+    hooks: [
+      {
+        name: 'Queue scene for Plex',
+        description: 'Records the edited scene in the stash2plex queue (nothing for scans or fields Plex does not show).',
+        triggeredBy: [...HOOK_TRIGGERS],
+      },
+    ],
+    tasks: PLUGIN_TASKS.map((t) => ({
+      name: t.name,
+      description: t.description,
+      defaultArgs: { mode: t.mode, ...('args' in t ? t.args : {}) },
+    })),
+    settings: {
+      redisUrl: {
+        displayName: 'Redis URL',
+        description: `redis:// or rediss:// URL of stash2plex's Redis (password in the URL). Default ${DEFAULT_REDIS_URL}. The REDIS_URL environment variable overrides it.`,
+        type: 'STRING',
+      },
+      redisPrefix: {
+        displayName: 'Redis key prefix',
+        description: `Prefix of stash2plex's Redis keys, as REDIS_PREFIX of the workers. Default ${DEFAULT_REDIS_PREFIX}. The REDIS_PREFIX environment variable overrides it.`,
+        type: 'STRING',
+      },
+    },
+  };
+}
+
+// ---- stdin ----------------------------------------------------------------------------------------
+
+/** zod/mini carries no English messages: each schema says what it wants, and "is missing" when absent. */
+const want = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : `must be ${what}`),
+});
+
+const sessionCookieSchema = z.nullish(
+  z.looseObject({ Name: z.string(want('a string')), Value: z.string(want('a string')) }, want('an object')),
+);
+
+const serverConnectionSchema = z.looseObject(
+  {
+    // Stash always sends these; they are needed only to call Stash back (settings, tasks), so an input
+    // without them is still a valid hook input (stashUrl() then says what is missing).
+    Scheme: z.optional(z.string(want('a string'))),
+    Host: z.optional(z.string(want('a string'))),
+    Port: z.optional(z.union([z.number(), z.string()], want('a number'))),
+    SessionCookie: sessionCookieSchema,
+    Dir: z.nullish(z.string(want('a string'))),
+    PluginDir: z.nullish(z.string(want('a string'))),
+  },
+  want('an object'),
+);
+
+const hookContextSchema = z.looseObject(
+  {
+    id: z.union([z.number(), z.string()], want('a scene id')),
+    type: z.string(want('a string')),
+    input: z.nullish(z.record(z.string(), z.unknown(), want('an object'))),
+    inputFields: z.nullish(z.array(z.string(want('a string')), want('an array of strings'))),
+  },
+  want('an object'),
+);
+
+const argsSchema = z.looseObject(
+  {
+    mode: z.optional(z.string(want('a string'))),
+    hookContext: z.nullish(hookContextSchema),
+  },
+  want('an object'),
+);
+
+const pluginInputSchema = z.looseObject(
+  {
+    server_connection: serverConnectionSchema,
+    args: z.nullish(argsSchema),
+  },
+  want('a JSON object'),
+);
+
+export type ServerConnection = z.infer<typeof serverConnectionSchema>;
+export type HookContext = z.infer<typeof hookContextSchema>;
+export type PluginArgs = z.infer<typeof argsSchema>;
+export interface PluginInput {
+  server_connection: ServerConnection;
+  /** Never null here (a null/absent `args` parses as {}). */
+  args: PluginArgs;
+}
+
+export type ParseResult = { ok: true; input: PluginInput } | { ok: false; error: string };
+
+/** stdin text → validated input, or an error message fit for `{"error": …}` (no stack, no input echo). */
+export function parsePluginInput(text: string): ParseResult {
+  // chars ≤ bytes: a text longer in chars than the cap is certainly over it.
+  if (text.length > MAX_INPUT_BYTES || Buffer.byteLength(text, 'utf8') > MAX_INPUT_BYTES) {
+    return { ok: false, error: `invalid plugin input: larger than ${MAX_INPUT_BYTES} bytes` };
+  }
+  if (text.trim() === '') return { ok: false, error: 'invalid plugin input: stdin is empty (Stash sends one JSON object)' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    // V8's message quotes the input around the fault: keep only the position (the input may hold the
+    // session cookie).
+    const at = /position (\d+)/.exec((err as Error).message);
+    return { ok: false, error: `invalid plugin input: not JSON${at ? ` (syntax error at position ${at[1]})` : ''}` };
+  }
+  const parsed = z.safeParse(pluginInputSchema, raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    return { ok: false, error: `invalid plugin input: ${path ? `${path} ` : ''}${issue.message}` };
+  }
+  return { ok: true, input: { server_connection: parsed.data.server_connection, args: parsed.data.args ?? {} } };
+}
+
+/** `args.hours` etc. arrive as strings (task defaultArgs) or numbers (API callers). */
+export function numberArg(args: PluginArgs, name: string): number | undefined {
+  const v = (args as Record<string, unknown>)[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
+  return Number.isFinite(n) ? n : NaN;
+}
+
+// ---- Stash URL ------------------------------------------------------------------------------------
+
+/**
+ * `Scheme://Host:Port` of the Stash server that ran the plugin. Stash listens on `0.0.0.0` (or `::`)
+ * and reports that as its host: the plugin then talks to `localhost`. Null with the reason when the
+ * input lacks a piece.
+ */
+export function stashUrl(conn: ServerConnection): { ok: true; url: string } | { ok: false; error: string } {
+  const missing = (['Scheme', 'Host', 'Port'] as const).filter((k) => conn[k] === undefined || conn[k] === '');
+  if (missing.length) return { ok: false, error: `server_connection lacks ${missing.join(', ')}: cannot reach Stash` };
+  const scheme = conn.Scheme!.toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') return { ok: false, error: `server_connection.Scheme must be http or https` };
+  const port = Number(conn.Port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, error: 'server_connection.Port must be a port number' };
+  let host = conn.Host!.trim();
+  if (['0.0.0.0', '::', '[::]', ''].includes(host)) host = 'localhost';
+  else if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  return { ok: true, url: `${scheme}://${host}:${port}` };
+}
+
+/** The session cookie in StashClient's shape, or undefined. */
+export function sessionCookieOf(conn: ServerConnection): { name: string; value: string } | undefined {
+  const c = conn.SessionCookie;
+  return c && c.Name && c.Value ? { name: c.Name, value: c.Value } : undefined;
+}
+
+// ---- Redis settings -------------------------------------------------------------------------------
+
+export interface RedisSettings {
+  url: string;
+  prefix: string;
+}
+
+export type SettingsResult = { ok: true; settings: RedisSettings } | { ok: false; error: string };
+
+/** Whether the environment alone decides both settings (then Stash need not be asked). */
+export function envDecidesSettings(env: Record<string, string | undefined>): boolean {
+  return !!env.REDIS_URL?.trim() && !!env.REDIS_PREFIX?.trim();
+}
+
+/**
+ * REDIS_URL / REDIS_PREFIX from the environment override the plugin settings `redisUrl` /
+ * `redisPrefix`; unset (or blank) falls back to the defaults. Same rules as src/config.ts.
+ */
+export function resolveRedisSettings(env: Record<string, string | undefined>, plugin: Record<string, unknown> = {}): SettingsResult {
+  const pick = (envName: string, key: string): { value: string; from: string } | undefined => {
+    const e = env[envName]?.trim();
+    if (e) return { value: e, from: envName };
+    const p = plugin[key];
+    if (typeof p === 'string' && p.trim()) return { value: p.trim(), from: `plugin setting ${key}` };
+    return undefined;
+  };
+  const url = pick('REDIS_URL', 'redisUrl') ?? { value: DEFAULT_REDIS_URL, from: 'default' };
+  const prefix = pick('REDIS_PREFIX', 'redisPrefix') ?? { value: DEFAULT_REDIS_PREFIX, from: 'default' };
+  let protocol = '';
+  try {
+    protocol = new URL(url.value).protocol;
+  } catch {
+    /* reported below */
+  }
+  // Never echo the URL: it may carry a password.
+  if (protocol !== 'redis:' && protocol !== 'rediss:') return { ok: false, error: `${url.from} must be a redis:// or rediss:// URL` };
+  if (!/^[^\s:]+$/.test(prefix.value)) return { ok: false, error: `${prefix.from} must be non-empty, without spaces or colons` };
+  return { ok: true, settings: { url: url.value, prefix: prefix.value } };
+}
+
+// ---- stdout / stderr ------------------------------------------------------------------------------
+
+/** The one stdout line of a successful run. */
+export function output(result: unknown): string {
+  return `${JSON.stringify({ output: result ?? null })}\n`;
+}
+
+/** The one stdout line of a failed run. */
+export function errorOutput(message: string): string {
+  return `${JSON.stringify({ error: String(message) })}\n`;
+}
+
+export type PluginLogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
+const LEVEL_LETTER: Record<PluginLogLevel | 'progress', string> = {
+  trace: 't',
+  debug: 'd',
+  info: 'i',
+  warning: 'w',
+  error: 'e',
+  progress: 'p',
+};
+
+const prefix = (letter: string) => `\x01${letter}\x02`;
+
+/**
+ * stderr log line(s) for Stash: each line of `msg` gets the level prefix (an unprefixed line would be
+ * logged as an error). Control bytes that would confuse the framing are dropped.
+ */
+export function logLine(level: PluginLogLevel, msg: string): string {
+  const p = prefix(LEVEL_LETTER[level]);
+  return (
+    String(msg)
+      .replace(/[\x01\x02]/g, '')
+      .split(/\r?\n/)
+      .map((l) => `${p}${l}\n`)
+      .join('')
+  );
+}
+
+/** A progress line: Stash shows `fraction` (clamped to 0..1) as the task's progress bar. */
+export function progressLine(fraction: number): string {
+  const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+  return `${prefix('p')}${Number(f.toFixed(4))}\n`;
+}

@@ -1,0 +1,421 @@
+// The Stash plugin as Stash runs it: the built bundle (built here into a temporary folder with no
+// node_modules anywhere above it, so it must be self-contained), real stdin JSON, the run's Redis, and
+// a fake Stash GraphQL server for the plugin settings and the tasks.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { PLUGIN_TASKS } from '../../src/stash/plugin-io.js';
+import { decodeInboxEntry, type SyncJobData } from '../../src/sync/job.js';
+import { freePort } from '../helpers/ports.js';
+import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+
+const COOKIE = 'session-cookie-secret-5e1f';
+let buildDir: string;
+let plugin: string;
+let redis: Redis;
+let stash: FakeStash;
+const dirs: string[] = [];
+
+// ---- a fake Stash: the plugin's GraphQL calls ------------------------------------------------------
+
+interface FakeStash {
+  port: number;
+  requests: { op: string; variables: Record<string, any>; cookie: string | undefined }[];
+  settings: Record<string, unknown> | null;
+  sceneIds: string[];
+  recentIds: string[];
+  close(): Promise<void>;
+}
+
+async function startFakeStash(): Promise<FakeStash> {
+  const state: Omit<FakeStash, 'port' | 'close'> = { requests: [], settings: null, sceneIds: [], recentIds: [] };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const { operationName: op, variables } = JSON.parse(body);
+      state.requests.push({ op, variables, cookie: req.headers.cookie });
+      if (req.headers.cookie !== `session=${COOKIE}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      const page = (list: string[]) => list.slice((variables.page - 1) * variables.per_page, variables.page * variables.per_page);
+      let data: unknown;
+      if (op === 'PluginConfiguration') {
+        data = { configuration: { plugins: state.settings ? { [variables.id]: state.settings } : {} } };
+      } else if (op === 'FindScenesUpdated') {
+        const list = String(variables.updated.value).startsWith('1969') ? state.sceneIds : state.recentIds;
+        data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at: '2026-01-01T00:00:00Z' })) } };
+      } else if (op === 'FindSceneIdsPage') {
+        data = { findScenes: { count: state.sceneIds.length, scenes: page(state.sceneIds).map((id) => ({ id })) } };
+      } else {
+        res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `unknown ${op}` }] }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, r)); // all interfaces: "localhost" may be ::1 or 127.0.0.1
+  return Object.assign(state, {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  });
+}
+
+// ---- running the plugin -----------------------------------------------------------------------------
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The one stdout line, parsed. */
+  result: { output?: unknown; error?: string };
+}
+
+function runPlugin(input: string | Buffer, opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [plugin], {
+      env: { PATH: process.env.PATH ?? '', ...opts.env },
+      cwd: opts.cwd ?? tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => undefined); // the plugin stops reading an oversized input
+    child.stdin.end(input);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const lines = stdout.split('\n').filter(Boolean);
+      let result: Run['result'] = {};
+      try {
+        result = lines.length === 1 ? JSON.parse(lines[0]!) : {};
+      } catch {
+        /* asserted by the caller */
+      }
+      resolve({ code, stdout, stderr, result });
+    });
+  });
+}
+
+/** Exactly one JSON object on stdout; every stderr line carries a Stash level prefix; no secret. */
+function expectWellFormed(r: Run) {
+  expect(r.stdout.endsWith('\n')).toBe(true);
+  expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+  expect(Object.keys(JSON.parse(r.stdout)).length).toBe(1);
+  expect(r.stdout).not.toMatch(/\n\s+at /); // no stack trace
+  for (const line of r.stderr.split('\n').filter(Boolean)) expect(line).toMatch(/^\x01[tdiwep]\x02/);
+  expect(r.stdout + r.stderr).not.toContain(COOKIE);
+}
+
+function newPluginDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 's2p-plugin-dir-'));
+  dirs.push(d);
+  return d;
+}
+
+function pluginInput(dir: string, args: Record<string, unknown>, conn: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    server_connection: {
+      Scheme: 'http',
+      Host: '0.0.0.0',
+      Port: stash.port,
+      SessionCookie: { Name: 'session', Value: COOKIE, Path: '', Domain: '', Expires: '0001-01-01T00:00:00Z' },
+      Dir: dir,
+      PluginDir: dir,
+      ...conn,
+    },
+    args,
+  });
+}
+
+const edit = (dir: string, id: unknown = 7, inputFields: string[] = ['title', 'id'], type = 'Scene.Update.Post') =>
+  pluginInput(dir, { hookContext: { id, type, input: { id: String(id), title: 'New title', organized: null }, inputFields } });
+
+async function inbox(prefix: string): Promise<SyncJobData[]> {
+  const entries = (await redis.xrange(`${prefix}:inbox`, '-', '+')) as [string, string[]][];
+  return entries.map(([, flat]) => {
+    const d = decodeInboxEntry(flat);
+    if (d.ok && d.job) return d.job;
+    throw new Error(d.ok ? 'not a scene entry' : d.error);
+  });
+}
+
+const spoolLines = (dir: string) =>
+  existsSync(join(dir, 'stash2plex.spool.jsonl'))
+    ? readFileSync(join(dir, 'stash2plex.spool.jsonl'), 'utf8').split('\n').filter(Boolean)
+    : [];
+
+beforeAll(async () => {
+  buildDir = mkdtempSync(join(tmpdir(), 's2p-plugin-build-'));
+  dirs.push(buildDir);
+  execFileSync(process.execPath, ['scripts/build-plugin.mjs', '--outdir', buildDir, '--quiet'], { stdio: 'inherit' });
+  plugin = join(buildDir, 'stash2plex.cjs');
+  redis = testRedis();
+  stash = await startFakeStash();
+});
+afterAll(async () => {
+  redis.disconnect();
+  await stash.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+beforeEach(() => {
+  stash.requests.length = 0;
+  stash.settings = null;
+});
+
+describe('the built plugin folder', () => {
+  it('holds the bundles and a manifest Stash understands', () => {
+    expect(readdirSync(buildDir).sort()).toEqual(['stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+    expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
+    expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
+    expect(m.tasks.map((t: { name: string }) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
+    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(['sync_all', 'sync_recent']);
+    expect(m.settings).toEqual({
+      redisUrl: expect.objectContaining({ type: 'STRING' }),
+      redisPrefix: expect.objectContaining({ type: 'STRING' }),
+    });
+  });
+});
+
+describe('hook', () => {
+  it('records a relevant edit: one JSON line, one inbox entry, no Stash call with env settings', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('hook');
+    const r = await runPlugin(edit(dir, 7), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result).toEqual({ output: 'queued scene 7' });
+    const jobs = await inbox(prefix);
+    expect(jobs).toEqual([{ sceneId: '7', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'id'], enqueuedAt: expect.any(Number) }]);
+    expect(Math.abs(jobs[0]!.enqueuedAt - Date.now())).toBeLessThan(30_000);
+    expect(stash.requests).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['a scan (no input)', (dir: string) => pluginInput(dir, { hookContext: { id: 7, type: 'Scene.Update.Post' } }), 'scan-triggered'],
+    ['a scan of a new file', (dir: string) => pluginInput(dir, { hookContext: { id: 8, type: 'Scene.Create.Post', input: null, inputFields: null } }), 'scan-triggered'],
+    ['an edit of fields Plex does not show', (dir: string) => edit(dir, 7, ['organized', 'play_count', 'id']), 'no field Plex shows'],
+  ])('skips %s before any network work', async (_, input, why) => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('skip');
+    // No Redis settings in the environment: a record would have to ask Stash; a skip asks nothing.
+    const r = await runPlugin(input(dir));
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(String(r.result.output)).toMatch(new RegExp(`^skipped .*${why}`));
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+    expect(stash.requests).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['malformed JSON', () => '{"server_connection": {', /not JSON/],
+    ['empty stdin', () => '', /stdin is empty/],
+    ['huge stdin', (dir: string) => Buffer.from(edit(dir).replace('"New title"', `"${'x'.repeat(2 * 1024 * 1024)}"`)), /larger than 1048576 bytes/],
+    ['a missing hookContext', (dir: string) => pluginInput(dir, {}), /neither hookContext .* nor mode/],
+    ['a non-numeric id', (dir: string) => edit(dir, 'abc'), /args\.hookContext\.id must be a numeric scene id/],
+    ['a hookContext without type', (dir: string) => pluginInput(dir, { hookContext: { id: 7 } }), /args\.hookContext\.type is missing/],
+    ['no server_connection', () => JSON.stringify({ args: { hookContext: { id: 7, type: 'Scene.Update.Post' } } }), /server_connection is missing/],
+  ])('rejects %s: {"error"}, non-zero exit, nothing recorded', async (_, input, message) => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('bad');
+    const r = await runPlugin(input(dir), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).not.toBe(0);
+    expect(r.result.error).toMatch(message);
+    expect(r.result.error).toMatch(/^invalid plugin input: /);
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(r.stderr).toMatch(/^\x01e\x02invalid plugin input/m);
+  });
+
+  it('spools while Redis is unreachable (exit 0), and the next run replays it first', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('spool');
+    const down = await runPlugin(edit(dir, 11), { env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_PREFIX: prefix } });
+    expectWellFormed(down);
+    expect(down.code).toBe(0);
+    expect(String(down.result.output)).toMatch(/^spooled scene 11 \(Redis unreachable: .*ECONNREFUSED/);
+    expect(down.stderr).toMatch(/^\x01w\x02.*spooled/m);
+    expect(spoolLines(dir)).toHaveLength(1);
+
+    const up = await runPlugin(edit(dir, 12, ['tag_ids']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(up);
+    expect(up.result).toEqual({ output: 'queued scene 12' });
+    expect(up.stderr).toMatch(/replayed 1 spooled events/);
+    const jobs = await inbox(prefix);
+    expect(jobs.map((j) => [j.sceneId, j.fields])).toEqual([
+      ['11', ['title', 'id']],
+      ['12', ['tag_ids']],
+    ]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('spools when Redis refuses (bad credentials), logging an error, never the password', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('refused');
+    const u = new URL(testRedisUrl());
+    const r = await runPlugin(edit(dir, 13), { env: { REDIS_URL: `redis://nobody:pw-secret-2@${u.host}`, REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(String(r.result.output)).toMatch(/^spooled scene 13 \(Redis refused the entry: WRONGPASS/);
+    expect(r.stderr).toMatch(/^\x01e\x02stash2plex: Redis refused the entry/m);
+    expect(r.stdout + r.stderr).not.toContain('pw-secret-2');
+    expect(spoolLines(dir)).toHaveLength(1);
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+  });
+
+  it('concurrent hooks: spooled ones are delivered once, none lost', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('conc');
+    const closed = `redis://127.0.0.1:${await freePort()}`;
+    const downs = await Promise.all([1, 2, 3, 4, 5, 6].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: closed, REDIS_PREFIX: prefix } })));
+    for (const r of downs) expect(r.result.output).toMatch(/^spooled/);
+    const ups = await Promise.all([7, 8, 9].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } })));
+    for (const r of ups) expect(r.result.output).toMatch(/^queued/);
+    const got = (await inbox(prefix)).map((j) => Number(j.sceneId)).sort((a, b) => a - b);
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('reads redisUrl/redisPrefix from Stash with the session cookie, then from a 60 s cache', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('settings');
+    stash.settings = { redisUrl: testRedisUrl(), redisPrefix: prefix, unrelated: true };
+    const first = await runPlugin(edit(dir, 21));
+    expectWellFormed(first);
+    expect(first.result).toEqual({ output: 'queued scene 21' });
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: { id: 'stash2plex' }, cookie: `session=${COOKIE}` }]);
+    const cache = join(dir, 'stash2plex.settings.json');
+    expect(statSync(cache).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(cache, 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
+
+    const second = await runPlugin(edit(dir, 22));
+    expect(second.result).toEqual({ output: 'queued scene 22' });
+    expect(stash.requests).toHaveLength(1); // from the cache
+
+    // A stale cache is refreshed; if Stash cannot answer, the last settings read are used.
+    writeFileSync(cache, JSON.stringify({ at: Date.now() - 61_000, settings: { redisUrl: testRedisUrl(), redisPrefix: prefix } }));
+    const third = await runPlugin(edit(dir, 23), { cwd: dir });
+    expect(third.result).toEqual({ output: 'queued scene 23' });
+    expect(stash.requests).toHaveLength(2);
+    writeFileSync(cache, JSON.stringify({ at: Date.now() - 61_000, settings: { redisUrl: testRedisUrl(), redisPrefix: prefix } }));
+    const fourth = await runPlugin(edit(dir, 24), { env: { STASH_API_KEY: 'wrong-key' } }); // Stash answers 401
+    expectWellFormed(fourth);
+    expect(fourth.result).toEqual({ output: 'queued scene 24' });
+    expect(fourth.stderr).toMatch(/^\x01w\x02could not read the plugin settings from Stash .*using the last ones read/m);
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['21', '22', '23', '24']);
+  });
+
+  it('REDIS_URL/REDIS_PREFIX in the environment win over Stash, also from a .env in the working directory', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('dotenv');
+    stash.settings = { redisUrl: 'redis://127.0.0.1:1', redisPrefix: 'never-used' };
+    writeFileSync(join(dir, '.env'), `REDIS_URL=${testRedisUrl()}\nREDIS_PREFIX=${prefix}\n`);
+    const r = await runPlugin(edit(dir, 31), { cwd: dir });
+    expect(r.result).toEqual({ output: 'queued scene 31' });
+    expect(stash.requests).toEqual([]);
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(1);
+  });
+
+  it('an invalid redisUrl setting spools the event and says so loudly', async () => {
+    const dir = newPluginDir();
+    stash.settings = { redisUrl: 'http://user:pw-secret-1@somewhere' };
+    const r = await runPlugin(edit(dir, 41));
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result.output).toBe('spooled scene 41 (plugin setting redisUrl must be a redis:// or rediss:// URL)');
+    expect(r.stderr).toMatch(/^\x01e\x02.*redisUrl/m);
+    expect(r.stdout + r.stderr).not.toContain('pw-secret-1');
+    expect(spoolLines(dir)).toHaveLength(1);
+  });
+
+  it('--help prints the usage', async () => {
+    const out = execFileSync(process.execPath, [plugin, '--help'], { encoding: 'utf8' });
+    expect(out).toMatch(/^Usage: node stash2plex\.cjs/);
+  });
+});
+
+describe('tasks', () => {
+  it('Sync All Scenes queues every scene page by page, with progress', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('all');
+    stash.sceneIds = Array.from({ length: 250 }, (_, i) => String(i + 1));
+    const r = await runPlugin(pluginInput(dir, { mode: 'sync_all' }), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result.output).toBe('Sync All Scenes: queued 250 scenes for Plex in 3 pages');
+    const progress = [...r.stderr.matchAll(/^\x01p\x02(.*)$/gm)].map((m) => Number(m[1]));
+    expect(progress).toEqual([0, 0.4, 0.8, 1]);
+    expect(r.stderr).toMatch(/^\x01i\x02Sync All Scenes: page 3: 250\/250 scenes queued$/m);
+    const jobs = await inbox(prefix);
+    expect(jobs.map((j) => j.sceneId)).toEqual(stash.sceneIds);
+    expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['manual/sync_all']));
+    expect(stash.requests.every((q) => q.cookie === `session=${COOKIE}`)).toBe(true);
+  });
+
+  it('Sync Recent Scenes asks Stash for the last `hours` and queues those scenes', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('recent');
+    stash.recentIds = ['5', '9', '12'];
+    const started = Date.now();
+    const r = await runPlugin(pluginInput(dir, { mode: 'sync_recent', hours: '2' }), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.result.output).toBe('Sync Recent Scenes: queued 3 scenes for Plex in 1 page');
+    const windows = stash.requests.filter((q) => q.op === 'FindScenesUpdated').map((q) => q.variables.updated);
+    expect(windows.length).toBeGreaterThan(0);
+    for (const w of windows) {
+      expect(w.modifier).toBe('GREATER_THAN');
+      // 2 h back, a minute of slack, a second for Stash's strict comparison (and the run's own time).
+      const since = new Date(w.value).getTime();
+      expect(since).toBeLessThanOrEqual(started - 2 * 3_600_000 - 60_000);
+      expect(since).toBeGreaterThan(started - 2 * 3_600_000 - 60_000 - 10_000);
+    }
+    expect((await inbox(prefix)).map((j) => [j.sceneId, j.reason, j.event])).toEqual([
+      ['5', 'manual', 'sync_recent'],
+      ['9', 'manual', 'sync_recent'],
+      ['12', 'manual', 'sync_recent'],
+    ]);
+  });
+
+  it('a task replays the spool first', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('taskspool');
+    await runPlugin(edit(dir, 77), { env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_PREFIX: prefix } });
+    stash.recentIds = ['78'];
+    const r = await runPlugin(pluginInput(dir, { mode: 'sync_recent' }), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expect(r.result.output).toBe('Sync Recent Scenes: queued 1 scene for Plex in 1 page (and 1 spooled hook events)');
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['77', '78']);
+  });
+
+  it.each([
+    ['an unknown mode', { mode: 'drop_everything' }, {}, /unknown task mode "drop_everything" \(known: sync_all, sync_recent\)/],
+    ['bad hours', { mode: 'sync_recent', hours: 'lots' }, {}, /args\.hours must be a positive number/],
+    ['Redis down', { mode: 'sync_all' }, { down: true }, /Sync All Scenes: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/],
+    ['Stash unreachable', { mode: 'sync_all' }, { stashPort: 1 }, /StashUnavailable|ECONNREFUSED|fetch failed/],
+    ['no way to reach Stash', { mode: 'sync_all' }, { noConn: true }, /server_connection lacks Scheme, Host, Port/],
+  ])('fails with {"error"} and a non-zero exit on %s', async (_, args, opts: { down?: boolean; stashPort?: number; noConn?: boolean }, message) => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('taskerr');
+    stash.sceneIds = ['1', '2'];
+    const url = opts.down ? `redis://127.0.0.1:${await freePort()}` : testRedisUrl();
+    const conn = opts.noConn ? { Scheme: undefined, Host: undefined, Port: undefined } : opts.stashPort ? { Port: opts.stashPort } : {};
+    const r = await runPlugin(pluginInput(dir, args, conn), { env: { REDIS_URL: url, REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(1);
+    expect(r.result.error).toMatch(message);
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+  });
+});

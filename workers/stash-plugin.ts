@@ -1,0 +1,284 @@
+// `node dist/stash-plugin/stash2plex.cjs`: the Stash plugin process (interface raw), for hooks and tasks.
+// stdin: one JSON object from Stash; stdout: exactly one JSON line ({"output": …} or {"error": …});
+// stderr: log lines with Stash's level prefixes.
+//
+// Stash waits for the hook on every scene save, so the hook path loads only plugin-io (zod/mini),
+// hook and spool (node:net): the decision comes first and a skip does no network work at all; a
+// record reads the Redis settings from the environment or from a 60 s cache of Stash's plugin
+// settings, XADDs to the inbox (after replaying the spool) and exits. The tasks and the Stash client
+// live in stash2plex-tasks.cjs beside it, loaded on demand (scripts/build-plugin.mjs maps the dynamic
+// import below to it).
+import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as util from 'node:util';
+import { decideHook, inboxKey } from '../src/stash/hook.js';
+import {
+  MAX_INPUT_BYTES,
+  PLUGIN_TASKS,
+  envDecidesSettings,
+  errorOutput,
+  isTaskMode,
+  logLine,
+  output,
+  parsePluginInput,
+  progressLine,
+  resolveRedisSettings,
+  type PluginInput,
+  type PluginLogLevel,
+  type SettingsResult,
+} from '../src/stash/plugin-io.js';
+import { appendToSpool, recordJob, RedisReplyError } from '../src/stash/spool.js';
+
+type Env = Record<string, string | undefined>;
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
+
+const loadTasks = () => import('../src/stash/plugin-tasks.js');
+
+/** Plugin settings read from Stash are reused this long (most hooks then make no Stash call). */
+const SETTINGS_TTL_MS = 60_000;
+const SETTINGS_CACHE_FILE = 'stash2plex.settings.json';
+/** The hook's Redis budget: Stash is waiting. */
+const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
+
+const USAGE = `Usage: node stash2plex.cjs < input.json
+The stash2plex Stash plugin (interface raw). Stash runs it with one JSON object on stdin: on
+Scene.Update.Post / Scene.Create.Post hooks it records the scene in Redis (<prefix>:inbox) for the
+stash2plex workers, or in a spool file in the plugin folder while Redis is unreachable; with
+args.mode it runs a task (${PLUGIN_TASKS.map((t) => t.mode).join(', ')}).
+Prints one JSON line on stdout ({"output": …} or {"error": …}) and logs on stderr.
+
+Settings: REDIS_URL and REDIS_PREFIX (environment, or .env in the working directory) override the
+plugin settings redisUrl and redisPrefix in Stash (defaults redis://127.0.0.1:6379 and s2p).
+STASH_API_KEY, if set, authenticates the tasks' Stash calls instead of the session cookie.
+`;
+
+// ---- output: exactly one stdout line per run ------------------------------------------------------
+
+/**
+ * Writes straight to the file descriptor. process.stdout/stderr would do, but on a pipe (as Stash
+ * runs us) their first use loads node:net and node:stream, a few ms a skip need not spend. Falls
+ * back to the stream if the descriptor is non-blocking and full (EAGAIN).
+ */
+let viaStream = false;
+function writeFd(fd: 1 | 2, text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  let off = 0;
+  if (!viaStream) {
+    try {
+      while (off < data.length) off += writeSync(fd, data, off);
+      return;
+    } catch (err) {
+      if (errno(err) !== 'EAGAIN') return; // stdout/stderr gone: nothing sensible left to do
+      viaStream = true;
+    }
+  }
+  (fd === 1 ? process.stdout : process.stderr).write(data.subarray(off));
+}
+
+const log = (level: PluginLogLevel, msg: string) => writeFd(2, logLine(level, msg));
+// Nothing but the result may reach stdout: stray console output (a dependency's) goes to stderr.
+console.log = console.info = console.debug = (...a: unknown[]) => log('info', util.format(...a));
+
+let finished = false;
+function finish(line: string, code: number): void {
+  if (finished) return;
+  finished = true;
+  process.exitCode = code;
+  writeFd(1, line);
+  // Exit now: a lingering keep-alive socket (the settings fetch) must not keep Stash waiting.
+  if (!viaStream) return process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+}
+
+function fail(message: string): void {
+  log('error', message);
+  finish(errorOutput(message), 1);
+}
+
+// ---- input ----------------------------------------------------------------------------------------
+
+/** stdin up to `limit` bytes; null when there is more. Synchronous reads, a stream when fd 0 is non-blocking. */
+async function readStdin(limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const take = (c: Buffer) => {
+    total += c.length;
+    if (total > limit) return false;
+    chunks.push(c);
+    return true;
+  };
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const n = readSync(0, buf, 0, buf.length, null);
+      if (n === 0) return Buffer.concat(chunks);
+      if (!take(Buffer.from(buf.subarray(0, n)))) return null;
+    }
+  } catch (err) {
+    if (errno(err) === 'EOF') return Buffer.concat(chunks); // Windows pipe end
+    if (errno(err) !== 'EAGAIN') throw err;
+  }
+  return new Promise((done, reject) => {
+    process.stdin.on('data', (c: Buffer) => {
+      if (!take(c)) {
+        process.stdin.destroy();
+        done(null);
+      }
+    });
+    process.stdin.once('end', () => done(Buffer.concat(chunks)));
+    process.stdin.once('error', reject);
+  });
+}
+
+/** The environment over a .env in the working directory (Stash runs plugins in their folder). */
+function environment(): Env {
+  const parseEnv = (util as { parseEnv?: (s: string) => Record<string, string> }).parseEnv;
+  if (!parseEnv) return process.env;
+  let text: string;
+  try {
+    text = readFileSync('.env', 'utf8');
+  } catch {
+    return process.env;
+  }
+  return { ...parseEnv(text), ...process.env };
+}
+
+/** The plugin folder (spool, settings cache): PluginDir of the input, else this script's folder. */
+function pluginDir(input: PluginInput): string {
+  const given = input.server_connection.PluginDir;
+  if (given) {
+    try {
+      if (statSync(given).isDirectory()) return given;
+    } catch {
+      /* fall back */
+    }
+    log('warning', 'server_connection.PluginDir is not a directory: using the plugin script folder');
+  }
+  return dirname(resolve(process.argv[1] ?? '.'));
+}
+
+// ---- settings: environment, else Stash's plugin settings (cached) ---------------------------------
+
+interface SettingsCache {
+  at: number;
+  settings: Record<string, unknown>;
+}
+
+function readSettingsCache(dir: string): SettingsCache | null {
+  try {
+    const v = JSON.parse(readFileSync(join(dir, SETTINGS_CACHE_FILE), 'utf8')) as SettingsCache;
+    return typeof v?.at === 'number' && v.settings && typeof v.settings === 'object' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeSettingsCache(dir: string, settings: Record<string, unknown>): void {
+  const file = join(dir, SETTINGS_CACHE_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w', 0o600); // may hold a Redis password
+    try {
+      writeSync(fd, JSON.stringify({ at: Date.now(), settings } satisfies SettingsCache));
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    log('debug', `settings cache not written: ${(err as Error).message}`);
+  }
+}
+
+async function redisSettings(input: PluginInput, env: Env, dir: string): Promise<SettingsResult> {
+  if (envDecidesSettings(env)) return resolveRedisSettings(env);
+  const cached = readSettingsCache(dir);
+  const age = cached ? Date.now() - cached.at : Infinity;
+  if (cached && age >= 0 && age < SETTINGS_TTL_MS) return resolveRedisSettings(env, cached.settings);
+  try {
+    const settings = await (await loadTasks()).fetchPluginSettings(input, env);
+    writeSettingsCache(dir, settings);
+    return resolveRedisSettings(env, settings);
+  } catch (err) {
+    log(
+      'warning',
+      `could not read the plugin settings from Stash (${(err as Error).message}): using ${cached ? 'the last ones read' : 'the defaults'}`,
+    );
+    return resolveRedisSettings(env, cached?.settings ?? {});
+  }
+}
+
+// ---- hook and tasks -------------------------------------------------------------------------------
+
+async function runHook(input: PluginInput, env: Env): Promise<void> {
+  const decision = decideHook(input);
+  if (decision.action === 'reject') return fail(decision.error);
+  if (decision.action === 'skip') {
+    log('debug', `stash2plex: skipped ${decision.why}`);
+    return finish(output(`skipped ${decision.why}`), 0);
+  }
+  const { job } = decision;
+  const dir = pluginDir(input);
+  const scene = `scene ${job.sceneId}`;
+  try {
+    const settings = await redisSettings(input, env, dir);
+    if (!settings.ok) {
+      appendToSpool(dir, job);
+      log('error', `stash2plex: ${settings.error}; ${scene} spooled until it is fixed`);
+      return finish(output(`spooled ${scene} (${settings.error})`), 0);
+    }
+    const { url, prefix } = settings.settings;
+    const r = await recordJob(dir, { url, key: inboxKey(prefix) }, job, HOOK_REDIS);
+    if (r.replayed) log('info', `stash2plex: replayed ${r.replayed} spooled events`);
+    if (r.delivered) return finish(output(`queued ${scene}`), 0);
+    const why = r.error?.message ?? 'unknown error';
+    // Unreachable is an outage (a warning); a refusal (WRONGPASS, NOAUTH, OOM…) needs the operator.
+    const refused = r.error instanceof RedisReplyError;
+    const what = refused ? 'Redis refused the entry' : 'Redis unreachable';
+    log(refused ? 'error' : 'warning', `stash2plex: ${what} (${why}): ${scene} spooled in ${dir}`);
+    return finish(output(`spooled ${scene} (${what}: ${why})`), 0);
+  } catch (err) {
+    // Neither Redis nor the spool took it.
+    return fail(`${scene} NOT recorded: ${(err as Error).message}`);
+  }
+}
+
+async function runTaskMode(input: PluginInput, env: Env, mode: string): Promise<void> {
+  if (!isTaskMode(mode)) return fail(`unknown task mode "${mode}" (known: ${PLUGIN_TASKS.map((t) => t.mode).join(', ')})`);
+  const dir = pluginDir(input);
+  const settings = await redisSettings(input, env, dir);
+  if (!settings.ok) return fail(settings.error);
+  const tasks = await loadTasks();
+  try {
+    const summary = await tasks.runTask(mode, {
+      input,
+      env,
+      dir,
+      redis: settings.settings,
+      log,
+      progress: (f) => writeFd(2, progressLine(f)),
+    });
+    log('info', summary);
+    finish(output(summary), 0);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) return finish(USAGE, 0);
+  const raw = await readStdin(MAX_INPUT_BYTES);
+  if (raw === null) return fail(`invalid plugin input: larger than ${MAX_INPUT_BYTES} bytes`);
+  const parsed = parsePluginInput(raw.toString('utf8'));
+  if (!parsed.ok) return fail(parsed.error);
+  const { input } = parsed;
+  const env = environment();
+  if (input.args.hookContext) return runHook(input, env);
+  if (input.args.mode !== undefined) return runTaskMode(input, env, input.args.mode);
+  return fail('invalid plugin input: args has neither hookContext (a hook) nor mode (a task)');
+}
+
+main().catch((err: unknown) => {
+  log('error', `stash2plex: internal error: ${(err as Error)?.stack ?? String(err)}`);
+  fail(`internal error: ${(err as Error)?.message ?? String(err)}`);
+});
