@@ -11,7 +11,8 @@
 import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as util from 'node:util';
-import { decideHook, inboxKey } from '../src/stash/hook.js';
+import { keys } from '../src/keys.js';
+import { decideHook } from '../src/stash/hook.js';
 import {
   MAX_INPUT_BYTES,
   PLUGIN_TASKS,
@@ -228,7 +229,7 @@ async function runHook(input: PluginInput, env: Env): Promise<void> {
       return finish(output(`spooled ${scene} (${settings.error})`), 0);
     }
     const { url, prefix } = settings.settings;
-    const r = await recordJob(dir, { url, key: inboxKey(prefix) }, job, HOOK_REDIS);
+    const r = await recordJob(dir, { url, key: keys(prefix).inbox }, job, HOOK_REDIS);
     if (r.replayed) log('info', `stash2plex: replayed ${r.replayed} spooled events`);
     if (r.delivered) return finish(output(`queued ${scene}`), 0);
     const why = r.error?.message ?? 'unknown error';

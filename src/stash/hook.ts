@@ -89,22 +89,3 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
     job: { sceneId, reason: 'hook', event: ctx.type, fields: kept, enqueuedAt: Math.floor(now) },
   };
 }
-
-/**
- * The inbox stream's key: keys(prefix).inbox of src/redis.ts, which loads ioredis (~25 ms) and so
- * stays off the hook's path; test/unit/plugin-hook.test.ts checks the two agree.
- */
-export const inboxKey = (prefix: string) => `${prefix}:inbox`;
-
-/**
- * The inbox stream entry of a job, field/value strings for XADD: the same bytes as
- * encodeInboxEntry in src/sync/job.ts, which the workers' decodeInboxEntry reads. Duplicated only
- * because job.ts loads `zod` (~25 ms on the hook's path); test/unit/plugin-hook.test.ts checks the two
- * agree on every shape of job. Prefer encodeInboxEntry everywhere off the hook's path.
- */
-export function inboxEntryFields(job: SyncJobData): string[] {
-  const out = ['kind', 'scene', 'sceneId', job.sceneId, 'reason', job.reason, 'enqueuedAt', String(job.enqueuedAt)];
-  if (job.event) out.push('event', job.event);
-  if (job.fields) out.push('fields', JSON.stringify(job.fields));
-  return out;
-}

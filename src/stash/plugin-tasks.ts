@@ -4,7 +4,7 @@
 // client and zod.
 import type { SyncJobData } from '../sync/job.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from './client.js';
-import { inboxKey } from './hook.js';
+import { keys } from '../keys.js';
 import {
   PLUGIN_ID,
   PLUGIN_TASKS,
@@ -82,7 +82,7 @@ async function queuePages(ctx: TaskContext, label: string, mode: TaskMode, total
   const now = ctx.now ?? Date.now;
   let writer: InboxWriter;
   try {
-    writer = await InboxWriter.open(ctx.redis.url, inboxKey(ctx.redis.prefix), { connectTimeoutMs: 2_000, commandTimeoutMs: 15_000 });
+    writer = await InboxWriter.open(ctx.redis.url, keys(ctx.redis.prefix).inbox, { connectTimeoutMs: 2_000, commandTimeoutMs: 15_000 });
   } catch (err) {
     throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${(err as Error).message}`);
   }

@@ -34,7 +34,7 @@ import {
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { SyncJobData } from '../sync/job.js';
-import { inboxEntryFields } from './hook.js';
+import { encodeInboxEntry } from '../sync/inbox.js';
 
 export const SPOOL_FILE = 'stash2plex.spool.jsonl';
 /** Lines of the spool that are not jobs (a torn write, a hand edit): kept here, never delivered. */
@@ -473,7 +473,7 @@ export class InboxWriter {
     for (let redirects = 0; delivered < jobs.length; redirects++) {
       let replies: Reply[];
       try {
-        replies = await this.client.pipeline(jobs.slice(delivered).map((j) => ['XADD', this.key, '*', ...inboxEntryFields(j)]));
+        replies = await this.client.pipeline(jobs.slice(delivered).map((j) => ['XADD', this.key, '*', ...encodeInboxEntry(j)]));
       } catch (err) {
         return { delivered, error: err as Error };
       }

@@ -1,6 +1,8 @@
 // The contract's job payload, its validation, and the inbox stream's entry codec.
 import { z } from 'zod';
 
+export { encodeFanoutEntry, encodeInboxEntry } from './inbox.js';
+
 export const JOB_REASONS = ['hook', 'reconcile', 'manual', 'requeue'] as const;
 export type JobReason = (typeof JOB_REASONS)[number];
 
@@ -20,17 +22,6 @@ export const priorityOf = (reason: JobReason) => (reason === 'hook' ? PRIORITY.h
 /** Job name in the queue (the worker handles every job whatever its name). */
 export const SYNC_JOB_NAME = 'sync';
 
-/**
- * An inbox stream entry: a flat list of field/value strings for XADD. Kind `scene` carries a job
- * payload; later kinds (renames) carry what the fan-out needs.
- */
-export function encodeInboxEntry(job: SyncJobData): string[] {
-  const out = ['kind', 'scene', 'sceneId', job.sceneId, 'reason', job.reason, 'enqueuedAt', String(job.enqueuedAt)];
-  if (job.event) out.push('event', job.event);
-  if (job.fields) out.push('fields', JSON.stringify(job.fields));
-  return out;
-}
-
 /** A rename of something scenes carry: every scene with it must be re-synced (fan-out in the worker). */
 export const FANOUT_RELATIONS = ['performer', 'studio', 'tag'] as const;
 export type FanoutRelation = (typeof FANOUT_RELATIONS)[number];
@@ -41,10 +32,6 @@ export const fanoutSchema = z.strictObject({
   enqueuedAt: z.number().int().nonnegative(),
 });
 export type FanoutEvent = z.infer<typeof fanoutSchema>;
-
-export function encodeFanoutEntry(e: FanoutEvent): string[] {
-  return ['kind', 'fanout', 'relation', e.relation, 'id', e.id, 'event', e.event, 'enqueuedAt', String(e.enqueuedAt)];
-}
 
 export type InboxDecoded =
   | { ok: true; job: SyncJobData; fanout?: undefined }

@@ -1,0 +1,42 @@
+// Every key name and queue name, in one place, with no dependencies (the Stash hook loads this too).
+
+/** The BullMQ queue every Plex-talking job lives in. The supervisor acts on all of PLEX_QUEUES. */
+export const SYNC_QUEUE = 'sync';
+export const PLEX_QUEUES = [SYNC_QUEUE] as const;
+/** Consumer group of the workers on the inbox stream. */
+export const INBOX_GROUP = 'ingest';
+
+/** Every key stash2plex itself writes (BullMQ's own live under `<prefix>:sync:*`). */
+export function keys(prefix: string) {
+  return {
+    /** Stream of hook events (XADD by the hook, consumed by the workers' ingest). */
+    inbox: `${prefix}:inbox`,
+    /** Stream of per-attempt outcome signals from the workers, read by the supervisor. */
+    signals: `${prefix}:signals`,
+    /** Hash: Plex file path → ratingKey (verified on use). */
+    plexPathCache: `${prefix}:plex:path`,
+    /** Hash: ratingKey → hash of the last poster uploaded. */
+    posterHashes: `${prefix}:plex:poster`,
+    /** Hash: breaker state (written only by the supervisor leader). */
+    breaker: `${prefix}:breaker`,
+    /** Hash: recovery ramp state. */
+    ramp: `${prefix}:ramp`,
+    /** List: capped breaker transition log, newest first. */
+    transitions: `${prefix}:transitions`,
+    /** List: outage records (JSON), newest first, capped. */
+    outages: `${prefix}:outages`,
+    /** Set: ids of jobs held back by the ongoing outage. */
+    outageJobs: `${prefix}:outage:jobs`,
+    /** String: the supervisor leader's id, with a TTL (the lease). */
+    leader: `${prefix}:leader`,
+    /** String: the last probe's result (JSON). */
+    health: `${prefix}:health`,
+    /** Hash: queue name → who paused it ('supervisor' | 'operator'). */
+    pausedBy: `${prefix}:paused-by`,
+    /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */
+    reconcileCheckpoint: `${prefix}:reconcile:checkpoint`,
+    /** Hash: job id → how often requeue moved it back. */
+    requeueCounts: `${prefix}:requeue:counts`,
+  };
+}
+export type Keys = ReturnType<typeof keys>;
