@@ -111,6 +111,7 @@ const VARIABLES = {
   STASH_URL: [httpUrl, undefined],
   STASH_API_KEY: [nonEmpty, undefined],
   WORKER_CONCURRENCY: [int(1), '4'],
+  JOB_LOCK_MS: [int(1000), '30000'],
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
@@ -150,7 +151,7 @@ export interface Config {
   redis: { url: string; clusterNodes: string[] | null; prefix: string };
   plex: { url: string; token: string; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
   stash: { url: string; apiKey: string | null };
-  worker: { concurrency: number };
+  worker: { concurrency: number; lockMs: number };
   sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
   health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number };
@@ -242,7 +243,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       maxRate: r('PLEX_MAX_RATE') ?? null,
     },
     stash: { url: stashUrl ?? '', apiKey: r('STASH_API_KEY') ?? null },
-    worker: { concurrency: r('WORKER_CONCURRENCY')! },
+    worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
     sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')!, studioCollection: r('SYNC_STUDIO_COLLECTION')! },
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,

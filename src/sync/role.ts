@@ -37,6 +37,9 @@ export async function startWorkerRole(
     connection,
     prefix: config.redis.prefix,
     concurrency: config.worker.concurrency,
+    // A crashed worker's jobs go back to the queue once their lock expires (checked as often).
+    lockDurationMs: config.worker.lockMs,
+    stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
     deps: {
       plex,

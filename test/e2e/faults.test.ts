@@ -62,7 +62,7 @@ async function rig(scenes: number, env: Record<string, string> = {}, redisUrl?: 
 
 describe('faults', () => {
   it.skipIf(!slow)('kill -9 of a worker mid-job: the job is taken up again and completes', async () => {
-    const r = await rig(6, { WORKER_CONCURRENCY: '2' });
+    const r = await rig(6, { WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '3000' });
     r.world.plex.setLatencyMs(1_500);
     const first = r.proc('worker');
     await r.enqueue();
@@ -71,10 +71,10 @@ describe('faults', () => {
     await first.exited;
     r.world.plex.setLatencyMs(0);
     r.proc('worker');
-    // BullMQ's stalled-job check hands the job over once its lock (30 s) has expired.
-    await waitFor(r.allSynced, 90_000, 'every scene synced after the kill', 500);
+    // BullMQ's stalled-job check hands the job over once its lock (JOB_LOCK_MS) has expired.
+    await waitFor(r.allSynced, 45_000, 'every scene synced after the kill', 500);
     expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
-  }, 120_000);
+  }, 60_000);
 
   it.skipIf(!slow)('kill -9 of the supervisor in OPEN and during the ramp: a standby carries on', async () => {
     const r = await rig(40, { WORKER_CONCURRENCY: '4' });

@@ -23,7 +23,7 @@ describe('parseConfig', () => {
     const c = parseConfig(base);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, prefix: 's2p' });
     expect(c.plex.url).toBe('http://plex:32400');
-    expect(c.worker.concurrency).toBe(4);
+    expect(c.worker).toEqual({ concurrency: 4, lockMs: 30_000 });
     expect(c.sync).toEqual({ mode: 'mirror', poster: true, studioCollection: false });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 });
     expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000 });
