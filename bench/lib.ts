@@ -1,60 +1,14 @@
 // Shared pieces of the benchmarks: a private redis-server, statistics, tables.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hasRedisServer, startPrivateRedis } from '../src/sim/redis-server.js';
 
 export type Row = Record<string, string | number>;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function pings(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => {
-      sock.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-export interface PrivateRedis {
-  url: string;
-  stop(): void;
-}
+export { freePort } from '../src/sim/redis-server.js';
 
 /** A redis-server of the benchmark's own (on PATH), else REDIS_URL / the local default. */
-export async function privateRedis(): Promise<PrivateRedis> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) {
-    return { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', stop: () => undefined };
-  }
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 's2p-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const until = Date.now() + 10_000;
-  while (!(await pings(port))) {
-    if (Date.now() > until) throw new Error('private redis-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop() {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export async function privateRedis(): Promise<{ url: string; stop(): void }> {
+  if (hasRedisServer()) return startPrivateRedis();
+  return { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', stop: () => undefined };
 }
 
 export function percentile(values: readonly number[], p: number): number {
