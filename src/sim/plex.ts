@@ -3,10 +3,10 @@
 // log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
 // filter is not exact, `/all` items are partial, indexed tags are additions, unknown edit params → 400.
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
 import { normalisePlexPath } from '../plex/paths.js';
+import { SimServer } from './sim-server.js';
 
 export type PlexSimMode = 'up' | 'down' | '503' | '401';
 
@@ -136,20 +136,13 @@ const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const dirOf = (p: string) => normalisePlexPath(p).replace(/\/[^/]*$/, '');
 
-export class PlexSimulator {
+export class PlexSimulator extends SimServer<PlexSimMode> {
   readonly token: string;
   readonly machineIdentifier: string;
   /** Every request answered or being answered, oldest first (tokens removed from paths). */
   readonly requests: SimRequest[] = [];
 
-  private readonly server: Server;
-  private portNumber = 0;
-  private mode: PlexSimMode = 'up';
-  private latencyMs = 0;
   private fileFilter: 'folder' | 'none' = 'folder';
-  private stopped = false;
-  private transition: Promise<void> = Promise.resolve();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -158,10 +151,9 @@ export class PlexSimulator {
   private nextId = 1;
 
   private constructor(opts: { token: string; machineIdentifier?: string }) {
+    super('up');
     this.token = opts.token;
     this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
-    this.server = createServer((req, res) => void this.onRequest(req, res));
-    this.server.keepAliveTimeout = 5_000;
   }
 
   static async start(opts: { token: string; port?: number; machineIdentifier?: string }): Promise<PlexSimulator> {
@@ -170,37 +162,11 @@ export class PlexSimulator {
     return sim;
   }
 
-  get port(): number {
-    return this.portNumber;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
-  }
-
   // ---- fault injection --------------------------------------------------------------------------
-
-  /**
-   * 'down' really closes the listening socket and every open connection (connection refused);
-   * 'up' listens again on the same port. '503' answers every request 503 (as while Plex starts);
-   * '401' rejects every token (identity still answers, as it needs none). The mode applies at once;
-   * the returned promise resolves when the socket state matches it.
-   */
-  setMode(mode: PlexSimMode): Promise<void> {
-    this.mode = mode;
-    const next = this.transition.then(() => this.applyListening());
-    this.transition = next.catch(() => undefined);
-    return next;
-  }
-
-  getMode(): PlexSimMode {
-    return this.mode;
-  }
-
-  /** Delay before every answer (a slow or overloaded server). */
-  setLatencyMs(ms: number): void {
-    this.latencyMs = Math.max(0, ms);
-  }
+  // setMode/getMode/setLatencyMs/stop come from SimServer. 'down' really closes the listening socket
+  // and every open connection (connection refused); 'up' listens again on the same port. '503' answers
+  // every request 503 (as while Plex starts); '401' rejects every token (identity still answers, as it
+  // needs none).
 
   /**
    * How `/all?file=` filters: 'folder' (default) matches every item in the file's folder, as Plex may;
@@ -208,41 +174,6 @@ export class PlexSimulator {
    */
   setFileFilter(mode: 'folder' | 'none'): void {
     this.fileFilter = mode;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    await this.transition;
-    if (this.server.listening) await this.close();
-  }
-
-  private async applyListening(): Promise<void> {
-    if (this.stopped) return;
-    const wantUp = this.mode !== 'down';
-    if (wantUp && !this.server.listening) await this.listen(this.portNumber);
-    if (!wantUp && this.server.listening) await this.close();
-  }
-
-  private listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError);
-        this.portNumber = (this.server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  private close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      // Keep-alive and in-flight connections too: a down server answers nothing.
-      this.server.closeAllConnections();
-    });
   }
 
   // ---- counters ---------------------------------------------------------------------------------
@@ -349,7 +280,7 @@ export class PlexSimulator {
 
   // ---- HTTP -------------------------------------------------------------------------------------
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://plex.invalid');
     const headerToken = req.headers['x-plex-token'];
     const queryToken = url.searchParams.get('X-Plex-Token');
@@ -382,20 +313,6 @@ export class PlexSimulator {
     }
     entry.status = reply.status ?? 200;
     write(res, entry.status, reply, json);
-  }
-
-  private isDown(): boolean {
-    return this.mode === 'down' || this.stopped;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve();
-      }, ms);
-      this.timers.add(t);
-    });
   }
 
   private handle(ctx: Ctx, entry: SimRequest, token: string | null): Reply {

@@ -6,8 +6,7 @@
 // seconds and compared as text, performer/studio/tag renames that do not touch scenes, per_page capped
 // at 1000. Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
 import {
   buildSchema,
@@ -25,6 +24,7 @@ import { formatStashTime } from '../stash/client.js';
 import { FIND_SCENE } from '../stash/queries.js';
 import { defaultStashSchemaDir, loadStashSchema } from '../stash/schema.js';
 import type { StashScene } from '../sync/types.js';
+import { SimServer } from './sim-server.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
 
 export type StashSimMode = 'up' | 'down' | '503';
@@ -133,7 +133,7 @@ class HttpError extends Error {
   }
 }
 
-export class StashSimulator {
+export class StashSimulator extends SimServer<StashSimMode> {
   readonly apiKey: string | null;
   readonly schema: GraphQLSchema;
   /** 'reference' when built from the real schema files, 'embedded' for the fallback. */
@@ -141,15 +141,8 @@ export class StashSimulator {
   /** Every request answered or being answered, oldest first. */
   readonly requests: StashSimRequest[] = [];
 
-  private readonly server: Server;
   private readonly now: () => number;
   private readonly offsetMinutes: number;
-  private portNumber = 0;
-  private mode: StashSimMode = 'up';
-  private latencyMs = 0;
-  private stopped = false;
-  private transition: Promise<void> = Promise.resolve();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sessions = new Set<string>();
   private readonly scenes = new Map<string, SceneRec>();
   private readonly named: Record<Kinds, Map<string, NamedRec>> = { performer: new Map(), studio: new Map(), tag: new Map() };
@@ -158,6 +151,7 @@ export class StashSimulator {
   private readonly findSceneDoc: DocumentNode;
 
   private constructor(opts: StashSimOptions) {
+    super('up');
     this.apiKey = opts.apiKey ?? null;
     this.now = opts.now ?? Date.now;
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
@@ -165,8 +159,6 @@ export class StashSimulator {
     this.schema = real ?? buildSchema(EMBEDDED_STASH_SDL);
     this.schemaSource = real ? 'reference' : 'embedded';
     this.findSceneDoc = parse(SIM_FIND_SCENE);
-    this.server = createServer((req, res) => void this.onRequest(req, res));
-    this.server.keepAliveTimeout = 5_000;
   }
 
   static async start(opts: StashSimOptions = {}): Promise<StashSimulator> {
@@ -175,69 +167,10 @@ export class StashSimulator {
     return sim;
   }
 
-  get port(): number {
-    return this.portNumber;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
-  }
-
   // ---- fault injection --------------------------------------------------------------------------
-
-  /**
-   * 'down' closes the listening socket and every open connection (connection refused); 'up' listens
-   * again on the same port; '503' answers every request 503. Resolves when the socket matches.
-   */
-  setMode(mode: StashSimMode): Promise<void> {
-    this.mode = mode;
-    const next = this.transition.then(() => this.applyListening());
-    this.transition = next.catch(() => undefined);
-    return next;
-  }
-
-  getMode(): StashSimMode {
-    return this.mode;
-  }
-
-  /** Delay before every answer (a slow Stash, e.g. during a scan). */
-  setLatencyMs(ms: number): void {
-    this.latencyMs = Math.max(0, ms);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    await this.transition;
-    if (this.server.listening) await this.close();
-  }
-
-  private async applyListening(): Promise<void> {
-    if (this.stopped) return;
-    const wantUp = this.mode !== 'down';
-    if (wantUp && !this.server.listening) await this.listen(this.portNumber);
-    if (!wantUp && this.server.listening) await this.close();
-  }
-
-  private listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError);
-        this.portNumber = (this.server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  private close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
+  // setMode/getMode/setLatencyMs/stop come from SimServer: 'down' closes the listening socket and every
+  // open connection (connection refused); 'up' listens again on the same port; '503' answers every
+  // request 503. Latency simulates a slow Stash, e.g. during a scan.
 
   // ---- counters ---------------------------------------------------------------------------------
 
@@ -583,7 +516,7 @@ export class StashSimulator {
 
   // ---- HTTP -------------------------------------------------------------------------------------
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stash.invalid');
     const entry: StashSimRequest = {
       at: Date.now(),
@@ -616,20 +549,6 @@ export class StashSimulator {
     entry.status = reply.status;
     res.writeHead(reply.status, { 'Content-Type': reply.type, ...reply.headers });
     res.end(reply.body);
-  }
-
-  private isDown(): boolean {
-    return this.mode === 'down' || this.stopped;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        resolve();
-      }, ms);
-      this.timers.add(t);
-    });
   }
 
   /** Stash's authenticate middleware: bad key → 401; none → 401 for /graphql, else 302 to /login. */
@@ -666,7 +585,7 @@ export class StashSimulator {
     }
     if (url.pathname === '/graphql') {
       if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
-      const host = req.headers.host ?? `127.0.0.1:${this.portNumber}`;
+      const host = req.headers.host ?? `127.0.0.1:${this.port}`;
       return this.graphql(body, `http://${host}`, entry);
     }
     throw new HttpError(404, '404 page not found');

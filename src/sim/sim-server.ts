@@ -1,0 +1,109 @@
+// The fault-injection server machinery the simulators share: a real HTTP server on 127.0.0.1 whose
+// listening socket really closes in mode 'down' (connection refused) and reopens on the same port in any
+// other mode, plus a latency knob and timers that stop() can cancel. What a mode means beyond up/down
+// (503, 401, …) and how requests are answered is the subclass's business, through onRequest.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export abstract class SimServer<Mode extends string> {
+  private readonly server: Server;
+  private portNumber = 0;
+  /** Protected so handlers can act on their own modes (e.g. answer 503). */
+  protected mode: Mode;
+  protected latencyMs = 0;
+  private stopped = false;
+  /** Mode changes chained, so socket closes and reopens never overlap. */
+  private transition: Promise<void> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  protected constructor(initialMode: Mode) {
+    this.mode = initialMode;
+    // A closure, not a bound reference: subclasses define onRequest, and it is only called once listening.
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  /** Answers one request; should check isDown() (again after any wait) and drop the socket if so. */
+  protected abstract onRequest(req: IncomingMessage, res: ServerResponse): Promise<void>;
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.portNumber}`;
+  }
+
+  /**
+   * The mode applies at once; the returned promise resolves when the socket state matches it ('down':
+   * listening socket and every connection closed; anything else: listening again on the same port).
+   */
+  setMode(mode: Mode): Promise<void> {
+    this.mode = mode;
+    const next = this.transition.then(() => this.applyListening());
+    // A failed transition must not wedge the ones after it; the caller still sees the failure.
+    this.transition = next.catch(() => undefined);
+    return next;
+  }
+
+  getMode(): Mode {
+    return this.mode;
+  }
+
+  /** Delay before every answer (a slow or overloaded server). */
+  setLatencyMs(ms: number): void {
+    this.latencyMs = Math.max(0, ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.transition;
+    if (this.server.listening) await this.close();
+  }
+
+  /** Protected for the subclasses' static start(), which picks the first port. */
+  protected listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        this.portNumber = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  protected isDown(): boolean {
+    return this.mode === 'down' || this.stopped;
+  }
+
+  /** A wait that stop() cancels, so a stopped simulator leaves no timers behind. */
+  protected sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private async applyListening(): Promise<void> {
+    if (this.stopped) return;
+    const wantUp = this.mode !== 'down';
+    // Reuse the port the first listen() got, so clients configured with the URL reconnect.
+    if (wantUp && !this.server.listening) await this.listen(this.portNumber);
+    if (!wantUp && this.server.listening) await this.close();
+  }
+
+  private close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // Keep-alive and in-flight connections too: a down server answers nothing.
+      this.server.closeAllConnections();
+    });
+  }
+}
