@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --write] [-- --only hook,outage,…]`: every benchmark, one after the
 // other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { formatHookBench, runHookBench } from './hook.js';
 import { runOutageBench } from './outage.js';
@@ -33,8 +33,9 @@ for (const [name, run] of benches) {
   sections.push(`${text}\n_${name}: ${Math.round((Date.now() - started) / 1000)} s_\n`);
 }
 if (argv.includes('--write')) {
-  const header = `# Benchmarks\n\nLatest \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\nSee the notes at the end for targets and how to read the figures.\n\n`;
-  writeFileSync('BENCHMARKS.results.md', header + sections.join('\n'));
-  process.stderr.write('[bench] results written to BENCHMARKS.results.md (copy into BENCHMARKS.md with the notes)\n');
+  const header = `# Benchmarks\n\nLatest \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\nTargets and how to read the figures: at the end.\n\n`;
+  const notes = readFileSync(new URL('../../bench/NOTES.md', import.meta.url), 'utf8');
+  writeFileSync('BENCHMARKS.md', `${header}${sections.join('\n')}\n${notes}`);
+  process.stderr.write('[bench] BENCHMARKS.md written\n');
 }
 process.exit(0);
