@@ -1,5 +1,6 @@
-// The dashboard's express app: /healthz (open), then basic auth and the cross-site check on everything
-// else: the status page `/`, GET /api/status, POST /api/health-check, Bull Board at /queues, /metrics.
+// The dashboard's express app: /healthz (open), POST /api/stash/hook (its own bearer token, off without
+// HOOK_TOKEN: ./stash-hook.ts), then basic auth and the cross-site check on everything else: the status
+// page `/`, GET /api/status, POST /api/health-check, POST /api/requeue, Bull Board at /queues, /metrics.
 // Errors answer JSON without a stack; secrets never appear in a response (every dynamic value is
 // redacted before it is rendered).
 import { randomBytes } from 'node:crypto';
@@ -9,16 +10,22 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { secretsOf, type Config } from '../config.js';
+import { requeue, type RequeueOptions } from '../dlq/requeue.js';
+import { RequeueInputError } from '../dlq/select.js';
 import { SyncError } from '../errors.js';
 import { redact, type Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
-import { keys as keyNames, type RedisConnection } from '../redis.js';
+import { keys as keyNames, SYNC_QUEUE, type RedisConnection } from '../redis.js';
+import type { SyncJobData } from '../sync/job.js';
 import { readStatusSources, shapeStatus, type StatusJson, type StatusSources } from '../supervisor/status.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
 import { renderStatusMain, renderStatusPage, type PageContext } from './page.js';
+import type { RateLimit } from './rate-limit.js';
 import { checkCredentials, isLoopbackAddress, sameOriginAllowed } from './security.js';
+import { stashHookRouter } from './stash-hook.js';
 
 export interface DashboardAppOptions {
   config: Config;
@@ -37,6 +44,8 @@ export interface DashboardAppOptions {
   healthzTimeoutMs?: number;
   /** Zone of the times on the status page (default: the process's). */
   timeZone?: string;
+  /** Rate limit of POST /api/stash/hook per remote address (default 100/s, burst 200). */
+  hookRateLimit?: RateLimit;
 }
 
 /** An error carrying the HTTP status to answer with; its message is shown (keep it free of secrets). */
@@ -70,6 +79,48 @@ export function redactDeep<T>(value: T, secrets: readonly string[]): T {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Body of POST /api/requeue: the requeue CLI's options. A dry run unless `dryRun: false` is given.
+ * Unknown keys are refused (a misspelt `dry_run: false` must not be taken for a dry run silently, nor
+ * the reverse). `errors` is a list or a comma-separated string.
+ */
+const requeueBodySchema = z.strictObject({
+  dryRun: z.boolean().optional(),
+  outage: z.string().min(1).max(200).optional(),
+  since: z.union([z.string().max(100), z.number()]).optional(),
+  until: z.union([z.string().max(100), z.number()]).optional(),
+  errors: z.union([z.array(z.string().max(100)).max(50), z.string().max(2_000)]).optional(),
+  includeOptional: z.boolean().optional(),
+  limit: z.number().nullable().optional(),
+  force: z.boolean().optional(),
+});
+
+/** The requeue's messages name CLI flags (`--limit`, `--include-optional`): the API's keys instead. */
+export function apiWording(message: string): string {
+  return message.replace(/--([a-z]+(?:-[a-z]+)*)/g, (_, flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
+}
+
+/** The request body → requeue options, or RequeueInputError with the reason. */
+export function requeueOptionsFrom(body: unknown): RequeueOptions {
+  const parsed = requeueBodySchema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map(String).join('.');
+    throw new RequeueInputError(`${path ? `${path}: ` : ''}${issue.message}`);
+  }
+  const b = parsed.data;
+  const errors = typeof b.errors === 'string' ? b.errors.split(',').map((e) => e.trim()).filter(Boolean) : b.errors;
+  const o: RequeueOptions = { dryRun: b.dryRun !== false };
+  if (b.outage !== undefined) o.outage = b.outage;
+  if (b.since !== undefined) o.since = b.since;
+  if (b.until !== undefined) o.until = b.until;
+  if (errors !== undefined) o.errors = errors;
+  if (b.includeOptional !== undefined) o.includeOptional = b.includeOptional;
+  if (b.limit !== undefined) o.limit = b.limit;
+  if (b.force !== undefined) o.force = b.force;
+  return o;
+}
 
 export function createDashboardApp(opts: DashboardAppOptions): express.Express {
   const { config, redis, queues, log } = opts;
@@ -145,6 +196,20 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
     }
   });
 
+  // The HTTP Stash hook: its own bearer token, no basic auth, no same-origin requirement (the caller is
+  // wget or curl), browser cross-site posts refused. 404 without HOOK_TOKEN.
+  app.use(
+    stashHookRouter({
+      token: config.hookToken,
+      redis,
+      inboxKey: k.inbox,
+      log,
+      secrets,
+      now,
+      rateLimit: opts.hookRateLimit,
+    }),
+  );
+
   // Basic auth. Without DASHBOARD_PASSWORD only connections that arrived on a loopback address are
   // served (the server also refuses to listen elsewhere without one: server.ts).
   app.use((req, res, next) => {
@@ -179,6 +244,38 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
   app.post('/api/health-check', async (_req, res) => {
     const r = await runProbe();
     sendJson(res, 200, { ok: r.ok, latencyMs: r.latencyMs, error: r.error, at: r.at });
+  });
+
+  // Dead-letter recovery (the requeue CLI's options as JSON). A dry run unless `dryRun: false`.
+  const readJsonBody = express.raw({ type: () => true, limit: '16kb' });
+  app.post('/api/requeue', readJsonBody, async (req, res) => {
+    let options: RequeueOptions;
+    try {
+      const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8').trim() : '';
+      let body: unknown = {};
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new RequeueInputError('the body must be a JSON object of requeue options');
+        }
+      }
+      options = requeueOptionsFrom(body);
+    } catch (err) {
+      if (err instanceof RequeueInputError) return sendJson(res, 400, { error: apiWording(err.message) });
+      throw err;
+    }
+    const queue = queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
+    if (!queue) throw new HttpError(500, `no "${SYNC_QUEUE}" queue here`);
+    await withTimeout(redis.ping(), statusTimeoutMs, 'Redis');
+    log.info({ remote: req.socket.remoteAddress, options }, `dashboard: requeue requested${options.dryRun ? ' (dry run)' : ''}`);
+    try {
+      const summary = await requeue({ redis, queue, keys: k, strategies: config.errorStrategies, options, log });
+      sendJson(res, 200, summary);
+    } catch (err) {
+      if (err instanceof RequeueInputError) return sendJson(res, 400, { error: apiWording(err.message) });
+      throw err;
+    }
   });
 
   app.get('/metrics', async (_req, res) => {

@@ -1,6 +1,7 @@
 // The status page at `/`: server-rendered HTML from the status document (pure functions, no front-end
 // build). A tiny inline script re-fetches the page's main part every 2 s (`/?partial=main`, rendered by
-// the same function as the first load) and swaps it in, so one renderer serves both.
+// the same function as the first load) and swaps it in, so one renderer serves both. The dead-letter
+// recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { StatusJson } from '../supervisor/status.js';
 import type { Outage } from '../resilience/outages.js';
@@ -254,6 +255,13 @@ button{font:inherit;font-size:14px;padding:6px 12px;border-radius:6px;border:1px
 button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 #probe-result{font-size:13px;max-width:380px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .refresh{font-size:12.5px;color:#64748b}.refresh.stale{color:#b91c1c;font-weight:600}
+.recovery{max-width:1120px;margin:-24px auto 0;padding:0 24px 40px}
+.recovery .row{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:8px 0}
+.recovery label{font-size:13.5px;color:#334155}
+.recovery select{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;background:#fff}
+#requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
+#requeue-result .big{font-size:18px;margin:0 0 4px}
+button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
 function script(refreshMs: number): string {
@@ -278,7 +286,60 @@ btn.addEventListener('click',function(){
   .catch(function(e){out.textContent='probe failed: '+e.message;})
   .then(function(){btn.disabled=false;});
 });
+// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
+// the dry run was made with and at most as many jobs as it counted.
+var rq={dry:document.getElementById('requeue-dry'),ok:document.getElementById('requeue-confirm'),no:document.getElementById('requeue-cancel'),
+  out:document.getElementById('requeue-result'),outage:document.getElementById('requeue-outage'),opt:document.getElementById('requeue-optional')},pending=null;
+function plural(n,one,many){return n+' '+(n===1?one:many);}
+function line(cls,text){var p=document.createElement('p');if(cls)p.className=cls;p.textContent=text;rq.out.appendChild(p);return p;}
+function show(){rq.out.textContent='';for(var i=0;i<arguments.length;i++){var a=arguments[i];if(a)line(a[0],a[1]);}}
+function skipped(s){var k=s.skipped||{},parts=[];
+  if(k.alreadyQueued)parts.push(k.alreadyQueued+' already queued');if(k.errorType)parts.push(k.errorType+' of other error types');
+  if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
+  return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
+function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
+function call(body){
+  return fetch('./api/requeue',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
+  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+}
+rq.dry.addEventListener('click',function(){
+  var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
+  reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
+  call({dryRun:true,outage:opts.outage,includeOptional:opts.includeOptional}).then(function(s){
+    if(s.refused){show(['big bad',plural(s.requeued+s.skipped.breakerNotClosed,'job','jobs')+' could be requeued, but not now'],['small',s.refused],['small muted',skipped(s)]);rq.dry.disabled=false;return;}
+    if(s.requeued===0){show(['big','Nothing to requeue: no failed job of '+s.errorTypes.join(', ')+' in the window'],['small muted',skipped(s)]);rq.dry.disabled=false;return;}
+    pending={dryRun:false,outage:opts.outage,includeOptional:opts.includeOptional,limit:s.requeued};
+    show(['big',plural(s.requeued,'job','jobs')+' would be requeued'],['small muted','Dry run: nothing moved yet. '+s.errorTypes.join(', ')+' · '+skipped(s)]);
+    rq.ok.textContent='Requeue '+plural(s.requeued,'job','jobs');rq.ok.hidden=false;rq.no.hidden=false;rq.ok.focus();
+  }).catch(function(e){show(['bad','Dry run failed: '+e.message]);rq.dry.disabled=false;});
+});
+rq.ok.addEventListener('click',function(){
+  if(!pending)return;var body=pending;pending=null;rq.ok.hidden=true;rq.no.hidden=true;show(['muted','Requeueing…']);
+  call(body).then(function(s){
+    if(s.refused)show(['big bad','Refused: nothing was requeued'],['small',s.refused]);
+    else show(['big ok','Requeued '+plural(s.requeued,'job','jobs')],['small muted',skipped(s)+(s.limitReached?' · stopped at the '+body.limit+' confirmed':'')]);
+  }).catch(function(e){show(['bad','Requeue failed: '+e.message]);}).then(function(){rq.dry.disabled=false;});
+});
+rq.no.addEventListener('click',function(){reset();show(['muted','Cancelled: nothing was requeued.']);});
+rq.outage.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
+rq.opt.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
 })();`;
+}
+
+/** The dead-letter recovery panel (outside the refreshed part: its dialog survives the refresh). */
+function recoveryPanel(): string {
+  return (
+    `<section class="recovery"><div class="card" data-testid="requeue-panel"><h2>Dead-letter recovery</h2>` +
+    `<p class="small muted">Jobs that still failed while Plex was down wait in the failed set. This moves the ones of an outage window back to the queue ` +
+    `(a dry run first shows how many; nothing moves until you confirm). Same as <code>npm run requeue</code>.</p>` +
+    `<div class="row"><button id="requeue-dry" type="button" data-testid="requeue-dry">Recover failed outage jobs</button>` +
+    `<label>from <select id="requeue-outage" data-testid="requeue-outage"><option value="latest">the latest outage</option><option value="all">all recorded outages</option></select></label>` +
+    `<label><input type="checkbox" id="requeue-optional" data-testid="requeue-optional"> also PlexTemporaryError and PlexNotFound</label></div>` +
+    `<div id="requeue-result" data-testid="requeue-result" aria-live="polite"></div>` +
+    `<div class="row"><button id="requeue-confirm" class="primary" type="button" data-testid="requeue-confirm" hidden>Requeue</button>` +
+    `<button id="requeue-cancel" type="button" data-testid="requeue-cancel" hidden>Cancel</button></div>` +
+    `</div></section>`
+  );
 }
 
 /** The whole page (first load). */
@@ -294,6 +355,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 <nav><button id="probe-now" type="button" data-testid="probe-now">Check Plex now</button><span id="probe-result" data-testid="probe-result" aria-live="polite"></span>
 <a href="queues">Bull Board</a><a href="api/status">API</a><a href="metrics">Metrics</a></nav></div></header>
 <main id="status-main">${renderStatusMain(s, ctx)}</main>
+${recoveryPanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

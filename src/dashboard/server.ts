@@ -8,6 +8,7 @@ import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { closeQuietly, connectRedis, type RedisConnection } from '../redis.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
+import type { RateLimit } from './rate-limit.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { createDashboardApp } from './app.js';
 import { isLoopbackHost } from './security.js';
@@ -21,6 +22,8 @@ export interface DashboardOptions {
   redis?: RedisConnection;
   queues?: Queue[];
   timeZone?: string;
+  /** Rate limit of POST /api/stash/hook per remote address (default 100/s, burst 200). */
+  hookRateLimit?: RateLimit;
 }
 
 export interface DashboardHandle {
@@ -65,6 +68,7 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
     probe: opts.supervisor ? () => opts.supervisor!.probe() : undefined,
     registry: opts.registry,
     timeZone: opts.timeZone,
+    hookRateLimit: opts.hookRateLimit,
   });
   const server = createServer(app);
   server.keepAliveTimeout = 5_000;

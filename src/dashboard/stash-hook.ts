@@ -1,0 +1,177 @@
+// `POST /api/stash/hook`: the Stash hook over HTTP, for Stash installs without Node.js (the official
+// Docker image): the plugin's exec is BusyBox wget or curl posting the plugin's stdin here.
+//
+// Mounted before the dashboard's basic auth and cross-site check: the caller is a command-line client
+// with its own credential, the bearer token HOOK_TOKEN. Checks, cheapest first, nothing read before the
+// token is right: off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429) →
+// browser cross-site post (403) → token (401) → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
+// skip 200 / reject 400 / record XADD then 200; Redis not answering 503.
+// Every answer is exactly one JSON object, `{"output": …}` or `{"error": …}` and a newline: what the
+// Node plugin prints, so `wget -O -` / `curl` hand it straight to Stash.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { redact, type Logger } from '../log.js';
+import type { RedisConnection } from '../redis.js';
+import { decideHook } from '../stash/hook.js';
+import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from '../stash/http-hook.js';
+import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash/plugin-io.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
+
+export interface StashHookOptions {
+  /** HOOK_TOKEN; null turns the endpoint off (404). */
+  token: string | null;
+  redis: RedisConnection;
+  /** keys(prefix).inbox */
+  inboxKey: string;
+  log: Logger;
+  /** Redacted from every answer. */
+  secrets: readonly string[];
+  now?: () => number;
+  /** Per remote address. Default 100 requests/s, burst 200. */
+  rateLimit?: RateLimit;
+  /** An XADD slower than this answers 503. Default 2 s (Stash waits for the hook). */
+  redisTimeoutMs?: number;
+  /** How long a request waits for a (re)connecting Redis before 503. Default 1 s. */
+  readyWaitMs?: number;
+  /** Largest body. Default 1 MiB, the plugin's stdin cap. */
+  maxBytes?: number;
+}
+
+/** Body-parser's errors: a status, a `type`. */
+interface BodyError {
+  status?: number;
+  type?: string;
+}
+
+export function stashHookRouter(opts: StashHookOptions): express.Router {
+  const { token, redis, inboxKey, log, secrets } = opts;
+  const now = opts.now ?? Date.now;
+  const maxBytes = opts.maxBytes ?? MAX_INPUT_BYTES;
+  const redisTimeoutMs = opts.redisTimeoutMs ?? 2_000;
+  const readyWaitMs = opts.readyWaitMs ?? 1_000;
+  const limiter = new RateLimiter({ ...(opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now });
+  const readBody = express.raw({ type: () => true, limit: maxBytes });
+  let warnedOff = false;
+
+  const answer = (res: Response, status: number, body: { output: string } | { error: string }, headers: Record<string, string> = {}) => {
+    const text = 'output' in body ? output(redact(body.output, secrets)) : errorOutput(redact(body.error, secrets));
+    res.status(status).set({ 'Cache-Control': 'no-store', ...headers }).type('application/json').send(text);
+  };
+  const remote = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+
+  const router = express.Router();
+
+  router.all(HOOK_PATH, (req, res, next) => {
+    if (token === null) {
+      if (!warnedOff) {
+        warnedOff = true;
+        log.warn({ remote: remote(req) }, `stash hook: ${req.method} ${HOOK_PATH} while HOOK_TOKEN is not set (the HTTP hook is off)`);
+      }
+      return answer(res, 404, { error: 'not found: the HTTP hook is off (HOOK_TOKEN is not set)' });
+    }
+    if (req.method !== 'POST') return answer(res, 405, { error: `method ${req.method} not allowed: POST the plugin input` }, { Allow: 'POST' });
+
+    const limited = limiter.take(remote(req));
+    if (!limited.allowed) {
+      log.debug({ remote: remote(req) }, 'stash hook: rate limit exceeded');
+      return answer(res, 429, { error: `rate limit exceeded: retry in ${limited.retryAfterMs} ms` }, { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) });
+    }
+
+    const crossSite = hookCrossSite({ origin: req.get('origin'), secFetchSite: req.get('sec-fetch-site'), host: req.get('host') });
+    if (crossSite) {
+      log.warn({ remote: remote(req), why: crossSite }, 'stash hook: browser cross-site post refused');
+      return answer(res, 403, { error: `cross-site request refused (${crossSite})` });
+    }
+
+    if (!bearerMatches(req.get('authorization'), token)) {
+      log.warn({ remote: remote(req), given: req.get('authorization') ? 'wrong' : 'none' }, 'stash hook: missing or wrong bearer token');
+      return answer(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>' }, { 'WWW-Authenticate': 'Bearer realm="stash2plex"' });
+    }
+    next();
+  });
+
+  router.post(HOOK_PATH, readBody, async (req, res) => {
+    const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const parsed = parsePluginInput(text);
+    if (!parsed.ok) {
+      log.warn({ remote: remote(req), error: parsed.error }, 'stash hook: invalid input');
+      return answer(res, 400, { error: parsed.error });
+    }
+    const outcome = hookOutcome(decideHook(parsed.input, now()));
+    if (outcome.status === 400) {
+      log.warn({ remote: remote(req), error: outcome.body.error }, 'stash hook: input rejected');
+      return answer(res, 400, outcome.body);
+    }
+    if (outcome.entry) {
+      // Stash waits for the hook: while Redis is away, answer within a moment. The command is only sent on
+      // a ready connection, never left in the client's offline queue to land after a 503.
+      if (!(await whenReady(redis, readyWaitMs))) {
+        log.warn({ redis: redis.status }, 'stash hook: Redis is not connected; event not recorded');
+        return answer(res, 503, { error: 'Redis is not reachable: event not recorded (reconciliation catches it up later)' });
+      }
+      try {
+        await withTimeout(redis.call('XADD', inboxKey, '*', ...outcome.entry), redisTimeoutMs);
+      } catch (err) {
+        // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
+        log.warn({ err: redact((err as Error).message, secrets) }, 'stash hook: XADD failed; event not recorded');
+        return answer(res, 503, { error: `Redis did not take the event (${redact((err as Error).message, secrets).slice(0, 200)})` });
+      }
+    }
+    log.debug({ remote: remote(req), kind: outcome.kind, output: outcome.body.output }, 'stash hook');
+    answer(res, 200, outcome.body);
+  });
+
+  // Errors of reading the body (too large, aborted, bad encoding), in the plugin's output form.
+  router.use(HOOK_PATH, (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = (err ?? {}) as BodyError;
+    let status = 500;
+    let message = 'internal error';
+    if (e.type === 'entity.too.large') {
+      status = 413;
+      message = `invalid plugin input: larger than ${maxBytes} bytes`;
+    } else if (e.type === 'encoding.unsupported') {
+      status = 415;
+      message = 'unsupported Content-Encoding';
+    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      status = e.status;
+      message = 'could not read the request body';
+    }
+    log[status >= 500 ? 'error' : 'warn']({ remote: remote(req), status, err: redact(String((err as Error)?.message ?? err), secrets) }, 'stash hook: request failed');
+    // The unread rest of an oversized body is not drained: the connection closes after the answer.
+    if (status === 413) res.set('Connection', 'close');
+    answer(res, status, { error: message });
+  });
+
+  return router;
+}
+
+class TimeoutError extends Error {}
+
+/** True once the connection is ready (at once when it is), false after `ms` or when it was closed for good. */
+function whenReady(redis: RedisConnection, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  if (redis.status === 'end') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('end', onEnd);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const onEnd = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
