@@ -10,7 +10,9 @@ Serves on DASHBOARD_HOST:DASHBOARD_PORT (default 127.0.0.1:3000):
   /             status page (breaker, probes, recovery ramp, queue, outage chart and history)
   /api/status   the status as JSON            /queues    Bull Board for the sync queue
   /metrics      Prometheus metrics            /healthz   liveness (no auth)
-Everything but /healthz asks for HTTP basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD). Without
+  POST /api/health-check   probe Plex now     POST /api/requeue   recover outage jobs (dry run unless dryRun: false)
+  POST /api/stash/hook     the HTTP Stash hook (its own bearer token HOOK_TOKEN; off without it)
+Everything but /healthz and /api/stash/hook asks for HTTP basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD). Without
 DASHBOARD_PASSWORD the dashboard only listens on a loopback address; POST requests must come from the
 page itself or carry the header "X-Requested-With: stash2plex".`);
 const config = loadConfigOrExit({ plex: true, stash: false });

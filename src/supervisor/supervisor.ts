@@ -165,6 +165,8 @@ export class Supervisor {
     } else if (after.state === 'CLOSED' && after.consecutiveFailures === 0 && before.consecutiveFailures > 0 && !transitions.length) {
       ops.push({ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }); // a streak that never became an outage
     }
+    // Pause before OPEN becomes visible, so no reader ever sees OPEN with the queue still running.
+    if (transitions.some((t) => t.to === 'OPEN')) await this.control.pause();
     if (!(await this.persist(ops))) return;
     for (const t of transitions) await this.act(t, now);
     if (transitions.length) this.scheduleProbe(now);
@@ -211,7 +213,11 @@ export class Supervisor {
     }
     if (snap.breaker.state === 'OPEN') await this.control.pause();
     else if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
-    else await this.checkToken();
+    else {
+      // A leader that died between closing the breaker and resuming left the queue paused.
+      await this.control.resume();
+      await this.checkToken();
+    }
   }
 
   /** Writes breaker (with the signal cursor) and ramp, plus `extra`, in one fenced batch. */
