@@ -15,7 +15,7 @@ const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.inc
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 
 const benches: [name: string, run: () => Promise<string>][] = [
-  ['hook', async () => formatHookBench(await runHookBench({ quick }))],
+  ['hook', async () => formatHookBench(await runHookBench({ quick, log: (line) => process.stderr.write(`${line}\n`) }))],
   ['throughput', () => runThroughputBench({ quick })],
   ['outage', () => runOutageBench({ quick })],
   ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],

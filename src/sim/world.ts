@@ -6,6 +6,9 @@ import { StashSimulator } from './stash.js';
 export const SIM_PLEX_TOKEN = 'plex-secret-token-4f9a';
 export const SIM_STASH_KEY = 'stash-secret-key-77c1';
 
+/** Scenes live 25 to a folder, as in a real library (Plex's `file=` filter answers with the whole folder). */
+const folderOf = (i: number) => `folder${Math.floor(i / 25)}`;
+
 export interface SimWorld {
   plex: PlexSimulator;
   stash: StashSimulator;
@@ -42,9 +45,9 @@ export async function startSimWorld(opts: { scenes?: number; plexPort?: number; 
         studio_id: stash.addStudio(`Studio ${i % 2}`),
         performer_ids: [stash.addPerformer(`Performer ${i % 4}`)],
         tag_ids: [stash.addTag(`tag-${i % 3}`)],
-        files: [`/stash/videos/folder${i % 5}/scene-${i}.mp4`],
+        files: [`/stash/videos/${folderOf(i)}/scene-${i}.mp4`],
       });
-      ratingKeyOf.set(id, plex.addItem({ sectionKey: section, title: `scene-${i}`, file: `/plex/videos/folder${i % 5}/scene-${i}.mp4` }));
+      ratingKeyOf.set(id, plex.addItem({ sectionKey: section, title: `scene-${i}`, file: `/plex/videos/${folderOf(i)}/scene-${i}.mp4` }));
       return id;
     },
     async stop() {
