@@ -28,7 +28,7 @@ import {
   type PluginLogLevel,
   type SettingsResult,
 } from '../src/stash/plugin-io.js';
-import { appendToSpool, recordJob, RedisReplyError } from '../src/stash/spool.js';
+import { appendToSpool, fanoutItem, itemLabel, recordJob, RedisReplyError, type InboxItem } from '../src/stash/spool.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -45,8 +45,10 @@ const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
 const USAGE = `Usage: node stash2plex.cjs < input.json
 The stash2plex Stash plugin (interface raw). Stash runs it with one JSON object on stdin: on
 Scene.Update.Post / Scene.Create.Post hooks it records the scene in Redis (<prefix>:inbox) for the
-stash2plex workers, or in a spool file in the plugin folder while Redis is unreachable; with
-args.mode it runs a task (${PLUGIN_TASKS.map((t) => t.mode).join(', ')}).
+stash2plex workers; on Performer/Studio/Tag.Update.Post (a rename) and Tag.Merge.Post it records one
+event the workers fan out to every scene carrying it. While Redis is unreachable events go to a spool
+file in the plugin folder, replayed by the next run. With args.mode it runs a task
+(${PLUGIN_TASKS.map((t) => t.mode).join(', ')}).
 Prints one JSON line on stdout ({"output": …} or {"error": …}) and logs on stderr.
 
 Settings: REDIS_URL and REDIS_PREFIX (environment, or .env in the working directory) override the
@@ -218,20 +220,23 @@ async function runHook(input: PluginInput, env: Env): Promise<void> {
     log('debug', `stash2plex: skipped ${decision.why}`);
     return finish(output(`skipped ${decision.why}`), 0);
   }
-  const { job } = decision;
+  // A scene job, or a fan-out event (a rename): recorded, spooled and replayed alike. The fan-out itself
+  // (finding the scenes) is the workers' job, never the hook's.
+  const item: InboxItem = decision.action === 'record' ? decision.job : fanoutItem(decision.event);
   const dir = pluginDir(input);
-  const scene = `scene ${job.sceneId}`;
+  const scene = itemLabel(item);
+  const queued = decision.action === 'record' ? `queued ${scene}` : `queued ${scene}: every scene with it is re-synced`;
   try {
     const settings = await redisSettings(input, env, dir);
     if (!settings.ok) {
-      appendToSpool(dir, job);
+      appendToSpool(dir, item);
       log('error', `stash2plex: ${settings.error}; ${scene} spooled until it is fixed`);
       return finish(output(`spooled ${scene} (${settings.error})`), 0);
     }
     const { url, prefix } = settings.settings;
-    const r = await recordJob(dir, { url, key: keys(prefix).inbox }, job, HOOK_REDIS);
+    const r = await recordJob(dir, { url, key: keys(prefix).inbox }, item, HOOK_REDIS);
     if (r.replayed) log('info', `stash2plex: replayed ${r.replayed} spooled events`);
-    if (r.delivered) return finish(output(`queued ${scene}`), 0);
+    if (r.delivered) return finish(output(queued), 0);
     const why = r.error?.message ?? 'unknown error';
     // Unreachable is an outage (a warning); a refusal (WRONGPASS, NOAUTH, OOM…) needs the operator.
     const refused = r.error instanceof RedisReplyError;

@@ -1,10 +1,12 @@
-// The hook's decision, pure: given the plugin input, skip it, record a job, or reject the input.
-// Runs before any network work, so a skip costs Stash nothing but the process start.
+// The hook's decision, pure: given the plugin input, skip it, record a scene job, record a fan-out
+// event (a rename of a performer, studio or tag), or reject the input. Runs before any network work, so
+// a skip costs Stash nothing but the process start. Shared by the Node hook (workers/stash-plugin.ts) and
+// the HTTP hook endpoint (src/dashboard/stash-hook.ts), so both record the same events.
 //
 // On the hook's hot path: imports only types from src/sync/job.ts (that module pulls in `zod`, whose
-// load alone would double the hook's run time), see inboxEntryFields below.
-import type { SyncJobData } from '../sync/job.js';
-import { HOOK_TRIGGERS, type PluginInput } from './plugin-io.js';
+// load alone would double the hook's run time).
+import type { FanoutEvent, FanoutRelation, SyncJobData } from '../sync/job.js';
+import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from './plugin-io.js';
 
 /**
  * Fields of Stash's SceneUpdateInput / BulkSceneUpdateInput / SceneCreateInput whose change can change
@@ -33,6 +35,23 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
   'file_ids',
 ]);
 
+/**
+ * The rename hooks: which relation's scenes are re-synced, and the input fields whose change Plex shows
+ * (null: always). Plex shows a performer's name (actors), a studio's name (studio, and the studio
+ * collection) and a tag's name (genres) — not a studio's parent, a tag's parents or aliases, a
+ * performer's birthdate… (src/sync/mapping.ts). A tag merge always changes the tags of the scenes that
+ * carried the merged tags: they now carry the destination, the hook's id.
+ * Stash's UI edit forms send every field, so a performer saved from its edit page gives `name` even
+ * when only the birthdate changed: that fan-out re-syncs the scenes, and the workers' diff sends Plex
+ * nothing. Single-field updates (favourite, rating) and bulk edits (which cannot rename) are skipped.
+ */
+export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: FanoutRelation; fields: ReadonlySet<string> | null }>> = {
+  'Performer.Update.Post': { relation: 'performer', fields: new Set(['name']) },
+  'Studio.Update.Post': { relation: 'studio', fields: new Set(['name']) },
+  'Tag.Update.Post': { relation: 'tag', fields: new Set(['name']) },
+  'Tag.Merge.Post': { relation: 'tag', fields: null },
+};
+
 /** syncJobSchema's limits on `fields` (src/sync/job.ts). */
 const MAX_FIELDS = 200;
 const MAX_FIELD_LENGTH = 100;
@@ -40,48 +59,71 @@ const MAX_FIELD_LENGTH = 100;
 export type HookDecision =
   | { action: 'skip'; why: string }
   | { action: 'record'; job: SyncJobData }
+  | { action: 'fanout'; event: FanoutEvent }
   | { action: 'reject'; error: string };
 
-/** A Stash scene id: a positive integer, as number or numeric string. */
-function sceneIdOf(id: unknown): string | null {
+/** A Stash id: a positive integer, as number or numeric string. */
+function idOf(id: unknown): string | null {
   if (typeof id === 'number') return Number.isSafeInteger(id) && id > 0 ? String(id) : null;
   if (typeof id === 'string') return /^[1-9]\d{0,17}$/.test(id.trim()) ? id.trim() : null;
   return null;
 }
 
 /**
+ * The fields the edit gave: `inputFields` (the fields really given) when Stash sends it; an input
+ * without it (older Stash) falls back to the input's non-null keys; null when there is no input at all
+ * (a scan).
+ */
+function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): string[] | null {
+  if (Array.isArray(ctx.inputFields)) return ctx.inputFields;
+  if (ctx.input && typeof ctx.input === 'object') {
+    return Object.entries(ctx.input)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k]) => k);
+  }
+  return null;
+}
+
+const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fields.length > 10 ? ', …' : '');
+
+/**
  * - no hookContext → reject (the input is not a hook's);
- * - non-numeric or non-positive id → reject;
- * - a trigger other than Scene.Update.Post / Scene.Create.Post → skip;
+ * - non-numeric or non-positive id → reject (for any trigger);
+ * - Performer/Studio/Tag.Update.Post: `name` among the fields given → fanout { relation, id, event:
+ *   the trigger, enqueuedAt }, else skip; Tag.Merge.Post → always fanout (id: the destination);
+ * - a trigger other than these and Scene.Update.Post / Scene.Create.Post → skip;
  * - no input and no inputFields (a scan: new or moved files) → skip;
  * - no field Plex shows among the fields given → skip;
  * - else record { sceneId, reason 'hook', event: the trigger, fields: the fields given, enqueuedAt }.
- * `inputFields` (the fields really given) decides; an input without `inputFields` (older Stash) falls
- * back to the input's non-null keys.
  */
 export function decideHook(input: PluginInput, now: number = Date.now()): HookDecision {
   const ctx = input.args.hookContext;
   if (!ctx) return { action: 'reject', error: 'invalid plugin input: args.hookContext is missing' };
-  const sceneId = sceneIdOf(ctx.id);
-  if (sceneId === null) {
-    return { action: 'reject', error: `invalid plugin input: args.hookContext.id must be a numeric scene id` };
+  const rename = Object.hasOwn(RENAME_HOOKS, ctx.type) ? RENAME_HOOKS[ctx.type as RenameHookTrigger] : undefined;
+  const id = idOf(ctx.id);
+  if (id === null) {
+    return { action: 'reject', error: `invalid plugin input: args.hookContext.id must be a numeric ${rename?.relation ?? 'scene'} id` };
   }
-  if (!(HOOK_TRIGGERS as readonly string[]).includes(ctx.type)) {
-    return { action: 'skip', why: `not a scene save hook (${ctx.type.slice(0, 100)})` };
+  if (rename) {
+    const { relation } = rename;
+    const fanout: HookDecision = { action: 'fanout', event: { relation, id, event: ctx.type, enqueuedAt: Math.floor(now) } };
+    if (rename.fields === null) return fanout;
+    const fields = givenFields(ctx);
+    if (fields === null) return { action: 'skip', why: `${relation} ${id}: ${ctx.type} without input` };
+    if (!fields.some((f) => rename.fields!.has(f))) {
+      return { action: 'skip', why: `${relation} ${id}: no field Plex shows changed (${shownFields(fields)})` };
+    }
+    return fanout;
   }
-  let fields: string[];
-  if (Array.isArray(ctx.inputFields)) fields = ctx.inputFields;
-  else if (ctx.input && typeof ctx.input === 'object') {
-    fields = Object.entries(ctx.input)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k]) => k);
-  } else {
-    return { action: 'skip', why: `scene ${sceneId}: scan-triggered ${ctx.type} (no input)` };
+  if (!(SCENE_HOOK_TRIGGERS as readonly string[]).includes(ctx.type)) {
+    return { action: 'skip', why: `not a hook stash2plex acts on (${ctx.type.slice(0, 100)})` };
   }
+  const sceneId = id;
+  const fields = givenFields(ctx);
+  if (fields === null) return { action: 'skip', why: `scene ${sceneId}: scan-triggered ${ctx.type} (no input)` };
   if (fields.length === 0) return { action: 'skip', why: `scene ${sceneId}: no fields given` };
   if (!fields.some((f) => PLEX_RELEVANT_FIELDS.has(f))) {
-    const shown = fields.slice(0, 10).join(', ') + (fields.length > 10 ? ', …' : '');
-    return { action: 'skip', why: `scene ${sceneId}: no field Plex shows changed (${shown})` };
+    return { action: 'skip', why: `scene ${sceneId}: no field Plex shows changed (${shownFields(fields)})` };
   }
   const kept = [...new Set(fields.filter((f) => f.length <= MAX_FIELD_LENGTH))].slice(0, MAX_FIELDS);
   return {

@@ -12,8 +12,18 @@ import * as z from 'zod/mini';
 export const PLUGIN_ID = 'stash2plex';
 /** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
-/** Hooks the plugin registers (the manifest's triggeredBy) and acts on. */
-export const HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as const;
+/** Scene saves: the scene itself is queued (src/stash/hook.ts decides whether Plex shows what changed). */
+export const SCENE_HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as const;
+/**
+ * Renames and merges of what scenes carry: Stash fires no scene hook for them, so one fan-out event is
+ * recorded and the workers re-sync every scene carrying it. hookContext.id is the performer, studio or
+ * tag (for Tag.Merge.Post the merge's destination: Stash's TagsMerge fires it with the destination's id).
+ */
+export const RENAME_HOOK_TRIGGERS = ['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post'] as const;
+/** Every hook the plugin registers (the manifests' triggeredBy) and acts on. */
+export const HOOK_TRIGGERS = [...SCENE_HOOK_TRIGGERS, ...RENAME_HOOK_TRIGGERS] as const;
+export type SceneHookTrigger = (typeof SCENE_HOOK_TRIGGERS)[number];
+export type RenameHookTrigger = (typeof RENAME_HOOK_TRIGGERS)[number];
 export type HookTrigger = (typeof HOOK_TRIGGERS)[number];
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -48,6 +58,39 @@ export const PLUGIN_TASKS = [
     mode: 'sync_recent',
     args: { hours: '24' },
   },
+  {
+    name: 'Health Check',
+    description:
+      "Is Plex up (a direct probe when PLEX_URL is in the plugin's environment, else the supervisor's last probe), the breaker state and the queue size.",
+    mode: 'health_check',
+  },
+  {
+    name: 'Queue Status',
+    description: 'Queue counts, failed jobs by error type, the breaker and the recovery ramp, and the last 3 outages.',
+    mode: 'queue_status',
+  },
+  {
+    name: 'Outage Summary',
+    description: 'Plex outages recorded by the supervisor: count, total downtime, MTTR, MTBF, availability, detection delay and the last 10.',
+    mode: 'outage_summary',
+  },
+  {
+    name: 'Recover Outage Jobs (dry run)',
+    description: 'Shows which failed jobs of the latest outage (PlexServerDown) Recover Outage Jobs would move back to the queue. Moves nothing.',
+    mode: 'recover_dry_run',
+    args: { outage: 'latest' },
+  },
+  {
+    name: 'Recover Outage Jobs',
+    description: 'Moves the failed jobs of the latest outage (PlexServerDown) back to the queue; refused while the breaker is not CLOSED.',
+    mode: 'recover',
+    args: { outage: 'latest' },
+  },
+  {
+    name: 'Reconcile Outage Windows',
+    description: 'Queues the scenes Stash changed during each recorded outage for a sync to Plex (bulk priority: fresh edits still go first).',
+    mode: 'reconcile_outages',
+  },
 ] as const satisfies readonly PluginTaskDef[];
 export type TaskMode = (typeof PLUGIN_TASKS)[number]['mode'];
 
@@ -55,21 +98,33 @@ export function isTaskMode(mode: string): mode is TaskMode {
   return PLUGIN_TASKS.some((t) => t.mode === mode);
 }
 
+/** The manifests' hook entries: the same in every variant (Node, wget, curl). */
+function pluginHooks() {
+  return [
+    {
+      name: 'Queue scene for Plex',
+      description: 'Records the edited scene in the stash2plex queue (nothing for scans or fields Plex does not show).',
+      triggeredBy: [...SCENE_HOOK_TRIGGERS],
+    },
+    {
+      name: 'Re-sync scenes after a rename',
+      description:
+        'Renaming a performer, studio or tag (or merging tags) records one event: the stash2plex workers re-sync every scene carrying it. Other edits (a birthdate, a favourite) are skipped.',
+      triggeredBy: [...RENAME_HOOK_TRIGGERS],
+    },
+  ];
+}
+
 /** The stash2plex.yml object (YAML-serialised by scripts/build-plugin.mjs). */
 export function pluginManifest(version: string) {
   return {
     name: 'stash2plex',
-    description: 'Keeps Plex metadata in step with Stash: every scene save is queued (in Redis) for a sync to Plex.',
+    description:
+      'Keeps Plex metadata in step with Stash: every scene save, and every rename of a performer, studio or tag, is queued (in Redis) for a sync to Plex.',
     version,
     exec: ['node', '{pluginDir}/stash2plex.cjs'],
     interface: 'raw',
-    hooks: [
-      {
-        name: 'Queue scene for Plex',
-        description: 'Records the edited scene in the stash2plex queue (nothing for scans or fields Plex does not show).',
-        triggeredBy: [...HOOK_TRIGGERS],
-      },
-    ],
+    hooks: pluginHooks(),
     tasks: PLUGIN_TASKS.map((t) => ({
       name: t.name,
       description: t.description,
@@ -87,6 +142,110 @@ export function pluginManifest(version: string) {
         type: 'STRING',
       },
     },
+  };
+}
+
+// ---- HTTP variants: manifests whose exec posts the plugin input to the dashboard ------------------
+//
+// For Stash installs without Node.js (Stash's Docker image is Alpine: BusyBox wget is there, curl and
+// Node are not). The exec is a command-line client that posts stdin (the plugin input) to
+// `POST <STASH2PLEX_URL>/api/stash/hook` and prints the answer, which is already the plugin output
+// (`{"output": …}` / `{"error": …}`). Hooks only: the tasks need Node.js; no spool: while stash2plex is
+// unreachable the event is not recorded and checkpoint reconciliation catches the scene up.
+
+/** The dashboard's hook endpoint (HOOK_PATH of src/stash/http-hook.ts; a test keeps the two equal). */
+export const HTTP_HOOK_PATH = '/api/stash/hook';
+export const HTTP_HOOK_VARIANTS = ['wget', 'curl'] as const;
+export type HttpHookVariant = (typeof HTTP_HOOK_VARIANTS)[number];
+/** Written in place of what the build was not given; `sed` or a rebuild with the variables replaces them. */
+export const HTTP_HOOK_PLACEHOLDERS = { url: '<STASH2PLEX_URL>', token: '<HOOK_TOKEN>' } as const;
+/** curl's whole-request limit: Stash waits for the hook (the endpoint answers within ~3 s, Redis down or not). */
+export const CURL_MAX_TIME_S = 10;
+
+/** Where the HTTP hook posts; a missing piece is written as its placeholder. */
+export interface HttpHookTarget {
+  /** STASH2PLEX_URL, normalised: scheme, host, port and an optional base path, no trailing slash. */
+  url?: string;
+  /** HOOK_TOKEN. */
+  token?: string;
+}
+
+export type HttpHookTargetResult = { ok: true; target: HttpHookTarget; missing: string[] } | { ok: false; variable: string; error: string };
+
+/** RFC 6750 b64token: what may follow `Bearer ` in the header. `openssl rand -hex 32` gives one. */
+const BEARER_TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * STASH2PLEX_URL (the dashboard as Stash reaches it, e.g. http://stash2plex:3000) and HOOK_TOKEN from
+ * the environment; unset or blank ones are listed in `missing` (the manifest gets placeholders). A set
+ * but unusable value is an error naming the variable (never echoing the token).
+ */
+export function resolveHttpHookTarget(env: Record<string, string | undefined>): HttpHookTargetResult {
+  const target: HttpHookTarget = {};
+  const missing: string[] = [];
+  const rawUrl = env.STASH2PLEX_URL?.trim();
+  if (!rawUrl) missing.push('STASH2PLEX_URL');
+  else {
+    let u: URL;
+    try {
+      u = new URL(rawUrl);
+    } catch {
+      return { ok: false, variable: 'STASH2PLEX_URL', error: 'must be an http:// or https:// URL, e.g. http://stash2plex:3000' };
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      return { ok: false, variable: 'STASH2PLEX_URL', error: 'must be an http:// or https:// URL, e.g. http://stash2plex:3000' };
+    }
+    if (u.username || u.password) return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not carry credentials (the hook authenticates with HOOK_TOKEN)' };
+    if (u.search || u.hash) return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not have a query or a fragment' };
+    if (u.pathname.endsWith(HTTP_HOOK_PATH)) {
+      return { ok: false, variable: 'STASH2PLEX_URL', error: `is the dashboard's base URL, without ${HTTP_HOOK_PATH}` };
+    }
+    if (u.href.includes('{')) return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not contain braces' };
+    target.url = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  }
+  const token = env.HOOK_TOKEN?.trim();
+  if (!token) missing.push('HOOK_TOKEN');
+  else if (!BEARER_TOKEN_RE.test(token)) {
+    return {
+      ok: false,
+      variable: 'HOOK_TOKEN',
+      error: 'must be a bearer token: letters, digits and - . _ ~ + / (RFC 6750), e.g. the output of `openssl rand -hex 32`',
+    };
+  } else target.token = token;
+  return { ok: true, target, missing };
+}
+
+/** The exec argv of an HTTP variant (placeholders for what `target` lacks). */
+export function httpHookExec(variant: HttpHookVariant, target: HttpHookTarget = {}): string[] {
+  const endpoint = `${target.url ?? HTTP_HOOK_PLACEHOLDERS.url}${HTTP_HOOK_PATH}`;
+  const auth = `Authorization: Bearer ${target.token ?? HTTP_HOOK_PLACEHOLDERS.token}`;
+  const json = 'Content-Type: application/json';
+  if (variant === 'wget') {
+    // BusyBox wget (`busybox wget --help`): -q quiet, -O - body to stdout, --post-file reads the body
+    // (Stash's JSON on stdin) whole before the request. On an HTTP error it prints nothing on stdout
+    // and exits 1: Stash logs wget's one stderr line as the error.
+    return ['wget', '-q', '-O', '-', '--header', auth, '--header', json, '--post-file', '/dev/stdin', endpoint];
+  }
+  // --fail-with-body (curl ≥ 7.76): on an HTTP error print the body (the endpoint's {"error": …}) and exit 22.
+  return ['curl', '-sS', '--fail-with-body', '--max-time', String(CURL_MAX_TIME_S), '-X', 'POST', '-H', auth, '-H', json, '--data-binary', '@-', endpoint];
+}
+
+/** The stash2plex.yml of an HTTP variant: hooks only, no tasks, no settings. */
+export function httpPluginManifest(version: string, variant: HttpHookVariant, target: HttpHookTarget = {}) {
+  const missing = [target.url ? null : 'STASH2PLEX_URL', target.token ? null : 'HOOK_TOKEN'].filter((v): v is string => v !== null);
+  const tool = variant === 'wget' ? 'BusyBox wget' : 'curl';
+  // The placeholders appear in exec only: filling them in with sed must not copy the token into the
+  // description, which Stash shows to every user of its UI.
+  const notice = missing.length ? `NOT CONFIGURED: rebuild with ${missing.join(' and ')} set, or fill in the placeholders of exec. ` : '';
+  return {
+    name: `stash2plex (HTTP hook, ${variant})`,
+    description:
+      `${notice}Posts scene saves and performer, studio and tag renames to stash2plex (POST ${HTTP_HOOK_PATH}) with ${tool}: nothing to install on the Stash host. ` +
+      'Hooks only (the tasks need Node.js: the stash2plex plugin of dist/stash-plugin), no spool: while stash2plex is down, its checkpoint reconciliation catches edited scenes up.',
+    version,
+    exec: httpHookExec(variant, target),
+    interface: 'raw',
+    hooks: pluginHooks(),
   };
 }
 

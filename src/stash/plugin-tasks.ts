@@ -2,9 +2,19 @@
 // build bundles this module into dist/stash-plugin/stash2plex-tasks.cjs, which the hook loads at most
 // once a minute (to refresh the plugin settings), so the scene-save path never pays for the Stash
 // client and zod.
-import type { SyncJobData } from '../sync/job.js';
+//
+// The report tasks (Health Check, Queue Status, Outage Summary, Recover Outage Jobs, Reconcile Outage
+// Windows) need ioredis, BullMQ, the config and the Plex client: those are imported inside their
+// handlers (esbuild bundles them here but runs their module code only when a handler imports them), so
+// loading this bundle to refresh the settings does not pay for them. Their text is in ./task-reports.ts.
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { RedisConnection } from '../redis.js';
+import type { Outage } from '../resilience/outages.js';
+import type { JobReason, SyncJobData } from '../sync/job.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from './client.js';
-import { keys } from '../keys.js';
+import { keys, SYNC_QUEUE } from '../keys.js';
 import {
   PLUGIN_ID,
   PLUGIN_TASKS,
@@ -17,6 +27,20 @@ import {
   type TaskMode,
 } from './plugin-io.js';
 import { InboxWriter, parseRedisUrl, replaySpool } from './spool.js';
+import {
+  healthReport,
+  outageLabel,
+  outageSummaryReport,
+  outageWhen,
+  plexLines,
+  queueStatusReport,
+  reconcileSummary,
+  recoverReport,
+  asTaskArgs,
+  type DirectProbe,
+  type FailedBreakdown,
+  type Report,
+} from './task-reports.js';
 
 export interface TaskContext {
   input: PluginInput;
@@ -29,6 +53,8 @@ export interface TaskContext {
   now?: () => number;
   /** Page size of the Stash walks (default 100). */
   perPage?: number;
+  /** Most failed jobs Queue Status reads the error type of (default FAILED_SCAN_CAP). */
+  failedScanCap?: number;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<string>;
@@ -74,11 +100,20 @@ function redisWhere(url: string): string {
   }
 }
 
-/**
- * XADDs one 'manual' inbox entry per scene id of each page, after replaying the spool. Progress is
- * queued/total (total may be an estimate: scenes come and go during the walk).
- */
-async function queuePages(ctx: TaskContext, label: string, mode: TaskMode, total: number, pages: AsyncIterable<string[]>): Promise<string> {
+/** The inbox stream, open for a task (after the spool was replayed into it). */
+interface InboxSession {
+  /** Spooled hook events delivered when it opened. */
+  readonly replayed: number;
+  /** Entries stored so far. */
+  readonly queued: number;
+  /** Ids skipped so far because they were not numeric. */
+  readonly skipped: number;
+  /** XADDs one scene entry per numeric id; resolves with how many were stored, throws on a Redis failure. */
+  add(ids: readonly string[], reason: JobReason, event: string): Promise<number>;
+}
+
+/** Opens the inbox, replays the spool into it, runs `fn`, closes. Errors name the task (`label`). */
+async function withInbox<T>(ctx: TaskContext, label: string, fn: (inbox: InboxSession) => Promise<T>): Promise<T> {
   const now = ctx.now ?? Date.now;
   let writer: InboxWriter;
   try {
@@ -90,38 +125,63 @@ async function queuePages(ctx: TaskContext, label: string, mode: TaskMode, total
     const replay = await replaySpool(ctx.dir, (jobs) => writer.add(jobs));
     if (replay.replayed) ctx.log('info', `replayed ${replay.replayed} spooled hook events`);
     if (replay.error) throw new Error(`${label}: Redis failed while replaying the spool: ${replay.error.message}`);
-    let shown = -1;
-    const progress = (f: number) => {
-      if (f !== shown) ctx.progress((shown = f));
+    const session = {
+      replayed: replay.replayed,
+      queued: 0,
+      skipped: 0,
+      async add(ids: readonly string[], reason: JobReason, event: string): Promise<number> {
+        const enqueuedAt = now();
+        const jobs: SyncJobData[] = [];
+        for (const id of ids) {
+          if (/^\d{1,18}$/.test(id)) jobs.push({ sceneId: id, reason, event, enqueuedAt });
+          else session.skipped++;
+        }
+        if (jobs.length === 0) return 0;
+        const r = await writer.add(jobs);
+        session.queued += r.delivered;
+        if (r.error || r.delivered < jobs.length) {
+          throw new Error(`${label}: Redis failed after ${session.queued} scenes: ${r.error?.message ?? 'not stored'}`);
+        }
+        return r.delivered;
+      },
     };
+    return await fn(session);
+  } finally {
+    writer.close();
+  }
+}
+
+/** ctx.progress, skipping repeats of the same fraction. */
+function progressOf(ctx: TaskContext): (f: number) => void {
+  let shown = -1;
+  return (f: number) => {
+    if (f !== shown) ctx.progress((shown = f));
+  };
+}
+
+/**
+ * XADDs one 'manual' inbox entry per scene id of each page, after replaying the spool. Progress is
+ * queued/total (total may be an estimate: scenes come and go during the walk).
+ */
+async function queuePages(ctx: TaskContext, label: string, mode: TaskMode, total: number, pages: AsyncIterable<string[]>): Promise<string> {
+  return withInbox(ctx, label, async (inbox) => {
+    const progress = progressOf(ctx);
     progress(0);
-    let queued = 0;
     let page = 0;
-    let skipped = 0;
     for await (const ids of pages) {
       page++;
-      const enqueuedAt = now();
-      const jobs: SyncJobData[] = [];
-      for (const id of ids) {
-        if (/^\d{1,18}$/.test(id)) jobs.push({ sceneId: id, reason: 'manual', event: mode, enqueuedAt });
-        else skipped++;
-      }
-      const r = await writer.add(jobs);
-      queued += r.delivered;
-      if (r.error || r.delivered < jobs.length) {
-        throw new Error(`${label}: Redis failed after ${queued} scenes: ${r.error?.message ?? 'not stored'}`);
-      }
+      await inbox.add(ids, 'manual', mode);
+      const { queued } = inbox;
       const of = total > 0 ? `/${Math.max(total, queued)}` : '';
       ctx.log('info', `${label}: page ${page}: ${queued}${of} scenes queued`);
       if (total > 0) progress(queued / Math.max(total, queued));
     }
     progress(1);
+    const { queued, skipped, replayed } = inbox;
     if (skipped) ctx.log('warning', `${label}: ${skipped} scene ids were not numeric and were skipped`);
-    const replayed = replay.replayed ? ` (and ${replay.replayed} spooled hook events)` : '';
-    return `${label}: queued ${queued} scene${queued === 1 ? '' : 's'} for Plex in ${page} page${page === 1 ? '' : 's'}${replayed}`;
-  } finally {
-    writer.close();
-  }
+    const spooled = replayed ? ` (and ${replayed} spooled hook events)` : '';
+    return `${label}: queued ${queued} scene${queued === 1 ? '' : 's'} for Plex in ${page} page${page === 1 ? '' : 's'}${spooled}`;
+  });
 }
 
 const syncAll: TaskHandler = async (ctx) => {
@@ -146,10 +206,347 @@ const syncRecent: TaskHandler = async (ctx) => {
   return queuePages(ctx, 'Sync Recent Scenes', 'sync_recent', count, client.scenesUpdatedSince(since, undefined, perPage));
 };
 
+// ---- report and recovery tasks: the supervisor's state in Redis ------------------------------------
+
+/** How long a task waits for Redis to answer before giving up. */
+const TASK_REDIS_TIMEOUT_MS = 5_000;
+/** Queue Status reads the failedReason of at most this many failed jobs, the most recent first. */
+export const FAILED_SCAN_CAP = 10_000;
+const FAILED_SCAN_PAGE = 1_000;
+/** Recover Outage Jobs logs its progress at most this often (the bar moves on every step). */
+const PROGRESS_LOG_MS = 5_000;
+
+/**
+ * Settings a task takes from its environment (or the plugin folder's .env) besides Redis: the ramp's
+ * (so Queue Status reads the ramp as the supervisor runs it), the probe timeout, the error strategies
+ * (default error types of Recover Outage Jobs), and PLEX_URL / PLEX_TOKEN for Health Check's own probe.
+ * Everything else of the environment is Stash's business and is ignored.
+ */
+const TASK_CONFIG_VARIABLES = [
+  'RAMP_INITIAL_RATE',
+  'RAMP_TARGET_RATE',
+  'RAMP_DURATION_MS',
+  'HEALTH_TIMEOUT_MS',
+  'ERROR_STRATEGIES',
+  'PLEX_URL',
+  'PLEX_TOKEN',
+] as const;
+
+/** A Redis-only Config: REDIS_URL / REDIS_PREFIX as resolved for the plugin, the rest from TASK_CONFIG_VARIABLES. */
+async function taskConfig(ctx: TaskContext, label: string): Promise<Config> {
+  const { parseConfig } = await import('../config.js');
+  const env: Record<string, string | undefined> = { REDIS_URL: ctx.redis.url, REDIS_PREFIX: ctx.redis.prefix };
+  for (const name of TASK_CONFIG_VARIABLES) if (ctx.env[name]?.trim()) env[name] = ctx.env[name];
+  try {
+    return parseConfig(env, { plex: false, stash: false });
+  } catch (err) {
+    throw new Error(`${label}: ${(err as Error).message}`);
+  }
+}
+
+interface TaskState {
+  redis: RedisConnection;
+  queue: Queue<SyncJobData>;
+  close(): Promise<void>;
+}
+
+/** An ioredis connection that answered a PING within TASK_REDIS_TIMEOUT_MS, and the `sync` queue on it. */
+async function openState(ctx: TaskContext, config: Config, label: string): Promise<TaskState> {
+  const [{ connectRedis, closeQuietly }, { createSyncQueue }] = await Promise.all([import('../redis.js'), import('../sync/queue.js')]);
+  // Commands fail fast instead of waiting through reconnects: a task reports, it does not wait.
+  const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: TASK_REDIS_TIMEOUT_MS });
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => (lastError = err)); // reported once, below or by the failing command
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    redis.ping().then(
+      () => true,
+      (err: Error) => ((lastError ??= err), false),
+    ),
+    new Promise<false>((r) => (timer = setTimeout(() => r(false), TASK_REDIS_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!answered) {
+    redis.disconnect();
+    const why = lastError?.message || `no answer within ${TASK_REDIS_TIMEOUT_MS / 1000} s`;
+    // A reply (WRONGPASS, NOAUTH…) means Redis is there but will not serve us: the operator must act.
+    const refused = /^(WRONGPASS|NOAUTH|NOPERM|ERR)\b/.test(why);
+    throw new Error(`${label}: ${refused ? `Redis at ${redisWhere(ctx.redis.url)} refused the connection` : `Redis unreachable at ${redisWhere(ctx.redis.url)}`}: ${why}`);
+  }
+  const queue = createSyncQueue(redis, config.redis.prefix);
+  return {
+    redis,
+    queue,
+    async close() {
+      await queue.close().catch(() => undefined);
+      await closeQuietly(redis);
+    },
+  };
+}
+
+async function withState<T>(ctx: TaskContext, config: Config, label: string, fn: (st: TaskState) => Promise<T>): Promise<T> {
+  const st = await openState(ctx, config, label);
+  try {
+    return await fn(st);
+  } finally {
+    await st.close();
+  }
+}
+
+async function readStatus(st: TaskState, config: Config, now: number) {
+  const { buildStatus } = await import('../supervisor/status.js');
+  return buildStatus({ redis: st.redis, keys: keys(config.redis.prefix), queues: [st.queue], config, now });
+}
+
+/** Prints a report's lines at their levels; its summary is the task's result. */
+function emit(ctx: TaskContext, report: Report): string {
+  for (const line of report.lines) ctx.log(line.level, line.text);
+  return report.summary;
+}
+
+/** GET /identity on PLEX_URL (no token needed), as the supervisor probes. */
+async function probePlex(config: Config): Promise<DirectProbe> {
+  const { PlexClient } = await import('../plex/client.js');
+  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
+  try {
+    const { latencyMs } = await plex.identity(config.health.timeoutMs);
+    return { ok: true, latencyMs };
+  } catch (err) {
+    // SyncError.reason is "Type: message", the form the supervisor records; redacted at the source.
+    return { ok: false, error: (err as { reason?: string }).reason ?? (err as Error).message };
+  }
+}
+
+const healthCheck: TaskHandler = async (ctx) => {
+  const label = 'Health Check';
+  const now = (ctx.now ?? Date.now)();
+  const config = await taskConfig(ctx, label);
+  // The direct probe runs alongside the Redis reads, and is reported even when Redis is unreachable.
+  const probing = config.plex.url ? probePlex(config) : Promise.resolve(null);
+  let status;
+  try {
+    status = await withState(ctx, config, label, (st) => readStatus(st, config, now));
+  } catch (err) {
+    const probe = await probing;
+    if (probe) for (const line of plexLines(probe, null, { now }).lines) ctx.log(line.level, line.text);
+    throw err;
+  }
+  return emit(ctx, healthReport({ status, probe: await probing }, { now }));
+};
+
+/** The failed set by error type, most recent first, at most FAILED_SCAN_CAP jobs, in pages. */
+async function failedBreakdown(st: TaskState, cap: number, progress: (f: number) => void): Promise<FailedBreakdown> {
+  const { parseFailedReason } = await import('../errors.js');
+  const failedKey = st.queue.keys.failed!;
+  const total = await st.redis.zcard(failedKey);
+  const want = Math.min(total, cap);
+  const byType: Record<string, number> = {};
+  let scanned = 0;
+  for (let start = 0; start < want; start += FAILED_SCAN_PAGE) {
+    const ids = await st.redis.zrevrange(failedKey, start, Math.min(want, start + FAILED_SCAN_PAGE) - 1);
+    if (ids.length === 0) break; // the set shrank meanwhile
+    const pipe = st.redis.pipeline();
+    for (const id of ids) pipe.hget(st.queue.toKey(id), 'failedReason');
+    for (const [err, reason] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      if (reason === null) continue; // removed meanwhile
+      const type = parseFailedReason(reason as string) ?? 'unclassified';
+      byType[type] = (byType[type] ?? 0) + 1;
+      scanned++;
+    }
+    progress(Math.min(1, (start + ids.length) / want));
+  }
+  return { total, scanned, byType, capped: total > cap };
+}
+
+const queueStatus: TaskHandler = async (ctx) => {
+  const label = 'Queue Status';
+  const now = (ctx.now ?? Date.now)();
+  const config = await taskConfig(ctx, label);
+  const progress = progressOf(ctx);
+  const cap = ctx.failedScanCap ?? FAILED_SCAN_CAP;
+  const { status, failed } = await withState(ctx, config, label, async (st) => {
+    const status = await readStatus(st, config, now);
+    const failedJobs = status.queues[SYNC_QUEUE]?.failed ?? 0;
+    if (failedJobs > FAILED_SCAN_PAGE) ctx.log('info', `${label}: reading the error types of ${Math.min(failedJobs, cap)} failed jobs…`);
+    progress(0);
+    return { status, failed: await failedBreakdown(st, cap, progress) };
+  });
+  progress(1);
+  return emit(ctx, queueStatusReport({ status, failed, ramp: config.ramp }, { now }));
+};
+
+async function readOutages(ctx: TaskContext, st: TaskState, config: Config, now: number): Promise<Outage[]> {
+  const { readSnapshot } = await import('../supervisor/store.js');
+  const snapshot = await readSnapshot(st.redis, keys(config.redis.prefix), now);
+  for (const w of snapshot.warnings) ctx.log('warning', w);
+  return snapshot.outages;
+}
+
+const outageSummary: TaskHandler = async (ctx) => {
+  const label = 'Outage Summary';
+  const now = (ctx.now ?? Date.now)();
+  const config = await taskConfig(ctx, label);
+  const outages = await withState(ctx, config, label, (st) => readOutages(ctx, st, config, now));
+  return emit(ctx, outageSummaryReport(outages, { now }));
+};
+
+/** A string arg (defaultArgs arrive as strings; API callers may send numbers); blank → undefined. */
+function stringArg(ctx: TaskContext, name: string): string | undefined {
+  const v = (ctx.input.args as Record<string, unknown>)[name];
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string') return undefined;
+  return v.trim() || undefined;
+}
+
+/** Logger for runRequeue: its warnings and errors reach Stash's log, its info lines only Stash's debug. */
+function taskLogger(ctx: TaskContext): Logger {
+  const at = (level: PluginLogLevel) => (a: unknown, b?: unknown) => {
+    const msg = typeof a === 'string' ? a : typeof b === 'string' ? b : '';
+    // The refusal is the report's own warning line: not twice.
+    if (msg) ctx.log(level === 'warning' && msg.startsWith('requeue: breaker not CLOSED') ? 'debug' : level, msg);
+  };
+  const logger = { trace: at('trace'), debug: at('debug'), info: at('debug'), warn: at('warning'), error: at('error'), fatal: at('error') };
+  return Object.assign(logger, { child: () => logger }) as unknown as Logger;
+}
+
+/**
+ * Recover Outage Jobs (dry run or real): runRequeue over the latest outage's window by default. Args:
+ * `outage` (latest, all or an outage id), `since` / `until` (ISO time, epoch ms or a duration back from
+ * now, e.g. 2h; they replace the outage, so the default `outage: latest` gives way to them), `errors`
+ * (comma list of error types; default PlexServerDown). Never forced: while the breaker is not CLOSED a
+ * real run is refused, as the CLI without --force.
+ */
+function recoverTask(dryRun: boolean): TaskHandler {
+  return async (ctx) => {
+    const label = dryRun ? 'Recover Outage Jobs (dry run)' : 'Recover Outage Jobs';
+    const now = (ctx.now ?? Date.now)();
+    const config = await taskConfig(ctx, label);
+    const since = stringArg(ctx, 'since');
+    const until = stringArg(ctx, 'until');
+    let outage = stringArg(ctx, 'outage');
+    if ((since !== undefined || until !== undefined) && (outage === undefined || outage === 'latest')) outage = undefined;
+    const errors = stringArg(ctx, 'errors')
+      ?.split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const [{ runRequeue, RedisUnreachableError }, { RequeueInputError, errorSetFrom }] = await Promise.all([
+      import('../dlq/requeue.js'),
+      import('../dlq/select.js'),
+    ]);
+    const inputError = (err: unknown) => (err instanceof RequeueInputError ? new Error(`${label}: ${asTaskArgs(err.message)}`) : err);
+    let types: string[];
+    try {
+      types = errorSetFrom({ errors, strategies: config.errorStrategies });
+    } catch (err) {
+      throw inputError(err);
+    }
+    let window: string;
+    if (since !== undefined || until !== undefined) window = `the window from ${since ?? 'the beginning'} to ${until ?? 'now'}`;
+    else {
+      // No outage recorded is a normal state, not an error: say so (runRequeue would reject the input).
+      const outages = await withState(ctx, config, label, (st) => readOutages(ctx, st, config, now));
+      if (outages.length === 0) {
+        ctx.progress(1);
+        return `${label}: no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)`;
+      }
+      const latest = [...outages].sort((a, b) => b.startedAt - a.startedAt)[0]!;
+      if (outage === undefined || outage === 'latest') window = `the latest outage, ${outageWhen(latest, { now })}`;
+      else if (outage === 'all') window = `all ${outages.length} recorded outages`;
+      else window = `outage ${outage}`;
+    }
+    ctx.log('info', `${label}: failed jobs of ${window}; error types ${types.join(', ')}`);
+    const progress = progressOf(ctx);
+    progress(0);
+    let loggedAt = Date.now();
+    let summary: Awaited<ReturnType<typeof runRequeue>>;
+    try {
+      summary = await runRequeue(
+        config,
+        { dryRun, outage, since, until, errors },
+        {
+          log: taskLogger(ctx),
+          now,
+          connectTimeoutMs: TASK_REDIS_TIMEOUT_MS,
+          onProgress: (p) => {
+            if (p.inWindow > 0) progress(Math.min(1, p.examined / p.inWindow));
+            if (Date.now() - loggedAt >= PROGRESS_LOG_MS) {
+              loggedAt = Date.now();
+              ctx.log('info', `${label}: ${p.examined}/${p.inWindow} failed jobs examined, ${p.requeued} ${dryRun ? 'to requeue' : 'requeued'}`);
+            }
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof RequeueInputError) throw inputError(err);
+      if (err instanceof RedisUnreachableError) throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${err.message}`);
+      throw err;
+    }
+    progress(1);
+    return emit(ctx, recoverReport(summary, label));
+  };
+}
+
+/**
+ * Reconcile Outage Windows: for every recorded outage, oldest first, the scenes Stash changed from its
+ * start to its end (an ongoing one: to now), each window widened by reconciliation's clock-skew margin
+ * on both sides, as 'reconcile' inbox entries (bulk priority). A scene is queued once per run even when
+ * windows overlap. The task writes the inbox like Sync All (the workers enqueue), never BullMQ.
+ */
+const reconcileOutages: TaskHandler = async (ctx) => {
+  const label = 'Reconcile Outage Windows';
+  const now = (ctx.now ?? Date.now)();
+  const config = await taskConfig(ctx, label);
+  const outages = await withState(ctx, config, label, (st) => readOutages(ctx, st, config, now));
+  const progress = progressOf(ctx);
+  if (outages.length === 0) {
+    progress(1);
+    return `${label}: no outage recorded, nothing to reconcile`;
+  }
+  const { RECONCILE_SKEW_MARGIN_MS } = await import('../sync/reconcile.js');
+  const client = stashClientFor(ctx.input, ctx.env);
+  const perPage = ctx.perPage ?? STASH_DEFAULT_PAGE_SIZE;
+  const windows = [...outages].sort((a, b) => a.startedAt - b.startedAt);
+  const clock = { now };
+  ctx.log('info', `${label}: ${windows.length} outage window${windows.length === 1 ? '' : 's'} to reconcile, oldest first`);
+  return withInbox(ctx, label, async (inbox) => {
+    progress(0);
+    const seen = new Set<string>();
+    let repeated = 0;
+    for (const [i, o] of windows.entries()) {
+      const since = new Date(Math.max(0, o.startedAt - RECONCILE_SKEW_MARGIN_MS));
+      const until = o.endedAt === null ? undefined : new Date(o.endedAt + RECONCILE_SKEW_MARGIN_MS);
+      const { count } = await client.findScenesUpdated({ since, until, page: 1, perPage: 1 });
+      const which = `${label}: ${i + 1}/${windows.length} ${outageLabel(o, clock)}`;
+      ctx.log('info', `${which}: ${count} scene${count === 1 ? '' : 's'} changed in Stash`);
+      const before = inbox.queued;
+      let walked = 0;
+      for await (const ids of client.scenesUpdatedSince(since, until, perPage)) {
+        const fresh = ids.filter((id) => !seen.has(id));
+        for (const id of fresh) seen.add(id);
+        repeated += ids.length - fresh.length;
+        await inbox.add(fresh, 'reconcile', 'reconcile_outages');
+        walked += ids.length;
+        progress((i + (count > 0 ? Math.min(1, walked / count) : 1)) / windows.length);
+      }
+      progress((i + 1) / windows.length);
+      if (count > 0) ctx.log('info', `${which}: ${inbox.queued - before} queued`);
+    }
+    if (inbox.skipped) ctx.log('warning', `${label}: ${inbox.skipped} scene ids were not numeric and were skipped`);
+    return reconcileSummary({ outages: windows.length, queued: inbox.queued, repeated, replayed: inbox.replayed });
+  });
+};
+
 /** One handler per task of PLUGIN_TASKS (a task without a handler does not compile). */
 export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   sync_all: syncAll,
   sync_recent: syncRecent,
+  health_check: healthCheck,
+  queue_status: queueStatus,
+  outage_summary: outageSummary,
+  recover_dry_run: recoverTask(true),
+  recover: recoverTask(false),
+  reconcile_outages: reconcileOutages,
 };
 
 /** Runs a task; resolves with its summary, rejects with a message fit for `{"error": …}`. */

@@ -1,6 +1,10 @@
 // Getting a hook's event into Redis, or — while Redis cannot be reached — into a spool file, without
-// ever losing one:
-//   - the spool: an append-only JSON-lines file in the plugin folder, one SyncJobData per line;
+// ever losing one. An event is an InboxItem: a scene job (SyncJobData) or a fan-out event (a renamed
+// performer, studio or tag, tagged `kind: 'fanout'`).
+//   - the spool: an append-only JSON-lines file in the plugin folder, one item per line: a scene job as
+//     its SyncJobData (`{"sceneId":…,"reason":…}`, the format of every spool line before fan-outs
+//     existed, so old spools replay unchanged), a fan-out as `{"kind":"fanout","relation":…,"id":…,
+//     "event":…,"enqueuedAt":…}`. (A plugin older than fan-outs moves such lines to the bad-lines file.)
 //   - replaySpool: delivers every spooled entry (before the caller's new one) and keeps what was not
 //     delivered;
 //   - InboxWriter: a minimal Redis client (RESP2 over node:net/tls: AUTH, SELECT, pipelined XADD,
@@ -33,11 +37,11 @@ import {
 } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { SyncJobData } from '../sync/job.js';
-import { encodeInboxEntry } from '../sync/inbox.js';
+import type { FanoutEvent, FanoutRelation, SyncJobData } from '../sync/job.js';
+import { encodeFanoutEntry, encodeInboxEntry } from '../sync/inbox.js';
 
 export const SPOOL_FILE = 'stash2plex.spool.jsonl';
-/** Lines of the spool that are not jobs (a torn write, a hand edit): kept here, never delivered. */
+/** Lines of the spool that are not items (a torn write, a hand edit): kept here, never delivered. */
 export const SPOOL_BAD_FILE = 'stash2plex.spool.bad.jsonl';
 const CLAIM_RE = /^stash2plex\.spool\.jsonl\.(\d+)-(\d+)-[0-9a-f]+\.claim$/;
 /** A claim older than this is adopted even if its process id is alive again (pid reuse). */
@@ -51,6 +55,30 @@ const claimName = () =>
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
 
+// ---- what is spooled and sent: scene jobs and fan-out events ----------------------------------------
+
+/** A fan-out event as the spool and InboxWriter carry it: tagged, to tell it from a scene job. */
+export type FanoutItem = FanoutEvent & { kind: 'fanout' };
+/** One inbox entry to be: a scene job or a fan-out event. */
+export type InboxItem = SyncJobData | FanoutItem;
+
+export const fanoutItem = (e: FanoutEvent): FanoutItem => ({ kind: 'fanout', relation: e.relation, id: e.id, event: e.event, enqueuedAt: e.enqueuedAt });
+export const isFanoutItem = (item: InboxItem): item is FanoutItem => (item as { kind?: unknown }).kind === 'fanout';
+/** `scene 12`, `performer 7`: for messages. */
+export const itemLabel = (item: InboxItem): string => (isFanoutItem(item) ? `${item.relation} ${item.id}` : `scene ${item.sceneId}`);
+
+/** The XADD field/value list of an item (src/sync/inbox.ts). */
+function encodeItem(item: InboxItem): string[] {
+  return isFanoutItem(item) ? encodeFanoutEntry(item) : encodeInboxEntry(item);
+}
+
+/** The spool line of an item (without the newline). Fields in a fixed order: equal items, equal lines. */
+function spoolLine(item: InboxItem): string {
+  return JSON.stringify(isFanoutItem(item) ? fanoutItem(item) : item);
+}
+
+const FANOUT_RELATIONS: readonly string[] = ['performer', 'studio', 'tag'] satisfies readonly FanoutRelation[];
+
 /** Test seam: runs between the write and the check that the file is still the spool. */
 export interface AppendHooks {
   afterWrite?: () => void;
@@ -61,14 +89,14 @@ function writeAll(fd: number, data: Buffer) {
 }
 
 /**
- * Appends jobs to the spool, durably (fsync). Throws if the folder is not writable: the caller must
- * then report the event as lost, not as spooled.
+ * Appends items (scene jobs, fan-out events) to the spool, durably (fsync). Throws if the folder is not
+ * writable: the caller must then report the event as lost, not as spooled.
  */
-export function appendToSpool(dir: string, jobs: SyncJobData | readonly SyncJobData[], hooks: AppendHooks = {}): void {
-  const list = Array.isArray(jobs) ? jobs : [jobs as SyncJobData];
+export function appendToSpool(dir: string, items: InboxItem | readonly InboxItem[], hooks: AppendHooks = {}): void {
+  const list: readonly InboxItem[] = Array.isArray(items) ? items : [items as InboxItem];
   if (list.length === 0) return;
   const path = spoolPath(dir);
-  const body = list.map((j) => `${JSON.stringify(j)}\n`).join('');
+  const body = list.map((item) => `${spoolLine(item)}\n`).join('');
   const fd = openSync(path, 'a+', 0o600);
   let wroteToSpool = false;
   try {
@@ -137,8 +165,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Light shape check; the workers' decodeInboxEntry validates fully (and drops what is invalid). */
-function asJob(line: string): SyncJobData | null {
+/**
+ * A spool line → item, or null when it is none. Light shape check; the workers' decodeInboxEntry
+ * validates fully (and drops what is invalid). A line without `kind` is a scene job (every line ever
+ * spooled before fan-outs existed).
+ */
+function asItem(line: string): InboxItem | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -147,6 +179,13 @@ function asJob(line: string): SyncJobData | null {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   const j = v as Record<string, unknown>;
+  if (j.kind === 'fanout') {
+    if (typeof j.relation !== 'string' || !FANOUT_RELATIONS.includes(j.relation)) return null;
+    if (typeof j.id !== 'string' || !/^\d{1,18}$/.test(j.id)) return null;
+    if (typeof j.event !== 'string' || typeof j.enqueuedAt !== 'number') return null;
+    return fanoutItem(j as unknown as FanoutEvent);
+  }
+  if (j.kind !== undefined) return null;
   if (typeof j.sceneId !== 'string' || !/^\d{1,18}$/.test(j.sceneId)) return null;
   if (typeof j.reason !== 'string' || typeof j.enqueuedAt !== 'number') return null;
   if (j.event !== undefined && typeof j.event !== 'string') return null;
@@ -160,14 +199,14 @@ export interface DeliverResult {
   error?: Error;
 }
 
-export type Sender = (jobs: readonly SyncJobData[]) => Promise<DeliverResult>;
+export type Sender = (items: readonly InboxItem[]) => Promise<DeliverResult>;
 
 export interface ReplayResult {
   /** Spooled entries now in Redis. */
   replayed: number;
   /** Entries put back into the spool (not delivered). */
   pending: number;
-  /** Lines that were not jobs, moved to SPOOL_BAD_FILE. */
+  /** Lines that were not items, moved to SPOOL_BAD_FILE. */
   invalid: number;
   /** Why delivery stopped early, if it did. */
   error?: Error;
@@ -201,7 +240,7 @@ export async function replaySpool(dir: string, send: Sender, opts: { batch?: num
   }
   if (claims.length === 0) return { replayed: 0, pending: 0, invalid: 0 };
 
-  const jobs: SyncJobData[] = [];
+  const jobs: InboxItem[] = [];
   const bad: string[] = [];
   const seen = new Set<string>();
   for (const file of claims) {
@@ -209,8 +248,8 @@ export async function replaySpool(dir: string, send: Sender, opts: { batch?: num
       const line = raw.trim();
       if (!line || seen.has(line)) continue; // an exact duplicate (an appender's retry) is sent once
       seen.add(line);
-      const job = asJob(line);
-      if (job) jobs.push(job);
+      const item = asItem(line);
+      if (item) jobs.push(item);
       else bad.push(line);
     }
   }
@@ -468,12 +507,12 @@ export class InboxWriter {
     return new InboxWriter(await MiniRedis.connect(target, opts), target, key, opts);
   }
 
-  async add(jobs: readonly SyncJobData[]): Promise<DeliverResult> {
+  async add(jobs: readonly InboxItem[]): Promise<DeliverResult> {
     let delivered = 0;
     for (let redirects = 0; delivered < jobs.length; redirects++) {
       let replies: Reply[];
       try {
-        replies = await this.client.pipeline(jobs.slice(delivered).map((j) => ['XADD', this.key, '*', ...encodeInboxEntry(j)]));
+        replies = await this.client.pipeline(jobs.slice(delivered).map((j) => ['XADD', this.key, '*', ...encodeItem(j)]));
       } catch (err) {
         return { delivered, error: err as Error };
       }
@@ -501,7 +540,7 @@ export class InboxWriter {
 // ---- the hook's delivery: Redis if it answers, else the spool -------------------------------------
 
 export interface RecordOutcome {
-  /** The job is in the inbox stream. */
+  /** The item is in the inbox stream. */
   delivered: boolean;
   /** Spooled entries delivered first. */
   replayed: number;
@@ -510,14 +549,15 @@ export interface RecordOutcome {
 }
 
 /**
- * Replays the spool, then XADDs the job; if Redis cannot be reached or fails on the way, the job (and
- * whatever of the spool was not delivered) is in the spool when this resolves. Throws only when the
- * spool itself cannot be written: then the event is lost and the caller must say so.
+ * Replays the spool, then XADDs the item (a scene job or a fan-out event); if Redis cannot be reached
+ * or fails on the way, the item (and whatever of the spool was not delivered) is in the spool when
+ * this resolves. Throws only when the spool itself cannot be written: then the event is lost and the
+ * caller must say so.
  */
 export async function recordJob(
   dir: string,
   redis: { url: string; key: string },
-  job: SyncJobData,
+  job: InboxItem,
   opts: MiniRedisOptions = {},
 ): Promise<RecordOutcome> {
   let writer: InboxWriter;

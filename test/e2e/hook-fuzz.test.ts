@@ -82,6 +82,7 @@ describe('hook stdin fuzz, in process', () => {
       }
       const d = decideHook(parsed.input, 1);
       if (d.action === 'record') expect(d.job.sceneId, `case ${i}`).toMatch(/^[1-9]\d*$/);
+      if (d.action === 'fanout') expect(d.event.id, `case ${i}`).toMatch(/^[1-9]\d*$/);
     }
   });
 });
@@ -117,7 +118,7 @@ describe('hook stdin fuzz, real processes', () => {
         expect(res.code).not.toBe(0);
       } else {
         expect(res.code, `case ${i}: ${res.stdout}`).toBe(0);
-        if (expected === 'record') recorded++;
+        if (expected === 'record' || expected === 'fanout') recorded++;
       }
       expect(res.ms, `case ${i} took ${Math.round(res.ms)} ms`).toBeLessThan(1_000);
     }

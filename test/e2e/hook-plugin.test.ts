@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PLUGIN_TASKS } from '../../src/stash/plugin-io.js';
-import { decodeInboxEntry, type SyncJobData } from '../../src/sync/job.js';
+import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -149,6 +149,19 @@ async function inbox(prefix: string): Promise<SyncJobData[]> {
   });
 }
 
+/** Every inbox entry, scene jobs and fan-outs, in order. */
+async function inboxItems(prefix: string): Promise<({ scene: SyncJobData } | { fanout: FanoutEvent })[]> {
+  const entries = (await redis.xrange(`${prefix}:inbox`, '-', '+')) as [string, string[]][];
+  return entries.map(([, flat]) => {
+    const d = decodeInboxEntry(flat);
+    if (!d.ok) throw new Error(d.error);
+    return d.job ? { scene: d.job } : { fanout: d.fanout };
+  });
+}
+
+const renameInput = (dir: string, type: string, id: unknown, inputFields: string[] | null, input: Record<string, unknown> = { id: String(id), name: 'Renamed' }) =>
+  pluginInput(dir, { hookContext: { id, type, input, inputFields } });
+
 const spoolLines = (dir: string) =>
   existsSync(join(dir, 'stash2plex.spool.jsonl'))
     ? readFileSync(join(dir, 'stash2plex.spool.jsonl'), 'utf8').split('\n').filter(Boolean)
@@ -179,8 +192,10 @@ describe('the built plugin folder', () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
+    expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
     expect(m.tasks.map((t: { name: string }) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
-    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(['sync_all', 'sync_recent']);
+    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
+    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(expect.arrayContaining(['sync_all', 'sync_recent']));
     expect(m.settings).toEqual({
       redisUrl: expect.objectContaining({ type: 'STRING' }),
       redisPrefix: expect.objectContaining({ type: 'STRING' }),
@@ -348,6 +363,73 @@ describe('hook', () => {
   });
 });
 
+describe('rename hooks (fan-out events)', () => {
+  it.each([
+    ['Performer.Update.Post', 'performer', ['name', 'id']],
+    ['Studio.Update.Post', 'studio', ['name', 'id']],
+    ['Tag.Update.Post', 'tag', ['name', 'id']],
+    ['Tag.Merge.Post', 'tag', null],
+  ] as const)('%s records one fan-out entry for the %s, no scene work in the hook', async (type, relation, fields) => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('rename');
+    const input = type === 'Tag.Merge.Post' ? renameInput(dir, type, 9, null, { source: ['3', '4'], destination: '9' }) : renameInput(dir, type, 9, [...fields!]);
+    const r = await runPlugin(input, { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result).toEqual({ output: `queued ${relation} 9: every scene with it is re-synced` });
+    const items = await inboxItems(prefix);
+    expect(items).toEqual([{ fanout: { relation, id: '9', event: type, enqueuedAt: expect.any(Number) } }]);
+    expect(stash.requests).toEqual([]); // the fan-out (which scenes) is the workers' job
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('skips an edit Plex does not show (a performer birthdate) before any network work', async () => {
+    const dir = newPluginDir();
+    const r = await runPlugin(renameInput(dir, 'Performer.Update.Post', 9, ['birthdate', 'id'], { id: '9', birthdate: '1990-01-01' }));
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result.output).toBe('skipped performer 9: no field Plex shows changed (birthdate, id)');
+    expect(stash.requests).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('rejects a bad id, naming what it should be', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('renamebad');
+    const r = await runPlugin(renameInput(dir, 'Studio.Update.Post', 'x1', ['name']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.code).toBe(1);
+    expect(r.result.error).toBe('invalid plugin input: args.hookContext.id must be a numeric studio id');
+    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+  });
+
+  it('spools a rename while Redis is unreachable; the next run replays it first, in order', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('renamespool');
+    const closed = { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, REDIS_PREFIX: prefix };
+    const down = await runPlugin(renameInput(dir, 'Tag.Update.Post', 4, ['name', 'id']), { env: closed });
+    expectWellFormed(down);
+    expect(down.code).toBe(0);
+    expect(String(down.result.output)).toMatch(/^spooled tag 4 \(Redis unreachable: .*ECONNREFUSED/);
+    expect(spoolLines(dir).map((l) => JSON.parse(l))).toEqual([
+      { kind: 'fanout', relation: 'tag', id: '4', event: 'Tag.Update.Post', enqueuedAt: expect.any(Number) },
+    ]);
+    const scene = await runPlugin(edit(dir, 5), { env: closed });
+    expect(String(scene.result.output)).toMatch(/^spooled scene 5/);
+
+    const up = await runPlugin(renameInput(dir, 'Performer.Update.Post', 6, ['name', 'id']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expect(up.result).toEqual({ output: 'queued performer 6: every scene with it is re-synced' });
+    expect(up.stderr).toMatch(/replayed 2 spooled events/);
+    const items = await inboxItems(prefix);
+    expect(items.map((i) => ('scene' in i ? `scene ${i.scene.sceneId}` : `${i.fanout.relation} ${i.fanout.id} ${i.fanout.event}`))).toEqual([
+      'tag 4 Tag.Update.Post',
+      'scene 5',
+      'performer 6 Performer.Update.Post',
+    ]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('tasks', () => {
   it('Sync All Scenes queues every scene page by page, with progress', async () => {
     const dir = newPluginDir();
@@ -401,7 +483,7 @@ describe('tasks', () => {
   });
 
   it.each([
-    ['an unknown mode', { mode: 'drop_everything' }, {}, /unknown task mode "drop_everything" \(known: sync_all, sync_recent\)/],
+    ['an unknown mode', { mode: 'drop_everything' }, {}, new RegExp(`unknown task mode "drop_everything" \\(known: ${PLUGIN_TASKS.map((t) => t.mode).join(', ')}\\)`)],
     ['bad hours', { mode: 'sync_recent', hours: 'lots' }, {}, /args\.hours must be a positive number/],
     ['Redis down', { mode: 'sync_all' }, { down: true }, /Sync All Scenes: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/],
     ['Stash unreachable', { mode: 'sync_all' }, { stashPort: 1 }, /StashUnavailable|ECONNREFUSED|fetch failed/],

@@ -11,6 +11,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendToSpool,
+  fanoutItem,
+  type InboxItem,
   InboxWriter,
   MiniRedis,
   ORPHAN_CLAIM_MS,
@@ -23,7 +25,7 @@ import {
   spoolPath,
   type Sender,
 } from '../../src/stash/spool.js';
-import { decodeInboxEntry, type SyncJobData } from '../../src/sync/job.js';
+import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -367,5 +369,101 @@ describe('MiniRedis / InboxWriter', () => {
     expect(replies[2]).toBeInstanceOf(Error);
     expect(replies.slice(3)).toEqual([1, null]);
     await expect(c.pipeline([['PING']])).rejects.toThrow();
+  });
+});
+
+describe('fan-out events (renames) in the spool', () => {
+  const rename = (id: number, relation: FanoutEvent['relation'] = 'performer'): FanoutEvent => ({
+    relation,
+    id: String(id),
+    event: relation === 'performer' ? 'Performer.Update.Post' : relation === 'studio' ? 'Studio.Update.Post' : 'Tag.Merge.Post',
+    enqueuedAt: 1_750_000_000_000 + id,
+  });
+  /** Every entry of the stream, decoded: scene jobs and fan-outs, in order. */
+  async function streamItems(key: string) {
+    const entries = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+    return entries.map(([, flat]) => {
+      const d = decodeInboxEntry(flat);
+      if (!d.ok) throw new Error(d.error);
+      return d.job ? { scene: d.job } : { fanout: d.fanout };
+    });
+  }
+
+  it('are spooled beside scene jobs and replayed in order as fan-out entries', async () => {
+    const dir = newDir();
+    const key = newKey();
+    const items: InboxItem[] = [job(1), fanoutItem(rename(7)), job(2), fanoutItem(rename(3, 'studio')), fanoutItem(rename(9, 'tag'))];
+    appendToSpool(dir, items.slice(0, 2));
+    for (const item of items.slice(2)) appendToSpool(dir, item);
+    const lines = readFileSync(spoolPath(dir), 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[1]!)).toEqual({ kind: 'fanout', relation: 'performer', id: '7', event: 'Performer.Update.Post', enqueuedAt: 1_750_000_000_007 });
+    expect(JSON.parse(lines[0]!)).toEqual(job(1)); // scene lines keep the old format
+    expect(spooledCount(dir)).toBe(5);
+    const s = await writerSender(key);
+    const r = await replaySpool(dir, s.send, { batch: 2 });
+    s.close();
+    expect(r).toEqual({ replayed: 5, pending: 0, invalid: 0 });
+    expect(await streamItems(key)).toEqual([
+      { scene: job(1) },
+      { fanout: rename(7) },
+      { scene: job(2) },
+      { fanout: rename(3, 'studio') },
+      { fanout: rename(9, 'tag') },
+    ]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a spool written before fan-outs existed (scene lines only, no kind) replays unchanged', async () => {
+    const dir = newDir();
+    const key = newKey();
+    // Byte for byte what the previous plugin version wrote.
+    const old = [
+      '{"sceneId":"41","reason":"hook","event":"Scene.Update.Post","fields":["title","id"],"enqueuedAt":1750000000041}',
+      '{"sceneId":"42","reason":"hook","event":"Scene.Create.Post","fields":["file_ids"],"enqueuedAt":1750000000042}',
+    ];
+    writeFileSync(spoolPath(dir), `${old.join('\n')}\n`);
+    appendToSpool(dir, fanoutItem(rename(5)));
+    const s = await writerSender(key);
+    expect(await replaySpool(dir, s.send)).toEqual({ replayed: 3, pending: 0, invalid: 0 });
+    s.close();
+    const got = await streamItems(key);
+    expect(got.map((g) => (g.scene ? `scene ${g.scene.sceneId} ${g.scene.event}` : `${g.fanout!.relation} ${g.fanout!.id}`))).toEqual([
+      'scene 41 Scene.Update.Post',
+      'scene 42 Scene.Create.Post',
+      'performer 5',
+    ]);
+    expect(got[0]!.scene).toEqual(JSON.parse(old[0]!));
+  });
+
+  it('malformed fan-out lines and unknown kinds are set aside, not delivered', async () => {
+    const dir = newDir();
+    const key = newKey();
+    const bad = [
+      { kind: 'fanout', relation: 'gallery', id: '1', event: 'x', enqueuedAt: 1 },
+      { kind: 'fanout', relation: 'tag', id: 'abc', event: 'x', enqueuedAt: 1 },
+      { kind: 'fanout', relation: 'tag', id: '1', enqueuedAt: 1 },
+      { kind: 'fanout', relation: 'tag', id: '1', event: 'x', enqueuedAt: '1' },
+      { kind: 'rename', sceneId: '1', reason: 'hook', enqueuedAt: 1 },
+    ];
+    writeFileSync(spoolPath(dir), bad.map((b) => `${JSON.stringify(b)}\n`).join(''));
+    appendToSpool(dir, [fanoutItem(rename(2, 'tag')), job(3)]);
+    const s = await writerSender(key);
+    const r = await replaySpool(dir, s.send);
+    s.close();
+    expect(r).toEqual({ replayed: 2, pending: 0, invalid: 5 });
+    expect(await streamItems(key)).toEqual([{ fanout: rename(2, 'tag') }, { scene: job(3) }]);
+    expect(readFileSync(join(dir, SPOOL_BAD_FILE), 'utf8').trim().split('\n')).toHaveLength(5);
+  });
+
+  it('recordJob takes a fan-out like a scene job: spooled while Redis is down, replayed first', async () => {
+    const dir = newDir();
+    const key = newKey();
+    const down = await recordJob(dir, { url: `redis://127.0.0.1:${await freePort()}`, key }, fanoutItem(rename(8)));
+    expect(down.delivered).toBe(false);
+    expect(spooledCount(dir)).toBe(1);
+    const up = await recordJob(dir, { url: testRedisUrl(), key }, fanoutItem(rename(4, 'studio')));
+    expect(up).toEqual({ delivered: true, replayed: 1 });
+    expect(await streamItems(key)).toEqual([{ fanout: rename(8) }, { fanout: rename(4, 'studio') }]);
+    expect(existsSync(spoolPath(dir))).toBe(false);
   });
 });

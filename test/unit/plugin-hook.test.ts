@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../src/redis.js';
-import { decideHook, PLEX_RELEVANT_FIELDS } from '../../src/stash/hook.js';
-import { PLUGIN_TASKS, type PluginInput } from '../../src/stash/plugin-io.js';
+import { decideHook, PLEX_RELEVANT_FIELDS, RENAME_HOOKS } from '../../src/stash/hook.js';
+import { hookOutcome } from '../../src/stash/http-hook.js';
+import { PLUGIN_TASKS, RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/stash/plugin-io.js';
 import { TASK_HANDLERS } from '../../src/stash/plugin-tasks.js';
-import { decodeInboxEntry, encodeInboxEntry, syncJobSchema, type SyncJobData } from '../../src/sync/job.js';
+import { decodeInboxEntry, encodeFanoutEntry, encodeInboxEntry, fanoutSchema, syncJobSchema, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
 
 const NOW = 1_750_000_000_000;
 
@@ -76,7 +77,7 @@ describe('decideHook', () => {
   });
 
   it('skips other triggers', () => {
-    for (const type of ['Scene.Destroy.Post', 'Tag.Update.Post', 'Scene.Update.Pre']) {
+    for (const type of ['Scene.Destroy.Post', 'Tag.Update.Post', 'Scene.Update.Pre', 'Gallery.Update.Post', 'Performer.Create.Post', 'constructor', '__proto__']) {
       expect(decideHook(input({ id: 45, type, input: { title: 'x' }, inputFields: ['title'] }), NOW)).toMatchObject({ action: 'skip' });
     }
   });
@@ -126,5 +127,80 @@ describe('inbox entries round-trip', () => {
   });
   it('every task has a handler', () => {
     for (const t of PLUGIN_TASKS) expect(typeof TASK_HANDLERS[t.mode]).toBe('function');
+  });
+});
+
+describe('decideHook: renames and merges (fan-out)', () => {
+  const ctx = (type: string, id: unknown, inputFields: string[], given: Record<string, unknown> = { id: String(id) }) =>
+    input({ id, type, input: given, inputFields });
+
+  it.each([
+    ['Performer.Update.Post', 'performer'],
+    ['Studio.Update.Post', 'studio'],
+    ['Tag.Update.Post', 'tag'],
+  ] as const)('%s with `name` among the fields → fanout of that %s', (type, relation) => {
+    const d = decideHook(ctx(type, 7, ['name', 'id'], { id: '7', name: 'New name' }), NOW);
+    expect(d).toEqual({ action: 'fanout', event: { relation, id: '7', event: type, enqueuedAt: NOW } });
+    if (d.action === 'fanout') expect(fanoutSchema.parse(d.event)).toEqual(d.event);
+  });
+
+  it('Tag.Merge.Post → always a fanout of the destination (the hook id), whatever the input', () => {
+    // Stash's TagsMerge fires the hook with the destination's id, the TagsMergeInput and no inputFields.
+    const merge = { id: 12, type: 'Tag.Merge.Post', input: { source: ['3', '4'], destination: '12' } };
+    expect(decideHook(input(merge), NOW)).toEqual({ action: 'fanout', event: { relation: 'tag', id: '12', event: 'Tag.Merge.Post', enqueuedAt: NOW } });
+    expect(decideHook(input({ id: '12', type: 'Tag.Merge.Post' }), NOW).action).toBe('fanout');
+    expect(decideHook(input({ id: '12', type: 'Tag.Merge.Post', input: null, inputFields: ['source'] }), NOW).action).toBe('fanout');
+  });
+
+  it.each([
+    ['Performer.Update.Post', ['birthdate', 'id'], 'performer 7: no field Plex shows changed (birthdate, id)'],
+    ['Performer.Update.Post', ['favorite', 'id'], 'performer 7'],
+    ['Performer.Update.Post', ['ids', 'tag_ids'], 'performer 7'], // a bulk edit: cannot rename
+    ['Performer.Update.Post', ['disambiguation', 'alias_list', 'image'], 'performer 7'],
+    ['Studio.Update.Post', ['parent_id', 'id'], 'studio 7'], // Plex shows only the studio's name
+    ['Studio.Update.Post', ['rating100', 'favorite'], 'studio 7'],
+    ['Tag.Update.Post', ['parent_ids', 'child_ids', 'aliases'], 'tag 7'],
+    ['Tag.Update.Post', ['description', 'sort_name'], 'tag 7'],
+    ['Tag.Update.Post', [], 'tag 7'],
+  ])('%s with only %j → skip', (type, fields, why) => {
+    expect(decideHook(ctx(type, 7, fields), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining(why) });
+  });
+
+  it('without inputFields (older Stash) decides from the non-null keys of input; without input at all skips', () => {
+    expect(decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: 'X', birthdate: null } }), NOW).action).toBe('fanout');
+    expect(decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: null, birthdate: '1990-01-01' } }), NOW).action).toBe('skip');
+    expect(decideHook(input({ id: 7, type: 'Studio.Update.Post' }), NOW)).toMatchObject({ action: 'skip', why: 'studio 7: Studio.Update.Post without input' });
+  });
+
+  it.each([
+    ['Performer.Update.Post', 'performer'],
+    ['Studio.Update.Post', 'studio'],
+    ['Tag.Update.Post', 'tag'],
+    ['Tag.Merge.Post', 'tag'],
+  ])('%s with a bad id → reject, naming the %s', (type, noun) => {
+    for (const id of ['abc', '', '0', '-3', '1.5', 0, -1, 1.5, 2 ** 60, null, true]) {
+      const d = decideHook(input({ id, type, input: { name: 'x' }, inputFields: ['name'] }), NOW);
+      expect(d, JSON.stringify(id)).toEqual({ action: 'reject', error: `invalid plugin input: args.hookContext.id must be a numeric ${noun} id` });
+    }
+  });
+
+  it('every rename trigger of the manifest has a rule, and only those', () => {
+    expect(Object.keys(RENAME_HOOKS).sort()).toEqual([...RENAME_HOOK_TRIGGERS].sort());
+  });
+
+  it('a fanout decision is recorded by the HTTP hook as the same fan-out entry (one decision, both paths)', () => {
+    const d = decideHook(ctx('Performer.Update.Post', '31', ['name', 'id']), NOW);
+    const o = hookOutcome(d);
+    expect(o).toMatchObject({ status: 200, kind: 'fanout' });
+    expect(decodeInboxEntry(o.entry!)).toEqual({ ok: true, fanout: { relation: 'performer', id: '31', event: 'Performer.Update.Post', enqueuedAt: NOW } });
+  });
+
+  it('fan-out entries round-trip through the inbox encoding', () => {
+    const events: FanoutEvent[] = [
+      { relation: 'performer', id: '1', event: 'Performer.Update.Post', enqueuedAt: NOW },
+      { relation: 'studio', id: '22', event: 'Studio.Update.Post', enqueuedAt: 0 },
+      { relation: 'tag', id: '333', event: 'Tag.Merge.Post', enqueuedAt: 5 },
+    ];
+    for (const e of events) expect(decodeInboxEntry(encodeFanoutEntry(e))).toEqual({ ok: true, fanout: e });
   });
 });

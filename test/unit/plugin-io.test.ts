@@ -195,8 +195,10 @@ describe('manifest and tasks', () => {
   it('pluginManifest follows the Stash plugin format', () => {
     const m = pluginManifest('1.2.3');
     expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
-    expect(m.hooks).toHaveLength(1);
-    expect(m.hooks[0]!.triggeredBy).toEqual([...HOOK_TRIGGERS]);
+    expect(m.hooks).toHaveLength(2);
+    expect(m.hooks[0]!.triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
+    expect(m.hooks[1]!.triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
+    expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
     expect(m.tasks.map((t) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
     expect(m.tasks).toContainEqual(expect.objectContaining({ name: 'Sync All Scenes', defaultArgs: { mode: 'sync_all' } }));
     expect(m.tasks).toContainEqual(expect.objectContaining({ name: 'Sync Recent Scenes', defaultArgs: { mode: 'sync_recent', hours: '24' } }));

@@ -1,0 +1,122 @@
+// A rename end to end, with real processes: a performer renamed in Stash fires Performer.Update.Post
+// (no scene hook); the Node hook records one fan-out event; a worker process fans it out to the scenes
+// carrying that performer and syncs them. Every such scene shows the new actor name in Plex; the
+// scenes without the performer get no edit at all.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
+import { connectRedis } from '../../src/redis.js';
+import { encodeInboxEntry, type SyncJobData } from '../../src/sync/job.js';
+import { createSyncQueue } from '../../src/sync/queue.js';
+import { runNode, startProcess, type Proc } from '../helpers/proc.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const PLUGIN = 'dist/stash-plugin/stash2plex.cjs';
+const WORKER = 'dist/workers/worker.js';
+const OLD_NAME = 'Performer 1';
+const NEW_NAME = 'Performer One (renamed)';
+
+let world: World;
+let conn: ReturnType<typeof connectRedis>;
+let queue: Queue<SyncJobData>;
+let worker: Proc;
+let pluginDir: string;
+
+/** The ratingKey an edit request is about (the section edit's `id`, the rating's `key`, a poster's path). */
+function editedRatingKeys(r: SimRequest): string[] {
+  const url = new URL(r.path, 'http://plex.invalid');
+  if (r.method === 'PUT' && url.pathname.endsWith('/all')) return (url.searchParams.get('id') ?? '').split(',').filter(Boolean);
+  if (url.pathname === '/:/rate') return [url.searchParams.get('key') ?? ''];
+  const poster = /^\/library\/metadata\/([^/]+)\/posters$/.exec(url.pathname);
+  return poster ? [poster[1]!] : [];
+}
+
+beforeAll(async () => {
+  world = await startWorld({ scenes: 12, prefixName: 'rename', env: { LOG_LEVEL: 'info' } });
+  conn = connectRedis(world.config);
+  queue = createSyncQueue(conn, world.prefix);
+  pluginDir = mkdtempSync(join(tmpdir(), 's2p-rename-plugin-'));
+  worker = startProcess(WORKER, world.env);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await queue?.close();
+  conn?.disconnect();
+  await world?.stop();
+  rmSync(pluginDir, { recursive: true, force: true });
+});
+
+describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
+  it('Performer.Update.Post → one fan-out → the new actor name on every scene with the performer, no edit elsewhere', async () => {
+    const sceneIds = world.stash.sceneIds();
+    expect(sceneIds).toHaveLength(12);
+
+    // 1. Sync the whole library once, through the inbox (as Sync All Scenes does).
+    for (const id of sceneIds) {
+      await conn.xadd(`${world.prefix}:inbox`, '*', ...encodeInboxEntry({ sceneId: id, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }));
+    }
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 12, 30_000, 'the first sync of 12 scenes');
+    const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === OLD_NAME));
+    const others = sceneIds.filter((id) => !carriers.includes(id));
+    expect(carriers.length).toBeGreaterThan(1);
+    expect(others.length).toBeGreaterThan(1);
+    for (const id of carriers) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.actor).toContain(OLD_NAME);
+    const performerId = world.stash.scene(carriers[0]!)!.performers.find((p) => p.name === OLD_NAME)!.id;
+
+    // 2. Rename it in Stash: no scene changes (updated_at untouched), so no scene hook; Stash fires
+    //    Performer.Update.Post with the fields given.
+    const editsBefore = world.plex.requests.length;
+    const updatedAt = new Map(sceneIds.map((id) => [id, world.stash.scene(id)!.updated_at]));
+    world.stash.renamePerformer(performerId, NEW_NAME);
+    for (const id of sceneIds) expect(world.stash.scene(id)!.updated_at).toBe(updatedAt.get(id));
+
+    const hook = await runNode(
+      PLUGIN,
+      JSON.stringify({
+        server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: null, Dir: pluginDir, PluginDir: pluginDir },
+        args: { hookContext: { id: Number(performerId), type: 'Performer.Update.Post', input: { id: performerId, name: NEW_NAME }, inputFields: ['name', 'id'] } },
+      }),
+      { REDIS_URL: world.env.REDIS_URL!, REDIS_PREFIX: world.prefix },
+    );
+    expect(hook.code, hook.stderr).toBe(0);
+    expect(JSON.parse(hook.stdout)).toEqual({ output: `queued performer ${performerId}: every scene with it is re-synced` });
+
+    // 3. The worker fans out: every carrier shows the new name.
+    await waitFor(
+      () => carriers.every((id) => world.plex.item(world.ratingKeyOf.get(id)!)!.actor.includes(NEW_NAME)),
+      30_000,
+      'the new actor name on every scene with the performer',
+    );
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 12 + carriers.length, 30_000, 'the fan-out jobs to complete');
+    await waitFor(async () => {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return c.waiting + c.active + c.delayed + c.prioritized === 0;
+    }, 10_000, 'an idle queue');
+    for (const id of carriers) {
+      const actors = world.plex.item(world.ratingKeyOf.get(id)!)!.actor;
+      expect(actors).toContain(NEW_NAME);
+      expect(actors).not.toContain(OLD_NAME);
+    }
+
+    // 4. Only the carriers were edited: no PUT (nor rating, nor poster) on any other scene's item.
+    const after = world.plex.requests.slice(editsBefore);
+    const edited = new Set(after.filter((r) => PlexSimulator.isEdit(r)).flatMap(editedRatingKeys));
+    expect([...edited].sort()).toEqual(carriers.map((id) => world.ratingKeyOf.get(id)!).sort());
+    for (const id of others) {
+      const rk = world.ratingKeyOf.get(id)!;
+      expect(after.filter((r) => r.method === 'PUT' && editedRatingKeys(r).includes(rk)), `scene ${id}`).toEqual([]);
+      // Not even read: a re-sync of every scene would send no edit either (the worker diffs first), but
+      // it would fetch each item; the fan-out must not touch these scenes at all.
+      expect(after.filter((r) => r.path.startsWith(`/library/metadata/${rk}`)), `scene ${id}`).toEqual([]);
+      expect(world.plex.item(rk)!.actor).not.toContain(NEW_NAME);
+    }
+    for (const id of carriers) expect(after.some((r) => r.path.startsWith(`/library/metadata/${world.ratingKeyOf.get(id)!}`)), `scene ${id} read`).toBe(true);
+    expect((await queue.getJobCounts('completed')).completed).toBe(12 + carriers.length);
+    expect(worker.output()).toMatch(new RegExp(`performer ${performerId} changed: ${carriers.length} scene\\(s\\) to re-sync`));
+    expect(await conn.xlen(`${world.prefix}:inbox`)).toBe(0);
+  }, 90_000);
+});
