@@ -217,8 +217,8 @@ async function runHook(input: PluginInput, env: Env): Promise<void> {
   const decision = decideHook(input);
   if (decision.action === 'reject') return fail(decision.error);
   if (decision.action === 'skip') {
-    log('debug', `stash2plex: skipped ${decision.why}`);
-    return finish(output(`skipped ${decision.why}`), 0);
+    log('debug', `stash2plex: skipped: ${decision.why}`);
+    return finish(output(`skipped: ${decision.why}`), 0);
   }
   // A scene job, or a fan-out event (a rename): recorded, spooled and replayed alike. The fan-out itself
   // (finding the scenes) is the workers' job, never the hook's.

@@ -229,7 +229,7 @@ describe('hook', () => {
     const r = await runPlugin(input(dir));
     expectWellFormed(r);
     expect(r.code).toBe(0);
-    expect(String(r.result.output)).toMatch(new RegExp(`^skipped .*${why}`));
+    expect(String(r.result.output)).toMatch(new RegExp(`^skipped: .*${why}`));
     expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
     expect(stash.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
@@ -388,7 +388,7 @@ describe('rename hooks (fan-out events)', () => {
     const r = await runPlugin(renameInput(dir, 'Performer.Update.Post', 9, ['birthdate', 'id'], { id: '9', birthdate: '1990-01-01' }));
     expectWellFormed(r);
     expect(r.code).toBe(0);
-    expect(r.result.output).toBe('skipped performer 9: no field Plex shows changed (birthdate, id)');
+    expect(r.result.output).toBe('skipped: performer 9: no field Plex shows changed (birthdate, id)');
     expect(stash.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });

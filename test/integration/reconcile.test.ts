@@ -69,4 +69,15 @@ describe('reconciliation', () => {
     const jobs = await queue.getJobs(['completed']);
     expect(jobs.some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10)).toBe(true);
   });
+
+  it('catches up at start on what changed while stash2plex was down (the HTTP hook could not deliver)', async () => {
+    const { world } = await rig({ RECONCILE_INTERVAL_MS: '600000' });
+    const first = await startSupervisorRole(world.config, quiet, { tickMs: 100 });
+    await new Promise((r) => setTimeout(r, 700)); // the checkpoint is set at start
+    await first.stop(); // stash2plex goes down…
+    world.stash.updateScene('4', { title: 'Edited while stash2plex was down' }); // …and this hook event is lost
+    await new Promise((r) => setTimeout(r, 1_100)); // Stash stores updated_at in whole seconds
+    await supervise(world); // starts again: the checkpoint in Redis says where to resume
+    await waitFor(() => title(world, '4') === 'Edited while stash2plex was down', 10_000, 'scene 4 synced after the restart');
+  });
 });
