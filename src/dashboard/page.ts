@@ -5,7 +5,7 @@
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { StatusJson } from '../supervisor/status.js';
 import type { Outage } from '../resilience/outages.js';
-import { formatAgo, formatDuration, formatRate } from '../resilience/format.js';
+import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
 
 export interface PageContext {
@@ -26,9 +26,8 @@ export interface PageContext {
 export const REFRESH_MS = 2_000;
 
 /** "2024-05-01 12:03:04" in the given zone (default local). */
-export function formatTime(at: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat('sv-SE', { dateStyle: 'short', timeStyle: 'medium', timeZone }).format(at);
-}
+/** Kept under the page's name for its callers and tests. */
+export const formatTime = formatDateTime;
 
 /** A future time as "in 3s" ("now" when due or past). */
 function formatIn(at: number, now: number): string {

@@ -48,3 +48,8 @@ export function formatRate(n: number | null): string {
   const text = abs >= 10 ? n.toFixed(1) : abs >= 1 ? n.toFixed(2) : n === 0 ? '0' : n.toPrecision(3);
   return `${String(Number(text))} jobs/s`;
 }
+
+/** "2024-05-01 12:03:04" in `timeZone` (the process's own zone when unset). */
+export function formatDateTime(at: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat('sv-SE', { dateStyle: 'short', timeStyle: 'medium', timeZone }).format(at);
+}

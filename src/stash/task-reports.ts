@@ -4,7 +4,7 @@
 // `output` (and its last log line). No I/O: src/stash/plugin-tasks.ts reads Redis and prints.
 import { formatRequeueSummary } from '../dlq/report.js';
 import type { RequeueSummary } from '../dlq/requeue.js';
-import { formatDuration, formatRate } from '../resilience/format.js';
+import { formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { outageMetrics, type Outage } from '../resilience/outages.js';
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { StatusJson } from '../supervisor/status.js';
@@ -58,38 +58,15 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function dateParts(t: number, timeZone: string | undefined): { date: string; time: string } {
-  const key = timeZone ?? '';
-  let f = formatters.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(key, f);
-  }
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(new Date(t))) p[part.type] = part.value;
-  return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}:${p.second}` };
-}
-
 /** "2024-05-01 12:03:04" in the clock's zone. */
 export function formatWhen(t: number, clock: Pick<ReportClock, 'timeZone'>): string {
-  const { date, time } = dateParts(t, clock.timeZone);
-  return `${date} ${time}`;
+  return formatDateTime(t, clock.timeZone);
 }
 
 /** "12:03:04" when `t` falls on the same day as `now` (in the clock's zone), else with the date. */
 export function formatClock(t: number, clock: ReportClock): string {
-  const at = dateParts(t, clock.timeZone);
-  return at.date === dateParts(clock.now, clock.timeZone).date ? at.time : `${at.date} ${at.time}`;
+  const [date, time] = formatDateTime(t, clock.timeZone).split(' ');
+  return date === formatDateTime(clock.now, clock.timeZone).split(' ')[0] ? time! : `${date} ${time}`;
 }
 
 /**

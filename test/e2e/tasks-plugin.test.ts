@@ -13,7 +13,6 @@ import { makeFailedJobs } from '../../bench/requeue.js';
 import { DEFAULT_ERROR_STRATEGIES } from '../../src/errors.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
-import type { Outage } from '../../src/resilience/outages.js';
 import { PlexSimulator } from '../../src/sim/plex.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { SIM_PLEX_TOKEN, SIM_STASH_KEY } from '../../src/sim/world.js';
@@ -22,9 +21,8 @@ import { decodeInboxEntry, type SyncJobData } from '../../src/sync/job.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { M, outage, S } from '../helpers/outages.js';
 
-const S = 1_000;
-const M = 60 * S;
 const H = 60 * M;
 
 let buildDir: string;
@@ -109,20 +107,6 @@ function expectWellFormed(r: Run) {
 
 const text = (r: Run, level = 'i') => r.lines.filter(([l]) => l === level).map(([, t]) => t);
 
-const outage = (o: Partial<Outage> & { startedAt: number }): Outage => {
-  const endedAt = o.endedAt === undefined ? o.startedAt + 2 * M : o.endedAt;
-  return {
-    id: `o-${o.startedAt}`,
-    detectedAt: o.startedAt + S,
-    endedAt,
-    durationMs: endedAt === null ? null : endedAt - o.startedAt,
-    trigger: 'failures',
-    firstError: null,
-    jobsAffected: 0,
-    rampEndedAt: null,
-    ...o,
-  };
-};
 
 async function writeBreaker(prefix: string, state: 'OPEN' | 'CLOSED', since: number) {
   const k = keys(prefix);

@@ -25,10 +25,9 @@ import { freePort } from '../helpers/ports.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { M, outage, S } from '../helpers/outages.js';
 
 const quiet = createLogger({ level: 'silent' });
-const S = 1_000;
-const M = 60 * S;
 const H = 60 * M;
 
 interface Run {
@@ -101,20 +100,6 @@ afterEach(async () => {
   }
 });
 
-const outage = (o: Partial<Outage> & { startedAt: number }): Outage => {
-  const endedAt = o.endedAt === undefined ? o.startedAt + 2 * M : o.endedAt;
-  return {
-    id: `o-${o.startedAt}`,
-    detectedAt: o.startedAt + S,
-    endedAt,
-    durationMs: endedAt === null ? null : endedAt - o.startedAt,
-    trigger: 'failures',
-    firstError: null,
-    jobsAffected: 0,
-    rampEndedAt: null,
-    ...o,
-  };
-};
 
 async function writeState(s: Store, st: { breaker?: 'OPEN' | 'CLOSED' | 'HALF_OPEN'; since?: number; outages?: Outage[]; rampStartedAt?: number }) {
   const k = keys(s.prefix);

@@ -1,7 +1,6 @@
 // The Stash tasks' report text, exactly, from hand-built status documents and outage lists.
 import { describe, expect, it } from 'vitest';
 import type { RequeueSummary } from '../../src/dlq/requeue.js';
-import type { Outage } from '../../src/resilience/outages.js';
 import type { QueueState } from '../../src/supervisor/queue-control.js';
 import type { StatusJson } from '../../src/supervisor/status.js';
 import {
@@ -20,11 +19,10 @@ import {
   type FailedBreakdown,
   type Report,
 } from '../../src/stash/task-reports.js';
+import { M, outage, S } from '../helpers/outages.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 5, 9); // 2024-05-01 12:05:09 UTC
 const clock = { now: NOW, timeZone: 'UTC' };
-const S = 1_000;
-const M = 60 * S;
 const H = 60 * M;
 const D = 24 * H;
 
@@ -59,20 +57,6 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
   };
 }
 
-const outage = (o: Partial<Outage> & { startedAt: number }): Outage => {
-  const endedAt = o.endedAt === undefined ? o.startedAt + 2 * M : o.endedAt;
-  return {
-    id: `o-${o.startedAt}`,
-    detectedAt: o.startedAt + S,
-    endedAt,
-    durationMs: endedAt === null ? null : endedAt - o.startedAt,
-    trigger: 'failures',
-    firstError: null,
-    jobsAffected: 0,
-    rampEndedAt: null,
-    ...o,
-  };
-};
 
 /** Three completed outages: 3 days, 1 day and 1 hour ago. */
 const A = outage({
