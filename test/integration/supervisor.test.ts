@@ -169,6 +169,17 @@ describe('supervisor', () => {
     expect(Number(await r.redis.hget(k.ramp, 'startedAt'))).toBe(startedAt);
     await sup.stop();
 
+    // HALF_OPEN is kept too: one failure of the trial reopens at once (CLOSED would need 3 in a row).
+    await r.redis.del(k.ramp);
+    await r.redis.hset(k.breaker, 'state', 'HALF_OPEN', 'since', String(Date.now()), 'openedAt', String(Date.now() - 1_000));
+    await r.world.plex.setMode('down');
+    sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
+    await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'HALF_OPEN reopened by one failed probe');
+    const transitions = (await r.redis.lrange(k.transitions, 0, 0)).map((t) => JSON.parse(t));
+    expect(transitions[0]).toMatchObject({ from: 'HALF_OPEN', to: 'OPEN' });
+    await sup.stop();
+    await r.world.plex.setMode('up');
+
     // Garbage: an unreadable breaker, a ramp in the future, a lease held forever by a dead id.
     await r.redis.del(k.breaker, k.ramp);
     await r.redis.hset(k.breaker, 'state', 'EXPLODED', 'since', 'yesterday');
