@@ -66,10 +66,40 @@ input SceneFilterType {
   updated_at: TimestampCriterionInput
 }
 
+input PerformerFilterType {
+  updated_at: TimestampCriterionInput
+}
+
+input StudioFilterType {
+  updated_at: TimestampCriterionInput
+}
+
+input TagFilterType {
+  updated_at: TimestampCriterionInput
+}
+
 type Query {
   findScene(id: ID, checksum: String): Scene
   findScenes(scene_filter: SceneFilterType, scene_ids: [Int!], ids: [ID!], filter: FindFilterType): FindScenesResultType!
+  findPerformers(performer_filter: PerformerFilterType, filter: FindFilterType, ids: [ID!]): FindPerformersResultType!
+  findStudios(studio_filter: StudioFilterType, filter: FindFilterType, ids: [ID!]): FindStudiosResultType!
+  findTags(tag_filter: TagFilterType, filter: FindFilterType, ids: [ID!]): FindTagsResultType!
   configuration: ConfigResult!
+}
+
+type FindPerformersResultType {
+  count: Int!
+  performers: [Performer!]!
+}
+
+type FindStudiosResultType {
+  count: Int!
+  studios: [Studio!]!
+}
+
+type FindTagsResultType {
+  count: Int!
+  tags: [Tag!]!
 }
 
 type ConfigResult {

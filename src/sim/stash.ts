@@ -361,6 +361,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
       },
       findScenes: (args: { scene_filter?: SceneFilter | null; ids?: string[] | null; scene_ids?: number[] | null; filter?: FindFilter | null }) =>
         this.findScenes(args, base),
+      findPerformers: (args: { performer_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
+        this.findNamed('performer', args.performer_filter, args.ids, args.filter),
+      findStudios: (args: { studio_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
+        this.findNamed('studio', args.studio_filter, args.ids, args.filter),
+      findTags: (args: { tag_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
+        this.findNamed('tag', args.tag_filter, args.ids, args.filter),
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];
@@ -410,6 +416,49 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const page = Math.max(1, f.page ?? 1);
     const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
     return { count, duration: 0, filesize: 0, scenes: slice.map((s) => this.sceneView(s, base)) };
+  }
+
+  /**
+   * findPerformers / findStudios / findTags: filter on `updated_at` / `created_at` only (anything else
+   * fails loudly), sort by id, name, created_at or updated_at, paged like findScenes.
+   */
+  private findNamed(kind: Kinds, filter: NamedFilter | null | undefined, ids: string[] | null | undefined, f: FindFilter | null | undefined) {
+    let list = [...this.named[kind].values()];
+    if (ids) list = list.filter((r) => ids.includes(r.id));
+    const tomorrow = this.time(this.now() + 86_400_000);
+    for (const [field, value] of Object.entries(filter ?? {})) {
+      if (value == null) continue;
+      if (field !== 'updated_at' && field !== 'created_at') throw new GraphQLError(`stash simulator: ${kind}_filter.${field} is not simulated`);
+      const c = value as TimestampCriterion;
+      list = list.filter((r) => compareTimestampText(this.time(field === 'updated_at' ? r.updated_at : r.created_at), c, tomorrow));
+    }
+    const sort = f?.sort ?? 'name';
+    const key = (r: NamedRec): string | number => {
+      switch (sort) {
+        case 'id':
+          return Number(r.id);
+        case 'name':
+          return r.name;
+        case 'created_at':
+          return this.time(r.created_at);
+        case 'updated_at':
+          return this.time(r.updated_at);
+        default:
+          throw new GraphQLError(`stash simulator: sort ${sort} is not simulated`);
+      }
+    };
+    const dir = f?.direction === 'DESC' ? -1 : 1;
+    list.sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      return (ka < kb ? -1 : ka > kb ? 1 : Number(a.id) - Number(b.id)) * dir;
+    });
+    const count = list.length;
+    const per = f?.per_page == null ? DEFAULT_PER_PAGE : Math.min(f.per_page, MAX_PER_PAGE);
+    const page = Math.max(1, f?.page ?? 1);
+    const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
+    const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: this.time(r.created_at), updated_at: this.time(r.updated_at) }));
+    return { count, [`${kind}s`]: views }; // performers, studios, tags
   }
 
   /** A scene_filter as Stash reads it: its own criteria ANDed, then `AND`/`OR`/`NOT` with a sub-filter. */
@@ -660,6 +709,7 @@ interface MultiCriterion {
   excludes?: string[] | null;
 }
 type SceneFilter = Record<string, unknown>;
+type NamedFilter = Record<string, unknown>;
 
 function jsonReply(status: number, body: unknown): Reply {
   return { status, type: 'application/json', body: JSON.stringify(body) };

@@ -6,12 +6,15 @@ import { classify, SyncError } from '../errors.js';
 import { redact } from '../log.js';
 import type { StashScene } from '../sync/types.js';
 import {
+  FIND_PERFORMERS_UPDATED,
   FIND_SCENE,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
   FIND_SCENES_UPDATED,
+  FIND_STUDIOS_UPDATED,
+  FIND_TAGS_UPDATED,
   PLUGIN_CONFIGURATION,
 } from './queries.js';
 
@@ -71,7 +74,10 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
-const idPageData = z.object({ findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string() })) }) });
+/** A page of ids under `findX { count x { id } }`, e.g. ('findScenes', 'scenes'). */
+const idPageShape = (root: string, list: string) =>
+  z.object({ [root]: z.object({ count: z.number(), [list]: z.array(z.object({ id: z.string() })) }) });
+type IdPageRoot = { count: number } & Record<string, { id: string }[] | number>;
 const updatedPageData = z.object({
   findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string(), updated_at: z.string() })) }),
 });
@@ -115,6 +121,13 @@ export function updatedAtCriterion(
   }
   return { value: formatStashTime(since.getTime() - 1000, offsetMinutes), modifier: 'GREATER_THAN' };
 }
+
+/** The `findX` query of each relation's own records changed in a window, with its root and list fields. */
+const RELATION_UPDATED: Record<SceneRelation, { operation: string; query: string; root: string; list: string }> = {
+  performer: { operation: 'FindPerformersUpdated', query: FIND_PERFORMERS_UPDATED, root: 'findPerformers', list: 'performers' },
+  studio: { operation: 'FindStudiosUpdated', query: FIND_STUDIOS_UPDATED, root: 'findStudios', list: 'studios' },
+  tag: { operation: 'FindTagsUpdated', query: FIND_TAGS_UPDATED, root: 'findTags', list: 'tags' },
+};
 
 const RELATION_QUERY: Record<SceneRelation, string> = {
   performer: FIND_SCENES_BY_PERFORMER,
@@ -195,19 +208,31 @@ export class StashClient {
     return data.data;
   }
 
-  /** Walks `findScenes` pages until the count is reached, yielding each non-empty page's ids. */
-  private async *pages(operationName: string, query: string, variables: Record<string, unknown>, perPage: number): AsyncGenerator<string[]> {
+  /**
+   * Walks `root` pages (default `findScenes { count scenes { id } }`) until the count is reached,
+   * yielding each non-empty page's ids.
+   */
+  private async *pages(
+    operationName: string,
+    query: string,
+    variables: Record<string, unknown>,
+    perPage: number,
+    root = 'findScenes',
+    list = 'scenes',
+  ): AsyncGenerator<string[]> {
     if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`perPage must be a positive integer, got ${perPage}`);
     // Stash serves at most 1000 per page whatever is asked; asking more would skew the page offsets.
     const per_page = Math.min(perPage, STASH_MAX_PAGE_SIZE);
+    const shape = idPageShape(root, list) as unknown as z.ZodType<Record<string, IdPageRoot>>;
     let seen = 0;
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const { findScenes } = await this.query(operationName, query, { ...variables, page, per_page }, idPageData);
-      const ids = findScenes.scenes.map((s) => s.id);
+      const data = await this.query(operationName, query, { ...variables, page, per_page }, shape);
+      const result = data[root]!;
+      const ids = (result[list] as { id: string }[]).map((s) => s.id);
       if (ids.length === 0) return;
       yield ids;
       seen += ids.length;
-      if (seen >= findScenes.count) return;
+      if (seen >= result.count) return;
     }
   }
 
@@ -253,6 +278,16 @@ export class StashClient {
   async *sceneIdsWith(kind: SceneRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const operation = `FindScenesBy${kind[0]!.toUpperCase()}${kind.slice(1)}`;
     yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
+  }
+
+  /**
+   * Ids of the performers, studios or tags themselves changed since `since`, page by page, oldest
+   * change first: a rename bumps only the relation's updated_at, so checkpoints find renames here.
+   */
+  async *relationsUpdatedSince(kind: SceneRelation, since: Date, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+    const q = RELATION_UPDATED[kind];
+    const updated = updatedAtCriterion(since, undefined, this.offsetMinutes);
+    yield* this.pages(q.operation, q.query, { updated }, perPage, q.root, q.list);
   }
 
   // ---- plugin settings ----------------------------------------------------------------------------

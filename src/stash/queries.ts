@@ -93,6 +93,46 @@ export const FIND_SCENES_BY_TAG = /* GraphQL */ `
   }
 `;
 
+/**
+ * Performers, studios and tags changed in a window, ids only, oldest change first (checkpoint
+ * reconciliation of renames whose hook events were lost). `$updated` as in FIND_SCENES_UPDATED.
+ */
+export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
+  query FindPerformersUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findPerformers(
+      performer_filter: { updated_at: $updated }
+      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
+    ) {
+      count
+      performers { id }
+    }
+  }
+`;
+
+export const FIND_STUDIOS_UPDATED = /* GraphQL */ `
+  query FindStudiosUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findStudios(
+      studio_filter: { updated_at: $updated }
+      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
+    ) {
+      count
+      studios { id }
+    }
+  }
+`;
+
+export const FIND_TAGS_UPDATED = /* GraphQL */ `
+  query FindTagsUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findTags(
+      tag_filter: { updated_at: $updated }
+      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
+    ) {
+      count
+      tags { id }
+    }
+  }
+`;
+
 /** A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. */
 export const PLUGIN_CONFIGURATION = /* GraphQL */ `
   query PluginConfiguration($id: ID!) {
@@ -109,6 +149,9 @@ export const ALL_QUERIES = {
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
+  FIND_PERFORMERS_UPDATED,
+  FIND_STUDIOS_UPDATED,
+  FIND_TAGS_UPDATED,
   PLUGIN_CONFIGURATION,
 } as const;
 export type QueryName = keyof typeof ALL_QUERIES;

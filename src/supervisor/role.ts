@@ -44,6 +44,7 @@ export async function startSupervisorRole(
       strategies: config.errorStrategies,
       redis,
       checkpointKey: k.reconcileCheckpoint,
+      inboxKey: k.inbox,
       intervalMs: config.reconcile.intervalMs,
       afterOutage: config.reconcile.afterOutage,
       write: (ops) => supervisor.write(ops),

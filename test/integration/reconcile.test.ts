@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { connectRedis, keys } from '../../src/redis.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
+import { encodeInboxEntry } from '../../src/sync/inbox.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
 import { waitFor } from '../helpers/wait.js';
@@ -46,6 +48,10 @@ async function supervise(world: World): Promise<SupervisorRole> {
   return s;
 }
 const title = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.title;
+const actors = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.actor;
+/** The ratingKeys a PUT edit (section edit `id=`) is about. */
+const putRatingKeys = (r: SimRequest) =>
+  r.method === 'PUT' ? (new URL(r.path, 'http://plex.invalid').searchParams.get('id') ?? '').split(',').filter(Boolean) : [];
 
 describe('reconciliation', () => {
   it('after an outage re-syncs the scenes Stash changed during it, hook events or not', async () => {
@@ -79,5 +85,44 @@ describe('reconciliation', () => {
     await new Promise((r) => setTimeout(r, 1_100)); // Stash stores updated_at in whole seconds
     await supervise(world); // starts again: the checkpoint in Redis says where to resume
     await waitFor(() => title(world, '4') === 'Edited while stash2plex was down', 10_000, 'scene 4 synced after the restart');
+  });
+
+  it('at each checkpoint fans out performers renamed without a hook, editing only the scenes carrying them', async () => {
+    const { world, redis, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
+    const sceneIds = world.stash.sceneIds();
+    // Scenes last changed long ago: the checkpoints' scene window (60 s skew margin) must not re-sync
+    // them, so only the performer fan-out can carry the rename to Plex.
+    for (const id of sceneIds) world.stash.updateScene(id, { updated_at: Date.now() - 3_600_000 });
+    await supervise(world);
+    // The first sync, through the inbox (as Sync All does).
+    for (const sceneId of sceneIds) {
+      await redis.xadd(keys(world.prefix).inbox, '*', ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }));
+    }
+    await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
+    await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set (and later ones ran)
+    const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === 'Performer 1'));
+    const others = sceneIds.filter((id) => !carriers.includes(id));
+    expect(carriers.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    const performerId = world.stash.scene(carriers[0]!)!.performers.find((p) => p.name === 'Performer 1')!.id;
+
+    const before = world.plex.requests.length;
+    world.stash.renamePerformer(performerId, 'Performer One (renamed, hook lost)'); // no hook at all
+    await waitFor(
+      () => carriers.every((id) => actors(world, id).includes('Performer One (renamed, hook lost)')),
+      10_000,
+      'the new actor name on every scene with the performer, from a checkpoint',
+    );
+    await new Promise((r) => setTimeout(r, 1_200)); // further checkpoints fan out again: still no edit elsewhere
+    const edited = new Set(world.plex.requests.slice(before).filter((r) => PlexSimulator.isEdit(r)).flatMap(putRatingKeys));
+    for (const id of others) {
+      expect(edited.has(world.ratingKeyOf.get(id)!), `scene ${id} edited`).toBe(false);
+      expect(actors(world, id)).not.toContain('Performer One (renamed, hook lost)');
+    }
+    for (const id of carriers) expect(edited.has(world.ratingKeyOf.get(id)!), `scene ${id} edited`).toBe(true);
+    const jobs = await queue.getJobs(['completed']);
+    for (const id of carriers) {
+      expect(jobs.some((j) => j.data.sceneId === id && j.data.event === 'reconcile:performer-updated'), `scene ${id} fanned out`).toBe(true);
+    }
   });
 });

@@ -340,6 +340,37 @@ describe('scenes by performer, studio, tag (renames)', () => {
   });
 });
 
+describe('performers, studios, tags changed since (renames at checkpoints)', () => {
+  it('relationsUpdatedSince finds the renamed ones, oldest change first, over pages', async () => {
+    let clock = Date.UTC(2025, 0, 1);
+    const s = await StashSimulator.start({ apiKey: KEY, now: () => clock });
+    try {
+      const c = new StashClient({ url: s.url, apiKey: KEY });
+      const performers = Array.from({ length: 7 }, (_, i) => s.addPerformer(`P${i}`));
+      const tag = s.addTag('t');
+      const studio = s.addStudio('S');
+      s.addStudio('S2');
+      const since = new Date(clock + 60_000);
+      expect(await collect(c.relationsUpdatedSince('performer', since))).toEqual([]);
+      clock += 120_000;
+      for (const id of [performers[5]!, performers[1]!, performers[3]!]) {
+        s.renamePerformer(id, `renamed ${id}`);
+        clock += 2_000;
+      }
+      s.renameStudio(studio, 'S renamed');
+      s.renameTag(tag, 't renamed');
+      const pages = await collect(c.relationsUpdatedSince('performer', since, 2));
+      expect(pages).toEqual([[performers[5]!, performers[1]!], [performers[3]!]]);
+      expect((await collect(c.relationsUpdatedSince('studio', since))).flat()).toEqual([studio]);
+      expect((await collect(c.relationsUpdatedSince('tag', since))).flat()).toEqual([tag]);
+      // The bound is the criterion's: a rename before `since` is not found.
+      expect((await collect(c.relationsUpdatedSince('performer', new Date(clock + 1_000)))).flat()).toEqual([]);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('pluginSettings', () => {
   it('is empty while nothing is saved, then the saved values', async () => {
     expect(await client.pluginSettings('stash2plex')).toEqual({});

@@ -34,6 +34,9 @@ describe('Stash queries', () => {
         'FIND_SCENES_BY_TAG',
         'FIND_SCENES_UPDATED',
         'FIND_SCENE_IDS_PAGE',
+        'FIND_PERFORMERS_UPDATED',
+        'FIND_STUDIOS_UPDATED',
+        'FIND_TAGS_UPDATED',
         'PLUGIN_CONFIGURATION',
       ].sort(),
     );
