@@ -161,17 +161,7 @@ export function step(state: BreakerState, event: BreakerEvent, settings: Breaker
       const successes = state.halfOpenSuccesses + 1;
       if (successes < successThreshold) return { state: { ...state, halfOpenSuccesses: successes }, transition: null };
       return {
-        state: {
-          ...state,
-          state: 'CLOSED',
-          since: now,
-          consecutiveFailures: 0,
-          openedAt: null,
-          streakStartedAt: null,
-          firstError: null,
-          halfOpenSuccesses: 0,
-          recoveries: state.recoveries + 1,
-        },
+        state: { ...initialBreaker(now), recoveries: state.recoveries + 1 },
         transition: { from: 'HALF_OPEN', to: 'CLOSED', reason: `${successes} ${successes === 1 ? 'success' : 'successes'} in HALF_OPEN`, at: now, source: event.source },
       };
     }

@@ -3,7 +3,8 @@
 // only) to place their failure times in an outage window.
 import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeFailedJobs, type FailedJobSpec } from '../../bench/requeue.js';
+import type { FailedJobSpec } from '../../bench/requeue.js';
+import { DOWN, failAt, specs } from '../helpers/failed-jobs.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { apiWording, requeueOptionsFrom } from '../../src/dashboard/app.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
@@ -19,7 +20,6 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 const quiet = createLogger({ level: 'silent' });
 const PASSWORD = 'requeue-dash-pw-5a1c';
 const MIN = 60_000;
-const DOWN = (n: string | number) => `PlexServerDown: GET /library/metadata/${n} → ECONNREFUSED`;
 const AUTH = 'PlexAuthError: GET /library/sections → HTTP 401 (token rejected)';
 const TEMP = 'PlexTemporaryError: PUT /library/metadata/7 → HTTP 503';
 const basic = (user = 'admin', password = PASSWORD) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -58,17 +58,7 @@ afterAll(async () => {
 function outage(id: string, startedAt: number, endedAt: number | null): Outage {
   return { id, startedAt, detectedAt: startedAt, endedAt, durationMs: endedAt && endedAt - startedAt, trigger: 'failures', firstError: null, jobsAffected: 0, rampEndedAt: null };
 }
-async function fail(at: number, jobs: FailedJobSpec[]): Promise<string[]> {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(at);
-  try {
-    return await makeFailedJobs({ connection: conn, prefix: config.redis.prefix, queue, strategies: config.errorStrategies, jobs });
-  } finally {
-    vi.useRealTimers();
-  }
-}
-const specs = (from: number, count: number, reason: (i: number) => string = DOWN): FailedJobSpec[] =>
-  Array.from({ length: count }, (_, i) => ({ sceneId: String(from + i), failedReason: reason(from + i) }));
+const fail = (at: number, jobs: FailedJobSpec[]) => failAt(at, jobs, { connection: conn, config, queue });
 const failedCount = () => conn.zcard(`${config.redis.prefix}:sync:failed`);
 const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
 

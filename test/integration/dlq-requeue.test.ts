@@ -3,7 +3,8 @@
 // clock faked (Date only) to place their failure times.
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeFailedJobs, type FailedJobSpec } from '../../bench/requeue.js';
+import type { FailedJobSpec } from '../../bench/requeue.js';
+import { DOWN, failAt, specs } from '../helpers/failed-jobs.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { requeue, runRequeue, type RequeueOptions, type RequeueSummary } from '../../src/dlq/requeue.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
@@ -17,7 +18,6 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const quiet = createLogger({ level: 'silent' });
 const MIN = 60_000;
-const DOWN = (n: string | number) => `PlexServerDown: GET /library/metadata/${n} → ECONNREFUSED`;
 const AUTH = 'PlexAuthError: GET /library/sections → HTTP 401 (token rejected)';
 const TEMP = 'PlexTemporaryError: PUT /library/metadata/7 → HTTP 503';
 
@@ -56,18 +56,7 @@ async function setBreaker(state: 'OPEN' | 'HALF_OPEN' | 'CLOSED') {
   await conn.hset(k.breaker, serializeBreaker({ ...initialBreaker(now), state, openedAt: state === 'CLOSED' ? null : now }));
 }
 
-/** Real failed jobs, failing at `at` (Date faked meanwhile). */
-async function fail(at: number, jobs: FailedJobSpec[]): Promise<string[]> {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(at);
-  try {
-    return await makeFailedJobs({ connection: conn, prefix: config.redis.prefix, queue, strategies: config.errorStrategies, jobs });
-  } finally {
-    vi.useRealTimers();
-  }
-}
-const specs = (from: number, count: number, reason: (i: number) => string = DOWN): FailedJobSpec[] =>
-  Array.from({ length: count }, (_, i) => ({ sceneId: String(from + i), failedReason: reason(from + i) }));
+const fail = (at: number, jobs: FailedJobSpec[]) => failAt(at, jobs, { connection: conn, config, queue });
 
 function run(options: Partial<RequeueOptions> = {}, c = conn, q = queue): Promise<RequeueSummary> {
   return requeue({ redis: c, queue: q, keys: k, strategies: config.errorStrategies, options: { dryRun: false, rate: 10_000, ...options }, log: quiet });
