@@ -25,10 +25,6 @@ export interface PageContext {
 
 export const REFRESH_MS = 2_000;
 
-/** "2024-05-01 12:03:04" in the given zone (default local). */
-/** Kept under the page's name for its callers and tests. */
-export const formatTime = formatDateTime;
-
 /** A future time as "in 3s" ("now" when due or past). */
 function formatIn(at: number, now: number): string {
   const d = at - now;
@@ -64,8 +60,8 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
   else last = `<span class="bad">failed</span>${h.error ? `: <span class="err">${esc(h.error)}</span>` : ''}`;
   const rows: [string, string, string?][] = [
     ['Last probe', last, 'probe-last'],
-    ['Probed', h.lastProbeAt === null ? '—' : `<time title="${esc(formatTime(h.lastProbeAt, tz))}">${esc(formatAgo(h.lastProbeAt, now))}</time>`, 'probe-at'],
-    ['Next probe', h.nextProbeAt === null ? '<span class="muted">not scheduled</span>' : `<time title="${esc(formatTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`, 'probe-next'],
+    ['Probed', h.lastProbeAt === null ? '—' : `<time title="${esc(formatDateTime(h.lastProbeAt, tz))}">${esc(formatAgo(h.lastProbeAt, now))}</time>`, 'probe-at'],
+    ['Next probe', h.nextProbeAt === null ? '<span class="muted">not scheduled</span>' : `<time title="${esc(formatDateTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`, 'probe-next'],
   ];
   const token = h.tokenRejected
     ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): edits fail until it is fixed. This is not an outage.</p>'
@@ -154,10 +150,10 @@ function metricsSection(s: StatusJson): string {
 function outageRow(o: Outage, now: number, tz?: string): string {
   const ongoing = o.endedAt === null;
   const duration = ongoing ? now - o.startedAt : (o.durationMs ?? 0);
-  const ramp = ongoing ? '—' : o.rampEndedAt === null ? '<span class="chip chip-warn">ramping</span>' : esc(formatTime(o.rampEndedAt, tz));
+  const ramp = ongoing ? '—' : o.rampEndedAt === null ? '<span class="chip chip-warn">ramping</span>' : esc(formatDateTime(o.rampEndedAt, tz));
   return (
     `<tr data-outage-id="${esc(o.id)}"${ongoing ? ' class="ongoing"' : ''}>` +
-    `<td class="nowrap"><time title="${esc(new Date(o.startedAt).toISOString())}">${esc(formatTime(o.startedAt, tz))}</time><br><span class="small muted">${esc(formatAgo(o.startedAt, now))}</span></td>` +
+    `<td class="nowrap"><time title="${esc(new Date(o.startedAt).toISOString())}">${esc(formatDateTime(o.startedAt, tz))}</time><br><span class="small muted">${esc(formatAgo(o.startedAt, now))}</span></td>` +
     `<td data-col="duration" class="nowrap">${ongoing ? `<span class="chip chip-bad">ongoing</span> ` : ''}${esc(formatDuration(duration))}</td>` +
     `<td>${esc(formatDuration(Math.max(0, o.detectedAt - o.startedAt)))}</td>` +
     `<td>${esc(o.trigger)}</td>` +
