@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { hostHeaderName } from './dashboard/security.js';
 import { DEFAULT_ERROR_STRATEGIES, errorStrategiesSchema, type ErrorStrategies } from './errors.js';
 
 /** A setting that is missing or wrong; `variable` names the environment variable. */
@@ -63,6 +64,13 @@ const list = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
+/** Host names (a port, if given, is ignored), as the dashboard compares them with a request's Host. */
+const hostList = list.transform((names, ctx) => {
+  const out = names.map(hostHeaderName);
+  const bad = names.find((_, i) => out[i] === null);
+  if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `"${bad}" is not a host name` });
+  return out.filter((n): n is string => n !== null);
+});
 
 export interface PathMapping {
   from: string;
@@ -136,6 +144,7 @@ const VARIABLES = {
   DASHBOARD_PORT: [int(0).refine((n) => n <= 65535, 'must be a port number'), '3000'],
   DASHBOARD_USER: [nonEmpty, 'admin'],
   DASHBOARD_PASSWORD: [nonEmpty, undefined],
+  DASHBOARD_ALLOWED_HOSTS: [hostList, undefined],
   ERROR_STRATEGIES: [errorStrategiesJson, undefined],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
@@ -159,7 +168,8 @@ export interface Config {
   outageHistorySize: number;
   reconcile: { afterOutage: boolean; intervalMs: number };
   hookToken: string | null;
-  dashboard: { host: string; port: number; user: string; password: string | null };
+  /** allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence). */
+  dashboard: { host: string; port: number; user: string; password: string | null; allowedHosts: string[] };
   errorStrategies: ErrorStrategies;
   logLevel: string;
 }
@@ -228,6 +238,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     port: r('DASHBOARD_PORT')!,
     user: r('DASHBOARD_USER')!,
     password: r('DASHBOARD_PASSWORD') ?? null,
+    allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
   };
   const clusterNodes = r('REDIS_CLUSTER_NODES');
   for (const node of clusterNodes ?? []) {

@@ -1,6 +1,6 @@
 // The dashboard's express app: /healthz (open), POST /api/stash/hook (its own bearer token, off without
-// HOOK_TOKEN: ./stash-hook.ts), then basic auth and the cross-site check on everything else: the status
-// page `/`, GET /api/status, POST /api/health-check, POST /api/requeue, Bull Board at /queues, /metrics.
+// HOOK_TOKEN: ./stash-hook.ts), then the Host check (DNS rebinding), basic auth and the cross-site check
+// on everything else: the status page `/`, GET /api/status, POST /api/health-check, POST /api/requeue, Bull Board at /queues, /metrics.
 // Errors answer JSON without a stack; secrets never appear in a response (every dynamic value is
 // redacted before it is rendered).
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ import type { ProbeResult } from '../supervisor/supervisor.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
 import { renderStatusMain, renderStatusPage, type PageContext } from './page.js';
 import type { RateLimit } from './rate-limit.js';
-import { checkCredentials, isLoopbackAddress, sameOriginAllowed } from './security.js';
+import { checkCredentials, hostAllowed, isLoopbackAddress, sameOriginAllowed } from './security.js';
 import { stashHookRouter } from './stash-hook.js';
 
 export interface DashboardAppOptions {
@@ -209,6 +209,18 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
       rateLimit: opts.hookRateLimit,
     }),
   );
+
+  // DNS rebinding: without a password, or when DASHBOARD_ALLOWED_HOSTS is set, the Host must name this
+  // dashboard (loopback or a listed name). With a password and no list any Host passes: a rebinding page
+  // has no credentials for its own origin. /healthz and the hook (above) are exempt: container health
+  // checks and Stash in another container call them by service name, and neither serves anything a
+  // rebinding page could use (the hook needs its token).
+  const hostCheck = auth === null || config.dashboard.allowedHosts.length > 0;
+  app.use((req, res, next) => {
+    if (!hostCheck || hostAllowed(req.headers.host, config.dashboard.allowedHosts)) return next();
+    log.warn({ method: req.method, path: req.path, host: String(req.headers.host ?? '').slice(0, 100) }, 'dashboard: request for a foreign Host refused');
+    return sendJson(res, 421, { error: 'this dashboard does not serve that Host; add it to DASHBOARD_ALLOWED_HOSTS' });
+  });
 
   // Basic auth. Without DASHBOARD_PASSWORD only connections that arrived on a loopback address are
   // served (the server also refuses to listen elsewhere without one: server.ts).

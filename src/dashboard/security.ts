@@ -77,3 +77,26 @@ export function sameOriginAllowed(h: OriginHeaders): { ok: boolean; why: string 
   }
   return { ok: false, why: 'no Origin, Sec-Fetch-Site or X-Requested-With header' };
 }
+
+/**
+ * The name of a `Host` header, lowercased and without its port (`[::1]:3000` → `::1`); null when the
+ * header is missing or is not a plain host[:port].
+ */
+export function hostHeaderName(header: string | undefined): string | null {
+  if (!header) return null;
+  const h = header.trim().toLowerCase();
+  const m = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(h) ?? /^([a-z0-9_.-]+)(?::\d{1,5})?$/.exec(h);
+  return m ? m[1]!.replace(/\.$/, '') : null;
+}
+
+/**
+ * DNS rebinding defence: whether a request's `Host` names this dashboard. A page on `a.example` that
+ * rebinds its name to 127.0.0.1 still sends `Host: a.example`, so only loopback names (`localhost`,
+ * 127.0.0.0/8, `[::1]`, with any port) and the names of DASHBOARD_ALLOWED_HOSTS pass. `allowed` holds
+ * names as hostHeaderName gives them (lowercase, no port).
+ */
+export function hostAllowed(header: string | undefined, allowed: readonly string[]): boolean {
+  const name = hostHeaderName(header);
+  if (name === null) return false;
+  return isLoopbackHost(name) || allowed.includes(name);
+}

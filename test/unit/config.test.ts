@@ -31,8 +31,13 @@ describe('parseConfig', () => {
     expect(c.plex.maxRate).toBeNull();
     expect(c.outageHistorySize).toBe(30);
     expect(c.reconcile).toEqual({ afterOutage: true, intervalMs: 900_000 });
-    expect(c.dashboard).toEqual({ host: '127.0.0.1', port: 3000, user: 'admin', password: null });
+    expect(c.dashboard).toEqual({ host: '127.0.0.1', port: 3000, user: 'admin', password: null, allowedHosts: [] });
     expect(c.errorStrategies).toEqual(DEFAULT_ERROR_STRATEGIES);
+  });
+
+  it('reads DASHBOARD_ALLOWED_HOSTS as lowercase names without port, refusing what is not a host', () => {
+    expect(parseConfig({ ...base, DASHBOARD_ALLOWED_HOSTS: 'Dash.Example:443, s2p.lan' }).dashboard.allowedHosts).toEqual(['dash.example', 's2p.lan']);
+    expect(errorOf({ ...base, DASHBOARD_ALLOWED_HOSTS: 'ok.lan, http://x/' }).variable).toBe('DASHBOARD_ALLOWED_HOSTS');
   });
 
   it('parses lists, path maps and booleans', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCredentials, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
+import { checkCredentials, hostAllowed, hostHeaderName, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
 import { assertDashboardExposure } from '../../src/dashboard/server.js';
 import { ConfigError } from '../../src/config.js';
 
@@ -31,7 +31,7 @@ describe('loopback', () => {
   });
 
   it('refuses a non-loopback DASHBOARD_HOST without a password, naming DASHBOARD_PASSWORD', () => {
-    const dash = (host: string, password: string | null) => ({ dashboard: { host, port: 0, user: 'admin', password } });
+    const dash = (host: string, password: string | null) => ({ dashboard: { host, port: 0, user: 'admin', password, allowedHosts: [] } });
     expect(() => assertDashboardExposure(dash('0.0.0.0', null))).toThrow(ConfigError);
     expect(() => assertDashboardExposure(dash('0.0.0.0', null))).toThrow(/DASHBOARD_PASSWORD/);
     expect(() => assertDashboardExposure(dash('0.0.0.0', 'pw'))).not.toThrow();
@@ -53,5 +53,21 @@ describe('cross-site check', () => {
     expect(sameOriginAllowed({ origin: 'null', host }).ok).toBe(false);
     expect(sameOriginAllowed({ host }).ok).toBe(false);
     expect(sameOriginAllowed({ xRequestedWith: 'XMLHttpRequest', host }).ok).toBe(false);
+  });
+});
+
+describe('Host check (DNS rebinding)', () => {
+  it('reads the name of a Host header, without port, lowercased', () => {
+    expect(hostHeaderName('LocalHost:3093')).toBe('localhost');
+    expect(hostHeaderName('[::1]:3093')).toBe('::1');
+    expect(hostHeaderName('[::1]')).toBe('::1');
+    expect(hostHeaderName('dash.example.')).toBe('dash.example');
+    for (const bad of [undefined, '', 'a b', 'user@host', 'host:port', '[zz]']) expect(hostHeaderName(bad)).toBeNull();
+  });
+  it('accepts loopback names with or without a port, and listed names; refuses any other', () => {
+    for (const h of ['localhost', 'localhost:3093', '127.0.0.1', '127.0.0.1:3093', '[::1]', '[::1]:3093']) expect(hostAllowed(h, []), h).toBe(true);
+    for (const h of ['a.example:3093', 'a.example', '192.168.1.5:3000', undefined, '']) expect(hostAllowed(h, []), String(h)).toBe(false);
+    expect(hostAllowed('dash.example:443', ['dash.example'])).toBe(true);
+    expect(hostAllowed('a.example', ['dash.example'])).toBe(false);
   });
 });
