@@ -136,10 +136,22 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
     res.status(status).type('application/json').set('Cache-Control', 'no-store').send(JSON.stringify(redactDeep(body, secrets)));
   };
 
+  // Damaged state read from Redis is repaired or dropped by the reader; each distinct warning is logged
+  // once per process (the page polls: once per read would flood the log).
+  const warned = new Set<string>();
+  const warnOnce = (warnings: readonly string[]) => {
+    for (const w of warnings) {
+      if (warned.has(w) || warned.size >= 100) continue;
+      warned.add(w);
+      log.warn(`dashboard: ${w}`);
+    }
+  };
+
   /** One status read: sources (for /metrics too) and the redacted document. */
   const readStatus = async (): Promise<{ status: StatusJson; sources: StatusSources; at: number }> => {
     const at = now();
     const sources = await withTimeout(readStatusSources({ redis, keys: k, queues, now: at }), statusTimeoutMs, 'Redis');
+    warnOnce(sources.snapshot.warnings);
     return { status: redactDeep(shapeStatus(sources, config, at), secrets), sources, at };
   };
 

@@ -4,8 +4,14 @@ import type { RedisConnection } from '../redis.js';
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 
 // Acquire or renew: take the key when free, extend it when ours. A key without TTL (corrupt, or written
-// by hand) would block every supervisor forever: it is replaced, and the caller warns.
+// by hand) would block every supervisor forever: it is replaced, and the caller warns. So is a key of
+// another Redis type, on which GET would fail every time.
 const ACQUIRE = `
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'string' and t ~= 'none' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])

@@ -1,24 +1,46 @@
 // Outage records and their metrics, as pure functions. Records are stored newest first, capped at
 // OUTAGE_HISTORY_SIZE; the supervisor opens one when the breaker opens and closes it when it closes.
+import { z } from 'zod';
 
-/** One outage, exactly as the contract's outage history. */
-export type Outage = {
-  id: string;
+const epochMs = z.number().int().nonnegative();
+
+/**
+ * One outage, exactly as the contract's outage history. The supervisor writes only records that fit
+ * (outagesToStore) and every reader drops those that do not (readableOutages): one schema for both.
+ */
+export const outageSchema = z.object({
+  id: z.string().min(1).max(200),
   /** First outage-class failure of the streak that opened the breaker. */
-  startedAt: number;
+  startedAt: epochMs,
   /** When the breaker opened. */
-  detectedAt: number;
+  detectedAt: epochMs,
   /** When the breaker closed again; null while the outage lasts. */
-  endedAt: number | null;
+  endedAt: epochMs.nullable(),
   /** endedAt − startedAt; null while the outage lasts. */
-  durationMs: number | null;
-  trigger: 'probe' | 'failures';
-  firstError: string | null;
+  durationMs: z.number().nonnegative().nullable(),
+  trigger: z.enum(['probe', 'failures']),
+  firstError: z.string().nullable(),
   /** Distinct jobs held back by the outage. */
-  jobsAffected: number;
+  jobsAffected: z.number().int().nonnegative(),
   /** When the recovery ramp after it finished; null until then. */
-  rampEndedAt: number | null;
-};
+  rampEndedAt: epochMs.nullable(),
+});
+export type Outage = z.infer<typeof outageSchema>;
+
+/** The records of a stored history that fit the schema, and how many did not (dropped). */
+export function readableOutages(list: readonly unknown[]): { outages: Outage[]; dropped: number } {
+  const outages: Outage[] = [];
+  for (const item of list) {
+    const parsed = outageSchema.safeParse(item);
+    if (parsed.success) outages.push(parsed.data);
+  }
+  return { outages, dropped: list.length - outages.length };
+}
+
+/** The history as stored (JSON): only records that fit the schema, so every reader can read it back. */
+export function outagesToStore(list: readonly Outage[]): string {
+  return JSON.stringify(readableOutages(list).outages);
+}
 
 export type OutageMetrics = {
   count: number;

@@ -293,9 +293,12 @@ async function withState<T>(ctx: TaskContext, config: Config, label: string, fn:
   }
 }
 
-async function readStatus(st: TaskState, config: Config, now: number) {
-  const { buildStatus } = await import('../supervisor/status.js');
-  return buildStatus({ redis: st.redis, keys: keys(config.redis.prefix), queues: [st.queue], config, now });
+/** The status document; what the reader had to repair or drop in Redis is logged as warnings. */
+async function readStatus(ctx: TaskContext, st: TaskState, config: Config, now: number) {
+  const { readStatusSources, shapeStatus } = await import('../supervisor/status.js');
+  const sources = await readStatusSources({ redis: st.redis, keys: keys(config.redis.prefix), queues: [st.queue], now });
+  for (const w of sources.snapshot.warnings) ctx.log('warning', w);
+  return shapeStatus(sources, config, now);
 }
 
 /** Prints a report's lines at their levels; its summary is the task's result. */
@@ -325,7 +328,7 @@ const healthCheck: TaskHandler = async (ctx) => {
   const probing = config.plex.url ? probePlex(config) : Promise.resolve(null);
   let status;
   try {
-    status = await withState(ctx, config, label, (st) => readStatus(st, config, now));
+    status = await withState(ctx, config, label, (st) => readStatus(ctx, st, config, now));
   } catch (err) {
     const probe = await probing;
     if (probe) for (const line of plexLines(probe, null, { now }).lines) ctx.log(line.level, line.text);
@@ -366,7 +369,7 @@ const queueStatus: TaskHandler = async (ctx) => {
   const progress = progressOf(ctx);
   const cap = ctx.failedScanCap ?? FAILED_SCAN_CAP;
   const { status, failed } = await withState(ctx, config, label, async (st) => {
-    const status = await readStatus(st, config, now);
+    const status = await readStatus(ctx, st, config, now);
     const failedJobs = status.queues[SYNC_QUEUE]?.failed ?? 0;
     if (failedJobs > FAILED_SCAN_PAGE) ctx.log('info', `${label}: reading the error types of ${Math.min(failedJobs, cap)} failed jobs…`);
     progress(0);

@@ -25,7 +25,8 @@ export async function queueState(queue: Queue, redis: RedisConnection, pausedByK
   const [counts, paused, marker, rateLimit] = await Promise.all([
     queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
     queue.isPaused(),
-    redis.hget(pausedByKey, queue.name),
+    // A marker key of the wrong type (corrupt) reads as no marker: an operator's pause, the cautious read.
+    redis.hget(pausedByKey, queue.name).catch(() => null),
     queue.getGlobalRateLimit(),
   ]);
   return {

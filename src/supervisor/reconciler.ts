@@ -11,6 +11,7 @@ import type { Outage } from '../resilience/outages.js';
 import { encodeFanoutEntry } from '../sync/inbox.js';
 import { FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../sync/job.js';
 import { RECONCILE_SKEW_MARGIN_MS, reconcileWindow, type StashWindowPort } from '../sync/reconcile.js';
+import { readCheckpoint } from './store.js';
 
 /** What a checkpoint needs of the Stash client besides the scene window. */
 export interface StashCheckpointPort extends StashWindowPort {
@@ -75,8 +76,10 @@ export class Reconciler {
    * moves to this run's start.
    */
   private async checkpoint(startedAt: number) {
-    const stored = Number(await this.opts.redis.get(this.opts.checkpointKey));
-    if (Number.isFinite(stored) && stored > 0 && stored <= startedAt) {
+    const warnings: string[] = [];
+    const stored = await readCheckpoint(this.opts.redis, this.opts.checkpointKey, warnings);
+    for (const w of warnings) this.opts.log.warn(`${w}; rewritten at this checkpoint`);
+    if (stored !== null && stored <= startedAt) {
       await reconcileWindow({ ...this.opts, since: stored });
       await this.relations(stored);
     } else {

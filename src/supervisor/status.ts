@@ -7,7 +7,7 @@ import type { BreakerStateName } from '../resilience/breaker.js';
 import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '../resilience/outages.js';
 import { effectiveRate } from '../resilience/ramp.js';
 import { queueState, type QueueState } from './queue-control.js';
-import { readSnapshot, type SupervisorSnapshot } from './store.js';
+import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
 export interface StatusJson {
   breaker: { state: BreakerStateName; since: number; consecutiveFailures: number; openedAt: number | null };
@@ -42,13 +42,15 @@ export interface StatusSources {
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
+  const leaderWarnings: string[] = [];
   const [snapshot, breakerStored, leader, leaderTtlMs, states] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
-    redis.get(k.leader),
+    readLeader(redis, k.leader, leaderWarnings),
     redis.pttl(k.leader),
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
   ]);
+  snapshot.warnings.push(...leaderWarnings);
   return {
     snapshot,
     breakerStored: breakerStored === 1,

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Keys, RedisConnection } from '../redis.js';
 import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
-import { closeOutage, endOutageRamp, openOutage, upsertOutage, type Outage } from '../resilience/outages.js';
+import { closeOutage, endOutageRamp, openOutage, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
 import {
   errorRate,
@@ -246,7 +246,7 @@ export class Supervisor {
   private async saveOutage(outage: Outage): Promise<boolean> {
     const snap = this.state!;
     snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
-    return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [JSON.stringify(snap.outages)] }]);
+    return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [outagesToStore(snap.outages)] }]);
   }
 
   private async act(t: BreakerTransition, now: number) {

@@ -48,4 +48,13 @@ describe('LeaderLease', () => {
     await a.release();
     expect(await a.holder()).toBeNull();
   });
+
+  it('replaces a lease key of the wrong Redis type (corrupt)', async () => {
+    const key = `${uniquePrefix('lease')}:leader`;
+    await redis.hset(key, { id: 'x' });
+    const a = new LeaderLease(redis, key, 'a', 5_000);
+    expect(await a.tryAcquire()).toBe('replaced-corrupt');
+    expect(await a.holder()).toBe('a');
+    expect(await a.write([{ cmd: 'SET', key: `${key}:x`, args: ['1'] }])).toBe(true);
+  });
 });
