@@ -34,7 +34,14 @@ if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server 
 const registry = createMetricsRegistry();
 const worker = await startWorkerRole(config, log, { onAttempt: workerMetrics(registry).onAttempt });
 const supervisor = await startSupervisorRole(config, log);
-const dashboard = await startDashboard(config, log, { supervisor: supervisor.supervisor, registry });
+let dashboard;
+try {
+  dashboard = await startDashboard(config, log, { supervisor: supervisor.supervisor, registry });
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+  process.exit(2);
+}
 log.info({ url: dashboard.url }, 'dashboard listening');
 startHeartbeat('stash2plex', () => worker.ping());
 onShutdown(async () => {

@@ -44,6 +44,16 @@ export function assertDashboardExposure(config: Pick<Config, 'dashboard'>): void
   }
 }
 
+/** getaddrinfo's codes for a name that does not resolve. */
+const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+
+/** A listen error; a DASHBOARD_HOST that does not resolve is a configuration error (exit 2). */
+export function listenError(err: unknown, host: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && UNRESOLVED.has(code)) return new ConfigError('DASHBOARD_HOST', `"${host}" does not resolve to an address (${code})`);
+  return err;
+}
+
 /** True when `p` settled within `ms`. */
 async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -88,7 +98,7 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
     });
   } catch (err) {
     await cleanup();
-    throw err;
+    throw listenError(err, config.dashboard.host);
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;

@@ -1,12 +1,14 @@
-// DNS rebinding (issue 11, point 2): a page on a.example that rebinds its name to 127.0.0.1 sends
-// `Host: a.example`; the dashboard must refuse it, whatever Origin / Sec-Fetch-Site it claims.
+// The dashboard's host names. DNS rebinding (issue 11, point 2): a page on a.example that rebinds its
+// name to 127.0.0.1 sends `Host: a.example`; the dashboard must refuse it, whatever Origin /
+// Sec-Fetch-Site it claims. And a DASHBOARD_HOST that does not resolve is a configuration error.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { ConfigError, parseConfig } from '../../src/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { createLogger } from '../../src/log.js';
 import { connectRedis } from '../../src/redis.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
+import { runNode } from '../helpers/proc.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const quiet = createLogger({ level: 'silent' });
@@ -91,5 +93,18 @@ describe('DASHBOARD_ALLOWED_HOSTS', () => {
       await free.stop();
       await listed.stop();
     }
+  });
+});
+
+describe('an unresolvable DASHBOARD_HOST', () => {
+  const unresolvable = { ...env, DASHBOARD_HOST: 'no-such-host.invalid', DASHBOARD_PASSWORD: PASSWORD };
+  it('is a ConfigError naming DASHBOARD_HOST', async () => {
+    await expect(startDashboard(parseConfig(unresolvable), quiet, { redis, queues: [queue] })).rejects.toThrow(ConfigError);
+  });
+  it('ends the dashboard process with one line naming the variable and exit 2', { timeout: 20_000 }, async () => {
+    const run = await runNode('dist/workers/dashboard.js', '', { ...unresolvable, LOG_LEVEL: 'silent' }, 15_000);
+    expect(run.stderr).toMatch(/^stash2plex: configuration error: DASHBOARD_HOST: "no-such-host\.invalid" does not resolve/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.code).toBe(2);
   });
 });
