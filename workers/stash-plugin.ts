@@ -8,7 +8,7 @@
 // settings, XADDs to the inbox (after replaying the spool) and exits. The tasks and the Stash client
 // live in stash2plex-tasks.cjs beside it, loaded on demand (scripts/build-plugin.mjs maps the dynamic
 // import below to it).
-import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as util from 'node:util';
 import { keys } from '../src/keys.js';
@@ -101,8 +101,29 @@ function fail(message: string): void {
 
 // ---- input ----------------------------------------------------------------------------------------
 
-/** stdin up to `limit` bytes; null when there is more. Synchronous reads, a stream when fd 0 is non-blocking. */
-async function readStdin(limit: number): Promise<Buffer | null> {
+/**
+ * How long the plugin waits for the end of its input. Stash writes one JSON object and closes stdin; a
+ * caller that never closes it would otherwise hold the hook, and Stash with it, for ever.
+ * S2P_HOOK_STDIN_TIMEOUT_MS overrides it (tests).
+ */
+const STDIN_TIMEOUT_MS = Number(process.env.S2P_HOOK_STDIN_TIMEOUT_MS) > 0 ? Number(process.env.S2P_HOOK_STDIN_TIMEOUT_MS) : 10_000;
+
+/** True when fd 0 is a regular file: it always ends, so blocking reads cannot hang. */
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * stdin up to `limit` bytes; null when there is more; 'timeout' when it has not ended within
+ * `timeoutMs`. A file is read synchronously (the fastest). A pipe (as Stash runs us) is read as a
+ * stream, so the deadline can fire: a blocking read would hold the event loop, and even an exit,
+ * until the writer closed its end.
+ */
+async function readStdin(limit: number, timeoutMs: number): Promise<Buffer | null | 'timeout'> {
   const chunks: Buffer[] = [];
   let total = 0;
   const take = (c: Buffer) => {
@@ -111,26 +132,34 @@ async function readStdin(limit: number): Promise<Buffer | null> {
     chunks.push(c);
     return true;
   };
-  try {
+  if (stdinIsFile()) {
     const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
       const n = readSync(0, buf, 0, buf.length, null);
       if (n === 0) return Buffer.concat(chunks);
       if (!take(Buffer.from(buf.subarray(0, n)))) return null;
     }
-  } catch (err) {
-    if (errno(err) === 'EOF') return Buffer.concat(chunks); // Windows pipe end
-    if (errno(err) !== 'EAGAIN') throw err;
   }
   return new Promise((done, reject) => {
+    const timer = setTimeout(() => {
+      process.stdin.destroy();
+      done('timeout');
+    }, timeoutMs);
+    const end = (result: Buffer | null) => {
+      clearTimeout(timer);
+      done(result);
+    };
     process.stdin.on('data', (c: Buffer) => {
       if (!take(c)) {
         process.stdin.destroy();
-        done(null);
+        end(null);
       }
     });
-    process.stdin.once('end', () => done(Buffer.concat(chunks)));
-    process.stdin.once('error', reject);
+    process.stdin.once('end', () => end(Buffer.concat(chunks)));
+    process.stdin.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
@@ -273,8 +302,9 @@ async function runTaskMode(input: PluginInput, env: Env, mode: string): Promise<
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) return finish(USAGE, 0);
-  const raw = await readStdin(MAX_INPUT_BYTES);
+  const raw = await readStdin(MAX_INPUT_BYTES, STDIN_TIMEOUT_MS);
   if (raw === null) return fail(`invalid plugin input: larger than ${MAX_INPUT_BYTES} bytes`);
+  if (raw === 'timeout') return fail(`invalid plugin input: stdin did not end within ${STDIN_TIMEOUT_MS} ms (Stash sends one JSON object and closes it)`);
   const parsed = parsePluginInput(raw.toString('utf8'));
   if (!parsed.ok) return fail(parsed.error);
   const { input } = parsed;
