@@ -140,6 +140,7 @@ const VARIABLES = {
   RECONCILE_AFTER_OUTAGE: [bool, 'true'],
   RECONCILE_INTERVAL_MS: [int(0), '900000'],
   HOOK_TOKEN: [nonEmpty, undefined],
+  HOOK_SPOOL_DIR: [nonEmpty, 'data/hook-spool'],
   DASHBOARD_HOST: [nonEmpty, '127.0.0.1'],
   DASHBOARD_PORT: [int(0).refine((n) => n <= 65535, 'must be a port number'), '3000'],
   DASHBOARD_USER: [nonEmpty, 'admin'],
@@ -168,6 +169,8 @@ export interface Config {
   outageHistorySize: number;
   reconcile: { afterOutage: boolean; intervalMs: number };
   hookToken: string | null;
+  /** Where the HTTP hook spools events Redis did not take (a subfolder per REDIS_PREFIX). */
+  hookSpoolDir: string;
   /** allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence). */
   dashboard: { host: string; port: number; user: string; password: string | null; allowedHosts: string[] };
   errorStrategies: ErrorStrategies;
@@ -266,6 +269,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     outageHistorySize: r('OUTAGE_HISTORY_SIZE')!,
     reconcile: { afterOutage: r('RECONCILE_AFTER_OUTAGE')!, intervalMs: r('RECONCILE_INTERVAL_MS')! },
     hookToken: r('HOOK_TOKEN') ?? null,
+    hookSpoolDir: r('HOOK_SPOOL_DIR')!,
     dashboard,
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,

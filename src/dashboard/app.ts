@@ -21,6 +21,7 @@ import { keys as keyNames, SYNC_QUEUE, type RedisConnection } from '../redis.js'
 import type { SyncJobData } from '../sync/job.js';
 import { readStatusSources, shapeStatus, type StatusJson, type StatusSources } from '../supervisor/status.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
+import type { HookSpool } from './hook-spool.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
 import { renderStatusMain, renderStatusPage, type PageContext } from './page.js';
 import type { RateLimit } from './rate-limit.js';
@@ -46,6 +47,8 @@ export interface DashboardAppOptions {
   timeZone?: string;
   /** Rate limit of POST /api/stash/hook per remote address (default 100/s, burst 200). */
   hookRateLimit?: RateLimit;
+  /** Where the HTTP hook keeps events Redis does not take (started by the caller); without it: 503. */
+  hookSpool?: HookSpool;
 }
 
 /** An error carrying the HTTP status to answer with; its message is shown (keep it free of secrets). */
@@ -219,6 +222,7 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
       secrets,
       now,
       rateLimit: opts.hookRateLimit,
+      spool: opts.hookSpool,
     }),
   );
 

@@ -6,11 +6,12 @@ import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { closeQuietly, connectRedis, type RedisConnection } from '../redis.js';
+import { closeQuietly, connectRedis, keys, type RedisConnection } from '../redis.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import type { RateLimit } from './rate-limit.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { createDashboardApp } from './app.js';
+import { HookSpool } from './hook-spool.js';
 import { isLoopbackHost } from './security.js';
 
 export interface DashboardOptions {
@@ -24,6 +25,8 @@ export interface DashboardOptions {
   timeZone?: string;
   /** Rate limit of POST /api/stash/hook per remote address (default 100/s, burst 200). */
   hookRateLimit?: RateLimit;
+  /** How often the HTTP hook's spool is replayed while not empty (default 5 s). */
+  hookSpoolReplayMs?: number;
 }
 
 export interface DashboardHandle {
@@ -70,6 +73,11 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
   const ownQueues = !opts.queues;
   const queues = opts.queues ?? [createSyncQueue(redis, config.redis.prefix) as Queue];
   if (ownQueues) for (const q of queues) q.on('error', (err: Error) => log.debug({ err: err.message }, 'dashboard: queue Redis error'));
+  const hookSpool =
+    config.hookToken === null
+      ? undefined
+      : new HookSpool({ baseDir: config.hookSpoolDir, prefix: config.redis.prefix, redis, inboxKey: keys(config.redis.prefix).inbox, log, replayEveryMs: opts.hookSpoolReplayMs });
+  hookSpool?.start();
   const app = createDashboardApp({
     config,
     redis,
@@ -79,12 +87,14 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
     registry: opts.registry,
     timeZone: opts.timeZone,
     hookRateLimit: opts.hookRateLimit,
+    hookSpool,
   });
   const server = createServer(app);
   server.keepAliveTimeout = 5_000;
   // Closing waits for Redis; with Redis gone it would wait forever: give up after a moment and drop the
   // connection instead.
   const cleanup = async () => {
+    hookSpool?.stop();
     if (ownQueues) await bounded(Promise.all(queues.map((q) => q.close().catch(() => undefined))), 2_000);
     if (ownRedis && !(await bounded(closeQuietly(redis), 1_000))) redis.disconnect();
   };

@@ -5,7 +5,9 @@
 // with its own credential, the bearer token HOOK_TOKEN. Checks, cheapest first, nothing read before the
 // token is right: off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429) →
 // browser cross-site post (403) → token (401) → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
-// skip 200 / reject 400 / record XADD then 200; Redis not answering 503.
+// skip 200 / reject 400 / record XADD then 200. An event Redis does not take (unreachable, or refusing
+// writes: OOM) goes to the spool on the dashboard's disk (./hook-spool.ts), 200 "spooled …", replayed
+// when Redis takes writes again; 503 only when there is no spool or it cannot be written.
 // Every answer is exactly one JSON object, `{"output": …}` or `{"error": …}` and a newline: what the
 // Node plugin prints, so `wget -O -` / `curl` hand it straight to Stash.
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -14,6 +16,8 @@ import type { RedisConnection } from '../redis.js';
 import { decideHook } from '../stash/hook.js';
 import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from '../stash/http-hook.js';
 import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash/plugin-io.js';
+import { fanoutItem, itemLabel, type InboxItem } from '../stash/spool.js';
+import type { HookSpool } from './hook-spool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 
 export interface StashHookOptions {
@@ -34,6 +38,8 @@ export interface StashHookOptions {
   readyWaitMs?: number;
   /** Largest body. Default 1 MiB, the plugin's stdin cap. */
   maxBytes?: number;
+  /** Where events Redis does not take are kept; without it they get 503. */
+  spool?: HookSpool;
 }
 
 /** Body-parser's errors: a status, a `type`. */
@@ -96,29 +102,51 @@ export function stashHookRouter(opts: StashHookOptions): express.Router {
       log.warn({ remote: remote(req), error: parsed.error }, 'stash hook: invalid input');
       return answer(res, 400, { error: parsed.error });
     }
-    const outcome = hookOutcome(decideHook(parsed.input, now()));
+    const decision = decideHook(parsed.input, now());
+    const outcome = hookOutcome(decision);
     if (outcome.status === 400) {
       log.warn({ remote: remote(req), error: outcome.body.error }, 'stash hook: input rejected');
       return answer(res, 400, outcome.body);
     }
     if (outcome.entry) {
-      // Stash waits for the hook: while Redis is away, answer within a moment. The command is only sent on
-      // a ready connection, never left in the client's offline queue to land after a 503.
-      if (!(await whenReady(redis, readyWaitMs))) {
-        log.warn({ redis: redis.status }, 'stash hook: Redis is not connected; event not recorded');
-        return answer(res, 503, { error: 'Redis is not reachable: event not recorded (reconciliation catches it up later)' });
+      const notTaken = await xadd(outcome.entry);
+      if (notTaken !== null) {
+        const item = decision.action === 'record' ? decision.job : decision.action === 'fanout' ? fanoutItem(decision.event) : null;
+        return spoolOr503(res, item, notTaken);
       }
-      try {
-        await withTimeout(redis.call('XADD', inboxKey, '*', ...outcome.entry), redisTimeoutMs);
-      } catch (err) {
-        // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
-        log.warn({ err: redact((err as Error).message, secrets) }, 'stash hook: XADD failed; event not recorded');
-        return answer(res, 503, { error: `Redis did not take the event (${redact((err as Error).message, secrets).slice(0, 200)})` });
-      }
+      void opts.spool?.replay(); // Redis takes writes: deliver what waits
     }
     log.debug({ remote: remote(req), kind: outcome.kind, output: outcome.body.output }, 'stash hook');
     answer(res, 200, outcome.body);
   });
+
+  /** XADDs the entry; null when stored, else why not (a message free of secrets). */
+  async function xadd(entry: string[]): Promise<string | null> {
+    // Stash waits for the hook: while Redis is away, answer within a moment. The command is only sent on
+    // a ready connection, never left in the client's offline queue to land after a 503.
+    if (!(await whenReady(redis, readyWaitMs))) return 'Redis is not reachable';
+    try {
+      await withTimeout(redis.call('XADD', inboxKey, '*', ...entry), redisTimeoutMs);
+      return null;
+    } catch (err) {
+      // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
+      return `Redis did not take the event (${redact((err as Error).message, secrets).slice(0, 200)})`;
+    }
+  }
+
+  /** The event Redis did not take: spooled (200, like the Node hook), else 503. */
+  function spoolOr503(res: Response, item: InboxItem | null, why: string) {
+    if (opts.spool && item) {
+      try {
+        opts.spool.add(item);
+        log.warn({ why, dir: opts.spool.dir }, `stash hook: ${why}; ${itemLabel(item)} spooled, replayed when Redis takes writes again`);
+        return answer(res, 200, { output: `spooled ${itemLabel(item)} (${why})` });
+      } catch (err) {
+        log.error({ why, err: (err as Error).message }, 'stash hook: the spool is not writable either; event not recorded');
+      }
+    } else log.warn({ why }, 'stash hook: event not recorded');
+    return answer(res, 503, { error: `${why}: event not recorded (reconciliation catches it up later)` });
+  }
 
   // Errors of reading the body (too large, aborted, bad encoding), in the plugin's output form.
   router.use(HOOK_PATH, (err: unknown, req: Request, res: Response, next: NextFunction) => {

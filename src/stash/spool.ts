@@ -68,7 +68,7 @@ export const isFanoutItem = (item: InboxItem): item is FanoutItem => (item as { 
 export const itemLabel = (item: InboxItem): string => (isFanoutItem(item) ? `${item.relation} ${item.id}` : `scene ${item.sceneId}`);
 
 /** The XADD field/value list of an item (src/sync/inbox.ts). */
-function encodeItem(item: InboxItem): string[] {
+export function encodeItem(item: InboxItem): string[] {
   return isFanoutItem(item) ? encodeFanoutEntry(item) : encodeInboxEntry(item);
 }
 

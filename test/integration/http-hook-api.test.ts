@@ -255,10 +255,11 @@ describe('POST /api/stash/hook', () => {
     expect((await hook(edit(200), auth(), limited)).status).toBe(200);
   });
 
-  it('503 in the plugin form when Redis is unreachable (fast, nothing hangs); a skip still answers 200', async () => {
+  it('503 in the plugin form when Redis is unreachable and the spool unusable (fast, nothing hangs); a skip still answers 200', async () => {
     const port = await freePort(); // nothing listens there
+    // HOOK_SPOOL_DIR under a file: no spool (test/integration/http-hook-spool.test.ts covers spooling).
     const h = await startDashboard(
-      parseConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, LOG_LEVEL: 'silent' }, { plex: false, stash: false }),
+      parseConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: '/dev/null/spool', LOG_LEVEL: 'silent' }, { plex: false, stash: false }),
       quiet,
     );
     handles.push(h);
