@@ -2,7 +2,7 @@
 // OUTAGE_HISTORY_SIZE; the supervisor opens one when the breaker opens and closes it when it closes.
 import { z } from 'zod';
 
-const epochMs = z.number().int().nonnegative();
+const epochMs = z.number().nonnegative();
 
 /**
  * One outage, exactly as the contract's outage history. The supervisor writes only records that fit

@@ -7,7 +7,7 @@ import { parseBreaker, parseTime, type BreakerState } from '../resilience/breake
 import { readableOutages, type Outage } from '../resilience/outages.js';
 import { parseRamp, type RampState } from '../resilience/ramp.js';
 
-const epochMs = z.number().int().nonnegative().nullable();
+const epochMs = z.number().nonnegative().nullable();
 
 /** The last probe's result, as the supervisor stores it (JSON at keys().health). */
 export const healthRecordSchema = z.object({
