@@ -18,6 +18,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The HTTP hook's spool (HOOK_SPOOL_DIR): writable by the runtime user; docker-compose mounts a volume here.
+RUN mkdir -p /app/data/hook-spool && chown -R node:node /app/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["node", "dist/workers/healthcheck.js", "stash2plex"]

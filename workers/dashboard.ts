@@ -13,8 +13,9 @@ Serves on DASHBOARD_HOST:DASHBOARD_PORT (default 127.0.0.1:3000):
   POST /api/health-check   probe Plex now     POST /api/requeue   recover outage jobs (dry run unless dryRun: false)
   POST /api/stash/hook     the HTTP Stash hook (its own bearer token HOOK_TOKEN; off without it)
 Everything but /healthz and /api/stash/hook asks for HTTP basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD). Without
-DASHBOARD_PASSWORD the dashboard only listens on a loopback address; POST requests must come from the
-page itself or carry the header "X-Requested-With: stash2plex".`);
+DASHBOARD_PASSWORD the dashboard only listens on a loopback address and only answers a loopback Host
+(DASHBOARD_ALLOWED_HOSTS adds names, e.g. a reverse proxy's); POST requests must come from the page
+itself or carry the header "X-Requested-With: stash2plex".`);
 const config = loadConfigOrExit({ plex: true, stash: false });
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'dashboard' });
 try {
