@@ -125,6 +125,38 @@ export function requeueOptionsFrom(body: unknown): RequeueOptions {
   return o;
 }
 
+/**
+ * Damaged state read from Redis is repaired or dropped by the reader; each distinct warning is logged
+ * once per process (the page polls: once per read would flood the log), at most 100 of them.
+ */
+function onceEach(say: (warning: string) => void): (warnings: readonly string[]) => void {
+  const seen = new Set<string>();
+  return (warnings) => {
+    for (const w of warnings) {
+      if (seen.has(w) || seen.size >= 100) continue;
+      seen.add(w);
+      say(w);
+    }
+  };
+}
+
+/**
+ * DNS rebinding: without a password, or when DASHBOARD_ALLOWED_HOSTS is set, the Host must name this
+ * dashboard (loopback or a listed name), else 421. With a password and no list any Host passes: a
+ * rebinding page has no credentials for its own origin. Mounted after /healthz and the hook: container
+ * health checks and Stash in another container call them by service name, and neither serves anything
+ * a rebinding page could use (the hook needs its token).
+ */
+function rebindingGuard(config: Config, log: Logger, sendJson: (res: Response, status: number, body: unknown) => void) {
+  const { password, allowedHosts } = config.dashboard;
+  const check = password === null || allowedHosts.length > 0;
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!check || hostAllowed(req.headers.host, allowedHosts)) return next();
+    log.warn({ method: req.method, path: req.path, host: String(req.headers.host ?? '').slice(0, 100) }, 'dashboard: request for a foreign Host refused');
+    return sendJson(res, 421, { error: 'this dashboard does not serve that Host; add it to DASHBOARD_ALLOWED_HOSTS' });
+  };
+}
+
 export function createDashboardApp(opts: DashboardAppOptions): express.Express {
   const { config, redis, queues, log } = opts;
   const now = opts.now ?? Date.now;
@@ -139,16 +171,7 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
     res.status(status).type('application/json').set('Cache-Control', 'no-store').send(JSON.stringify(redactDeep(body, secrets)));
   };
 
-  // Damaged state read from Redis is repaired or dropped by the reader; each distinct warning is logged
-  // once per process (the page polls: once per read would flood the log).
-  const warned = new Set<string>();
-  const warnOnce = (warnings: readonly string[]) => {
-    for (const w of warnings) {
-      if (warned.has(w) || warned.size >= 100) continue;
-      warned.add(w);
-      log.warn(`dashboard: ${w}`);
-    }
-  };
+  const warnOnce = onceEach((w) => log.warn(`dashboard: ${w}`));
 
   /** One status read: sources (for /metrics too) and the redacted document. */
   const readStatus = async (): Promise<{ status: StatusJson; sources: StatusSources; at: number }> => {
@@ -226,17 +249,7 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
     }),
   );
 
-  // DNS rebinding: without a password, or when DASHBOARD_ALLOWED_HOSTS is set, the Host must name this
-  // dashboard (loopback or a listed name). With a password and no list any Host passes: a rebinding page
-  // has no credentials for its own origin. /healthz and the hook (above) are exempt: container health
-  // checks and Stash in another container call them by service name, and neither serves anything a
-  // rebinding page could use (the hook needs its token).
-  const hostCheck = auth === null || config.dashboard.allowedHosts.length > 0;
-  app.use((req, res, next) => {
-    if (!hostCheck || hostAllowed(req.headers.host, config.dashboard.allowedHosts)) return next();
-    log.warn({ method: req.method, path: req.path, host: String(req.headers.host ?? '').slice(0, 100) }, 'dashboard: request for a foreign Host refused');
-    return sendJson(res, 421, { error: 'this dashboard does not serve that Host; add it to DASHBOARD_ALLOWED_HOSTS' });
-  });
+  app.use(rebindingGuard(config, log, sendJson));
 
   // Basic auth. Without DASHBOARD_PASSWORD only connections that arrived on a loopback address are
   // served (the server also refuses to listen elsewhere without one: server.ts).

@@ -13,7 +13,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { redact, type Logger } from '../log.js';
 import type { RedisConnection } from '../redis.js';
-import { decideHook } from '../stash/hook.js';
+import { decideHook, type HookDecision } from '../stash/hook.js';
 import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from '../stash/http-hook.js';
 import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash/plugin-io.js';
 import { fanoutItem, itemLabel, type InboxItem } from '../stash/spool.js';
@@ -109,44 +109,17 @@ export function stashHookRouter(opts: StashHookOptions): express.Router {
       return answer(res, 400, outcome.body);
     }
     if (outcome.entry) {
-      const notTaken = await xadd(outcome.entry);
+      const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, { readyWaitMs, redisTimeoutMs, secrets });
       if (notTaken !== null) {
-        const item = decision.action === 'record' ? decision.job : decision.action === 'fanout' ? fanoutItem(decision.event) : null;
-        return spoolOr503(res, item, notTaken);
+        const spooled = spoolEvent(opts.spool, itemOf(decision), notTaken, log);
+        if (spooled !== null) return answer(res, 200, { output: spooled });
+        return answer(res, 503, { error: `${notTaken}: event not recorded (reconciliation catches it up later)` });
       }
       void opts.spool?.replay(); // Redis takes writes: deliver what waits
     }
     log.debug({ remote: remote(req), kind: outcome.kind, output: outcome.body.output }, 'stash hook');
     answer(res, 200, outcome.body);
   });
-
-  /** XADDs the entry; null when stored, else why not (a message free of secrets). */
-  async function xadd(entry: string[]): Promise<string | null> {
-    // Stash waits for the hook: while Redis is away, answer within a moment. The command is only sent on
-    // a ready connection, never left in the client's offline queue to land after a 503.
-    if (!(await whenReady(redis, readyWaitMs))) return 'Redis is not reachable';
-    try {
-      await withTimeout(redis.call('XADD', inboxKey, '*', ...entry), redisTimeoutMs);
-      return null;
-    } catch (err) {
-      // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
-      return `Redis did not take the event (${redact((err as Error).message, secrets).slice(0, 200)})`;
-    }
-  }
-
-  /** The event Redis did not take: spooled (200, like the Node hook), else 503. */
-  function spoolOr503(res: Response, item: InboxItem | null, why: string) {
-    if (opts.spool && item) {
-      try {
-        opts.spool.add(item);
-        log.warn({ why, dir: opts.spool.dir }, `stash hook: ${why}; ${itemLabel(item)} spooled, replayed when Redis takes writes again`);
-        return answer(res, 200, { output: `spooled ${itemLabel(item)} (${why})` });
-      } catch (err) {
-        log.error({ why, err: (err as Error).message }, 'stash hook: the spool is not writable either; event not recorded');
-      }
-    } else log.warn({ why }, 'stash hook: event not recorded');
-    return answer(res, 503, { error: `${why}: event not recorded (reconciliation catches it up later)` });
-  }
 
   // Errors of reading the body (too large, aborted, bad encoding), in the plugin's output form.
   router.use(HOOK_PATH, (err: unknown, req: Request, res: Response, next: NextFunction) => {
@@ -171,6 +144,47 @@ export function stashHookRouter(opts: StashHookOptions): express.Router {
   });
 
   return router;
+}
+
+/** The inbox item of a decision that records one. */
+function itemOf(decision: HookDecision): InboxItem | null {
+  if (decision.action === 'record') return decision.job;
+  return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
+}
+
+/** XADDs the entry; null when stored, else why not (a message free of secrets). */
+async function inboxXadd(
+  redis: RedisConnection,
+  inboxKey: string,
+  entry: string[],
+  limits: { readyWaitMs: number; redisTimeoutMs: number; secrets: readonly string[] },
+): Promise<string | null> {
+  // Stash waits for the hook: while Redis is away, answer within a moment. The command is only sent on
+  // a ready connection, never left in the client's offline queue to land after a 503.
+  if (!(await whenReady(redis, limits.readyWaitMs))) return 'Redis is not reachable';
+  try {
+    await withTimeout(redis.call('XADD', inboxKey, '*', ...entry), limits.redisTimeoutMs);
+    return null;
+  } catch (err) {
+    // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
+    return `Redis did not take the event (${redact((err as Error).message, limits.secrets).slice(0, 200)})`;
+  }
+}
+
+/** The event Redis did not take (`why`), spooled like the Node hook does: the output to answer, or null. */
+function spoolEvent(spool: HookSpool | undefined, item: InboxItem | null, why: string, log: Logger): string | null {
+  if (!spool || !item) {
+    log.warn({ why }, 'stash hook: event not recorded');
+    return null;
+  }
+  try {
+    spool.add(item);
+  } catch (err) {
+    log.error({ why, err: (err as Error).message }, 'stash hook: the spool is not writable either; event not recorded');
+    return null;
+  }
+  log.warn({ why, dir: spool.dir }, `stash hook: ${why}; ${itemLabel(item)} spooled, replayed when Redis takes writes again`);
+  return `spooled ${itemLabel(item)} (${why})`;
 }
 
 class TimeoutError extends Error {}
