@@ -32,13 +32,8 @@ export class HookSpool {
     this.dir = join(opts.baseDir, opts.prefix);
   }
 
-  /** Creates the folder and starts the replay timer; an unusable folder is logged (events then get 503). */
+  /** Starts the replay timer (the folder is created by the first event spooled). */
   start(): void {
-    try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      this.opts.log.warn({ dir: this.dir, err: (err as Error).message }, 'stash hook: HOOK_SPOOL_DIR is not usable; events Redis does not take get 503');
-    }
     this.timer = setInterval(() => void this.replay(), this.opts.replayEveryMs ?? DEFAULT_SPOOL_REPLAY_MS);
     this.timer.unref();
   }
@@ -49,6 +44,7 @@ export class HookSpool {
 
   /** Appends the item durably; throws when the folder is not writable (the event is then not recorded). */
   add(item: InboxItem): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     appendToSpool(this.dir, item);
     this.maybePending = true;
   }
