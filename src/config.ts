@@ -106,6 +106,7 @@ const VARIABLES = {
   REDIS_PREFIX: [z.string().trim().regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'), 's2p'],
   PLEX_URL: [httpUrl, undefined],
   PLEX_TOKEN: [nonEmpty, undefined],
+  PLEX_CLIENT_ID: [z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'), undefined],
   PLEX_LIBRARIES: [list, undefined],
   PATH_MAP: [pathMap, undefined],
   STASH_URL: [httpUrl, undefined],
@@ -149,7 +150,7 @@ export const DEFAULTS: Record<VariableName, string | undefined> = Object.fromEnt
 
 export interface Config {
   redis: { url: string; clusterNodes: string[] | null; prefix: string };
-  plex: { url: string; token: string; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
+  plex: { url: string; token: string; clientId: string | null; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
   stash: { url: string; apiKey: string | null };
   worker: { concurrency: number; lockMs: number };
   sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
@@ -238,6 +239,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     plex: {
       url: plexUrl ?? '',
       token: plexToken ?? '',
+      clientId: r('PLEX_CLIENT_ID') ?? null,
       libraries: r('PLEX_LIBRARIES')?.length ? r('PLEX_LIBRARIES')! : null,
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,
