@@ -89,7 +89,8 @@ export class Reconciler {
   /**
    * Scenes, then performers, studios and tags updated since the stored mark; the mark moves to the
    * newest change Stash reported before the walk, so anything written during or after it is newer.
-   * When that newest change is still the mark, Stash has written nothing since: nothing to walk.
+   * The walk runs even when that newest change is still the mark: a change in the mark's own second
+   * (or, after a DST fall-back, one that sorts below it as text) does not move it.
    */
   private async checkpoint() {
     const stored = await this.opts.redis.get(this.opts.checkpointKey);
@@ -98,8 +99,6 @@ export class Reconciler {
     if (since === null) {
       // First run (or an unreadable mark): nothing to catch up from; Sync All does the first full sync.
       this.opts.log.info('reconciliation checkpoint set; changes from now on are caught up every interval');
-    } else if (stored === clock.newest) {
-      this.opts.log.debug({ mark: stored }, 'reconciliation checkpoint: no change in Stash since the last one');
     } else {
       await reconcileWindow({ ...this.opts, window: { since }, clock });
       await this.relations(since, clock);
