@@ -220,7 +220,6 @@ describe('hook', () => {
 
   it.each([
     ['a scan (no input)', (dir: string) => pluginInput(dir, { hookContext: { id: 7, type: 'Scene.Update.Post' } }), 'scan-triggered'],
-    ['a scan of a new file', (dir: string) => pluginInput(dir, { hookContext: { id: 8, type: 'Scene.Create.Post', input: null, inputFields: null } }), 'scan-triggered'],
     ['an edit of fields Plex does not show', (dir: string) => edit(dir, 7, ['organized', 'play_count', 'id']), 'no field Plex shows'],
   ])('skips %s before any network work', async (_, input, why) => {
     const dir = newPluginDir();
