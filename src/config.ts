@@ -123,6 +123,7 @@ const VARIABLES = {
   HEALTH_INTERVAL_MS: [int(1), '5000'],
   HEALTH_MAX_INTERVAL_MS: [int(1), '60000'],
   HEALTH_CLOSED_INTERVAL_MS: [int(0), '30000'],
+  HEALTH_TOKEN_RECHECK_MS: [int(100), '5000'],
   RAMP_INITIAL_RATE: [num(0.001), '5'],
   RAMP_TARGET_RATE: [num(0.001), '20'],
   RAMP_DURATION_MS: [int(0), '300000'],
@@ -155,7 +156,7 @@ export interface Config {
   worker: { concurrency: number; lockMs: number };
   sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
-  health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number };
+  health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number; tokenRecheckMs: number };
   ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
   outageHistorySize: number;
   reconcile: { afterOutage: boolean; intervalMs: number };
@@ -210,6 +211,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     intervalMs: r('HEALTH_INTERVAL_MS')!,
     maxIntervalMs: r('HEALTH_MAX_INTERVAL_MS')!,
     closedIntervalMs: r('HEALTH_CLOSED_INTERVAL_MS')!,
+    tokenRecheckMs: r('HEALTH_TOKEN_RECHECK_MS')!,
   };
   if (health.maxIntervalMs < health.intervalMs) {
     throw new ConfigError('HEALTH_MAX_INTERVAL_MS', `must be at least HEALTH_INTERVAL_MS (${health.intervalMs})`);

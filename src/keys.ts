@@ -33,6 +33,8 @@ export function keys(prefix: string) {
     leader: `${prefix}:leader`,
     /** String: the last probe's result (JSON). */
     health: `${prefix}:health`,
+    /** Prefix of strings `<authHeld>:<jobId>` (with a TTL): when a job held for a 401/403 last met it. */
+    authHeld: `${prefix}:auth-held`,
     /** Hash: queue name → who paused it ('supervisor' | 'operator'). */
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */

@@ -167,6 +167,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   private fileFilter: FileFilterMode = 'folder';
   private tagEdits: TagEditMode;
+  private readonly deniedItems = new Set<string>();
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -192,6 +193,16 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   // and every open connection (connection refused); 'up' listens again on the same port. '503' answers
   // every request 503 (as while Plex starts); '401' rejects every token (identity still answers, as it
   // needs none).
+
+  /**
+   * Refuses (401) every request about these items while the token works elsewhere, as Plex does for a
+   * token allowed to read but not to edit (a shared user's: pushingkarmaorg/python-plexapi#155). Empty
+   * by default.
+   */
+  denyItems(ratingKeys: Iterable<string>): void {
+    this.deniedItems.clear();
+    for (const k of ratingKeys) this.deniedItems.add(k);
+  }
 
   /** How `/all?file=` filters (FileFilterMode); 'folder' by default. */
   setFileFilter(mode: FileFilterMode): void {
@@ -357,6 +368,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     if (route === ROUTES.identity && method === 'GET') return { body: this.identity() };
     if (this.mode === '401' || token !== this.token) throw new HttpError(401, 'Unauthorized');
     const key = ctx.url.pathname.split('/')[3] ?? '';
+    if (this.deniedItems.size && this.itemsOf(route, key, ctx.url.searchParams).some((k) => this.deniedItems.has(k))) {
+      throw new HttpError(401, 'Unauthorized');
+    }
     switch (`${method} ${route}`) {
       case `GET ${ROUTES.sections}`:
         return { body: this.sectionsBody() };
@@ -380,6 +394,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       default:
         throw new HttpError(404, 'Not Found');
     }
+  }
+
+  /** The ratingKeys a request is about (none for listings). */
+  private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
+    if (route === ROUTES.metadata || route === ROUTES.posters) return [key];
+    if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
+    if (route === ROUTES.rate) return [q.get('key') ?? ''];
+    return [];
   }
 
   private identity() {

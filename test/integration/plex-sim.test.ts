@@ -183,6 +183,23 @@ describe('PlexSimulator', () => {
     expect((await get('/identity')).status).toBe(200);
   });
 
+  it('denyItems: 401 for requests about those items only, while the token works elsewhere', async () => {
+    const denied = sim.addItem({ sectionKey: sec, title: 'Denied', file: '/m/denied/denied.mp4' });
+    const other = sim.addItem({ sectionKey: sec, title: 'Other', file: '/m/other/other.mp4' });
+    sim.denyItems([denied]);
+    try {
+      expect((await get('/library/sections')).status).toBe(200);
+      expect((await get(`/library/sections/${sec}/all`)).status).toBe(200);
+      expect((await get(`/library/metadata/${denied}`)).status).toBe(401);
+      expect((await put(`/library/sections/${sec}/all`, { type: '1', id: denied, 'title.value': 'x' })).status).toBe(401);
+      expect((await get(`/library/metadata/${other}`)).status).toBe(200);
+      expect((await put(`/library/sections/${sec}/all`, { type: '1', id: other, 'title.value': 'y' })).status).toBe(200);
+    } finally {
+      sim.denyItems([]);
+    }
+    expect((await get(`/library/metadata/${denied}`)).status).toBe(200);
+  });
+
   it('latency delays answers; going down drops requests in flight', async () => {
     sim.setLatencyMs(150);
     const t = Date.now();
