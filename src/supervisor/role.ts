@@ -22,7 +22,13 @@ export async function startSupervisorRole(
 ): Promise<SupervisorRole> {
   const redis = connectRedis(config);
   const queue = createSyncQueue(redis, config.redis.prefix);
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
+  const plex = new PlexClient({
+    url: config.plex.url,
+    token: config.plex.token,
+    timeoutMs: config.health.timeoutMs,
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
+  });
   const k = keys(config.redis.prefix);
   // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
   let reconciler: Reconciler | undefined;
@@ -39,7 +45,7 @@ export async function startSupervisorRole(
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
-      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
+      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log }),
       queue,
       strategies: config.errorStrategies,
       redis,

@@ -31,8 +31,16 @@ export async function startWorkerRole(
     pathMap: config.plex.pathMap,
     redis: connection,
     prefix: config.redis.prefix,
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
   });
-  const stash = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  const stash = new StashClient({
+    url: config.stash.url,
+    apiKey: config.stash.apiKey,
+    maxResponseBytes: config.stash.maxResponseBytes,
+    posterMaxBytes: config.stash.posterMaxBytes,
+    log,
+  });
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
