@@ -13,6 +13,10 @@ export interface HostileServer {
   url: string;
   /** Body bytes written so far (compressed bytes in gzip mode), all connections. */
   sent(): number;
+  /** Requests answered with a huge body so far. */
+  hostileAnswers(): number;
+  /** While false, every request gets a bodiless 503 (a Plex starting up) instead. */
+  setHostile(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -31,10 +35,18 @@ async function gzipOf(head: Buffer, total: number): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
-export async function startHostileServer(opts: { mode: HostileMode; bytes: number; contentType: string; head?: Buffer }): Promise<HostileServer> {
+export async function startHostileServer(opts: {
+  mode: HostileMode;
+  bytes: number;
+  contentType: string;
+  head?: Buffer;
+  hostile?: boolean;
+}): Promise<HostileServer> {
   const head = opts.head ?? Buffer.alloc(0);
   const gz = opts.mode === 'gzip' ? await gzipOf(head, opts.bytes) : null;
   let sent = 0;
+  let hostile = opts.hostile ?? true;
+  let answers = 0;
   const sockets = new Set<Socket>();
 
   const write = async (socket: Socket, data: Buffer) => {
@@ -44,6 +56,11 @@ export async function startHostileServer(opts: { mode: HostileMode; bytes: numbe
     return !socket.destroyed;
   };
   const answer = async (socket: Socket) => {
+    if (!hostile) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    answers++;
     const length = gz ? `Content-Encoding: gzip\r\nContent-Length: ${gz.length}` : opts.mode === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${opts.bytes}`;
     if (!(await write(socket, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${opts.contentType}\r\n${length}\r\nConnection: close\r\n\r\n`)))) return;
     const first = gz ?? Buffer.concat([head, Buffer.alloc(Math.max(0, PIECE - head.length), 'a')]);
@@ -81,6 +98,8 @@ export async function startHostileServer(opts: { mode: HostileMode; bytes: numbe
   return {
     url: `http://127.0.0.1:${port}`,
     sent: () => sent,
+    hostileAnswers: () => answers,
+    setHostile: (on) => void (hostile = on),
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
