@@ -106,6 +106,7 @@ const VARIABLES = {
   REDIS_PREFIX: [z.string().trim().regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'), 's2p'],
   PLEX_URL: [httpUrl, undefined],
   PLEX_TOKEN: [nonEmpty, undefined],
+  PLEX_CLIENT_ID: [z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'), undefined],
   PLEX_LIBRARIES: [list, undefined],
   PATH_MAP: [pathMap, undefined],
   STASH_URL: [httpUrl, undefined],
@@ -155,6 +156,7 @@ export interface Config {
   plex: {
     url: string;
     token: string;
+    clientId: string | null;
     libraries: string[] | null;
     pathMap: PathMapping[];
     maxRate: number | null;
@@ -250,6 +252,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     plex: {
       url: plexUrl ?? '',
       token: plexToken ?? '',
+      clientId: r('PLEX_CLIENT_ID') ?? null,
       libraries: r('PLEX_LIBRARIES')?.length ? r('PLEX_LIBRARIES')! : null,
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,

@@ -15,6 +15,8 @@ export function keys(prefix: string) {
     signals: `${prefix}:signals`,
     /** Hash: Plex file path → ratingKey (verified on use). */
     plexPathCache: `${prefix}:plex:path`,
+    /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
+    plexClientId: `${prefix}:plex:client-id`,
     /** Hash: ratingKey → hash of the last poster uploaded. */
     posterHashes: `${prefix}:plex:poster`,
     /** Hash: breaker state (written only by the supervisor leader). */

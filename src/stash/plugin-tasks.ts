@@ -219,7 +219,8 @@ const PROGRESS_LOG_MS = 5_000;
 /**
  * Settings a task takes from its environment (or the plugin folder's .env) besides Redis: the ramp's
  * (so Queue Status reads the ramp as the supervisor runs it), the probe timeout, the error strategies
- * (default error types of Recover Outage Jobs), and PLEX_URL / PLEX_TOKEN for Health Check's own probe.
+ * (default error types of Recover Outage Jobs), and PLEX_URL / PLEX_TOKEN / PLEX_CLIENT_ID for Health Check's
+ * own probe.
  * Everything else of the environment is Stash's business and is ignored.
  */
 const TASK_CONFIG_VARIABLES = [
@@ -229,6 +230,7 @@ const TASK_CONFIG_VARIABLES = [
   'HEALTH_TIMEOUT_MS',
   'ERROR_STRATEGIES',
   'PLEX_URL',
+  'PLEX_CLIENT_ID',
   'PLEX_TOKEN',
 ] as const;
 
@@ -293,6 +295,11 @@ async function withState<T>(ctx: TaskContext, config: Config, label: string, fn:
   }
 }
 
+async function probeClientIdOf(st: TaskState, config: Config): Promise<string | null> {
+  const { probeClientId } = await import('../plex/client-id.js');
+  return probeClientId(st.redis, keys(config.redis.prefix).plexClientId, config.plex.clientId, TASK_REDIS_TIMEOUT_MS);
+}
+
 async function readStatus(st: TaskState, config: Config, now: number) {
   const { buildStatus } = await import('../supervisor/status.js');
   return buildStatus({ redis: st.redis, keys: keys(config.redis.prefix), queues: [st.queue], config, now });
@@ -304,10 +311,10 @@ function emit(ctx: TaskContext, report: Report): string {
   return report.summary;
 }
 
-/** GET /identity on PLEX_URL (no token needed), as the supervisor probes. */
-async function probePlex(config: Config): Promise<DirectProbe> {
+/** GET /identity on PLEX_URL (no token needed), as the supervisor probes, as the installation's one device. */
+async function probePlex(config: Config, clientId: Promise<string | null>): Promise<DirectProbe> {
   const { PlexClient } = await import('../plex/client.js');
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
+  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier: await clientId });
   try {
     const { latencyMs } = await plex.identity(config.health.timeoutMs);
     return { ok: true, latencyMs };
@@ -321,11 +328,23 @@ const healthCheck: TaskHandler = async (ctx) => {
   const label = 'Health Check';
   const now = (ctx.now ?? Date.now)();
   const config = await taskConfig(ctx, label);
-  // The direct probe runs alongside the Redis reads, and is reported even when Redis is unreachable.
-  const probing = config.plex.url ? probePlex(config) : Promise.resolve(null);
+  // The direct probe runs alongside the Redis reads, and is reported even when Redis is unreachable
+  // (then it sends no client identifier: PLEX_CLIENT_ID unset and the shared one unknown).
+  const opening = openState(ctx, config, label);
+  const clientId = opening.then(
+    (st) => probeClientIdOf(st, config),
+    () => config.plex.clientId,
+  );
+  const probing = config.plex.url ? probePlex(config, clientId) : Promise.resolve(null);
   let status;
   try {
-    status = await withState(ctx, config, label, (st) => readStatus(st, config, now));
+    const st = await opening;
+    try {
+      status = await readStatus(st, config, now);
+    } finally {
+      await clientId; // read before the connection closes
+      await st.close();
+    }
   } catch (err) {
     const probe = await probing;
     if (probe) for (const line of plexLines(probe, null, { now }).lines) ctx.log(line.level, line.text);

@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
+import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
 import { createSyncQueue } from '../sync/queue.js';
@@ -22,14 +23,15 @@ export async function startSupervisorRole(
 ): Promise<SupervisorRole> {
   const redis = connectRedis(config);
   const queue = createSyncQueue(redis, config.redis.prefix);
+  const k = keys(config.redis.prefix);
   const plex = new PlexClient({
     url: config.plex.url,
     token: config.plex.token,
     timeoutMs: config.health.timeoutMs,
+    clientIdentifier: await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId),
     maxResponseBytes: config.plex.maxResponseBytes,
     log,
   });
-  const k = keys(config.redis.prefix);
   // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
   let reconciler: Reconciler | undefined;
   const supervisor: Supervisor = new Supervisor({

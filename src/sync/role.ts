@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
+import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
 import { breakerGate } from '../supervisor/gate.js';
@@ -31,6 +32,7 @@ export async function startWorkerRole(
     pathMap: config.plex.pathMap,
     redis: connection,
     prefix: config.redis.prefix,
+    clientIdentifier: await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId),
     maxResponseBytes: config.plex.maxResponseBytes,
     log,
   });

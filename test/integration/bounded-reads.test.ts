@@ -38,7 +38,7 @@ function configFor(url: string): Config {
 }
 
 function clients(config: Config) {
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: 20_000, maxResponseBytes: config.plex.maxResponseBytes, log });
+  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', timeoutMs: 20_000, maxResponseBytes: config.plex.maxResponseBytes, log });
   const stash = new StashClient({
     url: config.stash.url,
     timeoutMs: 20_000,

@@ -19,7 +19,7 @@ beforeAll(async () => {
   redis = testRedis();
   const { config } = world;
   deps = {
-    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, pathMap: config.plex.pathMap }),
+    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
     redis,
     posterHashKey: keys(world.prefix).posterHashes,
