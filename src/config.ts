@@ -116,6 +116,9 @@ const VARIABLES = {
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
+  PLEX_MAX_RESPONSE_BYTES: [int(1024), String(64 * 1024 * 1024)],
+  STASH_MAX_RESPONSE_BYTES: [int(1024), String(32 * 1024 * 1024)],
+  POSTER_MAX_BYTES: [int(1024), String(20 * 1024 * 1024)],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
@@ -151,8 +154,18 @@ export const DEFAULTS: Record<VariableName, string | undefined> = Object.fromEnt
 
 export interface Config {
   redis: { url: string; clusterNodes: string[] | null; prefix: string };
-  plex: { url: string; token: string; clientId: string | null; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
-  stash: { url: string; apiKey: string | null };
+  plex: {
+    url: string;
+    token: string;
+    clientId: string | null;
+    libraries: string[] | null;
+    pathMap: PathMapping[];
+    maxRate: number | null;
+    /** Largest Plex answer read (bytes); a larger one is aborted. */
+    maxResponseBytes: number;
+  };
+  /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
+  stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
   worker: { concurrency: number; lockMs: number };
   sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
@@ -245,8 +258,14 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       libraries: r('PLEX_LIBRARIES')?.length ? r('PLEX_LIBRARIES')! : null,
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,
+      maxResponseBytes: r('PLEX_MAX_RESPONSE_BYTES')!,
     },
-    stash: { url: stashUrl ?? '', apiKey: r('STASH_API_KEY') ?? null },
+    stash: {
+      url: stashUrl ?? '',
+      apiKey: r('STASH_API_KEY') ?? null,
+      maxResponseBytes: r('STASH_MAX_RESPONSE_BYTES')!,
+      posterMaxBytes: r('POSTER_MAX_BYTES')!,
+    },
     worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
     sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')!, studioCollection: r('SYNC_STUDIO_COLLECTION')! },
     breaker: {

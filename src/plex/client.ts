@@ -3,7 +3,8 @@
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
 import type { PathMapping } from '../config.js';
 import { classify, SyncError } from '../errors.js';
-import { redact } from '../log.js';
+import { discardBody, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
+import { redact, type Logger } from '../log.js';
 import { keys, type RedisConnection } from '../redis.js';
 import type { PlexEdit, PlexItem } from '../sync/types.js';
 import { encodeEdit, parseItem } from './edits.js';
@@ -14,6 +15,10 @@ export const PLEX_PRODUCT = 'stash2plex';
 export const PLEX_CLIENT_VERSION = '0.1.0';
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const SECTIONS_TTL_MS = 60_000;
+/** Default of PLEX_MAX_RESPONSE_BYTES: far above any page of a listing. */
+export const PLEX_DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** `/identity` is a few hundred bytes; the probe reads no more than this, whatever the setting. */
+export const IDENTITY_MAX_BYTES = 64 * 1024;
 /**
  * Page size of every listing (the `file=` and `title=` searches and the scan alike): a server may ignore
  * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
@@ -43,6 +48,10 @@ export interface PlexClientOptions {
   listPageSize?: number;
   /** How long the section list is kept in memory (default 60 s). */
   sectionsTtlMs?: number;
+  /** Largest answer read (PLEX_MAX_RESPONSE_BYTES, default 64 MiB); a larger one is aborted. */
+  maxResponseBytes?: number;
+  /** Where an aborted oversized answer is reported (with its size). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export type { PlexSection } from './paths.js';
@@ -65,6 +74,8 @@ interface RequestOptions {
   timeoutMs?: number;
   /** false for /identity, which needs no token (it proves the server is up, not the token). */
   auth?: boolean;
+  /** Largest body read (default: the client's maxResponseBytes). */
+  maxBytes?: number;
 }
 
 /** Removes an `X-Plex-Token` query parameter from a URL (for anything that logs URLs). */
@@ -86,6 +97,8 @@ export class PlexClient {
   private readonly clientIdentifier: string | null;
   private readonly listPageSize: number;
   private readonly sectionsTtlMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
   private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
 
   constructor(opts: PlexClientOptions) {
@@ -99,6 +112,8 @@ export class PlexClient {
     this.clientIdentifier = opts.clientIdentifier;
     this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? PLEX_DEFAULT_MAX_RESPONSE_BYTES;
+    this.log = opts.log;
   }
 
   // ---- transport --------------------------------------------------------------------------------
@@ -137,21 +152,30 @@ export class PlexClient {
       throw this.fail({ error }, what);
     }
     if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       throw this.fail({ status: res.status }, what);
     }
     return res;
   }
 
-  /** Request + JSON body. The body read shares the request's timeout (the signal covers it). */
+  /**
+   * The body as text, bounded: the read shares the request's timeout (the signal covers it), and an
+   * answer over the limit is aborted and is an unreadable answer (PlexTemporaryError), never a crash.
+   */
+  private async body(method: string, path: string, res: Response, maxBytes = this.maxResponseBytes): Promise<string> {
+    try {
+      return await readBoundedText(res, maxBytes);
+    } catch (error) {
+      if (!(error instanceof ResponseTooLarge)) throw this.fail({ error }, label(method, path));
+      this.log?.warn({ request: label(method, path), bytes: error.bytes, limit: error.limit }, 'Plex answer too large: aborted');
+      throw this.unreadable(method, path, error.message);
+    }
+  }
+
+  /** Request + JSON body. */
   private async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ json: unknown; res: Response }> {
     const res = await this.request(method, path, opts);
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (error) {
-      throw this.fail({ error }, label(method, path));
-    }
+    const text = await this.body(method, path, res, opts.maxBytes);
     try {
       return { json: JSON.parse(text), res };
     } catch {
@@ -162,11 +186,7 @@ export class PlexClient {
   /** Request whose answer carries nothing we need; the body is read so the connection can be reused. */
   private async send(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
     const res = await this.request(method, path, opts);
-    try {
-      await res.arrayBuffer();
-    } catch (error) {
-      throw this.fail({ error }, label(method, path));
-    }
+    await this.body(method, path, res, opts.maxBytes);
   }
 
   /**
@@ -192,7 +212,7 @@ export class PlexClient {
   /** GET /identity (no token): proves the server answers. Its own timeout, e.g. HEALTH_TIMEOUT_MS. */
   async identity(timeoutMs?: number): Promise<PlexIdentity> {
     const started = performance.now();
-    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs });
+    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES });
     const latencyMs = Math.round(performance.now() - started);
     return { ...this.parsed('GET', '/identity', () => parseIdentity(json)), latencyMs };
   }

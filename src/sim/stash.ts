@@ -319,6 +319,14 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.mustScene(id).screenshot = { bytes: Buffer.from(bytes), contentType };
   }
 
+  /**
+   * The scene loses its cover (a scan without "generate covers", a cover deleted): like Stash, its
+   * screenshot URL then answers 200 with the built-in SVG placeholder.
+   */
+  removeCover(id: string): void {
+    this.mustScene(id).screenshot = { bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/svg+xml' };
+  }
+
   /** The screenshot bytes currently served for a scene. */
   screenshotOf(id: string): { bytes: Buffer; contentType: string } {
     const rec = this.mustScene(id);
@@ -831,6 +839,21 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 /** A valid 8×8 PNG in a colour derived from the id, with the id in a tEXt chunk (distinct bytes). */
+/**
+ * What Stash serves for a scene without a cover: its embedded static/scene/scene.svg
+ * (stashapp/stash internal/manager/running_streams.go ServeScreenshot falls back to
+ * static.DefaultSceneImage; pkg/utils/image.go ServeImage labels it image/svg+xml), status 200.
+ */
+export const STASH_SCENE_PLACEHOLDER_SVG = Buffer.from(
+  [
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-384 -104 1280 720">',
+    '<!--! Font Awesome Free 6.2.0 by @fontawesome - https://fontawesome.com License - https://fontawesome.com/license/free (Icons: CC BY 4.0, Fonts: SIL OFL 1.1, Code: MIT License) Copyright 2022 Fonticons, Inc. -->',
+    '    <path d="M512 256c0 141.4-114.6 256-256 256S0 397.4 0 256S114.6 0 256 0S512 114.6 512 256zM188.3 147.1c-7.6 4.2-12.3 12.3-12.3 20.9V344c0 8.7 4.7 16.7 12.3 20.9s16.8 4.1 24.3-.5l144-88c7.1-4.4 11.5-12.1 11.5-20.5s-4.4-16.1-11.5-20.5l-144-88c-7.4-4.5-16.7-4.7-24.3-.5z" style="fill:#ffffff;fill-opacity:1"/>',
+    '</svg>',
+    '',
+  ].join('\n'),
+);
+
 export function scenePng(id: string): Buffer {
   const [r, g, b] = createHash('sha256').update(`scene:${id}`).digest();
   const size = 8;

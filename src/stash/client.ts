@@ -3,8 +3,9 @@
 // from every message, so errors may be logged and stored in failedReason as they are.
 import { z } from 'zod';
 import { classify, SyncError } from '../errors.js';
-import { redact } from '../log.js';
-import type { StashScene } from '../sync/types.js';
+import { discardBody, readBounded, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
+import { redact, type Logger } from '../log.js';
+import type { Screenshot, StashScene } from '../sync/types.js';
 import {
   FIND_PERFORMERS_UPDATED,
   FIND_SCENE,
@@ -23,6 +24,10 @@ export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
 /** Stash caps per_page at 1000 (FindFilterType.GetPageSize). */
 export const STASH_MAX_PAGE_SIZE = 1000;
+/** Default of STASH_MAX_RESPONSE_BYTES: a page of 1000 scenes is a few MiB. */
+export const STASH_DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Default of POSTER_MAX_BYTES. */
+export const STASH_DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
 /** Safety stop of every paged walk (100 × 100 000 = ten million scenes). */
 const MAX_PAGES = 100_000;
 /** Longest server-provided text (GraphQL error, redirect target) quoted in an error message. */
@@ -37,6 +42,12 @@ export interface StashClientOptions {
   sessionCookie?: { name: string; value: string } | null;
   /** Per-request timeout, body included (default 15 s). */
   timeoutMs?: number;
+  /** Largest GraphQL answer read (STASH_MAX_RESPONSE_BYTES, default 32 MiB); a larger one is aborted. */
+  maxResponseBytes?: number;
+  /** Largest screenshot read (POSTER_MAX_BYTES, default 20 MiB); a larger one is skipped. */
+  posterMaxBytes?: number;
+  /** Where an aborted oversized answer is reported (with its size). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export type SceneRelation = 'performer' | 'studio' | 'tag';
@@ -207,6 +218,9 @@ export class StashClient {
   private readonly headers: Record<string, string>;
   private readonly secrets: string[];
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly posterMaxBytes: number;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
 
   constructor(opts: StashClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -216,6 +230,9 @@ export class StashClient {
     else if (opts.sessionCookie) this.headers.Cookie = `${opts.sessionCookie.name}=${opts.sessionCookie.value}`;
     this.secrets = [opts.apiKey ?? '', opts.sessionCookie?.value ?? ''].filter(Boolean);
     this.timeoutMs = opts.timeoutMs ?? STASH_DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? STASH_DEFAULT_MAX_RESPONSE_BYTES;
+    this.posterMaxBytes = opts.posterMaxBytes ?? STASH_DEFAULT_POSTER_MAX_BYTES;
+    this.log = opts.log;
   }
 
   // ---- transport ----------------------------------------------------------------------------------
@@ -225,6 +242,10 @@ export class StashClient {
     const err = classify('stash', failure, what);
     const message = redact(detail ? `${err.message}: ${clip(detail)}` : err.message, this.secrets);
     return message === err.message ? err : new SyncError(err.type, message, err.status);
+  }
+
+  private tooLarge(what: string, error: ResponseTooLarge): void {
+    this.log?.warn({ request: what, bytes: error.bytes, limit: error.limit }, 'Stash answer too large: aborted');
   }
 
   /** One GraphQL operation; returns `data` checked against `shape`. */
@@ -240,8 +261,9 @@ export class StashClient {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await res.text();
+      text = await readBoundedText(res, this.maxResponseBytes);
     } catch (error) {
+      if (error instanceof ResponseTooLarge) this.tooLarge(what, error);
       throw this.fail({ error }, what);
     }
     let body: z.infer<typeof graphqlBody> | null = null;
@@ -374,9 +396,10 @@ export class StashClient {
   /**
    * The scene's screenshot (a `paths.screenshot` URL). Credentials go only to the Stash origin, never
    * to another host. Redirects are not followed: without valid credentials Stash answers 302 to its
-   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws.
+   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws; an image
+   * over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
    */
-  async fetchScreenshot(url: string): Promise<{ bytes: Buffer; contentType: string }> {
+  async fetchScreenshot(url: string): Promise<Screenshot> {
     let target: URL;
     try {
       target = new URL(url, `${this.base}/`);
@@ -397,7 +420,7 @@ export class StashClient {
     }
     const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       const location = res.headers.get('location');
       const detail = [
         location ? `redirect to ${location.split('?')[0]} (credentials missing or rejected)` : '',
@@ -408,15 +431,15 @@ export class StashClient {
       throw this.fail({ status: res.status }, what, detail || undefined);
     }
     if (!contentType.startsWith('image/')) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       throw this.fail({ error: new Error(`not an image (content-type ${contentType || 'missing'})`) }, what);
     }
-    let bytes: Buffer;
     try {
-      bytes = Buffer.from(await res.arrayBuffer());
+      return { bytes: await readBounded(res, this.posterMaxBytes), contentType };
     } catch (error) {
-      throw this.fail({ error }, what);
+      if (!(error instanceof ResponseTooLarge)) throw this.fail({ error }, what);
+      this.tooLarge(what, error);
+      return { skipped: `screenshot not uploaded: ${error.message} (POSTER_MAX_BYTES)` };
     }
-    return { bytes, contentType };
   }
 }

@@ -29,6 +29,8 @@ export async function startSupervisorRole(
     token: config.plex.token,
     timeoutMs: config.health.timeoutMs,
     clientIdentifier: await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId),
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
   });
   // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
   let reconciler: Reconciler | undefined;
@@ -45,7 +47,7 @@ export async function startSupervisorRole(
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
-      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
+      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log }),
       queue,
       strategies: config.errorStrategies,
       redis,

@@ -33,8 +33,16 @@ export async function startWorkerRole(
     redis: connection,
     prefix: config.redis.prefix,
     clientIdentifier: await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId),
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
   });
-  const stash = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  const stash = new StashClient({
+    url: config.stash.url,
+    apiKey: config.stash.apiKey,
+    maxResponseBytes: config.stash.maxResponseBytes,
+    posterMaxBytes: config.stash.posterMaxBytes,
+    log,
+  });
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
