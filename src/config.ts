@@ -114,6 +114,7 @@ const VARIABLES = {
   REDIS_PREFIX: [z.string().trim().regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'), 's2p'],
   PLEX_URL: [httpUrl, undefined],
   PLEX_TOKEN: [nonEmpty, undefined],
+  PLEX_CLIENT_ID: [z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'), undefined],
   PLEX_LIBRARIES: [list, undefined],
   PATH_MAP: [pathMap, undefined],
   STASH_URL: [httpUrl, undefined],
@@ -123,6 +124,9 @@ const VARIABLES = {
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
+  PLEX_MAX_RESPONSE_BYTES: [int(1024), String(64 * 1024 * 1024)],
+  STASH_MAX_RESPONSE_BYTES: [int(1024), String(32 * 1024 * 1024)],
+  POSTER_MAX_BYTES: [int(1024), String(20 * 1024 * 1024)],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
@@ -130,6 +134,7 @@ const VARIABLES = {
   HEALTH_INTERVAL_MS: [int(1), '5000'],
   HEALTH_MAX_INTERVAL_MS: [int(1), '60000'],
   HEALTH_CLOSED_INTERVAL_MS: [int(0), '30000'],
+  HEALTH_TOKEN_RECHECK_MS: [int(100), '5000'],
   RAMP_INITIAL_RATE: [num(0.001), '5'],
   RAMP_TARGET_RATE: [num(0.001), '20'],
   RAMP_DURATION_MS: [int(0), '300000'],
@@ -159,12 +164,22 @@ export const DEFAULTS: Record<VariableName, string | undefined> = Object.fromEnt
 
 export interface Config {
   redis: { url: string; clusterNodes: string[] | null; prefix: string };
-  plex: { url: string; token: string; libraries: string[] | null; pathMap: PathMapping[]; maxRate: number | null };
-  stash: { url: string; apiKey: string | null };
+  plex: {
+    url: string;
+    token: string;
+    clientId: string | null;
+    libraries: string[] | null;
+    pathMap: PathMapping[];
+    maxRate: number | null;
+    /** Largest Plex answer read (bytes); a larger one is aborted. */
+    maxResponseBytes: number;
+  };
+  /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
+  stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
   worker: { concurrency: number; lockMs: number };
   sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
-  health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number };
+  health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number; tokenRecheckMs: number };
   ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
   outageHistorySize: number;
   reconcile: { afterOutage: boolean; intervalMs: number };
@@ -222,6 +237,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     intervalMs: r('HEALTH_INTERVAL_MS')!,
     maxIntervalMs: r('HEALTH_MAX_INTERVAL_MS')!,
     closedIntervalMs: r('HEALTH_CLOSED_INTERVAL_MS')!,
+    tokenRecheckMs: r('HEALTH_TOKEN_RECHECK_MS')!,
   };
   if (health.maxIntervalMs < health.intervalMs) {
     throw new ConfigError('HEALTH_MAX_INTERVAL_MS', `must be at least HEALTH_INTERVAL_MS (${health.intervalMs})`);
@@ -252,11 +268,18 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     plex: {
       url: plexUrl ?? '',
       token: plexToken ?? '',
+      clientId: r('PLEX_CLIENT_ID') ?? null,
       libraries: r('PLEX_LIBRARIES')?.length ? r('PLEX_LIBRARIES')! : null,
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,
+      maxResponseBytes: r('PLEX_MAX_RESPONSE_BYTES')!,
     },
-    stash: { url: stashUrl ?? '', apiKey: r('STASH_API_KEY') ?? null },
+    stash: {
+      url: stashUrl ?? '',
+      apiKey: r('STASH_API_KEY') ?? null,
+      maxResponseBytes: r('STASH_MAX_RESPONSE_BYTES')!,
+      posterMaxBytes: r('POSTER_MAX_BYTES')!,
+    },
     worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
     sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')!, studioCollection: r('SYNC_STUDIO_COLLECTION')! },
     breaker: {

@@ -15,6 +15,8 @@ export function keys(prefix: string) {
     signals: `${prefix}:signals`,
     /** Hash: Plex file path → ratingKey (verified on use). */
     plexPathCache: `${prefix}:plex:path`,
+    /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
+    plexClientId: `${prefix}:plex:client-id`,
     /** Hash: ratingKey → hash of the last poster uploaded. */
     posterHashes: `${prefix}:plex:poster`,
     /** Hash: breaker state (written only by the supervisor leader). */
@@ -31,6 +33,8 @@ export function keys(prefix: string) {
     leader: `${prefix}:leader`,
     /** String: the last probe's result (JSON). */
     health: `${prefix}:health`,
+    /** Prefix of strings `<authHeld>:<jobId>` (with a TTL): when a job held for a 401/403 last met it. */
+    authHeld: `${prefix}:auth-held`,
     /** Hash: queue name → who paused it ('supervisor' | 'operator'). */
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */

@@ -17,6 +17,7 @@ import { RequeueInputError } from '../dlq/select.js';
 import { SyncError } from '../errors.js';
 import { redact, type Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
+import { probeClientId } from '../plex/client-id.js';
 import { keys as keyNames, SYNC_QUEUE, type RedisConnection } from '../redis.js';
 import type { SyncJobData } from '../sync/job.js';
 import { readStatusSources, shapeStatus, type StatusJson, type StatusSources } from '../supervisor/status.js';
@@ -185,12 +186,20 @@ export function createDashboardApp(opts: DashboardAppOptions): express.Express {
   // requests share one probe in flight.
   let plex: PlexClient | undefined;
   let probing: Promise<ProbeResult> | undefined;
+  // The installation's one device; without Redis (and PLEX_CLIENT_ID) a probe sends no identifier,
+  // and the client is not kept, so the next probe asks Redis again.
+  const probeClient = async (): Promise<PlexClient> => {
+    const clientIdentifier = await probeClientId(redis, k.plexClientId, config.plex.clientId, statusTimeoutMs);
+    const client = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier });
+    if (clientIdentifier !== null) plex = client;
+    return client;
+  };
   const directProbe = async (): Promise<ProbeResult> => {
     const at = now();
     if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at };
-    plex ??= new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
+    const client = plex ?? (await probeClient());
     try {
-      const { latencyMs } = await plex.identity(config.health.timeoutMs);
+      const { latencyMs } = await client.identity(config.health.timeoutMs);
       return { ok: true, latencyMs, error: null, at };
     } catch (err) {
       // `Type: message`, like a failedReason (a SyncError's message carries no secret).

@@ -17,6 +17,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { ErrorType } from '../errors.js';
 import { BREAKER_STATES } from '../resilience/breaker.js';
+import { PAUSE_REASONS } from '../resilience/token.js';
 import type { StatusJson, StatusSources } from '../supervisor/status.js';
 
 export const METRIC_PREFIX = 'stash2plex_';
@@ -98,6 +99,8 @@ export class StatusMetrics {
   private readonly probeLatency: Gauge;
   private readonly queueJobs: Gauge<'queue' | 'state'>;
   private readonly queuePaused: Gauge<'queue'>;
+  private readonly queuePauseReason: Gauge<'queue' | 'reason'>;
+  private readonly tokenRejected: Gauge;
   private readonly supervisorAlive: Gauge;
 
   constructor(registry: Registry) {
@@ -135,6 +138,8 @@ export class StatusMetrics {
     this.probeLatency = gauge('probe_latency_seconds', 'Latency of the last successful Plex /identity probe, in seconds (NaN when unknown)');
     this.queueJobs = gauge('queue_jobs', 'Jobs in the queue by state', ['queue', 'state']);
     this.queuePaused = gauge('queue_paused', '1 while the queue is paused', ['queue']);
+    this.queuePauseReason = gauge('queue_pause_reason', "1 for each reason the supervisor holds the paused queue ('plex down', 'token rejected')", ['queue', 'reason']);
+    this.tokenRejected = gauge('plex_token_rejected', '1 while Plex rejects PLEX_TOKEN (the supervisor holds the queue until it accepts it)');
     this.supervisorAlive = gauge('supervisor_alive', '1 while a supervisor leader holds a live lease');
   }
 
@@ -158,10 +163,13 @@ export class StatusMetrics {
     this.probeLatency.set(status.health.latencyMs === null ? NaN : status.health.latencyMs / 1000);
     this.queueJobs.reset();
     this.queuePaused.reset();
+    this.queuePauseReason.reset();
     for (const [queue, q] of Object.entries(status.queues)) {
       for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed'] as const) this.queueJobs.set({ queue, state }, q[state]);
       this.queuePaused.set({ queue }, q.paused ? 1 : 0);
+      for (const reason of PAUSE_REASONS) this.queuePauseReason.set({ queue, reason }, q.pauseReasons.includes(reason) ? 1 : 0);
     }
+    this.tokenRejected.set(status.health.tokenRejected ? 1 : 0);
     this.supervisorAlive.set(status.supervisor.alive ? 1 : 0);
   }
 }

@@ -2,8 +2,7 @@
 // build). A tiny inline script re-fetches the page's main part every 2 s (`/?partial=main`, rendered by
 // the same function as the first load) and swaps it in, so one renderer serves both. The dead-letter
 // recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
-import type { QueueState } from '../supervisor/queue-control.js';
-import type { StatusJson } from '../supervisor/status.js';
+import type { QueueStatus, StatusJson } from '../supervisor/status.js';
 import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
@@ -64,7 +63,7 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
     ['Next probe', h.nextProbeAt === null ? '<span class="muted">not scheduled</span>' : `<time title="${esc(formatDateTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`, 'probe-next'],
   ];
   const token = h.tokenRejected
-    ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): edits fail until it is fixed. This is not an outage.</p>'
+    ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): the sync queue is paused (token rejected) and its jobs are held, not failed, until Plex accepts it again. This is not an outage.</p>'
     : '';
   return card('health-card', 'Plex health probe', dl(rows) + token);
 }
@@ -98,9 +97,10 @@ function rampCard(s: StatusJson, ctx: PageContext): string {
   return card('ramp-card', 'Recovery ramp', body);
 }
 
-function queueCard(name: string, q: QueueState): string {
+function queueCard(name: string, q: QueueStatus): string {
+  const reasons = q.pauseReasons.length ? ` <span class="small" data-testid="queue-${esc(name)}-pause-reasons">${esc(q.pauseReasons.join(', '))}</span>` : '';
   const state = q.paused
-    ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>`
+    ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>${reasons}`
     : `<span class="chip chip-ok" data-testid="queue-${esc(name)}-paused">running</span>`;
   const counts = (['waiting', 'active', 'delayed', 'failed', 'completed'] as const)
     .map(

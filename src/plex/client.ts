@@ -1,10 +1,10 @@
 // Plex HTTP client (fetch, no SDK): identity, sections, item resolution by file path, reads and edits.
 // Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
-import { hostname } from 'node:os';
 import type { PathMapping } from '../config.js';
 import { classify, SyncError } from '../errors.js';
-import { redact } from '../log.js';
+import { discardBody, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
+import { redact, type Logger } from '../log.js';
 import { keys, type RedisConnection } from '../redis.js';
 import type { PlexEdit, PlexItem } from '../sync/types.js';
 import { encodeEdit, parseItem } from './edits.js';
@@ -15,10 +15,17 @@ export const PLEX_PRODUCT = 'stash2plex';
 export const PLEX_CLIENT_VERSION = '0.1.0';
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const SECTIONS_TTL_MS = 60_000;
-/** Page size of the last-resort scan of a section. */
-export const SCAN_PAGE_SIZE = 200;
-/** Safety stop of the paged scan (200 × 5000 = a million items). */
-const MAX_SCAN_PAGES = 5_000;
+/** Default of PLEX_MAX_RESPONSE_BYTES: far above any page of a listing. */
+export const PLEX_DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** `/identity` is a few hundred bytes; the probe reads no more than this, whatever the setting. */
+export const IDENTITY_MAX_BYTES = 64 * 1024;
+/**
+ * Page size of every listing (the `file=` and `title=` searches and the scan alike): a server may ignore
+ * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
+ */
+export const LIST_PAGE_SIZE = 1_000;
+/** Safety stop of one paged listing (1000 × 5000 = five million items). */
+const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
 
 export interface PlexClientOptions {
@@ -32,10 +39,19 @@ export interface PlexClientOptions {
   /** With redis, the path → ratingKey cache lives in `keys(prefix).plexPathCache`. */
   redis?: RedisConnection;
   prefix?: string;
-  /** X-Plex-Client-Identifier (default: stash2plex-<hostname>, stable across restarts). */
-  clientIdentifier?: string;
+  /**
+   * X-Plex-Client-Identifier: Plex lists each one as a device, so every process passes the one shared id
+   * (sharedPlexClientId). null sends none: only for an unauthenticated /identity probe when it is unknown.
+   */
+  clientIdentifier: string | null;
+  /** Items per listing page (default and maximum LIST_PAGE_SIZE). */
+  listPageSize?: number;
   /** How long the section list is kept in memory (default 60 s). */
   sectionsTtlMs?: number;
+  /** Largest answer read (PLEX_MAX_RESPONSE_BYTES, default 64 MiB); a larger one is aborted. */
+  maxResponseBytes?: number;
+  /** Where an aborted oversized answer is reported (with its size). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export type { PlexSection } from './paths.js';
@@ -58,6 +74,8 @@ interface RequestOptions {
   timeoutMs?: number;
   /** false for /identity, which needs no token (it proves the server is up, not the token). */
   auth?: boolean;
+  /** Largest body read (default: the client's maxResponseBytes). */
+  maxBytes?: number;
 }
 
 /** Removes an `X-Plex-Token` query parameter from a URL (for anything that logs URLs). */
@@ -76,8 +94,11 @@ export class PlexClient {
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
   private readonly cacheKey: string;
-  private readonly clientIdentifier: string;
+  private readonly clientIdentifier: string | null;
+  private readonly listPageSize: number;
   private readonly sectionsTtlMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
   private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
 
   constructor(opts: PlexClientOptions) {
@@ -88,8 +109,11 @@ export class PlexClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.redis = opts.redis;
     this.cacheKey = keys(opts.prefix ?? 's2p').plexPathCache;
-    this.clientIdentifier = opts.clientIdentifier ?? `${PLEX_PRODUCT}-${hostname()}`;
+    this.clientIdentifier = opts.clientIdentifier;
+    this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
+    this.maxResponseBytes = opts.maxResponseBytes ?? PLEX_DEFAULT_MAX_RESPONSE_BYTES;
+    this.log = opts.log;
   }
 
   // ---- transport --------------------------------------------------------------------------------
@@ -110,11 +134,11 @@ export class PlexClient {
     const qs = opts.query?.toString();
     const headers: Record<string, string> = {
       Accept: 'application/json',
-      'X-Plex-Client-Identifier': this.clientIdentifier,
       'X-Plex-Product': PLEX_PRODUCT,
       'X-Plex-Version': PLEX_CLIENT_VERSION,
       ...opts.headers,
     };
+    if (this.clientIdentifier !== null) headers['X-Plex-Client-Identifier'] = this.clientIdentifier;
     if (opts.auth !== false) headers['X-Plex-Token'] = this.token;
     let res: Response;
     try {
@@ -128,21 +152,30 @@ export class PlexClient {
       throw this.fail({ error }, what);
     }
     if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       throw this.fail({ status: res.status }, what);
     }
     return res;
   }
 
-  /** Request + JSON body. The body read shares the request's timeout (the signal covers it). */
+  /**
+   * The body as text, bounded: the read shares the request's timeout (the signal covers it), and an
+   * answer over the limit is aborted and is an unreadable answer (PlexTemporaryError), never a crash.
+   */
+  private async body(method: string, path: string, res: Response, maxBytes = this.maxResponseBytes): Promise<string> {
+    try {
+      return await readBoundedText(res, maxBytes);
+    } catch (error) {
+      if (!(error instanceof ResponseTooLarge)) throw this.fail({ error }, label(method, path));
+      this.log?.warn({ request: label(method, path), bytes: error.bytes, limit: error.limit }, 'Plex answer too large: aborted');
+      throw this.unreadable(method, path, error.message);
+    }
+  }
+
+  /** Request + JSON body. */
   private async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ json: unknown; res: Response }> {
     const res = await this.request(method, path, opts);
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (error) {
-      throw this.fail({ error }, label(method, path));
-    }
+    const text = await this.body(method, path, res, opts.maxBytes);
     try {
       return { json: JSON.parse(text), res };
     } catch {
@@ -153,11 +186,7 @@ export class PlexClient {
   /** Request whose answer carries nothing we need; the body is read so the connection can be reused. */
   private async send(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
     const res = await this.request(method, path, opts);
-    try {
-      await res.arrayBuffer();
-    } catch (error) {
-      throw this.fail({ error }, label(method, path));
-    }
+    await this.body(method, path, res, opts.maxBytes);
   }
 
   /**
@@ -183,7 +212,7 @@ export class PlexClient {
   /** GET /identity (no token): proves the server answers. Its own timeout, e.g. HEALTH_TIMEOUT_MS. */
   async identity(timeoutMs?: number): Promise<PlexIdentity> {
     const started = performance.now();
-    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs });
+    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES });
     const latencyMs = Math.round(performance.now() - started);
     return { ...this.parsed('GET', '/identity', () => parseIdentity(json)), latencyMs };
   }
@@ -234,12 +263,14 @@ export class PlexClient {
     const cached = await this.fromCache(target, match.section.key);
     if (cached) return cached;
     const sectionKey = match.section.key;
+    // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
     const byFile = await this.search(sectionKey, target, { file: inLocationStyle(plexPath, match.location) });
     if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
     const guess = titleGuess(plexPath);
     const byTitle = guess ? await this.search(sectionKey, target, { title: guess }) : [];
     if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
-    return this.settle(await this.scan(sectionKey, target), target, sectionKey);
+    // Last resort: the whole section (all of it, so a second holder is noticed).
+    return this.settle(await this.search(sectionKey, target), target, sectionKey);
   }
 
   private async sectionFor(stashPath: string, plexPath: string): Promise<SectionMatch> {
@@ -266,29 +297,31 @@ export class PlexClient {
     return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey };
   }
 
-  /** Items of one filtered listing whose Part.file is exactly the target. */
-  private async search(sectionKey: string, target: string, filter: Record<string, string>): Promise<PlexMetadata[]> {
-    const path = `/library/sections/${encodeURIComponent(sectionKey)}/all`;
-    const { json } = await this.json('GET', path, { query: new URLSearchParams({ type: '1', ...filter }) });
-    return this.parsed('GET', path, () => parseMetadataList(json)).items.filter((m) => holds(m, target));
+  /** Items of one (filtered) listing whose Part.file is exactly the target: every page, keeping only those. */
+  private async search(sectionKey: string, target: string, filter: Record<string, string> = {}): Promise<PlexMetadata[]> {
+    const found: PlexMetadata[] = [];
+    for await (const items of this.pages(sectionKey, filter)) found.push(...items.filter((m) => holds(m, target)));
+    return found;
   }
 
-  /** Last resort: every page of the section (all of it, so a second holder is noticed). */
-  private async scan(sectionKey: string, target: string): Promise<PlexMetadata[]> {
+  /**
+   * The pages of `GET /library/sections/{key}/all?type=1&<filter>`, each bounded by
+   * X-Plex-Container-Start/-Size, until the server's totalSize is reached (or a short or empty page, or
+   * an over-long one: a server that ignored paging sent everything at once).
+   */
+  private async *pages(sectionKey: string, filter: Record<string, string>): AsyncGenerator<PlexMetadata[]> {
     const path = `/library/sections/${encodeURIComponent(sectionKey)}/all`;
-    const found: PlexMetadata[] = [];
-    for (let page = 0, start = 0; page < MAX_SCAN_PAGES; page++, start += SCAN_PAGE_SIZE) {
+    const size = this.listPageSize;
+    for (let page = 0, start = 0; page < MAX_LIST_PAGES; page++, start += size) {
       const { json, res } = await this.json('GET', path, {
-        query: new URLSearchParams({ type: '1' }),
-        headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(SCAN_PAGE_SIZE) },
+        query: new URLSearchParams({ type: '1', ...filter }),
+        headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(size) },
       });
       const { items, totalSize } = this.parsed('GET', path, () => parseMetadataList(json));
-      found.push(...items.filter((m) => holds(m, target)));
+      yield items;
       const total = totalSize ?? numberHeader(res, 'X-Plex-Container-Total-Size');
-      // A short page is the last; a long one means the server ignored paging and sent everything.
-      if (items.length !== SCAN_PAGE_SIZE || (total !== null && start + items.length >= total)) break;
+      if (items.length !== size || (total !== null && start + items.length >= total)) return;
     }
-    return found;
   }
 
   // ---- path cache (advisory: a Redis problem only costs a search) --------------------------------

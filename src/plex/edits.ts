@@ -6,9 +6,10 @@ export { PlexResponseError } from './schemas.js';
 
 /**
  * The edit parameters (without `type` and `id`) per plex-api.md. Every field set is also locked, or
- * Plex's agent would overwrite it on the next refresh. Tags: the complete desired list as indexed
- * additions, the extras as a removal (`genre[].tag.tag-`), so the result is right whether Plex reads the
- * list as an addition or a replacement. An empty edit yields no parameters.
+ * Plex's agent would overwrite it on the next refresh. Tags: the complete desired list indexed
+ * (a real server replaces the list with it, which is why python-plexapi plexapi/mixins.py `editTags`
+ * re-sends the existing tags), the extras as a removal (`genre[].tag.tag-`), so the result is right
+ * whether Plex reads the list as a replacement or an addition. An empty edit yields no parameters.
  */
 export function encodeEdit(edit: PlexEdit): URLSearchParams {
   const q = new URLSearchParams();

@@ -1,7 +1,9 @@
 // A Plex Media Server simulator: a real HTTP server on 127.0.0.1 that behaves like Plex where
 // stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency) and a request
 // log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
-// filter is not exact, `/all` items are partial, indexed tags are additions, unknown edit params → 400.
+// filter is not exact (or ignored), `/all` items are partial, indexed tags replace the list (as on a real
+// server; python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags for that reason),
+// unknown edit params → 400.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -9,6 +11,13 @@ import { normalisePlexPath } from '../plex/paths.js';
 import { SimServer } from './sim-server.js';
 
 export type PlexSimMode = 'up' | 'down' | '503' | '401';
+/** How indexed tags (`genre[0].tag.tag=X`) apply: 'replace' the whole list (real Plex) or 'add' to it. */
+export type TagEditMode = 'replace' | 'add';
+/**
+ * How `/all?file=` filters: 'folder' matches every item in the file's folder; 'none' matches nothing;
+ * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it).
+ */
+export type FileFilterMode = 'folder' | 'none' | 'ignored';
 
 export const SIM_SCALARS = ['title', 'titleSort', 'summary', 'studio', 'tagline', 'originallyAvailableAt', 'contentRating', 'originalTitle'] as const;
 export type SimScalar = (typeof SIM_SCALARS)[number];
@@ -49,9 +58,23 @@ export interface SimRequest {
   status: number;
   /** Where the request carried a token, if anywhere. */
   tokenIn: 'header' | 'query' | null;
+  /** X-Plex-Client-Identifier sent (header or query), if any. */
+  clientId: string | null;
+  /** X-Plex-Container-Start / -Size sent (header or query), if any. */
+  containerStart: string | null;
+  containerSize: string | null;
+  /** Metadata entries answered by a listing (0 for anything else). */
+  listed: number;
 }
 
 export type RequestFilter = { method?: string; route?: string; status?: number } | ((r: SimRequest) => boolean);
+
+export interface PlexSimOptions {
+  token: string;
+  machineIdentifier?: string;
+  /** Default 'replace', as on a real server. */
+  tagEdits?: TagEditMode;
+}
 
 export interface SimSectionInput {
   key?: string;
@@ -142,7 +165,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** Every request answered or being answered, oldest first (tokens removed from paths). */
   readonly requests: SimRequest[] = [];
 
-  private fileFilter: 'folder' | 'none' = 'folder';
+  private fileFilter: FileFilterMode = 'folder';
+  private tagEdits: TagEditMode;
+  private readonly deniedItems = new Set<string>();
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -150,13 +175,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private nextRatingKey = 1000;
   private nextId = 1;
 
-  private constructor(opts: { token: string; machineIdentifier?: string }) {
+  private constructor(opts: PlexSimOptions) {
     super('up');
     this.token = opts.token;
+    this.tagEdits = opts.tagEdits ?? 'replace';
     this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
   }
 
-  static async start(opts: { token: string; port?: number; machineIdentifier?: string }): Promise<PlexSimulator> {
+  static async start(opts: PlexSimOptions & { port?: number }): Promise<PlexSimulator> {
     const sim = new PlexSimulator(opts);
     await sim.listen(opts.port ?? 0);
     return sim;
@@ -169,11 +195,28 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   // needs none).
 
   /**
-   * How `/all?file=` filters: 'folder' (default) matches every item in the file's folder, as Plex may;
-   * 'none' matches nothing, as on servers where the filter does not work, forcing the title fallback.
+   * Refuses (401) every request about these items while the token works elsewhere, as Plex does for a
+   * token allowed to read but not to edit (a shared user's: pushingkarmaorg/python-plexapi#155). Empty
+   * by default.
    */
-  setFileFilter(mode: 'folder' | 'none'): void {
+  denyItems(ratingKeys: Iterable<string>): void {
+    this.deniedItems.clear();
+    for (const k of ratingKeys) this.deniedItems.add(k);
+  }
+
+  /** How `/all?file=` filters (FileFilterMode); 'folder' by default. */
+  setFileFilter(mode: FileFilterMode): void {
     this.fileFilter = mode;
+  }
+
+  /** How indexed tags apply (TagEditMode); 'replace' by default, as on a real server. */
+  setTagEdits(mode: TagEditMode): void {
+    this.tagEdits = mode;
+  }
+
+  /** Distinct X-Plex-Client-Identifier values seen, in order of first use. */
+  clientIds(): string[] {
+    return [...new Set(this.requests.map((r) => r.clientId).filter((id): id is string => id !== null))];
   }
 
   // ---- counters ---------------------------------------------------------------------------------
@@ -291,6 +334,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       route: routeOf(url.pathname),
       status: 0,
       tokenIn: typeof headerToken === 'string' ? 'header' : queryToken !== null ? 'query' : null,
+      clientId: plexParam(req, url, 'X-Plex-Client-Identifier'),
+      containerStart: plexParam(req, url, 'X-Plex-Container-Start'),
+      containerSize: plexParam(req, url, 'X-Plex-Container-Size'),
+      listed: 0,
     };
     if (this.isDown()) {
       req.socket.destroy();
@@ -321,11 +368,17 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     if (route === ROUTES.identity && method === 'GET') return { body: this.identity() };
     if (this.mode === '401' || token !== this.token) throw new HttpError(401, 'Unauthorized');
     const key = ctx.url.pathname.split('/')[3] ?? '';
+    if (this.deniedItems.size && this.itemsOf(route, key, ctx.url.searchParams).some((k) => this.deniedItems.has(k))) {
+      throw new HttpError(401, 'Unauthorized');
+    }
     switch (`${method} ${route}`) {
       case `GET ${ROUTES.sections}`:
         return { body: this.sectionsBody() };
-      case `GET ${ROUTES.sectionAll}`:
-        return this.listItems(key, ctx);
+      case `GET ${ROUTES.sectionAll}`: {
+        const listing = this.listItems(key, ctx);
+        entry.listed = listing.listed;
+        return listing;
+      }
       case `PUT ${ROUTES.sectionAll}`:
         this.edit(key, ctx.url.searchParams);
         return {};
@@ -341,6 +394,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       default:
         throw new HttpError(404, 'Not Found');
     }
+  }
+
+  /** The ratingKeys a request is about (none for listings). */
+  private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
+    if (route === ROUTES.metadata || route === ROUTES.posters) return [key];
+    if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
+    if (route === ROUTES.rate) return [q.get('key') ?? ''];
+    return [];
   }
 
   private identity() {
@@ -375,7 +436,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   }
 
   /** GET /library/sections/{key}/all: partial items, filtered and paged like Plex. */
-  private listItems(sectionKey: string, ctx: Ctx): Reply {
+  private listItems(sectionKey: string, ctx: Ctx): Reply & { listed: number } {
     const section = this.sectionMap.get(sectionKey);
     if (!section) throw new HttpError(404, 'Not Found');
     const q = ctx.url.searchParams;
@@ -383,15 +444,18 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
     if (type !== null && type !== '1') items = [];
     const file = q.get('file');
-    // Not exact, like Plex may be: every item in the same folder as the file matches.
-    if (file !== null) items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));
+    // Not exact, like Plex may be: every item in the same folder as the file matches (or none, or all).
+    if (file !== null && this.fileFilter !== 'ignored') {
+      items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));
+    }
     const title = q.get('title');
     if (title !== null) items = items.filter((i) => i.title.toLowerCase().includes(title.toLowerCase()));
     const total = items.length;
-    const start = intParam(ctx.req.headers['x-plex-container-start'] ?? q.get('X-Plex-Container-Start'), 0);
-    const size = intParam(ctx.req.headers['x-plex-container-size'] ?? q.get('X-Plex-Container-Size'), total);
+    const start = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Start'), 0);
+    const size = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Size'), total);
     const page = items.slice(start, start + size);
     return {
+      listed: page.length,
       headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Total-Size': String(total) },
       body: {
         MediaContainer: {
@@ -483,7 +547,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       return item;
     });
     const ops = parseEditParams(q);
-    for (const item of items) applyOps(item, ops);
+    for (const item of items) applyOps(item, ops, this.tagEdits);
   }
 
   private rate(q: URLSearchParams): void {
@@ -566,12 +630,13 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
 }
 
 /**
- * Applies parsed edits: values, then indexed tags as ADDITIONS to the existing set (the stricter of the
- * readings Plex versions have had), then removals, then locks.
+ * Applies parsed edits: values, then indexed tags (in 'replace' mode the indexed list of a field becomes
+ * its whole list, as on a real server; in 'add' mode they are added to it), then removals, then locks.
  */
-function applyOps(item: Item, ops: readonly EditOp[]): void {
+function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode): void {
   for (const op of ops) if (op.kind === 'value') item[op.field] = op.value;
   const adds = ops.filter((o): o is Extract<EditOp, { kind: 'add' }> => o.kind === 'add').sort((a, b) => a.index - b.index);
+  if (tagEdits === 'replace') for (const field of new Set(adds.map((op) => op.field))) item[field] = [];
   for (const op of adds) if (!item[op.field].includes(op.tag)) item[op.field].push(op.tag);
   for (const op of ops) if (op.kind === 'remove') item[op.field] = item[op.field].filter((t) => !op.tags.includes(t));
   for (const op of ops) {
@@ -599,6 +664,13 @@ function pathWithoutToken(url: URL): string {
   q.delete('X-Plex-Token');
   const qs = q.toString();
   return qs ? `${url.pathname}?${qs}` : url.pathname;
+}
+
+/** A Plex parameter sent as a header or in the query (Plex reads both), or null. */
+function plexParam(req: IncomingMessage, url: URL, name: string): string | null {
+  const header = req.headers[name.toLowerCase()];
+  if (typeof header === 'string') return header;
+  return url.searchParams.get(name);
 }
 
 function intParam(v: string | string[] | null | undefined, fallback: number): number {

@@ -153,15 +153,21 @@ type Studio {
   id: ID!
   name: String!
   parent_studio: Studio
+  created_at: Time!
+  updated_at: Time!
 }
 
 type Performer {
   id: ID!
   name: String!
+  created_at: Time!
+  updated_at: Time!
 }
 
 type Tag {
   id: ID!
   name: String!
+  created_at: Time!
+  updated_at: Time!
 }
 `;

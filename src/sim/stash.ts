@@ -2,9 +2,10 @@
 // executed by graphql-js against Stash's real schema (shared/reference/stash-graphql-schema) so that a
 // query real Stash would reject is rejected here too. Where it matters to stash2plex it behaves like
 // Stash (stash-plugins.md): ApiKey header or session cookie, 401 on /graphql and 302 to /login elsewhere
-// without credentials, 422 for documents the schema rejects, `updated_at` kept as RFC 3339 text in whole
-// seconds and compared as text, performer/studio/tag renames that do not touch scenes, per_page capped
-// at 1000. Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
+// without credentials, 422 for documents the schema rejects, `updated_at` written as RFC 3339 text in whole
+// seconds in the server's zone at write time and compared as text (stashapp/stash pkg/sqlite/timestamp.go,
+// pkg/sqlite/sql.go getTimestampWhereClause), a server clock that may be set off, performer/studio/tag
+// renames that do not touch scenes, per_page capped at 1000. Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -48,10 +49,12 @@ export interface StashSimOptions {
   port?: number;
   /** Folder with schema.graphql + types/ (default ../shared/reference/stash-graphql-schema from cwd). */
   schemaDir?: string;
-  /** The zone Stash writes `updated_at` in, minutes east of UTC (default 0: `…Z`). */
+  /** The zone Stash writes `updated_at` in, minutes east of UTC (default 0: `…Z`); setUtcOffsetMinutes moves it. */
   utcOffsetMinutes?: number;
   /** Clock of the library (default Date.now). */
   now?: () => number;
+  /** How far the Stash server's clock is off `now` (negative: behind), in ms (default 0). */
+  clockSkewMs?: number;
 }
 
 export interface StashSimRequest {
@@ -103,8 +106,9 @@ interface SceneRec {
   performer_ids: string[];
   tag_ids: string[];
   files: { id: string; path: string }[];
-  created_at: number;
-  updated_at: number;
+  /** As Stash stores them: RFC 3339 text in the zone of the moment they were written. */
+  created_at: string;
+  updated_at: string;
   screenshot: { bytes: Buffer; contentType: string } | null;
 }
 
@@ -112,8 +116,8 @@ interface NamedRec {
   id: string;
   name: string;
   parent_id: string | null;
-  created_at: number;
-  updated_at: number;
+  created_at: string;
+  updated_at: string;
 }
 
 type Kinds = 'performer' | 'studio' | 'tag';
@@ -141,8 +145,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
   /** Every request answered or being answered, oldest first. */
   readonly requests: StashSimRequest[] = [];
 
-  private readonly now: () => number;
-  private readonly offsetMinutes: number;
+  private readonly baseNow: () => number;
+  private offsetMinutes: number;
+  private clockSkewMs: number;
   private readonly sessions = new Set<string>();
   private readonly scenes = new Map<string, SceneRec>();
   private readonly named: Record<Kinds, Map<string, NamedRec>> = { performer: new Map(), studio: new Map(), tag: new Map() };
@@ -153,8 +158,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private constructor(opts: StashSimOptions) {
     super('up');
     this.apiKey = opts.apiKey ?? null;
-    this.now = opts.now ?? Date.now;
+    this.baseNow = opts.now ?? Date.now;
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
+    this.clockSkewMs = opts.clockSkewMs ?? 0;
     const real = loadStashSchema(opts.schemaDir ?? defaultStashSchemaDir());
     this.schema = real ?? buildSchema(EMBEDDED_STASH_SDL);
     this.schemaSource = real ? 'reference' : 'embedded';
@@ -171,6 +177,23 @@ export class StashSimulator extends SimServer<StashSimMode> {
   // setMode/getMode/setLatencyMs/stop come from SimServer: 'down' closes the listening socket and every
   // open connection (connection refused); 'up' listens again on the same port; '503' answers every
   // request 503. Latency simulates a slow Stash, e.g. during a scan.
+
+  // ---- the server's clock and zone ---------------------------------------------------------------
+
+  /** Moves the zone Stash writes in from now on (a DST change, a moved server); stored times keep theirs. */
+  setUtcOffsetMinutes(minutes: number): void {
+    this.offsetMinutes = minutes;
+  }
+
+  /** Sets the Stash server's clock off (negative: behind). */
+  setClockSkewMs(ms: number): void {
+    this.clockSkewMs = ms;
+  }
+
+  /** The Stash server's clock. */
+  private now(): number {
+    return this.baseNow() + this.clockSkewMs;
+  }
 
   // ---- counters ---------------------------------------------------------------------------------
 
@@ -206,7 +229,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   /** Adds a scene (as a scan plus an edit would); returns its id, a numeric string. */
   addScene(input: SimSceneInput = {}): string {
     const id = String(this.nextId.scene++);
-    const at = input.updated_at !== undefined ? new Date(input.updated_at).getTime() : this.now();
+    const at = this.time(input.updated_at !== undefined ? new Date(input.updated_at).getTime() : this.now());
     const rec: SceneRec = {
       id,
       title: null,
@@ -234,7 +257,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   updateScene(id: string, patch: SimSceneInput): void {
     const rec = this.mustScene(id);
     this.apply(rec, patch);
-    rec.updated_at = patch.updated_at !== undefined ? new Date(patch.updated_at).getTime() : this.now();
+    rec.updated_at = this.time(patch.updated_at !== undefined ? new Date(patch.updated_at).getTime() : this.now());
   }
 
   deleteScene(id: string): boolean {
@@ -296,6 +319,14 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.mustScene(id).screenshot = { bytes: Buffer.from(bytes), contentType };
   }
 
+  /**
+   * The scene loses its cover (a scan without "generate covers", a cover deleted): like Stash, its
+   * screenshot URL then answers 200 with the built-in SVG placeholder.
+   */
+  removeCover(id: string): void {
+    this.mustScene(id).screenshot = { bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/svg+xml' };
+  }
+
   /** The screenshot bytes currently served for a scene. */
   screenshotOf(id: string): { bytes: Buffer; contentType: string } {
     const rec = this.mustScene(id);
@@ -323,7 +354,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private addNamed(kind: Kinds, name: string, parentId: string | null): string {
     for (const r of this.named[kind].values()) if (r.name === name) return r.id;
     const id = String(this.nextId[kind]++);
-    const at = this.now();
+    const at = this.time(this.now());
     this.named[kind].set(id, { id, name, parent_id: parentId, created_at: at, updated_at: at });
     return id;
   }
@@ -331,7 +362,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private rename(kind: Kinds, id: string, name: string): void {
     const r = this.mustNamed(kind, id);
     r.name = name;
-    r.updated_at = this.now();
+    r.updated_at = this.time(this.now());
   }
 
   private mustScene(id: string): SceneRec {
@@ -394,9 +425,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'id':
           return Number(s.id);
         case 'created_at':
-          return this.time(s.created_at);
+          return s.created_at;
         case 'updated_at':
-          return this.time(s.updated_at); // the stored text: ties within a second, like Stash
+          return s.updated_at; // the stored text: ties within a second, like Stash
         case 'rating':
           return s.rating100 ?? -1;
         case 'path':
@@ -430,7 +461,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       if (value == null) continue;
       if (field !== 'updated_at' && field !== 'created_at') throw new GraphQLError(`stash simulator: ${kind}_filter.${field} is not simulated`);
       const c = value as TimestampCriterion;
-      list = list.filter((r) => compareTimestampText(this.time(field === 'updated_at' ? r.updated_at : r.created_at), c, tomorrow));
+      list = list.filter((r) => compareTimestampText(field === 'updated_at' ? r.updated_at : r.created_at, c, tomorrow));
     }
     const sort = f?.sort ?? 'name';
     const key = (r: NamedRec): string | number => {
@@ -440,9 +471,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'name':
           return r.name;
         case 'created_at':
-          return this.time(r.created_at);
+          return r.created_at;
         case 'updated_at':
-          return this.time(r.updated_at);
+          return r.updated_at;
         default:
           throw new GraphQLError(`stash simulator: sort ${sort} is not simulated`);
       }
@@ -457,7 +488,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const per = f?.per_page == null ? DEFAULT_PER_PAGE : Math.min(f.per_page, MAX_PER_PAGE);
     const page = Math.max(1, f?.page ?? 1);
     const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
-    const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: this.time(r.created_at), updated_at: this.time(r.updated_at) }));
+    const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at }));
     return { count, [`${kind}s`]: views }; // performers, studios, tags
   }
 
@@ -470,7 +501,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'updated_at':
         case 'created_at': {
           const c = value as TimestampCriterion;
-          tests.push((s) => compareTimestampText(this.time(field === 'updated_at' ? s.updated_at : s.created_at), c, this.time(this.now() + 86_400_000)));
+          tests.push((s) => compareTimestampText(field === 'updated_at' ? s.updated_at : s.created_at, c, this.time(this.now() + 86_400_000)));
           break;
         }
         case 'performers':
@@ -516,7 +547,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private sceneView(s: SceneRec, base: string) {
     const named = (kind: Kinds, id: string) => {
       const r = this.mustNamed(kind, id);
-      return { id: r.id, name: r.name, created_at: this.time(r.created_at), updated_at: this.time(r.updated_at) };
+      return { id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at };
     };
     const studio = (id: string): Record<string, unknown> => {
       const r = this.mustNamed('studio', id);
@@ -538,8 +569,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
       play_count: 0,
       play_history: [],
       o_history: [],
-      created_at: this.time(s.created_at),
-      updated_at: this.time(s.updated_at),
+      created_at: s.created_at,
+      updated_at: s.updated_at,
       files: s.files.map((f) => ({
         id: f.id,
         path: f.path,
@@ -551,7 +582,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
         duration: 60,
       })),
       // Stash adds the change time so browsers refetch an updated screenshot.
-      paths: { screenshot: `${base}/scene/${s.id}/screenshot?t=${Math.floor(s.updated_at / 1000)}`, preview: null, stream: null },
+      paths: { screenshot: `${base}/scene/${s.id}/screenshot?t=${Math.floor(Date.parse(s.updated_at) / 1000)}`, preview: null, stream: null },
       studio: () => (s.studio_id ? studio(s.studio_id) : null),
       performers: () => s.performer_ids.map((id) => named('performer', id)),
       tags: () => s.tag_ids.map((id) => named('tag', id)),
@@ -808,6 +839,21 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 /** A valid 8×8 PNG in a colour derived from the id, with the id in a tEXt chunk (distinct bytes). */
+/**
+ * What Stash serves for a scene without a cover: its embedded static/scene/scene.svg
+ * (stashapp/stash internal/manager/running_streams.go ServeScreenshot falls back to
+ * static.DefaultSceneImage; pkg/utils/image.go ServeImage labels it image/svg+xml), status 200.
+ */
+export const STASH_SCENE_PLACEHOLDER_SVG = Buffer.from(
+  [
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-384 -104 1280 720">',
+    '<!--! Font Awesome Free 6.2.0 by @fontawesome - https://fontawesome.com License - https://fontawesome.com/license/free (Icons: CC BY 4.0, Fonts: SIL OFL 1.1, Code: MIT License) Copyright 2022 Fonticons, Inc. -->',
+    '    <path d="M512 256c0 141.4-114.6 256-256 256S0 397.4 0 256S114.6 0 256 0S512 114.6 512 256zM188.3 147.1c-7.6 4.2-12.3 12.3-12.3 20.9V344c0 8.7 4.7 16.7 12.3 20.9s16.8 4.1 24.3-.5l144-88c7.1-4.4 11.5-12.1 11.5-20.5s-4.4-16.1-11.5-20.5l-144-88c-7.4-4.5-16.7-4.7-24.3-.5z" style="fill:#ffffff;fill-opacity:1"/>',
+    '</svg>',
+    '',
+  ].join('\n'),
+);
+
 export function scenePng(id: string): Buffer {
   const [r, g, b] = createHash('sha256').update(`scene:${id}`).digest();
   const size = 8;

@@ -1,7 +1,7 @@
 // A simulated world: both simulators with a matching library, and the environment that points
 // stash2plex at them. Used by the tests, the benchmarks and the demo.
 import { PlexSimulator } from './plex.js';
-import { StashSimulator } from './stash.js';
+import { StashSimulator, type StashSimOptions } from './stash.js';
 
 export const SIM_PLEX_TOKEN = 'plex-secret-token-4f9a';
 export const SIM_STASH_KEY = 'stash-secret-key-77c1';
@@ -20,9 +20,11 @@ export interface SimWorld {
   stop(): Promise<void>;
 }
 
-export async function startSimWorld(opts: { scenes?: number; plexPort?: number; stashPort?: number } = {}): Promise<SimWorld> {
+export async function startSimWorld(
+  opts: { scenes?: number; plexPort?: number; stashPort?: number; stash?: Pick<StashSimOptions, 'utcOffsetMinutes' | 'clockSkewMs'> } = {},
+): Promise<SimWorld> {
   const plex = await PlexSimulator.start({ token: SIM_PLEX_TOKEN, port: opts.plexPort });
-  const stash = await StashSimulator.start({ apiKey: SIM_STASH_KEY, port: opts.stashPort });
+  const stash = await StashSimulator.start({ apiKey: SIM_STASH_KEY, port: opts.stashPort, ...opts.stash });
   const section = plex.addSection({ title: 'Videos', locations: ['/plex/videos'] });
   const ratingKeyOf = new Map<string, string>();
   const world: SimWorld = {

@@ -3,8 +3,9 @@
 // from every message, so errors may be logged and stored in failedReason as they are.
 import { z } from 'zod';
 import { classify, SyncError } from '../errors.js';
-import { redact } from '../log.js';
-import type { StashScene } from '../sync/types.js';
+import { discardBody, readBounded, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
+import { redact, type Logger } from '../log.js';
+import type { Screenshot, StashScene } from '../sync/types.js';
 import {
   FIND_PERFORMERS_UPDATED,
   FIND_SCENE,
@@ -16,12 +17,17 @@ import {
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
   PLUGIN_CONFIGURATION,
+  STASH_CLOCK,
 } from './queries.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
 /** Stash caps per_page at 1000 (FindFilterType.GetPageSize). */
 export const STASH_MAX_PAGE_SIZE = 1000;
+/** Default of STASH_MAX_RESPONSE_BYTES: a page of 1000 scenes is a few MiB. */
+export const STASH_DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Default of POSTER_MAX_BYTES. */
+export const STASH_DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
 /** Safety stop of every paged walk (100 × 100 000 = ten million scenes). */
 const MAX_PAGES = 100_000;
 /** Longest server-provided text (GraphQL error, redirect target) quoted in an error message. */
@@ -36,12 +42,12 @@ export interface StashClientOptions {
   sessionCookie?: { name: string; value: string } | null;
   /** Per-request timeout, body included (default 15 s). */
   timeoutMs?: number;
-  /**
-   * UTC offset of the Stash server's clock, in minutes (default 0). Stash stores `updated_at` as
-   * RFC 3339 text in its local zone and compares time filters as text, so window bounds are written
-   * in the same zone to compare correctly.
-   */
-  serverUtcOffsetMinutes?: number;
+  /** Largest GraphQL answer read (STASH_MAX_RESPONSE_BYTES, default 32 MiB); a larger one is aborted. */
+  maxResponseBytes?: number;
+  /** Largest screenshot read (POSTER_MAX_BYTES, default 20 MiB); a larger one is skipped. */
+  posterMaxBytes?: number;
+  /** Where an aborted oversized answer is reported (with its size). */
+  log?: Pick<Logger, 'warn'>;
 }
 
 export type SceneRelation = 'performer' | 'studio' | 'tag';
@@ -81,6 +87,13 @@ type IdPageRoot = { count: number } & Record<string, { id: string }[] | number>;
 const updatedPageData = z.object({
   findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string(), updated_at: z.string() })) }),
 });
+const newestOf = (list: string) => z.object({ [list]: z.array(z.object({ updated_at: z.string() })) });
+const clockData = z.object({
+  scenes: newestOf('scenes'),
+  performers: newestOf('performers'),
+  studios: newestOf('studios'),
+  tags: newestOf('tags'),
+});
 const pluginsData = z.object({
   configuration: z.object({ plugins: z.record(z.string(), z.record(z.string(), z.unknown()).nullable()) }),
 });
@@ -90,6 +103,58 @@ const graphqlBody = z.object({
 });
 
 // ---- time windows ---------------------------------------------------------------------------------
+// Stash stores `updated_at` as RFC 3339 text in its own local zone (stashapp/stash pkg/sqlite/timestamp.go)
+// and puts a criterion's value into SQL as it is (pkg/sqlite/sql.go getTimestampWhereClause): SQLite
+// compares TEXT. So every bound is written in the zone Stash writes in, learnt from Stash itself.
+
+/**
+ * Every window start is moved this much earlier (and every window end this much later): a value
+ * written before a DST change keeps its old offset, so as text it may sort up to an hour off; the
+ * extra minute covers truncation to whole seconds. Re-syncing an unchanged scene costs no Plex edit.
+ */
+export const STASH_WINDOW_WIDENING_MS = 61 * 60_000;
+
+/** Where Stash's clock stands, learnt from Stash at the start of every run. */
+export interface StashClock {
+  /** The newest `updated_at` of any scene, performer, studio or tag, as Stash wrote it; null: empty. */
+  newest: string | null;
+  /** The UTC offset of `newest`, in minutes: the zone Stash writes in (0 when the library is empty). */
+  offsetMinutes: number;
+}
+
+/**
+ * A window of changes. A bound is an instant (epoch ms or Date: e.g. an outage's start) or a time
+ * Stash itself wrote (RFC 3339 text: a checkpoint); `until` absent runs to now.
+ */
+export interface StashWindow {
+  since: number | Date | string;
+  until?: number | Date | string;
+}
+
+/** The timestamp criterion Stash takes (TimestampCriterionInput), as we send it: never relative. */
+export interface StashTimeCriterion {
+  value: string;
+  value2?: string;
+  modifier: 'GREATER_THAN' | 'BETWEEN';
+}
+
+const RFC3339_ZONE = /(Z|[+-]\d{2}:\d{2})$/i;
+
+/** The UTC offset, in minutes, of an RFC 3339 time as Stash writes it (`Z`, `+09:00`); null if none. */
+export function stashOffsetOf(text: string): number | null {
+  const zone = RFC3339_ZONE.exec(text.trim())?.[1];
+  if (!zone) return null;
+  if (zone.toUpperCase() === 'Z') return 0;
+  const sign = zone[0] === '-' ? -1 : 1;
+  return sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+}
+
+/** Epoch ms of a bound: an instant as it is, a Stash time text parsed with its own offset. */
+function instantOf(bound: number | Date | string): number {
+  const ms = typeof bound === 'string' ? Date.parse(bound) : new Date(bound).getTime();
+  if (!Number.isFinite(ms)) throw new RangeError(`not a time: ${String(bound).slice(0, 40)}`);
+  return ms;
+}
 
 /**
  * An instant as Stash writes `updated_at`: RFC 3339, whole seconds, in the given offset
@@ -106,20 +171,28 @@ export function formatStashTime(at: Date | number, offsetMinutes = 0): string {
 }
 
 /**
- * The `updated_at` criterion of a window. Stash keeps whole seconds (truncated) and compares as text:
- * `GREATER_THAN` is strict, so it starts one second before `since`'s second, or a change in that
- * second would be missed; `BETWEEN` is inclusive at both ends. A few extra scenes are harmless
- * (syncs are idempotent); a missed one is not.
+ * THE one place a time filter is made: every `updated_at` criterion stash2plex sends comes from here.
+ * Bounds are written in Stash's zone (`offsetMinutes`, from StashClock) and widened by
+ * STASH_WINDOW_WIDENING_MS. `GREATER_THAN` is strict, so it starts one more second early;
+ * `BETWEEN` is inclusive at both ends. A few extra scenes are harmless; a missed one is not.
  */
-export function updatedAtCriterion(
-  since: Date,
-  until: Date | undefined,
-  offsetMinutes = 0,
-): { value: string; value2?: string; modifier: 'GREATER_THAN' | 'BETWEEN' } {
-  if (until) {
+export function updatedAtCriterion(window: StashWindow, offsetMinutes: number): StashTimeCriterion {
+  const since = instantOf(window.since) - STASH_WINDOW_WIDENING_MS;
+  if (window.until !== undefined) {
+    const until = instantOf(window.until) + STASH_WINDOW_WIDENING_MS;
     return { value: formatStashTime(since, offsetMinutes), value2: formatStashTime(until, offsetMinutes), modifier: 'BETWEEN' };
   }
-  return { value: formatStashTime(since.getTime() - 1000, offsetMinutes), modifier: 'GREATER_THAN' };
+  return { value: formatStashTime(since - 1000, offsetMinutes), modifier: 'GREATER_THAN' };
+}
+
+/** The newest of Stash's own times (compared as instants: texts in different offsets do not sort). */
+export function newestStashTime(times: (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  for (const t of times) {
+    if (!t || !Number.isFinite(Date.parse(t))) continue;
+    if (best === null || Date.parse(t) > Date.parse(best)) best = t;
+  }
+  return best;
 }
 
 /** The `findX` query of each relation's own records changed in a window, with its root and list fields. */
@@ -145,7 +218,9 @@ export class StashClient {
   private readonly headers: Record<string, string>;
   private readonly secrets: string[];
   private readonly timeoutMs: number;
-  private readonly offsetMinutes: number;
+  private readonly maxResponseBytes: number;
+  private readonly posterMaxBytes: number;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
 
   constructor(opts: StashClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -155,7 +230,9 @@ export class StashClient {
     else if (opts.sessionCookie) this.headers.Cookie = `${opts.sessionCookie.name}=${opts.sessionCookie.value}`;
     this.secrets = [opts.apiKey ?? '', opts.sessionCookie?.value ?? ''].filter(Boolean);
     this.timeoutMs = opts.timeoutMs ?? STASH_DEFAULT_TIMEOUT_MS;
-    this.offsetMinutes = opts.serverUtcOffsetMinutes ?? 0;
+    this.maxResponseBytes = opts.maxResponseBytes ?? STASH_DEFAULT_MAX_RESPONSE_BYTES;
+    this.posterMaxBytes = opts.posterMaxBytes ?? STASH_DEFAULT_POSTER_MAX_BYTES;
+    this.log = opts.log;
   }
 
   // ---- transport ----------------------------------------------------------------------------------
@@ -165,6 +242,10 @@ export class StashClient {
     const err = classify('stash', failure, what);
     const message = redact(detail ? `${err.message}: ${clip(detail)}` : err.message, this.secrets);
     return message === err.message ? err : new SyncError(err.type, message, err.status);
+  }
+
+  private tooLarge(what: string, error: ResponseTooLarge): void {
+    this.log?.warn({ request: what, bytes: error.bytes, limit: error.limit }, 'Stash answer too large: aborted');
   }
 
   /** One GraphQL operation; returns `data` checked against `shape`. */
@@ -180,8 +261,9 @@ export class StashClient {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await res.text();
+      text = await readBoundedText(res, this.maxResponseBytes);
     } catch (error) {
+      if (error instanceof ResponseTooLarge) this.tooLarge(what, error);
       throw this.fail({ error }, what);
     }
     let body: z.infer<typeof graphqlBody> | null = null;
@@ -244,9 +326,20 @@ export class StashClient {
     return findScene;
   }
 
-  /** One page of the scenes changed in [since, until] (or after since), oldest change first. */
-  async findScenesUpdated(opts: { since: Date; until?: Date; page: number; perPage: number }): Promise<UpdatedScenesPage> {
-    const updated = updatedAtCriterion(opts.since, opts.until, this.offsetMinutes);
+  /**
+   * Where Stash's clock stands (one request): the newest `updated_at` of its scenes, performers, studios
+   * and tags, and the zone Stash writes in (that time's offset). Asked at the start of every run, so a
+   * DST change or a moved server is picked up; the host we run on says nothing about Stash's zone.
+   */
+  async clock(): Promise<StashClock> {
+    const d = await this.query('StashClock', STASH_CLOCK, {}, clockData);
+    const newest = newestStashTime([d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags].map((l) => (l as { updated_at: string }[])[0]?.updated_at));
+    return { newest, offsetMinutes: (newest === null ? null : stashOffsetOf(newest)) ?? 0 };
+  }
+
+  /** One page of the scenes changed in the window (widened: updatedAtCriterion), oldest change first. */
+  async findScenesUpdated(opts: { window: StashWindow; clock: StashClock; page: number; perPage: number }): Promise<UpdatedScenesPage> {
+    const updated = updatedAtCriterion(opts.window, opts.clock.offsetMinutes);
     const { findScenes } = await this.query(
       'FindScenesUpdated',
       FIND_SCENES_UPDATED,
@@ -257,12 +350,12 @@ export class StashClient {
   }
 
   /**
-   * Ids of the scenes changed since `since` (until `until`), page by page. A scene edited while the
-   * walk runs moves to the end of the order and may shift another past a page boundary; that edit
-   * fires its own hook, so the reconciliation does not need to catch it.
+   * Ids of the scenes changed in the window (widened: updatedAtCriterion), page by page. A scene edited
+   * while the walk runs moves to the end of the order and may shift another past a page boundary; that
+   * edit fires its own hook, so the reconciliation does not need to catch it.
    */
-  async *scenesUpdatedSince(since: Date, until?: Date, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
-    const updated = updatedAtCriterion(since, until, this.offsetMinutes);
+  async *scenesUpdatedIn(window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+    const updated = updatedAtCriterion(window, clock.offsetMinutes);
     yield* this.pages('FindScenesUpdated', FIND_SCENES_UPDATED, { updated }, perPage);
   }
 
@@ -281,12 +374,12 @@ export class StashClient {
   }
 
   /**
-   * Ids of the performers, studios or tags themselves changed since `since`, page by page, oldest
+   * Ids of the performers, studios or tags themselves changed in the window (widened), page by page, oldest
    * change first: a rename bumps only the relation's updated_at, so checkpoints find renames here.
    */
-  async *relationsUpdatedSince(kind: SceneRelation, since: Date, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+  async *relationsUpdatedIn(kind: SceneRelation, window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
-    const updated = updatedAtCriterion(since, undefined, this.offsetMinutes);
+    const updated = updatedAtCriterion(window, clock.offsetMinutes);
     yield* this.pages(q.operation, q.query, { updated }, perPage, q.root, q.list);
   }
 
@@ -303,9 +396,10 @@ export class StashClient {
   /**
    * The scene's screenshot (a `paths.screenshot` URL). Credentials go only to the Stash origin, never
    * to another host. Redirects are not followed: without valid credentials Stash answers 302 to its
-   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws.
+   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws; an image
+   * over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
    */
-  async fetchScreenshot(url: string): Promise<{ bytes: Buffer; contentType: string }> {
+  async fetchScreenshot(url: string): Promise<Screenshot> {
     let target: URL;
     try {
       target = new URL(url, `${this.base}/`);
@@ -326,7 +420,7 @@ export class StashClient {
     }
     const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       const location = res.headers.get('location');
       const detail = [
         location ? `redirect to ${location.split('?')[0]} (credentials missing or rejected)` : '',
@@ -337,15 +431,15 @@ export class StashClient {
       throw this.fail({ status: res.status }, what, detail || undefined);
     }
     if (!contentType.startsWith('image/')) {
-      await res.body?.cancel().catch(() => undefined);
+      await discardBody(res);
       throw this.fail({ error: new Error(`not an image (content-type ${contentType || 'missing'})`) }, what);
     }
-    let bytes: Buffer;
     try {
-      bytes = Buffer.from(await res.arrayBuffer());
+      return { bytes: await readBounded(res, this.posterMaxBytes), contentType };
     } catch (error) {
-      throw this.fail({ error }, what);
+      if (!(error instanceof ResponseTooLarge)) throw this.fail({ error }, what);
+      this.tooLarge(what, error);
+      return { skipped: `screenshot not uploaded: ${error.message} (POSTER_MAX_BYTES)` };
     }
-    return { bytes, contentType };
   }
 }

@@ -92,7 +92,10 @@ const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fiel
  * - Performer/Studio/Tag.Update.Post: `name` among the fields given → fanout { relation, id, event:
  *   the trigger, enqueuedAt }, else skip; Tag.Merge.Post → always fanout (id: the destination);
  * - a trigger other than these and Scene.Update.Post / Scene.Create.Post → skip;
- * - no input and no inputFields (a scan: new or moved files) → skip;
+ * - Scene.Create.Post → always record (fields absent): Stash sends it WITHOUT input or inputFields, for
+ *   scans and the sceneCreate mutation alike (stashapp/stash pkg/scene/create.go, pkg/scene/scan.go:
+ *   RegisterPostHooks(ctx, id, SceneCreatePost, nil, nil); so `"input": null`, no `inputFields`);
+ * - Scene.Update.Post with no input and no inputFields (a scan adding a file to a scene) → skip;
  * - no field Plex shows among the fields given → skip;
  * - else record { sceneId, reason 'hook', event: the trigger, fields: the fields given, enqueuedAt }.
  */
@@ -119,6 +122,9 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
     return { action: 'skip', why: `not a hook stash2plex acts on (${ctx.type.slice(0, 100)})` };
   }
   const sceneId = id;
+  if (ctx.type === 'Scene.Create.Post') {
+    return { action: 'record', job: { sceneId, reason: 'hook', event: ctx.type, enqueuedAt: Math.floor(now) } };
+  }
   const fields = givenFields(ctx);
   if (fields === null) return { action: 'skip', why: `scene ${sceneId}: scan-triggered ${ctx.type} (no input)` };
   if (fields.length === 0) return { action: 'skip', why: `scene ${sceneId}: no fields given` };

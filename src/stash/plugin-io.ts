@@ -103,7 +103,7 @@ function pluginHooks() {
   return [
     {
       name: 'Queue scene for Plex',
-      description: 'Records the edited scene in the stash2plex queue (nothing for scans or fields Plex does not show).',
+      description: 'Records the new or edited scene in the stash2plex queue (nothing for fields Plex does not show).',
       triggeredBy: [...SCENE_HOOK_TRIGGERS],
     },
     {

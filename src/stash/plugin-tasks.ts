@@ -61,8 +61,6 @@ export type TaskHandler = (ctx: TaskContext) => Promise<string>;
 
 /** Sync Recent Scenes' default window. */
 export const DEFAULT_RECENT_HOURS = 24;
-/** The plugin and Stash share a clock, but allow for a save racing the task start. */
-const RECENT_SKEW_MS = 60_000;
 
 /** A Stash client for the server that ran the plugin (its session cookie; STASH_API_KEY if set). */
 export function stashClientFor(input: PluginInput, env: Record<string, string | undefined>, timeoutMs?: number): StashClient {
@@ -73,8 +71,6 @@ export function stashClientFor(input: PluginInput, env: Record<string, string | 
     apiKey: env.STASH_API_KEY?.trim() || undefined,
     sessionCookie: sessionCookieOf(input.server_connection),
     timeoutMs,
-    // Stash compares updated_at as text in its local zone; it runs the plugin, so it shares ours.
-    serverUtcOffsetMinutes: -new Date().getTimezoneOffset(),
   });
 }
 
@@ -188,7 +184,7 @@ const syncAll: TaskHandler = async (ctx) => {
   const client = stashClientFor(ctx.input, ctx.env);
   const perPage = ctx.perPage ?? STASH_DEFAULT_PAGE_SIZE;
   // Every scene was updated after the epoch: this window's count is the number of scenes.
-  const { count } = await client.findScenesUpdated({ since: new Date(0), page: 1, perPage: 1 });
+  const { count } = await client.findScenesUpdated({ window: { since: 0 }, clock: await client.clock(), page: 1, perPage: 1 });
   ctx.log('info', `Sync All Scenes: ${count} scenes in Stash`);
   return queuePages(ctx, 'Sync All Scenes', 'sync_all', count, client.allSceneIds(perPage));
 };
@@ -200,10 +196,12 @@ const syncRecent: TaskHandler = async (ctx) => {
   }
   const client = stashClientFor(ctx.input, ctx.env);
   const perPage = ctx.perPage ?? STASH_DEFAULT_PAGE_SIZE;
-  const since = new Date((ctx.now ?? Date.now)() - hours * 3_600_000 - RECENT_SKEW_MS);
-  const { count } = await client.findScenesUpdated({ since, page: 1, perPage: 1 });
-  ctx.log('info', `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h`);
-  return queuePages(ctx, 'Sync Recent Scenes', 'sync_recent', count, client.scenesUpdatedSince(since, undefined, perPage));
+  // The plugin runs on Stash's host (one clock), but its zone is Stash's to tell: asked every run.
+  const clock = await client.clock();
+  const window = { since: (ctx.now ?? Date.now)() - hours * 3_600_000 };
+  const { count } = await client.findScenesUpdated({ window, clock, page: 1, perPage: 1 });
+  ctx.log('info', `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h (and the hour before)`);
+  return queuePages(ctx, 'Sync Recent Scenes', 'sync_recent', count, client.scenesUpdatedIn(window, clock, perPage));
 };
 
 // ---- report and recovery tasks: the supervisor's state in Redis ------------------------------------
@@ -219,7 +217,8 @@ const PROGRESS_LOG_MS = 5_000;
 /**
  * Settings a task takes from its environment (or the plugin folder's .env) besides Redis: the ramp's
  * (so Queue Status reads the ramp as the supervisor runs it), the probe timeout, the error strategies
- * (default error types of Recover Outage Jobs), and PLEX_URL / PLEX_TOKEN for Health Check's own probe.
+ * (default error types of Recover Outage Jobs), and PLEX_URL / PLEX_TOKEN / PLEX_CLIENT_ID for Health Check's
+ * own probe.
  * Everything else of the environment is Stash's business and is ignored.
  */
 const TASK_CONFIG_VARIABLES = [
@@ -229,6 +228,7 @@ const TASK_CONFIG_VARIABLES = [
   'HEALTH_TIMEOUT_MS',
   'ERROR_STRATEGIES',
   'PLEX_URL',
+  'PLEX_CLIENT_ID',
   'PLEX_TOKEN',
 ] as const;
 
@@ -293,6 +293,11 @@ async function withState<T>(ctx: TaskContext, config: Config, label: string, fn:
   }
 }
 
+async function probeClientIdOf(st: TaskState, config: Config): Promise<string | null> {
+  const { probeClientId } = await import('../plex/client-id.js');
+  return probeClientId(st.redis, keys(config.redis.prefix).plexClientId, config.plex.clientId, TASK_REDIS_TIMEOUT_MS);
+}
+
 /** The status document; what the reader had to repair or drop in Redis is logged as warnings. */
 async function readStatus(ctx: TaskContext, st: TaskState, config: Config, now: number) {
   const { readStatusSources, shapeStatus } = await import('../supervisor/status.js');
@@ -307,10 +312,10 @@ function emit(ctx: TaskContext, report: Report): string {
   return report.summary;
 }
 
-/** GET /identity on PLEX_URL (no token needed), as the supervisor probes. */
-async function probePlex(config: Config): Promise<DirectProbe> {
+/** GET /identity on PLEX_URL (no token needed), as the supervisor probes, as the installation's one device. */
+async function probePlex(config: Config, clientId: Promise<string | null>): Promise<DirectProbe> {
   const { PlexClient } = await import('../plex/client.js');
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
+  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier: await clientId });
   try {
     const { latencyMs } = await plex.identity(config.health.timeoutMs);
     return { ok: true, latencyMs };
@@ -324,11 +329,23 @@ const healthCheck: TaskHandler = async (ctx) => {
   const label = 'Health Check';
   const now = (ctx.now ?? Date.now)();
   const config = await taskConfig(ctx, label);
-  // The direct probe runs alongside the Redis reads, and is reported even when Redis is unreachable.
-  const probing = config.plex.url ? probePlex(config) : Promise.resolve(null);
+  // The direct probe runs alongside the Redis reads, and is reported even when Redis is unreachable
+  // (then it sends no client identifier: PLEX_CLIENT_ID unset and the shared one unknown).
+  const opening = openState(ctx, config, label);
+  const clientId = opening.then(
+    (st) => probeClientIdOf(st, config),
+    () => config.plex.clientId,
+  );
+  const probing = config.plex.url ? probePlex(config, clientId) : Promise.resolve(null);
   let status;
   try {
-    status = await withState(ctx, config, label, (st) => readStatus(ctx, st, config, now));
+    const st = await opening;
+    try {
+      status = await readStatus(ctx, st, config, now);
+    } finally {
+      await clientId; // read before the connection closes
+      await st.close();
+    }
   } catch (err) {
     const probe = await probing;
     if (probe) for (const line of plexLines(probe, null, { now }).lines) ctx.log(line.level, line.text);
@@ -506,8 +523,8 @@ const reconcileOutages: TaskHandler = async (ctx) => {
     progress(1);
     return `${label}: no outage recorded, nothing to reconcile`;
   }
-  const { RECONCILE_SKEW_MARGIN_MS } = await import('../sync/reconcile.js');
   const client = stashClientFor(ctx.input, ctx.env);
+  const stashClock = await client.clock();
   const perPage = ctx.perPage ?? STASH_DEFAULT_PAGE_SIZE;
   const windows = [...outages].sort((a, b) => a.startedAt - b.startedAt);
   const clock = { now };
@@ -517,14 +534,14 @@ const reconcileOutages: TaskHandler = async (ctx) => {
     const seen = new Set<string>();
     let repeated = 0;
     for (const [i, o] of windows.entries()) {
-      const since = new Date(Math.max(0, o.startedAt - RECONCILE_SKEW_MARGIN_MS));
-      const until = o.endedAt === null ? undefined : new Date(o.endedAt + RECONCILE_SKEW_MARGIN_MS);
-      const { count } = await client.findScenesUpdated({ since, until, page: 1, perPage: 1 });
+      // Outage times are the supervisor's clock: the window's widening covers its skew with Stash's.
+      const window = { since: o.startedAt, until: o.endedAt ?? undefined };
+      const { count } = await client.findScenesUpdated({ window, clock: stashClock, page: 1, perPage: 1 });
       const which = `${label}: ${i + 1}/${windows.length} ${outageLabel(o, clock)}`;
       ctx.log('info', `${which}: ${count} scene${count === 1 ? '' : 's'} changed in Stash`);
       const before = inbox.queued;
       let walked = 0;
-      for await (const ids of client.scenesUpdatedSince(since, until, perPage)) {
+      for await (const ids of client.scenesUpdatedIn(window, stashClock, perPage)) {
         const fresh = ids.filter((id) => !seen.has(id));
         for (const id of fresh) seen.add(id);
         repeated += ids.length - fresh.length;

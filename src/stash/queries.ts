@@ -133,6 +133,19 @@ export const FIND_TAGS_UPDATED = /* GraphQL */ `
   }
 `;
 
+/**
+ * Where Stash's clock stands: the newest `updated_at` of each kind (one request). Its zone suffix is the
+ * zone Stash writes in; the newest of all four is the checkpoint's high-water mark.
+ */
+export const STASH_CLOCK = /* GraphQL */ `
+  query StashClock {
+    scenes: findScenes(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { scenes { updated_at } }
+    performers: findPerformers(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { performers { updated_at } }
+    studios: findStudios(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { studios { updated_at } }
+    tags: findTags(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { tags { updated_at } }
+  }
+`;
+
 /** A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. */
 export const PLUGIN_CONFIGURATION = /* GraphQL */ `
   query PluginConfiguration($id: ID!) {
@@ -153,5 +166,6 @@ export const ALL_QUERIES = {
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
   PLUGIN_CONFIGURATION,
+  STASH_CLOCK,
 } as const;
 export type QueryName = keyof typeof ALL_QUERIES;

@@ -6,8 +6,9 @@ import { formatRequeueSummary } from '../dlq/report.js';
 import type { RequeueSummary } from '../dlq/requeue.js';
 import { formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { outageMetrics, type Outage } from '../resilience/outages.js';
+import type { PauseReason } from '../resilience/token.js';
 import type { QueueState } from '../supervisor/queue-control.js';
-import type { StatusJson } from '../supervisor/status.js';
+import type { QueueStatus, StatusJson } from '../supervisor/status.js';
 
 export type ReportLevel = 'info' | 'warning';
 export interface ReportLine {
@@ -102,12 +103,24 @@ export function breakerLine(b: StatusJson['breaker'], clock: ReportClock): Repor
 const pending = (q: QueueState) => q.waiting + q.active + q.delayed;
 
 /** "Queue sync: 132 jobs to do (120 waiting, 4 active, 8 delayed), 37 failed" and who paused it. */
-export function queueLine(name: string, q: QueueState, opts: { completed?: boolean } = {}): ReportLine {
+/** Until when the supervisor holds a queue, from its reasons (none recorded reads as Plex down). */
+function heldUntil(reasons: readonly PauseReason[]): string {
+  const token = reasons.includes('token rejected');
+  if (!token) return 'until Plex is back';
+  const down = reasons.includes('plex down');
+  return `(${reasons.join(', ')}) until Plex ${down ? 'is back and ' : ''}accepts PLEX_TOKEN again; held jobs do not fail`;
+}
+
+export function queueLine(name: string, q: QueueStatus, opts: { completed?: boolean } = {}): ReportLine {
   const completed = opts.completed ? `, ${q.completed} completed` : '';
   const text = `Queue ${name}: ${plural(pending(q), 'job')} to do (${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed), ${q.failed} failed${completed}`;
   if (!q.paused) return info(text);
-  if (q.pausedBy === 'supervisor') return info(`${text}; paused by the supervisor until Plex is back`);
-  return warning(`${text}; PAUSED by an operator (the supervisor never resumes it)`);
+  if (q.pausedBy === 'supervisor') {
+    const line = `${text}; paused by the supervisor ${heldUntil(q.pauseReasons)}`;
+    return q.pauseReasons.includes('token rejected') ? warning(line) : info(line);
+  }
+  const also = q.pauseReasons.length ? `; the supervisor would hold it too (${q.pauseReasons.join(', ')})` : '';
+  return warning(`${text}; PAUSED by an operator (the supervisor never resumes it)${also}`);
 }
 
 /** "Rate limit: 5 jobs/s (1 job per 200 ms)", or null without a limit. */
@@ -202,7 +215,7 @@ export function plexLines(probe: DirectProbe | null, health: StatusJson['health'
   }
   if (health?.tokenRejected) {
     const when = health.tokenCheckedAt !== null ? `, checked ${formatDuration(clock.now - health.tokenCheckedAt)} ago` : '';
-    lines.push(warning(`Plex REJECTS the workers' token (PLEX_TOKEN${when}): edits fail until it is fixed`));
+    lines.push(warning(`Plex REJECTS the workers' token (PLEX_TOKEN${when}): token rejected, sync paused until it is fixed`));
   }
   return { verdict, lines };
 }
@@ -226,7 +239,8 @@ export function healthReport(input: { status: StatusJson; probe: DirectProbe | n
   ];
   const todo = queues.reduce((n, [, q]) => n + pending(q), 0);
   const failed = queues.reduce((n, [, q]) => n + q.failed, 0);
-  const summary = `Health Check: Plex ${plex.verdict}, breaker ${status.breaker.state}, ${plural(todo, 'job')} to do, ${failed} failed`;
+  const token = status.health.tokenRejected ? ', token REJECTED' : '';
+  const summary = `Health Check: Plex ${plex.verdict}${token}, breaker ${status.breaker.state}, ${plural(todo, 'job')} to do, ${failed} failed`;
   return { lines, summary };
 }
 

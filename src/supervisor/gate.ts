@@ -1,28 +1,58 @@
-// How workers learn whether the supervisor holds outage-struck jobs back, through a short cache shared by
-// all jobs of a process: one round trip at most every `ttlMs`.
+// How workers learn whether the supervisor holds struck jobs back, through a short cache shared by all
+// jobs of a process: one round trip at most every `ttlMs`.
 import type { RedisConnection } from '../redis.js';
+import type { GateState } from '../resilience/token.js';
 import type { BreakerGate } from '../sync/worker.js';
+
+/** How long a held job's last 401 is remembered: forgetting it only costs the job one more hold. */
+const AUTH_HELD_TTL_MS = 3_600_000;
+
+/** The token fields of the stored health record; anything unreadable reads as "not judged yet". */
+function tokenFields(raw: string | null): Pick<GateState, 'tokenRejected' | 'tokenCheckedAt'> {
+  try {
+    const h = raw ? (JSON.parse(raw) as { tokenRejected?: unknown; tokenCheckedAt?: unknown }) : null;
+    return {
+      tokenRejected: h?.tokenRejected === true,
+      tokenCheckedAt: typeof h?.tokenCheckedAt === 'number' ? h.tokenCheckedAt : null,
+    };
+  } catch {
+    return { tokenRejected: false, tokenCheckedAt: null };
+  }
+}
 
 /**
  * Holding while the breaker is OPEN or HALF_OPEN, and also while a supervisor leader is alive: it judges
- * every outage-class failure (the first ones of an outage come before the breaker opens), so those never
- * cost a job an attempt. With no supervisor running and the breaker CLOSED, attempts are spent as usual and
- * exhausted jobs land in the failed set, where `npm run requeue` finds them. A missing or unreadable state
- * reads as CLOSED.
+ * every outage-class failure (the first ones of an outage come before the breaker opens) and every
+ * 401/403 (its token check tells a rejected token from a per-item refusal), so those never cost a job an
+ * attempt. With no supervisor running and the breaker CLOSED, attempts are spent as usual and exhausted
+ * jobs land in the failed set, where `npm run requeue` finds them. A missing or unreadable state reads
+ * as CLOSED.
  */
-export function breakerGate(redis: RedisConnection, keys: { breaker: string; leader: string }, ttlMs = 1_000, now = Date.now): BreakerGate {
-  let cached: { at: number; holding: boolean } | undefined;
+export function breakerGate(
+  redis: RedisConnection,
+  keys: { breaker: string; leader: string; health: string; authHeld: string },
+  ttlMs = 1_000,
+  now = Date.now,
+): BreakerGate {
+  let cached: { at: number; state: GateState } | undefined;
   return {
-    async holding() {
+    async state() {
       const t = now();
       if (!cached || t - cached.at >= ttlMs) {
-        const [state, leader] = await Promise.all([
+        const [breaker, leader, health] = await Promise.all([
           redis.hget(keys.breaker, 'state').catch(() => null),
           redis.exists(keys.leader).catch(() => 0),
+          redis.get(keys.health).catch(() => null),
         ]);
-        cached = { at: t, holding: state === 'OPEN' || state === 'HALF_OPEN' || leader === 1 };
+        const holding = breaker === 'OPEN' || breaker === 'HALF_OPEN' || leader === 1;
+        cached = { at: t, state: { holding, ...tokenFields(health) } };
       }
-      return cached.holding;
+      return cached.state;
+    },
+    async recordAuthError(jobId) {
+      const previous = await redis.set(`${keys.authHeld}:${jobId}`, String(now()), 'PX', AUTH_HELD_TTL_MS, 'GET');
+      const at = previous === null ? NaN : Number(previous);
+      return Number.isFinite(at) ? at : null;
     },
   };
 }

@@ -2,6 +2,8 @@
 // RECONCILE_INTERVAL_MS, re-sync the scenes Stash changed, so a lost hook event is late, never lost.
 // A checkpoint also catches renamed performers, studios and tags (a rename does not touch the scenes'
 // updated_at): each one changed since the mark becomes a fan-out inbox entry, as its hook would have.
+// The mark is Stash's own high-water mark (the newest updated_at it returned, as it wrote it), never our
+// clock: a Stash clock behind or ahead of ours, or in another zone, cannot hide a change.
 import type { Queue } from 'bullmq';
 import type { ErrorStrategies } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -10,12 +12,27 @@ import type { FencedOp } from '../resilience/lease.js';
 import type { Outage } from '../resilience/outages.js';
 import { encodeFanoutEntry } from '../sync/inbox.js';
 import { FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../sync/job.js';
-import { RECONCILE_SKEW_MARGIN_MS, reconcileWindow, type StashWindowPort } from '../sync/reconcile.js';
-import { readCheckpoint } from './store.js';
+import { formatStashTime, type StashClock, type StashWindow } from '../stash/client.js';
+import { reconcileWindow, type StashWindowPort } from '../sync/reconcile.js';
+import { readString } from './store.js';
 
 /** What a checkpoint needs of the Stash client besides the scene window. */
 export interface StashCheckpointPort extends StashWindowPort {
-  relationsUpdatedSince(kind: FanoutRelation, since: Date, perPage?: number): AsyncGenerator<string[]>;
+  relationsUpdatedIn(kind: FanoutRelation, window: StashWindow, clock: StashClock, perPage?: number): AsyncGenerator<string[]>;
+}
+
+/**
+ * The stored checkpoint as a window start: Stash's own time text (RFC 3339, since this version), or
+ * the epoch ms earlier versions stored (our clock then: the window's widening covers the skew); null
+ * when absent or unreadable (then with a warning in `warnings`).
+ */
+export function checkpointSince(stored: string | null, warnings: string[] = []): string | number | null {
+  if (stored === null) return null;
+  const text = stored.trim();
+  if (/^\d{1,15}$/.test(text) && Number(text) > 0) return Number(text);
+  if (Number.isFinite(Date.parse(text)) && /T\d{2}:\d{2}/.test(text)) return text;
+  warnings.push(`stored reconciliation checkpoint unreadable (${JSON.stringify(text.slice(0, 40))}): ignored`);
+  return null;
 }
 
 export interface ReconcilerOptions {
@@ -47,7 +64,7 @@ export class Reconciler {
       this.busy = this.run(() => this.window(window.since, window.why));
     } else if (this.opts.intervalMs > 0 && now >= this.nextCheckpointAt) {
       this.nextCheckpointAt = now + this.opts.intervalMs;
-      this.busy = this.run(() => this.checkpoint(now));
+      this.busy = this.run(() => this.checkpoint());
     }
   }
 
@@ -67,35 +84,41 @@ export class Reconciler {
   }
 
   private async window(since: number, why: string) {
-    const r = await reconcileWindow({ ...this.opts, since });
+    const clock = await this.opts.stash.clock();
+    const r = await reconcileWindow({ ...this.opts, window: { since }, clock });
     this.opts.log.info({ why, scenes: r.scenes }, `reconciled ${why}: ${r.scenes} scene(s) re-synced`);
   }
 
   /**
-   * Scenes, then performers, studios and tags updated since the stored high-water mark; the mark
-   * moves to this run's start.
+   * Scenes, then performers, studios and tags updated since the stored mark; the mark moves to the
+   * newest change Stash reported before the walk, so anything written during or after it is newer.
+   * The walk runs even when that newest change is still the mark: a change in the mark's own second
+   * (or, after a DST fall-back, one that sorts below it as text) does not move it.
    */
-  private async checkpoint(startedAt: number) {
+  private async checkpoint() {
     const warnings: string[] = [];
-    const stored = await readCheckpoint(this.opts.redis, this.opts.checkpointKey, warnings);
+    const stored = await readString(this.opts.redis, this.opts.checkpointKey, 'reconciliation checkpoint', warnings);
+    const clock = await this.opts.stash.clock();
+    const since = checkpointSince(stored, warnings);
     for (const w of warnings) this.opts.log.warn(`${w}; rewritten at this checkpoint`);
-    if (stored !== null && stored <= startedAt) {
-      await reconcileWindow({ ...this.opts, since: stored });
-      await this.relations(stored);
-    } else {
+    if (since === null) {
       // First run (or an unreadable mark): nothing to catch up from; Sync All does the first full sync.
       this.opts.log.info('reconciliation checkpoint set; changes from now on are caught up every interval');
+    } else {
+      await reconcileWindow({ ...this.opts, window: { since }, clock });
+      await this.relations(since, clock);
     }
-    await this.opts.write([{ cmd: 'SET', key: this.opts.checkpointKey, args: [String(startedAt)] }]);
+    // An empty library: the epoch, so the first scenes it gets are all caught up.
+    const mark = clock.newest ?? formatStashTime(0, clock.offsetMinutes);
+    if (mark !== stored) await this.opts.write([{ cmd: 'SET', key: this.opts.checkpointKey, args: [mark] }]);
   }
 
-  /** One fan-out inbox entry per performer, studio and tag changed since `since` (minus the skew margin). */
-  private async relations(since: number) {
-    const from = new Date(Math.max(0, since - RECONCILE_SKEW_MARGIN_MS));
+  /** One fan-out inbox entry per performer, studio and tag changed since `since` (widened). */
+  private async relations(since: string | number, clock: StashClock) {
     const counts: Record<string, number> = {};
     for (const relation of FANOUT_RELATIONS) {
       counts[relation] = 0;
-      for await (const ids of this.opts.stash.relationsUpdatedSince(relation, from)) {
+      for await (const ids of this.opts.stash.relationsUpdatedIn(relation, { since }, clock)) {
         const now = Date.now();
         const pipeline = this.opts.redis.pipeline();
         for (const id of ids) pipeline.xadd(this.opts.inboxKey, '*', ...encodeFanoutEntry({ relation, id, event: `reconcile:${relation}-updated`, enqueuedAt: now }));
@@ -106,6 +129,6 @@ export class Reconciler {
       }
     }
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    this.opts.log.info({ since: from.toISOString(), ...counts }, `reconciliation queued ${total} performer/studio/tag fan-out(s)`);
+    this.opts.log.info({ since: String(since), ...counts }, `reconciliation queued ${total} performer/studio/tag fan-out(s)`);
   }
 }

@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
+import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
 import { createSyncQueue } from '../sync/queue.js';
@@ -22,8 +23,15 @@ export async function startSupervisorRole(
 ): Promise<SupervisorRole> {
   const redis = connectRedis(config);
   const queue = createSyncQueue(redis, config.redis.prefix);
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs });
   const k = keys(config.redis.prefix);
+  const plex = new PlexClient({
+    url: config.plex.url,
+    token: config.plex.token,
+    timeoutMs: config.health.timeoutMs,
+    clientIdentifier: await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId),
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
+  });
   // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
   let reconciler: Reconciler | undefined;
   const supervisor: Supervisor = new Supervisor({
@@ -39,7 +47,7 @@ export async function startSupervisorRole(
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
-      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
+      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log }),
       queue,
       strategies: config.errorStrategies,
       redis,

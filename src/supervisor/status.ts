@@ -6,13 +6,20 @@ import type { Keys, RedisConnection } from '../redis.js';
 import type { BreakerStateName } from '../resilience/breaker.js';
 import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '../resilience/outages.js';
 import { effectiveRate } from '../resilience/ramp.js';
+import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
+
+/** A queue's state plus why the supervisor holds it (extra to the contract). */
+export interface QueueStatus extends QueueState {
+  /** While paused: the supervisor's reasons to keep it so ('plex down', 'token rejected'), whoever paused it. */
+  pauseReasons: PauseReason[];
+}
 
 export interface StatusJson {
   breaker: { state: BreakerStateName; since: number; consecutiveFailures: number; openedAt: number | null };
   recovery: { active: boolean; startedAt: number | null; rate: number | null; targetRate: number };
-  queues: Record<string, QueueState>;
+  queues: Record<string, QueueStatus>;
   health: {
     lastProbeAt: number | null;
     ok: boolean | null;
@@ -66,6 +73,7 @@ const roundRate = (n: number) => Math.round(n * 1000) / 1000;
 /**
  * Pure: sources → the contract's document.
  * - breaker: the stored state (missing → CLOSED since 0, consecutiveFailures 0, openedAt null).
+ * - queues: each with `pauseReasons` while paused (see pauseReasons in src/resilience/token.ts).
  * - recovery: active while a ramp is stored; `rate` is the effective rate now (schedule, halved while
  *   backing off), null when no ramp runs; `targetRate` is RAMP_TARGET_RATE.
  * - outages: `current` is the ongoing outage (or null); `recent` is the whole kept history, newest
@@ -76,6 +84,7 @@ const roundRate = (n: number) => Math.round(n * 1000) / 1000;
 export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, now: number): StatusJson {
   const { breaker, ramp, outages, health } = src.snapshot;
   const rate = ramp ? roundRate(effectiveRate(ramp, config.ramp, now)) : null;
+  const reasons = pauseReasons({ breaker: breaker.state, tokenRejected: health.tokenRejected === true });
   return {
     breaker: {
       state: breaker.state,
@@ -89,7 +98,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       rate,
       targetRate: config.ramp.targetRate,
     },
-    queues: src.queues,
+    queues: Object.fromEntries(Object.entries(src.queues).map(([name, q]) => [name, { ...q, pauseReasons: q.paused ? reasons : [] }])),
     health: {
       lastProbeAt: health.lastProbeAt,
       ok: health.ok,

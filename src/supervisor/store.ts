@@ -3,7 +3,7 @@
 // state with a warning, so a damaged key never takes a page or a task down.
 import { z } from 'zod';
 import type { Keys, RedisConnection } from '../redis.js';
-import { parseBreaker, parseTime, type BreakerState } from '../resilience/breaker.js';
+import { parseBreaker, type BreakerState } from '../resilience/breaker.js';
 import { readableOutages, type Outage } from '../resilience/outages.js';
 import { parseRamp, type RampState } from '../resilience/ramp.js';
 
@@ -134,21 +134,16 @@ export async function readSnapshot(redis: RedisConnection, k: Keys, now: number)
   };
 }
 
-/** The lease holder's id; null when there is none or it is unreadable (with a warning). */
-export async function readLeader(redis: RedisConnection, key: string, warnings: string[]): Promise<string | null> {
+/** A string key; null when missing or of the wrong Redis type (with a warning naming `what`). */
+export async function readString(redis: RedisConnection, key: string, what: string, warnings: string[]): Promise<string | null> {
   const raw = await tolerant(redis.get(key));
-  if (wrongType(raw, 'supervisor lease', warnings) || raw === null) return null;
-  if (leaderIdSchema.safeParse(raw).success) return raw;
-  warnings.push('stored supervisor lease holder unreadable: not shown');
-  return null;
+  return wrongType(raw, what, warnings) ? null : raw;
 }
 
-/** The reconciliation high-water mark (epoch ms); null when none is stored or it is unreadable (warned). */
-export async function readCheckpoint(redis: RedisConnection, key: string, warnings: string[]): Promise<number | null> {
-  const raw = await tolerant(redis.get(key));
-  if (wrongType(raw, 'reconciliation checkpoint', warnings) || raw === null) return null;
-  const at = parseTime(raw);
-  if (at !== undefined && at > 0) return at;
-  warnings.push(`stored reconciliation checkpoint unreadable (${JSON.stringify(raw.slice(0, 30))}): ignored`);
+/** The lease holder's id; null when there is none or it is unreadable (with a warning). */
+export async function readLeader(redis: RedisConnection, key: string, warnings: string[]): Promise<string | null> {
+  const raw = await readString(redis, key, 'supervisor lease', warnings);
+  if (raw === null || leaderIdSchema.safeParse(raw).success) return raw;
+  warnings.push('stored supervisor lease holder unreadable: not shown');
   return null;
 }

@@ -25,6 +25,7 @@ import {
   type RateLimit,
 } from '../resilience/ramp.js';
 import { readSignals } from '../resilience/signals.js';
+import { afterTokenCheck, pauseReasons, tokenCheckDue, type TokenCheck } from '../resilience/token.js';
 import { QueueControl } from './queue-control.js';
 import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
 
@@ -60,8 +61,6 @@ export interface SupervisorOptions {
 }
 
 const TRANSITIONS_KEPT = 100;
-/** Least time between two token checks prompted by workers' PlexAuthError signals. */
-const TOKEN_RECHECK_MS = 5_000;
 
 export class Supervisor {
   readonly id: string;
@@ -85,6 +84,8 @@ export class Supervisor {
   private lastRampEval = 0;
   /** A worker met PlexAuthError since the last token check. */
   private tokenSuspect = false;
+  /** When this leader last began a token check (answered or not), for the recheck interval. */
+  private tokenCheckStartedAt: number | null = null;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -141,12 +142,10 @@ export class Supervisor {
       }
     }
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
-    // Workers meeting 401/403: find out whether the token itself is rejected (shown, never an outage).
+    // Workers meeting 401/403: find out whether the token itself is rejected (and while it is, whether
+    // it works again).
     if (signals.some((s) => s.outcome === 'PlexAuthError')) this.tokenSuspect = true;
-    if (this.tokenSuspect && now - (snap.health.tokenCheckedAt ?? 0) > TOKEN_RECHECK_MS) {
-      this.tokenSuspect = false;
-      await this.checkToken();
-    }
+    await this.recheckTokenIfDue(now);
     const windowStart = now - this.opts.config.ramp.errorWindowMs;
     this.outcomes = this.outcomes.filter((o) => o.at > windowStart);
 
@@ -211,11 +210,11 @@ export class Supervisor {
       await this.persist([]); // replace what could not be read with the safe state
       await this.saveRamp(snap.ramp);
     }
-    if (snap.breaker.state === 'OPEN') await this.control.pause();
-    else if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
-    else {
+    if (snap.breaker.state === 'OPEN' || snap.health.tokenRejected) await this.control.pause();
+    if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
+    else if (snap.breaker.state === 'CLOSED') {
       // A leader that died between closing the breaker and resuming left the queue paused.
-      await this.control.resume();
+      await this.resumeUnlessHeld();
       await this.checkToken();
     }
   }
@@ -281,7 +280,7 @@ export class Supervisor {
     } else if (t.to === 'HALF_OPEN') {
       await this.addHeldJobs(); // before the trial lets any of them run
       await this.applyLimit(TRIAL_LIMIT);
-      const resumed = await this.control.resume();
+      const resumed = await this.resumeUnlessHeld();
       log.warn({ resumed }, 'Plex answers again: trial at one job per second');
     } else if (t.to === 'CLOSED') {
       const current = snap.outages.find((o) => o.endedAt === null);
@@ -289,7 +288,7 @@ export class Supervisor {
       if (current) await this.saveOutage(closeOutage(current, now, jobsAffected));
       await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
       await this.saveRamp(startRamp(now));
-      await this.control.resume();
+      await this.resumeUnlessHeld();
       log.info({ recovery: snap.breaker.recoveries, jobsAffected }, `Plex is back online (recovery #${snap.breaker.recoveries})`);
       await this.checkToken();
       if (current) this.opts.onRecovered?.(closeOutage(current, now, jobsAffected));
@@ -378,20 +377,52 @@ export class Supervisor {
     return result;
   }
 
-  /** The authenticated check (start and after each recovery): a 401 is "token rejected", never an outage. */
+  /**
+   * The authenticated check (at start, after each recovery, and when due: see tokenCheckDue). A token
+   * Plex rejects is no outage, but it holds the queue like one (reason "token rejected") until it works.
+   */
   async checkToken(): Promise<void> {
-    let tokenRejected = false;
+    const startedAt = this.now(); // workers compare their 401s with when the check began
+    this.tokenCheckStartedAt = startedAt;
+    let check: TokenCheck = 'accepted';
     try {
       await this.opts.plex.checkToken();
     } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (type === 'PlexAuthError') {
-        tokenRejected = true;
-        this.opts.log.error('Plex rejected the token (PLEX_TOKEN): edits will fail until it is fixed; this is not an outage');
-      } else return; // unreachable: the probes deal with that
+      check = (err as { type?: string }).type === 'PlexAuthError' ? 'rejected' : 'unreachable';
     }
-    if (tokenRejected !== this.state!.health.tokenRejected && !tokenRejected) this.opts.log.info('Plex accepts the token again');
-    await this.saveHealth({ tokenRejected, tokenCheckedAt: this.now() });
+    const snap = this.state!;
+    const effect = afterTokenCheck(check, { breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected });
+    if (check === 'unreachable') return; // the probes deal with that
+    if (effect.tokenRejected) {
+      this.opts.log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
+    } else if (snap.health.tokenRejected) this.opts.log.info('Plex accepts the token again');
+    if (effect.queue === 'pause') await this.control.pause(); // before the flag shows, as with OPEN
+    await this.saveHealth({ tokenRejected: effect.tokenRejected, tokenCheckedAt: startedAt });
+    if (effect.queue === 'resume') await this.resumeUnlessHeld();
+  }
+
+  private async recheckTokenIfDue(now: number): Promise<void> {
+    const snap = this.state!;
+    const due = tokenCheckDue(
+      {
+        breaker: snap.breaker.state,
+        tokenRejected: snap.health.tokenRejected,
+        suspect: this.tokenSuspect,
+        lastAttemptAt: this.tokenCheckStartedAt ?? snap.health.tokenCheckedAt,
+        recheckMs: this.opts.config.health.tokenRecheckMs,
+      },
+      now,
+    );
+    if (!due) return;
+    this.tokenSuspect = false;
+    await this.checkToken();
+  }
+
+  /** Resumes the queues the supervisor paused, unless a reason to hold them remains (Plex down, token rejected). */
+  private async resumeUnlessHeld(): Promise<string[]> {
+    const snap = this.state!;
+    if (pauseReasons({ breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected }).length) return [];
+    return this.control.resume();
   }
 
   private async saveHealth(patch: Partial<HealthRecord>) {

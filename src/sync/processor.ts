@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { SyncError } from '../errors.js';
 import type { RedisConnection } from '../redis.js';
 import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
-import type { PlexEdit, PlexItem, StashScene } from './types.js';
+import { posterFrom } from './poster.js';
+import type { PlexEdit, PlexItem, Screenshot, StashScene } from './types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
@@ -16,7 +17,7 @@ export interface PlexPort {
 /** What the processor needs of the Stash client (src/stash/client.ts). */
 export interface StashPort {
   findScene(id: string): Promise<StashScene | null>;
-  fetchScreenshot(url: string): Promise<{ bytes: Buffer; contentType: string }>;
+  fetchScreenshot(url: string): Promise<Screenshot>;
 }
 
 export interface SyncDeps {
@@ -35,6 +36,8 @@ export interface SyncResult {
   /** Plex edit requests sent (0 for an unchanged scene). */
   editRequests: number;
   posterUploaded: boolean;
+  /** Why the screenshot was not uploaded (not JPEG/PNG/WebP, too large), when it was not. */
+  posterSkipped?: string;
 }
 
 /** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
@@ -61,16 +64,16 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const edit = diff(desired, current, deps.mode);
   const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
 
-  let posterUploaded = false;
-  if (deps.poster && desired.posterUrl) {
-    const { bytes, contentType } = await deps.stash.fetchScreenshot(desired.posterUrl);
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    // Upload only when the image changed (or the lock was lost), remembered per Plex item.
-    if ((await deps.redis.hget(deps.posterHashKey, ratingKey)) !== hash || !current.locked.includes('thumb')) {
-      await deps.plex.uploadPoster(sectionKey, ratingKey, bytes, contentType);
-      await deps.redis.hset(deps.posterHashKey, ratingKey, hash);
-      posterUploaded = true;
-    }
+  if (!deps.poster || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false };
+  const poster = posterFrom(await deps.stash.fetchScreenshot(desired.posterUrl));
+  // No upload and no lock: Plex keeps whatever poster it has.
+  if ('skipped' in poster) return { ratingKey, editRequests, posterUploaded: false, posterSkipped: poster.skipped };
+  const hash = createHash('sha256').update(poster.bytes).digest('hex');
+  // Upload only when the image changed (or the lock was lost), remembered per Plex item.
+  const posterUploaded = (await deps.redis.hget(deps.posterHashKey, ratingKey)) !== hash || !current.locked.includes('thumb');
+  if (posterUploaded) {
+    await deps.plex.uploadPoster(sectionKey, ratingKey, poster.bytes, poster.contentType);
+    await deps.redis.hset(deps.posterHashKey, ratingKey, hash);
   }
   return { ratingKey, editRequests, posterUploaded };
 }

@@ -1,19 +1,20 @@
 // Re-sync what Stash changed in a time window (after an outage, at each checkpoint, on demand): page by
 // page, as bulk-priority jobs. Deduplication keeps repeated windows cheap, and an unchanged scene costs
 // no Plex edit, so reconciling too much is harmless while reconciling too little would lose a change.
+// The window is widened and written in Stash's zone by updatedAtCriterion (src/stash/client.ts).
 import type { Queue } from 'bullmq';
 import type { ErrorStrategies } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { StashClock, StashWindow } from '../stash/client.js';
 import type { SyncJobData } from './job.js';
 import { enqueueSyncBulk } from './queue.js';
 
 /** What reconciliation needs of the Stash client. */
 export interface StashWindowPort {
-  scenesUpdatedSince(since: Date, until?: Date, perPage?: number): AsyncGenerator<string[]>;
+  /** Where Stash's clock stands (its zone, its newest change): asked at the start of every run. */
+  clock(): Promise<StashClock>;
+  scenesUpdatedIn(window: StashWindow, clock: StashClock, perPage?: number): AsyncGenerator<string[]>;
 }
-
-/** Margin subtracted from every window start, for clock skew between Stash and stash2plex. */
-export const RECONCILE_SKEW_MARGIN_MS = 60_000;
 
 export interface ReconcileResult {
   scenes: number;
@@ -24,22 +25,21 @@ export async function reconcileWindow(opts: {
   stash: StashWindowPort;
   queue: Queue<SyncJobData>;
   strategies: ErrorStrategies;
-  since: number;
-  until?: number;
+  window: StashWindow;
+  clock: StashClock;
   log?: Logger;
   onPage?: (done: number) => void;
 }): Promise<ReconcileResult> {
-  const since = new Date(Math.max(0, opts.since - RECONCILE_SKEW_MARGIN_MS));
-  const until = opts.until === undefined ? undefined : new Date(opts.until);
   let scenes = 0;
   let pages = 0;
-  for await (const ids of opts.stash.scenesUpdatedSince(since, until)) {
+  for await (const ids of opts.stash.scenesUpdatedIn(opts.window, opts.clock)) {
     const now = Date.now();
     await enqueueSyncBulk(opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, enqueuedAt: now })), opts.strategies);
     scenes += ids.length;
     pages++;
     opts.onPage?.(scenes);
   }
-  opts.log?.info({ since: since.toISOString(), until: until?.toISOString() ?? 'now', scenes, pages }, `reconciliation enqueued ${scenes} scene(s)`);
+  const { since, until } = opts.window;
+  opts.log?.info({ since: String(since), until: until === undefined ? 'now' : String(until), zone: opts.clock.offsetMinutes, scenes, pages }, `reconciliation enqueued ${scenes} scene(s)`);
   return { scenes, pages };
 }

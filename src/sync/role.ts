@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PlexClient } from '../plex/client.js';
+import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../redis.js';
 import { StashClient } from '../stash/client.js';
 import { breakerGate } from '../supervisor/gate.js';
@@ -31,8 +32,17 @@ export async function startWorkerRole(
     pathMap: config.plex.pathMap,
     redis: connection,
     prefix: config.redis.prefix,
+    clientIdentifier: await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId),
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
   });
-  const stash = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  const stash = new StashClient({
+    url: config.stash.url,
+    apiKey: config.stash.apiKey,
+    maxResponseBytes: config.stash.maxResponseBytes,
+    posterMaxBytes: config.stash.posterMaxBytes,
+    log,
+  });
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,

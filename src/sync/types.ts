@@ -57,3 +57,6 @@ export interface PlexEdit {
   /** undefined: unchanged; null: clear (-1); number 0..10. */
   userRating?: number | null;
 }
+
+/** A scene's screenshot as read from Stash, or why it was not read (too large): then no poster. */
+export type Screenshot = { bytes: Buffer; contentType: string } | { skipped: string };

@@ -14,12 +14,15 @@ import type { Logger } from '../log.js';
 import type { RedisConnection } from '../redis.js';
 import { SYNC_QUEUE } from '../redis.js';
 import { emitSignal } from '../resilience/signals.js';
+import { authErrorAction, type GateState } from '../resilience/token.js';
 import { syncJobSchema, type SyncJobData } from './job.js';
 import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
 
-/** Lets the worker ask whether the breaker holds jobs back (OPEN or HALF_OPEN), through a short cache. */
+/** Lets the worker ask whether the supervisor holds struck jobs back, through a short cache. */
 export interface BreakerGate {
-  holding(): Promise<boolean>;
+  state(): Promise<GateState>;
+  /** Records that job `jobId` met a 401/403 now; answers when it last did before (null the first time). */
+  recordAuthError(jobId: string): Promise<number | null>;
 }
 
 export interface SyncWorkerOptions {
@@ -31,7 +34,7 @@ export interface SyncWorkerOptions {
   signalsKey: string;
   log: Logger;
   gate?: BreakerGate;
-  /** How long a job held back by an open breaker waits before it is tried again (the queue is paused meanwhile). */
+  /** How long a job held back (open breaker, token not judged or rejected) waits before it is tried again (the queue is paused meanwhile). */
   holdMs?: number;
   /** BullMQ lock duration / stalled-check interval (defaults 30 s); tests shorten them. */
   lockDurationMs?: number;
@@ -47,7 +50,14 @@ export const MAX_HELD_STARTS = 50;
 const typeOf = (err: Error | undefined) => parseFailedReason(err?.message);
 
 export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, SyncResult> {
-  const { strategies, log } = opts;
+  const { strategies, log, gate } = opts;
+  /** Whether the supervisor holds a job that failed with `type` (outage-class, or a 401/403). */
+  const held = async (type: ErrorType, jobId: string | undefined): Promise<boolean> => {
+    if (!gate || !(isOutage(type) || type === 'PlexAuthError')) return false;
+    const state = await gate.state();
+    if (type !== 'PlexAuthError' || !state.holding || !jobId) return state.holding;
+    return authErrorAction(state, await gate.recordAuthError(jobId)) === 'hold';
+  };
   const processor = async (job: Job<SyncJobData, SyncResult>, token?: string): Promise<SyncResult> => {
     const parsed = syncJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -67,9 +77,9 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       opts.onAttempt?.(err.type, performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
       log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
-      if (isOutage(err.type) && job.attemptsStarted <= MAX_HELD_STARTS && opts.gate && (await opts.gate.holding())) {
-        // The supervisor judges outages: wait for it without spending an attempt (the queue is paused
-        // once the breaker opens, so a held job only runs again when Plex is back).
+      if (job.attemptsStarted <= MAX_HELD_STARTS && (await held(err.type, job.id))) {
+        // The supervisor judges outages and rejected tokens: wait for it without spending an attempt (it
+        // pauses the queue once it has judged, so a held job only runs again when Plex takes it).
         await job.moveToDelayed(Date.now() + (opts.holdMs ?? 1_000), token);
         throw new DelayedError();
       }

@@ -15,10 +15,12 @@ export interface WorldOptions {
   scenes?: number;
   env?: Record<string, string>;
   prefixName?: string;
+  /** The Stash server's zone and clock (src/sim/stash.ts options). */
+  stash?: { utcOffsetMinutes?: number; clockSkewMs?: number };
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
-  const sim = await startSimWorld({ scenes: opts.scenes });
+  const sim = await startSimWorld({ scenes: opts.scenes, stash: opts.stash });
   const prefix = uniquePrefix(opts.prefixName ?? 'w');
   const env: Record<string, string> = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', ...sim.env, ...opts.env };
   return Object.assign(sim, { prefix, env, config: parseConfig(env) });

@@ -12,7 +12,8 @@ import { connectRedis, keys } from '../../src/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { runTask, type TaskContext } from '../../src/stash/plugin-tasks.js';
-import { readCheckpoint } from '../../src/supervisor/store.js';
+import { checkpointSince } from '../../src/supervisor/reconciler.js';
+import { readString } from '../../src/supervisor/store.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { M, outage } from '../helpers/outages.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -112,14 +113,17 @@ describe('damaged state in Redis', () => {
   });
 
   it('reads an unreadable checkpoint as none, with a warning, so the next checkpoint rewrites it', async () => {
+    const read = async (warnings: string[]) => checkpointSince(await readString(redis, k.reconcileCheckpoint, 'reconciliation checkpoint', warnings), warnings);
     for (const [what, corrupt] of CORRUPTIONS.filter(([w]) => w.startsWith('checkpoint'))) {
       await writeValidState();
       await corrupt();
       const warnings: string[] = [];
-      expect(await readCheckpoint(redis, k.reconcileCheckpoint, warnings), what).toBeNull();
+      expect(await read(warnings), what).toBeNull();
       expect(warnings.join(), what).toMatch(/checkpoint/);
     }
     await writeValidState();
-    expect(await readCheckpoint(redis, k.reconcileCheckpoint, [])).toBe(now - 10 * M);
+    const warnings: string[] = [];
+    expect(await read(warnings)).toBe(now - 10 * M);
+    expect(warnings).toEqual([]);
   });
 });

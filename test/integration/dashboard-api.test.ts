@@ -155,7 +155,7 @@ describe('dashboard HTTP', () => {
       expect(s.breaker).toEqual({ state: 'OPEN', since: now - 4_000, consecutiveFailures: 5, openedAt: now - 4_000 });
       expect(s.recovery).toEqual({ active: false, startedAt: null, rate: null, targetRate: 20 });
       expect(s.queues).toEqual({
-        sync: { paused: true, pausedBy: 'supervisor', waiting: 2, active: 0, delayed: 1, failed: 0, completed: 0, rateLimit: { max: 1, duration: 1000 } },
+        sync: { paused: true, pausedBy: 'supervisor', waiting: 2, active: 0, delayed: 1, failed: 0, completed: 0, rateLimit: { max: 1, duration: 1000 }, pauseReasons: ['plex down'] },
       });
       expect(s.health).toEqual(health);
       const redacted = { ...ongoing, firstError: 'PlexServerDown: GET /library?X-Plex-Token=[REDACTED] → ECONNREFUSED' };

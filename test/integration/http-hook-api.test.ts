@@ -92,8 +92,9 @@ describe('POST /api/stash/hook', () => {
     if (!decoded.ok || !decoded.job) throw new Error('not a scene entry');
     expect(decoded.job.enqueuedAt).toBeGreaterThanOrEqual(before);
     expect(decoded.job.enqueuedAt).toBeLessThanOrEqual(Date.now());
-    // A Scene.Create.Post with fields, and the id as a string: recorded too.
-    const created = await hook(pluginInput({ id: '46', type: 'Scene.Create.Post', input: { title: 'x', file_ids: ['3'] }, inputFields: ['title', 'file_ids'] }));
+    // A Scene.Create.Post as Stash sends it (a scan or sceneCreate: "input": null, no inputFields), the
+    // id as a string: recorded too.
+    const created = await hook(pluginInput({ id: '46', type: 'Scene.Create.Post', input: null }));
     expect(created.json).toEqual({ output: 'queued scene 46' });
     expect(await inboxLen()).toBe(2);
   });

@@ -4,11 +4,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError, type ErrorType } from '../../src/errors.js';
 import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
 import { keys } from '../../src/redis.js';
-import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';
+import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
+import { diff } from '../../src/sync/mapping.js';
+import type { DesiredPlexState } from '../../src/sync/types.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'plex-TOKEN-s3cr3t-91ab';
 const MACHINE = 'sim-machine-1';
+const CLIENT_ID = 'stash2plex-test-client';
 
 let sim: PlexSimulator;
 let redis: Redis;
@@ -28,6 +31,7 @@ afterEach(async () => {
   await sim.setMode('up');
   sim.setLatencyMs(0);
   sim.setFileFilter('folder');
+  sim.setTagEdits('replace');
 });
 afterAll(async () => {
   await sim.stop();
@@ -36,7 +40,7 @@ afterAll(async () => {
 
 function client(over: Partial<PlexClientOptions> = {}) {
   const prefix = uniquePrefix('plex');
-  const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], ...over });
+  const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], clientIdentifier: CLIENT_ID, ...over });
   return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache });
 }
 
@@ -58,6 +62,11 @@ async function expectType(p: Promise<unknown>, type: ErrorType): Promise<SyncErr
   expect(err.type).toBe(type);
   return err;
 }
+
+const listings = () => sim.requests.filter((x) => x.route === ROUTES.sectionAll && x.method === 'GET');
+/** A listing bounded by X-Plex-Container-Start/-Size (at most 1000), and answered within it. */
+const bounded = (r: SimRequest) =>
+  r.containerStart !== null && r.containerSize !== null && Number(r.containerSize) <= 1000 && r.listed <= Number(r.containerSize);
 
 const add = (sectionKey: string, file: string, title = file.split('/').pop()!.replace(/\.\w+$/, '')) => sim.addItem({ sectionKey, title, file });
 
@@ -131,9 +140,10 @@ describe('resolveItem', () => {
     const r = await client().resolveItem('/stash/movies/f1/b.mp4');
     expect(r).toEqual({ ratingKey: b, sectionKey: movies });
     expect([a, c]).not.toContain(r.ratingKey);
-    const lists = sim.requests.filter((x) => x.route === ROUTES.sectionAll);
+    const lists = listings();
     expect(lists).toHaveLength(1);
     expect(lists[0]!.path).toContain('file=%2Fplex%2Fmovies%2Ff1%2Fb.mp4');
+    expect(lists[0]).toMatchObject({ containerStart: '0', containerSize: '1000' });
   });
 
   it('picks the section with the longest location prefix', async () => {
@@ -148,6 +158,8 @@ describe('resolveItem', () => {
     sim.resetCounters();
     expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies });
     expect(sim.requests.map((x) => x.path).filter((p) => p.includes('title='))).toHaveLength(1);
+    expect(listings().length).toBeGreaterThan(0);
+    expect(listings().every(bounded)).toBe(true);
   });
 
   it('falls back to a paged scan of the section', async () => {
@@ -159,10 +171,50 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client().resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big });
-    const scans = sim.requests.filter((x) => x.route === ROUTES.sectionAll && !/file=|title=/.test(x.path));
-    expect(scans).toHaveLength(3); // 0–199, 200–399, 400–449
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    const scans = listings().filter((x) => !/file=|title=/.test(x.path));
+    expect(scans.map((x) => x.containerStart)).toEqual(['0', '200', '400']); // 0–199, 200–399, 400–449
+    expect(listings().every(bounded)).toBe(true);
   });
+
+  it('pages the file= search too, when the server ignores the filter and answers the whole section', async () => {
+    const big = sim.addSection({ title: 'Ignored', locations: ['/plex/ign'] });
+    let target = '';
+    for (let i = 0; i < 450; i++) {
+      const rk = sim.addItem({ sectionKey: big, title: `Clip ${i}`, file: `/plex/ign/d${i % 7}/file-${i}.mp4` });
+      if (i === 333) target = rk;
+    }
+    sim.setFileFilter('ignored');
+    sim.resetCounters();
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    // The file= search alone found it: three bounded pages, no title search, no scan.
+    expect(listings().map((x) => [x.path.includes('file='), x.containerStart])).toEqual([
+      [true, '0'],
+      [true, '200'],
+      [true, '400'],
+    ]);
+    expect(listings().every(bounded)).toBe(true);
+  });
+
+  it('resolves in a section of 50 000 that ignores file=, in pages of at most 1000; the path cache then costs no listing', async () => {
+    const huge = sim.addSection({ title: 'Huge', locations: ['/plex/huge'] });
+    const keys: string[] = [];
+    for (let i = 0; i < 50_000; i++) keys.push(sim.addItem({ sectionKey: huge, title: `Scene ${i}`, file: `/plex/huge/d${i % 100}/s${i}.mp4` }));
+    sim.setFileFilter('ignored');
+    sim.resetCounters();
+    const c = client();
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge });
+    const lists = listings();
+    expect(lists.length).toBe(50); // the whole section once (a second holder would be noticed), 1000 at a time
+    expect(lists.every(bounded)).toBe(true);
+    expect(Math.max(...lists.map((x) => x.listed))).toBe(1000);
+
+    sim.resetCounters();
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge });
+    expect(listings()).toHaveLength(0);
+    expect(sim.requests.map((x) => `${x.method} ${x.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
+    for (const rk of keys) sim.removeItem(rk);
+  }, 60_000);
 
   it('throws PlexNotFound when no item holds the file, or no library holds the path', async () => {
     add(movies, '/plex/movies/f3/neighbour.mp4');
@@ -214,6 +266,45 @@ describe('resolveItem', () => {
   });
 });
 
+/** What the worker wants in Plex: only the tags matter here. */
+const desiredTags = (tags: DesiredPlexState['tags']): DesiredPlexState => ({
+  scalars: { title: 'T', summary: '', studio: '', originallyAvailableAt: '' },
+  tags,
+  userRating: null,
+  posterUrl: null,
+});
+
+// Real Plex replaces a tag list with the indexed tags sent (python-plexapi plexapi/mixins.py editTags);
+// the client must be right under that reading and under the older additive one.
+describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexed tags as "%s"', (mode) => {
+  it('mirror mode: exactly the desired tags', async () => {
+    sim.setTagEdits(mode);
+    const rk = sim.addItem({ sectionKey: movies, title: 'T', file: `/plex/movies/tm-${mode}/x.mp4`, genre: ['Old', 'Keep', 'Bad, Tag'], actor: ['Zed'] });
+    const c = client();
+    const edit = diff(desiredTags({ genre: ['Keep', 'Drama, Dark'], actor: ['Alice'], collection: [] }), await c.getItem(rk), 'mirror');
+    await c.applyEdit(movies, rk, edit);
+    const item = await c.getItem(rk);
+    expect([...item.tags.genre].sort()).toEqual(['Drama, Dark', 'Keep']);
+    expect(item.tags.actor).toEqual(['Alice']);
+    expect(item.tags.collection).toEqual([]);
+    // In sync now: nothing more to send.
+    expect(diff(desiredTags({ genre: ['Keep', 'Drama, Dark'], actor: ['Alice'], collection: [] }), item, 'mirror')).toEqual({ scalars: {}, tags: {} });
+  });
+
+  it('merge mode: the union, so tags only Plex has survive', async () => {
+    sim.setTagEdits(mode);
+    const rk = sim.addItem({ sectionKey: movies, title: 'T', file: `/plex/movies/tg-${mode}/x.mp4`, genre: ['Plex Only', 'Both'], actor: ['Zed'] });
+    const c = client();
+    const edit = diff(desiredTags({ genre: ['Both', 'Stash Only'], actor: ['Alice'] }), await c.getItem(rk), 'merge');
+    expect(edit.tags.genre).toEqual({ set: ['Plex Only', 'Both', 'Stash Only'], remove: [] });
+    await c.applyEdit(movies, rk, edit);
+    const item = await c.getItem(rk);
+    expect(item.tags.genre).toEqual(['Plex Only', 'Both', 'Stash Only']);
+    expect(item.tags.actor).toEqual(['Zed', 'Alice']);
+    expect(item.locked).toEqual(expect.arrayContaining(['genre', 'actor']));
+  });
+});
+
 describe('getItem / applyEdit / uploadPoster', () => {
   it('applies scalars, mirrored tags, locks and the rating; getItem reads them back', async () => {
     const rk = sim.addItem({ sectionKey: movies, title: 'raw', file: '/plex/movies/e1/x.mp4', genre: ['Old', 'Keep', 'Bad, Tag'], actor: ['Zed'] });
@@ -241,7 +332,7 @@ describe('getItem / applyEdit / uploadPoster', () => {
       userRating: 8.5,
       files: ['/plex/movies/e1/x.mp4'],
     });
-    // Mirror: exactly the desired set, although the simulator reads indexed tags as additions.
+    // Mirror: exactly the desired set.
     expect([...item.tags.genre].sort()).toEqual(['100% real', 'Drama, Dark', 'Keep']);
     expect(item.tags.actor).toEqual(['Alice']);
     expect(item.tags.collection).toEqual(['Col']);

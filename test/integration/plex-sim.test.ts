@@ -14,6 +14,8 @@ beforeAll(async () => {
 afterEach(async () => {
   await sim.setMode('up');
   sim.setLatencyMs(0);
+  sim.setFileFilter('folder');
+  sim.setTagEdits('replace');
 });
 afterAll(() => sim.stop());
 
@@ -76,6 +78,25 @@ describe('PlexSimulator', () => {
     expect((await get(`/library/sections/77/all?type=1`)).status).toBe(404);
   });
 
+  it('file= may be ignored: the whole section, still paged; start/size and the client id are logged', async () => {
+    const own = sim.addSection({ title: 'Ignoring', locations: ['/ign'] });
+    const rks = ['a', 'b', 'c'].map((n, i) => sim.addItem({ sectionKey: own, title: n, file: `/ign/d${i}/${n}.mp4` }));
+    sim.setFileFilter('ignored');
+    sim.resetCounters();
+    const all = (await json(await get(`/library/sections/${own}/all?type=1&file=${encodeURIComponent('/ign/d0/a.mp4')}`))).MediaContainer;
+    expect(all.Metadata.map((m: any) => m.ratingKey)).toEqual(rks);
+    const paged = await get(`/library/sections/${own}/all?type=1&file=x&X-Plex-Container-Start=2&X-Plex-Container-Size=5`, {
+      ...H,
+      'X-Plex-Client-Identifier': 'dev-1',
+    });
+    expect((await json(paged)).MediaContainer).toMatchObject({ size: 1, offset: 2, totalSize: 3, Metadata: [{ ratingKey: rks[2] }] });
+    expect(sim.requests.map((r) => [r.containerStart, r.containerSize, r.listed, r.clientId])).toEqual([
+      [null, null, 3, null],
+      ['2', '5', 1, 'dev-1'],
+    ]);
+    expect(sim.clientIds()).toEqual(['dev-1']);
+  });
+
   it('serves the full item with tag arrays, fields and parts; empty ones are left out', async () => {
     const rk = sim.addItem({ sectionKey: sec, title: 'Full', file: '/m/full/x.mp4', genre: ['G1'], actor: ['A'], locked: ['title'] });
     const md = (await json(await get(`/library/metadata/${rk}`))).MediaContainer.Metadata[0];
@@ -86,7 +107,7 @@ describe('PlexSimulator', () => {
     expect((await get('/library/metadata/424242')).status).toBe(404);
   });
 
-  it('edits: indexed tags add, tag.tag- removes (comma-safe), .locked locks; bad params → 400, nothing applied', async () => {
+  it('edits: indexed tags set, tag.tag- removes (comma-safe), .locked locks; bad params → 400, nothing applied', async () => {
     const rk = sim.addItem({ sectionKey: sec, title: 'E', file: '/m/edit/e.mp4', genre: ['Old', 'A,B'] });
     const ok = await put(`/library/sections/${sec}/all`, {
       type: '1',
@@ -114,6 +135,20 @@ describe('PlexSimulator', () => {
     }
     expect(sim.item(rk)).toEqual(before);
     expect((await put(`/library/sections/${sec}/all`, { type: '1', id: '999999', 'title.value': 'X' })).status).toBe(404);
+  });
+
+  it('indexed tags replace the whole list by default, as on a real server; "add" mode adds them', async () => {
+    const rk = sim.addItem({ sectionKey: sec, title: 'R', file: '/m/replace/r.mp4', genre: ['Old1', 'Old2'], actor: ['Keep'] });
+    // What a client sending only the new tags does: on a real server the old ones are gone.
+    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'genre[0].tag.tag': 'New', 'genre.locked': '1' })).status).toBe(200);
+    expect(sim.item(rk)).toMatchObject({ genre: ['New'], actor: ['Keep'], locked: ['genre'] });
+    // Only a lock: the list stays.
+    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'actor.locked': '1' })).status).toBe(200);
+    expect(sim.item(rk)!.actor).toEqual(['Keep']);
+
+    sim.setTagEdits('add');
+    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'genre[0].tag.tag': 'Added' })).status).toBe(200);
+    expect(sim.item(rk)!.genre).toEqual(['New', 'Added']);
   });
 
   it('rates (-1 clears) and stores posters; counts edits', async () => {
@@ -146,6 +181,23 @@ describe('PlexSimulator', () => {
     await sim.setMode('up');
     expect(sim.port).toBe(port);
     expect((await get('/identity')).status).toBe(200);
+  });
+
+  it('denyItems: 401 for requests about those items only, while the token works elsewhere', async () => {
+    const denied = sim.addItem({ sectionKey: sec, title: 'Denied', file: '/m/denied/denied.mp4' });
+    const other = sim.addItem({ sectionKey: sec, title: 'Other', file: '/m/other/other.mp4' });
+    sim.denyItems([denied]);
+    try {
+      expect((await get('/library/sections')).status).toBe(200);
+      expect((await get(`/library/sections/${sec}/all`)).status).toBe(200);
+      expect((await get(`/library/metadata/${denied}`)).status).toBe(401);
+      expect((await put(`/library/sections/${sec}/all`, { type: '1', id: denied, 'title.value': 'x' })).status).toBe(401);
+      expect((await get(`/library/metadata/${other}`)).status).toBe(200);
+      expect((await put(`/library/sections/${sec}/all`, { type: '1', id: other, 'title.value': 'y' })).status).toBe(200);
+    } finally {
+      sim.denyItems([]);
+    }
+    expect((await get(`/library/metadata/${denied}`)).status).toBe(200);
   });
 
   it('latency delays answers; going down drops requests in flight', async () => {

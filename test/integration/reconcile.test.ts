@@ -8,7 +8,7 @@ import { encodeInboxEntry } from '../../src/sync/inbox.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
 import { waitFor } from '../helpers/wait.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { startWorld, type World, type WorldOptions } from '../helpers/world.js';
 
 const quiet = createLogger({ level: 'silent' });
 const stops: (() => Promise<void>)[] = [];
@@ -16,9 +16,10 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-async function rig(env: Record<string, string>) {
+async function rig(env: Record<string, string>, stash?: WorldOptions['stash']) {
   const world = await startWorld({
     scenes: 8,
+    stash,
     prefixName: 'rec',
     env: {
       SYNC_POSTER: 'false',
@@ -72,8 +73,38 @@ describe('reconciliation', () => {
     await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set
     world.stash.updateScene('3', { title: 'Edited, hook lost' });
     await waitFor(() => title(world, '3') === 'Edited, hook lost', 10_000, 'scene 3 synced by a checkpoint');
-    const jobs = await queue.getJobs(['completed']);
-    expect(jobs.some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10)).toBe(true);
+    // The Plex edit lands before its job completes: wait for the job, not just the title.
+    await waitFor(
+      async () => (await queue.getJobs(['completed'])).some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10),
+      5_000,
+      'a completed bulk-priority reconcile job for scene 3',
+    );
+  });
+
+  // Stash writes updated_at in its own zone and compares it as text; its clock need not be ours.
+  it.each([
+    ['a Stash at UTC−8', { utcOffsetMinutes: -480 }],
+    ['a Stash at UTC+9', { utcOffsetMinutes: 540 }],
+    ['a Stash whose clock is 10 minutes behind', { clockSkewMs: -600_000 }],
+  ] as const)('a checkpoint finds a change made just before it on %s', async (_, stash) => {
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '500' }, stash);
+    await supervise(world);
+    const mark = keys(world.prefix).reconcileCheckpoint;
+    await waitFor(async () => (await redis.get(mark)) !== null, 5_000, 'the first checkpoint');
+    // The mark is Stash's own newest change, as Stash wrote it (in its zone).
+    expect(await redis.get(mark)).toBe(world.stash.scene(world.stash.sceneIds().at(-1)!)!.updated_at);
+    world.stash.updateScene('3', { title: 'Edited, hook lost' }); // no hook event at all
+    await waitFor(() => title(world, '3') === 'Edited, hook lost', 10_000, 'scene 3 synced by a checkpoint');
+  });
+
+  it('reads a checkpoint an earlier version stored (epoch ms) and moves it to Stash’s terms', async () => {
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '500' }, { utcOffsetMinutes: -480 });
+    const mark = keys(world.prefix).reconcileCheckpoint;
+    await redis.set(mark, String(Date.now() - 5_000));
+    world.stash.updateScene('6', { title: 'Edited before the upgrade, hook lost' });
+    await supervise(world);
+    await waitFor(() => title(world, '6') === 'Edited before the upgrade, hook lost', 10_000, 'scene 6 synced by the first checkpoint');
+    await waitFor(async () => (await redis.get(mark))?.endsWith('-08:00') === true, 5_000, 'the mark in Stash’s zone');
   });
 
   it('catches up at start on what changed while stash2plex was down (the HTTP hook could not deliver)', async () => {
@@ -90,9 +121,9 @@ describe('reconciliation', () => {
   it('at each checkpoint fans out performers renamed without a hook, editing only the scenes carrying them', async () => {
     const { world, redis, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
     const sceneIds = world.stash.sceneIds();
-    // Scenes last changed long ago: the checkpoints' scene window (60 s skew margin) must not re-sync
+    // Scenes last changed long ago: the checkpoints' scene window (widened by 61 min) must not re-sync
     // them, so only the performer fan-out can carry the rename to Plex.
-    for (const id of sceneIds) world.stash.updateScene(id, { updated_at: Date.now() - 3_600_000 });
+    for (const id of sceneIds) world.stash.updateScene(id, { updated_at: Date.now() - 3 * 3_600_000 });
     await supervise(world);
     // The first sync, through the inbox (as Sync All does).
     for (const sceneId of sceneIds) {

@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
 import { StashSimulator } from '../../src/sim/stash.js';
-import { StashClient } from '../../src/stash/client.js';
+import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash/client.js';
 import { defaultStashSchemaDir } from '../../src/stash/schema.js';
+import type { Screenshot } from '../../src/sync/types.js';
 
 const KEY = 'stash-test-key-5b1e9d';
 
@@ -227,62 +228,72 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
   let windowSim: StashSimulator;
   let wc: StashClient;
   const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
+  const MIN = 60_000;
+  /** Windows are widened by STASH_WINDOW_WIDENING_MS (61 min): 61 scenes one minute apart. */
+  const WIDE = STASH_WINDOW_WIDENING_MS / MIN;
+  const UTC: StashClock = { newest: null, offsetMinutes: 0 };
   const ids: string[] = [];
   beforeAll(async () => {
     windowSim = await StashSimulator.start({ apiKey: KEY });
     wc = new StashClient({ url: windowSim.url, apiKey: KEY });
-    // Scene i changed at T0 + i seconds (+ 250 ms, to be sure sub-second parts are handled).
-    for (let i = 0; i < 250; i++) ids.push(windowSim.addScene({ title: `s${i}`, updated_at: T0 + i * 1000 + 250 }));
+    // Scene i changed at T0 + i minutes (+ 250 ms, to be sure sub-second parts are handled).
+    for (let i = 0; i < 250; i++) ids.push(windowSim.addScene({ title: `s${i}`, updated_at: T0 + i * MIN + 250 }));
   });
   afterAll(() => windowSim.stop());
 
-  it('GREATER_THAN: every scene changed since, oldest first, each once, over pages', async () => {
-    const since = new Date(T0 + 100_000); // scene 100 changed 250 ms after this
-    const pages = await collect(wc.scenesUpdatedSince(since, undefined, 40));
-    expect(pages.map((p) => p.length)).toEqual([40, 40, 40, 30]);
-    expect(pages.flat()).toEqual(ids.slice(100));
+  it('GREATER_THAN: every scene changed since (widened), oldest first, each once, over pages', async () => {
+    const since = T0 + 150 * MIN; // scene 150 - WIDE changed 250 ms after the widened start
+    const pages = await collect(wc.scenesUpdatedIn({ since }, UTC, 40));
+    expect(pages.map((p) => p.length)).toEqual([40, 40, 40, 40, 1]); // 100 + 61
+    expect(pages.flat()).toEqual(ids.slice(150 - WIDE));
   });
 
-  it('a change in the same second as since, but after it, is not missed', async () => {
-    const pages = await collect(wc.scenesUpdatedSince(new Date(T0 + 100_100), undefined, 100));
-    expect(pages.flat()[0]).toBe(ids[100]);
+  it('a change in the same second as the widened start, but after it, is not missed', async () => {
+    const pages = await collect(wc.scenesUpdatedIn({ since: T0 + 150 * MIN + 100 }, UTC, 100));
+    expect(pages.flat()[0]).toBe(ids[150 - WIDE]);
   });
 
-  it('BETWEEN: only scenes changed within the window, both ends included', async () => {
-    const pages = await collect(wc.scenesUpdatedSince(new Date(T0 + 50_000), new Date(T0 + 149_900), 30));
-    expect(pages.flat()).toEqual(ids.slice(50, 150));
-    expect(pages.map((p) => p.length)).toEqual([30, 30, 30, 10]);
+  it('BETWEEN: only scenes changed within the (widened) window, both ends included', async () => {
+    const pages = await collect(wc.scenesUpdatedIn({ since: T0 + 100 * MIN, until: T0 + 120 * MIN - 100 }, UTC, 30));
+    expect(pages.flat()).toEqual(ids.slice(100 - WIDE, 120 + WIDE));
   });
 
   it('findScenesUpdated gives the window count and the change times', async () => {
-    const page = await wc.findScenesUpdated({ since: new Date(T0 + 200_000), page: 2, perPage: 20 });
-    expect(page.count).toBe(50);
-    expect(page.scenes.map((s) => s.id)).toEqual(ids.slice(220, 240));
-    expect(page.scenes[0]!.updated_at).toBe('2025-06-01T12:03:40Z');
+    const page = await wc.findScenesUpdated({ window: { since: T0 + 200 * MIN }, clock: UTC, page: 2, perPage: 20 });
+    expect(page.count).toBe(50 + WIDE);
+    expect(page.scenes.map((s) => s.id)).toEqual(ids.slice(200 - WIDE + 20, 200 - WIDE + 40));
+    expect(page.scenes[0]!.updated_at).toBe(formatStashTime(T0 + (200 - WIDE + 20) * MIN));
   });
 
   it('scenes changed within the same second page stably (ties ordered by id)', async () => {
     const same = Date.UTC(2025, 6, 1);
     const tied = Array.from({ length: 23 }, () => windowSim.addScene({ updated_at: same + 500 }));
-    const pages = await collect(wc.scenesUpdatedSince(new Date(same), new Date(same + 900), 5));
+    const pages = await collect(wc.scenesUpdatedIn({ since: same, until: same + 900 }, UTC, 5));
     expect(pages.flat()).toEqual(tied);
   });
 
   it('an empty window yields no page', async () => {
-    expect(await collect(wc.scenesUpdatedSince(new Date(Date.UTC(2030, 0, 1))))).toEqual([]);
+    expect(await collect(wc.scenesUpdatedIn({ since: Date.UTC(2030, 0, 1) }, UTC))).toEqual([]);
   });
 
-  it('a Stash in another zone needs serverUtcOffsetMinutes (it compares local-time text)', async () => {
+  it('clock(): Stash’s newest change and its zone, in one request', async () => {
+    windowSim.resetCounters();
+    const clock = await wc.clock();
+    expect(clock).toEqual({ newest: formatStashTime(Date.UTC(2025, 6, 1)), offsetMinutes: 0 });
+    expect(windowSim.count()).toBe(1);
+  });
+
+  it('a Stash in another zone: bounds in the zone clock() learnt (it compares local-time text)', async () => {
     const ny = await StashSimulator.start({ apiKey: KEY, utcOffsetMinutes: -300 });
     try {
       const late = ny.addScene({ updated_at: T0 + 60_000 });
-      ny.addScene({ updated_at: T0 - 60_000 });
-      const since = new Date(T0);
-      const right = new StashClient({ url: ny.url, apiKey: KEY, serverUtcOffsetMinutes: -300 });
-      expect((await collect(right.scenesUpdatedSince(since))).flat()).toEqual([late]);
+      ny.addScene({ updated_at: T0 - STASH_WINDOW_WIDENING_MS - 60_000 });
+      const c = new StashClient({ url: ny.url, apiKey: KEY });
+      const clock = await c.clock();
+      expect(clock).toEqual({ newest: formatStashTime(T0 + 60_000, -300), offsetMinutes: -300 });
+      expect((await collect(c.scenesUpdatedIn({ since: T0 }, clock))).flat()).toEqual([late]);
       // Written in UTC the bound is 5 h "later" as text: the change is missed.
-      const naive = new StashClient({ url: ny.url, apiKey: KEY });
-      expect((await collect(naive.scenesUpdatedSince(since))).flat()).toEqual([]);
+      expect((await collect(c.scenesUpdatedIn({ since: T0 }, UTC))).flat()).toEqual([]);
     } finally {
       await ny.stop();
     }
@@ -323,7 +334,7 @@ describe('scenes by performer, studio, tag (renames)', () => {
       expect(bobPages.map((p) => p.length)).toEqual([5, 5, 4]);
 
       const before = (await c.findScene(a))!.updated_at;
-      clock += 10 * 60_000;
+      clock += STASH_WINDOW_WIDENING_MS + 10 * 60_000;
       s.renamePerformer(ann, 'Anna');
       s.renameTag(red, 'crimson');
       s.renameStudio(parent, 'Network 2');
@@ -333,7 +344,7 @@ describe('scenes by performer, studio, tag (renames)', () => {
       expect(after.tags).toEqual([{ name: 'crimson' }]);
       expect(after.studio).toEqual({ id: child, name: 'Label', parent_studio: { name: 'Network 2' } });
       // So a window query does not see renames: that is why sceneIdsWith exists.
-      expect((await collect(c.scenesUpdatedSince(new Date(clock - 60_000)))).flat()).toEqual([]);
+      expect((await collect(c.scenesUpdatedIn({ since: clock - 60_000 }, { newest: null, offsetMinutes: 0 }))).flat()).toEqual([]);
     } finally {
       await s.stop();
     }
@@ -350,8 +361,10 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
       const tag = s.addTag('t');
       const studio = s.addStudio('S');
       s.addStudio('S2');
-      const since = new Date(clock + 60_000);
-      expect(await collect(c.relationsUpdatedSince('performer', since))).toEqual([]);
+      const UTC: StashClock = { newest: null, offsetMinutes: 0 };
+      clock += STASH_WINDOW_WIDENING_MS + 60_000;
+      const since = clock; // the widened window starts a minute after they were created
+      expect(await collect(c.relationsUpdatedIn('performer', { since }, UTC))).toEqual([]);
       clock += 120_000;
       for (const id of [performers[5]!, performers[1]!, performers[3]!]) {
         s.renamePerformer(id, `renamed ${id}`);
@@ -359,12 +372,12 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
       }
       s.renameStudio(studio, 'S renamed');
       s.renameTag(tag, 't renamed');
-      const pages = await collect(c.relationsUpdatedSince('performer', since, 2));
+      const pages = await collect(c.relationsUpdatedIn('performer', { since }, UTC, 2));
       expect(pages).toEqual([[performers[5]!, performers[1]!], [performers[3]!]]);
-      expect((await collect(c.relationsUpdatedSince('studio', since))).flat()).toEqual([studio]);
-      expect((await collect(c.relationsUpdatedSince('tag', since))).flat()).toEqual([tag]);
-      // The bound is the criterion's: a rename before `since` is not found.
-      expect((await collect(c.relationsUpdatedSince('performer', new Date(clock + 1_000)))).flat()).toEqual([]);
+      expect((await collect(c.relationsUpdatedIn('studio', { since }, UTC))).flat()).toEqual([studio]);
+      expect((await collect(c.relationsUpdatedIn('tag', { since }, UTC))).flat()).toEqual([tag]);
+      // The bound is the criterion's: a rename before the widened `since` is not found.
+      expect((await collect(c.relationsUpdatedIn('performer', { since: clock + STASH_WINDOW_WIDENING_MS + 1_000 }, UTC))).flat()).toEqual([]);
     } finally {
       await s.stop();
     }
@@ -380,17 +393,23 @@ describe('pluginSettings', () => {
   });
 });
 
+/** The image of a screenshot that was read (not skipped). */
+function image(shot: Screenshot): { bytes: Buffer; contentType: string } {
+  if ('skipped' in shot) throw new Error(shot.skipped);
+  return shot;
+}
+
 describe('fetchScreenshot', () => {
   it('returns the image bytes and type; distinct per scene; follows setScreenshot', async () => {
     const a = sim.addScene();
     const b = sim.addScene();
     const urlA = (await client.findScene(a))!.paths!.screenshot!;
     const urlB = (await client.findScene(b))!.paths!.screenshot!;
-    const shotA = await client.fetchScreenshot(urlA);
+    const shotA = image(await client.fetchScreenshot(urlA));
     expect(shotA.contentType).toBe('image/png');
     expect(shotA.bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(shotA.bytes).toEqual(sim.screenshotOf(a).bytes);
-    expect((await client.fetchScreenshot(urlB)).bytes.equals(shotA.bytes)).toBe(false);
+    expect(image(await client.fetchScreenshot(urlB)).bytes.equals(shotA.bytes)).toBe(false);
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
     sim.setScreenshot(a, jpeg, 'image/jpeg');
     expect(await client.fetchScreenshot(urlA)).toEqual({ bytes: jpeg, contentType: 'image/jpeg' });
@@ -446,7 +465,7 @@ describe('embedded schema fallback', () => {
       const id = s.addScene({ title: 'x', tag_ids: [tag], studio_id: studio, performer_ids: [s.addPerformer('A')] });
       expect(s.scene(id)).toMatchObject((await c.findScene(id))!);
       expect((await c.findScene(id))!.studio!.parent_studio).toEqual({ name: 'P' });
-      expect((await collect(c.scenesUpdatedSince(new Date(Date.now() - 5000)))).flat()).toEqual([id]);
+      expect((await collect(c.scenesUpdatedIn({ since: Date.now() - 5000 }, await c.clock()))).flat()).toEqual([id]);
       expect((await collect(c.sceneIdsWith('tag', tag))).flat()).toEqual([id]);
       expect(await c.pluginSettings('x')).toEqual({});
     } finally {

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { connectRedis, keys } from '../../src/redis.js';
 import { allowedRate } from '../../src/resilience/ramp.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { buildStatus } from '../../src/supervisor/status.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
 import { ROUTES } from '../../src/sim/plex.js';
@@ -68,6 +69,7 @@ async function enqueueAll(r: Rig, ids = [...r.world.ratingKeyOf.keys()]) {
   }
 }
 const breakerState = (r: Rig) => r.redis.hget(keys(r.world.prefix).breaker, 'state');
+const status = (r: Rig) => buildStatus({ redis: r.redis, keys: keys(r.world.prefix), queues: [r.queue], config: r.config, now: Date.now() });
 const counts = (r: Rig) => r.queue.getJobCounts('completed', 'failed', 'waiting', 'prioritized', 'delayed', 'active');
 
 describe('supervisor', () => {
@@ -214,5 +216,88 @@ describe('supervisor', () => {
     expect(await breakerState(r)).toBe('OPEN');
     expect(await r.queue.isPaused()).toBe(true);
     if (leader === a) r.supervisors.push(a);
+  });
+
+  it('holds the work while Plex rejects the token: paused as "token rejected", no job fails, all synced when it works again', async () => {
+    const r = await rig(30, { WORKER_CONCURRENCY: '2', HEALTH_TOKEN_RECHECK_MS: '300' });
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }));
+    r.world.plex.setLatencyMs(30);
+    await enqueueAll(r);
+    await waitFor(async () => (await counts(r)).completed >= 3, 10_000, 'some jobs done');
+    await r.world.plex.setMode('401');
+    await waitFor(() => r.queue.isPaused(), 10_000, 'queue paused');
+    await waitFor(async () => (await status(r)).health.tokenRejected, 5_000, 'token rejected shown');
+    expect((await counts(r)).failed).toBe(0);
+    const held = await status(r);
+    expect(held.queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', pauseReasons: ['token rejected'] });
+    expect(held.health.tokenRejected).toBe(true);
+    expect(held.breaker.state).toBe('CLOSED'); // not an outage
+    // Six seconds of 401s in the issue; here enough for held jobs to meet the rejection again.
+    await waitFor(async () => r.world.plex.count({ status: 401 }) >= 10, 10_000, 'jobs and checks met 401s');
+    await r.world.plex.setMode('up');
+    await waitFor(async () => (await counts(r)).completed === 30, 30_000, 'all 30 synced');
+    expect((await counts(r)).failed).toBe(0);
+    const after = await status(r);
+    expect(after.queues.sync).toMatchObject({ paused: false, pausedBy: null, pauseReasons: [] });
+    expect(after.health.tokenRejected).toBe(false);
+    const jobs = await r.queue.getCompleted(0, 100);
+    expect(jobs.every((j) => j.attemptsMade <= 1)).toBe(true);
+  });
+
+  it('a 401 about one item while the token works elsewhere fails that job for good, once the token check says so', async () => {
+    const r = await rig(5, { WORKER_CONCURRENCY: '2', HEALTH_TOKEN_RECHECK_MS: '300' });
+    const [deniedScene, deniedKey] = [...r.world.ratingKeyOf][2]!;
+    r.world.plex.denyItems([deniedKey]);
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 200 }));
+    await enqueueAll(r);
+    await waitFor(async () => (await counts(r)).completed === 4 && (await counts(r)).failed === 1, 15_000, '4 synced, 1 failed');
+    const [failed] = await r.queue.getFailed(0, 10);
+    expect(failed!.data.sceneId).toBe(deniedScene);
+    expect(failed!.failedReason).toMatch(/^PlexAuthError: /);
+    expect(failed!.attemptsMade).toBe(1);
+    // Judged by the supervisor: a token check that Plex accepted came between the item's first 401 and the failure.
+    const first401 = r.world.plex.requests.find((q) => q.status === 401)!.at;
+    const checks = r.world.plex.requests.filter((q) => q.route === ROUTES.sections && q.status === 200 && q.at > first401);
+    expect(checks.some((q) => q.at < failed!.finishedOn!)).toBe(true);
+    const s = await status(r);
+    expect(s.health.tokenRejected).toBe(false);
+    expect(s.queues.sync).toMatchObject({ paused: false, pauseReasons: [] });
+  });
+
+  it("with Plex also down the queue waits for both reasons; an operator's pause outlasts a token rejection", async () => {
+    const r = await rig(2, { HEALTH_TOKEN_RECHECK_MS: '300' });
+    const [first, second] = [...r.world.ratingKeyOf.keys()];
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 200 }));
+    await waitFor(async () => (await status(r)).health.tokenCheckedAt !== null, 5_000, 'first token check');
+    await r.world.plex.setMode('401');
+    await enqueueAll(r, [first!]); // its 401 makes the supervisor check the token
+    await waitFor(() => r.queue.isPaused(), 10_000, 'queue paused');
+    await waitFor(async () => (await status(r)).queues.sync?.pauseReasons?.includes('token rejected') === true, 5_000, 'token rejected');
+    await r.world.plex.setMode('down');
+    await waitFor(async () => (await status(r)).queues.sync?.pauseReasons?.length === 2, 10_000, 'plex down and token rejected');
+    // Plex answers again but still rejects the token: the breaker closes, the queue stays held.
+    await r.world.plex.setMode('401');
+    await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'Plex back');
+    await waitFor(async () => (await status(r)).health.tokenCheckedAt! > Number(await r.redis.hget(keys(r.world.prefix).breaker, 'since')), 5_000, 'token checked after the recovery');
+    expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', pauseReasons: ['token rejected'] });
+    await r.world.plex.setMode('up');
+    await waitFor(async () => (await counts(r)).completed === 1, 10_000, 'resumed once both are clear, job synced');
+    expect((await counts(r)).failed).toBe(0);
+
+    // An operator's pause: a new leader finds the token rejected; when it works again the queue stays paused.
+    await r.queue.pause();
+    await r.supervisors.pop()!.stop();
+    await r.world.plex.setMode('401');
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    await waitFor(async () => (await status(r)).health.tokenRejected, 5_000, 'token rejected again');
+    expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'operator', pauseReasons: ['token rejected'] });
+    await r.world.plex.setMode('up');
+    await waitFor(async () => !(await status(r)).health.tokenRejected, 5_000, 'token accepted again');
+    await enqueueAll(r, [second!]);
+    expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'operator', pauseReasons: [] });
+    expect((await counts(r)).completed).toBe(1);
   });
 });

@@ -343,26 +343,27 @@ describe('Reconcile Outage Windows', () => {
   it('queues the scenes Stash changed in every outage window, once each, as reconcile inbox entries', async () => {
     const s = store('task-rec');
     const now = Date.now();
-    const A = outage({ id: 'a', startedAt: now - 3 * H, endedAt: now - 3 * H + 10 * M });
-    const A2 = outage({ id: 'a2', startedAt: now - 3 * H + 8 * M, endedAt: now - 3 * H + 12 * M }); // overlaps A
-    const B = outage({ id: 'b', startedAt: now - 30 * M, endedAt: now - 25 * M });
+    // Each window is widened by 61 min (DST, clock skew), so the fixture keeps hours between them.
+    const A = outage({ id: 'a', startedAt: now - 10 * H, endedAt: now - 10 * H + 10 * M });
+    const A2 = outage({ id: 'a2', startedAt: now - 10 * H + 8 * M, endedAt: now - 10 * H + 12 * M }); // overlaps A
+    const B = outage({ id: 'b', startedAt: now - 5 * H, endedAt: now - 5 * H + 5 * M });
     const C = outage({ id: 'c', startedAt: now - 5 * M, endedAt: null }); // ongoing: to now
     await writeState(s, { outages: [C, B, A2, A] });
     const at = (t: number) => stash.addScene({ title: `at ${t}`, updated_at: t });
-    const inA = [at(now - 3 * H + 2 * M), at(now - 3 * H + 5 * M)];
-    const inBoth = at(now - 3 * H + 9 * M);
-    const inB = at(now - 28 * M);
+    const inA = [at(now - 10 * H + 2 * M), at(now - 10 * H + 5 * M)];
+    const inBoth = at(now - 10 * H + 9 * M);
+    const inB = at(now - 5 * H + 2 * M);
     const inC = at(now - 2 * M);
-    at(now - 2 * H); // in no window
-    at(now - 4 * H); // in no window
+    at(now - 7.5 * H); // in no window, even widened
+    at(now - 13 * H); // in no window, even widened
 
     const port = Number(new URL(stash.url).port);
     const r = await task('reconcile_outages', s.prefix, { stashPort: port, env: { STASH_API_KEY: SIM_STASH_KEY }, now, args: {} });
-    expect(r.summary).toBe('Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 1 repeated in overlapping windows skipped');
+    expect(r.summary).toBe('Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 3 repeated in overlapping windows skipped');
     expect(r.lines[0]).toBe('Reconcile Outage Windows: 4 outage windows to reconcile, oldest first');
     expect(r.lines.filter((l) => / changed in Stash$/.test(l))).toEqual([
       expect.stringMatching(/^Reconcile Outage Windows: 1\/4 outage of .* \(10m\): 3 scenes changed in Stash$/),
-      expect.stringMatching(/^Reconcile Outage Windows: 2\/4 outage of .* \(4m\): 1 scene changed in Stash$/),
+      expect.stringMatching(/^Reconcile Outage Windows: 2\/4 outage of .* \(4m\): 3 scenes changed in Stash$/),
       expect.stringMatching(/^Reconcile Outage Windows: 3\/4 outage of .* \(5m\): 1 scene changed in Stash$/),
       expect.stringMatching(/^Reconcile Outage Windows: 4\/4 outage of .* \(ongoing\): 1 scene changed in Stash$/),
     ]);

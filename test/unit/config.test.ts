@@ -26,7 +26,7 @@ describe('parseConfig', () => {
     expect(c.worker).toEqual({ concurrency: 4, lockMs: 30_000 });
     expect(c.sync).toEqual({ mode: 'mirror', poster: true, studioCollection: false });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 });
-    expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000 });
+    expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000, tokenRecheckMs: 5000 });
     expect(c.ramp).toEqual({ initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 });
     expect(c.plex.maxRate).toBeNull();
     expect(c.outageHistorySize).toBe(30);

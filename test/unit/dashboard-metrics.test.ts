@@ -55,6 +55,9 @@ describe('metrics', () => {
     expect(text).toMatch(/stash2plex_probe_latency_seconds nan/i); // prom-client writes "Nan"; Prometheus parses any case
     expect(text).toContain('stash2plex_queue_jobs{queue="sync",state="waiting"} 7');
     expect(text).toContain('stash2plex_queue_paused{queue="sync"} 1');
+    expect(text).toContain('stash2plex_queue_pause_reason{queue="sync",reason="plex down"} 1');
+    expect(text).toContain('stash2plex_queue_pause_reason{queue="sync",reason="token rejected"} 0');
+    expect(text).toContain('stash2plex_plex_token_rejected 0');
     expect(text).toContain('stash2plex_recovery_rate_jobs_per_second 0');
     expect(text).toContain('stash2plex_supervisor_alive 1');
     // A second update replaces, not adds.
@@ -62,5 +65,12 @@ describe('metrics', () => {
     const again = await registry.metrics();
     expect(again).toContain('stash2plex_outages_total 3');
     expect(again).toContain('stash2plex_outage_duration_seconds_count 1');
+    // Plex back but the token rejected: one reason left, and the token gauge says why.
+    const rejected = { ...sources, snapshot: { ...sources.snapshot, breaker: { ...initialBreaker(NOW) }, health: { ...sources.snapshot.health, tokenRejected: true } } };
+    sm.update(shapeStatus(rejected, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), rejected);
+    const held = await registry.metrics();
+    expect(held).toContain('stash2plex_queue_pause_reason{queue="sync",reason="plex down"} 0');
+    expect(held).toContain('stash2plex_queue_pause_reason{queue="sync",reason="token rejected"} 1');
+    expect(held).toContain('stash2plex_plex_token_rejected 1');
   });
 });

@@ -39,6 +39,18 @@ describe('status page', () => {
     expect(testid(renderStatusMain(status(), ctx), 'breaker-badge')).toBe('CLOSED');
   });
 
+  it('says the queue is held because the token is rejected', () => {
+    const s = status({
+      health: { ...status().health, tokenRejected: true },
+      queues: { sync: { ...queue, paused: true, pausedBy: 'supervisor', pauseReasons: ['token rejected'] } },
+    });
+    const html = renderStatusMain(s, ctx);
+    expect(testid(html, 'queue-sync-paused')).toBe('paused by supervisor');
+    expect(testid(html, 'queue-sync-pause-reasons')).toBe('token rejected');
+    expect(testid(html, 'token-rejected')).toContain('held, not failed');
+    expect(renderStatusMain(status(), ctx)).not.toContain('pause-reasons');
+  });
+
   it('shows queue counts, probe results, supervisor and metrics for people', () => {
     const s = status({
       health: { ...status().health, lastProbeAt: NOW - 3_000, ok: true, latencyMs: 12, nextProbeAt: NOW + 27_000 },

@@ -50,15 +50,20 @@ describe('decideHook', () => {
     expect(d).toMatchObject({ action: 'record', job: { fields: ['ids', 'organized', 'tag_ids'] } });
   });
 
-  it('records Scene.Create.Post with input (a scene created in the UI)', () => {
-    const d = decideHook(input({ id: '7', type: 'Scene.Create.Post', input: { title: 'New' }, inputFields: ['title', 'file_ids'] }), NOW);
-    expect(d).toMatchObject({ action: 'record', job: { sceneId: '7', event: 'Scene.Create.Post' } });
+  // Stash sends Scene.Create.Post as RegisterPostHooks(ctx, id, SceneCreatePost, nil, nil) for scans and
+  // the sceneCreate mutation alike (stashapp/stash pkg/scene/create.go, scan.go): `"input": null`, and
+  // no `inputFields` (omitempty in pkg/plugin/common/msg.go HookContext).
+  it.each([
+    ['as Stash sends it ("input": null, no inputFields)', { id: 7, type: 'Scene.Create.Post', input: null }],
+    ['with neither', { id: 7, type: 'Scene.Create.Post' }],
+  ])('records Scene.Create.Post %s: a new scene is queued', (_, ctx) => {
+    const d = decideHook(input(ctx), NOW);
+    expect(d).toEqual({ action: 'record', job: { sceneId: '7', reason: 'hook', event: 'Scene.Create.Post', enqueuedAt: NOW } });
   });
 
   it.each([
     ['absent', { id: 45, type: 'Scene.Update.Post' }],
     ['null', { id: 45, type: 'Scene.Update.Post', input: null, inputFields: null }],
-    ['create, absent', { id: 45, type: 'Scene.Create.Post' }],
   ])('skips a scan-triggered hook (input/inputFields %s)', (_, ctx) => {
     expect(decideHook(input(ctx), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining('scan-triggered') });
   });

@@ -61,8 +61,8 @@ describe('parsePluginInput', () => {
     expect(numberArg({ hours: 12 } as never, 'hours')).toBe(12);
   });
 
-  it('accepts a scan hook: input and inputFields null or absent', () => {
-    for (const ctx of [{ id: 1, type: 'Scene.Create.Post' }, { id: 1, type: 'Scene.Create.Post', input: null, inputFields: null }]) {
+  it('accepts a hook without input: input null (as Stash sends Scene.Create.Post), inputFields null or absent', () => {
+    for (const ctx of [{ id: 1, type: 'Scene.Create.Post', input: null }, { id: 1, type: 'Scene.Update.Post', input: null, inputFields: null }, { id: 1, type: 'Scene.Update.Post' }]) {
       expect(parseOk({ server_connection: conn, args: { hookContext: ctx } }).args.hookContext).toMatchObject({ id: 1 });
     }
   });

@@ -38,6 +38,7 @@ describe('Stash queries', () => {
         'FIND_STUDIOS_UPDATED',
         'FIND_TAGS_UPDATED',
         'PLUGIN_CONFIGURATION',
+        'STASH_CLOCK',
       ].sort(),
     );
   });

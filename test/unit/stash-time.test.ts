@@ -1,7 +1,8 @@
 // Time windows as Stash compares them: RFC 3339 text in whole seconds, compared as text.
 import { describe, expect, it } from 'vitest';
 import { compareTimestampText } from '../../src/sim/stash.js';
-import { formatStashTime, updatedAtCriterion } from '../../src/stash/client.js';
+import { formatStashTime, newestStashTime, STASH_WINDOW_WIDENING_MS, stashOffsetOf, updatedAtCriterion } from '../../src/stash/client.js';
+import { checkpointSince } from '../../src/supervisor/reconciler.js';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -16,17 +17,60 @@ describe('formatStashTime', () => {
   });
 });
 
-describe('updatedAtCriterion', () => {
-  it('GREATER_THAN starts one second early, so a change within since’s second is not missed', () => {
-    expect(updatedAtCriterion(new Date(T), undefined)).toEqual({ value: '2026-01-02T03:04:04Z', modifier: 'GREATER_THAN' });
-    // A scene changed 100 ms after `since`, stored truncated to the same second, still matches.
-    expect(compareTimestampText(formatStashTime(T + 100), updatedAtCriterion(new Date(T), undefined), '9')).toBe(true);
+describe('updatedAtCriterion (every time filter stash2plex sends)', () => {
+  const W = STASH_WINDOW_WIDENING_MS;
+  it('widens the start by more than an hour, and GREATER_THAN one more second (a change within that second)', () => {
+    expect(W).toBeGreaterThanOrEqual(3_600_000);
+    expect(updatedAtCriterion({ since: T }, 0)).toEqual({ value: formatStashTime(T - W - 1000), modifier: 'GREATER_THAN' });
+    expect(compareTimestampText(formatStashTime(T - W + 100), updatedAtCriterion({ since: new Date(T) }, 0), '9')).toBe(true);
   });
-  it('BETWEEN is inclusive at both whole-second ends', () => {
-    const c = updatedAtCriterion(new Date(T), new Date(T + 60_000));
-    expect(c).toEqual({ value: '2026-01-02T03:04:05Z', value2: '2026-01-02T03:05:05Z', modifier: 'BETWEEN' });
-    expect(compareTimestampText(formatStashTime(T + 60_222), c, '9')).toBe(true);
-    expect(compareTimestampText(formatStashTime(T + 60_322), c, '9')).toBe(false);
+  it('BETWEEN is inclusive at both whole-second ends, each widened', () => {
+    const c = updatedAtCriterion({ since: T, until: T + 60_000 }, 0);
+    expect(c).toEqual({ value: formatStashTime(T - W), value2: formatStashTime(T + 60_000 + W), modifier: 'BETWEEN' });
+    expect(compareTimestampText(formatStashTime(T + 60_222 + W), c, '9')).toBe(true);
+    expect(compareTimestampText(formatStashTime(T + 61_322 + W), c, '9')).toBe(false);
+  });
+  it('writes bounds in Stash’s zone, so text comparison matches time order', () => {
+    // A change 30 min after the bound, as a Stash at UTC−5 writes it: later as text too.
+    const c = updatedAtCriterion({ since: T + W }, -300);
+    expect(c.value.endsWith('-05:00')).toBe(true);
+    expect(compareTimestampText(formatStashTime(T + 1_800_000, -300), c, '9')).toBe(true);
+    // The same bound in UTC is "later" as text: the change would be missed (the bug this fixes).
+    expect(compareTimestampText(formatStashTime(T + 1_800_000, -300), updatedAtCriterion({ since: T + W }, 0), '9')).toBe(false);
+  });
+  it('takes Stash’s own texts as bounds (a checkpoint), whatever zone they were written in', () => {
+    const mark = formatStashTime(T, 540); // written at UTC+9
+    expect(updatedAtCriterion({ since: mark }, -480).value).toBe(formatStashTime(T - W - 1000, -480));
+    expect(() => updatedAtCriterion({ since: '<5m' }, 0)).toThrow(RangeError);
+  });
+  it('never sends a relative value', () => {
+    for (const off of [-480, 0, 540]) expect(updatedAtCriterion({ since: Date.now() }, off).value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
+  });
+});
+
+describe('stashOffsetOf / newestStashTime', () => {
+  it('reads the zone suffix Stash writes', () => {
+    expect(stashOffsetOf('2026-11-30T02:30:00-08:00')).toBe(-480);
+    expect(stashOffsetOf('2026-11-30T02:30:00+09:00')).toBe(540);
+    expect(stashOffsetOf('2026-11-30T02:30:00.123+05:30')).toBe(330);
+    expect(stashOffsetOf('2026-11-30T02:30:00Z')).toBe(0);
+    expect(stashOffsetOf('2026-11-30 02:30:00')).toBeNull();
+  });
+  it('the newest as an instant, not as text', () => {
+    // As text "2026-11-30…+09:00" sorts first, but it is the earliest instant (17:00Z; 18:00Z; 17:30Z).
+    const times = ['2026-11-30T02:00:00+09:00', '2026-11-29T10:00:00-08:00', null, '2026-11-29T17:30:00Z'];
+    expect(newestStashTime(times)).toBe('2026-11-29T10:00:00-08:00');
+    expect(newestStashTime([null, undefined])).toBeNull();
+  });
+});
+
+describe('checkpointSince (stored marks, old and new)', () => {
+  it('reads Stash texts, and the epoch ms earlier versions stored', () => {
+    expect(checkpointSince('2026-11-30T02:30:00-08:00')).toBe('2026-11-30T02:30:00-08:00');
+    expect(checkpointSince('1750000000000')).toBe(1_750_000_000_000);
+    expect(checkpointSince(null)).toBeNull();
+    expect(checkpointSince('0')).toBeNull();
+    expect(checkpointSince('garbage')).toBeNull();
   });
 });
 

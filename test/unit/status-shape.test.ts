@@ -31,7 +31,7 @@ describe('shapeStatus', () => {
     expect(shapeStatus(sources(), config, NOW)).toEqual({
       breaker: { state: 'CLOSED', since: 0, consecutiveFailures: 0, openedAt: null },
       recovery: { active: false, startedAt: null, rate: null, targetRate: 20 },
-      queues: { sync: { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null } },
+      queues: { sync: { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null, pauseReasons: [] } },
       health: { lastProbeAt: null, ok: null, latencyMs: null, nextProbeAt: null, error: null, tokenRejected: false, tokenCheckedAt: null },
       outages: {
         current: null,
@@ -40,6 +40,18 @@ describe('shapeStatus', () => {
       },
       supervisor: { leader: null, alive: false },
     });
+  });
+
+  it("names why the supervisor holds a paused queue: Plex down, token rejected, or both", () => {
+    const paused = { sync: { ...queue, paused: true, pausedBy: 'supervisor' as const } };
+    const open: BreakerState = { ...initialBreaker(NOW), state: 'OPEN', openedAt: NOW };
+    const rejected = { ...EMPTY_HEALTH, tokenRejected: true };
+    const reasons = (over: Parameters<typeof sources>[0]) => shapeStatus(sources({ queues: paused, ...over }), config, NOW).queues.sync!.pauseReasons;
+    expect(reasons({ breaker: open })).toEqual(['plex down']);
+    expect(reasons({ snapshot: { health: rejected } as StatusSources['snapshot'] })).toEqual(['token rejected']);
+    expect(reasons({ breaker: open, snapshot: { health: rejected } as StatusSources['snapshot'] })).toEqual(['plex down', 'token rejected']);
+    // A running queue has none, whatever the state (the supervisor is about to pause it).
+    expect(shapeStatus(sources({ breaker: open }), config, NOW).queues.sync!.pauseReasons).toEqual([]);
   });
 
   it('keeps the contract keys in the contract order', () => {

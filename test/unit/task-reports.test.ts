@@ -1,8 +1,7 @@
 // The Stash tasks' report text, exactly, from hand-built status documents and outage lists.
 import { describe, expect, it } from 'vitest';
 import type { RequeueSummary } from '../../src/dlq/requeue.js';
-import type { QueueState } from '../../src/supervisor/queue-control.js';
-import type { StatusJson } from '../../src/supervisor/status.js';
+import type { QueueStatus, StatusJson } from '../../src/supervisor/status.js';
 import {
   asTaskArgs,
   breakerLine,
@@ -26,8 +25,9 @@ const clock = { now: NOW, timeZone: 'UTC' };
 const H = 60 * M;
 const D = 24 * H;
 
-const queue = (q: Partial<QueueState> = {}): QueueState => ({
+const queue = (q: Partial<QueueStatus> = {}): QueueStatus => ({
   paused: false,
+  pauseReasons: [],
   pausedBy: null,
   waiting: 0,
   active: 0,
@@ -172,13 +172,30 @@ describe('Health Check', () => {
   it("says loudly when Plex rejects the workers' token, and when an operator paused the queue", () => {
     const r = healthReport(
       {
-        status: status({ health: { tokenRejected: true, tokenCheckedAt: NOW - 3 * M }, queues: { sync: queue({ paused: true, pausedBy: 'operator' }) } }),
+        status: status({
+          health: { tokenRejected: true, tokenCheckedAt: NOW - 3 * M },
+          queues: { sync: queue({ paused: true, pausedBy: 'operator', pauseReasons: ['token rejected'] }) },
+        }),
         probe: null,
       },
       clock,
     );
-    expect(text(r)).toContain("W Plex REJECTS the workers' token (PLEX_TOKEN, checked 3m ago): edits fail until it is fixed");
-    expect(text(r)).toContain('W Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed; PAUSED by an operator (the supervisor never resumes it)');
+    expect(text(r)).toContain("W Plex REJECTS the workers' token (PLEX_TOKEN, checked 3m ago): token rejected, sync paused until it is fixed");
+    expect(text(r)).toContain(
+      'W Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed; PAUSED by an operator (the supervisor never resumes it); the supervisor would hold it too (token rejected)',
+    );
+    expect(r.summary).toBe('Health Check: Plex HEALTHY, token REJECTED, breaker CLOSED, 0 jobs to do, 0 failed');
+  });
+
+  it('names the reasons the supervisor holds the queue: token rejected, and Plex down too', () => {
+    const held = (pauseReasons: QueueStatus['pauseReasons']) =>
+      text(healthReport({ status: status({ health: { tokenRejected: true }, queues: { sync: queue({ waiting: 3, paused: true, pausedBy: 'supervisor', pauseReasons }) } }), probe: null }, clock));
+    expect(held(['token rejected'])).toContain(
+      'W Queue sync: 3 jobs to do (3 waiting, 0 active, 0 delayed), 0 failed; paused by the supervisor (token rejected) until Plex accepts PLEX_TOKEN again; held jobs do not fail',
+    );
+    expect(held(['plex down', 'token rejected'])).toContain(
+      'W Queue sync: 3 jobs to do (3 waiting, 0 active, 0 delayed), 0 failed; paused by the supervisor (plex down, token rejected) until Plex is back and accepts PLEX_TOKEN again; held jobs do not fail',
+    );
   });
 });
 

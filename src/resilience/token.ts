@@ -1,0 +1,82 @@
+// A token Plex rejects, as pure policy: why the supervisor holds the queue, what a token check does to
+// that, and whether a worker holds or fails a job that met a 401/403. No Redis, no clock of its own.
+//
+// The supervisor holds the queue for either of two reasons, independently: Plex is down (breaker OPEN)
+// or Plex rejects the token (confirmed by the supervisor's own authenticated check). It resumes only
+// when neither applies, and only queues it paused itself (an operator's pause stays).
+import type { BreakerStateName } from './breaker.js';
+
+export const PAUSE_REASONS = ['plex down', 'token rejected'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
+export interface HoldState {
+  breaker: BreakerStateName;
+  tokenRejected: boolean;
+}
+
+/** Why the supervisor keeps the queue paused now; empty when it may run. */
+export function pauseReasons(s: HoldState): PauseReason[] {
+  const reasons: PauseReason[] = [];
+  if (s.breaker === 'OPEN') reasons.push('plex down');
+  if (s.tokenRejected) reasons.push('token rejected');
+  return reasons;
+}
+
+/** The outcome of one authenticated request with the token (GET /library/sections). */
+export type TokenCheck = 'accepted' | 'rejected' | 'unreachable';
+
+export interface TokenCheckEffect {
+  tokenRejected: boolean;
+  /** What to do to the queues the supervisor steers. */
+  queue: 'pause' | 'resume' | 'keep';
+}
+
+/**
+ * What a token check does. Rejected: flag it and pause (again, should someone have resumed meanwhile).
+ * Accepted after a rejection: clear it and resume unless Plex is also down. Unreachable says nothing
+ * about the token: the probes deal with Plex being down.
+ */
+export function afterTokenCheck(check: TokenCheck, s: HoldState): TokenCheckEffect {
+  if (check === 'unreachable') return { tokenRejected: s.tokenRejected, queue: 'keep' };
+  if (check === 'rejected') return { tokenRejected: true, queue: 'pause' };
+  const wasRejected = s.tokenRejected;
+  const clear = pauseReasons({ breaker: s.breaker, tokenRejected: false }).length === 0;
+  return { tokenRejected: false, queue: wasRejected && clear ? 'resume' : 'keep' };
+}
+
+/**
+ * Whether the token is due for a check: while a worker met a 401/403 since the last check (suspect) or
+ * while the token stands rejected (to notice when it works again), at most once per `recheckMs` since
+ * the last attempt. Not while Plex is down: the check could not answer, and recovery checks anyway.
+ */
+export function tokenCheckDue(
+  s: HoldState & { suspect: boolean; lastAttemptAt: number | null; recheckMs: number },
+  now: number,
+): boolean {
+  if ((!s.suspect && !s.tokenRejected) || s.breaker === 'OPEN') return false;
+  return s.lastAttemptAt === null || now - s.lastAttemptAt >= s.recheckMs;
+}
+
+/** What a worker knows of the supervisor (read through the gate, src/supervisor/gate.ts). */
+export interface GateState {
+  /** A supervisor leader is alive or the breaker is OPEN/HALF_OPEN: it judges outages and the token. */
+  holding: boolean;
+  tokenRejected: boolean;
+  /** When the last token check started (supervisor clock), or null. */
+  tokenCheckedAt: number | null;
+}
+
+/**
+ * A job met PlexAuthError: hold it (no attempt spent) or fail it for good.
+ * - No supervisor to ask: fail, as any permanent error.
+ * - The supervisor confirms the token is rejected: hold (the queue is paused meanwhile).
+ * - A token check started after this job's previous 401 and Plex accepted the token, yet the job still
+ *   meets a 401: it is about this item (a permission), so fail.
+ * - Otherwise the supervisor has not judged yet: hold, and remember when this 401 happened.
+ */
+export function authErrorAction(gate: GateState | null, previousAuthErrorAt: number | null): 'hold' | 'fail' {
+  if (!gate?.holding) return 'fail';
+  if (gate.tokenRejected) return 'hold';
+  if (previousAuthErrorAt !== null && gate.tokenCheckedAt !== null && gate.tokenCheckedAt > previousAuthErrorAt) return 'fail';
+  return 'hold';
+}
