@@ -3,17 +3,17 @@
 // ramp's theoretical minimum.
 //
 //   node dist/bench/outage.js [--quick]
-import { parseConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { connectRedis, keys } from '../src/redis.js';
+import { parseConfig } from '../src/core/config.js';
+import { createLogger } from '../src/core/log.js';
+import { connectRedis, keys } from '../src/core/redis.js';
 import { allowedRate, type RampSettings } from '../src/resilience/ramp.js';
 import { readSignals } from '../src/resilience/signals.js';
 import { ROUTES } from '../src/sim/plex.js';
 import { startSimWorld } from '../src/sim/world.js';
-import { startSupervisorRole } from '../src/supervisor/role.js';
+import { startSupervisorRole } from '../src/roles/supervisor.js';
 import type { HealthRecord } from '../src/supervisor/store.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
-import { startWorkerRole } from '../src/sync/role.js';
+import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
 
 /** Seconds needed to run `jobs` jobs under the ramp schedule (then at the target rate). */

@@ -7,12 +7,12 @@ import { UnrecoverableError, Worker, type Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseConfig } from '../src/config.js';
+import { parseConfig } from '../src/core/config.js';
 import { requeue, type RequeueSummary } from '../src/dlq/requeue.js';
-import type { ErrorStrategies } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
-import { connectRedis, keys, SYNC_QUEUE, type RedisConnection } from '../src/redis.js';
-import type { JobReason, SyncJobData } from '../src/sync/job.js';
+import type { ErrorStrategies } from '../src/core/errors.js';
+import { createLogger } from '../src/core/log.js';
+import { connectRedis, keys, SYNC_QUEUE, type RedisConnection } from '../src/core/redis.js';
+import type { JobReason, SyncJobData } from '../src/model/job.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { isMain, privateRedis, round, table, type Row } from './lib.js';
 

@@ -4,8 +4,8 @@
 //   node dist/bench/scale.js [--quick]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseConfig } from '../src/config.js';
-import { connectRedis, keys } from '../src/redis.js';
+import { parseConfig } from '../src/core/config.js';
+import { connectRedis, keys } from '../src/core/redis.js';
 import { startSimWorld } from '../src/sim/world.js';
 import { buildStatus } from '../src/supervisor/status.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';

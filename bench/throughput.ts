@@ -4,13 +4,13 @@
 //
 //   node dist/bench/throughput.js [--quick]
 import { Queue, Worker } from 'bullmq';
-import { parseConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { connectRedis } from '../src/redis.js';
-import { FIND_SCENE } from '../src/stash/queries.js';
+import { parseConfig } from '../src/core/config.js';
+import { createLogger } from '../src/core/log.js';
+import { connectRedis } from '../src/core/redis.js';
+import { FIND_SCENE } from '../src/stash-api/queries.js';
 import { startSimWorld, type SimWorld } from '../src/sim/world.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
-import { startWorkerRole } from '../src/sync/role.js';
+import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
 
 const CONCURRENCY = 8;

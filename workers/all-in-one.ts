@@ -1,13 +1,13 @@
 // `npm start`: worker, supervisor and dashboard in one process for a single-machine install, with the
 // embedded-Redis fallback.
-import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
-import { ConfigError, loadConfigOrExit, secretsOf } from '../src/config.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/core/cli.js';
+import { ConfigError, loadConfigOrExit, secretsOf } from '../src/core/config.js';
 import { createMetricsRegistry, workerMetrics } from '../src/dashboard/metrics.js';
 import { assertDashboardExposure, startDashboard } from '../src/dashboard/server.js';
-import { ensureRedis } from '../src/embedded-redis.js';
-import { createLogger } from '../src/log.js';
-import { startSupervisorRole } from '../src/supervisor/role.js';
-import { startWorkerRole } from '../src/sync/role.js';
+import { ensureRedis } from '../src/roles/embedded-redis.js';
+import { createLogger } from '../src/core/log.js';
+import { startSupervisorRole } from '../src/roles/supervisor.js';
+import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `
 Usage: npm start

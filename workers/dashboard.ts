@@ -1,8 +1,8 @@
 // `npm run dashboard`: the status page, the status API, Bull Board and the Prometheus metrics.
-import { handleHelp, onShutdown } from '../src/cli.js';
-import { ConfigError, loadConfigOrExit, secretsOf } from '../src/config.js';
+import { handleHelp, onShutdown } from '../src/core/cli.js';
+import { ConfigError, loadConfigOrExit, secretsOf } from '../src/core/config.js';
 import { startDashboard } from '../src/dashboard/server.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/core/log.js';
 
 handleHelp(process.argv, `
 Usage: npm run dashboard

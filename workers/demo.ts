@@ -1,17 +1,17 @@
 // `npm run demo`: simulated Stash and Plex, real Redis, the whole system, and a scripted outage to watch
 // on the dashboard. Ctrl-C stops everything it started.
 import { parseArgs } from 'node:util';
-import { handleHelp, onShutdown } from '../src/cli.js';
-import { parseConfig } from '../src/config.js';
+import { handleHelp, onShutdown } from '../src/core/cli.js';
+import { parseConfig } from '../src/core/config.js';
 import { createMetricsRegistry, workerMetrics } from '../src/dashboard/metrics.js';
 import { startDashboard } from '../src/dashboard/server.js';
-import { ensureRedis } from '../src/embedded-redis.js';
-import { createLogger } from '../src/log.js';
-import { connectRedis, keys } from '../src/redis.js';
+import { ensureRedis } from '../src/roles/embedded-redis.js';
+import { createLogger } from '../src/core/log.js';
+import { connectRedis, keys } from '../src/core/redis.js';
 import { startSimWorld } from '../src/sim/world.js';
-import { startSupervisorRole } from '../src/supervisor/role.js';
-import { encodeInboxEntry } from '../src/sync/job.js';
-import { startWorkerRole } from '../src/sync/role.js';
+import { startSupervisorRole } from '../src/roles/supervisor.js';
+import { encodeInboxEntry } from '../src/model/job.js';
+import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `
 Usage: npm run demo [-- --no-outage] [-- --outage 60s] [-- --scenes 300]

@@ -1,6 +1,6 @@
 // `node dist/workers/healthcheck.js <role>`: exit 0 when the role's heartbeat is fresh (Docker HEALTHCHECK).
 import { statSync } from 'node:fs';
-import { heartbeatFile } from '../src/cli.js';
+import { heartbeatFile } from '../src/core/cli.js';
 
 const role = process.argv[2] ?? '';
 if (!/^(worker|supervisor|stash2plex)$/.test(role)) {

@@ -2,13 +2,13 @@
 // Exit status: 0 done (also when nothing matched), 1 refused (breaker not CLOSED) or Redis unreachable,
 // 2 bad option or setting (one line on stderr; nothing moved).
 import { parseArgs } from 'node:util';
-import { handleHelp } from '../src/cli.js';
-import { loadConfigOrExit, secretsOf } from '../src/config.js';
+import { handleHelp } from '../src/core/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/core/config.js';
 import { formatRequeueSummary } from '../src/dlq/report.js';
 import { DEFAULT_RATE, RedisUnreachableError, runRequeue, type RequeueOptions, type RequeueProgress } from '../src/dlq/requeue.js';
 import { GRACE_MS, MAX_REQUEUES, RequeueInputError } from '../src/dlq/select.js';
-import { ERROR_TYPES } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { ERROR_TYPES } from '../src/core/errors.js';
+import { createLogger } from '../src/core/log.js';
 
 const USAGE = `
 Usage: npm run requeue -- [options]

@@ -11,8 +11,8 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as util from 'node:util';
-import { keys } from '../src/keys.js';
-import { decideHook } from '../src/stash/hook.js';
+import { keys } from '../src/core/keys.js';
+import { decideHook } from '../src/hook/decide.js';
 import {
   MAX_INPUT_BYTES,
   PLUGIN_TASKS,
@@ -27,14 +27,14 @@ import {
   type PluginInput,
   type PluginLogLevel,
   type SettingsResult,
-} from '../src/stash/plugin-io.js';
-import { appendToSpool, fanoutItem, itemLabel, recordJob, RedisReplyError, type InboxItem } from '../src/stash/spool.js';
+} from '../src/stash-plugin/plugin-io.js';
+import { appendToSpool, fanoutItem, itemLabel, recordJob, RedisReplyError, type InboxItem } from '../src/hook/spool.js';
 
 type Env = Record<string, string | undefined>;
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
 
-const loadTasks = () => import('../src/stash/plugin-tasks.js');
+const loadTasks = () => import('../src/stash-plugin/tasks.js');
 
 /** Plugin settings read from Stash are reused this long (most hooks then make no Stash call). */
 const SETTINGS_TTL_MS = 60_000;

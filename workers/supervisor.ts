@@ -1,8 +1,8 @@
 // `npm run supervisor`: breaker, probes, pause/resume and the recovery ramp. Run several: one leads.
-import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
-import { loadConfigOrExit, secretsOf } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startSupervisorRole } from '../src/supervisor/role.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/core/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/core/config.js';
+import { createLogger } from '../src/core/log.js';
+import { startSupervisorRole } from '../src/roles/supervisor.js';
 
 handleHelp(process.argv, `
 Usage: npm run supervisor

@@ -1,8 +1,8 @@
 // `npm run worker`: inbox ingest and the sync worker.
-import { handleHelp, onShutdown, startHeartbeat } from '../src/cli.js';
-import { loadConfigOrExit, secretsOf } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startWorkerRole } from '../src/sync/role.js';
+import { handleHelp, onShutdown, startHeartbeat } from '../src/core/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/core/config.js';
+import { createLogger } from '../src/core/log.js';
+import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `
 Usage: npm run worker

@@ -1,12 +1,12 @@
 // The HTTP hook's spool: an event Redis did not take (unreachable, or refusing writes: OOM, READONLY)
 // is appended to a spool on the dashboard's disk, in the Node hook's format and with its claim protocol
-// (src/stash/spool.ts), and replayed into the inbox as soon as Redis takes writes again: every few
+// (src/hook/spool.ts), and replayed into the inbox as soon as Redis takes writes again: every few
 // seconds while something is spooled, and right after the next event Redis took.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
-import { appendToSpool, encodeItem, replaySpool, spooledCount, type InboxItem, type Sender } from '../stash/spool.js';
+import type { Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
+import { appendToSpool, encodeItem, replaySpool, spooledCount, type InboxItem, type Sender } from '../hook/spool.js';
 
 export const DEFAULT_SPOOL_REPLAY_MS = 5_000;
 

@@ -15,7 +15,7 @@
 // only a process that runs a worker AND the dashboard (`npm start`) exports them. The status metrics
 // come from Redis and are the same whichever dashboard process is scraped.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import type { ErrorType } from '../errors.js';
+import type { ErrorType } from '../core/errors.js';
 import { BREAKER_STATES } from '../resilience/breaker.js';
 import { PAUSE_REASONS } from '../resilience/token.js';
 import type { StatusJson, StatusSources } from '../supervisor/status.js';

@@ -11,12 +11,12 @@
 // Every answer is exactly one JSON object, `{"output": …}` or `{"error": …}` and a newline: what the
 // Node plugin prints, so `wget -O -` / `curl` hand it straight to Stash.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { redact, type Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
-import { decideHook, type HookDecision } from '../stash/hook.js';
-import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from '../stash/http-hook.js';
-import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash/plugin-io.js';
-import { fanoutItem, itemLabel, type InboxItem } from '../stash/spool.js';
+import { redact, type Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
+import { decideHook, type HookDecision } from '../hook/decide.js';
+import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from './http-hook.js';
+import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash-plugin/plugin-io.js';
+import { fanoutItem, itemLabel, type InboxItem } from '../hook/spool.js';
 import type { HookSpool } from './hook-spool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 

@@ -16,13 +16,13 @@
 //  - refuses to move anything while the breaker is not CLOSED (checked at the start and before every
 //    page) unless `force`; `dryRun` goes through the same steps and moves nothing.
 import { Job, type Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import type { ErrorStrategies, ErrorType } from '../errors.js';
-import type { Logger } from '../log.js';
-import { closeQuietly, connectRedis, keys as keysOf, type Keys, type RedisConnection } from '../redis.js';
+import type { Config } from '../core/config.js';
+import type { ErrorStrategies, ErrorType } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { closeQuietly, connectRedis, keys as keysOf, type Keys, type RedisConnection } from '../core/redis.js';
 import { parseBreaker, type BreakerStateName } from '../resilience/breaker.js';
 import { readSnapshot } from '../supervisor/store.js';
-import { PRIORITY, type SyncJobData } from '../sync/job.js';
+import { PRIORITY, type SyncJobData } from '../model/job.js';
 import { createSyncQueue } from '../sync/queue.js';
 import {
   errorSetFrom,

@@ -1,6 +1,6 @@
 // Dead-letter selection as pure functions: which failed `sync` jobs a requeue moves back, decided from
 // the outage history, the error types asked for and a clock. No Redis here (src/dlq/requeue.ts does I/O).
-import { ERROR_CLASS, ERROR_TYPES, parseFailedReason, type ErrorStrategies, type ErrorType } from '../errors.js';
+import { ERROR_CLASS, ERROR_TYPES, parseFailedReason, type ErrorStrategies, type ErrorType } from '../core/errors.js';
 import type { Outage } from '../resilience/outages.js';
 
 /** Bad input of a requeue (CLI: one line on stderr, exit 2; nothing is moved). */

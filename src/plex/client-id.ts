@@ -2,7 +2,7 @@
 // may notify the owner of each new one), so every process (worker, supervisor, dashboard, the plugin's
 // tasks) sends the same: PLEX_CLIENT_ID, else the id the first process generated and stored in Redis.
 import { randomUUID } from 'node:crypto';
-import type { RedisConnection } from '../redis.js';
+import type { RedisConnection } from '../core/redis.js';
 import { PLEX_PRODUCT } from './client.js';
 
 /** A fresh identifier, e.g. `stash2plex-5f0c…`: stable once stored, unlike a host or container name. */

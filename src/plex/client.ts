@@ -1,12 +1,12 @@
 // Plex HTTP client (fetch, no SDK): identity, sections, item resolution by file path, reads and edits.
 // Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
-import type { PathMapping } from '../config.js';
-import { classify, SyncError } from '../errors.js';
-import { discardBody, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
-import { redact, type Logger } from '../log.js';
-import { keys, type RedisConnection } from '../redis.js';
-import type { PlexEdit, PlexItem } from '../sync/types.js';
+import type { PathMapping } from '../core/config.js';
+import { classify, SyncError } from '../core/errors.js';
+import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
+import { redact, type Logger } from '../core/log.js';
+import { keys, type RedisConnection } from '../core/redis.js';
+import type { PlexEdit, PlexItem } from '../model/types.js';
 import { encodeEdit, parseItem } from './edits.js';
 import { inLocationStyle, mapPath, normalisePlexPath, pickSection, titleGuess, type PlexSection, type SectionMatch } from './paths.js';
 import { parseIdentity, parseMetadataList, parseSections, PlexResponseError, type PlexMetadata } from './schemas.js';

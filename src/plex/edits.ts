@@ -1,5 +1,5 @@
 // Pure: a PlexEdit → the query parameters of Plex's edit call, and a Plex item response → PlexItem.
-import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS, type PlexEdit, type PlexItem, type PlexTagField } from '../sync/types.js';
+import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS, type PlexEdit, type PlexItem, type PlexTagField } from '../model/types.js';
 import { filesOf, parseMetadataList, PlexResponseError, type PlexMetadata } from './schemas.js';
 
 export { PlexResponseError } from './schemas.js';

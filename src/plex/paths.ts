@@ -1,6 +1,6 @@
 // Pure path handling: Stash path → Plex path, Plex path normalisation, library section choice,
 // and the title guess used by the search fallback. No I/O here.
-import type { PathMapping } from '../config.js';
+import type { PathMapping } from '../core/config.js';
 
 /** A Plex library section as stash2plex needs it (from `GET /library/sections`). */
 export interface PlexSection {

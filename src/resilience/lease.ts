@@ -1,5 +1,5 @@
 // Leader lease and fenced writes: exactly one supervisor acts, and one that lost its lease cannot write.
-import type { RedisConnection } from '../redis.js';
+import type { RedisConnection } from '../core/redis.js';
 
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 

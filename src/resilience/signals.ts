@@ -1,6 +1,6 @@
 // Per-attempt outcome signals: workers append, the supervisor consumes (breaker counting, ramp error rate).
-import type { ErrorType } from '../errors.js';
-import type { RedisConnection } from '../redis.js';
+import type { ErrorType } from '../core/errors.js';
+import type { RedisConnection } from '../core/redis.js';
 
 export type Outcome = 'ok' | ErrorType;
 export interface Signal {

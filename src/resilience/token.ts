@@ -57,7 +57,7 @@ export function tokenCheckDue(
   return s.lastAttemptAt === null || now - s.lastAttemptAt >= s.recheckMs;
 }
 
-/** What a worker knows of the supervisor (read through the gate, src/supervisor/gate.ts). */
+/** What a worker knows of the supervisor (read through the gate, src/resilience/gate.ts). */
 export interface GateState {
   /** A supervisor leader is alive or the breaker is OPEN/HALF_OPEN: it judges outages and the token. */
   holding: boolean;

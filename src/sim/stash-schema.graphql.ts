@@ -1,5 +1,5 @@
 // The simulator's fallback schema, used only when the reference copy of Stash's schema is absent: the
-// part of Stash's schema that src/stash/queries.ts touches, copied (names, types, nullability, argument
+// part of Stash's schema that src/stash-api/queries.ts touches, copied (names, types, nullability, argument
 // types) from Stash's graphql/schema. test/unit/stash-queries.test.ts checks every type, field and
 // argument here against the real schema whenever it is present, so this cannot drift into fiction.
 export const EMBEDDED_STASH_SDL = /* GraphQL */ `

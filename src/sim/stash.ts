@@ -21,10 +21,10 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { formatStashTime } from '../stash/client.js';
-import { FIND_SCENE } from '../stash/queries.js';
-import { defaultStashSchemaDir, loadStashSchema } from '../stash/schema.js';
-import type { StashScene } from '../sync/types.js';
+import { formatStashTime } from '../stash-api/client.js';
+import { FIND_SCENE } from '../stash-api/queries.js';
+import { defaultStashSchemaDir, loadStashSchema } from '../stash-api/schema.js';
+import type { StashScene } from '../model/types.js';
 import { SimServer } from './sim-server.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
 

@@ -1,7 +1,7 @@
 // What the supervisor does to the Plex-talking queues: pause, resume what it paused, global rate limits.
 import type { Queue } from 'bullmq';
 import type { LeaderLease } from '../resilience/lease.js';
-import type { RedisConnection } from '../redis.js';
+import type { RedisConnection } from '../core/redis.js';
 
 export type PausedBy = 'supervisor' | 'operator' | null;
 export interface RateLimit {

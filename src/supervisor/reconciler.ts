@@ -5,14 +5,14 @@
 // The mark is Stash's own high-water mark (the newest updated_at it returned, as it wrote it), never our
 // clock: a Stash clock behind or ahead of ours, or in another zone, cannot hide a change.
 import type { Queue } from 'bullmq';
-import type { ErrorStrategies } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
+import type { ErrorStrategies } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
 import type { FencedOp } from '../resilience/lease.js';
 import type { Outage } from '../resilience/outages.js';
-import { encodeFanoutEntry } from '../sync/inbox.js';
-import { FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../sync/job.js';
-import { formatStashTime, type StashClock, type StashWindow } from '../stash/client.js';
+import { encodeFanoutEntry } from '../model/inbox-codec.js';
+import { FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../model/job.js';
+import { formatStashTime, type StashClock, type StashWindow } from '../stash-api/client.js';
 import { reconcileWindow, type StashWindowPort } from '../sync/reconcile.js';
 import { readString } from './store.js';
 

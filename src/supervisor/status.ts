@@ -1,8 +1,8 @@
 // The status API's document (ARCHITECTURE.md, "Status API"): read cheaply from Redis, shaped by a pure
 // function. Counts only, never job lists, so it answers in a few round trips at any queue size.
 import type { Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import type { Keys, RedisConnection } from '../redis.js';
+import type { Config } from '../core/config.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
 import type { BreakerStateName } from '../resilience/breaker.js';
 import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '../resilience/outages.js';
 import { effectiveRate } from '../resilience/ramp.js';

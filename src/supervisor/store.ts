@@ -2,7 +2,7 @@
 // its writer uses, and what does not fit (bad content, or a key of the wrong Redis type) reads as a safe
 // state with a warning, so a damaged key never takes a page or a task down.
 import { z } from 'zod';
-import type { Keys, RedisConnection } from '../redis.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
 import { parseBreaker, type BreakerState } from '../resilience/breaker.js';
 import { readableOutages, type Outage } from '../resilience/outages.js';
 import { parseRamp, type RampState } from '../resilience/ramp.js';

@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Keys, RedisConnection } from '../redis.js';
+import type { Config } from '../core/config.js';
+import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
 import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
 import { closeOutage, endOutageRamp, openOutage, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';

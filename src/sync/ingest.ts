@@ -2,11 +2,11 @@
 // acknowledged only after its job was added; entries left pending by a crashed consumer are claimed).
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
-import type { ErrorStrategies } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
-import { INBOX_GROUP } from '../redis.js';
-import { decodeInboxEntry, type FanoutEvent, type FanoutRelation, type SyncJobData } from './job.js';
+import type { ErrorStrategies } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
+import { INBOX_GROUP } from '../core/redis.js';
+import { decodeInboxEntry, type FanoutEvent, type FanoutRelation, type SyncJobData } from '../model/job.js';
 import { enqueueSyncBulk } from './queue.js';
 
 export interface IngestOptions {

@@ -1,6 +1,6 @@
 // Pure: Stash scene → what Plex should show, and the diff against what Plex shows now.
-import type { DesiredPlexState, PlexEdit, PlexItem, PlexScalarField, PlexTagField, StashScene } from './types.js';
-import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS } from './types.js';
+import type { DesiredPlexState, PlexEdit, PlexItem, PlexScalarField, PlexTagField, StashScene } from '../model/types.js';
+import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS } from '../model/types.js';
 
 export const LIMITS = { title: 255, summary: 10_000, tag: 255, tagsPerField: 200, studio: 255 } as const;
 

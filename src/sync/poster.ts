@@ -1,7 +1,7 @@
 // Which screenshots may become a Plex poster, judged by their bytes: a proxy may mislabel the type, and
 // for a scene without a cover Stash answers 200 with its built-in SVG placeholder (stashapp/stash
 // internal/manager/running_streams.go, ServeScreenshot → static scene/scene.svg), which is no poster.
-import type { Screenshot } from './types.js';
+import type { Screenshot } from '../model/types.js';
 
 export type PosterType = 'image/jpeg' | 'image/png' | 'image/webp';
 

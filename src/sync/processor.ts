@@ -1,10 +1,10 @@
 // One scene sync: read Stash fresh, find the Plex item, diff, send only what differs.
 import { createHash } from 'node:crypto';
-import { SyncError } from '../errors.js';
-import type { RedisConnection } from '../redis.js';
+import { SyncError } from '../core/errors.js';
+import type { RedisConnection } from '../core/redis.js';
 import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
 import { posterFrom } from './poster.js';
-import type { PlexEdit, PlexItem, Screenshot, StashScene } from './types.js';
+import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
@@ -14,7 +14,7 @@ export interface PlexPort {
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
 }
 
-/** What the processor needs of the Stash client (src/stash/client.ts). */
+/** What the processor needs of the Stash client (src/stash-api/client.ts). */
 export interface StashPort {
   findScene(id: string): Promise<StashScene | null>;
   fetchScreenshot(url: string): Promise<Screenshot>;

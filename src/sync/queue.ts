@@ -1,10 +1,10 @@
 // The `sync` queue: how a job is added (deduplicated per scene, prioritised, retried per error type).
 import { Queue, type JobsOptions } from 'bullmq';
-import type { ErrorStrategies } from '../errors.js';
-import { maxAttempts } from '../errors.js';
-import type { RedisConnection } from '../redis.js';
-import { SYNC_QUEUE } from '../redis.js';
-import { priorityOf, SYNC_JOB_NAME, type SyncJobData } from './job.js';
+import type { ErrorStrategies } from '../core/errors.js';
+import { maxAttempts } from '../core/errors.js';
+import type { RedisConnection } from '../core/redis.js';
+import { SYNC_QUEUE } from '../core/redis.js';
+import { priorityOf, SYNC_JOB_NAME, type SyncJobData } from '../model/job.js';
 
 /** Completed jobs are kept a while for the dashboard; failed ones forever: they are the dead-letter queue. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 5_000 } as const;

@@ -1,12 +1,12 @@
 // Re-sync what Stash changed in a time window (after an outage, at each checkpoint, on demand): page by
 // page, as bulk-priority jobs. Deduplication keeps repeated windows cheap, and an unchanged scene costs
 // no Plex edit, so reconciling too much is harmless while reconciling too little would lose a change.
-// The window is widened and written in Stash's zone by updatedAtCriterion (src/stash/client.ts).
+// The window is widened and written in Stash's zone by updatedAtCriterion (src/stash-api/client.ts).
 import type { Queue } from 'bullmq';
-import type { ErrorStrategies } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { StashClock, StashWindow } from '../stash/client.js';
-import type { SyncJobData } from './job.js';
+import type { ErrorStrategies } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { StashClock, StashWindow } from '../stash-api/client.js';
+import type { SyncJobData } from '../model/job.js';
 import { enqueueSyncBulk } from './queue.js';
 
 /** What reconciliation needs of the Stash client. */

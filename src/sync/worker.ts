@@ -9,21 +9,15 @@ import {
   SyncError,
   type ErrorStrategies,
   type ErrorType,
-} from '../errors.js';
-import type { Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
-import { SYNC_QUEUE } from '../redis.js';
+} from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
+import { SYNC_QUEUE } from '../core/redis.js';
 import { emitSignal } from '../resilience/signals.js';
 import { authErrorAction, type GateState } from '../resilience/token.js';
-import { syncJobSchema, type SyncJobData } from './job.js';
+import type { BreakerGate } from '../resilience/gate.js';
+import { syncJobSchema, type SyncJobData } from '../model/job.js';
 import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
-
-/** Lets the worker ask whether the supervisor holds struck jobs back, through a short cache. */
-export interface BreakerGate {
-  state(): Promise<GateState>;
-  /** Records that job `jobId` met a 401/403 now; answers when it last did before (null the first time). */
-  recordAuthError(jobId: string): Promise<number | null>;
-}
 
 export interface SyncWorkerOptions {
   connection: RedisConnection;

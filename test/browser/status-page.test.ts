@@ -8,12 +8,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { createMetricsRegistry, workerMetrics } from '../../src/dashboard/metrics.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
-import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');

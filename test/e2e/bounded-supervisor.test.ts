@@ -3,7 +3,7 @@
 // stays up with its peak RSS under 1.5× what it was before the hostile answers began.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../src/redis.js';
+import { keys } from '../../src/core/redis.js';
 import { startHostileServer, type HostileServer } from '../helpers/hostile-server.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

@@ -6,9 +6,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../src/keys.js';
-import { decideHook } from '../../src/stash/hook.js';
-import { parsePluginInput } from '../../src/stash/plugin-io.js';
+import { keys } from '../../src/core/keys.js';
+import { decideHook } from '../../src/hook/decide.js';
+import { parsePluginInput } from '../../src/stash-plugin/plugin-io.js';
 import { runNode } from '../helpers/proc.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -2,7 +2,7 @@
 // node_modules anywhere above it, so it must be self-contained), real stdin JSON, the run's Redis, and
 // a fake Stash GraphQL server for the plugin settings and the tasks.
 import { execFileSync, spawn } from 'node:child_process';
-import { STASH_WINDOW_WIDENING_MS } from '../../src/stash/client.js';
+import { STASH_WINDOW_WIDENING_MS } from '../../src/stash-api/client.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { PLUGIN_TASKS } from '../../src/stash/plugin-io.js';
-import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

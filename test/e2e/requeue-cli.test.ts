@@ -3,13 +3,13 @@
 import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys, type RedisConnection } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import type { SyncJobData } from '../../src/sync/job.js';
+import type { SyncJobData } from '../../src/model/job.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
-import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';

@@ -2,9 +2,9 @@
 import type { Queue } from 'bullmq';
 import { vi } from 'vitest';
 import { makeFailedJobs, type FailedJobSpec } from '../../bench/requeue.js';
-import type { Config } from '../../src/config.js';
-import type { RedisConnection } from '../../src/redis.js';
-import type { SyncJobData } from '../../src/sync/job.js';
+import type { Config } from '../../src/core/config.js';
+import type { RedisConnection } from '../../src/core/redis.js';
+import type { SyncJobData } from '../../src/model/job.js';
 
 export const DOWN = (n: string | number) => `PlexServerDown: GET /library/metadata/${n} → ECONNREFUSED`;
 

@@ -1,5 +1,5 @@
 // A small world for integration tests: both simulators, a library in each, a config pointing at them.
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/core/config.js';
 import { SIM_PLEX_TOKEN, SIM_STASH_KEY, startSimWorld, type SimWorld } from '../../src/sim/world.js';
 import { testRedisUrl, uniquePrefix } from './redis.js';
 

@@ -5,10 +5,10 @@
 // process's RSS stays under 1.5× what it was before the request.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../src/config.js';
-import { SyncError } from '../../src/errors.js';
+import { parseConfig, type Config } from '../../src/core/config.js';
+import { SyncError } from '../../src/core/errors.js';
 import { PlexClient } from '../../src/plex/client.js';
-import { StashClient } from '../../src/stash/client.js';
+import { StashClient } from '../../src/stash-api/client.js';
 import { HOSTILE_MODES, startHostileServer, type HostileMode, type HostileServer } from '../helpers/hostile-server.js';
 
 const SENT = 256 * 1024 * 1024;

@@ -3,10 +3,10 @@
 // Sec-Fetch-Site it claims. And a DASHBOARD_HOST that does not resolve is a configuration error.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { ConfigError, parseConfig } from '../../src/core/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis } from '../../src/core/redis.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { runNode } from '../helpers/proc.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';

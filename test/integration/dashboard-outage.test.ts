@@ -2,10 +2,10 @@
 // an in-process supervisor probes it; /api/status must tell the story as it happened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis } from '../../src/core/redis.js';
 import type { StatusJson } from '../../src/supervisor/status.js';
-import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { waitFor } from '../helpers/wait.js';

@@ -5,14 +5,14 @@ import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FailedJobSpec } from '../../bench/requeue.js';
 import { DOWN, failAt, specs } from '../helpers/failed-jobs.js';
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/core/config.js';
 import { requeue, runRequeue, type RequeueOptions, type RequeueSummary } from '../../src/dlq/requeue.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys, type Keys, type RedisConnection } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys, type Keys, type RedisConnection } from '../../src/core/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import { PRIORITY, type SyncJobData } from '../../src/sync/job.js';
+import { PRIORITY, type SyncJobData } from '../../src/model/job.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ensureRedis } from '../../src/embedded-redis.js';
+import { ensureRedis } from '../../src/roles/embedded-redis.js';
 import { freePort, hasRedisServer } from '../../src/sim/redis-server.js';
 
 describe.skipIf(!hasRedisServer())('embedded redis-server', () => {

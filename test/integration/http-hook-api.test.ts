@@ -2,12 +2,12 @@
 // recording nothing), and the one entry a relevant edit records, as the workers decode it.
 import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/core/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
-import { createLogger } from '../../src/log.js';
-import { keys } from '../../src/redis.js';
-import { MAX_INPUT_BYTES } from '../../src/stash/plugin-io.js';
-import { decodeInboxEntry } from '../../src/sync/job.js';
+import { createLogger } from '../../src/core/log.js';
+import { keys } from '../../src/core/redis.js';
+import { MAX_INPUT_BYTES } from '../../src/stash-plugin/plugin-io.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

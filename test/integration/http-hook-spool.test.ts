@@ -5,13 +5,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/core/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
 import { startPrivateRedis, type PrivateRedis } from '../../src/sim/redis-server.js';
-import { SPOOL_FILE } from '../../src/stash/spool.js';
-import { decodeInboxEntry } from '../../src/sync/job.js';
+import { SPOOL_FILE } from '../../src/hook/spool.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 

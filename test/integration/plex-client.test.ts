@@ -1,12 +1,12 @@
 // PlexClient against PlexSimulator over real HTTP, with the path cache in a real Redis.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SyncError, type ErrorType } from '../../src/errors.js';
+import { SyncError, type ErrorType } from '../../src/core/errors.js';
 import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
-import { keys } from '../../src/redis.js';
+import { keys } from '../../src/core/redis.js';
 import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
 import { diff } from '../../src/sync/mapping.js';
-import type { DesiredPlexState } from '../../src/sync/types.js';
+import type { DesiredPlexState } from '../../src/model/types.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'plex-TOKEN-s3cr3t-91ab';

@@ -24,8 +24,8 @@ import {
   spooledCount,
   spoolPath,
   type Sender,
-} from '../../src/stash/spool.js';
-import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
+} from '../../src/hook/spool.js';
+import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -78,7 +78,7 @@ function runDriver(args: { mode: 'append' | 'replay' | 'replay-loop'; dir: strin
 
 const DRIVER_SOURCE = `
 import { existsSync } from 'node:fs';
-import { appendToSpool, InboxWriter, replaySpool } from '../../src/stash/spool.ts';
+import { appendToSpool, InboxWriter, replaySpool } from '../../src/hook/spool.ts';
 const a = JSON.parse(process.argv[2]);
 const job = (id) => ({ sceneId: String(id), reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: 1750000000000 + id });
 if (a.mode === 'append') {

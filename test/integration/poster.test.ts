@@ -4,8 +4,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexClient } from '../../src/plex/client.js';
-import { keys } from '../../src/redis.js';
-import { StashClient } from '../../src/stash/client.js';
+import { keys } from '../../src/core/redis.js';
+import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';

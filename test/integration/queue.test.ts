@@ -1,12 +1,12 @@
 // The sync queue on a real Redis with both simulators over real HTTP.
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys } from '../../src/redis.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
 import { readSignals } from '../../src/resilience/signals.js';
 import { enqueueSync, createSyncQueue } from '../../src/sync/queue.js';
-import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
-import type { SyncJobData } from '../../src/sync/job.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
+import type { SyncJobData } from '../../src/model/job.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -1,12 +1,12 @@
 // Reconciliation: changes whose hook events never arrived still reach Plex.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys } from '../../src/redis.js';
-import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
-import { encodeInboxEntry } from '../../src/sync/inbox.js';
+import { encodeInboxEntry } from '../../src/model/inbox-codec.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
-import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World, type WorldOptions } from '../helpers/world.js';
 

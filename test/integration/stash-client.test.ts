@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SyncError } from '../../src/errors.js';
+import { SyncError } from '../../src/core/errors.js';
 import { StashSimulator } from '../../src/sim/stash.js';
-import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash/client.js';
-import { defaultStashSchemaDir } from '../../src/stash/schema.js';
-import type { Screenshot } from '../../src/sync/types.js';
+import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
+import { defaultStashSchemaDir } from '../../src/stash-api/schema.js';
+import type { Screenshot } from '../../src/model/types.js';
 
 const KEY = 'stash-test-key-5b1e9d';
 

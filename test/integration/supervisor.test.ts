@@ -1,13 +1,13 @@
 // The supervisor on a real Redis with the Plex simulator over real HTTP and real workers.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { connectRedis, keys } from '../../src/redis.js';
+import { parseConfig, type Config } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
 import { allowedRate } from '../../src/resilience/ramp.js';
-import { startSupervisorRole, type SupervisorRole } from '../../src/supervisor/role.js';
+import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { buildStatus } from '../../src/supervisor/status.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
-import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { ROUTES } from '../../src/sim/plex.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';

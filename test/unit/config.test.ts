@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, environmentWithDotenv, parseConfig, secretsOf } from '../../src/config.js';
-import { DEFAULT_ERROR_STRATEGIES } from '../../src/errors.js';
+import { ConfigError, environmentWithDotenv, parseConfig, secretsOf } from '../../src/core/config.js';
+import { DEFAULT_ERROR_STRATEGIES } from '../../src/core/errors.js';
 
 const base = { PLEX_URL: 'http://plex:32400/', PLEX_TOKEN: 'tok-123456', STASH_URL: 'http://stash:9999' };
 
@@ -119,7 +119,7 @@ describe('loadConfigOrExit', () => {
 describe('.env.example', () => {
   it('lists every variable with the contract default', async () => {
     const { readFileSync } = await import('node:fs');
-    const { DEFAULTS, VARIABLE_NAMES } = await import('../../src/config.js');
+    const { DEFAULTS, VARIABLE_NAMES } = await import('../../src/core/config.js');
     const text = readFileSync('.env.example', 'utf8');
     for (const name of VARIABLE_NAMES) {
       const line = text.split('\n').find((l) => new RegExp(`^#? ?${name}=`).test(l));

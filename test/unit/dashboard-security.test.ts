@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkCredentials, hostAllowed, hostHeaderName, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
 import { assertDashboardExposure } from '../../src/dashboard/server.js';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/core/config.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 

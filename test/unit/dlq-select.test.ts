@@ -9,7 +9,7 @@ import {
   windowsFrom,
   type FailedJobInfo,
 } from '../../src/dlq/select.js';
-import { DEFAULT_ERROR_STRATEGIES, ERROR_TYPES } from '../../src/errors.js';
+import { DEFAULT_ERROR_STRATEGIES, ERROR_TYPES } from '../../src/core/errors.js';
 import type { Outage } from '../../src/resilience/outages.js';
 
 const NOW = Date.parse('2025-03-10T12:00:00Z');

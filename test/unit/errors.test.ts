@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classify, DEFAULT_ERROR_STRATEGIES, ERROR_CLASS, maxAttempts, parseFailedReason, SyncError } from '../../src/errors.js';
+import { backoffDelay, classify, DEFAULT_ERROR_STRATEGIES, ERROR_CLASS, maxAttempts, parseFailedReason, SyncError } from '../../src/core/errors.js';
 
 const netError = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(code), { code }) });
 

@@ -1,9 +1,9 @@
 // The HTTP hook's pure parts: bearer token compare, browser cross-site refusal, decision → outcome.
 import { describe, expect, it } from 'vitest';
-import { bearerMatches, hookCrossSite, hookOutcome, parseBearer } from '../../src/stash/http-hook.js';
-import { decideHook, type HookDecision } from '../../src/stash/hook.js';
-import { parsePluginInput } from '../../src/stash/plugin-io.js';
-import { decodeInboxEntry, encodeInboxEntry } from '../../src/sync/job.js';
+import { bearerMatches, hookCrossSite, hookOutcome, parseBearer } from '../../src/dashboard/http-hook.js';
+import { decideHook, type HookDecision } from '../../src/hook/decide.js';
+import { parsePluginInput } from '../../src/stash-plugin/plugin-io.js';
+import { decodeInboxEntry, encodeInboxEntry } from '../../src/model/job.js';
 
 const TOKEN = 'hook-token-0123456789abcdef';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cleanTags, cleanText, desiredState, diff, isEmptyEdit, LIMITS } from '../../src/sync/mapping.js';
-import type { PlexItem, StashScene } from '../../src/sync/types.js';
+import type { PlexItem, StashScene } from '../../src/model/types.js';
 
 const scene = (over: Partial<StashScene> = {}): StashScene => ({
   id: '7',

@@ -3,9 +3,9 @@
 // Stash's own image.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideHook } from '../../src/stash/hook.js';
-import { hookOutcome } from '../../src/stash/http-hook.js';
-import type { PluginInput } from '../../src/stash/plugin-io.js';
+import { decideHook } from '../../src/hook/decide.js';
+import { hookOutcome } from '../../src/dashboard/http-hook.js';
+import type { PluginInput } from '../../src/stash-plugin/plugin-io.js';
 
 const doc = readFileSync('docs/STASH.md', 'utf8');
 const hookInput = (ctx: Record<string, unknown>): PluginInput => ({ server_connection: {}, args: { hookContext: ctx as never } });

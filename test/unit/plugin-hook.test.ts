@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { keys } from '../../src/redis.js';
-import { decideHook, PLEX_RELEVANT_FIELDS, RENAME_HOOKS } from '../../src/stash/hook.js';
-import { hookOutcome } from '../../src/stash/http-hook.js';
-import { PLUGIN_TASKS, RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/stash/plugin-io.js';
-import { TASK_HANDLERS } from '../../src/stash/plugin-tasks.js';
-import { decodeInboxEntry, encodeFanoutEntry, encodeInboxEntry, fanoutSchema, syncJobSchema, type FanoutEvent, type SyncJobData } from '../../src/sync/job.js';
+import { keys } from '../../src/core/redis.js';
+import { decideHook, PLEX_RELEVANT_FIELDS, RENAME_HOOKS } from '../../src/hook/decide.js';
+import { hookOutcome } from '../../src/dashboard/http-hook.js';
+import { PLUGIN_TASKS, RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/stash-plugin/plugin-io.js';
+import { TASK_HANDLERS } from '../../src/stash-plugin/tasks.js';
+import { decodeInboxEntry, encodeFanoutEntry, encodeInboxEntry, fanoutSchema, syncJobSchema, type FanoutEvent, type SyncJobData } from '../../src/model/job.js';
 
 const NOW = 1_750_000_000_000;
 

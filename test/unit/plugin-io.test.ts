@@ -18,7 +18,7 @@ import {
   sessionCookieOf,
   stashUrl,
   type PluginInput,
-} from '../../src/stash/plugin-io.js';
+} from '../../src/stash-plugin/plugin-io.js';
 
 const conn = {
   Scheme: 'http',

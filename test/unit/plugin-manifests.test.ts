@@ -4,7 +4,7 @@
 // interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { HOOK_PATH } from '../../src/stash/http-hook.js';
+import { HOOK_PATH } from '../../src/dashboard/http-hook.js';
 import {
   CURL_MAX_TIME_S,
   HOOK_TRIGGERS,
@@ -16,7 +16,7 @@ import {
   PLUGIN_TASKS,
   pluginManifest,
   resolveHttpHookTarget,
-} from '../../src/stash/plugin-io.js';
+} from '../../src/stash-plugin/plugin-io.js';
 
 /** Keys Stash's plugin Config decodes (pkg/plugin/config.go, yaml strict mode). */
 const STASH_KEYS = {

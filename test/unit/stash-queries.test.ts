@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { buildSchema, isInputObjectType, isObjectType, isEnumType, parse, validate, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_STASH_SDL } from '../../src/sim/stash-schema.graphql.js';
-import { ALL_QUERIES } from '../../src/stash/queries.js';
-import { defaultStashSchemaDir, loadStashSchema } from '../../src/stash/schema.js';
+import { ALL_QUERIES } from '../../src/stash-api/queries.js';
+import { defaultStashSchemaDir, loadStashSchema } from '../../src/stash-api/schema.js';
 
 // S2P_STASH_SCHEMA_DIR points the check at another copy (e.g. a newer Stash's graphql/schema).
 const dir = process.env.S2P_STASH_SCHEMA_DIR ?? defaultStashSchemaDir();

@@ -1,7 +1,7 @@
 // Time windows as Stash compares them: RFC 3339 text in whole seconds, compared as text.
 import { describe, expect, it } from 'vitest';
 import { compareTimestampText } from '../../src/sim/stash.js';
-import { formatStashTime, newestStashTime, STASH_WINDOW_WIDENING_MS, stashOffsetOf, updatedAtCriterion } from '../../src/stash/client.js';
+import { formatStashTime, newestStashTime, STASH_WINDOW_WIDENING_MS, stashOffsetOf, updatedAtCriterion } from '../../src/stash-api/client.js';
 import { checkpointSince } from '../../src/supervisor/reconciler.js';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5, 678);

@@ -17,7 +17,7 @@ import {
   recoveryLine,
   type FailedBreakdown,
   type Report,
-} from '../../src/stash/task-reports.js';
+} from '../../src/stash-plugin/task-reports.js';
 import { M, outage, S } from '../helpers/outages.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 5, 9); // 2024-05-01 12:05:09 UTC

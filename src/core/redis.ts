@@ -1,4 +1,4 @@
-// Redis connections (single node or cluster). Key names live in src/keys.ts (re-exported here).
+// Redis connections (single node or cluster). Key names live in src/core/keys.ts (re-exported here).
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 

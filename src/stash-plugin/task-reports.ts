@@ -1,7 +1,7 @@
 // The text of the Stash tasks' reports, as pure functions: status JSON / outage list / requeue summary
 // and a clock in, log lines and a one-line summary out. Stash shows each stderr line of a task as one
 // entry of its log, so every line here is short and stands on its own; the summary is the task's
-// `output` (and its last log line). No I/O: src/stash/plugin-tasks.ts reads Redis and prints.
+// `output` (and its last log line). No I/O: src/stash-plugin/tasks.ts reads Redis and prints.
 import { formatRequeueSummary } from '../dlq/report.js';
 import type { RequeueSummary } from '../dlq/requeue.js';
 import { formatDateTime, formatDuration, formatRate } from '../resilience/format.js';

@@ -1,13 +1,13 @@
 // The supervisor role: its own Redis connection, the queues it steers, the Plex probe.
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
 import { PlexClient } from '../plex/client.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../redis.js';
-import { StashClient } from '../stash/client.js';
+import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { StashClient } from '../stash-api/client.js';
 import { createSyncQueue } from '../sync/queue.js';
-import { Reconciler } from './reconciler.js';
-import { Supervisor, type SupervisorOptions } from './supervisor.js';
+import { Reconciler } from '../supervisor/reconciler.js';
+import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
 
 export interface SupervisorRole {
   supervisor: Supervisor;

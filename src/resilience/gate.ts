@@ -1,8 +1,14 @@
 // How workers learn whether the supervisor holds struck jobs back, through a short cache shared by all
 // jobs of a process: one round trip at most every `ttlMs`.
-import type { RedisConnection } from '../redis.js';
-import type { GateState } from '../resilience/token.js';
-import type { BreakerGate } from '../sync/worker.js';
+import type { RedisConnection } from '../core/redis.js';
+import type { GateState } from './token.js';
+
+/** Lets the worker ask whether the supervisor holds struck jobs back, through a short cache. */
+export interface BreakerGate {
+  state(): Promise<GateState>;
+  /** Records that job `jobId` met a 401/403 now; answers when it last did before (null the first time). */
+  recordAuthError(jobId: string): Promise<number | null>;
+}
 
 /** How long a held job's last 401 is remembered: forgetting it only costs the job one more hold. */
 const AUTH_HELD_TTL_MS = 3_600_000;

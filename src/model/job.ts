@@ -1,7 +1,7 @@
 // The contract's job payload, its validation, and the inbox stream's entry codec.
 import { z } from 'zod';
 
-export { encodeFanoutEntry, encodeInboxEntry } from './inbox.js';
+export { encodeFanoutEntry, encodeInboxEntry } from './inbox-codec.js';
 
 export const JOB_REASONS = ['hook', 'reconcile', 'manual', 'requeue'] as const;
 export type JobReason = (typeof JOB_REASONS)[number];

@@ -10,7 +10,7 @@
 //   - InboxWriter: a minimal Redis client (RESP2 over node:net/tls: AUTH, SELECT, pipelined XADD,
 //     cluster MOVED redirects) for the inbox stream. ioredis costs ~25 ms to load, a large share of a
 //     hook that Stash waits for on every save; this costs nothing measurable. Off the hook's path
-//     (the workers, the CLI) use ioredis via src/redis.ts.
+//     (the workers, the CLI) use ioredis via src/core/redis.ts.
 //
 // Concurrency (several hook processes at once: bulk edits run hooks one after another, but tasks,
 // hooks from several Stash requests and retries overlap): a replay claims the spool by renaming it to
@@ -37,8 +37,8 @@ import {
 } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { FanoutEvent, FanoutRelation, SyncJobData } from '../sync/job.js';
-import { encodeFanoutEntry, encodeInboxEntry } from '../sync/inbox.js';
+import type { FanoutEvent, FanoutRelation, SyncJobData } from '../model/job.js';
+import { encodeFanoutEntry, encodeInboxEntry } from '../model/inbox-codec.js';
 
 export const SPOOL_FILE = 'stash2plex.spool.jsonl';
 /** Lines of the spool that are not items (a torn write, a hand edit): kept here, never delivered. */
@@ -67,7 +67,7 @@ export const isFanoutItem = (item: InboxItem): item is FanoutItem => (item as { 
 /** `scene 12`, `performer 7`: for messages. */
 export const itemLabel = (item: InboxItem): string => (isFanoutItem(item) ? `${item.relation} ${item.id}` : `scene ${item.sceneId}`);
 
-/** The XADD field/value list of an item (src/sync/inbox.ts). */
+/** The XADD field/value list of an item (src/model/inbox-codec.ts). */
 export function encodeItem(item: InboxItem): string[] {
   return isFanoutItem(item) ? encodeFanoutEntry(item) : encodeInboxEntry(item);
 }

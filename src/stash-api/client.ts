@@ -2,10 +2,10 @@
 // SyncError typed by classify(); the API key and session cookie travel only in headers and are scrubbed
 // from every message, so errors may be logged and stored in failedReason as they are.
 import { z } from 'zod';
-import { classify, SyncError } from '../errors.js';
-import { discardBody, readBounded, readBoundedText, ResponseTooLarge } from '../http/bounded-body.js';
-import { redact, type Logger } from '../log.js';
-import type { Screenshot, StashScene } from '../sync/types.js';
+import { classify, SyncError } from '../core/errors.js';
+import { discardBody, readBounded, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
+import { redact, type Logger } from '../core/log.js';
+import type { Screenshot, StashScene } from '../model/types.js';
 import {
   FIND_PERFORMERS_UPDATED,
   FIND_SCENE,

@@ -1,6 +1,6 @@
 // Shapes shared by the Stash client, the Plex client, the mapping and the processor.
 
-/** What stash2plex reads of a Stash scene (see src/stash/queries.ts for the query). */
+/** What stash2plex reads of a Stash scene (see src/stash-api/queries.ts for the query). */
 export interface StashScene {
   id: string;
   title: string | null;

@@ -12,7 +12,7 @@ import * as z from 'zod/mini';
 export const PLUGIN_ID = 'stash2plex';
 /** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
-/** Scene saves: the scene itself is queued (src/stash/hook.ts decides whether Plex shows what changed). */
+/** Scene saves: the scene itself is queued (src/hook/decide.ts decides whether Plex shows what changed). */
 export const SCENE_HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as const;
 /**
  * Renames and merges of what scenes carry: Stash fires no scene hook for them, so one fan-out event is
@@ -43,7 +43,7 @@ export interface PluginTaskDef {
 
 /**
  * Every task of the plugin, in the order Stash shows them. Add a task here (and its handler in
- * src/stash/plugin-tasks.ts, which the type system then demands): the build writes the manifest from
+ * src/stash-plugin/tasks.ts, which the type system then demands): the build writes the manifest from
  * this list.
  */
 export const PLUGIN_TASKS = [
@@ -153,7 +153,7 @@ export function pluginManifest(version: string) {
 // (`{"output": …}` / `{"error": …}`). Hooks only: the tasks need Node.js; no spool: while stash2plex is
 // unreachable the event is not recorded and checkpoint reconciliation catches the scene up.
 
-/** The dashboard's hook endpoint (HOOK_PATH of src/stash/http-hook.ts; a test keeps the two equal). */
+/** The dashboard's hook endpoint (HOOK_PATH of src/dashboard/http-hook.ts; a test keeps the two equal). */
 export const HTTP_HOOK_PATH = '/api/stash/hook';
 export const HTTP_HOOK_VARIANTS = ['wget', 'curl'] as const;
 export type HttpHookVariant = (typeof HTTP_HOOK_VARIANTS)[number];
@@ -386,7 +386,7 @@ export function envDecidesSettings(env: Record<string, string | undefined>): boo
 
 /**
  * REDIS_URL / REDIS_PREFIX from the environment override the plugin settings `redisUrl` /
- * `redisPrefix`; unset (or blank) falls back to the defaults. Same rules as src/config.ts.
+ * `redisPrefix`; unset (or blank) falls back to the defaults. Same rules as src/core/config.ts.
  */
 export function resolveRedisSettings(env: Record<string, string | undefined>, plugin: Record<string, unknown> = {}): SettingsResult {
   const pick = (envName: string, key: string): { value: string; from: string } | undefined => {

@@ -8,13 +8,13 @@
 // handlers (esbuild bundles them here but runs their module code only when a handler imports them), so
 // loading this bundle to refresh the settings does not pay for them. Their text is in ./task-reports.ts.
 import type { Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import type { RedisConnection } from '../redis.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { RedisConnection } from '../core/redis.js';
 import type { Outage } from '../resilience/outages.js';
-import type { JobReason, SyncJobData } from '../sync/job.js';
-import { StashClient, STASH_DEFAULT_PAGE_SIZE } from './client.js';
-import { keys, SYNC_QUEUE } from '../keys.js';
+import type { JobReason, SyncJobData } from '../model/job.js';
+import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
+import { keys, SYNC_QUEUE } from '../core/keys.js';
 import {
   PLUGIN_ID,
   PLUGIN_TASKS,
@@ -26,7 +26,7 @@ import {
   type RedisSettings,
   type TaskMode,
 } from './plugin-io.js';
-import { InboxWriter, parseRedisUrl, replaySpool } from './spool.js';
+import { InboxWriter, parseRedisUrl, replaySpool } from '../hook/spool.js';
 import {
   healthReport,
   outageLabel,
@@ -234,7 +234,7 @@ const TASK_CONFIG_VARIABLES = [
 
 /** A Redis-only Config: REDIS_URL / REDIS_PREFIX as resolved for the plugin, the rest from TASK_CONFIG_VARIABLES. */
 async function taskConfig(ctx: TaskContext, label: string): Promise<Config> {
-  const { parseConfig } = await import('../config.js');
+  const { parseConfig } = await import('../core/config.js');
   const env: Record<string, string | undefined> = { REDIS_URL: ctx.redis.url, REDIS_PREFIX: ctx.redis.prefix };
   for (const name of TASK_CONFIG_VARIABLES) if (ctx.env[name]?.trim()) env[name] = ctx.env[name];
   try {
@@ -252,7 +252,7 @@ interface TaskState {
 
 /** An ioredis connection that answered a PING within TASK_REDIS_TIMEOUT_MS, and the `sync` queue on it. */
 async function openState(ctx: TaskContext, config: Config, label: string): Promise<TaskState> {
-  const [{ connectRedis, closeQuietly }, { createSyncQueue }] = await Promise.all([import('../redis.js'), import('../sync/queue.js')]);
+  const [{ connectRedis, closeQuietly }, { createSyncQueue }] = await Promise.all([import('../core/redis.js'), import('../sync/queue.js')]);
   // Commands fail fast instead of waiting through reconnects: a task reports, it does not wait.
   const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: TASK_REDIS_TIMEOUT_MS });
   let lastError: Error | undefined;
@@ -356,7 +356,7 @@ const healthCheck: TaskHandler = async (ctx) => {
 
 /** The failed set by error type, most recent first, at most FAILED_SCAN_CAP jobs, in pages. */
 async function failedBreakdown(st: TaskState, cap: number, progress: (f: number) => void): Promise<FailedBreakdown> {
-  const { parseFailedReason } = await import('../errors.js');
+  const { parseFailedReason } = await import('../core/errors.js');
   const failedKey = st.queue.keys.failed!;
   const total = await st.redis.zcard(failedKey);
   const want = Math.min(total, cap);

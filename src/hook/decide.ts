@@ -3,10 +3,10 @@
 // a skip costs Stash nothing but the process start. Shared by the Node hook (workers/stash-plugin.ts) and
 // the HTTP hook endpoint (src/dashboard/stash-hook.ts), so both record the same events.
 //
-// On the hook's hot path: imports only types from src/sync/job.ts (that module pulls in `zod`, whose
+// On the hook's hot path: imports only types from src/model/job.ts (that module pulls in `zod`, whose
 // load alone would double the hook's run time).
-import type { FanoutEvent, FanoutRelation, SyncJobData } from '../sync/job.js';
-import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from './plugin-io.js';
+import type { FanoutEvent, FanoutRelation, SyncJobData } from '../model/job.js';
+import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from '../stash-plugin/plugin-io.js';
 
 /**
  * Fields of Stash's SceneUpdateInput / BulkSceneUpdateInput / SceneCreateInput whose change can change
@@ -52,7 +52,7 @@ export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: Fanout
   'Tag.Merge.Post': { relation: 'tag', fields: null },
 };
 
-/** syncJobSchema's limits on `fields` (src/sync/job.ts). */
+/** syncJobSchema's limits on `fields` (src/model/job.ts). */
 const MAX_FIELDS = 200;
 const MAX_FIELD_LENGTH = 100;
 

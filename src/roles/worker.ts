@@ -1,14 +1,14 @@
 // The worker role: inbox ingest + the sync worker, wired to Redis, Plex and Stash.
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
 import { PlexClient } from '../plex/client.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../redis.js';
-import { StashClient } from '../stash/client.js';
-import { breakerGate } from '../supervisor/gate.js';
-import { InboxIngest } from './ingest.js';
-import { createSyncQueue } from './queue.js';
-import { closeWorker, createSyncWorker, type SyncWorkerOptions } from './worker.js';
+import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { StashClient } from '../stash-api/client.js';
+import { breakerGate } from '../resilience/gate.js';
+import { InboxIngest } from '../sync/ingest.js';
+import { createSyncQueue } from '../sync/queue.js';
+import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */

@@ -2,7 +2,7 @@
 // against the real Stash schema, and the simulator executes them against it, so a field or argument
 // that Stash does not have fails a test rather than a user's sync.
 
-/** One scene, with exactly the fields of `StashScene` (src/sync/types.ts). */
+/** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
 export const FIND_SCENE = /* GraphQL */ `
   query FindScene($id: ID!) {
     findScene(id: $id) {

@@ -7,9 +7,9 @@
 //   exec: [wget, -q, -O, -, --header, "Authorization: Bearer …", --post-file, /dev/stdin, http://…/api/stash/hook]
 // and the response body is what the plugin would have printed. The filtering is the Node hook's own
 // (decideHook), so both paths record the same events.
-import { safeEqual } from '../dashboard/security.js';
-import { encodeFanoutEntry, encodeInboxEntry, fanoutSchema, type FanoutEvent, type SyncJobData } from '../sync/job.js';
-import type { HookDecision } from './hook.js';
+import { safeEqual } from './security.js';
+import { encodeFanoutEntry, encodeInboxEntry, fanoutSchema, type FanoutEvent, type SyncJobData } from '../model/job.js';
+import type { HookDecision } from '../hook/decide.js';
 
 export const HOOK_PATH = '/api/stash/hook';
 
