@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { hostHeaderName } from '../dashboard/security.js';
+import { hostHeaderName } from './host-name.js';
 import { DEFAULT_ERROR_STRATEGIES, errorStrategiesSchema, type ErrorStrategies } from './errors.js';
 
 /** A setting that is missing or wrong; `variable` names the environment variable. */

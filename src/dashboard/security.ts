@@ -2,6 +2,7 @@
 // cross-site check of state-changing requests.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostHeaderName } from '../core/host-name.js';
 
 /** Constant-time string equality (both sides hashed first, so lengths leak nothing either). */
 export function safeEqual(a: string, b: string): boolean {
@@ -76,17 +77,6 @@ export function sameOriginAllowed(h: OriginHeaders): { ok: boolean; why: string 
     return { ok: false, why: 'cross-origin Origin' };
   }
   return { ok: false, why: 'no Origin, Sec-Fetch-Site or X-Requested-With header' };
-}
-
-/**
- * The name of a `Host` header, lowercased and without its port (`[::1]:3000` → `::1`); null when the
- * header is missing or is not a plain host[:port].
- */
-export function hostHeaderName(header: string | undefined): string | null {
-  if (!header) return null;
-  const h = header.trim().toLowerCase();
-  const m = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(h) ?? /^([a-z0-9_.-]+)(?::\d{1,5})?$/.exec(h);
-  return m ? m[1]!.replace(/\.$/, '') : null;
 }
 
 /**

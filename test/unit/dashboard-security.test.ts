@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkCredentials, hostAllowed, hostHeaderName, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
+import { hostHeaderName } from '../../src/core/host-name.js';
+import { checkCredentials, hostAllowed, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
 import { assertDashboardExposure } from '../../src/dashboard/server.js';
 import { ConfigError } from '../../src/core/config.js';
 
