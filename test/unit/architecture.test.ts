@@ -1,0 +1,83 @@
+// The folder layout is the architecture (docs/ARCHITECTURE.md): every import in src/ goes to its own
+// folder or to a lower layer, and no chain of imports comes back to where it started.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SRC = join(ROOT, 'src');
+
+/** Lowest first; a folder may import its own files and any folder of a lower layer. Keep in step with docs/ARCHITECTURE.md. */
+export const LAYERS: readonly (readonly string[])[] = [
+  ['core'],
+  ['model'],
+  ['hook'],
+  ['resilience'],
+  ['plex', 'stash-api'],
+  ['sync'],
+  ['supervisor'],
+  ['dlq'],
+  ['dashboard', 'stash-plugin'],
+  ['sim', 'roles'],
+];
+const rank = new Map(LAYERS.flatMap((folders, i) => folders.map((f) => [f, i] as const)));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+
+export function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)].map((m) => resolve(dirname(file), (m[1] ?? m[2]).replace(/\.js$/, '.ts')));
+}
+
+const folderOf = (file: string) => relative(SRC, file).split('/')[0];
+const files = sourceFiles(SRC);
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+describe('architecture', () => {
+  it('puts every source file in a folder of a known layer', () => {
+    const unknown = files.map((f) => relative(SRC, f)).filter((f) => !f.includes('/') || !rank.has(f.split('/')[0]));
+    expect(unknown).toEqual([]);
+  });
+
+  it('imports only downward or within a folder', () => {
+    const upward: string[] = [];
+    for (const [file, targets] of graph) {
+      const from = folderOf(file);
+      for (const target of targets) {
+        const to = folderOf(target);
+        if (to !== from && !(rank.get(to)! < rank.get(from)!)) upward.push(`${relative(ROOT, file)} → ${relative(ROOT, target)}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const visit = (f: string) => {
+      state.set(f, 'open');
+      stack.push(f);
+      for (const t of graph.get(f) ?? []) {
+        if (state.get(t) === 'open') cycles.push(stack.slice(stack.indexOf(t)).concat(t).map((p) => relative(SRC, p)).join(' → '));
+        else if (!state.has(t)) visit(t);
+      }
+      stack.pop();
+      state.set(f, 'done');
+    };
+    for (const f of files) if (!state.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+
+  it('cites no path outside the repository', () => {
+    const outside = sourceFiles(SRC).filter((f) => /\.\.\/shared\/|\/work\/shared/.test(readFileSync(f, 'utf8')));
+    expect(outside.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+});
