@@ -1,5 +1,5 @@
 // A Stash simulator: a real HTTP server on 127.0.0.1 that answers GraphQL from an in-memory library,
-// executed by graphql-js against Stash's real schema (shared/reference/stash-graphql-schema) so that a
+// executed by graphql-js against Stash's real schema (vendor/stash-graphql-schema, a copy of stashapp/stash graphql/schema) so that a
 // query real Stash would reject is rejected here too. Where it matters to stash2plex it behaves like
 // Stash (stash-plugins.md): ApiKey header or session cookie, 401 on /graphql and 302 to /login elsewhere
 // without credentials, 422 for documents the schema rejects, `updated_at` written as RFC 3339 text in whole
@@ -47,7 +47,7 @@ export interface StashSimOptions {
   /** When set, every request needs it (ApiKey header) or a session cookie, as Stash with credentials. */
   apiKey?: string | null;
   port?: number;
-  /** Folder with schema.graphql + types/ (default ../shared/reference/stash-graphql-schema from cwd). */
+  /** Folder with schema.graphql + types/ (default vendor/stash-graphql-schema from cwd). */
   schemaDir?: string;
   /** The zone Stash writes `updated_at` in, minutes east of UTC (default 0: `…Z`); setUtcOffsetMinutes moves it. */
   utcOffsetMinutes?: number;

@@ -6,9 +6,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildSchema, type GraphQLSchema } from 'graphql';
 
-/** Where the reference copy of Stash's schema lives, seen from the repository root. */
+/** Where the vendored copy of Stash's schema lives (vendor/stash-graphql-schema/README.md), or S2P_STASH_SCHEMA_DIR. */
 export function defaultStashSchemaDir(cwd: string = process.cwd()): string {
-  return resolve(cwd, '../shared/reference/stash-graphql-schema');
+  return resolve(cwd, process.env.S2P_STASH_SCHEMA_DIR ?? 'vendor/stash-graphql-schema');
 }
 
 /** The SDL of the folder (schema.graphql first, then types/ in name order), or null if absent. */

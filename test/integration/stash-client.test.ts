@@ -1,12 +1,10 @@
 // StashClient against StashSimulator over real HTTP (the simulator executes against Stash's schema).
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/core/errors.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
-import { defaultStashSchemaDir } from '../../src/stash-api/schema.js';
 import type { Screenshot } from '../../src/model/types.js';
 
 const KEY = 'stash-test-key-5b1e9d';
@@ -50,7 +48,7 @@ afterEach(async () => {
 
 describe('simulator', () => {
   it('executes against the real schema folder when present', () => {
-    expect(sim.schemaSource).toBe(existsSync(defaultStashSchemaDir()) ? 'reference' : 'embedded');
+    expect(sim.schemaSource).toBe('reference');
   });
 
   it('rejects documents the schema rejects with 422 and errors, like Stash (gqlgen)', async () => {
