@@ -1,5 +1,5 @@
 // The one place that turns the environment (and an optional .env) into a typed, validated config.
-// Defaults here are the contract's (ARCHITECTURE.md, "Configuration"); .env.example mirrors them.
+// Defaults live here and nowhere else; .env.example and the README's configuration table mirror them.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// The status API's document (ARCHITECTURE.md, "Status API"): read cheaply from Redis, shaped by a pure
+// The document of GET /api/status (StatusJson; docs/ARCHITECTURE.md, "Status API"): read cheaply from Redis, shaped by a pure
 // function. Counts only, never job lists, so it answers in a few round trips at any queue size.
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
