@@ -1,8 +1,7 @@
 // Every key name and queue name, in one place, with no dependencies (the Stash hook loads this too).
 
-/** The BullMQ queue every Plex-talking job lives in. The supervisor acts on all of PLEX_QUEUES. */
+/** The BullMQ queue every Plex-talking job lives in. */
 export const SYNC_QUEUE = 'sync';
-export const PLEX_QUEUES = [SYNC_QUEUE] as const;
 /** Consumer group of the workers on the inbox stream. */
 export const INBOX_GROUP = 'ingest';
 

@@ -53,7 +53,7 @@ export interface OriginHeaders {
   host?: string;
 }
 
-export const CSRF_HEADER = 'X-Requested-With';
+/** The value of X-Requested-With that the status page sends and the cross-site check accepts. */
 export const CSRF_HEADER_VALUE = 'stash2plex';
 
 /**

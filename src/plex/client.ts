@@ -78,11 +78,6 @@ interface RequestOptions {
   maxBytes?: number;
 }
 
-/** Removes an `X-Plex-Token` query parameter from a URL (for anything that logs URLs). */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&]X-Plex-Token=)[^&#\s]*/gi, '$1[REDACTED]');
-}
-
 /** "GET /library/sections/1/all" — the description of a request used in every error message. */
 const label = (method: string, path: string) => `${method} ${path}`;
 

@@ -168,4 +168,3 @@ export const ALL_QUERIES = {
   PLUGIN_CONFIGURATION,
   STASH_CLOCK,
 } as const;
-export type QueryName = keyof typeof ALL_QUERIES;
