@@ -82,6 +82,48 @@ function collector(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+interface MeasureContext {
+  conn: ReturnType<typeof connectRedis>;
+  queue: ReturnType<typeof createSyncQueue>;
+  k: ReturnType<typeof keys>;
+  config: ReturnType<typeof parseConfig>;
+  log: ReturnType<typeof createLogger>;
+  gc: () => void;
+  rows: Row[];
+}
+
+/** One requeue run, timed, with RSS and retained heap, as a row of the table. */
+async function measureRun({ conn, queue, k, config, log, gc, rows }: MeasureContext, step: string, dryRun: boolean): Promise<RequeueSummary> {
+  gc();
+  const before = process.memoryUsage();
+  let peak = before.rss;
+  const t = performance.now();
+  const s = await requeue({
+    redis: conn,
+    queue,
+    keys: k,
+    strategies: config.errorStrategies,
+    options: { dryRun, rate: 1_000_000 },
+    log,
+    onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
+  });
+  const ms = performance.now() - t;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  gc();
+  const after = process.memoryUsage();
+  const jobs = dryRun ? s.scanned : s.requeued;
+  rows.push({
+    step,
+    jobs,
+    ms: Math.round(ms),
+    'jobs/s': jobs ? Math.round(jobs / (ms / 1000)) : 0,
+    'RSS before MB': mb(before.rss),
+    'RSS peak MB': mb(peak),
+    'heap retained MB (Δ)': `${mb(after.heapUsed)} (${after.heapUsed >= before.heapUsed ? '+' : ''}${mb(after.heapUsed - before.heapUsed)})`,
+  });
+  return s;
+}
+
 export async function runRequeueBench({ quick = false } = {}): Promise<Row[]> {
   const redis = await privateRedis();
   const n = quick ? 2_000 : 10_000;
@@ -115,36 +157,7 @@ export async function runRequeueBench({ quick = false } = {}): Promise<Row[]> {
     const blank = { 'RSS before MB': '', 'RSS peak MB': '', 'heap retained MB (Δ)': '' };
     rows.push({ step: `create ${n} failed jobs (addBulk + getNextJob + moveToFailed)`, jobs: n, ms: Math.round(setupMs), 'jobs/s': Math.round(n / (setupMs / 1000)), ...blank });
 
-    const measure = async (step: string, dryRun: boolean): Promise<RequeueSummary> => {
-      gc();
-      const before = process.memoryUsage();
-      let peak = before.rss;
-      const t = performance.now();
-      const s = await requeue({
-        redis: conn,
-        queue,
-        keys: k,
-        strategies: config.errorStrategies,
-        options: { dryRun, rate: 1_000_000 },
-        log,
-        onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
-      });
-      const ms = performance.now() - t;
-      peak = Math.max(peak, process.memoryUsage().rss);
-      gc();
-      const after = process.memoryUsage();
-      const jobs = dryRun ? s.scanned : s.requeued;
-      rows.push({
-        step,
-        jobs,
-        ms: Math.round(ms),
-        'jobs/s': jobs ? Math.round(jobs / (ms / 1000)) : 0,
-        'RSS before MB': mb(before.rss),
-        'RSS peak MB': mb(peak),
-        'heap retained MB (Δ)': `${mb(after.heapUsed)} (${after.heapUsed >= before.heapUsed ? '+' : ''}${mb(after.heapUsed - before.heapUsed)})`,
-      });
-      return s;
-    };
+    const measure = (step: string, dryRun: boolean) => measureRun({ conn, queue, k, config, log, gc, rows }, step, dryRun);
     const dry = await measure('dry run: scan + select (pages of 500)', true);
     const real = await measure('requeue: scan + select + retry (--rate 1e6)', false);
     const again = await measure('second run (nothing left to requeue)', false);
