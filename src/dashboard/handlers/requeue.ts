@@ -5,7 +5,7 @@ import type { Logger } from '../../core/log.js';
 import { SYNC_QUEUE } from '../../core/redis.js';
 import type { RequeueOptions, RequeueSummary } from '../../dlq/requeue.js';
 import { RequeueInputError } from '../../dlq/select.js';
-import { json, type Handler } from '../reply.js';
+import { json, type Handler, type Reply } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
 /**
@@ -73,7 +73,7 @@ export interface RequeuePorts {
 }
 
 /** RequeueInputError → 400 with the API's wording; anything else goes on to the error handler. */
-async function inputErrorAs400<T>(run: () => T | Promise<T>): Promise<{ ok: T } | { reply: ReturnType<typeof json> }> {
+async function inputErrorAs400<T>(run: () => T | Promise<T>): Promise<{ ok: T } | { reply: Reply }> {
   try {
     return { ok: await run() };
   } catch (err) {
