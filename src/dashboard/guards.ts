@@ -21,7 +21,7 @@ export const securityHeaders: Middleware = (_req, res, next) => {
  * health checks and Stash in another container call them by service name, and neither serves anything
  * a rebinding page could use (the hook needs its token).
  */
-export function rebindingGuard(config: Config, log: Logger, sendJson: SendJson): Middleware {
+function rebindingGuard(config: Config, log: Logger, sendJson: SendJson): Middleware {
   const { password, allowedHosts } = config.dashboard;
   const check = password === null || allowedHosts.length > 0;
   return (req, res, next) => {
@@ -35,7 +35,7 @@ export function rebindingGuard(config: Config, log: Logger, sendJson: SendJson):
  * Basic auth. Without DASHBOARD_PASSWORD only connections that arrived on a loopback address are
  * served (the server also refuses to listen elsewhere without one: server.ts).
  */
-export function basicAuthGuard(config: Config, sendJson: SendJson): Middleware {
+function basicAuthGuard(config: Config, sendJson: SendJson): Middleware {
   const auth = config.dashboard.password === null ? null : { user: config.dashboard.user, password: config.dashboard.password };
   return (req, res, next) => {
     if (auth) {
@@ -51,7 +51,7 @@ export function basicAuthGuard(config: Config, sendJson: SendJson): Middleware {
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Cross-site protection of every state-changing request (ours and Bull Board's). */
-export function crossSiteGuard(log: Logger, sendJson: SendJson): Middleware {
+function crossSiteGuard(log: Logger, sendJson: SendJson): Middleware {
   return (req, res, next) => {
     if (!MUTATING.has(req.method)) return next();
     const verdict = sameOriginAllowed({

@@ -19,7 +19,7 @@ export type ReadStatus = () => Promise<StatusRead>;
  * Damaged state read from Redis is repaired or dropped by the reader; each distinct warning is logged
  * once per process (the page polls: once per read would flood the log), at most 100 of them.
  */
-export function onceEach(say: (warning: string) => void): (warnings: readonly string[]) => void {
+function onceEach(say: (warning: string) => void): (warnings: readonly string[]) => void {
   const seen = new Set<string>();
   return (warnings) => {
     for (const w of warnings) {

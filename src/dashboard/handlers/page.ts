@@ -11,7 +11,7 @@ export interface PagePorts {
   nonce(): string;
 }
 
-export function contentSecurityPolicy(nonce: string): string {
+function contentSecurityPolicy(nonce: string): string {
   return (
     `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self' data:; ` +
     `connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`
