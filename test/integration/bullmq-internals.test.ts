@@ -17,7 +17,7 @@ let bull: QueueInternals;
 
 beforeAll(async () => {
   queue = new Queue(QUEUE, { connection: redis, prefix });
-  worker = new Worker(QUEUE, async () => {
+  worker = new Worker(QUEUE, async (): Promise<unknown> => {
     throw new UnrecoverableError('PlexServerDown: refused');
   }, { connection: workerRedis, prefix });
   bull = queueInternals(queue);
