@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.js';
 import { connectRedis, keys, SYNC_QUEUE } from '../../src/redis.js';
 import { serializeBreaker, type BreakerState } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import { serializeRamp } from '../../src/resilience/ramp.js';
+import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import type { SyncJobData } from '../../src/sync/job.js';
 import { freePort } from '../helpers/ports.js';
@@ -173,7 +173,7 @@ describe('dashboard HTTP', () => {
       expect(metrics.body).toContain('stash2plex_outages_total 2');
 
       // The ramp, once the outage is over.
-      await redis.hset(k.ramp, serializeRamp({ startedAt: now - 1_000, backoff: false, backoffSince: null }));
+      await redis.hset(k.ramp, serializeRamp(startRamp(now - 1_000)));
       const ramping = JSON.parse((await get('/api/status')).body);
       expect(ramping.recovery.active).toBe(true);
       expect(ramping.recovery.startedAt).toBe(now - 1_000);
