@@ -169,6 +169,8 @@ export class Supervisor {
     // The ramp a close starts (or an outage ends) is written with the breaker: never CLOSED without it.
     const ramp = rampAfter(snap.ramp, transitions, now);
     if (ramp !== snap.ramp) ops.push(...this.rampWrites(ramp));
+    const opening = transitions.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
+    if (opening) ops.push(...this.outageOpenWrites(opening, now)); // and never OPEN without its outage
     // Pause before OPEN becomes visible, so no reader ever sees OPEN with the queue still running.
     if (transitions.some((t) => t.to === 'OPEN')) await this.control.pause();
     if (!(await this.persist(ops))) return;
@@ -216,7 +218,13 @@ export class Supervisor {
     if (snap.breaker.state === 'OPEN') await this.control.pause();
     else if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
     else {
-      // A leader that died between closing the breaker and resuming left the queue paused.
+      // A leader that died between closing the breaker and resuming left the queue paused, and perhaps
+      // its outage open: close it now.
+      const open = snap.outages.find((o) => o.endedAt === null);
+      if (open) {
+        await this.saveOutage(closeOutage(open, now, await this.countAffected()));
+        await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+      }
       await this.control.resume();
       await this.checkToken();
     }
@@ -250,6 +258,19 @@ export class Supervisor {
     return this.lease.write(this.rampWrites(ramp));
   }
 
+  /** A new outage (CLOSED → OPEN): the last one's ramp ends, the new one is recorded. */
+  private outageOpenWrites(t: BreakerTransition, now: number): FencedOp[] {
+    const snap = this.state!;
+    const size = this.opts.config.outageHistorySize;
+    const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
+    if (last) snap.outages = upsertOutage(snap.outages, endOutageRamp(last, now), size);
+    const id = `${now.toString(36)}-${randomUUID().slice(0, 4)}`;
+    const trigger = t.source === 'probe' ? 'probe' : 'failures';
+    const opened = openOutage({ id, startedAt: snap.breaker.streakStartedAt ?? now, detectedAt: now, trigger, firstError: snap.breaker.firstError });
+    snap.outages = upsertOutage(snap.outages, opened, size);
+    return [{ cmd: 'SET', key: this.opts.keys.outages, args: [JSON.stringify(snap.outages)] }];
+  }
+
   private async saveOutage(outage: Outage): Promise<boolean> {
     const snap = this.state!;
     snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
@@ -268,21 +289,7 @@ export class Supervisor {
     log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
 
     if (t.to === 'OPEN') {
-      const paused = await this.control.pause();
-      if (t.from === 'CLOSED') {
-        // A new outage; a ramp still running from the last one ends here.
-        const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
-        if (last) await this.saveOutage(endOutageRamp(last, now));
-        await this.saveOutage(
-          openOutage({
-            id: `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
-            startedAt: snap.breaker.streakStartedAt ?? now,
-            detectedAt: now,
-            trigger: t.source === 'probe' ? 'probe' : 'failures',
-            firstError: snap.breaker.firstError,
-          }),
-        );
-      }
+      const paused = await this.control.pause(); // a new outage was recorded with the breaker (tick)
       log.error({ paused }, 'Plex is DOWN: queue paused until it recovers');
     } else if (t.to === 'HALF_OPEN') {
       await this.addHeldJobs(); // before the trial lets any of them run

@@ -155,7 +155,8 @@ describe('supervisor', () => {
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
     await r.world.plex.setMode('down');
     const downAt = Date.now();
-    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }));
+    // Two workers, as deployments often run: a rate-limited worker wakes late on a busy machine.
+    r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 300 }), await startWorkerRole(r.config, quiet, { holdMs: 300 }));
     await enqueueAll(r);
     await waitFor(async () => (await breakerState(r)) === 'OPEN', 10_000, 'OPEN');
     const failures = (await readSignals(r.redis, k.signals, '0-0', 10_000)).filter((s) => s.outcome !== 'ok');
