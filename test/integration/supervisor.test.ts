@@ -10,6 +10,7 @@ import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/sync/role.js';
 import { ROUTES } from '../../src/sim/plex.js';
 import { rampUsage } from '../../bench/lib.js';
+import { outage } from '../helpers/outages.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
@@ -248,6 +249,17 @@ describe('supervisor', () => {
     await waitFor(async () => (await r.redis.get(k.leader)) === sup.supervisor.id, 5_000, 'lease taken over');
     expect(await breakerState(r)).toBe('CLOSED');
     expect(Number(await r.redis.hget(k.ramp, 'startedAt'))).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('a new leader closes the outage a predecessor killed between the two writes left open under a CLOSED breaker', async () => {
+    const r = await rig(0);
+    const k = keys(r.world.prefix);
+    const now = Date.now();
+    await r.redis.hset(k.breaker, 'state', 'CLOSED', 'since', String(now - 1_000), 'recoveries', '1');
+    await r.redis.set(k.outages, JSON.stringify([outage({ startedAt: now - 10_000, endedAt: null })]));
+    r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
+    await waitFor(async () => JSON.parse((await r.redis.get(k.outages))!)[0].endedAt !== null, 5_000, 'the outage closed');
+    expect(await breakerState(r)).toBe('CLOSED');
   });
 
   it('hands over to a standby within the lease TTL when the leader stops renewing', async () => {
