@@ -1,4 +1,5 @@
 // Shared pieces of the benchmarks: a private redis-server, statistics, tables.
+import { allowedRate, startRamp, type RampSettings } from '../src/resilience/ramp.js';
 import { hasRedisServer, startPrivateRedis } from '../src/sim/redis-server.js';
 
 export type Row = Record<string, string | number>;
@@ -33,4 +34,29 @@ export function table(title: string, rows: readonly Row[]): string {
 /** True when this module is the process's main script. */
 export function isMain(importMetaUrl: string): boolean {
   return process.argv[1] !== undefined && importMetaUrl === new URL(`file://${process.argv[1]}`).href;
+}
+
+/**
+ * How Plex edits made during a ramp compare with its schedule, second by second from `rampStart`, over
+ * the whole seconds of the ramp that end before `lastEdit` (the backlog was still there):
+ * - `excess`: the largest count above the rate allowed at the end of its second (≤ 1 job is a burst of one);
+ * - `utilisation`: the mean share of the rate allowed mid-second that was used (1 = the schedule, exactly).
+ */
+export function rampUsage(editTimes: readonly number[], rampStart: number, ramp: RampSettings, lastEdit = Math.max(...editTimes)) {
+  const perSecond = new Map<number, number>();
+  for (const at of editTimes) {
+    if (at < rampStart) continue;
+    const s = Math.floor((at - rampStart) / 1000);
+    perSecond.set(s, (perSecond.get(s) ?? 0) + 1);
+  }
+  const schedule = startRamp(0);
+  let excess = 0;
+  const shares: number[] = [];
+  for (let s = 0; (s + 1) * 1000 <= ramp.durationMs && rampStart + (s + 1) * 1000 <= lastEdit; s++) {
+    const n = perSecond.get(s) ?? 0;
+    excess = Math.max(excess, n - allowedRate(schedule, ramp, (s + 1) * 1000));
+    shares.push(n / allowedRate(schedule, ramp, (s + 0.5) * 1000));
+  }
+  const utilisation = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : NaN;
+  return { perSecond, excess, utilisation, seconds: shares.length };
 }

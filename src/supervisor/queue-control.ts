@@ -79,4 +79,9 @@ export class QueueControl {
       else await q.removeGlobalRateLimit();
     }
   }
+
+  /** Ends the current rate-limit window, so the next job may start now under the limit in force. */
+  async endRateWindow(): Promise<void> {
+    for (const q of this.queues) await q.removeRateLimitKey();
+  }
 }

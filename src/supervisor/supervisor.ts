@@ -13,11 +13,12 @@ import { LeaderLease, type FencedOp } from '../resilience/lease.js';
 import { closeOutage, endOutageRamp, openOutage, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
 import {
-  errorRate,
+  rampAfter,
+  rampErrorRate,
   rampFinished,
   rampLimit,
+  RAMP_STEP_MS,
   serializeRamp,
-  startRamp,
   steadyLimit,
   TRIAL_LIMIT,
   updateBackoff,
@@ -164,6 +165,11 @@ export class Supervisor {
     } else if (after.state === 'CLOSED' && after.consecutiveFailures === 0 && before.consecutiveFailures > 0 && !transitions.length) {
       ops.push({ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }); // a streak that never became an outage
     }
+    // The ramp a close starts (or an outage ends) is written with the breaker: never CLOSED without it.
+    const ramp = rampAfter(snap.ramp, transitions, now);
+    if (ramp !== snap.ramp) ops.push(...this.rampWrites(ramp));
+    const opening = transitions.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
+    if (opening) ops.push(...this.outageOpenWrites(opening, now)); // and never OPEN without its outage
     // Pause before OPEN becomes visible, so no reader ever sees OPEN with the queue still running.
     if (transitions.some((t) => t.to === 'OPEN')) await this.control.pause();
     if (!(await this.persist(ops))) return;
@@ -206,14 +212,18 @@ export class Supervisor {
     this.probeFailuresInARow = 0;
     this.nextProbeAt = now; // probe at once: the new leader wants a fresh view
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
-    if (snap.warnings.length) {
-      await this.persist([]); // replace what could not be read with the safe state
-      await this.saveRamp(snap.ramp);
-    }
+    // Replace what could not be read with the safe state, breaker and ramp together.
+    if (snap.warnings.length) await this.persist(this.rampWrites(snap.ramp));
     if (snap.breaker.state === 'OPEN' || snap.health.tokenRejected) await this.control.pause();
     if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
     else if (snap.breaker.state === 'CLOSED') {
-      // A leader that died between closing the breaker and resuming left the queue paused.
+      // A leader that died between closing the breaker and resuming left the queue paused, and perhaps
+      // its outage open: close it now.
+      const open = snap.outages.find((o) => o.endedAt === null);
+      if (open) {
+        await this.saveOutage(closeOutage(open, now, await this.countAffected()));
+        await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+      }
       await this.resumeUnlessHeld();
       await this.checkToken();
     }
@@ -236,10 +246,28 @@ export class Supervisor {
     return ok;
   }
 
-  private async saveRamp(ramp: RampState | null): Promise<boolean> {
+  /** The writes that store `ramp` (none: the key deleted) and make it the leader's view. */
+  private rampWrites(ramp: RampState | null): FencedOp[] {
     this.state!.ramp = ramp;
     const k = this.opts.keys.ramp;
-    return this.lease.write(ramp ? [{ cmd: 'DEL', key: k, args: [] }, { cmd: 'HSET', key: k, args: Object.entries(serializeRamp(ramp)).flat() }] : [{ cmd: 'DEL', key: k, args: [] }]);
+    return ramp ? [{ cmd: 'DEL', key: k, args: [] }, { cmd: 'HSET', key: k, args: Object.entries(serializeRamp(ramp)).flat() }] : [{ cmd: 'DEL', key: k, args: [] }];
+  }
+
+  private async saveRamp(ramp: RampState | null): Promise<boolean> {
+    return this.lease.write(this.rampWrites(ramp));
+  }
+
+  /** A new outage (CLOSED → OPEN): the last one's ramp ends, the new one is recorded. */
+  private outageOpenWrites(t: BreakerTransition, now: number): FencedOp[] {
+    const snap = this.state!;
+    const size = this.opts.config.outageHistorySize;
+    const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
+    if (last) snap.outages = upsertOutage(snap.outages, endOutageRamp(last, now), size);
+    const id = `${now.toString(36)}-${randomUUID().slice(0, 4)}`;
+    const trigger = t.source === 'probe' ? 'probe' : 'failures';
+    const opened = openOutage({ id, startedAt: snap.breaker.streakStartedAt ?? now, detectedAt: now, trigger, firstError: snap.breaker.firstError });
+    snap.outages = upsertOutage(snap.outages, opened, size);
+    return [{ cmd: 'SET', key: this.opts.keys.outages, args: [JSON.stringify(snap.outages)] }];
   }
 
   private async saveOutage(outage: Outage): Promise<boolean> {
@@ -260,22 +288,7 @@ export class Supervisor {
     log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
 
     if (t.to === 'OPEN') {
-      const paused = await this.control.pause();
-      if (t.from === 'CLOSED') {
-        // A new outage; a ramp still running from the last one ends here.
-        const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
-        if (last) await this.saveOutage(endOutageRamp(last, now));
-        if (snap.ramp) await this.saveRamp(null);
-        await this.saveOutage(
-          openOutage({
-            id: `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
-            startedAt: snap.breaker.streakStartedAt ?? now,
-            detectedAt: now,
-            trigger: t.source === 'probe' ? 'probe' : 'failures',
-            firstError: snap.breaker.firstError,
-          }),
-        );
-      }
+      const paused = await this.control.pause(); // a new outage was recorded with the breaker (tick)
       log.error({ paused }, 'Plex is DOWN: queue paused until it recovers');
     } else if (t.to === 'HALF_OPEN') {
       await this.addHeldJobs(); // before the trial lets any of them run
@@ -287,8 +300,7 @@ export class Supervisor {
       const jobsAffected = await this.countAffected();
       if (current) await this.saveOutage(closeOutage(current, now, jobsAffected));
       await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
-      await this.saveRamp(startRamp(now));
-      await this.resumeUnlessHeld();
+      await this.resumeUnlessHeld(); // the ramp was written with the breaker (tick)
       log.info({ recovery: snap.breaker.recoveries, jobsAffected }, `Plex is back online (recovery #${snap.breaker.recoveries})`);
       await this.checkToken();
       if (current) this.opts.onRecovered?.(closeOutage(current, now, jobsAffected));
@@ -319,14 +331,17 @@ export class Supervisor {
   private async applyLimit(limit: RateLimit | null) {
     const sig = limit ? `${limit.max}/${limit.duration}` : 'none';
     if (sig === this.appliedLimit) return;
+    const trialSig = `${TRIAL_LIMIT.max}/${TRIAL_LIMIT.duration}`;
     await this.control.setRateLimit(limit);
+    // The trial's last one-second window would hold the ramp's first jobs back: the ramp starts now.
+    if (this.appliedLimit === trialSig) await this.control.endRateWindow();
     this.appliedLimit = sig;
   }
 
-  /** Re-evaluates the ramp at most once a second: rate from the schedule, halved while errors are high. */
+  /** Re-evaluates the ramp once a step: rate from the schedule (mid-step), halved while errors are high. */
   private async steerRamp(now: number) {
     const snap = this.state!;
-    if (snap.breaker.state !== 'CLOSED' || now - this.lastRampEval < 1_000) return;
+    if (snap.breaker.state !== 'CLOSED' || now - this.lastRampEval < RAMP_STEP_MS) return;
     this.lastRampEval = now;
     const { ramp: settings, errorThreshold, errorWindowMs } = { ramp: this.opts.config.ramp, ...this.opts.config.ramp };
     if (!snap.ramp) {
@@ -341,12 +356,12 @@ export class Supervisor {
       this.opts.log.info('ramp finished, normal rate');
       return;
     }
-    const ramp = updateBackoff(snap.ramp, errorRate(this.outcomes, errorWindowMs, now), errorThreshold, now);
+    const ramp = updateBackoff(snap.ramp, rampErrorRate(snap.ramp, this.outcomes, errorWindowMs, now), errorThreshold, now);
     if (ramp !== snap.ramp) {
       await this.saveRamp(ramp);
       this.opts.log.warn({ backoff: ramp.backoff }, ramp.backoff ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored');
     }
-    await this.applyLimit(rampLimit(ramp, settings, now));
+    await this.applyLimit(rampLimit(ramp, settings, now + RAMP_STEP_MS / 2));
   }
 
   private scheduleProbe(now: number) {

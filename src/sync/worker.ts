@@ -37,6 +37,9 @@ export interface SyncWorkerOptions {
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
 }
 
+/** Longest a rate-limited worker waits before it asks again (BullMQ's default is 30 s). */
+export const RATE_LIMIT_RECHECK_MS = 200;
+
 /** Bound on held retries, so one item Plex keeps answering 5xx for cannot loop forever. */
 export const MAX_HELD_STARTS = 50;
 
@@ -92,6 +95,9 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     // Only when given: an explicit undefined would replace BullMQ's defaults.
     ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
     ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
+    // A rate-limited worker looks again this soon at most, so the end of a window (the supervisor ends the
+    // trial's when the ramp starts) or a faster limit takes effect at once, not after the old window.
+    maximumRateLimitDelay: RATE_LIMIT_RECHECK_MS,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
         const type = typeOf(err) ?? 'StashUnavailable';

@@ -120,7 +120,8 @@ describe('hook stdin fuzz, real processes', () => {
         expect(res.code, `case ${i}: ${res.stdout}`).toBe(0);
         if (expected === 'record' || expected === 'fanout') recorded++;
       }
-      expect(res.ms, `case ${i} took ${Math.round(res.ms)} ms`).toBeLessThan(1_000);
+      // Never waits on a timeout (5 s); generous for a busy machine, where starting node alone takes ~1 s.
+      expect(res.ms, `case ${i} took ${Math.round(res.ms)} ms`).toBeLessThan(3_000);
     }
     // Exactly the valid, relevant inputs were recorded: nothing for the invalid ones.
     expect(await redis.xlen(keys(prefix).inbox)).toBe(recorded);

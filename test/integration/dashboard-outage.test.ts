@@ -82,7 +82,8 @@ describe('an outage seen through /api/status', () => {
 
     const downAt = Date.now();
     await world.plex.setMode('down');
-    const open = await until('the breaker to open', (s) => s.breaker.state === 'OPEN', 5_000);
+    // The outage record and the pause are written just after the breaker: wait for the whole state.
+    const open = await until('the breaker to open, with its outage', (s) => s.breaker.state === 'OPEN' && s.outages.current !== null, 5_000);
     expect(open.queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', waiting: JOBS });
     expect(open.outages.current).not.toBeNull();
     expect(open.outages.current).toMatchObject({ endedAt: null, durationMs: null, trigger: 'probe' });
@@ -96,7 +97,7 @@ describe('an outage seen through /api/status', () => {
     await world.plex.setMode('up');
     const realMs = upAt - downAt;
 
-    const closed = await until('the breaker to close again', (s) => s.breaker.state === 'CLOSED' && s.outages.current === null, 10_000);
+    const closed = await until('the breaker to close again, the outage closed, the queue resumed', (s) => s.breaker.state === 'CLOSED' && s.outages.current === null && !s.queues.sync.paused, 10_000);
     const outage = closed.outages.recent[0]!;
     expect(closed.outages.recent).toHaveLength(1);
     expect(outage.endedAt).not.toBeNull();

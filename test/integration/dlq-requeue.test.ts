@@ -15,6 +15,7 @@ import type { Outage } from '../../src/resilience/outages.js';
 import { PRIORITY, type SyncJobData } from '../../src/model/job.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const quiet = createLogger({ level: 'silent' });
 const MIN = 60_000;
@@ -203,7 +204,7 @@ describe('requeue', () => {
   it('stops moving when the breaker opens during the run', async () => {
     await fail(T - 25 * MIN, specs(1, 40));
     const running = run({ rate: 40, pageSize: 5 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await failedIds()).length < 40, 10_000, 'the run moving jobs', 5);
     await setBreaker('OPEN');
     const s = await running;
     expect(s.requeued).toBeGreaterThan(0);

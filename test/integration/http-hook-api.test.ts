@@ -266,7 +266,7 @@ describe('POST /api/stash/hook', () => {
     handles.push(h);
     const t = performance.now();
     const a = await hook(edit(45), auth(), h);
-    expect(performance.now() - t).toBeLessThan(2_000); // waits 1 s for a reconnect, then answers
+    expect(performance.now() - t).toBeLessThan(5_000); // waits 1 s for a reconnect, then answers (generous: busy machines)
     expect(a.status).toBe(503);
     expectPluginForm(a, 'error');
     expect(a.json.error).toMatch(/Redis/);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeaderLease } from '../../src/resilience/lease.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const redis = testRedis();
 afterAll(() => redis.disconnect());
@@ -39,8 +40,7 @@ describe('LeaderLease', () => {
     const b = new LeaderLease(redis, key, 'b', 300);
     expect(await a.tryAcquire()).toBe('acquired');
     expect(await b.tryAcquire()).toBe('held-by-other');
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await b.tryAcquire()).toBe('acquired');
+    await waitFor(async () => (await b.tryAcquire()) === 'acquired', 5_000, 'b takes the expired lease');
     expect(await a.write([{ cmd: 'SET', key: `${key}:x`, args: ['1'] }])).toBe(false);
     await redis.set(key, 'dead-process-id');
     expect(await a.tryAcquire()).toBe('replaced-corrupt');

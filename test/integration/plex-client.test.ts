@@ -116,10 +116,10 @@ describe('server and token', () => {
   });
 
   it('maps a response slower than the timeout to PlexTemporaryError', async () => {
-    sim.setLatencyMs(400);
+    sim.setLatencyMs(3_000);
     const started = Date.now();
     await expectType(client({ timeoutMs: 100 }).checkToken(), 'PlexTemporaryError');
-    expect(Date.now() - started).toBeLessThan(350);
+    expect(Date.now() - started).toBeLessThan(1_500); // gave up long before the answer
     await expectType(client().identity(100), 'PlexTemporaryError');
   });
 

@@ -311,7 +311,7 @@ describe('recordJob: Redis, else the spool', () => {
     const r = await recordJob(dir, { url: `redis://127.0.0.1:${port}`, key: newKey() }, job(1), { commandTimeoutMs: 200 });
     expect(r.delivered).toBe(false);
     expect(r.error?.message).toMatch(/did not answer within 200 ms/);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // the 200 ms bound, not a hang (generous: busy machines)
     expect(spooledCount(dir)).toBe(1);
   });
 });

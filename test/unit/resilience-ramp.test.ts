@@ -5,6 +5,8 @@ import {
   effectiveRate,
   errorRate,
   parseRamp,
+  rampAfter,
+  rampErrorRate,
   rampFinished,
   rampLimit,
   rateLimitFor,
@@ -12,8 +14,10 @@ import {
   startRamp,
   steadyLimit,
   updateBackoff,
+  RAMP_STEP_MS,
   type RampSettings,
 } from '../../src/resilience/ramp.js';
+import type { BreakerStateName } from '../../src/resilience/breaker.js';
 
 const T0 = 1_700_000_000_000;
 const s: RampSettings = { initialRate: 5, targetRate: 20, durationMs: 300_000 };
@@ -67,7 +71,7 @@ describe('ramp backoff', () => {
     r = updateBackoff(r, 0.3, 0.3, now); // equal: not above
     expect(r.backoff).toBe(false);
     r = updateBackoff(r, 0.31, 0.3, now);
-    expect(r).toEqual({ startedAt: T0, backoff: true, backoffSince: now });
+    expect(r).toEqual({ startedAt: T0, backoff: true, backoffSince: now, judgedFrom: T0 });
     expect(effectiveRate(r, s, now)).toBe(6.25);
     // hysteresis: between threshold/3 and threshold the backoff stays
     for (const e of [0.5, 0.2, 0.1]) {
@@ -77,7 +81,7 @@ describe('ramp backoff', () => {
     // a single halving, not one per call
     expect(effectiveRate(updateBackoff(r, 0.9, 0.3, now + 2000), s, now)).toBe(6.25);
     const restored = updateBackoff(r, 0.09, 0.3, now + 5000);
-    expect(restored).toEqual({ startedAt: T0, backoff: false, backoffSince: null });
+    expect(restored).toEqual({ startedAt: T0, backoff: false, backoffSince: null, judgedFrom: now + 5000 });
     expect(effectiveRate(restored, s, now)).toBe(12.5);
   });
 
@@ -91,6 +95,54 @@ describe('ramp backoff', () => {
     const r = updateBackoff(startRamp(T0), 0.01, 0, T0);
     expect(r.backoff).toBe(true);
     expect(updateBackoff(r, 0, 0, T0 + 1).backoff).toBe(false);
+  });
+});
+
+describe('the ramp judges its own outcomes only', () => {
+  const failedOutage = [T0 - 9_000, T0 - 8_500, T0 - 8_000, T0 - 100].map((at) => ({ at, ok: false }));
+  it('ignores the failures of the outage that just ended, although they are in the window', () => {
+    const r = startRamp(T0);
+    const now = T0 + 1_000;
+    const outcomes = [...failedOutage, { at: T0, ok: true }, { at: T0 + 500, ok: true }];
+    expect(errorRate(outcomes, 60_000, now)).toBe(4 / 6); // what the whole window says
+    expect(rampErrorRate(r, outcomes, 60_000, now)).toBe(0);
+    expect(updateBackoff(r, rampErrorRate(r, outcomes, 60_000, now), 0.3, now)).toBe(r); // no backoff
+    expect(rampErrorRate(r, failedOutage, 60_000, now)).toBe(0); // no outcome of its own yet
+  });
+  it('counts its own failures from its start on', () => {
+    const r = startRamp(T0);
+    const outcomes = [...failedOutage, { at: T0, ok: false }, { at: T0 + 200, ok: true }];
+    expect(rampErrorRate(r, outcomes, 60_000, T0 + 1_000)).toBe(1 / 2);
+    expect(updateBackoff(r, rampErrorRate(r, outcomes, 60_000, T0 + 1_000), 0.3, T0 + 1_000).backoff).toBe(true);
+  });
+  it('judges afresh after a restore: the errors that caused the backoff are not counted twice', () => {
+    const own = [{ at: T0 + 1_000, ok: false }, { at: T0 + 1_100, ok: false }];
+    let r = updateBackoff(startRamp(T0), rampErrorRate(startRamp(T0), own, 60_000, T0 + 2_000), 0.3, T0 + 2_000);
+    expect(r.backoff).toBe(true);
+    const later = [...own, ...Array.from({ length: 60 }, (_, i) => ({ at: T0 + 3_000 + i * 100, ok: true }))];
+    r = updateBackoff(r, rampErrorRate(r, later, 60_000, T0 + 9_000), 0.3, T0 + 9_000); // 2/62 < 0.1
+    expect(r).toMatchObject({ backoff: false, judgedFrom: T0 + 9_000 });
+    // One failure among the next two outcomes is the new judgement, not 3/64 of the old window.
+    const next = [...later, { at: T0 + 9_100, ok: false }, { at: T0 + 9_200, ok: true }];
+    expect(rampErrorRate(r, next, 60_000, T0 + 10_000)).toBe(1 / 2);
+  });
+  it('still drops outcomes older than the window', () => {
+    const r = startRamp(T0);
+    expect(rampErrorRate(r, [{ at: T0 + 1_000, ok: false }, { at: T0 + 70_000, ok: true }], 60_000, T0 + 70_000)).toBe(0);
+  });
+});
+
+describe('the ramp after the breaker moved', () => {
+  const t = (from: BreakerStateName, to: BreakerStateName) => ({ from, to, reason: 'test', at: T0 });
+  it('starts with each close and is the very same value when nothing concerns it', () => {
+    expect(rampAfter(null, [t('OPEN', 'HALF_OPEN'), t('HALF_OPEN', 'CLOSED')], T0)).toEqual(startRamp(T0));
+    const running = startRamp(T0 - 5_000);
+    expect(rampAfter(running, [], T0)).toBe(running);
+    expect(rampAfter(null, [t('OPEN', 'HALF_OPEN')], T0)).toBeNull();
+    expect(rampAfter(null, [t('HALF_OPEN', 'OPEN')], T0)).toBeNull();
+  });
+  it('ends with a new outage (CLOSED → OPEN)', () => {
+    expect(rampAfter(startRamp(T0 - 5_000), [t('CLOSED', 'OPEN')], T0)).toBeNull();
   });
 });
 
@@ -136,6 +188,12 @@ describe('rate limits', () => {
     expect(steadyLimit(null)).toBeNull();
     expect(steadyLimit(10)).toEqual({ max: 1, duration: 100 });
   });
+  it('the limit of a step is the rate at its middle (RAMP_STEP_MS), so it does not lag the schedule', () => {
+    const r = startRamp(T0);
+    const fast = { initialRate: 5, targetRate: 15, durationMs: 10_000 }; // +1 job/s each second
+    expect(RAMP_STEP_MS).toBe(1_000);
+    expect(rampLimit(r, fast, T0 + RAMP_STEP_MS / 2)).toEqual(rateLimitFor(5.5));
+  });
   it('the ramp limit follows the effective rate', () => {
     const r = startRamp(T0);
     expect(rampLimit(r, s, T0)).toEqual({ max: 1, duration: 200 });
@@ -147,9 +205,17 @@ describe('ramp storage', () => {
   const now = T0 + 10_000;
   it('round-trips, backoff included', () => {
     const r = updateBackoff(startRamp(T0), 1, 0.3, T0 + 5000);
-    expect(serializeRamp(r)).toEqual({ startedAt: String(T0), backoff: '1', backoffSince: String(T0 + 5000) });
+    expect(serializeRamp(r)).toEqual({ startedAt: String(T0), backoff: '1', backoffSince: String(T0 + 5000), judgedFrom: String(T0) });
     expect(parseRamp(serializeRamp(r), now)).toEqual({ ramp: r, warning: null });
     expect(parseRamp(serializeRamp(startRamp(T0)), now)).toEqual({ ramp: startRamp(T0), warning: null });
+  });
+  it('judges from the start a ramp stored without judgedFrom (an older version), and keeps it within [start, now]', () => {
+    const old = { startedAt: String(T0), backoff: '0', backoffSince: '' };
+    expect(parseRamp(old, now)).toEqual({ ramp: startRamp(T0), warning: null });
+    expect(parseRamp({ ...old, judgedFrom: 'x' }, now).ramp?.judgedFrom).toBe(T0);
+    expect(parseRamp({ ...old, judgedFrom: String(T0 - 1) }, now).ramp?.judgedFrom).toBe(T0);
+    expect(parseRamp({ ...old, judgedFrom: String(now + 1_000) }, now).ramp?.judgedFrom).toBe(now);
+    expect(parseRamp({ ...old, judgedFrom: String(T0 + 2_000) }, now).ramp?.judgedFrom).toBe(T0 + 2_000);
   });
   it('reads a missing ramp as none, without a warning', () => {
     expect(parseRamp(null, now)).toEqual({ ramp: null, warning: null });
@@ -168,10 +234,10 @@ describe('ramp storage', () => {
   });
   it('unreadable backoff fields: backing off from now, with a warning', () => {
     const r = parseRamp({ startedAt: String(T0), backoff: 'maybe', backoffSince: '' }, now);
-    expect(r.ramp).toEqual({ startedAt: T0, backoff: true, backoffSince: now });
+    expect(r.ramp).toEqual({ startedAt: T0, backoff: true, backoffSince: now, judgedFrom: T0 });
     expect(r.warning).toMatch(/backoff/);
     const r2 = parseRamp({ startedAt: String(T0), backoff: '1', backoffSince: 'x' }, now);
-    expect(r2.ramp).toEqual({ startedAt: T0, backoff: true, backoffSince: now });
+    expect(r2.ramp).toEqual({ startedAt: T0, backoff: true, backoffSince: now, judgedFrom: T0 });
     expect(r2.warning).not.toBeNull();
   });
 });

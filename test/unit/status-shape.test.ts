@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialBreaker, type BreakerState } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
+import { startRamp } from '../../src/resilience/ramp.js';
 import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
 
@@ -79,7 +80,7 @@ describe('shapeStatus', () => {
   });
 
   it('reports the effective ramp rate now (halved while backing off)', () => {
-    const ramp = { startedAt: NOW - 150_000, backoff: false, backoffSince: null };
+    const ramp = startRamp(NOW - 150_000);
     const s = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp } }), config, NOW);
     expect(s.recovery).toEqual({ active: true, startedAt: NOW - 150_000, rate: 12.5, targetRate: 20 });
     const backing = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, backoff: true, backoffSince: NOW - 1 } } }), config, NOW);
