@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MiniRedis, parseRedisUrl } from '../src/hook/spool.js';
+import { MiniRedis, parseRedisUrl } from '../src/hook/mini-redis.js';
 import { isMain, median, percentile, privateRedis, round, table } from './lib.js';
 
 export interface HookBenchRow {

@@ -12,7 +12,7 @@ import { requeue, type RequeueSummary } from '../src/dlq/requeue.js';
 import type { ErrorStrategies } from '../src/core/errors.js';
 import { createLogger } from '../src/core/log.js';
 import { connectRedis, keys, SYNC_QUEUE, type RedisConnection } from '../src/core/redis.js';
-import type { JobReason, SyncJobData } from '../src/model/job.js';
+import type { JobReason, SyncJobData } from '../src/model/inbox-item.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { isMain, privateRedis, round, table, type Row } from './lib.js';
 

@@ -134,7 +134,7 @@ const [hook, tasks] = await Promise.all([
 
 // The hook bundle must stay small: these are what made it slow when they slipped in.
 const hookInputs = Object.keys(hook.metafile.inputs);
-const heavy = hookInputs.filter((p) => /node_modules\/(zod\/v4\/classic|ioredis|pino|bullmq)\/|src\/(sync\/job|redis|config|log)\.ts$/.test(p));
+const heavy = hookInputs.filter((p) => /node_modules\/(zod\/v4\/classic|ioredis|pino|bullmq)\/|src\/(model\/job|core\/(redis|config|log))\.ts$/.test(p));
 const hookCode = Buffer.from(hook.outputFiles[0].contents).toString('utf8');
 if (hookCode.includes('import("./')) heavy.push('a dynamic import() of a file (starts the ESM loader: use require)');
 if (heavy.length) {

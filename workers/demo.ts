@@ -10,7 +10,7 @@ import { createLogger } from '../src/core/log.js';
 import { connectRedis, keys } from '../src/core/redis.js';
 import { startSimWorld } from '../src/sim/world.js';
 import { startSupervisorRole } from '../src/roles/supervisor.js';
-import { encodeInboxEntry } from '../src/model/job.js';
+import { encodeInboxEntry } from '../src/model/inbox-item.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `

@@ -2,8 +2,9 @@
 // stdin: one JSON object from Stash; stdout: exactly one JSON line ({"output": …} or {"error": …});
 // stderr: log lines with Stash's level prefixes.
 //
-// Stash waits for the hook on every scene save, so the hook path loads only plugin-io (zod/mini),
-// hook and spool (node:net): the decision comes first and a skip does no network work at all; a
+// Stash waits for the hook on every scene save, so the hook path loads only the hook's input (zod/mini),
+// decision and spool, the inbox item (no dependencies) and a minimal Redis client (node:net, on first
+// use): the decision comes first and a skip does no network work at all; a
 // record reads the Redis settings from the environment or from a 60 s cache of Stash's plugin
 // settings, XADDs to the inbox (after replaying the spool) and exits. The tasks and the Stash client
 // live in stash2plex-tasks.cjs beside it, loaded on demand (scripts/build-plugin.mjs maps the dynamic
@@ -12,23 +13,13 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, sta
 import { dirname, join, resolve } from 'node:path';
 import * as util from 'node:util';
 import { keys } from '../src/core/keys.js';
-import { decideHook } from '../src/hook/decide.js';
-import {
-  MAX_INPUT_BYTES,
-  PLUGIN_TASKS,
-  envDecidesSettings,
-  errorOutput,
-  isTaskMode,
-  logLine,
-  output,
-  parsePluginInput,
-  progressLine,
-  resolveRedisSettings,
-  type PluginInput,
-  type PluginLogLevel,
-  type SettingsResult,
-} from '../src/stash-plugin/plugin-io.js';
-import { appendToSpool, fanoutItem, itemLabel, recordJob, RedisReplyError, type InboxItem } from '../src/hook/spool.js';
+import { decideHook, itemOfDecision } from '../src/hook/decide.js';
+import { MAX_INPUT_BYTES, errorOutput, output, parsePluginInput, type PluginInput } from '../src/hook/input.js';
+import { PLUGIN_TASKS, envDecidesSettings, isTaskMode, logLine, progressLine, resolveRedisSettings, type PluginLogLevel, type SettingsResult } from '../src/stash-plugin/plugin-io.js';
+import { appendToSpool } from '../src/hook/spool.js';
+import { itemLabel } from '../src/model/inbox-item.js';
+import { recordJob } from '../src/hook/inbox-writer.js';
+import { RedisReplyError } from '../src/hook/mini-redis.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -251,7 +242,8 @@ async function runHook(input: PluginInput, env: Env): Promise<void> {
   }
   // A scene job, or a fan-out event (a rename): recorded, spooled and replayed alike. The fan-out itself
   // (finding the scenes) is the workers' job, never the hook's.
-  const item: InboxItem = decision.action === 'record' ? decision.job : fanoutItem(decision.event);
+  const item = itemOfDecision(decision);
+  if (item === null) return fail(`unsupported hook decision ${decision.action}`);
   const dir = pluginDir(input);
   const scene = itemLabel(item);
   const queued = decision.action === 'record' ? `queued ${scene}` : `queued ${scene}: every scene with it is re-synced`;

@@ -15,7 +15,7 @@ import { secretsOf, type Config } from '../core/config.js';
 import { redact, type Logger } from '../core/log.js';
 import { keys as keyNames, SYNC_QUEUE, type Keys, type RedisConnection } from '../core/redis.js';
 import { requeue, type RequeueOptions } from '../dlq/requeue.js';
-import type { SyncJobData } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
 import type { HookSpool } from './hook-spool.js';

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
-import { appendToSpool, encodeItem, replaySpool, spooledCount, type InboxItem, type Sender } from '../hook/spool.js';
+import { appendToSpool, replaySpool, spooledCount, type Sender } from '../hook/spool.js';
+import { encodeItem, type InboxItem } from '../model/inbox-item.js';
 
 export const DEFAULT_SPOOL_REPLAY_MS = 5_000;
 

@@ -8,7 +8,8 @@
 // and the response body is what the plugin would have printed. The filtering is the Node hook's own
 // (decideHook), so both paths record the same events.
 import { safeEqual } from './security.js';
-import { encodeFanoutEntry, encodeInboxEntry, fanoutSchema, type FanoutEvent, type SyncJobData } from '../model/job.js';
+import { encodeFanoutEntry, encodeInboxEntry, type FanoutEvent, type SyncJobData } from '../model/inbox-item.js';
+import { fanoutSchema } from '../model/job.js';
 import type { HookDecision } from '../hook/decide.js';
 
 export const HOOK_PATH = '/api/stash/hook';

@@ -13,10 +13,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { redact, type Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
-import { decideHook, type HookDecision } from '../hook/decide.js';
+import { decideHook, itemOfDecision } from '../hook/decide.js';
 import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from './http-hook.js';
-import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash-plugin/plugin-io.js';
-import { fanoutItem, itemLabel, type InboxItem } from '../hook/spool.js';
+import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../hook/input.js';
+import { itemLabel, type InboxItem } from '../model/inbox-item.js';
 import type { HookSpool } from './hook-spool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { withTimeout } from './timeout.js';
@@ -143,7 +143,7 @@ function hookPost(ctx: HookContext) {
     if (outcome.entry) {
       const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, { readyWaitMs: ctx.readyWaitMs, redisTimeoutMs: ctx.redisTimeoutMs, secrets });
       if (notTaken !== null) {
-        const spooled = spoolEvent(spool, itemOf(decision), notTaken, log);
+        const spooled = spoolEvent(spool, itemOfDecision(decision), notTaken, log);
         if (spooled !== null) return answer(res, 200, { output: spooled });
         return answer(res, 503, { error: `${notTaken}: event not recorded (reconciliation catches it up later)` });
       }
@@ -174,12 +174,6 @@ function hookBodyError(ctx: HookContext) {
     if (status === 413) res.set('Connection', 'close');
     ctx.answer(res, status, { error: message });
   };
-}
-
-/** The inbox item of a decision that records one. */
-function itemOf(decision: HookDecision): InboxItem | null {
-  if (decision.action === 'record') return decision.job;
-  return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
 }
 
 /** XADDs the entry; null when stored, else why not (a message free of secrets). */

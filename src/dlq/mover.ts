@@ -7,7 +7,8 @@
 import { Job, type Queue } from 'bullmq';
 import { luaScript, runLua } from '../core/lua.js';
 import type { RedisConnection } from '../core/redis.js';
-import { PRIORITY, type SyncJobData } from '../model/job.js';
+import { PRIORITY } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { isLostRetryRace, JOB_FIELDS, type QueueInternals } from './bullmq-internals.js';
 
 /** Moves in flight at once (each is paced by the rate anyway). */

@@ -14,7 +14,7 @@ import type { Config } from '../core/config.js';
 import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys as keysOf, type Keys, type RedisConnection } from '../core/redis.js';
-import type { SyncJobData } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { readSnapshot } from '../supervisor/store.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { RequeueRun } from './run.js';

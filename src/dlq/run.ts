@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import type { ErrorType } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import type { SyncJobData } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { parseBreaker, type BreakerStateName } from '../resilience/breaker.js';
 import { queueInternals, WAITING_STATES, type QueueInternals } from './bullmq-internals.js';
 import { Mover } from './mover.js';

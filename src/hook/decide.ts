@@ -3,10 +3,19 @@
 // a skip costs Stash nothing but the process start. Shared by the Node hook (workers/stash-plugin.ts) and
 // the HTTP hook endpoint (src/dashboard/stash-hook.ts), so both record the same events.
 //
-// On the hook's hot path: imports only types from src/model/job.ts (that module pulls in `zod`, whose
-// load alone would double the hook's run time).
-import type { FanoutEvent, FanoutRelation, SyncJobData } from '../model/job.js';
-import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from '../stash-plugin/plugin-io.js';
+// On the hook's hot path: the inbox item's definition (src/model/inbox-item.ts) is dependency-free, and
+// nothing here loads `zod` (src/model/job.ts), whose load alone would double the hook's run time.
+import {
+  fanoutItem,
+  MAX_FIELD_LENGTH,
+  MAX_FIELDS,
+  stashIdOf,
+  type FanoutEvent,
+  type FanoutRelation,
+  type InboxItem,
+  type SyncJobData,
+} from '../model/inbox-item.js';
+import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from './input.js';
 
 /**
  * Fields of Stash's SceneUpdateInput / BulkSceneUpdateInput / SceneCreateInput whose change can change
@@ -52,21 +61,16 @@ export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: Fanout
   'Tag.Merge.Post': { relation: 'tag', fields: null },
 };
 
-/** syncJobSchema's limits on `fields` (src/model/job.ts). */
-const MAX_FIELDS = 200;
-const MAX_FIELD_LENGTH = 100;
-
 export type HookDecision =
   | { action: 'skip'; why: string }
   | { action: 'record'; job: SyncJobData }
   | { action: 'fanout'; event: FanoutEvent }
   | { action: 'reject'; error: string };
 
-/** A Stash id: a positive integer, as number or numeric string. */
-function idOf(id: unknown): string | null {
-  if (typeof id === 'number') return Number.isSafeInteger(id) && id > 0 ? String(id) : null;
-  if (typeof id === 'string') return /^[1-9]\d{0,17}$/.test(id.trim()) ? id.trim() : null;
-  return null;
+/** The inbox item a decision records, or null (skip, reject). */
+export function itemOfDecision(decision: HookDecision): InboxItem | null {
+  if (decision.action === 'record') return decision.job;
+  return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
 }
 
 /**
@@ -103,7 +107,7 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
   const ctx = input.args.hookContext;
   if (!ctx) return { action: 'reject', error: 'invalid plugin input: args.hookContext is missing' };
   const rename = Object.hasOwn(RENAME_HOOKS, ctx.type) ? RENAME_HOOKS[ctx.type as RenameHookTrigger] : undefined;
-  const id = idOf(ctx.id);
+  const id = stashIdOf(ctx.id);
   if (id === null) {
     return { action: 'reject', error: `invalid plugin input: args.hookContext.id must be a numeric ${rename?.relation ?? 'scene'} id` };
   }

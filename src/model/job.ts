@@ -1,19 +1,40 @@
-// The contract's job payload, its validation, and the inbox stream's entry codec.
+// The inbox item's full validation (zod), built from its one definition (src/model/inbox-item.ts), and
+// the queue's job conventions. Off the hook's hot path: the workers, the HTTP hook and the CLI load it.
 import { z } from 'zod';
-
-export { encodeFanoutEntry, encodeInboxEntry } from './inbox-codec.js';
-
-export const JOB_REASONS = ['hook', 'reconcile', 'manual', 'requeue'] as const;
-export type JobReason = (typeof JOB_REASONS)[number];
+import {
+  FANOUT_RELATIONS,
+  JOB_REASONS,
+  MAX_EVENT_LENGTH,
+  MAX_FIELD_LENGTH,
+  MAX_FIELDS,
+  readInboxEntry,
+  STASH_ID_RE,
+  type FanoutEvent,
+  type JobReason,
+  type SyncJobData,
+} from './inbox-item.js';
 
 export const syncJobSchema = z.strictObject({
-  sceneId: z.string().regex(/^\d{1,18}$/, 'sceneId must be a numeric string'),
+  sceneId: z.string().regex(STASH_ID_RE, 'sceneId must be a numeric string'),
   reason: z.enum(JOB_REASONS),
-  event: z.string().max(100).optional(),
-  fields: z.array(z.string().max(100)).max(200).optional(),
+  event: z.string().max(MAX_EVENT_LENGTH).optional(),
+  fields: z.array(z.string().max(MAX_FIELD_LENGTH)).max(MAX_FIELDS).optional(),
   enqueuedAt: z.number().int().nonnegative(),
-});
-export type SyncJobData = z.infer<typeof syncJobSchema>;
+}) satisfies z.ZodType<SyncJobData>;
+
+export const fanoutSchema = z.strictObject({
+  relation: z.enum(FANOUT_RELATIONS),
+  id: z.string().regex(STASH_ID_RE, 'id must be a numeric string'),
+  event: z.string().max(MAX_EVENT_LENGTH),
+  enqueuedAt: z.number().int().nonnegative(),
+}) satisfies z.ZodType<FanoutEvent>;
+
+// The schemas and the hand-written types of inbox-item.ts describe the same objects (checked both ways).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameJob: Same<z.infer<typeof syncJobSchema>, SyncJobData> = true;
+const sameFanout: Same<z.infer<typeof fanoutSchema>, FanoutEvent> = true;
+void sameJob;
+void sameFanout;
 
 /** BullMQ priorities (lower runs first): a fresh edit from a hook before bulk work. */
 export const PRIORITY = { hook: 1, bulk: 10 } as const;
@@ -22,42 +43,19 @@ export const priorityOf = (reason: JobReason) => (reason === 'hook' ? PRIORITY.h
 /** Job name in the queue (the worker handles every job whatever its name). */
 export const SYNC_JOB_NAME = 'sync';
 
-/** A rename of something scenes carry: every scene with it must be re-synced (fan-out in the worker). */
-export const FANOUT_RELATIONS = ['performer', 'studio', 'tag'] as const;
-export type FanoutRelation = (typeof FANOUT_RELATIONS)[number];
-export const fanoutSchema = z.strictObject({
-  relation: z.enum(FANOUT_RELATIONS),
-  id: z.string().regex(/^\d{1,18}$/, 'id must be a numeric string'),
-  event: z.string().max(100),
-  enqueuedAt: z.number().int().nonnegative(),
-});
-export type FanoutEvent = z.infer<typeof fanoutSchema>;
-
 export type InboxDecoded =
   | { ok: true; job: SyncJobData; fanout?: undefined }
   | { ok: true; fanout: FanoutEvent; job?: undefined }
   | { ok: false; error: string };
 
+/** An inbox stream entry → a valid scene job or fan-out event, or why not. */
 export function decodeInboxEntry(flat: string[]): InboxDecoded {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
-  if (m.get('kind') === 'fanout') {
-    const f = fanoutSchema.safeParse({ relation: m.get('relation'), id: m.get('id'), event: m.get('event'), enqueuedAt: Number(m.get('enqueuedAt')) });
+  const entry = readInboxEntry(flat);
+  if (entry.kind === 'unknown') return { ok: false, error: entry.error };
+  if (entry.kind === 'fanout') {
+    const f = fanoutSchema.safeParse(entry.fields);
     return f.success ? { ok: true, fanout: f.data } : { ok: false, error: f.error.issues[0]!.message };
   }
-  if (m.get('kind') !== 'scene') return { ok: false, error: `unknown inbox entry kind ${JSON.stringify(m.get('kind'))}` };
-  let fields: unknown;
-  try {
-    fields = m.has('fields') ? JSON.parse(m.get('fields')!) : undefined;
-  } catch {
-    return { ok: false, error: 'fields is not JSON' };
-  }
-  const parsed = syncJobSchema.safeParse({
-    sceneId: m.get('sceneId'),
-    reason: m.get('reason'),
-    event: m.get('event'),
-    fields,
-    enqueuedAt: Number(m.get('enqueuedAt')),
-  });
+  const parsed = syncJobSchema.safeParse(entry.fields);
   return parsed.success ? { ok: true, job: parsed.data } : { ok: false, error: parsed.error.issues[0]!.message };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { classify, SyncError } from '../core/errors.js';
 import { discardBody, readBounded, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
+import type { FanoutRelation } from '../model/inbox-item.js';
 import type { Screenshot, StashScene } from '../model/types.js';
 import {
   FIND_PERFORMERS_UPDATED,
@@ -49,8 +50,6 @@ export interface StashClientOptions {
   /** Where an aborted oversized answer is reported (with its size). */
   log?: Pick<Logger, 'warn'>;
 }
-
-export type SceneRelation = 'performer' | 'studio' | 'tag';
 
 export interface UpdatedScenesPage {
   /** Scenes in the whole window (all pages). */
@@ -196,13 +195,13 @@ export function newestStashTime(times: (string | null | undefined)[]): string | 
 }
 
 /** The `findX` query of each relation's own records changed in a window, with its root and list fields. */
-const RELATION_UPDATED: Record<SceneRelation, { operation: string; query: string; root: string; list: string }> = {
+const RELATION_UPDATED: Record<FanoutRelation, { operation: string; query: string; root: string; list: string }> = {
   performer: { operation: 'FindPerformersUpdated', query: FIND_PERFORMERS_UPDATED, root: 'findPerformers', list: 'performers' },
   studio: { operation: 'FindStudiosUpdated', query: FIND_STUDIOS_UPDATED, root: 'findStudios', list: 'studios' },
   tag: { operation: 'FindTagsUpdated', query: FIND_TAGS_UPDATED, root: 'findTags', list: 'tags' },
 };
 
-const RELATION_QUERY: Record<SceneRelation, string> = {
+const RELATION_QUERY: Record<FanoutRelation, string> = {
   performer: FIND_SCENES_BY_PERFORMER,
   studio: FIND_SCENES_BY_STUDIO,
   tag: FIND_SCENES_BY_TAG,
@@ -368,7 +367,7 @@ export class StashClient {
    * Ids of the scenes showing a performer, studio (or one of its sub-studios) or tag, page by page:
    * renaming one fires no scene hook, so these scenes are re-synced by id.
    */
-  async *sceneIdsWith(kind: SceneRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+  async *sceneIdsWith(kind: FanoutRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const operation = `FindScenesBy${kind[0]!.toUpperCase()}${kind.slice(1)}`;
     yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
   }
@@ -377,7 +376,7 @@ export class StashClient {
    * Ids of the performers, studios or tags themselves changed in the window (widened), page by page, oldest
    * change first: a rename bumps only the relation's updated_at, so checkpoints find renames here.
    */
-  async *relationsUpdatedIn(kind: SceneRelation, window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+  async *relationsUpdatedIn(kind: FanoutRelation, window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
     const updated = updatedAtCriterion(window, clock.offsetMinutes);
     yield* this.pages(q.operation, q.query, { updated }, perPage, q.root, q.list);

@@ -12,21 +12,14 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import type { Outage } from '../resilience/outages.js';
-import type { JobReason, SyncJobData } from '../model/job.js';
+import type { JobReason, SyncJobData } from '../model/inbox-item.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
 import { keys, SYNC_QUEUE } from '../core/keys.js';
-import {
-  PLUGIN_ID,
-  PLUGIN_TASKS,
-  numberArg,
-  sessionCookieOf,
-  stashUrl,
-  type PluginInput,
-  type PluginLogLevel,
-  type RedisSettings,
-  type TaskMode,
-} from './plugin-io.js';
-import { InboxWriter, parseRedisUrl, replaySpool } from '../hook/spool.js';
+import { PLUGIN_ID, PLUGIN_TASKS, numberArg, sessionCookieOf, stashUrl, type PluginLogLevel, type RedisSettings, type TaskMode } from './plugin-io.js';
+import type { PluginInput } from '../hook/input.js';
+import { InboxWriter } from '../hook/inbox-writer.js';
+import { parseRedisUrl } from '../hook/mini-redis.js';
+import { replaySpool } from '../hook/spool.js';
 import {
   healthReport,
   outageLabel,

@@ -6,7 +6,8 @@ import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import { INBOX_GROUP } from '../core/redis.js';
-import { decodeInboxEntry, type FanoutEvent, type FanoutRelation, type SyncJobData } from '../model/job.js';
+import { decodeInboxEntry } from '../model/job.js';
+import type { FanoutEvent, FanoutRelation, SyncJobData } from '../model/inbox-item.js';
 import { enqueueSyncBulk } from './queue.js';
 
 export interface IngestOptions {

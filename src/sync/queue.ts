@@ -4,7 +4,8 @@ import type { ErrorStrategies } from '../core/errors.js';
 import { maxAttempts } from '../core/errors.js';
 import type { RedisConnection } from '../core/redis.js';
 import { SYNC_QUEUE } from '../core/redis.js';
-import { priorityOf, SYNC_JOB_NAME, type SyncJobData } from '../model/job.js';
+import { priorityOf, SYNC_JOB_NAME } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 
 /** Completed jobs are kept a while for the dashboard; failed ones forever: they are the dead-letter queue. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 5_000 } as const;

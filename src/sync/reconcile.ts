@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StashClock, StashWindow } from '../stash-api/client.js';
-import type { SyncJobData } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { enqueueSyncBulk } from './queue.js';
 
 /** What reconciliation needs of the Stash client. */

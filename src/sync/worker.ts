@@ -16,7 +16,8 @@ import { SYNC_QUEUE } from '../core/redis.js';
 import { emitSignal } from '../resilience/signals.js';
 import { authErrorAction, type GateState } from '../resilience/token.js';
 import type { BreakerGate } from '../resilience/gate.js';
-import { syncJobSchema, type SyncJobData } from '../model/job.js';
+import { syncJobSchema } from '../model/job.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
 
 export interface SyncWorkerOptions {

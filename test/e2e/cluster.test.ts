@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeInboxEntry } from '../../src/model/job.js';
+import { encodeInboxEntry } from '../../src/model/inbox-item.js';
 import { freePort, waitForRedis } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';

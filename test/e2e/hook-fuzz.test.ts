@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/core/keys.js';
 import { decideHook } from '../../src/hook/decide.js';
-import { parsePluginInput } from '../../src/stash-plugin/plugin-io.js';
+import { parsePluginInput } from '../../src/hook/input.js';
 import { runNode } from '../helpers/proc.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

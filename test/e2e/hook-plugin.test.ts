@@ -11,7 +11,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
-import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/job.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
+import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys } from '../../src/core/redis.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/core/redis.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { runNode, startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';

@@ -9,7 +9,7 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
 import { connectRedis } from '../../src/core/redis.js';
-import { encodeInboxEntry, type SyncJobData } from '../../src/model/job.js';
+import { encodeInboxEntry, type SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { runNode, startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { uniquePrefix } from '../helpers/redis.js';

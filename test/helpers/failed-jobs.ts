@@ -4,7 +4,7 @@ import { vi } from 'vitest';
 import { makeFailedJobs, type FailedJobSpec } from '../../bench/requeue.js';
 import type { Config } from '../../src/core/config.js';
 import type { RedisConnection } from '../../src/core/redis.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 
 export const DOWN = (n: string | number) => `PlexServerDown: GET /library/metadata/${n} → ECONNREFUSED`;
 

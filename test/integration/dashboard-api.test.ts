@@ -10,7 +10,7 @@ import { serializeBreaker, type BreakerState } from '../../src/resilience/breake
 import type { Outage } from '../../src/resilience/outages.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { freePort } from '../helpers/ports.js';
 import { runNode } from '../helpers/proc.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';

@@ -13,7 +13,8 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
-import { PRIORITY, type SyncJobData } from '../../src/model/job.js';
+import { PRIORITY } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 

@@ -6,7 +6,7 @@ import { parseConfig, type Config } from '../../src/core/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { createLogger } from '../../src/core/log.js';
 import { keys } from '../../src/core/redis.js';
-import { MAX_INPUT_BYTES } from '../../src/stash-plugin/plugin-io.js';
+import { MAX_INPUT_BYTES } from '../../src/hook/input.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

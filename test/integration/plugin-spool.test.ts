@@ -9,23 +9,12 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  appendToSpool,
-  fanoutItem,
-  type InboxItem,
-  InboxWriter,
-  MiniRedis,
-  ORPHAN_CLAIM_MS,
-  parseRedisUrl,
-  recordJob,
-  replaySpool,
-  SPOOL_BAD_FILE,
-  SPOOL_FILE,
-  spooledCount,
-  spoolPath,
-  type Sender,
-} from '../../src/hook/spool.js';
-import { decodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/job.js';
+import { appendToSpool, ORPHAN_CLAIM_MS, replaySpool, SPOOL_BAD_FILE, SPOOL_FILE, spooledCount, spoolPath, type Sender } from '../../src/hook/spool.js';
+import { fanoutItem, type InboxItem } from '../../src/model/inbox-item.js';
+import { InboxWriter, recordJob } from '../../src/hook/inbox-writer.js';
+import { MiniRedis, parseRedisUrl } from '../../src/hook/mini-redis.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
+import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -64,7 +53,7 @@ async function writerSender(key: string): Promise<{ send: Sender; close(): void 
   return { send: (jobs) => w.add(jobs), close: () => w.close() };
 }
 
-/** Runs the child driver (spool.ts bundled): append scene ids, or replay into `key`. */
+/** Runs the child driver (spool.ts and inbox-writer.ts bundled): append scene ids, or replay into `key`. */
 function runDriver(args: { mode: 'append' | 'replay' | 'replay-loop'; dir: string; key?: string; from?: number; count?: number; stopFile?: string }) {
   return new Promise<{ code: number | null; out: string }>((done, reject) => {
     const child = spawn(process.execPath, [driver, JSON.stringify({ ...args, url: testRedisUrl() })], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,7 +67,8 @@ function runDriver(args: { mode: 'append' | 'replay' | 'replay-loop'; dir: strin
 
 const DRIVER_SOURCE = `
 import { existsSync } from 'node:fs';
-import { appendToSpool, InboxWriter, replaySpool } from '../../src/hook/spool.ts';
+import { appendToSpool, replaySpool } from '../../src/hook/spool.ts';
+import { InboxWriter } from '../../src/hook/inbox-writer.ts';
 const a = JSON.parse(process.argv[2]);
 const job = (id) => ({ sceneId: String(id), reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: 1750000000000 + id });
 if (a.mode === 'append') {

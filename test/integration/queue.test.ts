@@ -6,7 +6,7 @@ import { connectRedis, keys } from '../../src/core/redis.js';
 import { readSignals } from '../../src/resilience/signals.js';
 import { enqueueSync, createSyncQueue } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
-import { encodeInboxEntry } from '../../src/model/inbox-codec.js';
+import { encodeInboxEntry } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { waitFor } from '../helpers/wait.js';

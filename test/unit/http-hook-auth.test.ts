@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { bearerMatches, hookCrossSite, hookOutcome, parseBearer } from '../../src/dashboard/http-hook.js';
 import { decideHook, type HookDecision } from '../../src/hook/decide.js';
-import { parsePluginInput } from '../../src/stash-plugin/plugin-io.js';
-import { decodeInboxEntry, encodeInboxEntry } from '../../src/model/job.js';
+import { parsePluginInput } from '../../src/hook/input.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
+import { encodeInboxEntry } from '../../src/model/inbox-item.js';
 
 const TOKEN = 'hook-token-0123456789abcdef';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decideHook } from '../../src/hook/decide.js';
 import { hookOutcome } from '../../src/dashboard/http-hook.js';
-import type { PluginInput } from '../../src/stash-plugin/plugin-io.js';
+import type { PluginInput } from '../../src/hook/input.js';
 
 const doc = readFileSync('docs/STASH.md', 'utf8');
 const hookInput = (ctx: Record<string, unknown>): PluginInput => ({ server_connection: {}, args: { hookContext: ctx as never } });

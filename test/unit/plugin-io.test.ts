@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_REDIS_PREFIX,
-  DEFAULT_REDIS_URL,
-  HOOK_TRIGGERS,
-  MAX_INPUT_BYTES,
-  PLUGIN_TASKS,
-  envDecidesSettings,
-  errorOutput,
-  isTaskMode,
-  logLine,
-  numberArg,
-  output,
-  parsePluginInput,
-  pluginManifest,
-  progressLine,
-  resolveRedisSettings,
-  sessionCookieOf,
-  stashUrl,
-  type PluginInput,
-} from '../../src/stash-plugin/plugin-io.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_URL, PLUGIN_TASKS, envDecidesSettings, isTaskMode, logLine, numberArg, pluginManifest, progressLine, resolveRedisSettings, sessionCookieOf, stashUrl } from '../../src/stash-plugin/plugin-io.js';
+import { HOOK_TRIGGERS, MAX_INPUT_BYTES, errorOutput, output, parsePluginInput, type PluginInput } from '../../src/hook/input.js';
 
 const conn = {
   Scheme: 'http',

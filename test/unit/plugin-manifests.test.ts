@@ -5,18 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { HOOK_PATH } from '../../src/dashboard/http-hook.js';
-import {
-  CURL_MAX_TIME_S,
-  HOOK_TRIGGERS,
-  HTTP_HOOK_PATH,
-  HTTP_HOOK_PLACEHOLDERS,
-  HTTP_HOOK_VARIANTS,
-  httpHookExec,
-  httpPluginManifest,
-  PLUGIN_TASKS,
-  pluginManifest,
-  resolveHttpHookTarget,
-} from '../../src/stash-plugin/plugin-io.js';
+import { CURL_MAX_TIME_S, HTTP_HOOK_PATH, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest, PLUGIN_TASKS, pluginManifest, resolveHttpHookTarget } from '../../src/stash-plugin/plugin-io.js';
+import { HOOK_TRIGGERS } from '../../src/hook/input.js';
 
 /** Keys Stash's plugin Config decodes (pkg/plugin/config.go, yaml strict mode). */
 const STASH_KEYS = {

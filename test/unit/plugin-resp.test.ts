@@ -1,6 +1,6 @@
 // The hook's minimal Redis client: URL parsing and the RESP2 reply parser.
 import { describe, expect, it } from 'vitest';
-import { parseRedisUrl, parseReply, RedisReplyError } from '../../src/hook/spool.js';
+import { parseRedisUrl, parseReply, RedisReplyError } from '../../src/hook/mini-redis.js';
 
 describe('parseRedisUrl', () => {
   it('defaults, auth, db, tls, IPv6', () => {

@@ -1,0 +1,202 @@
+// A minimal Redis client for the hook: RESP2 over node:net / node:tls, one connection, commands
+// pipelined (AUTH, SELECT, XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits
+// for on every save; this costs nothing measurable. Off the hook's path (the workers, the CLI) use
+// ioredis via src/core/redis.ts.
+import type { Socket } from 'node:net';
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+  username?: string;
+  password?: string;
+  db: number;
+}
+
+/** redis[s]://[user[:password]@]host[:port][/db] */
+export function parseRedisUrl(url: string): RedisTarget {
+  const u = new URL(url);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('the Redis URL must be redis:// or rediss://');
+  const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new Error('the Redis URL path must be a database number');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    tls: u.protocol === 'rediss:',
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db,
+  };
+}
+
+/** An error reply of Redis (`-ERR …`): the server is there but refused the command. */
+export class RedisReplyError extends Error {
+  override name = 'RedisReplyError';
+}
+
+export type Reply = string | number | null | RedisReplyError | Reply[];
+
+function encodeCommand(args: readonly string[]): string {
+  let s = `*${args.length}\r\n`;
+  for (const a of args) s += `$${Buffer.byteLength(a, 'utf8')}\r\n${a}\r\n`;
+  return s;
+}
+
+/** One RESP2 reply at `pos`, or undefined when the buffer does not hold all of it yet. */
+export function parseReply(buf: Buffer, pos = 0): [Reply, number] | undefined {
+  if (pos >= buf.length) return undefined;
+  const end = buf.indexOf('\r\n', pos);
+  if (end < 0) return undefined;
+  const line = buf.toString('utf8', pos + 1, end);
+  switch (buf[pos]) {
+    case 0x2b: // +
+      return [line, end + 2];
+    case 0x2d: // -
+      return [new RedisReplyError(line), end + 2];
+    case 0x3a: // :
+      return [Number(line), end + 2];
+    case 0x24: {
+      // $
+      const n = Number(line);
+      if (n < 0) return [null, end + 2];
+      if (buf.length < end + 2 + n + 2) return undefined;
+      return [buf.toString('utf8', end + 2, end + 2 + n), end + 4 + n];
+    }
+    case 0x2a: {
+      // *
+      const n = Number(line);
+      if (n < 0) return [null, end + 2];
+      const out: Reply[] = [];
+      let p = end + 2;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, p);
+        if (!r) return undefined;
+        out.push(r[0]);
+        p = r[1];
+      }
+      return [out, p];
+    }
+    default:
+      throw new Error(`Redis protocol error: unexpected byte 0x${buf[pos]!.toString(16)}`);
+  }
+}
+
+/**
+ * node:net / node:tls, loaded on first use: a hook that skips never pays for them. In the plugin's
+ * CommonJS bundle through `require` — a dynamic import() there would first start Node's ESM loader,
+ * measured at 20–40 ms, more than all the rest of the hook — and through import() under ESM (tsc
+ * output, tests, ESM bundles), where `require` does not exist or only throws.
+ */
+function builtin<T>(name: 'node:net' | 'node:tls'): Promise<T> {
+  // `module` too: an ESM bundle by esbuild has a `require` stub that throws.
+  const cjs = typeof module === 'object' && module !== null && typeof require === 'function';
+  return cjs ? Promise.resolve(require(name) as T) : (import(name) as Promise<T>);
+}
+
+export interface MiniRedisOptions {
+  /** Longest wait for the TCP (and TLS) connection. */
+  connectTimeoutMs?: number;
+  /** Longest wait for the replies of one pipeline. */
+  commandTimeoutMs?: number;
+}
+
+/** One connection, commands pipelined, replies in order. Not a general client: enough for XADD. */
+export class MiniRedis {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly sock: Socket,
+    private readonly commandTimeoutMs: number,
+  ) {
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', (err) => this.fail(err));
+    sock.on('close', () => this.fail(new Error('Redis closed the connection')));
+  }
+
+  static async connect(target: RedisTarget, opts: MiniRedisOptions = {}): Promise<MiniRedis> {
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 1_000;
+    const sock: Socket = target.tls
+      ? (await builtin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
+      : (await builtin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
+    sock.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`connect to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      sock.once(target.tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        sock.removeAllListeners('error');
+        resolve();
+      });
+      sock.once('error', (err) => {
+        clearTimeout(timer);
+        sock.destroy();
+        reject(err);
+      });
+    });
+    const client = new MiniRedis(sock, opts.commandTimeoutMs ?? 2_000);
+    const hello: string[][] = [];
+    if (target.password !== undefined) {
+      hello.push(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]);
+    }
+    if (target.db) hello.push(['SELECT', String(target.db)]);
+    if (hello.length) {
+      try {
+        const replies = await client.pipeline(hello);
+        const refused = replies.find((r) => r instanceof RedisReplyError);
+        if (refused) throw refused;
+      } catch (err) {
+        client.close();
+        throw err;
+      }
+    }
+    return client;
+  }
+
+  /** Sends the commands in one write; error replies come back as RedisReplyError values. */
+  pipeline(commands: readonly (readonly string[])[]): Promise<Reply[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const replies = commands.map(
+      () => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })),
+    );
+    this.sock.write(commands.map(encodeCommand).join(''));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`);
+        this.fail(err);
+        reject(err);
+      }, this.commandTimeoutMs);
+    });
+    return Promise.race([Promise.all(replies), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  close(): void {
+    this.failure ??= new Error('connection closed');
+    this.sock.destroy();
+  }
+
+  private onData(chunk: Buffer) {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let pos = 0;
+    try {
+      for (let r = parseReply(this.buf, pos); r; r = parseReply(this.buf, pos)) {
+        pos = r[1];
+        this.waiting.shift()?.resolve(r[0]);
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      this.sock.destroy();
+      return;
+    }
+    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+  }
+
+  private fail(err: Error) {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(err);
+  }
+}
