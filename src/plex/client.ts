@@ -349,7 +349,8 @@ export class PlexClient {
   private async acceptSameFile(found: SameFile, stashPath: string, target: string): Promise<ResolvedItem> {
     const { ratingKey } = found.item;
     await this.cacheSet(target, ratingKey, found.file);
-    const pair = suggestPathMap(stashPath, found.file);
+    const location = pickSection(await this.sections(), found.file, this.libraries)?.location;
+    const pair = suggestPathMap(stashPath, found.file, location);
     if (pair && this.redis) await recordPathHint(this.redis, this.hintsKey, { pair, stashPath, plexPath: found.file, at: Date.now() }, this.log);
     return { ratingKey, sectionKey: found.item.librarySectionID ?? '' };
   }

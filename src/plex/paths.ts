@@ -134,11 +134,19 @@ export function folderOf(path: string): string {
  * whole components is dropped and the two heads remain (`/data/stash/x/y.mp4` ↔ `/media/x/y.mp4` ⇒
  * `/data/stash=/media`). Null when the paths are already equal, when no component is common (the file
  * names differ, even in case: no prefix mapping could help), or when the pair does not check out.
+ * Given the Plex library location holding the file, the pair maps onto that location when the tail allows
+ * (`/data/stash=/media/stash` rather than `/data=/media`): it then says nothing about other folders.
  */
-export function suggestPathMap(stashPath: string, plexPath: string): PathMapping | null {
+export function suggestPathMap(stashPath: string, plexPath: string, plexLocation?: string): PathMapping | null {
   const a = normalisePlexPath(stashPath);
   const b = normalisePlexPath(plexPath);
   if (a === b) return null;
+  const location = plexLocation === undefined ? '' : trimTrailing(normalisePlexPath(plexLocation));
+  const rest = location ? relativeTo(b, location) : null;
+  if (rest && a.endsWith(rest) && a.length > rest.length) {
+    const pair = { from: trimTrailing(a.slice(0, a.length - rest.length)), to: location };
+    if (pair.from !== '' && mapPath(a, [pair]) === b) return pair;
+  }
   const as = a.split('/');
   const bs = b.split('/');
   let common = 0;
