@@ -117,6 +117,10 @@ const VARIABLES = {
   PLEX_CLIENT_ID: [z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'), undefined],
   PLEX_LIBRARIES: [list, undefined],
   PATH_MAP: [pathMap, undefined],
+  MATCH_FALLBACK: [z.enum(['basename', 'none'], { message: 'must be basename or none' }), 'basename'],
+  PLEX_SCAN_MISSING: [bool, 'true'],
+  PLEX_SCAN_COOLDOWN_MS: [int(0), '600000'],
+  PLEX_NOT_FOUND: [z.enum(['retry', 'skip'], { message: 'must be retry or skip' }), 'retry'],
   STASH_URL: [httpUrl, undefined],
   STASH_API_KEY: [nonEmpty, undefined],
   WORKER_CONCURRENCY: [int(1), '4'],
@@ -174,6 +178,12 @@ export interface Config {
     /** Largest Plex answer read (bytes); a larger one is aborted. */
     maxResponseBytes: number;
   };
+  /**
+   * Finding a scene's Plex item (docs/MATCHING.md): the fallback after the exact path, whether a file not
+   * found makes Plex scan its folder (at most once per folder per scanCooldownMs), and whether a scene Plex
+   * does not hold is retried or completed as skipped.
+   */
+  matching: { fallback: 'basename' | 'none'; scanMissing: boolean; scanCooldownMs: number; notFound: 'retry' | 'skip' };
   /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
   stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
   worker: { concurrency: number; lockMs: number };
@@ -273,6 +283,12 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,
       maxResponseBytes: r('PLEX_MAX_RESPONSE_BYTES')!,
+    },
+    matching: {
+      fallback: r('MATCH_FALLBACK')!,
+      scanMissing: r('PLEX_SCAN_MISSING')!,
+      scanCooldownMs: r('PLEX_SCAN_COOLDOWN_MS')!,
+      notFound: r('PLEX_NOT_FOUND')!,
     },
     stash: {
       url: stashUrl ?? '',

@@ -14,6 +14,12 @@ export function keys(prefix: string) {
     signals: `${prefix}:signals`,
     /** Hash: Plex file path → ratingKey (verified on use). */
     plexPathCache: `${prefix}:plex:path`,
+    /** Hash (bounded): suggested PATH_MAP pair `from=to` → a file the base-name fallback matched (JSON). */
+    plexPathHints: `${prefix}:plex:path-hints`,
+    /** Prefix of strings `<plexScanned>:<sectionKey>:<folder>` (TTL PLEX_SCAN_COOLDOWN_MS): a folder scan asked for. */
+    plexScanned: `${prefix}:plex:scanned`,
+    /** String: the last check of PLEX_LIBRARIES against Plex's sections (JSON; written by the supervisor). */
+    plexLibraryCheck: `${prefix}:plex:library-check`,
     /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
     plexClientId: `${prefix}:plex:client-id`,
     /** Hash: ratingKey → hash of the last poster uploaded. */

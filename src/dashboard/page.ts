@@ -65,7 +65,14 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
   const token = h.tokenRejected
     ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): the sync queue is paused (token rejected) and its jobs are held, not failed, until Plex accepts it again. This is not an outage.</p>'
     : '';
-  return card('health-card', 'Plex health probe', dl(rows) + token);
+  return card('health-card', 'Plex health probe', dl(rows) + token + matchingAlerts(s));
+}
+
+/** The PATH_MAP suggestion and the PLEX_LIBRARIES problems (docs/MATCHING.md), each a line of its own. */
+function matchingAlerts(s: StatusJson): string {
+  const m = s.matching;
+  const lines = [...(m?.pathHint ? [['path-hint', m.pathHint]] : []), ...(m?.libraryProblems ?? []).map((p) => ['library-problem', p])];
+  return lines.map(([id, text]) => `<p class="alert" data-testid="${id}">${esc(text!)}</p>`).join('');
 }
 
 function rampCard(s: StatusJson, ctx: PageContext): string {

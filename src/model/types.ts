@@ -15,7 +15,8 @@ export interface StashScene {
   studio: { id: string; name: string; parent_studio: { name: string } | null } | null;
   performers: { name: string }[];
   tags: { name: string }[];
-  files: { path: string; basename: string }[];
+  /** size: bytes (Stash's `files[].size`), compared with Plex's `Part.size` by the base-name fallback. */
+  files: { path: string; basename: string; size?: number | null }[];
   paths: { screenshot: string | null } | null;
 }
 

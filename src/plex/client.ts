@@ -8,7 +8,20 @@ import { redact, type Logger } from '../core/log.js';
 import { keys, type RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem } from '../model/types.js';
 import { encodeEdit, parseItem } from './edits.js';
-import { inLocationStyle, mapPath, normalisePlexPath, pickSection, titleGuess, type PlexSection, type SectionMatch } from './paths.js';
+import { recordPathHint } from './path-hints.js';
+import {
+  allowedSections,
+  baseName,
+  folderOf,
+  inLocationStyle,
+  mapPath,
+  normalisePlexPath,
+  pickSection,
+  suggestPathMap,
+  titleGuess,
+  type PlexSection,
+  type SectionMatch,
+} from './paths.js';
 import { parseIdentity, parseMetadataList, parseSections, PlexResponseError, type PlexMetadata } from './schemas.js';
 
 export const PLEX_PRODUCT = 'stash2plex';
@@ -34,6 +47,8 @@ export interface PlexClientOptions {
   /** Library section titles to search (null/empty: all movie-type sections). */
   libraries?: string[] | null;
   pathMap?: PathMapping[];
+  /** MATCH_FALLBACK: after the exact path, the one file with the same base name and size (default 'basename'). */
+  matchFallback?: 'basename' | 'none';
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
   /** With redis, the path → ratingKey cache lives in `keys(prefix).plexPathCache`. */
@@ -50,8 +65,14 @@ export interface PlexClientOptions {
   sectionsTtlMs?: number;
   /** Largest answer read (PLEX_MAX_RESPONSE_BYTES, default 64 MiB); a larger one is aborted. */
   maxResponseBytes?: number;
-  /** Where an aborted oversized answer is reported (with its size). */
+  /** Where an aborted oversized answer and a new PATH_MAP suggestion are reported. */
   log?: Pick<Logger, 'warn'>;
+}
+
+/** A Plex file found by the base-name fallback. */
+interface SameFile {
+  item: PlexMetadata;
+  file: string;
 }
 
 export type { PlexSection } from './paths.js';
@@ -86,6 +107,8 @@ export class PlexClient {
   private readonly token: string;
   private readonly libraries: string[] | null;
   private readonly pathMap: PathMapping[];
+  private readonly matchFallback: 'basename' | 'none';
+  private readonly hintsKey: string;
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
   private readonly cacheKey: string;
@@ -101,6 +124,8 @@ export class PlexClient {
     this.token = opts.token;
     this.libraries = opts.libraries?.length ? opts.libraries : null;
     this.pathMap = opts.pathMap ?? [];
+    this.matchFallback = opts.matchFallback ?? 'basename';
+    this.hintsKey = keys(opts.prefix ?? 's2p').plexPathHints;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.redis = opts.redis;
     this.cacheKey = keys(opts.prefix ?? 's2p').plexPathCache;
@@ -247,35 +272,103 @@ export class PlexClient {
   }
 
   /**
-   * The Plex item holding a Stash file: path mapped, section chosen by longest location prefix, then
-   * the cached ratingKey (verified), the `file=` filter, the title filter, and a paged scan, each
-   * followed by an exact comparison of Part.file. Throws PlexNotFound (none) or AmbiguousMatch (several).
+   * The Plex item holding a Stash file (docs/MATCHING.md): path mapped, section chosen by longest location
+   * prefix, then the cached ratingKey (verified), the `file=` filter and the title filter, each followed by
+   * an exact comparison of Part.file. When those find nothing, one paged pass over the allowed libraries
+   * looks for the exact path and (MATCH_FALLBACK=basename, `size` known) for the one part with the same
+   * base name, any case, and the same size. Throws PlexNotFound (none) or AmbiguousMatch (several).
    */
-  async resolveItem(stashPath: string): Promise<ResolvedItem> {
+  async resolveItem(stashPath: string, size: number | null = null): Promise<ResolvedItem> {
     const plexPath = mapPath(stashPath, this.pathMap);
-    const match = await this.sectionFor(stashPath, plexPath);
     const target = normalisePlexPath(plexPath);
-    const cached = await this.fromCache(target, match.section.key);
+    const match = await this.sectionMatch(plexPath);
+    const cached = await this.fromCache(target, match?.section.key ?? '');
     if (cached) return cached;
-    const sectionKey = match.section.key;
-    // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
-    const byFile = await this.search(sectionKey, target, { file: inLocationStyle(plexPath, match.location) });
-    if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
-    const guess = titleGuess(plexPath);
-    const byTitle = guess ? await this.search(sectionKey, target, { title: guess }) : [];
-    if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
-    // Last resort: the whole section (all of it, so a second holder is noticed).
-    return this.settle(await this.search(sectionKey, target), target, sectionKey);
+    if (match) {
+      const sectionKey = match.section.key;
+      // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
+      const byFile = await this.search(sectionKey, target, { file: inLocationStyle(plexPath, match.location) });
+      if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
+      const guess = titleGuess(plexPath);
+      const byTitle = guess ? await this.search(sectionKey, target, { title: guess }) : [];
+      if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
+    }
+    const fallback = this.matchFallback === 'basename' && size !== null && Number.isFinite(size);
+    if (!match && !fallback) throw this.noSection(stashPath, plexPath);
+    // Last resort: every page (all of it, so a second holder is noticed), keeping matches only.
+    const sections = match && !fallback ? [match.section] : allowedSections(await this.sections(), this.libraries);
+    const found = await this.scanFor(sections, target, fallback ? size : null);
+    if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
+    if (found.sameFile.length === 1) return this.acceptSameFile(found.sameFile[0]!, stashPath, target);
+    if (found.sameFile.length > 1) {
+      const where = found.sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
+      throw this.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
+    }
+    if (!match) throw this.noSection(stashPath, plexPath, ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
+    throw this.notHeld(target, match.section.key);
   }
 
-  private async sectionFor(stashPath: string, plexPath: string): Promise<SectionMatch> {
-    let match = pickSection(await this.sections(), plexPath, this.libraries);
+  private async sectionMatch(plexPath: string): Promise<SectionMatch | null> {
     // A library added in the last minute is not in the cached list yet: look once more, fresh.
-    if (!match) match = pickSection(await this.sections(true), plexPath, this.libraries);
-    if (match) return match;
+    return pickSection(await this.sections(), plexPath, this.libraries) ?? pickSection(await this.sections(true), plexPath, this.libraries);
+  }
+
+  private noSection(stashPath: string, plexPath: string, more = ''): SyncError {
     const mapped = plexPath === normalisePlexPath(stashPath) ? '' : ` (mapped from ${stashPath})`;
     const scope = this.libraries ? `the libraries ${this.libraries.map((l) => `"${l}"`).join(', ')}` : 'any movie library';
-    throw this.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}; check PATH_MAP and PLEX_LIBRARIES`));
+    return this.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`));
+  }
+
+  private notHeld(target: string, sectionKey: string): SyncError {
+    return this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target} (not scanned yet?)`));
+  }
+
+  /** One paged pass over `sections`: items holding the target, and parts with its base name and `size` (when given). */
+  private async scanFor(sections: readonly PlexSection[], target: string, size: number | null): Promise<{ exact: PlexMetadata[]; sameFile: SameFile[] }> {
+    const name = baseName(target).toLowerCase();
+    const exact: PlexMetadata[] = [];
+    const sameFile: SameFile[] = [];
+    for (const section of sections) {
+      for await (const items of this.pages(section.key, {})) {
+        for (const listed of items) {
+          // Listed items may lack librarySectionID (the container carries it): the edit call needs it.
+          const item = { ...listed, librarySectionID: listed.librarySectionID ?? section.key };
+          if (holds(item, target)) exact.push(item);
+          else if (size !== null) {
+            for (const p of item.Media.flatMap((m) => m.Part)) {
+              if (p.file && p.size === size && baseName(p.file).toLowerCase() === name) sameFile.push({ item, file: p.file });
+            }
+          }
+        }
+      }
+    }
+    return { exact, sameFile };
+  }
+
+  /** The fallback's match: cached with the Plex file it stands for, and the PATH_MAP that would have found it suggested. */
+  private async acceptSameFile(found: SameFile, stashPath: string, target: string): Promise<ResolvedItem> {
+    const { ratingKey } = found.item;
+    await this.cacheSet(target, ratingKey, found.file);
+    const location = pickSection(await this.sections(), found.file, this.libraries)?.location;
+    const pair = suggestPathMap(stashPath, found.file, location);
+    if (pair && this.redis) await recordPathHint(this.redis, this.hintsKey, { pair, stashPath, plexPath: found.file, at: Date.now() }, this.log);
+    return { ratingKey, sectionKey: found.item.librarySectionID ?? '' };
+  }
+
+  /**
+   * Where a scan would find a Stash file Plex does not hold: the library whose location is the longest
+   * prefix of the mapped path, and the folder in Plex's terms. Null when no allowed library covers it.
+   */
+  async scanTarget(stashPath: string): Promise<{ sectionKey: string; folder: string } | null> {
+    const plexPath = mapPath(stashPath, this.pathMap);
+    const match = await this.sectionMatch(plexPath);
+    const folder = folderOf(plexPath);
+    return match && folder ? { sectionKey: match.section.key, folder: inLocationStyle(folder, match.location) } : null;
+  }
+
+  /** GET /library/sections/{key}/refresh?path=<folder>: Plex scans that folder in the background (python-plexapi LibrarySection.update). */
+  async refreshFolder(sectionKey: string, folder: string): Promise<void> {
+    await this.send('GET', `/library/sections/${encodeURIComponent(sectionKey)}/refresh`, { query: new URLSearchParams({ path: folder }) });
   }
 
   /** Exactly one distinct item: cache and return it; several: AmbiguousMatch; none: PlexNotFound. */
@@ -284,9 +377,7 @@ export class PlexClient {
     if (ratingKeys.length > 1) {
       throw this.scrub(new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`));
     }
-    if (ratingKeys.length === 0) {
-      throw this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target} (not scanned yet?)`));
-    }
+    if (ratingKeys.length === 0) throw this.notHeld(target, sectionKey);
     const ratingKey = ratingKeys[0]!;
     await this.cacheSet(target, ratingKey);
     return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey };
@@ -321,18 +412,24 @@ export class PlexClient {
 
   // ---- path cache (advisory: a Redis problem only costs a search) --------------------------------
 
+  /**
+   * A cached entry is `ratingKey`, or `ratingKey<TAB>plexFile` when the base-name fallback found the
+   * file under another path; either way the item must still hold that file.
+   */
   private async fromCache(target: string, sectionKey: string): Promise<ResolvedItem | null> {
     if (!this.redis) return null;
-    let ratingKey: string | null;
+    let entry: string | null;
     try {
-      ratingKey = await this.redis.hget(this.cacheKey, target);
+      entry = await this.redis.hget(this.cacheKey, target);
     } catch {
       return null;
     }
-    if (!ratingKey) return null;
+    if (!entry) return null;
+    const [ratingKey = '', file = target] = entry.split('\t');
     try {
       const item = await this.getItem(ratingKey, sectionKey);
-      if (item.files.some((f) => normalisePlexPath(f) === target)) return { ratingKey, sectionKey: item.sectionKey || sectionKey };
+      const held = normalisePlexPath(file);
+      if (item.files.some((f) => normalisePlexPath(f) === held)) return { ratingKey, sectionKey: item.sectionKey || sectionKey };
     } catch (err) {
       // Deleted item (404): stale. Anything else (Plex down…) is the caller's problem.
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
@@ -341,8 +438,8 @@ export class PlexClient {
     return null;
   }
 
-  private async cacheSet(target: string, ratingKey: string): Promise<void> {
-    await this.redis?.hset(this.cacheKey, target, ratingKey).catch(() => undefined);
+  private async cacheSet(target: string, ratingKey: string, plexFile?: string): Promise<void> {
+    await this.redis?.hset(this.cacheKey, target, plexFile ? `${ratingKey}\t${plexFile}` : ratingKey).catch(() => undefined);
   }
 
   // ---- edits -----------------------------------------------------------------------------------

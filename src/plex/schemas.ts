@@ -21,7 +21,8 @@ const text = z.union([z.string(), z.number()]).transform(String);
 const tag = z.looseObject({ tag: text });
 const tags = z.array(tag).default([]);
 
-const part = z.looseObject({ file: z.string().optional() });
+// Part.size: bytes (python-plexapi plexapi/media.py MediaPart.size); unreadable reads as unknown.
+const part = z.looseObject({ file: z.string().optional(), size: z.number().optional().catch(undefined) });
 const media = z.looseObject({ Part: z.array(part).default([]) });
 
 export const metadataSchema = z.looseObject({

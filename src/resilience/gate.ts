@@ -6,6 +6,8 @@ import type { GateState } from './token.js';
 /** Lets the worker ask whether the supervisor holds struck jobs back, through a short cache. */
 export interface BreakerGate {
   state(): Promise<GateState>;
+  /** Whether the breaker is CLOSED (missing or unreadable reads as CLOSED), through the same cache. */
+  breakerClosed(): Promise<boolean>;
   /** Records that job `jobId` met a 401/403 now; answers when it last did before (null the first time). */
   recordAuthError(jobId: string): Promise<number | null>;
 }
@@ -40,21 +42,23 @@ export function breakerGate(
   ttlMs = 1_000,
   now = Date.now,
 ): BreakerGate {
-  let cached: { at: number; state: GateState } | undefined;
+  let cached: { at: number; state: GateState; closed: boolean } | undefined;
+  const read = async () => {
+    const t = now();
+    if (!cached || t - cached.at >= ttlMs) {
+      const [breaker, leader, health] = await Promise.all([
+        redis.hget(keys.breaker, 'state').catch(() => null),
+        redis.exists(keys.leader).catch(() => 0),
+        redis.get(keys.health).catch(() => null),
+      ]);
+      const open = breaker === 'OPEN' || breaker === 'HALF_OPEN';
+      cached = { at: t, state: { holding: open || leader === 1, ...tokenFields(health) }, closed: !open };
+    }
+    return cached;
+  };
   return {
-    async state() {
-      const t = now();
-      if (!cached || t - cached.at >= ttlMs) {
-        const [breaker, leader, health] = await Promise.all([
-          redis.hget(keys.breaker, 'state').catch(() => null),
-          redis.exists(keys.leader).catch(() => 0),
-          redis.get(keys.health).catch(() => null),
-        ]);
-        const holding = breaker === 'OPEN' || breaker === 'HALF_OPEN' || leader === 1;
-        cached = { at: t, state: { holding, ...tokenFields(health) } };
-      }
-      return cached.state;
-    },
+    state: async () => (await read()).state,
+    breakerClosed: async () => (await read()).closed,
     async recordAuthError(jobId) {
       const previous = await redis.set(`${keys.authHeld}:${jobId}`, String(now()), 'PX', AUTH_HELD_TTL_MS, 'GET');
       const at = previous === null ? NaN : Number(previous);

@@ -8,6 +8,7 @@ import { StashClient } from '../stash-api/client.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
+import { folderScanner } from '../sync/scan-missing.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 
 export interface WorkerRole {
@@ -30,6 +31,7 @@ export async function startWorkerRole(
     token: config.plex.token,
     libraries: config.plex.libraries,
     pathMap: config.plex.pathMap,
+    matchFallback: config.matching.fallback,
     redis: connection,
     prefix: config.redis.prefix,
     clientIdentifier: await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId),
@@ -43,6 +45,8 @@ export async function startWorkerRole(
     posterMaxBytes: config.stash.posterMaxBytes,
     log,
   });
+  const gate = extra.gate ?? breakerGate(connection, k);
+  const { scanMissing, scanCooldownMs, notFound } = config.matching;
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -59,11 +63,13 @@ export async function startWorkerRole(
       mode: config.sync.mode,
       poster: config.sync.poster,
       collectionFromStudio: config.sync.studioCollection,
+      scanMissing: scanMissing ? folderScanner({ plex, redis: connection, scannedKey: k.plexScanned, cooldownMs: scanCooldownMs, gate, log }) : undefined,
+      notFound,
     },
     signalsKey: k.signals,
     log,
-    gate: breakerGate(connection, k),
     ...extra,
+    gate,
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
   worker.on('failed', (job, err) => {

@@ -3,11 +3,14 @@
 // log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
 // filter is not exact (or ignored), `/all` items are partial, indexed tags replace the list (as on a real
 // server; python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags for that reason),
-// unknown edit params → 400.
+// unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
+// refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
+// plexapi/library.py `LibrarySection.update(path=...)`), a moment later, as Plex scans in the background.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
-import { normalisePlexPath } from '../plex/paths.js';
+import { normalisePlexPath, relativeTo } from '../plex/paths.js';
+import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
 
 export type PlexSimMode = 'up' | 'down' | '503' | '401';
@@ -44,6 +47,7 @@ export const ROUTES = {
   metadata: '/library/metadata/:key',
   posters: '/library/metadata/:key/posters',
   rate: '/:/rate',
+  refresh: '/library/sections/:key/refresh',
   unknown: 'unknown',
 } as const;
 
@@ -94,7 +98,9 @@ export interface SimItemInput {
   sectionKey: string;
   title: string;
   file: string;
-  /** Further files (parts) of the item. */
+  /** Part.size of `file` in bytes (default simFileSize: the same for the same base name). */
+  size?: number;
+  /** Further files (parts) of the item (sizes by simFileSize). */
   extraFiles?: string[];
   summary?: string;
   studio?: string;
@@ -119,11 +125,21 @@ export interface SimItemState extends Record<SimScalar, string>, Record<SimTag, 
   updatedAt: number;
 }
 
+/** A file Plex has not scanned yet: it becomes an item when a refresh covers its folder. */
+export interface SimDiskFile {
+  file: string;
+  size?: number;
+  /** Default: the base name without extension, as Plex's scanner names an unmatched file. */
+  title?: string;
+}
+
 interface Item extends Record<SimScalar, string>, Record<SimTag, string[]> {
   ratingKey: string;
   sectionKey: string;
   userRating: number | null;
   files: string[];
+  /** Part.size of each file, in the order of `files`. */
+  sizes: number[];
   locked: Set<string>;
   poster: { bytes: number; sha256: string; contentType: string } | null;
   addedAt: number;
@@ -171,6 +187,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
+  private readonly disk = new Map<string, SimDiskFile>();
+  /** How long after a refresh request its files appear (Plex answers at once and scans in the background). */
+  scanDelayMs = 20;
   private nextSectionKey = 1;
   private nextRatingKey = 1000;
   private nextId = 1;
@@ -292,6 +311,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       sectionKey: input.sectionKey,
       userRating: input.userRating ?? null,
       files: [input.file, ...(input.extraFiles ?? [])],
+      sizes: [input.size ?? simFileSize(input.file), ...(input.extraFiles ?? []).map(simFileSize)],
       locked: new Set(input.locked ?? []),
       poster: null,
       addedAt: nowSeconds(),
@@ -310,6 +330,17 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const item = this.itemMap.get(ratingKey);
     if (!item) throw new Error(`no item ${ratingKey}`);
     item.files = [...files];
+    item.sizes = files.map(simFileSize);
+  }
+
+  /** Puts a file "on disk" that Plex has not scanned: no item holds it until a refresh covers its folder. */
+  addFileOnDisk(file: SimDiskFile): void {
+    this.disk.set(normalisePlexPath(file.file), { ...file });
+  }
+
+  /** Files on disk not scanned yet. */
+  unscannedFiles(): string[] {
+    return [...this.disk.values()].map((f) => f.file);
   }
 
   item(ratingKey: string): SimItemState | undefined {
@@ -381,6 +412,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       }
       case `PUT ${ROUTES.sectionAll}`:
         this.edit(key, ctx.url.searchParams);
+        return {};
+      case `GET ${ROUTES.refresh}`:
+      case `POST ${ROUTES.refresh}`: // the spec documents POST; python-plexapi sends GET, which Plex takes
+        this.refresh(key, ctx.url.searchParams.get('path'));
         return {};
       case `GET ${ROUTES.metadata}`:
         return { body: this.metadataBody(this.mustItem(key)) };
@@ -485,7 +520,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   }
 
   private media(i: Item) {
-    return [{ id: Number(i.ratingKey), Part: i.files.map((file, n) => ({ id: Number(i.ratingKey) * 10 + n, key: `/library/parts/${i.ratingKey}${n}/file`, file })) }];
+    return [{ id: Number(i.ratingKey), Part: i.files.map((file, n) => ({ id: Number(i.ratingKey) * 10 + n, key: `/library/parts/${i.ratingKey}${n}/file`, file, size: i.sizes[n] })) }];
   }
 
   private tagId(field: SimTag, tag: string): number {
@@ -527,6 +562,24 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         Metadata: [md],
       },
     };
+  }
+
+  /** Schedules the scan of a section (or of one folder of it): every file on disk below becomes an item. */
+  private refresh(sectionKey: string, path: string | null): void {
+    const section = this.sectionMap.get(sectionKey);
+    if (!section) throw new HttpError(404, 'Not Found');
+    const under = (file: string, folder: string) => relativeTo(file, normalisePlexPath(folder)) !== null;
+    const covered = [...this.disk.entries()].filter(
+      ([file]) => section.locations.some((loc) => under(file, loc)) && (path === null || under(file, path)),
+    );
+    const t = setTimeout(() => {
+      for (const [key, f] of covered) {
+        if (!this.disk.delete(key)) continue;
+        const title = f.title ?? (f.file.split(/[\\/]/).pop() ?? f.file).replace(/\.[^.]*$/, '');
+        this.addItem({ sectionKey, title, file: f.file, size: f.size });
+      }
+    }, this.scanDelayMs);
+    t.unref();
   }
 
   private mustItem(ratingKey: string): Item {
@@ -653,6 +706,7 @@ function routeOf(pathname: string): string {
   if (pathname === '/identity') return ROUTES.identity;
   if (pathname === '/library/sections' || pathname === '/library/sections/') return ROUTES.sections;
   if (/^\/library\/sections\/[^/]+\/all\/?$/.test(pathname)) return ROUTES.sectionAll;
+  if (/^\/library\/sections\/[^/]+\/refresh\/?$/.test(pathname)) return ROUTES.refresh;
   if (/^\/library\/metadata\/[^/]+\/?$/.test(pathname)) return ROUTES.metadata;
   if (/^\/library\/metadata\/[^/]+\/posters\/?$/.test(pathname)) return ROUTES.posters;
   if (pathname === '/:/rate') return ROUTES.rate;

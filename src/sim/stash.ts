@@ -25,6 +25,7 @@ import { formatStashTime } from '../stash-api/client.js';
 import { FIND_SCENE } from '../stash-api/queries.js';
 import { defaultStashSchemaDir, loadStashSchema } from '../stash-api/schema.js';
 import type { StashScene } from '../model/types.js';
+import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
 
@@ -87,7 +88,8 @@ export interface SimSceneInput {
   studio_id?: string | null;
   performer_ids?: string[];
   tag_ids?: string[];
-  files?: string[];
+  /** A path, or a path and a size (default simFileSize: the same for the same base name). */
+  files?: (string | { path: string; size: number })[];
   /** Test convenience (not a Stash input): set the change time instead of "now". */
   updated_at?: Date | number;
 }
@@ -105,7 +107,7 @@ interface SceneRec {
   studio_id: string | null;
   performer_ids: string[];
   tag_ids: string[];
-  files: { id: string; path: string }[];
+  files: { id: string; path: string; size: number }[];
   /** As Stash stores them: RFC 3339 text in the zone of the moment they were written. */
   created_at: string;
   updated_at: string;
@@ -348,7 +350,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (p.studio_id !== undefined) rec.studio_id = p.studio_id;
     if (p.performer_ids !== undefined) rec.performer_ids = [...new Set(p.performer_ids)];
     if (p.tag_ids !== undefined) rec.tag_ids = [...new Set(p.tag_ids)];
-    if (p.files !== undefined) rec.files = p.files.map((path) => ({ id: String(this.nextId.file++), path }));
+    if (p.files !== undefined) {
+      rec.files = p.files.map((f) => {
+        const { path, size } = typeof f === 'string' ? { path: f, size: simFileSize(f) } : f;
+        return { id: String(this.nextId.file++), path, size };
+      });
+    }
   }
 
   private addNamed(kind: Kinds, name: string, parentId: string | null): string {
@@ -575,7 +582,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
         id: f.id,
         path: f.path,
         basename: f.path.split(/[\\/]/).pop() ?? f.path,
-        size: 0,
+        size: f.size,
         format: 'mp4',
         width: 1920,
         height: 1080,

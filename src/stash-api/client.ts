@@ -75,7 +75,8 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
     .nullable(),
   performers: z.array(z.object({ name: z.string() })),
   tags: z.array(z.object({ name: z.string() })),
-  files: z.array(z.object({ path: z.string(), basename: z.string() })),
+  // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
+  files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });

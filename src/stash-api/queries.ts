@@ -19,7 +19,7 @@ export const FIND_SCENE = /* GraphQL */ `
       studio { id name parent_studio { name } }
       performers { name }
       tags { name }
-      files { path basename }
+      files { path basename size }
       paths { screenshot }
     }
   }

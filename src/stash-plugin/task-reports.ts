@@ -226,7 +226,12 @@ export function supervisorLine(s: StatusJson['supervisor']): ReportLine {
     : warning('Supervisor: NOT running (no live leader): nobody probes Plex or steers the queue');
 }
 
-/** Health Check: Plex, the breaker, the queue, the supervisor. */
+/** The PATH_MAP suggestion and the PLEX_LIBRARIES problems (docs/MATCHING.md), as warnings. */
+export function matchingLines(m: StatusJson['matching']): ReportLine[] {
+  return [...(m?.pathHint ? [m.pathHint] : []), ...(m?.libraryProblems ?? [])].map((text) => warning(text));
+}
+
+/** Health Check: Plex, the breaker, the queue, the supervisor, matching problems. */
 export function healthReport(input: { status: StatusJson; probe: DirectProbe | null }, clock: ReportClock): Report {
   const { status } = input;
   const plex = plexLines(input.probe, status.health, clock);
@@ -236,6 +241,7 @@ export function healthReport(input: { status: StatusJson; probe: DirectProbe | n
     breakerLine(status.breaker, clock),
     ...queues.map(([name, q]) => queueLine(name, q)),
     supervisorLine(status.supervisor),
+    ...matchingLines(status.matching),
   ];
   const todo = queues.reduce((n, [, q]) => n + pending(q), 0);
   const failed = queues.reduce((n, [, q]) => n + q.failed, 0);

@@ -7,6 +7,7 @@ import type { BreakerStateName } from '../resilience/breaker.js';
 import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '../resilience/outages.js';
 import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
+import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
@@ -33,6 +34,31 @@ export interface StatusJson {
   };
   outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
   supervisor: { leader: string | null; alive: boolean };
+  /** Extra: how scenes find their Plex items (docs/MATCHING.md); always set by shapeStatus. */
+  matching?: MatchingStatus;
+}
+
+export interface MatchingStatus {
+  /** "Plex sees these files under another path; set PATH_MAP=…", or null. */
+  pathHint: string | null;
+  /** The PATH_MAP pairs the base-name fallback suggested, each with a file that showed it. */
+  pathHints: PathHint[];
+  /** PLEX_LIBRARIES problems found at the supervisor's last check of Plex's sections. */
+  libraryProblems: string[];
+  librariesCheckedAt: number | null;
+}
+
+/** Pure: the stored library check (JSON written by the supervisor); anything unreadable reads as not checked. */
+export function parseLibraryCheck(raw: string | null): Pick<MatchingStatus, 'libraryProblems' | 'librariesCheckedAt'> {
+  try {
+    const v = raw ? (JSON.parse(raw) as { checkedAt?: unknown; problems?: unknown }) : null;
+    if (v && typeof v.checkedAt === 'number' && Array.isArray(v.problems)) {
+      return { libraryProblems: v.problems.filter((p): p is string => typeof p === 'string'), librariesCheckedAt: v.checkedAt };
+    }
+  } catch {
+    /* not checked */
+  }
+  return { libraryProblems: [], librariesCheckedAt: null };
 }
 
 /** Everything the status is made of, as read from Redis (also what /metrics is made of). */
@@ -44,18 +70,23 @@ export interface StatusSources {
   leader: string | null;
   /** PTTL of the lease key: > 0 for a live lease, -1 for one without expiry, -2 when missing. */
   leaderTtlMs: number;
+  /** The base-name fallback's PATH_MAP suggestions and the stored PLEX_LIBRARIES check (absent: none). */
+  pathHints?: PathHint[];
+  libraryCheck?: string | null;
 }
 
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
     redis.pttl(k.leader),
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
+    readPathHints(redis, k.plexPathHints),
+    redis.get(k.plexLibraryCheck),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -64,6 +95,8 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]!])),
     leader,
     leaderTtlMs,
+    pathHints,
+    libraryCheck,
   };
 }
 
@@ -117,6 +150,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       leader: src.leader,
       alive: src.leader !== null && src.leaderTtlMs > 0,
     },
+    matching: { pathHint: pathHintLine(src.pathHints ?? []), pathHints: src.pathHints ?? [], ...parseLibraryCheck(src.libraryCheck ?? null) },
   };
 }
 

@@ -27,13 +27,15 @@ import {
 } from '../resilience/ramp.js';
 import { readSignals } from '../resilience/signals.js';
 import { afterTokenCheck, pauseReasons, tokenCheckDue, type TokenCheck } from '../resilience/token.js';
+import { libraryProblems, type PlexSection } from '../plex/paths.js';
 import { QueueControl } from './queue-control.js';
 import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
 
-/** What the supervisor needs of Plex: the unauthenticated probe and the token check. */
+/** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
 export interface PlexHealthPort {
   identity(timeoutMs?: number): Promise<{ latencyMs: number }>;
   checkToken(): Promise<void>;
+  sections?(): Promise<PlexSection[]>;
 }
 
 export interface ProbeResult {
@@ -87,6 +89,8 @@ export class Supervisor {
   private tokenSuspect = false;
   /** When this leader last began a token check (answered or not), for the recheck interval. */
   private tokenCheckStartedAt: number | null = null;
+  /** The PLEX_LIBRARIES problems last logged, so a recheck that finds the same says nothing new. */
+  private loggedLibraryProblems = '';
 
   constructor(private readonly opts: SupervisorOptions) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -414,6 +418,26 @@ export class Supervisor {
     if (effect.queue === 'pause') await this.control.pause(); // before the flag shows, as with OPEN
     await this.saveHealth({ tokenRejected: effect.tokenRejected, tokenCheckedAt: startedAt });
     if (effect.queue === 'resume') await this.resumeUnlessHeld();
+    if (check === 'accepted') await this.checkLibraries(startedAt);
+  }
+
+  /**
+   * PLEX_LIBRARIES against the sections Plex answers with (whenever the token check passes: at start, after
+   * each recovery): a missing title or a library of another type is logged as an error and stored for the
+   * status page. Never an exit: Plex may be down at start, and a library may be added later.
+   */
+  private async checkLibraries(at: number): Promise<void> {
+    if (!this.opts.plex.sections) return;
+    let problems: string[];
+    try {
+      problems = libraryProblems(await this.opts.plex.sections(), this.opts.config.plex.libraries);
+    } catch {
+      return; // the probes deal with an unreachable Plex
+    }
+    const text = problems.join('\n');
+    if (text !== this.loggedLibraryProblems) for (const p of problems) this.opts.log.error(p);
+    this.loggedLibraryProblems = text;
+    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.plexLibraryCheck, args: [JSON.stringify({ checkedAt: at, problems })] }]);
   }
 
   private async recheckTokenIfDue(now: number): Promise<void> {

@@ -4,11 +4,13 @@ import { SyncError } from '../core/errors.js';
 import type { RedisConnection } from '../core/redis.js';
 import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
 import { posterFrom } from './poster.js';
+import type { FolderScanner } from './scan-missing.js';
 import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
-  resolveItem(stashPath: string): Promise<{ ratingKey: string; sectionKey: string }>;
+  /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md). */
+  resolveItem(stashPath: string, size?: number | null): Promise<{ ratingKey: string; sectionKey: string }>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
@@ -29,16 +31,25 @@ export interface SyncDeps {
   mode: SyncMode;
   poster: boolean;
   collectionFromStudio: boolean;
+  /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
+  scanMissing?: FolderScanner;
+  /** PLEX_NOT_FOUND: 'retry' (default) throws PlexNotFound; 'skip' completes as skipped ("not in Plex"). */
+  notFound?: 'retry' | 'skip';
 }
 
 export interface SyncResult {
-  ratingKey: string;
+  /** null when the scene was skipped (PLEX_NOT_FOUND=skip). */
+  ratingKey: string | null;
   /** Plex edit requests sent (0 for an unchanged scene). */
   editRequests: number;
   posterUploaded: boolean;
   /** Why the screenshot was not uploaded (not JPEG/PNG/WebP, too large), when it was not. */
   posterSkipped?: string;
+  /** Why nothing was synced ("not in Plex"), when the job completed without a Plex item. */
+  skipped?: string;
 }
+
+export const NOT_IN_PLEX = 'not in Plex';
 
 /** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
 async function resolveScene(scene: StashScene, plex: PlexPort) {
@@ -46,7 +57,7 @@ async function resolveScene(scene: StashScene, plex: PlexPort) {
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return await plex.resolveItem(file.path);
+      return await plex.resolveItem(file.path, file.size ?? null);
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
@@ -55,10 +66,20 @@ async function resolveScene(scene: StashScene, plex: PlexPort) {
   throw notFound;
 }
 
+/** Not in Plex: ask for a scan of its folders, then retry (throw) or complete as skipped (null). */
+async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Promise<null> {
+  if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
+  await deps.scanMissing?.(scene.files.map((f) => f.path));
+  if (deps.notFound === 'skip') return null;
+  throw err;
+}
+
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
   const scene = await deps.stash.findScene(sceneId);
   if (!scene) throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
-  const { ratingKey, sectionKey } = await resolveScene(scene, deps.plex);
+  const found = await resolveScene(scene, deps.plex).catch((err: unknown) => whenNotFound(scene, deps, err));
+  if (!found) return { ratingKey: null, editRequests: 0, posterUploaded: false, skipped: NOT_IN_PLEX };
+  const { ratingKey, sectionKey } = found;
   const current = await deps.plex.getItem(ratingKey);
   const desired = desiredState(scene, { collectionFromStudio: deps.collectionFromStudio });
   const edit = diff(desired, current, deps.mode);

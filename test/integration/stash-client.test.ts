@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/core/errors.js';
+import { simFileSize } from '../../src/sim/file-size.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
 import type { Screenshot } from '../../src/model/types.js';
@@ -92,7 +93,7 @@ describe('findScene', () => {
       studio_id: studio,
       performer_ids: [p1, p2],
       tag_ids: [tag],
-      files: ['/stash/videos/a/one.mp4', 'C:\\videos\\two.mkv'],
+      files: ['/stash/videos/a/one.mp4', { path: 'C:\\videos\\two.mkv', size: 4_000_000_000 }],
     });
     const scene = await client.findScene(id);
     expect(scene).toEqual({
@@ -110,8 +111,9 @@ describe('findScene', () => {
       performers: [{ name: 'Ann' }, { name: 'Bob' }],
       tags: [{ name: 'outdoor' }],
       files: [
-        { path: '/stash/videos/a/one.mp4', basename: 'one.mp4' },
-        { path: 'C:\\videos\\two.mkv', basename: 'two.mkv' },
+        { path: '/stash/videos/a/one.mp4', basename: 'one.mp4', size: simFileSize('/stash/videos/a/one.mp4') },
+        // Int64: beyond 32 bits, still a JSON number.
+        { path: 'C:\\videos\\two.mkv', basename: 'two.mkv', size: 4_000_000_000 },
       ],
       paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) },
     });

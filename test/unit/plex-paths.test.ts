@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { inLocationStyle, mapPath, normalisePlexPath, pickSection, titleGuess, type PlexSection } from '../../src/plex/paths.js';
+import { pathHintLine } from '../../src/plex/path-hints.js';
+import {
+  baseName,
+  folderOf,
+  inLocationStyle,
+  libraryProblems,
+  mapPath,
+  normalisePlexPath,
+  pickSection,
+  suggestPathMap,
+  titleGuess,
+  type PlexSection,
+} from '../../src/plex/paths.js';
+import { parseLibraryCheck } from '../../src/supervisor/status.js';
 
 describe('mapPath', () => {
   const map = [
@@ -108,5 +121,71 @@ describe('inLocationStyle', () => {
   it('uses backslashes when the Plex location does', () => {
     expect(inLocationStyle('C:/Plex/a.mp4', 'C:\\Plex')).toBe('C:\\Plex\\a.mp4');
     expect(inLocationStyle('/plex/a.mp4', '/plex')).toBe('/plex/a.mp4');
+  });
+});
+
+describe('suggestPathMap', () => {
+  it('drops the common tail of whole components: the heads are the pair', () => {
+    expect(suggestPathMap('/data/stash/x/y.mp4', '/media/x/y.mp4')).toEqual({ from: '/data/stash', to: '/media' });
+    expect(suggestPathMap('D:\\Videos\\x\\y.mp4', '/media/x/y.mp4')).toEqual({ from: 'D:/Videos', to: '/media' });
+    expect(suggestPathMap('/x/y.mp4', '/media/x/y.mp4')).toEqual({ from: '/', to: '/media' });
+    expect(suggestPathMap('//nas/share/x/y.mp4', 'Z:/x/y.mp4')).toEqual({ from: '//nas/share', to: 'Z:/' });
+  });
+  it('maps onto the Plex library location when the tail allows', () => {
+    expect(suggestPathMap('/data/stash/x/y.mp4', '/media/stash/x/y.mp4')).toEqual({ from: '/data', to: '/media' });
+    expect(suggestPathMap('/data/stash/x/y.mp4', '/media/stash/x/y.mp4', '/media/stash/')).toEqual({ from: '/data/stash', to: '/media/stash' });
+    // A location the Stash path does not share below: the common tail decides.
+    expect(suggestPathMap('/data/a/y.mp4', '/media/stash/b/a/y.mp4', '/media/stash')).toEqual({ from: '/data', to: '/media/stash/b' });
+  });
+  it('null when equal, or when the file names differ (even in case): no prefix mapping could help', () => {
+    expect(suggestPathMap('/media/x/y.mp4', '/media/x/y.mp4')).toBeNull();
+    expect(suggestPathMap('/data/x/Y.mp4', '/media/x/y.mp4')).toBeNull();
+  });
+  it('every pair it suggests maps the Stash path onto the Plex path', () => {
+    const cases: [string, string, string?][] = [
+      ['/data/stash/x/y.mp4', '/media/x/y.mp4'],
+      ['C:\\a\\b\\c.mkv', '/srv/b/c.mkv', '/srv'],
+      ['/a/b/c.mkv', '/a/z/b/c.mkv', '/a/z'],
+    ];
+    for (const [stash, plex, loc] of cases) expect(mapPath(stash, [suggestPathMap(stash, plex, loc)!])).toBe(normalisePlexPath(plex));
+  });
+});
+
+describe('folderOf / baseName', () => {
+  it('the folder of a file and its last component', () => {
+    expect(folderOf('/media/x/y.mp4')).toBe('/media/x');
+    expect(folderOf('/y.mp4')).toBe('/');
+    expect(folderOf('C:\\y.mp4')).toBe('C:/');
+    expect(folderOf('y.mp4')).toBe('');
+    expect(baseName('C:\\a\\Y.mp4')).toBe('Y.mp4');
+  });
+});
+
+describe('libraryProblems', () => {
+  const sections = [
+    { key: '1', title: 'Videos', type: 'movie', locations: ['/m'] },
+    { key: '2', title: 'Shows', type: 'show', locations: ['/s'] },
+  ];
+  it('a title Plex has not, and a library that is not a movie library', () => {
+    const p = libraryProblems(sections, ['videos', 'Movies', 'Shows']);
+    expect(p).toEqual([
+      'PLEX_LIBRARIES: Plex has no library "Movies" (its libraries: "Videos" (movie), "Shows" (show))',
+      'PLEX_LIBRARIES: "Shows" is a show library; stash2plex needs a movie or other-videos library',
+    ]);
+  });
+  it('nothing when every title fits, or when none is given', () => {
+    expect(libraryProblems(sections, [' VIDEOS '])).toEqual([]);
+    expect(libraryProblems(sections, null)).toEqual([]);
+  });
+});
+
+describe('pathHintLine / parseLibraryCheck', () => {
+  it('one PATH_MAP value joining every suggestion', () => {
+    expect(pathHintLine([])).toBeNull();
+    expect(pathHintLine([{ pathMap: '/a=/b' }, { pathMap: 'D:/x=/y' }])).toBe('Plex sees these files under another path; set PATH_MAP=/a=/b;D:/x=/y');
+  });
+  it('an unreadable library check reads as not checked', () => {
+    expect(parseLibraryCheck(JSON.stringify({ checkedAt: 5, problems: ['x', 3] }))).toEqual({ libraryProblems: ['x'], librariesCheckedAt: 5 });
+    for (const raw of [null, '{', '{"problems":[]}']) expect(parseLibraryCheck(raw)).toEqual({ libraryProblems: [], librariesCheckedAt: null });
   });
 });
