@@ -7,7 +7,7 @@ import { parseConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { renderStatusMain } from '../../src/dashboard/page.js';
-import type { SyncJobData } from '../../src/model/job.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';

@@ -104,7 +104,7 @@ describe('.env', () => {
 describe('loadConfigOrExit', () => {
   it('exits 2 with one line naming the variable', () => {
     // Runs the built module (npm test builds first), as every entry point does.
-    const script = `import('${join(process.cwd(), 'dist/src/config.js')}').then(m => m.loadConfigOrExit())`;
+    const script = `import('${join(process.cwd(), 'dist/src/core/config.js')}').then(m => m.loadConfigOrExit())`;
     const r = spawnSync(process.execPath, ['-e', script], {
       env: { PATH: process.env.PATH, PLEX_URL: 'http://p', PLEX_TOKEN: 'abcd', STASH_URL: 'http://s', WORKER_CONCURRENCY: '-3' },
       cwd: tmpdir(),
