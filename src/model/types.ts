@@ -16,6 +16,8 @@ export interface StashScene {
   performers: { name: string }[];
   tags: { name: string }[];
   files: { path: string; basename: string }[];
+  /** StashBox ids (SYNC_REQUIRE=stashid). */
+  stash_ids: { endpoint: string; stash_id: string }[];
   paths: { screenshot: string | null } | null;
 }
 
@@ -43,7 +45,7 @@ export interface PlexItem {
 /** What Plex should show for a scene (the output of the pure mapping). */
 export interface DesiredPlexState {
   scalars: Record<PlexScalarField, string>; // '' clears
-  tags: Partial<Record<PlexTagField, string[]>>; // absent: not managed
+  tags: Record<PlexTagField, string[]>;
   userRating: number | null; // null: clear
   posterUrl: string | null;
 }

@@ -77,6 +77,7 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   performers: z.array(z.object({ name: z.string() })),
   tags: z.array(z.object({ name: z.string() })),
   files: z.array(z.object({ path: z.string(), basename: z.string() })),
+  stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
