@@ -33,6 +33,8 @@ export interface StatusJson {
   };
   outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
   supervisor: { leader: string | null; alive: boolean };
+  /** Extra: scenes SYNC_REQUIRE held back (job completed as skipped), by unmet requirement, since the count began. */
+  sync: { skipped: Record<string, number> };
 }
 
 /** Everything the status is made of, as read from Redis (also what /metrics is made of). */
@@ -44,18 +46,26 @@ export interface StatusSources {
   leader: string | null;
   /** PTTL of the lease key: > 0 for a live lease, -1 for one without expiry, -2 when missing. */
   leaderTtlMs: number;
+  /** The skipped-scene counts (hash `syncSkipped`); a damaged value is dropped. */
+  skipped: Record<string, number>;
+}
+
+/** Whole counts of a hash of counters; anything else (damaged) is left out. */
+function counts(hash: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(hash).filter(([, v]) => /^\d{1,15}$/.test(v)).map(([k, v]) => [k, Number(v)]));
 }
 
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, skipped] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
     redis.pttl(k.leader),
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
+    redis.hgetall(k.syncSkipped),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -64,6 +74,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]!])),
     leader,
     leaderTtlMs,
+    skipped: counts(skipped),
   };
 }
 
@@ -117,6 +128,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       leader: src.leader,
       alive: src.leader !== null && src.leaderTtlMs > 0,
     },
+    sync: { skipped: src.skipped },
   };
 }
 

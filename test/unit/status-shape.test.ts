@@ -23,6 +23,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
     queues: over.queues ?? { sync: queue },
     leader: over.leader ?? null,
     leaderTtlMs: over.leaderTtlMs ?? -2,
+    skipped: over.skipped ?? {},
   };
 }
 
@@ -39,7 +40,12 @@ describe('shapeStatus', () => {
         metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 },
       },
       supervisor: { leader: null, alive: false },
+      sync: { skipped: {} },
     });
+  });
+
+  it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {
+    expect(shapeStatus(sources({ skipped: { metadata: 3, stashid: 1 } }), config, NOW).sync).toEqual({ skipped: { metadata: 3, stashid: 1 } });
   });
 
   it("names why the supervisor holds a paused queue: Plex down, token rejected, or both", () => {
@@ -56,7 +62,7 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor']);
+    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'sync']);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
     expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);
