@@ -93,6 +93,7 @@ describe('findScene', () => {
       performer_ids: [p1, p2],
       tag_ids: [tag],
       files: ['/stash/videos/a/one.mp4', 'C:\\videos\\two.mkv'],
+      stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: '7c3f0a55-stashdb-id' }],
     });
     const scene = await client.findScene(id);
     expect(scene).toEqual({
@@ -113,6 +114,7 @@ describe('findScene', () => {
         { path: '/stash/videos/a/one.mp4', basename: 'one.mp4' },
         { path: 'C:\\videos\\two.mkv', basename: 'two.mkv' },
       ],
+      stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: '7c3f0a55-stashdb-id' }],
       paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) },
     });
     // The store's view is the same answer, plus relation ids.

@@ -234,6 +234,7 @@ describe('Queue Status', () => {
       '  PlexServerDown: 30',
       '  PlexNotFound: 5',
       '  unclassified: 2',
+      'Skipped as not ready (SYNC_REQUIRE): none',
       expect.stringMatching(/^W Breaker: OPEN for 2m 5s, since \d\d:\d\d:\d\d \(Plex outage: the queue is paused\)$/),
       'Recovery: no ramp running',
       'Last outage:',
