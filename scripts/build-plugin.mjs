@@ -13,8 +13,8 @@
 // --http-outdir / --curl-outdir say.
 // esbuild bundles the TypeScript directly (no tsc needed). Every file is written to a temporary name
 // and renamed into place, so a plugin run (or a test) never sees a half-written file.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { build } from 'esbuild';
@@ -74,8 +74,35 @@ function writeAtomic(file, contents, mode = 0o644) {
   renameSync(tmp, file);
 }
 
+/**
+ * The Lua scripts inlined: src/core/lua-source.ts (which reads a .lua file beside the compiled code)
+ * becomes a table of every .lua file under src/, imported with esbuild's `text` loader, so the plugin
+ * folder holds no .lua file. Same signature: readLuaSource('dlq/lua/restoreDedup-2.lua').
+ */
+const inlineLua = {
+  name: 'inline-lua',
+  setup(b) {
+    b.onResolve({ filter: /\/lua-source(\.js|\.ts)?$/ }, () => ({ path: 'lua-source', namespace: 'inline-lua' }));
+    b.onLoad({ filter: /.*/, namespace: 'inline-lua' }, () => {
+      const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua')).sort();
+      const imports = files.map((f, i) => `import s${i} from ${JSON.stringify(join(root, 'src', f))};`);
+      const table = files.map((f, i) => `${JSON.stringify(f.split(sep).join('/'))}: s${i}`);
+      const contents = `${imports.join('\n')}
+const LUA = { ${table.join(', ')} };
+export function readLuaSource(file) {
+  const text = LUA[file];
+  if (text === undefined) throw new Error('Lua script not bundled: ' + file);
+  return text;
+}`;
+      return { contents, loader: 'js', resolveDir: root };
+    });
+  },
+};
+
 const common = {
   bundle: true,
+  loader: { '.lua': 'text' },
+  plugins: [inlineLua],
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -101,7 +128,7 @@ const tasksBeside = {
 };
 
 const [hook, tasks] = await Promise.all([
-  build({ ...common, entryPoints: ['workers/stash-plugin.ts'], outfile: join(outdir, HOOK_FILE), plugins: [tasksBeside], metafile: true }),
+  build({ ...common, entryPoints: ['workers/stash-plugin.ts'], outfile: join(outdir, HOOK_FILE), plugins: [tasksBeside, inlineLua], metafile: true }),
   build({ ...common, entryPoints: ['src/stash-plugin/tasks.ts'], outfile: join(outdir, TASKS_FILE), metafile: true }),
 ]);
 

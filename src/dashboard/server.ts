@@ -13,6 +13,7 @@ import { createSyncQueue } from '../sync/queue.js';
 import { createDashboardApp } from './app.js';
 import { HookSpool } from './hook-spool.js';
 import { isLoopbackHost } from './security.js';
+import { settlesWithin } from './timeout.js';
 
 export interface DashboardOptions {
   /** An in-process supervisor: the manual probe goes through it (and is recorded). */
@@ -57,14 +58,6 @@ export function listenError(err: unknown, host: string): unknown {
   return err;
 }
 
-/** True when `p` settled within `ms`. */
-async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([p.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
-  clearTimeout(timer);
-  return done;
-}
-
 export async function startDashboard(config: Config, log: Logger, opts: DashboardOptions = {}): Promise<DashboardHandle> {
   assertDashboardExposure(config);
   const ownRedis = !opts.redis;
@@ -95,8 +88,8 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
   // connection instead.
   const cleanup = async () => {
     hookSpool?.stop();
-    if (ownQueues) await bounded(Promise.all(queues.map((q) => q.close().catch(() => undefined))), 2_000);
-    if (ownRedis && !(await bounded(closeQuietly(redis), 1_000))) redis.disconnect();
+    if (ownQueues) await settlesWithin(Promise.all(queues.map((q) => q.close().catch(() => undefined))), 2_000);
+    if (ownRedis && !(await settlesWithin(closeQuietly(redis), 1_000))) redis.disconnect();
   };
   try {
     await new Promise<void>((resolve, reject) => {

@@ -19,6 +19,7 @@ import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../stash
 import { fanoutItem, itemLabel, type InboxItem } from '../hook/spool.js';
 import type { HookSpool } from './hook-spool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { withTimeout } from './timeout.js';
 
 export interface StashHookOptions {
   /** HOOK_TOKEN; null turns the endpoint off (404). */
@@ -48,25 +49,51 @@ interface BodyError {
   type?: string;
 }
 
-export function stashHookRouter(opts: StashHookOptions): express.Router {
-  const { token, redis, inboxKey, log, secrets } = opts;
-  const now = opts.now ?? Date.now;
-  const maxBytes = opts.maxBytes ?? MAX_INPUT_BYTES;
-  const redisTimeoutMs = opts.redisTimeoutMs ?? 2_000;
-  const readyWaitMs = opts.readyWaitMs ?? 1_000;
-  const limiter = new RateLimiter({ ...(opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now });
-  const readBody = express.raw({ type: () => true, limit: maxBytes });
-  let warnedOff = false;
+type HookBody = { output: string } | { error: string };
 
-  const answer = (res: Response, status: number, body: { output: string } | { error: string }, headers: Record<string, string> = {}) => {
-    const text = 'output' in body ? output(redact(body.output, secrets)) : errorOutput(redact(body.error, secrets));
-    res.status(status).set({ 'Cache-Control': 'no-store', ...headers }).type('application/json').send(text);
+/** What the hook's three stages share: options with their defaults, the answer in the plugin's form. */
+interface HookContext {
+  opts: StashHookOptions;
+  now: () => number;
+  maxBytes: number;
+  redisTimeoutMs: number;
+  readyWaitMs: number;
+  answer(res: Response, status: number, body: HookBody, headers?: Record<string, string>): void;
+}
+
+const remote = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+
+function hookContext(opts: StashHookOptions): HookContext {
+  return {
+    opts,
+    now: opts.now ?? Date.now,
+    maxBytes: opts.maxBytes ?? MAX_INPUT_BYTES,
+    redisTimeoutMs: opts.redisTimeoutMs ?? 2_000,
+    readyWaitMs: opts.readyWaitMs ?? 1_000,
+    answer(res, status, body, headers = {}) {
+      const text = 'output' in body ? output(redact(body.output, opts.secrets)) : errorOutput(redact(body.error, opts.secrets));
+      res.status(status).set({ 'Cache-Control': 'no-store', ...headers }).type('application/json').send(text);
+    },
   };
-  const remote = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+}
 
+/** Mounted at HOOK_PATH (./routes.ts). */
+export function stashHookRouter(opts: StashHookOptions): express.Router {
+  const ctx = hookContext(opts);
   const router = express.Router();
+  router.all('/', hookGate(ctx));
+  router.post('/', express.raw({ type: () => true, limit: ctx.maxBytes }), hookPost(ctx));
+  router.use('/', hookBodyError(ctx));
+  return router;
+}
 
-  router.all(HOOK_PATH, (req, res, next) => {
+/** Every method: off, method, rate, cross-site, token; nothing is read before the token is right. */
+function hookGate(ctx: HookContext) {
+  const { token, log } = ctx.opts;
+  const { answer } = ctx;
+  const limiter = new RateLimiter({ ...(ctx.opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now: ctx.now });
+  let warnedOff = false;
+  return (req: Request, res: Response, next: NextFunction) => {
     if (token === null) {
       if (!warnedOff) {
         warnedOff = true;
@@ -93,57 +120,60 @@ export function stashHookRouter(opts: StashHookOptions): express.Router {
       return answer(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>' }, { 'WWW-Authenticate': 'Bearer realm="stash2plex"' });
     }
     next();
-  });
+  };
+}
 
-  router.post(HOOK_PATH, readBody, async (req, res) => {
+/** The body: plugin input → decideHook → skip / reject / XADD (or the spool when Redis does not take it). */
+function hookPost(ctx: HookContext) {
+  const { redis, inboxKey, log, secrets, spool } = ctx.opts;
+  const { answer } = ctx;
+  return async (req: Request, res: Response) => {
     const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const parsed = parsePluginInput(text);
     if (!parsed.ok) {
       log.warn({ remote: remote(req), error: parsed.error }, 'stash hook: invalid input');
       return answer(res, 400, { error: parsed.error });
     }
-    const decision = decideHook(parsed.input, now());
+    const decision = decideHook(parsed.input, ctx.now());
     const outcome = hookOutcome(decision);
     if (outcome.status === 400) {
       log.warn({ remote: remote(req), error: outcome.body.error }, 'stash hook: input rejected');
       return answer(res, 400, outcome.body);
     }
     if (outcome.entry) {
-      const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, { readyWaitMs, redisTimeoutMs, secrets });
+      const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, { readyWaitMs: ctx.readyWaitMs, redisTimeoutMs: ctx.redisTimeoutMs, secrets });
       if (notTaken !== null) {
-        const spooled = spoolEvent(opts.spool, itemOf(decision), notTaken, log);
+        const spooled = spoolEvent(spool, itemOf(decision), notTaken, log);
         if (spooled !== null) return answer(res, 200, { output: spooled });
         return answer(res, 503, { error: `${notTaken}: event not recorded (reconciliation catches it up later)` });
       }
-      void opts.spool?.replay(); // Redis takes writes: deliver what waits
+      void spool?.replay(); // Redis takes writes: deliver what waits
     }
     log.debug({ remote: remote(req), kind: outcome.kind, output: outcome.body.output }, 'stash hook');
     answer(res, 200, outcome.body);
-  });
+  };
+}
 
-  // Errors of reading the body (too large, aborted, bad encoding), in the plugin's output form.
-  router.use(HOOK_PATH, (err: unknown, req: Request, res: Response, next: NextFunction) => {
+/** The status and message of an error of reading the body (too large, aborted, bad encoding). */
+function bodyErrorAnswer(err: unknown, maxBytes: number): { status: number; message: string } {
+  const e = (err ?? {}) as BodyError;
+  if (e.type === 'entity.too.large') return { status: 413, message: `invalid plugin input: larger than ${maxBytes} bytes` };
+  if (e.type === 'encoding.unsupported') return { status: 415, message: 'unsupported Content-Encoding' };
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, message: 'could not read the request body' };
+  return { status: 500, message: 'internal error' };
+}
+
+/** Errors of reading the body, in the plugin's output form. */
+function hookBodyError(ctx: HookContext) {
+  const { log, secrets } = ctx.opts;
+  return (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const e = (err ?? {}) as BodyError;
-    let status = 500;
-    let message = 'internal error';
-    if (e.type === 'entity.too.large') {
-      status = 413;
-      message = `invalid plugin input: larger than ${maxBytes} bytes`;
-    } else if (e.type === 'encoding.unsupported') {
-      status = 415;
-      message = 'unsupported Content-Encoding';
-    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      status = e.status;
-      message = 'could not read the request body';
-    }
+    const { status, message } = bodyErrorAnswer(err, ctx.maxBytes);
     log[status >= 500 ? 'error' : 'warn']({ remote: remote(req), status, err: redact(String((err as Error)?.message ?? err), secrets) }, 'stash hook: request failed');
     // The unread rest of an oversized body is not drained: the connection closes after the answer.
     if (status === 413) res.set('Connection', 'close');
-    answer(res, status, { error: message });
-  });
-
-  return router;
+    ctx.answer(res, status, { error: message });
+  };
 }
 
 /** The inbox item of a decision that records one. */
@@ -163,7 +193,7 @@ async function inboxXadd(
   // a ready connection, never left in the client's offline queue to land after a 503.
   if (!(await whenReady(redis, limits.readyWaitMs))) return 'Redis is not reachable';
   try {
-    await withTimeout(redis.call('XADD', inboxKey, '*', ...entry), limits.redisTimeoutMs);
+    await withTimeout(redis.call('XADD', inboxKey, '*', ...entry), limits.redisTimeoutMs, 'no answer');
     return null;
   } catch (err) {
     // A timed-out XADD may still land later: a duplicate event costs one idempotent sync at most.
@@ -187,8 +217,6 @@ function spoolEvent(spool: HookSpool | undefined, item: InboxItem | null, why: s
   return `spooled ${itemLabel(item)} (${why})`;
 }
 
-class TimeoutError extends Error {}
-
 /** True once the connection is ready (at once when it is), false after `ms` or when it was closed for good. */
 function whenReady(redis: RedisConnection, ms: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
@@ -206,14 +234,4 @@ function whenReady(redis: RedisConnection, ms: number): Promise<boolean> {
     redis.once('ready', onReady);
     redis.once('end', onEnd);
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
-    }),
-  ]);
 }

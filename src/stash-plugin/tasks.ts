@@ -357,8 +357,9 @@ const healthCheck: TaskHandler = async (ctx) => {
 
 /** The failed set by error type, most recent first, at most FAILED_SCAN_CAP jobs, in pages. */
 async function failedBreakdown(st: TaskState, cap: number, progress: (f: number) => void): Promise<FailedBreakdown> {
-  const { parseFailedReason } = await import('../core/errors.js');
-  const failedKey = st.queue.keys.failed!;
+  const [{ parseFailedReason }, { JOB_FIELDS, queueInternals }] = await Promise.all([import('../core/errors.js'), import('../dlq/bullmq-internals.js')]);
+  const bull = queueInternals(st.queue);
+  const failedKey = bull.failedKey;
   const total = await st.redis.zcard(failedKey);
   const want = Math.min(total, cap);
   const byType: Record<string, number> = {};
@@ -367,7 +368,7 @@ async function failedBreakdown(st: TaskState, cap: number, progress: (f: number)
     const ids = await st.redis.zrevrange(failedKey, start, Math.min(want, start + FAILED_SCAN_PAGE) - 1);
     if (ids.length === 0) break; // the set shrank meanwhile
     const pipe = st.redis.pipeline();
-    for (const id of ids) pipe.hget(st.queue.toKey(id), 'failedReason');
+    for (const id of ids) pipe.hget(bull.jobKey(id), JOB_FIELDS.failedReason);
     for (const [err, reason] of (await pipe.exec()) ?? []) {
       if (err) throw err;
       if (reason === null) continue; // removed meanwhile

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { FailedJobSpec } from '../../bench/requeue.js';
 import { DOWN, failAt, specs } from '../helpers/failed-jobs.js';
 import { parseConfig, type Config } from '../../src/core/config.js';
-import { apiWording, requeueOptionsFrom } from '../../src/dashboard/app.js';
+import { apiWording, requeueOptionsFrom } from '../../src/dashboard/handlers/requeue.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
 import { createLogger } from '../../src/core/log.js';

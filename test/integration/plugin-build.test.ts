@@ -141,6 +141,27 @@ describe('build-plugin.mjs: the three plugin folders', () => {
   }, 60_000);
 });
 
+describe('build-plugin.mjs: the Lua scripts inlined', () => {
+  it('the tasks bundle carries every .lua of src/ and loads standing alone, with no .lua beside it', () => {
+    const o = newDir();
+    const b = run('scripts/build-plugin.mjs', ['--outdir', o, '--quiet', '--no-env-file']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(readdirSync(o).filter((f) => f.endsWith('.lua'))).toEqual([]);
+    const bundle = readFileSync(join(o, 'stash2plex-tasks.cjs'), 'utf8');
+    const lua = readdirSync('src', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua'));
+    expect(lua.length).toBeGreaterThan(0);
+    for (const file of lua) {
+      const code = readFileSync(join('src', file), 'utf8').split(']]\n')[1]!;
+      for (const line of code.split('\n').filter((l) => l.trim())) expect(bundle.includes(line), `${file}: ${line}`).toBe(true);
+    }
+    // Loading the bundle reads the lease's scripts (module scope): from the table, not from disk.
+    const alone = newDir();
+    writeFileSync(join(alone, 'tasks.cjs'), bundle);
+    const r = spawnSync(process.execPath, ['-e', "require('./tasks.cjs')"], { cwd: alone, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    expect(r.status, r.stderr).toBe(0);
+  }, 60_000);
+});
+
 describe('package-plugin.mjs: a plugin source for Stash', () => {
   let plugin: string;
   beforeAll(() => {

@@ -1,0 +1,56 @@
+// The probe port of POST /api/health-check: through the supervisor when it runs in this process (it
+// records the result), else a direct GET /identity. Concurrent requests share one probe in flight.
+import type { Config } from '../core/config.js';
+import { SyncError } from '../core/errors.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { PlexClient } from '../plex/client.js';
+import { probeClientId } from '../plex/client-id.js';
+import type { ProbeResult } from '../supervisor/supervisor.js';
+
+export type Probe = () => Promise<ProbeResult>;
+
+export interface DirectProbeDeps {
+  config: Config;
+  redis: RedisConnection;
+  keys: Keys;
+  now: () => number;
+  /** How long the client id may take to read from Redis. */
+  redisTimeoutMs: number;
+}
+
+/** GET /identity on PLEX_URL, as the installation's one device. */
+export function directProbe(d: DirectProbeDeps): Probe {
+  const { config } = d;
+  let plex: PlexClient | undefined;
+  // Without Redis (and PLEX_CLIENT_ID) a probe sends no identifier, and the client is not kept, so the
+  // next probe asks Redis again.
+  const probeClient = async (): Promise<PlexClient> => {
+    const clientIdentifier = await probeClientId(d.redis, d.keys.plexClientId, config.plex.clientId, d.redisTimeoutMs);
+    const client = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier });
+    if (clientIdentifier !== null) plex = client;
+    return client;
+  };
+  return async () => {
+    const at = d.now();
+    if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at };
+    const client = plex ?? (await probeClient());
+    try {
+      const { latencyMs } = await client.identity(config.health.timeoutMs);
+      return { ok: true, latencyMs, error: null, at };
+    } catch (err) {
+      // `Type: message`, like a failedReason (a SyncError's message carries no secret).
+      return { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
+    }
+  };
+}
+
+/** `probe`, with callers that come while one runs sharing its result. */
+export function sharedInFlight(probe: Probe): Probe {
+  let probing: Promise<ProbeResult> | undefined;
+  return () => {
+    probing ??= probe().finally(() => {
+      probing = undefined;
+    });
+    return probing;
+  };
+}

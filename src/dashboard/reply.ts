@@ -1,0 +1,21 @@
+// What a dashboard handler sees and returns, free of express (as bull-board's handlers return
+// `{ status, body }`): a handler is a function of its ports and of this small request, so a unit test
+// calls it with fakes. ./respond.ts writes a Reply to express.
+
+/** The parts of a request the handlers read. */
+export interface DashboardRequest {
+  query: Readonly<Record<string, unknown>>;
+  /** The raw body, on routes that read one (`body: 'raw'` in ./routes.ts). */
+  body?: Buffer;
+  /** The caller's address, for the log. */
+  remote?: string;
+}
+
+/** A JSON answer (every string in it is redacted when sent) or a text one with its content type. */
+export type Reply =
+  | { status: number; json: unknown }
+  | { status: number; type: string; text: string; headers?: Record<string, string> };
+
+export type Handler = (req: DashboardRequest) => Promise<Reply>;
+
+export const json = (status: number, body: unknown): Reply => ({ status, json: body });

@@ -1,0 +1,179 @@
+// The dashboard's handlers called with fakes of their ports: no Redis, no HTTP.
+import { describe, expect, it, vi } from 'vitest';
+import { healthCheckHandler } from '../../src/dashboard/handlers/health-check.js';
+import { healthzHandler } from '../../src/dashboard/handlers/healthz.js';
+import { metricsHandler } from '../../src/dashboard/handlers/metrics.js';
+import { pageHandler } from '../../src/dashboard/handlers/page.js';
+import { requeueHandler, type RequeuePorts } from '../../src/dashboard/handlers/requeue.js';
+import { statusHandler } from '../../src/dashboard/handlers/status.js';
+import type { PageContext } from '../../src/dashboard/page.js';
+import type { Reply } from '../../src/dashboard/reply.js';
+import { dashboardRoutes, type DashboardPorts } from '../../src/dashboard/routes.js';
+import type { StatusRead } from '../../src/dashboard/status-reader.js';
+import { HttpError, settlesWithin, TimeoutError, withTimeout } from '../../src/dashboard/timeout.js';
+import type { RequeueOptions, RequeueSummary } from '../../src/dlq/requeue.js';
+import { RequeueInputError } from '../../src/dlq/select.js';
+import { initialBreaker } from '../../src/resilience/breaker.js';
+import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
+
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+const sources: StatusSources = {
+  snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+  breakerStored: true,
+  queues: { sync: { paused: false, pausedBy: null, waiting: 3, active: 0, delayed: 0, failed: 1, completed: 7, rateLimit: null } },
+  leader: 'sup-1',
+  leaderTtlMs: 10_000,
+};
+const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 };
+const read: StatusRead = { status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } }, NOW), sources, at: NOW };
+const readStatus = async () => read;
+const never = () => new Promise<never>(() => undefined);
+const jsonOf = (r: Reply) => ('json' in r ? r.json : undefined);
+const body = (text: string) => ({ query: {}, body: Buffer.from(text), remote: '127.0.0.1' });
+
+describe('GET /api/status', () => {
+  it('answers the status document read through its port', async () => {
+    expect(await statusHandler({ readStatus })({ query: {} })).toEqual({ status: 200, json: read.status });
+  });
+
+  it('passes a read that timed out on (503 from the error handler)', async () => {
+    const handler = statusHandler({ readStatus: () => withTimeout(never(), 5, 'Redis did not answer') });
+    await expect(handler({ query: {} })).rejects.toMatchObject({ status: 503, message: 'Redis did not answer within 5 ms' });
+  });
+});
+
+describe('GET /healthz', () => {
+  it('is 200 when Redis answers the ping, 503 when it fails or does not answer in time', async () => {
+    expect(await healthzHandler({ ping: async () => 'PONG', pingTimeoutMs: 1_000 })({ query: {} })).toEqual({ status: 200, json: { ok: true } });
+    const down = { status: 503, json: { ok: false, error: 'Redis is not answering' } };
+    expect(await healthzHandler({ ping: async () => Promise.reject(new Error('ECONNREFUSED')), pingTimeoutMs: 1_000 })({ query: {} })).toEqual(down);
+    expect(await healthzHandler({ ping: never, pingTimeoutMs: 5 })({ query: {} })).toEqual(down);
+  });
+});
+
+describe('POST /api/health-check', () => {
+  it('answers the probe result, its four fields only', async () => {
+    const probe = vi.fn(async () => ({ ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', at: NOW, extra: 'not shown' }));
+    const reply = await healthCheckHandler({ probe })({ query: {} });
+    expect(probe).toHaveBeenCalledTimes(1);
+    expect(reply).toEqual({ status: 200, json: { ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', at: NOW } });
+  });
+});
+
+describe('POST /api/requeue', () => {
+  const summary = { dryRun: true, selected: 0 } as unknown as RequeueSummary;
+  function fakes(over: Partial<RequeuePorts> = {}) {
+    const calls: RequeueOptions[] = [];
+    const info = vi.fn();
+    const redisAnswers = vi.fn(async () => 'PONG');
+    const ports: RequeuePorts = {
+      requeue: async (o) => {
+        calls.push(o);
+        return { ...summary, dryRun: o.dryRun };
+      },
+      redisAnswers,
+      log: { info } as unknown as RequeuePorts['log'],
+      ...over,
+    };
+    return { ports, calls, info, redisAnswers };
+  }
+
+  it('is a dry run without a body, and says so in the log', async () => {
+    const f = fakes();
+    const reply = await requeueHandler(f.ports)({ query: {}, remote: '10.0.0.9' });
+    expect(reply).toEqual({ status: 200, json: { ...summary, dryRun: true } });
+    expect(f.calls).toEqual([{ dryRun: true }]);
+    expect(f.redisAnswers).toHaveBeenCalledTimes(1);
+    expect(f.info).toHaveBeenCalledWith({ remote: '10.0.0.9', options: { dryRun: true } }, 'dashboard: requeue requested (dry run)');
+  });
+
+  it('moves jobs only with dryRun: false, with the options given', async () => {
+    const f = fakes();
+    const reply = await requeueHandler(f.ports)(body('{"dryRun": false, "errors": "PlexServerDown, PlexTimeout", "limit": 5}'));
+    expect(jsonOf(reply)).toMatchObject({ dryRun: false });
+    expect(f.calls).toEqual([{ dryRun: false, errors: ['PlexServerDown', 'PlexTimeout'], limit: 5 }]);
+    expect(f.info.mock.calls[0]![1]).toBe('dashboard: requeue requested');
+  });
+
+  it('answers 400 to bad input without touching Redis or the queue', async () => {
+    for (const [text, error] of [
+      ['not json', 'the body must be a JSON object of requeue options'],
+      ['{"dry_run": false}', /dry_run/],
+      ['{"limit": "all"}', /^limit: /],
+      ['[1]', /array|object/i],
+    ] as const) {
+      const f = fakes();
+      const reply = await requeueHandler(f.ports)(body(text));
+      expect(reply.status, text).toBe(400);
+      expect((jsonOf(reply) as { error: string }).error).toMatch(error);
+      expect(f.calls).toEqual([]);
+      expect(f.redisAnswers).not.toHaveBeenCalled();
+    }
+  });
+
+  it('answers 400 in the API wording when the selection refuses the options', async () => {
+    const f = fakes({ requeue: async () => Promise.reject(new RequeueInputError('--include-optional needs --limit')) });
+    expect(await requeueHandler(f.ports)(body('{"dryRun": false}'))).toEqual({ status: 400, json: { error: 'includeOptional needs limit' } });
+  });
+
+  it('fails with 500 without a sync queue, and with Redis’s error when it does not answer', async () => {
+    await expect(requeueHandler(fakes({ requeue: null }).ports)(body('{}'))).rejects.toMatchObject({ status: 500, message: 'no "sync" queue here' });
+    const down = fakes({ redisAnswers: () => withTimeout(never(), 5, 'Redis did not answer') });
+    await expect(requeueHandler(down.ports)(body('{}'))).rejects.toBeInstanceOf(TimeoutError);
+    expect(down.calls).toEqual([]);
+  });
+});
+
+describe('GET /metrics and GET /', () => {
+  it('refreshes the status metrics from one read, then answers the registry text', async () => {
+    const update = vi.fn();
+    const registry = { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => 'stash2plex_up 1\n' } as never;
+    const reply = await metricsHandler({ readStatus, statusMetrics: { update }, registry })({ query: {} });
+    expect(update).toHaveBeenCalledWith(read.status, read.sources);
+    expect(reply).toEqual({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', text: 'stash2plex_up 1\n', headers: { 'Cache-Control': 'no-store' } });
+  });
+
+  it('renders the page (or its main part) with the nonce of its CSP', async () => {
+    const pageContext = (at: number, nonce: string): PageContext => ({ now: at, nonce, timeZone: 'UTC', settings });
+    const handler = pageHandler({ readStatus, pageContext, nonce: () => 'n0nce' });
+    const full = await handler({ query: {} });
+    const main = await handler({ query: { partial: 'main' } });
+    for (const r of [full, main]) {
+      if ('json' in r) throw new Error('expected HTML');
+      expect(r.type).toBe('html');
+      expect(r.headers?.['Content-Security-Policy']).toContain("script-src 'nonce-n0nce'");
+    }
+    expect('text' in full && full.text.startsWith('<!doctype html>')).toBe(true);
+    expect('text' in main && main.text.length < ('text' in full ? full.text.length : 0)).toBe(true);
+  });
+});
+
+describe('the route table', () => {
+  it('lists every route once, /healthz open, the hook behind its token, the rest behind the dashboard guards', () => {
+    const router = (() => undefined) as unknown as DashboardPorts['stashHook'];
+    const routes = dashboardRoutes({ stashHook: router, bullBoard: router } as DashboardPorts);
+    expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path} ${r.access}`)).toEqual([
+      'GET /healthz open',
+      'ALL /api/stash/hook hook-token',
+      'GET /api/status dashboard',
+      'POST /api/health-check dashboard',
+      'POST /api/requeue dashboard',
+      'GET /metrics dashboard',
+      'GET / dashboard',
+      'ALL /queues dashboard',
+    ]);
+  });
+});
+
+describe('withTimeout', () => {
+  it('passes the value or the rejection on, else a 503 TimeoutError naming what did not answer', async () => {
+    await expect(withTimeout(Promise.resolve(1), 1_000, 'Redis did not answer')).resolves.toBe(1);
+    await expect(withTimeout(Promise.reject(new Error('boom')), 1_000, 'Redis did not answer')).rejects.toThrow('boom');
+    const late = withTimeout(never(), 5, 'Redis did not answer');
+    await expect(late).rejects.toBeInstanceOf(HttpError);
+    await expect(late).rejects.toMatchObject({ status: 503, message: 'Redis did not answer within 5 ms' });
+    expect(await settlesWithin(Promise.resolve(), 1_000)).toBe(true);
+    expect(await settlesWithin(never(), 5)).toBe(false);
+  });
+});
