@@ -9,6 +9,7 @@ import { outageMetrics, type Outage } from '../resilience/outages.js';
 import type { PauseReason } from '../resilience/token.js';
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { skippedText } from '../sync/readiness.js';
 
 export type ReportLevel = 'info' | 'warning';
 export interface ReportLine {
@@ -257,12 +258,6 @@ export function failedLines(f: FailedBreakdown): ReportLine[] {
 }
 
 /** Queue Status: counts, failed jobs by type, breaker, recovery, the last 3 outages. */
-/** "Skipped as not ready (SYNC_REQUIRE): metadata 3, organized 1" (or none); a scene may count under several. */
-export function skippedLine(skipped: Record<string, number>): string {
-  const parts = Object.entries(skipped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return `Skipped as not ready (SYNC_REQUIRE): ${parts.length ? parts.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`;
-}
-
 export function queueStatusReport(
   input: { status: StatusJson; failed: FailedBreakdown; ramp: { durationMs: number } },
   clock: ReportClock,
@@ -275,7 +270,7 @@ export function queueStatusReport(
     if (limit) lines.push(limit);
   }
   lines.push(...failedLines(failed));
-  lines.push(info(skippedLine(status.sync.skipped)));
+  lines.push(info(skippedText(status.sync.skipped)));
   lines.push(breakerLine(status.breaker, clock));
   lines.push(recoveryLine(status, input.ramp, clock));
   lines.push(...outageList(status.outages.recent, QUEUE_STATUS_OUTAGES, clock));

@@ -22,3 +22,9 @@ const MEETS: Record<SyncRequirement, (scene: StashScene) => boolean> = {
 export function unmetRequirements(scene: StashScene, require: readonly SyncRequirement[]): { requirement: SyncRequirement; why: string }[] {
   return require.filter((r) => !MEETS[r](scene)).map((requirement) => ({ requirement, why: WHY[requirement] }));
 }
+
+/** "Skipped as not ready (SYNC_REQUIRE): metadata 3, organized 1" (or none); a scene may count under several. */
+export function skippedText(skipped: Record<string, number>): string {
+  const parts = Object.entries(skipped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return `Skipped as not ready (SYNC_REQUIRE): ${parts.length ? parts.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`;
+}
