@@ -3,6 +3,8 @@
 // the same function as the first load) and swaps it in, so one renderer serves both. The dead-letter
 // recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { skippedText } from '../sync/readiness.js';
+import { SYNC_QUEUE } from '../core/keys.js';
 import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
@@ -104,7 +106,7 @@ function rampCard(s: StatusJson, ctx: PageContext): string {
   return card('ramp-card', 'Recovery ramp', body);
 }
 
-function queueCard(name: string, q: QueueStatus): string {
+function queueCard(name: string, q: QueueStatus, skipped: Record<string, number> | null): string {
   const reasons = q.pauseReasons.length ? ` <span class="small" data-testid="queue-${esc(name)}-pause-reasons">${esc(q.pauseReasons.join(', '))}</span>` : '';
   const state = q.paused
     ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>${reasons}`
@@ -120,7 +122,8 @@ function queueCard(name: string, q: QueueStatus): string {
     `queue-${name}`,
     `Queue “${name}”`,
     `<p>${state} <a class="small" href="queues/queue/${encodeURIComponent(name)}">open in Bull Board →</a></p><div class="counts">${counts}</div>` +
-      `<p class="small">Rate limit: <span data-testid="queue-${esc(name)}-ratelimit">${limit}</span>${q.failed > 0 ? ` · <a href="queues/queue/${encodeURIComponent(name)}?status=failed">failed jobs (dead letters)</a>` : ''}</p>`,
+      `<p class="small">Rate limit: <span data-testid="queue-${esc(name)}-ratelimit">${limit}</span>${q.failed > 0 ? ` · <a href="queues/queue/${encodeURIComponent(name)}?status=failed">failed jobs (dead letters)</a>` : ''}</p>` +
+      (skipped ? `<p class="small" data-testid="sync-skipped">${esc(skippedText(skipped))}</p>` : ''),
   );
 }
 
@@ -200,7 +203,7 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
     `<div class="grid">` +
     healthCard(s, ctx.now, ctx.timeZone) +
     rampCard(s, ctx) +
-    Object.entries(s.queues).map(([name, q]) => queueCard(name, q)).join('') +
+    Object.entries(s.queues).map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null)).join('') +
     `</div>`;
   return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${metricsSection(s)}${outagesSection(s, ctx)}`;
 }
@@ -325,6 +328,28 @@ rq.ok.addEventListener('click',function(){
 rq.no.addEventListener('click',function(){reset();show(['muted','Cancelled: nothing was requeued.']);});
 rq.outage.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
 rq.opt.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
+// Queue maintenance: the same dry run first, then the confirmed real run of that very request.
+var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('clean-confirm'),no:document.getElementById('clean-cancel'),
+  out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
+function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
+function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
+function cleanCall(body){
+  return fetch('./api/queue/clean',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
+  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+}
+qc.dry.addEventListener('click',function(){
+  cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
+  if(body.action==='purge_failed')body.days=Number(qc.days.value);
+  cleanCall(body).then(function(s){cleanShow('',s.text);qc.dry.disabled=false;
+    if(s.count>0){cleanPending=Object.assign({},body,{dryRun:false});qc.ok.textContent='Remove '+plural(s.count,'job','jobs');qc.ok.hidden=false;qc.no.hidden=false;qc.ok.focus();}
+  }).catch(function(e){cleanShow('bad',e.message);qc.dry.disabled=false;});
+});
+qc.ok.addEventListener('click',function(){
+  if(!cleanPending)return;var body=cleanPending;cleanReset();cleanShow('muted','Removing…');
+  cleanCall(body).then(function(s){cleanShow('ok',s.text);}).catch(function(e){cleanShow('bad',e.message);});
+});
+qc.no.addEventListener('click',function(){cleanReset();cleanShow('muted','Cancelled: nothing was removed.');});
+qc.action.addEventListener('change',function(){cleanReset();qc.out.textContent='';qc.days.disabled=qc.action.value!=='purge_failed';});
 })();`;
 }
 
@@ -344,6 +369,23 @@ function recoveryPanel(): string {
   );
 }
 
+/** Queue maintenance (outside the refreshed part, like the recovery panel): a dry run, then a confirm. */
+function maintenancePanel(): string {
+  return (
+    `<section class="recovery"><div class="card" data-testid="clean-panel"><h2>Queue maintenance</h2>` +
+    `<p class="small muted">Failed jobs are kept <code>FAILED_KEEP_DAYS</code> days and at most <code>FAILED_KEEP_MAX</code> of them. ` +
+    `Remove them sooner, or empty the pending queue (running jobs finish). A dry run first shows how many; nothing is removed until you confirm. Same as the Stash tasks.</p>` +
+    `<div class="row"><label>Action <select id="clean-action" data-testid="clean-action"><option value="clear_failed">Clear failed jobs</option>` +
+    `<option value="purge_failed">Purge failed jobs older than</option><option value="clear_pending">Clear pending queue</option></select></label>` +
+    `<label><input id="clean-days" data-testid="clean-days" type="number" min="0" step="1" value="30" disabled> days</label>` +
+    `<button id="clean-dry" type="button" data-testid="clean-dry">Dry run</button></div>` +
+    `<div id="clean-result" data-testid="clean-result" aria-live="polite"></div>` +
+    `<div class="row"><button id="clean-confirm" class="primary" type="button" data-testid="clean-confirm" hidden>Remove</button>` +
+    `<button id="clean-cancel" type="button" data-testid="clean-cancel" hidden>Cancel</button></div>` +
+    `</div></section>`
+  );
+}
+
 /** The whole page (first load). */
 export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
   const nonce = esc(ctx.nonce);
@@ -358,6 +400,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 <a href="queues">Bull Board</a><a href="api/status">API</a><a href="metrics">Metrics</a></nav></div></header>
 <main id="status-main">${renderStatusMain(s, ctx)}</main>
 ${recoveryPanel()}
+${maintenancePanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

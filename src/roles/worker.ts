@@ -25,7 +25,7 @@ export async function startWorkerRole(
   const k = keys(config.redis.prefix);
   const connection = connectRedis(config);
   const blocking = connectRedis(config);
-  const queue = createSyncQueue(connection, config.redis.prefix);
+  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
   const plex = new PlexClient({
     url: config.plex.url,
     token: config.plex.token,
@@ -59,10 +59,8 @@ export async function startWorkerRole(
       plex,
       stash,
       redis: connection,
-      posterHashKey: k.posterHashes,
-      mode: config.sync.mode,
-      poster: config.sync.poster,
-      collectionFromStudio: config.sync.studioCollection,
+      keys: k,
+      sync: config.sync,
       scanMissing: scanMissing ? folderScanner({ plex, redis: connection, scannedKey: k.plexScanned, cooldownMs: scanCooldownMs, gate, log }) : undefined,
       notFound,
     },
