@@ -279,17 +279,10 @@ function syncFields(fields: SyncField[], poster: boolean, studioCollection: bool
   return studioCollection && !out.includes('collection') ? [...out, 'collection'] : out;
 }
 
-/** Pure: env → Config. Throws ConfigError naming the first bad variable. */
-export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
-  const r = <K extends VariableName>(k: K) => read(env, k);
-  const plexUrl = r('PLEX_URL');
-  const plexToken = r('PLEX_TOKEN');
-  const stashUrl = r('STASH_URL');
-  if (needs.plex) {
-    required('PLEX_URL', plexUrl);
-    required('PLEX_TOKEN', plexToken);
-  }
-  if (needs.stash) required('STASH_URL', stashUrl);
+/** Reads one variable of the environment being parsed (its default when unset, ConfigError when bad). */
+type Reader = <K extends VariableName>(name: K) => z.output<(typeof VARIABLES)[K][0]> | undefined;
+
+function healthSettings(r: Reader): Config['health'] {
   const health = {
     timeoutMs: r('HEALTH_TIMEOUT_MS')!,
     intervalMs: r('HEALTH_INTERVAL_MS')!,
@@ -300,6 +293,10 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   if (health.maxIntervalMs < health.intervalMs) {
     throw new ConfigError('HEALTH_MAX_INTERVAL_MS', `must be at least HEALTH_INTERVAL_MS (${health.intervalMs})`);
   }
+  return health;
+}
+
+function rampSettings(r: Reader): Config['ramp'] {
   const ramp = {
     initialRate: r('RAMP_INITIAL_RATE')!,
     targetRate: r('RAMP_TARGET_RATE')!,
@@ -310,19 +307,28 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   if (ramp.targetRate < ramp.initialRate) {
     throw new ConfigError('RAMP_TARGET_RATE', `must be at least RAMP_INITIAL_RATE (${ramp.initialRate})`);
   }
-  const dashboard = {
-    host: r('DASHBOARD_HOST')!,
-    port: r('DASHBOARD_PORT')!,
-    user: r('DASHBOARD_USER')!,
-    password: r('DASHBOARD_PASSWORD') ?? null,
-    allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
-  };
+  return ramp;
+}
+
+function redisSettings(r: Reader): Config['redis'] {
   const clusterNodes = r('REDIS_CLUSTER_NODES');
   for (const node of clusterNodes ?? []) {
     if (!/^[^:\s]+:\d{1,5}$/.test(node)) throw new ConfigError('REDIS_CLUSTER_NODES', `"${node}" is not host:port`);
   }
+  return { url: r('REDIS_URL')!, clusterNodes: clusterNodes?.length ? clusterNodes : null, prefix: r('REDIS_PREFIX')! };
+}
+
+/** The Plex and Stash connections; their URLs (and Plex's token) are required only by processes that need them. */
+function serverSettings(r: Reader, needs: Needs): Pick<Config, 'plex' | 'stash' | 'matching'> {
+  const plexUrl = r('PLEX_URL');
+  const plexToken = r('PLEX_TOKEN');
+  const stashUrl = r('STASH_URL');
+  if (needs.plex) {
+    required('PLEX_URL', plexUrl);
+    required('PLEX_TOKEN', plexToken);
+  }
+  if (needs.stash) required('STASH_URL', stashUrl);
   return {
-    redis: { url: r('REDIS_URL')!, clusterNodes: clusterNodes?.length ? clusterNodes : null, prefix: r('REDIS_PREFIX')! },
     plex: {
       url: plexUrl ?? '',
       token: plexToken ?? '',
@@ -344,14 +350,30 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       maxResponseBytes: r('STASH_MAX_RESPONSE_BYTES')!,
       posterMaxBytes: r('POSTER_MAX_BYTES')!,
     },
+  };
+}
+
+function syncSettings(r: Reader): Config['sync'] {
+  return {
+    mode: r('SYNC_MODE')!,
+    fields: syncFields(r('SYNC_FIELDS')!, r('SYNC_POSTER')!, r('SYNC_STUDIO_COLLECTION')!),
+    require: r('SYNC_REQUIRE')!,
+    preservePlexEdits: r('PRESERVE_PLEX_EDITS')!,
+    maxTags: r('MAX_TAGS')!,
+  };
+}
+
+/** Pure: env → Config. Throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
+  const r: Reader = (k) => read(env, k);
+  const servers = serverSettings(r, needs);
+  const health = healthSettings(r);
+  const ramp = rampSettings(r);
+  return {
+    redis: redisSettings(r),
+    ...servers,
     worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
-    sync: {
-      mode: r('SYNC_MODE')!,
-      fields: syncFields(r('SYNC_FIELDS')!, r('SYNC_POSTER')!, r('SYNC_STUDIO_COLLECTION')!),
-      require: r('SYNC_REQUIRE')!,
-      preservePlexEdits: r('PRESERVE_PLEX_EDITS')!,
-      maxTags: r('MAX_TAGS')!,
-    },
+    sync: syncSettings(r),
     keepFailed: { days: r('FAILED_KEEP_DAYS')!, max: r('FAILED_KEEP_MAX')! },
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,
@@ -364,7 +386,13 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     reconcile: { afterOutage: r('RECONCILE_AFTER_OUTAGE')!, intervalMs: r('RECONCILE_INTERVAL_MS')! },
     hookToken: r('HOOK_TOKEN') ?? null,
     hookSpoolDir: r('HOOK_SPOOL_DIR')!,
-    dashboard,
+    dashboard: {
+      host: r('DASHBOARD_HOST')!,
+      port: r('DASHBOARD_PORT')!,
+      user: r('DASHBOARD_USER')!,
+      password: r('DASHBOARD_PASSWORD') ?? null,
+      allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
+    },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,
   };

@@ -269,10 +269,14 @@ button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
+// The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  // Plain ES2017, no dependencies: re-render the main part, keep the title in step, run a manual probe.
-  return `(function(){
-var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}})();`;
+}
+
+/** Re-renders the main part, keeps the title in step, runs a manual probe. */
+function liveScript(refreshMs: number): string {
+  return `var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
 function sync(){var d=document.getElementById('status-data');if(d){document.title=d.getAttribute('data-title');}}
 function tick(){
   fetch('./?partial=main',{credentials:'same-origin',cache:'no-store',headers:{'X-Requested-With':'stash2plex'}})
@@ -291,11 +295,21 @@ btn.addEventListener('click',function(){
   .catch(function(e){out.textContent='probe failed: '+e.message;})
   .then(function(){btn.disabled=false;});
 });
-// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
+`;
+}
+
+const POST_JSON_SCRIPT = `function postJson(url,body){
+  return fetch(url,{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
+  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+}
+function plural(n,one,many){return n+' '+(n===1?one:many);}
+`;
+
+/** Dead-letter recovery: a dry run first; the real run only after the confirm button. */
+const REQUEUE_SCRIPT = `// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
 // the dry run was made with and at most as many jobs as it counted.
 var rq={dry:document.getElementById('requeue-dry'),ok:document.getElementById('requeue-confirm'),no:document.getElementById('requeue-cancel'),
   out:document.getElementById('requeue-result'),outage:document.getElementById('requeue-outage'),opt:document.getElementById('requeue-optional')},pending=null;
-function plural(n,one,many){return n+' '+(n===1?one:many);}
 function line(cls,text){var p=document.createElement('p');if(cls)p.className=cls;p.textContent=text;rq.out.appendChild(p);return p;}
 function show(){rq.out.textContent='';for(var i=0;i<arguments.length;i++){var a=arguments[i];if(a)line(a[0],a[1]);}}
 function skipped(s){var k=s.skipped||{},parts=[];
@@ -303,10 +317,7 @@ function skipped(s){var k=s.skipped||{},parts=[];
   if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
   return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
 function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){
-  return fetch('./api/requeue',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
-}
+function call(body){return postJson('./api/requeue',body);}
 rq.dry.addEventListener('click',function(){
   var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
   reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
@@ -328,15 +339,15 @@ rq.ok.addEventListener('click',function(){
 rq.no.addEventListener('click',function(){reset();show(['muted','Cancelled: nothing was requeued.']);});
 rq.outage.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
 rq.opt.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
-// Queue maintenance: the same dry run first, then the confirmed real run of that very request.
+`;
+
+/** Queue maintenance: the same dry run first, then the confirmed real run of that very request. */
+const CLEAN_SCRIPT = `// Queue maintenance: the same dry run first, then the confirmed real run of that very request.
 var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('clean-confirm'),no:document.getElementById('clean-cancel'),
   out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
 function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
 function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
-function cleanCall(body){
-  return fetch('./api/queue/clean',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
-}
+function cleanCall(body){return postJson('./api/queue/clean',body);}
 qc.dry.addEventListener('click',function(){
   cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
   if(body.action==='purge_failed')body.days=Number(qc.days.value);
@@ -350,8 +361,7 @@ qc.ok.addEventListener('click',function(){
 });
 qc.no.addEventListener('click',function(){cleanReset();cleanShow('muted','Cancelled: nothing was removed.');});
 qc.action.addEventListener('change',function(){cleanReset();qc.out.textContent='';qc.days.disabled=qc.action.value!=='purge_failed';});
-})();`;
-}
+`;
 
 /** The dead-letter recovery panel (outside the refreshed part: its dialog survives the refresh). */
 function recoveryPanel(): string {
