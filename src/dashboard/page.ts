@@ -298,9 +298,9 @@ btn.addEventListener('click',function(){
 `;
 }
 
-const POST_JSON_SCRIPT = `function postJson(url,body){
-  return fetch(url,{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+const POST_JSON_SCRIPT = `function jsonPost(body){return {method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)};}
+function postJson(request){
+  return request.then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
 }
 function plural(n,one,many){return n+' '+(n===1?one:many);}
 `;
@@ -317,7 +317,7 @@ function skipped(s){var k=s.skipped||{},parts=[];
   if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
   return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
 function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){return postJson('./api/requeue',body);}
+function call(body){return postJson(fetch('./api/requeue',jsonPost(body)));}
 rq.dry.addEventListener('click',function(){
   var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
   reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
@@ -347,7 +347,7 @@ var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('cle
   out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
 function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
 function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
-function cleanCall(body){return postJson('./api/queue/clean',body);}
+function cleanCall(body){return postJson(fetch('./api/queue/clean',jsonPost(body)));}
 qc.dry.addEventListener('click',function(){
   cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
   if(body.action==='purge_failed')body.days=Number(qc.days.value);
