@@ -8,6 +8,7 @@ import { StashClient } from '../stash-api/client.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
+import { redisPosterHashes } from '../sync/poster-hashes.js';
 import { folderScanner } from '../sync/scan-missing.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
@@ -49,8 +50,7 @@ export async function startWorkerRole(
     deps: {
       plex,
       stash,
-      redis: connection,
-      posterHashKey: k.posterHashes,
+      posterHashes: redisPosterHashes(connection, k.posterHashes),
       mode: config.sync.mode,
       poster: config.sync.poster,
       collectionFromStudio: config.sync.studioCollection,

@@ -1,7 +1,6 @@
 // One scene sync: read Stash fresh, find the Plex item, diff, send only what differs.
 import { createHash } from 'node:crypto';
 import { SyncError } from '../core/errors.js';
-import type { RedisConnection } from '../core/redis.js';
 import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
@@ -22,12 +21,16 @@ export interface StashPort {
   fetchScreenshot(url: string): Promise<Screenshot>;
 }
 
+/** The poster each Plex item last got (SHA-256 of its bytes), by ratingKey (src/sync/poster-hashes.ts). */
+export interface PosterHashes {
+  get(ratingKey: string): Promise<string | null>;
+  set(ratingKey: string, hash: string): Promise<void>;
+}
+
 export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
-  redis: RedisConnection;
-  /** Hash of ratingKey → hash of the poster last uploaded. */
-  posterHashKey: string;
+  posterHashes: PosterHashes;
   mode: SyncMode;
   poster: boolean;
   collectionFromStudio: boolean;
@@ -91,10 +94,10 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   if ('skipped' in poster) return { ratingKey, editRequests, posterUploaded: false, posterSkipped: poster.skipped };
   const hash = createHash('sha256').update(poster.bytes).digest('hex');
   // Upload only when the image changed (or the lock was lost), remembered per Plex item.
-  const posterUploaded = (await deps.redis.hget(deps.posterHashKey, ratingKey)) !== hash || !current.locked.includes('thumb');
+  const posterUploaded = (await deps.posterHashes.get(ratingKey)) !== hash || !current.locked.includes('thumb');
   if (posterUploaded) {
     await deps.plex.uploadPoster(sectionKey, ratingKey, poster.bytes, poster.contentType);
-    await deps.redis.hset(deps.posterHashKey, ratingKey, hash);
+    await deps.posterHashes.set(ratingKey, hash);
   }
   return { ratingKey, editRequests, posterUploaded };
 }

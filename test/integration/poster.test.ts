@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexClient } from '../../src/plex/client.js';
 import { keys } from '../../src/core/redis.js';
 import { StashClient } from '../../src/stash-api/client.js';
+import { redisPosterHashes } from '../../src/sync/poster-hashes.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -21,8 +22,7 @@ beforeAll(async () => {
   deps = {
     plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
-    redis,
-    posterHashKey: keys(world.prefix).posterHashes,
+    posterHashes: redisPosterHashes(redis, keys(world.prefix).posterHashes),
     mode: 'mirror',
     poster: true,
     collectionFromStudio: false,
