@@ -172,7 +172,7 @@ describe('syncScene', () => {
   it('no file Plex knows: PlexNotFound after trying each (and a scan of their folders), or skipped with PLEX_NOT_FOUND=skip', async () => {
     const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
     const scanned: string[][] = [];
-    const { deps, plex } = setup({ scanMissing: async (paths) => void scanned.push(paths) }, { files: {}, scenes: [two] });
+    const { deps, plex } = setup({ scanMissing: async (paths) => (scanned.push([...paths]), []) }, { files: {}, scenes: [two] });
     expect((await failure(syncScene('1', deps)))?.type).toBe('PlexNotFound');
     expect(plex.calls).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv']);
     expect(scanned).toEqual([['/a/1.mp4', '/b/1.mkv']]);
