@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/core/errors.js';
 import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../../src/model/types.js';
+import { parseItem } from '../../src/plex/edits.js';
 import { NOT_IN_PLEX, syncScene, type PlexPort, type PosterHashes, type StashPort, type SyncDeps } from '../../src/sync/processor.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
@@ -36,18 +37,8 @@ function fakePlex(files: Record<string, string>) {
   const items = new Map<string, PlexItem>();
   const calls: string[] = [];
   for (const ratingKey of new Set(Object.values(files))) {
-    items.set(ratingKey, {
-      ratingKey,
-      sectionKey: '1',
-      title: 'file name',
-      summary: '',
-      studio: '',
-      originallyAvailableAt: '',
-      userRating: null,
-      tags: { genre: [], actor: [], collection: [] },
-      files: [],
-      locked: [],
-    });
+    // A fresh item as Plex's scanner leaves it: the file name as title, nothing else, nothing locked.
+    items.set(ratingKey, parseItem({ MediaContainer: { Metadata: [{ ratingKey, title: 'file name' }] } }, '1'));
   }
   const lock = (item: PlexItem, field: string) => !item.locked.includes(field) && item.locked.push(field);
   const port: PlexPort & { down?: boolean } = {
