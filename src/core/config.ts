@@ -29,9 +29,9 @@ const int = (min: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+$/, 'must be a whole number')
+    .regex(/^\d+$/, `must be a whole number of at least ${min}`)
     .transform(Number)
-    .refine((n) => n >= min, `must be at least ${min}`);
+    .refine((n) => n >= min, `must be a whole number of at least ${min}`);
 const num = (min: number, max = Infinity) =>
   z
     .string()
@@ -107,6 +107,32 @@ const errorStrategiesJson = z.string().transform((s, ctx) => {
   return parsed.data;
 });
 
+/** Plex fields stash2plex can sync (SYNC_FIELDS); `date` is originallyAvailableAt, `rating` the user rating. */
+export const SYNC_FIELD_NAMES = ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'collection'] as const;
+export type SyncField = (typeof SYNC_FIELD_NAMES)[number];
+/** What a scene must have before it is synced (SYNC_REQUIRE); `none` alone lets every scene through. */
+export const SYNC_REQUIREMENTS = ['metadata', 'organized', 'stashid'] as const;
+export type SyncRequirement = (typeof SYNC_REQUIREMENTS)[number];
+/** How long and how many failed jobs BullMQ keeps (FAILED_KEEP_DAYS, FAILED_KEEP_MAX); days 0: no age limit. */
+export interface FailedRetention {
+  days: number;
+  max: number;
+}
+export const DEFAULT_KEEP_FAILED: FailedRetention = { days: 30, max: 50_000 };
+
+/** A comma list of names out of `allowed` (each at most once); `none` alone (when allowed) is the empty list. */
+const namesOf = <T extends string>(allowed: readonly T[], withNone: boolean) =>
+  list.transform((names, ctx) => {
+    const choices = `${allowed.join(', ')}${withNone ? ' or none' : ''}`;
+    if (withNone && names.length === 1 && names[0] === 'none') return [] as T[];
+    const bad = names.find((n) => !(allowed as readonly string[]).includes(n));
+    if (bad !== undefined || names.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `${bad === undefined ? 'must not be empty' : `"${bad}" is unknown`}: a comma list of ${choices}` });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as T[];
+  });
+
 /** Each variable: its parser and its default (undefined = unset). Order is the order of .env.example. */
 const VARIABLES = {
   REDIS_URL: [redisUrl, 'redis://127.0.0.1:6379'],
@@ -128,6 +154,12 @@ const VARIABLES = {
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
+  SYNC_FIELDS: [namesOf(SYNC_FIELD_NAMES, false), SYNC_FIELD_NAMES.filter((f) => f !== 'collection').join(',')],
+  SYNC_REQUIRE: [namesOf(SYNC_REQUIREMENTS, true), 'metadata'],
+  PRESERVE_PLEX_EDITS: [bool, 'false'],
+  MAX_TAGS: [int(1), '200'],
+  FAILED_KEEP_DAYS: [int(0), String(DEFAULT_KEEP_FAILED.days)],
+  FAILED_KEEP_MAX: [int(1), String(DEFAULT_KEEP_FAILED.max)],
   PLEX_MAX_RESPONSE_BYTES: [int(1024), String(64 * 1024 * 1024)],
   STASH_MAX_RESPONSE_BYTES: [int(1024), String(32 * 1024 * 1024)],
   POSTER_MAX_BYTES: [int(1024), String(20 * 1024 * 1024)],
@@ -187,7 +219,17 @@ export interface Config {
   /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
   stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
   worker: { concurrency: number; lockMs: number };
-  sync: { mode: 'mirror' | 'merge'; poster: boolean; studioCollection: boolean };
+  sync: {
+    mode: 'mirror' | 'merge';
+    /** SYNC_FIELDS, less `poster` with SYNC_POSTER=false, plus `collection` with SYNC_STUDIO_COLLECTION=true. */
+    fields: SyncField[];
+    /** SYNC_REQUIRE; empty for `none`. */
+    require: SyncRequirement[];
+    preservePlexEdits: boolean;
+    maxTags: number;
+  };
+  /** Failed sync jobs kept (BullMQ removeOnFail). */
+  keepFailed: FailedRetention;
   breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
   health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number; tokenRecheckMs: number };
   ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
@@ -231,17 +273,16 @@ function required<T>(name: VariableName, value: T | undefined): T {
   return value;
 }
 
-/** Pure: env → Config. Throws ConfigError naming the first bad variable. */
-export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
-  const r = <K extends VariableName>(k: K) => read(env, k);
-  const plexUrl = r('PLEX_URL');
-  const plexToken = r('PLEX_TOKEN');
-  const stashUrl = r('STASH_URL');
-  if (needs.plex) {
-    required('PLEX_URL', plexUrl);
-    required('PLEX_TOKEN', plexToken);
-  }
-  if (needs.stash) required('STASH_URL', stashUrl);
+/** SYNC_FIELDS with the older switches folded in: SYNC_POSTER=false drops `poster`, SYNC_STUDIO_COLLECTION=true adds `collection`. */
+function syncFields(fields: SyncField[], poster: boolean, studioCollection: boolean): SyncField[] {
+  const out = fields.filter((f) => poster || f !== 'poster');
+  return studioCollection && !out.includes('collection') ? [...out, 'collection'] : out;
+}
+
+/** Reads one variable of the environment being parsed (its default when unset, ConfigError when bad). */
+type Reader = <K extends VariableName>(name: K) => z.output<(typeof VARIABLES)[K][0]> | undefined;
+
+function healthSettings(r: Reader): Config['health'] {
   const health = {
     timeoutMs: r('HEALTH_TIMEOUT_MS')!,
     intervalMs: r('HEALTH_INTERVAL_MS')!,
@@ -252,6 +293,10 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   if (health.maxIntervalMs < health.intervalMs) {
     throw new ConfigError('HEALTH_MAX_INTERVAL_MS', `must be at least HEALTH_INTERVAL_MS (${health.intervalMs})`);
   }
+  return health;
+}
+
+function rampSettings(r: Reader): Config['ramp'] {
   const ramp = {
     initialRate: r('RAMP_INITIAL_RATE')!,
     targetRate: r('RAMP_TARGET_RATE')!,
@@ -262,19 +307,28 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   if (ramp.targetRate < ramp.initialRate) {
     throw new ConfigError('RAMP_TARGET_RATE', `must be at least RAMP_INITIAL_RATE (${ramp.initialRate})`);
   }
-  const dashboard = {
-    host: r('DASHBOARD_HOST')!,
-    port: r('DASHBOARD_PORT')!,
-    user: r('DASHBOARD_USER')!,
-    password: r('DASHBOARD_PASSWORD') ?? null,
-    allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
-  };
+  return ramp;
+}
+
+function redisSettings(r: Reader): Config['redis'] {
   const clusterNodes = r('REDIS_CLUSTER_NODES');
   for (const node of clusterNodes ?? []) {
     if (!/^[^:\s]+:\d{1,5}$/.test(node)) throw new ConfigError('REDIS_CLUSTER_NODES', `"${node}" is not host:port`);
   }
+  return { url: r('REDIS_URL')!, clusterNodes: clusterNodes?.length ? clusterNodes : null, prefix: r('REDIS_PREFIX')! };
+}
+
+/** The Plex and Stash connections; their URLs (and Plex's token) are required only by processes that need them. */
+function serverSettings(r: Reader, needs: Needs): Pick<Config, 'plex' | 'stash' | 'matching'> {
+  const plexUrl = r('PLEX_URL');
+  const plexToken = r('PLEX_TOKEN');
+  const stashUrl = r('STASH_URL');
+  if (needs.plex) {
+    required('PLEX_URL', plexUrl);
+    required('PLEX_TOKEN', plexToken);
+  }
+  if (needs.stash) required('STASH_URL', stashUrl);
   return {
-    redis: { url: r('REDIS_URL')!, clusterNodes: clusterNodes?.length ? clusterNodes : null, prefix: r('REDIS_PREFIX')! },
     plex: {
       url: plexUrl ?? '',
       token: plexToken ?? '',
@@ -296,8 +350,31 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       maxResponseBytes: r('STASH_MAX_RESPONSE_BYTES')!,
       posterMaxBytes: r('POSTER_MAX_BYTES')!,
     },
+  };
+}
+
+function syncSettings(r: Reader): Config['sync'] {
+  return {
+    mode: r('SYNC_MODE')!,
+    fields: syncFields(r('SYNC_FIELDS')!, r('SYNC_POSTER')!, r('SYNC_STUDIO_COLLECTION')!),
+    require: r('SYNC_REQUIRE')!,
+    preservePlexEdits: r('PRESERVE_PLEX_EDITS')!,
+    maxTags: r('MAX_TAGS')!,
+  };
+}
+
+/** Pure: env → Config. Throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
+  const r: Reader = (k) => read(env, k);
+  const servers = serverSettings(r, needs);
+  const health = healthSettings(r);
+  const ramp = rampSettings(r);
+  return {
+    redis: redisSettings(r),
+    ...servers,
     worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
-    sync: { mode: r('SYNC_MODE')!, poster: r('SYNC_POSTER')!, studioCollection: r('SYNC_STUDIO_COLLECTION')! },
+    sync: syncSettings(r),
+    keepFailed: { days: r('FAILED_KEEP_DAYS')!, max: r('FAILED_KEEP_MAX')! },
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,
       recoveryTimeoutMs: r('BREAKER_RECOVERY_TIMEOUT_MS')!,
@@ -309,7 +386,13 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     reconcile: { afterOutage: r('RECONCILE_AFTER_OUTAGE')!, intervalMs: r('RECONCILE_INTERVAL_MS')! },
     hookToken: r('HOOK_TOKEN') ?? null,
     hookSpoolDir: r('HOOK_SPOOL_DIR')!,
-    dashboard,
+    dashboard: {
+      host: r('DASHBOARD_HOST')!,
+      port: r('DASHBOARD_PORT')!,
+      user: r('DASHBOARD_USER')!,
+      password: r('DASHBOARD_PASSWORD') ?? null,
+      allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
+    },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,
   };

@@ -22,8 +22,15 @@ export function keys(prefix: string) {
     plexLibraryCheck: `${prefix}:plex:library-check`,
     /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
     plexClientId: `${prefix}:plex:client-id`,
-    /** Hash: ratingKey → hash of the last poster uploaded. */
+    /** Hash: ratingKey → SHA-256 of the last poster uploaded. Legacy: read and moved into `<own>:<ratingKey>`. */
     posterHashes: `${prefix}:plex:poster`,
+    /**
+     * Prefix of hashes `<own>:<ratingKey>`, one per Plex item: each field stash2plex has set (SYNC_FIELDS
+     * names) → a 16-hex hash of the value it set. Deleted when the item is learnt to be gone.
+     */
+    own: `${prefix}:own`,
+    /** Hash: requirement of SYNC_REQUIRE → scenes skipped as not ready for it. */
+    syncSkipped: `${prefix}:sync-skipped`,
     /** Hash: breaker state (written only by the supervisor leader). */
     breaker: `${prefix}:breaker`,
     /** Hash: recovery ramp state. */
@@ -49,3 +56,6 @@ export function keys(prefix: string) {
   };
 }
 export type Keys = ReturnType<typeof keys>;
+
+/** The ownership record of one Plex item (see `own` above). */
+export const ownershipKey = (k: Pick<Keys, 'own'>, ratingKey: string) => `${k.own}:${ratingKey}`;

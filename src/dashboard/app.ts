@@ -15,6 +15,7 @@ import { secretsOf, type Config } from '../core/config.js';
 import { redact, type Logger } from '../core/log.js';
 import { keys as keyNames, SYNC_QUEUE, type Keys, type RedisConnection } from '../core/redis.js';
 import { requeue, type RequeueOptions } from '../dlq/requeue.js';
+import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
@@ -90,6 +91,14 @@ function requeueRunner(opts: DashboardAppOptions, k: Keys): DashboardPorts['requ
   return (options: RequeueOptions) => requeue({ redis, queue, keys: k, strategies: config.errorStrategies, options, log });
 }
 
+/** The queue-clean port: Clear Failed / Purge Failed / Clear Pending on the sync queue (null without one). */
+function queueCleaner(opts: DashboardAppOptions): DashboardPorts['cleanQueue'] {
+  const queue = opts.queues.find((q) => q.name === SYNC_QUEUE);
+  if (!queue) return null;
+  const now = opts.now ?? Date.now;
+  return (req: CleanRequest) => cleanQueue(queue, opts.redis, req, now());
+}
+
 /** Every port of the route table, wired to this process's Redis, queues, config and clock. */
 function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): DashboardPorts {
   const { config, redis, queues, log } = opts;
@@ -104,6 +113,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     readStatus: statusReader({ redis, keys: k, queues, config, secrets, now, timeoutMs: statusTimeoutMs, warn: (w) => log.warn(`dashboard: ${w}`) }),
     probe: sharedInFlight(opts.probe ?? directProbe({ config, redis, keys: k, now, redisTimeoutMs: statusTimeoutMs })),
     requeue: requeueRunner(opts, k),
+    cleanQueue: queueCleaner(opts),
     redisAnswers: () => withTimeout(redis.ping(), statusTimeoutMs, 'Redis did not answer'),
     log,
     registry,

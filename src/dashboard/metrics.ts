@@ -102,6 +102,7 @@ export class StatusMetrics {
   private readonly queuePauseReason: Gauge<'queue' | 'reason'>;
   private readonly tokenRejected: Gauge;
   private readonly supervisorAlive: Gauge;
+  private readonly syncSkipped: Counter<'reason'>;
 
   constructor(registry: Registry) {
     const p = METRIC_PREFIX;
@@ -141,6 +142,17 @@ export class StatusMetrics {
     this.queuePauseReason = gauge('queue_pause_reason', "1 for each reason the supervisor holds the paused queue ('plex down', 'token rejected')", ['queue', 'reason']);
     this.tokenRejected = gauge('plex_token_rejected', '1 while Plex rejects PLEX_TOKEN (the supervisor holds the queue until it accepts it)');
     this.supervisorAlive = gauge('supervisor_alive', '1 while a supervisor leader holds a live lease');
+    this.syncSkipped = once(
+      registry,
+      `${p}sync_skipped_total`,
+      () =>
+        new Counter({
+          name: `${p}sync_skipped_total`,
+          help: 'Scenes held back by SYNC_REQUIRE (job completed as skipped), by unmet requirement (read from Redis)',
+          labelNames: ['reason'] as const,
+          registers: [registry],
+        }),
+    );
   }
 
   update(status: StatusJson, sources: Pick<StatusSources, 'snapshot'>): void {
@@ -171,5 +183,7 @@ export class StatusMetrics {
     }
     this.tokenRejected.set(status.health.tokenRejected ? 1 : 0);
     this.supervisorAlive.set(status.supervisor.alive ? 1 : 0);
+    this.syncSkipped.reset();
+    for (const [reason, n] of Object.entries(status.sync.skipped)) this.syncSkipped.inc({ reason }, n);
   }
 }

@@ -3,6 +3,8 @@
 // the same function as the first load) and swaps it in, so one renderer serves both. The dead-letter
 // recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { skippedText } from '../sync/readiness.js';
+import { SYNC_QUEUE } from '../core/keys.js';
 import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
@@ -104,7 +106,7 @@ function rampCard(s: StatusJson, ctx: PageContext): string {
   return card('ramp-card', 'Recovery ramp', body);
 }
 
-function queueCard(name: string, q: QueueStatus): string {
+function queueCard(name: string, q: QueueStatus, skipped: Record<string, number> | null): string {
   const reasons = q.pauseReasons.length ? ` <span class="small" data-testid="queue-${esc(name)}-pause-reasons">${esc(q.pauseReasons.join(', '))}</span>` : '';
   const state = q.paused
     ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>${reasons}`
@@ -120,7 +122,8 @@ function queueCard(name: string, q: QueueStatus): string {
     `queue-${name}`,
     `Queue “${name}”`,
     `<p>${state} <a class="small" href="queues/queue/${encodeURIComponent(name)}">open in Bull Board →</a></p><div class="counts">${counts}</div>` +
-      `<p class="small">Rate limit: <span data-testid="queue-${esc(name)}-ratelimit">${limit}</span>${q.failed > 0 ? ` · <a href="queues/queue/${encodeURIComponent(name)}?status=failed">failed jobs (dead letters)</a>` : ''}</p>`,
+      `<p class="small">Rate limit: <span data-testid="queue-${esc(name)}-ratelimit">${limit}</span>${q.failed > 0 ? ` · <a href="queues/queue/${encodeURIComponent(name)}?status=failed">failed jobs (dead letters)</a>` : ''}</p>` +
+      (skipped ? `<p class="small" data-testid="sync-skipped">${esc(skippedText(skipped))}</p>` : ''),
   );
 }
 
@@ -200,7 +203,7 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
     `<div class="grid">` +
     healthCard(s, ctx.now, ctx.timeZone) +
     rampCard(s, ctx) +
-    Object.entries(s.queues).map(([name, q]) => queueCard(name, q)).join('') +
+    Object.entries(s.queues).map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null)).join('') +
     `</div>`;
   return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${metricsSection(s)}${outagesSection(s, ctx)}`;
 }
@@ -266,10 +269,14 @@ button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
+// The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  // Plain ES2017, no dependencies: re-render the main part, keep the title in step, run a manual probe.
-  return `(function(){
-var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}})();`;
+}
+
+/** Re-renders the main part, keeps the title in step, runs a manual probe. */
+function liveScript(refreshMs: number): string {
+  return `var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
 function sync(){var d=document.getElementById('status-data');if(d){document.title=d.getAttribute('data-title');}}
 function tick(){
   fetch('./?partial=main',{credentials:'same-origin',cache:'no-store',headers:{'X-Requested-With':'stash2plex'}})
@@ -288,11 +295,21 @@ btn.addEventListener('click',function(){
   .catch(function(e){out.textContent='probe failed: '+e.message;})
   .then(function(){btn.disabled=false;});
 });
-// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
+`;
+}
+
+const POST_JSON_SCRIPT = `function postJson(url,body){
+  return fetch(url,{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
+  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+}
+function plural(n,one,many){return n+' '+(n===1?one:many);}
+`;
+
+/** Dead-letter recovery: a dry run first; the real run only after the confirm button. */
+const REQUEUE_SCRIPT = `// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
 // the dry run was made with and at most as many jobs as it counted.
 var rq={dry:document.getElementById('requeue-dry'),ok:document.getElementById('requeue-confirm'),no:document.getElementById('requeue-cancel'),
   out:document.getElementById('requeue-result'),outage:document.getElementById('requeue-outage'),opt:document.getElementById('requeue-optional')},pending=null;
-function plural(n,one,many){return n+' '+(n===1?one:many);}
 function line(cls,text){var p=document.createElement('p');if(cls)p.className=cls;p.textContent=text;rq.out.appendChild(p);return p;}
 function show(){rq.out.textContent='';for(var i=0;i<arguments.length;i++){var a=arguments[i];if(a)line(a[0],a[1]);}}
 function skipped(s){var k=s.skipped||{},parts=[];
@@ -300,10 +317,7 @@ function skipped(s){var k=s.skipped||{},parts=[];
   if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
   return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
 function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){
-  return fetch('./api/requeue',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
-}
+function call(body){return postJson('./api/requeue',body);}
 rq.dry.addEventListener('click',function(){
   var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
   reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
@@ -325,8 +339,29 @@ rq.ok.addEventListener('click',function(){
 rq.no.addEventListener('click',function(){reset();show(['muted','Cancelled: nothing was requeued.']);});
 rq.outage.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
 rq.opt.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
-})();`;
-}
+`;
+
+/** Queue maintenance: the same dry run first, then the confirmed real run of that very request. */
+const CLEAN_SCRIPT = `// Queue maintenance: the same dry run first, then the confirmed real run of that very request.
+var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('clean-confirm'),no:document.getElementById('clean-cancel'),
+  out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
+function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
+function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
+function cleanCall(body){return postJson('./api/queue/clean',body);}
+qc.dry.addEventListener('click',function(){
+  cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
+  if(body.action==='purge_failed')body.days=Number(qc.days.value);
+  cleanCall(body).then(function(s){cleanShow('',s.text);qc.dry.disabled=false;
+    if(s.count>0){cleanPending=Object.assign({},body,{dryRun:false});qc.ok.textContent='Remove '+plural(s.count,'job','jobs');qc.ok.hidden=false;qc.no.hidden=false;qc.ok.focus();}
+  }).catch(function(e){cleanShow('bad',e.message);qc.dry.disabled=false;});
+});
+qc.ok.addEventListener('click',function(){
+  if(!cleanPending)return;var body=cleanPending;cleanReset();cleanShow('muted','Removing…');
+  cleanCall(body).then(function(s){cleanShow('ok',s.text);}).catch(function(e){cleanShow('bad',e.message);});
+});
+qc.no.addEventListener('click',function(){cleanReset();cleanShow('muted','Cancelled: nothing was removed.');});
+qc.action.addEventListener('change',function(){cleanReset();qc.out.textContent='';qc.days.disabled=qc.action.value!=='purge_failed';});
+`;
 
 /** The dead-letter recovery panel (outside the refreshed part: its dialog survives the refresh). */
 function recoveryPanel(): string {
@@ -340,6 +375,23 @@ function recoveryPanel(): string {
     `<div id="requeue-result" data-testid="requeue-result" aria-live="polite"></div>` +
     `<div class="row"><button id="requeue-confirm" class="primary" type="button" data-testid="requeue-confirm" hidden>Requeue</button>` +
     `<button id="requeue-cancel" type="button" data-testid="requeue-cancel" hidden>Cancel</button></div>` +
+    `</div></section>`
+  );
+}
+
+/** Queue maintenance (outside the refreshed part, like the recovery panel): a dry run, then a confirm. */
+function maintenancePanel(): string {
+  return (
+    `<section class="recovery"><div class="card" data-testid="clean-panel"><h2>Queue maintenance</h2>` +
+    `<p class="small muted">Failed jobs are kept <code>FAILED_KEEP_DAYS</code> days and at most <code>FAILED_KEEP_MAX</code> of them. ` +
+    `Remove them sooner, or empty the pending queue (running jobs finish). A dry run first shows how many; nothing is removed until you confirm. Same as the Stash tasks.</p>` +
+    `<div class="row"><label>Action <select id="clean-action" data-testid="clean-action"><option value="clear_failed">Clear failed jobs</option>` +
+    `<option value="purge_failed">Purge failed jobs older than</option><option value="clear_pending">Clear pending queue</option></select></label>` +
+    `<label><input id="clean-days" data-testid="clean-days" type="number" min="0" step="1" value="30" disabled> days</label>` +
+    `<button id="clean-dry" type="button" data-testid="clean-dry">Dry run</button></div>` +
+    `<div id="clean-result" data-testid="clean-result" aria-live="polite"></div>` +
+    `<div class="row"><button id="clean-confirm" class="primary" type="button" data-testid="clean-confirm" hidden>Remove</button>` +
+    `<button id="clean-cancel" type="button" data-testid="clean-cancel" hidden>Cancel</button></div>` +
     `</div></section>`
   );
 }
@@ -358,6 +410,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 <a href="queues">Bull Board</a><a href="api/status">API</a><a href="metrics">Metrics</a></nav></div></header>
 <main id="status-main">${renderStatusMain(s, ctx)}</main>
 ${recoveryPanel()}
+${maintenancePanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

@@ -6,6 +6,7 @@ import { healthCheckHandler, type HealthCheckPorts } from './handlers/health-che
 import { healthzHandler, type HealthzPorts } from './handlers/healthz.js';
 import { metricsHandler, type MetricsPorts } from './handlers/metrics.js';
 import { pageHandler, type PagePorts } from './handlers/page.js';
+import { queueCleanHandler, type QueueCleanPorts } from './handlers/queue-clean.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
 import { HOOK_PATH } from './http-hook.js';
@@ -41,7 +42,7 @@ export interface RouterRoute extends RouteBase {
 
 export type RouteDef = HandlerRoute | RouterRoute;
 
-export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & MetricsPorts & PagePorts & {
+export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & MetricsPorts & PagePorts & {
   stashHook: Router;
   bullBoard: Router;
 };
@@ -53,6 +54,7 @@ export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
     { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(p) },
     { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(p) },
     { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(p), body: 'raw' },
+    { method: 'post', path: '/api/queue/clean', access: 'dashboard', handler: queueCleanHandler(p), body: 'raw' },
     { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(p) },
     { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(p) },
     { method: 'all', path: '/queues', access: 'dashboard', router: p.bullBoard },

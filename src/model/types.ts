@@ -17,6 +17,8 @@ export interface StashScene {
   tags: { name: string }[];
   /** size: bytes (Stash's `files[].size`), compared with Plex's `Part.size` by the base-name fallback. */
   files: { path: string; basename: string; size?: number | null }[];
+  /** StashBox ids (SYNC_REQUIRE=stashid). */
+  stash_ids: { endpoint: string; stash_id: string }[];
   paths: { screenshot: string | null } | null;
 }
 
@@ -44,7 +46,7 @@ export interface PlexItem {
 /** What Plex should show for a scene (the output of the pure mapping). */
 export interface DesiredPlexState {
   scalars: Record<PlexScalarField, string>; // '' clears
-  tags: Partial<Record<PlexTagField, string[]>>; // absent: not managed
+  tags: Record<PlexTagField, string[]>;
   userRating: number | null; // null: clear
   posterUrl: string | null;
 }

@@ -5,7 +5,7 @@ import type { PathMapping } from '../core/config.js';
 import { classify, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
-import { keys, type RedisConnection } from '../core/redis.js';
+import { keys, ownershipKey, type RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem } from '../model/types.js';
 import { encodeEdit, parseItem } from './edits.js';
 import { recordPathHint } from './path-hints.js';
@@ -112,6 +112,7 @@ export class PlexClient {
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
   private readonly cacheKey: string;
+  private readonly ownKey: (ratingKey: string) => string;
   private readonly clientIdentifier: string | null;
   private readonly listPageSize: number;
   private readonly sectionsTtlMs: number;
@@ -129,6 +130,7 @@ export class PlexClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.redis = opts.redis;
     this.cacheKey = keys(opts.prefix ?? 's2p').plexPathCache;
+    this.ownKey = (ratingKey) => ownershipKey(keys(opts.prefix ?? 's2p'), ratingKey);
     this.clientIdentifier = opts.clientIdentifier;
     this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
@@ -435,6 +437,8 @@ export class PlexClient {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
     }
     await this.redis.hdel(this.cacheKey, target).catch(() => undefined);
+    // What stash2plex set on that item is no longer about this file: forget it (only fill from now on).
+    await this.redis.del(this.ownKey(ratingKey)).catch(() => undefined);
     return null;
   }
 

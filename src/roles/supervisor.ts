@@ -22,7 +22,7 @@ export async function startSupervisorRole(
   extra: Partial<Pick<SupervisorOptions, 'leaseTtlMs' | 'tickMs' | 'onRecovered' | 'id'>> = {},
 ): Promise<SupervisorRole> {
   const redis = connectRedis(config);
-  const queue = createSyncQueue(redis, config.redis.prefix);
+  const queue = createSyncQueue(redis, config.redis.prefix, config.keepFailed);
   const k = keys(config.redis.prefix);
   const clientIdentifier = await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId);
   const plex = plexClientFrom(config, { use: 'health', clientIdentifier, log });

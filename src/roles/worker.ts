@@ -8,7 +8,6 @@ import { StashClient } from '../stash-api/client.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
-import { redisPosterHashes } from '../sync/poster-hashes.js';
 import { folderScanner } from '../sync/scan-missing.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
@@ -27,7 +26,7 @@ export async function startWorkerRole(
   const k = keys(config.redis.prefix);
   const connection = connectRedis(config);
   const blocking = connectRedis(config);
-  const queue = createSyncQueue(connection, config.redis.prefix);
+  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
   const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
   const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log });
   const stash = new StashClient({
@@ -50,10 +49,9 @@ export async function startWorkerRole(
     deps: {
       plex,
       stash,
-      posterHashes: redisPosterHashes(connection, k.posterHashes),
-      mode: config.sync.mode,
-      poster: config.sync.poster,
-      collectionFromStudio: config.sync.studioCollection,
+      redis: connection,
+      keys: k,
+      sync: config.sync,
       scanMissing: scanMissing ? folderScanner({ plex, redis: connection, scannedKey: k.plexScanned, cooldownMs: scanCooldownMs, gate, log }) : undefined,
       notFound,
     },

@@ -111,6 +111,8 @@ export interface SimItemInput {
   collection?: string[];
   label?: string[];
   locked?: string[];
+  /** A poster the agent found at scan time (not locked, as Plex leaves an agent's choice). */
+  poster?: { bytes: Buffer; contentType: string };
 }
 
 /** A snapshot of an item's internal state (what Plex would have in its database). */
@@ -313,7 +315,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       files: [input.file, ...(input.extraFiles ?? [])],
       sizes: [input.size ?? simFileSize(input.file), ...(input.extraFiles ?? []).map(simFileSize)],
       locked: new Set(input.locked ?? []),
-      poster: null,
+      poster: input.poster ? posterRecord(input.poster.bytes, input.poster.contentType) : null,
       addedAt: nowSeconds(),
       updatedAt: nowSeconds(),
     });
@@ -619,14 +621,13 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   private uploadPoster(item: Item, ctx: Ctx): void {
     if (ctx.body.length === 0) throw new HttpError(400, 'empty image');
-    item.poster = {
-      bytes: ctx.body.length,
-      sha256: createHash('sha256').update(ctx.body).digest('hex'),
-      contentType: String(ctx.req.headers['content-type'] ?? 'application/octet-stream'),
-    };
+    item.poster = posterRecord(ctx.body, String(ctx.req.headers['content-type'] ?? 'application/octet-stream'));
     item.updatedAt = nowSeconds();
   }
 }
+
+/** What the simulator keeps of a poster: its size, digest and type. */
+const posterRecord = (body: Buffer, contentType: string) => ({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), contentType });
 
 // ---- edit parameters (pure) -----------------------------------------------------------------------
 

@@ -130,6 +130,13 @@ type Scene {
   studio: Studio
   tags: [Tag!]!
   performers: [Performer!]!
+  stash_ids: [StashID!]!
+}
+
+type StashID {
+  endpoint: String!
+  stash_id: String!
+  updated_at: Time!
 }
 
 type ScenePathsType {

@@ -85,6 +85,8 @@ export interface SimSceneInput {
   date?: string | null;
   rating100?: number | null;
   organized?: boolean;
+  /** StashBox ids, as the scene editor's "StashIDs" (endpoint URL and the remote id). */
+  stash_ids?: { endpoint: string; stash_id: string }[];
   studio_id?: string | null;
   performer_ids?: string[];
   tag_ids?: string[];
@@ -104,6 +106,7 @@ interface SceneRec {
   date: string | null;
   rating100: number | null;
   organized: boolean;
+  stash_ids: { endpoint: string; stash_id: string; updated_at: string }[];
   studio_id: string | null;
   performer_ids: string[];
   tag_ids: string[];
@@ -242,6 +245,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       date: null,
       rating100: null,
       organized: false,
+      stash_ids: [],
       studio_id: null,
       performer_ids: [],
       tag_ids: [],
@@ -347,6 +351,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (p.date !== undefined) rec.date = p.date;
     if (p.rating100 !== undefined) rec.rating100 = p.rating100;
     if (p.organized !== undefined) rec.organized = p.organized;
+    if (p.stash_ids !== undefined) rec.stash_ids = p.stash_ids.map((x) => ({ ...x, updated_at: this.time(this.now()) }));
     if (p.studio_id !== undefined) rec.studio_id = p.studio_id;
     if (p.performer_ids !== undefined) rec.performer_ids = [...new Set(p.performer_ids)];
     if (p.tag_ids !== undefined) rec.tag_ids = [...new Set(p.tag_ids)];
@@ -597,7 +602,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       galleries: [],
       groups: [],
       movies: [],
-      stash_ids: [],
+      stash_ids: s.stash_ids,
     };
   }
 

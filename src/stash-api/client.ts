@@ -77,6 +77,7 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   tags: z.array(z.object({ name: z.string() })),
   // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
   files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
+  stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });

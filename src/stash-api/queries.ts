@@ -20,6 +20,7 @@ export const FIND_SCENE = /* GraphQL */ `
       performers { name }
       tags { name }
       files { path basename size }
+      stash_ids { endpoint stash_id }
       paths { screenshot }
     }
   }

@@ -75,6 +75,38 @@ export const PLUGIN_TASKS = [
     description: 'Queues the scenes Stash changed during each recorded outage for a sync to Plex (bulk priority: fresh edits still go first).',
     mode: 'reconcile_outages',
   },
+  {
+    name: 'Clear Failed Jobs (dry run)',
+    description: 'Counts the failed sync jobs Clear Failed Jobs would remove. Removes nothing.',
+    mode: 'clear_failed_dry_run',
+  },
+  {
+    name: 'Clear Failed Jobs',
+    description: 'Removes every failed sync job (the dead-letter queue): they can no longer be recovered.',
+    mode: 'clear_failed',
+  },
+  {
+    name: 'Purge Failed Jobs Older Than N Days (dry run)',
+    description: 'Counts the failed sync jobs that failed more than args.days (default 30) days ago. Removes nothing.',
+    mode: 'purge_failed_dry_run',
+    args: { days: '30' },
+  },
+  {
+    name: 'Purge Failed Jobs Older Than N Days',
+    description: 'Removes the failed sync jobs that failed more than args.days (default 30) days ago.',
+    mode: 'purge_failed',
+    args: { days: '30' },
+  },
+  {
+    name: 'Clear Pending Queue (dry run)',
+    description: 'Counts the waiting and delayed sync jobs Clear Pending Queue would remove. Removes nothing.',
+    mode: 'clear_pending_dry_run',
+  },
+  {
+    name: 'Clear Pending Queue',
+    description: 'Removes the waiting and delayed sync jobs (running ones finish); their scenes sync again on their next edit or reconciliation.',
+    mode: 'clear_pending',
+  },
 ] as const satisfies readonly PluginTaskDef[];
 export type TaskMode = (typeof PLUGIN_TASKS)[number]['mode'];
 

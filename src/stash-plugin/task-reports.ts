@@ -9,6 +9,7 @@ import { outageMetrics, type Outage } from '../resilience/outages.js';
 import type { PauseReason } from '../resilience/token.js';
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { skippedText } from '../sync/readiness.js';
 
 export type ReportLevel = 'info' | 'warning';
 export interface ReportLine {
@@ -275,6 +276,7 @@ export function queueStatusReport(
     if (limit) lines.push(limit);
   }
   lines.push(...failedLines(failed));
+  lines.push(info(skippedText(status.sync.skipped)));
   lines.push(breakerLine(status.breaker, clock));
   lines.push(recoveryLine(status, input.ramp, clock));
   lines.push(...outageList(status.outages.recent, QUEUE_STATUS_OUTAGES, clock));

@@ -12,6 +12,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import type { Outage } from '../resilience/outages.js';
+import type { CleanAction } from '../sync/queue-clean.js';
 import type { JobReason, SyncJobData } from '../model/inbox-item.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
 import { keys, SYNC_QUEUE } from '../core/keys.js';
@@ -551,6 +552,23 @@ const reconcileOutages: TaskHandler = async (ctx) => {
   });
 };
 
+/** Default of Purge Failed Jobs Older Than N Days' args.days. */
+export const DEFAULT_PURGE_DAYS = 30;
+
+/** Clear Failed Jobs, Purge Failed Jobs Older Than N Days (args.days), Clear Pending Queue; each with a dry run. */
+function cleanTask(name: string, action: CleanAction, dryRun: boolean): TaskHandler {
+  return async (ctx) => {
+    const label = dryRun ? `${name} (dry run)` : name;
+    const config = await taskConfig(ctx, label);
+    const { cleanQueue, cleanSummaryText, validDays } = await import('../sync/queue-clean.js');
+    const days = action === 'purge_failed' ? (numberArg(ctx.input.args, 'days') ?? DEFAULT_PURGE_DAYS) : undefined;
+    if (action === 'purge_failed' && !validDays(days)) throw new Error(`${label}: args.days must be a whole number of days, 0 or more`);
+    const summary = await withState(ctx, config, label, (st) => cleanQueue(st.queue, st.redis, { action, dryRun, days }, (ctx.now ?? Date.now)()));
+    ctx.progress(1);
+    return cleanSummaryText(summary, label);
+  };
+}
+
 /** One handler per task of PLUGIN_TASKS (a task without a handler does not compile). */
 export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   sync_all: syncAll,
@@ -561,6 +579,12 @@ export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   recover_dry_run: recoverTask(true),
   recover: recoverTask(false),
   reconcile_outages: reconcileOutages,
+  clear_failed_dry_run: cleanTask('Clear Failed Jobs', 'clear_failed', true),
+  clear_failed: cleanTask('Clear Failed Jobs', 'clear_failed', false),
+  purge_failed_dry_run: cleanTask('Purge Failed Jobs Older Than N Days', 'purge_failed', true),
+  purge_failed: cleanTask('Purge Failed Jobs Older Than N Days', 'purge_failed', false),
+  clear_pending_dry_run: cleanTask('Clear Pending Queue', 'clear_pending', true),
+  clear_pending: cleanTask('Clear Pending Queue', 'clear_pending', false),
 };
 
 /** Runs a task; resolves with its summary, rejects with a message fit for `{"error": …}`. */

@@ -34,6 +34,8 @@ export interface StatusJson {
   };
   outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
   supervisor: { leader: string | null; alive: boolean };
+  /** Extra: scenes SYNC_REQUIRE held back (job completed as skipped), by unmet requirement, since the count began. */
+  sync: { skipped: Record<string, number> };
   /** Extra: how scenes find their Plex items (docs/MATCHING.md); always set by shapeStatus. */
   matching?: MatchingStatus;
 }
@@ -73,13 +75,20 @@ export interface StatusSources {
   /** The base-name fallback's PATH_MAP suggestions and the stored PLEX_LIBRARIES check (absent: none). */
   pathHints?: PathHint[];
   libraryCheck?: string | null;
+  /** The skipped-scene counts (hash `syncSkipped`); a damaged value is dropped. */
+  skipped: Record<string, number>;
+}
+
+/** Whole counts of a hash of counters; anything else (damaged) is left out. */
+function counts(hash: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(hash).filter(([, v]) => /^\d{1,15}$/.test(v)).map(([k, v]) => [k, Number(v)]));
 }
 
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
@@ -87,6 +96,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
     readPathHints(redis, k.plexPathHints),
     redis.get(k.plexLibraryCheck),
+    redis.hgetall(k.syncSkipped),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -97,6 +107,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     leaderTtlMs,
     pathHints,
     libraryCheck,
+    skipped: counts(skipped),
   };
 }
 
@@ -151,6 +162,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       alive: src.leader !== null && src.leaderTtlMs > 0,
     },
     matching: { pathHint: pathHintLine(src.pathHints ?? []), pathHints: src.pathHints ?? [], ...parseLibraryCheck(src.libraryCheck ?? null) },
+    sync: { skipped: src.skipped },
   };
 }
 

@@ -1,13 +1,7 @@
-// Pure: Stash scene → what Plex should show, and the diff against what Plex shows now.
-import type { DesiredPlexState, PlexEdit, PlexItem, PlexScalarField, PlexTagField, StashScene } from '../model/types.js';
-import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS } from '../model/types.js';
+// Pure: Stash scene → what Plex should show (every field; src/sync/ownership.ts decides what is sent).
+import type { DesiredPlexState, PlexEdit, StashScene } from '../model/types.js';
 
-export const LIMITS = { title: 255, summary: 10_000, tag: 255, tagsPerField: 200, studio: 255 } as const;
-
-export interface MappingOptions {
-  /** Also put each scene in a Plex collection named after its studio. */
-  collectionFromStudio: boolean;
-}
+export const LIMITS = { title: 255, summary: 10_000, tag: 255, studio: 255 } as const;
 
 // C0/C1 control characters except tab and newline (kept in summaries), plus lone surrogates.
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -23,7 +17,7 @@ export function cleanText(value: string | null | undefined, max: number, multili
   return cut.join('').trimEnd();
 }
 
-/** Cleaned, non-empty, de-duplicated (first spelling wins, case-insensitively), bounded. */
+/** Cleaned, non-empty, de-duplicated (first spelling wins, case-insensitively); MAX_TAGS bounds it later. */
 export function cleanTags(names: readonly (string | null | undefined)[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
@@ -33,7 +27,6 @@ export function cleanTags(names: readonly (string | null | undefined)[]): string
     if (!t || seen.has(k)) continue;
     seen.add(k);
     out.push(t);
-    if (out.length >= LIMITS.tagsPerField) break;
   }
   return out;
 }
@@ -47,15 +40,16 @@ function cleanDate(date: string | null): string {
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== date ? '' : date;
 }
 
-export function desiredState(scene: StashScene, opts: MappingOptions): DesiredPlexState {
+export function desiredState(scene: StashScene): DesiredPlexState {
   // Stash shows the file name when a scene has no title; Plex should show the same.
   const title = cleanText(scene.title, LIMITS.title) || cleanText(basenameWithoutExtension(scene.files[0]?.path ?? ''), LIMITS.title);
   const studio = cleanText(scene.studio?.name, LIMITS.studio);
   const tags: DesiredPlexState['tags'] = {
     genre: cleanTags(scene.tags.map((t) => t.name)),
     actor: cleanTags(scene.performers.map((p) => p.name)),
+    // The collection named after the studio (SYNC_FIELDS `collection`).
+    collection: studio ? [studio] : [],
   };
-  if (opts.collectionFromStudio) tags.collection = studio ? [studio] : [];
   const rating = scene.rating100;
   return {
     scalars: {
@@ -74,37 +68,4 @@ export type SyncMode = 'mirror' | 'merge';
 
 export function isEmptyEdit(edit: PlexEdit): boolean {
   return Object.keys(edit.scalars).length === 0 && Object.keys(edit.tags).length === 0 && edit.userRating === undefined;
-}
-
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
-
-/**
- * The edits that make `current` show `desired`. A field is sent when its value differs or it is not
- * locked yet (every field set is locked, or Plex's agent would overwrite it). An unchanged, locked item
- * yields an empty edit: no request at all.
- */
-export function diff(desired: DesiredPlexState, current: PlexItem, mode: SyncMode): PlexEdit {
-  const locked = new Set(current.locked);
-  const edit: PlexEdit = { scalars: {}, tags: {} };
-  for (const field of PLEX_SCALAR_FIELDS as readonly PlexScalarField[]) {
-    const want = desired.scalars[field];
-    if (want !== (current[field] ?? '') || !locked.has(field)) edit.scalars[field] = want;
-  }
-  for (const field of PLEX_TAG_FIELDS as readonly PlexTagField[]) {
-    const want = desired.tags[field];
-    if (!want) continue;
-    const have = current.tags[field] ?? [];
-    if (mode === 'mirror') {
-      const remove = have.filter((t) => !want.includes(t));
-      if (!sameSet(want, have) || !locked.has(field)) edit.tags[field] = { set: want, remove };
-    } else {
-      const missing = want.filter((t) => !have.includes(t));
-      // The complete list is sent so the edit is right whether Plex reads it as addition or replacement.
-      if (missing.length > 0 || !locked.has(field)) edit.tags[field] = { set: [...have, ...missing], remove: [] };
-    }
-  }
-  const rating = desired.userRating;
-  const sameRating = rating === null ? current.userRating === null : current.userRating !== null && Math.abs(current.userRating - rating) < 0.05;
-  if (!sameRating) edit.userRating = rating;
-  return edit;
 }

@@ -1,9 +1,14 @@
-// One scene sync: read Stash fresh, find the Plex item, diff, send only what differs.
-import { createHash } from 'node:crypto';
+// One scene sync: read Stash fresh, check the quality gate, find the Plex item, decide with the
+// ownership record what to send, send only that, then record what is now ours.
+import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
-import { desiredState, diff, isEmptyEdit, type SyncMode } from './mapping.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { desiredState, isEmptyEdit } from './mapping.js';
+import { decide, posterWanted, valueHash, type OwnershipRecord } from './ownership.js';
+import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
+import { unmetRequirements } from './readiness.js';
 import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
@@ -21,36 +26,38 @@ export interface StashPort {
   fetchScreenshot(url: string): Promise<Screenshot>;
 }
 
-/** The poster each Plex item last got (SHA-256 of its bytes), by ratingKey (src/sync/poster-hashes.ts). */
-export interface PosterHashes {
-  get(ratingKey: string): Promise<string | null>;
-  set(ratingKey: string, hash: string): Promise<void>;
-}
-
 export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
-  posterHashes: PosterHashes;
-  mode: SyncMode;
-  poster: boolean;
-  collectionFromStudio: boolean;
+  redis: RedisConnection;
+  keys: Pick<Keys, 'own' | 'posterHashes' | 'syncSkipped'>;
+  /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
+  sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
   scanMissing?: FolderScanner;
   /** PLEX_NOT_FOUND: 'retry' (default) throws PlexNotFound; 'skip' completes as skipped ("not in Plex"). */
   notFound?: 'retry' | 'skip';
 }
 
-export interface SyncResult {
-  /** null when the scene was skipped (PLEX_NOT_FOUND=skip). */
-  ratingKey: string | null;
+export interface SyncedResult {
+  ratingKey: string;
   /** Plex edit requests sent (0 for an unchanged scene). */
   editRequests: number;
   posterUploaded: boolean;
   /** Why the screenshot was not uploaded (not JPEG/PNG/WebP, too large), when it was not. */
   posterSkipped?: string;
-  /** Why nothing was synced ("not in Plex"), when the job completed without a Plex item. */
-  skipped?: string;
+  /** Fields left alone because they were changed in Plex since stash2plex set them (PRESERVE_PLEX_EDITS). */
+  preserved?: SyncField[];
+  /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200". */
+  cut?: string[];
 }
+
+/** A scene SYNC_REQUIRE holds back: no Plex request was made. */
+export interface SkippedResult {
+  skipped: string;
+}
+
+export type SyncResult = SyncedResult | SkippedResult;
 
 export const NOT_IN_PLEX = 'not in Plex';
 
@@ -77,27 +84,46 @@ async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Pr
   throw err;
 }
 
+/** The scene's Plex item as it is now; a ratingKey that is gone takes its ownership record along. */
+async function currentItem(deps: SyncDeps, ratingKey: string): Promise<PlexItem> {
+  try {
+    return await deps.plex.getItem(ratingKey);
+  } catch (err) {
+    if (err instanceof SyncError && err.type === 'PlexNotFound') await forgetOwnership(deps.redis, deps.keys, ratingKey);
+    throw err;
+  }
+}
+
+/** Uploads the screenshot when it is a poster and differs from the one stash2plex last uploaded. */
+async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKey: string }, url: string, record: OwnershipRecord, current: PlexItem) {
+  const poster = posterFrom(await deps.stash.fetchScreenshot(url));
+  // No upload and no lock: Plex keeps whatever poster it has.
+  if ('skipped' in poster) return { posterUploaded: false, posterSkipped: poster.skipped };
+  const hash = valueHash(poster.bytes);
+  if (!posterWanted(hash, record, current.locked.includes('thumb'))) return { posterUploaded: false };
+  await deps.plex.uploadPoster(target.sectionKey, target.ratingKey, poster.bytes, poster.contentType);
+  await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash });
+  return { posterUploaded: true };
+}
+
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
   const scene = await deps.stash.findScene(sceneId);
   if (!scene) throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
-  const found = await resolveScene(scene, deps.plex).catch((err: unknown) => whenNotFound(scene, deps, err));
-  if (!found) return { ratingKey: null, editRequests: 0, posterUploaded: false, skipped: NOT_IN_PLEX };
-  const { ratingKey, sectionKey } = found;
-  const current = await deps.plex.getItem(ratingKey);
-  const desired = desiredState(scene, { collectionFromStudio: deps.collectionFromStudio });
-  const edit = diff(desired, current, deps.mode);
-  const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
-
-  if (!deps.poster || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false };
-  const poster = posterFrom(await deps.stash.fetchScreenshot(desired.posterUrl));
-  // No upload and no lock: Plex keeps whatever poster it has.
-  if ('skipped' in poster) return { ratingKey, editRequests, posterUploaded: false, posterSkipped: poster.skipped };
-  const hash = createHash('sha256').update(poster.bytes).digest('hex');
-  // Upload only when the image changed (or the lock was lost), remembered per Plex item.
-  const posterUploaded = (await deps.posterHashes.get(ratingKey)) !== hash || !current.locked.includes('thumb');
-  if (posterUploaded) {
-    await deps.plex.uploadPoster(sectionKey, ratingKey, poster.bytes, poster.contentType);
-    await deps.posterHashes.set(ratingKey, hash);
+  const unmet = unmetRequirements(scene, deps.sync.require);
+  if (unmet.length > 0) {
+    await Promise.all(unmet.map((u) => deps.redis.hincrby(deps.keys.syncSkipped, u.requirement, 1)));
+    return { skipped: `not ready: ${unmet.map((u) => u.why).join('; ')}` };
   }
-  return { ratingKey, editRequests, posterUploaded };
+  const target = await resolveScene(scene, deps.plex).catch((err: unknown) => whenNotFound(scene, deps, err));
+  if (!target) return { skipped: NOT_IN_PLEX };
+  const { ratingKey, sectionKey } = target;
+  const current = await currentItem(deps, ratingKey);
+  const record = await readOwnership(deps.redis, deps.keys, ratingKey);
+  const desired = desiredState(scene);
+  const { edit, owned, preserved, cut } = decide(desired, current, record, deps.sync);
+  const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
+  await writeOwnership(deps.redis, deps.keys, ratingKey, owned);
+  const notes = { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) };
+  if (!deps.sync.fields.includes('poster') || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false, ...notes };
+  return { ratingKey, editRequests, ...(await syncPoster(deps, target, desired.posterUrl, record, current)), ...notes };
 }

@@ -1,5 +1,6 @@
 // The `sync` queue: how a job is added (deduplicated per scene, prioritised, retried per error type).
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions, type KeepJobs } from 'bullmq';
+import { DEFAULT_KEEP_FAILED, type FailedRetention } from '../core/config.js';
 import type { ErrorStrategies } from '../core/errors.js';
 import { maxAttempts } from '../core/errors.js';
 import type { RedisConnection } from '../core/redis.js';
@@ -7,11 +8,20 @@ import { SYNC_QUEUE } from '../core/redis.js';
 import { priorityOf, SYNC_JOB_NAME } from '../model/job.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 
-/** Completed jobs are kept a while for the dashboard; failed ones forever: they are the dead-letter queue. */
+/** Completed jobs are kept a while for the dashboard. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 5_000 } as const;
 
-export function createSyncQueue(connection: RedisConnection, prefix: string): Queue<SyncJobData> {
-  return new Queue<SyncJobData>(SYNC_QUEUE, { connection, prefix });
+/**
+ * Failed jobs are the dead-letter queue: kept FAILED_KEEP_DAYS (0: no age limit) and at most
+ * FAILED_KEEP_MAX, the newest. BullMQ trims the failed set each time a job fails (removeOnFail).
+ */
+export function failedRetention(keep: FailedRetention): KeepJobs {
+  return keep.days > 0 ? { age: keep.days * 86_400, count: keep.max } : { count: keep.max };
+}
+
+/** The `sync` queue; jobs added through it carry the failed-job retention (FAILED_KEEP_DAYS, FAILED_KEEP_MAX). */
+export function createSyncQueue(connection: RedisConnection, prefix: string, keepFailed: FailedRetention = DEFAULT_KEEP_FAILED): Queue<SyncJobData> {
+  return new Queue<SyncJobData>(SYNC_QUEUE, { connection, prefix, defaultJobOptions: { removeOnFail: failedRetention(keepFailed) } });
 }
 
 export function jobOptions(job: SyncJobData, strategies: ErrorStrategies): JobsOptions {
@@ -23,7 +33,7 @@ export function jobOptions(job: SyncJobData, strategies: ErrorStrategies): JobsO
     attempts: maxAttempts(strategies),
     backoff: { type: 'per-error-type' },
     removeOnComplete: KEEP_COMPLETED,
-    removeOnFail: false,
+    // removeOnFail: the queue's default (createSyncQueue).
   };
 }
 

@@ -53,7 +53,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       const result = await syncScene(parsed.data.sceneId, opts.deps);
       opts.onAttempt?.('ok', performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, 'ok', job.id ?? null);
-      log.info({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'scene synced');
+      log.info({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'skipped' in result ? 'scene skipped' : 'scene synced');
       return result;
     } catch (err) {
       if (!(err instanceof SyncError)) throw err; // a bug: BullMQ retries it and keeps the stack

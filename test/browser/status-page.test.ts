@@ -15,6 +15,8 @@ import { startSupervisorRole, type SupervisorRole } from '../../src/roles/superv
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { makeFailedJobs } from '../../bench/requeue.js';
+import { specs } from '../helpers/failed-jobs.js';
 
 const SHOTS = join(process.cwd(), 'test-output', 'screenshots');
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -179,6 +181,31 @@ describe.skipIf(!executablePath)('status page in a browser', () => {
       return [pause.status, resume.status];
     });
     expect(statuses).toEqual([200, 200]);
+    await ctx.close();
+  });
+
+  it('queue maintenance: a dry run first, then the confirmed removal of the failed set', { timeout: 60_000 }, async () => {
+    // No worker from here on: the failed jobs below are made by hand.
+    await worker.stop();
+    worker = undefined as unknown as WorkerRole;
+    const queue = createSyncQueue(redis, world.prefix);
+    await makeFailedJobs({ connection: redis, prefix: world.prefix, queue, strategies: world.config.errorStrategies, jobs: specs(9001, 4) });
+    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD } });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    const result = page.locator('[data-testid="clean-result"]');
+    await page.selectOption('[data-testid="clean-action"]', 'clear_failed');
+    await page.click('[data-testid="clean-dry"]');
+    await expect.poll(() => result.textContent()).toBe('Clear Failed Jobs (dry run): 4 jobs of the failed set would be removed (dry run: nothing removed)');
+    expect(await queue.getFailedCount()).toBe(4);
+    await page.click('[data-testid="clean-confirm"]');
+    await expect.poll(() => result.textContent()).toBe('Clear Failed Jobs: 4 jobs of the failed set removed');
+    expect(await queue.getFailedCount()).toBe(0);
+    expect(await page.locator('[data-testid="clean-confirm"]').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+    await queue.close();
     await ctx.close();
   });
 });

@@ -127,6 +127,12 @@ describe('the manifest', () => {
       ['Recover Outage Jobs (dry run)', { mode: 'recover_dry_run', outage: 'latest' }],
       ['Recover Outage Jobs', { mode: 'recover', outage: 'latest' }],
       ['Reconcile Outage Windows', { mode: 'reconcile_outages' }],
+      ['Clear Failed Jobs (dry run)', { mode: 'clear_failed_dry_run' }],
+      ['Clear Failed Jobs', { mode: 'clear_failed' }],
+      ['Purge Failed Jobs Older Than N Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],
+      ['Purge Failed Jobs Older Than N Days', { mode: 'purge_failed', days: '30' }],
+      ['Clear Pending Queue (dry run)', { mode: 'clear_pending_dry_run' }],
+      ['Clear Pending Queue', { mode: 'clear_pending' }],
     ]);
   });
 });
@@ -256,6 +262,21 @@ describe('the BullMQ parts run from the bundle alone', () => {
     expect(real.code).toBe(0);
     expect(real.result.output).toBe('Recover Outage Jobs: requeued 12 jobs (12 matched of 13 failed)');
     expect(await queue.getFailedCount()).toBe(1);
+  });
+
+  it('Clear Failed Jobs and Clear Pending Queue (after the recovery above: 1 failed, 12 waiting)', async () => {
+    const dry = await runTask('clear_failed_dry_run', prefix);
+    expectWellFormed(dry);
+    expect(dry.result.output).toBe('Clear Failed Jobs (dry run): 1 job of the failed set would be removed (dry run: nothing removed)');
+    const failed = await runTask('clear_failed', prefix);
+    expect(failed.result.output).toBe('Clear Failed Jobs: 1 job of the failed set removed');
+    expect(await queue.getFailedCount()).toBe(0);
+    const pending = await runTask('clear_pending', prefix);
+    expectWellFormed(pending);
+    expect(pending.result.output).toBe('Clear Pending Queue: 12 jobs waiting or delayed removed; active ones finish');
+    expect(await queue.getJobCounts('wait', 'prioritized', 'delayed')).toEqual({ wait: 0, prioritized: 0, delayed: 0 });
+    const purge = await runTask('purge_failed', prefix, { args: { days: 'x' } });
+    expect(purge.result).toEqual({ error: 'Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more' });
   });
 
   it('Reconcile Outage Windows walks Stash and writes reconcile entries to the inbox', async () => {

@@ -9,7 +9,7 @@ import { connectRedis, keys, SYNC_QUEUE } from '../../src/core/redis.js';
 import { serializeBreaker, type BreakerState } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
-import { createSyncQueue } from '../../src/sync/queue.js';
+import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { freePort } from '../helpers/ports.js';
 import { runNode } from '../helpers/proc.js';
@@ -188,6 +188,25 @@ describe('dashboard HTTP', () => {
       await queue.obliterate({ force: true });
       await redis.del(k.breaker, k.outages, k.health, k.leader, k.pausedBy, k.ramp);
     }
+  });
+
+  it('POST /api/queue/clean: a dry run by default, the real run on dryRun: false; cross-site and bad bodies refused', async () => {
+    const clean = async (body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
+      const res = await fetch(`${dash.url}/api/queue/clean`, { method: 'POST', headers: { ...basic(), 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    for (const sceneId of ['901', '902', '903']) await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    expect((await clean({ action: 'clear_pending', dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
+    const dry = await clean({ action: 'clear_pending' });
+    expect(dry).toEqual({ status: 200, json: expect.objectContaining({ action: 'clear_pending', dryRun: true, count: 3 }) });
+    expect(dry.json.text).toBe('Clear Pending Queue (dry run): 3 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish');
+    expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 3 });
+    const real = await clean({ action: 'clear_pending', dryRun: false });
+    expect(real.json).toMatchObject({ dryRun: false, count: 3, text: 'Clear Pending Queue: 3 jobs waiting or delayed removed; active ones finish' });
+    expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 0 });
+    expect(await clean({ action: 'purge_failed' })).toEqual({ status: 400, json: { error: 'days: purge_failed needs days (a whole number, 0 or more)' } });
+    expect((await clean({ action: 'clear_failed', dry_run: false })).status).toBe(400);
+    expect((await clean({ action: 'purge_failed', days: 7 })).json).toMatchObject({ dryRun: true, count: 0, days: 7 });
   });
 
   it('never puts a secret in a response body', async () => {

@@ -5,8 +5,9 @@ import { SyncError, type ErrorType } from '../../src/core/errors.js';
 import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
 import { keys } from '../../src/core/redis.js';
 import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
-import { diff } from '../../src/sync/mapping.js';
-import type { DesiredPlexState } from '../../src/model/types.js';
+import type { SyncMode } from '../../src/sync/mapping.js';
+import { decide } from '../../src/sync/ownership.js';
+import type { DesiredPlexState, PlexItem } from '../../src/model/types.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'plex-TOKEN-s3cr3t-91ab';
@@ -274,6 +275,10 @@ const desiredTags = (tags: DesiredPlexState['tags']): DesiredPlexState => ({
   posterUrl: null,
 });
 
+/** The tag edit for fields stash2plex owns (so they follow Stash). */
+const diff = (desired: DesiredPlexState, item: PlexItem, mode: SyncMode) =>
+  decide(desired, item, { genres: 'x', actors: 'x', collection: 'x' }, { mode, fields: ['genres', 'actors', 'collection'], preservePlexEdits: false, maxTags: 200 }).edit;
+
 // Real Plex replaces a tag list with the indexed tags sent (python-plexapi plexapi/mixins.py editTags);
 // the client must be right under that reading and under the older additive one.
 describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexed tags as "%s"', (mode) => {
@@ -295,7 +300,7 @@ describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexe
     sim.setTagEdits(mode);
     const rk = sim.addItem({ sectionKey: movies, title: 'T', file: `/plex/movies/tg-${mode}/x.mp4`, genre: ['Plex Only', 'Both'], actor: ['Zed'] });
     const c = client();
-    const edit = diff(desiredTags({ genre: ['Both', 'Stash Only'], actor: ['Alice'] }), await c.getItem(rk), 'merge');
+    const edit = diff(desiredTags({ genre: ['Both', 'Stash Only'], actor: ['Alice'], collection: [] }), await c.getItem(rk), 'merge');
     expect(edit.tags.genre).toEqual({ set: ['Plex Only', 'Both', 'Stash Only'], remove: [] });
     await c.applyEdit(movies, rk, edit);
     const item = await c.getItem(rk);

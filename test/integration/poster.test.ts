@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexClient } from '../../src/plex/client.js';
 import { keys } from '../../src/core/redis.js';
 import { StashClient } from '../../src/stash-api/client.js';
-import { redisPosterHashes } from '../../src/sync/poster-hashes.js';
-import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
+import { syncScene as syncAny, type SyncDeps, type SyncedResult } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';
 
@@ -22,16 +21,18 @@ beforeAll(async () => {
   deps = {
     plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
-    posterHashes: redisPosterHashes(redis, keys(world.prefix).posterHashes),
-    mode: 'mirror',
-    poster: true,
-    collectionFromStudio: false,
+    redis,
+    keys: keys(world.prefix),
+    sync: config.sync,
   };
 });
 afterAll(async () => {
   redis.disconnect();
   await world.stop();
 });
+
+/** Every scene here is ready: the result is a sync's. */
+const syncScene = async (id: string, d: SyncDeps) => (await syncAny(id, d)) as SyncedResult;
 
 const [first, second, third, fourth] = [0, 1, 2, 3].map((i) => () => [...world.ratingKeyOf.keys()][i]!);
 

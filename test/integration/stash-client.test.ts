@@ -94,6 +94,7 @@ describe('findScene', () => {
       performer_ids: [p1, p2],
       tag_ids: [tag],
       files: ['/stash/videos/a/one.mp4', { path: 'C:\\videos\\two.mkv', size: 4_000_000_000 }],
+      stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: '7c3f0a55-stashdb-id' }],
     });
     const scene = await client.findScene(id);
     expect(scene).toEqual({
@@ -115,6 +116,7 @@ describe('findScene', () => {
         // Int64: beyond 32 bits, still a JSON number.
         { path: 'C:\\videos\\two.mkv', basename: 'two.mkv', size: 4_000_000_000 },
       ],
+      stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: '7c3f0a55-stashdb-id' }],
       paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) },
     });
     // The store's view is the same answer, plus relation ids.

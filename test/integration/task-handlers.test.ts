@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Queue } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeFailedJobs } from '../../bench/requeue.js';
 import { parseConfig, type Config } from '../../src/core/config.js';
@@ -21,7 +21,9 @@ import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
-import { createSyncQueue } from '../../src/sync/queue.js';
+import { createSyncQueue, enqueueSync, jobOptions } from '../../src/sync/queue.js';
+import { SYNC_QUEUE } from '../../src/core/keys.js';
+import { failAt, specs } from '../helpers/failed-jobs.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -233,6 +235,7 @@ describe('Queue Status', () => {
       '  PlexServerDown: 30',
       '  PlexNotFound: 5',
       '  unclassified: 2',
+      'Skipped as not ready (SYNC_REQUIRE): none',
       expect.stringMatching(/^W Breaker: OPEN for 2m 5s, since \d\d:\d\d:\d\d \(Plex outage: the queue is paused\)$/),
       'Recovery: no ramp running',
       'Last outage:',
@@ -250,6 +253,84 @@ describe('Queue Status', () => {
       '  PlexServerDown: 3',
       '  unclassified: 2',
     ]);
+  });
+});
+
+// ---- The failed set does not grow for ever; clearing the queue --------------------------------------
+
+describe('failed-job retention (FAILED_KEEP_MAX, FAILED_KEEP_DAYS)', () => {
+  it('FAILED_KEEP_MAX=100: after 150 failures, 100 failed jobs remain, the newest', async () => {
+    const s = store('keep-max');
+    const config = parseConfig({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: s.prefix, FAILED_KEEP_MAX: '100' }, { plex: false, stash: false });
+    const queue = createSyncQueue(s.redis, s.prefix, config.keepFailed);
+    try {
+      // One fetcher: the jobs fail in the order they were added.
+      const ids = await makeFailedJobs({ connection: s.redis, prefix: s.prefix, queue, strategies: config.errorStrategies, jobs: specs(1, 150), fetchers: 1 });
+      expect(await queue.getFailedCount()).toBe(100);
+      expect((await s.redis.zrange(queue.keys.failed!, 0, -1)).sort()).toEqual(ids.slice(50).sort());
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending Queue', () => {
+  /** A queue without an age limit, so jobs may fail "40 days ago". */
+  const ageless = (s: Store) => createSyncQueue(s.redis, s.prefix, { days: 0, max: 10_000 });
+
+  it('Purge Failed Jobs Older Than N Days: the dry run counts, the real one removes only the old ones', async () => {
+    const s = store('purge');
+    const queue = ageless(s);
+    const env = { connection: s.redis, config: s.config, queue };
+    try {
+      await failAt(Date.now() - 40 * 24 * H, specs(1, 3), env);
+      const recent = await failAt(Date.now() - 24 * H, specs(10, 2), env);
+      const dry = await task('purge_failed_dry_run', s.prefix, { args: { days: '30' } });
+      expect(dry.summary).toBe('Purge Failed Jobs Older Than N Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)');
+      expect(await queue.getFailedCount()).toBe(5);
+      const real = await task('purge_failed', s.prefix, { args: { days: '30' } });
+      expect(real.summary).toBe('Purge Failed Jobs Older Than N Days: 3 jobs of 5 failed more than 30 days ago removed');
+      expect((await s.redis.zrange(queue.keys.failed!, 0, -1)).sort()).toEqual(recent.sort());
+      await expect(task('purge_failed', s.prefix, { args: { days: '-2' } })).rejects.toThrow('Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('Clear Failed Jobs: the dry run counts, the real one empties the failed set', async () => {
+    const s = store('clear-failed');
+    await makeFailedJobs({ connection: s.redis, prefix: s.prefix, queue: s.queue, strategies: s.config.errorStrategies, jobs: specs(1, 7) });
+    const dry = await task('clear_failed_dry_run', s.prefix);
+    expect(dry.summary).toBe('Clear Failed Jobs (dry run): 7 jobs of the failed set would be removed (dry run: nothing removed)');
+    expect(await s.queue.getFailedCount()).toBe(7);
+    const real = await task('clear_failed', s.prefix);
+    expect(real.summary).toBe('Clear Failed Jobs: 7 jobs of the failed set removed');
+    expect(await s.queue.getFailedCount()).toBe(0);
+  });
+
+  it('Clear Pending Queue: waiting and delayed jobs go (with their deduplication), the active one finishes', async () => {
+    const s = store('clear-pending');
+    const job = (sceneId: string) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() });
+    for (const id of ['1', '2', '3']) await enqueueSync(s.queue, job(id), s.config.errorStrategies);
+    await s.queue.add('sync', job('4'), { ...jobOptions(job('4'), s.config.errorStrategies), delay: 60_000 });
+    await enqueueSync(s.queue, job('5'), s.config.errorStrategies);
+    // Scene 5's job is running (a worker took it).
+    const worker = new Worker(SYNC_QUEUE, null, { connection: s.redis, prefix: s.prefix, autorun: false });
+    try {
+      const active = await worker.getNextJob('token-1', { block: false });
+      expect(active?.data.sceneId).toBe('1');
+      const dry = await task('clear_pending_dry_run', s.prefix);
+      expect(dry.summary).toBe('Clear Pending Queue (dry run): 4 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish');
+      expect(await s.queue.getJobCounts('prioritized', 'delayed', 'active')).toEqual({ prioritized: 3, delayed: 1, active: 1 });
+      const real = await task('clear_pending', s.prefix);
+      expect(real.summary).toBe('Clear Pending Queue: 4 jobs waiting or delayed removed; active ones finish');
+      expect(await s.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active')).toEqual({ wait: 0, prioritized: 0, delayed: 0, active: 1 });
+      // A removed scene's next edit is queued again (its deduplication key went with its job).
+      const again = await enqueueSync(s.queue, job('2'), s.config.errorStrategies);
+      expect(await again.getState()).toBe('prioritized');
+    } finally {
+      await worker.close();
+    }
   });
 });
 

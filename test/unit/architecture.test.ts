@@ -46,6 +46,13 @@ describe('architecture', () => {
     expect(unknown).toEqual([]);
   });
 
+  it('matches the layer table of docs/ARCHITECTURE.md', () => {
+    const doc = readFileSync(join(ROOT, 'docs/ARCHITECTURE.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| (\d+) \| ((?:`[a-z-]+`(?:, )?)+) \|/gm)].map((m) => [...m[2]!.matchAll(/`([a-z-]+)`/g)].map((x) => x[1]));
+    expect(rows).toEqual(LAYERS.map((l) => [...l]));
+    expect(readdirSync(SRC).filter((d) => statSync(join(SRC, d)).isDirectory()).sort()).toEqual([...rank.keys()].sort());
+  });
+
   it('imports only downward or within a folder', () => {
     const upward: string[] = [];
     for (const [file, targets] of graph) {

@@ -24,7 +24,14 @@ describe('parseConfig', () => {
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, prefix: 's2p' });
     expect(c.plex.url).toBe('http://plex:32400');
     expect(c.worker).toEqual({ concurrency: 4, lockMs: 30_000 });
-    expect(c.sync).toEqual({ mode: 'mirror', poster: true, studioCollection: false });
+    expect(c.sync).toEqual({
+      mode: 'mirror',
+      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster'],
+      require: ['metadata'],
+      preservePlexEdits: false,
+      maxTags: 200,
+    });
+    expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 });
     expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000, tokenRecheckMs: 5000 });
     expect(c.ramp).toEqual({ initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 });
@@ -47,7 +54,7 @@ describe('parseConfig', () => {
       { from: '/data', to: '/media' },
       { from: '/x', to: '/y' },
     ]);
-    expect(c.sync.poster).toBe(false);
+    expect(c.sync.fields).not.toContain('poster');
     expect(c.redis.clusterNodes).toEqual(['h1:7000', 'h2:7001']);
   });
 
@@ -65,12 +72,27 @@ describe('parseConfig', () => {
     [{ ERROR_STRATEGIES: '{"Nope":{}}' }, 'ERROR_STRATEGIES', /Nope|key/i],
     [{ ERROR_STRATEGIES: '{' }, 'ERROR_STRATEGIES', /JSON/],
     [{ REDIS_CLUSTER_NODES: 'h1' }, 'REDIS_CLUSTER_NODES', /host:port/],
+    [{ SYNC_REQUIRE: 'metadata,tidy' }, 'SYNC_REQUIRE', /"tidy" is unknown: a comma list of metadata, organized, stashid or none/],
+    [{ SYNC_REQUIRE: 'none,organized' }, 'SYNC_REQUIRE', /"none" is unknown/],
+    [{ SYNC_FIELDS: 'title,tags' }, 'SYNC_FIELDS', /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection$/],
+    [{ SYNC_FIELDS: ' , ' }, 'SYNC_FIELDS', /must not be empty/],
+    [{ MAX_TAGS: '0' }, 'MAX_TAGS', /whole number of at least 1/],
+    [{ FAILED_KEEP_DAYS: '-1' }, 'FAILED_KEEP_DAYS', /whole number of at least 0/],
+    [{ FAILED_KEEP_MAX: '0' }, 'FAILED_KEEP_MAX', /whole number of at least 1/],
   ])('names the variable of a bad value (%o)', (over, variable, problem) => {
     const env = { ...base, ...over } as Record<string, string>;
     for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
     const err = errorOf(env);
     expect(err.variable).toBe(variable);
     expect(err.message).toMatch(problem);
+  });
+
+  it('reads the sync fields, the gate and the failed-job retention; the older switches fold into SYNC_FIELDS', () => {
+    const c = parseConfig({ ...base, SYNC_FIELDS: 'title, genres,title', SYNC_REQUIRE: 'organized,stashid', PRESERVE_PLEX_EDITS: 'true', MAX_TAGS: '5' });
+    expect(c.sync).toMatchObject({ fields: ['title', 'genres'], require: ['organized', 'stashid'], preservePlexEdits: true, maxTags: 5 });
+    expect(parseConfig({ ...base, SYNC_REQUIRE: 'none' }).sync.require).toEqual([]);
+    expect(parseConfig({ ...base, SYNC_STUDIO_COLLECTION: 'true' }).sync.fields).toContain('collection');
+    expect(parseConfig({ ...base, FAILED_KEEP_DAYS: '0', FAILED_KEEP_MAX: '100' }).keepFailed).toEqual({ days: 0, max: 100 });
   });
 
   it('requires Plex and Stash only for the roles that need them', () => {

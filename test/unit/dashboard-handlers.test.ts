@@ -23,6 +23,7 @@ const sources: StatusSources = {
   breakerStored: true,
   queues: { sync: { paused: false, pausedBy: null, waiting: 3, active: 0, delayed: 0, failed: 1, completed: 7, rateLimit: null } },
   leader: 'sup-1',
+  skipped: {},
   leaderTtlMs: 10_000,
 };
 const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 };
@@ -159,6 +160,7 @@ describe('the route table', () => {
       'GET /api/status dashboard',
       'POST /api/health-check dashboard',
       'POST /api/requeue dashboard',
+      'POST /api/queue/clean dashboard',
       'GET /metrics dashboard',
       'GET / dashboard',
       'ALL /queues dashboard',

@@ -40,6 +40,7 @@ describe('metrics', () => {
       queues: { sync: { paused: true, pausedBy: 'supervisor', waiting: 7, active: 0, delayed: 1, failed: 2, completed: 9, rateLimit: null } },
       leader: 'x',
       leaderTtlMs: 1000,
+      skipped: { metadata: 4, organized: 1 },
     };
     sm.update(shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), sources);
     const text = await registry.metrics();
@@ -60,6 +61,7 @@ describe('metrics', () => {
     expect(text).toContain('stash2plex_plex_token_rejected 0');
     expect(text).toContain('stash2plex_recovery_rate_jobs_per_second 0');
     expect(text).toContain('stash2plex_supervisor_alive 1');
+    expect(text).toContain('stash2plex_sync_skipped_total{reason="metadata"} 4');
     // A second update replaces, not adds.
     sm.update(shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), sources);
     const again = await registry.metrics();

@@ -21,6 +21,7 @@ function status(over: Partial<StatusJson> = {}): StatusJson {
       queues: { sync: queue },
       leader: 'sup-1',
       leaderTtlMs: 10_000,
+      skipped: {},
     },
     { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } },
     NOW,

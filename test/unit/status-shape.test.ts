@@ -24,6 +24,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
     queues: over.queues ?? { sync: queue },
     leader: over.leader ?? null,
     leaderTtlMs: over.leaderTtlMs ?? -2,
+    skipped: over.skipped ?? {},
   };
 }
 
@@ -41,7 +42,12 @@ describe('shapeStatus', () => {
       },
       supervisor: { leader: null, alive: false },
       matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null },
+      sync: { skipped: {} },
     });
+  });
+
+  it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {
+    expect(shapeStatus(sources({ skipped: { metadata: 3, stashid: 1 } }), config, NOW).sync).toEqual({ skipped: { metadata: 3, stashid: 1 } });
   });
 
   it("names why the supervisor holds a paused queue: Plex down, token rejected, or both", () => {
@@ -58,8 +64,8 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    // The contract's keys, then the extra `matching`.
-    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching']);
+    // The contract's keys, then the extras `matching` and `sync`.
+    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync']);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
     expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);

@@ -46,6 +46,7 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
     health: { lastProbeAt: NOW - 12 * S, ok: true, latencyMs: 35, nextProbeAt: NOW + 18 * S, error: null, tokenRejected: false, tokenCheckedAt: null },
     outages: { current: null, recent: [], metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 } },
     supervisor: { leader: 'host-a:123', alive: true },
+    sync: { skipped: {} },
   };
   return {
     breaker: { ...base.breaker, ...patch.breaker },
@@ -54,6 +55,7 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
     health: { ...base.health, ...patch.health },
     outages: { ...base.outages, ...patch.outages },
     supervisor: { ...base.supervisor, ...patch.supervisor },
+    sync: { ...base.sync, ...patch.sync },
   };
 }
 
@@ -208,6 +210,7 @@ describe('Queue Status', () => {
     expect(text(r)).toEqual([
       'Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed, 0 completed',
       'Failed jobs: none',
+      'Skipped as not ready (SYNC_REQUIRE): none',
       'Breaker: CLOSED for 2h 3m, since 10:02:09',
       'Recovery: no ramp running',
       'Outages: none recorded',
@@ -223,6 +226,7 @@ describe('Queue Status', () => {
           recovery: { active: true, startedAt: NOW - 2 * M - 30 * S, rate: 12.5, targetRate: 20 },
           queues: { sync: queue({ waiting: 400, active: 1, failed: 37, completed: 5000, rateLimit: { max: 1, duration: 80 } }) },
           outages: { recent: [C] },
+          sync: { skipped: { organized: 2, metadata: 7 } },
         }),
         failed: { total: 37, scanned: 37, byType: { PlexNotFound: 5, PlexServerDown: 30, unclassified: 1, AmbiguousMatch: 1 }, capped: false },
         ramp,
@@ -237,6 +241,7 @@ describe('Queue Status', () => {
       '  PlexNotFound: 5',
       '  AmbiguousMatch: 1',
       '  unclassified: 1',
+      'Skipped as not ready (SYNC_REQUIRE): metadata 7, organized 2',
       'Breaker: CLOSED for 2m 30s, since 12:02:39',
       'Recovery: ramp at 12.5 jobs/s of 20 jobs/s, 50 % done (2m 30s left)',
       'Last outage:',
@@ -262,6 +267,7 @@ describe('Queue Status', () => {
       'Queue sync: 10 jobs to do (10 waiting, 0 active, 0 delayed), 25000 failed, 0 completed; paused by the supervisor until Plex is back',
       'Failed jobs by error type (the 10000 most recent of 25000; older ones not counted):',
       '  PlexServerDown: 10000',
+      'Skipped as not ready (SYNC_REQUIRE): none',
       'W Breaker: OPEN for 2m 5s, since 12:03:04 (Plex outage: the queue is paused)',
       'Recovery: no ramp running',
       'Last 3 of 4 outages, newest first:',

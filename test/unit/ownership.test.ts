@@ -1,0 +1,117 @@
+// The pure decision "what to send" (src/sync/ownership.ts) and the quality gate (src/sync/readiness.ts).
+import { describe, expect, it } from 'vitest';
+import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
+import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
+import { decide, posterWanted, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
+import { unmetRequirements } from '../../src/sync/readiness.js';
+import { item, scene } from '../helpers/scene.js';
+
+const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => f !== 'collection');
+const settings = (over: Partial<OwnershipSettings> = {}): OwnershipSettings => ({ mode: 'mirror', fields: ALL, preservePlexEdits: false, maxTags: 200, ...over });
+/** The record after a sync of `scene()` onto `item()`. */
+const ownedAll = (): OwnershipRecord => decide(desiredState(scene()), item(), {}, settings()).owned;
+
+describe('decide: fields stash2plex owns follow Stash', () => {
+  it('is empty for an unchanged, locked item, and records what it owns', () => {
+    const d = decide(desiredState(scene()), item(), {}, settings());
+    expect(isEmptyEdit(d.edit)).toBe(true);
+    expect(Object.keys(d.owned).sort()).toEqual(['actors', 'date', 'genres', 'rating', 'studio', 'summary', 'title']);
+    expect(d.owned.title).toBe(valueHash('A Title'));
+  });
+  it('sends only what differs', () => {
+    expect(decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), settings()).edit).toEqual({ scalars: { title: 'New' }, tags: {} });
+  });
+  it('locks a field whose value already matches but is not locked', () => {
+    const e = decide(desiredState(scene()), item({ locked: ['title', 'summary', 'studio', 'originallyAvailableAt', 'genre'] }), ownedAll(), settings()).edit;
+    expect(e.tags).toEqual({ actor: { set: ['Alice', 'Bob'], remove: [] } });
+  });
+  it('clears an owned field down to empty: summary, studio, date, rating, tags', () => {
+    const empty = scene({ details: null, studio: null, date: null, rating100: null, tags: [], performers: [] });
+    const e = decide(desiredState(empty), item(), ownedAll(), settings()).edit;
+    expect(e.scalars).toEqual({ summary: '', studio: '', originallyAvailableAt: '' });
+    expect(e.tags).toEqual({ genre: { set: [], remove: ['Tag1', 'Tag2'] }, actor: { set: [], remove: ['Alice', 'Bob'] } });
+    expect(e.userRating).toBeNull();
+  });
+  it('mirror removes tags Stash no longer has; merge keeps them', () => {
+    const current = item({ tags: { genre: ['Tag1', 'Tag2', 'Old'], actor: ['Alice', 'Bob'], collection: [] } });
+    const desired = desiredState(scene());
+    expect(decide(desired, current, ownedAll(), settings()).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2'], remove: ['Old'] } });
+    expect(decide(desired, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({});
+    const more = desiredState(scene({ tags: [{ name: 'Tag1' }, { name: 'New' }] }));
+    expect(decide(more, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2', 'Old', 'New'], remove: [] } });
+  });
+  it('sets and changes the user rating', () => {
+    expect(decide(desiredState(scene({ rating100: 40 })), item(), ownedAll(), settings()).edit.userRating).toBe(4);
+    expect(decide(desiredState(scene({ rating100: null })), item({ userRating: null }), ownedAll(), settings()).edit.userRating).toBeUndefined();
+  });
+});
+
+describe('decide: fields stash2plex never set', () => {
+  const agent = item({ title: 'clip.one', summary: 'From the agent', userRating: 7, tags: { genre: ['Agent'], actor: [], collection: [] }, locked: [] });
+  const scanned = scene({ title: null, details: null, date: null, rating100: null, studio: null, tags: [], performers: [] });
+  it('are never blanked: a just-scanned scene sets the title alone (and locks it)', () => {
+    const d = decide(desiredState(scanned), agent, {}, settings());
+    expect(d.edit).toEqual({ scalars: { title: 'clip.one' }, tags: {} });
+    expect(Object.keys(d.owned)).toEqual(['title']);
+  });
+  it('are filled when Stash has a value', () => {
+    const d = decide(desiredState(scanned), agent, {}, settings());
+    expect(decide(desiredState(scene({ details: 'Mine' })), agent, d.owned, settings()).edit.scalars.summary).toBe('Mine');
+  });
+});
+
+describe('decide: PRESERVE_PLEX_EDITS', () => {
+  it('leaves a value changed in Plex since stash2plex set it, and names it', () => {
+    const edited = item({ title: 'Renamed in Plex' });
+    const d = decide(desiredState(scene({ title: 'New in Stash', details: 'New details' })), edited, ownedAll(), settings({ preservePlexEdits: true }));
+    expect(d.edit.scalars).toEqual({ summary: 'New details' });
+    expect(d.preserved).toEqual(['title']);
+    expect(d.owned.title).toBeUndefined(); // the record keeps the old hash: still preserved next time
+  });
+  it('off: the Plex edit is overwritten', () => {
+    const d = decide(desiredState(scene({ title: 'New in Stash' })), item({ title: 'Renamed in Plex' }), ownedAll(), settings());
+    expect(d.edit.scalars.title).toBe('New in Stash');
+    expect(d.preserved).toEqual([]);
+  });
+});
+
+describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
+  it('a field not listed is neither sent nor recorded', () => {
+    const d = decide(desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })), item(), ownedAll(), settings({ fields: ['title', 'genres'] }));
+    expect(d.edit).toEqual({ scalars: { title: 'New' }, tags: {} });
+    expect(Object.keys(d.owned).sort()).toEqual(['genres', 'title']);
+  });
+  it('collection: the studio as a collection, only when listed', () => {
+    expect(decide(desiredState(scene()), item(), {}, settings()).edit.tags.collection).toBeUndefined();
+    expect(decide(desiredState(scene()), item(), {}, settings({ fields: ['collection'] })).edit.tags.collection).toEqual({ set: ['Studio X'], remove: [] });
+  });
+  it('cuts a list to MAX_TAGS and says so', () => {
+    const many = scene({ tags: Array.from({ length: 5 }, (_, i) => ({ name: `t${i}` })) });
+    const d = decide(desiredState(many), item(), ownedAll(), settings({ maxTags: 3 }));
+    expect(d.edit.tags.genre?.set).toEqual(['t0', 't1', 't2']);
+    expect(d.cut).toEqual(['genres: 5 → 3']);
+  });
+});
+
+describe('posterWanted', () => {
+  it('uploads a new or changed image, or when Plex lost the lock; not the same image again', () => {
+    const h = valueHash(Buffer.from('png'));
+    expect(posterWanted(h, {}, false)).toBe(true);
+    expect(posterWanted(h, { poster: h }, true)).toBe(false);
+    expect(posterWanted(h, { poster: h }, false)).toBe(true);
+    expect(posterWanted(h, { poster: valueHash(Buffer.from('old')) }, true)).toBe(true);
+  });
+});
+
+describe('unmetRequirements (SYNC_REQUIRE)', () => {
+  const bare = scene({ title: ' ', details: null, date: null, studio: null, performers: [], tags: [] });
+  it('metadata: any of title, details, date, studio, performers, tags', () => {
+    expect(unmetRequirements(bare, ['metadata'])).toEqual([{ requirement: 'metadata', why: 'no title, details, date, studio, performers or tags' }]);
+    expect(unmetRequirements({ ...bare, tags: [{ name: 'x' }] }, ['metadata'])).toEqual([]);
+  });
+  it('organized and stashid; none lets everything through', () => {
+    expect(unmetRequirements(scene(), ['organized', 'stashid']).map((u) => u.why)).toEqual(['not organized', 'no StashBox id']);
+    expect(unmetRequirements(scene({ organized: true, stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: 'abc' }] }), ['organized', 'stashid'])).toEqual([]);
+    expect(unmetRequirements(bare, [])).toEqual([]);
+  });
+});
