@@ -1,16 +1,23 @@
 // Reconcile Library against both simulators and a real Redis: a library built to hold every gap class
 // (and healthy scenes), found exactly; the jobs it queues, run by a real worker, close the gaps; a dry
 // run queues nothing; a larger library is read in pages.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { ROUTES } from '../../src/sim/plex.js';
+import { SIM_STASH_KEY } from '../../src/sim/world.js';
+import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
+import { testRedisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
@@ -144,4 +151,59 @@ describe('Reconcile Library', () => {
     expect(r.world.plex.count({ route: ROUTES.metadata })).toBe(50);
     expect(ms).toBeLessThan(60_000);
   }, 120_000);
+});
+
+describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', () => {
+  /** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
+  async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
+    const dir = mkdtempSync(join(tmpdir(), 's2p-lib-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const lines: string[] = [];
+    const progress: number[] = [];
+    const ctx: TaskContext = {
+      input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir }, args: { mode } },
+      env: { STASH_API_KEY: SIM_STASH_KEY, ...env },
+      dir,
+      redis: { url: testRedisUrl(), prefix: r.world.prefix },
+      log: (level, msg) => lines.push(`${level === 'info' ? '' : `${level} `}${msg}`),
+      progress: (f) => progress.push(f),
+      perPage: 5,
+    };
+    return { summary: await runTask(mode, ctx), lines, progress };
+  }
+  const inbox = async (r: Rig) =>
+    ((await r.redis.xrange(keys(r.world.prefix).inbox, '-', '+')) as [string, string[]][]).map(([, flat]) => {
+      const d = decodeInboxEntry(flat);
+      if (d.ok && d.job) return d.job;
+      throw new Error('not a scene entry');
+    });
+
+  it('report the gaps with progress; the real one writes the fixable scenes to the inbox as reconcile entries', async () => {
+    const r = await rig(12);
+    r.world.plex.removeItem(r.world.ratingKeyOf.get('12')!);
+    const env = { PLEX_URL: r.world.plex.url, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP! };
+    const dry = await task('reconcile_library_dry_run', r, env);
+    expect(dry.summary).toBe('Dry run: 12 scenes would be queued for a sync; nothing queued');
+    expect(dry.lines).toContain('Not in Plex: 1 (scene 12)');
+    expect(dry.lines).toContainEqual(expect.stringMatching(/^Reconcile Library \(dry run\): 12 scenes read in /));
+    expect(dry.lines).toContain('Ready but never synced by stash2plex: 11 (scene 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)');
+    expect(await inbox(r)).toEqual([]);
+    expect(dry.progress.at(-1)).toBe(1);
+    expect(dry.progress).toEqual([...dry.progress].sort((a, b) => a - b));
+    expect(dry.progress.length).toBeGreaterThanOrEqual(4); // 0, three pages of 5
+
+    const real = await task('reconcile_library', r, env);
+    expect(real.summary).toBe('Queued 12 scenes for a sync (bulk priority)');
+    const jobs = await inbox(r);
+    expect(jobs.map((j) => j.sceneId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
+    expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['reconcile/reconcile_library']));
+    expect((await readLibraryReport(r.redis, keys(r.world.prefix)))?.queued).toBe(12);
+  });
+
+  it('without PLEX_URL in the plugin environment, says so', async () => {
+    const r = await rig(1);
+    await expect(task('reconcile_library_dry_run', r, {})).rejects.toThrow(
+      "Reconcile Library (dry run): Reconcile Library needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
+    );
+  });
 });
