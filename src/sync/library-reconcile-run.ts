@@ -1,9 +1,11 @@
 // Reconcile Library wired to a config: the Plex and Stash clients, the sync queue (or another way to
 // queue: the Stash task writes the inbox), the walk, and the report kept in Redis. Used by
 // `npm run reconcile`, the status page and the Stash task Reconcile Library.
+import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
+import type { SyncJobData } from '../model/inbox-item.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
 import { PlexClient } from '../plex/client.js';
 import { StashClient } from '../stash-api/client.js';
@@ -22,7 +24,9 @@ export interface LibraryRunOptions {
   redis?: RedisConnection;
   /** Stash (default: a client of STASH_URL / STASH_API_KEY). */
   stash?: LibraryStashPort;
-  /** How to queue scene ids (default: the sync queue, reason 'reconcile'). */
+  /** The sync queue to add to (default: one on `redis`, closed at the end). */
+  queue?: Queue<SyncJobData>;
+  /** How to queue scene ids instead of the sync queue (the Stash task writes the inbox). */
   enqueue?: (sceneIds: string[]) => Promise<void>;
   /** Stash page size (default 1000). */
   perPage?: number;
@@ -63,20 +67,21 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
   const stash = opts.stash ?? stashOf(config, opts.log);
   const redis = opts.redis ?? connectRedis(config);
   const k = keys(config.redis.prefix);
-  const queue = opts.dryRun || opts.enqueue ? null : createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  const ownQueue = opts.dryRun || opts.enqueue || opts.queue ? null : createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  const queue = opts.queue ?? ownQueue;
+  const toQueue = async (ids: string[]) => {
+    const enqueuedAt = Date.now();
+    await enqueueSyncBulk(queue!, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: RECONCILE_LIBRARY_EVENT, enqueuedAt })), config.errorStrategies);
+  };
   try {
     const plex = await plexOf(config, redis, opts.log);
-    const toQueue = (ids: string[]) => {
-      const enqueuedAt = Date.now();
-      return enqueueSyncBulk(queue!, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: RECONCILE_LIBRARY_EVENT, enqueuedAt })), config.errorStrategies);
-    };
     const report = await reconcileLibrary({
       stash,
       plex,
       redis,
       keys: k,
       settings: { ...config.sync, scanMissing: config.matching.scanMissing },
-      enqueue: opts.dryRun ? undefined : (opts.enqueue ?? (async (ids) => void (await toQueue(ids)))),
+      enqueue: opts.dryRun ? undefined : (opts.enqueue ?? toQueue),
       onProgress: opts.onProgress,
       log: opts.log,
       perPage: opts.perPage,
@@ -85,7 +90,7 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
     opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read, ${report.dryRun ? `${report.toQueue} would be queued` : `${report.queued} queued`}`);
     return report;
   } finally {
-    await queue?.close().catch(() => undefined);
+    await ownQueue?.close().catch(() => undefined);
     if (!opts.redis) await closeQuietly(redis);
   }
 }
