@@ -11,6 +11,8 @@ import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.j
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import { PlexClient } from '../../src/plex/client.js';
+import { renderStatusMain } from '../../src/dashboard/page.js';
+import { startDashboard } from '../../src/dashboard/server.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { ROUTES } from '../../src/sim/plex.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
@@ -205,5 +207,32 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
     await expect(task('reconcile_library_dry_run', r, {})).rejects.toThrow(
       "Reconcile Library (dry run): Reconcile Library needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
     );
+  });
+});
+
+describe('POST /api/reconcile and the status page', () => {
+  it('a dry run by default, the real run on dryRun: false; the last report in /api/status and on the page', async () => {
+    const r = await gapLibrary();
+    const dash = await startDashboard({ ...r.world.config, dashboard: { ...r.world.config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    stops.push(() => dash.stop());
+    const call = async (body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
+      const res = await fetch(`${dash.url}/api/reconcile`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    expect((await call({ dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
+    expect(await call({ dry_run: false })).toEqual({ status: 400, json: { error: expect.stringMatching(/dry_run/) } });
+    const dry = await call({});
+    expect(dry.status).toBe(200);
+    expect(dry.json).toMatchObject({ dryRun: true, scanned: 11, queued: 0, toQueue: 7, text: 'Dry run: 7 scenes would be queued for a sync; nothing queued' });
+    expect(dry.json.lines).toContain('Not in Plex: 2 (scene 9, 10)');
+    expect(await r.queue.count()).toBe(0);
+    const real = await call({ dryRun: false });
+    expect(real.json).toMatchObject({ dryRun: false, queued: 7, text: 'Queued 7 scenes for a sync (bulk priority)' });
+    expect(await r.queue.count()).toBe(7);
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+    expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
+    const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
+    expect(html).toContain('data-testid="reconcile-drifted">2<');
+    expect(html).toContain('Queued 7 scenes for a sync (bulk priority)');
   });
 });
