@@ -1,38 +1,17 @@
 // `npm run reconcile` end to end: the built CLI (`node dist/workers/reconcile.js`) against both
 // simulators and a real Redis. `--json` prints one object on stdout; a dry run queues nothing; a bad
 // option or a missing setting exits 2 with one line.
-import { spawn } from 'node:child_process';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
+import { runScript } from '../helpers/proc.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const CLI = 'dist/workers/reconcile.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function cli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`reconcile ${args.join(' ')} did not exit within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string>, timeoutMs = 30_000) => runScript(CLI, args, env, timeoutMs);
 
 let world: World;
 let redis: RedisConnection;
