@@ -325,9 +325,9 @@ btn.addEventListener('click',function(){
 `;
 }
 
-const POST_JSON_SCRIPT = `function postJson(url,body){
-  return fetch(url,{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+const POST_JSON_SCRIPT = `function jsonPost(body){return {method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)};}
+function postJson(request){
+  return request.then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
 }
 function plural(n,one,many){return n+' '+(n===1?one:many);}
 `;
@@ -344,7 +344,7 @@ function skipped(s){var k=s.skipped||{},parts=[];
   if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
   return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
 function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){return postJson('./api/requeue',body);}
+function call(body){return postJson(fetch('./api/requeue',jsonPost(body)));}
 rq.dry.addEventListener('click',function(){
   var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
   reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
@@ -374,7 +374,7 @@ var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('cle
   out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
 function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
 function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
-function cleanCall(body){return postJson('./api/queue/clean',body);}
+function cleanCall(body){return postJson(fetch('./api/queue/clean',jsonPost(body)));}
 qc.dry.addEventListener('click',function(){
   cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
   if(body.action==='purge_failed')body.days=Number(qc.days.value);
@@ -396,15 +396,16 @@ var rc={dry:document.getElementById('reconcile-dry'),ok:document.getElementById(
   out:document.getElementById('reconcile-result')};
 function rcShow(cls,lines){rc.out.textContent='';lines.forEach(function(t,i){var p=document.createElement('p');p.className=i===lines.length-1?cls:'small muted';p.textContent=t;rc.out.appendChild(p);});}
 function rcReset(){rc.ok.hidden=true;rc.no.hidden=true;rc.dry.disabled=false;}
+function rcCall(body){return postJson(fetch('./api/reconcile',jsonPost(body)));}
 rc.dry.addEventListener('click',function(){
   rcReset();rc.dry.disabled=true;rcShow('muted',['Reading every scene and its Plex item (dry run)…']);
-  postJson('./api/reconcile',{dryRun:true}).then(function(r){rcShow('',r.lines);rc.dry.disabled=false;
+  rcCall({dryRun:true}).then(function(r){rcShow('',r.lines);rc.dry.disabled=false;
     if(r.toQueue>0){rc.ok.textContent='Queue '+plural(r.toQueue,'scene','scenes');rc.ok.hidden=false;rc.no.hidden=false;rc.ok.focus();}
   }).catch(function(e){rcShow('bad',[e.message]);rc.dry.disabled=false;});
 });
 rc.ok.addEventListener('click',function(){
   rcReset();rc.dry.disabled=true;rcShow('muted',['Reconciling: reading the library again and queueing…']);
-  postJson('./api/reconcile',{dryRun:false}).then(function(r){rcShow('ok',r.lines);}).catch(function(e){rcShow('bad',[e.message]);}).then(function(){rc.dry.disabled=false;});
+  rcCall({dryRun:false}).then(function(r){rcShow('ok',r.lines);}).catch(function(e){rcShow('bad',[e.message]);}).then(function(){rc.dry.disabled=false;});
 });
 rc.no.addEventListener('click',function(){rcReset();rcShow('muted',['Cancelled: nothing was queued.']);});
 `;

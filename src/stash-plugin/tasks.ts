@@ -308,8 +308,8 @@ function emit(ctx: TaskContext, report: Report): string {
 
 /** GET /identity on PLEX_URL (no token needed), as the supervisor probes, as the installation's one device. */
 async function probePlex(config: Config, clientId: Promise<string | null>): Promise<DirectProbe> {
-  const { PlexClient } = await import('../plex/client.js');
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier: await clientId });
+  const { plexClientFrom } = await import('../plex/from-config.js');
+  const plex = plexClientFrom(config, { use: 'health', clientIdentifier: await clientId });
   try {
     const { latencyMs } = await plex.identity(config.health.timeoutMs);
     return { ok: true, latencyMs };

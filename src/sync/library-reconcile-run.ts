@@ -7,7 +7,8 @@ import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { PlexClient } from '../plex/client.js';
+import type { PlexClient } from '../plex/client.js';
+import { plexClientFrom } from '../plex/from-config.js';
 import { StashClient } from '../stash-api/client.js';
 import { parseLibraryReport, type LibraryReport } from './library-gaps.js';
 import { reconcileLibrary, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
@@ -47,19 +48,8 @@ function stashOf(config: Config, log: Logger): StashClient {
 
 async function plexOf(config: Config, redis: RedisConnection, log: Logger): Promise<PlexClient> {
   if (!config.plex.url || !config.plex.token) throw new LibraryReconcileUnavailable('Reconcile Library needs PLEX_URL and PLEX_TOKEN');
-  const k = keys(config.redis.prefix);
-  return new PlexClient({
-    url: config.plex.url,
-    token: config.plex.token,
-    libraries: config.plex.libraries,
-    pathMap: config.plex.pathMap,
-    matchFallback: config.matching.fallback,
-    redis,
-    prefix: config.redis.prefix,
-    clientIdentifier: await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId),
-    maxResponseBytes: config.plex.maxResponseBytes,
-    log,
-  });
+  const clientIdentifier = await sharedPlexClientId(redis, keys(config.redis.prefix).plexClientId, config.plex.clientId);
+  return plexClientFrom(config, { use: 'sync', clientIdentifier, redis, log });
 }
 
 /** One run: walks the library, queues what a sync would fix (not in a dry run), keeps the report. */
