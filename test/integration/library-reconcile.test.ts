@@ -100,6 +100,24 @@ async function gapLibrary(): Promise<Rig> {
   return r;
 }
 
+describe('several Plex items in one request (GET /library/metadata/{k1},{k2},…)', () => {
+  it('answers the items that exist, in one request per 100 keys; none of them: an empty map', async () => {
+    const r = await rig(3);
+    const plex = new PlexClient({ url: r.world.plex.url, token: r.world.config.plex.token, clientIdentifier: 'test-items' });
+    const [a, b, c] = ['1', '2', '3'].map((id) => r.world.ratingKeyOf.get(id)!);
+    r.world.plex.removeItem(b!);
+    const before = r.world.plex.count({ route: ROUTES.metadata });
+    const items = await plex.getItems([a!, b!, c!, a!]);
+    expect([...items.keys()]).toEqual([a, c]);
+    expect(items.get(a!)).toMatchObject({ ratingKey: a, title: 'scene-1', files: ['/plex/videos/folder0/scene-1.mp4'] });
+    expect(await plex.getItems([b!, '999999'])).toEqual(new Map());
+    expect(r.world.plex.count({ route: ROUTES.metadata }) - before).toBe(2);
+    const many = Array.from({ length: 250 }, (_, i) => String(900_000 + i));
+    await plex.getItems([a!, ...many]);
+    expect(r.world.plex.count({ route: ROUTES.metadata }) - before).toBe(2 + 3);
+  });
+});
+
 describe('Reconcile Library', () => {
   it('finds each gap class exactly; the jobs it queues, run by a real worker, close them', async () => {
     const r = await gapLibrary();
@@ -137,6 +155,20 @@ describe('Reconcile Library', () => {
     const report = await runLibraryReconcile(config, { dryRun: false, log: quiet });
     expect(classes(report).drifted).toEqual(['5', '6']);
     expect(sorted((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId))).toEqual(['7', '8', '11']);
+  });
+
+  it('a file two Plex items hold by base name and size is ambiguous: not in Plex, never queued; another size is another file', async () => {
+    const r = await rig(0);
+    const section = r.world.plex.sections()[0]!.key;
+    const twice = r.world.stash.addScene({ title: 'Twice', files: [{ path: '/stash/videos/x/twice.mp4', size: 5_000 }] });
+    const decoyOnly = r.world.stash.addScene({ title: 'Decoy', files: [{ path: '/stash/videos/x/decoy.mp4', size: 7_000 }] });
+    r.world.plex.addItem({ sectionKey: section, title: 'twice', file: '/plex/videos/a/twice.mp4', size: 5_000 });
+    r.world.plex.addItem({ sectionKey: section, title: 'twice', file: '/plex/videos/b/TWICE.mp4', size: 5_000 });
+    r.world.plex.addItem({ sectionKey: section, title: 'decoy', file: '/plex/videos/c/decoy.mp4', size: 7_001 });
+    const report = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
+    expect(classes(report).notInPlex).toEqual(sorted([twice, decoyOnly]));
+    // Not the ambiguous one (a sync fails AmbiguousMatch); the other one: its folder scan is the fix.
+    expect((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId)).toEqual([decoyOnly]);
   });
 
   it('reads a 5 000-scene library in pages: Stash 1000 scenes a request, Plex 100 items a request', async () => {
