@@ -1,10 +1,11 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only hook,outage,…]`: every benchmark, one after the
+// `npm run bench [-- --quick] [-- --write] [-- --only hook,outage,reconcile,…]`: every benchmark, one after the
 // other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { formatHookBench, runHookBench } from './hook.js';
 import { runOutageBench } from './outage.js';
 import { requeueBenchTitle, runRequeueBench } from './requeue.js';
+import { runReconcileBench } from './reconcile.js';
 import { runScaleBench } from './scale.js';
 import { runThroughputBench } from './throughput.js';
 import { table } from './lib.js';
@@ -20,6 +21,7 @@ const benches: [name: string, run: () => Promise<string>][] = [
   ['outage', () => runOutageBench({ quick })],
   ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],
   ['scale', () => runScaleBench({ quick })],
+  ['reconcile', () => runReconcileBench({ quick })],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;

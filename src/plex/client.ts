@@ -7,7 +7,7 @@ import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-
 import { redact, type Logger } from '../core/log.js';
 import { keys, ownershipKey, type RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem } from '../model/types.js';
-import { encodeEdit, parseItem } from './edits.js';
+import { encodeEdit, itemFromMetadata, parseItem } from './edits.js';
 import { recordPathHint } from './path-hints.js';
 import {
   allowedSections,
@@ -37,6 +37,8 @@ export const IDENTITY_MAX_BYTES = 64 * 1024;
  * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
  */
 export const LIST_PAGE_SIZE = 1_000;
+/** Keys of one `GET /library/metadata/{k1},{k2},…` (python-plexapi's X_PLEX_CONTAINER_SIZE, the page it asks for). */
+export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
@@ -83,6 +85,14 @@ export interface PlexIdentity {
   latencyMs: number;
 }
 
+/** One file of a Plex item, as a listing shows it (`file` normalised: '/' separators). */
+export interface PlexFile {
+  ratingKey: string;
+  file: string;
+  /** Part.size in bytes; null when Plex does not say. */
+  size: number | null;
+}
+
 export interface ResolvedItem {
   ratingKey: string;
   sectionKey: string;
@@ -107,7 +117,7 @@ export class PlexClient {
   private readonly token: string;
   private readonly libraries: string[] | null;
   private readonly pathMap: PathMapping[];
-  private readonly matchFallback: 'basename' | 'none';
+  readonly matchFallback: 'basename' | 'none';
   private readonly hintsKey: string;
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
@@ -274,6 +284,66 @@ export class PlexClient {
   }
 
   /**
+   * Several items in one request, `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
+   * `fetchItems` with a list of keys), ITEMS_PER_REQUEST keys a request. An item Plex does not have is
+   * absent from the answer (and from the map); none of them at all is a 404, read as none.
+   */
+  async getItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem>> {
+    const out = new Map<string, PlexItem>();
+    const unique = [...new Set(ratingKeys)];
+    for (let i = 0; i < unique.length; i += ITEMS_PER_REQUEST) {
+      const batch = unique.slice(i, i + ITEMS_PER_REQUEST);
+      const path = `/library/metadata/${batch.map(encodeURIComponent).join(',')}`;
+      let json: unknown;
+      try {
+        ({ json } = await this.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(batch.length) } }));
+      } catch (err) {
+        if (err instanceof SyncError && err.type === 'PlexNotFound') continue;
+        throw err;
+      }
+      for (const m of this.parsed('GET', path, () => parseMetadataList(json)).items) out.set(m.ratingKey, itemFromMetadata(m));
+    }
+    return out;
+  }
+
+  /** A Stash file's path as Plex would hold it: PATH_MAP applied, '/' separators (the path cache's key). */
+  plexPathOf(stashPath: string): string {
+    return normalisePlexPath(mapPath(stashPath, this.pathMap));
+  }
+
+  /**
+   * The path cache's entries for these Stash files, in one HMGET: the ratingKey and the Plex file it
+   * stood for (unverified: the caller checks the item still holds it). Null where there is none, and
+   * everywhere without Redis or when Redis fails (the cache is advisory).
+   */
+  async cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]> {
+    const targets = stashPaths.map((p) => this.plexPathOf(p));
+    if (!this.redis || targets.length === 0) return targets.map(() => null);
+    const entries = await this.redis.hmget(this.cacheKey, ...targets).catch(() => targets.map(() => null));
+    return entries.map((entry, i) => {
+      if (!entry) return null;
+      const { ratingKey, file } = cacheEntry(entry, targets[i]!);
+      return { ratingKey, file: normalisePlexPath(file) };
+    });
+  }
+
+  /** Whether an allowed library's location holds the (mapped) file: a folder scan could then bring it in. Cached sections only. */
+  async covers(stashPath: string): Promise<boolean> {
+    return pickSection(await this.sections(), this.plexPathOf(stashPath), this.libraries) !== null;
+  }
+
+  /** Every file of the allowed libraries, a listing page (LIST_PAGE_SIZE items) at a time. */
+  async *libraryFiles(): AsyncGenerator<PlexFile[]> {
+    for (const section of allowedSections(await this.sections(), this.libraries)) {
+      for await (const items of this.pages(section.key, {})) {
+        yield items.flatMap((m) =>
+          m.Media.flatMap((md) => md.Part).flatMap((p) => (p.file ? [{ ratingKey: m.ratingKey, file: normalisePlexPath(p.file), size: p.size ?? null }] : [])),
+        );
+      }
+    }
+  }
+
+  /**
    * The Plex item holding a Stash file (docs/MATCHING.md): path mapped, section chosen by longest location
    * prefix, then the cached ratingKey (verified), the `file=` filter and the title filter, each followed by
    * an exact comparison of Part.file. When those find nothing, one paged pass over the allowed libraries
@@ -427,7 +497,7 @@ export class PlexClient {
       return null;
     }
     if (!entry) return null;
-    const [ratingKey = '', file = target] = entry.split('\t');
+    const { ratingKey, file } = cacheEntry(entry, target);
     try {
       const item = await this.getItem(ratingKey, sectionKey);
       const held = normalisePlexPath(file);
@@ -483,6 +553,12 @@ export class PlexClient {
     });
     await this.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
   }
+}
+
+/** A path cache entry: `ratingKey`, or `ratingKey<TAB>plexFile` when the item holds the file under another path. */
+function cacheEntry(entry: string, target: string): { ratingKey: string; file: string } {
+  const [ratingKey = '', file = target] = entry.split('\t');
+  return { ratingKey, file };
 }
 
 /** Whether an item has a part whose file is exactly the (normalised) target. */

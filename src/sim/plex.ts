@@ -6,6 +6,8 @@
 // unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
 // plexapi/library.py `LibrarySection.update(path=...)`), a moment later, as Plex scans in the background.
+// Several items are read at once by `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
+// `fetchItems` with a list of keys): the ones that exist, paged by the container headers.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -420,7 +422,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         this.refresh(key, ctx.url.searchParams.get('path'));
         return {};
       case `GET ${ROUTES.metadata}`:
-        return { body: this.metadataBody(this.mustItem(key)) };
+        return { body: key.includes(',') ? this.metadataListBody(key.split(','), ctx) : this.metadataBody(this.mustItem(key)) };
       case `POST ${ROUTES.posters}`:
         this.uploadPoster(this.mustItem(key), ctx);
         return {};
@@ -435,7 +437,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** The ratingKeys a request is about (none for listings). */
   private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
-    if (route === ROUTES.metadata || route === ROUTES.posters) return [key];
+    if (route === ROUTES.metadata) return key.split(',');
+    if (route === ROUTES.posters) return [key];
     if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
     if (route === ROUTES.rate) return [q.get('key') ?? ''];
     return [];
@@ -535,6 +538,32 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** GET /library/metadata/{key}: the full item. Empty values and arrays are left out, as Plex does. */
   private metadataBody(i: Item) {
     const section = this.sectionMap.get(i.sectionKey)!;
+    return {
+      MediaContainer: {
+        size: 1,
+        allowSync: true,
+        identifier: LIBRARY_IDENTIFIER,
+        librarySectionID: Number(section.key),
+        librarySectionTitle: section.title,
+        Metadata: [this.metadataOf(i)],
+      },
+    };
+  }
+
+  /**
+   * GET /library/metadata/{k1},{k2},…: the items that exist, in the order asked, paged by
+   * X-Plex-Container-Start/-Size (python-plexapi plexapi/base.py fetchItems asks so); none of them: 404.
+   */
+  private metadataListBody(keys: string[], ctx: Ctx) {
+    const found = keys.map((k) => this.itemMap.get(decodeURIComponent(k))).filter((i): i is Item => i !== undefined);
+    if (found.length === 0) throw new HttpError(404, 'Not Found');
+    const start = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Start'), 0);
+    const page = found.slice(start, start + intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Size'), found.length));
+    return { MediaContainer: { size: page.length, totalSize: found.length, offset: start, allowSync: true, identifier: LIBRARY_IDENTIFIER, Metadata: page.map((i) => this.metadataOf(i)) } };
+  }
+
+  private metadataOf(i: Item): Record<string, unknown> {
+    const section = this.sectionMap.get(i.sectionKey)!;
     const md: Record<string, unknown> = {
       ratingKey: i.ratingKey,
       key: `/library/metadata/${i.ratingKey}`,
@@ -554,16 +583,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
     }
     if (i.locked.size) md.Field = [...i.locked].sort().map((name) => ({ locked: true, name }));
-    return {
-      MediaContainer: {
-        size: 1,
-        allowSync: true,
-        identifier: LIBRARY_IDENTIFIER,
-        librarySectionID: Number(section.key),
-        librarySectionTitle: section.title,
-        Metadata: [md],
-      },
-    };
+    return md;
   }
 
   /** Schedules the scan of a section (or of one folder of it): every file on disk below becomes an item. */
