@@ -2,7 +2,8 @@
 // scene save), against `node -e 0` (the floor: starting Node at all). Cases run interleaved, in a new
 // random order each round, so drift in the machine's load hits every case alike. stdin is a pipe
 // holding the input, as Stash gives it (bench/lib.ts stdinPipe).
-// Targets: enqueue median ≤ 1.2 × node -e 0, skip median ≤ 1.1 × node -e 0.
+// Targets: enqueue median ≤ 1.2 × node -e 0, skip median ≤ 1.1 × node -e 0. A floor case shows what a
+// bare Node process pays to connect to Redis and hear back (node:net and one round trip).
 //
 //   node dist/bench/hook.js [--quick]        (after `npm run build`)
 //
@@ -100,6 +101,14 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
     { name: 'hook: skip (scan)', args: [plugin], input: hook({ id: 42, type: 'Scene.Update.Post' }), env: {}, expect: /"output":"skipped/ },
   ];
   if (redis) {
+    const { host, port } = parseRedisUrl(redis.url);
+    cases.push({
+      // Not a target: what any Node process pays to connect to Redis and hear back, the hook's own cost aside.
+      name: 'floor: node connects to Redis, PING',
+      args: ['-e', `const s=require('net').connect(${port},${JSON.stringify(host)},()=>s.write('PING\\r\\n'));s.on('data',()=>process.exit(0))`],
+      input: edit,
+      env: {},
+    });
     cases.push({
       name: 'hook: enqueue (env settings)',
       args: [plugin],

@@ -11,7 +11,7 @@
 // beside it, loaded for a task only (scripts/build-plugin.mjs maps the dynamic import below to it).
 import { closeSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import * as util from 'node:util';
+import { format, parseEnv } from 'node:util';
 import { keys } from '../src/core/keys.js';
 import { decideHook, itemOfDecision } from '../src/hook/decide.js';
 import { MAX_INPUT_BYTES, errorOutput, output, parsePluginInput, type PluginInput } from '../src/hook/input.js';
@@ -44,8 +44,8 @@ const loadTasks = () => import('../src/stash-plugin/tasks.js');
 /** Plugin settings read from Stash are reused this long (most hooks then make no Stash call). */
 const SETTINGS_TTL_MS = 60_000;
 const SETTINGS_CACHE_FILE = 'stash2plex.settings.json';
-/** The hook's Redis budget: Stash is waiting. */
-const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
+/** The hook's Redis budget: Stash is waiting. The connection is left to the exit (finish) to close. */
+const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000, leaveOpen: true };
 
 const USAGE = `Usage: node stash2plex.cjs < input.json
 The stash2plex Stash plugin (interface raw). Stash runs it with one JSON object on stdin: on
@@ -86,7 +86,7 @@ function writeFd(fd: 1 | 2, text: string): void {
 
 const log = (level: PluginLogLevel, msg: string) => writeFd(2, logLine(level, msg));
 // Nothing but the result may reach stdout: stray console output (a dependency's) goes to stderr.
-console.log = console.info = console.debug = (...a: unknown[]) => log('info', util.format(...a));
+console.log = console.info = console.debug = (...a: unknown[]) => log('info', format(...a));
 
 let finished = false;
 function finish(line: string, code: number): void {
@@ -115,8 +115,8 @@ const STDIN_TIMEOUT_MS = Number(process.env.S2P_HOOK_STDIN_TIMEOUT_MS) > 0 ? Num
 
 /** The environment over a .env in the working directory (Stash runs plugins in their folder). */
 function environment(): Env {
-  const parseEnv = (util as { parseEnv?: (s: string) => Record<string, string> }).parseEnv;
-  if (!parseEnv) return process.env;
+  // util.parseEnv is Node ≥ 20.12: before that (undefined in the CommonJS bundle), the environment alone.
+  if (typeof parseEnv !== 'function') return process.env;
   let text: string;
   try {
     text = readFileSync('.env', 'utf8');
