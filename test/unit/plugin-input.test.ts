@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { parsePluginInput } from '../../src/hook/input.js';
+import { rng } from '../helpers/rng.js';
 
 // ---- the zod/mini schema of src/hook/input.ts before the hand check --------------------------------
 
@@ -56,17 +57,6 @@ function referenceParse(value: unknown) {
 }
 
 // ---- generated inputs ------------------------------------------------------------------------------
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = {
   server_connection: {
