@@ -1,4 +1,7 @@
-// Shared pieces of the benchmarks: a private redis-server, statistics, tables.
+// Shared pieces of the benchmarks: a private redis-server, statistics, tables, a stdin pipe.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { allowedRate, startRamp, type RampSettings } from '../src/resilience/ramp.js';
 import { hasRedisServer, startPrivateRedis } from '../src/sim/redis-server.js';
 
@@ -20,6 +23,40 @@ export function percentile(values: readonly number[], p: number): number {
 export const median = (values: readonly number[]) => percentile(values, 50);
 export const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Capacity of a Linux pipe: an input written before the reader starts must fit in it. */
+const PIPE_CAPACITY = 64 * 1024;
+
+/**
+ * A pipe holding `input`, for a child's stdin, as Stash gives its plugins one: Go's os/exec StdinPipe is
+ * a pipe (stashapp/stash pkg/plugin/raw.go), not the socket pair Node's `stdio: 'pipe'` makes. A named
+ * pipe in `dir` (made with mkfifo), opened read-write first so that neither open blocks (Linux);
+ * `fd` is its read end: pass it as the child's stdin, then `close()` (which also closes the write end).
+ * With `keepOpen` the write end stays open until `close()`: the reader sees no end of input until then.
+ * Null where there is no mkfifo.
+ */
+export function stdinPipe(dir: string, input: string, opts: { keepOpen?: boolean } = {}): { fd: number; close(): void } | null {
+  const path = join(dir, 'stdin.fifo');
+  if (!existsSync(path) && spawnSync('mkfifo', ['-m', '600', path]).status !== 0) return null;
+  const data = Buffer.from(input, 'utf8');
+  if (data.length >= PIPE_CAPACITY) throw new RangeError(`stdinPipe: input of ${data.length} bytes does not fit in a pipe`);
+  const writer = openSync(path, constants.O_RDWR);
+  const fd = openSync(path, constants.O_RDONLY);
+  let writerOpen = true;
+  const closeWriter = () => {
+    if (writerOpen) closeSync(writer);
+    writerOpen = false;
+  };
+  for (let off = 0; off < data.length; ) off += writeSync(writer, data, off);
+  if (!opts.keepOpen) closeWriter();
+  return {
+    fd,
+    close() {
+      closeWriter();
+      closeSync(fd);
+    },
+  };
+}
 
 /** A Markdown table (readable in a terminal too). */
 export function table(title: string, rows: readonly Row[]): string {

@@ -2,21 +2,35 @@
 // stdin: one JSON object from Stash; stdout: exactly one JSON line ({"output": …} or {"error": …});
 // stderr: log lines with Stash's level prefixes.
 //
-// Stash waits for the hook on every scene save, so the hook path loads only the hook's input (zod/mini),
-// decision and spool, the inbox item (no dependencies) and a minimal Redis client (node:net, on first
-// use): the decision comes first and a skip does no network work at all; a
-// record reads the Redis settings from the environment or from a 60 s cache of Stash's plugin
-// settings, XADDs to the inbox (after replaying the spool) and exits. The tasks and the Stash client
-// live in stash2plex-tasks.cjs beside it, loaded on demand (scripts/build-plugin.mjs maps the dynamic
-// import below to it).
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+// Stash waits for the hook on every scene save, so the hook path loads only the hook's input (checked by
+// hand), decision and spool, the inbox item (no dependencies) and a minimal Redis client (node:net, on
+// first use): the decision comes first and a skip does no network work at all, nor reads a .env; a
+// record reads the Redis settings from the environment or from a 60 s cache of Stash's plugin settings
+// (refreshed by one GraphQL POST over node:http, src/stash-api/plugin-settings.ts), XADDs to the inbox
+// (after replaying the spool) and exits. The tasks and the Stash client live in stash2plex-tasks.cjs
+// beside it, loaded for a task only (scripts/build-plugin.mjs maps the dynamic import below to it).
+import { closeSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import * as util from 'node:util';
+import { format, parseEnv } from 'node:util';
 import { keys } from '../src/core/keys.js';
 import { decideHook, itemOfDecision } from '../src/hook/decide.js';
 import { MAX_INPUT_BYTES, errorOutput, output, parsePluginInput, type PluginInput } from '../src/hook/input.js';
-import { PLUGIN_TASKS, envDecidesSettings, isTaskMode, logLine, progressLine, resolveRedisSettings, type PluginLogLevel, type SettingsResult } from '../src/stash-plugin/plugin-io.js';
+import {
+  PLUGIN_ID,
+  PLUGIN_TASKS,
+  envDecidesSettings,
+  isTaskMode,
+  logLine,
+  progressLine,
+  resolveRedisSettings,
+  sessionCookieOf,
+  stashUrl,
+  type PluginLogLevel,
+  type SettingsResult,
+} from '../src/stash-plugin/plugin-io.js';
+import { readPluginSettings } from '../src/stash-api/plugin-settings.js';
 import { appendToSpool } from '../src/hook/spool.js';
+import { readStdin } from '../src/hook/stdin.js';
 import { itemLabel } from '../src/model/inbox-item.js';
 import { recordJob } from '../src/hook/inbox-writer.js';
 import { RedisReplyError } from '../src/hook/mini-redis.js';
@@ -30,8 +44,8 @@ const loadTasks = () => import('../src/stash-plugin/tasks.js');
 /** Plugin settings read from Stash are reused this long (most hooks then make no Stash call). */
 const SETTINGS_TTL_MS = 60_000;
 const SETTINGS_CACHE_FILE = 'stash2plex.settings.json';
-/** The hook's Redis budget: Stash is waiting. */
-const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000 };
+/** The hook's Redis budget: Stash is waiting. The connection is left to the exit (finish) to close. */
+const HOOK_REDIS = { connectTimeoutMs: 1_000, commandTimeoutMs: 2_000, leaveOpen: true };
 
 const USAGE = `Usage: node stash2plex.cjs < input.json
 The stash2plex Stash plugin (interface raw). Stash runs it with one JSON object on stdin: on
@@ -72,7 +86,7 @@ function writeFd(fd: 1 | 2, text: string): void {
 
 const log = (level: PluginLogLevel, msg: string) => writeFd(2, logLine(level, msg));
 // Nothing but the result may reach stdout: stray console output (a dependency's) goes to stderr.
-console.log = console.info = console.debug = (...a: unknown[]) => log('info', util.format(...a));
+console.log = console.info = console.debug = (...a: unknown[]) => log('info', format(...a));
 
 let finished = false;
 function finish(line: string, code: number): void {
@@ -99,65 +113,10 @@ function fail(message: string): void {
  */
 const STDIN_TIMEOUT_MS = Number(process.env.S2P_HOOK_STDIN_TIMEOUT_MS) > 0 ? Number(process.env.S2P_HOOK_STDIN_TIMEOUT_MS) : 10_000;
 
-/** True when fd 0 is a regular file: it always ends, so blocking reads cannot hang. */
-function stdinIsFile(): boolean {
-  try {
-    return fstatSync(0).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * stdin up to `limit` bytes; null when there is more; 'timeout' when it has not ended within
- * `timeoutMs`. A file is read synchronously (the fastest). A pipe (as Stash runs us) is read as a
- * stream, so the deadline can fire: a blocking read would hold the event loop, and even an exit,
- * until the writer closed its end.
- */
-async function readStdin(limit: number, timeoutMs: number): Promise<Buffer | null | 'timeout'> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const take = (c: Buffer) => {
-    total += c.length;
-    if (total > limit) return false;
-    chunks.push(c);
-    return true;
-  };
-  if (stdinIsFile()) {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const n = readSync(0, buf, 0, buf.length, null);
-      if (n === 0) return Buffer.concat(chunks);
-      if (!take(Buffer.from(buf.subarray(0, n)))) return null;
-    }
-  }
-  return new Promise((done, reject) => {
-    const timer = setTimeout(() => {
-      process.stdin.destroy();
-      done('timeout');
-    }, timeoutMs);
-    const end = (result: Buffer | null) => {
-      clearTimeout(timer);
-      done(result);
-    };
-    process.stdin.on('data', (c: Buffer) => {
-      if (!take(c)) {
-        process.stdin.destroy();
-        end(null);
-      }
-    });
-    process.stdin.once('end', () => end(Buffer.concat(chunks)));
-    process.stdin.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
 /** The environment over a .env in the working directory (Stash runs plugins in their folder). */
 function environment(): Env {
-  const parseEnv = (util as { parseEnv?: (s: string) => Record<string, string> }).parseEnv;
-  if (!parseEnv) return process.env;
+  // util.parseEnv is Node ≥ 20.12: before that (undefined in the CommonJS bundle), the environment alone.
+  if (typeof parseEnv !== 'function') return process.env;
   let text: string;
   try {
     text = readFileSync('.env', 'utf8');
@@ -213,13 +172,28 @@ function writeSettingsCache(dir: string, settings: Record<string, unknown>): voi
   }
 }
 
+/** The plugin's settings in Stash, only the keys the plugin uses (they are cached in a file). */
+async function fetchPluginSettings(input: PluginInput, env: Env): Promise<Record<string, unknown>> {
+  const url = stashUrl(input.server_connection);
+  if (!url.ok) throw new Error(url.error);
+  const all = await readPluginSettings({
+    url: url.url,
+    pluginId: PLUGIN_ID,
+    apiKey: env.STASH_API_KEY?.trim() || undefined,
+    sessionCookie: sessionCookieOf(input.server_connection),
+  });
+  const out: Record<string, unknown> = {};
+  for (const k of ['redisUrl', 'redisPrefix']) if (all[k] !== undefined && all[k] !== null) out[k] = all[k];
+  return out;
+}
+
 async function redisSettings(input: PluginInput, env: Env, dir: string): Promise<SettingsResult> {
   if (envDecidesSettings(env)) return resolveRedisSettings(env);
   const cached = readSettingsCache(dir);
   const age = cached ? Date.now() - cached.at : Infinity;
   if (cached && age >= 0 && age < SETTINGS_TTL_MS) return resolveRedisSettings(env, cached.settings);
   try {
-    const settings = await (await loadTasks()).fetchPluginSettings(input, env);
+    const settings = await fetchPluginSettings(input, env);
     writeSettingsCache(dir, settings);
     return resolveRedisSettings(env, settings);
   } catch (err) {
@@ -233,7 +207,8 @@ async function redisSettings(input: PluginInput, env: Env, dir: string): Promise
 
 // ---- hook and tasks -------------------------------------------------------------------------------
 
-async function runHook(input: PluginInput, env: Env): Promise<void> {
+/** `env` is read only when the event is recorded: a skip needs no settings. */
+async function runHook(input: PluginInput, env: () => Env): Promise<void> {
   const decision = decideHook(input);
   if (decision.action === 'reject') return fail(decision.error);
   if (decision.action === 'skip') {
@@ -248,7 +223,7 @@ async function runHook(input: PluginInput, env: Env): Promise<void> {
   const scene = itemLabel(item);
   const queued = decision.action === 'record' ? `queued ${scene}` : `queued ${scene}: every scene with it is re-synced`;
   try {
-    const settings = await redisSettings(input, env, dir);
+    const settings = await redisSettings(input, env(), dir);
     if (!settings.ok) {
       appendToSpool(dir, item);
       log('error', `stash2plex: ${settings.error}; ${scene} spooled until it is fixed`);
@@ -300,9 +275,8 @@ async function main(): Promise<void> {
   const parsed = parsePluginInput(raw.toString('utf8'));
   if (!parsed.ok) return fail(parsed.error);
   const { input } = parsed;
-  const env = environment();
-  if (input.args.hookContext) return runHook(input, env);
-  if (input.args.mode !== undefined) return runTaskMode(input, env, input.args.mode);
+  if (input.args.hookContext) return runHook(input, environment);
+  if (input.args.mode !== undefined) return runTaskMode(input, environment(), input.args.mode);
   return fail('invalid plugin input: args has neither hookContext (a hook) nor mode (a task)');
 }
 

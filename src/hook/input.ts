@@ -5,9 +5,9 @@
 // answers in the same form.
 //
 // On the hook's hot path (bundled into dist/stash-plugin/stash2plex.cjs, which Stash waits for on every
-// scene save): it imports only `zod/mini` (a few KB, ~3 ms to load), never `zod` itself (~450 KB,
-// 20–30 ms) nor anything that does.
-import * as z from 'zod/mini';
+// scene save): it imports nothing. The input is checked by hand (a few lines below) rather than with
+// zod/mini, whose schema construction alone cost the hook ~4 ms (a tenth of a `node -e 0`);
+// test/unit/plugin-input.test.ts checks the messages against the zod/mini schema they replaced.
 
 /** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
@@ -27,58 +27,105 @@ export type HookTrigger = (typeof HOOK_TRIGGERS)[number];
 
 // ---- stdin ----------------------------------------------------------------------------------------
 
-/** zod/mini carries no English messages: each schema says what it wants, and "is missing" when absent. */
-const want = (what: string) => ({
-  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : `must be ${what}`),
+/** What is wrong with the input: where (`args.hookContext.id`), and what it must be. */
+interface Issue {
+  path: readonly (string | number)[];
+  message: string;
+}
+/** Checks a value at `path`: null when it fits, else the first issue (in the order the fields are listed). */
+type Check = (value: unknown, path: readonly (string | number)[]) => Issue | null;
+
+/** "is missing" when absent, else "must be <what>". */
+const issue = (value: unknown, path: readonly (string | number)[], what: string): Issue => ({
+  path,
+  message: value === undefined ? 'is missing' : `must be ${what}`,
 });
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const sessionCookieSchema = z.nullish(
-  z.looseObject({ Name: z.string(want('a string')), Value: z.string(want('a string')) }, want('an object')),
-);
+const when =
+  (test: (v: unknown) => boolean, what: string): Check =>
+  (v, path) =>
+    test(v) ? null : issue(v, path, what);
+const isString = (v: unknown) => typeof v === 'string';
+const aString = when(isString, 'a string');
+const numberOrString = (what: string) => when((v) => typeof v === 'number' || typeof v === 'string', what);
+const optional =
+  (check: Check): Check =>
+  (v, path) =>
+    v === undefined ? null : check(v, path);
+const nullish =
+  (check: Check): Check =>
+  (v, path) =>
+    v === undefined || v === null ? null : check(v, path);
+/** An object with at least these fields (others pass through). */
+const objectOf =
+  (fields: Record<string, Check>, what: string): Check =>
+  (v, path) => {
+    if (!isObject(v)) return issue(v, path, what);
+    for (const [key, check] of Object.entries(fields)) {
+      const found = check(v[key], [...path, key]);
+      if (found) return found;
+    }
+    return null;
+  };
+const arrayOfStrings: Check = (v, path) => {
+  if (!Array.isArray(v)) return issue(v, path, 'an array of strings');
+  const bad = v.findIndex((e) => !isString(e));
+  return bad < 0 ? null : issue(v[bad], [...path, bad], 'a string');
+};
 
-const serverConnectionSchema = z.looseObject(
+const checkSessionCookie = nullish(objectOf({ Name: aString, Value: aString }, 'an object'));
+
+const checkServerConnection = objectOf(
   {
     // Stash always sends these; they are needed only to call Stash back (settings, tasks), so an input
     // without them is still a valid hook input (stashUrl() then says what is missing).
-    Scheme: z.optional(z.string(want('a string'))),
-    Host: z.optional(z.string(want('a string'))),
-    Port: z.optional(z.union([z.number(), z.string()], want('a number'))),
-    SessionCookie: sessionCookieSchema,
-    Dir: z.nullish(z.string(want('a string'))),
-    PluginDir: z.nullish(z.string(want('a string'))),
+    Scheme: optional(aString),
+    Host: optional(aString),
+    Port: optional(numberOrString('a number')),
+    SessionCookie: checkSessionCookie,
+    Dir: nullish(aString),
+    PluginDir: nullish(aString),
   },
-  want('an object'),
+  'an object',
 );
 
-const hookContextSchema = z.looseObject(
+const checkHookContext = objectOf(
   {
-    id: z.union([z.number(), z.string()], want('a scene id')),
-    type: z.string(want('a string')),
-    input: z.nullish(z.record(z.string(), z.unknown(), want('an object'))),
-    inputFields: z.nullish(z.array(z.string(want('a string')), want('an array of strings'))),
+    id: numberOrString('a scene id'),
+    type: aString,
+    input: nullish(when(isObject, 'an object')),
+    inputFields: nullish(arrayOfStrings),
   },
-  want('an object'),
+  'an object',
 );
 
-const argsSchema = z.looseObject(
-  {
-    mode: z.optional(z.string(want('a string'))),
-    hookContext: z.nullish(hookContextSchema),
-  },
-  want('an object'),
-);
+const checkArgs = objectOf({ mode: optional(aString), hookContext: nullish(checkHookContext) }, 'an object');
 
-const pluginInputSchema = z.looseObject(
-  {
-    server_connection: serverConnectionSchema,
-    args: z.nullish(argsSchema),
-  },
-  want('a JSON object'),
-);
+const checkPluginInput = objectOf({ server_connection: checkServerConnection, args: nullish(checkArgs) }, 'a JSON object');
 
-export type ServerConnection = z.infer<typeof serverConnectionSchema>;
-export type HookContext = z.infer<typeof hookContextSchema>;
-export type PluginArgs = z.infer<typeof argsSchema>;
+/** Other fields Stash sends pass through (`[key: string]: unknown`). */
+export interface ServerConnection {
+  Scheme?: string;
+  Host?: string;
+  Port?: number | string;
+  SessionCookie?: { Name: string; Value: string; [key: string]: unknown } | null;
+  Dir?: string | null;
+  PluginDir?: string | null;
+  [key: string]: unknown;
+}
+export interface HookContext {
+  id: number | string;
+  type: string;
+  input?: Record<string, unknown> | null;
+  inputFields?: string[] | null;
+  [key: string]: unknown;
+}
+export interface PluginArgs {
+  mode?: string;
+  hookContext?: HookContext | null;
+  [key: string]: unknown;
+}
 export interface PluginInput {
   server_connection: ServerConnection;
   /** Never null here (a null/absent `args` parses as {}). */
@@ -103,13 +150,13 @@ export function parsePluginInput(text: string): ParseResult {
     const at = /position (\d+)/.exec((err as Error).message);
     return { ok: false, error: `invalid plugin input: not JSON${at ? ` (syntax error at position ${at[1]})` : ''}` };
   }
-  const parsed = z.safeParse(pluginInputSchema, raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.map(String).join('.');
-    return { ok: false, error: `invalid plugin input: ${path ? `${path} ` : ''}${issue.message}` };
+  const bad = checkPluginInput(raw, []);
+  if (bad) {
+    const path = bad.path.map(String).join('.');
+    return { ok: false, error: `invalid plugin input: ${path ? `${path} ` : ''}${bad.message}` };
   }
-  return { ok: true, input: { server_connection: parsed.data.server_connection, args: parsed.data.args ?? {} } };
+  const input = raw as { server_connection: ServerConnection; args?: PluginArgs | null };
+  return { ok: true, input: { server_connection: input.server_connection, args: input.args ?? {} } };
 }
 
 // ---- stdout / stderr ------------------------------------------------------------------------------

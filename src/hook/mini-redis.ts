@@ -1,8 +1,9 @@
 // A minimal Redis client for the hook: RESP2 over node:net / node:tls, one connection, commands
 // pipelined (AUTH, SELECT, XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits
-// for on every save; this costs nothing measurable. Off the hook's path (the workers, the CLI) use
-// ioredis via src/core/redis.ts.
+// for on every save; this costs nothing measurable beyond node:net / node:tls (loaded on first use). Off
+// the hook's path (the workers, the CLI) use ioredis via src/core/redis.ts.
 import type { Socket } from 'node:net';
+import { lazyBuiltin } from '../core/lazy-builtin.js';
 
 export interface RedisTarget {
   host: string;
@@ -81,18 +82,6 @@ export function parseReply(buf: Buffer, pos = 0): [Reply, number] | undefined {
   }
 }
 
-/**
- * node:net / node:tls, loaded on first use: a hook that skips never pays for them. In the plugin's
- * CommonJS bundle through `require` — a dynamic import() there would first start Node's ESM loader,
- * measured at 20–40 ms, more than all the rest of the hook — and through import() under ESM (tsc
- * output, tests, ESM bundles), where `require` does not exist or only throws.
- */
-function builtin<T>(name: 'node:net' | 'node:tls'): Promise<T> {
-  // `module` too: an ESM bundle by esbuild has a `require` stub that throws.
-  const cjs = typeof module === 'object' && module !== null && typeof require === 'function';
-  return cjs ? Promise.resolve(require(name) as T) : (import(name) as Promise<T>);
-}
-
 export interface MiniRedisOptions {
   /** Longest wait for the TCP (and TLS) connection. */
   connectTimeoutMs?: number;
@@ -118,8 +107,8 @@ export class MiniRedis {
   static async connect(target: RedisTarget, opts: MiniRedisOptions = {}): Promise<MiniRedis> {
     const connectTimeoutMs = opts.connectTimeoutMs ?? 1_000;
     const sock: Socket = target.tls
-      ? (await builtin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
-      : (await builtin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
+      ? (await lazyBuiltin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
+      : (await lazyBuiltin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
     sock.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -179,8 +179,10 @@ export async function replaySpool(dir: string, send: Sender, opts: { batch?: num
       if (errno(err) !== 'ENOENT') throw err;
     }
   };
-  claim(spool);
-  for (const name of spoolFiles(dir)) {
+  // Listed first: with no spool (every run while Redis is up) nothing is renamed, and no ENOENT thrown.
+  const found = spoolFiles(dir);
+  if (found.includes(SPOOL_FILE)) claim(spool);
+  for (const name of found) {
     const m = CLAIM_RE.exec(name);
     if (!m) continue;
     const full = join(dir, name);

@@ -18,9 +18,9 @@ import {
   FIND_SCENES_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
-  PLUGIN_CONFIGURATION,
   STASH_CLOCK,
 } from './queries.js';
+import { stashAuthHeaders } from './plugin-settings.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
@@ -96,9 +96,6 @@ const clockData = z.object({
   performers: newestOf('performers'),
   studios: newestOf('studios'),
   tags: newestOf('tags'),
-});
-const pluginsData = z.object({
-  configuration: z.object({ plugins: z.record(z.string(), z.record(z.string(), z.unknown()).nullable()) }),
 });
 const graphqlBody = z.object({
   data: z.unknown().optional(),
@@ -228,9 +225,7 @@ export class StashClient {
   constructor(opts: StashClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
     this.origin = new URL(this.base).origin;
-    this.headers = {};
-    if (opts.apiKey) this.headers.ApiKey = opts.apiKey;
-    else if (opts.sessionCookie) this.headers.Cookie = `${opts.sessionCookie.name}=${opts.sessionCookie.value}`;
+    this.headers = stashAuthHeaders(opts);
     this.secrets = [opts.apiKey ?? '', opts.sessionCookie?.value ?? ''].filter(Boolean);
     this.timeoutMs = opts.timeoutMs ?? STASH_DEFAULT_TIMEOUT_MS;
     this.maxResponseBytes = opts.maxResponseBytes ?? STASH_DEFAULT_MAX_RESPONSE_BYTES;
@@ -407,14 +402,6 @@ export class StashClient {
     const q = RELATION_UPDATED[kind];
     const updated = updatedAtCriterion(window, clock.offsetMinutes);
     yield* this.pages(q.operation, q.query, { updated }, perPage, q.root, q.list);
-  }
-
-  // ---- plugin settings ----------------------------------------------------------------------------
-
-  /** The plugin's settings as saved in Stash; unset settings are absent (defaults live in code). */
-  async pluginSettings(pluginId: string): Promise<Record<string, unknown>> {
-    const { configuration } = await this.query('PluginConfiguration', PLUGIN_CONFIGURATION, { id: pluginId }, pluginsData);
-    return configuration.plugins[pluginId] ?? {};
   }
 
   // ---- screenshot ---------------------------------------------------------------------------------

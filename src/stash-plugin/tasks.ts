@@ -1,12 +1,12 @@
-// The Stash plugin's tasks (args.mode) and its calls back to Stash. Loaded only when needed: the
-// build bundles this module into dist/stash-plugin/stash2plex-tasks.cjs, which the hook loads at most
-// once a minute (to refresh the plugin settings), so the scene-save path never pays for the Stash
-// client and zod.
+// The Stash plugin's tasks (args.mode) and their calls back to Stash. Loaded only for a task: the build
+// bundles this module into dist/stash-plugin/stash2plex-tasks.cjs, which hooks never load (a hook reads
+// the plugin settings with src/stash-api/plugin-settings.ts), so the scene-save path never pays for the
+// Stash client and zod.
 //
 // The report tasks (Health Check, Queue Status, Outage Summary, Recover Outage Jobs, Reconcile Outage
 // Windows, Reconcile Library) need ioredis, BullMQ, the config and the Plex client: those are imported inside their
 // handlers (esbuild bundles them here but runs their module code only when a handler imports them), so
-// loading this bundle to refresh the settings does not pay for them. Their text is in ./task-reports.ts.
+// the queueing tasks do not pay for them. Their text is in ./task-reports.ts.
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
@@ -16,7 +16,7 @@ import type { CleanAction } from '../sync/queue-clean.js';
 import type { JobReason, SyncJobData } from '../model/inbox-item.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
 import { keys, SYNC_QUEUE } from '../core/keys.js';
-import { PLUGIN_ID, PLUGIN_TASKS, numberArg, sessionCookieOf, stashUrl, type PluginLogLevel, type RedisSettings, type TaskMode } from './plugin-io.js';
+import { PLUGIN_TASKS, numberArg, sessionCookieOf, stashUrl, type PluginLogLevel, type RedisSettings, type TaskMode } from './plugin-io.js';
 import type { PluginInput } from '../hook/input.js';
 import { InboxWriter } from '../hook/inbox-writer.js';
 import { parseRedisUrl } from '../hook/mini-redis.js';
@@ -66,18 +66,6 @@ export function stashClientFor(input: PluginInput, env: Record<string, string | 
     sessionCookie: sessionCookieOf(input.server_connection),
     timeoutMs,
   });
-}
-
-/** The plugin's settings in Stash (only the keys the plugin uses). */
-export async function fetchPluginSettings(
-  input: PluginInput,
-  env: Record<string, string | undefined>,
-  timeoutMs = 3_000,
-): Promise<Record<string, unknown>> {
-  const all = await stashClientFor(input, env, timeoutMs).pluginSettings(PLUGIN_ID);
-  const out: Record<string, unknown> = {};
-  for (const k of ['redisUrl', 'redisPrefix']) if (all[k] !== undefined && all[k] !== null) out[k] = all[k];
-  return out;
 }
 
 /** Where Redis is, without the password: for messages. */

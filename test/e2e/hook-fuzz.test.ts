@@ -11,20 +11,9 @@ import { decideHook } from '../../src/hook/decide.js';
 import { parsePluginInput } from '../../src/hook/input.js';
 import { runNode } from '../helpers/proc.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { rng } from '../helpers/rng.js';
 
 const PLUGIN = 'dist/stash-plugin/stash2plex.cjs';
-
-/** A small deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = {
   server_connection: { Scheme: 'http', Host: 'localhost', Port: 9999, PluginDir: '/tmp' },

@@ -3,7 +3,7 @@
 // a fake Stash GraphQL server for the plugin settings and the tasks.
 import { execFileSync, spawn } from 'node:child_process';
 import { STASH_WINDOW_WIDENING_MS } from '../../src/stash-api/client.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
+import { stdinPipe } from '../../bench/lib.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -82,23 +83,39 @@ interface Run {
   result: { output?: unknown; error?: string };
 }
 
-function runPlugin(input: string | Buffer, opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** The plugin file (default: the built one). */
+  script?: string;
+  /** Node options before the script (e.g. a preload). */
+  nodeArgs?: string[];
+  /** stdin a pipe holding the input, as Stash gives it (bench/lib.ts stdinPipe), not a socket pair. */
+  pipe?: boolean;
+}
+
+function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> {
+  const pipe = opts.pipe ? stdinPipe(newPluginDir(), String(input)) : null;
+  if (opts.pipe && !pipe) throw new Error('no mkfifo: cannot give the plugin a pipe');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [plugin], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script ?? plugin], {
       env: { PATH: process.env.PATH ?? '', ...opts.env },
       cwd: opts.cwd ?? tmpdir(),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [pipe?.fd ?? 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.on('error', () => undefined); // the plugin stops reading an oversized input
-    child.stdin.end(input);
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // the plugin stops reading an oversized input
+      child.stdin.end(input);
+    }
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      pipe?.close();
       const lines = stdout.split('\n').filter(Boolean);
       let result: Run['result'] = {};
       try {
@@ -193,6 +210,8 @@ beforeEach(() => {
 describe('the built plugin folder', () => {
   it('holds the bundles and a manifest Stash understands', () => {
     expect(readdirSync(buildDir).sort()).toEqual(['stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    // The hook bundle holds no package (scripts/build-plugin.mjs refuses one): zod/mini made it 41 KiB.
+    expect(statSync(plugin).size).toBeLessThan(32 * 1024);
     const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
     const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
@@ -364,6 +383,73 @@ describe('hook', () => {
   it('--help prints the usage', async () => {
     const out = execFileSync(process.execPath, [plugin, '--help'], { encoding: 'utf8' });
     expect(out).toMatch(/^Usage: node stash2plex\.cjs/);
+  });
+});
+
+describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
+  /** A preload that writes the built-in modules the run loaded, one per line, to `file` at exit. */
+  function modulesPreload(): { nodeArgs: string[]; loaded(): string[] } {
+    const dir = newPluginDir();
+    const file = join(dir, 'modules.txt');
+    const preload = join(dir, 'preload.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(file)}, process.moduleLoadList.join('\\n')));\n`);
+    return { nodeArgs: ['--require', preload], loaded: () => readFileSync(file, 'utf8').split('\n') };
+  }
+
+  it('a skip reads its pipe without loading node:net, node:stream or node:http', async () => {
+    const dir = newPluginDir();
+    const m = modulesPreload();
+    const r = await runPlugin(pluginInput(dir, { hookContext: { id: 5, type: 'Scene.Update.Post' } }), { pipe: true, nodeArgs: m.nodeArgs });
+    expectWellFormed(r);
+    expect(r.result.output).toMatch(/^skipped: scene 5/);
+    expect(m.loaded()).not.toContain('NativeModule net');
+    expect(m.loaded()).not.toContain('NativeModule stream');
+    expect(m.loaded()).not.toContain('NativeModule http');
+  });
+
+  it('a record from a pipe is queued; only node:net is loaded for it', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('pipe');
+    const m = modulesPreload();
+    const r = await runPlugin(edit(dir, 61), { pipe: true, nodeArgs: m.nodeArgs, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.result).toEqual({ output: 'queued scene 61' });
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['61']);
+    expect(m.loaded()).toContain('NativeModule net');
+    expect(m.loaded()).not.toContain('NativeModule http');
+  });
+
+  it('a stale settings cache is refreshed from Stash without the tasks bundle', async () => {
+    // Only the hook file: a refresh that loaded stash2plex-tasks.cjs would fail and fall back.
+    const alone = newPluginDir();
+    copyFileSync(plugin, join(alone, 'stash2plex.cjs'));
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('refresh');
+    stash.settings = { redisUrl: testRedisUrl(), redisPrefix: prefix };
+    writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: Date.now() - 61_000, settings: { redisUrl: 'redis://127.0.0.1:1', redisPrefix: 'old' } }));
+    const r = await runPlugin(edit(dir, 62), { pipe: true, script: join(alone, 'stash2plex.cjs') });
+    expectWellFormed(r);
+    expect(r.result).toEqual({ output: 'queued scene 62' });
+    expect(r.stderr).not.toMatch(/could not read the plugin settings/);
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: { id: 'stash2plex' }, cookie: `session=${COOKIE}` }]);
+    expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['62']);
+  });
+
+  it('a pipe that is never closed still ends the run at the deadline', { timeout: 20_000 }, async () => {
+    const dir = newPluginDir();
+    const pipe = stdinPipe(newPluginDir(), '{"args": {"hookContext"', { keepOpen: true })!;
+    const started = performance.now();
+    const child = spawn(process.execPath, [plugin], { env: { PATH: process.env.PATH ?? '', S2P_HOOK_STDIN_TIMEOUT_MS: '500' }, cwd: dir, stdio: [pipe.fd, 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    pipe.close();
+    expect(code).toBe(1);
+    expect(performance.now() - started).toBeGreaterThan(450);
+    expect(JSON.parse(stdout).error).toMatch(/stdin did not end within 500 ms/);
   });
 });
 

@@ -6,6 +6,7 @@ import { SyncError } from '../../src/core/errors.js';
 import { simFileSize } from '../../src/sim/file-size.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
+import { readPluginSettings } from '../../src/stash-api/plugin-settings.js';
 import type { Screenshot } from '../../src/model/types.js';
 
 const KEY = 'stash-test-key-5b1e9d';
@@ -386,15 +387,6 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
   });
 });
 
-describe('pluginSettings', () => {
-  it('is empty while nothing is saved, then the saved values', async () => {
-    expect(await client.pluginSettings('stash2plex')).toEqual({});
-    sim.setPluginSettings('stash2plex', { redisUrl: 'redis://x:6379', syncPoster: true });
-    sim.setPluginSettings('other', { a: 1 });
-    expect(await client.pluginSettings('stash2plex')).toEqual({ redisUrl: 'redis://x:6379', syncPoster: true });
-  });
-});
-
 /** The image of a screenshot that was read (not skipped). */
 function image(shot: Screenshot): { bytes: Buffer; contentType: string } {
   if ('skipped' in shot) throw new Error(shot.skipped);
@@ -469,7 +461,7 @@ describe('embedded schema fallback', () => {
       expect((await c.findScene(id))!.studio!.parent_studio).toEqual({ name: 'P' });
       expect((await collect(c.scenesUpdatedIn({ since: Date.now() - 5000 }, await c.clock()))).flat()).toEqual([id]);
       expect((await collect(c.sceneIdsWith('tag', tag))).flat()).toEqual([id]);
-      expect(await c.pluginSettings('x')).toEqual({});
+      expect(await readPluginSettings({ url: s.url, apiKey: KEY, pluginId: 'x' })).toEqual({});
     } finally {
       await s.stop();
     }

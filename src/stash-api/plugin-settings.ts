@@ -1,0 +1,130 @@
+// A plugin's settings as saved in Stash (`configuration { plugins(include: [id]) }`), read by the Stash
+// hook when REDIS_URL / REDIS_PREFIX are not in its environment and its 60 s cache is stale. One GraphQL
+// POST over node:http / node:https, loaded on first use: StashClient (./client.ts) would bring zod and
+// fetch (undici), 100–200 ms to load, into a process Stash waits for on every scene save. So this
+// module imports nothing heavy, and nothing at all runs until it is called.
+import type { IncomingMessage, RequestOptions } from 'node:http';
+import { ResponseTooLarge } from '../core/bounded-body.js';
+import { lazyBuiltin } from '../core/lazy-builtin.js';
+import { PLUGIN_CONFIGURATION } from './queries.js';
+
+/** Longest answer read: a plugin's settings are a few hundred bytes. */
+export const PLUGIN_SETTINGS_MAX_BYTES = 1024 * 1024;
+export const PLUGIN_SETTINGS_TIMEOUT_MS = 3_000;
+/** Longest server-provided text quoted in an error message. */
+const MAX_DETAIL = 300;
+const OPERATION = 'PluginConfiguration';
+
+export interface StashCredentials {
+  /** Sent as the `ApiKey` header. */
+  apiKey?: string | null;
+  /** Sent as `Cookie: name=value` when there is no key (the plugin's server_connection.SessionCookie). */
+  sessionCookie?: { name: string; value: string } | null;
+}
+
+/** Stash's credentials as request headers: the API key when there is one, else the session cookie. */
+export function stashAuthHeaders(c: StashCredentials): Record<string, string> {
+  if (c.apiKey) return { ApiKey: c.apiKey };
+  return c.sessionCookie ? { Cookie: `${c.sessionCookie.name}=${c.sessionCookie.value}` } : {};
+}
+
+export interface PluginSettingsRequest extends StashCredentials {
+  /** Stash's base URL, e.g. `http://localhost:9999` (a path prefix behind a proxy is kept). */
+  url: string;
+  pluginId: string;
+  /** Whole request, answer included (default PLUGIN_SETTINGS_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The plugin's settings out of Stash's answer: `{}` while none are saved. Throws, saying why, on a
+ * GraphQL error or an answer of another shape.
+ */
+export function pluginSettingsOf(body: unknown, pluginId: string): Record<string, unknown> {
+  if (!isObject(body)) throw new Error('the answer is not a GraphQL JSON body');
+  const errors = body.errors;
+  if (Array.isArray(errors) && errors.length > 0) {
+    const first = isObject(errors[0]) && typeof errors[0].message === 'string' ? errors[0].message : 'without a message';
+    throw new Error(`GraphQL error: ${clip(first)}`);
+  }
+  const plugins = isObject(body.data) && isObject(body.data.configuration) ? body.data.configuration.plugins : undefined;
+  if (!isObject(plugins)) throw new Error('unexpected response shape at configuration.plugins');
+  const settings = plugins[pluginId];
+  if (settings === undefined || settings === null) return {};
+  if (!isObject(settings)) throw new Error(`unexpected response shape at configuration.plugins.${pluginId}`);
+  return settings;
+}
+
+/** The body of `res`, at most `limit` bytes (a larger one is aborted). */
+function readBody(res: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(res.headers['content-length']);
+    if (declared > limit) {
+      res.destroy();
+      return reject(new ResponseTooLarge(limit, declared, true));
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    res.on('data', (c: Buffer) => {
+      total += c.length;
+      if (total > limit) {
+        res.destroy();
+        reject(new ResponseTooLarge(limit, total, false));
+      } else chunks.push(c);
+    });
+    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.once('error', reject);
+  });
+}
+
+/**
+ * The plugin's settings as saved in Stash (`{}` while none are). Rejects with a message fit for a log
+ * (never a credential): the request, and the HTTP status, GraphQL error or network error.
+ */
+export async function readPluginSettings(req: PluginSettingsRequest): Promise<Record<string, unknown>> {
+  const what = `POST /graphql ${OPERATION}`;
+  const url = new URL(`${req.url.replace(/\/+$/, '')}/graphql`);
+  const http = await lazyBuiltin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const payload = JSON.stringify({ operationName: OPERATION, query: PLUGIN_CONFIGURATION, variables: { id: req.pluginId } });
+  const options: RequestOptions = {
+    method: 'POST',
+    // One request, then the process exits: no keep-alive connection to linger.
+    agent: false,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(payload), ...stashAuthHeaders(req) },
+  };
+  const timeoutMs = req.timeoutMs ?? PLUGIN_SETTINGS_TIMEOUT_MS;
+  const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const request = http.request(url, options, (res) => {
+      readBody(res, PLUGIN_SETTINGS_MAX_BYTES).then((text) => resolve({ status: res.statusCode ?? 0, text }), reject);
+    });
+    const timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    request.once('close', () => clearTimeout(timer));
+    request.once('error', reject);
+    request.end(payload);
+  });
+  let status: number;
+  let text: string;
+  try {
+    ({ status, text } = await answer);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (status < 200 || status >= 300) {
+    const detail = isObject(body) && Array.isArray(body.errors) && isObject(body.errors[0]) ? body.errors[0].message : undefined;
+    throw new Error(`${what}: HTTP ${status}${typeof detail === 'string' ? `: ${clip(detail)}` : ''}`);
+  }
+  try {
+    return pluginSettingsOf(body, req.pluginId);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
