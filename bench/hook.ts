@@ -80,16 +80,8 @@ function runOnce(c: Case, dir: string): Promise<{ ms: number; code: number | nul
   });
 }
 
-export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBenchRow[]> {
-  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const plugin = opts.plugin ?? fileURLToPath(new URL('../stash-plugin/stash2plex.cjs', import.meta.url));
-  if (!existsSync(plugin)) throw new Error(`${plugin} not found: run \`npm run build\` first`);
-  const runs = opts.runs ?? (opts.quick ? 30 : 100);
-  const dir = mkdtempSync(join(tmpdir(), 's2p-bench-plugin-'));
-  const pipeDir = mkdtempSync(join(tmpdir(), 's2p-bench-stdin-'));
-  const started = await privateRedis();
-  const redis = (await redisAnswers(started.url)) ? started : (started.stop(), null);
-  const prefix = `s2pbench-${process.pid}`;
+/** The cases of one round: `node -e 0`, a skip, and (with Redis) the floor and the two enqueues. */
+function hookCases(plugin: string, dir: string, redisUrl: string | null, prefix: string): Case[] {
   const conn = (extra: Record<string, unknown> = {}) => ({
     // Port 9 (discard): a Stash call, if one happened, would fail and show up in the figures.
     Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: { Name: 'session', Value: 'bench' }, Dir: dir, PluginDir: dir, ...extra,
@@ -100,8 +92,8 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
     { name: 'node -e 0', args: ['-e', '0'], input: edit, env: {} },
     { name: 'hook: skip (scan)', args: [plugin], input: hook({ id: 42, type: 'Scene.Update.Post' }), env: {}, expect: /"output":"skipped/ },
   ];
-  if (redis) {
-    const { host, port } = parseRedisUrl(redis.url);
+  if (redisUrl) {
+    const { host, port } = parseRedisUrl(redisUrl);
     let cacheWrittenAt = 0;
     cases.push({
       // Not a target: what any Node process pays to connect to Redis and hear back, the hook's own cost aside.
@@ -114,7 +106,7 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
       name: 'hook: enqueue (env settings)',
       args: [plugin],
       input: edit,
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix },
+      env: { REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
       expect: /"output":"queued scene 42"/,
     });
     cases.push({
@@ -127,13 +119,26 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
       before: () => {
         if (Date.now() - cacheWrittenAt < 30_000) return;
         cacheWrittenAt = Date.now();
-        writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: cacheWrittenAt, settings: { redisUrl: redis.url, redisPrefix: prefix } }));
+        writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: cacheWrittenAt, settings: { redisUrl, redisPrefix: prefix } }));
       },
       expect: /"output":"queued scene 42"/,
     });
-  } else {
-    log('no redis-server on PATH and no REDIS_URL answering: enqueue cases left out');
   }
+  return cases;
+}
+
+export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBenchRow[]> {
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const plugin = opts.plugin ?? fileURLToPath(new URL('../stash-plugin/stash2plex.cjs', import.meta.url));
+  if (!existsSync(plugin)) throw new Error(`${plugin} not found: run \`npm run build\` first`);
+  const runs = opts.runs ?? (opts.quick ? 30 : 100);
+  const dir = mkdtempSync(join(tmpdir(), 's2p-bench-plugin-'));
+  const pipeDir = mkdtempSync(join(tmpdir(), 's2p-bench-stdin-'));
+  const started = await privateRedis();
+  const redis = (await redisAnswers(started.url)) ? started : (started.stop(), null);
+  const prefix = `s2pbench-${process.pid}`;
+  const cases = hookCases(plugin, dir, redis?.url ?? null, prefix);
+  if (!redis) log('no redis-server on PATH and no REDIS_URL answering: enqueue cases left out');
 
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   let enqueued = 0;
