@@ -8,6 +8,7 @@ import { StashClient } from '../stash-api/client.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
+import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
 import { folderScanner } from '../sync/scan-missing.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 
@@ -56,8 +57,8 @@ export async function startWorkerRole(
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
     deps: {
-      plex,
-      stash,
+      plex: batchedPlex(plex, { maxKeys: config.worker.readBatch }),
+      stash: batchedStash(stash, { maxKeys: config.worker.readBatch }),
       redis: connection,
       keys: k,
       sync: config.sync,
@@ -84,7 +85,7 @@ export async function startWorkerRole(
     scenesWith: (relation, id) => stash.sceneIdsWith(relation, id),
   });
   await ingest.start();
-  log.info({ concurrency: config.worker.concurrency, prefix: config.redis.prefix }, 'worker started');
+  log.info({ concurrency: config.worker.concurrency, readBatch: config.worker.readBatch, prefix: config.redis.prefix }, 'worker started');
   return {
     ping: () => connection.ping(),
     async stop() {

@@ -420,7 +420,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         this.refresh(key, ctx.url.searchParams.get('path'));
         return {};
       case `GET ${ROUTES.metadata}`:
-        return { body: this.metadataBody(this.mustItem(key)) };
+        return { body: this.metadataBody(this.itemsAsked(key)) };
       case `POST ${ROUTES.posters}`:
         this.uploadPoster(this.mustItem(key), ctx);
         return {};
@@ -435,7 +435,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** The ratingKeys a request is about (none for listings). */
   private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
-    if (route === ROUTES.metadata || route === ROUTES.posters) return [key];
+    if (route === ROUTES.metadata) return keysOf(key);
+    if (route === ROUTES.posters) return [key];
     if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
     if (route === ROUTES.rate) return [q.get('key') ?? ''];
     return [];
@@ -532,8 +533,33 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return id;
   }
 
-  /** GET /library/metadata/{key}: the full item. Empty values and arrays are left out, as Plex does. */
-  private metadataBody(i: Item) {
+  /**
+   * The items of `GET /library/metadata/{k1},{k2},…` (one key or several, as python-plexapi `fetchItems`
+   * asks): the ones that exist, in the order asked; a missing key is left out, and none existing is 404.
+   */
+  private itemsAsked(key: string): Item[] {
+    const items = keysOf(key).flatMap((k) => this.itemMap.get(k) ?? []);
+    if (items.length === 0) throw new HttpError(404, 'Not Found');
+    return items;
+  }
+
+  /** GET /library/metadata/{keys}: the full items. Empty values and arrays are left out, as Plex does. */
+  private metadataBody(items: Item[]) {
+    const sections = new Set(items.map((i) => i.sectionKey));
+    const section = sections.size === 1 ? this.sectionMap.get(items[0]!.sectionKey)! : null;
+    return {
+      MediaContainer: {
+        size: items.length,
+        allowSync: true,
+        identifier: LIBRARY_IDENTIFIER,
+        // The container names a section only when all its items share it.
+        ...(section ? { librarySectionID: Number(section.key), librarySectionTitle: section.title } : {}),
+        Metadata: items.map((i) => this.metadataOf(i)),
+      },
+    };
+  }
+
+  private metadataOf(i: Item): Record<string, unknown> {
     const section = this.sectionMap.get(i.sectionKey)!;
     const md: Record<string, unknown> = {
       ratingKey: i.ratingKey,
@@ -554,16 +580,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
     }
     if (i.locked.size) md.Field = [...i.locked].sort().map((name) => ({ locked: true, name }));
-    return {
-      MediaContainer: {
-        size: 1,
-        allowSync: true,
-        identifier: LIBRARY_IDENTIFIER,
-        librarySectionID: Number(section.key),
-        librarySectionTitle: section.title,
-        Metadata: [md],
-      },
-    };
+    return md;
   }
 
   /** Schedules the scan of a section (or of one folder of it): every file on disk below becomes an item. */
@@ -702,6 +719,11 @@ function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode): vo
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
+
+/** The rating keys of a `/library/metadata/{k1},{k2},…` path segment. */
+function keysOf(segment: string): string[] {
+  return segment.split(',').map((k) => decodeURIComponent(k)).filter(Boolean);
+}
 
 function routeOf(pathname: string): string {
   if (pathname === '/identity') return ROUTES.identity;

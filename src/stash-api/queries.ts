@@ -2,10 +2,8 @@
 // against the real Stash schema, and the simulator executes them against it, so a field or argument
 // that Stash does not have fails a test rather than a user's sync.
 
-/** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
-export const FIND_SCENE = /* GraphQL */ `
-  query FindScene($id: ID!) {
-    findScene(id: $id) {
+/** The fields of `StashScene` (src/model/types.ts), as one scene read selects them. */
+const SCENE_FIELDS = /* GraphQL */ `
       id
       title
       code
@@ -22,6 +20,25 @@ export const FIND_SCENE = /* GraphQL */ `
       files { path basename size }
       stash_ids { endpoint stash_id }
       paths { screenshot }
+`;
+
+/** One scene, with exactly the fields of `StashScene`. */
+export const FIND_SCENE = /* GraphQL */ `
+  query FindScene($id: ID!) {
+    findScene(id: $id) {${SCENE_FIELDS}    }
+  }
+`;
+
+/**
+ * Several scenes by id in one request (the worker's coalesced reads). With `ids`, Stash ignores the
+ * filter and paging, and fails the whole request when one id has no scene (stashapp/stash
+ * internal/api/resolver_query_find_scene.go FindScenes → pkg/sqlite/scene.go FindMany: "scene with id N
+ * not found"); StashClient.findScenes handles that.
+ */
+export const FIND_SCENES_BY_IDS = /* GraphQL */ `
+  query FindScenesByIds($ids: [ID!]!) {
+    findScenes(ids: $ids) {
+      scenes {${SCENE_FIELDS}      }
     }
   }
 `;
@@ -158,6 +175,7 @@ export const PLUGIN_CONFIGURATION = /* GraphQL */ `
 
 export const ALL_QUERIES = {
   FIND_SCENE,
+  FIND_SCENES_BY_IDS,
   FIND_SCENES_UPDATED,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_PERFORMER,

@@ -1,0 +1,48 @@
+// The processor's reads, coalesced (READ_BATCH): the scene reads of the jobs running at the same moment
+// become one findScenes(ids) request, their Plex item reads (a cached ratingKey's verification included)
+// one `GET /library/metadata/{k1},{k2},…`. Each job still gets its own answer or its own error, of the
+// same types as a single read: the processor stays one scene at a time.
+import { Batcher } from '../core/batcher.js';
+import { ITEM_BATCH_MAX_KEYS, PlexClient } from '../plex/client.js';
+import type { StashClient } from '../stash-api/client.js';
+import type { PlexItem, StashScene } from '../model/types.js';
+import type { PlexPort, StashPort } from './processor.js';
+
+export interface ReadBatchOptions {
+  /** READ_BATCH: most keys per request (1: every job reads alone, no coalescing). */
+  maxKeys: number;
+  /** How long a batch waits for more keys after its first (0: the current round of I/O callbacks). */
+  windowMs?: number;
+}
+
+/** Most scenes per findScenes request: a page of Stash's, far below its 1000. */
+export const SCENE_BATCH_MAX_IDS = 100;
+
+export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort {
+  if (opts.maxKeys <= 1) return plex;
+  const items = new Batcher<string, PlexItem>((keys) => plex.getItems(keys), {
+    maxKeys: Math.min(opts.maxKeys, ITEM_BATCH_MAX_KEYS),
+    maxCost: plex.itemBatchBudget,
+    cost: PlexClient.itemKeyCost,
+    windowMs: opts.windowMs,
+  });
+  const read = (ratingKey: string) => items.load(ratingKey);
+  return {
+    resolveItem: (stashPath, size) => plex.resolveItem(stashPath, size ?? null, read),
+    getItem: read,
+    applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
+    uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
+  };
+}
+
+export function batchedStash(stash: StashClient, opts: ReadBatchOptions): StashPort {
+  if (opts.maxKeys <= 1) return stash;
+  const scenes = new Batcher<string, StashScene | null>((ids) => stash.findScenes(ids), {
+    maxKeys: Math.min(opts.maxKeys, SCENE_BATCH_MAX_IDS),
+    windowMs: opts.windowMs,
+  });
+  return {
+    findScene: (id) => scenes.load(id),
+    fetchScreenshot: (url) => stash.fetchScreenshot(url),
+  };
+}
