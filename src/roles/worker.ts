@@ -47,6 +47,8 @@ export async function startWorkerRole(
     log,
   });
   const gate = extra.gate ?? breakerGate(connection, k);
+  // A batch is full when every job of this worker is in it: no more can join.
+  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
   const { scanMissing, scanCooldownMs, notFound } = config.matching;
   const worker = createSyncWorker({
     connection,
@@ -57,8 +59,8 @@ export async function startWorkerRole(
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
     deps: {
-      plex: batchedPlex(plex, { maxKeys: config.worker.readBatch }),
-      stash: batchedStash(stash, { maxKeys: config.worker.readBatch }),
+      plex: batchedPlex(plex, readBatch),
+      stash: batchedStash(stash, readBatch),
       redis: connection,
       keys: k,
       sync: config.sync,

@@ -647,7 +647,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     let reply: Reply;
     try {
       const body = await readBody(req);
-      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+      await this.delay();
       if (this.isDown()) {
         req.socket.destroy();
         return;

@@ -9,11 +9,18 @@ import type { PlexItem, StashScene } from '../model/types.js';
 import type { PlexPort, StashPort } from './processor.js';
 
 export interface ReadBatchOptions {
-  /** READ_BATCH: most keys per request (1: every job reads alone, no coalescing). */
+  /** Most keys per request: READ_BATCH, at most the worker's concurrency (1: every job reads alone). */
   maxKeys: number;
-  /** How long a batch waits for more keys after its first (0: the current round of I/O callbacks). */
+  /** How long a batch not full waits for more keys after its first (default READ_BATCH_WINDOW_MS). */
   windowMs?: number;
 }
+
+/**
+ * Jobs started together fall into two groups half a round trip apart (one reading Stash while the other
+ * reads Plex); 20 ms lets them meet in one batch, and a batch leaves at once when it is full. Measured
+ * in bench/library.ts: batches of 32 rather than ~15, at the same throughput; a single job waits 20 ms.
+ */
+export const READ_BATCH_WINDOW_MS = 20;
 
 /** Most scenes per findScenes request: a page of Stash's, far below its 1000. */
 export const SCENE_BATCH_MAX_IDS = 100;
@@ -24,7 +31,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
     maxKeys: Math.min(opts.maxKeys, ITEM_BATCH_MAX_KEYS),
     maxCost: plex.itemBatchBudget,
     cost: PlexClient.itemKeyCost,
-    windowMs: opts.windowMs,
+    windowMs: opts.windowMs ?? READ_BATCH_WINDOW_MS,
   });
   const read = (ratingKey: string) => items.load(ratingKey);
   return {
@@ -39,7 +46,7 @@ export function batchedStash(stash: StashClient, opts: ReadBatchOptions): StashP
   if (opts.maxKeys <= 1) return stash;
   const scenes = new Batcher<string, StashScene | null>((ids) => stash.findScenes(ids), {
     maxKeys: Math.min(opts.maxKeys, SCENE_BATCH_MAX_IDS),
-    windowMs: opts.windowMs,
+    windowMs: opts.windowMs ?? READ_BATCH_WINDOW_MS,
   });
   return {
     findScene: (id) => scenes.load(id),
