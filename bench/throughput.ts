@@ -77,7 +77,7 @@ async function baseline(world: SimWorld, redisUrl: string, ids: string[]): Promi
 
 export async function runThroughputBench({ quick = false } = {}): Promise<string> {
   const redis = await privateRedis();
-  const n = quick ? 1_000 : 5_000;
+  const n = quick ? 1_000 : 2_000;
   const world = await startSimWorld({ scenes: n });
   const ids = [...world.ratingKeyOf.keys()];
   const rows: Row[] = [];
