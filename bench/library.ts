@@ -54,7 +54,7 @@ async function seed(world: SimWorld, config: Config, redis: RedisConnection): Pr
     const { edit, owned } = decide(desiredState(scene), blankItem(ratingKey), {}, config.sync);
     const shot = world.stash.screenshotOf(id);
     world.plex.seedItem(ratingKey, { edit: encodeEdit(edit), userRating: edit.userRating, poster: shot });
-    const version = screenshotVersion(scene.paths!.screenshot!)!;
+    const version = screenshotVersion(scene.paths!.screenshot!, Infinity)!;
     pipe.hset(ownershipKey(k, ratingKey), { ...owned, poster: valueHash(shot.bytes), posterVersion: version });
     pipe.hset(k.plexPathCache, normalisePlexPath(mapPath(scene.files[0]!.path, config.plex.pathMap)), ratingKey);
     if (pipe.length >= 2_000) {

@@ -122,20 +122,26 @@ export function posterWanted(hash: string, record: OwnershipRecord, thumbLocked:
   return !thumbLocked || record.poster !== hash;
 }
 
+/** How old (by our clock) a screenshot version must be before it is trusted: see screenshotVersion. */
+export const SCREENSHOT_VERSION_SETTLE_S = 2;
+
 /**
  * The version a screenshot URL carries: Stash adds `?t=<the scene's updated_at, Unix seconds>`
  * (stashapp/stash internal/api/urlbuilders/scene.go GetScreenshotURL), which moves with every scene
- * update, a new cover included. Path and query without the origin (a proxy may change it). Null when
- * the URL has no `t`: then nothing tells a new cover, and the screenshot is read every time.
+ * update, a new cover included. Path and query without the origin (a proxy may change it). Null, and the
+ * screenshot read every time, when the URL has no `t` or `t` is within SCREENSHOT_VERSION_SETTLE_S of
+ * `nowMs`: a cover set later in that same second would carry the same `t`.
  */
-export function screenshotVersion(url: string): string | null {
+export function screenshotVersion(url: string, nowMs: number): string | null {
   let parsed: URL;
   try {
     parsed = new URL(url, 'http://stash.invalid');
   } catch {
     return null;
   }
-  return parsed.searchParams.has('t') ? `${parsed.pathname}?t=${parsed.searchParams.get('t')}` : null;
+  const t = parsed.searchParams.get('t');
+  if (t === null || !/^\d+$/.test(t) || Number(t) > nowMs / 1000 - SCREENSHOT_VERSION_SETTLE_S) return null;
+  return `${parsed.pathname}?t=${t}`;
 }
 
 /**

@@ -100,7 +100,7 @@ async function currentItem(deps: SyncDeps, ratingKey: string): Promise<PlexItem>
  * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock.
  */
 async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKey: string }, url: string, record: OwnershipRecord, current: PlexItem) {
-  const version = screenshotVersion(url);
+  const version = screenshotVersion(url, Date.now());
   const locked = current.locked.includes('thumb');
   if (!screenshotToRead(version, record, locked)) return { posterUploaded: false };
   const poster = posterFrom(await deps.stash.fetchScreenshot(url));
