@@ -28,11 +28,30 @@ export function theoreticalDrainMs(jobs: number, s: RampSettings): number {
   return t;
 }
 
-export async function runOutageBench({ quick = false } = {}): Promise<string> {
+/** What one outage cycle measured: times (epoch ms), counts, and the edit requests Plex received. */
+export interface OutageMeasurements {
+  scenes: number;
+  ramp: RampSettings;
+  /** When the first outage-class failure after Plex went down was signalled, and when the queue paused. */
+  firstFailure: number;
+  pausedAt: number;
+  /** The probe interval in force while Plex was down (from the stored health record). */
+  probeInterval: number;
+  upAt: number;
+  /** When the first job completed after Plex came back, and when the backlog was drained. */
+  firstAfterUp: number;
+  drainedAt: number;
+  doneBefore: number;
+  outage: { startedAt: number; detectedAt: number; endedAt: number };
+  /** Times of the edit requests from the end of the outage (the ramp's start) on. */
+  editTimes: number[];
+}
+
+async function startOutageBench(quick: boolean) {
   const redis = await privateRedis();
   const scenes = quick ? 250 : 800;
   const world = await startSimWorld({ scenes });
-  const env = {
+  const config = parseConfig({
     ...world.env,
     REDIS_URL: redis.url,
     REDIS_PREFIX: `bench-outage-${Date.now()}`,
@@ -44,10 +63,7 @@ export async function runOutageBench({ quick = false } = {}): Promise<string> {
     BREAKER_RECOVERY_TIMEOUT_MS: '2000',
     RAMP_DURATION_MS: quick ? '10000' : '30000',
     PLEX_MAX_RATE: '20',
-  };
-  const config = parseConfig(env);
-  const k = keys(config.redis.prefix);
-  const log = createLogger({ level: 'silent' });
+  });
   const conn = connectRedis(config);
   const queue = createSyncQueue(conn, config.redis.prefix);
   world.plex.setLatencyMs(5);
@@ -57,6 +73,13 @@ export async function runOutageBench({ quick = false } = {}): Promise<string> {
     [...world.ratingKeyOf.keys()].map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })),
     config.errorStrategies,
   );
+  return { redis, scenes, world, config, conn, queue, k: keys(config.redis.prefix) };
+}
+
+/** A backlog flowing, Plex taken down until the queue pauses (and 3 s more), brought back, drained. */
+export async function measureOutageCycle(quick: boolean): Promise<OutageMeasurements> {
+  const { redis, scenes, world, config, conn, queue, k } = await startOutageBench(quick);
+  const log = createLogger({ level: 'silent' });
   const supervisor = await startSupervisorRole(config, log);
   const worker = await startWorkerRole(config, log);
   const completed = async () => (await queue.getJobCounts('completed')).completed ?? 0;
@@ -67,10 +90,8 @@ export async function runOutageBench({ quick = false } = {}): Promise<string> {
   while (!(await queue.isPaused())) await sleep(2);
   const pausedAt = Date.now();
   const signals = await readSignals(conn, k.signals, '0-0', 100_000);
-  const firstFailure = signals.find((s) => s.at >= downAt && s.outcome !== 'ok')?.at ?? downAt;
   await sleep(3_000);
   const health = JSON.parse((await conn.get(k.health)) ?? '{}') as HealthRecord;
-  const probeInterval = health.nextProbeAt && health.lastProbeAt ? health.nextProbeAt - health.lastProbeAt : config.health.intervalMs;
   const upAt = Date.now();
   await world.plex.setMode('up');
   const doneBefore = await completed();
@@ -78,32 +99,58 @@ export async function runOutageBench({ quick = false } = {}): Promise<string> {
   const drainedAt = Date.now();
 
   const finished = await queue.getJobs(['completed'], 0, scenes, true);
-  const firstAfterUp = Math.min(...finished.map((j) => j.finishedOn ?? Infinity).filter((t) => t > upAt));
-  const outage = (JSON.parse((await conn.get(k.outages)) ?? '[]') as { endedAt: number; startedAt: number; detectedAt: number }[])[0]!;
-  const rampStart = outage.endedAt;
-  const edits = world.plex.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll && r.at >= rampStart);
-  const ramp = config.ramp;
-  const { excess, utilisation } = rampUsage(edits.map((e) => e.at), rampStart, ramp);
-  const backlogAtRamp = edits.length;
-  const theoretical = theoreticalDrainMs(backlogAtRamp, ramp);
-
+  const outage = (JSON.parse((await conn.get(k.outages)) ?? '[]') as OutageMeasurements['outage'][])[0]!;
+  const edits = world.plex.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll && r.at >= outage.endedAt);
   await worker.stop();
   await supervisor.stop();
   await queue.close();
   conn.disconnect();
   await world.stop();
   redis.stop();
+  return {
+    scenes,
+    ramp: config.ramp,
+    firstFailure: signals.find((s) => s.at >= downAt && s.outcome !== 'ok')?.at ?? downAt,
+    pausedAt,
+    probeInterval: health.nextProbeAt && health.lastProbeAt ? health.nextProbeAt - health.lastProbeAt : config.health.intervalMs,
+    upAt,
+    firstAfterUp: Math.min(...finished.map((j) => j.finishedOn ?? Infinity).filter((t) => t > upAt)),
+    drainedAt,
+    doneBefore,
+    outage,
+    editTimes: edits.map((e) => e.at),
+  };
+}
 
-  const rows: Row[] = [
-    { measure: 'detection delay (first outage-class failure → queue paused)', value: `${pausedAt - firstFailure} ms`, target: '≤ 1000 ms' },
-    { measure: 'detection delay recorded (detectedAt − startedAt)', value: `${outage.detectedAt - outage.startedAt} ms`, target: '≤ 1000 ms' },
-    { measure: 'recovery latency (Plex up → first job done)', value: `${firstAfterUp - upAt} ms`, target: `≤ ${probeInterval + 1000} ms (probe interval ${probeInterval} ms + 1 s)` },
+/** The report's rows: delays, and the ramp's per-second edit counts against its schedule (excess, utilisation). */
+export function analyseOutage(m: OutageMeasurements): Row[] {
+  const rampStart = m.outage.endedAt;
+  const { excess, utilisation } = rampUsage(m.editTimes, rampStart, m.ramp);
+  const backlogAtRamp = m.editTimes.length;
+  const theoretical = theoreticalDrainMs(backlogAtRamp, m.ramp);
+  return [
+    { measure: 'detection delay (first outage-class failure → queue paused)', value: `${m.pausedAt - m.firstFailure} ms`, target: '≤ 1000 ms' },
+    { measure: 'detection delay recorded (detectedAt − startedAt)', value: `${m.outage.detectedAt - m.outage.startedAt} ms`, target: '≤ 1000 ms' },
+    {
+      measure: 'recovery latency (Plex up → first job done)',
+      value: `${m.firstAfterUp - m.upAt} ms`,
+      target: `≤ ${m.probeInterval + 1000} ms (probe interval ${m.probeInterval} ms + 1 s)`,
+    },
     { measure: 'ramp excess (largest per-second count above schedule)', value: `${round(Math.max(0, excess), 2)} jobs`, target: '≤ 1 job' },
     { measure: 'ramp utilisation (mean share of allowed rate used, backlog present)', value: `${round(utilisation * 100)} %`, target: '≥ 90 %' },
-    { measure: `drain of ${backlogAtRamp} jobs after recovery`, value: `${round((drainedAt - rampStart) / 1000, 2)} s`, target: `theoretical minimum ${round(theoretical / 1000, 2)} s (ratio ${round((drainedAt - rampStart) / theoretical, 2)})` },
-    { measure: 'jobs done before the outage / total', value: `${doneBefore} / ${scenes}`, target: '' },
+    {
+      measure: `drain of ${backlogAtRamp} jobs after recovery`,
+      value: `${round((m.drainedAt - rampStart) / 1000, 2)} s`,
+      target: `theoretical minimum ${round(theoretical / 1000, 2)} s (ratio ${round((m.drainedAt - rampStart) / theoretical, 2)})`,
+    },
+    { measure: 'jobs done before the outage / total', value: `${m.doneBefore} / ${m.scenes}`, target: '' },
   ];
-  return table(`Outage cycle (${scenes} scenes, ramp ${ramp.initialRate}→${ramp.targetRate} jobs/s over ${ramp.durationMs / 1000} s)`, rows);
+}
+
+export async function runOutageBench({ quick = false } = {}): Promise<string> {
+  const m = await measureOutageCycle(quick);
+  const r = m.ramp;
+  return table(`Outage cycle (${m.scenes} scenes, ramp ${r.initialRate}→${r.targetRate} jobs/s over ${r.durationMs / 1000} s)`, analyseOutage(m));
 }
 
 if (isMain(import.meta.url)) {

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only hook,library,…]`: every benchmark, one after the
+// `npm run bench [-- --quick] [-- --write] [-- --only hook,library,reconcile,…]`: every benchmark, one after the
 // other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -6,6 +6,7 @@ import { formatHookBench, runHookBench } from './hook.js';
 import { runLibraryBench } from './library.js';
 import { runOutageBench } from './outage.js';
 import { requeueBenchTitle, runRequeueBench } from './requeue.js';
+import { runReconcileBench } from './reconcile.js';
 import { runScaleBench } from './scale.js';
 import { runThroughputBench } from './throughput.js';
 import { table } from './lib.js';
@@ -22,6 +23,7 @@ const benches: [name: string, run: () => Promise<string>][] = [
   ['outage', () => runOutageBench({ quick })],
   ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],
   ['scale', () => runScaleBench({ quick })],
+  ['reconcile', () => runReconcileBench({ quick })],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;

@@ -51,6 +51,13 @@ export function keys(prefix: string) {
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */
     reconcileCheckpoint: `${prefix}:reconcile:checkpoint`,
+    /** String: the last Reconcile Library report (JSON, src/sync/library-gaps.ts), dry runs too. */
+    reconcileReport: `${prefix}:reconcile:library-report`,
+    /**
+     * Prefix of hashes `<reconcileIndex>:<runId>`, one per Reconcile Library run while it runs (TTL 1 h):
+     * the allowed libraries' files, `p:<path>` → ratingKey and `n:<base name>:<size>` → ratingKey + file.
+     */
+    reconcileIndex: `${prefix}:reconcile:index`,
     /** Hash: job id → how often requeue moved it back. */
     requeueCounts: `${prefix}:requeue:counts`,
   };

@@ -1,9 +1,9 @@
 // The dashboard's express app, assembled from the route table (./routes.ts): security headers, then
 // the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
-// GET /api/status, POST /api/health-check, POST /api/requeue, /metrics, Bull Board at /queues and the
-// 404. Errors answer JSON without a stack; secrets never appear in a response (every dynamic value is
-// redacted before it is rendered).
+// GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
+// /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
+// in a response (every dynamic value is redacted before it is rendered).
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -16,6 +16,7 @@ import { redact, type Logger } from '../core/log.js';
 import { keys as keyNames, SYNC_QUEUE, type Keys, type RedisConnection } from '../core/redis.js';
 import { requeue, type RequeueOptions } from '../dlq/requeue.js';
 import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
+import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
@@ -99,6 +100,13 @@ function queueCleaner(opts: DashboardAppOptions): DashboardPorts['cleanQueue'] {
   return (req: CleanRequest) => cleanQueue(queue, opts.redis, req, now());
 }
 
+/** The Reconcile Library port: a run on the sync queue and this process's Redis (null without a sync queue). */
+function libraryReconciler(opts: DashboardAppOptions): DashboardPorts['reconcileLibrary'] {
+  const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
+  if (!queue) return null;
+  return (dryRun: boolean) => runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue });
+}
+
 /** Every port of the route table, wired to this process's Redis, queues, config and clock. */
 function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): DashboardPorts {
   const { config, redis, queues, log } = opts;
@@ -114,6 +122,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     probe: sharedInFlight(opts.probe ?? directProbe({ config, redis, keys: k, now, redisTimeoutMs: statusTimeoutMs })),
     requeue: requeueRunner(opts, k),
     cleanQueue: queueCleaner(opts),
+    reconcileLibrary: libraryReconciler(opts),
     redisAnswers: () => withTimeout(redis.ping(), statusTimeoutMs, 'Redis did not answer'),
     log,
     registry,

@@ -4,6 +4,7 @@
 // recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
 import { skippedText } from '../sync/readiness.js';
+import { GAP_CLASSES, reportSummary, type GapClass } from '../sync/library-gaps.js';
 import { SYNC_QUEUE } from '../core/keys.js';
 import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
@@ -188,6 +189,30 @@ function outagesSection(s: StatusJson, ctx: PageContext): string {
   );
 }
 
+const GAP_TITLES: Record<GapClass, string> = { notInPlex: 'not in Plex', empty: 'no synced field set', drifted: 'drifted in Plex', neverSynced: 'never synced' };
+
+/** The last Reconcile Library report (a dry run's too): counts by class and the first scene ids. */
+function reconcileSection(s: StatusJson, ctx: PageContext): string {
+  const r = s.reconcile?.last;
+  if (!r) return card('reconcile-card', 'Reconcile Library: last report', '<p class="muted" data-testid="reconcile-none">No Reconcile Library run yet: run it below, with <code>npm run reconcile</code> or the Stash task.</p>', 'wide');
+  const counts = GAP_CLASSES.map(
+    (c) =>
+      `<div class="count${r[c].count > 0 ? ' count-bad' : ''}" title="${esc(r[c].sceneIds.length ? `scenes ${r[c].sceneIds.join(', ')}${r[c].count > r[c].sceneIds.length ? ', …' : ''}` : 'none')}">` +
+      `<span class="n" data-testid="reconcile-${c}">${r[c].count.toLocaleString('en-US')}</span><span class="k">${esc(GAP_TITLES[c])}</span></div>`,
+  ).join('');
+  const ids = GAP_CLASSES.filter((c) => r[c].count > 0)
+    .map((c) => `${GAP_TITLES[c]}: ${r[c].sceneIds.join(', ')}${r[c].count > r[c].sceneIds.length ? ', …' : ''}`)
+    .join(' · ');
+  return card(
+    'reconcile-card',
+    'Reconcile Library: last report',
+    `<p class="small">Last run${r.dryRun ? ' (dry run)' : ''} <time title="${esc(formatDateTime(r.finishedAt, ctx.timeZone))}">${esc(formatAgo(r.finishedAt, ctx.now))}</time>: ` +
+      `<span data-testid="reconcile-scanned">${r.scanned.toLocaleString('en-US')}</span> scenes read in ${esc(formatDuration(r.durationMs))} · <span data-testid="reconcile-queued">${esc(reportSummary(r))}</span></p>` +
+      `<div class="counts counts-4">${counts}</div>${ids ? `<p class="small muted" data-testid="reconcile-ids">Scene ids: ${esc(ids)}</p>` : ''}`,
+    'wide',
+  );
+}
+
 /** The part of the page the script refreshes: everything under the header. */
 export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
   const state = s.breaker.state;
@@ -205,7 +230,7 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
     rampCard(s, ctx) +
     Object.entries(s.queues).map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null)).join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${metricsSection(s)}${outagesSection(s, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
 }
 
 const CSS = `
@@ -245,6 +270,7 @@ progress::-moz-progress-bar{background:linear-gradient(90deg,#f59e0b,#16a34a);bo
 .count{background:#f8fafc;border:1px solid #eef2f6;border-radius:8px;padding:6px 4px;text-align:center}
 .count .n{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums}.count .k{font-size:11.5px;color:#64748b}
 .count-bad .n{color:#b91c1c}
+.counts-4{grid-template-columns:repeat(4,minmax(0,1fr))}
 .metrics{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
 .metric{display:flex;flex-direction:column;padding:6px 0}.metric .v{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
 .metric .k{font-weight:600;font-size:13px}.metric .hint{font-size:12px;color:#64748b}
@@ -265,13 +291,14 @@ button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 .recovery label{font-size:13.5px;color:#334155}
 .recovery select{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;background:#fff}
 #requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
+#reconcile-result p{margin:2px 0}#reconcile-result:empty{display:none}
 #requeue-result .big{font-size:18px;margin:0 0 4px}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
 // The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}})();`;
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}})();`;
 }
 
 /** Re-renders the main part, keeps the title in step, runs a manual probe. */
@@ -298,9 +325,9 @@ btn.addEventListener('click',function(){
 `;
 }
 
-const POST_JSON_SCRIPT = `function postJson(url,body){
-  return fetch(url,{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)})
-  .then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
+const POST_JSON_SCRIPT = `function jsonPost(body){return {method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)};}
+function postJson(request){
+  return request.then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
 }
 function plural(n,one,many){return n+' '+(n===1?one:many);}
 `;
@@ -317,7 +344,7 @@ function skipped(s){var k=s.skipped||{},parts=[];
   if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
   return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
 function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){return postJson('./api/requeue',body);}
+function call(body){return postJson(fetch('./api/requeue',jsonPost(body)));}
 rq.dry.addEventListener('click',function(){
   var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
   reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
@@ -347,7 +374,7 @@ var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('cle
   out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
 function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
 function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
-function cleanCall(body){return postJson('./api/queue/clean',body);}
+function cleanCall(body){return postJson(fetch('./api/queue/clean',jsonPost(body)));}
 qc.dry.addEventListener('click',function(){
   cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
   if(body.action==='purge_failed')body.days=Number(qc.days.value);
@@ -361,6 +388,26 @@ qc.ok.addEventListener('click',function(){
 });
 qc.no.addEventListener('click',function(){cleanReset();cleanShow('muted','Cancelled: nothing was removed.');});
 qc.action.addEventListener('change',function(){cleanReset();qc.out.textContent='';qc.days.disabled=qc.action.value!=='purge_failed';});
+`;
+
+/** Reconcile Library: a dry run first (it reads the whole library), then the confirmed real run. */
+const RECONCILE_SCRIPT = `// Reconcile Library: a dry run first, then the confirmed real run.
+var rc={dry:document.getElementById('reconcile-dry'),ok:document.getElementById('reconcile-confirm'),no:document.getElementById('reconcile-cancel'),
+  out:document.getElementById('reconcile-result')};
+function rcShow(cls,lines){rc.out.textContent='';lines.forEach(function(t,i){var p=document.createElement('p');p.className=i===lines.length-1?cls:'small muted';p.textContent=t;rc.out.appendChild(p);});}
+function rcReset(){rc.ok.hidden=true;rc.no.hidden=true;rc.dry.disabled=false;}
+function rcCall(body){return postJson(fetch('./api/reconcile',jsonPost(body)));}
+rc.dry.addEventListener('click',function(){
+  rcReset();rc.dry.disabled=true;rcShow('muted',['Reading every scene and its Plex item (dry run)…']);
+  rcCall({dryRun:true}).then(function(r){rcShow('',r.lines);rc.dry.disabled=false;
+    if(r.toQueue>0){rc.ok.textContent='Queue '+plural(r.toQueue,'scene','scenes');rc.ok.hidden=false;rc.no.hidden=false;rc.ok.focus();}
+  }).catch(function(e){rcShow('bad',[e.message]);rc.dry.disabled=false;});
+});
+rc.ok.addEventListener('click',function(){
+  rcReset();rc.dry.disabled=true;rcShow('muted',['Reconciling: reading the library again and queueing…']);
+  rcCall({dryRun:false}).then(function(r){rcShow('ok',r.lines);}).catch(function(e){rcShow('bad',[e.message]);}).then(function(){rc.dry.disabled=false;});
+});
+rc.no.addEventListener('click',function(){rcReset();rcShow('muted',['Cancelled: nothing was queued.']);});
 `;
 
 /** The dead-letter recovery panel (outside the refreshed part: its dialog survives the refresh). */
@@ -396,6 +443,21 @@ function maintenancePanel(): string {
   );
 }
 
+/** Reconcile Library (outside the refreshed part): a dry run, then a confirm. */
+function reconcilePanel(): string {
+  return (
+    `<section class="recovery"><div class="card" data-testid="reconcile-panel"><h2>Reconcile Library</h2>` +
+    `<p class="small muted">Reads every Stash scene and its Plex item and finds the gaps: scenes not in Plex, items with no synced field set, ` +
+    `fields changed in Plex since stash2plex set them, scenes never synced. The dry run shows them; confirm to queue the scenes a sync would fix ` +
+    `(bulk priority). Same as <code>npm run reconcile</code> and the Stash task. It reads the whole library: minutes for a very large one.</p>` +
+    `<div class="row"><button id="reconcile-dry" type="button" data-testid="reconcile-dry">Dry run</button></div>` +
+    `<div id="reconcile-result" data-testid="reconcile-result" aria-live="polite"></div>` +
+    `<div class="row"><button id="reconcile-confirm" class="primary" type="button" data-testid="reconcile-confirm" hidden>Queue</button>` +
+    `<button id="reconcile-cancel" type="button" data-testid="reconcile-cancel" hidden>Cancel</button></div>` +
+    `</div></section>`
+  );
+}
+
 /** The whole page (first load). */
 export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
   const nonce = esc(ctx.nonce);
@@ -411,6 +473,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 <main id="status-main">${renderStatusMain(s, ctx)}</main>
 ${recoveryPanel()}
 ${maintenancePanel()}
+${reconcilePanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

@@ -3,7 +3,8 @@
 import type { Config } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import { PlexClient } from '../plex/client.js';
+import type { PlexClient } from '../plex/client.js';
+import { plexClientFrom } from '../plex/from-config.js';
 import { probeClientId } from '../plex/client-id.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 
@@ -26,7 +27,7 @@ export function directProbe(d: DirectProbeDeps): Probe {
   // next probe asks Redis again.
   const probeClient = async (): Promise<PlexClient> => {
     const clientIdentifier = await probeClientId(d.redis, d.keys.plexClientId, config.plex.clientId, d.redisTimeoutMs);
-    const client = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier });
+    const client = plexClientFrom(config, { use: 'health', clientIdentifier });
     if (clientIdentifier !== null) plex = client;
     return client;
   };

@@ -7,6 +7,7 @@ import { healthzHandler, type HealthzPorts } from './handlers/healthz.js';
 import { metricsHandler, type MetricsPorts } from './handlers/metrics.js';
 import { pageHandler, type PagePorts } from './handlers/page.js';
 import { queueCleanHandler, type QueueCleanPorts } from './handlers/queue-clean.js';
+import { reconcileHandler, type ReconcilePorts } from './handlers/reconcile.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
 import { HOOK_PATH } from './http-hook.js';
@@ -42,7 +43,7 @@ export interface RouterRoute extends RouteBase {
 
 export type RouteDef = HandlerRoute | RouterRoute;
 
-export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & MetricsPorts & PagePorts & {
+export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & ReconcilePorts & MetricsPorts & PagePorts & {
   stashHook: Router;
   bullBoard: Router;
 };
@@ -55,6 +56,7 @@ export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
     { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(p) },
     { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(p), body: 'raw' },
     { method: 'post', path: '/api/queue/clean', access: 'dashboard', handler: queueCleanHandler(p), body: 'raw' },
+    { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(p), body: 'raw' },
     { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(p) },
     { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(p) },
     { method: 'all', path: '/queues', access: 'dashboard', router: p.bullBoard },

@@ -37,15 +37,12 @@ export const IDENTITY_MAX_BYTES = 64 * 1024;
  * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
  */
 export const LIST_PAGE_SIZE = 1_000;
+/** Keys of one `GET /library/metadata/{k1},{k2},…` (python-plexapi's X_PLEX_CONTAINER_SIZE, the page it asks for). */
+export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
-/**
- * Most items read by one `GET /library/metadata/{k1},{k2},…` (python-plexapi `fetchItems` with a list of
- * rating keys builds that URL and pages by 100), and the longest URL sent for it: well under what
- * proxies and Plex's own web server take.
- */
-export const ITEM_BATCH_MAX_KEYS = 100;
+/** Longest URL of one `GET /library/metadata/{k1},{k2},…`: well under what proxies and Plex's web server take. */
 export const ITEM_BATCH_MAX_URL = 8 * 1024;
 
 export interface PlexClientOptions {
@@ -90,6 +87,14 @@ export interface PlexIdentity {
   latencyMs: number;
 }
 
+/** One file of a Plex item, as a listing shows it (`file` normalised: '/' separators). */
+export interface PlexFile {
+  ratingKey: string;
+  file: string;
+  /** Part.size in bytes; null when Plex does not say. */
+  size: number | null;
+}
+
 export interface ResolvedItem {
   ratingKey: string;
   sectionKey: string;
@@ -119,7 +124,7 @@ export class PlexClient {
   private readonly token: string;
   private readonly libraries: string[] | null;
   private readonly pathMap: PathMapping[];
-  private readonly matchFallback: 'basename' | 'none';
+  readonly matchFallback: 'basename' | 'none';
   private readonly hintsKey: string;
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
@@ -295,19 +300,19 @@ export class PlexClient {
   }
 
   /**
-   * `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. Plex leaves a
+   * One `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. Plex leaves a
    * missing key out of its answer (PlexNotFound for that key alone) and answers 404 when none exists; a
-   * failure of the request is every key's, named per key. The caller keeps within ITEM_BATCH_MAX_KEYS
+   * failure of the request is every key's, named per key. The caller keeps within ITEMS_PER_REQUEST
    * and itemBatchBudget.
    */
-  async getItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
+  async readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
     const path = `/library/metadata/${ratingKeys.map((k) => encodeURIComponent(k)).join(',')}`;
     const each = (key: string) => `/library/metadata/${encodeURIComponent(key)}${ratingKeys.length > 1 ? ` (read with ${ratingKeys.length - 1} more)` : ''}`;
     const perKey = (err: SyncError) =>
       new Map(ratingKeys.map((k) => [k, this.scrub(new SyncError(err.type, err.message.replace(path, each(k)), err.status))]));
     let items: PlexMetadata[];
     try {
-      const { json } = await this.json('GET', path);
+      const { json } = await this.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(ratingKeys.length) } });
       items = this.parsed('GET', path, () => parseMetadataList(json)).items;
     } catch (err) {
       if (err instanceof SyncError) return perKey(err);
@@ -320,6 +325,60 @@ export class PlexClient {
         return [k, m ? itemFromMetadata(m) : this.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404))];
       }),
     );
+  }
+
+  /**
+   * Several items in one request, `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
+   * `fetchItems` with a list of keys), ITEMS_PER_REQUEST keys a request. An item Plex does not have is
+   * absent from the answer (and from the map); none of them at all is a 404, read as none.
+   */
+  async getItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem>> {
+    const out = new Map<string, PlexItem>();
+    const unique = [...new Set(ratingKeys)];
+    for (let i = 0; i < unique.length; i += ITEMS_PER_REQUEST) {
+      for (const [key, read] of await this.readItems(unique.slice(i, i + ITEMS_PER_REQUEST))) {
+        if (!(read instanceof SyncError)) out.set(key, read);
+        else if (read.type !== 'PlexNotFound') throw read;
+      }
+    }
+    return out;
+  }
+
+  /** A Stash file's path as Plex would hold it: PATH_MAP applied, '/' separators (the path cache's key). */
+  plexPathOf(stashPath: string): string {
+    return normalisePlexPath(mapPath(stashPath, this.pathMap));
+  }
+
+  /**
+   * The path cache's entries for these Stash files, in one HMGET: the ratingKey and the Plex file it
+   * stood for (unverified: the caller checks the item still holds it). Null where there is none, and
+   * everywhere without Redis or when Redis fails (the cache is advisory).
+   */
+  async cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]> {
+    const targets = stashPaths.map((p) => this.plexPathOf(p));
+    if (!this.redis || targets.length === 0) return targets.map(() => null);
+    const entries = await this.redis.hmget(this.cacheKey, ...targets).catch(() => targets.map(() => null));
+    return entries.map((entry, i) => {
+      if (!entry) return null;
+      const { ratingKey, file } = cacheEntry(entry, targets[i]!);
+      return { ratingKey, file: normalisePlexPath(file) };
+    });
+  }
+
+  /** Whether an allowed library's location holds the (mapped) file: a folder scan could then bring it in. Cached sections only. */
+  async covers(stashPath: string): Promise<boolean> {
+    return pickSection(await this.sections(), this.plexPathOf(stashPath), this.libraries) !== null;
+  }
+
+  /** Every file of the allowed libraries, a listing page (LIST_PAGE_SIZE items) at a time. */
+  async *libraryFiles(): AsyncGenerator<PlexFile[]> {
+    for (const section of allowedSections(await this.sections(), this.libraries)) {
+      for await (const items of this.pages(section.key, {})) {
+        yield items.flatMap((m) =>
+          m.Media.flatMap((md) => md.Part).flatMap((p) => (p.file ? [{ ratingKey: m.ratingKey, file: normalisePlexPath(p.file), size: p.size ?? null }] : [])),
+        );
+      }
+    }
   }
 
   /**
@@ -476,7 +535,7 @@ export class PlexClient {
       return null;
     }
     if (!entry) return null;
-    const [ratingKey = '', file = target] = entry.split('\t');
+    const { ratingKey, file } = cacheEntry(entry, target);
     try {
       const item = await read(ratingKey, sectionKey);
       const held = normalisePlexPath(file);
@@ -532,6 +591,12 @@ export class PlexClient {
     });
     await this.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
   }
+}
+
+/** A path cache entry: `ratingKey`, or `ratingKey<TAB>plexFile` when the item holds the file under another path. */
+function cacheEntry(entry: string, target: string): { ratingKey: string; file: string } {
+  const [ratingKey = '', file = target] = entry.split('\t');
+  return { ratingKey, file };
 }
 
 /** Whether an item has a part whose file is exactly the (normalised) target. */

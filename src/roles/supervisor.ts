@@ -1,7 +1,7 @@
 // The supervisor role: its own Redis connection, the queues it steers, the Plex probe.
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { PlexClient } from '../plex/client.js';
+import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../core/redis.js';
 import { StashClient } from '../stash-api/client.js';
@@ -24,14 +24,8 @@ export async function startSupervisorRole(
   const redis = connectRedis(config);
   const queue = createSyncQueue(redis, config.redis.prefix, config.keepFailed);
   const k = keys(config.redis.prefix);
-  const plex = new PlexClient({
-    url: config.plex.url,
-    token: config.plex.token,
-    timeoutMs: config.health.timeoutMs,
-    clientIdentifier: await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId),
-    maxResponseBytes: config.plex.maxResponseBytes,
-    log,
-  });
+  const clientIdentifier = await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId);
+  const plex = plexClientFrom(config, { use: 'health', clientIdentifier, log });
   // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
   let reconciler: Reconciler | undefined;
   const supervisor: Supervisor = new Supervisor({

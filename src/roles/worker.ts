@@ -1,7 +1,7 @@
 // The worker role: inbox ingest + the sync worker, wired to Redis, Plex and Stash.
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { PlexClient } from '../plex/client.js';
+import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../core/redis.js';
 import { StashClient } from '../stash-api/client.js';
@@ -10,6 +10,7 @@ import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
 import { folderScanner } from '../sync/scan-missing.js';
+import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 
 export interface WorkerRole {
@@ -27,18 +28,8 @@ export async function startWorkerRole(
   const connection = connectRedis(config);
   const blocking = connectRedis(config);
   const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
-  const plex = new PlexClient({
-    url: config.plex.url,
-    token: config.plex.token,
-    libraries: config.plex.libraries,
-    pathMap: config.plex.pathMap,
-    matchFallback: config.matching.fallback,
-    redis: connection,
-    prefix: config.redis.prefix,
-    clientIdentifier: await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId),
-    maxResponseBytes: config.plex.maxResponseBytes,
-    log,
-  });
+  const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
+  const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log });
   const stash = new StashClient({
     url: config.stash.url,
     apiKey: config.stash.apiKey,
@@ -74,7 +65,7 @@ export async function startWorkerRole(
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
   worker.on('failed', (job, err) => {
-    if (job && err.name !== 'DelayedError' && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1))) {
+    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
       log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
     }
   });

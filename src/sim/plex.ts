@@ -6,6 +6,8 @@
 // unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
 // plexapi/library.py `LibrarySection.update(path=...)`), a moment later, as Plex scans in the background.
+// Several items are read at once by `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
+// `fetchItems` with a list of keys): the ones that exist, paged by the container headers.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -435,7 +437,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         this.refresh(key, ctx.url.searchParams.get('path'));
         return {};
       case `GET ${ROUTES.metadata}`:
-        return { body: this.metadataBody(this.itemsAsked(key)) };
+        return { body: key.includes(',') ? this.metadataListBody(key.split(','), ctx) : this.metadataBody(this.mustItem(key)) };
       case `POST ${ROUTES.posters}`:
         this.uploadPoster(this.mustItem(key), ctx);
         return {};
@@ -450,7 +452,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** The ratingKeys a request is about (none for listings). */
   private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
-    if (route === ROUTES.metadata) return keysOf(key);
+    if (route === ROUTES.metadata) return key.split(',');
     if (route === ROUTES.posters) return [key];
     if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
     if (route === ROUTES.rate) return [q.get('key') ?? ''];
@@ -548,30 +550,31 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return id;
   }
 
-  /**
-   * The items of `GET /library/metadata/{k1},{k2},…` (one key or several, as python-plexapi `fetchItems`
-   * asks): the ones that exist, in the order asked; a missing key is left out, and none existing is 404.
-   */
-  private itemsAsked(key: string): Item[] {
-    const items = keysOf(key).flatMap((k) => this.itemMap.get(k) ?? []);
-    if (items.length === 0) throw new HttpError(404, 'Not Found');
-    return items;
-  }
-
-  /** GET /library/metadata/{keys}: the full items. Empty values and arrays are left out, as Plex does. */
-  private metadataBody(items: Item[]) {
-    const sections = new Set(items.map((i) => i.sectionKey));
-    const section = sections.size === 1 ? this.sectionMap.get(items[0]!.sectionKey)! : null;
+  /** GET /library/metadata/{key}: the full item. Empty values and arrays are left out, as Plex does. */
+  private metadataBody(i: Item) {
+    const section = this.sectionMap.get(i.sectionKey)!;
     return {
       MediaContainer: {
-        size: items.length,
+        size: 1,
         allowSync: true,
         identifier: LIBRARY_IDENTIFIER,
-        // The container names a section only when all its items share it.
-        ...(section ? { librarySectionID: Number(section.key), librarySectionTitle: section.title } : {}),
-        Metadata: items.map((i) => this.metadataOf(i)),
+        librarySectionID: Number(section.key),
+        librarySectionTitle: section.title,
+        Metadata: [this.metadataOf(i)],
       },
     };
+  }
+
+  /**
+   * GET /library/metadata/{k1},{k2},…: the items that exist, in the order asked, paged by
+   * X-Plex-Container-Start/-Size (python-plexapi plexapi/base.py fetchItems asks so); none of them: 404.
+   */
+  private metadataListBody(keys: string[], ctx: Ctx) {
+    const found = keys.map((k) => this.itemMap.get(decodeURIComponent(k))).filter((i): i is Item => i !== undefined);
+    if (found.length === 0) throw new HttpError(404, 'Not Found');
+    const start = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Start'), 0);
+    const page = found.slice(start, start + intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Size'), found.length));
+    return { MediaContainer: { size: page.length, totalSize: found.length, offset: start, allowSync: true, identifier: LIBRARY_IDENTIFIER, Metadata: page.map((i) => this.metadataOf(i)) } };
   }
 
   private metadataOf(i: Item): Record<string, unknown> {
@@ -734,11 +737,6 @@ function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode): vo
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** The rating keys of a `/library/metadata/{k1},{k2},…` path segment. */
-function keysOf(segment: string): string[] {
-  return segment.split(',').map((k) => decodeURIComponent(k)).filter(Boolean);
-}
 
 function routeOf(pathname: string): string {
   if (pathname === '/identity') return ROUTES.identity;

@@ -12,6 +12,7 @@ import {
   FIND_SCENE,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_IDS,
+  FIND_SCENES_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
@@ -85,6 +86,7 @@ const findSceneData = z.object({ findScene: sceneSchema.nullable() });
 const findScenesData = z.object({ findScenes: z.object({ scenes: z.array(sceneSchema) }) });
 /** How Stash fails a findScenes(ids) when one id has no scene (pkg/sqlite/scene.go FindMany). */
 const MISSING_SCENE = /scene with id (\d+) not found/;
+const scenePageData = z.object({ findScenes: z.object({ count: z.number(), scenes: z.array(sceneSchema) }) });
 /** A page of ids under `findX { count x { id } }`, e.g. ('findScenes', 'scenes'). */
 const idPageShape = (root: string, list: string) =>
   z.object({ [root]: z.object({ count: z.number(), [list]: z.array(z.object({ id: z.string() })) }) });
@@ -296,6 +298,31 @@ export class StashClient {
   }
 
   /**
+   * Walks pages of a `findX` query until its count is reached, yielding each non-empty page's items
+   * (`read` picks the count and the items out of a page's data).
+   */
+  private async *walk<T, D>(
+    operationName: string,
+    query: string,
+    variables: Record<string, unknown>,
+    perPage: number,
+    shape: z.ZodType<D>,
+    read: (data: D) => { count: number; items: T[] },
+  ): AsyncGenerator<{ count: number; items: T[] }> {
+    if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`perPage must be a positive integer, got ${perPage}`);
+    // Stash serves at most 1000 per page whatever is asked; asking more would skew the page offsets.
+    const per_page = Math.min(perPage, STASH_MAX_PAGE_SIZE);
+    let seen = 0;
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const { count, items } = read(await this.query(operationName, query, { ...variables, page, per_page }, shape));
+      if (items.length === 0) return;
+      yield { count, items };
+      seen += items.length;
+      if (seen >= count) return;
+    }
+  }
+
+  /**
    * Walks `root` pages (default `findScenes { count scenes { id } }`) until the count is reached,
    * yielding each non-empty page's ids.
    */
@@ -307,20 +334,9 @@ export class StashClient {
     root = 'findScenes',
     list = 'scenes',
   ): AsyncGenerator<string[]> {
-    if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`perPage must be a positive integer, got ${perPage}`);
-    // Stash serves at most 1000 per page whatever is asked; asking more would skew the page offsets.
-    const per_page = Math.min(perPage, STASH_MAX_PAGE_SIZE);
     const shape = idPageShape(root, list) as unknown as z.ZodType<Record<string, IdPageRoot>>;
-    let seen = 0;
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const data = await this.query(operationName, query, { ...variables, page, per_page }, shape);
-      const result = data[root]!;
-      const ids = (result[list] as { id: string }[]).map((s) => s.id);
-      if (ids.length === 0) return;
-      yield ids;
-      seen += ids.length;
-      if (seen >= result.count) return;
-    }
+    const read = (data: Record<string, IdPageRoot>) => ({ count: data[root]!.count, items: (data[root]![list] as { id: string }[]).map((s) => s.id) });
+    for await (const { items } of this.walk(operationName, query, variables, perPage, shape, read)) yield items;
   }
 
   // ---- scenes -------------------------------------------------------------------------------------
@@ -391,6 +407,15 @@ export class StashClient {
   async *scenesUpdatedIn(window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const updated = updatedAtCriterion(window, clock.offsetMinutes);
     yield* this.pages('FindScenesUpdated', FIND_SCENES_UPDATED, { updated }, perPage);
+  }
+
+  /**
+   * Every scene with all its fields, page by page (at most 1000 a page), in id order, with the count of
+   * the whole library as Stash gives it on each page (Reconcile Library: never the whole library at once).
+   */
+  async *scenePages(perPage = STASH_MAX_PAGE_SIZE): AsyncGenerator<{ count: number; scenes: StashScene[] }> {
+    const read = (d: z.infer<typeof scenePageData>) => ({ count: d.findScenes.count, items: d.findScenes.scenes });
+    for await (const { count, items } of this.walk('FindScenesPage', FIND_SCENES_PAGE, {}, perPage, scenePageData, read)) yield { count, scenes: items };
   }
 
   /** Ids of every scene, page by page, in id order (Sync All). */

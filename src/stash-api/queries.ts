@@ -2,7 +2,7 @@
 // against the real Stash schema, and the simulator executes them against it, so a field or argument
 // that Stash does not have fails a test rather than a user's sync.
 
-/** The fields of `StashScene` (src/model/types.ts), as one scene read selects them. */
+/** The fields of `StashScene` (src/model/types.ts), as every scene query selects them. */
 const SCENE_FIELDS = /* GraphQL */ `
       id
       title
@@ -19,13 +19,24 @@ const SCENE_FIELDS = /* GraphQL */ `
       tags { name }
       files { path basename size }
       stash_ids { endpoint stash_id }
-      paths { screenshot }
-`;
+      paths { screenshot }`;
 
-/** One scene, with exactly the fields of `StashScene`. */
+/** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
 export const FIND_SCENE = /* GraphQL */ `
   query FindScene($id: ID!) {
-    findScene(id: $id) {${SCENE_FIELDS}    }
+    findScene(id: $id) {${SCENE_FIELDS}
+    }
+  }
+`;
+
+/** A page of every scene with all its fields, in id order (Reconcile Library reads the library so, 1000 a page). */
+export const FIND_SCENES_PAGE = /* GraphQL */ `
+  query FindScenesPage($page: Int!, $per_page: Int!) {
+    findScenes(filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }) {
+      count
+      scenes {${SCENE_FIELDS}
+      }
+    }
   }
 `;
 
@@ -38,7 +49,8 @@ export const FIND_SCENE = /* GraphQL */ `
 export const FIND_SCENES_BY_IDS = /* GraphQL */ `
   query FindScenesByIds($ids: [ID!]!) {
     findScenes(ids: $ids) {
-      scenes {${SCENE_FIELDS}      }
+      scenes {${SCENE_FIELDS}
+      }
     }
   }
 `;
@@ -176,6 +188,7 @@ export const PLUGIN_CONFIGURATION = /* GraphQL */ `
 export const ALL_QUERIES = {
   FIND_SCENE,
   FIND_SCENES_BY_IDS,
+  FIND_SCENES_PAGE,
   FIND_SCENES_UPDATED,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_PERFORMER,

@@ -76,6 +76,17 @@ export const PLUGIN_TASKS = [
     mode: 'reconcile_outages',
   },
   {
+    name: 'Reconcile Library (dry run)',
+    description:
+      'Reads every scene and its Plex item and reports the gaps: not in Plex, in Plex with no synced field set, drifted in Plex, never synced. Queues nothing.',
+    mode: 'reconcile_library_dry_run',
+  },
+  {
+    name: 'Reconcile Library',
+    description: 'Reports the gaps as the dry run does, then queues the scenes a sync would fix (bulk priority). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+    mode: 'reconcile_library',
+  },
+  {
     name: 'Clear Failed Jobs (dry run)',
     description: 'Counts the failed sync jobs Clear Failed Jobs would remove. Removes nothing.',
     mode: 'clear_failed_dry_run',

@@ -4,7 +4,7 @@
 // client and zod.
 //
 // The report tasks (Health Check, Queue Status, Outage Summary, Recover Outage Jobs, Reconcile Outage
-// Windows) need ioredis, BullMQ, the config and the Plex client: those are imported inside their
+// Windows, Reconcile Library) need ioredis, BullMQ, the config and the Plex client: those are imported inside their
 // handlers (esbuild bundles them here but runs their module code only when a handler imports them), so
 // loading this bundle to refresh the settings does not pay for them. Their text is in ./task-reports.ts.
 import type { Queue } from 'bullmq';
@@ -226,11 +226,11 @@ const TASK_CONFIG_VARIABLES = [
   'PLEX_TOKEN',
 ] as const;
 
-/** A Redis-only Config: REDIS_URL / REDIS_PREFIX as resolved for the plugin, the rest from TASK_CONFIG_VARIABLES. */
-async function taskConfig(ctx: TaskContext, label: string): Promise<Config> {
+/** A Redis-only Config: REDIS_URL / REDIS_PREFIX as resolved for the plugin, the rest from TASK_CONFIG_VARIABLES (and `more`). */
+async function taskConfig(ctx: TaskContext, label: string, more: readonly string[] = []): Promise<Config> {
   const { parseConfig } = await import('../core/config.js');
   const env: Record<string, string | undefined> = { REDIS_URL: ctx.redis.url, REDIS_PREFIX: ctx.redis.prefix };
-  for (const name of TASK_CONFIG_VARIABLES) if (ctx.env[name]?.trim()) env[name] = ctx.env[name];
+  for (const name of [...TASK_CONFIG_VARIABLES, ...more]) if (ctx.env[name]?.trim()) env[name] = ctx.env[name];
   try {
     return parseConfig(env, { plex: false, stash: false });
   } catch (err) {
@@ -308,8 +308,8 @@ function emit(ctx: TaskContext, report: Report): string {
 
 /** GET /identity on PLEX_URL (no token needed), as the supervisor probes, as the installation's one device. */
 async function probePlex(config: Config, clientId: Promise<string | null>): Promise<DirectProbe> {
-  const { PlexClient } = await import('../plex/client.js');
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, timeoutMs: config.health.timeoutMs, clientIdentifier: await clientId });
+  const { plexClientFrom } = await import('../plex/from-config.js');
+  const plex = plexClientFrom(config, { use: 'health', clientIdentifier: await clientId });
   try {
     const { latencyMs } = await plex.identity(config.health.timeoutMs);
     return { ok: true, latencyMs };
@@ -552,6 +552,71 @@ const reconcileOutages: TaskHandler = async (ctx) => {
   });
 };
 
+/**
+ * What Reconcile Library takes from the plugin's environment besides TASK_CONFIG_VARIABLES: how a sync
+ * finds items and what it sets, so the task judges a scene as the workers would sync it.
+ */
+const RECONCILE_CONFIG_VARIABLES = [
+  'PLEX_LIBRARIES',
+  'PATH_MAP',
+  'MATCH_FALLBACK',
+  'PLEX_SCAN_MISSING',
+  'PLEX_MAX_RESPONSE_BYTES',
+  'SYNC_MODE',
+  'SYNC_FIELDS',
+  'SYNC_POSTER',
+  'SYNC_STUDIO_COLLECTION',
+  'SYNC_REQUIRE',
+  'PRESERVE_PLEX_EDITS',
+  'MAX_TAGS',
+] as const;
+
+/**
+ * Reconcile Library (dry run or real): every scene and its Plex item, by gap class (src/sync/library-gaps.ts),
+ * and the scenes a sync would fix as 'reconcile' inbox entries (bulk priority; the workers enqueue them,
+ * deduplicated). Needs PLEX_URL and PLEX_TOKEN (and PATH_MAP…) in the plugin's environment.
+ */
+function reconcileLibraryTask(dryRun: boolean): TaskHandler {
+  return async (ctx) => {
+    const label = dryRun ? 'Reconcile Library (dry run)' : 'Reconcile Library';
+    const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
+    const [{ runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT }, { reportLines, reportSummary }] = await Promise.all([
+      import('../sync/library-reconcile-run.js'),
+      import('../sync/library-gaps.js'),
+    ]);
+    const stash = stashClientFor(ctx.input, ctx.env);
+    const progress = progressOf(ctx);
+    progress(0);
+    let loggedAt = Date.now();
+    const run = (st: TaskState, enqueue?: (ids: string[]) => Promise<void>) =>
+      runLibraryReconcile(config, {
+        dryRun,
+        log: taskLogger(ctx),
+        redis: st.redis,
+        stash,
+        enqueue,
+        perPage: ctx.perPage,
+        onProgress: (p) => {
+          progress(Math.min(1, p.scanned / Math.max(1, p.total)));
+          if (Date.now() - loggedAt < PROGRESS_LOG_MS) return;
+          loggedAt = Date.now();
+          ctx.log('info', `${label}: ${p.scanned}/${p.total} scenes read${dryRun ? '' : `, ${p.queued} queued`}`);
+        },
+      });
+    try {
+      const report = await withState(ctx, config, label, (st) =>
+        dryRun ? run(st) : withInbox(ctx, label, (inbox) => run(st, async (ids) => void (await inbox.add(ids, 'reconcile', RECONCILE_LIBRARY_EVENT)))),
+      );
+      progress(1);
+      for (const line of reportLines(report).slice(0, -1)) ctx.log('info', line);
+      return reportSummary(report);
+    } catch (err) {
+      if (err instanceof LibraryReconcileUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`);
+      throw err;
+    }
+  };
+}
+
 /** Default of Purge Failed Jobs Older Than N Days' args.days. */
 export const DEFAULT_PURGE_DAYS = 30;
 
@@ -579,6 +644,8 @@ export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   recover_dry_run: recoverTask(true),
   recover: recoverTask(false),
   reconcile_outages: reconcileOutages,
+  reconcile_library_dry_run: reconcileLibraryTask(true),
+  reconcile_library: reconcileLibraryTask(false),
   clear_failed_dry_run: cleanTask('Clear Failed Jobs', 'clear_failed', true),
   clear_failed: cleanTask('Clear Failed Jobs', 'clear_failed', false),
   purge_failed_dry_run: cleanTask('Purge Failed Jobs Older Than N Days', 'purge_failed', true),

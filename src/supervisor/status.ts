@@ -8,6 +8,7 @@ import { currentOutage, outageMetrics, type Outage, type OutageMetrics } from '.
 import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
+import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
@@ -38,6 +39,8 @@ export interface StatusJson {
   sync: { skipped: Record<string, number> };
   /** Extra: how scenes find their Plex items (docs/MATCHING.md); always set by shapeStatus. */
   matching?: MatchingStatus;
+  /** Extra: the last Reconcile Library report (a dry run's too), null before the first; always set by shapeStatus. */
+  reconcile?: { last: LibraryReport | null };
 }
 
 export interface MatchingStatus {
@@ -77,6 +80,8 @@ export interface StatusSources {
   libraryCheck?: string | null;
   /** The skipped-scene counts (hash `syncSkipped`); a damaged value is dropped. */
   skipped: Record<string, number>;
+  /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
+  libraryReport?: string | null;
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -88,7 +93,7 @@ function counts(hash: Record<string, string>): Record<string, number> {
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
@@ -97,6 +102,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     readPathHints(redis, k.plexPathHints),
     redis.get(k.plexLibraryCheck),
     redis.hgetall(k.syncSkipped),
+    redis.get(k.reconcileReport),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -108,6 +114,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     pathHints,
     libraryCheck,
     skipped: counts(skipped),
+    libraryReport,
   };
 }
 
@@ -163,6 +170,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     },
     matching: { pathHint: pathHintLine(src.pathHints ?? []), pathHints: src.pathHints ?? [], ...parseLibraryCheck(src.libraryCheck ?? null) },
     sync: { skipped: src.skipped },
+    reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
   };
 }
 

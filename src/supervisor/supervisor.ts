@@ -10,10 +10,9 @@ import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
-import { closeOutage, endOutageRamp, openOutage, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
+import { closeOutage, endOutageRamp, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
 import {
-  rampAfter,
   rampErrorRate,
   rampFinished,
   rampLimit,
@@ -27,6 +26,7 @@ import {
 } from '../resilience/ramp.js';
 import { readSignals } from '../resilience/signals.js';
 import { afterTokenCheck, pauseReasons, tokenCheckDue, type TokenCheck } from '../resilience/token.js';
+import { planStep, takeoverEffects, transitionEffects, type Effect, type HoldView, type StepPlan } from '../resilience/transition-effects.js';
 import { libraryProblems, type PlexSection } from '../plex/paths.js';
 import { QueueControl } from './queue-control.js';
 import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
@@ -64,6 +64,13 @@ export interface SupervisorOptions {
 }
 
 const TRANSITIONS_KEPT = 100;
+
+/** What a plan's effects returned, for its announcement. */
+interface Done {
+  paused: string[];
+  resumed: string[];
+  jobsAffected: number;
+}
 
 export class Supervisor {
   readonly id: string;
@@ -130,7 +137,6 @@ export class Supervisor {
     if (!(await this.holdLease(now))) return;
     const snap = this.state!;
     const events: BreakerEvent[] = [];
-    const ops: FencedOp[] = [];
 
     // Passive signals from the workers, in order.
     const signals = await readSignals(this.opts.redis, this.opts.keys.signals, snap.signalCursor || '0-0', 2_000);
@@ -163,21 +169,20 @@ export class Supervisor {
     const before = snap.breaker;
     const { state: after, transitions } = stepAll(before, events, this.opts.config.breaker, now);
     snap.breaker = after;
-    // Jobs that failed with an outage-class error count toward the outage they belong to.
-    if (affected.length && (after.state !== 'CLOSED' || after.consecutiveFailures > 0 || transitions.length)) {
-      ops.push({ cmd: 'SADD', key: this.opts.keys.outageJobs, args: affected });
-    } else if (after.state === 'CLOSED' && after.consecutiveFailures === 0 && before.consecutiveFailures > 0 && !transitions.length) {
-      ops.push({ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }); // a streak that never became an outage
-    }
-    // The ramp a close starts (or an outage ends) is written with the breaker: never CLOSED without it.
-    const ramp = rampAfter(snap.ramp, transitions, now);
-    if (ramp !== snap.ramp) ops.push(...this.rampWrites(ramp));
-    const opening = transitions.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
-    if (opening) ops.push(...this.outageOpenWrites(opening, now)); // and never OPEN without its outage
-    // Pause before OPEN becomes visible, so no reader ever sees OPEN with the queue still running.
-    if (transitions.some((t) => t.to === 'OPEN')) await this.control.pause();
-    if (!(await this.persist(ops))) return;
-    for (const t of transitions) await this.act(t, now);
+    const plan = planStep({
+      before,
+      after,
+      transitions,
+      ramp: snap.ramp,
+      outages: snap.outages,
+      affectedJobs: affected.length,
+      historySize: this.opts.config.outageHistorySize,
+      now,
+      newOutageId: () => `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
+    });
+    if (plan.pauseFirst) await this.control.pause();
+    if (!(await this.persist(this.stepWrites(plan, affected)))) return;
+    for (const t of transitions) await this.perform(transitionEffects(t, this.holdView()), now, t);
     if (transitions.length) this.scheduleProbe(now);
     await this.steerRamp(now);
     this.opts.onLeaderTick?.(now);
@@ -218,19 +223,45 @@ export class Supervisor {
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
     // Replace what could not be read with the safe state, breaker and ramp together.
     if (snap.warnings.length) await this.persist(this.rampWrites(snap.ramp));
-    if (snap.breaker.state === 'OPEN' || snap.health.tokenRejected) await this.control.pause();
-    if (snap.breaker.state === 'HALF_OPEN') await this.applyLimit(TRIAL_LIMIT);
-    else if (snap.breaker.state === 'CLOSED') {
-      // A leader that died between closing the breaker and resuming left the queue paused, and perhaps
-      // its outage open: close it now.
-      const open = snap.outages.find((o) => o.endedAt === null);
-      if (open) {
-        await this.saveOutage(closeOutage(open, now, await this.countAffected()));
-        await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
-      }
-      await this.resumeUnlessHeld();
-      await this.checkToken();
+    await this.perform(takeoverEffects(this.holdView()), now);
+  }
+
+  /** The breaker's one fenced batch: the outage's job set, the ramp and the outage history of `plan`. */
+  private stepWrites(plan: StepPlan, affected: string[]): FencedOp[] {
+    const k = this.opts.keys;
+    const ops: FencedOp[] = [];
+    if (plan.outageJobs === 'add') ops.push({ cmd: 'SADD', key: k.outageJobs, args: affected });
+    else if (plan.outageJobs === 'clear') ops.push({ cmd: 'DEL', key: k.outageJobs, args: [] });
+    if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
+    if (plan.outages) {
+      this.state!.outages = plan.outages;
+      ops.push({ cmd: 'SET', key: k.outages, args: [JSON.stringify(plan.outages)] });
     }
+    return ops;
+  }
+
+  /** Performs a plan of transition-effects.ts, in order (`t`: the transition it is for, if any). */
+  private async perform(effects: readonly Effect[], now: number, t?: BreakerTransition): Promise<void> {
+    const done: Done = { paused: [], resumed: [], jobsAffected: 0 };
+    for (const e of effects) {
+      if (e.do === 'record') await this.record(t!);
+      else if (e.do === 'pause') done.paused = await this.control.pause();
+      else if (e.do === 'addHeldJobs') await this.addHeldJobs();
+      else if (e.do === 'setLimit') await this.applyLimit(e.limit);
+      else if (e.do === 'resume') done.resumed = await this.control.resume();
+      else if (e.do === 'closeOutage') {
+        done.jobsAffected = await this.countAffected();
+        if (e.outage) await this.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
+      } else if (e.do === 'clearOutageJobs') await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+      else if (e.do === 'announce') this.announce(t!, done);
+      else if (e.do === 'checkToken') await this.checkToken();
+      else this.opts.onRecovered?.(closeOutage(e.outage, now, done.jobsAffected));
+    }
+  }
+
+  private holdView(): HoldView {
+    const snap = this.state!;
+    return { breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected, outages: snap.outages };
   }
 
   /** Writes breaker (with the signal cursor) and ramp, plus `extra`, in one fenced batch. */
@@ -261,53 +292,30 @@ export class Supervisor {
     return this.lease.write(this.rampWrites(ramp));
   }
 
-  /** A new outage (CLOSED → OPEN): the last one's ramp ends, the new one is recorded. */
-  private outageOpenWrites(t: BreakerTransition, now: number): FencedOp[] {
-    const snap = this.state!;
-    const size = this.opts.config.outageHistorySize;
-    const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
-    if (last) snap.outages = upsertOutage(snap.outages, endOutageRamp(last, now), size);
-    const id = `${now.toString(36)}-${randomUUID().slice(0, 4)}`;
-    const trigger = t.source === 'probe' ? 'probe' : 'failures';
-    const opened = openOutage({ id, startedAt: snap.breaker.streakStartedAt ?? now, detectedAt: now, trigger, firstError: snap.breaker.firstError });
-    snap.outages = upsertOutage(snap.outages, opened, size);
-    return [{ cmd: 'SET', key: this.opts.keys.outages, args: [JSON.stringify(snap.outages)] }];
-  }
-
   private async saveOutage(outage: Outage): Promise<boolean> {
     const snap = this.state!;
     snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
     return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [outagesToStore(snap.outages)] }]);
   }
 
-  private async act(t: BreakerTransition, now: number) {
-    const snap = this.state!;
-    const log = this.opts.log;
-    const entry = JSON.stringify(t);
+  /** Appends `t` to the stored transitions and logs it. */
+  private async record(t: BreakerTransition) {
     await this.lease.write([
-      { cmd: 'LPUSH', key: this.opts.keys.transitions, args: [entry] },
+      { cmd: 'LPUSH', key: this.opts.keys.transitions, args: [JSON.stringify(t)] },
       { cmd: 'LTRIM', key: this.opts.keys.transitions, args: [0, TRANSITIONS_KEPT - 1] },
     ]);
     const level = t.to === 'OPEN' ? 'error' : 'warn';
-    log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
+    this.opts.log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
+  }
 
-    if (t.to === 'OPEN') {
-      const paused = await this.control.pause(); // a new outage was recorded with the breaker (tick)
-      log.error({ paused }, 'Plex is DOWN: queue paused until it recovers');
-    } else if (t.to === 'HALF_OPEN') {
-      await this.addHeldJobs(); // before the trial lets any of them run
-      await this.applyLimit(TRIAL_LIMIT);
-      const resumed = await this.resumeUnlessHeld();
-      log.warn({ resumed }, 'Plex answers again: trial at one job per second');
-    } else if (t.to === 'CLOSED') {
-      const current = snap.outages.find((o) => o.endedAt === null);
-      const jobsAffected = await this.countAffected();
-      if (current) await this.saveOutage(closeOutage(current, now, jobsAffected));
-      await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
-      await this.resumeUnlessHeld(); // the ramp was written with the breaker (tick)
-      log.info({ recovery: snap.breaker.recoveries, jobsAffected }, `Plex is back online (recovery #${snap.breaker.recoveries})`);
-      await this.checkToken();
-      if (current) this.opts.onRecovered?.(closeOutage(current, now, jobsAffected));
+  /** What transition `t` meant for the queue, once its effects are done. */
+  private announce(t: BreakerTransition, done: Done) {
+    const log = this.opts.log;
+    if (t.to === 'OPEN') log.error({ paused: done.paused }, 'Plex is DOWN: queue paused until it recovers');
+    else if (t.to === 'HALF_OPEN') log.warn({ resumed: done.resumed }, 'Plex answers again: trial at one job per second');
+    else {
+      const recovery = this.state!.breaker.recoveries;
+      log.info({ recovery, jobsAffected: done.jobsAffected }, `Plex is back online (recovery #${recovery})`);
     }
   }
 

@@ -3,7 +3,7 @@
 // one `GET /library/metadata/{k1},{k2},…`. Each job still gets its own answer or its own error, of the
 // same types as a single read: the processor stays one scene at a time.
 import { Batcher } from '../core/batcher.js';
-import { ITEM_BATCH_MAX_KEYS, PlexClient } from '../plex/client.js';
+import { ITEMS_PER_REQUEST, PlexClient } from '../plex/client.js';
 import type { StashClient } from '../stash-api/client.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import type { PlexPort, StashPort } from './processor.js';
@@ -27,8 +27,8 @@ export const SCENE_BATCH_MAX_IDS = 100;
 
 export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort {
   if (opts.maxKeys <= 1) return plex;
-  const items = new Batcher<string, PlexItem>((keys) => plex.getItems(keys), {
-    maxKeys: Math.min(opts.maxKeys, ITEM_BATCH_MAX_KEYS),
+  const items = new Batcher<string, PlexItem>((keys) => plex.readItems(keys), {
+    maxKeys: Math.min(opts.maxKeys, ITEMS_PER_REQUEST),
     maxCost: plex.itemBatchBudget,
     cost: PlexClient.itemKeyCost,
     windowMs: opts.windowMs ?? READ_BATCH_WINDOW_MS,

@@ -51,6 +51,24 @@ export function valueHash(value: string | readonly string[] | number | null | Ui
 }
 
 /**
+ * The Plex field a SYNC_FIELDS name edits (the name its lock goes by) and what Plex shows for it now, in
+ * the canonical form valueHash takes. Null for `poster`: Plex does not expose a poster's bytes.
+ */
+export function plexField(field: SyncField, current: PlexItem): { name: string; value: string | readonly string[] | number | null } | null {
+  const scalar = SCALARS.find(([f]) => f === field);
+  if (scalar) return { name: scalar[1], value: current[scalar[1]] ?? '' };
+  const tag = TAGS.find(([f]) => f === field);
+  if (tag) return { name: tag[1], value: current.tags[tag[1]] ?? [] };
+  return field === 'rating' ? { name: 'userRating', value: current.userRating } : null;
+}
+
+/** The hash of what Plex shows now for a field, as the record keeps it: what decide() and Reconcile Library compare with the record. */
+export function plexValueHash(field: SyncField, current: PlexItem): string | null {
+  const p = plexField(field, current);
+  return p ? valueHash(p.value) : null;
+}
+
+/**
  * Whether stash2plex manages `field` this time: not when it never set it and Stash has nothing (never
  * blank what is not ours), nor when PRESERVE_PLEX_EDITS is on and Plex no longer shows what it set.
  */
@@ -75,7 +93,7 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
     const want = all.slice(0, s.maxTags);
     if (all.length > want.length) out.cut.push(`${field}: ${all.length} → ${want.length}`);
     const have = current.tags[plex] ?? [];
-    if (!manages(field, want.length === 0, valueHash(have), record, s, out)) continue;
+    if (!manages(field, want.length === 0, plexValueHash(field, current)!, record, s, out)) continue;
     if (s.mode === 'mirror') {
       if (!sameSet(want, have) || !locked.has(plex)) out.edit.tags[plex] = { set: want, remove: have.filter((t) => !want.includes(t)) };
       out.owned[field] = valueHash(want);
@@ -101,12 +119,12 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
     if (!s.fields.includes(field)) continue;
     const want = desired.scalars[plex];
     const have = current[plex] ?? '';
-    if (!manages(field, want === '', valueHash(have), record, s, out)) continue;
+    if (!manages(field, want === '', plexValueHash(field, current)!, record, s, out)) continue;
     if (want !== have || !locked.has(plex)) out.edit.scalars[plex] = want;
     out.owned[field] = valueHash(want);
   }
   decideTags(desired, current, record, s, out);
-  if (s.fields.includes('rating') && manages('rating', desired.userRating === null, valueHash(current.userRating), record, s, out)) {
+  if (s.fields.includes('rating') && manages('rating', desired.userRating === null, plexValueHash('rating', current)!, record, s, out)) {
     if (!sameRating(desired.userRating, current.userRating)) out.edit.userRating = desired.userRating;
     out.owned.rating = valueHash(desired.userRating);
   }

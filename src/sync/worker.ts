@@ -1,23 +1,14 @@
 // The BullMQ worker of the `sync` queue: validation, per-error-type retries, outcome signals.
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import {
-  backoffDelay,
-  ERROR_CLASS,
-  formatFailedReason,
-  isOutage,
-  parseFailedReason,
-  SyncError,
-  type ErrorStrategies,
-  type ErrorType,
-} from '../core/errors.js';
+import { formatFailedReason, SyncError, type ErrorStrategies, type ErrorType } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import { SYNC_QUEUE } from '../core/redis.js';
 import { emitSignal } from '../resilience/signals.js';
-import { authErrorAction, type GateState } from '../resilience/token.js';
 import type { BreakerGate } from '../resilience/gate.js';
 import { syncJobSchema } from '../model/job.js';
 import type { SyncJobData } from '../model/inbox-item.js';
+import { failureDecision, gateMatters, recordsAuthError, retryDelay, type FailureDecision } from './failure-policy.js';
 import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
 
 export interface SyncWorkerOptions {
@@ -41,21 +32,15 @@ export interface SyncWorkerOptions {
 /** Longest a rate-limited worker waits before it asks again (BullMQ's default is 30 s). */
 export const RATE_LIMIT_RECHECK_MS = 200;
 
-/** Bound on held retries, so one item Plex keeps answering 5xx for cannot loop forever. */
-export const MAX_HELD_STARTS = 50;
-
-/** The error type carried by a thrown error's message (`Type: …`), or null. */
-const typeOf = (err: Error | undefined) => parseFailedReason(err?.message);
+/** failureDecision for a job's failed attempt, asking the gate only what the policy needs. */
+async function decide(job: Job<SyncJobData, SyncResult>, type: ErrorType, strategies: ErrorStrategies, gate?: BreakerGate): Promise<FailureDecision> {
+  const state = gate && gateMatters(type, job.attemptsStarted) ? await gate.state() : null;
+  const previousAuthErrorAt = gate && state && job.id && recordsAuthError(type, state) ? await gate.recordAuthError(job.id) : null;
+  return failureDecision({ type, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, gate: state, previousAuthErrorAt }, strategies);
+}
 
 export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, SyncResult> {
   const { strategies, log, gate } = opts;
-  /** Whether the supervisor holds a job that failed with `type` (outage-class, or a 401/403). */
-  const held = async (type: ErrorType, jobId: string | undefined): Promise<boolean> => {
-    if (!gate || !(isOutage(type) || type === 'PlexAuthError')) return false;
-    const state = await gate.state();
-    if (type !== 'PlexAuthError' || !state.holding || !jobId) return state.holding;
-    return authErrorAction(state, await gate.recordAuthError(jobId)) === 'hold';
-  };
   const processor = async (job: Job<SyncJobData, SyncResult>, token?: string): Promise<SyncResult> => {
     const parsed = syncJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -75,17 +60,14 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       opts.onAttempt?.(err.type, performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
       log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
-      if (job.attemptsStarted <= MAX_HELD_STARTS && (await held(err.type, job.id))) {
+      const decision = await decide(job, err.type, strategies, gate);
+      if (decision === 'hold') {
         // The supervisor judges outages and rejected tokens: wait for it without spending an attempt (it
         // pauses the queue once it has judged, so a held job only runs again when Plex takes it).
         await job.moveToDelayed(Date.now() + (opts.holdMs ?? 1_000), token);
         throw new DelayedError();
       }
-      const strategy = strategies[err.type];
-      if (ERROR_CLASS[err.type] === 'permanent' || job.attemptsMade + 1 >= strategy.attempts) {
-        throw new UnrecoverableError(err.reason);
-      }
-      throw new Error(err.reason);
+      throw decision === 'give-up' ? new UnrecoverableError(err.reason) : new Error(err.reason);
     }
   };
 
@@ -100,10 +82,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     // trial's when the ramp starts) or a faster limit takes effect at once, not after the old window.
     maximumRateLimitDelay: RATE_LIMIT_RECHECK_MS,
     settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => {
-        const type = typeOf(err) ?? 'StashUnavailable';
-        return backoffDelay(strategies[type], attemptsMade, Math.random());
-      },
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => retryDelay(strategies, attemptsMade, err, Math.random()),
     },
   });
 }

@@ -208,4 +208,30 @@ describe.skipIf(!executablePath)('status page in a browser', () => {
     await queue.close();
     await ctx.close();
   });
+
+  it('Reconcile Library: a dry run shows the gaps, the confirm queues them, the card shows the last report', { timeout: 60_000 }, async () => {
+    const added = world.addScene(61); // in Stash and in Plex, never synced: a gap (no worker runs now)
+    const queue = createSyncQueue(redis, world.prefix);
+    await queue.obliterate({ force: true });
+    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD } });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    const result = page.locator('[data-testid="reconcile-result"]');
+    await page.click('[data-testid="reconcile-dry"]');
+    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/would be queued for a sync; nothing queued$/);
+    expect(await result.textContent()).toContain(`Ready but never synced by stash2plex: `);
+    expect(await queue.count()).toBe(0);
+    const confirm = page.locator('[data-testid="reconcile-confirm"]');
+    expect(await confirm.isHidden()).toBe(false);
+    await confirm.click();
+    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/Queued \d+ scenes? for a sync \(bulk priority\)$/);
+    expect((await queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId)).toContain(added);
+    await expect.poll(() => page.locator('[data-testid="reconcile-queued"]').textContent(), { timeout: 10_000 }).toMatch(/^Queued \d+ scenes? for a sync/);
+    await page.screenshot({ path: join(SHOTS, 'reconcile-library.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await queue.close();
+    await ctx.close();
+  });
 });

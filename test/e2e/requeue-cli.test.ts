@@ -1,6 +1,5 @@
 // End to end through the built CLI (`node dist/workers/requeue.js`): jobs failed by a real sync worker
 // while the Plex simulator was down, an outage window, the requeue, and a worker syncing them to Plex.
-import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
@@ -10,6 +9,7 @@ import type { Outage } from '../../src/resilience/outages.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
+import { runScript } from '../helpers/proc.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -19,28 +19,8 @@ const quiet = createLogger({ level: 'silent' });
 // Outage-class failures go to the failed set at once (no supervisor runs, so nothing holds them).
 const ONE_ATTEMPT = { attempts: 1, backoffBaseMs: 10, backoffCapMs: 10, countsTowardBreaker: true, requeueByDefault: true };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function cli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`requeue ${args.join(' ')} did not exit within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Run = Awaited<ReturnType<typeof runScript>>;
+const cli = (args: string[], env: Record<string, string>, timeoutMs = 20_000) => runScript(CLI, args, env, timeoutMs);
 const json = (r: Run) => {
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // --json: only the JSON on stdout

@@ -127,6 +127,8 @@ describe('the manifest', () => {
       ['Recover Outage Jobs (dry run)', { mode: 'recover_dry_run', outage: 'latest' }],
       ['Recover Outage Jobs', { mode: 'recover', outage: 'latest' }],
       ['Reconcile Outage Windows', { mode: 'reconcile_outages' }],
+      ['Reconcile Library (dry run)', { mode: 'reconcile_library_dry_run' }],
+      ['Reconcile Library', { mode: 'reconcile_library' }],
       ['Clear Failed Jobs (dry run)', { mode: 'clear_failed_dry_run' }],
       ['Clear Failed Jobs', { mode: 'clear_failed' }],
       ['Purge Failed Jobs Older Than N Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],

@@ -57,3 +57,22 @@ export function runNode(script: string, input: string | Buffer, env: Record<stri
     });
   });
 }
+
+/** Runs a node script with arguments to completion (stdin closed), killing it after `timeoutMs`. */
+export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<Omit<RunResult, 'ms'>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} ${args.join(' ')} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

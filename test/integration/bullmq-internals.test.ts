@@ -70,11 +70,18 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
 
   it("retry clears processedOn / finishedOn (restoreDedup relies on it) and leaves the job waiting", async () => {
     const job = await failedJob('r1');
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    const fields = await redis.hmget(bull.jobKey(job.id!), JOB_FIELDS.processedOn, JOB_FIELDS.finishedOn);
-    expect(fields).toEqual([null, null]);
-    expect(await redis.zscore(bull.failedKey, job.id!)).toBeNull();
-    // Fails again at once (the worker runs): the state before that was a waiting one.
+    // Paused, so the worker cannot take the job up (and stamp processedOn) before the fields are read.
+    await worker.pause();
+    try {
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      const fields = await redis.hmget(bull.jobKey(job.id!), JOB_FIELDS.processedOn, JOB_FIELDS.finishedOn);
+      expect(fields).toEqual([null, null]);
+      expect(await redis.zscore(bull.failedKey, job.id!)).toBeNull();
+      expect(await queue.getJobState(job.id!)).toBe('waiting');
+    } finally {
+      worker.resume();
+    }
+    // Fails again once the worker runs.
     await waitFor(async () => (await queue.getJobState(job.id!)) === 'failed', 10_000, 'failed again');
   });
 

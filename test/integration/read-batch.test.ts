@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
-import { ITEM_BATCH_MAX_KEYS, ITEM_BATCH_MAX_URL, PlexClient } from '../../src/plex/client.js';
+import { ITEMS_PER_REQUEST, ITEM_BATCH_MAX_URL, PlexClient } from '../../src/plex/client.js';
 import { ROUTES } from '../../src/sim/plex.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { batchedPlex, batchedStash } from '../../src/sync/batched-reads.js';
@@ -172,7 +172,7 @@ describe('the URL bound of a batched Plex read', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it(`at most ${ITEM_BATCH_MAX_KEYS} keys and ${ITEM_BATCH_MAX_URL} bytes of URL per request, every key answered`, async () => {
+  it(`at most ${ITEMS_PER_REQUEST} keys and ${ITEM_BATCH_MAX_URL} bytes of URL per request, every key answered`, async () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const port = batchedPlex(new PlexClient({ url: base, token: 't', clientIdentifier: 'stash2plex-test' }), { maxKeys: 100 });
     const short = Array.from({ length: 250 }, (_, i) => String(i + 1));
@@ -180,7 +180,7 @@ describe('the URL bound of a batched Plex read', () => {
     const items = await Promise.all([...short, ...long].map((k) => port.getItem(k)));
     expect(items.map((i) => i.ratingKey)).toEqual([...short, ...long]);
     expect(Math.max(...urls.map((u) => `${base}${u}`.length))).toBeLessThanOrEqual(ITEM_BATCH_MAX_URL);
-    expect(Math.max(...urls.map((u) => u.split(',').length))).toBeLessThanOrEqual(ITEM_BATCH_MAX_KEYS);
+    expect(Math.max(...urls.map((u) => u.split(',').length))).toBeLessThanOrEqual(ITEMS_PER_REQUEST);
     // 250 short keys fill 3 requests; 60 × 301 bytes need at least 3 more; a tail may share.
     expect(urls.length).toBeGreaterThanOrEqual(5);
     expect(urls.length).toBeLessThanOrEqual(7);

@@ -161,6 +161,7 @@ describe('the route table', () => {
       'POST /api/health-check dashboard',
       'POST /api/requeue dashboard',
       'POST /api/queue/clean dashboard',
+      'POST /api/reconcile dashboard',
       'GET /metrics dashboard',
       'GET / dashboard',
       'ALL /queues dashboard',

@@ -27,6 +27,7 @@ describe('Stash queries', () => {
         'FIND_SCENES_BY_PERFORMER',
         'FIND_SCENES_BY_STUDIO',
         'FIND_SCENES_BY_TAG',
+        'FIND_SCENES_PAGE',
         'FIND_SCENES_UPDATED',
         'FIND_SCENE_IDS_PAGE',
         'FIND_PERFORMERS_UPDATED',

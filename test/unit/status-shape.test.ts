@@ -4,6 +4,7 @@ import type { Outage } from '../../src/resilience/outages.js';
 import { startRamp } from '../../src/resilience/ramp.js';
 import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
+import { emptyReport } from '../../src/sync/library-gaps.js';
 
 const NOW = 1_700_000_000_000;
 const config = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 } };
@@ -25,6 +26,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
     leader: over.leader ?? null,
     leaderTtlMs: over.leaderTtlMs ?? -2,
     skipped: over.skipped ?? {},
+    libraryReport: over.libraryReport ?? null,
   };
 }
 
@@ -43,7 +45,14 @@ describe('shapeStatus', () => {
       supervisor: { leader: null, alive: false },
       matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null },
       sync: { skipped: {} },
+      reconcile: { last: null },
     });
+  });
+
+  it('reconcile.last: the stored Reconcile Library report; a damaged one reads as none', () => {
+    const report = { ...emptyReport(true, NOW - 5_000), scanned: 3, finishedAt: NOW };
+    expect(shapeStatus(sources({ libraryReport: JSON.stringify(report) }), config, NOW).reconcile).toEqual({ last: report });
+    expect(shapeStatus(sources({ libraryReport: '{"scanned":"x"}' }), config, NOW).reconcile).toEqual({ last: null });
   });
 
   it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {
@@ -64,8 +73,8 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    // The contract's keys, then the extras `matching` and `sync`.
-    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync']);
+    // The contract's keys, then the extras `matching`, `sync` and `reconcile`.
+    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync', 'reconcile']);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
     expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);

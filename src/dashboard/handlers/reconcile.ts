@@ -1,0 +1,51 @@
+// POST /api/reconcile: Reconcile Library (the Stash task and `npm run reconcile` of the same name). A dry
+// run unless `dryRun: false` is given; one run at a time per dashboard. The answer is the report (as
+// `npm run reconcile -- --json` prints it) with its text; the report is kept for the status page too.
+import { z } from 'zod';
+import type { Logger } from '../../core/log.js';
+import { reportLines, reportSummary, type LibraryReport } from '../../sync/library-gaps.js';
+import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
+import { json, type Handler } from '../reply.js';
+import { HttpError } from '../timeout.js';
+
+/** Unknown keys are refused, as for /api/requeue (a misspelt `dry_run` must not pass for a dry run). */
+const reconcileBodySchema = z.strictObject({ dryRun: z.boolean().optional() });
+
+export interface ReconcilePorts {
+  /** Runs Reconcile Library on the sync queue; null when this dashboard serves no sync queue. */
+  reconcileLibrary: ((dryRun: boolean) => Promise<LibraryReport>) | null;
+  redisAnswers(): Promise<unknown>;
+  log: Pick<Logger, 'info'>;
+}
+
+export function reconcileHandler(ports: ReconcilePorts): Handler {
+  let running = false;
+  return async (req) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body?.toString('utf8').trim() || '{}');
+    } catch {
+      return json(400, { error: 'the body must be a JSON object: {"dryRun"?: boolean}' });
+    }
+    const parsed = reconcileBodySchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return json(400, { error: `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` });
+    }
+    if (!ports.reconcileLibrary) throw new HttpError(500, 'no sync queue here');
+    if (running) throw new HttpError(409, 'a Reconcile Library run is in progress here; try again when it has finished');
+    await ports.redisAnswers();
+    const dryRun = parsed.data.dryRun !== false;
+    ports.log.info({ remote: req.remote, dryRun }, `dashboard: Reconcile Library requested${dryRun ? ' (dry run)' : ''}`);
+    running = true;
+    try {
+      const report = await ports.reconcileLibrary(dryRun);
+      return json(200, { ...report, text: reportSummary(report), lines: reportLines(report) });
+    } catch (err) {
+      if (err instanceof LibraryReconcileUnavailable) throw new HttpError(503, err.message);
+      throw err;
+    } finally {
+      running = false;
+    }
+  };
+}

@@ -1,0 +1,57 @@
+// What a failed sync attempt leads to, as pure policy: hold (wait for the supervisor, no attempt spent),
+// retry (an attempt spent, backoff per error type) or give up (the failed set). The worker
+// (src/sync/worker.ts) reads the gate only when `gateMatters`, and performs the decision.
+import { backoffDelay, ERROR_CLASS, isOutage, parseFailedReason, type ErrorStrategies, type ErrorType } from '../core/errors.js';
+import { authErrorAction, type GateState } from '../resilience/token.js';
+
+/** Bound on held retries, so one item Plex keeps answering 5xx for cannot loop forever. */
+export const MAX_HELD_STARTS = 50;
+
+export type FailureDecision = 'hold' | 'retry' | 'give-up';
+
+export interface FailedAttempt {
+  type: ErrorType;
+  /** BullMQ's counts before this attempt ends: attempts spent, and starts (held ones included). */
+  attemptsMade: number;
+  attemptsStarted: number;
+  /** What the gate said (null: no gate, or not asked: see gateMatters). */
+  gate: GateState | null;
+  /** For a PlexAuthError: when this job last met one before (null: the first time, or not recorded). */
+  previousAuthErrorAt: number | null;
+}
+
+/** Whether the supervisor's view decides this failure: outage-class errors and 401/403, while holds remain. */
+export function gateMatters(type: ErrorType, attemptsStarted: number): boolean {
+  return attemptsStarted <= MAX_HELD_STARTS && (isOutage(type) || type === 'PlexAuthError');
+}
+
+/** Whether to record this 401/403 with the gate (it tells a rejected token from a per-item refusal). */
+export function recordsAuthError(type: ErrorType, gate: GateState): boolean {
+  return type === 'PlexAuthError' && gate.holding;
+}
+
+/**
+ * - hold: an outage-class error while the supervisor holds (it judges outages; the queue is paused once
+ *   it has), or a 401/403 authErrorAction holds; at most MAX_HELD_STARTS starts.
+ * - give up: a permanent error type, or the type's last attempt (ERROR_STRATEGIES).
+ * - retry: otherwise, after the type's backoff (retryDelay).
+ */
+export function failureDecision(f: FailedAttempt, strategies: ErrorStrategies): FailureDecision {
+  if (f.gate && gateMatters(f.type, f.attemptsStarted)) {
+    const held = f.type === 'PlexAuthError' ? authErrorAction(f.gate, f.previousAuthErrorAt) === 'hold' : f.gate.holding;
+    if (held) return 'hold';
+  }
+  if (ERROR_CLASS[f.type] === 'permanent' || f.attemptsMade + 1 >= strategies[f.type].attempts) return 'give-up';
+  return 'retry';
+}
+
+/** The backoff before a retry: per the type carried by the error's message (`Type: …`). */
+export function retryDelay(strategies: ErrorStrategies, attemptsMade: number, err: Error | undefined, random: number): number {
+  const type = parseFailedReason(err?.message) ?? 'StashUnavailable';
+  return backoffDelay(strategies[type], attemptsMade, random);
+}
+
+/** Whether a job BullMQ reports failed now sits in the failed set (no further attempt). */
+export function landedInFailedSet(errorName: string, attemptsMade: number, attempts: number | undefined): boolean {
+  return errorName !== 'DelayedError' && (errorName === 'UnrecoverableError' || attemptsMade >= (attempts ?? 1));
+}

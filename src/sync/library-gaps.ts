@@ -1,0 +1,146 @@
+// Pure: the gaps of Reconcile Library. A scene and its Plex item (or none) are put in classes, and
+// whether a sync would fix them is decided with the very rules of a sync (decide(), the quality gate),
+// so a run never queues what a sync would leave as it is. The report is a tally of those classes.
+import type { Config } from '../core/config.js';
+import type { PlexItem, StashScene } from '../model/types.js';
+import { desiredState, isEmptyEdit } from './mapping.js';
+import { decide, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
+import { unmetRequirements } from './readiness.js';
+
+/**
+ * - notInPlex: no item of the allowed libraries holds any of the scene's files (or several do: AmbiguousMatch);
+ * - empty: the item shows none of the synced fields (no value, no lock; a title counts only when locked,
+ *   as Plex always makes one up from the file name);
+ * - drifted: a field stash2plex set shows another value in Plex now (by the ownership record's hashes);
+ * - neverSynced: the scene is ready (SYNC_REQUIRE) and its item has no ownership record.
+ */
+export const GAP_CLASSES = ['notInPlex', 'empty', 'drifted', 'neverSynced'] as const;
+export type GapClass = (typeof GAP_CLASSES)[number];
+
+/** Scene ids kept per class in a report. */
+export const REPORT_SAMPLE = 20;
+
+/** What a sync does (Config['sync']: mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS) and PLEX_SCAN_MISSING. */
+export type GapSettings = Config['sync'] & { scanMissing: boolean };
+
+export interface SceneInPlex {
+  scene: StashScene;
+  /** The item holding one of its files; null when none does (or several: ambiguous). */
+  item: PlexItem | null;
+  /** The item's ownership record ({} when none). */
+  record: OwnershipRecord;
+  /** Without an item: whether a sync's folder scan could bring a file in (an allowed library covers it, not ambiguous). */
+  scannable?: boolean;
+}
+
+export interface SceneGaps {
+  classes: GapClass[];
+  /** Whether a sync would fix something: the scene is to be queued. */
+  queue: boolean;
+}
+
+/** Whether Plex shows something for the field: a lock, or a value (a title only by its lock). */
+function isSet(field: Config['sync']['fields'][number], item: PlexItem): boolean {
+  const p = plexField(field, item);
+  if (!p) return false;
+  if (item.locked.includes(p.name)) return true;
+  if (field === 'title') return false;
+  return Array.isArray(p.value) ? p.value.length > 0 : p.value !== null && p.value !== '';
+}
+
+/**
+ * The classes of one scene and whether to queue it. Without an item it is queued when it is ready and a
+ * sync would ask Plex to scan its folder (PLEX_SCAN_MISSING, a library covers it): the scan is the fix.
+ * With one, when it is ready and a sync would send an edit or record ownership (decide(): e.g. with
+ * PRESERVE_PLEX_EDITS a drifted field is left alone, so a drift alone is not queued then).
+ */
+export function classifyScene(x: SceneInPlex, s: GapSettings): SceneGaps {
+  const ready = unmetRequirements(x.scene, s.require).length === 0;
+  if (!x.item) return { classes: ['notInPlex'], queue: ready && s.scanMissing && x.scannable === true };
+  const item = x.item;
+  const fields = s.fields.filter((f) => f !== 'poster');
+  const classes: GapClass[] = [];
+  if (fields.length > 0 && !fields.some((f) => isSet(f, item))) classes.push('empty');
+  if (fields.some((f) => x.record[f] !== undefined && plexValueHash(f, item) !== x.record[f])) classes.push('drifted');
+  if (ready && Object.keys(x.record).length === 0) classes.push('neverSynced');
+  if (!ready || classes.length === 0) return { classes, queue: false };
+  const { edit, owned } = decide(desiredState(x.scene), item, x.record, s);
+  const recordChanges = Object.entries(owned).some(([f, hash]) => x.record[f as keyof OwnershipRecord] !== hash);
+  return { classes, queue: !isEmptyEdit(edit) || recordChanges };
+}
+
+// ---- the report -------------------------------------------------------------------------------------
+
+export interface GapTally {
+  count: number;
+  /** The first REPORT_SAMPLE scene ids, in walk (id) order. */
+  sceneIds: string[];
+}
+
+/** `--json`'s object, the stored report, `/api/status`'s `reconcile.last`. */
+export interface LibraryReport extends Record<GapClass, GapTally> {
+  scanned: number;
+  /** Scenes queued for a sync (0 in a dry run). */
+  queued: number;
+  durationMs: number;
+  dryRun: boolean;
+  /** Scenes a real run queues (a dry run's count of what it would queue). */
+  toQueue: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export function emptyReport(dryRun: boolean, startedAt: number): LibraryReport {
+  const tally = () => ({ count: 0, sceneIds: [] as string[] });
+  return { scanned: 0, notInPlex: tally(), empty: tally(), drifted: tally(), neverSynced: tally(), queued: 0, durationMs: 0, dryRun, toQueue: 0, startedAt, finishedAt: startedAt };
+}
+
+/** Counts one scene in the report (in place: a walk tallies up to millions of scenes). */
+export function tallyScene(report: LibraryReport, sceneId: string, gaps: SceneGaps): void {
+  report.scanned++;
+  for (const c of gaps.classes) {
+    const t = report[c];
+    t.count++;
+    if (t.sceneIds.length < REPORT_SAMPLE) t.sceneIds.push(sceneId);
+  }
+  if (gaps.queue) report.toQueue++;
+}
+
+const LABELS: Record<GapClass, string> = {
+  notInPlex: 'Not in Plex',
+  empty: 'In Plex with none of the synced fields set',
+  drifted: 'Drifted (a field stash2plex set shows another value in Plex)',
+  neverSynced: 'Ready but never synced by stash2plex',
+};
+
+const scenes = (n: number) => `${n.toLocaleString('en-US')} scene${n === 1 ? '' : 's'}`;
+
+/** The report as lines (CLI, Stash task): one per class with its first scene ids, then what was queued. */
+export function reportLines(r: LibraryReport): string[] {
+  const lines = [`Reconcile Library${r.dryRun ? ' (dry run)' : ''}: ${scenes(r.scanned)} read in ${(r.durationMs / 1000).toFixed(1)} s`];
+  for (const c of GAP_CLASSES) {
+    const t = r[c];
+    const more = t.count > t.sceneIds.length ? ', …' : '';
+    lines.push(`${LABELS[c]}: ${t.count.toLocaleString('en-US')}${t.count ? ` (scene ${t.sceneIds.join(', ')}${more})` : ''}`);
+  }
+  lines.push(reportSummary(r));
+  return lines;
+}
+
+/** One line: what was (or would be) queued. */
+export function reportSummary(r: LibraryReport): string {
+  if (r.dryRun) return `Dry run: ${scenes(r.toQueue)} would be queued for a sync; nothing queued`;
+  return `Queued ${scenes(r.queued)} for a sync (bulk priority)`;
+}
+
+/** The stored report (JSON), or null when there is none or it is unreadable. */
+export function parseLibraryReport(raw: string | null): LibraryReport | null {
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<LibraryReport>;
+    const tallies = GAP_CLASSES.every((c) => typeof v[c]?.count === 'number' && Array.isArray(v[c]?.sceneIds));
+    return tallies && typeof v.scanned === 'number' && typeof v.finishedAt === 'number' ? (v as LibraryReport) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,86 @@
+// Reconcile Library wired to a config: the Plex and Stash clients, the sync queue (or another way to
+// queue: the Stash task writes the inbox), the walk, and the report kept in Redis. Used by
+// `npm run reconcile`, the status page and the Stash task Reconcile Library.
+import type { Queue } from 'bullmq';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
+import type { SyncJobData } from '../model/inbox-item.js';
+import { sharedPlexClientId } from '../plex/client-id.js';
+import type { PlexClient } from '../plex/client.js';
+import { plexClientFrom } from '../plex/from-config.js';
+import { StashClient } from '../stash-api/client.js';
+import { parseLibraryReport, type LibraryReport } from './library-gaps.js';
+import { reconcileLibrary, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
+import { createSyncQueue, enqueueSyncBulk } from './queue.js';
+
+/** The `event` of the jobs a Reconcile Library run queues (reason 'reconcile': bulk priority). */
+export const RECONCILE_LIBRARY_EVENT = 'reconcile_library';
+
+export interface LibraryRunOptions {
+  dryRun: boolean;
+  log: Logger;
+  onProgress?: (p: LibraryProgress) => void;
+  /** Redis to use (default: a connection of its own, closed at the end). */
+  redis?: RedisConnection;
+  /** Stash (default: a client of STASH_URL / STASH_API_KEY). */
+  stash?: LibraryStashPort;
+  /** The sync queue to add to (default: one on `redis`, closed at the end). */
+  queue?: Queue<SyncJobData>;
+  /** How to queue scene ids instead of the sync queue (the Stash task writes the inbox). */
+  enqueue?: (sceneIds: string[]) => Promise<void>;
+  /** Stash page size (default 1000). */
+  perPage?: number;
+}
+
+/** Why a run cannot start: a missing setting (the caller says it its way). */
+export class LibraryReconcileUnavailable extends Error {}
+
+/** The last report kept in Redis (null: none yet, or unreadable). */
+export async function readLibraryReport(redis: RedisConnection, k: Pick<ReturnType<typeof keys>, 'reconcileReport'>): Promise<LibraryReport | null> {
+  return parseLibraryReport(await redis.get(k.reconcileReport));
+}
+
+function stashOf(config: Config, log: Logger): StashClient {
+  if (!config.stash.url) throw new LibraryReconcileUnavailable('Reconcile Library needs STASH_URL (and STASH_API_KEY if Stash asks for one)');
+  return new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log });
+}
+
+async function plexOf(config: Config, redis: RedisConnection, log: Logger): Promise<PlexClient> {
+  if (!config.plex.url || !config.plex.token) throw new LibraryReconcileUnavailable('Reconcile Library needs PLEX_URL and PLEX_TOKEN');
+  const clientIdentifier = await sharedPlexClientId(redis, keys(config.redis.prefix).plexClientId, config.plex.clientId);
+  return plexClientFrom(config, { use: 'sync', clientIdentifier, redis, log });
+}
+
+/** One run: walks the library, queues what a sync would fix (not in a dry run), keeps the report. */
+export async function runLibraryReconcile(config: Config, opts: LibraryRunOptions): Promise<LibraryReport> {
+  const stash = opts.stash ?? stashOf(config, opts.log);
+  const redis = opts.redis ?? connectRedis(config);
+  const k = keys(config.redis.prefix);
+  const ownQueue = opts.dryRun || opts.enqueue || opts.queue ? null : createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  const queue = opts.queue ?? ownQueue;
+  const toQueue = async (ids: string[]) => {
+    const enqueuedAt = Date.now();
+    await enqueueSyncBulk(queue!, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: RECONCILE_LIBRARY_EVENT, enqueuedAt })), config.errorStrategies);
+  };
+  try {
+    const plex = await plexOf(config, redis, opts.log);
+    const report = await reconcileLibrary({
+      stash,
+      plex,
+      redis,
+      keys: k,
+      settings: { ...config.sync, scanMissing: config.matching.scanMissing },
+      enqueue: opts.dryRun ? undefined : (opts.enqueue ?? toQueue),
+      onProgress: opts.onProgress,
+      log: opts.log,
+      perPage: opts.perPage,
+    });
+    await redis.set(k.reconcileReport, JSON.stringify(report));
+    opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read, ${report.dryRun ? `${report.toQueue} would be queued` : `${report.queued} queued`}`);
+    return report;
+  } finally {
+    await ownQueue?.close().catch(() => undefined);
+    if (!opts.redis) await closeQuietly(redis);
+  }
+}

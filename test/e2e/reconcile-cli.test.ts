@@ -1,0 +1,87 @@
+// `npm run reconcile` end to end: the built CLI (`node dist/workers/reconcile.js`) against both
+// simulators and a real Redis. `--json` prints one object on stdout; a dry run queues nothing; a bad
+// option or a missing setting exits 2 with one line.
+import type { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
+import { createSyncQueue } from '../../src/sync/queue.js';
+import { runScript } from '../helpers/proc.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const CLI = 'dist/workers/reconcile.js';
+
+const cli = (args: string[], env: Record<string, string>, timeoutMs = 30_000) => runScript(CLI, args, env, timeoutMs);
+
+let world: World;
+let redis: RedisConnection;
+let queue: Queue<SyncJobData>;
+
+beforeAll(async () => {
+  // 12 scenes, every one in Plex and never synced; scene 12's item removed (not in Plex, nothing on disk).
+  world = await startWorld({ scenes: 12, prefixName: 'rcli', env: { LOG_LEVEL: 'info' } });
+  world.plex.removeItem(world.ratingKeyOf.get('12')!);
+  redis = connectRedis(world.config);
+  queue = createSyncQueue(redis, world.prefix);
+});
+afterAll(async () => {
+  await queue.close();
+  redis.disconnect();
+  await world.stop();
+});
+
+describe('npm run reconcile', () => {
+  it('--dry-run --json: one JSON object on stdout, logs on stderr, nothing queued', async () => {
+    const r = await cli(['--dry-run', '--json'], world.env);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!);
+    expect(Object.keys(report).slice(0, 7)).toEqual(['scanned', 'notInPlex', 'empty', 'drifted', 'neverSynced', 'queued', 'durationMs']);
+    expect(report).toMatchObject({
+      scanned: 12,
+      notInPlex: { count: 1, sceneIds: ['12'] },
+      empty: { count: 11 },
+      drifted: { count: 0, sceneIds: [] },
+      neverSynced: { count: 11 },
+      queued: 0,
+      dryRun: true,
+      toQueue: 12,
+    });
+    expect(report.neverSynced.sceneIds).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
+    expect(typeof report.durationMs).toBe('number');
+    expect(r.stderr).toContain('reconcile library');
+    expect(await queue.count()).toBe(0);
+    expect(JSON.parse((await redis.get(keys(world.prefix).reconcileReport))!)).toEqual(report);
+  });
+
+  it('queues what a sync would fix, and prints the report as text without --json', async () => {
+    const r = await cli([], { ...world.env, LOG_LEVEL: 'warn' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Reconcile Library: 12 scenes read');
+    expect(r.stdout).toContain('Not in Plex: 1 (scene 12)');
+    expect(r.stdout).toContain('Queued 12 scenes for a sync (bulk priority)');
+    expect(await queue.count()).toBe(12);
+    const again = await cli(['--json'], world.env);
+    // Deduplicated: the scenes still wait, the queue does not grow.
+    expect(JSON.parse(again.stdout).queued).toBe(12);
+    expect(await queue.count()).toBe(12);
+  });
+
+  it('exits 2 with one line for a bad option or a missing setting', async () => {
+    const bad = await cli(['--dryrun'], world.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^stash2plex reconcile: Unknown option '--dryrun'/);
+    const noStash = await cli(['--json'], { ...world.env, STASH_URL: '' });
+    expect(noStash.code).toBe(2);
+    expect(noStash.stderr.trim()).toBe('stash2plex: configuration error: STASH_URL: is required but not set');
+  });
+
+  it('exits 1 when Redis does not answer', async () => {
+    const r = await cli(['--json'], { ...world.env, REDIS_URL: 'redis://127.0.0.1:1' }, 20_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Redis unreachable at 127.0.0.1:1');
+  });
+});

@@ -1,0 +1,270 @@
+// Reconcile Library against both simulators and a real Redis: a library built to hold every gap class
+// (and healthy scenes), found exactly; the jobs it queues, run by a real worker, close the gaps; a dry
+// run queues nothing; a larger library is read in pages.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
+import type { SyncJobData } from '../../src/model/inbox-item.js';
+import { decodeInboxEntry } from '../../src/model/job.js';
+import { PlexClient } from '../../src/plex/client.js';
+import { renderStatusMain } from '../../src/dashboard/page.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
+import { ROUTES } from '../../src/sim/plex.js';
+import { SIM_STASH_KEY } from '../../src/sim/world.js';
+import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
+import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
+import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
+import { testRedisUrl } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const quiet = createLogger({ level: 'silent' });
+const fast = (attempts: number) => ({ attempts, backoffBaseMs: 300, backoffCapMs: 300, countsTowardBreaker: false, requeueByDefault: false });
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+interface Rig {
+  world: World;
+  redis: RedisConnection;
+  queue: Queue<SyncJobData>;
+}
+
+async function rig(scenes: number, env: Record<string, string> = {}): Promise<Rig> {
+  const world = await startWorld({
+    scenes,
+    prefixName: 'lib',
+    env: { SYNC_POSTER: 'false', ERROR_STRATEGIES: JSON.stringify({ PlexNotFound: fast(3) }), ...env },
+  });
+  stops.push(() => world.stop());
+  const redis = connectRedis(world.config);
+  const queue = createSyncQueue(redis, world.prefix);
+  stops.push(async () => {
+    await queue.close();
+    redis.disconnect();
+  });
+  return { world, redis, queue };
+}
+
+async function worker(r: Rig): Promise<WorkerRole> {
+  const w = await startWorkerRole(r.world.config, quiet);
+  stops.push(() => w.stop());
+  return w;
+}
+
+async function finished(r: Rig, n: number) {
+  await waitFor(async () => {
+    const c = await r.queue.getJobCounts('completed', 'failed');
+    return c.completed + c.failed >= n;
+  }, 30_000, `${n} finished jobs`);
+}
+
+const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
+const classes = (report: Awaited<ReturnType<typeof runLibraryReconcile>>) => ({
+  notInPlex: sorted(report.notInPlex.sceneIds),
+  empty: sorted(report.empty.sceneIds),
+  drifted: sorted(report.drifted.sceneIds),
+  neverSynced: sorted(report.neverSynced.sceneIds),
+});
+
+/**
+ * Scenes 1–11: 1–4 synced and healthy; 5 and 6 synced, then edited in Plex (drifted); 7 never synced,
+ * its item blank (empty and never synced); 8 never synced, its item with a value set in Plex; 9 not in
+ * Plex and not on disk; 10 not in Plex but on disk, unscanned; 11 held by Plex under another folder
+ * (found by base name and size, never synced, blank).
+ */
+async function gapLibrary(): Promise<Rig> {
+  const r = await rig(10);
+  const { world } = r;
+  const section = world.plex.sections()[0]!.key;
+  world.stash.addScene({ title: 'Scene 11', details: 'Moved in Plex', files: ['/stash/videos/folder0/scene-11.mp4'] });
+  world.plex.addItem({ sectionKey: section, title: 'scene-11', file: '/plex/videos/moved/scene-11.mp4' });
+  const w = await worker(r);
+  for (const sceneId of ['1', '2', '3', '4', '5', '6']) await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+  await finished(r, 6);
+  await w.stop();
+  const plex = new PlexClient({ url: world.plex.url, token: world.config.plex.token, clientIdentifier: 'test-hand-edits' });
+  const rk = (id: string) => world.ratingKeyOf.get(id)!;
+  await plex.applyEdit(section, rk('5'), { scalars: { summary: 'Edited by hand in Plex' }, tags: {} });
+  await plex.applyEdit(section, rk('6'), { scalars: {}, tags: { genre: { set: ['Changed in Plex'], remove: [] } } });
+  await plex.applyEdit(section, rk('8'), { scalars: { summary: 'Written by an agent' }, tags: {} });
+  world.plex.removeItem(rk('9'));
+  world.plex.removeItem(rk('10'));
+  world.plex.addFileOnDisk({ file: '/plex/videos/folder0/scene-10.mp4' });
+  return r;
+}
+
+describe('several Plex items in one request (GET /library/metadata/{k1},{k2},…)', () => {
+  it('answers the items that exist, in one request per 100 keys; none of them: an empty map', async () => {
+    const r = await rig(3);
+    const plex = new PlexClient({ url: r.world.plex.url, token: r.world.config.plex.token, clientIdentifier: 'test-items' });
+    const [a, b, c] = ['1', '2', '3'].map((id) => r.world.ratingKeyOf.get(id)!);
+    r.world.plex.removeItem(b!);
+    const before = r.world.plex.count({ route: ROUTES.metadata });
+    const items = await plex.getItems([a!, b!, c!, a!]);
+    expect([...items.keys()]).toEqual([a, c]);
+    expect(items.get(a!)).toMatchObject({ ratingKey: a, title: 'scene-1', files: ['/plex/videos/folder0/scene-1.mp4'] });
+    expect(await plex.getItems([b!, '999999'])).toEqual(new Map());
+    expect(r.world.plex.count({ route: ROUTES.metadata }) - before).toBe(2);
+    const many = Array.from({ length: 250 }, (_, i) => String(900_000 + i));
+    await plex.getItems([a!, ...many]);
+    expect(r.world.plex.count({ route: ROUTES.metadata }) - before).toBe(2 + 3);
+  });
+});
+
+describe('Reconcile Library', () => {
+  it('finds each gap class exactly; the jobs it queues, run by a real worker, close them', async () => {
+    const r = await gapLibrary();
+    const first = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
+    expect(first.scanned).toBe(11);
+    expect(classes(first)).toEqual({ notInPlex: ['9', '10'], empty: ['7', '11'], drifted: ['5', '6'], neverSynced: ['7', '8', '11'] });
+    expect(first.notInPlex.count).toBe(2);
+    // Everything with a gap a sync closes; 9 too (its folder scan is the sync's fix, though nothing is there).
+    expect(first.queued).toBe(7);
+    const jobs = await r.queue.getJobs(['prioritized', 'waiting']);
+    expect(sorted(jobs.map((j) => j.data.sceneId))).toEqual(['5', '6', '7', '8', '9', '10', '11']);
+    expect(jobs.every((j) => j.data.reason === 'reconcile' && j.opts.priority === 10)).toBe(true);
+    expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toEqual(first);
+
+    await worker(r);
+    await finished(r, 6 + 7);
+    const second = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
+    expect(classes(second)).toEqual({ notInPlex: ['9'], empty: [], drifted: [], neverSynced: [] });
+    expect(r.world.plex.item(r.world.ratingKeyOf.get('5')!)!.summary).toBe('Details of scene 5');
+    // A run leaves no index behind.
+    expect(await r.redis.keys(`${keys(r.world.prefix).reconcileIndex}:*`)).toEqual([]);
+  });
+
+  it('queues nothing in a dry run, and keeps its report', async () => {
+    const r = await gapLibrary();
+    const dry = await runLibraryReconcile(r.world.config, { dryRun: true, log: quiet });
+    expect(dry).toMatchObject({ dryRun: true, queued: 0, toQueue: 7, scanned: 11 });
+    expect(await r.queue.count()).toBe(0);
+    expect((await readLibraryReport(r.redis, keys(r.world.prefix)))?.dryRun).toBe(true);
+  });
+
+  it('does not queue a drift PRESERVE_PLEX_EDITS keeps, nor a scene Plex does not hold without folder scans', async () => {
+    const r = await gapLibrary();
+    const config = { ...r.world.config, sync: { ...r.world.config.sync, preservePlexEdits: true }, matching: { ...r.world.config.matching, scanMissing: false } };
+    const report = await runLibraryReconcile(config, { dryRun: false, log: quiet });
+    expect(classes(report).drifted).toEqual(['5', '6']);
+    expect(sorted((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId))).toEqual(['7', '8', '11']);
+  });
+
+  it('a file two Plex items hold by base name and size is ambiguous: not in Plex, never queued; another size is another file', async () => {
+    const r = await rig(0);
+    const section = r.world.plex.sections()[0]!.key;
+    const twice = r.world.stash.addScene({ title: 'Twice', files: [{ path: '/stash/videos/x/twice.mp4', size: 5_000 }] });
+    const decoyOnly = r.world.stash.addScene({ title: 'Decoy', files: [{ path: '/stash/videos/x/decoy.mp4', size: 7_000 }] });
+    r.world.plex.addItem({ sectionKey: section, title: 'twice', file: '/plex/videos/a/twice.mp4', size: 5_000 });
+    r.world.plex.addItem({ sectionKey: section, title: 'twice', file: '/plex/videos/b/TWICE.mp4', size: 5_000 });
+    r.world.plex.addItem({ sectionKey: section, title: 'decoy', file: '/plex/videos/c/decoy.mp4', size: 7_001 });
+    const report = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
+    expect(classes(report).notInPlex).toEqual(sorted([twice, decoyOnly]));
+    // Not the ambiguous one (a sync fails AmbiguousMatch); the other one: its folder scan is the fix.
+    expect((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId)).toEqual([decoyOnly]);
+  });
+
+  it('reads a 5 000-scene library in pages: Stash 1000 scenes a request, Plex 100 items a request', async () => {
+    const r = await rig(5_000);
+    const started = performance.now();
+    const report = await runLibraryReconcile(r.world.config, { dryRun: true, log: quiet });
+    const ms = performance.now() - started;
+    expect(report.scanned).toBe(5_000);
+    expect(report.neverSynced.count).toBe(5_000);
+    expect(report.neverSynced.sceneIds).toHaveLength(20);
+    expect(r.world.stash.count({ operationName: 'FindScenesPage' })).toBe(5);
+    // The index: one listing of the library (1000 a page); the items: 100 a request.
+    expect(r.world.plex.count({ route: ROUTES.sectionAll })).toBe(5);
+    expect(r.world.plex.count({ route: ROUTES.metadata })).toBe(50);
+    expect(ms).toBeLessThan(60_000);
+  }, 120_000);
+});
+
+describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', () => {
+  /** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
+  async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
+    const dir = mkdtempSync(join(tmpdir(), 's2p-lib-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const lines: string[] = [];
+    const progress: number[] = [];
+    const ctx: TaskContext = {
+      input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir }, args: { mode } },
+      env: { STASH_API_KEY: SIM_STASH_KEY, ...env },
+      dir,
+      redis: { url: testRedisUrl(), prefix: r.world.prefix },
+      log: (level, msg) => lines.push(`${level === 'info' ? '' : `${level} `}${msg}`),
+      progress: (f) => progress.push(f),
+      perPage: 5,
+    };
+    return { summary: await runTask(mode, ctx), lines, progress };
+  }
+  const inbox = async (r: Rig) =>
+    ((await r.redis.xrange(keys(r.world.prefix).inbox, '-', '+')) as [string, string[]][]).map(([, flat]) => {
+      const d = decodeInboxEntry(flat);
+      if (d.ok && d.job) return d.job;
+      throw new Error('not a scene entry');
+    });
+
+  it('report the gaps with progress; the real one writes the fixable scenes to the inbox as reconcile entries', async () => {
+    const r = await rig(12);
+    r.world.plex.removeItem(r.world.ratingKeyOf.get('12')!);
+    const env = { PLEX_URL: r.world.plex.url, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP! };
+    const dry = await task('reconcile_library_dry_run', r, env);
+    expect(dry.summary).toBe('Dry run: 12 scenes would be queued for a sync; nothing queued');
+    expect(dry.lines).toContain('Not in Plex: 1 (scene 12)');
+    expect(dry.lines).toContainEqual(expect.stringMatching(/^Reconcile Library \(dry run\): 12 scenes read in /));
+    expect(dry.lines).toContain('Ready but never synced by stash2plex: 11 (scene 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)');
+    expect(await inbox(r)).toEqual([]);
+    expect(dry.progress.at(-1)).toBe(1);
+    expect(dry.progress).toEqual([...dry.progress].sort((a, b) => a - b));
+    expect(dry.progress.length).toBeGreaterThanOrEqual(4); // 0, three pages of 5
+
+    const real = await task('reconcile_library', r, env);
+    expect(real.summary).toBe('Queued 12 scenes for a sync (bulk priority)');
+    const jobs = await inbox(r);
+    expect(jobs.map((j) => j.sceneId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
+    expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['reconcile/reconcile_library']));
+    expect((await readLibraryReport(r.redis, keys(r.world.prefix)))?.queued).toBe(12);
+  });
+
+  it('without PLEX_URL in the plugin environment, says so', async () => {
+    const r = await rig(1);
+    await expect(task('reconcile_library_dry_run', r, {})).rejects.toThrow(
+      "Reconcile Library (dry run): Reconcile Library needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
+    );
+  });
+});
+
+describe('POST /api/reconcile and the status page', () => {
+  it('a dry run by default, the real run on dryRun: false; the last report in /api/status and on the page', async () => {
+    const r = await gapLibrary();
+    const dash = await startDashboard({ ...r.world.config, dashboard: { ...r.world.config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    stops.push(() => dash.stop());
+    const call = async (body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
+      const res = await fetch(`${dash.url}/api/reconcile`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    expect((await call({ dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
+    expect(await call({ dry_run: false })).toEqual({ status: 400, json: { error: expect.stringMatching(/dry_run/) } });
+    const dry = await call({});
+    expect(dry.status).toBe(200);
+    expect(dry.json).toMatchObject({ dryRun: true, scanned: 11, queued: 0, toQueue: 7, text: 'Dry run: 7 scenes would be queued for a sync; nothing queued' });
+    expect(dry.json.lines).toContain('Not in Plex: 2 (scene 9, 10)');
+    expect(await r.queue.count()).toBe(0);
+    const real = await call({ dryRun: false });
+    expect(real.json).toMatchObject({ dryRun: false, queued: 7, text: 'Queued 7 scenes for a sync (bulk priority)' });
+    expect(await r.queue.count()).toBe(7);
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+    expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
+    const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
+    expect(html).toContain('data-testid="reconcile-drifted">2<');
+    expect(html).toContain('Queued 7 scenes for a sync (bulk priority)');
+  });
+});

@@ -1,0 +1,203 @@
+// syncScene with fake ports (Plex, Stash) and an in-memory stand-in for its few Redis hash commands: what
+// it reads, what it sends, and the errors it ends with.
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/core/config.js';
+import { SyncError } from '../../src/core/errors.js';
+import { keys, type RedisConnection } from '../../src/core/redis.js';
+import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../../src/model/types.js';
+import { parseItem } from '../../src/plex/edits.js';
+import { NOT_IN_PLEX, syncScene, type PlexPort, type StashPort, type SyncDeps } from '../../src/sync/processor.js';
+
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+const OTHER_JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 9, 9, 9]);
+const SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>');
+
+function scene(id: string, over: Partial<StashScene> = {}): StashScene {
+  return {
+    id,
+    title: `Scene ${id}`,
+    code: null,
+    details: 'Details',
+    director: null,
+    urls: [],
+    date: '2024-05-01',
+    rating100: 80,
+    organized: false,
+    updated_at: '2024-05-01T00:00:00Z',
+    studio: { id: '1', name: 'Studio', parent_studio: null },
+    performers: [{ name: 'Ann' }],
+    tags: [{ name: 'Tag' }],
+    files: [{ path: `/media/${id}.mp4`, basename: `${id}.mp4`, size: 10 }],
+    paths: { screenshot: `http://stash/scene/${id}/screenshot` },
+    stash_ids: [],
+    ...over,
+  };
+}
+
+/** A Plex that knows the files it is given, applies edits to its items, and records every call. */
+function fakePlex(files: Record<string, string>) {
+  const items = new Map<string, PlexItem>();
+  const calls: string[] = [];
+  for (const ratingKey of new Set(Object.values(files))) {
+    // A fresh item as Plex's scanner leaves it: the file name as title, nothing else, nothing locked.
+    items.set(ratingKey, parseItem({ MediaContainer: { Metadata: [{ ratingKey, title: 'file name' }] } }, '1'));
+  }
+  const lock = (item: PlexItem, field: string) => !item.locked.includes(field) && item.locked.push(field);
+  const port: PlexPort & { down?: boolean } = {
+    async resolveItem(path) {
+      calls.push(`resolve ${path}`);
+      if (port.down) throw new SyncError('PlexServerDown', 'GET /library/sections → ECONNREFUSED');
+      const ratingKey = files[path];
+      if (!ratingKey) throw new SyncError('PlexNotFound', `${path} is in no library`);
+      return { ratingKey, sectionKey: '1' };
+    },
+    async getItem(ratingKey) {
+      return structuredClone(items.get(ratingKey)!);
+    },
+    async applyEdit(_section, ratingKey, edit: PlexEdit) {
+      calls.push(`edit ${ratingKey}`);
+      const item = items.get(ratingKey)!;
+      for (const [field, value] of Object.entries(edit.scalars)) {
+        (item as unknown as Record<string, string>)[field] = value!;
+        lock(item, field);
+      }
+      for (const [field, change] of Object.entries(edit.tags)) {
+        item.tags[field as keyof PlexItem['tags']] = change!.set;
+        lock(item, field);
+      }
+      if (edit.userRating !== undefined) item.userRating = edit.userRating;
+      return 1;
+    },
+    async uploadPoster(_section, ratingKey) {
+      calls.push(`poster ${ratingKey}`);
+      lock(items.get(ratingKey)!, 'thumb');
+    },
+  };
+  return { port, calls, items };
+}
+
+function fakeStash(scenes: StashScene[], shot: () => Screenshot) {
+  const byId = new Map(scenes.map((s) => [s.id, s]));
+  const port: StashPort & { screenshots: number } = {
+    screenshots: 0,
+    async findScene(id) {
+      return byId.get(id) ?? null;
+    },
+    async fetchScreenshot() {
+      port.screenshots++;
+      return shot();
+    },
+  };
+  return { port, byId };
+}
+
+/** The hash commands syncScene and its ownership store use, on Maps. */
+function memoryRedis() {
+  const hashes = new Map<string, Map<string, string>>();
+  const hash = (key: string) => hashes.get(key) ?? hashes.set(key, new Map()).get(key)!;
+  const redis = {
+    hashes,
+    hgetall: async (key: string) => Object.fromEntries(hash(key)),
+    hget: async (key: string, field: string) => hash(key).get(field) ?? null,
+    hset: async (key: string, values: Record<string, string>) => Object.entries(values).forEach(([f, v]) => hash(key).set(f, String(v))),
+    hdel: async (key: string, ...fields: string[]) => fields.forEach((f) => hash(key).delete(f)),
+    hincrby: async (key: string, field: string, by: number) => hash(key).set(field, String(Number(hash(key).get(field) ?? 0) + by)),
+    del: async (...ks: string[]) => ks.forEach((k) => hashes.delete(k)),
+  };
+  return redis;
+}
+
+const SYNC = parseConfig({}, { plex: false, stash: false }).sync;
+const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') };
+
+function setup(opts: { poster?: boolean; files?: Record<string, string>; shot?: () => Screenshot; scenes?: StashScene[] } = {}, over: Partial<SyncDeps> = {}) {
+  const plex = fakePlex(opts.files ?? { '/media/1.mp4': '101' });
+  const stash = fakeStash(opts.scenes ?? [scene('1')], opts.shot ?? (() => ({ bytes: JPEG, contentType: 'image/jpeg' })));
+  const redis = memoryRedis();
+  const sync = opts.poster ? SYNC : NO_POSTER;
+  const deps: SyncDeps = { plex: plex.port, stash: stash.port, redis: redis as unknown as RedisConnection, keys: keys('t'), sync, ...over };
+  return { deps, plex, stash, redis };
+}
+
+const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as SyncError);
+
+describe('syncScene', () => {
+  it('a changed scene: one edit; the same scene again: no edit at all', async () => {
+    const { deps, plex } = setup();
+    expect(await syncScene('1', deps)).toEqual({ ratingKey: '101', editRequests: 1, posterUploaded: false });
+    expect(plex.items.get('101')).toMatchObject({ title: 'Scene 1', studio: 'Studio', userRating: 8, tags: { genre: ['Tag'], actor: ['Ann'] } });
+    expect(await syncScene('1', deps)).toEqual({ ratingKey: '101', editRequests: 0, posterUploaded: false });
+    expect(plex.calls.filter((c) => c.startsWith('edit'))).toEqual(['edit 101']);
+  });
+
+  it('an edit in Stash after a sync: one more edit', async () => {
+    const { deps, plex, stash } = setup();
+    await syncScene('1', deps);
+    stash.byId.set('1', scene('1', { title: 'Renamed' }));
+    expect(await syncScene('1', deps)).toMatchObject({ editRequests: 1 });
+    expect(plex.items.get('101')!.title).toBe('Renamed');
+  });
+
+  it('the poster: uploaded once, not again while the image and its lock stay, again when the image changes', async () => {
+    let bytes = JPEG;
+    const { deps, plex } = setup({ poster: true, shot: () => ({ bytes, contentType: 'image/jpeg' }) });
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: true });
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false });
+    plex.items.get('101')!.locked = plex.items.get('101')!.locked.filter((f) => f !== 'thumb'); // someone unlocked it in Plex
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: true });
+    bytes = OTHER_JPEG;
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: true });
+    expect(plex.calls.filter((c) => c.startsWith('poster'))).toHaveLength(3);
+  });
+
+  it('a screenshot that is no poster (SVG placeholder, too large) is skipped with a note, and nothing is uploaded', async () => {
+    for (const shot of [{ bytes: SVG, contentType: 'image/svg+xml' }, { skipped: 'screenshot too large' }] as Screenshot[]) {
+      const { deps, plex } = setup({ poster: true, shot: () => shot });
+      const result = await syncScene('1', deps);
+      expect(result).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP|too large/) });
+      expect(plex.calls.some((c) => c.startsWith('poster'))).toBe(false);
+    }
+  });
+
+  it('no screenshot is read with SYNC_POSTER off or a scene without one', async () => {
+    const off = setup();
+    await syncScene('1', off.deps);
+    expect(off.stash.port.screenshots).toBe(0);
+    const none = setup({ poster: true, scenes: [scene('1', { paths: { screenshot: null } })] });
+    await syncScene('1', none.deps);
+    expect(none.stash.port.screenshots).toBe(0);
+  });
+
+  it('a scene Stash does not have: StashSceneMissing, and Plex is not asked', async () => {
+    const { deps, plex } = setup();
+    expect((await failure(syncScene('9', deps)))?.type).toBe('StashSceneMissing');
+    expect(plex.calls).toEqual([]);
+  });
+
+  it('no file Plex knows: PlexNotFound after trying each (and a scan of their folders), or skipped with PLEX_NOT_FOUND=skip', async () => {
+    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const scanned: string[][] = [];
+    const { deps, plex } = setup({ files: {}, scenes: [two] }, { scanMissing: async (paths) => (scanned.push([...paths]), []) });
+    expect((await failure(syncScene('1', deps)))?.type).toBe('PlexNotFound');
+    expect(plex.calls).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv']);
+    expect(scanned).toEqual([['/a/1.mp4', '/b/1.mkv']]);
+    expect(await syncScene('1', { ...deps, notFound: 'skip' })).toEqual({ skipped: NOT_IN_PLEX });
+    const noFiles = setup({ scenes: [scene('1', { files: [] })] });
+    expect((await failure(syncScene('1', noFiles.deps)))?.type).toBe('PlexNotFound');
+  });
+
+  it('several files, the second known to Plex: that item is edited', async () => {
+    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const { deps, plex } = setup({ files: { '/b/1.mkv': '202' }, scenes: [two] });
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '202', editRequests: 1 });
+    expect(plex.calls).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv', 'edit 202']);
+  });
+
+  it('an error other than not-found stops at the first file and propagates as it is', async () => {
+    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const { deps, plex } = setup({ files: { '/b/1.mkv': '202' }, scenes: [two] });
+    plex.port.down = true;
+    expect((await failure(syncScene('1', deps)))?.type).toBe('PlexServerDown');
+    expect(plex.calls).toEqual(['resolve /a/1.mp4']);
+  });
+});
