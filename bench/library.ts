@@ -9,7 +9,7 @@ import { parseConfig, type Config } from '../src/core/config.js';
 import { createLogger } from '../src/core/log.js';
 import { connectRedis, keys, ownershipKey, type RedisConnection } from '../src/core/redis.js';
 import type { PlexItem } from '../src/model/types.js';
-import { encodeEdit } from '../src/plex/edits.js';
+import { encodeEdit, parseItem } from '../src/plex/edits.js';
 import { mapPath, normalisePlexPath } from '../src/plex/paths.js';
 import { ROUTES, type SimRequest } from '../src/sim/plex.js';
 import { startSimWorld, type SimWorld } from '../src/sim/world.js';
@@ -28,18 +28,8 @@ const LATENCY_MS = 50;
 const SERVER_PARALLEL = 2;
 const CONCURRENCY = 32;
 
-const blankItem = (ratingKey: string): PlexItem => ({
-  ratingKey,
-  sectionKey: '1',
-  title: '',
-  summary: '',
-  studio: '',
-  originallyAvailableAt: '',
-  userRating: null,
-  tags: { genre: [], actor: [], collection: [] },
-  files: [],
-  locked: [],
-});
+/** An item with nothing set, as Plex would answer it (no tags, no locks). */
+const blankItem = (ratingKey: string): PlexItem => parseItem({ MediaContainer: { Metadata: [{ ratingKey }] } }, '1');
 
 /**
  * The library as a first sync leaves it, without sending it through the worker (that would be the
