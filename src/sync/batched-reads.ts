@@ -16,9 +16,10 @@ export interface ReadBatchOptions {
 }
 
 /**
- * Jobs started together fall into two groups half a round trip apart (one reading Stash while the other
- * reads Plex); 20 ms lets them meet in one batch, and a batch leaves at once when it is full. Measured
- * in bench/library.ts: batches of 32 rather than ~15, at the same throughput; a single job waits 20 ms.
+ * Jobs started together fall into two groups a round trip apart (one reading Stash while the other reads
+ * Plex); waiting up to 20 ms (at most half the last round trip: Batcher) lets them meet in one batch, and
+ * a batch leaves at once when it is full. Measured in bench/library.ts: batches of 32 rather than ~15, at
+ * the same throughput; a job alone waits at most 20 ms per read.
  */
 export const READ_BATCH_WINDOW_MS = 20;
 
