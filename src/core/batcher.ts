@@ -12,7 +12,11 @@ export interface BatcherOptions<K> {
   /** Most summed cost of one request's keys (e.g. URL bytes), with `cost` per key. */
   maxCost?: number;
   cost?: (key: K) => number;
-  /** How long a batch waits for more keys after its first (0: until the current I/O callbacks have run). */
+  /**
+   * Longest a batch not full waits for more keys after its first (0: until the current I/O callbacks
+   * have run). It waits at most half the last request's round trip: jobs a round trip apart then meet
+   * in one batch within a few rounds, and a fast server is not kept waiting.
+   */
   windowMs?: number;
 }
 
@@ -30,6 +34,8 @@ interface Pending<K, V> {
 export class Batcher<K, V> {
   private pending: Pending<K, V> | null = null;
   private readonly cost: (key: K) => number;
+  /** Round trip of the last request (ms); unknown at first, so the first batch waits the whole window. */
+  private lastRunMs = Infinity;
 
   constructor(
     private readonly run: BatchRun<K, V>,
@@ -58,7 +64,7 @@ export class Batcher<K, V> {
   }
 
   private open(): Pending<K, V> {
-    const windowMs = this.opts.windowMs ?? 0;
+    const windowMs = Math.min(this.opts.windowMs ?? 0, Math.floor(this.lastRunMs / 2));
     const flush = () => this.flush(batch);
     let cancelTimer: () => void;
     if (windowMs > 0) {
@@ -78,8 +84,10 @@ export class Batcher<K, V> {
     this.pending = null;
     batch.cancelTimer();
     const keys = [...batch.waiters.keys()];
+    const started = performance.now();
     this.run(keys).then(
       (results) => {
+        this.lastRunMs = performance.now() - started;
         for (const [key, waiters] of batch.waiters) {
           const value = results.get(key);
           const outcome = value === undefined ? new Error(`batched read answered nothing for ${String(key)}`) : value;
