@@ -1,8 +1,9 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only hook,outage,reconcile,…]`: every benchmark, one after the
+// `npm run bench [-- --quick] [-- --write] [-- --only hook,library,reconcile,…]`: every benchmark, one after the
 // other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { formatHookBench, runHookBench } from './hook.js';
+import { runLibraryBench } from './library.js';
 import { runOutageBench } from './outage.js';
 import { requeueBenchTitle, runRequeueBench } from './requeue.js';
 import { runReconcileBench } from './reconcile.js';
@@ -18,6 +19,7 @@ const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 const benches: [name: string, run: () => Promise<string>][] = [
   ['hook', async () => formatHookBench(await runHookBench({ quick, log: (line) => process.stderr.write(`${line}\n`) }))],
   ['throughput', () => runThroughputBench({ quick })],
+  ['library', () => runLibraryBench({ quick })],
   ['outage', () => runOutageBench({ quick })],
   ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],
   ['scale', () => runScaleBench({ quick })],

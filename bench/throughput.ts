@@ -13,7 +13,8 @@ import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
 
-const CONCURRENCY = 8;
+/** WORKER_CONCURRENCY's default, for both workers. */
+const CONCURRENCY = 32;
 
 function editAll(world: SimWorld, tag: string) {
   for (const id of world.ratingKeyOf.keys()) world.stash.updateScene(id, { title: `${tag} ${id}` });
@@ -76,7 +77,7 @@ async function baseline(world: SimWorld, redisUrl: string, ids: string[]): Promi
 
 export async function runThroughputBench({ quick = false } = {}): Promise<string> {
   const redis = await privateRedis();
-  const n = quick ? 1_000 : 5_000;
+  const n = quick ? 1_000 : 2_000;
   const world = await startSimWorld({ scenes: n });
   const ids = [...world.ratingKeyOf.keys()];
   const rows: Row[] = [];
@@ -99,7 +100,7 @@ export async function runThroughputBench({ quick = false } = {}): Promise<string
       'plain BullMQ worker (jobs/s)': round(base),
       'stash2plex worker (jobs/s)': round(mine),
       ratio: round(mine / base, 2),
-      target: latency === 0 ? '≥ 0.8' : '',
+      target: latency === 0 ? '≥ 1.0' : '',
     });
   }
   await world.stop();

@@ -149,7 +149,8 @@ const VARIABLES = {
   PLEX_NOT_FOUND: [z.enum(['retry', 'skip'], { message: 'must be retry or skip' }), 'retry'],
   STASH_URL: [httpUrl, undefined],
   STASH_API_KEY: [nonEmpty, undefined],
-  WORKER_CONCURRENCY: [int(1), '4'],
+  WORKER_CONCURRENCY: [int(1), '32'],
+  READ_BATCH: [int(1).refine((n) => n <= 100, 'must be a whole number from 1 to 100'), '100'],
   JOB_LOCK_MS: [int(1000), '30000'],
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
@@ -218,7 +219,8 @@ export interface Config {
   matching: { fallback: 'basename' | 'none'; scanMissing: boolean; scanCooldownMs: number; notFound: 'retry' | 'skip' };
   /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
   stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
-  worker: { concurrency: number; lockMs: number };
+  /** readBatch: most scene (or Plex item) reads of concurrent jobs coalesced into one request; 1: none. */
+  worker: { concurrency: number; lockMs: number; readBatch: number };
   sync: {
     mode: 'mirror' | 'merge';
     /** SYNC_FIELDS, less `poster` with SYNC_POSTER=false, plus `collection` with SYNC_STUDIO_COLLECTION=true. */
@@ -372,7 +374,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   return {
     redis: redisSettings(r),
     ...servers,
-    worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')! },
+    worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')!, readBatch: r('READ_BATCH')! },
     sync: syncSettings(r),
     keepFailed: { days: r('FAILED_KEEP_DAYS')!, max: r('FAILED_KEEP_MAX')! },
     breaker: {

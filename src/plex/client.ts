@@ -42,6 +42,8 @@ export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
+/** Longest URL of one `GET /library/metadata/{k1},{k2},…`: well under what proxies and Plex's web server take. */
+export const ITEM_BATCH_MAX_URL = 8 * 1024;
 
 export interface PlexClientOptions {
   url: string;
@@ -96,7 +98,12 @@ export interface PlexFile {
 export interface ResolvedItem {
   ratingKey: string;
   sectionKey: string;
+  /** The item as read to verify a cached ratingKey (fresh: the caller need not read it again). */
+  item?: PlexItem;
 }
+
+/** How an item is read (one request per item, or coalesced: src/core/batcher.ts). */
+export type ItemReader = (ratingKey: string, sectionKey: string) => Promise<PlexItem>;
 
 interface RequestOptions {
   query?: URLSearchParams;
@@ -283,6 +290,43 @@ export class PlexClient {
     return this.parsed('GET', path, () => parseItem(json, sectionKey));
   }
 
+  /** The URL budget of a batched read's keys (ITEM_BATCH_MAX_URL less the rest of the URL), and each key's cost. */
+  get itemBatchBudget(): number {
+    return ITEM_BATCH_MAX_URL - `${this.base}/library/metadata/`.length;
+  }
+
+  static itemKeyCost(ratingKey: string): number {
+    return encodeURIComponent(ratingKey).length + 1; // the comma
+  }
+
+  /**
+   * One `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. Plex leaves a
+   * missing key out of its answer (PlexNotFound for that key alone) and answers 404 when none exists; a
+   * failure of the request is every key's, named per key. The caller keeps within ITEMS_PER_REQUEST
+   * and itemBatchBudget.
+   */
+  async readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
+    const path = `/library/metadata/${ratingKeys.map((k) => encodeURIComponent(k)).join(',')}`;
+    const each = (key: string) => `/library/metadata/${encodeURIComponent(key)}${ratingKeys.length > 1 ? ` (read with ${ratingKeys.length - 1} more)` : ''}`;
+    const perKey = (err: SyncError) =>
+      new Map(ratingKeys.map((k) => [k, this.scrub(new SyncError(err.type, err.message.replace(path, each(k)), err.status))]));
+    let items: PlexMetadata[];
+    try {
+      const { json } = await this.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(ratingKeys.length) } });
+      items = this.parsed('GET', path, () => parseMetadataList(json)).items;
+    } catch (err) {
+      if (err instanceof SyncError) return perKey(err);
+      throw err;
+    }
+    const byKey = new Map(items.map((m) => [m.ratingKey, m]));
+    return new Map(
+      ratingKeys.map((k) => {
+        const m = byKey.get(k);
+        return [k, m ? itemFromMetadata(m) : this.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404))];
+      }),
+    );
+  }
+
   /**
    * Several items in one request, `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
    * `fetchItems` with a list of keys), ITEMS_PER_REQUEST keys a request. An item Plex does not have is
@@ -292,16 +336,10 @@ export class PlexClient {
     const out = new Map<string, PlexItem>();
     const unique = [...new Set(ratingKeys)];
     for (let i = 0; i < unique.length; i += ITEMS_PER_REQUEST) {
-      const batch = unique.slice(i, i + ITEMS_PER_REQUEST);
-      const path = `/library/metadata/${batch.map(encodeURIComponent).join(',')}`;
-      let json: unknown;
-      try {
-        ({ json } = await this.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(batch.length) } }));
-      } catch (err) {
-        if (err instanceof SyncError && err.type === 'PlexNotFound') continue;
-        throw err;
+      for (const [key, read] of await this.readItems(unique.slice(i, i + ITEMS_PER_REQUEST))) {
+        if (!(read instanceof SyncError)) out.set(key, read);
+        else if (read.type !== 'PlexNotFound') throw read;
       }
-      for (const m of this.parsed('GET', path, () => parseMetadataList(json)).items) out.set(m.ratingKey, itemFromMetadata(m));
     }
     return out;
   }
@@ -350,11 +388,11 @@ export class PlexClient {
    * looks for the exact path and (MATCH_FALLBACK=basename, `size` known) for the one part with the same
    * base name, any case, and the same size. Throws PlexNotFound (none) or AmbiguousMatch (several).
    */
-  async resolveItem(stashPath: string, size: number | null = null): Promise<ResolvedItem> {
+  async resolveItem(stashPath: string, size: number | null = null, read: ItemReader = (k, s) => this.getItem(k, s)): Promise<ResolvedItem> {
     const plexPath = mapPath(stashPath, this.pathMap);
     const target = normalisePlexPath(plexPath);
     const match = await this.sectionMatch(plexPath);
-    const cached = await this.fromCache(target, match?.section.key ?? '');
+    const cached = await this.fromCache(target, match?.section.key ?? '', read);
     if (cached) return cached;
     if (match) {
       const sectionKey = match.section.key;
@@ -488,7 +526,7 @@ export class PlexClient {
    * A cached entry is `ratingKey`, or `ratingKey<TAB>plexFile` when the base-name fallback found the
    * file under another path; either way the item must still hold that file.
    */
-  private async fromCache(target: string, sectionKey: string): Promise<ResolvedItem | null> {
+  private async fromCache(target: string, sectionKey: string, read: ItemReader): Promise<ResolvedItem | null> {
     if (!this.redis) return null;
     let entry: string | null;
     try {
@@ -499,9 +537,9 @@ export class PlexClient {
     if (!entry) return null;
     const { ratingKey, file } = cacheEntry(entry, target);
     try {
-      const item = await this.getItem(ratingKey, sectionKey);
+      const item = await read(ratingKey, sectionKey);
       const held = normalisePlexPath(file);
-      if (item.files.some((f) => normalisePlexPath(f) === held)) return { ratingKey, sectionKey: item.sectionKey || sectionKey };
+      if (item.files.some((f) => normalisePlexPath(f) === held)) return { ratingKey, sectionKey: item.sectionKey || sectionKey, item };
     } catch (err) {
       // Deleted item (404): stale. Anything else (Plex down…) is the caller's problem.
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;

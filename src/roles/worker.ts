@@ -8,6 +8,7 @@ import { StashClient } from '../stash-api/client.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
+import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
 import { folderScanner } from '../sync/scan-missing.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
@@ -37,6 +38,8 @@ export async function startWorkerRole(
     log,
   });
   const gate = extra.gate ?? breakerGate(connection, k);
+  // A batch is full when every job of this worker is in it: no more can join.
+  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
   const { scanMissing, scanCooldownMs, notFound } = config.matching;
   const worker = createSyncWorker({
     connection,
@@ -47,8 +50,8 @@ export async function startWorkerRole(
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
     deps: {
-      plex,
-      stash,
+      plex: batchedPlex(plex, readBatch),
+      stash: batchedStash(stash, readBatch),
       redis: connection,
       keys: k,
       sync: config.sync,
@@ -75,7 +78,7 @@ export async function startWorkerRole(
     scenesWith: (relation, id) => stash.sceneIdsWith(relation, id),
   });
   await ingest.start();
-  log.info({ concurrency: config.worker.concurrency, prefix: config.redis.prefix }, 'worker started');
+  log.info({ concurrency: config.worker.concurrency, readBatch: config.worker.readBatch, prefix: config.redis.prefix }, 'worker started');
   return {
     ping: () => connection.ping(),
     async stop() {

@@ -329,6 +329,21 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return this.itemMap.delete(ratingKey);
   }
 
+  /**
+   * An item's state as if edit calls had been made, without a request (a benchmark seeds a library that
+   * is in sync already): the edit call's parameters, a user rating, a poster (locked like an upload).
+   */
+  seedItem(ratingKey: string, seed: { edit: URLSearchParams; userRating?: number | null; poster?: { bytes: Buffer; contentType: string } }): void {
+    const item = this.itemMap.get(ratingKey);
+    if (!item) throw new Error(`no item ${ratingKey}`);
+    applyOps(item, parseEditParams(seed.edit), this.tagEdits);
+    if (seed.userRating !== undefined) item.userRating = seed.userRating;
+    if (seed.poster) {
+      item.poster = posterRecord(seed.poster.bytes, seed.poster.contentType);
+      item.locked.add('thumb');
+    }
+  }
+
   /** Points an item at other files (as after a move and rescan). */
   setItemFiles(ratingKey: string, files: string[]): void {
     const item = this.itemMap.get(ratingKey);
@@ -383,7 +398,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     let reply: Reply;
     try {
       const body = await readBody(req);
-      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+      await this.delay();
       // Went down while this request waited: a dead server answers nothing.
       if (this.isDown()) {
         req.socket.destroy();

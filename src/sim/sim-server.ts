@@ -11,6 +11,9 @@ export abstract class SimServer<Mode extends string> {
   /** Protected so handlers can act on their own modes (e.g. answer 503). */
   protected mode: Mode;
   protected latencyMs = 0;
+  private parallel = Infinity;
+  private serving = 0;
+  private readonly turns: (() => void)[] = [];
   private stopped = false;
   /** Mode changes chained, so socket closes and reopens never overlap. */
   private transition: Promise<void> = Promise.resolve();
@@ -50,9 +53,27 @@ export abstract class SimServer<Mode extends string> {
     return this.mode;
   }
 
-  /** Delay before every answer (a slow or overloaded server). */
-  setLatencyMs(ms: number): void {
+  /**
+   * Delay before every answer (a slow or overloaded server). With `parallel`, at most that many requests
+   * are served at once and the others wait their turn: a server whose own time is the limit (a Plex on a
+   * NAS with few cores), not only its distance.
+   */
+  setLatencyMs(ms: number, parallel = Infinity): void {
     this.latencyMs = Math.max(0, ms);
+    this.parallel = Math.max(1, parallel);
+  }
+
+  /** The latency of one request, waiting first for a free slot when `parallel` is set. */
+  protected async delay(): Promise<void> {
+    if (this.latencyMs <= 0) return;
+    while (this.serving >= this.parallel) await new Promise<void>((resolve) => this.turns.push(resolve));
+    this.serving++;
+    try {
+      await this.sleep(this.latencyMs);
+    } finally {
+      this.serving--;
+      this.turns.shift()?.();
+    }
   }
 
   async stop(): Promise<void> {

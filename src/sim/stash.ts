@@ -322,7 +322,14 @@ export class StashSimulator extends SimServer<StashSimMode> {
 
   /** Replaces the screenshot served for a scene (any content type, to simulate odd answers). */
   setScreenshot(id: string, bytes: Buffer | Uint8Array, contentType = 'image/png'): void {
-    this.mustScene(id).screenshot = { bytes: Buffer.from(bytes), contentType };
+    this.coverChanged(id, { bytes: Buffer.from(bytes), contentType });
+  }
+
+  /** A new cover is a scene update (sceneUpdate's cover_image): updated_at, and so the screenshot URL's `?t=`, moves. */
+  private coverChanged(id: string, screenshot: SceneRec['screenshot']): void {
+    const rec = this.mustScene(id);
+    rec.screenshot = screenshot;
+    rec.updated_at = this.time(this.now());
   }
 
   /**
@@ -330,7 +337,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
    * screenshot URL then answers 200 with the built-in SVG placeholder.
    */
   removeCover(id: string): void {
-    this.mustScene(id).screenshot = { bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/svg+xml' };
+    this.coverChanged(id, { bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/svg+xml' });
   }
 
   /** The screenshot bytes currently served for a scene. */
@@ -424,9 +431,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
     args: { scene_filter?: SceneFilter | null; ids?: string[] | null; scene_ids?: number[] | null; filter?: FindFilter | null },
     base: string,
   ) {
+    const ids = args.ids?.length ? args.ids : args.scene_ids?.map(String);
+    if (ids?.length) return this.findScenesByIds(ids, base);
     let list = [...this.scenes.values()];
-    const ids = args.ids ?? args.scene_ids?.map(String);
-    if (ids) list = list.filter((s) => ids.includes(s.id));
     if (args.scene_filter) list = list.filter(this.predicate(args.scene_filter));
     const f = args.filter ?? {};
     const sort = f.sort ?? 'title';
@@ -459,6 +466,20 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const page = Math.max(1, f.page ?? 1);
     const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
     return { count, duration: 0, filesize: 0, scenes: slice.map((s) => this.sceneView(s, base)) };
+  }
+
+  /**
+   * findScenes with `ids` (or `scene_ids`), as Stash answers it: the filter and paging are ignored, the
+   * scenes come in the order asked, and an id without a scene (a repeated one too: its second place stays
+   * empty) fails the whole request (stashapp/stash pkg/sqlite/scene.go FindMany).
+   */
+  private findScenesByIds(ids: readonly string[], base: string) {
+    const scenes = ids.map((id, i) => {
+      const rec = ids.indexOf(id) === i ? this.scenes.get(id) : undefined;
+      if (!rec) throw new GraphQLError(`scene with id ${id} not found`);
+      return rec;
+    });
+    return { count: scenes.length, duration: 0, filesize: 0, scenes: scenes.map((s) => this.sceneView(s, base)) };
   }
 
   /**
@@ -626,7 +647,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     let reply: Reply;
     try {
       const body = await readBody(req);
-      if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+      await this.delay();
       if (this.isDown()) {
         req.socket.destroy();
         return;

@@ -11,6 +11,7 @@ import {
   FIND_PERFORMERS_UPDATED,
   FIND_SCENE,
   FIND_SCENE_IDS_PAGE,
+  FIND_SCENES_BY_IDS,
   FIND_SCENES_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
@@ -82,6 +83,9 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
+const findScenesData = z.object({ findScenes: z.object({ scenes: z.array(sceneSchema) }) });
+/** How Stash fails a findScenes(ids) when one id has no scene (pkg/sqlite/scene.go FindMany). */
+const MISSING_SCENE = /scene with id (\d+) not found/;
 const scenePageData = z.object({ findScenes: z.object({ count: z.number(), scenes: z.array(sceneSchema) }) });
 /** A page of ids under `findX { count x { id } }`, e.g. ('findScenes', 'scenes'). */
 const idPageShape = (root: string, list: string) =>
@@ -336,6 +340,35 @@ export class StashClient {
   async findScene(id: string): Promise<StashScene | null> {
     const { findScene } = await this.query('FindScene', FIND_SCENE, { id }, findSceneData);
     return findScene;
+  }
+
+  /**
+   * Several scenes in one request: per id the scene, or null when Stash has none. Stash fails the whole
+   * request naming the first id without a scene: that one is left out and the rest asked once more; a
+   * second missing one has the rest read one by one (findScene answers null), so a batch never costs more
+   * requests than its ids. A failure of the request is every id's (thrown).
+   */
+  async findScenes(ids: readonly string[]): Promise<Map<string, StashScene | null>> {
+    const out = new Map<string, StashScene | null>();
+    let rest = [...new Set(ids)]; // a repeated id fails Stash's FindMany like a missing one
+    for (let attempt = 0; rest.length > 0; attempt++) {
+      if (attempt === 2 || rest.length === 1) {
+        await Promise.all(rest.map(async (id) => out.set(id, await this.findScene(id))));
+        return out;
+      }
+      try {
+        const { findScenes } = await this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids: rest }, findScenesData);
+        for (const scene of findScenes.scenes) out.set(scene.id, scene);
+        for (const id of rest) if (!out.has(id)) out.set(id, null);
+        return out;
+      } catch (err) {
+        const missing = err instanceof SyncError ? MISSING_SCENE.exec(err.message)?.[1] : undefined;
+        if (missing === undefined || !rest.includes(missing)) throw err;
+        out.set(missing, null);
+        rest = rest.filter((id) => id !== missing);
+      }
+    }
+    return out;
   }
 
   /**

@@ -41,6 +41,21 @@ export const FIND_SCENES_PAGE = /* GraphQL */ `
 `;
 
 /**
+ * Several scenes by id in one request (the worker's coalesced reads). With `ids`, Stash ignores the
+ * filter and paging, and fails the whole request when one id has no scene (stashapp/stash
+ * internal/api/resolver_query_find_scene.go FindScenes → pkg/sqlite/scene.go FindMany: "scene with id N
+ * not found"); StashClient.findScenes handles that.
+ */
+export const FIND_SCENES_BY_IDS = /* GraphQL */ `
+  query FindScenesByIds($ids: [ID!]!) {
+    findScenes(ids: $ids) {
+      scenes {${SCENE_FIELDS}
+      }
+    }
+  }
+`;
+
+/**
  * Scenes changed in a window, oldest change first (reconciliation). `$updated` is a
  * TimestampCriterionInput: `{value, modifier: GREATER_THAN}` or `{value, value2, modifier: BETWEEN}`.
  */
@@ -172,6 +187,7 @@ export const PLUGIN_CONFIGURATION = /* GraphQL */ `
 
 export const ALL_QUERIES = {
   FIND_SCENE,
+  FIND_SCENES_BY_IDS,
   FIND_SCENES_PAGE,
   FIND_SCENES_UPDATED,
   FIND_SCENE_IDS_PAGE,

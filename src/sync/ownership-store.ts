@@ -1,7 +1,6 @@
 // The ownership record in Redis: one small hash per Plex item, `<own>:<ratingKey>` (src/core/keys.ts),
 // under the same persistence (AOF) as the queue. Older installs kept poster hashes in one hash of
 // their own (`posterHashes`): read as the record's poster, and moved on the next write.
-import type { SyncField } from '../core/config.js';
 import { ownershipKey, type Keys, type RedisConnection } from '../core/redis.js';
 import type { OwnershipRecord } from './ownership.js';
 
@@ -17,7 +16,7 @@ export async function readOwnership(redis: RedisConnection, k: Pick<Keys, 'own' 
 
 /** Records the fields just set (after Plex took the edit). */
 export async function writeOwnership(redis: RedisConnection, k: Pick<Keys, 'own' | 'posterHashes'>, ratingKey: string, owned: OwnershipRecord): Promise<void> {
-  const entries = Object.entries(owned) as [SyncField, string][];
+  const entries = Object.entries(owned) as [keyof OwnershipRecord, string][];
   if (entries.length === 0) return;
   await redis.hset(ownershipKey(k, ratingKey), Object.fromEntries(entries));
   if (owned.poster !== undefined) await redis.hdel(k.posterHashes, ratingKey);

@@ -7,8 +7,11 @@ import type { SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, PlexItem, PlexScalarField, PlexTagField } from '../model/types.js';
 import type { SyncMode } from './mapping.js';
 
-/** SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes). */
-export type OwnershipRecord = Partial<Record<SyncField, string>>;
+/**
+ * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes), and
+ * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion).
+ */
+export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion', string>>;
 
 export interface OwnershipSettings {
   mode: SyncMode;
@@ -135,4 +138,34 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
  */
 export function posterWanted(hash: string, record: OwnershipRecord, thumbLocked: boolean): boolean {
   return !thumbLocked || record.poster !== hash;
+}
+
+/** How old (by our clock) a screenshot version must be before it is trusted: see screenshotVersion. */
+export const SCREENSHOT_VERSION_SETTLE_S = 2;
+
+/**
+ * The version a screenshot URL carries: Stash adds `?t=<the scene's updated_at, Unix seconds>`
+ * (stashapp/stash internal/api/urlbuilders/scene.go GetScreenshotURL), which moves with every scene
+ * update, a new cover included. Path and query without the origin (a proxy may change it). Null, and the
+ * screenshot read every time, when the URL has no `t` or `t` is within SCREENSHOT_VERSION_SETTLE_S of
+ * `nowMs`: a cover set later in that same second would carry the same `t`.
+ */
+export function screenshotVersion(url: string, nowMs: number): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://stash.invalid');
+  } catch {
+    return null;
+  }
+  const t = parsed.searchParams.get('t');
+  if (t === null || !/^\d+$/.test(t) || Number(t) > nowMs / 1000 - SCREENSHOT_VERSION_SETTLE_S) return null;
+  return `${parsed.pathname}?t=${t}`;
+}
+
+/**
+ * Whether the screenshot must be read to decide on the poster: not when its version is the one read
+ * last time, the poster stash2plex uploaded is recorded and Plex still holds its lock.
+ */
+export function screenshotToRead(version: string | null, record: OwnershipRecord, thumbLocked: boolean): boolean {
+  return version === null || record.posterVersion !== version || record.poster === undefined || !thumbLocked;
 }

@@ -4,7 +4,7 @@ import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decide, posterWanted, valueHash, type OwnershipRecord } from './ownership.js';
+import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
@@ -14,7 +14,8 @@ import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
   /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md). */
-  resolveItem(stashPath: string, size?: number | null): Promise<{ ratingKey: string; sectionKey: string }>;
+  /** `item`: the item as read to verify a cached ratingKey, when it was (no need to read it again). */
+  resolveItem(stashPath: string, size?: number | null): Promise<{ ratingKey: string; sectionKey: string; item?: PlexItem }>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
@@ -94,15 +95,25 @@ async function currentItem(deps: SyncDeps, ratingKey: string): Promise<PlexItem>
   }
 }
 
-/** Uploads the screenshot when it is a poster and differs from the one stash2plex last uploaded. */
+/**
+ * Uploads the screenshot when it is a poster and differs from the one stash2plex last uploaded. The
+ * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock.
+ */
 async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKey: string }, url: string, record: OwnershipRecord, current: PlexItem) {
+  const version = screenshotVersion(url, Date.now());
+  const locked = current.locked.includes('thumb');
+  if (!screenshotToRead(version, record, locked)) return { posterUploaded: false };
   const poster = posterFrom(await deps.stash.fetchScreenshot(url));
   // No upload and no lock: Plex keeps whatever poster it has.
   if ('skipped' in poster) return { posterUploaded: false, posterSkipped: poster.skipped };
   const hash = valueHash(poster.bytes);
-  if (!posterWanted(hash, record, current.locked.includes('thumb'))) return { posterUploaded: false };
+  const seen = version === null ? {} : { posterVersion: version };
+  if (!posterWanted(hash, record, locked)) {
+    if (record.posterVersion !== version) await writeOwnership(deps.redis, deps.keys, target.ratingKey, seen);
+    return { posterUploaded: false };
+  }
   await deps.plex.uploadPoster(target.sectionKey, target.ratingKey, poster.bytes, poster.contentType);
-  await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash });
+  await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash, ...seen });
   return { posterUploaded: true };
 }
 
@@ -117,7 +128,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const target = await resolveScene(scene, deps.plex).catch((err: unknown) => whenNotFound(scene, deps, err));
   if (!target) return { skipped: NOT_IN_PLEX };
   const { ratingKey, sectionKey } = target;
-  const current = await currentItem(deps, ratingKey);
+  const current = target.item ?? (await currentItem(deps, ratingKey));
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);
   const { edit, owned, preserved, cut } = decide(desired, current, record, deps.sync);

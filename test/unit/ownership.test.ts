@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
-import { decide, posterWanted, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
+import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
 import { unmetRequirements } from '../../src/sync/readiness.js';
 import { item, scene } from '../helpers/scene.js';
 
@@ -113,5 +113,25 @@ describe('unmetRequirements (SYNC_REQUIRE)', () => {
     expect(unmetRequirements(scene(), ['organized', 'stashid']).map((u) => u.why)).toEqual(['not organized', 'no StashBox id']);
     expect(unmetRequirements(scene({ organized: true, stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: 'abc' }] }), ['organized', 'stashid'])).toEqual([]);
     expect(unmetRequirements(bare, [])).toEqual([]);
+  });
+});
+
+describe('screenshotVersion', () => {
+  const url = 'http://stash:9999/scene/12/screenshot?t=1700000000';
+  it("is the URL's path and `t`, once `t` is settled by our clock", () => {
+    expect(screenshotVersion(url, 1_700_000_010_000)).toBe('/scene/12/screenshot?t=1700000000');
+    expect(screenshotVersion('http://proxy/scene/12/screenshot?t=1700000000', 1_700_000_010_000)).toBe('/scene/12/screenshot?t=1700000000');
+  });
+  it('is null (read every time) without `t`, or within two seconds of `t`: a cover set in that second has the same `t`', () => {
+    expect(screenshotVersion('http://stash:9999/scene/12/screenshot', 1_700_000_010_000)).toBeNull();
+    expect(screenshotVersion(url, 1_700_000_001_500)).toBeNull();
+  });
+  it('the screenshot is read unless its version, the recorded poster and the lock all hold', () => {
+    const record = { poster: 'abc', posterVersion: '/scene/12/screenshot?t=1700000000' };
+    expect(screenshotToRead(record.posterVersion, record, true)).toBe(false);
+    expect(screenshotToRead(record.posterVersion, record, false)).toBe(true);
+    expect(screenshotToRead('/scene/12/screenshot?t=1700000099', record, true)).toBe(true);
+    expect(screenshotToRead(null, record, true)).toBe(true);
+    expect(screenshotToRead(record.posterVersion, { posterVersion: record.posterVersion }, true)).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ describe('Stash queries', () => {
     expect(Object.keys(ALL_QUERIES).sort()).toEqual(
       [
         'FIND_SCENE',
+        'FIND_SCENES_BY_IDS',
         'FIND_SCENES_BY_PERFORMER',
         'FIND_SCENES_BY_STUDIO',
         'FIND_SCENES_BY_TAG',

@@ -1,0 +1,188 @@
+// Coalesced reads (READ_BATCH), with both simulators and real Redis: the scene reads of jobs running at
+// the same moment are one findScenes(ids) request, their Plex item reads one
+// `GET /library/metadata/{k1},{k2},…`, and every job still gets its own answer or its own error.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SyncError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys } from '../../src/core/redis.js';
+import { ITEMS_PER_REQUEST, ITEM_BATCH_MAX_URL, PlexClient } from '../../src/plex/client.js';
+import { ROUTES } from '../../src/sim/plex.js';
+import { StashClient } from '../../src/stash-api/client.js';
+import { batchedPlex, batchedStash } from '../../src/sync/batched-reads.js';
+import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
+import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
+import { startWorkerRole } from '../../src/roles/worker.js';
+import { testRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+let world: World;
+let redis: Redis;
+let plexClient: PlexClient;
+let stashClient: StashClient;
+
+const deps = (maxKeys = 100): SyncDeps => ({
+  plex: batchedPlex(plexClient, { maxKeys }),
+  stash: batchedStash(stashClient, { maxKeys }),
+  redis,
+  keys: keys(world.prefix),
+  sync: world.config.sync,
+});
+
+const ids = () => [...world.ratingKeyOf.keys()];
+const errorType = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' && r.reason instanceof SyncError ? r.reason.type : r.status);
+const metadataReads = () => world.plex.requests.filter((r) => r.method === 'GET' && r.route === ROUTES.metadata);
+
+beforeAll(async () => {
+  // Stash's clock 10 s behind: the scenes' screenshot versions are settled from the first sync on.
+  world = await startWorld({ scenes: 8, prefixName: 'batch', stash: { clockSkewMs: -10_000 } });
+  redis = testRedis();
+  const { config } = world;
+  plexClient = new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap, redis, prefix: world.prefix });
+  stashClient = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  // A first sync: items found, path cache and ownership records written.
+  const d = deps();
+  const first = await Promise.allSettled(ids().map((id) => syncScene(id, d)));
+  expect(first.map(errorType)).toEqual(ids().map(() => 'fulfilled'));
+});
+afterAll(async () => {
+  redis.disconnect();
+  await world.stop();
+});
+
+describe('coalesced reads', () => {
+  it('an unchanged library: one Stash request and one Plex request for all the jobs, no screenshot, no edit', async () => {
+    world.plex.resetCounters();
+    world.stash.resetCounters();
+    const d = deps();
+    const results = await Promise.all(ids().map((id) => syncScene(id, d)));
+    expect(results.every((r) => 'editRequests' in r && r.editRequests === 0 && !r.posterUploaded)).toBe(true);
+    expect(world.stash.count()).toBe(1);
+    expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(1);
+    // The cached ratingKey's verification is the item read: one read per item, in one request.
+    expect(world.plex.requests.map((r) => `${r.method} ${r.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
+    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
+  });
+
+  it('a batch with a missing item and a missing scene: only those two jobs fail, with the single-read types', async () => {
+    const [a, b, c, d, e, f, g, h] = ids() as [string, ...string[]];
+    const gone = world.ratingKeyOf.get(c!)!;
+    world.plex.removeItem(gone);
+    world.stash.deleteScene(e!);
+    world.plex.resetCounters();
+    world.stash.resetCounters();
+    const shared = deps();
+    const settled = await Promise.allSettled([a, b, c, d, e, f, g, h].map((id) => syncScene(id!, shared)));
+    expect(settled.map(errorType)).toEqual(['fulfilled', 'fulfilled', 'PlexNotFound', 'fulfilled', 'StashSceneMissing', 'fulfilled', 'fulfilled', 'fulfilled']);
+    // Stash fails a findScenes naming the missing id: asked once more without it, never one by one.
+    expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(2);
+    expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
+    // Plex left the missing key out of one read of seven keys; only that job looked further.
+    expect(metadataReads()).toHaveLength(1);
+    expect(metadataReads()[0]!.status).toBe(200);
+    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(7);
+    // The next tests use the six scenes left.
+    world.ratingKeyOf.delete(c!);
+    world.ratingKeyOf.delete(e!);
+  });
+
+  it('a whole-request 404 (none of its keys exists) fails only the keys asked in it', async () => {
+    const port = batchedPlex(plexClient, { maxKeys: 2 });
+    const [k1, k2] = ids().map((id) => world.ratingKeyOf.get(id)!);
+    world.plex.resetCounters();
+    const settled = await Promise.allSettled(['999991', '999992', k1!, k2!].map((k) => port.getItem(k)));
+    expect(settled.map(errorType)).toEqual(['PlexNotFound', 'PlexNotFound', 'fulfilled', 'fulfilled']);
+    expect(metadataReads().map((r) => r.status).sort()).toEqual([200, 404]);
+    const reason = (settled[0] as PromiseRejectedResult).reason as SyncError;
+    expect(reason.message).toMatch(/\/library\/metadata\/999991 \(read with 1 more\) → HTTP 404/);
+  });
+
+  it('a batch during an outage: every job of it fails with the type a single read gets', async () => {
+    const all = ids();
+    await world.plex.setMode('down');
+    try {
+      const single = await plexClient.getItem(world.ratingKeyOf.get(all[0]!)!).catch((e: unknown) => e);
+      const d = deps();
+      const settled = await Promise.allSettled(all.map((id) => syncScene(id, d)));
+      expect(settled.map(errorType)).toEqual(all.map(() => (single as SyncError).type));
+      expect((single as SyncError).type).toBe('PlexServerDown');
+    } finally {
+      await world.plex.setMode('up');
+    }
+    await world.stash.setMode('503');
+    try {
+      const d = deps();
+      const settled = await Promise.allSettled(all.map((id) => syncScene(id, d)));
+      expect(settled.map(errorType)).toEqual(all.map(() => 'StashUnavailable'));
+      expect(world.stash.count({ status: 503 })).toBe(1); // one request for every job of the batch
+    } finally {
+      await world.stash.setMode('up');
+    }
+  });
+
+  it('a batch mixing a fresh edit and bulk jobs through the worker: coalesced reads, one edit, for the edited scene only', async () => {
+    const all = ids();
+    const fresh = all[2]!;
+    world.stash.updateScene(fresh, { title: 'Fresh edit', updated_at: Date.now() - 5_000 });
+    const conn = connectRedis(world.config);
+    const queue = createSyncQueue(conn, world.prefix);
+    await queue.pause();
+    const now = Date.now();
+    await enqueueSyncBulk(queue, all.map((sceneId) => ({ sceneId, reason: sceneId === fresh ? ('hook' as const) : ('manual' as const), enqueuedAt: now })), world.config.errorStrategies);
+    world.plex.resetCounters();
+    world.stash.resetCounters();
+    let done = 0;
+    const role = await startWorkerRole(world.config, createLogger({ level: 'silent' }), { onAttempt: (o) => void (o === 'ok' && done++) });
+    try {
+      await queue.resume();
+      await waitFor(() => done === all.length, 10_000, 'every job done');
+    } finally {
+      await role.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      conn.disconnect();
+    }
+    expect(world.plex.item(world.ratingKeyOf.get(fresh)!)!.title).toBe('Fresh edit');
+    expect(world.plex.count({ method: 'PUT' })).toBe(1);
+    // Jobs that run together read together: fewer requests than jobs (the hook job included).
+    expect(metadataReads().length).toBeLessThan(all.length);
+    expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBeLessThan(all.length);
+    expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
+    // Its new screenshot version is read once (the cover did not change: no upload).
+    expect(world.stash.count({ operationName: 'screenshot' })).toBe(1);
+    expect(world.plex.count({ method: 'POST', route: ROUTES.posters })).toBe(0);
+  });
+});
+
+describe('the URL bound of a batched Plex read', () => {
+  let server: Server;
+  const urls: string[] = [];
+  beforeAll(async () => {
+    // A Plex that answers every key it is asked (long keys included), recording each request's URL.
+    server = createServer((req, res) => {
+      urls.push(req.url ?? '');
+      const asked = (req.url ?? '').replace('/library/metadata/', '').split(',').map(decodeURIComponent);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ MediaContainer: { size: asked.length, Metadata: asked.map((ratingKey) => ({ ratingKey, title: ratingKey.slice(0, 8) })) } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it(`at most ${ITEMS_PER_REQUEST} keys and ${ITEM_BATCH_MAX_URL} bytes of URL per request, every key answered`, async () => {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const port = batchedPlex(new PlexClient({ url: base, token: 't', clientIdentifier: 'stash2plex-test' }), { maxKeys: 100 });
+    const short = Array.from({ length: 250 }, (_, i) => String(i + 1));
+    const long = Array.from({ length: 60 }, (_, i) => `${'k'.repeat(300)}${i}`);
+    const items = await Promise.all([...short, ...long].map((k) => port.getItem(k)));
+    expect(items.map((i) => i.ratingKey)).toEqual([...short, ...long]);
+    expect(Math.max(...urls.map((u) => `${base}${u}`.length))).toBeLessThanOrEqual(ITEM_BATCH_MAX_URL);
+    expect(Math.max(...urls.map((u) => u.split(',').length))).toBeLessThanOrEqual(ITEMS_PER_REQUEST);
+    // 250 short keys fill 3 requests; 60 × 301 bytes need at least 3 more; a tail may share.
+    expect(urls.length).toBeGreaterThanOrEqual(5);
+    expect(urls.length).toBeLessThanOrEqual(7);
+  });
+});
