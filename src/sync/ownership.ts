@@ -13,6 +13,11 @@ import type { SyncMode } from './mapping.js';
  */
 export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion', string>>;
 
+/** The entries of `owned` the stored record does not already hold: an unchanged scene writes nothing. */
+export function ownershipChanges(record: OwnershipRecord, owned: OwnershipRecord): OwnershipRecord {
+  return Object.fromEntries(Object.entries(owned).filter(([field, hash]) => record[field as keyof OwnershipRecord] !== hash));
+}
+
 export interface OwnershipSettings {
   mode: SyncMode;
   fields: readonly SyncField[];

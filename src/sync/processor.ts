@@ -4,7 +4,7 @@ import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
+import { decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
@@ -133,7 +133,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const desired = desiredState(scene);
   const { edit, owned, preserved, cut } = decide(desired, current, record, deps.sync);
   const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
-  await writeOwnership(deps.redis, deps.keys, ratingKey, owned);
+  await writeOwnership(deps.redis, deps.keys, ratingKey, ownershipChanges(record, owned));
   const notes = { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) };
   if (!deps.sync.fields.includes('poster') || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false, ...notes };
   return { ratingKey, editRequests, ...(await syncPoster(deps, target, desired.posterUrl, record, current)), ...notes };

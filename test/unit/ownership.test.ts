@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
-import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
+import { decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
 import { unmetRequirements } from '../../src/sync/readiness.js';
 import { item, scene } from '../helpers/scene.js';
 
@@ -133,5 +133,13 @@ describe('screenshotVersion', () => {
     expect(screenshotToRead('/scene/12/screenshot?t=1700000099', record, true)).toBe(true);
     expect(screenshotToRead(null, record, true)).toBe(true);
     expect(screenshotToRead(record.posterVersion, { posterVersion: record.posterVersion }, true)).toBe(true);
+  });
+});
+
+describe('ownershipChanges', () => {
+  it('keeps only the entries the stored record does not already hold', () => {
+    expect(ownershipChanges({ title: 'a', summary: 'b' }, { title: 'a', summary: 'c', genres: 'd' })).toEqual({ summary: 'c', genres: 'd' });
+    expect(ownershipChanges({ title: 'a' }, { title: 'a' })).toEqual({});
+    expect(ownershipChanges({}, { title: 'a' })).toEqual({ title: 'a' });
   });
 });
