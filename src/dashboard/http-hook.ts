@@ -12,8 +12,6 @@ import { encodeFanoutEntry, encodeInboxEntry, type FanoutEvent, type SyncJobData
 import { fanoutSchema } from '../model/job.js';
 import type { HookDecision } from '../hook/decide.js';
 
-export const HOOK_PATH = '/api/stash/hook';
-
 /** Per remote address: a Stash bulk edit runs one hook per scene, back to back (see README). */
 export const DEFAULT_HOOK_RATE_LIMIT = { ratePerSec: 100, burst: 200 } as const;
 

@@ -9,6 +9,7 @@ import { SYNC_QUEUE } from '../core/keys.js';
 import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
+import { CSRF_HEADER_VALUE } from './security.js';
 
 export interface PageContext {
   now: number;
@@ -306,7 +307,7 @@ function liveScript(refreshMs: number): string {
   return `var main=document.getElementById('status-main'),stamp=document.getElementById('refresh-state');
 function sync(){var d=document.getElementById('status-data');if(d){document.title=d.getAttribute('data-title');}}
 function tick(){
-  fetch('./?partial=main',{credentials:'same-origin',cache:'no-store',headers:{'X-Requested-With':'stash2plex'}})
+  fetch('./?partial=main',{credentials:'same-origin',cache:'no-store',headers:{'X-Requested-With':${JSON.stringify(CSRF_HEADER_VALUE)}}})
   .then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.text();})
   .then(function(html){main.innerHTML=html;sync();stamp.textContent='live · updated '+new Date().toLocaleTimeString();stamp.className='refresh';})
   .catch(function(e){stamp.textContent='connection lost ('+e.message+') · retrying';stamp.className='refresh stale';})
@@ -316,7 +317,7 @@ setTimeout(tick,${refreshMs});
 var btn=document.getElementById('probe-now'),out=document.getElementById('probe-result'),clear;
 btn.addEventListener('click',function(){
   btn.disabled=true;out.textContent='probing…';
-  fetch('./api/health-check',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex'}})
+  fetch('./api/health-check',{method:'POST',credentials:'same-origin',headers:{'X-Requested-With':${JSON.stringify(CSRF_HEADER_VALUE)}}})
   .then(function(r){return r.json();})
   .then(function(j){var t=new Date(j.at||Date.now()).toLocaleTimeString();out.textContent=t+': '+(j.ok?('Plex answered in '+j.latencyMs+' ms'):('Plex did not answer: '+(j.error||'unknown error')));out.className=j.ok?'ok':'bad';out.title=out.textContent;clearTimeout(clear);clear=setTimeout(function(){out.textContent='';out.title='';},15000);})
   .catch(function(e){out.textContent='probe failed: '+e.message;})
@@ -325,7 +326,7 @@ btn.addEventListener('click',function(){
 `;
 }
 
-const POST_JSON_SCRIPT = `function jsonPost(body){return {method:'POST',credentials:'same-origin',headers:{'X-Requested-With':'stash2plex','Content-Type':'application/json'},body:JSON.stringify(body)};}
+const POST_JSON_SCRIPT = `function jsonPost(body){return {method:'POST',credentials:'same-origin',headers:{'X-Requested-With':${JSON.stringify(CSRF_HEADER_VALUE)},'Content-Type':'application/json'},body:JSON.stringify(body)};}
 function postJson(request){
   return request.then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
 }

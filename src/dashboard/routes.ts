@@ -10,7 +10,7 @@ import { queueCleanHandler, type QueueCleanPorts } from './handlers/queue-clean.
 import { reconcileHandler, type ReconcilePorts } from './handlers/reconcile.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
-import { HOOK_PATH } from './http-hook.js';
+import { HTTP_HOOK_PATH } from '../hook/input.js';
 import type { Handler } from './reply.js';
 
 /**
@@ -51,7 +51,7 @@ export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & Req
 export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
   return [
     { method: 'get', path: '/healthz', access: 'open', handler: healthzHandler(p) },
-    { method: 'all', path: HOOK_PATH, access: 'hook-token', router: p.stashHook },
+    { method: 'all', path: HTTP_HOOK_PATH, access: 'hook-token', router: p.stashHook },
     { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(p) },
     { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(p) },
     { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(p), body: 'raw' },

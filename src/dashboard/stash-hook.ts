@@ -14,7 +14,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { redact, type Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import { decideHook, itemOfDecision } from '../hook/decide.js';
-import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome, HOOK_PATH } from './http-hook.js';
+import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome } from './http-hook.js';
+import { HTTP_HOOK_PATH } from '../hook/input.js';
 import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../hook/input.js';
 import { itemLabel, type InboxItem } from '../model/inbox-item.js';
 import type { HookSpool } from './hook-spool.js';
@@ -77,7 +78,7 @@ function hookContext(opts: StashHookOptions): HookContext {
   };
 }
 
-/** Mounted at HOOK_PATH (./routes.ts). */
+/** Mounted at HTTP_HOOK_PATH (./routes.ts). */
 export function stashHookRouter(opts: StashHookOptions): express.Router {
   const ctx = hookContext(opts);
   const router = express.Router();
@@ -97,7 +98,7 @@ function hookGate(ctx: HookContext) {
     if (token === null) {
       if (!warnedOff) {
         warnedOff = true;
-        log.warn({ remote: remote(req) }, `stash hook: ${req.method} ${HOOK_PATH} while HOOK_TOKEN is not set (the HTTP hook is off)`);
+        log.warn({ remote: remote(req) }, `stash hook: ${req.method} ${HTTP_HOOK_PATH} while HOOK_TOKEN is not set (the HTTP hook is off)`);
       }
       return answer(res, 404, { error: 'not found: the HTTP hook is off (HOOK_TOKEN is not set)' });
     }

@@ -9,6 +9,12 @@
 // zod/mini, whose schema construction alone cost the hook ~4 ms (a tenth of a `node -e 0`);
 // test/unit/plugin-input.test.ts checks the messages against the zod/mini schema they replaced.
 
+/**
+ * The dashboard's HTTP hook endpoint (src/dashboard/stash-hook.ts), which takes this same input by POST
+ * from a plugin whose exec is wget or curl (src/stash-plugin/plugin-io.ts builds those manifests).
+ */
+export const HTTP_HOOK_PATH = '/api/stash/hook';
+
 /** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 /** Scene saves: the scene itself is queued (src/hook/decide.ts decides whether Plex shows what changed). */

@@ -5,7 +5,7 @@
 //
 // Bundled into the hook (dist/stash-plugin/stash2plex.cjs, which Stash waits for on every scene save):
 // it imports nothing but the hook's input module, never `zod` (~450 KB, 20–30 ms) nor anything that does.
-import { RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS, type PluginArgs, type ServerConnection } from '../hook/input.js';
+import { HTTP_HOOK_PATH, RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS, type PluginArgs, type ServerConnection } from '../hook/input.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
 export const PLUGIN_ID = 'stash2plex';
@@ -180,8 +180,7 @@ export function pluginManifest(version: string) {
 // (`{"output": …}` / `{"error": …}`). Hooks only: the tasks need Node.js; no spool: while stash2plex is
 // unreachable the event is not recorded and checkpoint reconciliation catches the scene up.
 
-/** The dashboard's hook endpoint (HOOK_PATH of src/dashboard/http-hook.ts; a test keeps the two equal). */
-export const HTTP_HOOK_PATH = '/api/stash/hook';
+export { HTTP_HOOK_PATH };
 export const HTTP_HOOK_VARIANTS = ['wget', 'curl'] as const;
 export type HttpHookVariant = (typeof HTTP_HOOK_VARIANTS)[number];
 /** Written in place of what the build was not given; `sed` or a rebuild with the variables replaces them. */

@@ -4,7 +4,6 @@
 // interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { HOOK_PATH } from '../../src/dashboard/http-hook.js';
 import { CURL_MAX_TIME_S, HTTP_HOOK_PATH, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest, PLUGIN_TASKS, pluginManifest, resolveHttpHookTarget } from '../../src/stash-plugin/plugin-io.js';
 import { HOOK_TRIGGERS } from '../../src/hook/input.js';
 
@@ -110,10 +109,6 @@ describe('manifests', () => {
       expect(text.split(p).length - 1, p).toBe(m.exec.join('\n').split(p).length - 1);
       expect(m.exec.join('\n')).toContain(p);
     }
-  });
-
-  it('the endpoint path is the HTTP hook route', () => {
-    expect(HTTP_HOOK_PATH).toBe(HOOK_PATH);
   });
 });
 
