@@ -14,6 +14,11 @@ export function keys(prefix: string) {
     signals: `${prefix}:signals`,
     /** Hash: Plex file path → ratingKey (verified on use). */
     plexPathCache: `${prefix}:plex:path`,
+    /**
+     * Hash: Stash scene id → ratingKey of the Plex item the scene last synced to. A hint only, so that a
+     * job reads the item alongside the scene instead of after it; resolution still decides.
+     */
+    plexSceneItem: `${prefix}:plex:scene`,
     /** Hash (bounded): suggested PATH_MAP pair `from=to` → a file the base-name fallback matched (JSON). */
     plexPathHints: `${prefix}:plex:path-hints`,
     /** Prefix of strings `<plexScanned>:<sectionKey>:<folder>` (TTL PLEX_SCAN_COOLDOWN_MS): a folder scan asked for. */

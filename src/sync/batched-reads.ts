@@ -36,7 +36,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
   });
   const read = (ratingKey: string) => items.load(ratingKey);
   return {
-    resolveItem: (stashPath, size) => plex.resolveItem(stashPath, size ?? null, read),
+    resolveItem: (stashPath, size, readItem) => plex.resolveItem(stashPath, size ?? null, readItem ?? read),
     getItem: read,
     applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),

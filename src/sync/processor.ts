@@ -15,7 +15,8 @@ import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.
 export interface PlexPort {
   /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md). */
   /** `item`: the item as read to verify a cached ratingKey, when it was (no need to read it again). */
-  resolveItem(stashPath: string, size?: number | null): Promise<{ ratingKey: string; sectionKey: string; item?: PlexItem }>;
+  /** `read`: how to read an item while resolving (default: getItem); the processor's knows a prefetched one. */
+  resolveItem(stashPath: string, size?: number | null, read?: (ratingKey: string) => Promise<PlexItem>): Promise<{ ratingKey: string; sectionKey: string; item?: PlexItem }>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
@@ -31,7 +32,7 @@ export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'posterHashes' | 'syncSkipped'>;
+  keys: Pick<Keys, 'own' | 'posterHashes' | 'syncSkipped' | 'plexSceneItem'>;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
   sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
@@ -62,13 +63,33 @@ export type SyncResult = SyncedResult | SkippedResult;
 
 export const NOT_IN_PLEX = 'not in Plex';
 
+/** The item a scene last synced to (keys.plexSceneItem), its read already under way. */
+interface PrefetchedItem {
+  ratingKey: string;
+  item: Promise<PlexItem>;
+}
+
+/**
+ * Starts reading the item the scene last synced to while its Stash read is under way: an unchanged scene
+ * then costs one round trip, not two. Never rejects; the read's own error surfaces only if resolution
+ * asks for that item (it is the one it would have read), and a stale hint costs one key of a read.
+ */
+async function prefetchItem(deps: SyncDeps, sceneId: string): Promise<PrefetchedItem | null> {
+  const ratingKey = await deps.redis.hget(deps.keys.plexSceneItem, sceneId).catch(() => null);
+  if (!ratingKey) return null;
+  const item = deps.plex.getItem(ratingKey);
+  item.catch(() => undefined);
+  return { ratingKey, item };
+}
+
 /** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
-async function resolveScene(scene: StashScene, plex: PlexPort) {
+async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: PrefetchedItem | null) {
   if (scene.files.length === 0) throw new SyncError('PlexNotFound', `scene ${scene.id} has no file`);
+  const read = prefetched ? (k: string) => (k === prefetched.ratingKey ? prefetched.item : deps.plex.getItem(k)) : undefined;
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return await plex.resolveItem(file.path, file.size ?? null);
+      return await deps.plex.resolveItem(file.path, file.size ?? null, read);
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
@@ -118,16 +139,22 @@ async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKe
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
+  const prefetched = prefetchItem(deps, sceneId);
   const scene = await deps.stash.findScene(sceneId);
-  if (!scene) throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
+  if (!scene) {
+    await deps.redis.hdel(deps.keys.plexSceneItem, sceneId).catch(() => 0);
+    throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
+  }
   const unmet = unmetRequirements(scene, deps.sync.require);
   if (unmet.length > 0) {
     await Promise.all(unmet.map((u) => deps.redis.hincrby(deps.keys.syncSkipped, u.requirement, 1)));
     return { skipped: `not ready: ${unmet.map((u) => u.why).join('; ')}` };
   }
-  const target = await resolveScene(scene, deps.plex).catch((err: unknown) => whenNotFound(scene, deps, err));
+  const hint = await prefetched;
+  const target = await resolveScene(scene, deps, hint).catch((err: unknown) => whenNotFound(scene, deps, err));
   if (!target) return { skipped: NOT_IN_PLEX };
   const { ratingKey, sectionKey } = target;
+  if (hint?.ratingKey !== ratingKey) await deps.redis.hset(deps.keys.plexSceneItem, { [sceneId]: ratingKey }).catch(() => 0);
   const current = target.item ?? (await currentItem(deps, ratingKey));
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);

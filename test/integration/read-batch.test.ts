@@ -67,6 +67,23 @@ describe('coalesced reads', () => {
     expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
   });
 
+  it('the item is read alongside the scene, not after it: the Plex read arrives while Stash is still answering', async () => {
+    world.plex.resetCounters();
+    world.stash.resetCounters();
+    // Stash answers after 1 s: a read that waited for its answer would arrive at Plex 1 s after it was asked.
+    world.stash.setLatencyMs(1_000);
+    try {
+      const d = deps();
+      const results = await Promise.all(ids().map((id) => syncScene(id, d)));
+      expect(results.every((r) => 'editRequests' in r && r.editRequests === 0)).toBe(true);
+    } finally {
+      world.stash.setLatencyMs(0);
+    }
+    const askedStash = world.stash.requests.find((r) => r.operationName === 'FindScenesByIds')!.at;
+    expect(metadataReads()).toHaveLength(1);
+    expect(metadataReads()[0]!.at - askedStash).toBeLessThan(1_000);
+  });
+
   it('a batch with a missing item and a missing scene: only those two jobs fail, with the single-read types', async () => {
     const [a, b, c, d, e, f, g, h] = ids() as [string, ...string[]];
     const gone = world.ratingKeyOf.get(c!)!;
@@ -80,10 +97,11 @@ describe('coalesced reads', () => {
     // Stash fails a findScenes naming the missing id: asked once more without it, never one by one.
     expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(2);
     expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
-    // Plex left the missing key out of one read of seven keys; only that job looked further.
+    // Each job's item is read alongside its scene (the item it last synced to), the deleted scene's too:
+    // one read of eight keys. Plex left the missing key out; only that job looked further.
     expect(metadataReads()).toHaveLength(1);
     expect(metadataReads()[0]!.status).toBe(200);
-    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(7);
+    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
     // The next tests use the six scenes left.
     world.ratingKeyOf.delete(c!);
     world.ratingKeyOf.delete(e!);

@@ -1,6 +1,6 @@
 // syncScene with fake ports (Plex, Stash) and an in-memory stand-in for its few Redis hash commands: what
 // it reads, what it sends, and the errors it ends with.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { SyncError } from '../../src/core/errors.js';
 import { keys, type RedisConnection } from '../../src/core/redis.js';
@@ -44,15 +44,19 @@ function fakePlex(files: Record<string, string>) {
   }
   const lock = (item: PlexItem, field: string) => !item.locked.includes(field) && item.locked.push(field);
   const port: PlexPort & { down?: boolean } = {
-    async resolveItem(path) {
+    // Like the real client with a cached ratingKey: verified by reading the item through `read`.
+    async resolveItem(path, _size, read) {
       calls.push(`resolve ${path}`);
       if (port.down) throw new SyncError('PlexServerDown', 'GET /library/sections → ECONNREFUSED');
       const ratingKey = files[path];
       if (!ratingKey) throw new SyncError('PlexNotFound', `${path} is in no library`);
-      return { ratingKey, sectionKey: '1' };
+      return read ? { ratingKey, sectionKey: '1', item: await read(ratingKey) } : { ratingKey, sectionKey: '1' };
     },
     async getItem(ratingKey) {
-      return structuredClone(items.get(ratingKey)!);
+      calls.push(`read ${ratingKey}`);
+      const item = items.get(ratingKey);
+      if (!item) throw new SyncError('PlexNotFound', `GET /library/metadata/${ratingKey} → 404`);
+      return structuredClone(item);
     },
     async applyEdit(_section, ratingKey, edit: PlexEdit) {
       calls.push(`edit ${ratingKey}`);
@@ -190,7 +194,7 @@ describe('syncScene', () => {
     const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
     const { deps, plex } = setup({ files: { '/b/1.mkv': '202' }, scenes: [two] });
     expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '202', editRequests: 1 });
-    expect(plex.calls).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv', 'edit 202']);
+    expect(plex.calls.filter((c) => !c.startsWith('read'))).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv', 'edit 202']);
   });
 
   it('an error other than not-found stops at the first file and propagates as it is', async () => {
@@ -199,5 +203,45 @@ describe('syncScene', () => {
     plex.port.down = true;
     expect((await failure(syncScene('1', deps)))?.type).toBe('PlexServerDown');
     expect(plex.calls).toEqual(['resolve /a/1.mp4']);
+  });
+
+  it('the item a scene last synced to is read alongside the scene, once, and verified by resolution', async () => {
+    const { deps, plex, stash, redis } = setup();
+    await syncScene('1', deps);
+    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    // The Stash read held open: the Plex read must already be under way.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const findScene = stash.port.findScene.bind(stash.port);
+    stash.port.findScene = async (id) => {
+      await held;
+      return findScene(id);
+    };
+    plex.calls.length = 0;
+    const run = syncScene('1', deps);
+    await vi.waitFor(() => expect(plex.calls).toEqual(['read 101']));
+    release();
+    expect(await run).toEqual({ ratingKey: '101', editRequests: 0, posterUploaded: false });
+    expect(plex.calls).toEqual(['read 101', 'resolve /media/1.mp4']);
+  });
+
+  it('a stale hint costs one read: resolution decides, and the hint follows it', async () => {
+    const { deps, plex, redis } = setup({ files: { '/media/1.mp4': '101', '/old/1.mp4': '100' } });
+    redis.hashes.set(deps.keys.plexSceneItem, new Map([['1', '100']]));
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '101', editRequests: 1 });
+    expect(plex.calls.filter((c) => c.startsWith('read'))).toEqual(['read 100', 'read 101']);
+    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    // A hint to an item Plex no longer has: its 404 is not the job's (and is no unhandled rejection).
+    redis.hashes.get(deps.keys.plexSceneItem)!.set('1', '404');
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '101', editRequests: 0 });
+  });
+
+  it('a scene Stash no longer has loses its hint', async () => {
+    const { deps, stash, redis } = setup();
+    await syncScene('1', deps);
+    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    stash.byId.delete('1');
+    expect((await failure(syncScene('1', deps)))?.type).toBe('StashSceneMissing');
+    expect(redis.hashes.get(deps.keys.plexSceneItem)?.has('1')).toBe(false);
   });
 });
