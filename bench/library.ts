@@ -34,7 +34,7 @@ const blankItem = (ratingKey: string): PlexItem => parseItem({ MediaContainer: {
 /**
  * The library as a first sync leaves it, without sending it through the worker (that would be the
  * benchmark's longest part): each Plex item edited as decide() says, its poster uploaded, the
- * ownership record and the path cache written. The unchanged pass then checks it: no edit at all.
+ * ownership record, the path cache and the scene's item hint written. The unchanged pass then checks it: no edit at all.
  */
 async function seed(world: SimWorld, config: Config, redis: RedisConnection): Promise<void> {
   const k = keys(config.redis.prefix);
@@ -47,6 +47,7 @@ async function seed(world: SimWorld, config: Config, redis: RedisConnection): Pr
     const version = screenshotVersion(scene.paths!.screenshot!, Infinity)!;
     pipe.hset(ownershipKey(k, ratingKey), { ...owned, poster: valueHash(shot.bytes), posterVersion: version });
     pipe.hset(k.plexPathCache, normalisePlexPath(mapPath(scene.files[0]!.path, config.plex.pathMap)), ratingKey);
+    pipe.hset(k.plexSceneItem, id, ratingKey);
     if (pipe.length >= 2_000) {
       await pipe.exec();
       pipe = redis.pipeline();
@@ -148,7 +149,7 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
     { figure: 'changed pass: wall time; Plex / Stash requests', value: `${round(change.ms / 1000, 1)} s; ${change.plex} / ${change.stash}`, target: '' },
     { figure: 'failed attempts (all passes)', value: batched.failed + single.failed + change.failed, target: '0' },
   ];
-  return `${table(`Library (${n} scenes, simulators answering each request after ${LATENCY_MS} ms, ${SERVER_PARALLEL} at a time, WORKER_CONCURRENCY=${CONCURRENCY}, one worker process)`, rows)}Seeded as a first sync leaves it (Plex items, ownership records, path cache) in ${round(seedMs / 1000, 1)} s, outside the figures.\n`;
+  return `${table(`Library (${n} scenes, simulators answering each request after ${LATENCY_MS} ms, ${SERVER_PARALLEL} at a time, WORKER_CONCURRENCY=${CONCURRENCY}, one worker role in the bench's process)`, rows)}Seeded as a first sync leaves it (Plex items, ownership records, path cache, item hints) in ${round(seedMs / 1000, 1)} s, outside the figures.\n`;
 }
 
 if (isMain(import.meta.url)) {

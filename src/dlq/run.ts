@@ -10,6 +10,7 @@ import type { SyncJobData } from '../model/inbox-item.js';
 import { parseBreaker, type BreakerStateName } from '../resilience/breaker.js';
 import { queueInternals, WAITING_STATES, type QueueInternals } from './bullmq-internals.js';
 import { Mover } from './mover.js';
+import { pruneRequeueCounts } from './prune-counts.js';
 import { failedPages, loadPage, type FailedEntry, type PageJob } from './scan.js';
 import { scanRanges, selectJobs, type JobDecision, type Window } from './select.js';
 import type { RequeueOptions, RequeueProgress, RequeueSummary } from './types.js';
@@ -79,8 +80,18 @@ export class RequeueRun {
       }
     }
     await this.mover.flush();
+    if (!this.u.options.dryRun) await this.pruneCounts();
     this.progress(true);
     return this.summary;
+  }
+
+  /** Housekeeping after a real run: a failure here costs nothing but a larger hash until the next run. */
+  private async pruneCounts(): Promise<void> {
+    const pruned = await pruneRequeueCounts(this.u.redis, this.u.keys.requeueCounts, this.bull.jobKey).catch((err: unknown) => {
+      this.u.log.warn({ err: (err as Error).message }, 'requeue: the counts of jobs that are gone were not pruned');
+      return 0;
+    });
+    if (pruned > 0) this.u.log.info({ pruned }, 'requeue: forgot the requeue counts of jobs that no longer exist');
   }
 
   private refuse(state: BreakerStateName): void {

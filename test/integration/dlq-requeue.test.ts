@@ -187,6 +187,15 @@ describe('requeue', () => {
     }
   });
 
+  it('a real run forgets the requeue counts of jobs that no longer exist; a dry run changes nothing', async () => {
+    const [kept] = await fail(T - 25 * MIN, [{ sceneId: '70', failedReason: DOWN(70) }]);
+    await conn.hset(k.requeueCounts, { [kept!]: '1', '999991': '2', '999992': '3' });
+    await run({ dryRun: true });
+    expect(await conn.hlen(k.requeueCounts)).toBe(3);
+    expect((await run()).requeued).toBe(1);
+    expect(await conn.hgetall(k.requeueCounts)).toEqual({ [kept!]: '2' });
+  });
+
   it('refuses while the breaker is not CLOSED unless forced', async () => {
     const ids = await fail(T - 25 * MIN, specs(1, 4));
     await setBreaker('OPEN');
