@@ -27,7 +27,7 @@ export function keys(prefix: string) {
     plexLibraryCheck: `${prefix}:plex:library-check`,
     /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
     plexClientId: `${prefix}:plex:client-id`,
-    /** Hash: ratingKey → SHA-256 of the last poster uploaded. Legacy: read and moved into `<own>:<ratingKey>`. */
+    /** Hash: ratingKey → SHA-256 of the last poster uploaded. Legacy: moved into `<own>:<ratingKey>` when a worker starts. */
     posterHashes: `${prefix}:plex:poster`,
     /**
      * Prefix of hashes `<own>:<ratingKey>`, one per Plex item: each field stash2plex has set (SYNC_FIELDS

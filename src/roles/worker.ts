@@ -10,6 +10,7 @@ import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
 import { folderScanner } from '../sync/scan-missing.js';
+import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 
@@ -29,6 +30,8 @@ export async function startWorkerRole(
   const blocking = connectRedis(config);
   const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
   const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
+  const migrated = await migrateLegacyPosterHashes(connection, k);
+  if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
   const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log });
   const stash = new StashClient({
     url: config.stash.url,

@@ -44,7 +44,7 @@ export interface LibraryReconcileDeps {
   stash: LibraryStashPort;
   plex: LibraryPlexPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'posterHashes' | 'reconcileIndex'>;
+  keys: Pick<Keys, 'own' | 'reconcileIndex'>;
   settings: GapSettings;
   /** Queues scene ids for a sync (bulk priority, deduplicated); absent: a dry run. */
   enqueue?: (sceneIds: string[]) => Promise<void>;

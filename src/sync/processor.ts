@@ -32,7 +32,7 @@ export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'posterHashes' | 'syncSkipped' | 'plexSceneItem'>;
+  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem'>;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
   sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */

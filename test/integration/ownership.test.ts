@@ -8,6 +8,7 @@ import { keys, ownershipKey } from '../../src/core/redis.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
+import { migrateLegacyPosterHashes } from '../../src/sync/ownership-store.js';
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';
 
@@ -150,5 +151,19 @@ describe('SYNC_FIELDS=title,genres', () => {
     expect(after).toMatchObject({ title: `Title ${n}`, genre: ['own-tag'] });
     expect({ ...after, title: before.title, genre: before.genre, locked: before.locked, updatedAt: before.updatedAt }).toEqual(before);
     expect(after.locked).toEqual(['genre', 'title']);
+  });
+});
+
+describe('legacy poster hashes', () => {
+  it('move into the ownership records once (a record\'s own poster wins), then the hash is gone', async () => {
+    const k = keys(world.prefix);
+    const sha = (c: string) => c.repeat(64);
+    await redis.hset(k.posterHashes, { 'legacy-1': sha('a'), 'legacy-2': sha('b') });
+    await redis.hset(ownershipKey(k, 'legacy-2'), { poster: 'c'.repeat(16), title: 'd'.repeat(16) });
+    expect(await migrateLegacyPosterHashes(redis, k)).toBe(2);
+    expect(await redis.hgetall(ownershipKey(k, 'legacy-1'))).toEqual({ poster: 'a'.repeat(16) });
+    expect(await redis.hgetall(ownershipKey(k, 'legacy-2'))).toEqual({ poster: 'c'.repeat(16), title: 'd'.repeat(16) });
+    expect(await redis.exists(k.posterHashes)).toBe(0);
+    expect(await migrateLegacyPosterHashes(redis, k)).toBe(0);
   });
 });
