@@ -33,8 +33,10 @@ for (const [name, run] of benches) {
   process.stderr.write(`[bench] ${name}…\n`);
   const started = Date.now();
   const text = await run();
+  const seconds = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`${text}\n`);
-  sections.push(`${text}\n_${name}: ${Math.round((Date.now() - started) / 1000)} s_\n`);
+  process.stderr.write(`[bench] ${name}: ${seconds} s\n`);
+  sections.push(`${text}\n_${name}: ${seconds} s_\n`);
 }
 if (argv.includes('--write')) {
   const header = `# Benchmarks\n\nLatest \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\nTargets and how to read the figures: at the end.\n\n`;

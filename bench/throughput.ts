@@ -105,7 +105,7 @@ export async function runThroughputBench({ quick = false } = {}): Promise<string
   }
   await world.stop();
   redis.stop();
-  return table(`Throughput (concurrency ${CONCURRENCY}, one worker process, simulators on loopback)`, rows);
+  return table(`Throughput (concurrency ${CONCURRENCY}, each worker in the bench's process, simulators on loopback)`, rows);
 }
 
 if (isMain(import.meta.url)) {
