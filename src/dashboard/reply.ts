@@ -1,6 +1,7 @@
 // What a dashboard handler sees and returns, free of express (as bull-board's handlers return
 // `{ status, body }`): a handler is a function of its ports and of this small request, so a unit test
 // calls it with fakes. ./respond.ts writes a Reply to express.
+import type { z } from 'zod';
 
 /** The parts of a request the handlers read. */
 export interface DashboardRequest {
@@ -19,3 +20,20 @@ export type Reply =
 export type Handler = (req: DashboardRequest) => Promise<Reply>;
 
 export const json = (status: number, body: unknown): Reply => ({ status, json: body });
+
+/**
+ * A JSON request body (empty: `{}`) checked by `schema`: its data, or the 400 to answer, naming the first
+ * issue (`usage` when the body is not JSON at all).
+ */
+export function jsonBody<T>(raw: Buffer | undefined, schema: z.ZodType<T>, usage: string): { data: T } | { reply: Reply } {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw?.toString('utf8').trim() || '{}');
+  } catch {
+    return { reply: json(400, { error: usage }) };
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return { data: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  return { reply: json(400, { error: `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` }) };
+}

@@ -143,11 +143,12 @@ export class PlexClient {
     this.libraries = opts.libraries?.length ? opts.libraries : null;
     this.pathMap = opts.pathMap ?? [];
     this.matchFallback = opts.matchFallback ?? 'basename';
-    this.hintsKey = keys(opts.prefix ?? 's2p').plexPathHints;
+    const k = keys(opts.prefix ?? 's2p');
+    this.hintsKey = k.plexPathHints;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.redis = opts.redis;
-    this.cacheKey = keys(opts.prefix ?? 's2p').plexPathCache;
-    this.ownKey = (ratingKey) => ownershipKey(keys(opts.prefix ?? 's2p'), ratingKey);
+    this.cacheKey = k.plexPathCache;
+    this.ownKey = (ratingKey) => ownershipKey(k, ratingKey);
     this.clientIdentifier = opts.clientIdentifier;
     this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;

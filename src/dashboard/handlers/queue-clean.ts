@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
 import { SYNC_QUEUE } from '../../core/redis.js';
 import { cleanSummaryText, type CleanRequest, type CleanSummary } from '../../sync/queue-clean.js';
-import { json, type Handler } from '../reply.js';
+import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
 const LABELS = { clear_failed: 'Clear Failed Jobs', purge_failed: 'Purge Failed Jobs Older Than N Days', clear_pending: 'Clear Pending Queue' } as const;
@@ -27,17 +27,8 @@ export interface QueueCleanPorts {
 
 export function queueCleanHandler(ports: QueueCleanPorts): Handler {
   return async (req) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(req.body?.toString('utf8') || '{}');
-    } catch {
-      return json(400, { error: 'the body must be a JSON object: {"action": "clear_failed" | "purge_failed" | "clear_pending", "dryRun"?, "days"?}' });
-    }
-    const parsed = cleanBodySchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return json(400, { error: `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` });
-    }
+    const parsed = jsonBody(req.body, cleanBodySchema, 'the body must be a JSON object: {"action": "clear_failed" | "purge_failed" | "clear_pending", "dryRun"?, "days"?}');
+    if ('reply' in parsed) return parsed.reply;
     if (!ports.cleanQueue) throw new HttpError(500, `no "${SYNC_QUEUE}" queue here`);
     await ports.redisAnswers();
     const request: CleanRequest = { action: parsed.data.action, dryRun: parsed.data.dryRun !== false, days: parsed.data.days };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
 import { reportLines, reportSummary, type LibraryReport } from '../../sync/library-gaps.js';
 import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
-import { json, type Handler } from '../reply.js';
+import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
 /** Unknown keys are refused, as for /api/requeue (a misspelt `dry_run` must not pass for a dry run). */
@@ -21,17 +21,8 @@ export interface ReconcilePorts {
 export function reconcileHandler(ports: ReconcilePorts): Handler {
   let running = false;
   return async (req) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(req.body?.toString('utf8').trim() || '{}');
-    } catch {
-      return json(400, { error: 'the body must be a JSON object: {"dryRun"?: boolean}' });
-    }
-    const parsed = reconcileBodySchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return json(400, { error: `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` });
-    }
+    const parsed = jsonBody(req.body, reconcileBodySchema, 'the body must be a JSON object: {"dryRun"?: boolean}');
+    if ('reply' in parsed) return parsed.reply;
     if (!ports.reconcileLibrary) throw new HttpError(500, 'no sync queue here');
     if (running) throw new HttpError(409, 'a Reconcile Library run is in progress here; try again when it has finished');
     await ports.redisAnswers();
