@@ -411,51 +411,61 @@ rc.ok.addEventListener('click',function(){
 rc.no.addEventListener('click',function(){rcReset();rcShow('muted',['Cancelled: nothing was queued.']);});
 `;
 
-/** The dead-letter recovery panel (outside the refreshed part: its dialog survives the refresh). */
+/**
+ * A panel outside the refreshed part: its controls, then the dry run's result and a hidden confirm and
+ * cancel (ids and test ids `<id>-result`, `<id>-confirm`, `<id>-cancel`, which the page script drives).
+ */
+function confirmPanel(id: string, title: string, intro: string, controls: string, confirmLabel: string): string {
+  return (
+    `<section class="recovery"><div class="card" data-testid="${id}-panel"><h2>${title}</h2>` +
+    `<p class="small muted">${intro}</p>` +
+    `<div class="row">${controls}</div>` +
+    `<div id="${id}-result" data-testid="${id}-result" aria-live="polite"></div>` +
+    `<div class="row"><button id="${id}-confirm" class="primary" type="button" data-testid="${id}-confirm" hidden>${confirmLabel}</button>` +
+    `<button id="${id}-cancel" type="button" data-testid="${id}-cancel" hidden>Cancel</button></div>` +
+    `</div></section>`
+  );
+}
+
+/** Dead-letter recovery: the requeue of an outage window's failed jobs. */
 function recoveryPanel(): string {
-  return (
-    `<section class="recovery"><div class="card" data-testid="requeue-panel"><h2>Dead-letter recovery</h2>` +
-    `<p class="small muted">Jobs that still failed while Plex was down wait in the failed set. This moves the ones of an outage window back to the queue ` +
-    `(a dry run first shows how many; nothing moves until you confirm). Same as <code>npm run requeue</code>.</p>` +
-    `<div class="row"><button id="requeue-dry" type="button" data-testid="requeue-dry">Recover failed outage jobs</button>` +
-    `<label>from <select id="requeue-outage" data-testid="requeue-outage"><option value="latest">the latest outage</option><option value="all">all recorded outages</option></select></label>` +
-    `<label><input type="checkbox" id="requeue-optional" data-testid="requeue-optional"> also PlexTemporaryError and PlexNotFound</label></div>` +
-    `<div id="requeue-result" data-testid="requeue-result" aria-live="polite"></div>` +
-    `<div class="row"><button id="requeue-confirm" class="primary" type="button" data-testid="requeue-confirm" hidden>Requeue</button>` +
-    `<button id="requeue-cancel" type="button" data-testid="requeue-cancel" hidden>Cancel</button></div>` +
-    `</div></section>`
+  return confirmPanel(
+    'requeue',
+    'Dead-letter recovery',
+    `Jobs that still failed while Plex was down wait in the failed set. This moves the ones of an outage window back to the queue ` +
+      `(a dry run first shows how many; nothing moves until you confirm). Same as <code>npm run requeue</code>.`,
+    `<button id="requeue-dry" type="button" data-testid="requeue-dry">Recover failed outage jobs</button>` +
+      `<label>from <select id="requeue-outage" data-testid="requeue-outage"><option value="latest">the latest outage</option><option value="all">all recorded outages</option></select></label>` +
+      `<label><input type="checkbox" id="requeue-optional" data-testid="requeue-optional"> also PlexTemporaryError and PlexNotFound</label>`,
+    'Requeue',
   );
 }
 
-/** Queue maintenance (outside the refreshed part, like the recovery panel): a dry run, then a confirm. */
+/** Queue maintenance: a dry run, then a confirm. */
 function maintenancePanel(): string {
-  return (
-    `<section class="recovery"><div class="card" data-testid="clean-panel"><h2>Queue maintenance</h2>` +
-    `<p class="small muted">Failed jobs are kept <code>FAILED_KEEP_DAYS</code> days and at most <code>FAILED_KEEP_MAX</code> of them. ` +
-    `Remove them sooner, or empty the pending queue (running jobs finish). A dry run first shows how many; nothing is removed until you confirm. Same as the Stash tasks.</p>` +
-    `<div class="row"><label>Action <select id="clean-action" data-testid="clean-action"><option value="clear_failed">Clear failed jobs</option>` +
-    `<option value="purge_failed">Purge failed jobs older than</option><option value="clear_pending">Clear pending queue</option></select></label>` +
-    `<label><input id="clean-days" data-testid="clean-days" type="number" min="0" step="1" value="30" disabled> days</label>` +
-    `<button id="clean-dry" type="button" data-testid="clean-dry">Dry run</button></div>` +
-    `<div id="clean-result" data-testid="clean-result" aria-live="polite"></div>` +
-    `<div class="row"><button id="clean-confirm" class="primary" type="button" data-testid="clean-confirm" hidden>Remove</button>` +
-    `<button id="clean-cancel" type="button" data-testid="clean-cancel" hidden>Cancel</button></div>` +
-    `</div></section>`
+  return confirmPanel(
+    'clean',
+    'Queue maintenance',
+    `Failed jobs are kept <code>FAILED_KEEP_DAYS</code> days and at most <code>FAILED_KEEP_MAX</code> of them. ` +
+      `Remove them sooner, or empty the pending queue (running jobs finish). A dry run first shows how many; nothing is removed until you confirm. Same as the Stash tasks.`,
+    `<label>Action <select id="clean-action" data-testid="clean-action"><option value="clear_failed">Clear failed jobs</option>` +
+      `<option value="purge_failed">Purge failed jobs older than</option><option value="clear_pending">Clear pending queue</option></select></label>` +
+      `<label><input id="clean-days" data-testid="clean-days" type="number" min="0" step="1" value="30" disabled> days</label>` +
+      `<button id="clean-dry" type="button" data-testid="clean-dry">Dry run</button>`,
+    'Remove',
   );
 }
 
-/** Reconcile Library (outside the refreshed part): a dry run, then a confirm. */
+/** Reconcile Library: a dry run, then a confirm. */
 function reconcilePanel(): string {
-  return (
-    `<section class="recovery"><div class="card" data-testid="reconcile-panel"><h2>Reconcile Library</h2>` +
-    `<p class="small muted">Reads every Stash scene and its Plex item and finds the gaps: scenes not in Plex, items with no synced field set, ` +
-    `fields changed in Plex since stash2plex set them, scenes never synced. The dry run shows them; confirm to queue the scenes a sync would fix ` +
-    `(bulk priority). Same as <code>npm run reconcile</code> and the Stash task. It reads the whole library: minutes for a very large one.</p>` +
-    `<div class="row"><button id="reconcile-dry" type="button" data-testid="reconcile-dry">Dry run</button></div>` +
-    `<div id="reconcile-result" data-testid="reconcile-result" aria-live="polite"></div>` +
-    `<div class="row"><button id="reconcile-confirm" class="primary" type="button" data-testid="reconcile-confirm" hidden>Queue</button>` +
-    `<button id="reconcile-cancel" type="button" data-testid="reconcile-cancel" hidden>Cancel</button></div>` +
-    `</div></section>`
+  return confirmPanel(
+    'reconcile',
+    'Reconcile Library',
+    `Reads every Stash scene and its Plex item and finds the gaps: scenes not in Plex, items with no synced field set, ` +
+      `fields changed in Plex since stash2plex set them, scenes never synced. The dry run shows them; confirm to queue the scenes a sync would fix ` +
+      `(bulk priority). Same as <code>npm run reconcile</code> and the Stash task. It reads the whole library: minutes for a very large one.`,
+    `<button id="reconcile-dry" type="button" data-testid="reconcile-dry">Dry run</button>`,
+    'Queue',
   );
 }
 

@@ -28,9 +28,12 @@ const PENDING = ['wait', 'prioritized', 'delayed'] as const;
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
+/** Most days a purge reaches back (a hundred years: anything larger is a typing slip). */
+export const MAX_PURGE_DAYS = 36_500;
+
 /** A purge's `days`: a whole number of days, at least 0. */
 export function validDays(days: unknown): days is number {
-  return typeof days === 'number' && Number.isInteger(days) && days >= 0 && days <= 36_500;
+  return typeof days === 'number' && Number.isInteger(days) && days >= 0 && days <= MAX_PURGE_DAYS;
 }
 
 /** `redis` is the queue's connection: the failed set is scored by failure time. */

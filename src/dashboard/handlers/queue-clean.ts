@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
 import { SYNC_QUEUE } from '../../core/redis.js';
-import { cleanSummaryText, type CleanRequest, type CleanSummary } from '../../sync/queue-clean.js';
+import { cleanSummaryText, MAX_PURGE_DAYS, type CleanRequest, type CleanSummary } from '../../sync/queue-clean.js';
 import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
@@ -14,7 +14,7 @@ const cleanBodySchema = z
   .strictObject({
     action: z.enum(['clear_failed', 'purge_failed', 'clear_pending']),
     dryRun: z.boolean().optional(),
-    days: z.number().int().min(0).max(36_500).optional(),
+    days: z.number().int().min(0).max(MAX_PURGE_DAYS).optional(),
   })
   .refine((b) => b.action !== 'purge_failed' || b.days !== undefined, { message: 'purge_failed needs days (a whole number, 0 or more)', path: ['days'] });
 
