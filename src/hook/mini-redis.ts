@@ -1,9 +1,11 @@
-// A minimal Redis client for the hook: RESP2 over node:net / node:tls, one connection, commands
-// pipelined (AUTH, SELECT, XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits
-// for on every save; this costs nothing measurable beyond node:net / node:tls (loaded on first use). Off
-// the hook's path (the workers, the CLI) use ioredis via src/core/redis.ts.
+// A minimal Redis client for the hook: RESP2 over one connection, commands pipelined (AUTH, SELECT,
+// XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits for on every save. The
+// connection is a libuv TCP handle of its own (./tcp-handle.ts) for plain TCP to an IP literal, else
+// node:net / node:tls, loaded on first use; HOOK_REDIS_TRANSPORT=net (transport 'net') forces node:net.
+// Off the hook's path (the workers, the CLI) use ioredis via src/core/redis.ts.
 import type { Socket } from 'node:net';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
+import { dialTcpHandle, type Connection, type Dialing } from './tcp-handle.js';
 
 export interface RedisTarget {
   host: string;
@@ -87,6 +89,49 @@ export interface MiniRedisOptions {
   connectTimeoutMs?: number;
   /** Longest wait for the replies of one pipeline. */
   commandTimeoutMs?: number;
+  /** 'auto' (default): a libuv TCP handle where it can (./tcp-handle.ts), else node:net; 'net': node:net. */
+  transport?: RedisTransport;
+}
+
+export type RedisTransport = 'auto' | 'net';
+export const REDIS_TRANSPORTS: readonly RedisTransport[] = ['auto', 'net'];
+
+/** A node:net / node:tls socket as a Connection. */
+function socketConnection(sock: Socket): Connection {
+  return {
+    write: (data) => void sock.write(data),
+    destroy: () => void sock.destroy(),
+    listen(onData, onEnd) {
+      sock.removeAllListeners('error');
+      sock.on('data', onData);
+      sock.on('error', onEnd);
+      sock.on('close', () => onEnd(new Error('Redis closed the connection')));
+    },
+  };
+}
+
+async function dialSocket(target: RedisTarget): Promise<Dialing> {
+  const sock: Socket = target.tls
+    ? (await lazyBuiltin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
+    : (await lazyBuiltin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
+  sock.setNoDelay(true);
+  const connected = new Promise<Connection>((resolve, reject) => {
+    sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(socketConnection(sock)));
+    sock.once('error', (err) => {
+      sock.destroy();
+      reject(err);
+    });
+  });
+  return { connected, abort: () => sock.destroy() };
+}
+
+/** `p`, or a rejection with `timeoutError()` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** One connection, commands pipelined, replies in order. Not a general client: enough for XADD. */
@@ -96,37 +141,26 @@ export class MiniRedis {
   private failure: Error | undefined;
 
   private constructor(
-    private readonly sock: Socket,
+    private readonly conn: Connection,
     private readonly commandTimeoutMs: number,
+    /** Which kind of connection this is (tests and the benchmark check it). */
+    readonly transport: 'handle' | 'socket',
   ) {
-    sock.on('data', (chunk: Buffer) => this.onData(chunk));
-    sock.on('error', (err) => this.fail(err));
-    sock.on('close', () => this.fail(new Error('Redis closed the connection')));
+    conn.listen(
+      (chunk) => this.onData(chunk),
+      (err) => this.fail(err),
+    );
   }
 
   static async connect(target: RedisTarget, opts: MiniRedisOptions = {}): Promise<MiniRedis> {
     const connectTimeoutMs = opts.connectTimeoutMs ?? 1_000;
-    const sock: Socket = target.tls
-      ? (await lazyBuiltin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
-      : (await lazyBuiltin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
-    sock.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        sock.destroy();
-        reject(new Error(`connect to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`));
-      }, connectTimeoutMs);
-      sock.once(target.tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
-        sock.removeAllListeners('error');
-        resolve();
-      });
-      sock.once('error', (err) => {
-        clearTimeout(timer);
-        sock.destroy();
-        reject(err);
-      });
+    const handle = opts.transport !== 'net' && !target.tls ? dialTcpHandle(target.host, target.port) : null;
+    const dialing = handle ?? (await dialSocket(target));
+    const conn = await within(dialing.connected, connectTimeoutMs, () => {
+      dialing.abort();
+      return new Error(`connect to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`);
     });
-    const client = new MiniRedis(sock, opts.commandTimeoutMs ?? 2_000);
+    const client = new MiniRedis(conn, opts.commandTimeoutMs ?? 2_000, handle ? 'handle' : 'socket');
     const hello: string[][] = [];
     if (target.password !== undefined) {
       hello.push(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]);
@@ -151,21 +185,18 @@ export class MiniRedis {
     const replies = commands.map(
       () => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })),
     );
-    this.sock.write(commands.map(encodeCommand).join(''));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`);
-        this.fail(err);
-        reject(err);
-      }, this.commandTimeoutMs);
-    });
-    return Promise.race([Promise.all(replies), timeout]).finally(() => clearTimeout(timer));
+    this.conn.write(commands.map(encodeCommand).join(''));
+    const timedOut = () => {
+      const err = new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`);
+      this.fail(err);
+      return err;
+    };
+    return within(Promise.all(replies), this.commandTimeoutMs, timedOut);
   }
 
   close(): void {
     this.failure ??= new Error('connection closed');
-    this.sock.destroy();
+    this.conn.destroy();
   }
 
   private onData(chunk: Buffer) {
@@ -178,7 +209,7 @@ export class MiniRedis {
       }
     } catch (err) {
       this.fail(err as Error);
-      this.sock.destroy();
+      this.conn.destroy();
       return;
     }
     this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);

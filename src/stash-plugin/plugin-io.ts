@@ -4,7 +4,9 @@
 // manifests (stash2plex.yml) the build writes.
 //
 // Bundled into the hook (dist/stash-plugin/stash2plex.cjs, which Stash waits for on every scene save):
-// it imports nothing but the hook's input module, never `zod` (~450 KB, 20–30 ms) nor anything that does.
+// it imports nothing but the hook's input module and its Redis client's transport names, never `zod`
+// (~450 KB, 20–30 ms) nor anything that does.
+import { REDIS_TRANSPORTS, type RedisTransport } from '../hook/mini-redis.js';
 import { HTTP_HOOK_PATH, RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS, type PluginArgs, type ServerConnection } from '../hook/input.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
@@ -349,6 +351,17 @@ export function resolveRedisSettings(env: Record<string, string | undefined>, pl
   if (protocol !== 'redis:' && protocol !== 'rediss:') return { ok: false, error: `${url.from} must be a redis:// or rediss:// URL` };
   if (!/^[^\s:]+$/.test(prefix.value)) return { ok: false, error: `${prefix.from} must be non-empty, without spaces or colons` };
   return { ok: true, settings: { url: url.value, prefix: prefix.value } };
+}
+
+/**
+ * HOOK_REDIS_TRANSPORT: how the hook reaches Redis (src/hook/mini-redis.ts). Unset: 'auto'. A value it
+ * does not know is reported, and node:net (the transport that needs nothing of Node's internals) used.
+ */
+export function hookRedisTransport(env: Record<string, string | undefined>): { transport: RedisTransport; warning?: string } {
+  const given = env.HOOK_REDIS_TRANSPORT?.trim();
+  if (!given) return { transport: 'auto' };
+  if ((REDIS_TRANSPORTS as readonly string[]).includes(given)) return { transport: given as RedisTransport };
+  return { transport: 'net', warning: `HOOK_REDIS_TRANSPORT must be one of ${REDIS_TRANSPORTS.join(', ')}: using net` };
 }
 
 // ---- stderr ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The hook's minimal Redis client: URL parsing and the RESP2 reply parser.
 import { describe, expect, it } from 'vitest';
 import { parseRedisUrl, parseReply, RedisReplyError } from '../../src/hook/mini-redis.js';
+import { dialTcpHandle, ipFamily } from '../../src/hook/tcp-handle.js';
 
 describe('parseRedisUrl', () => {
   it('defaults, auth, db, tls, IPv6', () => {
@@ -12,6 +13,16 @@ describe('parseRedisUrl', () => {
   it('rejects other schemes and non-numeric databases', () => {
     expect(() => parseRedisUrl('http://x')).toThrow(/redis:\/\//);
     expect(() => parseRedisUrl('redis://x/abc')).toThrow(/database number/);
+  });
+});
+
+describe('ipFamily / dialTcpHandle: the TCP handle only for an IP literal', () => {
+  it('tells IP literals from host names', () => {
+    expect(['127.0.0.1', '10.1.2.3', '::1', 'fe80::1%eth0', 'localhost', 'redis', 'redis.lan', '1.2.3', '1234'].map(ipFamily)).toEqual([4, 4, 6, 6, 0, 0, 0, 0, 0]);
+  });
+
+  it('a host name is left to node:net (its lookup, and each address it resolves to)', () => {
+    expect(dialTcpHandle('localhost', 6379)).toBeNull();
   });
 });
 
