@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the self-contained Stash plugin folder (default dist/stash-plugin/, or --outdir DIR):
-//   stash2plex.cjs        the plugin process: hooks (kept small: Stash waits for it on every save)
-//   stash2plex-tasks.cjs  the tasks and their Stash client, loaded by stash2plex.cjs for a task only
+//   stash2plex.cjs        the plugin process's loader (the manifest's exec): runs stash2plex-hook.cjs
+//                         from V8's code cache (src/stash-plugin/code-cache.ts)
+//   stash2plex-hook.cjs   the plugin process: hooks (kept small: Stash waits for it on every save)
+//   stash2plex-tasks.cjs  the tasks and their Stash client, loaded by the hook bundle for a task only
 //   stash2plex.yml        the manifest, from pluginManifest() / PLUGIN_TASKS in src/stash-plugin/plugin-io.ts
 // and the HTTP variants, plugin folders holding only a stash2plex.yml whose exec posts the hook input to
 // the dashboard's POST /api/stash/hook (nothing to install on the Stash host; hooks only):
@@ -17,6 +19,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
 import { stringify } from 'yaml';
 
@@ -64,7 +67,8 @@ function buildEnvironment() {
   return { ...parseEnv(text), ...process.env };
 }
 
-const HOOK_FILE = 'stash2plex.cjs';
+const LOADER_FILE = 'stash2plex.cjs';
+const HOOK_FILE = 'stash2plex-hook.cjs';
 const TASKS_FILE = 'stash2plex-tasks.cjs';
 const tmpSuffix = `.${process.pid}.tmp`;
 
@@ -131,6 +135,16 @@ const [hook, tasks] = await Promise.all([
   build({ ...common, entryPoints: ['workers/stash-plugin.ts'], outfile: join(outdir, HOOK_FILE), plugins: [tasksBeside, inlineLua], metafile: true }),
   build({ ...common, entryPoints: ['src/stash-plugin/tasks.ts'], outfile: join(outdir, TASKS_FILE), metafile: true }),
 ]);
+// The loader names the hook bundle's code cache by the bundle's hash: V8 checks a cache against the
+// source's length only.
+const hookHash = createHash('sha256').update(hook.outputFiles[0].contents).digest('hex').slice(0, 16);
+const loader = await build({
+  ...common,
+  entryPoints: ['workers/stash-plugin-loader.ts'],
+  outfile: join(outdir, LOADER_FILE),
+  define: { HOOK_BUNDLE: JSON.stringify({ name: HOOK_FILE, hash: hookHash }) },
+  metafile: true,
+});
 
 // The hook bundle must stay small: no package at all (zod/mini alone cost ~4 ms a run), and none of our
 // modules that bring one (ioredis, pino, zod, the Stash client).
@@ -140,6 +154,14 @@ const hookCode = Buffer.from(hook.outputFiles[0].contents).toString('utf8');
 if (hookCode.includes('import("./')) heavy.push('a dynamic import() of a file (starts the ESM loader: use require)');
 if (heavy.length) {
   process.stderr.write(`build-plugin: the hook bundle must not include: ${heavy.join(', ')}\n`);
+  process.exit(1);
+}
+// The loader runs before every hook: node:fs, node:path, node:vm and its own two modules, nothing else.
+const loaderCode = Buffer.from(loader.outputFiles[0].contents).toString('utf8');
+const loaderRequires = [...loaderCode.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((r) => !['node:fs', 'node:path', 'node:vm'].includes(r));
+const loaderInputs = Object.keys(loader.metafile.inputs).filter((p) => !p.startsWith("<define:") && !/(workers\/stash-plugin-loader|src\/stash-plugin\/code-cache(-request)?)\.ts$/.test(p));
+if (loaderRequires.length || loaderInputs.length) {
+  process.stderr.write(`build-plugin: the loader must not include: ${[...loaderRequires, ...loaderInputs].join(', ')}\n`);
   process.exit(1);
 }
 
@@ -161,7 +183,7 @@ if (variants.length) {
   }
 }
 
-for (const out of [...hook.outputFiles, ...tasks.outputFiles]) writeAtomic(out.path, out.contents);
+for (const out of [...hook.outputFiles, ...tasks.outputFiles, ...loader.outputFiles]) writeAtomic(out.path, out.contents);
 writeAtomic(join(outdir, 'stash2plex.yml'), manifest);
 
 const REGENERATE = 'STASH2PLEX_URL=http://stash2plex:3000 HOOK_TOKEN=<the dashboard HOOK_TOKEN> npm run build';
@@ -179,7 +201,7 @@ for (const { variant, dir } of variants) {
 
 if (!quiet) {
   const size = (r) => `${(r.outputFiles[0].contents.length / 1024).toFixed(1)} KiB`;
-  process.stdout.write(`build-plugin: ${outdir}: ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, stash2plex.yml\n`);
+  process.stdout.write(`build-plugin: ${outdir}: ${LOADER_FILE} ${size(loader)}, ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, stash2plex.yml\n`);
   if (variants.length) {
     const shown = (dir) => (relative(process.cwd(), dir).startsWith('..') ? dir : relative(process.cwd(), dir) || '.');
     const where = variants.map(({ variant, dir }) => `${shown(dir)}/stash2plex.yml (${variant})`).join(', ');

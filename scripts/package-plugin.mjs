@@ -42,7 +42,7 @@ if (!['auto', 'system', 'node'].includes(zipMode)) die('--zip must be auto, syst
 const quiet = process.argv.includes('--quiet');
 
 // The manifest names the plugin: <id>.yml. Only what the build writes is packaged (manifest and
-// bundles), never what a plugin run leaves in the folder (spool, settings cache, .env).
+// bundles), never what a plugin run leaves in the folder (spool, settings cache, code cache, .env).
 let names;
 try {
   names = readdirSync(pluginDir).filter((n) => /\.(yml|cjs)$/.test(n) && statSync(join(pluginDir, n)).isFile()).sort();

@@ -1,4 +1,6 @@
-// `node dist/stash-plugin/stash2plex.cjs`: the Stash plugin process (interface raw), for hooks and tasks.
+// `node dist/stash-plugin/stash2plex.cjs`: the Stash plugin process (interface raw), for hooks and tasks,
+// bundled as stash2plex-hook.cjs, which the loader stash2plex.cjs runs from V8's code cache
+// (workers/stash-plugin-loader.ts; a recorded event asks for the cache to be written when there is none).
 // stdin: one JSON object from Stash; stdout: exactly one JSON line ({"output": …} or {"error": …});
 // stderr: log lines with Stash's level prefixes.
 //
@@ -9,7 +11,7 @@
 // (refreshed by one GraphQL POST over node:http, src/stash-api/plugin-settings.ts), XADDs to the inbox
 // (after replaying the spool) and exits. The tasks and the Stash client live in stash2plex-tasks.cjs
 // beside it, loaded for a task only (scripts/build-plugin.mjs maps the dynamic import below to it).
-import { closeSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format, parseEnv } from 'node:util';
 import { keys } from '../src/core/keys.js';
@@ -19,6 +21,7 @@ import {
   PLUGIN_ID,
   PLUGIN_TASKS,
   envDecidesSettings,
+  hookRedisTransport,
   isTaskMode,
   logLine,
   progressLine,
@@ -34,6 +37,7 @@ import { readStdin } from '../src/hook/stdin.js';
 import { itemLabel } from '../src/model/inbox-item.js';
 import { recordJob } from '../src/hook/inbox-writer.js';
 import { RedisReplyError } from '../src/hook/mini-redis.js';
+import { requestCodeCacheSave } from '../src/stash-plugin/code-cache-request.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -59,6 +63,8 @@ Prints one JSON line on stdout ({"output": …} or {"error": …}) and logs on s
 Settings: REDIS_URL and REDIS_PREFIX (environment, or .env in the working directory) override the
 plugin settings redisUrl and redisPrefix in Stash (defaults redis://127.0.0.1:6379 and s2p).
 STASH_API_KEY, if set, authenticates the tasks' Stash calls instead of the session cookie.
+HOOK_REDIS_TRANSPORT=net makes the hook reach Redis through node:net (default auto: a TCP handle of its
+own for an IP address, node:net otherwise).
 `;
 
 // ---- output: exactly one stdout line per run ------------------------------------------------------
@@ -70,10 +76,14 @@ STASH_API_KEY, if set, authenticates the tasks' Stash calls instead of the sessi
  */
 let viaStream = false;
 function writeFd(fd: 1 | 2, text: string): void {
-  const data = Buffer.from(text, 'utf8');
+  let data: Buffer | undefined;
   let off = 0;
   if (!viaStream) {
     try {
+      // The string as it is, no Buffer made, in the common case of one whole write.
+      off = writeSync(fd, text);
+      if (off === Buffer.byteLength(text)) return;
+      data = Buffer.from(text, 'utf8');
       while (off < data.length) off += writeSync(fd, data, off);
       return;
     } catch (err) {
@@ -81,6 +91,7 @@ function writeFd(fd: 1 | 2, text: string): void {
       viaStream = true;
     }
   }
+  data ??= Buffer.from(text, 'utf8');
   (fd === 1 ? process.stdout : process.stderr).write(data.subarray(off));
 }
 
@@ -119,6 +130,8 @@ function environment(): Env {
   if (typeof parseEnv !== 'function') return process.env;
   let text: string;
   try {
+    // Most plugin folders have none: existsSync spares the run a thrown ENOENT.
+    if (!existsSync('.env')) return process.env;
     text = readFileSync('.env', 'utf8');
   } catch {
     return process.env;
@@ -130,11 +143,8 @@ function environment(): Env {
 function pluginDir(input: PluginInput): string {
   const given = input.server_connection.PluginDir;
   if (given) {
-    try {
-      if (statSync(given).isDirectory()) return given;
-    } catch {
-      /* fall back */
-    }
+    // `<dir>/.` exists only for a directory; existsSync makes no Stats object (statSync would).
+    if (existsSync(`${given}/.`)) return given;
     log('warning', 'server_connection.PluginDir is not a directory: using the plugin script folder');
   }
   return dirname(resolve(process.argv[1] ?? '.'));
@@ -223,16 +233,22 @@ async function runHook(input: PluginInput, env: () => Env): Promise<void> {
   const scene = itemLabel(item);
   const queued = decision.action === 'record' ? `queued ${scene}` : `queued ${scene}: every scene with it is re-synced`;
   try {
-    const settings = await redisSettings(input, env(), dir);
+    const vars = env();
+    const settings = await redisSettings(input, vars, dir);
     if (!settings.ok) {
       appendToSpool(dir, item);
       log('error', `stash2plex: ${settings.error}; ${scene} spooled until it is fixed`);
       return finish(output(`spooled ${scene} (${settings.error})`), 0);
     }
     const { url, prefix } = settings.settings;
-    const r = await recordJob(dir, { url, key: keys(prefix).inbox }, item, HOOK_REDIS);
+    const { transport, warning } = hookRedisTransport(vars);
+    if (warning) log('warning', `stash2plex: ${warning}`);
+    const r = await recordJob(dir, { url, key: keys(prefix).inbox }, item, { ...HOOK_REDIS, transport });
     if (r.replayed) log('info', `stash2plex: replayed ${r.replayed} spooled events`);
-    if (r.delivered) return finish(output(queued), 0);
+    if (r.delivered) {
+      requestCodeCacheSave();
+      return finish(output(queued), 0);
+    }
     const why = r.error?.message ?? 'unknown error';
     // Unreachable is an outage (a warning); a refusal (WRONGPASS, NOAUTH, OOM…) needs the operator.
     const refused = r.error instanceof RedisReplyError;

@@ -4,13 +4,15 @@
 //
 // On the hook's hot path. process.stdin on a pipe is a net.Socket: its first use loads node:net and
 // node:stream (~3 ms, a tenth of a `node -e 0`). So:
-//   - a regular file is read with blocking reads (it always ends);
-//   - a pipe on Linux is reopened through /proc/self/fd/0, which gives a file description of our own
+//   - on Linux stdin is reopened through /proc/self/fd/0, which gives a file description of our own
 //     that can be non-blocking, and polled: the deadline still holds, nothing is loaded. (A blocking
 //     read, or fs.read on the thread pool, would hold the process, even its exit, until the writer
-//     closed its end.)
-//   - anything else (a socket, as Node's child_process gives; a pipe elsewhere than Linux; a TTY) is
-//     read through process.stdin.
+//     closed its end.) That serves a pipe (as Stash gives it) and a regular file alike.
+//   - else a regular file is read with blocking reads (it always ends);
+//   - anything else (a socket, as Node's child_process gives, which cannot be reopened; a pipe elsewhere
+//     than Linux; a TTY) is read through process.stdin.
+// The input is read into one buffer, grown when full, and handed on without a copy: every Buffer
+// function a run calls for the first time costs it a little.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 export type StdinResult = Buffer | null | 'timeout';
@@ -43,13 +45,22 @@ function stdinStat() {
   }
 }
 
-/** Reads `fd` to its end; EAGAIN (a non-blocking pipe, empty for now) waits and polls again. */
-async function readFd(fd: number, out: ReturnType<typeof collector>, deadline: number): Promise<StdinResult> {
-  const buf = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Reads `fd` to its end, up to `limit` bytes (null beyond); EAGAIN (a non-blocking pipe, empty for now)
+ * waits and polls again.
+ */
+async function readFd(fd: number, limit: number, deadline: number): Promise<StdinResult> {
+  let buf = Buffer.allocUnsafe(64 * 1024);
+  let used = 0;
   for (let pause = 1; ; ) {
+    if (used === buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + 1));
+      buf.copy(bigger, 0, 0, used);
+      buf = bigger;
+    }
     let n: number;
     try {
-      n = readSync(fd, buf, 0, buf.length, null);
+      n = readSync(fd, buf, used, buf.length - used, null);
     } catch (err) {
       if (errno(err) !== 'EAGAIN') throw err;
       if (Date.now() >= deadline) return 'timeout';
@@ -57,13 +68,14 @@ async function readFd(fd: number, out: ReturnType<typeof collector>, deadline: n
       pause = Math.min(pause * 2, MAX_POLL_MS);
       continue;
     }
-    if (n === 0) return out.all();
-    if (!out.take(Buffer.from(buf.subarray(0, n)))) return null;
+    if (n === 0) return buf.subarray(0, used);
+    used += n;
+    if (used > limit) return null;
   }
 }
 
-/** A non-blocking descriptor of the stdin pipe of its own (Linux), or null. */
-function openPipeNonBlocking(): number | null {
+/** A non-blocking descriptor of stdin of its own (Linux; not for a socket), or null. */
+function reopenNonBlocking(): number | null {
   if (process.platform !== 'linux') return null;
   try {
     return openSync('/proc/self/fd/0', constants.O_RDONLY | constants.O_NONBLOCK);
@@ -98,15 +110,15 @@ function readStream(out: ReturnType<typeof collector>, timeoutMs: number): Promi
 
 /** stdin up to `limit` bytes; null when there is more; 'timeout' when it has not ended within `timeoutMs`. */
 export async function readStdin(limit: number, timeoutMs: number): Promise<StdinResult> {
-  const out = collector(limit);
   const deadline = Date.now() + timeoutMs;
-  const stat = stdinStat();
-  if (stat?.isFile()) return readFd(0, out, deadline);
-  const fd = stat?.isFIFO() ? openPipeNonBlocking() : null;
-  if (fd === null) return readStream(out, timeoutMs);
-  try {
-    return await readFd(fd, out, deadline);
-  } finally {
-    closeSync(fd);
+  const fd = reopenNonBlocking();
+  if (fd !== null) {
+    try {
+      return await readFd(fd, limit, deadline);
+    } finally {
+      closeSync(fd);
+    }
   }
+  if (stdinStat()?.isFile()) return readFd(0, limit, deadline);
+  return readStream(collector(limit), timeoutMs);
 }

@@ -2,6 +2,7 @@
 // node_modules anywhere above it, so it must be self-contained), real stdin JSON, the run's Redis, and
 // a fake Stash GraphQL server for the plugin settings and the tasks.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { STASH_WINDOW_WIDENING_MS } from '../../src/stash-api/client.js';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -209,9 +210,13 @@ beforeEach(() => {
 
 describe('the built plugin folder', () => {
   it('holds the bundles and a manifest Stash understands', () => {
-    expect(readdirSync(buildDir).sort()).toEqual(['stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    // (A .v8cache appears beside them once a hook has recorded an event: the code cache.)
+    const files = readdirSync(buildDir).filter((f) => !f.endsWith('.v8cache')).sort();
+    expect(files).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
     // The hook bundle holds no package (scripts/build-plugin.mjs refuses one): zod/mini made it 41 KiB.
-    expect(statSync(plugin).size).toBeLessThan(32 * 1024);
+    expect(statSync(join(buildDir, 'stash2plex-hook.cjs')).size).toBeLessThan(32 * 1024);
+    // The loader, run before every hook, is a few lines.
+    expect(statSync(plugin).size).toBeLessThan(2 * 1024);
     const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
     const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
@@ -407,22 +412,53 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expect(m.loaded()).not.toContain('NativeModule http');
   });
 
-  it('a record from a pipe is queued; only node:net is loaded for it', async () => {
+  it('a record from a pipe is queued over a TCP handle of its own: node:net is not loaded', async () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('pipe');
     const m = modulesPreload();
+    expect(new URL(testRedisUrl()).hostname).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // an IP: the handle's case
     const r = await runPlugin(edit(dir, 61), { pipe: true, nodeArgs: m.nodeArgs, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 61' });
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['61']);
-    expect(m.loaded()).toContain('NativeModule net');
+    expect(m.loaded()).toContain('Internal Binding tcp_wrap');
+    expect(m.loaded()).not.toContain('NativeModule net');
+    expect(m.loaded()).not.toContain('NativeModule stream');
     expect(m.loaded()).not.toContain('NativeModule http');
   });
 
+  it('HOOK_REDIS_TRANSPORT=net records through node:net; an unknown value is reported and does the same', async () => {
+    for (const [value, warned] of [['net', false], ['fast', true]] as const) {
+      const dir = newPluginDir();
+      const prefix = uniquePrefix('net');
+      const m = modulesPreload();
+      const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, HOOK_REDIS_TRANSPORT: value };
+      const r = await runPlugin(edit(dir, 63), { pipe: true, nodeArgs: m.nodeArgs, env });
+      expectWellFormed(r);
+      expect(r.result).toEqual({ output: 'queued scene 63' });
+      expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['63']);
+      expect(m.loaded()).toContain('NativeModule net');
+      expect(/HOOK_REDIS_TRANSPORT must be one of auto, net: using net/.test(r.stderr)).toBe(warned);
+    }
+  });
+
+  it('under --pending-deprecation it stays off process.binding: node:net, and no DEP0111 warning for Stash to log', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('pending');
+    const m = modulesPreload();
+    const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, NODE_PENDING_DEPRECATION: '1' };
+    const r = await runPlugin(edit(dir, 64), { pipe: true, nodeArgs: m.nodeArgs, env });
+    expectWellFormed(r);
+    expect(r.result).toEqual({ output: 'queued scene 64' });
+    expect(r.stderr).not.toMatch(/DEP0111|DeprecationWarning/);
+    expect(m.loaded()).toContain('NativeModule net');
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['64']);
+  });
+
   it('a stale settings cache is refreshed from Stash without the tasks bundle', async () => {
-    // Only the hook file: a refresh that loaded stash2plex-tasks.cjs would fail and fall back.
+    // Only the loader and the hook: a refresh that loaded stash2plex-tasks.cjs would fail and fall back.
     const alone = newPluginDir();
-    copyFileSync(plugin, join(alone, 'stash2plex.cjs'));
+    for (const f of ['stash2plex.cjs', 'stash2plex-hook.cjs']) copyFileSync(join(buildDir, f), join(alone, f));
     const dir = newPluginDir();
     const prefix = uniquePrefix('refresh');
     stash.settings = { redisUrl: testRedisUrl(), redisPrefix: prefix };
@@ -450,6 +486,62 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expect(code).toBe(1);
     expect(performance.now() - started).toBeGreaterThan(450);
     expect(JSON.parse(stdout).error).toMatch(/stdin did not end within 500 ms/);
+  });
+});
+
+describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () => {
+  /** A plugin folder of its own, as the build left it (no cache yet). */
+  function freshInstall(): { folder: string; script: string; cacheName: string } {
+    const folder = newPluginDir();
+    for (const f of ['stash2plex.cjs', 'stash2plex-hook.cjs', 'stash2plex-tasks.cjs']) copyFileSync(join(buildDir, f), join(folder, f));
+    const hash = createHash('sha256').update(readFileSync(join(folder, 'stash2plex-hook.cjs'))).digest('hex').slice(0, 16);
+    return { folder, script: join(folder, 'stash2plex.cjs'), cacheName: `stash2plex-hook.cjs.${hash}.v8cache` };
+  }
+  const caches = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.v8cache'));
+
+  it('is written by the first recorded event, named by the bundle hash, and then kept as it is', async () => {
+    const { folder, script, cacheName } = freshInstall();
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('cc');
+    const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix };
+    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 7, type: 'Scene.Update.Post' } }), { script });
+    expect(skip.result.output).toMatch(/^skipped/);
+    expect(caches(folder)).toEqual([]); // a skip compiles too little to be worth keeping
+    const first = await runPlugin(edit(dir, 71), { script, env });
+    expect(first.result).toEqual({ output: 'queued scene 71' });
+    expect(caches(folder)).toEqual([cacheName]);
+    const written = statSync(join(folder, cacheName));
+    expect(written.size).toBeGreaterThan(1024);
+    for (const id of [72, 73]) {
+      const r = await runPlugin(edit(dir, id), { script, env });
+      expect(r.result).toEqual({ output: `queued scene ${id}` });
+    }
+    // V8 took it: a rejected cache would have been written again.
+    expect(statSync(join(folder, cacheName)).mtimeMs).toBe(written.mtimeMs);
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['71', '72', '73']);
+  });
+
+  it('a damaged cache costs nothing but a rewrite; the cache of an earlier build is removed', async () => {
+    const { folder, script, cacheName } = freshInstall();
+    writeFileSync(join(folder, cacheName), 'not a V8 code cache');
+    writeFileSync(join(folder, 'stash2plex-hook.cjs.0123456789abcdef.v8cache'), 'the cache of an earlier build');
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('cc-bad');
+    const r = await runPlugin(edit(dir, 74), { script, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    expectWellFormed(r);
+    expect(r.result).toEqual({ output: 'queued scene 74' });
+    expect(caches(folder)).toEqual([cacheName]);
+    expect(readFileSync(join(folder, cacheName), 'utf8')).not.toBe('not a V8 code cache');
+    expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['74']);
+  });
+
+  it('the loader names the cache by the hook bundle\'s content hash (V8 checks the source by its length only)', () => {
+    // V8 checks a cache against the source's length only; the build names the cache by the content.
+    const { folder } = freshInstall();
+    const loader = readFileSync(join(folder, 'stash2plex.cjs'), 'utf8');
+    const hash = createHash('sha256').update(readFileSync(join(folder, 'stash2plex-hook.cjs'))).digest('hex').slice(0, 16);
+    expect(loader).toContain(JSON.stringify(hash));
   });
 });
 

@@ -69,7 +69,7 @@ describe('build-plugin.mjs: the three plugin folders', () => {
 
   it('without STASH2PLEX_URL / HOOK_TOKEN: placeholders, and how to regenerate', () => {
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(join(out, 'node')).sort()).toEqual(['stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    expect(readdirSync(join(out, 'node')).sort()).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
     expect(readdirSync(join(out, 'http'))).toEqual(['stash2plex.yml']);
     expect(readdirSync(join(out, 'curl'))).toEqual(['stash2plex.yml']);
     expect(r.stdout).toMatch(/STASH2PLEX_URL and HOOK_TOKEN not set: the HTTP variants hold placeholders/);
@@ -214,7 +214,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
     }
     if (PYTHON) {
       const entries = zipEntries(join(out, 'stash2plex.zip'));
-      expect(entries.map((e) => e.name).sort()).toEqual(['stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+      expect(entries.map((e) => e.name).sort()).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
       for (const e of entries) {
         expect(e.sha256, e.name).toBe(sha(join(plugin, e.name)));
         expect(e.mode & 0o777, e.name).toBe(0o644);
