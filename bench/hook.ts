@@ -1,9 +1,11 @@
 // Benchmark of the Stash plugin hook: wall time of a whole process run (what Stash waits for on every
 // scene save), against `node -e 0` (the floor: starting Node at all). Cases run interleaved, in a new
 // random order each round, so drift in the machine's load hits every case alike. stdin is a pipe
-// holding the input, as Stash gives it (bench/lib.ts stdinPipe).
+// holding the input, as Stash gives it (bench/lib.ts stdinPipe). The warm-up rounds' first enqueue writes
+// the code cache beside the plugin (src/stash-plugin/code-cache.ts), as the first recorded event does.
 // Targets: enqueue median ≤ 1.2 × node -e 0, skip median ≤ 1.1 × node -e 0. A floor case shows what a
-// bare Node process pays to connect to Redis and hear back (node:net and one round trip).
+// bare Node process pays to connect to Redis through node:net and hear back (what the hook paid before its
+// own TCP handle, src/hook/tcp-handle.ts).
 //
 //   node dist/bench/hook.js [--quick]        (after `npm run build`)
 //
@@ -11,9 +13,9 @@
 // REDIS_URL (bench/lib.ts privateRedis); when none answers they are left out. Every enqueue run is
 // checked: its output says "queued" and the inbox holds exactly one entry per run at the end.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MiniRedis, parseRedisUrl } from '../src/hook/mini-redis.js';
 import { isMain, median, percentile, privateRedis, round, stdinPipe, table } from './lib.js';
@@ -176,7 +178,8 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
     const t = times.get(c.name)!;
     return { case: c.name, runs: t.length, medianMs: median(t), p95Ms: percentile(t, 95), vsNode: median(t) / base };
   });
-  log(formatHookBench(rows, runs));
+  const cache = readdirSync(dirname(plugin)).find((f) => f.endsWith('.v8cache'));
+  log(`${formatHookBench(rows, runs)}code cache beside the plugin at the end: ${cache ?? 'none (no run recorded an event, or the folder is read-only)'}\n`);
   return rows;
 }
 

@@ -143,7 +143,7 @@ export class MiniRedis {
   private constructor(
     private readonly conn: Connection,
     private readonly commandTimeoutMs: number,
-    /** Which kind of connection this is (tests and the benchmark check it). */
+    /** Which kind of connection this is (the tests check it). */
     readonly transport: 'handle' | 'socket',
   ) {
     conn.listen(
