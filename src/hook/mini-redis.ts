@@ -16,8 +16,23 @@ export interface RedisTarget {
   db: number;
 }
 
+/**
+ * The common form, `redis[s]://host[:port][/db]` with a plain host: read without WHATWG URL, whose first
+ * use (the parser and each getter compiled on its first call) costs a hook run about 0.4 ms. Anything
+ * else (user info, IPv6, escapes, leading zeros, a port out of range) goes to parseRedisUrlWhatwg. A test
+ * holds the two equal on the forms this one takes.
+ */
+const SIMPLE_REDIS_URL = /^(rediss?):\/\/([A-Za-z0-9._-]+)(?::([1-9]\d{0,4}))?(?:\/(0|[1-9]\d{0,8})?)?$/;
+
 /** redis[s]://[user[:password]@]host[:port][/db] */
 export function parseRedisUrl(url: string): RedisTarget {
+  const m = SIMPLE_REDIS_URL.exec(url);
+  if (!m || Number(m[3] ?? 0) > 65535) return parseRedisUrlWhatwg(url);
+  return { host: m[2]!, port: m[3] ? Number(m[3]) : 6379, tls: m[1] === 'rediss', username: undefined, password: undefined, db: Number(m[4] ?? 0) };
+}
+
+/** parseRedisUrl for any form, through WHATWG URL. */
+export function parseRedisUrlWhatwg(url: string): RedisTarget {
   const u = new URL(url);
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('the Redis URL must be redis:// or rediss://');
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;

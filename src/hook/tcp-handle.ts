@@ -85,9 +85,16 @@ function loadBindings(): Bindings | null {
   }
 }
 
-/** 4 or 6 for an IP literal (brackets already removed), 0 for a host name. */
+/** One IPv4 octet as libuv reads it (inet_pton: no leading zero, at most 255). */
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+/**
+ * 4 or 6 for an IP literal libuv takes (brackets already removed), 0 for anything else: a host name, or
+ * a form only a resolver reads (`127.000.0.1`), which node:net then looks up.
+ */
 export function ipFamily(host: string): 0 | 4 | 6 {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return 4;
+  if (IPV4.test(host)) return 4;
   return host.includes(':') ? 6 : 0;
 }
 

@@ -4,9 +4,9 @@
 // manifests (stash2plex.yml) the build writes.
 //
 // Bundled into the hook (dist/stash-plugin/stash2plex.cjs, which Stash waits for on every scene save):
-// it imports nothing but the hook's input module and its Redis client's transport names, never `zod`
+// it imports nothing but the hook's input module and its Redis client's URL reader, never `zod`
 // (~450 KB, 20–30 ms) nor anything that does.
-import { REDIS_TRANSPORTS, type RedisTransport } from '../hook/mini-redis.js';
+import { parseRedisUrl, REDIS_TRANSPORTS, type RedisTransport } from '../hook/mini-redis.js';
 import { HTTP_HOOK_PATH, RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS, type PluginArgs, type ServerConnection } from '../hook/input.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
@@ -341,14 +341,13 @@ export function resolveRedisSettings(env: Record<string, string | undefined>, pl
   };
   const url = pick('REDIS_URL', 'redisUrl') ?? { value: DEFAULT_REDIS_URL, from: 'default' };
   const prefix = pick('REDIS_PREFIX', 'redisPrefix') ?? { value: DEFAULT_REDIS_PREFIX, from: 'default' };
-  let protocol = '';
-  try {
-    protocol = new URL(url.value).protocol;
-  } catch {
-    /* reported below */
-  }
   // Never echo the URL: it may carry a password.
-  if (protocol !== 'redis:' && protocol !== 'rediss:') return { ok: false, error: `${url.from} must be a redis:// or rediss:// URL` };
+  try {
+    parseRedisUrl(url.value);
+  } catch (err) {
+    const path = /database number/.test((err as Error).message);
+    return { ok: false, error: path ? `${url.from} must end in a database number, if anything` : `${url.from} must be a redis:// or rediss:// URL` };
+  }
   if (!/^[^\s:]+$/.test(prefix.value)) return { ok: false, error: `${prefix.from} must be non-empty, without spaces or colons` };
   return { ok: true, settings: { url: url.value, prefix: prefix.value } };
 }

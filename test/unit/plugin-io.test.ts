@@ -134,6 +134,8 @@ describe('resolveRedisSettings', () => {
     const r = resolveRedisSettings({}, { redisUrl: 'http://user:hunter22@x' });
     expect(r).toEqual({ ok: false, error: 'plugin setting redisUrl must be a redis:// or rediss:// URL' });
     expect(resolveRedisSettings({ REDIS_URL: 'nonsense' })).toEqual({ ok: false, error: 'REDIS_URL must be a redis:// or rediss:// URL' });
+    expect(resolveRedisSettings({ REDIS_URL: 'redis://h:99999' })).toEqual({ ok: false, error: 'REDIS_URL must be a redis:// or rediss:// URL' });
+    expect(resolveRedisSettings({ REDIS_URL: 'redis://:pw@h/x' })).toEqual({ ok: false, error: 'REDIS_URL must end in a database number, if anything' });
     expect(resolveRedisSettings({ REDIS_PREFIX: 'a:b' })).toEqual({ ok: false, error: 'REDIS_PREFIX must be non-empty, without spaces or colons' });
   });
   it('envDecidesSettings only when both are set', () => {

@@ -1,6 +1,6 @@
 // The hook's minimal Redis client: URL parsing and the RESP2 reply parser.
 import { describe, expect, it } from 'vitest';
-import { parseRedisUrl, parseReply, RedisReplyError } from '../../src/hook/mini-redis.js';
+import { parseRedisUrl, parseRedisUrlWhatwg, parseReply, RedisReplyError } from '../../src/hook/mini-redis.js';
 import { dialTcpHandle, ipFamily } from '../../src/hook/tcp-handle.js';
 
 describe('parseRedisUrl', () => {
@@ -16,9 +16,33 @@ describe('parseRedisUrl', () => {
   });
 });
 
+describe('parseRedisUrl: the common form read without WHATWG URL, to the same result', () => {
+  it.each([
+    'redis://127.0.0.1:6379', 'redis://127.0.0.1', 'rediss://redis.lan:6380/3', 'redis://REDIS:1/', 'redis://h/0', 'redis://h:65535/12',
+    'redis://a_b.c-d:7000', 'redis://h/', 'redis://10.0.0.1:6379/123456789', 'redis://127.000.0.1:6379',
+  ])('%s', (url) => {
+    expect(parseRedisUrl(url)).toEqual(parseRedisUrlWhatwg(url));
+  });
+
+  it.each(['redis://h:65536', 'redis://h:06379', 'redis://h/05', 'redis://u:p@h', 'redis://[::1]:1', 'redis://%41:1', 'http://h', 'redis://h/x', 'redis://h:0'])(
+    '%s goes to WHATWG URL (same result or error)',
+    (url) => {
+      const outcome = (f: (u: string) => unknown) => {
+        try {
+          return f(url);
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      expect(outcome(parseRedisUrl)).toEqual(outcome(parseRedisUrlWhatwg));
+    },
+  );
+});
+
 describe('ipFamily / dialTcpHandle: the TCP handle only for an IP literal', () => {
   it('tells IP literals from host names', () => {
-    expect(['127.0.0.1', '10.1.2.3', '::1', 'fe80::1%eth0', 'localhost', 'redis', 'redis.lan', '1.2.3', '1234'].map(ipFamily)).toEqual([4, 4, 6, 6, 0, 0, 0, 0, 0]);
+    const hosts = ['127.0.0.1', '10.1.2.3', '255.255.255.255', '::1', 'fe80::1%eth0', 'localhost', 'redis', 'redis.lan', '1.2.3', '1234', '127.000.0.1', '256.1.1.1'];
+    expect(hosts.map(ipFamily)).toEqual([4, 4, 4, 6, 6, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('a host name is left to node:net (its lookup, and each address it resolves to)', () => {
