@@ -5,12 +5,13 @@
 // stderr: log lines with Stash's level prefixes.
 //
 // Stash waits for the hook on every scene save, so the hook path loads only the hook's input (checked by
-// hand), decision and spool, the inbox item (no dependencies) and a minimal Redis client (node:net, on
-// first use): the decision comes first and a skip does no network work at all, nor reads a .env; a
-// record reads the Redis settings from the environment or from a 60 s cache of Stash's plugin settings
-// (refreshed by one GraphQL POST over node:http, src/stash-api/plugin-settings.ts), XADDs to the inbox
-// (after replaying the spool) and exits. The tasks and the Stash client live in stash2plex-tasks.cjs
-// beside it, loaded for a task only (scripts/build-plugin.mjs maps the dynamic import below to it).
+// hand), decision and spool, the inbox item (no dependencies) and a minimal Redis client (on a TCP handle
+// of its own, src/hook/tcp-handle.ts, or node:net on first use): the decision comes first and a skip
+// does no network work at all, nor reads a .env; a record reads the Redis settings from the environment
+// or from a 60 s cache of Stash's plugin settings (refreshed by one GraphQL POST over node:http,
+// src/stash-api/plugin-settings.ts), XADDs to the inbox (after replaying the spool) and exits. The tasks
+// and the Stash client live in stash2plex-tasks.cjs beside it, loaded for a task only
+// (scripts/build-plugin.mjs maps the dynamic import below to it).
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { format, parseEnv } from 'node:util';
@@ -143,7 +144,8 @@ function environment(): Env {
 function pluginDir(input: PluginInput): string {
   const given = input.server_connection.PluginDir;
   if (given) {
-    // `<dir>/.` exists only for a directory; existsSync makes no Stats object (statSync would).
+    // `<dir>/.` exists only for a directory (on POSIX; Windows normalises the dot away, and a file given
+    // as PluginDir then fails at the spool, reported); existsSync makes no Stats object, statSync would.
     if (existsSync(`${given}/.`)) return given;
     log('warning', 'server_connection.PluginDir is not a directory: using the plugin script folder');
   }
