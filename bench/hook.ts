@@ -31,7 +31,7 @@ export interface HookBenchRow {
 
 export interface HookBenchOptions {
   quick?: boolean;
-  /** Measured runs per case (default 200, quick 30), after 3 warm-up rounds. A median of 100 moved by ±0.03 × between runs here. */
+  /** Measured runs per case (default 150, quick 30), after 3 warm-up rounds. A median of 100 moved by ±0.03 × between runs here. */
   runs?: number;
   /** The plugin bundle (default: dist/stash-plugin/stash2plex.cjs beside this file's dist/bench/). */
   plugin?: string;
@@ -133,7 +133,7 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const plugin = opts.plugin ?? fileURLToPath(new URL('../stash-plugin/stash2plex.cjs', import.meta.url));
   if (!existsSync(plugin)) throw new Error(`${plugin} not found: run \`npm run build\` first`);
-  const runs = opts.runs ?? (opts.quick ? 30 : 200);
+  const runs = opts.runs ?? (opts.quick ? 30 : 150);
   const dir = mkdtempSync(join(tmpdir(), 's2p-bench-plugin-'));
   const pipeDir = mkdtempSync(join(tmpdir(), 's2p-bench-stdin-'));
   const started = await privateRedis();

@@ -106,7 +106,7 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
   const n = quick ? 10_000 : 100_000;
   // READ_BATCH=1 runs on a sample (the same scenes' first ones): at one read per job it would take the
   // whole library most of the benchmark's time; wall times are compared per scene.
-  const sample = quick ? 500 : 1_000;
+  const sample = 500;
   const redis = await privateRedis();
   const world = await startSimWorld({ scenes: n });
   const ids = [...world.ratingKeyOf.keys()];

@@ -10,13 +10,31 @@ export function handleHelp(argv: readonly string[], usage: string): void {
   process.exit(0);
 }
 
-/** Runs `stop` once on SIGTERM/SIGINT, then exits; a second signal exits at once. */
-export function onShutdown(stop: () => Promise<void>, log?: { info(msg: string): void }): void {
+/**
+ * Longest a graceful stop may take (the worker's 25 s for its active jobs, then closing connections).
+ * Past it the process exits anyway: a stop that waits on a Redis that is gone would otherwise never end.
+ */
+export const SHUTDOWN_DEADLINE_MS = 30_000;
+
+/**
+ * Runs `stop` once on SIGTERM/SIGINT, then exits; a second signal exits at once, and so does a stop that
+ * outlasts `deadlineMs` (exit code 1).
+ */
+export function onShutdown(
+  stop: () => Promise<void>,
+  log?: { info(msg: string): void; error?(msg: string): void },
+  // S2P_SHUTDOWN_DEADLINE_MS: tests only, to see the deadline act in a second rather than thirty.
+  deadlineMs = Number(process.env.S2P_SHUTDOWN_DEADLINE_MS) > 0 ? Number(process.env.S2P_SHUTDOWN_DEADLINE_MS) : SHUTDOWN_DEADLINE_MS,
+): void {
   let stopping = false;
   const handler = (sig: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
     log?.info(`${sig} received, shutting down`);
+    setTimeout(() => {
+      (log?.error ?? log?.info)?.call(log, `shutdown did not finish within ${deadlineMs} ms: exiting anyway`);
+      process.exit(1);
+    }, deadlineMs).unref();
     stop()
       .catch(() => undefined)
       .finally(() => process.exit(0));

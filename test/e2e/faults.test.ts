@@ -60,6 +60,35 @@ async function rig(scenes: number, env: Record<string, string> = {}, redisUrl?: 
   return { world, config, redis, queue, proc, enqueue, allSynced, state };
 }
 
+describe('shutdown', () => {
+  it('SIGTERM while Redis is gone: the worker and the supervisor still exit, at the shutdown deadline', async () => {
+    const port = await freePort();
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    cleanups.push(() => server.kill('SIGKILL'));
+    await waitForRedis(port);
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_PREFIX: 'shutdown',
+      PLEX_URL: 'http://127.0.0.1:9',
+      PLEX_TOKEN: 'token',
+      STASH_URL: 'http://127.0.0.1:9',
+      LOG_LEVEL: 'info',
+      S2P_SHUTDOWN_DEADLINE_MS: '1500',
+    };
+    const procs = [startProcess('dist/workers/worker.js', env), startProcess('dist/workers/supervisor.js', env)];
+    for (const p of procs) cleanups.push(() => p.stop('SIGKILL'));
+    await waitFor(() => procs.every((p) => /worker started|supervisor started|leader/.test(p.output())), 15_000, 'both started');
+    server.kill('SIGKILL');
+    await new Promise((res) => server.once('exit', res));
+    const started = performance.now();
+    const codes = await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+    expect(performance.now() - started).toBeLessThan(15_000); // the 1.5 s deadline, not a hang (generous: busy machines)
+    for (const [i, code] of codes.entries()) expect([0, 1], procs[i]!.output().slice(-2000)).toContain(code);
+    const timedOut = procs.filter((p) => /shutdown did not finish within 1500 ms: exiting anyway/.test(p.output()));
+    for (const p of timedOut) expect(p.child.exitCode).toBe(1);
+  }, 30_000);
+});
+
 describe('faults', () => {
   it.skipIf(!slow)('kill -9 of a worker mid-job: the job is taken up again and completes', async () => {
     const r = await rig(6, { WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '3000' });
