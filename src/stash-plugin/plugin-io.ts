@@ -383,13 +383,15 @@ const prefix = (letter: string) => `\x01${letter}\x02`;
  */
 export function logLine(level: PluginLogLevel, msg: string): string {
   const p = prefix(LEVEL_LETTER[level]);
-  return (
-    String(msg)
-      .replace(/[\x01\x02]/g, '')
-      .split(/\r?\n/)
-      .map((l) => `${p}${l}\n`)
-      .join('')
-  );
+  const text = String(msg);
+  // The common one-line message without control bytes takes no regular expression (the hook's skip logs
+  // one, and a regular expression is compiled on its first use in a run).
+  if (!text.includes('\n') && !text.includes('\r') && !text.includes('\x01') && !text.includes('\x02')) return `${p}${text}\n`;
+  return text
+    .replace(/[\x01\x02]/g, '')
+    .split(/\r?\n/)
+    .map((l) => `${p}${l}\n`)
+    .join('');
 }
 
 /** A progress line: Stash shows `fraction` (clamped to 0..1) as the task's progress bar. */
