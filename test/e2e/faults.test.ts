@@ -1,7 +1,7 @@
 // Faults with real processes and real Redis: killed workers and supervisors, a restarted Redis, a Plex that
 // answers 503, is very slow, or rejects the token. The slow ones run with S2P_SLOW_TESTS=1 (.ci/run sets it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,8 @@ describe('shutdown', () => {
     const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     cleanups.push(() => server.kill('SIGKILL'));
     await waitForRedis(port);
+    const beats = mkdtempSync(join(tmpdir(), 's2p-beats-'));
+    cleanups.push(() => rmSync(beats, { recursive: true, force: true }));
     const env = {
       REDIS_URL: `redis://127.0.0.1:${port}`,
       REDIS_PREFIX: 'shutdown',
@@ -74,10 +76,12 @@ describe('shutdown', () => {
       STASH_URL: 'http://127.0.0.1:9',
       LOG_LEVEL: 'info',
       S2P_SHUTDOWN_DEADLINE_MS: '1500',
+      S2P_HEARTBEAT_DIR: beats,
     };
     const procs = [startProcess('dist/workers/worker.js', env), startProcess('dist/workers/supervisor.js', env)];
     for (const p of procs) cleanups.push(() => p.stop('SIGKILL'));
-    await waitFor(() => procs.every((p) => /worker started|supervisor started|leader/.test(p.output())), 15_000, 'both started');
+    // The heartbeat file is written after a Redis answer, so after the signal handlers are in place.
+    await waitFor(() => ['worker', 'supervisor'].every((role) => existsSync(join(beats, `stash2plex-${role}.alive`))), 15_000, 'both started');
     server.kill('SIGKILL');
     await new Promise((res) => server.once('exit', res));
     const started = performance.now();
