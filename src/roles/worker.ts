@@ -13,7 +13,7 @@ import { folderScanner } from '../sync/scan-missing.js';
 import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
-import { collectWhenDrained } from '../sync/idle-gc.js';
+import { collectWhenIdle } from '../sync/idle-gc.js';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */
@@ -68,7 +68,7 @@ export async function startWorkerRole(
     gate,
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
-  if (collectWhenDrained(worker)) log.debug('worker: a full GC runs when the queue empties (--expose-gc), at most once a minute');
+  if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
   worker.on('failed', (job, err) => {
     if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
       log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');

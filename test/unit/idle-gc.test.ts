@@ -1,27 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { collectWhenDrained, shouldCollect } from '../../src/sync/idle-gc.js';
+import { collectWhenIdle, shouldCollect } from '../../src/sync/idle-gc.js';
+import { waitFor } from '../helpers/wait.js';
 
-describe('idle GC: a full collection when the queue empties, at most once per interval', () => {
-  it('shouldCollect: first time, then only once the interval has passed', () => {
-    expect(shouldCollect(1_000, undefined, 60_000)).toBe(true);
-    expect(shouldCollect(60_999, 1_000, 60_000)).toBe(false);
-    expect(shouldCollect(61_000, 1_000, 60_000)).toBe(true);
+describe('idle GC: one full collection once the worker goes quiet after a run of jobs', () => {
+  it('shouldCollect: only after enough jobs', () => {
+    expect(shouldCollect(99, 100)).toBe(false);
+    expect(shouldCollect(100, 100)).toBe(true);
   });
 
-  it('runs gc on drained events, spaced by the interval', () => {
+  it('collects once after a quiet spell, not during the run, and not for a handful of jobs', async () => {
     const worker = new EventEmitter();
-    let clock = 0;
     let collected = 0;
-    expect(collectWhenDrained(worker, { gc: () => collected++, minIntervalMs: 60_000, now: () => clock })).toBe(true);
-    worker.emit('drained');
+    expect(collectWhenIdle(worker, { gc: () => collected++, idleMs: 50, minJobs: 10 })).toBe(true);
+    for (let i = 0; i < 30; i++) worker.emit(i % 2 ? 'completed' : 'failed');
+    expect(collected).toBe(0); // still busy: the quiet spell has not begun
+    await waitFor(() => collected === 1, 5_000, 'a collection after the quiet spell');
+    for (let i = 0; i < 3; i++) worker.emit('completed'); // too few to be worth one
+    await new Promise((r) => setTimeout(r, 200)); // four quiet spells: nothing may happen in them
     expect(collected).toBe(1);
-    clock = 30_000;
-    worker.emit('drained');
-    expect(collected).toBe(1);
-    clock = 60_000;
-    worker.emit('drained');
-    expect(collected).toBe(2);
   });
 
   it('without --expose-gc (no gc function) it does nothing', () => {
@@ -29,8 +26,8 @@ describe('idle GC: a full collection when the queue empties, at most once per in
     const saved = (globalThis as { gc?: unknown }).gc;
     delete (globalThis as { gc?: unknown }).gc;
     try {
-      expect(collectWhenDrained(worker)).toBe(false);
-      expect(worker.listenerCount('drained')).toBe(0);
+      expect(collectWhenIdle(worker)).toBe(false);
+      expect(worker.listenerCount('completed') + worker.listenerCount('failed')).toBe(0);
     } finally {
       if (saved) (globalThis as { gc?: unknown }).gc = saved;
     }
