@@ -77,13 +77,13 @@ async function baseline(world: SimWorld, redisUrl: string, ids: string[]): Promi
 
 export async function runThroughputBench({ quick = false } = {}): Promise<string> {
   const redis = await privateRedis();
-  const n = quick ? 1_000 : 1_200;
+  const n = quick ? 600 : 1_200;
   const world = await startSimWorld({ scenes: n });
   const ids = [...world.ratingKeyOf.keys()];
   const rows: Row[] = [];
   for (const latency of [0, 20]) {
     world.plex.setLatencyMs(latency);
-    const jobs = latency === 0 ? ids : ids.slice(0, quick ? 300 : 500);
+    const jobs = latency === 0 ? ids : ids.slice(0, quick ? 200 : 500);
     // Alternate two rounds (best of each), so warm-up and drift in the machine's load hit both alike;
     // every run has real edits to send.
     let base = 0;
