@@ -109,14 +109,9 @@ function uvError(status: number, syscall: string, where = ''): Error {
   return Object.assign(new Error(`${syscall} ${code}${where ? ` ${where}` : ''}`), { code, errno: status, syscall });
 }
 
-function connection(b: Bindings, handle: TcpHandle): Connection {
-  let closed = false;
+/** `destroy` closes the handle once (shared with the dial, which may give it up before it connects). */
+function connection(b: Bindings, handle: TcpHandle, destroy: () => void): Connection {
   let end: (err: Error) => void = () => undefined;
-  const destroy = () => {
-    if (closed) return;
-    closed = true;
-    handle.close();
-  };
   const fail = (err: Error) => {
     destroy();
     end(err);
@@ -178,7 +173,7 @@ export function dialTcpHandle(host: string, port: number): Dialing | null {
     req.oncomplete = (status) => {
       if (status < 0) return fail(status);
       h.setNoDelay(true);
-      settle.resolve(connection(b, h));
+      settle.resolve(connection(b, h, close));
     };
     const status = family === 6 ? h.connect6(req, host, port) : h.connect(req, host, port);
     if (status < 0) fail(status);

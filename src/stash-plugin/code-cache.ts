@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { CODE_CACHE_SAVE } from './code-cache-request.js';
 
-export const CODE_CACHE_SUFFIX = '.v8cache';
+const CODE_CACHE_SUFFIX = '.v8cache';
 
 /** `stash2plex-hook.cjs` with hash `ab12…` → `stash2plex-hook.cjs.ab12….v8cache`. */
-export const codeCacheName = (bundle: string, hash: string) => `${bundle}.${hash}${CODE_CACHE_SUFFIX}`;
+const codeCacheName = (bundle: string, hash: string) => `${bundle}.${hash}${CODE_CACHE_SUFFIX}`;
 
 function readCache(file: string): Buffer | undefined {
   try {
