@@ -34,6 +34,17 @@ export function keys(prefix: string) {
      * names) → a 16-hex hash of the value it set. Deleted when the item is learnt to be gone.
      */
     own: `${prefix}:own`,
+    /**
+     * Prefix of hashes `<orig>:<ratingKey>`, one per Plex item: for each field, what Plex had before
+     * stash2plex first wrote it (value and lock, as JSON), kept once; what a restore puts back.
+     */
+    orig: `${prefix}:orig`,
+    /** Hash: Stash scene id → why and when it is kept out of sync (JSON; a restored scene). */
+    syncExcluded: `${prefix}:sync-excluded`,
+    /** Hash: ratingKey → the Stash scene id matched to that item (exact path or fallback): the item's claim. */
+    plexItemScene: `${prefix}:plex:item-scene`,
+    /** Hash: ratingKey → a matching conflict on that item (JSON: duplicate files, stacked parts), not synced. */
+    plexConflicts: `${prefix}:plex:conflicts`,
     /** Hash: requirement of SYNC_REQUIRE → scenes skipped as not ready for it. */
     syncSkipped: `${prefix}:sync-skipped`,
     /** Hash: breaker state (written only by the supervisor leader). */
@@ -71,3 +82,5 @@ export type Keys = ReturnType<typeof keys>;
 
 /** The ownership record of one Plex item (see `own` above). */
 export const ownershipKey = (k: Pick<Keys, 'own'>, ratingKey: string) => `${k.own}:${ratingKey}`;
+/** What Plex had before stash2plex first wrote to one item (see `orig` above). */
+export const originalsKey = (k: Pick<Keys, 'orig'>, ratingKey: string) => `${k.orig}:${ratingKey}`;

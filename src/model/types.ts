@@ -59,7 +59,15 @@ export interface PlexEdit {
   tags: Partial<Record<PlexTagField, { set: string[]; remove: string[] }>>;
   /** undefined: unchanged; null: clear (-1); number 0..10. */
   userRating?: number | null;
+  /**
+   * Fields whose lock is released (`<field>.locked=0`) instead of set: a field stash2plex no longer
+   * manages, or a value put back as it was. A field listed here with a value above is sent unlocked.
+   */
+  unlock?: PlexLockField[];
 }
+
+/** Fields Plex locks by name: the scalars, the tag lists and the poster (`thumb`). */
+export type PlexLockField = PlexScalarField | PlexTagField | 'thumb';
 
 /** A scene's screenshot as read from Stash, or why it was not read (too large): then no poster. */
 export type Screenshot = { bytes: Buffer; contentType: string } | { skipped: string };

@@ -9,23 +9,26 @@ export { PlexResponseError } from './schemas.js';
  * Plex's agent would overwrite it on the next refresh. Tags: the complete desired list indexed
  * (a real server replaces the list with it, which is why python-plexapi plexapi/mixins.py `editTags`
  * re-sends the existing tags), the extras as a removal (`genre[].tag.tag-`), so the result is right
- * whether Plex reads the list as a replacement or an addition. An empty edit yields no parameters.
+ * whether Plex reads the list as a replacement or an addition. A field in `unlock` is sent with
+ * `.locked=0` instead (and alone when it has no value). An empty edit yields no parameters.
  */
 export function encodeEdit(edit: PlexEdit): URLSearchParams {
   const q = new URLSearchParams();
+  const unlock = new Set(edit.unlock ?? []);
   for (const field of PLEX_SCALAR_FIELDS) {
     const value = edit.scalars[field];
     if (value === undefined) continue;
     q.append(`${field}.value`, value);
-    q.append(`${field}.locked`, '1');
+    if (!unlock.has(field)) q.append(`${field}.locked`, '1');
   }
   for (const field of PLEX_TAG_FIELDS) {
     const tags = edit.tags[field];
     if (!tags) continue;
     tags.set.forEach((tag, i) => q.append(`${field}[${i}].tag.tag`, tag));
     if (tags.remove.length > 0) q.append(`${field}[].tag.tag-`, encodeTagList(tags.remove));
-    q.append(`${field}.locked`, '1');
+    if (!unlock.has(field)) q.append(`${field}.locked`, '1');
   }
+  for (const field of unlock) q.append(`${field}.locked`, '0');
   return q;
 }
 

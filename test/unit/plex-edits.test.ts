@@ -36,6 +36,15 @@ describe('encodeEdit', () => {
     expect(r.toString()).toBe('actor%5B0%5D.tag.tag=Alice&actor.locked=1');
   });
 
+  it('releases the locks of `unlock` instead of setting them, alone or with a value', () => {
+    const only = encodeEdit({ scalars: {}, tags: {}, unlock: ['summary', 'genre', 'thumb'] });
+    expect(only.toString()).toBe('summary.locked=0&genre.locked=0&thumb.locked=0');
+    const put = encodeEdit({ scalars: { title: 'Agent title' }, tags: { genre: { set: ['Drama'], remove: [] } }, unlock: ['title', 'genre'] });
+    expect(put.getAll('title.locked')).toEqual(['0']);
+    expect(put.getAll('genre.locked')).toEqual(['0']);
+    expect(put.get('title.value')).toBe('Agent title');
+  });
+
   it('round-trips unusual tags through encodeTagList/decodeTagList', () => {
     const tags = ['a,b', 'ü', '%41', ' sp ace ', 'x/y'];
     expect(decodeTagList(encodeTagList(tags))).toEqual(tags);
