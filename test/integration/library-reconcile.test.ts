@@ -249,9 +249,12 @@ describe('an index Redis loses mid-run (evicted, flushed)', () => {
       if (listings(path) && !full) await r.redis.config('SET', 'maxmemory', '1').then(() => (full = true));
     });
     stops.push(() => proxy.stop());
-    const run = runLibraryReconcile({ ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } }, { dryRun: true, log: quiet });
+    const progress: number[] = [];
+    const run = runLibraryReconcile({ ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } }, { dryRun: true, log: quiet, onProgress: (p) => progress.push(p.scanned) });
     await expect(run).rejects.toThrow(/^OOM command not allowed/);
     await r.redis.config('SET', 'maxmemory', '0');
+    // It stopped at the index: not one page was classified from it.
+    expect(progress).toEqual([]);
     expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toBeNull();
   });
 
