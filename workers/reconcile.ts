@@ -16,16 +16,18 @@ Reads every Stash scene (1000 a request) and the Plex item holding its file, and
 many scenes and the first 20 scene ids: not in Plex; in Plex with none of the synced fields set; drifted
 (a field stash2plex set shows another value in Plex now); ready (SYNC_REQUIRE) but never synced. Then it
 queues the scenes a sync would fix (bulk priority: fresh edits still go first; a scene already waiting is
-not queued twice). A scene Plex does not hold is queued only when a sync would ask Plex to scan its folder
-(PLEX_SCAN_MISSING). The report is kept in Redis and shown on the status page. See docs/MATCHING.md.
+not queued twice, nor counted in "queued"). A scene Plex does not hold is queued only when a sync would ask
+Plex to scan its folder (PLEX_SCAN_MISSING). The report is kept in Redis and shown on the status page. If
+Redis loses the run's index of Plex's files twice (evicted or flushed), the run stops (exit 1) and keeps no
+report. See docs/MATCHING.md.
 
 Options:
   --dry-run   report only; queue nothing
   --json      print only the report, one JSON object on stdout (logs and progress go to stderr):
               { scanned, notInPlex: { count, sceneIds }, empty, drifted, neverSynced, queued,
-                durationMs, dryRun, toQueue, startedAt, finishedAt }
+                durationMs, dryRun, toQueue, startedAt, finishedAt, sentToInbox }
 
-Exit status: 0 done, 1 Redis, Stash or Plex failed, 2 bad option or setting.
+Exit status: 0 done, 1 Redis, Stash or Plex failed (or Redis lost the run's index), 2 bad option or setting.
 Needs PLEX_URL, PLEX_TOKEN, STASH_URL (STASH_API_KEY if Stash asks for one) and the Redis settings.`;
 
 handleHelp(process.argv, USAGE);

@@ -156,3 +156,11 @@ export function classify(service: Service, failure: { status: number } | { error
   // fetch's "fetch failed" without a known code is a network failure: the server is not answering.
   return new SyncError('PlexServerDown', `${what} → ${detail}`);
 }
+
+/**
+ * A Reconcile Library run stopped: the index of Plex's files it keeps in Redis was lost (evicted,
+ * flushed) again after its one rebuild. The message is the one line the CLI, dashboard and task show.
+ */
+export class ReconcileIndexLost extends Error {
+  override name = 'ReconcileIndexLost';
+}

@@ -70,8 +70,10 @@ export function keys(prefix: string) {
     /** String: the last Reconcile Library report (JSON, src/sync/library-gaps.ts), dry runs too. */
     reconcileReport: `${prefix}:reconcile:library-report`,
     /**
-     * Prefix of hashes `<reconcileIndex>:<runId>`, one per Reconcile Library run while it runs (TTL 1 h):
-     * the allowed libraries' files, `p:<path>` → ratingKey and `n:<base name>:<size>` → ratingKey + file.
+     * Prefix of hashes `<reconcileIndex>:<runId>`, one per Reconcile Library run while it runs (TTL 1 h from
+     * its last lookup): the allowed libraries' files, `p:<path>` → ratingKey and `n:<base name>:<size>` →
+     * ratingKey + file, and a header read with every lookup, `#run` → the run id and `#files` → the count
+     * listed (written last), so a hash Redis lost or that is half written is never read as complete.
      */
     reconcileIndex: `${prefix}:reconcile:index`,
     /** Hash: job id → how often requeue moved it back. */

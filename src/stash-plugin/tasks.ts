@@ -568,38 +568,40 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Reconcile Library (dry run)' : 'Reconcile Library';
     const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
-    const [{ runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT }, { reportLines, reportSummary }] = await Promise.all([
+    const [{ runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT }, { reportLines, reportSummary }, { ReconcileIndexLost }] = await Promise.all([
       import('../sync/library-reconcile-run.js'),
       import('../sync/library-gaps.js'),
+      import('../core/errors.js'),
     ]);
     const stash = stashClientFor(ctx.input, ctx.env);
     const progress = progressOf(ctx);
     progress(0);
     let loggedAt = Date.now();
-    const run = (st: TaskState, enqueue?: (ids: string[]) => Promise<void>) =>
+    const run = (st: TaskState, toInbox?: (ids: string[]) => Promise<number>) =>
       runLibraryReconcile(config, {
         dryRun,
         log: taskLogger(ctx),
         redis: st.redis,
         stash,
-        enqueue,
+        toInbox,
         perPage: ctx.perPage,
         onProgress: (p) => {
           progress(Math.min(1, p.scanned / Math.max(1, p.total)));
           if (Date.now() - loggedAt < PROGRESS_LOG_MS) return;
           loggedAt = Date.now();
-          ctx.log('info', `${label}: ${p.scanned}/${p.total} scenes read${dryRun ? '' : `, ${p.queued} queued`}`);
+          ctx.log('info', `${label}: ${p.scanned}/${p.total} scenes read${dryRun ? '' : `, ${p.sentToInbox} sent to the workers`}`);
         },
       });
     try {
       const report = await withState(ctx, config, label, (st) =>
-        dryRun ? run(st) : withInbox(ctx, label, (inbox) => run(st, async (ids) => void (await inbox.add(ids, 'reconcile', RECONCILE_LIBRARY_EVENT)))),
+        dryRun ? run(st) : withInbox(ctx, label, (inbox) => run(st, (ids) => inbox.add(ids, 'reconcile', RECONCILE_LIBRARY_EVENT))),
       );
       progress(1);
       for (const line of reportLines(report).slice(0, -1)) ctx.log('info', line);
       return reportSummary(report);
     } catch (err) {
       if (err instanceof LibraryReconcileUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`);
+      if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`);
       throw err;
     }
   };

@@ -85,7 +85,7 @@ export class Reconciler {
   private async window(since: number, why: string) {
     const clock = await this.opts.stash.clock();
     const r = await reconcileWindow({ ...this.opts, window: { since }, clock });
-    this.opts.log.info({ why, scenes: r.scenes }, `reconciled ${why}: ${r.scenes} scene(s) re-synced`);
+    this.opts.log.info({ why, scenes: r.scenes, queued: r.queued }, `reconciled ${why}: ${r.scenes} scene(s) changed, ${r.queued} queued for a re-sync`);
   }
 
   /**

@@ -80,7 +80,7 @@ export interface GapTally {
 /** `--json`'s object, the stored report, `/api/status`'s `reconcile.last`. */
 export interface LibraryReport extends Record<GapClass, GapTally> {
   scanned: number;
-  /** Scenes queued for a sync (0 in a dry run). */
+  /** Jobs this run added to the sync queue: a scene whose job was already waiting is not counted (0 in a dry run). */
   queued: number;
   durationMs: number;
   dryRun: boolean;
@@ -88,11 +88,13 @@ export interface LibraryReport extends Record<GapClass, GapTally> {
   toQueue: number;
   startedAt: number;
   finishedAt: number;
+  /** Inbox entries written for the workers to queue (the Stash task, which does not queue itself; else 0). */
+  sentToInbox: number;
 }
 
 export function emptyReport(dryRun: boolean, startedAt: number): LibraryReport {
   const tally = () => ({ count: 0, sceneIds: [] as string[] });
-  return { scanned: 0, notInPlex: tally(), empty: tally(), drifted: tally(), neverSynced: tally(), queued: 0, durationMs: 0, dryRun, toQueue: 0, startedAt, finishedAt: startedAt };
+  return { scanned: 0, notInPlex: tally(), empty: tally(), drifted: tally(), neverSynced: tally(), queued: 0, durationMs: 0, dryRun, toQueue: 0, startedAt, finishedAt: startedAt, sentToInbox: 0 };
 }
 
 /** Counts one scene in the report (in place: a walk tallies up to millions of scenes). */
@@ -130,7 +132,19 @@ export function reportLines(r: LibraryReport): string[] {
 /** One line: what was (or would be) queued. */
 export function reportSummary(r: LibraryReport): string {
   if (r.dryRun) return `Dry run: ${scenes(r.toQueue)} would be queued for a sync; nothing queued`;
-  return `Queued ${scenes(r.queued)} for a sync (bulk priority)`;
+  if (r.sentToInbox > 0) return `Sent ${scenes(r.sentToInbox)} to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)`;
+  const waiting = r.toQueue - r.queued;
+  return `Queued ${scenes(r.queued)} for a sync (bulk priority)${waiting > 0 ? `; ${waiting.toLocaleString('en-US')} already waiting, not queued twice` : ''}`;
+}
+
+/** Why a run stopped when its index was lost again after a rebuild: one line, with what it had done. */
+export function indexLostMessage(done: Pick<LibraryReport, 'scanned' | 'queued' | 'sentToInbox' | 'dryRun'>, total: number): string {
+  const handed = done.queued + done.sentToInbox;
+  const before = done.dryRun || handed === 0 ? 'nothing was queued' : `the ${scenes(handed)} queued before came from the complete index, none from a partial one`;
+  return (
+    `the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild (evicted or flushed? ` +
+    `Redis needs maxmemory-policy noeviction); stopped after ${done.scanned.toLocaleString('en-US')} of ${scenes(total)}, ${before}, and no report was kept`
+  );
 }
 
 /** The stored report (JSON), or null when there is none or it is unreadable. */
@@ -139,7 +153,8 @@ export function parseLibraryReport(raw: string | null): LibraryReport | null {
   try {
     const v = JSON.parse(raw) as Partial<LibraryReport>;
     const tallies = GAP_CLASSES.every((c) => typeof v[c]?.count === 'number' && Array.isArray(v[c]?.sceneIds));
-    return tallies && typeof v.scanned === 'number' && typeof v.finishedAt === 'number' ? (v as LibraryReport) : null;
+    // Reports stored before `sentToInbox` existed have none.
+    return tallies && typeof v.scanned === 'number' && typeof v.finishedAt === 'number' ? ({ ...v, sentToInbox: v.sentToInbox ?? 0 } as LibraryReport) : null;
   } catch {
     return null;
   }

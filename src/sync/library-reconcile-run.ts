@@ -10,9 +10,9 @@ import { sharedPlexClientId } from '../plex/client-id.js';
 import type { PlexClient } from '../plex/client.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { StashClient } from '../stash-api/client.js';
-import { parseLibraryReport, type LibraryReport } from './library-gaps.js';
-import { reconcileLibrary, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
-import { createSyncQueue, enqueueSyncBulk } from './queue.js';
+import { parseLibraryReport, reportSummary, type LibraryReport } from './library-gaps.js';
+import { reconcileLibrary, type Handoff, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
+import { createSyncQueue, enqueueSyncBulkCounted } from './queue.js';
 
 /** The `event` of the jobs a Reconcile Library run queues (reason 'reconcile': bulk priority). */
 export const RECONCILE_LIBRARY_EVENT = 'reconcile_library';
@@ -27,8 +27,8 @@ export interface LibraryRunOptions {
   stash?: LibraryStashPort;
   /** The sync queue to add to (default: one on `redis`, closed at the end). */
   queue?: Queue<SyncJobData>;
-  /** How to queue scene ids instead of the sync queue (the Stash task writes the inbox). */
-  enqueue?: (sceneIds: string[]) => Promise<void>;
+  /** Hands scene ids to the workers' inbox instead of the sync queue (the Stash task); answers the entries written. */
+  toInbox?: (sceneIds: string[]) => Promise<number>;
   /** Stash page size (default 1000). */
   perPage?: number;
 }
@@ -57,12 +57,15 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
   const stash = opts.stash ?? stashOf(config, opts.log);
   const redis = opts.redis ?? connectRedis(config);
   const k = keys(config.redis.prefix);
-  const ownQueue = opts.dryRun || opts.enqueue || opts.queue ? null : createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  const ownQueue = opts.dryRun || opts.toInbox || opts.queue ? null : createSyncQueue(redis, config.redis.prefix, config.keepFailed);
   const queue = opts.queue ?? ownQueue;
-  const toQueue = async (ids: string[]) => {
+  const toQueue = async (ids: string[]): Promise<Handoff> => {
     const enqueuedAt = Date.now();
-    await enqueueSyncBulk(queue!, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: RECONCILE_LIBRARY_EVENT, enqueuedAt })), config.errorStrategies);
+    const jobs = ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: RECONCILE_LIBRARY_EVENT, enqueuedAt }));
+    return { queued: await enqueueSyncBulkCounted(queue!, jobs, config.errorStrategies), sentToInbox: 0 };
   };
+  const { toInbox } = opts;
+  const handOff = toInbox ? async (ids: string[]): Promise<Handoff> => ({ queued: 0, sentToInbox: await toInbox(ids) }) : toQueue;
   try {
     const plex = await plexOf(config, redis, opts.log);
     const report = await reconcileLibrary({
@@ -71,13 +74,13 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
       redis,
       keys: k,
       settings: { ...config.sync, scanMissing: config.matching.scanMissing },
-      enqueue: opts.dryRun ? undefined : (opts.enqueue ?? toQueue),
+      enqueue: opts.dryRun ? undefined : handOff,
       onProgress: opts.onProgress,
       log: opts.log,
       perPage: opts.perPage,
     });
     await redis.set(k.reconcileReport, JSON.stringify(report));
-    opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read, ${report.dryRun ? `${report.toQueue} would be queued` : `${report.queued} queued`}`);
+    opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read; ${reportSummary(report)}`);
     return report;
   } finally {
     await ownQueue?.close().catch(() => undefined);

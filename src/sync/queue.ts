@@ -45,3 +45,29 @@ export async function enqueueSyncBulk(queue: Queue<SyncJobData>, jobs: SyncJobDa
   if (jobs.length === 0) return [];
   return queue.addBulk(jobs.map((data) => ({ name: SYNC_JOB_NAME, data, opts: jobOptions(data, strategies) })));
 }
+
+/**
+ * How many jobs an add really added. BullMQ answers a deduplicated add with the id of the job that
+ * waits for the scene instead of a new one; `waitingBefore[i]` is the job that waited for job i's scene
+ * just before the add (or null), `returned[i]` the id the add answered. A scene twice in one add counts once.
+ */
+export function countAdded(waitingBefore: readonly (string | null)[], returned: readonly (string | undefined)[]): number {
+  const added = new Set<string>();
+  returned.forEach((id, i) => {
+    if (id !== undefined && id !== waitingBefore[i]) added.add(id);
+  });
+  return added.size;
+}
+
+/**
+ * enqueueSyncBulk, answering how many jobs were really added (not the scenes whose job still waits), for
+ * reports that say what was queued. The waiting jobs are read first (BullMQ's getDeduplicationJobId): a
+ * job another producer adds for the same scene between that read and the add counts as added (it was, a
+ * moment before ours would have been). The hot path (inbox ingest) does not pay for this read.
+ */
+export async function enqueueSyncBulkCounted(queue: Queue<SyncJobData>, jobs: SyncJobData[], strategies: ErrorStrategies): Promise<number> {
+  if (jobs.length === 0) return 0;
+  const waitingBefore = await Promise.all(jobs.map((j) => queue.getDeduplicationJobId(jobOptions(j, strategies).deduplication!.id)));
+  const added = await enqueueSyncBulk(queue, jobs, strategies);
+  return countAdded(waitingBefore, added.map((j) => j.id));
+}

@@ -7,7 +7,7 @@ import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { StashClock, StashWindow } from '../stash-api/client.js';
 import type { SyncJobData } from '../model/inbox-item.js';
-import { enqueueSyncBulk } from './queue.js';
+import { enqueueSyncBulkCounted } from './queue.js';
 
 /** What reconciliation needs of the Stash client. */
 export interface StashWindowPort {
@@ -17,8 +17,11 @@ export interface StashWindowPort {
 }
 
 export interface ReconcileResult {
+  /** Scenes Stash changed in the window. */
   scenes: number;
   pages: number;
+  /** Jobs added for them: a scene whose job still waits is not queued twice. */
+  queued: number;
 }
 
 export async function reconcileWindow(opts: {
@@ -32,14 +35,15 @@ export async function reconcileWindow(opts: {
 }): Promise<ReconcileResult> {
   let scenes = 0;
   let pages = 0;
+  let queued = 0;
   for await (const ids of opts.stash.scenesUpdatedIn(opts.window, opts.clock)) {
     const now = Date.now();
-    await enqueueSyncBulk(opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, enqueuedAt: now })), opts.strategies);
+    queued += await enqueueSyncBulkCounted(opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, enqueuedAt: now })), opts.strategies);
     scenes += ids.length;
     pages++;
     opts.onPage?.(scenes);
   }
   const { since, until } = opts.window;
-  opts.log?.info({ since: String(since), until: until === undefined ? 'now' : String(until), zone: opts.clock.offsetMinutes, scenes, pages }, `reconciliation enqueued ${scenes} scene(s)`);
-  return { scenes, pages };
+  opts.log?.info({ since: String(since), until: until === undefined ? 'now' : String(until), zone: opts.clock.offsetMinutes, scenes, pages, queued }, `reconciliation: ${scenes} scene(s) changed, ${queued} queued${queued < scenes ? ` (${scenes - queued} already waiting)` : ''}`);
+  return { scenes, pages, queued };
 }

@@ -1,11 +1,13 @@
 // `npm run reconcile` end to end: the built CLI (`node dist/workers/reconcile.js`) against both
-// simulators and a real Redis. `--json` prints one object on stdout; a dry run queues nothing; a bad
-// option or a missing setting exits 2 with one line.
+// simulators and a real Redis. `--json` prints one object on stdout; a dry run queues nothing; a second
+// real run right after the first queues (and says) nothing; a bad option or a missing setting exits 2
+// with one line; a run whose index Redis loses twice exits 1 with the reason in one line.
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
+import { startProxy } from '../helpers/plex-proxy.js';
 import { runScript } from '../helpers/proc.js';
 import { startWorld, type World } from '../helpers/world.js';
 
@@ -63,9 +65,33 @@ describe('npm run reconcile', () => {
     expect(r.stdout).toContain('Queued 12 scenes for a sync (bulk priority)');
     expect(await queue.count()).toBe(12);
     const again = await cli(['--json'], world.env);
-    // Deduplicated: the scenes still wait, the queue does not grow.
-    expect(JSON.parse(again.stdout).queued).toBe(12);
+    // Deduplicated: the scenes still wait, the queue does not grow, and the report counts no job added.
+    expect(JSON.parse(again.stdout)).toMatchObject({ dryRun: false, toQueue: 12, queued: 0, sentToInbox: 0 });
     expect(await queue.count()).toBe(12);
+    const text = await cli([], { ...world.env, LOG_LEVEL: 'warn' });
+    expect(text.stdout).toContain('Queued 0 scenes for a sync (bulk priority); 12 already waiting, not queued twice');
+  });
+
+  it('exits 1 with the reason in one line when Redis loses its index, again after a rebuild', async () => {
+    const before = await redis.get(keys(world.prefix).reconcileReport);
+    // Before every listing request of Plex's libraries, the index vanishes (as a FLUSHDB or eviction would do).
+    const proxy = await startProxy(world.plex.url, async (path) => {
+      if (!/^\/library\/sections\/\d+\/all/.test(path)) return;
+      const gone = await redis.keys(`${keys(world.prefix).reconcileIndex}:*`);
+      if (gone.length) await redis.del(...gone);
+    });
+    try {
+      const r = await cli(['--dry-run'], { ...world.env, PLEX_URL: proxy.url, LOG_LEVEL: 'silent' });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([
+        "stash2plex reconcile: failed: the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild " +
+          '(evicted or flushed? Redis needs maxmemory-policy noeviction); stopped after 0 of 12 scenes, nothing was queued, and no report was kept',
+      ]);
+      expect(await redis.get(keys(world.prefix).reconcileReport)).toBe(before);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('exits 2 with one line for a bad option or a missing setting', async () => {

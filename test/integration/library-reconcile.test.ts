@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ReconcileIndexLost } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
@@ -15,10 +16,12 @@ import { renderStatusMain } from '../../src/dashboard/page.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { ROUTES } from '../../src/sim/plex.js';
+import { startPrivateRedis } from '../../src/sim/redis-server.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
+import { startProxy } from '../helpers/plex-proxy.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -99,6 +102,27 @@ async function gapLibrary(): Promise<Rig> {
   world.plex.addFileOnDisk({ file: '/plex/videos/folder0/scene-10.mp4' });
   return r;
 }
+
+/** The world's config with Plex behind a proxy that, before the requests `when` picks, has Redis lose `lose`'s keys. */
+async function losing(r: Rig, when: (path: string) => boolean, lose: 'index' | 'everything') {
+  const pattern = lose === 'index' ? `${keys(r.world.prefix).reconcileIndex}:*` : `${r.world.prefix}:*`;
+  const proxy = await startProxy(r.world.plex.url, async (path) => {
+    if (!when(path)) return;
+    const gone = await r.redis.keys(pattern);
+    if (gone.length) await r.redis.del(...gone);
+  });
+  stops.push(() => proxy.stop());
+  return { ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } };
+}
+const itemReads = (path: string) => path.startsWith('/library/metadata/');
+const listings = (path: string) => /^\/library\/sections\/\d+\/all/.test(path);
+/** The `which`-th (from 0) of the requests `match` picks. */
+const nth = (match: (path: string) => boolean, which: number) => {
+  let n = 0;
+  return (path: string) => match(path) && n++ === which;
+};
+const queuedIds = async (r: Rig) => sorted((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId));
+const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
 describe('several Plex items in one request (GET /library/metadata/{k1},{k2},…)', () => {
   it('answers the items that exist, in one request per 100 keys; none of them: an empty map', async () => {
@@ -187,6 +211,69 @@ describe('Reconcile Library', () => {
   }, 120_000);
 });
 
+describe('an index Redis loses mid-run (evicted, flushed)', () => {
+  it('lost between two pages (its key deleted): rebuilt once, and the report is the one without the loss', async () => {
+    const r = await rig(20);
+    const config = await losing(r, nth(itemReads, 0), 'index');
+    const report = await runLibraryReconcile(config, { dryRun: false, log: quiet, perPage: 5 });
+    expect(report).toMatchObject({ scanned: 20, notInPlex: { count: 0 }, neverSynced: { count: 20 }, queued: 20 });
+    expect(r.world.plex.count({ route: ROUTES.sectionAll })).toBe(2); // built, lost, built again
+    expect(await queuedIds(r)).toEqual(ids(1, 20));
+    expect(await r.redis.keys(`${keys(r.world.prefix).reconcileIndex}:*`)).toEqual([]);
+  });
+
+  it('lost with every key of the deployment (FLUSHDB, eviction) between two pages: rebuilt, the report right', async () => {
+    const r = await rig(20);
+    const config = await losing(r, nth(itemReads, 0), 'everything');
+    const report = await runLibraryReconcile(config, { dryRun: true, log: quiet, perPage: 5 });
+    expect(report).toMatchObject({ scanned: 20, notInPlex: { count: 0 }, neverSynced: { count: 20 }, toQueue: 20 });
+  });
+
+  it('half lost while it is built (the second listing page wiped the first): rebuilt before any lookup', async () => {
+    const r = await rig(1_001);
+    // Listing pages hold 1000 items: the second request comes after the first page is in the index.
+    const config = await losing(r, nth(listings, 1), 'index');
+    const report = await runLibraryReconcile(config, { dryRun: true, log: quiet });
+    expect(report).toMatchObject({ scanned: 1_001, notInPlex: { count: 0 }, neverSynced: { count: 1_001 } });
+    expect(r.world.plex.count({ route: ROUTES.sectionAll })).toBe(4);
+  }, 60_000);
+
+  it('a write Redis refuses (OOM under noeviction) fails the run as itself, never as scenes not in Plex', async () => {
+    const server = await startPrivateRedis();
+    stops.push(async () => server.stop());
+    const r = await rig(20, { REDIS_URL: server.url });
+    await r.redis.config('SET', 'maxmemory-policy', 'noeviction');
+    // Redis fills up as the listing starts: the index's entries are refused.
+    let full = false;
+    const proxy = await startProxy(r.world.plex.url, async (path) => {
+      if (listings(path) && !full) await r.redis.config('SET', 'maxmemory', '1').then(() => (full = true));
+    });
+    stops.push(() => proxy.stop());
+    const progress: number[] = [];
+    const run = runLibraryReconcile({ ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } }, { dryRun: true, log: quiet, onProgress: (p) => progress.push(p.scanned) });
+    await expect(run).rejects.toThrow(/^OOM command not allowed/);
+    await r.redis.config('SET', 'maxmemory', '0');
+    // It stopped at the index: not one page was classified from it.
+    expect(progress).toEqual([]);
+    expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toBeNull();
+  });
+
+  it('lost again after its rebuild: the run stops with the reason, keeps no report and queued nothing from a partial index', async () => {
+    const r = await rig(20);
+    const config = await losing(r, itemReads, 'index');
+    const run = runLibraryReconcile(config, { dryRun: false, log: quiet, perPage: 5 });
+    await expect(run).rejects.toThrow(ReconcileIndexLost);
+    await expect(run).rejects.toThrow(
+      "the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild (evicted or flushed? Redis needs maxmemory-policy noeviction); " +
+        'stopped after 10 of 20 scenes, the 10 scenes queued before came from the complete index, none from a partial one, and no report was kept',
+    );
+    // Pages 1 and 2 were read from a complete index (the second from the rebuilt one); page 3 never was.
+    expect(await queuedIds(r)).toEqual(ids(1, 10));
+    expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toBeNull();
+    expect(await r.redis.keys(`${keys(r.world.prefix).reconcileIndex}:*`)).toEqual([]);
+  });
+});
+
 describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', () => {
   /** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
   async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
@@ -227,11 +314,20 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
     expect(dry.progress.length).toBeGreaterThanOrEqual(4); // 0, three pages of 5
 
     const real = await task('reconcile_library', r, env);
-    expect(real.summary).toBe('Queued 12 scenes for a sync (bulk priority)');
+    // The task writes the inbox and queues nothing itself: it says so, not "queued".
+    expect(real.summary).toBe("Sent 12 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)");
     const jobs = await inbox(r);
     expect(jobs.map((j) => j.sceneId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
     expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['reconcile/reconcile_library']));
-    expect((await readLibraryReport(r.redis, keys(r.world.prefix)))?.queued).toBe(12);
+    expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toMatchObject({ queued: 0, sentToInbox: 12, toQueue: 12 });
+  });
+
+  it('say in one line why a run stopped when Redis lost its index twice', async () => {
+    const r = await rig(3);
+    const plexUrl = (await losing(r, listings, 'index')).plex.url;
+    await expect(task('reconcile_library_dry_run', r, { PLEX_URL: plexUrl, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP! })).rejects.toThrow(
+      /^Reconcile Library \(dry run\) stopped: the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild \(evicted or flushed\? .*\); stopped after 0 of 3 scenes, nothing was queued, and no report was kept$/,
+    );
   });
 
   it('without PLEX_URL in the plugin environment, says so', async () => {
@@ -261,10 +357,27 @@ describe('POST /api/reconcile and the status page', () => {
     const real = await call({ dryRun: false });
     expect(real.json).toMatchObject({ dryRun: false, queued: 7, text: 'Queued 7 scenes for a sync (bulk priority)' });
     expect(await r.queue.count()).toBe(7);
+    // Right after: the same 7 still wait, deduplicated by BullMQ; none is counted as queued.
+    const again = await call({ dryRun: false });
+    expect(again.json).toMatchObject({ dryRun: false, toQueue: 7, queued: 0, text: 'Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice' });
+    expect(await r.queue.count()).toBe(7);
     const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
-    expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
+    expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 0, toQueue: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
     const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
     expect(html).toContain('data-testid="reconcile-drifted">2<');
-    expect(html).toContain('Queued 7 scenes for a sync (bulk priority)');
+    expect(html).toContain('Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice');
+  });
+
+  it('a run that stopped because Redis lost its index twice: 503 and the reason, in one line', async () => {
+    const r = await rig(3);
+    const config = await losing(r, listings, 'index');
+    const dash = await startDashboard({ ...config, dashboard: { ...config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    stops.push(() => dash.stop());
+    const res = await fetch(`${dash.url}/api/reconcile`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'stash2plex' }, body: JSON.stringify({ dryRun: false }) });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /^Reconcile Library stopped: the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild \(evicted or flushed\? .*\); stopped after 0 of 3 scenes, nothing was queued, and no report was kept$/,
+    );
+    expect(await r.queue.count()).toBe(0);
   });
 });

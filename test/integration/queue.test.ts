@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { readSignals } from '../../src/resilience/signals.js';
-import { enqueueSync, createSyncQueue } from '../../src/sync/queue.js';
+import { enqueueSync, enqueueSyncBulkCounted, createSyncQueue } from '../../src/sync/queue.js';
+import { reconcileWindow } from '../../src/sync/reconcile.js';
+import { StashClient } from '../../src/stash-api/client.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -63,6 +65,29 @@ describe('sync queue', () => {
       ['1', 1],
       ['2', 10],
     ]);
+  });
+
+  it('a bulk add says how many jobs it really added: not the scenes whose job still waits', async () => {
+    const strategies = world.config.errorStrategies;
+    await enqueueSync(queue, job('1'), strategies);
+    await enqueueSync(queue, job('2'), strategies);
+    // 1 and 2 wait; 3 twice in the same add is one job.
+    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '3', '3'].map((id) => job(id, 'reconcile')), strategies)).toBe(1);
+    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '3'].map((id) => job(id, 'reconcile')), strategies)).toBe(0);
+    expect(await queue.count()).toBe(3);
+    // Once a job ran, its scene gets a new one.
+    await startWorker();
+    await drained();
+    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '4'].map((id) => job(id, 'reconcile')), strategies)).toBe(3);
+    expect(await enqueueSyncBulkCounted(queue, [], strategies)).toBe(0);
+  });
+
+  it('window reconciliation counts the jobs it added, not the scenes Stash changed', async () => {
+    const stash = new StashClient({ url: world.config.stash.url!, apiKey: world.config.stash.apiKey, maxResponseBytes: world.config.stash.maxResponseBytes });
+    const clock = await stash.clock();
+    const run = () => reconcileWindow({ stash, queue, strategies: world.config.errorStrategies, window: { since: 0 }, clock });
+    expect(await run()).toEqual({ scenes: 20, pages: 1, queued: 20 });
+    expect(await run()).toEqual({ scenes: 20, pages: 1, queued: 0 });
   });
 
   it('syncs 20 scenes so Plex equals Stash, locked; an unchanged scene costs no edit', async () => {

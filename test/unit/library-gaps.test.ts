@@ -5,8 +5,10 @@ import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import {
   classifyScene,
   emptyReport,
+  indexLostMessage,
   parseLibraryReport,
   reportLines,
+  reportSummary,
   REPORT_SAMPLE,
   tallyScene,
   type GapSettings,
@@ -109,5 +111,28 @@ describe('the report', () => {
     expect(parseLibraryReport(JSON.stringify(r))).toEqual(r);
     expect(parseLibraryReport('{"scanned":1}')).toBeNull();
     expect(parseLibraryReport('not json')).toBeNull();
+    // A report stored before `sentToInbox` existed reads as one that sent nothing to the inbox.
+    const { sentToInbox: _, ...older } = r;
+    expect(parseLibraryReport(JSON.stringify(older))).toEqual(r);
+  });
+
+  it('says what was really queued: scenes whose job already waited are not counted, the inbox is not the queue', () => {
+    const r = { ...emptyReport(false, 0), toQueue: 2_000, queued: 0 };
+    expect(reportSummary(r)).toBe('Queued 0 scenes for a sync (bulk priority); 2,000 already waiting, not queued twice');
+    expect(reportSummary({ ...r, queued: 1_500 })).toBe('Queued 1,500 scenes for a sync (bulk priority); 500 already waiting, not queued twice');
+    expect(reportSummary({ ...r, queued: 2_000 })).toBe('Queued 2,000 scenes for a sync (bulk priority)');
+    expect(reportSummary({ ...r, sentToInbox: 2_000 })).toBe("Sent 2,000 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)");
+    expect(reportSummary({ ...r, dryRun: true })).toBe('Dry run: 2,000 scenes would be queued for a sync; nothing queued');
+  });
+
+  it('names the lost index, what the run had done, and that it kept no report', () => {
+    const done = { scanned: 3_000, queued: 120, sentToInbox: 0, dryRun: false };
+    expect(indexLostMessage(done, 20_000)).toBe(
+      "the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild (evicted or flushed? Redis needs maxmemory-policy noeviction); " +
+        'stopped after 3,000 of 20,000 scenes, the 120 scenes queued before came from the complete index, none from a partial one, and no report was kept',
+    );
+    expect(indexLostMessage({ ...done, queued: 0, sentToInbox: 7 }, 20_000)).toContain('the 7 scenes queued before came from the complete index');
+    expect(indexLostMessage({ ...done, queued: 0 }, 20_000)).toContain('stopped after 3,000 of 20,000 scenes, nothing was queued, and no report was kept');
+    expect(indexLostMessage({ ...done, dryRun: true, queued: 0 }, 1)).toContain('stopped after 3,000 of 1 scene, nothing was queued');
   });
 });

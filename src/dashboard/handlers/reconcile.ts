@@ -2,6 +2,7 @@
 // run unless `dryRun: false` is given; one run at a time per dashboard. The answer is the report (as
 // `npm run reconcile -- --json` prints it) with its text; the report is kept for the status page too.
 import { z } from 'zod';
+import { ReconcileIndexLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { reportLines, reportSummary, type LibraryReport } from '../../sync/library-gaps.js';
 import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
@@ -34,6 +35,8 @@ export function reconcileHandler(ports: ReconcilePorts): Handler {
       return json(200, { ...report, text: reportSummary(report), lines: reportLines(report) });
     } catch (err) {
       if (err instanceof LibraryReconcileUnavailable) throw new HttpError(503, err.message);
+      // Redis lost the run's index twice: another run may well succeed (503), and the page shows why.
+      if (err instanceof ReconcileIndexLost) throw new HttpError(503, `Reconcile Library stopped: ${err.message}`);
       throw err;
     } finally {
       running = false;
