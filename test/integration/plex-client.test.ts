@@ -139,7 +139,7 @@ describe('resolveItem', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((n) => add(movies, `/plex/movies/f1/${n}.mp4`));
     sim.resetCounters();
     const r = await client().resolveItem('/stash/movies/f1/b.mp4');
-    expect(r).toEqual({ ratingKey: b, sectionKey: movies });
+    expect(r).toEqual({ ratingKey: b, sectionKey: movies, via: 'path', cached: false });
     expect([a, c]).not.toContain(r.ratingKey);
     const lists = listings();
     expect(lists).toHaveLength(1);
@@ -149,7 +149,7 @@ describe('resolveItem', () => {
 
   it('picks the section with the longest location prefix', async () => {
     const rk = add(other, '/plex/movies/other/o.mp4');
-    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other });
+    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other, via: 'path', cached: false });
   });
 
   it('falls back to the title filter when the file filter finds nothing', async () => {
@@ -157,7 +157,7 @@ describe('resolveItem', () => {
     add(movies, '/plex/movies/f9/My.Fine_Clip.mp4', 'My Fine Clip'); // same title, other file
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies });
+    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies, via: 'path', cached: false });
     expect(sim.requests.map((x) => x.path).filter((p) => p.includes('title='))).toHaveLength(1);
     expect(listings().length).toBeGreaterThan(0);
     expect(listings().every(bounded)).toBe(true);
@@ -172,7 +172,7 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
     const scans = listings().filter((x) => !/file=|title=/.test(x.path));
     expect(scans.map((x) => x.containerStart)).toEqual(['0', '200', '400']); // 0–199, 200–399, 400–449
     expect(listings().every(bounded)).toBe(true);
@@ -187,7 +187,7 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('ignored');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
     // The file= search alone found it: three bounded pages, no title search, no scan.
     expect(listings().map((x) => [x.path.includes('file='), x.containerStart])).toEqual([
       [true, '0'],
@@ -204,7 +204,7 @@ describe('resolveItem', () => {
     sim.setFileFilter('ignored');
     sim.resetCounters();
     const c = client();
-    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge });
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge, via: 'path', cached: false });
     const lists = listings();
     expect(lists.length).toBe(50); // the whole section once (a second holder would be noticed), 1000 at a time
     expect(lists.every(bounded)).toBe(true);
@@ -241,7 +241,7 @@ describe('resolveItem', () => {
     const rk = sim.addItem({ sectionKey: win, title: 'w', file: '\\\\?\\C:\\Plex\\Clips\\w\\clip.mp4' });
     sim.resetCounters();
     const c = client({ pathMap: [{ from: '/stash/win', to: 'C:\\Plex\\Clips' }] });
-    expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win });
+    expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win, via: 'path', cached: false });
     expect(sim.requests.find((x) => x.path.includes('file='))!.path).toContain(`file=${encodeURIComponent('C:\\Plex\\Clips\\w\\clip.mp4')}`);
   });
 
@@ -258,7 +258,7 @@ describe('resolveItem', () => {
     // Stale: the cached item now holds another file; a new item holds ours.
     sim.setItemFiles(rk, ['/plex/movies/f5/moved.mp4']);
     const fresh = add(movies, '/plex/movies/f5/cached.mp4');
-    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies });
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies, via: 'path', cached: false });
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(fresh);
 
     // Stale: the cached item is gone (404) and nothing holds the file any more.
