@@ -2,7 +2,7 @@
 // Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
 import type { PathMapping } from '../core/config.js';
-import { classify, SyncError } from '../core/errors.js';
+import { classify, errorCode, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
 import { keys, type RedisConnection } from '../core/redis.js';
@@ -145,6 +145,9 @@ interface RequestOptions {
   maxBytes?: number;
 }
 
+/** How a connection closed under a request shows (undici's codes included): on a reused connection, not an outage yet. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 /** "GET /library/sections/1/all" — the description of a request used in every error message. */
 const label = (method: string, path: string) => `${method} ${path}`;
 
@@ -209,13 +212,14 @@ export class PlexClient {
     };
     if (this.clientIdentifier !== null) headers['X-Plex-Client-Identifier'] = this.clientIdentifier;
     if (opts.auth !== false) headers['X-Plex-Token'] = this.token;
+    const send = () =>
+      fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: opts.body, signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs) });
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, {
-        method,
-        headers,
-        body: opts.body,
-        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      res = await send().catch((error: unknown) => {
+        // A kept-alive connection the server closed just as it was reused: a GET is safe to send once more.
+        if (method === 'GET' && STALE_CONNECTION_CODES.has(errorCode(error) ?? '')) return send();
+        throw error;
       });
     } catch (error) {
       throw this.fail({ error }, what);

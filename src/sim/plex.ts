@@ -308,6 +308,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return key;
   }
 
+  /** Deletes a section and its items (as when a library is removed in Plex). */
+  removeSection(key: string): boolean {
+    for (const [ratingKey, item] of this.itemMap) if (item.sectionKey === key) this.itemMap.delete(ratingKey);
+    return this.sectionMap.delete(key);
+  }
+
   sections(): SimSection[] {
     return [...this.sectionMap.values()].map((s) => ({ key: s.key, title: s.title, type: s.type, locations: [...s.locations] }));
   }

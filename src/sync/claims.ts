@@ -97,6 +97,13 @@ export function conflictReason(c: MatchConflict): string {
   }
 }
 
+/** The conflicts as lines for a person: how many scenes, then one line per shown conflict. */
+export function conflictLines(c: { count: number; recent: readonly MatchConflict[] }): string[] {
+  if (c.count === 0) return [];
+  const head = `${c.count} ${c.count === 1 ? 'scene is' : 'scenes are'} not synced: ${c.count === 1 ? 'its Plex item is' : 'their Plex items are'} another scene's, or Plex stacked several scenes' files into one item`;
+  return [head, ...c.recent.map((x) => `scene ${x.sceneId}: ${conflictReason(x)}`)];
+}
+
 /** A stored conflict (JSON); null when unreadable. */
 export function parseConflict(raw: string | null | undefined): MatchConflict | null {
   try {

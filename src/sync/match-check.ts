@@ -6,7 +6,7 @@ import type { PlexItem, StashScene } from '../model/types.js';
 import type { ResolvedItem } from '../plex/client.js';
 import { baseName, normalisePlexPath } from '../plex/paths.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
-import { encodeClaim, judgeMatch, parseClaim, type MatchConflict } from './claims.js';
+import { encodeClaim, judgeMatch, parseClaim, parseConflict, type MatchConflict } from './claims.js';
 
 export interface MatchCheckDeps {
   redis: RedisConnection;
@@ -82,4 +82,22 @@ export async function releaseScene(deps: Pick<MatchCheckDeps, 'redis' | 'keys'>,
   const write = deps.redis.pipeline().hdel(deps.keys.plexConflicts, sceneId);
   if (ratingKey && claim?.sceneIds.length === 1 && claim.sceneIds[0] === sceneId) write.hdel(deps.keys.plexItemScene, ratingKey);
   await write.exec();
+}
+
+/** Conflicts shown by the status page and Health Check: how many scenes, and up to `limit` of the newest (one HSCAN page read). */
+export interface ConflictSummary {
+  count: number;
+  recent: MatchConflict[];
+}
+
+/** The stored conflicts, bounded: their count and the newest of one HSCAN page (damaged entries left out). */
+export async function readConflicts(redis: RedisConnection, key: string, limit = 10): Promise<ConflictSummary> {
+  const [count, [, flat]] = await Promise.all([redis.hlen(key), redis.hscan(key, '0', 'COUNT', 100)]);
+  const recent = flat
+    .filter((_, i) => i % 2 === 1)
+    .map((raw) => parseConflict(raw))
+    .filter((c): c is MatchConflict => c !== null)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, limit);
+  return { count, recent };
 }

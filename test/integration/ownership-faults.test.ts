@@ -10,6 +10,7 @@ import { keys, ownershipKey } from '../../src/core/redis.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { ROUTES } from '../../src/sim/plex.js';
 import { StashClient } from '../../src/stash-api/client.js';
+import { buildStatus } from '../../src/supervisor/status.js';
 import { parseConflict } from '../../src/sync/claims.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
@@ -180,6 +181,9 @@ describe('the base-name fallback never crosses scenes', () => {
     expect(first).toMatchObject({ skipped: expect.stringMatching(new RegExp(`scene ${a.sceneId} .*same name and size`)) });
     expect(world.plex.item(a.ratingKey)).toMatchObject({ title: 'dup', summary: 'Agent summary' });
     expect(parseConflict(await redis.hget(k().plexConflicts, b.sceneId))).toMatchObject({ kind: 'duplicate', otherScenes: [a.sceneId], ratingKey: a.ratingKey });
+    // GET /api/status reports it (and so the status page and Health Check).
+    const status = await buildStatus({ redis, keys: k(), queues: [], config: parseConfig(world.env), now: Date.now() });
+    expect(status.matching!.conflicts.recent.map((c) => c.sceneId)).toContain(b.sceneId);
     // A by its exact path: synced.
     expect(await syncScene(a.sceneId, deps)).toMatchObject({ ratingKey: a.ratingKey, editRequests: 1 });
     expect(world.plex.item(a.ratingKey)).toMatchObject({ title: 'Title dup' });

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError, type ErrorType } from '../../src/core/errors.js';
 import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
 import { keys } from '../../src/core/redis.js';
+import { simFileSize } from '../../src/sim/file-size.js';
 import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
 import type { SyncMode } from '../../src/sync/mapping.js';
 import { decide } from '../../src/sync/ownership.js';
@@ -42,7 +43,7 @@ afterAll(async () => {
 function client(over: Partial<PlexClientOptions> = {}) {
   const prefix = uniquePrefix('plex');
   const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], clientIdentifier: CLIENT_ID, ...over });
-  return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache });
+  return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache, scanMarkKey: keys(prefix).plexLastScan });
 }
 
 /** The SyncError a promise rejects with (recorded for the token check). */
@@ -107,6 +108,26 @@ describe('server and token', () => {
     await sim.setMode('up');
     expect(sim.url).toBe(url);
     await expect(c.identity()).resolves.toMatchObject({ machineIdentifier: MACHINE });
+  });
+
+  it('a proxy answering 404 for paths Plex always has is an outage (PlexTemporaryError), not a missing item', async () => {
+    await sim.setMode('proxy404');
+    const c = client();
+    expect((await expectType(c.identity(), 'PlexTemporaryError')).message).toMatch(/404 .*a path Plex always has/);
+    await expectType(c.checkToken(), 'PlexTemporaryError');
+    await expectType(c.resolveItem('/stash/movies/p/x.mp4'), 'PlexTemporaryError');
+    // A single item's 404 stays PlexNotFound: that one is Plex's own answer about an item.
+    await expectType(c.getItem('424242'), 'PlexNotFound');
+    await sim.setMode('proxy502');
+    await expectType(c.identity(), 'PlexTemporaryError');
+  });
+
+  it('a listing of a section Plex no longer lists is PlexNotFound (the 404 is Plex\'s own)', async () => {
+    const gone = sim.addSection({ title: 'Gone', locations: ['/plex/gone'] });
+    const c = client();
+    await c.sections(); // cached with the section, as a worker's would be
+    sim.removeSection(gone);
+    await expectType(c.resolveItem('/stash/gone/x.mp4'), 'PlexNotFound');
   });
 
   it('maps 503 to PlexTemporaryError', async () => {
@@ -261,10 +282,49 @@ describe('resolveItem', () => {
     expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies, via: 'path', cached: false });
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(fresh);
 
-    // Stale: the cached item is gone (404) and nothing holds the file any more.
+    // Stale: the cached item is gone (404) and nothing holds the file any more: proven by a second read
+    // after the section answered, the entry goes and the caller is told (it forgets what it kept).
     sim.removeItem(fresh);
-    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4'), 'PlexNotFound');
+    const gone: [string, string | null][] = [];
+    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) }), 'PlexNotFound');
     expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(0);
+    expect(gone).toEqual([[fresh, null]]);
+  });
+
+  it('a cached item that 404s while its section does not answer normally keeps its entry, and nothing is reported gone', async () => {
+    const rk = add(movies, '/plex/movies/f6/kept.mp4');
+    const c = client();
+    await c.resolveItem('/stash/movies/f6/kept.mp4');
+    const gone: string[] = [];
+    await sim.setMode('proxy404');
+    await expectType(c.resolveItem('/stash/movies/f6/kept.mp4', null, { onGone: async (k) => void gone.push(k) }), 'PlexTemporaryError');
+    await sim.setMode('up');
+    expect(await redis.hget(c.pathCacheKey, '/plex/movies/f6/kept.mp4')).toBe(rk);
+    expect(gone).toEqual([]);
+  });
+
+  it('an item replaced by a new one for the same file: reported with its successor', async () => {
+    const old = add(movies, '/plex/movies/f7/replaced.mp4');
+    const c = client();
+    await c.resolveItem('/stash/movies/f7/replaced.mp4');
+    sim.removeItem(old);
+    const successor = add(movies, '/plex/movies/f7/replaced.mp4');
+    const gone: [string, string | null][] = [];
+    expect(await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) })).toMatchObject({ ratingKey: successor });
+    expect(gone).toEqual([[old, successor]]);
+  });
+
+  it('a base-name match cached before a folder scan is looked for again: the file may now be in Plex under its own path', async () => {
+    const elsewhere = add(movies, '/plex/movies/elsewhere/clip77.mp4');
+    const c = client();
+    const stashPath = '/stash/movies/f8/clip77.mp4';
+    const size = simFileSize('clip77.mp4');
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: elsewhere, via: 'fallback', cached: false });
+    const exact = add(movies, '/plex/movies/f8/clip77.mp4');
+    // Until a scan is asked for, the cached match stands (verified: the item still holds its file).
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: elsewhere, via: 'fallback', cached: true });
+    await redis.set(c.scanMarkKey, String(Date.now() + 1)); // what the folder scanner writes when it asks Plex to scan
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: exact, via: 'path', cached: false });
   });
 });
 
