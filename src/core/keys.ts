@@ -19,6 +19,8 @@ export function keys(prefix: string) {
      * job reads the item alongside the scene instead of after it; resolution still decides.
      */
     plexSceneItem: `${prefix}:plex:scene`,
+    /** String: epoch ms of the latest folder scan stash2plex asked Plex for; base-name matches cached before it are checked again. */
+    plexLastScan: `${prefix}:plex:last-scan`,
     /** Hash (bounded): suggested PATH_MAP pair `from=to` → a file the base-name fallback matched (JSON). */
     plexPathHints: `${prefix}:plex:path-hints`,
     /** Prefix of strings `<plexScanned>:<sectionKey>:<folder>` (TTL PLEX_SCAN_COOLDOWN_MS): a folder scan asked for. */
@@ -41,9 +43,9 @@ export function keys(prefix: string) {
     orig: `${prefix}:orig`,
     /** Hash: Stash scene id → why and when it is kept out of sync (JSON; a restored scene). */
     syncExcluded: `${prefix}:sync-excluded`,
-    /** Hash: ratingKey → the Stash scene id matched to that item (exact path or fallback): the item's claim. */
+    /** Hash: ratingKey → `<sceneId>\t<path|fallback>`: the Stash scene matched to that item and how (the item's claim). */
     plexItemScene: `${prefix}:plex:item-scene`,
-    /** Hash: ratingKey → a matching conflict on that item (JSON: duplicate files, stacked parts), not synced. */
+    /** Hash: Stash scene id → why it is not synced (JSON, src/sync/claims.ts): duplicate files, stacked parts, a claimed item. */
     plexConflicts: `${prefix}:plex:conflicts`,
     /** Hash: requirement of SYNC_REQUIRE → scenes skipped as not ready for it. */
     syncSkipped: `${prefix}:sync-skipped`,

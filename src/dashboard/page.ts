@@ -3,6 +3,7 @@
 // the same function as the first load) and swaps it in, so one renderer serves both. The dead-letter
 // recovery panel lives outside that part (its dry run → confirm dialog must survive the refresh).
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { conflictLines } from '../sync/claims.js';
 import { skippedText } from '../sync/readiness.js';
 import { GAP_CLASSES, reportSummary, type GapClass } from '../sync/library-gaps.js';
 import { SYNC_QUEUE } from '../core/keys.js';
@@ -72,10 +73,14 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
   return card('health-card', 'Plex health probe', dl(rows) + token + matchingAlerts(s));
 }
 
-/** The PATH_MAP suggestion and the PLEX_LIBRARIES problems (docs/MATCHING.md), each a line of its own. */
+/** The PATH_MAP suggestion, the PLEX_LIBRARIES problems and the matching conflicts (docs/MATCHING.md), each a line of its own. */
 function matchingAlerts(s: StatusJson): string {
   const m = s.matching;
-  const lines = [...(m?.pathHint ? [['path-hint', m.pathHint]] : []), ...(m?.libraryProblems ?? []).map((p) => ['library-problem', p])];
+  const lines = [
+    ...(m?.pathHint ? [['path-hint', m.pathHint]] : []),
+    ...(m?.libraryProblems ?? []).map((p) => ['library-problem', p]),
+    ...conflictLines(m?.conflicts ?? { count: 0, recent: [] }).map((line) => ['match-conflict', line]),
+  ];
   return lines.map(([id, text]) => `<p class="alert" data-testid="${id}">${esc(text!)}</p>`).join('');
 }
 

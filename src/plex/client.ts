@@ -2,10 +2,10 @@
 // Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
 import type { PathMapping } from '../core/config.js';
-import { classify, SyncError } from '../core/errors.js';
+import { classify, errorCode, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
-import { keys, ownershipKey, type RedisConnection } from '../core/redis.js';
+import { keys, type RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem } from '../model/types.js';
 import { encodeEdit, itemFromMetadata, parseItem } from './edits.js';
 import { recordPathHint } from './path-hints.js';
@@ -95,15 +95,44 @@ export interface PlexFile {
   size: number | null;
 }
 
+/** How a file was matched to an item: its exact path, or the base-name-and-size fallback. */
+export type MatchVia = 'path' | 'fallback';
+
 export interface ResolvedItem {
   ratingKey: string;
   sectionKey: string;
   /** The item as read to verify a cached ratingKey (fresh: the caller need not read it again). */
   item?: PlexItem;
+  /** How the file was found: its exact path, or the base-name-and-size fallback (docs/MATCHING.md). */
+  via: MatchVia;
+  /** Whether the path cache gave it (verified by reading the item). */
+  cached: boolean;
 }
 
 /** How an item is read (one request per item, or coalesced: src/core/batcher.ts). */
 export type ItemReader = (ratingKey: string, sectionKey: string) => Promise<PlexItem>;
+
+export interface ResolveOptions {
+  /** How to read an item while resolving (default: getItem). */
+  read?: ItemReader;
+  /**
+   * Told of a cached ratingKey proven gone (its section answered a listing, and a second, single read
+   * was still 404), with the item now holding the file, if one does. What to forget is the caller's
+   * business (the ownership records belong to src/sync); one 404 alone never gets here.
+   */
+  onGone?: (ratingKey: string, replacedBy: string | null) => Promise<void>;
+}
+
+/** A path cache entry (see cacheEntry): the item, the Plex file it stands for, when a fallback match was cached. */
+interface CacheEntry {
+  ratingKey: string;
+  file: string;
+  via: MatchVia;
+  cachedAt: number;
+}
+
+/** What a cached entry turned out to be: the item, an item that moved on, a 404, or a fallback match to check again. */
+type CacheVerdict = { kind: 'hit'; resolved: ResolvedItem } | { kind: 'moved' } | { kind: 'missing' } | { kind: 'recheck' };
 
 interface RequestOptions {
   query?: URLSearchParams;
@@ -115,6 +144,9 @@ interface RequestOptions {
   /** Largest body read (default: the client's maxResponseBytes). */
   maxBytes?: number;
 }
+
+/** How a connection closed under a request shows (undici's codes included): on a reused connection, not an outage yet. */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** "GET /library/sections/1/all" — the description of a request used in every error message. */
 const label = (method: string, path: string) => `${method} ${path}`;
@@ -129,7 +161,7 @@ export class PlexClient {
   private readonly timeoutMs: number;
   private readonly redis: RedisConnection | undefined;
   private readonly cacheKey: string;
-  private readonly ownKey: (ratingKey: string) => string;
+  private readonly lastScanKey: string;
   private readonly clientIdentifier: string | null;
   private readonly listPageSize: number;
   private readonly sectionsTtlMs: number;
@@ -148,7 +180,7 @@ export class PlexClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.redis = opts.redis;
     this.cacheKey = k.plexPathCache;
-    this.ownKey = (ratingKey) => ownershipKey(k, ratingKey);
+    this.lastScanKey = k.plexLastScan;
     this.clientIdentifier = opts.clientIdentifier;
     this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
@@ -180,13 +212,14 @@ export class PlexClient {
     };
     if (this.clientIdentifier !== null) headers['X-Plex-Client-Identifier'] = this.clientIdentifier;
     if (opts.auth !== false) headers['X-Plex-Token'] = this.token;
+    const send = () =>
+      fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: opts.body, signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs) });
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, {
-        method,
-        headers,
-        body: opts.body,
-        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      res = await send().catch((error: unknown) => {
+        // A kept-alive connection the server closed just as it was reused: a GET is safe to send once more.
+        if (method === 'GET' && STALE_CONNECTION_CODES.has(errorCode(error) ?? '')) return send();
+        throw error;
       });
     } catch (error) {
       throw this.fail({ error }, what);
@@ -249,10 +282,22 @@ export class PlexClient {
 
   // ---- server ----------------------------------------------------------------------------------
 
+  /**
+   * A 404 for a path every Plex answers (`/identity`, `/library/sections`, the listing of a section Plex
+   * still lists) is not about an item: a reverse proxy answers so while Plex restarts. It is an outage
+   * (PlexTemporaryError), never a sign that something is gone.
+   */
+  private notFromPlex(err: unknown): unknown {
+    if (!(err instanceof SyncError && err.type === 'PlexNotFound' && err.status === 404)) return err;
+    return this.scrub(new SyncError('PlexTemporaryError', `${err.message} for a path Plex always has (a proxy answering while Plex is away?)`, 404));
+  }
+
   /** GET /identity (no token): proves the server answers. Its own timeout, e.g. HEALTH_TIMEOUT_MS. */
   async identity(timeoutMs?: number): Promise<PlexIdentity> {
     const started = performance.now();
-    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES });
+    const { json } = await this.json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES }).catch((err: unknown) => {
+      throw this.notFromPlex(err);
+    });
     const latencyMs = Math.round(performance.now() - started);
     return { ...this.parsed('GET', '/identity', () => parseIdentity(json)), latencyMs };
   }
@@ -264,7 +309,9 @@ export class PlexClient {
   }
 
   private async fetchSections(): Promise<PlexSection[]> {
-    const { json } = await this.json('GET', '/library/sections');
+    const { json } = await this.json('GET', '/library/sections').catch((err: unknown) => {
+      throw this.notFromPlex(err);
+    });
     return this.parsed('GET', '/library/sections', () => parseSections(json));
   }
 
@@ -388,13 +435,65 @@ export class PlexClient {
    * an exact comparison of Part.file. When those find nothing, one paged pass over the allowed libraries
    * looks for the exact path and (MATCH_FALLBACK=basename, `size` known) for the one part with the same
    * base name, any case, and the same size. Throws PlexNotFound (none) or AmbiguousMatch (several).
+   * A cached item that answers 404 is looked for afresh; it is reported gone (onGone) only once proven.
    */
-  async resolveItem(stashPath: string, size: number | null = null, read: ItemReader = (k, s) => this.getItem(k, s)): Promise<ResolvedItem> {
+  async resolveItem(stashPath: string, size: number | null = null, opts: ResolveOptions = {}): Promise<ResolvedItem> {
+    const read = opts.read ?? ((k, s) => this.getItem(k, s));
     const plexPath = mapPath(stashPath, this.pathMap);
     const target = normalisePlexPath(plexPath);
     const match = await this.sectionMatch(plexPath);
-    const cached = await this.fromCache(target, match?.section.key ?? '', read);
-    if (cached) return cached;
+    const cached = await this.cachedEntry(target);
+    const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
+    if (verdict?.kind === 'hit') return verdict.resolved;
+    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match);
+    return verdict?.kind === 'missing' ? this.resolveAfterMissing(cached!, target, fresh, opts) : fresh();
+  }
+
+  /**
+   * The cached item answered 404: perhaps gone, perhaps a proxy's answer while Plex restarts. Nothing is
+   * dropped on that alone: the file is looked for afresh, and the cached item is reported gone only when
+   * a second read after a normal answer from its section still says 404.
+   */
+  private async resolveAfterMissing(cached: CacheEntry, target: string, fresh: () => Promise<ResolvedItem>, opts: ResolveOptions): Promise<ResolvedItem> {
+    let found: ResolvedItem;
+    try {
+      found = await fresh();
+    } catch (err) {
+      if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.confirmGone(cached.ratingKey, cached.file))) {
+        await this.redis?.hdel(this.cacheKey, target).catch(() => undefined);
+        await opts.onGone?.(cached.ratingKey, null);
+      }
+      throw err;
+    }
+    if (found.ratingKey !== cached.ratingKey && (await this.confirmGone(cached.ratingKey, cached.file))) await opts.onGone?.(cached.ratingKey, found.ratingKey);
+    return found;
+  }
+
+  /**
+   * Whether an item is proven gone: the section holding `plexFile` answers a listing normally, and a
+   * single read of the key, after it, is still 404. Any other answer (an error, the item) is no proof.
+   */
+  async confirmGone(ratingKey: string, plexFile: string): Promise<boolean> {
+    try {
+      const section = pickSection(await this.sections(), plexFile, this.libraries)?.section.key;
+      if (section === undefined) return false;
+      const path = `/library/sections/${encodeURIComponent(section)}/all`;
+      const { json } = await this.json('GET', path, { query: new URLSearchParams({ type: '1' }), headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': '1' } });
+      this.parsed('GET', path, () => parseMetadataList(json));
+    } catch {
+      return false;
+    }
+    try {
+      await this.getItem(ratingKey);
+      return false;
+    } catch (err) {
+      return err instanceof SyncError && err.type === 'PlexNotFound';
+    }
+  }
+
+  /** Resolution without the cache: the filtered searches, then the paged pass (and its fallback). */
+  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null): Promise<ResolvedItem> {
+    const target = normalisePlexPath(plexPath);
     if (match) {
       const sectionKey = match.section.key;
       // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
@@ -463,7 +562,7 @@ export class PlexClient {
     const location = pickSection(await this.sections(), found.file, this.libraries)?.location;
     const pair = suggestPathMap(stashPath, found.file, location);
     if (pair && this.redis) await recordPathHint(this.redis, this.hintsKey, { pair, stashPath, plexPath: found.file, at: Date.now() }, this.log);
-    return { ratingKey, sectionKey: found.item.librarySectionID ?? '' };
+    return { ratingKey, sectionKey: found.item.librarySectionID ?? '', via: 'fallback', cached: false };
   }
 
   /**
@@ -491,7 +590,7 @@ export class PlexClient {
     if (ratingKeys.length === 0) throw this.notHeld(target, sectionKey);
     const ratingKey = ratingKeys[0]!;
     await this.cacheSet(target, ratingKey);
-    return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey };
+    return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey, via: 'path', cached: false };
   }
 
   /** Items of one (filtered) listing whose Part.file is exactly the target: every page, keeping only those. */
@@ -513,7 +612,7 @@ export class PlexClient {
       const { json, res } = await this.json('GET', path, {
         query: new URLSearchParams({ type: '1', ...filter }),
         headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(size) },
-      });
+      }).catch((err: unknown) => this.listingFailed(err, sectionKey));
       const { items, totalSize } = this.parsed('GET', path, () => parseMetadataList(json));
       yield items;
       const total = totalSize ?? numberHeader(res, 'X-Plex-Container-Total-Size');
@@ -521,38 +620,46 @@ export class PlexClient {
     }
   }
 
-  // ---- path cache (advisory: a Redis problem only costs a search) --------------------------------
-
-  /**
-   * A cached entry is `ratingKey`, or `ratingKey<TAB>plexFile` when the base-name fallback found the
-   * file under another path; either way the item must still hold that file.
-   */
-  private async fromCache(target: string, sectionKey: string, read: ItemReader): Promise<ResolvedItem | null> {
-    if (!this.redis) return null;
-    let entry: string | null;
-    try {
-      entry = await this.redis.hget(this.cacheKey, target);
-    } catch {
-      return null;
-    }
-    if (!entry) return null;
-    const { ratingKey, file } = cacheEntry(entry, target);
-    try {
-      const item = await read(ratingKey, sectionKey);
-      const held = normalisePlexPath(file);
-      if (item.files.some((f) => normalisePlexPath(f) === held)) return { ratingKey, sectionKey: item.sectionKey || sectionKey, item };
-    } catch (err) {
-      // Deleted item (404): stale. Anything else (Plex down…) is the caller's problem.
-      if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
-    }
-    await this.redis.hdel(this.cacheKey, target).catch(() => undefined);
-    // What stash2plex set on that item is no longer about this file: forget it (only fill from now on).
-    await this.redis.del(this.ownKey(ratingKey)).catch(() => undefined);
-    return null;
+  /** A listing's 404 is the section's absence only while Plex no longer lists the section; otherwise it is not Plex's answer. */
+  private async listingFailed(err: unknown, sectionKey: string): Promise<never> {
+    if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.sections(true)).some((x) => x.key === sectionKey)) throw this.notFromPlex(err);
+    throw err;
   }
 
+  // ---- path cache (advisory: a Redis problem only costs a search) --------------------------------
+
+  /** The path cache's entry for a Plex path, or null (none, no Redis, or Redis failing: the cache is advisory). */
+  private async cachedEntry(target: string): Promise<CacheEntry | null> {
+    const entry = await this.redis?.hget(this.cacheKey, target).catch(() => null);
+    return entry ? cacheEntry(entry, target) : null;
+  }
+
+  /**
+   * Reads a cached entry's item: a hit when it still holds the file; 'moved' when it holds others (a
+   * successful read proves the entry stale: it is deleted); 'missing' on a 404 (proof of nothing yet:
+   * kept); 'recheck' for a base-name match cached before the latest folder scan (the file may now be in
+   * Plex under its own path). Anything else (Plex down…) is the caller's problem.
+   */
+  private async verifyCached(cached: CacheEntry, target: string, sectionKey: string, read: ItemReader): Promise<CacheVerdict> {
+    if (cached.via === 'fallback' && cached.cachedAt <= Number((await this.redis?.get(this.lastScanKey).catch(() => null)) ?? 0)) return { kind: 'recheck' };
+    let item: PlexItem;
+    try {
+      item = await read(cached.ratingKey, sectionKey);
+    } catch (err) {
+      if (err instanceof SyncError && err.type === 'PlexNotFound') return { kind: 'missing' };
+      throw err;
+    }
+    const held = normalisePlexPath(cached.file);
+    if (item.files.some((f) => normalisePlexPath(f) === held)) {
+      return { kind: 'hit', resolved: { ratingKey: cached.ratingKey, sectionKey: item.sectionKey || sectionKey, item, via: cached.via, cached: true } };
+    }
+    await this.redis?.hdel(this.cacheKey, target).catch(() => undefined);
+    return { kind: 'moved' };
+  }
+
+  /** A fallback match is cached with the Plex file it stands for and when, so a later folder scan can send it back to a search. */
   private async cacheSet(target: string, ratingKey: string, plexFile?: string): Promise<void> {
-    await this.redis?.hset(this.cacheKey, target, plexFile ? `${ratingKey}\t${plexFile}` : ratingKey).catch(() => undefined);
+    await this.redis?.hset(this.cacheKey, target, plexFile ? `${ratingKey}\t${plexFile}\t${Date.now()}` : ratingKey).catch(() => undefined);
   }
 
   // ---- edits -----------------------------------------------------------------------------------
@@ -594,10 +701,13 @@ export class PlexClient {
   }
 }
 
-/** A path cache entry: `ratingKey`, or `ratingKey<TAB>plexFile` when the item holds the file under another path. */
-function cacheEntry(entry: string, target: string): { ratingKey: string; file: string } {
-  const [ratingKey = '', file = target] = entry.split('\t');
-  return { ratingKey, file };
+/**
+ * A path cache entry: `ratingKey` (the exact path), or `ratingKey<TAB>plexFile<TAB>cachedAtMs` when the
+ * base-name fallback found the file under another path (older entries lack the time: read as 0).
+ */
+function cacheEntry(entry: string, target: string): CacheEntry {
+  const [ratingKey = '', file, cachedAt] = entry.split('\t');
+  return file === undefined ? { ratingKey, file: target, via: 'path', cachedAt: 0 } : { ratingKey, file, via: 'fallback', cachedAt: Number(cachedAt) || 0 };
 }
 
 /** Whether an item has a part whose file is exactly the (normalised) target. */

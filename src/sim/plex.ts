@@ -15,7 +15,14 @@ import { normalisePlexPath, relativeTo } from '../plex/paths.js';
 import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
 
-export type PlexSimMode = 'up' | 'down' | '503' | '401';
+/**
+ * 'proxy404' / 'proxy502': a reverse proxy in front of a Plex that is away (restarting): every path,
+ * `/identity` included, answers 404 (Traefik's, Caddy's answer when the backend is gone) or 502 (nginx's).
+ */
+export type PlexSimMode = 'up' | 'down' | '503' | '401' | 'proxy404' | 'proxy502';
+
+/** How an answer is lost after Plex applied an edit: the connection cut (a proxy timing out, a worker killed), or a proxy's 502. */
+export type LostAnswer = 'cut' | 502;
 /** How indexed tags (`genre[0].tag.tag=X`) apply: 'replace' the whole list (real Plex) or 'add' to it. */
 export type TagEditMode = 'replace' | 'add';
 /**
@@ -188,6 +195,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private fileFilter: FileFilterMode = 'folder';
   private tagEdits: TagEditMode;
   private readonly deniedItems = new Set<string>();
+  private lostAnswers: { count: number; answer: LostAnswer; route: string | null } = { count: 0, answer: 'cut', route: null };
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -213,7 +221,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   // ---- fault injection --------------------------------------------------------------------------
   // setMode/getMode/setLatencyMs/stop come from SimServer. 'down' really closes the listening socket
-  // and every open connection (connection refused); 'up' listens again on the same port. '503' answers
+  // and every open connection (connection refused); 'up' listens again on the same port. 'proxy404' and
+  // 'proxy502' answer every path as a reverse proxy does while Plex is away. '503' answers
   // every request 503 (as while Plex starts); '401' rejects every token (identity still answers, as it
   // needs none).
 
@@ -225,6 +234,15 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   denyItems(ratingKeys: Iterable<string>): void {
     this.deniedItems.clear();
     for (const k of ratingKeys) this.deniedItems.add(k);
+  }
+
+  /**
+   * The next `count` edit requests (the edit PUT, the rating call, poster uploads; or those of one route)
+   * are applied, then their answer is lost: the connection cut, or a 502 as a proxy would answer after
+   * its backend took the request. The client cannot tell whether Plex applied it.
+   */
+  loseAnswers(count: number, answer: LostAnswer = 'cut', route: string | null = null): void {
+    this.lostAnswers = { count, answer, route };
   }
 
   /** How `/all?file=` filters (FileFilterMode); 'folder' by default. */
@@ -288,6 +306,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       createdAt: nowSeconds(),
     });
     return key;
+  }
+
+  /** Deletes a section and its items (as when a library is removed in Plex). */
+  removeSection(key: string): boolean {
+    for (const [ratingKey, item] of this.itemMap) if (item.sectionKey === key) this.itemMap.delete(ratingKey);
+    return this.sectionMap.delete(key);
   }
 
   sections(): SimSection[] {
@@ -408,12 +432,29 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     } catch (err) {
       reply = err instanceof HttpError ? { status: err.status, body: err.message } : { status: 500, body: String(err) };
     }
+    if (this.answerLost(entry, reply)) {
+      if (this.lostAnswers.answer === 'cut') {
+        req.socket.destroy();
+        return;
+      }
+      reply = { status: 502, body: 'Bad Gateway' };
+    }
     entry.status = reply.status ?? 200;
     write(res, entry.status, reply, json);
   }
 
+  /** Whether this applied edit's answer is one of those loseAnswers() asked to lose (counted down). */
+  private answerLost(entry: SimRequest, reply: Reply): boolean {
+    const lost = this.lostAnswers;
+    if (lost.count <= 0 || (reply.status ?? 200) >= 400 || !PlexSimulator.isEdit(entry) || (lost.route !== null && entry.route !== lost.route)) return false;
+    lost.count--;
+    return true;
+  }
+
   private handle(ctx: Ctx, entry: SimRequest, token: string | null): Reply {
     if (this.mode === '503') throw new HttpError(503, 'Service Unavailable');
+    if (this.mode === 'proxy404') throw new HttpError(404, 'Not Found');
+    if (this.mode === 'proxy502') throw new HttpError(502, 'Bad Gateway');
     const { method, route } = entry;
     if (route === ROUTES.identity && method === 'GET') return { body: this.identity() };
     if (this.mode === '401' || token !== this.token) throw new HttpError(401, 'Unauthorized');

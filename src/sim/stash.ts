@@ -549,6 +549,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
           tests.push((s) => multi(s.studio_id ? [s.studio_id] : [], { ...c, value: wanted }));
           break;
         }
+        case 'path':
+          tests.push(pathCriterion(value as { value: string; modifier: string }));
+          break;
         default:
           // Real Stash supports it; the simulator does not: fail loudly rather than ignore the filter.
           throw new GraphQLError(`stash simulator: scene_filter.${field} is not simulated`);
@@ -903,4 +906,41 @@ export function scenePng(id: string): Buffer {
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/**
+ * SQL LIKE as SQLite runs it: `%` any run, `_` one character, ASCII letters in any case (stashapp/stash
+ * compares `folder || '/' || basename LIKE ?`).
+ */
+function sqlLike(text: string, pattern: string): boolean {
+  const asciiLower = (x: string) => x.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+  const re = asciiLower(pattern)
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/%/g, '[\\s\\S]*')
+    .replace(/_/g, '[\\s\\S]');
+  return new RegExp(`^${re}$`).test(asciiLower(text));
+}
+
+/**
+ * A scene's `path` criterion as Stash reads it (pkg/sqlite/criterion_handlers.go pathCriterionHandler):
+ * any of its files' full paths; INCLUDES/EXCLUDES split an unquoted value into words (any word matches,
+ * `%word%`), a quoted one is one pattern; EQUALS/NOT_EQUALS compare without wildcards.
+ */
+function pathCriterion(c: { value: string; modifier: string }): (s: SceneRec) => boolean {
+  const q = c.value.trim();
+  const quoted = q.length >= 2 && q.startsWith('"') && q.endsWith('"');
+  const words = quoted ? [q.slice(1, -1)] : q.split(/\s+/);
+  const any = (s: SceneRec, patterns: string[]) => s.files.some((f) => patterns.some((p) => sqlLike(f.path, p)));
+  switch (c.modifier) {
+    case 'INCLUDES':
+      return (s) => any(s, words.map((w) => `%${w}%`));
+    case 'EXCLUDES':
+      return (s) => !any(s, words.map((w) => `%${w}%`));
+    case 'EQUALS':
+      return (s) => any(s, [c.value]);
+    case 'NOT_EQUALS':
+      return (s) => !any(s, [c.value]);
+    default:
+      throw new GraphQLError(`stash simulator: path modifier ${c.modifier} is not simulated`);
+  }
 }

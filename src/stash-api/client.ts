@@ -12,6 +12,7 @@ import {
   FIND_SCENE,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_IDS,
+  FIND_SCENES_WITH_FILE_NAMED,
   FIND_SCENES_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
@@ -84,6 +85,17 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
 const findScenesData = z.object({ findScenes: z.object({ scenes: z.array(sceneSchema) }) });
+const sceneFilesData = z.object({
+  findScenes: z.object({
+    scenes: z.array(z.object({ id: z.string(), files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })) })),
+  }),
+});
+
+/** A scene's id and files: what the fallback's duplicate check needs. */
+export type StashSceneFiles = z.infer<typeof sceneFilesData>['findScenes']['scenes'][number];
+
+/** Most scenes one file-name query answers: duplicates of one file are a handful. */
+const FILE_NAMED_PAGE = 100;
 /** How Stash fails a findScenes(ids) when one id has no scene (pkg/sqlite/scene.go FindMany). */
 const MISSING_SCENE = /scene with id (\d+) not found/;
 const scenePageData = z.object({ findScenes: z.object({ count: z.number(), scenes: z.array(sceneSchema) }) });
@@ -369,6 +381,17 @@ export class StashClient {
       }
     }
     return out;
+  }
+
+  /**
+   * The scenes holding a file of this base name (any case, as the base-name fallback compares), from
+   * Stash's `path` criterion, which matches more (any path containing it): filtered here to the exact
+   * base name. At most FILE_NAMED_PAGE.
+   */
+  async scenesWithFileNamed(basename: string): Promise<StashSceneFiles[]> {
+    const { findScenes } = await this.query('FindScenesWithFileNamed', FIND_SCENES_WITH_FILE_NAMED, { name: `"${basename}"`, per_page: FILE_NAMED_PAGE }, sceneFilesData);
+    const name = basename.toLowerCase();
+    return findScenes.scenes.filter((s) => s.files.some((f) => f.basename.toLowerCase() === name));
   }
 
   /**

@@ -41,6 +41,21 @@ export const FIND_SCENES_PAGE = /* GraphQL */ `
 `;
 
 /**
+ * Scenes with a file whose path contains `$name` (the base-name fallback's check for duplicates and for
+ * items Plex stacked). Stash's `path` criterion matches `folder/basename` with SQL LIKE `%value%`, any
+ * case, each whitespace-separated word on its own unless the value is quoted (stashapp/stash
+ * pkg/sqlite/criterion_handlers.go pathCriterionHandler, getPathSearchClauseMany): the caller quotes it
+ * and compares base names and sizes itself.
+ */
+export const FIND_SCENES_WITH_FILE_NAMED = /* GraphQL */ `
+  query FindScenesWithFileNamed($name: String!, $per_page: Int!) {
+    findScenes(scene_filter: { path: { value: $name, modifier: INCLUDES } }, filter: { per_page: $per_page, sort: "id", direction: ASC }) {
+      scenes { id files { path basename size } }
+    }
+  }
+`;
+
+/**
  * Several scenes by id in one request (the worker's coalesced reads). With `ids`, Stash ignores the
  * filter and paging, and fails the whole request when one id has no scene (stashapp/stash
  * internal/api/resolver_query_find_scene.go FindScenes → pkg/sqlite/scene.go FindMany: "scene with id N

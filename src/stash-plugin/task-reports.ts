@@ -9,6 +9,7 @@ import { outageMetrics, type Outage } from '../resilience/outages.js';
 import type { PauseReason } from '../resilience/token.js';
 import type { QueueState } from '../supervisor/queue-control.js';
 import type { QueueStatus, StatusJson } from '../supervisor/status.js';
+import { conflictLines } from '../sync/claims.js';
 import { skippedText } from '../sync/readiness.js';
 
 export type ReportLevel = 'info' | 'warning';
@@ -227,9 +228,10 @@ export function supervisorLine(s: StatusJson['supervisor']): ReportLine {
     : warning('Supervisor: NOT running (no live leader): nobody probes Plex or steers the queue');
 }
 
-/** The PATH_MAP suggestion and the PLEX_LIBRARIES problems (docs/MATCHING.md), as warnings. */
+/** The PATH_MAP suggestion, the PLEX_LIBRARIES problems and the matching conflicts (docs/MATCHING.md), as warnings. */
 export function matchingLines(m: StatusJson['matching']): ReportLine[] {
-  return [...(m?.pathHint ? [m.pathHint] : []), ...(m?.libraryProblems ?? [])].map((text) => warning(text));
+  const conflicts = conflictLines(m?.conflicts ?? { count: 0, recent: [] });
+  return [...(m?.pathHint ? [m.pathHint] : []), ...(m?.libraryProblems ?? []), ...conflicts].map((text) => warning(text));
 }
 
 /** Health Check: Plex, the breaker, the queue, the supervisor, matching problems. */

@@ -9,6 +9,7 @@ import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
+import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
@@ -51,6 +52,8 @@ export interface MatchingStatus {
   /** PLEX_LIBRARIES problems found at the supervisor's last check of Plex's sections. */
   libraryProblems: string[];
   librariesCheckedAt: number | null;
+  /** Scenes not synced because their item is another scene's or stacks several scenes' files (src/sync/claims.ts). */
+  conflicts: ConflictSummary;
 }
 
 /** Pure: the stored library check (JSON written by the supervisor); anything unreadable reads as not checked. */
@@ -78,6 +81,8 @@ export interface StatusSources {
   /** The base-name fallback's PATH_MAP suggestions and the stored PLEX_LIBRARIES check (absent: none). */
   pathHints?: PathHint[];
   libraryCheck?: string | null;
+  /** The matching conflicts (absent: none). */
+  conflicts?: ConflictSummary;
   /** The skipped-scene counts (hash `syncSkipped`); a damaged value is dropped. */
   skipped: Record<string, number>;
   /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
@@ -93,7 +98,7 @@ function counts(hash: Record<string, string>): Record<string, number> {
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, conflicts] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
@@ -103,6 +108,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     redis.get(k.plexLibraryCheck),
     redis.hgetall(k.syncSkipped),
     redis.get(k.reconcileReport),
+    readConflicts(redis, k.plexConflicts),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -113,6 +119,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     leaderTtlMs,
     pathHints,
     libraryCheck,
+    conflicts,
     skipped: counts(skipped),
     libraryReport,
   };
@@ -168,7 +175,12 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       leader: src.leader,
       alive: src.leader !== null && src.leaderTtlMs > 0,
     },
-    matching: { pathHint: pathHintLine(src.pathHints ?? []), pathHints: src.pathHints ?? [], ...parseLibraryCheck(src.libraryCheck ?? null) },
+    matching: {
+      pathHint: pathHintLine(src.pathHints ?? []),
+      pathHints: src.pathHints ?? [],
+      ...parseLibraryCheck(src.libraryCheck ?? null),
+      conflicts: src.conflicts ?? { count: 0, recent: [] },
+    },
     sync: { skipped: src.skipped },
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
   };

@@ -36,10 +36,11 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
   });
   const read = (ratingKey: string) => items.load(ratingKey);
   return {
-    resolveItem: (stashPath, size, readItem) => plex.resolveItem(stashPath, size ?? null, readItem ?? read),
+    resolveItem: (stashPath, size, opts) => plex.resolveItem(stashPath, size, { ...opts, read: opts?.read ?? read }),
     getItem: read,
     applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
+    plexPathOf: (stashPath) => plex.plexPathOf(stashPath),
   };
 }
 
@@ -52,5 +53,6 @@ export function batchedStash(stash: StashClient, opts: ReadBatchOptions): StashP
   return {
     findScene: (id) => scenes.load(id),
     fetchScreenshot: (url) => stash.fetchScreenshot(url),
+    scenesWithFileNamed: (basename) => stash.scenesWithFileNamed(basename),
   };
 }

@@ -2,7 +2,7 @@
 // under the same persistence (AOF) as the queue. Older installs kept poster hashes in one hash of
 // their own (`posterHashes`): moved into the records once, when a worker starts.
 import { ownershipKey, type Keys, type RedisConnection } from '../core/redis.js';
-import type { OwnershipRecord } from './ownership.js';
+import { carriedRecord, confirmation, type Decision, type OwnershipRecord } from './ownership.js';
 
 /** The hash length of ownership.valueHash; a legacy poster entry is the full SHA-256, cut to it. */
 const HASH_HEX = 16;
@@ -13,6 +13,32 @@ export async function readOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>
   return (await redis.hgetall(ownershipKey(k, ratingKey))) as OwnershipRecord;
 }
 
+/** Records what an edit is about to set, before it is sent: a lost answer then cannot make it look like a person's edit. */
+export async function recordIntents(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, intents: OwnershipRecord): Promise<void> {
+  await writeOwnership(redis, k, ratingKey, intents);
+}
+
+/** Confirms a decision after Plex took its edit (see ownership.confirmation). */
+export async function confirmOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, record: OwnershipRecord, d: Pick<Decision, 'owned' | 'intents' | 'released'>): Promise<void> {
+  const { set, drop } = confirmation(record, d);
+  if (Object.keys(set).length === 0 && drop.length === 0) return;
+  const key = ownershipKey(k, ratingKey);
+  const tx = redis.multi();
+  if (Object.keys(set).length > 0) tx.hset(key, set);
+  if (drop.length > 0) tx.hdel(key, ...drop);
+  await tx.exec();
+}
+
+/**
+ * Moves the record of an item proven gone to the item that replaced it (the same file, a new ratingKey),
+ * as intents (ownership.carriedRecord), unless the new item has a record of its own.
+ */
+export async function carryOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, from: string, to: string): Promise<void> {
+  const carried = carriedRecord(await readOwnership(redis, k, from));
+  if (Object.keys(carried).length > 0 && (await redis.exists(ownershipKey(k, to))) === 0) await redis.hset(ownershipKey(k, to), carried);
+  await forgetOwnership(redis, k, from);
+}
+
 /** Records the fields just set (after Plex took the edit). */
 export async function writeOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, owned: OwnershipRecord): Promise<void> {
   const entries = Object.entries(owned) as [keyof OwnershipRecord, string][];
@@ -20,7 +46,7 @@ export async function writeOwnership(redis: RedisConnection, k: Pick<Keys, 'own'
   await redis.hset(ownershipKey(k, ratingKey), Object.fromEntries(entries));
 }
 
-/** Forgets an item that no longer exists (or no longer holds the scene's file). */
+/** Forgets an item proven gone (never on one 404: see PlexClient.confirmGone). */
 export async function forgetOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string): Promise<void> {
   await redis.del(ownershipKey(k, ratingKey));
 }

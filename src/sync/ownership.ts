@@ -1,17 +1,51 @@
-// Pure: what to send to Plex, knowing which values are ours. stash2plex keeps, per Plex item, a hash of
-// each value it set (the ownership record); a field it set follows Stash down to empty, a field it never
-// set is only filled (never blanked), and with PRESERVE_PLEX_EDITS a value someone changed in Plex since
-// is left alone. Only the fields sent are locked (src/plex/edits.ts); the others keep their lock state.
+// Pure: what to send to Plex, knowing which values are ours (the ownership rules: docs/ARCHITECTURE.md,
+// "Ownership"). stash2plex keeps, per Plex item, a hash of each value it set (the ownership record) and,
+// while an edit is under way, of the value it means to set (its intent); a value Plex shows that equals
+// either, or what Stash wants now, is stash2plex's. A field it set follows Stash down to empty; a field it
+// never set is only filled (never blanked); with PRESERVE_PLEX_EDITS a value someone changed in Plex since,
+// or a field it never set that Plex shows locked (Plex locks what a person edits), is left alone. Only the
+// fields sent are locked (src/plex/edits.ts); a field dropped from SYNC_FIELDS has its lock released once.
 import { createHash } from 'node:crypto';
-import type { SyncField } from '../core/config.js';
-import type { DesiredPlexState, PlexEdit, PlexItem, PlexScalarField, PlexTagField } from '../model/types.js';
+import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
+import type { DesiredPlexState, PlexEdit, PlexItem, PlexLockField, PlexScalarField, PlexTagField } from '../model/types.js';
 import type { SyncMode } from './mapping.js';
+
+/** The record's entry for the value stash2plex means to set, written before the edit and removed once Plex took it. */
+export type IntentEntry = `${SyncField}:intent`;
+export const intentOf = (field: SyncField): IntentEntry => `${field}:intent`;
 
 /**
  * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes), and
- * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion).
+ * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion);
+ * `<field>:intent` → hash of the value an edit under way (or one whose answer was lost) sets.
  */
-export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion', string>>;
+export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | IntentEntry, string>>;
+
+/**
+ * What confirming a decision writes once Plex took its edit: the owned entries the record does not hold
+ * yet, and what goes: every intent (now settled), the released fields (and the poster's version with the
+ * poster).
+ */
+export function confirmation(record: OwnershipRecord, d: Pick<Decision, 'owned' | 'intents' | 'released'>): { set: OwnershipRecord; drop: string[] } {
+  const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
+  const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion'] : [])]);
+  const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
+  return { set: ownershipChanges(record, d.owned), drop };
+}
+
+/**
+ * The record an item that replaced another (a new ratingKey for the same file) starts with: each value
+ * stash2plex set on the old item becomes an intent, so the new item showing it is recognised as
+ * stash2plex's (not a person's locked edit), while anything else on it is judged afresh.
+ */
+export function carriedRecord(record: OwnershipRecord): OwnershipRecord {
+  const out: OwnershipRecord = {};
+  for (const field of SYNC_FIELD_NAMES) {
+    const hash = record[field] ?? record[intentOf(field)];
+    if (hash !== undefined && field !== 'poster') out[intentOf(field)] = hash;
+  }
+  return out;
+}
 
 /** The entries of `owned` the stored record does not already hold: an unchanged scene writes nothing. */
 export function ownershipChanges(record: OwnershipRecord, owned: OwnershipRecord): OwnershipRecord {
@@ -29,6 +63,10 @@ export interface Decision {
   edit: PlexEdit;
   /** Record entries to write once the edit succeeded (the fields stash2plex now owns, with their hash). */
   owned: OwnershipRecord;
+  /** Intent entries to write before the edit is sent (the fields it sends, with the hash of what it sets). */
+  intents: OwnershipRecord;
+  /** Fields to drop from the record once the edit succeeded: no longer in SYNC_FIELDS (their lock released if still ours). */
+  released: SyncField[];
   /** Fields left alone because they were changed in Plex since stash2plex set them (PRESERVE_PLEX_EDITS). */
   preserved: SyncField[];
   /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200". */
@@ -73,18 +111,42 @@ export function plexValueHash(field: SyncField, current: PlexItem): string | nul
   return p ? valueHash(p.value) : null;
 }
 
+/** What decide() knows of one field: Plex's value (hashed), whether Plex shows it locked, the hash of what Stash wants. */
+interface FieldView {
+  field: SyncField;
+  have: string;
+  locked: boolean;
+  want: string;
+  wantEmpty: boolean;
+}
+
 /**
- * Whether stash2plex manages `field` this time: not when it never set it and Stash has nothing (never
- * blank what is not ours), nor when PRESERVE_PLEX_EDITS is on and Plex no longer shows what it set.
+ * Whether Plex's value is stash2plex's: the value it last set, the value it last meant to set (an edit
+ * whose answer was lost is still its own), or the value Stash wants now (nothing to tell apart).
  */
-function manages(field: SyncField, wantEmpty: boolean, have: string, record: OwnershipRecord, s: OwnershipSettings, out: Decision): boolean {
-  const ours = record[field];
-  if (ours === undefined) return !wantEmpty;
-  if (s.preservePlexEdits && ours !== have) {
-    out.preserved.push(field);
+export const plexShowsOurs = (v: Pick<FieldView, 'field' | 'have' | 'want'>, record: OwnershipRecord): boolean =>
+  v.have === record[v.field] || v.have === record[intentOf(v.field)] || v.have === v.want;
+
+/**
+ * Whether stash2plex manages a field this time. A field it set (or whose edit Plex applied unanswered)
+ * is managed unless PRESERVE_PLEX_EDITS is on and Plex shows another value now. A field it never set is
+ * only filled, never blanked, and with PRESERVE_PLEX_EDITS not when Plex shows it locked: a person set it.
+ */
+function manages(v: FieldView, record: OwnershipRecord, s: OwnershipSettings, out: Decision): boolean {
+  const ours = plexShowsOurs(v, record);
+  const set = record[v.field] !== undefined || (ours && v.have === record[intentOf(v.field)]);
+  if (!set && v.wantEmpty) return false;
+  if (s.preservePlexEdits && !ours && (set || v.locked)) {
+    out.preserved.push(v.field);
     return false;
   }
   return true;
+}
+
+/** Records the hash of what a managed field ends as; when the edit sends it, as an intent first. */
+function own(out: Decision, field: SyncField, hash: string, sent: boolean): void {
+  out.owned[field] = hash;
+  if (sent) out.intents[intentOf(field)] = hash;
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
@@ -98,17 +160,27 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
     const want = all.slice(0, s.maxTags);
     if (all.length > want.length) out.cut.push(`${field}: ${all.length} → ${want.length}`);
     const have = current.tags[plex] ?? [];
-    if (!manages(field, want.length === 0, plexValueHash(field, current)!, record, s, out)) continue;
-    if (s.mode === 'mirror') {
-      if (!sameSet(want, have) || !locked.has(plex)) out.edit.tags[plex] = { set: want, remove: have.filter((t) => !want.includes(t)) };
-      out.owned[field] = valueHash(want);
-    } else {
-      const missing = want.filter((t) => !have.includes(t));
-      // The complete list is sent so the edit is right whether Plex reads it as addition or replacement.
-      const set = [...have, ...missing];
-      if (missing.length > 0 || !locked.has(plex)) out.edit.tags[plex] = { set, remove: [] };
-      out.owned[field] = valueHash(set);
-    }
+    const missing = want.filter((t) => !have.includes(t));
+    // Merge: the complete list is sent so the edit is right whether Plex reads it as addition or replacement.
+    const result = s.mode === 'mirror' ? want : [...have, ...missing];
+    const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(result), wantEmpty: want.length === 0 };
+    if (!manages(view, record, s, out)) continue;
+    const changed = s.mode === 'mirror' ? !sameSet(want, have) : missing.length > 0;
+    const sent = changed || !locked.has(plex);
+    if (sent) out.edit.tags[plex] = { set: result, remove: s.mode === 'mirror' ? have.filter((t) => !want.includes(t)) : [] };
+    own(out, field, valueHash(result), sent);
+  }
+}
+
+/** Fields stash2plex set that SYNC_FIELDS no longer names: forgotten, and their lock released while Plex still shows its value. */
+function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSettings, out: Decision): void {
+  for (const field of SYNC_FIELD_NAMES) {
+    if (s.fields.includes(field) || record[field] === undefined) continue;
+    out.released.push(field);
+    const lockName = field === 'poster' ? 'thumb' : plexField(field, current)?.name;
+    if (!lockName || lockName === 'userRating' || !current.locked.includes(lockName)) continue;
+    const stillOurs = field === 'poster' || plexValueHash(field, current) === record[field];
+    if (stillOurs) (out.edit.unlock ??= []).push(lockName as PlexLockField);
   }
 }
 
@@ -118,21 +190,26 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
  * empty edit: no request). The poster is decided apart (posterWanted): its bytes are read only if needed.
  */
 export function decide(desired: DesiredPlexState, current: PlexItem, record: OwnershipRecord, s: OwnershipSettings): Decision {
-  const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, preserved: [], cut: [] };
+  const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, intents: {}, released: [], preserved: [], cut: [] };
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
     if (!s.fields.includes(field)) continue;
     const want = desired.scalars[plex];
     const have = current[plex] ?? '';
-    if (!manages(field, want === '', plexValueHash(field, current)!, record, s, out)) continue;
-    if (want !== have || !locked.has(plex)) out.edit.scalars[plex] = want;
-    out.owned[field] = valueHash(want);
+    const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(want), wantEmpty: want === '' };
+    if (!manages(view, record, s, out)) continue;
+    const sent = want !== have || !locked.has(plex);
+    if (sent) out.edit.scalars[plex] = want;
+    own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, s, out);
-  if (s.fields.includes('rating') && manages('rating', desired.userRating === null, plexValueHash('rating', current)!, record, s, out)) {
-    if (!sameRating(desired.userRating, current.userRating)) out.edit.userRating = desired.userRating;
-    out.owned.rating = valueHash(desired.userRating);
+  const rating = { field: 'rating' as const, have: plexValueHash('rating', current)!, locked: false, want: valueHash(desired.userRating), wantEmpty: desired.userRating === null };
+  if (s.fields.includes('rating') && manages(rating, record, s, out)) {
+    const sent = !sameRating(desired.userRating, current.userRating);
+    if (sent) out.edit.userRating = desired.userRating;
+    own(out, 'rating', rating.want, sent);
   }
+  release(current, record, s, out);
   return out;
 }
 

@@ -1,44 +1,54 @@
-// One scene sync: read Stash fresh, check the quality gate, find the Plex item, decide with the
-// ownership record what to send, send only that, then record what is now ours.
+// One scene sync: read Stash fresh, check the quality gate, find the Plex item, check that the item is
+// this scene's (claims.ts), decide with the ownership record what to send, record it as intended, send
+// only that, then confirm what is now ours.
 import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
+import type { PlexEdit, DesiredPlexState, PlexItem, Screenshot, StashScene } from '../model/types.js';
+import type { ResolvedItem, ResolveOptions } from '../plex/client.js';
+import type { BreakerGate } from '../resilience/gate.js';
+import type { StashSceneFiles } from '../stash-api/client.js';
+import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
-import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
+import { checkMatch, releaseScene } from './match-check.js';
+import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
+import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
-import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
-  /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md). */
-  /** `item`: the item as read to verify a cached ratingKey, when it was (no need to read it again). */
-  /** `read`: how to read an item while resolving (default: getItem); the processor's knows a prefetched one. */
-  resolveItem(stashPath: string, size?: number | null, read?: (ratingKey: string) => Promise<PlexItem>): Promise<{ ratingKey: string; sectionKey: string; item?: PlexItem }>;
+  /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md); `opts.read`: how to read an item while resolving. */
+  resolveItem(stashPath: string, size: number | null, opts?: ResolveOptions): Promise<ResolvedItem>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** A Stash file's path as Plex would hold it (PATH_MAP applied). */
+  plexPathOf(stashPath: string): string;
 }
 
 /** What the processor needs of the Stash client (src/stash-api/client.ts). */
 export interface StashPort {
   findScene(id: string): Promise<StashScene | null>;
   fetchScreenshot(url: string): Promise<Screenshot>;
+  scenesWithFileNamed(basename: string): Promise<StashSceneFiles[]>;
 }
 
 export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem'>;
+  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts'>;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
   sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
   scanMissing?: FolderScanner;
   /** PLEX_NOT_FOUND: 'retry' (default) throws PlexNotFound; 'skip' completes as skipped ("not in Plex"). */
   notFound?: 'retry' | 'skip';
+  /** Nothing is forgotten while the breaker is not CLOSED (absent: no breaker, always CLOSED). */
+  gate?: Pick<BreakerGate, 'breakerClosed'>;
+  now?: () => number;
 }
 
 export interface SyncedResult {
@@ -82,6 +92,19 @@ async function prefetchItem(deps: SyncDeps, sceneId: string): Promise<Prefetched
   return { ratingKey, item };
 }
 
+/**
+ * An item proven gone (PlexClient.confirmGone): its record moves to the item that replaced it, or is
+ * forgotten; its claim goes. Never while the breaker is not CLOSED: answers then prove nothing.
+ */
+function onGone(deps: SyncDeps) {
+  return async (ratingKey: string, replacedBy: string | null): Promise<void> => {
+    if (deps.gate && !(await deps.gate.breakerClosed())) return;
+    if (replacedBy) await carryOwnership(deps.redis, deps.keys, ratingKey, replacedBy);
+    else await forgetOwnership(deps.redis, deps.keys, ratingKey);
+    await deps.redis.hdel(deps.keys.plexItemScene, ratingKey);
+  };
+}
+
 /** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
 async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: PrefetchedItem | null) {
   if (scene.files.length === 0) throw new SyncError('PlexNotFound', `scene ${scene.id} has no file`);
@@ -89,7 +112,7 @@ async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: Prefe
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return await deps.plex.resolveItem(file.path, file.size ?? null, read);
+      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: onGone(deps) }), file };
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
@@ -104,16 +127,6 @@ async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Pr
   await deps.scanMissing?.(scene.files.map((f) => f.path));
   if (deps.notFound === 'skip') return null;
   throw err;
-}
-
-/** The scene's Plex item as it is now; a ratingKey that is gone takes its ownership record along. */
-async function currentItem(deps: SyncDeps, ratingKey: string): Promise<PlexItem> {
-  try {
-    return await deps.plex.getItem(ratingKey);
-  } catch (err) {
-    if (err instanceof SyncError && err.type === 'PlexNotFound') await forgetOwnership(deps.redis, deps.keys, ratingKey);
-    throw err;
-  }
 }
 
 /**
@@ -138,30 +151,54 @@ async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKe
   return { posterUploaded: true };
 }
 
+/** A scene Stash no longer has: its hint, claim and conflict go (its item's ownership stays with the item). */
+async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
+  const ratingKey = await deps.redis.hget(deps.keys.plexSceneItem, sceneId).catch(() => null);
+  await releaseScene(deps, sceneId, ratingKey).catch(() => undefined);
+  await deps.redis.hdel(deps.keys.plexSceneItem, sceneId).catch(() => 0);
+  throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
+}
+
+/**
+ * The edit and the ownership record: what `decide` sends is recorded as intended first, then sent, then
+ * confirmed, so an answer lost after Plex applied the edit (or a worker killed in between) leaves the
+ * value recognised as stash2plex's on the next attempt.
+ */
+async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, record: OwnershipRecord, desired: DesiredPlexState) {
+  const decision = decide(desired, current, record, deps.sync);
+  const { ratingKey, sectionKey } = target;
+  let editRequests = 0;
+  if (!isEmptyEdit(decision.edit)) {
+    await recordIntents(deps.redis, deps.keys, ratingKey, decision.intents);
+    editRequests = await deps.plex.applyEdit(sectionKey, ratingKey, decision.edit);
+  }
+  await confirmOwnership(deps.redis, deps.keys, ratingKey, record, decision);
+  const { preserved, cut } = decision;
+  return { editRequests, notes: { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) } };
+}
+
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
   const prefetched = prefetchItem(deps, sceneId);
   const scene = await deps.stash.findScene(sceneId);
-  if (!scene) {
-    await deps.redis.hdel(deps.keys.plexSceneItem, sceneId).catch(() => 0);
-    throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
-  }
+  if (!scene) return sceneMissing(deps, sceneId);
   const unmet = unmetRequirements(scene, deps.sync.require);
   if (unmet.length > 0) {
     await Promise.all(unmet.map((u) => deps.redis.hincrby(deps.keys.syncSkipped, u.requirement, 1)));
     return { skipped: `not ready: ${unmet.map((u) => u.why).join('; ')}` };
   }
   const hint = await prefetched;
-  const target = await resolveScene(scene, deps, hint).catch((err: unknown) => whenNotFound(scene, deps, err));
-  if (!target) return { skipped: NOT_IN_PLEX };
-  const { ratingKey, sectionKey } = target;
+  const resolved = await resolveScene(scene, deps, hint).catch((err: unknown) => whenNotFound(scene, deps, err));
+  if (!resolved) return { skipped: NOT_IN_PLEX };
+  const { target, file } = resolved;
+  const { ratingKey } = target;
+  const current = target.item ?? (await deps.plex.getItem(ratingKey));
+  const matchDeps = { ...deps, plexPathOf: (p: string) => deps.plex.plexPathOf(p), scenesWithFileNamed: (n: string) => deps.stash.scenesWithFileNamed(n) };
+  const conflict = await checkMatch(matchDeps, scene, target, file, current, (deps.now ?? Date.now)());
+  if (conflict) return { skipped: conflictReason(conflict) };
   if (hint?.ratingKey !== ratingKey) await deps.redis.hset(deps.keys.plexSceneItem, { [sceneId]: ratingKey }).catch(() => 0);
-  const current = target.item ?? (await currentItem(deps, ratingKey));
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);
-  const { edit, owned, preserved, cut } = decide(desired, current, record, deps.sync);
-  const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
-  await writeOwnership(deps.redis, deps.keys, ratingKey, ownershipChanges(record, owned));
-  const notes = { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) };
+  const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
   if (!deps.sync.fields.includes('poster') || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false, ...notes };
   return { ratingKey, editRequests, ...(await syncPoster(deps, target, desired.posterUrl, record, current)), ...notes };
 }

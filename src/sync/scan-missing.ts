@@ -17,6 +17,8 @@ export interface FolderScanOptions {
   redis: RedisConnection;
   /** keys(prefix).plexScanned: one string per folder asked for, `<key>:<sectionKey>:<folder>`. */
   scannedKey: string;
+  /** keys(prefix).plexLastScan: when the latest scan was asked for (base-name matches cached before it are checked again). */
+  lastScanKey: string;
   cooldownMs: number;
   gate?: Pick<BreakerGate, 'breakerClosed'>;
   log: Pick<Logger, 'info' | 'warn'>;
@@ -36,6 +38,7 @@ export function folderScanner(opts: FolderScanOptions): FolderScanner {
         const key = `${opts.scannedKey}:${target.sectionKey}:${target.folder}`;
         if (opts.cooldownMs > 0 && (await opts.redis.set(key, String(Date.now()), 'PX', opts.cooldownMs, 'NX')) !== 'OK') continue;
         await opts.plex.refreshFolder(target.sectionKey, target.folder);
+        await opts.redis.set(opts.lastScanKey, String(Date.now()));
         opts.log.info({ sectionKey: target.sectionKey, folder: target.folder }, 'file not in Plex: asked Plex to scan its folder');
         asked.push(target.folder);
       } catch (err) {

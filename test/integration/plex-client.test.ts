@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError, type ErrorType } from '../../src/core/errors.js';
 import { PlexClient, type PlexClientOptions } from '../../src/plex/client.js';
 import { keys } from '../../src/core/redis.js';
+import { simFileSize } from '../../src/sim/file-size.js';
 import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
 import type { SyncMode } from '../../src/sync/mapping.js';
 import { decide } from '../../src/sync/ownership.js';
@@ -42,7 +43,7 @@ afterAll(async () => {
 function client(over: Partial<PlexClientOptions> = {}) {
   const prefix = uniquePrefix('plex');
   const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], clientIdentifier: CLIENT_ID, ...over });
-  return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache });
+  return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache, scanMarkKey: keys(prefix).plexLastScan });
 }
 
 /** The SyncError a promise rejects with (recorded for the token check). */
@@ -109,6 +110,26 @@ describe('server and token', () => {
     await expect(c.identity()).resolves.toMatchObject({ machineIdentifier: MACHINE });
   });
 
+  it('a proxy answering 404 for paths Plex always has is an outage (PlexTemporaryError), not a missing item', async () => {
+    await sim.setMode('proxy404');
+    const c = client();
+    expect((await expectType(c.identity(), 'PlexTemporaryError')).message).toMatch(/404 .*a path Plex always has/);
+    await expectType(c.checkToken(), 'PlexTemporaryError');
+    await expectType(c.resolveItem('/stash/movies/p/x.mp4'), 'PlexTemporaryError');
+    // A single item's 404 stays PlexNotFound: that one is Plex's own answer about an item.
+    await expectType(c.getItem('424242'), 'PlexNotFound');
+    await sim.setMode('proxy502');
+    await expectType(c.identity(), 'PlexTemporaryError');
+  });
+
+  it('a listing of a section Plex no longer lists is PlexNotFound (the 404 is Plex\'s own)', async () => {
+    const gone = sim.addSection({ title: 'Gone', locations: ['/plex/gone'] });
+    const c = client();
+    await c.sections(); // cached with the section, as a worker's would be
+    sim.removeSection(gone);
+    await expectType(c.resolveItem('/stash/gone/x.mp4'), 'PlexNotFound');
+  });
+
   it('maps 503 to PlexTemporaryError', async () => {
     await sim.setMode('503');
     const err = await expectType(client().identity(), 'PlexTemporaryError');
@@ -139,7 +160,7 @@ describe('resolveItem', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((n) => add(movies, `/plex/movies/f1/${n}.mp4`));
     sim.resetCounters();
     const r = await client().resolveItem('/stash/movies/f1/b.mp4');
-    expect(r).toEqual({ ratingKey: b, sectionKey: movies });
+    expect(r).toEqual({ ratingKey: b, sectionKey: movies, via: 'path', cached: false });
     expect([a, c]).not.toContain(r.ratingKey);
     const lists = listings();
     expect(lists).toHaveLength(1);
@@ -149,7 +170,7 @@ describe('resolveItem', () => {
 
   it('picks the section with the longest location prefix', async () => {
     const rk = add(other, '/plex/movies/other/o.mp4');
-    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other });
+    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other, via: 'path', cached: false });
   });
 
   it('falls back to the title filter when the file filter finds nothing', async () => {
@@ -157,7 +178,7 @@ describe('resolveItem', () => {
     add(movies, '/plex/movies/f9/My.Fine_Clip.mp4', 'My Fine Clip'); // same title, other file
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies });
+    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies, via: 'path', cached: false });
     expect(sim.requests.map((x) => x.path).filter((p) => p.includes('title='))).toHaveLength(1);
     expect(listings().length).toBeGreaterThan(0);
     expect(listings().every(bounded)).toBe(true);
@@ -172,7 +193,7 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
     const scans = listings().filter((x) => !/file=|title=/.test(x.path));
     expect(scans.map((x) => x.containerStart)).toEqual(['0', '200', '400']); // 0–199, 200–399, 400–449
     expect(listings().every(bounded)).toBe(true);
@@ -187,7 +208,7 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('ignored');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
     // The file= search alone found it: three bounded pages, no title search, no scan.
     expect(listings().map((x) => [x.path.includes('file='), x.containerStart])).toEqual([
       [true, '0'],
@@ -204,7 +225,7 @@ describe('resolveItem', () => {
     sim.setFileFilter('ignored');
     sim.resetCounters();
     const c = client();
-    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge });
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge, via: 'path', cached: false });
     const lists = listings();
     expect(lists.length).toBe(50); // the whole section once (a second holder would be noticed), 1000 at a time
     expect(lists.every(bounded)).toBe(true);
@@ -241,7 +262,7 @@ describe('resolveItem', () => {
     const rk = sim.addItem({ sectionKey: win, title: 'w', file: '\\\\?\\C:\\Plex\\Clips\\w\\clip.mp4' });
     sim.resetCounters();
     const c = client({ pathMap: [{ from: '/stash/win', to: 'C:\\Plex\\Clips' }] });
-    expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win });
+    expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win, via: 'path', cached: false });
     expect(sim.requests.find((x) => x.path.includes('file='))!.path).toContain(`file=${encodeURIComponent('C:\\Plex\\Clips\\w\\clip.mp4')}`);
   });
 
@@ -258,13 +279,52 @@ describe('resolveItem', () => {
     // Stale: the cached item now holds another file; a new item holds ours.
     sim.setItemFiles(rk, ['/plex/movies/f5/moved.mp4']);
     const fresh = add(movies, '/plex/movies/f5/cached.mp4');
-    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies });
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies, via: 'path', cached: false });
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(fresh);
 
-    // Stale: the cached item is gone (404) and nothing holds the file any more.
+    // Stale: the cached item is gone (404) and nothing holds the file any more: proven by a second read
+    // after the section answered, the entry goes and the caller is told (it forgets what it kept).
     sim.removeItem(fresh);
-    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4'), 'PlexNotFound');
+    const gone: [string, string | null][] = [];
+    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) }), 'PlexNotFound');
     expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(0);
+    expect(gone).toEqual([[fresh, null]]);
+  });
+
+  it('a cached item that 404s while its section does not answer normally keeps its entry, and nothing is reported gone', async () => {
+    const rk = add(movies, '/plex/movies/f6/kept.mp4');
+    const c = client();
+    await c.resolveItem('/stash/movies/f6/kept.mp4');
+    const gone: string[] = [];
+    await sim.setMode('proxy404');
+    await expectType(c.resolveItem('/stash/movies/f6/kept.mp4', null, { onGone: async (k) => void gone.push(k) }), 'PlexTemporaryError');
+    await sim.setMode('up');
+    expect(await redis.hget(c.pathCacheKey, '/plex/movies/f6/kept.mp4')).toBe(rk);
+    expect(gone).toEqual([]);
+  });
+
+  it('an item replaced by a new one for the same file: reported with its successor', async () => {
+    const old = add(movies, '/plex/movies/f7/replaced.mp4');
+    const c = client();
+    await c.resolveItem('/stash/movies/f7/replaced.mp4');
+    sim.removeItem(old);
+    const successor = add(movies, '/plex/movies/f7/replaced.mp4');
+    const gone: [string, string | null][] = [];
+    expect(await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) })).toMatchObject({ ratingKey: successor });
+    expect(gone).toEqual([[old, successor]]);
+  });
+
+  it('a base-name match cached before a folder scan is looked for again: the file may now be in Plex under its own path', async () => {
+    const elsewhere = add(movies, '/plex/movies/elsewhere/clip77.mp4');
+    const c = client();
+    const stashPath = '/stash/movies/f8/clip77.mp4';
+    const size = simFileSize('clip77.mp4');
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: elsewhere, via: 'fallback', cached: false });
+    const exact = add(movies, '/plex/movies/f8/clip77.mp4');
+    // Until a scan is asked for, the cached match stands (verified: the item still holds its file).
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: elsewhere, via: 'fallback', cached: true });
+    await redis.set(c.scanMarkKey, String(Date.now() + 1)); // what the folder scanner writes when it asks Plex to scan
+    expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: exact, via: 'path', cached: false });
   });
 });
 

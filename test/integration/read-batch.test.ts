@@ -98,10 +98,12 @@ describe('coalesced reads', () => {
     expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(2);
     expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
     // Each job's item is read alongside its scene (the item it last synced to), the deleted scene's too:
-    // one read of eight keys. Plex left the missing key out; only that job looked further.
-    expect(metadataReads()).toHaveLength(1);
+    // one read of eight keys. Plex left the missing key out; only that job looked further, and proved the
+    // item gone with one more read of that key alone (after its section answered a listing).
+    expect(metadataReads()).toHaveLength(2);
     expect(metadataReads()[0]!.status).toBe(200);
     expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
+    expect(metadataReads()[1]).toMatchObject({ status: 404, path: `/library/metadata/${gone}` });
     // The next tests use the six scenes left.
     world.ratingKeyOf.delete(c!);
     world.ratingKeyOf.delete(e!);

@@ -40,6 +40,16 @@ describe('status page', () => {
     expect(testid(renderStatusMain(status(), ctx), 'breaker-badge')).toBe('CLOSED');
   });
 
+  it('names each scene a matching conflict keeps from syncing, and what to do', () => {
+    const conflict = { kind: 'duplicate' as const, sceneId: '12', ratingKey: '1001', otherScenes: ['7'], files: [], at: NOW };
+    const s = status();
+    const html = renderStatusMain({ ...s, matching: { ...s.matching!, conflicts: { count: 3, recent: [conflict] } } }, ctx);
+    const lines = [...html.matchAll(/data-testid="match-conflict">([^<]*)</g)].map((m) => m[1]);
+    expect(lines[0]).toMatch(/^3 scenes are not synced/);
+    expect(lines[1]).toMatch(/^scene 12: not synced: .*scene 7 .*same name and size.*PATH_MAP/);
+    expect(renderStatusMain(status(), ctx)).not.toContain('match-conflict');
+  });
+
   it('says the queue is held because the token is rejected', () => {
     const s = status({
       health: { ...status().health, tokenRejected: true },

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
-import { decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
+import { carriedRecord, confirmation, decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
 import { unmetRequirements } from '../../src/sync/readiness.js';
 import { item, scene } from '../helpers/scene.js';
 
@@ -77,9 +77,11 @@ describe('decide: PRESERVE_PLEX_EDITS', () => {
 
 describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
   it('a field not listed is neither sent nor recorded', () => {
-    const d = decide(desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })), item(), ownedAll(), settings({ fields: ['title', 'genres'] }));
+    const { title, genres } = ownedAll();
+    const d = decide(desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })), item(), { title, genres }, settings({ fields: ['title', 'genres'] }));
     expect(d.edit).toEqual({ scalars: { title: 'New' }, tags: {} });
     expect(Object.keys(d.owned).sort()).toEqual(['genres', 'title']);
+    expect(d.released).toEqual([]);
   });
   it('collection: the studio as a collection, only when listed', () => {
     expect(decide(desiredState(scene()), item(), {}, settings()).edit.tags.collection).toBeUndefined();
@@ -141,5 +143,95 @@ describe('ownershipChanges', () => {
     expect(ownershipChanges({ title: 'a', summary: 'b' }, { title: 'a', summary: 'c', genres: 'd' })).toEqual({ summary: 'c', genres: 'd' });
     expect(ownershipChanges({ title: 'a' }, { title: 'a' })).toEqual({});
     expect(ownershipChanges({}, { title: 'a' })).toEqual({ title: 'a' });
+  });
+});
+
+describe('decide: an answer that was lost is not a user edit (intents)', () => {
+  const preserve = settings({ preservePlexEdits: true });
+  it('records an intent for each field it sends, and none for a field left as it is', () => {
+    const d = decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), preserve);
+    expect(d.intents).toEqual({ 'title:intent': valueHash('New') });
+    expect(d.owned.title).toBe(valueHash('New'));
+  });
+  it('Plex showing the value of an edit whose answer was lost is stash2plex\'s: a later Stash change arrives', () => {
+    // The record still says "Old" (the confirmation never came); the intent says "Applied"; Plex shows "Applied".
+    const record = { ...ownedAll(), title: valueHash('Old'), 'title:intent': valueHash('Applied') };
+    const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Applied' }), record, preserve);
+    expect(d.preserved).toEqual([]);
+    expect(d.edit.scalars.title).toBe('Later');
+  });
+  it('Plex showing what Stash wants is stash2plex\'s, whatever the record says', () => {
+    const record = { ...ownedAll(), title: valueHash('Old') };
+    const d = decide(desiredState(scene({ title: 'Wanted' })), item({ title: 'Wanted' }), record, preserve);
+    expect(d.preserved).toEqual([]);
+    expect(d.owned.title).toBe(valueHash('Wanted'));
+  });
+  it('a value that is neither the record, the intent nor what Stash wants is still a person\'s', () => {
+    const record = { ...ownedAll(), 'title:intent': valueHash('Meant') };
+    const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Typed in Plex' }), record, preserve);
+    expect(d.preserved).toEqual(['title']);
+    expect(d.edit.scalars.title).toBeUndefined();
+  });
+});
+
+describe('decide: a locked field a person typed is theirs (PRESERVE_PLEX_EDITS)', () => {
+  const unset = item({ title: 'Typed in Plex', summary: 'Agent summary', locked: ['title'] });
+  it('a field stash2plex never set that Plex shows locked is never filled', () => {
+    const d = decide(desiredState(scene()), unset, {}, settings({ preservePlexEdits: true }));
+    expect(d.preserved).toContain('title');
+    expect(d.edit.scalars.title).toBeUndefined();
+    expect(d.owned.title).toBeUndefined();
+    // An unlocked field it never set (an agent's value) is filled as before.
+    expect(d.edit.scalars.summary).toBe('Line one\nLine two');
+  });
+  it('without PRESERVE_PLEX_EDITS it is filled as before', () => {
+    expect(decide(desiredState(scene()), unset, {}, settings()).edit.scalars.title).toBe('A Title');
+  });
+  it('locked and already equal to what Stash wants: owned, nothing sent', () => {
+    const d = decide(desiredState(scene()), item({ locked: ['title'] }), {}, settings({ preservePlexEdits: true }));
+    expect(d.preserved).toEqual([]);
+    expect(d.owned.title).toBe(valueHash('A Title'));
+    expect(d.edit.scalars.title).toBeUndefined();
+  });
+});
+
+describe('decide: a field dropped from SYNC_FIELDS', () => {
+  it('is released once: its lock too while Plex still shows stash2plex\'s value', () => {
+    const record = ownedAll();
+    const d = decide(desiredState(scene()), item(), record, settings({ fields: ['title', 'genres'] }));
+    expect(d.released.sort()).toEqual(['actors', 'date', 'rating', 'studio', 'summary']);
+    expect(d.edit.unlock?.sort()).toEqual(['actor', 'originallyAvailableAt', 'studio', 'summary']);
+    expect(isEmptyEdit(d.edit)).toBe(false);
+  });
+  it('keeps the lock of a value a person changed since (only the record entry goes)', () => {
+    const d = decide(desiredState(scene()), item({ summary: 'Typed in Plex' }), ownedAll(), settings({ fields: ['title', 'genres'] }));
+    expect(d.released).toContain('summary');
+    expect(d.edit.unlock).not.toContain('summary');
+  });
+  it('the poster: thumb unlocked when stash2plex had uploaded one', () => {
+    const d = decide(desiredState(scene()), item({ locked: ['thumb'] }), { poster: 'abc', posterVersion: '/x?t=1' }, settings({ fields: ['title'] }));
+    expect(d.released).toEqual(['poster']);
+    expect(d.edit.unlock).toEqual(['thumb']);
+  });
+  it('once the record lost the field, nothing is released again', () => {
+    const { title } = ownedAll();
+    const d = decide(desiredState(scene()), item(), { title }, settings({ fields: ['title'] }));
+    expect(d.released).toEqual([]);
+    expect(d.edit.unlock).toBeUndefined();
+  });
+});
+
+describe('confirmation and carriedRecord', () => {
+  it('confirms the owned changes, settles every intent and drops the released fields (the poster\'s version with it)', () => {
+    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', studio: 's' };
+    const c = confirmation(record, { owned: { title: 'h2', studio: 's' }, intents: { 'title:intent': 'h2' }, released: ['poster'] });
+    expect(c.set).toEqual({ title: 'h2' });
+    expect(c.drop.sort()).toEqual(['poster', 'posterVersion', 'summary:intent', 'title:intent']);
+  });
+  it('an unchanged scene confirms nothing', () => {
+    expect(confirmation({ title: 'h1' }, { owned: { title: 'h1' }, intents: {}, released: [] })).toEqual({ set: {}, drop: [] });
+  });
+  it('carries the values as intents, not as confirmed ones, and not the poster', () => {
+    expect(carriedRecord({ title: 'h1', 'summary:intent': 'h2', poster: 'p', posterVersion: 'v' })).toEqual({ 'title:intent': 'h1', 'summary:intent': 'h2' });
   });
 });

@@ -43,7 +43,7 @@ describe('shapeStatus', () => {
         metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 },
       },
       supervisor: { leader: null, alive: false },
-      matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null },
+      matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 0, recent: [] } },
       sync: { skipped: {} },
       reconcile: { last: null },
     });

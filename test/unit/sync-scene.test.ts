@@ -1,12 +1,13 @@
-// syncScene with fake ports (Plex, Stash) and an in-memory stand-in for its few Redis hash commands: what
-// it reads, what it sends, and the errors it ends with.
-import { describe, expect, it, vi } from 'vitest';
+// syncScene with fake ports (Plex, Stash) and the run's real Redis: what it reads, what it sends, and the
+// errors it ends with.
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { SyncError } from '../../src/core/errors.js';
-import { keys, type RedisConnection } from '../../src/core/redis.js';
+import { keys } from '../../src/core/redis.js';
 import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../../src/model/types.js';
 import { parseItem } from '../../src/plex/edits.js';
 import { NOT_IN_PLEX, syncScene, type PlexPort, type StashPort, type SyncDeps } from '../../src/sync/processor.js';
+import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
 const OTHER_JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 9, 9, 9]);
@@ -45,13 +46,15 @@ function fakePlex(files: Record<string, string>) {
   const lock = (item: PlexItem, field: string) => !item.locked.includes(field) && item.locked.push(field);
   const port: PlexPort & { down?: boolean } = {
     // Like the real client with a cached ratingKey: verified by reading the item through `read`.
-    async resolveItem(path, _size, read) {
+    async resolveItem(path, _size, opts) {
       calls.push(`resolve ${path}`);
       if (port.down) throw new SyncError('PlexServerDown', 'GET /library/sections → ECONNREFUSED');
       const ratingKey = files[path];
       if (!ratingKey) throw new SyncError('PlexNotFound', `${path} is in no library`);
-      return read ? { ratingKey, sectionKey: '1', item: await read(ratingKey) } : { ratingKey, sectionKey: '1' };
+      const found = { ratingKey, sectionKey: '1', via: 'path' as const, cached: false };
+      return opts?.read ? { ...found, cached: true, item: await opts.read(ratingKey, '1') } : found;
     },
+    plexPathOf: (path) => path,
     async getItem(ratingKey) {
       calls.push(`read ${ratingKey}`);
       const item = items.get(ratingKey);
@@ -91,25 +94,16 @@ function fakeStash(scenes: StashScene[], shot: () => Screenshot) {
       port.screenshots++;
       return shot();
     },
+    async scenesWithFileNamed(name) {
+      return [...byId.values()].filter((s) => s.files.some((f) => f.basename === name)).map((s) => ({ id: s.id, files: s.files }));
+    },
   };
   return { port, byId };
 }
 
-/** The hash commands syncScene and its ownership store use, on Maps. */
-function memoryRedis() {
-  const hashes = new Map<string, Map<string, string>>();
-  const hash = (key: string) => hashes.get(key) ?? hashes.set(key, new Map()).get(key)!;
-  const redis = {
-    hashes,
-    hgetall: async (key: string) => Object.fromEntries(hash(key)),
-    hget: async (key: string, field: string) => hash(key).get(field) ?? null,
-    hset: async (key: string, values: Record<string, string>) => Object.entries(values).forEach(([f, v]) => hash(key).set(f, String(v))),
-    hdel: async (key: string, ...fields: string[]) => fields.forEach((f) => hash(key).delete(f)),
-    hincrby: async (key: string, field: string, by: number) => hash(key).set(field, String(Number(hash(key).get(field) ?? 0) + by)),
-    del: async (...ks: string[]) => ks.forEach((k) => hashes.delete(k)),
-  };
-  return redis;
-}
+// The run's private Redis (test/helpers/global-setup.ts), a fresh key prefix per setup().
+const redis = testRedis();
+afterAll(() => redis.disconnect());
 
 const SYNC = parseConfig({}, { plex: false, stash: false }).sync;
 const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') };
@@ -117,10 +111,9 @@ const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') }
 function setup(opts: { poster?: boolean; files?: Record<string, string>; shot?: () => Screenshot; scenes?: StashScene[] } = {}, over: Partial<SyncDeps> = {}) {
   const plex = fakePlex(opts.files ?? { '/media/1.mp4': '101' });
   const stash = fakeStash(opts.scenes ?? [scene('1')], opts.shot ?? (() => ({ bytes: JPEG, contentType: 'image/jpeg' })));
-  const redis = memoryRedis();
   const sync = opts.poster ? SYNC : NO_POSTER;
-  const deps: SyncDeps = { plex: plex.port, stash: stash.port, redis: redis as unknown as RedisConnection, keys: keys('t'), sync, ...over };
-  return { deps, plex, stash, redis };
+  const deps: SyncDeps = { plex: plex.port, stash: stash.port, redis, keys: keys(uniquePrefix('sync')), sync, ...over };
+  return { deps, plex, stash };
 }
 
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as SyncError);
@@ -206,9 +199,9 @@ describe('syncScene', () => {
   });
 
   it('the item a scene last synced to is read alongside the scene, once, and verified by resolution', async () => {
-    const { deps, plex, stash, redis } = setup();
+    const { deps, plex, stash } = setup();
     await syncScene('1', deps);
-    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    expect(await redis.hget(deps.keys.plexSceneItem, '1')).toBe('101');
     // The Stash read held open: the Plex read must already be under way.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -226,22 +219,22 @@ describe('syncScene', () => {
   });
 
   it('a stale hint costs one read: resolution decides, and the hint follows it', async () => {
-    const { deps, plex, redis } = setup({ files: { '/media/1.mp4': '101', '/old/1.mp4': '100' } });
-    redis.hashes.set(deps.keys.plexSceneItem, new Map([['1', '100']]));
+    const { deps, plex } = setup({ files: { '/media/1.mp4': '101', '/old/1.mp4': '100' } });
+    await redis.hset(deps.keys.plexSceneItem, '1', '100');
     expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '101', editRequests: 1 });
     expect(plex.calls.filter((c) => c.startsWith('read'))).toEqual(['read 100', 'read 101']);
-    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    expect(await redis.hget(deps.keys.plexSceneItem, '1')).toBe('101');
     // A hint to an item Plex no longer has: its 404 is not the job's (and is no unhandled rejection).
-    redis.hashes.get(deps.keys.plexSceneItem)!.set('1', '404');
+    await redis.hset(deps.keys.plexSceneItem, '1', '404');
     expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '101', editRequests: 0 });
   });
 
   it('a scene Stash no longer has loses its hint', async () => {
-    const { deps, stash, redis } = setup();
+    const { deps, stash } = setup();
     await syncScene('1', deps);
-    expect(redis.hashes.get(deps.keys.plexSceneItem)?.get('1')).toBe('101');
+    expect(await redis.hget(deps.keys.plexSceneItem, '1')).toBe('101');
     stash.byId.delete('1');
     expect((await failure(syncScene('1', deps)))?.type).toBe('StashSceneMissing');
-    expect(redis.hashes.get(deps.keys.plexSceneItem)?.has('1')).toBe(false);
+    expect(await redis.hexists(deps.keys.plexSceneItem, '1')).toBe(0);
   });
 });

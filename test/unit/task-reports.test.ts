@@ -118,6 +118,16 @@ describe('Health Check', () => {
     expect(r.summary).toBe('Health Check: Plex HEALTHY, breaker CLOSED, 132 jobs to do, 37 failed');
   });
 
+  it('warns of each scene a matching conflict keeps from syncing', () => {
+    const conflict = { kind: 'stacked' as const, sceneId: '4', ratingKey: '900', otherScenes: ['5'], files: ['/plex/m-pt2.mp4'], at: NOW };
+    const s = { ...status(), matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 1, recent: [conflict] } } };
+    const lines = text(healthReport({ status: s, probe: { ok: true, latencyMs: 42 } }, clock)).filter((l) => l.startsWith('W '));
+    expect(lines).toEqual([
+      "W 1 scene is not synced: its Plex item is another scene's, or Plex stacked several scenes' files into one item",
+      expect.stringMatching(/^W scene 4: not synced: Plex item 900 stacks this scene's file with scene 5's \(\/plex\/m-pt2\.mp4\); split it in Plex/),
+    ]);
+  });
+
   it('with a direct probe that failed, during an outage', () => {
     const r = healthReport(
       {
