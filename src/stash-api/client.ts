@@ -216,6 +216,31 @@ const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}â
 /** GraphQL errors that mean "who are you": the only ones that are not StashUnavailable. */
 const AUTH_MESSAGE = /unauthori[sz]ed|not authenticated|forbidden|invalid api ?key/i;
 
+/**
+ * Stash's image routes at the end of a URL's path: `/scene/{id}/screenshot`, `/performer/{id}/image`,
+ * `/studio/{id}/image`, `/tag/{id}/image`, `/group/{id}/frontimage` (`/movie/â€¦` before v0.27),
+ * `/image/{id}/thumbnail`, `/gallery/{id}/cover`, `/scene/{id}/scene_marker/{id}/screenshot`
+ * (stashapp/stash internal/api/urlbuilders/*.go).
+ */
+const STASH_IMAGE_ROUTE = /\/(?:scene|performer|studio|tag|group|movie|image|gallery)\/\d+(?:\/scene_marker\/\d+)?\/[a-z_]+$/;
+
+/**
+ * Where an image URL Stash gave is read. Stash writes every URL it returns on its own base URL:
+ * `external_host` from its config when set (common behind a reverse proxy), else the scheme and Host it
+ * was asked with, plus `X-Forwarded-Prefix` (internal/api/server.go BaseURLMiddleware). That base need
+ * not be how stash2plex reaches Stash, and a foreign origin gets no credentials. So a Stash image route
+ * (with its query: the `?t=` version) is read from `base`, STASH_URL with its own path prefix, whatever
+ * origin and prefix the URL came with; any other URL stays as it is. `base` has no trailing slash.
+ */
+export function stashImageUrl(url: string, base: string): URL {
+  const given = new URL(url, `${base}/`);
+  const route = STASH_IMAGE_ROUTE.exec(given.pathname)?.[0];
+  if (route === undefined) return given;
+  const target = new URL(`${base}${route}`);
+  target.search = given.search;
+  return target;
+}
+
 export class StashClient {
   private readonly base: string;
   private readonly origin: string;
@@ -440,15 +465,15 @@ export class StashClient {
   // ---- screenshot ---------------------------------------------------------------------------------
 
   /**
-   * The scene's screenshot (a `paths.screenshot` URL). Credentials go only to the Stash origin, never
-   * to another host. Redirects are not followed: without valid credentials Stash answers 302 to its
-   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws; an image
-   * over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
+   * The scene's screenshot (a `paths.screenshot` URL), read from STASH_URL: stashImageUrl. Credentials
+   * go only to the Stash origin, never to another host. Redirects are not followed: without valid
+   * credentials Stash answers 302 to its login page, and that HTML must not become a poster. Anything
+   * but 200 + image/* throws; an image over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
    */
   async fetchScreenshot(url: string): Promise<Screenshot> {
     let target: URL;
     try {
-      target = new URL(url, `${this.base}/`);
+      target = stashImageUrl(url, this.base);
     } catch (error) {
       throw this.fail({ error }, 'GET screenshot', 'not a URL');
     }

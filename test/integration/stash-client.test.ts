@@ -8,6 +8,7 @@ import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
 import { readPluginSettings } from '../../src/stash-api/plugin-settings.js';
 import type { Screenshot } from '../../src/model/types.js';
+import { startReverseProxy } from '../helpers/reverse-proxy.js';
 
 const KEY = 'stash-test-key-5b1e9d';
 
@@ -428,16 +429,62 @@ describe('fetchScreenshot', () => {
     expect(err.message).toMatch(/not an image \(content-type text\/html\)/);
   });
 
-  it('never sends the key to another host', async () => {
+  it('never sends the key to another host: a Stash image route is read from STASH_URL, anything else without credentials', async () => {
     const elsewhere = await StashSimulator.start({ apiKey: KEY });
+    const proxy = await startReverseProxy(elsewhere.url);
     try {
-      const id = elsewhere.addScene();
-      const err = await failure(client.fetchScreenshot(`${elsewhere.url}/scene/${id}/screenshot`));
-      // Had the key been sent, that server would have answered 200.
+      const id = sim.addScene();
+      const shot = image(await client.fetchScreenshot(`${proxy.url}/scene/${id}/screenshot?t=5`));
+      expect(shot.bytes).toEqual(sim.screenshotOf(id).bytes);
+      expect(sim.count({ path: `/scene/${id}/screenshot` })).toBe(1);
+      // Not a Stash route: fetched where it points, without the key (had it been sent: 200).
+      const err = await failure(client.fetchScreenshot(`${proxy.url}/covers/${id}`));
       expect(err.status).toBe(302);
       expect(err.message).toMatch(/credentials withheld/);
+      expect(proxy.paths).toEqual([`/covers/${id}`]);
+      expect(proxy.withCredentials()).toBe(0);
     } finally {
+      await proxy.stop();
       await elsewhere.stop();
+    }
+  });
+
+  it('Stash with external_host: paths.screenshot names that host; the screenshot is read from STASH_URL with the key', async () => {
+    const proxy = await startReverseProxy(sim.url);
+    const s = await StashSimulator.start({ apiKey: KEY, externalHost: proxy.url });
+    const c = new StashClient({ url: s.url, apiKey: KEY });
+    try {
+      const id = s.addScene();
+      const url = (await c.findScene(id))!.paths!.screenshot!;
+      expect(url).toMatch(new RegExp(`^${proxy.url}/scene/${id}/screenshot\\?t=\\d+$`));
+      expect(image(await c.fetchScreenshot(url)).bytes).toEqual(s.screenshotOf(id).bytes);
+      expect(s.count({ operationName: 'screenshot', status: 200 })).toBe(1);
+      expect(proxy.paths).toEqual([]);
+      // As Stash, the setting is read on every request: unset, the URL names the address asked.
+      s.setExternalHost(null);
+      expect((await c.findScene(id))!.paths!.screenshot).toMatch(new RegExp(`^${s.url}/scene/${id}/screenshot`));
+    } finally {
+      await s.stop();
+      await proxy.stop();
+    }
+  });
+
+  it('STASH_URL behind a proxy under a path prefix: the prefix is kept, whatever base Stash wrote', async () => {
+    const proxy = await startReverseProxy(sim.url, { prefix: '/stash' });
+    const c = new StashClient({ url: proxy.url, apiKey: KEY });
+    try {
+      const id = sim.addScene();
+      // The proxy sends X-Forwarded-Prefix: Stash writes it into its URLs (BaseURLMiddleware).
+      const url = (await c.findScene(id))!.paths!.screenshot!;
+      expect(url).toMatch(new RegExp(`^${proxy.url}/scene/${id}/screenshot\\?t=\\d+$`));
+      expect(image(await c.fetchScreenshot(url)).bytes).toEqual(sim.screenshotOf(id).bytes);
+      // A base without the prefix (external_host set, no X-Forwarded-Prefix): still read under it.
+      const bare = `https://stash.example.invalid/scene/${id}/screenshot?t=7`;
+      expect(image(await c.fetchScreenshot(bare)).bytes).toEqual(sim.screenshotOf(id).bytes);
+      expect(proxy.paths.slice(-1)).toEqual([`/stash/scene/${id}/screenshot?t=7`]);
+      expect(proxy.withCredentials()).toBe(proxy.paths.length);
+    } finally {
+      await proxy.stop();
     }
   });
 
