@@ -6,8 +6,9 @@
 // seconds in the server's zone at write time and compared as text (stashapp/stash pkg/sqlite/timestamp.go,
 // pkg/sqlite/sql.go getTimestampWhereClause), a server clock that may be set off, performer/studio/tag
 // renames that do not touch scenes, per_page capped at 1000, every returned URL built on `external_host`
-// or the address asked plus X-Forwarded-Prefix (internal/api/server.go BaseURLMiddleware). Fault
-// injection (down / 503 / latency) and a request log for tests, demo and bench.
+// or the address asked plus X-Forwarded-Prefix (internal/api/server.go BaseURLMiddleware), and an older
+// version's schema where it differs for stash2plex (./stash-versions.ts). Fault injection (down / 503 /
+// latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -25,11 +26,12 @@ import {
 } from 'graphql';
 import { formatStashTime } from '../stash-api/client.js';
 import { FIND_SCENE } from '../stash-api/queries.js';
-import { defaultStashSchemaDir, loadStashSchema } from '../stash-api/schema.js';
+import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../stash-api/schema.js';
 import type { StashScene } from '../model/types.js';
 import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
+import { schemaOfVersion, SIM_DEFAULT_STASH_VERSION } from './stash-versions.js';
 
 export type StashSimMode = 'up' | 'down' | '503';
 
@@ -58,6 +60,11 @@ export interface StashSimOptions {
   now?: () => number;
   /** How far the Stash server's clock is off `now` (negative: behind), in ms (default 0). */
   clockSkewMs?: number;
+  /**
+   * The version `version { version }` answers (default SIM_DEFAULT_STASH_VERSION); an older one also
+   * serves that version's schema where it differs for stash2plex (src/sim/stash-versions.ts: from v0.24.0).
+   */
+  version?: string;
   /**
    * Stash's `external_host` setting: the base of every URL it returns (paths.screenshot) instead of the
    * address it was asked on. setExternalHost changes it, as Stash reads it on every request.
@@ -154,6 +161,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
   readonly schema: GraphQLSchema;
   /** 'reference' when built from the real schema files, 'embedded' for the fallback. */
   readonly schemaSource: 'reference' | 'embedded';
+  /** What `version { version }` answers. */
+  readonly version: string;
   /** Every request answered or being answered, oldest first. */
   readonly requests: StashSimRequest[] = [];
 
@@ -175,9 +184,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
     this.clockSkewMs = opts.clockSkewMs ?? 0;
     this.externalHost = opts.externalHost ?? null;
-    const real = loadStashSchema(opts.schemaDir ?? defaultStashSchemaDir());
-    this.schema = real ?? buildSchema(EMBEDDED_STASH_SDL);
+    this.version = opts.version ?? SIM_DEFAULT_STASH_VERSION;
+    const dir = opts.schemaDir ?? defaultStashSchemaDir();
+    const real = loadStashSchema(dir);
     this.schemaSource = real ? 'reference' : 'embedded';
+    const older = schemaOfVersion(real ? readStashSchemaSource(dir)! : EMBEDDED_STASH_SDL, this.version);
+    this.schema = older ?? real ?? buildSchema(EMBEDDED_STASH_SDL);
     this.findSceneDoc = parse(SIM_FIND_SCENE);
   }
 
@@ -431,6 +443,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
         this.findNamed('studio', args.studio_filter, args.ids, args.filter),
       findTags: (args: { tag_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
         this.findNamed('tag', args.tag_filter, args.ids, args.filter),
+      version: () => ({ version: this.version, hash: '', build_time: '' }),
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];

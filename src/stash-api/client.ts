@@ -12,6 +12,7 @@ import {
   FIND_SCENE,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_IDS,
+  FIND_SCENES_BY_SCENE_IDS,
   FIND_SCENES_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
@@ -20,8 +21,10 @@ import {
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
   STASH_CLOCK,
+  STASH_VERSION,
 } from './queries.js';
 import { stashAuthHeaders } from './plugin-settings.js';
+import { stashServerInfo, type StashServerInfo } from './stash-version.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
@@ -33,6 +36,8 @@ export const STASH_DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 export const STASH_DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
 /** Safety stop of every paged walk (100 × 100 000 = ten million scenes). */
 const MAX_PAGES = 100_000;
+/** The largest GraphQL Int (32-bit signed). */
+const INT32_MAX = 2_147_483_647;
 /** Longest server-provided text (GraphQL error, redirect target) quoted in an error message. */
 const MAX_DETAIL = 300;
 
@@ -101,6 +106,7 @@ const clockData = z.object({
   studios: newestOf('studios'),
   tags: newestOf('tags'),
 });
+const versionData = z.object({ version: z.object({ version: z.string().nullable() }) });
 const graphqlBody = z.object({
   data: z.unknown().optional(),
   errors: z.array(z.object({ message: z.string() }).passthrough()).nullish(),
@@ -250,6 +256,8 @@ export class StashClient {
   private readonly maxResponseBytes: number;
   private readonly posterMaxBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
+  /** The version read, in flight or done (dropped when it fails): see server(). */
+  private serverRead: Promise<StashServerInfo> | null = null;
 
   constructor(opts: StashClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -359,6 +367,24 @@ export class StashClient {
     for await (const { items } of this.walk(operationName, query, variables, perPage, shape, read)) yield items;
   }
 
+  // ---- the server ---------------------------------------------------------------------------------
+
+  /**
+   * The Stash server's version and what it offers (`version { version }`), read once: a worker asks at
+   * start. A failed read is asked again on the next call, so a Stash that is down at start costs nothing
+   * once it is back.
+   */
+  server(): Promise<StashServerInfo> {
+    this.serverRead ??= this.query('StashVersion', STASH_VERSION, {}, versionData).then(
+      (d) => stashServerInfo(d.version.version),
+      (err: unknown) => {
+        this.serverRead = null;
+        throw err;
+      },
+    );
+    return this.serverRead;
+  }
+
   // ---- scenes -------------------------------------------------------------------------------------
 
   /** The scene, or null when Stash has no scene with this id. */
@@ -382,7 +408,7 @@ export class StashClient {
         return out;
       }
       try {
-        const { findScenes } = await this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids: rest }, findScenesData);
+        const { findScenes } = await this.findScenesRequest(rest);
         for (const scene of findScenes.scenes) out.set(scene.id, scene);
         for (const id of rest) if (!out.has(id)) out.set(id, null);
         return out;
@@ -394,6 +420,19 @@ export class StashClient {
       }
     }
     return out;
+  }
+
+  /** One findScenes by ids, with the argument the server has: `ids` from Stash v0.25.0, `scene_ids` before. */
+  private async findScenesRequest(ids: string[]): Promise<z.infer<typeof findScenesData>> {
+    const { sceneIdsArgument } = await this.server();
+    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids }, findScenesData);
+    // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
+    const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];
+    const [batch, alone] = await Promise.all([
+      small.length > 0 ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData) : null,
+      Promise.all(large.map((id) => this.findScene(id))),
+    ]);
+    return { findScenes: { scenes: [...(batch?.findScenes.scenes ?? []), ...alone.filter((s): s is StashScene => s !== null)] } };
   }
 
   /**

@@ -495,6 +495,68 @@ describe('fetchScreenshot', () => {
   });
 });
 
+describe('Stash versions', () => {
+  it("reads the server's version once; a Stash from v0.25.0 is asked findScenes(ids)", async () => {
+    const c = new StashClient({ url: sim.url, apiKey: KEY });
+    const [a, b] = [sim.addScene(), sim.addScene()];
+    sim.resetCounters();
+    expect(await c.server()).toMatchObject({ version: sim.version, sceneIdsArgument: 'ids' });
+    await c.findScenes([a, b]);
+    await c.findScenes([b, a]);
+    expect(sim.count({ operationName: 'StashVersion' })).toBe(1);
+    expect(sim.count({ operationName: 'FindScenesByIds', status: 200 })).toBe(2);
+  });
+
+  it('Stash v0.24 (no ids argument): findScenes(scene_ids), one request, no rejected one; a missing id as before', async () => {
+    const old = await StashSimulator.start({ apiKey: KEY, version: 'v0.24.3' });
+    try {
+      // The simulator is that Stash: the newer argument is rejected as gqlgen does.
+      const res = await fetch(`${old.url}/graphql`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ApiKey: KEY },
+        body: JSON.stringify({ query: '{ findScenes(ids: ["1"]) { count } }' }),
+      });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/Unknown argument "ids" on field "Query.findScenes"/);
+      old.resetCounters();
+
+      const c = new StashClient({ url: old.url, apiKey: KEY });
+      const ids = [old.addScene({ title: 'a' }), old.addScene({ title: 'b' }), old.addScene({ title: 'c' })];
+      expect(await c.server()).toMatchObject({ version: 'v0.24.3', sceneIdsArgument: 'scene_ids' });
+      const found = await c.findScenes(ids);
+      expect([...found.values()].map((scene) => scene?.title)).toEqual(['a', 'b', 'c']);
+      expect(found.get(ids[0]!)).toEqual(await c.findScene(ids[0]!));
+      expect(old.count({ operationName: 'FindScenesBySceneIds', status: 200 })).toBe(1);
+      old.deleteScene(ids[1]!);
+      const again = await c.findScenes([...ids, '2147483648']);
+      expect(Object.fromEntries([...again].map(([id, scene]) => [id, scene?.title ?? null]))).toEqual({
+        [ids[0]!]: 'a',
+        [ids[1]!]: null,
+        [ids[2]!]: 'c',
+        '2147483648': null, // beyond scene_ids' Int: read alone, not failing the batch
+      });
+      expect(old.count({ status: 422 })).toBe(0);
+      expect(old.count({ operationName: 'StashVersion' })).toBe(1);
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('a version read that fails (Stash down at start) is asked again by the next batch', async () => {
+    const c = new StashClient({ url: sim.url, apiKey: KEY, timeoutMs: 2_000 });
+    await sim.setMode('down');
+    expect((await failure(c.server())).type).toBe('StashUnavailable');
+    await sim.setMode('up');
+    const [a, b] = [sim.addScene(), sim.addScene()];
+    expect((await c.findScenes([a, b])).size).toBe(2);
+    expect((await c.server()).sceneIdsArgument).toBe('ids');
+  });
+
+  it('the simulator goes back to v0.24.0 only: the differences before it are not modelled', async () => {
+    await expect(StashSimulator.start({ version: 'v0.23.1' })).rejects.toThrow(/v0\.23\.1 is not simulated \(the oldest is v0\.24\.0\)/);
+  });
+});
+
 describe('embedded schema fallback', () => {
   it('serves the same queries when the schema folder is absent', async () => {
     const s = await StashSimulator.start({ apiKey: KEY, schemaDir: '/nonexistent/stash-schema' });
