@@ -5,6 +5,7 @@ import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../core/redis.js';
 import { StashClient } from '../stash-api/client.js';
+import { stashVersionNote, type StashServerInfo } from '../stash-api/stash-version.js';
 import { breakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
@@ -41,6 +42,11 @@ export async function startWorkerRole(
     posterMaxBytes: config.stash.posterMaxBytes,
     log,
   });
+  // Read once, before any job: a Stash that does not answer is asked again by the first batch of scenes.
+  await stash.server().then(
+    (server) => logStashVersion(log, server),
+    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
+  );
   const gate = extra.gate ?? breakerGate(connection, k);
   // A batch is full when every job of this worker is in it: no more can join.
   const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
@@ -95,4 +101,10 @@ export async function startWorkerRole(
       await closeQuietly(connection);
     },
   };
+}
+
+/** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */
+function logStashVersion(log: Logger, server: StashServerInfo): void {
+  const note = stashVersionNote(server);
+  log[note.level]({ stashVersion: server.version }, `worker: ${note.message}`);
 }

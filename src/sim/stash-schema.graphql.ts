@@ -85,6 +85,13 @@ type Query {
   findStudios(studio_filter: StudioFilterType, filter: FindFilterType, ids: [ID!]): FindStudiosResultType!
   findTags(tag_filter: TagFilterType, filter: FindFilterType, ids: [ID!]): FindTagsResultType!
   configuration: ConfigResult!
+  version: Version!
+}
+
+type Version {
+  version: String
+  hash: String!
+  build_time: String!
 }
 
 type FindPerformersResultType {

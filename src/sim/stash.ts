@@ -5,7 +5,10 @@
 // without credentials, 422 for documents the schema rejects, `updated_at` written as RFC 3339 text in whole
 // seconds in the server's zone at write time and compared as text (stashapp/stash pkg/sqlite/timestamp.go,
 // pkg/sqlite/sql.go getTimestampWhereClause), a server clock that may be set off, performer/studio/tag
-// renames that do not touch scenes, per_page capped at 1000. Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
+// renames that do not touch scenes, per_page capped at 1000, every returned URL built on `external_host`
+// or the address asked plus X-Forwarded-Prefix (internal/api/server.go BaseURLMiddleware), and an older
+// version's schema where it differs for stash2plex (./stash-versions.ts). Fault injection (down / 503 /
+// latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -23,11 +26,12 @@ import {
 } from 'graphql';
 import { formatStashTime } from '../stash-api/client.js';
 import { FIND_SCENE } from '../stash-api/queries.js';
-import { defaultStashSchemaDir, loadStashSchema } from '../stash-api/schema.js';
+import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../stash-api/schema.js';
 import type { StashScene } from '../model/types.js';
 import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
+import { schemaOfVersion, SIM_DEFAULT_STASH_VERSION } from './stash-versions.js';
 
 export type StashSimMode = 'up' | 'down' | '503';
 
@@ -56,6 +60,16 @@ export interface StashSimOptions {
   now?: () => number;
   /** How far the Stash server's clock is off `now` (negative: behind), in ms (default 0). */
   clockSkewMs?: number;
+  /**
+   * The version `version { version }` answers (default SIM_DEFAULT_STASH_VERSION); an older one also
+   * serves that version's schema where it differs for stash2plex (src/sim/stash-versions.ts: from v0.24.0).
+   */
+  version?: string;
+  /**
+   * Stash's `external_host` setting: the base of every URL it returns (paths.screenshot) instead of the
+   * address it was asked on. setExternalHost changes it, as Stash reads it on every request.
+   */
+  externalHost?: string | null;
 }
 
 export interface StashSimRequest {
@@ -147,12 +161,15 @@ export class StashSimulator extends SimServer<StashSimMode> {
   readonly schema: GraphQLSchema;
   /** 'reference' when built from the real schema files, 'embedded' for the fallback. */
   readonly schemaSource: 'reference' | 'embedded';
+  /** What `version { version }` answers. */
+  readonly version: string;
   /** Every request answered or being answered, oldest first. */
   readonly requests: StashSimRequest[] = [];
 
   private readonly baseNow: () => number;
   private offsetMinutes: number;
   private clockSkewMs: number;
+  private externalHost: string | null;
   private readonly sessions = new Set<string>();
   private readonly scenes = new Map<string, SceneRec>();
   private readonly named: Record<Kinds, Map<string, NamedRec>> = { performer: new Map(), studio: new Map(), tag: new Map() };
@@ -166,9 +183,13 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.baseNow = opts.now ?? Date.now;
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
     this.clockSkewMs = opts.clockSkewMs ?? 0;
-    const real = loadStashSchema(opts.schemaDir ?? defaultStashSchemaDir());
-    this.schema = real ?? buildSchema(EMBEDDED_STASH_SDL);
+    this.externalHost = opts.externalHost ?? null;
+    this.version = opts.version ?? SIM_DEFAULT_STASH_VERSION;
+    const dir = opts.schemaDir ?? defaultStashSchemaDir();
+    const real = loadStashSchema(dir);
     this.schemaSource = real ? 'reference' : 'embedded';
+    const older = schemaOfVersion(real ? readStashSchemaSource(dir)! : EMBEDDED_STASH_SDL, this.version);
+    this.schema = older ?? real ?? buildSchema(EMBEDDED_STASH_SDL);
     this.findSceneDoc = parse(SIM_FIND_SCENE);
   }
 
@@ -188,6 +209,11 @@ export class StashSimulator extends SimServer<StashSimMode> {
   /** Moves the zone Stash writes in from now on (a DST change, a moved server); stored times keep theirs. */
   setUtcOffsetMinutes(minutes: number): void {
     this.offsetMinutes = minutes;
+  }
+
+  /** Stash's `external_host` setting (null: unset); applies from the next request on. */
+  setExternalHost(url: string | null): void {
+    this.externalHost = url;
   }
 
   /** Sets the Stash server's clock off (negative: behind). */
@@ -275,7 +301,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const result = executeSync({
       schema: this.schema,
       document: this.findSceneDoc,
-      rootValue: this.root(this.url),
+      rootValue: this.root(this.externalHost ?? this.url),
       variableValues: { id },
     });
     if (result.errors?.length) throw new Error(result.errors[0]!.message);
@@ -417,6 +443,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
         this.findNamed('studio', args.studio_filter, args.ids, args.filter),
       findTags: (args: { tag_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
         this.findNamed('tag', args.tag_filter, args.ids, args.filter),
+      version: () => ({ version: this.version, hash: '', build_time: '' }),
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];
@@ -701,10 +728,21 @@ export class StashSimulator extends SimServer<StashSimMode> {
     }
     if (url.pathname === '/graphql') {
       if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
-      const host = req.headers.host ?? `127.0.0.1:${this.port}`;
-      return this.graphql(body, `http://${host}`, entry);
+      return this.graphql(body, this.baseUrl(req), entry);
     }
     throw new HttpError(404, '404 page not found');
+  }
+
+  /**
+   * The base of every URL Stash returns (internal/api/server.go BaseURLMiddleware): `external_host` as
+   * it is written in the config, else https when X-Forwarded-Proto says so (or TLS) and the request's
+   * Host; then X-Forwarded-Prefix without its trailing slashes.
+   */
+  private baseUrl(req: IncomingMessage): string {
+    const prefix = String(req.headers['x-forwarded-prefix'] ?? '').replace(/\/+$/, '');
+    if (this.externalHost) return this.externalHost + prefix;
+    const scheme = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+    return `${scheme}://${req.headers.host ?? `127.0.0.1:${this.port}`}${prefix}`;
   }
 
   /** gqlgen over HTTP: 400 for a body that is not JSON, 422 for a rejected document, else 200. */

@@ -13,6 +13,7 @@ import {
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_IDS,
   FIND_SCENES_WITH_FILE_NAMED,
+  FIND_SCENES_BY_SCENE_IDS,
   FIND_SCENES_PAGE,
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
@@ -21,8 +22,10 @@ import {
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
   STASH_CLOCK,
+  STASH_VERSION,
 } from './queries.js';
 import { stashAuthHeaders } from './plugin-settings.js';
+import { stashServerInfo, type StashServerInfo } from './stash-version.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
@@ -34,6 +37,8 @@ export const STASH_DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 export const STASH_DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
 /** Safety stop of every paged walk (100 × 100 000 = ten million scenes). */
 const MAX_PAGES = 100_000;
+/** The largest GraphQL Int (32-bit signed). */
+const INT32_MAX = 2_147_483_647;
 /** Longest server-provided text (GraphQL error, redirect target) quoted in an error message. */
 const MAX_DETAIL = 300;
 
@@ -113,6 +118,7 @@ const clockData = z.object({
   studios: newestOf('studios'),
   tags: newestOf('tags'),
 });
+const versionData = z.object({ version: z.object({ version: z.string().nullable() }) });
 const graphqlBody = z.object({
   data: z.unknown().optional(),
   errors: z.array(z.object({ message: z.string() }).passthrough()).nullish(),
@@ -228,6 +234,31 @@ const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}�
 /** GraphQL errors that mean "who are you": the only ones that are not StashUnavailable. */
 const AUTH_MESSAGE = /unauthori[sz]ed|not authenticated|forbidden|invalid api ?key/i;
 
+/**
+ * Stash's image routes at the end of a URL's path: `/scene/{id}/screenshot`, `/performer/{id}/image`,
+ * `/studio/{id}/image`, `/tag/{id}/image`, `/group/{id}/frontimage` (`/movie/…` before v0.27),
+ * `/image/{id}/thumbnail`, `/gallery/{id}/cover`, `/scene/{id}/scene_marker/{id}/screenshot`
+ * (stashapp/stash internal/api/urlbuilders/*.go).
+ */
+const STASH_IMAGE_ROUTE = /\/(?:scene|performer|studio|tag|group|movie|image|gallery)\/\d+(?:\/scene_marker\/\d+)?\/[a-z_]+$/;
+
+/**
+ * Where an image URL Stash gave is read. Stash writes every URL it returns on its own base URL:
+ * `external_host` from its config when set (common behind a reverse proxy), else the scheme and Host it
+ * was asked with, plus `X-Forwarded-Prefix` (internal/api/server.go BaseURLMiddleware). That base need
+ * not be how stash2plex reaches Stash, and a foreign origin gets no credentials. So a Stash image route
+ * (with its query: the `?t=` version) is read from `base`, STASH_URL with its own path prefix, whatever
+ * origin and prefix the URL came with; any other URL stays as it is. `base` has no trailing slash.
+ */
+export function stashImageUrl(url: string, base: string): URL {
+  const given = new URL(url, `${base}/`);
+  const route = STASH_IMAGE_ROUTE.exec(given.pathname)?.[0];
+  if (route === undefined) return given;
+  const target = new URL(`${base}${route}`);
+  target.search = given.search;
+  return target;
+}
+
 export class StashClient {
   private readonly base: string;
   private readonly origin: string;
@@ -237,6 +268,8 @@ export class StashClient {
   private readonly maxResponseBytes: number;
   private readonly posterMaxBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
+  /** The version read, in flight or done (dropped when it fails): see server(). */
+  private serverRead: Promise<StashServerInfo> | null = null;
 
   constructor(opts: StashClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -346,6 +379,24 @@ export class StashClient {
     for await (const { items } of this.walk(operationName, query, variables, perPage, shape, read)) yield items;
   }
 
+  // ---- the server ---------------------------------------------------------------------------------
+
+  /**
+   * The Stash server's version and what it offers (`version { version }`), read once: a worker asks at
+   * start. A failed read is asked again on the next call, so a Stash that is down at start costs nothing
+   * once it is back.
+   */
+  server(): Promise<StashServerInfo> {
+    this.serverRead ??= this.query('StashVersion', STASH_VERSION, {}, versionData).then(
+      (d) => stashServerInfo(d.version.version),
+      (err: unknown) => {
+        this.serverRead = null;
+        throw err;
+      },
+    );
+    return this.serverRead;
+  }
+
   // ---- scenes -------------------------------------------------------------------------------------
 
   /** The scene, or null when Stash has no scene with this id. */
@@ -369,7 +420,7 @@ export class StashClient {
         return out;
       }
       try {
-        const { findScenes } = await this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids: rest }, findScenesData);
+        const { findScenes } = await this.findScenesRequest(rest);
         for (const scene of findScenes.scenes) out.set(scene.id, scene);
         for (const id of rest) if (!out.has(id)) out.set(id, null);
         return out;
@@ -381,6 +432,19 @@ export class StashClient {
       }
     }
     return out;
+  }
+
+  /** One findScenes by ids, with the argument the server has: `ids` from Stash v0.25.0, `scene_ids` before. */
+  private async findScenesRequest(ids: string[]): Promise<z.infer<typeof findScenesData>> {
+    const { sceneIdsArgument } = await this.server();
+    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids }, findScenesData);
+    // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
+    const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];
+    const [batch, alone] = await Promise.all([
+      small.length > 0 ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData) : null,
+      Promise.all(large.map((id) => this.findScene(id))),
+    ]);
+    return { findScenes: { scenes: [...(batch?.findScenes.scenes ?? []), ...alone.filter((s): s is StashScene => s !== null)] } };
   }
 
   /**
@@ -463,15 +527,15 @@ export class StashClient {
   // ---- screenshot ---------------------------------------------------------------------------------
 
   /**
-   * The scene's screenshot (a `paths.screenshot` URL). Credentials go only to the Stash origin, never
-   * to another host. Redirects are not followed: without valid credentials Stash answers 302 to its
-   * login page, and that HTML must not become a poster. Anything but 200 + image/* throws; an image
-   * over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
+   * The scene's screenshot (a `paths.screenshot` URL), read from STASH_URL: stashImageUrl. Credentials
+   * go only to the Stash origin, never to another host. Redirects are not followed: without valid
+   * credentials Stash answers 302 to its login page, and that HTML must not become a poster. Anything
+   * but 200 + image/* throws; an image over POSTER_MAX_BYTES is skipped (the read is aborted), not an error.
    */
   async fetchScreenshot(url: string): Promise<Screenshot> {
     let target: URL;
     try {
-      target = new URL(url, `${this.base}/`);
+      target = stashImageUrl(url, this.base);
     } catch (error) {
       throw this.fail({ error }, 'GET screenshot', 'not a URL');
     }

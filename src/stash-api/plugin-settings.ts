@@ -6,7 +6,7 @@
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { ResponseTooLarge } from '../core/bounded-body.js';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
-import { PLUGIN_CONFIGURATION } from './queries.js';
+import { pluginConfigurationQuery } from './queries.js';
 
 /** Longest answer read: a plugin's settings are a few hundred bytes. */
 export const PLUGIN_SETTINGS_MAX_BYTES = 1024 * 1024;
@@ -88,7 +88,7 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
   const what = `POST /graphql ${OPERATION}`;
   const url = new URL(`${req.url.replace(/\/+$/, '')}/graphql`);
   const http = await lazyBuiltin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
-  const payload = JSON.stringify({ operationName: OPERATION, query: PLUGIN_CONFIGURATION, variables: { id: req.pluginId } });
+  const payload = JSON.stringify({ operationName: OPERATION, query: pluginConfigurationQuery(req.pluginId) });
   const options: RequestOptions = {
     method: 'POST',
     // One request, then the process exits: no keep-alive connection to linger.

@@ -71,6 +71,27 @@ export const FIND_SCENES_BY_IDS = /* GraphQL */ `
 `;
 
 /**
+ * FIND_SCENES_BY_IDS for Stash before v0.25.0, which has no `ids` argument (and rejects the document:
+ * 422 "Unknown argument"): `scene_ids: [Int!]`, answered the same way (same FindMany). Every Stash
+ * version has it; it is deprecated since v0.25.0 (graphql/schema/schema.graphql).
+ */
+export const FIND_SCENES_BY_SCENE_IDS = /* GraphQL */ `
+  query FindScenesBySceneIds($scene_ids: [Int!]!) {
+    findScenes(scene_ids: $scene_ids) {
+      scenes {${SCENE_FIELDS}
+      }
+    }
+  }
+`;
+
+/** The Stash server's version (`v0.27.2`; a development build adds `-N-g<hash>`), read once by a worker at start. */
+export const STASH_VERSION = /* GraphQL */ `
+  query StashVersion {
+    version { version }
+  }
+`;
+
+/**
  * Scenes changed in a window, oldest change first (reconciliation). `$updated` is a
  * TimestampCriterionInput: `{value, modifier: GREATER_THAN}` or `{value, value2, modifier: BETWEEN}`.
  */
@@ -191,18 +212,29 @@ export const STASH_CLOCK = /* GraphQL */ `
   }
 `;
 
-/** A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. */
-export const PLUGIN_CONFIGURATION = /* GraphQL */ `
-  query PluginConfiguration($id: ID!) {
+/**
+ * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The id is
+ * written into the document as a string literal, not passed as a variable: `include` is `[String!]` in
+ * Stash v0.24 and `[ID!]` from v0.25.0 on, and a variable of either type is rejected by the other
+ * (422, "Variable "$id" of type "ID!" used in position expecting type "String!""); a literal fits both.
+ */
+export function pluginConfigurationQuery(pluginId: string): string {
+  return /* GraphQL */ `
+  query PluginConfiguration {
     configuration {
-      plugins(include: [$id])
+      plugins(include: [${JSON.stringify(pluginId)}])
     }
   }
 `;
+}
+
+/** PLUGIN_CONFIGURATION of stash2plex's own plugin id (the document the query tests check). */
+export const PLUGIN_CONFIGURATION = pluginConfigurationQuery('stash2plex');
 
 export const ALL_QUERIES = {
   FIND_SCENE,
   FIND_SCENES_BY_IDS,
+  FIND_SCENES_BY_SCENE_IDS,
   FIND_SCENES_PAGE,
   FIND_SCENES_UPDATED,
   FIND_SCENE_IDS_PAGE,
@@ -214,4 +246,5 @@ export const ALL_QUERIES = {
   FIND_TAGS_UPDATED,
   PLUGIN_CONFIGURATION,
   STASH_CLOCK,
+  STASH_VERSION,
 } as const;

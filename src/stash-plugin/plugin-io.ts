@@ -4,10 +4,11 @@
 // manifests (stash2plex.yml) the build writes.
 //
 // Bundled into the hook (dist/stash-plugin/stash2plex.cjs, which Stash waits for on every scene save):
-// it imports nothing but the hook's input module and its Redis client's URL reader, never `zod`
-// (~450 KB, 20–30 ms) nor anything that does.
+// it imports nothing but the hook's input module, its Redis client's URL reader and the Stash version
+// bounds (constants), never `zod` (~450 KB, 20–30 ms) nor anything that does.
 import { parseRedisUrl, REDIS_TRANSPORTS, type RedisTransport } from '../hook/mini-redis.js';
 import { HTTP_HOOK_PATH, RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS, type PluginArgs, type ServerConnection } from '../hook/input.js';
+import { STASH_MIN_VERSION, STASH_PLUGIN_MIN_VERSION } from '../stash-api/stash-version.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
 export const PLUGIN_ID = 'stash2plex';
@@ -149,7 +150,8 @@ export function pluginManifest(version: string) {
   return {
     name: 'stash2plex',
     description:
-      'Keeps Plex metadata in step with Stash: every scene save, and every rename of a performer, studio or tag, is queued (in Redis) for a sync to Plex.',
+      'Keeps Plex metadata in step with Stash: every scene save, and every rename of a performer, studio or tag, is queued (in Redis) for a sync to Plex. ' +
+      `Needs Stash ${STASH_PLUGIN_MIN_VERSION} or newer (older ones cannot load it) and Node.js 20 or newer on the Stash host.`,
     version,
     exec: ['node', '{pluginDir}/stash2plex.cjs'],
     interface: 'raw',
@@ -269,7 +271,8 @@ export function httpPluginManifest(version: string, variant: HttpHookVariant, ta
     name: `stash2plex (HTTP hook, ${variant})`,
     description:
       `${notice}Posts scene saves and performer, studio and tag renames to stash2plex (POST ${HTTP_HOOK_PATH}) with ${tool}: nothing to install on the Stash host. ` +
-      'Hooks only (the tasks need Node.js: the stash2plex plugin of dist/stash-plugin), no spool: while stash2plex is down, its checkpoint reconciliation catches edited scenes up.',
+      'Hooks only (the tasks need Node.js: the stash2plex plugin of dist/stash-plugin), no spool: while stash2plex is down, its checkpoint reconciliation catches edited scenes up. ' +
+      `Needs Stash ${STASH_MIN_VERSION} or newer.`,
     version,
     exec: httpHookExec(variant, target),
     interface: 'raw',

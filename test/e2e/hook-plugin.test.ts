@@ -29,7 +29,8 @@ const dirs: string[] = [];
 
 interface FakeStash {
   port: number;
-  requests: { op: string; variables: Record<string, any>; cookie: string | undefined }[];
+  /** `include`: the plugin id a PluginConfiguration asked for (a string literal in the document). */
+  requests: { op: string; variables: Record<string, any>; include?: string; cookie: string | undefined }[];
   settings: Record<string, unknown> | null;
   sceneIds: string[];
   recentIds: string[];
@@ -42,8 +43,10 @@ async function startFakeStash(): Promise<FakeStash> {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      const { operationName: op, variables } = JSON.parse(body);
-      state.requests.push({ op, variables, cookie: req.headers.cookie });
+      const { operationName: op, variables = {}, query } = JSON.parse(body);
+      const literal = /plugins\(include: \[("(?:[^"\\]|\\.)*")\]\)/.exec(String(query))?.[1];
+      const include = literal === undefined ? undefined : (JSON.parse(literal) as string);
+      state.requests.push({ op, variables, ...(include === undefined ? {} : { include }), cookie: req.headers.cookie });
       if (req.headers.cookie !== `session=${COOKIE}`) {
         res.writeHead(401).end();
         return;
@@ -51,7 +54,7 @@ async function startFakeStash(): Promise<FakeStash> {
       const page = (list: string[]) => list.slice((variables.page - 1) * variables.per_page, variables.page * variables.per_page);
       let data: unknown;
       if (op === 'PluginConfiguration') {
-        data = { configuration: { plugins: state.settings ? { [variables.id]: state.settings } : {} } };
+        data = { configuration: { plugins: state.settings && include !== undefined ? { [include]: state.settings } : {} } };
       } else if (op === 'FindScenesUpdated') {
         const list = String(variables.updated.value).startsWith('1969') ? state.sceneIds : state.recentIds;
         data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at: '2026-01-01T00:00:00Z' })) } };
@@ -340,7 +343,7 @@ describe('hook', () => {
     const first = await runPlugin(edit(dir, 21));
     expectWellFormed(first);
     expect(first.result).toEqual({ output: 'queued scene 21' });
-    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: { id: 'stash2plex' }, cookie: `session=${COOKIE}` }]);
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
     const cache = join(dir, 'stash2plex.settings.json');
     expect(statSync(cache).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(cache, 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
@@ -467,7 +470,7 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 62' });
     expect(r.stderr).not.toMatch(/could not read the plugin settings/);
-    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: { id: 'stash2plex' }, cookie: `session=${COOKIE}` }]);
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
     expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['62']);
   });

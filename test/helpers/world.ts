@@ -15,8 +15,8 @@ export interface WorldOptions {
   scenes?: number;
   env?: Record<string, string>;
   prefixName?: string;
-  /** The Stash server's zone and clock (src/sim/stash.ts options). */
-  stash?: { utcOffsetMinutes?: number; clockSkewMs?: number };
+  /** The Stash server's zone, clock, version and external_host (src/sim/stash.ts options). */
+  stash?: { utcOffsetMinutes?: number; clockSkewMs?: number; version?: string; externalHost?: string | null };
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {

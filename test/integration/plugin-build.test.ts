@@ -206,6 +206,8 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
         sha256: sha(join(out, 'stash2plex.zip')),
       },
     ]);
+    // Stash's plugin manager shows it before install: the oldest Stash that can load the plugin.
+    expect(index[0].metadata.description).toContain('Needs Stash v0.24.0 or newer');
     if (PYYAML) {
       const py = spawnSync('python3', ['-c', 'import json,sys,yaml; d=yaml.safe_load(sys.stdin); print(json.dumps(d, default=str))'], { input: readFileSync(join(out, 'index.yml'), 'utf8'), encoding: 'utf8' });
       expect(py.status, py.stderr).toBe(0);

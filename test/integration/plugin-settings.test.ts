@@ -39,6 +39,19 @@ describe('readPluginSettings against the Stash simulator', () => {
     expect(sim.count({ operationName: 'PluginConfiguration' })).toBe(2);
   });
 
+  it('Stash v0.24, where `include` is [String!] (not [ID!]): the same settings, and an id that needs escaping', async () => {
+    const old = await StashSimulator.start({ apiKey: KEY, version: 'v0.24.0' });
+    try {
+      old.setPluginSettings('stash2plex', { redisPrefix: 'v24' });
+      expect(await readPluginSettings({ url: old.url, apiKey: KEY, pluginId: 'stash2plex' })).toEqual({ redisPrefix: 'v24' });
+      old.setPluginSettings('odd "id" \\ é', { a: 1 });
+      expect(await readPluginSettings({ url: old.url, apiKey: KEY, pluginId: 'odd "id" \\ é' })).toEqual({ a: 1 });
+      expect(old.count({ status: 422 })).toBe(0);
+    } finally {
+      await old.stop();
+    }
+  });
+
   it('authenticates with the session cookie; a stale one is HTTP 401, never echoed', async () => {
     sim.setPluginSettings('s2p-cookie', { redisPrefix: 'p' });
     expect(await readPluginSettings({ url: sim.url, sessionCookie: sim.createSession(), pluginId: 's2p-cookie' })).toEqual({ redisPrefix: 'p' });

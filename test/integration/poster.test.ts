@@ -8,6 +8,7 @@ import { keys } from '../../src/core/redis.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene as syncAny, type SyncDeps, type SyncedResult } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
+import { startReverseProxy } from '../helpers/reverse-proxy.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -83,5 +84,26 @@ describe('poster', () => {
     const item = world.plex.item(world.ratingKeyOf.get(id)!)!;
     expect(item.poster).toBeNull();
     expect(item.locked).not.toContain('thumb');
+  });
+
+  it("Stash with external_host (a reverse proxy's address) and an API key: the poster is read from STASH_URL with the key", async () => {
+    // Users reach Stash through the proxy; Stash writes that address into every URL it returns.
+    const proxy = await startReverseProxy(world.stash.url);
+    world.stash.setExternalHost(proxy.url);
+    try {
+      const id = world.addScene(6);
+      expect(world.stash.scene(id)!.paths!.screenshot).toMatch(new RegExp(`^${proxy.url}/scene/${id}/screenshot\\?t=\\d+$`));
+      const result = await syncScene(id, deps);
+      expect(result.posterUploaded).toBe(true);
+      const item = world.plex.item(world.ratingKeyOf.get(id)!)!;
+      expect(item.poster).toMatchObject({ contentType: 'image/png', bytes: world.stash.screenshotOf(id).bytes.length });
+      expect(item.locked).toContain('thumb');
+      // Read from STASH_URL, with the key; nothing went to the external address.
+      expect(world.stash.count({ operationName: 'screenshot', status: 200 })).toBeGreaterThanOrEqual(1);
+      expect(proxy.paths).toEqual([]);
+    } finally {
+      world.stash.setExternalHost(null);
+      await proxy.stop();
+    }
   });
 });

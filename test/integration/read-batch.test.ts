@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
@@ -174,6 +175,46 @@ describe('coalesced reads', () => {
     // Its new screenshot version is read once (the cover did not change: no upload).
     expect(world.stash.count({ operationName: 'screenshot' })).toBe(1);
     expect(world.plex.count({ method: 'POST', route: ROUTES.posters })).toBe(0);
+  });
+});
+
+describe('an older Stash: v0.24, without findScenes(ids)', () => {
+  let old: World;
+  beforeAll(async () => {
+    old = await startWorld({ scenes: 8, prefixName: 'batch-v024', stash: { version: 'v0.24.3' } });
+  });
+  afterAll(async () => {
+    await old.stop();
+  });
+
+  it('the worker reads the version at start, says so in one line, and syncs every scene batched, with no failed attempt', async () => {
+    const conn = connectRedis(old.config);
+    const queue = createSyncQueue(conn, old.prefix);
+    await queue.pause();
+    const all = [...old.ratingKeyOf.keys()];
+    await enqueueSyncBulk(queue, all.map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: Date.now() })), old.config.errorStrategies);
+    const outcomes: string[] = [];
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const role = await startWorkerRole(old.config, log, { onAttempt: (o) => void outcomes.push(o) });
+    try {
+      await waitFor(() => lines.some((l) => l.includes('worker: Stash v0.24.3')), 10_000, 'the version line');
+      await queue.resume();
+      await waitFor(() => outcomes.length >= all.length, 20_000, 'every job attempted');
+    } finally {
+      await role.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      conn.disconnect();
+    }
+    expect(outcomes).toEqual(all.map(() => 'ok'));
+    for (const id of all) expect(old.plex.item(old.ratingKeyOf.get(id)!)!.title).toBe(old.stash.scene(id)!.title);
+    expect(old.stash.count({ status: 422 })).toBe(0);
+    expect(old.stash.count({ operationName: 'StashVersion' })).toBe(1);
+    // Batched as on a newer Stash: fewer scene requests than jobs.
+    expect(old.stash.count({ operationName: 'FindScenesBySceneIds' })).toBeGreaterThan(0);
+    expect(old.stash.count({ operationName: 'FindScenesBySceneIds' }) + old.stash.count({ operationName: 'FindScene' })).toBeLessThan(all.length);
+    expect(lines.filter((l) => l.includes('worker: Stash v0.24.3')).map((l) => JSON.parse(l).msg)).toEqual(['worker: Stash v0.24.3: scenes read with findScenes(scene_ids)']);
   });
 });
 

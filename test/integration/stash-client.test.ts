@@ -8,6 +8,7 @@ import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
 import { readPluginSettings } from '../../src/stash-api/plugin-settings.js';
 import type { Screenshot } from '../../src/model/types.js';
+import { startReverseProxy } from '../helpers/reverse-proxy.js';
 
 const KEY = 'stash-test-key-5b1e9d';
 
@@ -428,16 +429,62 @@ describe('fetchScreenshot', () => {
     expect(err.message).toMatch(/not an image \(content-type text\/html\)/);
   });
 
-  it('never sends the key to another host', async () => {
+  it('never sends the key to another host: a Stash image route is read from STASH_URL, anything else without credentials', async () => {
     const elsewhere = await StashSimulator.start({ apiKey: KEY });
+    const proxy = await startReverseProxy(elsewhere.url);
     try {
-      const id = elsewhere.addScene();
-      const err = await failure(client.fetchScreenshot(`${elsewhere.url}/scene/${id}/screenshot`));
-      // Had the key been sent, that server would have answered 200.
+      const id = sim.addScene();
+      const shot = image(await client.fetchScreenshot(`${proxy.url}/scene/${id}/screenshot?t=5`));
+      expect(shot.bytes).toEqual(sim.screenshotOf(id).bytes);
+      expect(sim.count({ path: `/scene/${id}/screenshot` })).toBe(1);
+      // Not a Stash route: fetched where it points, without the key (had it been sent: 200).
+      const err = await failure(client.fetchScreenshot(`${proxy.url}/covers/${id}`));
       expect(err.status).toBe(302);
       expect(err.message).toMatch(/credentials withheld/);
+      expect(proxy.paths).toEqual([`/covers/${id}`]);
+      expect(proxy.withCredentials()).toBe(0);
     } finally {
+      await proxy.stop();
       await elsewhere.stop();
+    }
+  });
+
+  it('Stash with external_host: paths.screenshot names that host; the screenshot is read from STASH_URL with the key', async () => {
+    const proxy = await startReverseProxy(sim.url);
+    const s = await StashSimulator.start({ apiKey: KEY, externalHost: proxy.url });
+    const c = new StashClient({ url: s.url, apiKey: KEY });
+    try {
+      const id = s.addScene();
+      const url = (await c.findScene(id))!.paths!.screenshot!;
+      expect(url).toMatch(new RegExp(`^${proxy.url}/scene/${id}/screenshot\\?t=\\d+$`));
+      expect(image(await c.fetchScreenshot(url)).bytes).toEqual(s.screenshotOf(id).bytes);
+      expect(s.count({ operationName: 'screenshot', status: 200 })).toBe(1);
+      expect(proxy.paths).toEqual([]);
+      // As Stash, the setting is read on every request: unset, the URL names the address asked.
+      s.setExternalHost(null);
+      expect((await c.findScene(id))!.paths!.screenshot).toMatch(new RegExp(`^${s.url}/scene/${id}/screenshot`));
+    } finally {
+      await s.stop();
+      await proxy.stop();
+    }
+  });
+
+  it('STASH_URL behind a proxy under a path prefix: the prefix is kept, whatever base Stash wrote', async () => {
+    const proxy = await startReverseProxy(sim.url, { prefix: '/stash' });
+    const c = new StashClient({ url: proxy.url, apiKey: KEY });
+    try {
+      const id = sim.addScene();
+      // The proxy sends X-Forwarded-Prefix: Stash writes it into its URLs (BaseURLMiddleware).
+      const url = (await c.findScene(id))!.paths!.screenshot!;
+      expect(url).toMatch(new RegExp(`^${proxy.url}/scene/${id}/screenshot\\?t=\\d+$`));
+      expect(image(await c.fetchScreenshot(url)).bytes).toEqual(sim.screenshotOf(id).bytes);
+      // A base without the prefix (external_host set, no X-Forwarded-Prefix): still read under it.
+      const bare = `https://stash.example.invalid/scene/${id}/screenshot?t=7`;
+      expect(image(await c.fetchScreenshot(bare)).bytes).toEqual(sim.screenshotOf(id).bytes);
+      expect(proxy.paths.slice(-1)).toEqual([`/stash/scene/${id}/screenshot?t=7`]);
+      expect(proxy.withCredentials()).toBe(proxy.paths.length);
+    } finally {
+      await proxy.stop();
     }
   });
 
@@ -445,6 +492,68 @@ describe('fetchScreenshot', () => {
     const url = (await client.findScene(sim.addScene()))!.paths!.screenshot!;
     await sim.setMode('down');
     expect((await failure(client.fetchScreenshot(url))).type).toBe('StashUnavailable');
+  });
+});
+
+describe('Stash versions', () => {
+  it("reads the server's version once; a Stash from v0.25.0 is asked findScenes(ids)", async () => {
+    const c = new StashClient({ url: sim.url, apiKey: KEY });
+    const [a, b] = [sim.addScene(), sim.addScene()];
+    sim.resetCounters();
+    expect(await c.server()).toMatchObject({ version: sim.version, sceneIdsArgument: 'ids' });
+    await c.findScenes([a, b]);
+    await c.findScenes([b, a]);
+    expect(sim.count({ operationName: 'StashVersion' })).toBe(1);
+    expect(sim.count({ operationName: 'FindScenesByIds', status: 200 })).toBe(2);
+  });
+
+  it('Stash v0.24 (no ids argument): findScenes(scene_ids), one request, no rejected one; a missing id as before', async () => {
+    const old = await StashSimulator.start({ apiKey: KEY, version: 'v0.24.3' });
+    try {
+      // The simulator is that Stash: the newer argument is rejected as gqlgen does.
+      const res = await fetch(`${old.url}/graphql`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ApiKey: KEY },
+        body: JSON.stringify({ query: '{ findScenes(ids: ["1"]) { count } }' }),
+      });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/Unknown argument "ids" on field "Query.findScenes"/);
+      old.resetCounters();
+
+      const c = new StashClient({ url: old.url, apiKey: KEY });
+      const ids = [old.addScene({ title: 'a' }), old.addScene({ title: 'b' }), old.addScene({ title: 'c' })];
+      expect(await c.server()).toMatchObject({ version: 'v0.24.3', sceneIdsArgument: 'scene_ids' });
+      const found = await c.findScenes(ids);
+      expect([...found.values()].map((scene) => scene?.title)).toEqual(['a', 'b', 'c']);
+      expect(found.get(ids[0]!)).toEqual(await c.findScene(ids[0]!));
+      expect(old.count({ operationName: 'FindScenesBySceneIds', status: 200 })).toBe(1);
+      old.deleteScene(ids[1]!);
+      const again = await c.findScenes([...ids, '2147483648']);
+      expect(Object.fromEntries([...again].map(([id, scene]) => [id, scene?.title ?? null]))).toEqual({
+        [ids[0]!]: 'a',
+        [ids[1]!]: null,
+        [ids[2]!]: 'c',
+        '2147483648': null, // beyond scene_ids' Int: read alone, not failing the batch
+      });
+      expect(old.count({ status: 422 })).toBe(0);
+      expect(old.count({ operationName: 'StashVersion' })).toBe(1);
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('a version read that fails (Stash down at start) is asked again by the next batch', async () => {
+    const c = new StashClient({ url: sim.url, apiKey: KEY, timeoutMs: 2_000 });
+    await sim.setMode('down');
+    expect((await failure(c.server())).type).toBe('StashUnavailable');
+    await sim.setMode('up');
+    const [a, b] = [sim.addScene(), sim.addScene()];
+    expect((await c.findScenes([a, b])).size).toBe(2);
+    expect((await c.server()).sceneIdsArgument).toBe('ids');
+  });
+
+  it('the simulator goes back to v0.24.0 only: the differences before it are not modelled', async () => {
+    await expect(StashSimulator.start({ version: 'v0.23.1' })).rejects.toThrow(/v0\.23\.1 is not simulated \(the oldest is v0\.24\.0\)/);
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { CURL_MAX_TIME_S, HTTP_HOOK_PATH, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest, PLUGIN_TASKS, pluginManifest, resolveHttpHookTarget } from '../../src/stash-plugin/plugin-io.js';
 import { HOOK_TRIGGERS } from '../../src/hook/input.js';
+import { STASH_MIN_VERSION, STASH_PLUGIN_MIN_VERSION } from '../../src/stash-api/stash-version.js';
 
 /** Keys Stash's plugin Config decodes (pkg/plugin/config.go, yaml strict mode). */
 const STASH_KEYS = {
@@ -109,6 +110,23 @@ describe('manifests', () => {
       expect(text.split(p).length - 1, p).toBe(m.exec.join('\n').split(p).length - 1);
       expect(m.exec.join('\n')).toContain(p);
     }
+  });
+});
+
+describe('the Stash versions each manifest loads in', () => {
+  /** The keys Stash before v0.24.0 decodes (pkg/plugin/config.go at v0.22.0 and v0.23.x: no `settings`). */
+  const BEFORE_V024_TOP = STASH_KEYS.top.filter((k) => k !== 'settings');
+
+  it('the Node manifest has settings, so it needs Stash v0.24.0, and says so (Stash shows the description before install)', () => {
+    const m = roundTrip(pluginManifest('1.2.3'));
+    expect(Object.keys(m).filter((k) => !BEFORE_V024_TOP.includes(k))).toEqual(['settings']);
+    expect(String(m.description)).toContain(`Needs Stash ${STASH_PLUGIN_MIN_VERSION} or newer`);
+  });
+
+  it.each(HTTP_HOOK_VARIANTS)('the %s variant has no key older Stash refuses, and names the workers’ minimum', (variant) => {
+    const m = roundTrip(httpPluginManifest('1.2.3', variant, TARGET));
+    for (const k of Object.keys(m)) expect(BEFORE_V024_TOP).toContain(k);
+    expect(String(m.description)).toMatch(new RegExp(`Needs Stash ${STASH_MIN_VERSION.replace(/\./g, '\\.')} or newer\\.$`));
   });
 });
 

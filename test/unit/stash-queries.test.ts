@@ -4,8 +4,9 @@
 import { buildSchema, isInputObjectType, isObjectType, isEnumType, parse, validate, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_STASH_SDL } from '../../src/sim/stash-schema.graphql.js';
-import { ALL_QUERIES } from '../../src/stash-api/queries.js';
-import { defaultStashSchemaDir, loadStashSchema } from '../../src/stash-api/schema.js';
+import { schemaOfVersion } from '../../src/sim/stash-versions.js';
+import { ALL_QUERIES, pluginConfigurationQuery } from '../../src/stash-api/queries.js';
+import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../../src/stash-api/schema.js';
 
 // S2P_STASH_SCHEMA_DIR points the check at another copy (e.g. a newer Stash's graphql/schema).
 const dir = defaultStashSchemaDir();
@@ -24,6 +25,7 @@ describe('Stash queries', () => {
       [
         'FIND_SCENE',
         'FIND_SCENES_BY_IDS',
+        'FIND_SCENES_BY_SCENE_IDS',
         'FIND_SCENES_BY_PERFORMER',
         'FIND_SCENES_BY_STUDIO',
         'FIND_SCENES_BY_TAG',
@@ -35,6 +37,7 @@ describe('Stash queries', () => {
         'FIND_TAGS_UPDATED',
         'PLUGIN_CONFIGURATION',
         'STASH_CLOCK',
+        'STASH_VERSION',
       ].sort(),
     );
   });
@@ -47,6 +50,20 @@ describe('Stash queries', () => {
       expect(errorsOf(embedded, doc)).toEqual([]);
     });
   }
+
+  it('Stash v0.24 (as the simulator serves it) takes every document but FIND_SCENES_BY_IDS, which it rejects', () => {
+    const v024 = schemaOfVersion(readStashSchemaSource(dir)!, 'v0.24.0')!;
+    for (const [name, doc] of Object.entries(ALL_QUERIES)) {
+      if (name === 'FIND_SCENES_BY_IDS') expect(errorsOf(v024, doc)).toEqual(['Unknown argument "ids" on field "Query.findScenes".']);
+      else expect(errorsOf(v024, doc), name).toEqual([]);
+    }
+    // The plugin id is a literal: include is [String!] there, [ID!] now, and a variable fits only one.
+    const withVariable = 'query Q($id: ID!) { configuration { plugins(include: [$id]) } }';
+    expect(errorsOf(real, withVariable)).toEqual([]);
+    expect(errorsOf(v024, withVariable)).toEqual(['Variable "$id" of type "ID!" used in position expecting type "String!".']);
+    expect(errorsOf(real, pluginConfigurationQuery('a "quoted" \\ id'))).toEqual([]);
+    expect(schemaOfVersion(readStashSchemaSource(dir)!, 'v0.25.0')).toBeNull();
+  });
 
   it('a document with a field Stash lacks is rejected (the check has teeth)', () => {
     expect(errorsOf(real!, '{ findScene(id: 1) { id plex_key } }')).not.toEqual([]);
