@@ -67,6 +67,30 @@ describe('reconciliation', () => {
     await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
   });
 
+  // A short outage re-syncs what changed during it, not every scene changed in the hour before (the query
+  // is an hour wide for Stash's text comparison; what comes back is kept by its instant).
+  it.each([
+    ['a Stash at UTC−8', { utcOffsetMinutes: -480 }],
+    ['a Stash at UTC+9', { utcOffsetMinutes: 540 }],
+    ['a Stash whose clock is 10 minutes behind', { clockSkewMs: -600_000 }],
+  ] as const)('a short outage re-syncs only the scenes changed during it on %s', async (_, stash) => {
+    const { world, redis, queue } = await rig({ RECONCILE_INTERVAL_MS: '0', RECONCILE_AFTER_OUTAGE: 'true' }, stash);
+    const skew = 'clockSkewMs' in stash ? stash.clockSkewMs : 0;
+    // Every scene last changed within the hour before the outage (on Stash's clock), none during it.
+    const minutesAgo = [55, 40, 30, 20, 10, 5, 3, 2];
+    world.stash.sceneIds().forEach((id, i) => world.stash.updateScene(id, { updated_at: Date.now() + skew - minutesAgo[i]! * 60_000 }));
+    await supervise(world);
+    await world.plex.setMode('down');
+    await waitFor(async () => (await redis.hget(keys(world.prefix).breaker, 'state')) === 'OPEN', 5_000, 'OPEN');
+    const changed = ['2', '5', '7']; // edited during the outage, hook events lost
+    for (const id of changed) world.stash.updateScene(id, { title: `Changed during outage ${id}` });
+    await world.plex.setMode('up');
+    await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
+    // The window's scenes come in one page, so every reconcile job exists once these ran.
+    const jobs = await queue.getJobs(['completed', 'active', 'waiting', 'prioritized', 'delayed', 'failed']);
+    expect(jobs.filter((j) => j.data.reason === 'reconcile').map((j) => j.data.sceneId).sort()).toEqual(changed);
+  });
+
   it('at each checkpoint catches changes whose hook events were lost', async () => {
     const { world, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
     await supervise(world);
