@@ -12,7 +12,7 @@ import {
   stashWindowRange,
   updatedAtCriterion,
 } from '../../src/stash-api/client.js';
-import { checkpointSince } from '../../src/supervisor/reconciler.js';
+import { checkpointSince, nextReconciliation } from '../../src/supervisor/reconciler.js';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -132,6 +132,23 @@ describe('stashWindowRange / inStashRange (the window exactly, for what the wide
     expect(inStashRange('2020-01-01T00:00:00', r)).toBe(true);
     expect(inStashRange('garbage', r)).toBe(true);
     expect(inStashRange('2020-01-01T00:00:00Z', r)).toBe(false);
+  });
+});
+
+describe('nextReconciliation (what the leader’s tick starts)', () => {
+  const idle = { busy: false, breaker: 'CLOSED' as const, windowsPending: 0, intervalMs: 1_000, now: 5_000, nextCheckpointAt: 4_000 };
+  it('an outage’s window first, then a due checkpoint, one at a time', () => {
+    expect(nextReconciliation({ ...idle, windowsPending: 1 })).toBe('window');
+    expect(nextReconciliation(idle)).toBe('checkpoint');
+    expect(nextReconciliation({ ...idle, nextCheckpointAt: 5_001 })).toBeNull();
+    expect(nextReconciliation({ ...idle, intervalMs: 0 })).toBeNull();
+    expect(nextReconciliation({ ...idle, busy: true, windowsPending: 1 })).toBeNull();
+  });
+  it('nothing while the breaker is not CLOSED: the queue is held, its jobs would only wait', () => {
+    for (const breaker of ['OPEN', 'HALF_OPEN'] as const) {
+      expect(nextReconciliation({ ...idle, breaker })).toBeNull();
+      expect(nextReconciliation({ ...idle, breaker, windowsPending: 2 })).toBeNull();
+    }
   });
 });
 
