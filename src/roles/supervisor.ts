@@ -36,7 +36,7 @@ export async function startSupervisorRole(
     queues: [queue],
     plex,
     onRecovered: (outage) => reconciler?.outageEnded(outage),
-    onLeaderTick: (now) => reconciler?.tick(now),
+    onLeaderTick: (now, breaker) => reconciler?.tick(now, breaker),
     ...extra,
   });
   if (config.stash.url) {

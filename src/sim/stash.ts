@@ -690,7 +690,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
           : { status: 500, body: String(err), type: 'text/plain; charset=utf-8' };
     }
     entry.status = reply.status;
-    res.writeHead(reply.status, { 'Content-Type': reply.type, ...reply.headers });
+    // Go's net/http stamps every answer with the server's clock (src/net/http/server.go, chunkWriter.writeHeader).
+    res.writeHead(reply.status, { 'Content-Type': reply.type, Date: new Date(this.now()).toUTCString(), ...reply.headers });
     res.end(reply.body);
   }
 

@@ -108,6 +108,11 @@ const scenePageData = z.object({ findScenes: z.object({ count: z.number(), scene
 const idPageShape = (root: string, list: string) =>
   z.object({ [root]: z.object({ count: z.number(), [list]: z.array(z.object({ id: z.string() })) }) });
 type IdPageRoot = { count: number } & Record<string, { id: string }[] | number>;
+/** A page of changes under `findX { count x { id updated_at } }`. */
+const changedPageShape = (root: string, list: string) =>
+  z.object({ [root]: z.object({ count: z.number(), [list]: z.array(z.object({ id: z.string(), updated_at: z.string() })) }) });
+type Changed = { id: string; updated_at: string };
+type ChangedPageRoot = { count: number } & Record<string, Changed[] | number>;
 const updatedPageData = z.object({
   findScenes: z.object({ count: z.number(), scenes: z.array(z.object({ id: z.string(), updated_at: z.string() })) }),
 });
@@ -130,11 +135,28 @@ const graphqlBody = z.object({
 // compares TEXT. So every bound is written in the zone Stash writes in, learnt from Stash itself.
 
 /**
- * Every window start is moved this much earlier (and every window end this much later): a value
- * written before a DST change keeps its old offset, so as text it may sort up to an hour off; the
- * extra minute covers truncation to whole seconds. Re-syncing an unchanged scene costs no Plex edit.
+ * Every window's query starts this much earlier (and ends this much later): a value written before a
+ * DST change keeps its old offset, so as text it may sort up to an hour off; the extra minute covers
+ * truncation to whole seconds. What the query returns is then kept to the window itself, each
+ * `updated_at` read as the instant it denotes (stashWindowRange, inStashRange).
  */
 export const STASH_WINDOW_WIDENING_MS = 61 * 60_000;
+
+/**
+ * What a window of ours (an instant on our clock: an outage's start and end, "the last N hours") keeps
+ * beyond its bounds once they are moved onto Stash's clock by the measured skew (StashClock.aheadMs). It is
+ * for our own processes, whose clocks are taken to agree within it: a worker stamps an outage's first
+ * failure, the supervisor its end, a Stash task on Stash's host reads them. A bound Stash wrote (a
+ * checkpoint) is on Stash's clock already and gets none. What an outage window misses beyond it, the next
+ * checkpoint finds.
+ */
+export const STASH_WINDOW_TOLERANCE_MS = 10_000;
+
+/** How far Stash's clock runs ahead of ours (negative: behind), in ms: at least `min`, at most `max`. */
+export interface StashClockAhead {
+  min: number;
+  max: number;
+}
 
 /** Where Stash's clock stands, learnt from Stash at the start of every run. */
 export interface StashClock {
@@ -142,6 +164,11 @@ export interface StashClock {
   newest: string | null;
   /** The UTC offset of `newest`, in minutes: the zone Stash writes in (0 when the library is empty). */
   offsetMinutes: number;
+  /**
+   * Stash's clock against ours, from the `Date` header of the clock request (stashClockAhead); absent
+   * when none came (then a window bound of ours keeps the query's whole widening).
+   */
+  aheadMs?: StashClockAhead;
 }
 
 /**
@@ -205,6 +232,54 @@ export function updatedAtCriterion(window: StashWindow, offsetMinutes: number): 
     return { value: formatStashTime(since, offsetMinutes), value2: formatStashTime(until, offsetMinutes), modifier: 'BETWEEN' };
   }
   return { value: formatStashTime(since - 1000, offsetMinutes), modifier: 'GREATER_THAN' };
+}
+
+/**
+ * Stash's clock against ours, from one answer: Go's net/http stamps every response with `Date` (whole
+ * seconds, the server's clock) unless the handler set one, at some instant between our sending the request
+ * (`sentAt`) and the headers reaching us (`receivedAt`), both on our clock. Undefined without a readable
+ * `Date` (a proxy may drop it).
+ */
+export function stashClockAhead(date: string | null | undefined, sentAt: number, receivedAt: number): StashClockAhead | undefined {
+  const stamped = date ? Date.parse(date) : Number.NaN;
+  if (!Number.isFinite(stamped) || !(receivedAt >= sentAt)) return undefined;
+  // Stash's clock read `stamped` to `stamped + 999 ms` at a moment ours read `sentAt` to `receivedAt`.
+  return { min: stamped - receivedAt, max: stamped + 999 - sentAt };
+}
+
+/** The instants (epoch ms on Stash's clock, both included) a window keeps; `to` null: no end. */
+export interface StashRange {
+  from: number;
+  to: number | null;
+}
+
+/**
+ * The exact window on Stash's clock, for the changes the (wide) query returns. A bound Stash wrote (a
+ * checkpoint) is on its clock and kept from its own second on: a change in that second may have come after
+ * Stash reported it. A bound of ours moves by the measured skew, plus STASH_WINDOW_TOLERANCE_MS, or by the
+ * whole STASH_WINDOW_WIDENING_MS when no skew was measured; its start goes back to a whole second, since
+ * Stash writes `updated_at` truncated to seconds.
+ */
+export function stashWindowRange(window: StashWindow, clock: Pick<StashClock, 'aheadMs'>): StashRange {
+  const ahead = clock.aheadMs;
+  const onStashClock = (bound: number | Date | string, end: 'from' | 'to'): number => {
+    const at = instantOf(bound);
+    if (typeof bound === 'string') return at;
+    if (!ahead) return end === 'from' ? at - STASH_WINDOW_WIDENING_MS : at + STASH_WINDOW_WIDENING_MS;
+    return end === 'from' ? at + ahead.min - STASH_WINDOW_TOLERANCE_MS : at + ahead.max + STASH_WINDOW_TOLERANCE_MS;
+  };
+  const from = Math.floor(onStashClock(window.since, 'from') / 1000) * 1000;
+  return { from, to: window.until === undefined ? null : onStashClock(window.until, 'to') };
+}
+
+/**
+ * Whether a change Stash reports (its `updated_at`, read with its own offset) lies in the range. A time
+ * without a zone or unreadable is kept: re-syncing a scene costs no Plex edit, missing one loses a change.
+ */
+export function inStashRange(updatedAt: string, range: StashRange): boolean {
+  const at = stashOffsetOf(updatedAt) === null ? Number.NaN : Date.parse(updatedAt);
+  if (!Number.isFinite(at)) return true;
+  return at >= range.from && (range.to === null || at <= range.to);
 }
 
 /** The newest of Stash's own times (compared as instants: texts in different offsets do not sort). */
@@ -295,12 +370,22 @@ export class StashClient {
     this.log?.warn({ request: what, bytes: error.bytes, limit: error.limit }, 'Stash answer too large: aborted');
   }
 
-  /** One GraphQL operation; returns `data` checked against `shape`. */
-  private async query<T>(operationName: string, query: string, variables: Record<string, unknown>, shape: z.ZodType<T>): Promise<T> {
+  /**
+   * One GraphQL operation; returns `data` checked against `shape`. `onHeaders` sees the answer's `Date`
+   * and when, on our clock, the request left and the headers came (StashClient.clock measures skew by it).
+   */
+  private async query<T>(
+    operationName: string,
+    query: string,
+    variables: Record<string, unknown>,
+    shape: z.ZodType<T>,
+    onHeaders?: (date: string | null, sentAt: number, receivedAt: number) => void,
+  ): Promise<T> {
     const what = `POST /graphql ${operationName}`;
     let res: Response;
     let text: string;
     try {
+      const sentAt = Date.now();
       res = await fetch(`${this.base}/graphql`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.headers },
@@ -308,6 +393,7 @@ export class StashClient {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      onHeaders?.(res.headers.get('date'), sentAt, Date.now());
       text = await readBoundedText(res, this.maxResponseBytes);
     } catch (error) {
       if (error instanceof ResponseTooLarge) this.tooLarge(what, error);
@@ -397,6 +483,30 @@ export class StashClient {
     return this.serverRead;
   }
 
+  /**
+   * Ids of the records changed in the window, page by page: the query is updatedAtCriterion's (wide), and
+   * of each page only those whose `updated_at` lies in stashWindowRange are kept; a page left empty is
+   * not yielded, the walk goes on.
+   */
+  private async *changedIn(
+    operationName: string,
+    query: string,
+    window: StashWindow,
+    clock: StashClock,
+    perPage: number,
+    root = 'findScenes',
+    list = 'scenes',
+  ): AsyncGenerator<string[]> {
+    const updated = updatedAtCriterion(window, clock.offsetMinutes);
+    const range = stashWindowRange(window, clock);
+    const shape = changedPageShape(root, list) as unknown as z.ZodType<Record<string, ChangedPageRoot>>;
+    const read = (data: Record<string, ChangedPageRoot>) => ({ count: data[root]!.count, items: data[root]![list] as Changed[] });
+    for await (const { items } of this.walk(operationName, query, { updated }, perPage, shape, read)) {
+      const ids = items.filter((item) => inStashRange(item.updated_at, range)).map((item) => item.id);
+      if (ids.length) yield ids;
+    }
+  }
+
   // ---- scenes -------------------------------------------------------------------------------------
 
   /** The scene, or null when Stash has no scene with this id. */
@@ -464,12 +574,16 @@ export class StashClient {
    * DST change or a moved server is picked up; the host we run on says nothing about Stash's zone.
    */
   async clock(): Promise<StashClock> {
-    const d = await this.query('StashClock', STASH_CLOCK, {}, clockData);
+    let aheadMs: StashClockAhead | undefined;
+    const d = await this.query('StashClock', STASH_CLOCK, {}, clockData, (date, sentAt, receivedAt) => (aheadMs = stashClockAhead(date, sentAt, receivedAt)));
     const newest = newestStashTime([d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags].map((l) => (l as { updated_at: string }[])[0]?.updated_at));
-    return { newest, offsetMinutes: (newest === null ? null : stashOffsetOf(newest)) ?? 0 };
+    return { newest, offsetMinutes: (newest === null ? null : stashOffsetOf(newest)) ?? 0, ...(aheadMs ? { aheadMs } : {}) };
   }
 
-  /** One page of the scenes changed in the window (widened: updatedAtCriterion), oldest change first. */
+  /**
+   * One page of the scenes the window's query returns (widened: updatedAtCriterion), oldest change first,
+   * unfiltered: `count` is that query's; each `updated_at` says whether it is in the window (inStashRange).
+   */
   async findScenesUpdated(opts: { window: StashWindow; clock: StashClock; page: number; perPage: number }): Promise<UpdatedScenesPage> {
     const updated = updatedAtCriterion(opts.window, opts.clock.offsetMinutes);
     const { findScenes } = await this.query(
@@ -482,13 +596,13 @@ export class StashClient {
   }
 
   /**
-   * Ids of the scenes changed in the window (widened: updatedAtCriterion), page by page. A scene edited
-   * while the walk runs moves to the end of the order and may shift another past a page boundary; that
-   * edit fires its own hook, so the reconciliation does not need to catch it.
+   * Ids of the scenes changed in the window, page by page: queried wide (updatedAtCriterion), kept exact
+   * (stashWindowRange). A scene edited while the walk runs moves to the end of the order and may shift
+   * another past a page boundary; that edit fires its own hook, so the reconciliation does not need to
+   * catch it.
    */
   async *scenesUpdatedIn(window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
-    const updated = updatedAtCriterion(window, clock.offsetMinutes);
-    yield* this.pages('FindScenesUpdated', FIND_SCENES_UPDATED, { updated }, perPage);
+    yield* this.changedIn('FindScenesUpdated', FIND_SCENES_UPDATED, window, clock, perPage);
   }
 
   /**
@@ -515,13 +629,13 @@ export class StashClient {
   }
 
   /**
-   * Ids of the performers, studios or tags themselves changed in the window (widened), page by page, oldest
-   * change first: a rename bumps only the relation's updated_at, so checkpoints find renames here.
+   * Ids of the performers, studios or tags themselves changed in the window (queried wide, kept exact, as
+   * scenesUpdatedIn), page by page, oldest change first: a rename bumps only the relation's updated_at, so
+   * checkpoints find renames here.
    */
   async *relationsUpdatedIn(kind: FanoutRelation, window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
-    const updated = updatedAtCriterion(window, clock.offsetMinutes);
-    yield* this.pages(q.operation, q.query, { updated }, perPage, q.root, q.list);
+    yield* this.changedIn(q.operation, q.query, window, clock, perPage, q.root, q.list);
   }
 
   // ---- screenshot ---------------------------------------------------------------------------------

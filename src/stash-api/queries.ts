@@ -160,7 +160,7 @@ export const FIND_SCENES_BY_TAG = /* GraphQL */ `
 `;
 
 /**
- * Performers, studios and tags changed in a window, ids only, oldest change first (checkpoint
+ * Performers, studios and tags changed in a window, with the time of the change, oldest first (checkpoint
  * reconciliation of renames whose hook events were lost). `$updated` as in FIND_SCENES_UPDATED.
  */
 export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
@@ -170,7 +170,7 @@ export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
     ) {
       count
-      performers { id }
+      performers { id updated_at }
     }
   }
 `;
@@ -182,7 +182,7 @@ export const FIND_STUDIOS_UPDATED = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
     ) {
       count
-      studios { id }
+      studios { id updated_at }
     }
   }
 `;
@@ -194,7 +194,7 @@ export const FIND_TAGS_UPDATED = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
     ) {
       count
-      tags { id }
+      tags { id updated_at }
     }
   }
 `;

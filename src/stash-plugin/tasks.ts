@@ -182,7 +182,7 @@ const syncRecent: TaskHandler = async (ctx) => {
   const clock = await client.clock();
   const window = { since: (ctx.now ?? Date.now)() - hours * 3_600_000 };
   const { count } = await client.findScenesUpdated({ window, clock, page: 1, perPage: 1 });
-  ctx.log('info', `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h (and the hour before)`);
+  ctx.log('info', `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h and the hour before; those of the last ${hours} h are queued`);
   return queuePages(ctx, 'Sync Recent Scenes', 'sync_recent', count, client.scenesUpdatedIn(window, clock, perPage));
 };
 
@@ -492,9 +492,9 @@ function recoverTask(dryRun: boolean): TaskHandler {
 
 /**
  * Reconcile Outage Windows: for every recorded outage, oldest first, the scenes Stash changed from its
- * start to its end (an ongoing one: to now), each window widened by reconciliation's clock-skew margin
- * on both sides, as 'reconcile' inbox entries (bulk priority). A scene is queued once per run even when
- * windows overlap. The task writes the inbox like Sync All (the workers enqueue), never BullMQ.
+ * start to its end (an ongoing one: to now), queried wide and kept exact (StashClient.scenesUpdatedIn),
+ * as 'reconcile' inbox entries (bulk priority). A scene is queued once per run even when windows overlap.
+ * The task writes the inbox like Sync All (the workers enqueue), never BullMQ.
  */
 const reconcileOutages: TaskHandler = async (ctx) => {
   const label = 'Reconcile Outage Windows';
@@ -517,11 +517,12 @@ const reconcileOutages: TaskHandler = async (ctx) => {
     const seen = new Set<string>();
     let repeated = 0;
     for (const [i, o] of windows.entries()) {
-      // Outage times are the supervisor's clock: the window's widening covers its skew with Stash's.
+      // Outage times are the supervisor's clock, taken to agree with this host's within
+      // STASH_WINDOW_TOLERANCE_MS; this host's against Stash's is measured (StashClock.aheadMs).
       const window = { since: o.startedAt, until: o.endedAt ?? undefined };
+      // The query's count (for the progress bar) reaches an hour beyond the window on each side.
       const { count } = await client.findScenesUpdated({ window, clock: stashClock, page: 1, perPage: 1 });
       const which = `${label}: ${i + 1}/${windows.length} ${outageLabel(o, clock)}`;
-      ctx.log('info', `${which}: ${count} scene${count === 1 ? '' : 's'} changed in Stash`);
       const before = inbox.queued;
       let walked = 0;
       for await (const ids of client.scenesUpdatedIn(window, stashClock, perPage)) {
@@ -533,7 +534,7 @@ const reconcileOutages: TaskHandler = async (ctx) => {
         progress((i + (count > 0 ? Math.min(1, walked / count) : 1)) / windows.length);
       }
       progress((i + 1) / windows.length);
-      if (count > 0) ctx.log('info', `${which}: ${inbox.queued - before} queued`);
+      ctx.log('info', `${which}: ${walked} scene${walked === 1 ? '' : 's'} changed in Stash, ${inbox.queued - before} queued`);
     }
     if (inbox.skipped) ctx.log('warning', `${label}: ${inbox.skipped} scene ids were not numeric and were skipped`);
     return reconcileSummary({ outages: windows.length, queued: inbox.queued, repeated, replayed: inbox.replayed });

@@ -8,6 +8,7 @@ import type { Queue } from 'bullmq';
 import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
+import type { BreakerStateName } from '../resilience/breaker.js';
 import type { FencedOp } from '../resilience/lease.js';
 import type { Outage } from '../resilience/outages.js';
 import { encodeFanoutEntry, FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../model/inbox-item.js';
@@ -22,7 +23,7 @@ export interface StashCheckpointPort extends StashWindowPort {
 
 /**
  * The stored checkpoint as a window start: Stash's own time text (RFC 3339, since this version), or
- * the epoch ms earlier versions stored (our clock then: the window's widening covers the skew); null
+ * the epoch ms earlier versions stored (our clock then: moved onto Stash's by the measured skew); null
  * when absent or unreadable (then with a warning in `warnings`).
  */
 export function checkpointSince(stored: string | null, warnings: string[] = []): string | number | null {
@@ -32,6 +33,25 @@ export function checkpointSince(stored: string | null, warnings: string[] = []):
   if (Number.isFinite(Date.parse(text)) && /T\d{2}:\d{2}/.test(text)) return text;
   warnings.push(`stored reconciliation checkpoint unreadable (${JSON.stringify(text.slice(0, 40))}): ignored`);
   return null;
+}
+
+/**
+ * What the leader's tick starts: an outage's window first, then a checkpoint when due; nothing while one
+ * runs, nor while the breaker is not CLOSED. The queue is held then, so a reconciliation's jobs could only
+ * wait, counted among the outage's (jobsAffected) though no outage held them back; nothing is lost by
+ * waiting: the checkpoint's mark does not move, and each outage's own window runs once it has ended.
+ */
+export function nextReconciliation(s: {
+  busy: boolean;
+  breaker: BreakerStateName;
+  windowsPending: number;
+  intervalMs: number;
+  now: number;
+  nextCheckpointAt: number;
+}): 'window' | 'checkpoint' | null {
+  if (s.busy || s.breaker !== 'CLOSED') return null;
+  if (s.windowsPending > 0) return 'window';
+  return s.intervalMs > 0 && s.now >= s.nextCheckpointAt ? 'checkpoint' : null;
 }
 
 export interface ReconcilerOptions {
@@ -55,13 +75,20 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {}
 
-  /** Called by the leader's loop; starts at most one reconciliation at a time, in the background. */
-  tick(now: number): void {
-    if (this.busy) return;
-    const window = this.pendingWindows.shift();
-    if (window) {
+  /** Called by the leader's loop with the breaker's state; starts at most one reconciliation at a time, in the background. */
+  tick(now: number, breaker: BreakerStateName): void {
+    const next = nextReconciliation({
+      busy: this.busy !== undefined,
+      breaker,
+      windowsPending: this.pendingWindows.length,
+      intervalMs: this.opts.intervalMs,
+      now,
+      nextCheckpointAt: this.nextCheckpointAt,
+    });
+    if (next === 'window') {
+      const window = this.pendingWindows.shift()!;
       this.busy = this.run(() => this.window(window.since, window.why));
-    } else if (this.opts.intervalMs > 0 && now >= this.nextCheckpointAt) {
+    } else if (next === 'checkpoint') {
       this.nextCheckpointAt = now + this.opts.intervalMs;
       this.busy = this.run(() => this.checkpoint());
     }
@@ -112,7 +139,7 @@ export class Reconciler {
     if (mark !== stored) await this.opts.write([{ cmd: 'SET', key: this.opts.checkpointKey, args: [mark] }]);
   }
 
-  /** One fan-out inbox entry per performer, studio and tag changed since `since` (widened). */
+  /** One fan-out inbox entry per performer, studio and tag changed since `since`. */
   private async relations(since: string | number, clock: StashClock) {
     const counts: Record<string, number> = {};
     for (const relation of FANOUT_RELATIONS) {

@@ -8,7 +8,7 @@ import type { Config } from '../core/config.js';
 import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerTransition } from '../resilience/breaker.js';
+import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
 import { closeOutage, endOutageRamp, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
@@ -59,8 +59,8 @@ export interface SupervisorOptions {
   random?: () => number;
   /** Called after each outage ends (reconciliation hooks in here). */
   onRecovered?: (outage: Outage) => void;
-  /** Called at the end of every leader tick (leader-only background work such as reconciliation). */
-  onLeaderTick?: (now: number) => void;
+  /** Called at the end of every leader tick, with the breaker's state (leader-only background work such as reconciliation). */
+  onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
 }
 
 const TRANSITIONS_KEPT = 100;
@@ -185,7 +185,7 @@ export class Supervisor {
     for (const t of transitions) await this.perform(transitionEffects(t, this.holdView()), now, t);
     if (transitions.length) this.scheduleProbe(now);
     await this.steerRamp(now);
-    this.opts.onLeaderTick?.(now);
+    this.opts.onLeaderTick?.(now, snap.breaker.state);
   }
 
   /** A write fenced by this supervisor's lease (for leader-only helpers). */

@@ -1,7 +1,8 @@
 // Re-sync what Stash changed in a time window (after an outage, at each checkpoint, on demand): page by
 // page, as bulk-priority jobs. Deduplication keeps repeated windows cheap, and an unchanged scene costs
 // no Plex edit, so reconciling too much is harmless while reconciling too little would lose a change.
-// The window is widened and written in Stash's zone by updatedAtCriterion (src/stash-api/client.ts).
+// Stash is asked wide and in its own zone (updatedAtCriterion), and only the scenes whose updated_at lies
+// in the window itself come back (stashWindowRange, src/stash-api/client.ts).
 import type { Queue } from 'bullmq';
 import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';

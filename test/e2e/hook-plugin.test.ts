@@ -57,7 +57,9 @@ async function startFakeStash(): Promise<FakeStash> {
         data = { configuration: { plugins: state.settings && include !== undefined ? { [include]: state.settings } : {} } };
       } else if (op === 'FindScenesUpdated') {
         const list = String(variables.updated.value).startsWith('1969') ? state.sceneIds : state.recentIds;
-        data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at: '2026-01-01T00:00:00Z' })) } };
+        // Changed a minute ago: inside any recent window (what comes back is kept by its updated_at).
+        const updated_at = `${new Date(Date.now() - 60_000).toISOString().slice(0, 19)}Z`;
+        data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at })) } };
       } else if (op === 'StashClock') {
         const newest = [{ updated_at: '2026-01-01T00:00:00Z' }];
         data = { scenes: { scenes: newest }, performers: { performers: [] }, studios: { studios: [] }, tags: { tags: [] } };

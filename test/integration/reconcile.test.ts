@@ -67,6 +67,72 @@ describe('reconciliation', () => {
     await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
   });
 
+  // A short outage re-syncs what changed during it, not every scene changed in the hour before (the query
+  // is an hour wide for Stash's text comparison; what comes back is kept by its instant).
+  it.each([
+    ['a Stash at UTC−8', { utcOffsetMinutes: -480 }],
+    ['a Stash at UTC+9', { utcOffsetMinutes: 540 }],
+    ['a Stash whose clock is 10 minutes behind', { clockSkewMs: -600_000 }],
+  ] as const)('a short outage re-syncs only the scenes changed during it on %s', async (_, stash) => {
+    const { world, redis, queue } = await rig({ RECONCILE_INTERVAL_MS: '0', RECONCILE_AFTER_OUTAGE: 'true' }, stash);
+    const skew = 'clockSkewMs' in stash ? stash.clockSkewMs : 0;
+    // Every scene last changed within the hour before the outage (on Stash's clock), none during it.
+    const minutesAgo = [55, 40, 30, 20, 10, 5, 3, 2];
+    world.stash.sceneIds().forEach((id, i) => world.stash.updateScene(id, { updated_at: Date.now() + skew - minutesAgo[i]! * 60_000 }));
+    await supervise(world);
+    await world.plex.setMode('down');
+    await waitFor(async () => (await redis.hget(keys(world.prefix).breaker, 'state')) === 'OPEN', 5_000, 'OPEN');
+    const changed = ['2', '5', '7']; // edited during the outage, hook events lost
+    for (const id of changed) world.stash.updateScene(id, { title: `Changed during outage ${id}` });
+    await world.plex.setMode('up');
+    await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
+    // The window's scenes come in one page, so every reconcile job exists once these ran.
+    const jobs = await queue.getJobs(['completed', 'active', 'waiting', 'prioritized', 'delayed', 'failed']);
+    expect(jobs.filter((j) => j.data.reason === 'reconcile').map((j) => j.data.sceneId).sort()).toEqual(changed);
+  });
+
+  it('counts as an outage’s jobs affected only the jobs it held, not re-syncs due meanwhile', async () => {
+    const { world, redis, queue } = await rig({ RECONCILE_INTERVAL_MS: '300', RECONCILE_AFTER_OUTAGE: 'true' });
+    const k = keys(world.prefix);
+    for (const id of world.stash.sceneIds()) world.stash.updateScene(id, { updated_at: Date.now() - 20 * 60_000 });
+    // A checkpoint walks from its mark's own second (a change in it may come after the mark was read), and
+    // the performers, studios and tags were all made in one second at the start: let Stash's clock leave
+    // that second, then make the newest change one no scene carries, so checkpoints queue nothing.
+    const startSecond = Math.floor(Date.now() / 1000);
+    await waitFor(() => Math.floor(Date.now() / 1000) > startSecond, 2_000, 'the next second');
+    world.stash.addPerformer('In no scene');
+    const role = await supervise(world);
+    await waitFor(async () => (await redis.get(k.reconcileCheckpoint)) !== null, 5_000, 'the first checkpoint');
+    await world.plex.setMode('down');
+    await waitFor(async () => (await redis.hget(k.breaker, 'state')) === 'OPEN', 5_000, 'OPEN');
+    const clockReads = world.stash.count({ operationName: 'StashClock' });
+    // The outage's work: three edits whose hook events arrive while the queue is paused.
+    const edited = ['2', '5', '7'];
+    for (const sceneId of edited) {
+      world.stash.updateScene(sceneId, { title: `Edited during outage ${sceneId}` });
+      await redis.xadd(k.inbox, '*', ...encodeInboxEntry({ sceneId, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
+    }
+    const held = async () => Object.values(await queue.getJobCounts('waiting', 'prioritized', 'delayed')).reduce((a, b) => a + b, 0);
+    await waitFor(async () => (await held()) >= edited.length, 5_000, 'the hook jobs held');
+    // Checkpoints fall due every 300 ms; let several pass while the breaker is OPEN (probes mark the ticks).
+    const probes = new Set<number>();
+    await waitFor(() => {
+      const at = role.supervisor.snapshot()?.health.lastProbeAt;
+      if (at) probes.add(at);
+      return probes.size > 4;
+    }, 10_000, 'probes while OPEN', 20);
+    expect(await redis.hget(k.breaker, 'state')).toBe('OPEN');
+    const clockReadsWhileOpen = world.stash.count({ operationName: 'StashClock' }) - clockReads;
+    await world.plex.setMode('up');
+    const closed = async () => (JSON.parse((await redis.get(k.outages)) ?? '[]') as { endedAt: number | null; jobsAffected: number }[])[0];
+    await waitFor(async () => (await closed())?.endedAt != null, 10_000, 'the outage closed');
+    expect((await closed())!.jobsAffected).toBe(edited.length);
+    expect(clockReadsWhileOpen, 'no reconciliation while the queue is held').toBe(0);
+    // Reconciliation runs once it closed: the outage's own window, then the checkpoint that fell due.
+    await waitFor(() => edited.every((id) => title(world, id) === `Edited during outage ${id}`), 10_000, 'the edits synced');
+    await waitFor(() => world.stash.count({ operationName: 'StashClock' }) > clockReads, 5_000, 'reconciliation after the outage');
+  });
+
   it('at each checkpoint catches changes whose hook events were lost', async () => {
     const { world, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
     await supervise(world);

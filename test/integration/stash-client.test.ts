@@ -283,8 +283,36 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
   it('clock(): Stash’s newest change and its zone, in one request', async () => {
     windowSim.resetCounters();
     const clock = await wc.clock();
-    expect(clock).toEqual({ newest: formatStashTime(Date.UTC(2025, 6, 1)), offsetMinutes: 0 });
+    expect(clock).toMatchObject({ newest: formatStashTime(Date.UTC(2025, 6, 1)), offsetMinutes: 0 });
     expect(windowSim.count()).toBe(1);
+    // Its Date header says where its clock stands: this one is ours.
+    expect(clock.aheadMs!.min).toBeLessThanOrEqual(0);
+    expect(clock.aheadMs!.max).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a window of ours comes back exact: the changes in it, not those of the hour around it', async () => {
+    for (const [name, opts] of [
+      ['UTC+9', { utcOffsetMinutes: 540 }],
+      ['10 minutes behind', { clockSkewMs: -600_000 }],
+    ] as const) {
+      const sim = await StashSimulator.start({ apiKey: KEY, ...opts });
+      try {
+        const now = Date.now();
+        for (const minutes of [50, 20, 5]) sim.addScene({ updated_at: now - minutes * MIN + (opts.clockSkewMs ?? 0) });
+        const during = sim.addScene(); // now, on Stash's clock
+        sim.addScene({ updated_at: now + 20 * MIN + (opts.clockSkewMs ?? 0) });
+        const c = new StashClient({ url: sim.url, apiKey: KEY });
+        const clock = await c.clock();
+        expect(clock.aheadMs!.min, name).toBeLessThanOrEqual(opts.clockSkewMs ?? 0);
+        expect(clock.aheadMs!.max, name).toBeGreaterThanOrEqual(opts.clockSkewMs ?? 0);
+        const window = { since: now - 30_000, until: now + 30_000 };
+        expect((await collect(c.scenesUpdatedIn(window, clock))).flat(), name).toEqual([during]);
+        // The query itself stays wide (Stash compares text): it holds every neighbour within the hour.
+        expect((await c.findScenesUpdated({ window, clock, page: 1, perPage: 1 })).count, name).toBe(5);
+      } finally {
+        await sim.stop();
+      }
+    }
   });
 
   it('a Stash in another zone: bounds in the zone clock() learnt (it compares local-time text)', async () => {
@@ -294,7 +322,7 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
       ny.addScene({ updated_at: T0 - STASH_WINDOW_WIDENING_MS - 60_000 });
       const c = new StashClient({ url: ny.url, apiKey: KEY });
       const clock = await c.clock();
-      expect(clock).toEqual({ newest: formatStashTime(T0 + 60_000, -300), offsetMinutes: -300 });
+      expect(clock).toMatchObject({ newest: formatStashTime(T0 + 60_000, -300), offsetMinutes: -300 });
       expect((await collect(c.scenesUpdatedIn({ since: T0 }, clock))).flat()).toEqual([late]);
       // Written in UTC the bound is 5 h "later" as text: the change is missed.
       expect((await collect(c.scenesUpdatedIn({ since: T0 }, UTC))).flat()).toEqual([]);
@@ -382,6 +410,13 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
       expect((await collect(c.relationsUpdatedIn('tag', { since }, UTC))).flat()).toEqual([tag]);
       // The bound is the criterion's: a rename before the widened `since` is not found.
       expect((await collect(c.relationsUpdatedIn('performer', { since: clock + STASH_WINDOW_WIDENING_MS + 1_000 }, UTC))).flat()).toEqual([]);
+      // From a mark Stash wrote (a checkpoint), only what changed since: not the renames 10 minutes
+      // earlier, though the query (an hour wide) returns them.
+      clock += 10 * 60_000;
+      const mark = formatStashTime(clock);
+      s.renamePerformer(performers[0]!, 'renamed again');
+      expect((await collect(c.relationsUpdatedIn('performer', { since: mark }, UTC))).flat()).toEqual([performers[0]!]);
+      expect((await collect(c.relationsUpdatedIn('tag', { since: mark }, UTC))).flat()).toEqual([]);
     } finally {
       await s.stop();
     }

@@ -425,7 +425,8 @@ describe('Reconcile Outage Windows', () => {
   it('queues the scenes Stash changed in every outage window, once each, as reconcile inbox entries', async () => {
     const s = store('task-rec');
     const now = Date.now();
-    // Each window is widened by 61 min (DST, clock skew), so the fixture keeps hours between them.
+    // Each window is queried an hour wide (Stash compares text) and kept exact: hours apart, the windows
+    // share only what lies in both.
     const A = outage({ id: 'a', startedAt: now - 10 * H, endedAt: now - 10 * H + 10 * M });
     const A2 = outage({ id: 'a2', startedAt: now - 10 * H + 8 * M, endedAt: now - 10 * H + 12 * M }); // overlaps A
     const B = outage({ id: 'b', startedAt: now - 5 * H, endedAt: now - 5 * H + 5 * M });
@@ -437,19 +438,20 @@ describe('Reconcile Outage Windows', () => {
     const inB = at(now - 5 * H + 2 * M);
     const inC = at(now - 2 * M);
     at(now - 7.5 * H); // in no window, even widened
+    at(now - 5 * H - 30 * M); // half an hour before B: the hour-wide query returns it, no window holds it
+    at(now - 20 * M); // a quarter of an hour before C
     at(now - 13 * H); // in no window, even widened
 
     const port = Number(new URL(stash.url).port);
     const r = await task('reconcile_outages', s.prefix, { stashPort: port, env: { STASH_API_KEY: SIM_STASH_KEY }, now, args: {} });
-    expect(r.summary).toBe('Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 3 repeated in overlapping windows skipped');
+    expect(r.summary).toBe('Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 1 repeated in overlapping windows skipped');
     expect(r.lines[0]).toBe('Reconcile Outage Windows: 4 outage windows to reconcile, oldest first');
-    expect(r.lines.filter((l) => / changed in Stash$/.test(l))).toEqual([
-      expect.stringMatching(/^Reconcile Outage Windows: 1\/4 outage of .* \(10m\): 3 scenes changed in Stash$/),
-      expect.stringMatching(/^Reconcile Outage Windows: 2\/4 outage of .* \(4m\): 3 scenes changed in Stash$/),
-      expect.stringMatching(/^Reconcile Outage Windows: 3\/4 outage of .* \(5m\): 1 scene changed in Stash$/),
-      expect.stringMatching(/^Reconcile Outage Windows: 4\/4 outage of .* \(ongoing\): 1 scene changed in Stash$/),
+    expect(r.lines.filter((l) => / changed in Stash, \d+ queued$/.test(l))).toEqual([
+      expect.stringMatching(/^Reconcile Outage Windows: 1\/4 outage of .* \(10m\): 3 scenes changed in Stash, 3 queued$/),
+      expect.stringMatching(/^Reconcile Outage Windows: 2\/4 outage of .* \(4m\): 1 scene changed in Stash, 0 queued$/),
+      expect.stringMatching(/^Reconcile Outage Windows: 3\/4 outage of .* \(5m\): 1 scene changed in Stash, 1 queued$/),
+      expect.stringMatching(/^Reconcile Outage Windows: 4\/4 outage of .* \(ongoing\): 1 scene changed in Stash, 1 queued$/),
     ]);
-    expect(r.lines).toContainEqual(expect.stringMatching(/^Reconcile Outage Windows: 2\/4 .*: 0 queued$/));
     const jobs = await inbox(s);
     expect(jobs.map((j) => j.sceneId).sort()).toEqual([...inA, inBoth, inB, inC].sort());
     expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['reconcile/reconcile_outages']));

@@ -1,8 +1,18 @@
 // Time windows as Stash compares them: RFC 3339 text in whole seconds, compared as text.
 import { describe, expect, it } from 'vitest';
 import { compareTimestampText } from '../../src/sim/stash.js';
-import { formatStashTime, newestStashTime, STASH_WINDOW_WIDENING_MS, stashOffsetOf, updatedAtCriterion } from '../../src/stash-api/client.js';
-import { checkpointSince } from '../../src/supervisor/reconciler.js';
+import {
+  formatStashTime,
+  inStashRange,
+  newestStashTime,
+  STASH_WINDOW_TOLERANCE_MS,
+  STASH_WINDOW_WIDENING_MS,
+  stashClockAhead,
+  stashOffsetOf,
+  stashWindowRange,
+  updatedAtCriterion,
+} from '../../src/stash-api/client.js';
+import { checkpointSince, nextReconciliation } from '../../src/supervisor/reconciler.js';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -45,6 +55,100 @@ describe('updatedAtCriterion (every time filter stash2plex sends)', () => {
   });
   it('never sends a relative value', () => {
     for (const off of [-480, 0, 540]) expect(updatedAtCriterion({ since: Date.now() }, off).value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
+  });
+});
+
+describe('stashClockAhead (Stash’s clock against ours, from its Date header)', () => {
+  const sent = Date.UTC(2026, 0, 2, 3, 4, 5, 300);
+  it('bounds the skew by the second the header names and the time the request took', () => {
+    // Stash stamped 03:04:05 (its clock read 05.000 to 05.999) while ours read 05.300 to 05.420.
+    expect(stashClockAhead('Fri, 02 Jan 2026 03:04:05 GMT', sent, sent + 120)).toEqual({ min: -420, max: 699 });
+    // Ten minutes behind.
+    const behind = stashClockAhead(new Date(sent - 600_000).toUTCString(), sent, sent + 50)!;
+    expect(behind.min).toBeLessThanOrEqual(-600_000);
+    expect(behind.max).toBeGreaterThanOrEqual(-600_000);
+    expect(behind.max - behind.min).toBeLessThan(1_100);
+  });
+  it('knows nothing without a readable header', () => {
+    expect(stashClockAhead(null, sent, sent + 10)).toBeUndefined();
+    expect(stashClockAhead('', sent, sent + 10)).toBeUndefined();
+    expect(stashClockAhead('yesterday-ish', sent, sent + 10)).toBeUndefined();
+    expect(stashClockAhead('Fri, 02 Jan 2026 03:04:05 GMT', sent, sent - 1)).toBeUndefined();
+  });
+});
+
+describe('stashWindowRange / inStashRange (the window exactly, for what the wide query returns)', () => {
+  const TOL = STASH_WINDOW_TOLERANCE_MS;
+  const SYNCED = { aheadMs: { min: -400, max: 700 } };
+  const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+  it('a window of ours: moved by the measured skew, the tolerance beyond, the start to its whole second', () => {
+    expect(stashWindowRange({ since: T, until: T + 30_000 }, SYNCED)).toEqual({ from: second(T - 400 - TOL), to: T + 30_000 + 700 + TOL });
+    expect(stashWindowRange({ since: new Date(T) }, SYNCED)).toEqual({ from: second(T - 400 - TOL), to: null });
+    // A Stash ten minutes behind writes a change made during the window ten minutes earlier.
+    const behind = stashWindowRange({ since: T, until: T + 30_000 }, { aheadMs: { min: -600_500, max: -599_000 } });
+    expect(inStashRange(formatStashTime(T + 10_000 - 600_000, -480), behind)).toBe(true);
+    expect(inStashRange(formatStashTime(T + 10_000), behind)).toBe(false);
+  });
+
+  it('keeps a short outage’s changes and drops those of the hour before it', () => {
+    const outage = stashWindowRange({ since: T, until: T + 30_000 }, SYNCED);
+    expect(inStashRange(formatStashTime(T + 15_000), outage)).toBe(true);
+    expect(inStashRange(formatStashTime(T + 30_000 + TOL), outage)).toBe(true);
+    for (const minutesBefore of [2, 10, 30, 59]) expect(inStashRange(formatStashTime(T - minutesBefore * 60_000), outage), `${minutesBefore} min before`).toBe(false);
+    expect(inStashRange(formatStashTime(T + 30_000 + TOL + 2_000), outage)).toBe(false);
+  });
+
+  it('reads each updated_at with its own offset, whatever zone the bounds came from', () => {
+    const outage = stashWindowRange({ since: T, until: T + 30_000 }, SYNCED);
+    // The same instant in three zones, and text that sorts inside the window but is hours away from it.
+    for (const off of [-480, 0, 540]) expect(inStashRange(formatStashTime(T + 15_000, off), outage)).toBe(true);
+    expect(inStashRange(formatStashTime(T + 15_000).replace('Z', '-01:00'), outage)).toBe(false);
+  });
+
+  it('a bound Stash wrote (a checkpoint) is on its clock: no skew, from its own second on', () => {
+    const mark = formatStashTime(T, 540);
+    const r = stashWindowRange({ since: mark }, { aheadMs: { min: -600_500, max: -599_000 } });
+    expect(r).toEqual({ from: second(T), to: null });
+    // A change in the mark's own second (written after Stash reported the mark), in another zone after DST.
+    expect(inStashRange(formatStashTime(T + 900, 480), r)).toBe(true);
+    expect(inStashRange(mark, r)).toBe(true);
+    expect(inStashRange(formatStashTime(T - 1_000, 540), r)).toBe(false);
+    expect(inStashRange(formatStashTime(T - 30 * 60_000, 480), r)).toBe(false);
+    // Read as text in the mark's zone, a change at UTC−8 sorts 17 h "earlier", though it is later.
+    expect(inStashRange(formatStashTime(T + 60_000, -480), r)).toBe(true);
+  });
+
+  it('without a measured skew, a bound of ours keeps the whole widening (the query’s own margin)', () => {
+    expect(stashWindowRange({ since: T, until: T + 1_000 }, {})).toEqual({
+      from: second(T - STASH_WINDOW_WIDENING_MS),
+      to: T + 1_000 + STASH_WINDOW_WIDENING_MS,
+    });
+    expect(inStashRange(formatStashTime(T - 30 * 60_000), stashWindowRange({ since: T }, {}))).toBe(true);
+  });
+
+  it('keeps what it cannot read (a re-sync costs no Plex edit; a missed change is lost)', () => {
+    const r = stashWindowRange({ since: T }, SYNCED);
+    expect(inStashRange('2020-01-01T00:00:00', r)).toBe(true);
+    expect(inStashRange('garbage', r)).toBe(true);
+    expect(inStashRange('2020-01-01T00:00:00Z', r)).toBe(false);
+  });
+});
+
+describe('nextReconciliation (what the leader’s tick starts)', () => {
+  const idle = { busy: false, breaker: 'CLOSED' as const, windowsPending: 0, intervalMs: 1_000, now: 5_000, nextCheckpointAt: 4_000 };
+  it('an outage’s window first, then a due checkpoint, one at a time', () => {
+    expect(nextReconciliation({ ...idle, windowsPending: 1 })).toBe('window');
+    expect(nextReconciliation(idle)).toBe('checkpoint');
+    expect(nextReconciliation({ ...idle, nextCheckpointAt: 5_001 })).toBeNull();
+    expect(nextReconciliation({ ...idle, intervalMs: 0 })).toBeNull();
+    expect(nextReconciliation({ ...idle, busy: true, windowsPending: 1 })).toBeNull();
+  });
+  it('nothing while the breaker is not CLOSED: the queue is held, its jobs would only wait', () => {
+    for (const breaker of ['OPEN', 'HALF_OPEN'] as const) {
+      expect(nextReconciliation({ ...idle, breaker })).toBeNull();
+      expect(nextReconciliation({ ...idle, breaker, windowsPending: 2 })).toBeNull();
+    }
   });
 });
 
