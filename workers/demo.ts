@@ -14,14 +14,15 @@ import { encodeInboxEntry } from '../src/model/inbox-item.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `
-Usage: npm run demo [-- --no-outage] [-- --outage 60s] [-- --scenes 300]
+Usage: npm run demo [-- --no-outage] [-- --outage 60s] [-- --scenes 300] [-- --malformed]
 Starts simulated Stash and Plex servers, Redis (REDIS_URL, else 127.0.0.1:6379, else an embedded
 redis-server), a worker, a supervisor and the dashboard; syncs the library, then takes Plex down for
---outage (default 30s) while edits keep coming, and brings it back. Watch the dashboard URL it prints.`);
+--outage (default 30s) while edits keep coming, and brings it back. Watch the dashboard URL it prints.
+--malformed: Plex answers one item with a malformed field; only that scene's job fails (PlexBadResponse).`);
 
 const parsed = (() => {
   try {
-    return parseArgs({ options: { 'no-outage': { type: 'boolean' }, outage: { type: 'string' }, scenes: { type: 'string' } }, strict: true }).values;
+    return parseArgs({ options: { 'no-outage': { type: 'boolean' }, outage: { type: 'string' }, scenes: { type: 'string' }, malformed: { type: 'boolean' } }, strict: true }).values;
   } catch (err) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     process.exit(2);
@@ -102,18 +103,24 @@ async function hook(id: string) {
   await redis.xadd(k.inbox, '*', ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
 }
 const ids = [...world.ratingKeyOf.keys()];
+// --malformed: the first scene's Plex item carries a rating Plex should send as a number, as text.
+const malformed = parsed.malformed ? ids[0]! : null;
+if (malformed) {
+  world.plex.overrideItemJson(world.ratingKeyOf.get(malformed)!, { userRating: '8.0' });
+  say(`scene ${malformed}: Plex answers its item with userRating "8.0"; only its job fails (PlexBadResponse, in the failed set), the breaker stays CLOSED`);
+}
 let edits = 0;
 async function editSomething() {
   const id = ids[Math.floor(Math.random() * ids.length)]!;
   world.stash.updateScene(id, { title: `Scene ${id} (edit ${++edits})` });
   await hook(id);
 }
-const synced = () => [...world.ratingKeyOf].filter(([id, rk]) => world.plex.item(rk)?.title === world.stash.scene(id)?.title).length;
+const synced = () => [...world.ratingKeyOf].filter(([id, rk]) => id === malformed || world.plex.item(rk)?.title === world.stash.scene(id)?.title).length;
 
 say('syncing the whole library (like the Stash task "Sync All Scenes")…');
 for (const id of ids) await hook(id);
 while (!stopping && synced() < ids.length) await sleep(500);
-say(`library in sync: ${ids.length} scenes`);
+say(malformed ? `library in sync: ${ids.length - 1} scenes; scene ${malformed}'s job is in the failed set (PlexBadResponse)` : `library in sync: ${ids.length} scenes`);
 
 const editLoop = (async () => {
   while (!stopping) {

@@ -7,6 +7,7 @@ export const ERROR_TYPES = [
   'PlexNotFound',
   'PlexAuthError',
   'PlexBadRequest',
+  'PlexBadResponse',
   'AmbiguousMatch',
   'StashUnavailable',
   'StashAuthError',
@@ -22,6 +23,9 @@ export const ERROR_CLASS: Record<ErrorType, ErrorClass> = {
   PlexNotFound: 'transient',
   PlexAuthError: 'permanent',
   PlexBadRequest: 'permanent',
+  // One item of a Plex answer with a wrong field: the server answered (not an outage) and will answer the
+  // same again (no retry). Fails that item's job alone; the rest of the answer is read.
+  PlexBadResponse: 'permanent',
   AmbiguousMatch: 'permanent',
   StashUnavailable: 'transient',
   StashAuthError: 'permanent',
@@ -88,6 +92,7 @@ export const DEFAULT_ERROR_STRATEGIES: ErrorStrategies = {
   StashUnavailable: { attempts: 5, backoffBaseMs: 5_000, backoffCapMs: 60_000, countsTowardBreaker: false, requeueByDefault: false },
   PlexAuthError: permanent,
   PlexBadRequest: permanent,
+  PlexBadResponse: permanent,
   AmbiguousMatch: permanent,
   StashAuthError: permanent,
   StashSceneMissing: permanent,

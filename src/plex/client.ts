@@ -22,7 +22,16 @@ import {
   type PlexSection,
   type SectionMatch,
 } from './paths.js';
-import { parseIdentity, parseMetadataList, parseSections, PlexResponseError, type PlexMetadata } from './schemas.js';
+import {
+  parseIdentity,
+  parseListingPage,
+  parseMetadataList,
+  parseSections,
+  PlexResponseError,
+  type BadItem,
+  type MetadataList,
+  type PlexMetadata,
+} from './schemas.js';
 
 export const PLEX_PRODUCT = 'stash2plex';
 export const PLEX_CLIENT_VERSION = '0.1.0';
@@ -44,6 +53,10 @@ const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
 /** Longest URL of one `GET /library/metadata/{k1},{k2},…`: well under what proxies and Plex's web server take. */
 export const ITEM_BATCH_MAX_URL = 8 * 1024;
+/** Keys read at once when a multi-key read must be read again key by key (after a 404 of the whole read). */
+const SINGLE_READS_AT_ONCE = 4;
+/** Malformed items remembered as already logged (each is logged once); past this many the memory starts over. */
+const MAX_NOTED_BAD_ITEMS = 10_000;
 
 export interface PlexClientOptions {
   url: string;
@@ -168,6 +181,8 @@ export class PlexClient {
   private readonly maxResponseBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
   private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
+  /** Malformed items already logged (their ratingKey), so a listing read again does not log them again. */
+  private readonly notedBadItems = new Set<string>();
 
   constructor(opts: PlexClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -270,13 +285,33 @@ export class PlexClient {
     return this.scrub(new SyncError('PlexTemporaryError', `${label(method, path)} → unreadable response (${why})`));
   }
 
+  /**
+   * One item of an answer that does not parse: not an outage (the server answered, and the rest of the
+   * answer is read), and asking again gets the same item. Permanent, for that item's job alone.
+   */
+  private malformedItem(what: string, reason: string): SyncError {
+    return this.scrub(new SyncError('PlexBadResponse', `${what} → malformed item (${reason})`));
+  }
+
   /** Parses with a pure parser, turning a shape problem into a SyncError for this request. */
   private parsed<T>(method: string, path: string, parse: () => T): T {
     try {
       return parse();
     } catch (err) {
       if (err instanceof PlexResponseError && err.kind === 'missing') throw this.fail({ status: 404 }, label(method, path));
+      if (err instanceof PlexResponseError && err.kind === 'malformed-item') throw this.malformedItem(label(method, path), err.message);
       throw this.unreadable(method, path, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Logs each malformed item left out of an answer, once per item (a listing is read again and again). */
+  private noteBadItems(what: string, bad: readonly BadItem[]): void {
+    for (const { ratingKey, reason } of bad) {
+      const id = ratingKey ?? `? ${reason}`;
+      if (this.notedBadItems.has(id)) continue;
+      if (this.notedBadItems.size >= MAX_NOTED_BAD_ITEMS) this.notedBadItems.clear();
+      this.notedBadItems.add(id);
+      this.log?.warn({ request: redact(what, [this.token]), ratingKey, reason }, 'Plex answered a malformed item: left out');
     }
   }
 
@@ -348,37 +383,61 @@ export class PlexClient {
   }
 
   /**
-   * One `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. Plex leaves a
-   * missing key out of its answer (PlexNotFound for that key alone) and answers 404 when none exists; a
-   * failure of the request is every key's, named per key. The caller keeps within ITEMS_PER_REQUEST
-   * and itemBatchBudget.
+   * One `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. A key missing
+   * from the answer is PlexNotFound for that key alone; an item with a bad field is PlexBadResponse for
+   * that key alone. A 404 of the whole read (Plex may answer so when one key is gone: docs/REAL-SERVERS.md)
+   * reads each key alone, so only a key that 404s alone is not found. Any other failure of the request is
+   * every key's, named per key. The caller keeps within ITEMS_PER_REQUEST and itemBatchBudget.
    */
   async readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
     const path = `/library/metadata/${ratingKeys.map((k) => encodeURIComponent(k)).join(',')}`;
     const each = (key: string) => `/library/metadata/${encodeURIComponent(key)}${ratingKeys.length > 1 ? ` (read with ${ratingKeys.length - 1} more)` : ''}`;
-    const perKey = (err: SyncError) =>
-      new Map(ratingKeys.map((k) => [k, this.scrub(new SyncError(err.type, err.message.replace(path, each(k)), err.status))]));
-    let items: PlexMetadata[];
+    let list: MetadataList;
     try {
       const { json } = await this.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(ratingKeys.length) } });
-      items = this.parsed('GET', path, () => parseMetadataList(json)).items;
+      list = this.parsed('GET', path, () => parseMetadataList(json));
     } catch (err) {
-      if (err instanceof SyncError) return perKey(err);
-      throw err;
+      if (!(err instanceof SyncError)) throw err;
+      if (err.type === 'PlexNotFound' && ratingKeys.length > 1) return this.readEach(ratingKeys);
+      return new Map(ratingKeys.map((k) => [k, this.scrub(new SyncError(err.type, err.message.replace(path, each(k)), err.status))]));
     }
-    const byKey = new Map(items.map((m) => [m.ratingKey, m]));
+    const byKey = new Map(list.items.map((m) => [m.ratingKey, m]));
+    const badByKey = new Map(list.bad.flatMap((b) => (b.ratingKey !== null ? [[b.ratingKey, b.reason] as const] : [])));
+    // A bad item without a readable ratingKey belongs to one of the keys not answered: alone, it is that
+    // key's; among several, each of those keys is read alone to tell it from the ones really gone.
+    const unplaced = list.bad.filter((b) => b.ratingKey === null || !ratingKeys.includes(b.ratingKey));
+    const unanswered = ratingKeys.filter((k) => !byKey.has(k) && !badByKey.has(k));
+    if (unplaced.length > 0 && unanswered.length === 1) badByKey.set(unanswered[0]!, unplaced[0]!.reason);
+    const again = unplaced.length > 0 && unanswered.length > 1 ? await this.readEach(unanswered) : new Map<string, PlexItem | SyncError>();
     return new Map(
       ratingKeys.map((k) => {
         const m = byKey.get(k);
-        return [k, m ? itemFromMetadata(m) : this.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404))];
+        if (m) return [k, itemFromMetadata(m)];
+        const reason = badByKey.get(k);
+        if (reason !== undefined) return [k, this.malformedItem(`GET ${each(k)}`, reason)];
+        return [k, again.get(k) ?? this.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404))];
       }),
     );
+  }
+
+  /** Each key read alone (a few at a time), as one map. */
+  private async readEach(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
+    const out = new Map<string, PlexItem | SyncError>();
+    let next = 0;
+    const reader = async () => {
+      while (next < ratingKeys.length) {
+        const key = ratingKeys[next++]!;
+        out.set(key, (await this.readItems([key])).get(key)!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SINGLE_READS_AT_ONCE, ratingKeys.length) }, reader));
+    return new Map(ratingKeys.map((k) => [k, out.get(k)!]));
   }
 
   /**
    * Several items in one request, `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
    * `fetchItems` with a list of keys), ITEMS_PER_REQUEST keys a request. An item Plex does not have is
-   * absent from the answer (and from the map); none of them at all is a 404, read as none.
+   * absent from the map; so is a malformed item (logged once with its key). Other failures throw.
    */
   async getItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem>> {
     const out = new Map<string, PlexItem>();
@@ -386,6 +445,7 @@ export class PlexClient {
     for (let i = 0; i < unique.length; i += ITEMS_PER_REQUEST) {
       for (const [key, read] of await this.readItems(unique.slice(i, i + ITEMS_PER_REQUEST))) {
         if (!(read instanceof SyncError)) out.set(key, read);
+        else if (read.type === 'PlexBadResponse') this.noteBadItems(`GET /library/metadata/${key}`, [{ ratingKey: key, reason: read.message }]);
         else if (read.type !== 'PlexNotFound') throw read;
       }
     }
@@ -479,7 +539,7 @@ export class PlexClient {
       if (section === undefined) return false;
       const path = `/library/sections/${encodeURIComponent(section)}/all`;
       const { json } = await this.json('GET', path, { query: new URLSearchParams({ type: '1' }), headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': '1' } });
-      this.parsed('GET', path, () => parseMetadataList(json));
+      this.parsed('GET', path, () => parseListingPage(json));
     } catch {
       return false;
     }
@@ -613,10 +673,12 @@ export class PlexClient {
         query: new URLSearchParams({ type: '1', ...filter }),
         headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(size) },
       }).catch((err: unknown) => this.listingFailed(err, sectionKey));
-      const { items, totalSize } = this.parsed('GET', path, () => parseMetadataList(json));
+      const { items, bad, listed, totalSize } = this.parsed('GET', path, () => parseListingPage(json));
+      // A malformed item is left out (logged once); the rest of the page, and the paging, go on.
+      this.noteBadItems(label('GET', path), bad);
       yield items;
       const total = totalSize ?? numberHeader(res, 'X-Plex-Container-Total-Size');
-      if (items.length !== size || (total !== null && start + items.length >= total)) return;
+      if (listed !== size || (total !== null && start + listed >= total)) return;
     }
   }
 

@@ -67,10 +67,14 @@ export function itemFromMetadata(m: PlexMetadata, sectionKey = ''): PlexItem {
 
 /**
  * `GET /library/metadata/{ratingKey}` JSON → PlexItem (MediaContainer.Metadata[0]; missing arrays are
- * empty). Throws PlexResponseError: `missing` when there is no item, `malformed` for a wrong shape.
+ * empty; librarySectionID from the item, else the container, else `sectionKey`). Throws
+ * PlexResponseError: `missing` when there is no item, `malformed-item` when the item has a wrong field
+ * (named in the message), `malformed` when the answer as a whole has the wrong shape.
  */
 export function parseItem(json: unknown, sectionKey = ''): PlexItem {
-  const first = parseMetadataList(json).items[0];
-  if (!first) throw new PlexResponseError('missing', 'the response holds no item');
-  return itemFromMetadata(first, sectionKey);
+  const { items, bad } = parseMetadataList(json);
+  const first = items[0];
+  if (first) return itemFromMetadata(first, sectionKey);
+  if (bad[0]) throw new PlexResponseError('malformed-item', bad[0].reason);
+  throw new PlexResponseError('missing', 'the response holds no item');
 }

@@ -3,10 +3,13 @@
 import { z } from 'zod';
 import type { PlexSection } from './paths.js';
 
-/** A Plex response that is not what the endpoint should answer: `missing` (no item) or `malformed`. */
+/**
+ * A Plex response that is not what the endpoint should answer: `missing` (no item), `malformed` (the
+ * answer as a whole: no MediaContainer, a Metadata that is not a list) or `malformed-item` (one item).
+ */
 export class PlexResponseError extends Error {
   constructor(
-    readonly kind: 'missing' | 'malformed',
+    readonly kind: 'missing' | 'malformed' | 'malformed-item',
     message: string,
   ) {
     super(message);
@@ -25,6 +28,8 @@ const tags = z.array(tag).default([]);
 const part = z.looseObject({ file: z.string().optional(), size: z.number().optional().catch(undefined) });
 const media = z.looseObject({ Part: z.array(part).default([]) });
 
+const fieldList = z.array(z.looseObject({ name: z.string(), locked: z.union([z.boolean(), z.number(), z.string()]).optional() }));
+
 export const metadataSchema = z.looseObject({
   ratingKey: id,
   title: text.default(''),
@@ -38,18 +43,35 @@ export const metadataSchema = z.looseObject({
   Collection: tags,
   Label: tags,
   Media: z.array(media).default([]),
-  Field: z
-    .array(z.looseObject({ name: z.string(), locked: z.union([z.boolean(), z.number(), z.string()]).optional() }))
-    .optional()
-    .default([]),
+  Field: fieldList.optional().default([]),
 });
 export type PlexMetadata = z.infer<typeof metadataSchema>;
 
+/**
+ * An item of a listing (`/library/sections/{key}/all`): a listing reads only its ratingKey, section and
+ * files, so any other field that does not parse reads as its default. The full read of the item
+ * (metadataSchema) still judges those fields, and fails that one job if they are wrong.
+ */
+const listedSchema = metadataSchema.extend({
+  title: text.default('').catch(''),
+  summary: text.default('').catch(''),
+  studio: text.default('').catch(''),
+  originallyAvailableAt: z.string().default('').catch(''),
+  userRating: z.number().nullable().optional().catch(undefined),
+  Genre: tags.catch([]),
+  Role: tags.catch([]),
+  Collection: tags.catch([]),
+  Label: tags.catch([]),
+  Field: fieldList.optional().default([]).catch([]),
+});
+
+// The container alone: its items are judged one by one (itemsOf), so one bad item spoils only itself.
 const metadataContainer = z.looseObject({
   MediaContainer: z.looseObject({
     totalSize: z.number().optional(),
     size: z.number().optional(),
-    Metadata: z.array(metadataSchema).default([]),
+    librarySectionID: id.optional(),
+    Metadata: z.array(z.unknown()).default([]),
   }),
 });
 
@@ -80,11 +102,60 @@ function parse<T extends z.ZodType>(schema: T, json: unknown, what: string): z.o
   throw new PlexResponseError('malformed', `unexpected ${what} response (${issue?.path.join('.') || 'body'}: ${issue?.message})`);
 }
 
-/** `MediaContainer.Metadata[]` of a listing or item response, with the container's totalSize. */
-export function parseMetadataList(json: unknown): { items: PlexMetadata[]; totalSize: number | null } {
-  const mc = parse(metadataContainer, json, 'metadata').MediaContainer;
-  return { items: mc.Metadata, totalSize: mc.totalSize ?? null };
+/** An item of an answer that does not parse: its ratingKey when that much is readable, and why (the field named). */
+export interface BadItem {
+  ratingKey: string | null;
+  reason: string;
 }
+
+/** The items of a listing or item answer, judged one by one. */
+export interface MetadataList {
+  items: PlexMetadata[];
+  bad: BadItem[];
+  /** Entries in the answer, good and bad: a page is short only when this is. */
+  listed: number;
+  totalSize: number | null;
+}
+
+/** The first problem of an item, naming the field: `userRating: Invalid input: expected number, received string`. */
+function issueText(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') || 'item'}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** A bad item's ratingKey, if it has a readable one. */
+function looseKey(raw: unknown): string | null {
+  const key = (raw as { ratingKey?: unknown } | null)?.ratingKey;
+  return (typeof key === 'string' && key !== '') || typeof key === 'number' ? String(key) : null;
+}
+
+/**
+ * `MediaContainer.Metadata[]`, each item parsed on its own: a bad one goes to `bad`, the others are
+ * read. An item without librarySectionID takes the container's (python-plexapi plexapi/base.py
+ * `fetchItems` does the same). A container that is not one throws PlexResponseError `malformed`.
+ */
+function itemsOf(json: unknown, schema: typeof metadataSchema | typeof listedSchema): MetadataList {
+  const mc = parse(metadataContainer, json, 'metadata').MediaContainer;
+  const items: PlexMetadata[] = [];
+  const bad: BadItem[] = [];
+  for (const raw of mc.Metadata) {
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      bad.push({ ratingKey: looseKey(raw), reason: issueText(r.error) });
+      continue;
+    }
+    // r.data is the parser's own new object: setting the field costs far less than a copy (a 1000-item page).
+    if (r.data.librarySectionID === undefined && mc.librarySectionID !== undefined) r.data.librarySectionID = mc.librarySectionID;
+    items.push(r.data);
+  }
+  return { items, bad, listed: mc.Metadata.length, totalSize: mc.totalSize ?? null };
+}
+
+/** The items of `GET /library/metadata/{k1},{k2},…` (every field read is judged). */
+export const parseMetadataList = (json: unknown): MetadataList => itemsOf(json, metadataSchema);
+
+/** The items of a page of `/library/sections/{key}/all` (only the fields a listing reads are judged). */
+export const parseListingPage = (json: unknown): MetadataList => itemsOf(json, listedSchema);
 
 export function parseSections(json: unknown): PlexSection[] {
   return parse(sectionsContainer, json, 'sections').MediaContainer.Directory.map((d) => ({

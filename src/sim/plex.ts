@@ -7,7 +7,9 @@
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
 // plexapi/library.py `LibrarySection.update(path=...)`), a moment later, as Plex scans in the background.
 // Several items are read at once by `GET /library/metadata/{k1},{k2},…` (python-plexapi plexapi/base.py
-// `fetchItems` with a list of keys): the ones that exist, paged by the container headers.
+// `fetchItems` with a list of keys): the ones that exist, paged by the container headers (or, with
+// setMultiKeyReads('whole-404'), a 404 for the whole read when one is missing: real Plex's choice is not
+// documented). An item's JSON can be overridden field by field (overrideItemJson), to serve a malformed item.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -30,6 +32,11 @@ export type TagEditMode = 'replace' | 'add';
  * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it).
  */
 export type FileFilterMode = 'folder' | 'none' | 'ignored';
+/**
+ * How `GET /library/metadata/{k1},{k2},…` answers when some keys do not exist: 'leave-out' answers the
+ * others (404 only when none exists); 'whole-404' answers 404 for the whole read (docs/REAL-SERVERS.md).
+ */
+export type MultiKeyReadMode = 'leave-out' | 'whole-404';
 
 export const SIM_SCALARS = ['title', 'titleSort', 'summary', 'studio', 'tagline', 'originallyAvailableAt', 'contentRating', 'originalTitle'] as const;
 export type SimScalar = (typeof SIM_SCALARS)[number];
@@ -193,6 +200,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   readonly requests: SimRequest[] = [];
 
   private fileFilter: FileFilterMode = 'folder';
+  private multiKeyReads: MultiKeyReadMode = 'leave-out';
+  /** Per item, fields whose JSON is replaced (undefined: left out) wherever the item is answered. */
+  private readonly jsonOverrides = new Map<string, Record<string, unknown>>();
   private tagEdits: TagEditMode;
   private readonly deniedItems = new Set<string>();
   private lostAnswers: { count: number; answer: LostAnswer; route: string | null } = { count: 0, answer: 'cut', route: null };
@@ -248,6 +258,30 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** How `/all?file=` filters (FileFilterMode); 'folder' by default. */
   setFileFilter(mode: FileFilterMode): void {
     this.fileFilter = mode;
+  }
+
+  /** How a multi-key read answers when a key is missing (MultiKeyReadMode); 'leave-out' by default. */
+  setMultiKeyReads(mode: MultiKeyReadMode): void {
+    this.multiKeyReads = mode;
+  }
+
+  /**
+   * Replaces fields of an item's JSON wherever it is answered (item reads and listings), e.g.
+   * `{ userRating: '8.0' }` for a malformed item or `{ librarySectionID: undefined }` to leave a field
+   * out. The item's state is untouched; null removes the override.
+   */
+  overrideItemJson(ratingKey: string, fields: Record<string, unknown> | null): void {
+    if (fields === null) this.jsonOverrides.delete(ratingKey);
+    else this.jsonOverrides.set(ratingKey, { ...fields });
+  }
+
+  /** An item's JSON with its override applied. */
+  private overridden(ratingKey: string, json: Record<string, unknown>): Record<string, unknown> {
+    const over = this.jsonOverrides.get(ratingKey);
+    if (!over) return json;
+    const out = { ...json, ...over };
+    for (const [k, v] of Object.entries(over)) if (v === undefined) delete out[k];
+    return out;
   }
 
   /** How indexed tags apply (TagEditMode); 'replace' by default, as on a real server. */
@@ -568,7 +602,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** What `/all` lists: no tags, no summary (plex-api.md: partial items). */
   private partial(i: Item) {
-    return {
+    return this.overridden(i.ratingKey, {
       ratingKey: i.ratingKey,
       key: `/library/metadata/${i.ratingKey}`,
       guid: `local://${i.ratingKey}`,
@@ -577,7 +611,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       addedAt: i.addedAt,
       updatedAt: i.updatedAt,
       Media: this.media(i),
-    };
+    });
   }
 
   private media(i: Item) {
@@ -608,14 +642,19 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /**
    * GET /library/metadata/{k1},{k2},…: the items that exist, in the order asked, paged by
-   * X-Plex-Container-Start/-Size (python-plexapi plexapi/base.py fetchItems asks so); none of them: 404.
+   * X-Plex-Container-Start/-Size (python-plexapi plexapi/base.py fetchItems asks so); none of them: 404
+   * (in 'whole-404' mode, any missing: 404). The container names the section when all share one.
    */
   private metadataListBody(keys: string[], ctx: Ctx) {
     const found = keys.map((k) => this.itemMap.get(decodeURIComponent(k))).filter((i): i is Item => i !== undefined);
-    if (found.length === 0) throw new HttpError(404, 'Not Found');
+    if (found.length === 0 || (this.multiKeyReads === 'whole-404' && found.length < keys.length)) throw new HttpError(404, 'Not Found');
     const start = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Start'), 0);
     const page = found.slice(start, start + intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Size'), found.length));
-    return { MediaContainer: { size: page.length, totalSize: found.length, offset: start, allowSync: true, identifier: LIBRARY_IDENTIFIER, Metadata: page.map((i) => this.metadataOf(i)) } };
+    const sections = new Set(found.map((i) => i.sectionKey));
+    const section = sections.size === 1 ? { librarySectionID: Number([...sections][0]) } : {};
+    return {
+      MediaContainer: { size: page.length, totalSize: found.length, offset: start, allowSync: true, identifier: LIBRARY_IDENTIFIER, ...section, Metadata: page.map((i) => this.metadataOf(i)) },
+    };
   }
 
   private metadataOf(i: Item): Record<string, unknown> {
@@ -639,7 +678,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
     }
     if (i.locked.size) md.Field = [...i.locked].sort().map((name) => ({ locked: true, name }));
-    return md;
+    return this.overridden(i.ratingKey, md);
   }
 
   /** Schedules the scan of a section (or of one folder of it): every file on disk below becomes an item. */

@@ -60,6 +60,11 @@ describe('strategies', () => {
     }
     expect(maxAttempts(DEFAULT_ERROR_STRATEGIES)).toBe(12);
   });
+  it('a malformed item (PlexBadResponse) is permanent: one attempt, never a breaker event, not requeued by default', () => {
+    expect(ERROR_CLASS.PlexBadResponse).toBe('permanent');
+    expect(DEFAULT_ERROR_STRATEGIES.PlexBadResponse).toEqual({ attempts: 1, backoffBaseMs: 0, backoffCapMs: 0, countsTowardBreaker: false, requeueByDefault: false });
+    expect(parseFailedReason('PlexBadResponse: GET /library/metadata/7 → malformed item (userRating: …)')).toBe('PlexBadResponse');
+  });
   it('PlexNotFound retries slowly: about 12 attempts over about two hours', () => {
     const s = DEFAULT_ERROR_STRATEGIES.PlexNotFound;
     let min = 0;

@@ -53,7 +53,7 @@ describe('failureDecision', () => {
   });
 
   it('gives up at once on a permanent type, whatever the gate says', () => {
-    for (const type of ['PlexBadRequest', 'AmbiguousMatch', 'StashAuthError', 'StashSceneMissing', 'InvalidJob'] as const) {
+    for (const type of ['PlexBadRequest', 'PlexBadResponse', 'AmbiguousMatch', 'StashAuthError', 'StashSceneMissing', 'InvalidJob'] as const) {
       expect(failureDecision(attempt(type, { gate: HOLDING }), S)).toBe('give-up');
     }
   });
@@ -72,6 +72,7 @@ describe('what the worker asks the gate', () => {
     expect(gateMatters('PlexAuthError', MAX_HELD_STARTS)).toBe(true);
     expect(gateMatters('PlexServerDown', MAX_HELD_STARTS + 1)).toBe(false);
     expect(gateMatters('PlexNotFound', 1)).toBe(false);
+    expect(gateMatters('PlexBadResponse', 1)).toBe(false);
     expect(gateMatters('StashUnavailable', 1)).toBe(false);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTagList, encodeEdit, encodeTagList, parseItem, PlexResponseError } from '../../src/plex/edits.js';
-import { parseIdentity, parseSections } from '../../src/plex/schemas.js';
+import { parseIdentity, parseListingPage, parseMetadataList, parseSections } from '../../src/plex/schemas.js';
 
 describe('encodeEdit', () => {
   it('sends nothing for an empty edit (a rating alone is a separate call)', () => {
@@ -109,12 +109,65 @@ describe('parseItem', () => {
     });
   });
 
-  it('throws PlexResponseError missing/malformed', () => {
+  it('throws PlexResponseError missing / malformed (the answer) / malformed-item (the item, its field named)', () => {
     expect(() => parseItem({ MediaContainer: { size: 0 } })).toThrow(expect.objectContaining({ kind: 'missing' }));
-    expect(() => parseItem({ nope: 1 })).toThrow(PlexResponseError);
+    expect(() => parseItem({ nope: 1 })).toThrow(expect.objectContaining({ kind: 'malformed' }));
+    expect(() => parseItem({ MediaContainer: { Metadata: 'x' } })).toThrow(expect.objectContaining({ kind: 'malformed' }));
     expect(() => parseItem({ MediaContainer: { Metadata: [{ ratingKey: '1', Genre: [{ nottag: 1 }] }] } })).toThrow(
-      expect.objectContaining({ kind: 'malformed' }),
+      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^Genre\.0\.tag: /) }),
     );
+    expect(() => parseItem({ MediaContainer: { Metadata: [{ ratingKey: '1', userRating: '8.0' }] } })).toThrow(
+      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^userRating: .*expected number/) }),
+    );
+    expect(() => parseItem({ nope: 1 })).toThrow(PlexResponseError);
+  });
+
+  it('takes librarySectionID from the container when the item lacks it, before the section passed in', () => {
+    expect(parseItem({ MediaContainer: { librarySectionID: 4, Metadata: [{ ratingKey: '1' }] } }, '2').sectionKey).toBe('4');
+    expect(parseItem({ MediaContainer: { librarySectionID: 4, Metadata: [{ ratingKey: '1', librarySectionID: 5 }] } }, '2').sectionKey).toBe('5');
+  });
+});
+
+describe('parseMetadataList / parseListingPage: items judged one by one', () => {
+  const page = {
+    MediaContainer: {
+      totalSize: 40,
+      librarySectionID: 3,
+      Metadata: [
+        { ratingKey: '1', title: 'Good', Media: [{ Part: [{ file: '/m/1.mp4', size: 10 }] }] },
+        { ratingKey: '2', userRating: '8.0', Genre: 'x', Media: [{ Part: [{ file: '/m/2.mp4' }] }] },
+        { ratingKey: 3, Media: [{ Part: [{ file: 42 }] }] },
+        { ratingKey: { nested: true }, title: 'No key' },
+        { ratingKey: '5', librarySectionID: '9' },
+      ],
+    },
+  };
+
+  it('a read: a bad item is set apart with its key and the field at fault; the rest are read; the count includes it', () => {
+    const list = parseMetadataList(page);
+    expect(list.items.map((m) => [m.ratingKey, m.librarySectionID])).toEqual([
+      ['1', '3'],
+      ['5', '9'],
+    ]);
+    expect(list.bad).toEqual([
+      { ratingKey: '2', reason: expect.stringMatching(/^userRating: .*expected number, received string/) },
+      { ratingKey: '3', reason: expect.stringMatching(/^Media\.0\.Part\.0\.file: /) },
+      { ratingKey: null, reason: expect.stringMatching(/^ratingKey: /) },
+    ]);
+    expect(list).toMatchObject({ listed: 5, totalSize: 40 });
+  });
+
+  it('a listing judges only what a listing reads (key, section, files): a bad rating or genre list is its full read\'s problem', () => {
+    const list = parseListingPage(page);
+    expect(list.items.map((m) => m.ratingKey)).toEqual(['1', '2', '5']);
+    expect(list.items[1]).toMatchObject({ userRating: undefined, Genre: [], librarySectionID: '3' });
+    expect(list.bad.map((b) => b.ratingKey)).toEqual(['3', null]);
+    expect(list.listed).toBe(5);
+  });
+
+  it('a container that is not one stays a problem of the whole answer', () => {
+    expect(() => parseMetadataList({ MediaContainer: { Metadata: { ratingKey: '1' } } })).toThrow(expect.objectContaining({ kind: 'malformed' }));
+    expect(() => parseListingPage('<html>')).toThrow(expect.objectContaining({ kind: 'malformed' }));
   });
 });
 
