@@ -40,6 +40,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
     getItem: read,
     applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
+    posters: (ratingKey) => plex.posters(ratingKey),
   };
 }
 

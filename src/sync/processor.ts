@@ -6,10 +6,12 @@ import type { Keys, RedisConnection } from '../core/redis.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
 import { decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
+import { keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
+import { excludedReason, readExclusion } from './sync-exclusions.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
-import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../model/types.js';
+import type { PlexEdit, PlexItem, PlexPoster, Screenshot, StashScene } from '../model/types.js';
 
 /** What the processor needs of the Plex client (src/plex/client.ts). */
 export interface PlexPort {
@@ -20,6 +22,8 @@ export interface PlexPort {
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** The item's posters: read before the first upload, to keep the one Plex had selected (src/sync/originals.ts). */
+  posters(ratingKey: string): Promise<PlexPoster[]>;
 }
 
 /** What the processor needs of the Stash client (src/stash-api/client.ts). */
@@ -32,7 +36,7 @@ export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem'>;
+  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'orig' | 'syncExcluded'>;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
   sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
@@ -133,12 +137,15 @@ async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKe
     if (record.posterVersion !== version) await writeOwnership(deps.redis, deps.keys, target.ratingKey, seen);
     return { posterUploaded: false };
   }
+  await keepPosterOriginal(deps, target.ratingKey, current, record, poster.bytes);
   await deps.plex.uploadPoster(target.sectionKey, target.ratingKey, poster.bytes, poster.contentType);
   await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash, ...seen });
   return { posterUploaded: true };
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
+  const excluded = await readExclusion(deps.redis, deps.keys, sceneId);
+  if (excluded) return { skipped: excludedReason(sceneId, excluded) };
   const prefetched = prefetchItem(deps, sceneId);
   const scene = await deps.stash.findScene(sceneId);
   if (!scene) {
@@ -159,6 +166,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);
   const { edit, owned, preserved, cut } = decide(desired, current, record, deps.sync);
+  await keepOriginals(deps.redis, deps.keys, ratingKey, originalsOfEdit(current, edit, record));
   const editRequests = isEmptyEdit(edit) ? 0 : await deps.plex.applyEdit(sectionKey, ratingKey, edit);
   await writeOwnership(deps.redis, deps.keys, ratingKey, ownershipChanges(record, owned));
   const notes = { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) };
