@@ -9,6 +9,7 @@ import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
+import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
@@ -41,6 +42,14 @@ export interface StatusJson {
   matching?: MatchingStatus;
   /** Extra: the last Reconcile Library report (a dry run's too), null before the first; always set by shapeStatus. */
   reconcile?: { last: LibraryReport | null };
+  /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
+  excluded?: ExcludedStatus;
+}
+
+export interface ExcludedStatus {
+  count: number;
+  /** At most EXCLUSIONS_LISTED scenes, newest first: `sceneId`, `at`, `why`, `ratingKey`. */
+  scenes: ExcludedScene[];
 }
 
 export interface MatchingStatus {
@@ -82,6 +91,8 @@ export interface StatusSources {
   skipped: Record<string, number>;
   /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
   libraryReport?: string | null;
+  /** Scenes kept out of sync (absent: none). */
+  excluded?: ExcludedStatus;
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -93,7 +104,7 @@ function counts(hash: Record<string, string>): Record<string, number> {
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport] = await Promise.all([
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, excluded] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
     readLeader(redis, k.leader, leaderWarnings),
@@ -103,6 +114,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     redis.get(k.plexLibraryCheck),
     redis.hgetall(k.syncSkipped),
     redis.get(k.reconcileReport),
+    listExclusions(redis, k),
   ]);
   snapshot.warnings.push(...leaderWarnings);
   return {
@@ -115,6 +127,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     libraryCheck,
     skipped: counts(skipped),
     libraryReport,
+    excluded,
   };
 }
 
@@ -171,6 +184,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     matching: { pathHint: pathHintLine(src.pathHints ?? []), pathHints: src.pathHints ?? [], ...parseLibraryCheck(src.libraryCheck ?? null) },
     sync: { skipped: src.skipped },
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
+    excluded: src.excluded ?? { count: 0, scenes: [] },
   };
 }
 

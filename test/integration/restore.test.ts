@@ -9,6 +9,7 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, originalsKey, ownershipKey, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import type { PlexEdit } from '../../src/model/types.js';
+import { startDashboard } from '../../src/dashboard/server.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { runRestore, runResume } from '../../src/restore/from-config.js';
 import { restoreScenes } from '../../src/restore/run.js';
@@ -241,3 +242,43 @@ describe('the rules', () => {
     expect(await redis.exists(originalsKey(k(), ratingKey))).toBe(1);
   });
 });
+
+describe('the status page: POST /api/restore, the excluded scenes in /api/status, Sync again', () => {
+  it('a dry run by default, then the real run; /api/status lists the scene; resume brings it back and queues its sync', async () => {
+    const deps = depsWith();
+    const { sceneId, ratingKey } = agentPair();
+    await syncScene(sceneId, deps);
+    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, { redis, queues: [queue] });
+    try {
+      const post = async (path: string, body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
+        const res = await fetch(`${dash.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        return { status: res.status, json: (await res.json()) as Record<string, any> };
+      };
+      const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+      expect((await post('/api/restore', { sceneIds: [sceneId], dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
+      const dry = await post('/api/restore', { sceneIds: [sceneId] });
+      expect(dry.json).toMatchObject({ dryRun: true, restored: 1, excluded: 1, text: expect.stringMatching(/^Dry run: 1 scene would be restored/) });
+      expect(world.plex.item(ratingKey)!.title).toBe(`Stash title ${n}`);
+      const before = (await status()).excluded;
+      expect(before.scenes.map((x: { sceneId: string }) => x.sceneId)).not.toContain(sceneId);
+
+      const real = await post('/api/restore', { sceneIds: [sceneId], dryRun: false });
+      expect(real.json).toMatchObject({ dryRun: false, restored: 1, lines: expect.arrayContaining([expect.stringMatching(new RegExp(`^scene ${sceneId} \\(item ${ratingKey}\\): restored title`))]) });
+      expect(world.plex.item(ratingKey)!.title).toBe('The Agent Title');
+      const listed = (await status()).excluded;
+      expect(listed.count).toBe(before.count + 1);
+      expect(listed.scenes[0]).toMatchObject({ sceneId, why: 'restored', ratingKey });
+      const page = await (await fetch(`${dash.url}/?partial=main`, { headers: { 'X-Requested-With': 'stash2plex' } })).text();
+      expect(page).toContain(`data-resume="${sceneId}"`);
+
+      const resumed = await post('/api/restore/resume', { sceneIds: [sceneId], dryRun: false });
+      expect(resumed.json).toMatchObject({ resumed: 1, queued: 1 });
+      expect((await status()).excluded.scenes.map((x: { sceneId: string }) => x.sceneId)).not.toContain(sceneId);
+      expect((await queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId)).toContain(sceneId);
+      await queue.obliterate({ force: true });
+    } finally {
+      await dash.stop();
+    }
+  });
+});
+
