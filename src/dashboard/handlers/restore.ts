@@ -12,7 +12,7 @@ import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
 /** Most scene ids one request names. */
-export const MAX_SCENES_PER_REQUEST = 1_000;
+export const MAX_SCENES_PER_REQUEST = 500;
 
 /** Unknown keys are refused (a misspelt `dry_run` must not pass for a dry run); scenes by id or all. */
 const scopeBodySchema = z
