@@ -103,20 +103,20 @@ function counts(hash: Record<string, string>): Record<string, number> {
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
-  const leaderWarnings: string[] = [];
+  const readWarnings: string[] = [];
   const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, excluded] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
-    readLeader(redis, k.leader, leaderWarnings),
+    readLeader(redis, k.leader, readWarnings),
     redis.pttl(k.leader),
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
     readPathHints(redis, k.plexPathHints),
     redis.get(k.plexLibraryCheck),
     redis.hgetall(k.syncSkipped),
     redis.get(k.reconcileReport),
-    listExclusions(redis, k),
+    listExclusions(redis, k, readWarnings),
   ]);
-  snapshot.warnings.push(...leaderWarnings);
+  snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
     breakerStored: breakerStored === 1,

@@ -72,10 +72,24 @@ export async function* excludedSceneIds(redis: RedisConnection, k: Pick<Keys, 's
 
 /**
  * How many scenes are excluded, and at most `max` of them, newest first among those one HSCAN step
- * read (all of them while there are a few hundred at most): bounded whatever the hash's size.
+ * read (all of them while there are a few hundred at most): bounded whatever the hash's size. A key of
+ * the wrong type (damaged) reads as none, with a warning: it must not take the status page down.
  */
-export async function listExclusions(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, max = EXCLUSIONS_LISTED): Promise<{ count: number; scenes: ExcludedScene[] }> {
-  const [count, [, flat]] = await Promise.all([redis.hlen(k.syncExcluded), redis.hscan(k.syncExcluded, '0', 'COUNT', SCAN_PAGE)]);
+export async function listExclusions(
+  redis: RedisConnection,
+  k: Pick<Keys, 'syncExcluded'>,
+  warnings: string[] = [],
+  max = EXCLUSIONS_LISTED,
+): Promise<{ count: number; scenes: ExcludedScene[] }> {
+  let count: number;
+  let flat: string[];
+  try {
+    [count, [, flat]] = await Promise.all([redis.hlen(k.syncExcluded), redis.hscan(k.syncExcluded, '0', 'COUNT', SCAN_PAGE)]);
+  } catch (err) {
+    if (!/^WRONGTYPE/.test((err as Error).message)) throw err;
+    warnings.push(`${k.syncExcluded} is not a hash: no excluded scene shown`);
+    return { count: 0, scenes: [] };
+  }
   const scenes: ExcludedScene[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) scenes.push({ sceneId: flat[i]!, ...parseExclusion(flat[i + 1]!) });
   scenes.sort((a, b) => b.at - a.at || Number(a.sceneId) - Number(b.sceneId));
