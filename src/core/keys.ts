@@ -38,7 +38,8 @@ export function keys(prefix: string) {
     own: `${prefix}:own`,
     /**
      * Prefix of hashes `<orig>:<ratingKey>`, one per Plex item: for each field, what Plex had before
-     * stash2plex first wrote it (value and lock, as JSON), kept once; what a restore puts back.
+     * stash2plex first wrote it (value and lock, as JSON), kept once; what a restore puts back. The field
+     * `poster:upload` holds the SHA-1 of the last poster stash2plex uploaded (Plex names an upload by it).
      */
     orig: `${prefix}:orig`,
     /** Hash: Stash scene id → why and when it is kept out of sync (JSON; a restored scene). */

@@ -2,7 +2,7 @@
 // the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
 // GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
-// /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
+// POST /api/restore, POST /api/restore/resume, /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
 // in a response (every dynamic value is redacted before it is rendered).
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
@@ -17,6 +17,7 @@ import { keys as keyNames, SYNC_QUEUE, type Keys, type RedisConnection } from '.
 import { requeue, type RequeueOptions } from '../dlq/requeue.js';
 import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
 import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
+import { runRestore, runResume } from '../restore/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
@@ -107,6 +108,16 @@ function libraryReconciler(opts: DashboardAppOptions): DashboardPorts['reconcile
   return (dryRun: boolean) => runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue });
 }
 
+/** The restore and resume ports: this process's Redis and Plex settings, resumed syncs on the sync queue. */
+function restorers(opts: DashboardAppOptions): Pick<DashboardPorts, 'restore' | 'resume'> {
+  const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
+  const { config, redis, log } = opts;
+  return {
+    restore: (scope, dryRun) => runRestore(config, { scope, dryRun, log, redis }),
+    resume: queue ? (scope, dryRun) => runResume(config, { scope, dryRun, redis, queue }) : null,
+  };
+}
+
 /** Every port of the route table, wired to this process's Redis, queues, config and clock. */
 function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): DashboardPorts {
   const { config, redis, queues, log } = opts;
@@ -123,6 +134,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     requeue: requeueRunner(opts, k),
     cleanQueue: queueCleaner(opts),
     reconcileLibrary: libraryReconciler(opts),
+    ...restorers(opts),
     redisAnswers: () => withTimeout(redis.ping(), statusTimeoutMs, 'Redis did not answer'),
     log,
     registry,

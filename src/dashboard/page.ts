@@ -219,6 +219,31 @@ function reconcileSection(s: StatusJson, ctx: PageContext): string {
   );
 }
 
+/**
+ * Scenes kept out of sync (restored), newest first, each with "Sync again" (POST /api/restore/resume;
+ * the page script handles the buttons by delegation, since this part is re-rendered). Nothing when none.
+ */
+function excludedSection(s: StatusJson, ctx: PageContext): string {
+  const e = s.excluded;
+  if (!e || e.count === 0) return '';
+  const rows = e.scenes
+    .map(
+      (x) =>
+        `<li data-testid="excluded-scene" data-scene="${esc(x.sceneId)}">scene <code>${esc(x.sceneId)}</code>${x.ratingKey ? ` <span class="small muted">(Plex item ${esc(x.ratingKey)})</span>` : ''} · ${esc(x.why)}` +
+        `${x.at ? ` <time class="small muted" title="${esc(formatDateTime(x.at, ctx.timeZone))}">${esc(formatAgo(x.at, ctx.now))}</time>` : ''} ` +
+        `<button type="button" data-resume="${esc(x.sceneId)}" data-testid="resume-${esc(x.sceneId)}">Sync again</button></li>`,
+    )
+    .join('');
+  const more = e.count > e.scenes.length ? `<p class="small muted">… and ${(e.count - e.scenes.length).toLocaleString('en-US')} more (<code>npm run restore -- --resume --all</code> brings them all back)</p>` : '';
+  return card(
+    'excluded-card',
+    'Kept out of sync',
+    `<p class="small"><span data-testid="excluded-count">${e.count.toLocaleString('en-US')}</span> ${e.count === 1 ? 'scene is' : 'scenes are'} not synced: a restore put back what Plex had, and their edits in Stash wait until you bring them back (“Sync again” queues a sync).</p>` +
+      `<ul class="excluded">${rows}</ul>${more}`,
+    'wide',
+  );
+}
+
 /** The part of the page the script refreshes: everything under the header. */
 export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
   const state = s.breaker.state;
@@ -236,7 +261,7 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
     rampCard(s, ctx) +
     Object.entries(s.queues).map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null)).join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(s, ctx)}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
 }
 
 const CSS = `
@@ -298,13 +323,16 @@ button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 .recovery select{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;background:#fff}
 #requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
 #reconcile-result p{margin:2px 0}#reconcile-result:empty{display:none}
+#restore-result p{margin:2px 0}#restore-result:empty{display:none}
+ul.excluded{list-style:none;margin:8px 0 0;padding:0}ul.excluded li{padding:4px 0;border-bottom:1px solid #eef2f6}ul.excluded button{font-size:12.5px;padding:2px 8px;margin-left:6px}
+.recovery input[type=text]{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;width:14em}
 #requeue-result .big{font-size:18px;margin:0 0 4px}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
 // The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}})();`;
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}${RESTORE_SCRIPT}})();`;
 }
 
 /** Re-renders the main part, keeps the title in step, runs a manual probe. */
@@ -417,6 +445,40 @@ rc.no.addEventListener('click',function(){rcReset();rcShow('muted',['Cancelled: 
 `;
 
 /**
+ * Restore: a dry run first, then the confirmed real run of that very request. "Sync again" buttons (in the
+ * refreshed part, so handled by delegation) bring one restored scene back into sync.
+ */
+const RESTORE_SCRIPT = `// Restore: a dry run first, then the confirmed real run of the same scenes; "Sync again" resumes one scene.
+var rs={dry:document.getElementById('restore-dry'),ok:document.getElementById('restore-confirm'),no:document.getElementById('restore-cancel'),
+  out:document.getElementById('restore-result'),ids:document.getElementById('restore-scenes'),all:document.getElementById('restore-all')},rsPending=null;
+function rsShow(cls,lines){rs.out.textContent='';lines.forEach(function(t,i){var p=document.createElement('p');p.className=i===lines.length-1?cls:'small muted';p.textContent=t;rs.out.appendChild(p);});}
+function rsReset(){rsPending=null;rs.ok.hidden=true;rs.no.hidden=true;rs.dry.disabled=false;}
+function rsCall(path,body){return postJson(fetch(path,jsonPost(body)));}
+function rsScope(){if(rs.all.checked)return {all:true};var ids=rs.ids.value.split(/[\\s,]+/).filter(Boolean);return ids.length?{sceneIds:ids}:null;}
+rs.dry.addEventListener('click',function(){
+  rsReset();var scope=rsScope();if(!scope){rsShow('bad',['Name scene ids (12, 13) or tick "every scene".']);return;}
+  rs.dry.disabled=true;rsShow('muted',['Reading what was kept and what Plex shows now (dry run)…']);
+  rsCall('./api/restore',Object.assign({dryRun:true},scope)).then(function(r){rsShow('',r.lines);rs.dry.disabled=false;
+    if(r.excluded>0){rsPending=Object.assign({dryRun:false},scope);rs.ok.textContent='Restore '+plural(r.excluded,'scene','scenes');rs.ok.hidden=false;rs.no.hidden=false;rs.ok.focus();}
+  }).catch(function(e){rsShow('bad',[e.message]);rs.dry.disabled=false;});
+});
+rs.ok.addEventListener('click',function(){
+  if(!rsPending)return;var body=rsPending;rsReset();rs.dry.disabled=true;rsShow('muted',['Restoring…']);
+  rsCall('./api/restore',body).then(function(r){rsShow('ok',r.lines);}).catch(function(e){rsShow('bad',[e.message]);}).then(function(){rs.dry.disabled=false;});
+});
+rs.no.addEventListener('click',function(){rsReset();rsShow('muted',['Cancelled: nothing was restored.']);});
+rs.ids.addEventListener('input',function(){if(rsPending){rsReset();rs.out.textContent='';}});
+rs.all.addEventListener('change',function(){rs.ids.disabled=rs.all.checked;if(rsPending){rsReset();rs.out.textContent='';}});
+document.addEventListener('click',function(ev){
+  var b=ev.target&&ev.target.closest?ev.target.closest('button[data-resume]'):null;if(!b)return;
+  b.disabled=true;b.textContent='queueing…';
+  rsCall('./api/restore/resume',{sceneIds:[b.getAttribute('data-resume')],dryRun:false})
+  .then(function(r){b.textContent=r.queued?'sync queued':'not excluded';})
+  .catch(function(e){b.textContent='failed: '+e.message;b.disabled=false;});
+});
+`;
+
+/**
  * A panel outside the refreshed part: its controls, then the dry run's result and a hidden confirm and
  * cancel (ids and test ids `<id>-result`, `<id>-confirm`, `<id>-cancel`, which the page script drives).
  */
@@ -474,6 +536,21 @@ function reconcilePanel(): string {
   );
 }
 
+/** Restore: scene ids or every scene, a dry run, then a confirm. */
+function restorePanel(): string {
+  return confirmPanel(
+    'restore',
+    'Restore Plex metadata',
+    `Puts back what Plex had before stash2plex first wrote to these scenes' items (values, locks, the poster it had selected), ` +
+      `leaves fields someone changed in Plex since, and keeps the scenes out of sync until you press “Sync again”. ` +
+      `The dry run shows it field by field; nothing changes until you confirm. Same as <code>npm run restore</code> and the Stash task.`,
+    `<label>Scenes <input type="text" id="restore-scenes" data-testid="restore-scenes" placeholder="12, 13" inputmode="numeric"></label>` +
+      `<label><input type="checkbox" id="restore-all" data-testid="restore-all"> every scene with kept originals</label>` +
+      `<button id="restore-dry" type="button" data-testid="restore-dry">Dry run</button>`,
+    'Restore',
+  );
+}
+
 /** The whole page (first load). */
 export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
   const nonce = esc(ctx.nonce);
@@ -490,6 +567,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 ${recoveryPanel()}
 ${maintenancePanel()}
 ${reconcilePanel()}
+${restorePanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

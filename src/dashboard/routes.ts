@@ -9,6 +9,7 @@ import { pageHandler, type PagePorts } from './handlers/page.js';
 import { queueCleanHandler, type QueueCleanPorts } from './handlers/queue-clean.js';
 import { reconcileHandler, type ReconcilePorts } from './handlers/reconcile.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
+import { restoreHandler, resumeHandler, type RestorePorts } from './handlers/restore.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
 import { HTTP_HOOK_PATH } from '../hook/input.js';
 import type { Handler } from './reply.js';
@@ -43,7 +44,7 @@ export interface RouterRoute extends RouteBase {
 
 export type RouteDef = HandlerRoute | RouterRoute;
 
-export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & ReconcilePorts & MetricsPorts & PagePorts & {
+export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & ReconcilePorts & RestorePorts & MetricsPorts & PagePorts & {
   stashHook: Router;
   bullBoard: Router;
 };
@@ -57,6 +58,8 @@ export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
     { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(p), body: 'raw' },
     { method: 'post', path: '/api/queue/clean', access: 'dashboard', handler: queueCleanHandler(p), body: 'raw' },
     { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(p), body: 'raw' },
+    { method: 'post', path: '/api/restore', access: 'dashboard', handler: restoreHandler(p), body: 'raw' },
+    { method: 'post', path: '/api/restore/resume', access: 'dashboard', handler: resumeHandler(p), body: 'raw' },
     { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(p) },
     { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(p) },
     { method: 'all', path: '/queues', access: 'dashboard', router: p.bullBoard },

@@ -41,6 +41,19 @@ export interface PlexItem {
   files: string[];
   /** Names of locked fields (from `Field[{name, locked}]`), e.g. 'title', 'genre', 'thumb'. */
   locked: string[];
+  /** Plex's URL of the item's poster (`/library/metadata/{ratingKey}/thumb/{time}`); absent: no poster. */
+  thumb?: string;
+}
+
+/**
+ * One poster Plex offers for an item (`GET /library/metadata/{ratingKey}/posters`, python-plexapi
+ * plexapi/media.py `Poster`): `ratingKey` is Plex's own URL of the image (`upload://posters/<sha1>`,
+ * `metadata://posters/…`, an agent's http URL), what selecting it again takes.
+ */
+export interface PlexPoster {
+  ratingKey: string;
+  selected: boolean;
+  provider: string | null;
 }
 
 /** What Plex should show for a scene (the output of the pure mapping). */

@@ -6,7 +6,7 @@ import { classify, errorCode, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
 import { keys, type RedisConnection } from '../core/redis.js';
-import type { PlexEdit, PlexItem } from '../model/types.js';
+import type { PlexEdit, PlexItem, PlexPoster } from '../model/types.js';
 import { encodeEdit, itemFromMetadata, parseItem } from './edits.js';
 import { recordPathHint } from './path-hints.js';
 import {
@@ -26,6 +26,7 @@ import {
   parseIdentity,
   parseListingPage,
   parseMetadataList,
+  parsePosters,
   parseSections,
   PlexResponseError,
   type BadItem,
@@ -760,6 +761,26 @@ export class PlexClient {
       headers: { 'Content-Type': contentType },
     });
     await this.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
+  }
+
+  // ---- posters (what a restore needs) ------------------------------------------------------------
+
+  /**
+   * GET /library/metadata/{ratingKey}/posters: every poster Plex offers for the item, the selected one
+   * marked (python-plexapi plexapi/mixins.py PosterMixin `posters()`).
+   */
+  async posters(ratingKey: string): Promise<PlexPoster[]> {
+    const path = `/library/metadata/${encodeURIComponent(ratingKey)}/posters`;
+    const { json } = await this.json('GET', path);
+    return this.parsed('GET', path, () => parsePosters(json));
+  }
+
+  /**
+   * PUT /library/metadata/{ratingKey}/poster?url=<the poster's ratingKey>: selects one of the item's
+   * posters again (python-plexapi plexapi/media.py BaseResource `select()`, used by `setPoster`).
+   */
+  async selectPoster(ratingKey: string, posterKey: string): Promise<void> {
+    await this.send('PUT', `/library/metadata/${encodeURIComponent(ratingKey)}/poster`, { query: new URLSearchParams({ url: posterKey }) });
   }
 }
 

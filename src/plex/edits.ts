@@ -62,6 +62,7 @@ export function itemFromMetadata(m: PlexMetadata, sectionKey = ''): PlexItem {
     tags,
     files: filesOf(m),
     locked: m.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
+    ...(m.thumb ? { thumb: m.thumb } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // Pure: the parts of Plex's JSON responses stash2plex reads (shapes from plex-api-spec.yaml), validated
 // loosely (extra fields pass, absent arrays default to []) so a newer server does not break parsing.
 import { z } from 'zod';
+import type { PlexPoster } from '../model/types.js';
 import type { PlexSection } from './paths.js';
 
 /**
@@ -38,6 +39,7 @@ export const metadataSchema = z.looseObject({
   originallyAvailableAt: z.string().default(''),
   userRating: z.number().nullable().optional(),
   librarySectionID: id.optional(),
+  thumb: z.string().optional().catch(undefined),
   Genre: tags,
   Role: tags,
   Collection: tags,
@@ -169,6 +171,24 @@ export function parseSections(json: unknown): PlexSection[] {
 export function parseIdentity(json: unknown): { machineIdentifier: string; version: string } {
   const mc = parse(identityContainer, json, 'identity').MediaContainer;
   return { machineIdentifier: mc.machineIdentifier, version: mc.version };
+}
+
+// `GET /library/metadata/{ratingKey}/posters`: python-plexapi reads `Photo` elements with ratingKey and
+// selected (plexapi/media.py BaseResource); JSON lists them under MediaContainer.Metadata.
+const flag = z.union([z.boolean(), z.number(), z.string()]).optional();
+const postersContainer = z.looseObject({
+  MediaContainer: z.looseObject({
+    Metadata: z.array(z.looseObject({ ratingKey: z.string(), selected: flag, provider: z.string().optional().catch(undefined) })).default([]),
+  }),
+});
+
+/** The posters Plex offers for an item, the selected one marked. */
+export function parsePosters(json: unknown): PlexPoster[] {
+  return parse(postersContainer, json, 'posters').MediaContainer.Metadata.map((p) => ({
+    ratingKey: p.ratingKey,
+    selected: p.selected === true || p.selected === 1 || p.selected === '1' || p.selected === 'true',
+    provider: p.provider ?? null,
+  }));
 }
 
 /** Every `Media[].Part[].file` of an item (as Plex reports it). */

@@ -10,6 +10,10 @@
 // `fetchItems` with a list of keys): the ones that exist, paged by the container headers (or, with
 // setMultiKeyReads('whole-404'), a 404 for the whole read when one is missing: real Plex's choice is not
 // documented). An item's JSON can be overridden field by field (overrideItemJson), to serve a malformed item.
+// Posters are a list per item, one selected (python-plexapi plexapi/mixins.py PosterMixin, plexapi/media.py
+// `Poster`): the agent's (`metadata://posters/…`), each upload (`upload://posters/<sha1 of the bytes>`,
+// added once and selected), listed by `GET /library/metadata/{key}/posters` and selected again by
+// `PUT /library/metadata/{key}/poster?url=<its ratingKey>` (`Poster.select()`), which also locks it.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -62,6 +66,7 @@ export const ROUTES = {
   sectionAll: '/library/sections/:key/all',
   metadata: '/library/metadata/:key',
   posters: '/library/metadata/:key/posters',
+  posterSelect: '/library/metadata/:key/poster',
   rate: '/:/rate',
   refresh: '/library/sections/:key/refresh',
   unknown: 'unknown',
@@ -139,7 +144,11 @@ export interface SimItemState extends Record<SimScalar, string>, Record<SimTag, 
   files: string[];
   /** Locked field names, sorted. */
   locked: string[];
+  /** The selected poster (null: the item has none). */
   poster: { bytes: number; sha256: string; contentType: string } | null;
+  /** Plex's URL (ratingKey) of the selected poster, and of every poster offered, in the order added. */
+  posterKey: string | null;
+  posters: string[];
   updatedAt: number;
 }
 
@@ -159,9 +168,20 @@ interface Item extends Record<SimScalar, string>, Record<SimTag, string[]> {
   /** Part.size of each file, in the order of `files`. */
   sizes: number[];
   locked: Set<string>;
-  poster: { bytes: number; sha256: string; contentType: string } | null;
+  /** Every poster offered (the agent's, each upload), and the ratingKey of the selected one. */
+  posters: SimPoster[];
+  selectedPoster: string | null;
   addedAt: number;
   updatedAt: number;
+}
+
+/** One poster of an item: Plex's URL of it (`ratingKey`), who supplied it, and what the image was. */
+interface SimPoster {
+  ratingKey: string;
+  provider: string | null;
+  bytes: number;
+  sha256: string;
+  contentType: string;
 }
 
 /** A failure answered with an HTTP status (thrown inside handlers). */
@@ -309,7 +329,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return this.requests.filter(match).length;
   }
 
-  /** Requests that edit: PUT of the section edit call, the rating call, poster uploads (any status). */
+  /** Requests that edit: PUT of the section edit call, the rating call, poster uploads and selections (any status). */
   editCount(): number {
     return this.count(PlexSimulator.isEdit);
   }
@@ -318,7 +338,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return (
       (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
       r.route === ROUTES.rate ||
-      (r.method === 'POST' && r.route === ROUTES.posters)
+      (r.method === 'POST' && r.route === ROUTES.posters) ||
+      (r.method === 'PUT' && r.route === ROUTES.posterSelect)
     );
   }
 
@@ -375,10 +396,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       files: [input.file, ...(input.extraFiles ?? [])],
       sizes: [input.size ?? simFileSize(input.file), ...(input.extraFiles ?? []).map(simFileSize)],
       locked: new Set(input.locked ?? []),
-      poster: input.poster ? posterRecord(input.poster.bytes, input.poster.contentType) : null,
+      posters: [],
+      selectedPoster: null,
       addedAt: nowSeconds(),
       updatedAt: nowSeconds(),
     });
+    if (input.poster) addPoster(this.itemMap.get(ratingKey)!, input.poster.bytes, input.poster.contentType, AGENT_PROVIDER);
     return ratingKey;
   }
 
@@ -397,7 +420,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     applyOps(item, parseEditParams(seed.edit), this.tagEdits);
     if (seed.userRating !== undefined) item.userRating = seed.userRating;
     if (seed.poster) {
-      item.poster = posterRecord(seed.poster.bytes, seed.poster.contentType);
+      addPoster(item, seed.poster.bytes, seed.poster.contentType, null);
       item.locked.add('thumb');
     }
   }
@@ -516,6 +539,11 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       case `POST ${ROUTES.posters}`:
         this.uploadPoster(this.mustItem(key), ctx);
         return {};
+      case `GET ${ROUTES.posters}`:
+        return { body: this.postersBody(this.mustItem(key)) };
+      case `PUT ${ROUTES.posterSelect}`:
+        this.selectPoster(this.mustItem(key), ctx.url.searchParams.get('url'));
+        return {};
       case `PUT ${ROUTES.rate}`:
       case `GET ${ROUTES.rate}`: // the spec: it answers GET too
         this.rate(ctx.url.searchParams);
@@ -528,7 +556,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** The ratingKeys a request is about (none for listings). */
   private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
     if (route === ROUTES.metadata) return key.split(',');
-    if (route === ROUTES.posters) return [key];
+    if (route === ROUTES.posters || route === ROUTES.posterSelect) return [key];
     if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
     if (route === ROUTES.rate) return [q.get('key') ?? ''];
     return [];
@@ -672,7 +700,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     };
     for (const f of SIM_SCALARS) if (i[f] !== '' || f === 'title') md[f] = i[f];
     if (i.userRating !== null) md.userRating = i.userRating;
-    if (i.poster) md.thumb = `/library/metadata/${i.ratingKey}/thumb/${i.updatedAt}`;
+    if (i.selectedPoster) md.thumb = `/library/metadata/${i.ratingKey}/thumb/${i.updatedAt}`;
     md.Media = this.media(i);
     for (const f of SIM_TAGS) {
       if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
@@ -734,15 +762,52 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     item.updatedAt = nowSeconds();
   }
 
+  /** POST /library/metadata/{key}/posters: the upload joins the item's posters (once per image) and is selected. */
   private uploadPoster(item: Item, ctx: Ctx): void {
     if (ctx.body.length === 0) throw new HttpError(400, 'empty image');
-    item.poster = posterRecord(ctx.body, String(ctx.req.headers['content-type'] ?? 'application/octet-stream'));
+    addPoster(item, ctx.body, String(ctx.req.headers['content-type'] ?? 'application/octet-stream'), null);
+    item.updatedAt = nowSeconds();
+  }
+
+  /** GET /library/metadata/{key}/posters: every poster offered, the selected one marked (python-plexapi `Poster`). */
+  private postersBody(i: Item) {
+    const Metadata = i.posters.map((p) => {
+      const url = `/library/metadata/${i.ratingKey}/file?url=${encodeURIComponent(p.ratingKey)}`;
+      return { key: url, ratingKey: p.ratingKey, selected: p.ratingKey === i.selectedPoster, thumb: url, ...(p.provider ? { provider: p.provider } : {}) };
+    });
+    return { MediaContainer: { size: Metadata.length, identifier: LIBRARY_IDENTIFIER, mediaTagPrefix: '/system/bundle/media/flags/', Metadata } };
+  }
+
+  /**
+   * PUT /library/metadata/{key}/poster?url=<a poster's ratingKey> (python-plexapi `Poster.select()`): that
+   * poster becomes the item's. Strict where Plex may not be: the choice is also locked, as a choice made in
+   * Plex's own editor is, so a client that means to leave it unlocked must say so.
+   */
+  private selectPoster(item: Item, url: string | null): void {
+    if (!url) throw new HttpError(400, 'url is required');
+    if (!item.posters.some((p) => p.ratingKey === url)) throw new HttpError(404, `no poster ${url} for item ${item.ratingKey}`);
+    item.selectedPoster = url;
+    item.locked.add('thumb');
     item.updatedAt = nowSeconds();
   }
 }
 
-/** What the simulator keeps of a poster: its size, digest and type. */
-const posterRecord = (body: Buffer, contentType: string) => ({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), contentType });
+/** Who supplied a poster found at scan time: Plex's movie agent (its identifier). */
+const AGENT_PROVIDER = 'tv.plex.agents.movie';
+
+/**
+ * Adds an image to an item's posters (once: the same bytes are the same poster) and selects it. An upload
+ * is `upload://posters/<sha1 of the bytes>` (python-plexapi tests/test_mixins.py finds its uploads so);
+ * an agent's poster `metadata://posters/<agent>_<sha1>`.
+ */
+function addPoster(item: Item, body: Buffer, contentType: string, provider: string | null): void {
+  const sha1 = createHash('sha1').update(body).digest('hex');
+  const ratingKey = provider ? `metadata://posters/${provider}_${sha1}` : `upload://posters/${sha1}`;
+  if (!item.posters.some((p) => p.ratingKey === ratingKey)) {
+    item.posters.push({ ratingKey, provider, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), contentType });
+  }
+  item.selectedPoster = ratingKey;
+}
 
 // ---- edit parameters (pure) -----------------------------------------------------------------------
 
@@ -825,6 +890,7 @@ function routeOf(pathname: string): string {
   if (/^\/library\/sections\/[^/]+\/refresh\/?$/.test(pathname)) return ROUTES.refresh;
   if (/^\/library\/metadata\/[^/]+\/?$/.test(pathname)) return ROUTES.metadata;
   if (/^\/library\/metadata\/[^/]+\/posters\/?$/.test(pathname)) return ROUTES.posters;
+  if (/^\/library\/metadata\/[^/]+\/poster\/?$/.test(pathname)) return ROUTES.posterSelect;
   if (pathname === '/:/rate') return ROUTES.rate;
   return ROUTES.unknown;
 }
@@ -914,7 +980,14 @@ function snapshot(i: Item): SimItemState {
     userRating: i.userRating,
     files: [...i.files],
     locked: [...i.locked].sort(),
-    poster: i.poster ? { ...i.poster } : null,
+    poster: selectedPosterOf(i),
+    posterKey: i.selectedPoster,
+    posters: i.posters.map((p) => p.ratingKey),
     updatedAt: i.updatedAt,
   };
+}
+
+function selectedPosterOf(i: Item): SimItemState['poster'] {
+  const p = i.posters.find((x) => x.ratingKey === i.selectedPoster);
+  return p ? { bytes: p.bytes, sha256: p.sha256, contentType: p.contentType } : null;
 }

@@ -90,6 +90,18 @@ export const PLUGIN_TASKS = [
     mode: 'reconcile_library',
   },
   {
+    name: 'Restore Plex Metadata (dry run)',
+    description:
+      'Shows what Restore Plex Metadata would put back: for every scene whose Plex item stash2plex wrote to, the values and locks Plex had before. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+    mode: 'restore_dry_run',
+  },
+  {
+    name: 'Restore Plex Metadata',
+    description:
+      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first.',
+    mode: 'restore',
+  },
+  {
     name: 'Clear Failed Jobs (dry run)',
     description: 'Counts the failed sync jobs Clear Failed Jobs would remove. Removes nothing.',
     mode: 'clear_failed_dry_run',

@@ -4,6 +4,8 @@
 // `output` (and its last log line). No I/O: src/stash-plugin/tasks.ts reads Redis and prints.
 import { formatRequeueSummary } from '../dlq/report.js';
 import type { RequeueSummary } from '../dlq/requeue.js';
+import { restoreSummaryText, sceneLine } from '../restore/report.js';
+import type { RestoreSummary } from '../restore/run.js';
 import { formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { outageMetrics, type Outage } from '../resilience/outages.js';
 import type { PauseReason } from '../resilience/token.js';
@@ -365,6 +367,21 @@ export function recoverReport(s: RequeueSummary, label: string): Report {
     summary = `${label}: requeued ${plural(s.requeued, 'job')} (${counts})${left}${stopped}`;
   }
   return { lines, summary };
+}
+
+// ---- Restore Plex Metadata ------------------------------------------------------------------------
+
+/**
+ * A line per scene (a warning when a field changed in Plex was left, or the scene failed), then the
+ * totals (the summary, as Reconcile Library's, without the task's name); it names the resume when scenes
+ * were excluded.
+ */
+export function restoreReport(s: RestoreSummary): Report {
+  const lines = s.scenes.map((scene) => (scene.error || scene.plexChanged.length ? warning : info)(sceneLine(scene, s.dryRun)));
+  if (s.examined > s.scenes.length) lines.push(info(`… and ${plural(s.examined - s.scenes.length, 'more scene')}`));
+  if (s.examined === 0) lines.push(info('No scene has kept originals: stash2plex has written to no Plex item since it began keeping them'));
+  const resume = !s.dryRun && s.excluded > 0 ? '; npm run restore -- --resume, or "Sync again" on the status page, brings them back' : '';
+  return { lines, summary: `${restoreSummaryText(s)}${resume}` };
 }
 
 // ---- Reconcile Outage Windows ----------------------------------------------------------------------

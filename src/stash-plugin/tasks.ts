@@ -30,6 +30,7 @@ import {
   queueStatusReport,
   reconcileSummary,
   recoverReport,
+  restoreReport,
   asTaskArgs,
   type DirectProbe,
   type FailedBreakdown,
@@ -608,6 +609,34 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
   };
 }
 
+/**
+ * Restore Plex Metadata (dry run or real): every scene whose Plex item has kept originals (a task takes
+ * no scene list), as `npm run restore -- --all`. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment.
+ */
+function restoreTask(dryRun: boolean): TaskHandler {
+  return async (ctx) => {
+    const label = dryRun ? 'Restore Plex Metadata (dry run)' : 'Restore Plex Metadata';
+    const config = await taskConfig(ctx, label, ['PLEX_MAX_RESPONSE_BYTES']);
+    const { runRestore, RestoreUnavailable } = await import('../restore/from-config.js');
+    const progress = progressOf(ctx);
+    progress(0);
+    let loggedAt = Date.now();
+    const onProgress = (p: { examined: number; restored: number }) => {
+      if (Date.now() - loggedAt < PROGRESS_LOG_MS) return;
+      loggedAt = Date.now();
+      ctx.log('info', `${label}: ${p.examined} scenes examined, ${p.restored} ${dryRun ? 'would be restored' : 'restored'}`);
+    };
+    try {
+      const summary = await withState(ctx, config, label, (st) => runRestore(config, { scope: { all: true }, dryRun, log: taskLogger(ctx), redis: st.redis, onProgress }));
+      progress(1);
+      return emit(ctx, restoreReport(summary));
+    } catch (err) {
+      if (err instanceof RestoreUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`);
+      throw err;
+    }
+  };
+}
+
 /** Default of Purge Failed Jobs Older Than N Days' args.days. */
 export const DEFAULT_PURGE_DAYS = 30;
 
@@ -637,6 +666,8 @@ export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   reconcile_outages: reconcileOutages,
   reconcile_library_dry_run: reconcileLibraryTask(true),
   reconcile_library: reconcileLibraryTask(false),
+  restore_dry_run: restoreTask(true),
+  restore: restoreTask(false),
   clear_failed_dry_run: cleanTask('Clear Failed Jobs', 'clear_failed', true),
   clear_failed: cleanTask('Clear Failed Jobs', 'clear_failed', false),
   purge_failed_dry_run: cleanTask('Purge Failed Jobs Older Than N Days', 'purge_failed', true),

@@ -10,6 +10,7 @@ import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
 import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
+import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { queueState, type QueueState } from './queue-control.js';
 import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
 
@@ -42,6 +43,14 @@ export interface StatusJson {
   matching?: MatchingStatus;
   /** Extra: the last Reconcile Library report (a dry run's too), null before the first; always set by shapeStatus. */
   reconcile?: { last: LibraryReport | null };
+  /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
+  excluded?: ExcludedStatus;
+}
+
+export interface ExcludedStatus {
+  count: number;
+  /** At most EXCLUSIONS_LISTED scenes, newest first: `sceneId`, `at`, `why`, `ratingKey`. */
+  scenes: ExcludedScene[];
 }
 
 export interface MatchingStatus {
@@ -87,6 +96,8 @@ export interface StatusSources {
   skipped: Record<string, number>;
   /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
   libraryReport?: string | null;
+  /** Scenes kept out of sync (absent: none). */
+  excluded?: ExcludedStatus;
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -97,11 +108,11 @@ function counts(hash: Record<string, string>): Record<string, number> {
 /** Reads the sources in one round of parallel commands. */
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
-  const leaderWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, conflicts] = await Promise.all([
+  const readWarnings: string[] = [];
+  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] = await Promise.all([
     readSnapshot(redis, k, now),
     redis.exists(k.breaker),
-    readLeader(redis, k.leader, leaderWarnings),
+    readLeader(redis, k.leader, readWarnings),
     redis.pttl(k.leader),
     Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
     readPathHints(redis, k.plexPathHints),
@@ -109,8 +120,9 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     redis.hgetall(k.syncSkipped),
     redis.get(k.reconcileReport),
     readConflicts(redis, k.plexConflicts),
+    listExclusions(redis, k, readWarnings),
   ]);
-  snapshot.warnings.push(...leaderWarnings);
+  snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
     breakerStored: breakerStored === 1,
@@ -122,6 +134,7 @@ export async function readStatusSources(args: { redis: RedisConnection; keys: Ke
     conflicts,
     skipped: counts(skipped),
     libraryReport,
+    excluded,
   };
 }
 
@@ -183,6 +196,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     },
     sync: { skipped: src.skipped },
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
+    excluded: src.excluded ?? { count: 0, scenes: [] },
   };
 }
 

@@ -41,6 +41,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
     applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
     plexPathOf: (stashPath) => plex.plexPathOf(stashPath),
+    posters: (ratingKey) => plex.posters(ratingKey),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import type { PlexEdit, DesiredPlexState, PlexItem, Screenshot, StashScene } from '../model/types.js';
+import type { PlexEdit, DesiredPlexState, PlexItem, PlexPoster, Screenshot, StashScene } from '../model/types.js';
 import type { ResolvedItem, ResolveOptions } from '../plex/client.js';
 import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
@@ -13,6 +13,8 @@ import { desiredState, isEmptyEdit } from './mapping.js';
 import { checkMatch, releaseScene } from './match-check.js';
 import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
+import { forgetOriginals, keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
+import { excludedReason, readExclusion } from './sync-exclusions.js';
 import { posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
@@ -26,6 +28,8 @@ export interface PlexPort {
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
   /** A Stash file's path as Plex would hold it (PATH_MAP applied). */
   plexPathOf(stashPath: string): string;
+  /** The item's posters: read before the first upload, to keep the one Plex had selected (src/sync/originals.ts). */
+  posters(ratingKey: string): Promise<PlexPoster[]>;
 }
 
 /** What the processor needs of the Stash client (src/stash-api/client.ts). */
@@ -39,7 +43,7 @@ export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts'>;
+  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'orig' | 'syncExcluded'>;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
   sync: Config['sync'];
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
@@ -101,6 +105,8 @@ function onGone(deps: SyncDeps) {
     if (deps.gate && !(await deps.gate.breakerClosed())) return;
     if (replacedBy) await carryOwnership(deps.redis, deps.keys, ratingKey, replacedBy);
     else await forgetOwnership(deps.redis, deps.keys, ratingKey);
+    // What Plex had before stash2plex wrote to that item is no use on another: a successor keeps its own.
+    await forgetOriginals(deps.redis, deps.keys, ratingKey);
     await deps.redis.hdel(deps.keys.plexItemScene, ratingKey);
   };
 }
@@ -146,6 +152,7 @@ async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKe
     if (record.posterVersion !== version) await writeOwnership(deps.redis, deps.keys, target.ratingKey, seen);
     return { posterUploaded: false };
   }
+  await keepPosterOriginal(deps, target.ratingKey, current, record, poster.bytes);
   await deps.plex.uploadPoster(target.sectionKey, target.ratingKey, poster.bytes, poster.contentType);
   await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash, ...seen });
   return { posterUploaded: true };
@@ -169,6 +176,7 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
   const { ratingKey, sectionKey } = target;
   let editRequests = 0;
   if (!isEmptyEdit(decision.edit)) {
+    await keepOriginals(deps.redis, deps.keys, ratingKey, originalsOfEdit(current, decision.edit, record));
     await recordIntents(deps.redis, deps.keys, ratingKey, decision.intents);
     editRequests = await deps.plex.applyEdit(sectionKey, ratingKey, decision.edit);
   }
@@ -178,6 +186,8 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
+  const excluded = await readExclusion(deps.redis, deps.keys, sceneId);
+  if (excluded) return { skipped: excludedReason(sceneId, excluded) };
   const prefetched = prefetchItem(deps, sceneId);
   const scene = await deps.stash.findScene(sceneId);
   if (!scene) return sceneMissing(deps, sceneId);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { createMetricsRegistry, workerMetrics } from '../../src/dashboard/metrics.js';
 import { createLogger } from '../../src/core/log.js';
-import { connectRedis, keys } from '../../src/core/redis.js';
+import { connectRedis, keys, originalsKey } from '../../src/core/redis.js';
 import type { Outage } from '../../src/resilience/outages.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
@@ -234,4 +234,47 @@ describe.skipIf(!executablePath)('status page in a browser', () => {
     await queue.close();
     await ctx.close();
   });
+
+  it('Restore: a dry run, the confirm puts the scanner title back; the scene is listed as kept out of sync; Sync again queues it', { timeout: 60_000 }, async () => {
+    const k = keys(world.prefix);
+    // A scene the worker synced earlier in this run: its item's originals were kept.
+    let sceneId: string | undefined;
+    for (const [id, rk] of world.ratingKeyOf) {
+      if ((await redis.exists(originalsKey(k, rk))) === 1) {
+        sceneId = id;
+        break;
+      }
+    }
+    expect(sceneId).toBeDefined();
+    const ratingKey = world.ratingKeyOf.get(sceneId!)!;
+    const queue = createSyncQueue(redis, world.prefix);
+    await queue.obliterate({ force: true });
+    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD } });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dash.url);
+    const result = page.locator('[data-testid="restore-result"]');
+    await page.fill('[data-testid="restore-scenes"]', sceneId!);
+    await page.click('[data-testid="restore-dry"]');
+    await expect.poll(() => result.textContent(), { timeout: 20_000 }).toMatch(/Dry run: 1 scene would be restored \(\d+ fields\), 1 scene would be excluded from sync; nothing changed$/);
+    expect(world.plex.item(ratingKey)!.title).not.toBe(`scene-${sceneId}`);
+    const confirm = page.locator('[data-testid="restore-confirm"]');
+    expect(await confirm.textContent()).toBe('Restore 1 scene');
+    await confirm.click();
+    await expect.poll(() => result.textContent(), { timeout: 20_000 }).toMatch(/1 scene restored \(\d+ fields\), 1 scene excluded from sync$/);
+    expect(world.plex.item(ratingKey)).toMatchObject({ title: `scene-${sceneId}`, locked: [] });
+    // The next refresh lists it, with its button.
+    const resume = page.locator(`[data-testid="resume-${sceneId}"]`);
+    await resume.waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(SHOTS, 'restore.png'), fullPage: true });
+    await resume.click();
+    await expect.poll(async () => (await queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId), { timeout: 10_000 }).toContain(sceneId);
+    await expect.poll(() => page.locator(`[data-testid="resume-${sceneId}"]`).count(), { timeout: 10_000 }).toBe(0);
+    expect(await redis.hexists(k.syncExcluded, sceneId!)).toBe(0);
+    expect(errors).toEqual([]);
+    await queue.close();
+    await ctx.close();
+  });
 });
+

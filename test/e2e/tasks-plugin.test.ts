@@ -129,6 +129,8 @@ describe('the manifest', () => {
       ['Reconcile Outage Windows', { mode: 'reconcile_outages' }],
       ['Reconcile Library (dry run)', { mode: 'reconcile_library_dry_run' }],
       ['Reconcile Library', { mode: 'reconcile_library' }],
+      ['Restore Plex Metadata (dry run)', { mode: 'restore_dry_run' }],
+      ['Restore Plex Metadata', { mode: 'restore' }],
       ['Clear Failed Jobs (dry run)', { mode: 'clear_failed_dry_run' }],
       ['Clear Failed Jobs', { mode: 'clear_failed' }],
       ['Purge Failed Jobs Older Than N Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],
@@ -182,6 +184,20 @@ describe('Health Check', () => {
     expect(text(r)[0]).toMatch(/^Plex is HEALTHY \(responded in \d+ ms\)$/);
     expect(r.result.error).toMatch(/^Health Check: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
     expect(text(r, 'e')).toEqual([r.result.error]);
+  });
+});
+
+describe('Restore Plex Metadata (dry run)', () => {
+  it('runs from the built bundle: one JSON output; without PLEX_URL, one clear error', async () => {
+    const prefix = uniquePrefix('e2e-restore');
+    const r = await runTask('restore_dry_run', prefix, { env: { PLEX_URL: plex.url, PLEX_TOKEN: SIM_PLEX_TOKEN } });
+    expectWellFormed(r);
+    expect(r.code).toBe(0);
+    expect(r.result).toEqual({ output: 'Dry run: 0 scenes would be restored (0 fields), 0 scenes would be excluded from sync; nothing changed' });
+    const bare = await runTask('restore', prefix);
+    expectWellFormed(bare);
+    expect(bare.code).toBe(1);
+    expect(bare.result.error).toBe("Restore Plex Metadata: Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment");
   });
 });
 

@@ -31,7 +31,7 @@ const ongoing = outage({ id: 'ongoing-outage', startedAt: now - 2 * M, endedAt: 
 
 /** A healthy state of every key, written as the supervisor writes it. */
 async function writeValidState() {
-  await redis.del(k.breaker, k.ramp, k.outages, k.health, k.reconcileCheckpoint, k.leader, k.pausedBy);
+  await redis.del(k.breaker, k.ramp, k.outages, k.health, k.reconcileCheckpoint, k.leader, k.pausedBy, k.syncExcluded);
   const open = { ...initialBreaker(now - 2 * M), state: 'OPEN' as const, openedAt: now - M, consecutiveFailures: 5 };
   await redis.hset(k.breaker, { ...serializeBreaker(open), signalCursor: '0-0' });
   await redis.hset(k.ramp, serializeRamp(startRamp(now - M)));
@@ -61,6 +61,8 @@ const CORRUPTIONS: Corruption[] = [
   ['leader: an unprintable id', () => redis.set(k.leader, `<script>\u0000${'x'.repeat(5_000)}`, 'PX', 60_000)],
   ['leader: wrong type', async () => (await redis.del(k.leader), redis.hset(k.leader, { id: 'x' }))],
   ['paused-by: wrong type', async () => (await redis.del(k.pausedBy), redis.set(k.pausedBy, 'supervisor'))],
+  ['sync-excluded: unreadable records', () => redis.hset(k.syncExcluded, { '12': '{"at":', '<b>': JSON.stringify({ at: 'x', why: 5 }) })],
+  ['sync-excluded: wrong type', async () => (await redis.del(k.syncExcluded), redis.set(k.syncExcluded, 'x'))],
 ];
 
 function taskContext(mode: string): { ctx: TaskContext; lines: string[] } {

@@ -430,6 +430,21 @@ describe('getItem / applyEdit / uploadPoster', () => {
     expect(sim.item(rk)!.poster).toMatchObject({ bytes: 8, contentType: 'image/jpeg' });
     expect((await client().getItem(rk)).locked).toContain('thumb');
   });
+
+  it("lists an item's posters (the selected one marked), selects one again, and reads the item's thumb", async () => {
+    const rk = sim.addItem({ sectionKey: movies, title: 'P', file: '/plex/movies/e4/agent.mp4', poster: { bytes: Buffer.from([0xff, 0xd8, 0xff, 9]), contentType: 'image/jpeg' } });
+    const c = client();
+    const [agent] = await c.posters(rk);
+    expect(agent).toEqual({ ratingKey: expect.stringMatching(/^metadata:\/\/posters\//), selected: true, provider: 'tv.plex.agents.movie' });
+    expect((await c.getItem(rk)).thumb).toMatch(new RegExp(`^/library/metadata/${rk}/thumb/`));
+    await c.uploadPoster(movies, rk, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 5]), 'image/jpeg');
+    expect((await c.posters(rk)).map((p) => p.selected)).toEqual([false, true]);
+    await c.selectPoster(rk, agent!.ratingKey);
+    expect(sim.item(rk)!.posterKey).toBe(agent!.ratingKey);
+    expect((await c.posters(rk)).map((p) => p.selected)).toEqual([true, false]);
+    expect((await c.getItem(add(movies, '/plex/movies/e4/none.mp4'))).thumb).toBeUndefined();
+    await expectType(c.selectPoster(rk, 'upload://posters/missing'), 'PlexNotFound');
+  });
 });
 
 describe('secrets', () => {

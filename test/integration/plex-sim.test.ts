@@ -1,4 +1,5 @@
 // The Plex simulator itself, over raw HTTP: it must behave like Plex (plex-api.md), not like our client.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';
@@ -166,6 +167,35 @@ describe('PlexSimulator', () => {
     await get(`/library/metadata/${rk}`);
     expect(sim.editCount()).toBe(4);
     expect(sim.count({ route: ROUTES.rate, status: 400 })).toBe(1);
+  });
+
+  it('posters as python-plexapi sees them: the agent’s listed and selected; an upload (upload://posters/<sha1>) added once and selected; select puts one back and locks it', async () => {
+    const agentBytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 7]);
+    const rk = sim.addItem({ sectionKey: sec, title: 'P', file: '/m/posters/p.mp4', poster: { bytes: agentBytes, contentType: 'image/jpeg' } });
+    const bare = sim.addItem({ sectionKey: sec, title: 'Q', file: '/m/posters/q.mp4' });
+    const list = async (key: string) => (await json(await get(`/library/metadata/${key}/posters`))).MediaContainer.Metadata as { ratingKey: string; selected: boolean; provider?: string; key: string }[];
+    const thumbOf = async (key: string) => (await json(await get(`/library/metadata/${key}`))).MediaContainer.Metadata[0].thumb as string | undefined;
+    const agent = await list(rk);
+    expect(agent).toEqual([expect.objectContaining({ ratingKey: expect.stringMatching(/^metadata:\/\/posters\//), selected: true, provider: 'tv.plex.agents.movie' })]);
+    expect(await list(bare)).toEqual([]);
+    expect(await thumbOf(bare)).toBeUndefined();
+    expect(await thumbOf(rk)).toMatch(new RegExp(`^/library/metadata/${rk}/thumb/\\d+$`));
+    const png = new Uint8Array([1, 2, 3, 4]);
+    const upload = () => fetch(`${sim.url}/library/metadata/${rk}/posters`, { method: 'POST', headers: { ...H, 'Content-Type': 'image/png' }, body: png });
+    expect((await upload()).status).toBe(200);
+    expect((await upload()).status).toBe(200);
+    const sha1 = createHash('sha1').update(png).digest('hex');
+    expect((await list(rk)).map((p) => [p.ratingKey, p.selected])).toEqual([
+      [agent[0]!.ratingKey, false],
+      [`upload://posters/${sha1}`, true],
+    ]);
+    expect(sim.item(rk)).toMatchObject({ posterKey: `upload://posters/${sha1}`, poster: { bytes: 4 }, locked: [] });
+    sim.resetCounters();
+    expect((await put(`/library/metadata/${rk}/poster`, { url: agent[0]!.ratingKey })).status).toBe(200);
+    expect(sim.item(rk)).toMatchObject({ posterKey: agent[0]!.ratingKey, poster: { bytes: agentBytes.length }, locked: ['thumb'] });
+    expect((await put(`/library/metadata/${rk}/poster`, { url: 'upload://posters/none' })).status).toBe(404);
+    expect((await put(`/library/metadata/${rk}/poster`, {})).status).toBe(400);
+    expect(sim.editCount()).toBe(3);
   });
 
   it('fault modes: 503, 401 (identity still up), down = connection refused, up = same port', async () => {

@@ -15,6 +15,9 @@ import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.j
 import type { Outage } from '../../src/resilience/outages.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
+import { PlexClient } from '../../src/plex/client.js';
+import { StashClient } from '../../src/stash-api/client.js';
+import { syncScene } from '../../src/sync/processor.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import type { PluginLogLevel } from '../../src/stash-plugin/plugin-io.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
@@ -466,6 +469,53 @@ describe('Reconcile Outage Windows', () => {
     const r = await task('reconcile_outages', s.prefix, { stashPort: 1 });
     expect(r.summary).toBe('Reconcile Outage Windows: no outage recorded, nothing to reconcile');
     expect(stash.count()).toBe(before);
+  });
+});
+
+// ---- Restore Plex Metadata -------------------------------------------------------------------------
+
+describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
+  it('every scene with kept originals: the dry run changes nothing, the real one puts the scanner titles back and excludes the scenes', async () => {
+    const world = await startWorld({ scenes: 2, prefixName: 'task-restore', env: { SYNC_POSTER: 'false' } });
+    const redis = connectRedis(world.config);
+    try {
+      const deps = {
+        plex: new PlexClient({ url: world.config.plex.url, token: world.config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: world.config.plex.pathMap }),
+        stash: new StashClient({ url: world.config.stash.url, apiKey: world.config.stash.apiKey }),
+        redis,
+        keys: keys(world.prefix),
+        sync: world.config.sync,
+      };
+      const ids = [...world.ratingKeyOf.keys()];
+      for (const id of ids) await syncScene(id, deps);
+      const titles = () => ids.map((id) => world.plex.item(world.ratingKeyOf.get(id)!)!.title);
+      expect(titles()).toEqual(['Scene 1', 'Scene 2']);
+      const env = { PLEX_URL: world.plex.url, PLEX_TOKEN: world.config.plex.token };
+
+      const dry = await task('restore_dry_run', world.prefix, { env });
+      expect(dry.summary).toBe('Dry run: 2 scenes would be restored (14 fields), 2 scenes would be excluded from sync; nothing changed');
+      expect(dry.lines).toContain(`scene ${ids[0]} (item ${world.ratingKeyOf.get(ids[0]!)}): would restore title, summary, studio, date, genres, actors, rating`);
+      expect(titles()).toEqual(['Scene 1', 'Scene 2']);
+      expect(dry.progress).toEqual([0, 1]);
+
+      const real = await task('restore', world.prefix, { env });
+      expect(real.summary).toBe(
+        '2 scenes restored (14 fields), 2 scenes excluded from sync; npm run restore -- --resume, or "Sync again" on the status page, brings them back',
+      );
+      expect(titles()).toEqual(['scene-1', 'scene-2']);
+      expect((await redis.hkeys(keys(world.prefix).syncExcluded)).sort()).toEqual([...ids].sort());
+      const again = await task('restore', world.prefix, { env });
+      expect(again.summary).toBe('0 scenes restored (0 fields), 0 scenes excluded from sync');
+      expect(again.lines).toContain('No scene has kept originals: stash2plex has written to no Plex item since it began keeping them');
+    } finally {
+      redis.disconnect();
+      await world.stop();
+    }
+  });
+
+  it("without PLEX_URL in the plugin's environment, says so", async () => {
+    const s = store('task-restore-noplex');
+    await expect(task('restore_dry_run', s.prefix)).rejects.toThrow("Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment");
   });
 });
 

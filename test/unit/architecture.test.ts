@@ -16,7 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['plex', 'stash-api'],
   ['sync'],
   ['supervisor'],
-  ['dlq'],
+  ['dlq', 'restore'],
   ['dashboard', 'stash-plugin'],
   ['sim', 'roles'],
 ];

@@ -5,6 +5,9 @@ import { healthzHandler } from '../../src/dashboard/handlers/healthz.js';
 import { metricsHandler } from '../../src/dashboard/handlers/metrics.js';
 import { pageHandler } from '../../src/dashboard/handlers/page.js';
 import { requeueHandler, type RequeuePorts } from '../../src/dashboard/handlers/requeue.js';
+import { restoreHandler, resumeHandler, type RestorePorts } from '../../src/dashboard/handlers/restore.js';
+import { RestoreUnavailable } from '../../src/restore/from-config.js';
+import type { RestoreScope, RestoreSummary } from '../../src/restore/run.js';
 import { statusHandler } from '../../src/dashboard/handlers/status.js';
 import type { PageContext } from '../../src/dashboard/page.js';
 import type { Reply } from '../../src/dashboard/reply.js';
@@ -150,6 +153,60 @@ describe('GET /metrics and GET /', () => {
   });
 });
 
+describe('POST /api/restore and /api/restore/resume', () => {
+  const summary: RestoreSummary = { restored: 1, fields: 3, excluded: 1, skipped: { neverWritten: 6, plexChanged: 0 }, dryRun: true, examined: 1, scenes: [], failed: 0, durationMs: 5 };
+  function ports(over: Partial<RestorePorts> = {}) {
+    const calls: [string, RestoreScope, boolean][] = [];
+    const p: RestorePorts = {
+      restore: async (scope, dryRun) => (calls.push(['restore', scope, dryRun]), { ...summary, dryRun }),
+      resume: async (scope, dryRun) => (calls.push(['resume', scope, dryRun]), { resumed: 1, queued: dryRun ? 0 : 1, notExcluded: 0, sceneIds: ['12'], dryRun }),
+      redisAnswers: async () => 'PONG',
+      log: { info: () => undefined },
+      ...over,
+    };
+    return { p, calls };
+  }
+
+  it('a dry run unless dryRun: false; scenes by id or all: true, never both, nothing else', async () => {
+    const { p, calls } = ports();
+    const restore = restoreHandler(p);
+    const dry = await restore(body('{"sceneIds":["12"]}'));
+    expect(dry.status).toBe(200);
+    expect(jsonOf(dry)).toMatchObject({ dryRun: true, text: 'Dry run: 1 scene would be restored (3 fields), 1 scene would be excluded from sync; nothing changed' });
+    expect((await restore(body('{"all":true,"dryRun":false}'))).status).toBe(200);
+    expect(calls).toEqual([
+      ['restore', { sceneIds: ['12'] }, true],
+      ['restore', { all: true }, false],
+    ]);
+    for (const bad of ['{}', '{"all":true,"sceneIds":["1"]}', '{"sceneIds":["x"]}', '{"sceneIds":[]}', '{"all":true,"dry_run":false}', 'nope']) {
+      const r = await restore(body(bad));
+      expect(r.status, bad).toBe(400);
+    }
+    expect(calls).toHaveLength(2);
+  });
+
+  it('one restore at a time; a missing Plex setting is a 503', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { p } = ports({ restore: async () => (await held, summary) });
+    const restore = restoreHandler(p);
+    const first = restore(body('{"all":true}'));
+    await expect(restore(body('{"all":true}'))).rejects.toMatchObject({ status: 409 });
+    release();
+    expect((await first).status).toBe(200);
+    const unavailable = restoreHandler(ports({ restore: async () => Promise.reject(new RestoreUnavailable('Restore needs PLEX_URL and PLEX_TOKEN')) }).p);
+    await expect(unavailable(body('{"all":true}'))).rejects.toMatchObject({ status: 503, message: 'Restore needs PLEX_URL and PLEX_TOKEN' });
+  });
+
+  it('resume: the same body; its text says what was brought back', async () => {
+    const { p, calls } = ports();
+    const r = await resumeHandler(p)(body('{"sceneIds":["12"],"dryRun":false}'));
+    expect(jsonOf(r)).toMatchObject({ resumed: 1, queued: 1, text: '1 scene brought back into sync (scene 12), 1 sync queued (bulk priority)' });
+    expect(calls).toEqual([['resume', { sceneIds: ['12'] }, false]]);
+    expect((await resumeHandler({ ...p, resume: null })(body('{"all":true}')).catch((e: HttpError) => e)) as HttpError).toMatchObject({ status: 500 });
+  });
+});
+
 describe('the route table', () => {
   it('lists every route once, /healthz open, the hook behind its token, the rest behind the dashboard guards', () => {
     const router = (() => undefined) as unknown as DashboardPorts['stashHook'];
@@ -162,6 +219,8 @@ describe('the route table', () => {
       'POST /api/requeue dashboard',
       'POST /api/queue/clean dashboard',
       'POST /api/reconcile dashboard',
+      'POST /api/restore dashboard',
+      'POST /api/restore/resume dashboard',
       'GET /metrics dashboard',
       'GET / dashboard',
       'ALL /queues dashboard',

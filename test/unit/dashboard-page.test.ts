@@ -108,4 +108,33 @@ describe('status page', () => {
     expect(html).toContain("fetch('./?partial=main'");
     expect(html).toContain('<main id="status-main">');
   });
+
+  it('lists the scenes kept out of sync, newest first, each with a Sync again button; nothing when there are none', () => {
+    const excluded = {
+      count: 23,
+      scenes: [
+        { sceneId: '12', at: NOW - 60_000, why: 'restored', ratingKey: '7' },
+        { sceneId: '<b>', at: 0, why: 'unreadable record', ratingKey: null },
+      ],
+    };
+    const html = renderStatusMain(status({ excluded }), ctx);
+    expect(testid(html, 'excluded-count')).toBe('23');
+    expect(html).toContain('<button type="button" data-resume="12" data-testid="resume-12">Sync again</button>');
+    expect(html).toContain('data-resume="&lt;b&gt;"');
+    expect(html).toContain('… and 21 more');
+    expect(renderStatusMain(status(), ctx)).not.toContain('excluded-card');
+  });
+
+  it('has a Restore panel (dry run, then confirm) outside the refreshed part, and a script that parses', () => {
+    const html = renderStatusPage(status(), ctx);
+    const main = html.slice(html.indexOf('<main'), html.indexOf('</main>'));
+    for (const id of ['restore-scenes', 'restore-all', 'restore-dry', 'restore-confirm', 'restore-result']) {
+      expect(main).not.toContain(`data-testid="${id}"`);
+      expect(html).toContain(`data-testid="${id}"`);
+    }
+    const script = html.slice(html.indexOf('<script nonce="abc123">') + '<script nonce="abc123">'.length, html.indexOf('</script>'));
+    expect(() => new Function(script)).not.toThrow();
+    expect(script).toContain("'./api/restore/resume'");
+    expect(script).toContain('split(/[\\s,]+/)');
+  });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decideHook } from '../../src/hook/decide.js';
 import { hookOutcome } from '../../src/dashboard/http-hook.js';
 import type { PluginInput } from '../../src/hook/input.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
 
 const doc = readFileSync('docs/STASH.md', 'utf8');
 const hookInput = (ctx: Record<string, unknown>): PluginInput => ({ server_connection: {}, args: { hookContext: ctx as never } });
@@ -47,6 +48,13 @@ describe('docs/STASH.md', () => {
       if (['STASH2PLEX_URL', 'PUID'].includes(v)) continue;
       expect(example, `${v} is named in docs/STASH.md`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
     }
+  });
+});
+
+describe('README.md', () => {
+  it('names every Stash task', () => {
+    const readme = readFileSync('README.md', 'utf8').replace(/\s+/g, ' ');
+    for (const t of PLUGIN_TASKS) expect(readme, t.name).toContain(`**${t.name.replace(/ \(dry run\)$/, '')}**`);
   });
 });
 

@@ -80,6 +80,14 @@ describe('manifests', () => {
     expect(m.exec.join(' ')).not.toContain('{');
   });
 
+  it('Restore Plex Metadata: a dry run listed first, and both say they act on every scene (Stash passes no scene list)', () => {
+    const m = roundTrip(pluginManifest('1.2.3'));
+    const names = (m.tasks as { name: string }[]).map((t) => t.name);
+    expect(names.indexOf('Restore Plex Metadata (dry run)')).toBe(names.indexOf('Restore Plex Metadata') - 1);
+    const restore = PLUGIN_TASKS.filter((t) => t.mode === 'restore' || t.mode === 'restore_dry_run');
+    expect(restore.map((t) => t.description)).toEqual([expect.stringMatching(/every scene .*Changes nothing/), expect.stringMatching(/every scene it wrote to .*dry run first/)]);
+  });
+
   it('exec lines, exactly', () => {
     expect(httpHookExec('wget', TARGET)).toEqual([
       'wget', '-q', '-O', '-', '--header', 'Authorization: Bearer a1b2c3d4e5f6', '--header', 'Content-Type: application/json',

@@ -46,6 +46,7 @@ describe('shapeStatus', () => {
       matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 0, recent: [] } },
       sync: { skipped: {} },
       reconcile: { last: null },
+      excluded: { count: 0, scenes: [] },
     });
   });
 
@@ -73,8 +74,8 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    // The contract's keys, then the extras `matching`, `sync` and `reconcile`.
-    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync', 'reconcile']);
+    // The contract's keys, then the extras `matching`, `sync`, `reconcile` and `excluded`.
+    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync', 'reconcile', 'excluded']);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
     expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);

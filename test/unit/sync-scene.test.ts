@@ -1,9 +1,10 @@
 // syncScene with fake ports (Plex, Stash) and the run's real Redis: what it reads, what it sends, and the
 // errors it ends with.
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { SyncError } from '../../src/core/errors.js';
-import { keys } from '../../src/core/redis.js';
+import { keys, originalsKey, ownershipKey } from '../../src/core/redis.js';
 import type { PlexEdit, PlexItem, Screenshot, StashScene } from '../../src/model/types.js';
 import { parseItem } from '../../src/plex/edits.js';
 import { NOT_IN_PLEX, syncScene, type PlexPort, type StashPort, type SyncDeps } from '../../src/sync/processor.js';
@@ -78,6 +79,11 @@ function fakePlex(files: Record<string, string>) {
     async uploadPoster(_section, ratingKey) {
       calls.push(`poster ${ratingKey}`);
       lock(items.get(ratingKey)!, 'thumb');
+      items.get(ratingKey)!.thumb = `/library/metadata/${ratingKey}/thumb/2`;
+    },
+    async posters(ratingKey) {
+      calls.push(`posters ${ratingKey}`);
+      return items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [];
     },
   };
   return { port, calls, items };
@@ -236,5 +242,68 @@ describe('syncScene', () => {
     stash.byId.delete('1');
     expect((await failure(syncScene('1', deps)))?.type).toBe('StashSceneMissing');
     expect(await redis.hexists(deps.keys.plexSceneItem, '1')).toBe(0);
+  });
+
+  it('an excluded scene (restored) is skipped before any Stash or Plex request, saying how to bring it back', async () => {
+    const { deps, plex } = setup();
+    const reads: string[] = [];
+    deps.stash.findScene = async (id) => (reads.push(id), null);
+    await redis.hset(deps.keys.syncExcluded, '1', JSON.stringify({ at: 1, why: 'restored', ratingKey: '101' }));
+    expect(await syncScene('1', deps)).toEqual({
+      skipped: 'excluded from sync (restored): npm run restore -- --resume --scene 1, or "Sync again" on the status page, brings it back',
+    });
+    expect(plex.calls).toEqual([]);
+    expect(reads).toEqual([]);
+  });
+});
+
+describe('what Plex had is kept before stash2plex first writes a field', () => {
+  const kept = (deps: SyncDeps) => redis.hgetall(originalsKey(deps.keys, '101'));
+
+  it('each field the first edit writes, with its lock; once: a later edit of the same field keeps the first', async () => {
+    const { deps, plex, stash } = setup();
+    plex.items.get('101')!.locked.push('studio');
+    plex.items.get('101')!.userRating = 3;
+    await syncScene('1', deps);
+    expect((await kept(deps))).toEqual({
+      title: JSON.stringify({ value: 'file name', locked: false }),
+      summary: JSON.stringify({ value: '', locked: false }),
+      studio: JSON.stringify({ value: '', locked: true }),
+      date: JSON.stringify({ value: '', locked: false }),
+      genres: JSON.stringify({ value: [], locked: false }),
+      actors: JSON.stringify({ value: [], locked: false }),
+      rating: JSON.stringify({ value: 3, locked: false }),
+    });
+    const first = (await kept(deps));
+    stash.byId.set('1', scene('1', { title: 'Renamed' }));
+    await syncScene('1', deps);
+    expect(plex.items.get('101')!.title).toBe('Renamed');
+    expect((await kept(deps))).toEqual(first);
+  });
+
+  it('a field the ownership record already holds (set before originals were kept) keeps nothing', async () => {
+    const { deps } = setup();
+    await redis.hset(ownershipKey(deps.keys, '101'), 'title', 'feedc0de00000000');
+    await syncScene('1', deps);
+    expect(Object.keys((await kept(deps)))).not.toContain('title');
+    expect(Object.keys((await kept(deps)))).toContain('summary');
+  });
+
+  it('the poster Plex had selected, read once before the first upload, and the SHA-1 of each upload', async () => {
+    let bytes = JPEG;
+    const { deps, plex } = setup({ poster: true, shot: () => ({ bytes, contentType: 'image/jpeg' }) });
+    plex.items.get('101')!.thumb = '/library/metadata/101/thumb/1';
+    await syncScene('1', deps);
+    expect((await kept(deps))).toMatchObject({
+      poster: JSON.stringify({ value: 'metadata://posters/agent', locked: false }),
+      'poster:upload': createHash('sha1').update(JPEG).digest('hex'),
+    });
+    bytes = OTHER_JPEG;
+    await syncScene('1', deps);
+    expect((await kept(deps))).toMatchObject({
+      poster: JSON.stringify({ value: 'metadata://posters/agent', locked: false }),
+      'poster:upload': createHash('sha1').update(OTHER_JPEG).digest('hex'),
+    });
+    expect(plex.calls.filter((c) => c.startsWith('posters'))).toEqual(['posters 101']);
   });
 });

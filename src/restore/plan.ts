@@ -1,0 +1,128 @@
+// Pure: what a restore sends to one Plex item, field by field, from what was kept before stash2plex first
+// wrote it (src/sync/originals.ts), the ownership record (a hash of the value stash2plex last set) and
+// the item as Plex shows it now. A field is put back only while Plex still shows stash2plex's value: one a
+// person changed since is left as it is (plexChanged); one never written has nothing to put back.
+import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
+import type { PlexEdit, PlexItem, PlexPoster, PlexScalarField, PlexTagField } from '../model/types.js';
+import { intentOf, plexField, valueHash, type OwnershipRecord } from '../sync/ownership.js';
+import type { KeptOriginal, StoredOriginals } from '../sync/originals.js';
+
+export type FieldOutcome = 'restored' | 'neverWritten' | 'plexChanged';
+
+export interface RestoreInput {
+  kept: StoredOriginals;
+  record: OwnershipRecord;
+  item: PlexItem;
+  /** The item's posters, read when a poster was kept and the item shows one ([] when it shows none). */
+  posters: readonly PlexPoster[] | null;
+}
+
+export interface RestorePlan {
+  /** Values put back, each with the lock it had (`unlock` for a field that was not locked). */
+  edit: PlexEdit;
+  /** The poster to select again (its ratingKey), sent before the edit; null: none. */
+  selectPoster: string | null;
+  /** Fields Plex shows (after the edit) as they were before stash2plex wrote them. */
+  restored: SyncField[];
+  /** Fields nothing was kept of: stash2plex never wrote them (or wrote them before originals were kept). */
+  neverWritten: SyncField[];
+  /** Fields changed in Plex since stash2plex wrote them: left untouched. */
+  plexChanged: SyncField[];
+  /** Why a field was left, when the outcome alone does not say. */
+  notes: string[];
+}
+
+type Kind = { scalar: PlexScalarField } | { tags: PlexTagField } | { rating: true };
+
+const KINDS: Partial<Record<SyncField, Kind>> = {
+  title: { scalar: 'title' },
+  summary: { scalar: 'summary' },
+  studio: { scalar: 'studio' },
+  date: { scalar: 'originallyAvailableAt' },
+  genres: { tags: 'genre' },
+  actors: { tags: 'actor' },
+  collection: { tags: 'collection' },
+  rating: { rating: true },
+};
+
+/** Whether a kept value has the shape of its field (a damaged one is not put back). */
+function fits(kind: Kind, value: KeptOriginal['value']): boolean {
+  if ('scalar' in kind) return typeof value === 'string';
+  if ('tags' in kind) return Array.isArray(value);
+  return value === null || typeof value === 'number';
+}
+
+/** Adds the put-back of one value field to the edit: its value (when it differs) and the lock it had. */
+function putBack(plan: RestorePlan, kind: Kind, o: KeptOriginal, item: PlexItem, valueDiffers: boolean): void {
+  const unlock = (name: PlexScalarField | PlexTagField) => (plan.edit.unlock ??= []).push(name);
+  if ('rating' in kind) {
+    plan.edit.userRating = o.value as number | null;
+    return;
+  }
+  const name = 'scalar' in kind ? kind.scalar : kind.tags;
+  // A lock alone can only be released (`.locked=0`); a lock to set again travels with the value.
+  const send = valueDiffers || o.locked;
+  if (send && 'scalar' in kind) plan.edit.scalars[kind.scalar] = o.value as string;
+  if (send && 'tags' in kind) {
+    const want = o.value as string[];
+    plan.edit.tags[kind.tags] = { set: want, remove: item.tags[kind.tags].filter((t) => !want.includes(t)) };
+  }
+  if (!o.locked) unlock(name);
+}
+
+function planValueField(plan: RestorePlan, field: SyncField, kind: Kind, o: KeptOriginal, record: OwnershipRecord, item: PlexItem): FieldOutcome {
+  if (!fits(kind, o.value)) {
+    plan.notes.push(`${field}: the kept value is unreadable`);
+    return 'neverWritten';
+  }
+  const shown = plexField(field, item)!;
+  const nowHash = valueHash(shown.value);
+  const lockedNow = item.locked.includes(shown.name);
+  const valueDiffers = nowHash !== valueHash(o.value);
+  if (!valueDiffers && ('rating' in kind || lockedNow === o.locked)) return 'restored';
+  // Still ours only while Plex shows the value stash2plex last set, or meant to set (an answer lost after Plex applied it).
+  if (record[field] !== nowHash && record[intentOf(field)] !== nowHash) return 'plexChanged';
+  putBack(plan, kind, o, item, valueDiffers);
+  return 'restored';
+}
+
+/**
+ * The poster: selected again when Plex still shows the one stash2plex uploaded (Plex names an upload
+ * `upload://posters/<sha1>`; the SHA-1 of stash2plex's last upload is kept), with the lock it had.
+ */
+function planPoster(plan: RestorePlan, o: KeptOriginal, kept: StoredOriginals, item: PlexItem, posters: readonly PlexPoster[]): FieldOutcome {
+  const selected = item.thumb ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
+  const lockedNow = item.locked.includes('thumb');
+  if (selected === o.value && lockedNow === o.locked) return 'restored';
+  const ours = selected === o.value || (kept.posterUpload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(kept.posterUpload));
+  if (!ours) return 'plexChanged';
+  if (o.value !== null && selected !== o.value) {
+    if (!posters.some((p) => p.ratingKey === o.value)) {
+      plan.notes.push('poster: the one Plex had is no longer among its posters');
+      return 'plexChanged';
+    }
+    plan.selectPoster = o.value as string;
+  }
+  if (o.value === null) plan.notes.push('poster: Plex had none; the uploaded one stays (unlocked) until Plex picks another');
+  // Selecting may lock the poster (Plex's editor does): its lock is put back after, in the edit.
+  if (!o.locked) (plan.edit.unlock ??= []).push('thumb');
+  return 'restored';
+}
+
+export function planRestore(input: RestoreInput): RestorePlan {
+  const plan: RestorePlan = { edit: { scalars: {}, tags: {} }, selectPoster: null, restored: [], neverWritten: [], plexChanged: [], notes: [] };
+  for (const field of SYNC_FIELD_NAMES) {
+    const o = input.kept.originals[field];
+    const kind = KINDS[field];
+    let outcome: FieldOutcome;
+    if (!o) outcome = 'neverWritten';
+    else if (kind) outcome = planValueField(plan, field, kind, o, input.record, input.item);
+    else if (typeof o.value === 'string' || o.value === null) outcome = planPoster(plan, o, input.kept, input.item, input.posters ?? []);
+    else {
+      plan.notes.push(`${field}: the kept value is unreadable`);
+      outcome = 'neverWritten';
+    }
+    plan[outcome].push(field);
+  }
+  return plan;
+}

@@ -1,0 +1,143 @@
+// What Plex had before stash2plex first wrote a field of an item (its value and lock; for the poster, the
+// poster Plex had selected), kept once per field in `<orig>:<ratingKey>` (src/core/keys.ts) beside the
+// ownership record: what a restore (src/restore/) puts back. Kept only for a field the ownership record
+// does not hold yet, so a value stash2plex set itself is never taken for Plex's own.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
+import { originalsKey, type Keys, type RedisConnection } from '../core/redis.js';
+import type { PlexEdit, PlexItem, PlexPoster } from '../model/types.js';
+import { plexField, type OwnershipRecord } from './ownership.js';
+
+/**
+ * One kept field: the value as Plex showed it (text; a tag list in Plex's order; a rating or null; for
+ * `poster`, the ratingKey of the poster Plex had selected, null when it had none) and whether it was locked.
+ */
+export interface KeptOriginal {
+  value: string | string[] | number | null;
+  locked: boolean;
+}
+
+export type Originals = Partial<Record<SyncField, KeptOriginal>>;
+
+/**
+ * Field of `<orig>:<ratingKey>` holding the SHA-1 of the last image stash2plex uploaded as the poster
+ * (rewritten at each upload). Plex names an upload `upload://posters/<sha1 of its bytes>`, so a restore
+ * can tell whether the poster Plex shows is still the one stash2plex uploaded.
+ */
+export const POSTER_UPLOAD_FIELD = 'poster:upload';
+
+/** The SYNC_FIELDS name of each field an edit can carry (a scalar, a tag list, the user rating). */
+const SYNC_FIELD_OF: Readonly<Record<string, SyncField>> = {
+  title: 'title',
+  summary: 'summary',
+  studio: 'studio',
+  originallyAvailableAt: 'date',
+  genre: 'genres',
+  actor: 'actors',
+  collection: 'collection',
+  userRating: 'rating',
+};
+
+/** The fields an edit writes, value or lock, by SYNC_FIELDS name (the poster apart: keptPoster). */
+export function fieldsOfEdit(edit: PlexEdit): SyncField[] {
+  const names = [...Object.keys(edit.scalars), ...Object.keys(edit.tags), ...(edit.userRating !== undefined ? ['userRating'] : []), ...(edit.unlock ?? [])];
+  return [...new Set(names.map((n) => SYNC_FIELD_OF[n]).filter((f): f is SyncField => f !== undefined))];
+}
+
+/**
+ * Pure: the entries to keep before `edit` is sent to `current` (field → JSON of KeptOriginal): each field
+ * the edit writes that the ownership record does not hold (a field stash2plex set already shows its own
+ * value, not Plex's). The user rating has no lock.
+ */
+export function originalsOfEdit(current: PlexItem, edit: PlexEdit, record: OwnershipRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const field of fieldsOfEdit(edit)) {
+    if (record[field] !== undefined) continue;
+    const shown = plexField(field, current);
+    if (!shown) continue;
+    const value = Array.isArray(shown.value) ? [...shown.value] : (shown.value as string | number | null);
+    out[field] = JSON.stringify({ value, locked: field !== 'rating' && current.locked.includes(shown.name) } satisfies KeptOriginal);
+  }
+  return out;
+}
+
+/** Pure: the poster as kept: the one Plex had selected (none when the item shows no poster) and the lock. */
+export function keptPoster(current: PlexItem, posters: readonly PlexPoster[]): KeptOriginal {
+  const selected = current.thumb ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
+  return { value: selected, locked: current.locked.includes('thumb') };
+}
+
+/** The SHA-1 Plex names an uploaded image by (`upload://posters/<sha1>`). */
+export const uploadSha1 = (bytes: Uint8Array): string => createHash('sha1').update(bytes).digest('hex');
+
+/** Keeps each entry unless one is kept already (HSETNX: the first original stays). No entry: no request. */
+export async function keepOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string, entries: Record<string, string>): Promise<void> {
+  const fields = Object.entries(entries);
+  if (fields.length === 0) return;
+  const key = originalsKey(k, ratingKey);
+  await Promise.all(fields.map(([field, value]) => redis.hsetnx(key, field, value)));
+}
+
+/**
+ * Before a poster upload: keeps the poster Plex has selected (once, and only while the ownership record
+ * has no poster of stash2plex's; the item's poster list is read only then) and notes which image is
+ * about to be uploaded (POSTER_UPLOAD_FIELD).
+ */
+export async function keepPosterOriginal(
+  deps: { redis: RedisConnection; keys: Pick<Keys, 'orig'>; plex: { posters(ratingKey: string): Promise<PlexPoster[]> } },
+  ratingKey: string,
+  current: PlexItem,
+  record: OwnershipRecord,
+  bytes: Uint8Array,
+): Promise<void> {
+  const key = originalsKey(deps.keys, ratingKey);
+  if (record.poster === undefined && (await deps.redis.hget(key, 'poster')) === null) {
+    const posters = current.thumb ? await deps.plex.posters(ratingKey) : [];
+    await deps.redis.hsetnx(key, 'poster', JSON.stringify(keptPoster(current, posters)));
+  }
+  await deps.redis.hset(key, { [POSTER_UPLOAD_FIELD]: uploadSha1(bytes) });
+}
+
+const keptSchema = z.strictObject({
+  value: z.union([z.string(), z.array(z.string()), z.number(), z.null()]),
+  locked: z.boolean(),
+});
+
+export interface StoredOriginals {
+  originals: Originals;
+  /** SHA-1 of the last poster uploaded (POSTER_UPLOAD_FIELD), null when none was. */
+  posterUpload: string | null;
+  /** Entries that could not be read (left out: their field reads as never written). */
+  damaged: string[];
+}
+
+/** Pure: the stored hash → what was kept; an unreadable entry is left out and named. */
+export function parseOriginals(hash: Record<string, string>): StoredOriginals {
+  const out: StoredOriginals = { originals: {}, posterUpload: null, damaged: [] };
+  for (const [field, raw] of Object.entries(hash)) {
+    if (field === POSTER_UPLOAD_FIELD) {
+      if (/^[0-9a-f]{40}$/.test(raw)) out.posterUpload = raw;
+      else out.damaged.push(field);
+      continue;
+    }
+    let parsed: z.ZodSafeParseResult<KeptOriginal> | null = null;
+    try {
+      parsed = keptSchema.safeParse(JSON.parse(raw));
+    } catch {
+      /* not JSON */
+    }
+    if ((SYNC_FIELD_NAMES as readonly string[]).includes(field) && parsed?.success) out.originals[field as SyncField] = parsed.data;
+    else out.damaged.push(field);
+  }
+  return out;
+}
+
+export async function readOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string): Promise<StoredOriginals> {
+  return parseOriginals(await redis.hgetall(originalsKey(k, ratingKey)));
+}
+
+/** Forgets what was kept of an item (after a restore put it back: a later sync keeps afresh). */
+export async function forgetOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string): Promise<void> {
+  await redis.del(originalsKey(k, ratingKey));
+}
