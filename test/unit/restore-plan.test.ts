@@ -50,6 +50,14 @@ describe('planRestore', () => {
     expect(plan.selectPoster).toBeNull();
   });
 
+  it('a value whose edit Plex applied unanswered (the record\'s intent) is still stash2plex\'s: put back', () => {
+    const synced = item();
+    const record: OwnershipRecord = { ...ours(synced), title: valueHash('Older'), 'title:intent': plexValueHash('title', synced)! };
+    const plan = planRestore({ kept: agentKept(), record, item: synced, posters: null });
+    expect(plan.plexChanged).toEqual([]);
+    expect(plan.edit.scalars.title).toBe('Agent Title');
+  });
+
   it('a field changed in Plex since stash2plex wrote it is left untouched and named plexChanged', () => {
     const synced = item();
     const record = ours(synced);
