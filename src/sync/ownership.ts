@@ -78,7 +78,7 @@ export interface Decision {
   preserved: SyncField[];
   /**
    * Lists cut to MAX_TAGS, e.g. "genres: 250 → 200", and values cut to fit one edit request (reported
-   * when sent), e.g. "summary: 4000 → 1364 characters (PLEX_MAX_URL_BYTES)".
+   * when sent), e.g. "summary: 4000 → 1348 characters (PLEX_MAX_URL_BYTES)".
    */
   cut: string[];
 }
