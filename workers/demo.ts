@@ -54,6 +54,14 @@ try {
 }
 const world = await startSimWorld({ scenes: sceneCount });
 world.plex.setLatencyMs(15);
+// Plex behind a reverse proxy with nginx's default limit (414 past 8 KiB of request line), and one scene
+// whose edit is far longer: stash2plex splits it under PLEX_MAX_URL_BYTES and cuts the summary to fit.
+world.plex.setProxyLimits({ requestLine: 8 * 1024 });
+const longId = [...world.ratingKeyOf.keys()][0]!;
+world.stash.updateScene(longId, {
+  details: 'Ünïcödé détails, 漢字 et 😀 — '.repeat(150),
+  tag_ids: Array.from({ length: 120 }, (_, i) => world.stash.addTag(`Catégorie ${i + 1}`)),
+});
 const config = parseConfig({
   ...world.env,
   REDIS_URL: embedded?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -121,6 +129,10 @@ say('syncing the whole library (like the Stash task "Sync All Scenes")…');
 for (const id of ids) await hook(id);
 while (!stopping && synced() < ids.length) await sleep(500);
 say(malformed ? `library in sync: ${ids.length - 1} scenes; scene ${malformed}'s job is in the failed set (PlexBadResponse)` : `library in sync: ${ids.length} scenes`);
+// Its tag lists travel in PUTs after its title: wait for the last of them.
+while (!stopping && (world.plex.item(world.ratingKeyOf.get(longId)!)?.genre.length ?? 0) < 120) await sleep(200);
+const long = world.plex.item(world.ratingKeyOf.get(longId)!);
+if (long) say(`scene ${longId}, behind an 8 KiB URL limit: ${long.genre.length} genres and a ${[...long.summary].length}-character summary (cut to fit one request) reached Plex in split edits`);
 
 const editLoop = (async () => {
   while (!stopping) {

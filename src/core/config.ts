@@ -119,6 +119,11 @@ export interface FailedRetention {
   max: number;
 }
 export const DEFAULT_KEEP_FAILED: FailedRetention = { days: 30, max: 50_000 };
+/**
+ * Longest URL of any Plex request (PLEX_MAX_URL_BYTES): nginx's default request-line buffer
+ * (`large_client_header_buffers 4 8k`, 414 beyond), half of Node's 16 KiB header limit (431 beyond).
+ */
+export const DEFAULT_PLEX_MAX_URL_BYTES = 8 * 1024;
 
 /** A comma list of names out of `allowed` (each at most once); `none` alone (when allowed) is the empty list. */
 const namesOf = <T extends string>(allowed: readonly T[], withNone: boolean) =>
@@ -164,6 +169,7 @@ const VARIABLES = {
   PLEX_MAX_RESPONSE_BYTES: [int(1024), String(64 * 1024 * 1024)],
   STASH_MAX_RESPONSE_BYTES: [int(1024), String(32 * 1024 * 1024)],
   POSTER_MAX_BYTES: [int(1024), String(20 * 1024 * 1024)],
+  PLEX_MAX_URL_BYTES: [int(1024), String(DEFAULT_PLEX_MAX_URL_BYTES)],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
@@ -210,6 +216,8 @@ export interface Config {
     maxRate: number | null;
     /** Largest Plex answer read (bytes); a larger one is aborted. */
     maxResponseBytes: number;
+    /** Longest Plex request URL (bytes): an edit is split into several requests to stay under it. */
+    maxUrlBytes: number;
   };
   /**
    * Finding a scene's Plex item (docs/MATCHING.md): the fallback after the exact path, whether a file not
@@ -339,6 +347,7 @@ function serverSettings(r: Reader, needs: Needs): Pick<Config, 'plex' | 'stash' 
       pathMap: r('PATH_MAP') ?? [],
       maxRate: r('PLEX_MAX_RATE') ?? null,
       maxResponseBytes: r('PLEX_MAX_RESPONSE_BYTES')!,
+      maxUrlBytes: r('PLEX_MAX_URL_BYTES')!,
     },
     matching: {
       fallback: r('MATCH_FALLBACK')!,

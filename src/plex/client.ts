@@ -1,13 +1,14 @@
 // Plex HTTP client (fetch, no SDK): identity, sections, item resolution by file path, reads and edits.
 // Every failure leaves as a SyncError made by classify(); the token travels only in a header and is
 // scrubbed from every message, so errors may be logged and stored in failedReason as they are.
-import type { PathMapping } from '../core/config.js';
+import { DEFAULT_PLEX_MAX_URL_BYTES, type PathMapping } from '../core/config.js';
 import { classify, errorCode, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
 import { keys, type RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem, PlexPoster } from '../model/types.js';
-import { encodeEdit, itemFromMetadata, parseItem } from './edits.js';
+import { editUnits, planEdit, requestBytes, requestParams, type EditUnit } from './edit-split.js';
+import { itemFromMetadata, parseItem } from './edits.js';
 import { recordPathHint } from './path-hints.js';
 import {
   allowedSections,
@@ -52,8 +53,6 @@ export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
-/** Longest URL of one `GET /library/metadata/{k1},{k2},…`: well under what proxies and Plex's web server take. */
-export const ITEM_BATCH_MAX_URL = 8 * 1024;
 /** Keys read at once when a multi-key read must be read again key by key (after a 404 of the whole read). */
 const SINGLE_READS_AT_ONCE = 4;
 /** Malformed items remembered as already logged (each is logged once); past this many the memory starts over. */
@@ -83,6 +82,8 @@ export interface PlexClientOptions {
   sectionsTtlMs?: number;
   /** Largest answer read (PLEX_MAX_RESPONSE_BYTES, default 64 MiB); a larger one is aborted. */
   maxResponseBytes?: number;
+  /** Longest URL of a batched read or an edit request (PLEX_MAX_URL_BYTES, default 8 KiB). */
+  maxUrlBytes?: number;
   /** Where an aborted oversized answer and a new PATH_MAP suggestion are reported. */
   log?: Pick<Logger, 'warn'>;
 }
@@ -180,6 +181,7 @@ export class PlexClient {
   private readonly listPageSize: number;
   private readonly sectionsTtlMs: number;
   private readonly maxResponseBytes: number;
+  private readonly maxUrlBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
   private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
   /** Malformed items already logged (their ratingKey), so a listing read again does not log them again. */
@@ -201,6 +203,7 @@ export class PlexClient {
     this.listPageSize = Math.min(Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
     this.sectionsTtlMs = opts.sectionsTtlMs ?? SECTIONS_TTL_MS;
     this.maxResponseBytes = opts.maxResponseBytes ?? PLEX_DEFAULT_MAX_RESPONSE_BYTES;
+    this.maxUrlBytes = opts.maxUrlBytes ?? DEFAULT_PLEX_MAX_URL_BYTES;
     this.log = opts.log;
   }
 
@@ -374,9 +377,9 @@ export class PlexClient {
     return this.parsed('GET', path, () => parseItem(json, sectionKey));
   }
 
-  /** The URL budget of a batched read's keys (ITEM_BATCH_MAX_URL less the rest of the URL), and each key's cost. */
+  /** The URL budget of a batched read's keys (PLEX_MAX_URL_BYTES less the rest of the URL), and each key's cost. */
   get itemBatchBudget(): number {
-    return ITEM_BATCH_MAX_URL - `${this.base}/library/metadata/`.length;
+    return this.maxUrlBytes - `${this.base}/library/metadata/`.length;
   }
 
   static itemKeyCost(ratingKey: string): number {
@@ -728,16 +731,14 @@ export class PlexClient {
   // ---- edits -----------------------------------------------------------------------------------
 
   /**
-   * Applies an edit: one PUT for scalars and tags (if any), one rating call (if userRating is defined;
-   * null clears with -1). Sends nothing for an empty edit. Returns the number of requests sent.
+   * Applies an edit: the PUTs of its fields (as planEdit packs them within PLEX_MAX_URL_BYTES: usually
+   * one), then one rating call (if userRating is defined; null clears with -1). Sends nothing for an empty
+   * edit. Any request failing throws (what went before stays applied: sent again, it sets the same).
+   * Returns the number of requests sent.
    */
   async applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number> {
     let sent = 0;
-    const params = encodeEdit(edit);
-    if ([...params.keys()].length > 0) {
-      await this.editItem(sectionKey, ratingKey, params);
-      sent++;
-    }
+    for (const request of planEdit(editUnits(edit), this.editBudget(sectionKey, ratingKey))) sent += await this.sendEdit(sectionKey, ratingKey, request);
     if (edit.userRating !== undefined) {
       const rating = edit.userRating === null ? -1 : edit.userRating;
       const query = new URLSearchParams({ key: ratingKey, identifier: LIBRARY_IDENTIFIER, rating: String(rating) });
@@ -747,11 +748,35 @@ export class PlexClient {
     return sent;
   }
 
+  /** The bytes of query an edit request of this item may add: PLEX_MAX_URL_BYTES less the rest of its URL. */
+  editBudget(sectionKey: string, ratingKey: string): number {
+    return this.maxUrlBytes - `${this.base}${editPath(sectionKey)}?${editQuery(ratingKey)}`.length;
+  }
+
+  /**
+   * One planned edit request. A proxy whose own limit is lower answers 414 (nginx) or 431 (Node) and
+   * passes nothing on, so the request is sent once more split further (in halves of its size); what a
+   * proxy still refuses fails (PlexBadRequest, naming PLEX_MAX_URL_BYTES). Returns the requests sent.
+   */
+  private async sendEdit(sectionKey: string, ratingKey: string, request: readonly EditUnit[]): Promise<number> {
+    try {
+      await this.editItem(sectionKey, ratingKey, requestParams(request));
+      return 1;
+    } catch (err) {
+      const refused = err instanceof SyncError && (err.status === 414 || err.status === 431) ? err.status : null;
+      const smaller = refused ? planEdit(request, Math.floor(requestBytes(request) / 2)) : [];
+      if (smaller.length < 2) throw err;
+      this.log?.warn({ request: label('PUT', editPath(sectionKey)), status: refused, queryBytes: requestBytes(request), parts: smaller.length }, 'a proxy refused a Plex edit URL as too long: sent again split (lower PLEX_MAX_URL_BYTES)');
+      for (const part of smaller) await this.editItem(sectionKey, ratingKey, requestParams(part));
+      return 1 + smaller.length;
+    }
+  }
+
   /** PUT /library/sections/{key}/all?type=1&id={ratingKey}&<params>. */
   private async editItem(sectionKey: string, ratingKey: string, params: URLSearchParams): Promise<void> {
-    const query = new URLSearchParams({ type: '1', id: ratingKey });
+    const query = editQuery(ratingKey);
     for (const [k, v] of params) query.append(k, v);
-    await this.send('PUT', `/library/sections/${encodeURIComponent(sectionKey)}/all`, { query });
+    await this.send('PUT', editPath(sectionKey), { query });
   }
 
   /** Uploads a poster from bytes, then locks it (`thumb.locked=1`) so an agent refresh keeps it. */
@@ -792,6 +817,10 @@ function cacheEntry(entry: string, target: string): CacheEntry {
   const [ratingKey = '', file, cachedAt] = entry.split('\t');
   return file === undefined ? { ratingKey, file: target, via: 'path', cachedAt: 0 } : { ratingKey, file, via: 'fallback', cachedAt: Number(cachedAt) || 0 };
 }
+
+/** The edit call's path and the start of its query (python-plexapi plexapi/library.py `LibrarySection._edit`). */
+const editPath = (sectionKey: string) => `/library/sections/${encodeURIComponent(sectionKey)}/all`;
+const editQuery = (ratingKey: string) => new URLSearchParams({ type: '1', id: ratingKey });
 
 /** Whether an item has a part whose file is exactly the (normalised) target. */
 function holds(m: PlexMetadata, target: string): boolean {

@@ -1,47 +1,23 @@
 // Pure: a PlexEdit → the query parameters of Plex's edit call, and a Plex item response → PlexItem.
-import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS, type PlexEdit, type PlexItem, type PlexTagField } from '../model/types.js';
+import { PLEX_TAG_FIELDS, type PlexEdit, type PlexItem, type PlexTagField } from '../model/types.js';
+import { editUnits, requestParams } from './edit-split.js';
 import { filesOf, parseMetadataList, PlexResponseError, type PlexMetadata } from './schemas.js';
 
 export { PlexResponseError } from './schemas.js';
+export { decodeTagList, encodeTagList } from './edit-split.js';
 
 /**
- * The edit parameters (without `type` and `id`) per plex-api.md. Every field set is also locked, or
- * Plex's agent would overwrite it on the next refresh. Tags: the complete desired list indexed
- * (a real server replaces the list with it, which is why python-plexapi plexapi/mixins.py `editTags`
- * re-sends the existing tags), the extras as a removal (`genre[].tag.tag-`), so the result is right
- * whether Plex reads the list as a replacement or an addition. A field in `unlock` is sent with
- * `.locked=0` instead (and alone when it has no value). An empty edit yields no parameters.
+ * The edit parameters (without `type` and `id`) of one request per plex-api.md: every field of the edit
+ * (src/plex/edit-split.ts `editUnits`). Every field set is also locked, or Plex's agent would overwrite
+ * it on the next refresh. Tags: the complete desired list indexed (a real server replaces the list with
+ * it, which is why python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags), the extras as
+ * a removal (`genre[].tag.tag-`), so the result is right whether Plex reads the list as a replacement or
+ * an addition. A field in `unlock` is sent with `.locked=0` instead (and alone when it has no value). An
+ * empty edit yields no parameters. The client sends an edit as planEdit splits it (PLEX_MAX_URL_BYTES).
  */
 export function encodeEdit(edit: PlexEdit): URLSearchParams {
-  const q = new URLSearchParams();
-  const unlock = new Set(edit.unlock ?? []);
-  for (const field of PLEX_SCALAR_FIELDS) {
-    const value = edit.scalars[field];
-    if (value === undefined) continue;
-    q.append(`${field}.value`, value);
-    if (!unlock.has(field)) q.append(`${field}.locked`, '1');
-  }
-  for (const field of PLEX_TAG_FIELDS) {
-    const tags = edit.tags[field];
-    if (!tags) continue;
-    tags.set.forEach((tag, i) => q.append(`${field}[${i}].tag.tag`, tag));
-    if (tags.remove.length > 0) q.append(`${field}[].tag.tag-`, encodeTagList(tags.remove));
-    if (!unlock.has(field)) q.append(`${field}.locked`, '1');
-  }
-  for (const field of unlock) q.append(`${field}.locked`, '0');
-  return q;
+  return requestParams(editUnits(edit));
 }
-
-/**
- * The value of a `tag.tag-` removal: each tag percent-encoded, then joined with commas (the server
- * splits on the commas before decoding each tag, so a tag containing a comma survives). The whole value
- * is then encoded once more as a query value, as python-plexapi does.
- */
-export const encodeTagList = (tags: readonly string[]): string => tags.map((t) => encodeURIComponent(t)).join(',');
-
-/** Inverse of encodeTagList (used by the simulator); throws URIError on a malformed escape. */
-export const decodeTagList = (value: string): string[] =>
-  value === '' ? [] : value.split(',').map((t) => decodeURIComponent(t));
 
 /** Plex's Field list says `locked: true` (JSON) or `locked="1"` (XML-ish numbers in some versions). */
 const isLocked = (v: unknown) => v === true || v === 1 || v === '1' || v === 'true';

@@ -24,6 +24,7 @@ export function plexClientFrom(config: Config, extras: PlexClientExtras): PlexCl
     matchFallback: config.matching.fallback,
     prefix: config.redis.prefix,
     maxResponseBytes: config.plex.maxResponseBytes,
+    maxUrlBytes: config.plex.maxUrlBytes,
     ...(use === 'health' ? { timeoutMs: config.health.timeoutMs } : {}),
     ...rest,
   });

@@ -1,7 +1,8 @@
 // A Plex Media Server simulator: a real HTTP server on 127.0.0.1 that behaves like Plex where
-// stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency) and a request
-// log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
-// filter is not exact (or ignored), `/all` items are partial, indexed tags replace the list (as on a real
+// stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency, a reverse
+// proxy's 404/502 and its 414/431 for a request too long) and a request log. It is deliberately strict
+// where Plex is loose in ways that could hide client bugs: the `file=` filter is not exact (or ignored),
+// `/all` items are partial, indexed tags replace the list (as on a real
 // server; python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags for that reason),
 // unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
@@ -26,6 +27,18 @@ import { SimServer } from './sim-server.js';
  * `/identity` included, answers 404 (Traefik's, Caddy's answer when the backend is gone) or 502 (nginx's).
  */
 export type PlexSimMode = 'up' | 'down' | '503' | '401' | 'proxy404' | 'proxy502';
+
+/**
+ * A reverse proxy's size limits in front of Plex (setProxyLimits): a request line
+ * (`PUT /library/…?… HTTP/1.1`) longer than `requestLine` bytes is answered 414, as nginx does past one
+ * `large_client_header_buffers` buffer (8 KiB by default); request line and headers together longer than
+ * `headers` bytes are answered 431, as a Node-based proxy does past `http.maxHeaderSize` (16 KiB by
+ * default). Either way the request never reaches Plex: nothing is applied.
+ */
+export interface ProxyLimits {
+  requestLine?: number;
+  headers?: number;
+}
 
 /** How an answer is lost after Plex applied an edit: the connection cut (a proxy timing out, a worker killed), or a proxy's 502. */
 export type LostAnswer = 'cut' | 502;
@@ -208,6 +221,8 @@ interface Reply {
 }
 
 const MAX_BODY = 32 * 1024 * 1024;
+/** How much request line and headers the simulator's own HTTP parser takes (Node's default: 16 KiB). */
+const SIM_MAX_HEADER_BYTES = 256 * 1024;
 const PLEX_VERSION = '1.41.3.9314-a0bfb8370';
 const LIBRARY_IDENTIFIER = 'com.plexapp.plugins.library';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -226,6 +241,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private tagEdits: TagEditMode;
   private readonly deniedItems = new Set<string>();
   private lostAnswers: { count: number; answer: LostAnswer; route: string | null } = { count: 0, answer: 'cut', route: null };
+  private proxyLimits: ProxyLimits = {};
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -237,7 +253,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private nextId = 1;
 
   private constructor(opts: PlexSimOptions) {
-    super('up');
+    // Node's own 16 KiB header limit would answer 431 before any request is logged: the limits modelled
+    // are setProxyLimits', so the simulator itself takes far longer requests (Plex's own limit is not documented).
+    super('up', { maxHeaderSize: SIM_MAX_HEADER_BYTES });
     this.token = opts.token;
     this.tagEdits = opts.tagEdits ?? 'replace';
     this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
@@ -273,6 +291,11 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
    */
   loseAnswers(count: number, answer: LostAnswer = 'cut', route: string | null = null): void {
     this.lostAnswers = { count, answer, route };
+  }
+
+  /** A reverse proxy's size limits in front of Plex (ProxyLimits); none by default. */
+  setProxyLimits(limits: ProxyLimits): void {
+    this.proxyLimits = { ...limits };
   }
 
   /** How `/all?file=` filters (FileFilterMode); 'folder' by default. */
@@ -476,6 +499,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     }
     this.requests.push(entry);
     const json = (req.headers.accept ?? '').includes('application/json');
+    const refused = proxyRefusal(req, this.proxyLimits);
+    if (refused) {
+      entry.status = refused.status;
+      write(res, refused.status, { body: refused.text }, json);
+      return;
+    }
     let reply: Reply;
     try {
       const body = await readBody(req);
@@ -882,6 +911,16 @@ function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode): vo
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
+
+/** What a proxy with these limits answers instead of passing the request on, if anything (ProxyLimits). */
+function proxyRefusal(req: IncomingMessage, limits: ProxyLimits): { status: 414 | 431; text: string } | null {
+  const requestLine = Buffer.byteLength(`${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`);
+  if (limits.requestLine !== undefined && requestLine > limits.requestLine) return { status: 414, text: 'Request-URI Too Large' };
+  let headers = requestLine;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers += Buffer.byteLength(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`);
+  if (limits.headers !== undefined && headers > limits.headers) return { status: 431, text: 'Request Header Fields Too Large' };
+  return null;
+}
 
 function routeOf(pathname: string): string {
   if (pathname === '/identity') return ROUTES.identity;

@@ -19,10 +19,11 @@ export abstract class SimServer<Mode extends string> {
   private transition: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  protected constructor(initialMode: Mode) {
+  /** `maxHeaderSize`: the most request line and headers the HTTP parser takes (Node's default, 16 KiB, when absent). */
+  protected constructor(initialMode: Mode, opts: { maxHeaderSize?: number } = {}) {
     this.mode = initialMode;
     // A closure, not a bound reference: subclasses define onRequest, and it is only called once listening.
-    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server = createServer(opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {}, (req, res) => void this.onRequest(req, res));
     this.server.keepAliveTimeout = 5_000;
   }
 

@@ -39,6 +39,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
     resolveItem: (stashPath, size, opts) => plex.resolveItem(stashPath, size, { ...opts, read: opts?.read ?? read }),
     getItem: read,
     applyEdit: (sectionKey, ratingKey, edit) => plex.applyEdit(sectionKey, ratingKey, edit),
+    editBudget: (sectionKey, ratingKey) => plex.editBudget(sectionKey, ratingKey),
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
     plexPathOf: (stashPath) => plex.plexPathOf(stashPath),
     posters: (ratingKey) => plex.posters(ratingKey),

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, PlexItem, PlexLockField, PlexScalarField, PlexTagField } from '../model/types.js';
+import { fitScalar, fitTags } from '../plex/edit-split.js';
 import type { SyncMode } from './mapping.js';
 
 /** The record's entry for the value stash2plex means to set, written before the edit and removed once Plex took it. */
@@ -57,6 +58,12 @@ export interface OwnershipSettings {
   fields: readonly SyncField[];
   preservePlexEdits: boolean;
   maxTags: number;
+  /**
+   * The bytes of query one edit request of the item may carry (PlexClient.editBudget: PLEX_MAX_URL_BYTES
+   * less the rest of its URL). A value or tag list that cannot fit alone is cut to what fits, and that is
+   * what is sent, recorded and compared next time; absent: nothing is cut.
+   */
+  editBudget?: number;
 }
 
 export interface Decision {
@@ -69,9 +76,15 @@ export interface Decision {
   released: SyncField[];
   /** Fields left alone because they were changed in Plex since stash2plex set them (PRESERVE_PLEX_EDITS). */
   preserved: SyncField[];
-  /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200". */
+  /**
+   * Lists cut to MAX_TAGS, e.g. "genres: 250 → 200", and values cut to fit one edit request (reported
+   * when sent), e.g. "summary: 4000 → 1348 characters (PLEX_MAX_URL_BYTES)".
+   */
   cut: string[];
 }
+
+const URL_CUT = 'PLEX_MAX_URL_BYTES';
+const characters = (s: string) => [...s].length;
 
 const SCALARS: readonly (readonly [SyncField, PlexScalarField])[] = [
   ['title', 'title'],
@@ -160,14 +173,20 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
     const want = all.slice(0, s.maxTags);
     if (all.length > want.length) out.cut.push(`${field}: ${all.length} → ${want.length}`);
     const have = current.tags[plex] ?? [];
-    const missing = want.filter((t) => !have.includes(t));
     // Merge: the complete list is sent so the edit is right whether Plex reads it as addition or replacement.
-    const result = s.mode === 'mirror' ? want : [...have, ...missing];
+    const listed = s.mode === 'mirror' ? want : [...have, ...want.filter((t) => !have.includes(t))];
+    const result = s.editBudget === undefined ? listed : fitTags(plex, listed, s.editBudget);
+    // Merge never cuts what Plex holds: a list Plex's own tags fill already gets nothing added.
+    if (result.length < have.length && s.mode === 'merge') {
+      out.cut.push(`${field}: nothing added, Plex's ${have.length} fill ${URL_CUT}`);
+      continue;
+    }
     const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(result), wantEmpty: want.length === 0 };
     if (!manages(view, record, s, out)) continue;
-    const changed = s.mode === 'mirror' ? !sameSet(want, have) : missing.length > 0;
+    const changed = s.mode === 'mirror' ? !sameSet(result, have) : result.length > have.length;
     const sent = changed || !locked.has(plex);
-    if (sent) out.edit.tags[plex] = { set: result, remove: s.mode === 'mirror' ? have.filter((t) => !want.includes(t)) : [] };
+    if (sent) out.edit.tags[plex] = { set: result, remove: s.mode === 'mirror' ? have.filter((t) => !result.includes(t)) : [] };
+    if (sent && result.length < listed.length) out.cut.push(`${field}: ${listed.length} → ${result.length} (${URL_CUT})`);
     own(out, field, valueHash(result), sent);
   }
 }
@@ -194,12 +213,14 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
     if (!s.fields.includes(field)) continue;
-    const want = desired.scalars[plex];
+    const full = desired.scalars[plex];
+    const want = s.editBudget === undefined ? full : fitScalar(plex, full, s.editBudget);
     const have = current[plex] ?? '';
     const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(want), wantEmpty: want === '' };
     if (!manages(view, record, s, out)) continue;
     const sent = want !== have || !locked.has(plex);
     if (sent) out.edit.scalars[plex] = want;
+    if (sent && want !== full) out.cut.push(`${field}: ${characters(full)} → ${characters(want) - 1} characters (${URL_CUT})`);
     own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, s, out);

@@ -25,6 +25,8 @@ export interface PlexPort {
   resolveItem(stashPath: string, size: number | null, opts?: ResolveOptions): Promise<ResolvedItem>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
+  /** The bytes of query one edit request of the item may carry (PLEX_MAX_URL_BYTES): what decide() cuts a value to. */
+  editBudget(sectionKey: string, ratingKey: string): number;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
   /** A Stash file's path as Plex would hold it (PATH_MAP applied). */
   plexPathOf(stashPath: string): string;
@@ -64,7 +66,7 @@ export interface SyncedResult {
   posterSkipped?: string;
   /** Fields left alone because they were changed in Plex since stash2plex set them (PRESERVE_PLEX_EDITS). */
   preserved?: SyncField[];
-  /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200". */
+  /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200", and values cut to fit one edit request (PLEX_MAX_URL_BYTES). */
   cut?: string[];
 }
 
@@ -172,8 +174,8 @@ async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
  * value recognised as stash2plex's on the next attempt.
  */
 async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, record: OwnershipRecord, desired: DesiredPlexState) {
-  const decision = decide(desired, current, record, deps.sync);
   const { ratingKey, sectionKey } = target;
+  const decision = decide(desired, current, record, { ...deps.sync, editBudget: deps.plex.editBudget(sectionKey, ratingKey) });
   let editRequests = 0;
   if (!isEmptyEdit(decision.edit)) {
     await keepOriginals(deps.redis, deps.keys, ratingKey, originalsOfEdit(current, decision.edit, record));

@@ -34,6 +34,7 @@ afterEach(async () => {
   sim.setLatencyMs(0);
   sim.setFileFilter('folder');
   sim.setTagEdits('replace');
+  sim.setProxyLimits({});
 });
 afterAll(async () => {
   await sim.stop();
@@ -444,6 +445,68 @@ describe('getItem / applyEdit / uploadPoster', () => {
     expect((await c.posters(rk)).map((p) => p.selected)).toEqual([true, false]);
     expect((await c.getItem(add(movies, '/plex/movies/e4/none.mp4'))).thumb).toBeUndefined();
     await expectType(c.selectPoster(rk, 'upload://posters/missing'), 'PlexNotFound');
+  });
+});
+
+// Every field goes into a PUT's query string; nginx answers 414 past 8 KiB of request line, a Node-based
+// proxy 431 past 16 KiB of headers. An edit is split to stay under PLEX_MAX_URL_BYTES (default 8 KiB).
+describe('edits longer than a proxy allows', () => {
+  const LETTERS = Array.from('äöü€漢字😀é');
+  const text = (n: number) => Array.from({ length: n }, (_, i) => LETTERS[i % LETTERS.length]).join('');
+  const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix} ${i} — ñ`);
+  const editUrls = () => sim.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll).map((r) => `${sim.url}${r.path}`);
+  const logged: { fields: Record<string, unknown>; msg: string }[] = [];
+  const log = { warn: (fields: unknown, msg?: string) => void logged.push({ fields: fields as Record<string, unknown>, msg: msg ?? '' }) };
+
+  it.each<TagEditMode>(['replace', 'add'])('an edit over 8 KiB goes in several PUTs, each under it, each list whole ("%s")', async (mode) => {
+    sim.setTagEdits(mode);
+    sim.setProxyLimits({ requestLine: 8 * 1024 });
+    const rk = sim.addItem({ sectionKey: movies, title: 'raw', file: `/plex/movies/long-${mode}/x.mp4`, genre: ['Old'], actor: names(30, 'Gone') });
+    const edit = {
+      scalars: { title: 'Ünïcödé', summary: text(700) },
+      tags: { genre: { set: names(120, 'Génre'), remove: ['Old'] }, actor: { set: names(40, 'Actör'), remove: names(30, 'Gone') } },
+    };
+    sim.resetCounters();
+    const sent = await client().applyEdit(movies, rk, edit);
+    const urls = editUrls();
+    expect(urls.length).toBeGreaterThan(1);
+    expect(sent).toBe(urls.length);
+    expect(Math.max(...urls.map((u) => u.length))).toBeLessThanOrEqual(8 * 1024);
+    expect(sim.count({ status: 414 })).toBe(0);
+    expect(sim.item(rk)).toMatchObject({ title: 'Ünïcödé', summary: text(700), genre: names(120, 'Génre'), actor: names(40, 'Actör') });
+    expect(sim.item(rk)!.locked).toEqual(['actor', 'genre', 'summary', 'title']);
+  });
+
+  it('a proxy whose limit is lower: the refused request goes again split further, once, and says so', async () => {
+    sim.setProxyLimits({ requestLine: 5_000 });
+    const rk = add(movies, '/plex/movies/long-lower/x.mp4');
+    logged.length = 0;
+    sim.resetCounters();
+    const sent = await client({ log }).applyEdit(movies, rk, { scalars: { summary: text(300) }, tags: { genre: { set: names(50, 'Génre'), remove: [] } } });
+    expect(sim.requests.map((r) => r.status)).toEqual([414, 200, 200]);
+    expect(sent).toBe(3);
+    expect(sim.item(rk)).toMatchObject({ summary: text(300), genre: names(50, 'Génre') });
+    expect(logged).toEqual([{ fields: expect.objectContaining({ status: 414, parts: 2 }), msg: expect.stringContaining('PLEX_MAX_URL_BYTES') }]);
+  });
+
+  it.each([
+    { limits: { requestLine: 3_000 }, status: 414 },
+    { limits: { headers: 3_000 }, status: 431 },
+  ])('what a proxy still refuses ($status) fails as PlexBadRequest naming the setting; sent again, it completes', async ({ limits, status }) => {
+    sim.setProxyLimits(limits);
+    const rk = add(movies, `/plex/movies/long-refused-${status}/x.mp4`);
+    const edit = { scalars: { title: 'Split' }, tags: { genre: { set: names(60, 'Génre'), remove: [] } } };
+    sim.resetCounters();
+    const err = await expectType(client().applyEdit(movies, rk, edit), 'PlexBadRequest');
+    expect(err.message).toContain(`HTTP ${status}`);
+    expect(err.message).toContain('PLEX_MAX_URL_BYTES');
+    expect(err.status).toBe(status);
+    // Split once: the title went through, the list alone was still refused, nothing more was tried.
+    expect(sim.requests.map((r) => r.status)).toEqual([status, 200, status]);
+    expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: [] });
+    sim.setProxyLimits({});
+    await client().applyEdit(movies, rk, edit);
+    expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: names(60, 'Génre') });
   });
 });
 

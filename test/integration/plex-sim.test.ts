@@ -230,6 +230,36 @@ describe('PlexSimulator', () => {
     expect((await get(`/library/metadata/${denied}`)).status).toBe(200);
   });
 
+  it("a proxy's limits: 414 past the request line's, 431 past the headers', logged, nothing applied; none by default", async () => {
+    const rk = sim.addItem({ sectionKey: sec, title: 'Before', file: '/m/proxy/limits.mp4' });
+    const long = (n: number) => ({ type: '1', id: rk, 'title.value': 'é'.repeat(n) });
+    const line = (query: Record<string, string>) => `PUT /library/sections/${sec}/all?${new URLSearchParams(query).toString()} HTTP/1.1\r\n`.length;
+    // 20 KiB of URL: more than Node's own header limit, taken by the simulator unless a proxy limit says otherwise.
+    expect((await put(`/library/sections/${sec}/all`, long(3_500))).status).toBe(200);
+    expect(sim.item(rk)!.title).toBe('é'.repeat(3_500));
+    try {
+      sim.setProxyLimits({ requestLine: 8_192 });
+      const fits = long(1_300);
+      expect(line(fits)).toBeLessThanOrEqual(8_192);
+      expect((await put(`/library/sections/${sec}/all`, fits)).status).toBe(200);
+      const over = long(1_400);
+      expect(line(over)).toBeGreaterThan(8_192);
+      sim.resetCounters();
+      const res = await put(`/library/sections/${sec}/all`, over);
+      expect(res.status).toBe(414);
+      expect(await res.text()).toContain('Request-URI Too Large');
+      expect(sim.requests).toMatchObject([{ method: 'PUT', route: ROUTES.sectionAll, status: 414 }]);
+      expect(sim.item(rk)!.title).toBe('é'.repeat(1_300));
+      sim.setProxyLimits({ headers: 4_000 });
+      expect((await put(`/library/sections/${sec}/all`, long(300))).status).toBe(200);
+      expect((await put(`/library/sections/${sec}/all`, long(700))).status).toBe(431);
+      expect((await get('/identity', { Accept: 'application/json', Cookie: 'x'.repeat(4_000) })).status).toBe(431);
+      expect(sim.item(rk)!.title).toBe('é'.repeat(300));
+    } finally {
+      sim.setProxyLimits({});
+    }
+  });
+
   it('latency delays answers; going down drops requests in flight', async () => {
     sim.setLatencyMs(150);
     const t = Date.now();

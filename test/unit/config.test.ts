@@ -36,6 +36,7 @@ describe('parseConfig', () => {
     expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000, tokenRecheckMs: 5000 });
     expect(c.ramp).toEqual({ initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 });
     expect(c.plex.maxRate).toBeNull();
+    expect(c.plex.maxUrlBytes).toBe(8192);
     expect(c.outageHistorySize).toBe(30);
     expect(c.reconcile).toEqual({ afterOutage: true, intervalMs: 900_000 });
     expect(c.dashboard).toEqual({ host: '127.0.0.1', port: 3000, user: 'admin', password: null, allowedHosts: [] });
@@ -79,6 +80,7 @@ describe('parseConfig', () => {
     [{ MAX_TAGS: '0' }, 'MAX_TAGS', /whole number of at least 1/],
     [{ FAILED_KEEP_DAYS: '-1' }, 'FAILED_KEEP_DAYS', /whole number of at least 0/],
     [{ FAILED_KEEP_MAX: '0' }, 'FAILED_KEEP_MAX', /whole number of at least 1/],
+    [{ PLEX_MAX_URL_BYTES: '512' }, 'PLEX_MAX_URL_BYTES', /whole number of at least 1024/],
   ])('names the variable of a bad value (%o)', (over, variable, problem) => {
     const env = { ...base, ...over } as Record<string, string>;
     for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];

@@ -16,6 +16,11 @@ describe('classify', () => {
   ])('Plex HTTP %i → %s', (status, type) => {
     expect(classify('plex', { status }, 'GET /x').type).toBe(type);
   });
+  it.each([414, 431])('Plex HTTP %i (a proxy refusing a long URL) → PlexBadRequest naming PLEX_MAX_URL_BYTES', (status) => {
+    const err = classify('plex', { status }, 'PUT /library/sections/1/all');
+    expect(err).toMatchObject({ type: 'PlexBadRequest', status });
+    expect(err.message).toBe(`PUT /library/sections/1/all → HTTP ${status} (URL too long for a proxy in front of Plex: lower PLEX_MAX_URL_BYTES)`);
+  });
   it.each([
     ['ECONNREFUSED', 'PlexServerDown'],
     ['ECONNRESET', 'PlexServerDown'],

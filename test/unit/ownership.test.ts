@@ -4,6 +4,7 @@ import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
 import { carriedRecord, confirmation, decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
 import { unmetRequirements } from '../../src/sync/readiness.js';
+import { editUnits, fitScalar, fitTags, requestBytes } from '../../src/plex/edit-split.js';
 import { item, scene } from '../helpers/scene.js';
 
 const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => f !== 'collection');
@@ -92,6 +93,64 @@ describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
     const d = decide(desiredState(many), item(), ownedAll(), settings({ maxTags: 3 }));
     expect(d.edit.tags.genre?.set).toEqual(['t0', 't1', 't2']);
     expect(d.cut).toEqual(['genres: 5 → 3']);
+  });
+});
+
+describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', () => {
+  const budget = 2_000;
+  const long = 'Ünïcödé détails 😀 '.repeat(300);
+  const many = Array.from({ length: 150 }, (_, i) => ({ name: `Ünïcödé tag ${i}` }));
+
+  it('a summary is cut to what fits alone; what is sent is what is recorded, and the next sync sends nothing', () => {
+    const full = desiredState(scene({ details: long })).scalars.summary;
+    const d = decide(desiredState(scene({ details: long })), item(), ownedAll(), settings({ editBudget: budget }));
+    const sent = d.edit.scalars.summary!;
+    expect(sent).toBe(fitScalar('summary', full, budget));
+    expect(sent.endsWith('…') && full.startsWith(sent.slice(0, -1))).toBe(true);
+    expect(d.intents['summary:intent']).toBe(valueHash(sent));
+    expect(d.owned.summary).toBe(valueHash(sent));
+    expect(d.cut).toEqual([`summary: ${[...full].length} → ${[...sent].length - 1} characters (PLEX_MAX_URL_BYTES)`]);
+    // Plex now shows the cut summary, locked: nothing to send, no cut reported again, nothing taken for a person's edit.
+    const again = decide(desiredState(scene({ details: long })), item({ summary: sent }), { ...ownedAll(), ...d.owned }, settings({ editBudget: budget, preservePlexEdits: true }));
+    expect(isEmptyEdit(again.edit)).toBe(true);
+    expect(again.cut).toEqual([]);
+    expect(again.preserved).toEqual([]);
+  });
+
+  it('what fits alone is sent whole, however long the edit is in all', () => {
+    const names = many.map((t) => t.name);
+    const listAlone = requestBytes(editUnits({ scalars: {}, tags: { genre: { set: names, remove: [] } } }));
+    const d = decide(desiredState(scene({ details: long.slice(0, 200), tags: many })), item(), ownedAll(), settings({ editBudget: listAlone }));
+    expect(requestBytes(editUnits(d.edit))).toBeGreaterThan(listAlone);
+    expect(d.edit.scalars.summary).toBe(long.slice(0, 200).trim());
+    expect(d.edit.tags.genre?.set).toEqual(names);
+    expect(d.cut).toEqual([]);
+  });
+
+  it('mirror: a tag list is cut to its longest start that fits, the rest leaves Plex; the next sync sends nothing', () => {
+    const d = decide(desiredState(scene({ tags: many })), item(), ownedAll(), settings({ editBudget: budget }));
+    const sent = d.edit.tags.genre!.set;
+    expect(sent).toEqual(fitTags('genre', many.map((t) => t.name), budget));
+    expect(sent.length).toBeLessThan(150);
+    expect(d.edit.tags.genre!.remove).toEqual(['Tag1', 'Tag2']);
+    expect(d.cut).toEqual([`genres: 150 → ${sent.length} (PLEX_MAX_URL_BYTES)`]);
+    const after = item({ tags: { genre: sent, actor: ['Alice', 'Bob'], collection: [] } });
+    const again = decide(desiredState(scene({ tags: many })), after, { ...ownedAll(), ...d.owned }, settings({ editBudget: budget }));
+    expect(isEmptyEdit(again.edit)).toBe(true);
+    expect(again.cut).toEqual([]);
+  });
+
+  it("merge: Plex's own tags are never cut; what fits after them is added", () => {
+    const plexOwn = Array.from({ length: 20 }, (_, i) => `Plex tag ${i}`);
+    const d = decide(desiredState(scene({ tags: many })), item({ tags: { genre: plexOwn, actor: ['Alice', 'Bob'], collection: [] } }), ownedAll(), settings({ mode: 'merge', editBudget: budget }));
+    const sent = d.edit.tags.genre!.set;
+    expect(sent.slice(0, 20)).toEqual(plexOwn);
+    expect(sent.length).toBeGreaterThan(20);
+    expect(sent.length).toBeLessThan(170);
+    const full = Array.from({ length: 200 }, (_, i) => `Plex tag ${i}`);
+    const none = decide(desiredState(scene({ tags: many })), item({ tags: { genre: full, actor: ['Alice', 'Bob'], collection: [] } }), ownedAll(), settings({ mode: 'merge', editBudget: budget }));
+    expect(none.edit.tags.genre).toBeUndefined();
+    expect(none.cut).toEqual(["genres: nothing added, Plex's 200 fill PLEX_MAX_URL_BYTES"]);
   });
 });
 

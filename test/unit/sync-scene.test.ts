@@ -76,6 +76,7 @@ function fakePlex(files: Record<string, string>) {
       if (edit.userRating !== undefined) item.userRating = edit.userRating;
       return 1;
     },
+    editBudget: () => 8000,
     async uploadPoster(_section, ratingKey) {
       calls.push(`poster ${ratingKey}`);
       lock(items.get(ratingKey)!, 'thumb');
