@@ -136,6 +136,13 @@ describe('screenshotVersion', () => {
     expect(screenshotToRead(null, record, true)).toBe(true);
     expect(screenshotToRead(record.posterVersion, { posterVersion: record.posterVersion }, true)).toBe(true);
   });
+  it('a version found to be no poster (a scene without a cover) is not read again, locked or not; a new version is', () => {
+    const version = '/scene/12/screenshot?t=1700000000';
+    expect(screenshotToRead(version, { noPosterVersion: version }, false)).toBe(false);
+    expect(screenshotToRead(version, { noPosterVersion: version, poster: 'abc', posterVersion: '/scene/12/screenshot?t=1600000000' }, true)).toBe(false);
+    expect(screenshotToRead('/scene/12/screenshot?t=1700000099', { noPosterVersion: version }, false)).toBe(true);
+    expect(screenshotToRead(null, { noPosterVersion: version }, false)).toBe(true);
+  });
 });
 
 describe('ownershipChanges', () => {
