@@ -29,9 +29,10 @@ export type LostAnswer = 'cut' | 502;
 export type TagEditMode = 'replace' | 'add';
 /**
  * How `/all?file=` filters: 'folder' matches every item in the file's folder; 'none' matches nothing;
- * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it).
+ * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it);
+ * 'rejected' answers 400 (a Plex version that refuses a filter it does not list for the section).
  */
-export type FileFilterMode = 'folder' | 'none' | 'ignored';
+export type FileFilterMode = 'folder' | 'none' | 'ignored' | 'rejected';
 /**
  * How `GET /library/metadata/{k1},{k2},…` answers when some keys do not exist: 'leave-out' answers the
  * others (404 only when none exists); 'whole-404' answers 404 for the whole read (docs/REAL-SERVERS.md).
@@ -574,6 +575,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
     if (type !== null && type !== '1') items = [];
     const file = q.get('file');
+    if (file !== null && this.fileFilter === 'rejected') throw new HttpError(400, 'Bad Request');
     // Not exact, like Plex may be: every item in the same folder as the file matches (or none, or all).
     if (file !== null && this.fileFilter !== 'ignored') {
       items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));
