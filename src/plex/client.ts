@@ -46,7 +46,11 @@ export const IDENTITY_MAX_BYTES = 64 * 1024;
  * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
  */
 export const LIST_PAGE_SIZE = 1_000;
-/** Keys of one `GET /library/metadata/{k1},{k2},…` (python-plexapi's X_PLEX_CONTAINER_SIZE, the page it asks for). */
+/**
+ * Keys of one `GET /library/metadata/{k1},{k2},…`, stash2plex's own bound (with ITEM_BATCH_MAX_URL), each
+ * request asking for all its keys' items as one page. python-plexapi (plexapi/base.py fetchItems) puts
+ * every key into one URL, however many, and pages the answer by X_PLEX_CONTAINER_SIZE (100).
+ */
 export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
