@@ -230,10 +230,10 @@ describe('decide: a field dropped from SYNC_FIELDS', () => {
 
 describe('confirmation and carriedRecord', () => {
   it('confirms the owned changes, settles every intent and drops the released fields (the poster\'s version with it)', () => {
-    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', studio: 's' };
+    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', noPosterVersion: 'w', studio: 's' };
     const c = confirmation(record, { owned: { title: 'h2', studio: 's' }, intents: { 'title:intent': 'h2' }, released: ['poster'] });
     expect(c.set).toEqual({ title: 'h2' });
-    expect(c.drop.sort()).toEqual(['poster', 'posterVersion', 'summary:intent', 'title:intent']);
+    expect(c.drop.sort()).toEqual(['noPosterVersion', 'poster', 'posterVersion', 'summary:intent', 'title:intent']);
   });
   it('an unchanged scene confirms nothing', () => {
     expect(confirmation({ title: 'h1' }, { owned: { title: 'h1' }, intents: {}, released: [] })).toEqual({ set: {}, drop: [] });
