@@ -1,7 +1,7 @@
 // A Plex Media Server simulator: a real HTTP server on 127.0.0.1 that behaves like Plex where
 // stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency) and a request
 // log. It is deliberately strict where Plex is loose in ways that could hide client bugs: the `file=`
-// filter is not exact (or ignored), `/all` items are partial, indexed tags replace the list (as on a real
+// filter is not exact (or ignored, or refused with 400), `/all` items are partial, indexed tags replace the list (as on a real
 // server; python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags for that reason),
 // unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
