@@ -99,7 +99,10 @@ const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fiel
  * - Scene.Create.Post → always record (fields absent): Stash sends it WITHOUT input or inputFields, for
  *   scans and the sceneCreate mutation alike (stashapp/stash pkg/scene/create.go, pkg/scene/scan.go:
  *   RegisterPostHooks(ctx, id, SceneCreatePost, nil, nil); so `"input": null`, no `inputFields`);
- * - Scene.Update.Post with no input and no inputFields (a scan adding a file to a scene) → skip;
+ * - Scene.Update.Post with no input and no inputFields → skip: a scan sends it for a file added to a
+ *   scene, a file changed or moved on disk, and every file of a forced rescan (stashapp/stash
+ *   pkg/scene/scan.go associateExisting, pkg/file/scan.go onExistingFile, handleRename); it says nothing
+ *   about fields Plex shows, and a forced rescan would queue the whole library at hook priority;
  * - no field Plex shows among the fields given → skip;
  * - else record { sceneId, reason 'hook', event: the trigger, fields: the fields given, enqueuedAt }.
  */

@@ -48,7 +48,11 @@ export const IDENTITY_MAX_BYTES = 64 * 1024;
  * a filter and answer a whole section, so no listing is ever unbounded. Plex pages up to 1000 well.
  */
 export const LIST_PAGE_SIZE = 1_000;
-/** Keys of one `GET /library/metadata/{k1},{k2},…` (python-plexapi's X_PLEX_CONTAINER_SIZE, the page it asks for). */
+/**
+ * Keys of one `GET /library/metadata/{k1},{k2},…`, stash2plex's own bound (with ITEM_BATCH_MAX_URL), each
+ * request asking for all its keys' items as one page. python-plexapi (plexapi/base.py fetchItems) puts
+ * every key into one URL, however many, and pages the answer by X_PLEX_CONTAINER_SIZE (100).
+ */
 export const ITEMS_PER_REQUEST = 100;
 /** Safety stop of one paged listing (1000 × 5000 = five million items). */
 const MAX_LIST_PAGES = 5_000;
@@ -186,6 +190,11 @@ export class PlexClient {
   private sectionsCache: { at: number; value: Promise<PlexSection[]> } | null = null;
   /** Malformed items already logged (their ratingKey), so a listing read again does not log them again. */
   private readonly notedBadItems = new Set<string>();
+  /**
+   * Per section key, whether its listing takes `file=`: true once it answered one, false once it answered
+   * 400 (not asked again in this process), or the first ask still under way (the others wait for it).
+   */
+  private readonly fileFilterTaken = new Map<string, boolean | Promise<unknown>>();
 
   constructor(opts: PlexClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -561,7 +570,7 @@ export class PlexClient {
     if (match) {
       const sectionKey = match.section.key;
       // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
-      const byFile = await this.search(sectionKey, target, { file: inLocationStyle(plexPath, match.location) });
+      const byFile = await this.searchByFile(sectionKey, target, inLocationStyle(plexPath, match.location));
       if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
       const guess = titleGuess(plexPath);
       const byTitle = guess ? await this.search(sectionKey, target, { title: guess }) : [];
@@ -662,6 +671,35 @@ export class PlexClient {
     const found: PlexMetadata[] = [];
     for await (const items of this.pages(sectionKey, filter)) found.push(...items.filter((m) => holds(m, target)));
     return found;
+  }
+
+  /**
+   * The `file=` search of a section, unless the section refused it: a Plex that answers 400 to the filter
+   * is asked no more in this process (logged once), and resolution goes on as after an empty answer (the
+   * title search, then the paged listing). Until a section's first answer, other asks wait for it.
+   */
+  private async searchByFile(sectionKey: string, target: string, file: string): Promise<PlexMetadata[]> {
+    let taken = this.fileFilterTaken.get(sectionKey);
+    while (taken instanceof Promise) {
+      await taken.catch(() => undefined);
+      taken = this.fileFilterTaken.get(sectionKey);
+    }
+    if (taken === false) return [];
+    const search = this.search(sectionKey, target, { file });
+    if (taken === undefined) this.fileFilterTaken.set(sectionKey, search);
+    try {
+      const found = await search;
+      this.fileFilterTaken.set(sectionKey, true);
+      return found;
+    } catch (err) {
+      if (!(err instanceof SyncError && err.type === 'PlexBadRequest' && err.status === 400)) {
+        if (this.fileFilterTaken.get(sectionKey) === search) this.fileFilterTaken.delete(sectionKey);
+        throw err;
+      }
+      this.fileFilterTaken.set(sectionKey, false);
+      this.log?.warn({ sectionKey }, 'Plex refuses the file= filter on this library section (400): files are found by title and by paged listing');
+      return [];
+    }
   }
 
   /**

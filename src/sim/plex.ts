@@ -1,8 +1,8 @@
 // A Plex Media Server simulator: a real HTTP server on 127.0.0.1 that behaves like Plex where
 // stash2plex touches it (plex-api.md), with fault injection (down / 503 / 401 / latency, a reverse
 // proxy's 404/502 and its 414/431 for a request too long) and a request log. It is deliberately strict
-// where Plex is loose in ways that could hide client bugs: the `file=` filter is not exact (or ignored),
-// `/all` items are partial, indexed tags replace the list (as on a real
+// where Plex is loose in ways that could hide client bugs: the `file=` filter is not exact (or ignored,
+// or refused with 400), `/all` items are partial, indexed tags replace the list (as on a real
 // server; python-plexapi plexapi/mixins.py `editTags` re-sends the existing tags for that reason),
 // unknown edit params → 400. Files "on disk" that Plex has not scanned yet become items when a section
 // refresh covers their folder (`GET /library/sections/{key}/refresh?path=`, python-plexapi
@@ -46,9 +46,10 @@ export type LostAnswer = 'cut' | 502;
 export type TagEditMode = 'replace' | 'add';
 /**
  * How `/all?file=` filters: 'folder' matches every item in the file's folder; 'none' matches nothing;
- * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it).
+ * 'ignored' answers the whole section (the parameter is undocumented, a server may not know it);
+ * 'rejected' answers 400 (a Plex version that refuses a filter it does not list for the section).
  */
-export type FileFilterMode = 'folder' | 'none' | 'ignored';
+export type FileFilterMode = 'folder' | 'none' | 'ignored' | 'rejected';
 /**
  * How `GET /library/metadata/{k1},{k2},…` answers when some keys do not exist: 'leave-out' answers the
  * others (404 only when none exists); 'whole-404' answers 404 for the whole read (docs/REAL-SERVERS.md).
@@ -631,6 +632,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
     if (type !== null && type !== '1') items = [];
     const file = q.get('file');
+    if (file !== null && this.fileFilter === 'rejected') throw new HttpError(400, 'Bad Request');
     // Not exact, like Plex may be: every item in the same folder as the file matches (or none, or all).
     if (file !== null && this.fileFilter !== 'ignored') {
       items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));

@@ -5,7 +5,7 @@
 // without credentials, 422 for documents the schema rejects, `updated_at` written as RFC 3339 text in whole
 // seconds in the server's zone at write time and compared as text (stashapp/stash pkg/sqlite/timestamp.go,
 // pkg/sqlite/sql.go getTimestampWhereClause), a server clock that may be set off, performer/studio/tag
-// renames that do not touch scenes, per_page capped at 1000, every returned URL built on `external_host`
+// renames that do not touch scenes, per_page as asked (no cap since v0.20.0; negative: all), every returned URL built on `external_host`
 // or the address asked plus X-Forwarded-Prefix (internal/api/server.go BaseURLMiddleware), and an older
 // version's schema where it differs for stash2plex (./stash-versions.ts). Fault injection (down / 503 /
 // latency) and a request log for tests, demo and bench.
@@ -141,8 +141,10 @@ interface NamedRec {
 
 type Kinds = 'performer' | 'studio' | 'tag';
 
-/** Stash's limit on per_page (FindFilterType.GetPageSize). */
-const MAX_PER_PAGE = 1000;
+/**
+ * per_page when none is given. No upper limit: Stash removed its cap of 1000 in v0.20.0 (pkg/models/
+ * find_filter.go GetPageSize); a negative one is every result (IsGetAll).
+ */
 const DEFAULT_PER_PAGE = 25;
 const SORTS = ['id', 'title', 'date', 'created_at', 'updated_at', 'rating', 'path'] as const;
 
@@ -489,7 +491,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       return c * dir;
     });
     const count = list.length;
-    const per = f.per_page == null ? DEFAULT_PER_PAGE : Math.min(f.per_page, MAX_PER_PAGE);
+    const per = f.per_page ?? DEFAULT_PER_PAGE;
     const page = Math.max(1, f.page ?? 1);
     const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
     return { count, duration: 0, filesize: 0, scenes: slice.map((s) => this.sceneView(s, base)) };
@@ -545,7 +547,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       return (ka < kb ? -1 : ka > kb ? 1 : Number(a.id) - Number(b.id)) * dir;
     });
     const count = list.length;
-    const per = f?.per_page == null ? DEFAULT_PER_PAGE : Math.min(f.per_page, MAX_PER_PAGE);
+    const per = f?.per_page ?? DEFAULT_PER_PAGE;
     const page = Math.max(1, f?.page ?? 1);
     const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
     const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at }));

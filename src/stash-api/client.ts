@@ -29,7 +29,10 @@ import { stashServerInfo, type StashServerInfo } from './stash-version.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
-/** Stash caps per_page at 1000 (FindFilterType.GetPageSize). */
+/**
+ * The largest page stash2plex asks Stash for: its own bound on one answer (a page of 1000 scenes is a few
+ * MiB). Stash itself has had no cap since v0.20.0 (stashapp/stash pkg/models/find_filter.go GetPageSize).
+ */
 export const STASH_MAX_PAGE_SIZE = 1000;
 /** Default of STASH_MAX_RESPONSE_BYTES: a page of 1000 scenes is a few MiB. */
 export const STASH_DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -436,7 +439,7 @@ export class StashClient {
     read: (data: D) => { count: number; items: T[] },
   ): AsyncGenerator<{ count: number; items: T[] }> {
     if (!Number.isInteger(perPage) || perPage < 1) throw new RangeError(`perPage must be a positive integer, got ${perPage}`);
-    // Stash serves at most 1000 per page whatever is asked; asking more would skew the page offsets.
+    // Stash serves any page size; ours is bounded so that one answer stays a few MiB.
     const per_page = Math.min(perPage, STASH_MAX_PAGE_SIZE);
     let seen = 0;
     for (let page = 1; page <= MAX_PAGES; page++) {

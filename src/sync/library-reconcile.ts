@@ -61,7 +61,7 @@ export interface LibraryReconcileDeps {
   perPage?: number;
   /** Item reads in flight at once (default 4, each of up to ITEMS_PER_REQUEST items). */
   itemConcurrency?: number;
-  /** Keys of one item read (default 100, python-plexapi's page). */
+  /** Keys of one item read (default 100, ITEMS_PER_REQUEST: one request each; getItems splits a larger one). */
   itemsPerRequest?: number;
 }
 

@@ -18,9 +18,11 @@ export const intentOf = (field: SyncField): IntentEntry => `${field}:intent`;
 /**
  * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes), and
  * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion);
+ * `noPosterVersion`: the last version whose bytes were no poster (Stash's SVG placeholder for a scene
+ * without a cover: not read again until the version moves);
  * `<field>:intent` → hash of the value an edit under way (or one whose answer was lost) sets.
  */
-export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | IntentEntry, string>>;
+export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'noPosterVersion' | IntentEntry, string>>;
 
 /**
  * What confirming a decision writes once Plex took its edit: the owned entries the record does not hold
@@ -29,7 +31,7 @@ export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | Inten
  */
 export function confirmation(record: OwnershipRecord, d: Pick<Decision, 'owned' | 'intents' | 'released'>): { set: OwnershipRecord; drop: string[] } {
   const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
-  const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion'] : [])]);
+  const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
   const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
   return { set: ownershipChanges(record, d.owned), drop };
 }
@@ -267,8 +269,12 @@ export function screenshotVersion(url: string, nowMs: number): string | null {
 
 /**
  * Whether the screenshot must be read to decide on the poster: not when its version is the one read
- * last time, the poster stash2plex uploaded is recorded and Plex still holds its lock.
+ * last time, the poster stash2plex uploaded is recorded and Plex still holds its lock; nor when the
+ * bytes at this version were no poster (a scene without a cover: nothing to upload, whatever Plex
+ * shows). A cover set later moves the version (the scene's `updated_at`), so it is read.
  */
 export function screenshotToRead(version: string | null, record: OwnershipRecord, thumbLocked: boolean): boolean {
-  return version === null || record.posterVersion !== version || record.poster === undefined || !thumbLocked;
+  if (version === null) return true;
+  if (record.noPosterVersion === version) return false;
+  return record.posterVersion !== version || record.poster === undefined || !thumbLocked;
 }

@@ -18,11 +18,18 @@ export function posterType(bytes: Uint8Array): PosterType | null {
   return null;
 }
 
-/** A screenshot to upload (with the type its bytes show), or the note saying why there is none. */
-export function posterFrom(shot: Screenshot): { bytes: Buffer; contentType: PosterType } | { skipped: string } {
-  if ('skipped' in shot) return shot;
+/**
+ * A screenshot to upload (with the type its bytes show), or the note saying why there is none. `byBytes`:
+ * the bytes themselves are no poster, so the same version of the screenshot never will be (worth
+ * remembering); a screenshot skipped unread (over POSTER_MAX_BYTES, a setting that may change) is not.
+ */
+export function posterFrom(shot: Screenshot): { bytes: Buffer; contentType: PosterType } | { skipped: string; byBytes: boolean } {
+  if ('skipped' in shot) return { skipped: shot.skipped, byBytes: false };
   const type = posterType(shot.bytes);
   if (type) return { bytes: shot.bytes, contentType: type };
   const svg = shot.contentType === 'image/svg+xml' ? ": Stash's placeholder for a scene without a cover" : '';
-  return { skipped: `screenshot not uploaded: not JPEG, PNG or WebP (${shot.contentType || 'no type'}, ${shot.bytes.length} bytes)${svg}` };
+  return { skipped: `screenshot not uploaded: not JPEG, PNG or WebP (${shot.contentType || 'no type'}, ${shot.bytes.length} bytes)${svg}`, byBytes: true };
 }
+
+/** The note of a sync that did not read the screenshot because its version was found to be no poster. */
+export const NO_POSTER_AT_VERSION = 'screenshot not read: at this version it was not JPEG, PNG or WebP (a scene without a cover?)';

@@ -15,7 +15,7 @@ import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, t
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
 import { forgetOriginals, keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
 import { excludedReason, readExclusion } from './sync-exclusions.js';
-import { posterFrom } from './poster.js';
+import { NO_POSTER_AT_VERSION, posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
 
@@ -139,15 +139,21 @@ async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Pr
 
 /**
  * Uploads the screenshot when it is a poster and differs from the one stash2plex last uploaded. The
- * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock.
+ * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock, or
+ * is the one last found to be no poster (Stash's placeholder for a scene without a cover).
  */
 async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKey: string }, url: string, record: OwnershipRecord, current: PlexItem) {
   const version = screenshotVersion(url, Date.now());
   const locked = current.locked.includes('thumb');
-  if (!screenshotToRead(version, record, locked)) return { posterUploaded: false };
+  if (!screenshotToRead(version, record, locked)) {
+    return { posterUploaded: false, ...(version === record.noPosterVersion ? { posterSkipped: NO_POSTER_AT_VERSION } : {}) };
+  }
   const poster = posterFrom(await deps.stash.fetchScreenshot(url));
-  // No upload and no lock: Plex keeps whatever poster it has.
-  if ('skipped' in poster) return { posterUploaded: false, posterSkipped: poster.skipped };
+  // No upload and no lock: Plex keeps whatever poster it has. Bytes that are no poster stay so at this version.
+  if ('skipped' in poster) {
+    if (poster.byBytes && version !== null) await writeOwnership(deps.redis, deps.keys, target.ratingKey, { noPosterVersion: version });
+    return { posterUploaded: false, posterSkipped: poster.skipped };
+  }
   const hash = valueHash(poster.bytes);
   const seen = version === null ? {} : { posterVersion: version };
   if (!posterWanted(hash, record, locked)) {

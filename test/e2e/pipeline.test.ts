@@ -66,8 +66,8 @@ describe('hook → worker → Plex', () => {
       expect(p.actor).toEqual(s.performers.map((x) => x.name));
       expect(p.locked).toEqual(expect.arrayContaining(['title', 'summary', 'studio', 'originallyAvailableAt', 'genre', 'actor']));
     }
-    // A scan adding a file to a scene (Scene.Update.Post without input, stashapp/stash pkg/scene/scan.go)
-    // is skipped and records nothing.
+    // A scan's Scene.Update.Post (without input: a file added, changed or moved, stashapp/stash
+    // pkg/scene/scan.go) is skipped and records nothing.
     const scan = await runNode(PLUGIN, JSON.stringify({ server_connection: { PluginDir: pluginDir }, args: { hookContext: { id: 1, type: 'Scene.Update.Post', input: null } } }), hookEnv);
     expect(scan.code).toBe(0);
     expect(await conn.xlen(`${world.prefix}:inbox`)).toBe(0);

@@ -219,6 +219,43 @@ describe('resolveItem', () => {
     expect(listings().every(bounded)).toBe(true);
   });
 
+  it('a Plex that answers 400 to file=: files still resolve (title search, paged listing); file= is asked once per section per process', async () => {
+    const refusing = sim.addSection({ title: 'Refusing', locations: ['/plex/refuse'] });
+    const second = sim.addSection({ title: 'Refusing too', locations: ['/plex/refuse2'] });
+    const want = new Map<string, string>();
+    for (let i = 0; i < 30; i++) {
+      const file = `/plex/refuse/d${i % 3}/clip-${i}.mp4`;
+      want.set(file, sim.addItem({ sectionKey: refusing, title: `Renamed by agent ${i}`, file }));
+    }
+    const other = sim.addItem({ sectionKey: second, title: 'Renamed by agent', file: '/plex/refuse2/x/clip.mp4' });
+    sim.setFileFilter('rejected');
+    sim.resetCounters();
+    const warnings: unknown[] = [];
+    const c = client({ listPageSize: 10, log: { warn: (obj: unknown) => warnings.push(obj) } });
+    const stash = (file: string) => file.replace('/plex/', '/stash/');
+    const files = [...want.keys()];
+    // Eight at once (a worker's jobs), then the rest one by one: every one found, by the paged listing.
+    // allSettled: a failing resolution leaves no other one running into the next test.
+    const first = await Promise.allSettled(files.slice(0, 8).map((f) => c.resolveItem(stash(f))));
+    const found = first.map((r) => (r.status === 'fulfilled' ? r.value.ratingKey : String(r.reason)));
+    for (const f of files.slice(8)) found.push((await c.resolveItem(stash(f))).ratingKey);
+    expect(found).toEqual([...want.values()]);
+    expect(await c.resolveItem('/stash/refuse2/x/clip.mp4')).toMatchObject({ ratingKey: other, sectionKey: second, via: 'path' });
+    const byFile = listings().filter((x) => x.path.includes('file='));
+    expect(byFile.map((x) => [x.path.split('?')[0], x.status])).toEqual([
+      [`/library/sections/${refusing}/all`, 400],
+      [`/library/sections/${second}/all`, 400],
+    ]);
+    expect(listings().filter((x) => !/file=|title=/.test(x.path))).toHaveLength(30 * 3 + 1); // each section read whole: 30 items in pages of 10, and 1 item
+    expect(listings().every((x) => x.path.includes('file=') || bounded(x))).toBe(true);
+    expect(warnings).toEqual([{ sectionKey: refusing }, { sectionKey: second }]);
+    // Another process (a new client) asks once more.
+    sim.resetCounters();
+    await client().resolveItem(stash(files[0]!));
+    expect(listings().filter((x) => x.path.includes('file='))).toHaveLength(1);
+    for (const rk of [...want.values(), other]) sim.removeItem(rk);
+  });
+
   it('resolves in a section of 50 000 that ignores file=, in pages of at most 1000; the path cache then costs no listing', async () => {
     const huge = sim.addSection({ title: 'Huge', locations: ['/plex/huge'] });
     const keys: string[] = [];

@@ -65,6 +65,34 @@ describe('poster', () => {
     expect(world.plex.count({ method: 'POST' })).toBe(1); // the first test's upload only
   });
 
+  it("a scene without a cover, unchanged: its placeholder is read once, not on every sync; a cover added later is read and uploaded", async () => {
+    const id = world.addScene(7);
+    const ratingKey = world.ratingKeyOf.get(id)!;
+    const screenshots = () => world.stash.count({ operationName: 'screenshot' });
+    // Stash's clock behind ours: each `?t=` is settled (screenshotVersion) as soon as it is written.
+    world.stash.setClockSkewMs(-60_000);
+    try {
+      world.stash.removeCover(id);
+      world.stash.resetCounters();
+      expect((await syncScene(id, deps)).posterSkipped).toMatch(/not JPEG, PNG or WebP \(image\/svg\+xml/);
+      expect(screenshots()).toBe(1);
+      for (let pass = 0; pass < 3; pass++) expect(await syncScene(id, deps)).toMatchObject({ posterUploaded: false, editRequests: 0 });
+      expect(screenshots()).toBe(1);
+      expect(world.plex.item(ratingKey)!.poster).toBeNull();
+
+      // A cover set later is a scene update: `?t=` (updated_at) moves, the screenshot is read again.
+      world.stash.setClockSkewMs(-30_000);
+      world.stash.setScreenshot(id, world.stash.screenshotOf(first()).bytes);
+      expect(await syncScene(id, deps)).toMatchObject({ posterUploaded: true });
+      expect(screenshots()).toBe(2);
+      expect(world.plex.item(ratingKey)!.locked).toContain('thumb');
+      expect(await syncScene(id, deps)).toMatchObject({ posterUploaded: false });
+      expect(screenshots()).toBe(2);
+    } finally {
+      world.stash.setClockSkewMs(0);
+    }
+  });
+
   it('bytes decide, not the label: an SVG called PNG is skipped, a JPEG called PNG goes up as JPEG', async () => {
     const [svgId, jpegId] = [third(), fourth()];
     world.stash.setScreenshot(svgId, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'image/png');

@@ -331,12 +331,35 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
     }
   });
 
-  it('allSceneIds walks every scene in id order; page sizes beyond Stash’s 1000 are capped', async () => {
+  it('allSceneIds walks every scene in id order, in pages of the size asked', async () => {
     const all = windowSim.sceneIds();
     const pages = await collect(wc.allSceneIds(100));
     expect(pages.flat()).toEqual(all);
     expect(pages[0]).toHaveLength(100);
     expect((await collect(wc.allSceneIds(5000))).flat()).toEqual(all);
+  });
+
+  it('Stash serves any per_page (no cap since v0.20.0, negative: all); the client asks at most 1000 a page, its own bound', async () => {
+    const big = await StashSimulator.start({ apiKey: KEY });
+    try {
+      for (let i = 0; i < 1200; i++) big.addScene({ title: `b${i}` });
+      const count = async (perPage: number) => {
+        const res = await fetch(`${big.url}/graphql`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ApiKey: KEY },
+          body: JSON.stringify({ query: `{ findScenes(filter: { per_page: ${perPage} }) { count scenes { id } } }` }),
+        });
+        const { data } = (await res.json()) as { data: { findScenes: { count: number; scenes: unknown[] } } };
+        return [data.findScenes.count, data.findScenes.scenes.length];
+      };
+      expect(await count(1200)).toEqual([1200, 1200]);
+      expect(await count(-1)).toEqual([1200, 1200]);
+      const pages = await collect(new StashClient({ url: big.url, apiKey: KEY }).allSceneIds(5000));
+      expect(pages.map((p) => p.length)).toEqual([1000, 200]);
+      expect(pages.flat()).toEqual(big.sceneIds());
+    } finally {
+      await big.stop();
+    }
   });
 });
 

@@ -195,6 +195,13 @@ describe('screenshotVersion', () => {
     expect(screenshotToRead(null, record, true)).toBe(true);
     expect(screenshotToRead(record.posterVersion, { posterVersion: record.posterVersion }, true)).toBe(true);
   });
+  it('a version found to be no poster (a scene without a cover) is not read again, locked or not; a new version is', () => {
+    const version = '/scene/12/screenshot?t=1700000000';
+    expect(screenshotToRead(version, { noPosterVersion: version }, false)).toBe(false);
+    expect(screenshotToRead(version, { noPosterVersion: version, poster: 'abc', posterVersion: '/scene/12/screenshot?t=1600000000' }, true)).toBe(false);
+    expect(screenshotToRead('/scene/12/screenshot?t=1700000099', { noPosterVersion: version }, false)).toBe(true);
+    expect(screenshotToRead(null, { noPosterVersion: version }, false)).toBe(true);
+  });
 });
 
 describe('ownershipChanges', () => {
@@ -282,10 +289,10 @@ describe('decide: a field dropped from SYNC_FIELDS', () => {
 
 describe('confirmation and carriedRecord', () => {
   it('confirms the owned changes, settles every intent and drops the released fields (the poster\'s version with it)', () => {
-    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', studio: 's' };
+    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', noPosterVersion: 'w', studio: 's' };
     const c = confirmation(record, { owned: { title: 'h2', studio: 's' }, intents: { 'title:intent': 'h2' }, released: ['poster'] });
     expect(c.set).toEqual({ title: 'h2' });
-    expect(c.drop.sort()).toEqual(['poster', 'posterVersion', 'summary:intent', 'title:intent']);
+    expect(c.drop.sort()).toEqual(['noPosterVersion', 'poster', 'posterVersion', 'summary:intent', 'title:intent']);
   });
   it('an unchanged scene confirms nothing', () => {
     expect(confirmation({ title: 'h1' }, { owned: { title: 'h1' }, intents: {}, released: [] })).toEqual({ set: {}, drop: [] });

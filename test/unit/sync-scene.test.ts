@@ -163,6 +163,37 @@ describe('syncScene', () => {
     }
   });
 
+  it("a coverless scene's placeholder is read once per version: an unchanged sync reads no screenshot; a cover added later is read and uploaded", async () => {
+    let version = 1_700_000_000;
+    let shot: Screenshot = { bytes: SVG, contentType: 'image/svg+xml' };
+    const scenes = [scene('1')];
+    const withVersion = () => (scenes[0]!.paths = { screenshot: `http://stash/scene/1/screenshot?t=${version}` });
+    withVersion();
+    const { deps, plex, stash } = setup({ poster: true, scenes, shot: () => shot });
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP/) });
+    expect(stash.port.screenshots).toBe(1);
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not read: at this version/) });
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false });
+    expect(stash.port.screenshots).toBe(1);
+    // A cover set in Stash moves the scene's updated_at, and so `?t=`.
+    version += 60;
+    withVersion();
+    shot = { bytes: JPEG, contentType: 'image/jpeg' };
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: true });
+    expect(stash.port.screenshots).toBe(2);
+    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false });
+    expect(stash.port.screenshots).toBe(2);
+    expect(plex.calls.filter((c) => c.startsWith('poster'))).toHaveLength(1);
+  });
+
+  it('a screenshot skipped unread (over POSTER_MAX_BYTES) is read again next time: the limit may have changed', async () => {
+    const scenes = [scene('1', { paths: { screenshot: 'http://stash/scene/1/screenshot?t=1700000000' } })];
+    const { deps, stash } = setup({ poster: true, scenes, shot: () => ({ skipped: 'screenshot too large' }) });
+    await syncScene('1', deps);
+    await syncScene('1', deps);
+    expect(stash.port.screenshots).toBe(2);
+  });
+
   it('no screenshot is read with SYNC_POSTER off or a scene without one', async () => {
     const off = setup();
     await syncScene('1', off.deps);
