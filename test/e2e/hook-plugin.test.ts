@@ -17,6 +17,7 @@ import { decodeInboxEntry } from '../../src/model/job.js';
 import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
 import { stdinPipe } from '../../bench/lib.js';
 import { freePort } from '../helpers/ports.js';
+import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks, stashPluginInput } from '../helpers/stash-scene-hooks.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const COOKIE = 'session-cookie-secret-5e1f';
@@ -249,6 +250,24 @@ describe('hook', () => {
     expect(Math.abs(jobs[0]!.enqueuedAt - Date.now())).toBeLessThan(30_000);
     expect(stash.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('records every scene of scenesUpdate (input: the array of all the inputs) and bulkSceneUpdate, stdin as Stash writes it', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('saves');
+    const hooks = [
+      sceneUpdateHook(44, 'New title'),
+      ...scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' }),
+      ...bulkSceneUpdateHooks([47, 48, 49], { performer: '3', tag: '7' }),
+    ];
+    for (const hookContext of hooks) {
+      const stdin = stashPluginInput(hookContext, { port: stash.port, pluginDir: dir, cookie: { name: 'session', value: COOKIE } });
+      const r = await runPlugin(stdin, { pipe: true, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+      expectWellFormed(r);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.result).toEqual({ output: `queued scene ${hookContext.id}` });
+    }
+    expect((await inbox(prefix)).map((j) => [j.sceneId, j.fields])).toEqual(hooks.map((h) => [String(h.id), h.inputFields]));
   });
 
   it.each([
