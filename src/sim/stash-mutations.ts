@@ -130,6 +130,10 @@ export function bulkSceneUpdateHooks(input: GraphQLInput): StashHookContext[] {
 export const sceneIdsOf = (input: GraphQLInput): string[] => ((input.ids as string[] | null | undefined) ?? []).map(String);
 
 const notSimulated = (field: string) => new GraphQLError(`stash simulator: ${field} is not simulated`);
+/** Fails loudly on a value for a field the simulator does not model (a null one changes nothing). */
+function refuseUnsimulated(input: GraphQLInput, fields: readonly string[]): void {
+  for (const f of fields) if (input[f] !== null && input[f] !== undefined) throw notSimulated(f);
+}
 const trimmed = (v: unknown) => (v === null || v === undefined ? null : String(v).trim());
 
 /** A `data:` URL's bytes (Stash's ProcessImageInput also fetches http(s) URLs: not simulated). */
@@ -147,7 +151,8 @@ function ownFields(input: GraphQLInput, patch: ScenePatch): void {
   if ('organized' in input) patch.organized = input.organized === true;
   if ('date' in input) {
     const date = trimmed(input.date);
-    if (date !== null && date !== '' && !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(date)) throw new GraphQLError(`converting date: invalid date ${date}`);
+    const valid = date === null || date === '' || /^\d{4}(-\d{2}(-\d{2})?)?$/.test(date);
+    if (!valid) throw new GraphQLError(`converting date: invalid date ${date}`);
     patch.date = date === '' ? null : date;
   }
   if ('studio_id' in input) patch.studio_id = (input.studio_id as string | null) ?? null;
@@ -161,9 +166,12 @@ export function scenePatch(input: GraphQLInput): ScenePatch {
   else if ('url' in input) patch.urls = input.url === null ? [] : [String(input.url).trim()];
   if ('performer_ids' in input) patch.performer_ids = ((input.performer_ids as string[] | null) ?? []).map(String);
   if ('tag_ids' in input) patch.tag_ids = ((input.tag_ids as string[] | null) ?? []).map(String);
-  if ('stash_ids' in input) patch.stash_ids = ((input.stash_ids as { endpoint: string; stash_id: string }[] | null) ?? []).map(({ endpoint, stash_id }) => ({ endpoint, stash_id }));
+  if ('stash_ids' in input) {
+    const given = (input.stash_ids as { endpoint: string; stash_id: string }[] | null) ?? [];
+    patch.stash_ids = given.map(({ endpoint, stash_id }) => ({ endpoint, stash_id }));
+  }
   if (input.cover_image !== null && input.cover_image !== undefined) patch.cover = coverOf(input.cover_image);
-  for (const f of ['gallery_ids', 'movies', 'groups', 'primary_file_id']) if (input[f] !== null && input[f] !== undefined) throw notSimulated(f);
+  refuseUnsimulated(input, ['gallery_ids', 'movies', 'groups', 'primary_file_id']);
   return patch;
 }
 
@@ -187,7 +195,7 @@ export function bulkScenePatch(input: GraphQLInput, scene: SceneRelations): Scen
   relation('tag_ids');
   const urls = input.urls as { values?: string[] | null; mode: string } | null | undefined;
   if (urls) patch.urls = byMode(scene.urls, { items: urls.values?.map((u) => u.trim()), mode: urls.mode });
-  else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [String(input.url).trim()];
-  for (const f of ['gallery_ids', 'group_ids', 'movie_ids']) if (input[f] !== null && input[f] !== undefined) throw notSimulated(f);
+  else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [String(input.url).trim()]; // legacy
+  refuseUnsimulated(input, ['gallery_ids', 'group_ids', 'movie_ids']);
   return patch;
 }

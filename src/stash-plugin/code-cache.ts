@@ -35,7 +35,7 @@ function dropCache(file: string): void {
 }
 
 /** The cache's payload for V8 when the file is intact and ours; else undefined (and a bad file is removed). */
-function readCache(file: string, identity: string): Buffer | undefined {
+function readCache(file: string, identity: string): Uint8Array | undefined {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);

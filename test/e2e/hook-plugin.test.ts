@@ -607,7 +607,7 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
 
   // root reads any file whatever its mode: the unreadable case runs the plugin as nobody then.
   const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
-  it.each<[string, (file: string, v8: Buffer, identity: string) => void, RunOptions['user']]>([
+  it.each<[string, (file: string, v8: Uint8Array, identity: string) => void, RunOptions['user']]>([
     ['truncated', (file) => writeFileSync(file, readFileSync(file).subarray(0, 5000)), undefined],
     ['of another build (renamed into place)', (file, v8) => writeFileSync(file, sealCodeCache(v8, codeCacheIdentity('0123456789abcdef'))), undefined],
     [
