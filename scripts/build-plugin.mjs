@@ -156,10 +156,10 @@ if (heavy.length) {
   process.stderr.write(`build-plugin: the hook bundle must not include: ${heavy.join(', ')}\n`);
   process.exit(1);
 }
-// The loader runs before every hook: node:fs, node:path, node:vm and its own two modules, nothing else.
+// The loader runs before every hook: node:fs, node:path, node:vm and its own modules (the code cache), nothing else.
 const loaderCode = Buffer.from(loader.outputFiles[0].contents).toString('utf8');
 const loaderRequires = [...loaderCode.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((r) => !['node:fs', 'node:path', 'node:vm'].includes(r));
-const loaderInputs = Object.keys(loader.metafile.inputs).filter((p) => !p.startsWith("<define:") && !/(workers\/stash-plugin-loader|src\/stash-plugin\/code-cache(-request)?)\.ts$/.test(p));
+const loaderInputs = Object.keys(loader.metafile.inputs).filter((p) => !p.startsWith("<define:") && !/(workers\/stash-plugin-loader|src\/stash-plugin\/code-cache(-request|-format)?)\.ts$/.test(p));
 if (loaderRequires.length || loaderInputs.length) {
   process.stderr.write(`build-plugin: the loader must not include: ${[...loaderRequires, ...loaderInputs].join(', ')}\n`);
   process.exit(1);

@@ -25,6 +25,8 @@ import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from '.
  * - cover_image: the screenshot, uploaded as the poster;
  * - primary_file_id (update) and file_ids (create): which file the scene is, i.e. which Plex item it
  *   resolves to by path, and the title fallback (the file name) of an untitled scene.
+ * BulkSceneUpdateInput names its relations alike, as `{ids, mode}` objects (`tag_ids: {ids: ["7"],
+ * mode: "ADD"}`; `{mode: "SET"}` alone clears them): the field is given, so the relation changed.
  * Not relevant (the edit is skipped): id/ids, code, director, url/urls, organized, o_counter,
  * play_count, play_duration, resume_time, gallery_ids, groups/movies/group_ids/movie_ids, stash_ids,
  * clientMutationId. The worker maps none of these; when the mapping grows (say director → Plex
@@ -73,19 +75,24 @@ export function itemOfDecision(decision: HookDecision): InboxItem | null {
   return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
- * The fields the edit gave: `inputFields` (the fields really given) when Stash sends it; an input
- * without it (older Stash) falls back to the input's non-null keys; null when there is no input at all
- * (a scan).
+ * The fields the edit gave: `inputFields` (the fields really given: Stash lists the keys of this
+ * scene's own input, for scenesUpdate too) when Stash sends it. Without it (older Stash), the non-null
+ * keys of the input: of the object, or for an array (scenesUpdate's inputs of every scene) of the
+ * element with this hook's id. Null when there is no input at all (a scan); 'unknown' when there is one
+ * but no field can be told from it (an array without this id, a scalar): the whole scene is synced.
  */
-function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): string[] | null {
+function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): string[] | null | 'unknown' {
   if (Array.isArray(ctx.inputFields)) return ctx.inputFields;
-  if (ctx.input && typeof ctx.input === 'object') {
-    return Object.entries(ctx.input)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k]) => k);
-  }
-  return null;
+  const { input } = ctx;
+  if (input === null || input === undefined) return null;
+  const own = Array.isArray(input) ? input.find((e) => isObject(e) && e.id !== undefined && String(e.id) === String(ctx.id)) : input;
+  if (!isObject(own)) return 'unknown';
+  return Object.entries(own)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k]) => k);
 }
 
 const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fields.length > 10 ? ', …' : '');
@@ -103,6 +110,7 @@ const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fiel
  *   scene, a file changed or moved on disk, and every file of a forced rescan (stashapp/stash
  *   pkg/scene/scan.go associateExisting, pkg/file/scan.go onExistingFile, handleRename); it says nothing
  *   about fields Plex shows, and a forced rescan would queue the whole library at hook priority;
+ * - an input whose fields cannot be told (givenFields) → record without fields (a full sync);
  * - no field Plex shows among the fields given → skip;
  * - else record { sceneId, reason 'hook', event: the trigger, fields: the fields given, enqueuedAt }.
  */
@@ -120,7 +128,7 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
     if (rename.fields === null) return fanout;
     const fields = givenFields(ctx);
     if (fields === null) return { action: 'skip', why: `${relation} ${id}: ${ctx.type} without input` };
-    if (!fields.some((f) => rename.fields!.has(f))) {
+    if (fields !== 'unknown' && !fields.some((f) => rename.fields!.has(f))) {
       return { action: 'skip', why: `${relation} ${id}: no field Plex shows changed (${shownFields(fields)})` };
     }
     return fanout;
@@ -134,6 +142,7 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
   }
   const fields = givenFields(ctx);
   if (fields === null) return { action: 'skip', why: `scene ${sceneId}: scan-triggered ${ctx.type} (no input)` };
+  if (fields === 'unknown') return { action: 'record', job: { sceneId, reason: 'hook', event: ctx.type, enqueuedAt: Math.floor(now) } };
   if (fields.length === 0) return { action: 'skip', why: `scene ${sceneId}: no fields given` };
   if (!fields.some((f) => PLEX_RELEVANT_FIELDS.has(f))) {
     return { action: 'skip', why: `scene ${sceneId}: no field Plex shows changed (${shownFields(fields)})` };

@@ -15,7 +15,11 @@
  */
 export const HTTP_HOOK_PATH = '/api/stash/hook';
 
-/** Largest stdin accepted. Stash's hook input is a few KB even for a bulk edit of many scenes. */
+/**
+ * Largest stdin accepted. A hook's input is a few KB, except for scenesUpdate, which hands every scene's
+ * hook the inputs of all the scenes saved together: about 0.5 KB a scene (the Scene Filename Parser
+ * saves at most a page of 1000 at once).
+ */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 /** Scene saves: the scene itself is queued (src/hook/decide.ts decides whether Plex shows what changed). */
 export const SCENE_HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as const;
@@ -96,11 +100,14 @@ const checkServerConnection = objectOf(
   'an object',
 );
 
+// `input` is any JSON value: Stash passes the mutation's input as it is, an object for sceneUpdate and
+// bulkSceneUpdate, the array of every scene's input for scenesUpdate (stashapp/stash
+// internal/api/resolver_mutation_scene.go), null for a scan. The decision reads it only when
+// `inputFields` is absent (src/hook/decide.ts).
 const checkHookContext = objectOf(
   {
     id: numberOrString('a scene id'),
     type: aString,
-    input: nullish(when(isObject, 'an object')),
     inputFields: nullish(arrayOfStrings),
   },
   'an object',
@@ -123,7 +130,8 @@ export interface ServerConnection {
 export interface HookContext {
   id: number | string;
   type: string;
-  input?: Record<string, unknown> | null;
+  /** The mutation's input as Stash passes it: any JSON value (see checkHookContext). */
+  input?: unknown;
   inputFields?: string[] | null;
   [key: string]: unknown;
 }

@@ -5,10 +5,13 @@
 // without credentials, 422 for documents the schema rejects, `updated_at` written as RFC 3339 text in whole
 // seconds in the server's zone at write time and compared as text (stashapp/stash pkg/sqlite/timestamp.go,
 // pkg/sqlite/sql.go getTimestampWhereClause), a server clock that may be set off, performer/studio/tag
-// renames that do not touch scenes, per_page as asked (no cap since v0.20.0; negative: all), every returned URL built on `external_host`
-// or the address asked plus X-Forwarded-Prefix (internal/api/server.go BaseURLMiddleware), and an older
-// version's schema where it differs for stash2plex (./stash-versions.ts). Fault injection (down / 503 /
-// latency) and a request log for tests, demo and bench.
+// renames that do not touch scenes, per_page as asked (no cap since v0.20.0; negative: all), every
+// returned URL built on `external_host` or the address asked plus X-Forwarded-Prefix
+// (internal/api/server.go BaseURLMiddleware), an older version's schema where it differs for stash2plex
+// (./stash-versions.ts), and the scene saves sceneUpdate, scenesUpdate and bulkSceneUpdate with the
+// Scene.Update.Post hook each saved scene fires, its hookContext built as Stash builds it
+// (./stash-mutations.ts), handed to `onHook`. Fault injection (down / 503 / latency) and a request log
+// for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -30,6 +33,17 @@ import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '.
 import type { StashScene } from '../model/types.js';
 import { simFileSize } from './file-size.js';
 import { SimServer } from './sim-server.js';
+import {
+  bulkSceneUpdateHooks,
+  bulkScenePatch,
+  sceneIdsOf,
+  scenePatch,
+  sceneUpdateHook,
+  scenesUpdateHooks,
+  type GraphQLInput,
+  type ScenePatch,
+  type StashHookContext,
+} from './stash-mutations.js';
 import { EMBEDDED_STASH_SDL } from './stash-schema.graphql.js';
 import { schemaOfVersion, SIM_DEFAULT_STASH_VERSION } from './stash-versions.js';
 
@@ -70,7 +84,13 @@ export interface StashSimOptions {
    * address it was asked on. setExternalHost changes it, as Stash reads it on every request.
    */
   externalHost?: string | null;
+  /** Runs each Scene.Update.Post hook of a scene save (also settable later: `onHook`). */
+  onHook?: StashHookRunner | null;
 }
+
+/** What runs a plugin hook: Stash waits for it, scene after scene, before the mutation answers. */
+export type StashHookRunner = (hookContext: StashHookContext) => Promise<void> | void;
+export type { StashHookContext } from './stash-mutations.js';
 
 export interface StashSimRequest {
   /** Epoch ms of arrival. */
@@ -167,6 +187,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
   readonly version: string;
   /** Every request answered or being answered, oldest first. */
   readonly requests: StashSimRequest[] = [];
+  /** Runs the hooks of scene saves; null: no plugin hooks (the mutations still save). */
+  onHook: StashHookRunner | null;
+  /** Hooks that threw: Stash logs a failed hook and carries on, the save stands. */
+  readonly hookFailures: { hookContext: StashHookContext; error: string }[] = [];
 
   private readonly baseNow: () => number;
   private offsetMinutes: number;
@@ -189,6 +213,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.version = opts.version ?? SIM_DEFAULT_STASH_VERSION;
     const dir = opts.schemaDir ?? defaultStashSchemaDir();
     const real = loadStashSchema(dir);
+    this.onHook = opts.onHook ?? null;
     this.schemaSource = real ? 'reference' : 'embedded';
     const older = schemaOfVersion(real ? readStashSchemaSource(dir)! : EMBEDDED_STASH_SDL, this.version);
     this.schema = older ?? real ?? buildSchema(EMBEDDED_STASH_SDL);
@@ -446,6 +471,26 @@ export class StashSimulator extends SimServer<StashSimMode> {
       findTags: (args: { tag_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
         this.findNamed('tag', args.tag_filter, args.ids, args.filter),
       version: () => ({ version: this.version, hash: '', build_time: '' }),
+      sceneUpdate: async (args: { input: GraphQLInput }) => {
+        const id = String(args.input.id);
+        return (await this.saveScenes([{ id, patch: scenePatch(args.input) }], [sceneUpdateHook(args.input)], base))[0];
+      },
+      scenesUpdate: (args: { input: GraphQLInput[] }) =>
+        this.saveScenes(
+          args.input.map((input) => ({ id: String(input.id), patch: scenePatch(input) })),
+          scenesUpdateHooks(args.input),
+          base,
+        ),
+      bulkSceneUpdate: (args: { input: GraphQLInput }) =>
+        this.saveScenes(
+          sceneIdsOf(args.input).map((id) => {
+            const scene = this.scenes.get(id);
+            if (!scene) throw new GraphQLError(`scene with id ${id} not found`);
+            return { id, patch: bulkScenePatch(args.input, scene) };
+          }),
+          bulkSceneUpdateHooks(args.input),
+          base,
+        ),
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];
@@ -454,6 +499,33 @@ export class StashSimulator extends SimServer<StashSimMode> {
         },
       }),
     };
+  }
+
+  /**
+   * A scene save as Stash runs it (internal/api/resolver_mutation_scene.go): every change checked, then
+   * made (one transaction: a bad one changes nothing), then each scene's hook in turn, awaited; the
+   * answer is the scenes as they are after their hooks.
+   */
+  private async saveScenes(changes: { id: string; patch: ScenePatch }[], hooks: StashHookContext[], base: string) {
+    for (const { id, patch } of changes) {
+      if (!this.scenes.has(id)) throw new GraphQLError(`scene with id ${id} not found`);
+      if (patch.studio_id) this.mustNamed('studio', patch.studio_id);
+      for (const x of patch.performer_ids ?? []) this.mustNamed('performer', x);
+      for (const x of patch.tag_ids ?? []) this.mustNamed('tag', x);
+    }
+    for (const { id, patch } of changes) {
+      const { cover, ...fields } = patch;
+      this.updateScene(id, fields);
+      if (cover) this.coverChanged(id, cover);
+    }
+    for (const hookContext of hooks) {
+      try {
+        await this.onHook?.(hookContext);
+      } catch (err) {
+        this.hookFailures.push({ hookContext, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return changes.map(({ id }) => this.sceneView(this.mustScene(id), base));
   }
 
   private findScenes(

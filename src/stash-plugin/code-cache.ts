@@ -4,34 +4,56 @@
 // through vm.Script with V8's code cache, written beside it by the first hook that records an event
 // (after a run, so it holds every function that run compiled). BENCHMARKS.md measures what it saves.
 //
-// V8 checks a cache against its own version and flags, but the source only by length: the cache's file
-// name carries a hash of the bundle (computed by scripts/build-plugin.mjs), so a rebuilt bundle never
-// meets an old cache. A cache V8 rejects (another Node) is written again; one that cannot be written (a
-// read-only plugin folder) leaves every run compiling, as without it.
+// V8 trusts the bytes of a cache: it checks its own version, flags and the source's length, then
+// deserializes, and damaged bytes of the right length crash the process (a V8 fatal error, SIGTRAP or
+// SIGSEGV: Stash gets no answer, the event is lost). So the file carries a header of our own, checked
+// before V8 sees a byte: a magic, the payload's length and a 128-bit checksum of the payload seeded with
+// the bundle's hash and the Node version and architecture (./code-cache-format.ts). A cache that is
+// damaged, truncated, of another build or Node, or unreadable is removed and the run compiles; the next
+// run that records an event writes a fresh one. A cache V8 still rejects is treated the same. The file
+// name carries the bundle's hash too (computed by scripts/build-plugin.mjs), so a rebuilt bundle never
+// even reads an old cache; one that cannot be written (a read-only plugin folder) leaves every run
+// compiling, as without it.
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { CODE_CACHE_SAVE } from './code-cache-request.js';
+import { codeCacheIdentity, openCodeCache, sealCodeCache } from './code-cache-format.js';
 
 const CODE_CACHE_SUFFIX = '.v8cache';
 
 /** `stash2plex-hook.cjs` with hash `ab12…` → `stash2plex-hook.cjs.ab12….v8cache`. */
 const codeCacheName = (bundle: string, hash: string) => `${bundle}.${hash}${CODE_CACHE_SUFFIX}`;
 
-function readCache(file: string): Buffer | undefined {
+/** Removes a cache that cannot be used, so that no later run reads it again (the next recorded event writes one). */
+function dropCache(file: string): void {
   try {
-    return readFileSync(file);
+    unlinkSync(file);
   } catch {
-    return undefined;
+    /* gone already, or a read-only folder */
   }
 }
 
+/** The cache's payload for V8 when the file is intact and ours; else undefined (and a bad file is removed). */
+function readCache(file: string, identity: string): Uint8Array | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dropCache(file); // unreadable
+    return undefined;
+  }
+  const payload = openCodeCache(bytes, identity);
+  if (payload === undefined) dropCache(file);
+  return payload;
+}
+
 /** Writes the cache (atomically: hooks run side by side) and removes the caches of other builds. */
-function saveCodeCache(script: Script, dir: string, bundle: string, cacheName: string): void {
+function saveCodeCache(script: Script, dir: string, bundle: string, cacheName: string, identity: string): void {
   const file = join(dir, cacheName);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, script.createCachedData());
+    writeFileSync(tmp, sealCodeCache(script.createCachedData(), identity));
     renameSync(tmp, file);
     for (const name of readdirSync(dir)) {
       if (name !== cacheName && name.startsWith(`${bundle}.`) && name.endsWith(CODE_CACHE_SUFFIX)) unlinkSync(join(dir, name));
@@ -53,15 +75,17 @@ function saveCodeCache(script: Script, dir: string, bundle: string, cacheName: s
 export function runWithCodeCache(dir: string, bundle: string, hash: string, requireBeside: NodeJS.Require): void {
   const file = join(dir, bundle);
   const cacheName = codeCacheName(bundle, hash);
-  const cachedData = readCache(join(dir, cacheName));
+  const identity = codeCacheIdentity(hash);
+  const cachedData = readCache(join(dir, cacheName), identity);
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`, {
     filename: file,
     cachedData,
   });
   if (cachedData === undefined || script.cachedDataRejected) {
+    if (cachedData !== undefined) dropCache(join(dir, cacheName)); // another V8 wrote it, or its flags differ
     let asked = false;
     (globalThis as Record<symbol, unknown>)[CODE_CACHE_SAVE] = () => {
-      if (!asked) process.once('exit', () => saveCodeCache(script, dir, bundle, cacheName));
+      if (!asked) process.once('exit', () => saveCodeCache(script, dir, bundle, cacheName, identity));
       asked = true;
     };
   }

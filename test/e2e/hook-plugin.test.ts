@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { STASH_WINDOW_WIDENING_MS } from '../../src/stash-api/client.js';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { codeCacheIdentity, openCodeCache, sealCodeCache } from '../../src/stash-plugin/code-cache-format.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
 import { stdinPipe } from '../../bench/lib.js';
 import { freePort } from '../helpers/ports.js';
+import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks, stashPluginInput } from '../helpers/stash-scene-hooks.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const COOKIE = 'session-cookie-secret-5e1f';
@@ -98,6 +100,8 @@ interface RunOptions {
   nodeArgs?: string[];
   /** stdin a pipe holding the input, as Stash gives it (bench/lib.ts stdinPipe), not a socket pair. */
   pipe?: boolean;
+  /** Run as this user and group (the test runs as root: a file mode then binds only another user). */
+  user?: { uid: number; gid: number };
 }
 
 function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> {
@@ -108,6 +112,7 @@ function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> 
       env: { PATH: process.env.PATH ?? '', ...opts.env },
       cwd: opts.cwd ?? tmpdir(),
       stdio: [pipe?.fd ?? 'pipe', 'pipe', 'pipe'],
+      ...opts.user,
     });
     let stdout = '';
     let stderr = '';
@@ -220,8 +225,8 @@ describe('the built plugin folder', () => {
     expect(files).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
     // The hook bundle holds no package (scripts/build-plugin.mjs refuses one): zod/mini made it 41 KiB.
     expect(statSync(join(buildDir, 'stash2plex-hook.cjs')).size).toBeLessThan(32 * 1024);
-    // The loader, run before every hook, is a few lines.
-    expect(statSync(plugin).size).toBeLessThan(2 * 1024);
+    // The loader, run before every hook, is a few lines (with the code cache's header check).
+    expect(statSync(plugin).size).toBeLessThan(3 * 1024);
     const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
     const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
@@ -250,6 +255,24 @@ describe('hook', () => {
     expect(Math.abs(jobs[0]!.enqueuedAt - Date.now())).toBeLessThan(30_000);
     expect(stash.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('records every scene of scenesUpdate (input: the array of all the inputs) and bulkSceneUpdate, stdin as Stash writes it', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('saves');
+    const hooks = [
+      sceneUpdateHook(44, 'New title'),
+      ...scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' }),
+      ...bulkSceneUpdateHooks([47, 48, 49], { performer: '3', tag: '7' }),
+    ];
+    for (const hookContext of hooks) {
+      const stdin = stashPluginInput(hookContext, { port: stash.port, pluginDir: dir, cookie: { name: 'session', value: COOKIE } });
+      const r = await runPlugin(stdin, { pipe: true, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+      expectWellFormed(r);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.result).toEqual({ output: `queued scene ${hookContext.id}` });
+    }
+    expect((await inbox(prefix)).map((j) => [j.sceneId, j.fields])).toEqual(hooks.map((h) => [String(h.id), h.inputFields]));
   });
 
   it.each([
@@ -539,6 +562,103 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
     expect(readFileSync(join(folder, cacheName), 'utf8')).not.toBe('not a V8 code cache');
     expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['74']);
+  });
+
+  // V8 deserializes a cache of the right length without checking its bytes: damaged ones crashed every
+  // hook (a V8 fatal error, no answer to Stash, the event lost) until the cache's own header.
+  const cacheOf = (folder: string, cacheName: string) => join(folder, cacheName);
+  const identityOf = (cacheName: string) => codeCacheIdentity(cacheName.split('.').at(-2)!);
+  /** The cache file as the loader would hand it to V8 (undefined: it would not). */
+  const openCache = (folder: string, cacheName: string) => openCodeCache(readFileSync(cacheOf(folder, cacheName)), identityOf(cacheName));
+  // A rewrite (a new file renamed into place) carries the time of writing: marking the file with a
+  // time long past tells whether a run rewrote it (inode numbers are reused at once on some file systems).
+  const MARK = new Date('2001-01-01T00:00:00Z');
+  const mark = (file: string) => utimesSync(file, MARK, MARK);
+  const rewritten = (file: string) => statSync(file).mtimeMs !== MARK.getTime();
+
+  /** A fresh install whose cache the first recorded event (scene `firstId`) has written. */
+  async function installWithCache(firstId: number, env: Record<string, string>, dir: string, user?: RunOptions['user']) {
+    const install = freshInstall();
+    if (user) for (const d of [install.folder, dir]) chmodSync(d, 0o777);
+    const first = await runPlugin(edit(dir, firstId), { script: install.script, env, user });
+    expect(first.result).toEqual({ output: `queued scene ${firstId}` });
+    expect(caches(install.folder)).toEqual([install.cacheName]);
+    return install;
+  }
+
+  it('a damaged cache of the right length: three hooks each answer once and record, the first rewrites the cache, the next use it', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('cc-damaged');
+    const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix };
+    const { folder, script, cacheName } = await installWithCache(90, env, dir);
+    const file = cacheOf(folder, cacheName);
+    const bytes = readFileSync(file);
+    for (let at = 200; at < bytes.length; at += 97) bytes[at]! ^= 0x5a;
+    writeFileSync(file, bytes);
+    mark(file);
+    for (const id of [91, 92, 93]) {
+      const r = await runPlugin(edit(dir, id), { script, env });
+      expectWellFormed(r);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.result).toEqual({ output: `queued scene ${id}` });
+      expect(openCache(folder, cacheName)).toBeDefined();
+      // Rewritten by the first run only: V8 took the fresh cache after.
+      expect(rewritten(file), `run of scene ${id}`).toBe(id === 91);
+      mark(file);
+    }
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['90', '91', '92', '93']);
+    expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  // root reads any file whatever its mode: the unreadable case runs the plugin as nobody then.
+  const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  it.each<[string, (file: string, v8: Uint8Array, identity: string) => void, RunOptions['user']]>([
+    ['truncated', (file) => writeFileSync(file, readFileSync(file).subarray(0, 5000)), undefined],
+    ['of another build (renamed into place)', (file, v8) => writeFileSync(file, sealCodeCache(v8, codeCacheIdentity('0123456789abcdef'))), undefined],
+    [
+      // Whole and ours by the header, but V8's own version hash (its header's second word) is another
+      // V8's: V8 itself rejects it (cachedDataRejected), as a cache another Node wrote.
+      'of another V8 (V8 rejects it)',
+      (file, v8, identity) => {
+        const other = Buffer.from(v8);
+        other.writeUInt32LE((other.readUInt32LE(4) ^ 0x5a5a5a5a) >>> 0, 4);
+        writeFileSync(file, sealCodeCache(other, identity));
+        expect(openCodeCache(readFileSync(file), identity)).toBeDefined();
+      },
+      undefined,
+    ],
+    ['unreadable (mode 000)', (file) => chmodSync(file, 0o000), asOther],
+  ])('a cache %s costs one run without it, which writes a fresh one the next run uses', async (_, spoil, user) => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('cc-spoilt');
+    const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix };
+    const { folder, script, cacheName } = await installWithCache(94, env, dir, user);
+    const file = cacheOf(folder, cacheName);
+    spoil(file, openCache(folder, cacheName)!, identityOf(cacheName));
+    mark(file);
+    const second = await runPlugin(edit(dir, 95), { script, env, user });
+    expectWellFormed(second);
+    expect(second.result).toEqual({ output: 'queued scene 95' });
+    expect(rewritten(file)).toBe(true);
+    expect(openCache(folder, cacheName)).toBeDefined();
+    mark(file);
+    const third = await runPlugin(edit(dir, 96), { script, env, user });
+    expect(third.result).toEqual({ output: 'queued scene 96' });
+    expect(rewritten(file)).toBe(false);
+    expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['94', '95', '96']);
+  });
+
+  it('a hook that records nothing removes a damaged cache (no later run reads it; the next recorded event writes one)', async () => {
+    const dir = newPluginDir();
+    const prefix = uniquePrefix('cc-skip');
+    const { folder, script, cacheName } = await installWithCache(97, { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }, dir);
+    const bytes = readFileSync(cacheOf(folder, cacheName));
+    bytes[bytes.length >> 1]! ^= 0x01;
+    writeFileSync(cacheOf(folder, cacheName), bytes);
+    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 97, type: 'Scene.Update.Post' } }), { script });
+    expectWellFormed(skip);
+    expect(skip.result.output).toMatch(/^skipped/);
+    expect(caches(folder)).toEqual([]);
   });
 
   it('the loader names the cache by the hook bundle\'s content hash (V8 checks the source by its length only)', () => {

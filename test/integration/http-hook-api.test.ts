@@ -9,6 +9,7 @@ import { keys } from '../../src/core/redis.js';
 import { MAX_INPUT_BYTES } from '../../src/hook/input.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
+import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const quiet = createLogger({ level: 'silent' });
@@ -97,6 +98,25 @@ describe('POST /api/stash/hook', () => {
     const created = await hook(pluginInput({ id: '46', type: 'Scene.Create.Post', input: null }));
     expect(created.json).toEqual({ output: 'queued scene 46' });
     expect(await inboxLen()).toBe(2);
+  });
+
+  it('records every scene of scenesUpdate (input: the array of all the inputs) and bulkSceneUpdate ({ids, mode} relations)', async () => {
+    // As Stash sends them: 400 "args.hookContext.input must be an object" for the array, before.
+    const hooks = [
+      sceneUpdateHook(44, 'New title'),
+      ...scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' }),
+      ...bulkSceneUpdateHooks([47, 48, 49], { performer: '3', tag: '7' }),
+    ];
+    for (const hookContext of hooks) {
+      const a = await hook(pluginInput(hookContext));
+      expect(a.status, a.text).toBe(200);
+      expectPluginForm(a, 'output');
+      expect(a.json).toEqual({ output: `queued scene ${hookContext.id}` });
+    }
+    const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
+    expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toEqual(
+      hooks.map((h) => ({ ok: true, job: { sceneId: String(h.id), reason: 'hook', event: 'Scene.Update.Post', fields: h.inputFields, enqueuedAt: expect.any(Number) } })),
+    );
   });
 
   it('records a rename (Performer/Studio/Tag hooks) as a fan-out entry', async () => {

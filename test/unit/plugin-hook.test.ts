@@ -7,6 +7,7 @@ import { RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/hook/input.js'
 import { TASK_HANDLERS } from '../../src/stash-plugin/tasks.js';
 import { decodeInboxEntry, fanoutSchema, syncJobSchema } from '../../src/model/job.js';
 import { encodeFanoutEntry, encodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/inbox-item.js';
+import { bulkSceneUpdateHooks, NULL_SCENE_UPDATE_INPUT, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
 
 const NOW = 1_750_000_000_000;
 
@@ -118,6 +119,56 @@ describe('decideHook', () => {
   it('uses the clock it is given, else now', () => {
     const d = decideHook(update(['title']));
     expect(d.action === 'record' && Math.abs(d.job.enqueuedAt - Date.now()) < 5_000).toBe(true);
+  });
+});
+
+// Every way Stash saves a scene fires Scene.Update.Post once per scene (test/helpers/stash-scene-hooks.ts
+// has the shapes, docs/REAL-SERVERS.md the upstream sources).
+describe('decideHook: the scene saves as Stash sends them', () => {
+  const record = (sceneId: number, fields: string[]) => ({
+    action: 'record',
+    job: { sceneId: String(sceneId), reason: 'hook', event: 'Scene.Update.Post', fields, enqueuedAt: NOW },
+  });
+
+  it('sceneUpdate: the scene, by the fields given', () => {
+    expect(decideHook(input(sceneUpdateHook(45, 'New title')), NOW)).toEqual(record(45, ['id', 'title']));
+  });
+
+  it('scenesUpdate: each scene by its own fields, though `input` holds every scene\'s', () => {
+    const [a, b] = scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' });
+    expect(decideHook(input(a!), NOW)).toEqual(record(45, ['id', 'title', 'date']));
+    expect(decideHook(input(b!), NOW)).toEqual(record(46, ['id', 'tag_ids']));
+  });
+
+  it('bulkSceneUpdate: every scene of ids; its {ids, mode} relations are the fields changed', () => {
+    for (const hook of bulkSceneUpdateHooks([45, 46, 47], { performer: '3', tag: '7' })) {
+      expect(decideHook(input(hook), NOW)).toEqual(record(hook.id, ['ids', 'performer_ids', 'tag_ids']));
+    }
+    const bulk = (given: Record<string, unknown>) =>
+      decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { ids: ['45'], ...given }, inputFields: ['ids', ...Object.keys(given)] }), NOW);
+    expect(bulk({ studio_id: '2' }).action).toBe('record');
+    expect(bulk({ tag_ids: { mode: 'SET' } }).action).toBe('record'); // clears the tags
+    expect(bulk({ performer_ids: { ids: ['3'], mode: 'REMOVE' } }).action).toBe('record');
+    expect(bulk({ organized: true }).action).toBe('skip');
+    expect(bulk({ gallery_ids: { ids: ['1'], mode: 'ADD' }, urls: { values: ['u'], mode: 'ADD' } }).action).toBe('skip');
+  });
+
+  it('without inputFields (older Stash): this scene\'s element of an array input; no element of its own or a scalar syncs the whole scene', () => {
+    const [a] = scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' });
+    const { inputFields: _, ...withoutFields } = a!;
+    expect(decideHook(input(withoutFields), NOW)).toEqual(record(45, ['id', 'title', 'date']));
+    const organizedOnly = [{ ...NULL_SCENE_UPDATE_INPUT, id: '45', organized: true }];
+    expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: organizedOnly }), NOW).action).toBe('skip');
+    const whole = { action: 'record', job: { sceneId: '45', reason: 'hook', event: 'Scene.Update.Post', enqueuedAt: NOW } };
+    expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: [{ ...NULL_SCENE_UPDATE_INPUT, id: '46', title: 'x' }] }), NOW)).toEqual(whole);
+    expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: 'a string' }), NOW)).toEqual(whole);
+    expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: [] }), NOW)).toEqual(whole);
+  });
+
+  it('a rename hook with an input of another shape re-syncs the relation\'s scenes', () => {
+    const fanout = { action: 'fanout', event: { relation: 'tag', id: '9', event: 'Tag.Update.Post', enqueuedAt: NOW } };
+    expect(decideHook(input({ id: 9, type: 'Tag.Update.Post', input: [{ id: '9', name: 'x' }] }), NOW)).toEqual(fanout);
+    expect(decideHook(input({ id: 9, type: 'Tag.Update.Post', input: 'x' }), NOW)).toEqual(fanout);
   });
 });
 

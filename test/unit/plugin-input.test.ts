@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { parsePluginInput } from '../../src/hook/input.js';
 import { rng } from '../helpers/rng.js';
+import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
 
 // ---- the zod/mini schema of src/hook/input.ts before the hand check --------------------------------
+// (`input` since widened to any JSON value: Stash's scenesUpdate passes an array.)
 
 const want = (what: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : `must be ${what}`),
@@ -34,7 +36,8 @@ const reference = z.looseObject(
               {
                 id: z.union([z.number(), z.string()], want('a scene id')),
                 type: z.string(want('a string')),
-                input: z.nullish(z.record(z.string(), z.unknown(), want('an object'))),
+                // Any JSON value: an object, the array of scenesUpdate, null (src/hook/input.ts).
+                input: z.optional(z.unknown()),
                 inputFields: z.nullish(z.array(z.string(want('a string')), want('an array of strings'))),
               },
               want('an object'),
@@ -131,5 +134,19 @@ describe('parsePluginInput: the hand check agrees with the zod/mini schema it re
     // The generator reaches both outcomes plenty of times.
     expect(rejected).toBeGreaterThan(500);
     expect(rejected).toBeLessThan(4500);
+  });
+});
+
+describe('parsePluginInput: the scene saves as Stash sends them', () => {
+  const conn = { server_connection: VALID.server_connection };
+  it.each([
+    ['sceneUpdate (an object)', sceneUpdateHook(45, 'New title')],
+    ['scenesUpdate (the array of every scene\'s input)', scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' })[1]],
+    ['bulkSceneUpdate ({ids, mode} relations)', bulkSceneUpdateHooks([45, 46, 47], { performer: '3', tag: '7' })[2]],
+    ['a scan (input null)', { id: 45, type: 'Scene.Update.Post', input: null }],
+    ['an input of any other JSON value', { id: 45, type: 'Scene.Update.Post', input: 'x', inputFields: ['title'] }],
+  ])('accepts %s and hands the hookContext on as it came', (_, hookContext) => {
+    const parsed = parsePluginInput(JSON.stringify({ ...conn, args: { hookContext } }));
+    expect(parsed).toEqual({ ok: true, input: { ...conn, args: { hookContext } } });
   });
 });

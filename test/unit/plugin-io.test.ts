@@ -84,7 +84,6 @@ describe('parsePluginInput', () => {
     [{ server_connection: conn, args: { hookContext: { id: 1 } } }, 'args.hookContext.type is missing'],
     [{ server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: 'title' } } }, 'args.hookContext.inputFields must be an array of strings'],
     [{ server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: [1] } } }, 'args.hookContext.inputFields.0 must be a string'],
-    [{ server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', input: [] } } }, 'args.hookContext.input must be an object'],
     [{ server_connection: { ...conn, SessionCookie: 'x' }, args: {} }, 'server_connection.SessionCookie must be an object'],
     [{ server_connection: { ...conn, PluginDir: 3 }, args: {} }, 'server_connection.PluginDir must be a string'],
     [{ server_connection: conn, args: { mode: 1 } }, 'args.mode must be a string'],
