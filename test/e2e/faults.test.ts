@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
+import { FAST_SUPERVISOR } from '../helpers/fast-supervisor.js';
 import { freePort, waitForRedis } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,19 +17,6 @@ import { startWorld, type World } from '../helpers/world.js';
 const slow = process.env.S2P_SLOW_TESTS === '1';
 if (!slow) console.warn('[faults] S2P_SLOW_TESTS is not 1: the slow fault tests are SKIPPED (npm test in .ci/run runs them)');
 
-const FAST_SUPERVISOR = {
-  SYNC_POSTER: 'false',
-  BREAKER_FAILURE_THRESHOLD: '3',
-  BREAKER_RECOVERY_TIMEOUT_MS: '500',
-  HEALTH_TIMEOUT_MS: '500',
-  HEALTH_INTERVAL_MS: '250',
-  HEALTH_MAX_INTERVAL_MS: '1000',
-  HEALTH_CLOSED_INTERVAL_MS: '300',
-  RAMP_INITIAL_RATE: '5',
-  RAMP_TARGET_RATE: '20',
-  RAMP_DURATION_MS: '3000',
-  RECONCILE_INTERVAL_MS: '0',
-};
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { connectRedis, keys, ownershipKey } from '../../src/core/redis.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
+import { FAST_SUPERVISOR } from '../helpers/fast-supervisor.js';
 import { startProcess } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld } from '../helpers/world.js';
@@ -15,19 +16,12 @@ afterEach(async () => {
 });
 
 const ENV = {
+  ...FAST_SUPERVISOR,
   PRESERVE_PLEX_EDITS: 'true',
-  SYNC_POSTER: 'false',
   WORKER_CONCURRENCY: '4',
-  BREAKER_FAILURE_THRESHOLD: '3',
-  BREAKER_RECOVERY_TIMEOUT_MS: '500',
-  HEALTH_TIMEOUT_MS: '500',
-  HEALTH_INTERVAL_MS: '250',
-  HEALTH_MAX_INTERVAL_MS: '1000',
-  HEALTH_CLOSED_INTERVAL_MS: '300',
   RAMP_INITIAL_RATE: '10',
   RAMP_TARGET_RATE: '50',
   RAMP_DURATION_MS: '2000',
-  RECONCILE_INTERVAL_MS: '0',
   // Today's code failed these jobs as PlexNotFound: a short backoff keeps such a run short too.
   ERROR_STRATEGIES: JSON.stringify({ PlexNotFound: { attempts: 12, backoffBaseMs: 300, backoffCapMs: 2000, countsTowardBreaker: false, requeueByDefault: false } }),
 };
