@@ -570,13 +570,38 @@ export class PlexClient {
     const sections = match && !fallback ? [match.section] : allowedSections(await this.sections(), this.libraries);
     const found = await this.scanFor(sections, target, fallback ? size : null);
     if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
-    if (found.sameFile.length === 1) return this.acceptSameFile(found.sameFile[0]!, stashPath, target);
-    if (found.sameFile.length > 1) {
-      const where = found.sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
+    const sameFile = await this.notStashPaths(found.sameFile);
+    if (sameFile.length === 1) return this.acceptSameFile(sameFile[0]!, stashPath, target);
+    if (sameFile.length > 1) {
+      const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
       throw this.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
     }
-    if (!match) throw this.noSection(stashPath, plexPath, ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
-    throw this.notHeld(target, match.section.key);
+    const left = found.sameFile[0] ? ` (${found.sameFile[0].file} has its name and size, but a Stash file was synced at that very path: moved or renamed in Stash, and not scanned by Plex at its new place yet?)` : '';
+    if (!match) throw this.noSection(stashPath, plexPath, left || ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
+    throw this.notHeld(target, match.section.key, left);
+  }
+
+  /**
+   * The base-name matches whose Plex file is not a Stash file's own path. A Plex file the path cache holds
+   * as an exact match (the cache's key is that very path) was where a Stash file was synced: its item is
+   * that file's, not a copy of ours under another path. Typically it is our own file before Stash moved
+   * or renamed it, and Plex has not scanned it at its new place yet: the caller then asks for that scan
+   * (docs/MATCHING.md). The cache is advisory: without Redis, or when it fails, none is left out.
+   */
+  private async notStashPaths(found: SameFile[]): Promise<SameFile[]> {
+    const synced = await this.syncedPaths(found.map((f) => f.file));
+    return found.filter((_, i) => !synced[i]);
+  }
+
+  /**
+   * For each Plex file, whether a sync found a Stash file at exactly that path (the path cache holds it
+   * as an exact match, keyed by that very path). One HMGET; all false without Redis or when it fails.
+   */
+  async syncedPaths(plexFiles: readonly string[]): Promise<boolean[]> {
+    if (!this.redis || plexFiles.length === 0) return plexFiles.map(() => false);
+    const targets = plexFiles.map((f) => normalisePlexPath(f));
+    const entries = await this.redis.hmget(this.cacheKey, ...targets).catch(() => targets.map(() => null));
+    return entries.map((e, i) => e !== null && e !== '' && cacheEntry(e, targets[i]!).via === 'path');
   }
 
   private async sectionMatch(plexPath: string): Promise<SectionMatch | null> {
@@ -590,8 +615,8 @@ export class PlexClient {
     return this.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`));
   }
 
-  private notHeld(target: string, sectionKey: string): SyncError {
-    return this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target} (not scanned yet?)`));
+  private notHeld(target: string, sectionKey: string, more = ''): SyncError {
+    return this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`));
   }
 
   /** One paged pass over `sections`: items holding the target, and parts with its base name and `size` (when given). */
