@@ -135,6 +135,12 @@ export interface ResolveOptions {
    * business (the ownership records belong to src/sync); one 404 alone never gets here.
    */
   onGone?: (ratingKey: string, replacedBy: string | null) => Promise<void>;
+  /**
+   * The item the scene last synced to (its hint). A base-name match onto it at a path where a sync found
+   * a Stash file exactly is the scene's own file before Stash moved or renamed it, which Plex has not
+   * scanned at its new place yet: not taken, so the file is not found and a folder scan can bring it in.
+   */
+  lastSyncedTo?: string;
 }
 
 /** A path cache entry (see cacheEntry): the item, the Plex file it stands for, when a fallback match was cached. */
@@ -506,7 +512,7 @@ export class PlexClient {
     const cached = await this.cachedEntry(target);
     const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
     if (verdict?.kind === 'hit') return verdict.resolved;
-    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match);
+    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts.lastSyncedTo);
     return verdict?.kind === 'missing' ? this.resolveAfterMissing(cached!, target, fresh, opts) : fresh();
   }
 
@@ -553,7 +559,7 @@ export class PlexClient {
   }
 
   /** Resolution without the cache: the filtered searches, then the paged pass (and its fallback). */
-  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null): Promise<ResolvedItem> {
+  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null, lastSyncedTo?: string): Promise<ResolvedItem> {
     const target = normalisePlexPath(plexPath);
     if (match) {
       const sectionKey = match.section.key;
@@ -570,27 +576,30 @@ export class PlexClient {
     const sections = match && !fallback ? [match.section] : allowedSections(await this.sections(), this.libraries);
     const found = await this.scanFor(sections, target, fallback ? size : null);
     if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
-    const sameFile = await this.notStashPaths(found.sameFile);
+    const sameFile = await this.notLeftBehind(found.sameFile, lastSyncedTo);
     if (sameFile.length === 1) return this.acceptSameFile(sameFile[0]!, stashPath, target);
     if (sameFile.length > 1) {
       const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
       throw this.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
     }
-    const left = found.sameFile[0] ? ` (${found.sameFile[0].file} has its name and size, but a Stash file was synced at that very path: moved or renamed in Stash, and not scanned by Plex at its new place yet?)` : '';
+    const left = found.sameFile.length > 0 ? ` (its last item ${lastSyncedTo} still shows it at ${found.sameFile[0]!.file}: moved or renamed in Stash, not scanned by Plex at its new place yet?)` : '';
     if (!match) throw this.noSection(stashPath, plexPath, left || ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
     throw this.notHeld(target, match.section.key, left);
   }
 
   /**
-   * The base-name matches whose Plex file is not a Stash file's own path. A Plex file the path cache holds
-   * as an exact match (the cache's key is that very path) was where a Stash file was synced: its item is
-   * that file's, not a copy of ours under another path. Typically it is our own file before Stash moved
-   * or renamed it, and Plex has not scanned it at its new place yet: the caller then asks for that scan
-   * (docs/MATCHING.md). The cache is advisory: without Redis, or when it fails, none is left out.
+   * The base-name matches less the one a moved file left behind: the item the scene last synced to
+   * (ResolveOptions.lastSyncedTo) holding the file at a path where a sync found a Stash file exactly
+   * (the path cache holds that very path). That is the scene's own file at its old place, not a copy
+   * under another path (docs/MATCHING.md). The cache is advisory: without Redis, or when it fails, none is
+   * left out.
    */
-  private async notStashPaths(found: SameFile[]): Promise<SameFile[]> {
-    const synced = await this.syncedPaths(found.map((f) => f.file));
-    return found.filter((_, i) => !synced[i]);
+  private async notLeftBehind(found: SameFile[], lastSyncedTo: string | undefined): Promise<SameFile[]> {
+    const suspects = found.filter((f) => f.item.ratingKey === lastSyncedTo);
+    if (suspects.length === 0) return found;
+    const synced = await this.syncedPaths(suspects.map((f) => f.file));
+    const left = new Set(suspects.filter((_, i) => synced[i]));
+    return found.filter((f) => !left.has(f));
   }
 
   /**

@@ -93,18 +93,25 @@ async function readItems(deps: LibraryReconcileDeps, candidates: readonly (Candi
 }
 
 /**
- * The index's base-name candidates whose Plex file a sync found a Stash file at, exactly (PlexClient.syncedPaths),
- * are not taken, as a sync does not take them (docs/MATCHING.md): that item is that path's, typically
- * the scene's own before Stash moved its file, and Plex has not scanned the new place yet.
+ * An index candidate found by base name that a moved file left behind is not taken, as a sync does not
+ * take it (PlexClient's ResolveOptions.lastSyncedTo, docs/MATCHING.md): the item the scene last synced to
+ * (`hints`), holding the file at a path where a sync found a Stash file exactly (PlexClient.syncedPaths).
  */
-async function withoutStashPaths(deps: LibraryReconcileDeps, scenes: readonly StashScene[], looked: Awaited<ReturnType<LibraryIndex['lookup']>>) {
-  const byName = looked.map((l, n) => {
-    const c = l.candidate;
-    return c && !scenes[n]!.files.some((f) => deps.plex.plexPathOf(f.path) === c.file) ? n : null;
-  }).filter((n): n is number => n !== null);
-  if (byName.length === 0) return looked;
-  const synced = await deps.plex.syncedPaths(byName.map((n) => looked[n]!.candidate!.file));
-  const dropped = new Set(byName.filter((_, k) => synced[k]));
+async function withoutLeftBehind(
+  deps: LibraryReconcileDeps,
+  scenes: readonly StashScene[],
+  hints: readonly (string | null)[],
+  looked: Awaited<ReturnType<LibraryIndex['lookup']>>,
+) {
+  const suspects = looked
+    .map((l, n) => {
+      const c = l.candidate;
+      return c && c.ratingKey === hints[n] && !scenes[n]!.files.some((f) => deps.plex.plexPathOf(f.path) === c.file) ? n : null;
+    })
+    .filter((n): n is number => n !== null);
+  if (suspects.length === 0) return looked;
+  const synced = await deps.plex.syncedPaths(suspects.map((n) => looked[n]!.candidate!.file));
+  const dropped = new Set(suspects.filter((_, k) => synced[k]));
   return looked.map((l, n) => (dropped.has(n) ? { candidate: null, ambiguous: false } : l));
 }
 
@@ -126,7 +133,8 @@ async function resolvePage(deps: LibraryReconcileDeps, index: LibraryIndex, scen
   }));
   const missing = scenes.flatMap((s, i) => (out[i]!.item ? [] : [i]));
   if (missing.length === 0) return out;
-  const looked = await withoutStashPaths(deps, missing.map((i) => scenes[i]!), await index.lookup(missing.map((i) => scenes[i]!)));
+  const lookedFor = missing.map((i) => scenes[i]!);
+  const looked = await withoutLeftBehind(deps, lookedFor, missing.map((i) => hints[i] ?? null), await index.lookup(lookedFor));
   const more = await readItems(deps, looked.map((l) => l.candidate));
   missing.forEach((i, n) => {
     const { candidate, ambiguous } = looked[n]!;

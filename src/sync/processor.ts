@@ -147,7 +147,7 @@ async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: Prefe
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: gone.onGone }), file };
+      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: gone.onGone, lastSyncedTo: prefetched?.ratingKey }), file };
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
