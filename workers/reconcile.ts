@@ -14,7 +14,8 @@ Usage: npm run reconcile -- [--dry-run] [--json]
 
 Reads every Stash scene (1000 a request) and the Plex item holding its file, and reports, by class, how
 many scenes and the first 20 scene ids: not in Plex; in Plex with none of the synced fields set; drifted
-(a field stash2plex set shows another value in Plex now); ready (SYNC_REQUIRE) but never synced. Then it
+(a field stash2plex set shows another value in Plex now); ready (SYNC_REQUIRE) but never synced; moved
+(its file moved or renamed in Stash since its last sync). Then it
 queues the scenes a sync would fix (bulk priority: fresh edits still go first; a scene already waiting is
 not queued twice, nor counted in "queued"). A scene Plex does not hold is queued only when a sync would ask
 Plex to scan its folder (PLEX_SCAN_MISSING). The report is kept in Redis and shown on the status page. If
@@ -24,7 +25,7 @@ report. See docs/MATCHING.md.
 Options:
   --dry-run   report only; queue nothing
   --json      print only the report, one JSON object on stdout (logs and progress go to stderr):
-              { scanned, notInPlex: { count, sceneIds }, empty, drifted, neverSynced, queued,
+              { scanned, notInPlex: { count, sceneIds }, empty, drifted, neverSynced, moved, queued,
                 durationMs, dryRun, toQueue, startedAt, finishedAt, sentToInbox }
 
 Exit status: 0 done, 1 Redis, Stash or Plex failed (or Redis lost the run's index), 2 bad option or setting.

@@ -195,7 +195,13 @@ function outagesSection(s: StatusJson, ctx: PageContext): string {
   );
 }
 
-const GAP_TITLES: Record<GapClass, string> = { notInPlex: 'not in Plex', empty: 'no synced field set', drifted: 'drifted in Plex', neverSynced: 'never synced' };
+const GAP_TITLES: Record<GapClass, string> = {
+  notInPlex: 'not in Plex',
+  empty: 'no synced field set',
+  drifted: 'drifted in Plex',
+  neverSynced: 'never synced',
+  moved: 'moved since last sync',
+};
 
 /** The last Reconcile Library report (a dry run's too): counts by class and the first scene ids. */
 function reconcileSection(s: StatusJson, ctx: PageContext): string {

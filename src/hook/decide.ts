@@ -81,7 +81,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * The fields the edit gave: `inputFields` (the fields really given: Stash lists the keys of this
  * scene's own input, for scenesUpdate too) when Stash sends it. Without it (older Stash), the non-null
  * keys of the input: of the object, or for an array (scenesUpdate's inputs of every scene) of the
- * element with this hook's id. Null when there is no input at all (a scan); 'unknown' when there is one
+ * element with this hook's id. Null when there is no input at all (a scan's hook); 'unknown' when there is one
  * but no field can be told from it (an array without this id, a scalar): the whole scene is synced.
  */
 function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): string[] | null | 'unknown' {
@@ -106,10 +106,12 @@ const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fiel
  * - Scene.Create.Post → always record (fields absent): Stash sends it WITHOUT input or inputFields, for
  *   scans and the sceneCreate mutation alike (stashapp/stash pkg/scene/create.go, pkg/scene/scan.go:
  *   RegisterPostHooks(ctx, id, SceneCreatePost, nil, nil); so `"input": null`, no `inputFields`);
- * - Scene.Update.Post with no input and no inputFields → skip: a scan sends it for a file added to a
- *   scene, a file changed or moved on disk, and every file of a forced rescan (stashapp/stash
- *   pkg/scene/scan.go associateExisting, pkg/file/scan.go onExistingFile, handleRename); it says nothing
- *   about fields Plex shows, and a forced rescan would queue the whole library at hook priority;
+ * - Scene.Update.Post with no input and no inputFields → record { sceneId, reason 'reconcile', event:
+ *   the trigger, enqueuedAt }: Stash's scan sends it so for a file it found moved, renamed or changed,
+ *   or added to the scene (stashapp/stash pkg/file/scan.go → pkg/scene/scan.go associateExisting:
+ *   RegisterPostHooks(ctx, id, SceneUpdatePost, nil, nil)). The scene's metadata did not change, but its
+ *   file may now be another Plex item's. Bulk priority (reason 'reconcile', as a fan-out's scenes): a
+ *   scan of a moved folder sends thousands, and fresh edits go first; an unchanged scene costs Plex no edit;
  * - an input whose fields cannot be told (givenFields) → record without fields (a full sync);
  * - no field Plex shows among the fields given → skip;
  * - else record { sceneId, reason 'hook', event: the trigger, fields: the fields given, enqueuedAt }.
@@ -141,7 +143,7 @@ export function decideHook(input: PluginInput, now: number = Date.now()): HookDe
     return { action: 'record', job: { sceneId, reason: 'hook', event: ctx.type, enqueuedAt: Math.floor(now) } };
   }
   const fields = givenFields(ctx);
-  if (fields === null) return { action: 'skip', why: `scene ${sceneId}: scan-triggered ${ctx.type} (no input)` };
+  if (fields === null) return { action: 'record', job: { sceneId, reason: 'reconcile', event: ctx.type, enqueuedAt: Math.floor(now) } };
   if (fields === 'unknown') return { action: 'record', job: { sceneId, reason: 'hook', event: ctx.type, enqueuedAt: Math.floor(now) } };
   if (fields.length === 0) return { action: 'skip', why: `scene ${sceneId}: no fields given` };
   if (!fields.some((f) => PLEX_RELEVANT_FIELDS.has(f))) {

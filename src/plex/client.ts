@@ -140,6 +140,12 @@ export interface ResolveOptions {
    * business (the ownership records belong to src/sync); one 404 alone never gets here.
    */
   onGone?: (ratingKey: string, replacedBy: string | null) => Promise<void>;
+  /**
+   * The item the scene last synced to (its hint). A base-name match onto it at a path where a sync found
+   * a Stash file exactly is the scene's own file before Stash moved or renamed it, which Plex has not
+   * scanned at its new place yet: not taken, so the file is not found and a folder scan can bring it in.
+   */
+  lastSyncedTo?: string;
 }
 
 /** A path cache entry (see cacheEntry): the item, the Plex file it stands for, when a fallback match was cached. */
@@ -518,7 +524,7 @@ export class PlexClient {
     const cached = await this.cachedEntry(target);
     const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
     if (verdict?.kind === 'hit') return verdict.resolved;
-    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match);
+    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts.lastSyncedTo);
     return verdict?.kind === 'missing' ? this.resolveAfterMissing(cached!, target, fresh, opts) : fresh();
   }
 
@@ -565,7 +571,7 @@ export class PlexClient {
   }
 
   /** Resolution without the cache: the filtered searches, then the paged pass (and its fallback). */
-  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null): Promise<ResolvedItem> {
+  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null, lastSyncedTo?: string): Promise<ResolvedItem> {
     const target = normalisePlexPath(plexPath);
     if (match) {
       const sectionKey = match.section.key;
@@ -582,13 +588,41 @@ export class PlexClient {
     const sections = match && !fallback ? [match.section] : allowedSections(await this.sections(), this.libraries);
     const found = await this.scanFor(sections, target, fallback ? size : null);
     if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
-    if (found.sameFile.length === 1) return this.acceptSameFile(found.sameFile[0]!, stashPath, target);
-    if (found.sameFile.length > 1) {
-      const where = found.sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
+    const sameFile = await this.notLeftBehind(found.sameFile, lastSyncedTo);
+    if (sameFile.length === 1) return this.acceptSameFile(sameFile[0]!, stashPath, target);
+    if (sameFile.length > 1) {
+      const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
       throw this.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
     }
-    if (!match) throw this.noSection(stashPath, plexPath, ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
-    throw this.notHeld(target, match.section.key);
+    const left = found.sameFile.length > 0 ? ` (its last item ${lastSyncedTo} still shows it at ${found.sameFile[0]!.file}: moved or renamed in Stash, not scanned by Plex at its new place yet?)` : '';
+    if (!match) throw this.noSection(stashPath, plexPath, left || ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
+    throw this.notHeld(target, match.section.key, left);
+  }
+
+  /**
+   * The base-name matches less the one a moved file left behind: the item the scene last synced to
+   * (ResolveOptions.lastSyncedTo) holding the file at a path where a sync found a Stash file exactly
+   * (the path cache holds that very path). That is the scene's own file at its old place, not a copy
+   * under another path (docs/MATCHING.md). The cache is advisory: without Redis, or when it fails, none is
+   * left out.
+   */
+  private async notLeftBehind(found: SameFile[], lastSyncedTo: string | undefined): Promise<SameFile[]> {
+    const suspects = found.filter((f) => f.item.ratingKey === lastSyncedTo);
+    if (suspects.length === 0) return found;
+    const synced = await this.syncedPaths(suspects.map((f) => f.file));
+    const left = new Set(suspects.filter((_, i) => synced[i]));
+    return found.filter((f) => !left.has(f));
+  }
+
+  /**
+   * For each Plex file, whether a sync found a Stash file at exactly that path (the path cache holds it
+   * as an exact match, keyed by that very path). One HMGET; all false without Redis or when it fails.
+   */
+  async syncedPaths(plexFiles: readonly string[]): Promise<boolean[]> {
+    if (!this.redis || plexFiles.length === 0) return plexFiles.map(() => false);
+    const targets = plexFiles.map((f) => normalisePlexPath(f));
+    const entries = await this.redis.hmget(this.cacheKey, ...targets).catch(() => targets.map(() => null));
+    return entries.map((e, i) => e !== null && e !== '' && cacheEntry(e, targets[i]!).via === 'path');
   }
 
   private async sectionMatch(plexPath: string): Promise<SectionMatch | null> {
@@ -602,8 +636,8 @@ export class PlexClient {
     return this.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`));
   }
 
-  private notHeld(target: string, sectionKey: string): SyncError {
-    return this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target} (not scanned yet?)`));
+  private notHeld(target: string, sectionKey: string, more = ''): SyncError {
+    return this.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`));
   }
 
   /** One paged pass over `sections`: items holding the target, and parts with its base name and `size` (when given). */

@@ -457,6 +457,34 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     item.sizes = files.map(simFileSize);
   }
 
+  /**
+   * A file moved or renamed on disk, and what Plex has made of it (Plex's scanner is closed source:
+   * docs/REAL-SERVERS.md, "Moved and renamed files"):
+   * - 'new-item' (what Plex usually does): its scan dropped the old item and made a bare one, with a new
+   *   ratingKey, for the file at its new path (no metadata, no poster, nothing locked);
+   * - 'same-item': Plex recognised the move: the item keeps its ratingKey and metadata, its part now the
+   *   new path;
+   * - 'unscanned': Plex has scanned neither folder yet: the old item still shows the old path, and the
+   *   file is on disk at the new one until a refresh covers its folder.
+   * Answers the ratingKey that holds the new path now (null while unscanned).
+   */
+  moveFile(from: string, to: string, outcome: 'new-item' | 'same-item' | 'unscanned' = 'new-item'): string | null {
+    const old = [...this.itemMap.values()].find((i) => i.files.some((f) => normalisePlexPath(f) === normalisePlexPath(from)));
+    if (!old) throw new Error(`no item holds ${from}`);
+    const size = old.sizes[old.files.findIndex((f) => normalisePlexPath(f) === normalisePlexPath(from))];
+    if (outcome === 'unscanned') {
+      this.addFileOnDisk({ file: to, size });
+      return null;
+    }
+    if (outcome === 'same-item') {
+      old.files = old.files.map((f) => (normalisePlexPath(f) === normalisePlexPath(from) ? to : f));
+      return old.ratingKey;
+    }
+    this.itemMap.delete(old.ratingKey);
+    const section = [...this.sectionMap.values()].find((x) => x.locations.some((loc) => relativeTo(to, normalisePlexPath(loc)) !== null));
+    return this.addItem({ sectionKey: section?.key ?? old.sectionKey, title: (to.split(/[\\/]/).pop() ?? to).replace(/\.[^.]*$/, ''), file: to, size });
+  }
+
   /** Puts a file "on disk" that Plex has not scanned: no item holds it until a refresh covers its folder. */
   addFileOnDisk(file: SimDiskFile): void {
     this.disk.set(normalisePlexPath(file.file), { ...file });

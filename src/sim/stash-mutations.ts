@@ -126,6 +126,31 @@ export function bulkSceneUpdateHooks(input: GraphQLInput): StashHookContext[] {
   return sceneIdsOf(input).map((id) => ({ id: Number(id), type: SCENE_UPDATE_POST, input: go, ...fieldsOf(input) }));
 }
 
+/**
+ * A scan that found a scene's file moved, renamed or changed (stashapp/stash pkg/file/scan.go:
+ * handleRename / onExistingFile fire the handlers with the old file; pkg/scene/scan.go Handle →
+ * associateExisting: RegisterPostHooks(ctx, s.ID, SceneUpdatePost, nil, nil)): no input at all, so
+ * `"input": null` and no `inputFields` (omitempty); the scene itself is not saved (updated_at stays).
+ */
+export function scanUpdateHook(sceneId: string): StashHookContext {
+  return { id: Number(sceneId), type: SCENE_UPDATE_POST, input: null };
+}
+
+/**
+ * moveFiles(input: MoveFilesInput) (internal/api/resolver_mutation_file.go MoveFiles, pkg/file/move.go
+ * Mover.Move): each file's new path, `destination_folder` joined with `destination_basename` (one file
+ * only) or the file's own base name. `destination_folder_id` names a folder by its id, which the
+ * simulator does not model: it fails loudly. Stash fires no hook for it.
+ */
+export function movedPaths(input: GraphQLInput, oldPaths: readonly string[]): string[] {
+  refuseUnsimulated(input, ['destination_folder_id']);
+  const folder = input.destination_folder;
+  if (typeof folder !== 'string') throw new GraphQLError('must specify destination folder or path');
+  const basename = input.destination_basename;
+  if (typeof basename === 'string' && oldPaths.length !== 1) throw new GraphQLError('must specify one file when providing destination path');
+  return oldPaths.map((p) => `${folder.replace(/\/+$/, '')}/${typeof basename === 'string' && basename !== '' ? basename : p.slice(p.lastIndexOf('/') + 1)}`);
+}
+
 /** bulkSceneUpdate's scenes (`ids`), in order. */
 export const sceneIdsOf = (input: GraphQLInput): string[] => ((input.ids as string[] | null | undefined) ?? []).map(String);
 

@@ -10,8 +10,9 @@
 // (internal/api/server.go BaseURLMiddleware), an older version's schema where it differs for stash2plex
 // (./stash-versions.ts), and the scene saves sceneUpdate, scenesUpdate and bulkSceneUpdate with the
 // Scene.Update.Post hook each saved scene fires, its hookContext built as Stash builds it
-// (./stash-mutations.ts), handed to `onHook`. Fault injection (down / 503 / latency) and a request log
-// for tests, demo and bench.
+// (./stash-mutations.ts), handed to `onHook`; a scan that finds a file moved (scanMovedFile: the
+// no-input Scene.Update.Post, updated_at unchanged) and moveFiles (no hook at all). Fault injection
+// (down / 503 / latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -36,6 +37,8 @@ import { SimServer } from './sim-server.js';
 import {
   bulkSceneUpdateHooks,
   bulkScenePatch,
+  movedPaths,
+  scanUpdateHook,
   sceneIdsOf,
   scenePatch,
   sceneUpdateHook,
@@ -319,6 +322,25 @@ export class StashSimulator extends SimServer<StashSimMode> {
     rec.updated_at = this.time(patch.updated_at !== undefined ? new Date(patch.updated_at).getTime() : this.now());
   }
 
+  /**
+   * A scan that finds a scene's file (the one at `from`, default its first) at `to`: moved or renamed on
+   * disk. As Stash's scan: the file keeps its id and size, only its path changes, the scene is not saved
+   * (its updated_at stays), and its Scene.Update.Post hook runs without input (./stash-mutations.ts
+   * scanUpdateHook), awaited like every hook.
+   */
+  async scanMovedFile(id: string, to: string, from?: string): Promise<void> {
+    const rec = this.mustScene(id);
+    const file = from === undefined ? rec.files[0] : rec.files.find((f) => f.path === from);
+    if (!file) throw new Error(`scene ${id} has no file ${from ?? ''}`.trim());
+    file.path = to;
+    await this.runHooks([scanUpdateHook(id)]);
+  }
+
+  /** A scene's files with their ids (what moveFiles takes), in order. */
+  filesOf(id: string): { id: string; path: string; size: number }[] {
+    return this.mustScene(id).files.map((f) => ({ ...f }));
+  }
+
   deleteScene(id: string): boolean {
     return this.scenes.delete(id);
   }
@@ -491,6 +513,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
           bulkSceneUpdateHooks(args.input),
           base,
         ),
+      moveFiles: (args: { input: GraphQLInput }) => this.moveFiles(args.input),
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];
@@ -518,6 +541,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
       this.updateScene(id, fields);
       if (cover) this.coverChanged(id, cover);
     }
+    await this.runHooks(hooks);
+    return changes.map(({ id }) => this.sceneView(this.mustScene(id), base));
+  }
+
+  /** Each hook in turn, awaited; one that fails is logged (hookFailures) and the rest still run, as in Stash. */
+  private async runHooks(hooks: readonly StashHookContext[]): Promise<void> {
     for (const hookContext of hooks) {
       try {
         await this.onHook?.(hookContext);
@@ -525,7 +554,28 @@ export class StashSimulator extends SimServer<StashSimMode> {
         this.hookFailures.push({ hookContext, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    return changes.map(({ id }) => this.sceneView(this.mustScene(id), base));
+  }
+
+  /**
+   * moveFiles (internal/api/resolver_mutation_file.go): the files get their new paths, in one
+   * transaction (an unknown id or a taken path changes nothing); no scene is saved and no hook runs.
+   */
+  private moveFiles(input: GraphQLInput): boolean {
+    const ids = ((input.ids as string[] | null | undefined) ?? []).map(String);
+    const files = ids.map((fileId) => {
+      for (const rec of this.scenes.values()) {
+        const f = rec.files.find((x) => x.id === fileId);
+        if (f) return f;
+      }
+      throw new GraphQLError(`finding file ${fileId}: file with id ${fileId} not found`);
+    });
+    const to = movedPaths(input, files.map((f) => f.path));
+    const taken = new Set([...this.scenes.values()].flatMap((r) => r.files.map((f) => f.path)));
+    to.forEach((p, i) => {
+      if (p !== files[i]!.path && taken.has(p)) throw new GraphQLError(`file ${p} already exists`);
+    });
+    files.forEach((f, i) => (f.path = to[i]!));
+    return true;
   }
 
   private findScenes(

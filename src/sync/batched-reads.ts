@@ -43,6 +43,7 @@ export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort 
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
     plexPathOf: (stashPath) => plex.plexPathOf(stashPath),
     posters: (ratingKey) => plex.posters(ratingKey),
+    confirmGone: (ratingKey, plexFile) => plex.confirmGone(ratingKey, plexFile),
   };
 }
 

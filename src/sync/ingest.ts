@@ -8,7 +8,7 @@ import type { RedisConnection } from '../core/redis.js';
 import { INBOX_GROUP } from '../core/redis.js';
 import { decodeInboxEntry } from '../model/job.js';
 import type { FanoutEvent, FanoutRelation, SyncJobData } from '../model/inbox-item.js';
-import { enqueueSyncBulk } from './queue.js';
+import { enqueueSyncBulk, raiseJoined } from './queue.js';
 
 export interface IngestOptions {
   /** A connection of its own: XREADGROUP blocks it. */
@@ -110,7 +110,7 @@ export class InboxIngest {
         this.opts.log.warn({ entryId: id, error: decoded.error }, 'inbox ingest: invalid entry dropped');
       }
     }
-    await enqueueSyncBulk(this.opts.queue, jobs, this.opts.strategies);
+    await raiseJoined(this.opts.queue, jobs, await enqueueSyncBulk(this.opts.queue, jobs, this.opts.strategies));
     for (const f of fanouts) await this.fanOut(f); // throws (entry stays pending, retried) if Stash is down
     const ids = entries.map(([id]) => id);
     await this.opts.connection.xack(this.opts.inboxKey, INBOX_GROUP, ...ids);

@@ -12,9 +12,12 @@ import { unmetRequirements } from './readiness.js';
  * - empty: the item shows none of the synced fields (no value, no lock; a title counts only when locked,
  *   as Plex always makes one up from the file name);
  * - drifted: a field stash2plex set shows another value in Plex now (by the ownership record's hashes);
- * - neverSynced: the scene is ready (SYNC_REQUIRE) and its item has no ownership record.
+ * - neverSynced: the scene is ready (SYNC_REQUIRE) and its item has no ownership record;
+ * - moved: the scene was synced (it has an item it last synced to, `plex:scene`), but none of its files'
+ *   paths is one a sync found in Plex (the path cache has none of them): Stash moved or renamed its file
+ *   since (a scan, or moveFiles, which sends no hook at all), and Plex may hold it as a new item, or not yet.
  */
-export const GAP_CLASSES = ['notInPlex', 'empty', 'drifted', 'neverSynced'] as const;
+export const GAP_CLASSES = ['notInPlex', 'empty', 'drifted', 'neverSynced', 'moved'] as const;
 export type GapClass = (typeof GAP_CLASSES)[number];
 
 /** Scene ids kept per class in a report. */
@@ -31,6 +34,18 @@ export interface SceneInPlex {
   record: OwnershipRecord;
   /** Without an item: whether a sync's folder scan could bring a file in (an allowed library covers it, not ambiguous). */
   scannable?: boolean;
+  /** Whether the scene's file moved since its last sync (see movedSinceSync). */
+  moved?: boolean;
+}
+
+/**
+ * Whether a scene's file moved since its last sync: it has an item it last synced to (`plex:scene`: a
+ * sync wrote it), yet the path cache, which every sync fills for the path it resolved, knows none of its
+ * files' paths (`cached`: one entry or null per file). A scene never synced has no hint, and one without
+ * a file has no path: neither moved.
+ */
+export function movedSinceSync(hint: string | null, cached: readonly unknown[]): boolean {
+  return hint !== null && cached.length > 0 && cached.every((c) => c === null);
 }
 
 export interface SceneGaps {
@@ -52,18 +67,22 @@ function isSet(field: Config['sync']['fields'][number], item: PlexItem): boolean
  * The classes of one scene and whether to queue it. Without an item it is queued when it is ready and a
  * sync would ask Plex to scan its folder (PLEX_SCAN_MISSING, a library covers it): the scan is the fix.
  * With one, when it is ready and a sync would send an edit or record ownership (decide(): e.g. with
- * PRESERVE_PLEX_EDITS a drifted field is left alone, so a drift alone is not queued then).
+ * PRESERVE_PLEX_EDITS a drifted field is left alone, so a drift alone is not queued then), or its file
+ * moved (the sync moves it onto the item holding the new path, and records that path).
  */
 export function classifyScene(x: SceneInPlex, s: GapSettings): SceneGaps {
   const ready = unmetRequirements(x.scene, s.require).length === 0;
-  if (!x.item) return { classes: ['notInPlex'], queue: ready && s.scanMissing && x.scannable === true };
+  const moved: GapClass[] = x.moved ? ['moved'] : [];
+  if (!x.item) return { classes: ['notInPlex', ...moved], queue: ready && s.scanMissing && x.scannable === true };
   const item = x.item;
   const fields = s.fields.filter((f) => f !== 'poster');
   const classes: GapClass[] = [];
   if (fields.length > 0 && !fields.some((f) => isSet(f, item))) classes.push('empty');
   if (fields.some((f) => x.record[f] !== undefined && plexValueHash(f, item) !== x.record[f])) classes.push('drifted');
   if (ready && Object.keys(x.record).length === 0) classes.push('neverSynced');
+  classes.push(...moved);
   if (!ready || classes.length === 0) return { classes, queue: false };
+  if (x.moved) return { classes, queue: true };
   const { edit, owned } = decide(desiredState(x.scene), item, x.record, s);
   const recordChanges = Object.entries(owned).some(([f, hash]) => x.record[f as keyof OwnershipRecord] !== hash);
   return { classes, queue: !isEmptyEdit(edit) || recordChanges };
@@ -94,7 +113,21 @@ export interface LibraryReport extends Record<GapClass, GapTally> {
 
 export function emptyReport(dryRun: boolean, startedAt: number): LibraryReport {
   const tally = () => ({ count: 0, sceneIds: [] as string[] });
-  return { scanned: 0, notInPlex: tally(), empty: tally(), drifted: tally(), neverSynced: tally(), queued: 0, durationMs: 0, dryRun, toQueue: 0, startedAt, finishedAt: startedAt, sentToInbox: 0 };
+  return {
+    scanned: 0,
+    notInPlex: tally(),
+    empty: tally(),
+    drifted: tally(),
+    neverSynced: tally(),
+    moved: tally(),
+    queued: 0,
+    durationMs: 0,
+    dryRun,
+    toQueue: 0,
+    startedAt,
+    finishedAt: startedAt,
+    sentToInbox: 0,
+  };
 }
 
 /** Counts one scene in the report (in place: a walk tallies up to millions of scenes). */
@@ -113,6 +146,7 @@ const LABELS: Record<GapClass, string> = {
   empty: 'In Plex with none of the synced fields set',
   drifted: 'Drifted (a field stash2plex set shows another value in Plex)',
   neverSynced: 'Ready but never synced by stash2plex',
+  moved: 'Moved or renamed in Stash since their last sync',
 };
 
 const scenes = (n: number) => `${n.toLocaleString('en-US')} scene${n === 1 ? '' : 's'}`;
@@ -152,9 +186,10 @@ export function parseLibraryReport(raw: string | null): LibraryReport | null {
   if (!raw) return null;
   try {
     const v = JSON.parse(raw) as Partial<LibraryReport>;
-    const tallies = GAP_CLASSES.every((c) => typeof v[c]?.count === 'number' && Array.isArray(v[c]?.sceneIds));
-    // Reports stored before `sentToInbox` existed have none.
-    return tallies && typeof v.scanned === 'number' && typeof v.finishedAt === 'number' ? ({ ...v, sentToInbox: v.sentToInbox ?? 0 } as LibraryReport) : null;
+    // Reports stored before `moved` and `sentToInbox` existed have neither: none moved, none sent.
+    const withNew = { ...v, moved: v.moved ?? { count: 0, sceneIds: [] }, sentToInbox: v.sentToInbox ?? 0 };
+    const tallies = GAP_CLASSES.every((c) => typeof withNew[c]?.count === 'number' && Array.isArray(withNew[c]?.sceneIds));
+    return tallies && typeof v.scanned === 'number' && typeof v.finishedAt === 'number' ? (withNew as LibraryReport) : null;
   } catch {
     return null;
   }

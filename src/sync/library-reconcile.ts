@@ -14,7 +14,7 @@ import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { normalisePlexPath } from '../plex/paths.js';
-import { classifyScene, emptyReport, indexLostMessage, tallyScene, type GapSettings, type LibraryReport } from './library-gaps.js';
+import { classifyScene, emptyReport, indexLostMessage, movedSinceSync, tallyScene, type GapSettings, type LibraryReport } from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
 import { readOwnership } from './ownership-store.js';
 
@@ -26,6 +26,8 @@ export interface LibraryStashPort {
 /** What the walk needs of the Plex client (src/plex/client.ts). */
 export interface LibraryPlexPort extends IndexPlexPort {
   cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]>;
+  /** For each Plex file, whether a sync found a Stash file at exactly that path (PlexClient.syncedPaths). */
+  syncedPaths(plexFiles: readonly string[]): Promise<boolean[]>;
   getItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem>>;
   covers(stashPath: string): Promise<boolean>;
 }
@@ -50,7 +52,7 @@ export interface LibraryReconcileDeps {
   stash: LibraryStashPort;
   plex: LibraryPlexPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'reconcileIndex'>;
+  keys: Pick<Keys, 'own' | 'reconcileIndex' | 'plexSceneItem'>;
   settings: GapSettings;
   /** Queues scene ids for a sync (bulk priority, deduplicated) and says how many were added; absent: a dry run. */
   enqueue?: (sceneIds: string[]) => Promise<Handoff>;
@@ -90,24 +92,54 @@ async function readItems(deps: LibraryReconcileDeps, candidates: readonly (Candi
   return new Map(maps.flatMap((m) => [...m]));
 }
 
-/** Each scene's item (or null) and, without one, whether it is ambiguous. */
+/**
+ * An index candidate found by base name that a moved file left behind is not taken, as a sync does not
+ * take it (PlexClient's ResolveOptions.lastSyncedTo, docs/MATCHING.md): the item the scene last synced to
+ * (`hints`), holding the file at a path where a sync found a Stash file exactly (PlexClient.syncedPaths).
+ */
+async function withoutLeftBehind(
+  deps: LibraryReconcileDeps,
+  scenes: readonly StashScene[],
+  hints: readonly (string | null)[],
+  looked: Awaited<ReturnType<LibraryIndex['lookup']>>,
+) {
+  const suspects = looked
+    .map((l, n) => {
+      const c = l.candidate;
+      return c && c.ratingKey === hints[n] && !scenes[n]!.files.some((f) => deps.plex.plexPathOf(f.path) === c.file) ? n : null;
+    })
+    .filter((n): n is number => n !== null);
+  if (suspects.length === 0) return looked;
+  const synced = await deps.plex.syncedPaths(suspects.map((n) => looked[n]!.candidate!.file));
+  const dropped = new Set(suspects.filter((_, k) => synced[k]));
+  return looked.map((l, n) => (dropped.has(n) ? { candidate: null, ambiguous: false } : l));
+}
+
+/** Each scene's item (or null), without one whether it is ambiguous, and whether its file moved since its last sync. */
 async function resolvePage(deps: LibraryReconcileDeps, index: LibraryIndex, scenes: readonly StashScene[]) {
-  const cached = await deps.plex.cachedMatches(scenes.flatMap((s) => s.files.map((f) => f.path)));
+  if (scenes.length === 0) return [];
+  const [cached, hints] = await Promise.all([
+    deps.plex.cachedMatches(scenes.flatMap((s) => s.files.map((f) => f.path))),
+    deps.redis.hmget(deps.keys.plexSceneItem, ...scenes.map((s) => s.id)),
+  ]);
   let at = 0;
-  const fromCache = scenes.map((s) => {
-    const mine = cached.slice(at, (at += s.files.length));
-    return mine.find((c) => c !== null) ?? null;
-  });
+  const perScene = scenes.map((s) => cached.slice(at, (at += s.files.length)));
+  const fromCache = perScene.map((mine) => mine.find((c) => c !== null) ?? null);
   const items = await readItems(deps, fromCache);
-  const out = fromCache.map((c) => ({ item: c && holds(items.get(c.ratingKey), c.file) ? items.get(c.ratingKey)! : null, ambiguous: false }));
+  const out = fromCache.map((c, i) => ({
+    item: c && holds(items.get(c.ratingKey), c.file) ? items.get(c.ratingKey)! : null,
+    ambiguous: false,
+    moved: movedSinceSync(hints[i] ?? null, perScene[i]!),
+  }));
   const missing = scenes.flatMap((s, i) => (out[i]!.item ? [] : [i]));
   if (missing.length === 0) return out;
-  const looked = await index.lookup(missing.map((i) => scenes[i]!));
+  const lookedFor = missing.map((i) => scenes[i]!);
+  const looked = await withoutLeftBehind(deps, lookedFor, missing.map((i) => hints[i] ?? null), await index.lookup(lookedFor));
   const more = await readItems(deps, looked.map((l) => l.candidate));
   missing.forEach((i, n) => {
     const { candidate, ambiguous } = looked[n]!;
     const item = candidate ? more.get(candidate.ratingKey) : undefined;
-    out[i] = { item: candidate && holds(item, candidate.file) ? item : null, ambiguous };
+    out[i] = { ...out[i]!, item: candidate && holds(item, candidate.file) ? item : null, ambiguous };
   });
   return out;
 }
@@ -118,10 +150,10 @@ async function classifyPage(deps: LibraryReconcileDeps, index: LibraryIndex, sce
   const records = await Promise.all(resolved.map((r) => (r.item ? readOwnership(deps.redis, deps.keys, r.item.ratingKey) : {})));
   const toQueue: string[] = [];
   for (const [i, scene] of scenes.entries()) {
-    const { item, ambiguous } = resolved[i]!;
+    const { item, ambiguous, moved } = resolved[i]!;
     // Only asked when it could matter: the scan is the fix of a scene Plex does not hold.
     const scannable = !item && !ambiguous && deps.settings.scanMissing && (await anyCovered(deps, scene));
-    const gaps = classifyScene({ scene, item, record: records[i]!, scannable }, deps.settings);
+    const gaps = classifyScene({ scene, item, record: records[i]!, scannable, moved }, deps.settings);
     tallyScene(report, scene.id, gaps);
     if (gaps.queue) toQueue.push(scene.id);
   }

@@ -32,6 +32,8 @@ export interface PlexPort {
   plexPathOf(stashPath: string): string;
   /** The item's posters: read before the first upload, to keep the one Plex had selected (src/sync/originals.ts). */
   posters(ratingKey: string): Promise<PlexPoster[]>;
+  /** Whether an item is proven gone: the section holding `plexFile` answers a listing, and a second read of the key is still 404. */
+  confirmGone(ratingKey: string, plexFile: string): Promise<boolean>;
 }
 
 /** What the processor needs of the Stash client (src/stash-api/client.ts). */
@@ -98,29 +100,56 @@ async function prefetchItem(deps: SyncDeps, sceneId: string): Promise<Prefetched
   return { ratingKey, item };
 }
 
+/** What one sync learnt of items proven gone (so that none is proven twice), and how it forgets them. */
+interface GoneItems {
+  proven: Set<string>;
+  onGone: (ratingKey: string, replacedBy: string | null) => Promise<void>;
+}
+
 /**
  * An item proven gone (PlexClient.confirmGone): its record moves to the item that replaced it, or is
- * forgotten; its claim goes. Never while the breaker is not CLOSED: answers then prove nothing.
+ * forgotten; its claim goes, and so does the scene's hint when it named that item and nothing replaced
+ * it. Never while the breaker is not CLOSED: answers then prove nothing.
  */
-function onGone(deps: SyncDeps) {
-  return async (ratingKey: string, replacedBy: string | null): Promise<void> => {
+function goneItems(deps: SyncDeps, sceneId: string, hint: PrefetchedItem | null): GoneItems {
+  const proven = new Set<string>();
+  const onGone = async (ratingKey: string, replacedBy: string | null): Promise<void> => {
     if (deps.gate && !(await deps.gate.breakerClosed())) return;
+    proven.add(ratingKey);
     if (replacedBy) await carryOwnership(deps.redis, deps.keys, ratingKey, replacedBy);
     else await forgetOwnership(deps.redis, deps.keys, ratingKey);
     // What Plex had before stash2plex wrote to that item is no use on another: a successor keeps its own.
     await forgetOriginals(deps.redis, deps.keys, ratingKey);
     await deps.redis.hdel(deps.keys.plexItemScene, ratingKey);
+    if (!replacedBy && hint?.ratingKey === ratingKey) await deps.redis.hdel(deps.keys.plexSceneItem, sceneId);
   };
+  return { proven, onGone };
+}
+
+/**
+ * The scene resolved to another item than the one it last synced to (its hint): Stash moved or renamed
+ * its file, and Plex holds it as a new item. The old item is left as it is while Plex still has it; once
+ * it is proven gone (its read was 404, and confirmGone agrees), its record moves to the new item as
+ * intents and its claim goes, exactly as for an item replaced at the same path (docs/ARCHITECTURE.md,
+ * "Ownership").
+ */
+async function leftBehind(deps: SyncDeps, gone: GoneItems, hint: PrefetchedItem | null, target: ResolvedItem, plexFile: string): Promise<void> {
+  if (!hint || hint.ratingKey === target.ratingKey || gone.proven.has(hint.ratingKey)) return;
+  const missing = await hint.item.then(
+    () => false,
+    (err: unknown) => err instanceof SyncError && err.type === 'PlexNotFound',
+  );
+  if (missing && (await deps.plex.confirmGone(hint.ratingKey, plexFile))) await gone.onGone(hint.ratingKey, target.ratingKey);
 }
 
 /** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
-async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: PrefetchedItem | null) {
+async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: PrefetchedItem | null, gone: GoneItems) {
   if (scene.files.length === 0) throw new SyncError('PlexNotFound', `scene ${scene.id} has no file`);
   const read = prefetched ? (k: string) => (k === prefetched.ratingKey ? prefetched.item : deps.plex.getItem(k)) : undefined;
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: onGone(deps) }), file };
+      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: gone.onGone, lastSyncedTo: prefetched?.ratingKey }), file };
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
@@ -205,7 +234,8 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     return { skipped: `not ready: ${unmet.map((u) => u.why).join('; ')}` };
   }
   const hint = await prefetched;
-  const resolved = await resolveScene(scene, deps, hint).catch((err: unknown) => whenNotFound(scene, deps, err));
+  const gone = goneItems(deps, sceneId, hint);
+  const resolved = await resolveScene(scene, deps, hint, gone).catch((err: unknown) => whenNotFound(scene, deps, err));
   if (!resolved) return { skipped: NOT_IN_PLEX };
   const { target, file } = resolved;
   const { ratingKey } = target;
@@ -213,7 +243,10 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const matchDeps = { ...deps, plexPathOf: (p: string) => deps.plex.plexPathOf(p), scenesWithFileNamed: (n: string) => deps.stash.scenesWithFileNamed(n) };
   const conflict = await checkMatch(matchDeps, scene, target, file, current, (deps.now ?? Date.now)());
   if (conflict) return { skipped: conflictReason(conflict) };
-  if (hint?.ratingKey !== ratingKey) await deps.redis.hset(deps.keys.plexSceneItem, { [sceneId]: ratingKey }).catch(() => 0);
+  if (hint?.ratingKey !== ratingKey) {
+    await leftBehind(deps, gone, hint, target, deps.plex.plexPathOf(file.path));
+    await deps.redis.hset(deps.keys.plexSceneItem, { [sceneId]: ratingKey }).catch(() => 0);
+  }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);
   const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);

@@ -1,11 +1,11 @@
 // The `sync` queue: how a job is added (deduplicated per scene, prioritised, retried per error type).
-import { Queue, type JobsOptions, type KeepJobs } from 'bullmq';
+import { Job, Queue, type JobsOptions, type KeepJobs } from 'bullmq';
 import { DEFAULT_KEEP_FAILED, type FailedRetention } from '../core/config.js';
 import type { ErrorStrategies } from '../core/errors.js';
 import { maxAttempts } from '../core/errors.js';
 import type { RedisConnection } from '../core/redis.js';
 import { SYNC_QUEUE } from '../core/redis.js';
-import { priorityOf, SYNC_JOB_NAME } from '../model/job.js';
+import { PRIORITY, priorityOf, SYNC_JOB_NAME } from '../model/job.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 
 /** Completed jobs are kept a while for the dashboard. */
@@ -44,6 +44,25 @@ export async function enqueueSync(queue: Queue<SyncJobData>, job: SyncJobData, s
 export async function enqueueSyncBulk(queue: Queue<SyncJobData>, jobs: SyncJobData[], strategies: ErrorStrategies) {
   if (jobs.length === 0) return [];
   return queue.addBulk(jobs.map((data) => ({ name: SYNC_JOB_NAME, data, opts: jobOptions(data, strategies) })));
+}
+
+/**
+ * A fresh edit (hook priority) of a scene whose bulk job still waits (a scan's, a fan-out's, a
+ * reconciliation's) joins that job, deduplicated: the job is raised to the edit's priority, so the edit
+ * is not left behind thousands of bulk jobs. `added[i]` is what the add answered for `jobs[i]` (the
+ * waiting job's id when it joined one). Answers how many jobs were raised. One read per fresh edit.
+ */
+export async function raiseJoined(queue: Queue<SyncJobData>, jobs: readonly SyncJobData[], added: readonly { id?: string }[]): Promise<number> {
+  const ids = new Set(jobs.flatMap((j, i) => (priorityOf(j.reason) === PRIORITY.hook && added[i]?.id ? [added[i]!.id!] : [])));
+  const raised = await Promise.all(
+    [...ids].map(async (id) => {
+      const waiting = await Job.fromId<SyncJobData>(queue, id);
+      if (!waiting || !(Number(waiting.priority) > PRIORITY.hook)) return 0;
+      await waiting.changePriority({ priority: PRIORITY.hook });
+      return 1;
+    }),
+  );
+  return raised.reduce<number>((a, b) => a + b, 0);
 }
 
 /**

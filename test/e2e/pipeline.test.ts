@@ -66,11 +66,16 @@ describe('hook → worker → Plex', () => {
       expect(p.actor).toEqual(s.performers.map((x) => x.name));
       expect(p.locked).toEqual(expect.arrayContaining(['title', 'summary', 'studio', 'originallyAvailableAt', 'genre', 'actor']));
     }
-    // A scan's Scene.Update.Post (without input: a file added, changed or moved, stashapp/stash
-    // pkg/scene/scan.go) is skipped and records nothing.
+    // A scan's hook for an unchanged scene (Scene.Update.Post without input, stashapp/stash
+    // pkg/scene/scan.go: a file rescanned) re-syncs it at bulk priority, and costs Plex no edit.
+    const edits = world.plex.editCount();
     const scan = await runNode(PLUGIN, JSON.stringify({ server_connection: { PluginDir: pluginDir }, args: { hookContext: { id: 1, type: 'Scene.Update.Post', input: null } } }), hookEnv);
     expect(scan.code).toBe(0);
-    expect(await conn.xlen(`${world.prefix}:inbox`)).toBe(0);
+    expect(JSON.parse(scan.stdout)).toEqual({ output: 'queued scene 1' });
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 21, 30_000, 'the scan hook\'s job completed');
+    const scanJob = (await queue.getJobs(['completed'])).find((j) => j.data.reason === 'reconcile');
+    expect(scanJob).toMatchObject({ priority: 10, data: { sceneId: '1', event: 'Scene.Update.Post' } });
+    expect(world.plex.editCount()).toBe(edits);
 
     await worker.stop();
     // No secret in any output, job or key.

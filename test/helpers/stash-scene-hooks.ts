@@ -66,6 +66,13 @@ export function bulkSceneUpdateHooks(ids: number[], s: { performer: string; tag:
   return ids.map((id) => ({ id, type: 'Scene.Update.Post', input, inputFields: ['ids', 'performer_ids', 'tag_ids'] }));
 }
 
+/**
+ * A scan that found the scene's file moved, renamed or changed (pkg/file/scan.go → pkg/scene/scan.go
+ * associateExisting: RegisterPostHooks(ctx, id, SceneUpdatePost, nil, nil)): `"input": null` and no
+ * `inputFields` (omitempty).
+ */
+export const scanUpdateHook = (id: number) => ({ id, type: 'Scene.Update.Post', input: null });
+
 /** The plugin input Stash writes to a raw plugin's stdin around a hookContext (pkg/plugin/common/msg.go). */
 export function stashPluginInput(hookContext: unknown, conn: { port: number; pluginDir: string; cookie?: { name: string; value: string } }) {
   return JSON.stringify({

@@ -100,6 +100,17 @@ describe('POST /api/stash/hook', () => {
     expect(await inboxLen()).toBe(2);
   });
 
+  it("records a scan's Scene.Update.Post (\"input\": null, no inputFields: a file moved, renamed or changed) as a bulk re-sync", async () => {
+    const a = await hook(pluginInput({ id: 47, type: 'Scene.Update.Post', input: null }));
+    expect(a.status).toBe(200);
+    expectPluginForm(a, 'output');
+    expect(a.json).toEqual({ output: 'queued scene 47' });
+    const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
+    expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toEqual([
+      { ok: true, job: { sceneId: '47', reason: 'reconcile', event: 'Scene.Update.Post', enqueuedAt: expect.any(Number) } },
+    ]);
+  });
+
   it('records every scene of scenesUpdate (input: the array of all the inputs) and bulkSceneUpdate ({ids, mode} relations)', async () => {
     // As Stash sends them: 400 "args.hookContext.input must be an object" for the array, before.
     const hooks = [
@@ -129,9 +140,8 @@ describe('POST /api/stash/hook', () => {
     expect(decodeInboxEntry(entries[0]![1])).toMatchObject({ ok: true, fanout: { relation: 'studio', id: '12', event: 'Studio.Update.Post' } });
   });
 
-  it('a skip answers 200 `skipped: …` and records nothing (scan, irrelevant fields, other hooks)', async () => {
+  it('a skip answers 200 `skipped: …` and records nothing (irrelevant fields, other hooks)', async () => {
     const cases = [
-      pluginInput({ id: 45, type: 'Scene.Update.Post' }), // scan: no input
       edit(45, ['organized', 'play_count', 'id']),
       pluginInput({ id: 45, type: 'Gallery.Update.Post', input: { title: 'x' }, inputFields: ['title'] }),
     ];

@@ -19,6 +19,7 @@ import { ROUTES } from '../../src/sim/plex.js';
 import { startPrivateRedis } from '../../src/sim/redis-server.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
+import { reportLines } from '../../src/sync/library-gaps.js';
 import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startProxy } from '../helpers/plex-proxy.js';
@@ -74,6 +75,7 @@ const classes = (report: Awaited<ReturnType<typeof runLibraryReconcile>>) => ({
   empty: sorted(report.empty.sceneIds),
   drifted: sorted(report.drifted.sceneIds),
   neverSynced: sorted(report.neverSynced.sceneIds),
+  moved: sorted(report.moved.sceneIds),
 });
 
 /**
@@ -124,6 +126,30 @@ const nth = (match: (path: string) => boolean, which: number) => {
 const queuedIds = async (r: Rig) => sorted((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId));
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
+/** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
+async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 's2p-lib-'));
+  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const progress: number[] = [];
+  const ctx: TaskContext = {
+    input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir }, args: { mode } },
+    env: { STASH_API_KEY: SIM_STASH_KEY, ...env },
+    dir,
+    redis: { url: testRedisUrl(), prefix: r.world.prefix },
+    log: (level, msg) => lines.push(`${level === 'info' ? '' : `${level} `}${msg}`),
+    progress: (f) => progress.push(f),
+    perPage: 5,
+  };
+  return { summary: await runTask(mode, ctx), lines, progress };
+}
+const inbox = async (r: Rig) =>
+  ((await r.redis.xrange(keys(r.world.prefix).inbox, '-', '+')) as [string, string[]][]).map(([, flat]) => {
+    const d = decodeInboxEntry(flat);
+    if (d.ok && d.job) return d.job;
+    throw new Error('not a scene entry');
+  });
+
 describe('several Plex items in one request (GET /library/metadata/{k1},{k2},…)', () => {
   it('answers the items that exist, in one request per 100 keys; none of them: an empty map', async () => {
     const r = await rig(3);
@@ -151,7 +177,7 @@ describe('Reconcile Library', () => {
     const r = await gapLibrary();
     const first = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
     expect(first.scanned).toBe(11);
-    expect(classes(first)).toEqual({ notInPlex: ['9', '10'], empty: ['7', '11'], drifted: ['5', '6'], neverSynced: ['7', '8', '11'] });
+    expect(classes(first)).toEqual({ notInPlex: ['9', '10'], empty: ['7', '11'], drifted: ['5', '6'], neverSynced: ['7', '8', '11'], moved: [] });
     expect(first.notInPlex.count).toBe(2);
     // Everything with a gap a sync closes; 9 too (its folder scan is the sync's fix, though nothing is there).
     expect(first.queued).toBe(7);
@@ -163,7 +189,7 @@ describe('Reconcile Library', () => {
     await worker(r);
     await finished(r, 6 + 7);
     const second = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
-    expect(classes(second)).toEqual({ notInPlex: ['9'], empty: [], drifted: [], neverSynced: [] });
+    expect(classes(second)).toEqual({ notInPlex: ['9'], empty: [], drifted: [], neverSynced: [], moved: [] });
     expect(r.world.plex.item(r.world.ratingKeyOf.get('5')!)!.summary).toBe('Details of scene 5');
     // A run leaves no index behind.
     expect(await r.redis.keys(`${keys(r.world.prefix).reconcileIndex}:*`)).toEqual([]);
@@ -278,31 +304,68 @@ describe('an index Redis loses mid-run (evicted, flushed)', () => {
   });
 });
 
-describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', () => {
-  /** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
-  async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
-    const dir = mkdtempSync(join(tmpdir(), 's2p-lib-'));
-    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const lines: string[] = [];
-    const progress: number[] = [];
-    const ctx: TaskContext = {
-      input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir }, args: { mode } },
-      env: { STASH_API_KEY: SIM_STASH_KEY, ...env },
-      dir,
-      redis: { url: testRedisUrl(), prefix: r.world.prefix },
-      log: (level, msg) => lines.push(`${level === 'info' ? '' : `${level} `}${msg}`),
-      progress: (f) => progress.push(f),
-      perPage: 5,
-    };
-    return { summary: await runTask(mode, ctx), lines, progress };
-  }
-  const inbox = async (r: Rig) =>
-    ((await r.redis.xrange(keys(r.world.prefix).inbox, '-', '+')) as [string, string[]][]).map(([, flat]) => {
-      const d = decodeInboxEntry(flat);
-      if (d.ok && d.job) return d.job;
-      throw new Error('not a scene entry');
+describe('Reconcile Library: files moved in Stash since their last sync', () => {
+  /** Stash's moveFiles, as its UI sends it: the files get new paths, no scene is saved, no hook runs. */
+  async function moveFiles(r: Rig, sceneId: string, folder: string) {
+    const res = await fetch(`${r.world.stash.url}/graphql`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ApiKey: SIM_STASH_KEY },
+      body: JSON.stringify({ query: 'mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }', variables: { input: { ids: r.world.stash.filesOf(sceneId).map((f) => f.id), destination_folder: folder } } }),
     });
+    expect(await res.json()).toEqual({ data: { moveFiles: true } });
+  }
 
+  it('reports them as moved, in every face of the report; the jobs it queues put each on the item holding its new path', async () => {
+    const r = await rig(5);
+    const w = await worker(r);
+    for (const sceneId of ids(1, 5)) await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, r.world.config.errorStrategies);
+    await finished(r, 5);
+    await w.stop();
+    const { world } = r;
+    const plexFile = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.files[0]!;
+    // moveFiles (no hook) of scenes 1–3; Plex: a new bare item for 1, the same item for 2, nothing yet for 3.
+    const moved = { '1': 'new-item', '2': 'same-item', '3': 'unscanned' } as const;
+    for (const [id, outcome] of Object.entries(moved)) {
+      const from = plexFile(id);
+      await moveFiles(r, id, '/stash/videos/moved');
+      world.plex.moveFile(from, `/plex/videos/moved/scene-${id}.mp4`, outcome);
+    }
+    // Scene 4's item is gone from Plex, its file where it was: not in Plex, but not moved.
+    world.plex.removeItem(world.ratingKeyOf.get('4')!);
+
+    const dry = await runLibraryReconcile(world.config, { dryRun: true, log: quiet });
+    // 3: Plex's old item has its name and size, but a sync found a Stash file at exactly that path: not taken.
+    expect(classes(dry)).toEqual({ notInPlex: ['3', '4'], empty: ['1'], drifted: [], neverSynced: ['1'], moved: ['1', '2', '3'] });
+    expect(dry.moved.count).toBe(3);
+    expect(dry.toQueue).toBe(4);
+    expect(reportLines(dry)).toContain('Moved or renamed in Stash since their last sync: 3 (scene 1, 2, 3)');
+
+    // Every face of the report: /api/status, the status page, the Stash task.
+    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    stops.push(() => dash.stop());
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+    expect(status.reconcile.last.moved).toEqual({ count: 3, sceneIds: ['1', '2', '3'] });
+    const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
+    expect(html).toContain('data-testid="reconcile-moved">3<');
+    expect(html).toContain('moved since last sync: 1, 2, 3');
+    const fromTask = await task('reconcile_library_dry_run', r, { PLEX_URL: world.plex.url, PLEX_TOKEN: world.config.plex.token, PATH_MAP: world.env.PATH_MAP! });
+    expect(fromTask.lines).toContain('Moved or renamed in Stash since their last sync: 3 (scene 1, 2, 3)');
+
+    const real = await runLibraryReconcile(world.config, { dryRun: false, log: quiet });
+    expect(real.queued).toBe(4);
+    expect(await queuedIds(r)).toEqual(['1', '2', '3', '4']);
+    await worker(r);
+    await finished(r, 5 + 4);
+    const after = await runLibraryReconcile(world.config, { dryRun: true, log: quiet });
+    expect(classes(after)).toEqual({ notInPlex: ['4'], empty: [], drifted: [], neverSynced: [], moved: [] });
+    for (const id of ['1', '2', '3']) {
+      const holder = world.plex.items().find((i) => i.files.includes(`/plex/videos/moved/scene-${id}.mp4`));
+      expect(holder).toMatchObject({ title: `Scene ${id}`, summary: `Details of scene ${id}` });
+    }
+  });
+});
+
+describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', () => {
   it('report the gaps with progress; the real one writes the fixable scenes to the inbox as reconcile entries', async () => {
     const r = await rig(12);
     r.world.plex.removeItem(r.world.ratingKeyOf.get('12')!);

@@ -364,6 +364,26 @@ describe('resolveItem', () => {
     await redis.set(c.scanMarkKey, String(Date.now() + 1)); // what the folder scanner writes when it asks Plex to scan
     expect(await c.resolveItem(stashPath, size)).toMatchObject({ ratingKey: exact, via: 'path', cached: false });
   });
+
+  it("a file moved in Stash that Plex has not scanned at its new place: the scene's last item, at the old path, is no base-name match (a scan is the fix)", async () => {
+    const old = add(movies, '/plex/movies/f9/relocated.mp4');
+    const c = client();
+    const size = simFileSize('relocated.mp4');
+    expect(await c.resolveItem('/stash/movies/f9/relocated.mp4', size)).toMatchObject({ ratingKey: old, via: 'path' });
+    // Stash now has the file in f10; Plex still shows the scene's item in f9, where a sync found it exactly.
+    const err = await failure(c.resolveItem('/stash/movies/f10/relocated.mp4', size, { lastSyncedTo: old }));
+    expect(err.type).toBe('PlexNotFound');
+    expect(err.message).toBe(
+      `no item in library section ${movies} holds /plex/movies/f10/relocated.mp4 (its last item ${old} still shows it at /plex/movies/f9/relocated.mp4: moved or renamed in Stash, not scanned by Plex at its new place yet?)`,
+    );
+    expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f10/relocated.mp4')).toBe(0);
+    // For another scene it is a copy of the same name and size: matched by base name (the claims judge it).
+    expect(await c.resolveItem('/stash/movies/f10/relocated.mp4', size)).toMatchObject({ ratingKey: old, via: 'fallback' });
+    // The scene's last item, but never found at that path by a sync: the usual base-name match (a PATH_MAP that differs).
+    const twin = add(movies, '/plex/movies/f11/twin.mp4');
+    expect(await client().resolveItem('/stash/movies/f12/twin.mp4', simFileSize('twin.mp4'), { lastSyncedTo: twin })).toMatchObject({ ratingKey: twin, via: 'fallback' });
+    expect(await c.syncedPaths(['/plex/movies/f9/relocated.mp4', '/plex/movies/f11/twin.mp4'])).toEqual([true, false]);
+  });
 });
 
 /** What the worker wants in Plex: only the tags matter here. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PlexSimulator, ROUTES } from '../../src/sim/plex.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'sim-token-abc123';
 let sim: PlexSimulator;
@@ -196,6 +197,28 @@ describe('PlexSimulator', () => {
     expect((await put(`/library/metadata/${rk}/poster`, { url: 'upload://posters/none' })).status).toBe(404);
     expect((await put(`/library/metadata/${rk}/poster`, {})).status).toBe(400);
     expect(sim.editCount()).toBe(3);
+  });
+
+  it('a moved file: a bare new item (the old one gone), the same item at the new path, or nothing until a refresh covers its folder', async () => {
+    const edited = sim.addItem({ sectionKey: sec, title: 'Edited title', summary: 'Set by someone', file: '/m/a/moved.mp4', locked: ['title'] });
+    const fresh = sim.moveFile('/m/a/moved.mp4', '/m/b/moved-renamed.mp4')!;
+    expect(sim.item(edited)).toBeUndefined();
+    expect(sim.item(fresh)).toMatchObject({ title: 'moved-renamed', summary: '', locked: [], files: ['/m/b/moved-renamed.mp4'] });
+    expect(fresh).not.toBe(edited);
+
+    const kept = sim.addItem({ sectionKey: sec, title: 'Kept title', file: '/m/a/kept.mp4' });
+    expect(sim.moveFile('/m/a/kept.mp4', '/m/c/kept.mp4', 'same-item')).toBe(kept);
+    expect(sim.item(kept)).toMatchObject({ title: 'Kept title', files: ['/m/c/kept.mp4'] });
+
+    const waiting = sim.addItem({ sectionKey: sec, title: 'Waiting', file: '/m/a/waiting.mp4', size: 4_321 });
+    expect(sim.moveFile('/m/a/waiting.mp4', '/m/d/waiting.mp4', 'unscanned')).toBeNull();
+    expect(sim.item(waiting)).toMatchObject({ files: ['/m/a/waiting.mp4'] });
+    expect(sim.items().some((i) => i.files.includes('/m/d/waiting.mp4'))).toBe(false);
+    expect((await get(`/library/sections/${sec}/refresh?path=${encodeURIComponent('/m/d')}`)).status).toBe(200);
+    await waitFor(() => sim.items().some((i) => i.files.includes('/m/d/waiting.mp4')), 5_000, 'the scan of /m/d');
+    const scanned = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/d/waiting.mp4')}`))).MediaContainer.Metadata;
+    expect(scanned.map((m: any) => m.Media[0].Part[0])).toEqual([expect.objectContaining({ file: '/m/d/waiting.mp4', size: 4_321 })]);
+    expect(() => sim.moveFile('/m/nowhere.mp4', '/m/x.mp4')).toThrow(/no item holds/);
   });
 
   it('fault modes: 503, 401 (identity still up), down = connection refused, up = same port', async () => {

@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { readSignals } from '../../src/resilience/signals.js';
-import { enqueueSync, enqueueSyncBulkCounted, createSyncQueue } from '../../src/sync/queue.js';
+import { enqueueSync, enqueueSyncBulk, enqueueSyncBulkCounted, createSyncQueue } from '../../src/sync/queue.js';
+import { InboxIngest } from '../../src/sync/ingest.js';
+import { encodeInboxEntry } from '../../src/model/inbox-item.js';
 import { reconcileWindow } from '../../src/sync/reconcile.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
@@ -65,6 +67,31 @@ describe('sync queue', () => {
       ['1', 1],
       ['2', 10],
     ]);
+  });
+
+  it("a fresh edit of a scene whose bulk job still waits (a scan's) raises that job to hook priority: it runs before the other bulk jobs", async () => {
+    const strategies = world.config.errorStrategies;
+    const bulk = ['1', '2', '3'].map((id) => ({ ...job(id, 'reconcile'), event: 'Scene.Update.Post' }));
+    await enqueueSyncBulk(queue, bulk, strategies);
+    const ingest = new InboxIngest({ connection: conn, inboxKey: keys(world.prefix).inbox, queue, strategies, log: quiet });
+    await ingest.handle([
+      ['1-0', encodeInboxEntry({ ...job('3'), event: 'Scene.Update.Post', fields: ['title', 'id'] })],
+      ['1-1', encodeInboxEntry(job('4'))],
+    ]);
+    const waiting = await queue.getJobs(['prioritized', 'waiting']);
+    expect(waiting.map((j) => [j.data.sceneId, Number(j.priority)]).sort()).toEqual([
+      ['1', 10],
+      ['2', 10],
+      ['3', 1],
+      ['4', 1],
+    ]);
+    // One job per scene still: scene 3's is the one the scan queued.
+    expect(waiting.filter((j) => j.data.sceneId === '3')).toHaveLength(1);
+    // One job at a time: the order they run in is the order BullMQ hands them out.
+    await startWorker({}, { ...world.config, worker: { ...world.config.worker, concurrency: 1 } });
+    await drained();
+    const done = (await queue.getJobs(['completed'])).sort((a, b) => a.processedOn! - b.processedOn!);
+    expect(done.map((j) => j.data.sceneId).slice(0, 2).sort()).toEqual(['3', '4']);
   });
 
   it('a bulk add says how many jobs it really added: not the scenes whose job still waits', async () => {

@@ -4,7 +4,7 @@
 // mutation answers.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StashSimulator, type StashHookContext } from '../../src/sim/stash.js';
-import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
+import { bulkSceneUpdateHooks, scanUpdateHook, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
 
 const KEY = 'sim-hooks-key';
 let sim: StashSimulator;
@@ -115,6 +115,38 @@ describe('StashSimulator scene saves fire Scene.Update.Post as Stash does', () =
     const r = await gql('mutation Save($input: SceneUpdateInput!) { sceneUpdate(input: $input) { title } }', { input: { id: a, title: 'Kept' } });
     expect(r.body).toEqual({ data: { sceneUpdate: { title: 'Kept' } } });
     expect(sim.hookFailures).toEqual([{ hookContext: expect.objectContaining({ id: Number(a) }), error: 'plugin exited 1' }]);
+  });
+
+  it("a scan that finds a file moved: the file's path (same id, size), updated_at untouched, one Scene.Update.Post without input", async () => {
+    const [, , , d] = ids.scenes;
+    const before = sim.scene(d!)!;
+    const [file] = sim.filesOf(d!);
+    await sim.scanMovedFile(d!, '/data/elsewhere/renamed.mp4');
+    expect(seen).toEqual([scanUpdateHook(Number(d))]);
+    // As it reaches a plugin: `"input":null` present, no inputFields.
+    expect(JSON.stringify(seen[0])).toBe(`{"id":${d},"type":"Scene.Update.Post","input":null}`);
+    expect(sim.filesOf(d!)).toEqual([{ ...file, path: '/data/elsewhere/renamed.mp4' }]);
+    const after = sim.scene(d!)!;
+    expect(after.updated_at).toBe(before.updated_at);
+    expect(after.files[0]).toMatchObject({ path: '/data/elsewhere/renamed.mp4', basename: 'renamed.mp4', size: before.files[0]!.size });
+  });
+
+  it('moveFiles: new paths (into a folder, or one file renamed), no hook, updated_at untouched; a bad move changes nothing', async () => {
+    const [, , , , e] = ids.scenes;
+    const before = sim.scene(e!)!;
+    const [file] = sim.filesOf(e!);
+    const move = (input: Record<string, unknown>) => gql('mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }', { input });
+    expect((await move({ ids: [file!.id], destination_folder: '/data/moved/' })).body).toEqual({ data: { moveFiles: true } });
+    expect(sim.filesOf(e!)[0]!.path).toBe(`/data/moved/${file!.path.split('/').pop()}`);
+    expect((await move({ ids: [file!.id], destination_folder: '/data/moved', destination_basename: 'new-name.mp4' })).body).toEqual({ data: { moveFiles: true } });
+    expect(sim.filesOf(e!)[0]!.path).toBe('/data/moved/new-name.mp4');
+    expect(seen).toEqual([]);
+    expect(sim.scene(e!)!.updated_at).toBe(before.updated_at);
+    const other = sim.filesOf(ids.scenes[0]!)[0]!;
+    expect((await move({ ids: ['999999'], destination_folder: '/data/x' })).body.errors?.[0]?.message).toMatch(/file with id 999999 not found/);
+    expect((await move({ ids: [file!.id], destination_folder: other.path.replace(/\/[^/]*$/, ''), destination_basename: other.path.split('/').pop() })).body.errors?.[0]?.message).toMatch(/already exists/);
+    expect((await move({ ids: [file!.id], destination_folder_id: '3' })).body.errors?.[0]?.message).toMatch(/not simulated/);
+    expect(sim.filesOf(e!)[0]!.path).toBe('/data/moved/new-name.mp4');
   });
 
   it('without onHook the saves still change the library', async () => {

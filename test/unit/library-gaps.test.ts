@@ -6,6 +6,7 @@ import {
   classifyScene,
   emptyReport,
   indexLostMessage,
+  movedSinceSync,
   parseLibraryReport,
   reportLines,
   reportSummary,
@@ -77,6 +78,26 @@ describe('classifyScene', () => {
     expect(classify({ record: {} })).toEqual({ classes: ['neverSynced'], queue: true });
   });
 
+  it('moved: reported with whatever else the item shows; queued when ready (the sync moves it onto the item holding the new path)', () => {
+    expect(classify({ moved: true })).toEqual({ classes: ['moved'], queue: true });
+    expect(classify({ moved: true, item: blank, record: {} })).toEqual({ classes: ['empty', 'neverSynced', 'moved'], queue: true });
+    expect(classify({ moved: true, scene: notReady })).toEqual({ classes: ['moved'], queue: false });
+    // Plex does not hold the new path yet: queued only when the sync's folder scan could bring it in.
+    expect(classify({ moved: true, item: null, record: {}, scannable: true })).toEqual({ classes: ['notInPlex', 'moved'], queue: true });
+    expect(classify({ moved: true, item: null, record: {}, scannable: false })).toEqual({ classes: ['notInPlex', 'moved'], queue: false });
+  });
+
+  it('moved since its last sync: synced (a hint) and none of its paths in the path cache', () => {
+    const entry = { ratingKey: '101', file: '/plex/a.mp4' };
+    expect(movedSinceSync('101', [null])).toBe(true);
+    expect(movedSinceSync('101', [null, null])).toBe(true);
+    expect(movedSinceSync('101', [null, entry])).toBe(false);
+    expect(movedSinceSync('101', [entry])).toBe(false);
+    // Never synced; no file at all.
+    expect(movedSinceSync(null, [null])).toBe(false);
+    expect(movedSinceSync('101', [])).toBe(false);
+  });
+
   it('a record of the poster alone is a sync', () => {
     expect(classify({ record: { poster: valueHash('x') } }).classes).toEqual([]);
   });
@@ -106,14 +127,19 @@ describe('the report', () => {
       'In Plex with none of the synced fields set: 0',
       'Drifted (a field stash2plex set shows another value in Plex): 0',
       'Ready but never synced by stash2plex: 0',
+      'Moved or renamed in Stash since their last sync: 0',
       'Queued 1 scene for a sync (bulk priority)',
     ]);
+    tallyScene(r, '4', { classes: ['notInPlex', 'moved'], queue: true });
+    expect(reportLines(r)).toContain('Moved or renamed in Stash since their last sync: 1 (scene 4)');
     expect(parseLibraryReport(JSON.stringify(r))).toEqual(r);
     expect(parseLibraryReport('{"scanned":1}')).toBeNull();
     expect(parseLibraryReport('not json')).toBeNull();
-    // A report stored before `sentToInbox` existed reads as one that sent nothing to the inbox.
-    const { sentToInbox: _, ...older } = r;
-    expect(parseLibraryReport(JSON.stringify(older))).toEqual(r);
+    // A report stored before `sentToInbox` existed reads as one that sent nothing to the inbox; one
+    // stored before `moved` existed, as one that found none moved.
+    const { sentToInbox: _, moved: __, ...older } = r;
+    expect(parseLibraryReport(JSON.stringify(older))).toEqual({ ...r, moved: { count: 0, sceneIds: [] } });
+    expect(parseLibraryReport(JSON.stringify({ ...r, moved: { count: 'x' } }))).toBeNull();
   });
 
   it('says what was really queued: scenes whose job already waited are not counted, the inbox is not the queue', () => {

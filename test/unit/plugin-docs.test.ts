@@ -18,14 +18,14 @@ const answer = (ctx: Record<string, unknown>) => {
 describe('docs/STASH.md', () => {
   it('quotes the hook answers the code gives', () => {
     const quoted = [
-      answer({ id: 1, type: 'Scene.Update.Post' }),
+      answer({ id: 1, type: 'Scene.Update.Post', inputFields: ['organized'] }),
       answer({ id: 123, type: 'Scene.Update.Post', input: { id: '123', title: 'x' }, inputFields: ['title', 'id'] }),
       answer({ id: 123, type: 'Scene.Update.Post', input: { id: '123', organized: true }, inputFields: ['organized', 'id'] }),
       answer({ id: 45, type: 'Performer.Update.Post', input: { id: '45', name: 'x' }, inputFields: ['name', 'id'] }),
       answer({ id: 45, type: 'Performer.Update.Post', input: { id: '45', favorite: true }, inputFields: ['favorite', 'id'] }),
     ];
     expect(quoted).toEqual([
-      'skipped: scene 1: scan-triggered Scene.Update.Post (no input)',
+      'skipped: scene 1: no field Plex shows changed (organized)',
       'queued scene 123',
       'skipped: scene 123: no field Plex shows changed (organized, id)',
       'queued performer 45: every scene with it is re-synced',

@@ -5,7 +5,7 @@ import { hookOutcome } from '../../src/dashboard/http-hook.js';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
 import { RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/hook/input.js';
 import { TASK_HANDLERS } from '../../src/stash-plugin/tasks.js';
-import { decodeInboxEntry, fanoutSchema, syncJobSchema } from '../../src/model/job.js';
+import { decodeInboxEntry, fanoutSchema, priorityOf, PRIORITY, syncJobSchema } from '../../src/model/job.js';
 import { encodeFanoutEntry, encodeInboxEntry, type FanoutEvent, type SyncJobData } from '../../src/model/inbox-item.js';
 import { bulkSceneUpdateHooks, NULL_SCENE_UPDATE_INPUT, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
 
@@ -64,11 +64,20 @@ describe('decideHook', () => {
     expect(d).toEqual({ action: 'record', job: { sceneId: '7', reason: 'hook', event: 'Scene.Create.Post', enqueuedAt: NOW } });
   });
 
+  // Stash's scan sends Scene.Update.Post as RegisterPostHooks(ctx, id, SceneUpdatePost, nil, nil) for a
+  // file it found moved, renamed or changed (stashapp/stash pkg/file/scan.go → pkg/scene/scan.go
+  // associateExisting), the scene's updated_at unchanged: the scene is re-synced, at bulk priority.
   it.each([
+    ['as Stash sends it ("input": null, no inputFields)', { id: 45, type: 'Scene.Update.Post', input: null }],
     ['absent', { id: 45, type: 'Scene.Update.Post' }],
     ['null', { id: 45, type: 'Scene.Update.Post', input: null, inputFields: null }],
-  ])('skips a scan-triggered hook (input/inputFields %s)', (_, ctx) => {
-    expect(decideHook(input(ctx), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining('scan-triggered') });
+  ])("records a scan's hook (input/inputFields %s) as a bulk-priority re-sync of the scene", (_, ctx) => {
+    const d = decideHook(input(ctx), NOW);
+    expect(d).toEqual({ action: 'record', job: { sceneId: '45', reason: 'reconcile', event: 'Scene.Update.Post', enqueuedAt: NOW } });
+    if (d.action === 'record') {
+      expect(syncJobSchema.parse(d.job)).toEqual(d.job);
+      expect(priorityOf(d.job.reason)).toBe(PRIORITY.bulk);
+    }
   });
 
   it('skips an edit with no fields given', () => {

@@ -86,6 +86,11 @@ function fakePlex(files: Record<string, string>) {
       calls.push(`posters ${ratingKey}`);
       return items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [];
     },
+    // Like the real client: proven gone only when Plex answers (not down) and has no such item.
+    async confirmGone(ratingKey) {
+      calls.push(`confirm gone ${ratingKey}`);
+      return !port.down && !items.has(ratingKey);
+    },
   };
   return { port, calls, items };
 }
@@ -265,6 +270,46 @@ describe('syncScene', () => {
     // A hint to an item Plex no longer has: its 404 is not the job's (and is no unhandled rejection).
     await redis.hset(deps.keys.plexSceneItem, '1', '404');
     expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '101', editRequests: 0 });
+  });
+
+  it("a moved file: the scene lands on Plex's new item; the old one, proven gone, hands it its record and loses its claim", async () => {
+    const files: Record<string, string> = { '/media/1.mp4': '101' };
+    const { deps, plex, stash } = setup({ files });
+    await syncScene('1', deps);
+    const before = await redis.hgetall(ownershipKey(deps.keys, '101'));
+    expect(await redis.hget(deps.keys.plexItemScene, '101')).toBe('1\tpath');
+    // Stash's scan found the file at a new path; Plex dropped the old item and made a bare one there.
+    stash.byId.get('1')!.files = [{ path: '/media/moved/1.mp4', basename: '1.mp4', size: 10 }];
+    plex.items.delete('101');
+    plex.items.set('102', parseItem({ MediaContainer: { Metadata: [{ ratingKey: '102', title: 'file name' }] } }, '1'));
+    delete files['/media/1.mp4'];
+    files['/media/moved/1.mp4'] = '102';
+    plex.calls.length = 0;
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '102', editRequests: 1 });
+    expect(plex.calls).toEqual(['read 101', 'resolve /media/moved/1.mp4', 'read 102', 'confirm gone 101', 'edit 102']);
+    expect(plex.items.get('102')).toMatchObject({ title: 'Scene 1', summary: 'Details' });
+    expect(await redis.hget(deps.keys.plexSceneItem, '1')).toBe('102');
+    expect(await redis.hget(deps.keys.plexItemScene, '102')).toBe('1\tpath');
+    expect(await redis.hexists(deps.keys.plexItemScene, '101')).toBe(0);
+    expect(await redis.exists(ownershipKey(deps.keys, '101'))).toBe(0);
+    // The old record came over as intents, then was confirmed by the edit: the same values, now 102's.
+    expect(await redis.hgetall(ownershipKey(deps.keys, '102'))).toEqual(before);
+    // Synced again: nothing to prove, nothing to send.
+    plex.calls.length = 0;
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '102', editRequests: 0 });
+    expect(plex.calls).toEqual(['read 102', 'resolve /media/moved/1.mp4']);
+  });
+
+  it('a moved file whose old item Plex still has: the scene moves to the new item, the old one keeps its record and claim', async () => {
+    const { deps, plex, stash } = setup({ files: { '/media/1.mp4': '101', '/media/moved/1.mp4': '102' } });
+    await syncScene('1', deps);
+    stash.byId.get('1')!.files = [{ path: '/media/moved/1.mp4', basename: '1.mp4', size: 10 }];
+    plex.calls.length = 0;
+    expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '102', editRequests: 1 });
+    expect(plex.calls).not.toContain('confirm gone 101');
+    expect(await redis.hget(deps.keys.plexSceneItem, '1')).toBe('102');
+    expect(await redis.hget(deps.keys.plexItemScene, '101')).toBe('1\tpath');
+    expect(await redis.exists(ownershipKey(deps.keys, '101'))).toBe(1);
   });
 
   it('a scene Stash no longer has loses its hint', async () => {
