@@ -5,31 +5,32 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../core/errors.js';
+import { SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
+import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
-import { closeOutage, endOutageRamp, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
+import { closeOutage, endOutageRamp, upsertOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
 import {
   rampErrorRate,
   rampFinished,
   rampLimit,
   RAMP_STEP_MS,
-  serializeRamp,
   steadyLimit,
   TRIAL_LIMIT,
   updateBackoff,
   type RampState,
   type RateLimit,
 } from '../resilience/ramp.js';
-import { readSignals } from '../resilience/signals.js';
+import { foldSignals, lastSignalId, readSignals } from '../resilience/signals.js';
 import { afterTokenCheck, pauseReasons, tokenCheckDue, type TokenCheck } from '../resilience/token.js';
 import { planStep, takeoverEffects, transitionEffects, type Effect, type HoldView, type StepPlan } from '../resilience/transition-effects.js';
 import { libraryProblems, type PlexSection } from '../plex/paths.js';
+import { libraryCheckWrite } from './library-check.js';
 import { QueueControl } from './queue-control.js';
-import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
+import { healthWrite, type HealthRecord } from '../resilience/health-record.js';
+import { breakerWrites, countOutageJobs, outageJobsAdd, outageJobsClear, outagesWrite, rampWrites, readSnapshot, transitionWrites, type SupervisorSnapshot } from '../resilience/store.js';
 
 /** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
 export interface PlexHealthPort {
@@ -62,8 +63,6 @@ export interface SupervisorOptions {
   /** Called at the end of every leader tick, with the breaker's state (leader-only background work such as reconciliation). */
   onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
 }
-
-const TRANSITIONS_KEPT = 100;
 
 /** What a plan's effects returned, for its announcement. */
 interface Done {
@@ -102,7 +101,7 @@ export class Supervisor {
   constructor(private readonly opts: SupervisorOptions) {
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.lease = new LeaderLease(opts.redis, opts.keys.leader, this.id, opts.leaseTtlMs);
-    this.control = new QueueControl(opts.queues, this.lease, opts.keys.pausedBy, opts.redis);
+    this.control = new QueueControl(opts.queues, this.lease, opts.keys, opts.redis);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.tickMs = opts.tickMs ?? 250;
@@ -140,22 +139,14 @@ export class Supervisor {
 
     // Passive signals from the workers, in order.
     const signals = await readSignals(this.opts.redis, this.opts.keys.signals, snap.signalCursor || '0-0', 2_000);
-    const strategies: ErrorStrategies = this.opts.config.errorStrategies;
-    const affected: string[] = [];
-    for (const s of signals) {
-      if (s.outcome === 'ok') {
-        events.push({ type: 'success', source: 'job' });
-        this.outcomes.push({ at: s.at, ok: true });
-      } else if (isErrorType(s.outcome) && ERROR_CLASS[s.outcome] === 'outage') {
-        this.outcomes.push({ at: s.at, ok: false });
-        if (strategies[s.outcome].countsTowardBreaker) events.push({ type: 'failure', source: 'job', error: s.outcome, at: s.at });
-        if (s.jobId) affected.push(s.jobId);
-      }
-    }
+    const fold = foldSignals(signals, this.opts.config.errorStrategies);
+    events.push(...fold.events);
+    this.outcomes.push(...fold.outcomes);
+    const affected = fold.affectedJobs;
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
     // Workers meeting 401/403: find out whether the token itself is rejected (and while it is, whether
     // it works again).
-    if (signals.some((s) => s.outcome === 'PlexAuthError')) this.tokenSuspect = true;
+    if (fold.authSuspect) this.tokenSuspect = true;
     await this.recheckTokenIfDue(now);
     const windowStart = now - this.opts.config.ramp.errorWindowMs;
     this.outcomes = this.outcomes.filter((o) => o.at > windowStart);
@@ -209,12 +200,9 @@ export class Supervisor {
 
   /** Loads the state left by the previous leader and makes the queues match it. */
   private async becomeLeader(now: number) {
-    const snap = await readSnapshot(this.opts.redis, this.opts.keys, now);
+    const { breakerStored: _stored, ...snap } = await readSnapshot(this.opts.redis, this.opts.keys, now);
     for (const w of snap.warnings) this.opts.log.warn(`${w}; using a safe state`);
-    if (!snap.signalCursor) {
-      const last = (await this.opts.redis.xrevrange(this.opts.keys.signals, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      snap.signalCursor = last[0]?.[0] ?? '0-0';
-    }
+    if (!snap.signalCursor) snap.signalCursor = (await lastSignalId(this.opts.redis, this.opts.keys.signals)) ?? '0-0';
     this.state = snap;
     this.leader = true;
     this.appliedLimit = undefined;
@@ -230,12 +218,12 @@ export class Supervisor {
   private stepWrites(plan: StepPlan, affected: string[]): FencedOp[] {
     const k = this.opts.keys;
     const ops: FencedOp[] = [];
-    if (plan.outageJobs === 'add') ops.push({ cmd: 'SADD', key: k.outageJobs, args: affected });
-    else if (plan.outageJobs === 'clear') ops.push({ cmd: 'DEL', key: k.outageJobs, args: [] });
+    if (plan.outageJobs === 'add') ops.push(outageJobsAdd(k, affected));
+    else if (plan.outageJobs === 'clear') ops.push(outageJobsClear(k));
     if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
     if (plan.outages) {
       this.state!.outages = plan.outages;
-      ops.push({ cmd: 'SET', key: k.outages, args: [JSON.stringify(plan.outages)] });
+      ops.push(outagesWrite(k, plan.outages));
     }
     return ops;
   }
@@ -252,7 +240,7 @@ export class Supervisor {
       else if (e.do === 'closeOutage') {
         done.jobsAffected = await this.countAffected();
         if (e.outage) await this.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
-      } else if (e.do === 'clearOutageJobs') await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+      } else if (e.do === 'clearOutageJobs') await this.lease.write([outageJobsClear(this.opts.keys)]);
       else if (e.do === 'announce') this.announce(t!, done);
       else if (e.do === 'checkToken') await this.checkToken();
       else this.opts.onRecovered?.(closeOutage(e.outage, now, done.jobsAffected));
@@ -268,12 +256,7 @@ export class Supervisor {
   private async persist(extra: FencedOp[]): Promise<boolean> {
     const snap = this.state!;
     const k = this.opts.keys;
-    const ops: FencedOp[] = [
-      { cmd: 'DEL', key: k.breaker, args: [] },
-      { cmd: 'HSET', key: k.breaker, args: Object.entries({ ...serializeBreaker(snap.breaker), signalCursor: snap.signalCursor }).flat() },
-      ...extra,
-    ];
-    const ok = await this.lease.write(ops);
+    const ok = await this.lease.write([...breakerWrites(k, snap.breaker, snap.signalCursor), ...extra]);
     if (!ok) {
       this.opts.log.warn('write refused: this supervisor no longer holds the lease');
       this.leader = false;
@@ -284,8 +267,7 @@ export class Supervisor {
   /** The writes that store `ramp` (none: the key deleted) and make it the leader's view. */
   private rampWrites(ramp: RampState | null): FencedOp[] {
     this.state!.ramp = ramp;
-    const k = this.opts.keys.ramp;
-    return ramp ? [{ cmd: 'DEL', key: k, args: [] }, { cmd: 'HSET', key: k, args: Object.entries(serializeRamp(ramp)).flat() }] : [{ cmd: 'DEL', key: k, args: [] }];
+    return rampWrites(this.opts.keys, ramp);
   }
 
   private async saveRamp(ramp: RampState | null): Promise<boolean> {
@@ -295,15 +277,12 @@ export class Supervisor {
   private async saveOutage(outage: Outage): Promise<boolean> {
     const snap = this.state!;
     snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
-    return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [outagesToStore(snap.outages)] }]);
+    return this.lease.write([outagesWrite(this.opts.keys, snap.outages)]);
   }
 
   /** Appends `t` to the stored transitions and logs it. */
   private async record(t: BreakerTransition) {
-    await this.lease.write([
-      { cmd: 'LPUSH', key: this.opts.keys.transitions, args: [JSON.stringify(t)] },
-      { cmd: 'LTRIM', key: this.opts.keys.transitions, args: [0, TRANSITIONS_KEPT - 1] },
-    ]);
+    await this.lease.write(transitionWrites(this.opts.keys, t));
     const level = t.to === 'OPEN' ? 'error' : 'warn';
     this.opts.log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
   }
@@ -322,7 +301,7 @@ export class Supervisor {
   /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queue. */
   private async countAffected(): Promise<number> {
     await this.addHeldJobs();
-    return this.opts.redis.scard(this.opts.keys.outageJobs);
+    return countOutageJobs(this.opts.redis, this.opts.keys);
   }
 
   /** Adds the jobs waiting in the paused queue to the outage's set, in pages. */
@@ -333,7 +312,7 @@ export class Supervisor {
         for (let start = 0; ; start += 1000) {
           const jobs = await q.getRanges([state], start, start + 999, true);
           if (!jobs.length) break;
-          await this.lease.write([{ cmd: 'SADD', key: k.outageJobs, args: jobs }]);
+          await this.lease.write([outageJobsAdd(k, jobs)]);
           if (jobs.length < 1000) break;
         }
       }
@@ -445,7 +424,7 @@ export class Supervisor {
     const text = problems.join('\n');
     if (text !== this.loggedLibraryProblems) for (const p of problems) this.opts.log.error(p);
     this.loggedLibraryProblems = text;
-    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.plexLibraryCheck, args: [JSON.stringify({ checkedAt: at, problems })] }]);
+    await this.lease.write([libraryCheckWrite(this.opts.keys, at, problems)]);
   }
 
   private async recheckTokenIfDue(now: number): Promise<void> {
@@ -475,7 +454,7 @@ export class Supervisor {
   private async saveHealth(patch: Partial<HealthRecord>) {
     const snap = this.state!;
     snap.health = { ...snap.health, ...patch, nextProbeAt: Number.isFinite(this.nextProbeAt) ? this.nextProbeAt : null };
-    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.health, args: [JSON.stringify(snap.health)] }]);
+    await this.lease.write([healthWrite(this.opts.keys, snap.health)]);
   }
 
   /** For tests and the status API: the leader's current view. */
