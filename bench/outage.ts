@@ -11,7 +11,8 @@ import { readSignals } from '../src/resilience/signals.js';
 import { ROUTES } from '../src/sim/plex.js';
 import { startSimWorld } from '../src/sim/world.js';
 import { startSupervisorRole } from '../src/roles/supervisor.js';
-import type { HealthRecord } from '../src/supervisor/store.js';
+import { readHealth } from '../src/resilience/health-record.js';
+import { readOutages } from '../src/resilience/store.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, rampUsage, round, sleep, table, type Row } from './lib.js';
@@ -91,7 +92,7 @@ export async function measureOutageCycle(quick: boolean): Promise<OutageMeasurem
   const pausedAt = Date.now();
   const signals = await readSignals(conn, k.signals, '0-0', 100_000);
   await sleep(3_000);
-  const health = JSON.parse((await conn.get(k.health)) ?? '{}') as HealthRecord;
+  const health = await readHealth(conn, k, []);
   const upAt = Date.now();
   await world.plex.setMode('up');
   const doneBefore = await completed();
@@ -99,7 +100,7 @@ export async function measureOutageCycle(quick: boolean): Promise<OutageMeasurem
   const drainedAt = Date.now();
 
   const finished = await queue.getJobs(['completed'], 0, scenes, true);
-  const outage = (JSON.parse((await conn.get(k.outages)) ?? '[]') as OutageMeasurements['outage'][])[0]!;
+  const outage = (await readOutages(conn, k, []))[0]! as OutageMeasurements['outage'];
   const edits = world.plex.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll && r.at >= outage.endedAt);
   await worker.stop();
   await supervisor.stop();
@@ -110,7 +111,7 @@ export async function measureOutageCycle(quick: boolean): Promise<OutageMeasurem
   return {
     scenes,
     ramp: config.ramp,
-    firstFailure: signals.find((s) => s.at >= downAt && s.outcome !== 'ok')?.at ?? downAt,
+    firstFailure: signals.find((s) => s.at !== null && s.at >= downAt && s.outcome !== 'ok')?.at ?? downAt,
     pausedAt,
     probeInterval: health.nextProbeAt && health.lastProbeAt ? health.nextProbeAt - health.lastProbeAt : config.health.intervalMs,
     upAt,

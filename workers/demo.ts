@@ -11,6 +11,7 @@ import { connectRedis, keys } from '../src/core/redis.js';
 import { startSimWorld } from '../src/sim/world.js';
 import { startSupervisorRole } from '../src/roles/supervisor.js';
 import { encodeInboxEntry } from '../src/model/inbox-item.js';
+import { readBreaker } from '../src/resilience/store.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 
 handleHelp(process.argv, `
@@ -148,7 +149,7 @@ if (!parsed['no-outage']) {
   await sleep(outageMs);
   await world.plex.setMode('up');
   say('Plex is back: the supervisor notices on its own, tries one job a second, then ramps up');
-  while (!stopping && (await redis.hget(k.breaker, 'state')) !== 'CLOSED') await sleep(500);
+  while (!stopping && (await readBreaker(redis, k, Date.now(), [])).state.state !== 'CLOSED') await sleep(500);
   say('recovered: watch the ramp on the dashboard; nothing was lost');
 }
 say('running until Ctrl-C');

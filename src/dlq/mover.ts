@@ -6,10 +6,11 @@
 // the scene, joins it instead of adding another sync.
 import { Job, type Queue } from 'bullmq';
 import { luaScript, runLua } from '../core/lua.js';
-import type { RedisConnection } from '../core/redis.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
 import { PRIORITY } from '../model/job.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import { isLostRetryRace, JOB_FIELDS, type QueueInternals } from './bullmq-internals.js';
+import { countRequeue } from './requeue-counts.js';
 
 /** Moves in flight at once (each is paced by the rate anyway). */
 export const MOVE_CONCURRENCY = 16;
@@ -53,8 +54,8 @@ export interface MoverDeps {
   redis: RedisConnection;
   queue: Queue<SyncJobData>;
   bull: QueueInternals;
-  /** Hash of job id → times requeued (src/core/keys.ts `requeueCounts`). */
-  requeueCountsKey: string;
+  /** Where each move is counted (./requeue-counts.ts). */
+  keys: Pick<Keys, 'requeueCounts'>;
   /** Jobs moved per second at most. */
   rate: number;
   /** Called once the job is back in the queue, before the bookkeeping after the move. */
@@ -105,7 +106,7 @@ export class Mover {
         throw err;
       }
       this.d.onMoved(j.id);
-      await redis.hincrby(this.d.requeueCountsKey, j.id, 1);
+      await countRequeue(redis, this.d.keys, j.id);
       if ((job.priority ?? 0) < PRIORITY.bulk) await job.changePriority({ priority: PRIORITY.bulk }).catch(() => undefined);
       if (j.dedupId) {
         const args = [j.id, j.staleDedupTarget ?? '', JOB_FIELDS.processedOn, JOB_FIELDS.finishedOn];

@@ -15,7 +15,7 @@ import type { ErrorStrategies } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys as keysOf, type Keys, type RedisConnection } from '../core/redis.js';
 import type { SyncJobData } from '../model/inbox-item.js';
-import { readSnapshot } from '../supervisor/store.js';
+import { readSnapshot } from '../resilience/store.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { RequeueRun } from './run.js';
 import { errorSetFrom, GRACE_MS, MAX_REQUEUES, RequeueInputError, windowsFrom } from './select.js';

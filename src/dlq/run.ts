@@ -7,10 +7,11 @@ import type { ErrorType } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { SyncJobData } from '../model/inbox-item.js';
-import { parseBreaker, type BreakerStateName } from '../resilience/breaker.js';
+import type { BreakerStateName } from '../resilience/breaker.js';
+import { readBreaker } from '../resilience/store.js';
 import { queueInternals, WAITING_STATES, type QueueInternals } from './bullmq-internals.js';
 import { Mover } from './mover.js';
-import { pruneRequeueCounts } from './prune-counts.js';
+import { pruneRequeueCounts } from './requeue-counts.js';
 import { failedPages, loadPage, type FailedEntry, type PageJob } from './scan.js';
 import { scanRanges, selectJobs, type JobDecision, type Window } from './select.js';
 import type { RequeueOptions, RequeueProgress, RequeueSummary } from './types.js';
@@ -57,7 +58,7 @@ export class RequeueRun {
       redis: u.redis,
       queue: u.queue,
       bull: this.bull,
-      requeueCountsKey: u.keys.requeueCounts,
+      keys: u.keys,
       rate: u.rate,
       onMoved: (id) => void (s.requeued++, s.jobIds.push(id)),
       onAlreadyQueued: () => void s.skipped.alreadyQueued++,
@@ -87,7 +88,7 @@ export class RequeueRun {
 
   /** Housekeeping after a real run: a failure here costs nothing but a larger hash until the next run. */
   private async pruneCounts(): Promise<void> {
-    const pruned = await pruneRequeueCounts(this.u.redis, this.u.keys.requeueCounts, this.bull.jobKey).catch((err: unknown) => {
+    const pruned = await pruneRequeueCounts(this.u.redis, this.u.keys, this.bull.jobKey).catch((err: unknown) => {
       this.u.log.warn({ err: (err as Error).message }, 'requeue: the counts of jobs that are gone were not pruned');
       return 0;
     });
@@ -104,7 +105,8 @@ export class RequeueRun {
   /** Before each page: an outage starting mid-run stops the moves. */
   private async recheckBreaker(): Promise<void> {
     if (this.u.options.force || this.summary.refused || this.examined === 0) return;
-    const state = parseBreaker(await this.u.redis.hgetall(this.u.keys.breaker).catch(() => null), Date.now()).state.state;
+    // The warnings of a damaged breaker were logged with the snapshot at the start: not once per page.
+    const state = (await readBreaker(this.u.redis, this.u.keys, Date.now(), []).catch(() => null))?.state.state ?? 'CLOSED';
     if (state === 'CLOSED') return;
     await this.mover.flush();
     this.refuse(state);

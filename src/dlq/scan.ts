@@ -3,6 +3,7 @@
 // needs (pipelined HMGET) and the requeue counts.
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { JOB_FIELDS, type QueueInternals } from './bullmq-internals.js';
+import { pipeRequeueCounts, requeueCountOf } from './requeue-counts.js';
 import type { FailedJobInfo } from './select.js';
 
 export interface FailedEntry {
@@ -79,7 +80,7 @@ function sceneIdOf(data: string | null): string | null {
 export async function loadPage(redis: RedisConnection, bull: QueueInternals, k: Keys, entries: readonly FailedEntry[]): Promise<PageJob[]> {
   const pipe = redis.pipeline();
   for (const e of entries) pipe.hmget(bull.jobKey(e.id), JOB_FIELDS.data, JOB_FIELDS.failedReason, JOB_FIELDS.finishedOn, JOB_FIELDS.dedupId);
-  pipe.hmget(k.requeueCounts, ...entries.map((e) => e.id));
+  pipeRequeueCounts(pipe, k, entries.map((e) => e.id));
   const res = (await pipe.exec()) ?? [];
   const counts = (res[entries.length]?.[1] as (string | null)[] | undefined) ?? [];
   const out: PageJob[] = [];
@@ -91,7 +92,7 @@ export async function loadPage(redis: RedisConnection, bull: QueueInternals, k: 
       finishedOn: toInt(finishedOn) ?? e.score,
       failedReason,
       sceneId: sceneIdOf(data ?? null),
-      requeueCount: toInt(counts[i]) ?? 0,
+      requeueCount: requeueCountOf(counts[i]),
       dedupId: deid ?? null,
     });
   });

@@ -1,6 +1,9 @@
 // How workers learn whether the supervisor holds struck jobs back, through a short cache shared by all
 // jobs of a process: one round trip at most every `ttlMs`.
-import type { RedisConnection } from '../core/redis.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { EMPTY_HEALTH, readHealth } from './health-record.js';
+import { leaseAlive, readLease } from './lease.js';
+import { readBreaker } from './store.js';
 import type { GateState } from './token.js';
 
 /** Lets the worker ask whether the supervisor holds struck jobs back, through a short cache. */
@@ -15,30 +18,19 @@ export interface BreakerGate {
 /** How long a held job's last 401 is remembered: forgetting it only costs the job one more hold. */
 const AUTH_HELD_TTL_MS = 3_600_000;
 
-/** The token fields of the stored health record; anything unreadable reads as "not judged yet". */
-function tokenFields(raw: string | null): Pick<GateState, 'tokenRejected' | 'tokenCheckedAt'> {
-  try {
-    const h = raw ? (JSON.parse(raw) as { tokenRejected?: unknown; tokenCheckedAt?: unknown }) : null;
-    return {
-      tokenRejected: h?.tokenRejected === true,
-      tokenCheckedAt: typeof h?.tokenCheckedAt === 'number' ? h.tokenCheckedAt : null,
-    };
-  } catch {
-    return { tokenRejected: false, tokenCheckedAt: null };
-  }
-}
-
 /**
  * Holding while the breaker is OPEN or HALF_OPEN, and also while a supervisor leader is alive: it judges
  * every outage-class failure (the first ones of an outage come before the breaker opens) and every
  * 401/403 (its token check tells a rejected token from a per-item refusal), so those never cost a job an
  * attempt. With no supervisor running and the breaker CLOSED, attempts are spent as usual and exhausted
- * jobs land in the failed set, where `npm run requeue` finds them. A missing or unreadable state reads
- * as CLOSED.
+ * jobs land in the failed set, where `npm run requeue` finds them. The breaker, the lease and the
+ * health record are read with their writers' schemas (./store.ts, ./lease.ts, ./health-record.ts): a
+ * missing or unreadable breaker reads as CLOSED, a lease without a readable holder or an expiry as no
+ * leader, an unreadable token verdict as not judged yet.
  */
 export function breakerGate(
   redis: RedisConnection,
-  keys: { breaker: string; leader: string; health: string; authHeld: string },
+  keys: Pick<Keys, 'breaker' | 'leader' | 'health' | 'authHeld'>,
   ttlMs = 1_000,
   now = Date.now,
 ): BreakerGate {
@@ -46,13 +38,16 @@ export function breakerGate(
   const read = async () => {
     const t = now();
     if (!cached || t - cached.at >= ttlMs) {
-      const [breaker, leader, health] = await Promise.all([
-        redis.hget(keys.breaker, 'state').catch(() => null),
-        redis.exists(keys.leader).catch(() => 0),
-        redis.get(keys.health).catch(() => null),
+      // Read as the supervisor reads them; what cannot be read (or a Redis error) is the safe default.
+      const ignored: string[] = [];
+      const [breaker, lease, health] = await Promise.all([
+        readBreaker(redis, keys, t, ignored).catch(() => null),
+        readLease(redis, keys, ignored).catch(() => null),
+        readHealth(redis, keys, ignored).catch(() => EMPTY_HEALTH),
       ]);
-      const open = breaker === 'OPEN' || breaker === 'HALF_OPEN';
-      cached = { at: t, state: { holding: open || leader === 1, ...tokenFields(health) }, closed: !open };
+      const open = breaker !== null && breaker.state.state !== 'CLOSED';
+      const { tokenRejected, tokenCheckedAt } = health;
+      cached = { at: t, state: { holding: open || (lease !== null && leaseAlive(lease)), tokenRejected, tokenCheckedAt }, closed: !open };
     }
     return cached;
   };

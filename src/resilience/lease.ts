@@ -1,6 +1,9 @@
 // Leader lease and fenced writes: exactly one supervisor acts, and one that lost its lease cannot write.
+// The lease key (keys().leader) is written only by LeaderLease's scripts and read only here (readLease).
+import { z } from 'zod';
 import { luaScript, runLua } from '../core/lua.js';
-import type { RedisConnection } from '../core/redis.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { readString } from './tolerant-read.js';
 
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 
@@ -46,4 +49,28 @@ export class LeaderLease {
     const r = await runLua(this.redis, FENCED_WRITE, keys, [this.id, JSON.stringify(payload)]);
     return Number(r) === 1;
   }
+}
+
+/** A lease holder's id (hostname-pid-uuid): printable, short. */
+const leaderIdSchema = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+
+/** The lease as a reader sees it. */
+export interface LeaseView {
+  /** The holder's id; null when there is none or it is unreadable. */
+  holder: string | null;
+  /** PTTL of the key: > 0 for a live lease, -1 for one without expiry, -2 when missing. */
+  ttlMs: number;
+}
+
+/** The lease; an unreadable holder (wrong Redis type, not an id) reads as none, with a warning. */
+export async function readLease(redis: RedisConnection, k: Pick<Keys, 'leader'>, warnings: string[]): Promise<LeaseView> {
+  const [raw, ttlMs] = await Promise.all([readString(redis, k.leader, 'supervisor lease', warnings), redis.pttl(k.leader)]);
+  if (raw === null || leaderIdSchema.safeParse(raw).success) return { holder: raw, ttlMs };
+  warnings.push('stored supervisor lease holder unreadable: not shown');
+  return { holder: null, ttlMs };
+}
+
+/** A supervisor leader is alive: a readable holder whose lease expires (one without expiry is stale). */
+export function leaseAlive(l: LeaseView): boolean {
+  return l.holder !== null && l.ttlMs > 0;
 }

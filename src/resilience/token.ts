@@ -44,6 +44,32 @@ export function afterTokenCheck(check: TokenCheck, s: HoldState): TokenCheckEffe
   return { tokenRejected: false, queue: wasRejected && clear ? 'resume' : 'keep' };
 }
 
+/** A token check that threw: Plex rejected the token (PlexAuthError), or did not answer usably. */
+export function failedTokenCheck(err: unknown): Exclude<TokenCheck, 'accepted'> {
+  return (err as { type?: string } | null)?.type === 'PlexAuthError' ? 'rejected' : 'unreachable';
+}
+
+/** What the supervisor does after a token check: the effect, and what else follows from it. */
+export interface TokenCheckPlan extends TokenCheckEffect {
+  /** Store the verdict, dated when the check began (workers compare their 401s with it). */
+  record: boolean;
+  /** What to log: the token rejected, or accepted again after a rejection. */
+  note: 'rejected' | 'accepted again' | null;
+  /** Check PLEX_LIBRARIES against Plex's sections too (the token works). */
+  checkLibraries: boolean;
+}
+
+/**
+ * afterTokenCheck, and the rest: an unreachable Plex changes nothing and stores nothing (the probes
+ * deal with it); an answer stores the verdict, and an accepted token has the libraries checked.
+ */
+export function tokenCheckPlan(check: TokenCheck, s: HoldState): TokenCheckPlan {
+  const effect = afterTokenCheck(check, s);
+  if (check === 'unreachable') return { ...effect, record: false, note: null, checkLibraries: false };
+  const note = effect.tokenRejected ? 'rejected' : s.tokenRejected ? 'accepted again' : null;
+  return { ...effect, record: true, note, checkLibraries: check === 'accepted' };
+}
+
 /**
  * Whether the token is due for a check: while a worker met a 401/403 since the last check (suspect) or
  * while the token stands rejected (to notice when it works again), at most once per `recheckMs` since

@@ -3,7 +3,7 @@
 // one would: it keeps what Plex shows now as the originals, fills and locks the fields Stash has a value
 // for, and leaves the others as Plex has them.
 import type { Keys, RedisConnection } from '../core/redis.js';
-import { excludedSceneIds, includeScenes } from '../sync/sync-exclusions.js';
+import { excludedAmong, excludedSceneIds, includeScenes } from '../sync/sync-exclusions.js';
 import type { RestoreScope } from './run.js';
 
 /** The `event` of the jobs a resume queues (reason 'manual': bulk priority). */
@@ -30,13 +30,6 @@ export interface ResumeSummary {
   dryRun: boolean;
 }
 
-async function excludedAmong(deps: ResumeDeps, ids: readonly string[]): Promise<string[]> {
-  const pipe = deps.redis.pipeline();
-  for (const id of ids) pipe.hexists(deps.keys.syncExcluded, id);
-  const found = (await pipe.exec()) ?? [];
-  return ids.filter((_, i) => found[i]?.[1] === 1);
-}
-
 async function* pagesOf(deps: ResumeDeps, scope: RestoreScope): AsyncGenerator<string[]> {
   if ('all' in scope) yield* excludedSceneIds(deps.redis, deps.keys);
   else yield [...new Set(scope.sceneIds)];
@@ -45,7 +38,7 @@ async function* pagesOf(deps: ResumeDeps, scope: RestoreScope): AsyncGenerator<s
 export async function resumeScenes(deps: ResumeDeps, opts: { scope: RestoreScope; dryRun: boolean }): Promise<ResumeSummary> {
   const out: ResumeSummary = { resumed: 0, queued: 0, notExcluded: 0, sceneIds: [], dryRun: opts.dryRun };
   for await (const ids of pagesOf(deps, opts.scope)) {
-    const resumed = opts.dryRun ? await excludedAmong(deps, ids) : await includeScenes(deps.redis, deps.keys, ids);
+    const resumed = opts.dryRun ? await excludedAmong(deps.redis, deps.keys, ids) : await includeScenes(deps.redis, deps.keys, ids);
     if (!opts.dryRun && resumed.length > 0) {
       await deps.enqueue(resumed);
       out.queued += resumed.length;

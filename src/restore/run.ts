@@ -4,11 +4,12 @@
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { originalsKey, type Keys, type RedisConnection } from '../core/redis.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem, PlexPoster } from '../model/types.js';
 import { isEmptyEdit } from '../sync/mapping.js';
-import { forgetOriginals, readOriginals } from '../sync/originals.js';
+import { forgetOriginals, haveOriginals, readOriginals } from '../sync/originals.js';
 import { forgetOwnership, readOwnership } from '../sync/ownership-store.js';
+import { readSceneItem, sceneItemPages } from '../sync/scene-item.js';
 import { excludeScene, includeScenes, readExclusion } from '../sync/sync-exclusions.js';
 import { planRestore, type RestorePlan } from './plan.js';
 
@@ -73,8 +74,6 @@ export interface RestoreSummary {
 
 /** Most scenes the summary details. */
 export const SCENES_LISTED = 100;
-/** Scene hints examined per HSCAN step of `--all`. */
-const SCAN_PAGE = 500;
 /** The exclusion's reason: shown on the status page and in a skipped job's result. */
 export const RESTORED = 'restored';
 /** Plex errors that are this item's alone: the run goes on with the next scene (any other stops it). */
@@ -104,7 +103,7 @@ async function putBack(plex: RestorePlexPort, item: PlexItem, plan: RestorePlan)
  */
 async function restoreScene(deps: RestoreDeps, sceneId: string, dryRun: boolean): Promise<SceneRestore> {
   const { redis, keys: k } = deps;
-  const ratingKey = await redis.hget(k.plexSceneItem, sceneId);
+  const ratingKey = await readSceneItem(redis, k, sceneId);
   if (!ratingKey) return { ...nothingKept(sceneId, null), neverWritten: [...SYNC_FIELD_NAMES] };
   const kept = await readOriginals(redis, k, ratingKey);
   const damaged = kept.damaged.map((f) => `${f}: the kept value is unreadable`);
@@ -133,7 +132,7 @@ async function restoreOrReport(deps: RestoreDeps, sceneId: string, dryRun: boole
     return await restoreScene(deps, sceneId, dryRun);
   } catch (err) {
     if (!(err instanceof SyncError && ITEM_ERRORS.has(err.type))) throw err;
-    const ratingKey = await deps.redis.hget(deps.keys.plexSceneItem, sceneId);
+    const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId);
     // An item Plex no longer has: what was kept of it can never be put back.
     if (!dryRun && ratingKey && err.type === 'PlexNotFound') await Promise.all([forgetOwnership(deps.redis, deps.keys, ratingKey), forgetOriginals(deps.redis, deps.keys, ratingKey)]);
     return { ...nothingKept(sceneId, ratingKey), error: err.reason };
@@ -142,20 +141,11 @@ async function restoreOrReport(deps: RestoreDeps, sceneId: string, dryRun: boole
 
 /** Every scene whose last item has kept originals, a page of scene hints at a time. */
 async function* scenesWithOriginals(deps: RestoreDeps): AsyncGenerator<string[]> {
-  const { redis, keys: k } = deps;
-  let cursor = '0';
-  do {
-    const [next, flat] = await redis.hscan(k.plexSceneItem, cursor, 'COUNT', SCAN_PAGE);
-    cursor = next;
-    const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
-    if (pairs.length === 0) continue;
-    const pipe = redis.pipeline();
-    for (const [, ratingKey] of pairs) pipe.exists(originalsKey(k, ratingKey));
-    const found = (await pipe.exec()) ?? [];
-    const ids = pairs.filter((_, i) => found[i]?.[1] === 1).map(([sceneId]) => sceneId);
+  for await (const pairs of sceneItemPages(deps.redis, deps.keys)) {
+    const kept = await haveOriginals(deps.redis, deps.keys, pairs.map(([, ratingKey]) => ratingKey));
+    const ids = pairs.filter((_, i) => kept[i]).map(([sceneId]) => sceneId);
     if (ids.length > 0) yield ids;
-  } while (cursor !== '0');
+  }
 }
 
 async function* scopeScenes(deps: RestoreDeps, scope: RestoreScope): AsyncGenerator<string[]> {

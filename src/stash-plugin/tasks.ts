@@ -381,7 +381,7 @@ const queueStatus: TaskHandler = async (ctx) => {
 };
 
 async function readOutages(ctx: TaskContext, st: TaskState, config: Config, now: number): Promise<Outage[]> {
-  const { readSnapshot } = await import('../supervisor/store.js');
+  const { readSnapshot } = await import('../resilience/store.js');
   const snapshot = await readSnapshot(st.redis, keys(config.redis.prefix), now);
   for (const w of snapshot.warnings) ctx.log('warning', w);
   return snapshot.outages;

@@ -1,7 +1,9 @@
 // What the supervisor does to the Plex-talking queues: pause, resume what it paused, global rate limits.
+// Who paused each queue (keys().pausedBy) is written (fenced) and read only here.
 import type { Queue } from 'bullmq';
-import type { LeaderLease } from '../resilience/lease.js';
-import type { RedisConnection } from '../core/redis.js';
+import type { FencedOp, LeaderLease } from '../resilience/lease.js';
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { tolerant } from '../resilience/tolerant-read.js';
 
 export type PausedBy = 'supervisor' | 'operator' | null;
 export interface RateLimit {
@@ -20,13 +22,23 @@ export interface QueueState {
   rateLimit: RateLimit | null;
 }
 
+/**
+ * Who paused `queue`, as marked: 'supervisor', or null for no mark. A key of the wrong type (corrupt)
+ * reads as no mark: a paused queue then counts as an operator's, the cautious read (never resumed).
+ */
+async function readPausedBy(redis: RedisConnection, k: Pick<Keys, 'pausedBy'>, queue: string): Promise<'supervisor' | null> {
+  return (await tolerant(redis.hget(k.pausedBy, queue))) === 'supervisor' ? 'supervisor' : null;
+}
+
+const markPaused = (k: Pick<Keys, 'pausedBy'>, queue: string): FencedOp => ({ cmd: 'HSET', key: k.pausedBy, args: [queue, 'supervisor'] });
+const unmarkPaused = (k: Pick<Keys, 'pausedBy'>, queue: string): FencedOp => ({ cmd: 'HDEL', key: k.pausedBy, args: [queue] });
+
 /** Queue counts and flags for the status API: counts only, never job lists (cheap at any size). */
-export async function queueState(queue: Queue, redis: RedisConnection, pausedByKey: string): Promise<QueueState> {
+export async function queueState(queue: Queue, redis: RedisConnection, k: Pick<Keys, 'pausedBy'>): Promise<QueueState> {
   const [counts, paused, marker, rateLimit] = await Promise.all([
     queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
     queue.isPaused(),
-    // A marker key of the wrong type (corrupt) reads as no marker: an operator's pause, the cautious read.
-    redis.hget(pausedByKey, queue.name).catch(() => null),
+    readPausedBy(redis, k, queue.name),
     queue.getGlobalRateLimit(),
   ]);
   return {
@@ -45,7 +57,7 @@ export class QueueControl {
   constructor(
     private readonly queues: readonly Queue[],
     private readonly lease: LeaderLease,
-    private readonly pausedByKey: string,
+    private readonly keys: Pick<Keys, 'pausedBy'>,
     private readonly redis: RedisConnection,
   ) {}
 
@@ -54,7 +66,7 @@ export class QueueControl {
     const paused: string[] = [];
     for (const q of this.queues) {
       if (await q.isPaused()) continue; // an operator's pause stays the operator's
-      if (!(await this.lease.write([{ cmd: 'HSET', key: this.pausedByKey, args: [q.name, 'supervisor'] }]))) break;
+      if (!(await this.lease.write([markPaused(this.keys, q.name)]))) break;
       await q.pause();
       paused.push(q.name);
     }
@@ -65,8 +77,8 @@ export class QueueControl {
   async resume(): Promise<string[]> {
     const resumed: string[] = [];
     for (const q of this.queues) {
-      if ((await this.redis.hget(this.pausedByKey, q.name)) !== 'supervisor') continue;
-      if (!(await this.lease.write([{ cmd: 'HDEL', key: this.pausedByKey, args: [q.name] }]))) break;
+      if ((await readPausedBy(this.redis, this.keys, q.name)) !== 'supervisor') continue;
+      if (!(await this.lease.write([unmarkPaused(this.keys, q.name)]))) break;
       await q.resume();
       resumed.push(q.name);
     }

@@ -14,7 +14,7 @@ import type { Outage } from '../resilience/outages.js';
 import { encodeFanoutEntry, FANOUT_RELATIONS, type FanoutRelation, type SyncJobData } from '../model/inbox-item.js';
 import { formatStashTime, type StashClock, type StashWindow } from '../stash-api/client.js';
 import { reconcileWindow, type StashWindowPort } from '../sync/reconcile.js';
-import { readString } from './store.js';
+import { readString } from '../resilience/tolerant-read.js';
 
 /** What a checkpoint needs of the Stash client besides the scene window. */
 export interface StashCheckpointPort extends StashWindowPort {

@@ -9,10 +9,15 @@ import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
+import { readLibraryReportText } from '../sync/library-report-store.js';
 import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
+import { readLease } from '../resilience/lease.js';
+import { readSnapshot, type SupervisorSnapshot } from '../resilience/store.js';
+import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
-import { readLeader, readSnapshot, type SupervisorSnapshot } from './store.js';
+
+export { parseLibraryCheck } from './library-check.js';
 
 /** A queue's state plus why the supervisor holds it (extra to the contract). */
 export interface QueueStatus extends QueueState {
@@ -65,19 +70,6 @@ export interface MatchingStatus {
   conflicts: ConflictSummary;
 }
 
-/** Pure: the stored library check (JSON written by the supervisor); anything unreadable reads as not checked. */
-export function parseLibraryCheck(raw: string | null): Pick<MatchingStatus, 'libraryProblems' | 'librariesCheckedAt'> {
-  try {
-    const v = raw ? (JSON.parse(raw) as { checkedAt?: unknown; problems?: unknown }) : null;
-    if (v && typeof v.checkedAt === 'number' && Array.isArray(v.problems)) {
-      return { libraryProblems: v.problems.filter((p): p is string => typeof p === 'string'), librariesCheckedAt: v.checkedAt };
-    }
-  } catch {
-    /* not checked */
-  }
-  return { libraryProblems: [], librariesCheckedAt: null };
-}
-
 /** Everything the status is made of, as read from Redis (also what /metrics is made of). */
 export interface StatusSources {
   snapshot: SupervisorSnapshot;
@@ -109,26 +101,24 @@ function counts(hash: Record<string, string>): Record<string, number> {
 export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const readWarnings: string[] = [];
-  const [snapshot, breakerStored, leader, leaderTtlMs, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] = await Promise.all([
+  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] = await Promise.all([
     readSnapshot(redis, k, now),
-    redis.exists(k.breaker),
-    readLeader(redis, k.leader, readWarnings),
-    redis.pttl(k.leader),
-    Promise.all(queues.map((q) => queueState(q, redis, k.pausedBy))),
+    readLease(redis, k, readWarnings),
+    Promise.all(queues.map((q) => queueState(q, redis, k))),
     readPathHints(redis, k.plexPathHints),
-    redis.get(k.plexLibraryCheck),
+    readLibraryCheckText(redis, k),
     redis.hgetall(k.syncSkipped),
-    redis.get(k.reconcileReport),
+    readLibraryReportText(redis, k),
     readConflicts(redis, k.plexConflicts),
     listExclusions(redis, k, readWarnings),
   ]);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
-    breakerStored: breakerStored === 1,
+    breakerStored,
     queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]!])),
-    leader,
-    leaderTtlMs,
+    leader: lease.holder,
+    leaderTtlMs: lease.ttlMs,
     pathHints,
     libraryCheck,
     conflicts,

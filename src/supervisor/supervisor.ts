@@ -1,35 +1,27 @@
 // The supervisor's control loop: the imperative shell around the pure breaker, ramp and probe schedule.
 // Only the lease holder acts; every write is fenced by the lease; all state lives in Redis, so a standby
-// (or a restarted leader) carries on exactly where the last one was.
+// (or a restarted leader) carries on exactly where the last one was. The leader's view and its writes
+// are ./leader-state.ts, the rate limits ./ramp-control.ts, the token checks ./token-checker.ts.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { ERROR_CLASS, isErrorType, SyncError, type ErrorStrategies } from '../core/errors.js';
+import { SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
-import { serializeBreaker, stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
+import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
 import { LeaderLease, type FencedOp } from '../resilience/lease.js';
-import { closeOutage, endOutageRamp, outagesToStore, upsertOutage, type Outage } from '../resilience/outages.js';
+import { closeOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
-import {
-  rampErrorRate,
-  rampFinished,
-  rampLimit,
-  RAMP_STEP_MS,
-  serializeRamp,
-  steadyLimit,
-  TRIAL_LIMIT,
-  updateBackoff,
-  type RampState,
-  type RateLimit,
-} from '../resilience/ramp.js';
-import { readSignals } from '../resilience/signals.js';
-import { afterTokenCheck, pauseReasons, tokenCheckDue, type TokenCheck } from '../resilience/token.js';
-import { planStep, takeoverEffects, transitionEffects, type Effect, type HoldView, type StepPlan } from '../resilience/transition-effects.js';
-import { libraryProblems, type PlexSection } from '../plex/paths.js';
+import { foldSignals, readSignals } from '../resilience/signals.js';
+import type { SupervisorSnapshot } from '../resilience/store.js';
+import { planStep, takeoverEffects, transitionEffects, type Effect } from '../resilience/transition-effects.js';
+import type { PlexSection } from '../plex/paths.js';
+import { LeaderState } from './leader-state.js';
+import { LibraryChecker } from './library-check.js';
 import { QueueControl } from './queue-control.js';
-import { readSnapshot, type HealthRecord, type SupervisorSnapshot } from './store.js';
+import { RampControl } from './ramp-control.js';
+import { TokenChecker } from './token-checker.js';
 
 /** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
 export interface PlexHealthPort {
@@ -63,8 +55,6 @@ export interface SupervisorOptions {
   onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
 }
 
-const TRANSITIONS_KEPT = 100;
-
 /** What a plan's effects returned, for its announcement. */
 interface Done {
   paused: string[];
@@ -76,36 +66,33 @@ export class Supervisor {
   readonly id: string;
   private readonly lease: LeaderLease;
   private readonly control: QueueControl;
+  private readonly state: LeaderState;
+  private readonly ramp: RampControl;
+  private readonly token: TokenChecker;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private ticking: Promise<void> | undefined;
-
-  // Leader-only view of the state, loaded from Redis when leadership is gained.
   private leader = false;
-  private state: SupervisorSnapshot | undefined;
   private lastRenew = 0;
-  private nextProbeAt = 0;
   private probeFailuresInARow = 0;
-  private outcomes: { at: number; ok: boolean }[] = [];
-  private appliedLimit: string | undefined;
-  private lastRampEval = 0;
-  /** A worker met PlexAuthError since the last token check. */
-  private tokenSuspect = false;
-  /** When this leader last began a token check (answered or not), for the recheck interval. */
-  private tokenCheckStartedAt: number | null = null;
-  /** The PLEX_LIBRARIES problems last logged, so a recheck that finds the same says nothing new. */
-  private loggedLibraryProblems = '';
 
   constructor(private readonly opts: SupervisorOptions) {
+    const { config, log, redis, keys, queues, plex } = opts;
     this.id = opts.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.lease = new LeaderLease(opts.redis, opts.keys.leader, this.id, opts.leaseTtlMs);
-    this.control = new QueueControl(opts.queues, this.lease, opts.keys.pausedBy, opts.redis);
+    this.lease = new LeaderLease(redis, keys.leader, this.id, opts.leaseTtlMs);
+    this.control = new QueueControl(queues, this.lease, keys, redis);
+    this.state = new LeaderState({ redis, keys, lease: this.lease, queues, historySize: config.outageHistorySize });
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.tickMs = opts.tickMs ?? 250;
+    this.ramp = new RampControl({ control: this.control, state: this.state, config, log });
+    const sections = plex.sections ? () => plex.sections!() : undefined;
+    const libraries = new LibraryChecker({ sections, libraries: config.plex.libraries, keys, write: (ops) => this.lease.write(ops), log });
+    const checkToken = () => plex.checkToken();
+    this.token = new TokenChecker({ checkToken, state: this.state, control: this.control, libraries, recheckMs: config.health.tokenRecheckMs, now: this.now, log });
   }
 
   get isLeader(): boolean {
@@ -135,37 +122,19 @@ export class Supervisor {
   async tick(): Promise<void> {
     const now = this.now();
     if (!(await this.holdLease(now))) return;
-    const snap = this.state!;
-    const events: BreakerEvent[] = [];
-
-    // Passive signals from the workers, in order.
+    const snap = this.state.snap!;
+    // Passive signals from the workers, in order; then the token, when workers met 401/403 or it is due.
     const signals = await readSignals(this.opts.redis, this.opts.keys.signals, snap.signalCursor || '0-0', 2_000);
-    const strategies: ErrorStrategies = this.opts.config.errorStrategies;
-    const affected: string[] = [];
-    for (const s of signals) {
-      if (s.outcome === 'ok') {
-        events.push({ type: 'success', source: 'job' });
-        this.outcomes.push({ at: s.at, ok: true });
-      } else if (isErrorType(s.outcome) && ERROR_CLASS[s.outcome] === 'outage') {
-        this.outcomes.push({ at: s.at, ok: false });
-        if (strategies[s.outcome].countsTowardBreaker) events.push({ type: 'failure', source: 'job', error: s.outcome, at: s.at });
-        if (s.jobId) affected.push(s.jobId);
-      }
-    }
+    const fold = foldSignals(signals, this.opts.config.errorStrategies);
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
-    // Workers meeting 401/403: find out whether the token itself is rejected (and while it is, whether
-    // it works again).
-    if (signals.some((s) => s.outcome === 'PlexAuthError')) this.tokenSuspect = true;
-    await this.recheckTokenIfDue(now);
-    const windowStart = now - this.opts.config.ramp.errorWindowMs;
-    this.outcomes = this.outcomes.filter((o) => o.at > windowStart);
-
-    // Active probe when due.
-    if (now >= this.nextProbeAt) {
+    if (fold.authSuspect) this.token.markSuspect();
+    await this.token.recheckIfDue(now);
+    this.ramp.observe(fold.outcomes, now);
+    const events: BreakerEvent[] = fold.events;
+    if (now >= this.state.nextProbeAt) {
       const probe = await this.probe();
       events.push(probe.ok ? { type: 'success', source: 'probe' } : { type: 'failure', source: 'probe', error: probe.error ?? 'probe failed', at: probe.at });
     }
-
     const before = snap.breaker;
     const { state: after, transitions } = stepAll(before, events, this.opts.config.breaker, now);
     snap.breaker = after;
@@ -175,16 +144,16 @@ export class Supervisor {
       transitions,
       ramp: snap.ramp,
       outages: snap.outages,
-      affectedJobs: affected.length,
+      affectedJobs: fold.affectedJobs.length,
       historySize: this.opts.config.outageHistorySize,
       now,
       newOutageId: () => `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
     });
     if (plan.pauseFirst) await this.control.pause();
-    if (!(await this.persist(this.stepWrites(plan, affected)))) return;
-    for (const t of transitions) await this.perform(transitionEffects(t, this.holdView()), now, t);
+    if (!(await this.persist(this.state.stepWrites(plan, fold.affectedJobs)))) return;
+    for (const t of transitions) await this.perform(transitionEffects(t, this.state.holdView()), now, t);
     if (transitions.length) this.scheduleProbe(now);
-    await this.steerRamp(now);
+    await this.ramp.steer(now);
     this.opts.onLeaderTick?.(now, snap.breaker.state);
   }
 
@@ -209,35 +178,16 @@ export class Supervisor {
 
   /** Loads the state left by the previous leader and makes the queues match it. */
   private async becomeLeader(now: number) {
-    const snap = await readSnapshot(this.opts.redis, this.opts.keys, now);
+    const snap = await this.state.load(now);
     for (const w of snap.warnings) this.opts.log.warn(`${w}; using a safe state`);
-    if (!snap.signalCursor) {
-      const last = (await this.opts.redis.xrevrange(this.opts.keys.signals, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      snap.signalCursor = last[0]?.[0] ?? '0-0';
-    }
-    this.state = snap;
     this.leader = true;
-    this.appliedLimit = undefined;
+    this.ramp.forgetApplied();
     this.probeFailuresInARow = 0;
-    this.nextProbeAt = now; // probe at once: the new leader wants a fresh view
+    this.state.nextProbeAt = now; // probe at once: the new leader wants a fresh view
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
     // Replace what could not be read with the safe state, breaker and ramp together.
-    if (snap.warnings.length) await this.persist(this.rampWrites(snap.ramp));
-    await this.perform(takeoverEffects(this.holdView()), now);
-  }
-
-  /** The breaker's one fenced batch: the outage's job set, the ramp and the outage history of `plan`. */
-  private stepWrites(plan: StepPlan, affected: string[]): FencedOp[] {
-    const k = this.opts.keys;
-    const ops: FencedOp[] = [];
-    if (plan.outageJobs === 'add') ops.push({ cmd: 'SADD', key: k.outageJobs, args: affected });
-    else if (plan.outageJobs === 'clear') ops.push({ cmd: 'DEL', key: k.outageJobs, args: [] });
-    if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
-    if (plan.outages) {
-      this.state!.outages = plan.outages;
-      ops.push({ cmd: 'SET', key: k.outages, args: [JSON.stringify(plan.outages)] });
-    }
-    return ops;
+    if (snap.warnings.length) await this.persist(this.state.rampWrites(snap.ramp));
+    await this.perform(takeoverEffects(this.state.holdView()), now);
   }
 
   /** Performs a plan of transition-effects.ts, in order (`t`: the transition it is for, if any). */
@@ -246,34 +196,22 @@ export class Supervisor {
     for (const e of effects) {
       if (e.do === 'record') await this.record(t!);
       else if (e.do === 'pause') done.paused = await this.control.pause();
-      else if (e.do === 'addHeldJobs') await this.addHeldJobs();
-      else if (e.do === 'setLimit') await this.applyLimit(e.limit);
+      else if (e.do === 'addHeldJobs') await this.state.addHeldJobs();
+      else if (e.do === 'setLimit') await this.ramp.applyLimit(e.limit);
       else if (e.do === 'resume') done.resumed = await this.control.resume();
       else if (e.do === 'closeOutage') {
-        done.jobsAffected = await this.countAffected();
-        if (e.outage) await this.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
-      } else if (e.do === 'clearOutageJobs') await this.lease.write([{ cmd: 'DEL', key: this.opts.keys.outageJobs, args: [] }]);
+        done.jobsAffected = await this.state.countAffected();
+        if (e.outage) await this.state.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
+      } else if (e.do === 'clearOutageJobs') await this.state.clearOutageJobs();
       else if (e.do === 'announce') this.announce(t!, done);
-      else if (e.do === 'checkToken') await this.checkToken();
+      else if (e.do === 'checkToken') await this.token.check();
       else this.opts.onRecovered?.(closeOutage(e.outage, now, done.jobsAffected));
     }
   }
 
-  private holdView(): HoldView {
-    const snap = this.state!;
-    return { breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected, outages: snap.outages };
-  }
-
-  /** Writes breaker (with the signal cursor) and ramp, plus `extra`, in one fenced batch. */
+  /** Writes breaker (with the signal cursor) plus `extra` in one fenced batch; a refusal ends the leadership. */
   private async persist(extra: FencedOp[]): Promise<boolean> {
-    const snap = this.state!;
-    const k = this.opts.keys;
-    const ops: FencedOp[] = [
-      { cmd: 'DEL', key: k.breaker, args: [] },
-      { cmd: 'HSET', key: k.breaker, args: Object.entries({ ...serializeBreaker(snap.breaker), signalCursor: snap.signalCursor }).flat() },
-      ...extra,
-    ];
-    const ok = await this.lease.write(ops);
+    const ok = await this.state.persist(extra);
     if (!ok) {
       this.opts.log.warn('write refused: this supervisor no longer holds the lease');
       this.leader = false;
@@ -281,29 +219,9 @@ export class Supervisor {
     return ok;
   }
 
-  /** The writes that store `ramp` (none: the key deleted) and make it the leader's view. */
-  private rampWrites(ramp: RampState | null): FencedOp[] {
-    this.state!.ramp = ramp;
-    const k = this.opts.keys.ramp;
-    return ramp ? [{ cmd: 'DEL', key: k, args: [] }, { cmd: 'HSET', key: k, args: Object.entries(serializeRamp(ramp)).flat() }] : [{ cmd: 'DEL', key: k, args: [] }];
-  }
-
-  private async saveRamp(ramp: RampState | null): Promise<boolean> {
-    return this.lease.write(this.rampWrites(ramp));
-  }
-
-  private async saveOutage(outage: Outage): Promise<boolean> {
-    const snap = this.state!;
-    snap.outages = upsertOutage(snap.outages, outage, this.opts.config.outageHistorySize);
-    return this.lease.write([{ cmd: 'SET', key: this.opts.keys.outages, args: [outagesToStore(snap.outages)] }]);
-  }
-
   /** Appends `t` to the stored transitions and logs it. */
   private async record(t: BreakerTransition) {
-    await this.lease.write([
-      { cmd: 'LPUSH', key: this.opts.keys.transitions, args: [JSON.stringify(t)] },
-      { cmd: 'LTRIM', key: this.opts.keys.transitions, args: [0, TRANSITIONS_KEPT - 1] },
-    ]);
+    await this.state.record(t);
     const level = t.to === 'OPEN' ? 'error' : 'warn';
     this.opts.log[level]({ from: t.from, to: t.to, reason: t.reason }, `breaker ${t.from} → ${t.to}: ${t.reason}`);
   }
@@ -314,76 +232,19 @@ export class Supervisor {
     if (t.to === 'OPEN') log.error({ paused: done.paused }, 'Plex is DOWN: queue paused until it recovers');
     else if (t.to === 'HALF_OPEN') log.warn({ resumed: done.resumed }, 'Plex answers again: trial at one job per second');
     else {
-      const recovery = this.state!.breaker.recoveries;
+      const recovery = this.state.snap!.breaker.recoveries;
       log.info({ recovery, jobsAffected: done.jobsAffected }, `Plex is back online (recovery #${recovery})`);
     }
   }
 
-  /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queue. */
-  private async countAffected(): Promise<number> {
-    await this.addHeldJobs();
-    return this.opts.redis.scard(this.opts.keys.outageJobs);
-  }
-
-  /** Adds the jobs waiting in the paused queue to the outage's set, in pages. */
-  private async addHeldJobs(): Promise<void> {
-    const k = this.opts.keys;
-    for (const q of this.opts.queues) {
-      for (const state of ['waiting', 'prioritized', 'delayed'] as const) {
-        for (let start = 0; ; start += 1000) {
-          const jobs = await q.getRanges([state], start, start + 999, true);
-          if (!jobs.length) break;
-          await this.lease.write([{ cmd: 'SADD', key: k.outageJobs, args: jobs }]);
-          if (jobs.length < 1000) break;
-        }
-      }
-    }
-  }
-
-  private async applyLimit(limit: RateLimit | null) {
-    const sig = limit ? `${limit.max}/${limit.duration}` : 'none';
-    if (sig === this.appliedLimit) return;
-    const trialSig = `${TRIAL_LIMIT.max}/${TRIAL_LIMIT.duration}`;
-    await this.control.setRateLimit(limit);
-    // The trial's last one-second window would hold the ramp's first jobs back: the ramp starts now.
-    if (this.appliedLimit === trialSig) await this.control.endRateWindow();
-    this.appliedLimit = sig;
-  }
-
-  /** Re-evaluates the ramp once a step: rate from the schedule (mid-step), halved while errors are high. */
-  private async steerRamp(now: number) {
-    const snap = this.state!;
-    if (snap.breaker.state !== 'CLOSED' || now - this.lastRampEval < RAMP_STEP_MS) return;
-    this.lastRampEval = now;
-    const { ramp: settings, errorThreshold, errorWindowMs } = { ramp: this.opts.config.ramp, ...this.opts.config.ramp };
-    if (!snap.ramp) {
-      if (this.appliedLimit === undefined) await this.applyLimit(steadyLimit(this.opts.config.plex.maxRate));
-      return;
-    }
-    if (rampFinished(snap.ramp, settings, now)) {
-      await this.applyLimit(steadyLimit(this.opts.config.plex.maxRate));
-      await this.saveRamp(null);
-      const last = snap.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
-      if (last) await this.saveOutage(endOutageRamp(last, now));
-      this.opts.log.info('ramp finished, normal rate');
-      return;
-    }
-    const ramp = updateBackoff(snap.ramp, rampErrorRate(snap.ramp, this.outcomes, errorWindowMs, now), errorThreshold, now);
-    if (ramp !== snap.ramp) {
-      await this.saveRamp(ramp);
-      this.opts.log.warn({ backoff: ramp.backoff }, ramp.backoff ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored');
-    }
-    await this.applyLimit(rampLimit(ramp, settings, now + RAMP_STEP_MS / 2));
-  }
-
   private scheduleProbe(now: number) {
     const delay = nextProbeDelay({
-      state: this.state!.breaker.state,
+      state: this.state.snap!.breaker.state,
       failuresInARow: this.probeFailuresInARow,
       settings: this.opts.config.health,
       random: this.random(),
     });
-    this.nextProbeAt = delay === null ? Number.POSITIVE_INFINITY : now + delay;
+    this.state.nextProbeAt = delay === null ? Number.POSITIVE_INFINITY : now + delay;
   }
 
   /** GET /identity now; records the result (also the entry point of the manual probe). */
@@ -399,91 +260,22 @@ export class Supervisor {
     this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
     if (this.leader) {
       this.scheduleProbe(this.now());
-      await this.saveHealth({ lastProbeAt: at, ok: result.ok, latencyMs: result.latencyMs, error: result.error });
+      await this.state.saveHealth({ lastProbeAt: at, ok: result.ok, latencyMs: result.latencyMs, error: result.error });
     }
     return result;
   }
 
-  /**
-   * The authenticated check (at start, after each recovery, and when due: see tokenCheckDue). A token
-   * Plex rejects is no outage, but it holds the queue like one (reason "token rejected") until it works.
-   */
-  async checkToken(): Promise<void> {
-    const startedAt = this.now(); // workers compare their 401s with when the check began
-    this.tokenCheckStartedAt = startedAt;
-    let check: TokenCheck = 'accepted';
-    try {
-      await this.opts.plex.checkToken();
-    } catch (err) {
-      check = (err as { type?: string }).type === 'PlexAuthError' ? 'rejected' : 'unreachable';
-    }
-    const snap = this.state!;
-    const effect = afterTokenCheck(check, { breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected });
-    if (check === 'unreachable') return; // the probes deal with that
-    if (effect.tokenRejected) {
-      this.opts.log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
-    } else if (snap.health.tokenRejected) this.opts.log.info('Plex accepts the token again');
-    if (effect.queue === 'pause') await this.control.pause(); // before the flag shows, as with OPEN
-    await this.saveHealth({ tokenRejected: effect.tokenRejected, tokenCheckedAt: startedAt });
-    if (effect.queue === 'resume') await this.resumeUnlessHeld();
-    if (check === 'accepted') await this.checkLibraries(startedAt);
-  }
-
-  /**
-   * PLEX_LIBRARIES against the sections Plex answers with (whenever the token check passes: at start, after
-   * each recovery): a missing title or a library of another type is logged as an error and stored for the
-   * status page. Never an exit: Plex may be down at start, and a library may be added later.
-   */
-  private async checkLibraries(at: number): Promise<void> {
-    if (!this.opts.plex.sections) return;
-    let problems: string[];
-    try {
-      problems = libraryProblems(await this.opts.plex.sections(), this.opts.config.plex.libraries);
-    } catch {
-      return; // the probes deal with an unreachable Plex
-    }
-    const text = problems.join('\n');
-    if (text !== this.loggedLibraryProblems) for (const p of problems) this.opts.log.error(p);
-    this.loggedLibraryProblems = text;
-    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.plexLibraryCheck, args: [JSON.stringify({ checkedAt: at, problems })] }]);
-  }
-
-  private async recheckTokenIfDue(now: number): Promise<void> {
-    const snap = this.state!;
-    const due = tokenCheckDue(
-      {
-        breaker: snap.breaker.state,
-        tokenRejected: snap.health.tokenRejected,
-        suspect: this.tokenSuspect,
-        lastAttemptAt: this.tokenCheckStartedAt ?? snap.health.tokenCheckedAt,
-        recheckMs: this.opts.config.health.tokenRecheckMs,
-      },
-      now,
-    );
-    if (!due) return;
-    this.tokenSuspect = false;
-    await this.checkToken();
-  }
-
-  /** Resumes the queues the supervisor paused, unless a reason to hold them remains (Plex down, token rejected). */
-  private async resumeUnlessHeld(): Promise<string[]> {
-    const snap = this.state!;
-    if (pauseReasons({ breaker: snap.breaker.state, tokenRejected: snap.health.tokenRejected }).length) return [];
-    return this.control.resume();
-  }
-
-  private async saveHealth(patch: Partial<HealthRecord>) {
-    const snap = this.state!;
-    snap.health = { ...snap.health, ...patch, nextProbeAt: Number.isFinite(this.nextProbeAt) ? this.nextProbeAt : null };
-    await this.lease.write([{ cmd: 'SET', key: this.opts.keys.health, args: [JSON.stringify(snap.health)] }]);
+  /** The authenticated check (at start, after each recovery, and when due): see ./token-checker.ts. */
+  checkToken(): Promise<void> {
+    return this.token.check();
   }
 
   /** For tests and the status API: the leader's current view. */
   snapshot(): Readonly<SupervisorSnapshot> | undefined {
-    return this.state;
+    return this.state.snap;
   }
 
   breakerState(): BreakerState | undefined {
-    return this.state?.breaker;
+    return this.state.snap?.breaker;
   }
 }

@@ -10,7 +10,8 @@ import { sharedPlexClientId } from '../plex/client-id.js';
 import type { PlexClient } from '../plex/client.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { StashClient } from '../stash-api/client.js';
-import { parseLibraryReport, reportSummary, type LibraryReport } from './library-gaps.js';
+import { reportSummary, type LibraryReport } from './library-gaps.js';
+import { storeLibraryReport } from './library-report-store.js';
 import { reconcileLibrary, type Handoff, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
 import { createSyncQueue, enqueueSyncBulkCounted } from './queue.js';
 
@@ -36,10 +37,7 @@ export interface LibraryRunOptions {
 /** Why a run cannot start: a missing setting (the caller says it its way). */
 export class LibraryReconcileUnavailable extends Error {}
 
-/** The last report kept in Redis (null: none yet, or unreadable). */
-export async function readLibraryReport(redis: RedisConnection, k: Pick<ReturnType<typeof keys>, 'reconcileReport'>): Promise<LibraryReport | null> {
-  return parseLibraryReport(await redis.get(k.reconcileReport));
-}
+export { readLibraryReport } from './library-report-store.js';
 
 function stashOf(config: Config, log: Logger): StashClient {
   if (!config.stash.url) throw new LibraryReconcileUnavailable('Reconcile Library needs STASH_URL (and STASH_API_KEY if Stash asks for one)');
@@ -79,7 +77,7 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
       log: opts.log,
       perPage: opts.perPage,
     });
-    await redis.set(k.reconcileReport, JSON.stringify(report));
+    await storeLibraryReport(redis, k, report);
     opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read; ${reportSummary(report)}`);
     return report;
   } finally {

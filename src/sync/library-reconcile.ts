@@ -17,6 +17,7 @@ import { normalisePlexPath } from '../plex/paths.js';
 import { classifyScene, emptyReport, indexLostMessage, movedSinceSync, tallyScene, type GapSettings, type LibraryReport } from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
 import { readOwnership } from './ownership-store.js';
+import { readSceneItems } from './scene-item.js';
 
 /** What the walk needs of the Stash client (src/stash-api/client.ts). */
 export interface LibraryStashPort {
@@ -120,7 +121,7 @@ async function resolvePage(deps: LibraryReconcileDeps, index: LibraryIndex, scen
   if (scenes.length === 0) return [];
   const [cached, hints] = await Promise.all([
     deps.plex.cachedMatches(scenes.flatMap((s) => s.files.map((f) => f.path))),
-    deps.redis.hmget(deps.keys.plexSceneItem, ...scenes.map((s) => s.id)),
+    readSceneItems(deps.redis, deps.keys, scenes.map((s) => s.id)),
   ]);
   let at = 0;
   const perScene = scenes.map((s) => cached.slice(at, (at += s.files.length)));

@@ -84,6 +84,11 @@ export async function releaseScene(deps: Pick<MatchCheckDeps, 'redis' | 'keys'>,
   await write.exec();
 }
 
+/** An item proven gone: its claim goes (a successor is claimed afresh by the scene that matches it). */
+export async function forgetClaim(deps: Pick<MatchCheckDeps, 'redis' | 'keys'>, ratingKey: string): Promise<void> {
+  await deps.redis.hdel(deps.keys.plexItemScene, ratingKey);
+}
+
 /** Conflicts shown by the status page and Health Check: how many scenes, and up to `limit` of the newest (one HSCAN page read). */
 export interface ConflictSummary {
   count: number;

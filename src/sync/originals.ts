@@ -137,6 +137,14 @@ export async function readOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'
   return parseOriginals(await redis.hgetall(originalsKey(k, ratingKey)));
 }
 
+/** For each item of `ratingKeys`, whether anything of it is kept. */
+export async function haveOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKeys: readonly string[]): Promise<boolean[]> {
+  const pipe = redis.pipeline();
+  for (const ratingKey of ratingKeys) pipe.exists(originalsKey(k, ratingKey));
+  const found = (await pipe.exec()) ?? [];
+  return ratingKeys.map((_, i) => found[i]?.[1] === 1);
+}
+
 /** Forgets what was kept of an item (after a restore put it back: a later sync keeps afresh). */
 export async function forgetOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string): Promise<void> {
   await redis.del(originalsKey(k, ratingKey));

@@ -10,10 +10,11 @@ import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { checkMatch, releaseScene } from './match-check.js';
+import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
 import { forgetOriginals, keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
+import { forgetSceneItem, readSceneItem, rememberSceneItem } from './scene-item.js';
 import { excludedReason, readExclusion } from './sync-exclusions.js';
 import { NO_POSTER_AT_VERSION, posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
@@ -93,7 +94,7 @@ interface PrefetchedItem {
  * asks for that item (it is the one it would have read), and a stale hint costs one key of a read.
  */
 async function prefetchItem(deps: SyncDeps, sceneId: string): Promise<PrefetchedItem | null> {
-  const ratingKey = await deps.redis.hget(deps.keys.plexSceneItem, sceneId).catch(() => null);
+  const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId).catch(() => null);
   if (!ratingKey) return null;
   const item = deps.plex.getItem(ratingKey);
   item.catch(() => undefined);
@@ -120,8 +121,8 @@ function goneItems(deps: SyncDeps, sceneId: string, hint: PrefetchedItem | null)
     else await forgetOwnership(deps.redis, deps.keys, ratingKey);
     // What Plex had before stash2plex wrote to that item is no use on another: a successor keeps its own.
     await forgetOriginals(deps.redis, deps.keys, ratingKey);
-    await deps.redis.hdel(deps.keys.plexItemScene, ratingKey);
-    if (!replacedBy && hint?.ratingKey === ratingKey) await deps.redis.hdel(deps.keys.plexSceneItem, sceneId);
+    await forgetClaim(deps, ratingKey);
+    if (!replacedBy && hint?.ratingKey === ratingKey) await forgetSceneItem(deps.redis, deps.keys, sceneId);
   };
   return { proven, onGone };
 }
@@ -197,9 +198,9 @@ async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKe
 
 /** A scene Stash no longer has: its hint, claim and conflict go (its item's ownership stays with the item). */
 async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
-  const ratingKey = await deps.redis.hget(deps.keys.plexSceneItem, sceneId).catch(() => null);
+  const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId).catch(() => null);
   await releaseScene(deps, sceneId, ratingKey).catch(() => undefined);
-  await deps.redis.hdel(deps.keys.plexSceneItem, sceneId).catch(() => 0);
+  await forgetSceneItem(deps.redis, deps.keys, sceneId).catch(() => undefined);
   throw new SyncError('StashSceneMissing', `scene ${sceneId} does not exist in Stash`);
 }
 
@@ -245,7 +246,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   if (conflict) return { skipped: conflictReason(conflict) };
   if (hint?.ratingKey !== ratingKey) {
     await leftBehind(deps, gone, hint, target, deps.plex.plexPathOf(file.path));
-    await deps.redis.hset(deps.keys.plexSceneItem, { [sceneId]: ratingKey }).catch(() => 0);
+    await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const desired = desiredState(scene);

@@ -59,6 +59,14 @@ export async function includeScenes(redis: RedisConnection, k: Pick<Keys, 'syncE
   return sceneIds.filter((_, i) => results[i]?.[1] === 1);
 }
 
+/** Those of `sceneIds` that are excluded, in their order. */
+export async function excludedAmong(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, sceneIds: readonly string[]): Promise<string[]> {
+  const pipe = redis.pipeline();
+  for (const id of sceneIds) pipe.hexists(k.syncExcluded, id);
+  const found = (await pipe.exec()) ?? [];
+  return sceneIds.filter((_, i) => found[i]?.[1] === 1);
+}
+
 /** Every excluded scene id, a page at a time (HSCAN: never the whole hash at once). */
 export async function* excludedSceneIds(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>): AsyncGenerator<string[]> {
   let cursor = '0';

@@ -13,7 +13,7 @@ import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.j
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { checkpointSince } from '../../src/supervisor/reconciler.js';
-import { readString } from '../../src/supervisor/store.js';
+import { readString } from '../../src/resilience/tolerant-read.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { M, outage } from '../helpers/outages.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';

@@ -165,7 +165,7 @@ describe('files Plex has not scanned', () => {
     const id = r.stash.addScene({ title: 'Held', files: ['/data/stash/x/held.mp4'] });
     r.plex.addFileOnDisk({ file: '/media/stash/x/held.mp4' });
     const breaker = keys(r.config.redis.prefix).breaker;
-    await r.redis.hset(breaker, 'state', 'HALF_OPEN');
+    await r.redis.hset(breaker, 'state', 'HALF_OPEN', 'since', String(Date.now()), 'openedAt', String(Date.now())); // a record as the supervisor writes it
     r.workers.push(await startWorkerRole(r.config, quiet));
     await enqueue(r, [id]);
     await finished(r, 1);

@@ -17,7 +17,7 @@ import { HttpError, settlesWithin, TimeoutError, withTimeout } from '../../src/d
 import type { RequeueOptions, RequeueSummary } from '../../src/dlq/requeue.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
 import { initialBreaker } from '../../src/resilience/breaker.js';
-import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetricsRegistry, StatusMetrics, workerMetrics } from '../../src/dashboard/metrics.js';
 import { initialBreaker } from '../../src/resilience/breaker.js';
-import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
 
 const NOW = 1_700_000_000_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatusMain, renderStatusPage, type PageContext } from '../../src/dashboard/page.js';
 import { initialBreaker } from '../../src/resilience/breaker.js';
-import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusJson } from '../../src/supervisor/status.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);

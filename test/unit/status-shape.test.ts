@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initialBreaker, type BreakerState } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
 import { startRamp } from '../../src/resilience/ramp.js';
-import { EMPTY_HEALTH } from '../../src/supervisor/store.js';
+import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
 import { emptyReport } from '../../src/sync/library-gaps.js';
 

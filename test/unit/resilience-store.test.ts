@@ -2,7 +2,8 @@
 // not fit their schema is dropped (outages) or read as unknown (health fields), with a warning.
 import { describe, expect, it } from 'vitest';
 import { openOutage, outagesToStore, closeOutage } from '../../src/resilience/outages.js';
-import { EMPTY_HEALTH, parseHealth, parseOutages } from '../../src/supervisor/store.js';
+import { EMPTY_HEALTH, parseHealth } from '../../src/resilience/health-record.js';
+import { parseOutages } from '../../src/resilience/store.js';
 import { outage } from '../helpers/outages.js';
 
 describe('stored outage history', () => {

@@ -1,0 +1,134 @@
+// The supervisor's stored state, one reader and one writer per record: the breaker hash (with the
+// signal cursor), the transition log, the ramp, the outage history and the outage's job set. Writers
+// return fenced ops (the leader applies them through its lease, ./lease.ts); readers check every record
+// against the schema its writer uses, and what does not fit (bad content, or a key of the wrong Redis
+// type) reads as a safe state with a warning, so a damaged key never takes a page or a task down. The
+// health record is ./health-record.ts, the lease ./lease.ts, the signals ./signals.ts.
+import type { Keys, RedisConnection } from '../core/redis.js';
+import { parseBreaker, serializeBreaker, type BreakerState, type BreakerTransition } from './breaker.js';
+import { readHealth, type HealthRecord } from './health-record.js';
+import type { FencedOp } from './lease.js';
+import { outagesToStore, readableOutages, type Outage } from './outages.js';
+import { parseRamp, serializeRamp, type RampState } from './ramp.js';
+import { parseJson, tolerant, WRONG_TYPE, wrongType } from './tolerant-read.js';
+
+/** The breaker hash as read: the state, the last signal the leader consumed, whether the key exists at all. */
+export interface StoredBreaker {
+  state: BreakerState;
+  /** Last signal id the leader consumed; '' when none or unreadable. */
+  signalCursor: string;
+  /** False when the key does not exist (never written). */
+  stored: boolean;
+}
+
+/** The breaker hash: missing reads as CLOSED; unreadable as CLOSED or repaired (parseBreaker), with a warning. */
+export async function readBreaker(redis: RedisConnection, k: Pick<Keys, 'breaker'>, now: number, warnings: string[]): Promise<StoredBreaker> {
+  const raw = await tolerant(redis.hgetall(k.breaker));
+  const hash = wrongType(raw, 'breaker', warnings) ? null : raw;
+  const b = parseBreaker(hash && Object.keys(hash).length ? hash : null, now);
+  if (b.warning) warnings.push(b.warning);
+  const cursor = hash?.signalCursor;
+  return {
+    state: b.state,
+    signalCursor: cursor && /^\d+-\d+$/.test(cursor) ? cursor : '',
+    stored: raw === WRONG_TYPE || Object.keys(raw ?? {}).length > 0,
+  };
+}
+
+/** The writes that store the breaker and the signal cursor (the whole hash replaced). */
+export function breakerWrites(k: Pick<Keys, 'breaker'>, state: BreakerState, signalCursor: string): FencedOp[] {
+  return [
+    { cmd: 'DEL', key: k.breaker, args: [] },
+    { cmd: 'HSET', key: k.breaker, args: Object.entries({ ...serializeBreaker(state), signalCursor }).flat() },
+  ];
+}
+
+/** Transitions kept in the log. */
+export const TRANSITIONS_KEPT = 100;
+
+/** The writes that append `t` to the capped transition log (newest first; read by operators, LRANGE). */
+export function transitionWrites(k: Pick<Keys, 'transitions'>, t: BreakerTransition): FencedOp[] {
+  return [
+    { cmd: 'LPUSH', key: k.transitions, args: [JSON.stringify(t)] },
+    { cmd: 'LTRIM', key: k.transitions, args: [0, TRANSITIONS_KEPT - 1] },
+  ];
+}
+
+/** The ramp hash: null when none runs; unreadable parts repaired the cautious way (parseRamp), with a warning. */
+export async function readRamp(redis: RedisConnection, k: Pick<Keys, 'ramp'>, now: number, warnings: string[]): Promise<RampState | null> {
+  const raw = await tolerant(redis.hgetall(k.ramp));
+  const r = parseRamp(wrongType(raw, 'ramp', warnings) ? null : raw, now);
+  if (r.warning) warnings.push(r.warning);
+  return r.ramp;
+}
+
+/** The writes that store `ramp` (null: the key deleted, no ramp runs). */
+export function rampWrites(k: Pick<Keys, 'ramp'>, ramp: RampState | null): FencedOp[] {
+  const del: FencedOp = { cmd: 'DEL', key: k.ramp, args: [] };
+  return ramp ? [del, { cmd: 'HSET', key: k.ramp, args: Object.entries(serializeRamp(ramp)).flat() }] : [del];
+}
+
+/** The stored outage history: records that do not fit the schema are dropped, with a warning. */
+export function parseOutages(raw: string | null, warnings: string[]): Outage[] {
+  if (raw === null) return [];
+  const v = parseJson(raw, 'outage history', warnings);
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    warnings.push('stored outage history is not a list: ignored');
+    return [];
+  }
+  const { outages, dropped } = readableOutages(v);
+  if (dropped) warnings.push(`${dropped} stored outage record(s) unreadable: dropped`);
+  return outages;
+}
+
+/** The outage history, newest first; what cannot be read is dropped, with a warning. */
+export async function readOutages(redis: RedisConnection, k: Pick<Keys, 'outages'>, warnings: string[]): Promise<Outage[]> {
+  const raw = await tolerant(redis.get(k.outages));
+  return wrongType(raw, 'outage history', warnings) ? [] : parseOutages(raw, warnings);
+}
+
+/** The write that stores the outage history (only records that fit the schema: every reader can read it back). */
+export function outagesWrite(k: Pick<Keys, 'outages'>, list: readonly Outage[]): FencedOp {
+  return { cmd: 'SET', key: k.outages, args: [outagesToStore(list)] };
+}
+
+/** The write that adds jobs to the ongoing outage's job set. */
+export function outageJobsAdd(k: Pick<Keys, 'outageJobs'>, jobIds: readonly string[]): FencedOp {
+  return { cmd: 'SADD', key: k.outageJobs, args: [...jobIds] };
+}
+
+/** The write that empties the outage's job set. */
+export function outageJobsClear(k: Pick<Keys, 'outageJobs'>): FencedOp {
+  return { cmd: 'DEL', key: k.outageJobs, args: [] };
+}
+
+/** Distinct jobs in the outage's job set. */
+export function countOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJobs'>): Promise<number> {
+  return redis.scard(k.outageJobs);
+}
+
+export interface SupervisorSnapshot {
+  breaker: BreakerState;
+  ramp: RampState | null;
+  outages: Outage[];
+  health: HealthRecord;
+  /** Last signal id the leader consumed. */
+  signalCursor: string;
+  warnings: string[];
+}
+
+/** The snapshot, and whether the breaker hash exists (the status shows `since` 0 until it does). */
+export type StoredSnapshot = SupervisorSnapshot & { breakerStored: boolean };
+
+/** Breaker, ramp, outage history and health record, read in parallel; warnings in that order. */
+export async function readSnapshot(redis: RedisConnection, k: Keys, now: number): Promise<StoredSnapshot> {
+  const w: [string[], string[], string[], string[]] = [[], [], [], []];
+  const [breaker, ramp, outages, health] = await Promise.all([
+    readBreaker(redis, k, now, w[0]),
+    readRamp(redis, k, now, w[1]),
+    readOutages(redis, k, w[2]),
+    readHealth(redis, k, w[3]),
+  ]);
+  return { breaker: breaker.state, ramp, outages, health, signalCursor: breaker.signalCursor, warnings: w.flat(), breakerStored: breaker.stored };
+}
