@@ -3,7 +3,7 @@
 // tasks) sends the same: PLEX_CLIENT_ID, else the id the first process generated and stored in Redis.
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '../core/redis.js';
-import { PLEX_PRODUCT } from './client.js';
+import { PLEX_PRODUCT } from './transport.js';
 
 /** A fresh identifier, e.g. `stash2plex-5f0c…`: stable once stored, unlike a host or container name. */
 export const newPlexClientId = (): string => `${PLEX_PRODUCT}-${randomUUID()}`;

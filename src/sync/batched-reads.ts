@@ -3,7 +3,8 @@
 // one `GET /library/metadata/{k1},{k2},…`. Each job still gets its own answer or its own error, of the
 // same types as a single read: the processor stays one scene at a time.
 import { Batcher } from '../core/batcher.js';
-import { ITEMS_PER_REQUEST, PlexClient } from '../plex/client.js';
+import type { SyncError } from '../core/errors.js';
+import { ITEMS_PER_REQUEST, itemKeyCost } from '../plex/items.js';
 import type { StashClient } from '../stash-api/client.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import type { PlexPort, StashPort } from './processor.js';
@@ -26,12 +27,18 @@ export const READ_BATCH_WINDOW_MS = 20;
 /** Most scenes per findScenes request: a page of Stash's, far below its 1000. */
 export const SCENE_BATCH_MAX_IDS = 100;
 
-export function batchedPlex(plex: PlexClient, opts: ReadBatchOptions): PlexPort {
+/** What the coalesced reads need of the Plex client, beyond the processor's port: the batched read and its URL budget (src/plex/items.ts). */
+export interface BatchablePlexPort extends PlexPort {
+  readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>>;
+  readonly itemBatchBudget: number;
+}
+
+export function batchedPlex(plex: BatchablePlexPort, opts: ReadBatchOptions): PlexPort {
   if (opts.maxKeys <= 1) return plex;
   const items = new Batcher<string, PlexItem>((keys) => plex.readItems(keys), {
     maxKeys: Math.min(opts.maxKeys, ITEMS_PER_REQUEST),
     maxCost: plex.itemBatchBudget,
-    cost: PlexClient.itemKeyCost,
+    cost: itemKeyCost,
     windowMs: opts.windowMs ?? READ_BATCH_WINDOW_MS,
   });
   const read = (ratingKey: string) => items.load(ratingKey);

@@ -4,7 +4,7 @@
 // refused when another scene claims the item or Stash holds another file of that name and size; an item
 // Plex stacked from files of several scenes (`-pt1`/`-pt2`) is synced for none of them. What is refused
 // is recorded per scene (`plex:conflicts`) and shown on the status page and by Health Check.
-import type { MatchVia } from '../plex/client.js';
+import type { MatchVia } from '../plex/path-cache.js';
 
 /** How a claim is stored: the scene and how it matched, or `contested` (fallback matches of several scenes: none is synced by it). */
 export type ClaimVia = MatchVia | 'contested';

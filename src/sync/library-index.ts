@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.js';
 import { ReconcileIndexLost } from '../core/errors.js';
 import type { RedisConnection } from '../core/redis.js';
 import type { StashScene } from '../model/types.js';
-import type { PlexFile } from '../plex/client.js';
+import type { PlexFile } from '../plex/listing.js';
 import { baseName } from '../plex/paths.js';
 
 /** How long an index outlives its run's last lookup (a crashed run's is not kept for ever). */
@@ -30,7 +30,7 @@ export interface Candidate {
   file: string;
 }
 
-/** What the index needs of the Plex client (src/plex/client.ts). */
+/** What the index needs of the Plex client (PlexClient: MATCH_FALLBACK, locations.ts plexPathOf, listing.ts libraryFiles). */
 export interface IndexPlexPort {
   readonly matchFallback: 'basename' | 'none';
   plexPathOf(stashPath: string): string;

@@ -24,7 +24,7 @@ export interface LibraryStashPort {
   scenePages(perPage?: number): AsyncIterable<{ count: number; scenes: StashScene[] }>;
 }
 
-/** What the walk needs of the Plex client (src/plex/client.ts). */
+/** What the walk needs of the Plex client (PlexClient): the path cache (path-cache.ts), items.ts getItems, locations.ts covers. */
 export interface LibraryPlexPort extends IndexPlexPort {
   cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]>;
   /** For each Plex file, whether a sync found a Stash file at exactly that path (PlexClient.syncedPaths). */

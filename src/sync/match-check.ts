@@ -3,7 +3,7 @@
 // verdict. An unchanged, exactly matched scene costs one pipelined Redis read and nothing more.
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexItem, StashScene } from '../model/types.js';
-import type { ResolvedItem } from '../plex/client.js';
+import type { ResolvedItem } from '../plex/resolver.js';
 import { baseName, normalisePlexPath } from '../plex/paths.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { encodeClaim, judgeMatch, parseClaim, parseConflict, type MatchConflict } from './claims.js';

@@ -5,7 +5,7 @@ import type { Config, SyncField } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexEdit, DesiredPlexState, PlexItem, PlexPoster, Screenshot, StashScene } from '../model/types.js';
-import type { ResolvedItem, ResolveOptions } from '../plex/client.js';
+import type { ResolvedItem, ResolveOptions } from '../plex/resolver.js';
 import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
@@ -20,7 +20,11 @@ import { NO_POSTER_AT_VERSION, posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
 
-/** What the processor needs of the Plex client (src/plex/client.ts). */
+/**
+ * What the processor needs of the Plex client (the PlexClient facade, src/plex/client.ts): resolver.ts
+ * (resolveItem, confirmGone), items.ts (getItem), editor.ts (applyEdit, editBudget), posters.ts
+ * (uploadPoster, posters), locations.ts (plexPathOf).
+ */
 export interface PlexPort {
   /** `size`: the file's bytes in Stash, for the base-name fallback (docs/MATCHING.md); `opts.read`: how to read an item while resolving. */
   resolveItem(stashPath: string, size: number | null, opts?: ResolveOptions): Promise<ResolvedItem>;

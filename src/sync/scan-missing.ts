@@ -6,7 +6,7 @@ import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import type { BreakerGate } from '../resilience/gate.js';
 
-/** What the scan needs of the Plex client (src/plex/client.ts). */
+/** What the scan needs of the Plex client (PlexClient): locations.ts scanTarget, server.ts refreshFolder. */
 export interface FolderScanPort {
   scanTarget(stashPath: string): Promise<{ sectionKey: string; folder: string } | null>;
   refreshFolder(sectionKey: string, folder: string): Promise<void>;

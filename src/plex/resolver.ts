@@ -1,0 +1,212 @@
+// The Plex item holding a Stash file (docs/MATCHING.md): the path cache's entry verified, the filtered
+// searches, the paged pass and its fallback; and the proof that a cached item is gone. What is forgotten
+// when one is gone is the caller's business (the ownership records belong to src/sync): the resolver only
+// reports the ratingKey it dropped from the path cache (ResolveOptions.onGone).
+import { SyncError } from '../core/errors.js';
+import type { PlexItem } from '../model/types.js';
+import type { BaseNameFallback } from './fallback.js';
+import type { PlexItems } from './items.js';
+import type { PlexListing } from './listing.js';
+import type { PlexLocations } from './locations.js';
+import type { CacheEntry, MatchVia, PlexPathCache } from './path-cache.js';
+import { baseName, inLocationStyle, normalisePlexPath, titleGuess, type SectionMatch } from './paths.js';
+import type { PlexMetadata } from './schemas.js';
+import type { PlexTransport } from './transport.js';
+
+export type { MatchVia } from './path-cache.js';
+
+export interface ResolvedItem {
+  ratingKey: string;
+  sectionKey: string;
+  /** The item as read to verify a cached ratingKey (fresh: the caller need not read it again). */
+  item?: PlexItem;
+  /** How the file was found: its exact path, or the base-name-and-size fallback (docs/MATCHING.md). */
+  via: MatchVia;
+  /** Whether the path cache gave it (verified by reading the item). */
+  cached: boolean;
+}
+
+/** How an item is read (one request per item, or coalesced: src/core/batcher.ts). */
+export type ItemReader = (ratingKey: string, sectionKey: string) => Promise<PlexItem>;
+
+export interface ResolveOptions {
+  /** How to read an item while resolving (default: getItem). */
+  read?: ItemReader;
+  /**
+   * Told of a cached ratingKey proven gone (its section answered a listing, and a second, single read
+   * was still 404), with the item now holding the file, if one does. What to forget is the caller's
+   * business (the ownership records belong to src/sync); one 404 alone never gets here.
+   */
+  onGone?: (ratingKey: string, replacedBy: string | null) => Promise<void>;
+  /**
+   * The item the scene last synced to (its hint). A base-name match onto it at a path where a sync found
+   * a Stash file exactly is the scene's own file before Stash moved or renamed it, which Plex has not
+   * scanned at its new place yet: not taken, so the file is not found and a folder scan can bring it in.
+   */
+  lastSyncedTo?: string;
+}
+
+/** What a cached entry turned out to be: the item, an item that moved on, a 404, or a fallback match to check again. */
+type CacheVerdict = { kind: 'hit'; resolved: ResolvedItem } | { kind: 'moved' } | { kind: 'missing' } | { kind: 'recheck' };
+
+export interface ResolverParts {
+  http: PlexTransport;
+  locations: PlexLocations;
+  listing: PlexListing;
+  items: PlexItems;
+  cache: PlexPathCache;
+  fallback: BaseNameFallback;
+  /** MATCH_FALLBACK: after the exact path, the one file with the same base name and size. */
+  matchFallback: 'basename' | 'none';
+}
+
+export class PlexResolver {
+  constructor(private readonly p: ResolverParts) {}
+
+  /**
+   * The Plex item holding a Stash file: path mapped, section chosen by longest location prefix, then the
+   * cached ratingKey (verified), the `file=` filter and the title filter, each followed by an exact
+   * comparison of Part.file. When those find nothing, one paged pass over the allowed libraries looks for
+   * the exact path and (MATCH_FALLBACK=basename, `size` known) for the one part with the same base name,
+   * any case, and the same size. Throws PlexNotFound (none) or AmbiguousMatch (several). A cached item
+   * that answers 404 is looked for afresh; it is reported gone (onGone) only once proven.
+   */
+  async resolveItem(stashPath: string, size: number | null = null, opts: ResolveOptions = {}): Promise<ResolvedItem> {
+    const read = opts.read ?? ((k, s) => this.p.items.getItem(k, s));
+    const plexPath = this.p.locations.mapped(stashPath);
+    const target = normalisePlexPath(plexPath);
+    const match = await this.p.locations.sectionMatch(plexPath);
+    const cached = await this.p.cache.entry(target);
+    const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
+    if (verdict?.kind === 'hit') return verdict.resolved;
+    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts.lastSyncedTo);
+    return verdict?.kind === 'missing' ? this.resolveAfterMissing(cached!, target, fresh, opts) : fresh();
+  }
+
+  /**
+   * Reads a cached entry's item: a hit when it still holds the file; 'moved' when it holds others (a
+   * successful read proves the entry stale: it is deleted); 'missing' on a 404 (proof of nothing yet:
+   * kept); 'recheck' for a base-name match cached before the latest folder scan (the file may now be in
+   * Plex under its own path). Anything else (Plex down…) is the caller's problem.
+   */
+  private async verifyCached(cached: CacheEntry, target: string, sectionKey: string, read: ItemReader): Promise<CacheVerdict> {
+    if (cached.via === 'fallback' && cached.cachedAt <= (await this.p.cache.lastScanAt())) return { kind: 'recheck' };
+    let item: PlexItem;
+    try {
+      item = await read(cached.ratingKey, sectionKey);
+    } catch (err) {
+      if (err instanceof SyncError && err.type === 'PlexNotFound') return { kind: 'missing' };
+      throw err;
+    }
+    const held = normalisePlexPath(cached.file);
+    if (item.files.some((f) => normalisePlexPath(f) === held)) {
+      return { kind: 'hit', resolved: { ratingKey: cached.ratingKey, sectionKey: item.sectionKey || sectionKey, item, via: cached.via, cached: true } };
+    }
+    await this.p.cache.drop(target);
+    return { kind: 'moved' };
+  }
+
+  /**
+   * The cached item answered 404: perhaps gone, perhaps a proxy's answer while Plex restarts. Nothing is
+   * dropped on that alone: the file is looked for afresh, and the cached item is reported gone only when
+   * a second read after a normal answer from its section still says 404.
+   */
+  private async resolveAfterMissing(cached: CacheEntry, target: string, fresh: () => Promise<ResolvedItem>, opts: ResolveOptions): Promise<ResolvedItem> {
+    let found: ResolvedItem;
+    try {
+      found = await fresh();
+    } catch (err) {
+      if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.confirmGone(cached.ratingKey, cached.file))) {
+        await this.p.cache.drop(target);
+        await opts.onGone?.(cached.ratingKey, null);
+      }
+      throw err;
+    }
+    if (found.ratingKey !== cached.ratingKey && (await this.confirmGone(cached.ratingKey, cached.file))) await opts.onGone?.(cached.ratingKey, found.ratingKey);
+    return found;
+  }
+
+  /**
+   * The path cache's entries for these Stash files (PATH_MAP applied), in one HMGET: the ratingKey and
+   * the Plex file it stood for (unverified: the caller checks the item still holds it). Null where there
+   * is none, and everywhere without Redis or when Redis fails (the cache is advisory).
+   */
+  async cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]> {
+    return this.p.cache.matches(stashPaths.map((p) => this.p.locations.plexPathOf(p)));
+  }
+
+  /**
+   * Whether an item is proven gone: the section holding `plexFile` answers a listing normally, and a
+   * single read of the key, after it, is still 404. Any other answer (an error, the item) is no proof.
+   */
+  async confirmGone(ratingKey: string, plexFile: string): Promise<boolean> {
+    try {
+      const section = (await this.p.locations.sectionOf(plexFile))?.section.key;
+      if (section === undefined) return false;
+      await this.p.listing.answers(section);
+    } catch {
+      return false;
+    }
+    try {
+      await this.p.items.getItem(ratingKey);
+      return false;
+    } catch (err) {
+      return err instanceof SyncError && err.type === 'PlexNotFound';
+    }
+  }
+
+  /** Resolution without the cache: the filtered searches, then the paged pass (and its fallback). */
+  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null, lastSyncedTo?: string): Promise<ResolvedItem> {
+    const target = normalisePlexPath(plexPath);
+    if (match) {
+      const sectionKey = match.section.key;
+      // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
+      const byFile = await this.p.listing.searchByFile(sectionKey, target, inLocationStyle(plexPath, match.location));
+      if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
+      const guess = titleGuess(plexPath);
+      const byTitle = guess ? await this.p.listing.search(sectionKey, target, { title: guess }) : [];
+      if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
+    }
+    const fallback = this.p.matchFallback === 'basename' && size !== null && Number.isFinite(size);
+    if (!match && !fallback) throw this.noSection(stashPath, plexPath);
+    // Last resort: every page (all of it, so a second holder is noticed), keeping matches only.
+    const sections = match && !fallback ? [match.section] : await this.p.locations.allowedSections();
+    const found = await this.p.fallback.scanFor(sections, target, fallback ? size : null);
+    if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
+    const sameFile = await this.p.fallback.notLeftBehind(found.sameFile, lastSyncedTo);
+    if (sameFile.length === 1) {
+      await this.p.fallback.accept(sameFile[0]!, stashPath, target);
+      return { ratingKey: sameFile[0]!.item.ratingKey, sectionKey: sameFile[0]!.item.librarySectionID ?? '', via: 'fallback', cached: false };
+    }
+    if (sameFile.length > 1) {
+      const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
+      throw this.p.http.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
+    }
+    const left = found.sameFile.length > 0 ? ` (its last item ${lastSyncedTo} still shows it at ${found.sameFile[0]!.file}: moved or renamed in Stash, not scanned by Plex at its new place yet?)` : '';
+    if (!match) throw this.noSection(stashPath, plexPath, left || ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
+    throw this.notHeld(target, match.section.key, left);
+  }
+
+  /** Exactly one distinct item: cache and return it; several: AmbiguousMatch; none: PlexNotFound. */
+  private async settle(found: PlexMetadata[], target: string, sectionKey: string): Promise<ResolvedItem> {
+    const ratingKeys = [...new Set(found.map((m) => m.ratingKey))];
+    if (ratingKeys.length > 1) {
+      throw this.p.http.scrub(new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`));
+    }
+    if (ratingKeys.length === 0) throw this.notHeld(target, sectionKey);
+    const ratingKey = ratingKeys[0]!;
+    await this.p.cache.set(target, ratingKey);
+    return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey, via: 'path', cached: false };
+  }
+
+  private noSection(stashPath: string, plexPath: string, more = ''): SyncError {
+    const { libraries } = this.p.locations;
+    const mapped = plexPath === normalisePlexPath(stashPath) ? '' : ` (mapped from ${stashPath})`;
+    const scope = libraries ? `the libraries ${libraries.map((l) => `"${l}"`).join(', ')}` : 'any movie library';
+    return this.p.http.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`));
+  }
+
+  private notHeld(target: string, sectionKey: string, more = ''): SyncError {
+    return this.p.http.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`));
+  }
+}
