@@ -1,5 +1,6 @@
-// Small shared pieces of every entry point: --help, graceful shutdown.
+// Small shared pieces of every entry point: --help, options, failures, graceful shutdown.
 import { writeFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULTS, VARIABLE_NAMES } from './config.js';
 
 /** Prints `usage` (plus the settings table) and exits 0 when --help or -h is given. */
@@ -8,6 +9,24 @@ export function handleHelp(argv: readonly string[], usage: string): void {
   const settings = VARIABLE_NAMES.map((k) => `  ${k.padEnd(28)} ${DEFAULTS[k] ?? '(unset)'}`).join('\n');
   process.stdout.write(`${usage.trim()}\n\nSettings (environment or .env; default):\n${settings}\n`);
   process.exit(0);
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+export type ParsedOptions<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
+
+/** A command's options (node:util parseArgs, strict, no positionals), or what is wrong with them, in one line. */
+export function parseOptions<O extends OptionsConfig>(args: readonly string[], options: O): { ok: true; values: ParsedOptions<O> } | { ok: false; error: string } {
+  try {
+    return { ok: true, values: parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
+  }
+}
+
+/** Says why `stash2plex <command>` stops (a usage error, exit 2, points to --help); answers the exit code. */
+export function commandFailed(command: string, code: 1 | 2, message: string): 1 | 2 {
+  process.stderr.write(`stash2plex ${command}: ${message}${code === 2 ? ' (see --help)' : ''}\n`);
+  return code;
 }
 
 /**

@@ -45,3 +45,16 @@ export async function closeQuietly(conn: { quit(): Promise<unknown>; disconnect(
     conn.disconnect();
   }
 }
+
+/**
+ * A connection for a command-line run: commands fail instead of waiting through reconnects (a run
+ * reports, it does not wait). Null, the connection given up, when Redis does not answer a PING within 5 s.
+ */
+export async function connectForCommand(config: Pick<Config, 'redis'>): Promise<RedisConnection | null> {
+  const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  redis.on('error', () => undefined); // reported by the failing command
+  const answered = await Promise.race([redis.ping().then(() => true, () => false), new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref())]);
+  if (answered) return redis;
+  redis.disconnect();
+  return null;
+}

@@ -1,7 +1,7 @@
 // The Stash hook's input and output, pure: the triggers it registers, the JSON a raw plugin reads on
 // stdin (stashapp/stash pkg/plugin/common/msg.go: PluginInput, HookContext), parsed and bounded, and the
 // one JSON line it prints on stdout (`{"output": …}` / `{"error": …}`). Shared by the Node hook
-// (workers/stash-plugin.ts, and its tasks) and the HTTP hook (src/dashboard/stash-hook.ts), which
+// (src/stash-plugin/plugin-process.ts, and its tasks) and the HTTP hook (src/dashboard/stash-hook.ts), which
 // answers in the same form.
 //
 // On the hook's hot path (bundled into dist/stash-plugin/stash2plex.cjs, which Stash waits for on every
@@ -11,7 +11,7 @@
 
 /**
  * The dashboard's HTTP hook endpoint (src/dashboard/stash-hook.ts), which takes this same input by POST
- * from a plugin whose exec is wget or curl (src/stash-plugin/plugin-io.ts builds those manifests).
+ * from a plugin whose exec is wget or curl (src/stash-plugin/http-manifest.ts builds those manifests).
  */
 export const HTTP_HOOK_PATH = '/api/stash/hook';
 

@@ -1,11 +1,9 @@
 // A minimal Redis client for the hook: RESP2 over one connection, commands pipelined (AUTH, SELECT,
 // XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits for on every save. The
-// connection is a libuv TCP handle of its own (./tcp-handle.ts) for plain TCP to an IP literal, else
-// node:net / node:tls, loaded on first use; HOOK_REDIS_TRANSPORT=net (transport 'net') forces node:net.
+// connection is node:net's (node:tls for rediss://), loaded on first use: a skip never loads it.
 // Off the hook's path (the workers, the CLI) use ioredis via src/core/redis.ts.
 import type { Socket } from 'node:net';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
-import { dialTcpHandle, type Connection, type Dialing } from './tcp-handle.js';
 
 export interface RedisTarget {
   host: string;
@@ -104,25 +102,12 @@ export interface MiniRedisOptions {
   connectTimeoutMs?: number;
   /** Longest wait for the replies of one pipeline. */
   commandTimeoutMs?: number;
-  /** 'auto' (default): a libuv TCP handle where it can (./tcp-handle.ts), else node:net; 'net': node:net. */
-  transport?: RedisTransport;
 }
 
-export type RedisTransport = 'auto' | 'net';
-export const REDIS_TRANSPORTS: readonly RedisTransport[] = ['auto', 'net'];
-
-/** A node:net / node:tls socket as a Connection. */
-function socketConnection(sock: Socket): Connection {
-  return {
-    write: (data) => void sock.write(data),
-    destroy: () => void sock.destroy(),
-    listen(onData, onEnd) {
-      sock.removeAllListeners('error');
-      sock.on('data', onData);
-      sock.on('error', onEnd);
-      sock.on('close', () => onEnd(new Error('Redis closed the connection')));
-    },
-  };
+/** A connection being made: `connected` settles once; `abort` gives it up (a timeout). */
+interface Dialing {
+  connected: Promise<Socket>;
+  abort(): void;
 }
 
 async function dialSocket(target: RedisTarget): Promise<Dialing> {
@@ -130,8 +115,8 @@ async function dialSocket(target: RedisTarget): Promise<Dialing> {
     ? (await lazyBuiltin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
     : (await lazyBuiltin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
   sock.setNoDelay(true);
-  const connected = new Promise<Connection>((resolve, reject) => {
-    sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(socketConnection(sock)));
+  const connected = new Promise<Socket>((resolve, reject) => {
+    sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(sock));
     sock.once('error', (err) => {
       sock.destroy();
       reject(err);
@@ -156,26 +141,24 @@ export class MiniRedis {
   private failure: Error | undefined;
 
   private constructor(
-    private readonly conn: Connection,
+    private readonly sock: Socket,
     private readonly commandTimeoutMs: number,
-    /** Which kind of connection this is (the tests check it). */
-    readonly transport: 'handle' | 'socket',
   ) {
-    conn.listen(
-      (chunk) => this.onData(chunk),
-      (err) => this.fail(err),
-    );
+    // A failure or the server's close ends the connection, once: what waits, and what comes after, fails.
+    sock.removeAllListeners('error');
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', (err) => this.fail(err));
+    sock.on('close', () => this.fail(new Error('Redis closed the connection')));
   }
 
   static async connect(target: RedisTarget, opts: MiniRedisOptions = {}): Promise<MiniRedis> {
     const connectTimeoutMs = opts.connectTimeoutMs ?? 1_000;
-    const handle = opts.transport !== 'net' && !target.tls ? dialTcpHandle(target.host, target.port) : null;
-    const dialing = handle ?? (await dialSocket(target));
-    const conn = await within(dialing.connected, connectTimeoutMs, () => {
+    const dialing = await dialSocket(target);
+    const sock = await within(dialing.connected, connectTimeoutMs, () => {
       dialing.abort();
       return new Error(`connect to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`);
     });
-    const client = new MiniRedis(conn, opts.commandTimeoutMs ?? 2_000, handle ? 'handle' : 'socket');
+    const client = new MiniRedis(sock, opts.commandTimeoutMs ?? 2_000);
     const hello: string[][] = [];
     if (target.password !== undefined) {
       hello.push(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]);
@@ -200,7 +183,7 @@ export class MiniRedis {
     const replies = commands.map(
       () => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })),
     );
-    this.conn.write(commands.map(encodeCommand).join(''));
+    this.sock.write(commands.map(encodeCommand).join(''));
     const timedOut = () => {
       const err = new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`);
       this.fail(err);
@@ -211,7 +194,7 @@ export class MiniRedis {
 
   close(): void {
     this.failure ??= new Error('connection closed');
-    this.conn.destroy();
+    this.sock.destroy();
   }
 
   private onData(chunk: Buffer) {
@@ -224,7 +207,7 @@ export class MiniRedis {
       }
     } catch (err) {
       this.fail(err as Error);
-      this.conn.destroy();
+      this.sock.destroy();
       return;
     }
     this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);

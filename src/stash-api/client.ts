@@ -24,7 +24,7 @@ import {
   STASH_CLOCK,
   STASH_VERSION,
 } from './queries.js';
-import { stashAuthHeaders } from './plugin-settings.js';
+import { stashAuthHeaders } from '../hook/stash-connection.js';
 import { stashServerInfo, type StashServerInfo } from './stash-version.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;

@@ -1,6 +1,7 @@
 // Every GraphQL document stash2plex sends to Stash. test/unit/stash-queries.test.ts validates each one
 // against the real Stash schema, and the simulator executes them against it, so a field or argument
 // that Stash does not have fails a test rather than a user's sync.
+import { pluginConfigurationQuery } from '../hook/stash-plugin-config.js';
 
 /** The fields of `StashScene` (src/model/types.ts), as every scene query selects them. */
 const SCENE_FIELDS = /* GraphQL */ `
@@ -212,21 +213,8 @@ export const STASH_CLOCK = /* GraphQL */ `
   }
 `;
 
-/**
- * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The id is
- * written into the document as a string literal, not passed as a variable: `include` is `[String!]` in
- * Stash v0.24 and `[ID!]` from v0.25.0 on, and a variable of either type is rejected by the other
- * (422, "Variable "$id" of type "ID!" used in position expecting type "String!""); a literal fits both.
- */
-export function pluginConfigurationQuery(pluginId: string): string {
-  return /* GraphQL */ `
-  query PluginConfiguration {
-    configuration {
-      plugins(include: [${JSON.stringify(pluginId)}])
-    }
-  }
-`;
-}
+// The plugin's own settings: the hook reads them without this module (src/hook/stash-plugin-config.ts).
+export { pluginConfigurationQuery };
 
 /** PLUGIN_CONFIGURATION of stash2plex's own plugin id (the document the query tests check). */
 export const PLUGIN_CONFIGURATION = pluginConfigurationQuery('stash2plex');

@@ -1,6 +1,6 @@
 // The Stash plugin's tasks (args.mode) and their calls back to Stash. Loaded only for a task: the build
 // bundles this module into dist/stash-plugin/stash2plex-tasks.cjs, which hooks never load (a hook reads
-// the plugin settings with src/stash-api/plugin-settings.ts), so the scene-save path never pays for the
+// its settings with src/hook/settings.ts), so the scene-save path never pays for the
 // Stash client and zod.
 //
 // The report tasks (Health Check, Queue Status, Outage Summary, Recover Outage Jobs, Reconcile Outage
@@ -16,7 +16,11 @@ import type { CleanAction } from '../sync/queue-clean.js';
 import type { JobReason, SyncJobData } from '../model/inbox-item.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
 import { keys, SYNC_QUEUE } from '../core/keys.js';
-import { PLUGIN_TASKS, numberArg, sessionCookieOf, stashUrl, type PluginLogLevel, type RedisSettings, type TaskMode } from './plugin-io.js';
+import { PLUGIN_TASKS, type TaskMode } from './task-list.js';
+import { numberArg } from './task-args.js';
+import type { PluginLogLevel } from '../hook/log-lines.js';
+import type { RedisSettings } from '../hook/settings.js';
+import { sessionCookieOf, stashUrl } from '../hook/stash-connection.js';
 import type { PluginInput } from '../hook/input.js';
 import { InboxWriter } from '../hook/inbox-writer.js';
 import { parseRedisUrl } from '../hook/mini-redis.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HTTP_HOOK_PLACEHOLDERS } from '../../src/stash-plugin/plugin-io.js';
+import { HTTP_HOOK_PLACEHOLDERS } from '../../src/stash-plugin/http-manifest.js';
 
 const TOKEN = 'exec-test-token-51ab0e';
 const ANSWER = '{"output":"ok"}';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 import { codeCacheIdentity, openCodeCache, sealCodeCache } from '../../src/stash-plugin/code-cache-format.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
@@ -419,13 +419,21 @@ describe('hook', () => {
 });
 
 describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
-  /** A preload that writes the built-in modules the run loaded, one per line, to `file` at exit. */
-  function modulesPreload(): { nodeArgs: string[]; loaded(): string[] } {
+  /**
+   * A preload that writes, at exit, the built-in modules the run loaded (`loaded`) and the files it
+   * required (`required`), one per line.
+   */
+  function modulesPreload(): { nodeArgs: string[]; loaded(): string[]; required(): string[] } {
     const dir = newPluginDir();
     const file = join(dir, 'modules.txt');
+    const files = join(dir, 'files.txt');
     const preload = join(dir, 'preload.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(file)}, process.moduleLoadList.join('\\n')));\n`);
-    return { nodeArgs: ['--require', preload], loaded: () => readFileSync(file, 'utf8').split('\n') };
+    writeFileSync(
+      preload,
+      `process.on('exit', () => { const fs = require('fs'); fs.writeFileSync(${JSON.stringify(file)}, process.moduleLoadList.join('\\n')); fs.writeFileSync(${JSON.stringify(files)}, Object.keys(require.cache).join('\\n')); });\n`,
+    );
+    const lines = (f: string) => () => readFileSync(f, 'utf8').split('\n');
+    return { nodeArgs: ['--require', preload], loaded: lines(file), required: lines(files) };
   }
 
   it('a skip reads its pipe without loading node:net, node:stream or node:http', async () => {
@@ -439,37 +447,22 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expect(m.loaded()).not.toContain('NativeModule http');
   });
 
-  it('a record from a pipe is queued over a TCP handle of its own: node:net is not loaded', async () => {
+  it('a record from a pipe is queued over node:net, without the tasks bundle (ioredis) or node:http', async () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('pipe');
     const m = modulesPreload();
-    expect(new URL(testRedisUrl()).hostname).toMatch(/^\d+\.\d+\.\d+\.\d+$/); // an IP: the handle's case
     const r = await runPlugin(edit(dir, 61), { pipe: true, nodeArgs: m.nodeArgs, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 61' });
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['61']);
-    expect(m.loaded()).toContain('Internal Binding tcp_wrap');
-    expect(m.loaded()).not.toContain('NativeModule net');
-    expect(m.loaded()).not.toContain('NativeModule stream');
+    expect(m.loaded()).toContain('NativeModule net');
     expect(m.loaded()).not.toContain('NativeModule http');
+    // The loader alone was required: the hook bundle runs from it, and the tasks bundle (with ioredis,
+    // BullMQ and zod) stays unloaded.
+    expect(m.required().filter((f) => f.startsWith(`${buildDir}/`)).map((f) => f.slice(buildDir.length + 1))).toEqual(['stash2plex.cjs']);
   });
 
-  it('HOOK_REDIS_TRANSPORT=net records through node:net; an unknown value is reported and does the same', async () => {
-    for (const [value, warned] of [['net', false], ['fast', true]] as const) {
-      const dir = newPluginDir();
-      const prefix = uniquePrefix('net');
-      const m = modulesPreload();
-      const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, HOOK_REDIS_TRANSPORT: value };
-      const r = await runPlugin(edit(dir, 63), { pipe: true, nodeArgs: m.nodeArgs, env });
-      expectWellFormed(r);
-      expect(r.result).toEqual({ output: 'queued scene 63' });
-      expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['63']);
-      expect(m.loaded()).toContain('NativeModule net');
-      expect(/HOOK_REDIS_TRANSPORT must be one of auto, net: using net/.test(r.stderr)).toBe(warned);
-    }
-  });
-
-  it('under --pending-deprecation it stays off process.binding: node:net, and no DEP0111 warning for Stash to log', async () => {
+  it('under --pending-deprecation it records with no DEP0111 warning (process.binding) for Stash to log', async () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('pending');
     const m = modulesPreload();

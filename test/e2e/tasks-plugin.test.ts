@@ -16,7 +16,7 @@ import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.j
 import { PlexSimulator } from '../../src/sim/plex.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { SIM_PLEX_TOKEN, SIM_STASH_KEY } from '../../src/sim/world.js';
-import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HOOK_TRIGGERS } from '../../src/hook/input.js';
-import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 
 const TOKEN = 'build-test-token-9c1e7d';
 const dirs: string[] = [];

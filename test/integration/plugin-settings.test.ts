@@ -1,11 +1,11 @@
-// readPluginSettings (src/stash-api/plugin-settings.ts), the hook's one Stash call, against StashSimulator
+// readPluginSettings (src/hook/stash-plugin-config.ts), the hook's one Stash call, against StashSimulator
 // over real HTTP (the simulator executes the query against Stash's schema), and against a bare server
 // for the answers Stash should never give.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StashSimulator } from '../../src/sim/stash.js';
-import { PLUGIN_SETTINGS_MAX_BYTES, pluginSettingsOf, readPluginSettings } from '../../src/stash-api/plugin-settings.js';
+import { PLUGIN_SETTINGS_MAX_BYTES, pluginSettingsOf, readPluginSettings } from '../../src/hook/stash-plugin-config.js';
 
 const KEY = 'stash-settings-key-41c0';
 let sim: StashSimulator;

@@ -362,7 +362,7 @@ describe('MiniRedis / InboxWriter', () => {
   });
 });
 
-describe('MiniRedis transports: a TCP handle of its own (auto, an IP) and node:net', () => {
+describe('MiniRedis over node:net', () => {
   /** A server on `host` that runs `onData` for what it receives; its port. */
   async function server(host: string, onData: (sock: Socket, d: Buffer) => void): Promise<number> {
     const srv = createServer((sock: Socket) => sock.on('data', (d) => onData(sock, d)));
@@ -371,55 +371,46 @@ describe('MiniRedis transports: a TCP handle of its own (auto, an IP) and node:n
     return (srv.address() as { port: number }).port;
   }
 
-  it('auto takes the handle for an IP literal (v4 and v6), node:net for a host name and when told', async () => {
+  it('reaches an IPv4 address, an IPv6 address and a host name', async () => {
     const pong = (sock: Socket) => sock.write('+PONG\r\n');
     const v4 = await server('127.0.0.1', pong);
     const v6 = await server('::1', pong);
-    const cases = [
-      [`redis://127.0.0.1:${v4}`, 'auto', 'handle'],
-      [`redis://[::1]:${v6}`, 'auto', 'handle'],
-      [`redis://localhost:${v4}`, 'auto', 'socket'],
-      [`redis://127.0.0.1:${v4}`, 'net', 'socket'],
-    ] as const;
-    for (const [url, transport, kind] of cases) {
-      const c = await MiniRedis.connect(parseRedisUrl(url), { transport });
-      expect([url, transport, c.transport]).toEqual([url, transport, kind]);
-      expect(await c.pipeline([['PING']])).toEqual(['PONG']);
+    for (const url of [`redis://127.0.0.1:${v4}`, `redis://[::1]:${v6}`, `redis://localhost:${v4}`]) {
+      const c = await MiniRedis.connect(parseRedisUrl(url));
+      expect([url, await c.pipeline([['PING']])]).toEqual([url, ['PONG']]);
       c.close();
     }
   });
 
-  describe.each(['auto', 'net'] as const)('transport %s', (transport) => {
-    it('a reply that arrives in many reads (a 1 MiB value) comes back whole', async () => {
-      const c = await MiniRedis.connect(parseRedisUrl(testRedisUrl()), { transport });
-      const key = uniquePrefix('big');
-      const value = 'x'.repeat(1024 * 1024 - 3) + 'end';
-      const replies = await c.pipeline([['SET', key, value], ['GET', key], ['DEL', key]]);
-      c.close();
-      expect(replies[0]).toBe('OK');
-      expect((replies[1] as string).length).toBe(value.length);
-      expect(replies[1] === value).toBe(true);
-      expect(replies[2]).toBe(1);
-    });
+  it('a reply that arrives in many reads (a 1 MiB value) comes back whole', async () => {
+    const c = await MiniRedis.connect(parseRedisUrl(testRedisUrl()));
+    const key = uniquePrefix('big');
+    const value = 'x'.repeat(1024 * 1024 - 3) + 'end';
+    const replies = await c.pipeline([['SET', key, value], ['GET', key], ['DEL', key]]);
+    c.close();
+    expect(replies[0]).toBe('OK');
+    expect((replies[1] as string).length).toBe(value.length);
+    expect(replies[1] === value).toBe(true);
+    expect(replies[2]).toBe(1);
+  });
 
-    it('a refused connection rejects in node:net\'s words', async () => {
-      const port = await freePort();
-      await expect(MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`), { transport })).rejects.toThrow(`connect ECONNREFUSED 127.0.0.1:${port}`);
-    });
+  it('a refused connection rejects in node:net\'s words', async () => {
+    const port = await freePort();
+    await expect(MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`))).rejects.toThrow(`connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
 
-    it('a server that closes the connection fails what waits for it, and what comes after', async () => {
-      const port = await server('127.0.0.1', (sock) => sock.end());
-      const c = await MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`), { transport });
-      await expect(c.pipeline([['PING']])).rejects.toThrow('Redis closed the connection');
-      await expect(c.pipeline([['PING']])).rejects.toThrow('Redis closed the connection');
-    });
+  it('a server that closes the connection fails what waits for it, and what comes after', async () => {
+    const port = await server('127.0.0.1', (sock) => sock.end());
+    const c = await MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`));
+    await expect(c.pipeline([['PING']])).rejects.toThrow('Redis closed the connection');
+    await expect(c.pipeline([['PING']])).rejects.toThrow('Redis closed the connection');
+  });
 
-    it('a server that never answers fails the pipeline at its timeout', async () => {
-      const port = await server('127.0.0.1', () => undefined);
-      const c = await MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`), { transport, commandTimeoutMs: 150 });
-      await expect(c.pipeline([['PING']])).rejects.toThrow('Redis did not answer within 150 ms');
-      c.close();
-    });
+  it('a server that never answers fails the pipeline at its timeout', async () => {
+    const port = await server('127.0.0.1', () => undefined);
+    const c = await MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`), { commandTimeoutMs: 150 });
+    await expect(c.pipeline([['PING']])).rejects.toThrow('Redis did not answer within 150 ms');
+    c.close();
   });
 });
 

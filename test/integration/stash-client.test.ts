@@ -6,7 +6,7 @@ import { SyncError } from '../../src/core/errors.js';
 import { simFileSize } from '../../src/sim/file-size.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { formatStashTime, STASH_WINDOW_WIDENING_MS, StashClient, type StashClock } from '../../src/stash-api/client.js';
-import { readPluginSettings } from '../../src/stash-api/plugin-settings.js';
+import { readPluginSettings } from '../../src/hook/stash-plugin-config.js';
 import type { Screenshot } from '../../src/model/types.js';
 import { startReverseProxy } from '../helpers/reverse-proxy.js';
 

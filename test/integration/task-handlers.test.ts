@@ -19,7 +19,7 @@ import { PlexClient } from '../../src/plex/client.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene } from '../../src/sync/processor.js';
 import { StashSimulator } from '../../src/sim/stash.js';
-import type { PluginLogLevel } from '../../src/stash-plugin/plugin-io.js';
+import type { PluginLogLevel } from '../../src/hook/log-lines.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { decodeInboxEntry } from '../../src/model/job.js';

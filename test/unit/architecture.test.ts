@@ -19,6 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['dlq', 'restore'],
   ['dashboard', 'stash-plugin'],
   ['sim', 'roles'],
+  ['demo'],
 ];
 const rank = new Map(LAYERS.flatMap((folders, i) => folders.map((f) => [f, i] as const)));
 
@@ -81,6 +82,28 @@ describe('architecture', () => {
     };
     for (const f of files) if (!state.has(f)) visit(f);
     expect(cycles).toEqual([]);
+  });
+
+  it('keeps workers/ to entry points: no file there over 60 lines (the logic lives in src/)', () => {
+    const WORKERS = join(ROOT, 'workers');
+    const long = readdirSync(WORKERS)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => [f, readFileSync(join(WORKERS, f), 'utf8').trimEnd().split('\n').length] as const)
+      .filter(([, lines]) => lines > 60)
+      .map(([f, lines]) => `workers/${f}: ${lines} lines`);
+    expect(long).toEqual([]);
+  });
+
+  it("uses none of Node's private internals: no process.binding, no internalBinding, no *_wrap binding", () => {
+    const dirs = ['src', 'workers', 'bench', 'scripts'].map((d) => join(ROOT, d));
+    const code = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const p = join(dir, name);
+        return statSync(p).isDirectory() ? code(p) : /\.(ts|mjs|cjs|js)$/.test(name) ? [p] : [];
+      });
+    const PRIVATE = /process\.binding\b|\binternalBinding\b|\b[a-z]+_wrap\b/;
+    const offenders = dirs.flatMap(code).filter((f) => PRIVATE.test(readFileSync(f, 'utf8')));
+    expect(offenders.map((f) => relative(ROOT, f))).toEqual([]);
   });
 
   it('cites no path outside the repository', () => {

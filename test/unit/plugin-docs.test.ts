@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decideHook } from '../../src/hook/decide.js';
 import { hookOutcome } from '../../src/dashboard/http-hook.js';
 import type { PluginInput } from '../../src/hook/input.js';
-import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 
 const doc = readFileSync('docs/STASH.md', 'utf8');
 const hookInput = (ctx: Record<string, unknown>): PluginInput => ({ server_connection: {}, args: { hookContext: ctx as never } });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { keys } from '../../src/core/redis.js';
 import { decideHook, PLEX_RELEVANT_FIELDS, RENAME_HOOKS } from '../../src/hook/decide.js';
 import { hookOutcome } from '../../src/dashboard/http-hook.js';
-import { PLUGIN_TASKS } from '../../src/stash-plugin/plugin-io.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 import { RENAME_HOOK_TRIGGERS, type PluginInput } from '../../src/hook/input.js';
 import { TASK_HANDLERS } from '../../src/stash-plugin/tasks.js';
 import { decodeInboxEntry, fanoutSchema, priorityOf, PRIORITY, syncJobSchema } from '../../src/model/job.js';

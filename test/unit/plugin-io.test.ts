@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_URL, PLUGIN_TASKS, envDecidesSettings, isTaskMode, logLine, numberArg, pluginManifest, progressLine, resolveRedisSettings, sessionCookieOf, stashUrl } from '../../src/stash-plugin/plugin-io.js';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_URL, envDecidesSettings, resolveRedisSettings } from '../../src/hook/settings.js';
+import { logLine, progressLine } from '../../src/hook/log-lines.js';
+import { sessionCookieOf, stashUrl } from '../../src/hook/stash-connection.js';
+import { pluginManifest } from '../../src/stash-plugin/manifest.js';
+import { numberArg } from '../../src/stash-plugin/task-args.js';
+import { PLUGIN_TASKS, isTaskMode } from '../../src/stash-plugin/task-list.js';
 import { HOOK_TRIGGERS, MAX_INPUT_BYTES, errorOutput, output, parsePluginInput, type PluginInput } from '../../src/hook/input.js';
 
 const conn = {

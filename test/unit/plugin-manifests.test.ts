@@ -1,10 +1,14 @@
 // The plugin manifests, pure: the Node one and the HTTP variants (BusyBox wget, curl) come out of
-// plugin-io.ts as objects the build serialises to YAML. Each must survive that round trip as a
-// manifest Stash loads: Stash decodes it strictly (an unknown key fails the whole plugin), needs exec,
-// interface raw and hooks with Stash's trigger names.
+// src/stash-plugin/manifest.ts and http-manifest.ts as objects the build serialises to YAML. Each must
+// survive that round trip as a manifest Stash loads: Stash decodes it strictly (an unknown key fails the
+// whole plugin), needs exec, interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { CURL_MAX_TIME_S, HTTP_HOOK_PATH, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest, PLUGIN_TASKS, pluginManifest, resolveHttpHookTarget } from '../../src/stash-plugin/plugin-io.js';
+import { HTTP_HOOK_PATH } from '../../src/hook/input.js';
+import { CURL_MAX_TIME_S, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest } from '../../src/stash-plugin/http-manifest.js';
+import { resolveHttpHookTarget } from '../../src/stash-plugin/http-hook-target.js';
+import { pluginManifest } from '../../src/stash-plugin/manifest.js';
+import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 import { HOOK_TRIGGERS } from '../../src/hook/input.js';
 import { STASH_MIN_VERSION, STASH_PLUGIN_MIN_VERSION } from '../../src/stash-api/stash-version.js';
 

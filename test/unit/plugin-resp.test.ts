@@ -1,7 +1,6 @@
 // The hook's minimal Redis client: URL parsing and the RESP2 reply parser.
 import { describe, expect, it } from 'vitest';
 import { parseRedisUrl, parseRedisUrlWhatwg, parseReply, RedisReplyError } from '../../src/hook/mini-redis.js';
-import { dialTcpHandle, ipFamily } from '../../src/hook/tcp-handle.js';
 
 describe('parseRedisUrl', () => {
   it('defaults, auth, db, tls, IPv6', () => {
@@ -37,17 +36,6 @@ describe('parseRedisUrl: the common form read without WHATWG URL, to the same re
       expect(outcome(parseRedisUrl)).toEqual(outcome(parseRedisUrlWhatwg));
     },
   );
-});
-
-describe('ipFamily / dialTcpHandle: the TCP handle only for an IP literal', () => {
-  it('tells IP literals from host names', () => {
-    const hosts = ['127.0.0.1', '10.1.2.3', '255.255.255.255', '::1', 'fe80::1%eth0', 'localhost', 'redis', 'redis.lan', '1.2.3', '1234', '127.000.0.1', '256.1.1.1'];
-    expect(hosts.map(ipFamily)).toEqual([4, 4, 4, 6, 6, 0, 0, 0, 0, 0, 0, 0]);
-  });
-
-  it('a host name is left to node:net (its lookup, and each address it resolves to)', () => {
-    expect(dialTcpHandle('localhost', 6379)).toBeNull();
-  });
 });
 
 describe('parseReply', () => {

@@ -1,12 +1,14 @@
-// A plugin's settings as saved in Stash (`configuration { plugins(include: [id]) }`), read by the Stash
-// hook when REDIS_URL / REDIS_PREFIX are not in its environment and its 60 s cache is stale. One GraphQL
-// POST over node:http / node:https, loaded on first use: StashClient (./client.ts) would bring zod and
-// fetch (undici), 100–200 ms to load, into a process Stash waits for on every scene save. So this
-// module imports nothing heavy, and nothing at all runs until it is called.
+// A plugin's settings as saved in Stash (`configuration { plugins(include: [id]) }`), read by the hook's
+// settings (./settings.ts) when REDIS_URL / REDIS_PREFIX are not in its environment and its 60 s cache is
+// stale. One GraphQL POST over node:http / node:https, loaded on first use: StashClient
+// (src/stash-api/client.ts) would bring zod and fetch (undici), 100–200 ms to load, into a process Stash
+// waits for on every scene save. So this module imports nothing heavy, and nothing at all runs until it
+// is called. The document is listed with every other one Stash is sent (src/stash-api/queries.ts), where
+// the tests check it against Stash's real schema.
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { ResponseTooLarge } from '../core/bounded-body.js';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
-import { pluginConfigurationQuery } from './queries.js';
+import { stashAuthHeaders, type StashCredentials } from './stash-connection.js';
 
 /** Longest answer read: a plugin's settings are a few hundred bytes. */
 export const PLUGIN_SETTINGS_MAX_BYTES = 1024 * 1024;
@@ -15,17 +17,20 @@ export const PLUGIN_SETTINGS_TIMEOUT_MS = 3_000;
 const MAX_DETAIL = 300;
 const OPERATION = 'PluginConfiguration';
 
-export interface StashCredentials {
-  /** Sent as the `ApiKey` header. */
-  apiKey?: string | null;
-  /** Sent as `Cookie: name=value` when there is no key (the plugin's server_connection.SessionCookie). */
-  sessionCookie?: { name: string; value: string } | null;
-}
-
-/** Stash's credentials as request headers: the API key when there is one, else the session cookie. */
-export function stashAuthHeaders(c: StashCredentials): Record<string, string> {
-  if (c.apiKey) return { ApiKey: c.apiKey };
-  return c.sessionCookie ? { Cookie: `${c.sessionCookie.name}=${c.sessionCookie.value}` } : {};
+/**
+ * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The id is
+ * written into the document as a string literal, not passed as a variable: `include` is `[String!]` in
+ * Stash v0.24 and `[ID!]` from v0.25.0 on, and a variable of either type is rejected by the other
+ * (422, "Variable "$id" of type "ID!" used in position expecting type "String!""); a literal fits both.
+ */
+export function pluginConfigurationQuery(pluginId: string): string {
+  return /* GraphQL */ `
+  query PluginConfiguration {
+    configuration {
+      plugins(include: [${JSON.stringify(pluginId)}])
+    }
+  }
+`;
 }
 
 export interface PluginSettingsRequest extends StashCredentials {

@@ -1,0 +1,162 @@
+// `npm run demo` (workers/demo.ts): simulated Stash and Plex, real Redis, the whole system, and a
+// scripted outage to watch on the dashboard. Ctrl-C stops everything it started.
+import { onShutdown } from '../core/cli.js';
+import { parseConfig, type Config } from '../core/config.js';
+import { createLogger } from '../core/log.js';
+import { connectRedis, keys, type RedisConnection } from '../core/redis.js';
+import { createMetricsRegistry, workerMetrics } from '../dashboard/metrics.js';
+import { startDashboard } from '../dashboard/server.js';
+import { encodeInboxEntry } from '../model/inbox-item.js';
+import { ensureRedis, type EmbeddedRedis } from '../roles/embedded-redis.js';
+import { startSupervisorRole } from '../roles/supervisor.js';
+import { startWorkerRole } from '../roles/worker.js';
+import { startSimWorld, type SimWorld } from '../sim/world.js';
+import { readBreaker } from '../resilience/store.js';
+import type { DemoOptions } from './options.js';
+
+const say = (line: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The simulators with the demo's library, and the scene whose edit is longer than a proxy allows. */
+async function demoWorld(scenes: number): Promise<{ world: SimWorld; longId: string }> {
+  const world = await startSimWorld({ scenes });
+  world.plex.setLatencyMs(15);
+  // Plex behind a reverse proxy with nginx's default limit (414 past 8 KiB of request line), and one scene
+  // whose edit is far longer: stash2plex splits it under PLEX_MAX_URL_BYTES and cuts the summary to fit.
+  world.plex.setProxyLimits({ requestLine: 8 * 1024 });
+  const longId = [...world.ratingKeyOf.keys()][0]!;
+  world.stash.updateScene(longId, {
+    details: 'Ünïcödé détails, 漢字 et 😀 — '.repeat(150),
+    tag_ids: Array.from({ length: 120 }, (_, i) => world.stash.addTag(`Catégorie ${i + 1}`)),
+  });
+  return { world, longId };
+}
+
+function demoConfig(world: SimWorld, embedded: EmbeddedRedis | null): Config {
+  return parseConfig({
+    ...world.env,
+    REDIS_URL: embedded?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `s2p-demo-${Date.now().toString(36)}`,
+    DASHBOARD_PORT: process.env.DASHBOARD_PORT ?? '3000',
+    DASHBOARD_HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', // the demo narrates; LOG_LEVEL=info shows every log line
+    WORKER_CONCURRENCY: '4',
+    HEALTH_INTERVAL_MS: '2000',
+    HEALTH_MAX_INTERVAL_MS: '8000',
+    HEALTH_CLOSED_INTERVAL_MS: '3000',
+    BREAKER_RECOVERY_TIMEOUT_MS: '5000',
+    RAMP_INITIAL_RATE: '2',
+    RAMP_TARGET_RATE: '15',
+    RAMP_DURATION_MS: '45000',
+    RECONCILE_INTERVAL_MS: '60000',
+  });
+}
+
+interface Demo {
+  world: SimWorld;
+  longId: string;
+  config: Config;
+  redis: RedisConnection;
+  /** Set once Ctrl-C is stopping everything. */
+  stopping(): boolean;
+}
+
+/** Starts the world, the roles and the dashboard; Ctrl-C stops them and deletes the demo's keys. */
+async function startDemo(options: DemoOptions, embedded: EmbeddedRedis | null): Promise<Demo> {
+  const { world, longId } = await demoWorld(options.scenes);
+  const config = demoConfig(world, embedded);
+  const log = createLogger({ level: config.logLevel, name: 'demo' });
+  const registry = createMetricsRegistry();
+  const metrics = workerMetrics(registry);
+  const worker = await startWorkerRole(config, log, { onAttempt: metrics.onAttempt });
+  const supervisor = await startSupervisorRole(config, log);
+  const dashboard = await startDashboard(config, log, { supervisor: supervisor.supervisor, registry });
+  const redis = connectRedis(config);
+  let stopping = false;
+  onShutdown(async () => {
+    stopping = true;
+    say('stopping…');
+    await dashboard.stop();
+    await supervisor.stop();
+    await worker.stop();
+    // The demo's keys go with it.
+    const own = await redis.keys(`${config.redis.prefix}:*`);
+    for (let i = 0; i < own.length; i += 500) await redis.del(...own.slice(i, i + 500));
+    redis.disconnect();
+    await world.stop();
+    await embedded?.stop();
+  });
+  say(`dashboard: ${dashboard.url}/   (Bull Board: ${dashboard.url}/queues)`);
+  say(`simulated Stash ${world.stash.url} with ${options.scenes} scenes, simulated Plex ${world.plex.url}`);
+  return { world, longId, config, redis, stopping: () => stopping };
+}
+
+/** The script: a Sync All, the long edit, edits every 400 ms, the outage and the recovery, until Ctrl-C. */
+async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
+  const { world, longId, redis, stopping } = demo;
+  const k = keys(demo.config.redis.prefix);
+  /** What a Stash hook would record for an edit of scene `id`. */
+  const hook = async (id: string) => {
+    await redis.xadd(k.inbox, '*', ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
+  };
+  const ids = [...world.ratingKeyOf.keys()];
+  // --malformed: the first scene's Plex item carries a rating Plex should send as a number, as text.
+  // Not the long scene (the demo waits for that one to reach Plex): another, when there is one.
+  const malformed = options.malformed ? (ids.find((id) => id !== longId) ?? ids[0]!) : null;
+  if (malformed) {
+    world.plex.overrideItemJson(world.ratingKeyOf.get(malformed)!, { userRating: '8.0' });
+    say(`scene ${malformed}: Plex answers its item with userRating "8.0"; only its job fails (PlexBadResponse, in the failed set), the breaker stays CLOSED`);
+  }
+  let edits = 0;
+  const editSomething = async () => {
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    world.stash.updateScene(id, { title: `Scene ${id} (edit ${++edits})` });
+    await hook(id);
+  };
+  const synced = () => [...world.ratingKeyOf].filter(([id, rk]) => id === malformed || world.plex.item(rk)?.title === world.stash.scene(id)?.title).length;
+
+  say('syncing the whole library (like the Stash task "Sync All Scenes")…');
+  for (const id of ids) await hook(id);
+  while (!stopping() && synced() < ids.length) await sleep(500);
+  say(malformed ? `library in sync: ${ids.length - 1} scenes; scene ${malformed}'s job is in the failed set (PlexBadResponse)` : `library in sync: ${ids.length} scenes`);
+  // Its tag lists travel in PUTs after its title: wait for the last of them.
+  while (!stopping() && longId !== malformed && (world.plex.item(world.ratingKeyOf.get(longId)!)?.genre.length ?? 0) < 120) await sleep(200);
+  const long = world.plex.item(world.ratingKeyOf.get(longId)!);
+  if (long) say(`scene ${longId}, behind an 8 KiB URL limit: ${long.genre.length} genres and a ${[...long.summary].length}-character summary (cut to fit one request) reached Plex in split edits`);
+
+  const editLoop = (async () => {
+    while (!stopping()) {
+      await editSomething();
+      await sleep(400);
+    }
+  })();
+
+  if (options.outage) {
+    await sleep(10_000);
+    say(`Plex goes DOWN for ${options.outageMs / 1000} s (edits keep coming): the breaker opens and the queue pauses`);
+    await world.plex.setMode('down');
+    await sleep(options.outageMs);
+    await world.plex.setMode('up');
+    say('Plex is back: the supervisor notices on its own, tries one job a second, then ramps up');
+    while (!stopping() && (await readBreaker(redis, k, Date.now(), [])).state.state !== 'CLOSED') await sleep(500);
+    say('recovered: watch the ramp on the dashboard; nothing was lost');
+  }
+  say('running until Ctrl-C');
+  await editLoop;
+}
+
+/**
+ * Runs the demo until Ctrl-C, whose handler stops everything and exits. Resolves with an exit status
+ * only when it cannot start (no Redis), else with null once stopped.
+ */
+export async function runDemo(options: DemoOptions): Promise<number | null> {
+  let embedded: EmbeddedRedis | null;
+  try {
+    embedded = await ensureRedis(process.env);
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return 1;
+  }
+  await narrate(await startDemo(options, embedded), options);
+  return null;
+}
