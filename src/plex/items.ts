@@ -1,6 +1,6 @@
 // Item reads: one item (`GET /library/metadata/{ratingKey}`) or several in one request
 // (`GET /library/metadata/{k1},{k2},…`), each key with its own answer or its own error: a key missing from
-// the answer, a malformed item, and a 404 of the whole read told apart by reading each key alone.
+// the answer, a malformed item, and a 404 or a refusal of the whole read told apart by reading each key alone.
 import { SyncError } from '../core/errors.js';
 import type { PlexItem } from '../model/types.js';
 import type { BadItemLog } from './bad-items.js';
@@ -44,8 +44,8 @@ export class PlexItems {
    * One `GET /library/metadata/{k1},{k2},…`: each item, or per key the error of its read. A key missing
    * from the answer is PlexNotFound for that key alone; an item with a bad field is PlexBadResponse for
    * that key alone. A 404 of the whole read (Plex may answer so when one key is gone: docs/REAL-SERVERS.md)
-   * reads each key alone, so only a key that 404s alone is not found. Any other failure of the request is
-   * every key's, named per key. The caller keeps within ITEMS_PER_REQUEST and batchBudget.
+   * or a 401/403 (an item the token may not see) reads each key alone, so only a key that fails alone
+   * fails. Any other failure of the request is every key's, named per key. The caller keeps within ITEMS_PER_REQUEST and batchBudget.
    */
   async readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
     const path = `/library/metadata/${ratingKeys.map((k) => encodeURIComponent(k)).join(',')}`;
@@ -56,7 +56,9 @@ export class PlexItems {
       list = this.http.parsed('GET', path, () => parseMetadataList(json));
     } catch (err) {
       if (!(err instanceof SyncError)) throw err;
-      if (err.type === 'PlexNotFound' && ratingKeys.length > 1) return this.readEach(ratingKeys);
+      // A 404 or a refusal (401/403) of the whole read may be about one key (gone, or an item this token may
+      // not see): each key is read alone, so only that key's job meets it.
+      if (ratingKeys.length > 1 && (err.type === 'PlexNotFound' || err.type === 'PlexAuthError')) return this.readEach(ratingKeys);
       return new Map(ratingKeys.map((k) => [k, this.http.scrub(new SyncError(err.type, err.message.replace(path, each(k)), err.status))]));
     }
     const byKey = new Map(list.items.map((m) => [m.ratingKey, m]));

@@ -123,6 +123,20 @@ describe('coalesced reads', () => {
     expect(reason.message).toMatch(/GET \/library\/metadata\/999991 → HTTP 404$/);
   });
 
+  it('a read refused (401) for one item it holds fails only that key: each key is read alone', async () => {
+    const port = batchedPlex(plexClient, { maxKeys: 2 });
+    const [k1, k2] = ids().map((id) => world.ratingKeyOf.get(id)!);
+    world.plex.denyItems([k1!]);
+    world.plex.resetCounters();
+    try {
+      const settled = await Promise.allSettled([k1!, k2!].map((k) => port.getItem(k)));
+      expect(settled.map(errorType)).toEqual(['PlexAuthError', 'fulfilled']);
+      expect(metadataReads().map((r) => `${r.path.split('/').pop()} ${r.status}`).sort()).toEqual([`${k1} 401`, `${k1},${k2} 401`, `${k2} 200`].sort());
+    } finally {
+      world.plex.denyItems([]);
+    }
+  });
+
   it('a batch during an outage: every job of it fails with the type a single read gets', async () => {
     const all = ids();
     await world.plex.setMode('down');
