@@ -67,7 +67,10 @@ function runOnce(c: Case, dir: string): Promise<{ ms: number; code: number | nul
   const pipe = stdinPipe(dir, c.input);
   return new Promise((done, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, c.args, { env: { PATH: process.env.PATH ?? '', ...c.env }, stdio: [pipe?.fd ?? 'pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, c.args, {
+      env: { PATH: process.env.PATH ?? '', ...c.env },
+      stdio: [pipe?.fd ?? 'pipe', 'pipe', 'ignore'],
+    });
     let stdout = '';
     child.stdout!.on('data', (d) => (stdout += d));
     if (child.stdin) {
@@ -86,7 +89,13 @@ function runOnce(c: Case, dir: string): Promise<{ ms: number; code: number | nul
 function hookCases(plugin: string, dir: string, redisUrl: string | null, prefix: string): Case[] {
   const conn = (extra: Record<string, unknown> = {}) => ({
     // Port 9 (discard): a Stash call, if one happened, would fail and show up in the figures.
-    Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: { Name: 'session', Value: 'bench' }, Dir: dir, PluginDir: dir, ...extra,
+    Scheme: 'http',
+    Host: '0.0.0.0',
+    Port: 9,
+    SessionCookie: { Name: 'session', Value: 'bench' },
+    Dir: dir,
+    PluginDir: dir,
+    ...extra,
   });
   const hook = (hookContext: Record<string, unknown>) => JSON.stringify({ server_connection: conn(), args: { hookContext } });
   const edit = hook({ id: 42, type: 'Scene.Update.Post', input: { id: '42', title: 'Edited' }, inputFields: ['title', 'id'] });
@@ -107,7 +116,10 @@ function hookCases(plugin: string, dir: string, redisUrl: string | null, prefix:
     cases.push({
       // Not a target: what any Node process pays to connect to Redis and hear back, the hook's own cost aside.
       name: 'floor: node connects to Redis, PING',
-      args: ['-e', `const s=require('net').connect(${port},${JSON.stringify(host)},()=>s.write('PING\\r\\n'));s.on('data',()=>process.exit(0))`],
+      args: [
+        '-e',
+        `const s=require('net').connect(${port},${JSON.stringify(host)},()=>s.write('PING\\r\\n'));s.on('data',()=>process.exit(0))`,
+      ],
       input: edit,
       env: {},
     });
@@ -128,7 +140,10 @@ function hookCases(plugin: string, dir: string, redisUrl: string | null, prefix:
       before: () => {
         if (Date.now() - cacheWrittenAt < 30_000) return;
         cacheWrittenAt = Date.now();
-        writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: cacheWrittenAt, settings: { redisUrl, redisPrefix: prefix } }));
+        writeFileSync(
+          join(dir, 'stash2plex.settings.json'),
+          JSON.stringify({ at: cacheWrittenAt, settings: { redisUrl, redisPrefix: prefix } }),
+        );
       },
       expect: /"output":"queued scene 42"/,
     });
@@ -157,7 +172,7 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
       const order = [...cases];
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
+        [order[i], order[j]] = [order[j], order[i]];
       }
       for (const c of order) {
         const r = await runOnce(c, pipeDir);
@@ -170,7 +185,10 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
     }
     if (redis) {
       const c = await MiniRedis.connect(parseRedisUrl(redis.url));
-      const [len] = await c.pipeline([['XLEN', `${prefix}:inbox`], ['DEL', `${prefix}:inbox`]]);
+      const [len] = await c.pipeline([
+        ['XLEN', `${prefix}:inbox`],
+        ['DEL', `${prefix}:inbox`],
+      ]);
       c.close();
       if (len !== enqueued) throw new Error(`inbox holds ${String(len)} entries, expected ${enqueued}`);
     }
@@ -186,7 +204,9 @@ export async function runHookBench(opts: HookBenchOptions = {}): Promise<HookBen
     return { case: c.name, runs: t.length, medianMs: median(t), p95Ms: percentile(t, 95), vsNode: median(t) / base };
   });
   const cache = readdirSync(dirname(plugin)).find((f) => f.endsWith('.v8cache'));
-  log(`${formatHookBench(rows, runs)}code cache beside the plugin at the end: ${cache ?? 'none (no run recorded an event, or the folder is read-only)'}\n`);
+  log(
+    `${formatHookBench(rows, runs)}code cache beside the plugin at the end: ${cache ?? 'none (no run recorded an event, or the folder is read-only)'}\n`,
+  );
   return rows;
 }
 
@@ -201,13 +221,23 @@ export const HOOK_TARGETS: Readonly<Record<string, number>> = {
 export function formatHookBench(rows: readonly HookBenchRow[], runs = rows[0]?.runs ?? 0): string {
   const out = table(
     `Stash plugin hook: wall time of one process run (${runs} interleaved runs per case, stdin a pipe, node ${process.version})`,
-    rows.map((r) => ({ case: r.case, 'median ms': round(r.medianMs), 'p95 ms': round(r.p95Ms), '× node -e 0 (median)': round(r.vsNode, 2) })),
+    rows.map((r) => ({
+      case: r.case,
+      'median ms': round(r.medianMs),
+      'p95 ms': round(r.p95Ms),
+      '× node -e 0 (median)': round(r.vsNode, 2),
+    })),
   );
   const verdicts = rows
     .filter((r) => HOOK_TARGETS[r.case] !== undefined)
-    .map((r) => `${r.case}: ${round(r.vsNode, 2)} × node -e 0 (target ≤ ${HOOK_TARGETS[r.case]}): ${r.vsNode <= HOOK_TARGETS[r.case]! ? 'met' : 'NOT met'}\n`);
+    .map(
+      (r) =>
+        `${r.case}: ${round(r.vsNode, 2)} × node -e 0 (target ≤ ${HOOK_TARGETS[r.case]}): ${r.vsNode <= HOOK_TARGETS[r.case] ? 'met' : 'NOT met'}\n`,
+    );
   if (!rows.some((r) => r.case.startsWith('hook: enqueue'))) verdicts.push('enqueue not measured (no Redis)\n');
-  const load = loadavg().map((l) => l.toFixed(2)).join(', ');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
   return `${out}${verdicts.join('')}load average (1, 5, 15 min) at the end: ${load} on ${cpus().length} cores\n`;
 }
 

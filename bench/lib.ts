@@ -18,7 +18,7 @@ export async function privateRedis(): Promise<{ url: string; stop(): void }> {
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 export const median = (values: readonly number[]) => percentile(values, 50);
 export const round = (n: number, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN);
@@ -47,7 +47,7 @@ export function stdinPipe(dir: string, input: string, opts: { keepOpen?: boolean
     if (writerOpen) closeSync(writer);
     writerOpen = false;
   };
-  for (let off = 0; off < data.length; ) off += writeSync(writer, data, off);
+  for (let off = 0; off < data.length;) off += writeSync(writer, data, off);
   if (!opts.keepOpen) closeWriter();
   return {
     fd,
@@ -61,11 +61,15 @@ export function stdinPipe(dir: string, input: string, opts: { keepOpen?: boolean
 /** A Markdown table (readable in a terminal too). */
 export function table(title: string, rows: readonly Row[]): string {
   if (rows.length === 0) return `### ${title}\n\n(no rows)\n`;
-  const cols = Object.keys(rows[0]!);
+  const cols = Object.keys(rows[0]);
   const cell = (v: string | number | undefined) => String(v ?? '');
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  return [`### ${title}`, '', line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n') + '\n';
+  const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  return (
+    [`### ${title}`, '', line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 /** True when this module is the process's main script. */

@@ -49,7 +49,7 @@ async function seed(world: SimWorld, config: Config, redis: RedisConnection, cov
     world.plex.seedItem(ratingKey, { edit: encodeEdit(edit), userRating: edit.userRating, poster: shot });
     const version = screenshotVersion(scene.paths!.screenshot!, Infinity)!;
     pipe.hset(ownershipKey(k, ratingKey), { ...owned, ...(shot ? { poster: valueHash(shot.bytes), posterVersion: version } : {}) });
-    pipe.hset(k.plexPathCache, normalisePlexPath(mapPath(scene.files[0]!.path, config.plex.pathMap)), ratingKey);
+    pipe.hset(k.plexPathCache, normalisePlexPath(mapPath(scene.files[0].path, config.plex.pathMap)), ratingKey);
     pipe.hset(k.plexSceneItem, id, ratingKey);
     if (pipe.length >= 2_000) {
       await pipe.exec();
@@ -69,7 +69,8 @@ interface PassResult {
   failed: number;
 }
 
-const isMetadataEdit = (r: SimRequest) => (r.method === 'PUT' && r.route === ROUTES.sectionAll && !r.path.includes('thumb.locked')) || r.route === ROUTES.rate;
+const isMetadataEdit = (r: SimRequest) =>
+  (r.method === 'PUT' && r.route === ROUTES.sectionAll && !r.path.includes('thumb.locked')) || r.route === ROUTES.rate;
 
 /** One pass of `ids` through a worker role with `env` (READ_BATCH…), on the seeded prefix. */
 async function pass(world: SimWorld, base: Record<string, string>, ids: string[], env: Record<string, string> = {}): Promise<PassResult> {
@@ -79,7 +80,11 @@ async function pass(world: SimWorld, base: Record<string, string>, ids: string[]
   await queue.pause();
   for (let i = 0; i < ids.length; i += 1_000) {
     const now = Date.now();
-    await enqueueSyncBulk(queue, ids.slice(i, i + 1_000).map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: now })), config.errorStrategies);
+    await enqueueSyncBulk(
+      queue,
+      ids.slice(i, i + 1_000).map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: now })),
+      config.errorStrategies,
+    );
   }
   world.plex.resetCounters();
   world.stash.resetCounters();
@@ -121,7 +126,13 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
   world.stash.setClockSkewMs(-10_000);
   for (const id of coverless) world.stash.removeCover(id);
   world.stash.setClockSkewMs(0);
-  const base = { ...world.env, REDIS_URL: redis.url, REDIS_PREFIX: `bench-lib-${Date.now()}`, WORKER_CONCURRENCY: String(CONCURRENCY), RECONCILE_INTERVAL_MS: '0' };
+  const base = {
+    ...world.env,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `bench-lib-${Date.now()}`,
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    RECONCILE_INTERVAL_MS: '0',
+  };
   const seedConn = connectRedis(parseConfig(base));
   const seeded = performance.now();
   await seed(world, parseConfig(base), seedConn, new Set(coverless));
@@ -138,7 +149,7 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
   const newCovers = changed.filter((_, i) => i % 10 === 0);
   // One in ten coverless scenes gets a cover (a PNG): its `?t=` moves, the screenshot is read and uploaded.
   const coverAdded = coverless.filter((_, i) => i % 10 === 0);
-  const png = world.stash.screenshotOf(ids[1]!).bytes;
+  const png = world.stash.screenshotOf(ids[1]).bytes;
   for (const id of changed) world.stash.updateScene(id, { title: `Changed ${id}` });
   for (const id of newCovers) world.stash.setScreenshot(id, Buffer.concat([world.stash.screenshotOf(id).bytes, Buffer.from('new cover')]));
   for (const id of coverAdded) world.stash.setScreenshot(id, Buffer.concat([png, Buffer.from(`cover of ${id}`)]));
@@ -154,17 +165,53 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
   const perScene = (r: PassResult, count: number) => r.ms / count;
   const speedup = perScene(single, sample) / perScene(batched, n);
   const rows: Row[] = [
-    { figure: `unchanged pass, coalesced reads (${n} scenes)`, value: `${round(batched.ms / 1000, 1)} s (${round(n / (batched.ms / 1000))} scenes/s)`, target: '' },
-    { figure: `unchanged pass, READ_BATCH=1 (first ${sample} scenes)`, value: `${round(single.ms / 1000, 1)} s (${round(sample / (single.ms / 1000))} scenes/s)`, target: '' },
+    {
+      figure: `unchanged pass, coalesced reads (${n} scenes)`,
+      value: `${round(batched.ms / 1000, 1)} s (${round(n / (batched.ms / 1000))} scenes/s)`,
+      target: '',
+    },
+    {
+      figure: `unchanged pass, READ_BATCH=1 (first ${sample} scenes)`,
+      value: `${round(single.ms / 1000, 1)} s (${round(sample / (single.ms / 1000))} scenes/s)`,
+      target: '',
+    },
     { figure: 'wall time per unchanged scene: READ_BATCH=1 / coalesced', value: `${round(speedup, 1)} ×`, target: '≥ 4 ×' },
     { figure: 'Plex requests per unchanged scene (coalesced; /identity aside)', value: round(batched.plex / n, 3), target: '≤ 0.05' },
-    { figure: `Stash requests per unchanged scene (coalesced; GraphQL and screenshots; ${coverless.length} without a cover)`, value: round(batched.stash / n, 3), target: '≤ 0.05' },
-    { figure: 'Plex / Stash requests per unchanged scene, READ_BATCH=1', value: `${round(single.plex / sample, 3)} / ${round(single.stash / sample, 3)}`, target: '' },
-    { figure: 'screenshot reads in the unchanged passes (placeholders read at the first sync)', value: batched.screenshots + single.screenshots, target: '0' },
-    { figure: 'edits in the unchanged passes', value: batched.metadataEdits + batched.posterUploads + single.metadataEdits + single.posterUploads, target: '0' },
-    { figure: `changed scenes (${changed.length}): edits per changed scene`, value: round(change.metadataEdits / changed.length, 3), target: 'exactly 1' },
-    { figure: `poster uploads (${newCovers.length} new covers among them, ${coverAdded.length} on scenes that had none)`, value: change.posterUploads, target: String(newCovers.length + coverAdded.length) },
-    { figure: 'changed pass: wall time; Plex / Stash requests', value: `${round(change.ms / 1000, 1)} s; ${change.plex} / ${change.stash}`, target: '' },
+    {
+      figure: `Stash requests per unchanged scene (coalesced; GraphQL and screenshots; ${coverless.length} without a cover)`,
+      value: round(batched.stash / n, 3),
+      target: '≤ 0.05',
+    },
+    {
+      figure: 'Plex / Stash requests per unchanged scene, READ_BATCH=1',
+      value: `${round(single.plex / sample, 3)} / ${round(single.stash / sample, 3)}`,
+      target: '',
+    },
+    {
+      figure: 'screenshot reads in the unchanged passes (placeholders read at the first sync)',
+      value: batched.screenshots + single.screenshots,
+      target: '0',
+    },
+    {
+      figure: 'edits in the unchanged passes',
+      value: batched.metadataEdits + batched.posterUploads + single.metadataEdits + single.posterUploads,
+      target: '0',
+    },
+    {
+      figure: `changed scenes (${changed.length}): edits per changed scene`,
+      value: round(change.metadataEdits / changed.length, 3),
+      target: 'exactly 1',
+    },
+    {
+      figure: `poster uploads (${newCovers.length} new covers among them, ${coverAdded.length} on scenes that had none)`,
+      value: change.posterUploads,
+      target: String(newCovers.length + coverAdded.length),
+    },
+    {
+      figure: 'changed pass: wall time; Plex / Stash requests',
+      value: `${round(change.ms / 1000, 1)} s; ${change.plex} / ${change.stash}`,
+      target: '',
+    },
     { figure: 'failed attempts (all passes)', value: firstCoverless.failed + batched.failed + single.failed + change.failed, target: '0' },
   ];
   const seeding = `Seeded as a first sync leaves it (Plex items, ownership records, path cache, item hints) in ${round(seedMs / 1000, 1)} s, and the ${coverless.length} scenes without a cover synced once through the worker (${firstCoverless.screenshots} screenshot reads, no latency) in ${round(firstCoverless.ms / 1000, 1)} s, outside the figures.`;

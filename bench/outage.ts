@@ -100,7 +100,7 @@ export async function measureOutageCycle(quick: boolean): Promise<OutageMeasurem
   const drainedAt = Date.now();
 
   const finished = await queue.getJobs(['completed'], 0, scenes, true);
-  const outage = (await readOutages(conn, k, []))[0]! as OutageMeasurements['outage'];
+  const outage = (await readOutages(conn, k, []))[0] as OutageMeasurements['outage'];
   const edits = world.plex.requests.filter((r) => r.method === 'PUT' && r.route === ROUTES.sectionAll && r.at >= outage.endedAt);
   await worker.stop();
   await supervisor.stop();
@@ -130,15 +130,27 @@ export function analyseOutage(m: OutageMeasurements): Row[] {
   const backlogAtRamp = m.editTimes.length;
   const theoretical = theoreticalDrainMs(backlogAtRamp, m.ramp);
   return [
-    { measure: 'detection delay (first outage-class failure → queue paused)', value: `${m.pausedAt - m.firstFailure} ms`, target: '≤ 1000 ms' },
-    { measure: 'detection delay recorded (detectedAt − startedAt)', value: `${m.outage.detectedAt - m.outage.startedAt} ms`, target: '≤ 1000 ms' },
+    {
+      measure: 'detection delay (first outage-class failure → queue paused)',
+      value: `${m.pausedAt - m.firstFailure} ms`,
+      target: '≤ 1000 ms',
+    },
+    {
+      measure: 'detection delay recorded (detectedAt − startedAt)',
+      value: `${m.outage.detectedAt - m.outage.startedAt} ms`,
+      target: '≤ 1000 ms',
+    },
     {
       measure: 'recovery latency (Plex up → first job done)',
       value: `${m.firstAfterUp - m.upAt} ms`,
       target: `≤ ${m.probeInterval + 1000} ms (probe interval ${m.probeInterval} ms + 1 s)`,
     },
     { measure: 'ramp excess (largest per-second count above schedule)', value: `${round(Math.max(0, excess), 2)} jobs`, target: '≤ 1 job' },
-    { measure: 'ramp utilisation (mean share of allowed rate used, backlog present)', value: `${round(utilisation * 100)} %`, target: '≥ 90 %' },
+    {
+      measure: 'ramp utilisation (mean share of allowed rate used, backlog present)',
+      value: `${round(utilisation * 100)} %`,
+      target: '≥ 90 %',
+    },
     {
       measure: `drain of ${backlogAtRamp} jobs after recovery`,
       value: `${round((m.drainedAt - rampStart) / 1000, 2)} s`,
@@ -151,7 +163,10 @@ export function analyseOutage(m: OutageMeasurements): Row[] {
 export async function runOutageBench({ quick = false } = {}): Promise<string> {
   const m = await measureOutageCycle(quick);
   const r = m.ramp;
-  return table(`Outage cycle (${m.scenes} scenes, ramp ${r.initialRate}→${r.targetRate} jobs/s over ${r.durationMs / 1000} s)`, analyseOutage(m));
+  return table(
+    `Outage cycle (${m.scenes} scenes, ramp ${r.initialRate}→${r.targetRate} jobs/s over ${r.durationMs / 1000} s)`,
+    analyseOutage(m),
+  );
 }
 
 if (isMain(import.meta.url)) {

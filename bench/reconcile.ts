@@ -25,7 +25,10 @@ const rssMb = (pid: number) => {
 function runCli(args: string[], env: Record<string, string>): Promise<{ ms: number; peakMb: number; report: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['dist/workers/reconcile.js', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['dist/workers/reconcile.js', ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     let peakMb = 0;
     const timer = setInterval(() => (peakMb = Math.max(peakMb, rssMb(child.pid!))), 50);
@@ -41,7 +44,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ ms: numb
 /** Path cache entries for every scene, as the workers leave them after syncing the library. */
 async function fillPathCache(world: SimWorld, conn: ReturnType<typeof connectRedis>, prefix: string): Promise<void> {
   const cacheKey = keys(prefix).plexPathCache;
-  const byKey = new Map(world.plex.items().map((i) => [i.ratingKey, i.files[0]!]));
+  const byKey = new Map(world.plex.items().map((i) => [i.ratingKey, i.files[0]]));
   const entries = [...world.ratingKeyOf.values()].map((rk) => [byKey.get(rk)!, rk]);
   for (let i = 0; i < entries.length; i += 5_000) await conn.hset(cacheKey, Object.fromEntries(entries.slice(i, i + 5_000)));
 }

@@ -50,7 +50,7 @@ export async function makeFailedJobs(args: {
         chunk.map((j) => ({ sceneId: j.sceneId, reason: j.reason ?? 'hook', enqueuedAt: Date.now() })),
         args.strategies,
       );
-      const reasonOf = new Map(added.map((job, k) => [job.id!, chunk[k]!.failedReason]));
+      const reasonOf = new Map(added.map((job, k) => [job.id!, chunk[k].failedReason]));
       let left = reasonOf.size;
       const loop = async () => {
         const token = randomUUID();
@@ -93,7 +93,11 @@ interface MeasureContext {
 }
 
 /** One requeue run, timed, with RSS and retained heap, as a row of the table. */
-async function measureRun({ conn, queue, k, config, log, gc, rows }: MeasureContext, step: string, dryRun: boolean): Promise<RequeueSummary> {
+async function measureRun(
+  { conn, queue, k, config, log, gc, rows }: MeasureContext,
+  step: string,
+  dryRun: boolean,
+): Promise<RequeueSummary> {
   gc();
   const before = process.memoryUsage();
   let peak = before.rss;
@@ -127,7 +131,10 @@ async function measureRun({ conn, queue, k, config, log, gc, rows }: MeasureCont
 export async function runRequeueBench({ quick = false } = {}): Promise<Row[]> {
   const redis = await privateRedis();
   const n = quick ? 2_000 : 10_000;
-  const config = parseConfig({ REDIS_URL: redis.url, REDIS_PREFIX: `bench-requeue-${Date.now()}`, LOG_LEVEL: 'silent' }, { plex: false, stash: false });
+  const config = parseConfig(
+    { REDIS_URL: redis.url, REDIS_PREFIX: `bench-requeue-${Date.now()}`, LOG_LEVEL: 'silent' },
+    { plex: false, stash: false },
+  );
   const k = keys(config.redis.prefix);
   const log = createLogger({ level: 'silent' });
   const conn = connectRedis(config);
@@ -144,18 +151,39 @@ export async function runRequeueBench({ quick = false } = {}): Promise<Row[]> {
       jobs: Array.from({ length: n }, (_, i) => ({
         sceneId: String(i + 1),
         // One in ten is a permanent failure that must stay.
-        failedReason: i % 10 === 9 ? 'PlexAuthError: GET /library/sections → HTTP 401 (token rejected)' : `PlexServerDown: GET /library/metadata/${i + 1} → ECONNREFUSED`,
+        failedReason:
+          i % 10 === 9
+            ? 'PlexAuthError: GET /library/sections → HTTP 401 (token rejected)'
+            : `PlexServerDown: GET /library/metadata/${i + 1} → ECONNREFUSED`,
       })),
     });
     const endedAt = Date.now();
     const setupMs = performance.now() - t0;
     await conn.set(
       k.outages,
-      JSON.stringify([{ id: 'bench', startedAt, detectedAt: startedAt, endedAt, durationMs: endedAt - startedAt, trigger: 'failures', firstError: null, jobsAffected: n, rampEndedAt: null }]),
+      JSON.stringify([
+        {
+          id: 'bench',
+          startedAt,
+          detectedAt: startedAt,
+          endedAt,
+          durationMs: endedAt - startedAt,
+          trigger: 'failures',
+          firstError: null,
+          jobsAffected: n,
+          rampEndedAt: null,
+        },
+      ]),
     );
     const gc = collector();
     const blank = { 'RSS before MB': '', 'RSS peak MB': '', 'heap retained MB (Δ)': '' };
-    rows.push({ step: `create ${n} failed jobs (addBulk + getNextJob + moveToFailed)`, jobs: n, ms: Math.round(setupMs), 'jobs/s': Math.round(n / (setupMs / 1000)), ...blank });
+    rows.push({
+      step: `create ${n} failed jobs (addBulk + getNextJob + moveToFailed)`,
+      jobs: n,
+      ms: Math.round(setupMs),
+      'jobs/s': Math.round(n / (setupMs / 1000)),
+      ...blank,
+    });
 
     const measure = (step: string, dryRun: boolean) => measureRun({ conn, queue, k, config, log, gc, rows }, step, dryRun);
     const dry = await measure('dry run: scan + select (pages of 500)', true);
@@ -178,7 +206,8 @@ export async function runRequeueBench({ quick = false } = {}): Promise<Row[]> {
 }
 
 /** Title of the table of runRequeueBench's rows. */
-export const requeueBenchTitle = (quick = false) => `Requeue (${quick ? '2 000' : '10 000'} failed jobs, 10 % permanent; pages of 500; node ${process.version})`;
+export const requeueBenchTitle = (quick = false) =>
+  `Requeue (${quick ? '2 000' : '10 000'} failed jobs, 10 % permanent; pages of 500; node ${process.version})`;
 
 if (isMain(import.meta.url)) {
   const quick = process.argv.includes('--quick');

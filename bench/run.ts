@@ -13,7 +13,8 @@ import { table } from './lib.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+const onlyArg =
+  argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 
 const benches: [name: string, run: () => Promise<string>][] = [

@@ -49,7 +49,13 @@ export async function runScaleBench({ quick = false } = {}): Promise<string> {
   const n = quick ? 10_000 : 100_000;
   const redis = await privateRedis();
   const world = await startSimWorld({ scenes: 0 });
-  const env = { ...world.env, REDIS_URL: redis.url, REDIS_PREFIX: `bench-scale-${Date.now()}`, LOG_LEVEL: 'error', RECONCILE_INTERVAL_MS: '0' };
+  const env = {
+    ...world.env,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `bench-scale-${Date.now()}`,
+    LOG_LEVEL: 'error',
+    RECONCILE_INTERVAL_MS: '0',
+  };
   const config = parseConfig(env);
   const conn = connectRedis(config);
   const queue = createSyncQueue(conn, config.redis.prefix);
@@ -62,7 +68,15 @@ export async function runScaleBench({ quick = false } = {}): Promise<string> {
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1_000) {
     const now = Date.now();
-    await enqueueSyncBulk(queue, Array.from({ length: Math.min(1_000, n - i) }, (_, j) => ({ sceneId: String(i + j + 1), reason: 'manual' as const, enqueuedAt: now })), config.errorStrategies);
+    await enqueueSyncBulk(
+      queue,
+      Array.from({ length: Math.min(1_000, n - i) }, (_, j) => ({
+        sceneId: String(i + j + 1),
+        reason: 'manual' as const,
+        enqueuedAt: now,
+      })),
+      config.errorStrategies,
+    );
   }
   const enqueueMs = performance.now() - t0;
   await sleep(3_000);
@@ -99,7 +113,11 @@ export async function runScaleBench({ quick = false } = {}): Promise<string> {
   redis.stop();
 
   const rows: Row[] = [
-    { measure: `enqueue ${n} jobs (addBulk, 1 000 per call)`, value: `${round(enqueueMs / 1000, 2)} s`, note: `${round(n / (enqueueMs / 1000))} jobs/s` },
+    {
+      measure: `enqueue ${n} jobs (addBulk, 1 000 per call)`,
+      value: `${round(enqueueMs / 1000, 2)} s`,
+      note: `${round(n / (enqueueMs / 1000))} jobs/s`,
+    },
     {
       measure: `worker RSS: empty queue → backlog held → at the drain's end → idle ${idleSettleMs(quick) / 1000} s after (node ${nodeFlagsOf('worker').join(' ')})`,
       value: `${round(memAt0.worker)} → ${round(memAtN.worker)} → ${round(memAtDrain.worker)} → ${round(memAfter.worker)} MB`,
@@ -110,8 +128,16 @@ export async function runScaleBench({ quick = false } = {}): Promise<string> {
       value: `${round(memAt0.supervisor)} → ${round(memAtN.supervisor)} → ${round(memAtDrain.supervisor)} → ${round(memAfter.supervisor)} MB`,
       note: 'flat is the target',
     },
-    { measure: `/api/status document at ${n} jobs (median / p95)`, value: `${round(median(latencies), 2)} / ${round(percentile(latencies, 95), 2)} ms`, note: 'target well under 50 ms' },
-    { measure: `drain ${n} jobs (1 worker, concurrency ${config.worker.concurrency}: WORKER_CONCURRENCY's default)`, value: `${round(drainMs / 1000, 1)} s`, note: `${round(n / (drainMs / 1000))} jobs/s; each job one Stash request, then a permanent failure` },
+    {
+      measure: `/api/status document at ${n} jobs (median / p95)`,
+      value: `${round(median(latencies), 2)} / ${round(percentile(latencies, 95), 2)} ms`,
+      note: 'target well under 50 ms',
+    },
+    {
+      measure: `drain ${n} jobs (1 worker, concurrency ${config.worker.concurrency}: WORKER_CONCURRENCY's default)`,
+      value: `${round(drainMs / 1000, 1)} s`,
+      note: `${round(n / (drainMs / 1000))} jobs/s; each job one Stash request, then a permanent failure`,
+    },
   ];
   return table(`Scale (${n}-job backlog, real worker and supervisor processes)`, rows);
 }

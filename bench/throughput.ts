@@ -22,10 +22,20 @@ function editAll(world: SimWorld, tag: string) {
 
 /** stash2plex's own worker: jobs/s over `ids`. */
 async function ours(world: SimWorld, redisUrl: string, ids: string[]): Promise<number> {
-  const config = parseConfig({ ...world.env, REDIS_URL: redisUrl, REDIS_PREFIX: `bench-tp-${Date.now()}`, SYNC_POSTER: 'false', WORKER_CONCURRENCY: String(CONCURRENCY) });
+  const config = parseConfig({
+    ...world.env,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: `bench-tp-${Date.now()}`,
+    SYNC_POSTER: 'false',
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+  });
   const conn = connectRedis(config);
   const queue = createSyncQueue(conn, config.redis.prefix);
-  await enqueueSyncBulk(queue, ids.map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: Date.now() })), config.errorStrategies);
+  await enqueueSyncBulk(
+    queue,
+    ids.map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: Date.now() })),
+    config.errorStrategies,
+  );
   const started = performance.now();
   const role = await startWorkerRole(config, createLogger({ level: 'silent' }));
   while (((await queue.getJobCounts('completed')).completed ?? 0) < ids.length) await sleep(20);
@@ -44,19 +54,21 @@ async function baseline(world: SimWorld, redisUrl: string, ids: string[]): Promi
   const prefix = `bench-base-${Date.now()}`;
   const queue = new Queue('plain', { connection: conn, prefix });
   await queue.addBulk(ids.map((sceneId) => ({ name: 'sync', data: { sceneId }, opts: { removeOnComplete: { count: 100_000 } } })));
-  const plex = { 'X-Plex-Token': env.PLEX_TOKEN!, Accept: 'application/json' };
+  const plex = { 'X-Plex-Token': env.PLEX_TOKEN, Accept: 'application/json' };
   const started = performance.now();
   const worker = new Worker(
     'plain',
     async (job) => {
       const res = await fetch(`${env.STASH_URL}/graphql`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ApiKey: env.STASH_API_KEY! },
+        headers: { 'Content-Type': 'application/json', ApiKey: env.STASH_API_KEY },
         body: JSON.stringify({ query: FIND_SCENE, variables: { id: job.data.sceneId } }),
       });
       const scene = ((await res.json()) as { data: { findScene: { title: string; files: { path: string }[] } } }).data.findScene;
-      const file = scene.files[0]!.path.replace('/stash/videos', '/plex/videos');
-      const list = (await (await fetch(`${env.PLEX_URL}/library/sections/1/all?type=1&file=${encodeURIComponent(file)}`, { headers: plex })).json()) as {
+      const file = scene.files[0].path.replace('/stash/videos', '/plex/videos');
+      const list = (await (
+        await fetch(`${env.PLEX_URL}/library/sections/1/all?type=1&file=${encodeURIComponent(file)}`, { headers: plex })
+      ).json()) as {
         MediaContainer: { Metadata?: { ratingKey: string; Media: { Part: { file: string }[] }[] }[] };
       };
       const item = list.MediaContainer.Metadata!.find((m) => m.Media.some((md) => md.Part.some((p) => p.file === file)))!;

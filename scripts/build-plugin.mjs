@@ -89,7 +89,9 @@ const inlineLua = {
   setup(b) {
     b.onResolve({ filter: /\/lua-source(\.js|\.ts)?$/ }, () => ({ path: 'lua-source', namespace: 'inline-lua' }));
     b.onLoad({ filter: /.*/, namespace: 'inline-lua' }, () => {
-      const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua')).sort();
+      const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.lua'))
+        .sort();
       const imports = files.map((f, i) => `import s${i} from ${JSON.stringify(join(root, 'src', f))};`);
       const table = files.map((f, i) => `${JSON.stringify(f.split(sep).join('/'))}: s${i}`);
       const contents = `${imports.join('\n')}
@@ -129,14 +131,23 @@ const tasksBeside = {
     b.onResolve({ filter: /^\.\/tasks(\.js|\.ts)?$/ }, (a) =>
       /src\/stash-plugin$/.test(a.resolveDir) ? { path: 'tasks', namespace: 'tasks-beside' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'tasks-beside' }, () => ({ contents: `module.exports = require('./${TASKS_FILE}');`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'tasks-beside' }, () => ({
+      contents: `module.exports = require('./${TASKS_FILE}');`,
+      loader: 'js',
+    }));
     const escaped = TASKS_FILE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     b.onResolve({ filter: new RegExp(`^\\./${escaped}$`) }, (a) => ({ path: a.path, external: true }));
   },
 };
 
 const [hook, tasks] = await Promise.all([
-  build({ ...common, entryPoints: ['workers/stash-plugin.ts'], outfile: join(outdir, HOOK_FILE), plugins: [tasksBeside, inlineLua], metafile: true }),
+  build({
+    ...common,
+    entryPoints: ['workers/stash-plugin.ts'],
+    outfile: join(outdir, HOOK_FILE),
+    plugins: [tasksBeside, inlineLua],
+    metafile: true,
+  }),
   build({ ...common, entryPoints: ['src/stash-plugin/tasks.ts'], outfile: join(outdir, TASKS_FILE), metafile: true }),
 ]);
 // The loader names the hook bundle's code cache by the bundle's hash: V8 checks a cache against the
@@ -154,7 +165,9 @@ const loader = await build({
 // modules that bring one (ioredis, pino, zod), and nothing of the Stash client (src/stash-api: the hook
 // reads its settings with src/hook/settings.ts), nor the tasks' modules.
 const hookInputs = Object.keys(hook.metafile.inputs);
-const heavy = hookInputs.filter((p) => /node_modules\/|src\/(model\/job|core\/(redis|config|log)|stash-api\/.*|stash-plugin\/(tasks|task-reports))\.ts$/.test(p));
+const heavy = hookInputs.filter((p) =>
+  /node_modules\/|src\/(model\/job|core\/(redis|config|log)|stash-api\/.*|stash-plugin\/(tasks|task-reports))\.ts$/.test(p),
+);
 const hookCode = Buffer.from(hook.outputFiles[0].contents).toString('utf8');
 if (hookCode.includes('import("./')) heavy.push('a dynamic import() of a file (starts the ESM loader: use require)');
 if (heavy.length) {
@@ -163,8 +176,12 @@ if (heavy.length) {
 }
 // The loader runs before every hook: node:fs, node:path, node:vm and its own modules (the code cache), nothing else.
 const loaderCode = Buffer.from(loader.outputFiles[0].contents).toString('utf8');
-const loaderRequires = [...loaderCode.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((r) => !['node:fs', 'node:path', 'node:vm'].includes(r));
-const loaderInputs = Object.keys(loader.metafile.inputs).filter((p) => !p.startsWith("<define:") && !/(workers\/stash-plugin-loader|src\/stash-plugin\/code-cache(-request|-format)?)\.ts$/.test(p));
+const loaderRequires = [...loaderCode.matchAll(/require\("([^"]+)"\)/g)]
+  .map((m) => m[1])
+  .filter((r) => !['node:fs', 'node:path', 'node:vm'].includes(r));
+const loaderInputs = Object.keys(loader.metafile.inputs).filter(
+  (p) => !p.startsWith('<define:') && !/(workers\/stash-plugin-loader|src\/stash-plugin\/code-cache(-request|-format)?)\.ts$/.test(p),
+);
 if (loaderRequires.length || loaderInputs.length) {
   process.stderr.write(`build-plugin: the loader must not include: ${[...loaderRequires, ...loaderInputs].join(', ')}\n`);
   process.exit(1);
@@ -175,7 +192,13 @@ const manifestsEntry = `export { pluginManifest } from './src/stash-plugin/manif
 export { httpPluginManifest } from './src/stash-plugin/http-manifest.ts';
 export { resolveHttpHookTarget } from './src/stash-plugin/http-hook-target.ts';
 export { HTTP_HOOK_PATH } from './src/hook/input.ts';`;
-const io = await build({ ...common, format: 'esm', minify: false, stdin: { contents: manifestsEntry, resolveDir: root, loader: 'ts' }, outfile: 'manifests.mjs' });
+const io = await build({
+  ...common,
+  format: 'esm',
+  minify: false,
+  stdin: { contents: manifestsEntry, resolveDir: root, loader: 'ts' },
+  outfile: 'manifests.mjs',
+});
 const { pluginManifest, httpPluginManifest, resolveHttpHookTarget, HTTP_HOOK_PATH } = await import(
   `data:text/javascript;base64,${Buffer.from(io.outputFiles[0].contents).toString('base64')}`
 );
@@ -210,7 +233,9 @@ for (const { variant, dir } of variants) {
 
 if (!quiet) {
   const size = (r) => `${(r.outputFiles[0].contents.length / 1024).toFixed(1)} KiB`;
-  process.stdout.write(`build-plugin: ${outdir}: ${LOADER_FILE} ${size(loader)}, ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, stash2plex.yml\n`);
+  process.stdout.write(
+    `build-plugin: ${outdir}: ${LOADER_FILE} ${size(loader)}, ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, stash2plex.yml\n`,
+  );
   if (variants.length) {
     const shown = (dir) => (relative(process.cwd(), dir).startsWith('..') ? dir : relative(process.cwd(), dir) || '.');
     const where = variants.map(({ variant, dir }) => `${shown(dir)}/stash2plex.yml (${variant})`).join(', ');

@@ -9,10 +9,13 @@ import { createLogger } from '../src/core/log.js';
 import { startSupervisorRole } from '../src/roles/supervisor.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 
-handleHelp(process.argv, `
+handleHelp(
+  process.argv,
+  `
 Usage: npm start
 Runs the worker, the supervisor and the dashboard (DASHBOARD_HOST:DASHBOARD_PORT) in one process.
-With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`);
+With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`,
+);
 const config0 = loadConfigOrExit();
 try {
   assertDashboardExposure(config0);

@@ -4,7 +4,9 @@ import { ConfigError, loadConfigOrExit, secretsOf } from '../src/core/config.js'
 import { startDashboard } from '../src/dashboard/server.js';
 import { createLogger } from '../src/core/log.js';
 
-handleHelp(process.argv, `
+handleHelp(
+  process.argv,
+  `
 Usage: npm run dashboard
 Serves on DASHBOARD_HOST:DASHBOARD_PORT (default 127.0.0.1:3000):
   /             status page (breaker, probes, recovery ramp, queue, outage chart and history)
@@ -15,7 +17,8 @@ Serves on DASHBOARD_HOST:DASHBOARD_PORT (default 127.0.0.1:3000):
 Everything but /healthz and /api/stash/hook asks for HTTP basic auth (DASHBOARD_USER / DASHBOARD_PASSWORD). Without
 DASHBOARD_PASSWORD the dashboard only listens on a loopback address and only answers a loopback Host
 (DASHBOARD_ALLOWED_HOSTS adds names, e.g. a reverse proxy's); POST requests must come from the page
-itself or carry the header "X-Requested-With: stash2plex".`);
+itself or carry the header "X-Requested-With: stash2plex".`,
+);
 const config = loadConfigOrExit({ plex: true, stash: false });
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'dashboard' });
 try {
@@ -28,7 +31,9 @@ try {
   }
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    process.stderr.write(`stash2plex: cannot listen on ${config.dashboard.host}:${config.dashboard.port} (${code}); set DASHBOARD_HOST / DASHBOARD_PORT\n`);
+    process.stderr.write(
+      `stash2plex: cannot listen on ${config.dashboard.host}:${config.dashboard.port} (${code}); set DASHBOARD_HOST / DASHBOARD_PORT\n`,
+    );
     process.exit(1);
   }
   throw err;

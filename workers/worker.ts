@@ -4,10 +4,13 @@ import { loadConfigOrExit, secretsOf } from '../src/core/config.js';
 import { createLogger } from '../src/core/log.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 
-handleHelp(process.argv, `
+handleHelp(
+  process.argv,
+  `
 Usage: npm run worker
 Moves Stash hook events from Redis into the sync queue and syncs each scene to Plex
-(WORKER_CONCURRENCY jobs at a time). SIGTERM/SIGINT finish active jobs first.`);
+(WORKER_CONCURRENCY jobs at a time). SIGTERM/SIGINT finish active jobs first.`,
+);
 const config = loadConfigOrExit();
 const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'worker' });
 const role = await startWorkerRole(config, log);

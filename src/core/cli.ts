@@ -12,10 +12,15 @@ export function handleHelp(argv: readonly string[], usage: string): void {
 }
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
-export type ParsedOptions<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
+export type ParsedOptions<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>
+>['values'];
 
 /** A command's options (node:util parseArgs, strict, no positionals), or what is wrong with them, in one line. */
-export function parseOptions<O extends OptionsConfig>(args: readonly string[], options: O): { ok: true; values: ParsedOptions<O> } | { ok: false; error: string } {
+export function parseOptions<O extends OptionsConfig>(
+  args: readonly string[],
+  options: O,
+): { ok: true; values: ParsedOptions<O> } | { ok: false; error: string } {
   try {
     return { ok: true, values: parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values };
   } catch (err) {

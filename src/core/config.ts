@@ -60,9 +60,12 @@ const redisUrl = z
       return false;
     }
   }, 'must be a redis:// or rediss:// URL');
-const list = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 /** Host names (a port, if given, is ignored), as the dashboard compares them with a request's Host. */
 const hostList = list.transform((names, ctx) => {
@@ -79,7 +82,10 @@ export interface PathMapping {
 
 const pathMap = z.string().transform((s, ctx) => {
   const out: PathMapping[] = [];
-  for (const part of s.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) {
       ctx.addIssue({ code: 'custom', message: `"${part}" is not stashPrefix=plexPrefix` });
@@ -100,7 +106,7 @@ const errorStrategiesJson = z.string().transform((s, ctx) => {
   }
   const parsed = errorStrategiesSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || 'value'}: ${issue.message}` });
     return z.NEVER;
   }
@@ -132,7 +138,10 @@ const namesOf = <T extends string>(allowed: readonly T[], withNone: boolean) =>
     if (withNone && names.length === 1 && names[0] === 'none') return [] as T[];
     const bad = names.find((n) => !(allowed as readonly string[]).includes(n));
     if (bad !== undefined || names.length === 0) {
-      ctx.addIssue({ code: 'custom', message: `${bad === undefined ? 'must not be empty' : `"${bad}" is unknown`}: a comma list of ${choices}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad === undefined ? 'must not be empty' : `"${bad}" is unknown`}: a comma list of ${choices}`,
+      });
       return z.NEVER;
     }
     return [...new Set(names)] as T[];
@@ -142,10 +151,22 @@ const namesOf = <T extends string>(allowed: readonly T[], withNone: boolean) =>
 const VARIABLES = {
   REDIS_URL: [redisUrl, 'redis://127.0.0.1:6379'],
   REDIS_CLUSTER_NODES: [list, undefined],
-  REDIS_PREFIX: [z.string().trim().regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'), 's2p'],
+  REDIS_PREFIX: [
+    z
+      .string()
+      .trim()
+      .regex(/^[^\s:]+$/, 'must be non-empty, without spaces or colons'),
+    's2p',
+  ],
   PLEX_URL: [httpUrl, undefined],
   PLEX_TOKEN: [nonEmpty, undefined],
-  PLEX_CLIENT_ID: [z.string().trim().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'), undefined],
+  PLEX_CLIENT_ID: [
+    z
+      .string()
+      .trim()
+      .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable characters without spaces'),
+    undefined,
+  ],
   PLEX_LIBRARIES: [list, undefined],
   PATH_MAP: [pathMap, undefined],
   MATCH_FALLBACK: [z.enum(['basename', 'none'], { message: 'must be basename or none' }), 'basename'],

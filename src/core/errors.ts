@@ -62,7 +62,7 @@ export function formatFailedReason(type: ErrorType, message: string): string {
 export function parseFailedReason(reason: string | undefined | null): ErrorType | null {
   if (!reason) return null;
   const m = /^([A-Za-z]+):/.exec(reason);
-  return m && isErrorType(m[1]!) ? m[1] : null;
+  return m && isErrorType(m[1]) ? m[1] : null;
 }
 
 /** Recovery strategy per error type (issue: dead-letter recovery). Overridable with ERROR_STRATEGIES. */
@@ -147,7 +147,12 @@ export function classify(service: Service, failure: { status: number } | { error
       if (s === 404) return new SyncError('PlexNotFound', `${what} → HTTP 404`, s);
       if (s === 429 || s >= 500) return new SyncError('PlexTemporaryError', `${what} → HTTP ${s}`, s);
       // A proxy's limit on the request line (nginx 414) or the headers (Node 431): a setting to change, not a retry.
-      if (s === 414 || s === 431) return new SyncError('PlexBadRequest', `${what} → HTTP ${s} (URL too long for a proxy in front of Plex: lower PLEX_MAX_URL_BYTES)`, s);
+      if (s === 414 || s === 431)
+        return new SyncError(
+          'PlexBadRequest',
+          `${what} → HTTP ${s} (URL too long for a proxy in front of Plex: lower PLEX_MAX_URL_BYTES)`,
+          s,
+        );
       return new SyncError('PlexBadRequest', `${what} → HTTP ${s}`, s);
     }
     if (s === 401 || s === 403) return new SyncError('StashAuthError', `${what} → HTTP ${s} (API key rejected)`, s);

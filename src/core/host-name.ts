@@ -9,5 +9,5 @@ export function hostHeaderName(header: string | undefined): string | null {
   if (!header) return null;
   const h = header.trim().toLowerCase();
   const m = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(h) ?? /^([a-z0-9_.-]+)(?::\d{1,5})?$/.exec(h);
-  return m ? m[1]!.replace(/\.$/, '') : null;
+  return m ? m[1].replace(/\.$/, '') : null;
 }

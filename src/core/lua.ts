@@ -34,7 +34,12 @@ type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 const defined = new WeakMap<RedisConnection, Set<string>>();
 
 /** Runs `script` with `keys` and `args` on `redis`, registering it there on first use. */
-export function runLua(redis: RedisConnection, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+export function runLua(
+  redis: RedisConnection,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
   if (script.numberOfKeys !== undefined && script.numberOfKeys !== keys.length) {
     throw new Error(`${script.name} takes ${script.numberOfKeys} keys, not ${keys.length}`);
   }
@@ -44,6 +49,6 @@ export function runLua(redis: RedisConnection, script: LuaScript, keys: readonly
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     names.add(script.name);
   }
-  const command = (redis as unknown as Record<string, ScriptCommand>)[script.name]!.bind(redis);
+  const command = (redis as unknown as Record<string, ScriptCommand>)[script.name].bind(redis);
   return script.numberOfKeys === undefined ? command(keys.length, ...keys, ...args) : command(...keys, ...args);
 }

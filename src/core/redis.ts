@@ -20,7 +20,7 @@ export function connectRedis(config: Pick<Config, 'redis'>, extra: RedisOptions 
     return new Cluster(
       clusterNodes.map((n) => {
         const [host, port] = n.split(':');
-        return { host: host!, port: Number(port) };
+        return { host: host, port: Number(port) };
       }),
       {
         redisOptions: {
@@ -53,7 +53,13 @@ export async function closeQuietly(conn: { quit(): Promise<unknown>; disconnect(
 export async function connectForCommand(config: Pick<Config, 'redis'>): Promise<RedisConnection | null> {
   const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
   redis.on('error', () => undefined); // reported by the failing command
-  const answered = await Promise.race([redis.ping().then(() => true, () => false), new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref())]);
+  const answered = await Promise.race([
+    redis.ping().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref()),
+  ]);
   if (answered) return redis;
   redis.disconnect();
   return null;

@@ -125,11 +125,29 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
   const k = keyNames(config.redis.prefix);
   const statusTimeoutMs = opts.statusTimeoutMs ?? 3_000;
   const registry = opts.registry ?? createMetricsRegistry();
-  const stashHook = stashHookRouter({ token: config.hookToken, redis, inboxKey: k.inbox, log, secrets, now, rateLimit: opts.hookRateLimit, spool: opts.hookSpool });
+  const stashHook = stashHookRouter({
+    token: config.hookToken,
+    redis,
+    inboxKey: k.inbox,
+    log,
+    secrets,
+    now,
+    rateLimit: opts.hookRateLimit,
+    spool: opts.hookSpool,
+  });
   return {
     ping: () => redis.ping(),
     pingTimeoutMs: opts.healthzTimeoutMs ?? 1_000,
-    readStatus: statusReader({ redis, keys: k, queues, config, secrets, now, timeoutMs: statusTimeoutMs, warn: (w) => log.warn(`dashboard: ${w}`) }),
+    readStatus: statusReader({
+      redis,
+      keys: k,
+      queues,
+      config,
+      secrets,
+      now,
+      timeoutMs: statusTimeoutMs,
+      warn: (w) => log.warn(`dashboard: ${w}`),
+    }),
     probe: sharedInFlight(opts.probe ?? directProbe({ config, redis, keys: k, now, redisTimeoutMs: statusTimeoutMs })),
     requeue: requeueRunner(opts, k),
     cleanQueue: queueCleaner(opts),

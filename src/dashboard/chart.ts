@@ -28,10 +28,30 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 /** Tick steps, smallest first: the first giving at most `maxTicks` ticks is used. */
 const STEPS = [
-  SECOND, 2 * SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND,
-  MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE,
-  HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR,
-  DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 365 * DAY,
+  SECOND,
+  2 * SECOND,
+  5 * SECOND,
+  10 * SECOND,
+  15 * SECOND,
+  30 * SECOND,
+  MINUTE,
+  2 * MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+  14 * DAY,
+  30 * DAY,
+  90 * DAY,
+  365 * DAY,
 ];
 
 /** Escapes text for HTML and SVG content and attribute values. */
@@ -115,7 +135,19 @@ function layoutOf(outages: readonly Outage[], opts: ChartOptions): Layout {
   const laneTop = 22;
   const laneHeight = 46;
   const x = (t: number) => left + ((Math.min(to, Math.max(from, t)) - from) / (to - from)) * (right - left);
-  return { width, height: opts.height ?? 130, left, right, laneTop, laneHeight, axisY: laneTop + laneHeight + 10, from, to, now: opts.now, x };
+  return {
+    width,
+    height: opts.height ?? 130,
+    left,
+    right,
+    laneTop,
+    laneHeight,
+    axisY: laneTop + laneHeight + 10,
+    from,
+    to,
+    now: opts.now,
+    x,
+  };
 }
 
 /** One decimal is enough for coordinates. */
@@ -142,7 +174,9 @@ function axisParts(l: Layout, timeZone: string | undefined): string[] {
     const tx = r(l.x(t.at));
     parts.push(`<line x1="${tx}" y1="${laneTop}" x2="${tx}" y2="${axisY + 5}" stroke="#cbd5e1" stroke-width="1" stroke-dasharray="2 3"/>`);
     const anchor = tx < left + 30 ? 'start' : tx > right - 30 ? 'end' : 'middle';
-    parts.push(`<text x="${tx}" y="${axisY + 20}" text-anchor="${anchor}" font-size="12" fill="#475569" data-tick="${t.at}">${escapeXml(t.label)}</text>`);
+    parts.push(
+      `<text x="${tx}" y="${axisY + 20}" text-anchor="${anchor}" font-size="12" fill="#475569" data-tick="${t.at}">${escapeXml(t.label)}</text>`,
+    );
   }
   parts.push(`<line x1="${right}" y1="${laneTop - 6}" x2="${right}" y2="${axisY}" stroke="#0f172a" stroke-width="1.5"/>`);
   parts.push(`<text x="${right}" y="${laneTop - 9}" text-anchor="end" font-size="11" fill="#0f172a">now</text>`);

@@ -26,7 +26,10 @@ function rebindingGuard(config: Config, log: Logger, sendJson: SendJson): Middle
   const check = password === null || allowedHosts.length > 0;
   return (req, res, next) => {
     if (!check || hostAllowed(req.headers.host, allowedHosts)) return next();
-    log.warn({ method: req.method, path: req.path, host: String(req.headers.host ?? '').slice(0, 100) }, 'dashboard: request for a foreign Host refused');
+    log.warn(
+      { method: req.method, path: req.path, host: String(req.headers.host ?? '').slice(0, 100) },
+      'dashboard: request for a foreign Host refused',
+    );
     return sendJson(res, 421, { error: 'this dashboard does not serve that Host; add it to DASHBOARD_ALLOWED_HOSTS' });
   };
 }

@@ -71,7 +71,8 @@ export class HookSpool {
     };
     try {
       const r = await replaySpool(this.dir, send);
-      if (r.replayed) log.info({ replayed: r.replayed, pending: r.pending }, `stash hook: replayed ${r.replayed} spooled event(s) into the inbox`);
+      if (r.replayed)
+        log.info({ replayed: r.replayed, pending: r.pending }, `stash hook: replayed ${r.replayed} spooled event(s) into the inbox`);
       if (r.invalid) log.warn({ invalid: r.invalid, dir: this.dir }, 'stash hook: unreadable spool lines moved aside');
       if (r.error) log.warn({ pending: r.pending, err: r.error.message }, 'stash hook: spool replay stopped; retried later');
       if (r.pending === 0 && spooledCount(this.dir) === 0) this.maybePending = false;

@@ -19,7 +19,7 @@ export const DEFAULT_HOOK_RATE_LIMIT = { ratePerSec: 100, burst: 200 } as const;
 export function parseBearer(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return m ? m[1]! : null;
+  return m ? m[1] : null;
 }
 
 /**
@@ -80,7 +80,12 @@ export function hookOutcome(decision: HookDecision): HookOutcome {
     default: {
       // A decision this module does not know yet is refused, never silently answered as success.
       const other = decision as unknown as { action?: unknown };
-      return { status: 400, entry: null, body: { error: `unsupported hook decision ${JSON.stringify(String(other.action)).slice(0, 60)}` }, kind: 'reject' };
+      return {
+        status: 400,
+        entry: null,
+        body: { error: `unsupported hook decision ${JSON.stringify(String(other.action)).slice(0, 60)}` },
+        kind: 'reject',
+      };
     }
   }
 }
@@ -92,7 +97,18 @@ function recordOutcome(job: SyncJobData): HookOutcome {
 function fanoutOutcome(event: FanoutEvent): HookOutcome {
   // Validated again (cheap): an entry the workers could not decode must not be acknowledged as queued.
   const parsed = fanoutSchema.safeParse(event);
-  if (!parsed.success) return { status: 400, entry: null, body: { error: `invalid fan-out event: ${parsed.error.issues[0]?.message ?? 'malformed'}` }, kind: 'reject' };
+  if (!parsed.success)
+    return {
+      status: 400,
+      entry: null,
+      body: { error: `invalid fan-out event: ${parsed.error.issues[0]?.message ?? 'malformed'}` },
+      kind: 'reject',
+    };
   const e = parsed.data;
-  return { status: 200, entry: encodeFanoutEntry(e), body: { output: `queued ${e.relation} ${e.id}: every scene with it is re-synced` }, kind: 'fanout' };
+  return {
+    status: 200,
+    entry: encodeFanoutEntry(e),
+    body: { output: `queued ${e.relation} ${e.id}: every scene with it is re-synced` },
+    kind: 'fanout',
+  };
 }

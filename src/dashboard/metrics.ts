@@ -113,7 +113,12 @@ export class StatusMetrics {
     this.outagesTotal = once(
       registry,
       `${p}outages_total`,
-      () => new Counter({ name: `${p}outages_total`, help: 'Completed outages (breaker recoveries) since the breaker state was created', registers: [registry] }),
+      () =>
+        new Counter({
+          name: `${p}outages_total`,
+          help: 'Completed outages (breaker recoveries) since the breaker state was created',
+          registers: [registry],
+        }),
     );
     this.outageOngoing = gauge('outage_ongoing', '1 while an outage lasts');
     this.outagesRecorded = gauge('outages_recorded', 'Outages kept in the history (OUTAGE_HISTORY_SIZE at most)');
@@ -136,11 +141,21 @@ export class StatusMetrics {
     this.recoveryActive = gauge('recovery_active', '1 while the recovery ramp runs');
     this.recoveryRate = gauge('recovery_rate_jobs_per_second', 'Rate the recovery ramp allows now, in jobs/s (0 when no ramp runs)');
     this.probeUp = gauge('probe_up', 'Result of the last Plex /identity probe: 1 ok, 0 failed (NaN before the first probe)');
-    this.probeLatency = gauge('probe_latency_seconds', 'Latency of the last successful Plex /identity probe, in seconds (NaN when unknown)');
+    this.probeLatency = gauge(
+      'probe_latency_seconds',
+      'Latency of the last successful Plex /identity probe, in seconds (NaN when unknown)',
+    );
     this.queueJobs = gauge('queue_jobs', 'Jobs in the queue by state', ['queue', 'state']);
     this.queuePaused = gauge('queue_paused', '1 while the queue is paused', ['queue']);
-    this.queuePauseReason = gauge('queue_pause_reason', "1 for each reason the supervisor holds the paused queue ('plex down', 'token rejected')", ['queue', 'reason']);
-    this.tokenRejected = gauge('plex_token_rejected', '1 while Plex rejects PLEX_TOKEN (the supervisor holds the queue until it accepts it)');
+    this.queuePauseReason = gauge(
+      'queue_pause_reason',
+      "1 for each reason the supervisor holds the paused queue ('plex down', 'token rejected')",
+      ['queue', 'reason'],
+    );
+    this.tokenRejected = gauge(
+      'plex_token_rejected',
+      '1 while Plex rejects PLEX_TOKEN (the supervisor holds the queue until it accepts it)',
+    );
     this.supervisorAlive = gauge('supervisor_alive', '1 while a supervisor leader holds a live lease');
     this.syncSkipped = once(
       registry,

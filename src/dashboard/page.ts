@@ -64,8 +64,18 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
   else last = `<span class="bad">failed</span>${h.error ? `: <span class="err">${esc(h.error)}</span>` : ''}`;
   const rows: [string, string, string?][] = [
     ['Last probe', last, 'probe-last'],
-    ['Probed', h.lastProbeAt === null ? '—' : `<time title="${esc(formatDateTime(h.lastProbeAt, tz))}">${esc(formatAgo(h.lastProbeAt, now))}</time>`, 'probe-at'],
-    ['Next probe', h.nextProbeAt === null ? '<span class="muted">not scheduled</span>' : `<time title="${esc(formatDateTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`, 'probe-next'],
+    [
+      'Probed',
+      h.lastProbeAt === null ? '—' : `<time title="${esc(formatDateTime(h.lastProbeAt, tz))}">${esc(formatAgo(h.lastProbeAt, now))}</time>`,
+      'probe-at',
+    ],
+    [
+      'Next probe',
+      h.nextProbeAt === null
+        ? '<span class="muted">not scheduled</span>'
+        : `<time title="${esc(formatDateTime(h.nextProbeAt, tz))}">${esc(formatIn(h.nextProbeAt, now))}</time>`,
+      'probe-next',
+    ],
   ];
   const token = h.tokenRejected
     ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): the sync queue is paused (token rejected) and its jobs are held, not failed, until Plex accepts it again. This is not an outage.</p>'
@@ -81,7 +91,7 @@ function matchingAlerts(s: StatusJson): string {
     ...(m?.libraryProblems ?? []).map((p) => ['library-problem', p]),
     ...conflictLines(m?.conflicts ?? { count: 0, recent: [] }).map((line) => ['match-conflict', line]),
   ];
-  return lines.map(([id, text]) => `<p class="alert" data-testid="${id}">${esc(text!)}</p>`).join('');
+  return lines.map(([id, text]) => `<p class="alert" data-testid="${id}">${esc(text)}</p>`).join('');
 }
 
 function rampCard(s: StatusJson, ctx: PageContext): string {
@@ -114,7 +124,9 @@ function rampCard(s: StatusJson, ctx: PageContext): string {
 }
 
 function queueCard(name: string, q: QueueStatus, skipped: Record<string, number> | null): string {
-  const reasons = q.pauseReasons.length ? ` <span class="small" data-testid="queue-${esc(name)}-pause-reasons">${esc(q.pauseReasons.join(', '))}</span>` : '';
+  const reasons = q.pauseReasons.length
+    ? ` <span class="small" data-testid="queue-${esc(name)}-pause-reasons">${esc(q.pauseReasons.join(', '))}</span>`
+    : '';
   const state = q.paused
     ? `<span class="chip chip-bad" data-testid="queue-${esc(name)}-paused">paused by ${esc(q.pausedBy ?? 'operator')}</span>${reasons}`
     : `<span class="chip chip-ok" data-testid="queue-${esc(name)}-paused">running</span>`;
@@ -124,7 +136,9 @@ function queueCard(name: string, q: QueueStatus, skipped: Record<string, number>
         `<div class="count${k === 'failed' && q.failed > 0 ? ' count-bad' : ''}"><span class="n" data-testid="queue-${esc(name)}-${k}">${q[k].toLocaleString('en-US')}</span><span class="k">${k}</span></div>`,
     )
     .join('');
-  const limit = q.rateLimit ? `${esc(formatRate((q.rateLimit.max * 1000) / q.rateLimit.duration))} (${q.rateLimit.max} per ${esc(formatDuration(q.rateLimit.duration))})` : 'none';
+  const limit = q.rateLimit
+    ? `${esc(formatRate((q.rateLimit.max * 1000) / q.rateLimit.duration))} (${q.rateLimit.max} per ${esc(formatDuration(q.rateLimit.duration))})`
+    : 'none';
   return card(
     `queue-${name}`,
     `Queue “${name}”`,
@@ -167,7 +181,11 @@ function metricsSection(s: StatusJson): string {
 function outageRow(o: Outage, now: number, tz?: string): string {
   const ongoing = o.endedAt === null;
   const duration = ongoing ? now - o.startedAt : (o.durationMs ?? 0);
-  const ramp = ongoing ? '—' : o.rampEndedAt === null ? '<span class="chip chip-warn">ramping</span>' : esc(formatDateTime(o.rampEndedAt, tz));
+  const ramp = ongoing
+    ? '—'
+    : o.rampEndedAt === null
+      ? '<span class="chip chip-warn">ramping</span>'
+      : esc(formatDateTime(o.rampEndedAt, tz));
   return (
     `<tr data-outage-id="${esc(o.id)}"${ongoing ? ' class="ongoing"' : ''}>` +
     `<td class="nowrap"><time title="${esc(new Date(o.startedAt).toISOString())}">${esc(formatDateTime(o.startedAt, tz))}</time><br><span class="small muted">${esc(formatAgo(o.startedAt, now))}</span></td>` +
@@ -206,7 +224,13 @@ const GAP_TITLES: Record<GapClass, string> = {
 /** The last Reconcile Library report (a dry run's too): counts by class and the first scene ids. */
 function reconcileSection(s: StatusJson, ctx: PageContext): string {
   const r = s.reconcile?.last;
-  if (!r) return card('reconcile-card', 'Reconcile Library: last report', '<p class="muted" data-testid="reconcile-none">No Reconcile Library run yet: run it below, with <code>npm run reconcile</code> or the Stash task.</p>', 'wide');
+  if (!r)
+    return card(
+      'reconcile-card',
+      'Reconcile Library: last report',
+      '<p class="muted" data-testid="reconcile-none">No Reconcile Library run yet: run it below, with <code>npm run reconcile</code> or the Stash task.</p>',
+      'wide',
+    );
   const counts = GAP_CLASSES.map(
     (c) =>
       `<div class="count${r[c].count > 0 ? ' count-bad' : ''}" title="${esc(r[c].sceneIds.length ? `scenes ${r[c].sceneIds.join(', ')}${r[c].count > r[c].sceneIds.length ? ', …' : ''}` : 'none')}">` +
@@ -240,7 +264,10 @@ function excludedSection(s: StatusJson, ctx: PageContext): string {
         `<button type="button" data-resume="${esc(x.sceneId)}" data-testid="resume-${esc(x.sceneId)}">Sync again</button></li>`,
     )
     .join('');
-  const more = e.count > e.scenes.length ? `<p class="small muted">… and ${(e.count - e.scenes.length).toLocaleString('en-US')} more (<code>npm run restore -- --resume --all</code> brings them all back)</p>` : '';
+  const more =
+    e.count > e.scenes.length
+      ? `<p class="small muted">… and ${(e.count - e.scenes.length).toLocaleString('en-US')} more (<code>npm run restore -- --resume --all</code> brings them all back)</p>`
+      : '';
   return card(
     'excluded-card',
     'Kept out of sync',
@@ -258,14 +285,20 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
     `<span class="badge badge-${state}" data-testid="breaker-badge" data-state="${state}">${state}</span>` +
     `<div><p class="held" data-testid="breaker-held">${esc(breakerHeld(s, ctx.now))}</p>` +
     `<p class="summary" data-testid="breaker-summary">${esc(state === 'CLOSED' && s.recovery.active ? RECOVERING_TEXT : STATE_TEXT[state])}` +
-    (s.breaker.consecutiveFailures > 0 && state === 'CLOSED' ? ` <strong>${s.breaker.consecutiveFailures} outage-class ${s.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>` : '') +
-    (s.outages.current ? ` Outage started ${esc(formatAgo(s.outages.current.startedAt, ctx.now))}${s.outages.current.firstError ? ` — first error: <span class="err">${esc(s.outages.current.firstError)}</span>` : ''}.` : '') +
+    (s.breaker.consecutiveFailures > 0 && state === 'CLOSED'
+      ? ` <strong>${s.breaker.consecutiveFailures} outage-class ${s.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>`
+      : '') +
+    (s.outages.current
+      ? ` Outage started ${esc(formatAgo(s.outages.current.startedAt, ctx.now))}${s.outages.current.firstError ? ` — first error: <span class="err">${esc(s.outages.current.firstError)}</span>` : ''}.`
+      : '') +
     `</p></div>${supervisorBlock(s)}</section>`;
   const cards =
     `<div class="grid">` +
     healthCard(s, ctx.now, ctx.timeZone) +
     rampCard(s, ctx) +
-    Object.entries(s.queues).map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null)).join('') +
+    Object.entries(s.queues)
+      .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null))
+      .join('') +
     `</div>`;
   return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(s, ctx)}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
 }

@@ -25,7 +25,8 @@ export interface TakeResult {
 
 /** Throws on a limit that cannot work (zero, negative or non-finite figures). */
 export function assertRateLimit(limit: RateLimit): void {
-  if (!(Number.isFinite(limit.ratePerSec) && limit.ratePerSec > 0)) throw new RangeError(`ratePerSec must be a positive number, not ${limit.ratePerSec}`);
+  if (!(Number.isFinite(limit.ratePerSec) && limit.ratePerSec > 0))
+    throw new RangeError(`ratePerSec must be a positive number, not ${limit.ratePerSec}`);
   if (!(Number.isFinite(limit.burst) && limit.burst >= 1)) throw new RangeError(`burst must be at least 1, not ${limit.burst}`);
 }
 

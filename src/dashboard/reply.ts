@@ -13,9 +13,7 @@ export interface DashboardRequest {
 }
 
 /** A JSON answer (every string in it is redacted when sent) or a text one with its content type. */
-export type Reply =
-  | { status: number; json: unknown }
-  | { status: number; type: string; text: string; headers?: Record<string, string> };
+export type Reply = { status: number; json: unknown } | { status: number; type: string; text: string; headers?: Record<string, string> };
 
 export type Handler = (req: DashboardRequest) => Promise<Reply>;
 
@@ -34,6 +32,6 @@ export function jsonBody<T>(raw: Buffer | undefined, schema: z.ZodType<T>, usage
   }
   const parsed = schema.safeParse(body);
   if (parsed.success) return { data: parsed.data };
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues[0];
   return { reply: json(400, { error: `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` }) };
 }

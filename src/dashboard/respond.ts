@@ -20,7 +20,11 @@ export type SendJson = (res: Response, status: number, body: unknown) => void;
 /** JSON, redacted, never cached: every JSON answer of the dashboard (the hook's excepted). */
 export function jsonSender(secrets: readonly string[]): SendJson {
   return (res, status, body) => {
-    res.status(status).type('application/json').set('Cache-Control', 'no-store').send(JSON.stringify(redactDeep(body, secrets)));
+    res
+      .status(status)
+      .type('application/json')
+      .set('Cache-Control', 'no-store')
+      .send(JSON.stringify(redactDeep(body, secrets)));
   };
 }
 
@@ -31,7 +35,7 @@ function send(res: Response, reply: Reply, sendJson: SendJson): void {
 }
 
 const requestOf = (req: Request): DashboardRequest => ({
-  query: req.query as Record<string, unknown>,
+  query: req.query,
   body: Buffer.isBuffer(req.body) ? req.body : undefined,
   remote: req.socket.remoteAddress,
 });
@@ -47,8 +51,12 @@ export function errorHandler(log: Logger, secrets: readonly string[], sendJson: 
     const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string };
     const status = err instanceof HttpError ? err.status : (e.status ?? e.statusCode ?? 500);
     const code = status >= 400 && status < 600 ? status : 500;
-    const message = err instanceof HttpError || (e.expose && code < 500) ? (e.message ?? 'error') : code < 500 ? 'bad request' : 'internal error';
-    log[code >= 500 ? 'error' : 'warn']({ method: req.method, path: req.path, status: code, err: redact(String(e.message ?? err), secrets) }, 'dashboard request failed');
+    const message =
+      err instanceof HttpError || (e.expose && code < 500) ? (e.message ?? 'error') : code < 500 ? 'bad request' : 'internal error';
+    log[code >= 500 ? 'error' : 'warn'](
+      { method: req.method, path: req.path, status: code, err: redact(String(e.message ?? err), secrets) },
+      'dashboard request failed',
+    );
     if (res.headersSent) return void res.end();
     sendJson(res, code, { error: message });
   };

@@ -44,10 +44,18 @@ export interface RouterRoute extends RouteBase {
 
 export type RouteDef = HandlerRoute | RouterRoute;
 
-export type DashboardPorts = HealthzPorts & StatusPorts & HealthCheckPorts & RequeuePorts & QueueCleanPorts & ReconcilePorts & RestorePorts & MetricsPorts & PagePorts & {
-  stashHook: Router;
-  bullBoard: Router;
-};
+export type DashboardPorts = HealthzPorts &
+  StatusPorts &
+  HealthCheckPorts &
+  RequeuePorts &
+  QueueCleanPorts &
+  ReconcilePorts &
+  RestorePorts &
+  MetricsPorts &
+  PagePorts & {
+    stashHook: Router;
+    bullBoard: Router;
+  };
 
 export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
   return [

@@ -16,7 +16,7 @@ export function parseBasicAuth(header: string | undefined): { user: string; pass
   if (!header) return null;
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!m) return null;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return null;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
@@ -65,7 +65,9 @@ export const CSRF_HEADER_VALUE = 'stash2plex';
 export function sameOriginAllowed(h: OriginHeaders): { ok: boolean; why: string } {
   if (h.xRequestedWith === CSRF_HEADER_VALUE) return { ok: true, why: 'custom header' };
   if (h.secFetchSite !== undefined) {
-    return h.secFetchSite === 'same-origin' ? { ok: true, why: 'Sec-Fetch-Site' } : { ok: false, why: `Sec-Fetch-Site is ${h.secFetchSite}` };
+    return h.secFetchSite === 'same-origin'
+      ? { ok: true, why: 'Sec-Fetch-Site' }
+      : { ok: false, why: `Sec-Fetch-Site is ${h.secFetchSite}` };
   }
   if (h.origin !== undefined && h.origin !== 'null') {
     try {

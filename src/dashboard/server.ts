@@ -69,7 +69,14 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
   const hookSpool =
     config.hookToken === null
       ? undefined
-      : new HookSpool({ baseDir: config.hookSpoolDir, prefix: config.redis.prefix, redis, inboxKey: keys(config.redis.prefix).inbox, log, replayEveryMs: opts.hookSpoolReplayMs });
+      : new HookSpool({
+          baseDir: config.hookSpoolDir,
+          prefix: config.redis.prefix,
+          redis,
+          inboxKey: keys(config.redis.prefix).inbox,
+          log,
+          replayEveryMs: opts.hookSpoolReplayMs,
+        });
   hookSpool?.start();
   const app = createDashboardApp({
     config,
@@ -107,7 +114,8 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   log.info({ url, auth: config.dashboard.password !== null }, `dashboard listening on ${url}`);
-  if (config.dashboard.password === null) log.warn('DASHBOARD_PASSWORD is not set: the dashboard answers without authentication, on loopback only');
+  if (config.dashboard.password === null)
+    log.warn('DASHBOARD_PASSWORD is not set: the dashboard answers without authentication, on loopback only');
   let stopping: Promise<void> | undefined;
   return {
     url,

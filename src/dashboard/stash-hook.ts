@@ -72,7 +72,11 @@ function hookContext(opts: StashHookOptions): HookContext {
     readyWaitMs: opts.readyWaitMs ?? 1_000,
     answer(res, status, body, headers = {}) {
       const text = 'output' in body ? output(redact(body.output, opts.secrets)) : errorOutput(redact(body.error, opts.secrets));
-      res.status(status).set({ 'Cache-Control': 'no-store', ...headers }).type('application/json').send(text);
+      res
+        .status(status)
+        .set({ 'Cache-Control': 'no-store', ...headers })
+        .type('application/json')
+        .send(text);
     },
   };
 }
@@ -101,12 +105,18 @@ function hookGate(ctx: HookContext) {
       }
       return answer(res, 404, { error: 'not found: the HTTP hook is off (HOOK_TOKEN is not set)' });
     }
-    if (req.method !== 'POST') return answer(res, 405, { error: `method ${req.method} not allowed: POST the plugin input` }, { Allow: 'POST' });
+    if (req.method !== 'POST')
+      return answer(res, 405, { error: `method ${req.method} not allowed: POST the plugin input` }, { Allow: 'POST' });
 
     const limited = limiter.take(remote(req));
     if (!limited.allowed) {
       log.debug({ remote: remote(req) }, 'stash hook: rate limit exceeded');
-      return answer(res, 429, { error: `rate limit exceeded: retry in ${limited.retryAfterMs} ms` }, { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) });
+      return answer(
+        res,
+        429,
+        { error: `rate limit exceeded: retry in ${limited.retryAfterMs} ms` },
+        { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) },
+      );
     }
 
     const crossSite = hookCrossSite({ origin: req.get('origin'), secFetchSite: req.get('sec-fetch-site'), host: req.get('host') });
@@ -117,7 +127,12 @@ function hookGate(ctx: HookContext) {
 
     if (!bearerMatches(req.get('authorization'), token)) {
       log.warn({ remote: remote(req), given: req.get('authorization') ? 'wrong' : 'none' }, 'stash hook: missing or wrong bearer token');
-      return answer(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>' }, { 'WWW-Authenticate': 'Bearer realm="stash2plex"' });
+      return answer(
+        res,
+        401,
+        { error: 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>' },
+        { 'WWW-Authenticate': 'Bearer realm="stash2plex"' },
+      );
     }
     next();
   };
@@ -141,7 +156,11 @@ function hookPost(ctx: HookContext) {
       return answer(res, 400, outcome.body);
     }
     if (outcome.entry) {
-      const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, { readyWaitMs: ctx.readyWaitMs, redisTimeoutMs: ctx.redisTimeoutMs, secrets });
+      const notTaken = await inboxXadd(redis, inboxKey, outcome.entry, {
+        readyWaitMs: ctx.readyWaitMs,
+        redisTimeoutMs: ctx.redisTimeoutMs,
+        secrets,
+      });
       if (notTaken !== null) {
         const spooled = spoolEvent(spool, itemOfDecision(decision), notTaken, log);
         if (spooled !== null) return answer(res, 200, { output: spooled });
@@ -159,7 +178,8 @@ function bodyErrorAnswer(err: unknown, maxBytes: number): { status: number; mess
   const e = (err ?? {}) as BodyError;
   if (e.type === 'entity.too.large') return { status: 413, message: `invalid plugin input: larger than ${maxBytes} bytes` };
   if (e.type === 'encoding.unsupported') return { status: 415, message: 'unsupported Content-Encoding' };
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, message: 'could not read the request body' };
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return { status: e.status, message: 'could not read the request body' };
   return { status: 500, message: 'internal error' };
 }
 
@@ -169,7 +189,10 @@ function hookBodyError(ctx: HookContext) {
   return (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const { status, message } = bodyErrorAnswer(err, ctx.maxBytes);
-    log[status >= 500 ? 'error' : 'warn']({ remote: remote(req), status, err: redact(String((err as Error)?.message ?? err), secrets) }, 'stash hook: request failed');
+    log[status >= 500 ? 'error' : 'warn'](
+      { remote: remote(req), status, err: redact(String((err as Error)?.message ?? err), secrets) },
+      'stash hook: request failed',
+    );
     // The unread rest of an oversized body is not drained: the connection closes after the answer.
     if (status === 413) res.set('Connection', 'close');
     ctx.answer(res, status, { error: message });

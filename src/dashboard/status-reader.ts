@@ -46,7 +46,11 @@ export function statusReader(d: StatusReaderDeps): ReadStatus {
   const warnOnce = onceEach(d.warn);
   return async () => {
     const at = d.now();
-    const sources = await withTimeout(readStatusSources({ redis: d.redis, keys: d.keys, queues: d.queues, now: at }), d.timeoutMs, 'Redis did not answer');
+    const sources = await withTimeout(
+      readStatusSources({ redis: d.redis, keys: d.keys, queues: d.queues, now: at }),
+      d.timeoutMs,
+      'Redis did not answer',
+    );
     warnOnce(sources.snapshot.warnings);
     return { status: redactDeep(shapeStatus(sources, d.config, at), d.secrets), sources, at };
   };

@@ -32,9 +32,15 @@ export function parseDemoArgs(args: readonly string[]): { ok: true; options: Dem
   const m = /^(\d+)(s|m)?$/.exec(values.outage ?? '30s');
   if (!m) return { ok: false, error: `--outage must look like 30s or 2m, not "${values.outage}"` };
   const scenes = Number(values.scenes ?? 300);
-  if (!Number.isInteger(scenes) || scenes < 1 || scenes > 20_000) return { ok: false, error: '--scenes must be a whole number from 1 to 20000' };
+  if (!Number.isInteger(scenes) || scenes < 1 || scenes > 20_000)
+    return { ok: false, error: '--scenes must be a whole number from 1 to 20000' };
   return {
     ok: true,
-    options: { outage: !values['no-outage'], outageMs: Number(m[1]) * (m[2] === 'm' ? 60_000 : 1_000), scenes, malformed: values.malformed === true },
+    options: {
+      outage: !values['no-outage'],
+      outageMs: Number(m[1]) * (m[2] === 'm' ? 60_000 : 1_000),
+      scenes,
+      malformed: values.malformed === true,
+    },
   };
 }

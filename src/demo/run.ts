@@ -24,7 +24,7 @@ async function demoWorld(scenes: number): Promise<{ world: SimWorld; longId: str
   // Plex behind a reverse proxy with nginx's default limit (414 past 8 KiB of request line), and one scene
   // whose edit is far longer: stash2plex splits it under PLEX_MAX_URL_BYTES and cuts the summary to fit.
   world.plex.setProxyLimits({ requestLine: 8 * 1024 });
-  const longId = [...world.ratingKeyOf.keys()][0]!;
+  const longId = [...world.ratingKeyOf.keys()][0];
   world.stash.updateScene(longId, {
     details: 'Ünïcödé détails, 漢字 et 😀 — '.repeat(150),
     tag_ids: Array.from({ length: 120 }, (_, i) => world.stash.addTag(`Catégorie ${i + 1}`)),
@@ -97,32 +97,47 @@ async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
   const k = keys(demo.config.redis.prefix);
   /** What a Stash hook would record for an edit of scene `id`. */
   const hook = async (id: string) => {
-    await redis.xadd(k.inbox, '*', ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
+    await redis.xadd(
+      k.inbox,
+      '*',
+      ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }),
+    );
   };
   const ids = [...world.ratingKeyOf.keys()];
   // --malformed: the first scene's Plex item carries a rating Plex should send as a number, as text.
   // Not the long scene (the demo waits for that one to reach Plex): another, when there is one.
-  const malformed = options.malformed ? (ids.find((id) => id !== longId) ?? ids[0]!) : null;
+  const malformed = options.malformed ? (ids.find((id) => id !== longId) ?? ids[0]) : null;
   if (malformed) {
     world.plex.overrideItemJson(world.ratingKeyOf.get(malformed)!, { userRating: '8.0' });
-    say(`scene ${malformed}: Plex answers its item with userRating "8.0"; only its job fails (PlexBadResponse, in the failed set), the breaker stays CLOSED`);
+    say(
+      `scene ${malformed}: Plex answers its item with userRating "8.0"; only its job fails (PlexBadResponse, in the failed set), the breaker stays CLOSED`,
+    );
   }
   let edits = 0;
   const editSomething = async () => {
-    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    const id = ids[Math.floor(Math.random() * ids.length)];
     world.stash.updateScene(id, { title: `Scene ${id} (edit ${++edits})` });
     await hook(id);
   };
-  const synced = () => [...world.ratingKeyOf].filter(([id, rk]) => id === malformed || world.plex.item(rk)?.title === world.stash.scene(id)?.title).length;
+  const synced = () =>
+    [...world.ratingKeyOf].filter(([id, rk]) => id === malformed || world.plex.item(rk)?.title === world.stash.scene(id)?.title).length;
 
   say('syncing the whole library (like the Stash task "Sync All Scenes")…');
   for (const id of ids) await hook(id);
   while (!stopping() && synced() < ids.length) await sleep(500);
-  say(malformed ? `library in sync: ${ids.length - 1} scenes; scene ${malformed}'s job is in the failed set (PlexBadResponse)` : `library in sync: ${ids.length} scenes`);
+  say(
+    malformed
+      ? `library in sync: ${ids.length - 1} scenes; scene ${malformed}'s job is in the failed set (PlexBadResponse)`
+      : `library in sync: ${ids.length} scenes`,
+  );
   // Its tag lists travel in PUTs after its title: wait for the last of them.
-  while (!stopping() && longId !== malformed && (world.plex.item(world.ratingKeyOf.get(longId)!)?.genre.length ?? 0) < 120) await sleep(200);
+  while (!stopping() && longId !== malformed && (world.plex.item(world.ratingKeyOf.get(longId)!)?.genre.length ?? 0) < 120)
+    await sleep(200);
   const long = world.plex.item(world.ratingKeyOf.get(longId)!);
-  if (long) say(`scene ${longId}, behind an 8 KiB URL limit: ${long.genre.length} genres and a ${[...long.summary].length}-character summary (cut to fit one request) reached Plex in split edits`);
+  if (long)
+    say(
+      `scene ${longId}, behind an 8 KiB URL limit: ${long.genre.length} genres and a ${[...long.summary].length}-character summary (cut to fit one request) reached Plex in split edits`,
+    );
 
   const editLoop = (async () => {
     while (!stopping()) {

@@ -27,7 +27,11 @@ export function requeueCountOf(raw: string | null | undefined): number {
 }
 
 /** Deletes the counts of jobs whose hash (`jobKey(id)`) is gone; returns how many went. */
-export async function pruneRequeueCounts(redis: RedisConnection, k: Pick<Keys, 'requeueCounts'>, jobKey: (id: string) => string): Promise<number> {
+export async function pruneRequeueCounts(
+  redis: RedisConnection,
+  k: Pick<Keys, 'requeueCounts'>,
+  jobKey: (id: string) => string,
+): Promise<number> {
   const countsKey = k.requeueCounts;
   let cursor = '0';
   let pruned = 0;

@@ -85,7 +85,15 @@ export async function requeue(deps: RequeueDeps): Promise<RequeueSummary> {
   }).run();
   s.durationMs = Math.round(performance.now() - started);
   log.info(
-    { dryRun: s.dryRun, scanned: s.scanned, matched: s.matched, requeued: s.requeued, skipped: s.skipped, refused: s.refused, durationMs: s.durationMs },
+    {
+      dryRun: s.dryRun,
+      scanned: s.scanned,
+      matched: s.matched,
+      requeued: s.requeued,
+      skipped: s.skipped,
+      refused: s.refused,
+      durationMs: s.durationMs,
+    },
     'requeue finished',
   );
   return s;
@@ -112,7 +120,11 @@ export class RedisUnreachableError extends Error {
  * unless asked) and the Stash tasks. Throws RequeueInputError on bad input (nothing moved) and
  * RedisUnreachableError when Redis does not answer.
  */
-export async function runRequeue(config: Pick<Config, 'redis' | 'errorStrategies'>, options: RequeueOptions, extras: RunRequeueExtras): Promise<RequeueSummary> {
+export async function runRequeue(
+  config: Pick<Config, 'redis' | 'errorStrategies'>,
+  options: RequeueOptions,
+  extras: RunRequeueExtras,
+): Promise<RequeueSummary> {
   validateOptions(options, extras.now);
   errorSetFrom({ errors: options.errors, includeOptional: options.includeOptional, strategies: config.errorStrategies });
   const redis = connectRedis(config);

@@ -76,7 +76,11 @@ export class RequeueRun {
     await this.countOutsideWindows(ranges);
     const beforePage = () => this.recheckBreaker();
     scan: for (const range of ranges) {
-      for await (const entries of failedPages(this.u.redis, this.bull.failedKey, range, { pageSize: this.u.pageSize, seen: this.seenJobs, beforePage })) {
+      for await (const entries of failedPages(this.u.redis, this.bull.failedKey, range, {
+        pageSize: this.u.pageSize,
+        seen: this.seenJobs,
+        beforePage,
+      })) {
         if (!(await this.takePage(entries))) break scan;
       }
     }
@@ -126,13 +130,13 @@ export class RequeueRun {
     const { graceMs, maxRequeues, windows, errorTypes } = this.u;
     const page = await loadPage(this.u.redis, this.bull, this.u.keys, entries);
     const decisions = selectJobs(page, { windows, errorTypes, graceMs, maxRequeues });
-    const targets = await this.dedupTargets(page.filter((_, i) => decisions[i]!.decision === 'requeue'));
+    const targets = await this.dedupTargets(page.filter((_, i) => decisions[i].decision === 'requeue'));
     for (let i = 0; i < page.length; i++) {
-      if (decisions[i]!.decision === 'requeue' && !(await this.belowLimit())) {
+      if (decisions[i].decision === 'requeue' && !(await this.belowLimit())) {
         this.summary.limitReached = true;
         return false;
       }
-      await this.takeJob(page[i]!, decisions[i]!, targets.get(page[i]!.id) ?? null);
+      await this.takeJob(page[i], decisions[i], targets.get(page[i].id) ?? null);
     }
     await this.mover.flush();
     this.progress();
@@ -169,7 +173,8 @@ export class RequeueRun {
     else if (d.decision === 'tooManyRequeues') {
       s.matched++;
       s.skipped.tooManyRequeues++;
-      if (s.tooManyRequeues.length < MAX_LISTED) s.tooManyRequeues.push({ id: j.id, sceneId: j.sceneId, requeues: j.requeueCount, failedReason: j.failedReason ?? null });
+      if (s.tooManyRequeues.length < MAX_LISTED)
+        s.tooManyRequeues.push({ id: j.id, sceneId: j.sceneId, requeues: j.requeueCount, failedReason: j.failedReason ?? null });
     } else {
       s.matched++;
       await this.takeCandidate(j, target);

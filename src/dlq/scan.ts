@@ -46,14 +46,14 @@ export async function* failedPages(
     const flat = await redis.zrangebyscore(failedKey, cursor, range.max, 'WITHSCORES', 'LIMIT', 0, want);
     const entries: FailedEntry[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const id = flat[i]!;
+      const id = flat[i];
       if (!seenAtCursor.has(id) && !o.seen.has(id)) entries.push({ id, score: Number(flat[i + 1]) });
     }
     const exhausted = flat.length < want * 2;
     if (flat.length > 0) {
       const lastScore = Number(flat[flat.length - 1]);
       if (lastScore !== cursor) seenAtCursor = new Set();
-      for (let i = 0; i + 1 < flat.length; i += 2) if (Number(flat[i + 1]) === lastScore) seenAtCursor.add(flat[i]!);
+      for (let i = 0; i + 1 < flat.length; i += 2) if (Number(flat[i + 1]) === lastScore) seenAtCursor.add(flat[i]);
       cursor = lastScore;
     }
     if (entries.length > 0) yield entries;
@@ -79,8 +79,13 @@ function sceneIdOf(data: string | null): string | null {
 /** What selection needs of each entry, in one round trip; entries removed meanwhile are left out. */
 export async function loadPage(redis: RedisConnection, bull: QueueInternals, k: Keys, entries: readonly FailedEntry[]): Promise<PageJob[]> {
   const pipe = redis.pipeline();
-  for (const e of entries) pipe.hmget(bull.jobKey(e.id), JOB_FIELDS.data, JOB_FIELDS.failedReason, JOB_FIELDS.finishedOn, JOB_FIELDS.dedupId);
-  pipeRequeueCounts(pipe, k, entries.map((e) => e.id));
+  for (const e of entries)
+    pipe.hmget(bull.jobKey(e.id), JOB_FIELDS.data, JOB_FIELDS.failedReason, JOB_FIELDS.finishedOn, JOB_FIELDS.dedupId);
+  pipeRequeueCounts(
+    pipe,
+    k,
+    entries.map((e) => e.id),
+  );
   const res = (await pipe.exec()) ?? [];
   const counts = (res[entries.length]?.[1] as (string | null)[] | undefined) ?? [];
   const out: PageJob[] = [];

@@ -31,7 +31,7 @@ export function parseDuration(input: string): number | null {
   const s = input.trim().toLowerCase();
   if (!DURATION.test(s)) return null;
   let ms = 0;
-  for (const m of s.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  for (const m of s.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2]];
   return Math.round(ms);
 }
 
@@ -50,7 +50,9 @@ export function parseTime(input: string | number, now: number): number {
   if (duration !== null) return now - duration;
   if (/^\d+$/.test(s)) {
     if (EPOCH_MS.test(s)) return Number(s);
-    throw new RequeueInputError(`"${s}" is not a time (a duration needs a unit, e.g. ${s}m; epoch milliseconds have 13 digits): use ${TIME_FORMS}`);
+    throw new RequeueInputError(
+      `"${s}" is not a time (a duration needs a unit, e.g. ${s}m; epoch milliseconds have 13 digits): use ${TIME_FORMS}`,
+    );
   }
   if (ISO.test(s)) {
     const t = Date.parse(s.replace(' ', 'T'));
@@ -95,9 +97,11 @@ export function windowsFrom(input: WindowInput, now: number): Window[] {
   const window = (o: Outage): Window => ({ from: o.startedAt, to: Math.max(o.startedAt, o.endedAt ?? now), outageId: o.id });
   if (which === 'latest' || which === 'all') {
     if (outages.length === 0) {
-      throw new RequeueInputError('no outage recorded, so there is no outage window: give one with --since (e.g. --since 2h) and optionally --until');
+      throw new RequeueInputError(
+        'no outage recorded, so there is no outage window: give one with --since (e.g. --since 2h) and optionally --until',
+      );
     }
-    return which === 'latest' ? [window(outages[0]!)] : outages.map(window);
+    return which === 'latest' ? [window(outages[0])] : outages.map(window);
   }
   const found = outages.find((o) => o.id === which);
   if (!found) {
@@ -145,7 +149,9 @@ export function errorSetFrom(input: ErrorSetInput): ErrorType[] {
       else unknown.push(n);
     }
     if (unknown.length) {
-      throw new RequeueInputError(`unknown error type${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}: valid types are ${ERROR_TYPES.join(', ')}`);
+      throw new RequeueInputError(
+        `unknown error type${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}: valid types are ${ERROR_TYPES.join(', ')}`,
+      );
     }
   } else {
     for (const t of ERROR_TYPES) if (input.strategies[t].requeueByDefault && ERROR_CLASS[t] !== 'permanent') chosen.add(t);
@@ -195,7 +201,8 @@ export function selectJobs(jobs: readonly FailedJobInfo[], opts: SelectOptions):
   return jobs.map((j) => {
     const errorType = parseFailedReason(j.failedReason);
     const base = { id: j.id, sceneId: j.sceneId, errorType };
-    const inWindow = Number.isFinite(j.finishedOn) && opts.windows.some((w) => j.finishedOn >= w.from - grace && j.finishedOn <= w.to + grace);
+    const inWindow =
+      Number.isFinite(j.finishedOn) && opts.windows.some((w) => j.finishedOn >= w.from - grace && j.finishedOn <= w.to + grace);
     if (!inWindow) return { ...base, decision: 'outsideWindow' };
     if (errorType === null || !types.has(errorType)) return { ...base, decision: 'errorType' };
     if (j.requeueCount >= max) return { ...base, decision: 'tooManyRequeues' };

@@ -38,7 +38,7 @@ export class InboxWriter {
       if (!moved || redirects >= 3) return { delivered, error: err };
       this.client.close();
       try {
-        this.client = await MiniRedis.connect({ ...this.target, host: moved[1]!, port: Number(moved[2]), db: 0 }, this.opts);
+        this.client = await MiniRedis.connect({ ...this.target, host: moved[1], port: Number(moved[2]), db: 0 }, this.opts);
       } catch (e) {
         return { delivered, error: e as Error };
       }
@@ -74,7 +74,12 @@ export interface RecordOptions extends MiniRedisOptions {
   leaveOpen?: boolean;
 }
 
-export async function recordJob(dir: string, redis: { url: string; key: string }, job: InboxItem, opts: RecordOptions = {}): Promise<RecordOutcome> {
+export async function recordJob(
+  dir: string,
+  redis: { url: string; key: string },
+  job: InboxItem,
+  opts: RecordOptions = {},
+): Promise<RecordOutcome> {
   let writer: InboxWriter;
   try {
     writer = await InboxWriter.open(redis.url, redis.key, opts);

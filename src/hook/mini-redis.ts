@@ -26,7 +26,14 @@ const SIMPLE_REDIS_URL = /^(rediss?):\/\/([A-Za-z0-9._-]+)(?::([1-9]\d{0,4}))?(?
 export function parseRedisUrl(url: string): RedisTarget {
   const m = SIMPLE_REDIS_URL.exec(url);
   if (!m || Number(m[3] ?? 0) > 65535) return parseRedisUrlWhatwg(url);
-  return { host: m[2]!, port: m[3] ? Number(m[3]) : 6379, tls: m[1] === 'rediss', username: undefined, password: undefined, db: Number(m[4] ?? 0) };
+  return {
+    host: m[2],
+    port: m[3] ? Number(m[3]) : 6379,
+    tls: m[1] === 'rediss',
+    username: undefined,
+    password: undefined,
+    db: Number(m[4] ?? 0),
+  };
 }
 
 /** parseRedisUrl for any form, through WHATWG URL. */
@@ -93,7 +100,7 @@ export function parseReply(buf: Buffer, pos = 0): [Reply, number] | undefined {
       return [out, p];
     }
     default:
-      throw new Error(`Redis protocol error: unexpected byte 0x${buf[pos]!.toString(16)}`);
+      throw new Error(`Redis protocol error: unexpected byte 0x${buf[pos].toString(16)}`);
   }
 }
 
@@ -180,9 +187,7 @@ export class MiniRedis {
   /** Sends the commands in one write; error replies come back as RedisReplyError values. */
   pipeline(commands: readonly (readonly string[])[]): Promise<Reply[]> {
     if (this.failure) return Promise.reject(this.failure);
-    const replies = commands.map(
-      () => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })),
-    );
+    const replies = commands.map(() => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })));
     this.sock.write(commands.map(encodeCommand).join(''));
     const timedOut = () => {
       const err = new Error(`Redis did not answer within ${this.commandTimeoutMs} ms`);

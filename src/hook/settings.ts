@@ -63,7 +63,10 @@ export function resolveRedisSettings(env: Env, plugin: Record<string, unknown> =
     parseRedisUrl(url.value);
   } catch (err) {
     const path = /database number/.test((err as Error).message);
-    return { ok: false, error: path ? `${url.from} must end in a database number, if anything` : `${url.from} must be a redis:// or rediss:// URL` };
+    return {
+      ok: false,
+      error: path ? `${url.from} must end in a database number, if anything` : `${url.from} must be a redis:// or rediss:// URL`,
+    };
   }
   if (!/^[^\s:]+$/.test(prefix.value)) return { ok: false, error: `${prefix.from} must be non-empty, without spaces or colons` };
   return { ok: true, settings: { url: url.value, prefix: prefix.value } };

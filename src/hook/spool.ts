@@ -44,7 +44,9 @@ const REPLAY_BATCH = 500;
 export const spoolPath = (dir: string) => join(dir, SPOOL_FILE);
 /** A file owned by this process: `<spool>.<pid>-<ms>-<random>.claim`. */
 const claimName = () =>
-  `${SPOOL_FILE}.${process.pid}-${Date.now()}-${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}.claim`;
+  `${SPOOL_FILE}.${process.pid}-${Date.now()}-${Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0')}.claim`;
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
 
@@ -54,7 +56,7 @@ export interface AppendHooks {
 }
 
 function writeAll(fd: number, data: Buffer) {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
 }
 
 /**
@@ -108,7 +110,9 @@ export function spooledCount(dir: string): number {
   let n = 0;
   for (const name of spoolFiles(dir)) {
     try {
-      n += readFileSync(join(dir, name), 'utf8').split('\n').filter((l) => l.trim()).length;
+      n += readFileSync(join(dir, name), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim()).length;
     } catch {
       /* claimed or gone meanwhile */
     }

@@ -98,7 +98,12 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
     method: 'POST',
     // One request, then the process exits: no keep-alive connection to linger.
     agent: false,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(payload), ...stashAuthHeaders(req) },
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      'Content-Length': Buffer.byteLength(payload),
+      ...stashAuthHeaders(req),
+    },
   };
   const timeoutMs = req.timeoutMs ?? PLUGIN_SETTINGS_TIMEOUT_MS;
   const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {

@@ -52,7 +52,7 @@ function stdinStat() {
 async function readFd(fd: number, limit: number, deadline: number): Promise<StdinResult> {
   let buf = Buffer.allocUnsafe(64 * 1024);
   let used = 0;
-  for (let pause = 1; ; ) {
+  for (let pause = 1; ;) {
     if (used === buf.length) {
       const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + 1));
       buf.copy(bigger, 0, 0, used);

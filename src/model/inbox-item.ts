@@ -58,7 +58,13 @@ export type FanoutItem = FanoutEvent & { kind: 'fanout' };
 export type InboxItem = SyncJobData | FanoutItem;
 
 /** The item of a fan-out event, its fields in a fixed order (equal items, equal spool lines). */
-export const fanoutItem = (e: FanoutEvent): FanoutItem => ({ kind: 'fanout', relation: e.relation, id: e.id, event: e.event, enqueuedAt: e.enqueuedAt });
+export const fanoutItem = (e: FanoutEvent): FanoutItem => ({
+  kind: 'fanout',
+  relation: e.relation,
+  id: e.id,
+  event: e.event,
+  enqueuedAt: e.enqueuedAt,
+});
 export const isFanoutItem = (item: InboxItem): item is FanoutItem => (item as { kind?: unknown }).kind === 'fanout';
 /** `scene 12`, `performer 7`: for messages. */
 export const itemLabel = (item: InboxItem): string => (isFanoutItem(item) ? `${item.relation} ${item.id}` : `scene ${item.sceneId}`);
@@ -91,7 +97,7 @@ export type InboxEntryFields =
 /** The inverse of the encoders, field by field; `fields` still a JSON string's parse (or the error). */
 export function readInboxEntry(flat: readonly string[]): InboxEntryFields {
   const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
   const enqueuedAt = Number(m.get('enqueuedAt'));
   if (m.get('kind') === 'fanout') {
     return { kind: 'fanout', fields: { relation: m.get('relation'), id: m.get('id'), event: m.get('event'), enqueuedAt } };

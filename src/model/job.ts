@@ -44,9 +44,7 @@ export const priorityOf = (reason: JobReason) => (reason === 'hook' ? PRIORITY.h
 export const SYNC_JOB_NAME = 'sync';
 
 export type InboxDecoded =
-  | { ok: true; job: SyncJobData; fanout?: undefined }
-  | { ok: true; fanout: FanoutEvent; job?: undefined }
-  | { ok: false; error: string };
+  { ok: true; job: SyncJobData; fanout?: undefined } | { ok: true; fanout: FanoutEvent; job?: undefined } | { ok: false; error: string };
 
 /** An inbox stream entry → a valid scene job or fan-out event, or why not. */
 export function decodeInboxEntry(flat: string[]): InboxDecoded {
@@ -54,8 +52,8 @@ export function decodeInboxEntry(flat: string[]): InboxDecoded {
   if (entry.kind === 'unknown') return { ok: false, error: entry.error };
   if (entry.kind === 'fanout') {
     const f = fanoutSchema.safeParse(entry.fields);
-    return f.success ? { ok: true, fanout: f.data } : { ok: false, error: f.error.issues[0]!.message };
+    return f.success ? { ok: true, fanout: f.data } : { ok: false, error: f.error.issues[0].message };
   }
   const parsed = syncJobSchema.safeParse(entry.fields);
-  return parsed.success ? { ok: true, job: parsed.data } : { ok: false, error: parsed.error.issues[0]!.message };
+  return parsed.success ? { ok: true, job: parsed.data } : { ok: false, error: parsed.error.issues[0].message };
 }

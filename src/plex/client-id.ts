@@ -26,7 +26,12 @@ export async function sharedPlexClientId(redis: RedisConnection, key: string, co
  * For the unauthenticated /identity probe only: the shared id, or null (send none) when Redis does not
  * answer within `timeoutMs`. A probe must report Plex, not Redis; without a token it makes no device.
  */
-export async function probeClientId(redis: RedisConnection, key: string, configured: string | null, timeoutMs: number): Promise<string | null> {
+export async function probeClientId(
+  redis: RedisConnection,
+  key: string,
+  configured: string | null,
+  timeoutMs: number,
+): Promise<string | null> {
   if (configured) return configured;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));

@@ -80,8 +80,23 @@ export class PlexClient {
     this.listing = new PlexListing(http, this.server, badItems, { libraries, pageSize: opts.listPageSize, log });
     this.locations = new PlexLocations(this.server, opts.pathMap ?? [], libraries);
     this.cache = new PlexPathCache(redis, k);
-    const fallback = new BaseNameFallback({ listing: this.listing, locations: this.locations, cache: this.cache, redis, hintsKey: k.plexPathHints, log });
-    this.resolver = new PlexResolver({ http, locations: this.locations, listing: this.listing, items: this.items, cache: this.cache, fallback, matchFallback: this.matchFallback });
+    const fallback = new BaseNameFallback({
+      listing: this.listing,
+      locations: this.locations,
+      cache: this.cache,
+      redis,
+      hintsKey: k.plexPathHints,
+      log,
+    });
+    this.resolver = new PlexResolver({
+      http,
+      locations: this.locations,
+      listing: this.listing,
+      items: this.items,
+      cache: this.cache,
+      fallback,
+      matchFallback: this.matchFallback,
+    });
     this.editor = new PlexEditor(http, maxUrlBytes, log);
     this.poster = new PlexPosters(http, this.editor);
   }

@@ -4,7 +4,14 @@
 // tags for that reason), so a list's indexed tags always travel together, with its lock; only its removal
 // of extras (`genre[].tag.tag-`, which python-plexapi's `removeGenre` sends in a request of its own) may
 // be split off. Sizes are what URLSearchParams writes: ASCII, one byte a character.
-import { PLEX_SCALAR_FIELDS, PLEX_TAG_FIELDS, type PlexEdit, type PlexLockField, type PlexScalarField, type PlexTagField } from '../model/types.js';
+import {
+  PLEX_SCALAR_FIELDS,
+  PLEX_TAG_FIELDS,
+  type PlexEdit,
+  type PlexLockField,
+  type PlexScalarField,
+  type PlexTagField,
+} from '../model/types.js';
 
 export type Param = [name: string, value: string];
 
@@ -42,7 +49,11 @@ const removalName = (field: PlexLockField) => `${field}[].tag.tag-`;
 /** Bytes of a removal of `tags` (encodeTagList, then encoded again): the tags' own, plus `%2C` per comma. */
 function removalBytes(field: PlexLockField, tags: readonly string[]): number {
   if (tags.length === 0) return 0;
-  return paramBytes([removalName(field), '']) + tags.reduce((n, t) => n + textBytes(encodeURIComponent(t)), 0) + textBytes(',') * (tags.length - 1);
+  return (
+    paramBytes([removalName(field), '']) +
+    tags.reduce((n, t) => n + textBytes(encodeURIComponent(t)), 0) +
+    textBytes(',') * (tags.length - 1)
+  );
 }
 
 /** A unit's parameters in the order Plex gets them: the value (or indexed tags), the removal, the lock. */
@@ -76,7 +87,13 @@ export function editUnits(edit: PlexEdit): EditUnit[] {
   }
   for (const field of PLEX_TAG_FIELDS) {
     const tags = edit.tags[field];
-    if (tags) units.push({ field, values: tags.set.map((tag, i): Param => [`${field}[${i}].tag.tag`, tag]), remove: [...tags.remove], lock: lockOf(field) });
+    if (tags)
+      units.push({
+        field,
+        values: tags.set.map((tag, i): Param => [`${field}[${i}].tag.tag`, tag]),
+        remove: [...tags.remove],
+        lock: lockOf(field),
+      });
   }
   const sent = new Set(units.map((u) => u.field));
   for (const field of unlock) if (!sent.has(field)) units.push({ field, values: [], remove: [], lock: lockOf(field) });
@@ -150,7 +167,7 @@ export function fitTags(field: PlexTagField, tags: readonly string[], budget: nu
   let room = budget - paramBytes([`${field}.locked`, '1']);
   let n = 0;
   for (; n < tags.length; n++) {
-    room -= paramBytes([`${field}[${n}].tag.tag`, tags[n]!]);
+    room -= paramBytes([`${field}[${n}].tag.tag`, tags[n]]);
     if (room < 0) break;
   }
   return tags.slice(0, n);

@@ -25,7 +25,8 @@ export class PlexEditor {
    */
   async applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number> {
     let sent = 0;
-    for (const request of planEdit(editUnits(edit), this.editBudget(sectionKey, ratingKey))) sent += await this.sendEdit(sectionKey, ratingKey, request);
+    for (const request of planEdit(editUnits(edit), this.editBudget(sectionKey, ratingKey)))
+      sent += await this.sendEdit(sectionKey, ratingKey, request);
     if (edit.userRating !== undefined) {
       const rating = edit.userRating === null ? -1 : edit.userRating;
       const query = new URLSearchParams({ key: ratingKey, identifier: LIBRARY_IDENTIFIER, rating: String(rating) });
@@ -53,7 +54,10 @@ export class PlexEditor {
       const refused = err instanceof SyncError && (err.status === 414 || err.status === 431) ? err.status : null;
       const smaller = refused ? planEdit(request, Math.floor(requestBytes(request) / 2)) : [];
       if (smaller.length < 2) throw err;
-      this.log?.warn({ request: label('PUT', editPath(sectionKey)), status: refused, queryBytes: requestBytes(request), parts: smaller.length }, 'a proxy refused a Plex edit URL as too long: sent again split (lower PLEX_MAX_URL_BYTES)');
+      this.log?.warn(
+        { request: label('PUT', editPath(sectionKey)), status: refused, queryBytes: requestBytes(request), parts: smaller.length },
+        'a proxy refused a Plex edit URL as too long: sent again split (lower PLEX_MAX_URL_BYTES)',
+      );
       for (const part of smaller) await this.editItem(sectionKey, ratingKey, requestParams(part));
       return 1 + smaller.length;
     }

@@ -31,7 +31,11 @@ export class BaseNameFallback {
   constructor(private readonly d: FallbackDeps) {}
 
   /** One paged pass over `sections`: items holding the target, and parts with its base name and `size` (when given). */
-  async scanFor(sections: readonly PlexSection[], target: string, size: number | null): Promise<{ exact: PlexMetadata[]; sameFile: SameFile[] }> {
+  async scanFor(
+    sections: readonly PlexSection[],
+    target: string,
+    size: number | null,
+  ): Promise<{ exact: PlexMetadata[]; sameFile: SameFile[] }> {
     const name = baseName(target).toLowerCase();
     const exact: PlexMetadata[] = [];
     const sameFile: SameFile[] = [];

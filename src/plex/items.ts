@@ -49,10 +49,13 @@ export class PlexItems {
    */
   async readItems(ratingKeys: readonly string[]): Promise<Map<string, PlexItem | SyncError>> {
     const path = `/library/metadata/${ratingKeys.map((k) => encodeURIComponent(k)).join(',')}`;
-    const each = (key: string) => `/library/metadata/${encodeURIComponent(key)}${ratingKeys.length > 1 ? ` (read with ${ratingKeys.length - 1} more)` : ''}`;
+    const each = (key: string) =>
+      `/library/metadata/${encodeURIComponent(key)}${ratingKeys.length > 1 ? ` (read with ${ratingKeys.length - 1} more)` : ''}`;
     let list: MetadataList;
     try {
-      const { json } = await this.http.json('GET', path, { headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(ratingKeys.length) } });
+      const { json } = await this.http.json('GET', path, {
+        headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': String(ratingKeys.length) },
+      });
       list = this.http.parsed('GET', path, () => parseMetadataList(json));
     } catch (err) {
       if (!(err instanceof SyncError)) throw err;
@@ -67,7 +70,7 @@ export class PlexItems {
     // key's; among several, each of those keys is read alone to tell it from the ones really gone.
     const unplaced = list.bad.filter((b) => b.ratingKey === null || !ratingKeys.includes(b.ratingKey));
     const unanswered = ratingKeys.filter((k) => !byKey.has(k) && !badByKey.has(k));
-    if (unplaced.length > 0 && unanswered.length === 1) badByKey.set(unanswered[0]!, unplaced[0]!.reason);
+    if (unplaced.length > 0 && unanswered.length === 1) badByKey.set(unanswered[0], unplaced[0].reason);
     const again = unplaced.length > 0 && unanswered.length > 1 ? await this.readEach(unanswered) : new Map<string, PlexItem | SyncError>();
     return new Map(
       ratingKeys.map((k) => {
@@ -75,7 +78,10 @@ export class PlexItems {
         if (m) return [k, itemFromMetadata(m)];
         const reason = badByKey.get(k);
         if (reason !== undefined) return [k, this.http.malformedItem(`GET ${each(k)}`, reason)];
-        return [k, again.get(k) ?? this.http.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404))];
+        return [
+          k,
+          again.get(k) ?? this.http.scrub(new SyncError('PlexNotFound', `GET ${each(k)} → not in Plex's answer (no such item)`, 404)),
+        ];
       }),
     );
   }
@@ -86,7 +92,7 @@ export class PlexItems {
     let next = 0;
     const reader = async () => {
       while (next < ratingKeys.length) {
-        const key = ratingKeys[next++]!;
+        const key = ratingKeys[next++];
         out.set(key, (await this.readItems([key])).get(key)!);
       }
     };
@@ -105,7 +111,8 @@ export class PlexItems {
     for (let i = 0; i < unique.length; i += ITEMS_PER_REQUEST) {
       for (const [key, read] of await this.readItems(unique.slice(i, i + ITEMS_PER_REQUEST))) {
         if (!(read instanceof SyncError)) out.set(key, read);
-        else if (read.type === 'PlexBadResponse') this.badItems.note(`GET /library/metadata/${key}`, [{ ratingKey: key, reason: read.message }]);
+        else if (read.type === 'PlexBadResponse')
+          this.badItems.note(`GET /library/metadata/${key}`, [{ ratingKey: key, reason: read.message }]);
         else if (read.type !== 'PlexNotFound') throw read;
       }
     }

@@ -82,7 +82,10 @@ export class PlexListing {
         throw err;
       }
       this.fileFilterTaken.set(sectionKey, false);
-      this.opts.log?.warn({ sectionKey }, 'Plex refuses the file= filter on this library section (400): files are found by title and by paged listing');
+      this.opts.log?.warn(
+        { sectionKey },
+        'Plex refuses the file= filter on this library section (400): files are found by title and by paged listing',
+      );
       return [];
     }
   }
@@ -96,10 +99,12 @@ export class PlexListing {
     const path = sectionPath(sectionKey);
     const size = this.pageSize;
     for (let page = 0, start = 0; page < MAX_LIST_PAGES; page++, start += size) {
-      const { json, res } = await this.http.json('GET', path, {
-        query: new URLSearchParams({ type: '1', ...filter }),
-        headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(size) },
-      }).catch((err: unknown) => this.listingFailed(err, sectionKey));
+      const { json, res } = await this.http
+        .json('GET', path, {
+          query: new URLSearchParams({ type: '1', ...filter }),
+          headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Size': String(size) },
+        })
+        .catch((err: unknown) => this.listingFailed(err, sectionKey));
       const { items, bad, listed, totalSize } = this.http.parsed('GET', path, () => parseListingPage(json));
       // A malformed item is left out (logged once); the rest of the page, and the paging, go on.
       this.badItems.note(label('GET', path), bad);
@@ -111,14 +116,18 @@ export class PlexListing {
 
   /** A listing's 404 is the section's absence only while Plex no longer lists the section; otherwise it is not Plex's answer. */
   private async listingFailed(err: unknown, sectionKey: string): Promise<never> {
-    if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.server.sections(true)).some((x) => x.key === sectionKey)) throw this.http.notFromPlex(err);
+    if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.server.sections(true)).some((x) => x.key === sectionKey))
+      throw this.http.notFromPlex(err);
     throw err;
   }
 
   /** The first page of one item of a section's listing, read and parsed: throws unless the section answers normally. */
   async answers(sectionKey: string): Promise<void> {
     const path = sectionPath(sectionKey);
-    const { json } = await this.http.json('GET', path, { query: new URLSearchParams({ type: '1' }), headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': '1' } });
+    const { json } = await this.http.json('GET', path, {
+      query: new URLSearchParams({ type: '1' }),
+      headers: { 'X-Plex-Container-Start': '0', 'X-Plex-Container-Size': '1' },
+    });
     this.http.parsed('GET', path, () => parseListingPage(json));
   }
 
@@ -127,7 +136,9 @@ export class PlexListing {
     for (const section of allowedSections(await this.server.sections(), this.opts.libraries)) {
       for await (const items of this.pages(section.key, {})) {
         yield items.flatMap((m) =>
-          m.Media.flatMap((md) => md.Part).flatMap((p) => (p.file ? [{ ratingKey: m.ratingKey, file: normalisePlexPath(p.file), size: p.size ?? null }] : [])),
+          m.Media.flatMap((md) => md.Part).flatMap((p) =>
+            p.file ? [{ ratingKey: m.ratingKey, file: normalisePlexPath(p.file), size: p.size ?? null }] : [],
+          ),
         );
       }
     }

@@ -1,7 +1,16 @@
 // Where a Stash file is in Plex's terms: PATH_MAP applied ('/' separators: the path cache's key), the
 // allowed library section whose location is the longest prefix of it, and the folder a scan asks for.
 import type { PathMapping } from '../core/config.js';
-import { allowedSections, folderOf, inLocationStyle, mapPath, normalisePlexPath, pickSection, type PlexSection, type SectionMatch } from './paths.js';
+import {
+  allowedSections,
+  folderOf,
+  inLocationStyle,
+  mapPath,
+  normalisePlexPath,
+  pickSection,
+  type PlexSection,
+  type SectionMatch,
+} from './paths.js';
 import type { PlexServer } from './server.js';
 
 export class PlexLocations {
@@ -25,7 +34,10 @@ export class PlexLocations {
   /** The allowed section holding a (mapped) path, from the cached section list and, failing that, a fresh one. */
   async sectionMatch(plexPath: string): Promise<SectionMatch | null> {
     // A library added in the last minute is not in the cached list yet: look once more, fresh.
-    return pickSection(await this.server.sections(), plexPath, this.libraries) ?? pickSection(await this.server.sections(true), plexPath, this.libraries);
+    return (
+      pickSection(await this.server.sections(), plexPath, this.libraries) ??
+      pickSection(await this.server.sections(true), plexPath, this.libraries)
+    );
   }
 
   /** The allowed section holding a Plex file, from the cached section list only. */

@@ -22,7 +22,9 @@ export interface CacheEntry {
  */
 export function parseCacheEntry(entry: string, target: string): CacheEntry {
   const [ratingKey = '', file, cachedAt] = entry.split('\t');
-  return file === undefined ? { ratingKey, file: target, via: 'path', cachedAt: 0 } : { ratingKey, file, via: 'fallback', cachedAt: Number(cachedAt) || 0 };
+  return file === undefined
+    ? { ratingKey, file: target, via: 'path', cachedAt: 0 }
+    : { ratingKey, file, via: 'fallback', cachedAt: Number(cachedAt) || 0 };
 }
 
 /** A stored entry written: a fallback match with the Plex file it stands for and when, so a later folder scan can send it back to a search. */
@@ -72,7 +74,7 @@ export class PlexPathCache {
     const entries = await this.redis.hmget(this.key, ...targets).catch(() => targets.map(() => null));
     return entries.map((entry, i) => {
       if (!entry) return null;
-      const { ratingKey, file } = parseCacheEntry(entry, targets[i]!);
+      const { ratingKey, file } = parseCacheEntry(entry, targets[i]);
       return { ratingKey, file: normalisePlexPath(file) };
     });
   }
@@ -85,6 +87,6 @@ export class PlexPathCache {
     if (!this.redis || plexFiles.length === 0) return plexFiles.map(() => false);
     const targets = plexFiles.map((f) => normalisePlexPath(f));
     const entries = await this.redis.hmget(this.key, ...targets).catch(() => targets.map(() => null));
-    return entries.map((e, i) => e !== null && e !== '' && parseCacheEntry(e, targets[i]!).via === 'path');
+    return entries.map((e, i) => e !== null && e !== '' && parseCacheEntry(e, targets[i]).via === 'path');
   }
 }

@@ -170,7 +170,7 @@ export function libraryProblems(sections: readonly PlexSection[], libraries: rea
     const titles = sections.map((s) => `"${s.title}" (${s.type})`).join(', ') || 'none';
     if (found.length === 0) out.push(`PLEX_LIBRARIES: Plex has no library "${wanted}" (its libraries: ${titles})`);
     else if (!found.some((s) => s.type === 'movie')) {
-      out.push(`PLEX_LIBRARIES: "${wanted}" is a ${found[0]!.type} library; stash2plex needs a movie or other-videos library`);
+      out.push(`PLEX_LIBRARIES: "${wanted}" is a ${found[0].type} library; stash2plex needs a movie or other-videos library`);
     }
   }
   return out;

@@ -35,6 +35,8 @@ export class PlexPosters {
    * posters again (python-plexapi plexapi/media.py BaseResource `select()`, used by `setPoster`).
    */
   async selectPoster(ratingKey: string, posterKey: string): Promise<void> {
-    await this.http.send('PUT', `/library/metadata/${encodeURIComponent(ratingKey)}/poster`, { query: new URLSearchParams({ url: posterKey }) });
+    await this.http.send('PUT', `/library/metadata/${encodeURIComponent(ratingKey)}/poster`, {
+      query: new URLSearchParams({ url: posterKey }),
+    });
   }
 }

@@ -100,7 +100,10 @@ export class PlexResolver {
     }
     const held = normalisePlexPath(cached.file);
     if (item.files.some((f) => normalisePlexPath(f) === held)) {
-      return { kind: 'hit', resolved: { ratingKey: cached.ratingKey, sectionKey: item.sectionKey || sectionKey, item, via: cached.via, cached: true } };
+      return {
+        kind: 'hit',
+        resolved: { ratingKey: cached.ratingKey, sectionKey: item.sectionKey || sectionKey, item, via: cached.via, cached: true },
+      };
     }
     await this.p.cache.drop(target);
     return { kind: 'moved' };
@@ -111,7 +114,12 @@ export class PlexResolver {
    * dropped on that alone: the file is looked for afresh, and the cached item is reported gone only when
    * a second read after a normal answer from its section still says 404.
    */
-  private async resolveAfterMissing(cached: CacheEntry, target: string, fresh: () => Promise<ResolvedItem>, opts: ResolveOptions): Promise<ResolvedItem> {
+  private async resolveAfterMissing(
+    cached: CacheEntry,
+    target: string,
+    fresh: () => Promise<ResolvedItem>,
+    opts: ResolveOptions,
+  ): Promise<ResolvedItem> {
     let found: ResolvedItem;
     try {
       found = await fresh();
@@ -122,7 +130,8 @@ export class PlexResolver {
       }
       throw err;
     }
-    if (found.ratingKey !== cached.ratingKey && (await this.confirmGone(cached.ratingKey, cached.file))) await opts.onGone?.(cached.ratingKey, found.ratingKey);
+    if (found.ratingKey !== cached.ratingKey && (await this.confirmGone(cached.ratingKey, cached.file)))
+      await opts.onGone?.(cached.ratingKey, found.ratingKey);
     return found;
   }
 
@@ -156,7 +165,13 @@ export class PlexResolver {
   }
 
   /** Resolution without the cache: the filtered searches, then the paged pass (and its fallback). */
-  private async resolveFresh(stashPath: string, plexPath: string, size: number | null, match: SectionMatch | null, lastSyncedTo?: string): Promise<ResolvedItem> {
+  private async resolveFresh(
+    stashPath: string,
+    plexPath: string,
+    size: number | null,
+    match: SectionMatch | null,
+    lastSyncedTo?: string,
+  ): Promise<ResolvedItem> {
     const target = normalisePlexPath(plexPath);
     if (match) {
       const sectionKey = match.section.key;
@@ -175,14 +190,24 @@ export class PlexResolver {
     if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
     const sameFile = await this.p.fallback.notLeftBehind(found.sameFile, lastSyncedTo);
     if (sameFile.length === 1) {
-      await this.p.fallback.accept(sameFile[0]!, stashPath, target);
-      return { ratingKey: sameFile[0]!.item.ratingKey, sectionKey: sameFile[0]!.item.librarySectionID ?? '', via: 'fallback', cached: false };
+      await this.p.fallback.accept(sameFile[0], stashPath, target);
+      return {
+        ratingKey: sameFile[0].item.ratingKey,
+        sectionKey: sameFile[0].item.librarySectionID ?? '',
+        via: 'fallback',
+        cached: false,
+      };
     }
     if (sameFile.length > 1) {
       const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
-      throw this.p.http.scrub(new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`));
+      throw this.p.http.scrub(
+        new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`),
+      );
     }
-    const left = found.sameFile.length > 0 ? ` (its last item ${lastSyncedTo} still shows it at ${found.sameFile[0]!.file}: moved or renamed in Stash, not scanned by Plex at its new place yet?)` : '';
+    const left =
+      found.sameFile.length > 0
+        ? ` (its last item ${lastSyncedTo} still shows it at ${found.sameFile[0].file}: moved or renamed in Stash, not scanned by Plex at its new place yet?)`
+        : '';
     if (!match) throw this.noSection(stashPath, plexPath, left || ` and no Plex file is named ${baseName(target)} with ${size} bytes`);
     throw this.notHeld(target, match.section.key, left);
   }
@@ -191,22 +216,28 @@ export class PlexResolver {
   private async settle(found: PlexMetadata[], target: string, sectionKey: string): Promise<ResolvedItem> {
     const ratingKeys = [...new Set(found.map((m) => m.ratingKey))];
     if (ratingKeys.length > 1) {
-      throw this.p.http.scrub(new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`));
+      throw this.p.http.scrub(
+        new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`),
+      );
     }
     if (ratingKeys.length === 0) throw this.notHeld(target, sectionKey);
-    const ratingKey = ratingKeys[0]!;
+    const ratingKey = ratingKeys[0];
     await this.p.cache.set(target, ratingKey);
-    return { ratingKey, sectionKey: found[0]!.librarySectionID ?? sectionKey, via: 'path', cached: false };
+    return { ratingKey, sectionKey: found[0].librarySectionID ?? sectionKey, via: 'path', cached: false };
   }
 
   private noSection(stashPath: string, plexPath: string, more = ''): SyncError {
     const { libraries } = this.p.locations;
     const mapped = plexPath === normalisePlexPath(stashPath) ? '' : ` (mapped from ${stashPath})`;
     const scope = libraries ? `the libraries ${libraries.map((l) => `"${l}"`).join(', ')}` : 'any movie library';
-    return this.p.http.scrub(new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`));
+    return this.p.http.scrub(
+      new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`),
+    );
   }
 
   private notHeld(target: string, sectionKey: string, more = ''): SyncError {
-    return this.p.http.scrub(new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`));
+    return this.p.http.scrub(
+      new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`),
+    );
   }
 }

@@ -178,7 +178,9 @@ export function parseIdentity(json: unknown): { machineIdentifier: string; versi
 const flag = z.union([z.boolean(), z.number(), z.string()]).optional();
 const postersContainer = z.looseObject({
   MediaContainer: z.looseObject({
-    Metadata: z.array(z.looseObject({ ratingKey: z.string(), selected: flag, provider: z.string().optional().catch(undefined) })).default([]),
+    Metadata: z
+      .array(z.looseObject({ ratingKey: z.string(), selected: flag, provider: z.string().optional().catch(undefined) }))
+      .default([]),
   }),
 });
 

@@ -26,9 +26,11 @@ export class PlexServer {
   /** GET /identity (no token): proves the server answers. Its own timeout, e.g. HEALTH_TIMEOUT_MS. */
   async identity(timeoutMs?: number): Promise<PlexIdentity> {
     const started = performance.now();
-    const { json } = await this.http.json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES }).catch((err: unknown) => {
-      throw this.http.notFromPlex(err);
-    });
+    const { json } = await this.http
+      .json('GET', '/identity', { auth: false, timeoutMs, maxBytes: IDENTITY_MAX_BYTES })
+      .catch((err: unknown) => {
+        throw this.http.notFromPlex(err);
+      });
     const latencyMs = Math.round(performance.now() - started);
     return { ...this.http.parsed('GET', '/identity', () => parseIdentity(json)), latencyMs };
   }
@@ -62,6 +64,8 @@ export class PlexServer {
 
   /** GET /library/sections/{key}/refresh?path=<folder>: Plex scans that folder in the background (python-plexapi LibrarySection.update). */
   async refreshFolder(sectionKey: string, folder: string): Promise<void> {
-    await this.http.send('GET', `/library/sections/${encodeURIComponent(sectionKey)}/refresh`, { query: new URLSearchParams({ path: folder }) });
+    await this.http.send('GET', `/library/sections/${encodeURIComponent(sectionKey)}/refresh`, {
+      query: new URLSearchParams({ path: folder }),
+    });
   }
 }

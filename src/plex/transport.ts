@@ -89,7 +89,12 @@ export class PlexTransport {
     if (this.clientIdentifier !== null) headers['X-Plex-Client-Identifier'] = this.clientIdentifier;
     if (opts.auth !== false) headers['X-Plex-Token'] = this.token;
     const send = () =>
-      fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, { method, headers, body: opts.body, signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs) });
+      fetch(`${this.base}${path}${qs ? `?${qs}` : ''}`, {
+        method,
+        headers,
+        body: opts.body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+      });
     let res: Response;
     try {
       res = await send().catch((error: unknown) => {
@@ -172,6 +177,8 @@ export class PlexTransport {
    */
   notFromPlex(err: unknown): unknown {
     if (!(err instanceof SyncError && err.type === 'PlexNotFound' && err.status === 404)) return err;
-    return this.scrub(new SyncError('PlexTemporaryError', `${err.message} for a path Plex always has (a proxy answering while Plex is away?)`, 404));
+    return this.scrub(
+      new SyncError('PlexTemporaryError', `${err.message} for a path Plex always has (a proxy answering while Plex is away?)`, 404),
+    );
   }
 }

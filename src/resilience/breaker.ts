@@ -40,9 +40,7 @@ export type EventSource = 'job' | 'probe';
  * - `success`: a job attempt that reached Plex, or a probe that got an answer.
  * Other outcomes (permanent or transient errors) are not breaker events: don't feed them.
  */
-export type BreakerEvent =
-  | { type: 'failure'; source: EventSource; error: string; at?: number }
-  | { type: 'success'; source: EventSource };
+export type BreakerEvent = { type: 'failure'; source: EventSource; error: string; at?: number } | { type: 'success'; source: EventSource };
 
 export type BreakerTransition = {
   from: BreakerStateName;
@@ -155,14 +153,26 @@ export function step(state: BreakerState, event: BreakerEvent, settings: Breaker
             streakStartedAt: state.streakStartedAt ?? Math.min(now, event.at ?? now),
             firstError: state.firstError ?? clip(event.error),
           },
-          transition: { from: 'HALF_OPEN', to: 'OPEN', reason: `failure in HALF_OPEN: ${clip(event.error)}`, at: now, source: event.source },
+          transition: {
+            from: 'HALF_OPEN',
+            to: 'OPEN',
+            reason: `failure in HALF_OPEN: ${clip(event.error)}`,
+            at: now,
+            source: event.source,
+          },
         };
       }
       const successes = state.halfOpenSuccesses + 1;
       if (successes < successThreshold) return { state: { ...state, halfOpenSuccesses: successes }, transition: null };
       return {
         state: { ...initialBreaker(now), recoveries: state.recoveries + 1 },
-        transition: { from: 'HALF_OPEN', to: 'CLOSED', reason: `${successes} ${successes === 1 ? 'success' : 'successes'} in HALF_OPEN`, at: now, source: event.source },
+        transition: {
+          from: 'HALF_OPEN',
+          to: 'CLOSED',
+          reason: `${successes} ${successes === 1 ? 'success' : 'successes'} in HALF_OPEN`,
+          at: now,
+          source: event.source,
+        },
       };
     }
   }

@@ -18,7 +18,7 @@ export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 1) return '0s';
   if (ms < 1000) return `${Math.floor(ms)}ms`;
   for (let i = 0; i < UNITS.length; i++) {
-    const [name, size] = UNITS[i]!;
+    const [name, size] = UNITS[i];
     if (ms < size) continue;
     const whole = Math.floor(ms / size);
     const next = UNITS[i + 1];

@@ -153,5 +153,10 @@ export function upsertOutage(list: readonly Outage[], outage: Outage, size: numb
 
 /** The ongoing outage of a history (endedAt null), newest first; null when none. */
 export function currentOutage(list: readonly Outage[]): Outage | null {
-  return capHistory(list.filter((o) => o.endedAt === null), 1)[0] ?? null;
+  return (
+    capHistory(
+      list.filter((o) => o.endedAt === null),
+      1,
+    )[0] ?? null
+  );
 }

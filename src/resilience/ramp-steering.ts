@@ -4,7 +4,18 @@
 // plan. No Redis, no clock of its own.
 import type { BreakerStateName } from './breaker.js';
 import { endOutageRamp, type Outage } from './outages.js';
-import { RAMP_STEP_MS, rampErrorRate, rampFinished, rampLimit, steadyLimit, TRIAL_LIMIT, updateBackoff, type RampSettings, type RampState, type RateLimit } from './ramp.js';
+import {
+  RAMP_STEP_MS,
+  rampErrorRate,
+  rampFinished,
+  rampLimit,
+  steadyLimit,
+  TRIAL_LIMIT,
+  updateBackoff,
+  type RampSettings,
+  type RampState,
+  type RateLimit,
+} from './ramp.js';
 
 export interface RampSteeringInput {
   breaker: BreakerStateName;

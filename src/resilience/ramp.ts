@@ -73,7 +73,8 @@ export function rampFinished(ramp: RampState, settings: RampSettings, now: numbe
  */
 export function updateBackoff(ramp: RampState, errorRate: number, threshold: number, now: number): RampState {
   if (!ramp.backoff && errorRate > threshold) return { ...ramp, backoff: true, backoffSince: now };
-  if (ramp.backoff && (errorRate < threshold / 3 || errorRate === 0)) return { ...ramp, backoff: false, backoffSince: null, judgedFrom: now };
+  if (ramp.backoff && (errorRate < threshold / 3 || errorRate === 0))
+    return { ...ramp, backoff: false, backoffSince: null, judgedFrom: now };
   return ramp;
 }
 
@@ -149,7 +150,10 @@ export function parseRamp(raw: Record<string, string> | null | undefined, now: n
   if (!raw || typeof raw !== 'object' || Object.keys(raw).length === 0) return { ramp: null, warning: null };
   const startedAt = parseTime(raw.startedAt);
   if (startedAt === undefined) {
-    return { ramp: startRamp(now), warning: `stored ramp unreadable (startedAt=${JSON.stringify(String(raw.startedAt ?? '')).slice(0, 40)}): restarted now` };
+    return {
+      ramp: startRamp(now),
+      warning: `stored ramp unreadable (startedAt=${JSON.stringify(String(raw.startedAt ?? '')).slice(0, 40)}): restarted now`,
+    };
   }
   if (startedAt > now + CLOCK_SKEW_TOLERANCE_MS) {
     return { ramp: startRamp(now), warning: `stored ramp starts in the future (${startedAt}): restarted now` };
@@ -161,7 +165,7 @@ export function parseRamp(raw: Record<string, string> | null | undefined, now: n
   if (b === undefined || b === '' || b === '0' || b === 'false') return { ramp, warning: null };
   const since = raw.backoffSince ? parseTime(raw.backoffSince) : undefined;
   const sinceOk = since !== undefined && since <= now + CLOCK_SKEW_TOLERANCE_MS;
-  const backingOff: RampState = { ...ramp, backoff: true, backoffSince: sinceOk ? Math.min(since!, now) : now };
+  const backingOff: RampState = { ...ramp, backoff: true, backoffSince: sinceOk ? Math.min(since, now) : now };
   if ((b === '1' || b === 'true') && sinceOk) return { ramp: backingOff, warning: null };
   return {
     ramp: backingOff,

@@ -13,8 +13,7 @@ export type Outcome = 'ok' | ErrorType;
  * outcome is null and it counts as neither a success nor a failure; the cursor still moves past it.
  */
 export type Signal =
-  | { id: string; at: number; outcome: Outcome; jobId: string | null }
-  | { id: string; at: null; outcome: null; jobId: null };
+  { id: string; at: number; outcome: Outcome; jobId: string | null } | { id: string; at: null; outcome: null; jobId: null };
 
 /** Signals kept in the stream: enough for minutes of traffic, small enough to never matter. */
 const SIGNALS_MAXLEN = 20_000;
@@ -26,10 +25,11 @@ export async function emitSignal(redis: RedisConnection, key: string, outcome: O
 /** A stream entry's fields → a signal, checked against what emitSignal writes. */
 export function parseSignal(id: string, flat: string[]): Signal {
   const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
   const outcome = m.get('outcome');
   const at = parseTime(m.get('at'));
-  if (at === undefined || outcome === undefined || (outcome !== 'ok' && !isErrorType(outcome))) return { id, at: null, outcome: null, jobId: null };
+  if (at === undefined || outcome === undefined || (outcome !== 'ok' && !isErrorType(outcome)))
+    return { id, at: null, outcome: null, jobId: null };
   return { id, at, outcome, jobId: m.get('jobId') || null };
 }
 

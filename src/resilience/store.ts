@@ -22,7 +22,12 @@ export interface StoredBreaker {
 }
 
 /** The breaker hash: missing reads as CLOSED; unreadable as CLOSED or repaired (parseBreaker), with a warning. */
-export async function readBreaker(redis: RedisConnection, k: Pick<Keys, 'breaker'>, now: number, warnings: string[]): Promise<StoredBreaker> {
+export async function readBreaker(
+  redis: RedisConnection,
+  k: Pick<Keys, 'breaker'>,
+  now: number,
+  warnings: string[],
+): Promise<StoredBreaker> {
   const raw = await tolerant(redis.hgetall(k.breaker));
   const hash = wrongType(raw, 'breaker', warnings) ? null : raw;
   const b = parseBreaker(hash && Object.keys(hash).length ? hash : null, now);
@@ -130,5 +135,13 @@ export async function readSnapshot(redis: RedisConnection, k: Keys, now: number)
     readOutages(redis, k, w[2]),
     readHealth(redis, k, w[3]),
   ]);
-  return { breaker: breaker.state, ramp, outages, health, signalCursor: breaker.signalCursor, warnings: w.flat(), breakerStored: breaker.stored };
+  return {
+    breaker: breaker.state,
+    ramp,
+    outages,
+    health,
+    signalCursor: breaker.signalCursor,
+    warnings: w.flat(),
+    breakerStored: breaker.stored,
+  };
 }

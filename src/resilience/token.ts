@@ -75,10 +75,7 @@ export function tokenCheckPlan(check: TokenCheck, s: HoldState): TokenCheckPlan 
  * while the token stands rejected (to notice when it works again), at most once per `recheckMs` since
  * the last attempt. Not while Plex is down: the check could not answer, and recovery checks anyway.
  */
-export function tokenCheckDue(
-  s: HoldState & { suspect: boolean; lastAttemptAt: number | null; recheckMs: number },
-  now: number,
-): boolean {
+export function tokenCheckDue(s: HoldState & { suspect: boolean; lastAttemptAt: number | null; recheckMs: number }, now: number): boolean {
   if ((!s.suspect && !s.tokenRejected) || s.breaker === 'OPEN') return false;
   return s.lastAttemptAt === null || now - s.lastAttemptAt >= s.recheckMs;
 }

@@ -94,7 +94,8 @@ export interface HoldView {
   outages: readonly Outage[];
 }
 
-const resumeIfFree = (v: HoldView): Effect[] => (pauseReasons({ breaker: v.breaker, tokenRejected: v.tokenRejected }).length ? [] : [{ do: 'resume' }]);
+const resumeIfFree = (v: HoldView): Effect[] =>
+  pauseReasons({ breaker: v.breaker, tokenRejected: v.tokenRejected }).length ? [] : [{ do: 'resume' }];
 
 /**
  * The actions of one transition, given the state after the whole tick (a close followed by a re-open

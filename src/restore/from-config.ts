@@ -50,7 +50,11 @@ export async function runResume(config: Config, opts: ResumeRunOptions): Promise
   const queue = opts.queue ?? ownQueue;
   const enqueue = async (ids: string[]) => {
     const enqueuedAt = Date.now();
-    await enqueueSyncBulk(queue!, ids.map((sceneId) => ({ sceneId, reason: 'manual' as const, event: RESUME_EVENT, enqueuedAt })), config.errorStrategies);
+    await enqueueSyncBulk(
+      queue!,
+      ids.map((sceneId) => ({ sceneId, reason: 'manual' as const, event: RESUME_EVENT, enqueuedAt })),
+      config.errorStrategies,
+    );
   };
   try {
     return await resumeScenes({ redis, keys: keys(config.redis.prefix), enqueue }, opts);

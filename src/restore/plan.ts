@@ -70,7 +70,14 @@ function putBack(plan: RestorePlan, kind: Kind, o: KeptOriginal, item: PlexItem,
   if (!o.locked) unlock(name);
 }
 
-function planValueField(plan: RestorePlan, field: SyncField, kind: Kind, o: KeptOriginal, record: OwnershipRecord, item: PlexItem): FieldOutcome {
+function planValueField(
+  plan: RestorePlan,
+  field: SyncField,
+  kind: Kind,
+  o: KeptOriginal,
+  record: OwnershipRecord,
+  item: PlexItem,
+): FieldOutcome {
   if (!fits(kind, o.value)) {
     plan.notes.push(`${field}: the kept value is unreadable`);
     return 'neverWritten';
@@ -90,11 +97,19 @@ function planValueField(plan: RestorePlan, field: SyncField, kind: Kind, o: Kept
  * The poster: selected again when Plex still shows the one stash2plex uploaded (Plex names an upload
  * `upload://posters/<sha1>`; the SHA-1 of stash2plex's last upload is kept), with the lock it had.
  */
-function planPoster(plan: RestorePlan, o: KeptOriginal, kept: StoredOriginals, item: PlexItem, posters: readonly PlexPoster[]): FieldOutcome {
+function planPoster(
+  plan: RestorePlan,
+  o: KeptOriginal,
+  kept: StoredOriginals,
+  item: PlexItem,
+  posters: readonly PlexPoster[],
+): FieldOutcome {
   const selected = item.thumb ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
   const lockedNow = item.locked.includes('thumb');
   if (selected === o.value && lockedNow === o.locked) return 'restored';
-  const ours = selected === o.value || (kept.posterUpload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(kept.posterUpload));
+  const ours =
+    selected === o.value ||
+    (kept.posterUpload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(kept.posterUpload));
   if (!ours) return 'plexChanged';
   if (o.value !== null && selected !== o.value) {
     if (!posters.some((p) => p.ratingKey === o.value)) {
@@ -110,7 +125,14 @@ function planPoster(plan: RestorePlan, o: KeptOriginal, kept: StoredOriginals, i
 }
 
 export function planRestore(input: RestoreInput): RestorePlan {
-  const plan: RestorePlan = { edit: { scalars: {}, tags: {} }, selectPoster: null, restored: [], neverWritten: [], plexChanged: [], notes: [] };
+  const plan: RestorePlan = {
+    edit: { scalars: {}, tags: {} },
+    selectPoster: null,
+    restored: [],
+    neverWritten: [],
+    plexChanged: [],
+    notes: [],
+  };
   for (const field of SYNC_FIELD_NAMES) {
     const o = input.kept.originals[field];
     const kind = KINDS[field];

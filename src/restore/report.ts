@@ -19,7 +19,8 @@ export function restoreSummaryText(s: RestoreSummary): string {
 export function sceneLine(s: SceneRestore, dryRun: boolean): string {
   if (s.error) return `scene ${s.sceneId}${s.ratingKey ? ` (item ${s.ratingKey})` : ''}: not restored: ${s.error}`;
   if (s.ratingKey === null) return `scene ${s.sceneId}: never synced: nothing to restore`;
-  if (!s.excluded) return `scene ${s.sceneId} (item ${s.ratingKey}): nothing kept: stash2plex never wrote its fields${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`;
+  if (!s.excluded)
+    return `scene ${s.sceneId} (item ${s.ratingKey}): nothing kept: stash2plex never wrote its fields${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`;
   const parts = [
     s.restored.length ? `${dryRun ? 'would restore' : 'restored'} ${s.restored.join(', ')}` : 'nothing to put back',
     s.plexChanged.length ? `changed in Plex, left: ${s.plexChanged.join(', ')}` : '',

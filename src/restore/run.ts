@@ -111,7 +111,15 @@ async function restoreScene(deps: RestoreDeps, sceneId: string, dryRun: boolean)
   const [record, item] = await Promise.all([readOwnership(redis, k, ratingKey), deps.plex.getItem(ratingKey)]);
   const posters = kept.originals.poster ? (item.thumb ? await deps.plex.posters(ratingKey) : []) : null;
   const plan = planRestore({ kept, record, item, posters });
-  const out: SceneRestore = { sceneId, ratingKey, restored: plan.restored, neverWritten: plan.neverWritten, plexChanged: plan.plexChanged, notes: [...damaged, ...plan.notes], excluded: true };
+  const out: SceneRestore = {
+    sceneId,
+    ratingKey,
+    restored: plan.restored,
+    neverWritten: plan.neverWritten,
+    plexChanged: plan.plexChanged,
+    notes: [...damaged, ...plan.notes],
+    excluded: true,
+  };
   if (dryRun) return out;
   const wasExcluded = (await readExclusion(redis, k, sceneId)) !== null;
   await excludeScene(redis, k, sceneId, { at: (deps.now ?? Date.now)(), why: RESTORED, ratingKey });
@@ -122,7 +130,10 @@ async function restoreScene(deps: RestoreDeps, sceneId: string, dryRun: boolean)
     throw err;
   }
   await Promise.all([forgetOwnership(redis, k, ratingKey), forgetOriginals(redis, k, ratingKey)]);
-  deps.log?.info({ sceneId, ratingKey, restored: plan.restored, plexChanged: plan.plexChanged }, `restore: scene ${sceneId} (item ${ratingKey}) restored`);
+  deps.log?.info(
+    { sceneId, ratingKey, restored: plan.restored, plexChanged: plan.plexChanged },
+    `restore: scene ${sceneId} (item ${ratingKey}) restored`,
+  );
   return out;
 }
 
@@ -134,7 +145,8 @@ async function restoreOrReport(deps: RestoreDeps, sceneId: string, dryRun: boole
     if (!(err instanceof SyncError && ITEM_ERRORS.has(err.type))) throw err;
     const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId);
     // An item Plex no longer has: what was kept of it can never be put back.
-    if (!dryRun && ratingKey && err.type === 'PlexNotFound') await Promise.all([forgetOwnership(deps.redis, deps.keys, ratingKey), forgetOriginals(deps.redis, deps.keys, ratingKey)]);
+    if (!dryRun && ratingKey && err.type === 'PlexNotFound')
+      await Promise.all([forgetOwnership(deps.redis, deps.keys, ratingKey), forgetOriginals(deps.redis, deps.keys, ratingKey)]);
     return { ...nothingKept(sceneId, ratingKey), error: err.reason };
   }
 }
@@ -142,7 +154,11 @@ async function restoreOrReport(deps: RestoreDeps, sceneId: string, dryRun: boole
 /** Every scene whose last item has kept originals, a page of scene hints at a time. */
 async function* scenesWithOriginals(deps: RestoreDeps): AsyncGenerator<string[]> {
   for await (const pairs of sceneItemPages(deps.redis, deps.keys)) {
-    const kept = await haveOriginals(deps.redis, deps.keys, pairs.map(([, ratingKey]) => ratingKey));
+    const kept = await haveOriginals(
+      deps.redis,
+      deps.keys,
+      pairs.map(([, ratingKey]) => ratingKey),
+    );
     const ids = pairs.filter((_, i) => kept[i]).map(([sceneId]) => sceneId);
     if (ids.length > 0) yield ids;
   }
@@ -155,7 +171,17 @@ async function* scopeScenes(deps: RestoreDeps, scope: RestoreScope): AsyncGenera
 
 export async function restoreScenes(deps: RestoreDeps, opts: RestoreOptions): Promise<RestoreSummary> {
   const started = performance.now();
-  const summary: RestoreSummary = { restored: 0, fields: 0, excluded: 0, skipped: { neverWritten: 0, plexChanged: 0 }, dryRun: opts.dryRun, examined: 0, scenes: [], failed: 0, durationMs: 0 };
+  const summary: RestoreSummary = {
+    restored: 0,
+    fields: 0,
+    excluded: 0,
+    skipped: { neverWritten: 0, plexChanged: 0 },
+    dryRun: opts.dryRun,
+    examined: 0,
+    scenes: [],
+    failed: 0,
+    durationMs: 0,
+  };
   for await (const ids of scopeScenes(deps, opts.scope)) {
     for (const sceneId of ids) {
       const s = await restoreOrReport(deps, sceneId, opts.dryRun);

@@ -65,7 +65,17 @@ export async function startWorkerRole(
       redis: connection,
       keys: k,
       sync: config.sync,
-      scanMissing: scanMissing ? folderScanner({ plex, redis: connection, scannedKey: k.plexScanned, lastScanKey: k.plexLastScan, cooldownMs: scanCooldownMs, gate, log }) : undefined,
+      scanMissing: scanMissing
+        ? folderScanner({
+            plex,
+            redis: connection,
+            scannedKey: k.plexScanned,
+            lastScanKey: k.plexLastScan,
+            cooldownMs: scanCooldownMs,
+            gate,
+            log,
+          })
+        : undefined,
       notFound,
       gate,
     },

@@ -56,7 +56,16 @@ export type FileFilterMode = 'folder' | 'none' | 'ignored' | 'rejected';
  */
 export type MultiKeyReadMode = 'leave-out' | 'whole-404';
 
-export const SIM_SCALARS = ['title', 'titleSort', 'summary', 'studio', 'tagline', 'originallyAvailableAt', 'contentRating', 'originalTitle'] as const;
+export const SIM_SCALARS = [
+  'title',
+  'titleSort',
+  'summary',
+  'studio',
+  'tagline',
+  'originallyAvailableAt',
+  'contentRating',
+  'originalTitle',
+] as const;
 export type SimScalar = (typeof SIM_SCALARS)[number];
 export const SIM_TAGS = ['genre', 'actor', 'collection', 'label', 'director', 'writer'] as const;
 export type SimTag = (typeof SIM_TAGS)[number];
@@ -438,7 +447,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
    * An item's state as if edit calls had been made, without a request (a benchmark seeds a library that
    * is in sync already): the edit call's parameters, a user rating, a poster (locked like an upload).
    */
-  seedItem(ratingKey: string, seed: { edit: URLSearchParams; userRating?: number | null; poster?: { bytes: Buffer; contentType: string } }): void {
+  seedItem(
+    ratingKey: string,
+    seed: { edit: URLSearchParams; userRating?: number | null; poster?: { bytes: Buffer; contentType: string } },
+  ): void {
     const item = this.itemMap.get(ratingKey);
     if (!item) throw new Error(`no item ${ratingKey}`);
     applyOps(item, parseEditParams(seed.edit), this.tagEdits);
@@ -482,7 +494,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     }
     this.itemMap.delete(old.ratingKey);
     const section = [...this.sectionMap.values()].find((x) => x.locations.some((loc) => relativeTo(to, normalisePlexPath(loc)) !== null));
-    return this.addItem({ sectionKey: section?.key ?? old.sectionKey, title: (to.split(/[\\/]/).pop() ?? to).replace(/\.[^.]*$/, ''), file: to, size });
+    return this.addItem({
+      sectionKey: section?.key ?? old.sectionKey,
+      title: (to.split(/[\\/]/).pop() ?? to).replace(/\.[^.]*$/, ''),
+      file: to,
+      size,
+    });
   }
 
   /** Puts a file "on disk" that Plex has not scanned: no item holds it until a refresh covers its folder. */
@@ -561,7 +578,13 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** Whether this applied edit's answer is one of those loseAnswers() asked to lose (counted down). */
   private answerLost(entry: SimRequest, reply: Reply): boolean {
     const lost = this.lostAnswers;
-    if (lost.count <= 0 || (reply.status ?? 200) >= 400 || !PlexSimulator.isEdit(entry) || (lost.route !== null && entry.route !== lost.route)) return false;
+    if (
+      lost.count <= 0 ||
+      (reply.status ?? 200) >= 400 ||
+      !PlexSimulator.isEdit(entry) ||
+      (lost.route !== null && entry.route !== lost.route)
+    )
+      return false;
     lost.count--;
     return true;
   }
@@ -702,7 +725,17 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   }
 
   private media(i: Item) {
-    return [{ id: Number(i.ratingKey), Part: i.files.map((file, n) => ({ id: Number(i.ratingKey) * 10 + n, key: `/library/parts/${i.ratingKey}${n}/file`, file, size: i.sizes[n] })) }];
+    return [
+      {
+        id: Number(i.ratingKey),
+        Part: i.files.map((file, n) => ({
+          id: Number(i.ratingKey) * 10 + n,
+          key: `/library/parts/${i.ratingKey}${n}/file`,
+          file,
+          size: i.sizes[n],
+        })),
+      },
+    ];
   }
 
   private tagId(field: SimTag, tag: string): number {
@@ -740,7 +773,15 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const sections = new Set(found.map((i) => i.sectionKey));
     const section = sections.size === 1 ? { librarySectionID: Number([...sections][0]) } : {};
     return {
-      MediaContainer: { size: page.length, totalSize: found.length, offset: start, allowSync: true, identifier: LIBRARY_IDENTIFIER, ...section, Metadata: page.map((i) => this.metadataOf(i)) },
+      MediaContainer: {
+        size: page.length,
+        totalSize: found.length,
+        offset: start,
+        allowSync: true,
+        identifier: LIBRARY_IDENTIFIER,
+        ...section,
+        Metadata: page.map((i) => this.metadataOf(i)),
+      },
     };
   }
 
@@ -832,9 +873,17 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private postersBody(i: Item) {
     const Metadata = i.posters.map((p) => {
       const url = `/library/metadata/${i.ratingKey}/file?url=${encodeURIComponent(p.ratingKey)}`;
-      return { key: url, ratingKey: p.ratingKey, selected: p.ratingKey === i.selectedPoster, thumb: url, ...(p.provider ? { provider: p.provider } : {}) };
+      return {
+        key: url,
+        ratingKey: p.ratingKey,
+        selected: p.ratingKey === i.selectedPoster,
+        thumb: url,
+        ...(p.provider ? { provider: p.provider } : {}),
+      };
     });
-    return { MediaContainer: { size: Metadata.length, identifier: LIBRARY_IDENTIFIER, mediaTagPrefix: '/system/bundle/media/flags/', Metadata } };
+    return {
+      MediaContainer: { size: Metadata.length, identifier: LIBRARY_IDENTIFIER, mediaTagPrefix: '/system/bundle/media/flags/', Metadata },
+    };
   }
 
   /**
@@ -888,19 +937,19 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
   for (const [name, value] of q) {
     if (EDIT_META.has(name)) continue;
     let m: RegExpExecArray | null;
-    if ((m = /^([A-Za-z]+)\.value$/.exec(name)) && SCALAR_SET.has(m[1]!)) {
+    if ((m = /^([A-Za-z]+)\.value$/.exec(name)) && SCALAR_SET.has(m[1])) {
       const field = m[1] as SimScalar;
       if (field === 'originallyAvailableAt' && value !== '' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) {
         throw new HttpError(400, `bad date ${JSON.stringify(value)}`);
       }
       ops.push({ kind: 'value', field, value });
-    } else if ((m = /^([A-Za-z]+)\.locked$/.exec(name)) && LOCKABLE.has(m[1]!)) {
+    } else if ((m = /^([A-Za-z]+)\.locked$/.exec(name)) && LOCKABLE.has(m[1])) {
       if (value !== '0' && value !== '1') throw new HttpError(400, `${name} must be 0 or 1`);
-      ops.push({ kind: 'lock', field: m[1]!, locked: value === '1' });
-    } else if ((m = /^([A-Za-z]+)\[(\d+)\]\.tag\.tag$/.exec(name)) && TAG_SET.has(m[1]!)) {
+      ops.push({ kind: 'lock', field: m[1], locked: value === '1' });
+    } else if ((m = /^([A-Za-z]+)\[(\d+)\]\.tag\.tag$/.exec(name)) && TAG_SET.has(m[1])) {
       if (value.trim() === '') throw new HttpError(400, `${name} is empty`);
       ops.push({ kind: 'add', field: m[1] as SimTag, index: Number(m[2]), tag: value });
-    } else if ((m = /^([A-Za-z]+)\[\]\.tag\.tag-$/.exec(name)) && TAG_SET.has(m[1]!)) {
+    } else if ((m = /^([A-Za-z]+)\[\]\.tag\.tag-$/.exec(name)) && TAG_SET.has(m[1])) {
       let tags: string[];
       try {
         tags = decodeTagList(value);

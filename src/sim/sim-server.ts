@@ -23,7 +23,10 @@ export abstract class SimServer<Mode extends string> {
   protected constructor(initialMode: Mode, opts: { maxHeaderSize?: number } = {}) {
     this.mode = initialMode;
     // A closure, not a bound reference: subclasses define onRequest, and it is only called once listening.
-    this.server = createServer(opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {}, (req, res) => void this.onRequest(req, res));
+    this.server = createServer(
+      opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {},
+      (req, res) => void this.onRequest(req, res),
+    );
     this.server.keepAliveTimeout = 5_000;
   }
 

@@ -60,15 +60,51 @@ const SCENE_UPDATE_POST = 'Scene.Update.Post';
 
 /** models.SceneUpdateInput's JSON fields, in the struct's order (pkg/models/scene.go). */
 const SCENE_UPDATE_INPUT_FIELDS = [
-  'clientMutationId', 'id', 'title', 'code', 'details', 'director', 'url', 'urls', 'date', 'rating100', 'o_counter', 'organized',
-  'studio_id', 'gallery_ids', 'performer_ids', 'movies', 'groups', 'tag_ids', 'cover_image', 'stash_ids', 'resume_time',
-  'play_duration', 'play_count', 'primary_file_id',
+  'clientMutationId',
+  'id',
+  'title',
+  'code',
+  'details',
+  'director',
+  'url',
+  'urls',
+  'date',
+  'rating100',
+  'o_counter',
+  'organized',
+  'studio_id',
+  'gallery_ids',
+  'performer_ids',
+  'movies',
+  'groups',
+  'tag_ids',
+  'cover_image',
+  'stash_ids',
+  'resume_time',
+  'play_duration',
+  'play_count',
+  'primary_file_id',
 ] as const;
 
 /** BulkSceneUpdateInput's JSON fields, in the schema's order (graphql/schema/types/scene.graphql). */
 const BULK_SCENE_UPDATE_INPUT_FIELDS = [
-  'clientMutationId', 'ids', 'title', 'code', 'details', 'director', 'url', 'urls', 'date', 'rating100', 'organized', 'studio_id',
-  'gallery_ids', 'performer_ids', 'tag_ids', 'group_ids', 'movie_ids',
+  'clientMutationId',
+  'ids',
+  'title',
+  'code',
+  'details',
+  'director',
+  'url',
+  'urls',
+  'date',
+  'rating100',
+  'organized',
+  'studio_id',
+  'gallery_ids',
+  'performer_ids',
+  'tag_ids',
+  'group_ids',
+  'movie_ids',
 ] as const;
 
 const asRecord = (v: unknown): GraphQLInput => (v ?? {}) as GraphQLInput;
@@ -147,8 +183,11 @@ export function movedPaths(input: GraphQLInput, oldPaths: readonly string[]): st
   const folder = input.destination_folder;
   if (typeof folder !== 'string') throw new GraphQLError('must specify destination folder or path');
   const basename = input.destination_basename;
-  if (typeof basename === 'string' && oldPaths.length !== 1) throw new GraphQLError('must specify one file when providing destination path');
-  return oldPaths.map((p) => `${folder.replace(/\/+$/, '')}/${typeof basename === 'string' && basename !== '' ? basename : p.slice(p.lastIndexOf('/') + 1)}`);
+  if (typeof basename === 'string' && oldPaths.length !== 1)
+    throw new GraphQLError('must specify one file when providing destination path');
+  return oldPaths.map(
+    (p) => `${folder.replace(/\/+$/, '')}/${typeof basename === 'string' && basename !== '' ? basename : p.slice(p.lastIndexOf('/') + 1)}`,
+  );
 }
 
 /** bulkSceneUpdate's scenes (`ids`), in order. */
@@ -165,7 +204,7 @@ const trimmed = (v: unknown) => (v === null || v === undefined ? null : String(v
 function coverOf(value: unknown): ScenePatch['cover'] {
   const m = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(String(value));
   if (!m) throw notSimulated('cover_image other than a data: URL');
-  const bytes = m[2] ? Buffer.from(m[3]!, 'base64') : Buffer.from(decodeURIComponent(m[3]!), 'latin1');
+  const bytes = m[2] ? Buffer.from(m[3], 'base64') : Buffer.from(decodeURIComponent(m[3]), 'latin1');
   return { bytes, contentType: m[1] ?? 'image/png' };
 }
 

@@ -17,7 +17,12 @@ interface SchemaChange {
 }
 
 /** `doc` with one field of an object type replaced by `edit(field)`; throws when there is no such field. */
-function editField(doc: DocumentNode, typeName: string, fieldName: string, edit: (f: FieldDefinitionNode) => FieldDefinitionNode): DocumentNode {
+function editField(
+  doc: DocumentNode,
+  typeName: string,
+  fieldName: string,
+  edit: (f: FieldDefinitionNode) => FieldDefinitionNode,
+): DocumentNode {
   let found = false;
   const definitions = doc.definitions.map((d) => {
     if (d.kind !== Kind.OBJECT_TYPE_DEFINITION || d.name.value !== typeName) return d;
@@ -57,7 +62,8 @@ const CHANGES: SchemaChange[] = [
 export function schemaOfVersion(sdl: string, version: string): GraphQLSchema | null {
   const v = parseStashVersion(version);
   if (v === null) return null;
-  if (!stashVersionAtLeast(v, SIM_OLDEST_STASH)) throw new RangeError(`stash simulator: Stash ${version} is not simulated (the oldest is ${SIM_OLDEST_STASH})`);
+  if (!stashVersionAtLeast(v, SIM_OLDEST_STASH))
+    throw new RangeError(`stash simulator: Stash ${version} is not simulated (the oldest is ${SIM_OLDEST_STASH})`);
   const undo = CHANGES.filter((c) => !stashVersionAtLeast(v, c.since));
   if (undo.length === 0) return null;
   return buildASTSchema(undo.reduce((doc, c) => c.undo(doc), parse(sdl)));

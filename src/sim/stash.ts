@@ -61,7 +61,8 @@ export type SimSceneView = Omit<StashScene, 'performers' | 'tags'> & {
 /** FIND_SCENE with relation ids: derived from it, so `scene()` stays the client's exact shape. */
 const SIM_FIND_SCENE = (() => {
   const doc = FIND_SCENE.replace('performers { name }', 'performers { id name }').replace('tags { name }', 'tags { id name }');
-  if (!doc.includes('performers { id name }') || !doc.includes('tags { id name }')) throw new Error('FIND_SCENE changed: update SIM_FIND_SCENE');
+  if (!doc.includes('performers { id name }') || !doc.includes('tags { id name }'))
+    throw new Error('FIND_SCENE changed: update SIM_FIND_SCENE');
   return doc;
 })();
 
@@ -109,8 +110,7 @@ export interface StashSimRequest {
 }
 
 export type StashRequestFilter =
-  | { operationName?: string; field?: string; status?: number; path?: string }
-  | ((r: StashSimRequest) => boolean);
+  { operationName?: string; field?: string; status?: number; path?: string } | ((r: StashSimRequest) => boolean);
 
 /** What addScene/updateScene take: the scene's own fields, relations by id, file paths. */
 export interface SimSceneInput {
@@ -353,7 +353,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       rootValue: this.root(this.externalHost ?? this.url),
       variableValues: { id },
     });
-    if (result.errors?.length) throw new Error(result.errors[0]!.message);
+    if (result.errors?.length) throw new Error(result.errors[0].message);
     return (result.data as { findScene: SimSceneView | null }).findScene;
   }
 
@@ -484,8 +484,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
         const rec = args.id != null ? this.scenes.get(String(args.id)) : undefined;
         return rec ? this.sceneView(rec, base) : null;
       },
-      findScenes: (args: { scene_filter?: SceneFilter | null; ids?: string[] | null; scene_ids?: number[] | null; filter?: FindFilter | null }) =>
-        this.findScenes(args, base),
+      findScenes: (args: {
+        scene_filter?: SceneFilter | null;
+        ids?: string[] | null;
+        scene_ids?: number[] | null;
+        filter?: FindFilter | null;
+      }) => this.findScenes(args, base),
       findPerformers: (args: { performer_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
         this.findNamed('performer', args.performer_filter, args.ids, args.filter),
       findStudios: (args: { studio_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
@@ -569,10 +573,13 @@ export class StashSimulator extends SimServer<StashSimMode> {
       }
       throw new GraphQLError(`finding file ${fileId}: file with id ${fileId} not found`);
     });
-    const to = movedPaths(input, files.map((f) => f.path));
+    const to = movedPaths(
+      input,
+      files.map((f) => f.path),
+    );
     const taken = new Set([...this.scenes.values()].flatMap((r) => r.files.map((f) => f.path)));
     to.forEach((p, i) => {
-      if (p !== files[i]!.path && taken.has(p)) throw new GraphQLError(`file ${p} already exists`);
+      if (p !== files[i].path && taken.has(p)) throw new GraphQLError(`file ${p} already exists`);
     });
     files.forEach((f, i) => (f.path = to[i]!));
     return true;
@@ -637,13 +644,19 @@ export class StashSimulator extends SimServer<StashSimMode> {
    * findPerformers / findStudios / findTags: filter on `updated_at` / `created_at` only (anything else
    * fails loudly), sort by id, name, created_at or updated_at, paged like findScenes.
    */
-  private findNamed(kind: Kinds, filter: NamedFilter | null | undefined, ids: string[] | null | undefined, f: FindFilter | null | undefined) {
+  private findNamed(
+    kind: Kinds,
+    filter: NamedFilter | null | undefined,
+    ids: string[] | null | undefined,
+    f: FindFilter | null | undefined,
+  ) {
     let list = [...this.named[kind].values()];
     if (ids) list = list.filter((r) => ids.includes(r.id));
     const tomorrow = this.time(this.now() + 86_400_000);
     for (const [field, value] of Object.entries(filter ?? {})) {
       if (value == null) continue;
-      if (field !== 'updated_at' && field !== 'created_at') throw new GraphQLError(`stash simulator: ${kind}_filter.${field} is not simulated`);
+      if (field !== 'updated_at' && field !== 'created_at')
+        throw new GraphQLError(`stash simulator: ${kind}_filter.${field} is not simulated`);
       const c = value as TimestampCriterion;
       list = list.filter((r) => compareTimestampText(field === 'updated_at' ? r.updated_at : r.created_at, c, tomorrow));
     }
@@ -685,7 +698,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'updated_at':
         case 'created_at': {
           const c = value as TimestampCriterion;
-          tests.push((s) => compareTimestampText(field === 'updated_at' ? s.updated_at : s.created_at, c, this.time(this.now() + 86_400_000)));
+          tests.push((s) =>
+            compareTimestampText(field === 'updated_at' ? s.updated_at : s.created_at, c, this.time(this.now() + 86_400_000)),
+          );
           break;
         }
         case 'performers':
@@ -724,7 +739,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const out = new Set(ids);
     let frontier = ids;
     for (let level = 0; frontier.length > 0 && (depth < 0 || level < depth); level++) {
-      frontier = [...this.named.studio.values()].filter((st) => st.parent_id !== null && frontier.includes(st.parent_id)).map((st) => st.id);
+      frontier = [...this.named.studio.values()]
+        .filter((st) => st.parent_id !== null && frontier.includes(st.parent_id))
+        .map((st) => st.id);
       frontier = frontier.filter((x) => !out.has(x));
       for (const x of frontier) out.add(x);
     }
@@ -769,7 +786,11 @@ export class StashSimulator extends SimServer<StashSimMode> {
         duration: 60,
       })),
       // Stash adds the change time so browsers refetch an updated screenshot.
-      paths: { screenshot: `${base}/scene/${s.id}/screenshot?t=${Math.floor(Date.parse(s.updated_at) / 1000)}`, preview: null, stream: null },
+      paths: {
+        screenshot: `${base}/scene/${s.id}/screenshot?t=${Math.floor(Date.parse(s.updated_at) / 1000)}`,
+        preview: null,
+        stream: null,
+      },
       studio: () => (s.studio_id ? studio(s.studio_id) : null),
       performers: () => s.performer_ids.map((id) => named('performer', id)),
       tags: () => s.tag_ids.map((id) => named('tag', id)),
@@ -846,7 +867,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       return { status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>Login</title><form method="post"></form>' };
     }
     if (shot && req.method === 'GET') {
-      const rec = this.scenes.get(shot[1]!);
+      const rec = this.scenes.get(shot[1]);
       if (!rec) throw new HttpError(404, 'not found');
       const img = this.screenshotOf(rec.id);
       return { status: 200, type: img.contentType, body: img.bytes };
@@ -882,7 +903,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
     const operationName = typeof params.operationName === 'string' && params.operationName !== '' ? params.operationName : null;
     entry.operationName = operationName;
     if (typeof params.query !== 'string' || params.query.trim() === '') {
-      return jsonReply(422, { errors: [{ message: 'no operation provided', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }], data: null });
+      return jsonReply(422, {
+        errors: [{ message: 'no operation provided', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }],
+        data: null,
+      });
     }
     let document: DocumentNode;
     try {
@@ -891,7 +915,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
       return jsonReply(422, { errors: [gqlError(err, 'GRAPHQL_PARSE_FAILED')], data: null });
     }
     const op = document.definitions.find(
-      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName === null || d.name?.value === operationName),
+      (d): d is OperationDefinitionNode =>
+        d.kind === Kind.OPERATION_DEFINITION && (operationName === null || d.name?.value === operationName),
     );
     entry.fields = op ? op.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])) : [];
     const invalid = validate(this.schema, document);
@@ -909,7 +934,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (!('data' in result) || result.data === undefined) {
       return jsonReply(422, { errors: (result.errors ?? []).map((e) => gqlError(e, 'GRAPHQL_VALIDATION_FAILED')), data: null });
     }
-    return jsonReply(200, result.errors?.length ? { errors: result.errors.map((e) => gqlError(e)), data: result.data } : { data: result.data });
+    return jsonReply(
+      200,
+      result.errors?.length ? { errors: result.errors.map((e) => gqlError(e)), data: result.data } : { data: result.data },
+    );
   }
 }
 
@@ -1024,7 +1052,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 
 function crc32(buf: Buffer): number {
   let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -1060,7 +1088,7 @@ export function scenePng(id: string): Buffer {
   ihdr.writeUInt32BE(size, 0);
   ihdr.writeUInt32BE(size, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => [r!, g!, b!]).flat())]);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => [r, g, b]).flat())]);
   const raw = Buffer.concat(Array.from({ length: size }, () => row));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -1096,9 +1124,17 @@ function pathCriterion(c: { value: string; modifier: string }): (s: SceneRec) =>
   const any = (s: SceneRec, patterns: string[]) => s.files.some((f) => patterns.some((p) => sqlLike(f.path, p)));
   switch (c.modifier) {
     case 'INCLUDES':
-      return (s) => any(s, words.map((w) => `%${w}%`));
+      return (s) =>
+        any(
+          s,
+          words.map((w) => `%${w}%`),
+        );
     case 'EXCLUDES':
-      return (s) => !any(s, words.map((w) => `%${w}%`));
+      return (s) =>
+        !any(
+          s,
+          words.map((w) => `%${w}%`),
+        );
     case 'EQUALS':
       return (s) => any(s, [c.value]);
     case 'NOT_EQUALS':

@@ -21,7 +21,12 @@ export interface SimWorld {
 }
 
 export async function startSimWorld(
-  opts: { scenes?: number; plexPort?: number; stashPort?: number; stash?: Pick<StashSimOptions, 'utcOffsetMinutes' | 'clockSkewMs' | 'version' | 'externalHost'> } = {},
+  opts: {
+    scenes?: number;
+    plexPort?: number;
+    stashPort?: number;
+    stash?: Pick<StashSimOptions, 'utcOffsetMinutes' | 'clockSkewMs' | 'version' | 'externalHost'>;
+  } = {},
 ): Promise<SimWorld> {
   const plex = await PlexSimulator.start({ token: SIM_PLEX_TOKEN, port: opts.plexPort });
   const stash = await StashSimulator.start({ apiKey: SIM_STASH_KEY, port: opts.stashPort, ...opts.stash });

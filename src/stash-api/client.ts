@@ -81,9 +81,7 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   rating100: z.number().nullable(),
   organized: z.boolean(),
   updated_at: z.string(),
-  studio: z
-    .object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() })
-    .nullable(),
+  studio: z.object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() }).nullable(),
   performers: z.array(z.object({ name: z.string() })),
   tags: z.array(z.object({ name: z.string() })),
   // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
@@ -95,7 +93,12 @@ const findSceneData = z.object({ findScene: sceneSchema.nullable() });
 const findScenesData = z.object({ findScenes: z.object({ scenes: z.array(sceneSchema) }) });
 const sceneFilesData = z.object({
   findScenes: z.object({
-    scenes: z.array(z.object({ id: z.string(), files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })) })),
+    scenes: z.array(
+      z.object({
+        id: z.string(),
+        files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
+      }),
+    ),
   }),
 });
 
@@ -464,7 +467,10 @@ export class StashClient {
     list = 'scenes',
   ): AsyncGenerator<string[]> {
     const shape = idPageShape(root, list) as unknown as z.ZodType<Record<string, IdPageRoot>>;
-    const read = (data: Record<string, IdPageRoot>) => ({ count: data[root]!.count, items: (data[root]![list] as { id: string }[]).map((s) => s.id) });
+    const read = (data: Record<string, IdPageRoot>) => ({
+      count: data[root].count,
+      items: (data[root][list] as { id: string }[]).map((s) => s.id),
+    });
     for await (const { items } of this.walk(operationName, query, variables, perPage, shape, read)) yield items;
   }
 
@@ -503,7 +509,7 @@ export class StashClient {
     const updated = updatedAtCriterion(window, clock.offsetMinutes);
     const range = stashWindowRange(window, clock);
     const shape = changedPageShape(root, list) as unknown as z.ZodType<Record<string, ChangedPageRoot>>;
-    const read = (data: Record<string, ChangedPageRoot>) => ({ count: data[root]!.count, items: data[root]![list] as Changed[] });
+    const read = (data: Record<string, ChangedPageRoot>) => ({ count: data[root].count, items: data[root][list] as Changed[] });
     for await (const { items } of this.walk(operationName, query, { updated }, perPage, shape, read)) {
       const ids = items.filter((item) => inStashRange(item.updated_at, range)).map((item) => item.id);
       if (ids.length) yield ids;
@@ -554,7 +560,9 @@ export class StashClient {
     // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
     const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];
     const [batch, alone] = await Promise.all([
-      small.length > 0 ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData) : null,
+      small.length > 0
+        ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData)
+        : null,
       Promise.all(large.map((id) => this.findScene(id))),
     ]);
     return { findScenes: { scenes: [...(batch?.findScenes.scenes ?? []), ...alone.filter((s): s is StashScene => s !== null)] } };
@@ -566,7 +574,12 @@ export class StashClient {
    * base name. At most FILE_NAMED_PAGE.
    */
   async scenesWithFileNamed(basename: string): Promise<StashSceneFiles[]> {
-    const { findScenes } = await this.query('FindScenesWithFileNamed', FIND_SCENES_WITH_FILE_NAMED, { name: `"${basename}"`, per_page: FILE_NAMED_PAGE }, sceneFilesData);
+    const { findScenes } = await this.query(
+      'FindScenesWithFileNamed',
+      FIND_SCENES_WITH_FILE_NAMED,
+      { name: `"${basename}"`, per_page: FILE_NAMED_PAGE },
+      sceneFilesData,
+    );
     const name = basename.toLowerCase();
     return findScenes.scenes.filter((s) => s.files.some((f) => f.basename.toLowerCase() === name));
   }
@@ -578,8 +591,16 @@ export class StashClient {
    */
   async clock(): Promise<StashClock> {
     let aheadMs: StashClockAhead | undefined;
-    const d = await this.query('StashClock', STASH_CLOCK, {}, clockData, (date, sentAt, receivedAt) => (aheadMs = stashClockAhead(date, sentAt, receivedAt)));
-    const newest = newestStashTime([d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags].map((l) => (l as { updated_at: string }[])[0]?.updated_at));
+    const d = await this.query(
+      'StashClock',
+      STASH_CLOCK,
+      {},
+      clockData,
+      (date, sentAt, receivedAt) => (aheadMs = stashClockAhead(date, sentAt, receivedAt)),
+    );
+    const newest = newestStashTime(
+      [d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags].map((l) => (l as { updated_at: string }[])[0]?.updated_at),
+    );
     return { newest, offsetMinutes: (newest === null ? null : stashOffsetOf(newest)) ?? 0, ...(aheadMs ? { aheadMs } : {}) };
   }
 
@@ -614,7 +635,8 @@ export class StashClient {
    */
   async *scenePages(perPage = STASH_MAX_PAGE_SIZE): AsyncGenerator<{ count: number; scenes: StashScene[] }> {
     const read = (d: z.infer<typeof scenePageData>) => ({ count: d.findScenes.count, items: d.findScenes.scenes });
-    for await (const { count, items } of this.walk('FindScenesPage', FIND_SCENES_PAGE, {}, perPage, scenePageData, read)) yield { count, scenes: items };
+    for await (const { count, items } of this.walk('FindScenesPage', FIND_SCENES_PAGE, {}, perPage, scenePageData, read))
+      yield { count, scenes: items };
   }
 
   /** Ids of every scene, page by page, in id order (Sync All). */
@@ -627,7 +649,7 @@ export class StashClient {
    * renaming one fires no scene hook, so these scenes are re-synced by id.
    */
   async *sceneIdsWith(kind: FanoutRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
-    const operation = `FindScenesBy${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+    const operation = `FindScenesBy${kind[0].toUpperCase()}${kind.slice(1)}`;
     yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
   }
 
@@ -636,7 +658,12 @@ export class StashClient {
    * scenesUpdatedIn), page by page, oldest change first: a rename bumps only the relation's updated_at, so
    * checkpoints find renames here.
    */
-  async *relationsUpdatedIn(kind: FanoutRelation, window: StashWindow, clock: StashClock, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
+  async *relationsUpdatedIn(
+    kind: FanoutRelation,
+    window: StashWindow,
+    clock: StashClock,
+    perPage = STASH_DEFAULT_PAGE_SIZE,
+  ): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
     yield* this.changedIn(q.operation, q.query, window, clock, perPage, q.root, q.list);
   }
@@ -668,7 +695,7 @@ export class StashClient {
     } catch (error) {
       throw this.fail({ error }, what);
     }
-    const contentType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (res.status !== 200) {
       await discardBody(res);
       const location = res.headers.get('location');

@@ -51,7 +51,14 @@ export const FIND_SCENES_PAGE = /* GraphQL */ `
 export const FIND_SCENES_WITH_FILE_NAMED = /* GraphQL */ `
   query FindScenesWithFileNamed($name: String!, $per_page: Int!) {
     findScenes(scene_filter: { path: { value: $name, modifier: INCLUDES } }, filter: { per_page: $per_page, sort: "id", direction: ASC }) {
-      scenes { id files { path basename size } }
+      scenes {
+        id
+        files {
+          path
+          basename
+          size
+        }
+      }
     }
   }
 `;
@@ -88,7 +95,9 @@ export const FIND_SCENES_BY_SCENE_IDS = /* GraphQL */ `
 /** The Stash server's version (`v0.27.2`; a development build adds `-N-g<hash>`), read once by a worker at start. */
 export const STASH_VERSION = /* GraphQL */ `
   query StashVersion {
-    version { version }
+    version {
+      version
+    }
   }
 `;
 
@@ -98,12 +107,12 @@ export const STASH_VERSION = /* GraphQL */ `
  */
 export const FIND_SCENES_UPDATED = /* GraphQL */ `
   query FindScenesUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findScenes(
-      scene_filter: { updated_at: $updated }
-      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
-    ) {
+    findScenes(scene_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
       count
-      scenes { id updated_at }
+      scenes {
+        id
+        updated_at
+      }
     }
   }
 `;
@@ -113,7 +122,9 @@ export const FIND_SCENE_IDS_PAGE = /* GraphQL */ `
   query FindSceneIdsPage($page: Int!, $per_page: Int!) {
     findScenes(filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }) {
       count
-      scenes { id }
+      scenes {
+        id
+      }
     }
   }
 `;
@@ -126,7 +137,9 @@ export const FIND_SCENES_BY_PERFORMER = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
     ) {
       count
-      scenes { id }
+      scenes {
+        id
+      }
     }
   }
 `;
@@ -142,7 +155,9 @@ export const FIND_SCENES_BY_STUDIO = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
     ) {
       count
-      scenes { id }
+      scenes {
+        id
+      }
     }
   }
 `;
@@ -155,7 +170,9 @@ export const FIND_SCENES_BY_TAG = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
     ) {
       count
-      scenes { id }
+      scenes {
+        id
+      }
     }
   }
 `;
@@ -171,31 +188,34 @@ export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
       filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
     ) {
       count
-      performers { id updated_at }
+      performers {
+        id
+        updated_at
+      }
     }
   }
 `;
 
 export const FIND_STUDIOS_UPDATED = /* GraphQL */ `
   query FindStudiosUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findStudios(
-      studio_filter: { updated_at: $updated }
-      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
-    ) {
+    findStudios(studio_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
       count
-      studios { id updated_at }
+      studios {
+        id
+        updated_at
+      }
     }
   }
 `;
 
 export const FIND_TAGS_UPDATED = /* GraphQL */ `
   query FindTagsUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findTags(
-      tag_filter: { updated_at: $updated }
-      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
-    ) {
+    findTags(tag_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
       count
-      tags { id updated_at }
+      tags {
+        id
+        updated_at
+      }
     }
   }
 `;
@@ -206,10 +226,26 @@ export const FIND_TAGS_UPDATED = /* GraphQL */ `
  */
 export const STASH_CLOCK = /* GraphQL */ `
   query StashClock {
-    scenes: findScenes(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { scenes { updated_at } }
-    performers: findPerformers(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { performers { updated_at } }
-    studios: findStudios(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { studios { updated_at } }
-    tags: findTags(filter: { per_page: 1, sort: "updated_at", direction: DESC }) { tags { updated_at } }
+    scenes: findScenes(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      scenes {
+        updated_at
+      }
+    }
+    performers: findPerformers(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      performers {
+        updated_at
+      }
+    }
+    studios: findStudios(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      studios {
+        updated_at
+      }
+    }
+    tags: findTags(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      tags {
+        updated_at
+      }
+    }
   }
 `;
 

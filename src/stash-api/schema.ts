@@ -18,7 +18,9 @@ export function readStashSchemaSource(dir: string): string | null {
   const typesDir = join(dir, 'types');
   const parts = [readFileSync(main, 'utf8')];
   if (existsSync(typesDir)) {
-    for (const f of readdirSync(typesDir).filter((n) => n.endsWith('.graphql')).sort()) {
+    for (const f of readdirSync(typesDir)
+      .filter((n) => n.endsWith('.graphql'))
+      .sort()) {
       parts.push(readFileSync(join(typesDir, f), 'utf8'));
     }
   }

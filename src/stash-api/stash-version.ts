@@ -66,13 +66,22 @@ export function stashVersionNote(info: StashServerInfo): { level: 'info' | 'warn
   const batch = `findScenes(${info.sceneIdsArgument})`;
   if (info.parsed === null) {
     const shown = info.version === null ? 'not reported' : JSON.stringify(info.version.slice(0, 40));
-    return { level: 'warn', message: `Stash version ${shown}: assuming a supported one (${STASH_MIN_VERSION} or newer), scenes read with ${batch}` };
+    return {
+      level: 'warn',
+      message: `Stash version ${shown}: assuming a supported one (${STASH_MIN_VERSION} or newer), scenes read with ${batch}`,
+    };
   }
   if (!atLeast(info.parsed, STASH_MIN_VERSION)) {
-    return { level: 'error', message: `Stash ${info.version} is too old: stash2plex needs Stash ${STASH_MIN_VERSION} or newer (${STASH_PLUGIN_MIN_VERSION} for the Node plugin); upgrade Stash` };
+    return {
+      level: 'error',
+      message: `Stash ${info.version} is too old: stash2plex needs Stash ${STASH_MIN_VERSION} or newer (${STASH_PLUGIN_MIN_VERSION} for the Node plugin); upgrade Stash`,
+    };
   }
   if (!atLeast(info.parsed, STASH_PLUGIN_MIN_VERSION)) {
-    return { level: 'warn', message: `Stash ${info.version}: scenes read with ${batch}; the Node plugin needs Stash ${STASH_PLUGIN_MIN_VERSION} (the HTTP hook variants work)` };
+    return {
+      level: 'warn',
+      message: `Stash ${info.version}: scenes read with ${batch}; the Node plugin needs Stash ${STASH_PLUGIN_MIN_VERSION} (the HTTP hook variants work)`,
+    };
   }
   return { level: 'info', message: `Stash ${info.version}: scenes read with ${batch}` };
 }

@@ -50,25 +50,25 @@ export function codeCacheChecksum(bytes: Uint8Array, identity: string): [number,
   // a call of our own per word, or a property lookup, costs more than the word's own work.
   const imul = Math.imul;
   for (let i = 0; i < whole; i += 4) {
-    a = imul(a ^ words[i]!, PRIME);
+    a = imul(a ^ words[i], PRIME);
     a ^= a >>> 15;
-    b = imul(b ^ words[i + 1]!, PRIME);
+    b = imul(b ^ words[i + 1], PRIME);
     b ^= b >>> 15;
-    c = imul(c ^ words[i + 2]!, PRIME);
+    c = imul(c ^ words[i + 2], PRIME);
     c ^= c >>> 15;
-    d = imul(d ^ words[i + 3]!, PRIME);
+    d = imul(d ^ words[i + 3], PRIME);
     d ^= d >>> 15;
   }
   // The last (up to 3) words, then the last (up to 3) bytes packed into one word, each in the lane its
   // position gives, so that the guarantee above holds to the end. (The length is in the header.)
   const lanes = [a, b, c, d];
-  for (let i = whole; i < words.length; i++) lanes[i & 3] = mix(lanes[i & 3]!, words[i]!);
+  for (let i = whole; i < words.length; i++) lanes[i & 3] = mix(lanes[i & 3], words[i]);
   if (aligned.length % 4 !== 0) {
     let tail = 0;
-    for (let i = words.length * 4; i < aligned.length; i++) tail = (tail << 8) | aligned[i]!;
-    lanes[words.length & 3] = mix(lanes[words.length & 3]!, tail);
+    for (let i = words.length * 4; i < aligned.length; i++) tail = (tail << 8) | aligned[i];
+    lanes[words.length & 3] = mix(lanes[words.length & 3], tail);
   }
-  return [lanes[0]! >>> 0, lanes[1]! >>> 0, lanes[2]! >>> 0, lanes[3]! >>> 0];
+  return [lanes[0] >>> 0, lanes[1] >>> 0, lanes[2] >>> 0, lanes[3] >>> 0];
 }
 
 /**
@@ -95,6 +95,6 @@ export function openCodeCache(file: Uint8Array, identity: string): Uint8Array | 
   // A plain view, not Buffer#subarray (which builds a Buffer through its species: more first calls).
   const v8Bytes = new Uint8Array(bytes.buffer, bytes.byteOffset + CODE_CACHE_HEADER_BYTES, bytes.length - CODE_CACHE_HEADER_BYTES);
   const sums = codeCacheChecksum(v8Bytes, identity);
-  for (let i = 0; i < 4; i++) if (header[2 + i]! >>> 0 !== sums[i]) return undefined;
+  for (let i = 0; i < 4; i++) if (header[2 + i] >>> 0 !== sums[i]) return undefined;
   return v8Bytes;
 }

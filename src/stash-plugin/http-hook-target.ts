@@ -35,7 +35,8 @@ export function resolveHttpHookTarget(env: Record<string, string | undefined>): 
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       return { ok: false, variable: 'STASH2PLEX_URL', error: 'must be an http:// or https:// URL, e.g. http://stash2plex:3000' };
     }
-    if (u.username || u.password) return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not carry credentials (the hook authenticates with HOOK_TOKEN)' };
+    if (u.username || u.password)
+      return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not carry credentials (the hook authenticates with HOOK_TOKEN)' };
     if (u.search || u.hash) return { ok: false, variable: 'STASH2PLEX_URL', error: 'must not have a query or a fragment' };
     if (u.pathname.endsWith(HTTP_HOOK_PATH)) {
       return { ok: false, variable: 'STASH2PLEX_URL', error: `is the dashboard's base URL, without ${HTTP_HOOK_PATH}` };

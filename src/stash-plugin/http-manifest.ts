@@ -29,7 +29,22 @@ export function httpHookExec(variant: HttpHookVariant, target: HttpHookTarget = 
     return ['wget', '-q', '-O', '-', '--header', auth, '--header', json, '--post-file', '/dev/stdin', endpoint];
   }
   // --fail-with-body (curl ≥ 7.76): on an HTTP error print the body (the endpoint's {"error": …}) and exit 22.
-  return ['curl', '-sS', '--fail-with-body', '--max-time', String(CURL_MAX_TIME_S), '-X', 'POST', '-H', auth, '-H', json, '--data-binary', '@-', endpoint];
+  return [
+    'curl',
+    '-sS',
+    '--fail-with-body',
+    '--max-time',
+    String(CURL_MAX_TIME_S),
+    '-X',
+    'POST',
+    '-H',
+    auth,
+    '-H',
+    json,
+    '--data-binary',
+    '@-',
+    endpoint,
+  ];
 }
 
 /** The stash2plex.yml of an HTTP variant: hooks only, no tasks, no settings. */

@@ -58,7 +58,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const timeoutMs = stdinTimeoutMs();
   const raw = await readStdin(MAX_INPUT_BYTES, timeoutMs);
   if (raw === null) return fail(`invalid plugin input: larger than ${MAX_INPUT_BYTES} bytes`);
-  if (raw === 'timeout') return fail(`invalid plugin input: stdin did not end within ${timeoutMs} ms (Stash sends one JSON object and closes it)`);
+  if (raw === 'timeout')
+    return fail(`invalid plugin input: stdin did not end within ${timeoutMs} ms (Stash sends one JSON object and closes it)`);
   const parsed = parsePluginInput(raw.toString('utf8'));
   if (!parsed.ok) return fail(parsed.error);
   const { input } = parsed;

@@ -41,12 +41,14 @@ export const PLUGIN_TASKS = [
   },
   {
     name: 'Outage Summary',
-    description: 'Plex outages recorded by the supervisor: count, total downtime, MTTR, MTBF, availability, detection delay and the last 10.',
+    description:
+      'Plex outages recorded by the supervisor: count, total downtime, MTTR, MTBF, availability, detection delay and the last 10.',
     mode: 'outage_summary',
   },
   {
     name: 'Recover Outage Jobs (dry run)',
-    description: 'Shows which failed jobs of the latest outage (PlexServerDown) Recover Outage Jobs would move back to the queue. Moves nothing.',
+    description:
+      'Shows which failed jobs of the latest outage (PlexServerDown) Recover Outage Jobs would move back to the queue. Moves nothing.',
     mode: 'recover_dry_run',
     args: { outage: 'latest' },
   },
@@ -58,7 +60,8 @@ export const PLUGIN_TASKS = [
   },
   {
     name: 'Reconcile Outage Windows',
-    description: 'Queues the scenes Stash changed during each recorded outage for a sync to Plex (bulk priority: fresh edits still go first).',
+    description:
+      'Queues the scenes Stash changed during each recorded outage for a sync to Plex (bulk priority: fresh edits still go first).',
     mode: 'reconcile_outages',
   },
   {
@@ -69,7 +72,8 @@ export const PLUGIN_TASKS = [
   },
   {
     name: 'Reconcile Library',
-    description: 'Reports the gaps as the dry run does, then queues the scenes a sync would fix (bulk priority). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+    description:
+      'Reports the gaps as the dry run does, then queues the scenes a sync would fix (bulk priority). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
     mode: 'reconcile_library',
   },
   {
@@ -113,7 +117,8 @@ export const PLUGIN_TASKS = [
   },
   {
     name: 'Clear Pending Queue',
-    description: 'Removes the waiting and delayed sync jobs (running ones finish); their scenes sync again on their next edit or reconciliation.',
+    description:
+      'Removes the waiting and delayed sync jobs (running ones finish); their scenes sync again on their next edit or reconciliation.',
     mode: 'clear_pending',
   },
 ] as const satisfies readonly PluginTaskDef[];

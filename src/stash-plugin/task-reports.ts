@@ -71,7 +71,7 @@ export function formatWhen(t: number, clock: Pick<ReportClock, 'timeZone'>): str
 /** "12:03:04" when `t` falls on the same day as `now` (in the clock's zone), else with the date. */
 export function formatClock(t: number, clock: ReportClock): string {
   const [date, time] = formatDateTime(t, clock.timeZone).split(' ');
-  return date === formatDateTime(clock.now, clock.timeZone).split(' ')[0] ? time! : `${date} ${time}`;
+  return date === formatDateTime(clock.now, clock.timeZone).split(' ')[0] ? time : `${date} ${time}`;
 }
 
 /**
@@ -138,7 +138,11 @@ export function rateLimitLine(q: QueueState): ReportLine | null {
  * The recovery ramp: "Recovery: ramp at 12.5 jobs/s of 20 jobs/s, 50 % done (2m 30s left)". `% done`
  * is the share of RAMP_DURATION_MS elapsed (the rate may be halved meanwhile by errors).
  */
-export function recoveryLine(status: Pick<StatusJson, 'recovery' | 'breaker'>, ramp: { durationMs: number }, clock: ReportClock): ReportLine {
+export function recoveryLine(
+  status: Pick<StatusJson, 'recovery' | 'breaker'>,
+  ramp: { durationMs: number },
+  clock: ReportClock,
+): ReportLine {
   const r = status.recovery;
   if (!r.active || r.startedAt === null) {
     return info(status.breaker.state === 'HALF_OPEN' ? 'Recovery: trial (HALF_OPEN), 1 job/s' : 'Recovery: no ramp running');
@@ -183,7 +187,11 @@ function outageList(outages: readonly Outage[], max: number, clock: ReportClock)
   if (list.length === 0) return [info('Outages: none recorded')];
   const shown = list.slice(0, max);
   const head =
-    list.length > max ? `Last ${shown.length} of ${list.length} outages, newest first:` : shown.length === 1 ? 'Last outage:' : `Outages, newest first:`;
+    list.length > max
+      ? `Last ${shown.length} of ${list.length} outages, newest first:`
+      : shown.length === 1
+        ? 'Last outage:'
+        : `Outages, newest first:`;
   return [info(head), ...shown.map((o) => info(`  ${outageLine(o, clock)}`))];
 }
 
@@ -196,7 +204,11 @@ type PlexVerdict = 'HEALTHY' | 'UNREACHABLE' | 'UNKNOWN';
  * "Plex is UNREACHABLE: <error>"), else from the supervisor's last recorded probe ("Plex is HEALTHY
  * (last probe 12s ago: responded in 35 ms)"). With both, the recorded probe follows as a second line.
  */
-export function plexLines(probe: DirectProbe | null, health: StatusJson['health'] | null, clock: ReportClock): { verdict: PlexVerdict; lines: ReportLine[] } {
+export function plexLines(
+  probe: DirectProbe | null,
+  health: StatusJson['health'] | null,
+  clock: ReportClock,
+): { verdict: PlexVerdict; lines: ReportLine[] } {
   const lines: ReportLine[] = [];
   const recorded = health && health.lastProbeAt !== null && health.ok !== null ? health : null;
   const age = recorded ? `last probe ${formatDuration(clock.now - recorded.lastProbeAt!)} ago` : '';
@@ -208,11 +220,15 @@ export function plexLines(probe: DirectProbe | null, health: StatusJson['health'
   let verdict: PlexVerdict;
   if (probe) {
     verdict = probe.ok ? 'HEALTHY' : 'UNREACHABLE';
-    lines.push(probe.ok ? info(`Plex is HEALTHY (responded in ${probe.latencyMs} ms)`) : warning(`Plex is UNREACHABLE: ${clip(probe.error)}`));
+    lines.push(
+      probe.ok ? info(`Plex is HEALTHY (responded in ${probe.latencyMs} ms)`) : warning(`Plex is UNREACHABLE: ${clip(probe.error)}`),
+    );
     if (recorded) lines.push(info(`Supervisor's ${age}: ${recorded.ok ? 'OK, ' : 'FAILED: '}${recordedResult}`));
   } else if (recorded) {
     verdict = recorded.ok ? 'HEALTHY' : 'UNREACHABLE';
-    lines.push(recorded.ok ? info(`Plex is HEALTHY (${age}: ${recordedResult})`) : warning(`Plex is UNREACHABLE (${age}: ${recordedResult})`));
+    lines.push(
+      recorded.ok ? info(`Plex is HEALTHY (${age}: ${recordedResult})`) : warning(`Plex is UNREACHABLE (${age}: ${recordedResult})`),
+    );
   } else {
     verdict = 'UNKNOWN';
     lines.push(warning('Plex health UNKNOWN: the supervisor has recorded no probe, and PLEX_URL is not set for a direct probe'));
@@ -310,7 +326,11 @@ export function outageSummaryReport(outages: readonly Outage[], clock: ReportClo
   const ongoing = newestFirst(outages).find((o) => o.endedAt === null) ?? null;
   const lines: ReportLine[] = [];
   if (ongoing) {
-    lines.push(warning(`Plex is DOWN: an outage is ongoing for ${formatDuration(clock.now - ongoing.startedAt)}, since ${formatClock(ongoing.startedAt, clock)}`));
+    lines.push(
+      warning(
+        `Plex is DOWN: an outage is ongoing for ${formatDuration(clock.now - ongoing.startedAt)}, since ${formatClock(ongoing.startedAt, clock)}`,
+      ),
+    );
   }
   const others = outages.length - m.count;
   lines.push(info(`Outages recorded: ${outages.length}${others > 0 ? ` (${m.count} completed, ${others} ongoing)` : ''}`));
@@ -337,9 +357,7 @@ export function outageSummaryReport(outages: readonly Outage[], clock: ReportClo
 
 /** The CLI's options in a refusal or input error, as the task's args. */
 export function asTaskArgs(message: string): string {
-  return message
-    .replace(/ or use --force/g, ', then run the task again')
-    .replace(/--(outage|since|until|errors|limit)\b/g, 'args.$1');
+  return message.replace(/ or use --force/g, ', then run the task again').replace(/--(outage|since|until|errors|limit)\b/g, 'args.$1');
 }
 
 /**

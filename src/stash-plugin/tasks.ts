@@ -187,7 +187,10 @@ const syncRecent: TaskHandler = async (ctx) => {
   const clock = await client.clock();
   const window = { since: (ctx.now ?? Date.now)() - hours * 3_600_000 };
   const { count } = await client.findScenesUpdated({ window, clock, page: 1, perPage: 1 });
-  ctx.log('info', `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h and the hour before; those of the last ${hours} h are queued`);
+  ctx.log(
+    'info',
+    `Sync Recent Scenes: ${count} scenes changed in the last ${hours} h and the hour before; those of the last ${hours} h are queued`,
+  );
   return queuePages(ctx, 'Sync Recent Scenes', 'sync_recent', count, client.scenesUpdatedIn(window, clock, perPage));
 };
 
@@ -258,7 +261,9 @@ async function openState(ctx: TaskContext, config: Config, label: string): Promi
     const why = lastError?.message || `no answer within ${TASK_REDIS_TIMEOUT_MS / 1000} s`;
     // A reply (WRONGPASS, NOAUTH…) means Redis is there but will not serve us: the operator must act.
     const refused = /^(WRONGPASS|NOAUTH|NOPERM|ERR)\b/.test(why);
-    throw new Error(`${label}: ${refused ? `Redis at ${redisWhere(ctx.redis.url)} refused the connection` : `Redis unreachable at ${redisWhere(ctx.redis.url)}`}: ${why}`);
+    throw new Error(
+      `${label}: ${refused ? `Redis at ${redisWhere(ctx.redis.url)} refused the connection` : `Redis unreachable at ${redisWhere(ctx.redis.url)}`}: ${why}`,
+    );
   }
   const queue = createSyncQueue(redis, config.redis.prefix);
   return {
@@ -343,7 +348,10 @@ const healthCheck: TaskHandler = async (ctx) => {
 
 /** The failed set by error type, most recent first, at most FAILED_SCAN_CAP jobs, in pages. */
 async function failedBreakdown(st: TaskState, cap: number, progress: (f: number) => void): Promise<FailedBreakdown> {
-  const [{ parseFailedReason }, { JOB_FIELDS, queueInternals }] = await Promise.all([import('../core/errors.js'), import('../dlq/bullmq-internals.js')]);
+  const [{ parseFailedReason }, { JOB_FIELDS, queueInternals }] = await Promise.all([
+    import('../core/errors.js'),
+    import('../dlq/bullmq-internals.js'),
+  ]);
   const bull = queueInternals(st.queue);
   const failedKey = bull.failedKey;
   const total = await st.redis.zcard(failedKey);
@@ -458,7 +466,7 @@ function recoverTask(dryRun: boolean): TaskHandler {
         ctx.progress(1);
         return `${label}: no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)`;
       }
-      const latest = [...outages].sort((a, b) => b.startedAt - a.startedAt)[0]!;
+      const latest = [...outages].sort((a, b) => b.startedAt - a.startedAt)[0];
       if (outage === undefined || outage === 'latest') window = `the latest outage, ${outageWhen(latest, { now })}`;
       else if (outage === 'all') window = `all ${outages.length} recorded outages`;
       else window = `outage ${outage}`;
@@ -480,14 +488,18 @@ function recoverTask(dryRun: boolean): TaskHandler {
             if (p.inWindow > 0) progress(Math.min(1, p.examined / p.inWindow));
             if (Date.now() - loggedAt >= PROGRESS_LOG_MS) {
               loggedAt = Date.now();
-              ctx.log('info', `${label}: ${p.examined}/${p.inWindow} failed jobs examined, ${p.requeued} ${dryRun ? 'to requeue' : 'requeued'}`);
+              ctx.log(
+                'info',
+                `${label}: ${p.examined}/${p.inWindow} failed jobs examined, ${p.requeued} ${dryRun ? 'to requeue' : 'requeued'}`,
+              );
             }
           },
         },
       );
     } catch (err) {
       if (err instanceof RequeueInputError) throw inputError(err);
-      if (err instanceof RedisUnreachableError) throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${err.message}`);
+      if (err instanceof RedisUnreachableError)
+        throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${err.message}`);
       throw err;
     }
     progress(1);
@@ -574,11 +586,11 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Reconcile Library (dry run)' : 'Reconcile Library';
     const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
-    const [{ runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT }, { reportLines, reportSummary }, { ReconcileIndexLost }] = await Promise.all([
-      import('../sync/library-reconcile-run.js'),
-      import('../sync/library-gaps.js'),
-      import('../core/errors.js'),
-    ]);
+    const [
+      { runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT },
+      { reportLines, reportSummary },
+      { ReconcileIndexLost },
+    ] = await Promise.all([import('../sync/library-reconcile-run.js'), import('../sync/library-gaps.js'), import('../core/errors.js')]);
     const stash = stashClientFor(ctx.input, ctx.env);
     const progress = progressOf(ctx);
     progress(0);
@@ -631,7 +643,9 @@ function restoreTask(dryRun: boolean): TaskHandler {
       ctx.log('info', `${label}: ${p.examined} scenes examined, ${p.restored} ${dryRun ? 'would be restored' : 'restored'}`);
     };
     try {
-      const summary = await withState(ctx, config, label, (st) => runRestore(config, { scope: { all: true }, dryRun, log: taskLogger(ctx), redis: st.redis, onProgress }));
+      const summary = await withState(ctx, config, label, (st) =>
+        runRestore(config, { scope: { all: true }, dryRun, log: taskLogger(ctx), redis: st.redis, onProgress }),
+      );
       progress(1);
       return emit(ctx, restoreReport(summary));
     } catch (err) {
@@ -652,7 +666,9 @@ function cleanTask(name: string, action: CleanAction, dryRun: boolean): TaskHand
     const { cleanQueue, cleanSummaryText, validDays } = await import('../sync/queue-clean.js');
     const days = action === 'purge_failed' ? (numberArg(ctx.input.args, 'days') ?? DEFAULT_PURGE_DAYS) : undefined;
     if (action === 'purge_failed' && !validDays(days)) throw new Error(`${label}: args.days must be a whole number of days, 0 or more`);
-    const summary = await withState(ctx, config, label, (st) => cleanQueue(st.queue, st.redis, { action, dryRun, days }, (ctx.now ?? Date.now)()));
+    const summary = await withState(ctx, config, label, (st) =>
+      cleanQueue(st.queue, st.redis, { action, dryRun, days }, (ctx.now ?? Date.now)()),
+    );
     ctx.progress(1);
     return cleanSummaryText(summary, label);
   };

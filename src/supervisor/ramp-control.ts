@@ -63,6 +63,10 @@ export class RampControl {
     if (plan.outage) await this.d.state.saveOutage(plan.outage);
     if (plan.limit !== undefined) await this.applyLimit(plan.limit);
     if (plan.note === 'finished') this.d.log.info('ramp finished, normal rate');
-    else if (plan.note) this.d.log.warn({ backoff: plan.note === 'halved' }, plan.note === 'halved' ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored');
+    else if (plan.note)
+      this.d.log.warn(
+        { backoff: plan.note === 'halved' },
+        plan.note === 'halved' ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored',
+      );
   }
 }

@@ -112,7 +112,10 @@ export class Reconciler {
   private async window(since: number, why: string) {
     const clock = await this.opts.stash.clock();
     const r = await reconcileWindow({ ...this.opts, window: { since }, clock });
-    this.opts.log.info({ why, scenes: r.scenes, queued: r.queued }, `reconciled ${why}: ${r.scenes} scene(s) changed, ${r.queued} queued for a re-sync`);
+    this.opts.log.info(
+      { why, scenes: r.scenes, queued: r.queued },
+      `reconciled ${why}: ${r.scenes} scene(s) changed, ${r.queued} queued for a re-sync`,
+    );
   }
 
   /**
@@ -147,7 +150,12 @@ export class Reconciler {
       for await (const ids of this.opts.stash.relationsUpdatedIn(relation, { since }, clock)) {
         const now = Date.now();
         const pipeline = this.opts.redis.pipeline();
-        for (const id of ids) pipeline.xadd(this.opts.inboxKey, '*', ...encodeFanoutEntry({ relation, id, event: `reconcile:${relation}-updated`, enqueuedAt: now }));
+        for (const id of ids)
+          pipeline.xadd(
+            this.opts.inboxKey,
+            '*',
+            ...encodeFanoutEntry({ relation, id, event: `reconcile:${relation}-updated`, enqueuedAt: now }),
+          );
         const results = await pipeline.exec();
         const failed = results?.find(([err]) => err);
         if (failed) throw failed[0]!;

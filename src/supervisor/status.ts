@@ -94,29 +94,39 @@ export interface StatusSources {
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
 function counts(hash: Record<string, string>): Record<string, number> {
-  return Object.fromEntries(Object.entries(hash).filter(([, v]) => /^\d{1,15}$/.test(v)).map(([k, v]) => [k, Number(v)]));
+  return Object.fromEntries(
+    Object.entries(hash)
+      .filter(([, v]) => /^\d{1,15}$/.test(v))
+      .map(([k, v]) => [k, Number(v)]),
+  );
 }
 
 /** Reads the sources in one round of parallel commands. */
-export async function readStatusSources(args: { redis: RedisConnection; keys: Keys; queues: readonly Queue[]; now: number }): Promise<StatusSources> {
+export async function readStatusSources(args: {
+  redis: RedisConnection;
+  keys: Keys;
+  queues: readonly Queue[];
+  now: number;
+}): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const readWarnings: string[] = [];
-  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] = await Promise.all([
-    readSnapshot(redis, k, now),
-    readLease(redis, k, readWarnings),
-    Promise.all(queues.map((q) => queueState(q, redis, k))),
-    readPathHints(redis, k.plexPathHints),
-    readLibraryCheckText(redis, k),
-    redis.hgetall(k.syncSkipped),
-    readLibraryReportText(redis, k),
-    readConflicts(redis, k.plexConflicts),
-    listExclusions(redis, k, readWarnings),
-  ]);
+  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] =
+    await Promise.all([
+      readSnapshot(redis, k, now),
+      readLease(redis, k, readWarnings),
+      Promise.all(queues.map((q) => queueState(q, redis, k))),
+      readPathHints(redis, k.plexPathHints),
+      readLibraryCheckText(redis, k),
+      redis.hgetall(k.syncSkipped),
+      readLibraryReportText(redis, k),
+      readConflicts(redis, k.plexConflicts),
+      listExclusions(redis, k, readWarnings),
+    ]);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
     breakerStored,
-    queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]!])),
+    queues: Object.fromEntries(queues.map((q, i) => [q.name, states[i]])),
     leader: lease.holder,
     leaderTtlMs: lease.ttlMs,
     pathHints,

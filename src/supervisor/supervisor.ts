@@ -92,7 +92,15 @@ export class Supervisor {
     const sections = plex.sections ? () => plex.sections!() : undefined;
     const libraries = new LibraryChecker({ sections, libraries: config.plex.libraries, keys, write: (ops) => this.lease.write(ops), log });
     const checkToken = () => plex.checkToken();
-    this.token = new TokenChecker({ checkToken, state: this.state, control: this.control, libraries, recheckMs: config.health.tokenRecheckMs, now: this.now, log });
+    this.token = new TokenChecker({
+      checkToken,
+      state: this.state,
+      control: this.control,
+      libraries,
+      recheckMs: config.health.tokenRecheckMs,
+      now: this.now,
+      log,
+    });
   }
 
   get isLeader(): boolean {
@@ -133,7 +141,11 @@ export class Supervisor {
     const events: BreakerEvent[] = fold.events;
     if (now >= this.state.nextProbeAt) {
       const probe = await this.probe();
-      events.push(probe.ok ? { type: 'success', source: 'probe' } : { type: 'failure', source: 'probe', error: probe.error ?? 'probe failed', at: probe.at });
+      events.push(
+        probe.ok
+          ? { type: 'success', source: 'probe' }
+          : { type: 'failure', source: 'probe', error: probe.error ?? 'probe failed', at: probe.at },
+      );
     }
     const before = snap.breaker;
     const { state: after, transitions } = stepAll(before, events, this.opts.config.breaker, now);

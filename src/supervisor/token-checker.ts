@@ -55,7 +55,8 @@ export class TokenChecker {
     }
     const plan = tokenCheckPlan(check, state.hold());
     if (!plan.record) return; // Plex did not answer: the probes deal with that
-    if (plan.note === 'rejected') log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
+    if (plan.note === 'rejected')
+      log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
     else if (plan.note === 'accepted again') log.info('Plex accepts the token again');
     if (plan.queue === 'pause') await this.d.control.pause();
     await state.saveHealth({ tokenRejected: plan.tokenRejected, tokenCheckedAt: startedAt });

@@ -70,7 +70,14 @@ export function judgeMatch(f: MatchFacts, now: number): { conflict: MatchConflic
   const mine: Claim = { sceneIds: [f.sceneId], via: f.via };
   if (stacked.length > 0) {
     const others = stacked.flatMap((p) => p.scenes);
-    return { conflict: conflict('stacked', others, stacked.map((p) => p.file)), claim: { sceneIds: unique([f.sceneId, ...others]), via: 'contested' } };
+    return {
+      conflict: conflict(
+        'stacked',
+        others,
+        stacked.map((p) => p.file),
+      ),
+      claim: { sceneIds: unique([f.sceneId, ...others]), via: 'contested' },
+    };
   }
   if (f.via === 'path') return { conflict: null, claim: mine };
   const claimedByOther = f.claim !== null && (f.claim.via === 'contested' || f.claim.sceneIds.some((id) => id !== f.sceneId));
@@ -110,7 +117,8 @@ export function parseConflict(raw: string | null | undefined): MatchConflict | n
     const c = JSON.parse(raw ?? '') as Partial<MatchConflict>;
     const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
     const kinds: readonly unknown[] = ['claimed', 'duplicate', 'stacked'];
-    if (!kinds.includes(c.kind) || typeof c.sceneId !== 'string' || typeof c.ratingKey !== 'string' || typeof c.at !== 'number') return null;
+    if (!kinds.includes(c.kind) || typeof c.sceneId !== 'string' || typeof c.ratingKey !== 'string' || typeof c.at !== 'number')
+      return null;
     if (!strings(c.otherScenes) || !strings(c.files)) return null;
     return c as MatchConflict;
   } catch {

@@ -65,10 +65,16 @@ export class InboxIngest {
           await this.claimStale();
         }
         const res = (await connection.xreadgroup(
-          'GROUP', INBOX_GROUP, this.consumer,
-          'COUNT', this.opts.batch ?? 500,
-          'BLOCK', this.opts.blockMs ?? 1_000,
-          'STREAMS', inboxKey, '>',
+          'GROUP',
+          INBOX_GROUP,
+          this.consumer,
+          'COUNT',
+          this.opts.batch ?? 500,
+          'BLOCK',
+          this.opts.blockMs ?? 1_000,
+          'STREAMS',
+          inboxKey,
+          '>',
         )) as [string, StreamEntry[]][] | null;
         const entries = res?.[0]?.[1] ?? [];
         if (entries.length) await this.handle(entries);
@@ -86,7 +92,13 @@ export class InboxIngest {
     let cursor = '0-0';
     do {
       const [next, entries] = (await connection.xautoclaim(
-        inboxKey, INBOX_GROUP, this.consumer, this.opts.claimIdleMs ?? 30_000, cursor, 'COUNT', 500,
+        inboxKey,
+        INBOX_GROUP,
+        this.consumer,
+        this.opts.claimIdleMs ?? 30_000,
+        cursor,
+        'COUNT',
+        500,
       )) as [string, StreamEntry[], string[]?];
       const live = entries.filter((e) => e && e[1]);
       if (live.length) {
@@ -124,10 +136,17 @@ export class InboxIngest {
     let scenes = 0;
     for await (const ids of this.opts.scenesWith(f.relation, f.id)) {
       const now = Date.now();
-      await enqueueSyncBulk(this.opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: f.event, enqueuedAt: now })), this.opts.strategies);
+      await enqueueSyncBulk(
+        this.opts.queue,
+        ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, event: f.event, enqueuedAt: now })),
+        this.opts.strategies,
+      );
       scenes += ids.length;
     }
     this.ingested += scenes;
-    this.opts.log.info({ relation: f.relation, id: f.id, event: f.event, scenes }, `${f.relation} ${f.id} changed: ${scenes} scene(s) to re-sync`);
+    this.opts.log.info(
+      { relation: f.relation, id: f.id, event: f.event, scenes },
+      `${f.relation} ${f.id} changed: ${scenes} scene(s) to re-sync`,
+    );
   }
 }

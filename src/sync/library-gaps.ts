@@ -166,7 +166,8 @@ export function reportLines(r: LibraryReport): string[] {
 /** One line: what was (or would be) queued. */
 export function reportSummary(r: LibraryReport): string {
   if (r.dryRun) return `Dry run: ${scenes(r.toQueue)} would be queued for a sync; nothing queued`;
-  if (r.sentToInbox > 0) return `Sent ${scenes(r.sentToInbox)} to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)`;
+  if (r.sentToInbox > 0)
+    return `Sent ${scenes(r.sentToInbox)} to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)`;
   const waiting = r.toQueue - r.queued;
   return `Queued ${scenes(r.queued)} for a sync (bulk priority)${waiting > 0 ? `; ${waiting.toLocaleString('en-US')} already waiting, not queued twice` : ''}`;
 }
@@ -174,7 +175,10 @@ export function reportSummary(r: LibraryReport): string {
 /** Why a run stopped when its index was lost again after a rebuild: one line, with what it had done. */
 export function indexLostMessage(done: Pick<LibraryReport, 'scanned' | 'queued' | 'sentToInbox' | 'dryRun'>, total: number): string {
   const handed = done.queued + done.sentToInbox;
-  const before = done.dryRun || handed === 0 ? 'nothing was queued' : `the ${scenes(handed)} queued before came from the complete index, none from a partial one`;
+  const before =
+    done.dryRun || handed === 0
+      ? 'nothing was queued'
+      : `the ${scenes(handed)} queued before came from the complete index, none from a partial one`;
   return (
     `the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild (evicted or flushed? ` +
     `Redis needs maxmemory-policy noeviction); stopped after ${done.scanned.toLocaleString('en-US')} of ${scenes(total)}, ${before}, and no report was kept`

@@ -46,7 +46,10 @@ export interface LibraryIndexDeps {
 }
 
 /** Whether the header a lookup read is this run's complete index (a lost hash reads as two nulls). */
-export function isIndexComplete(header: readonly [run: string | null | undefined, files: string | null | undefined], expected: { runId: string; files: number }): boolean {
+export function isIndexComplete(
+  header: readonly [run: string | null | undefined, files: string | null | undefined],
+  expected: { runId: string; files: number },
+): boolean {
   return header[0] === expected.runId && header[1] === String(expected.files);
 }
 
@@ -92,7 +95,13 @@ export class LibraryIndex {
     for (;;) {
       const files = await (this.built ??= this.build());
       // The TTL counts from the last lookup, so a run longer than it keeps its index.
-      const replies = failedReply(await this.deps.redis.pipeline().hmget(this.key, INDEX_RUN_FIELD, INDEX_FILES_FIELD, ...fields).pexpire(this.key, INDEX_TTL_MS).exec());
+      const replies = failedReply(
+        await this.deps.redis
+          .pipeline()
+          .hmget(this.key, INDEX_RUN_FIELD, INDEX_FILES_FIELD, ...fields)
+          .pexpire(this.key, INDEX_TTL_MS)
+          .exec(),
+      );
       const [run, count, ...values] = replies[0]?.[1] as (string | null)[];
       if (isIndexComplete([run, count], { runId: this.runId, files })) return candidatesOf(asks, values);
       this.lost('before a lookup');
@@ -103,17 +112,24 @@ export class LibraryIndex {
   /** Throws once the rebuilds are spent; otherwise counts the rebuild about to happen. */
   private lost(when: string): void {
     if (onIndexLost(this.rebuilds) === 'fail') {
-      throw new ReconcileIndexLost(`the index of Plex's files this run keeps in Redis (${this.key}) was lost ${when}, after ${this.rebuilds} rebuild(s)`);
+      throw new ReconcileIndexLost(
+        `the index of Plex's files this run keeps in Redis (${this.key}) was lost ${when}, after ${this.rebuilds} rebuild(s)`,
+      );
     }
     this.rebuilds++;
-    this.deps.log?.warn({ key: this.key, when }, `reconcile library: the index of Plex's files in Redis was lost ${when} (evicted or flushed?); building it again`);
+    this.deps.log?.warn(
+      { key: this.key, when },
+      `reconcile library: the index of Plex's files in Redis was lost ${when} (evicted or flushed?); building it again`,
+    );
   }
 
   /** Lists the libraries into the hash; the header's count is written only once the listing is whole. */
   private async build(): Promise<number> {
     for (;;) {
       const started = Date.now();
-      failedReply(await this.deps.redis.multi().del(this.key).hset(this.key, INDEX_RUN_FIELD, this.runId).pexpire(this.key, INDEX_TTL_MS).exec());
+      failedReply(
+        await this.deps.redis.multi().del(this.key).hset(this.key, INDEX_RUN_FIELD, this.runId).pexpire(this.key, INDEX_TTL_MS).exec(),
+      );
       let files = 0;
       for await (const page of this.deps.plex.libraryFiles()) {
         await this.add(page);
@@ -146,7 +162,9 @@ export class LibraryIndex {
     const clashes = entries.filter((_, i) => results[i]?.[1] === 0);
     if (clashes.length === 0) return;
     const held = await this.deps.redis.hmget(this.key, ...clashes.map(([field]) => field));
-    const ambiguous = clashes.filter(([, value], i) => held[i] !== AMBIGUOUS && entryOf(held[i] ?? '').ratingKey !== entryOf(value).ratingKey);
+    const ambiguous = clashes.filter(
+      ([, value], i) => held[i] !== AMBIGUOUS && entryOf(held[i] ?? '').ratingKey !== entryOf(value).ratingKey,
+    );
     if (ambiguous.length) await this.deps.redis.hset(this.key, Object.fromEntries(ambiguous.map(([field]) => [field, AMBIGUOUS])));
   }
 

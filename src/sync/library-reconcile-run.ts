@@ -40,7 +40,8 @@ export class LibraryReconcileUnavailable extends Error {}
 export { readLibraryReport } from './library-report-store.js';
 
 function stashOf(config: Config, log: Logger): StashClient {
-  if (!config.stash.url) throw new LibraryReconcileUnavailable('Reconcile Library needs STASH_URL (and STASH_API_KEY if Stash asks for one)');
+  if (!config.stash.url)
+    throw new LibraryReconcileUnavailable('Reconcile Library needs STASH_URL (and STASH_API_KEY if Stash asks for one)');
   return new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log });
 }
 

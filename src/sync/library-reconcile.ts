@@ -14,7 +14,15 @@ import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { normalisePlexPath } from '../plex/paths.js';
-import { classifyScene, emptyReport, indexLostMessage, movedSinceSync, tallyScene, type GapSettings, type LibraryReport } from './library-gaps.js';
+import {
+  classifyScene,
+  emptyReport,
+  indexLostMessage,
+  movedSinceSync,
+  tallyScene,
+  type GapSettings,
+  type LibraryReport,
+} from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
 import { readOwnership } from './ownership-store.js';
 import { readSceneItems } from './scene-item.js';
@@ -75,14 +83,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   const run = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      out[i] = await fn(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
   return out;
 }
 
-const holds = (item: PlexItem | undefined, file: string): item is PlexItem => !!item && item.files.some((f) => normalisePlexPath(f) === file);
+const holds = (item: PlexItem | undefined, file: string): item is PlexItem =>
+  !!item && item.files.some((f) => normalisePlexPath(f) === file);
 
 /** The items of a page's candidates: ITEMS_PER_REQUEST keys a request, a few requests at once. */
 async function readItems(deps: LibraryReconcileDeps, candidates: readonly (Candidate | null)[]): Promise<Map<string, PlexItem>> {
@@ -107,11 +116,11 @@ async function withoutLeftBehind(
   const suspects = looked
     .map((l, n) => {
       const c = l.candidate;
-      return c && c.ratingKey === hints[n] && !scenes[n]!.files.some((f) => deps.plex.plexPathOf(f.path) === c.file) ? n : null;
+      return c && c.ratingKey === hints[n] && !scenes[n].files.some((f) => deps.plex.plexPathOf(f.path) === c.file) ? n : null;
     })
     .filter((n): n is number => n !== null);
   if (suspects.length === 0) return looked;
-  const synced = await deps.plex.syncedPaths(suspects.map((n) => looked[n]!.candidate!.file));
+  const synced = await deps.plex.syncedPaths(suspects.map((n) => looked[n].candidate!.file));
   const dropped = new Set(suspects.filter((_, k) => synced[k]));
   return looked.map((l, n) => (dropped.has(n) ? { candidate: null, ambiguous: false } : l));
 }
@@ -121,7 +130,11 @@ async function resolvePage(deps: LibraryReconcileDeps, index: LibraryIndex, scen
   if (scenes.length === 0) return [];
   const [cached, hints] = await Promise.all([
     deps.plex.cachedMatches(scenes.flatMap((s) => s.files.map((f) => f.path))),
-    readSceneItems(deps.redis, deps.keys, scenes.map((s) => s.id)),
+    readSceneItems(
+      deps.redis,
+      deps.keys,
+      scenes.map((s) => s.id),
+    ),
   ]);
   let at = 0;
   const perScene = scenes.map((s) => cached.slice(at, (at += s.files.length)));
@@ -130,31 +143,44 @@ async function resolvePage(deps: LibraryReconcileDeps, index: LibraryIndex, scen
   const out = fromCache.map((c, i) => ({
     item: c && holds(items.get(c.ratingKey), c.file) ? items.get(c.ratingKey)! : null,
     ambiguous: false,
-    moved: movedSinceSync(hints[i] ?? null, perScene[i]!),
+    moved: movedSinceSync(hints[i] ?? null, perScene[i]),
   }));
-  const missing = scenes.flatMap((s, i) => (out[i]!.item ? [] : [i]));
+  const missing = scenes.flatMap((s, i) => (out[i].item ? [] : [i]));
   if (missing.length === 0) return out;
-  const lookedFor = missing.map((i) => scenes[i]!);
-  const looked = await withoutLeftBehind(deps, lookedFor, missing.map((i) => hints[i] ?? null), await index.lookup(lookedFor));
-  const more = await readItems(deps, looked.map((l) => l.candidate));
+  const lookedFor = missing.map((i) => scenes[i]);
+  const looked = await withoutLeftBehind(
+    deps,
+    lookedFor,
+    missing.map((i) => hints[i] ?? null),
+    await index.lookup(lookedFor),
+  );
+  const more = await readItems(
+    deps,
+    looked.map((l) => l.candidate),
+  );
   missing.forEach((i, n) => {
-    const { candidate, ambiguous } = looked[n]!;
+    const { candidate, ambiguous } = looked[n];
     const item = candidate ? more.get(candidate.ratingKey) : undefined;
-    out[i] = { ...out[i]!, item: candidate && holds(item, candidate.file) ? item : null, ambiguous };
+    out[i] = { ...out[i], item: candidate && holds(item, candidate.file) ? item : null, ambiguous };
   });
   return out;
 }
 
 /** Classifies one page into the report; returns the ids to queue. */
-async function classifyPage(deps: LibraryReconcileDeps, index: LibraryIndex, scenes: readonly StashScene[], report: LibraryReport): Promise<string[]> {
+async function classifyPage(
+  deps: LibraryReconcileDeps,
+  index: LibraryIndex,
+  scenes: readonly StashScene[],
+  report: LibraryReport,
+): Promise<string[]> {
   const resolved = await resolvePage(deps, index, scenes);
   const records = await Promise.all(resolved.map((r) => (r.item ? readOwnership(deps.redis, deps.keys, r.item.ratingKey) : {})));
   const toQueue: string[] = [];
   for (const [i, scene] of scenes.entries()) {
-    const { item, ambiguous, moved } = resolved[i]!;
+    const { item, ambiguous, moved } = resolved[i];
     // Only asked when it could matter: the scan is the fix of a scene Plex does not hold.
     const scannable = !item && !ambiguous && deps.settings.scanMissing && (await anyCovered(deps, scene));
-    const gaps = classifyScene({ scene, item, record: records[i]!, scannable, moved }, deps.settings);
+    const gaps = classifyScene({ scene, item, record: records[i], scannable, moved }, deps.settings);
     tallyScene(report, scene.id, gaps);
     if (gaps.queue) toQueue.push(scene.id);
   }

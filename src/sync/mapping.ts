@@ -67,5 +67,7 @@ export function desiredState(scene: StashScene): DesiredPlexState {
 export type SyncMode = 'mirror' | 'merge';
 
 export function isEmptyEdit(edit: PlexEdit): boolean {
-  return Object.keys(edit.scalars).length === 0 && Object.keys(edit.tags).length === 0 && edit.userRating === undefined && !edit.unlock?.length;
+  return (
+    Object.keys(edit.scalars).length === 0 && Object.keys(edit.tags).length === 0 && edit.userRating === undefined && !edit.unlock?.length
+  );
 }

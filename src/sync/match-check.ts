@@ -27,7 +27,10 @@ async function foreignParts(deps: MatchCheckDeps, scene: StashScene, item: PlexI
   return Promise.all(
     parts.map(async (file) => {
       const holders = await deps.scenesWithFileNamed(baseName(file));
-      return { file, scenes: holders.filter((s) => s.id !== scene.id && s.files.some((f) => deps.plexPathOf(f.path) === file)).map((s) => s.id) };
+      return {
+        file,
+        scenes: holders.filter((s) => s.id !== scene.id && s.files.some((f) => deps.plexPathOf(f.path) === file)).map((s) => s.id),
+      };
     }),
   );
 }
@@ -36,7 +39,9 @@ async function foreignParts(deps: MatchCheckDeps, scene: StashScene, item: PlexI
 async function sameNamed(deps: MatchCheckDeps, scene: StashScene, file: MatchedFile): Promise<string[]> {
   const name = file.basename.toLowerCase();
   const holders = await deps.scenesWithFileNamed(file.basename);
-  return holders.filter((s) => s.id !== scene.id && s.files.some((f) => f.basename.toLowerCase() === name && f.size === file.size)).map((s) => s.id);
+  return holders
+    .filter((s) => s.id !== scene.id && s.files.some((f) => f.basename.toLowerCase() === name && f.size === file.size))
+    .map((s) => s.id);
 }
 
 /**
@@ -51,10 +56,11 @@ export async function checkMatch(
   item: PlexItem,
   now: number,
 ): Promise<MatchConflict | null> {
-  const [[, rawClaim], [, hadConflict]] = ((await deps.redis.pipeline().hget(deps.keys.plexItemScene, target.ratingKey).hexists(deps.keys.plexConflicts, scene.id).exec()) ?? []) as [
-    unknown,
-    string | null,
-  ][];
+  const [[, rawClaim], [, hadConflict]] = ((await deps.redis
+    .pipeline()
+    .hget(deps.keys.plexItemScene, target.ratingKey)
+    .hexists(deps.keys.plexConflicts, scene.id)
+    .exec()) ?? []) as [unknown, string | null][];
   const fresh = target.via === 'fallback' && !target.cached;
   const { conflict, claim } = judgeMatch(
     {

@@ -41,7 +41,12 @@ const SYNC_FIELD_OF: Readonly<Record<string, SyncField>> = {
 
 /** The fields an edit writes, value or lock, by SYNC_FIELDS name (the poster apart: keptPoster). */
 export function fieldsOfEdit(edit: PlexEdit): SyncField[] {
-  const names = [...Object.keys(edit.scalars), ...Object.keys(edit.tags), ...(edit.userRating !== undefined ? ['userRating'] : []), ...(edit.unlock ?? [])];
+  const names = [
+    ...Object.keys(edit.scalars),
+    ...Object.keys(edit.tags),
+    ...(edit.userRating !== undefined ? ['userRating'] : []),
+    ...(edit.unlock ?? []),
+  ];
   return [...new Set(names.map((n) => SYNC_FIELD_OF[n]).filter((f): f is SyncField => f !== undefined))];
 }
 
@@ -72,7 +77,12 @@ export function keptPoster(current: PlexItem, posters: readonly PlexPoster[]): K
 export const uploadSha1 = (bytes: Uint8Array): string => createHash('sha1').update(bytes).digest('hex');
 
 /** Keeps each entry unless one is kept already (HSETNX: the first original stays). No entry: no request. */
-export async function keepOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string, entries: Record<string, string>): Promise<void> {
+export async function keepOriginals(
+  redis: RedisConnection,
+  k: Pick<Keys, 'orig'>,
+  ratingKey: string,
+  entries: Record<string, string>,
+): Promise<void> {
   const fields = Object.entries(entries);
   if (fields.length === 0) return;
   const key = originalsKey(k, ratingKey);

@@ -10,16 +10,27 @@ const HASH_HEX = 16;
 const MIGRATE_PAGE = 500;
 
 export async function readOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string): Promise<OwnershipRecord> {
-  return (await redis.hgetall(ownershipKey(k, ratingKey))) as OwnershipRecord;
+  return await redis.hgetall(ownershipKey(k, ratingKey));
 }
 
 /** Records what an edit is about to set, before it is sent: a lost answer then cannot make it look like a person's edit. */
-export async function recordIntents(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, intents: OwnershipRecord): Promise<void> {
+export async function recordIntents(
+  redis: RedisConnection,
+  k: Pick<Keys, 'own'>,
+  ratingKey: string,
+  intents: OwnershipRecord,
+): Promise<void> {
   await writeOwnership(redis, k, ratingKey, intents);
 }
 
 /** Confirms a decision after Plex took its edit (see ownership.confirmation). */
-export async function confirmOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, record: OwnershipRecord, d: Pick<Decision, 'owned' | 'intents' | 'released'>): Promise<void> {
+export async function confirmOwnership(
+  redis: RedisConnection,
+  k: Pick<Keys, 'own'>,
+  ratingKey: string,
+  record: OwnershipRecord,
+  d: Pick<Decision, 'owned' | 'intents' | 'released'>,
+): Promise<void> {
   const { set, drop } = confirmation(record, d);
   if (Object.keys(set).length === 0 && drop.length === 0) return;
   const key = ownershipKey(k, ratingKey);
@@ -40,7 +51,12 @@ export async function carryOwnership(redis: RedisConnection, k: Pick<Keys, 'own'
 }
 
 /** Records the fields just set (after Plex took the edit). */
-export async function writeOwnership(redis: RedisConnection, k: Pick<Keys, 'own'>, ratingKey: string, owned: OwnershipRecord): Promise<void> {
+export async function writeOwnership(
+  redis: RedisConnection,
+  k: Pick<Keys, 'own'>,
+  ratingKey: string,
+  owned: OwnershipRecord,
+): Promise<void> {
   const entries = Object.entries(owned) as [keyof OwnershipRecord, string][];
   if (entries.length === 0) return;
   await redis.hset(ownershipKey(k, ratingKey), Object.fromEntries(entries));
@@ -63,7 +79,7 @@ export async function migrateLegacyPosterHashes(redis: RedisConnection, k: Pick<
     cursor = next;
     if (flat.length === 0) continue;
     const pipe = redis.pipeline();
-    for (let i = 0; i + 1 < flat.length; i += 2) pipe.hsetnx(ownershipKey(k, flat[i]!), 'poster', flat[i + 1]!.slice(0, HASH_HEX));
+    for (let i = 0; i + 1 < flat.length; i += 2) pipe.hsetnx(ownershipKey(k, flat[i]), 'poster', flat[i + 1].slice(0, HASH_HEX));
     pipe.hdel(k.posterHashes, ...flat.filter((_, i) => i % 2 === 0));
     await pipe.exec();
     moved += flat.length / 2;

@@ -29,7 +29,10 @@ export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'noPo
  * yet, and what goes: every intent (now settled), the released fields (and the poster's version with the
  * poster).
  */
-export function confirmation(record: OwnershipRecord, d: Pick<Decision, 'owned' | 'intents' | 'released'>): { set: OwnershipRecord; drop: string[] } {
+export function confirmation(
+  record: OwnershipRecord,
+  d: Pick<Decision, 'owned' | 'intents' | 'released'>,
+): { set: OwnershipRecord; drop: string[] } {
   const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
   const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
   const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
@@ -183,7 +186,13 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
       out.cut.push(`${field}: nothing added, Plex's ${have.length} fill ${URL_CUT}`);
       continue;
     }
-    const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(result), wantEmpty: want.length === 0 };
+    const view = {
+      field,
+      have: plexValueHash(field, current)!,
+      locked: locked.has(plex),
+      want: valueHash(result),
+      wantEmpty: want.length === 0,
+    };
     if (!manages(view, record, s, out)) continue;
     const changed = s.mode === 'mirror' ? !sameSet(result, have) : result.length > have.length;
     const sent = changed || !locked.has(plex);
@@ -226,7 +235,13 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
     own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, s, out);
-  const rating = { field: 'rating' as const, have: plexValueHash('rating', current)!, locked: false, want: valueHash(desired.userRating), wantEmpty: desired.userRating === null };
+  const rating = {
+    field: 'rating' as const,
+    have: plexValueHash('rating', current)!,
+    locked: false,
+    want: valueHash(desired.userRating),
+    wantEmpty: desired.userRating === null,
+  };
   if (s.fields.includes('rating') && manages(rating, record, s, out)) {
     const sent = !sameRating(desired.userRating, current.userRating);
     if (sent) out.edit.userRating = desired.userRating;

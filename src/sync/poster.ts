@@ -28,7 +28,10 @@ export function posterFrom(shot: Screenshot): { bytes: Buffer; contentType: Post
   const type = posterType(shot.bytes);
   if (type) return { bytes: shot.bytes, contentType: type };
   const svg = shot.contentType === 'image/svg+xml' ? ": Stash's placeholder for a scene without a cover" : '';
-  return { skipped: `screenshot not uploaded: not JPEG, PNG or WebP (${shot.contentType || 'no type'}, ${shot.bytes.length} bytes)${svg}`, byBytes: true };
+  return {
+    skipped: `screenshot not uploaded: not JPEG, PNG or WebP (${shot.contentType || 'no type'}, ${shot.bytes.length} bytes)${svg}`,
+    byBytes: true,
+  };
 }
 
 /** The note of a sync that did not read the screenshot because its version was found to be no poster. */

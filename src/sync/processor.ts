@@ -138,7 +138,13 @@ function goneItems(deps: SyncDeps, sceneId: string, hint: PrefetchedItem | null)
  * intents and its claim goes, exactly as for an item replaced at the same path (docs/ARCHITECTURE.md,
  * "Ownership").
  */
-async function leftBehind(deps: SyncDeps, gone: GoneItems, hint: PrefetchedItem | null, target: ResolvedItem, plexFile: string): Promise<void> {
+async function leftBehind(
+  deps: SyncDeps,
+  gone: GoneItems,
+  hint: PrefetchedItem | null,
+  target: ResolvedItem,
+  plexFile: string,
+): Promise<void> {
   if (!hint || hint.ratingKey === target.ratingKey || gone.proven.has(hint.ratingKey)) return;
   const missing = await hint.item.then(
     () => false,
@@ -154,7 +160,14 @@ async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: Prefe
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return { target: await deps.plex.resolveItem(file.path, file.size ?? null, { read, onGone: gone.onGone, lastSyncedTo: prefetched?.ratingKey }), file };
+      return {
+        target: await deps.plex.resolveItem(file.path, file.size ?? null, {
+          read,
+          onGone: gone.onGone,
+          lastSyncedTo: prefetched?.ratingKey,
+        }),
+        file,
+      };
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
       notFound = err;
@@ -176,7 +189,13 @@ async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Pr
  * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock, or
  * is the one last found to be no poster (Stash's placeholder for a scene without a cover).
  */
-async function syncPoster(deps: SyncDeps, target: { ratingKey: string; sectionKey: string }, url: string, record: OwnershipRecord, current: PlexItem) {
+async function syncPoster(
+  deps: SyncDeps,
+  target: { ratingKey: string; sectionKey: string },
+  url: string,
+  record: OwnershipRecord,
+  current: PlexItem,
+) {
   const version = screenshotVersion(url, Date.now());
   const locked = current.locked.includes('thumb');
   if (!screenshotToRead(version, record, locked)) {
@@ -245,7 +264,11 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const { target, file } = resolved;
   const { ratingKey } = target;
   const current = target.item ?? (await deps.plex.getItem(ratingKey));
-  const matchDeps = { ...deps, plexPathOf: (p: string) => deps.plex.plexPathOf(p), scenesWithFileNamed: (n: string) => deps.stash.scenesWithFileNamed(n) };
+  const matchDeps = {
+    ...deps,
+    plexPathOf: (p: string) => deps.plex.plexPathOf(p),
+    scenesWithFileNamed: (n: string) => deps.stash.scenesWithFileNamed(n),
+  };
   const conflict = await checkMatch(matchDeps, scene, target, file, current, (deps.now ?? Date.now)());
   if (conflict) return { skipped: conflictReason(conflict) };
   if (hint?.ratingKey !== ratingKey) {

@@ -49,7 +49,9 @@ export async function cleanQueue(queue: Queue, redis: RedisConnection, req: Clea
   if (req.action === 'clear_failed') return { ...req, count: req.dryRun ? of : (await queue.clean(0, 0, 'failed')).length, of };
   if (!validDays(req.days)) throw new RangeError('days must be a whole number of days, 0 or more');
   const grace = req.days * DAY_MS;
-  const count = req.dryRun ? await redis.zcount(queue.keys.failed!, '-inf', `(${now - grace}`) : (await queue.clean(grace, 0, 'failed')).length;
+  const count = req.dryRun
+    ? await redis.zcount(queue.keys.failed, '-inf', `(${now - grace}`)
+    : (await queue.clean(grace, 0, 'failed')).length;
   return { ...req, count, of };
 }
 

@@ -20,7 +20,11 @@ export function failedRetention(keep: FailedRetention): KeepJobs {
 }
 
 /** The `sync` queue; jobs added through it carry the failed-job retention (FAILED_KEEP_DAYS, FAILED_KEEP_MAX). */
-export function createSyncQueue(connection: RedisConnection, prefix: string, keepFailed: FailedRetention = DEFAULT_KEEP_FAILED): Queue<SyncJobData> {
+export function createSyncQueue(
+  connection: RedisConnection,
+  prefix: string,
+  keepFailed: FailedRetention = DEFAULT_KEEP_FAILED,
+): Queue<SyncJobData> {
   return new Queue<SyncJobData>(SYNC_QUEUE, { connection, prefix, defaultJobOptions: { removeOnFail: failedRetention(keepFailed) } });
 }
 
@@ -52,8 +56,12 @@ export async function enqueueSyncBulk(queue: Queue<SyncJobData>, jobs: SyncJobDa
  * is not left behind thousands of bulk jobs. `added[i]` is what the add answered for `jobs[i]` (the
  * waiting job's id when it joined one). Answers how many jobs were raised. One read per fresh edit.
  */
-export async function raiseJoined(queue: Queue<SyncJobData>, jobs: readonly SyncJobData[], added: readonly { id?: string }[]): Promise<number> {
-  const ids = new Set(jobs.flatMap((j, i) => (priorityOf(j.reason) === PRIORITY.hook && added[i]?.id ? [added[i]!.id!] : [])));
+export async function raiseJoined(
+  queue: Queue<SyncJobData>,
+  jobs: readonly SyncJobData[],
+  added: readonly { id?: string }[],
+): Promise<number> {
+  const ids = new Set(jobs.flatMap((j, i) => (priorityOf(j.reason) === PRIORITY.hook && added[i]?.id ? [added[i].id] : [])));
   const raised = await Promise.all(
     [...ids].map(async (id) => {
       const waiting = await Job.fromId<SyncJobData>(queue, id);
@@ -88,5 +96,8 @@ export async function enqueueSyncBulkCounted(queue: Queue<SyncJobData>, jobs: Sy
   if (jobs.length === 0) return 0;
   const waitingBefore = await Promise.all(jobs.map((j) => queue.getDeduplicationJobId(jobOptions(j, strategies).deduplication!.id)));
   const added = await enqueueSyncBulk(queue, jobs, strategies);
-  return countAdded(waitingBefore, added.map((j) => j.id));
+  return countAdded(
+    waitingBefore,
+    added.map((j) => j.id),
+  );
 }

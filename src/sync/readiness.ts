@@ -13,7 +13,8 @@ const WHY: Record<SyncRequirement, string> = {
 
 const MEETS: Record<SyncRequirement, (scene: StashScene) => boolean> = {
   // The scene's own title: a scene Stash shows under its file name has none.
-  metadata: (s) => !blank(s.title) || !blank(s.details) || !blank(s.date) || s.studio !== null || s.performers.length > 0 || s.tags.length > 0,
+  metadata: (s) =>
+    !blank(s.title) || !blank(s.details) || !blank(s.date) || s.studio !== null || s.performers.length > 0 || s.tags.length > 0,
   organized: (s) => s.organized,
   stashid: (s) => s.stash_ids.length > 0,
 };
@@ -25,6 +26,8 @@ export function unmetRequirements(scene: StashScene, require: readonly SyncRequi
 
 /** "Skipped as not ready (SYNC_REQUIRE): metadata 3, organized 1" (or none); a scene may count under several. */
 export function skippedText(skipped: Record<string, number>): string {
-  const parts = Object.entries(skipped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const parts = Object.entries(skipped)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return `Skipped as not ready (SYNC_REQUIRE): ${parts.length ? parts.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`;
 }

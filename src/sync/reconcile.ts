@@ -39,12 +39,19 @@ export async function reconcileWindow(opts: {
   let queued = 0;
   for await (const ids of opts.stash.scenesUpdatedIn(opts.window, opts.clock)) {
     const now = Date.now();
-    queued += await enqueueSyncBulkCounted(opts.queue, ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, enqueuedAt: now })), opts.strategies);
+    queued += await enqueueSyncBulkCounted(
+      opts.queue,
+      ids.map((sceneId) => ({ sceneId, reason: 'reconcile' as const, enqueuedAt: now })),
+      opts.strategies,
+    );
     scenes += ids.length;
     pages++;
     opts.onPage?.(scenes);
   }
   const { since, until } = opts.window;
-  opts.log?.info({ since: String(since), until: until === undefined ? 'now' : String(until), zone: opts.clock.offsetMinutes, scenes, pages, queued }, `reconciliation: ${scenes} scene(s) changed, ${queued} queued${queued < scenes ? ` (${scenes - queued} already waiting)` : ''}`);
+  opts.log?.info(
+    { since: String(since), until: until === undefined ? 'now' : String(until), zone: opts.clock.offsetMinutes, scenes, pages, queued },
+    `reconciliation: ${scenes} scene(s) changed, ${queued} queued${queued < scenes ? ` (${scenes - queued} already waiting)` : ''}`,
+  );
   return { scenes, pages, queued };
 }

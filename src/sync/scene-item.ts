@@ -13,11 +13,20 @@ export function readSceneItem(redis: RedisConnection, k: Pick<Keys, 'plexSceneIt
 }
 
 /** The items these scenes last synced to, in their order (null where none is known): one HMGET. */
-export function readSceneItems(redis: RedisConnection, k: Pick<Keys, 'plexSceneItem'>, sceneIds: readonly string[]): Promise<(string | null)[]> {
+export function readSceneItems(
+  redis: RedisConnection,
+  k: Pick<Keys, 'plexSceneItem'>,
+  sceneIds: readonly string[],
+): Promise<(string | null)[]> {
   return sceneIds.length === 0 ? Promise.resolve([]) : redis.hmget(k.plexSceneItem, ...sceneIds);
 }
 
-export async function rememberSceneItem(redis: RedisConnection, k: Pick<Keys, 'plexSceneItem'>, sceneId: string, ratingKey: string): Promise<void> {
+export async function rememberSceneItem(
+  redis: RedisConnection,
+  k: Pick<Keys, 'plexSceneItem'>,
+  sceneId: string,
+  ratingKey: string,
+): Promise<void> {
   await redis.hset(k.plexSceneItem, { [sceneId]: ratingKey });
 }
 
@@ -32,7 +41,7 @@ export async function* sceneItemPages(redis: RedisConnection, k: Pick<Keys, 'ple
     const [next, flat] = await redis.hscan(k.plexSceneItem, cursor, 'COUNT', SCAN_PAGE);
     cursor = next;
     const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
     if (pairs.length > 0) yield pairs;
   } while (cursor !== '0');
 }

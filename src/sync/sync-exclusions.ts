@@ -99,7 +99,7 @@ export async function listExclusions(
     return { count: 0, scenes: [] };
   }
   const scenes: ExcludedScene[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) scenes.push({ sceneId: flat[i]!, ...parseExclusion(flat[i + 1]!) });
+  for (let i = 0; i + 1 < flat.length; i += 2) scenes.push({ sceneId: flat[i], ...parseExclusion(flat[i + 1]) });
   scenes.sort((a, b) => b.at - a.at || Number(a.sceneId) - Number(b.sceneId));
   return { count, scenes: scenes.slice(0, max) };
 }

@@ -33,10 +33,18 @@ export interface SyncWorkerOptions {
 export const RATE_LIMIT_RECHECK_MS = 200;
 
 /** failureDecision for a job's failed attempt, asking the gate only what the policy needs. */
-async function decide(job: Job<SyncJobData, SyncResult>, type: ErrorType, strategies: ErrorStrategies, gate?: BreakerGate): Promise<FailureDecision> {
+async function decide(
+  job: Job<SyncJobData, SyncResult>,
+  type: ErrorType,
+  strategies: ErrorStrategies,
+  gate?: BreakerGate,
+): Promise<FailureDecision> {
   const state = gate && gateMatters(type, job.attemptsStarted) ? await gate.state() : null;
   const previousAuthErrorAt = gate && state && job.id && recordsAuthError(type, state) ? await gate.recordAuthError(job.id) : null;
-  return failureDecision({ type, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, gate: state, previousAuthErrorAt }, strategies);
+  return failureDecision(
+    { type, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, gate: state, previousAuthErrorAt },
+    strategies,
+  );
 }
 
 export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, SyncResult> {
@@ -44,7 +52,9 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
   const processor = async (job: Job<SyncJobData, SyncResult>, token?: string): Promise<SyncResult> => {
     const parsed = syncJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      throw new UnrecoverableError(formatFailedReason('InvalidJob', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+      throw new UnrecoverableError(
+        formatFailedReason('InvalidJob', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
+      );
     }
     // From now on a new edit of this scene gets a job of its own: this run may have read Stash too early.
     await job.removeDeduplicationKey().catch(() => false);

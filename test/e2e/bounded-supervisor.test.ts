@@ -56,7 +56,9 @@ describe('supervisor against a Plex answering 256 MiB', () => {
 
     expect(supervisor.child.exitCode).toBeNull();
     expect(memory(pid, 'VmHWM')).toBeLessThan(before * 1.5);
-    expect((await health()).error).toMatch(/^PlexTemporaryError: GET \/identity → unreadable response \(answer too large: over the 65536-byte limit/);
+    expect((await health()).error).toMatch(
+      /^PlexTemporaryError: GET \/identity → unreadable response \(answer too large: over the 65536-byte limit/,
+    );
     const logged = supervisor
       .output()
       .split('\n')

@@ -31,14 +31,37 @@ describe.skipIf(!slow || !hasCli)('Redis Cluster', () => {
     servers = ports.map((p) =>
       spawn(
         'redis-server',
-        ['--port', String(p), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--dir', dir, '--save', '', '--appendonly', 'no'],
+        [
+          '--port',
+          String(p),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${p}.conf`,
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+        ],
         { stdio: 'ignore' },
       ),
     );
     for (const p of ports) await waitForRedis(p);
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     expect(create.status, create.stdout + create.stderr).toBe(0);
-    await waitFor(() => spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'), 20_000, 'cluster ok');
+    await waitFor(
+      () => spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'),
+      20_000,
+      'cluster ok',
+    );
     const nodes = ports.map((p) => `127.0.0.1:${p}`).join(',');
     world = await startWorld({
       scenes: 30,
@@ -73,7 +96,11 @@ describe.skipIf(!slow || !hasCli)('Redis Cluster', () => {
 
   const hook = async (id: string, title: string) => {
     world.stash.updateScene(id, { title });
-    await cluster.xadd(`${PREFIX}:inbox`, '*', ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
+    await cluster.xadd(
+      `${PREFIX}:inbox`,
+      '*',
+      ...encodeInboxEntry({ sceneId: id, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }),
+    );
   };
   const titleOf = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.title;
 
@@ -92,7 +119,12 @@ describe.skipIf(!slow || !hasCli)('Redis Cluster', () => {
     expect(await cluster.hexists(`${PREFIX}:sync:meta`, 'paused')).toBe(1);
     await world.plex.setMode('up');
     await waitFor(async () => (await cluster.exists(`${PREFIX}:ramp`)) === 1, 15_000, 'ramp started');
-    await waitFor(() => [...world.ratingKeyOf.keys()].every((id) => titleOf(id) === `After outage ${id}`), 40_000, 'all synced after the outage', 200);
+    await waitFor(
+      () => [...world.ratingKeyOf.keys()].every((id) => titleOf(id) === `After outage ${id}`),
+      40_000,
+      'all synced after the outage',
+      200,
+    );
     expect(procs.every((p) => p.child.exitCode === null)).toBe(true);
   }, 90_000);
 });

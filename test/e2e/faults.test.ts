@@ -17,14 +17,17 @@ import { startWorld, type World } from '../helpers/world.js';
 const slow = process.env.S2P_SLOW_TESTS === '1';
 if (!slow) console.warn('[faults] S2P_SLOW_TESTS is not 1: the slow fault tests are SKIPPED (npm test in .ci/run runs them)');
 
-
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 async function rig(scenes: number, env: Record<string, string> = {}, redisUrl?: string) {
-  const world = await startWorld({ scenes, prefixName: 'fault', env: { ...FAST_SUPERVISOR, ...env, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) } });
+  const world = await startWorld({
+    scenes,
+    prefixName: 'fault',
+    env: { ...FAST_SUPERVISOR, ...env, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+  });
   cleanups.push(() => world.stop());
   const config = parseConfig(world.env);
   const redis = connectRedis(config);
@@ -41,7 +44,11 @@ async function rig(scenes: number, env: Record<string, string> = {}, redisUrl?: 
   };
   const enqueue = async (ids = [...world.ratingKeyOf.keys()]) => {
     for (const id of ids) world.stash.updateScene(id, { title: `Fault ${id}` });
-    await enqueueSyncBulk(queue, ids.map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })), config.errorStrategies);
+    await enqueueSyncBulk(
+      queue,
+      ids.map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })),
+      config.errorStrategies,
+    );
   };
   const allSynced = (w: World = world) => [...w.ratingKeyOf].every(([id, rk]) => w.plex.item(rk)!.title === `Fault ${id}`);
   const state = () => redis.hget(keys(world.prefix).breaker, 'state');
@@ -51,7 +58,9 @@ async function rig(scenes: number, env: Record<string, string> = {}, redisUrl?: 
 describe('shutdown', () => {
   it('SIGTERM while Redis is gone: the worker and the supervisor still exit, at the shutdown deadline', async () => {
     const port = await freePort();
-    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     cleanups.push(() => server.kill('SIGKILL'));
     await waitForRedis(port);
     const beats = mkdtempSync(join(tmpdir(), 's2p-beats-'));
@@ -69,85 +78,103 @@ describe('shutdown', () => {
     const procs = [startProcess('dist/workers/worker.js', env), startProcess('dist/workers/supervisor.js', env)];
     for (const p of procs) cleanups.push(() => p.stop('SIGKILL'));
     // The heartbeat file is written after a Redis answer, so after the signal handlers are in place.
-    await waitFor(() => ['worker', 'supervisor'].every((role) => existsSync(join(beats, `stash2plex-${role}.alive`))), 15_000, 'both started');
+    await waitFor(
+      () => ['worker', 'supervisor'].every((role) => existsSync(join(beats, `stash2plex-${role}.alive`))),
+      15_000,
+      'both started',
+    );
     server.kill('SIGKILL');
     await new Promise((res) => server.once('exit', res));
     const started = performance.now();
     const codes = await Promise.all(procs.map((p) => p.stop('SIGTERM')));
     expect(performance.now() - started).toBeLessThan(15_000); // the 1.5 s deadline, not a hang (generous: busy machines)
-    for (const [i, code] of codes.entries()) expect([0, 1], procs[i]!.output().slice(-2000)).toContain(code);
+    for (const [i, code] of codes.entries()) expect([0, 1], procs[i].output().slice(-2000)).toContain(code);
     const timedOut = procs.filter((p) => /shutdown did not finish within 1500 ms: exiting anyway/.test(p.output()));
     for (const p of timedOut) expect(p.child.exitCode).toBe(1);
   }, 30_000);
 });
 
 describe('faults', () => {
-  it.skipIf(!slow)('kill -9 of a worker mid-job: the job is taken up again and completes', async () => {
-    const r = await rig(6, { WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '3000' });
-    r.world.plex.setLatencyMs(1_500);
-    const first = r.proc('worker');
-    await r.enqueue();
-    await waitFor(async () => (await r.queue.getJobCounts('active')).active > 0, 10_000, 'a job active');
-    first.child.kill('SIGKILL');
-    await first.exited;
-    r.world.plex.setLatencyMs(0);
-    r.proc('worker');
-    // BullMQ's stalled-job check hands the job over once its lock (JOB_LOCK_MS) has expired.
-    await waitFor(r.allSynced, 45_000, 'every scene synced after the kill', 500);
-    expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
-  }, 60_000);
+  it.skipIf(!slow)(
+    'kill -9 of a worker mid-job: the job is taken up again and completes',
+    async () => {
+      const r = await rig(6, { WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '3000' });
+      r.world.plex.setLatencyMs(1_500);
+      const first = r.proc('worker');
+      await r.enqueue();
+      await waitFor(async () => (await r.queue.getJobCounts('active')).active > 0, 10_000, 'a job active');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      r.world.plex.setLatencyMs(0);
+      r.proc('worker');
+      // BullMQ's stalled-job check hands the job over once its lock (JOB_LOCK_MS) has expired.
+      await waitFor(r.allSynced, 45_000, 'every scene synced after the kill', 500);
+      expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
+    },
+    60_000,
+  );
 
-  it.skipIf(!slow)('kill -9 of the supervisor in OPEN and during the ramp: a standby carries on', async () => {
-    const r = await rig(40, { WORKER_CONCURRENCY: '4' });
-    const a = r.proc('supervisor');
-    await waitFor(async () => (await r.redis.get(keys(r.world.prefix).leader)) !== null, 10_000, 'a leader');
-    const b = r.proc('supervisor');
-    await r.world.plex.setMode('down');
-    await waitFor(async () => (await r.state()) === 'OPEN', 10_000, 'OPEN');
-    a.child.kill('SIGKILL'); // the leader dies while OPEN: the queue must stay paused
-    await r.enqueue();
-    r.proc('worker');
-    await new Promise((res) => setTimeout(res, 1_000));
-    expect(await r.queue.isPaused()).toBe(true);
-    await r.world.plex.setMode('up');
-    // The standby takes the lease within its TTL (15 s), finds OPEN, probes and recovers.
-    // Generous bounds (busy machines): each is a wait for a state, not a duration under test.
-    await waitFor(async () => (await r.state()) === 'CLOSED', 40_000, 'recovered by the standby', 200);
-    expect(await r.redis.exists(keys(r.world.prefix).ramp)).toBe(1);
-    b.child.kill('SIGKILL'); // and the new leader dies during the ramp: a restarted one continues it
-    const rampStart = await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt');
-    r.proc('supervisor');
-    await waitFor(r.allSynced, 60_000, 'backlog drained', 250);
-    const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
-    expect(outages[0].endedAt).not.toBeNull();
-    expect(rampStart).not.toBeNull();
-    expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
-  }, 150_000);
+  it.skipIf(!slow)(
+    'kill -9 of the supervisor in OPEN and during the ramp: a standby carries on',
+    async () => {
+      const r = await rig(40, { WORKER_CONCURRENCY: '4' });
+      const a = r.proc('supervisor');
+      await waitFor(async () => (await r.redis.get(keys(r.world.prefix).leader)) !== null, 10_000, 'a leader');
+      const b = r.proc('supervisor');
+      await r.world.plex.setMode('down');
+      await waitFor(async () => (await r.state()) === 'OPEN', 10_000, 'OPEN');
+      a.child.kill('SIGKILL'); // the leader dies while OPEN: the queue must stay paused
+      await r.enqueue();
+      r.proc('worker');
+      await new Promise((res) => setTimeout(res, 1_000));
+      expect(await r.queue.isPaused()).toBe(true);
+      await r.world.plex.setMode('up');
+      // The standby takes the lease within its TTL (15 s), finds OPEN, probes and recovers.
+      // Generous bounds (busy machines): each is a wait for a state, not a duration under test.
+      await waitFor(async () => (await r.state()) === 'CLOSED', 40_000, 'recovered by the standby', 200);
+      expect(await r.redis.exists(keys(r.world.prefix).ramp)).toBe(1);
+      b.child.kill('SIGKILL'); // and the new leader dies during the ramp: a restarted one continues it
+      const rampStart = await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt');
+      r.proc('supervisor');
+      await waitFor(r.allSynced, 60_000, 'backlog drained', 250);
+      const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
+      expect(outages[0].endedAt).not.toBeNull();
+      expect(rampStart).not.toBeNull();
+      expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
+    },
+    150_000,
+  );
 
-  it.skipIf(!slow)('Redis restarted with append-only persistence while jobs flow: everyone reconnects, no job lost', async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 's2p-aof-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    let server: ChildProcess | undefined;
-    const startRedis = async () => {
-      server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-      await waitForRedis(port);
-    };
-    await startRedis();
-    cleanups.push(() => server?.kill('SIGKILL'));
-    const r = await rig(60, { WORKER_CONCURRENCY: '2' }, `redis://127.0.0.1:${port}`);
-    r.world.plex.setLatencyMs(100);
-    const procs: Proc[] = [r.proc('worker'), r.proc('supervisor')];
-    await r.enqueue();
-    await waitFor(async () => (await r.queue.getJobCounts('completed')).completed >= 5, 15_000, 'jobs flowing');
-    server!.kill('SIGTERM'); // a clean restart: the AOF is flushed
-    await new Promise((res) => server!.once('exit', res));
-    await new Promise((res) => setTimeout(res, 1_500));
-    await startRedis();
-    r.world.plex.setLatencyMs(0);
-    await waitFor(r.allSynced, 60_000, 'all 60 synced after the restart', 250);
-    expect(procs.every((p) => p.child.exitCode === null)).toBe(true);
-  }, 120_000);
+  it.skipIf(!slow)(
+    'Redis restarted with append-only persistence while jobs flow: everyone reconnects, no job lost',
+    async () => {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 's2p-aof-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      let server: ChildProcess | undefined;
+      const startRedis = async () => {
+        server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
+          stdio: 'ignore',
+        });
+        await waitForRedis(port);
+      };
+      await startRedis();
+      cleanups.push(() => server?.kill('SIGKILL'));
+      const r = await rig(60, { WORKER_CONCURRENCY: '2' }, `redis://127.0.0.1:${port}`);
+      r.world.plex.setLatencyMs(100);
+      const procs: Proc[] = [r.proc('worker'), r.proc('supervisor')];
+      await r.enqueue();
+      await waitFor(async () => (await r.queue.getJobCounts('completed')).completed >= 5, 15_000, 'jobs flowing');
+      server!.kill('SIGTERM'); // a clean restart: the AOF is flushed
+      await new Promise((res) => server!.once('exit', res));
+      await new Promise((res) => setTimeout(res, 1_500));
+      await startRedis();
+      r.world.plex.setLatencyMs(0);
+      await waitFor(r.allSynced, 60_000, 'all 60 synced after the restart', 250);
+      expect(procs.every((p) => p.child.exitCode === null)).toBe(true);
+    },
+    120_000,
+  );
 
   it('Plex answering 503 for a while: the breaker opens, nothing fails, all synced after', async () => {
     const r = await rig(20, { WORKER_CONCURRENCY: '2' });

@@ -23,15 +23,24 @@ const VALID = {
 function randomValue(r: () => number, depth = 0): unknown {
   const pick = Math.floor(r() * (depth > 6 ? 6 : 9));
   switch (pick) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return Math.floor((r() - 0.5) * 1e6);
-    case 3: return r() * 1e308 * (r() < 0.5 ? -1 : 1);
-    case 4: return 'x'.repeat(Math.floor(r() * 50));
-    case 5: return String.fromCharCode(...Array.from({ length: 8 }, () => Math.floor(r() * 0xffff)));
-    case 6: return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
-    case 7: return Object.fromEntries(Array.from({ length: Math.floor(r() * 4) }, (_, i) => [`k${i}`, randomValue(r, depth + 1)]));
-    default: return { server_connection: randomValue(r, depth + 1), args: { hookContext: randomValue(r, depth + 1) } };
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return Math.floor((r() - 0.5) * 1e6);
+    case 3:
+      return r() * 1e308 * (r() < 0.5 ? -1 : 1);
+    case 4:
+      return 'x'.repeat(Math.floor(r() * 50));
+    case 5:
+      return String.fromCharCode(...Array.from({ length: 8 }, () => Math.floor(r() * 0xffff)));
+    case 6:
+      return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
+    case 7:
+      return Object.fromEntries(Array.from({ length: Math.floor(r() * 4) }, (_, i) => [`k${i}`, randomValue(r, depth + 1)]));
+    default:
+      return { server_connection: randomValue(r, depth + 1), args: { hookContext: randomValue(r, depth + 1) } };
   }
 }
 
@@ -39,22 +48,30 @@ function randomValue(r: () => number, depth = 0): unknown {
 function fuzzInput(r: () => number): Buffer {
   const valid = JSON.stringify(VALID);
   switch (Math.floor(r() * 8)) {
-    case 0: return Buffer.from(valid.slice(0, Math.floor(r() * valid.length))); // truncated
-    case 1: return Buffer.from(JSON.stringify(randomValue(r))); // wrong types anywhere
-    case 2: { // deep nesting
+    case 0:
+      return Buffer.from(valid.slice(0, Math.floor(r() * valid.length))); // truncated
+    case 1:
+      return Buffer.from(JSON.stringify(randomValue(r))); // wrong types anywhere
+    case 2: {
+      // deep nesting
       const d = 1 + Math.floor(r() * 5000);
       return Buffer.from('['.repeat(d) + ']'.repeat(r() < 0.5 ? d : Math.floor(d / 2)));
     }
-    case 3: return Buffer.from(JSON.stringify({ ...VALID, args: { hookContext: { ...VALID.args.hookContext, id: randomValue(r) } } }));
-    case 4: return Buffer.from(JSON.stringify({ ...VALID, pad: 'y'.repeat(Math.floor(r() * 1_300_000)) })); // huge: up to past the 1 MiB cap
-    case 5: return Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))); // invalid UTF-8
-    case 6: { // valid JSON with invalid UTF-8 inside a string
+    case 3:
+      return Buffer.from(JSON.stringify({ ...VALID, args: { hookContext: { ...VALID.args.hookContext, id: randomValue(r) } } }));
+    case 4:
+      return Buffer.from(JSON.stringify({ ...VALID, pad: 'y'.repeat(Math.floor(r() * 1_300_000)) })); // huge: up to past the 1 MiB cap
+    case 5:
+      return Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))); // invalid UTF-8
+    case 6: {
+      // valid JSON with invalid UTF-8 inside a string
       const b = Buffer.from(valid);
       const at = valid.indexOf('"x"') + 1;
       b[at] = 0xff;
       return b;
     }
-    default: return Buffer.from(JSON.stringify({ ...VALID, args: { hookContext: { ...VALID.args.hookContext, inputFields: randomValue(r) } } }));
+    default:
+      return Buffer.from(JSON.stringify({ ...VALID, args: { hookContext: { ...VALID.args.hookContext, inputFields: randomValue(r) } } }));
   }
 }
 
@@ -101,7 +118,7 @@ describe('hook stdin fuzz, real processes', () => {
       slowest = Math.max(slowest, res.ms);
       const lines = res.stdout.trim().split('\n');
       expect(lines, `case ${i}: ${res.stdout.slice(0, 200)}`).toHaveLength(1);
-      const out = JSON.parse(lines[0]!) as { output?: unknown; error?: string | null };
+      const out = JSON.parse(lines[0]) as { output?: unknown; error?: string | null };
       expect(res.stdout).not.toMatch(/\n\s+at |Error: .*\n/);
       if (expected === 'error' || expected === 'reject') {
         expect(out.error, `case ${i}`).toEqual(expect.any(String));

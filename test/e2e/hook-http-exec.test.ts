@@ -63,7 +63,17 @@ beforeAll(async () => {
     [built.configured, { STASH2PLEX_URL: `http://127.0.0.1:${port}`, HOOK_TOKEN: TOKEN }],
     [built.placeholders, {}],
   ] as const) {
-    const args = ['scripts/build-plugin.mjs', '--outdir', join(out, 'node'), '--http-outdir', join(out, 'http'), '--curl-outdir', join(out, 'curl'), '--no-env-file', '--quiet'];
+    const args = [
+      'scripts/build-plugin.mjs',
+      '--outdir',
+      join(out, 'node'),
+      '--http-outdir',
+      join(out, 'http'),
+      '--curl-outdir',
+      join(out, 'curl'),
+      '--no-env-file',
+      '--quiet',
+    ];
     const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   }
@@ -122,7 +132,20 @@ function stashInput(type = 'Scene.Update.Post', id = 45) {
       Scheme: 'http',
       Host: '0.0.0.0',
       Port: 9999,
-      SessionCookie: { Name: 'session', Value: 'c00k1e', Path: '', Domain: '', Expires: '0001-01-01T00:00:00Z', RawExpires: '', MaxAge: 0, Secure: false, HttpOnly: false, SameSite: 0, Raw: '', Unparsed: null },
+      SessionCookie: {
+        Name: 'session',
+        Value: 'c00k1e',
+        Path: '',
+        Domain: '',
+        Expires: '0001-01-01T00:00:00Z',
+        RawExpires: '',
+        MaxAge: 0,
+        Secure: false,
+        HttpOnly: false,
+        SameSite: 0,
+        Raw: '',
+        Unparsed: null,
+      },
       Dir: '/root/.stash',
       PluginDir: '/root/.stash/plugins/stash2plex',
     },
@@ -155,7 +178,7 @@ describe.each(variants)('the $name manifest', ({ name, dir, available }) => {
         expect(r.stdout).toBe(ANSWER);
         expect(r.stderr).toBe('');
         expect(seen).toHaveLength(1);
-        const req = seen[0]!;
+        const req = seen[0];
         expect(req.method).toBe('POST');
         expect(req.url).toBe('/api/stash/hook');
         expect(req.headers.authorization).toBe(`Bearer ${TOKEN}`);

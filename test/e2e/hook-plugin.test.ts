@@ -4,7 +4,18 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { STASH_WINDOW_WIDENING_MS } from '../../src/stash-api/client.js';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,7 +141,7 @@ function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> 
       const lines = stdout.split('\n').filter(Boolean);
       let result: Run['result'] = {};
       try {
-        result = lines.length === 1 ? JSON.parse(lines[0]!) : {};
+        result = lines.length === 1 ? JSON.parse(lines[0]) : {};
       } catch {
         /* asserted by the caller */
       }
@@ -192,8 +203,13 @@ async function inboxItems(prefix: string): Promise<({ scene: SyncJobData } | { f
   });
 }
 
-const renameInput = (dir: string, type: string, id: unknown, inputFields: string[] | null, input: Record<string, unknown> = { id: String(id), name: 'Renamed' }) =>
-  pluginInput(dir, { hookContext: { id, type, input, inputFields } });
+const renameInput = (
+  dir: string,
+  type: string,
+  id: unknown,
+  inputFields: string[] | null,
+  input: Record<string, unknown> = { id: String(id), name: 'Renamed' },
+) => pluginInput(dir, { hookContext: { id, type, input, inputFields } });
 
 const spoolLines = (dir: string) =>
   existsSync(join(dir, 'stash2plex.spool.jsonl'))
@@ -221,7 +237,9 @@ beforeEach(() => {
 describe('the built plugin folder', () => {
   it('holds the bundles and a manifest Stash understands', () => {
     // (A .v8cache appears beside them once a hook has recorded an event: the code cache.)
-    const files = readdirSync(buildDir).filter((f) => !f.endsWith('.v8cache')).sort();
+    const files = readdirSync(buildDir)
+      .filter((f) => !f.endsWith('.v8cache'))
+      .sort();
     expect(files).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
     // The hook bundle holds no package (scripts/build-plugin.mjs refuses one): zod/mini made it 41 KiB.
     expect(statSync(join(buildDir, 'stash2plex-hook.cjs')).size).toBeLessThan(32 * 1024);
@@ -234,7 +252,9 @@ describe('the built plugin folder', () => {
     expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
     expect(m.tasks.map((t: { name: string }) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
     expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
-    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(expect.arrayContaining(['sync_all', 'sync_recent']));
+    expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(
+      expect.arrayContaining(['sync_all', 'sync_recent']),
+    );
     expect(m.settings).toEqual({
       redisUrl: expect.objectContaining({ type: 'STRING' }),
       redisPrefix: expect.objectContaining({ type: 'STRING' }),
@@ -251,8 +271,10 @@ describe('hook', () => {
     expect(r.code).toBe(0);
     expect(r.result).toEqual({ output: 'queued scene 7' });
     const jobs = await inbox(prefix);
-    expect(jobs).toEqual([{ sceneId: '7', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'id'], enqueuedAt: expect.any(Number) }]);
-    expect(Math.abs(jobs[0]!.enqueuedAt - Date.now())).toBeLessThan(30_000);
+    expect(jobs).toEqual([
+      { sceneId: '7', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'id'], enqueuedAt: expect.any(Number) },
+    ]);
+    expect(Math.abs(jobs[0].enqueuedAt - Date.now())).toBeLessThan(30_000);
     expect(stash.requests).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -293,11 +315,19 @@ describe('hook', () => {
   it.each([
     ['malformed JSON', () => '{"server_connection": {', /not JSON/],
     ['empty stdin', () => '', /stdin is empty/],
-    ['huge stdin', (dir: string) => Buffer.from(edit(dir).replace('"New title"', `"${'x'.repeat(2 * 1024 * 1024)}"`)), /larger than 1048576 bytes/],
+    [
+      'huge stdin',
+      (dir: string) => Buffer.from(edit(dir).replace('"New title"', `"${'x'.repeat(2 * 1024 * 1024)}"`)),
+      /larger than 1048576 bytes/,
+    ],
     ['a missing hookContext', (dir: string) => pluginInput(dir, {}), /neither hookContext .* nor mode/],
     ['a non-numeric id', (dir: string) => edit(dir, 'abc'), /args\.hookContext\.id must be a numeric scene id/],
     ['a hookContext without type', (dir: string) => pluginInput(dir, { hookContext: { id: 7 } }), /args\.hookContext\.type is missing/],
-    ['no server_connection', () => JSON.stringify({ args: { hookContext: { id: 7, type: 'Scene.Update.Post' } } }), /server_connection is missing/],
+    [
+      'no server_connection',
+      () => JSON.stringify({ args: { hookContext: { id: 7, type: 'Scene.Update.Post' } } }),
+      /server_connection is missing/,
+    ],
   ])('rejects %s: {"error"}, non-zero exit, nothing recorded', async (_, input, message) => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('bad');
@@ -351,9 +381,13 @@ describe('hook', () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('conc');
     const closed = `redis://127.0.0.1:${await freePort()}`;
-    const downs = await Promise.all([1, 2, 3, 4, 5, 6].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: closed, REDIS_PREFIX: prefix } })));
+    const downs = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: closed, REDIS_PREFIX: prefix } })),
+    );
     for (const r of downs) expect(r.result.output).toMatch(/^spooled/);
-    const ups = await Promise.all([7, 8, 9].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } })));
+    const ups = await Promise.all(
+      [7, 8, 9].map((id) => runPlugin(edit(dir, id), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } })),
+    );
     for (const r of ups) expect(r.result.output).toMatch(/^queued/);
     const got = (await inbox(prefix)).map((j) => Number(j.sceneId)).sort((a, b) => a - b);
     expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -439,7 +473,10 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
   it('a skip reads its pipe without loading node:net, node:stream or node:http', async () => {
     const dir = newPluginDir();
     const m = modulesPreload();
-    const r = await runPlugin(pluginInput(dir, { hookContext: { id: 5, type: 'Scene.Update.Post', inputFields: ['organized'] } }), { pipe: true, nodeArgs: m.nodeArgs });
+    const r = await runPlugin(pluginInput(dir, { hookContext: { id: 5, type: 'Scene.Update.Post', inputFields: ['organized'] } }), {
+      pipe: true,
+      nodeArgs: m.nodeArgs,
+    });
     expectWellFormed(r);
     expect(r.result.output).toMatch(/^skipped: scene 5/);
     expect(m.loaded()).not.toContain('NativeModule net');
@@ -451,7 +488,11 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('pipe');
     const m = modulesPreload();
-    const r = await runPlugin(edit(dir, 61), { pipe: true, nodeArgs: m.nodeArgs, env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    const r = await runPlugin(edit(dir, 61), {
+      pipe: true,
+      nodeArgs: m.nodeArgs,
+      env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix },
+    });
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 61' });
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['61']);
@@ -459,7 +500,12 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expect(m.loaded()).not.toContain('NativeModule http');
     // The loader alone was required: the hook bundle runs from it, and the tasks bundle (with ioredis,
     // BullMQ and zod) stays unloaded.
-    expect(m.required().filter((f) => f.startsWith(`${buildDir}/`)).map((f) => f.slice(buildDir.length + 1))).toEqual(['stash2plex.cjs']);
+    expect(
+      m
+        .required()
+        .filter((f) => f.startsWith(`${buildDir}/`))
+        .map((f) => f.slice(buildDir.length + 1)),
+    ).toEqual(['stash2plex.cjs']);
   });
 
   it('under --pending-deprecation it records with no DEP0111 warning (process.binding) for Stash to log', async () => {
@@ -482,13 +528,19 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('refresh');
     stash.settings = { redisUrl: testRedisUrl(), redisPrefix: prefix };
-    writeFileSync(join(dir, 'stash2plex.settings.json'), JSON.stringify({ at: Date.now() - 61_000, settings: { redisUrl: 'redis://127.0.0.1:1', redisPrefix: 'old' } }));
+    writeFileSync(
+      join(dir, 'stash2plex.settings.json'),
+      JSON.stringify({ at: Date.now() - 61_000, settings: { redisUrl: 'redis://127.0.0.1:1', redisPrefix: 'old' } }),
+    );
     const r = await runPlugin(edit(dir, 62), { pipe: true, script: join(alone, 'stash2plex.cjs') });
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 62' });
     expect(r.stderr).not.toMatch(/could not read the plugin settings/);
     expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
-    expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
+    expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({
+      redisUrl: testRedisUrl(),
+      redisPrefix: prefix,
+    });
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['62']);
   });
 
@@ -496,7 +548,11 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     const dir = newPluginDir();
     const pipe = stdinPipe(newPluginDir(), '{"args": {"hookContext"', { keepOpen: true })!;
     const started = performance.now();
-    const child = spawn(process.execPath, [plugin], { env: { PATH: process.env.PATH ?? '', S2P_HOOK_STDIN_TIMEOUT_MS: '500' }, cwd: dir, stdio: [pipe.fd, 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [plugin], {
+      env: { PATH: process.env.PATH ?? '', S2P_HOOK_STDIN_TIMEOUT_MS: '500' },
+      cwd: dir,
+      stdio: [pipe.fd, 'pipe', 'ignore'],
+    });
     let stdout = '';
     child.stdout!.on('data', (d) => (stdout += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -514,7 +570,10 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
   function freshInstall(): { folder: string; script: string; cacheName: string } {
     const folder = newPluginDir();
     for (const f of ['stash2plex.cjs', 'stash2plex-hook.cjs', 'stash2plex-tasks.cjs']) copyFileSync(join(buildDir, f), join(folder, f));
-    const hash = createHash('sha256').update(readFileSync(join(folder, 'stash2plex-hook.cjs'))).digest('hex').slice(0, 16);
+    const hash = createHash('sha256')
+      .update(readFileSync(join(folder, 'stash2plex-hook.cjs')))
+      .digest('hex')
+      .slice(0, 16);
     return { folder, script: join(folder, 'stash2plex.cjs'), cacheName: `stash2plex-hook.cjs.${hash}.v8cache` };
   }
   const caches = (folder: string) => readdirSync(folder).filter((f) => f.endsWith('.v8cache'));
@@ -524,7 +583,9 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
     const dir = newPluginDir();
     const prefix = uniquePrefix('cc');
     const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix };
-    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 7, type: 'Scene.Update.Post', inputFields: ['organized'] } }), { script });
+    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 7, type: 'Scene.Update.Post', inputFields: ['organized'] } }), {
+      script,
+    });
     expect(skip.result.output).toMatch(/^skipped/);
     expect(caches(folder)).toEqual([]); // a skip compiles too little to be worth keeping
     const first = await runPlugin(edit(dir, 71), { script, env });
@@ -585,7 +646,7 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
     const { folder, script, cacheName } = await installWithCache(90, env, dir);
     const file = cacheOf(folder, cacheName);
     const bytes = readFileSync(file);
-    for (let at = 200; at < bytes.length; at += 97) bytes[at]! ^= 0x5a;
+    for (let at = 200; at < bytes.length; at += 97) bytes[at] ^= 0x5a;
     writeFileSync(file, bytes);
     mark(file);
     for (const id of [91, 92, 93]) {
@@ -606,7 +667,11 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
   const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
   it.each<[string, (file: string, v8: Uint8Array, identity: string) => void, RunOptions['user']]>([
     ['truncated', (file) => writeFileSync(file, readFileSync(file).subarray(0, 5000)), undefined],
-    ['of another build (renamed into place)', (file, v8) => writeFileSync(file, sealCodeCache(v8, codeCacheIdentity('0123456789abcdef'))), undefined],
+    [
+      'of another build (renamed into place)',
+      (file, v8) => writeFileSync(file, sealCodeCache(v8, codeCacheIdentity('0123456789abcdef'))),
+      undefined,
+    ],
     [
       // Whole and ours by the header, but V8's own version hash (its header's second word) is another
       // V8's: V8 itself rejects it (cachedDataRejected), as a cache another Node wrote.
@@ -645,19 +710,24 @@ describe('the code cache (stash2plex.cjs runs stash2plex-hook.cjs from it)', () 
     const prefix = uniquePrefix('cc-skip');
     const { folder, script, cacheName } = await installWithCache(97, { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }, dir);
     const bytes = readFileSync(cacheOf(folder, cacheName));
-    bytes[bytes.length >> 1]! ^= 0x01;
+    bytes[bytes.length >> 1] ^= 0x01;
     writeFileSync(cacheOf(folder, cacheName), bytes);
-    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 97, type: 'Scene.Update.Post', inputFields: ['organized'] } }), { script });
+    const skip = await runPlugin(pluginInput(dir, { hookContext: { id: 97, type: 'Scene.Update.Post', inputFields: ['organized'] } }), {
+      script,
+    });
     expectWellFormed(skip);
     expect(skip.result.output).toMatch(/^skipped/);
     expect(caches(folder)).toEqual([]);
   });
 
-  it('the loader names the cache by the hook bundle\'s content hash (V8 checks the source by its length only)', () => {
+  it("the loader names the cache by the hook bundle's content hash (V8 checks the source by its length only)", () => {
     // V8 checks a cache against the source's length only; the build names the cache by the content.
     const { folder } = freshInstall();
     const loader = readFileSync(join(folder, 'stash2plex.cjs'), 'utf8');
-    const hash = createHash('sha256').update(readFileSync(join(folder, 'stash2plex-hook.cjs'))).digest('hex').slice(0, 16);
+    const hash = createHash('sha256')
+      .update(readFileSync(join(folder, 'stash2plex-hook.cjs')))
+      .digest('hex')
+      .slice(0, 16);
     expect(loader).toContain(JSON.stringify(hash));
   });
 });
@@ -671,7 +741,10 @@ describe('rename hooks (fan-out events)', () => {
   ] as const)('%s records one fan-out entry for the %s, no scene work in the hook', async (type, relation, fields) => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('rename');
-    const input = type === 'Tag.Merge.Post' ? renameInput(dir, type, 9, null, { source: ['3', '4'], destination: '9' }) : renameInput(dir, type, 9, [...fields!]);
+    const input =
+      type === 'Tag.Merge.Post'
+        ? renameInput(dir, type, 9, null, { source: ['3', '4'], destination: '9' })
+        : renameInput(dir, type, 9, [...fields]);
     const r = await runPlugin(input, { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
     expectWellFormed(r);
     expect(r.code).toBe(0);
@@ -695,7 +768,9 @@ describe('rename hooks (fan-out events)', () => {
   it('rejects a bad id, naming what it should be', async () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('renamebad');
-    const r = await runPlugin(renameInput(dir, 'Studio.Update.Post', 'x1', ['name']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    const r = await runPlugin(renameInput(dir, 'Studio.Update.Post', 'x1', ['name']), {
+      env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix },
+    });
     expectWellFormed(r);
     expect(r.code).toBe(1);
     expect(r.result.error).toBe('invalid plugin input: args.hookContext.id must be a numeric studio id');
@@ -716,15 +791,15 @@ describe('rename hooks (fan-out events)', () => {
     const scene = await runPlugin(edit(dir, 5), { env: closed });
     expect(String(scene.result.output)).toMatch(/^spooled scene 5/);
 
-    const up = await runPlugin(renameInput(dir, 'Performer.Update.Post', 6, ['name', 'id']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    const up = await runPlugin(renameInput(dir, 'Performer.Update.Post', 6, ['name', 'id']), {
+      env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix },
+    });
     expect(up.result).toEqual({ output: 'queued performer 6: every scene with it is re-synced' });
     expect(up.stderr).toMatch(/replayed 2 spooled events/);
     const items = await inboxItems(prefix);
-    expect(items.map((i) => ('scene' in i ? `scene ${i.scene.sceneId}` : `${i.fanout.relation} ${i.fanout.id} ${i.fanout.event}`))).toEqual([
-      'tag 4 Tag.Update.Post',
-      'scene 5',
-      'performer 6 Performer.Update.Post',
-    ]);
+    expect(items.map((i) => ('scene' in i ? `scene ${i.scene.sceneId}` : `${i.fanout.relation} ${i.fanout.id} ${i.fanout.event}`))).toEqual(
+      ['tag 4 Tag.Update.Post', 'scene 5', 'performer 6 Performer.Update.Post'],
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -752,7 +827,9 @@ describe('tasks', () => {
     const prefix = uniquePrefix('recent');
     stash.recentIds = ['5', '9', '12'];
     const started = Date.now();
-    const r = await runPlugin(pluginInput(dir, { mode: 'sync_recent', hours: '2' }), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
+    const r = await runPlugin(pluginInput(dir, { mode: 'sync_recent', hours: '2' }), {
+      env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix },
+    });
     expectWellFormed(r);
     expect(r.result.output).toBe('Sync Recent Scenes: queued 3 scenes for Plex in 1 page');
     const windows = stash.requests.filter((q) => q.op === 'FindScenesUpdated').map((q) => q.variables.updated);
@@ -782,21 +859,29 @@ describe('tasks', () => {
   });
 
   it.each([
-    ['an unknown mode', { mode: 'drop_everything' }, {}, new RegExp(`unknown task mode "drop_everything" \\(known: ${PLUGIN_TASKS.map((t) => t.mode).join(', ')}\\)`)],
+    [
+      'an unknown mode',
+      { mode: 'drop_everything' },
+      {},
+      new RegExp(`unknown task mode "drop_everything" \\(known: ${PLUGIN_TASKS.map((t) => t.mode).join(', ')}\\)`),
+    ],
     ['bad hours', { mode: 'sync_recent', hours: 'lots' }, {}, /args\.hours must be a positive number/],
     ['Redis down', { mode: 'sync_all' }, { down: true }, /Sync All Scenes: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/],
     ['Stash unreachable', { mode: 'sync_all' }, { stashPort: 1 }, /StashUnavailable|ECONNREFUSED|fetch failed/],
     ['no way to reach Stash', { mode: 'sync_all' }, { noConn: true }, /server_connection lacks Scheme, Host, Port/],
-  ])('fails with {"error"} and a non-zero exit on %s', async (_, args, opts: { down?: boolean; stashPort?: number; noConn?: boolean }, message) => {
-    const dir = newPluginDir();
-    const prefix = uniquePrefix('taskerr');
-    stash.sceneIds = ['1', '2'];
-    const url = opts.down ? `redis://127.0.0.1:${await freePort()}` : testRedisUrl();
-    const conn = opts.noConn ? { Scheme: undefined, Host: undefined, Port: undefined } : opts.stashPort ? { Port: opts.stashPort } : {};
-    const r = await runPlugin(pluginInput(dir, args, conn), { env: { REDIS_URL: url, REDIS_PREFIX: prefix } });
-    expectWellFormed(r);
-    expect(r.code).toBe(1);
-    expect(r.result.error).toMatch(message);
-    expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
-  });
+  ])(
+    'fails with {"error"} and a non-zero exit on %s',
+    async (_, args, opts: { down?: boolean; stashPort?: number; noConn?: boolean }, message) => {
+      const dir = newPluginDir();
+      const prefix = uniquePrefix('taskerr');
+      stash.sceneIds = ['1', '2'];
+      const url = opts.down ? `redis://127.0.0.1:${await freePort()}` : testRedisUrl();
+      const conn = opts.noConn ? { Scheme: undefined, Host: undefined, Port: undefined } : opts.stashPort ? { Port: opts.stashPort } : {};
+      const r = await runPlugin(pluginInput(dir, args, conn), { env: { REDIS_URL: url, REDIS_PREFIX: prefix } });
+      expectWellFormed(r);
+      expect(r.code).toBe(1);
+      expect(r.result.error).toMatch(message);
+      expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
+    },
+  );
 });

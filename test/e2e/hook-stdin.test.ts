@@ -16,7 +16,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function runWithOpenStdin(written: string, env: Record<string, string>, killAfterMs: number) {
   return new Promise<{ code: number | null; stdout: string; ms: number; killed: boolean }>((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [PLUGIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd: dir });
+    const child = spawn(process.execPath, [PLUGIN], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: dir,
+    });
     let stdout = '';
     let killed = false;
     child.stdout.on('data', (d) => (stdout += d));
@@ -40,7 +44,7 @@ describe('hook stdin deadline', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!).error).toMatch(/stdin did not end within 500 ms/);
+    expect(JSON.parse(lines[0]).error).toMatch(/stdin did not end within 500 ms/);
   });
 
   it.skipIf(!slow)('waits 10 s by default (S2P_SLOW_TESTS=1)', { timeout: 30_000 }, async () => {
@@ -56,7 +60,10 @@ describe('hook stdin deadline', () => {
     const file = join(dir, 'input.json');
     writeFileSync(file, '{"args": {}}');
     const fromFile = await new Promise<string>((resolve) => {
-      const child = spawn(`${JSON.stringify(process.execPath)} ${PLUGIN} < ${JSON.stringify(file)}`, { shell: true, env: { PATH: process.env.PATH ?? '' } });
+      const child = spawn(`${JSON.stringify(process.execPath)} ${PLUGIN} < ${JSON.stringify(file)}`, {
+        shell: true,
+        env: { PATH: process.env.PATH ?? '' },
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.once('exit', () => resolve(out));

@@ -3,7 +3,7 @@
 // process; a real worker process syncs the edit to the Plex simulator. With the dashboard stopped the
 // client fails at once (non-zero exit, Stash logs the hook error, the save itself is unaffected).
 import { spawn, spawnSync } from 'node:child_process';
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
@@ -25,16 +25,26 @@ function findBusybox(): boolean {
   if (has('busybox', ['--help'])) return true;
   if (process.getuid?.() === 0 && has('apt-get', ['--version'])) {
     console.warn('[http-hook e2e] no busybox on PATH: trying apt-get install -y busybox once');
-    spawnSync('sh', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox)'], {
-      stdio: 'ignore',
-      timeout: 300_000,
-    });
+    spawnSync(
+      'sh',
+      [
+        '-c',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox)',
+      ],
+      {
+        stdio: 'ignore',
+        timeout: 300_000,
+      },
+    );
   }
   return has('busybox', ['--help']);
 }
 const BUSYBOX = findBusybox();
 const CURL = has('curl', ['--version']);
-if (!BUSYBOX) console.warn('\n[http-hook e2e] SKIPPED the BusyBox wget tests: no busybox on PATH and none could be installed (apt-get install -y busybox).\n');
+if (!BUSYBOX)
+  console.warn(
+    '\n[http-hook e2e] SKIPPED the BusyBox wget tests: no busybox on PATH and none could be installed (apt-get install -y busybox).\n',
+  );
 if (!CURL) console.warn('\n[http-hook e2e] SKIPPED the curl tests: no curl on PATH.\n');
 
 interface Run {
@@ -53,7 +63,10 @@ interface Run {
 function exec(argv: string[], stdin: string, timeoutMs = 15_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], { env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
@@ -74,17 +87,33 @@ function exec(argv: string[], stdin: string, timeoutMs = 15_000): Promise<Run> {
 
 /** The exec lines suggested for the plugin manifest (README / report), with the URL and token filled in. */
 const wgetArgv = (url: string, token = TOKEN) => [
-  'busybox', 'wget', '-q', '-O', '-',
-  '--header', `Authorization: Bearer ${token}`,
-  '--header', 'Content-Type: application/json',
-  '--post-file', '/dev/stdin',
+  'busybox',
+  'wget',
+  '-q',
+  '-O',
+  '-',
+  '--header',
+  `Authorization: Bearer ${token}`,
+  '--header',
+  'Content-Type: application/json',
+  '--post-file',
+  '/dev/stdin',
   `${url}/api/stash/hook`,
 ];
 const curlArgv = (url: string, token = TOKEN) => [
-  'curl', '-sS', '--fail-with-body', '--max-time', '10', '-X', 'POST',
-  '-H', `Authorization: Bearer ${token}`,
-  '-H', 'Content-Type: application/json',
-  '--data-binary', '@-',
+  'curl',
+  '-sS',
+  '--fail-with-body',
+  '--max-time',
+  '10',
+  '-X',
+  'POST',
+  '-H',
+  `Authorization: Bearer ${token}`,
+  '-H',
+  'Content-Type: application/json',
+  '--data-binary',
+  '@-',
   `${url}/api/stash/hook`,
 ];
 
@@ -98,7 +127,14 @@ let sceneIds: string[];
 
 function hookInput(id: string, inputFields = ['title', 'id']) {
   return JSON.stringify({
-    server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9999, SessionCookie: { Name: 'session', Value: COOKIE }, Dir: '/root/.stash', PluginDir: '/root/.stash/plugins/stash2plex' },
+    server_connection: {
+      Scheme: 'http',
+      Host: '0.0.0.0',
+      Port: 9999,
+      SessionCookie: { Name: 'session', Value: COOKIE },
+      Dir: '/root/.stash',
+      PluginDir: '/root/.stash/plugins/stash2plex',
+    },
     args: { hookContext: { id: Number(id), type: 'Scene.Update.Post', input: { id, title: 'x' }, inputFields } },
   });
 }
@@ -139,7 +175,7 @@ afterAll(async () => {
 
 describe.skipIf(!BUSYBOX)('Stash hook through BusyBox wget → dashboard → worker → Plex', () => {
   it('a title edit: wget prints exactly one JSON object with output, and Plex shows the new title', async () => {
-    const id = sceneIds[0]!;
+    const id = sceneIds[0];
     world.stash.updateScene(id, { title: 'Edited through wget' });
     const r = await exec(wgetArgv(url), hookInput(id));
     expect(r.code, r.stderr).toBe(0);
@@ -151,14 +187,14 @@ describe.skipIf(!BUSYBOX)('Stash hook through BusyBox wget → dashboard → wor
 
   it('an irrelevant edit prints `skipped: …` and queues nothing', async () => {
     const before = await conn.xlen(keys(world.prefix).inbox);
-    const r = await exec(wgetArgv(url), hookInput(sceneIds[1]!, ['organized', 'id']));
+    const r = await exec(wgetArgv(url), hookInput(sceneIds[1], ['organized', 'id']));
     expect(r.code).toBe(0);
     expect(pluginResult(r).output).toMatch(/^skipped: /);
     expect(await conn.xlen(keys(world.prefix).inbox)).toBe(before);
   });
 
   it('a wrong token: wget exits non-zero with nothing on stdout (Stash reports the hook error)', async () => {
-    const r = await exec(wgetArgv(url, 'not-the-token'), hookInput(sceneIds[1]!));
+    const r = await exec(wgetArgv(url, 'not-the-token'), hookInput(sceneIds[1]));
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/401/);
@@ -171,7 +207,10 @@ describe.skipIf(!BUSYBOX)('Stash hook through BusyBox wget → dashboard → wor
 const GNU_WGET = spawnSync('wget', ['--version'], { encoding: 'utf8' }).stdout?.startsWith('GNU Wget') ?? false;
 describe.skipIf(!GNU_WGET)('GNU wget', () => {
   it('cannot post /dev/stdin from a pipe (so the manifest line needs BusyBox wget, or curl)', async () => {
-    const r = await exec(['wget', '-q', '-O', '-', '--header', `Authorization: Bearer ${TOKEN}`, '--post-file', '/dev/stdin', `${url}/api/stash/hook`], hookInput(sceneIds[5]!));
+    const r = await exec(
+      ['wget', '-q', '-O', '-', '--header', `Authorization: Bearer ${TOKEN}`, '--post-file', '/dev/stdin', `${url}/api/stash/hook`],
+      hookInput(sceneIds[5]),
+    );
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
   });
@@ -179,7 +218,7 @@ describe.skipIf(!GNU_WGET)('GNU wget', () => {
 
 describe.skipIf(!CURL)('Stash hook through curl → dashboard → worker → Plex', () => {
   it('a title edit: curl prints exactly one JSON object with output, and Plex shows the new title', async () => {
-    const id = sceneIds[2]!;
+    const id = sceneIds[2];
     world.stash.updateScene(id, { title: 'Edited through curl' });
     const r = await exec(curlArgv(url), hookInput(id));
     expect(r.code, r.stderr).toBe(0);
@@ -188,7 +227,7 @@ describe.skipIf(!CURL)('Stash hook through curl → dashboard → worker → Ple
   });
 
   it('errors: curl --fail-with-body exits 22 and prints the one `{"error": …}` object', async () => {
-    const wrong = await exec(curlArgv(url, 'not-the-token'), hookInput(sceneIds[3]!));
+    const wrong = await exec(curlArgv(url, 'not-the-token'), hookInput(sceneIds[3]));
     expect(wrong.code).toBe(22);
     expect(pluginResult(wrong).error).toMatch(/token/);
     const bad = await exec(curlArgv(url), '{"server_connection": ');
@@ -201,7 +240,7 @@ describe.skipIf(!BUSYBOX && !CURL)('with the dashboard stopped', () => {
   it('the hook client fails at once with a non-zero exit; a restarted dashboard takes hooks again', async () => {
     await dashboard!.stop();
     dashboard = undefined;
-    const id = sceneIds[4]!;
+    const id = sceneIds[4];
     if (BUSYBOX) {
       const r = await exec(wgetArgv(url), hookInput(id));
       expect(r.code).not.toBe(0);
@@ -223,7 +262,7 @@ describe.skipIf(!BUSYBOX && !CURL)('with the dashboard stopped', () => {
     await syncedTitle(id, 'After the restart');
   });
 
-  it('nothing secret in the processes\' output', () => {
+  it("nothing secret in the processes' output", () => {
     const logs = worker.output() + (dashboard?.output() ?? '');
     for (const secret of [TOKEN, COOKIE, PLEX_TOKEN, STASH_KEY]) expect(logs).not.toContain(secret);
   });

@@ -39,23 +39,29 @@ let answers: unknown[] = [];
 /** The Node plugin as Stash runs it: `node stash2plex.cjs`, the plugin input on its stdin, waited for. */
 async function runNodeHook(hookContext: StashHookContext): Promise<void> {
   const input = stashPluginInput(hookContext, { port: world.stash.port, pluginDir, cookie: world.stash.createSession() });
-  const r = await runNode(PLUGIN, input, { REDIS_URL: world.env.REDIS_URL!, REDIS_PREFIX: world.prefix });
+  const r = await runNode(PLUGIN, input, { REDIS_URL: world.env.REDIS_URL, REDIS_PREFIX: world.prefix });
   answers.push(r.code === 0 ? JSON.parse(r.stdout) : { code: r.code, stderr: r.stderr });
 }
 
 /** The HTTP variant: the plugin input posted to the dashboard's hook, as the wget/curl exec does. */
 async function postHttpHook(hookContext: StashHookContext): Promise<void> {
   const body = stashPluginInput(hookContext, { port: world.stash.port, pluginDir: '/root/.stash/plugins/stash2plex' });
-  const res = await fetch(`${dashboardUrl}/api/stash/hook`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body });
+  const res = await fetch(`${dashboardUrl}/api/stash/hook`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body,
+  });
   answers.push(res.status === 200 ? await res.json() : { status: res.status, text: await res.text() });
 }
 
-const stashPath = (id: string) => world.stash.scene(id)!.files[0]!.path;
+const stashPath = (id: string) => world.stash.scene(id)!.files[0].path;
 const plexPath = (p: string) => p.replace('/stash/videos/', '/plex/videos/');
 const k = () => keys(world.prefix);
 /** The jobs a scan's hook queued for a scene (reason 'reconcile', event the hook), finished. */
 const scanJobs = async (sceneId: string) =>
-  (await queue.getJobs(['completed', 'failed'])).filter((j) => j.data.sceneId === sceneId && j.data.reason === 'reconcile' && j.data.event === 'Scene.Update.Post');
+  (await queue.getJobs(['completed', 'failed'])).filter(
+    (j) => j.data.sceneId === sceneId && j.data.reason === 'reconcile' && j.data.event === 'Scene.Update.Post',
+  );
 
 beforeAll(async () => {
   world = await startWorld({ scenes: 3, prefixName: 'moved', env: { ERROR_STRATEGIES: JSON.stringify({ PlexNotFound: fast }) } });
@@ -73,12 +79,19 @@ beforeAll(async () => {
     const res = await fetch(`${world.stash.url}/graphql`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ApiKey: STASH_KEY },
-      body: JSON.stringify({ query: 'mutation Save($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id } }', variables: { input: { id, title: `Synced ${id}` } } }),
+      body: JSON.stringify({
+        query: 'mutation Save($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id } }',
+        variables: { input: { id, title: `Synced ${id}` } },
+      }),
     });
     expect(res.status).toBe(200);
   }
   for (const [id, rk] of world.ratingKeyOf) {
-    await waitFor(() => world.plex.item(rk)?.title === `Synced ${id}` && world.plex.item(rk)!.poster !== null, 30_000, `scene ${id} synced`);
+    await waitFor(
+      () => world.plex.item(rk)?.title === `Synced ${id}` && world.plex.item(rk)!.poster !== null,
+      30_000,
+      `scene ${id} synced`,
+    );
     await waitFor(async () => (await redis.hget(k().plexSceneItem, id)) === rk, 10_000, `scene ${id}'s hint`);
   }
 });
@@ -107,7 +120,11 @@ describe("a file moved in Stash: the scan's Scene.Update.Post without input → 
     expect(world.stash.scene('1')!.updated_at).toBe(updatedAt);
 
     const wanted = world.stash.scene('1')!;
-    await waitFor(() => world.plex.item(fresh)?.title === 'Synced 1' && world.plex.item(fresh)!.poster !== null, 30_000, 'the new item synced');
+    await waitFor(
+      () => world.plex.item(fresh)?.title === 'Synced 1' && world.plex.item(fresh)!.poster !== null,
+      30_000,
+      'the new item synced',
+    );
     expect(world.plex.item(fresh)).toMatchObject({
       summary: wanted.details,
       studio: wanted.studio!.name,
@@ -136,7 +153,7 @@ describe("a file moved in Stash: the scan's Scene.Update.Post without input → 
     expect(answers).toEqual([{ output: 'queued scene 2' }]);
     await waitFor(async () => (await scanJobs('2')).length === 1, 30_000, "the scan hook's job");
     const [job] = await scanJobs('2');
-    expect(job!.returnvalue).toEqual({ ratingKey: rk, editRequests: 0, posterUploaded: false });
+    expect(job.returnvalue).toEqual({ ratingKey: rk, editRequests: 0, posterUploaded: false });
     expect(world.plex.editCount()).toBe(edits);
     expect(await redis.hget(k().plexPathCache, plexPath(to))).toBe(rk);
     expect(await redis.hget(k().plexSceneItem, '2')).toBe(rk);
@@ -158,7 +175,9 @@ describe("a file moved in Stash: the scan's Scene.Update.Post without input → 
     const fresh = holder()!.ratingKey;
     expect(fresh).not.toBe(old);
     expect(world.plex.count({ route: ROUTES.refresh })).toBe(refreshes + 1);
-    expect(world.plex.requests.some((r) => r.route === ROUTES.refresh && r.path.includes(encodeURIComponent('/plex/videos/later')))).toBe(true);
+    expect(world.plex.requests.some((r) => r.route === ROUTES.refresh && r.path.includes(encodeURIComponent('/plex/videos/later')))).toBe(
+      true,
+    );
     expect(await redis.hget(k().plexSceneItem, '3')).toBe(fresh);
     // Plex still has the old item (its folder not scanned): left as it is, record and claim kept.
     expect(world.plex.item(old)).toMatchObject({ title: 'Synced 3', files: [plexPath(from)] });

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/core/redis.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
@@ -44,14 +44,14 @@ describe('hook → worker → Plex', () => {
   it('20 edited scenes reach Plex; nothing secret is printed or stored', async () => {
     // Edits first, while no worker runs: the hook only records.
     for (const id of world.ratingKeyOf.keys()) world.stash.updateScene(id, { title: `Edited ${id}` });
-    const hookEnv = { REDIS_URL: world.env.REDIS_URL!, REDIS_PREFIX: world.prefix };
+    const hookEnv = { REDIS_URL: world.env.REDIS_URL, REDIS_PREFIX: world.prefix };
     const outputs: string[] = [];
     for (const id of world.ratingKeyOf.keys()) {
       const r = await runNode(PLUGIN, hookInput(id), hookEnv);
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toHaveProperty('output');
+      expect(JSON.parse(lines[0])).toHaveProperty('output');
       outputs.push(r.stdout, r.stderr);
     }
     const worker = startProcess(WORKER, world.env);
@@ -69,10 +69,17 @@ describe('hook → worker → Plex', () => {
     // A scan's hook for an unchanged scene (Scene.Update.Post without input, stashapp/stash
     // pkg/scene/scan.go: a file rescanned) re-syncs it at bulk priority, and costs Plex no edit.
     const edits = world.plex.editCount();
-    const scan = await runNode(PLUGIN, JSON.stringify({ server_connection: { PluginDir: pluginDir }, args: { hookContext: { id: 1, type: 'Scene.Update.Post', input: null } } }), hookEnv);
+    const scan = await runNode(
+      PLUGIN,
+      JSON.stringify({
+        server_connection: { PluginDir: pluginDir },
+        args: { hookContext: { id: 1, type: 'Scene.Update.Post', input: null } },
+      }),
+      hookEnv,
+    );
     expect(scan.code).toBe(0);
     expect(JSON.parse(scan.stdout)).toEqual({ output: 'queued scene 1' });
-    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 21, 30_000, 'the scan hook\'s job completed');
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 21, 30_000, "the scan hook's job completed");
     const scanJob = (await queue.getJobs(['completed'])).find((j) => j.data.reason === 'reconcile');
     expect(scanJob).toMatchObject({ priority: 10, data: { sceneId: '1', event: 'Scene.Update.Post' } });
     expect(world.plex.editCount()).toBe(edits);

@@ -23,7 +23,9 @@ const ENV = {
   RAMP_TARGET_RATE: '50',
   RAMP_DURATION_MS: '2000',
   // Today's code failed these jobs as PlexNotFound: a short backoff keeps such a run short too.
-  ERROR_STRATEGIES: JSON.stringify({ PlexNotFound: { attempts: 12, backoffBaseMs: 300, backoffCapMs: 2000, countsTowardBreaker: false, requeueByDefault: false } }),
+  ERROR_STRATEGIES: JSON.stringify({
+    PlexNotFound: { attempts: 12, backoffBaseMs: 300, backoffCapMs: 2000, countsTowardBreaker: false, requeueByDefault: false },
+  }),
 };
 const WINDOW_MS = 6_000;
 
@@ -43,7 +45,12 @@ describe('a proxy answering 404 for every path while Plex is away', () => {
       cleanups.push(() => p.stop('SIGKILL'));
     }
     const ids = [...world.ratingKeyOf.keys()];
-    const enqueue = () => enqueueSyncBulk(queue, ids.map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })), config.errorStrategies);
+    const enqueue = () =>
+      enqueueSyncBulk(
+        queue,
+        ids.map((sceneId) => ({ sceneId, reason: 'hook' as const, enqueuedAt: Date.now() })),
+        config.errorStrategies,
+      );
     const item = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!;
     await enqueue();
     await waitFor(() => ids.every((id) => item(id).locked.includes('title')), 30_000, 'first sync of all 20', 200);
@@ -51,7 +58,8 @@ describe('a proxy answering 404 for every path while Plex is away', () => {
     await waitFor(idle, 10_000, 'queue idle');
 
     // A person renames every item in Plex (Plex Web locks what it edits).
-    for (const id of ids) world.plex.seedItem(world.ratingKeyOf.get(id)!, { edit: new URLSearchParams({ 'title.value': `Mine ${id}`, 'title.locked': '1' }) });
+    for (const id of ids)
+      world.plex.seedItem(world.ratingKeyOf.get(id)!, { edit: new URLSearchParams({ 'title.value': `Mine ${id}`, 'title.locked': '1' }) });
     // Plex restarts behind a proxy; meanwhile every scene's details change in Stash and the hooks fire.
     await world.plex.setMode('proxy404');
     const windowStart = Date.now();

@@ -36,10 +36,13 @@ beforeAll(async () => {
   const res = await fetch(`${world.stash.url}/graphql`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ApiKey: STASH_KEY },
-    body: JSON.stringify({ query: 'mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }', variables: { input: { ids: [world.stash.filesOf('11')[0]!.id], destination_folder: '/stash/videos/moved' } } }),
+    body: JSON.stringify({
+      query: 'mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }',
+      variables: { input: { ids: [world.stash.filesOf('11')[0].id], destination_folder: '/stash/videos/moved' } },
+    }),
   });
   expect(await res.json()).toEqual({ data: { moveFiles: true } });
-  world.plex.moveFile(world.plex.item(world.ratingKeyOf.get('11')!)!.files[0]!, '/plex/videos/moved/scene-11.mp4', 'unscanned');
+  world.plex.moveFile(world.plex.item(world.ratingKeyOf.get('11')!)!.files[0], '/plex/videos/moved/scene-11.mp4', 'unscanned');
 });
 afterAll(async () => {
   await queue.close();
@@ -53,8 +56,17 @@ describe('npm run reconcile', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0]!);
-    expect(Object.keys(report).slice(0, 8)).toEqual(['scanned', 'notInPlex', 'empty', 'drifted', 'neverSynced', 'moved', 'queued', 'durationMs']);
+    const report = JSON.parse(lines[0]);
+    expect(Object.keys(report).slice(0, 8)).toEqual([
+      'scanned',
+      'notInPlex',
+      'empty',
+      'drifted',
+      'neverSynced',
+      'moved',
+      'queued',
+      'durationMs',
+    ]);
     expect(report).toMatchObject({
       scanned: 12,
       notInPlex: { count: 2, sceneIds: ['11', '12'] },

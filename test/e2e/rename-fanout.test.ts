@@ -32,7 +32,7 @@ function editedRatingKeys(r: SimRequest): string[] {
   if (r.method === 'PUT' && url.pathname.endsWith('/all')) return (url.searchParams.get('id') ?? '').split(',').filter(Boolean);
   if (url.pathname === '/:/rate') return [url.searchParams.get('key') ?? ''];
   const poster = /^\/library\/metadata\/([^/]+)\/posters$/.exec(url.pathname);
-  return poster ? [poster[1]!] : [];
+  return poster ? [poster[1]] : [];
 }
 
 beforeAll(async () => {
@@ -50,7 +50,6 @@ afterAll(async () => {
   rmSync(pluginDir, { recursive: true, force: true });
 });
 
-
 /** The rating keys a `/library/metadata/{k1},{k2},…` request reads (the worker coalesces item reads). */
 function metadataKeys(path: string): string[] {
   return /^\/library\/metadata\/([\d,]+)/.exec(path)?.[1]!.split(',') ?? [];
@@ -63,7 +62,11 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
 
     // 1. Sync the whole library once, through the inbox (as Sync All Scenes does).
     for (const id of sceneIds) {
-      await conn.xadd(`${world.prefix}:inbox`, '*', ...encodeInboxEntry({ sceneId: id, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }));
+      await conn.xadd(
+        `${world.prefix}:inbox`,
+        '*',
+        ...encodeInboxEntry({ sceneId: id, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
+      );
     }
     await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 12, 30_000, 'the first sync of 12 scenes');
     const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === OLD_NAME));
@@ -71,7 +74,7 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
     expect(carriers.length).toBeGreaterThan(1);
     expect(others.length).toBeGreaterThan(1);
     for (const id of carriers) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.actor).toContain(OLD_NAME);
-    const performerId = world.stash.scene(carriers[0]!)!.performers.find((p) => p.name === OLD_NAME)!.id;
+    const performerId = world.stash.scene(carriers[0])!.performers.find((p) => p.name === OLD_NAME)!.id;
 
     // 2. Rename it in Stash: no scene changes (updated_at untouched), so no scene hook; Stash fires
     //    Performer.Update.Post with the fields given.
@@ -84,9 +87,16 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
       PLUGIN,
       JSON.stringify({
         server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: null, Dir: pluginDir, PluginDir: pluginDir },
-        args: { hookContext: { id: Number(performerId), type: 'Performer.Update.Post', input: { id: performerId, name: NEW_NAME }, inputFields: ['name', 'id'] } },
+        args: {
+          hookContext: {
+            id: Number(performerId),
+            type: 'Performer.Update.Post',
+            input: { id: performerId, name: NEW_NAME },
+            inputFields: ['name', 'id'],
+          },
+        },
       }),
-      { REDIS_URL: world.env.REDIS_URL!, REDIS_PREFIX: world.prefix },
+      { REDIS_URL: world.env.REDIS_URL, REDIS_PREFIX: world.prefix },
     );
     expect(hook.code, hook.stderr).toBe(0);
     expect(JSON.parse(hook.stdout)).toEqual({ output: `queued performer ${performerId}: every scene with it is re-synced` });
@@ -97,11 +107,19 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
       30_000,
       'the new actor name on every scene with the performer',
     );
-    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 12 + carriers.length, 30_000, 'the fan-out jobs to complete');
-    await waitFor(async () => {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      return c.waiting + c.active + c.delayed + c.prioritized === 0;
-    }, 10_000, 'an idle queue');
+    await waitFor(
+      async () => (await queue.getJobCounts('completed')).completed >= 12 + carriers.length,
+      30_000,
+      'the fan-out jobs to complete',
+    );
+    await waitFor(
+      async () => {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return c.waiting + c.active + c.delayed + c.prioritized === 0;
+      },
+      10_000,
+      'an idle queue',
+    );
     for (const id of carriers) {
       const actors = world.plex.item(world.ratingKeyOf.get(id)!)!.actor;
       expect(actors).toContain(NEW_NAME);
@@ -114,13 +132,23 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
     expect([...edited].sort()).toEqual(carriers.map((id) => world.ratingKeyOf.get(id)!).sort());
     for (const id of others) {
       const rk = world.ratingKeyOf.get(id)!;
-      expect(after.filter((r) => r.method === 'PUT' && editedRatingKeys(r).includes(rk)), `scene ${id}`).toEqual([]);
+      expect(
+        after.filter((r) => r.method === 'PUT' && editedRatingKeys(r).includes(rk)),
+        `scene ${id}`,
+      ).toEqual([]);
       // Not even read: a re-sync of every scene would send no edit either (the worker diffs first), but
       // it would fetch each item; the fan-out must not touch these scenes at all.
-      expect(after.filter((r) => metadataKeys(r.path).includes(rk)), `scene ${id}`).toEqual([]);
+      expect(
+        after.filter((r) => metadataKeys(r.path).includes(rk)),
+        `scene ${id}`,
+      ).toEqual([]);
       expect(world.plex.item(rk)!.actor).not.toContain(NEW_NAME);
     }
-    for (const id of carriers) expect(after.some((r) => metadataKeys(r.path).includes(world.ratingKeyOf.get(id)!)), `scene ${id} read`).toBe(true);
+    for (const id of carriers)
+      expect(
+        after.some((r) => metadataKeys(r.path).includes(world.ratingKeyOf.get(id)!)),
+        `scene ${id} read`,
+      ).toBe(true);
     expect((await queue.getJobCounts('completed')).completed).toBe(12 + carriers.length);
     expect(worker.output()).toMatch(new RegExp(`performer ${performerId} changed: ${carriers.length} scene\\(s\\) to re-sync`));
     expect(await conn.xlen(`${world.prefix}:inbox`)).toBe(0);

@@ -1,6 +1,6 @@
 // End to end through the built CLI (`node dist/workers/requeue.js`): jobs failed by a real sync worker
 // while the Plex simulator was down, an outage window, the requeue, and a worker syncing them to Plex.
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
@@ -24,7 +24,7 @@ const cli = (args: string[], env: Record<string, string>, timeoutMs = 20_000) =>
 const json = (r: Run) => {
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // --json: only the JSON on stdout
-  return JSON.parse(lines[0]!) as Record<string, any>;
+  return JSON.parse(lines[0]) as Record<string, any>;
 };
 
 let world: World;
@@ -37,7 +37,17 @@ async function failedIds(q = queue) {
   return (await q.getFailed(0, -1)).map((j) => j.id!).sort();
 }
 function outage(id: string, startedAt: number, endedAt: number | null): Outage {
-  return { id, startedAt, detectedAt: startedAt, endedAt, durationMs: endedAt && endedAt - startedAt, trigger: 'failures', firstError: null, jobsAffected: 0, rampEndedAt: null };
+  return {
+    id,
+    startedAt,
+    detectedAt: startedAt,
+    endedAt,
+    durationMs: endedAt && endedAt - startedAt,
+    trigger: 'failures',
+    firstError: null,
+    jobsAffected: 0,
+    rampEndedAt: null,
+  };
 }
 
 beforeAll(async () => {
@@ -70,15 +80,17 @@ describe('npm run requeue', () => {
     roles.push(worker);
     await world.plex.setMode('down');
     // One failure well before the outage window: stays.
-    await enqueueSync(queue, { sceneId: early!, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    await enqueueSync(queue, { sceneId: early, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
     await waitFor(async () => (await queue.getJobCounts('failed')).failed === 1, 10_000, 'the early failure');
     await new Promise((r) => setTimeout(r, 2_300)); // beyond the 2 s grace margin
     const startedAt = Date.now();
-    for (const id of outageScenes) await enqueueSync(queue, { sceneId: id, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    for (const id of outageScenes)
+      await enqueueSync(queue, { sceneId: id, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
     await waitFor(async () => (await queue.getJobCounts('failed')).failed === 13, 15_000, '12 outage failures');
     // Permanent failures in the same window: the token is rejected.
     await world.plex.setMode('401');
-    for (const id of authScenes) await enqueueSync(queue, { sceneId: id, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    for (const id of authScenes)
+      await enqueueSync(queue, { sceneId: id, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
     await waitFor(async () => (await queue.getJobCounts('failed')).failed === 15, 15_000, '2 auth failures');
     const endedAt = Date.now();
     await worker.stop();
@@ -89,7 +101,10 @@ describe('npm run requeue', () => {
     const failed = await queue.getFailed(0, -1);
     const reasons = failed.map((j) => j.failedReason.split(':')[0]).sort();
     expect(reasons).toEqual([...Array(13).fill('PlexServerDown'), 'PlexAuthError', 'PlexAuthError'].sort());
-    const outageJobIds = failed.filter((j) => outageScenes.includes(j.data.sceneId)).map((j) => j.id!).sort();
+    const outageJobIds = failed
+      .filter((j) => outageScenes.includes(j.data.sceneId))
+      .map((j) => j.id!)
+      .sort();
 
     const dry = await cli(['--dry-run', '--json'], world.env);
     expect(dry.code).toBe(0);
@@ -109,14 +124,14 @@ describe('npm run requeue', () => {
     }
     expect(d.dryRun).toBe(true);
     expect(r.dryRun).toBe(false);
-    expect(real.stderr).not.toContain(world.env.PLEX_TOKEN!);
+    expect(real.stderr).not.toContain(world.env.PLEX_TOKEN);
     expect(await failedIds()).toHaveLength(3);
 
     // A worker syncs the requeued jobs: Plex gets Stash's values.
     roles.push(await startWorkerRole(world.config, quiet));
     await waitFor(async () => (await queue.getJobCounts('completed')).completed === 12, 20_000, '12 requeued jobs synced');
     for (const id of outageScenes) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.title).toBe(`Renamed ${id}`);
-    for (const id of [early!, ...authScenes]) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.title).not.toBe(`Renamed ${id}`);
+    for (const id of [early, ...authScenes]) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.title).not.toBe(`Renamed ${id}`);
     await Promise.all(roles.map((x) => x.stop()));
     roles = [];
 
@@ -148,7 +163,7 @@ describe('npm run requeue', () => {
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args, world.env)));
     for (const [i, [args, message]] of cases.entries()) {
-      const r = runs[i]!;
+      const r = runs[i];
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
@@ -181,7 +196,10 @@ describe('npm run requeue', () => {
         prefix,
         queue: q2,
         strategies: world.config.errorStrategies,
-        jobs: Array.from({ length: 200 }, (_, i) => ({ sceneId: String(i + 1), failedReason: `PlexServerDown: GET /library/metadata/${i} → ECONNREFUSED` })),
+        jobs: Array.from({ length: 200 }, (_, i) => ({
+          sceneId: String(i + 1),
+          failedReason: `PlexServerDown: GET /library/metadata/${i} → ECONNREFUSED`,
+        })),
       });
       await c2.set(keys(prefix).outages, JSON.stringify([outage('o-c', startedAt, Date.now())]));
       const now = Date.now();
@@ -196,7 +214,10 @@ describe('npm run requeue', () => {
       expect(await failedIds(q2)).toHaveLength(200);
 
       // Forced, two processes at once.
-      const [a, b] = await Promise.all([cli(['--json', '--force', '--rate', '2000'], env), cli(['--json', '--force', '--rate', '2000'], env)]);
+      const [a, b] = await Promise.all([
+        cli(['--json', '--force', '--rate', '2000'], env),
+        cli(['--json', '--force', '--rate', '2000'], env),
+      ]);
       expect([a.code, b.code]).toEqual([0, 0]);
       const [ja, jb] = [json(a), json(b)];
       expect(ja.requeued + jb.requeued).toBe(200);

@@ -21,7 +21,7 @@ const cli = (args: string[], env: Record<string, string> = world.env) => runScri
 const json = (r: Run) => {
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // --json: only the JSON on stdout
-  return JSON.parse(lines[0]!) as Record<string, any>;
+  return JSON.parse(lines[0]) as Record<string, any>;
 };
 
 let world: World;
@@ -53,12 +53,12 @@ async function syncAll(ids: string[]) {
 describe('npm run restore', () => {
   it('--dry-run --json, then the real run: the agent title back unlocked, the scene excluded; --resume queues its sync', async () => {
     const [sceneId, other] = [...world.ratingKeyOf.keys()];
-    const ratingKey = world.ratingKeyOf.get(sceneId!)!;
+    const ratingKey = world.ratingKeyOf.get(sceneId)!;
     const agentTitle = world.plex.item(ratingKey)!.title;
-    await syncAll([sceneId!, other!]);
+    await syncAll([sceneId, other]);
     expect(world.plex.item(ratingKey)).toMatchObject({ title: 'Scene 1', locked: expect.arrayContaining(['title']) });
 
-    const dry = await cli(['--scene', sceneId!, '--dry-run', '--json']);
+    const dry = await cli(['--scene', sceneId, '--dry-run', '--json']);
     expect(dry.code).toBe(0);
     const d = json(dry);
     expect(Object.keys(d).slice(0, 5)).toEqual(['restored', 'fields', 'excluded', 'skipped', 'dryRun']);
@@ -66,28 +66,32 @@ describe('npm run restore', () => {
     expect(Object.keys(d.skipped)).toEqual(['neverWritten', 'plexChanged']);
     expect(world.plex.item(ratingKey)!.title).toBe('Scene 1');
 
-    const real = await cli(['--scene', sceneId!, '--json']);
+    const real = await cli(['--scene', sceneId, '--json']);
     expect(real.code).toBe(0);
     const r = json(real);
     expect({ ...r, durationMs: 0 }).toEqual({ ...d, dryRun: false, durationMs: 0 });
     expect(world.plex.item(ratingKey)).toMatchObject({ title: agentTitle, locked: [] });
-    expect(await conn.hexists(k().syncExcluded, sceneId!)).toBe(1);
+    expect(await conn.hexists(k().syncExcluded, sceneId)).toBe(1);
 
     // The next edit in Stash: its job completes as skipped, Plex keeps the agent's title.
-    world.stash.updateScene(sceneId!, { title: 'Edited in Stash' });
-    await syncAll([sceneId!]);
+    world.stash.updateScene(sceneId, { title: 'Edited in Stash' });
+    await syncAll([sceneId]);
     expect(world.plex.item(ratingKey)!.title).toBe(agentTitle);
 
     const text = await cli(['--resume', '--scene', `${sceneId},999`]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toBe(`1 scene brought back into sync (scene ${sceneId}), 1 sync queued (bulk priority); 1 scene was not excluded\n`);
+    expect(text.stdout).toBe(
+      `1 scene brought back into sync (scene ${sceneId}), 1 sync queued (bulk priority); 1 scene was not excluded\n`,
+    );
     await waitFor(() => world.plex.item(ratingKey)!.title === 'Edited in Stash', 15_000, 'the resumed sync');
   });
 
   it('text output: one line per scene, then the totals', async () => {
     const r = await cli(['--scene', '424242', '--dry-run']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('scene 424242: never synced: nothing to restore\nDry run: 0 scenes would be restored (0 fields), 0 scenes would be excluded from sync; nothing changed\n');
+    expect(r.stdout).toBe(
+      'scene 424242: never synced: nothing to restore\nDry run: 0 scenes would be restored (0 fields), 0 scenes would be excluded from sync; nothing changed\n',
+    );
   });
 
   it.each([

@@ -37,7 +37,7 @@ function runNodeHook(hookContext: StashHookContext): Promise<void> {
   if (!pipe) throw new Error('no mkfifo: cannot give the plugin a pipe');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PLUGIN], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: world.env.REDIS_URL!, REDIS_PREFIX: world.prefix },
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: world.env.REDIS_URL, REDIS_PREFIX: world.prefix },
       stdio: [pipe.fd, 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -49,7 +49,7 @@ function runNodeHook(hookContext: StashHookContext): Promise<void> {
       clearTimeout(timer);
       pipe.close();
       const lines = stdout.split('\n').filter(Boolean);
-      answers.push({ id: hookContext.id, answer: code === 0 && lines.length === 1 ? JSON.parse(lines[0]!) : { code, stdout } });
+      answers.push({ id: hookContext.id, answer: code === 0 && lines.length === 1 ? JSON.parse(lines[0]) : { code, stdout } });
       resolve();
     });
   });
@@ -76,7 +76,7 @@ async function mutate(query: string, input: unknown): Promise<{ id: string }[]> 
   });
   const body = (await res.json()) as { data?: Record<string, { id: string }[]>; errors?: unknown };
   expect(body.errors).toBeUndefined();
-  return Object.values(body.data!)[0]!;
+  return Object.values(body.data!)[0];
 }
 const SCENES_UPDATE = 'mutation ScenesUpdate($input: [SceneUpdateInput!]!) { scenesUpdate(input: $input) { id } }';
 const BULK_SCENE_UPDATE = 'mutation BulkSceneUpdate($input: BulkSceneUpdateInput!) { bulkSceneUpdate(input: $input) { id } }';
@@ -108,7 +108,9 @@ async function saveAndSee(ids: string[], label: string): Promise<void> {
     const wanted = world.stash.scene(id)!;
     expect(wanted.tags.map((t) => t.name)).toContain(`${label} tag`);
     await waitFor(
-      () => JSON.stringify(item(id).genre) === JSON.stringify(wanted.tags.map((t) => t.name)) && JSON.stringify(item(id).actor) === JSON.stringify([`${label} performer`]),
+      () =>
+        JSON.stringify(item(id).genre) === JSON.stringify(wanted.tags.map((t) => t.name)) &&
+        JSON.stringify(item(id).actor) === JSON.stringify([`${label} performer`]),
       30_000,
       `Plex genres and actors of scene ${id}`,
     );
@@ -137,7 +139,7 @@ describe('Stash scene saves → hook → Redis inbox → worker → Plex', () =>
     await saveAndSee(['1', '2', '3', '4', '5'], 'Node');
   });
 
-  it('scenesUpdate (2 scenes) and bulkSceneUpdate (3 scenes) through the dashboard\'s HTTP hook', async () => {
+  it("scenesUpdate (2 scenes) and bulkSceneUpdate (3 scenes) through the dashboard's HTTP hook", async () => {
     world.stash.onHook = postHttpHook;
     await saveAndSee(['6', '7', '8', '9', '10'], 'HTTP');
   });

@@ -58,7 +58,11 @@ interface Run {
   lines: [string, string][];
 }
 
-function runTask(mode: string, prefix: string, opts: { args?: Record<string, string>; env?: Record<string, string>; redisUrl?: string } = {}): Promise<Run> {
+function runTask(
+  mode: string,
+  prefix: string,
+  opts: { args?: Record<string, string>; env?: Record<string, string>; redisUrl?: string } = {},
+): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 's2p-tasks-dir-'));
   dirs.push(dir);
   const input = JSON.stringify({
@@ -108,7 +112,6 @@ function expectWellFormed(r: Run) {
 
 const text = (r: Run, level = 'i') => r.lines.filter(([l]) => l === level).map(([, t]) => t);
 
-
 async function writeBreaker(prefix: string, state: 'OPEN' | 'CLOSED', since: number) {
   const k = keys(prefix);
   await redis.del(k.breaker);
@@ -148,7 +151,13 @@ describe('Health Check', () => {
     await writeBreaker(prefix, 'OPEN', now - 2 * M - 5 * S);
     await redis.set(
       keys(prefix).health,
-      JSON.stringify({ lastProbeAt: now - 12 * S, ok: false, latencyMs: null, error: 'PlexServerDown: GET /identity → ECONNREFUSED', nextProbeAt: null }),
+      JSON.stringify({
+        lastProbeAt: now - 12 * S,
+        ok: false,
+        latencyMs: null,
+        error: 'PlexServerDown: GET /identity → ECONNREFUSED',
+        nextProbeAt: null,
+      }),
     );
     const r = await runTask('health_check', prefix);
     expectWellFormed(r);
@@ -193,7 +202,9 @@ describe('Restore Plex Metadata (dry run)', () => {
     const r = await runTask('restore_dry_run', prefix, { env: { PLEX_URL: plex.url, PLEX_TOKEN: SIM_PLEX_TOKEN } });
     expectWellFormed(r);
     expect(r.code).toBe(0);
-    expect(r.result).toEqual({ output: 'Dry run: 0 scenes would be restored (0 fields), 0 scenes would be excluded from sync; nothing changed' });
+    expect(r.result).toEqual({
+      output: 'Dry run: 0 scenes would be restored (0 fields), 0 scenes would be excluded from sync; nothing changed',
+    });
     const bare = await runTask('restore', prefix);
     expectWellFormed(bare);
     expect(bare.code).toBe(1);
@@ -206,7 +217,12 @@ describe('Outage Summary', () => {
     const prefix = uniquePrefix('e2e-outages');
     const now = Date.now();
     const outages = [
-      outage({ startedAt: now - H, endedAt: now - H + 5 * M, jobsAffected: 37, firstError: 'PlexServerDown: GET /library/metadata/9 → ECONNREFUSED' }),
+      outage({
+        startedAt: now - H,
+        endedAt: now - H + 5 * M,
+        jobsAffected: 37,
+        firstError: 'PlexServerDown: GET /library/metadata/9 → ECONNREFUSED',
+      }),
       outage({ startedAt: now - 2 * H, endedAt: now - 2 * H + M, trigger: 'probe' }),
     ];
     await redis.set(keys(prefix).outages, JSON.stringify(outages));
@@ -221,7 +237,9 @@ describe('Outage Summary', () => {
     expect(lines[4]).toMatch(/^Availability: 9[45]\.\d\d %$/);
     expect(lines[5]).toBe('Mean detection delay: 1s');
     expect(lines[6]).toBe('Outages, newest first:');
-    expect(lines[7]).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, lasted 5m, trigger failures, 37 jobs affected, first error PlexServerDown: GET \/library\/metadata\/9 → ECONNREFUSED$/);
+    expect(lines[7]).toMatch(
+      /^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, lasted 5m, trigger failures, 37 jobs affected, first error PlexServerDown: GET \/library\/metadata\/9 → ECONNREFUSED$/,
+    );
     expect(lines[8]).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, lasted 1m, trigger probe, 0 jobs affected$/);
     expect(lines.at(-1)).toBe(r.result.output);
   });
@@ -246,7 +264,10 @@ describe('the BullMQ parts run from the bundle alone', () => {
       queue,
       strategies: DEFAULT_ERROR_STRATEGIES,
       jobs: [
-        ...Array.from({ length: 12 }, (_, i) => ({ sceneId: String(i + 1), failedReason: 'PlexServerDown: GET /library/metadata/1 → ECONNREFUSED' })),
+        ...Array.from({ length: 12 }, (_, i) => ({
+          sceneId: String(i + 1),
+          failedReason: 'PlexServerDown: GET /library/metadata/1 → ECONNREFUSED',
+        })),
         { sceneId: '99', failedReason: 'PlexAuthError: HTTP 401' },
       ],
     });
@@ -301,7 +322,10 @@ describe('the BullMQ parts run from the bundle alone', () => {
     const now = Date.now();
     const p = uniquePrefix('e2e-reconcile');
     await redis.set(keys(p).outages, JSON.stringify([outage({ startedAt: now - 3 * H, endedAt: now - 3 * H + 10 * M })]));
-    const ids = [stash.addScene({ title: 'in', updated_at: now - 3 * H + 4 * M }), stash.addScene({ title: 'in too', updated_at: now - 3 * H + 6 * M })];
+    const ids = [
+      stash.addScene({ title: 'in', updated_at: now - 3 * H + 4 * M }),
+      stash.addScene({ title: 'in too', updated_at: now - 3 * H + 6 * M }),
+    ];
     stash.addScene({ title: 'out', updated_at: now - 5 * H });
     const r = await runTask('reconcile_outages', p, { env: { STASH_API_KEY: SIM_STASH_KEY } });
     expectWellFormed(r);
@@ -309,6 +333,8 @@ describe('the BullMQ parts run from the bundle alone', () => {
     expect(r.result.output).toBe('Reconcile Outage Windows: queued 2 scenes for Plex from 1 outage window');
     const entries = (await redis.xrange(keys(p).inbox, '-', '+')) as [string, string[]][];
     const jobs = entries.map(([, flat]) => decodeInboxEntry(flat)).map((d) => (d.ok && d.job ? d.job : null));
-    expect(jobs.map((j) => [j?.sceneId, j?.reason, j?.event]).sort()).toEqual(ids.map((id) => [id, 'reconcile', 'reconcile_outages']).sort());
+    expect(jobs.map((j) => [j?.sceneId, j?.reason, j?.event]).sort()).toEqual(
+      ids.map((id) => [id, 'reconcile', 'reconcile_outages']).sort(),
+    );
   });
 });

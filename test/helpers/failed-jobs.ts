@@ -21,7 +21,13 @@ export async function failAt(
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(at);
   try {
-    return await makeFailedJobs({ connection: env.connection, prefix: env.config.redis.prefix, queue: env.queue, strategies: env.config.errorStrategies, jobs });
+    return await makeFailedJobs({
+      connection: env.connection,
+      prefix: env.config.redis.prefix,
+      queue: env.queue,
+      strategies: env.config.errorStrategies,
+      jobs,
+    });
   } finally {
     vi.useRealTimers();
   }

@@ -61,15 +61,25 @@ export async function startHostileServer(opts: {
       return;
     }
     answers++;
-    const length = gz ? `Content-Encoding: gzip\r\nContent-Length: ${gz.length}` : opts.mode === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${opts.bytes}`;
-    if (!(await write(socket, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${opts.contentType}\r\n${length}\r\nConnection: close\r\n\r\n`)))) return;
+    const length = gz
+      ? `Content-Encoding: gzip\r\nContent-Length: ${gz.length}`
+      : opts.mode === 'chunked'
+        ? 'Transfer-Encoding: chunked'
+        : `Content-Length: ${opts.bytes}`;
+    if (
+      !(await write(socket, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${opts.contentType}\r\n${length}\r\nConnection: close\r\n\r\n`)))
+    )
+      return;
     const first = gz ?? Buffer.concat([head, Buffer.alloc(Math.max(0, PIECE - head.length), 'a')]);
     const filler = Buffer.alloc(PIECE, 'a');
     const total = gz ? gz.length : opts.bytes;
-    for (let at = 0; at < total; ) {
+    for (let at = 0; at < total;) {
       const piece = gz ? gz.subarray(at, at + PIECE) : at === 0 ? first : filler;
       const n = Math.min(piece.length, total - at);
-      const data = opts.mode === 'chunked' ? Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), piece.subarray(0, n), Buffer.from('\r\n')]) : piece.subarray(0, n);
+      const data =
+        opts.mode === 'chunked'
+          ? Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), piece.subarray(0, n), Buffer.from('\r\n')])
+          : piece.subarray(0, n);
       if (!(await write(socket, data))) return;
       sent += n;
       at += n;

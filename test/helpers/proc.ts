@@ -15,8 +15,8 @@ export function startProcess(script: string, env: Record<string, string>, args: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     child,
@@ -61,7 +61,10 @@ export function runNode(script: string, input: string | Buffer, env: Record<stri
 /** Runs a node script with arguments to completion (stdin closed), killing it after `timeoutMs`. */
 export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<Omit<RunResult, 'ms'>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -32,10 +32,13 @@ export async function startReverseProxy(target: string, opts: { prefix?: string 
       }
       headers['x-forwarded-prefix'] = prefix;
     }
-    const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: path.slice(prefix.length), headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = request(
+      { host: to.hostname, port: to.port, method: req.method, path: path.slice(prefix.length), headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => res.writeHead(502).end('bad gateway'));
     req.pipe(upstream);
   });

@@ -74,13 +74,18 @@ export function bulkSceneUpdateHooks(ids: number[], s: { performer: string; tag:
 export const scanUpdateHook = (id: number) => ({ id, type: 'Scene.Update.Post', input: null });
 
 /** The plugin input Stash writes to a raw plugin's stdin around a hookContext (pkg/plugin/common/msg.go). */
-export function stashPluginInput(hookContext: unknown, conn: { port: number; pluginDir: string; cookie?: { name: string; value: string } }) {
+export function stashPluginInput(
+  hookContext: unknown,
+  conn: { port: number; pluginDir: string; cookie?: { name: string; value: string } },
+) {
   return JSON.stringify({
     server_connection: {
       Scheme: 'http',
       Host: '0.0.0.0',
       Port: conn.port,
-      SessionCookie: conn.cookie ? { Name: conn.cookie.name, Value: conn.cookie.value, Path: '', Domain: '', Expires: '0001-01-01T00:00:00Z' } : null,
+      SessionCookie: conn.cookie
+        ? { Name: conn.cookie.name, Value: conn.cookie.value, Path: '', Domain: '', Expires: '0001-01-01T00:00:00Z' }
+        : null,
       Dir: conn.pluginDir,
       PluginDir: conn.pluginDir,
     },

@@ -20,7 +20,8 @@ const logLines: string[] = [];
 const log = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
 
 beforeAll(async () => {
-  for (const mode of HOSTILE_MODES) servers.set(mode, await startHostileServer({ mode, bytes: SENT, contentType: 'image/jpeg', head: JPEG }));
+  for (const mode of HOSTILE_MODES)
+    servers.set(mode, await startHostileServer({ mode, bytes: SENT, contentType: 'image/jpeg', head: JPEG }));
 }, 60_000);
 afterAll(async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()));
@@ -38,7 +39,14 @@ function configFor(url: string): Config {
 }
 
 function clients(config: Config) {
-  const plex = new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', timeoutMs: 20_000, maxResponseBytes: config.plex.maxResponseBytes, log });
+  const plex = new PlexClient({
+    url: config.plex.url,
+    token: config.plex.token,
+    clientIdentifier: 'stash2plex-test',
+    timeoutMs: 20_000,
+    maxResponseBytes: config.plex.maxResponseBytes,
+    log,
+  });
   const stash = new StashClient({
     url: config.stash.url,
     timeoutMs: 20_000,
@@ -67,7 +75,12 @@ async function measured(work: () => Promise<unknown>): Promise<{ outcome: unknow
   return { outcome, before, peak };
 }
 
-type Target = { name: string; limit: number; run: (c: ReturnType<typeof clients>, url: string) => Promise<unknown>; expected: (o: unknown) => void };
+type Target = {
+  name: string;
+  limit: number;
+  run: (c: ReturnType<typeof clients>, url: string) => Promise<unknown>;
+  expected: (o: unknown) => void;
+};
 
 const typed = (type: string, limit: number) => (o: unknown) => {
   expect(o).toBeInstanceOf(SyncError);
@@ -76,30 +89,47 @@ const typed = (type: string, limit: number) => (o: unknown) => {
 };
 
 const TARGETS: Target[] = [
-  { name: 'a Plex listing (PLEX_MAX_RESPONSE_BYTES)', limit: LIMIT, run: (c) => c.plex.sections(), expected: typed('PlexTemporaryError', LIMIT) },
+  {
+    name: 'a Plex listing (PLEX_MAX_RESPONSE_BYTES)',
+    limit: LIMIT,
+    run: (c) => c.plex.sections(),
+    expected: typed('PlexTemporaryError', LIMIT),
+  },
   { name: 'Plex /identity (64 KiB)', limit: 64 * 1024, run: (c) => c.plex.identity(), expected: typed('PlexTemporaryError', 64 * 1024) },
-  { name: 'a Stash GraphQL answer (STASH_MAX_RESPONSE_BYTES)', limit: LIMIT, run: (c) => c.stash.findScene('1'), expected: typed('StashUnavailable', LIMIT) },
+  {
+    name: 'a Stash GraphQL answer (STASH_MAX_RESPONSE_BYTES)',
+    limit: LIMIT,
+    run: (c) => c.stash.findScene('1'),
+    expected: typed('StashUnavailable', LIMIT),
+  },
   {
     name: 'a screenshot (POSTER_MAX_BYTES): skipped, not failed',
     limit: LIMIT,
     run: (c, url) => c.stash.fetchScreenshot(`${url}/scene/1/screenshot`),
-    expected: (o) => expect(o).toEqual({ skipped: expect.stringMatching(new RegExp(`too large: .*over the ${LIMIT}-byte limit.*POSTER_MAX_BYTES`)) }),
+    expected: (o) =>
+      expect(o).toEqual({ skipped: expect.stringMatching(new RegExp(`too large: .*over the ${LIMIT}-byte limit.*POSTER_MAX_BYTES`)) }),
   },
 ];
 
 describe.each(HOSTILE_MODES)('a 256 MiB answer, %s', (mode) => {
-  it.each(TARGETS)('$name: aborted past the limit, logged with its size, RSS < 1.5×', async (target) => {
-    const server = servers.get(mode)!;
-    const c = clients(configFor(server.url));
-    const sentBefore = server.sent();
-    const linesBefore = logLines.length;
-    const { outcome, before, peak } = await measured(() => target.run(c, server.url));
-    expect(peak).toBeLessThan(before * 1.5);
-    target.expected(outcome);
-    // The request was aborted, not read to its end (a gzip bomb is small on the wire: nothing to show).
-    if (mode !== 'gzip') expect(server.sent() - sentBefore).toBeLessThan(SENT / 4);
-    const logged = logLines.slice(linesBefore).map((l) => JSON.parse(l) as { msg: string; bytes: number; limit: number });
-    expect(logged).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/too large: aborted/), limit: target.limit, bytes: expect.any(Number) }));
-    expect(logged.every((l) => l.bytes > l.limit)).toBe(true);
-  }, 60_000);
+  it.each(TARGETS)(
+    '$name: aborted past the limit, logged with its size, RSS < 1.5×',
+    async (target) => {
+      const server = servers.get(mode)!;
+      const c = clients(configFor(server.url));
+      const sentBefore = server.sent();
+      const linesBefore = logLines.length;
+      const { outcome, before, peak } = await measured(() => target.run(c, server.url));
+      expect(peak).toBeLessThan(before * 1.5);
+      target.expected(outcome);
+      // The request was aborted, not read to its end (a gzip bomb is small on the wire: nothing to show).
+      if (mode !== 'gzip') expect(server.sent() - sentBefore).toBeLessThan(SENT / 4);
+      const logged = logLines.slice(linesBefore).map((l) => JSON.parse(l) as { msg: string; bytes: number; limit: number });
+      expect(logged).toContainEqual(
+        expect.objectContaining({ msg: expect.stringMatching(/too large: aborted/), limit: target.limit, bytes: expect.any(Number) }),
+      );
+      expect(logged.every((l) => l.bytes > l.limit)).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -17,9 +17,13 @@ let bull: QueueInternals;
 
 beforeAll(async () => {
   queue = new Queue(QUEUE, { connection: redis, prefix });
-  worker = new Worker(QUEUE, async (): Promise<unknown> => {
-    throw new UnrecoverableError('PlexServerDown: refused');
-  }, { connection: workerRedis, prefix });
+  worker = new Worker(
+    QUEUE,
+    async (): Promise<unknown> => {
+      throw new UnrecoverableError('PlexServerDown: refused');
+    },
+    { connection: workerRedis, prefix },
+  );
   bull = queueInternals(queue);
 });
 afterAll(async () => {
@@ -43,7 +47,9 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
       const job = await queue.add('sync', { sceneId: 'w1' }, { deduplication: { id: 'w1' }, delay: 60_000 });
       expect(await redis.get(bull.dedupKey('w1')), 'dedupKey(id) holds the job id').toBe(job.id);
       expect(await redis.hget(bull.jobKey(job.id!), JOB_FIELDS.dedupId), `job hash field ${JOB_FIELDS.dedupId}`).toBe('w1');
-      expect(JSON.parse((await redis.hget(bull.jobKey(job.id!), JOB_FIELDS.data))!), `job hash field ${JOB_FIELDS.data}`).toEqual({ sceneId: 'w1' });
+      expect(JSON.parse((await redis.hget(bull.jobKey(job.id!), JOB_FIELDS.data))!), `job hash field ${JOB_FIELDS.data}`).toEqual({
+        sceneId: 'w1',
+      });
       expect(WAITING_STATES.has(await queue.getJobState(job.id!)), 'a delayed job counts as waiting').toBe(true);
       await job.remove();
     } finally {
@@ -68,7 +74,7 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
     expect(deid).toBe('f1');
   });
 
-  it("retry clears processedOn / finishedOn (restoreDedup relies on it) and leaves the job waiting", async () => {
+  it('retry clears processedOn / finishedOn (restoreDedup relies on it) and leaves the job waiting', async () => {
     const job = await failedJob('r1');
     // Paused, so the worker cannot take the job up (and stamp processedOn) before the fields are read.
     await worker.pause();
@@ -91,11 +97,17 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
     try {
       const stale = (await Job.fromId(queue, job.id!))!;
       await job.retry('failed');
-      const notFailed = await stale.retry('failed').then(() => null, (e: unknown) => e);
+      const notFailed = await stale.retry('failed').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(notFailed, 'a second retry of the same job fails').toBeInstanceOf(Error);
       expect(isLostRetryRace(notFailed), `"${(notFailed as Error).message}" is a lost race`).toBe(true);
       await job.remove();
-      const gone = await stale.retry('failed').then(() => null, (e: unknown) => e);
+      const gone = await stale.retry('failed').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(gone, 'a retry of a removed job fails').toBeInstanceOf(Error);
       expect(isLostRetryRace(gone), `"${(gone as Error).message}" is a lost race`).toBe(true);
       expect(isLostRetryRace(new Error('Connection is closed.'))).toBe(false);

@@ -36,23 +36,62 @@ async function writeValidState() {
   await redis.hset(k.breaker, { ...serializeBreaker(open), signalCursor: '0-0' });
   await redis.hset(k.ramp, serializeRamp(startRamp(now - M)));
   await redis.set(k.outages, JSON.stringify([ongoing, good]));
-  await redis.set(k.health, JSON.stringify({ lastProbeAt: now - 1000, ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', nextProbeAt: now + 5000, tokenRejected: false, tokenCheckedAt: null }));
+  await redis.set(
+    k.health,
+    JSON.stringify({
+      lastProbeAt: now - 1000,
+      ok: false,
+      latencyMs: null,
+      error: 'PlexServerDown: ECONNREFUSED',
+      nextProbeAt: now + 5000,
+      tokenRejected: false,
+      tokenCheckedAt: null,
+    }),
+  );
   await redis.set(k.reconcileCheckpoint, String(now - 10 * M));
   await redis.set(k.leader, 'sup-host-1234', 'PX', 60_000);
 }
 
 type Corruption = [what: string, apply: () => Promise<unknown>];
 const CORRUPTIONS: Corruption[] = [
-  ['breaker: unknown state and times', () => redis.hset(k.breaker, { state: 'BOGUS', since: 'yesterday', consecutiveFailures: 'many', openedAt: '{}' })],
+  [
+    'breaker: unknown state and times',
+    () => redis.hset(k.breaker, { state: 'BOGUS', since: 'yesterday', consecutiveFailures: 'many', openedAt: '{}' }),
+  ],
   ['breaker: wrong type', async () => (await redis.del(k.breaker), redis.set(k.breaker, 'OPEN'))],
   ['ramp: unreadable start', () => redis.hset(k.ramp, { startedAt: 'soon', backoff: 'maybe' })],
   ['ramp: wrong type', async () => (await redis.del(k.ramp), redis.rpush(k.ramp, 'x'))],
-  ['outages: a record with jobsAffected "a"', () => redis.set(k.outages, JSON.stringify([ongoing, { ...good, id: 'bad', jobsAffected: 'a' }, good]))],
-  ['outages: records of wrong shapes', () => redis.set(k.outages, JSON.stringify([null, 5, 'x', { id: 'half', startedAt: now }, { ...good, durationMs: 'long', endedAt: 'later' }, good]))],
+  [
+    'outages: a record with jobsAffected "a"',
+    () => redis.set(k.outages, JSON.stringify([ongoing, { ...good, id: 'bad', jobsAffected: 'a' }, good])),
+  ],
+  [
+    'outages: records of wrong shapes',
+    () =>
+      redis.set(
+        k.outages,
+        JSON.stringify([null, 5, 'x', { id: 'half', startedAt: now }, { ...good, durationMs: 'long', endedAt: 'later' }, good]),
+      ),
+  ],
   ['outages: an object, not a list', () => redis.set(k.outages, JSON.stringify({ id: 'x', startedAt: now }))],
   ['outages: not JSON', () => redis.set(k.outages, '[{"id":')],
   ['outages: wrong type', async () => (await redis.del(k.outages), redis.rpush(k.outages, JSON.stringify(good)))],
-  ['health: fields of wrong types', () => redis.set(k.health, JSON.stringify({ lastProbeAt: 'x', ok: 'yes', latencyMs: 'fast', error: { a: 1 }, nextProbeAt: [], tokenRejected: 'no', tokenCheckedAt: true }))],
+  [
+    'health: fields of wrong types',
+    () =>
+      redis.set(
+        k.health,
+        JSON.stringify({
+          lastProbeAt: 'x',
+          ok: 'yes',
+          latencyMs: 'fast',
+          error: { a: 1 },
+          nextProbeAt: [],
+          tokenRejected: 'no',
+          tokenCheckedAt: true,
+        }),
+      ),
+  ],
   ['health: a list', () => redis.set(k.health, '[1,2]')],
   ['health: not JSON', () => redis.set(k.health, 'ok')],
   ['health: wrong type', async () => (await redis.del(k.health), redis.hset(k.health, { ok: '1' }))],
@@ -105,8 +144,10 @@ describe('damaged state in Redis', () => {
     expect(['CLOSED', 'OPEN', 'HALF_OPEN']).toContain(status.breaker.state);
     for (const o of status.outages.recent) expect(typeof o.jobsAffected, what).toBe('number');
     // What was not corrupted still shows.
-    if (!what.startsWith('outages')) expect(status.outages.recent.map((o: { id: string }) => o.id)).toEqual(['ongoing-outage', 'good-outage']);
-    if (what.startsWith('outages: a record') || what.startsWith('outages: records')) expect(status.outages.recent.map((o: { id: string }) => o.id)).toContain('good-outage');
+    if (!what.startsWith('outages'))
+      expect(status.outages.recent.map((o: { id: string }) => o.id)).toEqual(['ongoing-outage', 'good-outage']);
+    if (what.startsWith('outages: a record') || what.startsWith('outages: records'))
+      expect(status.outages.recent.map((o: { id: string }) => o.id)).toContain('good-outage');
     if (!what.startsWith('health')) expect(status.health.error).toBe('PlexServerDown: ECONNREFUSED');
     for (const mode of ['health_check', 'queue_status', 'outage_summary']) {
       const { ctx } = taskContext(mode);
@@ -115,7 +156,8 @@ describe('damaged state in Redis', () => {
   });
 
   it('reads an unreadable checkpoint as none, with a warning, so the next checkpoint rewrites it', async () => {
-    const read = async (warnings: string[]) => checkpointSince(await readString(redis, k.reconcileCheckpoint, 'reconciliation checkpoint', warnings), warnings);
+    const read = async (warnings: string[]) =>
+      checkpointSince(await readString(redis, k.reconcileCheckpoint, 'reconciliation checkpoint', warnings), warnings);
     for (const [what, corrupt] of CORRUPTIONS.filter(([w]) => w.startsWith('checkpoint'))) {
       await writeValidState();
       await corrupt();

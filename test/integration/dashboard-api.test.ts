@@ -17,7 +17,9 @@ import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.
 
 const quiet = createLogger({ level: 'silent' });
 const PASSWORD = 'dash-secret-pw-91b3';
-const basic = (user = 'admin', password = PASSWORD) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user = 'admin', password = PASSWORD) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 const SECRETS = [PLEX_TOKEN, STASH_KEY, PASSWORD];
 
 let world: World;
@@ -89,7 +91,10 @@ describe('dashboard HTTP', () => {
     expect(JSON.parse(bare.body).error).toMatch(/cross-site request refused/);
     expect((await post('/api/health-check', { Origin: 'http://evil.example' })).res.status).toBe(403);
     expect((await post('/api/health-check', { 'Sec-Fetch-Site': 'cross-site' })).res.status).toBe(403);
-    const put = await fetch(`${dash.url}/queues/api/queues/sync/pause`, { method: 'PUT', headers: { ...basic(), Origin: 'http://evil.example' } });
+    const put = await fetch(`${dash.url}/queues/api/queues/sync/pause`, {
+      method: 'PUT',
+      headers: { ...basic(), Origin: 'http://evil.example' },
+    });
     expect(put.status).toBe(403);
     expect(await queue.isPaused()).toBe(false);
 
@@ -125,19 +130,47 @@ describe('dashboard HTTP', () => {
     const k = keys(world.prefix);
     const now = Date.now();
     const breaker: BreakerState = {
-      state: 'OPEN', since: now - 4_000, consecutiveFailures: 5, openedAt: now - 4_000, streakStartedAt: now - 9_000,
-      firstError: 'PlexServerDown', halfOpenSuccesses: 0, recoveries: 2,
+      state: 'OPEN',
+      since: now - 4_000,
+      consecutiveFailures: 5,
+      openedAt: now - 4_000,
+      streakStartedAt: now - 9_000,
+      firstError: 'PlexServerDown',
+      halfOpenSuccesses: 0,
+      recoveries: 2,
     };
     const ongoing: Outage = {
-      id: 'o-2', startedAt: now - 9_000, detectedAt: now - 4_000, endedAt: null, durationMs: null, trigger: 'failures',
+      id: 'o-2',
+      startedAt: now - 9_000,
+      detectedAt: now - 4_000,
+      endedAt: null,
+      durationMs: null,
+      trigger: 'failures',
       // A token that leaked into an error text is redacted on the way out.
-      firstError: `PlexServerDown: GET /library?X-Plex-Token=${PLEX_TOKEN} → ECONNREFUSED`, jobsAffected: 0, rampEndedAt: null,
+      firstError: `PlexServerDown: GET /library?X-Plex-Token=${PLEX_TOKEN} → ECONNREFUSED`,
+      jobsAffected: 0,
+      rampEndedAt: null,
     };
     const past: Outage = {
-      id: 'o-1', startedAt: now - 600_000, detectedAt: now - 595_000, endedAt: now - 540_000, durationMs: 60_000, trigger: 'probe',
-      firstError: 'PlexServerDown: connect ECONNREFUSED', jobsAffected: 17, rampEndedAt: now - 240_000,
+      id: 'o-1',
+      startedAt: now - 600_000,
+      detectedAt: now - 595_000,
+      endedAt: now - 540_000,
+      durationMs: 60_000,
+      trigger: 'probe',
+      firstError: 'PlexServerDown: connect ECONNREFUSED',
+      jobsAffected: 17,
+      rampEndedAt: now - 240_000,
     };
-    const health = { lastProbeAt: now - 1_000, ok: false, latencyMs: null, error: 'PlexServerDown: connect ECONNREFUSED', nextProbeAt: now + 4_000, tokenRejected: false, tokenCheckedAt: now - 60_000 };
+    const health = {
+      lastProbeAt: now - 1_000,
+      ok: false,
+      latencyMs: null,
+      error: 'PlexServerDown: connect ECONNREFUSED',
+      nextProbeAt: now + 4_000,
+      tokenRejected: false,
+      tokenCheckedAt: now - 60_000,
+    };
     await redis.hset(k.breaker, { ...serializeBreaker(breaker), signalCursor: '0-0' });
     await redis.set(k.outages, JSON.stringify([ongoing, past]));
     await redis.set(k.health, JSON.stringify(health));
@@ -155,7 +188,17 @@ describe('dashboard HTTP', () => {
       expect(s.breaker).toEqual({ state: 'OPEN', since: now - 4_000, consecutiveFailures: 5, openedAt: now - 4_000 });
       expect(s.recovery).toEqual({ active: false, startedAt: null, rate: null, targetRate: 20 });
       expect(s.queues).toEqual({
-        sync: { paused: true, pausedBy: 'supervisor', waiting: 2, active: 0, delayed: 1, failed: 0, completed: 0, rateLimit: { max: 1, duration: 1000 }, pauseReasons: ['plex down'] },
+        sync: {
+          paused: true,
+          pausedBy: 'supervisor',
+          waiting: 2,
+          active: 0,
+          delayed: 1,
+          failed: 0,
+          completed: 0,
+          rateLimit: { max: 1, duration: 1000 },
+          pauseReasons: ['plex down'],
+        },
       });
       expect(s.health).toEqual(health);
       const redacted = { ...ongoing, firstError: 'PlexServerDown: GET /library?X-Plex-Token=[REDACTED] → ECONNREFUSED' };
@@ -192,19 +235,33 @@ describe('dashboard HTTP', () => {
 
   it('POST /api/queue/clean: a dry run by default, the real run on dryRun: false; cross-site and bad bodies refused', async () => {
     const clean = async (body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
-      const res = await fetch(`${dash.url}/api/queue/clean`, { method: 'POST', headers: { ...basic(), 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(`${dash.url}/api/queue/clean`, {
+        method: 'POST',
+        headers: { ...basic(), 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     };
-    for (const sceneId of ['901', '902', '903']) await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    for (const sceneId of ['901', '902', '903'])
+      await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
     expect((await clean({ action: 'clear_pending', dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
     const dry = await clean({ action: 'clear_pending' });
     expect(dry).toEqual({ status: 200, json: expect.objectContaining({ action: 'clear_pending', dryRun: true, count: 3 }) });
-    expect(dry.json.text).toBe('Clear Pending Queue (dry run): 3 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish');
+    expect(dry.json.text).toBe(
+      'Clear Pending Queue (dry run): 3 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish',
+    );
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 3 });
     const real = await clean({ action: 'clear_pending', dryRun: false });
-    expect(real.json).toMatchObject({ dryRun: false, count: 3, text: 'Clear Pending Queue: 3 jobs waiting or delayed removed; active ones finish' });
+    expect(real.json).toMatchObject({
+      dryRun: false,
+      count: 3,
+      text: 'Clear Pending Queue: 3 jobs waiting or delayed removed; active ones finish',
+    });
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 0 });
-    expect(await clean({ action: 'purge_failed' })).toEqual({ status: 400, json: { error: 'days: purge_failed needs days (a whole number, 0 or more)' } });
+    expect(await clean({ action: 'purge_failed' })).toEqual({
+      status: 400,
+      json: { error: 'days: purge_failed needs days (a whole number, 0 or more)' },
+    });
     expect((await clean({ action: 'clear_failed', dry_run: false })).status).toBe(400);
     expect((await clean({ action: 'purge_failed', days: 7 })).json).toMatchObject({ dryRun: true, count: 0, days: 7 });
   });
@@ -219,7 +276,8 @@ describe('dashboard HTTP', () => {
     }
     for (const path of ['/', '/?partial=main', '/api/status', '/metrics', '/queues', '/queues/api/queues', '/healthz']) await get(path);
     expect(bodies.length).toBeGreaterThan(20);
-    for (const { what, body } of bodies) for (const secret of SECRETS) expect(body.includes(secret), `${what} contains a secret`).toBe(false);
+    for (const { what, body } of bodies)
+      for (const secret of SECRETS) expect(body.includes(secret), `${what} contains a secret`).toBe(false);
   });
 
   it('answers /api/status well under 50 ms with a 100 000-job backlog', { timeout: 120_000 }, async () => {
@@ -227,7 +285,12 @@ describe('dashboard HTTP', () => {
     try {
       const now = Date.now();
       for (let i = 0; i < 100_000; i += 5_000) {
-        await q.addBulk(Array.from({ length: 5_000 }, (_, j) => ({ name: 'sync', data: { sceneId: String(i + j), reason: 'reconcile', enqueuedAt: now } })));
+        await q.addBulk(
+          Array.from({ length: 5_000 }, (_, j) => ({
+            name: 'sync',
+            data: { sceneId: String(i + j), reason: 'reconcile', enqueuedAt: now },
+          })),
+        );
       }
       const times: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -238,8 +301,10 @@ describe('dashboard HTTP', () => {
         expect(s.queues.sync.waiting).toBe(100_000);
       }
       times.sort((a, b) => a - b);
-      console.log(`[dashboard] /api/status over HTTP with 100 000 jobs waiting: median ${times[5]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`);
-      expect(times[5]!).toBeLessThan(250); // median: counts only, never job lists (generous: busy machines)
+      console.log(
+        `[dashboard] /api/status over HTTP with 100 000 jobs waiting: median ${times[5].toFixed(1)} ms, max ${times[9].toFixed(1)} ms`,
+      );
+      expect(times[5]).toBeLessThan(250); // median: counts only, never job lists (generous: busy machines)
     } finally {
       await q.obliterate({ force: true });
       await q.close();
@@ -290,7 +355,10 @@ describe('dashboard exposure and availability', () => {
   });
 
   it('prints --help and exits 0', () => {
-    const r = spawnSync(process.execPath, ['dist/workers/dashboard.js', '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const r = spawnSync(process.execPath, ['dist/workers/dashboard.js', '--help'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: npm run dashboard');
     expect(r.stdout).toContain('DASHBOARD_PASSWORD');

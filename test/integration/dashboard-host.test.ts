@@ -14,7 +14,14 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 const quiet = createLogger({ level: 'silent' });
 const PASSWORD = 'rebind-pw-5521';
 const prefix = uniquePrefix('rebind');
-const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, DASHBOARD_PORT: '0', PLEX_URL: 'http://127.0.0.1:9', PLEX_TOKEN: 'rebind-plex-token', STASH_URL: 'http://127.0.0.1:9' };
+const env = {
+  REDIS_URL: testRedisUrl(),
+  REDIS_PREFIX: prefix,
+  DASHBOARD_PORT: '0',
+  PLEX_URL: 'http://127.0.0.1:9',
+  PLEX_TOKEN: 'rebind-plex-token',
+  STASH_URL: 'http://127.0.0.1:9',
+};
 const redis = connectRedis(parseConfig(env));
 const queue = createSyncQueue(redis, prefix);
 
@@ -34,7 +41,11 @@ function send(url: string, method: string, path: string, headers: Record<string,
 
 const port = (url: string) => new URL(url).port;
 /** The request of the issue: same-origin as far as the attacker's page can tell. */
-const rebound = (url: string) => ({ Host: `a.example:${port(url)}`, Origin: `http://a.example:${port(url)}`, 'Sec-Fetch-Site': 'same-origin' });
+const rebound = (url: string) => ({
+  Host: `a.example:${port(url)}`,
+  Origin: `http://a.example:${port(url)}`,
+  'Sec-Fetch-Site': 'same-origin',
+});
 
 let open: DashboardHandle;
 beforeAll(async () => {
@@ -53,13 +64,26 @@ describe('dashboard without a password: loopback Host only', () => {
     expect(r.status).toBe(421);
     expect(JSON.parse(r.body).error).toMatch(/DASHBOARD_ALLOWED_HOSTS/);
     expect(await queue.isPaused()).toBe(false);
-    for (const [method, path] of [['GET', '/api/status'], ['GET', '/'], ['GET', '/metrics'], ['POST', '/api/requeue'], ['POST', '/api/health-check']] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/status'],
+      ['GET', '/'],
+      ['GET', '/metrics'],
+      ['POST', '/api/requeue'],
+      ['POST', '/api/health-check'],
+    ] as const) {
       expect((await send(open.url, method, path, rebound(open.url))).status, `${method} ${path}`).toBe(421);
     }
   });
 
   it('serves loopback names, with or without the port', async () => {
-    for (const host of ['localhost', `localhost:${port(open.url)}`, '127.0.0.1', `127.0.0.1:${port(open.url)}`, '[::1]', `[::1]:${port(open.url)}`]) {
+    for (const host of [
+      'localhost',
+      `localhost:${port(open.url)}`,
+      '127.0.0.1',
+      `127.0.0.1:${port(open.url)}`,
+      '[::1]',
+      `[::1]:${port(open.url)}`,
+    ]) {
       expect((await send(open.url, 'GET', '/api/status', { Host: host })).status, host).toBe(200);
     }
   });
@@ -83,7 +107,11 @@ describe('DASHBOARD_ALLOWED_HOSTS', () => {
   it('with a password: any Host unless the list is set, then loopback and the list only', async () => {
     const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
     const free = await startDashboard(parseConfig({ ...env, DASHBOARD_PASSWORD: PASSWORD }), quiet, { redis, queues: [queue] });
-    const listed = await startDashboard(parseConfig({ ...env, DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_ALLOWED_HOSTS: 'dash.example' }), quiet, { redis, queues: [queue] });
+    const listed = await startDashboard(
+      parseConfig({ ...env, DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_ALLOWED_HOSTS: 'dash.example' }),
+      quiet,
+      { redis, queues: [queue] },
+    );
     try {
       expect((await send(free.url, 'GET', '/api/status', { Host: 'nas.lan:3000', ...auth })).status).toBe(200);
       expect((await send(free.url, 'GET', '/api/status', { Host: 'a.example' })).status).toBe(401);

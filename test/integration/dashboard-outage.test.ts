@@ -64,67 +64,83 @@ afterAll(async () => {
 });
 
 describe('an outage seen through /api/status', () => {
-  it('shows the breaker open, the paused backlog, then the outage with its real duration and the jobs it held', { timeout: 40_000 }, async () => {
-    const before = await until('a first successful probe', (s) => s.supervisor.alive && s.health.ok === true && s.breaker.state === 'CLOSED');
-    expect(before.outages.current).toBeNull();
+  it(
+    'shows the breaker open, the paused backlog, then the outage with its real duration and the jobs it held',
+    { timeout: 40_000 },
+    async () => {
+      const before = await until(
+        'a first successful probe',
+        (s) => s.supervisor.alive && s.health.ok === true && s.breaker.state === 'CLOSED',
+      );
+      expect(before.outages.current).toBeNull();
 
-    // A backlog with no worker to run it.
-    const queue = createSyncQueue(redis, world.prefix);
-    for (const sceneId of world.ratingKeyOf.keys()) await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
-    await queue.close();
-    expect((await status()).queues.sync.waiting).toBe(JOBS);
+      // A backlog with no worker to run it.
+      const queue = createSyncQueue(redis, world.prefix);
+      for (const sceneId of world.ratingKeyOf.keys())
+        await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+      await queue.close();
+      expect((await status()).queues.sync.waiting).toBe(JOBS);
 
-    // The manual probe goes through the in-process supervisor and is recorded.
-    const probe = await fetch(`${dash.url}/api/health-check`, { method: 'POST', headers: { ...auth, 'X-Requested-With': 'stash2plex' } });
-    const probed = (await probe.json()) as { ok: boolean; at: number };
-    expect(probed.ok).toBe(true);
-    await until('the manual probe recorded', (s) => (s.health.lastProbeAt ?? 0) >= probed.at);
+      // The manual probe goes through the in-process supervisor and is recorded.
+      const probe = await fetch(`${dash.url}/api/health-check`, { method: 'POST', headers: { ...auth, 'X-Requested-With': 'stash2plex' } });
+      const probed = (await probe.json()) as { ok: boolean; at: number };
+      expect(probed.ok).toBe(true);
+      await until('the manual probe recorded', (s) => (s.health.lastProbeAt ?? 0) >= probed.at);
 
-    const downAt = Date.now();
-    await world.plex.setMode('down');
-    // The outage record and the pause are written just after the breaker: wait for the whole state.
-    const open = await until('the breaker to open, with its outage', (s) => s.breaker.state === 'OPEN' && s.outages.current !== null, 5_000);
-    expect(open.queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', waiting: JOBS });
-    expect(open.outages.current).not.toBeNull();
-    expect(open.outages.current).toMatchObject({ endedAt: null, durationMs: null, trigger: 'probe' });
-    expect(open.outages.current!.startedAt).toBeGreaterThanOrEqual(downAt - 250);
-    expect(open.outages.current!.firstError).toMatch(/ECONNREFUSED|connect/);
-    expect(open.health.ok).toBe(false);
-    expect(open.breaker.openedAt).toBe(open.breaker.since);
+      const downAt = Date.now();
+      await world.plex.setMode('down');
+      // The outage record and the pause are written just after the breaker: wait for the whole state.
+      const open = await until(
+        'the breaker to open, with its outage',
+        (s) => s.breaker.state === 'OPEN' && s.outages.current !== null,
+        5_000,
+      );
+      expect(open.queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', waiting: JOBS });
+      expect(open.outages.current).not.toBeNull();
+      expect(open.outages.current).toMatchObject({ endedAt: null, durationMs: null, trigger: 'probe' });
+      expect(open.outages.current!.startedAt).toBeGreaterThanOrEqual(downAt - 250);
+      expect(open.outages.current!.firstError).toMatch(/ECONNREFUSED|connect/);
+      expect(open.health.ok).toBe(false);
+      expect(open.breaker.openedAt).toBe(open.breaker.since);
 
-    await new Promise((r) => setTimeout(r, Math.max(0, downAt + DOWN_MS - Date.now())));
-    const upAt = Date.now();
-    await world.plex.setMode('up');
-    const realMs = upAt - downAt;
+      await new Promise((r) => setTimeout(r, Math.max(0, downAt + DOWN_MS - Date.now())));
+      const upAt = Date.now();
+      await world.plex.setMode('up');
+      const realMs = upAt - downAt;
 
-    const closed = await until('the breaker to close again, the outage closed, the queue resumed', (s) => s.breaker.state === 'CLOSED' && s.outages.current === null && !s.queues.sync.paused, 10_000);
-    const outage = closed.outages.recent[0]!;
-    expect(closed.outages.recent).toHaveLength(1);
-    expect(outage.endedAt).not.toBeNull();
-    expect(outage.durationMs).toBe(outage.endedAt! - outage.startedAt);
-    expect(Math.abs(outage.durationMs! - realMs)).toBeLessThan(2_000);
-    expect(outage.jobsAffected).toBe(JOBS);
-    expect(outage.detectedAt).toBeGreaterThanOrEqual(outage.startedAt);
-    expect(closed.outages.metrics.count).toBe(1);
-    expect(closed.outages.metrics.mttrMs).toBe(outage.durationMs);
-    expect(closed.outages.metrics.availabilityPct).toBeLessThan(100);
-    // The recovery ramp runs, and the queue runs again under its limit.
-    expect(closed.recovery.active).toBe(true);
-    expect(closed.recovery.startedAt).toBe(outage.endedAt);
-    expect(closed.recovery.rate).toBeGreaterThanOrEqual(1);
-    expect(closed.recovery.rate).toBeLessThanOrEqual(10);
-    expect(closed.queues.sync.paused).toBe(false);
-    expect(closed.queues.sync.pausedBy).toBeNull();
+      const closed = await until(
+        'the breaker to close again, the outage closed, the queue resumed',
+        (s) => s.breaker.state === 'CLOSED' && s.outages.current === null && !s.queues.sync.paused,
+        10_000,
+      );
+      const outage = closed.outages.recent[0];
+      expect(closed.outages.recent).toHaveLength(1);
+      expect(outage.endedAt).not.toBeNull();
+      expect(outage.durationMs).toBe(outage.endedAt! - outage.startedAt);
+      expect(Math.abs(outage.durationMs! - realMs)).toBeLessThan(2_000);
+      expect(outage.jobsAffected).toBe(JOBS);
+      expect(outage.detectedAt).toBeGreaterThanOrEqual(outage.startedAt);
+      expect(closed.outages.metrics.count).toBe(1);
+      expect(closed.outages.metrics.mttrMs).toBe(outage.durationMs);
+      expect(closed.outages.metrics.availabilityPct).toBeLessThan(100);
+      // The recovery ramp runs, and the queue runs again under its limit.
+      expect(closed.recovery.active).toBe(true);
+      expect(closed.recovery.startedAt).toBe(outage.endedAt);
+      expect(closed.recovery.rate).toBeGreaterThanOrEqual(1);
+      expect(closed.recovery.rate).toBeLessThanOrEqual(10);
+      expect(closed.queues.sync.paused).toBe(false);
+      expect(closed.queues.sync.pausedBy).toBeNull();
 
-    const metrics = await (await fetch(`${dash.url}/metrics`, { headers: auth })).text();
-    expect(metrics).toContain('stash2plex_outages_total 1');
-    expect(metrics).toContain('stash2plex_outage_duration_seconds_count 1');
-    expect(metrics).toContain('stash2plex_recovery_active 1');
+      const metrics = await (await fetch(`${dash.url}/metrics`, { headers: auth })).text();
+      expect(metrics).toContain('stash2plex_outages_total 1');
+      expect(metrics).toContain('stash2plex_outage_duration_seconds_count 1');
+      expect(metrics).toContain('stash2plex_recovery_active 1');
 
-    // The ramp ends after RAMP_DURATION_MS; the outage records it.
-    const done = await until('the ramp to finish', (s) => !s.recovery.active && s.outages.recent[0]?.rampEndedAt !== null, 8_000);
-    expect(done.recovery).toEqual({ active: false, startedAt: null, rate: null, targetRate: 10 });
-    expect(done.outages.recent[0]!.rampEndedAt! - done.outages.recent[0]!.endedAt!).toBeGreaterThanOrEqual(3_000);
-    expect(done.queues.sync.rateLimit).toBeNull();
-  });
+      // The ramp ends after RAMP_DURATION_MS; the outage records it.
+      const done = await until('the ramp to finish', (s) => !s.recovery.active && s.outages.recent[0]?.rampEndedAt !== null, 8_000);
+      expect(done.recovery).toEqual({ active: false, startedAt: null, rate: null, targetRate: 10 });
+      expect(done.outages.recent[0].rampEndedAt! - done.outages.recent[0].endedAt!).toBeGreaterThanOrEqual(3_000);
+      expect(done.queues.sync.rateLimit).toBeNull();
+    },
+  );
 });

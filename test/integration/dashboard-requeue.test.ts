@@ -23,7 +23,9 @@ const PASSWORD = 'requeue-dash-pw-5a1c';
 const MIN = 60_000;
 const AUTH = 'PlexAuthError: GET /library/sections → HTTP 401 (token rejected)';
 const TEMP = 'PlexTemporaryError: PUT /library/metadata/7 → HTTP 503';
-const basic = (user = 'admin', password = PASSWORD) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user = 'admin', password = PASSWORD) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 const SAME = { 'X-Requested-With': 'stash2plex' };
 
 let config: Config;
@@ -34,7 +36,13 @@ let T: number;
 
 beforeAll(async () => {
   config = parseConfig(
-    { REDIS_URL: testRedisUrl(), REDIS_PREFIX: uniquePrefix('dashrq'), DASHBOARD_PORT: '0', DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'silent' },
+    {
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: uniquePrefix('dashrq'),
+      DASHBOARD_PORT: '0',
+      DASHBOARD_PASSWORD: PASSWORD,
+      LOG_LEVEL: 'silent',
+    },
     { plex: false, stash: false },
   );
   conn = connectRedis(config);
@@ -57,7 +65,17 @@ afterAll(async () => {
 });
 
 function outage(id: string, startedAt: number, endedAt: number | null): Outage {
-  return { id, startedAt, detectedAt: startedAt, endedAt, durationMs: endedAt && endedAt - startedAt, trigger: 'failures', firstError: null, jobsAffected: 0, rampEndedAt: null };
+  return {
+    id,
+    startedAt,
+    detectedAt: startedAt,
+    endedAt,
+    durationMs: endedAt && endedAt - startedAt,
+    trigger: 'failures',
+    firstError: null,
+    jobsAffected: 0,
+    rampEndedAt: null,
+  };
 }
 const fail = (at: number, jobs: FailedJobSpec[]) => failAt(at, jobs, { connection: conn, config, queue });
 const failedCount = () => conn.zcard(`${config.redis.prefix}:sync:failed`);
@@ -100,7 +118,9 @@ describe('POST /api/requeue', () => {
     }
     // The summary carries the contract's keys.
     expect(Object.keys(real.json)).toEqual(expect.arrayContaining(['scanned', 'matched', 'requeued', 'skipped', 'jobIds']));
-    expect(Object.keys(real.json.skipped)).toEqual(expect.arrayContaining(['alreadyQueued', 'errorType', 'outsideWindow', 'breakerNotClosed']));
+    expect(Object.keys(real.json.skipped)).toEqual(
+      expect.arrayContaining(['alreadyQueued', 'errorType', 'outsideWindow', 'breakerNotClosed']),
+    );
     // Idempotent: a second real run requeues nothing.
     expect((await post({ dryRun: false })).json).toMatchObject({ requeued: 0, jobIds: [] });
   });
@@ -165,7 +185,12 @@ describe('POST /api/requeue', () => {
     await fail(T - 25 * MIN, specs(1, 3));
     expect((await post({ dryRun: false }, { ...SAME })).status).toBe(401);
     expect((await post({ dryRun: false }, { ...basic('admin', 'wrong'), ...SAME })).status).toBe(401);
-    const crossSite: Record<string, string>[] = [{}, { Origin: 'http://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'http://evil.example', 'Sec-Fetch-Site': 'cross-site' }];
+    const crossSite: Record<string, string>[] = [
+      {},
+      { Origin: 'http://evil.example' },
+      { 'Sec-Fetch-Site': 'cross-site' },
+      { Origin: 'http://evil.example', 'Sec-Fetch-Site': 'cross-site' },
+    ];
     for (const headers of crossSite) {
       const r = await post({ dryRun: false }, { ...basic(), ...headers });
       expect(r.status, JSON.stringify(headers)).toBe(403);
@@ -179,7 +204,7 @@ describe('POST /api/requeue', () => {
   it('the status page carries the recovery panel under the page nonce', async () => {
     const res = await fetch(`${dash.url}/`, { headers: basic() });
     const html = await res.text();
-    const nonce = /script-src 'nonce-([^']+)'/.exec(res.headers.get('content-security-policy')!)![1]!;
+    const nonce = /script-src 'nonce-([^']+)'/.exec(res.headers.get('content-security-policy')!)![1];
     expect(html).toContain(`<script nonce="${nonce}">`);
     expect(html).toContain('data-testid="requeue-dry"');
     expect(html).toContain('Recover failed outage jobs');
@@ -197,7 +222,10 @@ describe('requeueOptionsFrom', () => {
     expect(requeueOptionsFrom({})).toEqual({ dryRun: true });
     expect(requeueOptionsFrom({ dryRun: true })).toEqual({ dryRun: true });
     expect(requeueOptionsFrom({ dryRun: false, limit: null })).toEqual({ dryRun: false, limit: null });
-    expect(requeueOptionsFrom({ errors: ' PlexServerDown ,PlexNotFound,' })).toEqual({ dryRun: true, errors: ['PlexServerDown', 'PlexNotFound'] });
+    expect(requeueOptionsFrom({ errors: ' PlexServerDown ,PlexNotFound,' })).toEqual({
+      dryRun: true,
+      errors: ['PlexServerDown', 'PlexNotFound'],
+    });
     expect(() => requeueOptionsFrom({ dryRun: null })).toThrow(RequeueInputError);
     expect(() => requeueOptionsFrom({ rate: 1000 })).toThrow(/rate/);
     expect(() => requeueOptionsFrom('x')).toThrow(RequeueInputError);

@@ -1,7 +1,7 @@
 // Dead-letter requeue on a real Redis with real failed jobs: added with the queue's own options, fetched
 // by a BullMQ worker and failed through `job.moveToFailed` (bench/requeue.ts makeFailedJobs), with the
 // clock faked (Date only) to place their failure times.
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FailedJobSpec } from '../../bench/requeue.js';
 import { DOWN, failAt, specs } from '../helpers/failed-jobs.js';
@@ -48,7 +48,17 @@ afterEach(async () => {
 afterAll(() => undefined);
 
 function outage(id: string, startedAt: number, endedAt: number | null): Outage {
-  return { id, startedAt, detectedAt: startedAt, endedAt, durationMs: endedAt && endedAt - startedAt, trigger: 'failures', firstError: null, jobsAffected: 0, rampEndedAt: null };
+  return {
+    id,
+    startedAt,
+    detectedAt: startedAt,
+    endedAt,
+    durationMs: endedAt && endedAt - startedAt,
+    trigger: 'failures',
+    firstError: null,
+    jobsAffected: 0,
+    rampEndedAt: null,
+  };
 }
 async function setOutages(list: Outage[]) {
   await conn.set(k.outages, JSON.stringify(list));
@@ -61,7 +71,14 @@ async function setBreaker(state: 'OPEN' | 'HALF_OPEN' | 'CLOSED') {
 const fail = (at: number, jobs: FailedJobSpec[]) => failAt(at, jobs, { connection: conn, config, queue });
 
 function run(options: Partial<RequeueOptions> = {}, c = conn, q = queue): Promise<RequeueSummary> {
-  return requeue({ redis: c, queue: q, keys: k, strategies: config.errorStrategies, options: { dryRun: false, rate: 10_000, ...options }, log: quiet });
+  return requeue({
+    redis: c,
+    queue: q,
+    keys: k,
+    strategies: config.errorStrategies,
+    options: { dryRun: false, rate: 10_000, ...options },
+    log: quiet,
+  });
 }
 const failedIds = async () => (await conn.zrange(`${config.redis.prefix}:sync:failed`, 0, -1)).sort();
 const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
@@ -90,9 +107,9 @@ describe('requeue', () => {
       errorTypes: ['PlexServerDown'],
       windows: [{ from: T - 30 * MIN, to: T - 20 * MIN, outageId: 'o-1' }],
     });
-    expect(sorted(real.jobIds)).toEqual(sorted([...down, graceEdge!]));
+    expect(sorted(real.jobIds)).toEqual(sorted([...down, graceEdge]));
     // Permanent, other types and failures outside the window stay in the failed set.
-    expect(await failedIds()).toEqual([auth!, temp!, crash!, before!].sort());
+    expect(await failedIds()).toEqual([auth, temp, crash, before].sort());
     // Moved back: attempts reset, bulk priority, counted, the scene's deduplication key restored.
     for (const id of real.jobIds) {
       const job = (await queue.getJob(id))!;
@@ -169,17 +186,22 @@ describe('requeue', () => {
     try {
       for (let round = 1; round <= 3; round++) {
         expect(await run()).toMatchObject({ requeued: 1, jobIds: [id] });
-        expect(await conn.hget(k.requeueCounts, id!)).toBe(String(round));
+        expect(await conn.hget(k.requeueCounts, id)).toBe(String(round));
         // It fails again, inside the window.
         vi.useFakeTimers({ toFake: ['Date'] });
         vi.setSystemTime(T - 25 * MIN + round * 1000);
-        const job = (await fetcher.getNextJob('tok', { block: false }))!;
+        const job = await fetcher.getNextJob('tok', { block: false });
         expect(job.id).toBe(id);
         await job.moveToFailed(new (await import('bullmq')).UnrecoverableError(DOWN(9)), 'tok', false);
         vi.useRealTimers();
       }
       const s = await run();
-      expect(s).toMatchObject({ matched: 1, requeued: 0, skipped: { tooManyRequeues: 1 }, tooManyRequeues: [{ id, sceneId: '9', requeues: 3 }] });
+      expect(s).toMatchObject({
+        matched: 1,
+        requeued: 0,
+        skipped: { tooManyRequeues: 1 },
+        tooManyRequeues: [{ id, sceneId: '9', requeues: 3 }],
+      });
       expect(await failedIds()).toEqual([id]);
     } finally {
       vi.useRealTimers();
@@ -189,11 +211,11 @@ describe('requeue', () => {
 
   it('a real run forgets the requeue counts of jobs that no longer exist; a dry run changes nothing', async () => {
     const [kept] = await fail(T - 25 * MIN, [{ sceneId: '70', failedReason: DOWN(70) }]);
-    await conn.hset(k.requeueCounts, { [kept!]: '1', '999991': '2', '999992': '3' });
+    await conn.hset(k.requeueCounts, { [kept]: '1', '999991': '2', '999992': '3' });
     await run({ dryRun: true });
     expect(await conn.hlen(k.requeueCounts)).toBe(3);
     expect((await run()).requeued).toBe(1);
-    expect(await conn.hgetall(k.requeueCounts)).toEqual({ [kept!]: '2' });
+    expect(await conn.hgetall(k.requeueCounts)).toEqual({ [kept]: '2' });
   });
 
   it('refuses while the breaker is not CLOSED unless forced', async () => {
@@ -243,9 +265,10 @@ describe('requeue', () => {
     const [between] = await fail(T - 15 * MIN, [{ sceneId: '2', failedReason: DOWN(2) }]);
     const [inOngoing] = await fail(T - 5 * MIN, [{ sceneId: '3', failedReason: DOWN(3) }]);
     const now = T;
-    const dry = (o: Partial<RequeueOptions>) => requeue({ redis: conn, queue, keys: k, strategies: config.errorStrategies, options: { dryRun: true, ...o }, log: quiet, now });
+    const dry = (o: Partial<RequeueOptions>) =>
+      requeue({ redis: conn, queue, keys: k, strategies: config.errorStrategies, options: { dryRun: true, ...o }, log: quiet, now });
     expect(await dry({})).toMatchObject({ jobIds: [inOngoing], skipped: { outsideWindow: 2 } }); // latest: the ongoing one
-    expect(sorted((await dry({ outage: 'all' })).jobIds)).toEqual(sorted([inOld!, inOngoing!]));
+    expect(sorted((await dry({ outage: 'all' })).jobIds)).toEqual(sorted([inOld, inOngoing]));
     expect(await dry({ outage: 'o-1' })).toMatchObject({ jobIds: [inOld], scanned: 3, skipped: { outsideWindow: 2 } });
     expect(await dry({ since: '16m', until: '14m' })).toMatchObject({ jobIds: [between] });
     expect(await dry({ since: String(T - 26 * MIN) })).toMatchObject({ matched: 3 });

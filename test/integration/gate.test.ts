@@ -22,12 +22,21 @@ async function setup() {
   return { k, write: writer.write.bind(writer), gate: breakerGate(redis, k, 0) };
 }
 
-const open = (now: number): BreakerState => ({ ...initialBreaker(now - 60_000), state: 'OPEN', since: now - 30_000, openedAt: now - 30_000, consecutiveFailures: 5 });
+const open = (now: number): BreakerState => ({
+  ...initialBreaker(now - 60_000),
+  state: 'OPEN',
+  since: now - 30_000,
+  openedAt: now - 30_000,
+  consecutiveFailures: 5,
+});
 
 describe('breakerGate', () => {
   it('reads what the supervisor writes: an OPEN breaker holds, a token verdict is passed on', async () => {
     const { k, write, gate } = await setup();
-    await write([...breakerWrites(k, open(NOW), '5-0'), healthWrite(k, { ...EMPTY_HEALTH, tokenRejected: true, tokenCheckedAt: NOW - 1_000 })]);
+    await write([
+      ...breakerWrites(k, open(NOW), '5-0'),
+      healthWrite(k, { ...EMPTY_HEALTH, tokenRejected: true, tokenCheckedAt: NOW - 1_000 }),
+    ]);
     expect(await gate.breakerClosed()).toBe(false);
     expect(await gate.state()).toEqual({ holding: true, tokenRejected: true, tokenCheckedAt: NOW - 1_000 });
   });

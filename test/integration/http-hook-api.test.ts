@@ -37,7 +37,14 @@ async function start(env: Record<string, string>, opts: Parameters<typeof startD
 
 function pluginInput(hookContext: Record<string, unknown> | undefined) {
   return JSON.stringify({
-    server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9999, SessionCookie: { Name: 'session', Value: COOKIE }, Dir: '/root/.stash', PluginDir: '/root/.stash/plugins/stash2plex' },
+    server_connection: {
+      Scheme: 'http',
+      Host: '0.0.0.0',
+      Port: 9999,
+      SessionCookie: { Name: 'session', Value: COOKIE },
+      Dir: '/root/.stash',
+      PluginDir: '/root/.stash/plugins/stash2plex',
+    },
     args: hookContext ? { hookContext } : {},
   });
 }
@@ -88,8 +95,11 @@ describe('POST /api/stash/hook', () => {
     expect(a.json).toEqual({ output: 'queued scene 45' });
     const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
     expect(entries).toHaveLength(1);
-    const decoded = decodeInboxEntry(entries[0]![1]);
-    expect(decoded).toMatchObject({ ok: true, job: { sceneId: '45', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'tag_ids', 'id'] } });
+    const decoded = decodeInboxEntry(entries[0][1]);
+    expect(decoded).toMatchObject({
+      ok: true,
+      job: { sceneId: '45', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'tag_ids', 'id'] },
+    });
     if (!decoded.ok || !decoded.job) throw new Error('not a scene entry');
     expect(decoded.job.enqueuedAt).toBeGreaterThanOrEqual(before);
     expect(decoded.job.enqueuedAt).toBeLessThanOrEqual(Date.now());
@@ -100,7 +110,7 @@ describe('POST /api/stash/hook', () => {
     expect(await inboxLen()).toBe(2);
   });
 
-  it("records a scan's Scene.Update.Post (\"input\": null, no inputFields: a file moved, renamed or changed) as a bulk re-sync", async () => {
+  it('records a scan\'s Scene.Update.Post ("input": null, no inputFields: a file moved, renamed or changed) as a bulk re-sync', async () => {
     const a = await hook(pluginInput({ id: 47, type: 'Scene.Update.Post', input: null }));
     expect(a.status).toBe(200);
     expectPluginForm(a, 'output');
@@ -126,18 +136,26 @@ describe('POST /api/stash/hook', () => {
     }
     const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
     expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toEqual(
-      hooks.map((h) => ({ ok: true, job: { sceneId: String(h.id), reason: 'hook', event: 'Scene.Update.Post', fields: h.inputFields, enqueuedAt: expect.any(Number) } })),
+      hooks.map((h) => ({
+        ok: true,
+        job: { sceneId: String(h.id), reason: 'hook', event: 'Scene.Update.Post', fields: h.inputFields, enqueuedAt: expect.any(Number) },
+      })),
     );
   });
 
   it('records a rename (Performer/Studio/Tag hooks) as a fan-out entry', async () => {
-    const a = await hook(pluginInput({ id: 12, type: 'Studio.Update.Post', input: { id: '12', name: 'New Studio' }, inputFields: ['name', 'id'] }));
+    const a = await hook(
+      pluginInput({ id: 12, type: 'Studio.Update.Post', input: { id: '12', name: 'New Studio' }, inputFields: ['name', 'id'] }),
+    );
     expect(a.status).toBe(200);
     expectPluginForm(a, 'output');
     expect(a.json).toEqual({ output: 'queued studio 12: every scene with it is re-synced' });
     const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
     expect(entries).toHaveLength(1);
-    expect(decodeInboxEntry(entries[0]![1])).toMatchObject({ ok: true, fanout: { relation: 'studio', id: '12', event: 'Studio.Update.Post' } });
+    expect(decodeInboxEntry(entries[0][1])).toMatchObject({
+      ok: true,
+      fanout: { relation: 'studio', id: '12', event: 'Studio.Update.Post' },
+    });
   });
 
   it('a skip answers 200 `skipped: …` and records nothing (irrelevant fields, other hooks)', async () => {
@@ -206,11 +224,14 @@ describe('POST /api/stash/hook', () => {
     // Without Content-Length (chunked), the limit holds as well.
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const url = new URL(`${dash.url}/api/stash/hook`);
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth(), 'Transfer-Encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth(), 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       const chunk = Buffer.alloc(64 * 1024, 0x20);
       let sent = 0;
@@ -230,7 +251,12 @@ describe('POST /api/stash/hook', () => {
   });
 
   it('403 for browser cross-site posts even with the right token; wget/curl send no such header', async () => {
-    const browserPosts: Record<string, string>[] = [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'same-site' }, { Origin: 'http://evil.example' }, { Origin: 'null' }];
+    const browserPosts: Record<string, string>[] = [
+      { 'Sec-Fetch-Site': 'cross-site' },
+      { 'Sec-Fetch-Site': 'same-site' },
+      { Origin: 'http://evil.example' },
+      { Origin: 'null' },
+    ];
     for (const headers of browserPosts) {
       const a = await hook(edit(45), { ...auth(), ...headers });
       expect(a.status, JSON.stringify(headers)).toBe(403);
@@ -290,7 +316,16 @@ describe('POST /api/stash/hook', () => {
     const port = await freePort(); // nothing listens there
     // HOOK_SPOOL_DIR under a file: no spool (test/integration/http-hook-spool.test.ts covers spooling).
     const h = await startDashboard(
-      parseConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: '/dev/null/spool', LOG_LEVEL: 'silent' }, { plex: false, stash: false }),
+      parseConfig(
+        {
+          REDIS_URL: `redis://127.0.0.1:${port}`,
+          DASHBOARD_PORT: '0',
+          HOOK_TOKEN: TOKEN,
+          HOOK_SPOOL_DIR: '/dev/null/spool',
+          LOG_LEVEL: 'silent',
+        },
+        { plex: false, stash: false },
+      ),
       quiet,
     );
     handles.push(h);

@@ -24,9 +24,16 @@ let redis: ReturnType<typeof connectRedis>;
 let dash: DashboardHandle;
 
 const edit = (id: number) =>
-  JSON.stringify({ server_connection: { Scheme: 'http', Host: 'stash', Port: 9999 }, args: { hookContext: { id, type: 'Scene.Update.Post', input: { id: String(id), title: 'x' }, inputFields: ['id', 'title'] } } });
+  JSON.stringify({
+    server_connection: { Scheme: 'http', Host: 'stash', Port: 9999 },
+    args: { hookContext: { id, type: 'Scene.Update.Post', input: { id: String(id), title: 'x' }, inputFields: ['id', 'title'] } },
+  });
 const post = async (body: string, d = dash) => {
-  const res = await fetch(`${d.url}/api/stash/hook`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body });
+  const res = await fetch(`${d.url}/api/stash/hook`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body,
+  });
   return { status: res.status, json: (await res.json()) as { output?: string; error?: string } };
 };
 const inbox = keys(prefix).inbox;
@@ -48,7 +55,10 @@ function spooledText(): string {
 
 beforeAll(async () => {
   server = await startPrivateRedis();
-  const config = parseConfig({ REDIS_URL: server.url, REDIS_PREFIX: prefix, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: spoolBase }, { plex: false, stash: false });
+  const config = parseConfig(
+    { REDIS_URL: server.url, REDIS_PREFIX: prefix, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: spoolBase },
+    { plex: false, stash: false },
+  );
   redis = connectRedis(config);
   dash = await startDashboard(config, quiet, { hookSpoolReplayMs: 200 });
 });
@@ -75,13 +85,16 @@ describe('HTTP hook while Redis refuses writes (OOM)', () => {
     }
     await waitFor(async () => (await redis.xlen(inbox)) === 1, 10_000, 'the spooled event replayed into the inbox');
     const [[, fields]] = (await redis.xrange(inbox, '-', '+')) as [string, string[]][];
-    const decoded = decodeInboxEntry(fields as string[]);
+    const decoded = decodeInboxEntry(fields);
     expect(decoded.ok ? decoded.job?.sceneId : decoded).toBe('42');
     await waitFor(() => readFileSync(spoolFile, { encoding: 'utf8', flag: 'a+' }).trim() === '', 5_000, 'the spool emptied');
   });
 
   it('answers 503 when the spool cannot be written either', { timeout: 20_000 }, async () => {
-    const config = parseConfig({ REDIS_URL: server.url, REDIS_PREFIX: prefix, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: '/dev/null/spool' }, { plex: false, stash: false });
+    const config = parseConfig(
+      { REDIS_URL: server.url, REDIS_PREFIX: prefix, DASHBOARD_PORT: '0', HOOK_TOKEN: TOKEN, HOOK_SPOOL_DIR: '/dev/null/spool' },
+      { plex: false, stash: false },
+    );
     const unspooled = await startDashboard(config, quiet);
     await redis.config('SET', 'maxmemory', '1');
     try {

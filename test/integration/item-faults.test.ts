@@ -22,7 +22,8 @@ import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const quiet = createLogger({ level: 'silent' });
-const outcome = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason instanceof SyncError ? r.reason.type : String(r.reason)) : 'fulfilled');
+const outcome = (r: PromiseSettledResult<unknown>) =>
+  r.status === 'rejected' ? (r.reason instanceof SyncError ? r.reason.type : String(r.reason)) : 'fulfilled';
 const reasonOf = (r: PromiseSettledResult<unknown>) => ((r as PromiseRejectedResult).reason as SyncError).reason;
 
 describe('one malformed item, read by the client', () => {
@@ -33,7 +34,14 @@ describe('one malformed item, read by the client', () => {
   const rk = (scene: number) => world.ratingKeyOf.get(String(scene))!;
   const metadataReads = () => world.plex.requests.filter((r) => r.method === 'GET' && r.route === ROUTES.metadata);
   const client = (cache = false) =>
-    new PlexClient({ url: world.plex.url, token: world.config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: world.config.plex.pathMap, log, ...(cache ? { redis, prefix: world.prefix } : {}) });
+    new PlexClient({
+      url: world.plex.url,
+      token: world.config.plex.token,
+      clientIdentifier: 'stash2plex-test',
+      pathMap: world.config.plex.pathMap,
+      log,
+      ...(cache ? { redis, prefix: world.prefix } : {}),
+    });
 
   beforeAll(async () => {
     world = await startWorld({ scenes: 6, prefixName: 'badread' });
@@ -51,9 +59,13 @@ describe('one malformed item, read by the client', () => {
 
   it('a single read: PlexBadResponse naming the field, a permanent type (never an outage)', async () => {
     world.plex.overrideItemJson(rk(1), { userRating: '8.0' });
-    const err = await client().getItem(rk(1)).catch((e: unknown) => e);
+    const err = await client()
+      .getItem(rk(1))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SyncError);
-    expect((err as SyncError).reason).toMatch(new RegExp(`^PlexBadResponse: GET /library/metadata/${rk(1)} → malformed item \\(userRating: .*expected number`));
+    expect((err as SyncError).reason).toMatch(
+      new RegExp(`^PlexBadResponse: GET /library/metadata/${rk(1)} → malformed item \\(userRating: .*expected number`),
+    );
     expect(ERROR_CLASS[(err as SyncError).type]).toBe('permanent');
   });
 
@@ -62,7 +74,7 @@ describe('one malformed item, read by the client', () => {
     const port = batchedPlex(client(), { maxKeys: 4 });
     const settled = await Promise.allSettled([1, 2, 3, 4].map((s) => port.getItem(rk(s))));
     expect(settled.map(outcome)).toEqual(['fulfilled', 'PlexBadResponse', 'fulfilled', 'fulfilled']);
-    expect(reasonOf(settled[1]!)).toMatch(new RegExp(`/library/metadata/${rk(2)} \\(read with 3 more\\) → malformed item \\(userRating: `));
+    expect(reasonOf(settled[1])).toMatch(new RegExp(`/library/metadata/${rk(2)} \\(read with 3 more\\) → malformed item \\(userRating: `));
     expect(metadataReads().map((r) => r.status)).toEqual([200]);
   });
 
@@ -71,13 +83,13 @@ describe('one malformed item, read by the client', () => {
     const port = batchedPlex(client(), { maxKeys: 3 });
     const settled = await Promise.allSettled([rk(1), rk(2), '999999'].map((k) => port.getItem(k)));
     expect(settled.map(outcome)).toEqual(['fulfilled', 'PlexBadResponse', 'PlexNotFound']);
-    expect(reasonOf(settled[1]!)).toMatch(/malformed item \(ratingKey: /);
+    expect(reasonOf(settled[1])).toMatch(/malformed item \(ratingKey: /);
     expect(metadataReads().map((r) => r.path.split('/').pop()!.split(',').length)).toEqual([3, 1, 1]);
   });
 
-  it("takes librarySectionID from the container when the items lack it (the edit call needs it)", async () => {
+  it('takes librarySectionID from the container when the items lack it (the edit call needs it)', async () => {
     for (const s of [1, 2]) world.plex.overrideItemJson(rk(s), { librarySectionID: undefined, librarySectionKey: undefined });
-    const section = world.plex.sections()[0]!.key;
+    const section = world.plex.sections()[0].key;
     const port = batchedPlex(client(), { maxKeys: 2 });
     const items = await Promise.all([1, 2].map((s) => port.getItem(rk(s))));
     expect(items.map((i) => i.sectionKey)).toEqual([section, section]);
@@ -104,7 +116,7 @@ describe('one malformed item, read by the client', () => {
     const plex = client();
     expect(await plex.resolveItem('/stash/videos/folder0/scene-5.mp4', null)).toMatchObject({ ratingKey: rk(5) });
     expect(await plex.resolveItem('/stash/videos/folder0/scene-6.mp4', null)).toMatchObject({ ratingKey: rk(6) });
-    expect(outcome((await Promise.allSettled([plex.getItem(rk(5))]))[0]!)).toBe('PlexBadResponse');
+    expect(outcome((await Promise.allSettled([plex.getItem(rk(5))]))[0])).toBe('PlexBadResponse');
     expect(warnings).toEqual([]);
   });
 
@@ -114,7 +126,7 @@ describe('one malformed item, read by the client', () => {
     expect([...(await plex.getItems([rk(1), rk(2), rk(3)])).keys()]).toEqual([rk(1), rk(3)]);
     expect([...(await plex.getItems([rk(2), rk(4)])).keys()]).toEqual([rk(4)]);
     expect(warnings.filter((w) => w.ratingKey === rk(2))).toHaveLength(1);
-    expect(warnings[0]!.reason).toMatch(/Genre\.0\.tag: /);
+    expect(warnings[0].reason).toMatch(/Genre\.0\.tag: /);
   });
 });
 
@@ -160,7 +172,11 @@ async function syncedRig(scenes: number, supervisor: boolean): Promise<Rig> {
 
 async function enqueue(r: Rig, reason: SyncJobData['reason']) {
   const now = Date.now();
-  await enqueueSyncBulk(r.queue, r.ids.map((sceneId) => ({ sceneId, reason, enqueuedAt: now })), r.world.config.errorStrategies);
+  await enqueueSyncBulk(
+    r.queue,
+    r.ids.map((sceneId) => ({ sceneId, reason, enqueuedAt: now })),
+    r.world.config.errorStrategies,
+  );
 }
 
 const multiKeyReads = (r: Rig) => r.world.plex.requests.filter((q) => q.route === ROUTES.metadata && q.path.includes(','));
@@ -169,21 +185,27 @@ describe('through the worker', () => {
   it('one malformed item among 20 scenes, a supervisor running: 19 synced, its job failed at once as PlexBadResponse, the breaker CLOSED throughout', async () => {
     const r = await syncedRig(20, true);
     const k = keys(r.world.prefix);
-    const bad = r.ids[7]!;
+    const bad = r.ids[7];
     const signalsBefore = (await readSignals(r.redis, k.signals, '0-0', 10_000)).at(-1)!.id;
     r.world.plex.overrideItemJson(r.world.ratingKeyOf.get(bad)!, { userRating: '8.0' });
     for (const id of r.ids) r.world.stash.updateScene(id, { title: `Edited ${id}` });
     r.world.plex.resetCounters();
     await enqueue(r, 'hook');
-    await waitFor(async () => {
-      const c = await r.queue.getJobCounts('completed', 'failed');
-      return c.completed === 39 && c.failed === 1;
-    }, 20_000, '19 synced, 1 failed');
+    await waitFor(
+      async () => {
+        const c = await r.queue.getJobCounts('completed', 'failed');
+        return c.completed === 39 && c.failed === 1;
+      },
+      20_000,
+      '19 synced, 1 failed',
+    );
 
     const [failed] = await r.queue.getFailed(0, 10);
-    expect(failed!.data.sceneId).toBe(bad);
-    expect(failed!.failedReason).toMatch(/^PlexBadResponse: GET \/library\/metadata\/\d+(?: \(read with \d+ more\))? → malformed item \(userRating: /);
-    expect(failed!.attemptsStarted).toBe(1); // never held, never retried
+    expect(failed.data.sceneId).toBe(bad);
+    expect(failed.failedReason).toMatch(
+      /^PlexBadResponse: GET \/library\/metadata\/\d+(?: \(read with \d+ more\))? → malformed item \(userRating: /,
+    );
+    expect(failed.attemptsStarted).toBe(1); // never held, never retried
     for (const id of r.ids) {
       expect(r.world.plex.item(r.world.ratingKeyOf.get(id)!)!.title).toBe(id === bad ? `Scene ${Number(id)}` : `Edited ${id}`);
     }
@@ -196,29 +218,36 @@ describe('through the worker', () => {
     expect(outcomes.filter((o) => o !== 'ok')).toEqual(['PlexBadResponse']);
   }, 60_000);
 
-  describe.each(['leave-out', 'whole-404'] as MultiKeyReadMode[])('a bulk pass where one item is gone, Plex answering multi-key reads "%s"', (mode) => {
-    it('every other scene synced from its cached item, its ownership kept; the gone one alone is PlexNotFound', async () => {
-      const r = await syncedRig(10, false);
-      const gone = r.ids[3]!;
-      r.world.plex.setMultiKeyReads(mode);
-      r.world.plex.removeItem(r.world.ratingKeyOf.get(gone)!);
-      // Details deleted in Stash must clear Plex's summary: only an item whose ownership record survived does.
-      for (const id of r.ids) r.world.stash.updateScene(id, { title: `Bulk ${id}`, details: null });
-      r.world.plex.resetCounters();
-      await enqueue(r, 'manual');
-      await waitFor(async () => (await r.queue.getJobCounts('completed')).completed === 19, 20_000, 'the nine others synced');
-      await waitFor(async () => (await r.queue.getDelayed()).some((j) => j.data.sceneId === gone && /^PlexNotFound: /.test(j.failedReason)), 20_000, 'the gone one retried as PlexNotFound');
+  describe.each(['leave-out', 'whole-404'] as MultiKeyReadMode[])(
+    'a bulk pass where one item is gone, Plex answering multi-key reads "%s"',
+    (mode) => {
+      it('every other scene synced from its cached item, its ownership kept; the gone one alone is PlexNotFound', async () => {
+        const r = await syncedRig(10, false);
+        const gone = r.ids[3];
+        r.world.plex.setMultiKeyReads(mode);
+        r.world.plex.removeItem(r.world.ratingKeyOf.get(gone)!);
+        // Details deleted in Stash must clear Plex's summary: only an item whose ownership record survived does.
+        for (const id of r.ids) r.world.stash.updateScene(id, { title: `Bulk ${id}`, details: null });
+        r.world.plex.resetCounters();
+        await enqueue(r, 'manual');
+        await waitFor(async () => (await r.queue.getJobCounts('completed')).completed === 19, 20_000, 'the nine others synced');
+        await waitFor(
+          async () => (await r.queue.getDelayed()).some((j) => j.data.sceneId === gone && /^PlexNotFound: /.test(j.failedReason)),
+          20_000,
+          'the gone one retried as PlexNotFound',
+        );
 
-      expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
-      for (const id of r.ids.filter((i) => i !== gone)) {
-        const rk = r.world.ratingKeyOf.get(id)!;
-        expect(r.world.plex.item(rk)).toMatchObject({ title: `Bulk ${id}`, summary: '' });
-        expect(await r.redis.exists(ownershipKey(keys(r.world.prefix), rk))).toBe(1);
-      }
-      // Found from the cache: no listing for the nine, whatever Plex does with a missing key. The gone one
-      // alone lists: its searches (file=, title, the paged pass) and the one-item listing that proves it gone.
-      expect(r.world.plex.count({ route: ROUTES.sectionAll, method: 'GET' })).toBeLessThanOrEqual(4);
-      if (mode === 'whole-404') expect(multiKeyReads(r).some((q) => q.status === 404)).toBe(true);
-    }, 60_000);
-  });
+        expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
+        for (const id of r.ids.filter((i) => i !== gone)) {
+          const rk = r.world.ratingKeyOf.get(id)!;
+          expect(r.world.plex.item(rk)).toMatchObject({ title: `Bulk ${id}`, summary: '' });
+          expect(await r.redis.exists(ownershipKey(keys(r.world.prefix), rk))).toBe(1);
+        }
+        // Found from the cache: no listing for the nine, whatever Plex does with a missing key. The gone one
+        // alone lists: its searches (file=, title, the paged pass) and the one-item listing that proves it gone.
+        expect(r.world.plex.count({ route: ROUTES.sectionAll, method: 'GET' })).toBeLessThanOrEqual(4);
+        if (mode === 'whole-404') expect(multiKeyReads(r).some((q) => q.status === 404)).toBe(true);
+      }, 60_000);
+    },
+  );
 });

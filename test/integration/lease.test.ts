@@ -12,7 +12,7 @@ describe('LeaderLease', () => {
     const leases = ['a', 'b', 'c'].map((id) => new LeaderLease(redis, key, id, 2_000));
     const results = await Promise.all(leases.map((l) => l.tryAcquire()));
     expect(results.filter((r) => r === 'acquired')).toHaveLength(1);
-    const leader = leases[results.indexOf('acquired')]!;
+    const leader = leases[results.indexOf('acquired')];
     expect(await leader.tryAcquire()).toBe('acquired');
     expect(await redis.pttl(key)).toBeGreaterThan(1_000);
   });

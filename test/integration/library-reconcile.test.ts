@@ -28,7 +28,13 @@ import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const quiet = createLogger({ level: 'silent' });
-const fast = (attempts: number) => ({ attempts, backoffBaseMs: 300, backoffCapMs: 300, countsTowardBreaker: false, requeueByDefault: false });
+const fast = (attempts: number) => ({
+  attempts,
+  backoffBaseMs: 300,
+  backoffCapMs: 300,
+  countsTowardBreaker: false,
+  requeueByDefault: false,
+});
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
@@ -63,10 +69,14 @@ async function worker(r: Rig): Promise<WorkerRole> {
 }
 
 async function finished(r: Rig, n: number) {
-  await waitFor(async () => {
-    const c = await r.queue.getJobCounts('completed', 'failed');
-    return c.completed + c.failed >= n;
-  }, 30_000, `${n} finished jobs`);
+  await waitFor(
+    async () => {
+      const c = await r.queue.getJobCounts('completed', 'failed');
+      return c.completed + c.failed >= n;
+    },
+    30_000,
+    `${n} finished jobs`,
+  );
 }
 
 const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
@@ -87,11 +97,12 @@ const classes = (report: Awaited<ReturnType<typeof runLibraryReconcile>>) => ({
 async function gapLibrary(): Promise<Rig> {
   const r = await rig(10);
   const { world } = r;
-  const section = world.plex.sections()[0]!.key;
+  const section = world.plex.sections()[0].key;
   world.stash.addScene({ title: 'Scene 11', details: 'Moved in Plex', files: ['/stash/videos/folder0/scene-11.mp4'] });
   world.plex.addItem({ sectionKey: section, title: 'scene-11', file: '/plex/videos/moved/scene-11.mp4' });
   const w = await worker(r);
-  for (const sceneId of ['1', '2', '3', '4', '5', '6']) await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
+  for (const sceneId of ['1', '2', '3', '4', '5', '6'])
+    await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
   await finished(r, 6);
   await w.stop();
   const plex = new PlexClient({ url: world.plex.url, token: world.config.plex.token, clientIdentifier: 'test-hand-edits' });
@@ -133,7 +144,10 @@ async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: 
   const lines: string[] = [];
   const progress: number[] = [];
   const ctx: TaskContext = {
-    input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir }, args: { mode } },
+    input: {
+      server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: Number(new URL(r.world.stash.url).port), PluginDir: dir },
+      args: { mode },
+    },
     env: { STASH_API_KEY: SIM_STASH_KEY, ...env },
     dir,
     redis: { url: testRedisUrl(), prefix: r.world.prefix },
@@ -155,19 +169,25 @@ describe('several Plex items in one request (GET /library/metadata/{k1},{k2},…
     const r = await rig(3);
     const plex = new PlexClient({ url: r.world.plex.url, token: r.world.config.plex.token, clientIdentifier: 'test-items' });
     const [a, b, c] = ['1', '2', '3'].map((id) => r.world.ratingKeyOf.get(id)!);
-    r.world.plex.removeItem(b!);
+    r.world.plex.removeItem(b);
     const reads = () => r.world.plex.requests.filter((q) => q.route === ROUTES.metadata).map((q) => q.path.split('/').pop()!.split(','));
     const before = reads().length;
-    const items = await plex.getItems([a!, b!, c!, a!]);
+    const items = await plex.getItems([a, b, c, a]);
     expect([...items.keys()]).toEqual([a, c]);
-    expect(items.get(a!)).toMatchObject({ ratingKey: a, title: 'scene-1', files: ['/plex/videos/folder0/scene-1.mp4'] });
+    expect(items.get(a)).toMatchObject({ ratingKey: a, title: 'scene-1', files: ['/plex/videos/folder0/scene-1.mp4'] });
     // A 404 of the whole read: each key read alone (neither exists).
-    expect(await plex.getItems([b!, '999999'])).toEqual(new Map());
-    expect(reads().slice(before).map((keys) => keys.length)).toEqual([3, 2, 1, 1]);
+    expect(await plex.getItems([b, '999999'])).toEqual(new Map());
+    expect(
+      reads()
+        .slice(before)
+        .map((keys) => keys.length),
+    ).toEqual([3, 2, 1, 1]);
     const many = Array.from({ length: 250 }, (_, i) => String(900_000 + i));
     const from = reads().length;
-    expect([...(await plex.getItems([a!, ...many])).keys()]).toEqual([a]);
-    const multi = reads().slice(from).filter((keys) => keys.length > 1);
+    expect([...(await plex.getItems([a, ...many])).keys()]).toEqual([a]);
+    const multi = reads()
+      .slice(from)
+      .filter((keys) => keys.length > 1);
     expect(multi.map((keys) => keys.length)).toEqual([100, 100, 51]);
   });
 });
@@ -177,7 +197,13 @@ describe('Reconcile Library', () => {
     const r = await gapLibrary();
     const first = await runLibraryReconcile(r.world.config, { dryRun: false, log: quiet });
     expect(first.scanned).toBe(11);
-    expect(classes(first)).toEqual({ notInPlex: ['9', '10'], empty: ['7', '11'], drifted: ['5', '6'], neverSynced: ['7', '8', '11'], moved: [] });
+    expect(classes(first)).toEqual({
+      notInPlex: ['9', '10'],
+      empty: ['7', '11'],
+      drifted: ['5', '6'],
+      neverSynced: ['7', '8', '11'],
+      moved: [],
+    });
     expect(first.notInPlex.count).toBe(2);
     // Everything with a gap a sync closes; 9 too (its folder scan is the sync's fix, though nothing is there).
     expect(first.queued).toBe(7);
@@ -205,7 +231,11 @@ describe('Reconcile Library', () => {
 
   it('does not queue a drift PRESERVE_PLEX_EDITS keeps, nor a scene Plex does not hold without folder scans', async () => {
     const r = await gapLibrary();
-    const config = { ...r.world.config, sync: { ...r.world.config.sync, preservePlexEdits: true }, matching: { ...r.world.config.matching, scanMissing: false } };
+    const config = {
+      ...r.world.config,
+      sync: { ...r.world.config.sync, preservePlexEdits: true },
+      matching: { ...r.world.config.matching, scanMissing: false },
+    };
     const report = await runLibraryReconcile(config, { dryRun: false, log: quiet });
     expect(classes(report).drifted).toEqual(['5', '6']);
     expect(sorted((await r.queue.getJobs(['prioritized', 'waiting'])).map((j) => j.data.sceneId))).toEqual(['7', '8', '11']);
@@ -213,7 +243,7 @@ describe('Reconcile Library', () => {
 
   it('a file two Plex items hold by base name and size is ambiguous: not in Plex, never queued; another size is another file', async () => {
     const r = await rig(0);
-    const section = r.world.plex.sections()[0]!.key;
+    const section = r.world.plex.sections()[0].key;
     const twice = r.world.stash.addScene({ title: 'Twice', files: [{ path: '/stash/videos/x/twice.mp4', size: 5_000 }] });
     const decoyOnly = r.world.stash.addScene({ title: 'Decoy', files: [{ path: '/stash/videos/x/decoy.mp4', size: 7_000 }] });
     r.world.plex.addItem({ sectionKey: section, title: 'twice', file: '/plex/videos/a/twice.mp4', size: 5_000 });
@@ -280,7 +310,10 @@ describe('an index Redis loses mid-run (evicted, flushed)', () => {
     });
     stops.push(() => proxy.stop());
     const progress: number[] = [];
-    const run = runLibraryReconcile({ ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } }, { dryRun: true, log: quiet, onProgress: (p) => progress.push(p.scanned) });
+    const run = runLibraryReconcile(
+      { ...r.world.config, plex: { ...r.world.config.plex, url: proxy.url } },
+      { dryRun: true, log: quiet, onProgress: (p) => progress.push(p.scanned) },
+    );
     await expect(run).rejects.toThrow(/^OOM command not allowed/);
     await r.redis.config('SET', 'maxmemory', '0');
     // It stopped at the index: not one page was classified from it.
@@ -310,7 +343,10 @@ describe('Reconcile Library: files moved in Stash since their last sync', () => 
     const res = await fetch(`${r.world.stash.url}/graphql`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ApiKey: SIM_STASH_KEY },
-      body: JSON.stringify({ query: 'mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }', variables: { input: { ids: r.world.stash.filesOf(sceneId).map((f) => f.id), destination_folder: folder } } }),
+      body: JSON.stringify({
+        query: 'mutation Move($input: MoveFilesInput!) { moveFiles(input: $input) }',
+        variables: { input: { ids: r.world.stash.filesOf(sceneId).map((f) => f.id), destination_folder: folder } },
+      }),
     });
     expect(await res.json()).toEqual({ data: { moveFiles: true } });
   }
@@ -318,11 +354,12 @@ describe('Reconcile Library: files moved in Stash since their last sync', () => 
   it('reports them as moved, in every face of the report; the jobs it queues put each on the item holding its new path', async () => {
     const r = await rig(5);
     const w = await worker(r);
-    for (const sceneId of ids(1, 5)) await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, r.world.config.errorStrategies);
+    for (const sceneId of ids(1, 5))
+      await enqueueSync(r.queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, r.world.config.errorStrategies);
     await finished(r, 5);
     await w.stop();
     const { world } = r;
-    const plexFile = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.files[0]!;
+    const plexFile = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.files[0];
     // moveFiles (no hook) of scenes 1–3; Plex: a new bare item for 1, the same item for 2, nothing yet for 3.
     const moved = { '1': 'new-item', '2': 'same-item', '3': 'unscanned' } as const;
     for (const [id, outcome] of Object.entries(moved)) {
@@ -341,14 +378,25 @@ describe('Reconcile Library: files moved in Stash since their last sync', () => 
     expect(reportLines(dry)).toContain('Moved or renamed in Stash since their last sync: 3 (scene 1, 2, 3)');
 
     // Every face of the report: /api/status, the status page, the Stash task.
-    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, {
+      redis: r.redis,
+      queues: [r.queue],
+    });
     stops.push(() => dash.stop());
     const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
     expect(status.reconcile.last.moved).toEqual({ count: 3, sceneIds: ['1', '2', '3'] });
-    const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
+    const html = renderStatusMain(status as never, {
+      now: Date.now(),
+      nonce: 'n',
+      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },
+    });
     expect(html).toContain('data-testid="reconcile-moved">3<');
     expect(html).toContain('moved since last sync: 1, 2, 3');
-    const fromTask = await task('reconcile_library_dry_run', r, { PLEX_URL: world.plex.url, PLEX_TOKEN: world.config.plex.token, PATH_MAP: world.env.PATH_MAP! });
+    const fromTask = await task('reconcile_library_dry_run', r, {
+      PLEX_URL: world.plex.url,
+      PLEX_TOKEN: world.config.plex.token,
+      PATH_MAP: world.env.PATH_MAP,
+    });
     expect(fromTask.lines).toContain('Moved or renamed in Stash since their last sync: 3 (scene 1, 2, 3)');
 
     const real = await runLibraryReconcile(world.config, { dryRun: false, log: quiet });
@@ -369,7 +417,7 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
   it('report the gaps with progress; the real one writes the fixable scenes to the inbox as reconcile entries', async () => {
     const r = await rig(12);
     r.world.plex.removeItem(r.world.ratingKeyOf.get('12')!);
-    const env = { PLEX_URL: r.world.plex.url, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP! };
+    const env = { PLEX_URL: r.world.plex.url, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP };
     const dry = await task('reconcile_library_dry_run', r, env);
     expect(dry.summary).toBe('Dry run: 12 scenes would be queued for a sync; nothing queued');
     expect(dry.lines).toContain('Not in Plex: 1 (scene 12)');
@@ -382,7 +430,9 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
 
     const real = await task('reconcile_library', r, env);
     // The task writes the inbox and queues nothing itself: it says so, not "queued".
-    expect(real.summary).toBe("Sent 12 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)");
+    expect(real.summary).toBe(
+      "Sent 12 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)",
+    );
     const jobs = await inbox(r);
     expect(jobs.map((j) => j.sceneId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
     expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['reconcile/reconcile_library']));
@@ -392,7 +442,9 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
   it('say in one line why a run stopped when Redis lost its index twice', async () => {
     const r = await rig(3);
     const plexUrl = (await losing(r, listings, 'index')).plex.url;
-    await expect(task('reconcile_library_dry_run', r, { PLEX_URL: plexUrl, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP! })).rejects.toThrow(
+    await expect(
+      task('reconcile_library_dry_run', r, { PLEX_URL: plexUrl, PLEX_TOKEN: r.world.config.plex.token, PATH_MAP: r.world.env.PATH_MAP }),
+    ).rejects.toThrow(
       /^Reconcile Library \(dry run\) stopped: the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild \(evicted or flushed\? .*\); stopped after 0 of 3 scenes, nothing was queued, and no report was kept$/,
     );
   });
@@ -408,17 +460,30 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
 describe('POST /api/reconcile and the status page', () => {
   it('a dry run by default, the real run on dryRun: false; the last report in /api/status and on the page', async () => {
     const r = await gapLibrary();
-    const dash = await startDashboard({ ...r.world.config, dashboard: { ...r.world.config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    const dash = await startDashboard({ ...r.world.config, dashboard: { ...r.world.config.dashboard, port: 0 } }, quiet, {
+      redis: r.redis,
+      queues: [r.queue],
+    });
     stops.push(() => dash.stop());
     const call = async (body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
-      const res = await fetch(`${dash.url}/api/reconcile`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(`${dash.url}/api/reconcile`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, json: (await res.json()) as Record<string, any> };
     };
     expect((await call({ dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
     expect(await call({ dry_run: false })).toEqual({ status: 400, json: { error: expect.stringMatching(/dry_run/) } });
     const dry = await call({});
     expect(dry.status).toBe(200);
-    expect(dry.json).toMatchObject({ dryRun: true, scanned: 11, queued: 0, toQueue: 7, text: 'Dry run: 7 scenes would be queued for a sync; nothing queued' });
+    expect(dry.json).toMatchObject({
+      dryRun: true,
+      scanned: 11,
+      queued: 0,
+      toQueue: 7,
+      text: 'Dry run: 7 scenes would be queued for a sync; nothing queued',
+    });
     expect(dry.json.lines).toContain('Not in Plex: 2 (scene 9, 10)');
     expect(await r.queue.count()).toBe(0);
     const real = await call({ dryRun: false });
@@ -426,11 +491,20 @@ describe('POST /api/reconcile and the status page', () => {
     expect(await r.queue.count()).toBe(7);
     // Right after: the same 7 still wait, deduplicated by BullMQ; none is counted as queued.
     const again = await call({ dryRun: false });
-    expect(again.json).toMatchObject({ dryRun: false, toQueue: 7, queued: 0, text: 'Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice' });
+    expect(again.json).toMatchObject({
+      dryRun: false,
+      toQueue: 7,
+      queued: 0,
+      text: 'Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice',
+    });
     expect(await r.queue.count()).toBe(7);
     const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
     expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 0, toQueue: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
-    const html = renderStatusMain(status as never, { now: Date.now(), nonce: 'n', settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 } });
+    const html = renderStatusMain(status as never, {
+      now: Date.now(),
+      nonce: 'n',
+      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },
+    });
     expect(html).toContain('data-testid="reconcile-drifted">2<');
     expect(html).toContain('Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice');
   });
@@ -438,9 +512,16 @@ describe('POST /api/reconcile and the status page', () => {
   it('a run that stopped because Redis lost its index twice: 503 and the reason, in one line', async () => {
     const r = await rig(3);
     const config = await losing(r, listings, 'index');
-    const dash = await startDashboard({ ...config, dashboard: { ...config.dashboard, port: 0 } }, quiet, { redis: r.redis, queues: [r.queue] });
+    const dash = await startDashboard({ ...config, dashboard: { ...config.dashboard, port: 0 } }, quiet, {
+      redis: r.redis,
+      queues: [r.queue],
+    });
     stops.push(() => dash.stop());
-    const res = await fetch(`${dash.url}/api/reconcile`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'stash2plex' }, body: JSON.stringify({ dryRun: false }) });
+    const res = await fetch(`${dash.url}/api/reconcile`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'stash2plex' },
+      body: JSON.stringify({ dryRun: false }),
+    });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toMatch(
       /^Reconcile Library stopped: the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild \(evicted or flushed\? .*\); stopped after 0 of 3 scenes, nothing was queued, and no report was kept$/,

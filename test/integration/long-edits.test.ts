@@ -23,7 +23,7 @@ beforeAll(async () => {
   world = await startWorld({ scenes: 0, prefixName: 'long' });
   world.plex.setProxyLimits({ requestLine: BOUND });
   redis = testRedis();
-  section = world.plex.sections()[0]!.key;
+  section = world.plex.sections()[0].key;
 });
 afterAll(async () => {
   redis.disconnect();
@@ -56,7 +56,13 @@ function pair(details: string, tags: string[]): { sceneId: string; ratingKey: st
     performer_ids: [world.stash.addPerformer(`Pérformer ${name}`)],
     files: [`/stash/videos/long/${name}.mp4`],
   });
-  const ratingKey = world.plex.addItem({ sectionKey: section, title: name, file: `/plex/videos/long/${name}.mp4`, summary: 'Agent summary', genre: ['Agent Genre'] });
+  const ratingKey = world.plex.addItem({
+    sectionKey: section,
+    title: name,
+    file: `/plex/videos/long/${name}.mp4`,
+    summary: 'Agent summary',
+    genre: ['Agent Genre'],
+  });
   return { sceneId, ratingKey };
 }
 
@@ -87,7 +93,7 @@ describe('edits longer than a proxy allows (PLEX_MAX_URL_BYTES, default 8 KiB)',
     expect(world.plex.count({ status: 414 })).toBe(0);
     // The summary was as long as it could be: one more character would not have fitted its request.
     const summaryUrl = urls.find((u) => u.includes('summary.value='))!;
-    const next = Array.from(summary.slice(kept.length))[0]!;
+    const next = Array.from(summary.slice(kept.length))[0];
     expect(summaryUrl.length + new URLSearchParams({ s: next }).toString().length - 2).toBeGreaterThan(BOUND);
 
     // In sync: nothing sent again, nothing reported again.
@@ -116,7 +122,10 @@ describe('edits longer than a proxy allows (PLEX_MAX_URL_BYTES, default 8 KiB)',
     const { sceneId, ratingKey } = pair(summary, tagNames(120));
     // The first PUT (the scalars) is applied, its answer lost: the tag lists are not sent.
     world.plex.loseAnswers(1, 502, ROUTES.sectionAll);
-    const failed = await syncScene(sceneId, deps()).then(() => null, (err: unknown) => err as SyncError);
+    const failed = await syncScene(sceneId, deps()).then(
+      () => null,
+      (err: unknown) => err as SyncError,
+    );
     expect(failed?.type).toBe('PlexTemporaryError');
     expect(world.plex.item(ratingKey)).toMatchObject({ summary, genre: ['Agent Genre'] });
 

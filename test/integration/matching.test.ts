@@ -1,7 +1,7 @@
 // Finding every scene in Plex (docs/MATCHING.md), against both simulators over real HTTP and a real Redis:
 // the base-name fallback and its PATH_MAP hint, the folder scan of files Plex has not scanned,
 // PLEX_NOT_FOUND=skip, and the check of PLEX_LIBRARIES.
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
@@ -20,7 +20,13 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const quiet = createLogger({ level: 'silent' });
-const fast = (attempts: number) => ({ attempts, backoffBaseMs: 300, backoffCapMs: 300, countsTowardBreaker: false, requeueByDefault: false });
+const fast = (attempts: number) => ({
+  attempts,
+  backoffBaseMs: 300,
+  backoffCapMs: 300,
+  countsTowardBreaker: false,
+  requeueByDefault: false,
+});
 
 interface Rig {
   plex: PlexSimulator;
@@ -71,14 +77,20 @@ async function enqueue(r: Rig, sceneIds: string[]) {
 }
 
 async function finished(r: Rig, n: number) {
-  await waitFor(async () => {
-    const c = await r.queue.getJobCounts('completed', 'failed');
-    return c.completed + c.failed >= n;
-  }, 30_000, `${n} finished jobs`);
+  await waitFor(
+    async () => {
+      const c = await r.queue.getJobCounts('completed', 'failed');
+      return c.completed + c.failed >= n;
+    },
+    30_000,
+    `${n} finished jobs`,
+  );
 }
 
-const status = (r: Rig) => buildStatus({ redis: r.redis, keys: keys(r.config.redis.prefix), queues: [r.queue], config: r.config, now: Date.now() });
-const refreshes = (r: Rig) => r.plex.requests.filter((q) => q.route === ROUTES.refresh).map((q) => new URL(q.path, 'http://x').searchParams.get('path'));
+const status = (r: Rig) =>
+  buildStatus({ redis: r.redis, keys: keys(r.config.redis.prefix), queues: [r.queue], config: r.config, now: Date.now() });
+const refreshes = (r: Rig) =>
+  r.plex.requests.filter((q) => q.route === ROUTES.refresh).map((q) => new URL(q.path, 'http://x').searchParams.get('path'));
 
 describe('base-name fallback', () => {
   it('Stash under /data/stash, Plex under /media/stash, no PATH_MAP: 20 scenes synced, PATH_MAP suggested, decoys untouched', async () => {
@@ -89,9 +101,13 @@ describe('base-name fallback', () => {
       const folder = `f${i % 3}`;
       const id = r.stash.addScene({ title: `Scene ${i}`, files: [`/data/stash/${folder}/Clip-${i}.mp4`] });
       // Plex's copy of the name may differ in case: the comparison ignores it.
-      scenes.set(id, r.plex.addItem({ sectionKey: r.section, title: `clip-${i}`, file: `/media/stash/${folder}/${i % 2 ? 'clip' : 'Clip'}-${i}.mp4` }));
+      scenes.set(
+        id,
+        r.plex.addItem({ sectionKey: r.section, title: `clip-${i}`, file: `/media/stash/${folder}/${i % 2 ? 'clip' : 'Clip'}-${i}.mp4` }),
+      );
       // Same base name, another size: another file, never touched.
-      if (i % 4 === 0) decoys.push(r.plex.addItem({ sectionKey: r.section, title: `decoy-${i}`, file: `/media/stash/old/Clip-${i}.mp4`, size: 1234 }));
+      if (i % 4 === 0)
+        decoys.push(r.plex.addItem({ sectionKey: r.section, title: `decoy-${i}`, file: `/media/stash/old/Clip-${i}.mp4`, size: 1234 }));
     }
     const decoysBefore = decoys.map((k) => r.plex.item(k)!);
     r.workers.push(await startWorkerRole(r.config, quiet));
@@ -105,7 +121,9 @@ describe('base-name fallback', () => {
     const s = await status(r);
     expect(s.matching?.pathHint).toBe(hint);
     expect(s.matching?.pathHints).toHaveLength(1);
-    expect(renderStatusMain(s, { now: Date.now(), nonce: 'n', settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 } })).toContain(hint);
+    expect(
+      renderStatusMain(s, { now: Date.now(), nonce: 'n', settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 } }),
+    ).toContain(hint);
     expect(healthReport({ status: s, probe: null }, { now: Date.now() }).lines.map((l) => l.text)).toContain(hint);
 
     // The match is cached: a second sync of every scene lists nothing.
@@ -125,7 +143,7 @@ describe('base-name fallback', () => {
     await enqueue(r, [id]);
     await finished(r, 1);
     const [failed] = await r.queue.getFailed();
-    expect(failed!.failedReason).toMatch(/^AmbiguousMatch: .*twin\.mp4/);
+    expect(failed.failedReason).toMatch(/^AmbiguousMatch: .*twin\.mp4/);
     expect([r.plex.item(one)!.title, r.plex.item(two)!.title]).toEqual(['twin', 'twin']);
 
     const exactOnly = await rig({ MATCH_FALLBACK: 'none', ERROR_STRATEGIES: JSON.stringify({ PlexNotFound: fast(1) }) });
@@ -134,7 +152,7 @@ describe('base-name fallback', () => {
     exactOnly.workers.push(await startWorkerRole(exactOnly.config, quiet));
     await enqueue(exactOnly, [lone]);
     await finished(exactOnly, 1);
-    expect((await exactOnly.queue.getFailed())[0]!.failedReason).toMatch(/^PlexNotFound: no location/);
+    expect((await exactOnly.queue.getFailed())[0].failedReason).toMatch(/^PlexNotFound: no location/);
     expect(exactOnly.plex.item(rk)!.title).toBe('lone');
   });
 });
@@ -156,7 +174,12 @@ describe('files Plex has not scanned', () => {
     expect(done).toHaveLength(4);
     // One failed attempt (the file was not there), then the retry after the scan found it.
     for (const job of done) expect(job.attemptsStarted).toBeLessThanOrEqual(2);
-    expect(r.plex.items().map((i) => i.title).sort()).toEqual(['New 1', 'New 2', 'New 3', 'New 4']);
+    expect(
+      r.plex
+        .items()
+        .map((i) => i.title)
+        .sort(),
+    ).toEqual(['New 1', 'New 2', 'New 3', 'New 4']);
     expect(refreshes(r).sort()).toEqual(['/media/stash/new1', '/media/stash/new2']);
   });
 
@@ -174,10 +197,14 @@ describe('files Plex has not scanned', () => {
 
     await r.redis.hset(breaker, 'state', 'CLOSED');
     await r.queue.obliterate({ force: true });
-    await waitFor(async () => {
-      await enqueue(r, [id]); // the gate caches the breaker state for a second: deduplicated while it waits
-      return refreshes(r).length > 0;
-    }, 10_000, 'a scan request');
+    await waitFor(
+      async () => {
+        await enqueue(r, [id]); // the gate caches the breaker state for a second: deduplicated while it waits
+        return refreshes(r).length > 0;
+      },
+      10_000,
+      'a scan request',
+    );
     expect(refreshes(r)).toEqual(['/media/stash/x']);
   });
 
@@ -188,8 +215,8 @@ describe('files Plex has not scanned', () => {
     await enqueue(r, [id]);
     await finished(r, 1);
     const [job] = await r.queue.getCompleted();
-    expect(job!.returnvalue).toEqual({ skipped: 'not in Plex' });
-    expect(job!.attemptsStarted).toBe(1);
+    expect(job.returnvalue).toEqual({ skipped: 'not in Plex' });
+    expect(job.attemptsStarted).toBe(1);
     expect(refreshes(r)).toEqual(['/media/stash/private']);
   });
 });
@@ -204,8 +231,16 @@ describe('PLEX_LIBRARIES', () => {
     expect(s.matching!.libraryProblems).toHaveLength(2);
     expect(s.matching!.libraryProblems[0]).toMatch(/PLEX_LIBRARIES: Plex has no library "Movies"/);
     expect(s.matching!.libraryProblems[1]).toMatch(/"Shows" is a show library/);
-    const page = renderStatusMain(s, { now: Date.now(), nonce: 'n', settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 } });
+    const page = renderStatusMain(s, {
+      now: Date.now(),
+      nonce: 'n',
+      settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 },
+    });
     expect(page).toContain('data-testid="library-problem"');
-    expect(healthReport({ status: s, probe: null }, { now: Date.now() }).lines.map((l) => l.text).join('\n')).toContain('no library "Movies"');
+    expect(
+      healthReport({ status: s, probe: null }, { now: Date.now() })
+        .lines.map((l) => l.text)
+        .join('\n'),
+    ).toContain('no library "Movies"');
   });
 });

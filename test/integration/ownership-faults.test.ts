@@ -24,7 +24,7 @@ let n = 0;
 beforeAll(async () => {
   world = await startWorld({ scenes: 0, prefixName: 'ownf' });
   redis = testRedis();
-  section = world.plex.sections()[0]!.key;
+  section = world.plex.sections()[0].key;
 });
 afterAll(async () => {
   redis.disconnect();
@@ -36,7 +36,14 @@ const k = () => keys(world.prefix);
 function depsWith(env: Record<string, string> = {}): SyncDeps {
   const config = parseConfig({ ...world.env, SYNC_POSTER: 'false', ...env });
   return {
-    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap, redis, prefix: world.prefix }),
+    plex: new PlexClient({
+      url: config.plex.url,
+      token: config.plex.token,
+      clientIdentifier: 'stash2plex-test',
+      pathMap: config.plex.pathMap,
+      redis,
+      prefix: world.prefix,
+    }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
     redis,
     keys: k(),
@@ -48,9 +55,16 @@ function depsWith(env: Record<string, string> = {}): SyncDeps {
 function pair(over: { folder?: string; name?: string; item?: boolean } = {}): { sceneId: string; ratingKey: string; file: string } {
   const name = over.name ?? `of-${++n}`;
   const folder = over.folder ?? 'ownf';
-  const sceneId = world.stash.addScene({ title: `Title ${name}`, details: `Details ${name}`, files: [`/stash/videos/${folder}/${name}.mp4`] });
+  const sceneId = world.stash.addScene({
+    title: `Title ${name}`,
+    details: `Details ${name}`,
+    files: [`/stash/videos/${folder}/${name}.mp4`],
+  });
   const file = `/plex/videos/${folder}/${name}.mp4`;
-  const ratingKey = over.item === false ? '' : world.plex.addItem({ sectionKey: section, title: name, file, summary: 'Agent summary', genre: ['Agent Genre'] });
+  const ratingKey =
+    over.item === false
+      ? ''
+      : world.plex.addItem({ sectionKey: section, title: name, file, summary: 'Agent summary', genre: ['Agent Genre'] });
   return { sceneId, ratingKey, file };
 }
 
@@ -58,7 +72,11 @@ function pair(over: { folder?: string; name?: string; item?: boolean } = {}): { 
 const personSets = (ratingKey: string, field: string, value: string) =>
   world.plex.seedItem(ratingKey, { edit: new URLSearchParams({ [`${field}.value`]: value, [`${field}.locked`]: '1' }) });
 
-const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as SyncError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (err: unknown) => err as SyncError,
+  );
 
 describe('an answer that was lost is not a user edit (PRESERVE_PLEX_EDITS=true)', () => {
   const deps = () => depsWith({ PRESERVE_PLEX_EDITS: 'true' });
@@ -101,7 +119,7 @@ describe('an answer that was lost is not a user edit (PRESERVE_PLEX_EDITS=true)'
     expect(world.plex.item(ratingKey)).toMatchObject({ title: 'Rated again', userRating: 6 });
   });
 
-  it('a person\'s own edit after a sync is still preserved', async () => {
+  it("a person's own edit after a sync is still preserved", async () => {
     const { sceneId, ratingKey } = pair();
     await syncScene(sceneId, deps());
     personSets(ratingKey, 'title', 'Mine');
@@ -140,7 +158,7 @@ describe('a locked field a person typed is theirs', () => {
 describe('a replaced item (a new ratingKey for the same file)', () => {
   // Guards the locked-field rule below: without the carried record, stash2plex's own locked values on the
   // new item would read as a person's and freeze.
-  it('the record carries over: stash2plex\'s locked values on the new item are recognised, and Stash changes arrive', async () => {
+  it("the record carries over: stash2plex's locked values on the new item are recognised, and Stash changes arrive", async () => {
     const deps = depsWith({ PRESERVE_PLEX_EDITS: 'true' });
     const { sceneId, ratingKey, file } = pair();
     await syncScene(sceneId, deps);
@@ -180,7 +198,11 @@ describe('the base-name fallback never crosses scenes', () => {
     const first = await syncScene(b.sceneId, deps);
     expect(first).toMatchObject({ skipped: expect.stringMatching(new RegExp(`scene ${a.sceneId} .*same name and size`)) });
     expect(world.plex.item(a.ratingKey)).toMatchObject({ title: 'dup', summary: 'Agent summary' });
-    expect(parseConflict(await redis.hget(k().plexConflicts, b.sceneId))).toMatchObject({ kind: 'duplicate', otherScenes: [a.sceneId], ratingKey: a.ratingKey });
+    expect(parseConflict(await redis.hget(k().plexConflicts, b.sceneId))).toMatchObject({
+      kind: 'duplicate',
+      otherScenes: [a.sceneId],
+      ratingKey: a.ratingKey,
+    });
     // GET /api/status reports it (and so the status page and Health Check).
     const status = await buildStatus({ redis, keys: k(), queues: [], config: parseConfig(world.env), now: Date.now() });
     expect(status.matching!.conflicts.recent.map((c) => c.sceneId)).toContain(b.sceneId);
@@ -206,17 +228,24 @@ describe('the base-name fallback never crosses scenes', () => {
     expect(world.plex.item(a.ratingKey)!.title).toBe('Title claimed');
   });
 
-  it('Plex stacking two scenes\' files into one item (-pt1/-pt2): neither is synced, both are reported', async () => {
+  it("Plex stacking two scenes' files into one item (-pt1/-pt2): neither is synced, both are reported", async () => {
     const p1 = world.stash.addScene({ title: 'Part one', details: 'One', files: ['/stash/videos/stack/movie-pt1.mp4'] });
     const p2 = world.stash.addScene({ title: 'Part two', details: 'Two', files: ['/stash/videos/stack/movie-pt2.mp4'] });
-    const item = world.plex.addItem({ sectionKey: section, title: 'movie', file: '/plex/videos/stack/movie-pt1.mp4', extraFiles: ['/plex/videos/stack/movie-pt2.mp4'] });
+    const item = world.plex.addItem({
+      sectionKey: section,
+      title: 'movie',
+      file: '/plex/videos/stack/movie-pt1.mp4',
+      extraFiles: ['/plex/videos/stack/movie-pt2.mp4'],
+    });
     const deps = depsWith();
     world.plex.resetCounters();
     for (const [self, other] of [
       [p1, p2],
       [p2, p1],
     ] as const) {
-      expect(await syncScene(self, deps)).toMatchObject({ skipped: expect.stringMatching(new RegExp(`stacks .*scene ${other}.*Split Apart`)) });
+      expect(await syncScene(self, deps)).toMatchObject({
+        skipped: expect.stringMatching(new RegExp(`stacks .*scene ${other}.*Split Apart`)),
+      });
       expect(parseConflict(await redis.hget(k().plexConflicts, self))).toMatchObject({ kind: 'stacked', otherScenes: [other] });
     }
     expect(world.plex.editCount()).toBe(0);
@@ -224,8 +253,17 @@ describe('the base-name fallback never crosses scenes', () => {
   });
 
   it('one scene holding both parts of a stacked item is synced as usual', async () => {
-    const sceneId = world.stash.addScene({ title: 'Both parts', details: 'Both', files: ['/stash/videos/both/film-pt1.mp4', '/stash/videos/both/film-pt2.mp4'] });
-    const item = world.plex.addItem({ sectionKey: section, title: 'film', file: '/plex/videos/both/film-pt1.mp4', extraFiles: ['/plex/videos/both/film-pt2.mp4'] });
+    const sceneId = world.stash.addScene({
+      title: 'Both parts',
+      details: 'Both',
+      files: ['/stash/videos/both/film-pt1.mp4', '/stash/videos/both/film-pt2.mp4'],
+    });
+    const item = world.plex.addItem({
+      sectionKey: section,
+      title: 'film',
+      file: '/plex/videos/both/film-pt1.mp4',
+      extraFiles: ['/plex/videos/both/film-pt2.mp4'],
+    });
     expect(await syncScene(sceneId, depsWith())).toMatchObject({ ratingKey: item, editRequests: 1 });
     expect(world.plex.item(item)!.title).toBe('Both parts');
   });

@@ -20,7 +20,7 @@ let n = 0;
 beforeAll(async () => {
   world = await startWorld({ scenes: 0, prefixName: 'own' });
   redis = testRedis();
-  section = world.plex.sections()[0]!.key;
+  section = world.plex.sections()[0].key;
 });
 afterAll(async () => {
   redis.disconnect();
@@ -31,7 +31,14 @@ afterAll(async () => {
 function depsWith(env: Record<string, string> = {}): SyncDeps {
   const config = parseConfig({ ...world.env, ...env });
   return {
-    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap, redis, prefix: world.prefix }),
+    plex: new PlexClient({
+      url: config.plex.url,
+      token: config.plex.token,
+      clientIdentifier: 'stash2plex-test',
+      pathMap: config.plex.pathMap,
+      redis,
+      prefix: world.prefix,
+    }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
     redis,
     keys: keys(world.prefix),
@@ -155,7 +162,7 @@ describe('SYNC_FIELDS=title,genres', () => {
 });
 
 describe('legacy poster hashes', () => {
-  it('move into the ownership records once (a record\'s own poster wins), then the hash is gone', async () => {
+  it("move into the ownership records once (a record's own poster wins), then the hash is gone", async () => {
     const k = keys(world.prefix);
     const sha = (c: string) => c.repeat(64);
     await redis.hset(k.posterHashes, { 'legacy-1': sha('a'), 'legacy-2': sha('b') });

@@ -31,9 +31,9 @@ describe('sharedPlexClientId', () => {
     const ids = await Promise.all(conns.map((c) => sharedPlexClientId(c, key, null)));
     expect(new Set(ids).size).toBe(1);
     expect(ids[0]).toMatch(/^stash2plex-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(await conns[0]!.get(key)).toBe(ids[0]);
+    expect(await conns[0].get(key)).toBe(ids[0]);
     // Later processes (a re-created container) find it too.
-    expect(await sharedPlexClientId(conns[1]!, key, null)).toBe(ids[0]);
+    expect(await sharedPlexClientId(conns[1], key, null)).toBe(ids[0]);
   });
 
   it('uses PLEX_CLIENT_ID when set and stores nothing', async () => {
@@ -48,7 +48,10 @@ describe('sharedPlexClientId', () => {
   });
 
   it('lets a probe go without an id when Redis does not answer', async () => {
-    const dead = connectRedis({ redis: { url: 'redis://127.0.0.1:1', clusterNodes: null, prefix: 'x' } }, { lazyConnect: true, retryStrategy: () => null });
+    const dead = connectRedis(
+      { redis: { url: 'redis://127.0.0.1:1', clusterNodes: null, prefix: 'x' } },
+      { lazyConnect: true, retryStrategy: () => null },
+    );
     dead.on('error', () => undefined);
     stops.push(() => dead.disconnect());
     expect(await probeClientId(dead, 'x:plex:client-id', null, 300)).toBeNull();
@@ -58,7 +61,11 @@ describe('sharedPlexClientId', () => {
 
 describe('every process, one device', () => {
   async function rig(env: Record<string, string> = {}): Promise<World> {
-    const world = await startWorld({ scenes: 3, prefixName: 'cid', env: { SYNC_POSTER: 'false', HEALTH_CLOSED_INTERVAL_MS: '100', DASHBOARD_PORT: '0', ...env } });
+    const world = await startWorld({
+      scenes: 3,
+      prefixName: 'cid',
+      env: { SYNC_POSTER: 'false', HEALTH_CLOSED_INTERVAL_MS: '100', DASHBOARD_PORT: '0', ...env },
+    });
     stops.push(() => world.stop());
     return world;
   }
@@ -75,7 +82,8 @@ describe('every process, one device', () => {
       await queue.close();
       redis.disconnect();
     });
-    for (const sceneId of world.ratingKeyOf.keys()) await enqueueSync(queue, { sceneId, reason: 'manual', enqueuedAt: Date.now() }, world.config.errorStrategies);
+    for (const sceneId of world.ratingKeyOf.keys())
+      await enqueueSync(queue, { sceneId, reason: 'manual', enqueuedAt: Date.now() }, world.config.errorStrategies);
     await waitFor(async () => (await queue.getJobCounts('completed')).completed === world.ratingKeyOf.size, 20_000, 'synced scenes');
     await waitFor(() => world.plex.count({ route: '/identity' }) > 0, 10_000, 'a supervisor probe');
 
@@ -89,7 +97,7 @@ describe('every process, one device', () => {
     const before = world.plex.count({ route: '/identity' });
     await runTask('health_check', {
       input: { server_connection: { Scheme: 'http', Host: '127.0.0.1', Port: 1, PluginDir: dir }, args: { mode: 'health_check' } },
-      env: { PLEX_URL: world.env.PLEX_URL!, ...(world.env.PLEX_CLIENT_ID ? { PLEX_CLIENT_ID: world.env.PLEX_CLIENT_ID } : {}) },
+      env: { PLEX_URL: world.env.PLEX_URL, ...(world.env.PLEX_CLIENT_ID ? { PLEX_CLIENT_ID: world.env.PLEX_CLIENT_ID } : {}) },
       dir,
       redis: { url: testRedisUrl(), prefix: world.prefix },
       log: () => undefined,

@@ -43,7 +43,15 @@ afterAll(async () => {
 
 function client(over: Partial<PlexClientOptions> = {}) {
   const prefix = uniquePrefix('plex');
-  const c = new PlexClient({ url: sim.url, token: TOKEN, redis, prefix, pathMap: [{ from: '/stash', to: '/plex' }], clientIdentifier: CLIENT_ID, ...over });
+  const c = new PlexClient({
+    url: sim.url,
+    token: TOKEN,
+    redis,
+    prefix,
+    pathMap: [{ from: '/stash', to: '/plex' }],
+    clientIdentifier: CLIENT_ID,
+    ...over,
+  });
   return Object.assign(c, { pathCacheKey: keys(prefix).plexPathCache, scanMarkKey: keys(prefix).plexLastScan });
 }
 
@@ -71,7 +79,14 @@ const listings = () => sim.requests.filter((x) => x.route === ROUTES.sectionAll 
 const bounded = (r: SimRequest) =>
   r.containerStart !== null && r.containerSize !== null && Number(r.containerSize) <= 1000 && r.listed <= Number(r.containerSize);
 
-const add = (sectionKey: string, file: string, title = file.split('/').pop()!.replace(/\.\w+$/, '')) => sim.addItem({ sectionKey, title, file });
+const add = (
+  sectionKey: string,
+  file: string,
+  title = file
+    .split('/')
+    .pop()!
+    .replace(/\.\w+$/, ''),
+) => sim.addItem({ sectionKey, title, file });
 
 describe('server and token', () => {
   it('reads the identity without a token', async () => {
@@ -123,7 +138,7 @@ describe('server and token', () => {
     await expectType(c.identity(), 'PlexTemporaryError');
   });
 
-  it('a listing of a section Plex no longer lists is PlexNotFound (the 404 is Plex\'s own)', async () => {
+  it("a listing of a section Plex no longer lists is PlexNotFound (the 404 is Plex's own)", async () => {
     const gone = sim.addSection({ title: 'Gone', locations: ['/plex/gone'] });
     const c = client();
     await c.sections(); // cached with the section, as a worker's would be
@@ -165,13 +180,18 @@ describe('resolveItem', () => {
     expect([a, c]).not.toContain(r.ratingKey);
     const lists = listings();
     expect(lists).toHaveLength(1);
-    expect(lists[0]!.path).toContain('file=%2Fplex%2Fmovies%2Ff1%2Fb.mp4');
+    expect(lists[0].path).toContain('file=%2Fplex%2Fmovies%2Ff1%2Fb.mp4');
     expect(lists[0]).toMatchObject({ containerStart: '0', containerSize: '1000' });
   });
 
   it('picks the section with the longest location prefix', async () => {
     const rk = add(other, '/plex/movies/other/o.mp4');
-    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({ ratingKey: rk, sectionKey: other, via: 'path', cached: false });
+    expect(await client().resolveItem('/stash/movies/other/o.mp4')).toEqual({
+      ratingKey: rk,
+      sectionKey: other,
+      via: 'path',
+      cached: false,
+    });
   });
 
   it('falls back to the title filter when the file filter finds nothing', async () => {
@@ -179,7 +199,12 @@ describe('resolveItem', () => {
     add(movies, '/plex/movies/f9/My.Fine_Clip.mp4', 'My Fine Clip'); // same title, other file
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({ ratingKey: rk, sectionKey: movies, via: 'path', cached: false });
+    expect(await client().resolveItem('/stash/movies/f2/My.Fine_Clip.mp4')).toEqual({
+      ratingKey: rk,
+      sectionKey: movies,
+      via: 'path',
+      cached: false,
+    });
     expect(sim.requests.map((x) => x.path).filter((p) => p.includes('title='))).toHaveLength(1);
     expect(listings().length).toBeGreaterThan(0);
     expect(listings().every(bounded)).toBe(true);
@@ -194,7 +219,12 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('none');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/big/d2/file-401.mp4')).toEqual({
+      ratingKey: target,
+      sectionKey: big,
+      via: 'path',
+      cached: false,
+    });
     const scans = listings().filter((x) => !/file=|title=/.test(x.path));
     expect(scans.map((x) => x.containerStart)).toEqual(['0', '200', '400']); // 0–199, 200–399, 400–449
     expect(listings().every(bounded)).toBe(true);
@@ -209,7 +239,12 @@ describe('resolveItem', () => {
     }
     sim.setFileFilter('ignored');
     sim.resetCounters();
-    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({ ratingKey: target, sectionKey: big, via: 'path', cached: false });
+    expect(await client({ listPageSize: 200 }).resolveItem('/stash/ign/d4/file-333.mp4')).toEqual({
+      ratingKey: target,
+      sectionKey: big,
+      via: 'path',
+      cached: false,
+    });
     // The file= search alone found it: three bounded pages, no title search, no scan.
     expect(listings().map((x) => [x.path.includes('file='), x.containerStart])).toEqual([
       [true, '0'],
@@ -251,7 +286,7 @@ describe('resolveItem', () => {
     expect(warnings).toEqual([{ sectionKey: refusing }, { sectionKey: second }]);
     // Another process (a new client) asks once more.
     sim.resetCounters();
-    await client().resolveItem(stash(files[0]!));
+    await client().resolveItem(stash(files[0]));
     expect(listings().filter((x) => x.path.includes('file='))).toHaveLength(1);
     for (const rk of [...want.values(), other]) sim.removeItem(rk);
   });
@@ -259,11 +294,17 @@ describe('resolveItem', () => {
   it('resolves in a section of 50 000 that ignores file=, in pages of at most 1000; the path cache then costs no listing', async () => {
     const huge = sim.addSection({ title: 'Huge', locations: ['/plex/huge'] });
     const keys: string[] = [];
-    for (let i = 0; i < 50_000; i++) keys.push(sim.addItem({ sectionKey: huge, title: `Scene ${i}`, file: `/plex/huge/d${i % 100}/s${i}.mp4` }));
+    for (let i = 0; i < 50_000; i++)
+      keys.push(sim.addItem({ sectionKey: huge, title: `Scene ${i}`, file: `/plex/huge/d${i % 100}/s${i}.mp4` }));
     sim.setFileFilter('ignored');
     sim.resetCounters();
     const c = client();
-    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({ ratingKey: keys[31717], sectionKey: huge, via: 'path', cached: false });
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toEqual({
+      ratingKey: keys[31717],
+      sectionKey: huge,
+      via: 'path',
+      cached: false,
+    });
     const lists = listings();
     expect(lists.length).toBe(50); // the whole section once (a second holder would be noticed), 1000 at a time
     expect(lists.every(bounded)).toBe(true);
@@ -271,7 +312,11 @@ describe('resolveItem', () => {
 
     sim.resetCounters();
     // The verification read is handed back with the answer: the caller need not read the item again.
-    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toMatchObject({ ratingKey: keys[31717], sectionKey: huge, item: { ratingKey: keys[31717] } });
+    expect(await c.resolveItem('/stash/huge/d17/s31717.mp4')).toMatchObject({
+      ratingKey: keys[31717],
+      sectionKey: huge,
+      item: { ratingKey: keys[31717] },
+    });
     expect(listings()).toHaveLength(0);
     expect(sim.requests.map((x) => `${x.method} ${x.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
     for (const rk of keys) sim.removeItem(rk);
@@ -301,7 +346,9 @@ describe('resolveItem', () => {
     sim.resetCounters();
     const c = client({ pathMap: [{ from: '/stash/win', to: 'C:\\Plex\\Clips' }] });
     expect(await c.resolveItem('/stash/win/w/clip.mp4')).toEqual({ ratingKey: rk, sectionKey: win, via: 'path', cached: false });
-    expect(sim.requests.find((x) => x.path.includes('file='))!.path).toContain(`file=${encodeURIComponent('C:\\Plex\\Clips\\w\\clip.mp4')}`);
+    expect(sim.requests.find((x) => x.path.includes('file='))!.path).toContain(
+      `file=${encodeURIComponent('C:\\Plex\\Clips\\w\\clip.mp4')}`,
+    );
   });
 
   it('uses the Redis cache after a verified read, and drops a stale entry', async () => {
@@ -311,20 +358,32 @@ describe('resolveItem', () => {
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(rk);
 
     sim.resetCounters();
-    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toMatchObject({ ratingKey: rk, sectionKey: movies, item: { ratingKey: rk } });
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toMatchObject({
+      ratingKey: rk,
+      sectionKey: movies,
+      item: { ratingKey: rk },
+    });
     expect(sim.requests.map((x) => `${x.method} ${x.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
 
     // Stale: the cached item now holds another file; a new item holds ours.
     sim.setItemFiles(rk, ['/plex/movies/f5/moved.mp4']);
     const fresh = add(movies, '/plex/movies/f5/cached.mp4');
-    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({ ratingKey: fresh, sectionKey: movies, via: 'path', cached: false });
+    expect(await c.resolveItem('/stash/movies/f5/cached.mp4')).toEqual({
+      ratingKey: fresh,
+      sectionKey: movies,
+      via: 'path',
+      cached: false,
+    });
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(fresh);
 
     // Stale: the cached item is gone (404) and nothing holds the file any more: proven by a second read
     // after the section answered, the entry goes and the caller is told (it forgets what it kept).
     sim.removeItem(fresh);
     const gone: [string, string | null][] = [];
-    await expectType(c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) }), 'PlexNotFound');
+    await expectType(
+      c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) }),
+      'PlexNotFound',
+    );
     expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(0);
     expect(gone).toEqual([[fresh, null]]);
   });
@@ -348,7 +407,9 @@ describe('resolveItem', () => {
     sim.removeItem(old);
     const successor = add(movies, '/plex/movies/f7/replaced.mp4');
     const gone: [string, string | null][] = [];
-    expect(await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) })).toMatchObject({ ratingKey: successor });
+    expect(await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) })).toMatchObject({
+      ratingKey: successor,
+    });
     expect(gone).toEqual([[old, successor]]);
   });
 
@@ -381,7 +442,10 @@ describe('resolveItem', () => {
     expect(await c.resolveItem('/stash/movies/f10/relocated.mp4', size)).toMatchObject({ ratingKey: old, via: 'fallback' });
     // The scene's last item, but never found at that path by a sync: the usual base-name match (a PATH_MAP that differs).
     const twin = add(movies, '/plex/movies/f11/twin.mp4');
-    expect(await client().resolveItem('/stash/movies/f12/twin.mp4', simFileSize('twin.mp4'), { lastSyncedTo: twin })).toMatchObject({ ratingKey: twin, via: 'fallback' });
+    expect(await client().resolveItem('/stash/movies/f12/twin.mp4', simFileSize('twin.mp4'), { lastSyncedTo: twin })).toMatchObject({
+      ratingKey: twin,
+      via: 'fallback',
+    });
     expect(await c.syncedPaths(['/plex/movies/f9/relocated.mp4', '/plex/movies/f11/twin.mp4'])).toEqual([true, false]);
   });
 });
@@ -396,14 +460,25 @@ const desiredTags = (tags: DesiredPlexState['tags']): DesiredPlexState => ({
 
 /** The tag edit for fields stash2plex owns (so they follow Stash). */
 const diff = (desired: DesiredPlexState, item: PlexItem, mode: SyncMode) =>
-  decide(desired, item, { genres: 'x', actors: 'x', collection: 'x' }, { mode, fields: ['genres', 'actors', 'collection'], preservePlexEdits: false, maxTags: 200 }).edit;
+  decide(
+    desired,
+    item,
+    { genres: 'x', actors: 'x', collection: 'x' },
+    { mode, fields: ['genres', 'actors', 'collection'], preservePlexEdits: false, maxTags: 200 },
+  ).edit;
 
 // Real Plex replaces a tag list with the indexed tags sent (python-plexapi plexapi/mixins.py editTags);
 // the client must be right under that reading and under the older additive one.
 describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexed tags as "%s"', (mode) => {
   it('mirror mode: exactly the desired tags', async () => {
     sim.setTagEdits(mode);
-    const rk = sim.addItem({ sectionKey: movies, title: 'T', file: `/plex/movies/tm-${mode}/x.mp4`, genre: ['Old', 'Keep', 'Bad, Tag'], actor: ['Zed'] });
+    const rk = sim.addItem({
+      sectionKey: movies,
+      title: 'T',
+      file: `/plex/movies/tm-${mode}/x.mp4`,
+      genre: ['Old', 'Keep', 'Bad, Tag'],
+      actor: ['Zed'],
+    });
     const c = client();
     const edit = diff(desiredTags({ genre: ['Keep', 'Drama, Dark'], actor: ['Alice'], collection: [] }), await c.getItem(rk), 'mirror');
     await c.applyEdit(movies, rk, edit);
@@ -412,12 +487,21 @@ describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexe
     expect(item.tags.actor).toEqual(['Alice']);
     expect(item.tags.collection).toEqual([]);
     // In sync now: nothing more to send.
-    expect(diff(desiredTags({ genre: ['Keep', 'Drama, Dark'], actor: ['Alice'], collection: [] }), item, 'mirror')).toEqual({ scalars: {}, tags: {} });
+    expect(diff(desiredTags({ genre: ['Keep', 'Drama, Dark'], actor: ['Alice'], collection: [] }), item, 'mirror')).toEqual({
+      scalars: {},
+      tags: {},
+    });
   });
 
   it('merge mode: the union, so tags only Plex has survive', async () => {
     sim.setTagEdits(mode);
-    const rk = sim.addItem({ sectionKey: movies, title: 'T', file: `/plex/movies/tg-${mode}/x.mp4`, genre: ['Plex Only', 'Both'], actor: ['Zed'] });
+    const rk = sim.addItem({
+      sectionKey: movies,
+      title: 'T',
+      file: `/plex/movies/tg-${mode}/x.mp4`,
+      genre: ['Plex Only', 'Both'],
+      actor: ['Zed'],
+    });
     const c = client();
     const edit = diff(desiredTags({ genre: ['Both', 'Stash Only'], actor: ['Alice'], collection: [] }), await c.getItem(rk), 'merge');
     expect(edit.tags.genre).toEqual({ set: ['Plex Only', 'Both', 'Stash Only'], remove: [] });
@@ -431,7 +515,13 @@ describe.each<TagEditMode>(['replace', 'add'])('tag edits when Plex reads indexe
 
 describe('getItem / applyEdit / uploadPoster', () => {
   it('applies scalars, mirrored tags, locks and the rating; getItem reads them back', async () => {
-    const rk = sim.addItem({ sectionKey: movies, title: 'raw', file: '/plex/movies/e1/x.mp4', genre: ['Old', 'Keep', 'Bad, Tag'], actor: ['Zed'] });
+    const rk = sim.addItem({
+      sectionKey: movies,
+      title: 'raw',
+      file: '/plex/movies/e1/x.mp4',
+      genre: ['Old', 'Keep', 'Bad, Tag'],
+      actor: ['Zed'],
+    });
     const c = client();
     sim.resetCounters();
     const sent = await c.applyEdit(movies, rk, {
@@ -490,15 +580,24 @@ describe('getItem / applyEdit / uploadPoster', () => {
   });
 
   it("lists an item's posters (the selected one marked), selects one again, and reads the item's thumb", async () => {
-    const rk = sim.addItem({ sectionKey: movies, title: 'P', file: '/plex/movies/e4/agent.mp4', poster: { bytes: Buffer.from([0xff, 0xd8, 0xff, 9]), contentType: 'image/jpeg' } });
+    const rk = sim.addItem({
+      sectionKey: movies,
+      title: 'P',
+      file: '/plex/movies/e4/agent.mp4',
+      poster: { bytes: Buffer.from([0xff, 0xd8, 0xff, 9]), contentType: 'image/jpeg' },
+    });
     const c = client();
     const [agent] = await c.posters(rk);
-    expect(agent).toEqual({ ratingKey: expect.stringMatching(/^metadata:\/\/posters\//), selected: true, provider: 'tv.plex.agents.movie' });
+    expect(agent).toEqual({
+      ratingKey: expect.stringMatching(/^metadata:\/\/posters\//),
+      selected: true,
+      provider: 'tv.plex.agents.movie',
+    });
     expect((await c.getItem(rk)).thumb).toMatch(new RegExp(`^/library/metadata/${rk}/thumb/`));
     await c.uploadPoster(movies, rk, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 5]), 'image/jpeg');
     expect((await c.posters(rk)).map((p) => p.selected)).toEqual([false, true]);
-    await c.selectPoster(rk, agent!.ratingKey);
-    expect(sim.item(rk)!.posterKey).toBe(agent!.ratingKey);
+    await c.selectPoster(rk, agent.ratingKey);
+    expect(sim.item(rk)!.posterKey).toBe(agent.ratingKey);
     expect((await c.posters(rk)).map((p) => p.selected)).toEqual([true, false]);
     expect((await c.getItem(add(movies, '/plex/movies/e4/none.mp4'))).thumb).toBeUndefined();
     await expectType(c.selectPoster(rk, 'upload://posters/missing'), 'PlexNotFound');
@@ -515,56 +614,73 @@ describe('edits longer than a proxy allows', () => {
   const logged: { fields: Record<string, unknown>; msg: string }[] = [];
   const log = { warn: (fields: unknown, msg?: string) => void logged.push({ fields: fields as Record<string, unknown>, msg: msg ?? '' }) };
 
-  it.each<TagEditMode>(['replace', 'add'])('an edit over 8 KiB goes in several PUTs, each under it, each list whole ("%s")', async (mode) => {
-    sim.setTagEdits(mode);
-    sim.setProxyLimits({ requestLine: 8 * 1024 });
-    const rk = sim.addItem({ sectionKey: movies, title: 'raw', file: `/plex/movies/long-${mode}/x.mp4`, genre: ['Old'], actor: names(30, 'Gone') });
-    const edit = {
-      scalars: { title: 'Ünïcödé', summary: text(700) },
-      tags: { genre: { set: names(120, 'Génre'), remove: ['Old'] }, actor: { set: names(40, 'Actör'), remove: names(30, 'Gone') } },
-    };
-    sim.resetCounters();
-    const sent = await client().applyEdit(movies, rk, edit);
-    const urls = editUrls();
-    expect(urls.length).toBeGreaterThan(1);
-    expect(sent).toBe(urls.length);
-    expect(Math.max(...urls.map((u) => u.length))).toBeLessThanOrEqual(8 * 1024);
-    expect(sim.count({ status: 414 })).toBe(0);
-    expect(sim.item(rk)).toMatchObject({ title: 'Ünïcödé', summary: text(700), genre: names(120, 'Génre'), actor: names(40, 'Actör') });
-    expect(sim.item(rk)!.locked).toEqual(['actor', 'genre', 'summary', 'title']);
-  });
+  it.each<TagEditMode>(['replace', 'add'])(
+    'an edit over 8 KiB goes in several PUTs, each under it, each list whole ("%s")',
+    async (mode) => {
+      sim.setTagEdits(mode);
+      sim.setProxyLimits({ requestLine: 8 * 1024 });
+      const rk = sim.addItem({
+        sectionKey: movies,
+        title: 'raw',
+        file: `/plex/movies/long-${mode}/x.mp4`,
+        genre: ['Old'],
+        actor: names(30, 'Gone'),
+      });
+      const edit = {
+        scalars: { title: 'Ünïcödé', summary: text(700) },
+        tags: { genre: { set: names(120, 'Génre'), remove: ['Old'] }, actor: { set: names(40, 'Actör'), remove: names(30, 'Gone') } },
+      };
+      sim.resetCounters();
+      const sent = await client().applyEdit(movies, rk, edit);
+      const urls = editUrls();
+      expect(urls.length).toBeGreaterThan(1);
+      expect(sent).toBe(urls.length);
+      expect(Math.max(...urls.map((u) => u.length))).toBeLessThanOrEqual(8 * 1024);
+      expect(sim.count({ status: 414 })).toBe(0);
+      expect(sim.item(rk)).toMatchObject({ title: 'Ünïcödé', summary: text(700), genre: names(120, 'Génre'), actor: names(40, 'Actör') });
+      expect(sim.item(rk)!.locked).toEqual(['actor', 'genre', 'summary', 'title']);
+    },
+  );
 
   it('a proxy whose limit is lower: the refused request goes again split further, once, and says so', async () => {
     sim.setProxyLimits({ requestLine: 5_000 });
     const rk = add(movies, '/plex/movies/long-lower/x.mp4');
     logged.length = 0;
     sim.resetCounters();
-    const sent = await client({ log }).applyEdit(movies, rk, { scalars: { summary: text(300) }, tags: { genre: { set: names(50, 'Génre'), remove: [] } } });
+    const sent = await client({ log }).applyEdit(movies, rk, {
+      scalars: { summary: text(300) },
+      tags: { genre: { set: names(50, 'Génre'), remove: [] } },
+    });
     expect(sim.requests.map((r) => r.status)).toEqual([414, 200, 200]);
     expect(sent).toBe(3);
     expect(sim.item(rk)).toMatchObject({ summary: text(300), genre: names(50, 'Génre') });
-    expect(logged).toEqual([{ fields: expect.objectContaining({ status: 414, parts: 2 }), msg: expect.stringContaining('PLEX_MAX_URL_BYTES') }]);
+    expect(logged).toEqual([
+      { fields: expect.objectContaining({ status: 414, parts: 2 }), msg: expect.stringContaining('PLEX_MAX_URL_BYTES') },
+    ]);
   });
 
   it.each([
     { limits: { requestLine: 3_000 }, status: 414 },
     { limits: { headers: 3_000 }, status: 431 },
-  ])('what a proxy still refuses ($status) fails as PlexBadRequest naming the setting; sent again, it completes', async ({ limits, status }) => {
-    sim.setProxyLimits(limits);
-    const rk = add(movies, `/plex/movies/long-refused-${status}/x.mp4`);
-    const edit = { scalars: { title: 'Split' }, tags: { genre: { set: names(60, 'Génre'), remove: [] } } };
-    sim.resetCounters();
-    const err = await expectType(client().applyEdit(movies, rk, edit), 'PlexBadRequest');
-    expect(err.message).toContain(`HTTP ${status}`);
-    expect(err.message).toContain('PLEX_MAX_URL_BYTES');
-    expect(err.status).toBe(status);
-    // Split once: the title went through, the list alone was still refused, nothing more was tried.
-    expect(sim.requests.map((r) => r.status)).toEqual([status, 200, status]);
-    expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: [] });
-    sim.setProxyLimits({});
-    await client().applyEdit(movies, rk, edit);
-    expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: names(60, 'Génre') });
-  });
+  ])(
+    'what a proxy still refuses ($status) fails as PlexBadRequest naming the setting; sent again, it completes',
+    async ({ limits, status }) => {
+      sim.setProxyLimits(limits);
+      const rk = add(movies, `/plex/movies/long-refused-${status}/x.mp4`);
+      const edit = { scalars: { title: 'Split' }, tags: { genre: { set: names(60, 'Génre'), remove: [] } } };
+      sim.resetCounters();
+      const err = await expectType(client().applyEdit(movies, rk, edit), 'PlexBadRequest');
+      expect(err.message).toContain(`HTTP ${status}`);
+      expect(err.message).toContain('PLEX_MAX_URL_BYTES');
+      expect(err.status).toBe(status);
+      // Split once: the title went through, the list alone was still refused, nothing more was tried.
+      expect(sim.requests.map((r) => r.status)).toEqual([status, 200, status]);
+      expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: [] });
+      sim.setProxyLimits({});
+      await client().applyEdit(movies, rk, edit);
+      expect(sim.item(rk)).toMatchObject({ title: 'Split', genre: names(60, 'Génre') });
+    },
+  );
 });
 
 describe('secrets', () => {

@@ -59,14 +59,19 @@ describe('PlexSimulator', () => {
 
   it('lists sections with their locations', async () => {
     const mc = (await json(await get('/library/sections'))).MediaContainer;
-    expect(mc.Directory).toEqual(expect.arrayContaining([expect.objectContaining({ key: sec, type: 'movie', title: 'Movies', Location: [{ id: expect.any(Number), path: '/m' }] })]));
+    expect(mc.Directory).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: sec, type: 'movie', title: 'Movies', Location: [{ id: expect.any(Number), path: '/m' }] }),
+      ]),
+    );
   });
 
   it('lists partial items, filters file= by folder (not exactly), title= by substring, and pages', async () => {
     const a = sim.addItem({ sectionKey: sec, title: 'Alpha One', file: '/m/list/a.mp4', genre: ['G'], summary: 'S' });
     const b = sim.addItem({ sectionKey: sec, title: 'Beta', file: '/m/list/b.mp4' });
     sim.addItem({ sectionKey: sec, title: 'Gamma', file: '/m/else/c.mp4' });
-    const byFile = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/list/a.mp4')}`))).MediaContainer;
+    const byFile = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/list/a.mp4')}`)))
+      .MediaContainer;
     expect(byFile.Metadata.map((m: any) => m.ratingKey).sort()).toEqual([a, b].sort());
     const first = byFile.Metadata.find((m: any) => m.ratingKey === a);
     expect(first).not.toHaveProperty('Genre');
@@ -102,7 +107,14 @@ describe('PlexSimulator', () => {
   it('serves the full item with tag arrays, fields and parts; empty ones are left out', async () => {
     const rk = sim.addItem({ sectionKey: sec, title: 'Full', file: '/m/full/x.mp4', genre: ['G1'], actor: ['A'], locked: ['title'] });
     const md = (await json(await get(`/library/metadata/${rk}`))).MediaContainer.Metadata[0];
-    expect(md).toMatchObject({ ratingKey: rk, title: 'Full', librarySectionID: Number(sec), Genre: [{ tag: 'G1' }], Role: [{ tag: 'A' }], Field: [{ name: 'title', locked: true }] });
+    expect(md).toMatchObject({
+      ratingKey: rk,
+      title: 'Full',
+      librarySectionID: Number(sec),
+      Genre: [{ tag: 'G1' }],
+      Role: [{ tag: 'A' }],
+      Field: [{ name: 'title', locked: true }],
+    });
     expect(md.Media[0].Part[0].file).toBe('/m/full/x.mp4');
     expect(md).not.toHaveProperty('Collection');
     expect(md).not.toHaveProperty('summary');
@@ -142,7 +154,9 @@ describe('PlexSimulator', () => {
   it('indexed tags replace the whole list by default, as on a real server; "add" mode adds them', async () => {
     const rk = sim.addItem({ sectionKey: sec, title: 'R', file: '/m/replace/r.mp4', genre: ['Old1', 'Old2'], actor: ['Keep'] });
     // What a client sending only the new tags does: on a real server the old ones are gone.
-    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'genre[0].tag.tag': 'New', 'genre.locked': '1' })).status).toBe(200);
+    expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'genre[0].tag.tag': 'New', 'genre.locked': '1' })).status).toBe(
+      200,
+    );
     expect(sim.item(rk)).toMatchObject({ genre: ['New'], actor: ['Keep'], locked: ['genre'] });
     // Only a lock: the list stays.
     expect((await put(`/library/sections/${sec}/all`, { type: '1', id: rk, 'actor.locked': '1' })).status).toBe(200);
@@ -162,7 +176,11 @@ describe('PlexSimulator', () => {
     expect((await rate('11')).status).toBe(400);
     expect((await rate('-1')).status).toBe(200);
     expect(sim.item(rk)!.userRating).toBeNull();
-    const post = await fetch(`${sim.url}/library/metadata/${rk}/posters`, { method: 'POST', headers: { ...H, 'Content-Type': 'image/png' }, body: new Uint8Array([1, 2, 3]) });
+    const post = await fetch(`${sim.url}/library/metadata/${rk}/posters`, {
+      method: 'POST',
+      headers: { ...H, 'Content-Type': 'image/png' },
+      body: new Uint8Array([1, 2, 3]),
+    });
     expect(post.status).toBe(200);
     expect(sim.item(rk)!.poster).toMatchObject({ bytes: 3, contentType: 'image/png', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     await get(`/library/metadata/${rk}`);
@@ -172,35 +190,60 @@ describe('PlexSimulator', () => {
 
   it('posters as python-plexapi sees them: the agent’s listed and selected; an upload (upload://posters/<sha1>) added once and selected; select puts one back and locks it', async () => {
     const agentBytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 7]);
-    const rk = sim.addItem({ sectionKey: sec, title: 'P', file: '/m/posters/p.mp4', poster: { bytes: agentBytes, contentType: 'image/jpeg' } });
+    const rk = sim.addItem({
+      sectionKey: sec,
+      title: 'P',
+      file: '/m/posters/p.mp4',
+      poster: { bytes: agentBytes, contentType: 'image/jpeg' },
+    });
     const bare = sim.addItem({ sectionKey: sec, title: 'Q', file: '/m/posters/q.mp4' });
-    const list = async (key: string) => (await json(await get(`/library/metadata/${key}/posters`))).MediaContainer.Metadata as { ratingKey: string; selected: boolean; provider?: string; key: string }[];
-    const thumbOf = async (key: string) => (await json(await get(`/library/metadata/${key}`))).MediaContainer.Metadata[0].thumb as string | undefined;
+    const list = async (key: string) =>
+      (await json(await get(`/library/metadata/${key}/posters`))).MediaContainer.Metadata as {
+        ratingKey: string;
+        selected: boolean;
+        provider?: string;
+        key: string;
+      }[];
+    const thumbOf = async (key: string) =>
+      (await json(await get(`/library/metadata/${key}`))).MediaContainer.Metadata[0].thumb as string | undefined;
     const agent = await list(rk);
-    expect(agent).toEqual([expect.objectContaining({ ratingKey: expect.stringMatching(/^metadata:\/\/posters\//), selected: true, provider: 'tv.plex.agents.movie' })]);
+    expect(agent).toEqual([
+      expect.objectContaining({
+        ratingKey: expect.stringMatching(/^metadata:\/\/posters\//),
+        selected: true,
+        provider: 'tv.plex.agents.movie',
+      }),
+    ]);
     expect(await list(bare)).toEqual([]);
     expect(await thumbOf(bare)).toBeUndefined();
     expect(await thumbOf(rk)).toMatch(new RegExp(`^/library/metadata/${rk}/thumb/\\d+$`));
     const png = new Uint8Array([1, 2, 3, 4]);
-    const upload = () => fetch(`${sim.url}/library/metadata/${rk}/posters`, { method: 'POST', headers: { ...H, 'Content-Type': 'image/png' }, body: png });
+    const upload = () =>
+      fetch(`${sim.url}/library/metadata/${rk}/posters`, { method: 'POST', headers: { ...H, 'Content-Type': 'image/png' }, body: png });
     expect((await upload()).status).toBe(200);
     expect((await upload()).status).toBe(200);
     const sha1 = createHash('sha1').update(png).digest('hex');
     expect((await list(rk)).map((p) => [p.ratingKey, p.selected])).toEqual([
-      [agent[0]!.ratingKey, false],
+      [agent[0].ratingKey, false],
       [`upload://posters/${sha1}`, true],
     ]);
     expect(sim.item(rk)).toMatchObject({ posterKey: `upload://posters/${sha1}`, poster: { bytes: 4 }, locked: [] });
     sim.resetCounters();
-    expect((await put(`/library/metadata/${rk}/poster`, { url: agent[0]!.ratingKey })).status).toBe(200);
-    expect(sim.item(rk)).toMatchObject({ posterKey: agent[0]!.ratingKey, poster: { bytes: agentBytes.length }, locked: ['thumb'] });
+    expect((await put(`/library/metadata/${rk}/poster`, { url: agent[0].ratingKey })).status).toBe(200);
+    expect(sim.item(rk)).toMatchObject({ posterKey: agent[0].ratingKey, poster: { bytes: agentBytes.length }, locked: ['thumb'] });
     expect((await put(`/library/metadata/${rk}/poster`, { url: 'upload://posters/none' })).status).toBe(404);
     expect((await put(`/library/metadata/${rk}/poster`, {})).status).toBe(400);
     expect(sim.editCount()).toBe(3);
   });
 
   it('a moved file: a bare new item (the old one gone), the same item at the new path, or nothing until a refresh covers its folder', async () => {
-    const edited = sim.addItem({ sectionKey: sec, title: 'Edited title', summary: 'Set by someone', file: '/m/a/moved.mp4', locked: ['title'] });
+    const edited = sim.addItem({
+      sectionKey: sec,
+      title: 'Edited title',
+      summary: 'Set by someone',
+      file: '/m/a/moved.mp4',
+      locked: ['title'],
+    });
     const fresh = sim.moveFile('/m/a/moved.mp4', '/m/b/moved-renamed.mp4')!;
     expect(sim.item(edited)).toBeUndefined();
     expect(sim.item(fresh)).toMatchObject({ title: 'moved-renamed', summary: '', locked: [], files: ['/m/b/moved-renamed.mp4'] });
@@ -216,7 +259,8 @@ describe('PlexSimulator', () => {
     expect(sim.items().some((i) => i.files.includes('/m/d/waiting.mp4'))).toBe(false);
     expect((await get(`/library/sections/${sec}/refresh?path=${encodeURIComponent('/m/d')}`)).status).toBe(200);
     await waitFor(() => sim.items().some((i) => i.files.includes('/m/d/waiting.mp4')), 5_000, 'the scan of /m/d');
-    const scanned = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/d/waiting.mp4')}`))).MediaContainer.Metadata;
+    const scanned = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/d/waiting.mp4')}`)))
+      .MediaContainer.Metadata;
     expect(scanned.map((m: any) => m.Media[0].Part[0])).toEqual([expect.objectContaining({ file: '/m/d/waiting.mp4', size: 4_321 })]);
     expect(() => sim.moveFile('/m/nowhere.mp4', '/m/x.mp4')).toThrow(/no item holds/);
   });
@@ -256,7 +300,8 @@ describe('PlexSimulator', () => {
   it("a proxy's limits: 414 past the request line's, 431 past the headers', logged, nothing applied; none by default", async () => {
     const rk = sim.addItem({ sectionKey: sec, title: 'Before', file: '/m/proxy/limits.mp4' });
     const long = (n: number) => ({ type: '1', id: rk, 'title.value': 'é'.repeat(n) });
-    const line = (query: Record<string, string>) => `PUT /library/sections/${sec}/all?${new URLSearchParams(query).toString()} HTTP/1.1\r\n`.length;
+    const line = (query: Record<string, string>) =>
+      `PUT /library/sections/${sec}/all?${new URLSearchParams(query).toString()} HTTP/1.1\r\n`.length;
     // 20 KiB of URL: more than Node's own header limit, taken by the simulator unless a proxy limit says otherwise.
     expect((await put(`/library/sections/${sec}/all`, long(3_500))).status).toBe(200);
     expect(sim.item(rk)!.title).toBe('é'.repeat(3_500));

@@ -33,11 +33,19 @@ if (!ZIP) console.warn('[plugin-build] no zip command: the `--zip system` packag
 
 /** Runs a script with only PATH and `env` (never the developer's HOOK_TOKEN). */
 function run(script: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const build = (out: string, env: Record<string, string> = {}, extra: string[] = ['--no-env-file']) =>
-  run('scripts/build-plugin.mjs', ['--outdir', join(out, 'node'), '--http-outdir', join(out, 'http'), '--curl-outdir', join(out, 'curl'), ...extra], env);
+  run(
+    'scripts/build-plugin.mjs',
+    ['--outdir', join(out, 'node'), '--http-outdir', join(out, 'http'), '--curl-outdir', join(out, 'curl'), ...extra],
+    env,
+  );
 
 const STASH_TOP_KEYS = ['name', 'description', 'url', 'version', 'interface', 'exec', 'errLog', 'tasks', 'hooks', 'ui', 'settings'];
 const STASH_HOOK_KEYS = ['name', 'description', 'execArgs', 'defaultArgs', 'triggeredBy'];
@@ -52,7 +60,10 @@ function stashManifest(file: string): Record<string, any> {
   for (const h of m.hooks) for (const k of Object.keys(h)) expect(STASH_HOOK_KEYS).toContain(k);
   expect(m.hooks.flatMap((h: { triggeredBy: string[] }) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
   if (PYYAML) {
-    const py = spawnSync('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: text, encoding: 'utf8' });
+    const py = spawnSync('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+      input: text,
+      encoding: 'utf8',
+    });
     expect(py.status, py.stderr).toBe(0);
     expect(JSON.parse(py.stdout), `${file} reads the same under YAML 1.1`).toEqual(m);
   }
@@ -69,7 +80,12 @@ describe('build-plugin.mjs: the three plugin folders', () => {
 
   it('without STASH2PLEX_URL / HOOK_TOKEN: placeholders, and how to regenerate', () => {
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(join(out, 'node')).sort()).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    expect(readdirSync(join(out, 'node')).sort()).toEqual([
+      'stash2plex-hook.cjs',
+      'stash2plex-tasks.cjs',
+      'stash2plex.cjs',
+      'stash2plex.yml',
+    ]);
     expect(readdirSync(join(out, 'http'))).toEqual(['stash2plex.yml']);
     expect(readdirSync(join(out, 'curl'))).toEqual(['stash2plex.yml']);
     expect(r.stdout).toMatch(/STASH2PLEX_URL and HOOK_TOKEN not set: the HTTP variants hold placeholders/);
@@ -130,16 +146,20 @@ describe('build-plugin.mjs: the three plugin folders', () => {
   it.each([
     [{ STASH2PLEX_URL: 'stash2plex:3000' }, /^build-plugin: STASH2PLEX_URL must be an http:\/\/ or https:\/\/ URL/],
     [{ HOOK_TOKEN: `${TOKEN} x` }, /^build-plugin: HOOK_TOKEN must be a bearer token/],
-  ])('a set but unusable %j stops the build with exit 2, one line, nothing written', (env, message) => {
-    const o = newDir();
-    const b = build(o, env);
-    expect(b.code).toBe(2);
-    expect(b.stderr.trim().split('\n')).toHaveLength(1);
-    expect(b.stderr).toMatch(message);
-    expect(b.stdout + b.stderr).not.toContain(TOKEN);
-    expect(existsSync(join(o, 'http'))).toBe(false);
-    expect(existsSync(join(o, 'node', 'stash2plex.yml'))).toBe(false);
-  }, 60_000);
+  ])(
+    'a set but unusable %j stops the build with exit 2, one line, nothing written',
+    (env, message) => {
+      const o = newDir();
+      const b = build(o, env);
+      expect(b.code).toBe(2);
+      expect(b.stderr.trim().split('\n')).toHaveLength(1);
+      expect(b.stderr).toMatch(message);
+      expect(b.stdout + b.stderr).not.toContain(TOKEN);
+      expect(existsSync(join(o, 'http'))).toBe(false);
+      expect(existsSync(join(o, 'node', 'stash2plex.yml'))).toBe(false);
+    },
+    60_000,
+  );
 });
 
 describe('build-plugin.mjs: the Lua scripts inlined', () => {
@@ -152,13 +172,17 @@ describe('build-plugin.mjs: the Lua scripts inlined', () => {
     const lua = readdirSync('src', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.lua'));
     expect(lua.length).toBeGreaterThan(0);
     for (const file of lua) {
-      const code = readFileSync(join('src', file), 'utf8').split(']]\n')[1]!;
+      const code = readFileSync(join('src', file), 'utf8').split(']]\n')[1];
       for (const line of code.split('\n').filter((l) => l.trim())) expect(bundle.includes(line), `${file}: ${line}`).toBe(true);
     }
     // Loading the bundle reads the lease's scripts (module scope): from the table, not from disk.
     const alone = newDir();
     writeFileSync(join(alone, 'tasks.cjs'), bundle);
-    const r = spawnSync(process.execPath, ['-e', "require('./tasks.cjs')"], { cwd: alone, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const r = spawnSync(process.execPath, ['-e', "require('./tasks.cjs')"], {
+      cwd: alone,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
     expect(r.status, r.stderr).toBe(0);
   }, 60_000);
 });
@@ -180,7 +204,11 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
   function zipEntries(zip: string): { name: string; mode: number; sha256: string }[] {
     const py = spawnSync(
       'python3',
-      ['-c', 'import hashlib,json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None\nprint(json.dumps([{"name":i.filename,"mode":i.external_attr>>16,"sha256":hashlib.sha256(z.read(i)).hexdigest()} for i in z.infolist()]))', zip],
+      [
+        '-c',
+        'import hashlib,json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None\nprint(json.dumps([{"name":i.filename,"mode":i.external_attr>>16,"sha256":hashlib.sha256(z.read(i)).hexdigest()} for i in z.infolist()]))',
+        zip,
+      ],
       { encoding: 'utf8' },
     );
     expect(py.status, py.stderr).toBe(0);
@@ -188,46 +216,62 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
   }
   const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-  it.each(ZIP ? (['node', 'system'] as const) : (['node'] as const))('--zip %s: stash2plex.zip of the plugin files and an index.yml with its sha256', (zip) => {
-    const out = newDir();
-    const r = run('scripts/package-plugin.mjs', ['--plugin-dir', plugin, '--outdir', out, '--zip', zip], { SOURCE_DATE_EPOCH: '1767225600' });
-    expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['index.yml', 'stash2plex.zip']);
-    const index = parse(readFileSync(join(out, 'index.yml'), 'utf8'));
-    const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8'));
-    expect(index).toEqual([
-      {
-        id: 'stash2plex',
-        name: 'stash2plex',
-        metadata: { description: manifest.description },
-        version: manifest.version,
-        date: '2026-01-01 00:00:00',
-        path: 'stash2plex.zip',
-        sha256: sha(join(out, 'stash2plex.zip')),
-      },
-    ]);
-    // Stash's plugin manager shows it before install: the oldest Stash that can load the plugin.
-    expect(index[0].metadata.description).toContain('Needs Stash v0.24.0 or newer');
-    if (PYYAML) {
-      const py = spawnSync('python3', ['-c', 'import json,sys,yaml; d=yaml.safe_load(sys.stdin); print(json.dumps(d, default=str))'], { input: readFileSync(join(out, 'index.yml'), 'utf8'), encoding: 'utf8' });
-      expect(py.status, py.stderr).toBe(0);
-      // YAML 1.1 reads the date as a timestamp; Stash's decoder takes it as the string it is (its own template writes it so).
-      expect(JSON.parse(py.stdout)[0].sha256).toBe(index[0].sha256);
-    }
-    if (PYTHON) {
-      const entries = zipEntries(join(out, 'stash2plex.zip'));
-      expect(entries.map((e) => e.name).sort()).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
-      for (const e of entries) {
-        expect(e.sha256, e.name).toBe(sha(join(plugin, e.name)));
-        expect(e.mode & 0o777, e.name).toBe(0o644);
+  it.each(ZIP ? (['node', 'system'] as const) : (['node'] as const))(
+    '--zip %s: stash2plex.zip of the plugin files and an index.yml with its sha256',
+    (zip) => {
+      const out = newDir();
+      const r = run('scripts/package-plugin.mjs', ['--plugin-dir', plugin, '--outdir', out, '--zip', zip], {
+        SOURCE_DATE_EPOCH: '1767225600',
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readdirSync(out).sort()).toEqual(['index.yml', 'stash2plex.zip']);
+      const index = parse(readFileSync(join(out, 'index.yml'), 'utf8'));
+      const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8'));
+      expect(index).toEqual([
+        {
+          id: 'stash2plex',
+          name: 'stash2plex',
+          metadata: { description: manifest.description },
+          version: manifest.version,
+          date: '2026-01-01 00:00:00',
+          path: 'stash2plex.zip',
+          sha256: sha(join(out, 'stash2plex.zip')),
+        },
+      ]);
+      // Stash's plugin manager shows it before install: the oldest Stash that can load the plugin.
+      expect(index[0].metadata.description).toContain('Needs Stash v0.24.0 or newer');
+      if (PYYAML) {
+        const py = spawnSync('python3', ['-c', 'import json,sys,yaml; d=yaml.safe_load(sys.stdin); print(json.dumps(d, default=str))'], {
+          input: readFileSync(join(out, 'index.yml'), 'utf8'),
+          encoding: 'utf8',
+        });
+        expect(py.status, py.stderr).toBe(0);
+        // YAML 1.1 reads the date as a timestamp; Stash's decoder takes it as the string it is (its own template writes it so).
+        expect(JSON.parse(py.stdout)[0].sha256).toBe(index[0].sha256);
       }
-    }
-  }, 60_000);
+      if (PYTHON) {
+        const entries = zipEntries(join(out, 'stash2plex.zip'));
+        expect(entries.map((e) => e.name).sort()).toEqual([
+          'stash2plex-hook.cjs',
+          'stash2plex-tasks.cjs',
+          'stash2plex.cjs',
+          'stash2plex.yml',
+        ]);
+        for (const e of entries) {
+          expect(e.sha256, e.name).toBe(sha(join(plugin, e.name)));
+          expect(e.mode & 0o777, e.name).toBe(0o644);
+        }
+      }
+    },
+    60_000,
+  );
 
   it('the built-in zip is reproducible with SOURCE_DATE_EPOCH', () => {
     const [a, b] = [newDir(), newDir()];
     for (const out of [a, b]) {
-      const r = run('scripts/package-plugin.mjs', ['--plugin-dir', plugin, '--outdir', out, '--zip', 'node', '--quiet'], { SOURCE_DATE_EPOCH: '1767225600' });
+      const r = run('scripts/package-plugin.mjs', ['--plugin-dir', plugin, '--outdir', out, '--zip', 'node', '--quiet'], {
+        SOURCE_DATE_EPOCH: '1767225600',
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('');
     }

@@ -35,7 +35,10 @@ describe('readPluginSettings against the Stash simulator', () => {
     expect(await readPluginSettings({ url: sim.url, apiKey: KEY, pluginId: 'stash2plex' })).toEqual({});
     sim.setPluginSettings('stash2plex', { redisUrl: 'redis://x:6379', syncPoster: true });
     sim.setPluginSettings('other', { a: 1 });
-    expect(await readPluginSettings({ url: `${sim.url}/`, apiKey: KEY, pluginId: 'stash2plex' })).toEqual({ redisUrl: 'redis://x:6379', syncPoster: true });
+    expect(await readPluginSettings({ url: `${sim.url}/`, apiKey: KEY, pluginId: 'stash2plex' })).toEqual({
+      redisUrl: 'redis://x:6379',
+      syncPoster: true,
+    });
     expect(sim.count({ operationName: 'PluginConfiguration' })).toBe(2);
   });
 
@@ -54,8 +57,12 @@ describe('readPluginSettings against the Stash simulator', () => {
 
   it('authenticates with the session cookie; a stale one is HTTP 401, never echoed', async () => {
     sim.setPluginSettings('s2p-cookie', { redisPrefix: 'p' });
-    expect(await readPluginSettings({ url: sim.url, sessionCookie: sim.createSession(), pluginId: 's2p-cookie' })).toEqual({ redisPrefix: 'p' });
-    const msg = await rejection(readPluginSettings({ url: sim.url, sessionCookie: { name: 'session', value: 'stale-cookie-77' }, pluginId: 's2p-cookie' }));
+    expect(await readPluginSettings({ url: sim.url, sessionCookie: sim.createSession(), pluginId: 's2p-cookie' })).toEqual({
+      redisPrefix: 'p',
+    });
+    const msg = await rejection(
+      readPluginSettings({ url: sim.url, sessionCookie: { name: 'session', value: 'stale-cookie-77' }, pluginId: 's2p-cookie' }),
+    );
     expect(msg).toMatch(/^POST \/graphql PluginConfiguration: HTTP 401/);
     expect(msg).not.toContain('stale-cookie-77');
   });
@@ -68,7 +75,9 @@ describe('readPluginSettings against the Stash simulator', () => {
     await sim.setMode('up');
     sim.setLatencyMs(2_000);
     const started = performance.now();
-    expect(await rejection(readPluginSettings({ url: sim.url, apiKey: KEY, pluginId: 'x', timeoutMs: 200 }))).toMatch(/no answer within 200 ms/);
+    expect(await rejection(readPluginSettings({ url: sim.url, apiKey: KEY, pluginId: 'x', timeoutMs: 200 }))).toMatch(
+      /no answer within 200 ms/,
+    );
     expect(performance.now() - started).toBeLessThan(1_500);
   });
 });
@@ -94,8 +103,16 @@ describe('readPluginSettings against answers Stash should not give', () => {
     ['a 422 with its reason', json(422, { errors: [{ message: 'Cannot query field' }] }), /: HTTP 422: Cannot query field$/],
     ['HTML', (res: import('node:http').ServerResponse) => res.writeHead(200).end('<html>'), /not a GraphQL JSON body/],
     ['another shape', json(200, { data: { configuration: {} } }), /unexpected response shape at configuration\.plugins$/],
-    ['a declared oversized body', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-length': String(PLUGIN_SETTINGS_MAX_BYTES + 1) }).end(), /answer too large: Content-Length/],
-    ['a chunked oversized body', (res: import('node:http').ServerResponse) => res.writeHead(200).end('x'.repeat(PLUGIN_SETTINGS_MAX_BYTES + 10)), /answer too large: over the/],
+    [
+      'a declared oversized body',
+      (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-length': String(PLUGIN_SETTINGS_MAX_BYTES + 1) }).end(),
+      /answer too large: Content-Length/,
+    ],
+    [
+      'a chunked oversized body',
+      (res: import('node:http').ServerResponse) => res.writeHead(200).end('x'.repeat(PLUGIN_SETTINGS_MAX_BYTES + 10)),
+      /answer too large: over the/,
+    ],
   ])('rejects %s', async (_name, respond, message) => {
     answer = respond;
     expect(await rejection(readPluginSettings({ url, pluginId: 'stash2plex', apiKey: 'k' }))).toMatch(message);

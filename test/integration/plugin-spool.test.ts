@@ -9,7 +9,16 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendToSpool, ORPHAN_CLAIM_MS, replaySpool, SPOOL_BAD_FILE, SPOOL_FILE, spooledCount, spoolPath, type Sender } from '../../src/hook/spool.js';
+import {
+  appendToSpool,
+  ORPHAN_CLAIM_MS,
+  replaySpool,
+  SPOOL_BAD_FILE,
+  SPOOL_FILE,
+  spooledCount,
+  spoolPath,
+  type Sender,
+} from '../../src/hook/spool.js';
 import { fanoutItem, type InboxItem } from '../../src/model/inbox-item.js';
 import { InboxWriter, recordJob } from '../../src/hook/inbox-writer.js';
 import { MiniRedis, parseRedisUrl } from '../../src/hook/mini-redis.js';
@@ -54,9 +63,18 @@ async function writerSender(key: string): Promise<{ send: Sender; close(): void 
 }
 
 /** Runs the child driver (spool.ts and inbox-writer.ts bundled): append scene ids, or replay into `key`. */
-function runDriver(args: { mode: 'append' | 'replay' | 'replay-loop'; dir: string; key?: string; from?: number; count?: number; stopFile?: string }) {
+function runDriver(args: {
+  mode: 'append' | 'replay' | 'replay-loop';
+  dir: string;
+  key?: string;
+  from?: number;
+  count?: number;
+  stopFile?: string;
+}) {
   return new Promise<{ code: number | null; out: string }>((done, reject) => {
-    const child = spawn(process.execPath, [driver, JSON.stringify({ ...args, url: testRedisUrl() })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [driver, JSON.stringify({ ...args, url: testRedisUrl() })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -179,11 +197,14 @@ describe('spool append and replay', () => {
   it('two replay processes at once deliver 1000 spooled entries exactly once', async () => {
     const dir = newDir();
     const key = newKey();
-    appendToSpool(dir, range(1, 1000).map((id) => job(id)));
+    appendToSpool(
+      dir,
+      range(1, 1000).map((id) => job(id)),
+    );
     const results = await Promise.all([runDriver({ mode: 'replay', dir, key }), runDriver({ mode: 'replay', dir, key })]);
     for (const r of results) expect(r.code, r.out).toBe(0);
     const replayed = results.map((r) => JSON.parse(r.out).replayed as number);
-    expect(replayed[0]! + replayed[1]!).toBe(1000);
+    expect(replayed[0] + replayed[1]).toBe(1000);
     const got = ids(await streamJobs(key));
     expect(got).toHaveLength(1000);
     expect(new Set(got).size).toBe(1000);
@@ -214,10 +235,20 @@ describe('spool append and replay', () => {
     const claimed = join(dir, 'claimed-by-a-replay');
     appendToSpool(dir, job(1));
     appendToSpool(dir, [job(2), job(3)], { afterWrite: () => renameSync(spoolPath(dir), claimed) }); // what a replay's claim does
-    expect(readFileSync(claimed, 'utf8').trim().split('\n').map((l) => JSON.parse(l).sceneId)).toEqual(['1', '2', '3']);
+    expect(
+      readFileSync(claimed, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).sceneId),
+    ).toEqual(['1', '2', '3']);
     const own = readdirSync(dir).filter((n) => n.startsWith(`${SPOOL_FILE}.${process.pid}-`) && n.endsWith('.claim'));
     expect(own).toHaveLength(1);
-    expect(readFileSync(join(dir, own[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l).sceneId)).toEqual(['2', '3']);
+    expect(
+      readFileSync(join(dir, own[0]), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).sceneId),
+    ).toEqual(['2', '3']);
     expect(existsSync(spoolPath(dir))).toBe(false);
     // This process is alive: its claim is not adopted (by a replay in another process neither).
     const key = newKey();
@@ -227,7 +258,7 @@ describe('spool append and replay', () => {
     // Once the appender is gone (here: a replay in another process, after ours "exits"), it is.
     const r = await runDriver({ mode: 'replay', dir, key });
     expect(JSON.parse(r.out).replayed).toBe(0); // we are still alive...
-    renameSync(join(dir, own[0]!), join(dir, own[0]!.replace(`.${process.pid}-`, '.999999999-'))); // ...as if we had exited
+    renameSync(join(dir, own[0]), join(dir, own[0].replace(`.${process.pid}-`, '.999999999-'))); // ...as if we had exited
     expect(JSON.parse((await runDriver({ mode: 'replay', dir, key })).out).replayed).toBe(2);
     expect(ids(await streamJobs(key))).toEqual([2, 3]);
   });
@@ -249,7 +280,7 @@ describe('spool append and replay', () => {
       s.close();
       expect(r.replayed).toBe(2);
       expect(ids(await streamJobs(key)).sort()).toEqual([1, 3]);
-      expect(readdirSync(dir)).toEqual([`${SPOOL_FILE}.${alive.pid}-${readdirSync(dir)[0]!.split('-')[1]}-abcd1234.claim`]);
+      expect(readdirSync(dir)).toEqual([`${SPOOL_FILE}.${alive.pid}-${readdirSync(dir)[0].split('-')[1]}-abcd1234.claim`]);
       expect(spooledCount(dir)).toBe(1);
     } finally {
       alive.kill('SIGKILL');
@@ -353,7 +384,13 @@ describe('MiniRedis / InboxWriter', () => {
   it('pipelines commands and returns error replies as values', async () => {
     const c = await MiniRedis.connect(parseRedisUrl(testRedisUrl()));
     const key = uniquePrefix('k');
-    const replies = await c.pipeline([['SET', key, 'v'], ['GET', key], ['INCR', key], ['DEL', key], ['GET', key]]);
+    const replies = await c.pipeline([
+      ['SET', key, 'v'],
+      ['GET', key],
+      ['INCR', key],
+      ['DEL', key],
+      ['GET', key],
+    ]);
     c.close();
     expect(replies.slice(0, 2)).toEqual(['OK', 'v']);
     expect(replies[2]).toBeInstanceOf(Error);
@@ -386,7 +423,11 @@ describe('MiniRedis over node:net', () => {
     const c = await MiniRedis.connect(parseRedisUrl(testRedisUrl()));
     const key = uniquePrefix('big');
     const value = 'x'.repeat(1024 * 1024 - 3) + 'end';
-    const replies = await c.pipeline([['SET', key, value], ['GET', key], ['DEL', key]]);
+    const replies = await c.pipeline([
+      ['SET', key, value],
+      ['GET', key],
+      ['DEL', key],
+    ]);
     c.close();
     expect(replies[0]).toBe('OK');
     expect((replies[1] as string).length).toBe(value.length);
@@ -394,7 +435,7 @@ describe('MiniRedis over node:net', () => {
     expect(replies[2]).toBe(1);
   });
 
-  it('a refused connection rejects in node:net\'s words', async () => {
+  it("a refused connection rejects in node:net's words", async () => {
     const port = await freePort();
     await expect(MiniRedis.connect(parseRedisUrl(`redis://127.0.0.1:${port}`))).rejects.toThrow(`connect ECONNREFUSED 127.0.0.1:${port}`);
   });
@@ -438,8 +479,14 @@ describe('fan-out events (renames) in the spool', () => {
     appendToSpool(dir, items.slice(0, 2));
     for (const item of items.slice(2)) appendToSpool(dir, item);
     const lines = readFileSync(spoolPath(dir), 'utf8').trim().split('\n');
-    expect(JSON.parse(lines[1]!)).toEqual({ kind: 'fanout', relation: 'performer', id: '7', event: 'Performer.Update.Post', enqueuedAt: 1_750_000_000_007 });
-    expect(JSON.parse(lines[0]!)).toEqual(job(1)); // scene lines keep the old format
+    expect(JSON.parse(lines[1])).toEqual({
+      kind: 'fanout',
+      relation: 'performer',
+      id: '7',
+      event: 'Performer.Update.Post',
+      enqueuedAt: 1_750_000_000_007,
+    });
+    expect(JSON.parse(lines[0])).toEqual(job(1)); // scene lines keep the old format
     expect(spooledCount(dir)).toBe(5);
     const s = await writerSender(key);
     const r = await replaySpool(dir, s.send, { batch: 2 });
@@ -469,12 +516,12 @@ describe('fan-out events (renames) in the spool', () => {
     expect(await replaySpool(dir, s.send)).toEqual({ replayed: 3, pending: 0, invalid: 0 });
     s.close();
     const got = await streamItems(key);
-    expect(got.map((g) => (g.scene ? `scene ${g.scene.sceneId} ${g.scene.event}` : `${g.fanout!.relation} ${g.fanout!.id}`))).toEqual([
+    expect(got.map((g) => (g.scene ? `scene ${g.scene.sceneId} ${g.scene.event}` : `${g.fanout.relation} ${g.fanout.id}`))).toEqual([
       'scene 41 Scene.Update.Post',
       'scene 42 Scene.Create.Post',
       'performer 5',
     ]);
-    expect(got[0]!.scene).toEqual(JSON.parse(old[0]!));
+    expect(got[0].scene).toEqual(JSON.parse(old[0]));
   });
 
   it('malformed fan-out lines and unknown kinds are set aside, not delivered', async () => {

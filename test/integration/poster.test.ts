@@ -20,7 +20,12 @@ beforeAll(async () => {
   redis = testRedis();
   const { config } = world;
   deps = {
-    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap }),
+    plex: new PlexClient({
+      url: config.plex.url,
+      token: config.plex.token,
+      clientIdentifier: 'stash2plex-test',
+      pathMap: config.plex.pathMap,
+    }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
     redis,
     keys: keys(world.prefix),
@@ -35,7 +40,7 @@ afterAll(async () => {
 /** Every scene here is ready: the result is a sync's. */
 const syncScene = async (id: string, d: SyncDeps) => (await syncAny(id, d)) as SyncedResult;
 
-const [first, second, third, fourth] = [0, 1, 2, 3].map((i) => () => [...world.ratingKeyOf.keys()][i]!);
+const [first, second, third, fourth] = [0, 1, 2, 3].map((i) => () => [...world.ratingKeyOf.keys()][i]);
 
 describe('poster', () => {
   it('a scene with a cover: the PNG is uploaded and locked', async () => {
@@ -65,7 +70,7 @@ describe('poster', () => {
     expect(world.plex.count({ method: 'POST' })).toBe(1); // the first test's upload only
   });
 
-  it("a scene without a cover, unchanged: its placeholder is read once, not on every sync; a cover added later is read and uploaded", async () => {
+  it('a scene without a cover, unchanged: its placeholder is read once, not on every sync; a cover added later is read and uploaded', async () => {
     const id = world.addScene(7);
     const ratingKey = world.ratingKeyOf.get(id)!;
     const screenshots = () => world.stash.count({ operationName: 'screenshot' });

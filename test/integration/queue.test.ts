@@ -1,5 +1,5 @@
 // The sync queue on a real Redis with both simulators over real HTTP.
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
@@ -91,7 +91,12 @@ describe('sync queue', () => {
     await startWorker({}, { ...world.config, worker: { ...world.config.worker, concurrency: 1 } });
     await drained();
     const done = (await queue.getJobs(['completed'])).sort((a, b) => a.processedOn! - b.processedOn!);
-    expect(done.map((j) => j.data.sceneId).slice(0, 2).sort()).toEqual(['3', '4']);
+    expect(
+      done
+        .map((j) => j.data.sceneId)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['3', '4']);
   });
 
   it('a bulk add says how many jobs it really added: not the scenes whose job still waits', async () => {
@@ -99,18 +104,40 @@ describe('sync queue', () => {
     await enqueueSync(queue, job('1'), strategies);
     await enqueueSync(queue, job('2'), strategies);
     // 1 and 2 wait; 3 twice in the same add is one job.
-    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '3', '3'].map((id) => job(id, 'reconcile')), strategies)).toBe(1);
-    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '3'].map((id) => job(id, 'reconcile')), strategies)).toBe(0);
+    expect(
+      await enqueueSyncBulkCounted(
+        queue,
+        ['1', '2', '3', '3'].map((id) => job(id, 'reconcile')),
+        strategies,
+      ),
+    ).toBe(1);
+    expect(
+      await enqueueSyncBulkCounted(
+        queue,
+        ['1', '2', '3'].map((id) => job(id, 'reconcile')),
+        strategies,
+      ),
+    ).toBe(0);
     expect(await queue.count()).toBe(3);
     // Once a job ran, its scene gets a new one.
     await startWorker();
     await drained();
-    expect(await enqueueSyncBulkCounted(queue, ['1', '2', '4'].map((id) => job(id, 'reconcile')), strategies)).toBe(3);
+    expect(
+      await enqueueSyncBulkCounted(
+        queue,
+        ['1', '2', '4'].map((id) => job(id, 'reconcile')),
+        strategies,
+      ),
+    ).toBe(3);
     expect(await enqueueSyncBulkCounted(queue, [], strategies)).toBe(0);
   });
 
   it('window reconciliation counts the jobs it added, not the scenes Stash changed', async () => {
-    const stash = new StashClient({ url: world.config.stash.url!, apiKey: world.config.stash.apiKey, maxResponseBytes: world.config.stash.maxResponseBytes });
+    const stash = new StashClient({
+      url: world.config.stash.url,
+      apiKey: world.config.stash.apiKey,
+      maxResponseBytes: world.config.stash.maxResponseBytes,
+    });
     const clock = await stash.clock();
     const run = () => reconcileWindow({ stash, queue, strategies: world.config.errorStrategies, window: { since: 0 }, clock });
     expect(await run()).toEqual({ scenes: 20, pages: 1, queued: 20 });
@@ -139,13 +166,18 @@ describe('sync queue', () => {
     await drained();
     expect(world.plex.editCount()).toBe(0);
     // Removing a tag in Stash removes the genre in Plex (mirror mode).
-    const [id, rk] = [...world.ratingKeyOf][0]!;
+    const [id, rk] = [...world.ratingKeyOf][0];
     const extra = world.stash.addTag('Extra');
     world.stash.updateScene(id, { tag_ids: [...world.stash.scene(id)!.tags.map((t) => t.id), extra] });
     await enqueueSync(queue, job(id), world.config.errorStrategies);
     await drained();
     expect(world.plex.item(rk)!.genre).toContain('Extra');
-    world.stash.updateScene(id, { tag_ids: world.stash.scene(id)!.tags.filter((t) => t.name !== 'Extra').map((t) => t.id) });
+    world.stash.updateScene(id, {
+      tag_ids: world.stash
+        .scene(id)!
+        .tags.filter((t) => t.name !== 'Extra')
+        .map((t) => t.id),
+    });
     await enqueueSync(queue, job(id), world.config.errorStrategies);
     await drained();
     expect(world.plex.item(rk)!.genre).not.toContain('Extra');
@@ -193,7 +225,7 @@ describe('sync queue', () => {
     await drained();
     const failed = await queue.getFailed();
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.failedReason).toMatch(/^InvalidJob: /);
+    expect(failed[0].failedReason).toMatch(/^InvalidJob: /);
     expect(await queue.getJobCounts('completed')).toEqual({ completed: 1 });
   });
 });

@@ -35,7 +35,8 @@ const deps = (maxKeys = 100): SyncDeps => ({
 });
 
 const ids = () => [...world.ratingKeyOf.keys()];
-const errorType = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' && r.reason instanceof SyncError ? r.reason.type : r.status);
+const errorType = (r: PromiseSettledResult<unknown>) =>
+  r.status === 'rejected' && r.reason instanceof SyncError ? r.reason.type : r.status;
 const metadataReads = () => world.plex.requests.filter((r) => r.method === 'GET' && r.route === ROUTES.metadata);
 
 beforeAll(async () => {
@@ -43,7 +44,14 @@ beforeAll(async () => {
   world = await startWorld({ scenes: 8, prefixName: 'batch', stash: { clockSkewMs: -10_000 } });
   redis = testRedis();
   const { config } = world;
-  plexClient = new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap, redis, prefix: world.prefix });
+  plexClient = new PlexClient({
+    url: config.plex.url,
+    token: config.plex.token,
+    clientIdentifier: 'stash2plex-test',
+    pathMap: config.plex.pathMap,
+    redis,
+    prefix: world.prefix,
+  });
   stashClient = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
   // A first sync: items found, path cache and ownership records written.
   const d = deps();
@@ -66,7 +74,7 @@ describe('coalesced reads', () => {
     expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(1);
     // The cached ratingKey's verification is the item read: one read per item, in one request.
     expect(world.plex.requests.map((r) => `${r.method} ${r.route}`)).toEqual([`GET ${ROUTES.metadata}`]);
-    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
+    expect(metadataReads()[0].path.split('/').pop()!.split(',')).toHaveLength(8);
   });
 
   it('the item is read alongside the scene, not after it: the Plex read arrives while Stash is still answering', async () => {
@@ -83,19 +91,28 @@ describe('coalesced reads', () => {
     }
     const askedStash = world.stash.requests.find((r) => r.operationName === 'FindScenesByIds')!.at;
     expect(metadataReads()).toHaveLength(1);
-    expect(metadataReads()[0]!.at - askedStash).toBeLessThan(1_000);
+    expect(metadataReads()[0].at - askedStash).toBeLessThan(1_000);
   });
 
   it('a batch with a missing item and a missing scene: only those two jobs fail, with the single-read types', async () => {
     const [a, b, c, d, e, f, g, h] = ids() as [string, ...string[]];
-    const gone = world.ratingKeyOf.get(c!)!;
+    const gone = world.ratingKeyOf.get(c)!;
     world.plex.removeItem(gone);
-    world.stash.deleteScene(e!);
+    world.stash.deleteScene(e);
     world.plex.resetCounters();
     world.stash.resetCounters();
     const shared = deps();
-    const settled = await Promise.allSettled([a, b, c, d, e, f, g, h].map((id) => syncScene(id!, shared)));
-    expect(settled.map(errorType)).toEqual(['fulfilled', 'fulfilled', 'PlexNotFound', 'fulfilled', 'StashSceneMissing', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const settled = await Promise.allSettled([a, b, c, d, e, f, g, h].map((id) => syncScene(id, shared)));
+    expect(settled.map(errorType)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'PlexNotFound',
+      'fulfilled',
+      'StashSceneMissing',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
     // Stash fails a findScenes naming the missing id: asked once more without it, never one by one.
     expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBe(2);
     expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
@@ -103,22 +120,26 @@ describe('coalesced reads', () => {
     // one read of eight keys. Plex left the missing key out; only that job looked further, and proved the
     // item gone with one more read of that key alone (after its section answered a listing).
     expect(metadataReads()).toHaveLength(2);
-    expect(metadataReads()[0]!.status).toBe(200);
-    expect(metadataReads()[0]!.path.split('/').pop()!.split(',')).toHaveLength(8);
+    expect(metadataReads()[0].status).toBe(200);
+    expect(metadataReads()[0].path.split('/').pop()!.split(',')).toHaveLength(8);
     expect(metadataReads()[1]).toMatchObject({ status: 404, path: `/library/metadata/${gone}` });
     // The next tests use the six scenes left.
-    world.ratingKeyOf.delete(c!);
-    world.ratingKeyOf.delete(e!);
+    world.ratingKeyOf.delete(c);
+    world.ratingKeyOf.delete(e);
   });
 
   it('a whole-request 404 fails only the keys asked in it, each found missing by a read of its own', async () => {
     const port = batchedPlex(plexClient, { maxKeys: 2 });
     const [k1, k2] = ids().map((id) => world.ratingKeyOf.get(id)!);
     world.plex.resetCounters();
-    const settled = await Promise.allSettled(['999991', '999992', k1!, k2!].map((k) => port.getItem(k)));
+    const settled = await Promise.allSettled(['999991', '999992', k1, k2].map((k) => port.getItem(k)));
     expect(settled.map(errorType)).toEqual(['PlexNotFound', 'PlexNotFound', 'fulfilled', 'fulfilled']);
     // The read of both missing keys 404s as a whole; each is then read alone (only a 404 alone is "not found").
-    expect(metadataReads().map((r) => `${r.path.split('/').pop()} ${r.status}`).sort()).toEqual([`${k1},${k2} 200`, '999991 404', '999991,999992 404', '999992 404']);
+    expect(
+      metadataReads()
+        .map((r) => `${r.path.split('/').pop()} ${r.status}`)
+        .sort(),
+    ).toEqual([`${k1},${k2} 200`, '999991 404', '999991,999992 404', '999992 404']);
     const reason = (settled[0] as PromiseRejectedResult).reason as SyncError;
     expect(reason.message).toMatch(/GET \/library\/metadata\/999991 → HTTP 404$/);
   });
@@ -126,12 +147,16 @@ describe('coalesced reads', () => {
   it('a read refused (401) for one item it holds fails only that key: each key is read alone', async () => {
     const port = batchedPlex(plexClient, { maxKeys: 2 });
     const [k1, k2] = ids().map((id) => world.ratingKeyOf.get(id)!);
-    world.plex.denyItems([k1!]);
+    world.plex.denyItems([k1]);
     world.plex.resetCounters();
     try {
-      const settled = await Promise.allSettled([k1!, k2!].map((k) => port.getItem(k)));
+      const settled = await Promise.allSettled([k1, k2].map((k) => port.getItem(k)));
       expect(settled.map(errorType)).toEqual(['PlexAuthError', 'fulfilled']);
-      expect(metadataReads().map((r) => `${r.path.split('/').pop()} ${r.status}`).sort()).toEqual([`${k1} 401`, `${k1},${k2} 401`, `${k2} 200`].sort());
+      expect(
+        metadataReads()
+          .map((r) => `${r.path.split('/').pop()} ${r.status}`)
+          .sort(),
+      ).toEqual([`${k1} 401`, `${k1},${k2} 401`, `${k2} 200`].sort());
     } finally {
       world.plex.denyItems([]);
     }
@@ -141,7 +166,7 @@ describe('coalesced reads', () => {
     const all = ids();
     await world.plex.setMode('down');
     try {
-      const single = await plexClient.getItem(world.ratingKeyOf.get(all[0]!)!).catch((e: unknown) => e);
+      const single = await plexClient.getItem(world.ratingKeyOf.get(all[0])!).catch((e: unknown) => e);
       const d = deps();
       const settled = await Promise.allSettled(all.map((id) => syncScene(id, d)));
       expect(settled.map(errorType)).toEqual(all.map(() => (single as SyncError).type));
@@ -162,13 +187,17 @@ describe('coalesced reads', () => {
 
   it('a batch mixing a fresh edit and bulk jobs through the worker: coalesced reads, one edit, for the edited scene only', async () => {
     const all = ids();
-    const fresh = all[2]!;
+    const fresh = all[2];
     world.stash.updateScene(fresh, { title: 'Fresh edit', updated_at: Date.now() - 5_000 });
     const conn = connectRedis(world.config);
     const queue = createSyncQueue(conn, world.prefix);
     await queue.pause();
     const now = Date.now();
-    await enqueueSyncBulk(queue, all.map((sceneId) => ({ sceneId, reason: sceneId === fresh ? ('hook' as const) : ('manual' as const), enqueuedAt: now })), world.config.errorStrategies);
+    await enqueueSyncBulk(
+      queue,
+      all.map((sceneId) => ({ sceneId, reason: sceneId === fresh ? ('hook' as const) : ('manual' as const), enqueuedAt: now })),
+      world.config.errorStrategies,
+    );
     world.plex.resetCounters();
     world.stash.resetCounters();
     let done = 0;
@@ -208,7 +237,11 @@ describe('an older Stash: v0.24, without findScenes(ids)', () => {
     const queue = createSyncQueue(conn, old.prefix);
     await queue.pause();
     const all = [...old.ratingKeyOf.keys()];
-    await enqueueSyncBulk(queue, all.map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: Date.now() })), old.config.errorStrategies);
+    await enqueueSyncBulk(
+      queue,
+      all.map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: Date.now() })),
+      old.config.errorStrategies,
+    );
     const outcomes: string[] = [];
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
@@ -229,8 +262,12 @@ describe('an older Stash: v0.24, without findScenes(ids)', () => {
     expect(old.stash.count({ operationName: 'StashVersion' })).toBe(1);
     // Batched as on a newer Stash: fewer scene requests than jobs.
     expect(old.stash.count({ operationName: 'FindScenesBySceneIds' })).toBeGreaterThan(0);
-    expect(old.stash.count({ operationName: 'FindScenesBySceneIds' }) + old.stash.count({ operationName: 'FindScene' })).toBeLessThan(all.length);
-    expect(lines.filter((l) => l.includes('worker: Stash v0.24.3')).map((l) => JSON.parse(l).msg)).toEqual(['worker: Stash v0.24.3: scenes read with findScenes(scene_ids)']);
+    expect(old.stash.count({ operationName: 'FindScenesBySceneIds' }) + old.stash.count({ operationName: 'FindScene' })).toBeLessThan(
+      all.length,
+    );
+    expect(lines.filter((l) => l.includes('worker: Stash v0.24.3')).map((l) => JSON.parse(l).msg)).toEqual([
+      'worker: Stash v0.24.3: scenes read with findScenes(scene_ids)',
+    ]);
   });
 });
 
@@ -243,7 +280,11 @@ describe('the URL bound of a batched Plex read', () => {
       urls.push(req.url ?? '');
       const asked = (req.url ?? '').replace('/library/metadata/', '').split(',').map(decodeURIComponent);
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ MediaContainer: { size: asked.length, Metadata: asked.map((ratingKey) => ({ ratingKey, title: ratingKey.slice(0, 8) })) } }));
+      res.end(
+        JSON.stringify({
+          MediaContainer: { size: asked.length, Metadata: asked.map((ratingKey) => ({ ratingKey, title: ratingKey.slice(0, 8) })) },
+        }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   });

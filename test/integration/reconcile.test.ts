@@ -78,7 +78,7 @@ describe('reconciliation', () => {
     const skew = 'clockSkewMs' in stash ? stash.clockSkewMs : 0;
     // Every scene last changed within the hour before the outage (on Stash's clock), none during it.
     const minutesAgo = [55, 40, 30, 20, 10, 5, 3, 2];
-    world.stash.sceneIds().forEach((id, i) => world.stash.updateScene(id, { updated_at: Date.now() + skew - minutesAgo[i]! * 60_000 }));
+    world.stash.sceneIds().forEach((id, i) => world.stash.updateScene(id, { updated_at: Date.now() + skew - minutesAgo[i] * 60_000 }));
     await supervise(world);
     await world.plex.setMode('down');
     await waitFor(async () => (await redis.hget(keys(world.prefix).breaker, 'state')) === 'OPEN', 5_000, 'OPEN');
@@ -88,7 +88,12 @@ describe('reconciliation', () => {
     await waitFor(() => changed.every((id) => title(world, id) === `Changed during outage ${id}`), 15_000, 'changed scenes synced');
     // The window's scenes come in one page, so every reconcile job exists once these ran.
     const jobs = await queue.getJobs(['completed', 'active', 'waiting', 'prioritized', 'delayed', 'failed']);
-    expect(jobs.filter((j) => j.data.reason === 'reconcile').map((j) => j.data.sceneId).sort()).toEqual(changed);
+    expect(
+      jobs
+        .filter((j) => j.data.reason === 'reconcile')
+        .map((j) => j.data.sceneId)
+        .sort(),
+    ).toEqual(changed);
   });
 
   it('counts as an outage’s jobs affected only the jobs it held, not re-syncs due meanwhile', async () => {
@@ -110,23 +115,32 @@ describe('reconciliation', () => {
     const edited = ['2', '5', '7'];
     for (const sceneId of edited) {
       world.stash.updateScene(sceneId, { title: `Edited during outage ${sceneId}` });
-      await redis.xadd(k.inbox, '*', ...encodeInboxEntry({ sceneId, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }));
+      await redis.xadd(
+        k.inbox,
+        '*',
+        ...encodeInboxEntry({ sceneId, reason: 'hook', event: 'Scene.Update.Post', fields: ['title'], enqueuedAt: Date.now() }),
+      );
     }
     const held = async () => Object.values(await queue.getJobCounts('waiting', 'prioritized', 'delayed')).reduce((a, b) => a + b, 0);
     await waitFor(async () => (await held()) >= edited.length, 5_000, 'the hook jobs held');
     // Checkpoints fall due every 300 ms; let several pass while the breaker is OPEN (probes mark the ticks).
     const probes = new Set<number>();
-    await waitFor(() => {
-      const at = role.supervisor.snapshot()?.health.lastProbeAt;
-      if (at) probes.add(at);
-      return probes.size > 4;
-    }, 10_000, 'probes while OPEN', 20);
+    await waitFor(
+      () => {
+        const at = role.supervisor.snapshot()?.health.lastProbeAt;
+        if (at) probes.add(at);
+        return probes.size > 4;
+      },
+      10_000,
+      'probes while OPEN',
+      20,
+    );
     expect(await redis.hget(k.breaker, 'state')).toBe('OPEN');
     const clockReadsWhileOpen = world.stash.count({ operationName: 'StashClock' }) - clockReads;
     await world.plex.setMode('up');
     const closed = async () => (JSON.parse((await redis.get(k.outages)) ?? '[]') as { endedAt: number | null; jobsAffected: number }[])[0];
     await waitFor(async () => (await closed())?.endedAt != null, 10_000, 'the outage closed');
-    expect((await closed())!.jobsAffected).toBe(edited.length);
+    expect((await closed()).jobsAffected).toBe(edited.length);
     expect(clockReadsWhileOpen, 'no reconciliation while the queue is held').toBe(0);
     // Reconciliation runs once it closed: the outage's own window, then the checkpoint that fell due.
     await waitFor(() => edited.every((id) => title(world, id) === `Edited during outage ${id}`), 10_000, 'the edits synced');
@@ -141,7 +155,8 @@ describe('reconciliation', () => {
     await waitFor(() => title(world, '3') === 'Edited, hook lost', 10_000, 'scene 3 synced by a checkpoint');
     // The Plex edit lands before its job completes: wait for the job, not just the title.
     await waitFor(
-      async () => (await queue.getJobs(['completed'])).some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10),
+      async () =>
+        (await queue.getJobs(['completed'])).some((j) => j.data.sceneId === '3' && j.data.reason === 'reconcile' && j.opts.priority === 10),
       5_000,
       'a completed bulk-priority reconcile job for scene 3',
     );
@@ -193,7 +208,11 @@ describe('reconciliation', () => {
     await supervise(world);
     // The first sync, through the inbox (as Sync All does).
     for (const sceneId of sceneIds) {
-      await redis.xadd(keys(world.prefix).inbox, '*', ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }));
+      await redis.xadd(
+        keys(world.prefix).inbox,
+        '*',
+        ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
+      );
     }
     await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
     await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set (and later ones ran)
@@ -201,7 +220,7 @@ describe('reconciliation', () => {
     const others = sceneIds.filter((id) => !carriers.includes(id));
     expect(carriers.length).toBeGreaterThan(0);
     expect(others.length).toBeGreaterThan(0);
-    const performerId = world.stash.scene(carriers[0]!)!.performers.find((p) => p.name === 'Performer 1')!.id;
+    const performerId = world.stash.scene(carriers[0])!.performers.find((p) => p.name === 'Performer 1')!.id;
 
     const before = world.plex.requests.length;
     world.stash.renamePerformer(performerId, 'Performer One (renamed, hook lost)'); // no hook at all
@@ -211,7 +230,12 @@ describe('reconciliation', () => {
       'the new actor name on every scene with the performer, from a checkpoint',
     );
     await new Promise((r) => setTimeout(r, 1_200)); // further checkpoints fan out again: still no edit elsewhere
-    const edited = new Set(world.plex.requests.slice(before).filter((r) => PlexSimulator.isEdit(r)).flatMap(putRatingKeys));
+    const edited = new Set(
+      world.plex.requests
+        .slice(before)
+        .filter((r) => PlexSimulator.isEdit(r))
+        .flatMap(putRatingKeys),
+    );
     for (const id of others) {
       expect(edited.has(world.ratingKeyOf.get(id)!), `scene ${id} edited`).toBe(false);
       expect(actors(world, id)).not.toContain('Performer One (renamed, hook lost)');
@@ -219,7 +243,10 @@ describe('reconciliation', () => {
     for (const id of carriers) expect(edited.has(world.ratingKeyOf.get(id)!), `scene ${id} edited`).toBe(true);
     const jobs = await queue.getJobs(['completed']);
     for (const id of carriers) {
-      expect(jobs.some((j) => j.data.sceneId === id && j.data.event === 'reconcile:performer-updated'), `scene ${id} fanned out`).toBe(true);
+      expect(
+        jobs.some((j) => j.data.sceneId === id && j.data.event === 'reconcile:performer-updated'),
+        `scene ${id} fanned out`,
+      ).toBe(true);
     }
   });
 });

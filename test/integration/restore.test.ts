@@ -32,7 +32,7 @@ beforeAll(async () => {
   world = await startWorld({ scenes: 0, prefixName: 'restore' });
   redis = connectRedis(world.config);
   queue = createSyncQueue(redis, world.prefix);
-  section = world.plex.sections()[0]!.key;
+  section = world.plex.sections()[0].key;
 });
 afterAll(async () => {
   await queue.close();
@@ -45,7 +45,14 @@ const k = () => keys(world.prefix);
 function depsWith(env: Record<string, string> = {}): SyncDeps {
   const config = parseConfig({ ...world.env, ...env });
   return {
-    plex: new PlexClient({ url: config.plex.url, token: config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: config.plex.pathMap, redis, prefix: world.prefix }),
+    plex: new PlexClient({
+      url: config.plex.url,
+      token: config.plex.token,
+      clientIdentifier: 'stash2plex-test',
+      pathMap: config.plex.pathMap,
+      redis,
+      prefix: world.prefix,
+    }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
     redis,
     keys: k(),
@@ -84,7 +91,17 @@ const restore = (sceneIds: string[] | 'all', dryRun = false) =>
 /** What a person sees of an item in Plex (the fields stash2plex may touch, the poster, the locks). */
 const shown = (ratingKey: string) => {
   const i = world.plex.item(ratingKey)!;
-  return { title: i.title, summary: i.summary, studio: i.studio, date: i.originallyAvailableAt, genre: i.genre, actor: i.actor, userRating: i.userRating, posterKey: i.posterKey, locked: i.locked };
+  return {
+    title: i.title,
+    summary: i.summary,
+    studio: i.studio,
+    date: i.originallyAvailableAt,
+    genre: i.genre,
+    actor: i.actor,
+    userRating: i.userRating,
+    posterKey: i.posterKey,
+    locked: i.locked,
+  };
 };
 
 describe('restore of a scene whose item had agent values', () => {
@@ -94,12 +111,16 @@ describe('restore of a scene whose item had agent values', () => {
     const agent = shown(ratingKey);
     expect(agent.locked).toEqual([]);
     expect(await syncScene(sceneId, deps)).toMatchObject({ ratingKey, posterUploaded: true });
-    expect(shown(ratingKey)).toMatchObject({ title: `Stash title ${n}`, genre: ['stash-tag'], posterKey: expect.stringMatching(/^upload:\/\//) });
+    expect(shown(ratingKey)).toMatchObject({
+      title: `Stash title ${n}`,
+      genre: ['stash-tag'],
+      posterKey: expect.stringMatching(/^upload:\/\//),
+    });
 
     const summary = await restore([sceneId]);
     expect(summary).toMatchObject({ restored: 1, excluded: 1, dryRun: false, failed: 0 });
     expect(summary.scenes[0]).toMatchObject({ sceneId, ratingKey, plexChanged: [], neverWritten: ['collection'] });
-    expect(summary.scenes[0]!.restored.sort()).toEqual(['actors', 'date', 'genres', 'poster', 'rating', 'studio', 'summary', 'title']);
+    expect(summary.scenes[0].restored.sort()).toEqual(['actors', 'date', 'genres', 'poster', 'rating', 'studio', 'summary', 'title']);
     expect(summary).toMatchObject({ fields: 8, skipped: { neverWritten: 1, plexChanged: 0 } });
     expect(shown(ratingKey)).toEqual(agent);
     expect(await redis.exists(ownershipKey(k(), ratingKey), originalsKey(k(), ratingKey))).toBe(0);
@@ -118,7 +139,7 @@ describe('restore of a scene whose item had agent values', () => {
     expect(await redis.hexists(k().syncExcluded, sceneId)).toBe(0);
     const [job] = await queue.getJobs(['prioritized', 'waiting']);
     expect(job).toMatchObject({ data: { sceneId, reason: 'manual', event: 'restore_resume' }, opts: { priority: 10 } });
-    await job!.remove();
+    await job.remove();
     await syncScene(sceneId, deps);
     expect(shown(ratingKey)).toMatchObject({ title: 'Edited again in Stash', genre: ['stash-tag'] });
     expect(JSON.parse((await redis.hget(originalsKey(k(), ratingKey), 'title'))!)).toEqual({ value: 'The Agent Title', locked: false });
@@ -153,8 +174,13 @@ describe('the rules', () => {
     await deps.plex.applyEdit(section, ratingKey, { scalars: { title: 'My Plex Title' }, tags: {} });
     const summary = await restore([sceneId]);
     expect(summary).toMatchObject({ restored: 1, excluded: 1, skipped: { plexChanged: 1 } });
-    expect(summary.scenes[0]!.plexChanged).toEqual(['title']);
-    expect(shown(ratingKey)).toMatchObject({ title: 'My Plex Title', summary: 'What the agent found', genre: ['Drama', 'Agent Genre'], locked: ['title'] });
+    expect(summary.scenes[0].plexChanged).toEqual(['title']);
+    expect(shown(ratingKey)).toMatchObject({
+      title: 'My Plex Title',
+      summary: 'What the agent found',
+      genre: ['Drama', 'Agent Genre'],
+      locked: ['title'],
+    });
   });
 
   it('a poster someone picked in Plex since is left; the rest is restored', async () => {
@@ -165,7 +191,7 @@ describe('the rules', () => {
     await plex.uploadPoster(section, ratingKey, Buffer.from([0x89, 0x50, 0x4e, 0x47, 7]), 'image/png');
     const picked = world.plex.item(ratingKey)!.posterKey;
     const summary = await restore([sceneId]);
-    expect(summary.scenes[0]!.plexChanged).toEqual(['poster']);
+    expect(summary.scenes[0].plexChanged).toEqual(['poster']);
     expect(shown(ratingKey)).toMatchObject({ posterKey: picked, title: 'The Agent Title', locked: ['thumb'] });
   });
 
@@ -173,7 +199,11 @@ describe('the rules', () => {
     const deps = depsWith();
     const { sceneId, ratingKey } = agentPair();
     await syncScene(sceneId, deps);
-    const before = { plex: world.plex.item(ratingKey), own: await redis.hgetall(ownershipKey(k(), ratingKey)), orig: await redis.hgetall(originalsKey(k(), ratingKey)) };
+    const before = {
+      plex: world.plex.item(ratingKey),
+      own: await redis.hgetall(ownershipKey(k(), ratingKey)),
+      orig: await redis.hgetall(originalsKey(k(), ratingKey)),
+    };
     world.plex.resetCounters();
     const dry = await restore([sceneId], true);
     expect(world.plex.count(PlexSimulator.isEdit)).toBe(0);
@@ -234,7 +264,9 @@ describe('the rules', () => {
       applyEdit: (sk: string, rk: string, edit: PlexEdit) => plex.applyEdit(sk, rk, edit),
     };
     try {
-      await expect(restoreScenes({ redis, keys: k(), plex: failing }, { scope: { sceneIds: [sceneId] }, dryRun: false })).rejects.toMatchObject({ type: 'PlexTemporaryError' });
+      await expect(
+        restoreScenes({ redis, keys: k(), plex: failing }, { scope: { sceneIds: [sceneId] }, dryRun: false }),
+      ).rejects.toMatchObject({ type: 'PlexTemporaryError' });
     } finally {
       await world.plex.setMode('up');
     }
@@ -248,22 +280,38 @@ describe('the status page: POST /api/restore, the excluded scenes in /api/status
     const deps = depsWith();
     const { sceneId, ratingKey } = agentPair();
     await syncScene(sceneId, deps);
-    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, { redis, queues: [queue] });
+    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, {
+      redis,
+      queues: [queue],
+    });
     try {
       const post = async (path: string, body: unknown, headers: Record<string, string> = { 'X-Requested-With': 'stash2plex' }) => {
-        const res = await fetch(`${dash.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        const res = await fetch(`${dash.url}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
         return { status: res.status, json: (await res.json()) as Record<string, any> };
       };
       const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
       expect((await post('/api/restore', { sceneIds: [sceneId], dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
       const dry = await post('/api/restore', { sceneIds: [sceneId] });
-      expect(dry.json).toMatchObject({ dryRun: true, restored: 1, excluded: 1, text: expect.stringMatching(/^Dry run: 1 scene would be restored/) });
+      expect(dry.json).toMatchObject({
+        dryRun: true,
+        restored: 1,
+        excluded: 1,
+        text: expect.stringMatching(/^Dry run: 1 scene would be restored/),
+      });
       expect(world.plex.item(ratingKey)!.title).toBe(`Stash title ${n}`);
       const before = (await status()).excluded;
       expect(before.scenes.map((x: { sceneId: string }) => x.sceneId)).not.toContain(sceneId);
 
       const real = await post('/api/restore', { sceneIds: [sceneId], dryRun: false });
-      expect(real.json).toMatchObject({ dryRun: false, restored: 1, lines: expect.arrayContaining([expect.stringMatching(new RegExp(`^scene ${sceneId} \\(item ${ratingKey}\\): restored title`))]) });
+      expect(real.json).toMatchObject({
+        dryRun: false,
+        restored: 1,
+        lines: expect.arrayContaining([expect.stringMatching(new RegExp(`^scene ${sceneId} \\(item ${ratingKey}\\): restored title`))]),
+      });
       expect(world.plex.item(ratingKey)!.title).toBe('The Agent Title');
       const listed = (await status()).excluded;
       expect(listed.count).toBe(before.count + 1);
@@ -281,4 +329,3 @@ describe('the status page: POST /api/restore, the excluded scenes in /api/status
     }
   });
 });
-

@@ -62,8 +62,8 @@ describe('simulator', () => {
     });
     expect(res.status).toBe(422);
     const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
-    expect(body.errors[0]!.message).toMatch(/plex_key/);
-    expect(body.errors[0]!.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(body.errors[0].message).toMatch(/plex_key/);
+    expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('answers 401 on /graphql and 302 to /login elsewhere without credentials', async () => {
@@ -123,12 +123,23 @@ describe('findScene', () => {
     });
     // The store's view is the same answer, plus relation ids.
     expect(sim.scene(id)).toMatchObject(scene!);
-    expect(sim.scene(id)!.performers).toEqual([{ id: p1, name: 'Ann' }, { id: p2, name: 'Bob' }]);
+    expect(sim.scene(id)!.performers).toEqual([
+      { id: p1, name: 'Ann' },
+      { id: p2, name: 'Bob' },
+    ]);
   });
 
   it('a scene with nothing set has nulls and empty lists', async () => {
     const id = sim.addScene({ files: [] });
-    expect(await client.findScene(id)).toMatchObject({ title: null, studio: null, performers: [], tags: [], files: [], urls: [], rating100: null });
+    expect(await client.findScene(id)).toMatchObject({
+      title: null,
+      studio: null,
+      performers: [],
+      tags: [],
+      files: [],
+      urls: [],
+      rating100: null,
+    });
   });
 
   it('a missing or deleted scene is null', async () => {
@@ -266,7 +277,7 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
     const page = await wc.findScenesUpdated({ window: { since: T0 + 200 * MIN }, clock: UTC, page: 2, perPage: 20 });
     expect(page.count).toBe(50 + WIDE);
     expect(page.scenes.map((s) => s.id)).toEqual(ids.slice(200 - WIDE + 20, 200 - WIDE + 40));
-    expect(page.scenes[0]!.updated_at).toBe(formatStashTime(T0 + (200 - WIDE + 20) * MIN));
+    expect(page.scenes[0].updated_at).toBe(formatStashTime(T0 + (200 - WIDE + 20) * MIN));
   });
 
   it('scenes changed within the same second page stably (ties ordered by id)', async () => {
@@ -421,24 +432,26 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
       const since = clock; // the widened window starts a minute after they were created
       expect(await collect(c.relationsUpdatedIn('performer', { since }, UTC))).toEqual([]);
       clock += 120_000;
-      for (const id of [performers[5]!, performers[1]!, performers[3]!]) {
+      for (const id of [performers[5], performers[1], performers[3]]) {
         s.renamePerformer(id, `renamed ${id}`);
         clock += 2_000;
       }
       s.renameStudio(studio, 'S renamed');
       s.renameTag(tag, 't renamed');
       const pages = await collect(c.relationsUpdatedIn('performer', { since }, UTC, 2));
-      expect(pages).toEqual([[performers[5]!, performers[1]!], [performers[3]!]]);
+      expect(pages).toEqual([[performers[5], performers[1]], [performers[3]]]);
       expect((await collect(c.relationsUpdatedIn('studio', { since }, UTC))).flat()).toEqual([studio]);
       expect((await collect(c.relationsUpdatedIn('tag', { since }, UTC))).flat()).toEqual([tag]);
       // The bound is the criterion's: a rename before the widened `since` is not found.
-      expect((await collect(c.relationsUpdatedIn('performer', { since: clock + STASH_WINDOW_WIDENING_MS + 1_000 }, UTC))).flat()).toEqual([]);
+      expect((await collect(c.relationsUpdatedIn('performer', { since: clock + STASH_WINDOW_WIDENING_MS + 1_000 }, UTC))).flat()).toEqual(
+        [],
+      );
       // From a mark Stash wrote (a checkpoint), only what changed since: not the renames 10 minutes
       // earlier, though the query (an hour wide) returns them.
       clock += 10 * 60_000;
       const mark = formatStashTime(clock);
-      s.renamePerformer(performers[0]!, 'renamed again');
-      expect((await collect(c.relationsUpdatedIn('performer', { since: mark }, UTC))).flat()).toEqual([performers[0]!]);
+      s.renamePerformer(performers[0], 'renamed again');
+      expect((await collect(c.relationsUpdatedIn('performer', { since: mark }, UTC))).flat()).toEqual([performers[0]]);
       expect((await collect(c.relationsUpdatedIn('tag', { since: mark }, UTC))).flat()).toEqual([]);
     } finally {
       await s.stop();
@@ -575,7 +588,9 @@ describe('Stash versions', () => {
         body: JSON.stringify({ query: '{ findScenes(ids: ["1"]) { count } }' }),
       });
       expect(res.status).toBe(422);
-      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/Unknown argument "ids" on field "Query.findScenes"/);
+      expect(((await res.json()) as { errors: { message: string }[] }).errors[0].message).toMatch(
+        /Unknown argument "ids" on field "Query.findScenes"/,
+      );
       old.resetCounters();
 
       const c = new StashClient({ url: old.url, apiKey: KEY });
@@ -583,14 +598,14 @@ describe('Stash versions', () => {
       expect(await c.server()).toMatchObject({ version: 'v0.24.3', sceneIdsArgument: 'scene_ids' });
       const found = await c.findScenes(ids);
       expect([...found.values()].map((scene) => scene?.title)).toEqual(['a', 'b', 'c']);
-      expect(found.get(ids[0]!)).toEqual(await c.findScene(ids[0]!));
+      expect(found.get(ids[0])).toEqual(await c.findScene(ids[0]));
       expect(old.count({ operationName: 'FindScenesBySceneIds', status: 200 })).toBe(1);
-      old.deleteScene(ids[1]!);
+      old.deleteScene(ids[1]);
       const again = await c.findScenes([...ids, '2147483648']);
       expect(Object.fromEntries([...again].map(([id, scene]) => [id, scene?.title ?? null]))).toEqual({
-        [ids[0]!]: 'a',
-        [ids[1]!]: null,
-        [ids[2]!]: 'c',
+        [ids[0]]: 'a',
+        [ids[1]]: null,
+        [ids[2]]: 'c',
         '2147483648': null, // beyond scene_ids' Int: read alone, not failing the batch
       });
       expect(old.count({ status: 422 })).toBe(0);

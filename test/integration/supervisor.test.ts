@@ -72,7 +72,8 @@ async function enqueueAll(r: Rig, ids = [...r.world.ratingKeyOf.keys()]) {
   }
 }
 const breakerState = (r: Rig) => r.redis.hget(keys(r.world.prefix).breaker, 'state');
-const status = (r: Rig) => buildStatus({ redis: r.redis, keys: keys(r.world.prefix), queues: [r.queue], config: r.config, now: Date.now() });
+const status = (r: Rig) =>
+  buildStatus({ redis: r.redis, keys: keys(r.world.prefix), queues: [r.queue], config: r.config, now: Date.now() });
 const counts = (r: Rig) => r.queue.getJobCounts('completed', 'failed', 'waiting', 'prioritized', 'delayed', 'active');
 
 describe('supervisor', () => {
@@ -106,7 +107,11 @@ describe('supervisor', () => {
     expect(outages[0]).toMatchObject({ trigger: 'probe', endedAt: null });
     await r.world.plex.setMode('401');
     await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'closed again: /identity needs no token');
-    await waitFor(async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}').tokenRejected === true, 5_000, 'token rejected shown');
+    await waitFor(
+      async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}').tokenRejected === true,
+      5_000,
+      'token rejected shown',
+    );
   });
 
   it('drains the backlog along the ramp: per-second edits never exceed the schedule by more than one', async () => {
@@ -122,7 +127,10 @@ describe('supervisor', () => {
     let rampStart = NaN;
     await waitFor(
       async () => {
-        const [[, state], [, startedAt]] = (await r.redis.multi().hget(k.breaker, 'state').hget(k.ramp, 'startedAt').exec()) as [unknown, string | null][];
+        const [[, state], [, startedAt]] = (await r.redis.multi().hget(k.breaker, 'state').hget(k.ramp, 'startedAt').exec()) as [
+          unknown,
+          string | null,
+        ][];
         rampStart = Number(startedAt);
         return state === 'CLOSED';
       },
@@ -133,7 +141,11 @@ describe('supervisor', () => {
     expect(rampStart, 'ramp startedAt when CLOSED was first read').toBeGreaterThan(0);
     await waitFor(async () => (await counts(r)).completed === 60, 40_000, 'backlog drained');
     const edits = r.world.plex.requests.filter((q) => q.method === 'PUT' && q.route === ROUTES.sectionAll && q.at >= rampStart);
-    const { perSecond } = rampUsage(edits.map((e) => e.at), rampStart, r.config.ramp);
+    const { perSecond } = rampUsage(
+      edits.map((e) => e.at),
+      rampStart,
+      r.config.ramp,
+    );
     for (const [second, n] of perSecond) {
       if ((second + 1) * 1000 > r.config.ramp.durationMs) continue; // after the ramp: no limit
       const allowed = allowedRate(startRamp(0), r.config.ramp, (second + 1) * 1000);
@@ -216,7 +228,11 @@ describe('supervisor', () => {
     const restartedAt = Date.now();
     sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
     const health = async () => JSON.parse((await r.redis.get(k.health)) ?? '{}') as { lastProbeAt?: number; ok?: boolean };
-    await waitFor(async () => ((await health()).lastProbeAt ?? 0) >= restartedAt && (await health()).ok === true, 5_000, 'the new leader probed Plex up');
+    await waitFor(
+      async () => ((await health()).lastProbeAt ?? 0) >= restartedAt && (await health()).ok === true,
+      5_000,
+      'the new leader probed Plex up',
+    );
     expect(await breakerState(r)).toBe('OPEN'); // recovery timeout of 60 s still runs
     expect(await r.queue.isPaused()).toBe(true);
     await sup.stop();
@@ -318,7 +334,7 @@ describe('supervisor', () => {
 
   it('a 401 about one item while the token works elsewhere fails that job for good, once the token check says so', async () => {
     const r = await rig(5, { WORKER_CONCURRENCY: '2', HEALTH_TOKEN_RECHECK_MS: '300' });
-    const [deniedScene, deniedKey] = [...r.world.ratingKeyOf][2]!;
+    const [deniedScene, deniedKey] = [...r.world.ratingKeyOf][2];
     r.world.plex.denyItems([deniedKey]);
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
     r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 200 }));
@@ -327,13 +343,13 @@ describe('supervisor', () => {
     // at most every 300 ms); a busy machine stretches both.
     await waitFor(async () => (await counts(r)).completed === 4 && (await counts(r)).failed === 1, 30_000, '4 synced, 1 failed');
     const [failed] = await r.queue.getFailed(0, 10);
-    expect(failed!.data.sceneId).toBe(deniedScene);
-    expect(failed!.failedReason).toMatch(/^PlexAuthError: /);
-    expect(failed!.attemptsMade).toBe(1);
+    expect(failed.data.sceneId).toBe(deniedScene);
+    expect(failed.failedReason).toMatch(/^PlexAuthError: /);
+    expect(failed.attemptsMade).toBe(1);
     // Judged by the supervisor: a token check that Plex accepted came between the item's first 401 and the failure.
     const first401 = r.world.plex.requests.find((q) => q.status === 401)!.at;
     const checks = r.world.plex.requests.filter((q) => q.route === ROUTES.sections && q.status === 200 && q.at > first401);
-    expect(checks.some((q) => q.at < failed!.finishedOn!)).toBe(true);
+    expect(checks.some((q) => q.at < failed.finishedOn!)).toBe(true);
     const s = await status(r);
     expect(s.health.tokenRejected).toBe(false);
     expect(s.queues.sync).toMatchObject({ paused: false, pauseReasons: [] });
@@ -346,7 +362,7 @@ describe('supervisor', () => {
     r.workers.push(await startWorkerRole(r.config, quiet, { holdMs: 200 }));
     await waitFor(async () => (await status(r)).health.tokenCheckedAt !== null, 5_000, 'first token check');
     await r.world.plex.setMode('401');
-    await enqueueAll(r, [first!]); // its 401 makes the supervisor check the token
+    await enqueueAll(r, [first]); // its 401 makes the supervisor check the token
     await waitFor(() => r.queue.isPaused(), 10_000, 'queue paused');
     await waitFor(async () => (await status(r)).queues.sync?.pauseReasons?.includes('token rejected') === true, 5_000, 'token rejected');
     await r.world.plex.setMode('down');
@@ -354,7 +370,11 @@ describe('supervisor', () => {
     // Plex answers again but still rejects the token: the breaker closes, the queue stays held.
     await r.world.plex.setMode('401');
     await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'Plex back');
-    await waitFor(async () => (await status(r)).health.tokenCheckedAt! > Number(await r.redis.hget(keys(r.world.prefix).breaker, 'since')), 5_000, 'token checked after the recovery');
+    await waitFor(
+      async () => (await status(r)).health.tokenCheckedAt! > Number(await r.redis.hget(keys(r.world.prefix).breaker, 'since')),
+      5_000,
+      'token checked after the recovery',
+    );
     expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', pauseReasons: ['token rejected'] });
     await r.world.plex.setMode('up');
     await waitFor(async () => (await counts(r)).completed === 1, 10_000, 'resumed once both are clear, job synced');
@@ -369,7 +389,7 @@ describe('supervisor', () => {
     expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'operator', pauseReasons: ['token rejected'] });
     await r.world.plex.setMode('up');
     await waitFor(async () => !(await status(r)).health.tokenRejected, 5_000, 'token accepted again');
-    await enqueueAll(r, [second!]);
+    await enqueueAll(r, [second]);
     expect((await status(r)).queues.sync).toMatchObject({ paused: true, pausedBy: 'operator', pauseReasons: [] });
     expect((await counts(r)).completed).toBe(1);
   });

@@ -52,7 +52,14 @@ afterAll(() => {
 function context(
   mode: string,
   prefix: string,
-  opts: { args?: Record<string, unknown>; env?: Record<string, string>; now?: number; stashPort?: number; redisUrl?: string; failedScanCap?: number } = {},
+  opts: {
+    args?: Record<string, unknown>;
+    env?: Record<string, string>;
+    now?: number;
+    stashPort?: number;
+    redisUrl?: string;
+    failedScanCap?: number;
+  } = {},
 ): { ctx: TaskContext; run: Run } {
   const dir = mkdtempSync(join(tmpdir(), 's2p-task-'));
   dirs.push(dir);
@@ -106,13 +113,18 @@ afterEach(async () => {
   }
 });
 
-
-async function writeState(s: Store, st: { breaker?: 'OPEN' | 'CLOSED' | 'HALF_OPEN'; since?: number; outages?: Outage[]; rampStartedAt?: number }) {
+async function writeState(
+  s: Store,
+  st: { breaker?: 'OPEN' | 'CLOSED' | 'HALF_OPEN'; since?: number; outages?: Outage[]; rampStartedAt?: number },
+) {
   const k = keys(s.prefix);
   if (st.breaker) {
     const since = st.since ?? Date.now();
     await s.redis.del(k.breaker);
-    await s.redis.hset(k.breaker, serializeBreaker({ ...initialBreaker(since), state: st.breaker, openedAt: st.breaker === 'CLOSED' ? null : since }));
+    await s.redis.hset(
+      k.breaker,
+      serializeBreaker({ ...initialBreaker(since), state: st.breaker, openedAt: st.breaker === 'CLOSED' ? null : since }),
+    );
   }
   if (st.outages) await s.redis.set(k.outages, JSON.stringify(st.outages));
   if (st.rampStartedAt !== undefined) await s.redis.hset(k.ramp, serializeRamp(startRamp(st.rampStartedAt)));
@@ -175,19 +187,25 @@ describe('through a real outage of the Plex simulator, watched by the real super
       // Down: the supervisor opens the breaker; the task's own probe (PLEX_URL set) sees it too.
       await world.plex.setMode('down');
       await waitFor(async () => (await reader.hget(k.breaker, 'state')) === 'OPEN', 10_000, 'breaker OPEN');
-      const plexEnv = { PLEX_URL: world.env.PLEX_URL!, PLEX_TOKEN: world.env.PLEX_TOKEN! };
+      const plexEnv = { PLEX_URL: world.env.PLEX_URL, PLEX_TOKEN: world.env.PLEX_TOKEN };
       const down = await task('health_check', prefix, { env: plexEnv });
       expect(down.lines[0]).toMatch(/^W Plex is UNREACHABLE: PlexServerDown: GET \/identity → /);
       expect(down.lines[1]).toMatch(/^Supervisor's last probe .* ago: FAILED: PlexServerDown: /);
-      expect(down.lines).toContainEqual(expect.stringMatching(/^W Breaker: OPEN for \d+(ms|s), since \d\d:\d\d:\d\d \(Plex outage: the queue is paused\)$/));
-      expect(down.lines).toContain('Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed; paused by the supervisor until Plex is back');
+      expect(down.lines).toContainEqual(
+        expect.stringMatching(/^W Breaker: OPEN for \d+(ms|s), since \d\d:\d\d:\d\d \(Plex outage: the queue is paused\)$/),
+      );
+      expect(down.lines).toContain(
+        'Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed; paused by the supervisor until Plex is back',
+      );
       expect(down.summary).toBe('Health Check: Plex UNREACHABLE, breaker OPEN, 0 jobs to do, 0 failed');
       expect(down.lines.join('\n')).not.toContain(world.env.PLEX_TOKEN);
 
       const during = await task('outage_summary', prefix);
       expect(during.lines[0]).toMatch(/^W Plex is DOWN: an outage is ongoing for \d+(ms|s), since \d\d:\d\d:\d\d$/);
       expect(during.lines).toContain('No completed outage yet: the metrics start when one ends');
-      expect(during.lines.at(-1)).toMatch(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, ONGOING for .*, trigger probe, first error PlexServerDown: /);
+      expect(during.lines.at(-1)).toMatch(
+        /^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, ONGOING for .*, trigger probe, first error PlexServerDown: /,
+      );
 
       // Back: the breaker closes, the ramp starts, the outage is complete.
       await world.plex.setMode('up');
@@ -202,7 +220,9 @@ describe('through a real outage of the Plex simulator, watched by the real super
 
       // The task reads the ramp with the supervisor's settings (RAMP_* in its environment).
       const qs = await task('queue_status', prefix, { env: { RAMP_INITIAL_RATE: '2', RAMP_TARGET_RATE: '8', RAMP_DURATION_MS: '600000' } });
-      expect(qs.lines).toContainEqual(expect.stringMatching(/^Recovery: ramp at 2(\.\d+)? jobs\/s of 8 jobs\/s, 0 % done \(9m 5\ds left\)$/));
+      expect(qs.lines).toContainEqual(
+        expect.stringMatching(/^Recovery: ramp at 2(\.\d+)? jobs\/s of 8 jobs\/s, 0 % done \(9m 5\ds left\)$/),
+      );
       expect(qs.lines).toContainEqual(expect.stringMatching(/^Rate limit: /));
       expect(qs.lines).toContain('Last outage:');
       expect(qs.summary).toBe('Queue Status: 0 jobs to do, 0 failed, breaker CLOSED, recovery ramp running');
@@ -224,12 +244,19 @@ describe('Queue Status', () => {
       queue: s.queue,
       strategies: s.config.errorStrategies,
       jobs: [
-        ...Array.from({ length: 30 }, (_, i) => ({ sceneId: String(i + 1), failedReason: `PlexServerDown: GET /library/metadata/${i} → ECONNREFUSED` })),
+        ...Array.from({ length: 30 }, (_, i) => ({
+          sceneId: String(i + 1),
+          failedReason: `PlexServerDown: GET /library/metadata/${i} → ECONNREFUSED`,
+        })),
         ...Array.from({ length: 5 }, (_, i) => ({ sceneId: String(100 + i), failedReason: 'PlexNotFound: no Plex item for /x.mp4' })),
         ...Array.from({ length: 2 }, (_, i) => ({ sceneId: String(200 + i), failedReason: 'worker crashed' })),
       ],
     });
-    await writeState(s, { breaker: 'OPEN', since: now - 2 * M - 5 * S, outages: [outage({ startedAt: now - 2 * M - 6 * S, endedAt: null, trigger: 'failures' })] });
+    await writeState(s, {
+      breaker: 'OPEN',
+      since: now - 2 * M - 5 * S,
+      outages: [outage({ startedAt: now - 2 * M - 6 * S, endedAt: null, trigger: 'failures' })],
+    });
 
     const r = await task('queue_status', s.prefix, { now });
     expect(r.lines).toEqual([
@@ -264,13 +291,23 @@ describe('Queue Status', () => {
 describe('failed-job retention (FAILED_KEEP_MAX, FAILED_KEEP_DAYS)', () => {
   it('FAILED_KEEP_MAX=100: after 150 failures, 100 failed jobs remain, the newest', async () => {
     const s = store('keep-max');
-    const config = parseConfig({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: s.prefix, FAILED_KEEP_MAX: '100' }, { plex: false, stash: false });
+    const config = parseConfig(
+      { REDIS_URL: testRedisUrl(), REDIS_PREFIX: s.prefix, FAILED_KEEP_MAX: '100' },
+      { plex: false, stash: false },
+    );
     const queue = createSyncQueue(s.redis, s.prefix, config.keepFailed);
     try {
       // One fetcher: the jobs fail in the order they were added.
-      const ids = await makeFailedJobs({ connection: s.redis, prefix: s.prefix, queue, strategies: config.errorStrategies, jobs: specs(1, 150), fetchers: 1 });
+      const ids = await makeFailedJobs({
+        connection: s.redis,
+        prefix: s.prefix,
+        queue,
+        strategies: config.errorStrategies,
+        jobs: specs(1, 150),
+        fetchers: 1,
+      });
       expect(await queue.getFailedCount()).toBe(100);
-      expect((await s.redis.zrange(queue.keys.failed!, 0, -1)).sort()).toEqual(ids.slice(50).sort());
+      expect((await s.redis.zrange(queue.keys.failed, 0, -1)).sort()).toEqual(ids.slice(50).sort());
     } finally {
       await queue.close();
     }
@@ -289,12 +326,16 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
       await failAt(Date.now() - 40 * 24 * H, specs(1, 3), env);
       const recent = await failAt(Date.now() - 24 * H, specs(10, 2), env);
       const dry = await task('purge_failed_dry_run', s.prefix, { args: { days: '30' } });
-      expect(dry.summary).toBe('Purge Failed Jobs Older Than N Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)');
+      expect(dry.summary).toBe(
+        'Purge Failed Jobs Older Than N Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)',
+      );
       expect(await queue.getFailedCount()).toBe(5);
       const real = await task('purge_failed', s.prefix, { args: { days: '30' } });
       expect(real.summary).toBe('Purge Failed Jobs Older Than N Days: 3 jobs of 5 failed more than 30 days ago removed');
-      expect((await s.redis.zrange(queue.keys.failed!, 0, -1)).sort()).toEqual(recent.sort());
-      await expect(task('purge_failed', s.prefix, { args: { days: '-2' } })).rejects.toThrow('Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more');
+      expect((await s.redis.zrange(queue.keys.failed, 0, -1)).sort()).toEqual(recent.sort());
+      await expect(task('purge_failed', s.prefix, { args: { days: '-2' } })).rejects.toThrow(
+        'Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more',
+      );
     } finally {
       await queue.close();
     }
@@ -302,7 +343,13 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
 
   it('Clear Failed Jobs: the dry run counts, the real one empties the failed set', async () => {
     const s = store('clear-failed');
-    await makeFailedJobs({ connection: s.redis, prefix: s.prefix, queue: s.queue, strategies: s.config.errorStrategies, jobs: specs(1, 7) });
+    await makeFailedJobs({
+      connection: s.redis,
+      prefix: s.prefix,
+      queue: s.queue,
+      strategies: s.config.errorStrategies,
+      jobs: specs(1, 7),
+    });
     const dry = await task('clear_failed_dry_run', s.prefix);
     expect(dry.summary).toBe('Clear Failed Jobs (dry run): 7 jobs of the failed set would be removed (dry run: nothing removed)');
     expect(await s.queue.getFailedCount()).toBe(7);
@@ -323,11 +370,18 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
       const active = await worker.getNextJob('token-1', { block: false });
       expect(active?.data.sceneId).toBe('1');
       const dry = await task('clear_pending_dry_run', s.prefix);
-      expect(dry.summary).toBe('Clear Pending Queue (dry run): 4 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish');
+      expect(dry.summary).toBe(
+        'Clear Pending Queue (dry run): 4 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish',
+      );
       expect(await s.queue.getJobCounts('prioritized', 'delayed', 'active')).toEqual({ prioritized: 3, delayed: 1, active: 1 });
       const real = await task('clear_pending', s.prefix);
       expect(real.summary).toBe('Clear Pending Queue: 4 jobs waiting or delayed removed; active ones finish');
-      expect(await s.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active')).toEqual({ wait: 0, prioritized: 0, delayed: 0, active: 1 });
+      expect(await s.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active')).toEqual({
+        wait: 0,
+        prioritized: 0,
+        delayed: 0,
+        active: 1,
+      });
       // A removed scene's next edit is queued again (its deduplication key went with its job).
       const again = await enqueueSync(s.queue, job('2'), s.config.errorStrategies);
       expect(await again.getState()).toBe('prioritized');
@@ -349,7 +403,10 @@ describe('Recover Outage Jobs', () => {
       queue: s.queue,
       strategies: s.config.errorStrategies,
       jobs: [
-        ...Array.from({ length: 20 }, (_, i) => ({ sceneId: String(i + 1), failedReason: 'PlexServerDown: GET /library/metadata/1 → ECONNREFUSED' })),
+        ...Array.from({ length: 20 }, (_, i) => ({
+          sceneId: String(i + 1),
+          failedReason: 'PlexServerDown: GET /library/metadata/1 → ECONNREFUSED',
+        })),
         ...Array.from({ length: 3 }, (_, i) => ({ sceneId: String(50 + i), failedReason: 'PlexAuthError: HTTP 401' })),
       ],
     });
@@ -357,7 +414,9 @@ describe('Recover Outage Jobs', () => {
     await writeState(s, { outages: [outage({ id: 'the-outage', startedAt, endedAt, jobsAffected: 20 })] });
 
     const dry = await task('recover_dry_run', s.prefix, { args: { outage: 'latest' } });
-    expect(dry.lines[0]).toMatch(/^Recover Outage Jobs \(dry run\): failed jobs of the latest outage, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s\); error types PlexServerDown$/);
+    expect(dry.lines[0]).toMatch(
+      /^Recover Outage Jobs \(dry run\): failed jobs of the latest outage, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+s\); error types PlexServerDown$/,
+    );
     expect(dry.lines).toContain('Requeue — DRY RUN: nothing was moved; figures are what a real run would do');
     expect(dry.lines).toContainEqual(expect.stringMatching(/^ {2}would requeue +20$/));
     expect(dry.lines).not.toContain('');
@@ -367,8 +426,12 @@ describe('Recover Outage Jobs', () => {
 
     await writeState(s, { breaker: 'OPEN' });
     const refused = await task('recover', s.prefix, { args: { outage: 'latest' } });
-    expect(refused.summary).toBe('Recover Outage Jobs: refused, the breaker is not CLOSED: nothing was moved (20 jobs wait for the recovery)');
-    expect(refused.lines).toContain('W Refused: the breaker is OPEN, not CLOSED: Plex is not (fully) back; wait for the recovery, then run the task again.');
+    expect(refused.summary).toBe(
+      'Recover Outage Jobs: refused, the breaker is not CLOSED: nothing was moved (20 jobs wait for the recovery)',
+    );
+    expect(refused.lines).toContain(
+      'W Refused: the breaker is OPEN, not CLOSED: Plex is not (fully) back; wait for the recovery, then run the task again.',
+    );
     expect(refused.lines.filter((l) => l.startsWith('W '))).toHaveLength(1);
     expect(await s.queue.getFailedCount()).toBe(23);
 
@@ -378,7 +441,7 @@ describe('Recover Outage Jobs', () => {
     expect(real.lines).toContainEqual(expect.stringMatching(/^Requeued jobs: /));
     expect(await s.queue.getFailedCount()).toBe(3);
     const back = await s.queue.getJobCounts('waiting', 'prioritized');
-    expect(back.waiting! + back.prioritized!).toBe(20); // bulk priority: requeue is bulk work
+    expect(back.waiting + back.prioritized).toBe(20); // bulk priority: requeue is bulk work
 
     // Twice is safe: nothing left to move.
     const again = await task('recover', s.prefix, { args: { outage: 'latest' } });
@@ -398,17 +461,27 @@ describe('Recover Outage Jobs', () => {
       ],
     });
     const none = await task('recover_dry_run', s.prefix, { args: { outage: 'latest' } });
-    expect(none.summary).toBe('Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)');
+    expect(none.summary).toBe(
+      'Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)',
+    );
 
-    const since = await task('recover_dry_run', s.prefix, { args: { outage: 'latest', since: '1h', errors: 'plextemporaryerror, PlexServerDown' } });
-    expect(since.lines[0]).toBe('Recover Outage Jobs (dry run): failed jobs of the window from 1h to now; error types PlexServerDown, PlexTemporaryError');
+    const since = await task('recover_dry_run', s.prefix, {
+      args: { outage: 'latest', since: '1h', errors: 'plextemporaryerror, PlexServerDown' },
+    });
+    expect(since.lines[0]).toBe(
+      'Recover Outage Jobs (dry run): failed jobs of the window from 1h to now; error types PlexServerDown, PlexTemporaryError',
+    );
     expect(since.summary).toBe('Recover Outage Jobs (dry run): 2 jobs would be requeued (2 matched of 2 failed); nothing was moved');
 
     await expect(task('recover_dry_run', s.prefix, { args: { since: '1h', errors: 'PlexDown' } })).rejects.toThrow(
       /^Recover Outage Jobs \(dry run\): unknown error type "PlexDown": valid types are PlexServerDown, /,
     );
-    await expect(task('recover', s.prefix, { args: { since: 'yesterday' } })).rejects.toThrow(/^Recover Outage Jobs: "yesterday" is not a time/);
-    await expect(task('recover', s.prefix, { args: { outage: 'nope', since: '1h' } })).rejects.toThrow(/args\.outage and args\.since\/args\.until exclude each other/);
+    await expect(task('recover', s.prefix, { args: { since: 'yesterday' } })).rejects.toThrow(
+      /^Recover Outage Jobs: "yesterday" is not a time/,
+    );
+    await expect(task('recover', s.prefix, { args: { outage: 'nope', since: '1h' } })).rejects.toThrow(
+      /args\.outage and args\.since\/args\.until exclude each other/,
+    );
     expect(await s.queue.getFailedCount()).toBe(2);
   });
 });
@@ -447,7 +520,9 @@ describe('Reconcile Outage Windows', () => {
 
     const port = Number(new URL(stash.url).port);
     const r = await task('reconcile_outages', s.prefix, { stashPort: port, env: { STASH_API_KEY: SIM_STASH_KEY }, now, args: {} });
-    expect(r.summary).toBe('Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 1 repeated in overlapping windows skipped');
+    expect(r.summary).toBe(
+      'Reconcile Outage Windows: queued 5 scenes for Plex from 4 outage windows, 1 repeated in overlapping windows skipped',
+    );
     expect(r.lines[0]).toBe('Reconcile Outage Windows: 4 outage windows to reconcile, oldest first');
     expect(r.lines.filter((l) => / changed in Stash, \d+ queued$/.test(l))).toEqual([
       expect.stringMatching(/^Reconcile Outage Windows: 1\/4 outage of .* \(10m\): 3 scenes changed in Stash, 3 queued$/),
@@ -480,7 +555,12 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
     const redis = connectRedis(world.config);
     try {
       const deps = {
-        plex: new PlexClient({ url: world.config.plex.url, token: world.config.plex.token, clientIdentifier: 'stash2plex-test', pathMap: world.config.plex.pathMap }),
+        plex: new PlexClient({
+          url: world.config.plex.url,
+          token: world.config.plex.token,
+          clientIdentifier: 'stash2plex-test',
+          pathMap: world.config.plex.pathMap,
+        }),
         stash: new StashClient({ url: world.config.stash.url, apiKey: world.config.stash.apiKey }),
         redis,
         keys: keys(world.prefix),
@@ -494,7 +574,9 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
 
       const dry = await task('restore_dry_run', world.prefix, { env });
       expect(dry.summary).toBe('Dry run: 2 scenes would be restored (14 fields), 2 scenes would be excluded from sync; nothing changed');
-      expect(dry.lines).toContain(`scene ${ids[0]} (item ${world.ratingKeyOf.get(ids[0]!)}): would restore title, summary, studio, date, genres, actors, rating`);
+      expect(dry.lines).toContain(
+        `scene ${ids[0]} (item ${world.ratingKeyOf.get(ids[0])}): would restore title, summary, studio, date, genres, actors, rating`,
+      );
       expect(titles()).toEqual(['Scene 1', 'Scene 2']);
       expect(dry.progress).toEqual([0, 1]);
 
@@ -515,7 +597,9 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
 
   it("without PLEX_URL in the plugin's environment, says so", async () => {
     const s = store('task-restore-noplex');
-    await expect(task('restore_dry_run', s.prefix)).rejects.toThrow("Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment");
+    await expect(task('restore_dry_run', s.prefix)).rejects.toThrow(
+      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
+    );
   });
 });
 
@@ -524,7 +608,9 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
 describe('Redis unreachable', () => {
   it.each(['health_check', 'queue_status', 'outage_summary', 'reconcile_outages'])('%s fails with one clear message', async (mode) => {
     const url = `redis://127.0.0.1:${await freePort()}`;
-    await expect(task(mode, 'nowhere', { redisUrl: url })).rejects.toThrow(/^[A-Z][A-Za-z ]+: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    await expect(task(mode, 'nowhere', { redisUrl: url })).rejects.toThrow(
+      /^[A-Z][A-Za-z ]+: Redis unreachable at 127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+    );
   });
 
   it('a Redis that refuses the credentials: its reply, never the password', async () => {

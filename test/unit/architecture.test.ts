@@ -49,9 +49,15 @@ describe('architecture', () => {
 
   it('matches the layer table of docs/ARCHITECTURE.md', () => {
     const doc = readFileSync(join(ROOT, 'docs/ARCHITECTURE.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| (\d+) \| ((?:`[a-z-]+`(?:, )?)+) \|/gm)].map((m) => [...m[2]!.matchAll(/`([a-z-]+)`/g)].map((x) => x[1]));
+    const rows = [...doc.matchAll(/^\| (\d+) \| ((?:`[a-z-]+`(?:, )?)+) \|/gm)].map((m) =>
+      [...m[2].matchAll(/`([a-z-]+)`/g)].map((x) => x[1]),
+    );
     expect(rows).toEqual(LAYERS.map((l) => [...l]));
-    expect(readdirSync(SRC).filter((d) => statSync(join(SRC, d)).isDirectory()).sort()).toEqual([...rank.keys()].sort());
+    expect(
+      readdirSync(SRC)
+        .filter((d) => statSync(join(SRC, d)).isDirectory())
+        .sort(),
+    ).toEqual([...rank.keys()].sort());
   });
 
   it('imports only downward or within a folder', () => {
@@ -74,7 +80,14 @@ describe('architecture', () => {
       state.set(f, 'open');
       stack.push(f);
       for (const t of graph.get(f) ?? []) {
-        if (state.get(t) === 'open') cycles.push(stack.slice(stack.indexOf(t)).concat(t).map((p) => relative(SRC, p)).join(' → '));
+        if (state.get(t) === 'open')
+          cycles.push(
+            stack
+              .slice(stack.indexOf(t))
+              .concat(t)
+              .map((p) => relative(SRC, p))
+              .join(' → '),
+          );
         else if (!state.has(t)) visit(t);
       }
       stack.pop();

@@ -41,8 +41,16 @@ describe('judgeMatch', () => {
     expect(judgeMatch(facts({ via: 'fallback' }), 5)).toEqual({ conflict: null, claim: { sceneIds: ['1'], via: 'fallback' } });
   });
 
-  it('an item with a part that is another scene\'s file is stacked: not synced, even by exact path', () => {
-    const v = judgeMatch(facts({ foreignParts: [{ file: '/m/a-pt2.mp4', scenes: ['2'] }, { file: '/m/unknown.mp4', scenes: [] }] }), 5);
+  it("an item with a part that is another scene's file is stacked: not synced, even by exact path", () => {
+    const v = judgeMatch(
+      facts({
+        foreignParts: [
+          { file: '/m/a-pt2.mp4', scenes: ['2'] },
+          { file: '/m/unknown.mp4', scenes: [] },
+        ],
+      }),
+      5,
+    );
     expect(v.conflict).toMatchObject({ kind: 'stacked', otherScenes: ['2'], files: ['/m/a-pt2.mp4'] });
     expect(v.claim.via).toBe('contested');
     // Parts Stash does not know (or that are this scene's own) are no conflict.
@@ -50,8 +58,12 @@ describe('judgeMatch', () => {
   });
 
   it('says what to do, naming the other scenes', () => {
-    expect(conflictReason(judgeMatch(facts({ foreignParts: [{ file: '/m/a-pt2.mp4', scenes: ['2'] }] }), 5).conflict!)).toMatch(/stacks .*scene 2.*Split Apart/);
-    expect(conflictReason(judgeMatch(facts({ via: 'fallback', sameNamed: ['7'] }), 5).conflict!)).toMatch(/scene 7 .*same name and size.*PATH_MAP/);
+    expect(conflictReason(judgeMatch(facts({ foreignParts: [{ file: '/m/a-pt2.mp4', scenes: ['2'] }] }), 5).conflict!)).toMatch(
+      /stacks .*scene 2.*Split Apart/,
+    );
+    expect(conflictReason(judgeMatch(facts({ via: 'fallback', sameNamed: ['7'] }), 5).conflict!)).toMatch(
+      /scene 7 .*same name and size.*PATH_MAP/,
+    );
   });
 });
 

@@ -8,7 +8,21 @@ import { parseReconcileArgs } from '../../src/sync/library-reconcile-cli.js';
 
 describe('npm run requeue options', () => {
   it('takes every option, error lists split on commas', () => {
-    const r = parseRequeueArgs(['--dry-run', '--outage', 'all', '--errors', 'PlexServerDown,PlexTimeout', '--errors', 'PlexNotFound', '--limit', '5', '--rate', '0.5', '--force', '--json']);
+    const r = parseRequeueArgs([
+      '--dry-run',
+      '--outage',
+      'all',
+      '--errors',
+      'PlexServerDown,PlexTimeout',
+      '--errors',
+      'PlexNotFound',
+      '--limit',
+      '5',
+      '--rate',
+      '0.5',
+      '--force',
+      '--json',
+    ]);
     expect(r).toEqual({
       ok: true,
       command: {
@@ -46,7 +60,10 @@ describe('npm run restore options', () => {
       ok: true,
       command: { scope: { sceneIds: ['12', '13', '9'] }, resume: false, dryRun: true, json: false },
     });
-    expect(parseRestoreArgs(['--all', '--resume', '--json'])).toEqual({ ok: true, command: { scope: { all: true }, resume: true, dryRun: false, json: true } });
+    expect(parseRestoreArgs(['--all', '--resume', '--json'])).toEqual({
+      ok: true,
+      command: { scope: { all: true }, resume: true, dryRun: false, json: true },
+    });
   });
 
   it.each([

@@ -4,7 +4,13 @@
 // through the plugin).
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { CODE_CACHE_HEADER_BYTES, codeCacheChecksum, codeCacheIdentity, openCodeCache, sealCodeCache } from '../../src/stash-plugin/code-cache-format.js';
+import {
+  CODE_CACHE_HEADER_BYTES,
+  codeCacheChecksum,
+  codeCacheIdentity,
+  openCodeCache,
+  sealCodeCache,
+} from '../../src/stash-plugin/code-cache-format.js';
 import { rng } from '../helpers/rng.js';
 
 const IDENTITY = codeCacheIdentity('0123456789abcdef');
@@ -21,7 +27,7 @@ const V8 = v8Cache();
 const SEALED = sealCodeCache(V8, IDENTITY);
 
 describe('code cache header', () => {
-  it('round-trips V8\'s bytes, 8-byte aligned after the header, and V8 accepts them', () => {
+  it("round-trips V8's bytes, 8-byte aligned after the header, and V8 accepts them", () => {
     expect(SEALED.length).toBe(V8.length + CODE_CACHE_HEADER_BYTES);
     expect(SEALED.subarray(0, 4).toString('latin1')).toBe('S2PC');
     const opened = openCodeCache(SEALED, IDENTITY)!;
@@ -31,13 +37,13 @@ describe('code cache header', () => {
     expect(V8.length).toBeGreaterThan(2048);
   });
 
-  it('refuses every single damaged byte, anywhere in the file (header or V8\'s bytes)', () => {
+  it("refuses every single damaged byte, anywhere in the file (header or V8's bytes)", () => {
     const file = Buffer.from(SEALED);
     for (let at = 0; at < file.length; at++) {
       for (const flip of [0x01, 0x80, 0xff]) {
-        file[at]! ^= flip;
+        file[at] ^= flip;
         if (openCodeCache(file, IDENTITY) !== undefined) throw new Error(`byte ${at} ^ ${flip} went unseen`);
-        file[at]! ^= flip;
+        file[at] ^= flip;
       }
     }
     expect(openCodeCache(file, IDENTITY)).toBeDefined();
@@ -52,7 +58,7 @@ describe('code cache header', () => {
       const start = Math.floor(r() * (file.length - length));
       const where = scattered ? Array.from({ length }, () => Math.floor(r() * file.length)) : Array.from({ length }, (_, i) => start + i);
       const damaged = Buffer.from(file);
-      for (const at of where) damaged[at] = (damaged[at]! + 1 + Math.floor(r() * 255)) & 0xff;
+      for (const at of where) damaged[at] = (damaged[at] + 1 + Math.floor(r() * 255)) & 0xff;
       expect(openCodeCache(damaged, IDENTITY), `damage at ${where.join(',')}`).toBeUndefined();
     }
   });
@@ -79,7 +85,7 @@ describe('code cache header', () => {
     const sum = codeCacheChecksum(odd, IDENTITY);
     for (let at = 0; at < odd.length; at++) {
       const changed = Buffer.from(odd);
-      changed[at]! ^= 0x40;
+      changed[at] ^= 0x40;
       expect(codeCacheChecksum(changed, IDENTITY), `byte ${at}`).not.toEqual(sum);
     }
   });

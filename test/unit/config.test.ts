@@ -44,12 +44,21 @@ describe('parseConfig', () => {
   });
 
   it('reads DASHBOARD_ALLOWED_HOSTS as lowercase names without port, refusing what is not a host', () => {
-    expect(parseConfig({ ...base, DASHBOARD_ALLOWED_HOSTS: 'Dash.Example:443, s2p.lan' }).dashboard.allowedHosts).toEqual(['dash.example', 's2p.lan']);
+    expect(parseConfig({ ...base, DASHBOARD_ALLOWED_HOSTS: 'Dash.Example:443, s2p.lan' }).dashboard.allowedHosts).toEqual([
+      'dash.example',
+      's2p.lan',
+    ]);
     expect(errorOf({ ...base, DASHBOARD_ALLOWED_HOSTS: 'ok.lan, http://x/' }).variable).toBe('DASHBOARD_ALLOWED_HOSTS');
   });
 
   it('parses lists, path maps and booleans', () => {
-    const c = parseConfig({ ...base, PLEX_LIBRARIES: 'A, B', PATH_MAP: '/data=/media; /x = /y', SYNC_POSTER: 'no', REDIS_CLUSTER_NODES: 'h1:7000,h2:7001' });
+    const c = parseConfig({
+      ...base,
+      PLEX_LIBRARIES: 'A, B',
+      PATH_MAP: '/data=/media; /x = /y',
+      SYNC_POSTER: 'no',
+      REDIS_CLUSTER_NODES: 'h1:7000,h2:7001',
+    });
     expect(c.plex.libraries).toEqual(['A', 'B']);
     expect(c.plex.pathMap).toEqual([
       { from: '/data', to: '/media' },
@@ -75,7 +84,11 @@ describe('parseConfig', () => {
     [{ REDIS_CLUSTER_NODES: 'h1' }, 'REDIS_CLUSTER_NODES', /host:port/],
     [{ SYNC_REQUIRE: 'metadata,tidy' }, 'SYNC_REQUIRE', /"tidy" is unknown: a comma list of metadata, organized, stashid or none/],
     [{ SYNC_REQUIRE: 'none,organized' }, 'SYNC_REQUIRE', /"none" is unknown/],
-    [{ SYNC_FIELDS: 'title,tags' }, 'SYNC_FIELDS', /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection$/],
+    [
+      { SYNC_FIELDS: 'title,tags' },
+      'SYNC_FIELDS',
+      /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection$/,
+    ],
     [{ SYNC_FIELDS: ' , ' }, 'SYNC_FIELDS', /must not be empty/],
     [{ MAX_TAGS: '0' }, 'MAX_TAGS', /whole number of at least 1/],
     [{ FAILED_KEEP_DAYS: '-1' }, 'FAILED_KEEP_DAYS', /whole number of at least 0/],
@@ -90,7 +103,13 @@ describe('parseConfig', () => {
   });
 
   it('reads the sync fields, the gate and the failed-job retention; the older switches fold into SYNC_FIELDS', () => {
-    const c = parseConfig({ ...base, SYNC_FIELDS: 'title, genres,title', SYNC_REQUIRE: 'organized,stashid', PRESERVE_PLEX_EDITS: 'true', MAX_TAGS: '5' });
+    const c = parseConfig({
+      ...base,
+      SYNC_FIELDS: 'title, genres,title',
+      SYNC_REQUIRE: 'organized,stashid',
+      PRESERVE_PLEX_EDITS: 'true',
+      MAX_TAGS: '5',
+    });
     expect(c.sync).toMatchObject({ fields: ['title', 'genres'], require: ['organized', 'stashid'], preservePlexEdits: true, maxTags: 5 });
     expect(parseConfig({ ...base, SYNC_REQUIRE: 'none' }).sync.require).toEqual([]);
     expect(parseConfig({ ...base, SYNC_STUDIO_COLLECTION: 'true' }).sync.fields).toContain('collection');
@@ -110,7 +129,12 @@ describe('parseConfig', () => {
   });
 
   it('lists the secrets, including a Redis password', () => {
-    const c = parseConfig({ ...base, STASH_API_KEY: 'stash-key-1', REDIS_URL: 'redis://:p%40ss-word@h:6379', DASHBOARD_PASSWORD: 'dash-pw' });
+    const c = parseConfig({
+      ...base,
+      STASH_API_KEY: 'stash-key-1',
+      REDIS_URL: 'redis://:p%40ss-word@h:6379',
+      DASHBOARD_PASSWORD: 'dash-pw',
+    });
     expect(secretsOf(c).sort()).toEqual(['dash-pw', 'p@ss-word', 'stash-key-1', 'tok-123456'].sort());
   });
 });

@@ -20,7 +20,7 @@ const outage = (id: string, startedAt: number, endedAt: number | null, extra: Pa
 function elements(svg: string, tag: string, attr: string): Record<string, string>[] {
   const out: Record<string, string>[] = [];
   for (const m of svg.matchAll(new RegExp(`<${tag}\\s([^>]*${attr}="[^"]*"[^>]*)>`, 'g'))) {
-    out.push(Object.fromEntries([...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, a[2]!])));
+    out.push(Object.fromEntries([...m[1].matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]])));
   }
   return out;
 }
@@ -34,17 +34,17 @@ describe('timeTicks', () => {
   });
 
   it('drops seconds from minute steps and shows dates for day steps', () => {
-    expect(timeTicks(T0, T0 + 3_600_000, 7, 'UTC').ticks[1]!.label).toBe('12:10');
+    expect(timeTicks(T0, T0 + 3_600_000, 7, 'UTC').ticks[1].label).toBe('12:10');
     const days = timeTicks(T0, T0 + 5 * 86_400_000, 7, 'UTC');
     expect(days.stepMs).toBe(86_400_000);
-    expect(days.ticks[0]!.label).toBe('2 May');
+    expect(days.ticks[0].label).toBe('2 May');
     expect(tickLabel(T0, 1_000, 'UTC')).toBe('12:00:00');
   });
 
   it('puts hour ticks on whole hours of the given zone', () => {
     const { ticks } = timeTicks(T0 + 1_000, T0 + 10 * 3_600_000, 7, 'Asia/Kolkata'); // UTC+5:30
-    expect(ticks[0]!.label.endsWith(':00')).toBe(true);
-    expect((ticks[0]!.at - 30 * 60_000) % 3_600_000).toBe(0);
+    expect(ticks[0].label.endsWith(':00')).toBe(true);
+    expect((ticks[0].at - 30 * 60_000) % 3_600_000).toBe(0);
   });
 });
 
@@ -75,7 +75,7 @@ describe('renderOutageChart', () => {
     }
     // Both bars of equal duration have equal widths; the newer is further right.
     const [xa, xb] = ['a', 'b'].map((id) => Number(bars.find((b) => b['data-outage-id'] === id)!.x));
-    expect(xb!).toBeGreaterThan(xa!);
+    expect(xb).toBeGreaterThan(xa);
     // Tick labels exist and lie within the axis.
     const ticks = elements(svg, 'text', 'data-tick');
     expect(ticks.length).toBeGreaterThanOrEqual(3);
@@ -84,7 +84,10 @@ describe('renderOutageChart', () => {
   });
 
   it('highlights the ongoing outage, with its bar up to now', () => {
-    const svg = renderOutageChart([outage('live', T0 - 65_000, null), outage('old', T0 - 300_000, T0 - 250_000)], { now: T0, timeZone: 'UTC' });
+    const svg = renderOutageChart([outage('live', T0 - 65_000, null), outage('old', T0 - 300_000, T0 - 250_000)], {
+      now: T0,
+      timeZone: 'UTC',
+    });
     const live = elements(svg, 'rect', 'data-outage-id').find((b) => b['data-outage-id'] === 'live')!;
     expect(live['data-ongoing']).toBe('true');
     expect(live.class).toContain('ongoing');
@@ -96,7 +99,7 @@ describe('renderOutageChart', () => {
 
   it('draws the recovery ramp after a completed outage', () => {
     const svg = renderOutageChart([outage('r', T0 - 100_000, T0 - 60_000, { rampEndedAt: null })], { now: T0, timeZone: 'UTC' });
-    const ramp = elements(svg, 'rect', 'data-ramp-of')[0]!;
+    const ramp = elements(svg, 'rect', 'data-ramp-of')[0];
     expect(ramp['data-ramp-of']).toBe('r');
     expect(Number(ramp.width)).toBeGreaterThan(0);
   });
@@ -110,8 +113,10 @@ describe('renderOutageChart', () => {
   });
 
   it('keeps a very short outage visible and escapes text', () => {
-    const svg = renderOutageChart([outage('<x>', T0 - 86_400_000, T0 - 86_400_000 + 200, { firstError: '<script>alert(1)</script>' })], { now: T0 });
-    const bar = elements(svg, 'rect', 'data-outage-id')[0]!;
+    const svg = renderOutageChart([outage('<x>', T0 - 86_400_000, T0 - 86_400_000 + 200, { firstError: '<script>alert(1)</script>' })], {
+      now: T0,
+    });
+    const bar = elements(svg, 'rect', 'data-outage-id')[0];
     expect(Number(bar.width)).toBeGreaterThanOrEqual(3);
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;');

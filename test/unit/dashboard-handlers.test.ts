@@ -30,7 +30,11 @@ const sources: StatusSources = {
   leaderTtlMs: 10_000,
 };
 const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 };
-const read: StatusRead = { status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } }, NOW), sources, at: NOW };
+const read: StatusRead = {
+  status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } }, NOW),
+  sources,
+  at: NOW,
+};
 const readStatus = async () => read;
 const never = () => new Promise<never>(() => undefined);
 const jsonOf = (r: Reply) => ('json' in r ? r.json : undefined);
@@ -49,9 +53,14 @@ describe('GET /api/status', () => {
 
 describe('GET /healthz', () => {
   it('is 200 when Redis answers the ping, 503 when it fails or does not answer in time', async () => {
-    expect(await healthzHandler({ ping: async () => 'PONG', pingTimeoutMs: 1_000 })({ query: {} })).toEqual({ status: 200, json: { ok: true } });
+    expect(await healthzHandler({ ping: async () => 'PONG', pingTimeoutMs: 1_000 })({ query: {} })).toEqual({
+      status: 200,
+      json: { ok: true },
+    });
     const down = { status: 503, json: { ok: false, error: 'Redis is not answering' } };
-    expect(await healthzHandler({ ping: async () => Promise.reject(new Error('ECONNREFUSED')), pingTimeoutMs: 1_000 })({ query: {} })).toEqual(down);
+    expect(
+      await healthzHandler({ ping: async () => Promise.reject(new Error('ECONNREFUSED')), pingTimeoutMs: 1_000 })({ query: {} }),
+    ).toEqual(down);
     expect(await healthzHandler({ ping: never, pingTimeoutMs: 5 })({ query: {} })).toEqual(down);
   });
 });
@@ -77,7 +86,7 @@ describe('POST /api/requeue', () => {
         return { ...summary, dryRun: o.dryRun };
       },
       redisAnswers,
-      log: { info } as unknown as RequeuePorts['log'],
+      log: { info },
       ...over,
     };
     return { ports, calls, info, redisAnswers };
@@ -97,7 +106,7 @@ describe('POST /api/requeue', () => {
     const reply = await requeueHandler(f.ports)(body('{"dryRun": false, "errors": "PlexServerDown, PlexTimeout", "limit": 5}'));
     expect(jsonOf(reply)).toMatchObject({ dryRun: false });
     expect(f.calls).toEqual([{ dryRun: false, errors: ['PlexServerDown', 'PlexTimeout'], limit: 5 }]);
-    expect(f.info.mock.calls[0]![1]).toBe('dashboard: requeue requested');
+    expect(f.info.mock.calls[0][1]).toBe('dashboard: requeue requested');
   });
 
   it('answers 400 to bad input without touching Redis or the queue', async () => {
@@ -118,11 +127,17 @@ describe('POST /api/requeue', () => {
 
   it('answers 400 in the API wording when the selection refuses the options', async () => {
     const f = fakes({ requeue: async () => Promise.reject(new RequeueInputError('--include-optional needs --limit')) });
-    expect(await requeueHandler(f.ports)(body('{"dryRun": false}'))).toEqual({ status: 400, json: { error: 'includeOptional needs limit' } });
+    expect(await requeueHandler(f.ports)(body('{"dryRun": false}'))).toEqual({
+      status: 400,
+      json: { error: 'includeOptional needs limit' },
+    });
   });
 
   it('fails with 500 without a sync queue, and with Redis’s error when it does not answer', async () => {
-    await expect(requeueHandler(fakes({ requeue: null }).ports)(body('{}'))).rejects.toMatchObject({ status: 500, message: 'no "sync" queue here' });
+    await expect(requeueHandler(fakes({ requeue: null }).ports)(body('{}'))).rejects.toMatchObject({
+      status: 500,
+      message: 'no "sync" queue here',
+    });
     const down = fakes({ redisAnswers: () => withTimeout(never(), 5, 'Redis did not answer') });
     await expect(requeueHandler(down.ports)(body('{}'))).rejects.toBeInstanceOf(TimeoutError);
     expect(down.calls).toEqual([]);
@@ -135,7 +150,12 @@ describe('GET /metrics and GET /', () => {
     const registry = { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => 'stash2plex_up 1\n' } as never;
     const reply = await metricsHandler({ readStatus, statusMetrics: { update }, registry })({ query: {} });
     expect(update).toHaveBeenCalledWith(read.status, read.sources);
-    expect(reply).toEqual({ status: 200, type: 'text/plain; version=0.0.4; charset=utf-8', text: 'stash2plex_up 1\n', headers: { 'Cache-Control': 'no-store' } });
+    expect(reply).toEqual({
+      status: 200,
+      type: 'text/plain; version=0.0.4; charset=utf-8',
+      text: 'stash2plex_up 1\n',
+      headers: { 'Cache-Control': 'no-store' },
+    });
   });
 
   it('renders the page (or its main part) with the nonce of its CSP', async () => {
@@ -154,12 +174,25 @@ describe('GET /metrics and GET /', () => {
 });
 
 describe('POST /api/restore and /api/restore/resume', () => {
-  const summary: RestoreSummary = { restored: 1, fields: 3, excluded: 1, skipped: { neverWritten: 6, plexChanged: 0 }, dryRun: true, examined: 1, scenes: [], failed: 0, durationMs: 5 };
+  const summary: RestoreSummary = {
+    restored: 1,
+    fields: 3,
+    excluded: 1,
+    skipped: { neverWritten: 6, plexChanged: 0 },
+    dryRun: true,
+    examined: 1,
+    scenes: [],
+    failed: 0,
+    durationMs: 5,
+  };
   function ports(over: Partial<RestorePorts> = {}) {
     const calls: [string, RestoreScope, boolean][] = [];
     const p: RestorePorts = {
       restore: async (scope, dryRun) => (calls.push(['restore', scope, dryRun]), { ...summary, dryRun }),
-      resume: async (scope, dryRun) => (calls.push(['resume', scope, dryRun]), { resumed: 1, queued: dryRun ? 0 : 1, notExcluded: 0, sceneIds: ['12'], dryRun }),
+      resume: async (scope, dryRun) => (
+        calls.push(['resume', scope, dryRun]),
+        { resumed: 1, queued: dryRun ? 0 : 1, notExcluded: 0, sceneIds: ['12'], dryRun }
+      ),
       redisAnswers: async () => 'PONG',
       log: { info: () => undefined },
       ...over,
@@ -172,13 +205,23 @@ describe('POST /api/restore and /api/restore/resume', () => {
     const restore = restoreHandler(p);
     const dry = await restore(body('{"sceneIds":["12"]}'));
     expect(dry.status).toBe(200);
-    expect(jsonOf(dry)).toMatchObject({ dryRun: true, text: 'Dry run: 1 scene would be restored (3 fields), 1 scene would be excluded from sync; nothing changed' });
+    expect(jsonOf(dry)).toMatchObject({
+      dryRun: true,
+      text: 'Dry run: 1 scene would be restored (3 fields), 1 scene would be excluded from sync; nothing changed',
+    });
     expect((await restore(body('{"all":true,"dryRun":false}'))).status).toBe(200);
     expect(calls).toEqual([
       ['restore', { sceneIds: ['12'] }, true],
       ['restore', { all: true }, false],
     ]);
-    for (const bad of ['{}', '{"all":true,"sceneIds":["1"]}', '{"sceneIds":["x"]}', '{"sceneIds":[]}', '{"all":true,"dry_run":false}', 'nope']) {
+    for (const bad of [
+      '{}',
+      '{"all":true,"sceneIds":["1"]}',
+      '{"sceneIds":["x"]}',
+      '{"sceneIds":[]}',
+      '{"all":true,"dry_run":false}',
+      'nope',
+    ]) {
       const r = await restore(body(bad));
       expect(r.status, bad).toBe(400);
     }
@@ -194,16 +237,27 @@ describe('POST /api/restore and /api/restore/resume', () => {
     await expect(restore(body('{"all":true}'))).rejects.toMatchObject({ status: 409 });
     release();
     expect((await first).status).toBe(200);
-    const unavailable = restoreHandler(ports({ restore: async () => Promise.reject(new RestoreUnavailable('Restore needs PLEX_URL and PLEX_TOKEN')) }).p);
-    await expect(unavailable(body('{"all":true}'))).rejects.toMatchObject({ status: 503, message: 'Restore needs PLEX_URL and PLEX_TOKEN' });
+    const unavailable = restoreHandler(
+      ports({ restore: async () => Promise.reject(new RestoreUnavailable('Restore needs PLEX_URL and PLEX_TOKEN')) }).p,
+    );
+    await expect(unavailable(body('{"all":true}'))).rejects.toMatchObject({
+      status: 503,
+      message: 'Restore needs PLEX_URL and PLEX_TOKEN',
+    });
   });
 
   it('resume: the same body; its text says what was brought back', async () => {
     const { p, calls } = ports();
     const r = await resumeHandler(p)(body('{"sceneIds":["12"],"dryRun":false}'));
-    expect(jsonOf(r)).toMatchObject({ resumed: 1, queued: 1, text: '1 scene brought back into sync (scene 12), 1 sync queued (bulk priority)' });
+    expect(jsonOf(r)).toMatchObject({
+      resumed: 1,
+      queued: 1,
+      text: '1 scene brought back into sync (scene 12), 1 sync queued (bulk priority)',
+    });
     expect(calls).toEqual([['resume', { sceneIds: ['12'] }, false]]);
-    expect((await resumeHandler({ ...p, resume: null })(body('{"all":true}')).catch((e: HttpError) => e)) as HttpError).toMatchObject({ status: 500 });
+    expect((await resumeHandler({ ...p, resume: null })(body('{"all":true}')).catch((e: HttpError) => e)) as HttpError).toMatchObject({
+      status: 500,
+    });
   });
 });
 

@@ -29,20 +29,45 @@ describe('metrics', () => {
         breaker: { ...initialBreaker(NOW - 1_000), state: 'OPEN', openedAt: NOW - 1_000, recoveries: 3 },
         ramp: null,
         outages: [
-          { id: 'b', startedAt: NOW - 2_000, detectedAt: NOW - 1_000, endedAt: null, durationMs: null, trigger: 'probe', firstError: null, jobsAffected: 0, rampEndedAt: null },
-          { id: 'a', startedAt: NOW - 100_000, detectedAt: NOW - 99_000, endedAt: NOW - 40_000, durationMs: 60_000, trigger: 'probe', firstError: null, jobsAffected: 2, rampEndedAt: null },
+          {
+            id: 'b',
+            startedAt: NOW - 2_000,
+            detectedAt: NOW - 1_000,
+            endedAt: null,
+            durationMs: null,
+            trigger: 'probe',
+            firstError: null,
+            jobsAffected: 0,
+            rampEndedAt: null,
+          },
+          {
+            id: 'a',
+            startedAt: NOW - 100_000,
+            detectedAt: NOW - 99_000,
+            endedAt: NOW - 40_000,
+            durationMs: 60_000,
+            trigger: 'probe',
+            firstError: null,
+            jobsAffected: 2,
+            rampEndedAt: null,
+          },
         ],
         health: { ...EMPTY_HEALTH, lastProbeAt: NOW, ok: false },
         signalCursor: '',
         warnings: [],
       },
       breakerStored: true,
-      queues: { sync: { paused: true, pausedBy: 'supervisor', waiting: 7, active: 0, delayed: 1, failed: 2, completed: 9, rateLimit: null } },
+      queues: {
+        sync: { paused: true, pausedBy: 'supervisor', waiting: 7, active: 0, delayed: 1, failed: 2, completed: 9, rateLimit: null },
+      },
       leader: 'x',
       leaderTtlMs: 1000,
       skipped: { metadata: 4, organized: 1 },
     };
-    sm.update(shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), sources);
+    sm.update(
+      shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      sources,
+    );
     const text = await registry.metrics();
     expect(text).toContain('stash2plex_breaker_state{state="OPEN"} 1');
     expect(text).toContain('stash2plex_breaker_state{state="CLOSED"} 0');
@@ -63,13 +88,22 @@ describe('metrics', () => {
     expect(text).toContain('stash2plex_supervisor_alive 1');
     expect(text).toContain('stash2plex_sync_skipped_total{reason="metadata"} 4');
     // A second update replaces, not adds.
-    sm.update(shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), sources);
+    sm.update(
+      shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      sources,
+    );
     const again = await registry.metrics();
     expect(again).toContain('stash2plex_outages_total 3');
     expect(again).toContain('stash2plex_outage_duration_seconds_count 1');
     // Plex back but the token rejected: one reason left, and the token gauge says why.
-    const rejected = { ...sources, snapshot: { ...sources.snapshot, breaker: { ...initialBreaker(NOW) }, health: { ...sources.snapshot.health, tokenRejected: true } } };
-    sm.update(shapeStatus(rejected, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW), rejected);
+    const rejected = {
+      ...sources,
+      snapshot: { ...sources.snapshot, breaker: { ...initialBreaker(NOW) }, health: { ...sources.snapshot.health, tokenRejected: true } },
+    };
+    sm.update(
+      shapeStatus(rejected, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      rejected,
+    );
     const held = await registry.metrics();
     expect(held).toContain('stash2plex_queue_pause_reason{queue="sync",reason="plex down"} 0');
     expect(held).toContain('stash2plex_queue_pause_reason{queue="sync",reason="token rejected"} 1');

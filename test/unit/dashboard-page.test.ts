@@ -65,7 +65,11 @@ describe('status page', () => {
   it('shows queue counts, probe results, supervisor and metrics for people', () => {
     const s = status({
       health: { ...status().health, lastProbeAt: NOW - 3_000, ok: true, latencyMs: 12, nextProbeAt: NOW + 27_000 },
-      outages: { current: null, recent: [], metrics: { count: 2, mttrMs: 65_000, mtbfMs: 7_380_000, availabilityPct: 99.12345, totalDowntimeMs: 130_000, meanDetectionMs: 850 } },
+      outages: {
+        current: null,
+        recent: [],
+        metrics: { count: 2, mttrMs: 65_000, mtbfMs: 7_380_000, availabilityPct: 99.12345, totalDowntimeMs: 130_000, meanDetectionMs: 850 },
+      },
     });
     const html = renderStatusMain(s, ctx);
     expect(testid(html, 'queue-sync-waiting')).toBe('12');
@@ -91,9 +95,32 @@ describe('status page', () => {
   });
 
   it('lists outages with the ongoing one highlighted, and escapes every stored text', () => {
-    const ongoing = { id: 'o2', startedAt: NOW - 30_000, detectedAt: NOW - 29_000, endedAt: null, durationMs: null, trigger: 'failures' as const, firstError: '<img src=x onerror=alert(1)>', jobsAffected: 0, rampEndedAt: null };
-    const past = { id: 'o1', startedAt: NOW - 600_000, detectedAt: NOW - 599_500, endedAt: NOW - 540_000, durationMs: 60_000, trigger: 'probe' as const, firstError: null, jobsAffected: 7, rampEndedAt: NOW - 240_000 };
-    const html = renderStatusMain(status({ outages: { current: ongoing, recent: [ongoing, past], metrics: status().outages.metrics } }), ctx);
+    const ongoing = {
+      id: 'o2',
+      startedAt: NOW - 30_000,
+      detectedAt: NOW - 29_000,
+      endedAt: null,
+      durationMs: null,
+      trigger: 'failures' as const,
+      firstError: '<img src=x onerror=alert(1)>',
+      jobsAffected: 0,
+      rampEndedAt: null,
+    };
+    const past = {
+      id: 'o1',
+      startedAt: NOW - 600_000,
+      detectedAt: NOW - 599_500,
+      endedAt: NOW - 540_000,
+      durationMs: 60_000,
+      trigger: 'probe' as const,
+      firstError: null,
+      jobsAffected: 7,
+      rampEndedAt: NOW - 240_000,
+    };
+    const html = renderStatusMain(
+      status({ outages: { current: ongoing, recent: [ongoing, past], metrics: status().outages.metrics } }),
+      ctx,
+    );
     expect(html).toMatch(/<tr data-outage-id="o2" class="ongoing">/);
     expect(html).toMatch(/<tr data-outage-id="o1"><td class="nowrap"><time[^>]*>2024-05-01 11:50:00<\/time>/);
     expect(html).toContain('data-testid="outage-chart"');

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { hostHeaderName } from '../../src/core/host-name.js';
-import { checkCredentials, hostAllowed, isLoopbackAddress, isLoopbackHost, parseBasicAuth, safeEqual, sameOriginAllowed } from '../../src/dashboard/security.js';
+import {
+  checkCredentials,
+  hostAllowed,
+  isLoopbackAddress,
+  isLoopbackHost,
+  parseBasicAuth,
+  safeEqual,
+  sameOriginAllowed,
+} from '../../src/dashboard/security.js';
 import { assertDashboardExposure } from '../../src/dashboard/server.js';
 import { ConfigError } from '../../src/core/config.js';
 
@@ -66,7 +74,8 @@ describe('Host check (DNS rebinding)', () => {
     for (const bad of [undefined, '', 'a b', 'user@host', 'host:port', '[zz]']) expect(hostHeaderName(bad)).toBeNull();
   });
   it('accepts loopback names with or without a port, and listed names; refuses any other', () => {
-    for (const h of ['localhost', 'localhost:3093', '127.0.0.1', '127.0.0.1:3093', '[::1]', '[::1]:3093']) expect(hostAllowed(h, []), h).toBe(true);
+    for (const h of ['localhost', 'localhost:3093', '127.0.0.1', '127.0.0.1:3093', '[::1]', '[::1]:3093'])
+      expect(hostAllowed(h, []), h).toBe(true);
     for (const h of ['a.example:3093', 'a.example', '192.168.1.5:3000', undefined, '']) expect(hostAllowed(h, []), String(h)).toBe(false);
     expect(hostAllowed('dash.example:443', ['dash.example'])).toBe(true);
     expect(hostAllowed('a.example', ['dash.example'])).toBe(false);

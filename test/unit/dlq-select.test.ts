@@ -74,9 +74,11 @@ describe('windowsFrom', () => {
   it('takes the latest outage by default, all of them, or one by id', () => {
     expect(windowsFrom({ outages: history }, NOW)).toEqual([{ from: NOW - 30 * MIN, to: NOW - 20 * MIN, outageId: 'o-2' }]);
     // Newest first whatever the stored order.
-    expect(windowsFrom({ outages: [...history].reverse(), outage: 'latest' }, NOW)[0]!.outageId).toBe('o-2');
+    expect(windowsFrom({ outages: [...history].reverse(), outage: 'latest' }, NOW)[0].outageId).toBe('o-2');
     expect(windowsFrom({ outages: history, outage: 'all' }, NOW).map((w) => w.outageId)).toEqual(['o-2', 'o-1']);
-    expect(windowsFrom({ outages: history, outage: 'o-1' }, NOW)).toEqual([{ from: NOW - 120 * MIN, to: NOW - 100 * MIN, outageId: 'o-1' }]);
+    expect(windowsFrom({ outages: history, outage: 'o-1' }, NOW)).toEqual([
+      { from: NOW - 120 * MIN, to: NOW - 100 * MIN, outageId: 'o-1' },
+    ]);
   });
 
   it('ends an ongoing outage at now', () => {
@@ -103,7 +105,16 @@ describe('windowsFrom', () => {
 
 describe('scanRanges', () => {
   it('widens by the grace margin and merges overlaps', () => {
-    expect(scanRanges([{ from: 10_000, to: 20_000 }, { from: 23_000, to: 30_000 }, { from: 100_000, to: 100_000 }], 2_000)).toEqual([
+    expect(
+      scanRanges(
+        [
+          { from: 10_000, to: 20_000 },
+          { from: 23_000, to: 30_000 },
+          { from: 100_000, to: 100_000 },
+        ],
+        2_000,
+      ),
+    ).toEqual([
       { min: 8_000, max: 32_000 },
       { min: 98_000, max: 102_000 },
     ]);
@@ -129,7 +140,11 @@ describe('errorSetFrom', () => {
 
   it('--errors names any types (permanent ones only this way), case-insensitive', () => {
     expect(errorSetFrom({ strategies, errors: ['PlexAuthError', 'plexserverdown'] })).toEqual(['PlexServerDown', 'PlexAuthError']);
-    expect(errorSetFrom({ strategies, errors: ['StashUnavailable'], includeOptional: true })).toEqual(['PlexTemporaryError', 'PlexNotFound', 'StashUnavailable']);
+    expect(errorSetFrom({ strategies, errors: ['StashUnavailable'], includeOptional: true })).toEqual([
+      'PlexTemporaryError',
+      'PlexNotFound',
+      'StashUnavailable',
+    ]);
   });
 
   it('rejects unknown or no types, listing the valid ones', () => {
@@ -179,13 +194,17 @@ describe('selectJobs', () => {
       ['11', 'outsideWindow'],
     ]);
     expect(d[0]).toEqual({ id: '1', sceneId: 's1', errorType: 'PlexServerDown', decision: 'requeue' });
-    expect(d[6]!.errorType).toBeNull();
+    expect(d[6].errorType).toBeNull();
   });
 
   it('uses the defaults of the contract (2 s grace, 3 requeues) and any of several windows', () => {
     const two = [...windows, { from: NOW - 5 * MIN, to: NOW }];
     const d = selectJobs(
-      [job('1', NOW - 1 * MIN, 'PlexServerDown: x'), job('2', NOW - 10 * MIN, 'PlexServerDown: x'), job('3', NOW + 1_999, 'PlexNotFound: x', 2)],
+      [
+        job('1', NOW - 1 * MIN, 'PlexServerDown: x'),
+        job('2', NOW - 10 * MIN, 'PlexServerDown: x'),
+        job('3', NOW + 1_999, 'PlexNotFound: x', 2),
+      ],
       { windows: two, errorTypes: ['PlexServerDown', 'PlexNotFound'] },
     );
     expect(d.map((x) => x.decision)).toEqual(['requeue', 'outsideWindow', 'requeue']);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classify, DEFAULT_ERROR_STRATEGIES, ERROR_CLASS, maxAttempts, parseFailedReason, SyncError } from '../../src/core/errors.js';
+import {
+  backoffDelay,
+  classify,
+  DEFAULT_ERROR_STRATEGIES,
+  ERROR_CLASS,
+  maxAttempts,
+  parseFailedReason,
+  SyncError,
+} from '../../src/core/errors.js';
 
 const netError = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(code), { code }) });
 
@@ -19,7 +27,9 @@ describe('classify', () => {
   it.each([414, 431])('Plex HTTP %i (a proxy refusing a long URL) → PlexBadRequest naming PLEX_MAX_URL_BYTES', (status) => {
     const err = classify('plex', { status }, 'PUT /library/sections/1/all');
     expect(err).toMatchObject({ type: 'PlexBadRequest', status });
-    expect(err.message).toBe(`PUT /library/sections/1/all → HTTP ${status} (URL too long for a proxy in front of Plex: lower PLEX_MAX_URL_BYTES)`);
+    expect(err.message).toBe(
+      `PUT /library/sections/1/all → HTTP ${status} (URL too long for a proxy in front of Plex: lower PLEX_MAX_URL_BYTES)`,
+    );
   });
   it.each([
     ['ECONNREFUSED', 'PlexServerDown'],
@@ -67,7 +77,13 @@ describe('strategies', () => {
   });
   it('a malformed item (PlexBadResponse) is permanent: one attempt, never a breaker event, not requeued by default', () => {
     expect(ERROR_CLASS.PlexBadResponse).toBe('permanent');
-    expect(DEFAULT_ERROR_STRATEGIES.PlexBadResponse).toEqual({ attempts: 1, backoffBaseMs: 0, backoffCapMs: 0, countsTowardBreaker: false, requeueByDefault: false });
+    expect(DEFAULT_ERROR_STRATEGIES.PlexBadResponse).toEqual({
+      attempts: 1,
+      backoffBaseMs: 0,
+      backoffCapMs: 0,
+      countsTowardBreaker: false,
+      requeueByDefault: false,
+    });
     expect(parseFailedReason('PlexBadResponse: GET /library/metadata/7 → malformed item (userRating: …)')).toBe('PlexBadResponse');
   });
   it('PlexNotFound retries slowly: about 12 attempts over about two hours', () => {

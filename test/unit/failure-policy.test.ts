@@ -39,12 +39,16 @@ describe('failureDecision', () => {
   it('stops holding after MAX_HELD_STARTS starts: the attempts count again', () => {
     expect(failureDecision(attempt('PlexServerDown', { gate: HOLDING, attemptsStarted: MAX_HELD_STARTS }), S)).toBe('hold');
     expect(failureDecision(attempt('PlexServerDown', { gate: HOLDING, attemptsStarted: MAX_HELD_STARTS + 1 }), S)).toBe('retry');
-    expect(failureDecision(attempt('PlexServerDown', { gate: HOLDING, attemptsStarted: MAX_HELD_STARTS + 1, attemptsMade: 4 }), S)).toBe('give-up');
+    expect(failureDecision(attempt('PlexServerDown', { gate: HOLDING, attemptsStarted: MAX_HELD_STARTS + 1, attemptsMade: 4 }), S)).toBe(
+      'give-up',
+    );
   });
 
   it('a 401/403: held until the supervisor has judged the token, then given up if it still fails after an accepted check', () => {
     expect(failureDecision(attempt('PlexAuthError', { gate: HOLDING }), S)).toBe('hold');
-    expect(failureDecision(attempt('PlexAuthError', { gate: { ...HOLDING, tokenRejected: true }, previousAuthErrorAt: 5 }), S)).toBe('hold');
+    expect(failureDecision(attempt('PlexAuthError', { gate: { ...HOLDING, tokenRejected: true }, previousAuthErrorAt: 5 }), S)).toBe(
+      'hold',
+    );
     const judged = { ...HOLDING, tokenCheckedAt: 10 };
     expect(failureDecision(attempt('PlexAuthError', { gate: judged, previousAuthErrorAt: 5 }), S)).toBe('give-up');
     expect(failureDecision(attempt('PlexAuthError', { gate: judged, previousAuthErrorAt: 15 }), S)).toBe('hold');
@@ -53,7 +57,14 @@ describe('failureDecision', () => {
   });
 
   it('gives up at once on a permanent type, whatever the gate says', () => {
-    for (const type of ['PlexBadRequest', 'PlexBadResponse', 'AmbiguousMatch', 'StashAuthError', 'StashSceneMissing', 'InvalidJob'] as const) {
+    for (const type of [
+      'PlexBadRequest',
+      'PlexBadResponse',
+      'AmbiguousMatch',
+      'StashAuthError',
+      'StashSceneMissing',
+      'InvalidJob',
+    ] as const) {
       expect(failureDecision(attempt(type, { gate: HOLDING }), S)).toBe('give-up');
     }
   });

@@ -41,7 +41,7 @@ describe('bearer token', () => {
         for (let i = 0; i < 300; i++) bearerMatches(header, long);
         runs.push(Number(process.hrtime.bigint() - t));
       }
-      return runs.sort((a, b) => a - b)[7]!;
+      return runs.sort((a, b) => a - b)[7];
     };
     time(`Bearer ${long}`); // warm-up
     const near = time(`Bearer ${long.slice(0, -1)}x`);
@@ -71,13 +71,18 @@ describe('browser cross-site posts', () => {
 
 describe('hookOutcome', () => {
   const input = (hookContext: unknown) => {
-    const r = parsePluginInput(JSON.stringify({ server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9999 }, args: { hookContext } }));
+    const r = parsePluginInput(
+      JSON.stringify({ server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9999 }, args: { hookContext } }),
+    );
     if (!r.ok) throw new Error(r.error);
     return r.input;
   };
 
   it('record → the inbox entry of encodeInboxEntry, `queued scene N`', () => {
-    const d = decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { id: '45', title: 'x' }, inputFields: ['title', 'id'] }), 1_700_000_000_000);
+    const d = decideHook(
+      input({ id: 45, type: 'Scene.Update.Post', input: { id: '45', title: 'x' }, inputFields: ['title', 'id'] }),
+      1_700_000_000_000,
+    );
     const o = hookOutcome(d);
     expect(o).toMatchObject({ status: 200, kind: 'scene', body: { output: 'queued scene 45' } });
     expect(o.entry).toEqual(encodeInboxEntry((d as Extract<HookDecision, { action: 'record' }>).job));
@@ -88,7 +93,9 @@ describe('hookOutcome', () => {
   });
 
   it('skip → 200 `skipped: …` and no entry; reject → 400 error and no entry', () => {
-    const skip = hookOutcome(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { id: '45', organized: true }, inputFields: ['organized', 'id'] })));
+    const skip = hookOutcome(
+      decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { id: '45', organized: true }, inputFields: ['organized', 'id'] })),
+    );
     expect(skip).toMatchObject({ status: 200, entry: null, kind: 'skip' });
     expect(skip.body).toEqual({ output: expect.stringMatching(/^skipped: scene 45: no field Plex shows changed/) });
     const reject = hookOutcome(decideHook(input({ id: 'abc', type: 'Scene.Update.Post', inputFields: ['title'] })));
@@ -96,13 +103,23 @@ describe('hookOutcome', () => {
   });
 
   it('fanout (a performer, studio or tag rename) → the fan-out entry the workers decode; an invalid or unknown one is refused', () => {
-    const d = decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: 'New name' }, inputFields: ['name', 'id'] }), 5);
+    const d = decideHook(
+      input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: 'New name' }, inputFields: ['name', 'id'] }),
+      5,
+    );
     expect(d.action).toBe('fanout');
     const o = hookOutcome(d);
     expect(o).toMatchObject({ status: 200, kind: 'fanout', body: { output: 'queued performer 7: every scene with it is re-synced' } });
-    expect(decodeInboxEntry(o.entry!)).toEqual({ ok: true, fanout: { relation: 'performer', id: '7', event: 'Performer.Update.Post', enqueuedAt: 5 } });
+    expect(decodeInboxEntry(o.entry!)).toEqual({
+      ok: true,
+      fanout: { relation: 'performer', id: '7', event: 'Performer.Update.Post', enqueuedAt: 5 },
+    });
     const badFanout = { action: 'fanout', event: { relation: 'gallery', id: '7', event: 'x', enqueuedAt: 5 } } as unknown as HookDecision;
     expect(hookOutcome(badFanout)).toMatchObject({ status: 400, entry: null });
-    expect(hookOutcome({ action: 'explode' } as unknown as HookDecision)).toMatchObject({ status: 400, entry: null, body: { error: expect.stringMatching(/unsupported/) } });
+    expect(hookOutcome({ action: 'explode' } as unknown as HookDecision)).toMatchObject({
+      status: 400,
+      entry: null,
+      body: { error: expect.stringMatching(/unsupported/) },
+    });
   });
 });

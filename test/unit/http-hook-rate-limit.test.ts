@@ -1,6 +1,14 @@
 // The token bucket of the HTTP hook's per-client rate limit: pure, with a clock.
 import { describe, expect, it } from 'vitest';
-import { assertRateLimit, msUntilFull, RateLimiter, refill, takeToken, type Bucket, type RateLimit } from '../../src/dashboard/rate-limit.js';
+import {
+  assertRateLimit,
+  msUntilFull,
+  RateLimiter,
+  refill,
+  takeToken,
+  type Bucket,
+  type RateLimit,
+} from '../../src/dashboard/rate-limit.js';
 
 const LIMIT: RateLimit = { ratePerSec: 50, burst: 100 };
 

@@ -25,7 +25,8 @@ describe('inbox item', () => {
   it.each(items)('%j: its inbox entry decodes back to it', (item) => {
     const d = decodeInboxEntry(encodeItem(item));
     expect(d.ok).toBe(true);
-    if ('kind' in item) expect(d).toEqual({ ok: true, fanout: { relation: item.relation, id: item.id, event: item.event, enqueuedAt: item.enqueuedAt } });
+    if ('kind' in item)
+      expect(d).toEqual({ ok: true, fanout: { relation: item.relation, id: item.id, event: item.event, enqueuedAt: item.enqueuedAt } });
     else expect(d).toEqual({ ok: true, job: item });
   });
 
@@ -44,9 +45,12 @@ describe('inbox item', () => {
     expect(fanoutSchema.safeParse({ relation: 'tag', id, event: 'Tag.Update.Post', enqueuedAt: NOW }).success).toBe(true);
   });
 
-  it.each(['0', '007', '-3', '1.5', '1e3', '', '1234567890123456789', 0, -1, 1.5, 2 ** 60, null, {}])('the hook refuses the id %j', (raw) => {
-    expect(stashIdOf(raw)).toBeNull();
-  });
+  it.each(['0', '007', '-3', '1.5', '1e3', '', '1234567890123456789', 0, -1, 1.5, 2 ** 60, null, {}])(
+    'the hook refuses the id %j',
+    (raw) => {
+      expect(stashIdOf(raw)).toBeNull();
+    },
+  );
 
   it.each([
     { kind: 'fanout', relation: 'gallery', id: '1', event: 'x', enqueuedAt: 1 },

@@ -32,7 +32,15 @@ const settings = (over: Partial<GapSettings> = {}): GapSettings => ({
 /** The record after a sync of `scene()` onto `item()`. */
 const synced = () => decide(desiredState(scene()), item(), {}, settings()).owned;
 /** An item as Plex's scanner leaves it: the file name as title, nothing else, nothing locked. */
-const blank = item({ title: 'clip.one', summary: '', studio: '', originallyAvailableAt: '', userRating: null, tags: { genre: [], actor: [], collection: [] }, locked: [] });
+const blank = item({
+  title: 'clip.one',
+  summary: '',
+  studio: '',
+  originallyAvailableAt: '',
+  userRating: null,
+  tags: { genre: [], actor: [], collection: [] },
+  locked: [],
+});
 const notReady = scene({ title: null, details: null, date: null, studio: null, performers: [], tags: [] });
 const classify = (x: Partial<SceneInPlex>, s = settings()) => classifyScene({ scene: scene(), item: item(), record: synced(), ...x }, s);
 
@@ -71,7 +79,10 @@ describe('classifyScene', () => {
   });
 
   it('a drift PRESERVE_PLEX_EDITS keeps is reported, not queued (a sync would leave it)', () => {
-    expect(classify({ item: item({ summary: 'Edited in Plex' }) }, settings({ preservePlexEdits: true }))).toEqual({ classes: ['drifted'], queue: false });
+    expect(classify({ item: item({ summary: 'Edited in Plex' }) }, settings({ preservePlexEdits: true }))).toEqual({
+      classes: ['drifted'],
+      queue: false,
+    });
   });
 
   it('never synced with Plex already equal and locked: queued all the same (the sync records ownership)', () => {
@@ -145,9 +156,13 @@ describe('the report', () => {
   it('says what was really queued: scenes whose job already waited are not counted, the inbox is not the queue', () => {
     const r = { ...emptyReport(false, 0), toQueue: 2_000, queued: 0 };
     expect(reportSummary(r)).toBe('Queued 0 scenes for a sync (bulk priority); 2,000 already waiting, not queued twice');
-    expect(reportSummary({ ...r, queued: 1_500 })).toBe('Queued 1,500 scenes for a sync (bulk priority); 500 already waiting, not queued twice');
+    expect(reportSummary({ ...r, queued: 1_500 })).toBe(
+      'Queued 1,500 scenes for a sync (bulk priority); 500 already waiting, not queued twice',
+    );
     expect(reportSummary({ ...r, queued: 2_000 })).toBe('Queued 2,000 scenes for a sync (bulk priority)');
-    expect(reportSummary({ ...r, sentToInbox: 2_000 })).toBe("Sent 2,000 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)");
+    expect(reportSummary({ ...r, sentToInbox: 2_000 })).toBe(
+      "Sent 2,000 scenes to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)",
+    );
     expect(reportSummary({ ...r, dryRun: true })).toBe('Dry run: 2,000 scenes would be queued for a sync; nothing queued');
   });
 
@@ -157,8 +172,12 @@ describe('the report', () => {
       "the index of Plex's files this run keeps in Redis was lost mid-run, and again after a rebuild (evicted or flushed? Redis needs maxmemory-policy noeviction); " +
         'stopped after 3,000 of 20,000 scenes, the 120 scenes queued before came from the complete index, none from a partial one, and no report was kept',
     );
-    expect(indexLostMessage({ ...done, queued: 0, sentToInbox: 7 }, 20_000)).toContain('the 7 scenes queued before came from the complete index');
-    expect(indexLostMessage({ ...done, queued: 0 }, 20_000)).toContain('stopped after 3,000 of 20,000 scenes, nothing was queued, and no report was kept');
+    expect(indexLostMessage({ ...done, queued: 0, sentToInbox: 7 }, 20_000)).toContain(
+      'the 7 scenes queued before came from the complete index',
+    );
+    expect(indexLostMessage({ ...done, queued: 0 }, 20_000)).toContain(
+      'stopped after 3,000 of 20,000 scenes, nothing was queued, and no report was kept',
+    );
     expect(indexLostMessage({ ...done, dryRun: true, queued: 0 }, 1)).toContain('stopped after 3,000 of 1 scene, nothing was queued');
   });
 });

@@ -10,11 +10,17 @@ const all = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).map((f) => f
 const luaFiles = all.filter((f) => f.endsWith('.lua')).sort();
 const tsFiles = all.filter((f) => f.endsWith('.ts'));
 const HEADER = /^--\[\[\n([\s\S]*?)\n\]\]\n/;
-const used = (body: string, what: 'KEYS' | 'ARGV') => [...new Set([...body.matchAll(new RegExp(`${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1])))].sort();
+const used = (body: string, what: 'KEYS' | 'ARGV') =>
+  [...new Set([...body.matchAll(new RegExp(`${what}\\[(\\d+)\\]`, 'g'))].map((m) => Number(m[1])))].sort();
 
 describe('Lua scripts', () => {
   it('are .lua files, not Lua in TypeScript strings', () => {
-    expect(luaFiles).toEqual(['dlq/lua/restoreDedup-2.lua', 'resilience/lua/fencedWrite.lua', 'resilience/lua/leaseAcquire-1.lua', 'resilience/lua/leaseRelease-1.lua']);
+    expect(luaFiles).toEqual([
+      'dlq/lua/restoreDedup-2.lua',
+      'resilience/lua/fencedWrite.lua',
+      'resilience/lua/leaseAcquire-1.lua',
+      'resilience/lua/leaseRelease-1.lua',
+    ]);
     const holdingLua = tsFiles.filter((f) => /KEYS\[\d|ARGV\[\d/.test(readFileSync(join(SRC, f), 'utf8')));
     expect(holdingLua).toEqual([]);
   });
@@ -23,17 +29,18 @@ describe('Lua scripts', () => {
     const text = readFileSync(join(SRC, file), 'utf8');
     const header = HEADER.exec(text);
     expect(header, 'a --[[ … ]] header').not.toBeNull();
-    const [doc, body] = [header![1]!, text.slice(header![0].length)];
+    const [doc, body] = [header![1], text.slice(header![0].length)];
     expect(doc).toMatch(/\n {2}Input:\n/);
     expect(doc).toMatch(/\n {2}Output:\n/);
     for (const n of used(body, 'KEYS')) expect(doc, `KEYS[${n}] documented`).toMatch(new RegExp(`KEYS\\[${n}(\\]|\\.\\.)`));
     for (const n of used(body, 'ARGV')) expect(doc, `ARGV[${n}] documented`).toContain(`ARGV[${n}]`);
     const script = luaScript(file);
-    if (script.numberOfKeys !== undefined) expect(used(body, 'KEYS').at(-1), 'the -N suffix is the number of keys').toBe(script.numberOfKeys);
+    if (script.numberOfKeys !== undefined)
+      expect(used(body, 'KEYS').at(-1), 'the -N suffix is the number of keys').toBe(script.numberOfKeys);
   });
 
   it('each is loaded by exactly one luaScript(…) call in src/', () => {
-    const calls = tsFiles.flatMap((f) => [...readFileSync(join(SRC, f), 'utf8').matchAll(/= luaScript\('([^']+)'\)/g)].map((m) => m[1]!));
+    const calls = tsFiles.flatMap((f) => [...readFileSync(join(SRC, f), 'utf8').matchAll(/= luaScript\('([^']+)'\)/g)].map((m) => m[1]));
     expect(calls.sort()).toEqual(luaFiles);
   });
 });

@@ -35,4 +35,3 @@ describe('desiredState', () => {
     expect(d.tags.collection).toEqual([]);
   });
 });
-

@@ -2,13 +2,30 @@
 import { describe, expect, it } from 'vitest';
 import { SYNC_FIELD_NAMES, type SyncField } from '../../src/core/config.js';
 import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
-import { carriedRecord, confirmation, decide, ownershipChanges, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord, type OwnershipSettings } from '../../src/sync/ownership.js';
+import {
+  carriedRecord,
+  confirmation,
+  decide,
+  ownershipChanges,
+  posterWanted,
+  screenshotToRead,
+  screenshotVersion,
+  valueHash,
+  type OwnershipRecord,
+  type OwnershipSettings,
+} from '../../src/sync/ownership.js';
 import { unmetRequirements } from '../../src/sync/readiness.js';
 import { editUnits, fitScalar, fitTags, requestBytes } from '../../src/plex/edit-split.js';
 import { item, scene } from '../helpers/scene.js';
 
 const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => f !== 'collection');
-const settings = (over: Partial<OwnershipSettings> = {}): OwnershipSettings => ({ mode: 'mirror', fields: ALL, preservePlexEdits: false, maxTags: 200, ...over });
+const settings = (over: Partial<OwnershipSettings> = {}): OwnershipSettings => ({
+  mode: 'mirror',
+  fields: ALL,
+  preservePlexEdits: false,
+  maxTags: 200,
+  ...over,
+});
 /** The record after a sync of `scene()` onto `item()`. */
 const ownedAll = (): OwnershipRecord => decide(desiredState(scene()), item(), {}, settings()).owned;
 
@@ -20,10 +37,18 @@ describe('decide: fields stash2plex owns follow Stash', () => {
     expect(d.owned.title).toBe(valueHash('A Title'));
   });
   it('sends only what differs', () => {
-    expect(decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), settings()).edit).toEqual({ scalars: { title: 'New' }, tags: {} });
+    expect(decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), settings()).edit).toEqual({
+      scalars: { title: 'New' },
+      tags: {},
+    });
   });
   it('locks a field whose value already matches but is not locked', () => {
-    const e = decide(desiredState(scene()), item({ locked: ['title', 'summary', 'studio', 'originallyAvailableAt', 'genre'] }), ownedAll(), settings()).edit;
+    const e = decide(
+      desiredState(scene()),
+      item({ locked: ['title', 'summary', 'studio', 'originallyAvailableAt', 'genre'] }),
+      ownedAll(),
+      settings(),
+    ).edit;
     expect(e.tags).toEqual({ actor: { set: ['Alice', 'Bob'], remove: [] } });
   });
   it('clears an owned field down to empty: summary, studio, date, rating, tags', () => {
@@ -39,16 +64,26 @@ describe('decide: fields stash2plex owns follow Stash', () => {
     expect(decide(desired, current, ownedAll(), settings()).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2'], remove: ['Old'] } });
     expect(decide(desired, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({});
     const more = desiredState(scene({ tags: [{ name: 'Tag1' }, { name: 'New' }] }));
-    expect(decide(more, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2', 'Old', 'New'], remove: [] } });
+    expect(decide(more, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({
+      genre: { set: ['Tag1', 'Tag2', 'Old', 'New'], remove: [] },
+    });
   });
   it('sets and changes the user rating', () => {
     expect(decide(desiredState(scene({ rating100: 40 })), item(), ownedAll(), settings()).edit.userRating).toBe(4);
-    expect(decide(desiredState(scene({ rating100: null })), item({ userRating: null }), ownedAll(), settings()).edit.userRating).toBeUndefined();
+    expect(
+      decide(desiredState(scene({ rating100: null })), item({ userRating: null }), ownedAll(), settings()).edit.userRating,
+    ).toBeUndefined();
   });
 });
 
 describe('decide: fields stash2plex never set', () => {
-  const agent = item({ title: 'clip.one', summary: 'From the agent', userRating: 7, tags: { genre: ['Agent'], actor: [], collection: [] }, locked: [] });
+  const agent = item({
+    title: 'clip.one',
+    summary: 'From the agent',
+    userRating: 7,
+    tags: { genre: ['Agent'], actor: [], collection: [] },
+    locked: [],
+  });
   const scanned = scene({ title: null, details: null, date: null, rating100: null, studio: null, tags: [], performers: [] });
   it('are never blanked: a just-scanned scene sets the title alone (and locks it)', () => {
     const d = decide(desiredState(scanned), agent, {}, settings());
@@ -64,7 +99,12 @@ describe('decide: fields stash2plex never set', () => {
 describe('decide: PRESERVE_PLEX_EDITS', () => {
   it('leaves a value changed in Plex since stash2plex set it, and names it', () => {
     const edited = item({ title: 'Renamed in Plex' });
-    const d = decide(desiredState(scene({ title: 'New in Stash', details: 'New details' })), edited, ownedAll(), settings({ preservePlexEdits: true }));
+    const d = decide(
+      desiredState(scene({ title: 'New in Stash', details: 'New details' })),
+      edited,
+      ownedAll(),
+      settings({ preservePlexEdits: true }),
+    );
     expect(d.edit.scalars).toEqual({ summary: 'New details' });
     expect(d.preserved).toEqual(['title']);
     expect(d.owned.title).toBeUndefined(); // the record keeps the old hash: still preserved next time
@@ -79,14 +119,22 @@ describe('decide: PRESERVE_PLEX_EDITS', () => {
 describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
   it('a field not listed is neither sent nor recorded', () => {
     const { title, genres } = ownedAll();
-    const d = decide(desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })), item(), { title, genres }, settings({ fields: ['title', 'genres'] }));
+    const d = decide(
+      desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })),
+      item(),
+      { title, genres },
+      settings({ fields: ['title', 'genres'] }),
+    );
     expect(d.edit).toEqual({ scalars: { title: 'New' }, tags: {} });
     expect(Object.keys(d.owned).sort()).toEqual(['genres', 'title']);
     expect(d.released).toEqual([]);
   });
   it('collection: the studio as a collection, only when listed', () => {
     expect(decide(desiredState(scene()), item(), {}, settings()).edit.tags.collection).toBeUndefined();
-    expect(decide(desiredState(scene()), item(), {}, settings({ fields: ['collection'] })).edit.tags.collection).toEqual({ set: ['Studio X'], remove: [] });
+    expect(decide(desiredState(scene()), item(), {}, settings({ fields: ['collection'] })).edit.tags.collection).toEqual({
+      set: ['Studio X'],
+      remove: [],
+    });
   });
   it('cuts a list to MAX_TAGS and says so', () => {
     const many = scene({ tags: Array.from({ length: 5 }, (_, i) => ({ name: `t${i}` })) });
@@ -111,7 +159,12 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
     expect(d.owned.summary).toBe(valueHash(sent));
     expect(d.cut).toEqual([`summary: ${[...full].length} → ${[...sent].length - 1} characters (PLEX_MAX_URL_BYTES)`]);
     // Plex now shows the cut summary, locked: nothing to send, no cut reported again, nothing taken for a person's edit.
-    const again = decide(desiredState(scene({ details: long })), item({ summary: sent }), { ...ownedAll(), ...d.owned }, settings({ editBudget: budget, preservePlexEdits: true }));
+    const again = decide(
+      desiredState(scene({ details: long })),
+      item({ summary: sent }),
+      { ...ownedAll(), ...d.owned },
+      settings({ editBudget: budget, preservePlexEdits: true }),
+    );
     expect(isEmptyEdit(again.edit)).toBe(true);
     expect(again.cut).toEqual([]);
     expect(again.preserved).toEqual([]);
@@ -120,7 +173,12 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
   it('what fits alone is sent whole, however long the edit is in all', () => {
     const names = many.map((t) => t.name);
     const listAlone = requestBytes(editUnits({ scalars: {}, tags: { genre: { set: names, remove: [] } } }));
-    const d = decide(desiredState(scene({ details: long.slice(0, 200), tags: many })), item(), ownedAll(), settings({ editBudget: listAlone }));
+    const d = decide(
+      desiredState(scene({ details: long.slice(0, 200), tags: many })),
+      item(),
+      ownedAll(),
+      settings({ editBudget: listAlone }),
+    );
     expect(requestBytes(editUnits(d.edit))).toBeGreaterThan(listAlone);
     expect(d.edit.scalars.summary).toBe(long.slice(0, 200).trim());
     expect(d.edit.tags.genre?.set).toEqual(names);
@@ -130,7 +188,13 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
   it('mirror: a tag list is cut to its longest start that fits, the rest leaves Plex; the next sync sends nothing', () => {
     const d = decide(desiredState(scene({ tags: many })), item(), ownedAll(), settings({ editBudget: budget }));
     const sent = d.edit.tags.genre!.set;
-    expect(sent).toEqual(fitTags('genre', many.map((t) => t.name), budget));
+    expect(sent).toEqual(
+      fitTags(
+        'genre',
+        many.map((t) => t.name),
+        budget,
+      ),
+    );
     expect(sent.length).toBeLessThan(150);
     expect(d.edit.tags.genre!.remove).toEqual(['Tag1', 'Tag2']);
     expect(d.cut).toEqual([`genres: 150 → ${sent.length} (PLEX_MAX_URL_BYTES)`]);
@@ -142,13 +206,23 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
 
   it("merge: Plex's own tags are never cut; what fits after them is added", () => {
     const plexOwn = Array.from({ length: 20 }, (_, i) => `Plex tag ${i}`);
-    const d = decide(desiredState(scene({ tags: many })), item({ tags: { genre: plexOwn, actor: ['Alice', 'Bob'], collection: [] } }), ownedAll(), settings({ mode: 'merge', editBudget: budget }));
+    const d = decide(
+      desiredState(scene({ tags: many })),
+      item({ tags: { genre: plexOwn, actor: ['Alice', 'Bob'], collection: [] } }),
+      ownedAll(),
+      settings({ mode: 'merge', editBudget: budget }),
+    );
     const sent = d.edit.tags.genre!.set;
     expect(sent.slice(0, 20)).toEqual(plexOwn);
     expect(sent.length).toBeGreaterThan(20);
     expect(sent.length).toBeLessThan(170);
     const full = Array.from({ length: 200 }, (_, i) => `Plex tag ${i}`);
-    const none = decide(desiredState(scene({ tags: many })), item({ tags: { genre: full, actor: ['Alice', 'Bob'], collection: [] } }), ownedAll(), settings({ mode: 'merge', editBudget: budget }));
+    const none = decide(
+      desiredState(scene({ tags: many })),
+      item({ tags: { genre: full, actor: ['Alice', 'Bob'], collection: [] } }),
+      ownedAll(),
+      settings({ mode: 'merge', editBudget: budget }),
+    );
     expect(none.edit.tags.genre).toBeUndefined();
     expect(none.cut).toEqual(["genres: nothing added, Plex's 200 fill PLEX_MAX_URL_BYTES"]);
   });
@@ -167,12 +241,19 @@ describe('posterWanted', () => {
 describe('unmetRequirements (SYNC_REQUIRE)', () => {
   const bare = scene({ title: ' ', details: null, date: null, studio: null, performers: [], tags: [] });
   it('metadata: any of title, details, date, studio, performers, tags', () => {
-    expect(unmetRequirements(bare, ['metadata'])).toEqual([{ requirement: 'metadata', why: 'no title, details, date, studio, performers or tags' }]);
+    expect(unmetRequirements(bare, ['metadata'])).toEqual([
+      { requirement: 'metadata', why: 'no title, details, date, studio, performers or tags' },
+    ]);
     expect(unmetRequirements({ ...bare, tags: [{ name: 'x' }] }, ['metadata'])).toEqual([]);
   });
   it('organized and stashid; none lets everything through', () => {
     expect(unmetRequirements(scene(), ['organized', 'stashid']).map((u) => u.why)).toEqual(['not organized', 'no StashBox id']);
-    expect(unmetRequirements(scene({ organized: true, stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: 'abc' }] }), ['organized', 'stashid'])).toEqual([]);
+    expect(
+      unmetRequirements(scene({ organized: true, stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: 'abc' }] }), [
+        'organized',
+        'stashid',
+      ]),
+    ).toEqual([]);
     expect(unmetRequirements(bare, [])).toEqual([]);
   });
 });
@@ -198,7 +279,9 @@ describe('screenshotVersion', () => {
   it('a version found to be no poster (a scene without a cover) is not read again, locked or not; a new version is', () => {
     const version = '/scene/12/screenshot?t=1700000000';
     expect(screenshotToRead(version, { noPosterVersion: version }, false)).toBe(false);
-    expect(screenshotToRead(version, { noPosterVersion: version, poster: 'abc', posterVersion: '/scene/12/screenshot?t=1600000000' }, true)).toBe(false);
+    expect(
+      screenshotToRead(version, { noPosterVersion: version, poster: 'abc', posterVersion: '/scene/12/screenshot?t=1600000000' }, true),
+    ).toBe(false);
     expect(screenshotToRead('/scene/12/screenshot?t=1700000099', { noPosterVersion: version }, false)).toBe(true);
     expect(screenshotToRead(null, { noPosterVersion: version }, false)).toBe(true);
   });
@@ -206,7 +289,10 @@ describe('screenshotVersion', () => {
 
 describe('ownershipChanges', () => {
   it('keeps only the entries the stored record does not already hold', () => {
-    expect(ownershipChanges({ title: 'a', summary: 'b' }, { title: 'a', summary: 'c', genres: 'd' })).toEqual({ summary: 'c', genres: 'd' });
+    expect(ownershipChanges({ title: 'a', summary: 'b' }, { title: 'a', summary: 'c', genres: 'd' })).toEqual({
+      summary: 'c',
+      genres: 'd',
+    });
     expect(ownershipChanges({ title: 'a' }, { title: 'a' })).toEqual({});
     expect(ownershipChanges({}, { title: 'a' })).toEqual({ title: 'a' });
   });
@@ -219,20 +305,20 @@ describe('decide: an answer that was lost is not a user edit (intents)', () => {
     expect(d.intents).toEqual({ 'title:intent': valueHash('New') });
     expect(d.owned.title).toBe(valueHash('New'));
   });
-  it('Plex showing the value of an edit whose answer was lost is stash2plex\'s: a later Stash change arrives', () => {
+  it("Plex showing the value of an edit whose answer was lost is stash2plex's: a later Stash change arrives", () => {
     // The record still says "Old" (the confirmation never came); the intent says "Applied"; Plex shows "Applied".
     const record = { ...ownedAll(), title: valueHash('Old'), 'title:intent': valueHash('Applied') };
     const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Applied' }), record, preserve);
     expect(d.preserved).toEqual([]);
     expect(d.edit.scalars.title).toBe('Later');
   });
-  it('Plex showing what Stash wants is stash2plex\'s, whatever the record says', () => {
+  it("Plex showing what Stash wants is stash2plex's, whatever the record says", () => {
     const record = { ...ownedAll(), title: valueHash('Old') };
     const d = decide(desiredState(scene({ title: 'Wanted' })), item({ title: 'Wanted' }), record, preserve);
     expect(d.preserved).toEqual([]);
     expect(d.owned.title).toBe(valueHash('Wanted'));
   });
-  it('a value that is neither the record, the intent nor what Stash wants is still a person\'s', () => {
+  it("a value that is neither the record, the intent nor what Stash wants is still a person's", () => {
     const record = { ...ownedAll(), 'title:intent': valueHash('Meant') };
     const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Typed in Plex' }), record, preserve);
     expect(d.preserved).toEqual(['title']);
@@ -262,7 +348,7 @@ describe('decide: a locked field a person typed is theirs (PRESERVE_PLEX_EDITS)'
 });
 
 describe('decide: a field dropped from SYNC_FIELDS', () => {
-  it('is released once: its lock too while Plex still shows stash2plex\'s value', () => {
+  it("is released once: its lock too while Plex still shows stash2plex's value", () => {
     const record = ownedAll();
     const d = decide(desiredState(scene()), item(), record, settings({ fields: ['title', 'genres'] }));
     expect(d.released.sort()).toEqual(['actors', 'date', 'rating', 'studio', 'summary']);
@@ -275,7 +361,12 @@ describe('decide: a field dropped from SYNC_FIELDS', () => {
     expect(d.edit.unlock).not.toContain('summary');
   });
   it('the poster: thumb unlocked when stash2plex had uploaded one', () => {
-    const d = decide(desiredState(scene()), item({ locked: ['thumb'] }), { poster: 'abc', posterVersion: '/x?t=1' }, settings({ fields: ['title'] }));
+    const d = decide(
+      desiredState(scene()),
+      item({ locked: ['thumb'] }),
+      { poster: 'abc', posterVersion: '/x?t=1' },
+      settings({ fields: ['title'] }),
+    );
     expect(d.released).toEqual(['poster']);
     expect(d.edit.unlock).toEqual(['thumb']);
   });
@@ -288,8 +379,15 @@ describe('decide: a field dropped from SYNC_FIELDS', () => {
 });
 
 describe('confirmation and carriedRecord', () => {
-  it('confirms the owned changes, settles every intent and drops the released fields (the poster\'s version with it)', () => {
-    const record: OwnershipRecord = { title: 'h1', 'summary:intent': 'h9', poster: 'p', posterVersion: 'v', noPosterVersion: 'w', studio: 's' };
+  it("confirms the owned changes, settles every intent and drops the released fields (the poster's version with it)", () => {
+    const record: OwnershipRecord = {
+      title: 'h1',
+      'summary:intent': 'h9',
+      poster: 'p',
+      posterVersion: 'v',
+      noPosterVersion: 'w',
+      studio: 's',
+    };
     const c = confirmation(record, { owned: { title: 'h2', studio: 's' }, intents: { 'title:intent': 'h2' }, released: ['poster'] });
     expect(c.set).toEqual({ title: 'h2' });
     expect(c.drop.sort()).toEqual(['noPosterVersion', 'poster', 'posterVersion', 'summary:intent', 'title:intent']);
@@ -298,6 +396,9 @@ describe('confirmation and carriedRecord', () => {
     expect(confirmation({ title: 'h1' }, { owned: { title: 'h1' }, intents: {}, released: [] })).toEqual({ set: {}, drop: [] });
   });
   it('carries the values as intents, not as confirmed ones, and not the poster', () => {
-    expect(carriedRecord({ title: 'h1', 'summary:intent': 'h2', poster: 'p', posterVersion: 'v' })).toEqual({ 'title:intent': 'h1', 'summary:intent': 'h2' });
+    expect(carriedRecord({ title: 'h1', 'summary:intent': 'h2', poster: 'p', posterVersion: 'v' })).toEqual({
+      'title:intent': 'h1',
+      'summary:intent': 'h2',
+    });
   });
 });

@@ -14,11 +14,11 @@ describe('docker-compose.yml', () => {
   it('has redis (append-only, noeviction, health check), two workers, two supervisors and the dashboard', () => {
     const doc = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Record<string, unknown>> };
     const s = doc.services;
-    expect(String(s.redis!.command)).toMatch(/appendonly,yes.*noeviction/);
-    for (const name of ['redis', 'worker', 'supervisor', 'dashboard']) expect(s[name]!.healthcheck, name).toBeDefined();
-    expect((s.worker!.deploy as { replicas: number }).replicas).toBe(2);
-    expect((s.supervisor!.deploy as { replicas: number }).replicas).toBe(2);
-    for (const name of ['worker', 'supervisor', 'dashboard']) expect(s[name]!.restart, name).toBe('unless-stopped');
+    expect(String(s.redis.command)).toMatch(/appendonly,yes.*noeviction/);
+    for (const name of ['redis', 'worker', 'supervisor', 'dashboard']) expect(s[name].healthcheck, name).toBeDefined();
+    expect((s.worker.deploy as { replicas: number }).replicas).toBe(2);
+    expect((s.supervisor.deploy as { replicas: number }).replicas).toBe(2);
+    for (const name of ['worker', 'supervisor', 'dashboard']) expect(s[name].restart, name).toBe('unless-stopped');
   });
 
   it.skipIf(!hasCompose)('passes docker-compose config with the example settings', () => {

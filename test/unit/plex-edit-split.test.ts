@@ -3,7 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import type { PlexEdit } from '../../src/model/types.js';
 import { decodeTagList, encodeEdit } from '../../src/plex/edits.js';
-import { editUnits, ELLIPSIS, fitScalar, fitTags, planEdit, requestBytes, requestParams, unitParams, type EditUnit } from '../../src/plex/edit-split.js';
+import {
+  editUnits,
+  ELLIPSIS,
+  fitScalar,
+  fitTags,
+  planEdit,
+  requestBytes,
+  requestParams,
+  unitParams,
+  type EditUnit,
+} from '../../src/plex/edit-split.js';
 
 /** What a request adds after `?type=1&id=…`: `&` and its parameters, as URLSearchParams writes them. */
 const sentBytes = (units: readonly EditUnit[]) => requestParams(units).toString().length + 1;
@@ -45,7 +55,7 @@ describe('planEdit', () => {
     const units = editUnits(big);
     const requests = planEdit(units, requestBytes(units));
     expect(requests).toHaveLength(1);
-    expect(requestParams(requests[0]!).toString()).toBe(encodeEdit(big).toString());
+    expect(requestParams(requests[0]).toString()).toBe(encodeEdit(big).toString());
   });
 
   it('within the budget, several requests: scalars, then each tag list whole with its lock, then locks released alone', () => {
@@ -61,7 +71,7 @@ describe('planEdit', () => {
     for (const field of ['genre', 'actor'] as const) {
       const holding = requests.filter((r) => r.some((u) => u.field === field && u.values.length > 0));
       expect(holding, field).toHaveLength(1);
-      const sent = requestParams(holding[0]!);
+      const sent = requestParams(holding[0]);
       expect(sent.getAll(`${field}.locked`)).toEqual(['1']);
       expect(big.tags[field]!.set.map((_, i) => sent.get(`${field}[${i}].tag.tag`))).toEqual(big.tags[field]!.set);
     }
@@ -80,21 +90,24 @@ describe('planEdit', () => {
     expect(requests.length).toBeGreaterThan(2);
     for (const r of requests) expect(sentBytes(r)).toBeLessThanOrEqual(budget);
     expect(gathered(requests).removed['genre[].tag.tag-']).toEqual(tags(300, 'Removed'));
-    expect(requestParams(requests[0]!).toString()).toBe('genre%5B0%5D.tag.tag=Kept&genre.locked=1');
+    expect(requestParams(requests[0]).toString()).toBe('genre%5B0%5D.tag.tag=Kept&genre.locked=1');
   });
 
   it('a field that cannot fit is sent alone, never cut here (fitScalar and fitTags decide that)', () => {
     const edit: PlexEdit = { scalars: { title: 'T', summary: nonAscii(2_000) }, tags: {} };
     const requests = planEdit(editUnits(edit), 1_000);
     expect(requests.map((r) => r.map((u) => u.field))).toEqual([['title'], ['summary']]);
-    expect(requestParams(requests[1]!).get('summary.value')).toBe(nonAscii(2_000));
+    expect(requestParams(requests[1]).get('summary.value')).toBe(nonAscii(2_000));
   });
 
   it('halving a request splits it further (what a 414 asks for)', () => {
-    const units = editUnits({ scalars: { title: 'x'.repeat(500), summary: 'y'.repeat(500) }, tags: { genre: { set: tags(10), remove: tags(10, 'R') } } });
+    const units = editUnits({
+      scalars: { title: 'x'.repeat(500), summary: 'y'.repeat(500) },
+      tags: { genre: { set: tags(10), remove: tags(10, 'R') } },
+    });
     const once = planEdit(units, requestBytes(units));
     expect(once).toHaveLength(1);
-    const halves = planEdit(once[0]!, Math.floor(requestBytes(once[0]!) / 2));
+    const halves = planEdit(once[0], Math.floor(requestBytes(once[0]) / 2));
     expect(halves.length).toBeGreaterThan(1);
     expect(gathered(halves)).toEqual(gathered(once));
   });
@@ -123,7 +136,11 @@ describe('fitScalar', () => {
       expect(value.slice(kept.length).startsWith('\u0301')).toBe(false); // the accent stays with its letter
       // Maximal: one character more (before trimming spaces) would not fit.
       const next = [...characters.segment(value.slice(kept.length, kept.length + 40))].find((s) => s.segment.trim() !== '');
-      expect(sentBytes(unitOf(`${value.slice(0, kept.length + value.slice(kept.length).indexOf(next!.segment) + next!.segment.length)}${ELLIPSIS}`))).toBeGreaterThan(budget);
+      expect(
+        sentBytes(
+          unitOf(`${value.slice(0, kept.length + value.slice(kept.length).indexOf(next!.segment) + next!.segment.length)}${ELLIPSIS}`),
+        ),
+      ).toBeGreaterThan(budget);
     }
   });
 });

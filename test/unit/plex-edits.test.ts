@@ -39,7 +39,11 @@ describe('encodeEdit', () => {
   it('releases the locks of `unlock` instead of setting them, alone or with a value', () => {
     const only = encodeEdit({ scalars: {}, tags: {}, unlock: ['summary', 'genre', 'thumb'] });
     expect(only.toString()).toBe('summary.locked=0&genre.locked=0&thumb.locked=0');
-    const put = encodeEdit({ scalars: { title: 'Agent title' }, tags: { genre: { set: ['Drama'], remove: [] } }, unlock: ['title', 'genre'] });
+    const put = encodeEdit({
+      scalars: { title: 'Agent title' },
+      tags: { genre: { set: ['Drama'], remove: [] } },
+      unlock: ['title', 'genre'],
+    });
     expect(put.getAll('title.locked')).toEqual(['0']);
     expect(put.getAll('genre.locked')).toEqual(['0']);
     expect(put.get('title.value')).toBe('Agent title');
@@ -66,12 +70,28 @@ const full = {
         originallyAvailableAt: '2024-01-02',
         userRating: 8.5,
         librarySectionID: 3,
-        Genre: [{ id: 1, tag: 'G1' }, { id: 2, tag: 'G2' }],
+        Genre: [
+          { id: 1, tag: 'G1' },
+          { id: 2, tag: 'G2' },
+        ],
         Role: [{ id: 3, tag: 'Alice', role: '' }],
         Collection: [{ id: 4, tag: 'C' }],
         Label: [{ id: 5, tag: 'L' }],
-        Media: [{ id: 1, Part: [{ id: 1, key: '/p/1', file: '/m/a.mp4' }, { id: 2, key: '/p/2', file: '/m/a2.mp4' }] }, { id: 2, Part: [{ id: 3, key: '/p/3', file: '/m/b.mkv' }] }],
-        Field: [{ name: 'title', locked: true }, { name: 'genre', locked: true }, { name: 'thumb', locked: false }],
+        Media: [
+          {
+            id: 1,
+            Part: [
+              { id: 1, key: '/p/1', file: '/m/a.mp4' },
+              { id: 2, key: '/p/2', file: '/m/a2.mp4' },
+            ],
+          },
+          { id: 2, Part: [{ id: 3, key: '/p/3', file: '/m/b.mkv' }] },
+        ],
+        Field: [
+          { name: 'title', locked: true },
+          { name: 'genre', locked: true },
+          { name: 'thumb', locked: false },
+        ],
       },
     ],
   },
@@ -124,7 +144,9 @@ describe('parseItem', () => {
 
   it('takes librarySectionID from the container when the item lacks it, before the section passed in', () => {
     expect(parseItem({ MediaContainer: { librarySectionID: 4, Metadata: [{ ratingKey: '1' }] } }, '2').sectionKey).toBe('4');
-    expect(parseItem({ MediaContainer: { librarySectionID: 4, Metadata: [{ ratingKey: '1', librarySectionID: 5 }] } }, '2').sectionKey).toBe('5');
+    expect(
+      parseItem({ MediaContainer: { librarySectionID: 4, Metadata: [{ ratingKey: '1', librarySectionID: 5 }] } }, '2').sectionKey,
+    ).toBe('5');
   });
 });
 
@@ -157,7 +179,7 @@ describe('parseMetadataList / parseListingPage: items judged one by one', () => 
     expect(list).toMatchObject({ listed: 5, totalSize: 40 });
   });
 
-  it('a listing judges only what a listing reads (key, section, files): a bad rating or genre list is its full read\'s problem', () => {
+  it("a listing judges only what a listing reads (key, section, files): a bad rating or genre list is its full read's problem", () => {
     const list = parseListingPage(page);
     expect(list.items.map((m) => m.ratingKey)).toEqual(['1', '2', '5']);
     expect(list.items[1]).toMatchObject({ userRating: undefined, Genre: [], librarySectionID: '3' });
@@ -166,7 +188,9 @@ describe('parseMetadataList / parseListingPage: items judged one by one', () => 
   });
 
   it('a container that is not one stays a problem of the whole answer', () => {
-    expect(() => parseMetadataList({ MediaContainer: { Metadata: { ratingKey: '1' } } })).toThrow(expect.objectContaining({ kind: 'malformed' }));
+    expect(() => parseMetadataList({ MediaContainer: { Metadata: { ratingKey: '1' } } })).toThrow(
+      expect.objectContaining({ kind: 'malformed' }),
+    );
     expect(() => parseListingPage('<html>')).toThrow(expect.objectContaining({ kind: 'malformed' }));
   });
 });
@@ -176,7 +200,15 @@ describe('parseSections / parseIdentity', () => {
     const json = {
       MediaContainer: {
         Directory: [
-          { key: '1', type: 'movie', title: 'Movies', Location: [{ id: 1, path: '/m' }, { id: 2, path: '/n' }] },
+          {
+            key: '1',
+            type: 'movie',
+            title: 'Movies',
+            Location: [
+              { id: 1, path: '/m' },
+              { id: 2, path: '/n' },
+            ],
+          },
           { key: 2, type: 'show', title: 'TV' },
         ],
       },

@@ -133,7 +133,10 @@ describe('suggestPathMap', () => {
   });
   it('maps onto the Plex library location when the tail allows', () => {
     expect(suggestPathMap('/data/stash/x/y.mp4', '/media/stash/x/y.mp4')).toEqual({ from: '/data', to: '/media' });
-    expect(suggestPathMap('/data/stash/x/y.mp4', '/media/stash/x/y.mp4', '/media/stash/')).toEqual({ from: '/data/stash', to: '/media/stash' });
+    expect(suggestPathMap('/data/stash/x/y.mp4', '/media/stash/x/y.mp4', '/media/stash/')).toEqual({
+      from: '/data/stash',
+      to: '/media/stash',
+    });
     // A location the Stash path does not share below: the common tail decides.
     expect(suggestPathMap('/data/a/y.mp4', '/media/stash/b/a/y.mp4', '/media/stash')).toEqual({ from: '/data', to: '/media/stash/b' });
   });
@@ -182,10 +185,16 @@ describe('libraryProblems', () => {
 describe('pathHintLine / parseLibraryCheck', () => {
   it('one PATH_MAP value joining every suggestion', () => {
     expect(pathHintLine([])).toBeNull();
-    expect(pathHintLine([{ pathMap: '/a=/b' }, { pathMap: 'D:/x=/y' }])).toBe('Plex sees these files under another path; set PATH_MAP=/a=/b;D:/x=/y');
+    expect(pathHintLine([{ pathMap: '/a=/b' }, { pathMap: 'D:/x=/y' }])).toBe(
+      'Plex sees these files under another path; set PATH_MAP=/a=/b;D:/x=/y',
+    );
   });
   it('an unreadable library check reads as not checked', () => {
-    expect(parseLibraryCheck(JSON.stringify({ checkedAt: 5, problems: ['x', 3] }))).toEqual({ libraryProblems: ['x'], librariesCheckedAt: 5 });
-    for (const raw of [null, '{', '{"problems":[]}']) expect(parseLibraryCheck(raw)).toEqual({ libraryProblems: [], librariesCheckedAt: null });
+    expect(parseLibraryCheck(JSON.stringify({ checkedAt: 5, problems: ['x', 3] }))).toEqual({
+      libraryProblems: ['x'],
+      librariesCheckedAt: 5,
+    });
+    for (const raw of [null, '{', '{"problems":[]}'])
+      expect(parseLibraryCheck(raw)).toEqual({ libraryProblems: [], librariesCheckedAt: null });
   });
 });

@@ -35,13 +35,20 @@ describe('docs/STASH.md', () => {
   });
 
   it("the Docker-only fill-in (sed) replaces both placeholders and drops the description's notice", () => {
-    expect(doc).toContain(`sed -e 's|<STASH2PLEX_URL>|http://dashboard:3000|' -e "s|<HOOK_TOKEN>|$TOKEN|" -e 's|NOT CONFIGURED: [^.]*\\. ||'`);
+    expect(doc).toContain(
+      `sed -e 's|<STASH2PLEX_URL>|http://dashboard:3000|' -e "s|<HOOK_TOKEN>|$TOKEN|" -e 's|NOT CONFIGURED: [^.]*\\. ||'`,
+    );
     expect(doc).toContain('docker compose exec -T dashboard cat dist/stash-plugin-http/stash2plex.yml');
   });
 
   it('names only folders the build writes and variables stash2plex reads', () => {
     const folders = new Set(doc.match(/dist\/stash-plugin[a-z-]*/g));
-    expect([...folders].sort()).toEqual(['dist/stash-plugin', 'dist/stash-plugin-curl', 'dist/stash-plugin-http', 'dist/stash-plugin-source']);
+    expect([...folders].sort()).toEqual([
+      'dist/stash-plugin',
+      'dist/stash-plugin-curl',
+      'dist/stash-plugin-http',
+      'dist/stash-plugin-source',
+    ]);
     const example = readFileSync('.env.example', 'utf8');
     const variables = new Set(doc.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g));
     for (const v of variables) {
@@ -60,7 +67,9 @@ describe('README.md', () => {
 
 describe('deploy/Dockerfile', () => {
   it("is Stash's image (any tag) with Node.js from apk, checked to be >= 20", () => {
-    const lines = readFileSync('deploy/Dockerfile', 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const lines = readFileSync('deploy/Dockerfile', 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(lines[0]).toBe('ARG STASH_IMAGE=stashapp/stash:latest');
     expect(lines[1]).toBe('FROM ${STASH_IMAGE}');
     expect(lines.filter((l) => l.startsWith('FROM '))).toHaveLength(1);

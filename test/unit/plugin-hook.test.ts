@@ -35,8 +35,23 @@ describe('decideHook', () => {
   });
 
   it.each([
-    'id', 'ids', 'organized', 'play_count', 'o_counter', 'resume_time', 'play_duration', 'code', 'director', 'url', 'urls',
-    'gallery_ids', 'groups', 'movies', 'group_ids', 'stash_ids', 'clientMutationId',
+    'id',
+    'ids',
+    'organized',
+    'play_count',
+    'o_counter',
+    'resume_time',
+    'play_duration',
+    'code',
+    'director',
+    'url',
+    'urls',
+    'gallery_ids',
+    'groups',
+    'movies',
+    'group_ids',
+    'stash_ids',
+    'clientMutationId',
   ])('skips when only %s is given', (field) => {
     const d = decideHook(update([field]), NOW);
     expect(d).toMatchObject({ action: 'skip', why: expect.stringContaining('no field Plex shows changed') });
@@ -44,7 +59,18 @@ describe('decideHook', () => {
 
   it('the relevant fields are exactly these (change with src/sync/mapping.ts)', () => {
     expect([...PLEX_RELEVANT_FIELDS].sort()).toEqual(
-      ['cover_image', 'date', 'details', 'file_ids', 'performer_ids', 'primary_file_id', 'rating100', 'studio_id', 'tag_ids', 'title'].sort(),
+      [
+        'cover_image',
+        'date',
+        'details',
+        'file_ids',
+        'performer_ids',
+        'primary_file_id',
+        'rating100',
+        'studio_id',
+        'tag_ids',
+        'title',
+      ].sort(),
     );
   });
 
@@ -94,13 +120,24 @@ describe('decideHook', () => {
   });
 
   it('skips other triggers', () => {
-    for (const type of ['Scene.Destroy.Post', 'Tag.Update.Post', 'Scene.Update.Pre', 'Gallery.Update.Post', 'Performer.Create.Post', 'constructor', '__proto__']) {
+    for (const type of [
+      'Scene.Destroy.Post',
+      'Tag.Update.Post',
+      'Scene.Update.Pre',
+      'Gallery.Update.Post',
+      'Performer.Create.Post',
+      'constructor',
+      '__proto__',
+    ]) {
       expect(decideHook(input({ id: 45, type, input: { title: 'x' }, inputFields: ['title'] }), NOW)).toMatchObject({ action: 'skip' });
     }
   });
 
   it('rejects an input without hookContext', () => {
-    expect(decideHook(input(undefined, { mode: 'x' }), NOW)).toEqual({ action: 'reject', error: 'invalid plugin input: args.hookContext is missing' });
+    expect(decideHook(input(undefined, { mode: 'x' }), NOW)).toEqual({
+      action: 'reject',
+      error: 'invalid plugin input: args.hookContext is missing',
+    });
   });
 
   it.each(['abc', '12a', '', ' ', '-3', '1.5', '0', '1e3', 0, -1, 1.5, Number.NaN, 2 ** 60])('rejects the id %j', (id) => {
@@ -115,7 +152,10 @@ describe('decideHook', () => {
   it('accepts numeric strings and keeps the job within syncJobSchema limits', () => {
     const long = 'f'.repeat(150);
     const many = Array.from({ length: 300 }, (_, i) => `field_${i}`);
-    const d = decideHook(input({ id: '123456789', type: 'Scene.Update.Post', input: {}, inputFields: ['title', 'title', long, ...many] }), NOW);
+    const d = decideHook(
+      input({ id: '123456789', type: 'Scene.Update.Post', input: {}, inputFields: ['title', 'title', long, ...many] }),
+      NOW,
+    );
     expect(d.action).toBe('record');
     if (d.action !== 'record') return;
     expect(d.job.sceneId).toBe('123456789');
@@ -143,10 +183,10 @@ describe('decideHook: the scene saves as Stash sends them', () => {
     expect(decideHook(input(sceneUpdateHook(45, 'New title')), NOW)).toEqual(record(45, ['id', 'title']));
   });
 
-  it('scenesUpdate: each scene by its own fields, though `input` holds every scene\'s', () => {
+  it("scenesUpdate: each scene by its own fields, though `input` holds every scene's", () => {
     const [a, b] = scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' });
-    expect(decideHook(input(a!), NOW)).toEqual(record(45, ['id', 'title', 'date']));
-    expect(decideHook(input(b!), NOW)).toEqual(record(46, ['id', 'tag_ids']));
+    expect(decideHook(input(a), NOW)).toEqual(record(45, ['id', 'title', 'date']));
+    expect(decideHook(input(b), NOW)).toEqual(record(46, ['id', 'tag_ids']));
   });
 
   it('bulkSceneUpdate: every scene of ids; its {ids, mode} relations are the fields changed', () => {
@@ -154,7 +194,10 @@ describe('decideHook: the scene saves as Stash sends them', () => {
       expect(decideHook(input(hook), NOW)).toEqual(record(hook.id, ['ids', 'performer_ids', 'tag_ids']));
     }
     const bulk = (given: Record<string, unknown>) =>
-      decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { ids: ['45'], ...given }, inputFields: ['ids', ...Object.keys(given)] }), NOW);
+      decideHook(
+        input({ id: 45, type: 'Scene.Update.Post', input: { ids: ['45'], ...given }, inputFields: ['ids', ...Object.keys(given)] }),
+        NOW,
+      );
     expect(bulk({ studio_id: '2' }).action).toBe('record');
     expect(bulk({ tag_ids: { mode: 'SET' } }).action).toBe('record'); // clears the tags
     expect(bulk({ performer_ids: { ids: ['3'], mode: 'REMOVE' } }).action).toBe('record');
@@ -162,19 +205,21 @@ describe('decideHook: the scene saves as Stash sends them', () => {
     expect(bulk({ gallery_ids: { ids: ['1'], mode: 'ADD' }, urls: { values: ['u'], mode: 'ADD' } }).action).toBe('skip');
   });
 
-  it('without inputFields (older Stash): this scene\'s element of an array input; no element of its own or a scalar syncs the whole scene', () => {
+  it("without inputFields (older Stash): this scene's element of an array input; no element of its own or a scalar syncs the whole scene", () => {
     const [a] = scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' });
-    const { inputFields: _, ...withoutFields } = a!;
+    const { inputFields: _, ...withoutFields } = a;
     expect(decideHook(input(withoutFields), NOW)).toEqual(record(45, ['id', 'title', 'date']));
     const organizedOnly = [{ ...NULL_SCENE_UPDATE_INPUT, id: '45', organized: true }];
     expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: organizedOnly }), NOW).action).toBe('skip');
     const whole = { action: 'record', job: { sceneId: '45', reason: 'hook', event: 'Scene.Update.Post', enqueuedAt: NOW } };
-    expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: [{ ...NULL_SCENE_UPDATE_INPUT, id: '46', title: 'x' }] }), NOW)).toEqual(whole);
+    expect(
+      decideHook(input({ id: 45, type: 'Scene.Update.Post', input: [{ ...NULL_SCENE_UPDATE_INPUT, id: '46', title: 'x' }] }), NOW),
+    ).toEqual(whole);
     expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: 'a string' }), NOW)).toEqual(whole);
     expect(decideHook(input({ id: 45, type: 'Scene.Update.Post', input: [] }), NOW)).toEqual(whole);
   });
 
-  it('a rename hook with an input of another shape re-syncs the relation\'s scenes', () => {
+  it("a rename hook with an input of another shape re-syncs the relation's scenes", () => {
     const fanout = { action: 'fanout', event: { relation: 'tag', id: '9', event: 'Tag.Update.Post', enqueuedAt: NOW } };
     expect(decideHook(input({ id: 9, type: 'Tag.Update.Post', input: [{ id: '9', name: 'x' }] }), NOW)).toEqual(fanout);
     expect(decideHook(input({ id: 9, type: 'Tag.Update.Post', input: 'x' }), NOW)).toEqual(fanout);
@@ -214,7 +259,10 @@ describe('decideHook: renames and merges (fan-out)', () => {
   it('Tag.Merge.Post → always a fanout of the destination (the hook id), whatever the input', () => {
     // Stash's TagsMerge fires the hook with the destination's id, the TagsMergeInput and no inputFields.
     const merge = { id: 12, type: 'Tag.Merge.Post', input: { source: ['3', '4'], destination: '12' } };
-    expect(decideHook(input(merge), NOW)).toEqual({ action: 'fanout', event: { relation: 'tag', id: '12', event: 'Tag.Merge.Post', enqueuedAt: NOW } });
+    expect(decideHook(input(merge), NOW)).toEqual({
+      action: 'fanout',
+      event: { relation: 'tag', id: '12', event: 'Tag.Merge.Post', enqueuedAt: NOW },
+    });
     expect(decideHook(input({ id: '12', type: 'Tag.Merge.Post' }), NOW).action).toBe('fanout');
     expect(decideHook(input({ id: '12', type: 'Tag.Merge.Post', input: null, inputFields: ['source'] }), NOW).action).toBe('fanout');
   });
@@ -234,9 +282,16 @@ describe('decideHook: renames and merges (fan-out)', () => {
   });
 
   it('without inputFields (older Stash) decides from the non-null keys of input; without input at all skips', () => {
-    expect(decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: 'X', birthdate: null } }), NOW).action).toBe('fanout');
-    expect(decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: null, birthdate: '1990-01-01' } }), NOW).action).toBe('skip');
-    expect(decideHook(input({ id: 7, type: 'Studio.Update.Post' }), NOW)).toMatchObject({ action: 'skip', why: 'studio 7: Studio.Update.Post without input' });
+    expect(decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: 'X', birthdate: null } }), NOW).action).toBe(
+      'fanout',
+    );
+    expect(
+      decideHook(input({ id: 7, type: 'Performer.Update.Post', input: { id: '7', name: null, birthdate: '1990-01-01' } }), NOW).action,
+    ).toBe('skip');
+    expect(decideHook(input({ id: 7, type: 'Studio.Update.Post' }), NOW)).toMatchObject({
+      action: 'skip',
+      why: 'studio 7: Studio.Update.Post without input',
+    });
   });
 
   it.each([
@@ -247,7 +302,10 @@ describe('decideHook: renames and merges (fan-out)', () => {
   ])('%s with a bad id → reject, naming the %s', (type, noun) => {
     for (const id of ['abc', '', '0', '-3', '1.5', 0, -1, 1.5, 2 ** 60, null, true]) {
       const d = decideHook(input({ id, type, input: { name: 'x' }, inputFields: ['name'] }), NOW);
-      expect(d, JSON.stringify(id)).toEqual({ action: 'reject', error: `invalid plugin input: args.hookContext.id must be a numeric ${noun} id` });
+      expect(d, JSON.stringify(id)).toEqual({
+        action: 'reject',
+        error: `invalid plugin input: args.hookContext.id must be a numeric ${noun} id`,
+      });
     }
   });
 
@@ -259,7 +317,10 @@ describe('decideHook: renames and merges (fan-out)', () => {
     const d = decideHook(ctx('Performer.Update.Post', '31', ['name', 'id']), NOW);
     const o = hookOutcome(d);
     expect(o).toMatchObject({ status: 200, kind: 'fanout' });
-    expect(decodeInboxEntry(o.entry!)).toEqual({ ok: true, fanout: { relation: 'performer', id: '31', event: 'Performer.Update.Post', enqueuedAt: NOW } });
+    expect(decodeInboxEntry(o.entry!)).toEqual({
+      ok: true,
+      fanout: { relation: 'performer', id: '31', event: 'Performer.Update.Post', enqueuedAt: NOW },
+    });
   });
 
   it('fan-out entries round-trip through the inbox encoding', () => {

@@ -54,7 +54,7 @@ const reference = z.looseObject(
 function referenceParse(value: unknown) {
   const parsed = z.safeParse(reference, value);
   if (parsed.success) return { ok: true, input: { server_connection: parsed.data.server_connection, args: parsed.data.args ?? {} } };
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues[0];
   const path = issue.path.map(String).join('.');
   return { ok: false, error: `invalid plugin input: ${path ? `${path} ` : ''}${issue.message}` };
 }
@@ -70,7 +70,10 @@ const VALID = {
     Dir: '/stash',
     PluginDir: '/stash/plugins/stash2plex',
   },
-  args: { mode: 'sync_all', hookContext: { id: 12, type: 'Scene.Update.Post', input: { id: '12', title: 'x' }, inputFields: ['title', 'id'] } },
+  args: {
+    mode: 'sync_all',
+    hookContext: { id: 12, type: 'Scene.Update.Post', input: { id: '12', title: 'x' }, inputFields: ['title', 'id'] },
+  },
 };
 
 /** Every path to a field of VALID (and one level below, where the field is an object or an array). */
@@ -86,9 +89,9 @@ const ODD_VALUES: unknown[] = [undefined, null, true, 0, -1, 1.5, '', '7', 'x', 
 function mutated(r: () => number): unknown {
   const root: { v: unknown } = { v: structuredClone(VALID) };
   for (let n = 1 + Math.floor(r() * 2); n > 0; n--) {
-    const path = PATHS[Math.floor(r() * PATHS.length)]!;
+    const path = PATHS[Math.floor(r() * PATHS.length)];
     const value = structuredClone(ODD_VALUES[Math.floor(r() * ODD_VALUES.length)]);
-    let parent: Record<string | number, unknown> = root as Record<string, unknown>;
+    let parent: Record<string | number, unknown> = root;
     let key: string | number = 'v';
     for (const k of path) {
       const next = parent[key];
@@ -141,7 +144,7 @@ describe('parsePluginInput: the scene saves as Stash sends them', () => {
   const conn = { server_connection: VALID.server_connection };
   it.each([
     ['sceneUpdate (an object)', sceneUpdateHook(45, 'New title')],
-    ['scenesUpdate (the array of every scene\'s input)', scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' })[1]],
+    ["scenesUpdate (the array of every scene's input)", scenesUpdateHooks(45, 46, { title: 'Parsed', date: '2024-05-06', tag: '7' })[1]],
     ['bulkSceneUpdate ({ids, mode} relations)', bulkSceneUpdateHooks([45, 46, 47], { performer: '3', tag: '7' })[2]],
     ['a scan (input null)', { id: 45, type: 'Scene.Update.Post', input: null }],
     ['an input of any other JSON value', { id: 45, type: 'Scene.Update.Post', input: 'x', inputFields: ['title'] }],

@@ -44,12 +44,16 @@ describe('parsePluginInput', () => {
     expect(input.args.mode).toBe('sync_recent');
     expect(numberArg(input.args, 'hours')).toBe(6);
     expect(numberArg(input.args, 'absent')).toBeUndefined();
-    expect(numberArg({ hours: 'many' } as never, 'hours')).toBeNaN();
-    expect(numberArg({ hours: 12 } as never, 'hours')).toBe(12);
+    expect(numberArg({ hours: 'many' }, 'hours')).toBeNaN();
+    expect(numberArg({ hours: 12 }, 'hours')).toBe(12);
   });
 
   it('accepts a hook without input: input null (as Stash sends Scene.Create.Post), inputFields null or absent', () => {
-    for (const ctx of [{ id: 1, type: 'Scene.Create.Post', input: null }, { id: 1, type: 'Scene.Update.Post', input: null, inputFields: null }, { id: 1, type: 'Scene.Update.Post' }]) {
+    for (const ctx of [
+      { id: 1, type: 'Scene.Create.Post', input: null },
+      { id: 1, type: 'Scene.Update.Post', input: null, inputFields: null },
+      { id: 1, type: 'Scene.Update.Post' },
+    ]) {
       expect(parseOk({ server_connection: conn, args: { hookContext: ctx } }).args.hookContext).toMatchObject({ id: 1 });
     }
   });
@@ -87,8 +91,14 @@ describe('parsePluginInput', () => {
     [{ server_connection: conn, args: { hookContext: { type: 'Scene.Update.Post' } } }, 'args.hookContext.id is missing'],
     [{ server_connection: conn, args: { hookContext: { id: {}, type: 'Scene.Update.Post' } } }, 'args.hookContext.id must be a scene id'],
     [{ server_connection: conn, args: { hookContext: { id: 1 } } }, 'args.hookContext.type is missing'],
-    [{ server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: 'title' } } }, 'args.hookContext.inputFields must be an array of strings'],
-    [{ server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: [1] } } }, 'args.hookContext.inputFields.0 must be a string'],
+    [
+      { server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: 'title' } } },
+      'args.hookContext.inputFields must be an array of strings',
+    ],
+    [
+      { server_connection: conn, args: { hookContext: { id: 1, type: 'Scene.Update.Post', inputFields: [1] } } },
+      'args.hookContext.inputFields.0 must be a string',
+    ],
     [{ server_connection: { ...conn, SessionCookie: 'x' }, args: {} }, 'server_connection.SessionCookie must be an object'],
     [{ server_connection: { ...conn, PluginDir: 3 }, args: {} }, 'server_connection.PluginDir must be a string'],
     [{ server_connection: conn, args: { mode: 1 } }, 'args.mode must be a string'],
@@ -121,7 +131,10 @@ describe('stashUrl', () => {
 describe('resolveRedisSettings', () => {
   it('environment over plugin settings over defaults', () => {
     expect(resolveRedisSettings({}, {})).toEqual({ ok: true, settings: { url: DEFAULT_REDIS_URL, prefix: DEFAULT_REDIS_PREFIX } });
-    expect(resolveRedisSettings({}, { redisUrl: 'redis://r:1', redisPrefix: 'p' })).toEqual({ ok: true, settings: { url: 'redis://r:1', prefix: 'p' } });
+    expect(resolveRedisSettings({}, { redisUrl: 'redis://r:1', redisPrefix: 'p' })).toEqual({
+      ok: true,
+      settings: { url: 'redis://r:1', prefix: 'p' },
+    });
     expect(resolveRedisSettings({ REDIS_URL: 'rediss://e:2' }, { redisUrl: 'redis://r:1', redisPrefix: 'p' })).toEqual({
       ok: true,
       settings: { url: 'rediss://e:2', prefix: 'p' },
@@ -132,15 +145,27 @@ describe('resolveRedisSettings', () => {
     });
   });
   it('blank plugin settings and non-strings fall back to defaults', () => {
-    expect(resolveRedisSettings({}, { redisUrl: '  ', redisPrefix: 7 })).toEqual({ ok: true, settings: { url: DEFAULT_REDIS_URL, prefix: DEFAULT_REDIS_PREFIX } });
+    expect(resolveRedisSettings({}, { redisUrl: '  ', redisPrefix: 7 })).toEqual({
+      ok: true,
+      settings: { url: DEFAULT_REDIS_URL, prefix: DEFAULT_REDIS_PREFIX },
+    });
   });
   it('names the bad setting, never echoing the URL (it may hold a password)', () => {
     const r = resolveRedisSettings({}, { redisUrl: 'http://user:hunter22@x' });
     expect(r).toEqual({ ok: false, error: 'plugin setting redisUrl must be a redis:// or rediss:// URL' });
     expect(resolveRedisSettings({ REDIS_URL: 'nonsense' })).toEqual({ ok: false, error: 'REDIS_URL must be a redis:// or rediss:// URL' });
-    expect(resolveRedisSettings({ REDIS_URL: 'redis://h:99999' })).toEqual({ ok: false, error: 'REDIS_URL must be a redis:// or rediss:// URL' });
-    expect(resolveRedisSettings({ REDIS_URL: 'redis://:pw@h/x' })).toEqual({ ok: false, error: 'REDIS_URL must end in a database number, if anything' });
-    expect(resolveRedisSettings({ REDIS_PREFIX: 'a:b' })).toEqual({ ok: false, error: 'REDIS_PREFIX must be non-empty, without spaces or colons' });
+    expect(resolveRedisSettings({ REDIS_URL: 'redis://h:99999' })).toEqual({
+      ok: false,
+      error: 'REDIS_URL must be a redis:// or rediss:// URL',
+    });
+    expect(resolveRedisSettings({ REDIS_URL: 'redis://:pw@h/x' })).toEqual({
+      ok: false,
+      error: 'REDIS_URL must end in a database number, if anything',
+    });
+    expect(resolveRedisSettings({ REDIS_PREFIX: 'a:b' })).toEqual({
+      ok: false,
+      error: 'REDIS_PREFIX must be non-empty, without spaces or colons',
+    });
   });
   it('envDecidesSettings only when both are set', () => {
     expect(envDecidesSettings({ REDIS_URL: 'redis://x', REDIS_PREFIX: 'p' })).toBe(true);
@@ -184,12 +209,14 @@ describe('manifest and tasks', () => {
     const m = pluginManifest('1.2.3');
     expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
     expect(m.hooks).toHaveLength(2);
-    expect(m.hooks[0]!.triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
-    expect(m.hooks[1]!.triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
+    expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
+    expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
     expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
     expect(m.tasks.map((t) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
     expect(m.tasks).toContainEqual(expect.objectContaining({ name: 'Sync All Scenes', defaultArgs: { mode: 'sync_all' } }));
-    expect(m.tasks).toContainEqual(expect.objectContaining({ name: 'Sync Recent Scenes', defaultArgs: { mode: 'sync_recent', hours: '24' } }));
+    expect(m.tasks).toContainEqual(
+      expect.objectContaining({ name: 'Sync Recent Scenes', defaultArgs: { mode: 'sync_recent', hours: '24' } }),
+    );
     expect(m.settings.redisUrl.type).toBe('STRING');
     expect(m.settings.redisPrefix.type).toBe('STRING');
   });

@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { HTTP_HOOK_PATH } from '../../src/hook/input.js';
-import { CURL_MAX_TIME_S, HTTP_HOOK_PLACEHOLDERS, HTTP_HOOK_VARIANTS, httpHookExec, httpPluginManifest } from '../../src/stash-plugin/http-manifest.js';
+import {
+  CURL_MAX_TIME_S,
+  HTTP_HOOK_PLACEHOLDERS,
+  HTTP_HOOK_VARIANTS,
+  httpHookExec,
+  httpPluginManifest,
+} from '../../src/stash-plugin/http-manifest.js';
 import { resolveHttpHookTarget } from '../../src/stash-plugin/http-hook-target.js';
 import { pluginManifest } from '../../src/stash-plugin/manifest.js';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
@@ -21,10 +27,19 @@ const STASH_KEYS = {
 };
 /** Stash's hook triggers (pkg/plugin/hook/hooks.go) that stash2plex may use. */
 const STASH_TRIGGERS = [
-  'Scene.Create.Post', 'Scene.Update.Post', 'Scene.Destroy.Post',
-  'Performer.Create.Post', 'Performer.Update.Post', 'Performer.Destroy.Post',
-  'Studio.Create.Post', 'Studio.Update.Post', 'Studio.Destroy.Post',
-  'Tag.Create.Post', 'Tag.Update.Post', 'Tag.Merge.Post', 'Tag.Destroy.Post',
+  'Scene.Create.Post',
+  'Scene.Update.Post',
+  'Scene.Destroy.Post',
+  'Performer.Create.Post',
+  'Performer.Update.Post',
+  'Performer.Destroy.Post',
+  'Studio.Create.Post',
+  'Studio.Update.Post',
+  'Studio.Destroy.Post',
+  'Tag.Create.Post',
+  'Tag.Update.Post',
+  'Tag.Merge.Post',
+  'Tag.Destroy.Post',
 ];
 
 type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy: string[] }[] };
@@ -62,7 +77,12 @@ describe('manifests', () => {
     expect(m.exec).toEqual(['node', '{pluginDir}/stash2plex.cjs']);
     expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
     expect(HOOK_TRIGGERS).toEqual([
-      'Scene.Update.Post', 'Scene.Create.Post', 'Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post',
+      'Scene.Update.Post',
+      'Scene.Create.Post',
+      'Performer.Update.Post',
+      'Studio.Update.Post',
+      'Tag.Update.Post',
+      'Tag.Merge.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
     expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl']);
@@ -89,17 +109,40 @@ describe('manifests', () => {
     const names = (m.tasks as { name: string }[]).map((t) => t.name);
     expect(names.indexOf('Restore Plex Metadata (dry run)')).toBe(names.indexOf('Restore Plex Metadata') - 1);
     const restore = PLUGIN_TASKS.filter((t) => t.mode === 'restore' || t.mode === 'restore_dry_run');
-    expect(restore.map((t) => t.description)).toEqual([expect.stringMatching(/every scene .*Changes nothing/), expect.stringMatching(/every scene it wrote to .*dry run first/)]);
+    expect(restore.map((t) => t.description)).toEqual([
+      expect.stringMatching(/every scene .*Changes nothing/),
+      expect.stringMatching(/every scene it wrote to .*dry run first/),
+    ]);
   });
 
   it('exec lines, exactly', () => {
     expect(httpHookExec('wget', TARGET)).toEqual([
-      'wget', '-q', '-O', '-', '--header', 'Authorization: Bearer a1b2c3d4e5f6', '--header', 'Content-Type: application/json',
-      '--post-file', '/dev/stdin', 'http://stash2plex:3000/api/stash/hook',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      '--header',
+      'Authorization: Bearer a1b2c3d4e5f6',
+      '--header',
+      'Content-Type: application/json',
+      '--post-file',
+      '/dev/stdin',
+      'http://stash2plex:3000/api/stash/hook',
     ]);
     expect(httpHookExec('curl', TARGET)).toEqual([
-      'curl', '-sS', '--fail-with-body', '--max-time', String(CURL_MAX_TIME_S), '-X', 'POST',
-      '-H', 'Authorization: Bearer a1b2c3d4e5f6', '-H', 'Content-Type: application/json', '--data-binary', '@-',
+      'curl',
+      '-sS',
+      '--fail-with-body',
+      '--max-time',
+      String(CURL_MAX_TIME_S),
+      '-X',
+      'POST',
+      '-H',
+      'Authorization: Bearer a1b2c3d4e5f6',
+      '-H',
+      'Content-Type: application/json',
+      '--data-binary',
+      '@-',
       'http://stash2plex:3000/api/stash/hook',
     ]);
   });
@@ -115,14 +158,17 @@ describe('manifests', () => {
     expect(String(half.description)).toMatch(/^NOT CONFIGURED: rebuild with HOOK_TOKEN set, or fill in the placeholders of exec/);
   });
 
-  it.each(HTTP_HOOK_VARIANTS)('%s: the placeholders appear in exec only (filling them in with sed puts the token nowhere else)', (variant) => {
-    const text = stringify(httpPluginManifest('1.2.3', variant), { lineWidth: 0 });
-    const m = parse(text) as Manifest;
-    for (const p of Object.values(HTTP_HOOK_PLACEHOLDERS)) {
-      expect(text.split(p).length - 1, p).toBe(m.exec.join('\n').split(p).length - 1);
-      expect(m.exec.join('\n')).toContain(p);
-    }
-  });
+  it.each(HTTP_HOOK_VARIANTS)(
+    '%s: the placeholders appear in exec only (filling them in with sed puts the token nowhere else)',
+    (variant) => {
+      const text = stringify(httpPluginManifest('1.2.3', variant), { lineWidth: 0 });
+      const m = parse(text) as Manifest;
+      for (const p of Object.values(HTTP_HOOK_PLACEHOLDERS)) {
+        expect(text.split(p).length - 1, p).toBe(m.exec.join('\n').split(p).length - 1);
+        expect(m.exec.join('\n')).toContain(p);
+      }
+    },
+  );
 });
 
 describe('the Stash versions each manifest loads in', () => {
@@ -149,13 +195,23 @@ describe('resolveHttpHookTarget', () => {
       target: { url: 'http://stash2plex:3000', token: 'tok-en_1.2~3+4/5==' },
       missing: [],
     });
-    expect(resolveHttpHookTarget({ STASH2PLEX_URL: 'https://proxy.lan/s2p//', HOOK_TOKEN: 'x' })).toMatchObject({ ok: true, target: { url: 'https://proxy.lan/s2p' } });
-    expect(resolveHttpHookTarget({ STASH2PLEX_URL: 'http://[::1]:3000' })).toMatchObject({ ok: true, target: { url: 'http://[::1]:3000' } });
+    expect(resolveHttpHookTarget({ STASH2PLEX_URL: 'https://proxy.lan/s2p//', HOOK_TOKEN: 'x' })).toMatchObject({
+      ok: true,
+      target: { url: 'https://proxy.lan/s2p' },
+    });
+    expect(resolveHttpHookTarget({ STASH2PLEX_URL: 'http://[::1]:3000' })).toMatchObject({
+      ok: true,
+      target: { url: 'http://[::1]:3000' },
+    });
   });
 
   it('lists what is unset or blank (placeholders), which is no error', () => {
     expect(resolveHttpHookTarget({})).toEqual({ ok: true, target: {}, missing: ['STASH2PLEX_URL', 'HOOK_TOKEN'] });
-    expect(resolveHttpHookTarget({ STASH2PLEX_URL: ' ', HOOK_TOKEN: 'abc' })).toEqual({ ok: true, target: { token: 'abc' }, missing: ['STASH2PLEX_URL'] });
+    expect(resolveHttpHookTarget({ STASH2PLEX_URL: ' ', HOOK_TOKEN: 'abc' })).toEqual({
+      ok: true,
+      target: { token: 'abc' },
+      missing: ['STASH2PLEX_URL'],
+    });
   });
 
   it.each<[Record<string, string>, string, RegExp]>([

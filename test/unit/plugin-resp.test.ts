@@ -4,8 +4,22 @@ import { parseRedisUrl, parseRedisUrlWhatwg, parseReply, RedisReplyError } from 
 
 describe('parseRedisUrl', () => {
   it('defaults, auth, db, tls, IPv6', () => {
-    expect(parseRedisUrl('redis://localhost')).toEqual({ host: 'localhost', port: 6379, tls: false, username: undefined, password: undefined, db: 0 });
-    expect(parseRedisUrl('rediss://u%40x:p%3Aw@r.lan:6380/3')).toEqual({ host: 'r.lan', port: 6380, tls: true, username: 'u@x', password: 'p:w', db: 3 });
+    expect(parseRedisUrl('redis://localhost')).toEqual({
+      host: 'localhost',
+      port: 6379,
+      tls: false,
+      username: undefined,
+      password: undefined,
+      db: 0,
+    });
+    expect(parseRedisUrl('rediss://u%40x:p%3Aw@r.lan:6380/3')).toEqual({
+      host: 'r.lan',
+      port: 6380,
+      tls: true,
+      username: 'u@x',
+      password: 'p:w',
+      db: 3,
+    });
     expect(parseRedisUrl('redis://:secret@127.0.0.1:1/')).toMatchObject({ username: undefined, password: 'secret', db: 0 });
     expect(parseRedisUrl('redis://[::1]:7000')).toMatchObject({ host: '::1', port: 7000 });
   });
@@ -17,25 +31,40 @@ describe('parseRedisUrl', () => {
 
 describe('parseRedisUrl: the common form read without WHATWG URL, to the same result', () => {
   it.each([
-    'redis://127.0.0.1:6379', 'redis://127.0.0.1', 'rediss://redis.lan:6380/3', 'redis://REDIS:1/', 'redis://h/0', 'redis://h:65535/12',
-    'redis://a_b.c-d:7000', 'redis://h/', 'redis://10.0.0.1:6379/123456789', 'redis://127.000.0.1:6379',
+    'redis://127.0.0.1:6379',
+    'redis://127.0.0.1',
+    'rediss://redis.lan:6380/3',
+    'redis://REDIS:1/',
+    'redis://h/0',
+    'redis://h:65535/12',
+    'redis://a_b.c-d:7000',
+    'redis://h/',
+    'redis://10.0.0.1:6379/123456789',
+    'redis://127.000.0.1:6379',
   ])('%s', (url) => {
     expect(parseRedisUrl(url)).toEqual(parseRedisUrlWhatwg(url));
   });
 
-  it.each(['redis://h:65536', 'redis://h:06379', 'redis://h/05', 'redis://u:p@h', 'redis://[::1]:1', 'redis://%41:1', 'http://h', 'redis://h/x', 'redis://h:0'])(
-    '%s goes to WHATWG URL (same result or error)',
-    (url) => {
-      const outcome = (f: (u: string) => unknown) => {
-        try {
-          return f(url);
-        } catch (err) {
-          return (err as Error).message;
-        }
-      };
-      expect(outcome(parseRedisUrl)).toEqual(outcome(parseRedisUrlWhatwg));
-    },
-  );
+  it.each([
+    'redis://h:65536',
+    'redis://h:06379',
+    'redis://h/05',
+    'redis://u:p@h',
+    'redis://[::1]:1',
+    'redis://%41:1',
+    'http://h',
+    'redis://h/x',
+    'redis://h:0',
+  ])('%s goes to WHATWG URL (same result or error)', (url) => {
+    const outcome = (f: (u: string) => unknown) => {
+      try {
+        return f(url);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(outcome(parseRedisUrl)).toEqual(outcome(parseRedisUrlWhatwg));
+  });
 });
 
 describe('parseReply', () => {

@@ -34,7 +34,12 @@ function run(state: BreakerState, events: BreakerEvent[], s: BreakerSettings, st
 
 /** OPEN at T0 + 5 s after five job failures at T0 + 1..5 s. */
 function opened(s: BreakerSettings = settings): BreakerState {
-  const r = run(initialBreaker(T0), Array.from({ length: s.failureThreshold }, () => fail()), s, T0);
+  const r = run(
+    initialBreaker(T0),
+    Array.from({ length: s.failureThreshold }, () => fail()),
+    s,
+    T0,
+  );
   expect(r.state.state).toBe('OPEN');
   return r.state;
 }
@@ -114,7 +119,7 @@ describe('breaker: CLOSED', () => {
   it('probe failures count like job failures; the trigger source is on the transition', () => {
     const r = run(initialBreaker(T0), [fail('job'), fail('probe'), fail('job'), fail('probe'), fail('probe')], settings, T0);
     expect(r.transitions).toHaveLength(1);
-    expect(r.transitions[0]!.source).toBe('probe');
+    expect(r.transitions[0].source).toBe('probe');
   });
 
   it('a success with nothing to reset returns the same object', () => {
@@ -165,8 +170,20 @@ describe('breaker: OPEN', () => {
     const o = opened();
     const now = o.openedAt! + 60_000;
     const r = step(o, ok('probe'), settings, now);
-    expect(r.transition).toEqual({ from: 'OPEN', to: 'HALF_OPEN', reason: 'probe succeeded after 60000 ms open', at: now, source: 'probe' });
-    expect(r.state).toMatchObject({ state: 'HALF_OPEN', since: now, openedAt: o.openedAt, halfOpenSuccesses: 0, streakStartedAt: T0 + 1000 });
+    expect(r.transition).toEqual({
+      from: 'OPEN',
+      to: 'HALF_OPEN',
+      reason: 'probe succeeded after 60000 ms open',
+      at: now,
+      source: 'probe',
+    });
+    expect(r.state).toMatchObject({
+      state: 'HALF_OPEN',
+      since: now,
+      openedAt: o.openedAt,
+      halfOpenSuccesses: 0,
+      streakStartedAt: T0 + 1000,
+    });
   });
 
   it('a recovery timeout of 0 allows HALF_OPEN on the next probe success', () => {
@@ -214,7 +231,13 @@ describe('breaker: HALF_OPEN', () => {
     const one = step(h, ok('job'), s, h.since + 1000).state;
     const now = h.since + 2000;
     const r = step(one, fail('job', 'PlexServerDown: ECONNRESET'), s, now);
-    expect(r.transition).toEqual({ from: 'HALF_OPEN', to: 'OPEN', reason: 'failure in HALF_OPEN: PlexServerDown: ECONNRESET', at: now, source: 'job' });
+    expect(r.transition).toEqual({
+      from: 'HALF_OPEN',
+      to: 'OPEN',
+      reason: 'failure in HALF_OPEN: PlexServerDown: ECONNRESET',
+      at: now,
+      source: 'job',
+    });
     expect(r.state).toMatchObject({
       state: 'OPEN',
       since: now,
@@ -258,7 +281,12 @@ describe('breaker: a whole outage', () => {
   });
 
   it('stepAll folds events and collects the transitions', () => {
-    const r = stepAll(initialBreaker(T0), Array.from({ length: 6 }, () => fail()), settings, T0 + 10);
+    const r = stepAll(
+      initialBreaker(T0),
+      Array.from({ length: 6 }, () => fail()),
+      settings,
+      T0 + 10,
+    );
     expect(r.state.state).toBe('OPEN');
     expect(r.transitions.map((t) => t.to)).toEqual(['OPEN']);
   });

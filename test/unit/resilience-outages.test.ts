@@ -14,7 +14,11 @@ import {
 const T0 = 1_700_000_000_000;
 
 function done(id: string, start: number, detected: number, end: number): Outage {
-  return closeOutage(openOutage({ id, startedAt: T0 + start, detectedAt: T0 + detected, trigger: 'failures', firstError: 'e' }), T0 + end, 1);
+  return closeOutage(
+    openOutage({ id, startedAt: T0 + start, detectedAt: T0 + detected, trigger: 'failures', firstError: 'e' }),
+    T0 + end,
+    1,
+  );
 }
 
 describe('outage records', () => {
@@ -125,7 +129,7 @@ describe('history', () => {
     expect(added.map((o) => o.id)).toEqual(['d', 'c', 'b']);
     const closed = upsertOutage(added, closeOutage(d, T0 + 500, 3), 3);
     expect(closed.map((o) => o.id)).toEqual(['d', 'c', 'b']);
-    expect(closed[0]!.endedAt).toBe(T0 + 500);
+    expect(closed[0].endedAt).toBe(T0 + 500);
   });
   it('finds the ongoing outage', () => {
     expect(currentOutage(list)).toBeNull();

@@ -10,7 +10,18 @@ const T0 = 1_700_000_000_000;
 const settings = { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.5, errorWindowMs: 60_000 };
 
 function input(over: Partial<RampSteeringInput> = {}): RampSteeringInput {
-  return { breaker: 'CLOSED', ramp: startRamp(T0), outages: [], outcomes: [], limitApplied: true, lastEvalAt: 0, settings, maxRate: null, now: T0 + 10_000, ...over };
+  return {
+    breaker: 'CLOSED',
+    ramp: startRamp(T0),
+    outages: [],
+    outcomes: [],
+    limitApplied: true,
+    lastEvalAt: 0,
+    settings,
+    maxRate: null,
+    now: T0 + 10_000,
+    ...over,
+  };
 }
 
 const failures = (n: number, at: number) => Array.from({ length: n }, (_, i) => ({ at: at + i, ok: false }));
@@ -57,8 +68,17 @@ describe('steerRamp', () => {
 
   it('at its end: the steady limit, the ramp removed, the last closed outage marked with the ramp end', () => {
     const now = T0 + settings.durationMs;
-    const ended = closeOutage(openOutage({ id: 'a', startedAt: T0 - 60_000, detectedAt: T0 - 50_000, trigger: 'probe', firstError: null }), T0, 3);
-    expect(steerRamp(input({ now, maxRate: 10, outages: [ended] }))).toEqual({ limit: steadyLimit(10), ramp: null, outage: { ...ended, rampEndedAt: now }, note: 'finished' });
+    const ended = closeOutage(
+      openOutage({ id: 'a', startedAt: T0 - 60_000, detectedAt: T0 - 50_000, trigger: 'probe', firstError: null }),
+      T0,
+      3,
+    );
+    expect(steerRamp(input({ now, maxRate: 10, outages: [ended] }))).toEqual({
+      limit: steadyLimit(10),
+      ramp: null,
+      outage: { ...ended, rampEndedAt: now },
+      note: 'finished',
+    });
     expect(steerRamp(input({ now, outages: [{ ...ended, rampEndedAt: T0 + 1 }] }))).toEqual({ limit: null, ramp: null, note: 'finished' });
   });
 });
@@ -80,7 +100,11 @@ describe('limitChange', () => {
 describe('keepOutcomes', () => {
   it('keeps only what is inside the error window', () => {
     const now = T0 + 100_000;
-    const outcomes = [{ at: now - 60_000, ok: false }, { at: now - 59_999, ok: true }, { at: now + 5, ok: true }];
+    const outcomes = [
+      { at: now - 60_000, ok: false },
+      { at: now - 59_999, ok: true },
+      { at: now + 5, ok: true },
+    ];
     expect(keepOutcomes(outcomes, 60_000, now)).toEqual(outcomes.slice(1));
   });
 });

@@ -116,7 +116,10 @@ describe('the ramp judges its own outcomes only', () => {
     expect(updateBackoff(r, rampErrorRate(r, outcomes, 60_000, T0 + 1_000), 0.3, T0 + 1_000).backoff).toBe(true);
   });
   it('judges afresh after a restore: the errors that caused the backoff are not counted twice', () => {
-    const own = [{ at: T0 + 1_000, ok: false }, { at: T0 + 1_100, ok: false }];
+    const own = [
+      { at: T0 + 1_000, ok: false },
+      { at: T0 + 1_100, ok: false },
+    ];
     let r = updateBackoff(startRamp(T0), rampErrorRate(startRamp(T0), own, 60_000, T0 + 2_000), 0.3, T0 + 2_000);
     expect(r.backoff).toBe(true);
     const later = [...own, ...Array.from({ length: 60 }, (_, i) => ({ at: T0 + 3_000 + i * 100, ok: true }))];
@@ -128,7 +131,17 @@ describe('the ramp judges its own outcomes only', () => {
   });
   it('still drops outcomes older than the window', () => {
     const r = startRamp(T0);
-    expect(rampErrorRate(r, [{ at: T0 + 1_000, ok: false }, { at: T0 + 70_000, ok: true }], 60_000, T0 + 70_000)).toBe(0);
+    expect(
+      rampErrorRate(
+        r,
+        [
+          { at: T0 + 1_000, ok: false },
+          { at: T0 + 70_000, ok: true },
+        ],
+        60_000,
+        T0 + 70_000,
+      ),
+    ).toBe(0);
   });
 });
 
@@ -230,7 +243,10 @@ describe('ramp storage', () => {
     }
   });
   it('clamps a start slightly in the future (clock skew) without a warning', () => {
-    expect(parseRamp({ startedAt: String(now + 1000), backoff: '0', backoffSince: '' }, now)).toEqual({ ramp: startRamp(now), warning: null });
+    expect(parseRamp({ startedAt: String(now + 1000), backoff: '0', backoffSince: '' }, now)).toEqual({
+      ramp: startRamp(now),
+      warning: null,
+    });
   });
   it('unreadable backoff fields: backing off from now, with a warning', () => {
     const r = parseRamp({ startedAt: String(T0), backoff: 'maybe', backoffSince: '' }, now);

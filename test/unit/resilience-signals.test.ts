@@ -10,8 +10,18 @@ const entry = (fields: Record<string, string>) => Object.entries(fields).flat();
 
 describe('parseSignal', () => {
   it('reads what emitSignal writes', () => {
-    expect(parseSignal('1-0', entry({ at: String(AT), outcome: 'ok', jobId: '7' }))).toEqual({ id: '1-0', at: AT, outcome: 'ok', jobId: '7' });
-    expect(parseSignal('2-0', entry({ at: String(AT), outcome: 'PlexServerDown', jobId: '' }))).toEqual({ id: '2-0', at: AT, outcome: 'PlexServerDown', jobId: null });
+    expect(parseSignal('1-0', entry({ at: String(AT), outcome: 'ok', jobId: '7' }))).toEqual({
+      id: '1-0',
+      at: AT,
+      outcome: 'ok',
+      jobId: '7',
+    });
+    expect(parseSignal('2-0', entry({ at: String(AT), outcome: 'PlexServerDown', jobId: '' }))).toEqual({
+      id: '2-0',
+      at: AT,
+      outcome: 'PlexServerDown',
+      jobId: null,
+    });
   });
 
   it('reads a missing or unknown outcome as unreadable, never as a success', () => {
@@ -50,7 +60,12 @@ describe('foldSignals', () => {
   });
 
   it('other errors are no breaker events; a 401/403 makes the token suspect', () => {
-    expect(foldSignals([sig(3, 'PlexNotFound', 'x'), sig(4, 'PlexAuthError', 'y')], strategies)).toEqual({ events: [], outcomes: [], affectedJobs: [], authSuspect: true });
+    expect(foldSignals([sig(3, 'PlexNotFound', 'x'), sig(4, 'PlexAuthError', 'y')], strategies)).toEqual({
+      events: [],
+      outcomes: [],
+      affectedJobs: [],
+      authSuspect: true,
+    });
   });
 
   it('an unreadable signal counts for nothing: it cannot end a failure streak', () => {

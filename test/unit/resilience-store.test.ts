@@ -8,7 +8,11 @@ import { outage } from '../helpers/outages.js';
 
 describe('stored outage history', () => {
   it('reads back what the supervisor writes, without a warning', () => {
-    const o = closeOutage(openOutage({ id: 'a', startedAt: 1_000.5, detectedAt: 2_000, trigger: 'probe', firstError: 'PlexServerDown: x' }), 9_000.25, 3);
+    const o = closeOutage(
+      openOutage({ id: 'a', startedAt: 1_000.5, detectedAt: 2_000, trigger: 'probe', firstError: 'PlexServerDown: x' }),
+      9_000.25,
+      3,
+    );
     const warnings: string[] = [];
     expect(parseOutages(outagesToStore([o]), warnings)).toEqual([o]);
     expect(warnings).toEqual([]);
@@ -30,7 +34,15 @@ describe('stored outage history', () => {
 
 describe('stored health record', () => {
   it('reads back what the supervisor writes (fractional latency and jittered probe times), without a warning', () => {
-    const h = { lastProbeAt: 1_700_000_000_000, ok: true, latencyMs: 12.345, error: null, nextProbeAt: 1_700_000_004_321.7, tokenRejected: false, tokenCheckedAt: null };
+    const h = {
+      lastProbeAt: 1_700_000_000_000,
+      ok: true,
+      latencyMs: 12.345,
+      error: null,
+      nextProbeAt: 1_700_000_004_321.7,
+      tokenRejected: false,
+      tokenCheckedAt: null,
+    };
     const warnings: string[] = [];
     expect(parseHealth(JSON.stringify(h), warnings)).toEqual(h);
     expect(warnings).toEqual([]);
@@ -38,7 +50,10 @@ describe('stored health record', () => {
 
   it('reads a field that does not fit as unknown, keeping the others', () => {
     const warnings: string[] = [];
-    const h = parseHealth(JSON.stringify({ lastProbeAt: 5, ok: 'yes', latencyMs: -1, error: 'PlexServerDown: x', tokenRejected: 'no' }), warnings);
+    const h = parseHealth(
+      JSON.stringify({ lastProbeAt: 5, ok: 'yes', latencyMs: -1, error: 'PlexServerDown: x', tokenRejected: 'no' }),
+      warnings,
+    );
     expect(h).toEqual({ ...EMPTY_HEALTH, lastProbeAt: 5, error: 'PlexServerDown: x' });
     expect(warnings).toEqual(['stored health record: ok, latencyMs, tokenRejected unreadable: ignored']);
   });

@@ -1,6 +1,14 @@
 // The token-rejected policy: pause reasons, what a token check does, when to check, hold or fail a 401.
 import { describe, expect, it } from 'vitest';
-import { afterTokenCheck, authErrorAction, failedTokenCheck, pauseReasons, tokenCheckDue, tokenCheckPlan, type GateState } from '../../src/resilience/token.js';
+import {
+  afterTokenCheck,
+  authErrorAction,
+  failedTokenCheck,
+  pauseReasons,
+  tokenCheckDue,
+  tokenCheckPlan,
+  type GateState,
+} from '../../src/resilience/token.js';
 
 describe('pauseReasons', () => {
   it('names each reason the supervisor holds the queue for, none when it may run', () => {
@@ -83,22 +91,47 @@ describe('authErrorAction (a job met PlexAuthError)', () => {
 describe('failedTokenCheck', () => {
   it('a PlexAuthError is a rejected token; anything else says nothing about it', () => {
     expect(failedTokenCheck({ type: 'PlexAuthError' })).toBe('rejected');
-    for (const err of [{ type: 'PlexServerDown' }, { type: 'PlexTemporaryError' }, new Error('boom'), null, undefined, 'x']) expect(failedTokenCheck(err)).toBe('unreachable');
+    for (const err of [{ type: 'PlexServerDown' }, { type: 'PlexTemporaryError' }, new Error('boom'), null, undefined, 'x'])
+      expect(failedTokenCheck(err)).toBe('unreachable');
   });
 });
 
 describe('tokenCheckPlan', () => {
   it('an unreachable Plex changes nothing and stores nothing', () => {
-    expect(tokenCheckPlan('unreachable', { breaker: 'CLOSED', tokenRejected: true })).toEqual({ tokenRejected: true, queue: 'keep', record: false, note: null, checkLibraries: false });
+    expect(tokenCheckPlan('unreachable', { breaker: 'CLOSED', tokenRejected: true })).toEqual({
+      tokenRejected: true,
+      queue: 'keep',
+      record: false,
+      note: null,
+      checkLibraries: false,
+    });
   });
 
   it('a rejection is stored, said and pauses; the libraries are not checked with a token Plex refuses', () => {
-    expect(tokenCheckPlan('rejected', { breaker: 'CLOSED', tokenRejected: false })).toEqual({ tokenRejected: true, queue: 'pause', record: true, note: 'rejected', checkLibraries: false });
+    expect(tokenCheckPlan('rejected', { breaker: 'CLOSED', tokenRejected: false })).toEqual({
+      tokenRejected: true,
+      queue: 'pause',
+      record: true,
+      note: 'rejected',
+      checkLibraries: false,
+    });
   });
 
   it('an accepted token is stored and has the libraries checked; said only after a rejection', () => {
-    expect(tokenCheckPlan('accepted', { breaker: 'CLOSED', tokenRejected: false })).toEqual({ tokenRejected: false, queue: 'keep', record: true, note: null, checkLibraries: true });
-    expect(tokenCheckPlan('accepted', { breaker: 'CLOSED', tokenRejected: true })).toEqual({ tokenRejected: false, queue: 'resume', record: true, note: 'accepted again', checkLibraries: true });
+    expect(tokenCheckPlan('accepted', { breaker: 'CLOSED', tokenRejected: false })).toEqual({
+      tokenRejected: false,
+      queue: 'keep',
+      record: true,
+      note: null,
+      checkLibraries: true,
+    });
+    expect(tokenCheckPlan('accepted', { breaker: 'CLOSED', tokenRejected: true })).toEqual({
+      tokenRejected: false,
+      queue: 'resume',
+      record: true,
+      note: 'accepted again',
+      checkLibraries: true,
+    });
     expect(tokenCheckPlan('accepted', { breaker: 'OPEN', tokenRejected: true })).toMatchObject({ queue: 'keep', note: 'accepted again' });
   });
 });

@@ -28,11 +28,13 @@ describe('planStep: the writes made with the breaker', () => {
   it('CLOSED → OPEN pauses first, records a new outage dated from the streak, ends the last ramp (and the ramp)', () => {
     const closedEarlier = { ...closeOutage(open('old', T0 - 60_000), T0 - 50_000, 3) };
     const now = T0 + 2_000;
-    const plan = planStep(tick(initialBreaker(T0), [fail(T0 + 500), fail(T0 + 900), fail(T0 + 1_000)], now, {
-      ramp: startRamp(T0 - 50_000),
-      outages: [closedEarlier],
-      affectedJobs: 3,
-    }));
+    const plan = planStep(
+      tick(initialBreaker(T0), [fail(T0 + 500), fail(T0 + 900), fail(T0 + 1_000)], now, {
+        ramp: startRamp(T0 - 50_000),
+        outages: [closedEarlier],
+        affectedJobs: 3,
+      }),
+    );
     expect(plan.pauseFirst).toBe(true);
     expect(plan.outageJobs).toBe('add');
     expect(plan.ramp).toBeNull();
@@ -83,7 +85,13 @@ describe('transitionEffects: what each transition asks of the supervisor', () =>
 
   it('→ HALF_OPEN: held jobs counted, the trial limit, resume unless the token holds the queue', () => {
     const free = transitionEffects(t('OPEN', 'HALF_OPEN'), { ...view, breaker: 'HALF_OPEN' });
-    expect(free).toEqual([{ do: 'record' }, { do: 'addHeldJobs' }, { do: 'setLimit', limit: TRIAL_LIMIT }, { do: 'resume' }, { do: 'announce' }]);
+    expect(free).toEqual([
+      { do: 'record' },
+      { do: 'addHeldJobs' },
+      { do: 'setLimit', limit: TRIAL_LIMIT },
+      { do: 'resume' },
+      { do: 'announce' },
+    ]);
     const held = transitionEffects(t('OPEN', 'HALF_OPEN'), { ...view, breaker: 'HALF_OPEN', tokenRejected: true });
     expect(held.map((e) => e.do)).not.toContain('resume');
   });
@@ -123,7 +131,10 @@ describe('takeoverEffects: a new leader makes the queues match the state', () =>
 
   it('HALF_OPEN: the trial limit (and a pause while the token is rejected)', () => {
     expect(takeoverEffects({ ...view, breaker: 'HALF_OPEN' })).toEqual([{ do: 'setLimit', limit: TRIAL_LIMIT }]);
-    expect(takeoverEffects({ ...view, breaker: 'HALF_OPEN', tokenRejected: true })).toEqual([{ do: 'pause' }, { do: 'setLimit', limit: TRIAL_LIMIT }]);
+    expect(takeoverEffects({ ...view, breaker: 'HALF_OPEN', tokenRejected: true })).toEqual([
+      { do: 'pause' },
+      { do: 'setLimit', limit: TRIAL_LIMIT },
+    ]);
   });
 
   it('CLOSED: close an outage left open, resume unless the token holds, check the token', () => {

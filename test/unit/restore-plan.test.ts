@@ -4,7 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import type { PlexItem, PlexPoster } from '../../src/model/types.js';
 import { planRestore } from '../../src/restore/plan.js';
-import { fieldsOfEdit, keptPoster, originalsOfEdit, parseOriginals, POSTER_UPLOAD_FIELD, type KeptOriginal, type StoredOriginals } from '../../src/sync/originals.js';
+import {
+  fieldsOfEdit,
+  keptPoster,
+  originalsOfEdit,
+  parseOriginals,
+  POSTER_UPLOAD_FIELD,
+  type KeptOriginal,
+  type StoredOriginals,
+} from '../../src/sync/originals.js';
 import { plexValueHash, valueHash, type OwnershipRecord } from '../../src/sync/ownership.js';
 import { excludedReason, parseExclusion } from '../../src/sync/sync-exclusions.js';
 
@@ -28,11 +36,19 @@ function item(over: Partial<PlexItem> = {}): PlexItem {
 const keep = (value: KeptOriginal['value'], locked = false): string => JSON.stringify({ value, locked });
 /** What the agent had before stash2plex's first sync, as the processor keeps it. */
 function agentKept(extra: Record<string, string> = {}): StoredOriginals {
-  return parseOriginals({ title: keep('Agent Title'), summary: keep('Agent summary'), genres: keep(['Drama', 'Agent Genre']), rating: keep(null), ...extra });
+  return parseOriginals({
+    title: keep('Agent Title'),
+    summary: keep('Agent summary'),
+    genres: keep(['Drama', 'Agent Genre']),
+    rating: keep(null),
+    ...extra,
+  });
 }
 /** The ownership record after that sync: the hashes of what Plex shows now. */
-const ours = (i: PlexItem, fields: ('title' | 'summary' | 'genres' | 'rating' | 'studio')[] = ['title', 'summary', 'genres', 'rating']): OwnershipRecord =>
-  Object.fromEntries(fields.map((f) => [f, plexValueHash(f, i)!]));
+const ours = (
+  i: PlexItem,
+  fields: ('title' | 'summary' | 'genres' | 'rating' | 'studio')[] = ['title', 'summary', 'genres', 'rating'],
+): OwnershipRecord => Object.fromEntries(fields.map((f) => [f, plexValueHash(f, i)!]));
 
 describe('planRestore', () => {
   it('puts back what the agent had, unlocked as it was; the fields never written are named', () => {
@@ -50,7 +66,7 @@ describe('planRestore', () => {
     expect(plan.selectPoster).toBeNull();
   });
 
-  it('a value whose edit Plex applied unanswered (the record\'s intent) is still stash2plex\'s: put back', () => {
+  it("a value whose edit Plex applied unanswered (the record's intent) is still stash2plex's: put back", () => {
     const synced = item();
     const record: OwnershipRecord = { ...ours(synced), title: valueHash('Older'), 'title:intent': plexValueHash('title', synced)! };
     const plan = planRestore({ kept: agentKept(), record, item: synced, posters: null });
@@ -77,7 +93,13 @@ describe('planRestore', () => {
   });
 
   it('a value already as kept with its lock: nothing sent; one only locked by stash2plex: the lock released alone', () => {
-    const now = item({ title: 'Agent Title', summary: 'Agent summary', locked: ['summary'], userRating: null, tags: { genre: ['Agent Genre', 'Drama'], actor: [], collection: [] } });
+    const now = item({
+      title: 'Agent Title',
+      summary: 'Agent summary',
+      locked: ['summary'],
+      userRating: null,
+      tags: { genre: ['Agent Genre', 'Drama'], actor: [], collection: [] },
+    });
     const plan = planRestore({ kept: agentKept(), record: ours(now), item: now, posters: null });
     expect(plan.restored).toEqual(['title', 'summary', 'genres', 'rating']);
     expect(plan.edit).toEqual({ scalars: {}, tags: {}, unlock: ['summary'] });
@@ -85,7 +107,12 @@ describe('planRestore', () => {
 
   it('a field that was locked before stash2plex wrote it is put back locked (its value sent, no unlock)', () => {
     const now = item({ studio: 'Stash Studio', locked: ['studio'] });
-    const plan = planRestore({ kept: parseOriginals({ studio: keep('Agent Studio', true) }), record: ours(now, ['studio']), item: now, posters: null });
+    const plan = planRestore({
+      kept: parseOriginals({ studio: keep('Agent Studio', true) }),
+      record: ours(now, ['studio']),
+      item: now,
+      posters: null,
+    });
     expect(plan.edit).toEqual({ scalars: { studio: 'Agent Studio' }, tags: {} });
     expect(plan.restored).toEqual(['studio']);
   });
@@ -118,7 +145,12 @@ describe('planRestore: the poster', () => {
   it('a poster someone chose in Plex since, or an upload that is not ours, is left (plexChanged)', () => {
     const other = 'upload://posters/' + 'b'.repeat(40);
     for (const selected of [other, 'https://image.tmdb.org/p.jpg']) {
-      const plan = planRestore({ kept: kept(AGENT), record: {}, item: shows(), posters: posters(selected, other, 'https://image.tmdb.org/p.jpg') });
+      const plan = planRestore({
+        kept: kept(AGENT),
+        record: {},
+        item: shows(),
+        posters: posters(selected, other, 'https://image.tmdb.org/p.jpg'),
+      });
       expect(plan.plexChanged).toEqual(['poster']);
       expect(plan.selectPoster).toBeNull();
       expect(plan.edit.unlock).toBeUndefined();
@@ -143,29 +175,48 @@ describe('planRestore: the poster', () => {
 
 describe('originals', () => {
   it('an edit writes the fields of its values, its rating and its unlocks', () => {
-    expect(fieldsOfEdit({ scalars: { originallyAvailableAt: '2024-01-01' }, tags: { actor: { set: [], remove: [] } }, userRating: 3, unlock: ['thumb', 'title'] })).toEqual([
-      'date',
-      'actors',
-      'rating',
-      'title',
-    ]);
+    expect(
+      fieldsOfEdit({
+        scalars: { originallyAvailableAt: '2024-01-01' },
+        tags: { actor: { set: [], remove: [] } },
+        userRating: 3,
+        unlock: ['thumb', 'title'],
+      }),
+    ).toEqual(['date', 'actors', 'rating', 'title']);
   });
 
   it('keeps text, tag lists in Plex order and locks; skips fields the ownership record holds', () => {
     const now = item({ tags: { genre: ['b', 'a'], actor: [], collection: [] }, locked: ['genre'] });
-    const entries = originalsOfEdit(now, { scalars: { title: 'x', summary: 'y' }, tags: { genre: { set: ['c'], remove: ['a', 'b'] } } }, { summary: valueHash('y') });
+    const entries = originalsOfEdit(
+      now,
+      { scalars: { title: 'x', summary: 'y' }, tags: { genre: { set: ['c'], remove: ['a', 'b'] } } },
+      { summary: valueHash('y') },
+    );
     expect(entries).toEqual({ title: keep('Stash Title'), genres: keep(['b', 'a'], true) });
   });
 
   it('the poster kept is the selected one, or none when the item shows no poster', () => {
-    const list: PlexPoster[] = [{ ratingKey: 'a', selected: false, provider: null }, { ratingKey: 'b', selected: true, provider: null }];
+    const list: PlexPoster[] = [
+      { ratingKey: 'a', selected: false, provider: null },
+      { ratingKey: 'b', selected: true, provider: null },
+    ];
     expect(keptPoster(item({ thumb: '/t' }), list)).toEqual({ value: 'b', locked: false });
     expect(keptPoster(item({ locked: ['thumb'] }), [])).toEqual({ value: null, locked: true });
   });
 
   it('reads back what it kept; damaged entries are named and left out', () => {
-    const r = parseOriginals({ title: keep('T'), summary: '{oops', genres: JSON.stringify({ value: 1, extra: true }), nonsense: keep('x'), [POSTER_UPLOAD_FIELD]: 'f'.repeat(40) });
-    expect(r).toEqual({ originals: { title: { value: 'T', locked: false } }, posterUpload: 'f'.repeat(40), damaged: ['summary', 'genres', 'nonsense'] });
+    const r = parseOriginals({
+      title: keep('T'),
+      summary: '{oops',
+      genres: JSON.stringify({ value: 1, extra: true }),
+      nonsense: keep('x'),
+      [POSTER_UPLOAD_FIELD]: 'f'.repeat(40),
+    });
+    expect(r).toEqual({
+      originals: { title: { value: 'T', locked: false } },
+      posterUpload: 'f'.repeat(40),
+      damaged: ['summary', 'genres', 'nonsense'],
+    });
   });
 });
 

@@ -44,7 +44,7 @@ describe('Stash queries', () => {
 
   for (const [name, doc] of Object.entries(ALL_QUERIES)) {
     it(`${name} is valid against the real Stash schema`, () => {
-      expect(errorsOf(real!, doc)).toEqual([]);
+      expect(errorsOf(real, doc)).toEqual([]);
     });
     it(`${name} is valid against the simulator's embedded schema`, () => {
       expect(errorsOf(embedded, doc)).toEqual([]);
@@ -66,14 +66,14 @@ describe('Stash queries', () => {
   });
 
   it('a document with a field Stash lacks is rejected (the check has teeth)', () => {
-    expect(errorsOf(real!, '{ findScene(id: 1) { id plex_key } }')).not.toEqual([]);
+    expect(errorsOf(real, '{ findScene(id: 1) { id plex_key } }')).not.toEqual([]);
   });
 
   it('the embedded schema is a faithful subset of the real one', () => {
     const problems: string[] = [];
     for (const type of Object.values(embedded.getTypeMap())) {
       if (type.name.startsWith('__')) continue;
-      const other = real!.getType(type.name);
+      const other = real.getType(type.name);
       if (!other) {
         problems.push(`type ${type.name} missing`);
         continue;

@@ -54,7 +54,8 @@ describe('updatedAtCriterion (every time filter stash2plex sends)', () => {
     expect(() => updatedAtCriterion({ since: '<5m' }, 0)).toThrow(RangeError);
   });
   it('never sends a relative value', () => {
-    for (const off of [-480, 0, 540]) expect(updatedAtCriterion({ since: Date.now() }, off).value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
+    for (const off of [-480, 0, 540])
+      expect(updatedAtCriterion({ since: Date.now() }, off).value).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
   });
 });
 
@@ -95,7 +96,8 @@ describe('stashWindowRange / inStashRange (the window exactly, for what the wide
     const outage = stashWindowRange({ since: T, until: T + 30_000 }, SYNCED);
     expect(inStashRange(formatStashTime(T + 15_000), outage)).toBe(true);
     expect(inStashRange(formatStashTime(T + 30_000 + TOL), outage)).toBe(true);
-    for (const minutesBefore of [2, 10, 30, 59]) expect(inStashRange(formatStashTime(T - minutesBefore * 60_000), outage), `${minutesBefore} min before`).toBe(false);
+    for (const minutesBefore of [2, 10, 30, 59])
+      expect(inStashRange(formatStashTime(T - minutesBefore * 60_000), outage), `${minutesBefore} min before`).toBe(false);
     expect(inStashRange(formatStashTime(T + 30_000 + TOL + 2_000), outage)).toBe(false);
   });
 

@@ -14,7 +14,8 @@ describe('Stash versions', () => {
     expect(parseStashVersion('v0.27.2')).toEqual([0, 27, 2]);
     expect(parseStashVersion('0.24.3')).toEqual([0, 24, 3]);
     expect(parseStashVersion('v0.30.1-19-gcf3489efd')).toEqual([0, 30, 1]);
-    for (const text of ['', null, undefined, 'develop', 'v0.25', 'cf3489efd', 'v1.2.3 extra']) expect(parseStashVersion(text), String(text)).toBeNull();
+    for (const text of ['', null, undefined, 'develop', 'v0.25', 'cf3489efd', 'v1.2.3 extra'])
+      expect(parseStashVersion(text), String(text)).toBeNull();
   });
 
   it('the bounds, as read in Stash’s history', () => {
@@ -24,7 +25,9 @@ describe('Stash versions', () => {
   it('findScenes(ids) from v0.25.0; scene_ids before it and when the version is unknown', () => {
     const arg = (v: string | null) => stashServerInfo(v).sceneIdsArgument;
     expect([arg('v0.25.0'), arg('v0.30.1-19-gcf3489efd'), arg('v1.0.0')]).toEqual(['ids', 'ids', 'ids']);
-    expect([arg('v0.24.3'), arg('v0.24.3-40-gabcdef0'), arg('v0.22.0'), arg(''), arg(null), arg('weird')]).toEqual(Array(6).fill('scene_ids'));
+    expect([arg('v0.24.3'), arg('v0.24.3-40-gabcdef0'), arg('v0.22.0'), arg(''), arg(null), arg('weird')]).toEqual(
+      Array(6).fill('scene_ids'),
+    );
     expect(stashServerInfo('').version).toBeNull();
   });
 
@@ -40,7 +43,10 @@ describe('Stash versions', () => {
       level: 'error',
       message: 'Stash v0.21.0 is too old: stash2plex needs Stash v0.22.0 or newer (v0.24.0 for the Node plugin); upgrade Stash',
     });
-    expect(note('')).toMatchObject({ level: 'warn', message: expect.stringMatching(/^Stash version not reported: assuming a supported one \(v0\.22\.0 or newer\)/) });
+    expect(note('')).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/^Stash version not reported: assuming a supported one \(v0\.22\.0 or newer\)/),
+    });
     expect(note('x'.repeat(100)).message).toContain(`"${'x'.repeat(40)}"`);
   });
 });

@@ -35,7 +35,19 @@ describe('shapeStatus', () => {
     expect(shapeStatus(sources(), config, NOW)).toEqual({
       breaker: { state: 'CLOSED', since: 0, consecutiveFailures: 0, openedAt: null },
       recovery: { active: false, startedAt: null, rate: null, targetRate: 20 },
-      queues: { sync: { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null, pauseReasons: [] } },
+      queues: {
+        sync: {
+          paused: false,
+          pausedBy: null,
+          waiting: 0,
+          active: 0,
+          delayed: 0,
+          failed: 0,
+          completed: 0,
+          rateLimit: null,
+          pauseReasons: [],
+        },
+      },
       health: { lastProbeAt: null, ok: null, latencyMs: null, nextProbeAt: null, error: null, tokenRejected: false, tokenCheckedAt: null },
       outages: {
         current: null,
@@ -57,25 +69,42 @@ describe('shapeStatus', () => {
   });
 
   it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {
-    expect(shapeStatus(sources({ skipped: { metadata: 3, stashid: 1 } }), config, NOW).sync).toEqual({ skipped: { metadata: 3, stashid: 1 } });
+    expect(shapeStatus(sources({ skipped: { metadata: 3, stashid: 1 } }), config, NOW).sync).toEqual({
+      skipped: { metadata: 3, stashid: 1 },
+    });
   });
 
-  it("names why the supervisor holds a paused queue: Plex down, token rejected, or both", () => {
+  it('names why the supervisor holds a paused queue: Plex down, token rejected, or both', () => {
     const paused = { sync: { ...queue, paused: true, pausedBy: 'supervisor' as const } };
     const open: BreakerState = { ...initialBreaker(NOW), state: 'OPEN', openedAt: NOW };
     const rejected = { ...EMPTY_HEALTH, tokenRejected: true };
-    const reasons = (over: Parameters<typeof sources>[0]) => shapeStatus(sources({ queues: paused, ...over }), config, NOW).queues.sync!.pauseReasons;
+    const reasons = (over: Parameters<typeof sources>[0]) =>
+      shapeStatus(sources({ queues: paused, ...over }), config, NOW).queues.sync.pauseReasons;
     expect(reasons({ breaker: open })).toEqual(['plex down']);
     expect(reasons({ snapshot: { health: rejected } as StatusSources['snapshot'] })).toEqual(['token rejected']);
-    expect(reasons({ breaker: open, snapshot: { health: rejected } as StatusSources['snapshot'] })).toEqual(['plex down', 'token rejected']);
+    expect(reasons({ breaker: open, snapshot: { health: rejected } as StatusSources['snapshot'] })).toEqual([
+      'plex down',
+      'token rejected',
+    ]);
     // A running queue has none, whatever the state (the supervisor is about to pause it).
-    expect(shapeStatus(sources({ breaker: open }), config, NOW).queues.sync!.pauseReasons).toEqual([]);
+    expect(shapeStatus(sources({ breaker: open }), config, NOW).queues.sync.pauseReasons).toEqual([]);
   });
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
     // The contract's keys, then the extras `matching`, `sync`, `reconcile` and `excluded`.
-    expect(Object.keys(s)).toEqual(['breaker', 'recovery', 'queues', 'health', 'outages', 'supervisor', 'matching', 'sync', 'reconcile', 'excluded']);
+    expect(Object.keys(s)).toEqual([
+      'breaker',
+      'recovery',
+      'queues',
+      'health',
+      'outages',
+      'supervisor',
+      'matching',
+      'sync',
+      'reconcile',
+      'excluded',
+    ]);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
     expect(Object.keys(s.health).slice(0, 4)).toEqual(['lastProbeAt', 'ok', 'latencyMs', 'nextProbeAt']);
@@ -84,10 +113,41 @@ describe('shapeStatus', () => {
   });
 
   it('shows a stored OPEN breaker, the ongoing outage and the history newest first', () => {
-    const breaker: BreakerState = { ...initialBreaker(NOW - 5_000), state: 'OPEN', consecutiveFailures: 5, openedAt: NOW - 5_000, streakStartedAt: NOW - 7_000, recoveries: 1 };
-    const ongoing: Outage = { id: 'b', startedAt: NOW - 7_000, detectedAt: NOW - 5_000, endedAt: null, durationMs: null, trigger: 'failures', firstError: 'PlexServerDown', jobsAffected: 0, rampEndedAt: null };
-    const past: Outage = { id: 'a', startedAt: NOW - 100_000, detectedAt: NOW - 99_000, endedAt: NOW - 90_000, durationMs: 10_000, trigger: 'probe', firstError: null, jobsAffected: 4, rampEndedAt: NOW - 80_000 };
-    const s = shapeStatus(sources({ breaker, breakerStored: true, outages: [ongoing, past], leader: 'sup-1', leaderTtlMs: 12_000 }), config, NOW);
+    const breaker: BreakerState = {
+      ...initialBreaker(NOW - 5_000),
+      state: 'OPEN',
+      consecutiveFailures: 5,
+      openedAt: NOW - 5_000,
+      streakStartedAt: NOW - 7_000,
+      recoveries: 1,
+    };
+    const ongoing: Outage = {
+      id: 'b',
+      startedAt: NOW - 7_000,
+      detectedAt: NOW - 5_000,
+      endedAt: null,
+      durationMs: null,
+      trigger: 'failures',
+      firstError: 'PlexServerDown',
+      jobsAffected: 0,
+      rampEndedAt: null,
+    };
+    const past: Outage = {
+      id: 'a',
+      startedAt: NOW - 100_000,
+      detectedAt: NOW - 99_000,
+      endedAt: NOW - 90_000,
+      durationMs: 10_000,
+      trigger: 'probe',
+      firstError: null,
+      jobsAffected: 4,
+      rampEndedAt: NOW - 80_000,
+    };
+    const s = shapeStatus(
+      sources({ breaker, breakerStored: true, outages: [ongoing, past], leader: 'sup-1', leaderTtlMs: 12_000 }),
+      config,
+      NOW,
+    );
     expect(s.breaker).toEqual({ state: 'OPEN', since: NOW - 5_000, consecutiveFailures: 5, openedAt: NOW - 5_000 });
     expect(s.outages.current).toEqual(ongoing);
     expect(s.outages.recent).toEqual([ongoing, past]);
@@ -101,16 +161,34 @@ describe('shapeStatus', () => {
     const ramp = startRamp(NOW - 150_000);
     const s = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp } }), config, NOW);
     expect(s.recovery).toEqual({ active: true, startedAt: NOW - 150_000, rate: 12.5, targetRate: 20 });
-    const backing = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, backoff: true, backoffSince: NOW - 1 } } }), config, NOW);
+    const backing = shapeStatus(
+      sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, backoff: true, backoffSince: NOW - 1 } } }),
+      config,
+      NOW,
+    );
     expect(backing.recovery.rate).toBe(6.25);
     const third = shapeStatus(sources({ snapshot: { ...sources().snapshot, ramp: { ...ramp, startedAt: NOW - 100_000 } } }), config, NOW);
     expect(third.recovery.rate).toBe(10); // 5 + 15/3
   });
 
   it('passes the health record and marks a lease without expiry as not alive', () => {
-    const health = { ...EMPTY_HEALTH, lastProbeAt: NOW - 1_000, ok: false, error: 'PlexServerDown: refused', nextProbeAt: NOW + 4_000, tokenRejected: true };
+    const health = {
+      ...EMPTY_HEALTH,
+      lastProbeAt: NOW - 1_000,
+      ok: false,
+      error: 'PlexServerDown: refused',
+      nextProbeAt: NOW + 4_000,
+      tokenRejected: true,
+    };
     const s = shapeStatus(sources({ snapshot: { ...sources().snapshot, health }, leader: 'stale', leaderTtlMs: -1 }), config, NOW);
-    expect(s.health).toMatchObject({ lastProbeAt: NOW - 1_000, ok: false, latencyMs: null, nextProbeAt: NOW + 4_000, error: 'PlexServerDown: refused', tokenRejected: true });
+    expect(s.health).toMatchObject({
+      lastProbeAt: NOW - 1_000,
+      ok: false,
+      latencyMs: null,
+      nextProbeAt: NOW + 4_000,
+      error: 'PlexServerDown: refused',
+      tokenRejected: true,
+    });
     expect(s.supervisor).toEqual({ leader: 'stale', alive: false });
   });
 });

@@ -70,7 +70,7 @@ function fakePlex(files: Record<string, string>) {
         lock(item, field);
       }
       for (const [field, change] of Object.entries(edit.tags)) {
-        item.tags[field as keyof PlexItem['tags']] = change!.set;
+        item.tags[field as keyof PlexItem['tags']] = change.set;
         lock(item, field);
       }
       if (edit.userRating !== undefined) item.userRating = edit.userRating;
@@ -120,7 +120,10 @@ afterAll(() => redis.disconnect());
 const SYNC = parseConfig({}, { plex: false, stash: false }).sync;
 const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') };
 
-function setup(opts: { poster?: boolean; files?: Record<string, string>; shot?: () => Screenshot; scenes?: StashScene[] } = {}, over: Partial<SyncDeps> = {}) {
+function setup(
+  opts: { poster?: boolean; files?: Record<string, string>; shot?: () => Screenshot; scenes?: StashScene[] } = {},
+  over: Partial<SyncDeps> = {},
+) {
   const plex = fakePlex(opts.files ?? { '/media/1.mp4': '101' });
   const stash = fakeStash(opts.scenes ?? [scene('1')], opts.shot ?? (() => ({ bytes: JPEG, contentType: 'image/jpeg' })));
   const sync = opts.poster ? SYNC : NO_POSTER;
@@ -128,13 +131,22 @@ function setup(opts: { poster?: boolean; files?: Record<string, string>; shot?: 
   return { deps, plex, stash };
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as SyncError);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (err: unknown) => err as SyncError,
+  );
 
 describe('syncScene', () => {
   it('a changed scene: one edit; the same scene again: no edit at all', async () => {
     const { deps, plex } = setup();
     expect(await syncScene('1', deps)).toEqual({ ratingKey: '101', editRequests: 1, posterUploaded: false });
-    expect(plex.items.get('101')).toMatchObject({ title: 'Scene 1', studio: 'Studio', userRating: 8, tags: { genre: ['Tag'], actor: ['Ann'] } });
+    expect(plex.items.get('101')).toMatchObject({
+      title: 'Scene 1',
+      studio: 'Studio',
+      userRating: 8,
+      tags: { genre: ['Tag'], actor: ['Ann'] },
+    });
     expect(await syncScene('1', deps)).toEqual({ ratingKey: '101', editRequests: 0, posterUploaded: false });
     expect(plex.calls.filter((c) => c.startsWith('edit'))).toEqual(['edit 101']);
   });
@@ -172,12 +184,18 @@ describe('syncScene', () => {
     let version = 1_700_000_000;
     let shot: Screenshot = { bytes: SVG, contentType: 'image/svg+xml' };
     const scenes = [scene('1')];
-    const withVersion = () => (scenes[0]!.paths = { screenshot: `http://stash/scene/1/screenshot?t=${version}` });
+    const withVersion = () => (scenes[0].paths = { screenshot: `http://stash/scene/1/screenshot?t=${version}` });
     withVersion();
     const { deps, plex, stash } = setup({ poster: true, scenes, shot: () => shot });
-    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP/) });
+    expect(await syncScene('1', deps)).toMatchObject({
+      posterUploaded: false,
+      posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP/),
+    });
     expect(stash.port.screenshots).toBe(1);
-    expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not read: at this version/) });
+    expect(await syncScene('1', deps)).toMatchObject({
+      posterUploaded: false,
+      posterSkipped: expect.stringMatching(/not read: at this version/),
+    });
     expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false });
     expect(stash.port.screenshots).toBe(1);
     // A cover set in Stash moves the scene's updated_at, and so `?t=`.
@@ -215,7 +233,12 @@ describe('syncScene', () => {
   });
 
   it('no file Plex knows: PlexNotFound after trying each (and a scan of their folders), or skipped with PLEX_NOT_FOUND=skip', async () => {
-    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const two = scene('1', {
+      files: [
+        { path: '/a/1.mp4', basename: '1.mp4' },
+        { path: '/b/1.mkv', basename: '1.mkv' },
+      ],
+    });
     const scanned: string[][] = [];
     const { deps, plex } = setup({ files: {}, scenes: [two] }, { scanMissing: async (paths) => (scanned.push([...paths]), []) });
     expect((await failure(syncScene('1', deps)))?.type).toBe('PlexNotFound');
@@ -227,14 +250,24 @@ describe('syncScene', () => {
   });
 
   it('several files, the second known to Plex: that item is edited', async () => {
-    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const two = scene('1', {
+      files: [
+        { path: '/a/1.mp4', basename: '1.mp4' },
+        { path: '/b/1.mkv', basename: '1.mkv' },
+      ],
+    });
     const { deps, plex } = setup({ files: { '/b/1.mkv': '202' }, scenes: [two] });
     expect(await syncScene('1', deps)).toMatchObject({ ratingKey: '202', editRequests: 1 });
     expect(plex.calls.filter((c) => !c.startsWith('read'))).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv', 'edit 202']);
   });
 
   it('an error other than not-found stops at the first file and propagates as it is', async () => {
-    const two = scene('1', { files: [{ path: '/a/1.mp4', basename: '1.mp4' }, { path: '/b/1.mkv', basename: '1.mkv' }] });
+    const two = scene('1', {
+      files: [
+        { path: '/a/1.mp4', basename: '1.mp4' },
+        { path: '/b/1.mkv', basename: '1.mkv' },
+      ],
+    });
     const { deps, plex } = setup({ files: { '/b/1.mkv': '202' }, scenes: [two] });
     plex.port.down = true;
     expect((await failure(syncScene('1', deps)))?.type).toBe('PlexServerDown');
@@ -342,7 +375,7 @@ describe('what Plex had is kept before stash2plex first writes a field', () => {
     plex.items.get('101')!.locked.push('studio');
     plex.items.get('101')!.userRating = 3;
     await syncScene('1', deps);
-    expect((await kept(deps))).toEqual({
+    expect(await kept(deps)).toEqual({
       title: JSON.stringify({ value: 'file name', locked: false }),
       summary: JSON.stringify({ value: '', locked: false }),
       studio: JSON.stringify({ value: '', locked: true }),
@@ -351,19 +384,19 @@ describe('what Plex had is kept before stash2plex first writes a field', () => {
       actors: JSON.stringify({ value: [], locked: false }),
       rating: JSON.stringify({ value: 3, locked: false }),
     });
-    const first = (await kept(deps));
+    const first = await kept(deps);
     stash.byId.set('1', scene('1', { title: 'Renamed' }));
     await syncScene('1', deps);
     expect(plex.items.get('101')!.title).toBe('Renamed');
-    expect((await kept(deps))).toEqual(first);
+    expect(await kept(deps)).toEqual(first);
   });
 
   it('a field the ownership record already holds (set before originals were kept) keeps nothing', async () => {
     const { deps } = setup();
     await redis.hset(ownershipKey(deps.keys, '101'), 'title', 'feedc0de00000000');
     await syncScene('1', deps);
-    expect(Object.keys((await kept(deps)))).not.toContain('title');
-    expect(Object.keys((await kept(deps)))).toContain('summary');
+    expect(Object.keys(await kept(deps))).not.toContain('title');
+    expect(Object.keys(await kept(deps))).toContain('summary');
   });
 
   it('the poster Plex had selected, read once before the first upload, and the SHA-1 of each upload', async () => {
@@ -371,13 +404,13 @@ describe('what Plex had is kept before stash2plex first writes a field', () => {
     const { deps, plex } = setup({ poster: true, shot: () => ({ bytes, contentType: 'image/jpeg' }) });
     plex.items.get('101')!.thumb = '/library/metadata/101/thumb/1';
     await syncScene('1', deps);
-    expect((await kept(deps))).toMatchObject({
+    expect(await kept(deps)).toMatchObject({
       poster: JSON.stringify({ value: 'metadata://posters/agent', locked: false }),
       'poster:upload': createHash('sha1').update(JPEG).digest('hex'),
     });
     bytes = OTHER_JPEG;
     await syncScene('1', deps);
-    expect((await kept(deps))).toMatchObject({
+    expect(await kept(deps)).toMatchObject({
       poster: JSON.stringify({ value: 'metadata://posters/agent', locked: false }),
       'poster:upload': createHash('sha1').update(OTHER_JPEG).digest('hex'),
     });

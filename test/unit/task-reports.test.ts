@@ -43,8 +43,20 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
     breaker: { state: 'CLOSED', since: NOW - 2 * H - 3 * M, consecutiveFailures: 0, openedAt: null },
     recovery: { active: false, startedAt: null, rate: null, targetRate: 20 },
     queues: { sync: queue() },
-    health: { lastProbeAt: NOW - 12 * S, ok: true, latencyMs: 35, nextProbeAt: NOW + 18 * S, error: null, tokenRejected: false, tokenCheckedAt: null },
-    outages: { current: null, recent: [], metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 } },
+    health: {
+      lastProbeAt: NOW - 12 * S,
+      ok: true,
+      latencyMs: 35,
+      nextProbeAt: NOW + 18 * S,
+      error: null,
+      tokenRejected: false,
+      tokenCheckedAt: null,
+    },
+    outages: {
+      current: null,
+      recent: [],
+      metrics: { count: 0, mttrMs: 0, mtbfMs: 0, availabilityPct: 100, totalDowntimeMs: 0, meanDetectionMs: 0 },
+    },
     supervisor: { leader: 'host-a:123', alive: true },
     sync: { skipped: {} },
   };
@@ -59,7 +71,6 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
   };
 }
 
-
 /** Three completed outages: 3 days, 1 day and 1 hour ago. */
 const A = outage({
   startedAt: NOW - 3 * D,
@@ -70,7 +81,12 @@ const A = outage({
 });
 const B = outage({ startedAt: NOW - D, detectedAt: NOW - D + 500, endedAt: NOW - D + M, trigger: 'probe' });
 const C = outage({ startedAt: NOW - H, detectedAt: NOW - H + S, endedAt: NOW - H + 5 * M, jobsAffected: 37 });
-const ONGOING = outage({ startedAt: NOW - 2 * M - 5 * S, endedAt: null, trigger: 'probe', firstError: 'PlexServerDown: GET /identity → connect ECONNREFUSED 10.0.0.5:32400' });
+const ONGOING = outage({
+  startedAt: NOW - 2 * M - 5 * S,
+  endedAt: null,
+  trigger: 'probe',
+  firstError: 'PlexServerDown: GET /identity → connect ECONNREFUSED 10.0.0.5:32400',
+});
 
 const text = (r: Report) => r.lines.map((l) => `${l.level === 'warning' ? 'W ' : ''}${l.text}`);
 
@@ -93,11 +109,36 @@ describe('formatting helpers', () => {
 
 describe('breakerLine', () => {
   it.each([
-    ['OPEN', { state: 'OPEN', since: NOW - 2 * M - 5 * S, consecutiveFailures: 5, openedAt: NOW - 2 * M - 5 * S }, 'warning', 'Breaker: OPEN for 2m 5s, since 12:03:04 (Plex outage: the queue is paused)'],
-    ['HALF_OPEN', { state: 'HALF_OPEN', since: NOW - 10 * S, consecutiveFailures: 0, openedAt: NOW - 3 * M }, 'info', 'Breaker: HALF_OPEN for 10s, since 12:04:59 (trial at 1 job/s until Plex proves healthy)'],
-    ['CLOSED since yesterday', { state: 'CLOSED', since: NOW - D - 2 * H, consecutiveFailures: 0, openedAt: null }, 'info', 'Breaker: CLOSED for 1d 2h, since 2024-04-30 10:05:09'],
-    ['CLOSED with a streak', { state: 'CLOSED', since: NOW - 5 * M, consecutiveFailures: 2, openedAt: null }, 'info', 'Breaker: CLOSED for 5m, since 12:00:09 (2 outage-class failures in a row)'],
-    ['never stored', { state: 'CLOSED', since: 0, consecutiveFailures: 0, openedAt: null }, 'info', 'Breaker: CLOSED (no state recorded yet: has the supervisor run?)'],
+    [
+      'OPEN',
+      { state: 'OPEN', since: NOW - 2 * M - 5 * S, consecutiveFailures: 5, openedAt: NOW - 2 * M - 5 * S },
+      'warning',
+      'Breaker: OPEN for 2m 5s, since 12:03:04 (Plex outage: the queue is paused)',
+    ],
+    [
+      'HALF_OPEN',
+      { state: 'HALF_OPEN', since: NOW - 10 * S, consecutiveFailures: 0, openedAt: NOW - 3 * M },
+      'info',
+      'Breaker: HALF_OPEN for 10s, since 12:04:59 (trial at 1 job/s until Plex proves healthy)',
+    ],
+    [
+      'CLOSED since yesterday',
+      { state: 'CLOSED', since: NOW - D - 2 * H, consecutiveFailures: 0, openedAt: null },
+      'info',
+      'Breaker: CLOSED for 1d 2h, since 2024-04-30 10:05:09',
+    ],
+    [
+      'CLOSED with a streak',
+      { state: 'CLOSED', since: NOW - 5 * M, consecutiveFailures: 2, openedAt: null },
+      'info',
+      'Breaker: CLOSED for 5m, since 12:00:09 (2 outage-class failures in a row)',
+    ],
+    [
+      'never stored',
+      { state: 'CLOSED', since: 0, consecutiveFailures: 0, openedAt: null },
+      'info',
+      'Breaker: CLOSED (no state recorded yet: has the supervisor run?)',
+    ],
   ] as const)('%s', (_, b, level, line) => {
     expect(breakerLine(b, clock)).toEqual({ level, text: line });
   });
@@ -120,11 +161,22 @@ describe('Health Check', () => {
 
   it('warns of each scene a matching conflict keeps from syncing', () => {
     const conflict = { kind: 'stacked' as const, sceneId: '4', ratingKey: '900', otherScenes: ['5'], files: ['/plex/m-pt2.mp4'], at: NOW };
-    const s = { ...status(), matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 1, recent: [conflict] } } };
+    const s = {
+      ...status(),
+      matching: {
+        pathHint: null,
+        pathHints: [],
+        libraryProblems: [],
+        librariesCheckedAt: null,
+        conflicts: { count: 1, recent: [conflict] },
+      },
+    };
     const lines = text(healthReport({ status: s, probe: { ok: true, latencyMs: 42 } }, clock)).filter((l) => l.startsWith('W '));
     expect(lines).toEqual([
       "W 1 scene is not synced: its Plex item is another scene's, or Plex stacked several scenes' files into one item",
-      expect.stringMatching(/^W scene 4: not synced: Plex item 900 stacks this scene's file with scene 5's \(\/plex\/m-pt2\.mp4\); split it in Plex/),
+      expect.stringMatching(
+        /^W scene 4: not synced: Plex item 900 stacks this scene's file with scene 5's \(\/plex\/m-pt2\.mp4\); split it in Plex/,
+      ),
     ]);
   });
 
@@ -151,9 +203,16 @@ describe('Health Check', () => {
   });
 
   it("without PLEX_URL: the supervisor's last probe and its age", () => {
-    expect(text(healthReport({ status: status(), probe: null }, clock))[0]).toBe('Plex is HEALTHY (last probe 12s ago: responded in 35 ms)');
+    expect(text(healthReport({ status: status(), probe: null }, clock))[0]).toBe(
+      'Plex is HEALTHY (last probe 12s ago: responded in 35 ms)',
+    );
     const down = healthReport(
-      { status: status({ health: { lastProbeAt: NOW - 65 * S, ok: false, latencyMs: null, error: 'PlexTemporaryError: GET /identity → HTTP 503' } }), probe: null },
+      {
+        status: status({
+          health: { lastProbeAt: NOW - 65 * S, ok: false, latencyMs: null, error: 'PlexTemporaryError: GET /identity → HTTP 503' },
+        }),
+        probe: null,
+      },
       clock,
     );
     expect(text(down)[0]).toBe('W Plex is UNREACHABLE (last probe 1m 5s ago: PlexTemporaryError: GET /identity → HTTP 503)');
@@ -192,7 +251,9 @@ describe('Health Check', () => {
       },
       clock,
     );
-    expect(text(r)).toContain("W Plex REJECTS the workers' token (PLEX_TOKEN, checked 3m ago): token rejected, sync paused until it is fixed");
+    expect(text(r)).toContain(
+      "W Plex REJECTS the workers' token (PLEX_TOKEN, checked 3m ago): token rejected, sync paused until it is fixed",
+    );
     expect(text(r)).toContain(
       'W Queue sync: 0 jobs to do (0 waiting, 0 active, 0 delayed), 0 failed; PAUSED by an operator (the supervisor never resumes it); the supervisor would hold it too (token rejected)',
     );
@@ -201,7 +262,18 @@ describe('Health Check', () => {
 
   it('names the reasons the supervisor holds the queue: token rejected, and Plex down too', () => {
     const held = (pauseReasons: QueueStatus['pauseReasons']) =>
-      text(healthReport({ status: status({ health: { tokenRejected: true }, queues: { sync: queue({ waiting: 3, paused: true, pausedBy: 'supervisor', pauseReasons }) } }), probe: null }, clock));
+      text(
+        healthReport(
+          {
+            status: status({
+              health: { tokenRejected: true },
+              queues: { sync: queue({ waiting: 3, paused: true, pausedBy: 'supervisor', pauseReasons }) },
+            }),
+            probe: null,
+          },
+          clock,
+        ),
+      );
     expect(held(['token rejected'])).toContain(
       'W Queue sync: 3 jobs to do (3 waiting, 0 active, 0 delayed), 0 failed; paused by the supervisor (token rejected) until Plex accepts PLEX_TOKEN again; held jobs do not fail',
     );
@@ -238,7 +310,12 @@ describe('Queue Status', () => {
           outages: { recent: [C] },
           sync: { skipped: { organized: 2, metadata: 7 } },
         }),
-        failed: { total: 37, scanned: 37, byType: { PlexNotFound: 5, PlexServerDown: 30, unclassified: 1, AmbiguousMatch: 1 }, capped: false },
+        failed: {
+          total: 37,
+          scanned: 37,
+          byType: { PlexNotFound: 5, PlexServerDown: 30, unclassified: 1, AmbiguousMatch: 1 },
+          capped: false,
+        },
         ramp,
       },
       clock,
@@ -420,8 +497,10 @@ describe('Recover Outage Jobs', () => {
     expect(r.summary).toBe('Recover Outage Jobs (dry run): 35 jobs would be requeued (37 matched of 40 failed); nothing was moved');
   });
 
-  it('a real run, and a refused one (in the task\'s words, as a warning)', () => {
-    expect(recoverReport({ ...base, dryRun: false }, 'Recover Outage Jobs').summary).toBe('Recover Outage Jobs: requeued 35 jobs (37 matched of 40 failed)');
+  it("a real run, and a refused one (in the task's words, as a warning)", () => {
+    expect(recoverReport({ ...base, dryRun: false }, 'Recover Outage Jobs').summary).toBe(
+      'Recover Outage Jobs: requeued 35 jobs (37 matched of 40 failed)',
+    );
     const refused: RequeueSummary = {
       ...base,
       dryRun: false,
@@ -432,10 +511,14 @@ describe('Recover Outage Jobs', () => {
       refused: 'the breaker is OPEN, not CLOSED: Plex is not (fully) back; wait for the recovery or use --force',
     };
     const r = recoverReport(refused, 'Recover Outage Jobs');
-    expect(text(r).at(-1)).toBe('W Refused: the breaker is OPEN, not CLOSED: Plex is not (fully) back; wait for the recovery, then run the task again.');
+    expect(text(r).at(-1)).toBe(
+      'W Refused: the breaker is OPEN, not CLOSED: Plex is not (fully) back; wait for the recovery, then run the task again.',
+    );
     expect(r.summary).toBe('Recover Outage Jobs: refused, the breaker is not CLOSED: nothing was moved (35 jobs wait for the recovery)');
     const dry = recoverReport({ ...refused, dryRun: true }, 'Recover Outage Jobs (dry run)');
-    expect(dry.summary).toBe('Recover Outage Jobs (dry run): 35 jobs would be requeued (37 matched of 40 failed), but a real run is refused now: the breaker is OPEN');
+    expect(dry.summary).toBe(
+      'Recover Outage Jobs (dry run): 35 jobs would be requeued (37 matched of 40 failed), but a real run is refused now: the breaker is OPEN',
+    );
   });
 
   it("speaks of the task's args, not the CLI's options", () => {
@@ -445,7 +528,9 @@ describe('Recover Outage Jobs', () => {
 
 describe('Reconcile Outage Windows', () => {
   it('summary', () => {
-    expect(reconcileSummary({ outages: 1, queued: 1, repeated: 0, replayed: 0 })).toBe('Reconcile Outage Windows: queued 1 scene for Plex from 1 outage window');
+    expect(reconcileSummary({ outages: 1, queued: 1, repeated: 0, replayed: 0 })).toBe(
+      'Reconcile Outage Windows: queued 1 scene for Plex from 1 outage window',
+    );
     expect(reconcileSummary({ outages: 3, queued: 120, repeated: 4, replayed: 2 })).toBe(
       'Reconcile Outage Windows: queued 120 scenes for Plex from 3 outage windows, 4 repeated in overlapping windows skipped (and 2 spooled hook events)',
     );

@@ -24,6 +24,11 @@ export function pageHandler(ports: PagePorts): Handler {
     const nonce = ports.nonce();
     const ctx = ports.pageContext(at, nonce);
     const render = req.query.partial === 'main' ? renderStatusMain : renderStatusPage;
-    return { status: 200, type: 'html', text: render(status, ctx), headers: { 'Cache-Control': 'no-store', 'Content-Security-Policy': contentSecurityPolicy(nonce) } };
+    return {
+      status: 200,
+      type: 'html',
+      text: render(status, ctx),
+      headers: { 'Cache-Control': 'no-store', 'Content-Security-Policy': contentSecurityPolicy(nonce) },
+    };
   };
 }

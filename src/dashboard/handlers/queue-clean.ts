@@ -7,7 +7,11 @@ import { cleanSummaryText, MAX_PURGE_DAYS, type CleanRequest, type CleanSummary 
 import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
-const LABELS = { clear_failed: 'Clear Failed Jobs', purge_failed: 'Purge Failed Jobs Older Than N Days', clear_pending: 'Clear Pending Queue' } as const;
+const LABELS = {
+  clear_failed: 'Clear Failed Jobs',
+  purge_failed: 'Purge Failed Jobs Older Than N Days',
+  clear_pending: 'Clear Pending Queue',
+} as const;
 
 /** Unknown keys are refused, as for /api/requeue (a misspelt `dry_run` must not pass for a dry run). */
 const cleanBodySchema = z
@@ -16,7 +20,10 @@ const cleanBodySchema = z
     dryRun: z.boolean().optional(),
     days: z.number().int().min(0).max(MAX_PURGE_DAYS).optional(),
   })
-  .refine((b) => b.action !== 'purge_failed' || b.days !== undefined, { message: 'purge_failed needs days (a whole number, 0 or more)', path: ['days'] });
+  .refine((b) => b.action !== 'purge_failed' || b.days !== undefined, {
+    message: 'purge_failed needs days (a whole number, 0 or more)',
+    path: ['days'],
+  });
 
 export interface QueueCleanPorts {
   /** Cleans the sync queue; null when this dashboard serves no sync queue. */
@@ -27,7 +34,11 @@ export interface QueueCleanPorts {
 
 export function queueCleanHandler(ports: QueueCleanPorts): Handler {
   return async (req) => {
-    const parsed = jsonBody(req.body, cleanBodySchema, 'the body must be a JSON object: {"action": "clear_failed" | "purge_failed" | "clear_pending", "dryRun"?, "days"?}');
+    const parsed = jsonBody(
+      req.body,
+      cleanBodySchema,
+      'the body must be a JSON object: {"action": "clear_failed" | "purge_failed" | "clear_pending", "dryRun"?, "days"?}',
+    );
     if ('reply' in parsed) return parsed.reply;
     if (!ports.cleanQueue) throw new HttpError(500, `no "${SYNC_QUEUE}" queue here`);
     await ports.redisAnswers();

@@ -33,12 +33,18 @@ export function apiWording(message: string): string {
 export function requeueOptionsFrom(body: unknown): RequeueOptions {
   const parsed = requeueBodySchema.safeParse(body ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     const path = issue.path.map(String).join('.');
     throw new RequeueInputError(`${path ? `${path}: ` : ''}${issue.message}`);
   }
   const b = parsed.data;
-  const errors = typeof b.errors === 'string' ? b.errors.split(',').map((e) => e.trim()).filter(Boolean) : b.errors;
+  const errors =
+    typeof b.errors === 'string'
+      ? b.errors
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean)
+      : b.errors;
   const o: RequeueOptions = { dryRun: b.dryRun !== false };
   if (b.outage !== undefined) o.outage = b.outage;
   if (b.since !== undefined) o.since = b.since;

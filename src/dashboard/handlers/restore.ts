@@ -25,7 +25,10 @@ const scopeBodySchema = z
     all: z.boolean().optional(),
     dryRun: z.boolean().optional(),
   })
-  .refine((b) => (b.all === true) !== (b.sceneIds !== undefined), { message: 'give either sceneIds (a list of scene ids) or all: true', path: ['sceneIds'] });
+  .refine((b) => (b.all === true) !== (b.sceneIds !== undefined), {
+    message: 'give either sceneIds (a list of scene ids) or all: true',
+    path: ['sceneIds'],
+  });
 
 const USAGE = 'the body must be a JSON object: {"sceneIds": ["12", …] | "all": true, "dryRun"?: boolean}';
 
