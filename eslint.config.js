@@ -28,7 +28,7 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
-  // The 80-line bound is for the product's code: tests and simulators may be long.
-  { files: ['test/**', 'src/sim/**'], rules: { 'max-lines-per-function': 'off' } },
+  // The 80-line bound is for the product's code: tests, benchmarks and simulators may be long.
+  { files: ['test/**', 'bench/**', 'src/sim/**'], rules: { 'max-lines-per-function': 'off' } },
   prettier,
 );

@@ -45,7 +45,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ ms: numb
 async function fillPathCache(world: SimWorld, conn: ReturnType<typeof connectRedis>, prefix: string): Promise<void> {
   const cacheKey = keys(prefix).plexPathCache;
   const byKey = new Map(world.plex.items().map((i) => [i.ratingKey, i.files[0]]));
-  const entries = [...world.ratingKeyOf.values()].map((rk) => [byKey.get(rk)!, rk]);
+  const entries = [...world.ratingKeyOf.values()].map((rk): [string, string] => [byKey.get(rk)!, rk]);
   for (let i = 0; i < entries.length; i += 5_000) await conn.hset(cacheKey, Object.fromEntries(entries.slice(i, i + 5_000)));
 }
 

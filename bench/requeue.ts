@@ -77,7 +77,8 @@ const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 
 /** A full GC, to measure what a run retains (not what it left for the collector). */
 function collector(): () => void {
-  if (typeof global.gc === 'function') return global.gc;
+  const gc = global.gc;
+  if (typeof gc === 'function') return () => void gc();
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }

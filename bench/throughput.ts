@@ -56,7 +56,7 @@ async function baseline(world: SimWorld, redisUrl: string, ids: string[]): Promi
   await queue.addBulk(ids.map((sceneId) => ({ name: 'sync', data: { sceneId }, opts: { removeOnComplete: { count: 100_000 } } })));
   const plex = { 'X-Plex-Token': env.PLEX_TOKEN, Accept: 'application/json' };
   const started = performance.now();
-  const worker = new Worker(
+  const worker = new Worker<{ sceneId: string }>(
     'plain',
     async (job) => {
       const res = await fetch(`${env.STASH_URL}/graphql`, {

@@ -8,7 +8,7 @@ import { HttpError } from './timeout.js';
 /** Every string value of a JSON-like value, redacted (keys and numbers untouched). */
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   if (typeof value === 'string') return redact(value, secrets) as T;
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => redactDeep(v, secrets)) as T;
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets)])) as T;
   }

@@ -58,7 +58,7 @@ interface HookContext {
   maxBytes: number;
   redisTimeoutMs: number;
   readyWaitMs: number;
-  answer(res: Response, status: number, body: HookBody, headers?: Record<string, string>): void;
+  answer: (res: Response, status: number, body: HookBody, headers?: Record<string, string>) => void;
 }
 
 const remote = (req: Request) => req.socket.remoteAddress ?? 'unknown';
@@ -70,7 +70,7 @@ function hookContext(opts: StashHookOptions): HookContext {
     maxBytes: opts.maxBytes ?? MAX_INPUT_BYTES,
     redisTimeoutMs: opts.redisTimeoutMs ?? 2_000,
     readyWaitMs: opts.readyWaitMs ?? 1_000,
-    answer(res, status, body, headers = {}) {
+    answer: (res, status, body, headers = {}) => {
       const text = 'output' in body ? output(redact(body.output, opts.secrets)) : errorOutput(redact(body.error, opts.secrets));
       res
         .status(status)

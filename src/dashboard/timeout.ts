@@ -35,6 +35,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   return withTimeout(p, ms, 'no answer').then(
     () => true,
-    (err: unknown) => (err instanceof TimeoutError ? false : Promise.reject(err)),
+    (err: unknown) => {
+      if (err instanceof TimeoutError) return false;
+      throw err;
+    },
   );
 }

@@ -26,9 +26,9 @@ export interface QueueInternals {
   /** Sorted set of failed job ids, scored by failure time (epoch ms). */
   failedKey: string;
   /** The job's hash. */
-  jobKey(jobId: string): string;
+  jobKey: (jobId: string) => string;
   /** The deduplication key of `dedupId`: holds the id of the job added with it while that job waits. */
-  dedupKey(dedupId: string): string;
+  dedupKey: (dedupId: string) => string;
 }
 
 export function queueInternals(queue: Pick<Queue, 'keys' | 'toKey'>): QueueInternals {

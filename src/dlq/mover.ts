@@ -32,12 +32,14 @@ export class Pacer {
 /** A sliding pool of tasks; the first failure ends the run (thrown by the next `launch` or `flush`). */
 export class TaskPool {
   private readonly inflight = new Set<Promise<void>>();
-  private error: unknown = null;
+  private error: Error | null = null;
   constructor(private readonly concurrency: number) {}
 
   /** Starts tracking `task`; waits for a free slot when the pool is full. */
   async launch(task: Promise<void>): Promise<void> {
-    const tracked: Promise<void> = task.catch((err: unknown) => void (this.error ??= err)).finally(() => this.inflight.delete(tracked));
+    const tracked: Promise<void> = task
+      .catch((err: unknown) => void (this.error ??= err instanceof Error ? err : new Error(String(err))))
+      .finally(() => this.inflight.delete(tracked));
     this.inflight.add(tracked);
     if (this.inflight.size >= this.concurrency) await Promise.race(this.inflight);
     if (this.error) throw this.error;

@@ -16,6 +16,7 @@ import {
   type SyncJobData,
 } from '../model/inbox-item.js';
 import { SCENE_HOOK_TRIGGERS, type PluginInput, type RenameHookTrigger } from './input.js';
+import { isObject } from '../core/is-object.js';
 
 /**
  * Fields of Stash's SceneUpdateInput / BulkSceneUpdateInput / SceneCreateInput whose change can change
@@ -75,8 +76,6 @@ export function itemOfDecision(decision: HookDecision): InboxItem | null {
   return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * The fields the edit gave: `inputFields` (the fields really given: Stash lists the keys of this
  * scene's own input, for scenesUpdate too) when Stash sends it. Without it (older Stash), the non-null
@@ -88,7 +87,11 @@ function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): stri
   if (Array.isArray(ctx.inputFields)) return ctx.inputFields;
   const { input } = ctx;
   if (input === null || input === undefined) return null;
-  const own = Array.isArray(input) ? input.find((e) => isObject(e) && e.id !== undefined && String(e.id) === String(ctx.id)) : input;
+  const own: unknown = Array.isArray(input)
+    ? (input as unknown[]).find(
+        (e) => isObject(e) && (typeof e.id === 'string' || typeof e.id === 'number') && String(e.id) === String(ctx.id),
+      )
+    : input;
   if (!isObject(own)) return 'unknown';
   return Object.entries(own)
     .filter(([, v]) => v !== null && v !== undefined)

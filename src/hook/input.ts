@@ -5,9 +5,11 @@
 // answers in the same form.
 //
 // On the hook's hot path (bundled into dist/stash-plugin/stash2plex.cjs, which Stash waits for on every
-// scene save): it imports nothing. The input is checked by hand (a few lines below) rather than with
+// scene save): it imports only the one-line `isObject`. The input is checked by hand (a few lines below) rather than with
 // zod/mini, whose schema construction alone cost the hook ~4 ms (a tenth of a `node -e 0`);
 // test/unit/plugin-input.test.ts checks the messages against the zod/mini schema they replaced.
+
+import { isObject } from '../core/is-object.js';
 
 /**
  * The dashboard's HTTP hook endpoint (src/dashboard/stash-hook.ts), which takes this same input by POST
@@ -50,7 +52,6 @@ const issue = (value: unknown, path: readonly (string | number)[], what: string)
   path,
   message: value === undefined ? 'is missing' : `must be ${what}`,
 });
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const when =
   (test: (v: unknown) => boolean, what: string): Check =>

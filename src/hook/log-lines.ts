@@ -27,7 +27,8 @@ export function logLine(level: PluginLogLevel, msg: string): string {
   // one, and a regular expression is compiled on its first use in a run).
   if (!text.includes('\n') && !text.includes('\r') && !text.includes('\x01') && !text.includes('\x02')) return `${p}${text}\n`;
   return text
-    .replace(/[\x01\x02]/g, '')
+    .replaceAll('\x01', '')
+    .replaceAll('\x02', '')
     .split(/\r?\n/)
     .map((l) => `${p}${l}\n`)
     .join('');

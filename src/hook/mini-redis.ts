@@ -2,7 +2,9 @@
 // XADD). ioredis costs ~25 ms to load, a large share of a hook that Stash waits for on every save. The
 // connection is node:net's (node:tls for rediss://), loaded on first use: a skip never loads it.
 // Off the hook's path (the workers, the CLI) use ioredis via src/core/redis.ts.
+import type * as Net from 'node:net';
 import type { Socket } from 'node:net';
+import type * as Tls from 'node:tls';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
 
 export interface RedisTarget {
@@ -119,8 +121,8 @@ interface Dialing {
 
 async function dialSocket(target: RedisTarget): Promise<Dialing> {
   const sock: Socket = target.tls
-    ? (await lazyBuiltin<typeof import('node:tls')>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
-    : (await lazyBuiltin<typeof import('node:net')>('node:net')).connect({ host: target.host, port: target.port });
+    ? (await lazyBuiltin<typeof Tls>('node:tls')).connect({ host: target.host, port: target.port, servername: target.host })
+    : (await lazyBuiltin<typeof Net>('node:net')).connect({ host: target.host, port: target.port });
   sock.setNoDelay(true);
   const connected = new Promise<Socket>((resolve, reject) => {
     sock.once(target.tls ? 'secureConnect' : 'connect', () => resolve(sock));

@@ -5,10 +5,12 @@
 // waits for on every scene save. So this module imports nothing heavy, and nothing at all runs until it
 // is called. The document is listed with every other one Stash is sent (src/stash-api/queries.ts), where
 // the tests check it against Stash's real schema.
+import type * as Http from 'node:http';
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { ResponseTooLarge } from '../core/bounded-body.js';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
 import { stashAuthHeaders, type StashCredentials } from './stash-connection.js';
+import { isObject } from '../core/is-object.js';
 
 /** Longest answer read: a plugin's settings are a few hundred bytes. */
 export const PLUGIN_SETTINGS_MAX_BYTES = 1024 * 1024;
@@ -42,7 +44,6 @@ export interface PluginSettingsRequest extends StashCredentials {
 }
 
 const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The plugin's settings out of Stash's answer: `{}` while none are saved. Throws, saying why, on a
@@ -92,7 +93,7 @@ function readBody(res: IncomingMessage, limit: number): Promise<string> {
 export async function readPluginSettings(req: PluginSettingsRequest): Promise<Record<string, unknown>> {
   const what = `POST /graphql ${OPERATION}`;
   const url = new URL(`${req.url.replace(/\/+$/, '')}/graphql`);
-  const http = await lazyBuiltin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const http = await lazyBuiltin<typeof Http>(url.protocol === 'https:' ? 'node:https' : 'node:http');
   const payload = JSON.stringify({ operationName: OPERATION, query: pluginConfigurationQuery(req.pluginId) });
   const options: RequestOptions = {
     method: 'POST',
@@ -120,7 +121,7 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
   try {
     ({ status, text } = await answer);
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
   }
   let body: unknown;
   try {
@@ -135,6 +136,6 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
   try {
     return pluginSettingsOf(body, req.pluginId);
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -35,13 +35,7 @@ export async function startWorkerRole(
   const migrated = await migrateLegacyPosterHashes(connection, k);
   if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
   const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log });
-  const stash = new StashClient({
-    url: config.stash.url,
-    apiKey: config.stash.apiKey,
-    maxResponseBytes: config.stash.maxResponseBytes,
-    posterMaxBytes: config.stash.posterMaxBytes,
-    log,
-  });
+  const stash = stashClientFrom(config, log);
   // Read once, before any job: a Stash that does not answer is asked again by the first batch of scenes.
   await stash.server().then(
     (server) => logStashVersion(log, server),
@@ -84,13 +78,7 @@ export async function startWorkerRole(
     ...extra,
     gate,
   });
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
-  if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
-  worker.on('failed', (job, err) => {
-    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
-      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
-    }
-  });
+  watchWorker(worker, log);
   const ingest = new InboxIngest({
     connection: blocking,
     inboxKey: k.inbox,
@@ -111,6 +99,22 @@ export async function startWorkerRole(
       await closeQuietly(connection);
     },
   };
+}
+
+function stashClientFrom(config: Config, log: Logger): StashClient {
+  const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
+  return new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log });
+}
+
+/** The worker's own log lines: Redis errors, the idle GC, and each job that lands in the failed set. */
+function watchWorker(worker: ReturnType<typeof createSyncWorker>, log: Logger): void {
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
+  if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
+  worker.on('failed', (job, err) => {
+    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
+      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
+    }
+  });
 }
 
 /** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */

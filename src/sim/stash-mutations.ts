@@ -198,7 +198,8 @@ const notSimulated = (field: string) => new GraphQLError(`stash simulator: ${fie
 function refuseUnsimulated(input: GraphQLInput, fields: readonly string[]): void {
   for (const f of fields) if (input[f] !== null && input[f] !== undefined) throw notSimulated(f);
 }
-const trimmed = (v: unknown) => (v === null || v === undefined ? null : String(v).trim());
+const asText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const trimmed = (v: unknown) => (v === null || v === undefined ? null : asText(v).trim());
 
 /** A `data:` URL's bytes (Stash's ProcessImageInput also fetches http(s) URLs: not simulated). */
 function coverOf(value: unknown): ScenePatch['cover'] {
@@ -227,7 +228,7 @@ export function scenePatch(input: GraphQLInput): ScenePatch {
   const patch: ScenePatch = {};
   ownFields(input, patch);
   if ('urls' in input) patch.urls = ((input.urls as string[] | null) ?? []).map((u) => u.trim());
-  else if ('url' in input) patch.urls = input.url === null ? [] : [String(input.url).trim()];
+  else if ('url' in input) patch.urls = input.url === null ? [] : [asText(input.url).trim()];
   if ('performer_ids' in input) patch.performer_ids = ((input.performer_ids as string[] | null) ?? []).map(String);
   if ('tag_ids' in input) patch.tag_ids = ((input.tag_ids as string[] | null) ?? []).map(String);
   if ('stash_ids' in input) {
@@ -259,7 +260,7 @@ export function bulkScenePatch(input: GraphQLInput, scene: SceneRelations): Scen
   relation('tag_ids');
   const urls = input.urls as { values?: string[] | null; mode: string } | null | undefined;
   if (urls) patch.urls = byMode(scene.urls, { items: urls.values?.map((u) => u.trim()), mode: urls.mode });
-  else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [String(input.url).trim()]; // legacy
+  else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [asText(input.url).trim()]; // legacy
   refuseUnsimulated(input, ['gallery_ids', 'group_ids', 'movie_ids']);
   return patch;
 }

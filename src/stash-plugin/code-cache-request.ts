@@ -8,5 +8,5 @@ export const CODE_CACHE_SAVE = Symbol.for('stash2plex.codeCache.save');
 /** Asks for the code cache to be written at exit; nothing when the hook runs without the loader. */
 export function requestCodeCacheSave(): void {
   const save = (globalThis as Record<symbol, unknown>)[CODE_CACHE_SAVE];
-  if (typeof save === 'function') save();
+  if (typeof save === 'function') (save as () => void)();
 }

@@ -102,7 +102,7 @@ async function withInbox<T>(ctx: TaskContext, label: string, fn: (inbox: InboxSe
   try {
     writer = await InboxWriter.open(ctx.redis.url, keys(ctx.redis.prefix).inbox, { connectTimeoutMs: 2_000, commandTimeoutMs: 15_000 });
   } catch (err) {
-    throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${(err as Error).message}`);
+    throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const replay = await replaySpool(ctx.dir, (jobs) => writer.add(jobs));
@@ -230,7 +230,7 @@ async function taskConfig(ctx: TaskContext, label: string, more: readonly string
   try {
     return parseConfig(env, { plex: false, stash: false });
   } catch (err) {
-    throw new Error(`${label}: ${(err as Error).message}`);
+    throw new Error(`${label}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -499,7 +499,7 @@ function recoverTask(dryRun: boolean): TaskHandler {
     } catch (err) {
       if (err instanceof RequeueInputError) throw inputError(err);
       if (err instanceof RedisUnreachableError)
-        throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${err.message}`);
+        throw new Error(`${label}: Redis unreachable at ${redisWhere(ctx.redis.url)}: ${err.message}`, { cause: err });
       throw err;
     }
     progress(1);
@@ -618,8 +618,9 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
       for (const line of reportLines(report).slice(0, -1)) ctx.log('info', line);
       return reportSummary(report);
     } catch (err) {
-      if (err instanceof LibraryReconcileUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`);
-      if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`);
+      if (err instanceof LibraryReconcileUnavailable)
+        throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+      if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`, { cause: err });
       throw err;
     }
   };
@@ -649,7 +650,7 @@ function restoreTask(dryRun: boolean): TaskHandler {
       progress(1);
       return emit(ctx, restoreReport(summary));
     } catch (err) {
-      if (err instanceof RestoreUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`);
+      if (err instanceof RestoreUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
       throw err;
     }
   };

@@ -177,7 +177,7 @@ export class LibraryIndex {
 function failedReply(replies: [Error | null, unknown][] | null): [Error | null, unknown][] {
   if (!replies) throw new Error('Redis discarded the transaction');
   const failed = replies.find(([err]) => err);
-  if (failed) throw failed[0];
+  if (failed) throw failed[0] as Error;
   return replies;
 }
 

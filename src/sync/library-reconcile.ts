@@ -78,7 +78,7 @@ export interface LibraryReconcileDeps {
 
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   const run = async () => {
     while (next < items.length) {
@@ -174,7 +174,7 @@ async function classifyPage(
   report: LibraryReport,
 ): Promise<string[]> {
   const resolved = await resolvePage(deps, index, scenes);
-  const records = await Promise.all(resolved.map((r) => (r.item ? readOwnership(deps.redis, deps.keys, r.item.ratingKey) : {})));
+  const records = await Promise.all(resolved.map(async (r) => (r.item ? readOwnership(deps.redis, deps.keys, r.item.ratingKey) : {})));
   const toQueue: string[] = [];
   for (const [i, scene] of scenes.entries()) {
     const { item, ambiguous, moved } = resolved[i];

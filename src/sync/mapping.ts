@@ -3,8 +3,9 @@ import type { DesiredPlexState, PlexEdit, StashScene } from '../model/types.js';
 
 export const LIMITS = { title: 255, summary: 10_000, tag: 255, studio: 255 } as const;
 
-// C0/C1 control characters except tab and newline (kept in summaries), plus lone surrogates.
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// C0/C1 control characters except tab and newline (kept in summaries), plus lone surrogates (in `u` mode a
+// surrogate pair is one code point, so \p{Cs} matches only a lone half).
+const CONTROL = /(?![\t\n])\p{Cc}|\p{Cs}/gu;
 
 /** Removes control characters, trims, and bounds the length without splitting a surrogate pair. */
 export function cleanText(value: string | null | undefined, max: number, multiline = false): string {

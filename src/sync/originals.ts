@@ -61,7 +61,7 @@ export function originalsOfEdit(current: PlexItem, edit: PlexEdit, record: Owner
     if (record[field] !== undefined) continue;
     const shown = plexField(field, current);
     if (!shown) continue;
-    const value = Array.isArray(shown.value) ? [...shown.value] : (shown.value as string | number | null);
+    const value = Array.isArray(shown.value) ? [...(shown.value as string[])] : (shown.value as string | number | null);
     out[field] = JSON.stringify({ value, locked: field !== 'rating' && current.locked.includes(shown.name) } satisfies KeptOriginal);
   }
   return out;

@@ -107,7 +107,10 @@ const TAGS: readonly (readonly [SyncField, PlexTagField])[] = [
 export function valueHash(value: string | readonly string[] | number | null | Uint8Array): string {
   const hash = createHash('sha256');
   if (value instanceof Uint8Array) hash.update(value);
-  else hash.update(JSON.stringify(Array.isArray(value) ? [...value].sort() : typeof value === 'number' ? value.toFixed(1) : value));
+  else
+    hash.update(
+      JSON.stringify(Array.isArray(value) ? [...(value as unknown[])].sort() : typeof value === 'number' ? value.toFixed(1) : value),
+    );
   return hash.digest('hex').slice(0, 16);
 }
 
