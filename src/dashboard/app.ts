@@ -19,7 +19,7 @@ import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
 import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
 import { runRestore, runResume } from '../restore/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
-import type { ProbeResult } from '../supervisor/supervisor.js';
+import type { ProbeResult } from '../plex/probe.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
 import type { HookSpool } from './hook-spool.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';

@@ -1,12 +1,12 @@
 // The probe port of POST /api/health-check: through the supervisor when it runs in this process (it
 // records the result), else a direct GET /identity. Concurrent requests share one probe in flight.
 import type { Config } from '../core/config.js';
-import { SyncError } from '../core/errors.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexClient } from '../plex/client.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { probeClientId } from '../plex/client-id.js';
-import type { ProbeResult } from '../supervisor/supervisor.js';
+import { probeIdentity } from '../plex/probe.js';
+import type { ProbeResult } from '../plex/probe.js';
 
 export type Probe = () => Promise<ProbeResult>;
 
@@ -32,16 +32,8 @@ export function directProbe(d: DirectProbeDeps): Probe {
     return client;
   };
   return async () => {
-    const at = d.now();
-    if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at };
-    const client = plex ?? (await probeClient());
-    try {
-      const { latencyMs } = await client.identity(config.health.timeoutMs);
-      return { ok: true, latencyMs, error: null, at };
-    } catch (err) {
-      // `Type: message`, like a failedReason (a SyncError's message carries no secret).
-      return { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
-    }
+    if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at: d.now() };
+    return probeIdentity(plex ?? (await probeClient()), config.health.timeoutMs, d.now);
   };
 }
 

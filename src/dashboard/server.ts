@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
-import type { ProbeResult } from '../supervisor/supervisor.js';
+import type { ProbeResult } from '../plex/probe.js';
 import type { RateLimit } from './rate-limit.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { createDashboardApp } from './app.js';

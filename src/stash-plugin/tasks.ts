@@ -307,14 +307,10 @@ function emit(ctx: TaskContext, report: Report): string {
 /** GET /identity on PLEX_URL (no token needed), as the supervisor probes, as the installation's one device. */
 async function probePlex(config: Config, clientId: Promise<string | null>): Promise<DirectProbe> {
   const { plexClientFrom } = await import('../plex/from-config.js');
+  const { probeIdentity } = await import('../plex/probe.js');
   const plex = plexClientFrom(config, { use: 'health', clientIdentifier: await clientId });
-  try {
-    const { latencyMs } = await plex.identity(config.health.timeoutMs);
-    return { ok: true, latencyMs };
-  } catch (err) {
-    // SyncError.reason is "Type: message", the form the supervisor records; redacted at the source.
-    return { ok: false, error: (err as { reason?: string }).reason ?? (err as Error).message };
-  }
+  const probe = await probeIdentity(plex, config.health.timeoutMs, Date.now);
+  return probe.ok ? { ok: true, latencyMs: probe.latencyMs ?? 0 } : { ok: false, error: probe.error ?? 'no answer' };
 }
 
 const healthCheck: TaskHandler = async (ctx) => {

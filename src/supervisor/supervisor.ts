@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { SyncError } from '../core/errors.js';
+import { probeIdentity } from '../plex/probe.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
@@ -30,12 +30,7 @@ export interface PlexHealthPort {
   sections?(): Promise<PlexSection[]>;
 }
 
-export interface ProbeResult {
-  ok: boolean;
-  latencyMs: number | null;
-  error: string | null;
-  at: number;
-}
+import type { ProbeResult } from '../plex/probe.js';
 
 export interface SupervisorOptions {
   config: Config;
@@ -261,14 +256,8 @@ export class Supervisor {
 
   /** GET /identity now; records the result (also the entry point of the manual probe). */
   async probe(): Promise<ProbeResult> {
-    const at = this.now();
-    let result: ProbeResult;
-    try {
-      const { latencyMs } = await this.opts.plex.identity(this.opts.config.health.timeoutMs);
-      result = { ok: true, latencyMs, error: null, at };
-    } catch (err) {
-      result = { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
-    }
+    const result = await probeIdentity(this.opts.plex, this.opts.config.health.timeoutMs, this.now);
+    const { at } = result;
     this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
     if (this.leader) {
       this.scheduleProbe(this.now());
