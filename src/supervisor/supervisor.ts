@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { probeIdentity } from '../plex/probe.js';
+import { probeIdentity, type IdentityReader, type ProbeResult } from '../plex/probe.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
@@ -24,13 +24,10 @@ import { RampControl } from './ramp-control.js';
 import { TokenChecker } from './token-checker.js';
 
 /** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
-export interface PlexHealthPort {
-  identity(timeoutMs?: number): Promise<{ latencyMs: number }>;
+export interface PlexHealthPort extends IdentityReader {
   checkToken(): Promise<void>;
   sections?(): Promise<PlexSection[]>;
 }
-
-import type { ProbeResult } from '../plex/probe.js';
 
 export interface SupervisorOptions {
   config: Config;
