@@ -16,7 +16,7 @@ import { mapPath, normalisePlexPath } from '../src/plex/paths.js';
 import { ROUTES, type SimRequest } from '../src/sim/plex.js';
 import { startSimWorld, type SimWorld } from '../src/sim/world.js';
 import { desiredState } from '../src/sync/mapping.js';
-import { decide, screenshotVersion, valueHash } from '../src/sync/ownership.js';
+import { decideEdit, screenshotVersion, valueHash } from '../src/sync/ownership.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
@@ -35,7 +35,7 @@ const blankItem = (ratingKey: string): PlexItem => parseItem({ MediaContainer: {
 
 /**
  * The library as a first sync leaves it, without sending it through the worker (that would be the
- * benchmark's longest part): each Plex item edited as decide() says, its poster uploaded, the
+ * benchmark's longest part): each Plex item edited as decideEdit() says, its poster uploaded, the
  * ownership record, the path cache and the scene's item hint written. The unchanged pass then checks it: no edit at all.
  * A scene without a cover gets no poster here: its first sync through the worker records what it found.
  */
@@ -44,7 +44,7 @@ async function seed(world: SimWorld, config: Config, redis: RedisConnection, cov
   let pipe = redis.pipeline();
   for (const [id, ratingKey] of world.ratingKeyOf) {
     const scene = world.stash.scene(id)!;
-    const { edit, owned } = decide(desiredState(scene), blankItem(ratingKey), {}, config.sync);
+    const { edit, owned } = decideEdit(desiredState(scene), blankItem(ratingKey), {}, config.sync);
     const shot = coverless.has(id) ? undefined : world.stash.screenshotOf(id);
     world.plex.seedItem(ratingKey, { edit: encodeEdit(edit), userRating: edit.userRating, poster: shot });
     const version = screenshotVersion(scene.paths!.screenshot!, Infinity)!;

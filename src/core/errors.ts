@@ -33,10 +33,10 @@ export const ERROR_CLASS: Record<ErrorType, ErrorClass> = {
   InvalidJob: 'permanent',
 };
 
-export function isErrorType(s: string): s is ErrorType {
-  return (ERROR_TYPES as readonly string[]).includes(s);
+export function isErrorType(name: string): name is ErrorType {
+  return (ERROR_TYPES as readonly string[]).includes(name);
 }
-export const isOutage = (t: ErrorType) => ERROR_CLASS[t] === 'outage';
+export const isOutage = (errorType: ErrorType) => ERROR_CLASS[errorType] === 'outage';
 
 /** A classified failure. Its message never carries a secret (clients build it from redacted parts). */
 export class SyncError extends Error {
@@ -99,7 +99,7 @@ export const DEFAULT_ERROR_STRATEGIES: ErrorStrategies = {
   InvalidJob: permanent,
 };
 /** Attempts a job is created with: the largest any strategy allows; the worker stops earlier per type. */
-export const maxAttempts = (s: ErrorStrategies) => Math.max(...Object.values(s).map((x) => x.attempts));
+export const maxAttempts = (errorStrategies: ErrorStrategies) => Math.max(...Object.values(errorStrategies).map((x) => x.attempts));
 
 /** Exponential backoff with full jitter in [delay/2, delay]; `random` in [0,1) is passed in to stay pure. */
 export function backoffDelay(strategy: ErrorStrategy, attemptsMade: number, random: number): number {

@@ -86,6 +86,6 @@ export function keys(prefix: string) {
 export type Keys = ReturnType<typeof keys>;
 
 /** The ownership record of one Plex item (see `own` above). */
-export const ownershipKey = (k: Pick<Keys, 'own'>, ratingKey: string) => `${k.own}:${ratingKey}`;
+export const ownershipKey = (redisKeys: Pick<Keys, 'own'>, ratingKey: string) => `${redisKeys.own}:${ratingKey}`;
 /** What Plex had before stash2plex first wrote to one item (see `orig` above). */
-export const originalsKey = (k: Pick<Keys, 'orig'>, ratingKey: string) => `${k.orig}:${ratingKey}`;
+export const originalsKey = (redisKeys: Pick<Keys, 'orig'>, ratingKey: string) => `${redisKeys.orig}:${ratingKey}`;

@@ -55,8 +55,8 @@ const STEPS = [
 ];
 
 /** Escapes text for HTML and SVG content and attribute values. */
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** Offset of `at` from UTC in ms in `timeZone`, so ticks fall on local round times (whole hours, days). */

@@ -46,17 +46,18 @@ export interface HookOriginHeaders {
  * Refused: `Sec-Fetch-Site` other than same-origin/none (`cross-site`, and `same-site`, which includes
  * other ports of the same host), an `Origin` of another host (or `null`: sandboxed frames, file: pages).
  */
-export function hookCrossSite(h: HookOriginHeaders): string | null {
-  const site = h.secFetchSite?.trim().toLowerCase();
+export function hookCrossSite(hookOriginHeaders: HookOriginHeaders): string | null {
+  const site = hookOriginHeaders.secFetchSite?.trim().toLowerCase();
   if (site !== undefined && site !== '' && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is ${site.slice(0, 40)}`;
-  if (h.origin !== undefined) {
+  if (hookOriginHeaders.origin !== undefined) {
     let originHost: string | null = null;
     try {
-      originHost = h.origin === 'null' ? null : new URL(h.origin).host.toLowerCase();
+      originHost = hookOriginHeaders.origin === 'null' ? null : new URL(hookOriginHeaders.origin).host.toLowerCase();
     } catch {
       /* malformed: foreign */
     }
-    if (originHost === null || !h.host || originHost !== h.host.trim().toLowerCase()) return 'the Origin is another site';
+    if (originHost === null || !hookOriginHeaders.host || originHost !== hookOriginHeaders.host.trim().toLowerCase())
+      return 'the Origin is another site';
   }
   return null;
 }

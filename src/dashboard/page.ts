@@ -278,29 +278,29 @@ function excludedSection(s: StatusJson, ctx: PageContext): string {
 }
 
 /** The part of the page the script refreshes: everything under the header. */
-export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
-  const state = s.breaker.state;
+export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): string {
+  const state = statusJson.breaker.state;
   const hero =
     `<section class="hero state-${state}" data-testid="breaker" data-state="${state}">` +
     `<span class="badge badge-${state}" data-testid="breaker-badge" data-state="${state}">${state}</span>` +
-    `<div><p class="held" data-testid="breaker-held">${esc(breakerHeld(s, ctx.now))}</p>` +
-    `<p class="summary" data-testid="breaker-summary">${esc(state === 'CLOSED' && s.recovery.active ? RECOVERING_TEXT : STATE_TEXT[state])}` +
-    (s.breaker.consecutiveFailures > 0 && state === 'CLOSED'
-      ? ` <strong>${s.breaker.consecutiveFailures} outage-class ${s.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>`
+    `<div><p class="held" data-testid="breaker-held">${esc(breakerHeld(statusJson, ctx.now))}</p>` +
+    `<p class="summary" data-testid="breaker-summary">${esc(state === 'CLOSED' && statusJson.recovery.active ? RECOVERING_TEXT : STATE_TEXT[state])}` +
+    (statusJson.breaker.consecutiveFailures > 0 && state === 'CLOSED'
+      ? ` <strong>${statusJson.breaker.consecutiveFailures} outage-class ${statusJson.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>`
       : '') +
-    (s.outages.current
-      ? ` Outage started ${esc(formatAgo(s.outages.current.startedAt, ctx.now))}${s.outages.current.firstError ? ` — first error: <span class="err">${esc(s.outages.current.firstError)}</span>` : ''}.`
+    (statusJson.outages.current
+      ? ` Outage started ${esc(formatAgo(statusJson.outages.current.startedAt, ctx.now))}${statusJson.outages.current.firstError ? ` — first error: <span class="err">${esc(statusJson.outages.current.firstError)}</span>` : ''}.`
       : '') +
-    `</p></div>${supervisorBlock(s)}</section>`;
+    `</p></div>${supervisorBlock(statusJson)}</section>`;
   const cards =
     `<div class="grid">` +
-    healthCard(s, ctx.now, ctx.timeZone) +
-    rampCard(s, ctx) +
-    Object.entries(s.queues)
-      .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null))
+    healthCard(statusJson, ctx.now, ctx.timeZone) +
+    rampCard(statusJson, ctx) +
+    Object.entries(statusJson.queues)
+      .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? statusJson.sync.skipped : null))
       .join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(s, ctx)}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
 }
 
 const CSS = `
@@ -591,18 +591,18 @@ function restorePanel(): string {
 }
 
 /** The whole page (first load). */
-export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
+export function renderStatusPage(statusJson: StatusJson, ctx: PageContext): string {
   const nonce = esc(ctx.nonce);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(`${s.breaker.state === 'CLOSED' ? '●' : '▲'} ${s.breaker.state} — stash2plex`)}</title>
+<title>${esc(`${statusJson.breaker.state === 'CLOSED' ? '●' : '▲'} ${statusJson.breaker.state} — stash2plex`)}</title>
 <link rel="icon" href="data:,">
 <style nonce="${nonce}">${CSS}</style></head>
 <body>
 <header><div class="bar"><h1>stash2plex</h1><span id="refresh-state" class="refresh" data-testid="refresh-state">live</span>
 <nav><button id="probe-now" type="button" data-testid="probe-now">Check Plex now</button><span id="probe-result" data-testid="probe-result" aria-live="polite"></span>
 <a href="queues">Bull Board</a><a href="api/status">API</a><a href="metrics">Metrics</a></nav></div></header>
-<main id="status-main">${renderStatusMain(s, ctx)}</main>
+<main id="status-main">${renderStatusMain(statusJson, ctx)}</main>
 ${recoveryPanel()}
 ${maintenancePanel()}
 ${reconcilePanel()}

@@ -20,20 +20,20 @@ export interface DirectProbeDeps {
 }
 
 /** GET /identity on PLEX_URL, as the installation's one device. */
-export function directProbe(d: DirectProbeDeps): Probe {
-  const { config } = d;
+export function directProbe(deps: DirectProbeDeps): Probe {
+  const { config } = deps;
   let plex: PlexClient | undefined;
   // Without Redis (and PLEX_CLIENT_ID) a probe sends no identifier, and the client is not kept, so the
   // next probe asks Redis again.
   const probeClient = async (): Promise<PlexClient> => {
-    const clientIdentifier = await probeClientId(d.redis, d.keys.plexClientId, config.plex.clientId, d.redisTimeoutMs);
+    const clientIdentifier = await probeClientId(deps.redis, deps.keys.plexClientId, config.plex.clientId, deps.redisTimeoutMs);
     const client = plexClientFrom(config, { use: 'health', clientIdentifier });
     if (clientIdentifier !== null) plex = client;
     return client;
   };
   return async () => {
-    if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at: d.now() };
-    return probeIdentity(plex ?? (await probeClient()), config.health.timeoutMs, d.now);
+    if (!config.plex.url) return { ok: false, latencyMs: null, error: 'PLEX_URL is not set', at: deps.now() };
+    return probeIdentity(plex ?? (await probeClient()), config.health.timeoutMs, deps.now);
   };
 }
 

@@ -57,19 +57,19 @@ export type DashboardPorts = HealthzPorts &
     bullBoard: Router;
   };
 
-export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
+export function dashboardRoutes(dashboardPorts: DashboardPorts): RouteDef[] {
   return [
-    { method: 'get', path: '/healthz', access: 'open', handler: healthzHandler(p) },
-    { method: 'all', path: HTTP_HOOK_PATH, access: 'hook-token', router: p.stashHook },
-    { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(p) },
-    { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(p) },
-    { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(p), body: 'raw' },
-    { method: 'post', path: '/api/queue/clean', access: 'dashboard', handler: queueCleanHandler(p), body: 'raw' },
-    { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(p), body: 'raw' },
-    { method: 'post', path: '/api/restore', access: 'dashboard', handler: restoreHandler(p), body: 'raw' },
-    { method: 'post', path: '/api/restore/resume', access: 'dashboard', handler: resumeHandler(p), body: 'raw' },
-    { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(p) },
-    { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(p) },
-    { method: 'all', path: '/queues', access: 'dashboard', router: p.bullBoard },
+    { method: 'get', path: '/healthz', access: 'open', handler: healthzHandler(dashboardPorts) },
+    { method: 'all', path: HTTP_HOOK_PATH, access: 'hook-token', router: dashboardPorts.stashHook },
+    { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(dashboardPorts) },
+    { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(dashboardPorts) },
+    { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(dashboardPorts), body: 'raw' },
+    { method: 'post', path: '/api/queue/clean', access: 'dashboard', handler: queueCleanHandler(dashboardPorts), body: 'raw' },
+    { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(dashboardPorts), body: 'raw' },
+    { method: 'post', path: '/api/restore', access: 'dashboard', handler: restoreHandler(dashboardPorts), body: 'raw' },
+    { method: 'post', path: '/api/restore/resume', access: 'dashboard', handler: resumeHandler(dashboardPorts), body: 'raw' },
+    { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(dashboardPorts) },
+    { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(dashboardPorts) },
+    { method: 'all', path: '/queues', access: 'dashboard', router: dashboardPorts.bullBoard },
   ];
 }

@@ -5,9 +5,9 @@ import { isIP } from 'node:net';
 import { hostHeaderName } from '../core/host-name.js';
 
 /** Constant-time string equality (both sides hashed first, so lengths leak nothing either). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
+export function safeEqual(given: string, expected: string): boolean {
+  const ha = createHash('sha256').update(given, 'utf8').digest();
+  const hb = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(ha, hb);
 }
 
@@ -62,17 +62,17 @@ export const CSRF_HEADER_VALUE = 'stash2plex';
  * `Sec-Fetch-Site: same-origin`, or (older browsers) an `Origin` whose host is the request's Host.
  * A request with none of these (a foreign form post, or a script without the header) is refused.
  */
-export function sameOriginAllowed(h: OriginHeaders): { ok: boolean; why: string } {
-  if (h.xRequestedWith === CSRF_HEADER_VALUE) return { ok: true, why: 'custom header' };
-  if (h.secFetchSite !== undefined) {
-    return h.secFetchSite === 'same-origin'
+export function sameOriginAllowed(originHeaders: OriginHeaders): { ok: boolean; why: string } {
+  if (originHeaders.xRequestedWith === CSRF_HEADER_VALUE) return { ok: true, why: 'custom header' };
+  if (originHeaders.secFetchSite !== undefined) {
+    return originHeaders.secFetchSite === 'same-origin'
       ? { ok: true, why: 'Sec-Fetch-Site' }
-      : { ok: false, why: `Sec-Fetch-Site is ${h.secFetchSite}` };
+      : { ok: false, why: `Sec-Fetch-Site is ${originHeaders.secFetchSite}` };
   }
-  if (h.origin !== undefined && h.origin !== 'null') {
+  if (originHeaders.origin !== undefined && originHeaders.origin !== 'null') {
     try {
-      const o = new URL(h.origin);
-      if (h.host && o.host.toLowerCase() === h.host.toLowerCase()) return { ok: true, why: 'Origin' };
+      const o = new URL(originHeaders.origin);
+      if (originHeaders.host && o.host.toLowerCase() === originHeaders.host.toLowerCase()) return { ok: true, why: 'Origin' };
     } catch {
       /* malformed: refused below */
     }

@@ -42,16 +42,16 @@ export interface StatusReaderDeps {
   warn: (warning: string) => void;
 }
 
-export function statusReader(d: StatusReaderDeps): ReadStatus {
-  const warnOnce = onceEach(d.warn);
+export function statusReader(deps: StatusReaderDeps): ReadStatus {
+  const warnOnce = onceEach(deps.warn);
   return async () => {
-    const at = d.now();
+    const at = deps.now();
     const sources = await withTimeout(
-      readStatusSources({ redis: d.redis, keys: d.keys, queues: d.queues, now: at }),
-      d.timeoutMs,
+      readStatusSources({ redis: deps.redis, keys: deps.keys, queues: deps.queues, now: at }),
+      deps.timeoutMs,
       'Redis did not answer',
     );
     warnOnce(sources.snapshot.warnings);
-    return { status: redactDeep(shapeStatus(sources, d.config, at), d.secrets), sources, at };
+    return { status: redactDeep(shapeStatus(sources, deps.config, at), deps.secrets), sources, at };
   };
 }

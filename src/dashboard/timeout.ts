@@ -21,10 +21,10 @@ export class TimeoutError extends HttpError {
  * `p`, or a TimeoutError "`what` within `ms` ms" once `ms` have passed (e.g. `'Redis did not answer'`).
  * The timer is cleared as soon as `p` settles; `p` itself is not cancelled.
  */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    p.finally(() => clearTimeout(timer)),
+    promise.finally(() => clearTimeout(timer)),
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TimeoutError(`${what} within ${ms} ms`)), ms);
     }),
@@ -32,8 +32,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 }
 
 /** True when `p` settled within `ms`, false when it did not (its rejection is passed on). */
-export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return withTimeout(p, ms, 'no answer').then(
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeout(promise, ms, 'no answer').then(
     () => true,
     (err: unknown) => {
       if (err instanceof TimeoutError) return false;

@@ -80,8 +80,8 @@ export class Mover {
   pending = 0;
   private readonly pacer: Pacer;
   private readonly pool = new TaskPool(MOVE_CONCURRENCY);
-  constructor(private readonly d: MoverDeps) {
-    this.pacer = new Pacer(1000 / d.rate);
+  constructor(private readonly deps: MoverDeps) {
+    this.pacer = new Pacer(1000 / deps.rate);
   }
 
   /** Starts moving `job`; waits while the pool is full; throws the first failed move's error. */
@@ -95,26 +95,26 @@ export class Mover {
   }
 
   private async move(j: MoveRequest): Promise<void> {
-    const { redis, queue, bull } = this.d;
+    const { redis, queue, bull } = this.deps;
     try {
       const job = await Job.fromId<SyncJobData>(queue, j.id);
-      if (!job) return this.d.onAlreadyQueued(); // removed meanwhile: nothing left to move
+      if (!job) return this.deps.onAlreadyQueued(); // removed meanwhile: nothing left to move
       await this.pacer.take();
       try {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       } catch (err) {
         // Atomic: not in the failed set any more means another run (or someone) moved it first.
-        if (isLostRetryRace(err) || (await redis.zscore(bull.failedKey, j.id)) === null) return this.d.onAlreadyQueued();
+        if (isLostRetryRace(err) || (await redis.zscore(bull.failedKey, j.id)) === null) return this.deps.onAlreadyQueued();
         throw err;
       }
-      this.d.onMoved(j.id);
-      await countRequeue(redis, this.d.keys, j.id);
+      this.deps.onMoved(j.id);
+      await countRequeue(redis, this.deps.keys, j.id);
       if ((job.priority ?? 0) < PRIORITY.bulk) await job.changePriority({ priority: PRIORITY.bulk }).catch(() => undefined);
       if (j.dedupId) {
         const args = [j.id, j.staleDedupTarget ?? '', JOB_FIELDS.processedOn, JOB_FIELDS.finishedOn];
         await runLua(redis, RESTORE_DEDUP, [bull.dedupKey(j.dedupId), bull.jobKey(j.id)], args);
       }
-      this.d.afterMove();
+      this.deps.afterMove();
     } finally {
       this.pending--;
     }

@@ -11,13 +11,13 @@ import type { Keys, RedisConnection } from '../core/redis.js';
 const PRUNE_PAGE = 500;
 
 /** Counts one more move back of job `jobId`. */
-export async function countRequeue(redis: RedisConnection, k: Pick<Keys, 'requeueCounts'>, jobId: string): Promise<void> {
-  await redis.hincrby(k.requeueCounts, jobId, 1);
+export async function countRequeue(redis: RedisConnection, redisKeys: Pick<Keys, 'requeueCounts'>, jobId: string): Promise<void> {
+  await redis.hincrby(redisKeys.requeueCounts, jobId, 1);
 }
 
 /** Adds the read of the counts of `jobIds` to `pipe` (one reply: their counts as text, null for none). */
-export function pipeRequeueCounts(pipe: ChainableCommander, k: Pick<Keys, 'requeueCounts'>, jobIds: readonly string[]): void {
-  pipe.hmget(k.requeueCounts, ...jobIds);
+export function pipeRequeueCounts(pipe: ChainableCommander, redisKeys: Pick<Keys, 'requeueCounts'>, jobIds: readonly string[]): void {
+  pipe.hmget(redisKeys.requeueCounts, ...jobIds);
 }
 
 /** A count as pipeRequeueCounts read it: 0 for none (or an unreadable one). */
@@ -29,10 +29,10 @@ export function requeueCountOf(raw: string | null | undefined): number {
 /** Deletes the counts of jobs whose hash (`jobKey(id)`) is gone; returns how many went. */
 export async function pruneRequeueCounts(
   redis: RedisConnection,
-  k: Pick<Keys, 'requeueCounts'>,
+  redisKeys: Pick<Keys, 'requeueCounts'>,
   jobKey: (id: string) => string,
 ): Promise<number> {
-  const countsKey = k.requeueCounts;
+  const countsKey = redisKeys.requeueCounts;
   let cursor = '0';
   let pruned = 0;
   do {

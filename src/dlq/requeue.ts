@@ -39,23 +39,24 @@ export interface RequeueDeps {
 }
 
 /** Throws RequeueInputError for options that are not usable (before anything is read or moved). */
-export function validateOptions(o: RequeueOptions, now = Date.now()): void {
+export function validateOptions(requeueOptions: RequeueOptions, now = Date.now()): void {
   const positive = (name: string, v: number | null | undefined, integer: boolean, min: number) => {
     if (v === undefined || v === null) return;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
       throw new RequeueInputError(`${name} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}, not ${String(v)}`);
     }
   };
-  positive('--limit', o.limit, true, 1);
-  positive('--rate', o.rate, false, 0.001);
-  positive('graceMs', o.graceMs, true, 0);
-  positive('maxRequeues', o.maxRequeues, true, 0);
-  positive('pageSize', o.pageSize, true, 1);
-  if (o.outage !== undefined && (o.since !== undefined || o.until !== undefined)) {
+  positive('--limit', requeueOptions.limit, true, 1);
+  positive('--rate', requeueOptions.rate, false, 0.001);
+  positive('graceMs', requeueOptions.graceMs, true, 0);
+  positive('maxRequeues', requeueOptions.maxRequeues, true, 0);
+  positive('pageSize', requeueOptions.pageSize, true, 1);
+  if (requeueOptions.outage !== undefined && (requeueOptions.since !== undefined || requeueOptions.until !== undefined)) {
     throw new RequeueInputError('--outage and --since/--until exclude each other: --since/--until give the window instead of an outage');
   }
   // Malformed, reversed or empty explicit windows are caught here, before Redis is even asked.
-  if (o.since !== undefined || o.until !== undefined) windowsFrom({ outages: [], since: o.since, until: o.until }, now);
+  if (requeueOptions.since !== undefined || requeueOptions.until !== undefined)
+    windowsFrom({ outages: [], since: requeueOptions.since, until: requeueOptions.until }, now);
 }
 
 /** Runs a requeue on given connections (the dashboard and tests share theirs). */

@@ -49,35 +49,35 @@ export class RequeueRun {
   private examined = 0;
   private lastProgress = 0;
 
-  constructor(private readonly u: RunSetup) {
-    const o = u.options;
+  constructor(private readonly runSetup: RunSetup) {
+    const o = runSetup.options;
     this.limit = o.limit ?? Infinity;
-    this.bull = queueInternals(u.queue);
-    const s = (this.summary = emptySummary(o.dryRun, u.breaker, u.windows, u.errorTypes));
+    this.bull = queueInternals(runSetup.queue);
+    const s = (this.summary = emptySummary(o.dryRun, runSetup.breaker, runSetup.windows, runSetup.errorTypes));
     this.mover = new Mover({
-      redis: u.redis,
-      queue: u.queue,
+      redis: runSetup.redis,
+      queue: runSetup.queue,
       bull: this.bull,
-      keys: u.keys,
-      rate: u.rate,
+      keys: runSetup.keys,
+      rate: runSetup.rate,
       onMoved: (id) => void (s.requeued++, s.jobIds.push(id)),
       onAlreadyQueued: () => void s.skipped.alreadyQueued++,
       afterMove: () => this.progress(),
     });
-    if (u.breaker !== 'CLOSED') {
-      this.refuse(u.breaker);
-      if (o.force && !o.dryRun) u.log.warn({ breaker: u.breaker }, 'requeue: --force while the breaker is not CLOSED');
+    if (runSetup.breaker !== 'CLOSED') {
+      this.refuse(runSetup.breaker);
+      if (o.force && !o.dryRun) runSetup.log.warn({ breaker: runSetup.breaker }, 'requeue: --force while the breaker is not CLOSED');
     }
   }
 
   /** Scans every window's range and moves (or, dry run / refused, counts) what selection chose. */
   async run(): Promise<RequeueSummary> {
-    const ranges = scanRanges(this.u.windows, this.u.graceMs);
+    const ranges = scanRanges(this.runSetup.windows, this.runSetup.graceMs);
     await this.countOutsideWindows(ranges);
     const beforePage = () => this.recheckBreaker();
     scan: for (const range of ranges) {
-      for await (const entries of failedPages(this.u.redis, this.bull.failedKey, range, {
-        pageSize: this.u.pageSize,
+      for await (const entries of failedPages(this.runSetup.redis, this.bull.failedKey, range, {
+        pageSize: this.runSetup.pageSize,
         seen: this.seenJobs,
         beforePage,
       })) {
@@ -85,22 +85,22 @@ export class RequeueRun {
       }
     }
     await this.mover.flush();
-    if (!this.u.options.dryRun) await this.pruneCounts();
+    if (!this.runSetup.options.dryRun) await this.pruneCounts();
     this.progress(true);
     return this.summary;
   }
 
   /** Housekeeping after a real run: a failure here costs nothing but a larger hash until the next run. */
   private async pruneCounts(): Promise<void> {
-    const pruned = await pruneRequeueCounts(this.u.redis, this.u.keys, this.bull.jobKey).catch((err: unknown) => {
-      this.u.log.warn({ err: (err as Error).message }, 'requeue: the counts of jobs that are gone were not pruned');
+    const pruned = await pruneRequeueCounts(this.runSetup.redis, this.runSetup.keys, this.bull.jobKey).catch((err: unknown) => {
+      this.runSetup.log.warn({ err: (err as Error).message }, 'requeue: the counts of jobs that are gone were not pruned');
       return 0;
     });
-    if (pruned > 0) this.u.log.info({ pruned }, 'requeue: forgot the requeue counts of jobs that no longer exist');
+    if (pruned > 0) this.runSetup.log.info({ pruned }, 'requeue: forgot the requeue counts of jobs that no longer exist');
   }
 
   private refuse(state: BreakerStateName): void {
-    const { options: o, log } = this.u;
+    const { options: o, log } = this.runSetup;
     if (this.summary.refused || o.force) return;
     this.summary.refused = `the breaker is ${state}, not CLOSED: Plex is not (fully) back; wait for the recovery or use --force`;
     if (!o.dryRun) log.warn({ breaker: state }, 'requeue: breaker not CLOSED, moving nothing');
@@ -108,9 +108,9 @@ export class RequeueRun {
 
   /** Before each page: an outage starting mid-run stops the moves. */
   private async recheckBreaker(): Promise<void> {
-    if (this.u.options.force || this.summary.refused || this.examined === 0) return;
+    if (this.runSetup.options.force || this.summary.refused || this.examined === 0) return;
     // The warnings of a damaged breaker were logged with the snapshot at the start: not once per page.
-    const state = (await readBreaker(this.u.redis, this.u.keys, Date.now(), []).catch(() => null))?.state.state ?? 'CLOSED';
+    const state = (await readBreaker(this.runSetup.redis, this.runSetup.keys, Date.now(), []).catch(() => null))?.state.state ?? 'CLOSED';
     if (state === 'CLOSED') return;
     await this.mover.flush();
     this.refuse(state);
@@ -118,7 +118,7 @@ export class RequeueRun {
 
   /** Jobs outside every window: counted by score, never loaded. */
   private async countOutsideWindows(ranges: readonly { min: number; max: number }[]): Promise<void> {
-    const { redis } = this.u;
+    const { redis } = this.runSetup;
     const total = await redis.zcard(this.bull.failedKey);
     for (const r of ranges) this.inWindow += await redis.zcount(this.bull.failedKey, r.min, r.max);
     this.summary.scanned = total - this.inWindow;
@@ -127,8 +127,8 @@ export class RequeueRun {
 
   /** Handles one page; false when the limit was reached (the run stops). */
   private async takePage(entries: FailedEntry[]): Promise<boolean> {
-    const { graceMs, maxRequeues, windows, errorTypes } = this.u;
-    const page = await loadPage(this.u.redis, this.bull, this.u.keys, entries);
+    const { graceMs, maxRequeues, windows, errorTypes } = this.runSetup;
+    const page = await loadPage(this.runSetup.redis, this.bull, this.runSetup.keys, entries);
     const decisions = selectJobs(page, { windows, errorTypes, graceMs, maxRequeues });
     const targets = await this.dedupTargets(page.filter((_, i) => decisions[i].decision === 'requeue'));
     for (let i = 0; i < page.length; i++) {
@@ -156,7 +156,7 @@ export class RequeueRun {
     const targets = new Map<string, string | null>();
     const withKey = candidates.filter((c) => c.dedupId);
     if (withKey.length === 0) return targets;
-    const pipe = this.u.redis.pipeline();
+    const pipe = this.runSetup.redis.pipeline();
     for (const c of withKey) pipe.get(this.bull.dedupKey(c.dedupId!));
     const res = (await pipe.exec()) ?? [];
     withKey.forEach((c, r) => targets.set(c.id, (res[r]?.[1] as string | null) ?? null));
@@ -185,24 +185,24 @@ export class RequeueRun {
   private async takeCandidate(j: PageJob, target: string | null): Promise<void> {
     const s = this.summary;
     const scene = j.dedupId ?? j.sceneId;
-    if ((scene && this.takenScenes.has(scene)) || (target && WAITING_STATES.has(await this.u.queue.getJobState(target)))) {
+    if ((scene && this.takenScenes.has(scene)) || (target && WAITING_STATES.has(await this.runSetup.queue.getJobState(target)))) {
       s.skipped.alreadyQueued++;
       return;
     }
     if (scene) this.takenScenes.add(scene);
     if (s.refused) s.skipped.breakerNotClosed++;
-    else if (this.u.options.dryRun) {
+    else if (this.runSetup.options.dryRun) {
       s.requeued++;
       s.jobIds.push(j.id);
     } else await this.mover.submit({ id: j.id, dedupId: j.dedupId, staleDedupTarget: target });
   }
 
   private progress(force = false): void {
-    if (!this.u.onProgress) return;
+    if (!this.runSetup.onProgress) return;
     const t = performance.now();
     if (!force && t - this.lastProgress < PROGRESS_EVERY_MS) return;
     this.lastProgress = t;
-    this.u.onProgress({ inWindow: this.inWindow, examined: this.examined, requeued: this.summary.requeued });
+    this.runSetup.onProgress({ inWindow: this.inWindow, examined: this.examined, requeued: this.summary.requeued });
   }
 }
 

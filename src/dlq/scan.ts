@@ -36,18 +36,18 @@ export async function* failedPages(
   redis: RedisConnection,
   failedKey: string,
   range: { min: number; max: number },
-  o: ScanOptions,
+  scanOptions: ScanOptions,
 ): AsyncGenerator<FailedEntry[]> {
   let cursor = range.min;
   let seenAtCursor = new Set<string>();
   for (;;) {
-    if (o.beforePage) await o.beforePage();
-    const want = o.pageSize + seenAtCursor.size;
+    if (scanOptions.beforePage) await scanOptions.beforePage();
+    const want = scanOptions.pageSize + seenAtCursor.size;
     const flat = await redis.zrangebyscore(failedKey, cursor, range.max, 'WITHSCORES', 'LIMIT', 0, want);
     const entries: FailedEntry[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const id = flat[i];
-      if (!seenAtCursor.has(id) && !o.seen.has(id)) entries.push({ id, score: Number(flat[i + 1]) });
+      if (!seenAtCursor.has(id) && !scanOptions.seen.has(id)) entries.push({ id, score: Number(flat[i + 1]) });
     }
     const exhausted = flat.length < want * 2;
     if (flat.length > 0) {
@@ -77,13 +77,18 @@ function sceneIdOf(data: string | null): string | null {
 }
 
 /** What selection needs of each entry, in one round trip; entries removed meanwhile are left out. */
-export async function loadPage(redis: RedisConnection, bull: QueueInternals, k: Keys, entries: readonly FailedEntry[]): Promise<PageJob[]> {
+export async function loadPage(
+  redis: RedisConnection,
+  bull: QueueInternals,
+  redisKeys: Keys,
+  entries: readonly FailedEntry[],
+): Promise<PageJob[]> {
   const pipe = redis.pipeline();
   for (const e of entries)
     pipe.hmget(bull.jobKey(e.id), JOB_FIELDS.data, JOB_FIELDS.failedReason, JOB_FIELDS.finishedOn, JOB_FIELDS.dedupId);
   pipeRequeueCounts(
     pipe,
-    k,
+    redisKeys,
     entries.map((e) => e.id),
   );
   const res = (await pipe.exec()) ?? [];

@@ -35,7 +35,7 @@ export interface StashCredentials {
 }
 
 /** Stash's credentials as request headers: the API key when there is one, else the session cookie. */
-export function stashAuthHeaders(c: StashCredentials): Record<string, string> {
-  if (c.apiKey) return { ApiKey: c.apiKey };
-  return c.sessionCookie ? { Cookie: `${c.sessionCookie.name}=${c.sessionCookie.value}` } : {};
+export function stashAuthHeaders(stashCredentials: StashCredentials): Record<string, string> {
+  if (stashCredentials.apiKey) return { ApiKey: stashCredentials.apiKey };
+  return stashCredentials.sessionCookie ? { Cookie: `${stashCredentials.sessionCookie.name}=${stashCredentials.sessionCookie.value}` } : {};
 }

@@ -58,12 +58,12 @@ export type FanoutItem = FanoutEvent & { kind: 'fanout' };
 export type InboxItem = SyncJobData | FanoutItem;
 
 /** The item of a fan-out event, its fields in a fixed order (equal items, equal spool lines). */
-export const fanoutItem = (e: FanoutEvent): FanoutItem => ({
+export const fanoutItem = (fanoutEvent: FanoutEvent): FanoutItem => ({
   kind: 'fanout',
-  relation: e.relation,
-  id: e.id,
-  event: e.event,
-  enqueuedAt: e.enqueuedAt,
+  relation: fanoutEvent.relation,
+  id: fanoutEvent.id,
+  event: fanoutEvent.event,
+  enqueuedAt: fanoutEvent.enqueuedAt,
 });
 export const isFanoutItem = (item: InboxItem): item is FanoutItem => (item as { kind?: unknown }).kind === 'fanout';
 /** `scene 12`, `performer 7`: for messages. */
@@ -79,8 +79,19 @@ export function encodeInboxEntry(job: SyncJobData): string[] {
   return out;
 }
 
-export function encodeFanoutEntry(e: FanoutEvent): string[] {
-  return ['kind', 'fanout', 'relation', e.relation, 'id', e.id, 'event', e.event, 'enqueuedAt', String(e.enqueuedAt)];
+export function encodeFanoutEntry(fanoutEvent: FanoutEvent): string[] {
+  return [
+    'kind',
+    'fanout',
+    'relation',
+    fanoutEvent.relation,
+    'id',
+    fanoutEvent.id,
+    'event',
+    fanoutEvent.event,
+    'enqueuedAt',
+    String(fanoutEvent.enqueuedAt),
+  ];
 }
 
 /** The XADD field/value list of an item. */
@@ -124,9 +135,9 @@ export function itemJson(item: InboxItem): string {
  * the workers' decodeInboxEntry validates fully and drops what is invalid). A line without `kind` is a
  * scene job (every line ever spooled before fan-outs existed).
  */
-export function inboxItemOf(v: unknown): InboxItem | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
-  const j = v as Record<string, unknown>;
+export function inboxItemOf(value: unknown): InboxItem | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const j = value as Record<string, unknown>;
   if (j.kind === 'fanout') {
     if (typeof j.relation !== 'string' || !(FANOUT_RELATIONS as readonly string[]).includes(j.relation)) return null;
     if (typeof j.id !== 'string' || !STASH_ID_RE.test(j.id)) return null;

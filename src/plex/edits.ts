@@ -25,20 +25,23 @@ const isLocked = (v: unknown) => v === true || v === 1 || v === '1' || v === 'tr
 const TAG_ARRAYS: Record<PlexTagField, 'Genre' | 'Role' | 'Collection'> = { genre: 'Genre', actor: 'Role', collection: 'Collection' };
 
 /** One Plex metadata object → PlexItem. `sectionKey` is used when Plex does not say (librarySectionID). */
-export function itemFromMetadata(m: PlexMetadata, sectionKey = ''): PlexItem {
-  const tags = Object.fromEntries(PLEX_TAG_FIELDS.map((f) => [f, m[TAG_ARRAYS[f]].map((t) => t.tag)])) as Record<PlexTagField, string[]>;
+export function itemFromMetadata(metadata: PlexMetadata, sectionKey = ''): PlexItem {
+  const tags = Object.fromEntries(PLEX_TAG_FIELDS.map((f) => [f, metadata[TAG_ARRAYS[f]].map((t) => t.tag)])) as Record<
+    PlexTagField,
+    string[]
+  >;
   return {
-    ratingKey: m.ratingKey,
-    sectionKey: m.librarySectionID ?? sectionKey,
-    title: m.title,
-    summary: m.summary,
-    studio: m.studio,
-    originallyAvailableAt: m.originallyAvailableAt,
-    userRating: typeof m.userRating === 'number' ? m.userRating : null,
+    ratingKey: metadata.ratingKey,
+    sectionKey: metadata.librarySectionID ?? sectionKey,
+    title: metadata.title,
+    summary: metadata.summary,
+    studio: metadata.studio,
+    originallyAvailableAt: metadata.originallyAvailableAt,
+    userRating: typeof metadata.userRating === 'number' ? metadata.userRating : null,
     tags,
-    files: filesOf(m),
-    locked: m.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
-    ...(m.thumb ? { thumb: m.thumb } : {}),
+    files: filesOf(metadata),
+    locked: metadata.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
+    ...(metadata.thumb ? { thumb: metadata.thumb } : {}),
   };
 }
 

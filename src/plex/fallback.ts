@@ -28,7 +28,7 @@ export interface FallbackDeps {
 }
 
 export class BaseNameFallback {
-  constructor(private readonly d: FallbackDeps) {}
+  constructor(private readonly deps: FallbackDeps) {}
 
   /** One paged pass over `sections`: items holding the target, and parts with its base name and `size` (when given). */
   async scanFor(
@@ -40,7 +40,7 @@ export class BaseNameFallback {
     const exact: PlexMetadata[] = [];
     const sameFile: SameFile[] = [];
     for (const section of sections) {
-      for await (const items of this.d.listing.pages(section.key, {})) {
+      for await (const items of this.deps.listing.pages(section.key, {})) {
         for (const listed of items) {
           // Listed items may lack librarySectionID (the container carries it): the edit call needs it.
           const item = { ...listed, librarySectionID: listed.librarySectionID ?? section.key };
@@ -66,16 +66,16 @@ export class BaseNameFallback {
   async notLeftBehind(found: SameFile[], lastSyncedTo: string | undefined): Promise<SameFile[]> {
     const suspects = found.filter((f) => f.item.ratingKey === lastSyncedTo);
     if (suspects.length === 0) return found;
-    const synced = await this.d.cache.syncedPaths(suspects.map((f) => f.file));
+    const synced = await this.deps.cache.syncedPaths(suspects.map((f) => f.file));
     const left = new Set(suspects.filter((_, i) => synced[i]));
     return found.filter((f) => !left.has(f));
   }
 
   /** The fallback's match: cached with the Plex file it stands for, and the PATH_MAP that would have found it suggested. */
   async accept(found: SameFile, stashPath: string, target: string): Promise<void> {
-    const { redis, hintsKey, log } = this.d;
-    await this.d.cache.set(target, found.item.ratingKey, found.file);
-    const location = (await this.d.locations.sectionOf(found.file))?.location;
+    const { redis, hintsKey, log } = this.deps;
+    await this.deps.cache.set(target, found.item.ratingKey, found.file);
+    const location = (await this.deps.locations.sectionOf(found.file))?.location;
     const pair = suggestPathMap(stashPath, found.file, location);
     if (pair && redis) await recordPathHint(redis, hintsKey, { pair, stashPath, plexPath: found.file, at: Date.now() }, log);
   }

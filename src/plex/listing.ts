@@ -148,8 +148,8 @@ export class PlexListing {
 const sectionPath = (sectionKey: string) => `/library/sections/${encodeURIComponent(sectionKey)}/all`;
 
 /** Whether an item has a part whose file is exactly the (normalised) target. */
-export function holds(m: PlexMetadata, target: string): boolean {
-  return m.Media.some((md) => md.Part.some((p) => typeof p.file === 'string' && normalisePlexPath(p.file) === target));
+export function holds(metadata: PlexMetadata, target: string): boolean {
+  return metadata.Media.some((md) => md.Part.some((p) => typeof p.file === 'string' && normalisePlexPath(p.file) === target));
 }
 
 function numberHeader(res: Response, name: string): number | null {

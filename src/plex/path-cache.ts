@@ -38,10 +38,10 @@ export class PlexPathCache {
 
   constructor(
     private readonly redis: RedisConnection | undefined,
-    k: Pick<Keys, 'plexPathCache' | 'plexLastScan'>,
+    redisKeys: Pick<Keys, 'plexPathCache' | 'plexLastScan'>,
   ) {
-    this.key = k.plexPathCache;
-    this.lastScanKey = k.plexLastScan;
+    this.key = redisKeys.plexPathCache;
+    this.lastScanKey = redisKeys.plexLastScan;
   }
 
   /** The entry for a Plex path, or null (none, no Redis, or Redis failing). */

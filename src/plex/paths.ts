@@ -18,15 +18,15 @@ export interface SectionMatch {
 }
 
 /** Backslashes → '/'. Nothing else changes (case, duplicate separators stay as they are). */
-export const toSlashes = (p: string): string => p.replace(/\\/g, '/');
+export const toSlashes = (filePath: string): string => filePath.replace(/\\/g, '/');
 
 /**
  * The form two Plex paths are compared in: '/' separators and no Win32 long-path prefix
  * (`\\?\C:\x` → `C:/x`, `\\?\UNC\srv\share` → `//srv/share`). Otherwise exact: Plex stores the path
  * it scanned, so anything looser could confuse two different files.
  */
-export function normalisePlexPath(p: string): string {
-  const s = toSlashes(p);
+export function normalisePlexPath(filePath: string): string {
+  const s = toSlashes(filePath);
   if (/^\/\/\?\/UNC\//i.test(s)) return `//${s.slice('//?/UNC/'.length)}`;
   if (s.startsWith('//?/')) return s.slice('//?/'.length);
   return s;

@@ -61,7 +61,7 @@ export interface ResolverParts {
 }
 
 export class PlexResolver {
-  constructor(private readonly p: ResolverParts) {}
+  constructor(private readonly resolverParts: ResolverParts) {}
 
   /**
    * The Plex item holding a Stash file: path mapped, section chosen by longest location prefix, then the
@@ -72,11 +72,11 @@ export class PlexResolver {
    * that answers 404 is looked for afresh; it is reported gone (onGone) only once proven.
    */
   async resolveItem(stashPath: string, size: number | null = null, opts: ResolveOptions = {}): Promise<ResolvedItem> {
-    const read = opts.read ?? ((k, s) => this.p.items.getItem(k, s));
-    const plexPath = this.p.locations.mapped(stashPath);
+    const read = opts.read ?? ((k, s) => this.resolverParts.items.getItem(k, s));
+    const plexPath = this.resolverParts.locations.mapped(stashPath);
     const target = normalisePlexPath(plexPath);
-    const match = await this.p.locations.sectionMatch(plexPath);
-    const cached = await this.p.cache.entry(target);
+    const match = await this.resolverParts.locations.sectionMatch(plexPath);
+    const cached = await this.resolverParts.cache.entry(target);
     const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
     if (verdict?.kind === 'hit') return verdict.resolved;
     const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts.lastSyncedTo);
@@ -90,7 +90,7 @@ export class PlexResolver {
    * Plex under its own path). Anything else (Plex down…) is the caller's problem.
    */
   private async verifyCached(cached: CacheEntry, target: string, sectionKey: string, read: ItemReader): Promise<CacheVerdict> {
-    if (cached.via === 'fallback' && cached.cachedAt <= (await this.p.cache.lastScanAt())) return { kind: 'recheck' };
+    if (cached.via === 'fallback' && cached.cachedAt <= (await this.resolverParts.cache.lastScanAt())) return { kind: 'recheck' };
     let item: PlexItem;
     try {
       item = await read(cached.ratingKey, sectionKey);
@@ -105,7 +105,7 @@ export class PlexResolver {
         resolved: { ratingKey: cached.ratingKey, sectionKey: item.sectionKey || sectionKey, item, via: cached.via, cached: true },
       };
     }
-    await this.p.cache.drop(target);
+    await this.resolverParts.cache.drop(target);
     return { kind: 'moved' };
   }
 
@@ -125,7 +125,7 @@ export class PlexResolver {
       found = await fresh();
     } catch (err) {
       if (err instanceof SyncError && err.type === 'PlexNotFound' && (await this.confirmGone(cached.ratingKey, cached.file))) {
-        await this.p.cache.drop(target);
+        await this.resolverParts.cache.drop(target);
         await opts.onGone?.(cached.ratingKey, null);
       }
       throw err;
@@ -141,7 +141,7 @@ export class PlexResolver {
    * is none, and everywhere without Redis or when Redis fails (the cache is advisory).
    */
   async cachedMatches(stashPaths: readonly string[]): Promise<({ ratingKey: string; file: string } | null)[]> {
-    return this.p.cache.matches(stashPaths.map((p) => this.p.locations.plexPathOf(p)));
+    return this.resolverParts.cache.matches(stashPaths.map((p) => this.resolverParts.locations.plexPathOf(p)));
   }
 
   /**
@@ -150,14 +150,14 @@ export class PlexResolver {
    */
   async confirmGone(ratingKey: string, plexFile: string): Promise<boolean> {
     try {
-      const section = (await this.p.locations.sectionOf(plexFile))?.section.key;
+      const section = (await this.resolverParts.locations.sectionOf(plexFile))?.section.key;
       if (section === undefined) return false;
-      await this.p.listing.answers(section);
+      await this.resolverParts.listing.answers(section);
     } catch {
       return false;
     }
     try {
-      await this.p.items.getItem(ratingKey);
+      await this.resolverParts.items.getItem(ratingKey);
       return false;
     } catch (err) {
       return err instanceof SyncError && err.type === 'PlexNotFound';
@@ -176,21 +176,21 @@ export class PlexResolver {
     if (match) {
       const sectionKey = match.section.key;
       // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
-      const byFile = await this.p.listing.searchByFile(sectionKey, target, inLocationStyle(plexPath, match.location));
+      const byFile = await this.resolverParts.listing.searchByFile(sectionKey, target, inLocationStyle(plexPath, match.location));
       if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
       const guess = titleGuess(plexPath);
-      const byTitle = guess ? await this.p.listing.search(sectionKey, target, { title: guess }) : [];
+      const byTitle = guess ? await this.resolverParts.listing.search(sectionKey, target, { title: guess }) : [];
       if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
     }
-    const fallback = this.p.matchFallback === 'basename' && size !== null && Number.isFinite(size);
+    const fallback = this.resolverParts.matchFallback === 'basename' && size !== null && Number.isFinite(size);
     if (!match && !fallback) throw this.noSection(stashPath, plexPath);
     // Last resort: every page (all of it, so a second holder is noticed), keeping matches only.
-    const sections = match && !fallback ? [match.section] : await this.p.locations.allowedSections();
-    const found = await this.p.fallback.scanFor(sections, target, fallback ? size : null);
+    const sections = match && !fallback ? [match.section] : await this.resolverParts.locations.allowedSections();
+    const found = await this.resolverParts.fallback.scanFor(sections, target, fallback ? size : null);
     if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
-    const sameFile = await this.p.fallback.notLeftBehind(found.sameFile, lastSyncedTo);
+    const sameFile = await this.resolverParts.fallback.notLeftBehind(found.sameFile, lastSyncedTo);
     if (sameFile.length === 1) {
-      await this.p.fallback.accept(sameFile[0], stashPath, target);
+      await this.resolverParts.fallback.accept(sameFile[0], stashPath, target);
       return {
         ratingKey: sameFile[0].item.ratingKey,
         sectionKey: sameFile[0].item.librarySectionID ?? '',
@@ -200,7 +200,7 @@ export class PlexResolver {
     }
     if (sameFile.length > 1) {
       const where = sameFile.map((f) => `${f.item.ratingKey} (${f.file})`).join(', ');
-      throw this.p.http.scrub(
+      throw this.resolverParts.http.scrub(
         new SyncError('AmbiguousMatch', `no item holds ${target}; several files named ${baseName(target)} of ${size} bytes: ${where}`),
       );
     }
@@ -216,27 +216,27 @@ export class PlexResolver {
   private async settle(found: PlexMetadata[], target: string, sectionKey: string): Promise<ResolvedItem> {
     const ratingKeys = [...new Set(found.map((m) => m.ratingKey))];
     if (ratingKeys.length > 1) {
-      throw this.p.http.scrub(
+      throw this.resolverParts.http.scrub(
         new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`),
       );
     }
     if (ratingKeys.length === 0) throw this.notHeld(target, sectionKey);
     const ratingKey = ratingKeys[0];
-    await this.p.cache.set(target, ratingKey);
+    await this.resolverParts.cache.set(target, ratingKey);
     return { ratingKey, sectionKey: found[0].librarySectionID ?? sectionKey, via: 'path', cached: false };
   }
 
   private noSection(stashPath: string, plexPath: string, more = ''): SyncError {
-    const { libraries } = this.p.locations;
+    const { libraries } = this.resolverParts.locations;
     const mapped = plexPath === normalisePlexPath(stashPath) ? '' : ` (mapped from ${stashPath})`;
     const scope = libraries ? `the libraries ${libraries.map((l) => `"${l}"`).join(', ')}` : 'any movie library';
-    return this.p.http.scrub(
+    return this.resolverParts.http.scrub(
       new SyncError('PlexNotFound', `no location of ${scope} contains ${plexPath}${mapped}${more}; check PATH_MAP and PLEX_LIBRARIES`),
     );
   }
 
   private notHeld(target: string, sectionKey: string, more = ''): SyncError {
-    return this.p.http.scrub(
+    return this.resolverParts.http.scrub(
       new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`),
     );
   }

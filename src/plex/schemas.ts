@@ -194,5 +194,5 @@ export function parsePosters(json: unknown): PlexPoster[] {
 }
 
 /** Every `Media[].Part[].file` of an item (as Plex reports it). */
-export const filesOf = (m: PlexMetadata): string[] =>
-  m.Media.flatMap((md) => md.Part.map((p) => p.file)).filter((f): f is string => typeof f === 'string' && f !== '');
+export const filesOf = (metadata: PlexMetadata): string[] =>
+  metadata.Media.flatMap((md) => md.Part.map((p) => p.file)).filter((f): f is string => typeof f === 'string' && f !== '');

@@ -196,17 +196,17 @@ export function stepAll(
 }
 
 /** A Redis hash of the state: every field a string, '' for null. */
-export function serializeBreaker(s: BreakerState): Record<string, string> {
+export function serializeBreaker(breakerState: BreakerState): Record<string, string> {
   const n = (v: number | null) => (v === null ? '' : String(v));
   return {
-    state: s.state,
-    since: String(s.since),
-    consecutiveFailures: String(s.consecutiveFailures),
-    openedAt: n(s.openedAt),
-    streakStartedAt: n(s.streakStartedAt),
-    firstError: s.firstError ?? '',
-    halfOpenSuccesses: String(s.halfOpenSuccesses),
-    recoveries: String(s.recoveries),
+    state: breakerState.state,
+    since: String(breakerState.since),
+    consecutiveFailures: String(breakerState.consecutiveFailures),
+    openedAt: n(breakerState.openedAt),
+    streakStartedAt: n(breakerState.streakStartedAt),
+    firstError: breakerState.firstError ?? '',
+    halfOpenSuccesses: String(breakerState.halfOpenSuccesses),
+    recoveries: String(breakerState.recoveries),
   };
 }
 

@@ -41,11 +41,11 @@ export function formatAgo(then: number, now: number): string {
  * → "unlimited". Precision: one decimal from 10, two from 1, three significant digits below 1;
  * trailing zeros dropped.
  */
-export function formatRate(n: number | null): string {
-  if (n === null) return 'unlimited';
-  if (!Number.isFinite(n)) return n === Infinity ? 'unlimited' : 'n/a';
-  const abs = Math.abs(n);
-  const text = abs >= 10 ? n.toFixed(1) : abs >= 1 ? n.toFixed(2) : n === 0 ? '0' : n.toPrecision(3);
+export function formatRate(rate: number | null): string {
+  if (rate === null) return 'unlimited';
+  if (!Number.isFinite(rate)) return rate === Infinity ? 'unlimited' : 'n/a';
+  const abs = Math.abs(rate);
+  const text = abs >= 10 ? rate.toFixed(1) : abs >= 1 ? rate.toFixed(2) : rate === 0 ? '0' : rate.toPrecision(3);
   return `${String(Number(text))} jobs/s`;
 }
 

@@ -55,12 +55,12 @@ export function parseHealth(raw: string | null, warnings: string[]): HealthRecor
 }
 
 /** The health record; missing, of the wrong Redis type or unreadable parts read as unknown (with warnings). */
-export async function readHealth(redis: RedisConnection, k: Pick<Keys, 'health'>, warnings: string[]): Promise<HealthRecord> {
-  const raw = await tolerant(redis.get(k.health));
+export async function readHealth(redis: RedisConnection, redisKeys: Pick<Keys, 'health'>, warnings: string[]): Promise<HealthRecord> {
+  const raw = await tolerant(redis.get(redisKeys.health));
   return wrongType(raw, 'health record', warnings) ? { ...EMPTY_HEALTH } : parseHealth(raw, warnings);
 }
 
 /** The fenced write that stores `health`. */
-export function healthWrite(k: Pick<Keys, 'health'>, health: HealthRecord): FencedOp {
-  return { cmd: 'SET', key: k.health, args: [JSON.stringify(health)] };
+export function healthWrite(redisKeys: Pick<Keys, 'health'>, health: HealthRecord): FencedOp {
+  return { cmd: 'SET', key: redisKeys.health, args: [JSON.stringify(health)] };
 }

@@ -63,14 +63,14 @@ export interface LeaseView {
 }
 
 /** The lease; an unreadable holder (wrong Redis type, not an id) reads as none, with a warning. */
-export async function readLease(redis: RedisConnection, k: Pick<Keys, 'leader'>, warnings: string[]): Promise<LeaseView> {
-  const [raw, ttlMs] = await Promise.all([readString(redis, k.leader, 'supervisor lease', warnings), redis.pttl(k.leader)]);
+export async function readLease(redis: RedisConnection, redisKeys: Pick<Keys, 'leader'>, warnings: string[]): Promise<LeaseView> {
+  const [raw, ttlMs] = await Promise.all([readString(redis, redisKeys.leader, 'supervisor lease', warnings), redis.pttl(redisKeys.leader)]);
   if (raw === null || leaderIdSchema.safeParse(raw).success) return { holder: raw, ttlMs };
   warnings.push('stored supervisor lease holder unreadable: not shown');
   return { holder: null, ttlMs };
 }
 
 /** A supervisor leader is alive: a readable holder whose lease expires (one without expiry is stale). */
-export function leaseAlive(l: LeaseView): boolean {
-  return l.holder !== null && l.ttlMs > 0;
+export function leaseAlive(leaseView: LeaseView): boolean {
+  return leaseView.holder !== null && leaseView.ttlMs > 0;
 }

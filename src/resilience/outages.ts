@@ -85,15 +85,15 @@ export function openOutage(args: {
  * The outage ended at `endedAt` (the breaker closed): `durationMs = endedAt − startedAt` (never
  * negative). Idempotent: an outage already closed is returned unchanged (the same object).
  */
-export function closeOutage(o: Outage, endedAt: number, jobsAffected: number): Outage {
-  if (o.endedAt !== null) return o;
-  const end = Math.max(endedAt, o.startedAt);
-  return { ...o, endedAt: end, durationMs: end - o.startedAt, jobsAffected: Math.max(0, Math.floor(jobsAffected)) };
+export function closeOutage(outage: Outage, endedAt: number, jobsAffected: number): Outage {
+  if (outage.endedAt !== null) return outage;
+  const end = Math.max(endedAt, outage.startedAt);
+  return { ...outage, endedAt: end, durationMs: end - outage.startedAt, jobsAffected: Math.max(0, Math.floor(jobsAffected)) };
 }
 
 /** The ramp after the outage finished at `at`. Idempotent like closeOutage. */
-export function endOutageRamp(o: Outage, at: number): Outage {
-  return o.rampEndedAt !== null ? o : { ...o, rampEndedAt: at };
+export function endOutageRamp(outage: Outage, at: number): Outage {
+  return outage.rampEndedAt !== null ? outage : { ...outage, rampEndedAt: at };
 }
 
 /**

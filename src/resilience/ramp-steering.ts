@@ -52,18 +52,23 @@ export interface RampPlan {
  * - Otherwise: backoff updated from the ramp's own error rate (halved above the threshold, restored
  *   below a third of it), and the limit of the schedule's rate at the middle of the coming step.
  */
-export function steerRamp(s: RampSteeringInput): RampPlan | null {
-  if (s.breaker !== 'CLOSED' || s.now - s.lastEvalAt < RAMP_STEP_MS) return null;
-  const steady = steadyLimit(s.maxRate);
-  if (!s.ramp) return s.limitApplied ? {} : { limit: steady };
-  if (rampFinished(s.ramp, s.settings, s.now)) {
-    const last = s.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
-    return { limit: steady, ramp: null, ...(last ? { outage: endOutageRamp(last, s.now) } : {}), note: 'finished' };
+export function steerRamp(rampSteeringInput: RampSteeringInput): RampPlan | null {
+  if (rampSteeringInput.breaker !== 'CLOSED' || rampSteeringInput.now - rampSteeringInput.lastEvalAt < RAMP_STEP_MS) return null;
+  const steady = steadyLimit(rampSteeringInput.maxRate);
+  if (!rampSteeringInput.ramp) return rampSteeringInput.limitApplied ? {} : { limit: steady };
+  if (rampFinished(rampSteeringInput.ramp, rampSteeringInput.settings, rampSteeringInput.now)) {
+    const last = rampSteeringInput.outages.find((o) => o.endedAt !== null && o.rampEndedAt === null);
+    return { limit: steady, ramp: null, ...(last ? { outage: endOutageRamp(last, rampSteeringInput.now) } : {}), note: 'finished' };
   }
-  const rate = rampErrorRate(s.ramp, s.outcomes, s.settings.errorWindowMs, s.now);
-  const ramp = updateBackoff(s.ramp, rate, s.settings.errorThreshold, s.now);
-  const limit = rampLimit(ramp, s.settings, s.now + RAMP_STEP_MS / 2);
-  if (ramp === s.ramp) return { limit };
+  const rate = rampErrorRate(
+    rampSteeringInput.ramp,
+    rampSteeringInput.outcomes,
+    rampSteeringInput.settings.errorWindowMs,
+    rampSteeringInput.now,
+  );
+  const ramp = updateBackoff(rampSteeringInput.ramp, rate, rampSteeringInput.settings.errorThreshold, rampSteeringInput.now);
+  const limit = rampLimit(ramp, rampSteeringInput.settings, rampSteeringInput.now + RAMP_STEP_MS / 2);
+  if (ramp === rampSteeringInput.ramp) return { limit };
   return { limit, ramp, note: ramp.backoff ? 'halved' : 'restored' };
 }
 

@@ -24,11 +24,11 @@ export interface StoredBreaker {
 /** The breaker hash: missing reads as CLOSED; unreadable as CLOSED or repaired (parseBreaker), with a warning. */
 export async function readBreaker(
   redis: RedisConnection,
-  k: Pick<Keys, 'breaker'>,
+  redisKeys: Pick<Keys, 'breaker'>,
   now: number,
   warnings: string[],
 ): Promise<StoredBreaker> {
-  const raw = await tolerant(redis.hgetall(k.breaker));
+  const raw = await tolerant(redis.hgetall(redisKeys.breaker));
   const hash = wrongType(raw, 'breaker', warnings) ? null : raw;
   const b = parseBreaker(hash && Object.keys(hash).length ? hash : null, now);
   if (b.warning) warnings.push(b.warning);
@@ -41,10 +41,10 @@ export async function readBreaker(
 }
 
 /** The writes that store the breaker and the signal cursor (the whole hash replaced). */
-export function breakerWrites(k: Pick<Keys, 'breaker'>, state: BreakerState, signalCursor: string): FencedOp[] {
+export function breakerWrites(redisKeys: Pick<Keys, 'breaker'>, state: BreakerState, signalCursor: string): FencedOp[] {
   return [
-    { cmd: 'DEL', key: k.breaker, args: [] },
-    { cmd: 'HSET', key: k.breaker, args: Object.entries({ ...serializeBreaker(state), signalCursor }).flat() },
+    { cmd: 'DEL', key: redisKeys.breaker, args: [] },
+    { cmd: 'HSET', key: redisKeys.breaker, args: Object.entries({ ...serializeBreaker(state), signalCursor }).flat() },
   ];
 }
 
@@ -52,25 +52,30 @@ export function breakerWrites(k: Pick<Keys, 'breaker'>, state: BreakerState, sig
 export const TRANSITIONS_KEPT = 100;
 
 /** The writes that append `t` to the capped transition log (newest first; read by operators, LRANGE). */
-export function transitionWrites(k: Pick<Keys, 'transitions'>, t: BreakerTransition): FencedOp[] {
+export function transitionWrites(redisKeys: Pick<Keys, 'transitions'>, breakerTransition: BreakerTransition): FencedOp[] {
   return [
-    { cmd: 'LPUSH', key: k.transitions, args: [JSON.stringify(t)] },
-    { cmd: 'LTRIM', key: k.transitions, args: [0, TRANSITIONS_KEPT - 1] },
+    { cmd: 'LPUSH', key: redisKeys.transitions, args: [JSON.stringify(breakerTransition)] },
+    { cmd: 'LTRIM', key: redisKeys.transitions, args: [0, TRANSITIONS_KEPT - 1] },
   ];
 }
 
 /** The ramp hash: null when none runs; unreadable parts repaired the cautious way (parseRamp), with a warning. */
-export async function readRamp(redis: RedisConnection, k: Pick<Keys, 'ramp'>, now: number, warnings: string[]): Promise<RampState | null> {
-  const raw = await tolerant(redis.hgetall(k.ramp));
+export async function readRamp(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'ramp'>,
+  now: number,
+  warnings: string[],
+): Promise<RampState | null> {
+  const raw = await tolerant(redis.hgetall(redisKeys.ramp));
   const r = parseRamp(wrongType(raw, 'ramp', warnings) ? null : raw, now);
   if (r.warning) warnings.push(r.warning);
   return r.ramp;
 }
 
 /** The writes that store `ramp` (null: the key deleted, no ramp runs). */
-export function rampWrites(k: Pick<Keys, 'ramp'>, ramp: RampState | null): FencedOp[] {
-  const del: FencedOp = { cmd: 'DEL', key: k.ramp, args: [] };
-  return ramp ? [del, { cmd: 'HSET', key: k.ramp, args: Object.entries(serializeRamp(ramp)).flat() }] : [del];
+export function rampWrites(redisKeys: Pick<Keys, 'ramp'>, ramp: RampState | null): FencedOp[] {
+  const del: FencedOp = { cmd: 'DEL', key: redisKeys.ramp, args: [] };
+  return ramp ? [del, { cmd: 'HSET', key: redisKeys.ramp, args: Object.entries(serializeRamp(ramp)).flat() }] : [del];
 }
 
 /** The stored outage history: records that do not fit the schema are dropped, with a warning. */
@@ -88,29 +93,29 @@ export function parseOutages(raw: string | null, warnings: string[]): Outage[] {
 }
 
 /** The outage history, newest first; what cannot be read is dropped, with a warning. */
-export async function readOutages(redis: RedisConnection, k: Pick<Keys, 'outages'>, warnings: string[]): Promise<Outage[]> {
-  const raw = await tolerant(redis.get(k.outages));
+export async function readOutages(redis: RedisConnection, redisKeys: Pick<Keys, 'outages'>, warnings: string[]): Promise<Outage[]> {
+  const raw = await tolerant(redis.get(redisKeys.outages));
   return wrongType(raw, 'outage history', warnings) ? [] : parseOutages(raw, warnings);
 }
 
 /** The write that stores the outage history (only records that fit the schema: every reader can read it back). */
-export function outagesWrite(k: Pick<Keys, 'outages'>, list: readonly Outage[]): FencedOp {
-  return { cmd: 'SET', key: k.outages, args: [outagesToStore(list)] };
+export function outagesWrite(redisKeys: Pick<Keys, 'outages'>, list: readonly Outage[]): FencedOp {
+  return { cmd: 'SET', key: redisKeys.outages, args: [outagesToStore(list)] };
 }
 
 /** The write that adds jobs to the ongoing outage's job set. */
-export function outageJobsAdd(k: Pick<Keys, 'outageJobs'>, jobIds: readonly string[]): FencedOp {
-  return { cmd: 'SADD', key: k.outageJobs, args: [...jobIds] };
+export function outageJobsAdd(redisKeys: Pick<Keys, 'outageJobs'>, jobIds: readonly string[]): FencedOp {
+  return { cmd: 'SADD', key: redisKeys.outageJobs, args: [...jobIds] };
 }
 
 /** The write that empties the outage's job set. */
-export function outageJobsClear(k: Pick<Keys, 'outageJobs'>): FencedOp {
-  return { cmd: 'DEL', key: k.outageJobs, args: [] };
+export function outageJobsClear(redisKeys: Pick<Keys, 'outageJobs'>): FencedOp {
+  return { cmd: 'DEL', key: redisKeys.outageJobs, args: [] };
 }
 
 /** Distinct jobs in the outage's job set. */
-export function countOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJobs'>): Promise<number> {
-  return redis.scard(k.outageJobs);
+export function countOutageJobs(redis: RedisConnection, redisKeys: Pick<Keys, 'outageJobs'>): Promise<number> {
+  return redis.scard(redisKeys.outageJobs);
 }
 
 export interface SupervisorSnapshot {
@@ -127,13 +132,13 @@ export interface SupervisorSnapshot {
 export type StoredSnapshot = SupervisorSnapshot & { breakerStored: boolean };
 
 /** Breaker, ramp, outage history and health record, read in parallel; warnings in that order. */
-export async function readSnapshot(redis: RedisConnection, k: Keys, now: number): Promise<StoredSnapshot> {
+export async function readSnapshot(redis: RedisConnection, redisKeys: Keys, now: number): Promise<StoredSnapshot> {
   const w: [string[], string[], string[], string[]] = [[], [], [], []];
   const [breaker, ramp, outages, health] = await Promise.all([
-    readBreaker(redis, k, now, w[0]),
-    readRamp(redis, k, now, w[1]),
-    readOutages(redis, k, w[2]),
-    readHealth(redis, k, w[3]),
+    readBreaker(redis, redisKeys, now, w[0]),
+    readRamp(redis, redisKeys, now, w[1]),
+    readOutages(redis, redisKeys, w[2]),
+    readHealth(redis, redisKeys, w[3]),
   ]);
   return {
     breaker: breaker.state,

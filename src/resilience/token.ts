@@ -15,10 +15,10 @@ export interface HoldState {
 }
 
 /** Why the supervisor keeps the queue paused now; empty when it may run. */
-export function pauseReasons(s: HoldState): PauseReason[] {
+export function pauseReasons(holdState: HoldState): PauseReason[] {
   const reasons: PauseReason[] = [];
-  if (s.breaker === 'OPEN') reasons.push('plex down');
-  if (s.tokenRejected) reasons.push('token rejected');
+  if (holdState.breaker === 'OPEN') reasons.push('plex down');
+  if (holdState.tokenRejected) reasons.push('token rejected');
   return reasons;
 }
 
@@ -36,11 +36,11 @@ export interface TokenCheckEffect {
  * Accepted after a rejection: clear it and resume unless Plex is also down. Unreachable says nothing
  * about the token: the probes deal with Plex being down.
  */
-export function afterTokenCheck(check: TokenCheck, s: HoldState): TokenCheckEffect {
-  if (check === 'unreachable') return { tokenRejected: s.tokenRejected, queue: 'keep' };
+export function afterTokenCheck(check: TokenCheck, holdState: HoldState): TokenCheckEffect {
+  if (check === 'unreachable') return { tokenRejected: holdState.tokenRejected, queue: 'keep' };
   if (check === 'rejected') return { tokenRejected: true, queue: 'pause' };
-  const wasRejected = s.tokenRejected;
-  const clear = pauseReasons({ breaker: s.breaker, tokenRejected: false }).length === 0;
+  const wasRejected = holdState.tokenRejected;
+  const clear = pauseReasons({ breaker: holdState.breaker, tokenRejected: false }).length === 0;
   return { tokenRejected: false, queue: wasRejected && clear ? 'resume' : 'keep' };
 }
 
@@ -63,10 +63,10 @@ export interface TokenCheckPlan extends TokenCheckEffect {
  * afterTokenCheck, and the rest: an unreachable Plex changes nothing and stores nothing (the probes
  * deal with it); an answer stores the verdict, and an accepted token has the libraries checked.
  */
-export function tokenCheckPlan(check: TokenCheck, s: HoldState): TokenCheckPlan {
-  const effect = afterTokenCheck(check, s);
+export function tokenCheckPlan(check: TokenCheck, holdState: HoldState): TokenCheckPlan {
+  const effect = afterTokenCheck(check, holdState);
   if (check === 'unreachable') return { ...effect, record: false, note: null, checkLibraries: false };
-  const note = effect.tokenRejected ? 'rejected' : s.tokenRejected ? 'accepted again' : null;
+  const note = effect.tokenRejected ? 'rejected' : holdState.tokenRejected ? 'accepted again' : null;
   return { ...effect, record: true, note, checkLibraries: check === 'accepted' };
 }
 
@@ -75,9 +75,12 @@ export function tokenCheckPlan(check: TokenCheck, s: HoldState): TokenCheckPlan 
  * while the token stands rejected (to notice when it works again), at most once per `recheckMs` since
  * the last attempt. Not while Plex is down: the check could not answer, and recovery checks anyway.
  */
-export function tokenCheckDue(s: HoldState & { suspect: boolean; lastAttemptAt: number | null; recheckMs: number }, now: number): boolean {
-  if ((!s.suspect && !s.tokenRejected) || s.breaker === 'OPEN') return false;
-  return s.lastAttemptAt === null || now - s.lastAttemptAt >= s.recheckMs;
+export function tokenCheckDue(
+  holdState: HoldState & { suspect: boolean; lastAttemptAt: number | null; recheckMs: number },
+  now: number,
+): boolean {
+  if ((!holdState.suspect && !holdState.tokenRejected) || holdState.breaker === 'OPEN') return false;
+  return holdState.lastAttemptAt === null || now - holdState.lastAttemptAt >= holdState.recheckMs;
 }
 
 /** What a worker knows of the supervisor (read through the gate, src/resilience/gate.ts). */

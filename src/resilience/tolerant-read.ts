@@ -8,16 +8,16 @@ export const WRONG_TYPE = Symbol('wrong type');
 export type Read<T> = T | null | typeof WRONG_TYPE;
 
 /** A read that answers WRONG_TYPE for a key of another Redis type (corrupt); other errors propagate. */
-export function tolerant<T>(p: Promise<T>): Promise<Read<T>> {
-  return p.catch((err: Error) => {
+export function tolerant<T>(promise: Promise<T>): Promise<Read<T>> {
+  return promise.catch((err: Error) => {
     if (/WRONGTYPE/.test(err.message)) return WRONG_TYPE;
     throw err;
   });
 }
 
 /** Whether `v` is WRONG_TYPE; if so, a warning naming `what` is added. */
-export function wrongType<T>(v: Read<T>, what: string, warnings: string[]): v is typeof WRONG_TYPE {
-  if (v !== WRONG_TYPE) return false;
+export function wrongType<T>(read: Read<T>, what: string, warnings: string[]): read is typeof WRONG_TYPE {
+  if (read !== WRONG_TYPE) return false;
   warnings.push(`stored ${what} has the wrong Redis type: ignored`);
   return true;
 }

@@ -41,15 +41,15 @@ export interface StepPlan {
  * jobs count toward the outage while one is building or running; a failure streak that never became an
  * outage clears the set when it ends.
  */
-export function planStep(s: StepInput): StepPlan {
-  const plan: StepPlan = { outageJobs: 'keep', pauseFirst: s.transitions.some((t) => t.to === 'OPEN') };
-  const streak = s.after.state !== 'CLOSED' || s.after.consecutiveFailures > 0;
-  if (s.affectedJobs > 0 && (streak || s.transitions.length > 0)) plan.outageJobs = 'add';
-  else if (!streak && s.before.consecutiveFailures > 0 && !s.transitions.length) plan.outageJobs = 'clear';
-  const ramp = rampAfter(s.ramp, s.transitions, s.now);
-  if (ramp !== s.ramp) plan.ramp = ramp;
-  const opening = s.transitions.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
-  if (opening) plan.outages = withNewOutage(s, opening);
+export function planStep(stepInput: StepInput): StepPlan {
+  const plan: StepPlan = { outageJobs: 'keep', pauseFirst: stepInput.transitions.some((t) => t.to === 'OPEN') };
+  const streak = stepInput.after.state !== 'CLOSED' || stepInput.after.consecutiveFailures > 0;
+  if (stepInput.affectedJobs > 0 && (streak || stepInput.transitions.length > 0)) plan.outageJobs = 'add';
+  else if (!streak && stepInput.before.consecutiveFailures > 0 && !stepInput.transitions.length) plan.outageJobs = 'clear';
+  const ramp = rampAfter(stepInput.ramp, stepInput.transitions, stepInput.now);
+  if (ramp !== stepInput.ramp) plan.ramp = ramp;
+  const opening = stepInput.transitions.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
+  if (opening) plan.outages = withNewOutage(stepInput, opening);
   return plan;
 }
 
@@ -105,17 +105,17 @@ const resumeIfFree = (v: HoldView): Effect[] =>
  * - → CLOSED: the running outage closes with its job count, the set is cleared, resume unless held,
  *   then the token is checked (recovery) and the listener told. The ramp was written with the breaker.
  */
-export function transitionEffects(t: BreakerTransition, v: HoldView): Effect[] {
-  if (t.to === 'OPEN') return [{ do: 'record' }, { do: 'pause' }, { do: 'announce' }];
-  if (t.to === 'HALF_OPEN') {
-    return [{ do: 'record' }, { do: 'addHeldJobs' }, { do: 'setLimit', limit: TRIAL_LIMIT }, ...resumeIfFree(v), { do: 'announce' }];
+export function transitionEffects(breakerTransition: BreakerTransition, holdView: HoldView): Effect[] {
+  if (breakerTransition.to === 'OPEN') return [{ do: 'record' }, { do: 'pause' }, { do: 'announce' }];
+  if (breakerTransition.to === 'HALF_OPEN') {
+    return [{ do: 'record' }, { do: 'addHeldJobs' }, { do: 'setLimit', limit: TRIAL_LIMIT }, ...resumeIfFree(holdView), { do: 'announce' }];
   }
-  const current = v.outages.find((o) => o.endedAt === null) ?? null;
+  const current = holdView.outages.find((o) => o.endedAt === null) ?? null;
   return [
     { do: 'record' },
     { do: 'closeOutage', outage: current },
     { do: 'clearOutageJobs' },
-    ...resumeIfFree(v),
+    ...resumeIfFree(holdView),
     { do: 'announce' },
     { do: 'checkToken' },
     ...(current ? [{ do: 'notifyRecovered', outage: current } as const] : []),
@@ -127,14 +127,14 @@ export function transitionEffects(t: BreakerTransition, v: HoldView): Effect[] {
  * token rejected; the trial limit while HALF_OPEN; while CLOSED, close an outage a leader that died
  * between closing the breaker and resuming left open, resume unless the token holds, check the token.
  */
-export function takeoverEffects(v: HoldView): Effect[] {
+export function takeoverEffects(holdView: HoldView): Effect[] {
   const effects: Effect[] = [];
-  if (v.breaker === 'OPEN' || v.tokenRejected) effects.push({ do: 'pause' });
-  if (v.breaker === 'HALF_OPEN') effects.push({ do: 'setLimit', limit: TRIAL_LIMIT });
-  else if (v.breaker === 'CLOSED') {
-    const open = v.outages.find((o) => o.endedAt === null);
+  if (holdView.breaker === 'OPEN' || holdView.tokenRejected) effects.push({ do: 'pause' });
+  if (holdView.breaker === 'HALF_OPEN') effects.push({ do: 'setLimit', limit: TRIAL_LIMIT });
+  else if (holdView.breaker === 'CLOSED') {
+    const open = holdView.outages.find((o) => o.endedAt === null);
     if (open) effects.push({ do: 'closeOutage', outage: open }, { do: 'clearOutageJobs' });
-    effects.push(...resumeIfFree(v), { do: 'checkToken' });
+    effects.push(...resumeIfFree(holdView), { do: 'checkToken' });
   }
   return effects;
 }

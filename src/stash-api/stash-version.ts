@@ -44,10 +44,10 @@ export interface StashServerInfo {
 }
 
 /** Whether a version is `bound` (a constant above, e.g. STASH_MIN_VERSION) or newer. */
-export function stashVersionAtLeast(v: StashVersionNumber, bound: string): boolean {
+export function stashVersionAtLeast(version: StashVersionNumber, bound: string): boolean {
   const b = parseStashVersion(bound);
   if (b === null) throw new RangeError(`not a Stash version: ${bound}`);
-  return compare(v, b) >= 0;
+  return compare(version, b) >= 0;
 }
 const atLeast = stashVersionAtLeast;
 

@@ -59,18 +59,18 @@ const warning = (text: string): ReportLine => ({ level: 'warning', text });
 // ---- small formatters --------------------------------------------------------------------------
 
 /** "1 job", "2 jobs"; irregular plurals given. */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 /** "2024-05-01 12:03:04" in the clock's zone. */
-export function formatWhen(t: number, clock: Pick<ReportClock, 'timeZone'>): string {
-  return formatDateTime(t, clock.timeZone);
+export function formatWhen(epochMs: number, clock: Pick<ReportClock, 'timeZone'>): string {
+  return formatDateTime(epochMs, clock.timeZone);
 }
 
 /** "12:03:04" when `t` falls on the same day as `now` (in the clock's zone), else with the date. */
-export function formatClock(t: number, clock: ReportClock): string {
-  const [date, time] = formatDateTime(t, clock.timeZone).split(' ');
+export function formatClock(epochMs: number, clock: ReportClock): string {
+  const [date, time] = formatDateTime(epochMs, clock.timeZone).split(' ');
   return date === formatDateTime(clock.now, clock.timeZone).split(' ')[0] ? time : `${date} ${time}`;
 }
 
@@ -78,10 +78,10 @@ export function formatClock(t: number, clock: ReportClock): string {
  * A percentage with two decimals: "99.87 %". Never "100.00 %" for less than 100 (rounding would hide
  * a short outage): that reads "99.99 %".
  */
-export function formatPct(p: number): string {
-  if (!Number.isFinite(p)) return 'n/a';
-  const text = p.toFixed(2);
-  return `${p < 100 && text === '100.00' ? '99.99' : text} %`;
+export function formatPct(fraction: number): string {
+  if (!Number.isFinite(fraction)) return 'n/a';
+  const text = fraction.toFixed(2);
+  return `${fraction < 100 && text === '100.00' ? '99.99' : text} %`;
 }
 
 function clip(text: string, max = MAX_ERROR_SHOWN): string {
@@ -95,12 +95,12 @@ function clip(text: string, max = MAX_ERROR_SHOWN): string {
  * The breaker's state with its timing: "Breaker: OPEN for 2m 5s, since 12:03:04 (…)". `since` 0 means
  * no state was ever stored (no supervisor ran): it reads CLOSED, as everywhere else.
  */
-export function breakerLine(b: StatusJson['breaker'], clock: ReportClock): ReportLine {
-  if (!(b.since > 0)) return info(`Breaker: ${b.state} (no state recorded yet: has the supervisor run?)`);
-  const timing = `for ${formatDuration(clock.now - b.since)}, since ${formatClock(b.since, clock)}`;
-  if (b.state === 'OPEN') return warning(`Breaker: OPEN ${timing} (Plex outage: the queue is paused)`);
-  if (b.state === 'HALF_OPEN') return info(`Breaker: HALF_OPEN ${timing} (trial at 1 job/s until Plex proves healthy)`);
-  const streak = b.consecutiveFailures > 0 ? ` (${plural(b.consecutiveFailures, 'outage-class failure')} in a row)` : '';
+export function breakerLine(breaker: StatusJson['breaker'], clock: ReportClock): ReportLine {
+  if (!(breaker.since > 0)) return info(`Breaker: ${breaker.state} (no state recorded yet: has the supervisor run?)`);
+  const timing = `for ${formatDuration(clock.now - breaker.since)}, since ${formatClock(breaker.since, clock)}`;
+  if (breaker.state === 'OPEN') return warning(`Breaker: OPEN ${timing} (Plex outage: the queue is paused)`);
+  if (breaker.state === 'HALF_OPEN') return info(`Breaker: HALF_OPEN ${timing} (trial at 1 job/s until Plex proves healthy)`);
+  const streak = breaker.consecutiveFailures > 0 ? ` (${plural(breaker.consecutiveFailures, 'outage-class failure')} in a row)` : '';
   return info(`Breaker: CLOSED ${timing}${streak}`);
 }
 
@@ -115,21 +115,21 @@ function heldUntil(reasons: readonly PauseReason[]): string {
   return `(${reasons.join(', ')}) until Plex ${down ? 'is back and ' : ''}accepts PLEX_TOKEN again; held jobs do not fail`;
 }
 
-export function queueLine(name: string, q: QueueStatus, opts: { completed?: boolean } = {}): ReportLine {
-  const completed = opts.completed ? `, ${q.completed} completed` : '';
-  const text = `Queue ${name}: ${plural(pending(q), 'job')} to do (${q.waiting} waiting, ${q.active} active, ${q.delayed} delayed), ${q.failed} failed${completed}`;
-  if (!q.paused) return info(text);
-  if (q.pausedBy === 'supervisor') {
-    const line = `${text}; paused by the supervisor ${heldUntil(q.pauseReasons)}`;
-    return q.pauseReasons.includes('token rejected') ? warning(line) : info(line);
+export function queueLine(name: string, queueStatus: QueueStatus, opts: { completed?: boolean } = {}): ReportLine {
+  const completed = opts.completed ? `, ${queueStatus.completed} completed` : '';
+  const text = `Queue ${name}: ${plural(pending(queueStatus), 'job')} to do (${queueStatus.waiting} waiting, ${queueStatus.active} active, ${queueStatus.delayed} delayed), ${queueStatus.failed} failed${completed}`;
+  if (!queueStatus.paused) return info(text);
+  if (queueStatus.pausedBy === 'supervisor') {
+    const line = `${text}; paused by the supervisor ${heldUntil(queueStatus.pauseReasons)}`;
+    return queueStatus.pauseReasons.includes('token rejected') ? warning(line) : info(line);
   }
-  const also = q.pauseReasons.length ? `; the supervisor would hold it too (${q.pauseReasons.join(', ')})` : '';
+  const also = queueStatus.pauseReasons.length ? `; the supervisor would hold it too (${queueStatus.pauseReasons.join(', ')})` : '';
   return warning(`${text}; PAUSED by an operator (the supervisor never resumes it)${also}`);
 }
 
 /** "Rate limit: 5 jobs/s (1 job per 200 ms)", or null without a limit. */
-export function rateLimitLine(q: QueueState): ReportLine | null {
-  const l = q.rateLimit;
+export function rateLimitLine(queueState: QueueState): ReportLine | null {
+  const l = queueState.rateLimit;
   if (!l || !(l.duration > 0)) return null;
   return info(`Rate limit: ${formatRate((l.max * 1000) / l.duration)} (${plural(l.max, 'job')} per ${formatDuration(l.duration)})`);
 }
@@ -159,25 +159,25 @@ export function recoveryLine(
  * One outage: "2024-05-01 12:03:04, lasted 2m 5s, trigger probe, 37 jobs affected, first error …";
  * an ongoing one "…, ONGOING for 2m 5s, trigger failures, …" (its jobs are counted when it ends).
  */
-export function outageLine(o: Outage, clock: ReportClock): string {
-  const parts = [formatWhen(o.startedAt, clock)];
-  if (o.endedAt === null) parts.push(`ONGOING for ${formatDuration(clock.now - o.startedAt)}`);
-  else parts.push(`lasted ${formatDuration(o.durationMs ?? o.endedAt - o.startedAt)}`);
-  parts.push(`trigger ${o.trigger}`);
-  if (o.endedAt !== null) parts.push(`${plural(o.jobsAffected, 'job')} affected`);
-  if (o.firstError) parts.push(`first error ${clip(o.firstError)}`);
+export function outageLine(outage: Outage, clock: ReportClock): string {
+  const parts = [formatWhen(outage.startedAt, clock)];
+  if (outage.endedAt === null) parts.push(`ONGOING for ${formatDuration(clock.now - outage.startedAt)}`);
+  else parts.push(`lasted ${formatDuration(outage.durationMs ?? outage.endedAt - outage.startedAt)}`);
+  parts.push(`trigger ${outage.trigger}`);
+  if (outage.endedAt !== null) parts.push(`${plural(outage.jobsAffected, 'job')} affected`);
+  if (outage.firstError) parts.push(`first error ${clip(outage.firstError)}`);
   return parts.join(', ');
 }
 
 /** "2024-05-01 12:03:04 (2m 5s)" / "(ongoing)": when an outage started and how long it lasted. */
-export function outageWhen(o: Outage, clock: ReportClock): string {
-  const length = o.endedAt === null ? 'ongoing' : formatDuration(o.durationMs ?? o.endedAt - o.startedAt);
-  return `${formatWhen(o.startedAt, clock)} (${length})`;
+export function outageWhen(outage: Outage, clock: ReportClock): string {
+  const length = outage.endedAt === null ? 'ongoing' : formatDuration(outage.durationMs ?? outage.endedAt - outage.startedAt);
+  return `${formatWhen(outage.startedAt, clock)} (${length})`;
 }
 
 /** "outage of 2024-05-01 12:03:04 (2m 5s)": an outage named in progress lines. */
-export function outageLabel(o: Outage, clock: ReportClock): string {
-  return `outage of ${outageWhen(o, clock)}`;
+export function outageLabel(outage: Outage, clock: ReportClock): string {
+  return `outage of ${outageWhen(outage, clock)}`;
 }
 
 const newestFirst = (list: readonly Outage[]) => [...list].sort((a, b) => b.startedAt - a.startedAt);
@@ -240,16 +240,18 @@ export function plexLines(
   return { verdict, lines };
 }
 
-export function supervisorLine(s: StatusJson['supervisor']): ReportLine {
-  return s.alive
-    ? info(`Supervisor: running (leader ${s.leader})`)
+export function supervisorLine(supervisor: StatusJson['supervisor']): ReportLine {
+  return supervisor.alive
+    ? info(`Supervisor: running (leader ${supervisor.leader})`)
     : warning('Supervisor: NOT running (no live leader): nobody probes Plex or steers the queue');
 }
 
 /** The PATH_MAP suggestion, the PLEX_LIBRARIES problems and the matching conflicts (docs/MATCHING.md), as warnings. */
-export function matchingLines(m: StatusJson['matching']): ReportLine[] {
-  const conflicts = conflictLines(m?.conflicts ?? { count: 0, recent: [] });
-  return [...(m?.pathHint ? [m.pathHint] : []), ...(m?.libraryProblems ?? []), ...conflicts].map((text) => warning(text));
+export function matchingLines(matching: StatusJson['matching']): ReportLine[] {
+  const conflicts = conflictLines(matching?.conflicts ?? { count: 0, recent: [] });
+  return [...(matching?.pathHint ? [matching.pathHint] : []), ...(matching?.libraryProblems ?? []), ...conflicts].map((text) =>
+    warning(text),
+  );
 }
 
 /** Health Check: Plex, the breaker, the queue, the supervisor, matching problems. */
@@ -274,11 +276,11 @@ export function healthReport(input: { status: StatusJson; probe: DirectProbe | n
 // ---- Queue Status ----------------------------------------------------------------------------------
 
 /** "Failed jobs by error type:" and one line per type, most frequent first. */
-export function failedLines(f: FailedBreakdown): ReportLine[] {
-  if (f.total === 0) return [info('Failed jobs: none')];
-  const rows = Object.entries(f.byType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const head = f.capped
-    ? `Failed jobs by error type (the ${f.scanned} most recent of ${f.total}; older ones not counted):`
+export function failedLines(failedBreakdown: FailedBreakdown): ReportLine[] {
+  if (failedBreakdown.total === 0) return [info('Failed jobs: none')];
+  const rows = Object.entries(failedBreakdown.byType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const head = failedBreakdown.capped
+    ? `Failed jobs by error type (the ${failedBreakdown.scanned} most recent of ${failedBreakdown.total}; older ones not counted):`
     : 'Failed jobs by error type:';
   return [info(head), ...rows.map(([type, n]) => info(`  ${type}: ${n}`))];
 }
@@ -364,25 +366,27 @@ export function asTaskArgs(message: string): string {
  * Recover Outage Jobs: the requeue's readable summary (formatRequeueSummary, blank lines dropped, the
  * refusal as a warning) and a one-line result.
  */
-export function recoverReport(s: RequeueSummary, label: string): Report {
-  const refused = s.refused ? asTaskArgs(s.refused) : null;
-  const text = formatRequeueSummary({ ...s, refused });
+export function recoverReport(requeueSummary: RequeueSummary, label: string): Report {
+  const refused = requeueSummary.refused ? asTaskArgs(requeueSummary.refused) : null;
+  const text = formatRequeueSummary({ ...requeueSummary, refused });
   const lines = text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => (/^(Refused|A real run would be refused):/.test(l) ? warning(l) : info(l)));
-  const counts = `${s.matched} matched of ${s.scanned} failed`;
-  const left = s.skipped.tooManyRequeues > 0 ? `; ${s.skipped.tooManyRequeues} left after too many requeues` : '';
+  const counts = `${requeueSummary.matched} matched of ${requeueSummary.scanned} failed`;
+  const left = requeueSummary.skipped.tooManyRequeues > 0 ? `; ${requeueSummary.skipped.tooManyRequeues} left after too many requeues` : '';
   let summary: string;
-  if (s.dryRun) {
-    summary = s.refused
-      ? `${label}: ${plural(s.skipped.breakerNotClosed, 'job')} would be requeued (${counts}), but a real run is refused now: the breaker is ${s.breaker}`
-      : `${label}: ${plural(s.requeued, 'job')} would be requeued (${counts})${left}; nothing was moved`;
-  } else if (s.refused && s.requeued === 0) {
-    summary = `${label}: refused, the breaker is not CLOSED: nothing was moved (${plural(s.skipped.breakerNotClosed, 'job')} wait for the recovery)`;
+  if (requeueSummary.dryRun) {
+    summary = requeueSummary.refused
+      ? `${label}: ${plural(requeueSummary.skipped.breakerNotClosed, 'job')} would be requeued (${counts}), but a real run is refused now: the breaker is ${requeueSummary.breaker}`
+      : `${label}: ${plural(requeueSummary.requeued, 'job')} would be requeued (${counts})${left}; nothing was moved`;
+  } else if (requeueSummary.refused && requeueSummary.requeued === 0) {
+    summary = `${label}: refused, the breaker is not CLOSED: nothing was moved (${plural(requeueSummary.skipped.breakerNotClosed, 'job')} wait for the recovery)`;
   } else {
-    const stopped = s.refused ? `; stopped early, the breaker is not CLOSED (${s.skipped.breakerNotClosed} left)` : '';
-    summary = `${label}: requeued ${plural(s.requeued, 'job')} (${counts})${left}${stopped}`;
+    const stopped = requeueSummary.refused
+      ? `; stopped early, the breaker is not CLOSED (${requeueSummary.skipped.breakerNotClosed} left)`
+      : '';
+    summary = `${label}: requeued ${plural(requeueSummary.requeued, 'job')} (${counts})${left}${stopped}`;
   }
   return { lines, summary };
 }
@@ -394,18 +398,25 @@ export function recoverReport(s: RequeueSummary, label: string): Report {
  * totals (the summary, as Reconcile Library's, without the task's name); it names the resume when scenes
  * were excluded.
  */
-export function restoreReport(s: RestoreSummary): Report {
-  const lines = s.scenes.map((scene) => (scene.error || scene.plexChanged.length ? warning : info)(sceneLine(scene, s.dryRun)));
-  if (s.examined > s.scenes.length) lines.push(info(`… and ${plural(s.examined - s.scenes.length, 'more scene')}`));
-  if (s.examined === 0) lines.push(info('No scene has kept originals: stash2plex has written to no Plex item since it began keeping them'));
-  const resume = !s.dryRun && s.excluded > 0 ? '; npm run restore -- --resume, or "Sync again" on the status page, brings them back' : '';
-  return { lines, summary: `${restoreSummaryText(s)}${resume}` };
+export function restoreReport(restoreSummary: RestoreSummary): Report {
+  const lines = restoreSummary.scenes.map((scene) =>
+    (scene.error || scene.plexChanged.length ? warning : info)(sceneLine(scene, restoreSummary.dryRun)),
+  );
+  if (restoreSummary.examined > restoreSummary.scenes.length)
+    lines.push(info(`… and ${plural(restoreSummary.examined - restoreSummary.scenes.length, 'more scene')}`));
+  if (restoreSummary.examined === 0)
+    lines.push(info('No scene has kept originals: stash2plex has written to no Plex item since it began keeping them'));
+  const resume =
+    !restoreSummary.dryRun && restoreSummary.excluded > 0
+      ? '; npm run restore -- --resume, or "Sync again" on the status page, brings them back'
+      : '';
+  return { lines, summary: `${restoreSummaryText(restoreSummary)}${resume}` };
 }
 
 // ---- Reconcile Outage Windows ----------------------------------------------------------------------
 
-export function reconcileSummary(r: { outages: number; queued: number; repeated: number; replayed: number }): string {
-  const repeated = r.repeated > 0 ? `, ${r.repeated} repeated in overlapping windows skipped` : '';
-  const replayed = r.replayed > 0 ? ` (and ${r.replayed} spooled hook events)` : '';
-  return `Reconcile Outage Windows: queued ${plural(r.queued, 'scene')} for Plex from ${plural(r.outages, 'outage window')}${repeated}${replayed}`;
+export function reconcileSummary(counts: { outages: number; queued: number; repeated: number; replayed: number }): string {
+  const repeated = counts.repeated > 0 ? `, ${counts.repeated} repeated in overlapping windows skipped` : '';
+  const replayed = counts.replayed > 0 ? ` (and ${counts.replayed} spooled hook events)` : '';
+  return `Reconcile Outage Windows: queued ${plural(counts.queued, 'scene')} for Plex from ${plural(counts.outages, 'outage window')}${repeated}${replayed}`;
 }

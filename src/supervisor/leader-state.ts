@@ -41,7 +41,7 @@ export class LeaderState {
   /** When the next probe is due (stored with the health record). */
   nextProbeAt = 0;
 
-  constructor(private readonly d: LeaderStateDeps) {}
+  constructor(private readonly deps: LeaderStateDeps) {}
 
   private get view(): SupervisorSnapshot {
     if (!this.snap) throw new Error('the supervisor state is read only by a leader');
@@ -50,8 +50,8 @@ export class LeaderState {
 
   /** Reads the state the previous leader left; a missing cursor starts after the newest signal. */
   async load(now: number): Promise<SupervisorSnapshot> {
-    const { breakerStored: _stored, ...snap } = await readSnapshot(this.d.redis, this.d.keys, now);
-    if (!snap.signalCursor) snap.signalCursor = (await lastSignalId(this.d.redis, this.d.keys.signals)) ?? '0-0';
+    const { breakerStored: _stored, ...snap } = await readSnapshot(this.deps.redis, this.deps.keys, now);
+    if (!snap.signalCursor) snap.signalCursor = (await lastSignalId(this.deps.redis, this.deps.keys.signals)) ?? '0-0';
     this.snap = snap;
     return snap;
   }
@@ -67,62 +67,62 @@ export class LeaderState {
 
   /** Writes breaker (with the signal cursor) plus `extra` in one fenced batch; false when the lease refused. */
   persist(extra: FencedOp[]): Promise<boolean> {
-    return this.d.lease.write([...breakerWrites(this.d.keys, this.view.breaker, this.view.signalCursor), ...extra]);
+    return this.deps.lease.write([...breakerWrites(this.deps.keys, this.view.breaker, this.view.signalCursor), ...extra]);
   }
 
   /** The writes that store `ramp` (null: none runs), made the leader's view. */
   rampWrites(ramp: RampState | null): FencedOp[] {
     this.view.ramp = ramp;
-    return rampWrites(this.d.keys, ramp);
+    return rampWrites(this.deps.keys, ramp);
   }
 
   /** The rest of the breaker's batch: the outage's job set, the ramp and the outage history of `plan`. */
   stepWrites(plan: StepPlan, affected: readonly string[]): FencedOp[] {
     const ops: FencedOp[] = [];
-    if (plan.outageJobs === 'add') ops.push(outageJobsAdd(this.d.keys, affected));
-    else if (plan.outageJobs === 'clear') ops.push(outageJobsClear(this.d.keys));
+    if (plan.outageJobs === 'add') ops.push(outageJobsAdd(this.deps.keys, affected));
+    else if (plan.outageJobs === 'clear') ops.push(outageJobsClear(this.deps.keys));
     if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
     if (plan.outages) {
       this.view.outages = plan.outages;
-      ops.push(outagesWrite(this.d.keys, plan.outages));
+      ops.push(outagesWrite(this.deps.keys, plan.outages));
     }
     return ops;
   }
 
   saveRamp(ramp: RampState | null): Promise<boolean> {
-    return this.d.lease.write(this.rampWrites(ramp));
+    return this.deps.lease.write(this.rampWrites(ramp));
   }
 
   /** Stores `outage` in the history (replacing the one with its id), capped. */
   saveOutage(outage: Outage): Promise<boolean> {
-    this.view.outages = upsertOutage(this.view.outages, outage, this.d.historySize);
-    return this.d.lease.write([outagesWrite(this.d.keys, this.view.outages)]);
+    this.view.outages = upsertOutage(this.view.outages, outage, this.deps.historySize);
+    return this.deps.lease.write([outagesWrite(this.deps.keys, this.view.outages)]);
   }
 
   /** Stores the health record changed by `patch`, with the next probe's time. */
   async saveHealth(patch: Partial<HealthRecord>): Promise<void> {
     const snap = this.view;
     snap.health = { ...snap.health, ...patch, nextProbeAt: Number.isFinite(this.nextProbeAt) ? this.nextProbeAt : null };
-    await this.d.lease.write([healthWrite(this.d.keys, snap.health)]);
+    await this.deps.lease.write([healthWrite(this.deps.keys, snap.health)]);
   }
 
   /** Appends `t` to the transition log. */
-  async record(t: BreakerTransition): Promise<void> {
-    await this.d.lease.write(transitionWrites(this.d.keys, t));
+  async record(breakerTransition: BreakerTransition): Promise<void> {
+    await this.deps.lease.write(transitionWrites(this.deps.keys, breakerTransition));
   }
 
   async clearOutageJobs(): Promise<void> {
-    await this.d.lease.write([outageJobsClear(this.d.keys)]);
+    await this.deps.lease.write([outageJobsClear(this.deps.keys)]);
   }
 
   /** Adds the jobs waiting in the paused queues to the outage's job set, in pages. */
   async addHeldJobs(): Promise<void> {
-    for (const q of this.d.queues) {
+    for (const q of this.deps.queues) {
       for (const state of ['waiting', 'prioritized', 'delayed'] as const) {
         for (let start = 0; ; start += HELD_PAGE) {
           const jobs = await q.getRanges([state], start, start + HELD_PAGE - 1, true);
           if (!jobs.length) break;
-          await this.d.lease.write([outageJobsAdd(this.d.keys, jobs)]);
+          await this.deps.lease.write([outageJobsAdd(this.deps.keys, jobs)]);
           if (jobs.length < HELD_PAGE) break;
         }
       }
@@ -132,6 +132,6 @@ export class LeaderState {
   /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queues. */
   async countAffected(): Promise<number> {
     await this.addHeldJobs();
-    return countOutageJobs(this.d.redis, this.d.keys);
+    return countOutageJobs(this.deps.redis, this.deps.keys);
   }
 }

@@ -25,13 +25,13 @@ export function parseLibraryCheck(raw: string | null): LibraryCheck {
 }
 
 /** The stored check, as text for parseLibraryCheck (a key of the wrong Redis type reads as none). */
-export function readLibraryCheckText(redis: RedisConnection, k: Pick<Keys, 'plexLibraryCheck'>): Promise<string | null> {
-  return redis.get(k.plexLibraryCheck);
+export function readLibraryCheckText(redis: RedisConnection, redisKeys: Pick<Keys, 'plexLibraryCheck'>): Promise<string | null> {
+  return redis.get(redisKeys.plexLibraryCheck);
 }
 
 /** The fenced write that stores a check made at `checkedAt`. */
-export function libraryCheckWrite(k: Pick<Keys, 'plexLibraryCheck'>, checkedAt: number, problems: readonly string[]): FencedOp {
-  return { cmd: 'SET', key: k.plexLibraryCheck, args: [JSON.stringify({ checkedAt, problems })] };
+export function libraryCheckWrite(redisKeys: Pick<Keys, 'plexLibraryCheck'>, checkedAt: number, problems: readonly string[]): FencedOp {
+  return { cmd: 'SET', key: redisKeys.plexLibraryCheck, args: [JSON.stringify({ checkedAt, problems })] };
 }
 
 export interface LibraryCheckerDeps {
@@ -51,19 +51,19 @@ export class LibraryChecker {
   /** The problems last logged, so a recheck that finds the same says nothing new. */
   private logged = '';
 
-  constructor(private readonly d: LibraryCheckerDeps) {}
+  constructor(private readonly deps: LibraryCheckerDeps) {}
 
   async check(at: number): Promise<void> {
-    if (!this.d.sections) return;
+    if (!this.deps.sections) return;
     let problems: string[];
     try {
-      problems = libraryProblems(await this.d.sections(), this.d.libraries);
+      problems = libraryProblems(await this.deps.sections(), this.deps.libraries);
     } catch {
       return; // the probes deal with an unreachable Plex
     }
     const text = problems.join('\n');
-    if (text !== this.logged) for (const p of problems) this.d.log.error(p);
+    if (text !== this.logged) for (const p of problems) this.deps.log.error(p);
     this.logged = text;
-    await this.d.write([libraryCheckWrite(this.d.keys, at, problems)]);
+    await this.deps.write([libraryCheckWrite(this.deps.keys, at, problems)]);
   }
 }

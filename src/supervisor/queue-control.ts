@@ -34,11 +34,11 @@ const markPaused = (k: Pick<Keys, 'pausedBy'>, queue: string): FencedOp => ({ cm
 const unmarkPaused = (k: Pick<Keys, 'pausedBy'>, queue: string): FencedOp => ({ cmd: 'HDEL', key: k.pausedBy, args: [queue] });
 
 /** Queue counts and flags for the status API: counts only, never job lists (cheap at any size). */
-export async function queueState(queue: Queue, redis: RedisConnection, k: Pick<Keys, 'pausedBy'>): Promise<QueueState> {
+export async function queueState(queue: Queue, redis: RedisConnection, redisKeys: Pick<Keys, 'pausedBy'>): Promise<QueueState> {
   const [counts, paused, marker, rateLimit] = await Promise.all([
     queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
     queue.isPaused(),
-    readPausedBy(redis, k, queue.name),
+    readPausedBy(redis, redisKeys, queue.name),
     queue.getGlobalRateLimit(),
   ]);
   return {

@@ -21,7 +21,7 @@ export class RampControl {
   private applied: string | undefined;
   private lastEvalAt = 0;
 
-  constructor(private readonly d: RampControlDeps) {}
+  constructor(private readonly deps: RampControlDeps) {}
 
   /** A new leader does not know which limit is in force. */
   forgetApplied(): void {
@@ -30,22 +30,22 @@ export class RampControl {
 
   /** Takes this tick's outcomes; those out of the error window are dropped. */
   observe(outcomes: readonly { at: number; ok: boolean }[], now: number): void {
-    this.outcomes = keepOutcomes([...this.outcomes, ...outcomes], this.d.config.ramp.errorWindowMs, now);
+    this.outcomes = keepOutcomes([...this.outcomes, ...outcomes], this.deps.config.ramp.errorWindowMs, now);
   }
 
   /** Sets `limit` on the queues unless it is in force already. */
   async applyLimit(limit: RateLimit | null): Promise<void> {
     const change = limitChange(this.applied, limit);
     if (!change) return;
-    await this.d.control.setRateLimit(limit);
-    if (change.endWindow) await this.d.control.endRateWindow();
+    await this.deps.control.setRateLimit(limit);
+    if (change.endWindow) await this.deps.control.endRateWindow();
     this.applied = change.signature;
   }
 
   /** Re-evaluates the ramp when a step is due (steerRamp) and performs the plan: stored records first, then the limit. */
   async steer(now: number): Promise<void> {
-    const snap = this.d.state.snap!;
-    const { config } = this.d;
+    const snap = this.deps.state.snap!;
+    const { config } = this.deps;
     const plan = steerRamp({
       breaker: snap.breaker.state,
       ramp: snap.ramp,
@@ -59,12 +59,12 @@ export class RampControl {
     });
     if (!plan) return;
     this.lastEvalAt = now;
-    if (plan.ramp !== undefined) await this.d.state.saveRamp(plan.ramp);
-    if (plan.outage) await this.d.state.saveOutage(plan.outage);
+    if (plan.ramp !== undefined) await this.deps.state.saveRamp(plan.ramp);
+    if (plan.outage) await this.deps.state.saveOutage(plan.outage);
     if (plan.limit !== undefined) await this.applyLimit(plan.limit);
-    if (plan.note === 'finished') this.d.log.info('ramp finished, normal rate');
+    if (plan.note === 'finished') this.deps.log.info('ramp finished, normal rate');
     else if (plan.note)
-      this.d.log.warn(
+      this.deps.log.warn(
         { backoff: plan.note === 'halved' },
         plan.note === 'halved' ? 'errors during the ramp: rate halved' : 'errors fell: ramp rate restored',
       );

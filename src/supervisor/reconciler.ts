@@ -41,7 +41,7 @@ export function checkpointSince(stored: string | null, warnings: string[] = []):
  * wait, counted among the outage's (jobsAffected) though no outage held them back; nothing is lost by
  * waiting: the checkpoint's mark does not move, and each outage's own window runs once it has ended.
  */
-export function nextReconciliation(s: {
+export function nextReconciliation(input: {
   busy: boolean;
   breaker: BreakerStateName;
   windowsPending: number;
@@ -49,9 +49,9 @@ export function nextReconciliation(s: {
   now: number;
   nextCheckpointAt: number;
 }): 'window' | 'checkpoint' | null {
-  if (s.busy || s.breaker !== 'CLOSED') return null;
-  if (s.windowsPending > 0) return 'window';
-  return s.intervalMs > 0 && s.now >= s.nextCheckpointAt ? 'checkpoint' : null;
+  if (input.busy || input.breaker !== 'CLOSED') return null;
+  if (input.windowsPending > 0) return 'window';
+  return input.intervalMs > 0 && input.now >= input.nextCheckpointAt ? 'checkpoint' : null;
 }
 
 export interface ReconcilerOptions {

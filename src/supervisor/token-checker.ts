@@ -26,7 +26,7 @@ export class TokenChecker {
   /** When this leader last began a token check (answered or not), for the recheck interval. */
   private startedAt: number | null = null;
 
-  constructor(private readonly d: TokenCheckerDeps) {}
+  constructor(private readonly deps: TokenCheckerDeps) {}
 
   /** Workers met a 401/403: find out whether the token itself is rejected. */
   markSuspect(): void {
@@ -35,21 +35,21 @@ export class TokenChecker {
 
   /** Checks when due: while suspect, or while the token stands rejected (to notice when it works again). */
   async recheckIfDue(now: number): Promise<void> {
-    const { state } = this.d;
+    const { state } = this.deps;
     const lastAttemptAt = this.startedAt ?? state.snap!.health.tokenCheckedAt;
-    if (!tokenCheckDue({ ...state.hold(), suspect: this.suspect, lastAttemptAt, recheckMs: this.d.recheckMs }, now)) return;
+    if (!tokenCheckDue({ ...state.hold(), suspect: this.suspect, lastAttemptAt, recheckMs: this.deps.recheckMs }, now)) return;
     this.suspect = false;
     await this.check();
   }
 
   /** One check and its plan: the log, pause (before the flag shows, as with OPEN), the verdict, resume, the libraries. */
   async check(): Promise<void> {
-    const { state, log } = this.d;
-    const startedAt = this.d.now(); // workers compare their 401s with when the check began
+    const { state, log } = this.deps;
+    const startedAt = this.deps.now(); // workers compare their 401s with when the check began
     this.startedAt = startedAt;
     let check: TokenCheck = 'accepted';
     try {
-      await this.d.checkToken();
+      await this.deps.checkToken();
     } catch (err) {
       check = failedTokenCheck(err);
     }
@@ -58,15 +58,15 @@ export class TokenChecker {
     if (plan.note === 'rejected')
       log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
     else if (plan.note === 'accepted again') log.info('Plex accepts the token again');
-    if (plan.queue === 'pause') await this.d.control.pause();
+    if (plan.queue === 'pause') await this.deps.control.pause();
     await state.saveHealth({ tokenRejected: plan.tokenRejected, tokenCheckedAt: startedAt });
     if (plan.queue === 'resume') await this.resumeUnlessHeld();
-    if (plan.checkLibraries) await this.d.libraries.check(startedAt);
+    if (plan.checkLibraries) await this.deps.libraries.check(startedAt);
   }
 
   /** Resumes the queues the supervisor paused, unless a reason to hold them remains (Plex down, token rejected). */
   private async resumeUnlessHeld(): Promise<void> {
-    if (pauseReasons(this.d.state.hold()).length) return;
-    await this.d.control.resume();
+    if (pauseReasons(this.deps.state.hold()).length) return;
+    await this.deps.control.resume();
   }
 }

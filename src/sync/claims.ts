@@ -41,7 +41,7 @@ export interface MatchFacts {
   sameNamed: string[];
 }
 
-export const encodeClaim = (c: Claim): string => `${c.sceneIds.join(',')}\t${c.via}`;
+export const encodeClaim = (claim: Claim): string => `${claim.sceneIds.join(',')}\t${claim.via}`;
 
 /** A stored claim; null for none or anything unreadable (an unreadable claim is replaced by the next match). */
 export function parseClaim(raw: string | null | undefined): Claim | null {
@@ -57,17 +57,17 @@ const unique = (ids: readonly string[]) => [...new Set(ids)];
  * the item carries from now on. An exact path always wins the claim; a fallback match wins it only
  * uncontested.
  */
-export function judgeMatch(f: MatchFacts, now: number): { conflict: MatchConflict | null; claim: Claim } {
+export function judgeMatch(matchFacts: MatchFacts, now: number): { conflict: MatchConflict | null; claim: Claim } {
   const conflict = (kind: ConflictKind, otherScenes: string[], files: string[] = []): MatchConflict => ({
     kind,
-    sceneId: f.sceneId,
-    ratingKey: f.ratingKey,
-    otherScenes: unique(otherScenes.filter((id) => id !== f.sceneId)),
+    sceneId: matchFacts.sceneId,
+    ratingKey: matchFacts.ratingKey,
+    otherScenes: unique(otherScenes.filter((id) => id !== matchFacts.sceneId)),
     files,
     at: now,
   });
-  const stacked = f.foreignParts.filter((p) => p.scenes.some((id) => id !== f.sceneId));
-  const mine: Claim = { sceneIds: [f.sceneId], via: f.via };
+  const stacked = matchFacts.foreignParts.filter((p) => p.scenes.some((id) => id !== matchFacts.sceneId));
+  const mine: Claim = { sceneIds: [matchFacts.sceneId], via: matchFacts.via };
   if (stacked.length > 0) {
     const others = stacked.flatMap((p) => p.scenes);
     return {
@@ -76,39 +76,47 @@ export function judgeMatch(f: MatchFacts, now: number): { conflict: MatchConflic
         others,
         stacked.map((p) => p.file),
       ),
-      claim: { sceneIds: unique([f.sceneId, ...others]), via: 'contested' },
+      claim: { sceneIds: unique([matchFacts.sceneId, ...others]), via: 'contested' },
     };
   }
-  if (f.via === 'path') return { conflict: null, claim: mine };
-  const claimedByOther = f.claim !== null && (f.claim.via === 'contested' || f.claim.sceneIds.some((id) => id !== f.sceneId));
+  if (matchFacts.via === 'path') return { conflict: null, claim: mine };
+  const claimedByOther =
+    matchFacts.claim !== null &&
+    (matchFacts.claim.via === 'contested' || matchFacts.claim.sceneIds.some((id) => id !== matchFacts.sceneId));
   if (claimedByOther) {
-    const claim = f.claim!.via === 'path' ? f.claim! : { sceneIds: unique([...f.claim!.sceneIds, f.sceneId]), via: 'contested' as const };
-    return { conflict: conflict('claimed', f.claim!.sceneIds), claim };
+    const claim =
+      matchFacts.claim!.via === 'path'
+        ? matchFacts.claim!
+        : { sceneIds: unique([...matchFacts.claim!.sceneIds, matchFacts.sceneId]), via: 'contested' as const };
+    return { conflict: conflict('claimed', matchFacts.claim!.sceneIds), claim };
   }
-  if (f.sameNamed.some((id) => id !== f.sceneId)) {
-    return { conflict: conflict('duplicate', f.sameNamed), claim: { sceneIds: unique([f.sceneId, ...f.sameNamed]), via: 'contested' } };
+  if (matchFacts.sameNamed.some((id) => id !== matchFacts.sceneId)) {
+    return {
+      conflict: conflict('duplicate', matchFacts.sameNamed),
+      claim: { sceneIds: unique([matchFacts.sceneId, ...matchFacts.sameNamed]), via: 'contested' },
+    };
   }
   return { conflict: null, claim: mine };
 }
 
 /** The skipped reason a conflict gives its job, in words a user can act on. */
-export function conflictReason(c: MatchConflict): string {
-  const others = c.otherScenes.length > 0 ? c.otherScenes.map((id) => `scene ${id}`).join(', ') : 'another scene';
-  switch (c.kind) {
+export function conflictReason(matchConflict: MatchConflict): string {
+  const others = matchConflict.otherScenes.length > 0 ? matchConflict.otherScenes.map((id) => `scene ${id}`).join(', ') : 'another scene';
+  switch (matchConflict.kind) {
     case 'stacked':
-      return `not synced: Plex item ${c.ratingKey} stacks this scene's file with ${others}'s (${c.files.join(', ')}); split it in Plex ("Split Apart")`;
+      return `not synced: Plex item ${matchConflict.ratingKey} stacks this scene's file with ${others}'s (${matchConflict.files.join(', ')}); split it in Plex ("Split Apart")`;
     case 'claimed':
-      return `not synced: its file is not in Plex under its own path, and the item with the same name and size (${c.ratingKey}) belongs to ${others}; check PATH_MAP or scan the file into Plex`;
+      return `not synced: its file is not in Plex under its own path, and the item with the same name and size (${matchConflict.ratingKey}) belongs to ${others}; check PATH_MAP or scan the file into Plex`;
     case 'duplicate':
-      return `not synced: its file is not in Plex under its own path, and ${others} in Stash has a file of the same name and size, so Plex item ${c.ratingKey} cannot be told apart; check PATH_MAP or scan the file into Plex`;
+      return `not synced: its file is not in Plex under its own path, and ${others} in Stash has a file of the same name and size, so Plex item ${matchConflict.ratingKey} cannot be told apart; check PATH_MAP or scan the file into Plex`;
   }
 }
 
 /** The conflicts as lines for a person: how many scenes, then one line per shown conflict. */
-export function conflictLines(c: { count: number; recent: readonly MatchConflict[] }): string[] {
-  if (c.count === 0) return [];
-  const head = `${c.count} ${c.count === 1 ? 'scene is' : 'scenes are'} not synced: ${c.count === 1 ? 'its Plex item is' : 'their Plex items are'} another scene's, or Plex stacked several scenes' files into one item`;
-  return [head, ...c.recent.map((x) => `scene ${x.sceneId}: ${conflictReason(x)}`)];
+export function conflictLines(conflicts: { count: number; recent: readonly MatchConflict[] }): string[] {
+  if (conflicts.count === 0) return [];
+  const head = `${conflicts.count} ${conflicts.count === 1 ? 'scene is' : 'scenes are'} not synced: ${conflicts.count === 1 ? 'its Plex item is' : 'their Plex items are'} another scene's, or Plex stacked several scenes' files into one item`;
+  return [head, ...conflicts.recent.map((x) => `scene ${x.sceneId}: ${conflictReason(x)}`)];
 }
 
 /** A stored conflict (JSON); null when unreadable. */

@@ -36,12 +36,16 @@ export function recordsAuthError(type: ErrorType, gate: GateState): boolean {
  * - give up: a permanent error type, or the type's last attempt (ERROR_STRATEGIES).
  * - retry: otherwise, after the type's backoff (retryDelay).
  */
-export function failureDecision(f: FailedAttempt, strategies: ErrorStrategies): FailureDecision {
-  if (f.gate && gateMatters(f.type, f.attemptsStarted)) {
-    const held = f.type === 'PlexAuthError' ? authErrorAction(f.gate, f.previousAuthErrorAt) === 'hold' : f.gate.holding;
+export function failureDecision(failedAttempt: FailedAttempt, strategies: ErrorStrategies): FailureDecision {
+  if (failedAttempt.gate && gateMatters(failedAttempt.type, failedAttempt.attemptsStarted)) {
+    const held =
+      failedAttempt.type === 'PlexAuthError'
+        ? authErrorAction(failedAttempt.gate, failedAttempt.previousAuthErrorAt) === 'hold'
+        : failedAttempt.gate.holding;
     if (held) return 'hold';
   }
-  if (ERROR_CLASS[f.type] === 'permanent' || f.attemptsMade + 1 >= strategies[f.type].attempts) return 'give-up';
+  if (ERROR_CLASS[failedAttempt.type] === 'permanent' || failedAttempt.attemptsMade + 1 >= strategies[failedAttempt.type].attempts)
+    return 'give-up';
   return 'retry';
 }
 

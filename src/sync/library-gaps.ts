@@ -1,10 +1,10 @@
 // Pure: the gaps of Reconcile Library. A scene and its Plex item (or none) are put in classes, and
-// whether a sync would fix them is decided with the very rules of a sync (decide(), the quality gate),
+// whether a sync would fix them is decided with the very rules of a sync (decideEdit(), the quality gate),
 // so a run never queues what a sync would leave as it is. The report is a tally of those classes.
 import type { Config } from '../core/config.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decide, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
+import { decideEdit, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
 import { unmetRequirements } from './readiness.js';
 
 /**
@@ -66,25 +66,26 @@ function isSet(field: Config['sync']['fields'][number], item: PlexItem): boolean
 /**
  * The classes of one scene and whether to queue it. Without an item it is queued when it is ready and a
  * sync would ask Plex to scan its folder (PLEX_SCAN_MISSING, a library covers it): the scan is the fix.
- * With one, when it is ready and a sync would send an edit or record ownership (decide(): e.g. with
+ * With one, when it is ready and a sync would send an edit or record ownership (decideEdit(): e.g. with
  * PRESERVE_PLEX_EDITS a drifted field is left alone, so a drift alone is not queued then), or its file
  * moved (the sync moves it onto the item holding the new path, and records that path).
  */
-export function classifyScene(x: SceneInPlex, s: GapSettings): SceneGaps {
-  const ready = unmetRequirements(x.scene, s.require).length === 0;
-  const moved: GapClass[] = x.moved ? ['moved'] : [];
-  if (!x.item) return { classes: ['notInPlex', ...moved], queue: ready && s.scanMissing && x.scannable === true };
-  const item = x.item;
-  const fields = s.fields.filter((f) => f !== 'poster');
+export function classifyScene(sceneInPlex: SceneInPlex, gapSettings: GapSettings): SceneGaps {
+  const ready = unmetRequirements(sceneInPlex.scene, gapSettings.require).length === 0;
+  const moved: GapClass[] = sceneInPlex.moved ? ['moved'] : [];
+  if (!sceneInPlex.item)
+    return { classes: ['notInPlex', ...moved], queue: ready && gapSettings.scanMissing && sceneInPlex.scannable === true };
+  const item = sceneInPlex.item;
+  const fields = gapSettings.fields.filter((f) => f !== 'poster');
   const classes: GapClass[] = [];
   if (fields.length > 0 && !fields.some((f) => isSet(f, item))) classes.push('empty');
-  if (fields.some((f) => x.record[f] !== undefined && plexValueHash(f, item) !== x.record[f])) classes.push('drifted');
-  if (ready && Object.keys(x.record).length === 0) classes.push('neverSynced');
+  if (fields.some((f) => sceneInPlex.record[f] !== undefined && plexValueHash(f, item) !== sceneInPlex.record[f])) classes.push('drifted');
+  if (ready && Object.keys(sceneInPlex.record).length === 0) classes.push('neverSynced');
   classes.push(...moved);
   if (!ready || classes.length === 0) return { classes, queue: false };
-  if (x.moved) return { classes, queue: true };
-  const { edit, owned } = decide(desiredState(x.scene), item, x.record, s);
-  const recordChanges = Object.entries(owned).some(([f, hash]) => x.record[f as keyof OwnershipRecord] !== hash);
+  if (sceneInPlex.moved) return { classes, queue: true };
+  const { edit, owned } = decideEdit(desiredState(sceneInPlex.scene), item, sceneInPlex.record, gapSettings);
+  const recordChanges = Object.entries(owned).some(([f, hash]) => sceneInPlex.record[f as keyof OwnershipRecord] !== hash);
   return { classes, queue: !isEmptyEdit(edit) || recordChanges };
 }
 
@@ -152,24 +153,26 @@ const LABELS: Record<GapClass, string> = {
 const scenes = (n: number) => `${n.toLocaleString('en-US')} scene${n === 1 ? '' : 's'}`;
 
 /** The report as lines (CLI, Stash task): one per class with its first scene ids, then what was queued. */
-export function reportLines(r: LibraryReport): string[] {
-  const lines = [`Reconcile Library${r.dryRun ? ' (dry run)' : ''}: ${scenes(r.scanned)} read in ${(r.durationMs / 1000).toFixed(1)} s`];
+export function reportLines(libraryReport: LibraryReport): string[] {
+  const lines = [
+    `Reconcile Library${libraryReport.dryRun ? ' (dry run)' : ''}: ${scenes(libraryReport.scanned)} read in ${(libraryReport.durationMs / 1000).toFixed(1)} s`,
+  ];
   for (const c of GAP_CLASSES) {
-    const t = r[c];
+    const t = libraryReport[c];
     const more = t.count > t.sceneIds.length ? ', …' : '';
     lines.push(`${LABELS[c]}: ${t.count.toLocaleString('en-US')}${t.count ? ` (scene ${t.sceneIds.join(', ')}${more})` : ''}`);
   }
-  lines.push(reportSummary(r));
+  lines.push(reportSummary(libraryReport));
   return lines;
 }
 
 /** One line: what was (or would be) queued. */
-export function reportSummary(r: LibraryReport): string {
-  if (r.dryRun) return `Dry run: ${scenes(r.toQueue)} would be queued for a sync; nothing queued`;
-  if (r.sentToInbox > 0)
-    return `Sent ${scenes(r.sentToInbox)} to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)`;
-  const waiting = r.toQueue - r.queued;
-  return `Queued ${scenes(r.queued)} for a sync (bulk priority)${waiting > 0 ? `; ${waiting.toLocaleString('en-US')} already waiting, not queued twice` : ''}`;
+export function reportSummary(libraryReport: LibraryReport): string {
+  if (libraryReport.dryRun) return `Dry run: ${scenes(libraryReport.toQueue)} would be queued for a sync; nothing queued`;
+  if (libraryReport.sentToInbox > 0)
+    return `Sent ${scenes(libraryReport.sentToInbox)} to the workers' inbox for a sync (bulk priority; a scene already waiting is not queued twice)`;
+  const waiting = libraryReport.toQueue - libraryReport.queued;
+  return `Queued ${scenes(libraryReport.queued)} for a sync (bulk priority)${waiting > 0 ? `; ${waiting.toLocaleString('en-US')} already waiting, not queued twice` : ''}`;
 }
 
 /** Why a run stopped when its index was lost again after a rebuild: one line, with what it had done. */

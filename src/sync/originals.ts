@@ -79,13 +79,13 @@ export const uploadSha1 = (bytes: Uint8Array): string => createHash('sha1').upda
 /** Keeps each entry unless one is kept already (HSETNX: the first original stays). No entry: no request. */
 export async function keepOriginals(
   redis: RedisConnection,
-  k: Pick<Keys, 'orig'>,
+  redisKeys: Pick<Keys, 'orig'>,
   ratingKey: string,
   entries: Record<string, string>,
 ): Promise<void> {
   const fields = Object.entries(entries);
   if (fields.length === 0) return;
-  const key = originalsKey(k, ratingKey);
+  const key = originalsKey(redisKeys, ratingKey);
   await Promise.all(fields.map(([field, value]) => redis.hsetnx(key, field, value)));
 }
 
@@ -143,19 +143,23 @@ export function parseOriginals(hash: Record<string, string>): StoredOriginals {
   return out;
 }
 
-export async function readOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string): Promise<StoredOriginals> {
-  return parseOriginals(await redis.hgetall(originalsKey(k, ratingKey)));
+export async function readOriginals(redis: RedisConnection, redisKeys: Pick<Keys, 'orig'>, ratingKey: string): Promise<StoredOriginals> {
+  return parseOriginals(await redis.hgetall(originalsKey(redisKeys, ratingKey)));
 }
 
 /** For each item of `ratingKeys`, whether anything of it is kept. */
-export async function haveOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKeys: readonly string[]): Promise<boolean[]> {
+export async function haveOriginals(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'orig'>,
+  ratingKeys: readonly string[],
+): Promise<boolean[]> {
   const pipe = redis.pipeline();
-  for (const ratingKey of ratingKeys) pipe.exists(originalsKey(k, ratingKey));
+  for (const ratingKey of ratingKeys) pipe.exists(originalsKey(redisKeys, ratingKey));
   const found = (await pipe.exec()) ?? [];
   return ratingKeys.map((_, i) => found[i]?.[1] === 1);
 }
 
 /** Forgets what was kept of an item (after a restore put it back: a later sync keeps afresh). */
-export async function forgetOriginals(redis: RedisConnection, k: Pick<Keys, 'orig'>, ratingKey: string): Promise<void> {
-  await redis.del(originalsKey(k, ratingKey));
+export async function forgetOriginals(redis: RedisConnection, redisKeys: Pick<Keys, 'orig'>, ratingKey: string): Promise<void> {
+  await redis.del(originalsKey(redisKeys, ratingKey));
 }

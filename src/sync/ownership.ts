@@ -31,12 +31,12 @@ export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'noPo
  */
 export function confirmation(
   record: OwnershipRecord,
-  d: Pick<Decision, 'owned' | 'intents' | 'released'>,
+  decision: Pick<Decision, 'owned' | 'intents' | 'released'>,
 ): { set: OwnershipRecord; drop: string[] } {
-  const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
-  const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
-  const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
-  return { set: ownershipChanges(record, d.owned), drop };
+  const intents = new Set([...Object.keys(record), ...Object.keys(decision.intents)].filter((k) => k.endsWith(':intent')));
+  const released = decision.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
+  const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in decision.intents);
+  return { set: ownershipChanges(record, decision.owned), drop };
 }
 
 /**
@@ -126,13 +126,13 @@ export function plexField(field: SyncField, current: PlexItem): { name: string; 
   return field === 'rating' ? { name: 'userRating', value: current.userRating } : null;
 }
 
-/** The hash of what Plex shows now for a field, as the record keeps it: what decide() and Reconcile Library compare with the record. */
+/** The hash of what Plex shows now for a field, as the record keeps it: what decideEdit() and Reconcile Library compare with the record. */
 export function plexValueHash(field: SyncField, current: PlexItem): string | null {
   const p = plexField(field, current);
   return p ? valueHash(p.value) : null;
 }
 
-/** What decide() knows of one field: Plex's value (hashed), whether Plex shows it locked, the hash of what Stash wants. */
+/** What decideEdit() knows of one field: Plex's value (hashed), whether Plex shows it locked, the hash of what Stash wants. */
 interface FieldView {
   field: SyncField;
   have: string;
@@ -145,8 +145,8 @@ interface FieldView {
  * Whether Plex's value is stash2plex's: the value it last set, the value it last meant to set (an edit
  * whose answer was lost is still its own), or the value Stash wants now (nothing to tell apart).
  */
-export const plexShowsOurs = (v: Pick<FieldView, 'field' | 'have' | 'want'>, record: OwnershipRecord): boolean =>
-  v.have === record[v.field] || v.have === record[intentOf(v.field)] || v.have === v.want;
+export const plexShowsOurs = (fieldView: Pick<FieldView, 'field' | 'have' | 'want'>, record: OwnershipRecord): boolean =>
+  fieldView.have === record[fieldView.field] || fieldView.have === record[intentOf(fieldView.field)] || fieldView.have === fieldView.want;
 
 /**
  * Whether stash2plex manages a field this time. A field it set (or whose edit Plex applied unanswered)
@@ -222,22 +222,27 @@ function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSetting
  * field is sent when its value differs or it is not locked yet (an unchanged, locked item yields an
  * empty edit: no request). The poster is decided apart (posterWanted): its bytes are read only if needed.
  */
-export function decide(desired: DesiredPlexState, current: PlexItem, record: OwnershipRecord, s: OwnershipSettings): Decision {
+export function decideEdit(
+  desired: DesiredPlexState,
+  current: PlexItem,
+  record: OwnershipRecord,
+  ownershipSettings: OwnershipSettings,
+): Decision {
   const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, intents: {}, released: [], preserved: [], cut: [] };
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
-    if (!s.fields.includes(field)) continue;
+    if (!ownershipSettings.fields.includes(field)) continue;
     const full = desired.scalars[plex];
-    const want = s.editBudget === undefined ? full : fitScalar(plex, full, s.editBudget);
+    const want = ownershipSettings.editBudget === undefined ? full : fitScalar(plex, full, ownershipSettings.editBudget);
     const have = current[plex] ?? '';
     const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(want), wantEmpty: want === '' };
-    if (!manages(view, record, s, out)) continue;
+    if (!manages(view, record, ownershipSettings, out)) continue;
     const sent = want !== have || !locked.has(plex);
     if (sent) out.edit.scalars[plex] = want;
     if (sent && want !== full) out.cut.push(`${field}: ${characters(full)} → ${characters(want) - 1} characters (${URL_CUT})`);
     own(out, field, view.want, sent);
   }
-  decideTags(desired, current, record, s, out);
+  decideTags(desired, current, record, ownershipSettings, out);
   const rating = {
     field: 'rating' as const,
     have: plexValueHash('rating', current)!,
@@ -245,12 +250,12 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
     want: valueHash(desired.userRating),
     wantEmpty: desired.userRating === null,
   };
-  if (s.fields.includes('rating') && manages(rating, record, s, out)) {
+  if (ownershipSettings.fields.includes('rating') && manages(rating, record, ownershipSettings, out)) {
     const sent = !sameRating(desired.userRating, current.userRating);
     if (sent) out.edit.userRating = desired.userRating;
     own(out, 'rating', rating.want, sent);
   }
-  release(current, record, s, out);
+  release(current, record, ownershipSettings, out);
   return out;
 }
 

@@ -11,7 +11,7 @@ import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
-import { decide, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
+import { decideEdit, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
 import { forgetOriginals, keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
 import { forgetSceneItem, readSceneItem, rememberSceneItem } from './scene-item.js';
@@ -30,7 +30,7 @@ export interface PlexPort {
   resolveItem(stashPath: string, size: number | null, opts?: ResolveOptions): Promise<ResolvedItem>;
   getItem(ratingKey: string): Promise<PlexItem>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
-  /** The bytes of query one edit request of the item may carry (PLEX_MAX_URL_BYTES): what decide() cuts a value to. */
+  /** The bytes of query one edit request of the item may carry (PLEX_MAX_URL_BYTES): what decideEdit() cuts a value to. */
   editBudget(sectionKey: string, ratingKey: string): number;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
   /** A Stash file's path as Plex would hold it (PATH_MAP applied). */
@@ -228,13 +228,13 @@ async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
 }
 
 /**
- * The edit and the ownership record: what `decide` sends is recorded as intended first, then sent, then
+ * The edit and the ownership record: what `decideEdit` sends is recorded as intended first, then sent, then
  * confirmed, so an answer lost after Plex applied the edit (or a worker killed in between) leaves the
  * value recognised as stash2plex's on the next attempt.
  */
 async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, record: OwnershipRecord, desired: DesiredPlexState) {
   const { ratingKey, sectionKey } = target;
-  const decision = decide(desired, current, record, { ...deps.sync, editBudget: deps.plex.editBudget(sectionKey, ratingKey) });
+  const decision = decideEdit(desired, current, record, { ...deps.sync, editBudget: deps.plex.editBudget(sectionKey, ratingKey) });
   let editRequests = 0;
   if (!isEmptyEdit(decision.edit)) {
     await keepOriginals(deps.redis, deps.keys, ratingKey, originalsOfEdit(current, decision.edit, record));

@@ -58,9 +58,10 @@ export async function cleanQueue(queue: Queue, redis: RedisConnection, req: Clea
 const jobs = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
 
 /** One line: what was (or would be) removed. */
-export function cleanSummaryText(s: CleanSummary, label: string): string {
-  const verb = s.dryRun ? 'would be removed (dry run: nothing removed)' : 'removed';
-  if (s.action === 'clear_pending') return `${label}: ${jobs(s.count)} waiting or delayed ${verb}; active ones finish`;
-  if (s.action === 'clear_failed') return `${label}: ${jobs(s.count)} of the failed set ${verb}`;
-  return `${label}: ${jobs(s.count)} of ${s.of} failed more than ${s.days} day${s.days === 1 ? '' : 's'} ago ${verb}`;
+export function cleanSummaryText(cleanSummary: CleanSummary, label: string): string {
+  const verb = cleanSummary.dryRun ? 'would be removed (dry run: nothing removed)' : 'removed';
+  if (cleanSummary.action === 'clear_pending')
+    return `${label}: ${jobs(cleanSummary.count)} waiting or delayed ${verb}; active ones finish`;
+  if (cleanSummary.action === 'clear_failed') return `${label}: ${jobs(cleanSummary.count)} of the failed set ${verb}`;
+  return `${label}: ${jobs(cleanSummary.count)} of ${cleanSummary.of} failed more than ${cleanSummary.days} day${cleanSummary.days === 1 ? '' : 's'} ago ${verb}`;
 }

@@ -36,42 +36,59 @@ export function parseExclusion(raw: string): Exclusion {
 }
 
 /** Pure: the skipped result of an excluded scene's job: why, and how to bring it back. */
-export function excludedReason(sceneId: string, e: Exclusion): string {
-  return `excluded from sync (${e.why}): npm run restore -- --resume --scene ${sceneId}, or "Sync again" on the status page, brings it back`;
+export function excludedReason(sceneId: string, exclusion: Exclusion): string {
+  return `excluded from sync (${exclusion.why}): npm run restore -- --resume --scene ${sceneId}, or "Sync again" on the status page, brings it back`;
 }
 
 /** The scene's exclusion, or null when it is synced as usual. */
-export async function readExclusion(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, sceneId: string): Promise<Exclusion | null> {
-  const raw = await redis.hget(k.syncExcluded, sceneId);
+export async function readExclusion(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'syncExcluded'>,
+  sceneId: string,
+): Promise<Exclusion | null> {
+  const raw = await redis.hget(redisKeys.syncExcluded, sceneId);
   return raw === null ? null : parseExclusion(raw);
 }
 
-export async function excludeScene(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, sceneId: string, e: Exclusion): Promise<void> {
-  await redis.hset(k.syncExcluded, { [sceneId]: JSON.stringify(e) });
+export async function excludeScene(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'syncExcluded'>,
+  sceneId: string,
+  exclusion: Exclusion,
+): Promise<void> {
+  await redis.hset(redisKeys.syncExcluded, { [sceneId]: JSON.stringify(exclusion) });
 }
 
 /** Brings scenes back into sync; resolves with those that were excluded. */
-export async function includeScenes(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, sceneIds: readonly string[]): Promise<string[]> {
+export async function includeScenes(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'syncExcluded'>,
+  sceneIds: readonly string[],
+): Promise<string[]> {
   if (sceneIds.length === 0) return [];
   const pipe = redis.pipeline();
-  for (const id of sceneIds) pipe.hdel(k.syncExcluded, id);
+  for (const id of sceneIds) pipe.hdel(redisKeys.syncExcluded, id);
   const results = (await pipe.exec()) ?? [];
   return sceneIds.filter((_, i) => results[i]?.[1] === 1);
 }
 
 /** Those of `sceneIds` that are excluded, in their order. */
-export async function excludedAmong(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>, sceneIds: readonly string[]): Promise<string[]> {
+export async function excludedAmong(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'syncExcluded'>,
+  sceneIds: readonly string[],
+): Promise<string[]> {
   const pipe = redis.pipeline();
-  for (const id of sceneIds) pipe.hexists(k.syncExcluded, id);
+  for (const id of sceneIds) pipe.hexists(redisKeys.syncExcluded, id);
   const found = (await pipe.exec()) ?? [];
   return sceneIds.filter((_, i) => found[i]?.[1] === 1);
 }
 
 /** Every excluded scene id, a page at a time (HSCAN: never the whole hash at once). */
-export async function* excludedSceneIds(redis: RedisConnection, k: Pick<Keys, 'syncExcluded'>): AsyncGenerator<string[]> {
+export async function* excludedSceneIds(redis: RedisConnection, redisKeys: Pick<Keys, 'syncExcluded'>): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const [next, flat] = await redis.hscan(k.syncExcluded, cursor, 'COUNT', SCAN_PAGE);
+    const [next, flat] = await redis.hscan(redisKeys.syncExcluded, cursor, 'COUNT', SCAN_PAGE);
     cursor = next;
     const ids = flat.filter((_, i) => i % 2 === 0);
     if (ids.length > 0) yield ids;
@@ -85,17 +102,20 @@ export async function* excludedSceneIds(redis: RedisConnection, k: Pick<Keys, 's
  */
 export async function listExclusions(
   redis: RedisConnection,
-  k: Pick<Keys, 'syncExcluded'>,
+  redisKeys: Pick<Keys, 'syncExcluded'>,
   warnings: string[] = [],
   max = EXCLUSIONS_LISTED,
 ): Promise<{ count: number; scenes: ExcludedScene[] }> {
   let count: number;
   let flat: string[];
   try {
-    [count, [, flat]] = await Promise.all([redis.hlen(k.syncExcluded), redis.hscan(k.syncExcluded, '0', 'COUNT', SCAN_PAGE)]);
+    [count, [, flat]] = await Promise.all([
+      redis.hlen(redisKeys.syncExcluded),
+      redis.hscan(redisKeys.syncExcluded, '0', 'COUNT', SCAN_PAGE),
+    ]);
   } catch (err) {
     if (!/^WRONGTYPE/.test((err as Error).message)) throw err;
-    warnings.push(`${k.syncExcluded} is not a hash: no excluded scene shown`);
+    warnings.push(`${redisKeys.syncExcluded} is not a hash: no excluded scene shown`);
     return { count: 0, scenes: [] };
   }
   const scenes: ExcludedScene[] = [];

@@ -33,7 +33,7 @@ export interface SyncWorkerOptions {
 export const RATE_LIMIT_RECHECK_MS = 200;
 
 /** failureDecision for a job's failed attempt, asking the gate only what the policy needs. */
-async function decide(
+async function decideFailure(
   job: Job<SyncJobData, SyncResult>,
   type: ErrorType,
   strategies: ErrorStrategies,
@@ -70,7 +70,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       opts.onAttempt?.(err.type, performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
       log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
-      const decision = await decide(job, err.type, strategies, gate);
+      const decision = await decideFailure(job, err.type, strategies, gate);
       if (decision === 'hold') {
         // The supervisor judges outages and rejected tokens: wait for it without spending an attempt (it
         // pauses the queue once it has judged, so a held job only runs again when Plex takes it).

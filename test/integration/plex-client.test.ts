@@ -7,7 +7,7 @@ import { keys } from '../../src/core/redis.js';
 import { simFileSize } from '../../src/sim/file-size.js';
 import { PlexSimulator, ROUTES, type SimRequest, type TagEditMode } from '../../src/sim/plex.js';
 import type { SyncMode } from '../../src/sync/mapping.js';
-import { decide } from '../../src/sync/ownership.js';
+import { decideEdit } from '../../src/sync/ownership.js';
 import type { DesiredPlexState, PlexItem } from '../../src/model/types.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -460,7 +460,7 @@ const desiredTags = (tags: DesiredPlexState['tags']): DesiredPlexState => ({
 
 /** The tag edit for fields stash2plex owns (so they follow Stash). */
 const diff = (desired: DesiredPlexState, item: PlexItem, mode: SyncMode) =>
-  decide(
+  decideEdit(
     desired,
     item,
     { genres: 'x', actors: 'x', collection: 'x' },

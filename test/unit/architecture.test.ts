@@ -2,6 +2,7 @@
 // folder or to a lower layer, and no chain of imports comes back to where it started.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -117,6 +118,32 @@ describe('architecture', () => {
     const PRIVATE = /process\.binding\b|\binternalBinding\b|\b[a-z]+_wrap\b/;
     const offenders = dirs.flatMap(code).filter((f) => PRIVATE.test(readFileSync(f, 'utf8')));
     expect(offenders.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
+  it('names every parameter of an exported function or public method (no one-letter names; simulators aside)', () => {
+    const exported = (n: ts.Node) => (ts.getCombinedModifierFlags(n as ts.Declaration) & ts.ModifierFlags.Export) !== 0;
+    const hidden = (n: ts.Node) =>
+      (ts.getCombinedModifierFlags(n as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
+    const offenders = files
+      .filter((f) => folderOf(f) !== 'sim')
+      .flatMap((file) => {
+        const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+        const fns: ts.SignatureDeclaration[] = [];
+        ts.forEachChild(sf, (node) => {
+          if (ts.isFunctionDeclaration(node) && exported(node)) fns.push(node);
+          if (ts.isVariableStatement(node) && exported(node))
+            for (const d of node.declarationList.declarations)
+              if (d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) fns.push(d.initializer);
+          if (ts.isClassDeclaration(node) && exported(node))
+            for (const m of node.members) if ((ts.isMethodDeclaration(m) || ts.isConstructorDeclaration(m)) && !hidden(m)) fns.push(m);
+        });
+        return fns.flatMap((fn) =>
+          fn.parameters
+            .filter((p) => ts.isIdentifier(p.name) && p.name.text.length === 1)
+            .map((p) => `${relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(p.getStart(sf)).line + 1} ${p.name.getText(sf)}`),
+        );
+      });
+    expect(offenders).toEqual([]);
   });
 
   it('cites no path outside the repository', () => {

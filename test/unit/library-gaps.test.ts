@@ -16,7 +16,7 @@ import {
   type SceneInPlex,
 } from '../../src/sync/library-gaps.js';
 import { desiredState } from '../../src/sync/mapping.js';
-import { decide, valueHash } from '../../src/sync/ownership.js';
+import { decideEdit, valueHash } from '../../src/sync/ownership.js';
 import { item, scene } from '../helpers/scene.js';
 
 const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => f !== 'collection');
@@ -30,7 +30,7 @@ const settings = (over: Partial<GapSettings> = {}): GapSettings => ({
   ...over,
 });
 /** The record after a sync of `scene()` onto `item()`. */
-const synced = () => decide(desiredState(scene()), item(), {}, settings()).owned;
+const synced = () => decideEdit(desiredState(scene()), item(), {}, settings()).owned;
 /** An item as Plex's scanner leaves it: the file name as title, nothing else, nothing locked. */
 const blank = item({
   title: 'clip.one',

@@ -5,7 +5,7 @@ import { desiredState, isEmptyEdit } from '../../src/sync/mapping.js';
 import {
   carriedRecord,
   confirmation,
-  decide,
+  decideEdit,
   ownershipChanges,
   posterWanted,
   screenshotToRead,
@@ -27,23 +27,23 @@ const settings = (over: Partial<OwnershipSettings> = {}): OwnershipSettings => (
   ...over,
 });
 /** The record after a sync of `scene()` onto `item()`. */
-const ownedAll = (): OwnershipRecord => decide(desiredState(scene()), item(), {}, settings()).owned;
+const ownedAll = (): OwnershipRecord => decideEdit(desiredState(scene()), item(), {}, settings()).owned;
 
-describe('decide: fields stash2plex owns follow Stash', () => {
+describe('decideEdit: fields stash2plex owns follow Stash', () => {
   it('is empty for an unchanged, locked item, and records what it owns', () => {
-    const d = decide(desiredState(scene()), item(), {}, settings());
+    const d = decideEdit(desiredState(scene()), item(), {}, settings());
     expect(isEmptyEdit(d.edit)).toBe(true);
     expect(Object.keys(d.owned).sort()).toEqual(['actors', 'date', 'genres', 'rating', 'studio', 'summary', 'title']);
     expect(d.owned.title).toBe(valueHash('A Title'));
   });
   it('sends only what differs', () => {
-    expect(decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), settings()).edit).toEqual({
+    expect(decideEdit(desiredState(scene({ title: 'New' })), item(), ownedAll(), settings()).edit).toEqual({
       scalars: { title: 'New' },
       tags: {},
     });
   });
   it('locks a field whose value already matches but is not locked', () => {
-    const e = decide(
+    const e = decideEdit(
       desiredState(scene()),
       item({ locked: ['title', 'summary', 'studio', 'originallyAvailableAt', 'genre'] }),
       ownedAll(),
@@ -53,7 +53,7 @@ describe('decide: fields stash2plex owns follow Stash', () => {
   });
   it('clears an owned field down to empty: summary, studio, date, rating, tags', () => {
     const empty = scene({ details: null, studio: null, date: null, rating100: null, tags: [], performers: [] });
-    const e = decide(desiredState(empty), item(), ownedAll(), settings()).edit;
+    const e = decideEdit(desiredState(empty), item(), ownedAll(), settings()).edit;
     expect(e.scalars).toEqual({ summary: '', studio: '', originallyAvailableAt: '' });
     expect(e.tags).toEqual({ genre: { set: [], remove: ['Tag1', 'Tag2'] }, actor: { set: [], remove: ['Alice', 'Bob'] } });
     expect(e.userRating).toBeNull();
@@ -61,22 +61,22 @@ describe('decide: fields stash2plex owns follow Stash', () => {
   it('mirror removes tags Stash no longer has; merge keeps them', () => {
     const current = item({ tags: { genre: ['Tag1', 'Tag2', 'Old'], actor: ['Alice', 'Bob'], collection: [] } });
     const desired = desiredState(scene());
-    expect(decide(desired, current, ownedAll(), settings()).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2'], remove: ['Old'] } });
-    expect(decide(desired, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({});
+    expect(decideEdit(desired, current, ownedAll(), settings()).edit.tags).toEqual({ genre: { set: ['Tag1', 'Tag2'], remove: ['Old'] } });
+    expect(decideEdit(desired, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({});
     const more = desiredState(scene({ tags: [{ name: 'Tag1' }, { name: 'New' }] }));
-    expect(decide(more, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({
+    expect(decideEdit(more, current, ownedAll(), settings({ mode: 'merge' })).edit.tags).toEqual({
       genre: { set: ['Tag1', 'Tag2', 'Old', 'New'], remove: [] },
     });
   });
   it('sets and changes the user rating', () => {
-    expect(decide(desiredState(scene({ rating100: 40 })), item(), ownedAll(), settings()).edit.userRating).toBe(4);
+    expect(decideEdit(desiredState(scene({ rating100: 40 })), item(), ownedAll(), settings()).edit.userRating).toBe(4);
     expect(
-      decide(desiredState(scene({ rating100: null })), item({ userRating: null }), ownedAll(), settings()).edit.userRating,
+      decideEdit(desiredState(scene({ rating100: null })), item({ userRating: null }), ownedAll(), settings()).edit.userRating,
     ).toBeUndefined();
   });
 });
 
-describe('decide: fields stash2plex never set', () => {
+describe('decideEdit: fields stash2plex never set', () => {
   const agent = item({
     title: 'clip.one',
     summary: 'From the agent',
@@ -86,20 +86,20 @@ describe('decide: fields stash2plex never set', () => {
   });
   const scanned = scene({ title: null, details: null, date: null, rating100: null, studio: null, tags: [], performers: [] });
   it('are never blanked: a just-scanned scene sets the title alone (and locks it)', () => {
-    const d = decide(desiredState(scanned), agent, {}, settings());
+    const d = decideEdit(desiredState(scanned), agent, {}, settings());
     expect(d.edit).toEqual({ scalars: { title: 'clip.one' }, tags: {} });
     expect(Object.keys(d.owned)).toEqual(['title']);
   });
   it('are filled when Stash has a value', () => {
-    const d = decide(desiredState(scanned), agent, {}, settings());
-    expect(decide(desiredState(scene({ details: 'Mine' })), agent, d.owned, settings()).edit.scalars.summary).toBe('Mine');
+    const d = decideEdit(desiredState(scanned), agent, {}, settings());
+    expect(decideEdit(desiredState(scene({ details: 'Mine' })), agent, d.owned, settings()).edit.scalars.summary).toBe('Mine');
   });
 });
 
-describe('decide: PRESERVE_PLEX_EDITS', () => {
+describe('decideEdit: PRESERVE_PLEX_EDITS', () => {
   it('leaves a value changed in Plex since stash2plex set it, and names it', () => {
     const edited = item({ title: 'Renamed in Plex' });
-    const d = decide(
+    const d = decideEdit(
       desiredState(scene({ title: 'New in Stash', details: 'New details' })),
       edited,
       ownedAll(),
@@ -110,16 +110,16 @@ describe('decide: PRESERVE_PLEX_EDITS', () => {
     expect(d.owned.title).toBeUndefined(); // the record keeps the old hash: still preserved next time
   });
   it('off: the Plex edit is overwritten', () => {
-    const d = decide(desiredState(scene({ title: 'New in Stash' })), item({ title: 'Renamed in Plex' }), ownedAll(), settings());
+    const d = decideEdit(desiredState(scene({ title: 'New in Stash' })), item({ title: 'Renamed in Plex' }), ownedAll(), settings());
     expect(d.edit.scalars.title).toBe('New in Stash');
     expect(d.preserved).toEqual([]);
   });
 });
 
-describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
+describe('decideEdit: SYNC_FIELDS and MAX_TAGS', () => {
   it('a field not listed is neither sent nor recorded', () => {
     const { title, genres } = ownedAll();
-    const d = decide(
+    const d = decideEdit(
       desiredState(scene({ title: 'New', details: 'Other', rating100: 10 })),
       item(),
       { title, genres },
@@ -130,28 +130,28 @@ describe('decide: SYNC_FIELDS and MAX_TAGS', () => {
     expect(d.released).toEqual([]);
   });
   it('collection: the studio as a collection, only when listed', () => {
-    expect(decide(desiredState(scene()), item(), {}, settings()).edit.tags.collection).toBeUndefined();
-    expect(decide(desiredState(scene()), item(), {}, settings({ fields: ['collection'] })).edit.tags.collection).toEqual({
+    expect(decideEdit(desiredState(scene()), item(), {}, settings()).edit.tags.collection).toBeUndefined();
+    expect(decideEdit(desiredState(scene()), item(), {}, settings({ fields: ['collection'] })).edit.tags.collection).toEqual({
       set: ['Studio X'],
       remove: [],
     });
   });
   it('cuts a list to MAX_TAGS and says so', () => {
     const many = scene({ tags: Array.from({ length: 5 }, (_, i) => ({ name: `t${i}` })) });
-    const d = decide(desiredState(many), item(), ownedAll(), settings({ maxTags: 3 }));
+    const d = decideEdit(desiredState(many), item(), ownedAll(), settings({ maxTags: 3 }));
     expect(d.edit.tags.genre?.set).toEqual(['t0', 't1', 't2']);
     expect(d.cut).toEqual(['genres: 5 → 3']);
   });
 });
 
-describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', () => {
+describe('decideEdit: a value too long for one edit request (PLEX_MAX_URL_BYTES)', () => {
   const budget = 2_000;
   const long = 'Ünïcödé détails 😀 '.repeat(300);
   const many = Array.from({ length: 150 }, (_, i) => ({ name: `Ünïcödé tag ${i}` }));
 
   it('a summary is cut to what fits alone; what is sent is what is recorded, and the next sync sends nothing', () => {
     const full = desiredState(scene({ details: long })).scalars.summary;
-    const d = decide(desiredState(scene({ details: long })), item(), ownedAll(), settings({ editBudget: budget }));
+    const d = decideEdit(desiredState(scene({ details: long })), item(), ownedAll(), settings({ editBudget: budget }));
     const sent = d.edit.scalars.summary!;
     expect(sent).toBe(fitScalar('summary', full, budget));
     expect(sent.endsWith('…') && full.startsWith(sent.slice(0, -1))).toBe(true);
@@ -159,7 +159,7 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
     expect(d.owned.summary).toBe(valueHash(sent));
     expect(d.cut).toEqual([`summary: ${[...full].length} → ${[...sent].length - 1} characters (PLEX_MAX_URL_BYTES)`]);
     // Plex now shows the cut summary, locked: nothing to send, no cut reported again, nothing taken for a person's edit.
-    const again = decide(
+    const again = decideEdit(
       desiredState(scene({ details: long })),
       item({ summary: sent }),
       { ...ownedAll(), ...d.owned },
@@ -173,7 +173,7 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
   it('what fits alone is sent whole, however long the edit is in all', () => {
     const names = many.map((t) => t.name);
     const listAlone = requestBytes(editUnits({ scalars: {}, tags: { genre: { set: names, remove: [] } } }));
-    const d = decide(
+    const d = decideEdit(
       desiredState(scene({ details: long.slice(0, 200), tags: many })),
       item(),
       ownedAll(),
@@ -186,7 +186,7 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
   });
 
   it('mirror: a tag list is cut to its longest start that fits, the rest leaves Plex; the next sync sends nothing', () => {
-    const d = decide(desiredState(scene({ tags: many })), item(), ownedAll(), settings({ editBudget: budget }));
+    const d = decideEdit(desiredState(scene({ tags: many })), item(), ownedAll(), settings({ editBudget: budget }));
     const sent = d.edit.tags.genre!.set;
     expect(sent).toEqual(
       fitTags(
@@ -199,14 +199,14 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
     expect(d.edit.tags.genre!.remove).toEqual(['Tag1', 'Tag2']);
     expect(d.cut).toEqual([`genres: 150 → ${sent.length} (PLEX_MAX_URL_BYTES)`]);
     const after = item({ tags: { genre: sent, actor: ['Alice', 'Bob'], collection: [] } });
-    const again = decide(desiredState(scene({ tags: many })), after, { ...ownedAll(), ...d.owned }, settings({ editBudget: budget }));
+    const again = decideEdit(desiredState(scene({ tags: many })), after, { ...ownedAll(), ...d.owned }, settings({ editBudget: budget }));
     expect(isEmptyEdit(again.edit)).toBe(true);
     expect(again.cut).toEqual([]);
   });
 
   it("merge: Plex's own tags are never cut; what fits after them is added", () => {
     const plexOwn = Array.from({ length: 20 }, (_, i) => `Plex tag ${i}`);
-    const d = decide(
+    const d = decideEdit(
       desiredState(scene({ tags: many })),
       item({ tags: { genre: plexOwn, actor: ['Alice', 'Bob'], collection: [] } }),
       ownedAll(),
@@ -217,7 +217,7 @@ describe('decide: a value too long for one edit request (PLEX_MAX_URL_BYTES)', (
     expect(sent.length).toBeGreaterThan(20);
     expect(sent.length).toBeLessThan(170);
     const full = Array.from({ length: 200 }, (_, i) => `Plex tag ${i}`);
-    const none = decide(
+    const none = decideEdit(
       desiredState(scene({ tags: many })),
       item({ tags: { genre: full, actor: ['Alice', 'Bob'], collection: [] } }),
       ownedAll(),
@@ -298,38 +298,38 @@ describe('ownershipChanges', () => {
   });
 });
 
-describe('decide: an answer that was lost is not a user edit (intents)', () => {
+describe('decideEdit: an answer that was lost is not a user edit (intents)', () => {
   const preserve = settings({ preservePlexEdits: true });
   it('records an intent for each field it sends, and none for a field left as it is', () => {
-    const d = decide(desiredState(scene({ title: 'New' })), item(), ownedAll(), preserve);
+    const d = decideEdit(desiredState(scene({ title: 'New' })), item(), ownedAll(), preserve);
     expect(d.intents).toEqual({ 'title:intent': valueHash('New') });
     expect(d.owned.title).toBe(valueHash('New'));
   });
   it("Plex showing the value of an edit whose answer was lost is stash2plex's: a later Stash change arrives", () => {
     // The record still says "Old" (the confirmation never came); the intent says "Applied"; Plex shows "Applied".
     const record = { ...ownedAll(), title: valueHash('Old'), 'title:intent': valueHash('Applied') };
-    const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Applied' }), record, preserve);
+    const d = decideEdit(desiredState(scene({ title: 'Later' })), item({ title: 'Applied' }), record, preserve);
     expect(d.preserved).toEqual([]);
     expect(d.edit.scalars.title).toBe('Later');
   });
   it("Plex showing what Stash wants is stash2plex's, whatever the record says", () => {
     const record = { ...ownedAll(), title: valueHash('Old') };
-    const d = decide(desiredState(scene({ title: 'Wanted' })), item({ title: 'Wanted' }), record, preserve);
+    const d = decideEdit(desiredState(scene({ title: 'Wanted' })), item({ title: 'Wanted' }), record, preserve);
     expect(d.preserved).toEqual([]);
     expect(d.owned.title).toBe(valueHash('Wanted'));
   });
   it("a value that is neither the record, the intent nor what Stash wants is still a person's", () => {
     const record = { ...ownedAll(), 'title:intent': valueHash('Meant') };
-    const d = decide(desiredState(scene({ title: 'Later' })), item({ title: 'Typed in Plex' }), record, preserve);
+    const d = decideEdit(desiredState(scene({ title: 'Later' })), item({ title: 'Typed in Plex' }), record, preserve);
     expect(d.preserved).toEqual(['title']);
     expect(d.edit.scalars.title).toBeUndefined();
   });
 });
 
-describe('decide: a locked field a person typed is theirs (PRESERVE_PLEX_EDITS)', () => {
+describe('decideEdit: a locked field a person typed is theirs (PRESERVE_PLEX_EDITS)', () => {
   const unset = item({ title: 'Typed in Plex', summary: 'Agent summary', locked: ['title'] });
   it('a field stash2plex never set that Plex shows locked is never filled', () => {
-    const d = decide(desiredState(scene()), unset, {}, settings({ preservePlexEdits: true }));
+    const d = decideEdit(desiredState(scene()), unset, {}, settings({ preservePlexEdits: true }));
     expect(d.preserved).toContain('title');
     expect(d.edit.scalars.title).toBeUndefined();
     expect(d.owned.title).toBeUndefined();
@@ -337,31 +337,31 @@ describe('decide: a locked field a person typed is theirs (PRESERVE_PLEX_EDITS)'
     expect(d.edit.scalars.summary).toBe('Line one\nLine two');
   });
   it('without PRESERVE_PLEX_EDITS it is filled as before', () => {
-    expect(decide(desiredState(scene()), unset, {}, settings()).edit.scalars.title).toBe('A Title');
+    expect(decideEdit(desiredState(scene()), unset, {}, settings()).edit.scalars.title).toBe('A Title');
   });
   it('locked and already equal to what Stash wants: owned, nothing sent', () => {
-    const d = decide(desiredState(scene()), item({ locked: ['title'] }), {}, settings({ preservePlexEdits: true }));
+    const d = decideEdit(desiredState(scene()), item({ locked: ['title'] }), {}, settings({ preservePlexEdits: true }));
     expect(d.preserved).toEqual([]);
     expect(d.owned.title).toBe(valueHash('A Title'));
     expect(d.edit.scalars.title).toBeUndefined();
   });
 });
 
-describe('decide: a field dropped from SYNC_FIELDS', () => {
+describe('decideEdit: a field dropped from SYNC_FIELDS', () => {
   it("is released once: its lock too while Plex still shows stash2plex's value", () => {
     const record = ownedAll();
-    const d = decide(desiredState(scene()), item(), record, settings({ fields: ['title', 'genres'] }));
+    const d = decideEdit(desiredState(scene()), item(), record, settings({ fields: ['title', 'genres'] }));
     expect(d.released.sort()).toEqual(['actors', 'date', 'rating', 'studio', 'summary']);
     expect(d.edit.unlock?.sort()).toEqual(['actor', 'originallyAvailableAt', 'studio', 'summary']);
     expect(isEmptyEdit(d.edit)).toBe(false);
   });
   it('keeps the lock of a value a person changed since (only the record entry goes)', () => {
-    const d = decide(desiredState(scene()), item({ summary: 'Typed in Plex' }), ownedAll(), settings({ fields: ['title', 'genres'] }));
+    const d = decideEdit(desiredState(scene()), item({ summary: 'Typed in Plex' }), ownedAll(), settings({ fields: ['title', 'genres'] }));
     expect(d.released).toContain('summary');
     expect(d.edit.unlock).not.toContain('summary');
   });
   it('the poster: thumb unlocked when stash2plex had uploaded one', () => {
-    const d = decide(
+    const d = decideEdit(
       desiredState(scene()),
       item({ locked: ['thumb'] }),
       { poster: 'abc', posterVersion: '/x?t=1' },
@@ -372,7 +372,7 @@ describe('decide: a field dropped from SYNC_FIELDS', () => {
   });
   it('once the record lost the field, nothing is released again', () => {
     const { title } = ownedAll();
-    const d = decide(desiredState(scene()), item(), { title }, settings({ fields: ['title'] }));
+    const d = decideEdit(desiredState(scene()), item(), { title }, settings({ fields: ['title'] }));
     expect(d.released).toEqual([]);
     expect(d.edit.unlock).toBeUndefined();
   });
