@@ -11,6 +11,7 @@ import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
 import { CSRF_HEADER_VALUE } from './security.js';
+import { CONFIRM_FLOWS_SCRIPT } from './confirm-flows.js';
 
 export interface PageContext {
   now: number;
@@ -371,7 +372,7 @@ button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary
 
 // The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}${RESTORE_SCRIPT}})();`;
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${CONFIRM_FLOWS_SCRIPT}})();`;
 }
 
 /** Re-renders the main part, keeps the title in step, runs a manual probe. */
@@ -403,118 +404,6 @@ function postJson(request){
   return request.then(function(r){return r.json().catch(function(){return {error:'HTTP '+r.status};}).then(function(j){if(!r.ok)throw new Error(j.error||('HTTP '+r.status));return j;});});
 }
 function plural(n,one,many){return n+' '+(n===1?one:many);}
-`;
-
-/** Dead-letter recovery: a dry run first; the real run only after the confirm button. */
-const REQUEUE_SCRIPT = `// Dead-letter recovery: a dry run first; the real run only after the confirm button, with the options
-// the dry run was made with and at most as many jobs as it counted.
-var rq={dry:document.getElementById('requeue-dry'),ok:document.getElementById('requeue-confirm'),no:document.getElementById('requeue-cancel'),
-  out:document.getElementById('requeue-result'),outage:document.getElementById('requeue-outage'),opt:document.getElementById('requeue-optional')},pending=null;
-function line(cls,text){var p=document.createElement('p');if(cls)p.className=cls;p.textContent=text;rq.out.appendChild(p);return p;}
-function show(){rq.out.textContent='';for(var i=0;i<arguments.length;i++){var a=arguments[i];if(a)line(a[0],a[1]);}}
-function skipped(s){var k=s.skipped||{},parts=[];
-  if(k.alreadyQueued)parts.push(k.alreadyQueued+' already queued');if(k.errorType)parts.push(k.errorType+' of other error types');
-  if(k.outsideWindow)parts.push(k.outsideWindow+' outside the window');if(k.tooManyRequeues)parts.push(k.tooManyRequeues+' requeued too often already');
-  return plural(s.scanned,'failed job','failed jobs')+' scanned'+(parts.length?' · left: '+parts.join(', '):'');}
-function reset(){pending=null;rq.ok.hidden=true;rq.no.hidden=true;rq.dry.disabled=false;}
-function call(body){return postJson(fetch('./api/requeue',jsonPost(body)));}
-rq.dry.addEventListener('click',function(){
-  var opts={outage:rq.outage.value,includeOptional:rq.opt.checked};
-  reset();rq.dry.disabled=true;show(['muted','Counting the failed jobs a requeue would move (dry run)…']);
-  call({dryRun:true,outage:opts.outage,includeOptional:opts.includeOptional}).then(function(s){
-    if(s.refused){show(['big bad',plural(s.requeued+s.skipped.breakerNotClosed,'job','jobs')+' could be requeued, but not now'],['small',s.refused],['small muted',skipped(s)]);rq.dry.disabled=false;return;}
-    if(s.requeued===0){show(['big','Nothing to requeue: no failed job of '+s.errorTypes.join(', ')+' in the window'],['small muted',skipped(s)]);rq.dry.disabled=false;return;}
-    pending={dryRun:false,outage:opts.outage,includeOptional:opts.includeOptional,limit:s.requeued};
-    show(['big',plural(s.requeued,'job','jobs')+' would be requeued'],['small muted','Dry run: nothing moved yet. '+s.errorTypes.join(', ')+' · '+skipped(s)]);
-    rq.ok.textContent='Requeue '+plural(s.requeued,'job','jobs');rq.ok.hidden=false;rq.no.hidden=false;rq.ok.focus();
-  }).catch(function(e){show(['bad','Dry run failed: '+e.message]);rq.dry.disabled=false;});
-});
-rq.ok.addEventListener('click',function(){
-  if(!pending)return;var body=pending;pending=null;rq.ok.hidden=true;rq.no.hidden=true;show(['muted','Requeueing…']);
-  call(body).then(function(s){
-    if(s.refused)show(['big bad','Refused: nothing was requeued'],['small',s.refused]);
-    else show(['big ok','Requeued '+plural(s.requeued,'job','jobs')],['small muted',skipped(s)+(s.limitReached?' · stopped at the '+body.limit+' confirmed':'')]);
-  }).catch(function(e){show(['bad','Requeue failed: '+e.message]);}).then(function(){rq.dry.disabled=false;});
-});
-rq.no.addEventListener('click',function(){reset();show(['muted','Cancelled: nothing was requeued.']);});
-rq.outage.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
-rq.opt.addEventListener('change',function(){if(pending){reset();rq.out.textContent='';}});
-`;
-
-/** Queue maintenance: the same dry run first, then the confirmed real run of that very request. */
-const CLEAN_SCRIPT = `// Queue maintenance: the same dry run first, then the confirmed real run of that very request.
-var qc={dry:document.getElementById('clean-dry'),ok:document.getElementById('clean-confirm'),no:document.getElementById('clean-cancel'),
-  out:document.getElementById('clean-result'),action:document.getElementById('clean-action'),days:document.getElementById('clean-days')},cleanPending=null;
-function cleanShow(cls,text){qc.out.textContent='';var p=document.createElement('p');p.className=cls;p.textContent=text;qc.out.appendChild(p);}
-function cleanReset(){cleanPending=null;qc.ok.hidden=true;qc.no.hidden=true;qc.dry.disabled=false;}
-function cleanCall(body){return postJson(fetch('./api/queue/clean',jsonPost(body)));}
-qc.dry.addEventListener('click',function(){
-  cleanReset();qc.dry.disabled=true;var body={action:qc.action.value,dryRun:true};
-  if(body.action==='purge_failed')body.days=Number(qc.days.value);
-  cleanCall(body).then(function(s){cleanShow('',s.text);qc.dry.disabled=false;
-    if(s.count>0){cleanPending=Object.assign({},body,{dryRun:false});qc.ok.textContent='Remove '+plural(s.count,'job','jobs');qc.ok.hidden=false;qc.no.hidden=false;qc.ok.focus();}
-  }).catch(function(e){cleanShow('bad',e.message);qc.dry.disabled=false;});
-});
-qc.ok.addEventListener('click',function(){
-  if(!cleanPending)return;var body=cleanPending;cleanReset();cleanShow('muted','Removing…');
-  cleanCall(body).then(function(s){cleanShow('ok',s.text);}).catch(function(e){cleanShow('bad',e.message);});
-});
-qc.no.addEventListener('click',function(){cleanReset();cleanShow('muted','Cancelled: nothing was removed.');});
-qc.action.addEventListener('change',function(){cleanReset();qc.out.textContent='';qc.days.disabled=qc.action.value!=='purge_failed';});
-`;
-
-/** Reconcile Library: a dry run first (it reads the whole library), then the confirmed real run. */
-const RECONCILE_SCRIPT = `// Reconcile Library: a dry run first, then the confirmed real run.
-var rc={dry:document.getElementById('reconcile-dry'),ok:document.getElementById('reconcile-confirm'),no:document.getElementById('reconcile-cancel'),
-  out:document.getElementById('reconcile-result')};
-function rcShow(cls,lines){rc.out.textContent='';lines.forEach(function(t,i){var p=document.createElement('p');p.className=i===lines.length-1?cls:'small muted';p.textContent=t;rc.out.appendChild(p);});}
-function rcReset(){rc.ok.hidden=true;rc.no.hidden=true;rc.dry.disabled=false;}
-function rcCall(body){return postJson(fetch('./api/reconcile',jsonPost(body)));}
-rc.dry.addEventListener('click',function(){
-  rcReset();rc.dry.disabled=true;rcShow('muted',['Reading every scene and its Plex item (dry run)…']);
-  rcCall({dryRun:true}).then(function(r){rcShow('',r.lines);rc.dry.disabled=false;
-    if(r.toQueue>0){rc.ok.textContent='Queue '+plural(r.toQueue,'scene','scenes');rc.ok.hidden=false;rc.no.hidden=false;rc.ok.focus();}
-  }).catch(function(e){rcShow('bad',[e.message]);rc.dry.disabled=false;});
-});
-rc.ok.addEventListener('click',function(){
-  rcReset();rc.dry.disabled=true;rcShow('muted',['Reconciling: reading the library again and queueing…']);
-  rcCall({dryRun:false}).then(function(r){rcShow('ok',r.lines);}).catch(function(e){rcShow('bad',[e.message]);}).then(function(){rc.dry.disabled=false;});
-});
-rc.no.addEventListener('click',function(){rcReset();rcShow('muted',['Cancelled: nothing was queued.']);});
-`;
-
-/**
- * Restore: a dry run first, then the confirmed real run of that very request. "Sync again" buttons (in the
- * refreshed part, so handled by delegation) bring one restored scene back into sync.
- */
-const RESTORE_SCRIPT = `// Restore: a dry run first, then the confirmed real run of the same scenes; "Sync again" resumes one scene.
-var rs={dry:document.getElementById('restore-dry'),ok:document.getElementById('restore-confirm'),no:document.getElementById('restore-cancel'),
-  out:document.getElementById('restore-result'),ids:document.getElementById('restore-scenes'),all:document.getElementById('restore-all')},rsPending=null;
-function rsShow(cls,lines){rs.out.textContent='';lines.forEach(function(t,i){var p=document.createElement('p');p.className=i===lines.length-1?cls:'small muted';p.textContent=t;rs.out.appendChild(p);});}
-function rsReset(){rsPending=null;rs.ok.hidden=true;rs.no.hidden=true;rs.dry.disabled=false;}
-function rsCall(path,body){return postJson(fetch(path,jsonPost(body)));}
-function rsScope(){if(rs.all.checked)return {all:true};var ids=rs.ids.value.split(/[\\s,]+/).filter(Boolean);return ids.length?{sceneIds:ids}:null;}
-rs.dry.addEventListener('click',function(){
-  rsReset();var scope=rsScope();if(!scope){rsShow('bad',['Name scene ids (12, 13) or tick "every scene".']);return;}
-  rs.dry.disabled=true;rsShow('muted',['Reading what was kept and what Plex shows now (dry run)…']);
-  rsCall('./api/restore',Object.assign({dryRun:true},scope)).then(function(r){rsShow('',r.lines);rs.dry.disabled=false;
-    if(r.excluded>0){rsPending=Object.assign({dryRun:false},scope);rs.ok.textContent='Restore '+plural(r.excluded,'scene','scenes');rs.ok.hidden=false;rs.no.hidden=false;rs.ok.focus();}
-  }).catch(function(e){rsShow('bad',[e.message]);rs.dry.disabled=false;});
-});
-rs.ok.addEventListener('click',function(){
-  if(!rsPending)return;var body=rsPending;rsReset();rs.dry.disabled=true;rsShow('muted',['Restoring…']);
-  rsCall('./api/restore',body).then(function(r){rsShow('ok',r.lines);}).catch(function(e){rsShow('bad',[e.message]);}).then(function(){rs.dry.disabled=false;});
-});
-rs.no.addEventListener('click',function(){rsReset();rsShow('muted',['Cancelled: nothing was restored.']);});
-rs.ids.addEventListener('input',function(){if(rsPending){rsReset();rs.out.textContent='';}});
-rs.all.addEventListener('change',function(){rs.ids.disabled=rs.all.checked;if(rsPending){rsReset();rs.out.textContent='';}});
-document.addEventListener('click',function(ev){
-  var b=ev.target&&ev.target.closest?ev.target.closest('button[data-resume]'):null;if(!b)return;
-  b.disabled=true;b.textContent='queueing…';
-  rsCall('./api/restore/resume',{sceneIds:[b.getAttribute('data-resume')],dryRun:false})
-  .then(function(r){b.textContent=r.queued?'sync queued':'not excluded';})
-  .catch(function(e){b.textContent='failed: '+e.message;b.disabled=false;});
-});
 `;
 
 /**
