@@ -28,6 +28,8 @@ export interface DashboardOptions {
   hookRateLimit?: RateLimit;
   /** How often the HTTP hook's spool is replayed while not empty (default 5 s). */
   hookSpoolReplayMs?: number;
+  /** The clock (rate limits, ages); tests pass their own. */
+  now?: () => number;
 }
 
 export interface DashboardHandle {
@@ -88,6 +90,7 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
     timeZone: opts.timeZone,
     hookRateLimit: opts.hookRateLimit,
     hookSpool,
+    now: opts.now,
   });
   const server = createServer(app);
   server.keepAliveTimeout = 5_000;
