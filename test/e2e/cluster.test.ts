@@ -115,8 +115,7 @@ describe.skipIf(!slow || !hasCli)('Redis Cluster', () => {
     await world.plex.setMode('down');
     await waitFor(async () => (await cluster.hget(`${PREFIX}:breaker`, 'state')) === 'OPEN', 10_000, 'OPEN');
     for (const id of world.ratingKeyOf.keys()) await hook(id, `After outage ${id}`);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await cluster.hexists(`${PREFIX}:sync:meta`, 'paused')).toBe(1);
+    await waitFor(async () => (await cluster.hexists(`${PREFIX}:sync:meta`, 'paused')) === 1, 10_000, 'the queue paused');
     await world.plex.setMode('up');
     await waitFor(async () => (await cluster.exists(`${PREFIX}:ramp`)) === 1, 15_000, 'ramp started');
     await waitFor(

@@ -1,7 +1,7 @@
 // Reconciliation: changes whose hook events never arrived still reach Plex.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
-import { connectRedis, keys } from '../../src/core/redis.js';
+import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
 import { encodeInboxEntry } from '../../src/model/inbox-item.js';
@@ -47,6 +47,11 @@ async function supervise(world: World): Promise<SupervisorRole> {
   const s = await startSupervisorRole(world.config, quiet, { tickMs: 100 });
   stops.push(() => s.stop());
   return s;
+}
+/** Waits until the supervisor has set its first checkpoint mark in Redis. */
+async function firstCheckpoint(redis: RedisConnection, world: World): Promise<void> {
+  const mark = keys(world.prefix).reconcileCheckpoint;
+  await waitFor(async () => (await redis.get(mark)) !== null, 10_000, 'the first checkpoint');
 }
 const title = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.title;
 const actors = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.actor;
@@ -148,9 +153,9 @@ describe('reconciliation', () => {
   });
 
   it('at each checkpoint catches changes whose hook events were lost', async () => {
-    const { world, queue } = await rig({ RECONCILE_INTERVAL_MS: '500' });
+    const { world, queue, redis } = await rig({ RECONCILE_INTERVAL_MS: '500' });
     await supervise(world);
-    await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set
+    await firstCheckpoint(redis, world);
     world.stash.updateScene('3', { title: 'Edited, hook lost' });
     await waitFor(() => title(world, '3') === 'Edited, hook lost', 10_000, 'scene 3 synced by a checkpoint');
     // The Plex edit lands before its job completes: wait for the job, not just the title.
@@ -189,9 +194,9 @@ describe('reconciliation', () => {
   });
 
   it('catches up at start on what changed while stash2plex was down (the HTTP hook could not deliver)', async () => {
-    const { world } = await rig({ RECONCILE_INTERVAL_MS: '600000' });
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '600000' });
     const first = await startSupervisorRole(world.config, quiet, { tickMs: 100 });
-    await new Promise((r) => setTimeout(r, 700)); // the checkpoint is set at start
+    await firstCheckpoint(redis, world); // set at start
     await first.stop(); // stash2plex goes down…
     world.stash.updateScene('4', { title: 'Edited while stash2plex was down' }); // …and this hook event is lost
     await new Promise((r) => setTimeout(r, 1_100)); // Stash stores updated_at in whole seconds
@@ -215,7 +220,7 @@ describe('reconciliation', () => {
       );
     }
     await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
-    await new Promise((r) => setTimeout(r, 700)); // the first checkpoint is set (and later ones ran)
+    await firstCheckpoint(redis, world);
     const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === 'Performer 1'));
     const others = sceneIds.filter((id) => !carriers.includes(id));
     expect(carriers.length).toBeGreaterThan(0);
@@ -229,7 +234,9 @@ describe('reconciliation', () => {
       10_000,
       'the new actor name on every scene with the performer, from a checkpoint',
     );
-    await new Promise((r) => setTimeout(r, 1_200)); // further checkpoints fan out again: still no edit elsewhere
+    // Two further checkpoints (each reads Stash's clock) fan out again: still no edit elsewhere.
+    const clockReads = world.stash.count({ operationName: 'StashClock' });
+    await waitFor(() => world.stash.count({ operationName: 'StashClock' }) >= clockReads + 2, 10_000, 'two further checkpoints');
     const edited = new Set(
       world.plex.requests
         .slice(before)
