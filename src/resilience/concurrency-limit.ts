@@ -148,12 +148,10 @@ export function closeWindow(state: LimitState, now: number, settings: LimitSetti
  * BullMQ's rate limit, the limiter by requests at once ÷ latency ÷ requests per job), and the lower of
  * the two is what runs. `rampRate` null: no ramp. Returns the jobs/s allowed and which bound it.
  */
-export function bindingLimit(args: {
-  rampRate: number | null;
-  limit: number;
-  latencyMs: number | null;
-  requestsPerJob: number;
-}): { jobsPerSecond: number; boundBy: 'ramp' | 'limiter' } {
+export function bindingLimit(args: { rampRate: number | null; limit: number; latencyMs: number | null; requestsPerJob: number }): {
+  jobsPerSecond: number;
+  boundBy: 'ramp' | 'limiter';
+} {
   const { rampRate, limit, latencyMs, requestsPerJob } = args;
   const limiterRate = latencyMs && latencyMs > 0 ? (limit * 1000) / latencyMs / Math.max(1, requestsPerJob) : Infinity;
   if (rampRate !== null && rampRate <= limiterRate) return { jobsPerSecond: rampRate, boundBy: 'ramp' };

@@ -65,7 +65,12 @@ function parseEntry(raw: string): z.infer<typeof entrySchema> | null {
 const fresh = (entry: { at: number } | null, now: number) => entry !== null && now - entry.at <= LIMITER_STALE_MS;
 
 /** The live workers' limiters, by worker id; a damaged or stale entry is left out (damaged: with a warning). */
-export async function readLimiters(redis: RedisConnection, k: Pick<Keys, 'limiters'>, now: number, warnings: string[]): Promise<WorkerLimiters[]> {
+export async function readLimiters(
+  redis: RedisConnection,
+  k: Pick<Keys, 'limiters'>,
+  now: number,
+  warnings: string[],
+): Promise<WorkerLimiters[]> {
   const raw = await tolerant(redis.hgetall(k.limiters));
   if (raw === null || wrongType(raw, 'limiters', warnings)) return [];
   const out: WorkerLimiters[] = [];

@@ -105,7 +105,12 @@ describe('adaptive concurrency limit (pure)', () => {
       const late = between(trace, 5_000, 20_000);
       expect(Math.max(...late.map((t) => t.limits[0])), `seed ${seed}`).toBeLessThanOrEqual(8);
       expect(Math.min(...late.map((t) => t.limits[0])), `seed ${seed}`).toBeGreaterThanOrEqual(3);
-      expect(percentileOf(late.map((t) => t.latency), 95)).toBeLessThanOrEqual(20 * 1.1 * 2);
+      expect(
+        percentileOf(
+          late.map((t) => t.latency),
+          95,
+        ),
+      ).toBeLessThanOrEqual(20 * 1.1 * 2);
       expect(busy, `seed ${seed}`).toBeGreaterThanOrEqual(0.8);
     }
   });
@@ -126,7 +131,11 @@ describe('adaptive concurrency limit (pure)', () => {
     // again at the floor and the limit grows back to use the 4 slots.
     expect(Math.min(...between(trace, 10_000, 14_000).map((t) => t.limits[0]))).toBeLessThanOrEqual(2);
     expect(Math.min(...between(trace, 20_000, 30_000).map((t) => t.limits[0]))).toBeGreaterThanOrEqual(3);
-    const p50 = (from: number, to: number) => percentileOf(between(trace, from, to).map((t) => t.latency), 50);
+    const p50 = (from: number, to: number) =>
+      percentileOf(
+        between(trace, from, to).map((t) => t.latency),
+        50,
+      );
     expect(p50(20_000, 30_000)).toBeLessThanOrEqual(60 * 1.1 * 2);
     // Faster again: the lower latency is the baseline at once, and the limit stays near the 4 slots.
     expect(Math.max(...between(trace, 34_000, 40_000).map((t) => t.limits[0]))).toBeLessThanOrEqual(8);
@@ -171,7 +180,12 @@ describe('adaptive concurrency limit (pure)', () => {
       const { trace, busy } = simulate({ slots: () => 4, serviceMs: () => 20 }, [client(), client()], 20_000, seed);
       const late = between(trace, 5_000, 20_000);
       expect(Math.max(...late.map(total)), `seed ${seed}`).toBeLessThanOrEqual(10);
-      expect(percentileOf(late.map((t) => t.latency), 95)).toBeLessThanOrEqual(20 * 1.1 * 2.5);
+      expect(
+        percentileOf(
+          late.map((t) => t.latency),
+          95,
+        ),
+      ).toBeLessThanOrEqual(20 * 1.1 * 2.5);
       expect(busy, `seed ${seed}`).toBeGreaterThanOrEqual(0.8);
     }
   });
