@@ -82,6 +82,23 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
   };
 }
 
+/** The gauges of the workers' limiters, by worker and target (StatusMetrics). */
+function concurrencyGauges(registry: Registry): Gauge<'worker' | 'target'>[] {
+  const gauge = (name: string, help: string) =>
+    once(
+      registry,
+      METRIC_PREFIX + name,
+      () => new Gauge({ name: METRIC_PREFIX + name, help, labelNames: ['worker', 'target'], registers: [registry] }),
+    );
+  return [
+    gauge('concurrency_limit', 'Requests a worker may have out at once toward a server (adaptive; WORKER_CONCURRENCY at most)'),
+    gauge('concurrency_in_flight', "A worker's requests out at a server now"),
+    gauge('concurrency_waiting', "A worker's requests waiting for the limit"),
+    gauge('request_latency_seconds', "Median latency of a worker's last window of requests to a server, in seconds"),
+    gauge('request_latency_baseline_seconds', "A server's latency without a queue, as a worker measured it, in seconds"),
+  ];
+}
+
 /** The status metrics: set from one status read per scrape (update), then rendered by the registry. */
 export class StatusMetrics {
   private readonly breakerState: Gauge<'state'>;
@@ -173,24 +190,8 @@ export class StatusMetrics {
           registers: [registry],
         }),
     );
-    const byWorker: ('worker' | 'target')[] = ['worker', 'target'];
-    this.concurrencyLimit = gauge(
-      'concurrency_limit',
-      'Requests a worker may have out at once toward a server (adaptive; WORKER_CONCURRENCY at most)',
-      byWorker,
-    );
-    this.concurrencyInFlight = gauge('concurrency_in_flight', "A worker's requests out at a server now", byWorker);
-    this.concurrencyWaiting = gauge('concurrency_waiting', "A worker's requests waiting for the limit", byWorker);
-    this.requestLatency = gauge(
-      'request_latency_seconds',
-      "Median latency of a worker's last window of requests to a server, in seconds",
-      byWorker,
-    );
-    this.requestBaseline = gauge(
-      'request_latency_baseline_seconds',
-      "A server's latency without a queue, as a worker measured it, in seconds",
-      byWorker,
-    );
+    [this.concurrencyLimit, this.concurrencyInFlight, this.concurrencyWaiting, this.requestLatency, this.requestBaseline] =
+      concurrencyGauges(registry);
   }
 
   /** The live workers' limiters (reset each scrape: a stopped worker's series disappear). */

@@ -15,7 +15,7 @@ import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 import { collectWhenIdle } from '../sync/idle-gc.js';
-import { ConcurrencyLimiter } from '../resilience/limiter.js';
+import { ConcurrencyLimiter, type RequestLimiter } from '../resilience/limiter.js';
 import { forgetLimiters, LIMITER_PUBLISH_MS, publishLimiters } from '../resilience/limiter-record.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -40,19 +40,7 @@ export async function startWorkerRole(
   if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
   const limiters = startLimiters(config, connection, log);
   const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log, limiter: limiters.plex });
-  const stash = new StashClient({
-    url: config.stash.url,
-    apiKey: config.stash.apiKey,
-    maxResponseBytes: config.stash.maxResponseBytes,
-    posterMaxBytes: config.stash.posterMaxBytes,
-    log,
-    limiter: limiters.stash,
-  });
-  // Read once, before any job: a Stash that does not answer is asked again by the first batch of scenes.
-  await stash.server().then(
-    (server) => logStashVersion(log, server),
-    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
-  );
+  const stash = await openStash(config, log, limiters.stash);
   const gate = extra.gate ?? breakerGate(connection, k);
   // A batch is full when every job of this worker is in it: no more can join.
   const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
@@ -118,6 +106,18 @@ export async function startWorkerRole(
       await closeQuietly(connection);
     },
   };
+}
+
+/** The worker's Stash client, through its limiter; the server's version read once, before any job. */
+async function openStash(config: Config, log: Logger, limiter: RequestLimiter): Promise<StashClient> {
+  const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
+  const stash = new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log, limiter });
+  // A Stash that does not answer is asked again by the first batch of scenes.
+  await stash.server().then(
+    (server) => logStashVersion(log, server),
+    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
+  );
+  return stash;
 }
 
 /** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */

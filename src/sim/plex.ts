@@ -369,7 +369,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return this.count(PlexSimulator.isEdit);
   }
 
-  static isEdit(r: SimRequest): boolean {
+  static isEdit(this: void, r: SimRequest): boolean {
     return (
       (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
       r.route === ROUTES.rate ||
