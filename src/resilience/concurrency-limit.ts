@@ -9,7 +9,7 @@
 //   limit has sat at its floor for `floorWindowsToRebase` windows and still sees more than the tolerance
 //   (then nothing of ours queues there: the window's median IS the server's latency now, as Envoy
 //   re-measures its minRTT at its minimum concurrency; we never pin the limit down to measure it).
-// - ratio = the window's median / baseline. Up to `1 + (tolerance - 1) / 2` (no queue to speak of) and
+// - ratio = the window's median / baseline (at least minBaselineMs: a few ms are noise). Up to `1 + (tolerance - 1) / 2` (no queue to speak of) and
 //   the window used the whole limit: grow by √limit (at least 1), as Envoy's headroom. Up to `tolerance`:
 //   hold (Vegas' band between alpha and beta). Above: shrink to limit × tolerance / ratio, at most
 //   halving per window (Gradient2's and Envoy's clamp), a timeout halving it at once.
@@ -38,6 +38,11 @@ export interface LimitSettings {
   maxWindowMs: number;
   /** Windows in a row at the floor, still over the tolerance, before the baseline is measured again. */
   floorWindowsToRebase: number;
+  /**
+   * Latencies are judged against at least this (ms): below it, what varies is our own event loop and the
+   * network, not a queue at the server, and a few ms of queue are nothing a viewer feels.
+   */
+  minBaselineMs: number;
 }
 
 export const LIMIT_DEFAULTS: Omit<LimitSettings, 'ceiling' | 'adaptive'> = {
@@ -48,6 +53,7 @@ export const LIMIT_DEFAULTS: Omit<LimitSettings, 'ceiling' | 'adaptive'> = {
   minSamples: 8,
   maxWindowMs: 2_000,
   floorWindowsToRebase: 5,
+  minBaselineMs: 5,
 };
 
 /** One answered request: its latency (send to body read), how many of ours were out when it left (itself included). */
@@ -124,7 +130,7 @@ export function closeWindow(state: LimitState, now: number, settings: LimitSetti
   const median = percentileOf(latencies, 50);
   const low = percentileOf(latencies, 10);
   const baseline = Math.max(0.001, Math.min(state.baselineMs ?? Infinity, low));
-  const ratio = median / baseline;
+  const ratio = median / Math.max(baseline, settings.minBaselineMs);
   const measured = { ...next, latencyMs: median, baselineMs: baseline };
   if (!settings.adaptive) return measured;
   const { tolerance, floor, ceiling } = settings;

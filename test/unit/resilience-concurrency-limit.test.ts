@@ -161,6 +161,29 @@ describe('adaptive concurrency limit (pure)', () => {
     }
   });
 
+  it('a server answering in a millisecond: a few ms of noise (our own event loop) never shrink the limit', () => {
+    const random = rng(61);
+    let state = initialLimitState(settings, 0);
+    let now = 0;
+    for (let i = 0; i < 3_000; i++) {
+      now += 1;
+      state = observe(state, { latencyMs: 0.5 + random() * 5, inFlight: limitOf(state, settings) }, now, settings);
+    }
+    expect(limitOf(state, settings)).toBe(32);
+    // Without the floor the same noise (up to 11 × a 0.5 ms baseline) would hold it down.
+    let strict = initialLimitState({ ...settings, minBaselineMs: 0 }, 0);
+    const random2 = rng(61);
+    now = 0;
+    for (let i = 0; i < 3_000; i++) {
+      now += 1;
+      strict = observe(strict, { latencyMs: 0.5 + random2() * 5, inFlight: limitOf(strict, settings) }, now, {
+        ...settings,
+        minBaselineMs: 0,
+      });
+    }
+    expect(limitOf(strict, settings)).toBeLessThan(8);
+  });
+
   it('halves at once on a timeout', () => {
     let state: LimitState = { ...initialLimitState(settings, 0), limit: 20 };
     state = observe(state, { latencyMs: 15_000, inFlight: 20, timedOut: true }, 10, settings);
