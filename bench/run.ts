@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only hook,library,reconcile,…]`: every benchmark, one after the
+// `npm run bench [-- --quick] [-- --write] [-- --only hook,library,reconcile,first-sync,…]`: every benchmark, one after the
 // other on the same machine, each a table of side-by-side figures. --write saves them to BENCHMARKS.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -8,6 +8,7 @@ import { runOutageBench } from './outage.js';
 import { requeueBenchTitle, runRequeueBench } from './requeue.js';
 import { runReconcileBench } from './reconcile.js';
 import { runScaleBench } from './scale.js';
+import { runFirstSyncBench } from './first-sync.js';
 import { runThroughputBench } from './throughput.js';
 import { table } from './lib.js';
 
@@ -25,6 +26,7 @@ const benches: [name: string, run: () => Promise<string>][] = [
   ['requeue', async () => table(requeueBenchTitle(quick), await runRequeueBench({ quick }))],
   ['scale', () => runScaleBench({ quick })],
   ['reconcile', () => runReconcileBench({ quick })],
+  ['first-sync', () => runFirstSyncBench({ quick })],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;

@@ -178,6 +178,7 @@ const VARIABLES = {
   WORKER_CONCURRENCY: [int(1), '32'],
   READ_BATCH: [int(1).refine((n) => n <= 100, 'must be a whole number from 1 to 100'), '100'],
   JOB_LOCK_MS: [int(1000), '30000'],
+  ADAPTIVE_CONCURRENCY: [bool, 'true'],
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
@@ -249,7 +250,11 @@ export interface Config {
   /** Largest GraphQL answer and largest screenshot read (bytes); a larger screenshot is not uploaded. */
   stash: { url: string; apiKey: string | null; maxResponseBytes: number; posterMaxBytes: number };
   /** readBatch: most scene (or Plex item) reads of concurrent jobs coalesced into one request; 1: none. */
-  worker: { concurrency: number; lockMs: number; readBatch: number };
+  /**
+   * adaptiveConcurrency: requests at once toward Plex and toward Stash follow their latency, at most
+   * `concurrency` (src/resilience/concurrency-limit.ts); false: a fixed `concurrency`.
+   */
+  worker: { concurrency: number; lockMs: number; readBatch: number; adaptiveConcurrency: boolean };
   sync: {
     mode: 'mirror' | 'merge';
     /** SYNC_FIELDS, less `poster` with SYNC_POSTER=false, plus `collection` with SYNC_STUDIO_COLLECTION=true. */
@@ -404,7 +409,12 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
   return {
     redis: redisSettings(r),
     ...servers,
-    worker: { concurrency: r('WORKER_CONCURRENCY')!, lockMs: r('JOB_LOCK_MS')!, readBatch: r('READ_BATCH')! },
+    worker: {
+      concurrency: r('WORKER_CONCURRENCY')!,
+      lockMs: r('JOB_LOCK_MS')!,
+      readBatch: r('READ_BATCH')!,
+      adaptiveConcurrency: r('ADAPTIVE_CONCURRENCY')!,
+    },
     sync: syncSettings(r),
     keepFailed: { days: r('FAILED_KEEP_DAYS')!, max: r('FAILED_KEEP_MAX')! },
     breaker: {

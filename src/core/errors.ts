@@ -133,6 +133,16 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A request that got no answer in time (a raw network error or a SyncError made of one by classify): to
+ * the adaptive limiter, a sign of overload rather than a latency (src/resilience/limiter.ts).
+ */
+export function isTimeoutError(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code && TIMEOUT_CODES.has(code)) return true;
+  return err instanceof SyncError && [...TIMEOUT_CODES].some((c) => err.message.includes(`→ ${c}`) || err.message.includes(`(${c})`));
+}
+
 export type Service = 'plex' | 'stash';
 
 /**

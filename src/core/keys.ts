@@ -81,6 +81,11 @@ export function keys(prefix: string) {
     reconcileIndex: `${prefix}:reconcile:index`,
     /** Hash: job id → how often requeue moved it back. */
     requeueCounts: `${prefix}:requeue:counts`,
+    /**
+     * Hash (PEXPIRE refreshed by each write): worker id → that worker's adaptive concurrency limiters
+     * (JSON: `at` and one snapshot per target, src/resilience/limiter-record.ts); stale fields are pruned.
+     */
+    limiters: `${prefix}:limiters`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

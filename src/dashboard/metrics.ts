@@ -82,6 +82,23 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
   };
 }
 
+/** The gauges of the workers' limiters, by worker and target (StatusMetrics). */
+function concurrencyGauges(registry: Registry): Gauge<'worker' | 'target'>[] {
+  const gauge = (name: string, help: string) =>
+    once(
+      registry,
+      METRIC_PREFIX + name,
+      () => new Gauge({ name: METRIC_PREFIX + name, help, labelNames: ['worker', 'target'], registers: [registry] }),
+    );
+  return [
+    gauge('concurrency_limit', 'Requests a worker may have out at once toward a server (adaptive; WORKER_CONCURRENCY at most)'),
+    gauge('concurrency_in_flight', "A worker's requests out at a server now"),
+    gauge('concurrency_waiting', "A worker's requests waiting for the limit"),
+    gauge('request_latency_seconds', "Median latency of a worker's last window of requests to a server, in seconds"),
+    gauge('request_latency_baseline_seconds', "A server's latency without a queue, as a worker measured it, in seconds"),
+  ];
+}
+
 /** The status metrics: set from one status read per scrape (update), then rendered by the registry. */
 export class StatusMetrics {
   private readonly breakerState: Gauge<'state'>;
@@ -103,6 +120,11 @@ export class StatusMetrics {
   private readonly tokenRejected: Gauge;
   private readonly supervisorAlive: Gauge;
   private readonly syncSkipped: Counter<'reason'>;
+  private readonly concurrencyLimit: Gauge<'worker' | 'target'>;
+  private readonly concurrencyInFlight: Gauge<'worker' | 'target'>;
+  private readonly concurrencyWaiting: Gauge<'worker' | 'target'>;
+  private readonly requestLatency: Gauge<'worker' | 'target'>;
+  private readonly requestBaseline: Gauge<'worker' | 'target'>;
 
   constructor(registry: Registry) {
     const p = METRIC_PREFIX;
@@ -168,9 +190,29 @@ export class StatusMetrics {
           registers: [registry],
         }),
     );
+    [this.concurrencyLimit, this.concurrencyInFlight, this.concurrencyWaiting, this.requestLatency, this.requestBaseline] =
+      concurrencyGauges(registry);
+  }
+
+  /** The live workers' limiters (reset each scrape: a stopped worker's series disappear). */
+  private updateConcurrency(status: StatusJson): void {
+    const gauges = [this.concurrencyLimit, this.concurrencyInFlight, this.concurrencyWaiting, this.requestLatency, this.requestBaseline];
+    for (const g of gauges) g.reset();
+    const seconds = (n: number | null) => (n === null ? NaN : n / 1000);
+    for (const w of status.concurrency ?? []) {
+      for (const l of w.limiters) {
+        const labels = { worker: w.worker, target: l.target };
+        this.concurrencyLimit.set(labels, l.limit);
+        this.concurrencyInFlight.set(labels, l.inFlight);
+        this.concurrencyWaiting.set(labels, l.waiting);
+        this.requestLatency.set(labels, seconds(l.latencyMs));
+        this.requestBaseline.set(labels, seconds(l.baselineMs));
+      }
+    }
   }
 
   update(status: StatusJson, sources: Pick<StatusSources, 'snapshot'>): void {
+    this.updateConcurrency(status);
     for (const s of BREAKER_STATES) this.breakerState.set({ state: s }, status.breaker.state === s ? 1 : 0);
     this.consecutiveFailures.set(status.breaker.consecutiveFailures);
     this.outagesTotal.reset();

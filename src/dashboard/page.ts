@@ -199,6 +199,30 @@ function outageRow(o: Outage, now: number, tz?: string): string {
   );
 }
 
+const ms = (n: number | null) => (n === null ? '—' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`);
+
+/** The workers' adaptive concurrency limiters: limit, requests out and waiting, latency against the server's unloaded latency. */
+function concurrencySection(s: StatusJson): string {
+  const rows = (s.concurrency ?? []).flatMap((w) =>
+    w.limiters.map(
+      (l) =>
+        `<tr data-testid="limiter-${esc(l.target)}"><td>${esc(w.worker)}</td><td>${l.target === 'plex' ? 'Plex' : 'Stash'}</td>` +
+        `<td data-testid="limiter-limit">${l.limit} <span class="muted">of ${l.ceiling}${l.adaptive ? '' : ' (fixed)'}</span></td>` +
+        `<td>${l.inFlight}</td><td>${l.waiting}</td>` +
+        `<td>${ms(l.latencyMs)} <span class="muted">vs ${ms(l.baselineMs)}${l.latencyMs !== null && l.baselineMs ? ` (${(l.latencyMs / l.baselineMs).toFixed(2)} ×)` : ''}</span></td></tr>`,
+    ),
+  );
+  const table = rows.length
+    ? `<div class="table-wrap"><table data-testid="limiter-table"><thead><tr><th>Worker</th><th>Server</th><th>Limit</th><th>In flight</th><th>Waiting</th><th>Latency vs unloaded</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+    : '<p class="muted" data-testid="limiter-table-empty">No worker is running.</p>';
+  return (
+    `<section class="card wide" data-testid="concurrency"><h2>Requests at once</h2>` +
+    `<p class="small muted">Each worker keeps Plex's and Stash's latency near their unloaded level: it sends more requests at once while the latency stays near it, fewer when it rises (at most WORKER_CONCURRENCY). During a recovery the ramp's rate applies too: the lower of the two wins.</p>` +
+    table +
+    `</section>`
+  );
+}
+
 function outagesSection(s: StatusJson, ctx: PageContext): string {
   const list = s.outages.recent;
   const table = list.length
@@ -301,7 +325,7 @@ export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): stri
       .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? statusJson.sync.skipped : null))
       .join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${concurrencySection(statusJson)}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
 }
 
 const CSS = `

@@ -19,6 +19,7 @@ import { PlexPosters } from './posters.js';
 import { PlexResolver, type ResolvedItem, type ResolveOptions } from './resolver.js';
 import { PlexServer, type PlexIdentity } from './server.js';
 import { PlexTransport } from './transport.js';
+import type { RequestLimiter } from '../resilience/limiter.js';
 
 export { ITEMS_PER_REQUEST } from './items.js';
 export type { PlexFile } from './listing.js';
@@ -54,6 +55,8 @@ export interface PlexClientOptions {
   maxUrlBytes?: number;
   /** Where an aborted oversized answer and a new PATH_MAP suggestion are reported. */
   log?: Pick<Logger, 'warn'>;
+  /** The worker process's adaptive limit toward Plex, applied to every request (src/resilience/limiter.ts). */
+  limiter?: RequestLimiter;
 }
 
 export class PlexClient {

@@ -2,6 +2,7 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
+import type { RequestLimiter } from '../resilience/limiter.js';
 import { PlexClient } from './client.js';
 
 export interface PlexClientExtras {
@@ -12,6 +13,8 @@ export interface PlexClientExtras {
   /** Keeps the path → ratingKey cache and path hints in Redis (the workers). */
   redis?: RedisConnection;
   log?: Pick<Logger, 'warn'>;
+  /** The worker role's adaptive limit toward Plex (src/resilience/limiter.ts). */
+  limiter?: RequestLimiter;
 }
 
 export function plexClientFrom(config: Config, extras: PlexClientExtras): PlexClient {

@@ -5,6 +5,7 @@
 import { classify, errorCode, SyncError } from '../core/errors.js';
 import { discardBody, readBoundedText, ResponseTooLarge } from '../core/bounded-body.js';
 import { redact, type Logger } from '../core/log.js';
+import type { RequestLimiter } from '../resilience/limiter.js';
 import { PlexResponseError } from './schemas.js';
 
 export const PLEX_PRODUCT = 'stash2plex';
@@ -24,6 +25,8 @@ export interface TransportOptions {
   maxResponseBytes?: number;
   /** Where an aborted oversized answer is reported. */
   log?: Pick<Logger, 'warn'>;
+  /** The worker process's adaptive limit toward Plex (src/resilience/limiter.ts): every request and its body read go through it. */
+  limiter?: RequestLimiter;
 }
 
 export interface RequestOptions {
@@ -51,6 +54,7 @@ export class PlexTransport {
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
+  private readonly limiter: RequestLimiter | undefined;
 
   constructor(opts: TransportOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -59,6 +63,12 @@ export class PlexTransport {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxResponseBytes = opts.maxResponseBytes ?? PLEX_DEFAULT_MAX_RESPONSE_BYTES;
     this.log = opts.log;
+    this.limiter = opts.limiter;
+  }
+
+  /** The request and its body read under the limiter's permit (Plex works until the body is read). */
+  private limited<T>(operation: () => Promise<T>): Promise<T> {
+    return this.limiter ? this.limiter.run(operation) : operation();
   }
 
   /** A text with the token taken out (for what is logged outside a SyncError). */
@@ -76,8 +86,8 @@ export class PlexTransport {
     return this.scrub(classify('plex', failure, what));
   }
 
-  /** One HTTP request; any non-2xx status or network failure (incl. timeout) throws a SyncError. */
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  /** One HTTP request; any non-2xx status or network failure (incl. timeout) throws a SyncError. Callers use json() or send(). */
+  private async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const what = label(method, path);
     const qs = opts.query?.toString();
     const headers: Record<string, string> = {
@@ -128,8 +138,10 @@ export class PlexTransport {
 
   /** Request + JSON body. */
   async json(method: string, path: string, opts: RequestOptions = {}): Promise<{ json: unknown; res: Response }> {
-    const res = await this.request(method, path, opts);
-    const text = await this.body(method, path, res, opts.maxBytes);
+    const { res, text } = await this.limited(async () => {
+      const answer = await this.request(method, path, opts);
+      return { res: answer, text: await this.body(method, path, answer, opts.maxBytes) };
+    });
     try {
       return { json: JSON.parse(text), res };
     } catch {
@@ -139,8 +151,10 @@ export class PlexTransport {
 
   /** Request whose answer carries nothing we need; the body is read so the connection can be reused. */
   async send(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
-    const res = await this.request(method, path, opts);
-    await this.body(method, path, res, opts.maxBytes);
+    await this.limited(async () => {
+      const res = await this.request(method, path, opts);
+      await this.body(method, path, res, opts.maxBytes);
+    });
   }
 
   /**

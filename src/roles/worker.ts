@@ -15,6 +15,10 @@ import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
 import { collectWhenIdle } from '../sync/idle-gc.js';
+import { ConcurrencyLimiter, type RequestLimiter } from '../resilience/limiter.js';
+import { forgetLimiters, LIMITER_PUBLISH_MS, publishLimiters } from '../resilience/limiter-record.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */
@@ -34,13 +38,9 @@ export async function startWorkerRole(
   const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
   const migrated = await migrateLegacyPosterHashes(connection, k);
   if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
-  const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log });
-  const stash = stashClientFrom(config, log);
-  // Read once, before any job: a Stash that does not answer is asked again by the first batch of scenes.
-  await stash.server().then(
-    (server) => logStashVersion(log, server),
-    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
-  );
+  const limiters = startLimiters(config, connection, log);
+  const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log, limiter: limiters.plex });
+  const stash = await openStash(config, log, limiters.stash);
   const gate = extra.gate ?? breakerGate(connection, k);
   // A batch is full when every job of this worker is in it: no more can join.
   const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
@@ -95,15 +95,11 @@ export async function startWorkerRole(
       await ingest.stop();
       await closeWorker(worker);
       await queue.close();
+      await limiters.stop();
       await closeQuietly(blocking);
       await closeQuietly(connection);
     },
   };
-}
-
-function stashClientFrom(config: Config, log: Logger): StashClient {
-  const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
-  return new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log });
 }
 
 /** The worker's own log lines: Redis errors, the idle GC, and each job that lands in the failed set. */
@@ -117,8 +113,51 @@ function watchWorker(worker: ReturnType<typeof createSyncWorker>, log: Logger): 
   });
 }
 
+/** The worker's Stash client, through its limiter; the server's version read once, before any job. */
+async function openStash(config: Config, log: Logger, limiter: RequestLimiter): Promise<StashClient> {
+  const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
+  const stash = new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log, limiter });
+  // A Stash that does not answer is asked again by the first batch of scenes.
+  await stash.server().then(
+    (server) => logStashVersion(log, server),
+    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
+  );
+  return stash;
+}
+
 /** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */
 function logStashVersion(log: Logger, server: StashServerInfo): void {
   const note = stashVersionNote(server);
   log[note.level]({ stashVersion: server.version }, `worker: ${note.message}`);
+}
+
+/**
+ * This worker's adaptive concurrency limiters, one toward Plex and one toward Stash (WORKER_CONCURRENCY
+ * their ceiling, ADAPTIVE_CONCURRENCY=false fixed there), published to Redis every second for the
+ * dashboard. A worker role is one per process: each adapts on its own, like a proxy in a mesh.
+ */
+function startLimiters(config: Config, redis: ReturnType<typeof connectRedis>, log: Logger) {
+  const k = keys(config.redis.prefix);
+  const opts = { ceiling: config.worker.concurrency, adaptive: config.worker.adaptiveConcurrency };
+  const plex = ConcurrencyLimiter.forWorker('plex', opts);
+  const stash = ConcurrencyLimiter.forWorker('stash', opts);
+  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  let last: Promise<void> = Promise.resolve();
+  const publish = () => {
+    last = publishLimiters(redis, k, id, [plex.snapshot(), stash.snapshot()], Date.now()).catch((err: Error) =>
+      log.debug({ err: err.message }, 'worker: limiters not published'),
+    );
+  };
+  const timer = setInterval(publish, LIMITER_PUBLISH_MS);
+  timer.unref();
+  publish();
+  return {
+    plex,
+    stash,
+    async stop() {
+      clearInterval(timer);
+      await last;
+      await forgetLimiters(redis, k, id).catch(() => undefined);
+    },
+  };
 }

@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
 import { normalisePlexPath, relativeTo } from '../plex/paths.js';
 import { simFileSize } from './file-size.js';
-import { SimServer } from './sim-server.js';
+import { SimServer, type ServerModel } from './sim-server.js';
 
 /**
  * 'proxy404' / 'proxy502': a reverse proxy in front of a Plex that is away (restarting): every path,
@@ -119,6 +119,8 @@ export type RequestFilter = { method?: string; route?: string; status?: number }
 
 export interface PlexSimOptions {
   token: string;
+  /** The server model from the start (slots and service time; SimServer.setServerModel): none by default. */
+  model?: ServerModel;
   machineIdentifier?: string;
   /** Default 'replace', as on a real server. */
   tagEdits?: TagEditMode;
@@ -265,7 +267,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private constructor(opts: PlexSimOptions) {
     // Node's own 16 KiB header limit would answer 431 before any request is logged: the limits modelled
     // are setProxyLimits', so the simulator itself takes far longer requests (Plex's own limit is not documented).
-    super('up', { maxHeaderSize: SIM_MAX_HEADER_BYTES });
+    super('up', { maxHeaderSize: SIM_MAX_HEADER_BYTES, model: opts.model });
     this.token = opts.token;
     this.tagEdits = opts.tagEdits ?? 'replace';
     this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
@@ -367,7 +369,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return this.count((r) => PlexSimulator.isEdit(r));
   }
 
-  static isEdit(r: SimRequest): boolean {
+  static isEdit(this: void, r: SimRequest): boolean {
     return (
       (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
       r.route === ROUTES.rate ||

@@ -5,6 +5,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/**
+ * The server model of a busy home server: `slots` requests served at once, each for `serviceMs`, the
+ * others queued first in, first out, so latency grows with load as a real server's does.
+ */
+export interface ServerModel {
+  slots: number;
+  serviceMs: number;
+}
+
+/**
+ * A "viewer": a person browsing the server (Plex Web, Stash's UI) while stash2plex syncs. It waits in the
+ * same queue and is served like any request (one service time), but is never recorded among the requests.
+ */
+export const VIEWER_PATH = '/__sim/viewer';
+
 export abstract class SimServer<Mode extends string> {
   private readonly server: Server;
   private portNumber = 0;
@@ -18,14 +33,21 @@ export abstract class SimServer<Mode extends string> {
   /** Mode changes chained, so socket closes and reopens never overlap. */
   private transition: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Slot time spent serving since busySince (ms), for busyFraction(). */
+  private busyMs = 0;
+  private busySince = performance.now();
 
-  /** `maxHeaderSize`: the most request line and headers the HTTP parser takes (Node's default, 16 KiB, when absent). */
-  protected constructor(initialMode: Mode, opts: { maxHeaderSize?: number } = {}) {
+  /**
+   * `maxHeaderSize`: the most request line and headers the HTTP parser takes (Node's default, 16 KiB, when
+   * absent); `model`: the server model from the start (setServerModel).
+   */
+  protected constructor(initialMode: Mode, opts: { maxHeaderSize?: number; model?: ServerModel } = {}) {
     this.mode = initialMode;
+    if (opts.model) this.setServerModel(opts.model);
     // A closure, not a bound reference: subclasses define onRequest, and it is only called once listening.
     this.server = createServer(
       opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {},
-      (req, res) => void this.onRequest(req, res),
+      (req, res) => void (req.url === VIEWER_PATH ? this.serveViewer(res) : this.onRequest(req, res)),
     );
     this.server.keepAliveTimeout = 5_000;
   }
@@ -67,17 +89,55 @@ export abstract class SimServer<Mode extends string> {
     this.parallel = Math.max(1, parallel);
   }
 
-  /** The latency of one request, waiting first for a free slot when `parallel` is set. */
+  /** The server model (ServerModel): setLatencyMs(serviceMs, slots). */
+  setServerModel(model: ServerModel): void {
+    this.setLatencyMs(model.serviceMs, model.slots);
+  }
+
+  /**
+   * The share of the slots' time spent serving since the last resetBusy() (0–1): Plex's busy %. Only with
+   * a finite number of slots (setServerModel); NaN otherwise.
+   */
+  busyFraction(now = performance.now()): number {
+    const elapsed = now - this.busySince;
+    return Number.isFinite(this.parallel) && elapsed > 0 ? this.busyMs / (this.parallel * elapsed) : NaN;
+  }
+
+  resetBusy(): void {
+    this.busyMs = 0;
+    this.busySince = performance.now();
+  }
+
+  /** The latency of one request, waiting first for a free slot when `parallel` is set (FIFO). */
   protected async delay(): Promise<void> {
     if (this.latencyMs <= 0) return;
-    while (this.serving >= this.parallel) await new Promise<void>((resolve) => this.turns.push(resolve));
-    this.serving++;
+    // FIFO: a newcomer queues behind those already waiting, even when a slot has just freed.
+    if (this.serving >= this.parallel || this.turns.length > 0) await new Promise<void>((resolve) => this.turns.push(resolve));
+    else this.serving++;
+    const started = performance.now();
     try {
       await this.sleep(this.latencyMs);
     } finally {
+      this.busyMs += performance.now() - started;
       this.serving--;
-      this.turns.shift()?.();
+      // The slot goes straight to the next in line (counted here, so nobody overtakes it meanwhile).
+      const next = this.turns.shift();
+      if (next) {
+        this.serving++;
+        next();
+      }
     }
+  }
+
+  /** The viewer's request (VIEWER_PATH): queued and served like any other, then a small page. */
+  private async serveViewer(res: ServerResponse): Promise<void> {
+    if (this.isDown()) {
+      res.destroy();
+      return;
+    }
+    await this.delay();
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
   }
 
   async stop(): Promise<void> {

@@ -33,7 +33,7 @@ import { FIND_SCENE } from '../stash-api/queries.js';
 import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../stash-api/schema.js';
 import type { StashScene } from '../model/types.js';
 import { simFileSize } from './file-size.js';
-import { SimServer } from './sim-server.js';
+import { SimServer, type ServerModel } from './sim-server.js';
 import {
   bulkSceneUpdateHooks,
   bulkScenePatch,
@@ -67,6 +67,8 @@ const SIM_FIND_SCENE = (() => {
 })();
 
 export interface StashSimOptions {
+  /** The server model from the start (slots and service time; SimServer.setServerModel): none by default. */
+  model?: ServerModel;
   /** When set, every request needs it (ApiKey header) or a session cookie, as Stash with credentials. */
   apiKey?: string | null;
   port?: number;
@@ -207,7 +209,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private readonly findSceneDoc: DocumentNode;
 
   private constructor(opts: StashSimOptions) {
-    super('up');
+    super('up', { model: opts.model });
     this.apiKey = opts.apiKey ?? null;
     this.baseNow = opts.now ?? Date.now;
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;

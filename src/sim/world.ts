@@ -2,6 +2,7 @@
 // stash2plex at them. Used by the tests, the benchmarks and the demo.
 import { PlexSimulator } from './plex.js';
 import { StashSimulator, type StashSimOptions } from './stash.js';
+import type { ServerModel } from './sim-server.js';
 
 export const SIM_PLEX_TOKEN = 'plex-secret-token-4f9a';
 export const SIM_STASH_KEY = 'stash-secret-key-77c1';
@@ -26,10 +27,13 @@ export async function startSimWorld(
     plexPort?: number;
     stashPort?: number;
     stash?: Pick<StashSimOptions, 'utcOffsetMinutes' | 'clockSkewMs' | 'version' | 'externalHost'>;
+    /** Server models (slots, service time) of Plex and Stash from the start: a busy home server. */
+    plexModel?: ServerModel;
+    stashModel?: ServerModel;
   } = {},
 ): Promise<SimWorld> {
-  const plex = await PlexSimulator.start({ token: SIM_PLEX_TOKEN, port: opts.plexPort });
-  const stash = await StashSimulator.start({ apiKey: SIM_STASH_KEY, port: opts.stashPort, ...opts.stash });
+  const plex = await PlexSimulator.start({ token: SIM_PLEX_TOKEN, port: opts.plexPort, model: opts.plexModel });
+  const stash = await StashSimulator.start({ apiKey: SIM_STASH_KEY, port: opts.stashPort, ...opts.stash, model: opts.stashModel });
   const section = plex.addSection({ title: 'Videos', locations: ['/plex/videos'] });
   const ratingKeyOf = new Map<string, string>();
   const world: SimWorld = {

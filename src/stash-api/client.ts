@@ -26,6 +26,7 @@ import {
 } from './queries.js';
 import { stashAuthHeaders } from '../hook/stash-connection.js';
 import { stashServerInfo, type StashServerInfo } from './stash-version.js';
+import type { RequestLimiter } from '../resilience/limiter.js';
 
 export const STASH_DEFAULT_TIMEOUT_MS = 15_000;
 export const STASH_DEFAULT_PAGE_SIZE = 100;
@@ -60,6 +61,8 @@ export interface StashClientOptions {
   posterMaxBytes?: number;
   /** Where an aborted oversized answer is reported (with its size). */
   log?: Pick<Logger, 'warn'>;
+  /** The worker process's adaptive limit toward Stash: every request and its body read go through it (src/resilience/limiter.ts). */
+  limiter?: RequestLimiter;
 }
 
 export interface UpdatedScenesPage {
@@ -349,6 +352,7 @@ export class StashClient {
   private readonly maxResponseBytes: number;
   private readonly posterMaxBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
+  private readonly limiter: RequestLimiter | undefined;
   /** The version read, in flight or done (dropped when it fails): see server(). */
   private serverRead: Promise<StashServerInfo> | null = null;
 
@@ -361,6 +365,7 @@ export class StashClient {
     this.maxResponseBytes = opts.maxResponseBytes ?? STASH_DEFAULT_MAX_RESPONSE_BYTES;
     this.posterMaxBytes = opts.posterMaxBytes ?? STASH_DEFAULT_POSTER_MAX_BYTES;
     this.log = opts.log;
+    this.limiter = opts.limiter;
   }
 
   // ---- transport ----------------------------------------------------------------------------------
@@ -370,6 +375,11 @@ export class StashClient {
     const err = classify('stash', failure, what);
     const message = redact(detail ? `${err.message}: ${clip(detail)}` : err.message, this.secrets);
     return message === err.message ? err : new SyncError(err.type, message, err.status);
+  }
+
+  /** A request and its body read under the limiter's permit (Stash works until the body is read). */
+  private limited<T>(operation: () => Promise<T>): Promise<T> {
+    return this.limiter ? this.limiter.run(operation) : operation();
   }
 
   private tooLarge(what: string, error: ResponseTooLarge): void {
@@ -391,16 +401,18 @@ export class StashClient {
     let res: Response;
     let text: string;
     try {
-      const sentAt = Date.now();
-      res = await fetch(`${this.base}/graphql`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.headers },
-        body: JSON.stringify({ operationName, query, variables }),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      onHeaders?.(res.headers.get('date'), sentAt, Date.now());
-      text = await readBoundedText(res, this.maxResponseBytes);
+      ({ res, text } = await this.limited(async () => {
+        const sentAt = Date.now();
+        const answer = await fetch(`${this.base}/graphql`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...this.headers },
+          body: JSON.stringify({ operationName, query, variables }),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        onHeaders?.(answer.headers.get('date'), sentAt, Date.now());
+        return { res: answer, text: await readBoundedText(answer, this.maxResponseBytes) };
+      }));
     } catch (error) {
       if (error instanceof ResponseTooLarge) this.tooLarge(what, error);
       throw this.fail({ error }, what);
@@ -683,6 +695,11 @@ export class StashClient {
     } catch (error) {
       throw this.fail({ error }, 'GET screenshot', 'not a URL');
     }
+    return this.limited(() => this.screenshotAt(target));
+  }
+
+  /** fetchScreenshot's request and body read, under the limiter's permit. */
+  private async screenshotAt(target: URL): Promise<Screenshot> {
     const sameOrigin = target.origin === this.origin;
     const what = `GET ${target.pathname}`;
     let res: Response;

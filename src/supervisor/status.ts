@@ -14,6 +14,7 @@ import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { readLease } from '../resilience/lease.js';
 import { readSnapshot, type SupervisorSnapshot } from '../resilience/store.js';
+import { readLimiters, type WorkerLimiters } from '../resilience/limiter-record.js';
 import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
 
@@ -50,6 +51,11 @@ export interface StatusJson {
   reconcile?: { last: LibraryReport | null };
   /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
   excluded?: ExcludedStatus;
+  /**
+   * Extra: each live worker process's adaptive concurrency limiters toward Plex and Stash (limit, in
+   * flight, waiting, latency vs baseline), as they published them; always set by shapeStatus.
+   */
+  concurrency?: WorkerLimiters[];
 }
 
 export interface ExcludedStatus {
@@ -90,6 +96,8 @@ export interface StatusSources {
   libraryReport?: string | null;
   /** Scenes kept out of sync (absent: none). */
   excluded?: ExcludedStatus;
+  /** The workers' published limiters (absent: none). */
+  limiters?: WorkerLimiters[];
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -110,7 +118,7 @@ export async function readStatusSources(args: {
 }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const readWarnings: string[] = [];
-  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] =
+  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded, limiters] =
     await Promise.all([
       readSnapshot(redis, k, now),
       readLease(redis, k, readWarnings),
@@ -121,6 +129,7 @@ export async function readStatusSources(args: {
       readLibraryReportText(redis, k),
       readConflicts(redis, k.plexConflicts),
       listExclusions(redis, k, readWarnings),
+      readLimiters(redis, k, now, readWarnings),
     ]);
   snapshot.warnings.push(...readWarnings);
   return {
@@ -135,6 +144,7 @@ export async function readStatusSources(args: {
     skipped: counts(skipped),
     libraryReport,
     excluded,
+    limiters,
   };
 }
 
@@ -197,6 +207,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     sync: { skipped: src.skipped },
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
     excluded: src.excluded ?? { count: 0, scenes: [] },
+    concurrency: src.limiters ?? [],
   };
 }
 

@@ -23,7 +23,7 @@ describe('parseConfig', () => {
     const c = parseConfig(base);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: null, prefix: 's2p' });
     expect(c.plex.url).toBe('http://plex:32400');
-    expect(c.worker).toEqual({ concurrency: 32, lockMs: 30_000, readBatch: 100 });
+    expect(c.worker).toEqual({ concurrency: 32, lockMs: 30_000, readBatch: 100, adaptiveConcurrency: true });
     expect(c.sync).toEqual({
       mode: 'mirror',
       fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster'],

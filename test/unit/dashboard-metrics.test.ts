@@ -109,4 +109,40 @@ describe('metrics', () => {
     expect(held).toContain('stash2plex_queue_pause_reason{queue="sync",reason="token rejected"} 1');
     expect(held).toContain('stash2plex_plex_token_rejected 1');
   });
+
+  it("exports each live worker's limiters: limit, in flight, waiting, latency and baseline per worker and server", async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const sm = new StatusMetrics(registry);
+    const sources: StatusSources = {
+      snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+      breakerStored: true,
+      queues: {},
+      leader: null,
+      leaderTtlMs: -2,
+      skipped: {},
+      limiters: [
+        {
+          worker: 'w1',
+          at: NOW,
+          limiters: [
+            { target: 'plex', adaptive: true, limit: 6, ceiling: 32, inFlight: 5, waiting: 20, latencyMs: 30, baselineMs: 20 },
+            { target: 'stash', adaptive: true, limit: 9, ceiling: 32, inFlight: 1, waiting: 0, latencyMs: null, baselineMs: null },
+          ],
+        },
+      ],
+    };
+    const ramp = { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 };
+    sm.update(shapeStatus(sources, { ramp }, NOW), sources);
+    const text = await registry.metrics();
+    expect(text).toContain('stash2plex_concurrency_limit{worker="w1",target="plex"} 6');
+    expect(text).toContain('stash2plex_concurrency_in_flight{worker="w1",target="plex"} 5');
+    expect(text).toContain('stash2plex_concurrency_waiting{worker="w1",target="plex"} 20');
+    expect(text).toContain('stash2plex_request_latency_seconds{worker="w1",target="plex"} 0.03');
+    expect(text).toContain('stash2plex_request_latency_baseline_seconds{worker="w1",target="plex"} 0.02');
+    expect(text).toMatch(/stash2plex_request_latency_seconds\{worker="w1",target="stash"\} nan/i);
+    // The worker stopped: its series go.
+    const gone = { ...sources, limiters: [] };
+    sm.update(shapeStatus(gone, { ramp }, NOW), gone);
+    expect(await registry.metrics()).not.toContain('worker="w1"');
+  });
 });

@@ -1,3 +1,4 @@
+import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { renderStatusMain, renderStatusPage, type PageContext } from '../../src/dashboard/page.js';
 import { initialBreaker } from '../../src/resilience/breaker.js';
@@ -160,8 +161,30 @@ describe('status page', () => {
       expect(html).toContain(`data-testid="${id}"`);
     }
     const script = html.slice(html.indexOf('<script nonce="abc123">') + '<script nonce="abc123">'.length, html.indexOf('</script>'));
-    expect(() => new Function(script)).not.toThrow();
+    expect(() => new Script(script)).not.toThrow(); // parsed, not run
     expect(script).toContain("'./api/restore/resume'");
     expect(script).toContain('split(/[\\s,]+/)');
+  });
+
+  it("shows each worker's limiters (limit of ceiling, in flight, waiting, latency vs unloaded); says so when no worker runs", () => {
+    const concurrency = [
+      {
+        worker: 'host-1-abc',
+        at: NOW,
+        limiters: [
+          { target: 'plex' as const, adaptive: true, limit: 6, ceiling: 32, inFlight: 5, waiting: 20, latencyMs: 30, baselineMs: 20 },
+          { target: 'stash' as const, adaptive: false, limit: 32, ceiling: 32, inFlight: 1, waiting: 0, latencyMs: null, baselineMs: null },
+        ],
+      },
+    ];
+    const html = renderStatusMain(status({ concurrency }), ctx);
+    expect(html).toContain('data-testid="limiter-table"');
+    expect(html).toMatch(
+      /data-testid="limiter-plex"><td>host-1-abc<\/td><td>Plex<\/td><td data-testid="limiter-limit">6 <span class="muted">of 32<\/span>/,
+    );
+    expect(html).toContain('30 ms <span class="muted">vs 20 ms (1.50 ×)</span>');
+    expect(html).toContain('32 <span class="muted">of 32 (fixed)</span>');
+    expect(html).toContain('the lower of the two wins');
+    expect(renderStatusMain(status(), ctx)).toContain('data-testid="limiter-table-empty"');
   });
 });

@@ -1,0 +1,78 @@
+// The recovery ramp and the adaptive limiter together on the simulators' busy Plex (4 at a time, 20 ms):
+// while the ramp's rate limit binds, jobs run at the ramp's rate and the limiter does not grow (its
+// windows never use it); once the ramp is lifted, the limiter binds, and it meets the backlog from what it
+// tried: Plex's queue stays short, never WORKER_CONCURRENCY requests deep. The lower of the two wins.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/log.js';
+import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
+import { readLimiters } from '../../src/resilience/limiter-record.js';
+import { rateLimitFor } from '../../src/resilience/ramp.js';
+import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
+import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const SCENES = 600;
+const RAMP_RATE = 8;
+let world: World;
+let conn: RedisConnection;
+
+beforeAll(async () => {
+  world = await startWorld({ scenes: SCENES, prefixName: 'ramp-limit', env: { RECONCILE_INTERVAL_MS: '0', LOG_LEVEL: 'silent' } });
+  world.plex.setServerModel({ slots: 4, serviceMs: 20 });
+  world.stash.setServerModel({ slots: 8, serviceMs: 20 });
+  conn = connectRedis(world.config);
+});
+afterAll(async () => {
+  conn.disconnect();
+  await world.stop();
+});
+
+describe('ramp and limiter', () => {
+  it('the ramp binds while it is lower; then the limiter, from what it tried', async () => {
+    const queue = createSyncQueue(conn, world.prefix);
+    const limit = rateLimitFor(RAMP_RATE);
+    await queue.setGlobalRateLimit(limit.max, limit.duration);
+    const now = Date.now();
+    const jobs = [...world.ratingKeyOf.keys()].map((sceneId) => ({ sceneId, reason: 'manual' as const, enqueuedAt: now }));
+    await enqueueSyncBulk(queue, jobs, world.config.errorStrategies);
+    let done = 0;
+    const role: WorkerRole = await startWorkerRole(world.config, createLogger({ level: 'silent' }), { onAttempt: () => void done++ });
+    const plexLimit = async () => {
+      const workers = await readLimiters(conn, keys(world.prefix), Date.now(), []);
+      return workers[0]?.limiters.find((l) => l.target === 'plex');
+    };
+    try {
+      await waitFor(() => done >= 10, 30_000, 'the first jobs under the ramp');
+      const from = { at: performance.now(), done };
+      const seen: number[] = [];
+      while (performance.now() - from.at < 4_000) {
+        seen.push((await plexLimit())?.limit ?? 0);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const rampRate = (done - from.done) / ((performance.now() - from.at) / 1000);
+      // The ramp binds: its rate (a little over, for a window's edge), far below what the limiter allows.
+      expect(rampRate).toBeLessThanOrEqual(RAMP_RATE * 1.25);
+      // And the limiter did not grow past what the ramp let it use (a few jobs' requests at once), far from 32.
+      expect(Math.max(...seen), String(seen)).toBeLessThanOrEqual(6);
+      // The ramp is lifted (it ended): the limiter binds, and Plex's queue stays short.
+      await queue.removeGlobalRateLimit();
+      world.plex.resetBusy();
+      const after = { at: performance.now(), done };
+      const limits: number[] = [];
+      while (done - after.done < 150) {
+        const l = await plexLimit();
+        if (l) limits.push(l.limit);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const limiterRate = (done - after.done) / ((performance.now() - after.at) / 1000);
+      expect(limiterRate).toBeGreaterThan(rampRate * 1.5);
+      expect(Math.max(...limits), String(limits)).toBeLessThanOrEqual(10);
+      expect(world.plex.busyFraction()).toBeGreaterThan(0.5);
+    } finally {
+      await role.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  }, 120_000);
+});
