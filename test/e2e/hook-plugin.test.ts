@@ -30,6 +30,7 @@ import { stdinPipe } from '../../bench/lib.js';
 import { freePort } from '../helpers/ports.js';
 import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks, stashPluginInput } from '../helpers/stash-scene-hooks.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { stashLogLine } from '../helpers/stash-log.js';
 
 const COOKIE = 'session-cookie-secret-5e1f';
 let buildDir: string;
@@ -161,14 +162,6 @@ function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> 
       resolve({ code, stdout, stderr, result });
     });
   });
-}
-
-/**
- * A pattern for a stderr line at Stash log level `letter`, framed as Stash reads it (\x01, the letter, \x02),
- * its text matching `text`: the framing bytes are characters of the pattern, not control ranges in a literal.
- */
-function stashLogLine(letter: string, text = '', flags = 'm'): RegExp {
-  return new RegExp(`^\x01${letter}\x02${text}`, flags);
 }
 
 /** Exactly one JSON object on stdout; every stderr line carries a Stash level prefix; no secret. */

@@ -15,7 +15,7 @@ import { runRestore, runResume } from '../../src/restore/from-config.js';
 import { restoreScenes } from '../../src/restore/run.js';
 import { PlexSimulator } from '../../src/sim/plex.js';
 import { StashClient } from '../../src/stash-api/client.js';
-import type { ExcludedStatus } from '../../src/supervisor/status.js';
+import type { StatusJson } from '../../src/supervisor/status.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -294,7 +294,7 @@ describe('the status page: POST /api/restore, the excluded scenes in /api/status
         });
         return { status: res.status, json: (await res.json()) as Record<string, unknown> };
       };
-      const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as { excluded: ExcludedStatus };
+      const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as Required<StatusJson>;
       expect((await post('/api/restore', { sceneIds: [sceneId], dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
       const dry = await post('/api/restore', { sceneIds: [sceneId] });
       expect(dry.json).toMatchObject({
