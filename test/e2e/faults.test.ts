@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
+import type { HealthRecord } from '../../src/resilience/health-record.js';
+import type { Outage } from '../../src/resilience/outages.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
 import { FAST_SUPERVISOR } from '../helpers/fast-supervisor.js';
 import { freePort, waitForRedis } from '../helpers/ports.js';
@@ -17,7 +19,7 @@ import { startWorld, type World } from '../helpers/world.js';
 const slow = process.env.S2P_SLOW_TESTS === '1';
 if (!slow) console.warn('[faults] S2P_SLOW_TESTS is not 1: the slow fault tests are SKIPPED (npm test in .ci/run runs them)');
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -137,7 +139,7 @@ describe('faults', () => {
       const rampStart = await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt');
       r.proc('supervisor');
       await waitFor(r.allSynced, 60_000, 'backlog drained', 250);
-      const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
+      const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!) as Outage[];
       expect(outages[0].endedAt).not.toBeNull();
       expect(rampStart).not.toBeNull();
       expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
@@ -199,7 +201,7 @@ describe('faults', () => {
     await r.world.plex.setMode('401');
     r.proc('worker');
     await r.enqueue();
-    const health = async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}');
+    const health = async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}') as Partial<HealthRecord>;
     await waitFor(async () => (await health()).tokenRejected === true, 15_000, 'the state says the token is rejected');
     await waitFor(() => r.queue.isPaused(), 5_000, 'queue held: token rejected');
     expect(await r.state()).toBe('CLOSED');

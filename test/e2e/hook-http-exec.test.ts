@@ -198,7 +198,7 @@ describe.each(variants)('the $name manifest', ({ name, dir, available }) => {
     if (name === 'curl') {
       // --fail-with-body: the endpoint's one {"error": …} object on stdout, exit 22.
       expect(r.code).toBe(22);
-      expect(JSON.parse(r.stdout)).toEqual({ error: expect.stringMatching(/wrong token/) });
+      expect(JSON.parse(r.stdout)).toEqual({ error: expect.stringMatching(/wrong token/) as string });
     } else {
       // BusyBox wget prints nothing on stdout and one line on stderr.
       expect(r.stdout).toBe('');

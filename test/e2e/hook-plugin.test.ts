@@ -30,6 +30,7 @@ import { stdinPipe } from '../../bench/lib.js';
 import { freePort } from '../helpers/ports.js';
 import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks, stashPluginInput } from '../helpers/stash-scene-hooks.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { stashLogLine } from '../helpers/stash-log.js';
 
 const COOKIE = 'session-cookie-secret-5e1f';
 let buildDir: string;
@@ -40,10 +41,23 @@ const dirs: string[] = [];
 
 // ---- a fake Stash: the plugin's GraphQL calls ------------------------------------------------------
 
+/** The GraphQL variables the fake reads (a page of scenes, the window of Sync Recent Scenes). */
+interface StashVariables {
+  page?: number;
+  per_page?: number;
+  updated?: { value: string; modifier: string };
+}
+/** A GraphQL request of the plugin, as the fake reads it. */
+interface StashRequest {
+  operationName: string;
+  variables?: StashVariables;
+  query: string;
+}
+
 interface FakeStash {
   port: number;
   /** `include`: the plugin id a PluginConfiguration asked for (a string literal in the document). */
-  requests: { op: string; variables: Record<string, any>; include?: string; cookie: string | undefined }[];
+  requests: { op: string; variables: StashVariables; include?: string; cookie: string | undefined }[];
   settings: Record<string, unknown> | null;
   sceneIds: string[];
   recentIds: string[];
@@ -56,7 +70,7 @@ async function startFakeStash(): Promise<FakeStash> {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      const { operationName: op, variables = {}, query } = JSON.parse(body);
+      const { operationName: op, variables = {}, query } = JSON.parse(body) as StashRequest;
       const literal = /plugins\(include: \[("(?:[^"\\]|\\.)*")\]\)/.exec(String(query))?.[1];
       const include = literal === undefined ? undefined : (JSON.parse(literal) as string);
       state.requests.push({ op, variables, ...(include === undefined ? {} : { include }), cookie: req.headers.cookie });
@@ -64,12 +78,12 @@ async function startFakeStash(): Promise<FakeStash> {
         res.writeHead(401).end();
         return;
       }
-      const page = (list: string[]) => list.slice((variables.page - 1) * variables.per_page, variables.page * variables.per_page);
+      const page = (list: string[]) => list.slice((variables.page! - 1) * variables.per_page!, variables.page! * variables.per_page!);
       let data: unknown;
       if (op === 'PluginConfiguration') {
         data = { configuration: { plugins: state.settings && include !== undefined ? { [include]: state.settings } : {} } };
       } else if (op === 'FindScenesUpdated') {
-        const list = String(variables.updated.value).startsWith('1969') ? state.sceneIds : state.recentIds;
+        const list = String(variables.updated!.value).startsWith('1969') ? state.sceneIds : state.recentIds;
         // Changed a minute ago: inside any recent window (what comes back is kept by its updated_at).
         const updated_at = `${new Date(Date.now() - 60_000).toISOString().slice(0, 19)}Z`;
         data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at })) } };
@@ -141,7 +155,7 @@ function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> 
       const lines = stdout.split('\n').filter(Boolean);
       let result: Run['result'] = {};
       try {
-        result = lines.length === 1 ? JSON.parse(lines[0]) : {};
+        result = lines.length === 1 ? (JSON.parse(lines[0]) as Run['result']) : {};
       } catch {
         /* asserted by the caller */
       }
@@ -154,9 +168,9 @@ function runPlugin(input: string | Buffer, opts: RunOptions = {}): Promise<Run> 
 function expectWellFormed(r: Run) {
   expect(r.stdout.endsWith('\n')).toBe(true);
   expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
-  expect(Object.keys(JSON.parse(r.stdout)).length).toBe(1);
+  expect(Object.keys(JSON.parse(r.stdout) as object).length).toBe(1);
   expect(r.stdout).not.toMatch(/\n\s+at /); // no stack trace
-  for (const line of r.stderr.split('\n').filter(Boolean)) expect(line).toMatch(/^\x01[tdiwep]\x02/);
+  for (const line of r.stderr.split('\n').filter(Boolean)) expect(line).toMatch(stashLogLine('[tdiwep]', '', ''));
   expect(r.stdout + r.stderr).not.toContain(COOKIE);
 }
 
@@ -245,8 +259,12 @@ describe('the built plugin folder', () => {
     expect(statSync(join(buildDir, 'stash2plex-hook.cjs')).size).toBeLessThan(32 * 1024);
     // The loader, run before every hook, is a few lines (with the code cache's header check).
     expect(statSync(plugin).size).toBeLessThan(3 * 1024);
-    const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
-    const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+    const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8')) as {
+      hooks: { triggeredBy: string[] }[];
+      tasks: { name: string; defaultArgs: { mode: string } }[];
+      settings: unknown;
+    };
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
     expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
@@ -256,8 +274,8 @@ describe('the built plugin folder', () => {
       expect.arrayContaining(['sync_all', 'sync_recent']),
     );
     expect(m.settings).toEqual({
-      redisUrl: expect.objectContaining({ type: 'STRING' }),
-      redisPrefix: expect.objectContaining({ type: 'STRING' }),
+      redisUrl: expect.objectContaining({ type: 'STRING' }) as object,
+      redisPrefix: expect.objectContaining({ type: 'STRING' }) as object,
     });
   });
 });
@@ -272,7 +290,7 @@ describe('hook', () => {
     expect(r.result).toEqual({ output: 'queued scene 7' });
     const jobs = await inbox(prefix);
     expect(jobs).toEqual([
-      { sceneId: '7', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'id'], enqueuedAt: expect.any(Number) },
+      { sceneId: '7', reason: 'hook', event: 'Scene.Update.Post', fields: ['title', 'id'], enqueuedAt: expect.any(Number) as number },
     ]);
     expect(Math.abs(jobs[0].enqueuedAt - Date.now())).toBeLessThan(30_000);
     expect(stash.requests).toEqual([]);
@@ -338,7 +356,7 @@ describe('hook', () => {
     expect(r.result.error).toMatch(/^invalid plugin input: /);
     expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
-    expect(r.stderr).toMatch(/^\x01e\x02invalid plugin input/m);
+    expect(r.stderr).toMatch(stashLogLine('e', 'invalid plugin input'));
   });
 
   it('spools while Redis is unreachable (exit 0), and the next run replays it first', async () => {
@@ -348,7 +366,7 @@ describe('hook', () => {
     expectWellFormed(down);
     expect(down.code).toBe(0);
     expect(String(down.result.output)).toMatch(/^spooled scene 11 \(Redis unreachable: .*ECONNREFUSED/);
-    expect(down.stderr).toMatch(/^\x01w\x02.*spooled/m);
+    expect(down.stderr).toMatch(stashLogLine('w', '.*spooled'));
     expect(spoolLines(dir)).toHaveLength(1);
 
     const up = await runPlugin(edit(dir, 12, ['tag_ids']), { env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
@@ -371,7 +389,7 @@ describe('hook', () => {
     expectWellFormed(r);
     expect(r.code).toBe(0);
     expect(String(r.result.output)).toMatch(/^spooled scene 13 \(Redis refused the entry: WRONGPASS/);
-    expect(r.stderr).toMatch(/^\x01e\x02stash2plex: Redis refused the entry/m);
+    expect(r.stderr).toMatch(stashLogLine('e', 'stash2plex: Redis refused the entry'));
     expect(r.stdout + r.stderr).not.toContain('pw-secret-2');
     expect(spoolLines(dir)).toHaveLength(1);
     expect(await redis.xlen(`${prefix}:inbox`)).toBe(0);
@@ -404,7 +422,10 @@ describe('hook', () => {
     expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
     const cache = join(dir, 'stash2plex.settings.json');
     expect(statSync(cache).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(cache, 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
+    expect((JSON.parse(readFileSync(cache, 'utf8')) as { settings: unknown }).settings).toEqual({
+      redisUrl: testRedisUrl(),
+      redisPrefix: prefix,
+    });
 
     const second = await runPlugin(edit(dir, 22));
     expect(second.result).toEqual({ output: 'queued scene 22' });
@@ -419,7 +440,7 @@ describe('hook', () => {
     const fourth = await runPlugin(edit(dir, 24), { env: { STASH_API_KEY: 'wrong-key' } }); // Stash answers 401
     expectWellFormed(fourth);
     expect(fourth.result).toEqual({ output: 'queued scene 24' });
-    expect(fourth.stderr).toMatch(/^\x01w\x02could not read the plugin settings from Stash .*using the last ones read/m);
+    expect(fourth.stderr).toMatch(stashLogLine('w', 'could not read the plugin settings from Stash .*using the last ones read'));
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['21', '22', '23', '24']);
   });
 
@@ -441,12 +462,12 @@ describe('hook', () => {
     expectWellFormed(r);
     expect(r.code).toBe(0);
     expect(r.result.output).toBe('spooled scene 41 (plugin setting redisUrl must be a redis:// or rediss:// URL)');
-    expect(r.stderr).toMatch(/^\x01e\x02.*redisUrl/m);
+    expect(r.stderr).toMatch(stashLogLine('e', '.*redisUrl'));
     expect(r.stdout + r.stderr).not.toContain('pw-secret-1');
     expect(spoolLines(dir)).toHaveLength(1);
   });
 
-  it('--help prints the usage', async () => {
+  it('--help prints the usage', () => {
     const out = execFileSync(process.execPath, [plugin, '--help'], { encoding: 'utf8' });
     expect(out).toMatch(/^Usage: node stash2plex\.cjs/);
   });
@@ -537,7 +558,7 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expect(r.result).toEqual({ output: 'queued scene 62' });
     expect(r.stderr).not.toMatch(/could not read the plugin settings/);
     expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
-    expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({
+    expect((JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')) as { settings: unknown }).settings).toEqual({
       redisUrl: testRedisUrl(),
       redisPrefix: prefix,
     });
@@ -561,7 +582,7 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     pipe.close();
     expect(code).toBe(1);
     expect(performance.now() - started).toBeGreaterThan(450);
-    expect(JSON.parse(stdout).error).toMatch(/stdin did not end within 500 ms/);
+    expect((JSON.parse(stdout) as { error: string }).error).toMatch(/stdin did not end within 500 ms/);
   });
 });
 
@@ -750,7 +771,7 @@ describe('rename hooks (fan-out events)', () => {
     expect(r.code).toBe(0);
     expect(r.result).toEqual({ output: `queued ${relation} 9: every scene with it is re-synced` });
     const items = await inboxItems(prefix);
-    expect(items).toEqual([{ fanout: { relation, id: '9', event: type, enqueuedAt: expect.any(Number) } }]);
+    expect(items).toEqual([{ fanout: { relation, id: '9', event: type, enqueuedAt: expect.any(Number) as number } }]);
     expect(stash.requests).toEqual([]); // the fan-out (which scenes) is the workers' job
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -785,8 +806,8 @@ describe('rename hooks (fan-out events)', () => {
     expectWellFormed(down);
     expect(down.code).toBe(0);
     expect(String(down.result.output)).toMatch(/^spooled tag 4 \(Redis unreachable: .*ECONNREFUSED/);
-    expect(spoolLines(dir).map((l) => JSON.parse(l))).toEqual([
-      { kind: 'fanout', relation: 'tag', id: '4', event: 'Tag.Update.Post', enqueuedAt: expect.any(Number) },
+    expect(spoolLines(dir).map((l) => JSON.parse(l) as unknown)).toEqual([
+      { kind: 'fanout', relation: 'tag', id: '4', event: 'Tag.Update.Post', enqueuedAt: expect.any(Number) as number },
     ]);
     const scene = await runPlugin(edit(dir, 5), { env: closed });
     expect(String(scene.result.output)).toMatch(/^spooled scene 5/);
@@ -813,9 +834,9 @@ describe('tasks', () => {
     expectWellFormed(r);
     expect(r.code).toBe(0);
     expect(r.result.output).toBe('Sync All Scenes: queued 250 scenes for Plex in 3 pages');
-    const progress = [...r.stderr.matchAll(/^\x01p\x02(.*)$/gm)].map((m) => Number(m[1]));
+    const progress = [...r.stderr.matchAll(stashLogLine('p', '(.*)$', 'gm'))].map((m) => Number(m[1]));
     expect(progress).toEqual([0, 0.4, 0.8, 1]);
-    expect(r.stderr).toMatch(/^\x01i\x02Sync All Scenes: page 3: 250\/250 scenes queued$/m);
+    expect(r.stderr).toMatch(stashLogLine('i', 'Sync All Scenes: page 3: 250/250 scenes queued$'));
     const jobs = await inbox(prefix);
     expect(jobs.map((j) => j.sceneId)).toEqual(stash.sceneIds);
     expect(new Set(jobs.map((j) => `${j.reason}/${j.event}`))).toEqual(new Set(['manual/sync_all']));
@@ -832,7 +853,7 @@ describe('tasks', () => {
     });
     expectWellFormed(r);
     expect(r.result.output).toBe('Sync Recent Scenes: queued 3 scenes for Plex in 1 page');
-    const windows = stash.requests.filter((q) => q.op === 'FindScenesUpdated').map((q) => q.variables.updated);
+    const windows = stash.requests.filter((q) => q.op === 'FindScenesUpdated').map((q) => q.variables.updated!);
     expect(windows.length).toBeGreaterThan(0);
     for (const w of windows) {
       expect(w.modifier).toBe('GREATER_THAN');

@@ -37,6 +37,9 @@ function runWithOpenStdin(written: string, env: Record<string, string>, killAfte
   });
 }
 
+/** The plugin's one stdout line → its `error`. */
+const errorOf = (stdout: string) => (JSON.parse(stdout) as { error?: string }).error;
+
 describe('hook stdin deadline', () => {
   it('answers {"error": …} and exits when stdin is never closed', { timeout: 20_000 }, async () => {
     const r = await runWithOpenStdin('{"args": {"hookContext"', { S2P_HOOK_STDIN_TIMEOUT_MS: '500' }, 10_000);
@@ -44,19 +47,19 @@ describe('hook stdin deadline', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]).error).toMatch(/stdin did not end within 500 ms/);
+    expect(errorOf(lines[0])).toMatch(/stdin did not end within 500 ms/);
   });
 
   it.skipIf(!slow)('waits 10 s by default (S2P_SLOW_TESTS=1)', { timeout: 30_000 }, async () => {
     const r = await runWithOpenStdin('', {}, 25_000);
     expect(r.killed).toBe(false);
-    expect(JSON.parse(r.stdout).error).toMatch(/within 10000 ms/);
+    expect(errorOf(r.stdout)).toMatch(/within 10000 ms/);
     expect(r.ms).toBeGreaterThan(9_000);
   });
 
   it('still reads a closed pipe and a file at once', async () => {
     const closed = await runNode(PLUGIN, '', { S2P_HOOK_STDIN_TIMEOUT_MS: '60000' });
-    expect(JSON.parse(closed.stdout).error).toMatch(/stdin is empty/);
+    expect(errorOf(closed.stdout)).toMatch(/stdin is empty/);
     const file = join(dir, 'input.json');
     writeFileSync(file, '{"args": {}}');
     const fromFile = await new Promise<string>((resolve) => {
@@ -68,6 +71,6 @@ describe('hook stdin deadline', () => {
       child.stdout.on('data', (d) => (out += d));
       child.once('exit', () => resolve(out));
     });
-    expect(JSON.parse(fromFile).error).toMatch(/^invalid plugin input: (?!stdin)/);
+    expect(errorOf(fromFile)).toMatch(/^invalid plugin input: (?!stdin)/);
   });
 });

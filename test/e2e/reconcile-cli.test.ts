@@ -6,6 +6,7 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
+import type { LibraryReport } from '../../src/sync/library-gaps.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startProxy } from '../helpers/plex-proxy.js';
 import { runScript, startProcess } from '../helpers/proc.js';
@@ -56,7 +57,7 @@ describe('npm run reconcile', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0]);
+    const report = JSON.parse(lines[0]) as LibraryReport;
     expect(Object.keys(report).slice(0, 8)).toEqual([
       'scanned',
       'notInPlex',

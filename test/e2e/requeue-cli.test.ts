@@ -4,6 +4,7 @@ import { type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
+import type { RequeueSummary } from '../../src/dlq/types.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
 import type { Outage } from '../../src/resilience/outages.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
@@ -24,13 +25,12 @@ const cli = (args: string[], env: Record<string, string>, timeoutMs = 20_000) =>
 const json = (r: Run) => {
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // --json: only the JSON on stdout
-  return JSON.parse(lines[0]) as Record<string, any>;
+  return JSON.parse(lines[0]) as RequeueSummary;
 };
 
 let world: World;
 let conn: RedisConnection;
 let queue: Queue<SyncJobData>;
-let failedKey: string;
 const k = () => keys(world.prefix);
 
 async function failedIds(q = queue) {
@@ -58,7 +58,6 @@ beforeAll(async () => {
   });
   conn = connectRedis(world.config);
   queue = createSyncQueue(conn, world.prefix);
-  failedKey = `${world.prefix}:sync:failed`;
 });
 afterAll(async () => {
   await queue.close();
@@ -100,7 +99,7 @@ describe('npm run requeue', () => {
 
     const failed = await queue.getFailed(0, -1);
     const reasons = failed.map((j) => j.failedReason.split(':')[0]).sort();
-    expect(reasons).toEqual([...Array(13).fill('PlexServerDown'), 'PlexAuthError', 'PlexAuthError'].sort());
+    expect(reasons).toEqual([...Array<string>(13).fill('PlexServerDown'), 'PlexAuthError', 'PlexAuthError'].sort());
     const outageJobIds = failed
       .filter((j) => outageScenes.includes(j.data.sceneId))
       .map((j) => j.id!)

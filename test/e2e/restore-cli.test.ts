@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
+import type { ResumeSummary } from '../../src/restore/resume.js';
+import type { RestoreSummary } from '../../src/restore/run.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,10 +20,10 @@ const quiet = createLogger({ level: 'silent' });
 
 type Run = Awaited<ReturnType<typeof runScript>>;
 const cli = (args: string[], env: Record<string, string> = world.env) => runScript(CLI, args, env, 20_000);
-const json = (r: Run) => {
+const json = <Summary = RestoreSummary>(r: Run) => {
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // --json: only the JSON on stdout
-  return JSON.parse(lines[0]) as Record<string, any>;
+  return JSON.parse(lines[0]) as Summary;
 };
 
 let world: World;
@@ -56,13 +58,18 @@ describe('npm run restore', () => {
     const ratingKey = world.ratingKeyOf.get(sceneId)!;
     const agentTitle = world.plex.item(ratingKey)!.title;
     await syncAll([sceneId, other]);
-    expect(world.plex.item(ratingKey)).toMatchObject({ title: 'Scene 1', locked: expect.arrayContaining(['title']) });
+    expect(world.plex.item(ratingKey)).toMatchObject({ title: 'Scene 1', locked: expect.arrayContaining(['title']) as string[] });
 
     const dry = await cli(['--scene', sceneId, '--dry-run', '--json']);
     expect(dry.code).toBe(0);
     const d = json(dry);
     expect(Object.keys(d).slice(0, 5)).toEqual(['restored', 'fields', 'excluded', 'skipped', 'dryRun']);
-    expect(d).toMatchObject({ restored: 1, excluded: 1, skipped: { neverWritten: expect.any(Number), plexChanged: 0 }, dryRun: true });
+    expect(d).toMatchObject({
+      restored: 1,
+      excluded: 1,
+      skipped: { neverWritten: expect.any(Number) as number, plexChanged: 0 },
+      dryRun: true,
+    });
     expect(Object.keys(d.skipped)).toEqual(['neverWritten', 'plexChanged']);
     expect(world.plex.item(ratingKey)!.title).toBe('Scene 1');
 
@@ -113,7 +120,7 @@ describe('npm run restore', () => {
     expect(r.stderr).toMatch(/PLEX_URL/);
     const resume = await cli(['--resume', '--all', '--dry-run', '--json'], noPlex);
     expect(resume.code).toBe(0);
-    expect(json(resume)).toMatchObject({ dryRun: true, queued: 0 });
+    expect(json<ResumeSummary>(resume)).toMatchObject({ dryRun: true, queued: 0 });
   });
 
   it('Redis unreachable: exit 1, one line', async () => {

@@ -107,7 +107,9 @@ const TARGETS: Target[] = [
     limit: LIMIT,
     run: (c, url) => c.stash.fetchScreenshot(`${url}/scene/1/screenshot`),
     expected: (o) =>
-      expect(o).toEqual({ skipped: expect.stringMatching(new RegExp(`too large: .*over the ${LIMIT}-byte limit.*POSTER_MAX_BYTES`)) }),
+      expect(o).toEqual({
+        skipped: expect.stringMatching(new RegExp(`too large: .*over the ${LIMIT}-byte limit.*POSTER_MAX_BYTES`)) as string,
+      }),
   },
 ];
 
@@ -126,7 +128,11 @@ describe.each(HOSTILE_MODES)('a 256 MiB answer, %s', (mode) => {
       if (mode !== 'gzip') expect(server.sent() - sentBefore).toBeLessThan(SENT / 4);
       const logged = logLines.slice(linesBefore).map((l) => JSON.parse(l) as { msg: string; bytes: number; limit: number });
       expect(logged).toContainEqual(
-        expect.objectContaining({ msg: expect.stringMatching(/too large: aborted/), limit: target.limit, bytes: expect.any(Number) }),
+        expect.objectContaining({
+          msg: expect.stringMatching(/too large: aborted/) as string,
+          limit: target.limit,
+          bytes: expect.any(Number) as number,
+        }),
       );
       expect(logged.every((l) => l.bytes > l.limit)).toBe(true);
     },

@@ -15,15 +15,12 @@ let queue: Queue;
 let worker: Worker;
 let bull: QueueInternals;
 
-beforeAll(async () => {
+beforeAll(() => {
   queue = new Queue(QUEUE, { connection: redis, prefix });
-  worker = new Worker(
-    QUEUE,
-    async (): Promise<unknown> => {
-      throw new UnrecoverableError('PlexServerDown: refused');
-    },
-    { connection: workerRedis, prefix },
-  );
+  worker = new Worker(QUEUE, (): Promise<unknown> => Promise.reject(new UnrecoverableError('PlexServerDown: refused')), {
+    connection: workerRedis,
+    prefix,
+  });
   bull = queueInternals(queue);
 });
 afterAll(async () => {
@@ -53,7 +50,7 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
       expect(WAITING_STATES.has(await queue.getJobState(job.id!)), 'a delayed job counts as waiting').toBe(true);
       await job.remove();
     } finally {
-      worker.resume();
+      await worker.resume();
     }
   });
 
@@ -85,7 +82,7 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
       expect(await redis.zscore(bull.failedKey, job.id!)).toBeNull();
       expect(await queue.getJobState(job.id!)).toBe('waiting');
     } finally {
-      worker.resume();
+      await worker.resume();
     }
     // Fails again once the worker runs.
     await waitFor(async () => (await queue.getJobState(job.id!)) === 'failed', 10_000, 'failed again');
@@ -112,7 +109,7 @@ describe('BullMQ internals (src/dlq/bullmq-internals.ts)', () => {
       expect(isLostRetryRace(gone), `"${(gone as Error).message}" is a lost race`).toBe(true);
       expect(isLostRetryRace(new Error('Connection is closed.'))).toBe(false);
     } finally {
-      worker.resume();
+      await worker.resume();
     }
   });
 });

@@ -13,6 +13,7 @@ import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.j
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { checkpointSince } from '../../src/supervisor/reconciler.js';
+import type { StatusJson } from '../../src/supervisor/status.js';
 import { readString } from '../../src/resilience/tolerant-read.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { M, outage } from '../helpers/outages.js';
@@ -140,7 +141,7 @@ describe('damaged state in Redis', () => {
       const body = await res.text();
       expect(body).not.toContain('<script>\u0000');
     }
-    const status = await (await fetch(`${dash.url}/api/status`)).json();
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as StatusJson;
     expect(['CLOSED', 'OPEN', 'HALF_OPEN']).toContain(status.breaker.state);
     for (const o of status.outages.recent) expect(typeof o.jobsAffected, what).toBe('number');
     // What was not corrupted still shows.

@@ -11,6 +11,8 @@ import type { Outage } from '../../src/resilience/outages.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
+import type { StatusJson } from '../../src/supervisor/status.js';
+import type { ProbeResult } from '../../src/plex/probe.js';
 import { freePort } from '../helpers/ports.js';
 import { runNode } from '../helpers/proc.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';
@@ -88,7 +90,7 @@ describe('dashboard HTTP', () => {
   it('refuses POSTs that are not same-origin with 403, runs the probe otherwise', async () => {
     const bare = await post('/api/health-check', {});
     expect(bare.res.status).toBe(403);
-    expect(JSON.parse(bare.body).error).toMatch(/cross-site request refused/);
+    expect((JSON.parse(bare.body) as { error: string }).error).toMatch(/cross-site request refused/);
     expect((await post('/api/health-check', { Origin: 'http://evil.example' })).res.status).toBe(403);
     expect((await post('/api/health-check', { 'Sec-Fetch-Site': 'cross-site' })).res.status).toBe(403);
     const put = await fetch(`${dash.url}/queues/api/queues/sync/pause`, {
@@ -100,7 +102,7 @@ describe('dashboard HTTP', () => {
 
     const viaHeader = await post('/api/health-check', { 'X-Requested-With': 'stash2plex' });
     expect(viaHeader.res.status).toBe(200);
-    const r = JSON.parse(viaHeader.body);
+    const r = JSON.parse(viaHeader.body) as ProbeResult;
     expect(Object.keys(r).sort()).toEqual(['at', 'error', 'latencyMs', 'ok']);
     expect(r).toMatchObject({ ok: true, error: null });
     expect(r.latencyMs).toBeGreaterThanOrEqual(0);
@@ -109,7 +111,7 @@ describe('dashboard HTTP', () => {
 
     await world.plex.setMode('down');
     try {
-      const down = JSON.parse((await post('/api/health-check', { 'Sec-Fetch-Site': 'same-origin' })).body);
+      const down = JSON.parse((await post('/api/health-check', { 'Sec-Fetch-Site': 'same-origin' })).body) as ProbeResult;
       expect(down).toMatchObject({ ok: false, latencyMs: null });
       expect(down.error).toMatch(/^PlexServerDown/);
     } finally {
@@ -184,7 +186,7 @@ describe('dashboard HTTP', () => {
     try {
       const { res, body } = await get('/api/status');
       expect(res.status).toBe(200);
-      const s = JSON.parse(body);
+      const s = JSON.parse(body) as StatusJson;
       expect(s.breaker).toEqual({ state: 'OPEN', since: now - 4_000, consecutiveFailures: 5, openedAt: now - 4_000 });
       expect(s.recovery).toEqual({ active: false, startedAt: null, rate: null, targetRate: 20 });
       expect(s.queues).toEqual({
@@ -217,7 +219,7 @@ describe('dashboard HTTP', () => {
 
       // The ramp, once the outage is over.
       await redis.hset(k.ramp, serializeRamp(startRamp(now - 1_000)));
-      const ramping = JSON.parse((await get('/api/status')).body);
+      const ramping = JSON.parse((await get('/api/status')).body) as StatusJson;
       expect(ramping.recovery.active).toBe(true);
       expect(ramping.recovery.startedAt).toBe(now - 1_000);
       expect(ramping.recovery.rate).toBeGreaterThan(5);
@@ -246,7 +248,7 @@ describe('dashboard HTTP', () => {
       await enqueueSync(queue, { sceneId, reason: 'hook', enqueuedAt: Date.now() }, world.config.errorStrategies);
     expect((await clean({ action: 'clear_pending', dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
     const dry = await clean({ action: 'clear_pending' });
-    expect(dry).toEqual({ status: 200, json: expect.objectContaining({ action: 'clear_pending', dryRun: true, count: 3 }) });
+    expect(dry).toEqual({ status: 200, json: expect.objectContaining({ action: 'clear_pending', dryRun: true, count: 3 }) as object });
     expect(dry.json.text).toBe(
       'Clear Pending Queue (dry run): 3 jobs waiting or delayed would be removed (dry run: nothing removed); active ones finish',
     );
@@ -296,7 +298,7 @@ describe('dashboard HTTP', () => {
       for (let i = 0; i < 10; i++) {
         const t = performance.now();
         const res = await fetch(`${dash.url}/api/status`, { headers: basic() });
-        const s = await res.json();
+        const s = (await res.json()) as StatusJson;
         times.push(performance.now() - t);
         expect(s.queues.sync.waiting).toBe(100_000);
       }
@@ -347,7 +349,7 @@ describe('dashboard exposure and availability', () => {
       expect(await h.json()).toEqual({ ok: false, error: 'Redis is not answering' });
       const s = await fetch(`${d.url}/api/status`, { headers: basic() });
       expect(s.status).toBe(503);
-      const body = await s.json();
+      const body = (await s.json()) as { error: string };
       expect(body.error).toMatch(/Redis did not answer/);
     } finally {
       await d.stop();

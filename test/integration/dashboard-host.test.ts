@@ -62,7 +62,7 @@ describe('dashboard without a password: loopback Host only', () => {
   it('refuses the rebinding request of the issue (Bull Board pause) with 421, and the queue keeps running', async () => {
     const r = await send(open.url, 'PUT', '/queues/api/queues/sync/pause', rebound(open.url));
     expect(r.status).toBe(421);
-    expect(JSON.parse(r.body).error).toMatch(/DASHBOARD_ALLOWED_HOSTS/);
+    expect((JSON.parse(r.body) as { error: string }).error).toMatch(/DASHBOARD_ALLOWED_HOSTS/);
     expect(await queue.isPaused()).toBe(false);
     for (const [method, path] of [
       ['GET', '/api/status'],

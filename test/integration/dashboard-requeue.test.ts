@@ -9,6 +9,7 @@ import { parseConfig, type Config } from '../../src/core/config.js';
 import { apiWording, requeueOptionsFrom } from '../../src/dashboard/handlers/requeue.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
+import type { RequeueSummary } from '../../src/dlq/types.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.js';
@@ -88,7 +89,8 @@ async function post(body: unknown, headers: Record<string, string> = { ...basic(
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, json: JSON.parse(text) as Record<string, any>, text };
+  // The summary, or (a refused request) an error.
+  return { status: res.status, json: JSON.parse(text) as RequeueSummary & { error?: string }, text };
 }
 
 describe('POST /api/requeue', () => {
@@ -111,7 +113,7 @@ describe('POST /api/requeue', () => {
     expect(sorted(real.json.jobIds)).toEqual(sorted(dry.jobIds));
     expect(sorted(real.json.jobIds)).toEqual(sorted(down));
     expect(await failedCount()).toBe(3);
-    for (const id of real.json.jobIds as string[]) {
+    for (const id of real.json.jobIds) {
       const job = (await queue.getJob(id))!;
       expect(await job.getState()).toBe('prioritized');
       expect(job.priority).toBe(PRIORITY.bulk);
@@ -151,7 +153,7 @@ describe('POST /api/requeue', () => {
     const dry = await post({});
     expect(dry.json).toMatchObject({ dryRun: true, breaker: 'OPEN', requeued: 0, skipped: { breakerNotClosed: 3 } });
     expect(dry.json.refused).toMatch(/breaker is OPEN/);
-    expect((await post({ dryRun: false })).json).toMatchObject({ requeued: 0, refused: expect.stringMatching(/OPEN/) });
+    expect((await post({ dryRun: false })).json).toMatchObject({ requeued: 0, refused: expect.stringMatching(/OPEN/) as string });
     expect(await failedCount()).toBe(3);
     expect((await post({ dryRun: false, force: true })).json).toMatchObject({ requeued: 3, refused: null });
   });

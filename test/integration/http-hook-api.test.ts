@@ -60,7 +60,7 @@ interface Answer {
 async function hook(body: string | undefined, headers: Record<string, string> = auth(), h = dash, method = 'POST'): Promise<Answer> {
   const res = await fetch(`${h.url}/api/stash/hook`, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
   const text = await res.text();
-  return { status: res.status, text, json: text ? JSON.parse(text) : {}, headers: res.headers };
+  return { status: res.status, text, json: text ? (JSON.parse(text) as Answer['json']) : {}, headers: res.headers };
 }
 /** The plugin output form: exactly one JSON object with one key, on one line ending in a newline. */
 function expectPluginForm(a: Answer, key: 'output' | 'error') {
@@ -117,7 +117,7 @@ describe('POST /api/stash/hook', () => {
     expect(a.json).toEqual({ output: 'queued scene 47' });
     const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
     expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toEqual([
-      { ok: true, job: { sceneId: '47', reason: 'reconcile', event: 'Scene.Update.Post', enqueuedAt: expect.any(Number) } },
+      { ok: true, job: { sceneId: '47', reason: 'reconcile', event: 'Scene.Update.Post', enqueuedAt: expect.any(Number) as number } },
     ]);
   });
 
@@ -138,7 +138,13 @@ describe('POST /api/stash/hook', () => {
     expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toEqual(
       hooks.map((h) => ({
         ok: true,
-        job: { sceneId: String(h.id), reason: 'hook', event: 'Scene.Update.Post', fields: h.inputFields, enqueuedAt: expect.any(Number) },
+        job: {
+          sceneId: String(h.id),
+          reason: 'hook',
+          event: 'Scene.Update.Post',
+          fields: h.inputFields,
+          enqueuedAt: expect.any(Number) as number,
+        },
       })),
     );
   });
@@ -246,7 +252,7 @@ describe('POST /api/stash/hook', () => {
     }).catch((err: Error) => ({ status: -1, body: err.message }));
     // The server answers 413 and closes: the client sees the answer, or (still writing) a reset.
     expect([413, -1]).toContain(chunked.status);
-    if (chunked.status === 413) expect(JSON.parse(chunked.body).error).toMatch(/larger than/);
+    if (chunked.status === 413) expect((JSON.parse(chunked.body) as { error: string }).error).toMatch(/larger than/);
     expect(await inboxLen()).toBe(1);
   });
 

@@ -30,7 +30,7 @@ describe('one malformed item, read by the client', () => {
   let world: World;
   let redis: Redis;
   const warnings: { ratingKey?: string | null; reason?: string; msg?: string }[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as (typeof warnings)[number]) });
   const rk = (scene: number) => world.ratingKeyOf.get(String(scene))!;
   const metadataReads = () => world.plex.requests.filter((r) => r.method === 'GET' && r.route === ROUTES.metadata);
   const client = (cache = false) =>
@@ -107,7 +107,10 @@ describe('one malformed item, read by the client', () => {
     expect(await plex.resolveItem('/stash/videos/folder0/scene-4.mp4', null)).toMatchObject({ ratingKey: rk(4) });
     const logged = warnings.filter((w) => w.ratingKey === rk(1));
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ msg: 'Plex answered a malformed item: left out', reason: expect.stringMatching(/^Media: /) });
+    expect(logged[0]).toMatchObject({
+      msg: 'Plex answered a malformed item: left out',
+      reason: expect.stringMatching(/^Media: /) as string,
+    });
     expect(world.plex.count({ route: ROUTES.sectionAll })).toBeGreaterThanOrEqual(3);
   });
 

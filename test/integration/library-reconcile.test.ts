@@ -19,6 +19,7 @@ import { ROUTES } from '../../src/sim/plex.js';
 import { startPrivateRedis } from '../../src/sim/redis-server.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
+import type { StatusJson } from '../../src/supervisor/status.js';
 import { reportLines } from '../../src/sync/library-gaps.js';
 import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
@@ -140,7 +141,10 @@ const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, 
 /** Runs a task as the plugin would, against the world's Stash (API key) and Redis; PLEX_* etc. from `env`. */
 async function task(mode: 'reconcile_library' | 'reconcile_library_dry_run', r: Rig, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 's2p-lib-'));
-  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  stops.push(() => {
+    rmSync(dir, { recursive: true, force: true });
+    return Promise.resolve();
+  });
   const lines: string[] = [];
   const progress: number[] = [];
   const ctx: TaskContext = {
@@ -300,7 +304,10 @@ describe('an index Redis loses mid-run (evicted, flushed)', () => {
 
   it('a write Redis refuses (OOM under noeviction) fails the run as itself, never as scenes not in Plex', async () => {
     const server = await startPrivateRedis();
-    stops.push(async () => server.stop());
+    stops.push(() => {
+      server.stop();
+      return Promise.resolve();
+    });
     const r = await rig(20, { REDIS_URL: server.url });
     await r.redis.config('SET', 'maxmemory-policy', 'noeviction');
     // Redis fills up as the listing starts: the index's entries are refused.
@@ -383,9 +390,9 @@ describe('Reconcile Library: files moved in Stash since their last sync', () => 
       queues: [r.queue],
     });
     stops.push(() => dash.stop());
-    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
-    expect(status.reconcile.last.moved).toEqual({ count: 3, sceneIds: ['1', '2', '3'] });
-    const html = renderStatusMain(status as never, {
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Required<StatusJson>; // shapeStatus sets every key
+    expect(status.reconcile.last!.moved).toEqual({ count: 3, sceneIds: ['1', '2', '3'] });
+    const html = renderStatusMain(status, {
       now: Date.now(),
       nonce: 'n',
       settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },
@@ -471,10 +478,10 @@ describe('POST /api/reconcile and the status page', () => {
         headers: { 'Content-Type': 'application/json', ...headers },
         body: JSON.stringify(body),
       });
-      return { status: res.status, json: (await res.json()) as Record<string, any> };
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     };
     expect((await call({ dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
-    expect(await call({ dry_run: false })).toEqual({ status: 400, json: { error: expect.stringMatching(/dry_run/) } });
+    expect(await call({ dry_run: false })).toEqual({ status: 400, json: { error: expect.stringMatching(/dry_run/) as string } });
     const dry = await call({});
     expect(dry.status).toBe(200);
     expect(dry.json).toMatchObject({
@@ -498,9 +505,9 @@ describe('POST /api/reconcile and the status page', () => {
       text: 'Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice',
     });
     expect(await r.queue.count()).toBe(7);
-    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+    const status = (await (await fetch(`${dash.url}/api/status`)).json()) as Required<StatusJson>; // shapeStatus sets every key
     expect(status.reconcile.last).toMatchObject({ dryRun: false, queued: 0, toQueue: 7, drifted: { count: 2, sceneIds: ['5', '6'] } });
-    const html = renderStatusMain(status as never, {
+    const html = renderStatusMain(status, {
       now: Date.now(),
       nonce: 'n',
       settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },

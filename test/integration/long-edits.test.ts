@@ -67,7 +67,7 @@ function pair(details: string, tags: string[]): { sceneId: string; ratingKey: st
 }
 
 /** Every edit request Plex's proxy saw since the counters were reset, as full URLs. */
-const editUrls = () => world.plex.requests.filter(PlexSimulator.isEdit).map((r) => `${world.plex.url}${r.path}`);
+const editUrls = () => world.plex.requests.filter((r) => PlexSimulator.isEdit(r)).map((r) => `${world.plex.url}${r.path}`);
 
 describe('edits longer than a proxy allows (PLEX_MAX_URL_BYTES, default 8 KiB)', () => {
   it('a 4000-character non-ASCII summary and 120 tags: the job completes, Plex holds everything, the summary cut to what fits alone', async () => {

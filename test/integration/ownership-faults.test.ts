@@ -196,7 +196,7 @@ describe('the base-name fallback never crosses scenes', () => {
     const deps = depsWith();
     // B first: its file is not in Plex; the fallback finds A's item, and Stash says A has such a file.
     const first = await syncScene(b.sceneId, deps);
-    expect(first).toMatchObject({ skipped: expect.stringMatching(new RegExp(`scene ${a.sceneId} .*same name and size`)) });
+    expect(first).toMatchObject({ skipped: expect.stringMatching(new RegExp(`scene ${a.sceneId} .*same name and size`)) as string });
     expect(world.plex.item(a.ratingKey)).toMatchObject({ title: 'dup', summary: 'Agent summary' });
     expect(parseConflict(await redis.hget(k().plexConflicts, b.sceneId))).toMatchObject({
       kind: 'duplicate',
@@ -224,7 +224,9 @@ describe('the base-name fallback never crosses scenes', () => {
     // A's claim on the item can refuse C.
     world.stash.updateScene(a.sceneId, { files: ['/stash/videos/clm/renamed.mp4'] });
     const c = world.stash.addScene({ title: 'C', details: 'C', files: ['/stash/videos/elsewhere/claimed.mp4'] });
-    expect(await syncScene(c, deps)).toMatchObject({ skipped: expect.stringMatching(new RegExp(`belongs to scene ${a.sceneId}`)) });
+    expect(await syncScene(c, deps)).toMatchObject({
+      skipped: expect.stringMatching(new RegExp(`belongs to scene ${a.sceneId}`)) as string,
+    });
     expect(world.plex.item(a.ratingKey)!.title).toBe('Title claimed');
   });
 
@@ -244,7 +246,7 @@ describe('the base-name fallback never crosses scenes', () => {
       [p2, p1],
     ] as const) {
       expect(await syncScene(self, deps)).toMatchObject({
-        skipped: expect.stringMatching(new RegExp(`stacks .*scene ${other}.*Split Apart`)),
+        skipped: expect.stringMatching(new RegExp(`stacks .*scene ${other}.*Split Apart`)) as string,
       });
       expect(parseConflict(await redis.hget(k().plexConflicts, self))).toMatchObject({ kind: 'stacked', otherScenes: [other] });
     }

@@ -91,7 +91,7 @@ const add = (
 describe('server and token', () => {
   it('reads the identity without a token', async () => {
     const id = await client().identity();
-    expect(id).toMatchObject({ machineIdentifier: MACHINE, version: expect.stringMatching(/^1\.\d+/) });
+    expect(id).toMatchObject({ machineIdentifier: MACHINE, version: expect.stringMatching(/^1\.\d+/) as string });
     expect(id.latencyMs).toBeGreaterThanOrEqual(0);
     expect(sim.requests.at(-1)).toMatchObject({ route: ROUTES.identity, tokenIn: null, status: 200 });
   });
@@ -381,7 +381,7 @@ describe('resolveItem', () => {
     sim.removeItem(fresh);
     const gone: [string, string | null][] = [];
     await expectType(
-      c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) }),
+      c.resolveItem('/stash/movies/f5/cached.mp4', null, { onGone: (k, by) => (gone.push([k, by]), Promise.resolve()) }),
       'PlexNotFound',
     );
     expect(await redis.hexists(c.pathCacheKey, '/plex/movies/f5/cached.mp4')).toBe(0);
@@ -394,7 +394,10 @@ describe('resolveItem', () => {
     await c.resolveItem('/stash/movies/f6/kept.mp4');
     const gone: string[] = [];
     await sim.setMode('proxy404');
-    await expectType(c.resolveItem('/stash/movies/f6/kept.mp4', null, { onGone: async (k) => void gone.push(k) }), 'PlexTemporaryError');
+    await expectType(
+      c.resolveItem('/stash/movies/f6/kept.mp4', null, { onGone: (k) => (gone.push(k), Promise.resolve()) }),
+      'PlexTemporaryError',
+    );
     await sim.setMode('up');
     expect(await redis.hget(c.pathCacheKey, '/plex/movies/f6/kept.mp4')).toBe(rk);
     expect(gone).toEqual([]);
@@ -407,7 +410,9 @@ describe('resolveItem', () => {
     sim.removeItem(old);
     const successor = add(movies, '/plex/movies/f7/replaced.mp4');
     const gone: [string, string | null][] = [];
-    expect(await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: async (k, by) => void gone.push([k, by]) })).toMatchObject({
+    expect(
+      await c.resolveItem('/stash/movies/f7/replaced.mp4', null, { onGone: (k, by) => (gone.push([k, by]), Promise.resolve()) }),
+    ).toMatchObject({
       ratingKey: successor,
     });
     expect(gone).toEqual([[old, successor]]);
@@ -589,7 +594,7 @@ describe('getItem / applyEdit / uploadPoster', () => {
     const c = client();
     const [agent] = await c.posters(rk);
     expect(agent).toEqual({
-      ratingKey: expect.stringMatching(/^metadata:\/\/posters\//),
+      ratingKey: expect.stringMatching(/^metadata:\/\/posters\//) as string,
       selected: true,
       provider: 'tv.plex.agents.movie',
     });
@@ -655,7 +660,10 @@ describe('edits longer than a proxy allows', () => {
     expect(sent).toBe(3);
     expect(sim.item(rk)).toMatchObject({ summary: text(300), genre: names(50, 'Génre') });
     expect(logged).toEqual([
-      { fields: expect.objectContaining({ status: 414, parts: 2 }), msg: expect.stringContaining('PLEX_MAX_URL_BYTES') },
+      {
+        fields: expect.objectContaining({ status: 414, parts: 2 }) as object,
+        msg: expect.stringContaining('PLEX_MAX_URL_BYTES') as string,
+      },
     ]);
   });
 

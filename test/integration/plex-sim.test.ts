@@ -25,7 +25,17 @@ const H = { 'X-Plex-Token': TOKEN, Accept: 'application/json' };
 const get = (path: string, headers: Record<string, string> = H) => fetch(`${sim.url}${path}`, { headers });
 const put = (path: string, query: Record<string, string> | URLSearchParams) =>
   fetch(`${sim.url}${path}?${new URLSearchParams(query).toString()}`, { method: 'PUT', headers: H });
-const json = async (res: Response) => (await res.json()) as { MediaContainer: Record<string, any> };
+/** A Plex item as these tests read it (the fields they look at; the rest stays unknown). */
+interface Metadata {
+  ratingKey: string;
+  thumb?: string;
+  /** A poster's (/posters lists them as Metadata). */
+  selected?: boolean;
+  key?: string;
+  Media: { Part: { file: string; size?: number }[] }[];
+  [field: string]: unknown;
+}
+const json = async (res: Response) => (await res.json()) as { MediaContainer: { Metadata: Metadata[]; [field: string]: unknown } };
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -61,7 +71,7 @@ describe('PlexSimulator', () => {
     const mc = (await json(await get('/library/sections'))).MediaContainer;
     expect(mc.Directory).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ key: sec, type: 'movie', title: 'Movies', Location: [{ id: expect.any(Number), path: '/m' }] }),
+        expect.objectContaining({ key: sec, type: 'movie', title: 'Movies', Location: [{ id: expect.any(Number) as number, path: '/m' }] }),
       ]),
     );
   });
@@ -72,13 +82,13 @@ describe('PlexSimulator', () => {
     sim.addItem({ sectionKey: sec, title: 'Gamma', file: '/m/else/c.mp4' });
     const byFile = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/list/a.mp4')}`)))
       .MediaContainer;
-    expect(byFile.Metadata.map((m: any) => m.ratingKey).sort()).toEqual([a, b].sort());
-    const first = byFile.Metadata.find((m: any) => m.ratingKey === a);
+    expect(byFile.Metadata.map((m) => m.ratingKey).sort()).toEqual([a, b].sort());
+    const first = byFile.Metadata.find((m) => m.ratingKey === a);
     expect(first).not.toHaveProperty('Genre');
     expect(first).not.toHaveProperty('summary');
-    expect(first.Media[0].Part[0].file).toBe('/m/list/a.mp4');
+    expect(first!.Media[0].Part[0].file).toBe('/m/list/a.mp4');
     const byTitle = (await json(await get(`/library/sections/${sec}/all?type=1&title=alpha`))).MediaContainer;
-    expect(byTitle.Metadata.map((m: any) => m.ratingKey)).toEqual([a]);
+    expect(byTitle.Metadata.map((m) => m.ratingKey)).toEqual([a]);
     const page = await get(`/library/sections/${sec}/all?type=1`, { ...H, 'X-Plex-Container-Start': '1', 'X-Plex-Container-Size': '1' });
     expect(page.headers.get('X-Plex-Container-Total-Size')).toBe('3');
     expect((await json(page)).MediaContainer).toMatchObject({ size: 1, offset: 1, totalSize: 3 });
@@ -91,7 +101,7 @@ describe('PlexSimulator', () => {
     sim.setFileFilter('ignored');
     sim.resetCounters();
     const all = (await json(await get(`/library/sections/${own}/all?type=1&file=${encodeURIComponent('/ign/d0/a.mp4')}`))).MediaContainer;
-    expect(all.Metadata.map((m: any) => m.ratingKey)).toEqual(rks);
+    expect(all.Metadata.map((m) => m.ratingKey)).toEqual(rks);
     const paged = await get(`/library/sections/${own}/all?type=1&file=x&X-Plex-Container-Start=2&X-Plex-Container-Size=5`, {
       ...H,
       'X-Plex-Client-Identifier': 'dev-1',
@@ -182,7 +192,11 @@ describe('PlexSimulator', () => {
       body: new Uint8Array([1, 2, 3]),
     });
     expect(post.status).toBe(200);
-    expect(sim.item(rk)!.poster).toMatchObject({ bytes: 3, contentType: 'image/png', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(sim.item(rk)!.poster).toMatchObject({
+      bytes: 3,
+      contentType: 'image/png',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as string,
+    });
     await get(`/library/metadata/${rk}`);
     expect(sim.editCount()).toBe(4);
     expect(sim.count({ route: ROUTES.rate, status: 400 })).toBe(1);
@@ -204,12 +218,11 @@ describe('PlexSimulator', () => {
         provider?: string;
         key: string;
       }[];
-    const thumbOf = async (key: string) =>
-      (await json(await get(`/library/metadata/${key}`))).MediaContainer.Metadata[0].thumb as string | undefined;
+    const thumbOf = async (key: string) => (await json(await get(`/library/metadata/${key}`))).MediaContainer.Metadata[0].thumb;
     const agent = await list(rk);
     expect(agent).toEqual([
       expect.objectContaining({
-        ratingKey: expect.stringMatching(/^metadata:\/\/posters\//),
+        ratingKey: expect.stringMatching(/^metadata:\/\/posters\//) as string,
         selected: true,
         provider: 'tv.plex.agents.movie',
       }),
@@ -261,7 +274,7 @@ describe('PlexSimulator', () => {
     await waitFor(() => sim.items().some((i) => i.files.includes('/m/d/waiting.mp4')), 5_000, 'the scan of /m/d');
     const scanned = (await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent('/m/d/waiting.mp4')}`)))
       .MediaContainer.Metadata;
-    expect(scanned.map((m: any) => m.Media[0].Part[0])).toEqual([expect.objectContaining({ file: '/m/d/waiting.mp4', size: 4_321 })]);
+    expect(scanned.map((m) => m.Media[0].Part[0])).toEqual([expect.objectContaining({ file: '/m/d/waiting.mp4', size: 4_321 })]);
     expect(() => sim.moveFile('/m/nowhere.mp4', '/m/x.mp4')).toThrow(/no item holds/);
   });
 

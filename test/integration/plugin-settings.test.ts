@@ -1,7 +1,7 @@
 // readPluginSettings (src/hook/stash-plugin-config.ts), the hook's one Stash call, against StashSimulator
 // over real HTTP (the simulator executes the query against Stash's schema), and against a bare server
 // for the answers Stash should never give.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StashSimulator } from '../../src/sim/stash.js';
@@ -84,7 +84,7 @@ describe('readPluginSettings against the Stash simulator', () => {
 
 describe('readPluginSettings against answers Stash should not give', () => {
   let server: Server;
-  let answer: (res: import('node:http').ServerResponse) => void;
+  let answer: (res: ServerResponse) => void;
   let url: string;
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -95,22 +95,22 @@ describe('readPluginSettings against answers Stash should not give', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
-  const json = (status: number, body: unknown) => (res: import('node:http').ServerResponse) =>
+  const json = (status: number, body: unknown) => (res: ServerResponse) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 
   it.each([
     ['a GraphQL error', json(200, { errors: [{ message: 'resolver failed' }] }), /: GraphQL error: resolver failed$/],
     ['a 422 with its reason', json(422, { errors: [{ message: 'Cannot query field' }] }), /: HTTP 422: Cannot query field$/],
-    ['HTML', (res: import('node:http').ServerResponse) => res.writeHead(200).end('<html>'), /not a GraphQL JSON body/],
+    ['HTML', (res: ServerResponse) => res.writeHead(200).end('<html>'), /not a GraphQL JSON body/],
     ['another shape', json(200, { data: { configuration: {} } }), /unexpected response shape at configuration\.plugins$/],
     [
       'a declared oversized body',
-      (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-length': String(PLUGIN_SETTINGS_MAX_BYTES + 1) }).end(),
+      (res: ServerResponse) => res.writeHead(200, { 'content-length': String(PLUGIN_SETTINGS_MAX_BYTES + 1) }).end(),
       /answer too large: Content-Length/,
     ],
     [
       'a chunked oversized body',
-      (res: import('node:http').ServerResponse) => res.writeHead(200).end('x'.repeat(PLUGIN_SETTINGS_MAX_BYTES + 10)),
+      (res: ServerResponse) => res.writeHead(200).end('x'.repeat(PLUGIN_SETTINGS_MAX_BYTES + 10)),
       /answer too large: over the/,
     ],
   ])('rejects %s', async (_name, respond, message) => {

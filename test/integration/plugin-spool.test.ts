@@ -120,7 +120,7 @@ beforeAll(async () => {
     logLevel: 'error',
   });
 });
-afterAll(async () => {
+afterAll(() => {
   redis.disconnect();
   for (const s of servers) s.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -165,9 +165,7 @@ describe('spool append and replay', () => {
     expect(first.error?.message).toBe('connection reset');
     expect(spooledCount(dir)).toBe(7);
     // A sender that throws delivers nothing.
-    const thrown = await replaySpool(dir, async () => {
-      throw new Error('down');
-    });
+    const thrown = await replaySpool(dir, () => Promise.reject(new Error('down')));
     expect(thrown).toMatchObject({ replayed: 0, pending: 7 });
     const second = await replaySpool(dir, s.send);
     s.close();
@@ -203,7 +201,7 @@ describe('spool append and replay', () => {
     );
     const results = await Promise.all([runDriver({ mode: 'replay', dir, key }), runDriver({ mode: 'replay', dir, key })]);
     for (const r of results) expect(r.code, r.out).toBe(0);
-    const replayed = results.map((r) => JSON.parse(r.out).replayed as number);
+    const replayed = results.map((r) => (JSON.parse(r.out) as { replayed: number }).replayed);
     expect(replayed[0] + replayed[1]).toBe(1000);
     const got = ids(await streamJobs(key));
     expect(got).toHaveLength(1000);
@@ -239,7 +237,7 @@ describe('spool append and replay', () => {
       readFileSync(claimed, 'utf8')
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l).sceneId),
+        .map((l) => (JSON.parse(l) as { sceneId: string }).sceneId),
     ).toEqual(['1', '2', '3']);
     const own = readdirSync(dir).filter((n) => n.startsWith(`${SPOOL_FILE}.${process.pid}-`) && n.endsWith('.claim'));
     expect(own).toHaveLength(1);
@@ -247,7 +245,7 @@ describe('spool append and replay', () => {
       readFileSync(join(dir, own[0]), 'utf8')
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l).sceneId),
+        .map((l) => (JSON.parse(l) as { sceneId: string }).sceneId),
     ).toEqual(['2', '3']);
     expect(existsSync(spoolPath(dir))).toBe(false);
     // This process is alive: its claim is not adopted (by a replay in another process neither).
@@ -257,9 +255,9 @@ describe('spool append and replay', () => {
     s.close();
     // Once the appender is gone (here: a replay in another process, after ours "exits"), it is.
     const r = await runDriver({ mode: 'replay', dir, key });
-    expect(JSON.parse(r.out).replayed).toBe(0); // we are still alive...
+    expect((JSON.parse(r.out) as { replayed: number }).replayed).toBe(0); // we are still alive...
     renameSync(join(dir, own[0]), join(dir, own[0].replace(`.${process.pid}-`, '.999999999-'))); // ...as if we had exited
-    expect(JSON.parse((await runDriver({ mode: 'replay', dir, key })).out).replayed).toBe(2);
+    expect((JSON.parse((await runDriver({ mode: 'replay', dir, key })).out) as { replayed: number }).replayed).toBe(2);
     expect(ids(await streamJobs(key))).toEqual([2, 3]);
   });
 

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await Promise.all(roles.splice(0).map((r) => r.stop()));
-  world.plex.setMode('up');
+  await world.plex.setMode('up');
   world.plex.setLatencyMs(0);
   await queue.obliterate({ force: true });
 });
@@ -184,11 +184,11 @@ describe('sync queue', () => {
   });
 
   it('retries a temporary error and then succeeds; signals record each attempt', async () => {
-    world.plex.setMode('503');
+    await world.plex.setMode('503');
     await startWorker();
     const added = await enqueueSync(queue, job('3'), world.config.errorStrategies);
     await waitFor(async () => (await queue.getJob(added.id!))!.attemptsMade >= 1, 10_000);
-    world.plex.setMode('up');
+    await world.plex.setMode('up');
     await drained();
     const done = (await queue.getJob(added.id!))!;
     expect(await done.getState()).toBe('completed');
@@ -198,7 +198,7 @@ describe('sync queue', () => {
   });
 
   it('sends a permanent error to the failed set at once, typed', async () => {
-    world.plex.setMode('401');
+    await world.plex.setMode('401');
     await startWorker();
     const added = await enqueueSync(queue, job('4'), world.config.errorStrategies);
     await waitFor(async () => (await queue.getJobCounts('failed')).failed === 1, 10_000);

@@ -265,7 +265,7 @@ describe('an older Stash: v0.24, without findScenes(ids)', () => {
     expect(old.stash.count({ operationName: 'FindScenesBySceneIds' }) + old.stash.count({ operationName: 'FindScene' })).toBeLessThan(
       all.length,
     );
-    expect(lines.filter((l) => l.includes('worker: Stash v0.24.3')).map((l) => JSON.parse(l).msg)).toEqual([
+    expect(lines.filter((l) => l.includes('worker: Stash v0.24.3')).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
       'worker: Stash v0.24.3: scenes read with findScenes(scene_ids)',
     ]);
   });

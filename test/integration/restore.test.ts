@@ -15,6 +15,7 @@ import { runRestore, runResume } from '../../src/restore/from-config.js';
 import { restoreScenes } from '../../src/restore/run.js';
 import { PlexSimulator } from '../../src/sim/plex.js';
 import { StashClient } from '../../src/stash-api/client.js';
+import type { StatusJson } from '../../src/supervisor/status.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -114,7 +115,7 @@ describe('restore of a scene whose item had agent values', () => {
     expect(shown(ratingKey)).toMatchObject({
       title: `Stash title ${n}`,
       genre: ['stash-tag'],
-      posterKey: expect.stringMatching(/^upload:\/\//),
+      posterKey: expect.stringMatching(/^upload:\/\//) as string,
     });
 
     const summary = await restore([sceneId]);
@@ -129,7 +130,7 @@ describe('restore of a scene whose item had agent values', () => {
     // The next hook: the scene changed in Stash, its job runs, and Plex is not asked anything.
     world.stash.updateScene(sceneId, { title: 'Edited again in Stash' });
     world.plex.resetCounters();
-    expect(await syncScene(sceneId, deps)).toEqual({ skipped: expect.stringMatching(/^excluded from sync \(restored\)/) });
+    expect(await syncScene(sceneId, deps)).toEqual({ skipped: expect.stringMatching(/^excluded from sync \(restored\)/) as string });
     expect(world.plex.count()).toBe(0);
     expect(shown(ratingKey)).toEqual(agent);
 
@@ -206,7 +207,7 @@ describe('the rules', () => {
     };
     world.plex.resetCounters();
     const dry = await restore([sceneId], true);
-    expect(world.plex.count(PlexSimulator.isEdit)).toBe(0);
+    expect(world.plex.count((r) => PlexSimulator.isEdit(r))).toBe(0);
     expect(world.plex.item(ratingKey)).toEqual(before.plex);
     expect(await redis.hgetall(ownershipKey(k(), ratingKey))).toEqual(before.own);
     expect(await redis.hgetall(originalsKey(k(), ratingKey))).toEqual(before.orig);
@@ -244,7 +245,7 @@ describe('the rules', () => {
     world.plex.removeItem(gone.ratingKey);
     const summary = await restore([gone.sceneId, fine.sceneId]);
     expect(summary).toMatchObject({ restored: 1, failed: 1, excluded: 1 });
-    expect(summary.scenes[0]).toMatchObject({ sceneId: gone.sceneId, error: expect.stringMatching(/^PlexNotFound: /) });
+    expect(summary.scenes[0]).toMatchObject({ sceneId: gone.sceneId, error: expect.stringMatching(/^PlexNotFound: /) as string });
     expect(await redis.exists(originalsKey(k(), gone.ratingKey))).toBe(0);
   });
 
@@ -291,16 +292,16 @@ describe('the status page: POST /api/restore, the excluded scenes in /api/status
           headers: { 'Content-Type': 'application/json', ...headers },
           body: JSON.stringify(body),
         });
-        return { status: res.status, json: (await res.json()) as Record<string, any> };
+        return { status: res.status, json: (await res.json()) as Record<string, unknown> };
       };
-      const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as Record<string, any>;
+      const status = async () => (await (await fetch(`${dash.url}/api/status`)).json()) as Required<StatusJson>;
       expect((await post('/api/restore', { sceneIds: [sceneId], dryRun: false }, { Origin: 'http://evil.example' })).status).toBe(403);
       const dry = await post('/api/restore', { sceneIds: [sceneId] });
       expect(dry.json).toMatchObject({
         dryRun: true,
         restored: 1,
         excluded: 1,
-        text: expect.stringMatching(/^Dry run: 1 scene would be restored/),
+        text: expect.stringMatching(/^Dry run: 1 scene would be restored/) as string,
       });
       expect(world.plex.item(ratingKey)!.title).toBe(`Stash title ${n}`);
       const before = (await status()).excluded;
@@ -310,7 +311,9 @@ describe('the status page: POST /api/restore, the excluded scenes in /api/status
       expect(real.json).toMatchObject({
         dryRun: false,
         restored: 1,
-        lines: expect.arrayContaining([expect.stringMatching(new RegExp(`^scene ${sceneId} \\(item ${ratingKey}\\): restored title`))]),
+        lines: expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^scene ${sceneId} \\(item ${ratingKey}\\): restored title`)),
+        ]) as string[],
       });
       expect(world.plex.item(ratingKey)!.title).toBe('The Agent Title');
       const listed = (await status()).excluded;

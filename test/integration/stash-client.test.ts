@@ -109,7 +109,7 @@ describe('findScene', () => {
       date: '2024-05-06',
       rating100: 80,
       organized: true,
-      updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/),
+      updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/) as string,
       studio: { id: studio, name: 'Child Studio', parent_studio: { name: 'Parent Studio' } },
       performers: [{ name: 'Ann' }, { name: 'Bob' }],
       tags: [{ name: 'outdoor' }],
@@ -119,7 +119,7 @@ describe('findScene', () => {
         { path: 'C:\\videos\\two.mkv', basename: 'two.mkv', size: 4_000_000_000 },
       ],
       stash_ids: [{ endpoint: 'https://stashdb.org/graphql', stash_id: '7c3f0a55-stashdb-id' }],
-      paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) },
+      paths: { screenshot: expect.stringMatching(new RegExp(`^${sim.url}/scene/${id}/screenshot`)) as string },
     });
     // The store's view is the same answer, plus relation ids.
     expect(sim.scene(id)).toMatchObject(scene!);

@@ -17,7 +17,7 @@ async function gql(query: string, variables: Record<string, unknown>) {
     headers: { 'Content-Type': 'application/json', ApiKey: KEY },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, any>; errors?: { message: string }[] } };
+  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown>; errors?: { message: string }[] } };
 }
 
 beforeAll(async () => {
@@ -129,7 +129,7 @@ describe('StashSimulator scene saves fire Scene.Update.Post as Stash does', () =
       input: { id: a, title: 'Kept' },
     });
     expect(r.body).toEqual({ data: { sceneUpdate: { title: 'Kept' } } });
-    expect(sim.hookFailures).toEqual([{ hookContext: expect.objectContaining({ id: Number(a) }), error: 'plugin exited 1' }]);
+    expect(sim.hookFailures).toEqual([{ hookContext: expect.objectContaining({ id: Number(a) }) as object, error: 'plugin exited 1' }]);
   });
 
   it("a scan that finds a file moved: the file's path (same id, size), updated_at untouched, one Scene.Update.Post without input", async () => {

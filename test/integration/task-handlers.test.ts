@@ -210,7 +210,11 @@ describe('through a real outage of the Plex simulator, watched by the real super
       // Back: the breaker closes, the ramp starts, the outage is complete.
       await world.plex.setMode('up');
       await waitFor(async () => (await reader.hget(k.breaker, 'state')) === 'CLOSED', 10_000, 'breaker CLOSED');
-      await waitFor(async () => JSON.parse((await reader.get(k.outages)) ?? '[]')[0]?.endedAt != null, 5_000, 'outage closed');
+      await waitFor(
+        async () => (JSON.parse((await reader.get(k.outages)) ?? '[]') as Outage[])[0]?.endedAt != null,
+        5_000,
+        'outage closed',
+      );
 
       const after = await task('outage_summary', prefix);
       expect(after.lines[0]).toBe('Outages recorded: 1');
@@ -365,7 +369,7 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
     await s.queue.add('sync', job('4'), { ...jobOptions(job('4'), s.config.errorStrategies), delay: 60_000 });
     await enqueueSync(s.queue, job('5'), s.config.errorStrategies);
     // Scene 5's job is running (a worker took it).
-    const worker = new Worker(SYNC_QUEUE, null, { connection: s.redis, prefix: s.prefix, autorun: false });
+    const worker = new Worker<SyncJobData>(SYNC_QUEUE, null, { connection: s.redis, prefix: s.prefix, autorun: false });
     try {
       const active = await worker.getNextJob('token-1', { block: false });
       expect(active?.data.sceneId).toBe('1');

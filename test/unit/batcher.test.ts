@@ -5,9 +5,9 @@ import { Batcher } from '../../src/core/batcher.js';
 
 function recorder(answer: (key: string) => string | Error = (k) => `v${k}`) {
   const runs: string[][] = [];
-  const run = async (keys: string[]) => {
+  const run = (keys: string[]) => {
     runs.push(keys);
-    return new Map(keys.map((k) => [k, answer(k)] as const));
+    return Promise.resolve(new Map(keys.map((k) => [k, answer(k)] as const)));
   };
   return { runs, run };
 }
@@ -39,9 +39,9 @@ describe('Batcher', () => {
 
     let calls = 0;
     const flaky = new Batcher(
-      async (keys: string[]) => {
-        if (calls++ === 0) throw new Error('server down');
-        return new Map(keys.map((k) => [k, k] as const));
+      (keys: string[]) => {
+        if (calls++ === 0) return Promise.reject(new Error('server down'));
+        return Promise.resolve(new Map(keys.map((k) => [k, k] as const)));
       },
       { maxKeys: 2 },
     );

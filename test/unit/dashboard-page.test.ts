@@ -161,7 +161,7 @@ describe('status page', () => {
       expect(html).toContain(`data-testid="${id}"`);
     }
     const script = html.slice(html.indexOf('<script nonce="abc123">') + '<script nonce="abc123">'.length, html.indexOf('</script>'));
-    expect(() => new Script(script)).not.toThrow(); // parsed, not run
+    expect(() => new Script(script)).not.toThrow(); // compiled as a classic script, not run
     expect(script).toContain("'./api/restore/resume'");
     expect(script).toContain('split(/[\\s,]+/)');
   });

@@ -97,9 +97,14 @@ describe('hookOutcome', () => {
       decideHook(input({ id: 45, type: 'Scene.Update.Post', input: { id: '45', organized: true }, inputFields: ['organized', 'id'] })),
     );
     expect(skip).toMatchObject({ status: 200, entry: null, kind: 'skip' });
-    expect(skip.body).toEqual({ output: expect.stringMatching(/^skipped: scene 45: no field Plex shows changed/) });
+    expect(skip.body).toEqual({ output: expect.stringMatching(/^skipped: scene 45: no field Plex shows changed/) as string });
     const reject = hookOutcome(decideHook(input({ id: 'abc', type: 'Scene.Update.Post', inputFields: ['title'] })));
-    expect(reject).toEqual({ status: 400, entry: null, kind: 'reject', body: { error: expect.stringMatching(/numeric scene id/) } });
+    expect(reject).toEqual({
+      status: 400,
+      entry: null,
+      kind: 'reject',
+      body: { error: expect.stringMatching(/numeric scene id/) as string },
+    });
   });
 
   it('fanout (a performer, studio or tag rename) → the fan-out entry the workers decode; an invalid or unknown one is refused', () => {
@@ -119,7 +124,7 @@ describe('hookOutcome', () => {
     expect(hookOutcome({ action: 'explode' } as unknown as HookDecision)).toMatchObject({
       status: 400,
       entry: null,
-      body: { error: expect.stringMatching(/unsupported/) },
+      body: { error: expect.stringMatching(/unsupported/) as string },
     });
   });
 });

@@ -134,10 +134,10 @@ describe('parseItem', () => {
     expect(() => parseItem({ nope: 1 })).toThrow(expect.objectContaining({ kind: 'malformed' }));
     expect(() => parseItem({ MediaContainer: { Metadata: 'x' } })).toThrow(expect.objectContaining({ kind: 'malformed' }));
     expect(() => parseItem({ MediaContainer: { Metadata: [{ ratingKey: '1', Genre: [{ nottag: 1 }] }] } })).toThrow(
-      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^Genre\.0\.tag: /) }),
+      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^Genre\.0\.tag: /) as string }),
     );
     expect(() => parseItem({ MediaContainer: { Metadata: [{ ratingKey: '1', userRating: '8.0' }] } })).toThrow(
-      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^userRating: .*expected number/) }),
+      expect.objectContaining({ kind: 'malformed-item', message: expect.stringMatching(/^userRating: .*expected number/) as string }),
     );
     expect(() => parseItem({ nope: 1 })).toThrow(PlexResponseError);
   });
@@ -172,9 +172,9 @@ describe('parseMetadataList / parseListingPage: items judged one by one', () => 
       ['5', '9'],
     ]);
     expect(list.bad).toEqual([
-      { ratingKey: '2', reason: expect.stringMatching(/^userRating: .*expected number, received string/) },
-      { ratingKey: '3', reason: expect.stringMatching(/^Media\.0\.Part\.0\.file: /) },
-      { ratingKey: null, reason: expect.stringMatching(/^ratingKey: /) },
+      { ratingKey: '2', reason: expect.stringMatching(/^userRating: .*expected number, received string/) as string },
+      { ratingKey: '3', reason: expect.stringMatching(/^Media\.0\.Part\.0\.file: /) as string },
+      { ratingKey: null, reason: expect.stringMatching(/^ratingKey: /) as string },
     ]);
     expect(list).toMatchObject({ listed: 5, totalSize: 40 });
   });

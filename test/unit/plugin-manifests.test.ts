@@ -4,7 +4,6 @@
 // whole plugin), needs exec, interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { HTTP_HOOK_PATH } from '../../src/hook/input.js';
 import {
   CURL_MAX_TIME_S,
   HTTP_HOOK_PLACEHOLDERS,
@@ -46,7 +45,12 @@ type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy
 
 /** The YAML text → the manifest, failing on anything Stash's strict decoder would refuse. */
 function asStashManifest(text: string): Manifest {
-  const m = parse(text) as Record<string, any>;
+  // The shape each check below reads; the checks are what make it a Manifest.
+  const m = parse(text) as Manifest & {
+    hooks: { name?: unknown }[];
+    tasks?: { defaultArgs?: Record<string, unknown> }[];
+    settings?: Record<string, object>;
+  };
   expect(m && typeof m === 'object' && !Array.isArray(m)).toBe(true);
   for (const k of Object.keys(m)) expect(STASH_KEYS.top, `top-level key ${k}`).toContain(k);
   expect(typeof m.name).toBe('string');
@@ -62,10 +66,10 @@ function asStashManifest(text: string): Manifest {
     for (const k of Object.keys(t)) expect(STASH_KEYS.task, `task key ${k}`).toContain(k);
     for (const v of Object.values(t.defaultArgs ?? {})) expect(typeof v).toBe('string'); // map[string]string
   }
-  for (const s of Object.values(m.settings ?? {}) as Record<string, unknown>[]) {
+  for (const s of Object.values(m.settings ?? {})) {
     for (const k of Object.keys(s)) expect(STASH_KEYS.setting, `setting key ${k}`).toContain(k);
   }
-  return m as Manifest;
+  return m;
 }
 
 const roundTrip = (m: object) => asStashManifest(stringify(m, { lineWidth: 0 }));
@@ -225,7 +229,7 @@ describe('resolveHttpHookTarget', () => {
     [{ HOOK_TOKEN: '{pluginDir}' }, 'HOOK_TOKEN', /RFC 6750/],
   ])('refuses %j, naming %s', (env, variable, error) => {
     const r = resolveHttpHookTarget(env);
-    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) });
+    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) as string });
     if (!r.ok && env.HOOK_TOKEN) expect(r.error).not.toContain(env.HOOK_TOKEN);
   });
 });

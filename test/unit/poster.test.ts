@@ -31,14 +31,14 @@ describe('posterFrom', () => {
   it("skips Stash's SVG placeholder with a note naming it", () => {
     const out = posterFrom({ bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/svg+xml' });
     expect(out).toEqual({
-      skipped: expect.stringMatching(/not JPEG, PNG or WebP \(image\/svg\+xml, \d+ bytes\).*without a cover/),
+      skipped: expect.stringMatching(/not JPEG, PNG or WebP \(image\/svg\+xml, \d+ bytes\).*without a cover/) as string,
       byBytes: true,
     });
   });
 
   it('skips an SVG labelled as PNG, and passes a skip on (not judged by its bytes: not worth remembering)', () => {
     expect(posterFrom({ bytes: STASH_SCENE_PLACEHOLDER_SVG, contentType: 'image/png' })).toMatchObject({
-      skipped: expect.any(String),
+      skipped: expect.any(String) as string,
       byBytes: true,
     });
     expect(posterFrom({ skipped: 'too large' })).toEqual({ skipped: 'too large', byBytes: false });

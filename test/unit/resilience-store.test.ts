@@ -28,7 +28,9 @@ describe('stored outage history', () => {
 
   it('never writes a record that would not read back', () => {
     const broken = { ...outage({ id: 'nan', startedAt: 5_000 }), jobsAffected: Number.NaN };
-    expect(JSON.parse(outagesToStore([broken, outage({ id: 'ok', startedAt: 6_000 })])).map((o: { id: string }) => o.id)).toEqual(['ok']);
+    expect((JSON.parse(outagesToStore([broken, outage({ id: 'ok', startedAt: 6_000 })])) as { id: string }[]).map((o) => o.id)).toEqual([
+      'ok',
+    ]);
   });
 });
 

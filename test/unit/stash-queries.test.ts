@@ -2,6 +2,7 @@
 // embedded fallback schema must be a faithful subset of it. The real schema is vendored in
 // vendor/stash-graphql-schema, so these checks always run.
 import { buildSchema, isInputObjectType, isObjectType, isEnumType, parse, validate, type GraphQLSchema } from 'graphql';
+import type { GraphQLField, GraphQLInputField } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_STASH_SDL } from '../../src/sim/stash-schema.graphql.js';
 import { schemaOfVersion } from '../../src/sim/stash-versions.js';
@@ -87,10 +88,11 @@ describe('Stash queries', () => {
           continue;
         }
         const fields = other.getFields();
-        for (const [name, field] of Object.entries(type.getFields())) {
+        for (const [name, field] of Object.entries<GraphQLField<unknown, unknown> | GraphQLInputField>(type.getFields())) {
           const theirs = fields[name];
           if (!theirs) problems.push(`${type.name}.${name} missing`);
-          else if (String(theirs.type) !== String(field.type)) problems.push(`${type.name}.${name}: ${field.type} ≠ ${theirs.type}`);
+          else if (String(theirs.type) !== String(field.type))
+            problems.push(`${type.name}.${name}: ${String(field.type)} ≠ ${String(theirs.type)}`);
           else if ('args' in field && 'args' in theirs) {
             for (const arg of field.args) {
               const a = theirs.args.find((x) => x.name === arg.name);

@@ -45,7 +45,7 @@ describe('Stash versions', () => {
     });
     expect(note('')).toMatchObject({
       level: 'warn',
-      message: expect.stringMatching(/^Stash version not reported: assuming a supported one \(v0\.22\.0 or newer\)/),
+      message: expect.stringMatching(/^Stash version not reported: assuming a supported one \(v0\.22\.0 or newer\)/) as string,
     });
     expect(note('x'.repeat(100)).message).toContain(`"${'x'.repeat(40)}"`);
   });

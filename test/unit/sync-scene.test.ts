@@ -56,13 +56,13 @@ function fakePlex(files: Record<string, string>) {
       return opts?.read ? { ...found, cached: true, item: await opts.read(ratingKey, '1') } : found;
     },
     plexPathOf: (path) => path,
-    async getItem(ratingKey) {
+    getItem(ratingKey) {
       calls.push(`read ${ratingKey}`);
       const item = items.get(ratingKey);
-      if (!item) throw new SyncError('PlexNotFound', `GET /library/metadata/${ratingKey} → 404`);
-      return structuredClone(item);
+      if (!item) return Promise.reject(new SyncError('PlexNotFound', `GET /library/metadata/${ratingKey} → 404`));
+      return Promise.resolve(structuredClone(item));
     },
-    async applyEdit(_section, ratingKey, edit: PlexEdit) {
+    applyEdit(_section, ratingKey, edit: PlexEdit) {
       calls.push(`edit ${ratingKey}`);
       const item = items.get(ratingKey)!;
       for (const [field, value] of Object.entries(edit.scalars)) {
@@ -74,22 +74,25 @@ function fakePlex(files: Record<string, string>) {
         lock(item, field);
       }
       if (edit.userRating !== undefined) item.userRating = edit.userRating;
-      return 1;
+      return Promise.resolve(1);
     },
     editBudget: () => 8000,
-    async uploadPoster(_section, ratingKey) {
+    uploadPoster(_section, ratingKey) {
       calls.push(`poster ${ratingKey}`);
       lock(items.get(ratingKey)!, 'thumb');
       items.get(ratingKey)!.thumb = `/library/metadata/${ratingKey}/thumb/2`;
+      return Promise.resolve();
     },
-    async posters(ratingKey) {
+    posters(ratingKey) {
       calls.push(`posters ${ratingKey}`);
-      return items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [];
+      return Promise.resolve(
+        items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [],
+      );
     },
     // Like the real client: proven gone only when Plex answers (not down) and has no such item.
-    async confirmGone(ratingKey) {
+    confirmGone(ratingKey) {
       calls.push(`confirm gone ${ratingKey}`);
-      return !port.down && !items.has(ratingKey);
+      return Promise.resolve(!port.down && !items.has(ratingKey));
     },
   };
   return { port, calls, items };
@@ -99,15 +102,17 @@ function fakeStash(scenes: StashScene[], shot: () => Screenshot) {
   const byId = new Map(scenes.map((s) => [s.id, s]));
   const port: StashPort & { screenshots: number } = {
     screenshots: 0,
-    async findScene(id) {
-      return byId.get(id) ?? null;
+    findScene(id) {
+      return Promise.resolve(byId.get(id) ?? null);
     },
-    async fetchScreenshot() {
+    fetchScreenshot() {
       port.screenshots++;
-      return shot();
+      return Promise.resolve(shot());
     },
-    async scenesWithFileNamed(name) {
-      return [...byId.values()].filter((s) => s.files.some((f) => f.basename === name)).map((s) => ({ id: s.id, files: s.files }));
+    scenesWithFileNamed(name) {
+      return Promise.resolve(
+        [...byId.values()].filter((s) => s.files.some((f) => f.basename === name)).map((s) => ({ id: s.id, files: s.files })),
+      );
     },
   };
   return { port, byId };
@@ -175,7 +180,10 @@ describe('syncScene', () => {
     for (const shot of [{ bytes: SVG, contentType: 'image/svg+xml' }, { skipped: 'screenshot too large' }] as Screenshot[]) {
       const { deps, plex } = setup({ poster: true, shot: () => shot });
       const result = await syncScene('1', deps);
-      expect(result).toMatchObject({ posterUploaded: false, posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP|too large/) });
+      expect(result).toMatchObject({
+        posterUploaded: false,
+        posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP|too large/) as string,
+      });
       expect(plex.calls.some((c) => c.startsWith('poster'))).toBe(false);
     }
   });
@@ -189,12 +197,12 @@ describe('syncScene', () => {
     const { deps, plex, stash } = setup({ poster: true, scenes, shot: () => shot });
     expect(await syncScene('1', deps)).toMatchObject({
       posterUploaded: false,
-      posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP/),
+      posterSkipped: expect.stringMatching(/not JPEG, PNG or WebP/) as string,
     });
     expect(stash.port.screenshots).toBe(1);
     expect(await syncScene('1', deps)).toMatchObject({
       posterUploaded: false,
-      posterSkipped: expect.stringMatching(/not read: at this version/),
+      posterSkipped: expect.stringMatching(/not read: at this version/) as string,
     });
     expect(await syncScene('1', deps)).toMatchObject({ posterUploaded: false });
     expect(stash.port.screenshots).toBe(1);
@@ -240,7 +248,7 @@ describe('syncScene', () => {
       ],
     });
     const scanned: string[][] = [];
-    const { deps, plex } = setup({ files: {}, scenes: [two] }, { scanMissing: async (paths) => (scanned.push([...paths]), []) });
+    const { deps, plex } = setup({ files: {}, scenes: [two] }, { scanMissing: (paths) => (scanned.push([...paths]), Promise.resolve([])) });
     expect((await failure(syncScene('1', deps)))?.type).toBe('PlexNotFound');
     expect(plex.calls).toEqual(['resolve /a/1.mp4', 'resolve /b/1.mkv']);
     expect(scanned).toEqual([['/a/1.mp4', '/b/1.mkv']]);
@@ -357,7 +365,7 @@ describe('syncScene', () => {
   it('an excluded scene (restored) is skipped before any Stash or Plex request, saying how to bring it back', async () => {
     const { deps, plex } = setup();
     const reads: string[] = [];
-    deps.stash.findScene = async (id) => (reads.push(id), null);
+    deps.stash.findScene = (id) => (reads.push(id), Promise.resolve(null));
     await redis.hset(deps.keys.syncExcluded, '1', JSON.stringify({ at: 1, why: 'restored', ratingKey: '101' }));
     expect(await syncScene('1', deps)).toEqual({
       skipped: 'excluded from sync (restored): npm run restore -- --resume --scene 1, or "Sync again" on the status page, brings it back',
