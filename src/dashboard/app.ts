@@ -80,7 +80,7 @@ function pageContextOf(config: Config, timeZone: string | undefined): (at: numbe
     settings: {
       ramp: { initialRate: config.ramp.initialRate, targetRate: config.ramp.targetRate, durationMs: config.ramp.durationMs },
       plexMaxRate: config.plex.maxRate,
-      successThreshold: config.breaker.successThreshold,
+      trial: { calls: config.breaker.trialCalls, errorRate: config.breaker.trialErrorRate },
     },
   });
 }

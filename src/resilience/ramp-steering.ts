@@ -5,6 +5,7 @@
 import type { BreakerStateName } from './breaker.js';
 import { endOutageRamp, type Outage } from './outages.js';
 import {
+  errorsStopped,
   RAMP_STEP_MS,
   rampErrorRate,
   rampFinished,
@@ -27,7 +28,7 @@ export interface RampSteeringInput {
   limitApplied: boolean;
   /** When the ramp was last evaluated (0: never). */
   lastEvalAt: number;
-  settings: RampSettings & { errorThreshold: number; errorWindowMs: number };
+  settings: RampSettings & { errorThreshold: number; errorWindowMs: number; restoreAfterMs: number };
   /** PLEX_MAX_RATE (null: no steady limit). */
   maxRate: number | null;
   now: number;
@@ -50,7 +51,8 @@ export interface RampPlan {
  * - No ramp: the steady limit (PLEX_MAX_RATE's, or none), set once by a new leader.
  * - The ramp's duration has passed: the steady limit, the ramp removed, the last outage's ramp ended.
  * - Otherwise: backoff updated from the ramp's own error rate (halved above the threshold, restored
- *   below a third of it), and the limit of the schedule's rate at the middle of the coming step.
+ *   below a third of it or once the errors stopped for `restoreAfterMs`), and the limit of the
+ *   schedule's rate at the middle of the coming step.
  */
 export function steerRamp(s: RampSteeringInput): RampPlan | null {
   if (s.breaker !== 'CLOSED' || s.now - s.lastEvalAt < RAMP_STEP_MS) return null;
@@ -61,7 +63,8 @@ export function steerRamp(s: RampSteeringInput): RampPlan | null {
     return { limit: steady, ramp: null, ...(last ? { outage: endOutageRamp(last, s.now) } : {}), note: 'finished' };
   }
   const rate = rampErrorRate(s.ramp, s.outcomes, s.settings.errorWindowMs, s.now);
-  const ramp = updateBackoff(s.ramp, rate, s.settings.errorThreshold, s.now);
+  const calm = errorsStopped(s.ramp, s.outcomes, s.settings.restoreAfterMs, s.now);
+  const ramp = updateBackoff(s.ramp, rate, s.settings.errorThreshold, s.now, calm);
   const limit = rampLimit(ramp, s.settings, s.now + RAMP_STEP_MS / 2);
   if (ramp === s.ramp) return { limit };
   return { limit, ramp, note: ramp.backoff ? 'halved' : 'restored' };

@@ -136,7 +136,8 @@ describe('dashboard HTTP', () => {
       openedAt: now - 4_000,
       streakStartedAt: now - 9_000,
       firstError: 'PlexServerDown',
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
       recoveries: 2,
     };
     const ongoing: Outage = {

@@ -9,7 +9,7 @@ const ctx: PageContext = {
   now: NOW,
   nonce: 'abc123',
   timeZone: 'UTC',
-  settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 },
+  settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
 };
 const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 2, failed: 3, completed: 1234, rateLimit: null };
 
@@ -23,7 +23,7 @@ function status(over: Partial<StatusJson> = {}): StatusJson {
       leaderTtlMs: 10_000,
       skipped: {},
     },
-    { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } },
+    { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } },
     NOW,
   );
   return { ...base, ...over };

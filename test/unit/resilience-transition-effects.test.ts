@@ -7,7 +7,7 @@ import { startRamp, TRIAL_LIMIT } from '../../src/resilience/ramp.js';
 import { planStep, takeoverEffects, transitionEffects, type StepInput } from '../../src/resilience/transition-effects.js';
 
 const T0 = 1_700_000_000_000;
-const SETTINGS = { failureThreshold: 3, recoveryTimeoutMs: 1_000, successThreshold: 2 };
+const SETTINGS = { failureThreshold: 3, recoveryTimeoutMs: 1_000, trialCalls: 2, trialErrorRate: 0.2 };
 const fail = (at = T0): BreakerEvent => ({ type: 'failure', source: 'job', error: 'PlexServerDown: ECONNREFUSED', at });
 const ok = (source: 'job' | 'probe' = 'job'): BreakerEvent => ({ type: 'success', source });
 
