@@ -113,6 +113,13 @@ export function countOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJob
   return redis.scard(k.outageJobs);
 }
 
+/** Which of `jobIds` are in the outage's job set, in order. */
+export async function inOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJobs'>, jobIds: readonly string[]): Promise<boolean[]> {
+  if (!jobIds.length) return [];
+  const r = (await redis.smismember(k.outageJobs, ...jobIds)) as number[];
+  return r.map((v) => v === 1);
+}
+
 export interface SupervisorSnapshot {
   breaker: BreakerState;
   ramp: RampState | null;
