@@ -116,7 +116,7 @@ export function countOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJob
 /** Which of `jobIds` are in the outage's job set, in order. */
 export async function inOutageJobs(redis: RedisConnection, k: Pick<Keys, 'outageJobs'>, jobIds: readonly string[]): Promise<boolean[]> {
   if (!jobIds.length) return [];
-  const r = (await redis.smismember(k.outageJobs, ...jobIds)) as number[];
+  const r = await redis.smismember(k.outageJobs, ...jobIds);
   return r.map((v) => v === 1);
 }
 

@@ -114,7 +114,7 @@ export class Supervisor {
       if (!this.running) return;
       this.ticking = this.tick().catch((err) => this.opts.log.warn({ err: (err as Error).message }, 'supervisor tick failed'));
       await this.ticking;
-      if (this.running) this.timer = setTimeout(loop, this.leader ? this.tickMs : Math.min(1_000, this.lease.ttlMs / 3));
+      if (this.running) this.timer = setTimeout(() => void loop(), this.leader ? this.tickMs : Math.min(1_000, this.lease.ttlMs / 3));
     };
     await loop();
   }
