@@ -376,7 +376,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** Requests that edit: PUT of the section edit call, the rating call, poster uploads and selections (any status). */
   editCount(): number {
-    return this.count(PlexSimulator.isEdit);
+    return this.count((r) => PlexSimulator.isEdit(r));
   }
 
   static isEdit(r: SimRequest): boolean {
