@@ -169,8 +169,10 @@ function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: Breake
   if (event.type === 'failure' && event.source === 'probe') {
     return reopen(state, `probe failed in HALF_OPEN: ${clip(event.error)}`, 'probe', now, event.error, event.at);
   }
-  // An attempt that ended before the trial began (started while OPEN or before) is not the trial's.
-  if (event.source === 'job' && event.at !== undefined && event.at < state.since) return { state, transition: null };
+  // An attempt that ended before the trial began (a standby leader reading signals the last one left) is
+  // not the trial's; a worker's clock may run up to CLOCK_SKEW_TOLERANCE_MS behind the supervisor's.
+  if (event.source === 'job' && event.at !== undefined && event.at < state.since - CLOCK_SKEW_TOLERANCE_MS)
+    return { state, transition: null };
   if (event.type === 'success' && event.source === 'probe' && !event.idle) return { state, transition: null };
   const failed = event.type === 'failure';
   const counted: BreakerState = { ...state, trialCalls: state.trialCalls + 1, trialFailures: state.trialFailures + (failed ? 1 : 0) };
@@ -203,7 +205,7 @@ function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: Breake
  * - OPEN: failures change nothing (the outage is known), nor do job successes (the only way out is a
  *   probe, per contract). A probe success at least `recoveryTimeoutMs` after `openedAt` moves to
  *   HALF_OPEN; an earlier one changes nothing.
- * - HALF_OPEN: the trial. Each job outcome (at or after the trial began) counts, and an idle probe's
+ * - HALF_OPEN: the trial. Each job outcome (after the trial began, clock skew allowed) counts, and an idle probe's
  *   success; after `trialCalls` of them an outage-class error rate under `trialErrorRate` closes
  *   (recoveries + 1, streak cleared). The breaker re-opens as soon as the failures alone reach that rate
  *   over the whole trial, and on a probe failure (new `openedAt`, so the recovery timeout runs again; the
