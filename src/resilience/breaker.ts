@@ -31,6 +31,8 @@ export type BreakerState = {
   trialCalls: number;
   /** Of those, the outage-class failures. */
   trialFailures: number;
+  /** When the trial last counted a job's outcome; null before the first (a starved trial is timed from `since`). */
+  trialJobAt: number | null;
   /** HALF_OPEN → CLOSED transitions so far (completed recoveries). */
   recoveries: number;
 };
@@ -53,8 +55,9 @@ export type EventSource = 'job' | 'probe';
  *   is clamped to [state.since, now]. Defaults to `now`.
  * - `success`: a job attempt that reached Plex, or a probe that got an answer. `at` (a job's signal
  *   time) tells an attempt that ended before the trial began from one of the trial.
- * - A probe success counts as a trial outcome only with `idle`: no job waits to be tried (else HALF_OPEN
- *   would wait forever on an empty queue; with work waiting, /identity answering says nothing of writes).
+ * - A probe success counts as a trial outcome only when no job reaches the trial: with `idle` (every queue
+ *   paused or empty, the shell's view), or when no job outcome came for TRIAL_STARVED_MS (no worker runs).
+ *   Else HALF_OPEN would wait forever; with jobs coming, /identity answering says nothing of writes.
  * Other outcomes (permanent or transient errors) are not breaker events: don't feed them.
  */
 export type BreakerEvent =
@@ -68,6 +71,11 @@ export type BreakerTransition = {
   at: number;
   /** The source of the event that caused it (CLOSED → OPEN by a probe: outage trigger 'probe'). */
   source?: EventSource;
+  /**
+   * HALF_OPEN → CLOSED: when the trial that passed began. Plex has been well since then (the trial proved
+   * it), so the outage ends there: a trial's length is not counted as down time.
+   */
+  trialStartedAt?: number;
 };
 
 export type StepResult = { state: BreakerState; transition: BreakerTransition | null };
@@ -91,6 +99,7 @@ export function initialBreaker(now: number): BreakerState {
     firstError: null,
     trialCalls: 0,
     trialFailures: 0,
+    trialJobAt: null,
     recoveries: 0,
   };
 }
@@ -120,6 +129,17 @@ export function trialVerdict(trialCalls: number, trialFailures: number, settings
 
 const pct = (n: number) => `${Math.round(n * 100)} %`;
 
+/**
+ * A trial with no job outcome for this long is starved (no worker runs, or every job is stuck): probes then
+ * stand in for trial calls. Five slots of the trial's one job a second, and room for a slow attempt.
+ */
+export const TRIAL_STARVED_MS = 5_000;
+
+/** Whether this probe success stands in for a trial call (see BreakerEvent). */
+function probeCounts(state: BreakerState, idle: boolean | undefined, now: number): boolean {
+  return idle === true || now - (state.trialJobAt ?? state.since) >= TRIAL_STARVED_MS;
+}
+
 /** CLOSED: a success resets the streak; a failure counts and the `failureThreshold`-th opens. */
 function stepClosed(state: BreakerState, event: BreakerEvent, settings: BreakerSettings, now: number): StepResult {
   if (event.type === 'success') {
@@ -136,7 +156,7 @@ function stepClosed(state: BreakerState, event: BreakerEvent, settings: BreakerS
   };
   if (counted.consecutiveFailures < atLeastOne(settings.failureThreshold)) return { state: counted, transition: null };
   return {
-    state: { ...counted, state: 'OPEN', since: now, openedAt: now, trialCalls: 0, trialFailures: 0 },
+    state: { ...counted, state: 'OPEN', since: now, openedAt: now, trialCalls: 0, trialFailures: 0, trialJobAt: null },
     transition: {
       from: 'CLOSED',
       to: 'OPEN',
@@ -157,6 +177,7 @@ function reopen(state: BreakerState, reason: string, source: EventSource, now: n
       openedAt: now,
       trialCalls: 0,
       trialFailures: 0,
+      trialJobAt: null,
       streakStartedAt: state.streakStartedAt ?? Math.min(now, at ?? now),
       firstError: state.firstError ?? (error === undefined ? null : clip(error)),
     },
@@ -173,9 +194,14 @@ function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: Breake
   // not the trial's; a worker's clock may run up to CLOCK_SKEW_TOLERANCE_MS behind the supervisor's.
   if (event.source === 'job' && event.at !== undefined && event.at < state.since - CLOCK_SKEW_TOLERANCE_MS)
     return { state, transition: null };
-  if (event.type === 'success' && event.source === 'probe' && !event.idle) return { state, transition: null };
+  if (event.type === 'success' && event.source === 'probe' && !probeCounts(state, event.idle, now)) return { state, transition: null };
   const failed = event.type === 'failure';
-  const counted: BreakerState = { ...state, trialCalls: state.trialCalls + 1, trialFailures: state.trialFailures + (failed ? 1 : 0) };
+  const counted: BreakerState = {
+    ...state,
+    trialCalls: state.trialCalls + 1,
+    trialFailures: state.trialFailures + (failed ? 1 : 0),
+    trialJobAt: event.source === 'job' ? now : state.trialJobAt,
+  };
   const verdict = trialVerdict(counted.trialCalls, counted.trialFailures, settings);
   const tally = `${counted.trialFailures} of ${counted.trialCalls} trial ${counted.trialCalls === 1 ? 'call' : 'calls'} failed`;
   const bar = `${pct(rateBar(settings.trialErrorRate))} of ${atLeastOne(settings.trialCalls)}`;
@@ -192,6 +218,7 @@ function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: Breake
       reason: `trial passed: ${tally}, under ${pct(rateBar(settings.trialErrorRate))}`,
       at: now,
       source: event.source,
+      trialStartedAt: state.since,
     },
   };
 }
@@ -205,7 +232,7 @@ function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: Breake
  * - OPEN: failures change nothing (the outage is known), nor do job successes (the only way out is a
  *   probe, per contract). A probe success at least `recoveryTimeoutMs` after `openedAt` moves to
  *   HALF_OPEN; an earlier one changes nothing.
- * - HALF_OPEN: the trial. Each job outcome (after the trial began, clock skew allowed) counts, and an idle probe's
+ * - HALF_OPEN: the trial. Each job outcome (after the trial began, clock skew allowed) counts, and a starved probe's
  *   success; after `trialCalls` of them an outage-class error rate under `trialErrorRate` closes
  *   (recoveries + 1, streak cleared). The breaker re-opens as soon as the failures alone reach that rate
  *   over the whole trial, and on a probe failure (new `openedAt`, so the recovery timeout runs again; the
@@ -225,7 +252,7 @@ export function step(state: BreakerState, event: BreakerEvent, settings: Breaker
       const openFor = now - openedAt;
       if (openFor < settings.recoveryTimeoutMs) return { state, transition: null };
       return {
-        state: { ...state, state: 'HALF_OPEN', since: now, openedAt, trialCalls: 0, trialFailures: 0 },
+        state: { ...state, state: 'HALF_OPEN', since: now, openedAt, trialCalls: 0, trialFailures: 0, trialJobAt: null },
         transition: { from: 'OPEN', to: 'HALF_OPEN', reason: `probe succeeded after ${openFor} ms open`, at: now, source: 'probe' },
       };
     }
@@ -263,6 +290,7 @@ export function serializeBreaker(s: BreakerState): Record<string, string> {
     firstError: s.firstError ?? '',
     trialCalls: String(s.trialCalls),
     trialFailures: String(s.trialFailures),
+    trialJobAt: n(s.trialJobAt),
     recoveries: String(s.recoveries),
   };
 }
@@ -329,6 +357,7 @@ export function parseBreaker(raw: Record<string, string> | null | undefined, now
     firstError: typeof raw.firstError === 'string' && raw.firstError !== '' ? clip(raw.firstError) : null,
     trialCalls: count('trialCalls'),
     trialFailures: Math.min(count('trialFailures'), count('trialCalls')),
+    trialJobAt: time('trialJobAt'),
     recoveries: count('recoveries'),
   };
   return {

@@ -209,6 +209,7 @@ export class Supervisor {
   /** Performs a plan of transition-effects.ts, in order (`t`: the transition it is for, if any). */
   private async perform(effects: readonly Effect[], now: number, t?: BreakerTransition): Promise<void> {
     const done: Done = { paused: [], resumed: [], jobsAffected: 0 };
+    const endedAt = t?.trialStartedAt ?? now; // the outage ends where the trial that closed the breaker began
     for (const e of effects) {
       if (e.do === 'record') await this.record(t!);
       else if (e.do === 'pause') done.paused = (await this.control.pause(pauseReasons(this.state.hold()))).paused;
@@ -217,12 +218,12 @@ export class Supervisor {
       else if (e.do === 'resume') done.resumed = await this.control.resume();
       else if (e.do === 'closeOutage') {
         done.jobsAffected = await this.state.countAffected();
-        if (e.outage) await this.state.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
+        if (e.outage) await this.state.saveOutage(closeOutage(e.outage, endedAt, done.jobsAffected));
       } else if (e.do === 'clearOutageJobs') await this.state.clearOutageJobs();
       else if (e.do === 'promoteHeld') await this.promoteHeld();
       else if (e.do === 'announce') this.announce(t!, done);
       else if (e.do === 'checkToken') await this.token.check();
-      else this.opts.onRecovered?.(closeOutage(e.outage, now, done.jobsAffected));
+      else this.opts.onRecovered?.(closeOutage(e.outage, endedAt, done.jobsAffected));
     }
   }
 

@@ -138,6 +138,7 @@ describe('dashboard HTTP', () => {
       firstError: 'PlexServerDown',
       trialCalls: 0,
       trialFailures: 0,
+      trialJobAt: null,
       recoveries: 2,
     };
     const ongoing: Outage = {

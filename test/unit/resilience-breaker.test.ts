@@ -11,6 +11,7 @@ import {
   type BreakerSettings,
   type BreakerState,
   trialVerdict,
+  TRIAL_STARVED_MS,
 } from '../../src/resilience/breaker.js';
 import { rng } from '../helpers/rng.js';
 
@@ -65,6 +66,7 @@ describe('breaker: CLOSED', () => {
       firstError: null,
       trialCalls: 0,
       trialFailures: 0,
+      trialJobAt: null,
       recoveries: 0,
     });
   });
@@ -94,6 +96,7 @@ describe('breaker: CLOSED', () => {
       firstError: 'PlexServerDown: connect ECONNREFUSED',
       trialCalls: 0,
       trialFailures: 0,
+      trialJobAt: null,
       recoveries: 0,
     });
   });
@@ -220,6 +223,7 @@ describe('breaker: HALF_OPEN, judged on a trial', () => {
       reason: 'trial passed: 0 of 10 trial calls failed, under 20 %',
       at: now,
       source: 'job',
+      trialStartedAt: h.since,
     });
     expect(r.state).toEqual({ ...initialBreaker(now), recoveries: 1 });
   });
@@ -264,12 +268,25 @@ describe('breaker: HALF_OPEN, judged on a trial', () => {
     expect(r.transition).toMatchObject({ to: 'OPEN', reason: 'probe failed in HALF_OPEN: PlexServerDown: timeout', source: 'probe' });
   });
 
-  it('a probe success counts only when no job waits (idle): /identity says nothing of writes', () => {
+  it('a probe success counts only when no job reaches the trial (idle queues): /identity says nothing of writes', () => {
     const h = halfOpen(small);
     const busy = run(h, [ok('probe'), ok('probe'), ok('probe'), ok('probe')], small, h.since);
     expect(busy.state).toBe(h); // unchanged, the very same object
     const idle = run(h, [ok('probe', true), ok('probe', true), ok('probe', true)], small, h.since);
     expect(idle.transitions.map((t) => `${t.to} ${t.source}`)).toEqual(['CLOSED probe']);
+  });
+
+  it('a starved trial (no job outcome for TRIAL_STARVED_MS: no worker runs) lets probes stand in', () => {
+    const h = halfOpen(small);
+    expect(step(h, ok('probe'), small, h.since + TRIAL_STARVED_MS - 1).state).toBe(h);
+    const one = step(h, ok('probe'), small, h.since + TRIAL_STARVED_MS).state;
+    expect(one).toMatchObject({ trialCalls: 1, trialJobAt: null });
+    // a job's outcome restarts the clock: probes wait again
+    const job = step(one, ok('job'), small, h.since + TRIAL_STARVED_MS + 10).state;
+    expect(job).toMatchObject({ trialCalls: 2, trialJobAt: h.since + TRIAL_STARVED_MS + 10 });
+    expect(step(job, ok('probe'), small, h.since + TRIAL_STARVED_MS + 20).state).toBe(job);
+    const r = step(job, ok('probe'), small, h.since + 2 * TRIAL_STARVED_MS + 10);
+    expect(r.transition?.to).toBe('CLOSED');
   });
 
   it('a job outcome from before the trial began is not the trial’s (beyond the clock-skew tolerance)', () => {
@@ -405,6 +422,7 @@ describe('breaker: storage', () => {
       firstError: '',
       trialCalls: '0',
       trialFailures: '0',
+      trialJobAt: '',
       recoveries: '0',
     });
   });

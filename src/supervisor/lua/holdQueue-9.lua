@@ -55,7 +55,7 @@ end
 if not marked then return 0 end
 rcall('HDEL', KEYS[2], queue, queue .. ':reasons')
 rcall('HDEL', KEYS[3], 'paused')
--- Jobs an older BullMQ kept in the `paused` list go back to `wait` (7000 per RPUSH, as BullMQ moves them).
+-- Jobs an older BullMQ kept in the legacy paused list go back to wait (7000 per RPUSH, as BullMQ moves them).
 while rcall('EXISTS', KEYS[5]) == 1 do
   if rcall('EXISTS', KEYS[4]) == 0 then
     rcall('RENAME', KEYS[5], KEYS[4])
