@@ -40,6 +40,33 @@ describe('status page', () => {
     expect(testid(renderStatusMain(status(), ctx), 'breaker-badge')).toBe('CLOSED');
   });
 
+  it('shows the HALF_OPEN trial: its progress and the rule that decides it', () => {
+    const trial = shapeStatus(
+      {
+        snapshot: {
+          breaker: { ...initialBreaker(NOW - 3_000), state: 'HALF_OPEN', openedAt: NOW - 60_000, trialCalls: 3, trialFailures: 1 },
+          ramp: null,
+          outages: [],
+          health: { ...EMPTY_HEALTH },
+          signalCursor: '',
+          warnings: [],
+        },
+        breakerStored: true,
+        queues: { sync: queue },
+        leader: 'sup-1',
+        leaderTtlMs: 10_000,
+        skipped: {},
+      },
+      { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } },
+      NOW,
+    );
+    expect(trial.breaker.trial).toEqual({ calls: 3, failures: 1 });
+    const html = renderStatusMain(trial, ctx);
+    expect(testid(html, 'trial-progress')).toBe('3 of 10 trial calls so far, 1 failed.');
+    expect(html).toContain('10 trial calls with under 20&#8239;% errors close the breaker; more errors re-open it.');
+    expect(status().breaker.trial).toBeUndefined();
+  });
+
   it('names each scene a matching conflict keeps from syncing, and what to do', () => {
     const conflict = { kind: 'duplicate' as const, sceneId: '12', ratingKey: '1001', otherScenes: ['7'], files: [], at: NOW };
     const s = status();
