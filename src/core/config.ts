@@ -194,7 +194,8 @@ const VARIABLES = {
   PLEX_MAX_URL_BYTES: [int(1024), String(DEFAULT_PLEX_MAX_URL_BYTES)],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
-  BREAKER_SUCCESS_THRESHOLD: [int(1), '1'],
+  BREAKER_TRIAL_CALLS: [int(1), '10'],
+  BREAKER_TRIAL_ERROR_RATE: [num(0, 1).refine((n) => n > 0, 'must be above 0 and at most 1'), '0.2'],
   HEALTH_TIMEOUT_MS: [int(1), '5000'],
   HEALTH_INTERVAL_MS: [int(1), '5000'],
   HEALTH_MAX_INTERVAL_MS: [int(1), '60000'],
@@ -205,6 +206,7 @@ const VARIABLES = {
   RAMP_DURATION_MS: [int(0), '300000'],
   RAMP_ERROR_THRESHOLD: [num(0, 1), '0.3'],
   RAMP_ERROR_WINDOW_MS: [int(1), '60000'],
+  RAMP_RESTORE_AFTER_MS: [int(0), '5000'],
   PLEX_MAX_RATE: [num(0.001), undefined],
   OUTAGE_HISTORY_SIZE: [int(1), '30'],
   RECONCILE_AFTER_OUTAGE: [bool, 'true'],
@@ -266,9 +268,18 @@ export interface Config {
   };
   /** Failed sync jobs kept (BullMQ removeOnFail). */
   keepFailed: FailedRetention;
-  breaker: { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
+  /** trialCalls, trialErrorRate: how HALF_OPEN is judged (src/resilience/breaker.ts). */
+  breaker: { failureThreshold: number; recoveryTimeoutMs: number; trialCalls: number; trialErrorRate: number };
   health: { timeoutMs: number; intervalMs: number; maxIntervalMs: number; closedIntervalMs: number; tokenRecheckMs: number };
-  ramp: { initialRate: number; targetRate: number; durationMs: number; errorThreshold: number; errorWindowMs: number };
+  /** restoreAfterMs: a halved ramp is restored once no outage-class error came for this long. */
+  ramp: {
+    initialRate: number;
+    targetRate: number;
+    durationMs: number;
+    errorThreshold: number;
+    errorWindowMs: number;
+    restoreAfterMs: number;
+  };
   outageHistorySize: number;
   reconcile: { afterOutage: boolean; intervalMs: number };
   hookToken: string | null;
@@ -339,6 +350,7 @@ function rampSettings(r: Reader): Config['ramp'] {
     durationMs: r('RAMP_DURATION_MS')!,
     errorThreshold: r('RAMP_ERROR_THRESHOLD')!,
     errorWindowMs: r('RAMP_ERROR_WINDOW_MS')!,
+    restoreAfterMs: r('RAMP_RESTORE_AFTER_MS')!,
   };
   if (ramp.targetRate < ramp.initialRate) {
     throw new ConfigError('RAMP_TARGET_RATE', `must be at least RAMP_INITIAL_RATE (${ramp.initialRate})`);
@@ -420,7 +432,8 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,
       recoveryTimeoutMs: r('BREAKER_RECOVERY_TIMEOUT_MS')!,
-      successThreshold: r('BREAKER_SUCCESS_THRESHOLD')!,
+      trialCalls: r('BREAKER_TRIAL_CALLS')!,
+      trialErrorRate: r('BREAKER_TRIAL_ERROR_RATE')!,
     },
     health,
     ramp,

@@ -20,7 +20,9 @@ import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
 import { runRestore, runResume } from '../restore/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../plex/probe.js';
+import { readSupervisorHold } from '../supervisor/queue-control.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
+import { queueHoldGuard } from './handlers/queue-hold-guard.js';
 import type { HookSpool } from './hook-spool.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
 import type { PageContext } from './page.js';
@@ -55,8 +57,30 @@ export interface DashboardAppOptions {
   hookSpool?: HookSpool;
 }
 
-/** Bull Board for the queues; its errors answer without a stack (its default adds one under NODE_ENV=development). */
-function bullBoardRouter(queues: Queue[], secrets: readonly string[]): express.Router {
+/** Bull Board's queue-level pause and resume (one queue, or every queue), where queueHoldGuard may refuse them. */
+const BULL_BOARD_PAUSE_ROUTES = [
+  '/api/queues/:queueName/pause',
+  '/api/queues/:queueName/resume',
+  '/api/queues/pause',
+  '/api/queues/resume',
+];
+
+/**
+ * Bull Board for the queues, behind the guard that keeps the supervisor's pause (handlers/queue-hold-guard.ts);
+ * its errors answer without a stack (its default adds one under NODE_ENV=development).
+ */
+function bullBoardRouter(opts: DashboardAppOptions, secrets: readonly string[], sendJson: SendJson): express.Router {
+  const { queues, redis, log } = opts;
+  const k = keyNames(opts.config.redis.prefix);
+  const guard = queueHoldGuard({ queueNames: queues.map((q) => q.name), supervisorHold: (q) => readSupervisorHold(redis, k, q), log });
+  const router = express.Router();
+  router.put(BULL_BOARD_PAUSE_ROUTES, async (req, res, next) => {
+    const action = req.path.endsWith('/pause') ? 'pause' : 'resume';
+    const queueName = typeof req.params.queueName === 'string' ? req.params.queueName : null;
+    const refusal = await guard(queueName, action, req.socket.remoteAddress);
+    if (refusal && 'json' in refusal) sendJson(res, refusal.status, refusal.json);
+    else next();
+  });
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
   createBullBoard({
@@ -68,7 +92,8 @@ function bullBoardRouter(queues: Queue[], secrets: readonly string[]): express.R
     status: (error.statusCode || 500) as 500,
     body: { error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' }, message: redact(error.message, secrets) },
   }));
-  return serverAdapter.getRouter() as express.Router;
+  router.use(serverAdapter.getRouter() as express.Router);
+  return router;
 }
 
 /** The page's settings: what the ramp and the breaker are configured to. */
@@ -80,7 +105,7 @@ function pageContextOf(config: Config, timeZone: string | undefined): (at: numbe
     settings: {
       ramp: { initialRate: config.ramp.initialRate, targetRate: config.ramp.targetRate, durationMs: config.ramp.durationMs },
       plexMaxRate: config.plex.maxRate,
-      successThreshold: config.breaker.successThreshold,
+      trial: { calls: config.breaker.trialCalls, errorRate: config.breaker.trialErrorRate },
     },
   });
 }
@@ -160,7 +185,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     pageContext: pageContextOf(config, opts.timeZone),
     nonce: () => randomBytes(16).toString('base64'),
     stashHook,
-    bullBoard: bullBoardRouter(queues, secrets),
+    bullBoard: bullBoardRouter(opts, secrets, jsonSender(secrets)),
   };
 }
 

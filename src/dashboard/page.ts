@@ -19,7 +19,8 @@ export interface PageContext {
   settings: {
     ramp: { initialRate: number; targetRate: number; durationMs: number };
     plexMaxRate: number | null;
-    successThreshold: number;
+    /** BREAKER_TRIAL_CALLS and BREAKER_TRIAL_ERROR_RATE: how HALF_OPEN is judged. */
+    trial: { calls: number; errorRate: number };
   };
   /** CSP nonce of the inline style and script. */
   nonce: string;
@@ -114,7 +115,11 @@ function rampCard(s: StatusJson, ctx: PageContext): string {
   }
   let body: string;
   if (s.breaker.state === 'HALF_OPEN') {
-    body = `<p class="big" data-testid="ramp-rate">Trial: ${esc(formatRate(1))}</p><p class="small muted">${settings.successThreshold} ${settings.successThreshold === 1 ? 'success closes' : 'successes close'} the breaker; then the ramp starts at ${esc(formatRate(settings.ramp.initialRate))}.</p>`;
+    const t = s.breaker.trial;
+    const progress = t
+      ? `<p class="small" data-testid="trial-progress">${t.calls} of ${settings.trial.calls} trial calls so far, ${t.failures} failed.</p>`
+      : '';
+    body = `<p class="big" data-testid="ramp-rate">Trial: ${esc(formatRate(1))}</p>${progress}<p class="small muted">${settings.trial.calls} trial ${settings.trial.calls === 1 ? 'call' : 'calls'} with under ${Math.round(settings.trial.errorRate * 100)}&#8239;% errors close the breaker; more errors re-open it. Then the ramp starts at ${esc(formatRate(settings.ramp.initialRate))}.</p>`;
   } else if (s.breaker.state === 'OPEN') {
     body = `<p class="big" data-testid="ramp-rate">Waiting for Plex</p><p class="small muted">When Plex is back the backlog drains from ${esc(formatRate(settings.ramp.initialRate))} up to ${esc(formatRate(s.recovery.targetRate))} over ${esc(formatDuration(settings.ramp.durationMs))}.</p>`;
   } else {

@@ -4,8 +4,13 @@
 //
 //   CLOSED    --failureThreshold consecutive outage-class failures (jobs or probes)-->  OPEN
 //   OPEN      --probe success at least recoveryTimeoutMs after openedAt-------------->  HALF_OPEN
-//   HALF_OPEN --successThreshold successes (jobs or probes)-------------------------->  CLOSED
-//   HALF_OPEN --any outage-class failure--------------------------------------------->  OPEN
+//   HALF_OPEN --trialCalls trial outcomes, outage-class error rate < trialErrorRate-->  CLOSED
+//   HALF_OPEN --the trial's error rate can no longer end under trialErrorRate-------->  OPEN
+//   HALF_OPEN --a probe failure (Plex does not even answer /identity)---------------->  OPEN
+//
+// HALF_OPEN is judged on a trial, as Resilience4j judges it (permittedNumberOfCallsInHalfOpenState
+// calls, then their failure rate against failureRateThreshold), not on one call as opossum's halfOpen
+// does: one lucky write closed the breaker while Plex still failed half of them.
 
 export type BreakerStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export const BREAKER_STATES: readonly BreakerStateName[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
@@ -22,13 +27,24 @@ export type BreakerState = {
   streakStartedAt: number | null;
   /** Error of that first failure (the outage's `firstError`). */
   firstError: string | null;
-  /** Successes counted in the current HALF_OPEN period. */
-  halfOpenSuccesses: number;
+  /** Trial outcomes (job successes and outage-class job failures) counted in the current HALF_OPEN period. */
+  trialCalls: number;
+  /** Of those, the outage-class failures. */
+  trialFailures: number;
+  /** When the trial last counted a job's outcome; null before the first (a starved trial is timed from `since`). */
+  trialJobAt: number | null;
   /** HALF_OPEN → CLOSED transitions so far (completed recoveries). */
   recoveries: number;
 };
 
-export type BreakerSettings = { failureThreshold: number; recoveryTimeoutMs: number; successThreshold: number };
+export type BreakerSettings = {
+  failureThreshold: number;
+  recoveryTimeoutMs: number;
+  /** Trial outcomes that decide a HALF_OPEN period (BREAKER_TRIAL_CALLS). */
+  trialCalls: number;
+  /** The trial closes the breaker when its outage-class error rate is under this (BREAKER_TRIAL_ERROR_RATE, in (0, 1]). */
+  trialErrorRate: number;
+};
 
 export type EventSource = 'job' | 'probe';
 
@@ -37,10 +53,16 @@ export type EventSource = 'job' | 'probe';
  * - `failure`: an outage-class failure (PlexServerDown, PlexTemporaryError) of a job attempt or a probe.
  *   `at` is when it happened (a signal's timestamp); it only dates the streak (outage `startedAt`) and
  *   is clamped to [state.since, now]. Defaults to `now`.
- * - `success`: a job attempt that reached Plex, or a probe that got an answer.
+ * - `success`: a job attempt that reached Plex, or a probe that got an answer. `at` (a job's signal
+ *   time) tells an attempt that ended before the trial began from one of the trial.
+ * - A probe success counts as a trial outcome only when no job reaches the trial: with `idle` (every queue
+ *   paused or empty, the shell's view), or when no job outcome came for TRIAL_STARVED_MS (no worker runs).
+ *   Else HALF_OPEN would wait forever; with jobs coming, /identity answering says nothing of writes.
  * Other outcomes (permanent or transient errors) are not breaker events: don't feed them.
  */
-export type BreakerEvent = { type: 'failure'; source: EventSource; error: string; at?: number } | { type: 'success'; source: EventSource };
+export type BreakerEvent =
+  | { type: 'failure'; source: EventSource; error: string; at?: number }
+  | { type: 'success'; source: EventSource; at?: number; idle?: boolean };
 
 export type BreakerTransition = {
   from: BreakerStateName;
@@ -49,6 +71,11 @@ export type BreakerTransition = {
   at: number;
   /** The source of the event that caused it (CLOSED → OPEN by a probe: outage trigger 'probe'). */
   source?: EventSource;
+  /**
+   * HALF_OPEN → CLOSED: when the trial that passed began. Plex has been well since then (the trial proved
+   * it), so the outage ends there: a trial's length is not counted as down time.
+   */
+  trialStartedAt?: number;
 };
 
 export type StepResult = { state: BreakerState; transition: BreakerTransition | null };
@@ -70,7 +97,9 @@ export function initialBreaker(now: number): BreakerState {
     openedAt: null,
     streakStartedAt: null,
     firstError: null,
-    halfOpenSuccesses: 0,
+    trialCalls: 0,
+    trialFailures: 0,
+    trialJobAt: null,
     recoveries: 0,
   };
 }
@@ -81,6 +110,119 @@ function clip(error: string): string {
 
 const atLeastOne = (n: number) => (Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1);
 
+/** The trial's error-rate bar: within (0, 1]; anything else reads as the default 0.2. */
+export const DEFAULT_TRIAL_ERROR_RATE = 0.2;
+const rateBar = (r: number) => (Number.isFinite(r) && r > 0 && r <= 1 ? r : DEFAULT_TRIAL_ERROR_RATE);
+
+/**
+ * What the trial's outcomes so far decide: 'close' once `calls` outcomes are in with an error rate under
+ * the bar; 'reopen' as soon as the failures alone reach the bar over the whole trial (the rate can no
+ * longer end under it, so sending the rest of the trial to a sick Plex would only hurt it); else 'wait'.
+ */
+export function trialVerdict(trialCalls: number, trialFailures: number, settings: Pick<BreakerSettings, 'trialCalls' | 'trialErrorRate'>) {
+  const calls = atLeastOne(settings.trialCalls);
+  const bar = rateBar(settings.trialErrorRate);
+  if (trialFailures > 0 && trialFailures / calls >= bar) return 'reopen' as const;
+  if (trialCalls >= calls) return 'close' as const;
+  return 'wait' as const;
+}
+
+const pct = (n: number) => `${Math.round(n * 100)} %`;
+
+/**
+ * A trial with no job outcome for this long is starved (no worker runs, or every job is stuck): probes then
+ * stand in for trial calls. Five slots of the trial's one job a second, and room for a slow attempt.
+ */
+export const TRIAL_STARVED_MS = 5_000;
+
+/** Whether this probe success stands in for a trial call (see BreakerEvent). */
+function probeCounts(state: BreakerState, idle: boolean | undefined, now: number): boolean {
+  return idle === true || now - (state.trialJobAt ?? state.since) >= TRIAL_STARVED_MS;
+}
+
+/** CLOSED: a success resets the streak; a failure counts and the `failureThreshold`-th opens. */
+function stepClosed(state: BreakerState, event: BreakerEvent, settings: BreakerSettings, now: number): StepResult {
+  if (event.type === 'success') {
+    if (state.consecutiveFailures === 0 && state.streakStartedAt === null && state.firstError === null) return { state, transition: null };
+    return { state: { ...state, consecutiveFailures: 0, streakStartedAt: null, firstError: null }, transition: null };
+  }
+  const first = state.consecutiveFailures === 0 || state.streakStartedAt === null;
+  const at = Math.min(now, Math.max(state.since, event.at ?? now));
+  const counted: BreakerState = {
+    ...state,
+    consecutiveFailures: state.consecutiveFailures + 1,
+    streakStartedAt: first ? at : state.streakStartedAt,
+    firstError: first || state.firstError === null ? clip(event.error) : state.firstError,
+  };
+  if (counted.consecutiveFailures < atLeastOne(settings.failureThreshold)) return { state: counted, transition: null };
+  return {
+    state: { ...counted, state: 'OPEN', since: now, openedAt: now, trialCalls: 0, trialFailures: 0, trialJobAt: null },
+    transition: {
+      from: 'CLOSED',
+      to: 'OPEN',
+      reason: `${counted.consecutiveFailures} consecutive outage-class ${counted.consecutiveFailures === 1 ? 'failure' : 'failures'} (last: ${clip(event.error)})`,
+      at: now,
+      source: event.source,
+    },
+  };
+}
+
+/** HALF_OPEN → OPEN (new `openedAt`: the recovery timeout runs again; the outage's start and first error kept). */
+function reopen(state: BreakerState, reason: string, source: EventSource, now: number, error?: string, at?: number): StepResult {
+  return {
+    state: {
+      ...state,
+      state: 'OPEN',
+      since: now,
+      openedAt: now,
+      trialCalls: 0,
+      trialFailures: 0,
+      trialJobAt: null,
+      streakStartedAt: state.streakStartedAt ?? Math.min(now, at ?? now),
+      firstError: state.firstError ?? (error === undefined ? null : clip(error)),
+    },
+    transition: { from: 'HALF_OPEN', to: 'OPEN', reason, at: now, source },
+  };
+}
+
+/** HALF_OPEN: a probe failure re-opens; a trial outcome counts, and the trial's verdict may close or re-open. */
+function stepHalfOpen(state: BreakerState, event: BreakerEvent, settings: BreakerSettings, now: number): StepResult {
+  if (event.type === 'failure' && event.source === 'probe') {
+    return reopen(state, `probe failed in HALF_OPEN: ${clip(event.error)}`, 'probe', now, event.error, event.at);
+  }
+  // An attempt that ended before the trial began (a standby leader reading signals the last one left) is
+  // not the trial's; a worker's clock may run up to CLOCK_SKEW_TOLERANCE_MS behind the supervisor's.
+  if (event.source === 'job' && event.at !== undefined && event.at < state.since - CLOCK_SKEW_TOLERANCE_MS)
+    return { state, transition: null };
+  if (event.type === 'success' && event.source === 'probe' && !probeCounts(state, event.idle, now)) return { state, transition: null };
+  const failed = event.type === 'failure';
+  const counted: BreakerState = {
+    ...state,
+    trialCalls: state.trialCalls + 1,
+    trialFailures: state.trialFailures + (failed ? 1 : 0),
+    trialJobAt: event.source === 'job' ? now : state.trialJobAt,
+  };
+  const verdict = trialVerdict(counted.trialCalls, counted.trialFailures, settings);
+  const tally = `${counted.trialFailures} of ${counted.trialCalls} trial ${counted.trialCalls === 1 ? 'call' : 'calls'} failed`;
+  const bar = `${pct(rateBar(settings.trialErrorRate))} of ${atLeastOne(settings.trialCalls)}`;
+  if (verdict === 'reopen') {
+    const last = failed ? ` (last: ${clip(event.error)})` : '';
+    return reopen(counted, `trial failed: ${tally}, ${bar} or more${last}`, event.source, now, failed ? event.error : undefined, event.at);
+  }
+  if (verdict === 'wait') return { state: counted, transition: null };
+  return {
+    state: { ...initialBreaker(now), recoveries: state.recoveries + 1 },
+    transition: {
+      from: 'HALF_OPEN',
+      to: 'CLOSED',
+      reason: `trial passed: ${tally}, under ${pct(rateBar(settings.trialErrorRate))}`,
+      at: now,
+      source: event.source,
+      trialStartedAt: state.since,
+    },
+  };
+}
+
 /**
  * One event. Pure: when nothing changes the very same `state` object is returned (so the shell may skip
  * a write with `result.state === state`) and `transition` is null.
@@ -90,91 +232,32 @@ const atLeastOne = (n: number) => (Number.isFinite(n) && n >= 1 ? Math.floor(n) 
  * - OPEN: failures change nothing (the outage is known), nor do job successes (the only way out is a
  *   probe, per contract). A probe success at least `recoveryTimeoutMs` after `openedAt` moves to
  *   HALF_OPEN; an earlier one changes nothing.
- * - HALF_OPEN: a success (job or probe) counts; the `successThreshold`-th closes (recoveries + 1, streak
- *   cleared). A failure re-opens (new `openedAt`, so the recovery timeout runs again; the streak's start
- *   and first error are kept: it is the same outage).
+ * - HALF_OPEN: the trial. Each job outcome (after the trial began, clock skew allowed) counts, and a starved probe's
+ *   success; after `trialCalls` of them an outage-class error rate under `trialErrorRate` closes
+ *   (recoveries + 1, streak cleared). The breaker re-opens as soon as the failures alone reach that rate
+ *   over the whole trial, and on a probe failure (new `openedAt`, so the recovery timeout runs again; the
+ *   streak's start and first error are kept: it is the same outage).
  *
  * `consecutiveFailures` only counts while CLOSED; it keeps the count that opened the breaker until the
- * breaker closes again. The probe success that enters HALF_OPEN does not count toward `successThreshold`:
- * the trial is proven by what comes after it.
+ * breaker closes again. The probe success that enters HALF_OPEN is not a trial outcome: the trial is
+ * proven by what comes after it.
  */
 export function step(state: BreakerState, event: BreakerEvent, settings: BreakerSettings, now: number): StepResult {
-  const failureThreshold = atLeastOne(settings.failureThreshold);
-  const successThreshold = atLeastOne(settings.successThreshold);
-  const unchanged: StepResult = { state, transition: null };
-
   switch (state.state) {
-    case 'CLOSED': {
-      if (event.type === 'success') {
-        if (state.consecutiveFailures === 0 && state.streakStartedAt === null && state.firstError === null) return unchanged;
-        return { state: { ...state, consecutiveFailures: 0, streakStartedAt: null, firstError: null }, transition: null };
-      }
-      const first = state.consecutiveFailures === 0 || state.streakStartedAt === null;
-      const at = Math.min(now, Math.max(state.since, event.at ?? now));
-      const counted: BreakerState = {
-        ...state,
-        consecutiveFailures: state.consecutiveFailures + 1,
-        streakStartedAt: first ? at : state.streakStartedAt,
-        firstError: first || state.firstError === null ? clip(event.error) : state.firstError,
-      };
-      if (counted.consecutiveFailures < failureThreshold) return { state: counted, transition: null };
-      return {
-        state: { ...counted, state: 'OPEN', since: now, openedAt: now, halfOpenSuccesses: 0 },
-        transition: {
-          from: 'CLOSED',
-          to: 'OPEN',
-          reason: `${counted.consecutiveFailures} consecutive outage-class ${counted.consecutiveFailures === 1 ? 'failure' : 'failures'} (last: ${clip(event.error)})`,
-          at: now,
-          source: event.source,
-        },
-      };
-    }
-
+    case 'CLOSED':
+      return stepClosed(state, event, settings, now);
     case 'OPEN': {
-      if (event.type !== 'success' || event.source !== 'probe') return unchanged;
+      if (event.type !== 'success' || event.source !== 'probe') return { state, transition: null };
       const openedAt = state.openedAt ?? state.since;
       const openFor = now - openedAt;
-      if (openFor < settings.recoveryTimeoutMs) return unchanged;
+      if (openFor < settings.recoveryTimeoutMs) return { state, transition: null };
       return {
-        state: { ...state, state: 'HALF_OPEN', since: now, openedAt, halfOpenSuccesses: 0 },
+        state: { ...state, state: 'HALF_OPEN', since: now, openedAt, trialCalls: 0, trialFailures: 0, trialJobAt: null },
         transition: { from: 'OPEN', to: 'HALF_OPEN', reason: `probe succeeded after ${openFor} ms open`, at: now, source: 'probe' },
       };
     }
-
-    case 'HALF_OPEN': {
-      if (event.type === 'failure') {
-        return {
-          state: {
-            ...state,
-            state: 'OPEN',
-            since: now,
-            openedAt: now,
-            halfOpenSuccesses: 0,
-            streakStartedAt: state.streakStartedAt ?? Math.min(now, event.at ?? now),
-            firstError: state.firstError ?? clip(event.error),
-          },
-          transition: {
-            from: 'HALF_OPEN',
-            to: 'OPEN',
-            reason: `failure in HALF_OPEN: ${clip(event.error)}`,
-            at: now,
-            source: event.source,
-          },
-        };
-      }
-      const successes = state.halfOpenSuccesses + 1;
-      if (successes < successThreshold) return { state: { ...state, halfOpenSuccesses: successes }, transition: null };
-      return {
-        state: { ...initialBreaker(now), recoveries: state.recoveries + 1 },
-        transition: {
-          from: 'HALF_OPEN',
-          to: 'CLOSED',
-          reason: `${successes} ${successes === 1 ? 'success' : 'successes'} in HALF_OPEN`,
-          at: now,
-          source: event.source,
-        },
-      };
-    }
+    case 'HALF_OPEN':
+      return stepHalfOpen(state, event, settings, now);
   }
 }
 
@@ -205,7 +288,9 @@ export function serializeBreaker(breakerState: BreakerState): Record<string, str
     openedAt: n(breakerState.openedAt),
     streakStartedAt: n(breakerState.streakStartedAt),
     firstError: breakerState.firstError ?? '',
-    halfOpenSuccesses: String(breakerState.halfOpenSuccesses),
+    trialCalls: String(breakerState.trialCalls),
+    trialFailures: String(breakerState.trialFailures),
+    trialJobAt: n(breakerState.trialJobAt),
     recoveries: String(breakerState.recoveries),
   };
 }
@@ -270,7 +355,9 @@ export function parseBreaker(raw: Record<string, string> | null | undefined, now
     openedAt,
     streakStartedAt: time('streakStartedAt'),
     firstError: typeof raw.firstError === 'string' && raw.firstError !== '' ? clip(raw.firstError) : null,
-    halfOpenSuccesses: count('halfOpenSuccesses'),
+    trialCalls: count('trialCalls'),
+    trialFailures: Math.min(count('trialFailures'), count('trialCalls')),
+    trialJobAt: time('trialJobAt'),
     recoveries: count('recoveries'),
   };
   return {

@@ -22,7 +22,8 @@ export interface FencedOp {
 export class LeaderLease {
   constructor(
     private readonly redis: RedisConnection,
-    private readonly key: string,
+    /** The lease key (a Lua step fenced by it takes it as its first key). */
+    readonly key: string,
     readonly id: string,
     readonly ttlMs = DEFAULT_LEASE_TTL_MS,
   ) {}

@@ -82,7 +82,7 @@ export function openOutage(args: {
 }
 
 /**
- * The outage ended at `endedAt` (the breaker closed): `durationMs = endedAt − startedAt` (never
+ * The outage ended at `endedAt` (when the trial that closed the breaker began): `durationMs = endedAt − startedAt` (never
  * negative). Idempotent: an outage already closed is returned unchanged (the same object).
  */
 export function closeOutage(outage: Outage, endedAt: number, jobsAffected: number): Outage {

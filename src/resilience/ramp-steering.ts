@@ -5,6 +5,7 @@
 import type { BreakerStateName } from './breaker.js';
 import { endOutageRamp, type Outage } from './outages.js';
 import {
+  errorsStopped,
   RAMP_STEP_MS,
   rampErrorRate,
   rampFinished,
@@ -27,7 +28,7 @@ export interface RampSteeringInput {
   limitApplied: boolean;
   /** When the ramp was last evaluated (0: never). */
   lastEvalAt: number;
-  settings: RampSettings & { errorThreshold: number; errorWindowMs: number };
+  settings: RampSettings & { errorThreshold: number; errorWindowMs: number; restoreAfterMs: number };
   /** PLEX_MAX_RATE (null: no steady limit). */
   maxRate: number | null;
   now: number;
@@ -50,7 +51,8 @@ export interface RampPlan {
  * - No ramp: the steady limit (PLEX_MAX_RATE's, or none), set once by a new leader.
  * - The ramp's duration has passed: the steady limit, the ramp removed, the last outage's ramp ended.
  * - Otherwise: backoff updated from the ramp's own error rate (halved above the threshold, restored
- *   below a third of it), and the limit of the schedule's rate at the middle of the coming step.
+ *   below a third of it or once the errors stopped for `restoreAfterMs`), and the limit of the
+ *   schedule's rate at the middle of the coming step.
  */
 export function steerRamp(rampSteeringInput: RampSteeringInput): RampPlan | null {
   if (rampSteeringInput.breaker !== 'CLOSED' || rampSteeringInput.now - rampSteeringInput.lastEvalAt < RAMP_STEP_MS) return null;
@@ -66,7 +68,13 @@ export function steerRamp(rampSteeringInput: RampSteeringInput): RampPlan | null
     rampSteeringInput.settings.errorWindowMs,
     rampSteeringInput.now,
   );
-  const ramp = updateBackoff(rampSteeringInput.ramp, rate, rampSteeringInput.settings.errorThreshold, rampSteeringInput.now);
+  const calm = errorsStopped(
+    rampSteeringInput.ramp,
+    rampSteeringInput.outcomes,
+    rampSteeringInput.settings.restoreAfterMs,
+    rampSteeringInput.now,
+  );
+  const ramp = updateBackoff(rampSteeringInput.ramp, rate, rampSteeringInput.settings.errorThreshold, rampSteeringInput.now, calm);
   const limit = rampLimit(ramp, rampSteeringInput.settings, rampSteeringInput.now + RAMP_STEP_MS / 2);
   if (ramp === rampSteeringInput.ramp) return { limit };
   return { limit, ramp, note: ramp.backoff ? 'halved' : 'restored' };

@@ -67,15 +67,33 @@ export function rampFinished(ramp: RampState, settings: RampSettings, now: numbe
 
 /**
  * Backoff with hysteresis: starts when `errorRate` > `threshold`, ends when it is < `threshold / 3`
- * (or 0, so a threshold of 0 can still recover); in between the state is kept. Returns the very same
- * object when nothing changes. The halving is a single halving, not repeated per call. A restore starts
- * a fresh judgement (`judgedFrom` = now): the errors that caused the backoff are not counted twice.
+ * (or 0, so a threshold of 0 can still recover) or when the errors have stopped (`calm`, see
+ * errorsStopped); in between the state is kept. Returns the very same object when nothing changes. The
+ * halving is a single halving, not repeated per call. A restore starts a fresh judgement (`judgedFrom` =
+ * now): the errors that caused the backoff are not counted twice.
  */
-export function updateBackoff(ramp: RampState, errorRate: number, threshold: number, now: number): RampState {
+export function updateBackoff(ramp: RampState, errorRate: number, threshold: number, now: number, calm = false): RampState {
   if (!ramp.backoff && errorRate > threshold) return { ...ramp, backoff: true, backoffSince: now };
-  if (ramp.backoff && (errorRate < threshold / 3 || errorRate === 0))
+  if (ramp.backoff && (errorRate < threshold / 3 || errorRate === 0 || calm))
     return { ...ramp, backoff: false, backoffSince: null, judgedFrom: now };
   return ramp;
+}
+
+/**
+ * Whether a halved ramp has seen no outage-class error for `restoreAfterMs` (RAMP_RESTORE_AFTER_MS):
+ * counted from the later of the halving and the ramp's last failure. Without it a halved ramp waited
+ * for a whole error window of successes at half rate. 0 turns it off; false while not backing off.
+ */
+export function errorsStopped(
+  ramp: RampState,
+  outcomes: readonly { at: number; ok: boolean }[],
+  restoreAfterMs: number,
+  now: number,
+): boolean {
+  if (!ramp.backoff || !(restoreAfterMs > 0)) return false;
+  let quietSince = ramp.backoffSince ?? ramp.judgedFrom;
+  for (const o of outcomes) if (!o.ok && o.at >= ramp.judgedFrom && o.at > quietSince) quietSince = o.at;
+  return now - quietSince >= restoreAfterMs;
 }
 
 /**

@@ -64,7 +64,7 @@ export function foldSignals(signals: readonly Signal[], strategies: ErrorStrateg
     if (s.outcome === null) continue;
     if (s.outcome === 'PlexAuthError') fold.authSuspect = true;
     if (s.outcome === 'ok') {
-      fold.events.push({ type: 'success', source: 'job' });
+      fold.events.push({ type: 'success', source: 'job', at: s.at });
       fold.outcomes.push({ at: s.at, ok: true });
     } else if (ERROR_CLASS[s.outcome] === 'outage') {
       fold.outcomes.push({ at: s.at, ok: false });

@@ -118,6 +118,17 @@ export function countOutageJobs(redis: RedisConnection, redisKeys: Pick<Keys, 'o
   return redis.scard(redisKeys.outageJobs);
 }
 
+/** Which of `jobIds` are in the outage's job set, in order. */
+export async function inOutageJobs(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'outageJobs'>,
+  jobIds: readonly string[],
+): Promise<boolean[]> {
+  if (!jobIds.length) return [];
+  const r = await redis.smismember(redisKeys.outageJobs, ...jobIds);
+  return r.map((v) => v === 1);
+}
+
 export interface SupervisorSnapshot {
   breaker: BreakerState;
   ramp: RampState | null;

@@ -81,6 +81,8 @@ export type Effect =
   /** Count the outage's jobs and store `outage` closed with that count (null: only count them). */
   | { do: 'closeOutage'; outage: Outage | null }
   | { do: 'clearOutageJobs' }
+  /** Run now the delayed jobs of the outage's job set (no backoff outlives the outage that caused it). */
+  | { do: 'promoteHeld' }
   /** Log what the transition means for the queue. */
   | { do: 'announce' }
   | { do: 'checkToken' }
@@ -101,19 +103,29 @@ const resumeIfFree = (v: HoldView): Effect[] =>
  * The actions of one transition, given the state after the whole tick (a close followed by a re-open
  * in the same tick does not resume).
  * - → OPEN: pause (already paused before the write; again, should someone have resumed meanwhile).
- * - → HALF_OPEN: the held jobs join the outage, the trial limit, resume unless the token holds the queue.
- * - → CLOSED: the running outage closes with its job count, the set is cleared, resume unless held,
- *   then the token is checked (recovery) and the listener told. The ramp was written with the breaker.
+ * - → HALF_OPEN: the held jobs join the outage, the trial limit, resume unless the token holds the queue,
+ *   and the jobs the outage delayed run now (under the trial limit).
+ * - → CLOSED: the running outage closes with its job count, the jobs it delayed run now, the set is
+ *   cleared, resume unless held, then the token is checked (recovery) and the listener told. The ramp
+ *   was written with the breaker.
  */
 export function transitionEffects(breakerTransition: BreakerTransition, holdView: HoldView): Effect[] {
   if (breakerTransition.to === 'OPEN') return [{ do: 'record' }, { do: 'pause' }, { do: 'announce' }];
   if (breakerTransition.to === 'HALF_OPEN') {
-    return [{ do: 'record' }, { do: 'addHeldJobs' }, { do: 'setLimit', limit: TRIAL_LIMIT }, ...resumeIfFree(holdView), { do: 'announce' }];
+    return [
+      { do: 'record' },
+      { do: 'addHeldJobs' },
+      { do: 'setLimit', limit: TRIAL_LIMIT },
+      ...resumeIfFree(holdView),
+      { do: 'promoteHeld' },
+      { do: 'announce' },
+    ];
   }
   const current = holdView.outages.find((o) => o.endedAt === null) ?? null;
   return [
     { do: 'record' },
     { do: 'closeOutage', outage: current },
+    { do: 'promoteHeld' },
     { do: 'clearOutageJobs' },
     ...resumeIfFree(holdView),
     { do: 'announce' },
@@ -133,7 +145,7 @@ export function takeoverEffects(holdView: HoldView): Effect[] {
   if (holdView.breaker === 'HALF_OPEN') effects.push({ do: 'setLimit', limit: TRIAL_LIMIT });
   else if (holdView.breaker === 'CLOSED') {
     const open = holdView.outages.find((o) => o.endedAt === null);
-    if (open) effects.push({ do: 'closeOutage', outage: open }, { do: 'clearOutageJobs' });
+    if (open) effects.push({ do: 'closeOutage', outage: open }, { do: 'promoteHeld' }, { do: 'clearOutageJobs' });
     effects.push(...resumeIfFree(holdView), { do: 'checkToken' });
   }
   return effects;

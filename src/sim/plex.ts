@@ -20,13 +20,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
 import { normalisePlexPath, relativeTo } from '../plex/paths.js';
 import { simFileSize } from './file-size.js';
+import { seededRandom } from './seeded-random.js';
 import { SimServer, type ServerModel } from './sim-server.js';
 
 /**
  * 'proxy404' / 'proxy502': a reverse proxy in front of a Plex that is away (restarting): every path,
  * `/identity` included, answers 404 (Traefik's, Caddy's answer when the backend is gone) or 502 (nginx's).
+ * 'flaky': a Plex that flaps, answering reads but failing a share of its writes (edits, ratings, poster
+ * uploads and selections) with 503 at random, from a seeded sequence (setFlakyWrites).
  */
-export type PlexSimMode = 'up' | 'down' | '503' | '401' | 'proxy404' | 'proxy502';
+export type PlexSimMode = 'up' | 'down' | '503' | '401' | 'proxy404' | 'proxy502' | 'flaky';
 
 /**
  * A reverse proxy's size limits in front of Plex (setProxyLimits): a request line
@@ -254,6 +257,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private readonly deniedItems = new Set<string>();
   private lostAnswers: { count: number; answer: LostAnswer; route: string | null } = { count: 0, answer: 'cut', route: null };
   private proxyLimits: ProxyLimits = {};
+  private flakyWrites = { share: 0.5, random: seededRandom(1) };
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
   private readonly tagIds = new Map<string, number>();
@@ -284,7 +288,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   // and every open connection (connection refused); 'up' listens again on the same port. 'proxy404' and
   // 'proxy502' answer every path as a reverse proxy does while Plex is away. '503' answers
   // every request 503 (as while Plex starts); '401' rejects every token (identity still answers, as it
-  // needs none).
+  // needs none); 'flaky' fails a seeded random share of writes with 503 (setFlakyWrites).
 
   /**
    * Refuses (401) every request about these items while the token works elsewhere, as Plex does for a
@@ -303,6 +307,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
    */
   loseAnswers(count: number, answer: LostAnswer = 'cut', route: string | null = null): void {
     this.lostAnswers = { count, answer, route };
+  }
+
+  /**
+   * In mode 'flaky', the share of writes answered 503, drawn from a sequence seeded with `seed` (restarted
+   * by each call): the n-th write since fails or not the same way every run. Half, seed 1, by default.
+   */
+  setFlakyWrites(share: number, seed: number): void {
+    this.flakyWrites = { share: Math.min(1, Math.max(0, share)), random: seededRandom(seed) };
   }
 
   /** A reverse proxy's size limits in front of Plex (ProxyLimits); none by default. */
@@ -598,6 +610,9 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const { method, route } = entry;
     if (route === ROUTES.identity && method === 'GET') return { body: this.identity() };
     if (this.mode === '401' || token !== this.token) throw new HttpError(401, 'Unauthorized');
+    if (this.mode === 'flaky' && PlexSimulator.isEdit(entry) && this.flakyWrites.random() < this.flakyWrites.share) {
+      throw new HttpError(503, 'Service Unavailable');
+    }
     const key = ctx.url.pathname.split('/')[3] ?? '';
     if (this.deniedItems.size && this.itemsOf(route, key, ctx.url.searchParams).some((k) => this.deniedItems.has(k))) {
       throw new HttpError(401, 'Unauthorized');

@@ -89,6 +89,7 @@ export function runWithCodeCache(dir: string, bundle: string, hash: string, requ
       asked = true;
     };
   }
-  const module = { exports: {}, filename: file, id: file, loaded: false };
+  // As Node's own module object: `module.require` is how the bundle loads built-ins lazily (src/core/lazy-builtin.ts).
+  const module = { exports: {}, filename: file, id: file, loaded: false, require: requireBeside };
   (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, requireBeside, module, file, dir);
 }

@@ -1,7 +1,7 @@
 // The leader's view of the stored state, and its fenced writes. Loaded from Redis when leadership is
 // gained and changed only through the writers of src/resilience/store.ts and health-record.ts, so what
 // the leader holds is what Redis holds; a write the lease refuses changes nothing in Redis.
-import type { Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { BreakerTransition } from '../resilience/breaker.js';
 import { healthWrite, type HealthRecord } from '../resilience/health-record.js';
@@ -12,6 +12,7 @@ import { lastSignalId } from '../resilience/signals.js';
 import {
   breakerWrites,
   countOutageJobs,
+  inOutageJobs,
   outageJobsAdd,
   outageJobsClear,
   outagesWrite,
@@ -129,9 +130,42 @@ export class LeaderState {
     }
   }
 
+  /**
+   * Runs now the delayed jobs of the outage's job set: those an outage-class error delayed (a hold, or a
+   * retry's backoff) must not wait past the outage that caused it. Other delayed jobs keep their delay.
+   * Answers how many were promoted.
+   */
+  async promoteHeldJobs(): Promise<number> {
+    let promoted = 0;
+    for (const q of this.deps.queues) {
+      const delayed: string[] = [];
+      for (let start = 0; ; start += HELD_PAGE) {
+        const ids = await q.getRanges(['delayed'], start, start + HELD_PAGE - 1, true);
+        delayed.push(...ids);
+        if (ids.length < HELD_PAGE) break;
+      }
+      for (let i = 0; i < delayed.length; i += HELD_PAGE) {
+        const page = delayed.slice(i, i + HELD_PAGE);
+        const held = await inOutageJobs(this.deps.redis, this.deps.keys, page);
+        for (const id of page.filter((_, j) => held[j])) if (await promote(q, id)) promoted++;
+      }
+    }
+    return promoted;
+  }
+
   /** Distinct jobs held back: those that failed an outage-class attempt, plus those waiting in the paused queues. */
   async countAffected(): Promise<number> {
     await this.addHeldJobs();
     return countOutageJobs(this.deps.redis, this.deps.keys);
   }
+}
+
+/** BullMQ's promote of one delayed job; false when it is gone or no longer delayed (a worker or its delay took it first). */
+async function promote(q: Queue, id: string): Promise<boolean> {
+  const job = await Job.fromId(q, id);
+  if (!job) return false;
+  return job.promote().then(
+    () => true,
+    () => false,
+  );
 }

@@ -27,7 +27,14 @@ export interface QueueStatus extends QueueState {
 }
 
 export interface StatusJson {
-  breaker: { state: BreakerStateName; since: number; consecutiveFailures: number; openedAt: number | null };
+  breaker: {
+    state: BreakerStateName;
+    since: number;
+    consecutiveFailures: number;
+    openedAt: number | null;
+    /** Extra, while HALF_OPEN: the trial's outcomes so far and how many failed (BREAKER_TRIAL_CALLS decide). */
+    trial?: { calls: number; failures: number };
+  };
   recovery: { active: boolean; startedAt: number | null; rate: number | null; targetRate: number };
   queues: Record<string, QueueStatus>;
   health: {
@@ -172,6 +179,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       since: src.breakerStored ? breaker.since : 0,
       consecutiveFailures: breaker.consecutiveFailures,
       openedAt: breaker.openedAt,
+      ...(breaker.state === 'HALF_OPEN' ? { trial: { calls: breaker.trialCalls, failures: breaker.trialFailures } } : {}),
     },
     recovery: {
       active: ramp !== null,

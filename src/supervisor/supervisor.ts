@@ -14,6 +14,7 @@ import { LeaderLease, type FencedOp } from '../resilience/lease.js';
 import { closeOutage, type Outage } from '../resilience/outages.js';
 import { nextProbeDelay, probeStreak } from '../resilience/probe-schedule.js';
 import { foldSignals, readSignals } from '../resilience/signals.js';
+import { pauseReasons } from '../resilience/token.js';
 import type { SupervisorSnapshot } from '../resilience/store.js';
 import { planStep, takeoverEffects, transitionEffects, type Effect } from '../resilience/transition-effects.js';
 import type { PlexSection } from '../plex/paths.js';
@@ -133,9 +134,11 @@ export class Supervisor {
     const events: BreakerEvent[] = fold.events;
     if (now >= this.state.nextProbeAt) {
       const probe = await this.probe();
+      // In HALF_OPEN a probe's success stands in for a trial call only when the queues give the trial nothing.
+      const idle = probe.ok && snap.breaker.state === 'HALF_OPEN' ? await this.control.idle() : false;
       events.push(
         probe.ok
-          ? { type: 'success', source: 'probe' }
+          ? { type: 'success', source: 'probe', idle }
           : { type: 'failure', source: 'probe', error: probe.error ?? 'probe failed', at: probe.at },
       );
     }
@@ -153,10 +156,11 @@ export class Supervisor {
       now,
       newOutageId: () => `${now.toString(36)}-${randomUUID().slice(0, 4)}`,
     });
-    if (plan.pauseFirst) await this.control.pause();
+    if (plan.pauseFirst) await this.control.pause(pauseReasons(this.state.hold()));
     if (!(await this.persist(this.state.stepWrites(plan, fold.affectedJobs)))) return;
     for (const t of transitions) await this.perform(transitionEffects(t, this.state.holdView()), now, t);
     if (transitions.length) this.scheduleProbe(now);
+    else await this.holdWhileHeld();
     await this.ramp.steer(now);
     this.opts.onLeaderTick?.(now, snap.breaker.state);
   }
@@ -197,20 +201,40 @@ export class Supervisor {
   /** Performs a plan of transition-effects.ts, in order (`t`: the transition it is for, if any). */
   private async perform(effects: readonly Effect[], now: number, t?: BreakerTransition): Promise<void> {
     const done: Done = { paused: [], resumed: [], jobsAffected: 0 };
+    const endedAt = t?.trialStartedAt ?? now; // the outage ends where the trial that closed the breaker began
     for (const e of effects) {
       if (e.do === 'record') await this.record(t!);
-      else if (e.do === 'pause') done.paused = await this.control.pause();
+      else if (e.do === 'pause') done.paused = (await this.control.pause(pauseReasons(this.state.hold()))).paused;
       else if (e.do === 'addHeldJobs') await this.state.addHeldJobs();
       else if (e.do === 'setLimit') await this.ramp.applyLimit(e.limit);
       else if (e.do === 'resume') done.resumed = await this.control.resume();
       else if (e.do === 'closeOutage') {
         done.jobsAffected = await this.state.countAffected();
-        if (e.outage) await this.state.saveOutage(closeOutage(e.outage, now, done.jobsAffected));
+        if (e.outage) await this.state.saveOutage(closeOutage(e.outage, endedAt, done.jobsAffected));
       } else if (e.do === 'clearOutageJobs') await this.state.clearOutageJobs();
+      else if (e.do === 'promoteHeld') await this.promoteHeld();
       else if (e.do === 'announce') this.announce(t!, done);
       else if (e.do === 'checkToken') await this.token.check();
-      else this.opts.onRecovered?.(closeOutage(e.outage, now, done.jobsAffected));
+      else this.opts.onRecovered?.(closeOutage(e.outage, endedAt, done.jobsAffected));
     }
+  }
+
+  /**
+   * While a pause reason stands, the pause holds: a queue someone resumed behind the supervisor's back
+   * (BullMQ's resume from a script, redis-cli; Bull Board's is refused) is paused again within a tick.
+   */
+  private async holdWhileHeld(): Promise<void> {
+    const reasons = pauseReasons(this.state.hold());
+    if (!reasons.length) return;
+    const { pausedAgain } = await this.control.pause(reasons);
+    if (pausedAgain.length)
+      this.opts.log.warn({ queues: pausedAgain, reasons }, 'queue resumed while the supervisor holds it: paused again');
+  }
+
+  /** Runs now the delayed jobs the outage delayed (logged when there were any). */
+  private async promoteHeld(): Promise<void> {
+    const promoted = await this.state.promoteHeldJobs();
+    if (promoted) this.opts.log.info({ promoted }, 'jobs the outage delayed run now');
   }
 
   /** Writes breaker (with the signal cursor) plus `extra` in one fenced batch; a refusal ends the leadership. */

@@ -58,7 +58,7 @@ export class TokenChecker {
     if (plan.note === 'rejected')
       log.error('Plex rejected the token (PLEX_TOKEN): queue paused (token rejected) until Plex accepts it; no job fails for it');
     else if (plan.note === 'accepted again') log.info('Plex accepts the token again');
-    if (plan.queue === 'pause') await this.deps.control.pause();
+    if (plan.queue === 'pause') await this.deps.control.pause(pauseReasons({ ...state.hold(), tokenRejected: true }));
     await state.saveHealth({ tokenRejected: plan.tokenRejected, tokenCheckedAt: startedAt });
     if (plan.queue === 'resume') await this.resumeUnlessHeld();
     if (plan.checkLibraries) await this.deps.libraries.check(startedAt);

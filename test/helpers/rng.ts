@@ -1,11 +1,3 @@
-// A small deterministic PRNG (mulberry32) for generated test inputs, so a failure can be replayed from its seed.
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small deterministic PRNG (mulberry32) for generated test inputs, so a failure can be replayed from its
+// seed: the simulators' own (src/sim/seeded-random.ts), under the name the tests use.
+export { seededRandom as rng } from '../../src/sim/seeded-random.js';

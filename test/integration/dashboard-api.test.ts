@@ -138,7 +138,9 @@ describe('dashboard HTTP', () => {
       openedAt: now - 4_000,
       streakStartedAt: now - 9_000,
       firstError: 'PlexServerDown',
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
+      trialJobAt: null,
       recoveries: 2,
     };
     const ongoing: Outage = {

@@ -395,7 +395,7 @@ describe('Reconcile Library: files moved in Stash since their last sync', () => 
     const html = renderStatusMain(status, {
       now: Date.now(),
       nonce: 'n',
-      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },
+      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
     });
     expect(html).toContain('data-testid="reconcile-moved">3<');
     expect(html).toContain('moved since last sync: 1, 2, 3');
@@ -510,7 +510,7 @@ describe('POST /api/reconcile and the status page', () => {
     const html = renderStatusMain(status, {
       now: Date.now(),
       nonce: 'n',
-      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, successThreshold: 1 },
+      settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 1 }, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
     });
     expect(html).toContain('data-testid="reconcile-drifted">2<');
     expect(html).toContain('Queued 0 scenes for a sync (bulk priority); 7 already waiting, not queued twice');

@@ -122,7 +122,11 @@ describe('base-name fallback', () => {
     expect(s.matching?.pathHint).toBe(hint);
     expect(s.matching?.pathHints).toHaveLength(1);
     expect(
-      renderStatusMain(s, { now: Date.now(), nonce: 'n', settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 } }),
+      renderStatusMain(s, {
+        now: Date.now(),
+        nonce: 'n',
+        settings: { ramp: r.config.ramp, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
+      }),
     ).toContain(hint);
     expect(healthReport({ status: s, probe: null }, { now: Date.now() }).lines.map((l) => l.text)).toContain(hint);
 
@@ -234,7 +238,7 @@ describe('PLEX_LIBRARIES', () => {
     const page = renderStatusMain(s, {
       now: Date.now(),
       nonce: 'n',
-      settings: { ramp: r.config.ramp, plexMaxRate: null, successThreshold: 1 },
+      settings: { ramp: r.config.ramp, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
     });
     expect(page).toContain('data-testid="library-problem"');
     expect(

@@ -278,6 +278,30 @@ describe('PlexSimulator', () => {
     expect(() => sim.moveFile('/m/nowhere.mp4', '/m/x.mp4')).toThrow(/no item holds/);
   });
 
+  it("fault mode 'flaky': reads answered, a seeded random share of writes 503 (the same sequence for the same seed)", async () => {
+    const item = sim.addItem({ sectionKey: sec, title: 'Flaky', file: '/m/flaky/f.mp4' });
+    const edit = (n: number) => put(`/library/sections/${sec}/all`, { type: '1', id: item, 'title.value': `Flaky ${n}` });
+    await sim.setMode('flaky');
+    const run = async (seed: number) => {
+      sim.setFlakyWrites(0.5, seed);
+      const statuses: number[] = [];
+      for (let n = 0; n < 40; n++) statuses.push((await edit(n)).status);
+      return statuses;
+    };
+    const first = await run(7);
+    expect(new Set(first)).toEqual(new Set([200, 503]));
+    const failed = first.filter((s) => s === 503).length;
+    expect(failed).toBeGreaterThan(10);
+    expect(failed).toBeLessThan(30);
+    expect(await run(7)).toEqual(first);
+    expect(await run(8)).not.toEqual(first);
+    for (let n = 0; n < 10; n++) expect((await get(`/library/metadata/${item}`)).status).toBe(200);
+    expect((await get('/identity')).status).toBe(200);
+    sim.setFlakyWrites(0, 1);
+    expect((await edit(99)).status).toBe(200);
+    sim.setFlakyWrites(0.5, 1);
+  });
+
   it('fault modes: 503, 401 (identity still up), down = connection refused, up = same port', async () => {
     await sim.setMode('503');
     expect((await get('/identity')).status).toBe(503);

@@ -32,9 +32,16 @@ describe('parseConfig', () => {
       maxTags: 200,
     });
     expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
-    expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 });
+    expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 });
     expect(c.health).toEqual({ timeoutMs: 5000, intervalMs: 5000, maxIntervalMs: 60_000, closedIntervalMs: 30_000, tokenRecheckMs: 5000 });
-    expect(c.ramp).toEqual({ initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 });
+    expect(c.ramp).toEqual({
+      initialRate: 5,
+      targetRate: 20,
+      durationMs: 300_000,
+      errorThreshold: 0.3,
+      errorWindowMs: 60_000,
+      restoreAfterMs: 5000,
+    });
     expect(c.plex.maxRate).toBeNull();
     expect(c.plex.maxUrlBytes).toBe(8192);
     expect(c.outageHistorySize).toBe(30);
@@ -94,6 +101,10 @@ describe('parseConfig', () => {
     [{ FAILED_KEEP_DAYS: '-1' }, 'FAILED_KEEP_DAYS', /whole number of at least 0/],
     [{ FAILED_KEEP_MAX: '0' }, 'FAILED_KEEP_MAX', /whole number of at least 1/],
     [{ PLEX_MAX_URL_BYTES: '512' }, 'PLEX_MAX_URL_BYTES', /whole number of at least 1024/],
+    [{ BREAKER_TRIAL_CALLS: '0' }, 'BREAKER_TRIAL_CALLS', /whole number of at least 1/],
+    [{ BREAKER_TRIAL_ERROR_RATE: '0' }, 'BREAKER_TRIAL_ERROR_RATE', /above 0 and at most 1/],
+    [{ BREAKER_TRIAL_ERROR_RATE: '1.5' }, 'BREAKER_TRIAL_ERROR_RATE', /between 0 and 1/],
+    [{ RAMP_RESTORE_AFTER_MS: '-1' }, 'RAMP_RESTORE_AFTER_MS', /whole number of at least 0/],
   ])('names the variable of a bad value (%o)', (over, variable, problem) => {
     const env = { ...base, ...over } as Record<string, string>;
     for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];

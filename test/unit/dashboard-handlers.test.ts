@@ -29,9 +29,9 @@ const sources: StatusSources = {
   skipped: {},
   leaderTtlMs: 10_000,
 };
-const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 };
+const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } };
 const read: StatusRead = {
-  status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } }, NOW),
+  status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } }, NOW),
   sources,
   at: NOW,
 };

@@ -65,7 +65,11 @@ describe('metrics', () => {
       skipped: { metadata: 4, organized: 1 },
     };
     sm.update(
-      shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      shapeStatus(
+        sources,
+        { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000, restoreAfterMs: 5000 } },
+        NOW,
+      ),
       sources,
     );
     const text = await registry.metrics();
@@ -89,7 +93,11 @@ describe('metrics', () => {
     expect(text).toContain('stash2plex_sync_skipped_total{reason="metadata"} 4');
     // A second update replaces, not adds.
     sm.update(
-      shapeStatus(sources, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      shapeStatus(
+        sources,
+        { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000, restoreAfterMs: 5000 } },
+        NOW,
+      ),
       sources,
     );
     const again = await registry.metrics();
@@ -101,7 +109,11 @@ describe('metrics', () => {
       snapshot: { ...sources.snapshot, breaker: { ...initialBreaker(NOW) }, health: { ...sources.snapshot.health, tokenRejected: true } },
     };
     sm.update(
-      shapeStatus(rejected, { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 } }, NOW),
+      shapeStatus(
+        rejected,
+        { ramp: { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000, restoreAfterMs: 5000 } },
+        NOW,
+      ),
       rejected,
     );
     const held = await registry.metrics();
@@ -131,7 +143,7 @@ describe('metrics', () => {
         },
       ],
     };
-    const ramp = { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000 };
+    const ramp = { initialRate: 5, targetRate: 20, durationMs: 1000, errorThreshold: 0.3, errorWindowMs: 1000, restoreAfterMs: 5000 };
     sm.update(shapeStatus(sources, { ramp }, NOW), sources);
     const text = await registry.metrics();
     expect(text).toContain('stash2plex_concurrency_limit{worker="w1",target="plex"} 6');

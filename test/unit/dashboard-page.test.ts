@@ -10,7 +10,7 @@ const ctx: PageContext = {
   now: NOW,
   nonce: 'abc123',
   timeZone: 'UTC',
-  settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, successThreshold: 1 },
+  settings: { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }, plexMaxRate: null, trial: { calls: 10, errorRate: 0.2 } },
 };
 const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 2, failed: 3, completed: 1234, rateLimit: null };
 
@@ -24,7 +24,7 @@ function status(over: Partial<StatusJson> = {}): StatusJson {
       leaderTtlMs: 10_000,
       skipped: {},
     },
-    { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } },
+    { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } },
     NOW,
   );
   return { ...base, ...over };
@@ -39,6 +39,33 @@ describe('status page', () => {
     expect(html).toContain('badge-OPEN');
     expect(testid(html, 'breaker-held')).toBe('OPEN for 1m 5s');
     expect(testid(renderStatusMain(status(), ctx), 'breaker-badge')).toBe('CLOSED');
+  });
+
+  it('shows the HALF_OPEN trial: its progress and the rule that decides it', () => {
+    const trial = shapeStatus(
+      {
+        snapshot: {
+          breaker: { ...initialBreaker(NOW - 3_000), state: 'HALF_OPEN', openedAt: NOW - 60_000, trialCalls: 3, trialFailures: 1 },
+          ramp: null,
+          outages: [],
+          health: { ...EMPTY_HEALTH },
+          signalCursor: '',
+          warnings: [],
+        },
+        breakerStored: true,
+        queues: { sync: queue },
+        leader: 'sup-1',
+        leaderTtlMs: 10_000,
+        skipped: {},
+      },
+      { ramp: { ...ctx.settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } },
+      NOW,
+    );
+    expect(trial.breaker.trial).toEqual({ calls: 3, failures: 1 });
+    const html = renderStatusMain(trial, ctx);
+    expect(testid(html, 'trial-progress')).toBe('3 of 10 trial calls so far, 1 failed.');
+    expect(html).toContain('10 trial calls with under 20&#8239;% errors close the breaker; more errors re-open it.');
+    expect(status().breaker.trial).toBeUndefined();
   });
 
   it('names each scene a matching conflict keeps from syncing, and what to do', () => {

@@ -10,13 +10,16 @@ import {
   type BreakerEvent,
   type BreakerSettings,
   type BreakerState,
+  trialVerdict,
+  TRIAL_STARVED_MS,
 } from '../../src/resilience/breaker.js';
+import { rng } from '../helpers/rng.js';
 
 const T0 = 1_700_000_000_000;
-const settings: BreakerSettings = { failureThreshold: 5, recoveryTimeoutMs: 60_000, successThreshold: 1 };
+const settings: BreakerSettings = { failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 };
 const fail = (source: 'job' | 'probe' = 'job', error = 'PlexServerDown: connect ECONNREFUSED', at?: number): BreakerEvent =>
   at === undefined ? { type: 'failure', source, error } : { type: 'failure', source, error, at };
-const ok = (source: 'job' | 'probe' = 'job'): BreakerEvent => ({ type: 'success', source });
+const ok = (source: 'job' | 'probe' = 'job', idle = false): BreakerEvent => ({ type: 'success', source, idle });
 
 /** A fake clock: every event one second after the previous one. */
 function run(state: BreakerState, events: BreakerEvent[], s: BreakerSettings, start: number) {
@@ -61,7 +64,9 @@ describe('breaker: CLOSED', () => {
       openedAt: null,
       streakStartedAt: null,
       firstError: null,
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
+      trialJobAt: null,
       recoveries: 0,
     });
   });
@@ -89,7 +94,9 @@ describe('breaker: CLOSED', () => {
       openedAt: now,
       streakStartedAt: T0 + 1000,
       firstError: 'PlexServerDown: connect ECONNREFUSED',
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
+      trialJobAt: null,
       recoveries: 0,
     });
   });
@@ -181,7 +188,8 @@ describe('breaker: OPEN', () => {
       state: 'HALF_OPEN',
       since: now,
       openedAt: o.openedAt,
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
       streakStartedAt: T0 + 1000,
     });
   });
@@ -193,48 +201,50 @@ describe('breaker: OPEN', () => {
   });
 });
 
-describe('breaker: HALF_OPEN', () => {
-  it('one success closes it with successThreshold 1 (job or probe)', () => {
-    for (const source of ['job', 'probe'] as const) {
-      const h = halfOpen();
-      const now = h.since + 1500;
-      const r = step(h, ok(source), settings, now);
-      expect(r.transition).toEqual({ from: 'HALF_OPEN', to: 'CLOSED', reason: '1 success in HALF_OPEN', at: now, source });
-      expect(r.state).toEqual({
-        state: 'CLOSED',
-        since: now,
-        consecutiveFailures: 0,
-        openedAt: null,
-        streakStartedAt: null,
-        firstError: null,
-        halfOpenSuccesses: 0,
-        recoveries: 1,
-      });
-    }
+describe('breaker: HALF_OPEN, judged on a trial', () => {
+  const small = { ...settings, trialCalls: 3 };
+  const jobFail = (error = 'PlexTemporaryError: HTTP 503') => fail('job', error);
+
+  it('closes after trialCalls job outcomes with an error rate under the bar', () => {
+    const h = halfOpen();
+    const nine = run(
+      h,
+      Array.from({ length: 9 }, () => ok('job')),
+      settings,
+      h.since,
+    );
+    expect(nine.transitions).toEqual([]);
+    expect(nine.state).toMatchObject({ state: 'HALF_OPEN', trialCalls: 9, trialFailures: 0 });
+    const now = nine.now + 1000;
+    const r = step(nine.state, ok('job'), settings, now);
+    expect(r.transition).toEqual({
+      from: 'HALF_OPEN',
+      to: 'CLOSED',
+      reason: 'trial passed: 0 of 10 trial calls failed, under 20 %',
+      at: now,
+      source: 'job',
+      trialStartedAt: h.since,
+    });
+    expect(r.state).toEqual({ ...initialBreaker(now), recoveries: 1 });
   });
 
-  it('needs 3 successes with successThreshold 3', () => {
-    const s = { ...settings, successThreshold: 3 };
-    const h = halfOpen(s);
-    const r = run(h, [ok('job'), ok('probe')], s, h.since);
-    expect(r.transitions).toEqual([]);
-    expect(r.state).toMatchObject({ state: 'HALF_OPEN', halfOpenSuccesses: 2 });
-    const third = step(r.state, ok('job'), s, r.now + 1000);
-    expect(third.transition?.reason).toBe('3 successes in HALF_OPEN');
-    expect(third.state.state).toBe('CLOSED');
-    expect(third.state.recoveries).toBe(1);
+  it('one failure in ten is under 20 %: closes', () => {
+    const h = halfOpen();
+    const r = run(h, [ok(), ok(), jobFail(), ...Array.from({ length: 7 }, () => ok())], settings, h.since);
+    expect(r.transitions.map((t) => t.reason)).toEqual(['trial passed: 1 of 10 trial calls failed, under 20 %']);
+    expect(r.state.state).toBe('CLOSED');
   });
 
-  it('a failure re-opens it, restarting the recovery timeout and keeping the outage start', () => {
-    const s = { ...settings, successThreshold: 3 };
-    const h = halfOpen(s);
-    const one = step(h, ok('job'), s, h.since + 1000).state;
-    const now = h.since + 2000;
-    const r = step(one, fail('job', 'PlexServerDown: ECONNRESET'), s, now);
+  it('re-opens as soon as the failures alone reach the bar (2 of 10 at 20 %), restarting the recovery timeout', () => {
+    const h = halfOpen();
+    const one = run(h, [ok(), jobFail()], settings, h.since);
+    expect(one.state).toMatchObject({ state: 'HALF_OPEN', trialCalls: 2, trialFailures: 1 });
+    const now = one.now + 1000;
+    const r = step(one.state, jobFail('PlexServerDown: ECONNRESET'), settings, now);
     expect(r.transition).toEqual({
       from: 'HALF_OPEN',
       to: 'OPEN',
-      reason: 'failure in HALF_OPEN: PlexServerDown: ECONNRESET',
+      reason: 'trial failed: 2 of 3 trial calls failed, 20 % of 10 or more (last: PlexServerDown: ECONNRESET)',
       at: now,
       source: 'job',
     });
@@ -242,19 +252,118 @@ describe('breaker: HALF_OPEN', () => {
       state: 'OPEN',
       since: now,
       openedAt: now,
-      halfOpenSuccesses: 0,
+      trialCalls: 0,
+      trialFailures: 0,
       streakStartedAt: T0 + 1000,
       firstError: 'PlexServerDown: connect ECONNREFUSED',
       recoveries: 0,
     });
-    // the recovery timeout runs from the re-opening
-    expect(step(r.state, ok('probe'), s, now + 59_999).state.state).toBe('OPEN');
-    expect(step(r.state, ok('probe'), s, now + 60_000).state.state).toBe('HALF_OPEN');
+    expect(step(r.state, ok('probe'), settings, now + 59_999).state.state).toBe('OPEN');
+    expect(step(r.state, ok('probe'), settings, now + 60_000).state.state).toBe('HALF_OPEN');
   });
 
-  it('a probe failure re-opens it too', () => {
+  it('a probe failure re-opens at once: Plex does not even answer /identity', () => {
     const h = halfOpen();
-    expect(step(h, fail('probe', 'timeout'), settings, h.since + 1).transition?.to).toBe('OPEN');
+    const r = step(h, fail('probe', 'PlexServerDown: timeout'), settings, h.since + 1);
+    expect(r.transition).toMatchObject({ to: 'OPEN', reason: 'probe failed in HALF_OPEN: PlexServerDown: timeout', source: 'probe' });
+  });
+
+  it('a probe success counts only when no job reaches the trial (idle queues): /identity says nothing of writes', () => {
+    const h = halfOpen(small);
+    const busy = run(h, [ok('probe'), ok('probe'), ok('probe'), ok('probe')], small, h.since);
+    expect(busy.state).toBe(h); // unchanged, the very same object
+    const idle = run(h, [ok('probe', true), ok('probe', true), ok('probe', true)], small, h.since);
+    expect(idle.transitions.map((t) => `${t.to} ${t.source}`)).toEqual(['CLOSED probe']);
+  });
+
+  it('a starved trial (no job outcome for TRIAL_STARVED_MS: no worker runs) lets probes stand in', () => {
+    const h = halfOpen(small);
+    expect(step(h, ok('probe'), small, h.since + TRIAL_STARVED_MS - 1).state).toBe(h);
+    const one = step(h, ok('probe'), small, h.since + TRIAL_STARVED_MS).state;
+    expect(one).toMatchObject({ trialCalls: 1, trialJobAt: null });
+    // a job's outcome restarts the clock: probes wait again
+    const job = step(one, ok('job'), small, h.since + TRIAL_STARVED_MS + 10).state;
+    expect(job).toMatchObject({ trialCalls: 2, trialJobAt: h.since + TRIAL_STARVED_MS + 10 });
+    expect(step(job, ok('probe'), small, h.since + TRIAL_STARVED_MS + 20).state).toBe(job);
+    const r = step(job, ok('probe'), small, h.since + 2 * TRIAL_STARVED_MS + 10);
+    expect(r.transition?.to).toBe('CLOSED');
+  });
+
+  it('a job outcome from before the trial began is not the trial’s (beyond the clock-skew tolerance)', () => {
+    const h = halfOpen(small);
+    const before = h.since - CLOCK_SKEW_TOLERANCE_MS - 1;
+    const early: BreakerEvent = { type: 'failure', source: 'job', error: 'PlexServerDown: x', at: before };
+    expect(step(h, early, small, h.since + 5).state).toBe(h);
+    expect(step(h, { type: 'success', source: 'job', at: before }, small, h.since + 5).state).toBe(h);
+    // a worker whose clock runs a little behind the supervisor's still counts
+    const skewed = h.since - CLOCK_SKEW_TOLERANCE_MS;
+    expect(step(h, { type: 'success', source: 'job', at: skewed }, small, h.since + 5).state.trialCalls).toBe(1);
+  });
+
+  it('trialVerdict: the bar is strict for closing, and an out-of-range rate reads as 20 %', () => {
+    const s = { trialCalls: 10, trialErrorRate: 0.2 };
+    expect(trialVerdict(10, 1, s)).toBe('close');
+    expect(trialVerdict(9, 1, s)).toBe('wait');
+    expect(trialVerdict(3, 2, s)).toBe('reopen');
+    expect(trialVerdict(1, 1, { trialCalls: 10, trialErrorRate: 1 })).toBe('wait');
+    expect(trialVerdict(10, 9, { trialCalls: 10, trialErrorRate: 1 })).toBe('close');
+    expect(trialVerdict(10, 10, { trialCalls: 10, trialErrorRate: 1 })).toBe('reopen');
+    expect(trialVerdict(2, 2, { trialCalls: 10, trialErrorRate: 0 })).toBe('reopen');
+    expect(trialVerdict(1, 0, { trialCalls: 0, trialErrorRate: 0.2 })).toBe('close'); // at least one call
+  });
+});
+
+describe('breaker: the trial against seeded random failure sequences', () => {
+  /**
+   * Feeds a HALF_OPEN breaker job outcomes failing with probability `p` (seeded), one a second, until the
+   * trial decides; returns the decision and the outcomes it saw.
+   */
+  function trial(seed: number, p: number, s: BreakerSettings) {
+    const random = rng(seed);
+    let state = halfOpen(s);
+    const outcomes: boolean[] = [];
+    for (let now = state.since + 1000; outcomes.length <= s.trialCalls; now += 1000) {
+      const failed = random() < p;
+      outcomes.push(!failed);
+      const r = step(state, failed ? fail('job', 'PlexTemporaryError: HTTP 503') : ok('job'), s, now);
+      state = r.state;
+      if (r.transition) return { to: r.transition.to, outcomes };
+    }
+    throw new Error('the trial never decided');
+  }
+
+  it('every decision follows the rule: closed only with trialCalls outcomes under the rate, re-opened once it cannot be', () => {
+    for (let seed = 1; seed <= 2000; seed++) {
+      const s = { ...settings, trialCalls: 1 + (seed % 15), trialErrorRate: [0.1, 0.2, 0.5, 1][seed % 4] };
+      const p = [0, 0.05, 0.2, 0.5, 0.9][seed % 5];
+      const { to, outcomes } = trial(seed, p, s);
+      const failures = outcomes.filter((o) => !o).length;
+      if (to === 'CLOSED') {
+        expect(outcomes.length, `seed ${seed}`).toBe(s.trialCalls);
+        expect(failures / s.trialCalls, `seed ${seed}`).toBeLessThan(s.trialErrorRate);
+      } else {
+        expect(to).toBe('OPEN');
+        expect(failures / s.trialCalls, `seed ${seed}`).toBeGreaterThanOrEqual(s.trialErrorRate);
+        expect(outcomes.at(-1), `seed ${seed}: re-opened on the failure that decided it`).toBe(false);
+        // decided at the first moment it could be: one failure fewer was still under the bar
+        expect((failures - 1) / s.trialCalls, `seed ${seed}`).toBeLessThan(s.trialErrorRate);
+      }
+    }
+  });
+
+  it('a Plex failing half its writes almost never passes a trial of 10 at 20 % (one lucky success no longer closes it)', () => {
+    let closed = 0;
+    const runs = 5000;
+    for (let seed = 1; seed <= runs; seed++) if (trial(seed, 0.5, settings).to === 'CLOSED') closed++;
+    // P(at most 1 failure in 10 at p = 0.5) = 11/1024 ≈ 1.1 %; the old rule (one success) closed 50 %.
+    expect(closed / runs).toBeLessThan(0.02);
+    expect(closed / runs).toBeGreaterThan(0.002);
+  });
+
+  it('a well Plex (2 % of writes failing) passes nearly every trial, and the re-opened ones met two failures', () => {
+    let closed = 0;
+    for (let seed = 1; seed <= 2000; seed++) if (trial(seed, 0.02, settings).to === 'CLOSED') closed++;
+    expect(closed / 2000).toBeGreaterThan(0.97);
   });
 });
 
@@ -270,10 +379,11 @@ describe('breaker: a whole outage', () => {
     for (let i = 1; i <= 5; i++) at(i * 1000, fail());
     at(30_000, ok('probe')); // too early
     at(65_000, ok('probe')); // HALF_OPEN
-    at(66_000, fail()); // OPEN again, openedAt 66 s
+    at(65_500, fail());
+    at(66_000, fail()); // 2 of 10 trial calls failed: OPEN again, openedAt 66 s
     at(100_000, ok('probe')); // too early
     at(126_000, ok('probe')); // HALF_OPEN
-    at(127_000, ok('job')); // CLOSED
+    for (let i = 1; i <= 10; i++) at(126_000 + i * 100, ok('job')); // the trial: CLOSED at the 10th
     expect(seen).toEqual(['CLOSED>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>CLOSED']);
     expect(s.recoveries).toBe(1);
     at(128_000, fail());
@@ -310,7 +420,9 @@ describe('breaker: storage', () => {
       openedAt: '',
       streakStartedAt: '',
       firstError: '',
-      halfOpenSuccesses: '0',
+      trialCalls: '0',
+      trialFailures: '0',
+      trialJobAt: '',
       recoveries: '0',
     });
   });

@@ -7,7 +7,7 @@ import { RAMP_STEP_MS, rampLimit, startRamp, steadyLimit, TRIAL_LIMIT, type Ramp
 import { keepOutcomes, limitChange, limitSignature, steerRamp, type RampSteeringInput } from '../../src/resilience/ramp-steering.js';
 
 const T0 = 1_700_000_000_000;
-const settings = { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.5, errorWindowMs: 60_000 };
+const settings = { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.5, errorWindowMs: 60_000, restoreAfterMs: 0 };
 
 function input(over: Partial<RampSteeringInput> = {}): RampSteeringInput {
   return {
@@ -64,6 +64,26 @@ describe('steerRamp', () => {
     const plan = steerRamp(input({ now, ramp: halved, outcomes: successes(10, T0 + 35_000) }))!;
     expect(plan.note).toBe('restored');
     expect(plan.ramp).toEqual({ ...halved, backoff: false, backoffSince: null, judgedFrom: now });
+  });
+
+  it('restores the rate once the errors stopped for RAMP_RESTORE_AFTER_MS, though the window still holds them', () => {
+    const quiet = { ...settings, restoreAfterMs: 5_000 };
+    const halved: RampState = { ...startRamp(T0), backoff: true, backoffSince: T0 + 10_000 };
+    // 20 failures then 5 successes: the window's error rate (0.8) is far above the threshold
+    const outcomes = [...failures(20, T0 + 9_000), ...successes(5, T0 + 12_000)];
+    const lastFailure = T0 + 9_019;
+    const at = (now: number) => steerRamp(input({ now, ramp: halved, outcomes, settings: quiet }))!;
+    expect(at(lastFailure + 999 + 1_000).note).toBeUndefined(); // 4 s after the halving (later than the last failure)
+    expect(at(T0 + 10_000 + 4_999).note).toBeUndefined();
+    const plan = at(T0 + 15_000);
+    expect(plan.note).toBe('restored');
+    expect(plan.ramp).toEqual({ ...halved, backoff: false, backoffSince: null, judgedFrom: T0 + 15_000 });
+    // a failure after the halving moves the quiet time's start
+    const later = [...outcomes, { at: T0 + 13_000, ok: false }];
+    expect(steerRamp(input({ now: T0 + 17_999, ramp: halved, outcomes: later, settings: quiet }))!.note).toBeUndefined();
+    expect(steerRamp(input({ now: T0 + 18_000, ramp: halved, outcomes: later, settings: quiet }))!.note).toBe('restored');
+    // 0 turns the rule off: only the error rate restores
+    expect(steerRamp(input({ now: T0 + 59_000, ramp: halved, outcomes, settings: { ...quiet, restoreAfterMs: 0 } }))!.note).toBeUndefined();
   });
 
   it('at its end: the steady limit, the ramp removed, the last closed outage marked with the ramp end', () => {

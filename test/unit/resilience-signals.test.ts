@@ -43,7 +43,7 @@ describe('foldSignals', () => {
 
   it('a success is a job success for the breaker and an ok outcome for the ramp', () => {
     expect(foldSignals([sig(1, 'ok', 'a')], strategies)).toEqual({
-      events: [{ type: 'success', source: 'job' }],
+      events: [{ type: 'success', source: 'job', at: AT + 1 }],
       outcomes: [{ at: AT + 1, ok: true }],
       affectedJobs: [],
       authSuspect: false,

@@ -7,7 +7,7 @@ import { startRamp, TRIAL_LIMIT } from '../../src/resilience/ramp.js';
 import { planStep, takeoverEffects, transitionEffects, type StepInput } from '../../src/resilience/transition-effects.js';
 
 const T0 = 1_700_000_000_000;
-const SETTINGS = { failureThreshold: 3, recoveryTimeoutMs: 1_000, successThreshold: 2 };
+const SETTINGS = { failureThreshold: 3, recoveryTimeoutMs: 1_000, trialCalls: 2, trialErrorRate: 0.2 };
 const fail = (at = T0): BreakerEvent => ({ type: 'failure', source: 'job', error: 'PlexServerDown: ECONNREFUSED', at });
 const ok = (source: 'job' | 'probe' = 'job'): BreakerEvent => ({ type: 'success', source });
 
@@ -83,25 +83,27 @@ describe('transitionEffects: what each transition asks of the supervisor', () =>
     expect(transitionEffects(t('CLOSED', 'OPEN'), { ...view, breaker: 'OPEN' }).map((e) => e.do)).toEqual(['record', 'pause', 'announce']);
   });
 
-  it('→ HALF_OPEN: held jobs counted, the trial limit, resume unless the token holds the queue', () => {
+  it('→ HALF_OPEN: held jobs counted, the trial limit, resume unless the token holds the queue, the delayed ones run now', () => {
     const free = transitionEffects(t('OPEN', 'HALF_OPEN'), { ...view, breaker: 'HALF_OPEN' });
     expect(free).toEqual([
       { do: 'record' },
       { do: 'addHeldJobs' },
       { do: 'setLimit', limit: TRIAL_LIMIT },
       { do: 'resume' },
+      { do: 'promoteHeld' },
       { do: 'announce' },
     ]);
     const held = transitionEffects(t('OPEN', 'HALF_OPEN'), { ...view, breaker: 'HALF_OPEN', tokenRejected: true });
     expect(held.map((e) => e.do)).not.toContain('resume');
   });
 
-  it('→ CLOSED: the running outage closed, its set cleared, resume, announce, token check, listener told', () => {
+  it('→ CLOSED: the running outage closed, its delayed jobs run now, its set cleared, resume, announce, token check, listener told', () => {
     const current = open('o', T0);
     const effects = transitionEffects(t('HALF_OPEN', 'CLOSED'), { ...view, outages: [current, closeOutage(open('p', T0 - 9), T0 - 5, 1)] });
     expect(effects).toEqual([
       { do: 'record' },
       { do: 'closeOutage', outage: current },
+      { do: 'promoteHeld' },
       { do: 'clearOutageJobs' },
       { do: 'resume' },
       { do: 'announce' },
@@ -141,6 +143,7 @@ describe('takeoverEffects: a new leader makes the queues match the state', () =>
     const left = open('o', T0);
     expect(takeoverEffects({ ...view, breaker: 'CLOSED', outages: [left] })).toEqual([
       { do: 'closeOutage', outage: left },
+      { do: 'promoteHeld' },
       { do: 'clearOutageJobs' },
       { do: 'resume' },
       { do: 'checkToken' },

@@ -7,7 +7,9 @@ import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js'
 import { emptyReport } from '../../src/sync/library-gaps.js';
 
 const NOW = 1_700_000_000_000;
-const config = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000 } };
+const config = {
+  ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 },
+};
 const queue = { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0, rateLimit: null };
 
 function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outages?: Outage[] } = {}): StatusSources {
