@@ -4,7 +4,7 @@
 import type { Config } from '../core/config.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decide, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
+import { decide, IMAGE_FIELDS, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
 import { unmetRequirements } from './readiness.js';
 
 /**
@@ -75,7 +75,7 @@ export function classifyScene(x: SceneInPlex, s: GapSettings): SceneGaps {
   const moved: GapClass[] = x.moved ? ['moved'] : [];
   if (!x.item) return { classes: ['notInPlex', ...moved], queue: ready && s.scanMissing && x.scannable === true };
   const item = x.item;
-  const fields = s.fields.filter((f) => f !== 'poster');
+  const fields = s.fields.filter((f) => !IMAGE_FIELDS.includes(f));
   const classes: GapClass[] = [];
   if (fields.length > 0 && !fields.some((f) => isSet(f, item))) classes.push('empty');
   if (fields.some((f) => x.record[f] !== undefined && plexValueHash(f, item) !== x.record[f])) classes.push('drifted');

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, PlexItem, PlexLockField, PlexScalarField, PlexTagField } from '../model/types.js';
 import { fitScalar, fitTags } from '../plex/edit-split.js';
+import { isOurPhotoUrl } from './image-links.js';
 import type { SyncMode } from './mapping.js';
 
 /** The record's entry for the value stash2plex means to set, written before the edit and removed once Plex took it. */
@@ -16,13 +17,20 @@ export type IntentEntry = `${SyncField}:intent`;
 export const intentOf = (field: SyncField): IntentEntry => `${field}:intent`;
 
 /**
- * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes), and
- * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion);
- * `noPosterVersion`: the last version whose bytes were no poster (Stash's SVG placeholder for a scene
- * without a cover: not read again until the version moves);
+ * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`, `background`: of the source image's
+ * bytes, with the POSTER_STYLE a poster was made in: imageHash), and `posterVersion` / `backgroundVersion`:
+ * the version of the source URL those bytes were last read at (screenshotVersion); `noPosterVersion`: the
+ * last version of the screenshot whose bytes were no image (Stash's SVG placeholder for a scene without a
+ * cover: not read again until the version moves); `actorphotos`: hash of the actor photo URLs set;
  * `<field>:intent` → hash of the value an edit under way (or one whose answer was lost) sets.
  */
-export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'noPosterVersion' | IntentEntry, string>>;
+export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'backgroundVersion' | 'noPosterVersion' | IntentEntry, string>>;
+
+/** Fields Plex does not show a value of that stash2plex could compare (images): decided apart from decide()'s value fields. */
+export const IMAGE_FIELDS: readonly SyncField[] = ['poster', 'background', 'actorphotos'];
+
+/** The record entry holding the source version of an uploaded image. */
+export const VERSION_ENTRY = { poster: 'posterVersion', background: 'backgroundVersion' } as const;
 
 /**
  * What confirming a decision writes once Plex took its edit: the owned entries the record does not hold
@@ -34,7 +42,8 @@ export function confirmation(
   d: Pick<Decision, 'owned' | 'intents' | 'released'>,
 ): { set: OwnershipRecord; drop: string[] } {
   const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
-  const released = d.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
+  const versions = (f: SyncField) => (f === 'poster' ? ['posterVersion', 'noPosterVersion'] : f === 'background' ? ['backgroundVersion'] : []);
+  const released = d.released.flatMap((f) => [f, intentOf(f), ...versions(f)]);
   const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
   return { set: ownershipChanges(record, d.owned), drop };
 }
@@ -48,7 +57,7 @@ export function carriedRecord(record: OwnershipRecord): OwnershipRecord {
   const out: OwnershipRecord = {};
   for (const field of SYNC_FIELD_NAMES) {
     const hash = record[field] ?? record[intentOf(field)];
-    if (hash !== undefined && field !== 'poster') out[intentOf(field)] = hash;
+    if (hash !== undefined && !IMAGE_FIELDS.includes(field)) out[intentOf(field)] = hash;
   }
   return out;
 }
@@ -69,6 +78,8 @@ export interface OwnershipSettings {
    * what is sent, recorded and compared next time; absent: nothing is cut.
    */
   editBudget?: number;
+  /** DASHBOARD_PUBLIC_URL: an actor photo under it is stash2plex's (removed when the performer's image goes); null: none is. */
+  imageBaseUrl?: string | null;
 }
 
 export interface Decision {
@@ -202,14 +213,38 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
   }
 }
 
+/**
+ * Actor photos (SYNC_FIELDS `actorphotos`), only on an actor list stash2plex manages: each actor with a
+ * Stash image of its own should show its photo URL, and one whose photo stash2plex set but whose
+ * performer has no image any more shows none. A photo is the actor tag's (`actor[i].tag.thumb`), sent
+ * with the complete list as Plex will show it (a real server replaces the list with the indexed tags).
+ */
+function decideActorPhotos(desired: DesiredPlexState, current: PlexItem, s: OwnershipSettings, out: Decision): void {
+  if (!s.fields.includes('actorphotos') || !desired.actorPhotos || out.owned.actors === undefined) return;
+  const list = out.edit.tags.actor?.set ?? current.tags.actor;
+  const shown = current.actorThumbs ?? {};
+  const thumbs: Record<string, string> = {};
+  for (const name of list) {
+    const want = desired.actorPhotos[name];
+    const have = shown[name];
+    if (want !== undefined && have !== want) thumbs[name] = want;
+    if (want === undefined && have !== undefined && s.imageBaseUrl && isOurPhotoUrl(s.imageBaseUrl, have)) thumbs[name] = '';
+  }
+  const sent = Object.keys(thumbs).length > 0;
+  if (sent) out.edit.tags.actor = { ...(out.edit.tags.actor ?? { set: [...list], remove: [] }), thumbs };
+  const set = list.filter((n) => desired.actorPhotos![n] !== undefined).map((n) => `${n}\t${desired.actorPhotos![n]}`);
+  own(out, 'actorphotos', valueHash(set), sent);
+}
+
 /** Fields stash2plex set that SYNC_FIELDS no longer names: forgotten, and their lock released while Plex still shows its value. */
 function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSettings, out: Decision): void {
   for (const field of SYNC_FIELD_NAMES) {
     if (s.fields.includes(field) || record[field] === undefined) continue;
     out.released.push(field);
-    const lockName = field === 'poster' ? 'thumb' : plexField(field, current)?.name;
+    // Actor photos have no lock of their own (the actor list's is the `actors` field's).
+    const lockName = field === 'poster' ? 'thumb' : field === 'background' ? 'art' : plexField(field, current)?.name;
     if (!lockName || lockName === 'userRating' || !current.locked.includes(lockName)) continue;
-    const stillOurs = field === 'poster' || plexValueHash(field, current) === record[field];
+    const stillOurs = field === 'poster' || field === 'background' || plexValueHash(field, current) === record[field];
     if (stillOurs) (out.edit.unlock ??= []).push(lockName as PlexLockField);
   }
 }
@@ -235,6 +270,7 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
     own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, s, out);
+  decideActorPhotos(desired, current, s, out);
   const rating = {
     field: 'rating' as const,
     have: plexValueHash('rating', current)!,
