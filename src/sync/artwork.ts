@@ -16,8 +16,9 @@ export type ImageShape = PosterStyle | 'full';
 export interface PreparedImage {
   bytes: Buffer;
   contentType: PosterType;
-  width: number;
-  height: number;
+  /** The upload's size in pixels; null for bytes passed on as they are (not decoded). */
+  width: number | null;
+  height: number | null;
 }
 
 /** Why an image is not uploaded; `byBytes`: the source bytes themselves are no image (so the same version never will be). */
@@ -71,16 +72,15 @@ export async function prepareImage(source: Buffer, shape: ImageShape, maxBytes: 
 }
 
 async function transform(source: Buffer, type: PosterType, shape: ImageShape): Promise<PreparedImage> {
+  // As they are, not even decoded: no processing where none is asked for.
+  if (shape === 'screenshot' || (shape === 'full' && type === 'image/jpeg')) return { bytes: source, contentType: type, width: null, height: null };
   const image = sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
-  const meta = await image.metadata();
-  const width = meta.autoOrient.width;
-  const height = meta.autoOrient.height;
-  if (shape === 'screenshot' || (shape === 'full' && type === 'image/jpeg')) return { bytes: source, contentType: type, width, height };
   if (shape === 'full') {
     const { data, info } = await image.jpeg({ quality: JPEG_QUALITY }).toBuffer({ resolveWithObject: true });
     return { bytes: data, contentType: 'image/jpeg', width: info.width, height: info.height };
   }
-  const box = posterBox(shape, width, height);
+  const { autoOrient } = await image.metadata();
+  const box = posterBox(shape, autoOrient.width, autoOrient.height);
   const fit = shape === 'crop' ? 'cover' : 'contain';
   const { data, info } = await image
     .resize({ ...box, fit, position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } })

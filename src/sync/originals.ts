@@ -142,7 +142,7 @@ export interface StoredOriginals {
 
 /** Pure: the stored hash → what was kept; an unreadable entry is left out and named. */
 export function parseOriginals(hash: Record<string, string>): StoredOriginals {
-  const out: StoredOriginals = { originals: {}, posterUpload: null, backgroundUpload: null, damaged: [] };
+  const out: StoredOriginals = { originals: {}, posterUpload: null, damaged: [] };
   for (const [field, raw] of Object.entries(hash)) {
     if (field === POSTER_UPLOAD_FIELD || field === BACKGROUND_UPLOAD_FIELD) {
       if (!/^[0-9a-f]{40}$/.test(raw)) out.damaged.push(field);

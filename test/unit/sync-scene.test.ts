@@ -126,7 +126,8 @@ function fakeStash(scenes: StashScene[], shot: () => Screenshot) {
 const redis = testRedis();
 afterAll(() => redis.disconnect());
 
-const SYNC = parseConfig({}, { plex: false, stash: false }).sync;
+// The text fields and the poster: the background and actor photos have tests of their own (test/integration/images.test.ts).
+const SYNC = parseConfig({ SYNC_FIELDS: 'title,summary,studio,date,genres,actors,rating,poster' }, { plex: false, stash: false }).sync;
 const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') };
 
 function setup(
