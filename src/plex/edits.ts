@@ -40,7 +40,9 @@ export function itemFromMetadata(m: PlexMetadata, sectionKey = ''): PlexItem {
     locked: m.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
     ...(m.thumb ? { thumb: m.thumb } : {}),
     ...(m.art ? { art: m.art } : {}),
-    ...(m.Role.some((r) => r.thumb) ? { actorThumbs: Object.fromEntries(m.Role.filter((r) => r.thumb).map((r) => [r.tag, r.thumb!])) } : {}),
+    ...(m.Role.some((r) => r.thumb)
+      ? { actorThumbs: Object.fromEntries(m.Role.filter((r) => r.thumb).map((r) => [r.tag, r.thumb!])) }
+      : {}),
   };
 }
 

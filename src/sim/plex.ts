@@ -944,7 +944,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
    */
   private selectImage(item: Item, kind: ImageKind, url: string | null): void {
     if (!url) throw new HttpError(400, 'url is required');
-    if (!imagesOf(item, kind).list.some((p) => p.ratingKey === url)) throw new HttpError(404, `no ${kind} ${url} for item ${item.ratingKey}`);
+    if (!imagesOf(item, kind).list.some((p) => p.ratingKey === url))
+      throw new HttpError(404, `no ${kind} ${url} for item ${item.ratingKey}`);
     if (kind === 'art') item.selectedArt = url;
     else item.selectedPoster = url;
     item.locked.add(IMAGE_LOCK[kind]);
@@ -1036,7 +1037,8 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
     indexed.set(op.field, seen.add(op.index));
   }
   for (const op of ops) {
-    if (op.kind === 'thumb' && !indexed.get(op.field)?.has(op.index)) throw new HttpError(400, `${op.field}[${op.index}].tag.thumb without its tag`);
+    if (op.kind === 'thumb' && !indexed.get(op.field)?.has(op.index))
+      throw new HttpError(400, `${op.field}[${op.index}].tag.thumb without its tag`);
   }
   return ops;
 }

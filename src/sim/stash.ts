@@ -1169,7 +1169,9 @@ export const STASH_SCENE_PLACEHOLDER_SVG = Buffer.from(
 );
 
 /** What the simulator serves for a performer or group without an image (Stash serves one of its static defaults). */
-export const STASH_DEFAULT_IMAGE_SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2 3"><rect width="2" height="3"/></svg>\n');
+export const STASH_DEFAULT_IMAGE_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2 3"><rect width="2" height="3"/></svg>\n',
+);
 
 export function scenePng(id: string): Buffer {
   const [r, g, b] = createHash('sha256').update(`scene:${id}`).digest();

@@ -536,7 +536,9 @@ export class StashClient {
   async groupCover(sceneId: string): Promise<string | null> {
     const { findScene } = await this.query('SceneGroupCovers', SCENE_GROUP_COVERS, { id: sceneId }, sceneGroupCoversData);
     const covers = (findScene?.groups ?? []).map((g) => g.group.front_image_path);
-    return covers.find((url): url is string => !!url && new URL(url, 'http://stash.invalid').searchParams.get('default') !== 'true') ?? null;
+    return (
+      covers.find((url): url is string => !!url && new URL(url, 'http://stash.invalid').searchParams.get('default') !== 'true') ?? null
+    );
   }
 
   /** A performer's image as Stash serves it (`/performer/<id>/image?t=<version>`), read with this client's credentials. */

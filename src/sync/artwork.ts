@@ -66,14 +66,18 @@ export async function prepareImage(source: Buffer, shape: ImageShape, maxBytes: 
     return { skipped: `not uploaded: the image could not be decoded (${err instanceof Error ? err.message : String(err)})`, byBytes: true };
   }
   if (prepared.bytes.length > maxBytes) {
-    return { skipped: `not uploaded: ${prepared.bytes.length} bytes once made into ${shape} exceed ${maxBytes} (POSTER_MAX_BYTES)`, byBytes: false };
+    return {
+      skipped: `not uploaded: ${prepared.bytes.length} bytes once made into ${shape} exceed ${maxBytes} (POSTER_MAX_BYTES)`,
+      byBytes: false,
+    };
   }
   return prepared;
 }
 
 async function transform(source: Buffer, type: PosterType, shape: ImageShape): Promise<PreparedImage> {
   // As they are, not even decoded: no processing where none is asked for.
-  if (shape === 'screenshot' || (shape === 'full' && type === 'image/jpeg')) return { bytes: source, contentType: type, width: null, height: null };
+  if (shape === 'screenshot' || (shape === 'full' && type === 'image/jpeg'))
+    return { bytes: source, contentType: type, width: null, height: null };
   const image = sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
   if (shape === 'full') {
     const { data, info } = await image.jpeg({ quality: JPEG_QUALITY }).toBuffer({ resolveWithObject: true });

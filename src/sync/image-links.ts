@@ -55,3 +55,15 @@ export async function imageSecret(redis: RedisConnection, k: Pick<Keys, 'imageSe
   }
   throw new Error(`${k.imageSecret}: the image signing secret could not be stored`);
 }
+
+/** The secret, read from Redis once per process (again after a failed read). */
+export function cachedImageSecret(redis: RedisConnection, k: Pick<Keys, 'imageSecret'>): () => Promise<string> {
+  let secret: Promise<string> | null = null;
+  return () => {
+    secret ??= imageSecret(redis, k).catch((err: unknown) => {
+      secret = null;
+      throw err;
+    });
+    return secret;
+  };
+}

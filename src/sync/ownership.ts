@@ -42,7 +42,8 @@ export function confirmation(
   d: Pick<Decision, 'owned' | 'intents' | 'released'>,
 ): { set: OwnershipRecord; drop: string[] } {
   const intents = new Set([...Object.keys(record), ...Object.keys(d.intents)].filter((k) => k.endsWith(':intent')));
-  const versions = (f: SyncField) => (f === 'poster' ? ['posterVersion', 'noPosterVersion'] : f === 'background' ? ['backgroundVersion'] : []);
+  const versions = (f: SyncField) =>
+    f === 'poster' ? ['posterVersion', 'noPosterVersion'] : f === 'background' ? ['backgroundVersion'] : [];
   const released = d.released.flatMap((f) => [f, intentOf(f), ...versions(f)]);
   const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in d.intents);
   return { set: ownershipChanges(record, d.owned), drop };

@@ -83,7 +83,11 @@ export function imageToRead(
 }
 
 /** The source as read and the upload made of it, or why there is none (posterFrom's notes first: they name Stash's placeholder). */
-async function madeImage(read: Screenshot, shape: ImageShape, maxBytes: number): Promise<SkippedImage | { source: Buffer; prepared: PreparedImage }> {
+async function madeImage(
+  read: Screenshot,
+  shape: ImageShape,
+  maxBytes: number,
+): Promise<SkippedImage | { source: Buffer; prepared: PreparedImage }> {
   const source = posterFrom(read);
   if ('skipped' in source) return source;
   const prepared = await prepareImage(source.bytes, shape, maxBytes);
@@ -107,7 +111,8 @@ async function syncImage(
   const made = await madeImage(await ctx.read(slot.url), slot.shape, deps.maxBytes);
   // No upload and no lock: Plex keeps whatever it has. Bytes that are no image stay so at this version.
   if ('skipped' in made) {
-    if (made.byBytes && sourceVersion !== null) await writeOwnership(deps.redis, deps.keys, target.ratingKey, { noPosterVersion: sourceVersion });
+    if (made.byBytes && sourceVersion !== null)
+      await writeOwnership(deps.redis, deps.keys, target.ratingKey, { noPosterVersion: sourceVersion });
     return { uploaded: false, skipped: made.skipped };
   }
   const { source, prepared } = made;

@@ -86,14 +86,15 @@ function fakePlex(files: Record<string, string>) {
       calls.push(`posters ${ratingKey}`);
       return items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [];
     },
-    async uploadArt(_section, ratingKey) {
+    uploadArt(_section, ratingKey) {
       calls.push(`art ${ratingKey}`);
       lock(items.get(ratingKey)!, 'art');
       items.get(ratingKey)!.art = `/library/metadata/${ratingKey}/art/2`;
+      return Promise.resolve();
     },
-    async arts(ratingKey) {
+    arts(ratingKey) {
       calls.push(`arts ${ratingKey}`);
-      return items.get(ratingKey)!.art ? [{ ratingKey: 'metadata://arts/agent', selected: true, provider: 'agent' }] : [];
+      return Promise.resolve(items.get(ratingKey)!.art ? [{ ratingKey: 'metadata://arts/agent', selected: true, provider: 'agent' }] : []);
     },
     // Like the real client: proven gone only when Plex answers (not down) and has no such item.
     async confirmGone(ratingKey) {
