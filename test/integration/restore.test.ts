@@ -262,6 +262,8 @@ describe('the rules', () => {
         return plex.selectPoster(rk, key);
       },
       applyEdit: (sk: string, rk: string, edit: PlexEdit) => plex.applyEdit(sk, rk, edit),
+      arts: (rk: string) => plex.arts(rk),
+      selectArt: (rk: string, key: string) => plex.selectArt(rk, key),
     };
     try {
       await expect(
