@@ -427,6 +427,11 @@ export class StashSimulator extends SimServer<StashSimMode> {
     r.updated_at = this.time(this.now());
   }
 
+  /** A performer's image of its own (null: none). */
+  performerImage(id: string): Buffer | null {
+    return this.mustNamed('performer', id).image?.bytes ?? null;
+  }
+
   /** Adds a group (groupCreate), with a front image or none; returns its id. */
   addGroup(name: string, front: SimImage | null = null): string {
     const id = String(this.nextGroupId++);
