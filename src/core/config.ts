@@ -299,8 +299,8 @@ export interface Config {
   hookSpoolDir: string;
   /** allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence). */
   /**
-   * allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence), DASHBOARD_PUBLIC_URL's
-   * among them; imageRatePerMinute: the performer image route's limit (IMAGE_RATE_PER_MINUTE).
+   * allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence); imageRatePerMinute:
+   * the performer image route's limit (IMAGE_RATE_PER_MINUTE; the route is open to any Host, like /healthz).
    */
   dashboard: {
     host: string;
@@ -437,14 +437,6 @@ function syncSettings(r: Reader): Config['sync'] {
   };
 }
 
-/** DASHBOARD_ALLOWED_HOSTS, plus DASHBOARD_PUBLIC_URL's host: Plex fetches performer photos there. */
-function allowedHosts(r: Reader): string[] {
-  const hosts = r('DASHBOARD_ALLOWED_HOSTS') ?? [];
-  const publicUrl = r('DASHBOARD_PUBLIC_URL');
-  const publicHost = publicUrl ? hostHeaderName(new URL(publicUrl).host) : null;
-  return publicHost && !hosts.includes(publicHost) ? [...hosts, publicHost] : hosts;
-}
-
 /** Pure: env → Config. Throws ConfigError naming the first bad variable. */
 export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }): Config {
   const r: Reader = (k) => read(env, k);
@@ -473,7 +465,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       port: r('DASHBOARD_PORT')!,
       user: r('DASHBOARD_USER')!,
       password: r('DASHBOARD_PASSWORD') ?? null,
-      allowedHosts: allowedHosts(r),
+      allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
       imageRatePerMinute: r('IMAGE_RATE_PER_MINUTE')!,
     },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
