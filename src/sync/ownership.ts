@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, PlexItem, PlexLockField, PlexScalarField, PlexTagField } from '../model/types.js';
-import { fitScalar, fitTags } from '../plex/edit-split.js';
+import { editUnits, fitScalar, fitTags, unitBytes } from '../plex/edit-split.js';
 import { isOurPhotoUrl } from './image-links.js';
 import type { SyncMode } from './mapping.js';
 
@@ -231,10 +231,28 @@ function decideActorPhotos(desired: DesiredPlexState, current: PlexItem, s: Owne
     if (want !== undefined && have !== want) thumbs[name] = want;
     if (want === undefined && have !== undefined && s.imageBaseUrl && isOurPhotoUrl(s.imageBaseUrl, have)) thumbs[name] = '';
   }
-  const sent = Object.keys(thumbs).length > 0;
-  if (sent) out.edit.tags.actor = { ...(out.edit.tags.actor ?? { set: [...list], remove: [] }), thumbs };
+  const fitting = fitThumbs(out.edit.tags.actor ?? { set: [...list], remove: [] }, thumbs, s.editBudget);
+  if (fitting.length < Object.keys(thumbs).length)
+    out.cut.push(`actorphotos: ${Object.keys(thumbs).length} → ${fitting.length} (${URL_CUT})`);
+  const sent = fitting.length > 0;
+  if (sent) out.edit.tags.actor = { ...(out.edit.tags.actor ?? { set: [...list], remove: [] }), thumbs: Object.fromEntries(fitting) };
   const set = list.filter((n) => desired.actorPhotos![n] !== undefined).map((n) => `${n}\t${desired.actorPhotos![n]}`);
   own(out, 'actorphotos', valueHash(set), sent);
+}
+
+/** The photos that fit one request with their actor list (a list's tags never split): the first ones, in the list's order. */
+function fitThumbs(
+  actors: { set: string[]; remove: string[] },
+  thumbs: Record<string, string>,
+  budget: number | undefined,
+): [string, string][] {
+  const wanted = actors.set.filter((n) => n in thumbs).map((n): [string, string] => [n, thumbs[n]]);
+  if (budget === undefined) return wanted;
+  const bytesWith = (n: number) =>
+    unitBytes(editUnits({ scalars: {}, tags: { actor: { ...actors, remove: [], thumbs: Object.fromEntries(wanted.slice(0, n)) } } })[0]);
+  let n = wanted.length;
+  while (n > 0 && bytesWith(n) > budget) n--;
+  return wanted.slice(0, n);
 }
 
 /** Fields stash2plex set that SYNC_FIELDS no longer names: forgotten, and their lock released while Plex still shows its value. */
@@ -253,7 +271,7 @@ function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSetting
 /**
  * The edit that makes `current` show `desired` for the fields of SYNC_FIELDS stash2plex may touch. A
  * field is sent when its value differs or it is not locked yet (an unchanged, locked item yields an
- * empty edit: no request). The poster is decided apart (posterWanted): its bytes are read only if needed.
+ * empty edit: no request). The images are decided apart (src/sync/scene-images.ts): their bytes are read only if needed.
  */
 export function decide(desired: DesiredPlexState, current: PlexItem, record: OwnershipRecord, s: OwnershipSettings): Decision {
   const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, intents: {}, released: [], preserved: [], cut: [] };
@@ -288,15 +306,6 @@ export function decide(desired: DesiredPlexState, current: PlexItem, record: Own
   return out;
 }
 
-/**
- * Whether a screenshot with hash `hash` is uploaded: when it differs from the poster stash2plex last
- * uploaded, or Plex lost the lock. (Plex does not expose a poster's bytes, so a poster changed in Plex
- * cannot be told apart: PRESERVE_PLEX_EDITS does not apply to it.)
- */
-export function posterWanted(hash: string, record: OwnershipRecord, thumbLocked: boolean): boolean {
-  return !thumbLocked || record.poster !== hash;
-}
-
 /** How old (by our clock) a screenshot version must be before it is trusted: see screenshotVersion. */
 export const SCREENSHOT_VERSION_SETTLE_S = 2;
 
@@ -317,16 +326,4 @@ export function screenshotVersion(url: string, nowMs: number): string | null {
   const t = parsed.searchParams.get('t');
   if (t === null || !/^\d+$/.test(t) || Number(t) > nowMs / 1000 - SCREENSHOT_VERSION_SETTLE_S) return null;
   return `${parsed.pathname}?t=${t}`;
-}
-
-/**
- * Whether the screenshot must be read to decide on the poster: not when its version is the one read
- * last time, the poster stash2plex uploaded is recorded and Plex still holds its lock; nor when the
- * bytes at this version were no poster (a scene without a cover: nothing to upload, whatever Plex
- * shows). A cover set later moves the version (the scene's `updated_at`), so it is read.
- */
-export function screenshotToRead(version: string | null, record: OwnershipRecord, thumbLocked: boolean): boolean {
-  if (version === null) return true;
-  if (record.noPosterVersion === version) return false;
-  return record.posterVersion !== version || record.poster === undefined || !thumbLocked;
 }
