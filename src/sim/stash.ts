@@ -11,8 +11,10 @@
 // (./stash-versions.ts), and the scene saves sceneUpdate, scenesUpdate and bulkSceneUpdate with the
 // Scene.Update.Post hook each saved scene fires, its hookContext built as Stash builds it
 // (./stash-mutations.ts), handed to `onHook`; a scan that finds a file moved (scanMovedFile: the
-// no-input Scene.Update.Post, updated_at unchanged) and moveFiles (no hook at all). Fault injection
-// (down / 503 / latency) and a request log for tests, demo and bench.
+// no-input Scene.Update.Post, updated_at unchanged) and moveFiles (no hook at all). Performers' images
+// and groups' front images as Stash serves them (`/performer/<id>/image`, `/group/<id>/frontimage`), their
+// paths `?t=<updated_at>` with `&default=true` when there is none (internal/api/urlbuilders/performer.go,
+// group.go). Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
