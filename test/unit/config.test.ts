@@ -42,7 +42,14 @@ describe('parseConfig', () => {
     expect(c.plex.maxUrlBytes).toBe(8192);
     expect(c.outageHistorySize).toBe(30);
     expect(c.reconcile).toEqual({ afterOutage: true, intervalMs: 900_000 });
-    expect(c.dashboard).toEqual({ host: '127.0.0.1', port: 3000, user: 'admin', password: null, allowedHosts: [], imageRatePerMinute: 600 });
+    expect(c.dashboard).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      user: 'admin',
+      password: null,
+      allowedHosts: [],
+      imageRatePerMinute: 600,
+    });
     expect(c.errorStrategies).toEqual(DEFAULT_ERROR_STRATEGIES);
   });
 
