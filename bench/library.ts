@@ -4,7 +4,8 @@
 // in the same run, with one read per job (READ_BATCH=1); then 10 % of the scenes changed (one in ten of
 // those with a new cover), synced as their hooks would enqueue them (50 ms, any number at a time).
 // 10 % of the scenes have no cover (Stash serves its SVG placeholder); one in ten of them gets one in the
-// changed pass.
+// changed pass. Every image row is on: the poster, the background (SYNC_FIELDS' default) and actor
+// photos (DASHBOARD_PUBLIC_URL set; one performer in four has an image of its own).
 //
 //   node dist/bench/library.js [--quick]
 import { parseConfig, type Config } from '../src/core/config.js';
@@ -16,7 +17,9 @@ import { mapPath, normalisePlexPath } from '../src/plex/paths.js';
 import { ROUTES, type SimRequest } from '../src/sim/plex.js';
 import { startSimWorld, type SimWorld } from '../src/sim/world.js';
 import { desiredState } from '../src/sync/mapping.js';
+import { imageSecret } from '../src/sync/image-links.js';
 import { decideEdit, screenshotVersion, valueHash } from '../src/sync/ownership.js';
+import { imageHash } from '../src/sync/scene-images.js';
 import { createSyncQueue, enqueueSyncBulk } from '../src/sync/queue.js';
 import { startWorkerRole } from '../src/roles/worker.js';
 import { isMain, privateRedis, round, sleep, table, type Row } from './lib.js';
@@ -41,14 +44,19 @@ const blankItem = (ratingKey: string): PlexItem => parseItem({ MediaContainer: {
  */
 async function seed(world: SimWorld, config: Config, redis: RedisConnection, coverless: ReadonlySet<string>): Promise<void> {
   const k = keys(config.redis.prefix);
+  const links = { baseUrl: config.sync.imageBaseUrl!, secret: await imageSecret(redis, k) };
   let pipe = redis.pipeline();
   for (const [id, ratingKey] of world.ratingKeyOf) {
     const scene = world.stash.scene(id)!;
-    const { edit, owned } = decideEdit(desiredState(scene), blankItem(ratingKey), {}, config.sync);
+    const { edit, owned } = decideEdit(desiredState(scene, links), blankItem(ratingKey), {}, config.sync);
     const shot = coverless.has(id) ? undefined : world.stash.screenshotOf(id);
-    world.plex.seedItem(ratingKey, { edit: encodeEdit(edit), userRating: edit.userRating, poster: shot });
+    // The background as the screenshot's bytes: what Plex holds is never read back, only its record counts.
+    world.plex.seedItem(ratingKey, { edit: encodeEdit(edit), userRating: edit.userRating, poster: shot, art: shot });
     const version = screenshotVersion(scene.paths!.screenshot!, Infinity)!;
-    pipe.hset(ownershipKey(k, ratingKey), { ...owned, ...(shot ? { poster: valueHash(shot.bytes), posterVersion: version } : {}) });
+    const images = shot
+      ? { poster: valueHash(shot.bytes), posterVersion: version, background: imageHash(shot.bytes, 'full'), backgroundVersion: version }
+      : {};
+    pipe.hset(ownershipKey(k, ratingKey), { ...owned, ...images });
     pipe.hset(k.plexPathCache, normalisePlexPath(mapPath(scene.files[0].path, config.plex.pathMap)), ratingKey);
     pipe.hset(k.plexSceneItem, id, ratingKey);
     if (pipe.length >= 2_000) {
@@ -66,11 +74,15 @@ interface PassResult {
   screenshots: number;
   metadataEdits: number;
   posterUploads: number;
+  backgroundUploads: number;
+  /** Performer image reads (Stash) in the pass: none, the dashboard reads them when Plex asks. */
+  performerImages: number;
   failed: number;
 }
 
 const isMetadataEdit = (r: SimRequest) =>
-  (r.method === 'PUT' && r.route === ROUTES.sectionAll && !r.path.includes('thumb.locked')) || r.route === ROUTES.rate;
+  (r.method === 'PUT' && r.route === ROUTES.sectionAll && !r.path.includes('thumb.locked') && !r.path.includes('art.locked')) ||
+  r.route === ROUTES.rate;
 
 /** One pass of `ids` through a worker role with `env` (READ_BATCH…), on the seeded prefix. */
 async function pass(world: SimWorld, base: Record<string, string>, ids: string[], env: Record<string, string> = {}): Promise<PassResult> {
@@ -108,6 +120,8 @@ async function pass(world: SimWorld, base: Record<string, string>, ids: string[]
     screenshots: world.stash.count({ operationName: 'screenshot' }),
     metadataEdits: world.plex.count(isMetadataEdit),
     posterUploads: world.plex.count({ method: 'POST', route: ROUTES.posters }),
+    backgroundUploads: world.plex.count({ method: 'POST', route: ROUTES.arts }),
+    performerImages: world.stash.count({ operationName: 'performer-image' }),
     failed,
   };
 }
@@ -120,6 +134,8 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
   const redis = await privateRedis();
   const world = await startSimWorld({ scenes: n });
   const ids = [...world.ratingKeyOf.keys()];
+  const photo = { bytes: world.stash.screenshotOf(ids[0]).bytes, contentType: 'image/png' };
+  world.stash.setPerformerImage(world.stash.addPerformer('Performer 1'), photo);
   // 10 % without a cover, removed "10 s ago" by Stash's clock, so their screenshot versions are settled
   // (ownership.screenshotVersion) when the passes run, as they would be for covers removed long before.
   const coverless = ids.filter((_, i) => i % 10 === 5);
@@ -132,6 +148,8 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
     REDIS_PREFIX: `bench-lib-${Date.now()}`,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     RECONCILE_INTERVAL_MS: '0',
+    // Actor photos on: the links point here (nothing fetches them in the benchmark).
+    DASHBOARD_PUBLIC_URL: 'http://stash2plex.invalid:3000',
   };
   const seedConn = connectRedis(parseConfig(base));
   const seeded = performance.now();
@@ -193,8 +211,8 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
       target: '0',
     },
     {
-      figure: 'edits in the unchanged passes',
-      value: batched.metadataEdits + batched.posterUploads + single.metadataEdits + single.posterUploads,
+      figure: 'edits and uploads in the unchanged passes (posters, backgrounds, actor photos)',
+      value: [batched, single].reduce((n, r) => n + r.metadataEdits + r.posterUploads + r.backgroundUploads + r.performerImages, 0),
       target: '0',
     },
     {
@@ -205,6 +223,11 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
     {
       figure: `poster uploads (${newCovers.length} new covers among them, ${coverAdded.length} on scenes that had none)`,
       value: change.posterUploads,
+      target: String(newCovers.length + coverAdded.length),
+    },
+    {
+      figure: 'background uploads (the same new covers)',
+      value: change.backgroundUploads,
       target: String(newCovers.length + coverAdded.length),
     },
     {

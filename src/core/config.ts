@@ -114,8 +114,26 @@ const errorStrategiesJson = z.string().transform((s, ctx) => {
 });
 
 /** Plex fields stash2plex can sync (SYNC_FIELDS); `date` is originallyAvailableAt, `rating` the user rating. */
-export const SYNC_FIELD_NAMES = ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'collection'] as const;
+export const SYNC_FIELD_NAMES = [
+  'title',
+  'summary',
+  'studio',
+  'date',
+  'genres',
+  'actors',
+  'rating',
+  'poster',
+  'collection',
+  'background',
+  'actorphotos',
+] as const;
 export type SyncField = (typeof SYNC_FIELD_NAMES)[number];
+/** How a poster is cut from its source (POSTER_STYLE): as it is, the centre 2:3, or the whole frame in 2:3 with bars. */
+export const POSTER_STYLES = ['screenshot', 'crop', 'letterbox'] as const;
+export type PosterStyle = (typeof POSTER_STYLES)[number];
+/** Where a poster comes from (POSTER_FROM): the scene's screenshot, or the front cover of a Stash group the scene is in. */
+export const POSTER_SOURCES = ['screenshot', 'group'] as const;
+export type PosterSource = (typeof POSTER_SOURCES)[number];
 /** What a scene must have before it is synced (SYNC_REQUIRE); `none` alone lets every scene through. */
 export const SYNC_REQUIREMENTS = ['metadata', 'organized', 'stashid'] as const;
 export type SyncRequirement = (typeof SYNC_REQUIREMENTS)[number];
@@ -192,6 +210,8 @@ const VARIABLES = {
   STASH_MAX_RESPONSE_BYTES: [int(1024), String(32 * 1024 * 1024)],
   POSTER_MAX_BYTES: [int(1024), String(20 * 1024 * 1024)],
   PLEX_MAX_URL_BYTES: [int(1024), String(DEFAULT_PLEX_MAX_URL_BYTES)],
+  POSTER_STYLE: [z.enum(POSTER_STYLES, { message: `must be ${POSTER_STYLES.join(', ')}` }), 'screenshot'],
+  POSTER_FROM: [z.enum(POSTER_SOURCES, { message: `must be ${POSTER_SOURCES.join(' or ')}` }), 'screenshot'],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_TRIAL_CALLS: [int(1), '10'],
@@ -218,6 +238,8 @@ const VARIABLES = {
   DASHBOARD_USER: [nonEmpty, 'admin'],
   DASHBOARD_PASSWORD: [nonEmpty, undefined],
   DASHBOARD_ALLOWED_HOSTS: [hostList, undefined],
+  DASHBOARD_PUBLIC_URL: [httpUrl, undefined],
+  IMAGE_RATE_PER_MINUTE: [int(1), '600'],
   ERROR_STRATEGIES: [errorStrategiesJson, undefined],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
@@ -265,6 +287,12 @@ export interface Config {
     require: SyncRequirement[];
     preservePlexEdits: boolean;
     maxTags: number;
+    /** POSTER_STYLE: how the poster is cut from its source. */
+    posterStyle: PosterStyle;
+    /** POSTER_FROM: the screenshot, or a Stash group's front cover when the scene is in a group that has one. */
+    posterFrom: PosterSource;
+    /** DASHBOARD_PUBLIC_URL: where Plex fetches performer photos (src/sync/image-links.ts); null: no actor photos. */
+    imageBaseUrl: string | null;
   };
   /** Failed sync jobs kept (BullMQ removeOnFail). */
   keepFailed: FailedRetention;
@@ -286,7 +314,18 @@ export interface Config {
   /** Where the HTTP hook spools events Redis did not take (a subfolder per REDIS_PREFIX). */
   hookSpoolDir: string;
   /** allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence). */
-  dashboard: { host: string; port: number; user: string; password: string | null; allowedHosts: string[] };
+  /**
+   * allowedHosts: extra Host names accepted besides loopback ones (DNS rebinding defence); imageRatePerMinute:
+   * the performer image route's limit (IMAGE_RATE_PER_MINUTE; the route is open to any Host, like /healthz).
+   */
+  dashboard: {
+    host: string;
+    port: number;
+    user: string;
+    password: string | null;
+    allowedHosts: string[];
+    imageRatePerMinute: number;
+  };
   errorStrategies: ErrorStrategies;
   logLevel: string;
 }
@@ -409,6 +448,9 @@ function syncSettings(r: Reader): Config['sync'] {
     require: r('SYNC_REQUIRE')!,
     preservePlexEdits: r('PRESERVE_PLEX_EDITS')!,
     maxTags: r('MAX_TAGS')!,
+    posterStyle: r('POSTER_STYLE')!,
+    posterFrom: r('POSTER_FROM')!,
+    imageBaseUrl: r('DASHBOARD_PUBLIC_URL') ?? null,
   };
 }
 
@@ -447,6 +489,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       user: r('DASHBOARD_USER')!,
       password: r('DASHBOARD_PASSWORD') ?? null,
       allowedHosts: r('DASHBOARD_ALLOWED_HOSTS') ?? [],
+      imageRatePerMinute: r('IMAGE_RATE_PER_MINUTE')!,
     },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,

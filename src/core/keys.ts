@@ -29,6 +29,11 @@ export function keys(prefix: string) {
     plexLibraryCheck: `${prefix}:plex:library-check`,
     /** String: the X-Plex-Client-Identifier every process shares (set once, with SET NX). */
     plexClientId: `${prefix}:plex:client-id`,
+    /**
+     * String: the secret performer photo URLs are signed with (`DASHBOARD_PUBLIC_URL/images/performer/<id>?v=&sig=`),
+     * created once (SET NX) by the first worker or dashboard that needs it; deleting it invalidates every link.
+     */
+    imageSecret: `${prefix}:images:secret`,
     /** Hash: ratingKey → SHA-256 of the last poster uploaded. Legacy: moved into `<own>:<ratingKey>` when a worker starts. */
     posterHashes: `${prefix}:plex:poster`,
     /**

@@ -2,8 +2,10 @@
 // the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
 // GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
-// POST /api/restore, POST /api/restore/resume, /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
-// in a response (every dynamic value is redacted before it is rendered).
+// POST /api/restore, POST /api/restore/resume, /metrics, Bull Board at /queues and the 404. Performer
+// images for Plex (GET /images/performer/:id) are open, behind their links' signature. Errors answer
+// JSON without a stack; secrets never appear in a response (every dynamic value is redacted before it
+// is rendered).
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -27,7 +29,10 @@ import type { HookSpool } from './hook-spool.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
 import type { PageContext } from './page.js';
 import { directProbe, sharedInFlight } from './probe.js';
-import type { RateLimit } from './rate-limit.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
+import type { PerformerImagePorts } from './handlers/performer-image.js';
+import { cachedImageSecret } from '../sync/image-links.js';
+import { StashClient } from '../stash-api/client.js';
 import { errorHandler, jsonSender, toExpress, type SendJson } from './respond.js';
 import { dashboardRoutes, type DashboardPorts, type RouteDef } from './routes.js';
 import { stashHookRouter } from './stash-hook.js';
@@ -186,6 +191,21 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     nonce: () => randomBytes(16).toString('base64'),
     stashHook,
     bullBoard: bullBoardRouter(opts, secrets, jsonSender(secrets)),
+    ...performerImages(opts, k),
+  };
+}
+
+/** The performer image route's ports: the signing secret, Stash with this process's credentials, one bucket per address. */
+function performerImages(opts: DashboardAppOptions, k: Keys): PerformerImagePorts {
+  const { config, redis, log } = opts;
+  const stash = config.stash.url
+    ? new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes, log })
+    : null;
+  const perMinute = config.dashboard.imageRatePerMinute;
+  return {
+    imageSecret: cachedImageSecret(redis, k),
+    fetchPerformerImage: stash ? (id, version) => stash.fetchPerformerImage(id, version) : null,
+    imageRateLimit: new RateLimiter({ ratePerSec: perMinute / 60, burst: perMinute, now: opts.now }),
   };
 }
 

@@ -8,12 +8,19 @@ export interface DashboardRequest {
   query: Readonly<Record<string, unknown>>;
   /** The raw body, on routes that read one (`body: 'raw'` in ./routes.ts). */
   body?: Buffer;
-  /** The caller's address, for the log. */
+  /** The caller's address, for the log (and the image route's rate limit). */
   remote?: string;
+  /** The route's path parameters (`:id`). */
+  params?: Readonly<Record<string, string>>;
+  /** The request's If-None-Match header (the image route answers 304 to its own ETag). */
+  ifNoneMatch?: string;
 }
 
 /** A JSON answer (every string in it is redacted when sent) or a text one with its content type. */
-export type Reply = { status: number; json: unknown } | { status: number; type: string; text: string; headers?: Record<string, string> };
+export type Reply =
+  | { status: number; json: unknown }
+  | { status: number; type: string; text: string; headers?: Record<string, string> }
+  | { status: number; type: string; bytes: Buffer; headers?: Record<string, string> };
 
 export type Handler = (req: DashboardRequest) => Promise<Reply>;
 

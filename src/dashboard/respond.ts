@@ -31,13 +31,18 @@ export function jsonSender(secrets: readonly string[]): SendJson {
 function send(res: Response, reply: Reply, sendJson: SendJson): void {
   if ('json' in reply) return sendJson(res, reply.status, reply.json);
   if (reply.headers) res.set(reply.headers);
-  res.status(reply.status).type(reply.type).send(reply.text);
+  res
+    .status(reply.status)
+    .type(reply.type)
+    .send('bytes' in reply ? reply.bytes : reply.text);
 }
 
 const requestOf = (req: Request): DashboardRequest => ({
   query: req.query,
   body: Buffer.isBuffer(req.body) ? req.body : undefined,
   remote: req.socket.remoteAddress,
+  params: req.params as Record<string, string>,
+  ifNoneMatch: req.get('if-none-match'),
 });
 
 /** The handler as express middleware; a rejection goes to the error handler (express 5). */

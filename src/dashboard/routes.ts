@@ -6,17 +6,20 @@ import { healthCheckHandler, type HealthCheckPorts } from './handlers/health-che
 import { healthzHandler, type HealthzPorts } from './handlers/healthz.js';
 import { metricsHandler, type MetricsPorts } from './handlers/metrics.js';
 import { pageHandler, type PagePorts } from './handlers/page.js';
+import { performerImageHandler, type PerformerImagePorts } from './handlers/performer-image.js';
 import { queueCleanHandler, type QueueCleanPorts } from './handlers/queue-clean.js';
 import { reconcileHandler, type ReconcilePorts } from './handlers/reconcile.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
 import { restoreHandler, resumeHandler, type RestorePorts } from './handlers/restore.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
 import { HTTP_HOOK_PATH } from '../hook/input.js';
+import { PERFORMER_IMAGE_PATH } from '../sync/image-links.js';
 import type { Handler } from './reply.js';
 
 /**
  * Who may call a route:
- * - `open`: anyone, no Host check (container health checks and load balancers call it by service name);
+ * - `open`: anyone, no Host check (container health checks and load balancers call it by service name;
+ *   Plex fetches actor photos, whose links carry their own signature);
  * - `hook-token`: its own bearer token, rate limit and cross-site check (./stash-hook.ts), no basic auth
  *   (the caller is wget or curl run by Stash);
  * - `dashboard`: the Host check (DNS rebinding), basic auth (or loopback only without a password) and,
@@ -52,6 +55,7 @@ export type DashboardPorts = HealthzPorts &
   ReconcilePorts &
   RestorePorts &
   MetricsPorts &
+  PerformerImagePorts &
   PagePorts & {
     stashHook: Router;
     bullBoard: Router;
@@ -60,6 +64,8 @@ export type DashboardPorts = HealthzPorts &
 export function dashboardRoutes(dashboardPorts: DashboardPorts): RouteDef[] {
   return [
     { method: 'get', path: '/healthz', access: 'open', handler: healthzHandler(dashboardPorts) },
+    // Plex fetches actor photos here: the link's signature is the only access (./handlers/performer-image.ts).
+    { method: 'get', path: `${PERFORMER_IMAGE_PATH}/:id`, access: 'open', handler: performerImageHandler(dashboardPorts) },
     { method: 'all', path: HTTP_HOOK_PATH, access: 'hook-token', router: dashboardPorts.stashHook },
     { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(dashboardPorts) },
     { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(dashboardPorts) },

@@ -1,5 +1,6 @@
 // `npm run demo` (workers/demo.ts): simulated Stash and Plex, real Redis, the whole system, and a
 // scripted outage to watch on the dashboard. Ctrl-C stops everything it started.
+import sharp from 'sharp';
 import { onShutdown } from '../core/cli.js';
 import { parseConfig, type Config } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -17,9 +18,28 @@ import type { DemoOptions } from './options.js';
 const say = (line: string) => process.stdout.write(`\x1b[1m[demo]\x1b[0m ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A 16:9 frame (or a portrait) in one colour, as a real screenshot or photo would be sized. */
+const picture = (hue: number, width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: { r: (hue * 53) % 256, g: (hue * 97) % 256, b: 160 } } })
+    .jpeg()
+    .toBuffer();
+
+/**
+ * Images worth looking at: every scene a 1280×720 screenshot (its poster is cut from it, its background is
+ * it), and two of the four performers a photo of their own (the other two show Stash's silhouette: no photo).
+ */
+async function demoImages(world: SimWorld): Promise<void> {
+  for (const id of world.ratingKeyOf.keys()) world.stash.setScreenshot(id, await picture(Number(id), 1280, 720), 'image/jpeg');
+  for (const n of [1, 2]) {
+    const photo = { bytes: await picture(n * 11, 400, 600), contentType: 'image/jpeg' };
+    world.stash.setPerformerImage(world.stash.addPerformer(`Performer ${n}`), photo);
+  }
+}
+
 /** The simulators with the demo's library, and the scene whose edit is longer than a proxy allows. */
 async function demoWorld(scenes: number): Promise<{ world: SimWorld; longId: string }> {
   const world = await startSimWorld({ scenes });
+  await demoImages(world);
   world.plex.setLatencyMs(15);
   // Plex behind a reverse proxy with nginx's default limit (414 past 8 KiB of request line), and one scene
   // whose edit is far longer: stash2plex splits it under PLEX_MAX_URL_BYTES and cuts the summary to fit.
@@ -39,6 +59,9 @@ function demoConfig(world: SimWorld, embedded: EmbeddedRedis | null): Config {
     REDIS_PREFIX: `s2p-demo-${Date.now().toString(36)}`,
     DASHBOARD_PORT: process.env.DASHBOARD_PORT ?? '3000',
     DASHBOARD_HOST: '127.0.0.1',
+    // Actor photos: Plex (here, the demo itself) fetches them from the dashboard.
+    DASHBOARD_PUBLIC_URL: `http://127.0.0.1:${process.env.DASHBOARD_PORT ?? '3000'}`,
+    POSTER_STYLE: process.env.POSTER_STYLE ?? 'crop',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', // the demo narrates; LOG_LEVEL=info shows every log line
     WORKER_CONCURRENCY: '4',
     HEALTH_INTERVAL_MS: '2000',
@@ -91,6 +114,29 @@ async function startDemo(options: DemoOptions, embedded: EmbeddedRedis | null): 
   return { world, longId, config, redis, stopping: () => stopping };
 }
 
+/** What the sync did with images: posters (2:3), backgrounds, and an actor photo fetched as Plex would. */
+async function showImages(demo: Demo): Promise<void> {
+  const items = [...demo.world.ratingKeyOf.values()].map((rk) => demo.world.plex.item(rk)!).filter(Boolean);
+  const first = items.find((i) => i.poster && i.art);
+  if (first) {
+    const [poster, art] = await Promise.all(
+      (['poster', 'art'] as const).map((kind) => sharp(demo.world.plex.image(first.ratingKey, kind)!).metadata()),
+    );
+    say(
+      `images: ${items.filter((i) => i.poster).length} posters (${demo.config.sync.posterStyle}: ${poster.width}×${poster.height} ${poster.format}), ` +
+        `${items.filter((i) => i.art).length} backgrounds (${art.width}×${art.height}, the screenshot)`,
+    );
+  }
+  const photo = items.flatMap((i) => Object.entries(i.actorThumbs))[0];
+  if (!photo) return;
+  const res = await fetch(photo[1]).catch(() => null);
+  const bytes = res ? (await res.arrayBuffer()).byteLength : 0;
+  say(
+    `actor photo of ${photo[0]}: ${photo[1].replace(/sig=[0-9a-f]+/, 'sig=…')} → ${res?.status ?? 'no answer'}, ${bytes} bytes from Stash`,
+  );
+  say(`${items.filter((i) => i.actor.some((a) => !(a in i.actorThumbs))).length} items show an actor without a photo (no image in Stash)`);
+}
+
 /** The script: a Sync All, the long edit, edits every 400 ms, the outage and the recovery, until Ctrl-C. */
 async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
   const { world, longId, redis, stopping } = demo;
@@ -133,6 +179,7 @@ async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
   // Its tag lists travel in PUTs after its title: wait for the last of them.
   while (!stopping() && longId !== malformed && (world.plex.item(world.ratingKeyOf.get(longId)!)?.genre.length ?? 0) < 120)
     await sleep(200);
+  await showImages(demo);
   const long = world.plex.item(world.ratingKeyOf.get(longId)!);
   if (long)
     say(

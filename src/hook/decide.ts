@@ -49,7 +49,7 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
 
 /**
  * The rename hooks: which relation's scenes are re-synced, and the input fields whose change Plex shows
- * (null: always). Plex shows a performer's name (actors), a studio's name (studio, and the studio
+ * (null: always). Plex shows a performer's name (actors) and image (its actor photo), a studio's name (studio, and the studio
  * collection) and a tag's name (genres) — not a studio's parent, a tag's parents or aliases, a
  * performer's birthdate… (src/sync/mapping.ts). A tag merge always changes the tags of the scenes that
  * carried the merged tags: they now carry the destination, the hook's id.
@@ -58,7 +58,7 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
  * nothing. Single-field updates (favourite, rating) and bulk edits (which cannot rename) are skipped.
  */
 export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: FanoutRelation; fields: ReadonlySet<string> | null }>> = {
-  'Performer.Update.Post': { relation: 'performer', fields: new Set(['name']) },
+  'Performer.Update.Post': { relation: 'performer', fields: new Set(['name', 'image']) },
   'Studio.Update.Post': { relation: 'studio', fields: new Set(['name']) },
   'Tag.Update.Post': { relation: 'tag', fields: new Set(['name']) },
   'Tag.Merge.Post': { relation: 'tag', fields: null },

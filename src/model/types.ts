@@ -13,7 +13,8 @@ export interface StashScene {
   organized: boolean;
   updated_at: string; // RFC 3339
   studio: { id: string; name: string; parent_studio: { name: string } | null } | null;
-  performers: { name: string }[];
+  /** image_path: Stash's URL of the performer's image (`?t=<updated_at>`, `&default=true` for the built-in silhouette). */
+  performers: { id?: string; name: string; image_path?: string | null }[];
   tags: { name: string }[];
   /** size: bytes (Stash's `files[].size`), compared with Plex's `Part.size` by the base-name fallback. */
   files: { path: string; basename: string; size?: number | null }[];
@@ -43,6 +44,10 @@ export interface PlexItem {
   locked: string[];
   /** Plex's URL of the item's poster (`/library/metadata/{ratingKey}/thumb/{time}`); absent: no poster. */
   thumb?: string;
+  /** Plex's URL of the item's background (`/library/metadata/{ratingKey}/art/{time}`); absent: none. */
+  art?: string;
+  /** Actor name → the URL of the actor's photo (`Role[].thumb`), for actors that have one. */
+  actorThumbs?: Record<string, string>;
 }
 
 /**
@@ -62,14 +67,19 @@ export interface DesiredPlexState {
   tags: Record<PlexTagField, string[]>;
   userRating: number | null; // null: clear
   posterUrl: string | null;
+  /** Actor name → the URL Plex fetches the actor's photo from (actors without a photo of their own are absent). */
+  actorPhotos?: Record<string, string>;
 }
 
 /** The edits that make a Plex item equal to the desired state; empty when nothing differs. */
 export interface PlexEdit {
   /** Scalar values to set (each also locked). */
   scalars: Partial<Record<PlexScalarField, string>>;
-  /** Per tag field: the complete desired list, plus removals of extras (mirror mode). */
-  tags: Partial<Record<PlexTagField, { set: string[]; remove: string[] }>>;
+  /**
+   * Per tag field: the complete desired list, plus removals of extras (mirror mode); `thumbs`: tag → the
+   * URL of its photo, sent beside it as `actor[i].tag.thumb` ('' clears it; actors only).
+   */
+  tags: Partial<Record<PlexTagField, { set: string[]; remove: string[]; thumbs?: Record<string, string> }>>;
   /** undefined: unchanged; null: clear (-1); number 0..10. */
   userRating?: number | null;
   /**
@@ -79,8 +89,8 @@ export interface PlexEdit {
   unlock?: PlexLockField[];
 }
 
-/** Fields Plex locks by name: the scalars, the tag lists and the poster (`thumb`). */
-export type PlexLockField = PlexScalarField | PlexTagField | 'thumb';
+/** Fields Plex locks by name: the scalars, the tag lists, the poster (`thumb`) and the background (`art`). */
+export type PlexLockField = PlexScalarField | PlexTagField | 'thumb' | 'art';
 
 /** A scene's screenshot as read from Stash, or why it was not read (too large): then no poster. */
 export type Screenshot = { bytes: Buffer; contentType: string } | { skipped: string };

@@ -188,15 +188,29 @@ export class PlexClient {
     return this.editor.editBudget(sectionKey, ratingKey);
   }
 
+  /** Uploads bytes as the item's poster, locked (`thumb.locked=1`). */
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
-    return this.poster.uploadPoster(sectionKey, ratingKey, bytes, contentType);
+    return this.poster.uploadArtwork('poster', sectionKey, ratingKey, bytes, contentType);
+  }
+
+  /** Uploads bytes as the item's background, locked (`art.locked=1`). */
+  uploadArt(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    return this.poster.uploadArtwork('art', sectionKey, ratingKey, bytes, contentType);
   }
 
   posters(ratingKey: string): Promise<PlexPoster[]> {
-    return this.poster.posters(ratingKey);
+    return this.poster.artwork('poster', ratingKey);
+  }
+
+  arts(ratingKey: string): Promise<PlexPoster[]> {
+    return this.poster.artwork('art', ratingKey);
   }
 
   selectPoster(ratingKey: string, posterKey: string): Promise<void> {
-    return this.poster.selectPoster(ratingKey, posterKey);
+    return this.poster.selectArtwork('poster', ratingKey, posterKey);
+  }
+
+  selectArt(ratingKey: string, artKey: string): Promise<void> {
+    return this.poster.selectArtwork('art', ratingKey, artKey);
   }
 }

@@ -90,7 +90,10 @@ export function editUnits(edit: PlexEdit): EditUnit[] {
     if (tags)
       units.push({
         field,
-        values: tags.set.map((tag, i): Param => [`${field}[${i}].tag.tag`, tag]),
+        values: tags.set.flatMap((tag, i): Param[] => {
+          const thumb = tags.thumbs?.[tag];
+          return [[`${field}[${i}].tag.tag`, tag], ...(thumb === undefined ? [] : [[`${field}[${i}].tag.thumb`, thumb] as Param])];
+        }),
         remove: [...tags.remove],
         lock: lockOf(field),
       });

@@ -25,23 +25,27 @@ const isLocked = (v: unknown) => v === true || v === 1 || v === '1' || v === 'tr
 const TAG_ARRAYS: Record<PlexTagField, 'Genre' | 'Role' | 'Collection'> = { genre: 'Genre', actor: 'Role', collection: 'Collection' };
 
 /** One Plex metadata object → PlexItem. `sectionKey` is used when Plex does not say (librarySectionID). */
-export function itemFromMetadata(metadata: PlexMetadata, sectionKey = ''): PlexItem {
-  const tags = Object.fromEntries(PLEX_TAG_FIELDS.map((f) => [f, metadata[TAG_ARRAYS[f]].map((t) => t.tag)])) as Record<
+export function itemFromMetadata(plexMetadata: PlexMetadata, sectionKey = ''): PlexItem {
+  const tags = Object.fromEntries(PLEX_TAG_FIELDS.map((f) => [f, plexMetadata[TAG_ARRAYS[f]].map((t) => t.tag)])) as Record<
     PlexTagField,
     string[]
   >;
   return {
-    ratingKey: metadata.ratingKey,
-    sectionKey: metadata.librarySectionID ?? sectionKey,
-    title: metadata.title,
-    summary: metadata.summary,
-    studio: metadata.studio,
-    originallyAvailableAt: metadata.originallyAvailableAt,
-    userRating: typeof metadata.userRating === 'number' ? metadata.userRating : null,
+    ratingKey: plexMetadata.ratingKey,
+    sectionKey: plexMetadata.librarySectionID ?? sectionKey,
+    title: plexMetadata.title,
+    summary: plexMetadata.summary,
+    studio: plexMetadata.studio,
+    originallyAvailableAt: plexMetadata.originallyAvailableAt,
+    userRating: typeof plexMetadata.userRating === 'number' ? plexMetadata.userRating : null,
     tags,
-    files: filesOf(metadata),
-    locked: metadata.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
-    ...(metadata.thumb ? { thumb: metadata.thumb } : {}),
+    files: filesOf(plexMetadata),
+    locked: plexMetadata.Field.filter((f) => isLocked(f.locked)).map((f) => f.name),
+    ...(plexMetadata.thumb ? { thumb: plexMetadata.thumb } : {}),
+    ...(plexMetadata.art ? { art: plexMetadata.art } : {}),
+    ...(plexMetadata.Role.some((r) => r.thumb)
+      ? { actorThumbs: Object.fromEntries(plexMetadata.Role.filter((r) => r.thumb).map((r) => [r.tag, r.thumb!])) }
+      : {}),
   };
 }
 

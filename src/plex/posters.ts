@@ -1,9 +1,24 @@
-// Posters: an upload from bytes (then locked, so an agent refresh keeps it), and what a restore needs:
-// the posters Plex offers for an item, and one of them selected again.
+// Artwork of an item by ratingKey: a poster (`thumb`) or a background (`art`) uploaded from bytes (then
+// locked, so an agent refresh keeps it), and what a restore needs: the images Plex offers for an item,
+// and one of them selected again. The endpoints are python-plexapi's plexapi/mixins.py PosterMixin and
+// ArtMixin: `uploadPoster`/`uploadArt` (POST /library/metadata/{ratingKey}/posters|arts with the bytes as
+// body), `lockPoster`/`lockArt` (`thumb.locked=1`/`art.locked=1`), `posters()`/`arts()` (GET of the same
+// path), and `setPoster`/`setArt` (plexapi/media.py BaseResource `select()`: PUT .../poster|art?url=).
 import type { PlexPoster } from '../model/types.js';
 import type { PlexEditor } from './editor.js';
 import { parsePosters } from './schemas.js';
 import type { PlexTransport } from './transport.js';
+
+/** An item's two images: the poster (`thumb`) and the background (`art`). */
+export type ArtworkKind = 'poster' | 'art';
+
+/** Per kind: the list (and upload) path's last segment, the selection's, and the field its lock goes by. */
+const KIND = {
+  poster: { list: 'posters', select: 'poster', lock: 'thumb.locked' },
+  art: { list: 'arts', select: 'art', lock: 'art.locked' },
+} as const;
+
+const itemPath = (ratingKey: string, segment: string) => `/library/metadata/${encodeURIComponent(ratingKey)}/${segment}`;
 
 export class PlexPosters {
   constructor(
@@ -11,32 +26,24 @@ export class PlexPosters {
     private readonly editor: PlexEditor,
   ) {}
 
-  /** Uploads a poster from bytes, then locks it (`thumb.locked=1`) so an agent refresh keeps it. */
-  async uploadPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
-    await this.http.send('POST', `/library/metadata/${encodeURIComponent(ratingKey)}/posters`, {
+  /** Uploads an image from bytes as the item's poster or background, then locks it so an agent refresh keeps it. */
+  async uploadArtwork(kind: ArtworkKind, sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.http.send('POST', itemPath(ratingKey, KIND[kind].list), {
       body: new Uint8Array(bytes), // a copy on its own ArrayBuffer: what fetch's BodyInit accepts
       headers: { 'Content-Type': contentType },
     });
-    await this.editor.editItem(sectionKey, ratingKey, new URLSearchParams({ 'thumb.locked': '1' }));
+    await this.editor.editItem(sectionKey, ratingKey, new URLSearchParams({ [KIND[kind].lock]: '1' }));
   }
 
-  /**
-   * GET /library/metadata/{ratingKey}/posters: every poster Plex offers for the item, the selected one
-   * marked (python-plexapi plexapi/mixins.py PosterMixin `posters()`).
-   */
-  async posters(ratingKey: string): Promise<PlexPoster[]> {
-    const path = `/library/metadata/${encodeURIComponent(ratingKey)}/posters`;
+  /** Every poster (or background) Plex offers for the item, the selected one marked (python-plexapi `posters()`, `arts()`). */
+  async artwork(kind: ArtworkKind, ratingKey: string): Promise<PlexPoster[]> {
+    const path = itemPath(ratingKey, KIND[kind].list);
     const { json } = await this.http.json('GET', path);
     return this.http.parsed('GET', path, () => parsePosters(json));
   }
 
-  /**
-   * PUT /library/metadata/{ratingKey}/poster?url=<the poster's ratingKey>: selects one of the item's
-   * posters again (python-plexapi plexapi/media.py BaseResource `select()`, used by `setPoster`).
-   */
-  async selectPoster(ratingKey: string, posterKey: string): Promise<void> {
-    await this.http.send('PUT', `/library/metadata/${encodeURIComponent(ratingKey)}/poster`, {
-      query: new URLSearchParams({ url: posterKey }),
-    });
+  /** Selects one of the item's posters (or backgrounds) again by its ratingKey (python-plexapi `select()`). */
+  async selectArtwork(kind: ArtworkKind, ratingKey: string, imageKey: string): Promise<void> {
+    await this.http.send('PUT', itemPath(ratingKey, KIND[kind].select), { query: new URLSearchParams({ url: imageKey }) });
   }
 }

@@ -24,6 +24,8 @@ const id = z.union([z.string(), z.number()]).transform(String);
 const text = z.union([z.string(), z.number()]).transform(String);
 const tag = z.looseObject({ tag: text });
 const tags = z.array(tag).default([]);
+/** An actor (`Role`): its name and, when it has one, the URL of its photo (`thumb`; an unreadable one reads as none). */
+const roles = z.array(tag.extend({ thumb: z.string().optional().catch(undefined) })).default([]);
 
 // Part.size: bytes (python-plexapi plexapi/media.py MediaPart.size); unreadable reads as unknown.
 const part = z.looseObject({ file: z.string().optional(), size: z.number().optional().catch(undefined) });
@@ -40,8 +42,9 @@ export const metadataSchema = z.looseObject({
   userRating: z.number().nullable().optional(),
   librarySectionID: id.optional(),
   thumb: z.string().optional().catch(undefined),
+  art: z.string().optional().catch(undefined),
   Genre: tags,
-  Role: tags,
+  Role: roles,
   Collection: tags,
   Label: tags,
   Media: z.array(media).default([]),

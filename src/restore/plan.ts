@@ -15,6 +15,8 @@ export interface RestoreInput {
   item: PlexItem;
   /** The item's posters, read when a poster was kept and the item shows one ([] when it shows none). */
   posters: readonly PlexPoster[] | null;
+  /** The item's backgrounds, read when a background was kept and the item shows one ([] when it shows none). */
+  arts?: readonly PlexPoster[] | null;
 }
 
 export interface RestorePlan {
@@ -22,6 +24,8 @@ export interface RestorePlan {
   edit: PlexEdit;
   /** The poster to select again (its ratingKey), sent before the edit; null: none. */
   selectPoster: string | null;
+  /** The background to select again (its ratingKey), sent before the edit; null: none. */
+  selectArt?: string | null;
   /** Fields Plex shows (after the edit) as they were before stash2plex wrote them. */
   restored: SyncField[];
   /** Fields nothing was kept of: stash2plex never wrote them (or wrote them before originals were kept). */
@@ -94,33 +98,33 @@ function planValueField(
 }
 
 /**
- * The poster: selected again when Plex still shows the one stash2plex uploaded (Plex names an upload
- * `upload://posters/<sha1>`; the SHA-1 of stash2plex's last upload is kept), with the lock it had.
+ * The poster (the background): selected again when Plex still shows the one stash2plex uploaded (Plex
+ * names an upload `upload://posters/<sha1>`, `upload://arts/<sha1>`; the SHA-1 of stash2plex's last upload
+ * is kept), with the lock it had.
  */
-function planPoster(
-  plan: RestorePlan,
-  o: KeptOriginal,
-  kept: StoredOriginals,
-  item: PlexItem,
-  posters: readonly PlexPoster[],
-): FieldOutcome {
-  const selected = item.thumb ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
-  const lockedNow = item.locked.includes('thumb');
+function planImage(plan: RestorePlan, field: 'poster' | 'background', o: KeptOriginal, input: RestoreInput): FieldOutcome {
+  const { kept, item } = input;
+  const [lock, shown, list, upload] =
+    field === 'poster'
+      ? (['thumb', item.thumb, input.posters ?? [], kept.posterUpload] as const)
+      : (['art', item.art, input.arts ?? [], kept.backgroundUpload ?? null] as const);
+  const selected = shown ? (list.find((p) => p.selected)?.ratingKey ?? null) : null;
+  const lockedNow = item.locked.includes(lock);
   if (selected === o.value && lockedNow === o.locked) return 'restored';
   const ours =
-    selected === o.value ||
-    (kept.posterUpload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(kept.posterUpload));
+    selected === o.value || (upload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(upload));
   if (!ours) return 'plexChanged';
   if (o.value !== null && selected !== o.value) {
-    if (!posters.some((p) => p.ratingKey === o.value)) {
-      plan.notes.push('poster: the one Plex had is no longer among its posters');
+    if (!list.some((p) => p.ratingKey === o.value)) {
+      plan.notes.push(`${field}: the one Plex had is no longer among its ${field === 'poster' ? 'posters' : 'backgrounds'}`);
       return 'plexChanged';
     }
-    plan.selectPoster = o.value as string;
+    if (field === 'poster') plan.selectPoster = o.value as string;
+    else plan.selectArt = o.value as string;
   }
-  if (o.value === null) plan.notes.push('poster: Plex had none; the uploaded one stays (unlocked) until Plex picks another');
-  // Selecting may lock the poster (Plex's editor does): its lock is put back after, in the edit.
-  if (!o.locked) (plan.edit.unlock ??= []).push('thumb');
+  if (o.value === null) plan.notes.push(`${field}: Plex had none; the uploaded one stays (unlocked) until Plex picks another`);
+  // Selecting may lock the image (Plex's editor does): its lock is put back after, in the edit.
+  if (!o.locked) (plan.edit.unlock ??= []).push(lock);
   return 'restored';
 }
 
@@ -139,7 +143,8 @@ export function planRestore(input: RestoreInput): RestorePlan {
     let outcome: FieldOutcome;
     if (!o) outcome = 'neverWritten';
     else if (kind) outcome = planValueField(plan, field, kind, o, input.record, input.item);
-    else if (typeof o.value === 'string' || o.value === null) outcome = planPoster(plan, o, input.kept, input.item, input.posters ?? []);
+    else if ((field === 'poster' || field === 'background') && (typeof o.value === 'string' || o.value === null))
+      outcome = planImage(plan, field, o, input);
     else {
       plan.notes.push(`${field}: the kept value is unreadable`);
       outcome = 'neverWritten';

@@ -18,6 +18,8 @@ export interface RestorePlexPort {
   getItem(ratingKey: string): Promise<PlexItem>;
   posters(ratingKey: string): Promise<PlexPoster[]>;
   selectPoster(ratingKey: string, posterKey: string): Promise<void>;
+  arts(ratingKey: string): Promise<PlexPoster[]>;
+  selectArt(ratingKey: string, artKey: string): Promise<void>;
   applyEdit(sectionKey: string, ratingKey: string, edit: PlexEdit): Promise<number>;
 }
 
@@ -89,9 +91,10 @@ const nothingKept = (sceneId: string, ratingKey: string | null, notes: string[] 
   excluded: false,
 });
 
-/** Sends the plan: the poster selection first (it may lock), then the values and locks. */
+/** Sends the plan: the poster and background selections first (they may lock), then the values and locks. */
 async function putBack(plex: RestorePlexPort, item: PlexItem, plan: RestorePlan): Promise<void> {
   if (plan.selectPoster) await plex.selectPoster(item.ratingKey, plan.selectPoster);
+  if (plan.selectArt) await plex.selectArt(item.ratingKey, plan.selectArt);
   if (isEmptyEdit(plan.edit)) return;
   if (!item.sectionKey) throw new SyncError('PlexBadRequest', `Plex did not say which library item ${item.ratingKey} is in`);
   await plex.applyEdit(item.sectionKey, item.ratingKey, plan.edit);
@@ -110,7 +113,8 @@ async function restoreScene(deps: RestoreDeps, sceneId: string, dryRun: boolean)
   if (Object.keys(kept.originals).length === 0) return { ...nothingKept(sceneId, ratingKey, damaged), neverWritten: [...SYNC_FIELD_NAMES] };
   const [record, item] = await Promise.all([readOwnership(redis, k, ratingKey), deps.plex.getItem(ratingKey)]);
   const posters = kept.originals.poster ? (item.thumb ? await deps.plex.posters(ratingKey) : []) : null;
-  const plan = planRestore({ kept, record, item, posters });
+  const arts = kept.originals.background ? (item.art ? await deps.plex.arts(ratingKey) : []) : null;
+  const plan = planRestore({ kept, record, item, posters, arts });
   const out: SceneRestore = {
     sceneId,
     ratingKey,

@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { cachedImageSecret } from '../sync/image-links.js';
 import { StashClient } from '../stash-api/client.js';
 import { stashVersionNote, type StashServerInfo } from '../stash-api/stash-version.js';
 import { breakerGate } from '../resilience/gate.js';
@@ -59,6 +60,8 @@ export async function startWorkerRole(
       redis: connection,
       keys: k,
       sync: config.sync,
+      posterMaxBytes: config.stash.posterMaxBytes,
+      imageSecret: cachedImageSecret(connection, k),
       scanMissing: scanMissing
         ? folderScanner({
             plex,

@@ -15,6 +15,10 @@
 // `Poster`): the agent's (`metadata://posters/…`), each upload (`upload://posters/<sha1 of the bytes>`,
 // added once and selected), listed by `GET /library/metadata/{key}/posters` and selected again by
 // `PUT /library/metadata/{key}/poster?url=<its ratingKey>` (`Poster.select()`), which also locks it.
+// Backgrounds the same way (ArtMixin: `POST|GET /library/metadata/{key}/arts`, `PUT .../art?url=`,
+// `upload://arts/<sha1>`, locked as `art`). An actor's photo is its tag's (`actor[i].tag.thumb` beside
+// `actor[i].tag.tag` in the edit call, python-plexapi issue #462 and pull request #510), so one actor
+// shows the same photo on every item, read back as `Role[].thumb`.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
@@ -93,6 +97,8 @@ export const ROUTES = {
   metadata: '/library/metadata/:key',
   posters: '/library/metadata/:key/posters',
   posterSelect: '/library/metadata/:key/poster',
+  arts: '/library/metadata/:key/arts',
+  artSelect: '/library/metadata/:key/art',
   rate: '/:/rate',
   refresh: '/library/sections/:key/refresh',
   unknown: 'unknown',
@@ -162,6 +168,8 @@ export interface SimItemInput {
   locked?: string[];
   /** A poster the agent found at scan time (not locked, as Plex leaves an agent's choice). */
   poster?: { bytes: Buffer; contentType: string };
+  /** A background the agent found at scan time (not locked). */
+  art?: { bytes: Buffer; contentType: string };
 }
 
 /** A snapshot of an item's internal state (what Plex would have in its database). */
@@ -177,6 +185,12 @@ export interface SimItemState extends Record<SimScalar, string>, Record<SimTag, 
   /** Plex's URL (ratingKey) of the selected poster, and of every poster offered, in the order added. */
   posterKey: string | null;
   posters: string[];
+  /** The selected background (null: none), its ratingKey, and every background offered. */
+  art: { bytes: number; sha256: string; contentType: string } | null;
+  artKey: string | null;
+  arts: string[];
+  /** Actor name → its photo's URL, for the actors of this item that have one. */
+  actorThumbs: Record<string, string>;
   updatedAt: number;
 }
 
@@ -199,6 +213,9 @@ interface Item extends Record<SimScalar, string>, Record<SimTag, string[]> {
   /** Every poster offered (the agent's, each upload), and the ratingKey of the selected one. */
   posters: SimPoster[];
   selectedPoster: string | null;
+  /** Every background offered, and the ratingKey of the selected one. */
+  arts: SimPoster[];
+  selectedArt: string | null;
   addedAt: number;
   updatedAt: number;
 }
@@ -210,6 +227,8 @@ interface SimPoster {
   bytes: number;
   sha256: string;
   contentType: string;
+  /** The image itself (what Plex would serve for it). */
+  data: Buffer;
 }
 
 /** A failure answered with an HTTP status (thrown inside handlers). */
@@ -260,6 +279,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private flakyWrites = { share: 0.5, random: seededRandom(1) };
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
+  /** Actor name → its photo's URL: a tag's, shared by every item the actor is in. */
+  private readonly actorThumbs = new Map<string, string>();
   private readonly tagIds = new Map<string, number>();
   private readonly disk = new Map<string, SimDiskFile>();
   /** How long after a refresh request its files appear (Plex answers at once and scans in the background). */
@@ -385,8 +406,8 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     return (
       (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
       r.route === ROUTES.rate ||
-      (r.method === 'POST' && r.route === ROUTES.posters) ||
-      (r.method === 'PUT' && r.route === ROUTES.posterSelect)
+      (r.method === 'POST' && (r.route === ROUTES.posters || r.route === ROUTES.arts)) ||
+      (r.method === 'PUT' && (r.route === ROUTES.posterSelect || r.route === ROUTES.artSelect))
     );
   }
 
@@ -445,10 +466,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       locked: new Set(input.locked ?? []),
       posters: [],
       selectedPoster: null,
+      arts: [],
+      selectedArt: null,
       addedAt: nowSeconds(),
       updatedAt: nowSeconds(),
     });
-    if (input.poster) addPoster(this.itemMap.get(ratingKey)!, input.poster.bytes, input.poster.contentType, AGENT_PROVIDER);
+    const added = this.itemMap.get(ratingKey)!;
+    if (input.poster) addImage(added, 'poster', input.poster.bytes, input.poster.contentType, AGENT_PROVIDER);
+    if (input.art) addImage(added, 'art', input.art.bytes, input.art.contentType, AGENT_PROVIDER);
     return ratingKey;
   }
 
@@ -463,15 +488,24 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
    */
   seedItem(
     ratingKey: string,
-    seed: { edit: URLSearchParams; userRating?: number | null; poster?: { bytes: Buffer; contentType: string } },
+    seed: {
+      edit: URLSearchParams;
+      userRating?: number | null;
+      poster?: { bytes: Buffer; contentType: string };
+      art?: { bytes: Buffer; contentType: string };
+    },
   ): void {
     const item = this.itemMap.get(ratingKey);
     if (!item) throw new Error(`no item ${ratingKey}`);
-    applyOps(item, parseEditParams(seed.edit), this.tagEdits);
+    applyOps(item, parseEditParams(seed.edit), this.tagEdits, this.actorThumbs);
     if (seed.userRating !== undefined) item.userRating = seed.userRating;
     if (seed.poster) {
-      addPoster(item, seed.poster.bytes, seed.poster.contentType, null);
+      addImage(item, 'poster', seed.poster.bytes, seed.poster.contentType, null);
       item.locked.add('thumb');
+    }
+    if (seed.art) {
+      addImage(item, 'art', seed.art.bytes, seed.art.contentType, null);
+      item.locked.add('art');
     }
   }
 
@@ -528,11 +562,19 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   item(ratingKey: string): SimItemState | undefined {
     const i = this.itemMap.get(ratingKey);
-    return i ? snapshot(i) : undefined;
+    return i ? snapshot(i, this.actorThumbs) : undefined;
   }
 
   items(): SimItemState[] {
-    return [...this.itemMap.values()].map(snapshot);
+    return [...this.itemMap.values()].map((i) => snapshot(i, this.actorThumbs));
+  }
+
+  /** The bytes of an item's selected poster or background (null: none). */
+  image(ratingKey: string, kind: 'poster' | 'art'): Buffer | null {
+    const i = this.itemMap.get(ratingKey);
+    if (!i) return null;
+    const { list, selected } = imagesOf(i, kind);
+    return list.find((p) => p.ratingKey === selected)?.data ?? null;
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------
@@ -635,12 +677,15 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       case `GET ${ROUTES.metadata}`:
         return { body: key.includes(',') ? this.metadataListBody(key.split(','), ctx) : this.metadataBody(this.mustItem(key)) };
       case `POST ${ROUTES.posters}`:
-        this.uploadPoster(this.mustItem(key), ctx);
+      case `POST ${ROUTES.arts}`:
+        this.uploadImage(this.mustItem(key), route === ROUTES.arts ? 'art' : 'poster', ctx);
         return {};
       case `GET ${ROUTES.posters}`:
-        return { body: this.postersBody(this.mustItem(key)) };
+      case `GET ${ROUTES.arts}`:
+        return { body: this.imagesBody(this.mustItem(key), route === ROUTES.arts ? 'art' : 'poster') };
       case `PUT ${ROUTES.posterSelect}`:
-        this.selectPoster(this.mustItem(key), ctx.url.searchParams.get('url'));
+      case `PUT ${ROUTES.artSelect}`:
+        this.selectImage(this.mustItem(key), route === ROUTES.artSelect ? 'art' : 'poster', ctx.url.searchParams.get('url'));
         return {};
       case `PUT ${ROUTES.rate}`:
       case `GET ${ROUTES.rate}`: // the spec: it answers GET too
@@ -654,7 +699,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** The ratingKeys a request is about (none for listings). */
   private itemsOf(route: string, key: string, q: URLSearchParams): string[] {
     if (route === ROUTES.metadata) return key.split(',');
-    if (route === ROUTES.posters || route === ROUTES.posterSelect) return [key];
+    if ([ROUTES.posters, ROUTES.posterSelect, ROUTES.arts, ROUTES.artSelect].includes(route as never)) return [key];
     if (route === ROUTES.sectionAll) return (q.get('id') ?? '').split(',');
     if (route === ROUTES.rate) return [q.get('key') ?? ''];
     return [];
@@ -818,9 +863,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     for (const f of SIM_SCALARS) if (i[f] !== '' || f === 'title') md[f] = i[f];
     if (i.userRating !== null) md.userRating = i.userRating;
     if (i.selectedPoster) md.thumb = `/library/metadata/${i.ratingKey}/thumb/${i.updatedAt}`;
+    if (i.selectedArt) md.art = `/library/metadata/${i.ratingKey}/art/${i.updatedAt}`;
     md.Media = this.media(i);
     for (const f of SIM_TAGS) {
-      if (i[f].length) md[TAG_JSON[f]] = i[f].map((tag) => ({ id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag }));
+      if (!i[f].length) continue;
+      md[TAG_JSON[f]] = i[f].map((tag) => {
+        const thumb = f === 'actor' ? this.actorThumbs.get(tag) : undefined;
+        return { id: this.tagId(f, tag), filter: `${f}=${this.tagId(f, tag)}`, tag, ...(thumb ? { thumb } : {}) };
+      });
     }
     if (i.locked.size) md.Field = [...i.locked].sort().map((name) => ({ locked: true, name }));
     return this.overridden(i.ratingKey, md);
@@ -862,7 +912,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       return item;
     });
     const ops = parseEditParams(q);
-    for (const item of items) applyOps(item, ops, this.tagEdits);
+    for (const item of items) applyOps(item, ops, this.tagEdits, this.actorThumbs);
   }
 
   private rate(q: URLSearchParams): void {
@@ -879,21 +929,22 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     item.updatedAt = nowSeconds();
   }
 
-  /** POST /library/metadata/{key}/posters: the upload joins the item's posters (once per image) and is selected. */
-  private uploadPoster(item: Item, ctx: Ctx): void {
+  /** POST /library/metadata/{key}/posters|arts: the upload joins the item's posters (backgrounds) once per image and is selected. */
+  private uploadImage(item: Item, kind: ImageKind, ctx: Ctx): void {
     if (ctx.body.length === 0) throw new HttpError(400, 'empty image');
-    addPoster(item, ctx.body, String(ctx.req.headers['content-type'] ?? 'application/octet-stream'), null);
+    addImage(item, kind, ctx.body, String(ctx.req.headers['content-type'] ?? 'application/octet-stream'), null);
     item.updatedAt = nowSeconds();
   }
 
-  /** GET /library/metadata/{key}/posters: every poster offered, the selected one marked (python-plexapi `Poster`). */
-  private postersBody(i: Item) {
-    const Metadata = i.posters.map((p) => {
+  /** GET /library/metadata/{key}/posters|arts: every image offered, the selected one marked (python-plexapi `Poster`, `Art`). */
+  private imagesBody(i: Item, kind: ImageKind) {
+    const { list, selected } = imagesOf(i, kind);
+    const Metadata = list.map((p) => {
       const url = `/library/metadata/${i.ratingKey}/file?url=${encodeURIComponent(p.ratingKey)}`;
       return {
         key: url,
         ratingKey: p.ratingKey,
-        selected: p.ratingKey === i.selectedPoster,
+        selected: p.ratingKey === selected,
         thumb: url,
         ...(p.provider ? { provider: p.provider } : {}),
       };
@@ -904,34 +955,48 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   }
 
   /**
-   * PUT /library/metadata/{key}/poster?url=<a poster's ratingKey> (python-plexapi `Poster.select()`): that
-   * poster becomes the item's. Strict where Plex may not be: the choice is also locked, as a choice made in
+   * PUT /library/metadata/{key}/poster|art?url=<an image's ratingKey> (python-plexapi `select()`): that
+   * image becomes the item's. Strict where Plex may not be: the choice is also locked, as a choice made in
    * Plex's own editor is, so a client that means to leave it unlocked must say so.
    */
-  private selectPoster(item: Item, url: string | null): void {
+  private selectImage(item: Item, kind: ImageKind, url: string | null): void {
     if (!url) throw new HttpError(400, 'url is required');
-    if (!item.posters.some((p) => p.ratingKey === url)) throw new HttpError(404, `no poster ${url} for item ${item.ratingKey}`);
-    item.selectedPoster = url;
-    item.locked.add('thumb');
+    if (!imagesOf(item, kind).list.some((p) => p.ratingKey === url))
+      throw new HttpError(404, `no ${kind} ${url} for item ${item.ratingKey}`);
+    if (kind === 'art') item.selectedArt = url;
+    else item.selectedPoster = url;
+    item.locked.add(IMAGE_LOCK[kind]);
     item.updatedAt = nowSeconds();
   }
+}
+
+/** An item's two image lists: posters (`thumb`) and backgrounds (`art`). */
+type ImageKind = 'poster' | 'art';
+const IMAGE_LOCK: Record<ImageKind, string> = { poster: 'thumb', art: 'art' };
+
+function imagesOf(i: Item, kind: ImageKind): { list: SimPoster[]; selected: string | null } {
+  return kind === 'art' ? { list: i.arts, selected: i.selectedArt } : { list: i.posters, selected: i.selectedPoster };
 }
 
 /** Who supplied a poster found at scan time: Plex's movie agent (its identifier). */
 const AGENT_PROVIDER = 'tv.plex.agents.movie';
 
 /**
- * Adds an image to an item's posters (once: the same bytes are the same poster) and selects it. An upload
- * is `upload://posters/<sha1 of the bytes>` (python-plexapi tests/test_mixins.py finds its uploads so);
- * an agent's poster `metadata://posters/<agent>_<sha1>`.
+ * Adds an image to an item's posters or backgrounds (once: the same bytes are the same image) and selects
+ * it. An upload is `upload://posters/<sha1 of the bytes>` (`upload://arts/…` for a background;
+ * python-plexapi tests/test_mixins.py finds its uploads so); an agent's `metadata://posters/<agent>_<sha1>`.
  */
-function addPoster(item: Item, body: Buffer, contentType: string, provider: string | null): void {
+function addImage(item: Item, kind: ImageKind, body: Buffer, contentType: string, provider: string | null): void {
   const sha1 = createHash('sha1').update(body).digest('hex');
-  const ratingKey = provider ? `metadata://posters/${provider}_${sha1}` : `upload://posters/${sha1}`;
-  if (!item.posters.some((p) => p.ratingKey === ratingKey)) {
-    item.posters.push({ ratingKey, provider, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), contentType });
+  const folder = kind === 'art' ? 'arts' : 'posters';
+  const ratingKey = provider ? `metadata://${folder}/${provider}_${sha1}` : `upload://${folder}/${sha1}`;
+  const { list } = imagesOf(item, kind);
+  if (!list.some((p) => p.ratingKey === ratingKey)) {
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    list.push({ ratingKey, provider, bytes: body.length, sha256, contentType, data: Buffer.from(body) });
   }
-  item.selectedPoster = ratingKey;
+  if (kind === 'art') item.selectedArt = ratingKey;
+  else item.selectedPoster = ratingKey;
 }
 
 // ---- edit parameters (pure) -----------------------------------------------------------------------
@@ -940,6 +1005,7 @@ type EditOp =
   | { kind: 'value'; field: SimScalar; value: string }
   | { kind: 'lock'; field: string; locked: boolean }
   | { kind: 'add'; field: SimTag; index: number; tag: string }
+  | { kind: 'thumb'; field: SimTag; index: number; thumb: string }
   | { kind: 'remove'; field: SimTag; tags: string[] };
 
 const SCALAR_SET = new Set<string>(SIM_SCALARS);
@@ -966,6 +1032,8 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
     } else if ((m = /^([A-Za-z]+)\[(\d+)\]\.tag\.tag$/.exec(name)) && TAG_SET.has(m[1])) {
       if (value.trim() === '') throw new HttpError(400, `${name} is empty`);
       ops.push({ kind: 'add', field: m[1] as SimTag, index: Number(m[2]), tag: value });
+    } else if ((m = /^(actor)\[(\d+)\]\.tag\.thumb$/.exec(name))) {
+      ops.push({ kind: 'thumb', field: 'actor', index: Number(m[2]), thumb: value });
     } else if ((m = /^([A-Za-z]+)\[\]\.tag\.tag-$/.exec(name)) && TAG_SET.has(m[1])) {
       let tags: string[];
       try {
@@ -985,6 +1053,10 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
     if (seen.has(op.index)) throw new HttpError(400, `${op.field}[${op.index}] given twice`);
     indexed.set(op.field, seen.add(op.index));
   }
+  for (const op of ops) {
+    if (op.kind === 'thumb' && !indexed.get(op.field)?.has(op.index))
+      throw new HttpError(400, `${op.field}[${op.index}].tag.thumb without its tag`);
+  }
   return ops;
 }
 
@@ -992,9 +1064,16 @@ export function parseEditParams(q: URLSearchParams): EditOp[] {
  * Applies parsed edits: values, then indexed tags (in 'replace' mode the indexed list of a field becomes
  * its whole list, as on a real server; in 'add' mode they are added to it), then removals, then locks.
  */
-function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode): void {
+function applyOps(item: Item, ops: readonly EditOp[], tagEdits: TagEditMode, actorThumbs: Map<string, string>): void {
   for (const op of ops) if (op.kind === 'value') item[op.field] = op.value;
   const adds = ops.filter((o): o is Extract<EditOp, { kind: 'add' }> => o.kind === 'add').sort((a, b) => a.index - b.index);
+  // A photo is the actor's (the tag's), whichever item the edit names: '' removes it.
+  for (const op of ops) {
+    if (op.kind !== 'thumb') continue;
+    const tag = adds.find((a) => a.field === op.field && a.index === op.index)!.tag;
+    if (op.thumb === '') actorThumbs.delete(tag);
+    else actorThumbs.set(tag, op.thumb);
+  }
   if (tagEdits === 'replace') for (const field of new Set(adds.map((op) => op.field))) item[field] = [];
   for (const op of adds) if (!item[op.field].includes(op.tag)) item[op.field].push(op.tag);
   for (const op of ops) if (op.kind === 'remove') item[op.field] = item[op.field].filter((t) => !op.tags.includes(t));
@@ -1026,6 +1105,8 @@ function routeOf(pathname: string): string {
   if (/^\/library\/metadata\/[^/]+\/?$/.test(pathname)) return ROUTES.metadata;
   if (/^\/library\/metadata\/[^/]+\/posters\/?$/.test(pathname)) return ROUTES.posters;
   if (/^\/library\/metadata\/[^/]+\/poster\/?$/.test(pathname)) return ROUTES.posterSelect;
+  if (/^\/library\/metadata\/[^/]+\/arts\/?$/.test(pathname)) return ROUTES.arts;
+  if (/^\/library\/metadata\/[^/]+\/art\/?$/.test(pathname)) return ROUTES.artSelect;
   if (pathname === '/:/rate') return ROUTES.rate;
   return ROUTES.unknown;
 }
@@ -1104,7 +1185,7 @@ function write(res: ServerResponse, status: number, reply: Reply, json: boolean)
   }
 }
 
-function snapshot(i: Item): SimItemState {
+function snapshot(i: Item, actorThumbs: ReadonlyMap<string, string>): SimItemState {
   const scalars = Object.fromEntries(SIM_SCALARS.map((f) => [f, i[f]])) as Record<SimScalar, string>;
   const tags = Object.fromEntries(SIM_TAGS.map((f) => [f, [...i[f]]])) as Record<SimTag, string[]>;
   return {
@@ -1115,14 +1196,19 @@ function snapshot(i: Item): SimItemState {
     userRating: i.userRating,
     files: [...i.files],
     locked: [...i.locked].sort(),
-    poster: selectedPosterOf(i),
+    poster: selectedImageOf(i, 'poster'),
     posterKey: i.selectedPoster,
     posters: i.posters.map((p) => p.ratingKey),
+    art: selectedImageOf(i, 'art'),
+    artKey: i.selectedArt,
+    arts: i.arts.map((p) => p.ratingKey),
+    actorThumbs: Object.fromEntries(i.actor.filter((a) => actorThumbs.has(a)).map((a) => [a, actorThumbs.get(a)!])),
     updatedAt: i.updatedAt,
   };
 }
 
-function selectedPosterOf(i: Item): SimItemState['poster'] {
-  const p = i.posters.find((x) => x.ratingKey === i.selectedPoster);
+function selectedImageOf(i: Item, kind: ImageKind): SimItemState['poster'] {
+  const { list, selected } = imagesOf(i, kind);
+  const p = list.find((x) => x.ratingKey === selected);
   return p ? { bytes: p.bytes, sha256: p.sha256, contentType: p.contentType } : null;
 }

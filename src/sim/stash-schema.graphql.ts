@@ -137,6 +137,7 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     studio: Studio
     tags: [Tag!]!
     performers: [Performer!]!
+    groups: [SceneGroup!]!
     stash_ids: [StashID!]!
   }
 
@@ -176,6 +177,20 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     name: String!
     created_at: Time!
     updated_at: Time!
+    image_path: String
+  }
+
+  type Group {
+    id: ID!
+    name: String!
+    created_at: Time!
+    updated_at: Time!
+    front_image_path: String
+  }
+
+  type SceneGroup {
+    group: Group!
+    scene_index: Int
   }
 
   type Tag {

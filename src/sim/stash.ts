@@ -11,8 +11,10 @@
 // (./stash-versions.ts), and the scene saves sceneUpdate, scenesUpdate and bulkSceneUpdate with the
 // Scene.Update.Post hook each saved scene fires, its hookContext built as Stash builds it
 // (./stash-mutations.ts), handed to `onHook`; a scan that finds a file moved (scanMovedFile: the
-// no-input Scene.Update.Post, updated_at unchanged) and moveFiles (no hook at all). Fault injection
-// (down / 503 / latency) and a request log for tests, demo and bench.
+// no-input Scene.Update.Post, updated_at unchanged) and moveFiles (no hook at all). Performers' images
+// and groups' front images as Stash serves them (`/performer/<id>/image`, `/group/<id>/frontimage`), their
+// paths `?t=<updated_at>` with `&default=true` when there is none (internal/api/urlbuilders/performer.go,
+// group.go). Fault injection (down / 503 / latency) and a request log for tests, demo and bench.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync } from 'node:zlib';
@@ -54,14 +56,14 @@ export type StashSimMode = 'up' | 'down' | '503';
 
 /** A scene as findScene answers it, plus the ids of its performers and tags (to edit relations). */
 export type SimSceneView = Omit<StashScene, 'performers' | 'tags'> & {
-  performers: { id: string; name: string }[];
+  performers: { id: string; name: string; image_path: string | null }[];
   tags: { id: string; name: string }[];
 };
 
 /** FIND_SCENE with relation ids: derived from it, so `scene()` stays the client's exact shape. */
 const SIM_FIND_SCENE = (() => {
-  const doc = FIND_SCENE.replace('performers { name }', 'performers { id name }').replace('tags { name }', 'tags { id name }');
-  if (!doc.includes('performers { id name }') || !doc.includes('tags { id name }'))
+  const doc = FIND_SCENE.replace('tags { name }', 'tags { id name }');
+  if (!doc.includes('performers { id name image_path }') || !doc.includes('tags { id name }'))
     throw new Error('FIND_SCENE changed: update SIM_FIND_SCENE');
   return doc;
 })();
@@ -129,6 +131,8 @@ export interface SimSceneInput {
   studio_id?: string | null;
   performer_ids?: string[];
   tag_ids?: string[];
+  /** The groups the scene is in (sceneUpdate's `groups`, here by id). */
+  group_ids?: string[];
   /** A path, or a path and a size (default simFileSize: the same for the same base name). */
   files?: (string | { path: string; size: number })[];
   /** Test convenience (not a Stash input): set the change time instead of "now". */
@@ -149,6 +153,7 @@ interface SceneRec {
   studio_id: string | null;
   performer_ids: string[];
   tag_ids: string[];
+  group_ids: string[];
   files: { id: string; path: string; size: number }[];
   /** As Stash stores them: RFC 3339 text in the zone of the moment they were written. */
   created_at: string;
@@ -162,6 +167,22 @@ interface NamedRec {
   parent_id: string | null;
   created_at: string;
   updated_at: string;
+  /** A performer's image of its own (null: Stash serves its default silhouette). */
+  image?: SimImage | null;
+}
+
+/** A Stash group (v0.27.0 and later; movies before): its name and front image. */
+interface GroupRec {
+  id: string;
+  name: string;
+  front: SimImage | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SimImage {
+  bytes: Buffer;
+  contentType: string;
 }
 
 type Kinds = 'performer' | 'studio' | 'tag';
@@ -205,6 +226,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private readonly scenes = new Map<string, SceneRec>();
   private readonly named: Record<Kinds, Map<string, NamedRec>> = { performer: new Map(), studio: new Map(), tag: new Map() };
   private readonly plugins = new Map<string, Record<string, unknown>>();
+  private readonly groups = new Map<string, GroupRec>();
+  private nextGroupId = 1;
   private readonly nextId: Record<Kinds | 'scene' | 'file', number> = { scene: 1, file: 1, performer: 1, studio: 1, tag: 1 };
   private readonly findSceneDoc: DocumentNode;
 
@@ -307,6 +330,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       studio_id: null,
       performer_ids: [],
       tag_ids: [],
+      group_ids: [],
       files: [],
       created_at: at,
       updated_at: at,
@@ -397,6 +421,37 @@ export class StashSimulator extends SimServer<StashSimMode> {
     else this.plugins.set(pluginId, structuredClone(settings));
   }
 
+  /**
+   * A performer's image (performerUpdate's `image`; null deletes it): the performer's updated_at moves, and
+   * so the `t` of its image_path (stashapp/stash internal/api/urlbuilders/performer.go).
+   */
+  setPerformerImage(id: string, image: SimImage | null): void {
+    const r = this.mustNamed('performer', id);
+    r.image = image && { bytes: Buffer.from(image.bytes), contentType: image.contentType };
+    r.updated_at = this.time(this.now());
+  }
+
+  /** A performer's image of its own (null: none). */
+  performerImage(id: string): Buffer | null {
+    return this.mustNamed('performer', id).image?.bytes ?? null;
+  }
+
+  /** Adds a group (groupCreate), with a front image or none; returns its id. */
+  addGroup(name: string, front: SimImage | null = null): string {
+    const id = String(this.nextGroupId++);
+    const at = this.time(this.now());
+    this.groups.set(id, { id, name, front, created_at: at, updated_at: at });
+    return id;
+  }
+
+  /** A group's front image (groupUpdate's `front_image`; null deletes it): its updated_at moves. */
+  setGroupFrontImage(id: string, front: SimImage | null): void {
+    const g = this.groups.get(id);
+    if (!g) throw new Error(`no group ${id}`);
+    g.front = front;
+    g.updated_at = this.time(this.now());
+  }
+
   /** Replaces the screenshot served for a scene (any content type, to simulate odd answers). */
   setScreenshot(id: string, bytes: Buffer | Uint8Array, contentType = 'image/png'): void {
     this.coverChanged(id, { bytes: Buffer.from(bytes), contentType });
@@ -439,6 +494,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (p.studio_id !== undefined) rec.studio_id = p.studio_id;
     if (p.performer_ids !== undefined) rec.performer_ids = [...new Set(p.performer_ids)];
     if (p.tag_ids !== undefined) rec.tag_ids = [...new Set(p.tag_ids)];
+    for (const x of p.group_ids ?? []) if (!this.groups.has(x)) throw new Error(`no group ${x}`);
+    if (p.group_ids !== undefined) rec.group_ids = [...new Set(p.group_ids)];
     if (p.files !== undefined) {
       rec.files = p.files.map((f) => {
         const { path, size } = typeof f === 'string' ? { path: f, size: simFileSize(f) } : f;
@@ -794,14 +851,47 @@ export class StashSimulator extends SimServer<StashSimMode> {
         stream: null,
       },
       studio: () => (s.studio_id ? studio(s.studio_id) : null),
-      performers: () => s.performer_ids.map((id) => named('performer', id)),
+      performers: () => s.performer_ids.map((id) => ({ ...named('performer', id), image_path: this.performerImagePath(id, base) })),
       tags: () => s.tag_ids.map((id) => named('tag', id)),
       scene_markers: [],
       galleries: [],
-      groups: [],
+      groups: () => s.group_ids.map((id) => ({ group: this.groupView(id, base), scene_index: null })),
       movies: [],
       stash_ids: s.stash_ids,
     };
+  }
+
+  /** Stash's image_path of a performer: `?t=<updated_at>`, `&default=true` without an image of its own (urlbuilders/performer.go). */
+  private performerImagePath(id: string, base: string): string {
+    const r = this.mustNamed('performer', id);
+    return `${base}/performer/${id}/image?t=${Math.floor(Date.parse(r.updated_at) / 1000)}${r.image ? '' : '&default=true'}`;
+  }
+
+  /** A group as the Group type resolves it: front_image_path as urlbuilders/group.go builds it. */
+  private groupView(id: string, base: string) {
+    const g = this.groups.get(id)!;
+    const t = Math.floor(Date.parse(g.updated_at) / 1000);
+    return {
+      id: g.id,
+      name: g.name,
+      created_at: g.created_at,
+      updated_at: g.updated_at,
+      front_image_path: `${base}/group/${id}/frontimage?t=${t}${g.front ? '' : '&default=true'}`,
+    };
+  }
+
+  /**
+   * GET /performer/<id>/image and /group/<id>/frontimage (internal/api/routes_performer.go, routes_group.go):
+   * the image of its own, else (or with `default=true`) Stash's default, here an SVG. Null: not such a path.
+   */
+  private imageReply(url: URL): Reply | null {
+    const performer = /^\/performer\/(\d+)\/image$/.exec(url.pathname);
+    const group = /^\/group\/(\d+)\/frontimage$/.exec(url.pathname);
+    if (!performer && !group) return null;
+    const own = performer ? this.named.performer.get(performer[1])?.image : this.groups.get(group![1])?.front;
+    if (own === undefined && !(group && this.groups.has(group[1]))) throw new HttpError(404, 'not found');
+    const img = own && url.searchParams.get('default') !== 'true' ? own : { bytes: STASH_DEFAULT_IMAGE_SVG, contentType: 'image/svg+xml' };
+    return { status: 200, type: img.contentType, body: img.bytes };
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------
@@ -864,6 +954,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (this.mode === '503') throw new HttpError(503, 'Service Unavailable');
     const shot = /^\/scene\/(\d+)\/screenshot$/.exec(url.pathname);
     if (shot) entry.operationName = 'screenshot';
+    if (/^\/performer\/\d+\/image$/.test(url.pathname)) entry.operationName = 'performer-image';
+    if (/^\/group\/\d+\/frontimage$/.test(url.pathname)) entry.operationName = 'group-image';
     this.authenticate(req, url);
     if (url.pathname === '/login' && req.method === 'GET') {
       return { status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>Login</title><form method="post"></form>' };
@@ -874,6 +966,8 @@ export class StashSimulator extends SimServer<StashSimMode> {
       const img = this.screenshotOf(rec.id);
       return { status: 200, type: img.contentType, body: img.bytes };
     }
+    const image = req.method === 'GET' ? this.imageReply(url) : null;
+    if (image) return image;
     if (url.pathname === '/graphql') {
       if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
       return this.graphql(body, this.baseUrl(req), entry);
@@ -1081,6 +1175,11 @@ export const STASH_SCENE_PLACEHOLDER_SVG = Buffer.from(
     '</svg>',
     '',
   ].join('\n'),
+);
+
+/** What the simulator serves for a performer or group without an image (Stash serves one of its static defaults). */
+export const STASH_DEFAULT_IMAGE_SVG = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 2 3"><rect width="2" height="3"/></svg>\n',
 );
 
 export function scenePng(id: string): Buffer {

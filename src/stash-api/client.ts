@@ -10,6 +10,7 @@ import type { Screenshot, StashScene } from '../model/types.js';
 import {
   FIND_PERFORMERS_UPDATED,
   FIND_SCENE,
+  SCENE_GROUP_COVERS,
   FIND_SCENE_IDS_PAGE,
   FIND_SCENES_BY_IDS,
   FIND_SCENES_WITH_FILE_NAMED,
@@ -85,7 +86,7 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   organized: z.boolean(),
   updated_at: z.string(),
   studio: z.object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() }).nullable(),
-  performers: z.array(z.object({ name: z.string() })),
+  performers: z.array(z.object({ id: z.string(), name: z.string(), image_path: z.string().nullable() })),
   tags: z.array(z.object({ name: z.string() })),
   // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
   files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
@@ -93,6 +94,9 @@ const sceneSchema: z.ZodType<StashScene> = z.object({
   paths: z.object({ screenshot: z.string().nullable() }).nullable(),
 });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
+const sceneGroupCoversData = z.object({
+  findScene: z.object({ groups: z.array(z.object({ group: z.object({ front_image_path: z.string().nullable() }) })) }).nullable(),
+});
 const findScenesData = z.object({ findScenes: z.object({ scenes: z.array(sceneSchema) }) });
 const sceneFilesData = z.object({
   findScenes: z.object({
@@ -534,6 +538,24 @@ export class StashClient {
   async findScene(id: string): Promise<StashScene | null> {
     const { findScene } = await this.query('FindScene', FIND_SCENE, { id }, findSceneData);
     return findScene;
+  }
+
+  /**
+   * POSTER_FROM=group: the front image of the first of the scene's groups that has one of its own (Stash
+   * marks the placeholder with `&default=true`: stashapp/stash internal/api/urlbuilders/group.go), null
+   * when none has. Stash v0.27.0 and later (groups replaced movies then).
+   */
+  async groupCover(sceneId: string): Promise<string | null> {
+    const { findScene } = await this.query('SceneGroupCovers', SCENE_GROUP_COVERS, { id: sceneId }, sceneGroupCoversData);
+    const covers = (findScene?.groups ?? []).map((g) => g.group.front_image_path);
+    return (
+      covers.find((url): url is string => !!url && new URL(url, 'http://stash.invalid').searchParams.get('default') !== 'true') ?? null
+    );
+  }
+
+  /** A performer's image as Stash serves it (`/performer/<id>/image?t=<version>`), read with this client's credentials. */
+  fetchPerformerImage(performerId: string, version: string): Promise<Screenshot> {
+    return this.fetchScreenshot(`${this.base}/performer/${encodeURIComponent(performerId)}/image?t=${encodeURIComponent(version)}`);
   }
 
   /**

@@ -16,7 +16,7 @@ const SCENE_FIELDS = /* GraphQL */ `
       organized
       updated_at
       studio { id name parent_studio { name } }
-      performers { name }
+      performers { id name image_path }
       tags { name }
       files { path basename size }
       stash_ids { endpoint stash_id }
@@ -26,6 +26,19 @@ const SCENE_FIELDS = /* GraphQL */ `
 export const FIND_SCENE = /* GraphQL */ `
   query FindScene($id: ID!) {
     findScene(id: $id) {${SCENE_FIELDS}
+    }
+  }
+`;
+
+/** POSTER_FROM=group: the front image of each group the scene is in (Stash v0.27.0 and later). */
+export const SCENE_GROUP_COVERS = /* GraphQL */ `
+  query SceneGroupCovers($id: ID!) {
+    findScene(id: $id) {
+      groups {
+        group {
+          front_image_path
+        }
+      }
     }
   }
 `;

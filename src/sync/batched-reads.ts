@@ -50,6 +50,8 @@ export function batchedPlex(plex: BatchablePlexPort, opts: ReadBatchOptions): Pl
     uploadPoster: (sectionKey, ratingKey, bytes, contentType) => plex.uploadPoster(sectionKey, ratingKey, bytes, contentType),
     plexPathOf: (stashPath) => plex.plexPathOf(stashPath),
     posters: (ratingKey) => plex.posters(ratingKey),
+    uploadArt: (sectionKey, ratingKey, bytes, contentType) => plex.uploadArt(sectionKey, ratingKey, bytes, contentType),
+    arts: (ratingKey) => plex.arts(ratingKey),
     confirmGone: (ratingKey, plexFile) => plex.confirmGone(ratingKey, plexFile),
   };
 }
@@ -63,6 +65,7 @@ export function batchedStash(stash: StashClient, opts: ReadBatchOptions): StashP
   return {
     findScene: (id) => scenes.load(id),
     fetchScreenshot: (url) => stash.fetchScreenshot(url),
+    groupCover: (sceneId) => stash.groupCover(sceneId),
     scenesWithFileNamed: (basename) => stash.scenesWithFileNamed(basename),
   };
 }

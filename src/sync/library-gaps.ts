@@ -4,7 +4,7 @@
 import type { Config } from '../core/config.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
-import { decideEdit, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
+import { decideEdit, IMAGE_FIELDS, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
 import { unmetRequirements } from './readiness.js';
 
 /**
@@ -76,7 +76,7 @@ export function classifyScene(sceneInPlex: SceneInPlex, gapSettings: GapSettings
   if (!sceneInPlex.item)
     return { classes: ['notInPlex', ...moved], queue: ready && gapSettings.scanMissing && sceneInPlex.scannable === true };
   const item = sceneInPlex.item;
-  const fields = gapSettings.fields.filter((f) => f !== 'poster');
+  const fields = gapSettings.fields.filter((f) => !IMAGE_FIELDS.includes(f));
   const classes: GapClass[] = [];
   if (fields.length > 0 && !fields.some((f) => isSet(f, item))) classes.push('empty');
   if (fields.some((f) => sceneInPlex.record[f] !== undefined && plexValueHash(f, item) !== sceneInPlex.record[f])) classes.push('drifted');

@@ -1,5 +1,6 @@
 // Pure: Stash scene → what Plex should show (every field; src/sync/ownership.ts decides what is sent).
 import type { DesiredPlexState, PlexEdit, StashScene } from '../model/types.js';
+import { performerImageVersion, performerPhotoUrl } from './image-links.js';
 
 export const LIMITS = { title: 255, summary: 10_000, tag: 255, studio: 255 } as const;
 
@@ -41,7 +42,31 @@ function cleanDate(date: string | null): string {
   return Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== date ? '' : date;
 }
 
-export function desiredState(scene: StashScene): DesiredPlexState {
+/**
+ * Pure: actor name (cleaned as the actor list is) → photo URL (src/sync/image-links.ts), for the scene's
+ * performers that have an image of their own; the first performer of a name wins.
+ */
+export function actorPhotoUrls(performers: StashScene['performers'], baseUrl: string, secret: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const p of performers) {
+    const name = cleanText(p.name, LIMITS.tag);
+    const version = performerImageVersion(p.image_path);
+    if (!name || seen.has(name.toLowerCase())) continue;
+    seen.add(name.toLowerCase());
+    if (p.id && version !== null) out[name] = performerPhotoUrl(baseUrl, secret, p.id, version);
+  }
+  return out;
+}
+
+/** What actor photos need: DASHBOARD_PUBLIC_URL and the signing secret (src/sync/image-links.ts). */
+export interface PhotoLinks {
+  baseUrl: string;
+  secret: string;
+}
+
+/** `photos`: actor photos are wanted (absent: none are decided, whatever Plex shows). */
+export function desiredState(scene: StashScene, photos?: PhotoLinks): DesiredPlexState {
   // Stash shows the file name when a scene has no title; Plex should show the same.
   const title = cleanText(scene.title, LIMITS.title) || cleanText(basenameWithoutExtension(scene.files[0]?.path ?? ''), LIMITS.title);
   const studio = cleanText(scene.studio?.name, LIMITS.studio);
@@ -62,6 +87,7 @@ export function desiredState(scene: StashScene): DesiredPlexState {
     tags,
     userRating: typeof rating === 'number' && Number.isFinite(rating) ? Math.min(10, Math.max(0, rating / 10)) : null,
     posterUrl: scene.paths?.screenshot ?? null,
+    ...(photos ? { actorPhotos: actorPhotoUrls(scene.performers, photos.baseUrl, photos.secret) } : {}),
   };
 }
 

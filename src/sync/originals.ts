@@ -26,6 +26,15 @@ export type Originals = Partial<Record<SyncField, KeptOriginal>>;
  * can tell whether the poster Plex shows is still the one stash2plex uploaded.
  */
 export const POSTER_UPLOAD_FIELD = 'poster:upload';
+/** The same for the background: Plex names it `upload://arts/<sha1 of its bytes>`. */
+export const BACKGROUND_UPLOAD_FIELD = 'background:upload';
+
+/** An item's two uploaded images: the SYNC_FIELDS name, the lock Plex keeps it by, the entry of its last upload. */
+export const ARTWORK = {
+  poster: { lock: 'thumb', upload: POSTER_UPLOAD_FIELD },
+  background: { lock: 'art', upload: BACKGROUND_UPLOAD_FIELD },
+} as const;
+export type ArtworkField = keyof typeof ARTWORK;
 
 /** The SYNC_FIELDS name of each field an edit can carry (a scalar, a tag list, the user rating). */
 const SYNC_FIELD_OF: Readonly<Record<string, SyncField>> = {
@@ -67,10 +76,11 @@ export function originalsOfEdit(current: PlexItem, edit: PlexEdit, record: Owner
   return out;
 }
 
-/** Pure: the poster as kept: the one Plex had selected (none when the item shows no poster) and the lock. */
-export function keptPoster(current: PlexItem, posters: readonly PlexPoster[]): KeptOriginal {
-  const selected = current.thumb ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
-  return { value: selected, locked: current.locked.includes('thumb') };
+/** Pure: the poster (background) as kept: the one Plex had selected (none when the item shows none) and the lock. */
+export function keptPoster(current: PlexItem, posters: readonly PlexPoster[], field: ArtworkField = 'poster'): KeptOriginal {
+  const shown = field === 'poster' ? current.thumb : current.art;
+  const selected = shown ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
+  return { value: selected, locked: current.locked.includes(ARTWORK[field].lock) };
 }
 
 /** The SHA-1 Plex names an uploaded image by (`upload://posters/<sha1>`). */
@@ -90,23 +100,29 @@ export async function keepOriginals(
 }
 
 /**
- * Before a poster upload: keeps the poster Plex has selected (once, and only while the ownership record
- * has no poster of stash2plex's; the item's poster list is read only then) and notes which image is
- * about to be uploaded (POSTER_UPLOAD_FIELD).
+ * Before a poster (background) upload: keeps the image Plex has selected (once, and only while the
+ * ownership record has none of stash2plex's; the item's image list is read only then) and notes which
+ * image is about to be uploaded (POSTER_UPLOAD_FIELD, BACKGROUND_UPLOAD_FIELD).
  */
 export async function keepPosterOriginal(
-  deps: { redis: RedisConnection; keys: Pick<Keys, 'orig'>; plex: { posters(ratingKey: string): Promise<PlexPoster[]> } },
+  deps: {
+    redis: RedisConnection;
+    keys: Pick<Keys, 'orig'>;
+    plex: { posters(ratingKey: string): Promise<PlexPoster[]>; arts(ratingKey: string): Promise<PlexPoster[]> };
+  },
   ratingKey: string,
   current: PlexItem,
   record: OwnershipRecord,
   bytes: Uint8Array,
+  field: ArtworkField = 'poster',
 ): Promise<void> {
   const key = originalsKey(deps.keys, ratingKey);
-  if (record.poster === undefined && (await deps.redis.hget(key, 'poster')) === null) {
-    const posters = current.thumb ? await deps.plex.posters(ratingKey) : [];
-    await deps.redis.hsetnx(key, 'poster', JSON.stringify(keptPoster(current, posters)));
+  if (record[field] === undefined && (await deps.redis.hget(key, field)) === null) {
+    const shown = field === 'poster' ? current.thumb : current.art;
+    const list = shown ? await (field === 'poster' ? deps.plex.posters(ratingKey) : deps.plex.arts(ratingKey)) : [];
+    await deps.redis.hsetnx(key, field, JSON.stringify(keptPoster(current, list, field)));
   }
-  await deps.redis.hset(key, { [POSTER_UPLOAD_FIELD]: uploadSha1(bytes) });
+  await deps.redis.hset(key, { [ARTWORK[field].upload]: uploadSha1(bytes) });
 }
 
 const keptSchema = z.strictObject({
@@ -118,6 +134,8 @@ export interface StoredOriginals {
   originals: Originals;
   /** SHA-1 of the last poster uploaded (POSTER_UPLOAD_FIELD), null when none was. */
   posterUpload: string | null;
+  /** SHA-1 of the last background uploaded (BACKGROUND_UPLOAD_FIELD), null when none was. */
+  backgroundUpload?: string | null;
   /** Entries that could not be read (left out: their field reads as never written). */
   damaged: string[];
 }
@@ -126,9 +144,10 @@ export interface StoredOriginals {
 export function parseOriginals(hash: Record<string, string>): StoredOriginals {
   const out: StoredOriginals = { originals: {}, posterUpload: null, damaged: [] };
   for (const [field, raw] of Object.entries(hash)) {
-    if (field === POSTER_UPLOAD_FIELD) {
-      if (/^[0-9a-f]{40}$/.test(raw)) out.posterUpload = raw;
-      else out.damaged.push(field);
+    if (field === POSTER_UPLOAD_FIELD || field === BACKGROUND_UPLOAD_FIELD) {
+      if (!/^[0-9a-f]{40}$/.test(raw)) out.damaged.push(field);
+      else if (field === POSTER_UPLOAD_FIELD) out.posterUpload = raw;
+      else out.backgroundUpload = raw;
       continue;
     }
     let parsed: z.ZodSafeParseResult<KeptOriginal> | null = null;

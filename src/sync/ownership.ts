@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, PlexItem, PlexLockField, PlexScalarField, PlexTagField } from '../model/types.js';
-import { fitScalar, fitTags } from '../plex/edit-split.js';
+import { editUnits, fitScalar, fitTags, unitBytes } from '../plex/edit-split.js';
+import { isOurPhotoUrl } from './image-links.js';
 import type { SyncMode } from './mapping.js';
 
 /** The record's entry for the value stash2plex means to set, written before the edit and removed once Plex took it. */
@@ -16,13 +17,20 @@ export type IntentEntry = `${SyncField}:intent`;
 export const intentOf = (field: SyncField): IntentEntry => `${field}:intent`;
 
 /**
- * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`: of the image bytes), and
- * `posterVersion`: the version of the screenshot URL those bytes were last read at (screenshotVersion);
- * `noPosterVersion`: the last version whose bytes were no poster (Stash's SVG placeholder for a scene
- * without a cover: not read again until the version moves);
+ * SYNC_FIELDS name → hash of the value stash2plex last set (`poster`, `background`: of the source image's
+ * bytes, with the POSTER_STYLE a poster was made in: imageHash), and `posterVersion` / `backgroundVersion`:
+ * the version of the source URL those bytes were last read at (screenshotVersion); `noPosterVersion`: the
+ * last version of the screenshot whose bytes were no image (Stash's SVG placeholder for a scene without a
+ * cover: not read again until the version moves); `actorphotos`: hash of the actor photo URLs set;
  * `<field>:intent` → hash of the value an edit under way (or one whose answer was lost) sets.
  */
-export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'noPosterVersion' | IntentEntry, string>>;
+export type OwnershipRecord = Partial<Record<SyncField | 'posterVersion' | 'backgroundVersion' | 'noPosterVersion' | IntentEntry, string>>;
+
+/** Fields Plex does not show a value of that stash2plex could compare (images): decided apart from decideEdit()'s value fields. */
+export const IMAGE_FIELDS: readonly SyncField[] = ['poster', 'background', 'actorphotos'];
+
+/** The record entry holding the source version of an uploaded image. */
+export const VERSION_ENTRY = { poster: 'posterVersion', background: 'backgroundVersion' } as const;
 
 /**
  * What confirming a decision writes once Plex took its edit: the owned entries the record does not hold
@@ -34,7 +42,9 @@ export function confirmation(
   decision: Pick<Decision, 'owned' | 'intents' | 'released'>,
 ): { set: OwnershipRecord; drop: string[] } {
   const intents = new Set([...Object.keys(record), ...Object.keys(decision.intents)].filter((k) => k.endsWith(':intent')));
-  const released = decision.released.flatMap((f) => [f, intentOf(f), ...(f === 'poster' ? ['posterVersion', 'noPosterVersion'] : [])]);
+  const versions = (f: SyncField) =>
+    f === 'poster' ? ['posterVersion', 'noPosterVersion'] : f === 'background' ? ['backgroundVersion'] : [];
+  const released = decision.released.flatMap((f) => [f, intentOf(f), ...versions(f)]);
   const drop = [...new Set([...intents, ...released])].filter((k) => k in record || k in decision.intents);
   return { set: ownershipChanges(record, decision.owned), drop };
 }
@@ -48,7 +58,7 @@ export function carriedRecord(record: OwnershipRecord): OwnershipRecord {
   const out: OwnershipRecord = {};
   for (const field of SYNC_FIELD_NAMES) {
     const hash = record[field] ?? record[intentOf(field)];
-    if (hash !== undefined && field !== 'poster') out[intentOf(field)] = hash;
+    if (hash !== undefined && !IMAGE_FIELDS.includes(field)) out[intentOf(field)] = hash;
   }
   return out;
 }
@@ -69,6 +79,8 @@ export interface OwnershipSettings {
    * what is sent, recorded and compared next time; absent: nothing is cut.
    */
   editBudget?: number;
+  /** DASHBOARD_PUBLIC_URL: an actor photo under it is stash2plex's (removed when the performer's image goes); null: none is. */
+  imageBaseUrl?: string | null;
 }
 
 export interface Decision {
@@ -205,14 +217,56 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
   }
 }
 
+/**
+ * Actor photos (SYNC_FIELDS `actorphotos`), only on an actor list stash2plex manages: each actor with a
+ * Stash image of its own should show its photo URL, and one whose photo stash2plex set but whose
+ * performer has no image any more shows none. A photo is the actor tag's (`actor[i].tag.thumb`), sent
+ * with the complete list as Plex will show it (a real server replaces the list with the indexed tags).
+ */
+function decideActorPhotos(desired: DesiredPlexState, current: PlexItem, s: OwnershipSettings, out: Decision): void {
+  if (!s.fields.includes('actorphotos') || !desired.actorPhotos || out.owned.actors === undefined) return;
+  const list = out.edit.tags.actor?.set ?? current.tags.actor;
+  const shown = current.actorThumbs ?? {};
+  const thumbs: Record<string, string> = {};
+  for (const name of list) {
+    const want = desired.actorPhotos[name];
+    const have = shown[name];
+    if (want !== undefined && have !== want) thumbs[name] = want;
+    if (want === undefined && have !== undefined && s.imageBaseUrl && isOurPhotoUrl(s.imageBaseUrl, have)) thumbs[name] = '';
+  }
+  const fitting = fitThumbs(out.edit.tags.actor ?? { set: [...list], remove: [] }, thumbs, s.editBudget);
+  if (fitting.length < Object.keys(thumbs).length)
+    out.cut.push(`actorphotos: ${Object.keys(thumbs).length} → ${fitting.length} (${URL_CUT})`);
+  const sent = fitting.length > 0;
+  if (sent) out.edit.tags.actor = { ...(out.edit.tags.actor ?? { set: [...list], remove: [] }), thumbs: Object.fromEntries(fitting) };
+  const set = list.filter((n) => desired.actorPhotos![n] !== undefined).map((n) => `${n}\t${desired.actorPhotos![n]}`);
+  own(out, 'actorphotos', valueHash(set), sent);
+}
+
+/** The photos that fit one request with their actor list (a list's tags never split): the first ones, in the list's order. */
+function fitThumbs(
+  actors: { set: string[]; remove: string[] },
+  thumbs: Record<string, string>,
+  budget: number | undefined,
+): [string, string][] {
+  const wanted = actors.set.filter((n) => n in thumbs).map((n): [string, string] => [n, thumbs[n]]);
+  if (budget === undefined) return wanted;
+  const bytesWith = (n: number) =>
+    unitBytes(editUnits({ scalars: {}, tags: { actor: { ...actors, remove: [], thumbs: Object.fromEntries(wanted.slice(0, n)) } } })[0]);
+  let n = wanted.length;
+  while (n > 0 && bytesWith(n) > budget) n--;
+  return wanted.slice(0, n);
+}
+
 /** Fields stash2plex set that SYNC_FIELDS no longer names: forgotten, and their lock released while Plex still shows its value. */
 function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSettings, out: Decision): void {
   for (const field of SYNC_FIELD_NAMES) {
     if (s.fields.includes(field) || record[field] === undefined) continue;
     out.released.push(field);
-    const lockName = field === 'poster' ? 'thumb' : plexField(field, current)?.name;
+    // Actor photos have no lock of their own (the actor list's is the `actors` field's).
+    const lockName = field === 'poster' ? 'thumb' : field === 'background' ? 'art' : plexField(field, current)?.name;
     if (!lockName || lockName === 'userRating' || !current.locked.includes(lockName)) continue;
-    const stillOurs = field === 'poster' || plexValueHash(field, current) === record[field];
+    const stillOurs = field === 'poster' || field === 'background' || plexValueHash(field, current) === record[field];
     if (stillOurs) (out.edit.unlock ??= []).push(lockName as PlexLockField);
   }
 }
@@ -220,7 +274,7 @@ function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSetting
 /**
  * The edit that makes `current` show `desired` for the fields of SYNC_FIELDS stash2plex may touch. A
  * field is sent when its value differs or it is not locked yet (an unchanged, locked item yields an
- * empty edit: no request). The poster is decided apart (posterWanted): its bytes are read only if needed.
+ * empty edit: no request). The images are decided apart (src/sync/scene-images.ts): their bytes are read only if needed.
  */
 export function decideEdit(
   desired: DesiredPlexState,
@@ -243,6 +297,7 @@ export function decideEdit(
     own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, ownershipSettings, out);
+  decideActorPhotos(desired, current, ownershipSettings, out);
   const rating = {
     field: 'rating' as const,
     have: plexValueHash('rating', current)!,
@@ -257,15 +312,6 @@ export function decideEdit(
   }
   release(current, record, ownershipSettings, out);
   return out;
-}
-
-/**
- * Whether a screenshot with hash `hash` is uploaded: when it differs from the poster stash2plex last
- * uploaded, or Plex lost the lock. (Plex does not expose a poster's bytes, so a poster changed in Plex
- * cannot be told apart: PRESERVE_PLEX_EDITS does not apply to it.)
- */
-export function posterWanted(hash: string, record: OwnershipRecord, thumbLocked: boolean): boolean {
-  return !thumbLocked || record.poster !== hash;
 }
 
 /** How old (by our clock) a screenshot version must be before it is trusted: see screenshotVersion. */
@@ -288,16 +334,4 @@ export function screenshotVersion(url: string, nowMs: number): string | null {
   const t = parsed.searchParams.get('t');
   if (t === null || !/^\d+$/.test(t) || Number(t) > nowMs / 1000 - SCREENSHOT_VERSION_SETTLE_S) return null;
   return `${parsed.pathname}?t=${t}`;
-}
-
-/**
- * Whether the screenshot must be read to decide on the poster: not when its version is the one read
- * last time, the poster stash2plex uploaded is recorded and Plex still holds its lock; nor when the
- * bytes at this version were no poster (a scene without a cover: nothing to upload, whatever Plex
- * shows). A cover set later moves the version (the scene's `updated_at`), so it is read.
- */
-export function screenshotToRead(version: string | null, record: OwnershipRecord, thumbLocked: boolean): boolean {
-  if (version === null) return true;
-  if (record.noPosterVersion === version) return false;
-  return record.posterVersion !== version || record.poster === undefined || !thumbLocked;
 }

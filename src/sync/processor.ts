@@ -9,14 +9,14 @@ import type { ResolvedItem, ResolveOptions } from '../plex/resolver.js';
 import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
-import { desiredState, isEmptyEdit } from './mapping.js';
+import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
-import { decideEdit, posterWanted, screenshotToRead, screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
-import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents, writeOwnership } from './ownership-store.js';
-import { forgetOriginals, keepOriginals, keepPosterOriginal, originalsOfEdit } from './originals.js';
+import { decideEdit, type OwnershipRecord } from './ownership.js';
+import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
+import { forgetOriginals, keepOriginals, originalsOfEdit } from './originals.js';
+import { syncSceneImages } from './scene-images.js';
 import { forgetSceneItem, readSceneItem, rememberSceneItem } from './scene-item.js';
 import { excludedReason, readExclusion } from './sync-exclusions.js';
-import { NO_POSTER_AT_VERSION, posterFrom } from './poster.js';
 import type { FolderScanner } from './scan-missing.js';
 import { unmetRequirements } from './readiness.js';
 
@@ -33,10 +33,14 @@ export interface PlexPort {
   /** The bytes of query one edit request of the item may carry (PLEX_MAX_URL_BYTES): what decideEdit() cuts a value to. */
   editBudget(sectionKey: string, ratingKey: string): number;
   uploadPoster(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
+  /** Uploads the item's background (src/sync/scene-images.ts). */
+  uploadArt(sectionKey: string, ratingKey: string, bytes: Buffer, contentType: string): Promise<void>;
   /** A Stash file's path as Plex would hold it (PATH_MAP applied). */
   plexPathOf(stashPath: string): string;
   /** The item's posters: read before the first upload, to keep the one Plex had selected (src/sync/originals.ts). */
   posters(ratingKey: string): Promise<PlexPoster[]>;
+  /** The item's backgrounds: read before the first upload, as the posters. */
+  arts(ratingKey: string): Promise<PlexPoster[]>;
   /** Whether an item is proven gone: the section holding `plexFile` answers a listing, and a second read of the key is still 404. */
   confirmGone(ratingKey: string, plexFile: string): Promise<boolean>;
 }
@@ -45,6 +49,8 @@ export interface PlexPort {
 export interface StashPort {
   findScene(id: string): Promise<StashScene | null>;
   fetchScreenshot(url: string): Promise<Screenshot>;
+  /** POSTER_FROM=group: the front image URL of the first group of the scene that has one (null: none). */
+  groupCover?(sceneId: string): Promise<string | null>;
   scenesWithFileNamed(basename: string): Promise<StashSceneFiles[]>;
 }
 
@@ -53,8 +59,12 @@ export interface SyncDeps {
   stash: StashPort;
   redis: RedisConnection;
   keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'orig' | 'syncExcluded'>;
-  /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS. */
+  /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS, POSTER_STYLE, POSTER_FROM, DASHBOARD_PUBLIC_URL. */
   sync: Config['sync'];
+  /** POSTER_MAX_BYTES: the largest image uploaded (default 20 MiB). */
+  posterMaxBytes?: number;
+  /** The secret actor photo links are signed with (src/sync/image-links.ts imageSecret); absent: no actor photos. */
+  imageSecret?: () => Promise<string>;
   /** PLEX_SCAN_MISSING: asks Plex to scan the folders of a scene it does not hold (absent: no scan). */
   scanMissing?: FolderScanner;
   /** PLEX_NOT_FOUND: 'retry' (default) throws PlexNotFound; 'skip' completes as skipped ("not in Plex"). */
@@ -71,6 +81,10 @@ export interface SyncedResult {
   posterUploaded: boolean;
   /** Why the screenshot was not uploaded (not JPEG/PNG/WebP, too large), when it was not. */
   posterSkipped?: string;
+  /** Present (true) when the background was uploaded. */
+  backgroundUploaded?: true;
+  /** Why the background was not uploaded, when it was not. */
+  backgroundSkipped?: string;
   /** Fields left alone because they were changed in Plex since stash2plex set them (PRESERVE_PLEX_EDITS). */
   preserved?: SyncField[];
   /** Lists cut to MAX_TAGS, e.g. "genres: 250 → 200", and values cut to fit one edit request (PLEX_MAX_URL_BYTES). */
@@ -184,41 +198,6 @@ async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Pr
   throw err;
 }
 
-/**
- * Uploads the screenshot when it is a poster and differs from the one stash2plex last uploaded. The
- * screenshot is not even read while its URL's version is the one last seen and Plex keeps the lock, or
- * is the one last found to be no poster (Stash's placeholder for a scene without a cover).
- */
-async function syncPoster(
-  deps: SyncDeps,
-  target: { ratingKey: string; sectionKey: string },
-  url: string,
-  record: OwnershipRecord,
-  current: PlexItem,
-) {
-  const version = screenshotVersion(url, Date.now());
-  const locked = current.locked.includes('thumb');
-  if (!screenshotToRead(version, record, locked)) {
-    return { posterUploaded: false, ...(version === record.noPosterVersion ? { posterSkipped: NO_POSTER_AT_VERSION } : {}) };
-  }
-  const poster = posterFrom(await deps.stash.fetchScreenshot(url));
-  // No upload and no lock: Plex keeps whatever poster it has. Bytes that are no poster stay so at this version.
-  if ('skipped' in poster) {
-    if (poster.byBytes && version !== null) await writeOwnership(deps.redis, deps.keys, target.ratingKey, { noPosterVersion: version });
-    return { posterUploaded: false, posterSkipped: poster.skipped };
-  }
-  const hash = valueHash(poster.bytes);
-  const seen = version === null ? {} : { posterVersion: version };
-  if (!posterWanted(hash, record, locked)) {
-    if (record.posterVersion !== version) await writeOwnership(deps.redis, deps.keys, target.ratingKey, seen);
-    return { posterUploaded: false };
-  }
-  await keepPosterOriginal(deps, target.ratingKey, current, record, poster.bytes);
-  await deps.plex.uploadPoster(target.sectionKey, target.ratingKey, poster.bytes, poster.contentType);
-  await writeOwnership(deps.redis, deps.keys, target.ratingKey, { poster: hash, ...seen });
-  return { posterUploaded: true };
-}
-
 /** A scene Stash no longer has: its hint, claim and conflict go (its item's ownership stays with the item). */
 async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
   const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId).catch(() => null);
@@ -276,8 +255,29 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
-  const desired = desiredState(scene);
+  const desired = desiredState(scene, await photoLinks(deps));
   const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
-  if (!deps.sync.fields.includes('poster') || !desired.posterUrl) return { ratingKey, editRequests, posterUploaded: false, ...notes };
-  return { ratingKey, editRequests, ...(await syncPoster(deps, target, desired.posterUrl, record, current)), ...notes };
+  const images = await syncSceneImages(
+    { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },
+    target,
+    { screenshot: desired.posterUrl, poster: await posterSource(deps, scene.id) },
+    record,
+    current,
+  );
+  return { ratingKey, editRequests, ...images, ...notes };
+}
+
+const DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
+
+/** What actor photos need, when they are wanted (SYNC_FIELDS `actorphotos`, DASHBOARD_PUBLIC_URL, a secret). */
+async function photoLinks(deps: SyncDeps): Promise<PhotoLinks | undefined> {
+  const baseUrl = deps.sync.imageBaseUrl;
+  if (!deps.sync.fields.includes('actorphotos') || !baseUrl || !deps.imageSecret) return undefined;
+  return { baseUrl, secret: await deps.imageSecret() };
+}
+
+/** POSTER_FROM=group: the group's front image (null: the screenshot). */
+async function posterSource(deps: SyncDeps, sceneId: string): Promise<string | null> {
+  if (deps.sync.posterFrom !== 'group' || !deps.sync.fields.includes('poster') || !deps.stash.groupCover) return null;
+  return deps.stash.groupCover(sceneId);
 }

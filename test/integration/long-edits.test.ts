@@ -13,6 +13,9 @@ import { syncScene, type SyncDeps, type SyncedResult } from '../../src/sync/proc
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';
 
+/** The text fields only: no image is read or uploaded (the images have tests of their own: images.test.ts). */
+const TEXT_FIELDS = 'title,summary,studio,date,genres,actors,rating';
+
 const BOUND = 8 * 1024;
 let world: World;
 let redis: Redis;
@@ -31,7 +34,7 @@ afterAll(async () => {
 });
 
 function depsWith(env: Record<string, string> = {}): SyncDeps {
-  const config = parseConfig({ ...world.env, SYNC_POSTER: 'false', ...env });
+  const config = parseConfig({ ...world.env, SYNC_POSTER: 'false', SYNC_FIELDS: TEXT_FIELDS, ...env });
   return {
     plex: plexClientFrom(config, { clientIdentifier: 'stash2plex-test', use: 'sync', redis }),
     stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),

@@ -16,7 +16,12 @@ let redis: Redis;
 let deps: SyncDeps;
 
 beforeAll(async () => {
-  world = await startWorld({ scenes: 4, prefixName: 'poster', env: { POSTER_MAX_BYTES: String(64 * 1024) } });
+  // The poster alone (the background has tests of its own: images.test.ts).
+  world = await startWorld({
+    scenes: 4,
+    prefixName: 'poster',
+    env: { POSTER_MAX_BYTES: String(64 * 1024), SYNC_FIELDS: 'title,summary,studio,date,genres,actors,rating,poster' },
+  });
   redis = testRedis();
   const { config } = world;
   deps = {

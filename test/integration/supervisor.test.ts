@@ -17,10 +17,14 @@ import { outage } from '../helpers/outages.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
+/** The text fields only: no image is read or uploaded (the images have tests of their own: images.test.ts). */
+const TEXT_FIELDS = 'title,summary,studio,date,genres,actors,rating';
+
 const quiet = createLogger({ level: 'silent' });
 
 const FAST = {
   SYNC_POSTER: 'false',
+  SYNC_FIELDS: TEXT_FIELDS,
   // Reconciliation would add jobs of its own (tested in reconcile.test.ts); these tests count jobs.
   RECONCILE_AFTER_OUTAGE: 'false',
   RECONCILE_INTERVAL_MS: '0',

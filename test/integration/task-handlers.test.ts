@@ -33,6 +33,9 @@ import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { M, outage, S } from '../helpers/outages.js';
 
+/** The text fields only: no image is read or uploaded (the images have tests of their own: images.test.ts). */
+const TEXT_FIELDS = 'title,summary,studio,date,genres,actors,rating';
+
 const quiet = createLogger({ level: 'silent' });
 const H = 60 * M;
 
@@ -144,6 +147,7 @@ async function inbox(s: Store): Promise<SyncJobData[]> {
 describe('through a real outage of the Plex simulator, watched by the real supervisor', () => {
   const FAST = {
     SYNC_POSTER: 'false',
+    SYNC_FIELDS: TEXT_FIELDS,
     RECONCILE_AFTER_OUTAGE: 'false',
     RECONCILE_INTERVAL_MS: '0',
     BREAKER_FAILURE_THRESHOLD: '3',
@@ -555,7 +559,7 @@ describe('Reconcile Outage Windows', () => {
 
 describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
   it('every scene with kept originals: the dry run changes nothing, the real one puts the scanner titles back and excludes the scenes', async () => {
-    const world = await startWorld({ scenes: 2, prefixName: 'task-restore', env: { SYNC_POSTER: 'false' } });
+    const world = await startWorld({ scenes: 2, prefixName: 'task-restore', env: { SYNC_POSTER: 'false', SYNC_FIELDS: TEXT_FIELDS } });
     const redis = connectRedis(world.config);
     try {
       const deps = {

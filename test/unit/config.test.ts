@@ -26,10 +26,13 @@ describe('parseConfig', () => {
     expect(c.worker).toEqual({ concurrency: 32, lockMs: 30_000, readBatch: 100, adaptiveConcurrency: true });
     expect(c.sync).toEqual({
       mode: 'mirror',
-      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster'],
+      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'background', 'actorphotos'],
       require: ['metadata'],
       preservePlexEdits: false,
       maxTags: 200,
+      posterStyle: 'screenshot',
+      posterFrom: 'screenshot',
+      imageBaseUrl: null,
     });
     expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 });
@@ -46,7 +49,14 @@ describe('parseConfig', () => {
     expect(c.plex.maxUrlBytes).toBe(8192);
     expect(c.outageHistorySize).toBe(30);
     expect(c.reconcile).toEqual({ afterOutage: true, intervalMs: 900_000 });
-    expect(c.dashboard).toEqual({ host: '127.0.0.1', port: 3000, user: 'admin', password: null, allowedHosts: [] });
+    expect(c.dashboard).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      user: 'admin',
+      password: null,
+      allowedHosts: [],
+      imageRatePerMinute: 600,
+    });
     expect(c.errorStrategies).toEqual(DEFAULT_ERROR_STRATEGIES);
   });
 
@@ -94,7 +104,7 @@ describe('parseConfig', () => {
     [
       { SYNC_FIELDS: 'title,tags' },
       'SYNC_FIELDS',
-      /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection$/,
+      /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection, background, actorphotos$/,
     ],
     [{ SYNC_FIELDS: ' , ' }, 'SYNC_FIELDS', /must not be empty/],
     [{ MAX_TAGS: '0' }, 'MAX_TAGS', /whole number of at least 1/],

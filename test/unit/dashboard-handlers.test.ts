@@ -267,11 +267,12 @@ describe('POST /api/restore and /api/restore/resume', () => {
 });
 
 describe('the route table', () => {
-  it('lists every route once, /healthz open, the hook behind its token, the rest behind the dashboard guards', () => {
+  it('lists every route once, /healthz and performer images open, the hook behind its token, the rest behind the dashboard guards', () => {
     const router = (() => undefined) as unknown as DashboardPorts['stashHook'];
     const routes = dashboardRoutes({ stashHook: router, bullBoard: router } as DashboardPorts);
     expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path} ${r.access}`)).toEqual([
       'GET /healthz open',
+      'GET /images/performer/:id open',
       'ALL /api/stash/hook hook-token',
       'GET /api/status dashboard',
       'POST /api/health-check dashboard',

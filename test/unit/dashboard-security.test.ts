@@ -40,7 +40,9 @@ describe('loopback', () => {
   });
 
   it('refuses a non-loopback DASHBOARD_HOST without a password, naming DASHBOARD_PASSWORD', () => {
-    const dash = (host: string, password: string | null) => ({ dashboard: { host, port: 0, user: 'admin', password, allowedHosts: [] } });
+    const dash = (host: string, password: string | null) => ({
+      dashboard: { host, port: 0, user: 'admin', password, allowedHosts: [], imageRatePerMinute: 600 },
+    });
     expect(() => assertDashboardExposure(dash('0.0.0.0', null))).toThrow(ConfigError);
     expect(() => assertDashboardExposure(dash('0.0.0.0', null))).toThrow(/DASHBOARD_PASSWORD/);
     expect(() => assertDashboardExposure(dash('0.0.0.0', 'pw'))).not.toThrow();

@@ -26,6 +26,9 @@ const settings = (over: Partial<GapSettings> = {}): GapSettings => ({
   require: ['metadata'],
   preservePlexEdits: false,
   maxTags: 200,
+  posterStyle: 'screenshot',
+  posterFrom: 'screenshot',
+  imageBaseUrl: null,
   scanMissing: true,
   ...over,
 });

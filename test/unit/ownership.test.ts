@@ -7,8 +7,6 @@ import {
   confirmation,
   decideEdit,
   ownershipChanges,
-  posterWanted,
-  screenshotToRead,
   screenshotVersion,
   valueHash,
   type OwnershipRecord,
@@ -228,16 +226,6 @@ describe('decideEdit: a value too long for one edit request (PLEX_MAX_URL_BYTES)
   });
 });
 
-describe('posterWanted', () => {
-  it('uploads a new or changed image, or when Plex lost the lock; not the same image again', () => {
-    const h = valueHash(Buffer.from('png'));
-    expect(posterWanted(h, {}, false)).toBe(true);
-    expect(posterWanted(h, { poster: h }, true)).toBe(false);
-    expect(posterWanted(h, { poster: h }, false)).toBe(true);
-    expect(posterWanted(h, { poster: valueHash(Buffer.from('old')) }, true)).toBe(true);
-  });
-});
-
 describe('unmetRequirements (SYNC_REQUIRE)', () => {
   const bare = scene({ title: ' ', details: null, date: null, studio: null, performers: [], tags: [] });
   it('metadata: any of title, details, date, studio, performers, tags', () => {
@@ -267,23 +255,6 @@ describe('screenshotVersion', () => {
   it('is null (read every time) without `t`, or within two seconds of `t`: a cover set in that second has the same `t`', () => {
     expect(screenshotVersion('http://stash:9999/scene/12/screenshot', 1_700_000_010_000)).toBeNull();
     expect(screenshotVersion(url, 1_700_000_001_500)).toBeNull();
-  });
-  it('the screenshot is read unless its version, the recorded poster and the lock all hold', () => {
-    const record = { poster: 'abc', posterVersion: '/scene/12/screenshot?t=1700000000' };
-    expect(screenshotToRead(record.posterVersion, record, true)).toBe(false);
-    expect(screenshotToRead(record.posterVersion, record, false)).toBe(true);
-    expect(screenshotToRead('/scene/12/screenshot?t=1700000099', record, true)).toBe(true);
-    expect(screenshotToRead(null, record, true)).toBe(true);
-    expect(screenshotToRead(record.posterVersion, { posterVersion: record.posterVersion }, true)).toBe(true);
-  });
-  it('a version found to be no poster (a scene without a cover) is not read again, locked or not; a new version is', () => {
-    const version = '/scene/12/screenshot?t=1700000000';
-    expect(screenshotToRead(version, { noPosterVersion: version }, false)).toBe(false);
-    expect(
-      screenshotToRead(version, { noPosterVersion: version, poster: 'abc', posterVersion: '/scene/12/screenshot?t=1600000000' }, true),
-    ).toBe(false);
-    expect(screenshotToRead('/scene/12/screenshot?t=1700000099', { noPosterVersion: version }, false)).toBe(true);
-    expect(screenshotToRead(null, { noPosterVersion: version }, false)).toBe(true);
   });
 });
 

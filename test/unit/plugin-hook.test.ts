@@ -255,6 +255,13 @@ describe('decideHook: renames and merges (fan-out)', () => {
     if (d.action === 'fanout') expect(fanoutSchema.parse(d.event)).toEqual(d.event);
   });
 
+  it("Performer.Update.Post with a new image → a fanout: Plex shows it as the actor's photo (SYNC_FIELDS actorphotos)", () => {
+    expect(decideHook(ctx('Performer.Update.Post', 7, ['image', 'id']), NOW)).toMatchObject({
+      action: 'fanout',
+      event: { relation: 'performer', id: '7' },
+    });
+  });
+
   it('Tag.Merge.Post → always a fanout of the destination (the hook id), whatever the input', () => {
     // Stash's TagsMerge fires the hook with the destination's id, the TagsMergeInput and no inputFields.
     const merge = { id: 12, type: 'Tag.Merge.Post', input: { source: ['3', '4'], destination: '12' } };
@@ -270,7 +277,7 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Performer.Update.Post', ['birthdate', 'id'], 'performer 7: no field Plex shows changed (birthdate, id)'],
     ['Performer.Update.Post', ['favorite', 'id'], 'performer 7'],
     ['Performer.Update.Post', ['ids', 'tag_ids'], 'performer 7'], // a bulk edit: cannot rename
-    ['Performer.Update.Post', ['disambiguation', 'alias_list', 'image'], 'performer 7'],
+    ['Performer.Update.Post', ['disambiguation', 'alias_list'], 'performer 7'],
     ['Studio.Update.Post', ['parent_id', 'id'], 'studio 7'], // Plex shows only the studio's name
     ['Studio.Update.Post', ['rating100', 'favorite'], 'studio 7'],
     ['Tag.Update.Post', ['parent_ids', 'child_ids', 'aliases'], 'tag 7'],

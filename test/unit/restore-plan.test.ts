@@ -61,7 +61,7 @@ describe('planRestore', () => {
       unlock: ['title', 'summary', 'genre'],
     });
     expect(plan.restored).toEqual(['title', 'summary', 'genres', 'rating']);
-    expect(plan.neverWritten).toEqual(['studio', 'date', 'actors', 'poster', 'collection']);
+    expect(plan.neverWritten).toEqual(['studio', 'date', 'actors', 'poster', 'collection', 'background', 'actorphotos']);
     expect(plan.plexChanged).toEqual([]);
     expect(plan.selectPoster).toBeNull();
   });

@@ -89,6 +89,16 @@ function fakePlex(files: Record<string, string>) {
         items.get(ratingKey)!.thumb ? [{ ratingKey: 'metadata://posters/agent', selected: true, provider: 'agent' }] : [],
       );
     },
+    uploadArt(_section, ratingKey) {
+      calls.push(`art ${ratingKey}`);
+      lock(items.get(ratingKey)!, 'art');
+      items.get(ratingKey)!.art = `/library/metadata/${ratingKey}/art/2`;
+      return Promise.resolve();
+    },
+    arts(ratingKey) {
+      calls.push(`arts ${ratingKey}`);
+      return Promise.resolve(items.get(ratingKey)!.art ? [{ ratingKey: 'metadata://arts/agent', selected: true, provider: 'agent' }] : []);
+    },
     // Like the real client: proven gone only when Plex answers (not down) and has no such item.
     confirmGone(ratingKey) {
       calls.push(`confirm gone ${ratingKey}`);
@@ -122,7 +132,8 @@ function fakeStash(scenes: StashScene[], shot: () => Screenshot) {
 const redis = testRedis();
 afterAll(() => redis.disconnect());
 
-const SYNC = parseConfig({}, { plex: false, stash: false }).sync;
+// The text fields and the poster: the background and actor photos have tests of their own (test/integration/images.test.ts).
+const SYNC = parseConfig({ SYNC_FIELDS: 'title,summary,studio,date,genres,actors,rating,poster' }, { plex: false, stash: false }).sync;
 const NO_POSTER = { ...SYNC, fields: SYNC.fields.filter((f) => f !== 'poster') };
 
 function setup(
