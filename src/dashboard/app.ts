@@ -2,7 +2,7 @@
 // the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
 // GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
-// POST /api/restore, POST /api/restore/resume, /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
+// POST /api/restore, POST /api/restore/resume, GET /api/explain, /metrics, Bull Board at /queues and the 404. Errors answer JSON without a stack; secrets never appear
 // in a response (every dynamic value is redacted before it is rendered).
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
@@ -18,6 +18,7 @@ import { requeue, type RequeueOptions } from '../dlq/requeue.js';
 import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
 import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
 import { runRestore, runResume } from '../restore/from-config.js';
+import { explainFromConfig } from '../explain/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
@@ -153,6 +154,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     cleanQueue: queueCleaner(opts),
     reconcileLibrary: libraryReconciler(opts),
     ...restorers(opts),
+    explainScene: (sceneId) => explainFromConfig(config, sceneId, { redis, log }),
     redisAnswers: () => withTimeout(redis.ping(), statusTimeoutMs, 'Redis did not answer'),
     log,
     registry,

@@ -11,6 +11,7 @@ import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
 import { CSRF_HEADER_VALUE } from './security.js';
+import { EXPLAIN_CSS, EXPLAIN_SCRIPT, explainPanel } from './explain-panel.js';
 
 export interface PageContext {
   now: number;
@@ -371,7 +372,7 @@ button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary
 
 // The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}${RESTORE_SCRIPT}})();`;
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${REQUEUE_SCRIPT}${CLEAN_SCRIPT}${RECONCILE_SCRIPT}${RESTORE_SCRIPT}${EXPLAIN_SCRIPT}})();`;
 }
 
 /** Re-renders the main part, keeps the title in step, runs a manual probe. */
@@ -597,7 +598,7 @@ export function renderStatusPage(s: StatusJson, ctx: PageContext): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(`${s.breaker.state === 'CLOSED' ? '●' : '▲'} ${s.breaker.state} — stash2plex`)}</title>
 <link rel="icon" href="data:,">
-<style nonce="${nonce}">${CSS}</style></head>
+<style nonce="${nonce}">${CSS}${EXPLAIN_CSS}</style></head>
 <body>
 <header><div class="bar"><h1>stash2plex</h1><span id="refresh-state" class="refresh" data-testid="refresh-state">live</span>
 <nav><button id="probe-now" type="button" data-testid="probe-now">Check Plex now</button><span id="probe-result" data-testid="probe-result" aria-live="polite"></span>
@@ -607,6 +608,7 @@ ${recoveryPanel()}
 ${maintenancePanel()}
 ${reconcilePanel()}
 ${restorePanel()}
+${explainPanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

@@ -2,6 +2,7 @@
 // bull-board's packages/api/src/routes.ts). ./app.ts mounts it; each handler lives in ./handlers/, a
 // function of the ports it names.
 import type { Router } from 'express';
+import { explainHandler, type ExplainPorts } from './handlers/explain.js';
 import { healthCheckHandler, type HealthCheckPorts } from './handlers/health-check.js';
 import { healthzHandler, type HealthzPorts } from './handlers/healthz.js';
 import { metricsHandler, type MetricsPorts } from './handlers/metrics.js';
@@ -51,6 +52,7 @@ export type DashboardPorts = HealthzPorts &
   QueueCleanPorts &
   ReconcilePorts &
   RestorePorts &
+  ExplainPorts &
   MetricsPorts &
   PagePorts & {
     stashHook: Router;
@@ -68,6 +70,7 @@ export function dashboardRoutes(p: DashboardPorts): RouteDef[] {
     { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(p), body: 'raw' },
     { method: 'post', path: '/api/restore', access: 'dashboard', handler: restoreHandler(p), body: 'raw' },
     { method: 'post', path: '/api/restore/resume', access: 'dashboard', handler: resumeHandler(p), body: 'raw' },
+    { method: 'get', path: '/api/explain', access: 'dashboard', handler: explainHandler(p) },
     { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(p) },
     { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(p) },
     { method: 'all', path: '/queues', access: 'dashboard', router: p.bullBoard },

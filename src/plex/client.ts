@@ -54,6 +54,11 @@ export interface PlexClientOptions {
   maxUrlBytes?: number;
   /** Where an aborted oversized answer and a new PATH_MAP suggestion are reported. */
   log?: Pick<Logger, 'warn'>;
+  /**
+   * Resolution reads the path cache but writes nothing to Redis (no cache entry kept or dropped, no
+   * PATH_MAP suggestion): `npm run explain`. The client must then not be asked to edit.
+   */
+  readOnly?: boolean;
 }
 
 export class PlexClient {
@@ -79,12 +84,12 @@ export class PlexClient {
     this.items = new PlexItems(http, badItems, maxUrlBytes);
     this.listing = new PlexListing(http, this.server, badItems, { libraries, pageSize: opts.listPageSize, log });
     this.locations = new PlexLocations(this.server, opts.pathMap ?? [], libraries);
-    this.cache = new PlexPathCache(redis, k);
+    this.cache = new PlexPathCache(redis, k, opts.readOnly === true);
     const fallback = new BaseNameFallback({
       listing: this.listing,
       locations: this.locations,
       cache: this.cache,
-      redis,
+      redis: opts.readOnly ? undefined : redis,
       hintsKey: k.plexPathHints,
       log,
     });

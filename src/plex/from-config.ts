@@ -12,6 +12,8 @@ export interface PlexClientExtras {
   /** Keeps the path → ratingKey cache and path hints in Redis (the workers). */
   redis?: RedisConnection;
   log?: Pick<Logger, 'warn'>;
+  /** Resolution writes nothing to Redis (`npm run explain`). */
+  readOnly?: boolean;
 }
 
 export function plexClientFrom(config: Config, extras: PlexClientExtras): PlexClient {
