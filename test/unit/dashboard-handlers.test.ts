@@ -292,14 +292,14 @@ describe('GET /api/explain', () => {
 
   it('answers the explanation with its text lines', async () => {
     const asked: string[] = [];
-    const r = await handler(async (id) => (asked.push(id), explanation))({ query: { scene: ' 12 ' } });
+    const r = await handler((id) => (asked.push(id), Promise.resolve(explanation)))({ query: { scene: ' 12 ' } });
     expect(r.status).toBe(200);
     expect(asked).toEqual(['12']);
     expect(jsonOf(r)).toMatchObject({
       scene: { id: '12' },
       match: null,
       next: 'retry later',
-      lines: expect.arrayContaining(['Next sync: retry later']),
+      lines: expect.arrayContaining(['Next sync: retry later']) as string[],
     });
   });
 

@@ -85,7 +85,7 @@ describe('manifests', () => {
       'Tag.Merge.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
-    expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl']);
+    expect(Object.keys(m.settings as object).sort()).toEqual(['explainSceneId', 'redisPrefix', 'redisUrl']);
   });
 
   it.each(HTTP_HOOK_VARIANTS)('the %s variant: same hooks, no tasks, no settings, exec posting to the hook endpoint', (variant) => {
