@@ -5,7 +5,7 @@ import { commandFailed, handleHelp } from '../src/core/cli.js';
 import { loadConfigOrExit } from '../src/core/config.js';
 import { EXPLAIN_USAGE, parseExplainArgs, runExplainCommand } from '../src/explain/cli.js';
 
-handleHelp(process.argv, EXPLAIN_USAGE);
+handleHelp(process.argv, EXPLAIN_USAGE, 'explain');
 const args = parseExplainArgs(process.argv.slice(2));
 if (!args.ok) process.exit(commandFailed('explain', 2, args.error));
 const config = loadConfigOrExit({ plex: true, stash: true });

@@ -217,6 +217,7 @@ const VARIABLES = {
   DASHBOARD_ALLOWED_HOSTS: [hostList, undefined],
   ERROR_STRATEGIES: [errorStrategiesJson, undefined],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
+  LOG_FORMAT: [z.enum(['pretty', 'json'], { message: 'must be pretty or json' }), undefined],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -273,6 +274,8 @@ export interface Config {
   dashboard: { host: string; port: number; user: string; password: string | null; allowedHosts: string[] };
   errorStrategies: ErrorStrategies;
   logLevel: string;
+  /** LOG_FORMAT; null: pretty on a terminal, JSON otherwise (src/core/log.ts). */
+  logFormat: 'pretty' | 'json' | null;
 }
 
 /** Which groups of required settings a process needs (a dashboard needs no Stash, the hook no Plex). */
@@ -427,6 +430,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,
+    logFormat: r('LOG_FORMAT') ?? null,
   };
 }
 

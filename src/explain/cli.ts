@@ -52,7 +52,7 @@ export async function runExplainCommand(config: Config, { sceneId, json }: Expla
   const secrets = secretsOf(config);
   // Logs on stderr only: stdout carries the explanation.
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
-  const log = createLogger({ level, secrets, name: 'explain', to: 'stderr' });
+  const log = createLogger({ level, format: config.logFormat, secrets, name: 'explain', to: 'stderr' });
   const redis = await connectForCommand(config);
   if (!redis) return commandFailed('explain', 1, `Redis unreachable at ${new URL(config.redis.url).host}`);
   try {

@@ -22,11 +22,12 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export async function startWorkerRole(
-  config: Config,
-  log: Logger,
-  extra: Partial<Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs'>> = {},
-): Promise<WorkerRole> {
+/** What a caller (all-in-one, the demo, tests) may set on the sync worker. */
+type WorkerExtras = Partial<
+  Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'summaryIntervalMs'>
+>;
+
+export async function startWorkerRole(config: Config, log: Logger, extra: WorkerExtras = {}): Promise<WorkerRole> {
   const k = keys(config.redis.prefix);
   const connection = connectRedis(config);
   const blocking = connectRedis(config);
