@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Registry } from 'prom-client';
@@ -21,6 +20,7 @@ import { runRestore, runResume } from '../restore/from-config.js';
 import { explainFromConfig } from '../explain/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../supervisor/supervisor.js';
+import { LocalExpressAdapter } from './bull-board-local.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
 import type { HookSpool } from './hook-spool.js';
 import { createMetricsRegistry, StatusMetrics } from './metrics.js';
@@ -56,14 +56,17 @@ export interface DashboardAppOptions {
   hookSpool?: HookSpool;
 }
 
-/** Bull Board for the queues; its errors answer without a stack (its default adds one under NODE_ENV=development). */
+/**
+ * Bull Board for the queues, loading nothing from outside (./bull-board-local.ts), with a link back to the
+ * status page; its errors answer without a stack (its default adds one under NODE_ENV=development).
+ */
 function bullBoardRouter(queues: Queue[], secrets: readonly string[]): express.Router {
-  const serverAdapter = new ExpressAdapter();
+  const serverAdapter = new LocalExpressAdapter();
   serverAdapter.setBasePath('/queues');
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q)),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'stash2plex' } },
+    options: { uiConfig: { boardTitle: 'stash2plex', miscLinks: [{ text: '← stash2plex status', url: '../' }], hideDocsLink: true } },
   });
   serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => ({
     status: (error.statusCode || 500) as 500,
