@@ -116,7 +116,7 @@ export function startHeartbeat(role: string, check: () => Promise<unknown>, ever
       .then(() => writeFile(heartbeatFile(role), String(Date.now())))
       .catch(() => undefined);
   void beat();
-  const timer = setInterval(beat, everyMs);
+  const timer = setInterval(() => void beat(), everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -6,13 +6,13 @@
 export const THEME_CSS = `
 :root{color-scheme:light dark;
 --bg:#f4f6f8;--fg:#1e293b;--fg2:#334155;--muted:#475569;--card:#fff;--border:#e2e8f0;--line:#e8edf3;--link:#1d4ed8;
---closed:#15803d;--open:#c81e1e;--hero-open:#fff1f2;--hero-half:#fffbeb;--ramp-ring:#fde68a;
+--closed:#15803d;--open:#dc2626;--hero-open:#fff1f2;--hero-half:#fffbeb;--ramp-ring:#fde68a;
 --ok:#15803d;--bad:#b91c1c;--err:#7f1d1d;--alert-bg:#fef2f2;--alert-border:#fecaca;--alert-fg:#991b1b;
 --chip-ok-bg:#dcfce7;--chip-ok:#166534;--chip-bad-bg:#fee2e2;--chip-bad:#991b1b;--chip-warn-bg:#fef3c7;--chip-warn:#92400e;
 --count-bg:#f8fafc;--code-bg:#eef2f7;--control-bg:#fff;--control-border:#94a3b8;--hover:#f1f5f9}
 @media (prefers-color-scheme:dark){:root{
 --bg:#0b1120;--fg:#e2e8f0;--fg2:#cbd5e1;--muted:#a3b1c6;--card:#162032;--border:#2b3a52;--line:#26344a;--link:#93c5fd;
---closed:#15803d;--open:#c81e1e;--hero-open:#3a1418;--hero-half:#33270b;--ramp-ring:#92400e;
+--closed:#15803d;--open:#dc2626;--hero-open:#3a1418;--hero-half:#33270b;--ramp-ring:#92400e;
 --ok:#4ade80;--bad:#fca5a5;--err:#fecaca;--alert-bg:#3a1418;--alert-border:#7f1d1d;--alert-fg:#fecaca;
 --chip-ok-bg:#14532d;--chip-ok:#bbf7d0;--chip-bad-bg:#7f1d1d;--chip-bad:#fee2e2;--chip-warn-bg:#78350f;--chip-warn:#fef3c7;
 --count-bg:#0f1a2b;--code-bg:#0b1120;--control-bg:#22304a;--control-border:#64748b;--hover:#2b3a52}

@@ -77,7 +77,7 @@ export interface FieldInputs {
   stoppedBy: string | null;
 }
 
-/** A row per field Stash and Plex both know (every SYNC_FIELDS name; the others only when stash2plex set them). */
+/** A row per field: those of SYNC_FIELDS with their verdict, the others as skipped (not in SYNC_FIELDS, or released from it). */
 export function fieldRows({ fields, desired, matched, stoppedBy }: FieldInputs): FieldRow[] {
   return SYNC_FIELD_NAMES.filter((f) => fields.includes(f) || matched?.decided[f] !== undefined).map((field) => {
     const stash = stashValue(field, desired);

@@ -258,6 +258,7 @@ describe('the built plugin folder', () => {
     expect(m.settings).toEqual({
       redisUrl: expect.objectContaining({ type: 'STRING' }),
       redisPrefix: expect.objectContaining({ type: 'STRING' }),
+      explainSceneId: expect.objectContaining({ displayName: 'Scene to explain', type: 'STRING' }),
     });
   });
 });
