@@ -120,6 +120,29 @@ describe('npm run explain', () => {
     expect(await redisSnapshot(redis, world.prefix)).toEqual(redisBefore);
   });
 
+  it('without PATH_MAP: no library holds the Stash path, the one file of the same name and size is taken (fallback)', async () => {
+    const r = await runScript(CLI, ['2', '--json'], { ...world.env, PATH_MAP: '' }, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout) as Explanation;
+    expect(e.tried).toEqual([
+      expect.objectContaining({
+        stashPath: '/stash/videos/folder0/scene-2.mp4',
+        plexPath: '/stash/videos/folder0/scene-2.mp4',
+        section: null,
+        outcome: 'found',
+      }),
+    ]);
+    expect(e.candidates).toEqual([
+      expect.objectContaining({
+        ratingKey: world.ratingKeyOf.get('2'),
+        source: 'basename',
+        taken: true,
+        files: ['/plex/videos/folder0/scene-2.mp4'],
+      }),
+    ]);
+    expect(e.match).toMatchObject({ ratingKey: world.ratingKeyOf.get('2'), how: 'fallback', conflict: null });
+  });
+
   it('prints lines for a person without --json', async () => {
     const r = await explain(['1']);
     expect(r.code).toBe(0);
