@@ -59,7 +59,7 @@ interface Demo {
   config: Config;
   redis: RedisConnection;
   /** Set once Ctrl-C is stopping everything. */
-  stopping(): boolean;
+  stopping: () => boolean;
 }
 
 /** Starts the world, the roles and the dashboard; Ctrl-C stops them and deletes the demo's keys. */

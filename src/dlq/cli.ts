@@ -90,7 +90,7 @@ function progressReporter(dryRun: boolean) {
   let lastLine = 0;
   const reporter = {
     shown: false,
-    onProgress(p: RequeueProgress) {
+    onProgress: (p: RequeueProgress) => {
       const t = performance.now();
       if (p.inWindow < 1_000 && t - started < 2_000) return;
       if (t - lastLine < 2_000) return;

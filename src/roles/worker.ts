@@ -22,6 +22,15 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
+/** One error line for each job that lands in the failed set (the dead-letter queue). */
+function logFailedSetArrivals(worker: ReturnType<typeof createSyncWorker>, log: Logger): void {
+  worker.on('failed', (job, err) => {
+    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
+      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
+    }
+  });
+}
+
 /** What a caller (all-in-one, the demo, tests) may set on the sync worker. */
 type WorkerExtras = Partial<
   Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'summaryIntervalMs'>
@@ -52,6 +61,15 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
   // A batch is full when every job of this worker is in it: no more can join.
   const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
   const { scanMissing, scanCooldownMs, notFound } = config.matching;
+  const scanner = {
+    plex,
+    redis: connection,
+    scannedKey: k.plexScanned,
+    lastScanKey: k.plexLastScan,
+    cooldownMs: scanCooldownMs,
+    gate,
+    log,
+  };
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -66,17 +84,7 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
       redis: connection,
       keys: k,
       sync: config.sync,
-      scanMissing: scanMissing
-        ? folderScanner({
-            plex,
-            redis: connection,
-            scannedKey: k.plexScanned,
-            lastScanKey: k.plexLastScan,
-            cooldownMs: scanCooldownMs,
-            gate,
-            log,
-          })
-        : undefined,
+      scanMissing: scanMissing ? folderScanner(scanner) : undefined,
       notFound,
       gate,
     },
@@ -87,11 +95,7 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
   if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
-  worker.on('failed', (job, err) => {
-    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
-      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
-    }
-  });
+  logFailedSetArrivals(worker, log);
   const ingest = new InboxIngest({
     connection: blocking,
     inboxKey: k.inbox,

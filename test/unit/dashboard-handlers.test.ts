@@ -38,7 +38,7 @@ const read: StatusRead = {
   sources,
   at: NOW,
 };
-const readStatus = async () => read;
+const readStatus = () => Promise.resolve(read);
 const never = () => new Promise<never>(() => undefined);
 const jsonOf = (r: Reply) => ('json' in r ? r.json : undefined);
 const body = (text: string) => ({ query: {}, body: Buffer.from(text), remote: '127.0.0.1' });
@@ -56,7 +56,7 @@ describe('GET /api/status', () => {
 
 describe('GET /healthz', () => {
   it('is 200 when Redis answers the ping, 503 when it fails or does not answer in time', async () => {
-    expect(await healthzHandler({ ping: async () => 'PONG', pingTimeoutMs: 1_000 })({ query: {} })).toEqual({
+    expect(await healthzHandler({ ping: () => Promise.resolve('PONG'), pingTimeoutMs: 1_000 })({ query: {} })).toEqual({
       status: 200,
       json: { ok: true },
     });
@@ -70,7 +70,9 @@ describe('GET /healthz', () => {
 
 describe('POST /api/health-check', () => {
   it('answers the probe result, its four fields only', async () => {
-    const probe = vi.fn(async () => ({ ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', at: NOW, extra: 'not shown' }));
+    const probe = vi.fn(() =>
+      Promise.resolve({ ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', at: NOW, extra: 'not shown' }),
+    );
     const reply = await healthCheckHandler({ probe })({ query: {} });
     expect(probe).toHaveBeenCalledTimes(1);
     expect(reply).toEqual({ status: 200, json: { ok: false, latencyMs: null, error: 'PlexServerDown: ECONNREFUSED', at: NOW } });
@@ -82,11 +84,11 @@ describe('POST /api/requeue', () => {
   function fakes(over: Partial<RequeuePorts> = {}) {
     const calls: RequeueOptions[] = [];
     const info = vi.fn();
-    const redisAnswers = vi.fn(async () => 'PONG');
+    const redisAnswers = vi.fn(() => Promise.resolve('PONG'));
     const ports: RequeuePorts = {
-      requeue: async (o) => {
+      requeue: (o) => {
         calls.push(o);
-        return { ...summary, dryRun: o.dryRun };
+        return Promise.resolve({ ...summary, dryRun: o.dryRun });
       },
       redisAnswers,
       log: { info },
@@ -150,7 +152,10 @@ describe('POST /api/requeue', () => {
 describe('GET /metrics and GET /', () => {
   it('refreshes the status metrics from one read, then answers the registry text', async () => {
     const update = vi.fn();
-    const registry = { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => 'stash2plex_up 1\n' } as never;
+    const registry = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      metrics: () => Promise.resolve('stash2plex_up 1\n'),
+    } as never;
     const reply = await metricsHandler({ readStatus, statusMetrics: { update }, registry })({ query: {} });
     expect(update).toHaveBeenCalledWith(read.status, read.sources);
     expect(reply).toEqual({
@@ -191,12 +196,12 @@ describe('POST /api/restore and /api/restore/resume', () => {
   function ports(over: Partial<RestorePorts> = {}) {
     const calls: [string, RestoreScope, boolean][] = [];
     const p: RestorePorts = {
-      restore: async (scope, dryRun) => (calls.push(['restore', scope, dryRun]), { ...summary, dryRun }),
-      resume: async (scope, dryRun) => (
+      restore: (scope, dryRun) => (calls.push(['restore', scope, dryRun]), Promise.resolve({ ...summary, dryRun })),
+      resume: (scope, dryRun) => (
         calls.push(['resume', scope, dryRun]),
-        { resumed: 1, queued: dryRun ? 0 : 1, notExcluded: 0, sceneIds: ['12'], dryRun }
+        Promise.resolve({ resumed: 1, queued: dryRun ? 0 : 1, notExcluded: 0, sceneIds: ['12'], dryRun })
       ),
-      redisAnswers: async () => 'PONG',
+      redisAnswers: () => Promise.resolve('PONG'),
       log: { info: () => undefined },
       ...over,
     };

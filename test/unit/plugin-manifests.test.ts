@@ -4,7 +4,6 @@
 // whole plugin), needs exec, interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { HTTP_HOOK_PATH } from '../../src/hook/input.js';
 import {
   CURL_MAX_TIME_S,
   HTTP_HOOK_PLACEHOLDERS,
@@ -46,12 +45,16 @@ type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy
 
 /** The YAML text → the manifest, failing on anything Stash's strict decoder would refuse. */
 function asStashManifest(text: string): Manifest {
-  const m = parse(text) as Record<string, any>;
+  const m = parse(text) as Record<string, unknown> & {
+    hooks: { name: unknown; triggeredBy: string[] }[];
+    tasks?: { defaultArgs?: Record<string, unknown> }[];
+    settings?: Record<string, Record<string, unknown>>;
+  };
   expect(m && typeof m === 'object' && !Array.isArray(m)).toBe(true);
   for (const k of Object.keys(m)) expect(STASH_KEYS.top, `top-level key ${k}`).toContain(k);
   expect(typeof m.name).toBe('string');
   expect(m.interface).toBe('raw');
-  expect(Array.isArray(m.exec) && m.exec.length > 0 && m.exec.every((a: unknown) => typeof a === 'string')).toBe(true);
+  expect(Array.isArray(m.exec) && m.exec.length > 0 && (m.exec as unknown[]).every((a: unknown) => typeof a === 'string')).toBe(true);
   expect(Array.isArray(m.hooks)).toBe(true);
   for (const h of m.hooks) {
     for (const k of Object.keys(h)) expect(STASH_KEYS.hook, `hook key ${k}`).toContain(k);
@@ -62,10 +65,10 @@ function asStashManifest(text: string): Manifest {
     for (const k of Object.keys(t)) expect(STASH_KEYS.task, `task key ${k}`).toContain(k);
     for (const v of Object.values(t.defaultArgs ?? {})) expect(typeof v).toBe('string'); // map[string]string
   }
-  for (const s of Object.values(m.settings ?? {}) as Record<string, unknown>[]) {
+  for (const s of Object.values(m.settings ?? {})) {
     for (const k of Object.keys(s)) expect(STASH_KEYS.setting, `setting key ${k}`).toContain(k);
   }
-  return m as Manifest;
+  return m as unknown as Manifest;
 }
 
 const roundTrip = (m: object) => asStashManifest(stringify(m, { lineWidth: 0 }));
@@ -225,7 +228,7 @@ describe('resolveHttpHookTarget', () => {
     [{ HOOK_TOKEN: '{pluginDir}' }, 'HOOK_TOKEN', /RFC 6750/],
   ])('refuses %j, naming %s', (env, variable, error) => {
     const r = resolveHttpHookTarget(env);
-    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) });
+    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) as string });
     if (!r.ok && env.HOOK_TOKEN) expect(r.error).not.toContain(env.HOOK_TOKEN);
   });
 });
