@@ -15,6 +15,7 @@ handleHelp(
 Usage: npm start
 Runs the worker, the supervisor and the dashboard (DASHBOARD_HOST:DASHBOARD_PORT) in one process.
 With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`,
+  'start',
 );
 const config0 = loadConfigOrExit();
 try {
@@ -32,7 +33,7 @@ try {
   process.exit(1);
 }
 const config = embedded ? { ...config0, redis: { ...config0.redis, url: embedded.url } } : config0;
-const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'stash2plex' });
+const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: secretsOf(config), name: 'stash2plex' });
 if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
 const registry = createMetricsRegistry();
 const worker = await startWorkerRole(config, log, { onAttempt: workerMetrics(registry).onAttempt });

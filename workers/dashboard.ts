@@ -18,9 +18,10 @@ Everything but /healthz and /api/stash/hook asks for HTTP basic auth (DASHBOARD_
 DASHBOARD_PASSWORD the dashboard only listens on a loopback address and only answers a loopback Host
 (DASHBOARD_ALLOWED_HOSTS adds names, e.g. a reverse proxy's); POST requests must come from the page
 itself or carry the header "X-Requested-With: stash2plex".`,
+  'dashboard',
 );
 const config = loadConfigOrExit({ plex: true, stash: false });
-const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), name: 'dashboard' });
+const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: secretsOf(config), name: 'dashboard' });
 try {
   const dashboard = await startDashboard(config, log);
   onShutdown(() => dashboard.stop(), log);

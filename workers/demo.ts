@@ -4,7 +4,7 @@ import { handleHelp } from '../src/core/cli.js';
 import { DEMO_USAGE, parseDemoArgs } from '../src/demo/options.js';
 import { runDemo } from '../src/demo/run.js';
 
-handleHelp(process.argv, DEMO_USAGE);
+handleHelp(process.argv, DEMO_USAGE, 'demo');
 const args = parseDemoArgs(process.argv.slice(2));
 if (!args.ok) {
   process.stderr.write(`demo: ${args.error}\n`);

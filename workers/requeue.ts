@@ -5,7 +5,7 @@ import { commandFailed, handleHelp } from '../src/core/cli.js';
 import { loadConfigOrExit } from '../src/core/config.js';
 import { parseRequeueArgs, REQUEUE_USAGE, runRequeueCommand } from '../src/dlq/cli.js';
 
-handleHelp(process.argv, REQUEUE_USAGE);
+handleHelp(process.argv, REQUEUE_USAGE, 'requeue');
 const args = parseRequeueArgs(process.argv.slice(2));
 if (!args.ok) process.exit(commandFailed('requeue', 2, args.error));
 const config = loadConfigOrExit({ plex: false, stash: false });

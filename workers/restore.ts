@@ -5,7 +5,7 @@ import { commandFailed, handleHelp } from '../src/core/cli.js';
 import { loadConfigOrExit } from '../src/core/config.js';
 import { parseRestoreArgs, RESTORE_USAGE, runRestoreCommand } from '../src/restore/cli.js';
 
-handleHelp(process.argv, RESTORE_USAGE);
+handleHelp(process.argv, RESTORE_USAGE, 'restore');
 const args = parseRestoreArgs(process.argv.slice(2));
 if (!args.ok) process.exit(commandFailed('restore', 2, args.error));
 const config = loadConfigOrExit({ plex: !args.command.resume, stash: false });

@@ -1,13 +1,50 @@
 // Small shared pieces of every entry point: --help, options, failures, graceful shutdown.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULTS, VARIABLE_NAMES } from './config.js';
+import { COMMAND_SETTINGS, type CommandName } from './command-settings.js';
+import { DEFAULTS, environmentWithDotenv, type Env, type VariableName } from './config.js';
 
-/** Prints `usage` (plus the settings table) and exits 0 when --help or -h is given. */
-export function handleHelp(argv: readonly string[], usage: string): void {
+/** Settings whose value --help never shows. */
+const SECRET_SETTINGS: readonly VariableName[] = ['PLEX_TOKEN', 'STASH_API_KEY', 'DASHBOARD_PASSWORD', 'HOOK_TOKEN'];
+
+/** A Redis URL (or a list of them) with any password replaced by ***. */
+function maskPasswords(value: string): string {
+  return value.replace(/(\w+:\/\/)([^@/\s]*)@/g, (_, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
+    return `${scheme}${user}:***@`;
+  });
+}
+
+/**
+ * Pure: the settings a command reads, one line each, with the effective value and where it comes from
+ * (the environment, .env, the default); secrets are never shown, only whether they are set.
+ */
+export function settingsLines(names: readonly VariableName[], env: Env, dotenv: Env): string[] {
+  const width = Math.max(0, ...names.map((n) => n.length)) + 2;
+  return names.map((name) => {
+    const given = (v: string | undefined) => v !== undefined && v.trim() !== '';
+    const [value, from] = given(env[name])
+      ? [env[name]!.trim(), 'environment']
+      : given(dotenv[name])
+        ? [dotenv[name]!.trim(), '.env']
+        : [DEFAULTS[name], 'default'];
+    if (value === undefined) return `  ${name.padEnd(width)}(unset)`;
+    const shown = SECRET_SETTINGS.includes(name) ? '(set, hidden)' : maskPasswords(value);
+    return `  ${name.padEnd(width)}${shown}  [${from}]`;
+  });
+}
+
+/**
+ * Prints `usage` and the settings the command reads with their effective values, then exits 0, when
+ * --help or -h is given.
+ */
+export function handleHelp(argv: readonly string[], usage: string, command: CommandName): void {
   if (!argv.includes('--help') && !argv.includes('-h')) return;
-  const settings = VARIABLE_NAMES.map((k) => `  ${k.padEnd(28)} ${DEFAULTS[k] ?? '(unset)'}`).join('\n');
-  process.stdout.write(`${usage.trim()}\n\nSettings (environment or .env; default):\n${settings}\n`);
+  const names = COMMAND_SETTINGS[command];
+  const settings = names.length
+    ? `\n\nSettings it reads (environment, else .env in the current folder, else the default):\n${settingsLines(names, process.env, environmentWithDotenv({})).join('\n')}\nEvery setting: README.md, "Settings".`
+    : '';
+  process.stdout.write(`${usage.trim()}${settings}\n`);
   process.exit(0);
 }
 

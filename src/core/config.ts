@@ -166,7 +166,7 @@ const namesOf = <T extends string>(allowed: readonly T[], withNone: boolean) =>
   });
 
 /** Each variable: its parser and its default (undefined = unset). Order is the order of .env.example. */
-const VARIABLES = {
+export const VARIABLES = {
   REDIS_URL: [redisUrl, 'redis://127.0.0.1:6379'],
   REDIS_CLUSTER_NODES: [list, undefined],
   REDIS_PREFIX: [
@@ -242,6 +242,7 @@ const VARIABLES = {
   IMAGE_RATE_PER_MINUTE: [int(1), '600'],
   ERROR_STRATEGIES: [errorStrategiesJson, undefined],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
+  LOG_FORMAT: [z.enum(['pretty', 'json'], { message: 'must be pretty or json' }), undefined],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -328,6 +329,8 @@ export interface Config {
   };
   errorStrategies: ErrorStrategies;
   logLevel: string;
+  /** LOG_FORMAT; null: pretty on a terminal, JSON otherwise (src/core/log.ts). */
+  logFormat: 'pretty' | 'json' | null;
 }
 
 /** Which groups of required settings a process needs (a dashboard needs no Stash, the hook no Plex). */
@@ -493,6 +496,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     },
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,
+    logFormat: r('LOG_FORMAT') ?? null,
   };
 }
 

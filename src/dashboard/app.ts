@@ -2,14 +2,13 @@
 // the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
 // GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
-// POST /api/restore, POST /api/restore/resume, /metrics, Bull Board at /queues and the 404. Performer
-// images for Plex (GET /images/performer/:id) are open, behind their links' signature. Errors answer
-// JSON without a stack; secrets never appear in a response (every dynamic value is redacted before it
-// is rendered).
+// POST /api/restore, POST /api/restore/resume, GET /api/explain, /metrics, Bull Board at /queues and the
+// 404. Performer images for Plex (GET /images/performer/:id) are open, behind their links' signature.
+// Errors answer JSON without a stack; secrets never appear in a response (every dynamic value is redacted
+// before it is rendered).
 import { randomBytes } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Registry } from 'prom-client';
@@ -20,9 +19,11 @@ import { requeue, type RequeueOptions } from '../dlq/requeue.js';
 import { cleanQueue, type CleanRequest } from '../sync/queue-clean.js';
 import { runLibraryReconcile } from '../sync/library-reconcile-run.js';
 import { runRestore, runResume } from '../restore/from-config.js';
+import { explainFromConfig } from '../explain/from-config.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import type { ProbeResult } from '../plex/probe.js';
 import { readSupervisorHold } from '../supervisor/queue-control.js';
+import { LocalExpressAdapter } from './bull-board-local.js';
 import { dashboardGuards, securityHeaders } from './guards.js';
 import { queueHoldGuard } from './handlers/queue-hold-guard.js';
 import type { HookSpool } from './hook-spool.js';
@@ -71,7 +72,8 @@ const BULL_BOARD_PAUSE_ROUTES = [
 ];
 
 /**
- * Bull Board for the queues, behind the guard that keeps the supervisor's pause (handlers/queue-hold-guard.ts);
+ * Bull Board for the queues (loading nothing from outside: ./bull-board-local.ts, with a link back to the
+ * status page), behind the guard that keeps the supervisor's pause (handlers/queue-hold-guard.ts);
  * its errors answer without a stack (its default adds one under NODE_ENV=development).
  */
 function bullBoardRouter(opts: DashboardAppOptions, secrets: readonly string[], sendJson: SendJson): express.Router {
@@ -86,12 +88,12 @@ function bullBoardRouter(opts: DashboardAppOptions, secrets: readonly string[], 
     if (refusal && 'json' in refusal) sendJson(res, refusal.status, refusal.json);
     else next();
   });
-  const serverAdapter = new ExpressAdapter();
+  const serverAdapter = new LocalExpressAdapter();
   serverAdapter.setBasePath('/queues');
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q)),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'stash2plex' } },
+    options: { uiConfig: { boardTitle: 'stash2plex', miscLinks: [{ text: '← stash2plex status', url: '../' }], hideDocsLink: true } },
   });
   serverAdapter.setErrorHandler((error: Error & { statusCode?: number }) => ({
     status: (error.statusCode || 500) as 500,
@@ -183,6 +185,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     cleanQueue: queueCleaner(opts),
     reconcileLibrary: libraryReconciler(opts),
     ...restorers(opts),
+    explainScene: (sceneId) => explainFromConfig(config, sceneId, { redis, log }),
     redisAnswers: () => withTimeout(redis.ping(), statusTimeoutMs, 'Redis did not answer'),
     log,
     registry,

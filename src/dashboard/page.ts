@@ -12,6 +12,8 @@ import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resili
 import { escapeXml as esc, renderOutageChart } from './chart.js';
 import { CSRF_HEADER_VALUE } from './security.js';
 import { CONFIRM_FLOWS_SCRIPT } from './confirm-flows.js';
+import { EXPLAIN_CSS, EXPLAIN_SCRIPT, explainPanel } from './explain-panel.js';
+import { LAYOUT_CSS, THEME_CSS } from './page-theme.js';
 
 export interface PageContext {
   now: number;
@@ -335,73 +337,73 @@ export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): stri
 
 const CSS = `
 *{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1e293b;background:#f4f6f8}
-header{background:#fff;border-bottom:1px solid #e2e8f0}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
+header{background:var(--card);border-bottom:1px solid var(--border)}
 .bar{max-width:1120px;margin:0 auto;padding:12px 24px;display:flex;align-items:center;gap:16px;flex-wrap:wrap}
 .bar h1{font-size:18px;margin:0;font-weight:650;letter-spacing:-.01em}
 .bar nav{display:flex;gap:14px;margin-left:auto;align-items:center}
-.bar a{color:#1d4ed8;text-decoration:none}.bar a:hover{text-decoration:underline}
+.bar a{color:var(--link);text-decoration:none}.bar a:hover{text-decoration:underline}
 main{max-width:1120px;margin:0 auto;padding:20px 24px 40px}
-.hero{display:flex;align-items:center;gap:18px;background:#fff;border:1px solid #e2e8f0;border-left:6px solid #16a34a;border-radius:10px;padding:16px 20px;margin-bottom:18px}
-.hero.state-OPEN{border-left-color:#dc2626;background:#fff7f7}.hero.state-HALF_OPEN{border-left-color:#f59e0b;background:#fffbeb}
-.hero p{margin:0}.held{font-size:20px;font-weight:600}.summary{color:#475569}
+.hero{display:flex;align-items:center;gap:18px;background:var(--card);border:1px solid var(--border);border-left:6px solid var(--closed);border-radius:10px;padding:16px 20px;margin-bottom:18px}
+.hero.state-OPEN{border-left-color:var(--open);background:var(--hero-open)}.hero.state-HALF_OPEN{border-left-color:#f59e0b;background:var(--hero-half)}
+.hero p{margin:0}.held{font-size:20px;font-weight:600}.summary{color:var(--fg2)}
 .badge{display:inline-block;min-width:120px;text-align:center;padding:8px 14px;border-radius:999px;font-weight:700;letter-spacing:.04em;font-size:15px}
-.badge-CLOSED{background:#16a34a;color:#fff}.badge-OPEN{background:#dc2626;color:#fff}.badge-HALF_OPEN{background:#f59e0b;color:#1f2937}
+.badge-CLOSED{background:var(--closed);color:#fff}.badge-OPEN{background:var(--open);color:#fff}.badge-HALF_OPEN{background:#f59e0b;color:#1f2937}
 .grid{display:grid;grid-template-columns:minmax(0,1fr);gap:16px;margin-bottom:16px}
 @media (min-width:900px){.grid{grid-template-columns:minmax(0,1fr) minmax(0,1fr) minmax(0,1.4fr)}}
 .hero>div:nth-child(2){flex:1}.sup{text-align:right;line-height:1.9;min-width:200px}
 .nowrap{white-space:nowrap}
-.card{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:16px 18px}
+.card{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:16px 18px}
 .card.wide{margin-bottom:16px}
-.card h2{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#64748b;margin:0 0 10px;font-weight:650}
-.card.ramp-active{border-color:#f59e0b;box-shadow:0 0 0 1px #fde68a inset}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 14px;margin:0}dt{color:#64748b}dd{margin:0;overflow-wrap:anywhere}
+.card h2{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:0 0 10px;font-weight:650}
+.card.ramp-active{border-color:#f59e0b;box-shadow:0 0 0 1px var(--ramp-ring) inset}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 14px;margin:0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .big{font-size:22px;font-weight:650;margin:0 0 8px}
-.small{font-size:13px}.muted{color:#64748b;font-weight:400}
-.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.err{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;color:#7f1d1d}
-.alert{background:#fef2f2;border:1px solid #fecaca;color:#991b1b;padding:8px 10px;border-radius:6px;margin:10px 0 0}
-progress{width:100%;height:14px;appearance:none;-webkit-appearance:none;border:none;border-radius:7px;background:#e2e8f0;overflow:hidden}
-progress::-webkit-progress-bar{background:#e2e8f0;border-radius:7px}
+.small{font-size:13px}.muted{color:var(--muted);font-weight:400}
+.ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}.err{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;color:var(--err)}
+.alert{background:var(--alert-bg);border:1px solid var(--alert-border);color:var(--alert-fg);padding:8px 10px;border-radius:6px;margin:10px 0 0}
+progress{width:100%;height:14px;appearance:none;-webkit-appearance:none;border:none;border-radius:7px;background:var(--border);overflow:hidden}
+progress::-webkit-progress-bar{background:var(--border);border-radius:7px}
 progress::-webkit-progress-value{background:linear-gradient(90deg,#f59e0b,#16a34a);border-radius:7px}
 progress::-moz-progress-bar{background:linear-gradient(90deg,#f59e0b,#16a34a);border-radius:7px}
 .chip{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12.5px;font-weight:600}
-.chip-ok{background:#dcfce7;color:#166534}.chip-bad{background:#fee2e2;color:#991b1b}.chip-warn{background:#fef3c7;color:#92400e}
+.chip-ok{background:var(--chip-ok-bg);color:var(--chip-ok)}.chip-bad{background:var(--chip-bad-bg);color:var(--chip-bad)}.chip-warn{background:var(--chip-warn-bg);color:var(--chip-warn)}
 .counts{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:6px;margin:10px 0}
-.count{background:#f8fafc;border:1px solid #eef2f6;border-radius:8px;padding:6px 4px;text-align:center}
-.count .n{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums}.count .k{font-size:11.5px;color:#64748b}
-.count-bad .n{color:#b91c1c}
+.count{background:var(--count-bg);border:1px solid var(--line);border-radius:8px;padding:6px 4px;text-align:center}
+.count .n{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums}.count .k{font-size:11.5px;color:var(--muted)}
+.count-bad .n{color:var(--bad)}
 .counts-4{grid-template-columns:repeat(4,minmax(0,1fr))}
 .metrics{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
 .metric{display:flex;flex-direction:column;padding:6px 0}.metric .v{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
-.metric .k{font-weight:600;font-size:13px}.metric .hint{font-size:12px;color:#64748b}
+.metric .k{font-weight:600;font-size:13px}.metric .hint{font-size:12px;color:var(--muted)}
 .chart{margin:4px 0 12px}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13.5px}
-th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #eef2f6;vertical-align:top}
-th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#64748b;font-weight:650}
+th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:650}
 td.num{font-variant-numeric:tabular-nums}
-tr.ongoing td{background:#fff1f2}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;background:#f1f5f9;padding:1px 5px;border-radius:4px}
-button{font:inherit;font-size:14px;padding:6px 12px;border-radius:6px;border:1px solid #cbd5e1;background:#fff;color:#0f172a;cursor:pointer}
-button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
+tr.ongoing td{background:var(--hero-open)}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;background:var(--code-bg);color:var(--fg);padding:1px 5px;border-radius:4px}
+button{font:inherit;font-size:14px;padding:6px 12px;border-radius:6px;border:1px solid var(--control-border);background:var(--control-bg);color:var(--fg);cursor:pointer}
+button:hover{background:var(--hover)}button:disabled{opacity:.6;cursor:progress}
 #probe-result{font-size:13px;max-width:380px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.refresh{font-size:12.5px;color:#64748b}.refresh.stale{color:#b91c1c;font-weight:600}
+.refresh{font-size:12.5px;color:var(--muted)}.refresh.stale{color:var(--bad);font-weight:600}
 .recovery{max-width:1120px;margin:-24px auto 0;padding:0 24px 40px}
 .recovery .row{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:8px 0}
-.recovery label{font-size:13.5px;color:#334155}
-.recovery select{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;background:#fff}
+.recovery label{font-size:13.5px;color:var(--fg2)}
+.recovery select{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid var(--control-border);background:var(--control-bg);color:var(--fg)}
 #requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
 #reconcile-result p{margin:2px 0}#reconcile-result:empty{display:none}
 #restore-result p{margin:2px 0}#restore-result:empty{display:none}
-ul.excluded{list-style:none;margin:8px 0 0;padding:0}ul.excluded li{padding:4px 0;border-bottom:1px solid #eef2f6}ul.excluded button{font-size:12.5px;padding:2px 8px;margin-left:6px}
-.recovery input[type=text]{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;width:14em}
+ul.excluded{list-style:none;margin:8px 0 0;padding:0}ul.excluded li{padding:4px 0;border-bottom:1px solid var(--line)}ul.excluded button{font-size:12.5px;padding:2px 8px;margin-left:6px}
+.recovery input[type=text]{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid var(--control-border);background:var(--control-bg);color:var(--fg);width:14em;max-width:100%}
 #requeue-result .big{font-size:18px;margin:0 0 4px}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}button.primary:hover{background:#1e40af}
 `;
 
 // The page's script, plain ES2017 with no dependencies, in one closure made of three parts.
 function script(refreshMs: number): string {
-  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${CONFIRM_FLOWS_SCRIPT}})();`;
+  return `(function(){\n${liveScript(refreshMs)}${POST_JSON_SCRIPT}${CONFIRM_FLOWS_SCRIPT}${EXPLAIN_SCRIPT}})();`;
 }
 
 /** Re-renders the main part, keeps the title in step, runs a manual probe. */
@@ -515,7 +517,7 @@ export function renderStatusPage(statusJson: StatusJson, ctx: PageContext): stri
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(`${statusJson.breaker.state === 'CLOSED' ? '●' : '▲'} ${statusJson.breaker.state} — stash2plex`)}</title>
 <link rel="icon" href="data:,">
-<style nonce="${nonce}">${CSS}</style></head>
+<style nonce="${nonce}">${THEME_CSS}${CSS}${EXPLAIN_CSS}${LAYOUT_CSS}</style></head>
 <body>
 <header><div class="bar"><h1>stash2plex</h1><span id="refresh-state" class="refresh" data-testid="refresh-state">live</span>
 <nav><button id="probe-now" type="button" data-testid="probe-now">Check Plex now</button><span id="probe-result" data-testid="probe-result" aria-live="polite"></span>
@@ -525,6 +527,7 @@ ${recoveryPanel()}
 ${maintenancePanel()}
 ${reconcilePanel()}
 ${restorePanel()}
+${explainPanel()}
 <script nonce="${nonce}">${script(ctx.refreshMs ?? REFRESH_MS)}</script>
 </body></html>`;
 }

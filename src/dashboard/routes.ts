@@ -2,6 +2,7 @@
 // bull-board's packages/api/src/routes.ts). ./app.ts mounts it; each handler lives in ./handlers/, a
 // function of the ports it names.
 import type { Router } from 'express';
+import { explainHandler, type ExplainPorts } from './handlers/explain.js';
 import { healthCheckHandler, type HealthCheckPorts } from './handlers/health-check.js';
 import { healthzHandler, type HealthzPorts } from './handlers/healthz.js';
 import { metricsHandler, type MetricsPorts } from './handlers/metrics.js';
@@ -54,6 +55,7 @@ export type DashboardPorts = HealthzPorts &
   QueueCleanPorts &
   ReconcilePorts &
   RestorePorts &
+  ExplainPorts &
   MetricsPorts &
   PerformerImagePorts &
   PagePorts & {
@@ -74,6 +76,7 @@ export function dashboardRoutes(dashboardPorts: DashboardPorts): RouteDef[] {
     { method: 'post', path: '/api/reconcile', access: 'dashboard', handler: reconcileHandler(dashboardPorts), body: 'raw' },
     { method: 'post', path: '/api/restore', access: 'dashboard', handler: restoreHandler(dashboardPorts), body: 'raw' },
     { method: 'post', path: '/api/restore/resume', access: 'dashboard', handler: resumeHandler(dashboardPorts), body: 'raw' },
+    { method: 'get', path: '/api/explain', access: 'dashboard', handler: explainHandler(dashboardPorts) },
     { method: 'get', path: '/metrics', access: 'dashboard', handler: metricsHandler(dashboardPorts) },
     { method: 'get', path: '/', access: 'dashboard', handler: pageHandler(dashboardPorts) },
     { method: 'all', path: '/queues', access: 'dashboard', router: dashboardPorts.bullBoard },

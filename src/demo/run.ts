@@ -63,6 +63,7 @@ function demoConfig(world: SimWorld, embedded: EmbeddedRedis | null): Config {
     DASHBOARD_PUBLIC_URL: `http://127.0.0.1:${process.env.DASHBOARD_PORT ?? '3000'}`,
     POSTER_STYLE: process.env.POSTER_STYLE ?? 'crop',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', // the demo narrates; LOG_LEVEL=info shows every log line
+    LOG_FORMAT: process.env.LOG_FORMAT,
     WORKER_CONCURRENCY: '4',
     HEALTH_INTERVAL_MS: '2000',
     HEALTH_MAX_INTERVAL_MS: '8000',
@@ -88,7 +89,7 @@ interface Demo {
 async function startDemo(options: DemoOptions, embedded: EmbeddedRedis | null): Promise<Demo> {
   const { world, longId } = await demoWorld(options.scenes);
   const config = demoConfig(world, embedded);
-  const log = createLogger({ level: config.logLevel, name: 'demo' });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'demo' });
   const registry = createMetricsRegistry();
   const metrics = workerMetrics(registry);
   const worker = await startWorkerRole(config, log, { onAttempt: metrics.onAttempt });

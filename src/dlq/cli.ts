@@ -107,7 +107,7 @@ function progressReporter(dryRun: boolean) {
 export async function runRequeueCommand(config: Config, { options, json }: RequeueCommand): Promise<number> {
   // Logs on stderr only: stdout carries the result. The table mode keeps them to warnings unless debugging.
   const level = json || ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : config.logLevel === 'silent' ? 'silent' : 'warn';
-  const log = createLogger({ level, secrets: secretsOf(config), name: 'requeue', to: 'stderr' });
+  const log = createLogger({ level, format: config.logFormat, secrets: secretsOf(config), name: 'requeue', to: 'stderr' });
   const progress = json ? undefined : progressReporter(options.dryRun === true);
   try {
     const summary = await runRequeue(config, options, { log, onProgress: progress?.onProgress });

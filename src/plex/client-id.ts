@@ -23,6 +23,14 @@ export async function sharedPlexClientId(redis: RedisConnection, key: string, co
 }
 
 /**
+ * The shared id without storing one: `configured`, else the stored id, else null (send none). For a
+ * command that must change nothing (`npm run explain`): a request without an id makes no device either.
+ */
+export async function readPlexClientId(redis: RedisConnection, key: string, configured: string | null): Promise<string | null> {
+  return configured ?? (await redis.get(key));
+}
+
+/**
  * For the unauthenticated /identity probe only: the shared id, or null (send none) when Redis does not
  * answer within `timeoutMs`. A probe must report Plex, not Redis; without a token it makes no device.
  */

@@ -57,6 +57,11 @@ export interface PlexClientOptions {
   log?: Pick<Logger, 'warn'>;
   /** The worker process's adaptive limit toward Plex, applied to every request (src/resilience/limiter.ts). */
   limiter?: RequestLimiter;
+  /**
+   * Resolution reads the path cache but writes nothing to Redis (no cache entry kept or dropped, no
+   * PATH_MAP suggestion): `npm run explain`. The client must then not be asked to edit.
+   */
+  readOnly?: boolean;
 }
 
 export class PlexClient {
@@ -82,12 +87,12 @@ export class PlexClient {
     this.items = new PlexItems(http, badItems, maxUrlBytes);
     this.listing = new PlexListing(http, this.server, badItems, { libraries, pageSize: opts.listPageSize, log });
     this.locations = new PlexLocations(this.server, opts.pathMap ?? [], libraries);
-    this.cache = new PlexPathCache(redis, k);
+    this.cache = new PlexPathCache(redis, k, opts.readOnly === true);
     const fallback = new BaseNameFallback({
       listing: this.listing,
       locations: this.locations,
       cache: this.cache,
-      redis,
+      redis: opts.readOnly ? undefined : redis,
       hintsKey: k.plexPathHints,
       log,
     });

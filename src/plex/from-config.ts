@@ -15,6 +15,8 @@ export interface PlexClientExtras {
   log?: Pick<Logger, 'warn'>;
   /** The worker role's adaptive limit toward Plex (src/resilience/limiter.ts). */
   limiter?: RequestLimiter;
+  /** Resolution writes nothing to Redis (`npm run explain`). */
+  readOnly?: boolean;
 }
 
 export function plexClientFrom(config: Config, extras: PlexClientExtras): PlexClient {

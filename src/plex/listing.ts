@@ -25,6 +25,9 @@ export interface PlexFile {
   size: number | null;
 }
 
+/** Told of each item a search listed, and whether it holds the file looked for. */
+export type SeenItem = (item: PlexMetadata, held: boolean) => void;
+
 export interface ListingOptions {
   /** Library section titles listed by libraryFiles (null: all movie-type sections). */
   libraries: string[] | null;
@@ -51,10 +54,19 @@ export class PlexListing {
     this.pageSize = Math.min(Math.max(1, opts.pageSize ?? LIST_PAGE_SIZE), LIST_PAGE_SIZE);
   }
 
-  /** Items of one (filtered) listing whose Part.file is exactly the target: every page, keeping only those. */
-  async search(sectionKey: string, target: string, filter: Record<string, string> = {}): Promise<PlexMetadata[]> {
+  /**
+   * Items of one (filtered) listing whose Part.file is exactly the target: every page, keeping only those.
+   * `seen` is told of every item listed and whether it holds the target (what `npm run explain` shows).
+   */
+  async search(sectionKey: string, target: string, filter: Record<string, string> = {}, seen?: SeenItem): Promise<PlexMetadata[]> {
     const found: PlexMetadata[] = [];
-    for await (const items of this.pages(sectionKey, filter)) found.push(...items.filter((m) => holds(m, target)));
+    for await (const items of this.pages(sectionKey, filter)) {
+      for (const m of items) {
+        const held = holds(m, target);
+        seen?.(m, held);
+        if (held) found.push(m);
+      }
+    }
     return found;
   }
 
@@ -63,14 +75,14 @@ export class PlexListing {
    * is asked no more in this process (logged once), and resolution goes on as after an empty answer (the
    * title search, then the paged listing). Until a section's first answer, other asks wait for it.
    */
-  async searchByFile(sectionKey: string, target: string, file: string): Promise<PlexMetadata[]> {
+  async searchByFile(sectionKey: string, target: string, file: string, seen?: SeenItem): Promise<PlexMetadata[]> {
     let taken = this.fileFilterTaken.get(sectionKey);
     while (taken instanceof Promise) {
       await taken.catch(() => undefined);
       taken = this.fileFilterTaken.get(sectionKey);
     }
     if (taken === false) return [];
-    const search = this.search(sectionKey, target, { file });
+    const search = this.search(sectionKey, target, { file }, seen);
     if (taken === undefined) this.fileFilterTaken.set(sectionKey, search);
     try {
       const found = await search;

@@ -39,6 +39,8 @@ export class PlexPathCache {
   constructor(
     private readonly redis: RedisConnection | undefined,
     redisKeys: Pick<Keys, 'plexPathCache' | 'plexLastScan'>,
+    /** Reads only: set and drop do nothing (`npm run explain` resolves without changing anything). */
+    private readonly readOnly = false,
   ) {
     this.key = redisKeys.plexPathCache;
     this.lastScanKey = redisKeys.plexLastScan;
@@ -52,11 +54,13 @@ export class PlexPathCache {
 
   /** Remembers the item holding a Plex path; `plexFile` when the fallback found it under another path. */
   async set(target: string, ratingKey: string, plexFile?: string): Promise<void> {
+    if (this.readOnly) return;
     await this.redis?.hset(this.key, target, cacheValue(ratingKey, plexFile, Date.now())).catch(() => undefined);
   }
 
   /** Forgets a Plex path's entry (proven stale). */
   async drop(target: string): Promise<void> {
+    if (this.readOnly) return;
     await this.redis?.hdel(this.key, target).catch(() => undefined);
   }
 

@@ -4,7 +4,7 @@
 // reports the ratingKey it dropped from the path cache (ResolveOptions.onGone).
 import { SyncError } from '../core/errors.js';
 import type { PlexItem } from '../model/types.js';
-import type { BaseNameFallback } from './fallback.js';
+import type { BaseNameFallback, SameFile } from './fallback.js';
 import type { PlexItems } from './items.js';
 import type { PlexListing } from './listing.js';
 import type { PlexLocations } from './locations.js';
@@ -26,6 +26,30 @@ export interface ResolvedItem {
   cached: boolean;
 }
 
+/** Where a resolution found an item it looked at. */
+export type CandidateSource = 'cache' | 'file=' | 'title=' | 'listing' | 'basename';
+
+/** One Plex item a resolution looked at, and why it was taken or refused (what `npm run explain` shows). */
+export interface Candidate {
+  ratingKey: string;
+  /** The item's files (the base-name fallback: the one file of the same name and size). */
+  files: string[];
+  source: CandidateSource;
+  taken: boolean;
+  why: string;
+}
+
+/**
+ * Told what a resolution does, step by step: the path it looks for (PATH_MAP applied) and the library
+ * section chosen, then each candidate with why it was taken or refused. Resolution never depends on it.
+ */
+export interface ResolveTrace {
+  path(p: { stashPath: string; plexPath: string; section: { key: string; title: string; location: string } | null }): void;
+  candidate(c: Candidate): void;
+}
+
+const filesOf = (m: PlexMetadata): string[] => m.Media.flatMap((md) => md.Part.flatMap((p) => (p.file ? [p.file] : [])));
+
 /** How an item is read (one request per item, or coalesced: src/core/batcher.ts). */
 export type ItemReader = (ratingKey: string, sectionKey: string) => Promise<PlexItem>;
 
@@ -44,6 +68,8 @@ export interface ResolveOptions {
    * scanned at its new place yet: not taken, so the file is not found and a folder scan can bring it in.
    */
   lastSyncedTo?: string;
+  /** Told each step and candidate (`npm run explain`). */
+  trace?: ResolveTrace;
 }
 
 /** What a cached entry turned out to be: the item, an item that moved on, a 404, or a fallback match to check again. */
@@ -76,10 +102,16 @@ export class PlexResolver {
     const plexPath = this.resolverParts.locations.mapped(stashPath);
     const target = normalisePlexPath(plexPath);
     const match = await this.resolverParts.locations.sectionMatch(plexPath);
+    opts.trace?.path({
+      stashPath,
+      plexPath,
+      section: match && { key: match.section.key, title: match.section.title, location: match.location },
+    });
     const cached = await this.resolverParts.cache.entry(target);
     const verdict = cached ? await this.verifyCached(cached, target, match?.section.key ?? '', read) : null;
+    if (cached && verdict) opts.trace?.candidate(cacheCandidate(cached, verdict));
     if (verdict?.kind === 'hit') return verdict.resolved;
-    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts.lastSyncedTo);
+    const fresh = () => this.resolveFresh(stashPath, plexPath, size, match, opts);
     return verdict?.kind === 'missing' ? this.resolveAfterMissing(cached!, target, fresh, opts) : fresh();
   }
 
@@ -170,25 +202,37 @@ export class PlexResolver {
     plexPath: string,
     size: number | null,
     match: SectionMatch | null,
-    lastSyncedTo?: string,
+    opts: ResolveOptions,
   ): Promise<ResolvedItem> {
+    const { lastSyncedTo, trace } = opts;
     const target = normalisePlexPath(plexPath);
+    const refused = (source: CandidateSource) =>
+      trace &&
+      ((m: PlexMetadata, held: boolean) => {
+        if (!held) trace.candidate({ ratingKey: m.ratingKey, files: filesOf(m), source, taken: false, why: `does not hold ${target}` });
+      });
     if (match) {
       const sectionKey = match.section.key;
       // `file=` is undocumented and may be ignored (the whole section comes back): paged, matches only.
-      const byFile = await this.resolverParts.listing.searchByFile(sectionKey, target, inLocationStyle(plexPath, match.location));
-      if (byFile.length > 0) return this.settle(byFile, target, sectionKey);
+      const byFile = await this.resolverParts.listing.searchByFile(
+        sectionKey,
+        target,
+        inLocationStyle(plexPath, match.location),
+        refused('file='),
+      );
+      if (byFile.length > 0) return this.settle(byFile, target, sectionKey, 'file=', trace);
       const guess = titleGuess(plexPath);
-      const byTitle = guess ? await this.resolverParts.listing.search(sectionKey, target, { title: guess }) : [];
-      if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey);
+      const byTitle = guess ? await this.resolverParts.listing.search(sectionKey, target, { title: guess }, refused('title=')) : [];
+      if (byTitle.length > 0) return this.settle(byTitle, target, sectionKey, 'title=', trace);
     }
     const fallback = this.resolverParts.matchFallback === 'basename' && size !== null && Number.isFinite(size);
     if (!match && !fallback) throw this.noSection(stashPath, plexPath);
     // Last resort: every page (all of it, so a second holder is noticed), keeping matches only.
     const sections = match && !fallback ? [match.section] : await this.resolverParts.locations.allowedSections();
     const found = await this.resolverParts.fallback.scanFor(sections, target, fallback ? size : null);
-    if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '');
+    if (found.exact.length > 0 || !fallback) return this.settle(found.exact, target, match?.section.key ?? '', 'listing', trace);
     const sameFile = await this.resolverParts.fallback.notLeftBehind(found.sameFile, lastSyncedTo);
+    if (trace) traceSameFile(trace, found.sameFile, sameFile, size);
     if (sameFile.length === 1) {
       await this.resolverParts.fallback.accept(sameFile[0], stashPath, target);
       return {
@@ -213,8 +257,19 @@ export class PlexResolver {
   }
 
   /** Exactly one distinct item: cache and return it; several: AmbiguousMatch; none: PlexNotFound. */
-  private async settle(found: PlexMetadata[], target: string, sectionKey: string): Promise<ResolvedItem> {
+  private async settle(
+    found: PlexMetadata[],
+    target: string,
+    sectionKey: string,
+    source: CandidateSource,
+    trace?: ResolveTrace,
+  ): Promise<ResolvedItem> {
     const ratingKeys = [...new Set(found.map((m) => m.ratingKey))];
+    const why = ratingKeys.length > 1 ? `one of ${ratingKeys.length} items holding ${target} (AmbiguousMatch)` : `holds ${target} exactly`;
+    for (const k of ratingKeys) {
+      const files = filesOf(found.find((m) => m.ratingKey === k)!);
+      trace?.candidate({ ratingKey: k, files, source, taken: ratingKeys.length === 1, why });
+    }
     if (ratingKeys.length > 1) {
       throw this.resolverParts.http.scrub(
         new SyncError('AmbiguousMatch', `items ${ratingKeys.join(', ')} of library section ${sectionKey} all hold ${target}`),
@@ -239,5 +294,38 @@ export class PlexResolver {
     return this.resolverParts.http.scrub(
       new SyncError('PlexNotFound', `no item in library section ${sectionKey} holds ${target}${more || ' (not scanned yet?)'}`),
     );
+  }
+}
+
+/** The path cache's entry as a candidate: taken when its item still holds the file, else why it was looked past. */
+function cacheCandidate(cached: CacheEntry, verdict: CacheVerdict): Candidate {
+  const base = { ratingKey: cached.ratingKey, files: [cached.file], source: 'cache' as const };
+  switch (verdict.kind) {
+    case 'hit':
+      return { ...base, taken: true, why: `the path cache's entry (${cached.via}), and the item still holds the file` };
+    case 'moved':
+      return { ...base, taken: false, why: 'the path cache named it, but it no longer holds the file (a sync drops the entry)' };
+    case 'missing':
+      return { ...base, taken: false, why: 'the path cache named it, but Plex answers 404 for it: looked for afresh' };
+    case 'recheck':
+      return { ...base, taken: false, why: 'a base-name match cached before the latest folder scan: looked for again under its own path' };
+  }
+}
+
+/** The base-name fallback's files as candidates: the one taken, the one a moved file left behind, several alike. */
+function traceSameFile(trace: ResolveTrace, all: readonly SameFile[], kept: readonly SameFile[], size: number | null): void {
+  for (const f of all) {
+    const base = { ratingKey: f.item.ratingKey, files: [f.file], source: 'basename' as const };
+    if (!kept.includes(f)) {
+      trace.candidate({ ...base, taken: false, why: "the scene's last item at its old place (moved in Stash, not scanned by Plex yet)" });
+    } else if (kept.length === 1) {
+      trace.candidate({
+        ...base,
+        taken: true,
+        why: `the one Plex file of the same base name and size (${size} bytes; MATCH_FALLBACK=basename)`,
+      });
+    } else {
+      trace.candidate({ ...base, taken: false, why: `one of ${kept.length} Plex files of the same base name and size (AmbiguousMatch)` });
+    }
   }
 }

@@ -68,7 +68,7 @@ export function parseRestoreArgs(args: readonly string[]): { ok: true; command: 
 export async function runRestoreCommand(config: Config, { scope, resume, dryRun, json }: RestoreCommand): Promise<number> {
   // Logs on stderr only: stdout carries the result. The text mode keeps them to warnings unless debugging.
   const level = json || ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
-  const log = createLogger({ level, secrets: secretsOf(config), name: 'restore', to: 'stderr' });
+  const log = createLogger({ level, format: config.logFormat, secrets: secretsOf(config), name: 'restore', to: 'stderr' });
   const redis = await connectForCommand(config);
   if (!redis) return commandFailed('restore', 1, `Redis unreachable at ${new URL(config.redis.url).host}`);
 

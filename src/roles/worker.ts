@@ -27,11 +27,12 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-export async function startWorkerRole(
-  config: Config,
-  log: Logger,
-  extra: Partial<Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs'>> = {},
-): Promise<WorkerRole> {
+/** What a caller (all-in-one, the demo, tests) may set on the sync worker. */
+type WorkerExtras = Partial<
+  Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'summaryIntervalMs'>
+>;
+
+export async function startWorkerRole(config: Config, log: Logger, extra: WorkerExtras = {}): Promise<WorkerRole> {
   const k = keys(config.redis.prefix);
   const connection = connectRedis(config);
   const blocking = connectRedis(config);
@@ -46,6 +47,15 @@ export async function startWorkerRole(
   // A batch is full when every job of this worker is in it: no more can join.
   const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
   const { scanMissing, scanCooldownMs, notFound } = config.matching;
+  const scanner = {
+    plex,
+    redis: connection,
+    scannedKey: k.plexScanned,
+    lastScanKey: k.plexLastScan,
+    cooldownMs: scanCooldownMs,
+    gate,
+    log,
+  };
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -62,17 +72,7 @@ export async function startWorkerRole(
       sync: config.sync,
       posterMaxBytes: config.stash.posterMaxBytes,
       imageSecret: cachedImageSecret(connection, k),
-      scanMissing: scanMissing
-        ? folderScanner({
-            plex,
-            redis: connection,
-            scannedKey: k.plexScanned,
-            lastScanKey: k.plexLastScan,
-            cooldownMs: scanCooldownMs,
-            gate,
-            log,
-          })
-        : undefined,
+      scanMissing: scanMissing ? folderScanner(scanner) : undefined,
       notFound,
       gate,
     },

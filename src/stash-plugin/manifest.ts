@@ -3,7 +3,7 @@
 import { RENAME_HOOK_TRIGGERS, SCENE_HOOK_TRIGGERS } from '../hook/input.js';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_URL } from '../hook/settings.js';
 import { STASH_PLUGIN_MIN_VERSION } from '../stash-api/stash-version.js';
-import { PLUGIN_TASKS } from './task-list.js';
+import { EXPLAIN_SCENE_SETTING, PLUGIN_TASKS } from './task-list.js';
 
 /** The manifests' hook entries: the same in every variant (Node, wget, curl). */
 export function pluginHooks() {
@@ -47,6 +47,12 @@ export function pluginManifest(version: string) {
       redisPrefix: {
         displayName: 'Redis key prefix',
         description: `Prefix of stash2plex's Redis keys, as REDIS_PREFIX of the workers. Default ${DEFAULT_REDIS_PREFIX}. The REDIS_PREFIX environment variable overrides it.`,
+        type: 'STRING',
+      },
+      [EXPLAIN_SCENE_SETTING]: {
+        displayName: 'Scene to explain',
+        description:
+          'The id of the scene the task Explain Scene explains: the number in the scene page’s address (…/scenes/12). Save, then run the task.',
         type: 'STRING',
       },
     },

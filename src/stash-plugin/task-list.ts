@@ -89,6 +89,12 @@ export const PLUGIN_TASKS = [
     mode: 'restore',
   },
   {
+    name: 'Explain Scene',
+    description:
+      'Explains what the next sync of one scene would do, and why: requirements (SYNC_REQUIRE), paths tried (PATH_MAP), every Plex item looked at, the match, and per field the Stash and Plex values, lock, ownership and action. Changes nothing. The scene: the plugin setting "Scene to explain" (save it, then run this task). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+    mode: 'explain_scene',
+  },
+  {
     name: 'Clear Failed Jobs (dry run)',
     description: 'Counts the failed sync jobs Clear Failed Jobs would remove. Removes nothing.',
     mode: 'clear_failed_dry_run',
@@ -122,6 +128,9 @@ export const PLUGIN_TASKS = [
     mode: 'clear_pending',
   },
 ] as const satisfies readonly PluginTaskDef[];
+/** The plugin setting naming the scene the task Explain Scene explains (Stash's task page passes no arguments). */
+export const EXPLAIN_SCENE_SETTING = 'explainSceneId';
+
 export type TaskMode = (typeof PLUGIN_TASKS)[number]['mode'];
 
 export function isTaskMode(mode: string): mode is TaskMode {

@@ -16,7 +16,7 @@ import type { CleanAction } from '../sync/queue-clean.js';
 import type { JobReason, SyncJobData } from '../model/inbox-item.js';
 import { StashClient, STASH_DEFAULT_PAGE_SIZE } from '../stash-api/client.js';
 import { keys, SYNC_QUEUE } from '../core/keys.js';
-import { PLUGIN_TASKS, type TaskMode } from './task-list.js';
+import { EXPLAIN_SCENE_SETTING, PLUGIN_TASKS, type TaskMode } from './task-list.js';
 import { numberArg } from './task-args.js';
 import type { PluginLogLevel } from '../hook/log-lines.js';
 import type { RedisSettings } from '../hook/settings.js';
@@ -240,9 +240,9 @@ interface TaskState {
   close(): Promise<void>;
 }
 
-/** An ioredis connection that answered a PING within TASK_REDIS_TIMEOUT_MS, and the `sync` queue on it. */
-async function openState(ctx: TaskContext, config: Config, label: string): Promise<TaskState> {
-  const [{ connectRedis, closeQuietly }, { createSyncQueue }] = await Promise.all([import('../core/redis.js'), import('../sync/queue.js')]);
+/** An ioredis connection that answered a PING within TASK_REDIS_TIMEOUT_MS. */
+async function openRedis(ctx: TaskContext, config: Config, label: string): Promise<RedisConnection> {
+  const { connectRedis } = await import('../core/redis.js');
   // Commands fail fast instead of waiting through reconnects: a task reports, it does not wait.
   const redis = connectRedis(config, { maxRetriesPerRequest: 1, connectTimeout: TASK_REDIS_TIMEOUT_MS });
   let lastError: Error | undefined;
@@ -265,6 +265,13 @@ async function openState(ctx: TaskContext, config: Config, label: string): Promi
       `${label}: ${refused ? `Redis at ${redisWhere(ctx.redis.url)} refused the connection` : `Redis unreachable at ${redisWhere(ctx.redis.url)}`}: ${why}`,
     );
   }
+  return redis;
+}
+
+/** An ioredis connection that answered a PING within TASK_REDIS_TIMEOUT_MS, and the `sync` queue on it. */
+async function openState(ctx: TaskContext, config: Config, label: string): Promise<TaskState> {
+  const [{ closeQuietly }, { createSyncQueue }] = await Promise.all([import('../core/redis.js'), import('../sync/queue.js')]);
+  const redis = await openRedis(ctx, config, label);
   const queue = createSyncQueue(redis, config.redis.prefix);
   return {
     redis,
@@ -652,6 +659,67 @@ function restoreTask(dryRun: boolean): TaskHandler {
   };
 }
 
+/**
+ * The scene Explain Scene explains: `args.sceneId` (an API caller's runPluginTask), else the plugin
+ * setting "Scene to explain" as saved in Stash (its task page passes no arguments).
+ */
+async function sceneToExplain(ctx: TaskContext, label: string): Promise<string> {
+  const given = (ctx.input.args as Record<string, unknown>).sceneId;
+  if (typeof given === 'string' || typeof given === 'number') return String(given).trim();
+  const url = stashUrl(ctx.input.server_connection);
+  if (!url.ok) throw new Error(`${label}: ${url.error}`);
+  const [{ readPluginSettings }, { PLUGIN_ID }] = await Promise.all([
+    import('../hook/stash-plugin-config.js'),
+    import('../hook/settings.js'),
+  ]);
+  const settings = await readPluginSettings({
+    url: url.url,
+    pluginId: PLUGIN_ID,
+    apiKey: ctx.env.STASH_API_KEY?.trim() || undefined,
+    sessionCookie: sessionCookieOf(ctx.input.server_connection),
+  }).catch((err: Error) => {
+    throw new Error(`${label}: the plugin's settings could not be read from Stash: ${err.message}`);
+  });
+  const saved = settings[EXPLAIN_SCENE_SETTING];
+  if (typeof saved === 'string' && saved.trim()) return saved.trim();
+  if (typeof saved === 'number') return String(saved);
+  throw new Error(
+    `${label}: say which scene: set "Scene to explain" in the plugin's settings (Settings → Plugins → stash2plex), save, then run the task`,
+  );
+}
+
+/**
+ * Explain Scene: what the next sync of one scene would do and why (src/explain/, as `npm run explain`),
+ * one log line per line of it. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment.
+ */
+async function explainTask(ctx: TaskContext): Promise<string> {
+  const label = 'Explain Scene';
+  const sceneId = await sceneToExplain(ctx, label);
+  const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
+  const [{ explainFromConfig, ExplainUnavailable }, { ExplainInputError }, { explanationLines }, { closeQuietly }] = await Promise.all([
+    import('../explain/from-config.js'),
+    import('../explain/explain.js'),
+    import('../explain/report.js'),
+    import('../core/redis.js'),
+  ]);
+  const stash = stashClientFor(ctx.input, ctx.env);
+  // Redis alone, no queue: a BullMQ queue writes its meta key on its own, and explain changes nothing.
+  const redis = await openRedis(ctx, config, label);
+  try {
+    const e = await explainFromConfig(config, sceneId, { redis, stash, log: taskLogger(ctx) });
+    for (const line of explanationLines(e)) ctx.log('info', line);
+    ctx.progress(1);
+    return `scene ${e.scene.id}: next sync: ${e.next}`;
+  } catch (err) {
+    if (err instanceof ExplainUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+    if (err instanceof ExplainInputError)
+      throw new Error(`${label}: ${err.message} (the plugin setting "Scene to explain")`, { cause: err });
+    throw err;
+  } finally {
+    await closeQuietly(redis);
+  }
+}
+
 /** Default of Purge Failed Jobs Older Than N Days' args.days. */
 export const DEFAULT_PURGE_DAYS = 30;
 
@@ -685,6 +753,7 @@ export const TASK_HANDLERS: Record<TaskMode, TaskHandler> = {
   reconcile_library: reconcileLibraryTask(false),
   restore_dry_run: restoreTask(true),
   restore: restoreTask(false),
+  explain_scene: explainTask,
   clear_failed_dry_run: cleanTask('Clear Failed Jobs', 'clear_failed', true),
   clear_failed: cleanTask('Clear Failed Jobs', 'clear_failed', false),
   purge_failed_dry_run: cleanTask('Purge Failed Jobs Older Than N Days', 'purge_failed', true),

@@ -6,7 +6,7 @@ import type { PlexItem, StashScene } from '../model/types.js';
 import type { ResolvedItem } from '../plex/resolver.js';
 import { baseName, normalisePlexPath } from '../plex/paths.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
-import { encodeClaim, judgeMatch, parseClaim, parseConflict, type MatchConflict } from './claims.js';
+import { encodeClaim, judgeMatch, parseClaim, parseConflict, type MatchConflict, type MatchFacts } from './claims.js';
 
 export interface MatchCheckDeps {
   redis: RedisConnection;
@@ -44,6 +44,32 @@ async function sameNamed(deps: MatchCheckDeps, scene: StashScene, file: MatchedF
     .map((s) => s.id);
 }
 
+/** What claims.ts judges a match on, read from Redis and Stash (nothing written), with the stored claim and conflict as they are. */
+export async function matchFacts(
+  deps: MatchCheckDeps,
+  scene: StashScene,
+  target: Pick<ResolvedItem, 'ratingKey' | 'via' | 'cached'>,
+  file: MatchedFile,
+  item: PlexItem,
+): Promise<{ facts: MatchFacts; rawClaim: string | null; hadConflict: boolean }> {
+  const [[, rawClaim], [, hadConflict]] = ((await deps.redis
+    .pipeline()
+    .hget(deps.keys.plexItemScene, target.ratingKey)
+    .hexists(deps.keys.plexConflicts, scene.id)
+    .exec()) ?? []) as [unknown, string | null][];
+  const fresh = target.via === 'fallback' && !target.cached;
+  const facts: MatchFacts = {
+    sceneId: scene.id,
+    ratingKey: target.ratingKey,
+    via: target.via,
+    cached: target.cached,
+    claim: parseClaim(rawClaim),
+    foreignParts: item.files.length > 1 ? await foreignParts(deps, scene, item) : [],
+    sameNamed: fresh ? await sameNamed(deps, scene, file) : [],
+  };
+  return { facts, rawClaim, hadConflict: Number(hadConflict) === 1 };
+}
+
 /**
  * Judges the match of a scene to an item (claims.ts), stores the item's claim and the scene's conflict
  * (or clears it), and answers the conflict that keeps the scene from syncing, if any.
@@ -56,28 +82,12 @@ export async function checkMatch(
   item: PlexItem,
   now: number,
 ): Promise<MatchConflict | null> {
-  const [[, rawClaim], [, hadConflict]] = ((await deps.redis
-    .pipeline()
-    .hget(deps.keys.plexItemScene, target.ratingKey)
-    .hexists(deps.keys.plexConflicts, scene.id)
-    .exec()) ?? []) as [unknown, string | null][];
-  const fresh = target.via === 'fallback' && !target.cached;
-  const { conflict, claim } = judgeMatch(
-    {
-      sceneId: scene.id,
-      ratingKey: target.ratingKey,
-      via: target.via,
-      cached: target.cached,
-      claim: parseClaim(rawClaim),
-      foreignParts: item.files.length > 1 ? await foreignParts(deps, scene, item) : [],
-      sameNamed: fresh ? await sameNamed(deps, scene, file) : [],
-    },
-    now,
-  );
+  const { facts, rawClaim, hadConflict } = await matchFacts(deps, scene, target, file, item);
+  const { conflict, claim } = judgeMatch(facts, now);
   const write = deps.redis.pipeline();
   if (encodeClaim(claim) !== rawClaim) write.hset(deps.keys.plexItemScene, target.ratingKey, encodeClaim(claim));
   if (conflict) write.hset(deps.keys.plexConflicts, scene.id, JSON.stringify(conflict));
-  else if (Number(hadConflict) === 1) write.hdel(deps.keys.plexConflicts, scene.id);
+  else if (hadConflict) write.hdel(deps.keys.plexConflicts, scene.id);
   if (write.length > 0) await write.exec();
   return conflict;
 }

@@ -98,6 +98,23 @@ export interface Decision {
    * when sent), e.g. "summary: 4000 → 1348 characters (PLEX_MAX_URL_BYTES)".
    */
   cut: string[];
+  /**
+   * Per SYNC_FIELDS name (the poster apart: posterWanted decides it), what this decision does with the
+   * field and why, in words: what `npm run explain` shows. Nothing reads it to act.
+   */
+  fields: Partial<Record<SyncField, FieldVerdict>>;
+}
+
+/**
+ * What a sync does with one field: `set` sends Stash's value (and locks it), `clear` sends an empty value,
+ * `keep` sends nothing (Plex already shows Stash's value, locked), `skip` leaves the field alone
+ * (stash2plex does not manage it this time).
+ */
+export type FieldAction = 'set' | 'clear' | 'keep' | 'skip';
+
+export interface FieldVerdict {
+  action: FieldAction;
+  why: string;
 }
 
 const URL_CUT = 'PLEX_MAX_URL_BYTES';
@@ -168,12 +185,24 @@ export const plexShowsOurs = (fieldView: Pick<FieldView, 'field' | 'have' | 'wan
 function manages(v: FieldView, record: OwnershipRecord, s: OwnershipSettings, out: Decision): boolean {
   const ours = plexShowsOurs(v, record);
   const set = record[v.field] !== undefined || (ours && v.have === record[intentOf(v.field)]);
-  if (!set && v.wantEmpty) return false;
+  if (!set && v.wantEmpty) {
+    out.fields[v.field] = { action: 'skip', why: "Stash has no value and stash2plex never set this field: Plex's value stays" };
+    return false;
+  }
   if (s.preservePlexEdits && !ours && (set || v.locked)) {
     out.preserved.push(v.field);
+    const why = set ? 'changed in Plex since stash2plex set it' : 'locked in Plex and never set by stash2plex: a person set it';
+    out.fields[v.field] = { action: 'skip', why: `${why} (PRESERVE_PLEX_EDITS)` };
     return false;
   }
   return true;
+}
+
+/** The verdict on a managed field: sent (set or clear) because its value differs or it is not locked yet, or kept as it is. */
+function sentVerdict(v: Pick<FieldView, 'field' | 'wantEmpty'>, sent: boolean, differs: boolean, locked: boolean): FieldVerdict {
+  if (!sent) return { action: 'keep', why: `Plex shows Stash's value${locked ? ', locked' : ''}: nothing to send` };
+  const why = differs ? 'Plex shows another value' : "Plex shows Stash's value but not locked: sent to lock it";
+  return { action: v.wantEmpty ? 'clear' : 'set', why };
 }
 
 /** Records the hash of what a managed field ends as; when the edit sends it, as an intent first. */
@@ -199,6 +228,7 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
     // Merge never cuts what Plex holds: a list Plex's own tags fill already gets nothing added.
     if (result.length < have.length && s.mode === 'merge') {
       out.cut.push(`${field}: nothing added, Plex's ${have.length} fill ${URL_CUT}`);
+      out.fields[field] = { action: 'skip', why: `merge: nothing added, Plex's ${have.length} values fill ${URL_CUT}` };
       continue;
     }
     const view = {
@@ -213,6 +243,7 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
     const sent = changed || !locked.has(plex);
     if (sent) out.edit.tags[plex] = { set: result, remove: s.mode === 'mirror' ? have.filter((t) => !result.includes(t)) : [] };
     if (sent && result.length < listed.length) out.cut.push(`${field}: ${listed.length} → ${result.length} (${URL_CUT})`);
+    out.fields[field] = sentVerdict(view, sent, changed, locked.has(plex));
     own(out, field, valueHash(result), sent);
   }
 }
@@ -261,8 +292,13 @@ function fitThumbs(
 /** Fields stash2plex set that SYNC_FIELDS no longer names: forgotten, and their lock released while Plex still shows its value. */
 function release(current: PlexItem, record: OwnershipRecord, s: OwnershipSettings, out: Decision): void {
   for (const field of SYNC_FIELD_NAMES) {
-    if (s.fields.includes(field) || record[field] === undefined) continue;
+    if (s.fields.includes(field)) continue;
+    if (record[field] === undefined) {
+      if (field !== 'poster') out.fields[field] = { action: 'skip', why: 'not in SYNC_FIELDS' };
+      continue;
+    }
     out.released.push(field);
+    out.fields[field] = { action: 'skip', why: 'taken out of SYNC_FIELDS: forgotten, its lock released if Plex still shows our value' };
     // Actor photos have no lock of their own (the actor list's is the `actors` field's).
     const lockName = field === 'poster' ? 'thumb' : field === 'background' ? 'art' : plexField(field, current)?.name;
     if (!lockName || lockName === 'userRating' || !current.locked.includes(lockName)) continue;
@@ -282,7 +318,7 @@ export function decideEdit(
   record: OwnershipRecord,
   ownershipSettings: OwnershipSettings,
 ): Decision {
-  const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, intents: {}, released: [], preserved: [], cut: [] };
+  const out: Decision = { edit: { scalars: {}, tags: {} }, owned: {}, intents: {}, released: [], preserved: [], cut: [], fields: {} };
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
     if (!ownershipSettings.fields.includes(field)) continue;
@@ -294,6 +330,7 @@ export function decideEdit(
     const sent = want !== have || !locked.has(plex);
     if (sent) out.edit.scalars[plex] = want;
     if (sent && want !== full) out.cut.push(`${field}: ${characters(full)} → ${characters(want) - 1} characters (${URL_CUT})`);
+    out.fields[field] = sentVerdict(view, sent, want !== have, locked.has(plex));
     own(out, field, view.want, sent);
   }
   decideTags(desired, current, record, ownershipSettings, out);
@@ -308,6 +345,8 @@ export function decideEdit(
   if (ownershipSettings.fields.includes('rating') && manages(rating, record, ownershipSettings, out)) {
     const sent = !sameRating(desired.userRating, current.userRating);
     if (sent) out.edit.userRating = desired.userRating;
+    // Plex has no lock for the user rating: never sent only to lock it.
+    out.fields.rating = sentVerdict(rating, sent, sent, false);
     own(out, 'rating', rating.want, sent);
   }
   release(current, record, ownershipSettings, out);

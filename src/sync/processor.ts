@@ -101,7 +101,7 @@ export type SyncResult = SyncedResult | SkippedResult;
 export const NOT_IN_PLEX = 'not in Plex';
 
 /** The item a scene last synced to (keys.plexSceneItem), its read already under way. */
-interface PrefetchedItem {
+export interface PrefetchedItem {
   ratingKey: string;
   item: Promise<PlexItem>;
 }
@@ -167,28 +167,33 @@ async function leftBehind(
   if (missing && (await deps.plex.confirmGone(hint.ratingKey, plexFile))) await gone.onGone(hint.ratingKey, target.ratingKey);
 }
 
-/** Tries each of the scene's files (a scene may have several): the first Plex knows wins. */
-async function resolveScene(scene: StashScene, deps: SyncDeps, prefetched: PrefetchedItem | null, gone: GoneItems) {
+/**
+ * Tries each of the scene's files (a scene may have several): the first Plex knows wins; a file Plex does
+ * not hold is told to `onMiss` and the next is tried. Throws the last PlexNotFound when none is held.
+ */
+export async function resolveScene(
+  scene: StashScene,
+  plex: Pick<PlexPort, 'resolveItem'>,
+  opts: ResolveOptions,
+  onMiss?: (path: string, err: SyncError) => void,
+): Promise<{ target: ResolvedItem; file: StashScene['files'][number] }> {
   if (scene.files.length === 0) throw new SyncError('PlexNotFound', `scene ${scene.id} has no file`);
-  const read = prefetched ? (k: string) => (k === prefetched.ratingKey ? prefetched.item : deps.plex.getItem(k)) : undefined;
   let notFound: unknown;
   for (const file of scene.files) {
     try {
-      return {
-        target: await deps.plex.resolveItem(file.path, file.size ?? null, {
-          read,
-          onGone: gone.onGone,
-          lastSyncedTo: prefetched?.ratingKey,
-        }),
-        file,
-      };
+      return { target: await plex.resolveItem(file.path, file.size ?? null, opts), file };
     } catch (err) {
       if (!(err instanceof SyncError && err.type === 'PlexNotFound')) throw err;
+      onMiss?.(file.path, err);
       notFound = err;
     }
   }
   throw notFound;
 }
+
+/** The reader of items while resolving: the prefetched item for its key, else a fresh read. */
+const readerOf = (deps: SyncDeps, prefetched: PrefetchedItem | null) =>
+  prefetched ? (k: string) => (k === prefetched.ratingKey ? prefetched.item : deps.plex.getItem(k)) : undefined;
 
 /** Not in Plex: ask for a scan of its folders, then retry (throw) or complete as skipped (null). */
 async function whenNotFound(scene: StashScene, deps: SyncDeps, err: unknown): Promise<null> {
@@ -238,7 +243,8 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   }
   const hint = await prefetched;
   const gone = goneItems(deps, sceneId, hint);
-  const resolved = await resolveScene(scene, deps, hint, gone).catch((err: unknown) => whenNotFound(scene, deps, err));
+  const resolveOpts = { read: readerOf(deps, hint), onGone: gone.onGone, lastSyncedTo: hint?.ratingKey };
+  const resolved = await resolveScene(scene, deps.plex, resolveOpts).catch((err: unknown) => whenNotFound(scene, deps, err));
   if (!resolved) return { skipped: NOT_IN_PLEX };
   const { target, file } = resolved;
   const { ratingKey } = target;

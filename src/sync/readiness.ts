@@ -11,6 +11,12 @@ const WHY: Record<SyncRequirement, string> = {
   stashid: 'no StashBox id',
 };
 
+const MET: Record<SyncRequirement, string> = {
+  metadata: 'has a title, details, date, studio, performers or tags',
+  organized: 'organized',
+  stashid: 'has a StashBox id',
+};
+
 const MEETS: Record<SyncRequirement, (scene: StashScene) => boolean> = {
   // The scene's own title: a scene Stash shows under its file name has none.
   metadata: (s) =>
@@ -19,9 +25,22 @@ const MEETS: Record<SyncRequirement, (scene: StashScene) => boolean> = {
   stashid: (s) => s.stash_ids.length > 0,
 };
 
+/** Each requirement of SYNC_REQUIRE, met or not, with why (what `npm run explain` shows). */
+export function requirementChecks(
+  scene: StashScene,
+  require: readonly SyncRequirement[],
+): { requirement: SyncRequirement; met: boolean; why: string }[] {
+  return require.map((requirement) => {
+    const met = MEETS[requirement](scene);
+    return { requirement, met, why: (met ? MET : WHY)[requirement] };
+  });
+}
+
 /** The requirements the scene fails (empty: ready), each with why. */
 export function unmetRequirements(scene: StashScene, require: readonly SyncRequirement[]): { requirement: SyncRequirement; why: string }[] {
-  return require.filter((r) => !MEETS[r](scene)).map((requirement) => ({ requirement, why: WHY[requirement] }));
+  return requirementChecks(scene, require)
+    .filter((c) => !c.met)
+    .map(({ requirement, why }) => ({ requirement, why }));
 }
 
 /** "Skipped as not ready (SYNC_REQUIRE): metadata 3, organized 1" (or none); a scene may count under several. */

@@ -10,6 +10,7 @@ import { syncJobSchema } from '../model/job.js';
 import type { SyncJobData } from '../model/inbox-item.js';
 import { failureDecision, gateMatters, recordsAuthError, retryDelay, type FailureDecision } from './failure-policy.js';
 import { syncScene, type SyncDeps, type SyncResult } from './processor.js';
+import { emptyTally, outcomeOf, perSceneLevel, SUMMARY_INTERVAL_MS, summaryLine, tallied, type SyncOutcome } from './sync-summary.js';
 
 export interface SyncWorkerOptions {
   connection: RedisConnection;
@@ -27,6 +28,8 @@ export interface SyncWorkerOptions {
   stalledIntervalMs?: number;
   /** Observer of every attempt (metrics). */
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
+  /** How often the summary line is logged while jobs run (default SUMMARY_INTERVAL_MS); tests shorten it. */
+  summaryIntervalMs?: number;
 }
 
 /** Longest a rate-limited worker waits before it asks again (BullMQ's default is 30 s). */
@@ -47,8 +50,25 @@ async function decideFailure(
   );
 }
 
+/**
+ * The minute summary (./sync-summary.ts): counts each outcome and logs one info line per interval in
+ * which jobs ran. Stops with the worker.
+ */
+function summaryLogger(log: Logger, intervalMs: number): { count(o: SyncOutcome): void; stop(): void } {
+  let tally = emptyTally(Date.now());
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const line = summaryLine(tally, now);
+    if (line) log.info({ edited: tally.edited, unchanged: tally.unchanged, skipped: tally.skipped, failed: tally.failed }, line);
+    tally = emptyTally(now);
+  }, intervalMs);
+  timer.unref();
+  return { count: (o) => (tally = tallied(tally, o)), stop: () => clearInterval(timer) };
+}
+
 export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, SyncResult> {
   const { strategies, log, gate } = opts;
+  const summary = summaryLogger(log, opts.summaryIntervalMs ?? SUMMARY_INTERVAL_MS);
   const processor = async (job: Job<SyncJobData, SyncResult>, token?: string): Promise<SyncResult> => {
     const parsed = syncJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -63,11 +83,14 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       const result = await syncScene(parsed.data.sceneId, opts.deps);
       opts.onAttempt?.('ok', performance.now() - started);
       await emitSignal(opts.connection, opts.signalsKey, 'ok', job.id ?? null);
-      log.info({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'skipped' in result ? 'scene skipped' : 'scene synced');
+      summary.count(outcomeOf(result));
+      const level = perSceneLevel(parsed.data.reason);
+      log[level]({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'skipped' in result ? 'scene skipped' : 'scene synced');
       return result;
     } catch (err) {
       if (!(err instanceof SyncError)) throw err; // a bug: BullMQ retries it and keeps the stack
       opts.onAttempt?.(err.type, performance.now() - started);
+      summary.count('failed');
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
       log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
       const decision = await decideFailure(job, err.type, strategies, gate);
@@ -81,7 +104,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     }
   };
 
-  return new Worker<SyncJobData, SyncResult>(SYNC_QUEUE, processor, {
+  const worker = new Worker<SyncJobData, SyncResult>(SYNC_QUEUE, processor, {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
@@ -95,6 +118,8 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => retryDelay(strategies, attemptsMade, err, Math.random()),
     },
   });
+  worker.on('closed', () => summary.stop());
+  return worker;
 }
 
 /** Stops taking jobs and waits for active ones, at most `graceMs`, then forces the close. */

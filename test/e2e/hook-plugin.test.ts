@@ -276,6 +276,7 @@ describe('the built plugin folder', () => {
     expect(m.settings).toEqual({
       redisUrl: expect.objectContaining({ type: 'STRING' }) as object,
       redisPrefix: expect.objectContaining({ type: 'STRING' }) as object,
+      explainSceneId: expect.objectContaining({ displayName: 'Scene to explain', type: 'STRING' }) as object,
     });
   });
 });

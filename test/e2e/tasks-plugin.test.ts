@@ -137,6 +137,7 @@ describe('the manifest', () => {
       ['Reconcile Library', { mode: 'reconcile_library' }],
       ['Restore Plex Metadata (dry run)', { mode: 'restore_dry_run' }],
       ['Restore Plex Metadata', { mode: 'restore' }],
+      ['Explain Scene', { mode: 'explain_scene' }],
       ['Clear Failed Jobs (dry run)', { mode: 'clear_failed_dry_run' }],
       ['Clear Failed Jobs', { mode: 'clear_failed' }],
       ['Purge Failed Jobs Older Than N Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],

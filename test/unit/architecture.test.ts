@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['plex', 'stash-api'],
   ['sync'],
   ['supervisor'],
-  ['dlq', 'restore'],
+  ['dlq', 'restore', 'explain'],
   ['dashboard', 'stash-plugin'],
   ['sim', 'roles'],
   ['demo'],

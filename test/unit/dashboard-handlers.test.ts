@@ -1,5 +1,8 @@
 // The dashboard's handlers called with fakes of their ports: no Redis, no HTTP.
 import { describe, expect, it, vi } from 'vitest';
+import { explainHandler } from '../../src/dashboard/handlers/explain.js';
+import { ExplainInputError, type Explanation } from '../../src/explain/explain.js';
+import { ExplainUnavailable } from '../../src/explain/from-config.js';
 import { healthCheckHandler } from '../../src/dashboard/handlers/health-check.js';
 import { healthzHandler } from '../../src/dashboard/handlers/healthz.js';
 import { metricsHandler } from '../../src/dashboard/handlers/metrics.js';
@@ -266,6 +269,65 @@ describe('POST /api/restore and /api/restore/resume', () => {
   });
 });
 
+describe('GET /api/explain', () => {
+  const explanation: Explanation = {
+    scene: {
+      id: '12',
+      title: 'A',
+      details: null,
+      date: null,
+      studio: null,
+      performers: [],
+      tags: [],
+      rating100: null,
+      organized: false,
+      stashIds: 0,
+      files: [],
+      updatedAt: '',
+    },
+    requirements: { require: [], ready: true, checks: [] },
+    tried: [],
+    candidates: [],
+    match: null,
+    fields: [],
+    excluded: null,
+    next: 'retry later',
+  };
+  const handler = (explainScene: (id: string) => Promise<Explanation>) => explainHandler({ explainScene, log: { info: () => undefined } });
+
+  it('answers the explanation with its text lines', async () => {
+    const asked: string[] = [];
+    const r = await handler((id) => (asked.push(id), Promise.resolve(explanation)))({ query: { scene: ' 12 ' } });
+    expect(r.status).toBe(200);
+    expect(asked).toEqual(['12']);
+    expect(jsonOf(r)).toMatchObject({
+      scene: { id: '12' },
+      match: null,
+      next: 'retry later',
+      lines: expect.arrayContaining(['Next sync: retry later']) as string[],
+    });
+  });
+
+  it('a scene id that is no number: 400 naming the parameter, Stash not asked', async () => {
+    const ask = vi.fn();
+    for (const query of [{}, { scene: 'abc' }, { scene: ['1', '2'] }, { scene: '1;2' }]) {
+      const r = await handler(ask)({ query });
+      expect(r.status).toBe(400);
+      expect(jsonOf(r)).toEqual({ error: 'scene: a Stash scene id (a number) is needed, e.g. /api/explain?scene=12' });
+    }
+    expect(ask).not.toHaveBeenCalled();
+  });
+
+  it('a scene Stash does not have: 404; a missing setting: 503', async () => {
+    const unknown = handler(() => Promise.reject(new ExplainInputError('Stash has no scene 99', 'unknown scene')))({
+      query: { scene: '99' },
+    });
+    await expect(unknown).rejects.toMatchObject({ status: 404, message: 'Stash has no scene 99' });
+    const unset = handler(() => Promise.reject(new ExplainUnavailable('explain needs STASH_URL')))({ query: { scene: '1' } });
+    await expect(unset).rejects.toMatchObject({ status: 503, message: 'explain needs STASH_URL' });
+  });
+});
+
 describe('the route table', () => {
   it('lists every route once, /healthz and performer images open, the hook behind its token, the rest behind the dashboard guards', () => {
     const router = (() => undefined) as unknown as DashboardPorts['stashHook'];
@@ -281,6 +343,7 @@ describe('the route table', () => {
       'POST /api/reconcile dashboard',
       'POST /api/restore dashboard',
       'POST /api/restore/resume dashboard',
+      'GET /api/explain dashboard',
       'GET /metrics dashboard',
       'GET / dashboard',
       'ALL /queues dashboard',

@@ -45,17 +45,16 @@ type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy
 
 /** The YAML text → the manifest, failing on anything Stash's strict decoder would refuse. */
 function asStashManifest(text: string): Manifest {
-  // The shape each check below reads; the checks are what make it a Manifest.
-  const m = parse(text) as Manifest & {
-    hooks: { name?: unknown }[];
+  const m = parse(text) as Record<string, unknown> & {
+    hooks: { name: unknown; triggeredBy: string[] }[];
     tasks?: { defaultArgs?: Record<string, unknown> }[];
-    settings?: Record<string, object>;
+    settings?: Record<string, Record<string, unknown>>;
   };
   expect(m && typeof m === 'object' && !Array.isArray(m)).toBe(true);
   for (const k of Object.keys(m)) expect(STASH_KEYS.top, `top-level key ${k}`).toContain(k);
   expect(typeof m.name).toBe('string');
   expect(m.interface).toBe('raw');
-  expect(Array.isArray(m.exec) && m.exec.length > 0 && m.exec.every((a: unknown) => typeof a === 'string')).toBe(true);
+  expect(Array.isArray(m.exec) && m.exec.length > 0 && (m.exec as unknown[]).every((a: unknown) => typeof a === 'string')).toBe(true);
   expect(Array.isArray(m.hooks)).toBe(true);
   for (const h of m.hooks) {
     for (const k of Object.keys(h)) expect(STASH_KEYS.hook, `hook key ${k}`).toContain(k);
@@ -69,7 +68,7 @@ function asStashManifest(text: string): Manifest {
   for (const s of Object.values(m.settings ?? {})) {
     for (const k of Object.keys(s)) expect(STASH_KEYS.setting, `setting key ${k}`).toContain(k);
   }
-  return m;
+  return m as unknown as Manifest;
 }
 
 const roundTrip = (m: object) => asStashManifest(stringify(m, { lineWidth: 0 }));
@@ -89,7 +88,7 @@ describe('manifests', () => {
       'Tag.Merge.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
-    expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl']);
+    expect(Object.keys(m.settings as object).sort()).toEqual(['explainSceneId', 'redisPrefix', 'redisUrl']);
   });
 
   it.each(HTTP_HOOK_VARIANTS)('the %s variant: same hooks, no tasks, no settings, exec posting to the hook endpoint', (variant) => {
