@@ -1,7 +1,7 @@
 // Small shared pieces of every entry point: --help, options, failures, graceful shutdown.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULTS, VARIABLE_NAMES } from './config.js';
+import { ConfigError, DEFAULTS, VARIABLE_NAMES } from './config.js';
 
 /** Prints `usage` (plus the settings table) and exits 0 when --help or -h is given. */
 export function handleHelp(argv: readonly string[], usage: string): void {
@@ -32,6 +32,17 @@ export function parseOptions<O extends OptionsConfig>(
 export function commandFailed(command: string, code: 1 | 2, message: string): 1 | 2 {
   process.stderr.write(`stash2plex ${command}: ${message}${code === 2 ? ' (see --help)' : ''}\n`);
   return code;
+}
+
+/** Runs `work`; a ConfigError it throws is one line naming the setting and exit 2 (anything else is rethrown). */
+export async function exitOnConfigError<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
 /**
@@ -79,7 +90,7 @@ export function startHeartbeat(role: string, check: () => Promise<unknown>, ever
       .then(() => writeFile(heartbeatFile(role), String(Date.now())))
       .catch(() => undefined);
   void beat();
-  const timer = setInterval(beat, everyMs);
+  const timer = setInterval(() => void beat(), everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

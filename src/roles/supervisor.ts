@@ -3,7 +3,9 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { closeQuietly, connectRedis, keys, watchRedis } from '../core/redis.js';
+import { DependencyReport } from '../core/dependency-report.js';
+import { stashProblem } from '../core/dependency-check.js';
 import { StashClient } from '../stash-api/client.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { Reconciler } from '../supervisor/reconciler.js';
@@ -19,10 +21,13 @@ export interface SupervisorRole {
 export async function startSupervisorRole(
   config: Config,
   log: Logger,
-  extra: Partial<Pick<SupervisorOptions, 'leaseTtlMs' | 'tickMs' | 'onRecovered' | 'id'>> = {},
+  extra: Partial<Pick<SupervisorOptions, 'leaseTtlMs' | 'tickMs' | 'onRecovered' | 'id' | 'report'>> = {},
 ): Promise<SupervisorRole> {
+  const report = extra.report ?? new DependencyReport(log);
   const redis = connectRedis(config);
+  watchRedis(redis, report, config);
   const queue = createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  watchRedis(queue, report, config, (err) => log.warn({ err: err.message }, 'supervisor: queue error'));
   const k = keys(config.redis.prefix);
   const clientIdentifier = await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId);
   const plex = plexClientFrom(config, { use: 'health', clientIdentifier, log });
@@ -38,6 +43,7 @@ export async function startSupervisorRole(
     onRecovered: (outage) => reconciler?.outageEnded(outage),
     onLeaderTick: (now, breaker) => reconciler?.tick(now, breaker),
     ...extra,
+    report,
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
@@ -51,6 +57,7 @@ export async function startSupervisorRole(
       afterOutage: config.reconcile.afterOutage,
       write: (ops) => supervisor.write(ops),
       log,
+      onStashFault: (err) => report.fail(stashProblem(err, { url: config.stash.url, apiKeySet: config.stash.apiKey !== null })),
     });
   } else log.warn('STASH_URL is not set: reconciliation after outages and at checkpoints is off');
   await supervisor.start();

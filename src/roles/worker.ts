@@ -3,10 +3,10 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { closeQuietly, connectRedis, keys, watchRedis, type RedisConnection } from '../core/redis.js';
+import { DependencyReport } from '../core/dependency-report.js';
 import { StashClient } from '../stash-api/client.js';
-import { stashVersionNote, type StashServerInfo } from '../stash-api/stash-version.js';
-import { breakerGate } from '../resilience/gate.js';
+import { breakerGate, type BreakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
@@ -14,7 +14,10 @@ import { folderScanner } from '../sync/scan-missing.js';
 import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
+import type { SyncDeps } from '../sync/processor.js';
 import { collectWhenIdle } from '../sync/idle-gc.js';
+import { startChecks } from './start-checks.js';
+import { reportSyncOutcome } from './sync-outcomes.js';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */
@@ -22,15 +25,22 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
+/** How the worker shares a process: the process's one dependency report; whether the libraries are checked here. */
+export interface WorkerRoleShared {
+  report?: DependencyReport;
+  /** False when a supervisor in the same process checks PLEX_LIBRARIES (npm start). */
+  checkLibraries?: boolean;
+}
+
 export async function startWorkerRole(
   config: Config,
   log: Logger,
   extra: Partial<Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs'>> = {},
+  shared: WorkerRoleShared = {},
 ): Promise<WorkerRole> {
+  const report = shared.report ?? new DependencyReport(log);
   const k = keys(config.redis.prefix);
-  const connection = connectRedis(config);
-  const blocking = connectRedis(config);
-  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
+  const { connection, blocking, queue } = workerConnections(config, log, report);
   const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
   const migrated = await migrateLegacyPosterHashes(connection, k);
   if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
@@ -42,15 +52,21 @@ export async function startWorkerRole(
     posterMaxBytes: config.stash.posterMaxBytes,
     log,
   });
-  // Read once, before any job: a Stash that does not answer is asked again by the first batch of scenes.
-  await stash.server().then(
-    (server) => logStashVersion(log, server),
-    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
-  );
+  // Checked once before any job, then again with backoff until each answers (a job that meets a fault
+  // later reports it too): one line naming the setting.
+  const checks = startChecks({
+    report,
+    log,
+    plex: {
+      client: plex,
+      url: config.plex.url,
+      timeoutMs: config.health.timeoutMs,
+      libraries: shared.checkLibraries === false ? null : config.plex.libraries,
+    },
+    stash: { client: stash, url: config.stash.url, apiKeySet: config.stash.apiKey !== null },
+  });
+  await checks.firstRound;
   const gate = extra.gate ?? breakerGate(connection, k);
-  // A batch is full when every job of this worker is in it: no more can join.
-  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
-  const { scanMissing, scanCooldownMs, notFound } = config.matching;
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -59,32 +75,14 @@ export async function startWorkerRole(
     lockDurationMs: config.worker.lockMs,
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
-    deps: {
-      plex: batchedPlex(plex, readBatch),
-      stash: batchedStash(stash, readBatch),
-      redis: connection,
-      keys: k,
-      sync: config.sync,
-      scanMissing: scanMissing
-        ? folderScanner({
-            plex,
-            redis: connection,
-            scannedKey: k.plexScanned,
-            lastScanKey: k.plexLastScan,
-            cooldownMs: scanCooldownMs,
-            gate,
-            log,
-          })
-        : undefined,
-      notFound,
-      gate,
-    },
+    deps: syncDeps(config, log, { plex, stash, connection, gate }),
     signalsKey: k.signals,
     log,
+    onOutcome: (outcome) => reportSyncOutcome(outcome, report, config),
     ...extra,
     gate,
   });
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
+  watchRedis(worker, report, config, (err) => log.warn({ err: err.message }, 'worker: Redis error'));
   if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
   worker.on('failed', (job, err) => {
     if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
@@ -104,6 +102,7 @@ export async function startWorkerRole(
   return {
     ping: () => connection.ping(),
     async stop() {
+      checks.stop();
       await ingest.stop();
       await closeWorker(worker);
       await queue.close();
@@ -113,8 +112,45 @@ export async function startWorkerRole(
   };
 }
 
-/** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */
-function logStashVersion(log: Logger, server: StashServerInfo): void {
-  const note = stashVersionNote(server);
-  log[note.level]({ stashVersion: server.version }, `worker: ${note.message}`);
+/** The worker's two connections and its queue handle, their Redis faults told through `report`. */
+function workerConnections(config: Config, log: Logger, report: DependencyReport) {
+  const connection = connectRedis(config);
+  const blocking = connectRedis(config);
+  watchRedis(connection, report, config);
+  watchRedis(blocking, report, config);
+  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
+  watchRedis(queue, report, config, (err) => log.warn({ err: err.message }, 'worker: queue error'));
+  return { connection, blocking, queue };
+}
+
+/** What a sync needs: the batched clients, Redis, the folder scanner (PLEX_SCAN_MISSING), the gate. */
+function syncDeps(
+  config: Config,
+  log: Logger,
+  d: { plex: ReturnType<typeof plexClientFrom>; stash: StashClient; connection: RedisConnection; gate: BreakerGate },
+): SyncDeps {
+  const k = keys(config.redis.prefix);
+  // A batch is full when every job of this worker is in it: no more can join.
+  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
+  const { scanMissing, scanCooldownMs, notFound } = config.matching;
+  return {
+    plex: batchedPlex(d.plex, readBatch),
+    stash: batchedStash(d.stash, readBatch),
+    redis: d.connection,
+    keys: k,
+    sync: config.sync,
+    scanMissing: scanMissing
+      ? folderScanner({
+          plex: d.plex,
+          redis: d.connection,
+          scannedKey: k.plexScanned,
+          lastScanKey: k.plexLastScan,
+          cooldownMs: scanCooldownMs,
+          gate: d.gate,
+          log,
+        })
+      : undefined,
+    notFound,
+    gate: d.gate,
+  };
 }

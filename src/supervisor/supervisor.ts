@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { SyncError } from '../core/errors.js';
+import { plexProblem } from '../core/dependency-check.js';
+import type { DependencyReport } from '../core/dependency-report.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
@@ -53,6 +55,8 @@ export interface SupervisorOptions {
   onRecovered?: (outage: Outage) => void;
   /** Called at the end of every leader tick, with the breaker's state (leader-only background work such as reconciliation). */
   onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
+  /** The process's dependency report: a failed probe is one line naming PLEX_URL from the first one, before the breaker opens. */
+  report?: DependencyReport;
 }
 
 /** What a plan's effects returned, for its announcement. */
@@ -113,7 +117,7 @@ export class Supervisor {
       if (!this.running) return;
       this.ticking = this.tick().catch((err) => this.opts.log.warn({ err: (err as Error).message }, 'supervisor tick failed'));
       await this.ticking;
-      if (this.running) this.timer = setTimeout(loop, this.leader ? this.tickMs : Math.min(1_000, this.lease.ttlMs / 3));
+      if (this.running) this.timer = setTimeout(() => void loop(), this.leader ? this.tickMs : Math.min(1_000, this.lease.ttlMs / 3));
     };
     await loop();
   }
@@ -268,7 +272,9 @@ export class Supervisor {
       result = { ok: true, latencyMs, error: null, at };
     } catch (err) {
       result = { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
+      this.opts.report?.fail(plexProblem(err, this.opts.config.plex.url));
     }
+    if (result.ok) this.opts.report?.ok('plex');
     this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
     if (this.leader) {
       this.scheduleProbe(this.now());

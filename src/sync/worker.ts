@@ -27,7 +27,12 @@ export interface SyncWorkerOptions {
   stalledIntervalMs?: number;
   /** Observer of every attempt (metrics). */
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
+  /** Observer of every attempt's outcome, with the error (the process's dependency report). */
+  onOutcome?: (outcome: 'ok' | SyncError) => void;
 }
+
+/** Failures about a whole server (down, key rejected): reported once by the dependency report, so a job's line is debug. */
+const SERVER_WIDE: ReadonlySet<ErrorType> = new Set(['PlexServerDown', 'PlexTemporaryError', 'StashUnavailable', 'StashAuthError']);
 
 /** Longest a rate-limited worker waits before it asks again (BullMQ's default is 30 s). */
 export const RATE_LIMIT_RECHECK_MS = 200;
@@ -62,14 +67,19 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     try {
       const result = await syncScene(parsed.data.sceneId, opts.deps);
       opts.onAttempt?.('ok', performance.now() - started);
+      opts.onOutcome?.('ok');
       await emitSignal(opts.connection, opts.signalsKey, 'ok', job.id ?? null);
       log.info({ jobId: job.id, sceneId: parsed.data.sceneId, ...result }, 'skipped' in result ? 'scene skipped' : 'scene synced');
       return result;
     } catch (err) {
       if (!(err instanceof SyncError)) throw err; // a bug: BullMQ retries it and keeps the stack
       opts.onAttempt?.(err.type, performance.now() - started);
+      opts.onOutcome?.(err);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
-      log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
+      log[SERVER_WIDE.has(err.type) && opts.onOutcome ? 'debug' : 'warn'](
+        { jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason },
+        'sync attempt failed',
+      );
       const decision = await decide(job, err.type, strategies, gate);
       if (decision === 'hold') {
         // The supervisor judges outages and rejected tokens: wait for it without spending an attempt (it
