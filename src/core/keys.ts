@@ -66,6 +66,8 @@ export function keys(prefix: string) {
     health: `${prefix}:health`,
     /** Prefix of strings `<authHeld>:<jobId>` (with a TTL): when a job held for a 401/403 last met it. */
     authHeld: `${prefix}:auth-held`,
+    /** Prefix of strings `<stashHeld>:<jobId>` (with a TTL): when a job held for a Stash fault last met one. */
+    stashHeld: `${prefix}:stash-held`,
     /** Hash: queue name → who paused it ('supervisor' | 'operator'). */
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */

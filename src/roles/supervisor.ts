@@ -31,8 +31,10 @@ export async function startSupervisorRole(
   const k = keys(config.redis.prefix);
   const clientIdentifier = await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId);
   const plex = plexClientFrom(config, { use: 'health', clientIdentifier, log });
-  // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
+  // Reconciliation and the Stash checks need Stash; a supervisor configured without STASH_URL runs without them.
   let reconciler: Reconciler | undefined;
+  const stashSettings = { url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log };
+  const stashHealth = config.stash.url ? new StashClient({ ...stashSettings, timeoutMs: config.health.timeoutMs }) : null;
   const supervisor: Supervisor = new Supervisor({
     config,
     log,
@@ -44,10 +46,13 @@ export async function startSupervisorRole(
     onLeaderTick: (now, breaker) => reconciler?.tick(now, breaker),
     ...extra,
     report,
+    stash: stashHealth
+      ? { version: () => stashHealth.checkServer(), url: config.stash.url, apiKeySet: config.stash.apiKey !== null }
+      : undefined,
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
-      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log }),
+      stash: new StashClient(stashSettings),
       queue,
       strategies: config.errorStrategies,
       redis,

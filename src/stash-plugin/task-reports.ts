@@ -109,6 +109,10 @@ const pending = (q: QueueState) => q.waiting + q.active + q.delayed;
 /** "Queue sync: 132 jobs to do (120 waiting, 4 active, 8 delayed), 37 failed" and who paused it. */
 /** Until when the supervisor holds a queue, from its reasons (none recorded reads as Plex down). */
 function heldUntil(reasons: readonly PauseReason[]): string {
+  if (reasons.includes('stash key rejected'))
+    return `(${reasons.join(', ')}) until Stash accepts STASH_API_KEY again; held jobs do not fail`;
+  if (reasons.includes('stash down') && !reasons.includes('plex down'))
+    return `(${reasons.join(', ')}) until Stash answers; held jobs do not fail`;
   const token = reasons.includes('token rejected');
   if (!token) return 'until Plex is back';
   const down = reasons.includes('plex down');
@@ -121,7 +125,7 @@ export function queueLine(name: string, q: QueueStatus, opts: { completed?: bool
   if (!q.paused) return info(text);
   if (q.pausedBy === 'supervisor') {
     const line = `${text}; paused by the supervisor ${heldUntil(q.pauseReasons)}`;
-    return q.pauseReasons.includes('token rejected') ? warning(line) : info(line);
+    return q.pauseReasons.some((r) => r === 'token rejected' || r === 'stash key rejected') ? warning(line) : info(line);
   }
   const also = q.pauseReasons.length ? `; the supervisor would hold it too (${q.pauseReasons.join(', ')})` : '';
   return warning(`${text}; PAUSED by an operator (the supervisor never resumes it)${also}`);

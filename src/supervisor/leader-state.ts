@@ -58,7 +58,13 @@ export class LeaderState {
 
   /** Why the queues are held: the breaker and the token verdict. */
   hold(): HoldState {
-    return { breaker: this.view.breaker.state, tokenRejected: this.view.health.tokenRejected };
+    const h = this.view.health;
+    return {
+      breaker: this.view.breaker.state,
+      tokenRejected: h.tokenRejected,
+      stashKeyRejected: h.stashKeyRejected,
+      stashDown: h.stashDown,
+    };
   }
 
   holdView(): HoldView {

@@ -14,6 +14,7 @@ import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { readLease } from '../resilience/lease.js';
 import { readSnapshot, type SupervisorSnapshot } from '../resilience/store.js';
+import type { HealthRecord } from '../resilience/health-record.js';
 import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
 
@@ -39,6 +40,8 @@ export interface StatusJson {
     /** Extra: Plex answered but rejected PLEX_TOKEN (shown loudly, never an outage). */
     tokenRejected: boolean;
     tokenCheckedAt: number | null;
+    /** Extra: Stash as the supervisor's last check found it (the page's Stash card). */
+    stash: StashHealth;
   };
   outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
   supervisor: { leader: string | null; alive: boolean };
@@ -50,6 +53,33 @@ export interface StatusJson {
   reconcile?: { last: LibraryReport | null };
   /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
   excluded?: ExcludedStatus;
+}
+
+/** Stash as the supervisor's checks found it; `checked` false: no supervisor checks it (no STASH_URL) or not yet. */
+export interface StashHealth {
+  checked: boolean;
+  /** When the last check began. */
+  checkedAt: number | null;
+  /** Null until checked. */
+  reachable: boolean | null;
+  /** Null while Stash does not answer (nothing known of the key) or before the first check. */
+  keyAccepted: boolean | null;
+  version: string | null;
+  /** The last fault, one line naming the setting; null when the last check passed. */
+  lastError: string | null;
+}
+
+/** The health record's Stash part, as the status shows it. */
+export function stashHealth(h: HealthRecord): StashHealth {
+  const checked = h.stashLastCheckAt !== null;
+  return {
+    checked,
+    checkedAt: h.stashLastCheckAt,
+    reachable: checked ? h.stashReachable : null,
+    keyAccepted: checked && h.stashReachable === true ? !h.stashKeyRejected : null,
+    version: h.stashVersion,
+    lastError: h.stashError,
+  };
 }
 
 export interface ExcludedStatus {
@@ -155,7 +185,12 @@ const roundRate = (n: number) => Math.round(n * 1000) / 1000;
 export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, now: number): StatusJson {
   const { breaker, ramp, outages, health } = src.snapshot;
   const rate = ramp ? roundRate(effectiveRate(ramp, config.ramp, now)) : null;
-  const reasons = pauseReasons({ breaker: breaker.state, tokenRejected: health.tokenRejected === true });
+  const reasons = pauseReasons({
+    breaker: breaker.state,
+    tokenRejected: health.tokenRejected === true,
+    stashKeyRejected: health.stashKeyRejected === true,
+    stashDown: health.stashDown === true,
+  });
   return {
     breaker: {
       state: breaker.state,
@@ -178,6 +213,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       error: health.error,
       tokenRejected: health.tokenRejected === true,
       tokenCheckedAt: health.tokenCheckedAt,
+      stash: stashHealth(health),
     },
     outages: {
       current: currentOutage(outages),

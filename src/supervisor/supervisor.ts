@@ -24,6 +24,19 @@ import { LibraryChecker } from './library-check.js';
 import { QueueControl } from './queue-control.js';
 import { RampControl } from './ramp-control.js';
 import { TokenChecker } from './token-checker.js';
+import { StashChecker } from './stash-checker.js';
+import type { StashServerInfo } from '../stash-api/stash-version.js';
+
+/** The health record's Stash part when no supervisor checks Stash. */
+const NO_STASH_VERDICT = {
+  stashLastCheckAt: null,
+  stashCheckedAt: null,
+  stashReachable: null,
+  stashKeyRejected: false,
+  stashDown: false,
+  stashVersion: null,
+  stashError: null,
+};
 
 /** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
 export interface PlexHealthPort {
@@ -57,6 +70,8 @@ export interface SupervisorOptions {
   onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
   /** The process's dependency report: a failed probe is one line naming PLEX_URL from the first one, before the breaker opens. */
   report?: DependencyReport;
+  /** Stash, when STASH_URL is set: checked like the token (./stash-checker.ts); its faults hold the queue. */
+  stash?: { version: () => Promise<StashServerInfo>; url: string; apiKeySet: boolean };
 }
 
 /** What a plan's effects returned, for its announcement. */
@@ -73,6 +88,7 @@ export class Supervisor {
   private readonly state: LeaderState;
   private readonly ramp: RampControl;
   private readonly token: TokenChecker;
+  private readonly stash: StashChecker | null;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly tickMs: number;
@@ -105,6 +121,20 @@ export class Supervisor {
       now: this.now,
       log,
     });
+    const stash = opts.stash;
+    this.stash = stash
+      ? new StashChecker({
+          version: stash.version,
+          stash: { url: stash.url, apiKeySet: stash.apiKeySet },
+          state: this.state,
+          control: this.control,
+          recheckMs: config.health.tokenRecheckMs,
+          everyMs: config.health.closedIntervalMs,
+          now: this.now,
+          log,
+          report: opts.report,
+        })
+      : null;
   }
 
   get isLeader(): boolean {
@@ -141,6 +171,8 @@ export class Supervisor {
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
     if (fold.authSuspect) this.token.markSuspect();
     await this.token.recheckIfDue(now);
+    if (fold.stashSuspect) this.stash?.markSuspect();
+    await this.stash?.checkIfDue(now);
     this.ramp.observe(fold.outcomes, now);
     const events: BreakerEvent[] = fold.events;
     if (now >= this.state.nextProbeAt) {
@@ -200,6 +232,9 @@ export class Supervisor {
     this.ramp.forgetApplied();
     this.probeFailuresInARow = 0;
     this.state.nextProbeAt = now; // probe at once: the new leader wants a fresh view
+    this.stash?.forget(); // and checks Stash at once
+    // A leader that does not check Stash (no STASH_URL) must not leave another's verdict holding jobs.
+    if (!this.stash && snap.health.stashLastCheckAt !== null) await this.state.saveHealth(NO_STASH_VERDICT);
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
     // Replace what could not be read with the safe state, breaker and ramp together.
     if (snap.warnings.length) await this.persist(this.state.rampWrites(snap.ramp));

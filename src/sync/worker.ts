@@ -45,7 +45,8 @@ async function decide(
   gate?: BreakerGate,
 ): Promise<FailureDecision> {
   const state = gate && gateMatters(type, job.attemptsStarted) ? await gate.state() : null;
-  const previousAuthErrorAt = gate && state && job.id && recordsAuthError(type, state) ? await gate.recordAuthError(job.id) : null;
+  const of = state ? recordsAuthError(type, state) : null;
+  const previousAuthErrorAt = gate && of && job.id ? await gate.recordAuthError(job.id, of) : null;
   return failureDecision(
     { type, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, gate: state, previousAuthErrorAt },
     strategies,

@@ -48,7 +48,16 @@ describe('shapeStatus', () => {
           pauseReasons: [],
         },
       },
-      health: { lastProbeAt: null, ok: null, latencyMs: null, nextProbeAt: null, error: null, tokenRejected: false, tokenCheckedAt: null },
+      health: {
+        lastProbeAt: null,
+        ok: null,
+        latencyMs: null,
+        nextProbeAt: null,
+        error: null,
+        tokenRejected: false,
+        tokenCheckedAt: null,
+        stash: { checked: false, checkedAt: null, reachable: null, keyAccepted: null, version: null, lastError: null },
+      },
       outages: {
         current: null,
         recent: [],
