@@ -74,6 +74,8 @@ export function keys(prefix: string) {
     reconcileCheckpoint: `${prefix}:reconcile:checkpoint`,
     /** String: the last Reconcile Library report (JSON, src/sync/library-gaps.ts), dry runs too. */
     reconcileReport: `${prefix}:reconcile:library-report`,
+    /** The last Reconcile Library run that failed (JSON: when, dry run or not, why), kept beside the last report. */
+    reconcileFailure: `${prefix}:reconcile:library-failure`,
     /**
      * Prefix of hashes `<reconcileIndex>:<runId>`, one per Reconcile Library run while it runs (TTL 1 h from
      * its last lookup): the allowed libraries' files, `p:<path>` → ratingKey and `n:<base name>:<size>` →

@@ -319,14 +319,14 @@ export function queueStatusReport(
 // ---- Outage Summary --------------------------------------------------------------------------------
 
 /** Outage Summary: totals, MTTR, MTBF, availability, detection delay and the last 10 outages. */
-export function outageSummaryReport(outages: readonly Outage[], clock: ReportClock): Report {
+export function outageSummaryReport(outages: readonly Outage[], clock: ReportClock, observedSince: number | null = null): Report {
   if (outages.length === 0) {
     return {
       lines: [info(`No outage recorded: availability ${formatPct(100)} as far as stash2plex knows`)],
       summary: 'Outage Summary: no outage recorded',
     };
   }
-  const m = outageMetrics(outages, clock.now);
+  const m = outageMetrics(outages, clock.now, observedSince);
   const ongoing = newestFirst(outages).find((o) => o.endedAt === null) ?? null;
   const lines: ReportLine[] = [];
   if (ongoing) {

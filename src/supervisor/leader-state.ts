@@ -90,9 +90,17 @@ export class LeaderState {
     if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
     if (plan.outages) {
       this.view.outages = plan.outages;
-      ops.push(outagesWrite(this.d.keys, plan.outages));
+      ops.push(outagesWrite(this.d.keys, plan.outages, this.view.observedSince));
     }
     return ops;
+  }
+
+  /** Records when the time observed began, once (the first leadership of the installation; kept ever after). */
+  async noteObservedSince(now: number): Promise<void> {
+    const snap = this.view;
+    if (snap.observedSince !== null) return;
+    snap.observedSince = Math.min(now, ...snap.outages.map((o) => o.startedAt));
+    await this.d.lease.write([outagesWrite(this.d.keys, snap.outages, snap.observedSince)]);
   }
 
   saveRamp(ramp: RampState | null): Promise<boolean> {
@@ -102,7 +110,7 @@ export class LeaderState {
   /** Stores `outage` in the history (replacing the one with its id), capped. */
   saveOutage(outage: Outage): Promise<boolean> {
     this.view.outages = upsertOutage(this.view.outages, outage, this.d.historySize);
-    return this.d.lease.write([outagesWrite(this.d.keys, this.view.outages)]);
+    return this.d.lease.write([outagesWrite(this.d.keys, this.view.outages, this.view.observedSince)]);
   }
 
   /** Stores the health record changed by `patch`, with the next probe's time. */

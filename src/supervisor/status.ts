@@ -218,7 +218,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     outages: {
       current: currentOutage(outages),
       recent: outages,
-      metrics: outageMetrics(outages, now),
+      metrics: outageMetrics(outages, now, src.snapshot.observedSince),
     },
     supervisor: {
       leader: src.leader,

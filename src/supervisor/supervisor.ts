@@ -238,6 +238,7 @@ export class Supervisor {
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
     // Replace what could not be read with the safe state, breaker and ramp together.
     if (snap.warnings.length) await this.persist(this.state.rampWrites(snap.ramp));
+    await this.state.noteObservedSince(now);
     await this.perform(takeoverEffects(this.state.holdView()), now);
   }
 

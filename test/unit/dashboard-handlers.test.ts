@@ -22,7 +22,15 @@ import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js'
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const sources: StatusSources = {
-  snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+  snapshot: {
+    breaker: initialBreaker(NOW),
+    ramp: null,
+    outages: [],
+    observedSince: null,
+    health: { ...EMPTY_HEALTH },
+    signalCursor: '',
+    warnings: [],
+  },
   breakerStored: true,
   queues: { sync: { paused: false, pausedBy: null, waiting: 3, active: 0, delayed: 0, failed: 1, completed: 7, rateLimit: null } },
   leader: 'sup-1',

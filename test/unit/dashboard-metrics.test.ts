@@ -28,6 +28,7 @@ describe('metrics', () => {
       snapshot: {
         breaker: { ...initialBreaker(NOW - 1_000), state: 'OPEN', openedAt: NOW - 1_000, recoveries: 3 },
         ramp: null,
+        observedSince: null,
         outages: [
           {
             id: 'b',

@@ -16,7 +16,15 @@ const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 
 function status(over: Partial<StatusJson> = {}): StatusJson {
   const base = shapeStatus(
     {
-      snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+      snapshot: {
+        breaker: initialBreaker(NOW),
+        ramp: null,
+        outages: [],
+        observedSince: null,
+        health: { ...EMPTY_HEALTH },
+        signalCursor: '',
+        warnings: [],
+      },
       breakerStored: true,
       queues: { sync: queue },
       leader: 'sup-1',

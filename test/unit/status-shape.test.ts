@@ -16,6 +16,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
       breaker: over.breaker ?? initialBreaker(NOW),
       ramp: null,
       outages: over.outages ?? [],
+      observedSince: null,
       health: { ...EMPTY_HEALTH },
       signalCursor: '',
       warnings: [],
