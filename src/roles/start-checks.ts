@@ -24,6 +24,8 @@ export interface StartCheckOptions {
   log: Pick<Logger, 'error' | 'warn' | 'info'>;
   plex?: { client: PlexStartPort; url: string; timeoutMs: number; libraries: readonly string[] | null };
   stash?: { client: StashStartPort; url: string; apiKeySet: boolean };
+  /** Who checks, the prefix of the Stash version line (e.g. `worker`). */
+  who?: string;
   /** First wait after a failed check, doubled after each failure up to maxDelayMs. */
   firstDelayMs?: number;
   maxDelayMs?: number;
@@ -59,7 +61,7 @@ async function checkStash(o: StartCheckOptions): Promise<boolean> {
   }
   o.report.ok('stash');
   const note = stashVersionNote(server);
-  o.log[note.level]({ stashVersion: server.version, setting: 'STASH_URL' }, note.message);
+  o.log[note.level]({ stashVersion: server.version, setting: 'STASH_URL' }, o.who ? `${o.who}: ${note.message}` : note.message);
   return true;
 }
 

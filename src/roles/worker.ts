@@ -57,6 +57,7 @@ export async function startWorkerRole(
   const checks = startChecks({
     report,
     log,
+    who: 'worker',
     plex: {
       client: plex,
       url: config.plex.url,
