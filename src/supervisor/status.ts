@@ -9,7 +9,12 @@ import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
-import { readLibraryReportText } from '../sync/library-report-store.js';
+import {
+  parseLibraryFailure,
+  readLibraryFailureText,
+  readLibraryReportText,
+  type LibraryRunFailure,
+} from '../sync/library-report-store.js';
 import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { readLease } from '../resilience/lease.js';
@@ -49,8 +54,11 @@ export interface StatusJson {
   sync: { skipped: Record<string, number> };
   /** Extra: how scenes find their Plex items (docs/MATCHING.md); always set by shapeStatus. */
   matching?: MatchingStatus;
-  /** Extra: the last Reconcile Library report (a dry run's too), null before the first; always set by shapeStatus. */
-  reconcile?: { last: LibraryReport | null };
+  /**
+   * Extra: the last Reconcile Library report (a dry run's too), null before the first, and the last run
+   * that failed (newer than the report when it came after it); always set by shapeStatus.
+   */
+  reconcile?: { last: LibraryReport | null; lastFailure: LibraryRunFailure | null };
   /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
   excluded?: ExcludedStatus;
 }
@@ -118,6 +126,8 @@ export interface StatusSources {
   skipped: Record<string, number>;
   /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
   libraryReport?: string | null;
+  /** The stored failed Reconcile Library run (JSON; absent or unreadable: none). */
+  libraryFailure?: string | null;
   /** Scenes kept out of sync (absent: none). */
   excluded?: ExcludedStatus;
 }
@@ -140,18 +150,29 @@ export async function readStatusSources(args: {
 }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const readWarnings: string[] = [];
-  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded] =
-    await Promise.all([
-      readSnapshot(redis, k, now),
-      readLease(redis, k, readWarnings),
-      Promise.all(queues.map((q) => queueState(q, redis, k))),
-      readPathHints(redis, k.plexPathHints),
-      readLibraryCheckText(redis, k),
-      redis.hgetall(k.syncSkipped),
-      readLibraryReportText(redis, k),
-      readConflicts(redis, k.plexConflicts),
-      listExclusions(redis, k, readWarnings),
-    ]);
+  const [
+    { breakerStored, ...snapshot },
+    lease,
+    states,
+    pathHints,
+    libraryCheck,
+    skipped,
+    libraryReport,
+    conflicts,
+    excluded,
+    libraryFailure,
+  ] = await Promise.all([
+    readSnapshot(redis, k, now),
+    readLease(redis, k, readWarnings),
+    Promise.all(queues.map((q) => queueState(q, redis, k))),
+    readPathHints(redis, k.plexPathHints),
+    readLibraryCheckText(redis, k),
+    redis.hgetall(k.syncSkipped),
+    readLibraryReportText(redis, k),
+    readConflicts(redis, k.plexConflicts),
+    listExclusions(redis, k, readWarnings),
+    readLibraryFailureText(redis, k),
+  ]);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
@@ -164,6 +185,7 @@ export async function readStatusSources(args: {
     conflicts,
     skipped: counts(skipped),
     libraryReport,
+    libraryFailure,
     excluded,
   };
 }
@@ -231,7 +253,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       conflicts: src.conflicts ?? { count: 0, recent: [] },
     },
     sync: { skipped: src.skipped },
-    reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
+    reconcile: { last: parseLibraryReport(src.libraryReport ?? null), lastFailure: parseLibraryFailure(src.libraryFailure ?? null) },
     excluded: src.excluded ?? { count: 0, scenes: [] },
   };
 }

@@ -41,6 +41,11 @@ const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }
 const read: StatusRead = {
   status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000 } }, NOW),
   sources,
+  headline: {
+    level: 'warn',
+    text: '1 job failed.',
+    action: { label: 'Recover failed outage jobs (a dry run first)', buttonId: 'requeue-dry' },
+  },
   at: NOW,
 };
 const readStatus = async () => read;
@@ -50,7 +55,7 @@ const body = (text: string) => ({ query: {}, body: Buffer.from(text), remote: '1
 
 describe('GET /api/status', () => {
   it('answers the status document read through its port', async () => {
-    expect(await statusHandler({ readStatus })({ query: {} })).toEqual({ status: 200, json: read.status });
+    expect(await statusHandler({ readStatus })({ query: {} })).toEqual({ status: 200, json: { ...read.status, headline: read.headline } });
   });
 
   it('passes a read that timed out on (503 from the error handler)', async () => {

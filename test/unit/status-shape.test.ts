@@ -67,15 +67,21 @@ describe('shapeStatus', () => {
       supervisor: { leader: null, alive: false },
       matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 0, recent: [] } },
       sync: { skipped: {} },
-      reconcile: { last: null },
+      reconcile: { last: null, lastFailure: null },
       excluded: { count: 0, scenes: [] },
     });
   });
 
   it('reconcile.last: the stored Reconcile Library report; a damaged one reads as none', () => {
     const report = { ...emptyReport(true, NOW - 5_000), scanned: 3, finishedAt: NOW };
-    expect(shapeStatus(sources({ libraryReport: JSON.stringify(report) }), config, NOW).reconcile).toEqual({ last: report });
-    expect(shapeStatus(sources({ libraryReport: '{"scanned":"x"}' }), config, NOW).reconcile).toEqual({ last: null });
+    expect(shapeStatus(sources({ libraryReport: JSON.stringify(report) }), config, NOW).reconcile).toEqual({
+      last: report,
+      lastFailure: null,
+    });
+    expect(shapeStatus(sources({ libraryReport: '{"scanned":"x"}' }), config, NOW).reconcile).toEqual({ last: null, lastFailure: null });
+    const failure = { failedAt: NOW - 1_000, dryRun: false, error: 'Stash unreachable' };
+    expect(shapeStatus(sources({ libraryFailure: JSON.stringify(failure) }), config, NOW).reconcile?.lastFailure).toEqual(failure);
+    expect(shapeStatus(sources({ libraryFailure: '{"failedAt":"x"}' }), config, NOW).reconcile?.lastFailure).toBeNull();
   });
 
   it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {
