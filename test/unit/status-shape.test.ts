@@ -28,6 +28,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
     leaderTtlMs: over.leaderTtlMs ?? -2,
     skipped: over.skipped ?? {},
     libraryReport: over.libraryReport ?? null,
+    libraryFailure: over.libraryFailure ?? null,
   };
 }
 
