@@ -148,7 +148,7 @@ function recovered(s: StatusJson, now: number): Headline | null {
   const held = last.jobsAffected > 0 ? ` (${plural(last.jobsAffected, 'job')} held, all synced)` : '';
   return {
     level: 'ok',
-    text: `Recovered from ${outageText(last)} ${formatAgo(last.endedAt, now)}: the backlog has drained, nothing was lost${held}.`,
+    text: `Recovered ${formatAgo(last.endedAt, now)} from ${outageText(last)}: the backlog has drained, nothing was lost${held}.`,
     action: null,
   };
 }
