@@ -1,6 +1,6 @@
 // The supervisor's checks of Stash: `version { version }` with STASH_API_KEY at leadership, when workers
 // met a Stash fault, every HEALTH_TOKEN_RECHECK_MS while Stash stands rejected or down, and every
-// HEALTH_CLOSED_INTERVAL_MS otherwise (the status page's Stash card). The decisions are
+// 30 s otherwise (HEALTH_CLOSED_INTERVAL_MS if longer; the status page's Stash card). The decisions are
 // src/resilience/stash-health.ts (pure); this performs them: the pause, the stored verdict, the resume.
 import { stashProblem, type DependencyProblem } from '../core/dependency-check.js';
 import type { DependencyReport } from '../core/dependency-report.js';

@@ -27,6 +27,9 @@ import { TokenChecker } from './token-checker.js';
 import { StashChecker } from './stash-checker.js';
 import type { StashServerInfo } from '../stash-api/stash-version.js';
 
+/** Least time between checks of a Stash that is well (no fault met since): they only keep the status card fresh. */
+const STASH_WELL_CHECK_MS = 30_000;
+
 /** The health record's Stash part when no supervisor checks Stash. */
 const NO_STASH_VERDICT = {
   stashLastCheckAt: null,
@@ -129,7 +132,8 @@ export class Supervisor {
           state: this.state,
           control: this.control,
           recheckMs: config.health.tokenRecheckMs,
-          everyMs: config.health.closedIntervalMs,
+          // A well Stash is looked at for the status card only: every 30 s at most often.
+          everyMs: config.health.closedIntervalMs === 0 ? 0 : Math.max(config.health.closedIntervalMs, STASH_WELL_CHECK_MS),
           now: this.now,
           log,
           report: opts.report,

@@ -5,6 +5,8 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import { allowedRate, startRamp } from '../../src/resilience/ramp.js';
 import { readSignals } from '../../src/resilience/signals.js';
+import { parseOutages } from '../../src/resilience/store.js';
+import { parseHealth } from '../../src/resilience/health-record.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { buildStatus } from '../../src/supervisor/status.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
@@ -103,12 +105,12 @@ describe('supervisor', () => {
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
     await r.world.plex.setMode('down');
     await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'breaker OPEN from probes');
-    const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
+    const outages = parseOutages(await r.redis.get(keys(r.world.prefix).outages), []);
     expect(outages[0]).toMatchObject({ trigger: 'probe', endedAt: null });
     await r.world.plex.setMode('401');
     await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'closed again: /identity needs no token');
     await waitFor(
-      async () => JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}').tokenRejected === true,
+      async () => parseHealth(await r.redis.get(keys(r.world.prefix).health), []).tokenRejected,
       5_000,
       'token rejected shown',
     );
@@ -252,7 +254,7 @@ describe('supervisor', () => {
     await r.world.plex.setMode('down');
     sup = await startSupervisorRole(r.config, quiet, { tickMs: 100 });
     await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'HALF_OPEN reopened by one failed probe');
-    const transitions = (await r.redis.lrange(k.transitions, 0, 0)).map((t) => JSON.parse(t));
+    const transitions = (await r.redis.lrange(k.transitions, 0, 0)).map((t) => JSON.parse(t) as unknown);
     expect(transitions[0]).toMatchObject({ from: 'HALF_OPEN', to: 'OPEN' });
     await sup.stop();
     await r.world.plex.setMode('up');
@@ -276,7 +278,7 @@ describe('supervisor', () => {
     await r.redis.hset(k.breaker, 'state', 'CLOSED', 'since', String(now - 1_000), 'recoveries', '1');
     await r.redis.set(k.outages, JSON.stringify([outage({ startedAt: now - 10_000, endedAt: null })]));
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
-    await waitFor(async () => JSON.parse((await r.redis.get(k.outages))!)[0].endedAt !== null, 5_000, 'the outage closed');
+    await waitFor(async () => parseOutages(await r.redis.get(k.outages), [])[0]?.endedAt !== null, 5_000, 'the outage closed');
     expect(await breakerState(r)).toBe('CLOSED');
   });
 
@@ -297,7 +299,7 @@ describe('supervisor', () => {
     await leader.supervisor.stop().catch(() => undefined);
     await r.redis.set(k.leader, first!, 'PX', 1_500);
     const t0 = Date.now();
-    await waitFor(async () => standby.supervisor.isLeader, 5_000, 'standby leads');
+    await waitFor(() => standby.supervisor.isLeader, 5_000, 'standby leads');
     // The lease expires after its TTL; the standby looks every TTL/3. Generous: a busy machine delays timers.
     expect(Date.now() - t0).toBeLessThanOrEqual(1_500 + 3_000);
     expect(await breakerState(r)).toBe('OPEN');
@@ -321,7 +323,7 @@ describe('supervisor', () => {
     expect(held.health.tokenRejected).toBe(true);
     expect(held.breaker.state).toBe('CLOSED'); // not an outage
     // Six seconds of 401s in the issue; here enough for held jobs to meet the rejection again.
-    await waitFor(async () => r.world.plex.count({ status: 401 }) >= 10, 10_000, 'jobs and checks met 401s');
+    await waitFor(() => r.world.plex.count({ status: 401 }) >= 10, 10_000, 'jobs and checks met 401s');
     await r.world.plex.setMode('up');
     await waitFor(async () => (await counts(r)).completed === 30, 30_000, 'all 30 synced');
     expect((await counts(r)).failed).toBe(0);
