@@ -13,6 +13,7 @@ import { freePort, waitForRedis } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { parseOutages } from '../../src/resilience/store.js';
 
 const slow = process.env.S2P_SLOW_TESTS === '1';
 if (!slow) console.warn('[faults] S2P_SLOW_TESTS is not 1: the slow fault tests are SKIPPED (npm test in .ci/run runs them)');
@@ -137,7 +138,7 @@ describe('faults', () => {
       const rampStart = await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt');
       r.proc('supervisor');
       await waitFor(r.allSynced, 60_000, 'backlog drained', 250);
-      const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!);
+      const outages = parseOutages(await r.redis.get(keys(r.world.prefix).outages), []);
       expect(outages[0].endedAt).not.toBeNull();
       expect(rampStart).not.toBeNull();
       expect((await r.queue.getJobCounts('failed')).failed).toBe(0);
