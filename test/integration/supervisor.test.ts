@@ -109,11 +109,7 @@ describe('supervisor', () => {
     expect(outages[0]).toMatchObject({ trigger: 'probe', endedAt: null });
     await r.world.plex.setMode('401');
     await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'closed again: /identity needs no token');
-    await waitFor(
-      async () => parseHealth(await r.redis.get(keys(r.world.prefix).health), []).tokenRejected,
-      5_000,
-      'token rejected shown',
-    );
+    await waitFor(async () => parseHealth(await r.redis.get(keys(r.world.prefix).health), []).tokenRejected, 5_000, 'token rejected shown');
   });
 
   it('drains the backlog along the ramp: per-second edits never exceed the schedule by more than one', async () => {
