@@ -1,9 +1,10 @@
 // `npm start`: worker, supervisor and dashboard in one process for a single-machine install, with the
 // embedded-Redis fallback.
-import { handleHelp, onShutdown, startHeartbeat } from '../src/core/cli.js';
-import { ConfigError, loadConfigOrExit, secretsOf } from '../src/core/config.js';
+import { exitOnConfigError, handleHelp, onShutdown, startHeartbeat } from '../src/core/cli.js';
+import { environmentWithDotenv, loadConfigOrExit, secretsOf } from '../src/core/config.js';
+import { DependencyReport } from '../src/core/dependency-report.js';
 import { createMetricsRegistry, workerMetrics } from '../src/dashboard/metrics.js';
-import { assertDashboardExposure, startDashboard } from '../src/dashboard/server.js';
+import { assertCanListen, assertDashboardExposure, startDashboard } from '../src/dashboard/server.js';
 import { ensureRedis } from '../src/roles/embedded-redis.js';
 import { createLogger } from '../src/core/log.js';
 import { startSupervisorRole } from '../src/roles/supervisor.js';
@@ -14,20 +15,19 @@ handleHelp(
   `
 Usage: npm start
 Runs the worker, the supervisor and the dashboard (DASHBOARD_HOST:DASHBOARD_PORT) in one process.
-With REDIS_URL unset and no Redis on 127.0.0.1:6379, starts redis-server from PATH with its data in ./data/redis.`,
+With REDIS_URL unset (in the environment and in .env) and no Redis on 127.0.0.1:6379, starts redis-server
+from PATH with its data in ./data/redis.`,
   'start',
 );
 const config0 = loadConfigOrExit();
-try {
+// Before anything starts: a dashboard that cannot listen stops the whole process (exit 2).
+await exitOnConfigError(async () => {
   assertDashboardExposure(config0);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
-  process.exit(2);
-}
+  await assertCanListen(config0);
+});
 let embedded;
 try {
-  embedded = await ensureRedis(process.env);
+  embedded = await ensureRedis(environmentWithDotenv(process.env));
 } catch (err) {
   process.stderr.write(`stash2plex: ${(err as Error).message}\n`);
   process.exit(1);
@@ -36,16 +36,10 @@ const config = embedded ? { ...config0, redis: { ...config0.redis, url: embedded
 const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: secretsOf(config), name: 'stash2plex' });
 if (embedded) log.info({ url: embedded.url }, 'started an embedded redis-server (data in ./data/redis)');
 const registry = createMetricsRegistry();
-const worker = await startWorkerRole(config, log, { onAttempt: workerMetrics(registry).onAttempt });
-const supervisor = await startSupervisorRole(config, log);
-let dashboard;
-try {
-  dashboard = await startDashboard(config, log, { supervisor: supervisor.supervisor, registry });
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
-  process.exit(2);
-}
+const report = new DependencyReport(log); // one per process: a fault is said once, not by each role
+const worker = await startWorkerRole(config, log, { onAttempt: workerMetrics(registry).onAttempt }, { report, checkLibraries: false });
+const supervisor = await startSupervisorRole(config, log, { report });
+const dashboard = await exitOnConfigError(() => startDashboard(config, log, { supervisor: supervisor.supervisor, registry, report }));
 log.info({ url: dashboard.url }, 'dashboard listening');
 startHeartbeat('stash2plex', () => worker.ping());
 onShutdown(async () => {

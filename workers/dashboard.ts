@@ -1,6 +1,6 @@
 // `npm run dashboard`: the status page, the status API, Bull Board and the Prometheus metrics.
-import { handleHelp, onShutdown } from '../src/core/cli.js';
-import { ConfigError, loadConfigOrExit, secretsOf } from '../src/core/config.js';
+import { exitOnConfigError, handleHelp, onShutdown } from '../src/core/cli.js';
+import { loadConfigOrExit, secretsOf } from '../src/core/config.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { createLogger } from '../src/core/log.js';
 
@@ -22,20 +22,6 @@ itself or carry the header "X-Requested-With: stash2plex".`,
 );
 const config = loadConfigOrExit({ plex: true, stash: false });
 const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: secretsOf(config), name: 'dashboard' });
-try {
-  const dashboard = await startDashboard(config, log);
-  onShutdown(() => dashboard.stop(), log);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
-    process.exit(2);
-  }
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    process.stderr.write(
-      `stash2plex: cannot listen on ${config.dashboard.host}:${config.dashboard.port} (${code}); set DASHBOARD_HOST / DASHBOARD_PORT\n`,
-    );
-    process.exit(1);
-  }
-  throw err;
-}
+// A busy DASHBOARD_PORT (or a DASHBOARD_HOST not of this machine) is one line naming it, exit 2.
+const dashboard = await exitOnConfigError(() => startDashboard(config, log));
+onShutdown(() => dashboard.stop(), log);

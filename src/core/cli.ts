@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { COMMAND_SETTINGS, type CommandName } from './command-settings.js';
-import { DEFAULTS, environmentWithDotenv, type Env, type VariableName } from './config.js';
+import { ConfigError, DEFAULTS, environmentWithDotenv, type Env, type VariableName } from './config.js';
 
 /** Settings whose value --help never shows. */
 const SECRET_SETTINGS: readonly VariableName[] = ['PLEX_TOKEN', 'STASH_API_KEY', 'DASHBOARD_PASSWORD', 'HOOK_TOKEN'];
@@ -69,6 +69,17 @@ export function parseOptions<O extends OptionsConfig>(
 export function commandFailed(command: string, code: 1 | 2, message: string): 1 | 2 {
   process.stderr.write(`stash2plex ${command}: ${message}${code === 2 ? ' (see --help)' : ''}\n`);
   return code;
+}
+
+/** Runs `work`; a ConfigError it throws is one line naming the setting and exit 2 (anything else is rethrown). */
+export async function exitOnConfigError<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`stash2plex: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
 /**

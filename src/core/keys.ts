@@ -71,12 +71,16 @@ export function keys(prefix: string) {
     health: `${prefix}:health`,
     /** Prefix of strings `<authHeld>:<jobId>` (with a TTL): when a job held for a 401/403 last met it. */
     authHeld: `${prefix}:auth-held`,
+    /** Prefix of strings `<stashHeld>:<jobId>` (with a TTL): when a job held for a Stash fault last met one. */
+    stashHeld: `${prefix}:stash-held`,
     /** Hash: queue name → who paused it ('supervisor' | 'operator'). */
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */
     reconcileCheckpoint: `${prefix}:reconcile:checkpoint`,
     /** String: the last Reconcile Library report (JSON, src/sync/library-gaps.ts), dry runs too. */
     reconcileReport: `${prefix}:reconcile:library-report`,
+    /** The last Reconcile Library run that failed (JSON: when, dry run or not, why), kept beside the last report. */
+    reconcileFailure: `${prefix}:reconcile:library-failure`,
     /**
      * Prefix of hashes `<reconcileIndex>:<runId>`, one per Reconcile Library run while it runs (TTL 1 h from
      * its last lookup): the allowed libraries' files, `p:<path>` → ratingKey and `n:<base name>:<size>` →

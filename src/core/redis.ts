@@ -1,6 +1,8 @@
 // Redis connections (single node or cluster). Key names live in src/core/keys.ts (re-exported here).
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
+import { redisProblem } from './dependency-check.js';
+import type { DependencyReport } from './dependency-report.js';
 
 export type RedisConnection = Redis | Cluster;
 
@@ -63,4 +65,30 @@ export async function connectForCommand(config: Pick<Config, 'redis'>): Promise<
   if (answered) return redis;
   redis.disconnect();
   return null;
+}
+
+/** Something that emits ioredis's or BullMQ's `error` events (a connection, a Queue, a Worker). */
+interface ErrorEmitter {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * Reports a connection's (or a BullMQ Queue's or Worker's) Redis errors through `report`: one line naming
+ * REDIS_URL when Redis stops answering, one every 30 s while it lasts, one when it answers again (the
+ * connection's `ready`). Without a listener ioredis prints every reconnect's error with its stack
+ * ("Unhandled error event"). An error that is not about reaching Redis goes to `other`.
+ */
+export function watchRedis(
+  emitter: ErrorEmitter,
+  report: DependencyReport,
+  config: Pick<Config, 'redis'>,
+  other: (err: Error) => void = () => undefined,
+): void {
+  emitter.on('error', (err: Error) => {
+    const problem = redisProblem(err, config.redis);
+    if (problem) report.fail(problem);
+    else other(err);
+  });
+  const ready = emitter as unknown as { on?: (event: 'ready', listener: () => void) => unknown; status?: unknown };
+  if (typeof ready.status === 'string') ready.on?.('ready', () => report.ok('redis'));
 }

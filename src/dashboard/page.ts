@@ -14,6 +14,7 @@ import { CSRF_HEADER_VALUE } from './security.js';
 import { CONFIRM_FLOWS_SCRIPT } from './confirm-flows.js';
 import { EXPLAIN_CSS, EXPLAIN_SCRIPT, explainPanel } from './explain-panel.js';
 import { LAYOUT_CSS, THEME_CSS } from './page-theme.js';
+import type { Headline } from './headline.js';
 
 export interface PageContext {
   now: number;
@@ -29,6 +30,8 @@ export interface PageContext {
   timeZone?: string;
   /** Refresh period of the page script, ms. */
   refreshMs?: number;
+  /** The worst current problem and what recovers it (./headline.ts); none: no headline shown. */
+  headline?: Headline;
 }
 
 export const REFRESH_MS = 2_000;
@@ -41,6 +44,9 @@ function formatIn(at: number, now: number): string {
 
 const STATE_TEXT = {
   CLOSED: 'Plex is up: jobs flow normally.',
+  /** CLOSED, but the last probe did not answer: said as it is, before the breaker opens. */
+  CLOSED_PROBE_FAILED: 'The last probe of Plex failed: jobs wait (none fails); the breaker opens if it goes on.',
+  CLOSED_UNPROBED: 'Plex has not been probed yet.',
   OPEN: 'Plex is down: the sync queue is paused until it answers again. No job is lost.',
   HALF_OPEN: 'Plex answers again: a trial lets one job per second through before the ramp.',
 } as const;
@@ -85,6 +91,55 @@ function healthCard(s: StatusJson, now: number, tz?: string): string {
     ? '<p class="alert" data-testid="token-rejected">Plex rejected the token (PLEX_TOKEN): the sync queue is paused (token rejected) and its jobs are held, not failed, until Plex accepts it again. This is not an outage.</p>'
     : '';
   return card('health-card', 'Plex health probe', dl(rows) + token + matchingAlerts(s));
+}
+
+/** The breaker's sentence: "Plex is up" only when the last probe answered. */
+function stateText(s: StatusJson): string {
+  const state = s.breaker.state;
+  if (state !== 'CLOSED') return STATE_TEXT[state];
+  if (s.recovery.active) return RECOVERING_TEXT;
+  if (s.health.ok === false) return STATE_TEXT.CLOSED_PROBE_FAILED;
+  return s.health.ok === true ? STATE_TEXT.CLOSED : STATE_TEXT.CLOSED_UNPROBED;
+}
+
+/** Stash as the supervisor's checks found it: reachable, the key accepted, its version, the last error. */
+function stashCard(s: StatusJson, now: number, tz?: string): string {
+  const st = s.health.stash;
+  if (!st.checked) {
+    return card(
+      'stash-card',
+      'Stash health',
+      '<p class="muted" data-testid="stash-unchecked">Not checked: no supervisor with STASH_URL has looked at Stash yet.</p>',
+    );
+  }
+  const yesNo = (v: boolean | null, yes: string, no: string) =>
+    v === null ? '<span class="muted">unknown</span>' : v ? `<span class="ok">${yes}</span>` : `<span class="bad">${no}</span>`;
+  const rows: [string, string, string?][] = [
+    ['Reachable', yesNo(st.reachable, 'yes', 'no'), 'stash-reachable'],
+    ['API key', yesNo(st.keyAccepted, 'accepted', 'rejected'), 'stash-key'],
+    ['Version', st.version ? esc(st.version) : '<span class="muted">not read</span>', 'stash-version'],
+    [
+      'Checked',
+      st.checkedAt === null ? '—' : `<time title="${esc(formatDateTime(st.checkedAt, tz))}">${esc(formatAgo(st.checkedAt, now))}</time>`,
+      'stash-checked',
+    ],
+  ];
+  const error = st.lastError ? `<p class="alert" data-testid="stash-error">${esc(st.lastError)}</p>` : '';
+  return card('stash-card', 'Stash health', dl(rows) + error);
+}
+
+/** The headline: the worst problem now and the one thing that recovers it. */
+function headlineBlock(h: Headline | undefined): string {
+  if (!h) return '';
+  const a = h.action;
+  const how = a
+    ? `<p class="small" data-testid="headline-action">${esc(a.label)}` +
+      (a.setting ? ` <code>${esc(a.setting)}</code>` : '') +
+      (a.command ? `: <code data-testid="headline-command">${esc(a.command)}</code>` : '') +
+      (a.buttonId ? ` <a href="#${esc(a.buttonId)}" data-testid="headline-button">(the button)</a>` : '') +
+      `</p>`
+    : '';
+  return `<section class="card wide headline headline-${h.level}" data-testid="headline" data-level="${h.level}"><p class="big" data-testid="headline-text">${esc(h.text)}</p>${how}</section>`;
 }
 
 /** The PATH_MAP suggestion, the PLEX_LIBRARIES problems and the matching conflicts (docs/MATCHING.md), each a line of its own. */
@@ -256,6 +311,13 @@ const GAP_TITLES: Record<GapClass, string> = {
 /** The last Reconcile Library report (a dry run's too): counts by class and the first scene ids. */
 function reconcileSection(s: StatusJson, ctx: PageContext): string {
   const r = s.reconcile?.last;
+  const f = s.reconcile?.lastFailure ?? null;
+  // A run that failed after the last report: say so first, so the older report is not read as this run's.
+  const failedAfter = f && (!r || f.failedAt > r.finishedAt);
+  const failure = failedAfter
+    ? `<p class="alert" data-testid="reconcile-failed">The last ${f.dryRun ? 'dry run' : 'run'} failed <time title="${esc(formatDateTime(f.failedAt, ctx.timeZone))}">${esc(formatAgo(f.failedAt, ctx.now))}</time>: ${esc(f.error)}${r ? ' The report below is from an earlier run, not this one.' : ''}</p>`
+    : '';
+  if (!r && failure) return card('reconcile-card', 'Reconcile Library: last report', failure, 'wide');
   if (!r)
     return card(
       'reconcile-card',
@@ -274,7 +336,8 @@ function reconcileSection(s: StatusJson, ctx: PageContext): string {
   return card(
     'reconcile-card',
     'Reconcile Library: last report',
-    `<p class="small">Last run${r.dryRun ? ' (dry run)' : ''} <time title="${esc(formatDateTime(r.finishedAt, ctx.timeZone))}">${esc(formatAgo(r.finishedAt, ctx.now))}</time>: ` +
+    failure +
+      `<p class="small">${failedAfter ? 'Earlier run' : 'Last run'}${r.dryRun ? ' (dry run)' : ''} <time title="${esc(formatDateTime(r.finishedAt, ctx.timeZone))}">${esc(formatAgo(r.finishedAt, ctx.now))}</time>: ` +
       `<span data-testid="reconcile-scanned">${r.scanned.toLocaleString('en-US')}</span> scenes read in ${esc(formatDuration(r.durationMs))} · <span data-testid="reconcile-queued">${esc(reportSummary(r))}</span></p>` +
       `<div class="counts counts-4">${counts}</div>${ids ? `<p class="small muted" data-testid="reconcile-ids">Scene ids: ${esc(ids)}</p>` : ''}`,
     'wide',
@@ -316,7 +379,7 @@ export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): stri
     `<section class="hero state-${state}" data-testid="breaker" data-state="${state}">` +
     `<span class="badge badge-${state}" data-testid="breaker-badge" data-state="${state}">${state}</span>` +
     `<div><p class="held" data-testid="breaker-held">${esc(breakerHeld(statusJson, ctx.now))}</p>` +
-    `<p class="summary" data-testid="breaker-summary">${esc(state === 'CLOSED' && statusJson.recovery.active ? RECOVERING_TEXT : STATE_TEXT[state])}` +
+    `<p class="summary" data-testid="breaker-summary">${esc(stateText(statusJson))}` +
     (statusJson.breaker.consecutiveFailures > 0 && state === 'CLOSED'
       ? ` <strong>${statusJson.breaker.consecutiveFailures} outage-class ${statusJson.breaker.consecutiveFailures === 1 ? 'failure' : 'failures'} in a row.</strong>`
       : '') +
@@ -327,12 +390,13 @@ export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): stri
   const cards =
     `<div class="grid">` +
     healthCard(statusJson, ctx.now, ctx.timeZone) +
+    stashCard(statusJson, ctx.now, ctx.timeZone) +
     rampCard(statusJson, ctx) +
     Object.entries(statusJson.queues)
       .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? statusJson.sync.skipped : null))
       .join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${concurrencySection(statusJson)}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${headlineBlock(ctx.headline)}${hero}${cards}${concurrencySection(statusJson)}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
 }
 
 const CSS = `
@@ -362,6 +426,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 14px;margin:0}dt{c
 .small{font-size:13px}.muted{color:var(--muted);font-weight:400}
 .ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}.err{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;color:var(--err)}
 .alert{background:var(--alert-bg);border:1px solid var(--alert-border);color:var(--alert-fg);padding:8px 10px;border-radius:6px;margin:10px 0 0}
+.headline p{margin:0 0 4px}.headline .big{font-size:18px}.headline-error{border-left:6px solid var(--bad)}.headline-warn{border-left:6px solid #b45309}.headline-info{border-left:6px solid #1d4ed8}.headline-ok{border-left:6px solid var(--ok)}
 progress{width:100%;height:14px;appearance:none;-webkit-appearance:none;border:none;border-radius:7px;background:var(--border);overflow:hidden}
 progress::-webkit-progress-bar{background:var(--border);border-radius:7px}
 progress::-webkit-progress-value{background:linear-gradient(90deg,#f59e0b,#16a34a);border-radius:7px}

@@ -1,12 +1,13 @@
 // Starting and stopping the dashboard's HTTP server: its own Redis connection and queue handles unless
 // given, the loopback rule without a password, a clean stop.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { ConfigError, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
+import { closeQuietly, connectRedis, keys, watchRedis, type RedisConnection } from '../core/redis.js';
+import { DependencyReport } from '../core/dependency-report.js';
 import type { ProbeResult } from '../plex/probe.js';
 import type { RateLimit } from './rate-limit.js';
 import { createSyncQueue } from '../sync/queue.js';
@@ -30,6 +31,8 @@ export interface DashboardOptions {
   hookSpoolReplayMs?: number;
   /** The clock (rate limits, ages); tests pass their own. */
   now?: () => number;
+  /** The process's dependency report (npm start shares one): Redis trouble in one line per 30 s. */
+  report?: DependencyReport;
 }
 
 export interface DashboardHandle {
@@ -53,21 +56,53 @@ export function assertDashboardExposure(config: Pick<Config, 'dashboard'>): void
 /** getaddrinfo's codes for a name that does not resolve. */
 const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
 
-/** A listen error; a DASHBOARD_HOST that does not resolve is a configuration error (exit 2). */
-export function listenError(err: unknown, host: string): unknown {
+/**
+ * A listen error as a configuration error naming the setting (exit 2): a DASHBOARD_HOST that does not
+ * resolve or is not this machine's, a DASHBOARD_PORT in use or reserved.
+ */
+export function listenError(err: unknown, host: string, port: number): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code && UNRESOLVED.has(code)) return new ConfigError('DASHBOARD_HOST', `"${host}" does not resolve to an address (${code})`);
+  if (code === 'EADDRINUSE') {
+    return new ConfigError(
+      'DASHBOARD_PORT',
+      `${host}:${port} is already in use (EADDRINUSE): stop what listens there or choose another port`,
+    );
+  }
+  if (code === 'EACCES') return new ConfigError('DASHBOARD_PORT', `${host}:${port} needs privileges (EACCES): choose a port above 1023`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError('DASHBOARD_HOST', `"${host}" is not an address of this machine (EADDRNOTAVAIL)`);
   return err;
+}
+
+/**
+ * Throws listenError's ConfigError when DASHBOARD_HOST:DASHBOARD_PORT cannot be listened on, by listening
+ * a moment: `npm start` asks before it starts the worker and the supervisor.
+ */
+export async function assertCanListen(config: Pick<Config, 'dashboard'>): Promise<void> {
+  const { host, port } = config.dashboard;
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    throw listenError(err, host, port);
+  } finally {
+    await new Promise<void>((resolve) => (probe.listening ? probe.close(() => resolve()) : resolve()));
+  }
 }
 
 export async function startDashboard(config: Config, log: Logger, opts: DashboardOptions = {}): Promise<DashboardHandle> {
   assertDashboardExposure(config);
   const ownRedis = !opts.redis;
   const redis = opts.redis ?? connectRedis(config);
-  if (ownRedis) redis.on('error', (err: Error) => log.debug({ err: err.message }, 'dashboard: Redis error'));
+  const report = opts.report ?? new DependencyReport(log);
+  if (ownRedis) watchRedis(redis, report, config, (err) => log.debug({ err: err.message }, 'dashboard: Redis error'));
   const ownQueues = !opts.queues;
   const queues = opts.queues ?? [createSyncQueue(redis, config.redis.prefix) as Queue];
-  if (ownQueues) for (const q of queues) q.on('error', (err: Error) => log.debug({ err: err.message }, 'dashboard: queue Redis error'));
+  if (ownQueues)
+    for (const q of queues) watchRedis(q, report, config, (err) => log.debug({ err: err.message }, 'dashboard: queue Redis error'));
   const hookSpool =
     config.hookToken === null
       ? undefined
@@ -111,7 +146,7 @@ export async function startDashboard(config: Config, log: Logger, opts: Dashboar
     });
   } catch (err) {
     await cleanup();
-    throw listenError(err, config.dashboard.host);
+    throw listenError(err, config.dashboard.host, config.dashboard.port);
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;

@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import { onShutdown } from '../core/cli.js';
 import { parseConfig, type Config } from '../core/config.js';
+import { createSyncQueue } from '../sync/queue.js';
 import { createLogger } from '../core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../core/redis.js';
 import { createMetricsRegistry, workerMetrics } from '../dashboard/metrics.js';
@@ -140,7 +141,8 @@ async function showImages(demo: Demo): Promise<void> {
 
 /** The script: a Sync All, the long edit, edits every 400 ms, the outage and the recovery, until Ctrl-C. */
 async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
-  const { world, longId, redis, stopping } = demo;
+  const { world, longId, redis } = demo;
+  const stopping = () => demo.stopping();
   const k = keys(demo.config.redis.prefix);
   /** What a Stash hook would record for an edit of scene `id`. */
   const hook = async (id: string) => {
@@ -196,13 +198,25 @@ async function narrate(demo: Demo, options: DemoOptions): Promise<void> {
 
   if (options.outage) {
     await sleep(10_000);
+    const queue = createSyncQueue(redis, demo.config.redis.prefix);
+    const failedBefore = await queue.getFailedCount();
     say(`Plex goes DOWN for ${options.outageMs / 1000} s (edits keep coming): the breaker opens and the queue pauses`);
     await world.plex.setMode('down');
     await sleep(options.outageMs);
     await world.plex.setMode('up');
     say('Plex is back: the supervisor notices on its own, tries one job a second, then ramps up');
     while (!stopping() && (await readBreaker(redis, k, Date.now(), [])).state.state !== 'CLOSED') await sleep(500);
-    say('recovered: watch the ramp on the dashboard; nothing was lost');
+    say('breaker CLOSED: the backlog drains at a graduated rate (watch the ramp on the dashboard)');
+    // "Nothing was lost" only once the backlog has drained, and only if no job failed meanwhile.
+    while (!stopping() && (await backlog(queue)) > 0) await sleep(500);
+    const failed = (await queue.getFailedCount()) - failedBefore;
+    if (!stopping())
+      say(
+        failed === 0
+          ? 'recovered: the backlog has drained, nothing was lost'
+          : `recovered: the backlog has drained; ${failed} jobs failed meanwhile (see the dashboard)`,
+      );
+    await queue.close();
   }
   say('running until Ctrl-C');
   await editLoop;
@@ -222,4 +236,10 @@ export async function runDemo(options: DemoOptions): Promise<number | null> {
   }
   await narrate(await startDemo(options, embedded), options);
   return null;
+}
+
+/** Jobs still to do: waiting (prioritized too) and delayed (held), the bulk of an outage's backlog. */
+async function backlog(queue: ReturnType<typeof createSyncQueue>): Promise<number> {
+  const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
+  return (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0);
 }

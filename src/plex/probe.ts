@@ -15,13 +15,19 @@ export interface IdentityReader {
   identity(timeoutMs?: number): Promise<{ latencyMs: number }>;
 }
 
-/** GET /identity within `timeoutMs`; never throws. */
-export async function probeIdentity(plex: IdentityReader, timeoutMs: number, now: () => number): Promise<ProbeResult> {
+/** GET /identity within `timeoutMs`; never throws (a failure's error goes to `onError`, e.g. the dependency report). */
+export async function probeIdentity(
+  plex: IdentityReader,
+  timeoutMs: number,
+  now: () => number,
+  onError?: (err: unknown) => void,
+): Promise<ProbeResult> {
   const at = now();
   try {
     const { latencyMs } = await plex.identity(timeoutMs);
     return { ok: true, latencyMs, error: null, at };
   } catch (err) {
+    onError?.(err);
     return { ok: false, latencyMs: null, error: err instanceof SyncError ? err.reason : (err as Error).message, at };
   }
 }

@@ -11,8 +11,11 @@ export interface BreakerGate {
   state(): Promise<GateState>;
   /** Whether the breaker is CLOSED (missing or unreadable reads as CLOSED), through the same cache. */
   breakerClosed(): Promise<boolean>;
-  /** Records that job `jobId` met a 401/403 now; answers when it last did before (null the first time). */
-  recordAuthError(jobId: string): Promise<number | null>;
+  /**
+   * Records that job `jobId` met a 401/403 from Plex (or a Stash fault: `of` 'stash') now; answers when
+   * it last did before (null the first time).
+   */
+  recordAuthError(jobId: string, of?: 'plex' | 'stash'): Promise<number | null>;
 }
 
 /** How long a held job's last 401 is remembered: forgetting it only costs the job one more hold. */
@@ -30,7 +33,7 @@ const AUTH_HELD_TTL_MS = 3_600_000;
  */
 export function breakerGate(
   redis: RedisConnection,
-  keys: Pick<Keys, 'breaker' | 'leader' | 'health' | 'authHeld'>,
+  keys: Pick<Keys, 'breaker' | 'leader' | 'health' | 'authHeld' | 'stashHeld'>,
   ttlMs = 1_000,
   now = Date.now,
 ): BreakerGate {
@@ -46,16 +49,24 @@ export function breakerGate(
         readHealth(redis, keys, ignored).catch(() => EMPTY_HEALTH),
       ]);
       const open = breaker !== null && breaker.state.state !== 'CLOSED';
-      const { tokenRejected, tokenCheckedAt } = health;
-      cached = { at: t, state: { holding: open || (lease !== null && leaseAlive(lease)), tokenRejected, tokenCheckedAt }, closed: !open };
+      const { tokenRejected, tokenCheckedAt, stashKeyRejected, stashDown, stashCheckedAt } = health;
+      const holding = open || (lease !== null && leaseAlive(lease));
+      const stash = { stashWatched: health.stashLastCheckAt !== null, stashKeyRejected, stashDown, stashCheckedAt };
+      cached = { at: t, state: { holding, tokenRejected, tokenCheckedAt, ...stash }, closed: !open };
     }
     return cached;
   };
   return {
     state: async () => (await read()).state,
     breakerClosed: async () => (await read()).closed,
-    async recordAuthError(jobId) {
-      const previous = await redis.set(`${keys.authHeld}:${jobId}`, String(now()), 'PX', AUTH_HELD_TTL_MS, 'GET');
+    async recordAuthError(jobId, of = 'plex') {
+      const previous = await redis.set(
+        `${of === 'plex' ? keys.authHeld : keys.stashHeld}:${jobId}`,
+        String(now()),
+        'PX',
+        AUTH_HELD_TTL_MS,
+        'GET',
+      );
       const at = previous === null ? NaN : Number(previous);
       return Number.isFinite(at) ? at : null;
     },

@@ -18,6 +18,19 @@ export const healthRecordSchema = z.object({
   tokenRejected: z.boolean(),
   /** When the last token check that Plex answered began (supervisor clock). */
   tokenCheckedAt: epochMs,
+  /** When the supervisor last checked Stash (answered or not); null: it does not (no STASH_URL) or not yet. */
+  stashLastCheckAt: epochMs,
+  /** When the last Stash check that Stash answered began (workers compare their Stash faults with it). */
+  stashCheckedAt: epochMs,
+  /** The last check: Stash answered (with or without accepting the key); null: not checked. */
+  stashReachable: z.boolean().nullable(),
+  /** Stash answered 401/403 with STASH_API_KEY: the queue is held (reason "stash key rejected"). */
+  stashKeyRejected: z.boolean(),
+  /** Stash did not answer: the queue is held (reason "stash down"). */
+  stashDown: z.boolean(),
+  stashVersion: z.string().max(100).nullable(),
+  /** The last Stash fault, one line naming the setting (no secret). */
+  stashError: z.string().max(500).nullable(),
 });
 export type HealthRecord = z.infer<typeof healthRecordSchema>;
 
@@ -29,6 +42,13 @@ export const EMPTY_HEALTH: HealthRecord = {
   nextProbeAt: null,
   tokenRejected: false,
   tokenCheckedAt: null,
+  stashLastCheckAt: null,
+  stashCheckedAt: null,
+  stashReachable: null,
+  stashKeyRejected: false,
+  stashDown: false,
+  stashVersion: null,
+  stashError: null,
 };
 
 /** The stored health record, field by field: a field that does not fit reads as unknown, with a warning. */

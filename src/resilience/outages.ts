@@ -37,9 +37,14 @@ export function readableOutages(list: readonly unknown[]): { outages: Outage[]; 
   return { outages, dropped: list.length - outages.length };
 }
 
-/** The history as stored (JSON): only records that fit the schema, so every reader can read it back. */
-export function outagesToStore(list: readonly Outage[]): string {
-  return JSON.stringify(readableOutages(list).outages);
+/**
+ * The history as stored (JSON): only records that fit the schema, so every reader can read it back. With
+ * `observedSince` (when a supervisor first led: the start of the time observed), an object
+ * `{ observedSince, outages }`; without, the bare list that earlier versions stored (still read).
+ */
+export function outagesToStore(list: readonly Outage[], observedSince?: number | null): string {
+  const outages = readableOutages(list).outages;
+  return JSON.stringify(typeof observedSince === 'number' && Number.isFinite(observedSince) ? { observedSince, outages } : outages);
 }
 
 export type OutageMetrics = {
@@ -112,7 +117,8 @@ export function endOutageRamp(outage: Outage, at: number): Outage {
  *   now (or to the start of an ongoing outage).
  * - availabilityPct: MTBF / (MTBF + MTTR) · 100; 100 with no completed outage (or when both are 0).
  */
-export function outageMetrics(outages: readonly Outage[], now: number): OutageMetrics {
+export function outageMetrics(outages: readonly Outage[], now: number, observedSince?: number | null): OutageMetrics {
+  if (typeof observedSince === 'number') return observedMetrics(outages, now, observedSince);
   const all = [...outages].sort((a, b) => a.startedAt - b.startedAt);
   const done = all.filter((o) => o.endedAt !== null);
   const count = done.length;
@@ -137,6 +143,27 @@ export function outageMetrics(outages: readonly Outage[], now: number): OutageMe
     availabilityPct: mtbf + mttr === 0 ? 100 : (mtbf / (mtbf + mttr)) * 100,
     totalDowntimeMs: Math.round(downtime),
     meanDetectionMs: Math.round(detection / count),
+  };
+}
+
+/**
+ * The metrics over the whole time observed, from `observedSince` (the first start) to `now`, so one
+ * outage after a long up-time does not read as a poor availability:
+ * - availabilityPct: the share of that time not in an outage (an ongoing outage counts up to now).
+ * - MTBF: the up-time observed divided by the outages that began in it (completed or ongoing).
+ * - count, MTTR, total downtime and mean detection: over the completed outages, as outageMetrics.
+ * An outage before `observedSince` (kept from an earlier history) moves the start back to its own.
+ */
+export function observedMetrics(outages: readonly Outage[], now: number, observedSince: number): OutageMetrics {
+  const base = outageMetrics(outages, now);
+  const since = Math.min(observedSince, ...outages.map((o) => o.startedAt));
+  const observed = Math.max(0, now - since);
+  const down = outages.reduce((sum, o) => sum + Math.max(0, (o.endedAt ?? now) - o.startedAt), 0);
+  const up = Math.max(0, observed - down);
+  return {
+    ...base,
+    mtbfMs: outages.length === 0 ? 0 : Math.round(up / outages.length),
+    availabilityPct: observed === 0 ? 100 : (up / observed) * 100,
   };
 }
 

@@ -55,14 +55,17 @@ export interface SignalFold {
   affectedJobs: string[];
   /** A worker met a 401/403: whether the token itself is rejected is to be found out. */
   authSuspect: boolean;
+  /** A worker met a Stash fault (a 401/403, no answer): whether Stash itself is down or refuses the key is to be found out. */
+  stashSuspect: boolean;
 }
 
 /** Pure: signals (oldest first) → breaker events, the ramp's outcomes, the affected jobs. Unreadable signals count for nothing. */
 export function foldSignals(signals: readonly Signal[], strategies: ErrorStrategies): SignalFold {
-  const fold: SignalFold = { events: [], outcomes: [], affectedJobs: [], authSuspect: false };
+  const fold: SignalFold = { events: [], outcomes: [], affectedJobs: [], authSuspect: false, stashSuspect: false };
   for (const s of signals) {
     if (s.outcome === null) continue;
     if (s.outcome === 'PlexAuthError') fold.authSuspect = true;
+    if (s.outcome === 'StashAuthError' || s.outcome === 'StashUnavailable') fold.stashSuspect = true;
     if (s.outcome === 'ok') {
       fold.events.push({ type: 'success', source: 'job', at: s.at });
       fold.outcomes.push({ at: s.at, ok: true });

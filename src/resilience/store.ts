@@ -78,29 +78,56 @@ export function rampWrites(redisKeys: Pick<Keys, 'ramp'>, ramp: RampState | null
   return ramp ? [del, { cmd: 'HSET', key: redisKeys.ramp, args: Object.entries(serializeRamp(ramp)).flat() }] : [del];
 }
 
-/** The stored outage history: records that do not fit the schema are dropped, with a warning. */
-export function parseOutages(raw: string | null, warnings: string[]): Outage[] {
-  if (raw === null) return [];
+/** The stored outage history and when the time observed began (null: not recorded, an older history). */
+export interface OutageHistory {
+  outages: Outage[];
+  observedSince: number | null;
+}
+
+/** The stored outage history (a list, or `{ observedSince, outages }`): records that do not fit are dropped, with a warning. */
+export function parseOutageHistory(raw: string | null, warnings: string[]): OutageHistory {
+  if (raw === null) return { outages: [], observedSince: null };
   const v = parseJson(raw, 'outage history', warnings);
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) {
+  if (v === undefined) return { outages: [], observedSince: null };
+  const obj = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { observedSince?: unknown; outages?: unknown }) : null;
+  const list = Array.isArray(v) ? v : obj?.outages;
+  const since =
+    obj && typeof obj.observedSince === 'number' && Number.isFinite(obj.observedSince) && obj.observedSince >= 0 ? obj.observedSince : null;
+  if (!Array.isArray(list)) {
     warnings.push('stored outage history is not a list: ignored');
-    return [];
+    return { outages: [], observedSince: since };
   }
-  const { outages, dropped } = readableOutages(v);
+  const { outages, dropped } = readableOutages(list);
   if (dropped) warnings.push(`${dropped} stored outage record(s) unreadable: dropped`);
-  return outages;
+  return { outages, observedSince: since };
+}
+
+/** The stored outage history's records only (see parseOutageHistory). */
+export function parseOutages(raw: string | null, warnings: string[]): Outage[] {
+  return parseOutageHistory(raw, warnings).outages;
+}
+
+/** The outage history, newest first, and the start of the time observed; what cannot be read is dropped, with a warning. */
+export async function readOutageHistory(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'outages'>,
+  warnings: string[],
+): Promise<OutageHistory> {
+  const raw = await tolerant(redis.get(redisKeys.outages));
+  return wrongType(raw, 'outage history', warnings) ? { outages: [], observedSince: null } : parseOutageHistory(raw, warnings);
 }
 
 /** The outage history, newest first; what cannot be read is dropped, with a warning. */
 export async function readOutages(redis: RedisConnection, redisKeys: Pick<Keys, 'outages'>, warnings: string[]): Promise<Outage[]> {
-  const raw = await tolerant(redis.get(redisKeys.outages));
-  return wrongType(raw, 'outage history', warnings) ? [] : parseOutages(raw, warnings);
+  return (await readOutageHistory(redis, redisKeys, warnings)).outages;
 }
 
-/** The write that stores the outage history (only records that fit the schema: every reader can read it back). */
-export function outagesWrite(redisKeys: Pick<Keys, 'outages'>, list: readonly Outage[]): FencedOp {
-  return { cmd: 'SET', key: redisKeys.outages, args: [outagesToStore(list)] };
+/**
+ * The write that stores the outage history (only records that fit the schema: every reader can read it
+ * back) with the start of the time observed (kept from the first supervisor that led).
+ */
+export function outagesWrite(redisKeys: Pick<Keys, 'outages'>, list: readonly Outage[], observedSince: number | null): FencedOp {
+  return { cmd: 'SET', key: redisKeys.outages, args: [outagesToStore(list, observedSince)] };
 }
 
 /** The write that adds jobs to the ongoing outage's job set. */
@@ -133,6 +160,8 @@ export interface SupervisorSnapshot {
   breaker: BreakerState;
   ramp: RampState | null;
   outages: Outage[];
+  /** When the time observed began (the first supervisor's first leadership); null until recorded. */
+  observedSince: number | null;
   health: HealthRecord;
   /** Last signal id the leader consumed. */
   signalCursor: string;
@@ -148,13 +177,14 @@ export async function readSnapshot(redis: RedisConnection, redisKeys: Keys, now:
   const [breaker, ramp, outages, health] = await Promise.all([
     readBreaker(redis, redisKeys, now, w[0]),
     readRamp(redis, redisKeys, now, w[1]),
-    readOutages(redis, redisKeys, w[2]),
+    readOutageHistory(redis, redisKeys, w[2]),
     readHealth(redis, redisKeys, w[3]),
   ]);
   return {
     breaker: breaker.state,
     ramp,
-    outages,
+    outages: outages.outages,
+    observedSince: outages.observedSince,
     health,
     signalCursor: breaker.signalCursor,
     warnings: w.flat(),

@@ -6,12 +6,16 @@
 // when neither applies, and only queues it paused itself (an operator's pause stays).
 import type { BreakerStateName } from './breaker.js';
 
-export const PAUSE_REASONS = ['plex down', 'token rejected'] as const;
+export const PAUSE_REASONS = ['plex down', 'token rejected', 'stash key rejected', 'stash down'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];
 
 export interface HoldState {
   breaker: BreakerStateName;
   tokenRejected: boolean;
+  /** Stash answered 401/403 to the supervisor's own check with STASH_API_KEY (./stash-health.ts). */
+  stashKeyRejected?: boolean;
+  /** Stash did not answer the supervisor's check: an outage of Stash, jobs wait. */
+  stashDown?: boolean;
 }
 
 /** Why the supervisor keeps the queue paused now; empty when it may run. */
@@ -19,6 +23,8 @@ export function pauseReasons(holdState: HoldState): PauseReason[] {
   const reasons: PauseReason[] = [];
   if (holdState.breaker === 'OPEN') reasons.push('plex down');
   if (holdState.tokenRejected) reasons.push('token rejected');
+  if (holdState.stashKeyRejected) reasons.push('stash key rejected');
+  if (holdState.stashDown) reasons.push('stash down');
   return reasons;
 }
 
@@ -40,7 +46,7 @@ export function afterTokenCheck(check: TokenCheck, holdState: HoldState): TokenC
   if (check === 'unreachable') return { tokenRejected: holdState.tokenRejected, queue: 'keep' };
   if (check === 'rejected') return { tokenRejected: true, queue: 'pause' };
   const wasRejected = holdState.tokenRejected;
-  const clear = pauseReasons({ breaker: holdState.breaker, tokenRejected: false }).length === 0;
+  const clear = pauseReasons({ ...holdState, tokenRejected: false }).length === 0;
   return { tokenRejected: false, queue: wasRejected && clear ? 'resume' : 'keep' };
 }
 
@@ -90,6 +96,12 @@ export interface GateState {
   tokenRejected: boolean;
   /** When the last token check started (supervisor clock), or null. */
   tokenCheckedAt: number | null;
+  /** The supervisor checks Stash (it has STASH_URL and has checked once): it judges Stash's faults too. */
+  stashWatched?: boolean;
+  stashKeyRejected?: boolean;
+  stashDown?: boolean;
+  /** When the last Stash check that Stash answered began, or null. */
+  stashCheckedAt?: number | null;
 }
 
 /**
@@ -104,5 +116,19 @@ export function authErrorAction(gate: GateState | null, previousAuthErrorAt: num
   if (!gate?.holding) return 'fail';
   if (gate.tokenRejected) return 'hold';
   if (previousAuthErrorAt !== null && gate.tokenCheckedAt !== null && gate.tokenCheckedAt > previousAuthErrorAt) return 'fail';
+  return 'hold';
+}
+
+/**
+ * A job met StashAuthError or StashUnavailable: hold it (no attempt spent) or let the usual policy act.
+ * As authErrorAction, with the supervisor's Stash check: held while Stash stands rejected or down, or
+ * until a check made after this job's previous such failure found Stash well (then it is about this
+ * scene). No supervisor watching Stash: today's policy (a 401 fails, an unreachable Stash retries).
+ */
+export function stashErrorAction(gate: GateState | null, previousAt: number | null): 'hold' | 'fail' {
+  if (!gate?.holding || !gate.stashWatched) return 'fail';
+  if (gate.stashKeyRejected || gate.stashDown) return 'hold';
+  const checkedAt = gate.stashCheckedAt ?? null;
+  if (previousAt !== null && checkedAt !== null && checkedAt > previousAt) return 'fail';
   return 'hold';
 }

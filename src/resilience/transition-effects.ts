@@ -5,7 +5,7 @@
 import type { BreakerState, BreakerStateName, BreakerTransition } from './breaker.js';
 import { endOutageRamp, openOutage, upsertOutage, type Outage } from './outages.js';
 import { rampAfter, TRIAL_LIMIT, type RampState, type RateLimit } from './ramp.js';
-import { pauseReasons } from './token.js';
+import { pauseReasons, type HoldState } from './token.js';
 
 export interface StepInput {
   /** The breaker before and after this tick's events, and the transitions on the way. */
@@ -89,15 +89,13 @@ export type Effect =
   /** Tell the listener (reconciliation) that `outage` ended. */
   | { do: 'notifyRecovered'; outage: Outage };
 
-/** What the supervisor holds: the breaker as it stands after the tick, and the token verdict. */
-export interface HoldView {
+/** What the supervisor holds: the breaker as it stands after the tick, the token and Stash verdicts. */
+export interface HoldView extends HoldState {
   breaker: BreakerStateName;
-  tokenRejected: boolean;
   outages: readonly Outage[];
 }
 
-const resumeIfFree = (v: HoldView): Effect[] =>
-  pauseReasons({ breaker: v.breaker, tokenRejected: v.tokenRejected }).length ? [] : [{ do: 'resume' }];
+const resumeIfFree = (v: HoldView): Effect[] => (pauseReasons(v).length ? [] : [{ do: 'resume' }]);
 
 /**
  * The actions of one transition, given the state after the whole tick (a close followed by a re-open
@@ -141,7 +139,7 @@ export function transitionEffects(breakerTransition: BreakerTransition, holdView
  */
 export function takeoverEffects(holdView: HoldView): Effect[] {
   const effects: Effect[] = [];
-  if (holdView.breaker === 'OPEN' || holdView.tokenRejected) effects.push({ do: 'pause' });
+  if (pauseReasons(holdView).length) effects.push({ do: 'pause' });
   if (holdView.breaker === 'HALF_OPEN') effects.push({ do: 'setLimit', limit: TRIAL_LIMIT });
   else if (holdView.breaker === 'CLOSED') {
     const open = holdView.outages.find((o) => o.endedAt === null);

@@ -3,7 +3,9 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../core/redis.js';
+import { closeQuietly, connectRedis, keys, watchRedis } from '../core/redis.js';
+import { DependencyReport } from '../core/dependency-report.js';
+import { stashProblem } from '../core/dependency-check.js';
 import { StashClient } from '../stash-api/client.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { Reconciler } from '../supervisor/reconciler.js';
@@ -19,15 +21,20 @@ export interface SupervisorRole {
 export async function startSupervisorRole(
   config: Config,
   log: Logger,
-  extra: Partial<Pick<SupervisorOptions, 'leaseTtlMs' | 'tickMs' | 'onRecovered' | 'id'>> = {},
+  extra: Partial<Pick<SupervisorOptions, 'leaseTtlMs' | 'tickMs' | 'onRecovered' | 'id' | 'report'>> = {},
 ): Promise<SupervisorRole> {
+  const report = extra.report ?? new DependencyReport(log);
   const redis = connectRedis(config);
+  watchRedis(redis, report, config);
   const queue = createSyncQueue(redis, config.redis.prefix, config.keepFailed);
+  watchRedis(queue, report, config, (err) => log.warn({ err: err.message }, 'supervisor: queue error'));
   const k = keys(config.redis.prefix);
   const clientIdentifier = await sharedPlexClientId(redis, k.plexClientId, config.plex.clientId);
   const plex = plexClientFrom(config, { use: 'health', clientIdentifier, log });
-  // Reconciliation needs Stash; a supervisor configured without STASH_URL runs without it.
+  // Reconciliation and the Stash checks need Stash; a supervisor configured without STASH_URL runs without them.
   let reconciler: Reconciler | undefined;
+  const stashSettings = { url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log };
+  const stashHealth = config.stash.url ? new StashClient({ ...stashSettings, timeoutMs: config.health.timeoutMs }) : null;
   const supervisor: Supervisor = new Supervisor({
     config,
     log,
@@ -38,10 +45,14 @@ export async function startSupervisorRole(
     onRecovered: (outage) => reconciler?.outageEnded(outage),
     onLeaderTick: (now, breaker) => reconciler?.tick(now, breaker),
     ...extra,
+    report,
+    stash: stashHealth
+      ? { version: () => stashHealth.checkServer(), url: config.stash.url, apiKeySet: config.stash.apiKey !== null }
+      : undefined,
   });
   if (config.stash.url) {
     reconciler = new Reconciler({
-      stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log }),
+      stash: new StashClient(stashSettings),
       queue,
       strategies: config.errorStrategies,
       redis,
@@ -51,6 +62,7 @@ export async function startSupervisorRole(
       afterOutage: config.reconcile.afterOutage,
       write: (ops) => supervisor.write(ops),
       log,
+      onStashFault: (err) => report.fail(stashProblem(err, { url: config.stash.url, apiKeySet: config.stash.apiKey !== null })),
     });
   } else log.warn('STASH_URL is not set: reconciliation after outages and at checkpoints is off');
   await supervisor.start();

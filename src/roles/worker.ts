@@ -3,11 +3,10 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
-import { closeQuietly, connectRedis, keys } from '../core/redis.js';
-import { cachedImageSecret } from '../sync/image-links.js';
+import { closeQuietly, connectRedis, keys, watchRedis, type RedisConnection } from '../core/redis.js';
+import { DependencyReport } from '../core/dependency-report.js';
 import { StashClient } from '../stash-api/client.js';
-import { stashVersionNote, type StashServerInfo } from '../stash-api/stash-version.js';
-import { breakerGate } from '../resilience/gate.js';
+import { breakerGate, type BreakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { batchedPlex, batchedStash } from '../sync/batched-reads.js';
@@ -15,11 +14,15 @@ import { folderScanner } from '../sync/scan-missing.js';
 import { migrateLegacyPosterHashes } from '../sync/ownership-store.js';
 import { landedInFailedSet } from '../sync/failure-policy.js';
 import { closeWorker, createSyncWorker, type SyncWorkerOptions } from '../sync/worker.js';
+import type { SyncDeps } from '../sync/processor.js';
 import { collectWhenIdle } from '../sync/idle-gc.js';
+import { cachedImageSecret } from '../sync/image-links.js';
 import { ConcurrencyLimiter, type RequestLimiter } from '../resilience/limiter.js';
 import { forgetLimiters, LIMITER_PUBLISH_MS, publishLimiters } from '../resilience/limiter-record.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { startChecks } from './start-checks.js';
+import { reportSyncOutcome } from './sync-outcomes.js';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */
@@ -27,35 +30,49 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
+/** How the worker shares a process: the process's one dependency report; whether the libraries are checked here. */
+export interface WorkerRoleShared {
+  report?: DependencyReport;
+  /** False when a supervisor in the same process checks PLEX_LIBRARIES (npm start). */
+  checkLibraries?: boolean;
+}
+
 /** What a caller (all-in-one, the demo, tests) may set on the sync worker. */
 type WorkerExtras = Partial<
   Pick<SyncWorkerOptions, 'gate' | 'onAttempt' | 'holdMs' | 'lockDurationMs' | 'stalledIntervalMs' | 'summaryIntervalMs'>
 >;
 
-export async function startWorkerRole(config: Config, log: Logger, extra: WorkerExtras = {}): Promise<WorkerRole> {
+export async function startWorkerRole(
+  config: Config,
+  log: Logger,
+  extra: WorkerExtras = {},
+  shared: WorkerRoleShared = {},
+): Promise<WorkerRole> {
+  const report = shared.report ?? new DependencyReport(log);
   const k = keys(config.redis.prefix);
-  const connection = connectRedis(config);
-  const blocking = connectRedis(config);
-  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
+  const { connection, blocking, queue } = workerConnections(config, log, report);
   const clientIdentifier = await sharedPlexClientId(connection, k.plexClientId, config.plex.clientId);
   const migrated = await migrateLegacyPosterHashes(connection, k);
   if (migrated > 0) log.info({ migrated }, 'worker: moved legacy poster hashes into the ownership records');
   const limiters = startLimiters(config, connection, log);
   const plex = plexClientFrom(config, { use: 'sync', clientIdentifier, redis: connection, log, limiter: limiters.plex });
-  const stash = await openStash(config, log, limiters.stash);
-  const gate = extra.gate ?? breakerGate(connection, k);
-  // A batch is full when every job of this worker is in it: no more can join.
-  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
-  const { scanMissing, scanCooldownMs, notFound } = config.matching;
-  const scanner = {
-    plex,
-    redis: connection,
-    scannedKey: k.plexScanned,
-    lastScanKey: k.plexLastScan,
-    cooldownMs: scanCooldownMs,
-    gate,
+  const stash = stashClientOf(config, log, limiters.stash);
+  // Checked once before any job, then again with backoff until each answers (a job that meets a fault
+  // later reports it too): one line naming the setting.
+  const checks = startChecks({
+    report,
     log,
-  };
+    who: 'worker',
+    plex: {
+      client: plex,
+      url: config.plex.url,
+      timeoutMs: config.health.timeoutMs,
+      libraries: shared.checkLibraries === false ? null : config.plex.libraries,
+    },
+    stash: { client: stash, url: config.stash.url, apiKeySet: config.stash.apiKey !== null },
+  });
+  await checks.firstRound;
+  const gate = extra.gate ?? breakerGate(connection, k);
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -64,24 +81,20 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
     lockDurationMs: config.worker.lockMs,
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
-    deps: {
-      plex: batchedPlex(plex, readBatch),
-      stash: batchedStash(stash, readBatch),
-      redis: connection,
-      keys: k,
-      sync: config.sync,
-      posterMaxBytes: config.stash.posterMaxBytes,
-      imageSecret: cachedImageSecret(connection, k),
-      scanMissing: scanMissing ? folderScanner(scanner) : undefined,
-      notFound,
-      gate,
-    },
+    deps: syncDeps(config, log, { plex, stash, connection, gate }),
     signalsKey: k.signals,
     log,
+    onOutcome: (outcome) => reportSyncOutcome(outcome, report, config),
     ...extra,
     gate,
   });
-  watchWorker(worker, log);
+  watchRedis(worker, report, config, (err) => log.warn({ err: err.message }, 'worker: Redis error'));
+  if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
+  worker.on('failed', (job, err) => {
+    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
+      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
+    }
+  });
   const ingest = new InboxIngest({
     connection: blocking,
     inboxKey: k.inbox,
@@ -95,6 +108,7 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
   return {
     ping: () => connection.ping(),
     async stop() {
+      checks.stop();
       await ingest.stop();
       await closeWorker(worker);
       await queue.close();
@@ -105,33 +119,55 @@ export async function startWorkerRole(config: Config, log: Logger, extra: Worker
   };
 }
 
-/** The worker's own log lines: Redis errors, the idle GC, and each job that lands in the failed set. */
-function watchWorker(worker: ReturnType<typeof createSyncWorker>, log: Logger): void {
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker: Redis error'));
-  if (collectWhenIdle(worker)) log.debug('worker: a full GC runs when the worker goes idle after a run of jobs (--expose-gc)');
-  worker.on('failed', (job, err) => {
-    if (job && landedInFailedSet(err.name, job.attemptsMade, job.opts.attempts)) {
-      log.error({ jobId: job.id, sceneId: job.data?.sceneId, failedReason: err.message }, 'job moved to the failed set');
-    }
-  });
+/** The worker's two connections and its queue handle, their Redis faults told through `report`. */
+function workerConnections(config: Config, log: Logger, report: DependencyReport) {
+  const connection = connectRedis(config);
+  const blocking = connectRedis(config);
+  watchRedis(connection, report, config);
+  watchRedis(blocking, report, config);
+  const queue = createSyncQueue(connection, config.redis.prefix, config.keepFailed);
+  watchRedis(queue, report, config, (err) => log.warn({ err: err.message }, 'worker: queue error'));
+  return { connection, blocking, queue };
 }
 
-/** The worker's Stash client, through its limiter; the server's version read once, before any job. */
-async function openStash(config: Config, log: Logger, limiter: RequestLimiter): Promise<StashClient> {
+/** What a sync needs: the batched clients, Redis, the folder scanner (PLEX_SCAN_MISSING), the gate. */
+function syncDeps(
+  config: Config,
+  log: Logger,
+  d: { plex: ReturnType<typeof plexClientFrom>; stash: StashClient; connection: RedisConnection; gate: BreakerGate },
+): SyncDeps {
+  const k = keys(config.redis.prefix);
+  // A batch is full when every job of this worker is in it: no more can join.
+  const readBatch = { maxKeys: Math.min(config.worker.readBatch, config.worker.concurrency) };
+  const { scanMissing, scanCooldownMs, notFound } = config.matching;
+  return {
+    plex: batchedPlex(d.plex, readBatch),
+    stash: batchedStash(d.stash, readBatch),
+    redis: d.connection,
+    keys: k,
+    sync: config.sync,
+    posterMaxBytes: config.stash.posterMaxBytes,
+    imageSecret: cachedImageSecret(d.connection, k),
+    scanMissing: scanMissing
+      ? folderScanner({
+          plex: d.plex,
+          redis: d.connection,
+          scannedKey: k.plexScanned,
+          lastScanKey: k.plexLastScan,
+          cooldownMs: scanCooldownMs,
+          gate: d.gate,
+          log,
+        })
+      : undefined,
+    notFound,
+    gate: d.gate,
+  };
+}
+
+/** The worker's Stash client, through its limiter. */
+function stashClientOf(config: Config, log: Logger, limiter: RequestLimiter): StashClient {
   const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
-  const stash = new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log, limiter });
-  // A Stash that does not answer is asked again by the first batch of scenes.
-  await stash.server().then(
-    (server) => logStashVersion(log, server),
-    (err: Error) => log.warn({ err: err.message }, 'worker: Stash version not read (asked again with the first batch of scenes)'),
-  );
-  return stash;
-}
-
-/** The one line about the Stash server a worker talks to: what it reads scenes with, or that it is too old. */
-function logStashVersion(log: Logger, server: StashServerInfo): void {
-  const note = stashVersionNote(server);
-  log[note.level]({ stashVersion: server.version }, `worker: ${note.message}`);
+  return new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log, limiter });
 }
 
 /**

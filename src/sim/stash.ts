@@ -205,7 +205,8 @@ class HttpError extends Error {
 }
 
 export class StashSimulator extends SimServer<StashSimMode> {
-  readonly apiKey: string | null;
+  /** The key Stash accepts (Settings → Security → API Key); setApiKey changes it as a user regenerating it does. */
+  private apiKeyValue: string | null;
   readonly schema: GraphQLSchema;
   /** 'reference' when built from the real schema files, 'embedded' for the fallback. */
   readonly schemaSource: 'reference' | 'embedded';
@@ -233,7 +234,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
 
   private constructor(opts: StashSimOptions) {
     super('up', { model: opts.model });
-    this.apiKey = opts.apiKey ?? null;
+    this.apiKeyValue = opts.apiKey ?? null;
     this.baseNow = opts.now ?? Date.now;
     this.offsetMinutes = opts.utcOffsetMinutes ?? 0;
     this.clockSkewMs = opts.clockSkewMs ?? 0;
@@ -930,6 +931,19 @@ export class StashSimulator extends SimServer<StashSimMode> {
     // Go's net/http stamps every answer with the server's clock (src/net/http/server.go, chunkWriter.writeHeader).
     res.writeHead(reply.status, { 'Content-Type': reply.type, Date: new Date(this.now()).toUTCString(), ...reply.headers });
     res.end(reply.body);
+  }
+
+  get apiKey(): string | null {
+    return this.apiKeyValue;
+  }
+
+  /**
+   * Changes the key Stash accepts, at once (Stash regenerating its API key): a client with the old key
+   * then meets 401, as real Stash answers a wrong ApiKey header (internal/api/authentication.go, with
+   * pkg/session/session.go's ErrUnauthorized), and is accepted again when the key is set back.
+   */
+  setApiKey(key: string | null): void {
+    this.apiKeyValue = key;
   }
 
   /** Stash's authenticate middleware: bad key → 401; none → 401 for /graphql, else 302 to /login. */

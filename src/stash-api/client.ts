@@ -492,6 +492,12 @@ export class StashClient {
 
   // ---- the server ---------------------------------------------------------------------------------
 
+  /** Reads the version now, not the kept answer (the supervisor's check of Stash); kept for server(). */
+  checkServer(): Promise<StashServerInfo> {
+    this.serverRead = null;
+    return this.server();
+  }
+
   /**
    * The Stash server's version and what it offers (`version { version }`), read once: a worker asks at
    * start. A failed read is asked again on the next call, so a Stash that is down at start costs nothing

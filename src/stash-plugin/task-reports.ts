@@ -109,6 +109,10 @@ const pending = (q: QueueState) => q.waiting + q.active + q.delayed;
 /** "Queue sync: 132 jobs to do (120 waiting, 4 active, 8 delayed), 37 failed" and who paused it. */
 /** Until when the supervisor holds a queue, from its reasons (none recorded reads as Plex down). */
 function heldUntil(reasons: readonly PauseReason[]): string {
+  if (reasons.includes('stash key rejected'))
+    return `(${reasons.join(', ')}) until Stash accepts STASH_API_KEY again; held jobs do not fail`;
+  if (reasons.includes('stash down') && !reasons.includes('plex down'))
+    return `(${reasons.join(', ')}) until Stash answers; held jobs do not fail`;
   const token = reasons.includes('token rejected');
   if (!token) return 'until Plex is back';
   const down = reasons.includes('plex down');
@@ -121,7 +125,7 @@ export function queueLine(name: string, queueStatus: QueueStatus, opts: { comple
   if (!queueStatus.paused) return info(text);
   if (queueStatus.pausedBy === 'supervisor') {
     const line = `${text}; paused by the supervisor ${heldUntil(queueStatus.pauseReasons)}`;
-    return queueStatus.pauseReasons.includes('token rejected') ? warning(line) : info(line);
+    return queueStatus.pauseReasons.some((r) => r === 'token rejected' || r === 'stash key rejected') ? warning(line) : info(line);
   }
   const also = queueStatus.pauseReasons.length ? `; the supervisor would hold it too (${queueStatus.pauseReasons.join(', ')})` : '';
   return warning(`${text}; PAUSED by an operator (the supervisor never resumes it)${also}`);
@@ -317,14 +321,14 @@ export function queueStatusReport(
 // ---- Outage Summary --------------------------------------------------------------------------------
 
 /** Outage Summary: totals, MTTR, MTBF, availability, detection delay and the last 10 outages. */
-export function outageSummaryReport(outages: readonly Outage[], clock: ReportClock): Report {
+export function outageSummaryReport(outages: readonly Outage[], clock: ReportClock, observedSince: number | null = null): Report {
   if (outages.length === 0) {
     return {
       lines: [info(`No outage recorded: availability ${formatPct(100)} as far as stash2plex knows`)],
       summary: 'Outage Summary: no outage recorded',
     };
   }
-  const m = outageMetrics(outages, clock.now);
+  const m = outageMetrics(outages, clock.now, observedSince);
   const ongoing = newestFirst(outages).find((o) => o.endedAt === null) ?? null;
   const lines: ReportLine[] = [];
   if (ongoing) {

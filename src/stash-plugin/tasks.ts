@@ -395,19 +395,28 @@ const queueStatus: TaskHandler = async (ctx) => {
   return emit(ctx, queueStatusReport({ status, failed, ramp: config.ramp }, { now }));
 };
 
-async function readOutages(ctx: TaskContext, st: TaskState, config: Config, now: number): Promise<Outage[]> {
+async function readOutageHistory(
+  ctx: TaskContext,
+  st: TaskState,
+  config: Config,
+  now: number,
+): Promise<{ outages: Outage[]; observedSince: number | null }> {
   const { readSnapshot } = await import('../resilience/store.js');
   const snapshot = await readSnapshot(st.redis, keys(config.redis.prefix), now);
   for (const w of snapshot.warnings) ctx.log('warning', w);
-  return snapshot.outages;
+  return { outages: snapshot.outages, observedSince: snapshot.observedSince };
+}
+
+async function readOutages(ctx: TaskContext, st: TaskState, config: Config, now: number): Promise<Outage[]> {
+  return (await readOutageHistory(ctx, st, config, now)).outages;
 }
 
 const outageSummary: TaskHandler = async (ctx) => {
   const label = 'Outage Summary';
   const now = (ctx.now ?? Date.now)();
   const config = await taskConfig(ctx, label);
-  const outages = await withState(ctx, config, label, (st) => readOutages(ctx, st, config, now));
-  return emit(ctx, outageSummaryReport(outages, { now }));
+  const { outages, observedSince } = await withState(ctx, config, label, (st) => readOutageHistory(ctx, st, config, now));
+  return emit(ctx, outageSummaryReport(outages, { now }, observedSince));
 };
 
 /** A string arg (defaultArgs arrive as strings; API callers may send numbers); blank → undefined. */

@@ -59,7 +59,13 @@ export class LeaderState {
 
   /** Why the queues are held: the breaker and the token verdict. */
   hold(): HoldState {
-    return { breaker: this.view.breaker.state, tokenRejected: this.view.health.tokenRejected };
+    const h = this.view.health;
+    return {
+      breaker: this.view.breaker.state,
+      tokenRejected: h.tokenRejected,
+      stashKeyRejected: h.stashKeyRejected,
+      stashDown: h.stashDown,
+    };
   }
 
   holdView(): HoldView {
@@ -85,9 +91,17 @@ export class LeaderState {
     if (plan.ramp !== undefined) ops.push(...this.rampWrites(plan.ramp));
     if (plan.outages) {
       this.view.outages = plan.outages;
-      ops.push(outagesWrite(this.deps.keys, plan.outages));
+      ops.push(outagesWrite(this.deps.keys, plan.outages, this.view.observedSince));
     }
     return ops;
+  }
+
+  /** Records when the time observed began, once (the first leadership of the installation; kept ever after). */
+  async noteObservedSince(now: number): Promise<void> {
+    const snap = this.view;
+    if (snap.observedSince !== null) return;
+    snap.observedSince = Math.min(now, ...snap.outages.map((o) => o.startedAt));
+    await this.deps.lease.write([outagesWrite(this.deps.keys, snap.outages, snap.observedSince)]);
   }
 
   saveRamp(ramp: RampState | null): Promise<boolean> {
@@ -97,7 +111,7 @@ export class LeaderState {
   /** Stores `outage` in the history (replacing the one with its id), capped. */
   saveOutage(outage: Outage): Promise<boolean> {
     this.view.outages = upsertOutage(this.view.outages, outage, this.deps.historySize);
-    return this.deps.lease.write([outagesWrite(this.deps.keys, this.view.outages)]);
+    return this.deps.lease.write([outagesWrite(this.deps.keys, this.view.outages, this.view.observedSince)]);
   }
 
   /** Stores the health record changed by `patch`, with the next probe's time. */

@@ -5,7 +5,7 @@
 // The mark is Stash's own high-water mark (the newest updated_at it returned, as it wrote it), never our
 // clock: a Stash clock behind or ahead of ours, or in another zone, cannot hide a change.
 import type { Queue } from 'bullmq';
-import type { ErrorStrategies } from '../core/errors.js';
+import type { ErrorStrategies, SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import type { BreakerStateName } from '../resilience/breaker.js';
@@ -66,6 +66,8 @@ export interface ReconcilerOptions {
   afterOutage: boolean;
   write: (ops: FencedOp[]) => Promise<boolean>;
   log: Logger;
+  /** Told of a failure that is Stash's (unreachable, key rejected): one line naming the setting, throttled. */
+  onStashFault?: (err: SyncError) => void;
 }
 
 export class Reconciler {
@@ -105,7 +107,11 @@ export class Reconciler {
 
   private run(fn: () => Promise<void>): Promise<void> {
     return fn()
-      .catch((err) => this.opts.log.warn({ err: (err as Error).message }, 'reconciliation failed; retried at the next checkpoint'))
+      .catch((err) => {
+        const type = (err as { type?: unknown }).type;
+        if (this.opts.onStashFault && (type === 'StashUnavailable' || type === 'StashAuthError')) this.opts.onStashFault(err as SyncError);
+        else this.opts.log.warn({ err: (err as Error).message }, 'reconciliation failed; retried at the next checkpoint');
+      })
       .finally(() => (this.busy = undefined));
   }
 

@@ -9,12 +9,18 @@ import { effectiveRate } from '../resilience/ramp.js';
 import { pauseReasons, type PauseReason } from '../resilience/token.js';
 import { pathHintLine, readPathHints, type PathHint } from '../plex/path-hints.js';
 import { parseLibraryReport, type LibraryReport } from '../sync/library-gaps.js';
-import { readLibraryReportText } from '../sync/library-report-store.js';
+import {
+  parseLibraryFailure,
+  readLibraryFailureText,
+  readLibraryReportText,
+  type LibraryRunFailure,
+} from '../sync/library-report-store.js';
 import { readConflicts, type ConflictSummary } from '../sync/match-check.js';
 import { listExclusions, type ExcludedScene } from '../sync/sync-exclusions.js';
 import { readLease } from '../resilience/lease.js';
 import { readSnapshot, type SupervisorSnapshot } from '../resilience/store.js';
 import { readLimiters, type WorkerLimiters } from '../resilience/limiter-record.js';
+import type { HealthRecord } from '../resilience/health-record.js';
 import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
 
@@ -47,6 +53,8 @@ export interface StatusJson {
     /** Extra: Plex answered but rejected PLEX_TOKEN (shown loudly, never an outage). */
     tokenRejected: boolean;
     tokenCheckedAt: number | null;
+    /** Extra: Stash as the supervisor's last check found it (the page's Stash card). */
+    stash: StashHealth;
   };
   outages: { current: Outage | null; recent: Outage[]; metrics: OutageMetrics };
   supervisor: { leader: string | null; alive: boolean };
@@ -54,8 +62,11 @@ export interface StatusJson {
   sync: { skipped: Record<string, number> };
   /** Extra: how scenes find their Plex items (docs/MATCHING.md); always set by shapeStatus. */
   matching?: MatchingStatus;
-  /** Extra: the last Reconcile Library report (a dry run's too), null before the first; always set by shapeStatus. */
-  reconcile?: { last: LibraryReport | null };
+  /**
+   * Extra: the last Reconcile Library report (a dry run's too), null before the first, and the last run
+   * that failed (newer than the report when it came after it); always set by shapeStatus.
+   */
+  reconcile?: { last: LibraryReport | null; lastFailure: LibraryRunFailure | null };
   /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
   excluded?: ExcludedStatus;
   /**
@@ -63,6 +74,33 @@ export interface StatusJson {
    * flight, waiting, latency vs baseline), as they published them; always set by shapeStatus.
    */
   concurrency?: WorkerLimiters[];
+}
+
+/** Stash as the supervisor's checks found it; `checked` false: no supervisor checks it (no STASH_URL) or not yet. */
+export interface StashHealth {
+  checked: boolean;
+  /** When the last check began. */
+  checkedAt: number | null;
+  /** Null until checked. */
+  reachable: boolean | null;
+  /** Null while Stash does not answer (nothing known of the key) or before the first check. */
+  keyAccepted: boolean | null;
+  version: string | null;
+  /** The last fault, one line naming the setting; null when the last check passed. */
+  lastError: string | null;
+}
+
+/** The health record's Stash part, as the status shows it. */
+export function stashHealth(healthRecord: HealthRecord): StashHealth {
+  const checked = healthRecord.stashLastCheckAt !== null;
+  return {
+    checked,
+    checkedAt: healthRecord.stashLastCheckAt,
+    reachable: checked ? healthRecord.stashReachable : null,
+    keyAccepted: checked && healthRecord.stashReachable === true ? !healthRecord.stashKeyRejected : null,
+    version: healthRecord.stashVersion,
+    lastError: healthRecord.stashError,
+  };
 }
 
 export interface ExcludedStatus {
@@ -101,6 +139,8 @@ export interface StatusSources {
   skipped: Record<string, number>;
   /** The stored Reconcile Library report (JSON; absent or unreadable: none). */
   libraryReport?: string | null;
+  /** The stored failed Reconcile Library run (JSON; absent or unreadable: none). */
+  libraryFailure?: string | null;
   /** Scenes kept out of sync (absent: none). */
   excluded?: ExcludedStatus;
   /** The workers' published limiters (absent: none). */
@@ -125,19 +165,31 @@ export async function readStatusSources(args: {
 }): Promise<StatusSources> {
   const { redis, keys: k, queues, now } = args;
   const readWarnings: string[] = [];
-  const [{ breakerStored, ...snapshot }, lease, states, pathHints, libraryCheck, skipped, libraryReport, conflicts, excluded, limiters] =
-    await Promise.all([
-      readSnapshot(redis, k, now),
-      readLease(redis, k, readWarnings),
-      Promise.all(queues.map((q) => queueState(q, redis, k))),
-      readPathHints(redis, k.plexPathHints),
-      readLibraryCheckText(redis, k),
-      redis.hgetall(k.syncSkipped),
-      readLibraryReportText(redis, k),
-      readConflicts(redis, k.plexConflicts),
-      listExclusions(redis, k, readWarnings),
-      readLimiters(redis, k, now, readWarnings),
-    ]);
+  const [
+    { breakerStored, ...snapshot },
+    lease,
+    states,
+    pathHints,
+    libraryCheck,
+    skipped,
+    libraryReport,
+    conflicts,
+    excluded,
+    libraryFailure,
+    limiters,
+  ] = await Promise.all([
+    readSnapshot(redis, k, now),
+    readLease(redis, k, readWarnings),
+    Promise.all(queues.map((q) => queueState(q, redis, k))),
+    readPathHints(redis, k.plexPathHints),
+    readLibraryCheckText(redis, k),
+    redis.hgetall(k.syncSkipped),
+    readLibraryReportText(redis, k),
+    readConflicts(redis, k.plexConflicts),
+    listExclusions(redis, k, readWarnings),
+    readLibraryFailureText(redis, k),
+    readLimiters(redis, k, now, readWarnings),
+  ]);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
@@ -150,6 +202,7 @@ export async function readStatusSources(args: {
     conflicts,
     skipped: counts(skipped),
     libraryReport,
+    libraryFailure,
     excluded,
     limiters,
   };
@@ -172,7 +225,12 @@ const roundRate = (n: number) => Math.round(n * 1000) / 1000;
 export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, now: number): StatusJson {
   const { breaker, ramp, outages, health } = src.snapshot;
   const rate = ramp ? roundRate(effectiveRate(ramp, config.ramp, now)) : null;
-  const reasons = pauseReasons({ breaker: breaker.state, tokenRejected: health.tokenRejected === true });
+  const reasons = pauseReasons({
+    breaker: breaker.state,
+    tokenRejected: health.tokenRejected === true,
+    stashKeyRejected: health.stashKeyRejected === true,
+    stashDown: health.stashDown === true,
+  });
   return {
     breaker: {
       state: breaker.state,
@@ -196,11 +254,12 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       error: health.error,
       tokenRejected: health.tokenRejected === true,
       tokenCheckedAt: health.tokenCheckedAt,
+      stash: stashHealth(health),
     },
     outages: {
       current: currentOutage(outages),
       recent: outages,
-      metrics: outageMetrics(outages, now),
+      metrics: outageMetrics(outages, now, src.snapshot.observedSince),
     },
     supervisor: {
       leader: src.leader,
@@ -213,7 +272,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
       conflicts: src.conflicts ?? { count: 0, recent: [] },
     },
     sync: { skipped: src.skipped },
-    reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
+    reconcile: { last: parseLibraryReport(src.libraryReport ?? null), lastFailure: parseLibraryFailure(src.libraryFailure ?? null) },
     excluded: src.excluded ?? { count: 0, scenes: [] },
     concurrency: src.limiters ?? [],
   };

@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { probeIdentity, type IdentityReader, type ProbeResult } from '../plex/probe.js';
+import { plexProblem } from '../core/dependency-check.js';
+import type { DependencyReport } from '../core/dependency-report.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import { stepAll, type BreakerEvent, type BreakerState, type BreakerStateName, type BreakerTransition } from '../resilience/breaker.js';
@@ -23,6 +25,22 @@ import { LibraryChecker } from './library-check.js';
 import { QueueControl } from './queue-control.js';
 import { RampControl } from './ramp-control.js';
 import { TokenChecker } from './token-checker.js';
+import { StashChecker } from './stash-checker.js';
+import type { StashServerInfo } from '../stash-api/stash-version.js';
+
+/** Least time between checks of a Stash that is well (no fault met since): they only keep the status card fresh. */
+const STASH_WELL_CHECK_MS = 30_000;
+
+/** The health record's Stash part when no supervisor checks Stash. */
+const NO_STASH_VERDICT = {
+  stashLastCheckAt: null,
+  stashCheckedAt: null,
+  stashReachable: null,
+  stashKeyRejected: false,
+  stashDown: false,
+  stashVersion: null,
+  stashError: null,
+};
 
 /** What the supervisor needs of Plex: the unauthenticated probe, the token check, the sections (PLEX_LIBRARIES check). */
 export interface PlexHealthPort extends IdentityReader {
@@ -46,6 +64,10 @@ export interface SupervisorOptions {
   onRecovered?: (outage: Outage) => void;
   /** Called at the end of every leader tick, with the breaker's state (leader-only background work such as reconciliation). */
   onLeaderTick?: (now: number, breaker: BreakerStateName) => void;
+  /** The process's dependency report: a failed probe is one line naming PLEX_URL from the first one, before the breaker opens. */
+  report?: DependencyReport;
+  /** Stash, when STASH_URL is set: checked like the token (./stash-checker.ts); its faults hold the queue. */
+  stash?: { version: () => Promise<StashServerInfo>; url: string; apiKeySet: boolean };
 }
 
 /** What a plan's effects returned, for its announcement. */
@@ -62,6 +84,7 @@ export class Supervisor {
   private readonly state: LeaderState;
   private readonly ramp: RampControl;
   private readonly token: TokenChecker;
+  private readonly stash: StashChecker | null;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly tickMs: number;
@@ -94,6 +117,21 @@ export class Supervisor {
       now: this.now,
       log,
     });
+    const stash = opts.stash;
+    this.stash = stash
+      ? new StashChecker({
+          version: stash.version,
+          stash: { url: stash.url, apiKeySet: stash.apiKeySet },
+          state: this.state,
+          control: this.control,
+          recheckMs: config.health.tokenRecheckMs,
+          // A well Stash is looked at for the status card only: every 30 s at most often.
+          everyMs: config.health.closedIntervalMs === 0 ? 0 : Math.max(config.health.closedIntervalMs, STASH_WELL_CHECK_MS),
+          now: this.now,
+          log,
+          report: opts.report,
+        })
+      : null;
   }
 
   get isLeader(): boolean {
@@ -130,6 +168,8 @@ export class Supervisor {
     if (signals.length) snap.signalCursor = signals.at(-1)!.id;
     if (fold.authSuspect) this.token.markSuspect();
     await this.token.recheckIfDue(now);
+    if (fold.stashSuspect) this.stash?.markSuspect();
+    await this.stash?.checkIfDue(now);
     this.ramp.observe(fold.outcomes, now);
     const events: BreakerEvent[] = fold.events;
     if (now >= this.state.nextProbeAt) {
@@ -192,9 +232,13 @@ export class Supervisor {
     this.ramp.forgetApplied();
     this.probeFailuresInARow = 0;
     this.state.nextProbeAt = now; // probe at once: the new leader wants a fresh view
+    this.stash?.forget(); // and checks Stash at once
+    // A leader that does not check Stash (no STASH_URL) must not leave another's verdict holding jobs.
+    if (!this.stash && snap.health.stashLastCheckAt !== null) await this.state.saveHealth(NO_STASH_VERDICT);
     this.opts.log.info({ id: this.id, state: snap.breaker.state, ramp: !!snap.ramp }, 'became the supervisor leader');
     // Replace what could not be read with the safe state, breaker and ramp together.
     if (snap.warnings.length) await this.persist(this.state.rampWrites(snap.ramp));
+    await this.state.noteObservedSince(now);
     await this.perform(takeoverEffects(this.state.holdView()), now);
   }
 
@@ -277,8 +321,11 @@ export class Supervisor {
 
   /** GET /identity now; records the result (also the entry point of the manual probe). */
   async probe(): Promise<ProbeResult> {
-    const result = await probeIdentity(this.opts.plex, this.opts.config.health.timeoutMs, this.now);
+    const result = await probeIdentity(this.opts.plex, this.opts.config.health.timeoutMs, this.now, (err) =>
+      this.opts.report?.fail(plexProblem(err, this.opts.config.plex.url)),
+    );
     const { at } = result;
+    if (result.ok) this.opts.report?.ok('plex');
     this.probeFailuresInARow = probeStreak(this.probeFailuresInARow, result.ok);
     if (this.leader) {
       this.scheduleProbe(this.now());

@@ -11,7 +11,7 @@ import type { PlexClient } from '../plex/client.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { StashClient } from '../stash-api/client.js';
 import { reportSummary, type LibraryReport } from './library-gaps.js';
-import { storeLibraryReport } from './library-report-store.js';
+import { storeLibraryFailure, storeLibraryReport } from './library-report-store.js';
 import { reconcileLibrary, type Handoff, type LibraryProgress, type LibraryStashPort } from './library-reconcile.js';
 import { createSyncQueue, enqueueSyncBulkCounted } from './queue.js';
 
@@ -81,6 +81,11 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
     await storeLibraryReport(redis, k, report);
     opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read; ${reportSummary(report)}`);
     return report;
+  } catch (err) {
+    // Kept, so the status page does not show an earlier report as if it were this run's.
+    const failure = { failedAt: Date.now(), dryRun: opts.dryRun === true, error: (err as Error).message };
+    await storeLibraryFailure(redis, k, failure).catch(() => undefined);
+    throw err;
   } finally {
     await ownQueue?.close().catch(() => undefined);
     if (!opts.redis) await closeQuietly(redis);

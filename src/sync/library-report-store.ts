@@ -14,10 +14,46 @@ export async function readLibraryReport(redis: RedisConnection, redisKeys: Pick<
   return parseLibraryReport(await readLibraryReportText(redis, redisKeys));
 }
 
+/** Keeps a finished run's report; a failure kept before is forgotten (this run is the newest word). */
 export async function storeLibraryReport(
   redis: RedisConnection,
-  redisKeys: Pick<Keys, 'reconcileReport'>,
+  redisKeys: Pick<Keys, 'reconcileReport' | 'reconcileFailure'>,
   report: LibraryReport,
 ): Promise<void> {
   await redis.set(redisKeys.reconcileReport, JSON.stringify(report));
+  await redis.del(redisKeys.reconcileFailure);
+}
+
+/** A run that did not finish: when it stopped, whether it was a dry run, why (one line, no secret). */
+export interface LibraryRunFailure {
+  failedAt: number;
+  dryRun: boolean;
+  error: string;
+}
+
+/** Keeps a failed run's record, so the last report is not shown as if it were current. */
+export async function storeLibraryFailure(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'reconcileFailure'>,
+  failure: LibraryRunFailure,
+): Promise<void> {
+  await redis.set(redisKeys.reconcileFailure, JSON.stringify({ ...failure, error: failure.error.slice(0, 500) }));
+}
+
+/** The stored failure as text, for parseLibraryFailure. */
+export function readLibraryFailureText(redis: RedisConnection, redisKeys: Pick<Keys, 'reconcileFailure'>): Promise<string | null> {
+  return redis.get(redisKeys.reconcileFailure);
+}
+
+/** Pure: the stored failure, or null (none, or unreadable). */
+export function parseLibraryFailure(raw: string | null | undefined): LibraryRunFailure | null {
+  try {
+    const v = raw ? (JSON.parse(raw) as Partial<LibraryRunFailure>) : null;
+    if (v && typeof v.failedAt === 'number' && typeof v.dryRun === 'boolean' && typeof v.error === 'string') {
+      return { failedAt: v.failedAt, dryRun: v.dryRun, error: v.error };
+    }
+  } catch {
+    /* unreadable: none */
+  }
+  return null;
 }

@@ -30,7 +30,12 @@ export interface SyncWorkerOptions {
   onAttempt?: (outcome: 'ok' | ErrorType, durationMs: number) => void;
   /** How often the summary line is logged while jobs run (default SUMMARY_INTERVAL_MS); tests shorten it. */
   summaryIntervalMs?: number;
+  /** Observer of every attempt's outcome, with the error (the process's dependency report). */
+  onOutcome?: (outcome: 'ok' | SyncError) => void;
 }
+
+/** Failures about a whole server (down, key rejected): reported once by the dependency report, so a job's line is debug. */
+const SERVER_WIDE: ReadonlySet<ErrorType> = new Set(['PlexServerDown', 'PlexTemporaryError', 'StashUnavailable', 'StashAuthError']);
 
 /** Longest a rate-limited worker waits before it asks again (BullMQ's default is 30 s). */
 export const RATE_LIMIT_RECHECK_MS = 200;
@@ -43,7 +48,8 @@ async function decideFailure(
   gate?: BreakerGate,
 ): Promise<FailureDecision> {
   const state = gate && gateMatters(type, job.attemptsStarted) ? await gate.state() : null;
-  const previousAuthErrorAt = gate && state && job.id && recordsAuthError(type, state) ? await gate.recordAuthError(job.id) : null;
+  const of = state ? recordsAuthError(type, state) : null;
+  const previousAuthErrorAt = gate && of && job.id ? await gate.recordAuthError(job.id, of) : null;
   return failureDecision(
     { type, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, gate: state, previousAuthErrorAt },
     strategies,
@@ -82,6 +88,7 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
     try {
       const result = await syncScene(parsed.data.sceneId, opts.deps);
       opts.onAttempt?.('ok', performance.now() - started);
+      opts.onOutcome?.('ok');
       await emitSignal(opts.connection, opts.signalsKey, 'ok', job.id ?? null);
       summary.count(outcomeOf(result));
       const level = perSceneLevel(parsed.data.reason);
@@ -91,8 +98,12 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
       if (!(err instanceof SyncError)) throw err; // a bug: BullMQ retries it and keeps the stack
       opts.onAttempt?.(err.type, performance.now() - started);
       summary.count('failed');
+      opts.onOutcome?.(err);
       await emitSignal(opts.connection, opts.signalsKey, err.type, job.id ?? null);
-      log.warn({ jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason }, 'sync attempt failed');
+      log[SERVER_WIDE.has(err.type) && opts.onOutcome ? 'debug' : 'warn'](
+        { jobId: job.id, sceneId: parsed.data.sceneId, attempt: job.attemptsMade + 1, reason: err.reason },
+        'sync attempt failed',
+      );
       const decision = await decideFailure(job, err.type, strategies, gate);
       if (decision === 'hold') {
         // The supervisor judges outages and rejected tokens: wait for it without spending an attempt (it

@@ -172,6 +172,13 @@ describe.skipIf(!executablePath)('status page in a browser', () => {
     );
     expect(await page.locator('[data-testid="queue-sync-paused"]').textContent()).toBe('paused by supervisor');
     expect(await page.locator('svg [data-ongoing="true"]').count()).toBe(1);
+    // The headline says the worst problem and what recovers it; nothing says Plex is up.
+    expect(await page.locator('[data-testid="headline"]').getAttribute('data-level')).toBe('error');
+    expect(await page.locator('[data-testid="headline-text"]').textContent()).toMatch(
+      /^Plex is unreachable .*: sync is paused; \d+ jobs wait, none fails\.$/,
+    );
+    expect(await page.locator('[data-testid="headline-action"]').textContent()).toContain('PLEX_URL');
+    expect(await page.locator('main').textContent()).not.toContain('Plex is up');
     await page.screenshot({ path: join(SHOTS, '2-outage-open.png'), fullPage: true });
 
     // The manual probe button reports Plex down.

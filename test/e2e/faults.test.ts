@@ -8,13 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
 import type { HealthRecord } from '../../src/resilience/health-record.js';
-import type { Outage } from '../../src/resilience/outages.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
 import { FAST_SUPERVISOR } from '../helpers/fast-supervisor.js';
 import { freePort, waitForRedis } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { parseOutages } from '../../src/resilience/store.js';
 
 const slow = process.env.S2P_SLOW_TESTS === '1';
 if (!slow) console.warn('[faults] S2P_SLOW_TESTS is not 1: the slow fault tests are SKIPPED (npm test in .ci/run runs them)');
@@ -139,7 +139,7 @@ describe('faults', () => {
       const rampStart = await r.redis.hget(keys(r.world.prefix).ramp, 'startedAt');
       r.proc('supervisor');
       await waitFor(r.allSynced, 60_000, 'backlog drained', 250);
-      const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!) as Outage[];
+      const outages = parseOutages(await r.redis.get(keys(r.world.prefix).outages), []);
       expect(outages[0].endedAt).not.toBeNull();
       expect(rampStart).not.toBeNull();
       expect((await r.queue.getJobCounts('failed')).failed).toBe(0);

@@ -9,10 +9,11 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProcess(script: string, env: Record<string, string>, args: string[] = []): Proc {
+export function startProcess(script: string, env: Record<string, string>, args: string[] = [], opts: { cwd?: string } = {}): Proc {
   const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: opts.cwd,
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));

@@ -204,7 +204,8 @@ describe('dashboard HTTP', () => {
           pauseReasons: ['plex down'],
         },
       });
-      expect(s.health).toEqual(health);
+      const notChecked = { checked: false, checkedAt: null, reachable: null, keyAccepted: null, version: null, lastError: null };
+      expect(s.health).toEqual({ ...health, stash: notChecked });
       const redacted = { ...ongoing, firstError: 'PlexServerDown: GET /library?X-Plex-Token=[REDACTED] → ECONNREFUSED' };
       expect(s.outages.current).toEqual(redacted);
       expect(s.outages.recent).toEqual([redacted, past]);

@@ -30,6 +30,9 @@ const open = (now: number): BreakerState => ({
   consecutiveFailures: 5,
 });
 
+/** The gate's Stash part while no supervisor checks Stash. */
+const NO_STASH = { stashWatched: false, stashKeyRejected: false, stashDown: false, stashCheckedAt: null };
+
 describe('breakerGate', () => {
   it('reads what the supervisor writes: an OPEN breaker holds, a token verdict is passed on', async () => {
     const { k, write, gate } = await setup();
@@ -38,13 +41,13 @@ describe('breakerGate', () => {
       healthWrite(k, { ...EMPTY_HEALTH, tokenRejected: true, tokenCheckedAt: NOW - 1_000 }),
     ]);
     expect(await gate.breakerClosed()).toBe(false);
-    expect(await gate.state()).toEqual({ holding: true, tokenRejected: true, tokenCheckedAt: NOW - 1_000 });
+    expect(await gate.state()).toEqual({ holding: true, tokenRejected: true, tokenCheckedAt: NOW - 1_000, ...NO_STASH });
   });
 
   it('nothing stored: CLOSED, not holding, the token not judged', async () => {
     const { gate } = await setup();
     expect(await gate.breakerClosed()).toBe(true);
-    expect(await gate.state()).toEqual({ holding: false, tokenRejected: false, tokenCheckedAt: null });
+    expect(await gate.state()).toEqual({ holding: false, tokenRejected: false, tokenCheckedAt: null, ...NO_STASH });
   });
 
   it('a damaged breaker reads as the supervisor reads it (reset to CLOSED), not as its bare state field', async () => {

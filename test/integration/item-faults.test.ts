@@ -20,6 +20,7 @@ import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { parseOutages } from '../../src/resilience/store.js';
 
 const quiet = createLogger({ level: 'silent' });
 const outcome = (r: PromiseSettledResult<unknown>) =>
@@ -216,7 +217,7 @@ describe('through the worker', () => {
     // Not an outage: no breaker transition, no outage, and the one failure signalled as its own type.
     expect(await r.redis.hget(k.breaker, 'state')).toBe('CLOSED');
     expect(await r.redis.llen(k.transitions)).toBe(0);
-    expect(await r.redis.llen(k.outages)).toBe(0);
+    expect(parseOutages(await r.redis.get(k.outages), [])).toEqual([]);
     const outcomes = (await readSignals(r.redis, k.signals, signalsBefore, 10_000)).map((s) => s.outcome);
     expect(outcomes.filter((o) => o !== 'ok')).toEqual(['PlexBadResponse']);
   }, 60_000);

@@ -13,6 +13,7 @@ import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { renderStatusMain } from '../../src/dashboard/page.js';
+import { buildStatus } from '../../src/supervisor/status.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.js';
 import { ROUTES } from '../../src/sim/plex.js';
@@ -29,6 +30,11 @@ import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const quiet = createLogger({ level: 'silent' });
+const PAGE_SETTINGS = {
+  ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 },
+  plexMaxRate: null,
+  trial: { calls: 10, errorRate: 0.2 },
+};
 const fast = (attempts: number) => ({
   attempts,
   backoffBaseMs: 300,
@@ -231,6 +237,27 @@ describe('Reconcile Library', () => {
     expect(dry).toMatchObject({ dryRun: true, queued: 0, toQueue: 7, scanned: 11 });
     expect(await r.queue.count()).toBe(0);
     expect((await readLibraryReport(r.redis, keys(r.world.prefix)))?.dryRun).toBe(true);
+  });
+
+  it('a run that fails after a dry run is kept: the status and the page say so, never the dry run as current', async () => {
+    const r = await gapLibrary();
+    const dry = await runLibraryReconcile(r.world.config, { dryRun: true, log: quiet });
+    await r.world.stash.setMode('down');
+    await expect(runLibraryReconcile(r.world.config, { dryRun: false, log: quiet })).rejects.toThrow();
+    const k = keys(r.world.prefix);
+    const status = await buildStatus({ redis: r.redis, keys: k, queues: [r.queue], config: r.world.config, now: Date.now() });
+    expect(status.reconcile?.last).toEqual(dry);
+    expect(status.reconcile?.lastFailure).toMatchObject({ dryRun: false });
+    expect(status.reconcile!.lastFailure!.failedAt).toBeGreaterThan(dry.finishedAt);
+    const html = renderStatusMain(status, { now: Date.now(), settings: PAGE_SETTINGS, nonce: 'n' });
+    expect(html).toMatch(/data-testid="reconcile-failed">The last run failed .*The report below is from an earlier run, not this one\./);
+    expect(html).toContain('Earlier run (dry run)');
+    expect(html).not.toContain('Last run (dry run)');
+    // A run that finishes forgets the failure.
+    await r.world.stash.setMode('up');
+    await runLibraryReconcile(r.world.config, { dryRun: true, log: quiet });
+    const after = await buildStatus({ redis: r.redis, keys: k, queues: [r.queue], config: r.world.config, now: Date.now() });
+    expect(after.reconcile?.lastFailure).toBeNull();
   });
 
   it('does not queue a drift PRESERVE_PLEX_EDITS keeps, nor a scene Plex does not hold without folder scans', async () => {

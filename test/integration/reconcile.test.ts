@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
+import { parseOutages } from '../../src/resilience/store.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
 import { encodeInboxEntry } from '../../src/model/inbox-item.js';
@@ -143,7 +144,7 @@ describe('reconciliation', () => {
     expect(await redis.hget(k.breaker, 'state')).toBe('OPEN');
     const clockReadsWhileOpen = world.stash.count({ operationName: 'StashClock' }) - clockReads;
     await world.plex.setMode('up');
-    const closed = async () => (JSON.parse((await redis.get(k.outages)) ?? '[]') as { endedAt: number | null; jobsAffected: number }[])[0];
+    const closed = async () => parseOutages(await redis.get(k.outages), [])[0];
     await waitFor(async () => (await closed())?.endedAt != null, 10_000, 'the outage closed');
     expect((await closed()).jobsAffected).toBe(edited.length);
     expect(clockReadsWhileOpen, 'no reconciliation while the queue is held').toBe(0);

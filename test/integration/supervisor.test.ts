@@ -3,10 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
-import type { HealthRecord } from '../../src/resilience/health-record.js';
-import type { Outage } from '../../src/resilience/outages.js';
 import { allowedRate, startRamp } from '../../src/resilience/ramp.js';
 import { readSignals } from '../../src/resilience/signals.js';
+import { parseOutages } from '../../src/resilience/store.js';
+import { parseHealth } from '../../src/resilience/health-record.js';
 import { startSupervisorRole, type SupervisorRole } from '../../src/roles/supervisor.js';
 import { buildStatus } from '../../src/supervisor/status.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
@@ -109,15 +109,11 @@ describe('supervisor', () => {
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
     await r.world.plex.setMode('down');
     await waitFor(async () => (await breakerState(r)) === 'OPEN', 5_000, 'breaker OPEN from probes');
-    const outages = JSON.parse((await r.redis.get(keys(r.world.prefix).outages))!) as Outage[];
+    const outages = parseOutages(await r.redis.get(keys(r.world.prefix).outages), []);
     expect(outages[0]).toMatchObject({ trigger: 'probe', endedAt: null });
     await r.world.plex.setMode('401');
     await waitFor(async () => (await breakerState(r)) === 'CLOSED', 10_000, 'closed again: /identity needs no token');
-    await waitFor(
-      async () => (JSON.parse((await r.redis.get(keys(r.world.prefix).health)) ?? '{}') as Partial<HealthRecord>).tokenRejected === true,
-      5_000,
-      'token rejected shown',
-    );
+    await waitFor(async () => parseHealth(await r.redis.get(keys(r.world.prefix).health), []).tokenRejected, 5_000, 'token rejected shown');
   });
 
   it('drains the backlog along the ramp: per-second edits never exceed the schedule by more than one', async () => {
@@ -282,7 +278,7 @@ describe('supervisor', () => {
     await r.redis.hset(k.breaker, 'state', 'CLOSED', 'since', String(now - 1_000), 'recoveries', '1');
     await r.redis.set(k.outages, JSON.stringify([outage({ startedAt: now - 10_000, endedAt: null })]));
     r.supervisors.push(await startSupervisorRole(r.config, quiet, { tickMs: 100 }));
-    await waitFor(async () => (JSON.parse((await r.redis.get(k.outages))!) as Outage[])[0].endedAt !== null, 5_000, 'the outage closed');
+    await waitFor(async () => parseOutages(await r.redis.get(k.outages), [])[0]?.endedAt !== null, 5_000, 'the outage closed');
     expect(await breakerState(r)).toBe('CLOSED');
   });
 

@@ -32,6 +32,7 @@ import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { M, outage, S } from '../helpers/outages.js';
+import { parseOutages } from '../../src/resilience/store.js';
 
 /** The text fields only: no image is read or uploaded (the images have tests of their own: images.test.ts). */
 const TEXT_FIELDS = 'title,summary,studio,date,genres,actors,rating';
@@ -214,11 +215,7 @@ describe('through a real outage of the Plex simulator, watched by the real super
       // Back: the breaker closes, the ramp starts, the outage is complete.
       await world.plex.setMode('up');
       await waitFor(async () => (await reader.hget(k.breaker, 'state')) === 'CLOSED', 10_000, 'breaker CLOSED');
-      await waitFor(
-        async () => (JSON.parse((await reader.get(k.outages)) ?? '[]') as Outage[])[0]?.endedAt != null,
-        5_000,
-        'outage closed',
-      );
+      await waitFor(async () => parseOutages(await reader.get(k.outages), [])[0]?.endedAt != null, 5_000, 'outage closed');
 
       const after = await task('outage_summary', prefix);
       expect(after.lines[0]).toBe('Outages recorded: 1');

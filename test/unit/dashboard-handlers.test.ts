@@ -25,7 +25,15 @@ import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js'
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const sources: StatusSources = {
-  snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+  snapshot: {
+    breaker: initialBreaker(NOW),
+    ramp: null,
+    outages: [],
+    observedSince: null,
+    health: { ...EMPTY_HEALTH },
+    signalCursor: '',
+    warnings: [],
+  },
   breakerStored: true,
   queues: { sync: { paused: false, pausedBy: null, waiting: 3, active: 0, delayed: 0, failed: 1, completed: 7, rateLimit: null } },
   leader: 'sup-1',
@@ -36,6 +44,11 @@ const settings = { ramp: { initialRate: 5, targetRate: 20, durationMs: 300_000 }
 const read: StatusRead = {
   status: shapeStatus(sources, { ramp: { ...settings.ramp, errorThreshold: 0.3, errorWindowMs: 60_000, restoreAfterMs: 5000 } }, NOW),
   sources,
+  headline: {
+    level: 'warn',
+    text: '1 job failed.',
+    action: { label: 'Recover failed outage jobs (a dry run first)', buttonId: 'requeue-dry' },
+  },
   at: NOW,
 };
 const readStatus = () => Promise.resolve(read);
@@ -45,7 +58,7 @@ const body = (text: string) => ({ query: {}, body: Buffer.from(text), remote: '1
 
 describe('GET /api/status', () => {
   it('answers the status document read through its port', async () => {
-    expect(await statusHandler({ readStatus })({ query: {} })).toEqual({ status: 200, json: read.status });
+    expect(await statusHandler({ readStatus })({ query: {} })).toEqual({ status: 200, json: { ...read.status, headline: read.headline } });
   });
 
   it('passes a read that timed out on (503 from the error handler)', async () => {

@@ -28,6 +28,7 @@ describe('metrics', () => {
       snapshot: {
         breaker: { ...initialBreaker(NOW - 1_000), state: 'OPEN', openedAt: NOW - 1_000, recoveries: 3 },
         ramp: null,
+        observedSince: null,
         outages: [
           {
             id: 'b',
@@ -126,7 +127,15 @@ describe('metrics', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const sm = new StatusMetrics(registry);
     const sources: StatusSources = {
-      snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+      snapshot: {
+        breaker: initialBreaker(NOW),
+        ramp: null,
+        outages: [],
+        observedSince: null,
+        health: { ...EMPTY_HEALTH },
+        signalCursor: '',
+        warnings: [],
+      },
       breakerStored: true,
       queues: {},
       leader: null,

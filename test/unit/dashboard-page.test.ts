@@ -17,7 +17,15 @@ const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 
 function status(over: Partial<StatusJson> = {}): StatusJson {
   const base = shapeStatus(
     {
-      snapshot: { breaker: initialBreaker(NOW), ramp: null, outages: [], health: { ...EMPTY_HEALTH }, signalCursor: '', warnings: [] },
+      snapshot: {
+        breaker: initialBreaker(NOW),
+        ramp: null,
+        outages: [],
+        observedSince: null,
+        health: { ...EMPTY_HEALTH },
+        signalCursor: '',
+        warnings: [],
+      },
       breakerStored: true,
       queues: { sync: queue },
       leader: 'sup-1',
@@ -48,6 +56,7 @@ describe('status page', () => {
           breaker: { ...initialBreaker(NOW - 3_000), state: 'HALF_OPEN', openedAt: NOW - 60_000, trialCalls: 3, trialFailures: 1 },
           ramp: null,
           outages: [],
+          observedSince: null,
           health: { ...EMPTY_HEALTH },
           signalCursor: '',
           warnings: [],

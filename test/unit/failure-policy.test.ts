@@ -78,19 +78,22 @@ describe('failureDecision', () => {
 });
 
 describe('what the worker asks the gate', () => {
-  it('only for outage-class errors and 401/403, while holds remain', () => {
+  it("only for outage-class errors, 401/403 and Stash's faults, while holds remain", () => {
     expect(gateMatters('PlexServerDown', 1)).toBe(true);
     expect(gateMatters('PlexAuthError', MAX_HELD_STARTS)).toBe(true);
     expect(gateMatters('PlexServerDown', MAX_HELD_STARTS + 1)).toBe(false);
     expect(gateMatters('PlexNotFound', 1)).toBe(false);
     expect(gateMatters('PlexBadResponse', 1)).toBe(false);
-    expect(gateMatters('StashUnavailable', 1)).toBe(false);
+    // Stash's faults: the supervisor's Stash check judges them (stashErrorAction).
+    expect(gateMatters('StashUnavailable', 1)).toBe(true);
+    expect(gateMatters('StashAuthError', 1)).toBe(true);
+    expect(gateMatters('StashSceneMissing', 1)).toBe(false);
   });
 
   it('records a 401/403 only while the supervisor holds (it is what tells a rejected token from a refusal)', () => {
-    expect(recordsAuthError('PlexAuthError', HOLDING)).toBe(true);
-    expect(recordsAuthError('PlexAuthError', FREE)).toBe(false);
-    expect(recordsAuthError('PlexServerDown', HOLDING)).toBe(false);
+    expect(recordsAuthError('PlexAuthError', HOLDING)).toBe('plex');
+    expect(recordsAuthError('PlexAuthError', FREE)).toBeNull();
+    expect(recordsAuthError('PlexServerDown', HOLDING)).toBeNull();
   });
 });
 

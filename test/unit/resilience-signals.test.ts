@@ -47,6 +47,7 @@ describe('foldSignals', () => {
       outcomes: [{ at: AT + 1, ok: true }],
       affectedJobs: [],
       authSuspect: false,
+      stashSuspect: false,
     });
   });
 
@@ -56,6 +57,7 @@ describe('foldSignals', () => {
       outcomes: [{ at: AT + 2, ok: false }],
       affectedJobs: ['j'],
       authSuspect: false,
+      stashSuspect: false,
     });
   });
 
@@ -65,6 +67,7 @@ describe('foldSignals', () => {
       outcomes: [],
       affectedJobs: [],
       authSuspect: true,
+      stashSuspect: false,
     });
   });
 

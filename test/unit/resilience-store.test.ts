@@ -28,9 +28,8 @@ describe('stored outage history', () => {
 
   it('never writes a record that would not read back', () => {
     const broken = { ...outage({ id: 'nan', startedAt: 5_000 }), jobsAffected: Number.NaN };
-    expect((JSON.parse(outagesToStore([broken, outage({ id: 'ok', startedAt: 6_000 })])) as { id: string }[]).map((o) => o.id)).toEqual([
-      'ok',
-    ]);
+    const stored = JSON.parse(outagesToStore([broken, outage({ id: 'ok', startedAt: 6_000 })])) as { id: string }[];
+    expect(stored.map((o) => o.id)).toEqual(['ok']);
   });
 });
 
@@ -44,6 +43,13 @@ describe('stored health record', () => {
       nextProbeAt: 1_700_000_004_321.7,
       tokenRejected: false,
       tokenCheckedAt: null,
+      stashLastCheckAt: 1_700_000_000_100,
+      stashCheckedAt: 1_700_000_000_100,
+      stashReachable: true,
+      stashKeyRejected: false,
+      stashDown: false,
+      stashVersion: 'v0.28.1',
+      stashError: null,
     };
     const warnings: string[] = [];
     expect(parseHealth(JSON.stringify(h), warnings)).toEqual(h);

@@ -18,6 +18,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
       breaker: over.breaker ?? initialBreaker(NOW),
       ramp: null,
       outages: over.outages ?? [],
+      observedSince: null,
       health: { ...EMPTY_HEALTH },
       signalCursor: '',
       warnings: [],
@@ -29,6 +30,7 @@ function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outage
     leaderTtlMs: over.leaderTtlMs ?? -2,
     skipped: over.skipped ?? {},
     libraryReport: over.libraryReport ?? null,
+    libraryFailure: over.libraryFailure ?? null,
   };
 }
 
@@ -50,7 +52,16 @@ describe('shapeStatus', () => {
           pauseReasons: [],
         },
       },
-      health: { lastProbeAt: null, ok: null, latencyMs: null, nextProbeAt: null, error: null, tokenRejected: false, tokenCheckedAt: null },
+      health: {
+        lastProbeAt: null,
+        ok: null,
+        latencyMs: null,
+        nextProbeAt: null,
+        error: null,
+        tokenRejected: false,
+        tokenCheckedAt: null,
+        stash: { checked: false, checkedAt: null, reachable: null, keyAccepted: null, version: null, lastError: null },
+      },
       outages: {
         current: null,
         recent: [],
@@ -59,7 +70,7 @@ describe('shapeStatus', () => {
       supervisor: { leader: null, alive: false },
       matching: { pathHint: null, pathHints: [], libraryProblems: [], librariesCheckedAt: null, conflicts: { count: 0, recent: [] } },
       sync: { skipped: {} },
-      reconcile: { last: null },
+      reconcile: { last: null, lastFailure: null },
       excluded: { count: 0, scenes: [] },
       concurrency: [],
     });
@@ -67,8 +78,14 @@ describe('shapeStatus', () => {
 
   it('reconcile.last: the stored Reconcile Library report; a damaged one reads as none', () => {
     const report = { ...emptyReport(true, NOW - 5_000), scanned: 3, finishedAt: NOW };
-    expect(shapeStatus(sources({ libraryReport: JSON.stringify(report) }), config, NOW).reconcile).toEqual({ last: report });
-    expect(shapeStatus(sources({ libraryReport: '{"scanned":"x"}' }), config, NOW).reconcile).toEqual({ last: null });
+    expect(shapeStatus(sources({ libraryReport: JSON.stringify(report) }), config, NOW).reconcile).toEqual({
+      last: report,
+      lastFailure: null,
+    });
+    expect(shapeStatus(sources({ libraryReport: '{"scanned":"x"}' }), config, NOW).reconcile).toEqual({ last: null, lastFailure: null });
+    const failure = { failedAt: NOW - 1_000, dryRun: false, error: 'Stash unreachable' };
+    expect(shapeStatus(sources({ libraryFailure: JSON.stringify(failure) }), config, NOW).reconcile?.lastFailure).toEqual(failure);
+    expect(shapeStatus(sources({ libraryFailure: '{"failedAt":"x"}' }), config, NOW).reconcile?.lastFailure).toBeNull();
   });
 
   it('sync.skipped: the scenes SYNC_REQUIRE held back, by requirement', () => {

@@ -51,6 +51,7 @@ function status(patch: { [K in keyof StatusJson]?: Partial<StatusJson[K]> } = {}
       error: null,
       tokenRejected: false,
       tokenCheckedAt: null,
+      stash: { checked: false, checkedAt: null, reachable: null, keyAccepted: null, version: null, lastError: null },
     },
     outages: {
       current: null,

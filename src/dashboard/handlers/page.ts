@@ -20,9 +20,9 @@ function contentSecurityPolicy(nonce: string): string {
 
 export function pageHandler(ports: PagePorts): Handler {
   return async (req) => {
-    const { status, at } = await ports.readStatus();
+    const { status, at, headline } = await ports.readStatus();
     const nonce = ports.nonce();
-    const ctx = ports.pageContext(at, nonce);
+    const ctx = { ...ports.pageContext(at, nonce), headline };
     const render = req.query.partial === 'main' ? renderStatusMain : renderStatusPage;
     return {
       status: 200,

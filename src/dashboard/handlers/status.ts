@@ -1,4 +1,4 @@
-// GET /api/status: the status document (the page's data), redacted.
+// GET /api/status: the status document (the page's data) with its headline, redacted.
 import { json, type Handler } from '../reply.js';
 import type { ReadStatus } from '../status-reader.js';
 
@@ -8,5 +8,9 @@ export interface StatusPorts {
 }
 
 export function statusHandler(ports: StatusPorts): Handler {
-  return async () => json(200, (await ports.readStatus()).status);
+  return async () => {
+    const read = await ports.readStatus();
+    // The headline is an extra of the page's: the worst problem now and what recovers it.
+    return json(200, { ...read.status, headline: read.headline });
+  };
 }
