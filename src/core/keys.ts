@@ -81,6 +81,8 @@ export function keys(prefix: string) {
     reconcileIndex: `${prefix}:reconcile:index`,
     /** Hash: job id → how often requeue moved it back. */
     requeueCounts: `${prefix}:requeue:counts`,
+    /** String: the effective settings a user changes in Stash and where each came from (JSON, src/settings/store.ts). */
+    settings: `${prefix}:settings`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

@@ -11,6 +11,7 @@ import type { Outage } from '../resilience/outages.js';
 import { formatAgo, formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { escapeXml as esc, renderOutageChart } from './chart.js';
 import { CSRF_HEADER_VALUE } from './security.js';
+import { settingsPanelBody } from './settings-panel.js';
 
 export interface PageContext {
   now: number;
@@ -300,7 +301,7 @@ export function renderStatusMain(s: StatusJson, ctx: PageContext): string {
       .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? s.sync.skipped : null))
       .join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(s, ctx)}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${hero}${cards}${excludedSection(s, ctx)}${reconcileSection(s, ctx)}${metricsSection(s)}${outagesSection(s, ctx)}${card('settings-card', 'Settings from Stash', settingsPanelBody(s.settings, ctx.now), 'wide')}`;
 }
 
 const CSS = `
@@ -363,6 +364,7 @@ button:hover{background:#f1f5f9}button:disabled{opacity:.6;cursor:progress}
 #requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
 #reconcile-result p{margin:2px 0}#reconcile-result:empty{display:none}
 #restore-result p{margin:2px 0}#restore-result:empty{display:none}
+table.settings{border-collapse:collapse;width:100%;font-size:13.5px}table.settings th,table.settings td{text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid #eef2f6;overflow-wrap:anywhere}.table-scroll{overflow-x:auto}
 ul.excluded{list-style:none;margin:8px 0 0;padding:0}ul.excluded li{padding:4px 0;border-bottom:1px solid #eef2f6}ul.excluded button{font-size:12.5px;padding:2px 8px;margin-left:6px}
 .recovery input[type=text]{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid #cbd5e1;width:14em}
 #requeue-result .big{font-size:18px;margin:0 0 4px}

@@ -18,6 +18,12 @@ import { readPluginSettings } from './stash-plugin-config.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
 export const PLUGIN_ID = 'stash2plex';
+/**
+ * Every variant's id (one manifest file name each: Stash refuses two plugins of one id), in the order
+ * their settings are looked for: whichever variant is installed, its settings are read.
+ */
+export const PLUGIN_IDS = [PLUGIN_ID, 'stash2plex-node', 'stash2plex-http', 'stash2plex-curl'] as const;
+export type PluginVariantId = (typeof PLUGIN_IDS)[number];
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_PREFIX = 's2p';
@@ -149,7 +155,7 @@ async function fetchPluginSettings(input: PluginInput, env: Env): Promise<Record
   if (!url.ok) throw new Error(url.error);
   const all = await readPluginSettings({
     url: url.url,
-    pluginId: PLUGIN_ID,
+    pluginId: PLUGIN_IDS,
     apiKey: env.STASH_API_KEY?.trim() || undefined,
     sessionCookie: sessionCookieOf(input.server_connection),
   });

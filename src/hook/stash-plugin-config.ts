@@ -5,6 +5,7 @@
 // waits for on every scene save. So this module imports nothing heavy, and nothing at all runs until it
 // is called. The document is listed with every other one Stash is sent (src/stash-api/queries.ts), where
 // the tests check it against Stash's real schema.
+import type * as NodeHttp from 'node:http';
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import { ResponseTooLarge } from '../core/bounded-body.js';
 import { lazyBuiltin } from '../core/lazy-builtin.js';
@@ -18,16 +19,17 @@ const MAX_DETAIL = 300;
 const OPERATION = 'PluginConfiguration';
 
 /**
- * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The id is
- * written into the document as a string literal, not passed as a variable: `include` is `[String!]` in
+ * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The ids are
+ * written into the document as string literals, not passed as a variable: `include` is `[String!]` in
  * Stash v0.24 and `[ID!]` from v0.25.0 on, and a variable of either type is rejected by the other
  * (422, "Variable "$id" of type "ID!" used in position expecting type "String!""); a literal fits both.
  */
-export function pluginConfigurationQuery(pluginId: string): string {
+export function pluginConfigurationQuery(pluginId: string | readonly string[]): string {
+  const ids = (typeof pluginId === 'string' ? [pluginId] : pluginId).map((id) => JSON.stringify(id));
   return /* GraphQL */ `
   query PluginConfiguration {
     configuration {
-      plugins(include: [${JSON.stringify(pluginId)}])
+      plugins(include: [${ids.join(', ')}])
     }
   }
 `;
@@ -36,7 +38,8 @@ export function pluginConfigurationQuery(pluginId: string): string {
 export interface PluginSettingsRequest extends StashCredentials {
   /** Stash's base URL, e.g. `http://localhost:9999` (a path prefix behind a proxy is kept). */
   url: string;
-  pluginId: string;
+  /** The plugin id, or several (the variants of one plugin): the settings of the first that has any. */
+  pluginId: string | readonly string[];
   /** Whole request, answer included (default PLUGIN_SETTINGS_TIMEOUT_MS). */
   timeoutMs?: number;
 }
@@ -45,10 +48,17 @@ const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}â
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The plugin's settings out of Stash's answer: `{}` while none are saved. Throws, saying why, on a
- * GraphQL error or an answer of another shape.
+ * The plugin's settings out of Stash's answer: `{}` while none are saved; of several ids, the first
+ * that has settings. Throws, saying why, on a GraphQL error or an answer of another shape.
  */
-export function pluginSettingsOf(body: unknown, pluginId: string): Record<string, unknown> {
+export function pluginSettingsOf(body: unknown, pluginId: string | readonly string[]): Record<string, unknown> {
+  if (typeof pluginId !== 'string') {
+    for (const id of pluginId) {
+      const settings = pluginSettingsOf(body, id);
+      if (Object.keys(settings).length > 0) return settings;
+    }
+    return {};
+  }
   if (!isObject(body)) throw new Error('the answer is not a GraphQL JSON body');
   const errors = body.errors;
   if (Array.isArray(errors) && errors.length > 0) {
@@ -92,7 +102,7 @@ function readBody(res: IncomingMessage, limit: number): Promise<string> {
 export async function readPluginSettings(req: PluginSettingsRequest): Promise<Record<string, unknown>> {
   const what = `POST /graphql ${OPERATION}`;
   const url = new URL(`${req.url.replace(/\/+$/, '')}/graphql`);
-  const http = await lazyBuiltin<typeof import('node:http')>(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  const http = await lazyBuiltin<typeof NodeHttp>(url.protocol === 'https:' ? 'node:https' : 'node:http');
   const payload = JSON.stringify({ operationName: OPERATION, query: pluginConfigurationQuery(req.pluginId) });
   const options: RequestOptions = {
     method: 'POST',
@@ -120,7 +130,7 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
   try {
     ({ status, text } = await answer);
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
   }
   let body: unknown;
   try {
@@ -135,6 +145,6 @@ export async function readPluginSettings(req: PluginSettingsRequest): Promise<Re
   try {
     return pluginSettingsOf(body, req.pluginId);
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
   }
 }

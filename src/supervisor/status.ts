@@ -16,6 +16,7 @@ import { readLease } from '../resilience/lease.js';
 import { readSnapshot, type SupervisorSnapshot } from '../resilience/store.js';
 import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
+import { readSettingsRecord, type SettingsRecord } from '../settings/store.js';
 
 export { parseLibraryCheck } from './library-check.js';
 
@@ -50,6 +51,8 @@ export interface StatusJson {
   reconcile?: { last: LibraryReport | null };
   /** Extra: scenes kept out of sync (restored), how many and the newest few (bounded); always set by shapeStatus. */
   excluded?: ExcludedStatus;
+  /** Extra: the settings a user changes in Stash, each with its value and source (stash, environment, default); null before a process read them. */
+  settings?: SettingsRecord | null;
 }
 
 export interface ExcludedStatus {
@@ -90,6 +93,8 @@ export interface StatusSources {
   libraryReport?: string | null;
   /** Scenes kept out of sync (absent: none). */
   excluded?: ExcludedStatus;
+  /** The effective Stash-side settings as last read (absent: none recorded). */
+  settings?: SettingsRecord | null;
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -122,6 +127,8 @@ export async function readStatusSources(args: {
       readConflicts(redis, k.plexConflicts),
       listExclusions(redis, k, readWarnings),
     ]);
+  const settings = await readSettingsRecord(redis, k);
+  if (settings.warning) readWarnings.push(settings.warning);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
@@ -135,6 +142,7 @@ export async function readStatusSources(args: {
     skipped: counts(skipped),
     libraryReport,
     excluded,
+    settings: settings.record,
   };
 }
 
@@ -197,6 +205,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     sync: { skipped: src.skipped },
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null) },
     excluded: src.excluded ?? { count: 0, scenes: [] },
+    settings: src.settings ?? null,
   };
 }
 
