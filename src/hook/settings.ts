@@ -1,4 +1,5 @@
-// The hook's settings, read here and nowhere else: the environment over the plugin folder's .env, the
+// The hook's settings, read here and nowhere else: the environment over the plugin folder's .env (found
+// from the input's PluginDir or the script's path: Stash runs plugins in its own working directory), the
 // plugin's settings in Stash (cached for 60 s in a file of the plugin folder, refreshed by one GraphQL
 // POST: ./stash-plugin-config.ts), the plugin folder itself, and the stdin deadline. REDIS_URL /
 // REDIS_PREFIX from the environment win over the plugin settings redisUrl / redisPrefix, which win over
@@ -80,15 +81,20 @@ export function resolveRedisSettings(env: Env, plugin: Record<string, unknown> =
 
 // ---- the environment, the plugin folder, the stdin deadline ---------------------------------------
 
-/** The environment over a .env in the working directory (Stash runs plugins in their folder). */
-export function pluginEnvironment(): Env {
+/**
+ * The environment over the .env of the plugin folder. Stash runs a plugin in its own working directory
+ * (stashapp/stash pkg/plugin/config.go: "The current working directory is set to that of the stash
+ * process"), so the folder is `dir` (pluginDir), never the working directory.
+ */
+export function pluginEnvironment(dir: string): Env {
   // util.parseEnv is Node ≥ 20.12: before that (undefined in the CommonJS bundle), the environment alone.
   if (typeof parseEnv !== 'function') return process.env;
+  const file = join(dir, '.env');
   let text: string;
   try {
     // Most plugin folders have none: existsSync spares the run a thrown ENOENT.
-    if (!existsSync('.env')) return process.env;
-    text = readFileSync('.env', 'utf8');
+    if (!existsSync(file)) return process.env;
+    text = readFileSync(file, 'utf8');
   } catch {
     return process.env;
   }

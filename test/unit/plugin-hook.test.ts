@@ -133,10 +133,14 @@ describe('decideHook', () => {
     }
   });
 
-  it('rejects an input without hookContext', () => {
-    expect(decideHook(input(undefined, { mode: 'x' }), NOW)).toEqual({
+  it('rejects an input without hookContext; a task (args.mode) is told the tasks need Node (the HTTP hook runs hooks only)', () => {
+    expect(decideHook(input(undefined, {}), NOW)).toEqual({
       action: 'reject',
       error: 'invalid plugin input: args.hookContext is missing',
+    });
+    expect(decideHook(input(undefined, { mode: 'sync_all' }), NOW)).toEqual({
+      action: 'reject',
+      error: 'task sync_all: the tasks need Node.js 20 or newer on the Stash host (the HTTP hook runs hooks only)',
     });
   });
 
