@@ -207,7 +207,7 @@ describe('stdout and stderr lines', () => {
 describe('manifest and tasks', () => {
   it('pluginManifest follows the Stash plugin format', () => {
     const m = pluginManifest('1.2.3');
-    expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
+    expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['sh', '{pluginDir}/stash2plex.sh'] });
     expect(m.hooks).toHaveLength(2);
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
     expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
