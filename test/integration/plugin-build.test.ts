@@ -61,15 +61,25 @@ const build = (out: string, env: Record<string, string> = {}, extra: string[] = 
 const STASH_TOP_KEYS = ['name', 'description', 'url', 'version', 'interface', 'exec', 'errLog', 'tasks', 'hooks', 'ui', 'settings'];
 const STASH_HOOK_KEYS = ['name', 'description', 'execArgs', 'defaultArgs', 'triggeredBy'];
 
+interface BuiltManifest {
+  name: string;
+  description: string;
+  version: string;
+  interface: string;
+  exec: string[];
+  hooks: { triggeredBy: string[] }[];
+  tasks?: { defaultArgs: { mode: string } }[];
+}
+
 /** A manifest file → its document, asserting Stash would load it. */
-function stashManifest(file: string): Record<string, any> {
+function stashManifest(file: string): BuiltManifest {
   const text = readFileSync(file, 'utf8');
-  const m = parse(text) as Record<string, any>;
+  const m = parse(text) as BuiltManifest;
   for (const k of Object.keys(m)) expect(STASH_TOP_KEYS, `${file}: key ${k}`).toContain(k);
   expect(m.interface).toBe('raw');
   expect(Array.isArray(m.exec) && m.exec.every((a: unknown) => typeof a === 'string')).toBe(true);
   for (const h of m.hooks) for (const k of Object.keys(h)) expect(STASH_HOOK_KEYS).toContain(k);
-  expect(m.hooks.flatMap((h: { triggeredBy: string[] }) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
+  expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
   if (PYYAML) {
     const py = spawnSync('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
       input: text,
@@ -117,7 +127,7 @@ describe('build-plugin.mjs: the four plugin folders', () => {
   it('every manifest is one Stash loads, each under its own id: exec, interface raw, hooks on every trigger', () => {
     const main = stashManifest(join(out, 'main', 'stash2plex.yml'));
     expect(main.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh']);
-    expect(main.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
+    expect(main.tasks?.map((t) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
     const node = stashManifest(join(out, 'node', 'stash2plex-node.yml'));
     expect(node.exec).toEqual(['node', '{pluginDir}/stash2plex.cjs']);
     const wget = stashManifest(join(out, 'http', 'stash2plex-http.yml'));
@@ -237,7 +247,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
       { encoding: 'utf8' },
     );
     expect(py.status, py.stderr).toBe(0);
-    return JSON.parse(py.stdout);
+    return JSON.parse(py.stdout) as { name: string; mode: number; sha256: string }[];
   }
   const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -250,8 +260,8 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
       });
       expect(r.code, r.stderr).toBe(0);
       expect(readdirSync(out).sort()).toEqual(['index.yml', 'stash2plex.zip']);
-      const index = parse(readFileSync(join(out, 'index.yml'), 'utf8'));
-      const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8'));
+      const index = parse(readFileSync(join(out, 'index.yml'), 'utf8')) as { metadata: { description: string }; sha256: string }[];
+      const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8')) as BuiltManifest;
       expect(index).toEqual([
         {
           id: 'stash2plex',
@@ -272,7 +282,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
         });
         expect(py.status, py.stderr).toBe(0);
         // YAML 1.1 reads the date as a timestamp; Stash's decoder takes it as the string it is (its own template writes it so).
-        expect(JSON.parse(py.stdout)[0].sha256).toBe(index[0].sha256);
+        expect((JSON.parse(py.stdout) as { sha256: string }[])[0].sha256).toBe(index[0].sha256);
       }
       if (PYTHON) {
         const entries = zipEntries(join(out, 'stash2plex.zip'));

@@ -119,9 +119,9 @@ describe('stashUrl', () => {
   });
   it('says what is missing or wrong', () => {
     expect(stashUrl({ PluginDir: '/p' })).toEqual({ ok: false, error: 'server_connection lacks Scheme, Host, Port: cannot reach Stash' });
-    expect(stashUrl({ ...conn, Scheme: 'ftp' })).toMatchObject({ ok: false, error: expect.stringMatching(/Scheme/) });
-    expect(stashUrl({ ...conn, Port: 0 })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) });
-    expect(stashUrl({ ...conn, Port: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) });
+    expect(stashUrl({ ...conn, Scheme: 'ftp' })).toMatchObject({ ok: false, error: expect.stringMatching(/Scheme/) as unknown });
+    expect(stashUrl({ ...conn, Port: 0 })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as unknown });
+    expect(stashUrl({ ...conn, Port: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as unknown });
   });
   it('sessionCookieOf maps Name/Value', () => {
     expect(sessionCookieOf(conn)).toEqual({ name: 'session', value: 'cookie-secret-123' });
