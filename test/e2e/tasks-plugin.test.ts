@@ -86,7 +86,7 @@ function runTask(
       clearTimeout(timer);
       let result: Run['result'] = {};
       try {
-        result = JSON.parse(stdout);
+        result = JSON.parse(stdout) as Run['result'];
       } catch {
         /* asserted below */
       }
@@ -103,8 +103,9 @@ function runTask(
 function expectWellFormed(r: Run) {
   expect(r.stdout.endsWith('\n')).toBe(true);
   expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
-  expect(Object.keys(JSON.parse(r.stdout))).toHaveLength(1);
-  for (const line of r.stderr.split('\n').filter(Boolean)) expect(line).toMatch(/^\x01[tdiwep]\x02/);
+  expect(Object.keys(JSON.parse(r.stdout) as object)).toHaveLength(1);
+  for (const line of r.stderr.split('\n').filter(Boolean))
+    expect(['t', 'd', 'i', 'w', 'e', 'p'].map((l) => `\x01${l}\x02`)).toContain(line.slice(0, 3));
   expect(r.stdout + r.stderr).not.toContain(SIM_PLEX_TOKEN);
   expect(r.stdout + r.stderr).not.toContain(SIM_STASH_KEY);
   expect(r.stdout).not.toMatch(/\n\s+at /);
@@ -120,8 +121,10 @@ async function writeBreaker(prefix: string, state: 'OPEN' | 'CLOSED', since: num
 
 describe('the manifest', () => {
   it('lists every task, in PLUGIN_TASKS order, with its mode and default args', () => {
-    const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
-    const tasks = m.tasks.map((t: { name: string; defaultArgs: Record<string, string> }) => [t.name, t.defaultArgs]);
+    const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8')) as {
+      tasks: { name: string; defaultArgs: Record<string, string> }[];
+    };
+    const tasks = m.tasks.map((t) => [t.name, t.defaultArgs]);
     expect(tasks).toEqual(PLUGIN_TASKS.map((t) => [t.name, { mode: t.mode, ...('args' in t ? t.args : {}) }]));
     expect(tasks.slice(2)).toEqual([
       ['Health Check', { mode: 'health_check' }],
@@ -136,8 +139,10 @@ describe('the manifest', () => {
       ['Restore Plex Metadata', { mode: 'restore' }],
       ['Clear Failed Jobs (dry run)', { mode: 'clear_failed_dry_run' }],
       ['Clear Failed Jobs', { mode: 'clear_failed' }],
-      ['Purge Failed Jobs Older Than N Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],
-      ['Purge Failed Jobs Older Than N Days', { mode: 'purge_failed', days: '30' }],
+      ['Purge Failed Jobs Older Than 7 Days (dry run)', { mode: 'purge_failed_dry_run', days: '7' }],
+      ['Purge Failed Jobs Older Than 7 Days', { mode: 'purge_failed', days: '7' }],
+      ['Purge Failed Jobs Older Than 30 Days (dry run)', { mode: 'purge_failed_dry_run', days: '30' }],
+      ['Purge Failed Jobs Older Than 30 Days', { mode: 'purge_failed', days: '30' }],
       ['Clear Pending Queue (dry run)', { mode: 'clear_pending_dry_run' }],
       ['Clear Pending Queue', { mode: 'clear_pending' }],
     ]);

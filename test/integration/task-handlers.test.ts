@@ -210,7 +210,11 @@ describe('through a real outage of the Plex simulator, watched by the real super
       // Back: the breaker closes, the ramp starts, the outage is complete.
       await world.plex.setMode('up');
       await waitFor(async () => (await reader.hget(k.breaker, 'state')) === 'CLOSED', 10_000, 'breaker CLOSED');
-      await waitFor(async () => JSON.parse((await reader.get(k.outages)) ?? '[]')[0]?.endedAt != null, 5_000, 'outage closed');
+      await waitFor(
+        async () => (JSON.parse((await reader.get(k.outages)) ?? '[]') as { endedAt?: number | null }[])[0]?.endedAt != null,
+        5_000,
+        'outage closed',
+      );
 
       const after = await task('outage_summary', prefix);
       expect(after.lines[0]).toBe('Outages recorded: 1');
@@ -327,11 +331,11 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
       const recent = await failAt(Date.now() - 24 * H, specs(10, 2), env);
       const dry = await task('purge_failed_dry_run', s.prefix, { args: { days: '30' } });
       expect(dry.summary).toBe(
-        'Purge Failed Jobs Older Than N Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)',
+        'Purge Failed Jobs Older Than 30 Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)',
       );
       expect(await queue.getFailedCount()).toBe(5);
       const real = await task('purge_failed', s.prefix, { args: { days: '30' } });
-      expect(real.summary).toBe('Purge Failed Jobs Older Than N Days: 3 jobs of 5 failed more than 30 days ago removed');
+      expect(real.summary).toBe('Purge Failed Jobs Older Than 30 Days: 3 jobs of 5 failed more than 30 days ago removed');
       expect((await s.redis.zrange(queue.keys.failed, 0, -1)).sort()).toEqual(recent.sort());
       await expect(task('purge_failed', s.prefix, { args: { days: '-2' } })).rejects.toThrow(
         'Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more',
@@ -365,7 +369,7 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
     await s.queue.add('sync', job('4'), { ...jobOptions(job('4'), s.config.errorStrategies), delay: 60_000 });
     await enqueueSync(s.queue, job('5'), s.config.errorStrategies);
     // Scene 5's job is running (a worker took it).
-    const worker = new Worker(SYNC_QUEUE, null, { connection: s.redis, prefix: s.prefix, autorun: false });
+    const worker = new Worker<SyncJobData>(SYNC_QUEUE, null, { connection: s.redis, prefix: s.prefix, autorun: false });
     try {
       const active = await worker.getNextJob('token-1', { block: false });
       expect(active?.data.sceneId).toBe('1');
@@ -462,7 +466,7 @@ describe('Recover Outage Jobs', () => {
     });
     const none = await task('recover_dry_run', s.prefix, { args: { outage: 'latest' } });
     expect(none.summary).toBe(
-      'Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)',
+      'Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (npm run requeue -- --since 2h recovers a time window instead)',
     );
 
     const since = await task('recover_dry_run', s.prefix, {
