@@ -46,6 +46,8 @@ export class StashSettings {
   private readonly read?: () => Promise<Record<string, unknown>>;
   private readonly now: () => number;
   private failing: { since: number; loggedAt: number } | null = null;
+  /** Stash before v0.24.0 has no plugin settings (its schema refuses the query: 422): said once, then quiet. */
+  private noPluginSettings = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
 
@@ -127,6 +129,12 @@ export class StashSettings {
       return { stash, error: null };
     } catch (err) {
       const error = (err as Error).message;
+      if (/: HTTP 422\b/.test(error)) {
+        if (!this.noPluginSettings)
+          this.opts.log.info({ err: error }, 'settings: this Stash keeps no plugin settings (before v0.24.0): the environment applies');
+        this.noPluginSettings = true;
+        return { stash: null, error };
+      }
       if (!this.failing || now - this.failing.loggedAt >= FAILURE_LOG_EVERY_MS) {
         const what = this.settings.length ? 'the settings in force stay' : 'the environment and defaults apply';
         this.opts.log.warn({ err: error }, `settings: the plugin settings could not be read from Stash (STASH_URL): ${what}`);

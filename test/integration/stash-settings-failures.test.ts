@@ -69,6 +69,21 @@ describe('StashSettings when Stash cannot be read', () => {
     expect(r.applied).toEqual(['merge', 'mirror']); // nothing changed: nothing applied again
   });
 
+  it('a Stash before v0.24.0 (its schema refuses the query: 422) is said once, then the environment applies quietly', async () => {
+    const r = rig(() =>
+      Promise.reject(new Error('POST /graphql PluginConfiguration: HTTP 422: Cannot query field "plugins" on type "ConfigResult".')),
+    );
+    for (let i = 0; i < 5; i++) {
+      r.advance(40_000);
+      await r.settings.reload();
+    }
+    expect(r.applied).toEqual(['merge']);
+    expect(r.lines.map((l) => l.msg)).toEqual([
+      'settings: this Stash keeps no plugin settings (before v0.24.0): the environment applies',
+      'settings: none set in Stash',
+    ]);
+  });
+
   it('reloads never overlap, and stop waits for the one under way', async () => {
     let calls = 0;
     let release!: () => void;
