@@ -72,7 +72,7 @@ command -v "$tool" >/dev/null 2>&1 || fail "$tool is not on PATH"
 tmp=${TMPDIR:-/tmp}/stash2plex.$$
 err=$(mktemp 2>/dev/null) || err=$tmp.err
 body=
-trap 'rm -f "$err" $body' EXIT
+trap 'rm -f "$err" ${body:+"$body"}' EXIT
 if [ "$tool" = wget ]; then
   # GNU wget (Debian-based images) cannot post a pipe (it needs the size first): the input goes
   # through a file, which BusyBox wget takes as well.
