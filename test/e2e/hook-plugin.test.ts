@@ -23,6 +23,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
+import { STASH_SETTINGS } from '../../src/core/config.js';
+import { PLUGIN_IDS } from '../../src/hook/settings.js';
 import { codeCacheIdentity, openCodeCache, sealCodeCache } from '../../src/stash-plugin/code-cache-format.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import type { FanoutEvent, SyncJobData } from '../../src/model/inbox-item.js';
@@ -42,8 +44,8 @@ const dirs: string[] = [];
 
 interface FakeStash {
   port: number;
-  /** `include`: the plugin id a PluginConfiguration asked for (a string literal in the document). */
-  requests: { op: string; variables: Record<string, any>; include?: string; cookie: string | undefined }[];
+  /** `include`: the plugin ids a PluginConfiguration asked for (string literals in the document). */
+  requests: { op: string; variables: Record<string, any>; include?: string[]; cookie: string | undefined }[];
   settings: Record<string, unknown> | null;
   sceneIds: string[];
   recentIds: string[];
@@ -57,8 +59,8 @@ async function startFakeStash(): Promise<FakeStash> {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       const { operationName: op, variables = {}, query } = JSON.parse(body);
-      const literal = /plugins\(include: \[("(?:[^"\\]|\\.)*")\]\)/.exec(String(query))?.[1];
-      const include = literal === undefined ? undefined : (JSON.parse(literal) as string);
+      const literals = /plugins\(include: \[((?:"(?:[^"\\]|\\.)*"(?:, )?)+)\]\)/.exec(String(query))?.[1];
+      const include = literals === undefined ? undefined : (JSON.parse(`[${literals}]`) as string[]);
       state.requests.push({ op, variables, ...(include === undefined ? {} : { include }), cookie: req.headers.cookie });
       if (req.headers.cookie !== `session=${COOKIE}`) {
         res.writeHead(401).end();
@@ -67,7 +69,8 @@ async function startFakeStash(): Promise<FakeStash> {
       const page = (list: string[]) => list.slice((variables.page - 1) * variables.per_page, variables.page * variables.per_page);
       let data: unknown;
       if (op === 'PluginConfiguration') {
-        data = { configuration: { plugins: state.settings && include !== undefined ? { [include]: state.settings } : {} } };
+        // The settings are the first id's (the stash2plex plugin's), as Stash keys them by plugin id.
+        data = { configuration: { plugins: state.settings && include !== undefined ? { [include[0]]: state.settings } : {} } };
       } else if (op === 'FindScenesUpdated') {
         const list = String(variables.updated.value).startsWith('1969') ? state.sceneIds : state.recentIds;
         // Changed a minute ago: inside any recent window (what comes back is kept by its updated_at).
@@ -219,7 +222,7 @@ const spoolLines = (dir: string) =>
 beforeAll(async () => {
   buildDir = mkdtempSync(join(tmpdir(), 's2p-plugin-build-'));
   dirs.push(buildDir);
-  execFileSync(process.execPath, ['scripts/build-plugin.mjs', '--outdir', buildDir, '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-plugin.mjs', '--outdir', buildDir, '--quiet', '--no-env-file'], { stdio: 'inherit' });
   plugin = join(buildDir, 'stash2plex.cjs');
   redis = testRedis();
   stash = await startFakeStash();
@@ -240,14 +243,14 @@ describe('the built plugin folder', () => {
     const files = readdirSync(buildDir)
       .filter((f) => !f.endsWith('.v8cache'))
       .sort();
-    expect(files).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.yml']);
+    expect(files).toEqual(['stash2plex-hook.cjs', 'stash2plex-tasks.cjs', 'stash2plex.cjs', 'stash2plex.sh', 'stash2plex.yml']);
     // The hook bundle holds no package (scripts/build-plugin.mjs refuses one): zod/mini made it 41 KiB.
     expect(statSync(join(buildDir, 'stash2plex-hook.cjs')).size).toBeLessThan(32 * 1024);
     // The loader, run before every hook, is a few lines (with the code cache's header check).
     expect(statSync(plugin).size).toBeLessThan(3 * 1024);
     const m = parseYaml(readFileSync(join(buildDir, 'stash2plex.yml'), 'utf8'));
     const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-    expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
+    expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['sh', '{pluginDir}/stash2plex.sh'] });
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
     expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
     expect(m.tasks.map((t: { name: string }) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
@@ -255,10 +258,11 @@ describe('the built plugin folder', () => {
     expect(m.tasks.map((t: { defaultArgs: { mode: string } }) => t.defaultArgs.mode)).toEqual(
       expect.arrayContaining(['sync_all', 'sync_recent']),
     );
-    expect(m.settings).toEqual({
+    expect(m.settings).toMatchObject({
       redisUrl: expect.objectContaining({ type: 'STRING' }),
       redisPrefix: expect.objectContaining({ type: 'STRING' }),
     });
+    expect(Object.keys(m.settings).sort()).toEqual(['redisPrefix', 'redisUrl', ...STASH_SETTINGS.map((x) => x[0])].sort());
   });
 });
 
@@ -401,7 +405,7 @@ describe('hook', () => {
     const first = await runPlugin(edit(dir, 21));
     expectWellFormed(first);
     expect(first.result).toEqual({ output: 'queued scene 21' });
-    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: [...PLUGIN_IDS], cookie: `session=${COOKIE}` }]);
     const cache = join(dir, 'stash2plex.settings.json');
     expect(statSync(cache).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(cache, 'utf8')).settings).toEqual({ redisUrl: testRedisUrl(), redisPrefix: prefix });
@@ -423,12 +427,15 @@ describe('hook', () => {
     expect((await inbox(prefix)).map((j) => j.sceneId)).toEqual(['21', '22', '23', '24']);
   });
 
-  it('REDIS_URL/REDIS_PREFIX in the environment win over Stash, also from a .env in the working directory', async () => {
+  it('REDIS_URL/REDIS_PREFIX in the environment win over Stash, also from the .env of the plugin folder (Stash runs it elsewhere)', async () => {
     const dir = newPluginDir();
     const prefix = uniquePrefix('dotenv');
     stash.settings = { redisUrl: 'redis://127.0.0.1:1', redisPrefix: 'never-used' };
     writeFileSync(join(dir, '.env'), `REDIS_URL=${testRedisUrl()}\nREDIS_PREFIX=${prefix}\n`);
-    const r = await runPlugin(edit(dir, 31), { cwd: dir });
+    // Stash's working directory, with a .env of its own that must not be read.
+    const stashCwd = newPluginDir();
+    writeFileSync(join(stashCwd, '.env'), 'REDIS_URL=redis://127.0.0.1:1\nREDIS_PREFIX=wrong\n');
+    const r = await runPlugin(edit(dir, 31), { cwd: stashCwd });
     expect(r.result).toEqual({ output: 'queued scene 31' });
     expect(stash.requests).toEqual([]);
     expect(await redis.xlen(`${prefix}:inbox`)).toBe(1);
@@ -536,7 +543,7 @@ describe('the hook as Stash runs it (stdin a pipe): what it loads', () => {
     expectWellFormed(r);
     expect(r.result).toEqual({ output: 'queued scene 62' });
     expect(r.stderr).not.toMatch(/could not read the plugin settings/);
-    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: 'stash2plex', cookie: `session=${COOKIE}` }]);
+    expect(stash.requests).toEqual([{ op: 'PluginConfiguration', variables: {}, include: [...PLUGIN_IDS], cookie: `session=${COOKIE}` }]);
     expect(JSON.parse(readFileSync(join(dir, 'stash2plex.settings.json'), 'utf8')).settings).toEqual({
       redisUrl: testRedisUrl(),
       redisPrefix: prefix,
