@@ -262,7 +262,7 @@ describe('the built plugin folder', () => {
       redisUrl: expect.objectContaining({ type: 'STRING' }),
       redisPrefix: expect.objectContaining({ type: 'STRING' }),
     });
-    expect(Object.keys(m.settings).sort()).toEqual(['redisPrefix', 'redisUrl', ...STASH_SETTINGS.map((x) => x[0])].sort());
+    expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl', ...STASH_SETTINGS.map((x) => x[0])].sort());
   });
 });
 
