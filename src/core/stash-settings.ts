@@ -41,8 +41,8 @@ function fromEnvironment(key: string, variable: VariableName, env: Env): Effecti
 
 /**
  * `stash`: the plugin's saved settings (`{}` when none, or when Stash could not be read); `env`: the
- * process's environment (already validated); `lastGood`: the previous merge's settings, whose value a
- * setting keeps while Stash holds a bad one.
+ * process's environment (already validated); `lastGood`: the previous merge's settings (of any process:
+ * the stored record), whose Stash value a setting keeps while Stash holds a bad one.
  */
 export function mergeStashSettings(stash: Record<string, unknown>, env: Env, lastGood: readonly EffectiveSetting[] = []): MergedSettings {
   const out: Env = { ...env };
@@ -55,8 +55,9 @@ export function mergeStashSettings(stash: Record<string, unknown>, env: Env, las
       return { key, variable, value: given.text, source: 'stash' };
     }
     const problem = `${key} in Stash (${variable}) ${check.ok ? 'is invalid' : check.problem}`;
-    const previous = lastGood.find((s) => s.key === key && !s.problem) ?? lastGood.find((s) => s.key === key);
-    const kept = previous ?? fromEnvironment(key, variable, env);
+    // The last good value Stash gave; else (never one, or the environment's) this process's environment.
+    const previous = lastGood.find((s) => s.key === key);
+    const kept = previous?.source === 'stash' ? previous : fromEnvironment(key, variable, env);
     if (kept.source === 'stash' && kept.value !== null) out[variable] = kept.value;
     return { key, variable, value: kept.value, source: kept.source, problem };
   });

@@ -14,7 +14,7 @@ import type { RedisConnection } from '../core/redis.js';
 import { mergeStashSettings, newProblems, sameValues, type EffectiveSetting } from '../core/stash-settings.js';
 import { PLUGIN_IDS } from '../hook/settings.js';
 import { readPluginSettings } from '../hook/stash-plugin-config.js';
-import { writeSettingsRecord } from './store.js';
+import { readSettingsRecord, writeSettingsRecord } from './store.js';
 
 /** While Stash cannot be read, a line at most this often. */
 const FAILURE_LOG_EVERY_MS = 30_000;
@@ -92,7 +92,10 @@ export class StashSettings {
   private async reloadOnce(): Promise<void> {
     const { stash, error } = await this.readStash();
     if (stash === null && this.settings.length > 0) return this.record(error);
-    const merged = mergeStashSettings(stash ?? {}, this.base, this.settings);
+    // The last good values are the cluster's (the stored record), so that a process that missed a good
+    // value before a bad one keeps the same value as the others.
+    const stored = (await readSettingsRecord(this.opts.redis, this.opts.keys)).record?.settings;
+    const merged = mergeStashSettings(stash ?? {}, this.base, stored?.length ? stored : this.settings);
     for (const p of newProblems(this.settings, merged.settings)) {
       this.opts.log.warn(
         { setting: p.key, variable: p.variable },

@@ -64,6 +64,17 @@ describe('mergeStashSettings', () => {
     expect(parseConfig(m.env, { plex: false, stash: false }).sync.maxTags).toBe(50);
   });
 
+  it("the last good value is the cluster's: a process that missed it keeps the same value; another's environment is not taken", () => {
+    const other = mergeStashSettings({ syncFields: 'summary' }, { SYNC_FIELDS: 'title' }).settings;
+    const mine = byKey(mergeStashSettings({ syncFields: 'summary,titel' }, { SYNC_FIELDS: 'title,date' }, other));
+    expect(mine.syncFields).toMatchObject({ value: 'summary', source: 'stash' });
+    const othersEnv = mergeStashSettings({}, { MAX_TAGS: '10' }).settings;
+    expect(byKey(mergeStashSettings({ maxTags: 'x' }, { MAX_TAGS: '20' }, othersEnv)).maxTags).toMatchObject({
+      value: '20',
+      source: 'environment',
+    });
+  });
+
   it('a setting emptied in Stash goes back to the environment', () => {
     const first = mergeStashSettings({ pathMap: '/data=/media' }, { PATH_MAP: '/a=/b' });
     expect(parseConfig(first.env, { plex: false, stash: false }).plex.pathMap).toEqual([{ from: '/data', to: '/media' }]);

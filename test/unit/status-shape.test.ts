@@ -59,6 +59,7 @@ describe('shapeStatus', () => {
       sync: { skipped: {} },
       reconcile: { last: null },
       excluded: { count: 0, scenes: [] },
+      settings: null,
     });
   });
 
@@ -92,7 +93,7 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    // The contract's keys, then the extras `matching`, `sync`, `reconcile` and `excluded`.
+    // The contract's keys, then the extras `matching`, `sync`, `reconcile`, `excluded` and `settings`.
     expect(Object.keys(s)).toEqual([
       'breaker',
       'recovery',
@@ -104,6 +105,7 @@ describe('shapeStatus', () => {
       'sync',
       'reconcile',
       'excluded',
+      'settings',
     ]);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
