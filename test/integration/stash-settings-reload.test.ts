@@ -91,7 +91,12 @@ describe('settings saved in Stash', () => {
 
     const saved = Date.now();
     await configurePlugin(world, { syncFields: 'summary', maxTags: 7, preservePlexEdits: false });
-    await waitFor(async () => (await setting(redis, world, 'syncFields'))?.source === 'stash', 30_000, 'the setting read from Stash');
+    // Workers and supervisor both record what they read: wait for the worker's (it is the one that syncs).
+    const workerRead = async () => {
+      const { record } = await readSettingsRecord(redis, keys(world.prefix));
+      return !!record?.by.startsWith('worker@') && record.settings.find((x) => x.key === 'syncFields')?.source === 'stash';
+    };
+    await waitFor(workerRead, 30_000, 'the setting read from Stash by the worker', 10);
     // Within 30 s of the save (the interval here is 1 s: the bound is generous for a loaded machine).
     expect(Date.now() - saved).toBeLessThan(30_000);
     // The next sync uses it: the title is no longer synced, the summary is.
