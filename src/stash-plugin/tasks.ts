@@ -589,6 +589,13 @@ const reconcileOutages: TaskHandler = async (ctx) => {
 };
 
 /**
+ * Where a task that reads Plex finds no PLEX_URL / PLEX_TOKEN: the plugin keeps no Plex credentials unless
+ * given them; the stash2plex status page and the command have them.
+ */
+const PLEX_ELSEWHERE = (command: string) =>
+  `in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or ${command}`;
+
+/**
  * What Reconcile Library takes from the plugin's environment besides TASK_CONFIG_VARIABLES: how a sync
  * finds items and what it sets, so the task judges a scene as the workers would sync it.
  */
@@ -649,7 +656,7 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
       return reportSummary(report);
     } catch (err) {
       if (err instanceof LibraryReconcileUnavailable)
-        throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run reconcile')}`, { cause: err });
       if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`, { cause: err });
       throw err;
     }
@@ -680,7 +687,8 @@ function restoreTask(dryRun: boolean): TaskHandler {
       progress(1);
       return emit(ctx, restoreReport(summary));
     } catch (err) {
-      if (err instanceof RestoreUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+      if (err instanceof RestoreUnavailable)
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run restore -- --all')}`, { cause: err });
       throw err;
     }
   };

@@ -213,7 +213,9 @@ describe('Restore Plex Metadata (dry run)', () => {
     const bare = await runTask('restore', prefix);
     expectWellFormed(bare);
     expect(bare.code).toBe(1);
-    expect(bare.result.error).toBe("Restore Plex Metadata: Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment");
+    expect(bare.result.error).toBe(
+      "Restore Plex Metadata: Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
+    );
   });
 });
 

@@ -602,7 +602,7 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
   it("without PLEX_URL in the plugin's environment, says so", async () => {
     const s = store('task-restore-noplex');
     await expect(task('restore_dry_run', s.prefix)).rejects.toThrow(
-      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
+      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
     );
   });
 });
