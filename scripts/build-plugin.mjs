@@ -5,18 +5,20 @@
 //   stash2plex-hook.cjs   the plugin process (workers/stash-plugin.ts): hooks (kept small: Stash waits
 //                         for it on every save)
 //   stash2plex-tasks.cjs  the tasks and their Stash client, loaded by the hook bundle for a task only
-//   stash2plex.yml        the manifest, from pluginManifest() in src/stash-plugin/manifest.ts
-// and the HTTP variants, plugin folders holding only a stash2plex.yml whose exec posts the hook input to
-// the dashboard's POST /api/stash/hook (nothing to install on the Stash host; hooks only):
-//   dist/stash-plugin-http/stash2plex.yml   BusyBox wget (Stash's Alpine Docker image has it)
-//   dist/stash-plugin-curl/stash2plex.yml   curl
-// Their URL and token come from STASH2PLEX_URL (the dashboard as Stash reaches it) and HOOK_TOKEN, in
-// the environment or the .env of the repository (the environment wins); unset ones are written as
-// placeholders <STASH2PLEX_URL> / <HOOK_TOKEN>. With --outdir, the variants are written only where
-// --http-outdir / --curl-outdir say.
+//   stash2plex.sh         the manifest's exec (sh): the Node hook when node is on PATH, else the HTTP hook
+//   stash2plex.yml        the manifest (id stash2plex), from pluginManifest() in src/stash-plugin/manifest.ts
+// and the variants, each with a plugin id of its own (the manifest's file name):
+//   dist/stash-plugin-node/stash2plex-node.yml   node directly (Windows: no sh), with the three .cjs files
+//   dist/stash-plugin-http/stash2plex-http.yml   the HTTP hook with BusyBox wget (hooks only), and stash2plex.sh
+//   dist/stash-plugin-curl/stash2plex-curl.yml   the same with curl
+// Where the HTTP hook posts comes from STASH2PLEX_URL (the dashboard as Stash reaches it) and HOOK_TOKEN,
+// in the environment or the .env of the repository (the environment wins): written into the .env of the
+// stash2plex, http and curl folders (mode 600; other lines of an existing .env kept), never into a
+// manifest. With --outdir, the variants are written only where --node-outdir / --http-outdir /
+// --curl-outdir say.
 // esbuild bundles the TypeScript directly (no tsc needed). Every file is written to a temporary name
 // and renamed into place, so a plugin run (or a test) never sees a half-written file.
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
@@ -30,13 +32,15 @@ const argOf = (name) => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 if (process.argv.includes('--help')) {
-  process.stdout.write(`Usage: node scripts/build-plugin.mjs [--outdir DIR] [--http-outdir DIR] [--curl-outdir DIR]
+  process.stdout.write(`Usage: node scripts/build-plugin.mjs [--outdir DIR] [--node-outdir DIR] [--http-outdir DIR] [--curl-outdir DIR]
                                    [--env-file FILE | --no-env-file] [--quiet]
-Builds the Stash plugin folder (default dist/stash-plugin) and the HTTP hook variants (default
-dist/stash-plugin-http with BusyBox wget, dist/stash-plugin-curl with curl; with --outdir only where
---http-outdir / --curl-outdir say). The variants post to STASH2PLEX_URL (the dashboard as Stash
-reaches it, e.g. http://stash2plex:3000) with HOOK_TOKEN, read from the environment over FILE
-(default: .env of the repository); unset ones are written as placeholders.
+Builds the Stash plugin folder (default dist/stash-plugin, plugin id stash2plex: the Node hook, or the
+HTTP hook where Node is missing) and its variants (default dist/stash-plugin-node: node only, for
+Windows; dist/stash-plugin-http: the HTTP hook with BusyBox wget; dist/stash-plugin-curl: with curl;
+with --outdir only where --node-outdir / --http-outdir / --curl-outdir say). The HTTP hook posts to
+STASH2PLEX_URL (the dashboard as Stash reaches it, e.g. http://stash2plex:3000) with HOOK_TOKEN, read
+from the environment over FILE (default: .env of the repository) and written into the plugin folders'
+.env; unset, the HTTP hook answers an error naming them until they are put there.
 `);
   process.exit(0);
 }
@@ -46,6 +50,7 @@ const variantDir = (flag, name) => {
   if (given) return resolve(given);
   return argOf('--outdir') ? null : join(root, 'dist', name);
 };
+const nodeDir = variantDir('--node-outdir', 'stash-plugin-node');
 const variants = [
   { variant: 'wget', dir: variantDir('--http-outdir', 'stash-plugin-http') },
   { variant: 'curl', dir: variantDir('--curl-outdir', 'stash-plugin-curl') },
@@ -188,9 +193,9 @@ if (loaderRequires.length || loaderInputs.length) {
 }
 
 // The manifest, from the same task list the plugin dispatches on.
-const manifestsEntry = `export { pluginManifest } from './src/stash-plugin/manifest.ts';
-export { httpPluginManifest } from './src/stash-plugin/http-manifest.ts';
-export { resolveHttpHookTarget } from './src/stash-plugin/http-hook-target.ts';
+const manifestsEntry = `export { pluginManifest, nodePluginManifest, PLUGIN_SCRIPT } from './src/stash-plugin/manifest.ts';
+export { httpPluginManifest, HTTP_VARIANT_IDS } from './src/stash-plugin/http-manifest.ts';
+export { resolveHttpHookTarget, httpHookDotenv } from './src/stash-plugin/http-hook-target.ts';
 export { HTTP_HOOK_PATH } from './src/hook/input.ts';`;
 const io = await build({
   ...common,
@@ -199,52 +204,95 @@ const io = await build({
   stdin: { contents: manifestsEntry, resolveDir: root, loader: 'ts' },
   outfile: 'manifests.mjs',
 });
-const { pluginManifest, httpPluginManifest, resolveHttpHookTarget, HTTP_HOOK_PATH } = await import(
-  `data:text/javascript;base64,${Buffer.from(io.outputFiles[0].contents).toString('base64')}`
-);
+const {
+  pluginManifest,
+  nodePluginManifest,
+  PLUGIN_SCRIPT,
+  httpPluginManifest,
+  HTTP_VARIANT_IDS,
+  resolveHttpHookTarget,
+  httpHookDotenv,
+  HTTP_HOOK_PATH,
+} = await import(`data:text/javascript;base64,${Buffer.from(io.outputFiles[0].contents).toString('base64')}`);
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const manifest = `# Generated by scripts/build-plugin.mjs from src/stash-plugin/manifest.ts: edit there.\n${stringify(pluginManifest(version), { lineWidth: 0 })}`;
+const GENERATED = '# Generated by scripts/build-plugin.mjs';
+const yamlOf = (source, object) => `${GENERATED} from ${source}: edit there.\n${stringify(object, { lineWidth: 0 })}`;
+const script = readFileSync(join(root, 'src/stash-plugin', PLUGIN_SCRIPT), 'utf8');
 
-// The HTTP variants' target, checked before anything is written: a set but unusable value stops the build.
-let http = null;
-if (variants.length) {
-  http = resolveHttpHookTarget(buildEnvironment());
-  if (!http.ok) {
-    process.stderr.write(`build-plugin: ${http.variable} ${http.error}\n`);
-    process.exit(2);
+// Where the HTTP hook posts, checked before anything is written: a set but unusable value stops the build.
+const http = resolveHttpHookTarget(buildEnvironment());
+if (!http.ok) {
+  process.stderr.write(`build-plugin: ${http.variable} ${http.error}\n`);
+  process.exit(2);
+}
+const dotenv = httpHookDotenv(http.target);
+
+/** Puts STASH2PLEX_URL / HOOK_TOKEN into DIR/.env (mode 600), keeping its other lines. */
+function writeDotenv(dir) {
+  if (dotenv === null) return;
+  const file = join(dir, '.env');
+  let kept = [];
+  try {
+    kept = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(
+        (l) => l && !/^\s*(export\s+)?(STASH2PLEX_URL|HOOK_TOKEN)\s*=/.test(l) && !l.startsWith('# Written by scripts/build-plugin.mjs'),
+      );
+  } catch {
+    /* none yet */
+  }
+  writeAtomic(file, `${kept.length ? `${kept.join('\n')}\n` : ''}${dotenv}`, 0o600);
+}
+
+/** A manifest of an older build left beside a variant's new one would load as a second plugin: removed. */
+function removeStaleManifest(dir, keep) {
+  for (const name of ['stash2plex.yml', 'stash2plex-node.yml', 'stash2plex-http.yml', 'stash2plex-curl.yml']) {
+    if (name === keep) continue;
+    try {
+      if (readFileSync(join(dir, name), 'utf8').startsWith(GENERATED)) rmSync(join(dir, name));
+    } catch {
+      /* absent */
+    }
   }
 }
 
-for (const out of [...hook.outputFiles, ...tasks.outputFiles, ...loader.outputFiles]) writeAtomic(out.path, out.contents);
-writeAtomic(join(outdir, 'stash2plex.yml'), manifest);
+const bundles = [...hook.outputFiles, ...tasks.outputFiles, ...loader.outputFiles];
+for (const out of bundles) writeAtomic(out.path, out.contents);
+writeAtomic(join(outdir, PLUGIN_SCRIPT), script);
+writeAtomic(join(outdir, 'stash2plex.yml'), yamlOf('src/stash-plugin/manifest.ts', pluginManifest(version)));
+removeStaleManifest(outdir, 'stash2plex.yml');
+writeDotenv(outdir);
 
-const REGENERATE = 'STASH2PLEX_URL=http://stash2plex:3000 HOOK_TOKEN=<the dashboard HOOK_TOKEN> npm run build';
+if (nodeDir) {
+  mkdirSync(nodeDir, { recursive: true });
+  for (const out of bundles) writeAtomic(join(nodeDir, out.path.slice(outdir.length + 1)), out.contents);
+  writeAtomic(join(nodeDir, 'stash2plex-node.yml'), yamlOf('src/stash-plugin/manifest.ts', nodePluginManifest(version)));
+  removeStaleManifest(nodeDir, 'stash2plex-node.yml');
+}
+
 for (const { variant, dir } of variants) {
   mkdirSync(dir, { recursive: true });
-  const header = [
-    `# Generated by scripts/build-plugin.mjs from src/stash-plugin/http-manifest.ts (HTTP hook, ${variant === 'wget' ? 'BusyBox wget' : 'curl'}): edit there.`,
-    `# Regenerate with STASH2PLEX_URL and HOOK_TOKEN set (environment or .env), e.g.`,
-    `#   ${REGENERATE}`,
-    http.target.token ? '# Holds HOOK_TOKEN: keep this file private.' : null,
-  ].filter(Boolean);
-  const text = `${header.join('\n')}\n${stringify(httpPluginManifest(version, variant, http.target), { lineWidth: 0 })}`;
-  writeAtomic(join(dir, 'stash2plex.yml'), text, http.target.token ? 0o600 : 0o644);
+  const file = `${HTTP_VARIANT_IDS[variant]}.yml`;
+  writeAtomic(join(dir, PLUGIN_SCRIPT), script);
+  writeAtomic(join(dir, file), yamlOf('src/stash-plugin/http-manifest.ts', httpPluginManifest(version, variant)));
+  removeStaleManifest(dir, file);
+  writeDotenv(dir);
 }
 
 if (!quiet) {
   const size = (r) => `${(r.outputFiles[0].contents.length / 1024).toFixed(1)} KiB`;
   process.stdout.write(
-    `build-plugin: ${outdir}: ${LOADER_FILE} ${size(loader)}, ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, stash2plex.yml\n`,
+    `build-plugin: ${outdir}: ${LOADER_FILE} ${size(loader)}, ${HOOK_FILE} ${size(hook)}, ${TASKS_FILE} ${size(tasks)}, ${PLUGIN_SCRIPT}, stash2plex.yml\n`,
   );
+  const shown = (dir) => (relative(process.cwd(), dir).startsWith('..') ? dir : relative(process.cwd(), dir) || '.');
+  if (nodeDir) process.stdout.write(`build-plugin: Node-only variant (Windows) ${shown(nodeDir)}/stash2plex-node.yml\n`);
   if (variants.length) {
-    const shown = (dir) => (relative(process.cwd(), dir).startsWith('..') ? dir : relative(process.cwd(), dir) || '.');
-    const where = variants.map(({ variant, dir }) => `${shown(dir)}/stash2plex.yml (${variant})`).join(', ');
-    const to = `${http.target.url ?? '<STASH2PLEX_URL>'}${HTTP_HOOK_PATH}`;
-    process.stdout.write(`build-plugin: HTTP hook variants ${where}: POST ${to}${http.target.token ? ' with HOOK_TOKEN' : ''}\n`);
-    if (http.missing.length) {
-      process.stdout.write(
-        `build-plugin: ${http.missing.join(' and ')} not set: the HTTP variants hold placeholders. To fill them in:\n  ${REGENERATE}\n`,
-      );
-    }
+    const where = variants.map(({ variant, dir }) => `${shown(dir)}/${HTTP_VARIANT_IDS[variant]}.yml (${variant})`).join(', ');
+    process.stdout.write(`build-plugin: HTTP hook variants ${where}\n`);
   }
+  const to = `${http.target.url ?? '<STASH2PLEX_URL>'}${HTTP_HOOK_PATH}`;
+  process.stdout.write(
+    `build-plugin: the HTTP hook (no node on Stash's PATH, or the HTTP variants) posts to ${to}` +
+      `${http.missing.length ? `; ${http.missing.join(' and ')} not set: put ${http.missing.length > 1 ? 'them' : 'it'} in the plugin folder's .env, or rebuild with ${http.missing.length > 1 ? 'them' : 'it'} set` : " with HOOK_TOKEN (in the plugin folders' .env, mode 600)"}\n`,
+  );
 }

@@ -7,7 +7,7 @@
 //                             ("YYYY-MM-DD HH:MM:SS", UTC: Stash offers an upgrade when it is newer),
 //                             path (the zip, relative to index.yml) and sha256 (of the zip, checked by
 //                             Stash before installing)
-// Only the Node plugin is packaged: the HTTP variants hold a HOOK_TOKEN and are made per install.
+// Only the stash2plex plugin is packaged (its .env, which may hold HOOK_TOKEN, never is).
 // Zips with `zip` when it is on PATH, else with the small writer below (deflate, no dependencies).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -46,7 +46,7 @@ const quiet = process.argv.includes('--quiet');
 let names;
 try {
   names = readdirSync(pluginDir)
-    .filter((n) => /\.(yml|cjs)$/.test(n) && statSync(join(pluginDir, n)).isFile())
+    .filter((n) => /\.(yml|cjs|sh)$/.test(n) && statSync(join(pluginDir, n)).isFile())
     .sort();
 } catch {
   die(`${pluginDir} does not exist: run npm run build first`);

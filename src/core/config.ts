@@ -243,6 +243,7 @@ export const VARIABLES = {
   ERROR_STRATEGIES: [errorStrategiesJson, undefined],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level' }), 'info'],
   LOG_FORMAT: [z.enum(['pretty', 'json'], { message: 'must be pretty or json' }), undefined],
+  STASH_SETTINGS_INTERVAL_MS: [int(1000), '30000'],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -251,6 +252,27 @@ export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
 export const DEFAULTS: Record<VariableName, string | undefined> = Object.fromEntries(
   VARIABLE_NAMES.map((k) => [k, VARIABLES[k][1]]),
 ) as Record<VariableName, string | undefined>;
+
+/** Stash's plugin setting types (stashapp/stash pkg/plugin/config.go SettingConfig; STRING when absent). */
+export type StashSettingType = 'STRING' | 'NUMBER' | 'BOOLEAN';
+/** One setting a user changes in Stash: its plugin setting key, the variable it stands for, Stash's type, label, help. */
+export type StashSetting = readonly [key: string, variable: VariableName, type: StashSettingType, label: string, help: string];
+
+/**
+ * The settings a user changes in Stash (Settings → Plugins → stash2plex), one line each: every manifest
+ * carries them (src/stash-plugin/manifest.ts) and the workers and supervisor read them from Stash every
+ * STASH_SETTINGS_INTERVAL_MS (src/settings/). A value left empty in Stash falls back to the variable, then
+ * to its default. Add a Stash-side setting here: the manifests, the reload and the status page follow.
+ */
+export const STASH_SETTINGS: readonly StashSetting[] = [
+  ['syncFields', 'SYNC_FIELDS', 'STRING', 'Fields synced to Plex', `comma list out of ${SYNC_FIELD_NAMES.join(', ')}`],
+  ['syncRequire', 'SYNC_REQUIRE', 'STRING', 'Scenes synced only with', `comma list out of ${SYNC_REQUIREMENTS.join(', ')}; or none`],
+  ['syncMode', 'SYNC_MODE', 'STRING', 'Sync mode', 'mirror (Plex genres and actors exactly as Stash) or merge (only adds)'],
+  ['preservePlexEdits', 'PRESERVE_PLEX_EDITS', 'BOOLEAN', 'Keep edits made in Plex', 'leave a field alone once someone changed it in Plex'],
+  ['maxTags', 'MAX_TAGS', 'NUMBER', 'Most tags per scene', 'genres and actors sent to Plex per scene'],
+  ['plexNotFound', 'PLEX_NOT_FOUND', 'STRING', 'Scene not in Plex', 'retry (the job waits for Plex to scan the file) or skip'],
+  ['pathMap', 'PATH_MAP', 'STRING', 'Path map', 'stashPrefix=plexPrefix;… when Stash and Plex see files under different paths'],
+];
 
 export interface Config {
   redis: { url: string; clusterNodes: string[] | null; prefix: string };
@@ -331,6 +353,10 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT; null: pretty on a terminal, JSON otherwise (src/core/log.ts). */
   logFormat: 'pretty' | 'json' | null;
+  /** How often workers and supervisor read the plugin's settings from Stash (STASH_SETTINGS). */
+  stashSettingsIntervalMs: number;
+  /** The text of every stash2plex variable this config was parsed from: what a reload of Stash's settings merges over. */
+  source?: Env;
 }
 
 /** Which groups of required settings a process needs (a dashboard needs no Stash, the hook no Plex). */
@@ -497,7 +523,19 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
     errorStrategies: { ...DEFAULT_ERROR_STRATEGIES, ...(r('ERROR_STRATEGIES') ?? {}) },
     logLevel: r('LOG_LEVEL')!,
     logFormat: r('LOG_FORMAT') ?? null,
+    stashSettingsIntervalMs: r('STASH_SETTINGS_INTERVAL_MS')!,
+    source: Object.fromEntries(VARIABLE_NAMES.filter((k) => env[k] !== undefined).map((k) => [k, env[k]])),
   };
+}
+
+/** One variable's raw text checked by its parser: the problem in words when it does not parse. */
+export function checkVariable(name: VariableName, raw: string): { ok: true } | { ok: false; problem: string } {
+  try {
+    read({ [name]: raw }, name);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, problem: err instanceof ConfigError ? err.problem : String(err) };
+  }
 }
 
 /** The secrets of a config, for redaction. */

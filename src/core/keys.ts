@@ -95,6 +95,8 @@ export function keys(prefix: string) {
      * (JSON: `at` and one snapshot per target, src/resilience/limiter-record.ts); stale fields are pruned.
      */
     limiters: `${prefix}:limiters`,
+    /** String: the effective settings a user changes in Stash and where each came from (JSON, src/settings/store.ts). */
+    settings: `${prefix}:settings`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

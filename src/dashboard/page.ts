@@ -15,6 +15,7 @@ import { CONFIRM_FLOWS_SCRIPT } from './confirm-flows.js';
 import { EXPLAIN_CSS, EXPLAIN_SCRIPT, explainPanel } from './explain-panel.js';
 import { LAYOUT_CSS, THEME_CSS } from './page-theme.js';
 import type { Headline } from './headline.js';
+import { settingsPanelBody } from './settings-panel.js';
 
 export interface PageContext {
   now: number;
@@ -396,7 +397,7 @@ export function renderStatusMain(statusJson: StatusJson, ctx: PageContext): stri
       .map(([name, q]) => queueCard(name, q, name === SYNC_QUEUE ? statusJson.sync.skipped : null))
       .join('') +
     `</div>`;
-  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${headlineBlock(ctx.headline)}${hero}${cards}${concurrencySection(statusJson)}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}`;
+  return `<div id="status-data" hidden data-state="${state}" data-title="${esc(`${state === 'CLOSED' ? '●' : '▲'} ${state} — stash2plex`)}"></div>${headlineBlock(ctx.headline)}${hero}${cards}${concurrencySection(statusJson)}${excludedSection(statusJson, ctx)}${reconcileSection(statusJson, ctx)}${metricsSection(statusJson)}${outagesSection(statusJson, ctx)}${card('settings-card', 'Settings from Stash', settingsPanelBody(statusJson.settings, ctx.now), 'wide')}`;
 }
 
 const CSS = `
@@ -460,6 +461,7 @@ button:hover{background:var(--hover)}button:disabled{opacity:.6;cursor:progress}
 #requeue-result{margin:8px 0 0;font-size:14px}#requeue-result:empty{display:none}
 #reconcile-result p{margin:2px 0}#reconcile-result:empty{display:none}
 #restore-result p{margin:2px 0}#restore-result:empty{display:none}
+table.settings{border-collapse:collapse;width:100%;font-size:13.5px}table.settings th,table.settings td{text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid var(--line);overflow-wrap:anywhere}.table-scroll{overflow-x:auto}
 ul.excluded{list-style:none;margin:8px 0 0;padding:0}ul.excluded li{padding:4px 0;border-bottom:1px solid var(--line)}ul.excluded button{font-size:12.5px;padding:2px 8px;margin-left:6px}
 .recovery input[type=text]{font:inherit;font-size:13.5px;padding:4px 6px;border-radius:6px;border:1px solid var(--control-border);background:var(--control-bg);color:var(--fg);width:14em;max-width:100%}
 #requeue-result .big{font-size:18px;margin:0 0 4px}

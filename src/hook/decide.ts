@@ -76,6 +76,9 @@ export function itemOfDecision(decision: HookDecision): InboxItem | null {
   return decision.action === 'fanout' ? fanoutItem(decision.event) : null;
 }
 
+/** An input element's id is the hook's (Stash sends ids as strings or numbers). */
+const sameId = (a: unknown, b: unknown) => (typeof a === 'string' || typeof a === 'number') && String(a) === String(b);
+
 /**
  * The fields the edit gave: `inputFields` (the fields really given: Stash lists the keys of this
  * scene's own input, for scenesUpdate too) when Stash sends it. Without it (older Stash), the non-null
@@ -87,11 +90,7 @@ function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): stri
   if (Array.isArray(ctx.inputFields)) return ctx.inputFields;
   const { input } = ctx;
   if (input === null || input === undefined) return null;
-  const own: unknown = Array.isArray(input)
-    ? (input as unknown[]).find(
-        (e) => isObject(e) && (typeof e.id === 'string' || typeof e.id === 'number') && String(e.id) === String(ctx.id),
-      )
-    : input;
+  const own: unknown = Array.isArray(input) ? (input as unknown[]).find((e) => isObject(e) && sameId(e.id, ctx.id)) : input;
   if (!isObject(own)) return 'unknown';
   return Object.entries(own)
     .filter(([, v]) => v !== null && v !== undefined)
@@ -101,7 +100,7 @@ function givenFields(ctx: NonNullable<PluginInput['args']['hookContext']>): stri
 const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fields.length > 10 ? ', …' : '');
 
 /**
- * - no hookContext → reject (the input is not a hook's);
+ * - no hookContext → reject (the input is not a hook's; a task's says tasks need Node);
  * - non-numeric or non-positive id → reject (for any trigger);
  * - Performer/Studio/Tag.Update.Post: `name` among the fields given → fanout { relation, id, event:
  *   the trigger, enqueuedAt }, else skip; Tag.Merge.Post → always fanout (id: the destination);
@@ -121,6 +120,13 @@ const shownFields = (fields: string[]) => fields.slice(0, 10).join(', ') + (fiel
  */
 export function decideHook(input: PluginInput, now: number = Date.now()): HookDecision {
   const ctx = input.args.hookContext;
+  if (!ctx && input.args.mode !== undefined) {
+    // A task reached the HTTP hook (the stash2plex plugin in a Stash without Node): say what it needs.
+    return {
+      action: 'reject',
+      error: `task ${input.args.mode}: the tasks need Node.js 20 or newer on the Stash host (the HTTP hook runs hooks only)`,
+    };
+  }
   if (!ctx) return { action: 'reject', error: 'invalid plugin input: args.hookContext is missing' };
   const rename = Object.hasOwn(RENAME_HOOKS, ctx.type) ? RENAME_HOOKS[ctx.type as RenameHookTrigger] : undefined;
   const id = stashIdOf(ctx.id);

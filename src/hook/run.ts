@@ -25,8 +25,8 @@ export interface HookOutcome {
 
 const done = (line: string, delivered = false): HookOutcome => ({ line, code: 0, delivered });
 
-/** `env` is read only when the event is recorded: a skip needs no settings. */
-export async function runHook(input: PluginInput, env: () => Env, log: PluginLog): Promise<HookOutcome> {
+/** `env` (of the plugin folder) is read only when the event is recorded: a skip needs no settings. */
+export async function runHook(input: PluginInput, env: (dir: string) => Env, log: PluginLog): Promise<HookOutcome> {
   const failed = (message: string): HookOutcome => {
     log('error', message);
     return { line: errorOutput(message), code: 1, delivered: false };
@@ -43,7 +43,7 @@ export async function runHook(input: PluginInput, env: () => Env, log: PluginLog
   const scene = itemLabel(item);
   const queued = decision.action === 'record' ? `queued ${scene}` : `queued ${scene}: every scene with it is re-synced`;
   try {
-    const settings = await redisSettings(input, env(), dir, log);
+    const settings = await redisSettings(input, env(dir), dir, log);
     if (!settings.ok) {
       appendToSpool(dir, item);
       log('error', `stash2plex: ${settings.error}; ${scene} spooled until it is fixed`);

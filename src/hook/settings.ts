@@ -1,4 +1,5 @@
-// The hook's settings, read here and nowhere else: the environment over the plugin folder's .env, the
+// The hook's settings, read here and nowhere else: the environment over the plugin folder's .env (found
+// from the input's PluginDir or the script's path: Stash runs plugins in its own working directory), the
 // plugin's settings in Stash (cached for 60 s in a file of the plugin folder, refreshed by one GraphQL
 // POST: ./stash-plugin-config.ts), the plugin folder itself, and the stdin deadline. REDIS_URL /
 // REDIS_PREFIX from the environment win over the plugin settings redisUrl / redisPrefix, which win over
@@ -18,6 +19,12 @@ import { readPluginSettings } from './stash-plugin-config.js';
 
 /** The plugin id: the manifest's file name (stash2plex.yml), the key of its settings in Stash. */
 export const PLUGIN_ID = 'stash2plex';
+/**
+ * Every variant's id (one manifest file name each: Stash refuses two plugins of one id), in the order
+ * their settings are looked for: whichever variant is installed, its settings are read.
+ */
+export const PLUGIN_IDS = [PLUGIN_ID, 'stash2plex-node', 'stash2plex-http', 'stash2plex-curl'] as const;
+export type PluginVariantId = (typeof PLUGIN_IDS)[number];
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_PREFIX = 's2p';
@@ -74,15 +81,20 @@ export function resolveRedisSettings(env: Env, plugin: Record<string, unknown> =
 
 // ---- the environment, the plugin folder, the stdin deadline ---------------------------------------
 
-/** The environment over a .env in the working directory (Stash runs plugins in their folder). */
-export function pluginEnvironment(): Env {
+/**
+ * The environment over the .env of the plugin folder. Stash runs a plugin in its own working directory
+ * (stashapp/stash pkg/plugin/config.go: "The current working directory is set to that of the stash
+ * process"), so the folder is `dir` (pluginDir), never the working directory.
+ */
+export function pluginEnvironment(dir: string): Env {
   // util.parseEnv is Node ≥ 20.12: before that (undefined in the CommonJS bundle), the environment alone.
   if (typeof parseEnv !== 'function') return process.env;
+  const file = join(dir, '.env');
   let text: string;
   try {
     // Most plugin folders have none: existsSync spares the run a thrown ENOENT.
-    if (!existsSync('.env')) return process.env;
-    text = readFileSync('.env', 'utf8');
+    if (!existsSync(file)) return process.env;
+    text = readFileSync(file, 'utf8');
   } catch {
     return process.env;
   }
@@ -149,7 +161,7 @@ async function fetchPluginSettings(input: PluginInput, env: Env): Promise<Record
   if (!url.ok) throw new Error(url.error);
   const all = await readPluginSettings({
     url: url.url,
-    pluginId: PLUGIN_ID,
+    pluginId: PLUGIN_IDS,
     apiKey: env.STASH_API_KEY?.trim() || undefined,
     sessionCookie: sessionCookieOf(input.server_connection),
   });

@@ -20,16 +20,17 @@ const MAX_DETAIL = 300;
 const OPERATION = 'PluginConfiguration';
 
 /**
- * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The id is
- * written into the document as a string literal, not passed as a variable: `include` is `[String!]` in
+ * A plugin's settings: `{ "<id>": { key: value } }`; the id is absent while nothing is set. The ids are
+ * written into the document as string literals, not passed as a variable: `include` is `[String!]` in
  * Stash v0.24 and `[ID!]` from v0.25.0 on, and a variable of either type is rejected by the other
  * (422, "Variable "$id" of type "ID!" used in position expecting type "String!""); a literal fits both.
  */
-export function pluginConfigurationQuery(pluginId: string): string {
+export function pluginConfigurationQuery(pluginId: string | readonly string[]): string {
+  const ids = (typeof pluginId === 'string' ? [pluginId] : pluginId).map((id) => JSON.stringify(id));
   return /* GraphQL */ `
   query PluginConfiguration {
     configuration {
-      plugins(include: [${JSON.stringify(pluginId)}])
+      plugins(include: [${ids.join(', ')}])
     }
   }
 `;
@@ -38,7 +39,8 @@ export function pluginConfigurationQuery(pluginId: string): string {
 export interface PluginSettingsRequest extends StashCredentials {
   /** Stash's base URL, e.g. `http://localhost:9999` (a path prefix behind a proxy is kept). */
   url: string;
-  pluginId: string;
+  /** The plugin id, or several (the variants of one plugin): the settings of the first that has any. */
+  pluginId: string | readonly string[];
   /** Whole request, answer included (default PLUGIN_SETTINGS_TIMEOUT_MS). */
   timeoutMs?: number;
 }
@@ -46,10 +48,17 @@ export interface PluginSettingsRequest extends StashCredentials {
 const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
 
 /**
- * The plugin's settings out of Stash's answer: `{}` while none are saved. Throws, saying why, on a
- * GraphQL error or an answer of another shape.
+ * The plugin's settings out of Stash's answer: `{}` while none are saved; of several ids, the first
+ * that has settings. Throws, saying why, on a GraphQL error or an answer of another shape.
  */
-export function pluginSettingsOf(body: unknown, pluginId: string): Record<string, unknown> {
+export function pluginSettingsOf(body: unknown, pluginId: string | readonly string[]): Record<string, unknown> {
+  if (typeof pluginId !== 'string') {
+    for (const id of pluginId) {
+      const settings = pluginSettingsOf(body, id);
+      if (Object.keys(settings).length > 0) return settings;
+    }
+    return {};
+  }
   if (!isObject(body)) throw new Error('the answer is not a GraphQL JSON body');
   const errors = body.errors;
   if (Array.isArray(errors) && errors.length > 0) {

@@ -111,6 +111,11 @@ export class PlexClient {
 
   // ---- server.ts ---------------------------------------------------------------------------------
 
+  /** PATH_MAP as changed in Stash's plugin settings: the next lookup maps with it. */
+  setPathMap(pathMap: PathMapping[]): void {
+    this.locations.setPathMap(pathMap);
+  }
+
   identity(timeoutMs?: number): Promise<PlexIdentity> {
     return this.server.identity(timeoutMs);
   }

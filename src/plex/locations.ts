@@ -16,10 +16,15 @@ import type { PlexServer } from './server.js';
 export class PlexLocations {
   constructor(
     private readonly server: PlexServer,
-    private readonly pathMap: PathMapping[],
+    private pathMap: PathMapping[],
     /** Library section titles to search (null: all movie-type sections). */
     readonly libraries: string[] | null,
   ) {}
+
+  /** A PATH_MAP changed in Stash's plugin settings (src/settings/reload.ts): the next lookup uses it. */
+  setPathMap(pathMap: PathMapping[]): void {
+    this.pathMap = pathMap;
+  }
 
   /** A Stash file's path with PATH_MAP applied, separators as given. */
   mapped(stashPath: string): string {

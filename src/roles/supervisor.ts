@@ -10,6 +10,7 @@ import { StashClient } from '../stash-api/client.js';
 import { createSyncQueue } from '../sync/queue.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor/supervisor.js';
+import { StashSettings } from '../settings/reload.js';
 
 export interface SupervisorRole {
   supervisor: Supervisor;
@@ -65,12 +66,17 @@ export async function startSupervisorRole(
       onStashFault: (err) => report.fail(stashProblem(err, { url: config.stash.url, apiKeySet: config.stash.apiKey !== null })),
     });
   } else log.warn('STASH_URL is not set: reconciliation after outages and at checkpoints is off');
+  // The supervisor applies none of them itself: it reads them so that the status page shows them even
+  // while no worker runs (the record is written by whichever process read them last).
+  const settings = config.source ? new StashSettings({ config, role: 'supervisor', redis, keys: k, log, apply: () => undefined }) : null;
+  await settings?.start();
   await supervisor.start();
   log.info({ id: supervisor.id }, 'supervisor started');
   return {
     supervisor,
     ping: () => redis.ping(),
     async stop() {
+      await settings?.stop();
       await supervisor.stop();
       await reconciler?.idle();
       await queue.close();

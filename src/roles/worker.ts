@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { startChecks } from './start-checks.js';
 import { reportSyncOutcome } from './sync-outcomes.js';
+import { StashSettings } from '../settings/reload.js';
 
 export interface WorkerRole {
   /** Resolves while Redis answers (heartbeat). */
@@ -73,6 +74,13 @@ export async function startWorkerRole(
   });
   await checks.firstRound;
   const gate = extra.gate ?? breakerGate(connection, k);
+  // Read per job: the settings a user changes in Stash replace sync and notFound here, PATH_MAP in the client.
+  const deps = syncDeps(config, log, { plex, stash, connection, gate });
+  const settings = await startStashSettings(config, log, connection, (next) => {
+    deps.sync = next.sync;
+    deps.notFound = next.matching.notFound;
+    plex.setPathMap(next.plex.pathMap);
+  });
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -81,7 +89,7 @@ export async function startWorkerRole(
     lockDurationMs: config.worker.lockMs,
     stalledIntervalMs: config.worker.lockMs,
     strategies: config.errorStrategies,
-    deps: syncDeps(config, log, { plex, stash, connection, gate }),
+    deps,
     signalsKey: k.signals,
     log,
     onOutcome: (outcome) => reportSyncOutcome(outcome, report, config),
@@ -109,6 +117,7 @@ export async function startWorkerRole(
     ping: () => connection.ping(),
     async stop() {
       checks.stop();
+      await settings?.stop();
       await ingest.stop();
       await closeWorker(worker);
       await queue.close();
@@ -162,6 +171,14 @@ function syncDeps(
     notFound,
     gate: d.gate,
   };
+}
+
+/** The settings a user changes in Stash, read now and every STASH_SETTINGS_INTERVAL_MS (none for a config built without an environment). */
+async function startStashSettings(config: Config, log: Logger, redis: RedisConnection, apply: (next: Config) => void) {
+  if (!config.source) return null;
+  const settings = new StashSettings({ config, role: 'worker', redis, keys: keys(config.redis.prefix), log, apply });
+  await settings.start();
+  return settings;
 }
 
 /** The worker's Stash client, through its limiter. */

@@ -578,6 +578,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
           base,
         ),
       moveFiles: (args: { input: GraphQLInput }) => this.moveFiles(args.input),
+      // internal/api/resolver_mutation_configure.go ConfigurePlugin: the input replaces the plugin's whole
+      // map (SetPluginConfiguration), and the answer is the map as saved.
+      configurePlugin: (args: { plugin_id: string; input: Record<string, unknown> }) => {
+        this.setPluginSettings(String(args.plugin_id), args.input ?? {});
+        return structuredClone(this.plugins.get(String(args.plugin_id)) ?? {});
+      },
       configuration: () => ({
         plugins: (args: { include?: string[] | null }) => {
           const ids = args.include?.length ? args.include : [...this.plugins.keys()];

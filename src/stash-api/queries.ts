@@ -1,6 +1,7 @@
 // Every GraphQL document stash2plex sends to Stash. test/unit/stash-queries.test.ts validates each one
 // against the real Stash schema, and the simulator executes them against it, so a field or argument
 // that Stash does not have fails a test rather than a user's sync.
+import { PLUGIN_IDS } from '../hook/settings.js';
 import { pluginConfigurationQuery } from '../hook/stash-plugin-config.js';
 
 /** The fields of `StashScene` (src/model/types.ts), as every scene query selects them. */
@@ -265,8 +266,8 @@ export const STASH_CLOCK = /* GraphQL */ `
 // The plugin's own settings: the hook reads them without this module (src/hook/stash-plugin-config.ts).
 export { pluginConfigurationQuery };
 
-/** PLUGIN_CONFIGURATION of stash2plex's own plugin id (the document the query tests check). */
-export const PLUGIN_CONFIGURATION = pluginConfigurationQuery('stash2plex');
+/** PLUGIN_CONFIGURATION of every variant's plugin id (the hook, workers and supervisor send it; the query tests check it). */
+export const PLUGIN_CONFIGURATION = pluginConfigurationQuery(PLUGIN_IDS);
 
 export const ALL_QUERIES = {
   FIND_SCENE,

@@ -1,8 +1,9 @@
-// Where the HTTP hook variants post: STASH2PLEX_URL and HOOK_TOKEN from the build's environment, checked
-// (./http-manifest.ts writes them into the variants' exec).
+// Where the HTTP hook posts (stash2plex.sh: the HTTP variants, and the stash2plex plugin where Node is
+// missing): STASH2PLEX_URL and HOOK_TOKEN from the build's environment, checked, and written into the
+// plugin folders' .env (never into a manifest: Stash logs a plugin's command line).
 import { HTTP_HOOK_PATH } from '../hook/input.js';
 
-/** Where the HTTP hook posts; a missing piece is written as its placeholder. */
+/** Where the HTTP hook posts; a missing piece is left out of the plugin folder's .env. */
 export interface HttpHookTarget {
   /** STASH2PLEX_URL, normalised: scheme, host, port and an optional base path, no trailing slash. */
   url?: string;
@@ -54,4 +55,13 @@ export function resolveHttpHookTarget(env: Record<string, string | undefined>): 
     };
   } else target.token = token;
   return { ok: true, target, missing };
+}
+
+/** The plugin folder's .env for `target` (null when the build was given neither): stash2plex.sh reads it. */
+export function httpHookDotenv(target: HttpHookTarget): string | null {
+  const lines = [target.url ? `STASH2PLEX_URL=${target.url}` : null, target.token ? `HOOK_TOKEN=${target.token}` : null].filter(
+    (l): l is string => l !== null,
+  );
+  if (lines.length === 0) return null;
+  return `# Written by scripts/build-plugin.mjs: where the HTTP hook posts (stash2plex.sh reads it). Holds HOOK_TOKEN: keep it private.\n${lines.join('\n')}\n`;
 }

@@ -26,7 +26,8 @@ file in the plugin folder, replayed by the next run. With args.mode it runs a ta
 (${PLUGIN_TASKS.map((t) => t.mode).join(', ')}).
 Prints one JSON line on stdout ({"output": …} or {"error": …}) and logs on stderr.
 
-Settings: REDIS_URL and REDIS_PREFIX (environment, or .env in the working directory) override the
+Settings: REDIS_URL and REDIS_PREFIX (environment, or the .env of the plugin folder: the input's
+PluginDir, else this script's folder; Stash runs plugins in its own working directory) override the
 plugin settings redisUrl and redisPrefix in Stash (defaults redis://127.0.0.1:6379 and s2p).
 STASH_API_KEY, if set, authenticates the tasks' Stash calls instead of the session cookie.
 `;
@@ -64,7 +65,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!parsed.ok) return fail(parsed.error);
   const { input } = parsed;
   if (input.args.hookContext) return runHookMode(input);
-  if (input.args.mode !== undefined) return runTaskMode(input, pluginEnvironment(), input.args.mode);
+  if (input.args.mode !== undefined) return runTaskMode(input, pluginEnvironment(pluginDir(input, log)), input.args.mode);
   return fail('invalid plugin input: args has neither hookContext (a hook) nor mode (a task)');
 }
 

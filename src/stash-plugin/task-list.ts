@@ -12,7 +12,9 @@ export interface PluginTaskDef {
 }
 
 /**
- * Every task of the plugin, in the order Stash shows them. Add a task here (and its handler in
+ * Every task of the plugin, in the order Stash shows them. Stash's Tasks page passes a task's
+ * defaultArgs and nothing else, so a choice is a task of its own (Purge Failed Jobs: 7 or 30 days),
+ * never an argument the user is told to set. Add a task here (and its handler in
  * src/stash-plugin/tasks.ts, which the type system then demands): the build writes the manifest from
  * this list.
  */
@@ -105,14 +107,26 @@ export const PLUGIN_TASKS = [
     mode: 'clear_failed',
   },
   {
-    name: 'Purge Failed Jobs Older Than N Days (dry run)',
-    description: 'Counts the failed sync jobs that failed more than args.days (default 30) days ago. Removes nothing.',
+    name: 'Purge Failed Jobs Older Than 7 Days (dry run)',
+    description: 'Counts the failed sync jobs that failed more than 7 days ago. Removes nothing.',
+    mode: 'purge_failed_dry_run',
+    args: { days: '7' },
+  },
+  {
+    name: 'Purge Failed Jobs Older Than 7 Days',
+    description: 'Removes the failed sync jobs that failed more than 7 days ago.',
+    mode: 'purge_failed',
+    args: { days: '7' },
+  },
+  {
+    name: 'Purge Failed Jobs Older Than 30 Days (dry run)',
+    description: 'Counts the failed sync jobs that failed more than 30 days ago. Removes nothing.',
     mode: 'purge_failed_dry_run',
     args: { days: '30' },
   },
   {
-    name: 'Purge Failed Jobs Older Than N Days',
-    description: 'Removes the failed sync jobs that failed more than args.days (default 30) days ago.',
+    name: 'Purge Failed Jobs Older Than 30 Days',
+    description: 'Removes the failed sync jobs that failed more than 30 days ago.',
     mode: 'purge_failed',
     args: { days: '30' },
   },

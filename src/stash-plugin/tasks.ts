@@ -21,6 +21,8 @@ import { numberArg } from './task-args.js';
 import type { PluginLogLevel } from '../hook/log-lines.js';
 import type { RedisSettings } from '../hook/settings.js';
 import { sessionCookieOf, stashUrl } from '../hook/stash-connection.js';
+import { PLUGIN_IDS } from '../hook/settings.js';
+import { readPluginSettings } from '../hook/stash-plugin-config.js';
 import type { PluginInput } from '../hook/input.js';
 import { InboxWriter } from '../hook/inbox-writer.js';
 import { parseRedisUrl } from '../hook/mini-redis.js';
@@ -232,6 +234,34 @@ async function taskConfig(ctx: TaskContext, label: string, more: readonly string
   } catch (err) {
     throw new Error(`${label}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The config with the settings a user changes in Stash merged in, as the workers merge them
+ * (src/core/stash-settings.ts): Reconcile Library and Restore judge a scene as the workers sync it. Read
+ * with the plugin's own session; when Stash cannot answer, the plugin's environment applies, said once.
+ */
+async function withStashSideSettings(ctx: TaskContext, config: Config, label: string): Promise<Config> {
+  const [{ mergeStashSettings }, { parseConfig }] = await Promise.all([import('../core/stash-settings.js'), import('../core/config.js')]);
+  let saved: Record<string, unknown> = {};
+  try {
+    const url = stashUrl(ctx.input.server_connection);
+    if (!url.ok) throw new Error(url.error);
+    saved = await readPluginSettings({
+      url: url.url,
+      pluginId: PLUGIN_IDS,
+      apiKey: ctx.env.STASH_API_KEY?.trim() || undefined,
+      sessionCookie: sessionCookieOf(ctx.input.server_connection),
+    });
+  } catch (err) {
+    ctx.log(
+      'warning',
+      `${label}: the plugin's settings could not be read from Stash (${(err as Error).message}): the plugin's environment applies`,
+    );
+  }
+  const merged = mergeStashSettings(saved, config.source ?? {});
+  for (const p of merged.settings) if (p.problem) ctx.log('warning', `${label}: ${p.problem}: ${p.value ?? '(unset)'} applies`);
+  return { ...parseConfig(merged.env, { plex: false, stash: false }), source: config.source };
 }
 
 interface TaskState {
@@ -476,7 +506,7 @@ function recoverTask(dryRun: boolean): TaskHandler {
       const outages = await withState(ctx, config, label, (st) => readOutages(ctx, st, config, now));
       if (outages.length === 0) {
         ctx.progress(1);
-        return `${label}: no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)`;
+        return `${label}: no outage recorded, so no outage window to recover (npm run requeue -- --since 2h recovers a time window instead)`;
       }
       const latest = [...outages].sort((a, b) => b.startedAt - a.startedAt)[0];
       if (outage === undefined || outage === 'latest') window = `the latest outage, ${outageWhen(latest, { now })}`;
@@ -571,6 +601,13 @@ const reconcileOutages: TaskHandler = async (ctx) => {
 };
 
 /**
+ * Where a task that reads Plex finds no PLEX_URL / PLEX_TOKEN: the plugin keeps no Plex credentials unless
+ * given them; the stash2plex status page and the command have them.
+ */
+const PLEX_ELSEWHERE = (command: string) =>
+  `in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or ${command}`;
+
+/**
  * What Reconcile Library takes from the plugin's environment besides TASK_CONFIG_VARIABLES: how a sync
  * finds items and what it sets, so the task judges a scene as the workers would sync it.
  */
@@ -597,7 +634,7 @@ const RECONCILE_CONFIG_VARIABLES = [
 function reconcileLibraryTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Reconcile Library (dry run)' : 'Reconcile Library';
-    const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
+    const config = await withStashSideSettings(ctx, await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES), label);
     const [
       { runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT },
       { reportLines, reportSummary },
@@ -631,7 +668,7 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
       return reportSummary(report);
     } catch (err) {
       if (err instanceof LibraryReconcileUnavailable)
-        throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run reconcile')}`, { cause: err });
       if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`, { cause: err });
       throw err;
     }
@@ -645,7 +682,7 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
 function restoreTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Restore Plex Metadata (dry run)' : 'Restore Plex Metadata';
-    const config = await taskConfig(ctx, label, ['PLEX_MAX_RESPONSE_BYTES']);
+    const config = await withStashSideSettings(ctx, await taskConfig(ctx, label, ['PLEX_MAX_RESPONSE_BYTES', 'PATH_MAP']), label);
     const { runRestore, RestoreUnavailable } = await import('../restore/from-config.js');
     const progress = progressOf(ctx);
     progress(0);
@@ -662,7 +699,8 @@ function restoreTask(dryRun: boolean): TaskHandler {
       progress(1);
       return emit(ctx, restoreReport(summary));
     } catch (err) {
-      if (err instanceof RestoreUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+      if (err instanceof RestoreUnavailable)
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run restore -- --all')}`, { cause: err });
       throw err;
     }
   };
@@ -729,16 +767,17 @@ async function explainTask(ctx: TaskContext): Promise<string> {
   }
 }
 
-/** Default of Purge Failed Jobs Older Than N Days' args.days. */
+/** Default of Purge Failed Jobs Older Than N Days' args.days (its tasks pass 7 or 30: Stash's Tasks page passes only defaultArgs). */
 export const DEFAULT_PURGE_DAYS = 30;
 
 /** Clear Failed Jobs, Purge Failed Jobs Older Than N Days (args.days), Clear Pending Queue; each with a dry run. */
 function cleanTask(name: string, action: CleanAction, dryRun: boolean): TaskHandler {
   return async (ctx) => {
-    const label = dryRun ? `${name} (dry run)` : name;
+    const days = action === 'purge_failed' ? (numberArg(ctx.input.args, 'days') ?? DEFAULT_PURGE_DAYS) : undefined;
+    const named = days !== undefined && Number.isInteger(days) && days >= 0 ? name.replace(' N ', ` ${days} `) : name;
+    const label = dryRun ? `${named} (dry run)` : named;
     const config = await taskConfig(ctx, label);
     const { cleanQueue, cleanSummaryText, validDays } = await import('../sync/queue-clean.js');
-    const days = action === 'purge_failed' ? (numberArg(ctx.input.args, 'days') ?? DEFAULT_PURGE_DAYS) : undefined;
     if (action === 'purge_failed' && !validDays(days)) throw new Error(`${label}: args.days must be a whole number of days, 0 or more`);
     const summary = await withState(ctx, config, label, (st) =>
       cleanQueue(st.queue, st.redis, { action, dryRun, days }, (ctx.now ?? Date.now)()),

@@ -23,6 +23,7 @@ import { readLimiters, type WorkerLimiters } from '../resilience/limiter-record.
 import type { HealthRecord } from '../resilience/health-record.js';
 import { parseLibraryCheck, readLibraryCheckText } from './library-check.js';
 import { queueState, type QueueState } from './queue-control.js';
+import { readSettingsRecord, type SettingsRecord } from '../settings/store.js';
 
 export { parseLibraryCheck } from './library-check.js';
 
@@ -74,6 +75,8 @@ export interface StatusJson {
    * flight, waiting, latency vs baseline), as they published them; always set by shapeStatus.
    */
   concurrency?: WorkerLimiters[];
+  /** Extra: the settings a user changes in Stash, each with its value and source (stash, environment, default); null before a process read them. */
+  settings?: SettingsRecord | null;
 }
 
 /** Stash as the supervisor's checks found it; `checked` false: no supervisor checks it (no STASH_URL) or not yet. */
@@ -145,6 +148,8 @@ export interface StatusSources {
   excluded?: ExcludedStatus;
   /** The workers' published limiters (absent: none). */
   limiters?: WorkerLimiters[];
+  /** The effective Stash-side settings as last read (absent: none recorded). */
+  settings?: SettingsRecord | null;
 }
 
 /** Whole counts of a hash of counters; anything else (damaged) is left out. */
@@ -190,6 +195,8 @@ export async function readStatusSources(args: {
     readLibraryFailureText(redis, k),
     readLimiters(redis, k, now, readWarnings),
   ]);
+  const settings = await readSettingsRecord(redis, k);
+  if (settings.warning) readWarnings.push(settings.warning);
   snapshot.warnings.push(...readWarnings);
   return {
     snapshot,
@@ -205,6 +212,7 @@ export async function readStatusSources(args: {
     libraryFailure,
     excluded,
     limiters,
+    settings: settings.record,
   };
 }
 
@@ -275,6 +283,7 @@ export function shapeStatus(src: StatusSources, config: Pick<Config, 'ramp'>, no
     reconcile: { last: parseLibraryReport(src.libraryReport ?? null), lastFailure: parseLibraryFailure(src.libraryFailure ?? null) },
     excluded: src.excluded ?? { count: 0, scenes: [] },
     concurrency: src.limiters ?? [],
+    settings: src.settings ?? null,
   };
 }
 

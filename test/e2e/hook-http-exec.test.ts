@@ -1,85 +1,92 @@
-// The HTTP variants' exec lines, run as Stash runs them: the manifest the build generated is parsed,
-// its `exec` argv started without a shell (argv[0] looked up on PATH, where `wget` is BusyBox as in
-// Stash's Alpine image), the plugin input written to its stdin through a pipe and closed. A tiny HTTP
-// server stands in for the dashboard: it records the request and answers `{"output":"ok"}`. The
-// server must get exactly the input bytes with the bearer token, and the process must print exactly
-// the server's answer (what Stash parses as the plugin output).
+// The plugin folders as the build writes them, run the way Stash runs a raw plugin (stashapp/stash
+// pkg/plugin/config.go getExecCommand and raw.go): the manifest's exec with {pluginDir} replaced in every
+// argument but the first, argv[0] looked up on PATH, the working directory Stash's own (another folder),
+// the plugin input JSON on stdin through a pipe. PATH is BusyBox only, as in Stash's Alpine image: no
+// node. A tiny HTTP server stands in for the dashboard (it records the request and answers as told);
+// another accepts connections and never answers.
+//
+// What must hold: the event reaches the dashboard with the bearer token, which is in no exec line; the
+// process prints exactly the dashboard's answer; every failure is one {"error": …} line, quickly; a
+// dashboard that never answers costs at most the timeout; with node on PATH the stash2plex plugin runs
+// the Node hook, which reads the .env of its own folder (not of the working directory).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HTTP_HOOK_PLACEHOLDERS } from '../../src/stash-plugin/http-manifest.js';
+import { keys } from '../../src/core/keys.js';
+import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'exec-test-token-51ab0e';
 const ANSWER = '{"output":"ok"}';
 
-const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
-const CURL = has('curl', ['--version']);
-if (!BUSYBOX) console.warn('\n[hook-http-exec] SKIPPED the wget manifest: no busybox on PATH (apt-get install -y busybox)\n');
-if (!CURL) console.warn('\n[hook-http-exec] SKIPPED the curl manifest: no curl on PATH\n');
+const CURL = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
+if (!BUSYBOX) console.warn('\n[hook-http-exec] SKIPPED: no busybox on PATH (apt-get install -y busybox)\n');
+if (!CURL) console.warn('\n[hook-http-exec] SKIPPED the curl variant: no curl on PATH\n');
+/** What a BusyBox-only Stash image offers the script (and the `cat` standing in for Stash's pipe). */
+const APPLETS = ['sh', 'cat', 'sed', 'tail', 'head', 'tr', 'mktemp', 'sleep', 'rm', 'kill', 'wget'];
 
 interface Seen {
-  method: string;
   url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
 let server: Server;
+let silent: Server;
 let port: number;
+let silentPort: number;
 const seen: Seen[] = [];
-/** What the fake dashboard answers next. */
 let reply: { status: number; body: string } = { status: 200, body: ANSWER };
 
 let work: string;
-/** A PATH whose `wget` is BusyBox's (Stash's Docker image is Alpine: BusyBox provides wget). */
-let path: string;
-let built: { configured: string; placeholders: string };
+/** PATH of a Stash without Node: BusyBox applets only; and the same with curl. */
+let alpine: string;
+let alpineCurl: string;
+const plugin = { main: '', http: '', curl: '', node: '' };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
       res.writeHead(reply.status, { 'Content-Type': 'application/json' }).end(reply.body);
     });
   });
+  silent = createServer(() => undefined); // reads nothing, answers nothing
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
+  silentPort = (silent.address() as { port: number }).port;
 
   work = mkdtempSync(join(tmpdir(), 's2p-http-exec-'));
-  const bin = join(work, 'bin');
-  mkdirSync(bin);
-  if (BUSYBOX) symlinkSync(BUSYBOX, join(bin, 'wget'));
-  path = `${bin}:${process.env.PATH ?? ''}`;
+  alpine = join(work, 'bin');
+  alpineCurl = join(work, 'bin-curl');
+  mkdirSync(alpine);
+  mkdirSync(alpineCurl);
+  if (BUSYBOX) for (const a of APPLETS) for (const bin of [alpine, alpineCurl]) symlinkSync(BUSYBOX, join(bin, a));
+  if (CURL) symlinkSync(CURL, join(alpineCurl, 'curl'));
 
-  // The manifests as the build writes them: once configured, once with placeholders.
-  built = { configured: join(work, 'configured'), placeholders: join(work, 'placeholders') };
-  for (const [out, env] of [
-    [built.configured, { STASH2PLEX_URL: `http://127.0.0.1:${port}`, HOOK_TOKEN: TOKEN }],
-    [built.placeholders, {}],
-  ] as const) {
-    const args = [
-      'scripts/build-plugin.mjs',
-      '--outdir',
-      join(out, 'node'),
-      '--http-outdir',
-      join(out, 'http'),
-      '--curl-outdir',
-      join(out, 'curl'),
-      '--no-env-file',
-      '--quiet',
-    ];
-    const r = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  }
+  Object.assign(plugin, {
+    main: join(work, 'plugins/stash2plex'),
+    http: join(work, 'plugins/http'),
+    curl: join(work, 'plugins/curl'),
+    node: join(work, 'plugins/node'),
+  });
+  const args = ['scripts/build-plugin.mjs', '--outdir', plugin.main, '--http-outdir', plugin.http, '--curl-outdir', plugin.curl];
+  const r = spawnSync(process.execPath, [...args, '--node-outdir', plugin.node, '--no-env-file', '--quiet'], {
+    env: { PATH: process.env.PATH ?? '', STASH2PLEX_URL: `http://127.0.0.1:${port}`, HOOK_TOKEN: TOKEN },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
 }, 60_000);
 afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
+  silent.closeAllConnections();
+  await new Promise<void>((r) => silent.close(() => r()));
   rmSync(work, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -87,122 +94,189 @@ beforeEach(() => {
   reply = { status: 200, body: ANSWER };
 });
 
-/**
- * The exec argv of a generated manifest. Placeholders (if any) are filled in in the file's text, as
- * docs/STASH.md does with sed, before the YAML is read.
- */
-function execOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8')
-    .replaceAll(HTTP_HOOK_PLACEHOLDERS.url, `http://127.0.0.1:${port}`)
-    .replaceAll(HTTP_HOOK_PLACEHOLDERS.token, TOKEN)
-    .replace(/NOT CONFIGURED: [^.]*\. /, ''); // sed -e 's|NOT CONFIGURED: [^.]*\. ||'
-  const m = parse(text) as { exec: string[]; interface: string; description: string };
+/** The manifest's exec as Stash builds it: {pluginDir} replaced in every argument but the first. */
+function execOf(manifest: string): string[] {
+  const m = parse(readFileSync(manifest, 'utf8')) as { exec: string[]; interface: string };
   expect(m.interface).toBe('raw');
-  expect(m.description).not.toContain(TOKEN);
-  expect(m.description).toMatch(/^Posts scene saves/);
-  return m.exec;
+  return m.exec.map((a, i) => (i === 0 ? a : a.replaceAll('{pluginDir}', dirname(manifest))));
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
 }
 
 /**
- * Starts argv as Stash does (exec.Command: no shell, argv[0] from PATH) with `input` on stdin through
- * a pipe, closed after the input (Go's StdinPipe). Node hands a child a socket pair for stdin, on which
- * open("/dev/stdin") fails, so `cat` provides the pipe: sh -c 'cat | exec "$@"'.
+ * Starts argv as Stash does (no shell of ours; argv[0] from PATH; cwd another folder) with `input` on
+ * stdin through a pipe closed after it (Go's StdinPipe). Node hands a child a socket pair for stdin, so
+ * a `cat` provides the pipe: sh -c 'cat | exec "$@"'.
  */
-function runExec(argv: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runAsStash(argv: string[], input: string, path: string, env: Record<string, string> = {}): Promise<Run> {
+  const cwd = mkdtempSync(join(work, 'stash-cwd-'));
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], { env: { PATH: path }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const started = performance.now();
+    const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], {
+      cwd,
+      env: { PATH: path, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.on('error', () => undefined);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
     child.stdin.end(input);
   });
 }
 
+/** Stash's parse of a failure: stdout is one JSON object whose `error` says what went wrong. */
+function oneErrorLine(r: Run): string {
+  expect(r.code).not.toBe(0);
+  expect(r.stdout.endsWith('\n') && r.stdout.trimEnd().split('\n').length === 1, r.stdout).toBe(true);
+  const parsed = JSON.parse(r.stdout) as { error?: unknown };
+  expect(Object.keys(parsed)).toEqual(['error']);
+  expect(typeof parsed.error).toBe('string');
+  return parsed.error as string;
+}
+
 /** A plugin input as Stash marshals it (no trailing newline); big and non-ASCII to catch any re-encoding. */
-function stashInput(type = 'Scene.Update.Post', id = 45) {
+function stashInput(pluginDir: string, type = 'Scene.Update.Post', id = 45) {
   return JSON.stringify({
     server_connection: {
       Scheme: 'http',
       Host: '0.0.0.0',
       Port: 9999,
-      SessionCookie: {
-        Name: 'session',
-        Value: 'c00k1e',
-        Path: '',
-        Domain: '',
-        Expires: '0001-01-01T00:00:00Z',
-        RawExpires: '',
-        MaxAge: 0,
-        Secure: false,
-        HttpOnly: false,
-        SameSite: 0,
-        Raw: '',
-        Unparsed: null,
-      },
-      Dir: '/root/.stash',
-      PluginDir: '/root/.stash/plugins/stash2plex',
+      SessionCookie: { Name: 'session', Value: 'c00k1e' },
+      PluginDir: pluginDir,
     },
     args: {
       hookContext: {
         id,
         type,
-        input: { id: String(id), title: 'Ünïcödé — "quoted" & <tagged>', details: 'x'.repeat(200_000), clientMutationId: null },
+        input: { id: String(id), title: 'Ünïcödé — "quoted" & <tagged>', details: 'x'.repeat(200_000) },
         inputFields: ['title', 'details', 'id'],
       },
     },
   });
 }
 
+/** A copy of a built plugin folder with its own .env (or none). */
+function pluginCopy(from: string, name: string, dotenv: string | null): string {
+  const dir = join(work, 'plugins', name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['stash2plex.yml', 'stash2plex.sh', 'stash2plex.cjs', 'stash2plex-hook.cjs', 'stash2plex-tasks.cjs']) {
+    try {
+      copyFileSync(join(from, f), join(dir, f));
+    } catch {
+      /* not in this variant */
+    }
+  }
+  if (dotenv !== null) writeFileSync(join(dir, '.env'), dotenv);
+  return dir;
+}
+
 const variants = [
-  { name: 'wget', dir: 'http', available: !!BUSYBOX },
-  { name: 'curl', dir: 'curl', available: CURL },
+  {
+    name: 'stash2plex without node (wget)',
+    dir: () => plugin.main,
+    file: 'stash2plex.yml',
+    path: () => alpine,
+    tool: 'wget',
+    skip: !BUSYBOX,
+  },
+  { name: 'stash2plex-http', dir: () => plugin.http, file: 'stash2plex-http.yml', path: () => alpine, tool: 'wget', skip: !BUSYBOX },
+  {
+    name: 'stash2plex-curl',
+    dir: () => plugin.curl,
+    file: 'stash2plex-curl.yml',
+    path: () => alpineCurl,
+    tool: 'curl',
+    skip: !BUSYBOX || !CURL,
+  },
 ] as const;
 
-describe.each(variants)('the $name manifest', ({ name, dir, available }) => {
-  it.skipIf(!available).each(['configured', 'placeholders'] as const)(
-    `${name} (%s manifest): the server gets exactly the input, the process prints exactly the answer`,
-    async (which) => {
-      const argv = execOf(join(built[which], dir, 'stash2plex.yml'));
-      expect(argv[0]).toBe(name);
-      for (const input of [stashInput(), stashInput('Performer.Update.Post', 7)]) {
-        seen.length = 0;
-        const r = await runExec(argv, input);
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toBe(ANSWER);
-        expect(r.stderr).toBe('');
-        expect(seen).toHaveLength(1);
-        const req = seen[0];
-        expect(req.method).toBe('POST');
-        expect(req.url).toBe('/api/stash/hook');
-        expect(req.headers.authorization).toBe(`Bearer ${TOKEN}`);
-        expect(req.headers['content-type']).toBe('application/json');
-        // BusyBox wget says just "Wget" (GNU wget adds its version): the Alpine tool really ran.
-        expect(req.headers['user-agent']).toMatch(name === 'wget' ? /^Wget$/ : /^curl\//);
-        expect(req.body.equals(Buffer.from(input, 'utf8'))).toBe(true);
-      }
-    },
-    30_000,
-  );
+describe.each(variants)('$name', ({ dir, file, path, tool, skip }) => {
+  it.skipIf(skip)('posts exactly the input with the token, prints exactly the answer; no token or URL in the exec line', async () => {
+    const manifest = join(dir(), file);
+    const argv = execOf(manifest);
+    expect(argv[0]).toBe('sh');
+    expect(argv.join(' ')).not.toContain(TOKEN);
+    expect(argv.join(' ')).not.toContain(String(port));
+    // The token lives in the plugin folder's .env, readable by its owner only.
+    expect(statSync(join(dir(), '.env')).mode & 0o777).toBe(0o600);
+    const input = stashInput(dir());
+    const r = await runAsStash(argv, input, path());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${ANSWER}\n`);
+    expect(r.stderr).toBe('');
+    expect(seen).toHaveLength(1);
+    expect(seen[0].url).toBe('/api/stash/hook');
+    expect(seen[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(seen[0].headers['content-type']).toBe('application/json');
+    // BusyBox wget says just "Wget": the Alpine tool really ran.
+    expect(seen[0].headers['user-agent']).toMatch(tool === 'wget' ? /^Wget$/ : /^curl\//);
+    expect(seen[0].body.equals(Buffer.from(input, 'utf8'))).toBe(true);
+  });
 
-  it.skipIf(!available)(`${name}: an HTTP error exits non-zero (Stash logs the hook as failed)`, async () => {
+  it.skipIf(skip)('an HTTP error is one {"error": …} line naming what happened', async () => {
     reply = { status: 401, body: '{"error":"missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>"}\n' };
-    const r = await runExec(execOf(join(built.configured, dir, 'stash2plex.yml')), stashInput());
-    expect(r.code).not.toBe(0);
-    if (name === 'curl') {
-      // --fail-with-body: the endpoint's one {"error": …} object on stdout, exit 22.
-      expect(r.code).toBe(22);
-      expect(JSON.parse(r.stdout)).toEqual({ error: expect.stringMatching(/wrong token/) as string });
-    } else {
-      // BusyBox wget prints nothing on stdout and one line on stderr.
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/401/);
+    const r = await runAsStash(execOf(join(dir(), file)), stashInput(dir()), path());
+    expect(oneErrorLine(r)).toMatch(tool === 'curl' ? /wrong token/ : /401/);
+    expect(r.stdout).not.toContain(TOKEN);
+  });
+
+  it.skipIf(skip)('a dashboard that never answers: back within the timeout, one error line', async () => {
+    const copy = pluginCopy(dir(), `silent-${tool}-${file}`, `STASH2PLEX_URL=http://127.0.0.1:${silentPort}\nHOOK_TOKEN=${TOKEN}\n`);
+    copyFileSync(join(dir(), file), join(copy, file));
+    const r = await runAsStash(execOf(join(copy, file)), stashInput(copy), path(), { S2P_HOOK_HTTP_TIMEOUT_S: '2' });
+    expect(oneErrorLine(r)).toMatch(/no answer from the dashboard at http:\/\/127\.0\.0\.1:\d+ within 2 s/);
+    expect(r.ms).toBeGreaterThanOrEqual(1_500);
+    expect(r.ms).toBeLessThan(10_000); // 2 s, on a loaded machine
+  });
+});
+
+describe.skipIf(!BUSYBOX)('the stash2plex plugin in a Stash without node', () => {
+  it('with no .env in its folder: fails alone, quickly, with one error line naming STASH2PLEX_URL', async () => {
+    const bare = pluginCopy(plugin.main, 'bare', null);
+    const r = await runAsStash(execOf(join(bare, 'stash2plex.yml')), stashInput(bare), alpine);
+    expect(oneErrorLine(r)).toMatch(/node \(Node\.js 20 or newer\) is not on PATH.*STASH2PLEX_URL is not set/);
+    expect(r.ms).toBeLessThan(5_000);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('with neither wget nor curl: one error line saying so', async () => {
+    const noTools = join(work, 'bin-bare');
+    mkdirSync(noTools, { recursive: true });
+    for (const a of APPLETS.filter((x) => x !== 'wget')) symlinkSync(BUSYBOX, join(noTools, a));
+    const r = await runAsStash(execOf(join(plugin.main, 'stash2plex.yml')), stashInput(plugin.main), noTools);
+    expect(oneErrorLine(r)).toMatch(/neither wget nor curl is on PATH/);
+  });
+});
+
+describe('the stash2plex plugin with node on PATH', () => {
+  it('runs the Node hook, which reads the .env of its own folder (Stash runs it in another working directory)', async () => {
+    const prefix = uniquePrefix('exec');
+    const dir = pluginCopy(plugin.main, 'with-node', `REDIS_URL=${testRedisUrl()}\nREDIS_PREFIX=${prefix}\n`);
+    const redis = testRedis();
+    try {
+      const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+      const r = await runAsStash(execOf(join(dir, 'stash2plex.yml')), stashInput(dir, 'Scene.Update.Post', 46), path);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ output: 'queued scene 46' });
+      const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
+      expect(entries).toHaveLength(1);
+      expect(entries[0][1]).toEqual(expect.arrayContaining(['sceneId', '46']));
+      expect(seen).toHaveLength(0); // not the HTTP hook
+    } finally {
+      redis.disconnect();
     }
   });
 });

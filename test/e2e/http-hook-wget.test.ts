@@ -1,8 +1,14 @@
-// The HTTP hook as a Stash install without Node.js runs it: the plugin's exec is BusyBox wget (Stash's
-// Alpine-based Docker image) or curl, with the plugin input JSON on stdin, against the real dashboard
-// process; a real worker process syncs the edit to the Plex simulator. With the dashboard stopped the
-// client fails at once (non-zero exit, Stash logs the hook error, the save itself is unaffected).
+// The HTTP hook as a Stash install without Node.js runs it: the built stash2plex plugin's exec (sh
+// stash2plex.sh, which finds no node on PATH and posts with BusyBox wget, as in Stash's Alpine-based
+// Docker image) and the curl variant's, with {pluginDir} replaced, the working directory another folder
+// and the plugin input JSON on stdin, against the real dashboard process; a real worker process syncs the
+// edit to the Plex simulator. With the dashboard stopped the hook fails at once with one {"error": …}
+// line (Stash logs the hook error; the save itself is unaffected).
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 import { type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys } from '../../src/core/redis.js';
@@ -55,16 +61,17 @@ interface Run {
 }
 
 /**
- * Runs a command as Stash's raw interface does: argv as given (no shell), the plugin input written to
- * its stdin, which is a pipe (Go's exec.Cmd.StdinPipe, pkg/plugin/raw.go). Node gives a child a socket
- * pair instead, and `open("/dev/stdin")` fails on a socket (ENXIO: BusyBox wget's `--post-file
- * /dev/stdin` opens it), so a `cat` stands in for Stash's pipe: `cat | exec <argv>`.
+ * Runs a command as Stash's raw interface does: argv as given (no shell), the working directory
+ * Stash's own (another folder), the plugin input written to its stdin, which is a pipe (Go's
+ * exec.Cmd.StdinPipe, pkg/plugin/raw.go). Node gives a child a socket pair instead, and
+ * `open("/dev/stdin")` fails on a socket, so a `cat` stands in for Stash's pipe: `cat | exec <argv>`.
  */
-function exec(argv: string[], stdin: string, timeoutMs = 15_000): Promise<Run> {
+function exec(argv: string[], stdin: string, path = process.env.PATH ?? '', timeoutMs = 15_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], {
-      env: { PATH: process.env.PATH ?? '' },
+      cwd: stashCwd,
+      env: { PATH: path },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -85,37 +92,30 @@ function exec(argv: string[], stdin: string, timeoutMs = 15_000): Promise<Run> {
   });
 }
 
-/** The exec lines suggested for the plugin manifest (README / report), with the URL and token filled in. */
-const wgetArgv = (url: string, token = TOKEN) => [
-  'busybox',
-  'wget',
-  '-q',
-  '-O',
-  '-',
-  '--header',
-  `Authorization: Bearer ${token}`,
-  '--header',
-  'Content-Type: application/json',
-  '--post-file',
-  '/dev/stdin',
-  `${url}/api/stash/hook`,
-];
-const curlArgv = (url: string, token = TOKEN) => [
-  'curl',
-  '-sS',
-  '--fail-with-body',
-  '--max-time',
-  '10',
-  '-X',
-  'POST',
-  '-H',
-  `Authorization: Bearer ${token}`,
-  '-H',
-  'Content-Type: application/json',
-  '--data-binary',
-  '@-',
-  `${url}/api/stash/hook`,
-];
+/** Where the built plugin folders and a BusyBox-only PATH (no node, as Stash's Alpine image) live. */
+let work: string;
+let stashCwd: string;
+let alpine: string;
+const plugins = { main: '', curl: '' };
+const APPLETS = ['sh', 'cat', 'sed', 'tail', 'head', 'tr', 'mktemp', 'sleep', 'rm', 'kill', 'wget'];
+
+/**
+ * The plugin's exec as Stash builds it ({pluginDir} replaced) and the PATH it runs with, its folder's
+ * .env pointing at `target` with `token` (what the user writes there, or the build with STASH2PLEX_URL
+ * and HOOK_TOKEN set).
+ */
+function plugin(kind: 'main' | 'curl', target: string, token = TOKEN): { argv: string[]; path: string } {
+  const dir = plugins[kind];
+  writeFileSync(join(dir, '.env'), `STASH2PLEX_URL=${target}\nHOOK_TOKEN=${token}\n`);
+  const manifest = join(dir, kind === 'main' ? 'stash2plex.yml' : 'stash2plex-curl.yml');
+  const { exec: argv } = parse(readFileSync(manifest, 'utf8')) as { exec: string[] };
+  // curl is not in Stash's image: the curl variant gets the host's beside the applets.
+  const path =
+    kind === 'curl' ? `${alpine}:${dirname(spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim())}` : alpine;
+  return { argv: argv.map((a, i) => (i === 0 ? a : a.replaceAll('{pluginDir}', dir))), path };
+}
+const viaWget = (target: string, token?: string) => plugin('main', target, token);
+const viaCurl = (target: string, token?: string) => plugin('curl', target, token);
 
 let world: World;
 let worker: Proc;
@@ -156,6 +156,21 @@ async function syncedTitle(sceneId: string, title: string) {
 }
 
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 's2p-http-hook-'));
+  stashCwd = join(work, 'stash');
+  alpine = join(work, 'bin');
+  mkdirSync(stashCwd);
+  mkdirSync(alpine);
+  if (BUSYBOX)
+    for (const a of APPLETS)
+      symlinkSync(spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim(), join(alpine, a));
+  Object.assign(plugins, { main: join(work, 'plugins/stash2plex'), curl: join(work, 'plugins/stash2plex-curl') });
+  const b = spawnSync(
+    process.execPath,
+    ['scripts/build-plugin.mjs', '--outdir', plugins.main, '--curl-outdir', plugins.curl, '--no-env-file', '--quiet'],
+    { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
+  );
+  expect(b.status, b.stderr).toBe(0);
   world = await startWorld({ scenes: 6, prefixName: 'httphook', env: { LOG_LEVEL: 'warn', SYNC_POSTER: 'false' } });
   sceneIds = [...world.ratingKeyOf.keys()];
   conn = connectRedis(world.config);
@@ -171,13 +186,16 @@ afterAll(async () => {
   await queue?.close();
   conn?.disconnect();
   await world?.stop();
+  rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!BUSYBOX)('Stash hook through BusyBox wget → dashboard → worker → Plex', () => {
-  it('a title edit: wget prints exactly one JSON object with output, and Plex shows the new title', async () => {
+describe.skipIf(!BUSYBOX)('Stash without node: the stash2plex plugin → BusyBox wget → dashboard → worker → Plex', () => {
+  it('a title edit: the hook prints exactly one JSON object with output, and Plex shows the new title', async () => {
     const id = sceneIds[0];
     world.stash.updateScene(id, { title: 'Edited through wget' });
-    const r = await exec(wgetArgv(url), hookInput(id));
+    const { argv, path } = viaWget(url);
+    expect(argv).toEqual(['sh', join(plugins.main, 'stash2plex.sh')]);
+    const r = await exec(argv, hookInput(id), path);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`{"output":"queued scene ${id}"}\n`);
     expect(r.stderr).toBe('');
@@ -187,26 +205,27 @@ describe.skipIf(!BUSYBOX)('Stash hook through BusyBox wget → dashboard → wor
 
   it('an irrelevant edit prints `skipped: …` and queues nothing', async () => {
     const before = await conn.xlen(keys(world.prefix).inbox);
-    const r = await exec(wgetArgv(url), hookInput(sceneIds[1], ['organized', 'id']));
+    const { argv, path } = viaWget(url);
+    const r = await exec(argv, hookInput(sceneIds[1], ['organized', 'id']), path);
     expect(r.code).toBe(0);
     expect(pluginResult(r).output).toMatch(/^skipped: /);
     expect(await conn.xlen(keys(world.prefix).inbox)).toBe(before);
   });
 
-  it('a wrong token: wget exits non-zero with nothing on stdout (Stash reports the hook error)', async () => {
-    const r = await exec(wgetArgv(url, 'not-the-token'), hookInput(sceneIds[1]));
-    expect(r.code).not.toBe(0);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/401/);
+  it('a wrong token: one {"error": …} line naming the 401 (Stash shows it as the hook error), exit 1', async () => {
+    const { argv, path } = viaWget(url, 'not-the-token');
+    const r = await exec(argv, hookInput(sceneIds[1]), path);
+    expect(r.code).toBe(1);
+    expect(pluginResult(r).error).toMatch(/did not take the event \(wget: server returned error: HTTP\/1\.1 401 Unauthorized/);
+    expect(r.stdout + r.stderr).not.toContain('not-the-token');
   });
 });
 
-// Why the wget line is for BusyBox only: GNU wget (Debian/Ubuntu-based Stash images) needs the POST
-// body's size in advance and refuses a pipe (`BODY data file '/dev/stdin' missing: Illegal seek`);
-// there, use the curl line.
+// Why stash2plex.sh posts a file, not /dev/stdin: GNU wget (Debian/Ubuntu-based Stash images) needs
+// the POST body's size in advance and refuses a pipe (`BODY data file '/dev/stdin' missing: Illegal seek`).
 const GNU_WGET = spawnSync('wget', ['--version'], { encoding: 'utf8' }).stdout?.startsWith('GNU Wget') ?? false;
 describe.skipIf(!GNU_WGET)('GNU wget', () => {
-  it('cannot post /dev/stdin from a pipe (so the manifest line needs BusyBox wget, or curl)', async () => {
+  it('cannot post /dev/stdin from a pipe (so stash2plex.sh writes the input to a file first)', async () => {
     const r = await exec(
       ['wget', '-q', '-O', '-', '--header', `Authorization: Bearer ${TOKEN}`, '--post-file', '/dev/stdin', `${url}/api/stash/hook`],
       hookInput(sceneIds[5]),
@@ -216,47 +235,48 @@ describe.skipIf(!GNU_WGET)('GNU wget', () => {
   });
 });
 
-describe.skipIf(!CURL)('Stash hook through curl → dashboard → worker → Plex', () => {
+describe.skipIf(!CURL || !BUSYBOX)('the stash2plex-curl plugin → curl → dashboard → worker → Plex', () => {
   it('a title edit: curl prints exactly one JSON object with output, and Plex shows the new title', async () => {
     const id = sceneIds[2];
     world.stash.updateScene(id, { title: 'Edited through curl' });
-    const r = await exec(curlArgv(url), hookInput(id));
+    const { argv, path } = viaCurl(url);
+    expect(argv).toEqual(['sh', join(plugins.curl, 'stash2plex.sh'), 'curl']);
+    const r = await exec(argv, hookInput(id), path);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`{"output":"queued scene ${id}"}\n`);
     await syncedTitle(id, 'Edited through curl');
   });
 
-  it('errors: curl --fail-with-body exits 22 and prints the one `{"error": …}` object', async () => {
-    const wrong = await exec(curlArgv(url, 'not-the-token'), hookInput(sceneIds[3]));
-    expect(wrong.code).toBe(22);
+  it('errors: the dashboard\'s own one `{"error": …}` object, exit 1', async () => {
+    const wrongToken = viaCurl(url, 'not-the-token');
+    const wrong = await exec(wrongToken.argv, hookInput(sceneIds[3]), wrongToken.path);
+    expect(wrong.code).toBe(1);
     expect(pluginResult(wrong).error).toMatch(/token/);
-    const bad = await exec(curlArgv(url), '{"server_connection": ');
-    expect(bad.code).toBe(22);
+    const { argv, path } = viaCurl(url);
+    const bad = await exec(argv, '{"server_connection": ', path);
+    expect(bad.code).toBe(1);
     expect(pluginResult(bad).error).toMatch(/not JSON/);
   });
 });
 
-describe.skipIf(!BUSYBOX && !CURL)('with the dashboard stopped', () => {
-  it('the hook client fails at once with a non-zero exit; a restarted dashboard takes hooks again', async () => {
+describe.skipIf(!BUSYBOX)('with the dashboard stopped', () => {
+  it('the hook fails at once with one {"error": …} line; a restarted dashboard takes hooks again', async () => {
     await dashboard!.stop();
     dashboard = undefined;
     const id = sceneIds[4];
-    if (BUSYBOX) {
-      const r = await exec(wgetArgv(url), hookInput(id));
-      expect(r.code).not.toBe(0);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/can't connect|refused/i);
-      expect(r.ms).toBeLessThan(3_000);
-    }
-    if (CURL) {
-      const r = await exec(curlArgv(url), hookInput(id));
-      expect(r.code).toBe(7); // couldn't connect
-      expect(r.stdout).toBe('');
+    for (const via of CURL ? [viaWget, viaCurl] : [viaWget]) {
+      const { argv, path } = via(url);
+      const r = await exec(argv, hookInput(id), path);
+      expect(r.code).toBe(1);
+      expect(pluginResult(r).error).toMatch(
+        /the dashboard at http:\/\/127\.0\.0\.1:\d+ did not take the event \((wget: can't connect|curl: \(7\))/,
+      );
       expect(r.ms).toBeLessThan(3_000);
     }
     dashboard = await startDashboardProcess(Number(new URL(url).port));
     world.stash.updateScene(id, { title: 'After the restart' });
-    const again = await exec(BUSYBOX ? wgetArgv(url) : curlArgv(url), hookInput(id));
+    const { argv, path } = viaWget(url);
+    const again = await exec(argv, hookInput(id), path);
     expect(again.code, again.stderr).toBe(0);
     expect(pluginResult(again)).toEqual({ output: `queued scene ${id}` });
     await syncedTitle(id, 'After the restart');

@@ -1,7 +1,8 @@
-// The build's plugin folders as files: scripts/build-plugin.mjs writes the Node plugin and the HTTP
-// variants (BusyBox wget, curl) with STASH2PLEX_URL / HOOK_TOKEN from the environment or an env file
-// (placeholders when unset); scripts/package-plugin.mjs zips the Node plugin and writes the index.yml
-// of a Stash plugin source. Every manifest must load in Stash: strict keys, and the same document under
+// The build's plugin folders as files: scripts/build-plugin.mjs writes the stash2plex plugin (sh: the
+// Node hook, or the HTTP hook where Node is missing), the Node-only variant (Windows) and the HTTP variants
+// (BusyBox wget, curl), each with its own id, and puts STASH2PLEX_URL / HOOK_TOKEN (environment or env
+// file) into the plugin folders' .env, never into a manifest; scripts/package-plugin.mjs zips the
+// stash2plex plugin and writes the index.yml of a Stash plugin source. Every manifest must load in Stash: strict keys, and the same document under
 // a YAML 1.1 parser (Stash uses go-yaml v2; PyYAML stands in for it when present).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -43,27 +44,37 @@ function run(script: string, args: string[], env: Record<string, string> = {}) {
 const build = (out: string, env: Record<string, string> = {}, extra: string[] = ['--no-env-file']) =>
   run(
     'scripts/build-plugin.mjs',
-    ['--outdir', join(out, 'node'), '--http-outdir', join(out, 'http'), '--curl-outdir', join(out, 'curl'), ...extra],
+    [
+      '--outdir',
+      join(out, 'main'),
+      '--node-outdir',
+      join(out, 'node'),
+      '--http-outdir',
+      join(out, 'http'),
+      '--curl-outdir',
+      join(out, 'curl'),
+      ...extra,
+    ],
     env,
   );
 
 const STASH_TOP_KEYS = ['name', 'description', 'url', 'version', 'interface', 'exec', 'errLog', 'tasks', 'hooks', 'ui', 'settings'];
 const STASH_HOOK_KEYS = ['name', 'description', 'execArgs', 'defaultArgs', 'triggeredBy'];
 
-/** A Stash plugin manifest, as these tests read it (the keys are checked against STASH_TOP_KEYS). */
-interface StashManifest {
+interface BuiltManifest {
+  name: string;
   description: string;
   version: string;
+  interface: string;
   exec: string[];
   hooks: { triggeredBy: string[] }[];
   tasks?: { defaultArgs: { mode: string } }[];
-  [key: string]: unknown;
 }
 
 /** A manifest file → its document, asserting Stash would load it. */
-function stashManifest(file: string): StashManifest {
+function stashManifest(file: string): BuiltManifest {
   const text = readFileSync(file, 'utf8');
-  const m = parse(text) as StashManifest;
+  const m = parse(text) as BuiltManifest;
   for (const k of Object.keys(m)) expect(STASH_TOP_KEYS, `${file}: key ${k}`).toContain(k);
   expect(m.interface).toBe('raw');
   expect(Array.isArray(m.exec) && m.exec.every((a: unknown) => typeof a === 'string')).toBe(true);
@@ -80,7 +91,7 @@ function stashManifest(file: string): StashManifest {
   return m;
 }
 
-describe('build-plugin.mjs: the three plugin folders', () => {
+describe('build-plugin.mjs: the four plugin folders', () => {
   let out: string;
   let r: ReturnType<typeof run>;
   beforeAll(() => {
@@ -88,58 +99,72 @@ describe('build-plugin.mjs: the three plugin folders', () => {
     r = build(out);
   }, 60_000);
 
-  it('without STASH2PLEX_URL / HOOK_TOKEN: placeholders, and how to regenerate', () => {
+  it('without STASH2PLEX_URL / HOOK_TOKEN: no .env, and the build says where they go', () => {
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(join(out, 'node')).sort()).toEqual([
+    expect(readdirSync(join(out, 'main')).sort()).toEqual([
       'stash2plex-hook.cjs',
       'stash2plex-tasks.cjs',
       'stash2plex.cjs',
+      'stash2plex.sh',
       'stash2plex.yml',
     ]);
-    expect(readdirSync(join(out, 'http'))).toEqual(['stash2plex.yml']);
-    expect(readdirSync(join(out, 'curl'))).toEqual(['stash2plex.yml']);
-    expect(r.stdout).toMatch(/STASH2PLEX_URL and HOOK_TOKEN not set: the HTTP variants hold placeholders/);
-    expect(r.stdout).toMatch(/STASH2PLEX_URL=http:\/\/stash2plex:3000 HOOK_TOKEN=.* npm run build/);
-    const wget = stashManifest(join(out, 'http', 'stash2plex.yml'));
-    expect(wget.exec.at(-1)).toBe('<STASH2PLEX_URL>/api/stash/hook');
-    expect(wget.exec).toContain('Authorization: Bearer <HOOK_TOKEN>');
-    expect(wget.description).toMatch(/^NOT CONFIGURED/);
-    const text = readFileSync(join(out, 'http', 'stash2plex.yml'), 'utf8');
-    expect(text).toMatch(/^# Regenerate with STASH2PLEX_URL and HOOK_TOKEN set/m);
-    // Each placeholder once, in exec: `sed s|<HOOK_TOKEN>|…|` puts the token nowhere else.
-    expect(text.split('<HOOK_TOKEN>')).toHaveLength(2);
-    expect(text.split('<STASH2PLEX_URL>')).toHaveLength(2);
+    expect(readdirSync(join(out, 'node')).sort()).toEqual([
+      'stash2plex-hook.cjs',
+      'stash2plex-node.yml',
+      'stash2plex-tasks.cjs',
+      'stash2plex.cjs',
+    ]);
+    expect(readdirSync(join(out, 'http')).sort()).toEqual(['stash2plex-http.yml', 'stash2plex.sh']);
+    expect(readdirSync(join(out, 'curl')).sort()).toEqual(['stash2plex-curl.yml', 'stash2plex.sh']);
+    expect(r.stdout).toMatch(/STASH2PLEX_URL and HOOK_TOKEN not set: put them in the plugin folder's \.env, or rebuild with them set/);
+    // The Node-only variant runs the same bundles.
+    for (const f of ['stash2plex.cjs', 'stash2plex-hook.cjs', 'stash2plex-tasks.cjs']) {
+      expect(readFileSync(join(out, 'node', f)).equals(readFileSync(join(out, 'main', f))), f).toBe(true);
+    }
+    expect(readFileSync(join(out, 'http', 'stash2plex.sh'), 'utf8')).toBe(readFileSync('src/stash-plugin/stash2plex.sh', 'utf8'));
   });
 
-  it('every manifest is one Stash loads: exec, interface raw, hooks on every trigger', () => {
-    const node = stashManifest(join(out, 'node', 'stash2plex.yml'));
+  it('every manifest is one Stash loads, each under its own id: exec, interface raw, hooks on every trigger', () => {
+    const main = stashManifest(join(out, 'main', 'stash2plex.yml'));
+    expect(main.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh']);
+    expect(main.tasks?.map((t) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
+    const node = stashManifest(join(out, 'node', 'stash2plex-node.yml'));
     expect(node.exec).toEqual(['node', '{pluginDir}/stash2plex.cjs']);
-    expect(node.tasks!.map((t) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
-    const wget = stashManifest(join(out, 'http', 'stash2plex.yml'));
-    expect(wget.exec.slice(0, 4)).toEqual(['wget', '-q', '-O', '-']);
+    const wget = stashManifest(join(out, 'http', 'stash2plex-http.yml'));
+    expect(wget.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh', 'wget']);
     expect(wget.tasks).toBeUndefined();
-    const curl = stashManifest(join(out, 'curl', 'stash2plex.yml'));
-    expect(curl.exec.slice(0, 3)).toEqual(['curl', '-sS', '--fail-with-body']);
-    expect(curl.hooks).toEqual(wget.hooks);
-    expect(curl.hooks).toEqual(node.hooks);
+    const curl = stashManifest(join(out, 'curl', 'stash2plex-curl.yml'));
+    expect(curl.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh', 'curl']);
+    for (const m of [node, wget, curl]) expect(m.hooks).toEqual(main.hooks);
   });
 
-  it('with STASH2PLEX_URL and HOOK_TOKEN: filled in, files private, the token never printed', () => {
+  it('with STASH2PLEX_URL and HOOK_TOKEN: in the .env of the folders that post (mode 600), in no manifest, never printed', () => {
     const o = newDir();
     const b = build(o, { STASH2PLEX_URL: 'http://stash2plex:3000/', HOOK_TOKEN: TOKEN });
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout + b.stderr).not.toContain(TOKEN);
-    expect(b.stdout).toMatch(/POST http:\/\/stash2plex:3000\/api\/stash\/hook with HOOK_TOKEN/);
-    expect(b.stdout).not.toMatch(/placeholders/);
-    for (const v of ['http', 'curl']) {
-      const file = join(o, v, 'stash2plex.yml');
-      const m = stashManifest(file);
-      expect(m.exec.at(-1)).toBe('http://stash2plex:3000/api/stash/hook');
-      expect(m.exec).toContain(`Authorization: Bearer ${TOKEN}`);
-      expect(m.description).not.toMatch(/NOT CONFIGURED/);
-      expect(readFileSync(file, 'utf8')).toMatch(/^# Holds HOOK_TOKEN: keep this file private\.$/m);
-      if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(b.stdout).toMatch(/posts to http:\/\/stash2plex:3000\/api\/stash\/hook with HOOK_TOKEN/);
+    for (const v of ['main', 'http', 'curl']) {
+      const env = join(o, v, '.env');
+      expect(readFileSync(env, 'utf8')).toMatch(new RegExp(`^STASH2PLEX_URL=http://stash2plex:3000\nHOOK_TOKEN=${TOKEN}\n$`, 'm'));
+      if (process.platform !== 'win32') expect(statSync(env).mode & 0o777).toBe(0o600);
     }
+    expect(existsSync(join(o, 'node', '.env'))).toBe(false);
+    for (const [dir, file] of [
+      ['main', 'stash2plex.yml'],
+      ['node', 'stash2plex-node.yml'],
+      ['http', 'stash2plex-http.yml'],
+      ['curl', 'stash2plex-curl.yml'],
+    ]) {
+      expect(readFileSync(join(o, dir, file), 'utf8')).not.toContain(TOKEN);
+    }
+    // A rebuild keeps the other lines of a .env (the Node hook's REDIS_URL, say) and replaces its own.
+    writeFileSync(join(o, 'main', '.env'), `REDIS_URL=redis://redis:6379\nHOOK_TOKEN=old\n`);
+    expect(build(o, { STASH2PLEX_URL: 'http://stash2plex:3000/', HOOK_TOKEN: TOKEN }).code).toBe(0);
+    const again = readFileSync(join(o, 'main', '.env'), 'utf8');
+    expect(again).toMatch(/^REDIS_URL=redis:\/\/redis:6379$/m);
+    expect(again).not.toMatch(/HOOK_TOKEN=old/);
+    expect(again).toMatch(new RegExp(`^HOOK_TOKEN=${TOKEN}$`, 'm'));
   }, 60_000);
 
   it('reads the env file (the environment wins over it)', () => {
@@ -148,9 +173,9 @@ describe('build-plugin.mjs: the three plugin folders', () => {
     writeFileSync(envFile, `STASH2PLEX_URL=http://from-file:3000\nHOOK_TOKEN=${TOKEN}\n`);
     const b = build(o, { STASH2PLEX_URL: 'https://from-env.lan/s2p' }, ['--env-file', envFile]);
     expect(b.code, b.stderr).toBe(0);
-    const m = stashManifest(join(o, 'http', 'stash2plex.yml'));
-    expect(m.exec.at(-1)).toBe('https://from-env.lan/s2p/api/stash/hook');
-    expect(m.exec).toContain(`Authorization: Bearer ${TOKEN}`);
+    const env = readFileSync(join(o, 'http', '.env'), 'utf8');
+    expect(env).toMatch(/^STASH2PLEX_URL=https:\/\/from-env\.lan\/s2p$/m);
+    expect(env).toMatch(new RegExp(`^HOOK_TOKEN=${TOKEN}$`, 'm'));
   }, 60_000);
 
   it.each([
@@ -166,7 +191,7 @@ describe('build-plugin.mjs: the three plugin folders', () => {
       expect(b.stderr).toMatch(message);
       expect(b.stdout + b.stderr).not.toContain(TOKEN);
       expect(existsSync(join(o, 'http'))).toBe(false);
-      expect(existsSync(join(o, 'node', 'stash2plex.yml'))).toBe(false);
+      expect(existsSync(join(o, 'main', 'stash2plex.yml'))).toBe(false);
     },
     60_000,
   );
@@ -203,7 +228,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
     const o = newDir();
     const b = build(o);
     expect(b.code, b.stderr).toBe(0);
-    plugin = join(o, 'node');
+    plugin = join(o, 'main');
     // What a plugin run leaves in its folder is never packaged.
     writeFileSync(join(plugin, 'stash2plex.spool.jsonl'), '{"sceneId":"1"}\n');
     writeFileSync(join(plugin, 'stash2plex.settings.json'), '{"redisUrl":"redis://:secret@x"}');
@@ -236,7 +261,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(readdirSync(out).sort()).toEqual(['index.yml', 'stash2plex.zip']);
       const index = parse(readFileSync(join(out, 'index.yml'), 'utf8')) as { metadata: { description: string }; sha256: string }[];
-      const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8')) as StashManifest;
+      const manifest = parse(readFileSync(join(plugin, 'stash2plex.yml'), 'utf8')) as BuiltManifest;
       expect(index).toEqual([
         {
           id: 'stash2plex',
@@ -265,6 +290,7 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
           'stash2plex-hook.cjs',
           'stash2plex-tasks.cjs',
           'stash2plex.cjs',
+          'stash2plex.sh',
           'stash2plex.yml',
         ]);
         for (const e of entries) {
@@ -289,15 +315,23 @@ describe('package-plugin.mjs: a plugin source for Stash', () => {
     expect(readFileSync(join(a, 'index.yml'), 'utf8')).toBe(readFileSync(join(b, 'index.yml'), 'utf8'));
   });
 
-  it('refuses to package a manifest holding a HOOK_TOKEN (an HTTP variant): a source is meant to be served', () => {
+  it('never packages the .env holding HOOK_TOKEN; refuses an older manifest whose exec carries one', () => {
     const o = newDir();
     expect(build(o, { STASH2PLEX_URL: 'http://stash2plex:3000', HOOK_TOKEN: TOKEN }).code).toBe(0);
     const out = newDir();
-    const r = run('scripts/package-plugin.mjs', ['--plugin-dir', join(o, 'http'), '--outdir', out]);
+    const ok = run('scripts/package-plugin.mjs', ['--plugin-dir', join(o, 'main'), '--outdir', out, '--zip', 'node']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(out, 'stash2plex.zip')).includes(Buffer.from(TOKEN))).toBe(false);
+    // An HTTP variant built before tokens moved to .env held it in exec: never served.
+    const old = newDir();
+    writeFileSync(
+      join(old, 'stash2plex.yml'),
+      `name: x\ninterface: raw\nexec: [wget, --header, "Authorization: Bearer ${TOKEN}", http://x/api/stash/hook]\nhooks: []\n`,
+    );
+    const r = run('scripts/package-plugin.mjs', ['--plugin-dir', old, '--outdir', newDir()]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/holds a HOOK_TOKEN/);
     expect(r.stderr).not.toContain(TOKEN);
-    expect(readdirSync(out)).toEqual([]);
   }, 60_000);
 
   it('without a built plugin it says to build first (exit 2)', () => {

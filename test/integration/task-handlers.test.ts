@@ -332,11 +332,11 @@ describe('Clear Failed Jobs, Purge Failed Jobs Older Than N Days, Clear Pending 
       const recent = await failAt(Date.now() - 24 * H, specs(10, 2), env);
       const dry = await task('purge_failed_dry_run', s.prefix, { args: { days: '30' } });
       expect(dry.summary).toBe(
-        'Purge Failed Jobs Older Than N Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)',
+        'Purge Failed Jobs Older Than 30 Days (dry run): 3 jobs of 5 failed more than 30 days ago would be removed (dry run: nothing removed)',
       );
       expect(await queue.getFailedCount()).toBe(5);
       const real = await task('purge_failed', s.prefix, { args: { days: '30' } });
-      expect(real.summary).toBe('Purge Failed Jobs Older Than N Days: 3 jobs of 5 failed more than 30 days ago removed');
+      expect(real.summary).toBe('Purge Failed Jobs Older Than 30 Days: 3 jobs of 5 failed more than 30 days ago removed');
       expect((await s.redis.zrange(queue.keys.failed, 0, -1)).sort()).toEqual(recent.sort());
       await expect(task('purge_failed', s.prefix, { args: { days: '-2' } })).rejects.toThrow(
         'Purge Failed Jobs Older Than N Days: args.days must be a whole number of days, 0 or more',
@@ -467,7 +467,7 @@ describe('Recover Outage Jobs', () => {
     });
     const none = await task('recover_dry_run', s.prefix, { args: { outage: 'latest' } });
     expect(none.summary).toBe(
-      'Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (args.since, e.g. 2h, gives a time window instead)',
+      'Recover Outage Jobs (dry run): no outage recorded, so no outage window to recover (npm run requeue -- --since 2h recovers a time window instead)',
     );
 
     const since = await task('recover_dry_run', s.prefix, {
@@ -603,7 +603,7 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
   it("without PLEX_URL in the plugin's environment, says so", async () => {
     const s = store('task-restore-noplex');
     await expect(task('restore_dry_run', s.prefix)).rejects.toThrow(
-      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin's environment",
+      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
     );
   });
 });

@@ -13,7 +13,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['model'],
   ['hook'],
-  ['resilience'],
+  ['resilience', 'settings'],
   ['plex', 'stash-api'],
   ['sync'],
   ['supervisor'],

@@ -34,11 +34,13 @@ describe('docs/STASH.md', () => {
     for (const q of quoted) expect(doc).toContain(q);
   });
 
-  it("the Docker-only fill-in (sed) replaces both placeholders and drops the description's notice", () => {
-    expect(doc).toContain(
-      `sed -e 's|<STASH2PLEX_URL>|http://dashboard:3000|' -e "s|<HOOK_TOKEN>|$TOKEN|" -e 's|NOT CONFIGURED: [^.]*\\. ||'`,
-    );
-    expect(doc).toContain('docker compose exec -T dashboard cat dist/stash-plugin-http/stash2plex.yml');
+  it('the by-hand .env takes the plugin folder out of the image (WORKDIR /app) and writes the two lines stash2plex.sh reads', () => {
+    expect(doc).toContain('docker compose cp dashboard:/app/dist/stash-plugin dist/');
+    expect(readFileSync('Dockerfile', 'utf8')).toMatch(/^WORKDIR \/app$/m);
+    expect(doc).toContain(`printf 'STASH2PLEX_URL=http://dashboard:3000\\nHOOK_TOKEN=%s\\n'`);
+    const script = readFileSync('src/stash-plugin/stash2plex.sh', 'utf8');
+    expect(script).toContain('url=${STASH2PLEX_URL:-$(dotenv STASH2PLEX_URL)}');
+    expect(script).toContain('token=${HOOK_TOKEN:-$(dotenv HOOK_TOKEN)}');
   });
 
   it('names only folders the build writes and variables stash2plex reads', () => {
@@ -47,12 +49,13 @@ describe('docs/STASH.md', () => {
       'dist/stash-plugin',
       'dist/stash-plugin-curl',
       'dist/stash-plugin-http',
+      'dist/stash-plugin-node',
       'dist/stash-plugin-source',
     ]);
     const example = readFileSync('.env.example', 'utf8');
     const variables = new Set(doc.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g));
     for (const v of variables) {
-      if (['STASH2PLEX_URL', 'PUID'].includes(v)) continue;
+      if (['STASH2PLEX_URL', 'PUID', 'S2P_HOOK_HTTP_TIMEOUT_S'].includes(v)) continue;
       expect(example, `${v} is named in docs/STASH.md`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
     }
   });

@@ -53,7 +53,7 @@ describe('decideHook', () => {
     'clientMutationId',
   ])('skips when only %s is given', (field) => {
     const d = decideHook(update([field]), NOW);
-    expect(d).toMatchObject({ action: 'skip', why: expect.stringContaining('no field Plex shows changed') as string });
+    expect(d).toMatchObject({ action: 'skip', why: expect.stringContaining('no field Plex shows changed') as unknown });
   });
 
   it('the relevant fields are exactly these (change with src/sync/mapping.ts)', () => {
@@ -106,7 +106,7 @@ describe('decideHook', () => {
   });
 
   it('skips an edit with no fields given', () => {
-    expect(decideHook(update([]), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining('no fields') as string });
+    expect(decideHook(update([]), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining('no fields') as unknown });
   });
 
   it('without inputFields (older Stash) decides from the non-null keys of input', () => {
@@ -132,10 +132,14 @@ describe('decideHook', () => {
     }
   });
 
-  it('rejects an input without hookContext', () => {
-    expect(decideHook(input(undefined, { mode: 'x' }), NOW)).toEqual({
+  it('rejects an input without hookContext; a task (args.mode) is told the tasks need Node (the HTTP hook runs hooks only)', () => {
+    expect(decideHook(input(undefined, {}), NOW)).toEqual({
       action: 'reject',
       error: 'invalid plugin input: args.hookContext is missing',
+    });
+    expect(decideHook(input(undefined, { mode: 'sync_all' }), NOW)).toEqual({
+      action: 'reject',
+      error: 'task sync_all: the tasks need Node.js 20 or newer on the Stash host (the HTTP hook runs hooks only)',
     });
   });
 
@@ -284,7 +288,7 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Tag.Update.Post', ['description', 'sort_name'], 'tag 7'],
     ['Tag.Update.Post', [], 'tag 7'],
   ])('%s with only %j → skip', (type, fields, why) => {
-    expect(decideHook(ctx(type, 7, fields), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining(why) as string });
+    expect(decideHook(ctx(type, 7, fields), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining(why) as unknown });
   });
 
   it('without inputFields (older Stash) decides from the non-null keys of input; without input at all skips', () => {

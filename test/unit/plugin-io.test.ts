@@ -119,9 +119,9 @@ describe('stashUrl', () => {
   });
   it('says what is missing or wrong', () => {
     expect(stashUrl({ PluginDir: '/p' })).toEqual({ ok: false, error: 'server_connection lacks Scheme, Host, Port: cannot reach Stash' });
-    expect(stashUrl({ ...conn, Scheme: 'ftp' })).toMatchObject({ ok: false, error: expect.stringMatching(/Scheme/) as string });
-    expect(stashUrl({ ...conn, Port: 0 })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as string });
-    expect(stashUrl({ ...conn, Port: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as string });
+    expect(stashUrl({ ...conn, Scheme: 'ftp' })).toMatchObject({ ok: false, error: expect.stringMatching(/Scheme/) as unknown });
+    expect(stashUrl({ ...conn, Port: 0 })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as unknown });
+    expect(stashUrl({ ...conn, Port: 'x' })).toMatchObject({ ok: false, error: expect.stringMatching(/Port/) as unknown });
   });
   it('sessionCookieOf maps Name/Value', () => {
     expect(sessionCookieOf(conn)).toEqual({ name: 'session', value: 'cookie-secret-123' });
@@ -207,7 +207,7 @@ describe('stdout and stderr lines', () => {
 describe('manifest and tasks', () => {
   it('pluginManifest follows the Stash plugin format', () => {
     const m = pluginManifest('1.2.3');
-    expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['node', '{pluginDir}/stash2plex.cjs'] });
+    expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['sh', '{pluginDir}/stash2plex.sh'] });
     expect(m.hooks).toHaveLength(2);
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
     expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);

@@ -1,18 +1,13 @@
-// The plugin manifests, pure: the Node one and the HTTP variants (BusyBox wget, curl) come out of
+// The plugin manifests, pure: stash2plex (sh: Node or HTTP), the Node-only one and the HTTP variants (BusyBox wget, curl) come out of
 // src/stash-plugin/manifest.ts and http-manifest.ts as objects the build serialises to YAML. Each must
 // survive that round trip as a manifest Stash loads: Stash decodes it strictly (an unknown key fails the
 // whole plugin), needs exec, interface raw and hooks with Stash's trigger names.
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import {
-  CURL_MAX_TIME_S,
-  HTTP_HOOK_PLACEHOLDERS,
-  HTTP_HOOK_VARIANTS,
-  httpHookExec,
-  httpPluginManifest,
-} from '../../src/stash-plugin/http-manifest.js';
-import { resolveHttpHookTarget } from '../../src/stash-plugin/http-hook-target.js';
-import { pluginManifest } from '../../src/stash-plugin/manifest.js';
+import { STASH_SETTINGS } from '../../src/core/config.js';
+import { HTTP_HOOK_VARIANTS, HTTP_VARIANT_IDS, httpPluginManifest } from '../../src/stash-plugin/http-manifest.js';
+import { httpHookDotenv, resolveHttpHookTarget } from '../../src/stash-plugin/http-hook-target.js';
+import { manifestFile, nodePluginManifest, pluginManifest } from '../../src/stash-plugin/manifest.js';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 import { HOOK_TRIGGERS } from '../../src/hook/input.js';
 import { STASH_MIN_VERSION, STASH_PLUGIN_MIN_VERSION } from '../../src/stash-api/stash-version.js';
@@ -43,20 +38,25 @@ const STASH_TRIGGERS = [
 
 type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy: string[] }[] };
 
+interface RawManifest {
+  name?: unknown;
+  interface?: unknown;
+  exec?: unknown;
+  hooks?: { name?: unknown; triggeredBy: string[] }[];
+  tasks?: { defaultArgs?: Record<string, unknown> }[];
+  settings?: Record<string, Record<string, unknown>>;
+}
+
 /** The YAML text → the manifest, failing on anything Stash's strict decoder would refuse. */
 function asStashManifest(text: string): Manifest {
-  const m = parse(text) as Record<string, unknown> & {
-    hooks: { name: unknown; triggeredBy: string[] }[];
-    tasks?: { defaultArgs?: Record<string, unknown> }[];
-    settings?: Record<string, Record<string, unknown>>;
-  };
+  const m = parse(text) as RawManifest;
   expect(m && typeof m === 'object' && !Array.isArray(m)).toBe(true);
   for (const k of Object.keys(m)) expect(STASH_KEYS.top, `top-level key ${k}`).toContain(k);
   expect(typeof m.name).toBe('string');
   expect(m.interface).toBe('raw');
   expect(Array.isArray(m.exec) && m.exec.length > 0 && (m.exec as unknown[]).every((a: unknown) => typeof a === 'string')).toBe(true);
   expect(Array.isArray(m.hooks)).toBe(true);
-  for (const h of m.hooks) {
+  for (const h of m.hooks ?? []) {
     for (const k of Object.keys(h)) expect(STASH_KEYS.hook, `hook key ${k}`).toContain(k);
     expect(typeof h.name).toBe('string');
     for (const t of h.triggeredBy) expect(STASH_TRIGGERS).toContain(t);
@@ -72,12 +72,12 @@ function asStashManifest(text: string): Manifest {
 }
 
 const roundTrip = (m: object) => asStashManifest(stringify(m, { lineWidth: 0 }));
-const TARGET = { url: 'http://stash2plex:3000', token: 'a1b2c3d4e5f6' };
 
 describe('manifests', () => {
-  it('the Node manifest: node exec, two hooks covering every trigger, the tasks and the Redis settings', () => {
+  it('the stash2plex manifest: exec through sh (safe without Node), two hooks covering every trigger, the tasks and the settings', () => {
     const m = roundTrip(pluginManifest('1.2.3'));
-    expect(m.exec).toEqual(['node', '{pluginDir}/stash2plex.cjs']);
+    expect(m.name).toBe('stash2plex');
+    expect(m.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh']);
     expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
     expect(HOOK_TRIGGERS).toEqual([
       'Scene.Update.Post',
@@ -88,23 +88,46 @@ describe('manifests', () => {
       'Tag.Merge.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
-    expect(Object.keys(m.settings as object).sort()).toEqual(['explainSceneId', 'redisPrefix', 'redisUrl']);
+    expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl', 'explainSceneId', ...STASH_SETTINGS.map((s) => s[0])].sort());
+    expect(String(m.description)).toMatch(/Needs Node\.js 20 or newer on the Stash host, or the HTTP variant/);
   });
 
-  it.each(HTTP_HOOK_VARIANTS)('the %s variant: same hooks, no tasks, no settings, exec posting to the hook endpoint', (variant) => {
-    const m = roundTrip(httpPluginManifest('1.2.3', variant, TARGET));
+  it('every setting of STASH_SETTINGS is in the manifest with its type, and says what an empty value means', () => {
+    const settings = roundTrip(pluginManifest('1.2.3')).settings as Record<
+      string,
+      { type: string; displayName: string; description: string }
+    >;
+    for (const [key, variable, type, label] of STASH_SETTINGS) {
+      expect(settings[key]).toMatchObject({ type, displayName: label });
+      expect(settings[key].description).toContain(`Empty: ${variable} of the stash2plex workers' environment`);
+    }
+    expect(settings.maxTags.type).toBe('NUMBER');
+    expect(settings.preservePlexEdits.type).toBe('BOOLEAN');
+  });
+
+  it('the Node-only variant (Windows) has an id of its own, node exec, the same hooks, tasks and settings', () => {
+    const m = roundTrip(nodePluginManifest('1.2.3'));
+    const main = roundTrip(pluginManifest('1.2.3'));
+    expect(m.name).toBe('stash2plex (Node)');
+    expect(m.exec).toEqual(['node', '{pluginDir}/stash2plex.cjs']);
+    expect(m.hooks).toEqual(main.hooks);
+    expect(m.tasks).toEqual(main.tasks);
+    expect(m.settings).toEqual(main.settings);
+    expect(String(m.description)).toMatch(/Needs Node\.js 20 or newer on the Stash host, or the HTTP variant/);
+    expect(manifestFile('stash2plex-node')).toBe('stash2plex-node.yml');
+  });
+
+  it.each(HTTP_HOOK_VARIANTS)('the %s variant: own id, same hooks, no tasks, no settings, no URL nor token in exec', (variant) => {
+    const m = roundTrip(httpPluginManifest('1.2.3', variant));
     expect(m).toMatchObject({ name: `stash2plex (HTTP hook, ${variant})`, version: '1.2.3', interface: 'raw' });
+    expect(HTTP_VARIANT_IDS[variant]).toBe(variant === 'wget' ? 'stash2plex-http' : 'stash2plex-curl');
     expect(m.hooks).toEqual(roundTrip(pluginManifest('1.2.3')).hooks);
     expect(m.tasks).toBeUndefined();
     expect(m.settings).toBeUndefined();
-    expect(m.exec[0]).toBe(variant);
-    expect(m.exec.at(-1)).toBe('http://stash2plex:3000/api/stash/hook');
-    expect(m.exec).toContain('Authorization: Bearer a1b2c3d4e5f6');
-    expect(m.exec).toContain('Content-Type: application/json');
+    expect(m.exec).toEqual(['sh', '{pluginDir}/stash2plex.sh', variant]);
+    expect(m.exec.join(' ')).not.toMatch(/Bearer|http:/);
     expect(String(m.description)).toMatch(/Hooks only/);
-    expect(String(m.description)).not.toMatch(/NOT CONFIGURED/);
-    // Stash substitutes {pluginDir} in every argument but the first: none here.
-    expect(m.exec.join(' ')).not.toContain('{');
+    expect(String(m.description)).toMatch(/STASH2PLEX_URL and HOOK_TOKEN from this plugin's folder \(file \.env\)/);
   });
 
   it('Restore Plex Metadata: a dry run listed first, and both say they act on every scene (Stash passes no scene list)', () => {
@@ -118,74 +141,27 @@ describe('manifests', () => {
     ]);
   });
 
-  it('exec lines, exactly', () => {
-    expect(httpHookExec('wget', TARGET)).toEqual([
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      '--header',
-      'Authorization: Bearer a1b2c3d4e5f6',
-      '--header',
-      'Content-Type: application/json',
-      '--post-file',
-      '/dev/stdin',
-      'http://stash2plex:3000/api/stash/hook',
-    ]);
-    expect(httpHookExec('curl', TARGET)).toEqual([
-      'curl',
-      '-sS',
-      '--fail-with-body',
-      '--max-time',
-      String(CURL_MAX_TIME_S),
-      '-X',
-      'POST',
-      '-H',
-      'Authorization: Bearer a1b2c3d4e5f6',
-      '-H',
-      'Content-Type: application/json',
-      '--data-binary',
-      '@-',
-      'http://stash2plex:3000/api/stash/hook',
-    ]);
+  it('the plugin folder .env the build writes for the HTTP hook: what was given, nothing else', () => {
+    expect(httpHookDotenv({})).toBeNull();
+    expect(httpHookDotenv({ url: 'http://stash2plex:3000', token: 'a1b2' })).toMatch(
+      /\nSTASH2PLEX_URL=http:\/\/stash2plex:3000\nHOOK_TOKEN=a1b2\n$/,
+    );
+    expect(httpHookDotenv({ url: 'http://stash2plex:3000' })).not.toMatch(/HOOK_TOKEN=/);
   });
-
-  it('unset pieces become visible placeholders, and the description says it is not configured', () => {
-    const m = roundTrip(httpPluginManifest('1.2.3', 'wget'));
-    expect(m.exec).toContain(`Authorization: Bearer ${HTTP_HOOK_PLACEHOLDERS.token}`);
-    expect(m.exec.at(-1)).toBe(`${HTTP_HOOK_PLACEHOLDERS.url}/api/stash/hook`);
-    expect(String(m.description)).toMatch(/^NOT CONFIGURED: rebuild with STASH2PLEX_URL and HOOK_TOKEN set/);
-    const half = roundTrip(httpPluginManifest('1.2.3', 'curl', { url: TARGET.url }));
-    expect(half.exec.at(-1)).toBe('http://stash2plex:3000/api/stash/hook');
-    expect(half.exec).toContain('Authorization: Bearer <HOOK_TOKEN>');
-    expect(String(half.description)).toMatch(/^NOT CONFIGURED: rebuild with HOOK_TOKEN set, or fill in the placeholders of exec/);
-  });
-
-  it.each(HTTP_HOOK_VARIANTS)(
-    '%s: the placeholders appear in exec only (filling them in with sed puts the token nowhere else)',
-    (variant) => {
-      const text = stringify(httpPluginManifest('1.2.3', variant), { lineWidth: 0 });
-      const m = parse(text) as Manifest;
-      for (const p of Object.values(HTTP_HOOK_PLACEHOLDERS)) {
-        expect(text.split(p).length - 1, p).toBe(m.exec.join('\n').split(p).length - 1);
-        expect(m.exec.join('\n')).toContain(p);
-      }
-    },
-  );
 });
 
 describe('the Stash versions each manifest loads in', () => {
   /** The keys Stash before v0.24.0 decodes (pkg/plugin/config.go at v0.22.0 and v0.23.x: no `settings`). */
   const BEFORE_V024_TOP = STASH_KEYS.top.filter((k) => k !== 'settings');
 
-  it('the Node manifest has settings, so it needs Stash v0.24.0, and says so (Stash shows the description before install)', () => {
+  it('the stash2plex manifest has settings, so it needs Stash v0.24.0, and says so (Stash shows the description before install)', () => {
     const m = roundTrip(pluginManifest('1.2.3'));
     expect(Object.keys(m).filter((k) => !BEFORE_V024_TOP.includes(k))).toEqual(['settings']);
     expect(String(m.description)).toContain(`Needs Stash ${STASH_PLUGIN_MIN_VERSION} or newer`);
   });
 
   it.each(HTTP_HOOK_VARIANTS)('the %s variant has no key older Stash refuses, and names the workers’ minimum', (variant) => {
-    const m = roundTrip(httpPluginManifest('1.2.3', variant, TARGET));
+    const m = roundTrip(httpPluginManifest('1.2.3', variant));
     for (const k of Object.keys(m)) expect(BEFORE_V024_TOP).toContain(k);
     expect(String(m.description)).toMatch(new RegExp(`Needs Stash ${STASH_MIN_VERSION.replace(/\./g, '\\.')} or newer\\.$`));
   });
@@ -228,7 +204,7 @@ describe('resolveHttpHookTarget', () => {
     [{ HOOK_TOKEN: '{pluginDir}' }, 'HOOK_TOKEN', /RFC 6750/],
   ])('refuses %j, naming %s', (env, variable, error) => {
     const r = resolveHttpHookTarget(env);
-    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) as string });
+    expect(r).toMatchObject({ ok: false, variable, error: expect.stringMatching(error) as unknown });
     if (!r.ok && env.HOOK_TOKEN) expect(r.error).not.toContain(env.HOOK_TOKEN);
   });
 });

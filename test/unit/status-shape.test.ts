@@ -73,6 +73,7 @@ describe('shapeStatus', () => {
       reconcile: { last: null, lastFailure: null },
       excluded: { count: 0, scenes: [] },
       concurrency: [],
+      settings: null,
     });
   });
 
@@ -112,7 +113,7 @@ describe('shapeStatus', () => {
 
   it('keeps the contract keys in the contract order', () => {
     const s = shapeStatus(sources(), config, NOW);
-    // The contract's keys, then the extras `matching`, `sync`, `reconcile`, `excluded` and `concurrency`.
+    // The contract's keys, then the extras `matching`, `sync`, `reconcile`, `excluded`, `concurrency` and `settings`.
     expect(Object.keys(s)).toEqual([
       'breaker',
       'recovery',
@@ -125,6 +126,7 @@ describe('shapeStatus', () => {
       'reconcile',
       'excluded',
       'concurrency',
+      'settings',
     ]);
     expect(Object.keys(s.breaker)).toEqual(['state', 'since', 'consecutiveFailures', 'openedAt']);
     expect(Object.keys(s.recovery)).toEqual(['active', 'startedAt', 'rate', 'targetRate']);
