@@ -221,7 +221,17 @@ describe('reconciliation', () => {
       );
     }
     await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
+    // A checkpoint after the first sync, with every job of it done: what follows is the rename's alone.
     await firstCheckpoint(redis, world);
+    const readsAfterSync = world.stash.count({ operationName: 'StashClock' });
+    await waitFor(
+      async () => {
+        const counts = await queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed');
+        return world.stash.count({ operationName: 'StashClock' }) > readsAfterSync && Object.values(counts).every((n) => n === 0);
+      },
+      10_000,
+      'a checkpoint after the first sync, the queue idle',
+    );
     const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === 'Performer 1'));
     const others = sceneIds.filter((id) => !carriers.includes(id));
     expect(carriers.length).toBeGreaterThan(0);
