@@ -71,5 +71,8 @@ export function newProblems(before: readonly EffectiveSetting[], after: readonly
 
 /** Whether two merges apply the same values (a reload that changes nothing applies nothing). */
 export function sameValues(previous: readonly EffectiveSetting[], next: readonly EffectiveSetting[]): boolean {
-  return previous.length === next.length && previous.every((s, i) => s.key === next[i]?.key && s.value === next[i]?.value && s.source === next[i]?.source);
+  return (
+    previous.length === next.length &&
+    previous.every((s, i) => s.key === next[i]?.key && s.value === next[i]?.value && s.source === next[i]?.source)
+  );
 }

@@ -284,7 +284,9 @@ describe('the built plugin folder', () => {
       redisUrl: { type: 'STRING' },
       redisPrefix: { type: 'STRING' },
     });
-    expect(Object.keys(m.settings).sort()).toEqual(['redisPrefix', 'redisUrl', 'explainSceneId', ...STASH_SETTINGS.map((x) => x[0])].sort());
+    expect(Object.keys(m.settings).sort()).toEqual(
+      ['redisPrefix', 'redisUrl', 'explainSceneId', ...STASH_SETTINGS.map((x) => x[0])].sort(),
+    );
   });
 });
 

@@ -88,7 +88,9 @@ describe('manifests', () => {
       'Tag.Merge.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
-    expect(Object.keys(m.settings as object).sort()).toEqual(['redisPrefix', 'redisUrl', 'explainSceneId', ...STASH_SETTINGS.map((s) => s[0])].sort());
+    expect(Object.keys(m.settings as object).sort()).toEqual(
+      ['redisPrefix', 'redisUrl', 'explainSceneId', ...STASH_SETTINGS.map((s) => s[0])].sort(),
+    );
     expect(String(m.description)).toMatch(/Needs Node\.js 20 or newer on the Stash host, or the HTTP variant/);
   });
 
