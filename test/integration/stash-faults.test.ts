@@ -69,7 +69,8 @@ describe('Stash faults hold the work', () => {
     await waitFor(async () => (await status(r)).health.stash.keyAccepted === true, 10_000, 'Stash checked and the key accepted');
     r.world.stash.setApiKey('a-regenerated-key'); // ours is now the wrong one
     await enqueueAll(r);
-    await waitFor(() => r.queue.isPaused(), 10_000, 'queue paused');
+    // The pause comes first and the verdict is stored just after it (src/supervisor/stash-checker.ts): wait for both.
+    await waitFor(async () => (await status(r)).queues.sync?.pauseReasons.includes('stash key rejected') === true, 10_000, 'held');
     const held = await status(r);
     expect(held.queues.sync).toMatchObject({ paused: true, pausedBy: 'supervisor', pauseReasons: ['stash key rejected'] });
     expect(held.health.stash).toMatchObject({ checked: true, reachable: true, keyAccepted: false });
