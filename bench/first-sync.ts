@@ -44,6 +44,11 @@ export interface FirstSyncResult {
   busy: number;
   idleP95: number;
   viewerP95: number;
+  /**
+   * The viewer's p95 as the server model makes it, ÷ its idle latency: 1 + the p95 of its queueing in service
+   * times (SimServer.viewerQueueing). What the stopwatch ratio would be on a machine with time to spare.
+   */
+  viewerModelRatio: number;
   /** Plex requests (the viewer's aside) and the wall time the model allows for them (their service ÷ slots). */
   plexRequests: number;
   modelMs: number;
@@ -136,6 +141,7 @@ export async function firstSyncRun(opts: FirstSyncOptions): Promise<FirstSyncRes
   }
   const ms = performance.now() - started;
   const busy = world.plex.busyFraction();
+  const queueing = world.plex.viewerQueueing();
   const viewed = await viewer.stop();
   const failed = (await queue.getJobCounts('failed')).failed;
   const plexRequests = world.plex.count((r) => r.route !== ROUTES.identity);
@@ -151,6 +157,7 @@ export async function firstSyncRun(opts: FirstSyncOptions): Promise<FirstSyncRes
     busy,
     idleP95: percentile(idle, 95),
     viewerP95: percentile(viewed, 95),
+    viewerModelRatio: 1 + percentile(queueing, 95),
     plexRequests,
     modelMs: (plexRequests * plexModel.serviceMs) / plexModel.slots,
     failed,
@@ -169,6 +176,7 @@ const row = (name: string, r: FirstSyncResult): Row => ({
   'viewer p95 ms': round(r.viewerP95, 0),
   'idle p95 ms': round(r.idleP95, 0),
   'p95 / idle': round(r.viewerP95 / r.idleP95, 2),
+  'model p95 / idle': round(r.viewerModelRatio, 2),
   'worker RSS MiB': round(r.workerRssMb, 0),
   failed: r.failed,
 });

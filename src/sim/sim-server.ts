@@ -36,6 +36,8 @@ export abstract class SimServer<Mode extends string> {
   /** Slot time spent serving since busySince (ms), for busyFraction(). */
   private busyMs = 0;
   private busySince = performance.now();
+  /** Each viewer request's queueing since busySince, in service times (viewerQueueing()). */
+  private viewerWaits: number[] = [];
 
   /**
    * `maxHeaderSize`: the most request line and headers the HTTP parser takes (Node's default, 16 KiB, when
@@ -103,9 +105,21 @@ export abstract class SimServer<Mode extends string> {
     return Number.isFinite(this.parallel) && elapsed > 0 ? this.busyMs / (this.parallel * elapsed) : NaN;
   }
 
+  /** Starts the window of busyFraction() and viewerQueueing() afresh. */
   resetBusy(): void {
     this.busyMs = 0;
     this.busySince = performance.now();
+    this.viewerWaits = [];
+  }
+
+  /**
+   * Each viewer request's wait for a slot as the model makes it, in service times: 0 when a slot was free,
+   * else (the requests queued ahead + 1) ÷ slots, the slot releases it waits for. Unlike a stopwatch, it
+   * does not grow when the machine running the simulator is busy, so a test on a loaded machine can judge
+   * the queue a client builds (a viewer's latency ≈ (1 + this) × serviceMs).
+   */
+  viewerQueueing(): number[] {
+    return [...this.viewerWaits];
   }
 
   /** The latency of one request, waiting first for a free slot when `parallel` is set (FIFO). */
@@ -134,6 +148,10 @@ export abstract class SimServer<Mode extends string> {
     if (this.isDown()) {
       res.destroy();
       return;
+    }
+    if (Number.isFinite(this.parallel) && this.latencyMs > 0) {
+      const queued = this.serving >= this.parallel || this.turns.length > 0;
+      this.viewerWaits.push(queued ? (this.turns.length + 1) / this.parallel : 0);
     }
     await this.delay();
     res.writeHead(200, { 'Content-Type': 'text/plain' });

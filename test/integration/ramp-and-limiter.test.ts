@@ -68,7 +68,8 @@ describe('ramp and limiter', () => {
       const limiterRate = (done - after.done) / ((performance.now() - after.at) / 1000);
       expect(limiterRate).toBeGreaterThan(rampRate * 1.5);
       expect(Math.max(...limits), String(limits)).toBeLessThanOrEqual(10);
-      expect(world.plex.busyFraction()).toBeGreaterThan(0.5);
+      // Plex kept busy: more than one of its four slots on average (one request at a time reaches 25 % at most).
+      expect(world.plex.busyFraction()).toBeGreaterThan(0.3);
     } finally {
       await role.stop();
       await queue.obliterate({ force: true });
