@@ -29,6 +29,11 @@ export function shownAddress(url: string): string {
   }
 }
 
+/** A problem of `dependency` at `address`, the setting to look at, and its line. */
+function problem(dependency: Dependency, kind: ProblemKind, setting: string, address: string, message: string): DependencyProblem {
+  return { dependency, kind, setting, address, message };
+}
+
 /** Plain words for the network error codes a user meets. */
 const CODE_WORDS: Record<string, string> = {
   ECONNREFUSED: 'connection refused (nothing listens there)',
@@ -91,25 +96,13 @@ export function redisProblem(err: unknown, redis: { url: string; clusterNodes: r
   const where = redis.clusterNodes ? redis.clusterNodes.join(',') : shownAddress(redis.url);
   const text = err instanceof Error ? err.message : String(err);
   if (REDIS_AUTH.test(text)) {
-    return {
-      dependency: 'redis',
-      kind: 'rejected',
-      setting: 'REDIS_URL',
-      address: where,
-      message: `Redis at ${where} refused the password (REDIS_URL)`,
-    };
+    return problem('redis', 'rejected', 'REDIS_URL', where, `Redis at ${where} refused the password (REDIS_URL)`);
   }
   const network =
     isNetworkFailure(err) || /Failed to refresh slots cache|None of startup nodes is available|Connection is closed/i.test(text);
   if (!network) return null;
   const words = isNetworkFailure(err) ? failureWords(err) : 'no node answers';
-  return {
-    dependency: 'redis',
-    kind: 'unreachable',
-    setting,
-    address: where,
-    message: `Redis unreachable at ${where} (${setting}): ${words}`,
-  };
+  return problem('redis', 'unreachable', setting, where, `Redis unreachable at ${where} (${setting}): ${words}`);
 }
 
 /** What went wrong when Plex was asked: the probe (/identity), the token check, or a sync request. */
@@ -117,41 +110,23 @@ export function plexProblem(err: unknown, plexUrl: string): DependencyProblem {
   const where = shownAddress(plexUrl);
   const type = (err as { type?: unknown } | null)?.type;
   if (type === 'PlexAuthError') {
-    return {
-      dependency: 'plex',
-      kind: 'rejected',
-      setting: 'PLEX_TOKEN',
-      address: where,
-      message: `Plex at ${where} rejected the token (PLEX_TOKEN)`,
-    };
+    return problem('plex', 'rejected', 'PLEX_TOKEN', where, `Plex at ${where} rejected the token (PLEX_TOKEN)`);
   }
   if (isNetworkFailure(err) || type === 'PlexServerDown') {
-    return {
-      dependency: 'plex',
-      kind: 'unreachable',
-      setting: 'PLEX_URL',
-      address: where,
-      message: `Plex unreachable at ${where} (PLEX_URL): ${failureWords(err)}`,
-    };
+    return problem('plex', 'unreachable', 'PLEX_URL', where, `Plex unreachable at ${where} (PLEX_URL): ${failureWords(err)}`);
   }
   const status = statusOf(err);
   if (status !== undefined && (status === 429 || status >= 500)) {
-    return {
-      dependency: 'plex',
-      kind: 'unreachable',
-      setting: 'PLEX_URL',
-      address: where,
-      message: `Plex at ${where} (PLEX_URL) answers HTTP ${status}`,
-    };
+    return problem('plex', 'unreachable', 'PLEX_URL', where, `Plex at ${where} (PLEX_URL) answers HTTP ${status}`);
   }
   // Something answered, but not as Plex does (a 404 for /identity, HTML, another server): a wrong address.
-  return {
-    dependency: 'plex',
-    kind: 'misconfigured',
-    setting: 'PLEX_URL',
-    address: where,
-    message: `${where} (PLEX_URL) does not answer as a Plex server (/identity: ${failureWords(err)})`,
-  };
+  return problem(
+    'plex',
+    'misconfigured',
+    'PLEX_URL',
+    where,
+    `${where} (PLEX_URL) does not answer as a Plex server (/identity: ${failureWords(err)})`,
+  );
 }
 
 /** What went wrong when Stash was asked (the version, a scene): a 401/403 names STASH_API_KEY. */
@@ -163,36 +138,24 @@ export function stashProblem(err: unknown, stash: { url: string; apiKeySet: bool
     const message = stash.apiKeySet
       ? `Stash at ${where} rejected the API key (STASH_API_KEY)`
       : `Stash at ${where} asks for an API key: set STASH_API_KEY (Stash: Settings → Security → API Key)`;
-    return { dependency: 'stash', kind: 'rejected', setting: 'STASH_API_KEY', address: where, message };
+    return problem('stash', 'rejected', 'STASH_API_KEY', where, message);
   }
   if (
     isNetworkFailure(err) ||
     (type === 'StashUnavailable' && status === undefined && !/GraphQL|response/.test(String((err as Error).message)))
   ) {
-    return {
-      dependency: 'stash',
-      kind: 'unreachable',
-      setting: 'STASH_URL',
-      address: where,
-      message: `Stash unreachable at ${where} (STASH_URL): ${failureWords(err)}`,
-    };
+    return problem('stash', 'unreachable', 'STASH_URL', where, `Stash unreachable at ${where} (STASH_URL): ${failureWords(err)}`);
   }
   if (status !== undefined && (status === 429 || status >= 500)) {
-    return {
-      dependency: 'stash',
-      kind: 'unreachable',
-      setting: 'STASH_URL',
-      address: where,
-      message: `Stash at ${where} (STASH_URL) answers HTTP ${status}`,
-    };
+    return problem('stash', 'unreachable', 'STASH_URL', where, `Stash at ${where} (STASH_URL) answers HTTP ${status}`);
   }
-  return {
-    dependency: 'stash',
-    kind: 'misconfigured',
-    setting: 'STASH_URL',
-    address: where,
-    message: `${where} (STASH_URL) does not answer as Stash's GraphQL API (${failureWords(err)})`,
-  };
+  return problem(
+    'stash',
+    'misconfigured',
+    'STASH_URL',
+    where,
+    `${where} (STASH_URL) does not answer as Stash's GraphQL API (${failureWords(err)})`,
+  );
 }
 
 /** The one line saying a dependency answers again. */
