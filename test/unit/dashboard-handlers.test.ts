@@ -19,21 +19,12 @@ import type { StatusRead } from '../../src/dashboard/status-reader.js';
 import { HttpError, settlesWithin, TimeoutError, withTimeout } from '../../src/dashboard/timeout.js';
 import type { RequeueOptions, RequeueSummary } from '../../src/dlq/requeue.js';
 import { RequeueInputError } from '../../src/dlq/select.js';
-import { initialBreaker } from '../../src/resilience/breaker.js';
-import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
+import { freshSnapshot } from '../helpers/snapshot-fixture.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const sources: StatusSources = {
-  snapshot: {
-    breaker: initialBreaker(NOW),
-    ramp: null,
-    outages: [],
-    observedSince: null,
-    health: { ...EMPTY_HEALTH },
-    signalCursor: '',
-    warnings: [],
-  },
+  snapshot: freshSnapshot(NOW),
   breakerStored: true,
   queues: { sync: { paused: false, pausedBy: null, waiting: 3, active: 0, delayed: 0, failed: 1, completed: 7, rateLimit: null } },
   leader: 'sup-1',

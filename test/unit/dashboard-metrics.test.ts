@@ -3,6 +3,7 @@ import { createMetricsRegistry, StatusMetrics, workerMetrics } from '../../src/d
 import { initialBreaker } from '../../src/resilience/breaker.js';
 import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
+import { freshSnapshot } from '../helpers/snapshot-fixture.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -127,15 +128,7 @@ describe('metrics', () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     const sm = new StatusMetrics(registry);
     const sources: StatusSources = {
-      snapshot: {
-        breaker: initialBreaker(NOW),
-        ramp: null,
-        outages: [],
-        observedSince: null,
-        health: { ...EMPTY_HEALTH },
-        signalCursor: '',
-        warnings: [],
-      },
+      snapshot: freshSnapshot(NOW),
       breakerStored: true,
       queues: {},
       leader: null,

@@ -2,8 +2,8 @@ import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { renderStatusMain, renderStatusPage, type PageContext } from '../../src/dashboard/page.js';
 import { initialBreaker } from '../../src/resilience/breaker.js';
-import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusJson } from '../../src/supervisor/status.js';
+import { freshSnapshot } from '../helpers/snapshot-fixture.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const ctx: PageContext = {
@@ -17,15 +17,7 @@ const queue = { paused: false, pausedBy: null, waiting: 12, active: 1, delayed: 
 function status(over: Partial<StatusJson> = {}): StatusJson {
   const base = shapeStatus(
     {
-      snapshot: {
-        breaker: initialBreaker(NOW),
-        ramp: null,
-        outages: [],
-        observedSince: null,
-        health: { ...EMPTY_HEALTH },
-        signalCursor: '',
-        warnings: [],
-      },
+      snapshot: freshSnapshot(NOW),
       breakerStored: true,
       queues: { sync: queue },
       leader: 'sup-1',
@@ -52,15 +44,9 @@ describe('status page', () => {
   it('shows the HALF_OPEN trial: its progress and the rule that decides it', () => {
     const trial = shapeStatus(
       {
-        snapshot: {
+        snapshot: freshSnapshot(NOW, {
           breaker: { ...initialBreaker(NOW - 3_000), state: 'HALF_OPEN', openedAt: NOW - 60_000, trialCalls: 3, trialFailures: 1 },
-          ramp: null,
-          outages: [],
-          observedSince: null,
-          health: { ...EMPTY_HEALTH },
-          signalCursor: '',
-          warnings: [],
-        },
+        }),
         breakerStored: true,
         queues: { sync: queue },
         leader: 'sup-1',

@@ -5,6 +5,7 @@ import { startRamp } from '../../src/resilience/ramp.js';
 import { EMPTY_HEALTH } from '../../src/resilience/health-record.js';
 import { shapeStatus, type StatusSources } from '../../src/supervisor/status.js';
 import { emptyReport } from '../../src/sync/library-gaps.js';
+import { freshSnapshot } from '../helpers/snapshot-fixture.js';
 
 const NOW = 1_700_000_000_000;
 const config = {
@@ -14,16 +15,7 @@ const queue = { paused: false, pausedBy: null, waiting: 0, active: 0, delayed: 0
 
 function sources(over: Partial<StatusSources> & { breaker?: BreakerState; outages?: Outage[] } = {}): StatusSources {
   return {
-    snapshot: {
-      breaker: over.breaker ?? initialBreaker(NOW),
-      ramp: null,
-      outages: over.outages ?? [],
-      observedSince: null,
-      health: { ...EMPTY_HEALTH },
-      signalCursor: '',
-      warnings: [],
-      ...over.snapshot,
-    },
+    snapshot: freshSnapshot(NOW, { ...(over.breaker ? { breaker: over.breaker } : {}), outages: over.outages ?? [], ...over.snapshot }),
     breakerStored: over.breakerStored ?? false,
     queues: over.queues ?? { sync: queue },
     leader: over.leader ?? null,
