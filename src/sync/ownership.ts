@@ -125,11 +125,16 @@ const SCALARS: readonly (readonly [SyncField, PlexScalarField])[] = [
   ['summary', 'summary'],
   ['studio', 'studio'],
   ['date', 'originallyAvailableAt'],
+  ['contentrating', 'contentRating'],
+  ['originaltitle', 'originalTitle'],
+  ['sorttitle', 'titleSort'],
+  ['tagline', 'tagline'],
 ];
 const TAGS: readonly (readonly [SyncField, PlexTagField])[] = [
   ['genres', 'genre'],
   ['actors', 'actor'],
   ['collection', 'collection'],
+  ['labels', 'label'],
 ];
 
 /** First 16 hex digits of SHA-256 of a value's canonical form: tags sorted, ratings to one decimal. */
@@ -218,7 +223,7 @@ function decideTags(desired: DesiredPlexState, current: PlexItem, record: Owners
   const locked = new Set(current.locked);
   for (const [field, plex] of TAGS) {
     if (!s.fields.includes(field)) continue;
-    const all = desired.tags[plex];
+    const all = desired.tags[plex] ?? [];
     const want = all.slice(0, s.maxTags);
     if (all.length > want.length) out.cut.push(`${field}: ${all.length} → ${want.length}`);
     const have = current.tags[plex] ?? [];
@@ -322,7 +327,7 @@ export function decideEdit(
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
     if (!ownershipSettings.fields.includes(field)) continue;
-    const full = desired.scalars[plex];
+    const full = desired.scalars[plex] ?? '';
     const want = ownershipSettings.editBudget === undefined ? full : fitScalar(plex, full, ownershipSettings.editBudget);
     const have = current[plex] ?? '';
     const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(want), wantEmpty: want === '' };
