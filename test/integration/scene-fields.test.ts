@@ -190,7 +190,7 @@ describe('tagline (SYNC_FIELDS tagline, TAGLINE_FROM_DETAILS)', () => {
 });
 
 describe('labels (SYNC_FIELDS labels, LABEL_TAGS)', () => {
-  it("off by default; the scene's tags named in LABEL_TAGS; changed with its tags; cleared when none is left", async () => {
+  it("off by default; the scene's tags named in LABEL_TAGS; changed with its tags; cleared when none is left; others stay", async () => {
     const { id, ratingKey } = newScene(241);
     const favourite = world.stash.addTag('Favourite');
     const uhd = world.stash.addTag('4K');
@@ -198,24 +198,29 @@ describe('labels (SYNC_FIELDS labels, LABEL_TAGS)', () => {
     world.stash.updateScene(id, { tag_ids: [favourite, other] });
     await syncScene(id, depsWith());
     expect(shown(ratingKey).label).toEqual([]);
+    // A label another tool set (Kometa's `Overlay`): not named in LABEL_TAGS, never removed.
+    await asTheAgent(ratingKey, {}, ['Overlay']);
 
     const deps = depsWith({ SYNC_FIELDS: 'title,genres', LABEL_TAGS: 'favourite, 4K' });
     expect(deps.sync.fields).toContain('labels');
     await syncScene(id, deps);
-    expect(shown(ratingKey).label).toEqual(['Favourite']);
+    expect(shown(ratingKey).label).toEqual(['Overlay', 'Favourite']);
     expect(shown(ratingKey).genre).toEqual(['Favourite', 'Outdoor']);
     expect(shown(ratingKey).locked).toContain('label');
-    expect(await metadataJson(ratingKey)).toMatchObject({ Label: [expect.objectContaining({ tag: 'Favourite' })] });
+    expect(await metadataJson(ratingKey)).toMatchObject({
+      Label: [expect.objectContaining({ tag: 'Overlay' }), expect.objectContaining({ tag: 'Favourite' })],
+    });
     expect(await syncScene(id, deps)).toMatchObject({ editRequests: 0 });
 
     world.stash.updateScene(id, { tag_ids: [favourite, uhd, other] });
     await syncScene(id, deps);
-    expect(shown(ratingKey).label).toEqual(['Favourite', '4K']);
+    expect(shown(ratingKey).label).toEqual(['Overlay', 'Favourite', '4K']);
 
     world.stash.updateScene(id, { tag_ids: [other] });
     await syncScene(id, deps);
-    expect(shown(ratingKey).label).toEqual([]);
-    expect(await metadataJson(ratingKey)).not.toHaveProperty('Label');
+    expect(shown(ratingKey).label).toEqual(['Overlay']);
+    await syncScene(id, depsWith({ SYNC_FIELDS: 'title,labels' }));
+    expect(shown(ratingKey).label).toEqual(['Overlay']);
   });
 });
 
@@ -232,7 +237,7 @@ describe('restore', () => {
       originalTitle: 'R-1',
       titleSort: 'Restored One',
       tagline: 'Tag line',
-      label: ['Pick'],
+      label: ['Agent label', 'Pick'],
     });
     const report = await restoreScenes(
       { redis, keys: keys(world.prefix), plex: deps.plex as PlexClient },

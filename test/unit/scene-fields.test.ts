@@ -136,6 +136,15 @@ describe('decideEdit on the later fields', () => {
     expect(untouched.edit).toEqual({ scalars: {}, tags: {} });
     expect(untouched.fields.tagline).toMatchObject({ action: 'skip' });
   });
+  it('labels: only those LABEL_TAGS names are managed; any other label stays, in mirror mode too', () => {
+    const current = item({ tags: { genre: [], actor: [], collection: [], label: ['Overlay', 'pick', 'Old'] } });
+    const scoped = settings({ fields: ['labels'], labelTags: ['Pick', 'Old'] });
+    expect(decideEdit(desired, current, {}, scoped).edit.tags).toEqual({ label: { set: ['Overlay', 'Pick'], remove: ['pick', 'Old'] } });
+    const none = desiredState(scene({ tags: [] }), undefined, { contentRating: 'XXX', labelTags: ['Pick', 'Old'] });
+    const shown = item({ tags: { genre: [], actor: [], collection: [], label: ['Overlay', 'Pick'] }, locked: ['label'] });
+    const record = decideEdit(desired, shown, {}, scoped).owned;
+    expect(decideEdit(none, shown, record, scoped).edit.tags).toEqual({ label: { set: ['Overlay'], remove: ['Pick'] } });
+  });
   it('out of SYNC_FIELDS (CONTENT_RATING set empty): forgotten, its lock released while Plex shows its value', () => {
     const synced = item({ contentRating: 'XXX', locked: ['contentRating'] });
     const record = decideEdit(desired, synced, {}, settings({ fields: ['contentrating'] })).owned;
