@@ -66,7 +66,7 @@ export interface PhotoLinks {
   secret: string;
 }
 
-/** English leading articles a sort title drops (Plex's own sort ignores them only in some languages and versions). */
+/** The English leading articles a sort title drops (README, "What is synced"). */
 const LEADING_ARTICLE = /^(?:the|an|a)\s+(?=\S)/i;
 
 /**
