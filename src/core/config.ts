@@ -126,8 +126,15 @@ export const SYNC_FIELD_NAMES = [
   'collection',
   'background',
   'actorphotos',
+  'contentrating',
+  'originaltitle',
+  'sorttitle',
+  'tagline',
+  'labels',
 ] as const;
 export type SyncField = (typeof SYNC_FIELD_NAMES)[number];
+/** SYNC_FIELDS names left out of its default: each needs a choice (the studio collection, a sort title, a tagline, labels). */
+const SYNC_FIELDS_OFF_BY_DEFAULT: readonly SyncField[] = ['collection', 'sorttitle', 'tagline', 'labels'];
 /** How a poster is cut from its source (POSTER_STYLE): as it is, the centre 2:3, or the whole frame in 2:3 with bars. */
 export const POSTER_STYLES = ['screenshot', 'crop', 'letterbox'] as const;
 export type PosterStyle = (typeof POSTER_STYLES)[number];
@@ -200,7 +207,7 @@ export const VARIABLES = {
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
-  SYNC_FIELDS: [namesOf(SYNC_FIELD_NAMES, false), SYNC_FIELD_NAMES.filter((f) => f !== 'collection').join(',')],
+  SYNC_FIELDS: [namesOf(SYNC_FIELD_NAMES, false), SYNC_FIELD_NAMES.filter((f) => !SYNC_FIELDS_OFF_BY_DEFAULT.includes(f)).join(',')],
   SYNC_REQUIRE: [namesOf(SYNC_REQUIREMENTS, true), 'metadata'],
   PRESERVE_PLEX_EDITS: [bool, 'false'],
   MAX_TAGS: [int(1), '200'],
@@ -212,6 +219,10 @@ export const VARIABLES = {
   PLEX_MAX_URL_BYTES: [int(1024), String(DEFAULT_PLEX_MAX_URL_BYTES)],
   POSTER_STYLE: [z.enum(POSTER_STYLES, { message: `must be ${POSTER_STYLES.join(', ')}` }), 'screenshot'],
   POSTER_FROM: [z.enum(POSTER_SOURCES, { message: `must be ${POSTER_SOURCES.join(' or ')}` }), 'screenshot'],
+  // Set but empty leaves Plex's content rating alone (contentRatingEmpty); unset is the default.
+  CONTENT_RATING: [z.string().trim().max(64, 'must be at most 64 characters'), 'XXX'],
+  TAGLINE_FROM_DETAILS: [bool, 'false'],
+  LABEL_TAGS: [list, undefined],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_TRIAL_CALLS: [int(1), '10'],
@@ -272,6 +283,27 @@ export const STASH_SETTINGS: readonly StashSetting[] = [
   ['maxTags', 'MAX_TAGS', 'NUMBER', 'Most tags per scene', 'genres and actors sent to Plex per scene'],
   ['plexNotFound', 'PLEX_NOT_FOUND', 'STRING', 'Scene not in Plex', 'retry (the job waits for Plex to scan the file) or skip'],
   ['pathMap', 'PATH_MAP', 'STRING', 'Path map', 'stashPrefix=plexPrefix;… when Stash and Plex see files under different paths'],
+  [
+    'contentRating',
+    'CONTENT_RATING',
+    'STRING',
+    'Content rating',
+    "set on every scene in Plex (XXX); take contentrating out of the fields to leave Plex's",
+  ],
+  [
+    'taglineFromDetails',
+    'TAGLINE_FROM_DETAILS',
+    'BOOLEAN',
+    'Tagline from details',
+    "the first line of a scene's details as Plex's tagline",
+  ],
+  [
+    'labelTags',
+    'LABEL_TAGS',
+    'STRING',
+    'Tags sent as Plex labels',
+    "comma list of Stash tag names; a scene's tags among them become labels",
+  ],
 ];
 
 export interface Config {
@@ -316,6 +348,10 @@ export interface Config {
     posterFrom: PosterSource;
     /** DASHBOARD_PUBLIC_URL: where Plex fetches performer photos (src/sync/image-links.ts); null: no actor photos. */
     imageBaseUrl: string | null;
+    /** CONTENT_RATING: the content rating of every scene (SYNC_FIELDS `contentrating`; set empty, the field is left out). */
+    contentRating: string;
+    /** LABEL_TAGS: the Stash tag names a scene's tags become Plex labels among (SYNC_FIELDS `labels`). */
+    labelTags: string[];
   };
   /** Failed sync jobs kept (BullMQ removeOnFail). */
   keepFailed: FailedRetention;
@@ -470,16 +506,35 @@ function serverSettings(r: Reader, needs: Needs): Pick<Config, 'plex' | 'stash' 
   };
 }
 
-function syncSettings(r: Reader): Config['sync'] {
+/**
+ * The field switches of issue 24 folded into SYNC_FIELDS: CONTENT_RATING set empty drops `contentrating`
+ * (Plex's is left alone, its lock released if stash2plex set it), TAGLINE_FROM_DETAILS=true adds `tagline`,
+ * a LABEL_TAGS naming any tag adds `labels`.
+ */
+function fieldSwitches(fields: SyncField[], contentRatingEmpty: boolean, tagline: boolean, labels: boolean): SyncField[] {
+  const out = fields.filter((f) => !contentRatingEmpty || f !== 'contentrating');
+  for (const [on, field] of [[tagline, 'tagline'] as const, [labels, 'labels'] as const]) if (on && !out.includes(field)) out.push(field);
+  return out;
+}
+
+/** CONTENT_RATING given but empty: leave Plex's alone (read() takes an empty value for unset, which means the default). */
+const contentRatingEmpty = (env: Env) => env.CONTENT_RATING !== undefined && env.CONTENT_RATING.trim() === '';
+
+function syncSettings(r: Reader, env: Env): Config['sync'] {
+  const empty = contentRatingEmpty(env);
+  const labelTags = r('LABEL_TAGS') ?? [];
+  const fields = syncFields(r('SYNC_FIELDS')!, r('SYNC_POSTER')!, r('SYNC_STUDIO_COLLECTION')!);
   return {
     mode: r('SYNC_MODE')!,
-    fields: syncFields(r('SYNC_FIELDS')!, r('SYNC_POSTER')!, r('SYNC_STUDIO_COLLECTION')!),
+    fields: fieldSwitches(fields, empty, r('TAGLINE_FROM_DETAILS')!, labelTags.length > 0),
     require: r('SYNC_REQUIRE')!,
     preservePlexEdits: r('PRESERVE_PLEX_EDITS')!,
     maxTags: r('MAX_TAGS')!,
     posterStyle: r('POSTER_STYLE')!,
     posterFrom: r('POSTER_FROM')!,
     imageBaseUrl: r('DASHBOARD_PUBLIC_URL') ?? null,
+    contentRating: empty ? '' : r('CONTENT_RATING')!,
+    labelTags,
   };
 }
 
@@ -498,7 +553,7 @@ export function parseConfig(env: Env, needs: Needs = { plex: true, stash: true }
       readBatch: r('READ_BATCH')!,
       adaptiveConcurrency: r('ADAPTIVE_CONCURRENCY')!,
     },
-    sync: syncSettings(r),
+    sync: syncSettings(r, env),
     keepFailed: { days: r('FAILED_KEEP_DAYS')!, max: r('FAILED_KEEP_MAX')! },
     breaker: {
       failureThreshold: r('BREAKER_FAILURE_THRESHOLD')!,

@@ -170,7 +170,7 @@ export async function explainScene(deps: ExplainDeps, sceneId: string): Promise<
   const requirements = { require: [...deps.sync.require], ready: checks.every((c) => c.met), checks };
   const excluded = exclusion ? excludedReason(sceneId, exclusion) : null;
   const { tried, candidates, resolved, missed } = await traceResolution(deps, scene, lastSyncedTo);
-  const desired = desiredState(scene);
+  const desired = desiredState(scene, undefined, deps.sync);
   const notReady = requirements.ready
     ? null
     : `not ready: ${checks

@@ -46,6 +46,16 @@ export function stashValue(field: SyncField, desired: DesiredPlexState): FieldVa
       return desired.posterUrl === null ? null : screenshotPath(desired.posterUrl);
     case 'actorphotos':
       return desired.actorPhotos ? Object.keys(desired.actorPhotos) : null;
+    case 'contentrating':
+      return desired.scalars.contentRating ?? '';
+    case 'originaltitle':
+      return desired.scalars.originalTitle ?? '';
+    case 'sorttitle':
+      return desired.scalars.titleSort ?? '';
+    case 'tagline':
+      return desired.scalars.tagline ?? '';
+    case 'labels':
+      return desired.tags.label ?? [];
   }
 }
 

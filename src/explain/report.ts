@@ -56,10 +56,12 @@ function resolutionLines(e: Explanation): string[] {
 
 function fieldLines(e: Explanation): string[] {
   const lines = ['Fields (Stash | Plex | lock | ownership → next sync):'];
+  // Names in one column, as wide as the longest shown (contentrating, originaltitle).
+  const width = Math.max(10, ...e.fields.map((f) => f.field.length));
   for (const f of e.fields) {
     const lock = f.locked === null ? '' : f.locked ? ' | locked' : ' | unlocked';
     lines.push(
-      `  ${f.field.padEnd(10)} ${shown(f.stash)} | ${shown(f.plex)}${lock} | ${f.ownership} → ${f.action.toUpperCase()}: ${f.why}`,
+      `  ${f.field.padEnd(width)} ${shown(f.stash)} | ${shown(f.plex)}${lock} | ${f.ownership} → ${f.action.toUpperCase()}: ${f.why}`,
     );
   }
   return lines;

@@ -22,13 +22,13 @@ import { isObject } from '../core/is-object.js';
  * Fields of Stash's SceneUpdateInput / BulkSceneUpdateInput / SceneCreateInput whose change can change
  * what Plex shows (src/sync/mapping.ts):
  * - title, details, date, rating100, studio_id (studio, and the studio collection), performer_ids
- *   (actors), tag_ids (genres): mapped fields;
+ *   (actors), tag_ids (genres, labels), code (the original title): mapped fields;
  * - cover_image: the screenshot, uploaded as the poster;
  * - primary_file_id (update) and file_ids (create): which file the scene is, i.e. which Plex item it
  *   resolves to by path, and the title fallback (the file name) of an untitled scene.
  * BulkSceneUpdateInput names its relations alike, as `{ids, mode}` objects (`tag_ids: {ids: ["7"],
  * mode: "ADD"}`; `{mode: "SET"}` alone clears them): the field is given, so the relation changed.
- * Not relevant (the edit is skipped): id/ids, code, director, url/urls, organized, o_counter,
+ * Not relevant (the edit is skipped): id/ids, director, url/urls, organized, o_counter,
  * play_count, play_duration, resume_time, gallery_ids, groups/movies/group_ids/movie_ids, stash_ids,
  * clientMutationId. The worker maps none of these; when the mapping grows (say director → Plex
  * director), add the field here — a test pins this set, so the two are changed together.
@@ -36,6 +36,7 @@ import { isObject } from '../core/is-object.js';
  */
 export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
   'title',
+  'code',
   'details',
   'date',
   'rating100',

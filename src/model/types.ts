@@ -23,11 +23,31 @@ export interface StashScene {
   paths: { screenshot: string | null } | null;
 }
 
-export const PLEX_SCALAR_FIELDS = ['title', 'summary', 'studio', 'originallyAvailableAt'] as const;
+/**
+ * Text fields as named in edit requests (`title.value=…`), python-plexapi plexapi/mixins.py EditFieldMixin
+ * (`editContentRating` → contentRating, `editOriginalTitle` → originalTitle, `editSortTitle` → titleSort,
+ * `editTagline` → tagline); each reads back as the item's attribute of the same name.
+ */
+export const PLEX_SCALAR_FIELDS = [
+  'title',
+  'summary',
+  'studio',
+  'originallyAvailableAt',
+  'contentRating',
+  'originalTitle',
+  'titleSort',
+  'tagline',
+] as const;
 export type PlexScalarField = (typeof PLEX_SCALAR_FIELDS)[number];
-/** Tag fields as named in edit requests (`genre[0].tag.tag=…`); `actor` reads back as `Role`. */
-export const PLEX_TAG_FIELDS = ['genre', 'actor', 'collection'] as const;
+/** Tag fields as named in edit requests (`genre[0].tag.tag=…`); `actor` reads back as `Role`, `label` as `Label`. */
+export const PLEX_TAG_FIELDS = ['genre', 'actor', 'collection', 'label'] as const;
 export type PlexTagField = (typeof PLEX_TAG_FIELDS)[number];
+/** The text fields added after the first four; optional where a whole set of fields is given, absent reading as ''. */
+type LaterScalarField = 'contentRating' | 'originalTitle' | 'titleSort' | 'tagline';
+/** A value per text field (the later ones may be absent: empty). */
+export type PlexScalars = Record<Exclude<PlexScalarField, LaterScalarField>, string> & Partial<Record<LaterScalarField, string>>;
+/** A list per tag field (`label` may be absent: none). */
+export type PlexTagLists = Record<Exclude<PlexTagField, 'label'>, string[]> & Partial<Record<'label', string[]>>;
 
 /** A Plex item as read by GET /library/metadata/{ratingKey}, normalised. */
 export interface PlexItem {
@@ -37,8 +57,13 @@ export interface PlexItem {
   summary: string;
   studio: string;
   originallyAvailableAt: string; // '' when unset
+  /** contentRating, originalTitle, titleSort, tagline: '' or absent when unset (titleSort unset: Plex sorts by the title). */
+  contentRating?: string;
+  originalTitle?: string;
+  titleSort?: string;
+  tagline?: string;
   userRating: number | null;
-  tags: Record<PlexTagField, string[]>;
+  tags: PlexTagLists;
   files: string[];
   /** Names of locked fields (from `Field[{name, locked}]`), e.g. 'title', 'genre', 'thumb'. */
   locked: string[];
@@ -63,8 +88,8 @@ export interface PlexPoster {
 
 /** What Plex should show for a scene (the output of the pure mapping). */
 export interface DesiredPlexState {
-  scalars: Record<PlexScalarField, string>; // '' clears
-  tags: Record<PlexTagField, string[]>;
+  scalars: PlexScalars; // '' clears
+  tags: PlexTagLists;
   userRating: number | null; // null: clear
   posterUrl: string | null;
   /** Actor name → the URL Plex fetches the actor's photo from (actors without a photo of their own are absent). */

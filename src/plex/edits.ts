@@ -22,7 +22,12 @@ export function encodeEdit(edit: PlexEdit): URLSearchParams {
 /** Plex's Field list says `locked: true` (JSON) or `locked="1"` (XML-ish numbers in some versions). */
 const isLocked = (v: unknown) => v === true || v === 1 || v === '1' || v === 'true';
 
-const TAG_ARRAYS: Record<PlexTagField, 'Genre' | 'Role' | 'Collection'> = { genre: 'Genre', actor: 'Role', collection: 'Collection' };
+const TAG_ARRAYS: Record<PlexTagField, 'Genre' | 'Role' | 'Collection' | 'Label'> = {
+  genre: 'Genre',
+  actor: 'Role',
+  collection: 'Collection',
+  label: 'Label',
+};
 
 /** One Plex metadata object → PlexItem. `sectionKey` is used when Plex does not say (librarySectionID). */
 export function itemFromMetadata(plexMetadata: PlexMetadata, sectionKey = ''): PlexItem {
@@ -37,6 +42,10 @@ export function itemFromMetadata(plexMetadata: PlexMetadata, sectionKey = ''): P
     summary: plexMetadata.summary,
     studio: plexMetadata.studio,
     originallyAvailableAt: plexMetadata.originallyAvailableAt,
+    contentRating: plexMetadata.contentRating,
+    originalTitle: plexMetadata.originalTitle,
+    titleSort: plexMetadata.titleSort,
+    tagline: plexMetadata.tagline,
     userRating: typeof plexMetadata.userRating === 'number' ? plexMetadata.userRating : null,
     tags,
     files: filesOf(plexMetadata),

@@ -47,6 +47,11 @@ const KINDS: Partial<Record<SyncField, Kind>> = {
   actors: { tags: 'actor' },
   collection: { tags: 'collection' },
   rating: { rating: true },
+  contentrating: { scalar: 'contentRating' },
+  originaltitle: { scalar: 'originalTitle' },
+  sorttitle: { scalar: 'titleSort' },
+  tagline: { scalar: 'tagline' },
+  labels: { tags: 'label' },
 };
 
 /** Whether a kept value has the shape of its field (a damaged one is not put back). */
@@ -69,7 +74,7 @@ function putBack(plan: RestorePlan, kind: Kind, o: KeptOriginal, item: PlexItem,
   if (send && 'scalar' in kind) plan.edit.scalars[kind.scalar] = o.value as string;
   if (send && 'tags' in kind) {
     const want = o.value as string[];
-    plan.edit.tags[kind.tags] = { set: want, remove: item.tags[kind.tags].filter((t) => !want.includes(t)) };
+    plan.edit.tags[kind.tags] = { set: want, remove: (item.tags[kind.tags] ?? []).filter((t) => !want.includes(t)) };
   }
   if (!o.locked) unlock(name);
 }

@@ -63,6 +63,12 @@ export type FileFilterMode = 'folder' | 'none' | 'ignored' | 'rejected';
  */
 export type MultiKeyReadMode = 'leave-out' | 'whole-404';
 
+/**
+ * Text fields an edit sets as `<field>.value` (and locks as `<field>.locked`), answered as attributes of the
+ * same name when set: python-plexapi plexapi/mixins.py EditFieldMixin.editField and its ContentRatingMixin
+ * (contentRating), OriginalTitleMixin (originalTitle), SortTitleMixin (titleSort), TaglineMixin (tagline);
+ * plexapi/video.py Movie reads them back with `attrib.get` (absent when unset; titleSort falls back to the title).
+ */
 export const SIM_SCALARS = [
   'title',
   'titleSort',
@@ -74,6 +80,10 @@ export const SIM_SCALARS = [
   'originalTitle',
 ] as const;
 export type SimScalar = (typeof SIM_SCALARS)[number];
+/**
+ * Tag fields an edit sets as `<field>[i].tag.tag` and removes as `<field>[].tag.tag-` (python-plexapi
+ * plexapi/mixins.py EditTagsMixin._tagHelper; LabelMixin edits `label`, read back as `Label`).
+ */
 export const SIM_TAGS = ['genre', 'actor', 'collection', 'label', 'director', 'writer'] as const;
 export type SimTag = (typeof SIM_TAGS)[number];
 /** Fields that can carry a lock besides scalars and tags. */
@@ -160,6 +170,11 @@ export interface SimItemInput {
   summary?: string;
   studio?: string;
   originallyAvailableAt?: string;
+  /** Values an agent may have set at scan time (not locked). */
+  contentRating?: string;
+  originalTitle?: string;
+  titleSort?: string;
+  tagline?: string;
   userRating?: number | null;
   genre?: string[];
   actor?: string[];
@@ -454,6 +469,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       summary: input.summary ?? '',
       studio: input.studio ?? '',
       originallyAvailableAt: input.originallyAvailableAt ?? '',
+      contentRating: input.contentRating ?? '',
+      originalTitle: input.originalTitle ?? '',
+      titleSort: input.titleSort ?? '',
+      tagline: input.tagline ?? '',
       genre: [...(input.genre ?? [])],
       actor: [...(input.actor ?? [])],
       collection: [...(input.collection ?? [])],

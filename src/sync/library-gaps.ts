@@ -84,7 +84,7 @@ export function classifyScene(sceneInPlex: SceneInPlex, gapSettings: GapSettings
   classes.push(...moved);
   if (!ready || classes.length === 0) return { classes, queue: false };
   if (sceneInPlex.moved) return { classes, queue: true };
-  const { edit, owned } = decideEdit(desiredState(sceneInPlex.scene), item, sceneInPlex.record, gapSettings);
+  const { edit, owned } = decideEdit(desiredState(sceneInPlex.scene, undefined, gapSettings), item, sceneInPlex.record, gapSettings);
   const recordChanges = Object.entries(owned).some(([f, hash]) => sceneInPlex.record[f as keyof OwnershipRecord] !== hash);
   return { classes, queue: !isEmptyEdit(edit) || recordChanges };
 }

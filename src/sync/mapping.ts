@@ -1,8 +1,9 @@
 // Pure: Stash scene → what Plex should show (every field; src/sync/ownership.ts decides what is sent).
+import { DEFAULTS, type Config } from '../core/config.js';
 import type { DesiredPlexState, PlexEdit, StashScene } from '../model/types.js';
 import { performerImageVersion, performerPhotoUrl } from './image-links.js';
 
-export const LIMITS = { title: 255, summary: 10_000, tag: 255, studio: 255 } as const;
+export const LIMITS = { title: 255, summary: 10_000, tag: 255, studio: 255, tagline: 255 } as const;
 
 // C0/C1 control characters except tab and newline (kept in summaries), plus lone surrogates (in `u` mode a
 // surrogate pair is one code point, so \p{Cs} matches only a lone half).
@@ -65,8 +66,43 @@ export interface PhotoLinks {
   secret: string;
 }
 
+/** The English leading articles a sort title drops (README, "What is synced"). */
+const LEADING_ARTICLE = /^(?:the|an|a)\s+(?=\S)/i;
+
+/**
+ * Pure: the title without its leading article (The, A, An, any case), or '' when it has none: a sort
+ * title equal to the title is what Plex sorts by anyway (python-plexapi plexapi/video.py: titleSort
+ * defaults to the title), so none is set.
+ */
+export function sortTitle(title: string): string {
+  const stripped = title.replace(LEADING_ARTICLE, '');
+  return stripped === title ? '' : stripped;
+}
+
+/** Pure: the first non-empty line of a scene's details, cleaned and bounded (a tagline is one line). */
+export function firstLine(details: string | null | undefined): string {
+  const line = cleanText(details, LIMITS.summary, true)
+    .split('\n')
+    .find((l) => l.trim() !== '');
+  return cleanText(line, LIMITS.tagline);
+}
+
+/** Pure: the scene's tags named in LABEL_TAGS (compared case-insensitively), in the scene's spelling. */
+export function labelsOf(tags: StashScene['tags'], labelTags: readonly string[]): string[] {
+  const wanted = new Set(cleanTags(labelTags).map((t) => t.toLowerCase()));
+  return cleanTags(tags.map((t) => t.name)).filter((t) => wanted.has(t.toLowerCase()));
+}
+
+/**
+ * The settings the later fields come from: CONTENT_RATING (every scene's content rating; '' sets none,
+ * though then config leaves `contentrating` out of SYNC_FIELDS) and LABEL_TAGS. Absent: CONTENT_RATING's
+ * default and no labels.
+ */
+export type FieldSources = Pick<Config['sync'], 'contentRating' | 'labelTags'>;
+const DEFAULT_SOURCES: FieldSources = { contentRating: DEFAULTS.CONTENT_RATING ?? '', labelTags: [] };
+
 /** `photos`: actor photos are wanted (absent: none are decided, whatever Plex shows). */
-export function desiredState(scene: StashScene, photos?: PhotoLinks): DesiredPlexState {
+export function desiredState(scene: StashScene, photos?: PhotoLinks, sources: FieldSources = DEFAULT_SOURCES): DesiredPlexState {
   // Stash shows the file name when a scene has no title; Plex should show the same.
   const title = cleanText(scene.title, LIMITS.title) || cleanText(basenameWithoutExtension(scene.files[0]?.path ?? ''), LIMITS.title);
   const studio = cleanText(scene.studio?.name, LIMITS.studio);
@@ -75,6 +111,7 @@ export function desiredState(scene: StashScene, photos?: PhotoLinks): DesiredPle
     actor: cleanTags(scene.performers.map((p) => p.name)),
     // The collection named after the studio (SYNC_FIELDS `collection`).
     collection: studio ? [studio] : [],
+    label: labelsOf(scene.tags, sources.labelTags),
   };
   const rating = scene.rating100;
   return {
@@ -83,6 +120,10 @@ export function desiredState(scene: StashScene, photos?: PhotoLinks): DesiredPle
       summary: cleanText(scene.details, LIMITS.summary, true),
       studio,
       originallyAvailableAt: cleanDate(scene.date),
+      contentRating: cleanText(sources.contentRating, LIMITS.tag),
+      originalTitle: cleanText(scene.code, LIMITS.title),
+      titleSort: sortTitle(title),
+      tagline: firstLine(scene.details),
     },
     tags,
     userRating: typeof rating === 'number' && Number.isFinite(rating) ? Math.min(10, Math.max(0, rating / 10)) : null,

@@ -46,6 +46,11 @@ const SYNC_FIELD_OF: Readonly<Record<string, SyncField>> = {
   actor: 'actors',
   collection: 'collection',
   userRating: 'rating',
+  contentRating: 'contentrating',
+  originalTitle: 'originaltitle',
+  titleSort: 'sorttitle',
+  tagline: 'tagline',
+  label: 'labels',
 };
 
 /** The fields an edit writes, value or lock, by SYNC_FIELDS name (the poster apart: keptPoster). */

@@ -81,6 +81,11 @@ export interface OwnershipSettings {
   editBudget?: number;
   /** DASHBOARD_PUBLIC_URL: an actor photo under it is stash2plex's (removed when the performer's image goes); null: none is. */
   imageBaseUrl?: string | null;
+  /**
+   * LABEL_TAGS: the only labels stash2plex manages. Any other label on the item (a person's, Kometa's
+   * `Overlay`) stays, in either mode; absent: every label is managed like a genre.
+   */
+  labelTags?: readonly string[];
 }
 
 export interface Decision {
@@ -125,11 +130,16 @@ const SCALARS: readonly (readonly [SyncField, PlexScalarField])[] = [
   ['summary', 'summary'],
   ['studio', 'studio'],
   ['date', 'originallyAvailableAt'],
+  ['contentrating', 'contentRating'],
+  ['originaltitle', 'originalTitle'],
+  ['sorttitle', 'titleSort'],
+  ['tagline', 'tagline'],
 ];
 const TAGS: readonly (readonly [SyncField, PlexTagField])[] = [
   ['genres', 'genre'],
   ['actors', 'actor'],
   ['collection', 'collection'],
+  ['labels', 'label'],
 ];
 
 /** First 16 hex digits of SHA-256 of a value's canonical form: tags sorted, ratings to one decimal. */
@@ -214,16 +224,22 @@ function own(out: Decision, field: SyncField, hash: string, sent: boolean): void
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 const sameRating = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) < 0.05);
 
+/** Whether a tag of Plex's list is stash2plex's to remove: any but a label LABEL_TAGS does not name. */
+function managedTag(plex: PlexTagField, tag: string, s: OwnershipSettings): boolean {
+  return plex !== 'label' || !s.labelTags || s.labelTags.some((t) => t.trim().toLowerCase() === tag.toLowerCase());
+}
+
 function decideTags(desired: DesiredPlexState, current: PlexItem, record: OwnershipRecord, s: OwnershipSettings, out: Decision): void {
   const locked = new Set(current.locked);
   for (const [field, plex] of TAGS) {
     if (!s.fields.includes(field)) continue;
-    const all = desired.tags[plex];
+    const all = desired.tags[plex] ?? [];
     const want = all.slice(0, s.maxTags);
     if (all.length > want.length) out.cut.push(`${field}: ${all.length} → ${want.length}`);
     const have = current.tags[plex] ?? [];
     // Merge: the complete list is sent so the edit is right whether Plex reads it as addition or replacement.
-    const listed = s.mode === 'mirror' ? want : [...have, ...want.filter((t) => !have.includes(t))];
+    const kept = s.mode === 'mirror' ? have.filter((t) => !managedTag(plex, t, s)) : have;
+    const listed = [...kept, ...want.filter((t) => !kept.includes(t))];
     const result = s.editBudget === undefined ? listed : fitTags(plex, listed, s.editBudget);
     // Merge never cuts what Plex holds: a list Plex's own tags fill already gets nothing added.
     if (result.length < have.length && s.mode === 'merge') {
@@ -322,7 +338,7 @@ export function decideEdit(
   const locked = new Set(current.locked);
   for (const [field, plex] of SCALARS) {
     if (!ownershipSettings.fields.includes(field)) continue;
-    const full = desired.scalars[plex];
+    const full = desired.scalars[plex] ?? '';
     const want = ownershipSettings.editBudget === undefined ? full : fitScalar(plex, full, ownershipSettings.editBudget);
     const have = current[plex] ?? '';
     const view = { field, have: plexValueHash(field, current)!, locked: locked.has(plex), want: valueHash(want), wantEmpty: want === '' };

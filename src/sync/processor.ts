@@ -261,7 +261,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
-  const desired = desiredState(scene, await photoLinks(deps));
+  const desired = desiredState(scene, await photoLinks(deps), deps.sync);
   const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
   const images = await syncSceneImages(
     { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },

@@ -165,7 +165,14 @@ describe('a replaced item (a new ratingKey for the same file)', () => {
     const was = world.plex.item(ratingKey)!;
     // Plex re-creates the item of that file, keeping its locked metadata (as a refresh of a moved bundle can).
     world.plex.removeItem(ratingKey);
-    const fresh = world.plex.addItem({ sectionKey: section, title: was.title, file, summary: was.summary, locked: was.locked });
+    const fresh = world.plex.addItem({
+      sectionKey: section,
+      title: was.title,
+      file,
+      summary: was.summary,
+      contentRating: was.contentRating,
+      locked: was.locked,
+    });
     world.stash.updateScene(sceneId, { title: 'After the replacement' });
     expect(await syncScene(sceneId, deps)).not.toHaveProperty('preserved');
     expect(world.plex.item(fresh)!.title).toBe('After the replacement');

@@ -98,16 +98,17 @@ describe('a just-scanned scene (no metadata) whose Plex item has what its agent 
     expect(await redis.hget(keys(world.prefix).syncSkipped, 'metadata')).toBe('1');
   });
 
-  it('SYNC_REQUIRE=none: the title becomes the file name (locked); nothing else of the item changes', async () => {
+  it('SYNC_REQUIRE=none: the title becomes the file name (locked), CONTENT_RATING is set; nothing else of the item changes', async () => {
     const { sceneId, ratingKey } = scannedPair();
     const before = world.plex.item(ratingKey)!;
     const result = await syncScene(sceneId, depsWith({ SYNC_REQUIRE: 'none' }));
     expect(result).toMatchObject({ ratingKey, posterUploaded: false });
     const after = world.plex.item(ratingKey)!;
-    expect(after.title).toBe(`scanned-${n}`);
-    expect({ ...after, title: before.title, locked: before.locked, updatedAt: before.updatedAt }).toEqual(before);
-    expect(after.locked).toEqual(['title']);
-    expect(await redis.hkeys(ownershipKey(keys(world.prefix), ratingKey))).toEqual(['title']);
+    expect(after).toMatchObject({ title: `scanned-${n}`, contentRating: 'XXX' });
+    const unchanged = { title: before.title, contentRating: before.contentRating, locked: before.locked, updatedAt: before.updatedAt };
+    expect({ ...after, ...unchanged }).toEqual(before);
+    expect(after.locked).toEqual(['contentRating', 'title']);
+    expect((await redis.hkeys(ownershipKey(keys(world.prefix), ratingKey))).sort()).toEqual(['contentrating', 'title']);
   });
 });
 

@@ -121,10 +121,16 @@ describe('restore of a scene whose item had agent values', () => {
     const summary = await restore([sceneId]);
     expect(summary).toMatchObject({ restored: 1, excluded: 1, dryRun: false, failed: 0 });
     // The background too (SYNC_FIELDS' default): the item had none, the uploaded one stays, unlocked.
-    expect(summary.scenes[0]).toMatchObject({ sceneId, ratingKey, plexChanged: [], neverWritten: ['collection', 'actorphotos'] });
+    expect(summary.scenes[0]).toMatchObject({
+      sceneId,
+      ratingKey,
+      plexChanged: [],
+      neverWritten: ['collection', 'actorphotos', 'originaltitle', 'sorttitle', 'tagline', 'labels'],
+    });
     expect(summary.scenes[0].restored.sort()).toEqual([
       'actors',
       'background',
+      'contentrating',
       'date',
       'genres',
       'poster',
@@ -133,7 +139,7 @@ describe('restore of a scene whose item had agent values', () => {
       'summary',
       'title',
     ]);
-    expect(summary).toMatchObject({ fields: 9, skipped: { neverWritten: 2, plexChanged: 0 } });
+    expect(summary).toMatchObject({ fields: 10, skipped: { neverWritten: 6, plexChanged: 0 } });
     expect(shown(ratingKey)).toEqual(agent);
     expect(await redis.exists(ownershipKey(k(), ratingKey), originalsKey(k(), ratingKey))).toBe(0);
     expect(JSON.parse((await redis.hget(k().syncExcluded, sceneId))!)).toMatchObject({ why: 'restored', ratingKey });
@@ -166,7 +172,7 @@ describe('the rules', () => {
     // Someone edits the summary in Plex: not stash2plex's, so the restore must not touch it.
     await deps.plex.applyEdit(section, ratingKey, { scalars: { summary: 'Typed in Plex' }, tags: {} });
     const summary = await restore([sceneId]);
-    expect(summary).toMatchObject({ restored: 1, fields: 1, skipped: { neverWritten: 10, plexChanged: 0 } });
+    expect(summary).toMatchObject({ restored: 1, fields: 1, skipped: { neverWritten: 15, plexChanged: 0 } });
     expect(shown(ratingKey)).toMatchObject({ title: 'The Agent Title', summary: 'Typed in Plex', locked: ['summary'] });
   });
 
@@ -174,7 +180,7 @@ describe('the rules', () => {
     const { sceneId } = agentPair();
     world.plex.resetCounters();
     const summary = await restore([sceneId]);
-    expect(summary).toMatchObject({ restored: 0, fields: 0, excluded: 0, skipped: { neverWritten: 11, plexChanged: 0 } });
+    expect(summary).toMatchObject({ restored: 0, fields: 0, excluded: 0, skipped: { neverWritten: 16, plexChanged: 0 } });
     expect(world.plex.editCount()).toBe(0);
     expect(await redis.hexists(k().syncExcluded, sceneId)).toBe(0);
   });
@@ -227,7 +233,7 @@ describe('the rules', () => {
     const { durationMs: _a, ...dryFigures } = dry;
     const { durationMs: _b, ...realFigures } = real;
     expect(dryFigures).toEqual({ ...realFigures, dryRun: true });
-    expect(dry).toMatchObject({ restored: 1, fields: 9, excluded: 1 });
+    expect(dry).toMatchObject({ restored: 1, fields: 10, excluded: 1 });
   });
 
   it('--all restores every scene whose item has kept originals, and resume --all brings them all back', async () => {

@@ -26,13 +26,28 @@ describe('parseConfig', () => {
     expect(c.worker).toEqual({ concurrency: 32, lockMs: 30_000, readBatch: 100, adaptiveConcurrency: true });
     expect(c.sync).toEqual({
       mode: 'mirror',
-      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'background', 'actorphotos'],
+      fields: [
+        'title',
+        'summary',
+        'studio',
+        'date',
+        'genres',
+        'actors',
+        'rating',
+        'poster',
+        'background',
+        'actorphotos',
+        'contentrating',
+        'originaltitle',
+      ],
       require: ['metadata'],
       preservePlexEdits: false,
       maxTags: 200,
       posterStyle: 'screenshot',
       posterFrom: 'screenshot',
       imageBaseUrl: null,
+      contentRating: 'XXX',
+      labelTags: [],
     });
     expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 });
@@ -104,7 +119,7 @@ describe('parseConfig', () => {
     [
       { SYNC_FIELDS: 'title,tags' },
       'SYNC_FIELDS',
-      /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection, background, actorphotos$/,
+      /"tags" is unknown: a comma list of title, summary, studio, date, genres, actors, rating, poster, collection, background, actorphotos, contentrating, originaltitle, sorttitle, tagline, labels$/,
     ],
     [{ SYNC_FIELDS: ' , ' }, 'SYNC_FIELDS', /must not be empty/],
     [{ MAX_TAGS: '0' }, 'MAX_TAGS', /whole number of at least 1/],

@@ -19,7 +19,9 @@ import { desiredState } from '../../src/sync/mapping.js';
 import { decideEdit, valueHash } from '../../src/sync/ownership.js';
 import { item, scene } from '../helpers/scene.js';
 
-const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => f !== 'collection');
+/** The fields these tests are about; those of issue 24 (content rating, original and sort title, tagline, labels) have test/unit/scene-fields.test.ts. */
+const LATER: SyncField[] = ['collection', 'contentrating', 'originaltitle', 'sorttitle', 'tagline', 'labels'];
+const ALL: SyncField[] = SYNC_FIELD_NAMES.filter((f) => !LATER.includes(f));
 const settings = (over: Partial<GapSettings> = {}): GapSettings => ({
   mode: 'mirror',
   fields: ALL,
@@ -29,6 +31,8 @@ const settings = (over: Partial<GapSettings> = {}): GapSettings => ({
   posterStyle: 'screenshot',
   posterFrom: 'screenshot',
   imageBaseUrl: null,
+  contentRating: 'XXX',
+  labelTags: [],
   scanMissing: true,
   ...over,
 });

@@ -23,14 +23,23 @@ describe('cleanText', () => {
 describe('desiredState', () => {
   it('maps every field', () => {
     const d = desiredState(scene());
-    expect(d.scalars).toEqual({ title: 'A Title', summary: 'Line one\nLine two', studio: 'Studio X', originallyAvailableAt: '2024-02-29' });
-    expect(d.tags).toEqual({ genre: ['Tag1', 'Tag2'], actor: ['Alice', 'Bob'], collection: ['Studio X'] });
+    expect(d.scalars).toEqual({
+      title: 'A Title',
+      summary: 'Line one\nLine two',
+      studio: 'Studio X',
+      originallyAvailableAt: '2024-02-29',
+      contentRating: 'XXX',
+      originalTitle: '',
+      titleSort: 'Title',
+      tagline: 'Line one',
+    });
+    expect(d.tags).toEqual({ genre: ['Tag1', 'Tag2'], actor: ['Alice', 'Bob'], collection: ['Studio X'], label: [] });
     expect(d.userRating).toBe(8.5);
     expect(d.posterUrl).toBe('http://stash/scene/7/screenshot');
   });
   it('falls back to the file name for an untitled scene; clears what Stash lacks', () => {
     const d = desiredState(scene({ title: '  ', studio: null, date: '2023-02-30', rating100: null, details: null }));
-    expect(d.scalars).toEqual({ title: 'clip.one', summary: '', studio: '', originallyAvailableAt: '' });
+    expect(d.scalars).toMatchObject({ title: 'clip.one', summary: '', studio: '', originallyAvailableAt: '', titleSort: '', tagline: '' });
     expect(d.userRating).toBeNull();
     expect(d.tags.collection).toEqual([]);
   });

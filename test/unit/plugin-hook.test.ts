@@ -41,7 +41,6 @@ describe('decideHook', () => {
     'o_counter',
     'resume_time',
     'play_duration',
-    'code',
     'director',
     'url',
     'urls',
@@ -59,6 +58,7 @@ describe('decideHook', () => {
   it('the relevant fields are exactly these (change with src/sync/mapping.ts)', () => {
     expect([...PLEX_RELEVANT_FIELDS].sort()).toEqual(
       [
+        'code',
         'cover_image',
         'date',
         'details',

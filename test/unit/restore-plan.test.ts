@@ -61,7 +61,20 @@ describe('planRestore', () => {
       unlock: ['title', 'summary', 'genre'],
     });
     expect(plan.restored).toEqual(['title', 'summary', 'genres', 'rating']);
-    expect(plan.neverWritten).toEqual(['studio', 'date', 'actors', 'poster', 'collection', 'background', 'actorphotos']);
+    expect(plan.neverWritten).toEqual([
+      'studio',
+      'date',
+      'actors',
+      'poster',
+      'collection',
+      'background',
+      'actorphotos',
+      'contentrating',
+      'originaltitle',
+      'sorttitle',
+      'tagline',
+      'labels',
+    ]);
     expect(plan.plexChanged).toEqual([]);
     expect(plan.selectPoster).toBeNull();
   });
