@@ -40,6 +40,9 @@ import { dashboardRoutes, type DashboardPorts, type RouteDef, type TaskRoute } f
 import { hookTokenGate } from './hook-token-gate.js';
 import { DEFAULT_HOOK_RATE_LIMIT } from './http-hook.js';
 import { toTaskStream } from './task-stream.js';
+import { oneAtATime } from './one-at-a-time.js';
+import type { LibraryProgress } from '../sync/library-reconcile.js';
+import type { RestoreProgress, RestoreScope } from '../restore/run.js';
 import { stashHookRouter } from './stash-hook.js';
 import { statusReader } from './status-reader.js';
 import { withTimeout } from './timeout.js';
@@ -141,7 +144,12 @@ function queueCleaner(opts: DashboardAppOptions): DashboardPorts['cleanQueue'] {
 function libraryReconciler(opts: DashboardAppOptions): DashboardPorts['reconcileLibrary'] {
   const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
   if (!queue) return null;
-  return (dryRun, onProgress) => runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue, onProgress });
+  // The status page's run and a Stash task's share the run's index in Redis: one at a time.
+  return oneAtATime(
+    (dryRun: boolean, onProgress?: (p: LibraryProgress) => void) =>
+      runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue, onProgress }),
+    'a Reconcile Library run is in progress here; try again when it has finished',
+  );
 }
 
 /** The restore and resume ports: this process's Redis and Plex settings, resumed syncs on the sync queue. */
@@ -149,7 +157,11 @@ function restorers(opts: DashboardAppOptions): Pick<DashboardPorts, 'restore' | 
   const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
   const { config, redis, log } = opts;
   return {
-    restore: (scope, dryRun, onProgress) => runRestore(config, { scope, dryRun, log, redis, onProgress }),
+    restore: oneAtATime(
+      (scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) =>
+        runRestore(config, { scope, dryRun, log, redis, onProgress }),
+      'a restore is in progress here; try again when it has finished',
+    ),
     resume: queue ? (scope, dryRun) => runResume(config, { scope, dryRun, redis, queue }) : null,
   };
 }

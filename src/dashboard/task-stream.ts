@@ -32,7 +32,8 @@ export type StashTaskHandler = (req: DashboardRequest) => TaskStart;
 
 /** One JSON line, redacted. */
 function writeLine(res: Response, value: unknown, secrets: readonly string[]): void {
-  if (!res.writableEnded) res.write(`${JSON.stringify(redactDeep(value, secrets))}\n`);
+  // The caller may have gone (a task that gave up): the run finishes, its lines go nowhere.
+  if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(redactDeep(value, secrets))}\n`);
 }
 
 /** The express side of a Stash task's route: the refusal as JSON, or the run as a stream of lines. */
@@ -51,6 +52,7 @@ export function toTaskStream(handler: StashTaskHandler, sendJson: SendJson, secr
     res.flushHeaders();
     writeLine(res, { alive: true }, secrets);
     const heartbeat = setInterval(() => writeLine(res, { alive: true }, secrets), TASK_HEARTBEAT_MS);
+    res.once('close', () => clearInterval(heartbeat));
     let shownAt = 0;
     let pending: unknown;
     const progress = (update: unknown) => {

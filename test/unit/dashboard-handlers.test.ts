@@ -12,6 +12,7 @@ import { restoreHandler, resumeHandler, type RestorePorts } from '../../src/dash
 import { RestoreUnavailable } from '../../src/restore/from-config.js';
 import type { RestoreScope, RestoreSummary } from '../../src/restore/run.js';
 import { statusHandler } from '../../src/dashboard/handlers/status.js';
+import { oneAtATime } from '../../src/dashboard/one-at-a-time.js';
 import { stashTaskExplainHandler } from '../../src/dashboard/handlers/stash-task-explain.js';
 import { stashTaskHealthCheckHandler } from '../../src/dashboard/handlers/stash-task-health-check.js';
 import { stashTaskReconcileHandler } from '../../src/dashboard/handlers/stash-task-reconcile.js';
@@ -451,6 +452,19 @@ describe("the Stash tasks' routes", () => {
     const health = stashTaskHealthCheckHandler({ probe: () => Promise.resolve({ ok: true, latencyMs: 4, error: null, at: NOW }) })(raw(''));
     if (!('run' in health)) throw new Error('expected a run');
     expect(await health.run(() => undefined)).toEqual({ ok: true, latencyMs: 4, error: null });
+  });
+});
+
+describe('oneAtATime', () => {
+  it('refuses a second call with 409 while the first runs, takes calls again once it has settled', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const run = oneAtATime(async (n: number) => (await held, n), 'busy here');
+    const first = run(1);
+    await expect(run(2)).rejects.toMatchObject({ status: 409, message: 'busy here' });
+    release();
+    expect(await first).toBe(1);
+    expect(await run(3)).toBe(3);
   });
 });
 
