@@ -370,6 +370,9 @@ const healthCheck: TaskHandler = async (ctx) => {
       : route.where === 'dashboard'
         ? import('./plex-via-dashboard.js').then((m) => m.probeViaDashboard(route.target, outputOf(ctx)))
         : Promise.resolve(null);
+  // Half a dashboard set up (one of the two, or a value that cannot work) is said, not passed over.
+  if (route.where === 'nowhere' && (ctx.env.STASH2PLEX_URL?.trim() || ctx.env.HOOK_TOKEN?.trim()))
+    ctx.log('warning', `${label}: no direct probe by the stash2plex dashboard: ${route.dashboard}`);
   let status;
   try {
     const st = await opening;

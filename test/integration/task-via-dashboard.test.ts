@@ -260,6 +260,35 @@ describe('when the dashboard cannot help: one clear line, in bounded time', () =
     );
   });
 
+  it("a dashboard without HOOK_TOKEN (404), one past its rate limit (429, shared with the hook): the dashboard's answer, named", async () => {
+    const quiet = pino({ level: 'silent' });
+    const off = await startDashboard({ ...world.config, hookToken: null }, quiet);
+    const limited = await startDashboard(world.config, quiet, { hookRateLimit: { ratePerSec: 0.001, burst: 1 } });
+    try {
+      await expect(task('reconcile_library_dry_run', remoteEnv(HOOK_TOKEN, off.url))).rejects.toThrow(
+        `Reconcile Library (dry run): the dashboard at ${off.url} (STASH2PLEX_URL) answered 404 (not found: the Stash tasks' route is off (HOOK_TOKEN is not set)): STASH2PLEX_URL must be the stash2plex dashboard, with HOOK_TOKEN set there`,
+      );
+      // The one request of the budget goes to the HTTP hook; the task's is refused.
+      const hook = await fetch(`${limited.url}/api/stash/hook`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${HOOK_TOKEN}` },
+        body: '{}',
+      });
+      expect(hook.status).toBe(400);
+      await expect(task('explain_scene', remoteEnv(HOOK_TOKEN, limited.url), { args: { sceneId: '1' } })).rejects.toThrow(
+        new RegExp(
+          `^Explain Scene: the dashboard at ${limited.url.replace(/[.[\]]/g, '\\$&')} \\(STASH2PLEX_URL\\) answered 429: rate limit exceeded: retry in \\d+ ms$`,
+        ),
+      );
+      // Half a dashboard set up: said in Health Check, which still reports.
+      const half = await task('health_check', { STASH2PLEX_URL: dash.url });
+      expect(half.lines).toContain('W Health Check: no direct probe by the stash2plex dashboard: HOOK_TOKEN is not set');
+    } finally {
+      await off.stop();
+      await limited.stop();
+    }
+  });
+
   it('neither Plex credentials nor a dashboard: the message gives both ways', async () => {
     const both = (needs: string, command: string, why = 'STASH2PLEX_URL and HOOK_TOKEN are not set') =>
       `${needs} in the plugin folder's .env, or STASH2PLEX_URL and HOOK_TOKEN there so the task asks the stash2plex dashboard, which has them (${why}); or run it on the status page, or ${command}`;
