@@ -1,5 +1,6 @@
 // The dashboard's express app, assembled from the route table (./routes.ts): security headers, then
-// the routes open to all (/healthz) and the HTTP hook (its own token: ./stash-hook.ts), then the
+// the routes open to all (/healthz), the HTTP hook (its own token: ./stash-hook.ts) and the Stash tasks'
+// routes (the same token: ./task-stream.ts), then the
 // guards (./guards.ts: Host check, basic auth, cross-site check) in front of the status page `/`,
 // GET /api/status, POST /api/health-check, POST /api/requeue, POST /api/queue/clean, POST /api/reconcile,
 // POST /api/restore, POST /api/restore/resume, GET /api/explain, /metrics, Bull Board at /queues and the
@@ -35,7 +36,13 @@ import type { PerformerImagePorts } from './handlers/performer-image.js';
 import { cachedImageSecret } from '../sync/image-links.js';
 import { StashClient } from '../stash-api/client.js';
 import { errorHandler, jsonSender, toExpress, type SendJson } from './respond.js';
-import { dashboardRoutes, type DashboardPorts, type RouteDef } from './routes.js';
+import { dashboardRoutes, type DashboardPorts, type RouteDef, type TaskRoute } from './routes.js';
+import { hookTokenGate } from './hook-token-gate.js';
+import { DEFAULT_HOOK_RATE_LIMIT } from './http-hook.js';
+import { toTaskStream } from './task-stream.js';
+import { oneAtATime } from './one-at-a-time.js';
+import type { LibraryProgress } from '../sync/library-reconcile.js';
+import type { RestoreProgress, RestoreScope } from '../restore/run.js';
 import { stashHookRouter } from './stash-hook.js';
 import { statusReader } from './status-reader.js';
 import { withTimeout } from './timeout.js';
@@ -137,7 +144,12 @@ function queueCleaner(opts: DashboardAppOptions): DashboardPorts['cleanQueue'] {
 function libraryReconciler(opts: DashboardAppOptions): DashboardPorts['reconcileLibrary'] {
   const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
   if (!queue) return null;
-  return (dryRun: boolean) => runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue });
+  // The status page's run and a Stash task's share the run's index in Redis: one at a time.
+  return oneAtATime(
+    (dryRun: boolean, onProgress?: (p: LibraryProgress) => void) =>
+      runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue, onProgress }),
+    'a Reconcile Library run is in progress here; try again when it has finished',
+  );
 }
 
 /** The restore and resume ports: this process's Redis and Plex settings, resumed syncs on the sync queue. */
@@ -145,13 +157,17 @@ function restorers(opts: DashboardAppOptions): Pick<DashboardPorts, 'restore' | 
   const queue = opts.queues.find((q) => q.name === SYNC_QUEUE) as Queue<SyncJobData> | undefined;
   const { config, redis, log } = opts;
   return {
-    restore: (scope, dryRun) => runRestore(config, { scope, dryRun, log, redis }),
+    restore: oneAtATime(
+      (scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) =>
+        runRestore(config, { scope, dryRun, log, redis, onProgress }),
+      'a restore is in progress here; try again when it has finished',
+    ),
     resume: queue ? (scope, dryRun) => runResume(config, { scope, dryRun, redis, queue }) : null,
   };
 }
 
 /** Every port of the route table, wired to this process's Redis, queues, config and clock. */
-function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): DashboardPorts {
+function portsOf(opts: DashboardAppOptions, secrets: readonly string[], hookLimiter: RateLimiter): DashboardPorts {
   const { config, redis, queues, log } = opts;
   const now = opts.now ?? Date.now;
   const k = keyNames(config.redis.prefix);
@@ -164,7 +180,7 @@ function portsOf(opts: DashboardAppOptions, secrets: readonly string[]): Dashboa
     log,
     secrets,
     now,
-    rateLimit: opts.hookRateLimit,
+    limiter: hookLimiter,
     spool: opts.hookSpool,
   });
   return {
@@ -214,8 +230,37 @@ function performerImages(opts: DashboardAppOptions, k: Keys): PerformerImagePort
 
 const readRawBody = express.raw({ type: () => true, limit: '16kb' });
 
-function mount(app: express.Express, route: RouteDef, sendJson: SendJson): void {
-  if (route.method === 'all') app.use(route.path, route.router);
+/** What mounting a route needs besides the route. */
+interface MountContext {
+  sendJson: SendJson;
+  secrets: readonly string[];
+  config: Config;
+  log: Logger;
+  hookLimiter: RateLimiter;
+}
+
+/** A Stash task's route: the hook-token gate on every method, then the bounded body and the streamed run. */
+function mountTask(app: express.Express, route: TaskRoute, m: MountContext): void {
+  const gate = hookTokenGate({
+    token: m.config.hookToken,
+    limiter: m.hookLimiter,
+    log: m.log,
+    what: 'stash task',
+    offError: "the Stash tasks' route is off",
+    post: 'a JSON object',
+    answer: (res, status, error, headers) => {
+      if (headers) res.set(headers);
+      m.sendJson(res, status, { error });
+    },
+  });
+  app.all(route.path, gate);
+  app.post(route.path, readRawBody, toTaskStream(route.task, m.sendJson, m.secrets, m.log));
+}
+
+function mount(app: express.Express, route: RouteDef, m: MountContext): void {
+  const { sendJson } = m;
+  if (route.method === 'task') mountTask(app, route, m);
+  else if (route.method === 'all') app.use(route.path, route.router);
   else if (route.body === 'raw') app[route.method](route.path, readRawBody, toExpress(route.handler, sendJson));
   else app[route.method](route.path, toExpress(route.handler, sendJson));
 }
@@ -223,15 +268,18 @@ function mount(app: express.Express, route: RouteDef, sendJson: SendJson): void 
 export function createDashboardApp(opts: DashboardAppOptions): express.Express {
   const secrets = secretsOf(opts.config);
   const sendJson = jsonSender(secrets);
-  const routes = dashboardRoutes(portsOf(opts, secrets));
+  // One budget per address for every hook-token route (the hook and the Stash tasks).
+  const hookLimiter = new RateLimiter({ ...(opts.hookRateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now: opts.now });
+  const routes = dashboardRoutes(portsOf(opts, secrets, hookLimiter));
+  const m: MountContext = { sendJson, secrets, config: opts.config, log: opts.log, hookLimiter };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(securityHeaders);
-  for (const route of routes.filter((r) => r.access !== 'dashboard')) mount(app, route, sendJson);
+  for (const route of routes.filter((r) => r.access !== 'dashboard')) mount(app, route, m);
   app.use(dashboardGuards(opts.config, opts.log, sendJson));
-  for (const route of routes.filter((r) => r.access === 'dashboard')) mount(app, route, sendJson);
+  for (const route of routes.filter((r) => r.access === 'dashboard')) mount(app, route, m);
   app.use((_req, res) => sendJson(res, 404, { error: 'not found' }));
   // Express 5 passes rejected async handlers here.
   app.use(errorHandler(opts.log, secrets, sendJson));

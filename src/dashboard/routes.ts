@@ -13,6 +13,11 @@ import { reconcileHandler, type ReconcilePorts } from './handlers/reconcile.js';
 import { requeueHandler, type RequeuePorts } from './handlers/requeue.js';
 import { restoreHandler, resumeHandler, type RestorePorts } from './handlers/restore.js';
 import { statusHandler, type StatusPorts } from './handlers/status.js';
+import { stashTaskExplainHandler, type StashTaskExplainPorts } from './handlers/stash-task-explain.js';
+import { stashTaskHealthCheckHandler, type StashTaskHealthCheckPorts } from './handlers/stash-task-health-check.js';
+import { stashTaskReconcileHandler, type StashTaskReconcilePorts } from './handlers/stash-task-reconcile.js';
+import { stashTaskRestoreHandler, type StashTaskRestorePorts } from './handlers/stash-task-restore.js';
+import { STASH_TASK_PATH, type StashTaskHandler } from './task-stream.js';
 import { HTTP_HOOK_PATH } from '../hook/input.js';
 import { PERFORMER_IMAGE_PATH } from '../sync/image-links.js';
 import type { Handler } from './reply.js';
@@ -21,8 +26,8 @@ import type { Handler } from './reply.js';
  * Who may call a route:
  * - `open`: anyone, no Host check (container health checks and load balancers call it by service name;
  *   Plex fetches actor photos, whose links carry their own signature);
- * - `hook-token`: its own bearer token, rate limit and cross-site check (./stash-hook.ts), no basic auth
- *   (the caller is wget or curl run by Stash);
+ * - `hook-token`: the bearer HOOK_TOKEN, one rate limit and the cross-site check (./hook-token-gate.ts), no
+ *   basic auth (the caller is wget or curl run by Stash, or a plugin task: ./task-stream.ts);
  * - `dashboard`: the Host check (DNS rebinding), basic auth (or loopback only without a password) and,
  *   on POST/PUT/PATCH/DELETE, the cross-site check (./guards.ts). Bull Board and the 404 too.
  */
@@ -46,7 +51,14 @@ export interface RouterRoute extends RouteBase {
   router: Router;
 }
 
-export type RouteDef = HandlerRoute | RouterRoute;
+/** A Stash task's route (POST, `hook-token`, body at most 16 kB): its run streamed as JSON lines (./task-stream.ts). */
+export interface TaskRoute extends RouteBase {
+  method: 'task';
+  access: 'hook-token';
+  task: StashTaskHandler;
+}
+
+export type RouteDef = HandlerRoute | RouterRoute | TaskRoute;
 
 export type DashboardPorts = HealthzPorts &
   StatusPorts &
@@ -56,6 +68,10 @@ export type DashboardPorts = HealthzPorts &
   ReconcilePorts &
   RestorePorts &
   ExplainPorts &
+  StashTaskReconcilePorts &
+  StashTaskRestorePorts &
+  StashTaskExplainPorts &
+  StashTaskHealthCheckPorts &
   MetricsPorts &
   PerformerImagePorts &
   PagePorts & {
@@ -69,6 +85,11 @@ export function dashboardRoutes(dashboardPorts: DashboardPorts): RouteDef[] {
     // Plex fetches actor photos here: the link's signature is the only access (./handlers/performer-image.ts).
     { method: 'get', path: `${PERFORMER_IMAGE_PATH}/:id`, access: 'open', handler: performerImageHandler(dashboardPorts) },
     { method: 'all', path: HTTP_HOOK_PATH, access: 'hook-token', router: dashboardPorts.stashHook },
+    // The plugin's tasks that read Plex, for a plugin without Plex credentials (src/stash-plugin/dashboard-task.ts).
+    { method: 'task', path: `${STASH_TASK_PATH}/reconcile-library`, access: 'hook-token', task: stashTaskReconcileHandler(dashboardPorts) },
+    { method: 'task', path: `${STASH_TASK_PATH}/restore-dry-run`, access: 'hook-token', task: stashTaskRestoreHandler(dashboardPorts) },
+    { method: 'task', path: `${STASH_TASK_PATH}/explain`, access: 'hook-token', task: stashTaskExplainHandler(dashboardPorts) },
+    { method: 'task', path: `${STASH_TASK_PATH}/health-check`, access: 'hook-token', task: stashTaskHealthCheckHandler(dashboardPorts) },
     { method: 'get', path: '/api/status', access: 'dashboard', handler: statusHandler(dashboardPorts) },
     { method: 'post', path: '/api/health-check', access: 'dashboard', handler: healthCheckHandler(dashboardPorts) },
     { method: 'post', path: '/api/requeue', access: 'dashboard', handler: requeueHandler(dashboardPorts), body: 'raw' },

@@ -4,7 +4,7 @@
 // Mounted before the dashboard's basic auth and cross-site check: the caller is a command-line client
 // with its own credential, the bearer token HOOK_TOKEN. Checks, cheapest first, nothing read before the
 // token is right: off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429) →
-// browser cross-site post (403) → token (401) → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
+// browser cross-site post (403) → token (401) (./hook-token-gate.ts, shared with the Stash tasks' routes) → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
 // skip 200 / reject 400 / record XADD then 200. An event Redis does not take (unreachable, or refusing
 // writes: OOM) goes to the spool on the dashboard's disk (./hook-spool.ts), 200 "spooled …", replayed
 // when Redis takes writes again; 503 only when there is no spool or it cannot be written.
@@ -14,8 +14,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { redact, type Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import { decideHook, itemOfDecision } from '../hook/decide.js';
-import { bearerMatches, DEFAULT_HOOK_RATE_LIMIT, hookCrossSite, hookOutcome } from './http-hook.js';
-import { errorOutput, HTTP_HOOK_PATH, MAX_INPUT_BYTES, output, parsePluginInput } from '../hook/input.js';
+import { DEFAULT_HOOK_RATE_LIMIT, hookOutcome } from './http-hook.js';
+import { hookTokenGate } from './hook-token-gate.js';
+import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../hook/input.js';
 import { itemLabel, type InboxItem } from '../model/inbox-item.js';
 import type { HookSpool } from './hook-spool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
@@ -33,6 +34,8 @@ export interface StashHookOptions {
   now?: () => number;
   /** Per remote address. Default 100 requests/s, burst 200. */
   rateLimit?: RateLimit;
+  /** The limiter shared with the other hook-token routes (else one of `rateLimit`). */
+  limiter?: RateLimiter;
   /** An XADD slower than this answers 503. Default 2 s (Stash waits for the hook). */
   redisTimeoutMs?: number;
   /** How long a request waits for a (re)connecting Redis before 503. Default 1 s. */
@@ -91,51 +94,19 @@ export function stashHookRouter(opts: StashHookOptions): express.Router {
   return router;
 }
 
-/** Every method: off, method, rate, cross-site, token; nothing is read before the token is right. */
+/** Every method: off, method, rate, cross-site, token (./hook-token-gate.ts); nothing is read before the token is right. */
 function hookGate(ctx: HookContext) {
   const { token, log } = ctx.opts;
-  const { answer } = ctx;
-  const limiter = new RateLimiter({ ...(ctx.opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now: ctx.now });
-  let warnedOff = false;
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (token === null) {
-      if (!warnedOff) {
-        warnedOff = true;
-        log.warn({ remote: remote(req) }, `stash hook: ${req.method} ${HTTP_HOOK_PATH} while HOOK_TOKEN is not set (the HTTP hook is off)`);
-      }
-      return answer(res, 404, { error: 'not found: the HTTP hook is off (HOOK_TOKEN is not set)' });
-    }
-    if (req.method !== 'POST')
-      return answer(res, 405, { error: `method ${req.method} not allowed: POST the plugin input` }, { Allow: 'POST' });
-
-    const limited = limiter.take(remote(req));
-    if (!limited.allowed) {
-      log.debug({ remote: remote(req) }, 'stash hook: rate limit exceeded');
-      return answer(
-        res,
-        429,
-        { error: `rate limit exceeded: retry in ${limited.retryAfterMs} ms` },
-        { 'Retry-After': String(Math.max(1, Math.ceil(limited.retryAfterMs / 1000))) },
-      );
-    }
-
-    const crossSite = hookCrossSite({ origin: req.get('origin'), secFetchSite: req.get('sec-fetch-site'), host: req.get('host') });
-    if (crossSite) {
-      log.warn({ remote: remote(req), why: crossSite }, 'stash hook: browser cross-site post refused');
-      return answer(res, 403, { error: `cross-site request refused (${crossSite})` });
-    }
-
-    if (!bearerMatches(req.get('authorization'), token)) {
-      log.warn({ remote: remote(req), given: req.get('authorization') ? 'wrong' : 'none' }, 'stash hook: missing or wrong bearer token');
-      return answer(
-        res,
-        401,
-        { error: 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>' },
-        { 'WWW-Authenticate': 'Bearer realm="stash2plex"' },
-      );
-    }
-    next();
-  };
+  const limiter = ctx.opts.limiter ?? new RateLimiter({ ...(ctx.opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now: ctx.now });
+  return hookTokenGate({
+    token,
+    limiter,
+    log,
+    what: 'stash hook',
+    offError: 'the HTTP hook is off',
+    post: 'the plugin input',
+    answer: (res, status, error, headers) => ctx.answer(res, status, { error }, headers),
+  });
 }
 
 /** The body: plugin input → decideHook → skip / reject / XADD (or the spool when Redis does not take it). */

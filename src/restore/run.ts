@@ -34,10 +34,16 @@ export interface RestoreDeps {
 /** Which scenes: those named, or every scene whose Plex item has kept originals. */
 export type RestoreScope = { sceneIds: readonly string[] } | { all: true };
 
+/** How far a restore is: scenes examined, and restored (or that would be, in a dry run). */
+export interface RestoreProgress {
+  examined: number;
+  restored: number;
+}
+
 export interface RestoreOptions {
   scope: RestoreScope;
   dryRun: boolean;
-  onProgress?: (p: { examined: number; restored: number }) => void;
+  onProgress?: (p: RestoreProgress) => void;
 }
 
 export interface SceneRestore {

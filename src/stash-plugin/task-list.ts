@@ -33,7 +33,7 @@ export const PLUGIN_TASKS = [
   {
     name: 'Health Check',
     description:
-      "Is Plex up (a direct probe when PLEX_URL is in the plugin's environment, else the supervisor's last probe), the breaker state and the queue size.",
+      "Is Plex up (a direct probe: by the plugin with PLEX_URL in its .env, else by the stash2plex dashboard with STASH2PLEX_URL and HOOK_TOKEN; else the supervisor's last probe), the breaker state and the queue size.",
     mode: 'health_check',
   },
   {
@@ -69,31 +69,31 @@ export const PLUGIN_TASKS = [
   {
     name: 'Reconcile Library (dry run)',
     description:
-      'Reads every scene and its Plex item and reports the gaps: not in Plex, in Plex with no synced field set, drifted in Plex, never synced. Queues nothing.',
+      'Reads every scene and its Plex item and reports the gaps: not in Plex, in Plex with no synced field set, drifted in Plex, never synced. Queues nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
     mode: 'reconcile_library_dry_run',
   },
   {
     name: 'Reconcile Library',
     description:
-      'Reports the gaps as the dry run does, then queues the scenes a sync would fix (bulk priority). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+      'Reports the gaps as the dry run does, then queues the scenes a sync would fix (bulk priority). Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
     mode: 'reconcile_library',
   },
   {
     name: 'Restore Plex Metadata (dry run)',
     description:
-      'Shows what Restore Plex Metadata would put back: for every scene whose Plex item stash2plex wrote to, the values and locks Plex had before. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+      'Shows what Restore Plex Metadata would put back: for every scene whose Plex item stash2plex wrote to, the values and locks Plex had before. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
     mode: 'restore_dry_run',
   },
   {
     name: 'Restore Plex Metadata',
     description:
-      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first.',
+      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first. Needs PLEX_URL and PLEX_TOKEN in the plugin .env (else use the status page).',
     mode: 'restore',
   },
   {
     name: 'Explain Scene',
     description:
-      'Explains what the next sync of one scene would do, and why: requirements (SYNC_REQUIRE), paths tried (PATH_MAP), every Plex item looked at, the match, and per field the Stash and Plex values, lock, ownership and action. Changes nothing. The scene: the plugin setting "Scene to explain" (save it, then run this task). Needs PLEX_URL and PLEX_TOKEN in the plugin environment.',
+      'Explains what the next sync of one scene would do, and why: requirements (SYNC_REQUIRE), paths tried (PATH_MAP), every Plex item looked at, the match, and per field the Stash and Plex values, lock, ownership and action. Changes nothing. The scene: the plugin setting "Scene to explain" (save it, then run this task). Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
     mode: 'explain_scene',
   },
   {

@@ -23,6 +23,8 @@ import type { RedisSettings } from '../hook/settings.js';
 import { sessionCookieOf, stashUrl } from '../hook/stash-connection.js';
 import { PLUGIN_IDS } from '../hook/settings.js';
 import { readPluginSettings } from '../hook/stash-plugin-config.js';
+import { plexRouteOf, type DashboardTimeouts, type PlexRoute } from './dashboard-task.js';
+import { PROGRESS_LOG_MS, type TaskOutput } from './plex-via-dashboard.js';
 import type { PluginInput } from '../hook/input.js';
 import { InboxWriter } from '../hook/inbox-writer.js';
 import { parseRedisUrl } from '../hook/mini-redis.js';
@@ -56,6 +58,8 @@ export interface TaskContext {
   perPage?: number;
   /** Most failed jobs Queue Status reads the error type of (default FAILED_SCAN_CAP). */
   failedScanCap?: number;
+  /** How long the stash2plex dashboard may be silent when a task asks it (default DASHBOARD_TIMEOUTS). */
+  dashboardTimeouts?: DashboardTimeouts;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<string>;
@@ -203,8 +207,6 @@ const TASK_REDIS_TIMEOUT_MS = 5_000;
 /** Queue Status reads the failedReason of at most this many failed jobs, the most recent first. */
 export const FAILED_SCAN_CAP = 10_000;
 const FAILED_SCAN_PAGE = 1_000;
-/** Recover Outage Jobs logs its progress at most this often (the bar moves on every step). */
-const PROGRESS_LOG_MS = 5_000;
 
 /**
  * Settings a task takes from its environment (or the plugin folder's .env) besides Redis: the ramp's
@@ -361,7 +363,16 @@ const healthCheck: TaskHandler = async (ctx) => {
     (st) => probeClientIdOf(st, config),
     () => config.plex.clientId,
   );
-  const probing = config.plex.url ? probePlex(config, clientId) : Promise.resolve(null);
+  const route = plexRouteOf(ctx.env, 'url');
+  const probing =
+    route.where === 'here'
+      ? probePlex(config, clientId)
+      : route.where === 'dashboard'
+        ? import('./plex-via-dashboard.js').then((m) => m.probeViaDashboard(route.target, outputOf(ctx)))
+        : Promise.resolve(null);
+  // Half a dashboard set up (one of the two, or a value that cannot work) is said, not passed over.
+  if (route.where === 'nowhere' && (ctx.env.STASH2PLEX_URL?.trim() || ctx.env.HOOK_TOKEN?.trim()))
+    ctx.log('warning', `${label}: no direct probe by the stash2plex dashboard: ${route.dashboard}`);
   let status;
   try {
     const st = await opening;
@@ -602,10 +613,17 @@ const reconcileOutages: TaskHandler = async (ctx) => {
 
 /**
  * Where a task that reads Plex finds no PLEX_URL / PLEX_TOKEN: the plugin keeps no Plex credentials unless
- * given them; the stash2plex status page and the command have them.
+ * given them; the stash2plex dashboard has them, and the task asks it when STASH2PLEX_URL and HOOK_TOKEN
+ * are in the plugin folder's .env (./plex-via-dashboard.ts); its status page and the command have them too.
+ * `route` is why the dashboard was no way; none for a task the dashboard does not run for the plugin.
  */
-const PLEX_ELSEWHERE = (command: string) =>
-  `in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or ${command}`;
+const PLEX_ELSEWHERE = (command: string, route?: PlexRoute) =>
+  route?.where === 'nowhere'
+    ? `in the plugin folder's .env, or STASH2PLEX_URL and HOOK_TOKEN there so the task asks the stash2plex dashboard, which has them (${route.dashboard}); or run it on the status page, or ${command}`
+    : `in the plugin folder's .env (the stash2plex dashboard runs only the dry run for a task); or run it where stash2plex has them, without copying them: its status page, or ${command}`;
+
+/** The task's log and progress bar, for a run on the dashboard. */
+const outputOf = (ctx: TaskContext): TaskOutput => ({ log: ctx.log, progress: progressOf(ctx), timeouts: ctx.dashboardTimeouts });
 
 /**
  * What Reconcile Library takes from the plugin's environment besides TASK_CONFIG_VARIABLES: how a sync
@@ -629,11 +647,15 @@ const RECONCILE_CONFIG_VARIABLES = [
 /**
  * Reconcile Library (dry run or real): every scene and its Plex item, by gap class (src/sync/library-gaps.ts),
  * and the scenes a sync would fix as 'reconcile' inbox entries (bulk priority; the workers enqueue them,
- * deduplicated). Needs PLEX_URL and PLEX_TOKEN (and PATH_MAP…) in the plugin's environment.
+ * deduplicated). Needs PLEX_URL and PLEX_TOKEN (and PATH_MAP…) in the plugin's environment, else asks the
+ * dashboard (STASH2PLEX_URL, HOOK_TOKEN: ./plex-via-dashboard.ts), which runs it with its own settings.
  */
 function reconcileLibraryTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Reconcile Library (dry run)' : 'Reconcile Library';
+    const route = plexRouteOf(ctx.env, 'url and token');
+    if (route.where === 'dashboard')
+      return (await import('./plex-via-dashboard.js')).reconcileViaDashboard(route.target, outputOf(ctx), dryRun);
     const config = await withStashSideSettings(ctx, await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES), label);
     const [
       { runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT },
@@ -668,7 +690,7 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
       return reportSummary(report);
     } catch (err) {
       if (err instanceof LibraryReconcileUnavailable)
-        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run reconcile')}`, { cause: err });
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run reconcile', route)}`, { cause: err });
       if (err instanceof ReconcileIndexLost) throw new Error(`${label} stopped: ${err.message}`, { cause: err });
       throw err;
     }
@@ -677,11 +699,16 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
 
 /**
  * Restore Plex Metadata (dry run or real): every scene whose Plex item has kept originals (a task takes
- * no scene list), as `npm run restore -- --all`. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment.
+ * no scene list), as `npm run restore -- --all`. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment;
+ * the dry run, else, asks the dashboard (./plex-via-dashboard.ts).
  */
 function restoreTask(dryRun: boolean): TaskHandler {
   return async (ctx) => {
     const label = dryRun ? 'Restore Plex Metadata (dry run)' : 'Restore Plex Metadata';
+    // A real restore writes to Plex: the hook token does not allow it (docs/THREAT-MODEL.md).
+    const route = dryRun ? plexRouteOf(ctx.env, 'url and token') : undefined;
+    if (route?.where === 'dashboard')
+      return (await import('./plex-via-dashboard.js')).restoreDryRunViaDashboard(route.target, outputOf(ctx));
     const config = await withStashSideSettings(ctx, await taskConfig(ctx, label, ['PLEX_MAX_RESPONSE_BYTES', 'PATH_MAP']), label);
     const { runRestore, RestoreUnavailable } = await import('../restore/from-config.js');
     const progress = progressOf(ctx);
@@ -700,7 +727,7 @@ function restoreTask(dryRun: boolean): TaskHandler {
       return emit(ctx, restoreReport(summary));
     } catch (err) {
       if (err instanceof RestoreUnavailable)
-        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run restore -- --all')}`, { cause: err });
+        throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run restore -- --all', route)}`, { cause: err });
       throw err;
     }
   };
@@ -737,11 +764,15 @@ async function sceneToExplain(ctx: TaskContext, label: string): Promise<string> 
 
 /**
  * Explain Scene: what the next sync of one scene would do and why (src/explain/, as `npm run explain`),
- * one log line per line of it. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment.
+ * one log line per line of it. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment,
+ * else asks the dashboard (./plex-via-dashboard.ts).
  */
 async function explainTask(ctx: TaskContext): Promise<string> {
   const label = 'Explain Scene';
   const sceneId = await sceneToExplain(ctx, label);
+  const route = plexRouteOf(ctx.env, 'url and token');
+  if (route.where === 'dashboard')
+    return (await import('./plex-via-dashboard.js')).explainViaDashboard(route.target, outputOf(ctx), sceneId);
   const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
   const [{ explainFromConfig, ExplainUnavailable }, { ExplainInputError }, { explanationLines }, { closeQuietly }] = await Promise.all([
     import('../explain/from-config.js'),
@@ -758,7 +789,8 @@ async function explainTask(ctx: TaskContext): Promise<string> {
     ctx.progress(1);
     return `scene ${e.scene.id}: next sync: ${e.next}`;
   } catch (err) {
-    if (err instanceof ExplainUnavailable) throw new Error(`${label}: ${err.message} in the plugin's environment`, { cause: err });
+    if (err instanceof ExplainUnavailable)
+      throw new Error(`${label}: ${err.message} ${PLEX_ELSEWHERE('npm run explain -- <sceneId>', route)}`, { cause: err });
     if (err instanceof ExplainInputError)
       throw new Error(`${label}: ${err.message} (the plugin setting "Scene to explain")`, { cause: err });
     throw err;

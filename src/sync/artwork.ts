@@ -2,7 +2,6 @@
 // image) → what is uploaded to Plex, processed with sharp (libvips) in the worker. One entry point,
 // `prepareImage(source, shape, maxBytes)`, for every caller (scene posters and backgrounds here,
 // collection artwork elsewhere); the upload itself is the Plex client's (`uploadPoster`, `uploadArt`).
-import sharp from 'sharp';
 import type { PosterStyle } from '../core/config.js';
 import { posterType, type PosterType } from './poster.js';
 
@@ -78,6 +77,9 @@ async function transform(source: Buffer, type: PosterType, shape: ImageShape): P
   // As they are, not even decoded: no processing where none is asked for.
   if (shape === 'screenshot' || (shape === 'full' && type === 'image/jpeg'))
     return { bytes: source, contentType: type, width: null, height: null };
+  // Loaded on first use: the plugin's tasks bundle reaches this module (Explain Scene) but never decodes
+  // an image, and sharp's module code cannot run there (no import.meta.url in a CommonJS bundle).
+  const { default: sharp } = await import('sharp');
   const image = sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
   if (shape === 'full') {
     const { data, info } = await image.jpeg({ quality: JPEG_QUALITY }).toBuffer({ resolveWithObject: true });

@@ -215,7 +215,7 @@ describe('Restore Plex Metadata (dry run)', () => {
     expectWellFormed(bare);
     expect(bare.code).toBe(1);
     expect(bare.result.error).toBe(
-      "Restore Plex Metadata: Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
+      "Restore Plex Metadata: Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env (the stash2plex dashboard runs only the dry run for a task); or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
     );
   });
 });

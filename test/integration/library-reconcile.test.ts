@@ -480,7 +480,7 @@ describe('the Stash tasks Reconcile Library (dry run) and Reconcile Library', ()
   it('without PLEX_URL in the plugin environment, says so', async () => {
     const r = await rig(1);
     await expect(task('reconcile_library_dry_run', r, {})).rejects.toThrow(
-      "Reconcile Library (dry run): Reconcile Library needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run reconcile",
+      "Reconcile Library (dry run): Reconcile Library needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env, or STASH2PLEX_URL and HOOK_TOKEN there so the task asks the stash2plex dashboard, which has them (STASH2PLEX_URL and HOOK_TOKEN are not set); or run it on the status page, or npm run reconcile",
     );
   });
 });

@@ -603,7 +603,7 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
   it("without PLEX_URL in the plugin's environment, says so", async () => {
     const s = store('task-restore-noplex');
     await expect(task('restore_dry_run', s.prefix)).rejects.toThrow(
-      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env; or run it where stash2plex has them, without copying them: its status page, or npm run restore -- --all",
+      "Restore Plex Metadata (dry run): Restore needs PLEX_URL and PLEX_TOKEN in the plugin folder's .env, or STASH2PLEX_URL and HOOK_TOKEN there so the task asks the stash2plex dashboard, which has them (STASH2PLEX_URL and HOOK_TOKEN are not set); or run it on the status page, or npm run restore -- --all",
     );
   });
 });

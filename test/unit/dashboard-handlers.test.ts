@@ -12,6 +12,13 @@ import { restoreHandler, resumeHandler, type RestorePorts } from '../../src/dash
 import { RestoreUnavailable } from '../../src/restore/from-config.js';
 import type { RestoreScope, RestoreSummary } from '../../src/restore/run.js';
 import { statusHandler } from '../../src/dashboard/handlers/status.js';
+import { oneAtATime } from '../../src/dashboard/one-at-a-time.js';
+import { stashTaskExplainHandler } from '../../src/dashboard/handlers/stash-task-explain.js';
+import { stashTaskHealthCheckHandler } from '../../src/dashboard/handlers/stash-task-health-check.js';
+import { stashTaskReconcileHandler } from '../../src/dashboard/handlers/stash-task-reconcile.js';
+import { stashTaskRestoreHandler } from '../../src/dashboard/handlers/stash-task-restore.js';
+import type { LibraryReport } from '../../src/sync/library-gaps.js';
+import { LibraryReconcileUnavailable } from '../../src/sync/library-reconcile-run.js';
 import type { PageContext } from '../../src/dashboard/page.js';
 import type { Reply } from '../../src/dashboard/reply.js';
 import { dashboardRoutes, type DashboardPorts } from '../../src/dashboard/routes.js';
@@ -340,6 +347,10 @@ describe('the route table', () => {
       'GET /healthz open',
       'GET /images/performer/:id open',
       'ALL /api/stash/hook hook-token',
+      'TASK /api/stash/task/reconcile-library hook-token',
+      'TASK /api/stash/task/restore-dry-run hook-token',
+      'TASK /api/stash/task/explain hook-token',
+      'TASK /api/stash/task/health-check hook-token',
       'GET /api/status dashboard',
       'POST /api/health-check dashboard',
       'POST /api/requeue dashboard',
@@ -352,6 +363,99 @@ describe('the route table', () => {
       'GET / dashboard',
       'ALL /queues dashboard',
     ]);
+  });
+});
+
+describe("the Stash tasks' routes", () => {
+  const raw = (text: string) => ({ query: {}, body: Buffer.from(text) });
+  const quietLog = { info: () => undefined };
+  const report = { dryRun: true } as unknown as LibraryReport;
+
+  it('reconcile: a dry run unless dryRun: false, one at a time, progress handed on, a missing setting ends the stream with 503', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const calls: boolean[] = [];
+    const handler = stashTaskReconcileHandler({
+      reconcileLibrary: async (dryRun, onProgress) => {
+        calls.push(dryRun);
+        onProgress?.({ scanned: 1, total: 2, queued: 0, sentToInbox: 0 });
+        await held;
+        return report;
+      },
+      redisAnswers: () => Promise.resolve('PONG'),
+      log: quietLog,
+    });
+    expect(handler(raw('{"dry_run":false}'))).toMatchObject({ reply: { status: 400 } });
+    const first = handler(raw(''));
+    if (!('run' in first)) throw new Error('expected a run');
+    const progress: unknown[] = [];
+    const running = first.run((p) => progress.push(p));
+    expect(handler(raw('{"dryRun":false}'))).toMatchObject({ reply: { status: 409 } });
+    release();
+    expect(await running).toBe(report);
+    expect(progress).toEqual([{ scanned: 1, total: 2, queued: 0, sentToInbox: 0 }]);
+    const real = handler(raw('{"dryRun":false}'));
+    if (!('run' in real)) throw new Error('expected a run');
+    await real.run(() => undefined);
+    expect(calls).toEqual([true, false]);
+    const unavailable = stashTaskReconcileHandler({
+      reconcileLibrary: async () => Promise.reject(new LibraryReconcileUnavailable('Reconcile Library needs PLEX_URL and PLEX_TOKEN')),
+      redisAnswers: () => Promise.resolve('PONG'),
+      log: quietLog,
+    })(raw('{}'));
+    if (!('run' in unavailable)) throw new Error('expected a run');
+    await expect(unavailable.run(() => undefined)).rejects.toMatchObject({ status: 503 });
+  });
+
+  it('restore: only the dry run of every scene; anything else in the body is refused', async () => {
+    const scopes: [RestoreScope, boolean][] = [];
+    const handler = stashTaskRestoreHandler({
+      restore: (scope, dryRun) => (scopes.push([scope, dryRun]), Promise.resolve({ dryRun } as unknown as RestoreSummary)),
+      redisAnswers: () => Promise.resolve('PONG'),
+      log: quietLog,
+    });
+    expect(handler(raw('{"dryRun":false}'))).toMatchObject({ reply: { status: 400 } });
+    expect(handler(raw('{"all":true}'))).toMatchObject({ reply: { status: 400 } });
+    const ok = handler(raw('{}'));
+    if (!('run' in ok)) throw new Error('expected a run');
+    await ok.run(() => undefined);
+    expect(scopes).toEqual([[{ all: true }, true]]);
+  });
+
+  it("explain: the scene's faults end the stream with 400 / 404, the explanation otherwise; health check: the probe's three fields", async () => {
+    const handler = stashTaskExplainHandler({
+      explainScene: (id) => {
+        if (id === '777') return Promise.reject(new ExplainInputError('Stash has no scene 777', 'unknown scene'));
+        if (id === 'x') return Promise.reject(new ExplainInputError('a scene id is a number, not "x"', 'bad id'));
+        return Promise.resolve({ next: 'nothing' } as unknown as Explanation);
+      },
+      log: quietLog,
+    });
+    expect(handler(raw('{}'))).toMatchObject({ reply: { status: 400 } });
+    const run = (id: string) => {
+      const start = handler(raw(JSON.stringify({ sceneId: id })));
+      if (!('run' in start)) throw new Error('expected a run');
+      return start.run(() => undefined);
+    };
+    await expect(run('777')).rejects.toMatchObject({ status: 404, message: 'Stash has no scene 777' });
+    await expect(run('x')).rejects.toMatchObject({ status: 400 });
+    expect(await run('1')).toEqual({ next: 'nothing' });
+    const health = stashTaskHealthCheckHandler({ probe: () => Promise.resolve({ ok: true, latencyMs: 4, error: null, at: NOW }) })(raw(''));
+    if (!('run' in health)) throw new Error('expected a run');
+    expect(await health.run(() => undefined)).toEqual({ ok: true, latencyMs: 4, error: null });
+  });
+});
+
+describe('oneAtATime', () => {
+  it('refuses a second call with 409 while the first runs, takes calls again once it has settled', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const run = oneAtATime(async (n: number) => (await held, n), 'busy here');
+    const first = run(1);
+    await expect(run(2)).rejects.toMatchObject({ status: 409, message: 'busy here' });
+    release();
+    expect(await first).toBe(1);
+    expect(await run(3)).toBe(3);
   });
 });
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ReconcileIndexLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { reportLines, reportSummary, type LibraryReport } from '../../sync/library-gaps.js';
+import type { LibraryProgress } from '../../sync/library-reconcile.js';
 import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
 import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
@@ -14,7 +15,7 @@ const reconcileBodySchema = z.strictObject({ dryRun: z.boolean().optional() });
 
 export interface ReconcilePorts {
   /** Runs Reconcile Library on the sync queue; null when this dashboard serves no sync queue. */
-  reconcileLibrary: ((dryRun: boolean) => Promise<LibraryReport>) | null;
+  reconcileLibrary: ((dryRun: boolean, onProgress?: (p: LibraryProgress) => void) => Promise<LibraryReport>) | null;
   redisAnswers(): Promise<unknown>;
   log: Pick<Logger, 'info'>;
 }

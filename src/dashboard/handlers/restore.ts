@@ -7,7 +7,7 @@ import type { Logger } from '../../core/log.js';
 import { RestoreUnavailable } from '../../restore/from-config.js';
 import { restoreLines, restoreSummaryText, resumeSummaryText } from '../../restore/report.js';
 import type { ResumeSummary } from '../../restore/resume.js';
-import type { RestoreScope, RestoreSummary } from '../../restore/run.js';
+import type { RestoreProgress, RestoreScope, RestoreSummary } from '../../restore/run.js';
 import { json, jsonBody, type Handler } from '../reply.js';
 import { HttpError } from '../timeout.js';
 
@@ -34,7 +34,7 @@ const USAGE = 'the body must be a JSON object: {"sceneIds": ["12", …] | "all":
 
 export interface RestorePorts {
   /** Runs a restore; null when this dashboard cannot (no Plex settings). */
-  restore: ((scope: RestoreScope, dryRun: boolean) => Promise<RestoreSummary>) | null;
+  restore: ((scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) => Promise<RestoreSummary>) | null;
   /** Brings scenes back into sync (their syncs queued); null without a sync queue. */
   resume: ((scope: RestoreScope, dryRun: boolean) => Promise<ResumeSummary>) | null;
   redisAnswers(): Promise<unknown>;

@@ -1,0 +1,50 @@
+// POST /api/stash/task/reconcile-library (hook-token): Reconcile Library for the Stash task of that name
+// when the plugin has no Plex credentials (../task-stream.ts). `{"dryRun": false}` for a real run, which
+// queues the scenes a sync would fix, as POST /api/reconcile does; a dry run otherwise. The result is the
+// report (src/sync/library-gaps.ts), which the plugin logs as a local run would.
+import { z } from 'zod';
+import { ReconcileIndexLost } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { LibraryReport } from '../../sync/library-gaps.js';
+import type { LibraryProgress } from '../../sync/library-reconcile.js';
+import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
+import { json, jsonBody } from '../reply.js';
+import type { StashTaskHandler } from '../task-stream.js';
+import { HttpError } from '../timeout.js';
+
+const bodySchema = z.strictObject({ dryRun: z.boolean().optional() });
+
+export interface StashTaskReconcilePorts {
+  /** Runs Reconcile Library on the sync queue; null when this dashboard serves no sync queue. */
+  reconcileLibrary: ((dryRun: boolean, onProgress?: (p: LibraryProgress) => void) => Promise<LibraryReport>) | null;
+  redisAnswers(): Promise<unknown>;
+  log: Pick<Logger, 'info'>;
+}
+
+export function stashTaskReconcileHandler(ports: StashTaskReconcilePorts): StashTaskHandler {
+  let running = false;
+  return (req) => {
+    const parsed = jsonBody(req.body, bodySchema, 'the body must be a JSON object: {"dryRun"?: boolean}');
+    if ('reply' in parsed) return parsed;
+    const reconcile = ports.reconcileLibrary;
+    if (!reconcile) return { reply: json(500, { error: 'no sync queue here' }) };
+    if (running) return { reply: json(409, { error: 'a Reconcile Library run is in progress here; try again when it has finished' }) };
+    running = true;
+    const dryRun = parsed.data.dryRun !== false;
+    ports.log.info({ remote: req.remote, dryRun }, `dashboard: Reconcile Library requested by a Stash task${dryRun ? ' (dry run)' : ''}`);
+    return {
+      run: async (progress) => {
+        try {
+          await ports.redisAnswers();
+          return await reconcile(dryRun, progress);
+        } catch (err) {
+          if (err instanceof LibraryReconcileUnavailable) throw new HttpError(503, err.message);
+          if (err instanceof ReconcileIndexLost) throw new HttpError(503, `Reconcile Library stopped: ${err.message}`);
+          throw err;
+        } finally {
+          running = false;
+        }
+      },
+    };
+  };
+}
