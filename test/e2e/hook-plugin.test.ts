@@ -864,15 +864,17 @@ describe('tasks', () => {
     const r = await runPlugin(pluginInput(dir, { mode: 'sync_recent', hours: '2' }), {
       env: { REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix },
     });
+    const finished = Date.now();
     expectWellFormed(r);
     expect(r.result.output).toBe('Sync Recent Scenes: queued 3 scenes for Plex in 1 page');
     const windows = stash.requests.filter((q) => q.op === 'FindScenesUpdated').map((q) => q.variables.updated!);
     expect(windows.length).toBeGreaterThan(0);
     for (const w of windows) {
       expect(w?.modifier).toBe('GREATER_THAN');
-      // 2 h back, widened by 61 min (DST, skew), a second for Stash's strict comparison (and the run's own time).
+      // 2 h back from when the task ran (between started and finished), widened by 61 min (DST, skew), a
+      // second for Stash's strict comparison.
       const since = new Date(w?.value ?? '').getTime();
-      expect(since).toBeLessThanOrEqual(started - 2 * 3_600_000 - STASH_WINDOW_WIDENING_MS);
+      expect(since).toBeLessThanOrEqual(finished - 2 * 3_600_000 - STASH_WINDOW_WIDENING_MS);
       expect(since).toBeGreaterThan(started - 2 * 3_600_000 - STASH_WINDOW_WIDENING_MS - 10_000);
     }
     expect((await inbox(prefix)).map((j) => [j.sceneId, j.reason, j.event])).toEqual([

@@ -45,7 +45,8 @@ describe(`first sync of ${scenes} scenes against a busy Plex (4 at a time, 20 ms
     const plex = seen.filter((l) => l.target === 'plex' && l.latencyMs !== null);
     expect(plex.length, report).toBeGreaterThan(0);
     expect(Math.max(...plex.map((l) => l.limit))).toBeLessThan(32);
-    expect(plex.every((l) => l.limit >= 1 && l.inFlight <= l.limit && l.baselineMs! > 0)).toBe(true);
+    // In flight may stand above a limit that has just shrunk (those requests had started), never above the ceiling.
+    expect(plex.every((l) => l.limit >= 1 && l.inFlight <= 32 && l.baselineMs! > 0)).toBe(true);
   }, 600_000);
 
   it('two worker processes, each adapting alone, together still keep the viewer near its idle latency', async () => {
