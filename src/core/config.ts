@@ -128,6 +128,9 @@ export const SYNC_FIELD_NAMES = [
   'actorphotos',
 ] as const;
 export type SyncField = (typeof SYNC_FIELD_NAMES)[number];
+/** Where Plex collections come from (COLLECTION_SOURCES; tags: COLLECTION_TAGS, performers: COLLECTION_PERFORMERS_MIN): src/sync/collections.ts. */
+export const COLLECTION_SOURCE_NAMES = ['groups', 'studio', 'parentstudio'] as const;
+export type CollectionSource = (typeof COLLECTION_SOURCE_NAMES)[number];
 /** How a poster is cut from its source (POSTER_STYLE): as it is, the centre 2:3, or the whole frame in 2:3 with bars. */
 export const POSTER_STYLES = ['screenshot', 'crop', 'letterbox'] as const;
 export type PosterStyle = (typeof POSTER_STYLES)[number];
@@ -200,7 +203,7 @@ export const VARIABLES = {
   SYNC_MODE: [z.enum(['mirror', 'merge'], { message: 'must be mirror or merge' }), 'mirror'],
   SYNC_POSTER: [bool, 'true'],
   SYNC_STUDIO_COLLECTION: [bool, 'false'],
-  SYNC_FIELDS: [namesOf(SYNC_FIELD_NAMES, false), SYNC_FIELD_NAMES.filter((f) => f !== 'collection').join(',')],
+  SYNC_FIELDS: [namesOf(SYNC_FIELD_NAMES, false), SYNC_FIELD_NAMES.join(',')],
   SYNC_REQUIRE: [namesOf(SYNC_REQUIREMENTS, true), 'metadata'],
   PRESERVE_PLEX_EDITS: [bool, 'false'],
   MAX_TAGS: [int(1), '200'],
@@ -212,6 +215,11 @@ export const VARIABLES = {
   PLEX_MAX_URL_BYTES: [int(1024), String(DEFAULT_PLEX_MAX_URL_BYTES)],
   POSTER_STYLE: [z.enum(POSTER_STYLES, { message: `must be ${POSTER_STYLES.join(', ')}` }), 'screenshot'],
   POSTER_FROM: [z.enum(POSTER_SOURCES, { message: `must be ${POSTER_SOURCES.join(' or ')}` }), 'screenshot'],
+  COLLECTION_SOURCES: [namesOf(COLLECTION_SOURCE_NAMES, true), 'groups'],
+  COLLECTION_TAGS: [list, undefined],
+  COLLECTION_TAG_PARENT: [nonEmpty, undefined],
+  COLLECTION_PERFORMERS_MIN: [int(0), '0'],
+  COLLECTION_PRUNE: [bool, 'false'],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_TRIAL_CALLS: [int(1), '10'],
@@ -272,6 +280,27 @@ export const STASH_SETTINGS: readonly StashSetting[] = [
   ['maxTags', 'MAX_TAGS', 'NUMBER', 'Most tags per scene', 'genres and actors sent to Plex per scene'],
   ['plexNotFound', 'PLEX_NOT_FOUND', 'STRING', 'Scene not in Plex', 'retry (the job waits for Plex to scan the file) or skip'],
   ['pathMap', 'PATH_MAP', 'STRING', 'Path map', 'stashPrefix=plexPrefix;… when Stash and Plex see files under different paths'],
+  [
+    'collectionSources',
+    'COLLECTION_SOURCES',
+    'STRING',
+    'Plex collections from',
+    `comma list out of ${COLLECTION_SOURCE_NAMES.join(', ')}; or none`,
+  ],
+  [
+    'collectionTags',
+    'COLLECTION_TAGS',
+    'STRING',
+    'Tags that are collections',
+    'comma list of tag names, or * for the tags under COLLECTION_TAG_PARENT',
+  ],
+  [
+    'collectionPerformersMin',
+    'COLLECTION_PERFORMERS_MIN',
+    'NUMBER',
+    'Performer collections from',
+    'scenes a performer needs for a collection of its own (0: none)',
+  ],
 ];
 
 export interface Config {
@@ -316,6 +345,8 @@ export interface Config {
     posterFrom: PosterSource;
     /** DASHBOARD_PUBLIC_URL: where Plex fetches performer photos (src/sync/image-links.ts); null: no actor photos. */
     imageBaseUrl: string | null;
+    /** The collections SYNC_FIELDS `collection` makes (src/sync/collections.ts); absent: the studio's alone. */
+    collections?: CollectionSettings;
   };
   /** Failed sync jobs kept (BullMQ removeOnFail). */
   keepFailed: FailedRetention;
@@ -480,6 +511,31 @@ function syncSettings(r: Reader): Config['sync'] {
     posterStyle: r('POSTER_STYLE')!,
     posterFrom: r('POSTER_FROM')!,
     imageBaseUrl: r('DASHBOARD_PUBLIC_URL') ?? null,
+    collections: collectionSettings(r),
+  };
+}
+
+/**
+ * COLLECTION_SOURCES (SYNC_STUDIO_COLLECTION=true adds `studio`), COLLECTION_TAGS (`*`: the scene's tags
+ * whose parent is the tag named COLLECTION_TAG_PARENT), COLLECTION_PERFORMERS_MIN (0: no performer
+ * collections), COLLECTION_PRUNE (delete a collection stash2plex created once its last member left).
+ */
+export interface CollectionSettings {
+  sources: CollectionSource[];
+  tags: string[];
+  tagParent: string | null;
+  performersMin: number;
+  prune: boolean;
+}
+
+function collectionSettings(r: Reader): CollectionSettings {
+  const sources = r('COLLECTION_SOURCES')!;
+  return {
+    sources: r('SYNC_STUDIO_COLLECTION')! && !sources.includes('studio') ? [...sources, 'studio'] : sources,
+    tags: r('COLLECTION_TAGS') ?? [],
+    tagParent: r('COLLECTION_TAG_PARENT') ?? null,
+    performersMin: r('COLLECTION_PERFORMERS_MIN')!,
+    prune: r('COLLECTION_PRUNE')!,
   };
 }
 

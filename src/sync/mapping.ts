@@ -65,16 +65,19 @@ export interface PhotoLinks {
   secret: string;
 }
 
-/** `photos`: actor photos are wanted (absent: none are decided, whatever Plex shows). */
-export function desiredState(scene: StashScene, photos?: PhotoLinks): DesiredPlexState {
+/**
+ * `photos`: actor photos are wanted (absent: none are decided, whatever Plex shows); `collections`: the
+ * titles of the scene's collections (src/sync/collections.ts sceneCollections; absent: the studio's).
+ */
+export function desiredState(scene: StashScene, photos?: PhotoLinks, collections?: readonly string[]): DesiredPlexState {
   // Stash shows the file name when a scene has no title; Plex should show the same.
   const title = cleanText(scene.title, LIMITS.title) || cleanText(basenameWithoutExtension(scene.files[0]?.path ?? ''), LIMITS.title);
   const studio = cleanText(scene.studio?.name, LIMITS.studio);
   const tags: DesiredPlexState['tags'] = {
     genre: cleanTags(scene.tags.map((t) => t.name)),
     actor: cleanTags(scene.performers.map((p) => p.name)),
-    // The collection named after the studio (SYNC_FIELDS `collection`).
-    collection: studio ? [studio] : [],
+    // SYNC_FIELDS `collection`: the scene's collections, or the one named after the studio.
+    collection: collections ? [...collections] : studio ? [studio] : [],
   };
   const rating = scene.rating100;
   return {

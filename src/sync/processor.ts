@@ -10,6 +10,7 @@ import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
+import { collectionTitles } from './collections.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -261,7 +262,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
-  const desired = desiredState(scene, await photoLinks(deps));
+  const desired = desiredState(scene, await photoLinks(deps), collectionTitles(scene, deps.sync.collections));
   const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
   const images = await syncSceneImages(
     { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },

@@ -26,13 +26,14 @@ describe('parseConfig', () => {
     expect(c.worker).toEqual({ concurrency: 32, lockMs: 30_000, readBatch: 100, adaptiveConcurrency: true });
     expect(c.sync).toEqual({
       mode: 'mirror',
-      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'background', 'actorphotos'],
+      fields: ['title', 'summary', 'studio', 'date', 'genres', 'actors', 'rating', 'poster', 'collection', 'background', 'actorphotos'],
       require: ['metadata'],
       preservePlexEdits: false,
       maxTags: 200,
       posterStyle: 'screenshot',
       posterFrom: 'screenshot',
       imageBaseUrl: null,
+      collections: { sources: ['groups'], tags: [], tagParent: null, performersMin: 0, prune: false },
     });
     expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 });
