@@ -24,6 +24,7 @@ import {
   FIND_TAGS_UPDATED,
   STASH_CLOCK,
   STASH_VERSION,
+  withMovies,
 } from './queries.js';
 import { stashAuthHeaders } from '../hook/stash-connection.js';
 import { stashServerInfo, type StashServerInfo } from './stash-version.js';
@@ -74,25 +75,53 @@ export interface UpdatedScenesPage {
 
 // ---- response shapes (checked: an unexpected Stash answer is a clear error, not a crash later) ------
 
-const sceneSchema: z.ZodType<StashScene> = z.object({
-  id: z.string(),
-  title: z.string().nullable(),
-  code: z.string().nullable(),
-  details: z.string().nullable(),
-  director: z.string().nullable(),
-  urls: z.array(z.string()),
-  date: z.string().nullable(),
-  rating100: z.number().nullable(),
-  organized: z.boolean(),
-  updated_at: z.string(),
-  studio: z.object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() }).nullable(),
-  performers: z.array(z.object({ id: z.string(), name: z.string(), image_path: z.string().nullable() })),
-  tags: z.array(z.object({ name: z.string() })),
-  // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
-  files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
-  stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
-  paths: z.object({ screenshot: z.string().nullable() }).nullable(),
-});
+const text = z.string().nullable().optional();
+const groupShape = z.object({ id: z.string(), name: z.string(), synopsis: z.string().nullable(), front_image_path: z.string().nullable() });
+const sceneSchema: z.ZodType<StashScene, unknown> = z
+  .object({
+    id: z.string(),
+    title: z.string().nullable(),
+    code: z.string().nullable(),
+    details: z.string().nullable(),
+    director: z.string().nullable(),
+    urls: z.array(z.string()),
+    date: z.string().nullable(),
+    rating100: z.number().nullable(),
+    organized: z.boolean(),
+    updated_at: z.string(),
+    studio: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        details: text,
+        image_path: text,
+        parent_studio: z.object({ id: z.string().optional(), name: z.string(), details: text, image_path: text }).nullable(),
+      })
+      .nullable(),
+    performers: z.array(
+      z.object({ id: z.string(), name: z.string(), image_path: z.string().nullable(), scene_count: z.number().optional() }),
+    ),
+    tags: z.array(
+      z.object({
+        id: z.string().optional(),
+        name: z.string(),
+        description: text,
+        image_path: text,
+        parents: z.array(z.object({ name: z.string() })).optional(),
+      }),
+    ),
+    // Stash v0.27.0 on: groups; before: movies (queries.ts withMovies), read back as groups.
+    groups: z.array(z.object({ group: groupShape })).optional(),
+    movies: z.array(z.object({ movie: groupShape })).optional(),
+    // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
+    files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
+    stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
+    paths: z.object({ screenshot: z.string().nullable() }).nullable(),
+  })
+  .transform(({ groups, movies, ...scene }) => {
+    const inGroups = groups?.map((g) => g.group) ?? movies?.map((m) => m.movie);
+    return inGroups ? { ...scene, groups: inGroups } : scene;
+  });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
 const sceneGroupCoversData = z.object({
   findScene: z.object({ groups: z.array(z.object({ group: z.object({ front_image_path: z.string().nullable() }) })) }).nullable(),
@@ -498,6 +527,11 @@ export class StashClient {
     return this.server();
   }
 
+  /** A scene document as this server takes it: a Stash before v0.27.0 has movies, not groups (queries.ts withMovies). */
+  private async sceneDocument(doc: string): Promise<string> {
+    return (await this.server()).groups ? doc : withMovies(doc);
+  }
+
   /**
    * The Stash server's version and what it offers (`version { version }`), read once: a worker asks at
    * start. A failed read is asked again on the next call, so a Stash that is down at start costs nothing
@@ -542,7 +576,7 @@ export class StashClient {
 
   /** The scene, or null when Stash has no scene with this id. */
   async findScene(id: string): Promise<StashScene | null> {
-    const { findScene } = await this.query('FindScene', FIND_SCENE, { id }, findSceneData);
+    const { findScene } = await this.query('FindScene', await this.sceneDocument(FIND_SCENE), { id }, findSceneData);
     return findScene;
   }
 
@@ -595,13 +629,14 @@ export class StashClient {
 
   /** One findScenes by ids, with the argument the server has: `ids` from Stash v0.25.0, `scene_ids` before. */
   private async findScenesRequest(ids: string[]): Promise<z.infer<typeof findScenesData>> {
-    const { sceneIdsArgument } = await this.server();
-    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids }, findScenesData);
+    const { sceneIdsArgument, groups } = await this.server();
+    const doc = (d: string) => (groups ? d : withMovies(d));
+    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', doc(FIND_SCENES_BY_IDS), { ids }, findScenesData);
     // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
     const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];
     const [batch, alone] = await Promise.all([
       small.length > 0
-        ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData)
+        ? this.query('FindScenesBySceneIds', doc(FIND_SCENES_BY_SCENE_IDS), { scene_ids: small.map(Number) }, findScenesData)
         : null,
       Promise.all(large.map((id) => this.findScene(id))),
     ]);
@@ -675,8 +710,8 @@ export class StashClient {
    */
   async *scenePages(perPage = STASH_MAX_PAGE_SIZE): AsyncGenerator<{ count: number; scenes: StashScene[] }> {
     const read = (d: z.infer<typeof scenePageData>) => ({ count: d.findScenes.count, items: d.findScenes.scenes });
-    for await (const { count, items } of this.walk('FindScenesPage', FIND_SCENES_PAGE, {}, perPage, scenePageData, read))
-      yield { count, scenes: items };
+    const doc = await this.sceneDocument(FIND_SCENES_PAGE);
+    for await (const { count, items } of this.walk('FindScenesPage', doc, {}, perPage, scenePageData, read)) yield { count, scenes: items };
   }
 
   /** Ids of every scene, page by page, in id order (Sync All). */

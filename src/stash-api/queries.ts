@@ -16,12 +16,20 @@ const SCENE_FIELDS = /* GraphQL */ `
       rating100
       organized
       updated_at
-      studio { id name parent_studio { name } }
-      performers { id name image_path }
-      tags { name }
+      studio { id name details image_path parent_studio { id name details image_path } }
+      performers { id name image_path scene_count }
+      tags { id name description image_path parents { name } }
+      groups { group { id name synopsis front_image_path } }
       files { path basename size }
       stash_ids { endpoint stash_id }
       paths { screenshot }`;
+
+/**
+ * A scene document for Stash before v0.27.0, which has movies, not groups (graphql/schema/types/scene.graphql
+ * then: `movies: [SceneMovie!]!`, Movie with the same id, name, synopsis and front_image_path); the
+ * client reads them back as groups. Every version to date still has `movies` (deprecated since v0.27.0).
+ */
+export const withMovies = (doc: string): string => doc.replace('groups { group {', 'movies { movie {');
 
 /** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
 export const FIND_SCENE = /* GraphQL */ `
