@@ -91,3 +91,41 @@ export function sceneCollections(scene: StashScene, settings: CollectionSettings
 /** The titles of the scene's collections: what desiredState() puts in the item's collection list. */
 export const collectionTitles = (scene: StashScene, settings?: CollectionSettings): string[] =>
   sceneCollections(scene, settings).map((c) => c.title);
+
+/** What a collection's summary decision knows: Plex's value and lock, the record's hash, what Stash wants. */
+export interface CollectionSummaryView {
+  want: string;
+  have: string;
+  locked: boolean;
+  /** The hash of the summary stash2plex last set (undefined: never), and of one it meant to set (an answer lost). */
+  recorded: string | undefined;
+  intent?: string;
+  preservePlexEdits: boolean;
+}
+
+/**
+ * Pure: what to do with a collection's summary, by an item's rules (src/sync/ownership.ts): a summary
+ * stash2plex never set is only filled, never blanked; with PRESERVE_PLEX_EDITS one changed in Plex since
+ * (or locked there and never set by stash2plex) is left; otherwise it is sent when it differs or is not
+ * locked yet. `hash` is valueHash, passed in to keep this module free of node:crypto.
+ */
+export function collectionSummaryAction(
+  view: CollectionSummaryView,
+  hash: (value: string) => string,
+): 'send' | 'keep' | 'skip' | 'preserved' {
+  const have = hash(view.have);
+  const ours = have === view.recorded || have === view.intent || view.have === view.want;
+  if (view.recorded === undefined && view.want === '') return 'skip';
+  if (view.preservePlexEdits && !ours && (view.recorded !== undefined || view.locked)) return 'preserved';
+  return view.want !== view.have || !view.locked ? 'send' : 'keep';
+}
+
+/**
+ * Pure: the version of what a collection shows (title, summary, image source): an unchanged version
+ * costs no Plex request. Null when the image's version is not settled yet (ownership.screenshotVersion):
+ * then it is looked at every time.
+ */
+export function collectionVersion(c: WantedCollection, imageVersion: string | null, hash: (value: string[]) => string): string | null {
+  if (c.image !== null && imageVersion === null) return null;
+  return hash([c.kind, c.title, c.summary, imageVersion ?? '']);
+}

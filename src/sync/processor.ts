@@ -10,7 +10,8 @@ import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
-import { collectionTitles } from './collections.js';
+import { aroundCollectionEdit, type CollectionPlexPort } from './collection-items.js';
+import { sceneCollections } from './collections.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -72,6 +73,8 @@ export interface SyncDeps {
   notFound?: 'retry' | 'skip';
   /** Nothing is forgotten while the breaker is not CLOSED (absent: no breaker, always CLOSED). */
   gate?: Pick<BreakerGate, 'breakerClosed'>;
+  /** Collection artwork and text, renames and COLLECTION_PRUNE (src/sync/collection-items.ts); absent: membership alone. */
+  collections?: { plex: CollectionPlexPort; keys: Pick<Keys, 'plexCollections' | 'plexCollectionsCreated'> };
   now?: () => number;
 }
 
@@ -262,8 +265,15 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
-  const desired = desiredState(scene, await photoLinks(deps), collectionTitles(scene, deps.sync.collections));
-  const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
+  const wanted = sceneCollections(scene, deps.sync.collections);
+  const desired = desiredState(
+    scene,
+    await photoLinks(deps),
+    wanted.map((c) => c.title),
+  );
+  const edit = () => applyDecision(deps, target, current, record, desired);
+  const collections = collectionDeps(deps);
+  const { editRequests, notes } = collections ? await aroundCollectionEdit(collections, target, wanted, current, edit) : await edit();
   const images = await syncSceneImages(
     { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },
     target,
@@ -275,6 +285,22 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
 }
 
 const DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
+
+/** What the collections around the edit need, when SYNC_FIELDS has `collection` and the worker gave the collections' port. */
+function collectionDeps(deps: SyncDeps) {
+  const { collections, sync } = deps;
+  if (!collections || !sync.fields.includes('collection') || !sync.collections) return null;
+  return {
+    plex: collections.plex,
+    stash: deps.stash,
+    redis: deps.redis,
+    keys: { own: deps.keys.own, ...collections.keys },
+    settings: sync.collections,
+    preservePlexEdits: sync.preservePlexEdits,
+    maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES,
+    now: deps.now,
+  };
+}
 
 /** What actor photos need, when they are wanted (SYNC_FIELDS `actorphotos`, DASHBOARD_PUBLIC_URL, a secret). */
 async function photoLinks(deps: SyncDeps): Promise<PhotoLinks | undefined> {
