@@ -62,6 +62,8 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     studios: HierarchicalMultiCriterionInput
     tags: HierarchicalMultiCriterionInput
     performers: MultiCriterionInput
+    groups: HierarchicalMultiCriterionInput
+    movies: MultiCriterionInput @deprecated(reason: "use groups instead")
     created_at: TimestampCriterionInput
     updated_at: TimestampCriterionInput
   }

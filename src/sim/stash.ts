@@ -810,6 +810,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'tags':
           tests.push((s) => multi(s.tag_ids, value as MultiCriterion));
           break;
+        case 'groups':
+        case 'movies': // deprecated since v0.27.0: the same groups
+          tests.push((s) => multi(s.group_ids, value as MultiCriterion));
+          break;
         case 'studios': {
           const c = value as MultiCriterion & { depth?: number | null };
           const wanted = this.withSubStudios(c.value ?? [], c.depth ?? 0);

@@ -19,6 +19,8 @@ import {
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
+  FIND_SCENES_BY_GROUP,
+  FIND_SCENES_BY_MOVIE,
   FIND_SCENES_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
@@ -334,8 +336,12 @@ export function newestStashTime(times: (string | null | undefined)[]): string | 
   return best;
 }
 
-/** The `findX` query of each relation's own records changed in a window, with its root and list fields. */
-const RELATION_UPDATED: Record<FanoutRelation, { operation: string; query: string; root: string; list: string }> = {
+/**
+ * The `findX` query of each relation's own records changed in a window, with its root and list fields.
+ * Groups have none yet (findGroups from Stash v0.27.0, findMovies before): a group's change reaches its
+ * collection through its hook, or the next sync of one of its scenes.
+ */
+const RELATION_UPDATED: Partial<Record<FanoutRelation, { operation: string; query: string; root: string; list: string }>> = {
   performer: { operation: 'FindPerformersUpdated', query: FIND_PERFORMERS_UPDATED, root: 'findPerformers', list: 'performers' },
   studio: { operation: 'FindStudiosUpdated', query: FIND_STUDIOS_UPDATED, root: 'findStudios', list: 'studios' },
   tag: { operation: 'FindTagsUpdated', query: FIND_TAGS_UPDATED, root: 'findTags', list: 'tags' },
@@ -345,6 +351,7 @@ const RELATION_QUERY: Record<FanoutRelation, string> = {
   performer: FIND_SCENES_BY_PERFORMER,
   studio: FIND_SCENES_BY_STUDIO,
   tag: FIND_SCENES_BY_TAG,
+  group: FIND_SCENES_BY_GROUP,
 };
 
 const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
@@ -720,12 +727,14 @@ export class StashClient {
   }
 
   /**
-   * Ids of the scenes showing a performer, studio (or one of its sub-studios) or tag, page by page:
+   * Ids of the scenes showing a performer, studio (or one of its sub-studios), tag or group, page by page:
    * renaming one fires no scene hook, so these scenes are re-synced by id.
    */
   async *sceneIdsWith(kind: FanoutRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
-    const operation = `FindScenesBy${kind[0].toUpperCase()}${kind.slice(1)}`;
-    yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
+    // A Stash before v0.27.0 has movies, not groups.
+    const movies = kind === 'group' && !(await this.server()).groups;
+    const operation = movies ? 'FindScenesByMovie' : `FindScenesBy${kind[0].toUpperCase()}${kind.slice(1)}`;
+    yield* this.pages(operation, movies ? FIND_SCENES_BY_MOVIE : RELATION_QUERY[kind], { ids: [id] }, perPage);
   }
 
   /**
@@ -740,6 +749,7 @@ export class StashClient {
     perPage = STASH_DEFAULT_PAGE_SIZE,
   ): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
+    if (!q) return;
     yield* this.changedIn(q.operation, q.query, window, clock, perPage, q.root, q.list);
   }
 

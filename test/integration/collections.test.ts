@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { keys } from '../../src/core/redis.js';
 import { PlexClient } from '../../src/plex/client.js';
+import { StashSimulator } from '../../src/sim/stash.js';
 import { StashClient } from '../../src/stash-api/client.js';
+import { decideHook } from '../../src/hook/decide.js';
 import { syncScene as syncAny, type SyncDeps, type SyncedResult } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -193,5 +195,47 @@ describe('studio and tag collections', () => {
       poster: { sha256: await sha256(badge) },
     });
     expect(world.plex.collection(section(), 'Plain')).toBeUndefined();
+  });
+});
+
+describe('a renamed group fans out to its scenes (Group.Update.Post; Movie.Update.Post before Stash v0.27.0)', () => {
+  const all = async (gen: AsyncGenerator<string[]>) => {
+    const out: string[] = [];
+    for await (const ids of gen) out.push(...ids);
+    return out;
+  };
+
+  it("the hook's rename is a group fan-out, and the group's scenes are found on a current Stash and, as movies, on v0.24", async () => {
+    const hook = (type: string) =>
+      decideHook(
+        { server_connection: {}, args: { hookContext: { id: 5, type, input: { id: '5', name: 'New' }, inputFields: ['id', 'name'] } } },
+        1,
+      );
+    expect(hook('Group.Update.Post')).toMatchObject({ action: 'fanout', event: { relation: 'group', id: '5' } });
+    expect(hook('Movie.Update.Post')).toMatchObject({ action: 'fanout', event: { relation: 'group', id: '5' } });
+
+    for (const version of [undefined, 'v0.24.3']) {
+      const sim = await StashSimulator.start({ ...(version ? { version } : {}) });
+      try {
+        const group = sim.addGroup('G', null, 'synopsis');
+        const [a, , c] = [sim.addScene(), sim.addScene(), sim.addScene()];
+        sim.updateScene(a, { group_ids: [group] });
+        sim.updateScene(c, { group_ids: [group] });
+        const client = new StashClient({ url: sim.url });
+        expect(await all(client.sceneIdsWith('group', group))).toEqual([a, c]);
+        // The scene itself reads its group either way (movies before v0.27.0).
+        expect((await client.findScene(a))!.groups).toEqual([
+          {
+            id: group,
+            name: 'G',
+            synopsis: 'synopsis',
+            front_image_path: expect.stringMatching(/\/group\/\d+\/frontimage\?t=\d+&default=true$/) as string,
+          },
+        ]);
+        expect(sim.requests.some((r) => r.operationName === 'FindScenesByMovie')).toBe(version !== undefined);
+      } finally {
+        await sim.stop();
+      }
+    }
   });
 });
