@@ -215,9 +215,10 @@ export async function pruneCollections(deps: CollectionDeps, sectionKey: string,
 
 /**
  * The item's edit (`edit`) with the collections around it: renames before, then the text and images of
- * the collections the scene is in, then COLLECTION_PRUNE of those it left. `current` is the item as read.
+ * the collections the scene is in (those the edit just put the item in are looked at whatever their
+ * version), then COLLECTION_PRUNE of those the edit took it out of. `current` is the item as read.
  */
-export async function aroundCollectionEdit<T>(
+export async function aroundCollectionEdit<T extends { collections: { sent: string[]; left: string[] } }>(
   deps: CollectionDeps,
   target: { sectionKey: string },
   wanted: readonly WantedCollection[],
@@ -227,12 +228,7 @@ export async function aroundCollectionEdit<T>(
   const pass = await beforeCollectionEdit(deps, target, wanted, current);
   const before = [...current.tags.collection];
   const result = await edit();
-  const titles = wanted.map((c) => c.title);
-  await afterCollectionEdit(deps, pass, new Set(titles.filter((t) => !before.includes(t))));
-  await pruneCollections(
-    deps,
-    target.sectionKey,
-    before.filter((t) => !titles.includes(t)),
-  );
+  await afterCollectionEdit(deps, pass, new Set(result.collections.sent.filter((t) => !before.includes(t))));
+  await pruneCollections(deps, target.sectionKey, result.collections.left);
   return result;
 }

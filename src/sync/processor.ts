@@ -231,7 +231,13 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
   }
   await confirmOwnership(deps.redis, deps.keys, ratingKey, record, decision);
   const { preserved, cut } = decision;
-  return { editRequests, notes: { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) } };
+  const collections = decision.edit.tags.collection;
+  return {
+    editRequests,
+    notes: { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) },
+    // What the edit did to the item's collections (src/sync/collection-items.ts looks at those alone).
+    collections: { sent: collections?.set ?? [], left: collections?.remove ?? [] },
+  };
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
