@@ -125,7 +125,7 @@ export function collectionSummaryAction(
  * costs no Plex request. Null when the image's version is not settled yet (ownership.screenshotVersion):
  * then it is looked at every time.
  */
-export function collectionVersion(c: WantedCollection, imageVersion: string | null, hash: (value: string[]) => string): string | null {
-  if (c.image !== null && imageVersion === null) return null;
-  return hash([c.kind, c.title, c.summary, imageVersion ?? '']);
+export function collectionVersion(wanted: WantedCollection, imageVersion: string | null, hash: (value: string[]) => string): string | null {
+  if (wanted.image !== null && imageVersion === null) return null;
+  return hash([wanted.kind, wanted.title, wanted.summary, imageVersion ?? '']);
 }
