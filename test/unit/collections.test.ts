@@ -1,7 +1,15 @@
 // The pure choice of a scene's Plex collections (src/sync/collections.ts) and its settings (src/core/config.ts).
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type CollectionSettings } from '../../src/core/config.js';
-import { collectionTags, collectionTitles, ownImage, sceneCollections } from '../../src/sync/collections.js';
+import {
+  collectionSummaryAction,
+  collectionTags,
+  collectionTitles,
+  collectionVersion,
+  ownImage,
+  sceneCollections,
+} from '../../src/sync/collections.js';
+import { valueHash } from '../../src/sync/ownership.js';
 import { desiredState } from '../../src/sync/mapping.js';
 import { scene } from '../helpers/scene.js';
 
@@ -124,5 +132,45 @@ describe('collection settings', () => {
     });
     expect(parseConfig({ ...base, COLLECTION_SOURCES: 'none' }).sync.collections?.sources).toEqual([]);
     expect(() => parseConfig({ ...base, COLLECTION_SOURCES: 'movies' })).toThrow(/COLLECTION_SOURCES/);
+  });
+});
+
+describe('a collection summary, by the ownership rules', () => {
+  const view = (over: Partial<Parameters<typeof collectionSummaryAction>[0]> = {}) => ({
+    want: 'from Stash',
+    have: '',
+    locked: false,
+    recorded: undefined,
+    preservePlexEdits: false,
+    ...over,
+  });
+  const action = (over: Partial<Parameters<typeof collectionSummaryAction>[0]> = {}) => collectionSummaryAction(view(over), valueHash);
+
+  it('fills an empty summary, keeps an equal locked one, never blanks one it did not set', () => {
+    expect(action()).toBe('send');
+    expect(action({ have: 'from Stash', locked: true })).toBe('keep');
+    expect(action({ have: 'from Stash', locked: false })).toBe('send'); // sent to lock it
+    expect(action({ want: '', have: 'made in Plex' })).toBe('skip');
+  });
+
+  it('follows Stash over its own value; with PRESERVE_PLEX_EDITS leaves one changed in Plex or locked there', () => {
+    const recorded = valueHash('old synopsis');
+    expect(action({ have: 'old synopsis', locked: true, recorded })).toBe('send');
+    expect(action({ have: 'edited in Plex', locked: true, recorded })).toBe('send');
+    expect(action({ have: 'edited in Plex', locked: true, recorded, preservePlexEdits: true })).toBe('preserved');
+    expect(action({ have: 'a person set it', locked: true, preservePlexEdits: true })).toBe('preserved');
+    expect(action({ have: 'old synopsis', locked: true, recorded, preservePlexEdits: true })).toBe('send');
+    // An edit whose answer was lost is still stash2plex's.
+    expect(action({ have: 'meant', locked: true, recorded, intent: valueHash('meant'), preservePlexEdits: true })).toBe('send');
+  });
+
+  it('a version moves with the title, summary or image version; none while the image version is unsettled', () => {
+    const hash = (v: string[]) => v.join('|');
+    const group = sceneCollections(rich, settings())[0];
+    expect(collectionVersion(group, '/group/3/frontimage?t=100', hash)).toBe(
+      'group|Saga Part 1|The first part.\nOf three.|/group/3/frontimage?t=100',
+    );
+    expect(collectionVersion(group, null, hash)).toBeNull();
+    expect(collectionVersion({ ...group, image: null }, null, hash)).toBe('group|Saga Part 1|The first part.\nOf three.|');
   });
 });
