@@ -11,7 +11,7 @@ import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
 import { aroundCollectionEdit, type CollectionPlexPort } from './collection-items.js';
-import { sceneCollections } from './collections.js';
+import { ownImage, sceneCollections } from './collections.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -283,7 +283,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   const images = await syncSceneImages(
     { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },
     target,
-    { screenshot: desired.posterUrl, poster: await posterSource(deps, scene.id) },
+    { screenshot: desired.posterUrl, poster: await posterSource(deps, scene) },
     record,
     current,
   );
@@ -315,8 +315,12 @@ async function photoLinks(deps: SyncDeps): Promise<PhotoLinks | undefined> {
   return { baseUrl, secret: await deps.imageSecret() };
 }
 
-/** POSTER_FROM=group: the group's front image (null: the screenshot). */
-async function posterSource(deps: SyncDeps, sceneId: string): Promise<string | null> {
-  if (deps.sync.posterFrom !== 'group' || !deps.sync.fields.includes('poster') || !deps.stash.groupCover) return null;
-  return deps.stash.groupCover(sceneId);
+/**
+ * POSTER_FROM=group: the front image of the first of the scene's groups that has one (null: the
+ * screenshot), from the scene as read (its groups come with it), else asked of Stash.
+ */
+async function posterSource(deps: SyncDeps, scene: StashScene): Promise<string | null> {
+  if (deps.sync.posterFrom !== 'group' || !deps.sync.fields.includes('poster')) return null;
+  if (scene.groups) return scene.groups.map((g) => ownImage(g.front_image_path)).find((url) => url !== null) ?? null;
+  return deps.stash.groupCover ? deps.stash.groupCover(scene.id) : null;
 }
