@@ -70,7 +70,7 @@ async function writeRecord(deps: CollectionDeps, field: string, record: Collecti
 
 /**
  * Before the item's edit: reads the records (one request), renames the collection of a renamed Stash
- * object (and shows the new title in `current`, as Plex now does), and notes whether each collection the
+ * object (its artwork and members kept), and notes whether each collection the
  * edit adds the item to existed (a collection that did not is stash2plex's: COLLECTION_PRUNE may delete it).
  */
 export async function beforeCollectionEdit(
@@ -84,7 +84,7 @@ export async function beforeCollectionEdit(
   const pass: CollectionPass = { sectionKey, records: new Map(), existedBefore: new Map() };
   for (const [i, c] of wanted.entries()) {
     let record = parseRecord(texts[i]);
-    if (record && record.title !== c.title) record = await renamed(deps, sectionKey, c, record, current);
+    if (record && record.title !== c.title) record = await renamed(deps, sectionKey, c, record);
     pass.records.set(c, record);
     if (!record && !current.tags.collection.includes(c.title))
       pass.existedBefore.set(c.title, (await deps.plex.findCollection(sectionKey, c.title)) !== null);
@@ -98,7 +98,6 @@ async function renamed(
   sectionKey: string,
   c: WantedCollection,
   record: CollectionRecord,
-  current: PlexItem,
 ): Promise<CollectionRecord | null> {
   const field = fieldOf(sectionKey, c);
   const taken = await deps.plex.findCollection(sectionKey, c.title);
@@ -114,7 +113,8 @@ async function renamed(
     await writeRecord(deps, field, null);
     return null;
   }
-  current.tags.collection = current.tags.collection.map((t) => (t === record.title ? c.title : t));
+  // `current` is left as read: the item's edit then names the new title (and drops the old) itself, which
+  // is right whether or not Plex renamed the members' tag with the collection (docs/REAL-SERVERS.md).
   const next = { ...record, title: c.title, version: null };
   await writeRecord(deps, field, next);
   return next;
