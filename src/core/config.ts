@@ -133,8 +133,11 @@ export const SYNC_FIELD_NAMES = [
   'labels',
 ] as const;
 export type SyncField = (typeof SYNC_FIELD_NAMES)[number];
-/** SYNC_FIELDS names left out of its default: each needs a choice (the studio collection, a sort title, a tagline, labels). */
-const SYNC_FIELDS_OFF_BY_DEFAULT: readonly SyncField[] = ['collection', 'sorttitle', 'tagline', 'labels'];
+/** SYNC_FIELDS names left out of its default: each needs a choice (a sort title, a tagline, labels). */
+const SYNC_FIELDS_OFF_BY_DEFAULT: readonly SyncField[] = ['sorttitle', 'tagline', 'labels'];
+/** Where Plex collections come from (COLLECTION_SOURCES; tags: COLLECTION_TAGS, performers: COLLECTION_PERFORMERS_MIN): src/sync/collections.ts. */
+export const COLLECTION_SOURCE_NAMES = ['groups', 'studio', 'parentstudio'] as const;
+export type CollectionSource = (typeof COLLECTION_SOURCE_NAMES)[number];
 /** How a poster is cut from its source (POSTER_STYLE): as it is, the centre 2:3, or the whole frame in 2:3 with bars. */
 export const POSTER_STYLES = ['screenshot', 'crop', 'letterbox'] as const;
 export type PosterStyle = (typeof POSTER_STYLES)[number];
@@ -223,6 +226,11 @@ export const VARIABLES = {
   CONTENT_RATING: [z.string().trim().max(64, 'must be at most 64 characters'), 'XXX'],
   TAGLINE_FROM_DETAILS: [bool, 'false'],
   LABEL_TAGS: [list, undefined],
+  COLLECTION_SOURCES: [namesOf(COLLECTION_SOURCE_NAMES, true), 'groups'],
+  COLLECTION_TAGS: [list, undefined],
+  COLLECTION_TAG_PARENT: [nonEmpty, undefined],
+  COLLECTION_PERFORMERS_MIN: [int(0), '0'],
+  COLLECTION_PRUNE: [bool, 'false'],
   BREAKER_FAILURE_THRESHOLD: [int(1), '5'],
   BREAKER_RECOVERY_TIMEOUT_MS: [int(0), '60000'],
   BREAKER_TRIAL_CALLS: [int(1), '10'],
@@ -304,6 +312,27 @@ export const STASH_SETTINGS: readonly StashSetting[] = [
     'Tags sent as Plex labels',
     "comma list of Stash tag names; a scene's tags among them become labels",
   ],
+  [
+    'collectionSources',
+    'COLLECTION_SOURCES',
+    'STRING',
+    'Plex collections from',
+    `comma list out of ${COLLECTION_SOURCE_NAMES.join(', ')}; or none`,
+  ],
+  [
+    'collectionTags',
+    'COLLECTION_TAGS',
+    'STRING',
+    'Tags that are collections',
+    'comma list of tag names, or * for the tags under COLLECTION_TAG_PARENT',
+  ],
+  [
+    'collectionPerformersMin',
+    'COLLECTION_PERFORMERS_MIN',
+    'NUMBER',
+    'Performer collections from',
+    'scenes a performer needs for a collection of its own (0: none)',
+  ],
 ];
 
 export interface Config {
@@ -352,6 +381,8 @@ export interface Config {
     contentRating: string;
     /** LABEL_TAGS: the Stash tag names a scene's tags become Plex labels among (SYNC_FIELDS `labels`). */
     labelTags: string[];
+    /** The collections SYNC_FIELDS `collection` makes (src/sync/collections.ts); absent: the studio's alone. */
+    collections?: CollectionSettings;
   };
   /** Failed sync jobs kept (BullMQ removeOnFail). */
   keepFailed: FailedRetention;
@@ -535,6 +566,31 @@ function syncSettings(r: Reader, env: Env): Config['sync'] {
     imageBaseUrl: r('DASHBOARD_PUBLIC_URL') ?? null,
     contentRating: empty ? '' : r('CONTENT_RATING')!,
     labelTags,
+    collections: collectionSettings(r),
+  };
+}
+
+/**
+ * COLLECTION_SOURCES (SYNC_STUDIO_COLLECTION=true adds `studio`), COLLECTION_TAGS (`*`: the scene's tags
+ * whose parent is the tag named COLLECTION_TAG_PARENT), COLLECTION_PERFORMERS_MIN (0: no performer
+ * collections), COLLECTION_PRUNE (delete a collection stash2plex created once its last member left).
+ */
+export interface CollectionSettings {
+  sources: CollectionSource[];
+  tags: string[];
+  tagParent: string | null;
+  performersMin: number;
+  prune: boolean;
+}
+
+function collectionSettings(r: Reader): CollectionSettings {
+  const sources = r('COLLECTION_SOURCES')!;
+  return {
+    sources: r('SYNC_STUDIO_COLLECTION')! && !sources.includes('studio') ? [...sources, 'studio'] : sources,
+    tags: r('COLLECTION_TAGS') ?? [],
+    tagParent: r('COLLECTION_TAG_PARENT') ?? null,
+    performersMin: r('COLLECTION_PERFORMERS_MIN')!,
+    prune: r('COLLECTION_PRUNE')!,
   };
 }
 

@@ -49,6 +49,19 @@ export function keys(prefix: string) {
     orig: `${prefix}:orig`,
     /** Hash: Stash scene id → why and when it is kept out of sync (JSON; a restored scene). */
     syncExcluded: `${prefix}:sync-excluded`,
+    /**
+     * Hash: `<sectionKey>\t<kind>:<Stash id>` (a group, studio, tag or performer) → the Plex collection made
+     * of it (JSON, src/sync/collection-items.ts): its ratingKey, title, the version of what it shows, and
+     * whether stash2plex created it. Its summary and poster are owned like an item's, in `<own>:<ratingKey>`.
+     */
+    plexCollections: `${prefix}:plex:collections`,
+    /**
+     * Set: `<sectionKey>\t<title, lower case>` of every collection stash2plex has put items in: the only
+     * collections it takes an item out of (src/sync/collection-titles.ts); one made by hand in Plex stays.
+     */
+    plexCollectionTitles: `${prefix}:plex:collection-titles`,
+    /** Hash: ratingKey of a collection stash2plex created → its field in `plexCollections` (COLLECTION_PRUNE deletes only these). */
+    plexCollectionsCreated: `${prefix}:plex:collections-created`,
     /** Hash: ratingKey → `<sceneId>\t<path|fallback>`: the Stash scene matched to that item and how (the item's claim). */
     plexItemScene: `${prefix}:plex:item-scene`,
     /** Hash: Stash scene id → why it is not synced (JSON, src/sync/claims.ts): duplicate files, stacked parts, a claimed item. */

@@ -9,6 +9,7 @@ import type { PlexItem, StashScene } from '../model/types.js';
 import type { Candidate, ResolvedItem, ResolveTrace } from '../plex/resolver.js';
 import { conflictReason, judgeMatch } from '../sync/claims.js';
 import { desiredState } from '../sync/mapping.js';
+import { collectionTitles } from '../sync/collections.js';
 import { matchFacts } from '../sync/match-check.js';
 import { readOwnership } from '../sync/ownership-store.js';
 import { decideEdit } from '../sync/ownership.js';
@@ -170,7 +171,7 @@ export async function explainScene(deps: ExplainDeps, sceneId: string): Promise<
   const requirements = { require: [...deps.sync.require], ready: checks.every((c) => c.met), checks };
   const excluded = exclusion ? excludedReason(sceneId, exclusion) : null;
   const { tried, candidates, resolved, missed } = await traceResolution(deps, scene, lastSyncedTo);
-  const desired = desiredState(scene, undefined, deps.sync);
+  const desired = desiredState(scene, undefined, { ...deps.sync, collections: collectionTitles(scene, deps.sync.collections) });
   const notReady = requirements.ready
     ? null
     : `not ready: ${checks

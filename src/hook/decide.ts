@@ -51,7 +51,7 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The rename hooks: which relation's scenes are re-synced, and the input fields whose change Plex shows
  * (null: always). Plex shows a performer's name (actors) and image (its actor photo), a studio's name (studio, and the studio
- * collection) and a tag's name (genres) — not a studio's parent, a tag's parents or aliases, a
+ * collection) and a tag's name (genres), and a collection's text and image — not a studio's parent, a tag's parents or aliases, a
  * performer's birthdate… (src/sync/mapping.ts). A tag merge always changes the tags of the scenes that
  * carried the merged tags: they now carry the destination, the hook's id.
  * Stash's UI edit forms send every field, so a performer saved from its edit page gives `name` even
@@ -60,9 +60,12 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
  */
 export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: FanoutRelation; fields: ReadonlySet<string> | null }>> = {
   'Performer.Update.Post': { relation: 'performer', fields: new Set(['name', 'image']) },
-  'Studio.Update.Post': { relation: 'studio', fields: new Set(['name']) },
-  'Tag.Update.Post': { relation: 'tag', fields: new Set(['name']) },
+  // A studio's, tag's or group's details (description, synopsis) and image: its collection's (src/sync/collections.ts).
+  'Studio.Update.Post': { relation: 'studio', fields: new Set(['name', 'details', 'image']) },
+  'Tag.Update.Post': { relation: 'tag', fields: new Set(['name', 'description', 'image']) },
   'Tag.Merge.Post': { relation: 'tag', fields: null },
+  'Group.Update.Post': { relation: 'group', fields: new Set(['name', 'synopsis', 'front_image']) },
+  'Movie.Update.Post': { relation: 'group', fields: new Set(['name', 'synopsis', 'front_image']) },
 };
 
 export type HookDecision =

@@ -30,7 +30,18 @@ export const SCENE_HOOK_TRIGGERS = ['Scene.Update.Post', 'Scene.Create.Post'] as
  * recorded and the workers re-sync every scene carrying it. hookContext.id is the performer, studio or
  * tag (for Tag.Merge.Post the merge's destination: Stash's TagsMerge fires it with the destination's id).
  */
-export const RENAME_HOOK_TRIGGERS = ['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post'] as const;
+/**
+ * Group.Update.Post from Stash v0.27.0, Movie.Update.Post before (and still, deprecated: stashapp/stash
+ * internal/api/resolver_mutation_group.go runs both; pkg/plugin/hook/hooks.go).
+ */
+export const RENAME_HOOK_TRIGGERS = [
+  'Performer.Update.Post',
+  'Studio.Update.Post',
+  'Tag.Update.Post',
+  'Tag.Merge.Post',
+  'Group.Update.Post',
+  'Movie.Update.Post',
+] as const;
 /** Every hook the plugin registers (the manifests' triggeredBy) and acts on. */
 export const HOOK_TRIGGERS = [...SCENE_HOOK_TRIGGERS, ...RENAME_HOOK_TRIGGERS] as const;
 export type SceneHookTrigger = (typeof SCENE_HOOK_TRIGGERS)[number];

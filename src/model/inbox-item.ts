@@ -10,7 +10,7 @@ export const JOB_REASONS = ['hook', 'reconcile', 'manual', 'requeue'] as const;
 export type JobReason = (typeof JOB_REASONS)[number];
 
 /** A rename of something scenes carry: every scene with it must be re-synced (fan-out in the worker). */
-export const FANOUT_RELATIONS = ['performer', 'studio', 'tag'] as const;
+export const FANOUT_RELATIONS = ['performer', 'studio', 'tag', 'group'] as const;
 export type FanoutRelation = (typeof FANOUT_RELATIONS)[number];
 
 /** A Stash id as an item carries it (scene, performer, studio, tag): a numeric string. */

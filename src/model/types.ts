@@ -1,5 +1,11 @@
 // Shapes shared by the Stash client, the Plex client, the mapping and the processor.
 
+/** A studio's text and image as a collection shows them (absent: not read). */
+export interface StashCollectionText {
+  details?: string | null;
+  image_path?: string | null;
+}
+
 /** What stash2plex reads of a Stash scene (see src/stash-api/queries.ts for the query). */
 export interface StashScene {
   id: string;
@@ -12,10 +18,19 @@ export interface StashScene {
   rating100: number | null;
   organized: boolean;
   updated_at: string; // RFC 3339
-  studio: { id: string; name: string; parent_studio: { name: string } | null } | null;
-  /** image_path: Stash's URL of the performer's image (`?t=<updated_at>`, `&default=true` for the built-in silhouette). */
-  performers: { id?: string; name: string; image_path?: string | null }[];
-  tags: { name: string }[];
+  /** details, image_path: a studio collection's summary and poster (src/sync/collections.ts), as are the parent's. */
+  studio:
+    | (StashCollectionText & { id: string; name: string; parent_studio: (StashCollectionText & { id?: string; name: string }) | null })
+    | null;
+  /**
+   * image_path: Stash's URL of the performer's image (`?t=<updated_at>`, `&default=true` for the built-in
+   * silhouette); scene_count: how many scenes the performer is in (COLLECTION_PERFORMERS_MIN).
+   */
+  performers: { id?: string; name: string; image_path?: string | null; scene_count?: number }[];
+  /** description, image_path: a tag collection's summary and poster; parents: COLLECTION_TAGS=`*` picks the tags under COLLECTION_TAG_PARENT. */
+  tags: { id?: string; name: string; description?: string | null; image_path?: string | null; parents?: { name: string }[] }[];
+  /** The Stash groups the scene is in (movies before Stash v0.27.0): each a collection, with its synopsis and front image. */
+  groups?: { id: string; name: string; synopsis: string | null; front_image_path: string | null }[];
   /** size: bytes (Stash's `files[].size`), compared with Plex's `Part.size` by the base-name fallback. */
   files: { path: string; basename: string; size?: number | null }[];
   /** StashBox ids (SYNC_REQUIRE=stashid). */

@@ -15,6 +15,7 @@ import { PlexListing, type PlexFile } from './listing.js';
 import { PlexLocations } from './locations.js';
 import { PlexPathCache } from './path-cache.js';
 import type { PlexSection } from './paths.js';
+import { PlexCollections, type PlexCollection } from './collections.js';
 import { PlexPosters } from './posters.js';
 import { PlexResolver, type ResolvedItem, type ResolveOptions } from './resolver.js';
 import { PlexServer, type PlexIdentity } from './server.js';
@@ -22,6 +23,7 @@ import { PlexTransport } from './transport.js';
 import type { RequestLimiter } from '../resilience/limiter.js';
 
 export { ITEMS_PER_REQUEST } from './items.js';
+export type { PlexCollection } from './collections.js';
 export type { PlexFile } from './listing.js';
 export type { PlexSection } from './paths.js';
 export type { ItemReader, MatchVia, ResolvedItem, ResolveOptions } from './resolver.js';
@@ -74,6 +76,7 @@ export class PlexClient {
   private readonly resolver: PlexResolver;
   private readonly editor: PlexEditor;
   private readonly poster: PlexPosters;
+  private readonly collectionItems: PlexCollections;
 
   constructor(opts: PlexClientOptions) {
     const { log, redis } = opts;
@@ -107,6 +110,7 @@ export class PlexClient {
     });
     this.editor = new PlexEditor(http, maxUrlBytes, log);
     this.poster = new PlexPosters(http, this.editor);
+    this.collectionItems = new PlexCollections(http);
   }
 
   // ---- server.ts ---------------------------------------------------------------------------------
@@ -186,6 +190,28 @@ export class PlexClient {
 
   confirmGone(ratingKey: string, plexFile: string): Promise<boolean> {
     return this.resolver.confirmGone(ratingKey, plexFile);
+  }
+
+  // ---- collections.ts ----------------------------------------------------------------------------
+
+  findCollection(sectionKey: string, title: string): Promise<PlexCollection | null> {
+    return this.collectionItems.findCollection(sectionKey, title);
+  }
+
+  collection(ratingKey: string): Promise<PlexCollection> {
+    return this.collectionItems.collection(ratingKey);
+  }
+
+  editCollection(sectionKey: string, ratingKey: string, fields: { title?: string; summary?: string }): Promise<void> {
+    return this.collectionItems.editCollection(sectionKey, ratingKey, fields);
+  }
+
+  uploadCollectionPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    return this.collectionItems.uploadCollectionPoster(sectionKey, ratingKey, bytes, contentType);
+  }
+
+  deleteCollection(ratingKey: string): Promise<void> {
+    return this.collectionItems.deleteCollection(ratingKey);
   }
 
   // ---- editor.ts, posters.ts ---------------------------------------------------------------------

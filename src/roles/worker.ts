@@ -170,6 +170,7 @@ function syncDeps(
       : undefined,
     notFound,
     gate: d.gate,
+    collections: { plex: d.plex, keys: k },
   };
 }
 

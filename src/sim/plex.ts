@@ -24,6 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeTagList } from '../plex/edits.js';
 import { normalisePlexPath, relativeTo } from '../plex/paths.js';
 import { simFileSize } from './file-size.js';
+import { COLLECTION_TYPE, CollectionRequestError, SimCollections, type SimCollection } from './plex-collections.js';
 import { seededRandom } from './seeded-random.js';
 import { SimServer, type ServerModel } from './sim-server.js';
 
@@ -209,6 +210,17 @@ export interface SimItemState extends Record<SimScalar, string>, Record<SimTag, 
   updatedAt: number;
 }
 
+/** A collection as Plex holds it (SimCollections). */
+export interface SimCollectionState {
+  ratingKey: string;
+  sectionKey: string;
+  title: string;
+  summary: string;
+  locked: string[];
+  poster: { sha256: string; bytes: number; contentType: string } | null;
+  childCount: number;
+}
+
 /** A file Plex has not scanned yet: it becomes an item when a refresh covers its folder. */
 export interface SimDiskFile {
   file: string;
@@ -294,6 +306,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private flakyWrites = { share: 0.5, random: seededRandom(1) };
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
+  private readonly collectionItems: SimCollections;
   /** Actor name → its photo's URL: a tag's, shared by every item the actor is in. */
   private readonly actorThumbs = new Map<string, string>();
   private readonly tagIds = new Map<string, number>();
@@ -311,6 +324,48 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     this.token = opts.token;
     this.tagEdits = opts.tagEdits ?? 'replace';
     this.machineIdentifier = opts.machineIdentifier ?? randomUUID().replace(/-/g, '');
+    this.collectionItems = new SimCollections({ items: () => this.itemMap.values() }, () => String(this.nextRatingKey++));
+  }
+
+  /** A collection of a section by title, as Plex holds it (undefined: none). */
+  collection(sectionKey: string, title: string): SimCollectionState | undefined {
+    const c = this.collectionItems.find(sectionKey, title);
+    return c && this.collectionState(c);
+  }
+
+  /** Every collection, as Plex holds them. */
+  collections(): SimCollectionState[] {
+    return this.collectionItems.all().map((c) => this.collectionState(c));
+  }
+
+  /** A collection as a person edits it in Plex's own editor: the value, locked. */
+  editCollectionAsUser(ratingKey: string, patch: { summary?: string; title?: string }): void {
+    const q = new URLSearchParams({ id: ratingKey });
+    for (const [field, value] of Object.entries(patch)) {
+      q.set(`${field}.value`, value);
+      q.set(`${field}.locked`, '1');
+    }
+    this.collectionItems.edit(this.collectionItems.get(ratingKey)!.sectionKey, q, (sec, from, to) =>
+      this.renameCollectionTag(sec, from, to),
+    );
+  }
+
+  private collectionState(c: SimCollection): SimCollectionState {
+    return {
+      ratingKey: c.ratingKey,
+      sectionKey: c.sectionKey,
+      title: c.title,
+      summary: c.summary,
+      locked: [...c.locked].sort(),
+      poster: c.poster && { sha256: c.poster.sha256, bytes: c.poster.bytes, contentType: c.poster.contentType },
+      childCount: this.collectionItems.childCount(c),
+    };
+  }
+
+  /** The collection's tag follows its title on every member. */
+  private renameCollectionTag(sectionKey: string, from: string, to: string): void {
+    for (const item of this.itemMap.values())
+      if (item.sectionKey === sectionKey) item.collection = item.collection.map((t) => (t === from ? to : t));
   }
 
   static async start(opts: PlexSimOptions & { port?: number }): Promise<PlexSimulator> {
@@ -422,6 +477,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       (r.method === 'PUT' && r.route === ROUTES.sectionAll) ||
       r.route === ROUTES.rate ||
       (r.method === 'POST' && (r.route === ROUTES.posters || r.route === ROUTES.arts)) ||
+      (r.method === 'DELETE' && r.route === ROUTES.metadata) ||
       (r.method === 'PUT' && (r.route === ROUTES.posterSelect || r.route === ROUTES.artSelect))
     );
   }
@@ -493,6 +549,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const added = this.itemMap.get(ratingKey)!;
     if (input.poster) addImage(added, 'poster', input.poster.bytes, input.poster.contentType, AGENT_PROVIDER);
     if (input.art) addImage(added, 'art', input.art.bytes, input.art.contentType, AGENT_PROVIDER);
+    this.collectionItems.created(input.sectionKey, added.collection);
     return ratingKey;
   }
 
@@ -517,6 +574,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const item = this.itemMap.get(ratingKey);
     if (!item) throw new Error(`no item ${ratingKey}`);
     applyOps(item, parseEditParams(seed.edit), this.tagEdits, this.actorThumbs);
+    this.collectionItems.created(item.sectionKey, item.collection);
     if (seed.userRating !== undefined) item.userRating = seed.userRating;
     if (seed.poster) {
       addImage(item, 'poster', seed.poster.bytes, seed.poster.contentType, null);
@@ -637,7 +695,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       }
       reply = this.handle({ req, url, body, json }, entry, typeof headerToken === 'string' ? headerToken : queryToken);
     } catch (err) {
-      reply = err instanceof HttpError ? { status: err.status, body: err.message } : { status: 500, body: String(err) };
+      reply =
+        err instanceof HttpError || err instanceof CollectionRequestError
+          ? { status: err.status, body: err.message }
+          : { status: 500, body: String(err) };
     }
     if (this.answerLost(entry, reply)) {
       if (this.lostAnswers.answer === 'cut') {
@@ -693,9 +754,22 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
       case `POST ${ROUTES.refresh}`: // the spec documents POST; python-plexapi sends GET, which Plex takes
         this.refresh(key, ctx.url.searchParams.get('path'));
         return {};
-      case `GET ${ROUTES.metadata}`:
+      case `GET ${ROUTES.metadata}`: {
+        const collection = this.collectionItems.get(key);
+        if (collection) return { body: this.collectionBody(collection) };
         return { body: key.includes(',') ? this.metadataListBody(key.split(','), ctx) : this.metadataBody(this.mustItem(key)) };
+      }
+      case `DELETE ${ROUTES.metadata}`:
+        // Only collections: deleting media is not something the simulator models.
+        if (!this.collectionItems.delete(key)) throw new HttpError(404, 'Not Found');
+        return {};
       case `POST ${ROUTES.posters}`:
+        if (this.collectionItems.get(key)) {
+          this.collectionItems.uploadPoster(this.collectionItems.get(key)!, ctx.body, String(ctx.req.headers['content-type'] ?? ''));
+          return {};
+        }
+        this.uploadImage(this.mustItem(key), 'poster', ctx);
+        return {};
       case `POST ${ROUTES.arts}`:
         this.uploadImage(this.mustItem(key), route === ROUTES.arts ? 'art' : 'poster', ctx);
         return {};
@@ -761,6 +835,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     if (!section) throw new HttpError(404, 'Not Found');
     const q = ctx.url.searchParams;
     const type = q.get('type');
+    if (type === COLLECTION_TYPE) return this.listCollections(section, ctx);
     let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
     if (type !== null && type !== '1') items = [];
     const file = q.get('file');
@@ -786,6 +861,30 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
           librarySectionID: Number(section.key),
           librarySectionTitle: section.title,
           Metadata: page.map((i) => this.partial(i)),
+        },
+      },
+    };
+  }
+
+  /** GET /library/sections/{key}/all?type=18: the section's collections (`title=`: containing it, any case), paged. */
+  private listCollections(section: SimSection, ctx: Ctx): Reply & { listed: number } {
+    const title = ctx.url.searchParams.get('title');
+    const found = this.collectionItems
+      .all()
+      .filter((c) => c.sectionKey === section.key && (title === null || c.title.toLowerCase().includes(title.toLowerCase())));
+    const start = intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Start'), 0);
+    const page = found.slice(start, start + intParam(plexParam(ctx.req, ctx.url, 'X-Plex-Container-Size'), found.length));
+    return {
+      listed: page.length,
+      headers: { 'X-Plex-Container-Start': String(start), 'X-Plex-Container-Total-Size': String(found.length) },
+      body: {
+        MediaContainer: {
+          size: page.length,
+          totalSize: found.length,
+          offset: start,
+          librarySectionID: Number(section.key),
+          librarySectionTitle: section.title,
+          Metadata: page.map((c) => this.collectionItems.json(c, section.title, false)),
         },
       },
     };
@@ -824,6 +923,20 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     let id = this.tagIds.get(k);
     if (id === undefined) this.tagIds.set(k, (id = this.nextId++));
     return id;
+  }
+
+  /** GET /library/metadata/{key} of a collection (python-plexapi reads it as a `Directory`). */
+  private collectionBody(c: SimCollection) {
+    const section = this.sectionMap.get(c.sectionKey)!;
+    return {
+      MediaContainer: {
+        size: 1,
+        identifier: LIBRARY_IDENTIFIER,
+        librarySectionID: Number(section.key),
+        librarySectionTitle: section.title,
+        Metadata: [this.collectionItems.json(c, section.title, true)],
+      },
+    };
   }
 
   /** GET /library/metadata/{key}: the full item. Empty values and arrays are left out, as Plex does. */
@@ -922,6 +1035,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** PUT /library/sections/{key}/all?type=1&id=…&<edits>: validated completely, then applied. */
   private edit(sectionKey: string, q: URLSearchParams): void {
     if (!this.sectionMap.has(sectionKey)) throw new HttpError(404, 'Not Found');
+    if (q.get('type') === COLLECTION_TYPE) {
+      this.collectionItems.edit(sectionKey, q, (sec, from, to) => this.renameCollectionTag(sec, from, to));
+      return;
+    }
     if (q.get('type') !== '1') throw new HttpError(400, 'type must be 1');
     const ids = (q.get('id') ?? '').split(',').filter(Boolean);
     if (ids.length === 0) throw new HttpError(400, 'id is required');
@@ -932,6 +1049,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     });
     const ops = parseEditParams(q);
     for (const item of items) applyOps(item, ops, this.tagEdits, this.actorThumbs);
+    for (const item of items) this.collectionItems.created(sectionKey, item.collection);
   }
 
   private rate(q: URLSearchParams): void {

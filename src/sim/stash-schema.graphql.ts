@@ -62,6 +62,8 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     studios: HierarchicalMultiCriterionInput
     tags: HierarchicalMultiCriterionInput
     performers: MultiCriterionInput
+    groups: HierarchicalMultiCriterionInput
+    movies: MultiCriterionInput @deprecated(reason: "use groups instead")
     created_at: TimestampCriterionInput
     updated_at: TimestampCriterionInput
   }
@@ -138,6 +140,7 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     tags: [Tag!]!
     performers: [Performer!]!
     groups: [SceneGroup!]!
+    movies: [SceneMovie!]! @deprecated(reason: "Use groups")
     stash_ids: [StashID!]!
   }
 
@@ -168,6 +171,8 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     id: ID!
     name: String!
     parent_studio: Studio
+    image_path: String
+    details: String
     created_at: Time!
     updated_at: Time!
   }
@@ -178,11 +183,13 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     created_at: Time!
     updated_at: Time!
     image_path: String
+    scene_count: Int!
   }
 
   type Group {
     id: ID!
     name: String!
+    synopsis: String
     created_at: Time!
     updated_at: Time!
     front_image_path: String
@@ -193,9 +200,26 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     scene_index: Int
   }
 
+  type Movie {
+    id: ID!
+    name: String!
+    synopsis: String
+    created_at: Time!
+    updated_at: Time!
+    front_image_path: String
+  }
+
+  type SceneMovie {
+    movie: Movie!
+    scene_index: Int
+  }
+
   type Tag {
     id: ID!
     name: String!
+    description: String
+    image_path: String
+    parents: [Tag!]!
     created_at: Time!
     updated_at: Time!
   }

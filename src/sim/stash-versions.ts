@@ -37,7 +37,24 @@ function editField(
   return { ...doc, definitions };
 }
 
+/** `doc` without one field of an object type; throws when there is no such field. */
+function withoutField(doc: DocumentNode, typeName: string, fieldName: string): DocumentNode {
+  editField(doc, typeName, fieldName, (f) => f);
+  const definitions = doc.definitions.map((d) =>
+    d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === typeName
+      ? { ...d, fields: d.fields?.filter((f) => f.name.value !== fieldName) }
+      : d,
+  );
+  return { ...doc, definitions };
+}
+
 const CHANGES: SchemaChange[] = [
+  {
+    // graphql/schema/types/scene.graphql at v0.27.0: movies became groups (`Scene.groups` added, `movies`
+    // deprecated but kept); before it a scene has only `movies`.
+    since: 'v0.27.0',
+    undo: (doc) => withoutField(doc, 'Scene', 'groups'),
+  },
   {
     // graphql/schema/schema.graphql and types/config.graphql at v0.25.0: `findScenes(ids: [ID!])` added
     // (scene_ids deprecated), `configuration.plugins(include:)` from [String!] to [ID!].

@@ -29,9 +29,10 @@ import {
   type DocumentNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type GraphQLObjectType,
 } from 'graphql';
 import { formatStashTime } from '../stash-api/client.js';
-import { FIND_SCENE } from '../stash-api/queries.js';
+import { FIND_SCENE, withMovies } from '../stash-api/queries.js';
 import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../stash-api/schema.js';
 import type { StashScene } from '../model/types.js';
 import { simFileSize } from './file-size.js';
@@ -54,18 +55,18 @@ import { schemaOfVersion, SIM_DEFAULT_STASH_VERSION } from './stash-versions.js'
 
 export type StashSimMode = 'up' | 'down' | '503';
 
-/** A scene as findScene answers it, plus the ids of its performers and tags (to edit relations). */
-export type SimSceneView = Omit<StashScene, 'performers' | 'tags'> & {
-  performers: { id: string; name: string; image_path: string | null }[];
-  tags: { id: string; name: string }[];
+/** A scene as findScene answers it (FIND_SCENE: the ids of its performers and tags too, to edit relations; groups as Stash nests them). */
+export type SimSceneView = Omit<StashScene, 'performers' | 'tags' | 'groups'> & {
+  performers: { id: string; name: string; image_path: string | null; scene_count: number }[];
+  tags: { id: string; name: string; description: string | null; image_path: string | null; parents: { name: string }[] }[];
+  groups: NonNullable<StashScene['groups']>;
 };
 
-/** FIND_SCENE with relation ids: derived from it, so `scene()` stays the client's exact shape. */
+/** FIND_SCENE, which reads the relation ids `scene()` needs. */
 const SIM_FIND_SCENE = (() => {
-  const doc = FIND_SCENE.replace('tags { name }', 'tags { id name }');
-  if (!doc.includes('performers { id name image_path }') || !doc.includes('tags { id name }'))
+  if (!FIND_SCENE.includes('performers { id name') || !FIND_SCENE.includes('tags { id name'))
     throw new Error('FIND_SCENE changed: update SIM_FIND_SCENE');
-  return doc;
+  return FIND_SCENE;
 })();
 
 export interface StashSimOptions {
@@ -167,14 +168,19 @@ interface NamedRec {
   parent_id: string | null;
   created_at: string;
   updated_at: string;
-  /** A performer's image of its own (null: Stash serves its default silhouette). */
+  /** A performer's, studio's or tag's image of its own (null: Stash serves its default). */
   image?: SimImage | null;
+  /** A studio's details or a tag's description (Studio.details, Tag.description). */
+  text?: string | null;
+  /** A tag's parent tags (Tag.parents), by id. */
+  parent_tag_ids?: string[];
 }
 
 /** A Stash group (v0.27.0 and later; movies before): its name and front image. */
 interface GroupRec {
   id: string;
   name: string;
+  synopsis: string | null;
   front: SimImage | null;
   created_at: string;
   updated_at: string;
@@ -246,7 +252,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
     this.schemaSource = real ? 'reference' : 'embedded';
     const older = schemaOfVersion(real ? readStashSchemaSource(dir)! : EMBEDDED_STASH_SDL, this.version);
     this.schema = older ?? real ?? buildSchema(EMBEDDED_STASH_SDL);
-    this.findSceneDoc = parse(SIM_FIND_SCENE);
+    // A Stash before v0.27.0 has movies, not groups: the client asks it so (queries.ts withMovies).
+    const hasGroups = 'groups' in (this.schema.getType('Scene') as GraphQLObjectType).getFields();
+    this.findSceneDoc = parse(hasGroups ? SIM_FIND_SCENE : withMovies(SIM_FIND_SCENE));
   }
 
   static async start(opts: StashSimOptions = {}): Promise<StashSimulator> {
@@ -381,7 +389,13 @@ export class StashSimulator extends SimServer<StashSimMode> {
       variableValues: { id },
     });
     if (result.errors?.length) throw new Error(result.errors[0].message);
-    return (result.data as { findScene: SimSceneView | null }).findScene;
+    type Group = SimSceneView['groups'][number];
+    type Raw = Omit<SimSceneView, 'groups'> & { groups?: { group: Group }[]; movies?: { movie: Group }[] };
+    const found = (result.data as { findScene: Raw | null }).findScene;
+    if (!found) return null;
+    // As the client reads it (src/stash-api/client.ts): the groups (movies before v0.27.0) without Stash's wrapper.
+    const { groups, movies, ...rest } = found;
+    return { ...rest, groups: groups?.map((g) => g.group) ?? movies?.map((m) => m.movie) ?? [] };
   }
 
   sceneIds(): string[] {
@@ -438,11 +452,32 @@ export class StashSimulator extends SimServer<StashSimMode> {
   }
 
   /** Adds a group (groupCreate), with a front image or none; returns its id. */
-  addGroup(name: string, front: SimImage | null = null): string {
+  addGroup(name: string, front: SimImage | null = null, synopsis: string | null = null): string {
     const id = String(this.nextGroupId++);
     const at = this.time(this.now());
-    this.groups.set(id, { id, name, front, created_at: at, updated_at: at });
+    this.groups.set(id, { id, name, synopsis, front, created_at: at, updated_at: at });
     return id;
+  }
+
+  /** groupUpdate of name and synopsis (undefined: unchanged): its updated_at moves (and the `t` of its image URLs). */
+  updateGroup(id: string, patch: { name?: string; synopsis?: string | null }): void {
+    const g = this.groups.get(id);
+    if (!g) throw new Error(`no group ${id}`);
+    if (patch.name !== undefined) g.name = patch.name;
+    if (patch.synopsis !== undefined) g.synopsis = patch.synopsis;
+    g.updated_at = this.time(this.now());
+  }
+
+  /**
+   * studioUpdate / tagUpdate of what a collection shows: a studio's details or a tag's description (`text`),
+   * its image (null deletes it), a tag's parents. Undefined: unchanged; updated_at moves.
+   */
+  updateNamed(kind: 'studio' | 'tag', id: string, patch: { text?: string | null; image?: SimImage | null; parentIds?: string[] }): void {
+    const r = this.mustNamed(kind, id);
+    if (patch.text !== undefined) r.text = patch.text;
+    if (patch.image !== undefined) r.image = patch.image && { bytes: Buffer.from(patch.image.bytes), contentType: patch.image.contentType };
+    if (patch.parentIds !== undefined) r.parent_tag_ids = patch.parentIds.map((x) => this.mustNamed('tag', x).id);
+    r.updated_at = this.time(this.now());
   }
 
   /** A group's front image (groupUpdate's `front_image`; null deletes it): its updated_at moves. */
@@ -775,6 +810,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
         case 'tags':
           tests.push((s) => multi(s.tag_ids, value as MultiCriterion));
           break;
+        case 'groups':
+        case 'movies': // deprecated since v0.27.0: the same groups
+          tests.push((s) => multi(s.group_ids, value as MultiCriterion));
+          break;
         case 'studios': {
           const c = value as MultiCriterion & { depth?: number | null };
           const wanted = this.withSubStudios(c.value ?? [], c.depth ?? 0);
@@ -821,8 +860,24 @@ export class StashSimulator extends SimServer<StashSimMode> {
     };
     const studio = (id: string): Record<string, unknown> => {
       const r = this.mustNamed('studio', id);
-      return { ...named('studio', id), parent_studio: () => (r.parent_id ? studio(r.parent_id) : null) };
+      return {
+        ...named('studio', id),
+        details: r.text ?? null,
+        image_path: this.imagePath('studio', id, base),
+        parent_studio: () => (r.parent_id ? studio(r.parent_id) : null),
+      };
     };
+    const tag = (id: string): Record<string, unknown> => {
+      const r = this.mustNamed('tag', id);
+      return {
+        ...named('tag', id),
+        description: r.text ?? null,
+        image_path: this.imagePath('tag', id, base),
+        parents: () => (r.parent_tag_ids ?? []).map(tag),
+      };
+    };
+    // Performer.scene_count: the scenes the performer is in (internal/api/resolver_model_performer.go SceneCount).
+    const sceneCount = (id: string) => [...this.scenes.values()].filter((x) => x.performer_ids.includes(id)).length;
     return {
       id: s.id,
       title: s.title,
@@ -858,12 +913,18 @@ export class StashSimulator extends SimServer<StashSimMode> {
         stream: null,
       },
       studio: () => (s.studio_id ? studio(s.studio_id) : null),
-      performers: () => s.performer_ids.map((id) => ({ ...named('performer', id), image_path: this.performerImagePath(id, base) })),
-      tags: () => s.tag_ids.map((id) => named('tag', id)),
+      performers: () =>
+        s.performer_ids.map((id) => ({
+          ...named('performer', id),
+          image_path: this.performerImagePath(id, base),
+          scene_count: () => sceneCount(id),
+        })),
+      tags: () => s.tag_ids.map(tag),
       scene_markers: [],
       galleries: [],
       groups: () => s.group_ids.map((id) => ({ group: this.groupView(id, base), scene_index: null })),
-      movies: [],
+      // Deprecated since v0.27.0, still answered: the scene's groups as movies (internal/api/resolver_model_scene.go Movies).
+      movies: () => s.group_ids.map((id) => ({ movie: this.groupView(id, base), scene_index: null })),
       stash_ids: s.stash_ids,
     };
   }
@@ -874,6 +935,12 @@ export class StashSimulator extends SimServer<StashSimMode> {
     return `${base}/performer/${id}/image?t=${Math.floor(Date.parse(r.updated_at) / 1000)}${r.image ? '' : '&default=true'}`;
   }
 
+  /** Stash's image_path of a studio or tag: `?t=<updated_at>`, `&default=true` without an image (urlbuilders/studio.go, tag.go). */
+  private imagePath(kind: 'studio' | 'tag', id: string, base: string): string {
+    const r = this.mustNamed(kind, id);
+    return `${base}/${kind}/${id}/image?t=${Math.floor(Date.parse(r.updated_at) / 1000)}${r.image ? '' : '&default=true'}`;
+  }
+
   /** A group as the Group type resolves it: front_image_path as urlbuilders/group.go builds it. */
   private groupView(id: string, base: string) {
     const g = this.groups.get(id)!;
@@ -881,6 +948,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     return {
       id: g.id,
       name: g.name,
+      synopsis: g.synopsis,
       created_at: g.created_at,
       updated_at: g.updated_at,
       front_image_path: `${base}/group/${id}/frontimage?t=${t}${g.front ? '' : '&default=true'}`,
@@ -892,10 +960,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
    * the image of its own, else (or with `default=true`) Stash's default, here an SVG. Null: not such a path.
    */
   private imageReply(url: URL): Reply | null {
-    const performer = /^\/performer\/(\d+)\/image$/.exec(url.pathname);
+    const named = /^\/(performer|studio|tag)\/(\d+)\/image$/.exec(url.pathname);
     const group = /^\/group\/(\d+)\/frontimage$/.exec(url.pathname);
-    if (!performer && !group) return null;
-    const own = performer ? this.named.performer.get(performer[1])?.image : this.groups.get(group![1])?.front;
+    if (!named && !group) return null;
+    const own = named ? this.named[named[1] as Kinds].get(named[2])?.image : this.groups.get(group![1])?.front;
     if (own === undefined && !(group && this.groups.has(group[1]))) throw new HttpError(404, 'not found');
     const img = own && url.searchParams.get('default') !== 'true' ? own : { bytes: STASH_DEFAULT_IMAGE_SVG, contentType: 'image/svg+xml' };
     return { status: 200, type: img.contentType, body: img.bytes };
@@ -976,6 +1044,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
     if (shot) entry.operationName = 'screenshot';
     if (/^\/performer\/\d+\/image$/.test(url.pathname)) entry.operationName = 'performer-image';
     if (/^\/group\/\d+\/frontimage$/.test(url.pathname)) entry.operationName = 'group-image';
+    if (/^\/(studio|tag)\/\d+\/image$/.test(url.pathname)) entry.operationName = 'collection-image';
     this.authenticate(req, url);
     if (url.pathname === '/login' && req.method === 'GET') {
       return { status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>Login</title><form method="post"></form>' };

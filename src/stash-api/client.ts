@@ -19,11 +19,14 @@ import {
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
+  FIND_SCENES_BY_GROUP,
+  FIND_SCENES_BY_MOVIE,
   FIND_SCENES_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
   STASH_CLOCK,
   STASH_VERSION,
+  withMovies,
 } from './queries.js';
 import { stashAuthHeaders } from '../hook/stash-connection.js';
 import { stashServerInfo, type StashServerInfo } from './stash-version.js';
@@ -74,25 +77,53 @@ export interface UpdatedScenesPage {
 
 // ---- response shapes (checked: an unexpected Stash answer is a clear error, not a crash later) ------
 
-const sceneSchema: z.ZodType<StashScene> = z.object({
-  id: z.string(),
-  title: z.string().nullable(),
-  code: z.string().nullable(),
-  details: z.string().nullable(),
-  director: z.string().nullable(),
-  urls: z.array(z.string()),
-  date: z.string().nullable(),
-  rating100: z.number().nullable(),
-  organized: z.boolean(),
-  updated_at: z.string(),
-  studio: z.object({ id: z.string(), name: z.string(), parent_studio: z.object({ name: z.string() }).nullable() }).nullable(),
-  performers: z.array(z.object({ id: z.string(), name: z.string(), image_path: z.string().nullable() })),
-  tags: z.array(z.object({ name: z.string() })),
-  // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
-  files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
-  stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
-  paths: z.object({ screenshot: z.string().nullable() }).nullable(),
-});
+const text = z.string().nullable().optional();
+const groupShape = z.object({ id: z.string(), name: z.string(), synopsis: z.string().nullable(), front_image_path: z.string().nullable() });
+const sceneSchema: z.ZodType<StashScene, unknown> = z
+  .object({
+    id: z.string(),
+    title: z.string().nullable(),
+    code: z.string().nullable(),
+    details: z.string().nullable(),
+    director: z.string().nullable(),
+    urls: z.array(z.string()),
+    date: z.string().nullable(),
+    rating100: z.number().nullable(),
+    organized: z.boolean(),
+    updated_at: z.string(),
+    studio: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        details: text,
+        image_path: text,
+        parent_studio: z.object({ id: z.string().optional(), name: z.string(), details: text, image_path: text }).nullable(),
+      })
+      .nullable(),
+    performers: z.array(
+      z.object({ id: z.string(), name: z.string(), image_path: z.string().nullable(), scene_count: z.number().optional() }),
+    ),
+    tags: z.array(
+      z.object({
+        id: z.string().optional(),
+        name: z.string(),
+        description: text,
+        image_path: text,
+        parents: z.array(z.object({ name: z.string() })).optional(),
+      }),
+    ),
+    // Stash v0.27.0 on: groups; before: movies (queries.ts withMovies), read back as groups.
+    groups: z.array(z.object({ group: groupShape })).optional(),
+    movies: z.array(z.object({ movie: groupShape })).optional(),
+    // Int64 (bytes), a JSON number; optional so an older shape still reads (the base-name fallback then skips the file).
+    files: z.array(z.object({ path: z.string(), basename: z.string(), size: z.number().nullable().optional() })),
+    stash_ids: z.array(z.object({ endpoint: z.string(), stash_id: z.string() })),
+    paths: z.object({ screenshot: z.string().nullable() }).nullable(),
+  })
+  .transform(({ groups, movies, ...scene }) => {
+    const inGroups = groups?.map((g) => g.group) ?? movies?.map((m) => m.movie);
+    return inGroups ? { ...scene, groups: inGroups } : scene;
+  });
 const findSceneData = z.object({ findScene: sceneSchema.nullable() });
 const sceneGroupCoversData = z.object({
   findScene: z.object({ groups: z.array(z.object({ group: z.object({ front_image_path: z.string().nullable() }) })) }).nullable(),
@@ -305,8 +336,12 @@ export function newestStashTime(times: (string | null | undefined)[]): string | 
   return best;
 }
 
-/** The `findX` query of each relation's own records changed in a window, with its root and list fields. */
-const RELATION_UPDATED: Record<FanoutRelation, { operation: string; query: string; root: string; list: string }> = {
+/**
+ * The `findX` query of each relation's own records changed in a window, with its root and list fields.
+ * Groups have none yet (findGroups from Stash v0.27.0, findMovies before): a group's change reaches its
+ * collection through its hook, or the next sync of one of its scenes.
+ */
+const RELATION_UPDATED: Partial<Record<FanoutRelation, { operation: string; query: string; root: string; list: string }>> = {
   performer: { operation: 'FindPerformersUpdated', query: FIND_PERFORMERS_UPDATED, root: 'findPerformers', list: 'performers' },
   studio: { operation: 'FindStudiosUpdated', query: FIND_STUDIOS_UPDATED, root: 'findStudios', list: 'studios' },
   tag: { operation: 'FindTagsUpdated', query: FIND_TAGS_UPDATED, root: 'findTags', list: 'tags' },
@@ -316,6 +351,7 @@ const RELATION_QUERY: Record<FanoutRelation, string> = {
   performer: FIND_SCENES_BY_PERFORMER,
   studio: FIND_SCENES_BY_STUDIO,
   tag: FIND_SCENES_BY_TAG,
+  group: FIND_SCENES_BY_GROUP,
 };
 
 const clip = (s: string) => (s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}…` : s);
@@ -498,6 +534,11 @@ export class StashClient {
     return this.server();
   }
 
+  /** A scene document as this server takes it: a Stash before v0.27.0 has movies, not groups (queries.ts withMovies). */
+  private async sceneDocument(doc: string): Promise<string> {
+    return (await this.server()).groups ? doc : withMovies(doc);
+  }
+
   /**
    * The Stash server's version and what it offers (`version { version }`), read once: a worker asks at
    * start. A failed read is asked again on the next call, so a Stash that is down at start costs nothing
@@ -542,7 +583,7 @@ export class StashClient {
 
   /** The scene, or null when Stash has no scene with this id. */
   async findScene(id: string): Promise<StashScene | null> {
-    const { findScene } = await this.query('FindScene', FIND_SCENE, { id }, findSceneData);
+    const { findScene } = await this.query('FindScene', await this.sceneDocument(FIND_SCENE), { id }, findSceneData);
     return findScene;
   }
 
@@ -595,13 +636,14 @@ export class StashClient {
 
   /** One findScenes by ids, with the argument the server has: `ids` from Stash v0.25.0, `scene_ids` before. */
   private async findScenesRequest(ids: string[]): Promise<z.infer<typeof findScenesData>> {
-    const { sceneIdsArgument } = await this.server();
-    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', FIND_SCENES_BY_IDS, { ids }, findScenesData);
+    const { sceneIdsArgument, groups } = await this.server();
+    const doc = (d: string) => (groups ? d : withMovies(d));
+    if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', doc(FIND_SCENES_BY_IDS), { ids }, findScenesData);
     // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
     const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];
     const [batch, alone] = await Promise.all([
       small.length > 0
-        ? this.query('FindScenesBySceneIds', FIND_SCENES_BY_SCENE_IDS, { scene_ids: small.map(Number) }, findScenesData)
+        ? this.query('FindScenesBySceneIds', doc(FIND_SCENES_BY_SCENE_IDS), { scene_ids: small.map(Number) }, findScenesData)
         : null,
       Promise.all(large.map((id) => this.findScene(id))),
     ]);
@@ -675,8 +717,8 @@ export class StashClient {
    */
   async *scenePages(perPage = STASH_MAX_PAGE_SIZE): AsyncGenerator<{ count: number; scenes: StashScene[] }> {
     const read = (d: z.infer<typeof scenePageData>) => ({ count: d.findScenes.count, items: d.findScenes.scenes });
-    for await (const { count, items } of this.walk('FindScenesPage', FIND_SCENES_PAGE, {}, perPage, scenePageData, read))
-      yield { count, scenes: items };
+    const doc = await this.sceneDocument(FIND_SCENES_PAGE);
+    for await (const { count, items } of this.walk('FindScenesPage', doc, {}, perPage, scenePageData, read)) yield { count, scenes: items };
   }
 
   /** Ids of every scene, page by page, in id order (Sync All). */
@@ -685,12 +727,14 @@ export class StashClient {
   }
 
   /**
-   * Ids of the scenes showing a performer, studio (or one of its sub-studios) or tag, page by page:
+   * Ids of the scenes showing a performer, studio (or one of its sub-studios), tag or group, page by page:
    * renaming one fires no scene hook, so these scenes are re-synced by id.
    */
   async *sceneIdsWith(kind: FanoutRelation, id: string, perPage = STASH_DEFAULT_PAGE_SIZE): AsyncGenerator<string[]> {
-    const operation = `FindScenesBy${kind[0].toUpperCase()}${kind.slice(1)}`;
-    yield* this.pages(operation, RELATION_QUERY[kind], { ids: [id] }, perPage);
+    // A Stash before v0.27.0 has movies, not groups.
+    const movies = kind === 'group' && !(await this.server()).groups;
+    const operation = movies ? 'FindScenesByMovie' : `FindScenesBy${kind[0].toUpperCase()}${kind.slice(1)}`;
+    yield* this.pages(operation, movies ? FIND_SCENES_BY_MOVIE : RELATION_QUERY[kind], { ids: [id] }, perPage);
   }
 
   /**
@@ -705,6 +749,7 @@ export class StashClient {
     perPage = STASH_DEFAULT_PAGE_SIZE,
   ): AsyncGenerator<string[]> {
     const q = RELATION_UPDATED[kind];
+    if (!q) return;
     yield* this.changedIn(q.operation, q.query, window, clock, perPage, q.root, q.list);
   }
 

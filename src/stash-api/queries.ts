@@ -16,12 +16,20 @@ const SCENE_FIELDS = /* GraphQL */ `
       rating100
       organized
       updated_at
-      studio { id name parent_studio { name } }
-      performers { id name image_path }
-      tags { name }
+      studio { id name details image_path parent_studio { id name details image_path } }
+      performers { id name image_path scene_count }
+      tags { id name description image_path parents { name } }
+      groups { group { id name synopsis front_image_path } }
       files { path basename size }
       stash_ids { endpoint stash_id }
       paths { screenshot }`;
+
+/**
+ * A scene document for Stash before v0.27.0, which has movies, not groups (graphql/schema/types/scene.graphql
+ * then: `movies: [SceneMovie!]!`, Movie with the same id, name, synopsis and front_image_path); the
+ * client reads them back as groups. Every version to date still has `movies` (deprecated since v0.27.0).
+ */
+export const withMovies = (doc: string): string => doc.replace('groups { group {', 'movies { movie {');
 
 /** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
 export const FIND_SCENE = /* GraphQL */ `
@@ -191,6 +199,36 @@ export const FIND_SCENES_BY_TAG = /* GraphQL */ `
   }
 `;
 
+/** Scenes in a group (Stash v0.27.0 on; FIND_SCENES_BY_MOVIE before): a renamed group renames its collection. */
+export const FIND_SCENES_BY_GROUP = /* GraphQL */ `
+  query FindScenesByGroup($ids: [ID!]!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { groups: { value: $ids, modifier: INCLUDES, depth: 0 } }
+      filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
+    ) {
+      count
+      scenes {
+        id
+      }
+    }
+  }
+`;
+
+/** FIND_SCENES_BY_GROUP for a Stash before v0.27.0: its groups are movies (`movies` criterion, still there, deprecated). */
+export const FIND_SCENES_BY_MOVIE = /* GraphQL */ `
+  query FindScenesByMovie($ids: [ID!]!, $page: Int!, $per_page: Int!) {
+    findScenes(
+      scene_filter: { movies: { value: $ids, modifier: INCLUDES } }
+      filter: { page: $page, per_page: $per_page, sort: "id", direction: ASC }
+    ) {
+      count
+      scenes {
+        id
+      }
+    }
+  }
+`;
+
 /**
  * Performers, studios and tags changed in a window, with the time of the change, oldest first (checkpoint
  * reconciliation of renames whose hook events were lost). `$updated` as in FIND_SCENES_UPDATED.
@@ -279,6 +317,8 @@ export const ALL_QUERIES = {
   FIND_SCENES_BY_PERFORMER,
   FIND_SCENES_BY_STUDIO,
   FIND_SCENES_BY_TAG,
+  FIND_SCENES_BY_GROUP,
+  FIND_SCENES_BY_MOVIE,
   FIND_PERFORMERS_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,

@@ -11,6 +11,8 @@
 export const STASH_MIN_VERSION = 'v0.22.0';
 /** The Node plugin (dist/stash-plugin) loads from this version on; the HTTP hook variants from STASH_MIN_VERSION. */
 export const STASH_PLUGIN_MIN_VERSION = 'v0.24.0';
+/** Scenes are in groups (`Scene.groups`) from this version on; movies (`Scene.movies`) before. */
+export const STASH_GROUPS_SINCE = 'v0.27.0';
 /** `findScenes(ids: [ID!])` exists from this version on. */
 export const STASH_FIND_SCENES_IDS_SINCE = 'v0.25.0';
 
@@ -41,6 +43,8 @@ export interface StashServerInfo {
   /** Null when the text is not a version (a build without version stamp). */
   parsed: StashVersionNumber | null;
   sceneIdsArgument: SceneIdsArgument;
+  /** Whether a scene has `groups` (v0.27.0 on); else its groups are read as `movies`, which every version has. */
+  groups: boolean;
 }
 
 /** Whether a version is `bound` (a constant above, e.g. STASH_MIN_VERSION) or newer. */
@@ -58,7 +62,8 @@ const atLeast = stashVersionAtLeast;
 export function stashServerInfo(version: string | null): StashServerInfo {
   const parsed = parseStashVersion(version);
   const ids = parsed !== null && atLeast(parsed, STASH_FIND_SCENES_IDS_SINCE);
-  return { version: version === '' ? null : version, parsed, sceneIdsArgument: ids ? 'ids' : 'scene_ids' };
+  const groups = parsed !== null && atLeast(parsed, STASH_GROUPS_SINCE);
+  return { version: version === '' ? null : version, parsed, sceneIdsArgument: ids ? 'ids' : 'scene_ids', groups };
 }
 
 /** The one line a worker logs at start about the Stash it talks to, and how loud. */

@@ -4,6 +4,7 @@
 import type { Config } from '../core/config.js';
 import type { PlexItem, StashScene } from '../model/types.js';
 import { desiredState, isEmptyEdit } from './mapping.js';
+import { collectionTitles } from './collections.js';
 import { decideEdit, IMAGE_FIELDS, plexField, plexValueHash, type OwnershipRecord } from './ownership.js';
 import { unmetRequirements } from './readiness.js';
 
@@ -84,7 +85,15 @@ export function classifyScene(sceneInPlex: SceneInPlex, gapSettings: GapSettings
   classes.push(...moved);
   if (!ready || classes.length === 0) return { classes, queue: false };
   if (sceneInPlex.moved) return { classes, queue: true };
-  const { edit, owned } = decideEdit(desiredState(sceneInPlex.scene, undefined, gapSettings), item, sceneInPlex.record, gapSettings);
+  const { edit, owned } = decideEdit(
+    desiredState(sceneInPlex.scene, undefined, {
+      ...gapSettings,
+      collections: collectionTitles(sceneInPlex.scene, gapSettings.collections),
+    }),
+    item,
+    sceneInPlex.record,
+    gapSettings,
+  );
   const recordChanges = Object.entries(owned).some(([f, hash]) => sceneInPlex.record[f as keyof OwnershipRecord] !== hash);
   return { classes, queue: !isEmptyEdit(edit) || recordChanges };
 }

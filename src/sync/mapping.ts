@@ -98,7 +98,10 @@ export function labelsOf(tags: StashScene['tags'], labelTags: readonly string[])
  * though then config leaves `contentrating` out of SYNC_FIELDS) and LABEL_TAGS. Absent: CONTENT_RATING's
  * default and no labels.
  */
-export type FieldSources = Pick<Config['sync'], 'contentRating' | 'labelTags'>;
+export type FieldSources = Pick<Config['sync'], 'contentRating' | 'labelTags'> & {
+  /** The titles of the scene's collections (src/sync/collections.ts sceneCollections); absent: the studio's. */
+  collections?: readonly string[];
+};
 const DEFAULT_SOURCES: FieldSources = { contentRating: DEFAULTS.CONTENT_RATING ?? '', labelTags: [] };
 
 /** `photos`: actor photos are wanted (absent: none are decided, whatever Plex shows). */
@@ -109,8 +112,8 @@ export function desiredState(scene: StashScene, photos?: PhotoLinks, sources: Fi
   const tags: DesiredPlexState['tags'] = {
     genre: cleanTags(scene.tags.map((t) => t.name)),
     actor: cleanTags(scene.performers.map((p) => p.name)),
-    // The collection named after the studio (SYNC_FIELDS `collection`).
-    collection: studio ? [studio] : [],
+    // SYNC_FIELDS `collection`: the scene's collections, or the one named after the studio.
+    collection: sources.collections ? [...sources.collections] : studio ? [studio] : [],
     label: labelsOf(scene.tags, sources.labelTags),
   };
   const rating = scene.rating100;

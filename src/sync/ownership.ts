@@ -86,6 +86,11 @@ export interface OwnershipSettings {
    * `Overlay`) stays, in either mode; absent: every label is managed like a genre.
    */
   labelTags?: readonly string[];
+  /**
+   * The item's collections stash2plex has synced (lower case; src/sync/collection-titles.ts): the only ones
+   * it removes. Any other (a person's) stays, in either mode; absent: every collection is managed.
+   */
+  ourCollections?: ReadonlySet<string>;
 }
 
 export interface Decision {
@@ -224,8 +229,9 @@ function own(out: Decision, field: SyncField, hash: string, sent: boolean): void
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 const sameRating = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) < 0.05);
 
-/** Whether a tag of Plex's list is stash2plex's to remove: any but a label LABEL_TAGS does not name. */
+/** Whether a tag of Plex's list is stash2plex's to remove: any but a label LABEL_TAGS does not name or a collection it never synced. */
 function managedTag(plex: PlexTagField, tag: string, s: OwnershipSettings): boolean {
+  if (plex === 'collection') return !s.ourCollections || s.ourCollections.has(tag.toLowerCase());
   return plex !== 'label' || !s.labelTags || s.labelTags.some((t) => t.trim().toLowerCase() === tag.toLowerCase());
 }
 

@@ -10,6 +10,9 @@ import type { BreakerGate } from '../resilience/gate.js';
 import type { StashSceneFiles } from '../stash-api/client.js';
 import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
+import { aroundCollectionEdit, type CollectionPlexPort } from './collection-items.js';
+import { ownImage, sceneCollections } from './collections.js';
+import { ourCollectionTitles } from './collection-titles.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -58,7 +61,10 @@ export interface SyncDeps {
   plex: PlexPort;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'orig' | 'syncExcluded'>;
+  keys: Pick<
+    Keys,
+    'own' | 'syncSkipped' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'orig' | 'syncExcluded' | 'plexCollectionTitles'
+  >;
   /** Mode, SYNC_FIELDS, SYNC_REQUIRE, PRESERVE_PLEX_EDITS, MAX_TAGS, POSTER_STYLE, POSTER_FROM, DASHBOARD_PUBLIC_URL. */
   sync: Config['sync'];
   /** POSTER_MAX_BYTES: the largest image uploaded (default 20 MiB). */
@@ -71,6 +77,8 @@ export interface SyncDeps {
   notFound?: 'retry' | 'skip';
   /** Nothing is forgotten while the breaker is not CLOSED (absent: no breaker, always CLOSED). */
   gate?: Pick<BreakerGate, 'breakerClosed'>;
+  /** Collection artwork and text, renames and COLLECTION_PRUNE (src/sync/collection-items.ts); absent: membership alone. */
+  collections?: { plex: CollectionPlexPort; keys: Pick<Keys, 'plexCollections' | 'plexCollectionsCreated'> };
   now?: () => number;
 }
 
@@ -218,7 +226,11 @@ async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
  */
 async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, record: OwnershipRecord, desired: DesiredPlexState) {
   const { ratingKey, sectionKey } = target;
-  const decision = decideEdit(desired, current, record, { ...deps.sync, editBudget: deps.plex.editBudget(sectionKey, ratingKey) });
+  const ourCollections = deps.sync.fields.includes('collection')
+    ? await ourCollectionTitles(deps.redis, deps.keys, sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
+    : undefined;
+  const editBudget = deps.plex.editBudget(sectionKey, ratingKey);
+  const decision = decideEdit(desired, current, record, { ...deps.sync, editBudget, ourCollections });
   let editRequests = 0;
   if (!isEmptyEdit(decision.edit)) {
     await keepOriginals(deps.redis, deps.keys, ratingKey, originalsOfEdit(current, decision.edit, record));
@@ -227,7 +239,13 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
   }
   await confirmOwnership(deps.redis, deps.keys, ratingKey, record, decision);
   const { preserved, cut } = decision;
-  return { editRequests, notes: { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) } };
+  const collections = decision.edit.tags.collection;
+  return {
+    editRequests,
+    notes: { ...(preserved.length ? { preserved } : {}), ...(cut.length ? { cut } : {}) },
+    // What the edit did to the item's collections (src/sync/collection-items.ts looks at those alone).
+    collections: { sent: collections?.set ?? [], left: collections?.remove ?? [] },
+  };
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
@@ -261,12 +279,15 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
   const record = await readOwnership(deps.redis, deps.keys, ratingKey);
-  const desired = desiredState(scene, await photoLinks(deps), deps.sync);
-  const { editRequests, notes } = await applyDecision(deps, target, current, record, desired);
+  const wanted = sceneCollections(scene, deps.sync.collections);
+  const desired = desiredState(scene, await photoLinks(deps), { ...deps.sync, collections: wanted.map((c) => c.title) });
+  const edit = () => applyDecision(deps, target, current, record, desired);
+  const collections = collectionDeps(deps);
+  const { editRequests, notes } = collections ? await aroundCollectionEdit(collections, target, wanted, current, edit) : await edit();
   const images = await syncSceneImages(
     { ...deps, maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES },
     target,
-    { screenshot: desired.posterUrl, poster: await posterSource(deps, scene.id) },
+    { screenshot: desired.posterUrl, poster: await posterSource(deps, scene) },
     record,
     current,
   );
@@ -275,6 +296,22 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
 
 const DEFAULT_POSTER_MAX_BYTES = 20 * 1024 * 1024;
 
+/** What the collections around the edit need, when SYNC_FIELDS has `collection` and the worker gave the collections' port. */
+function collectionDeps(deps: SyncDeps) {
+  const { collections, sync } = deps;
+  if (!collections || !sync.fields.includes('collection') || !sync.collections) return null;
+  return {
+    plex: collections.plex,
+    stash: deps.stash,
+    redis: deps.redis,
+    keys: { own: deps.keys.own, ...collections.keys },
+    settings: sync.collections,
+    preservePlexEdits: sync.preservePlexEdits,
+    maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES,
+    now: deps.now,
+  };
+}
+
 /** What actor photos need, when they are wanted (SYNC_FIELDS `actorphotos`, DASHBOARD_PUBLIC_URL, a secret). */
 async function photoLinks(deps: SyncDeps): Promise<PhotoLinks | undefined> {
   const baseUrl = deps.sync.imageBaseUrl;
@@ -282,8 +319,12 @@ async function photoLinks(deps: SyncDeps): Promise<PhotoLinks | undefined> {
   return { baseUrl, secret: await deps.imageSecret() };
 }
 
-/** POSTER_FROM=group: the group's front image (null: the screenshot). */
-async function posterSource(deps: SyncDeps, sceneId: string): Promise<string | null> {
-  if (deps.sync.posterFrom !== 'group' || !deps.sync.fields.includes('poster') || !deps.stash.groupCover) return null;
-  return deps.stash.groupCover(sceneId);
+/**
+ * POSTER_FROM=group: the front image of the first of the scene's groups that has one (null: the
+ * screenshot), from the scene as read (its groups come with it), else asked of Stash.
+ */
+async function posterSource(deps: SyncDeps, scene: StashScene): Promise<string | null> {
+  if (deps.sync.posterFrom !== 'group' || !deps.sync.fields.includes('poster')) return null;
+  if (scene.groups) return scene.groups.map((g) => ownImage(g.front_image_path)).find((url) => url !== null) ?? null;
+  return deps.stash.groupCover ? deps.stash.groupCover(scene.id) : null;
 }

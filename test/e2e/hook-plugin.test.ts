@@ -276,7 +276,14 @@ describe('the built plugin folder', () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect(m).toMatchObject({ name: 'stash2plex', version, interface: 'raw', exec: ['sh', '{pluginDir}/stash2plex.sh'] });
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
-    expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
+    expect(m.hooks[1].triggeredBy).toEqual([
+      'Performer.Update.Post',
+      'Studio.Update.Post',
+      'Tag.Update.Post',
+      'Tag.Merge.Post',
+      'Group.Update.Post',
+      'Movie.Update.Post',
+    ]);
     expect(m.tasks.map((t) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
     expect(m.tasks.map((t) => t.defaultArgs.mode)).toEqual(PLUGIN_TASKS.map((t) => t.mode));
     expect(m.tasks.map((t) => t.defaultArgs.mode)).toEqual(expect.arrayContaining(['sync_all', 'sync_recent']));

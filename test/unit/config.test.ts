@@ -35,6 +35,7 @@ describe('parseConfig', () => {
         'actors',
         'rating',
         'poster',
+        'collection',
         'background',
         'actorphotos',
         'contentrating',
@@ -48,6 +49,7 @@ describe('parseConfig', () => {
       imageBaseUrl: null,
       contentRating: 'XXX',
       labelTags: [],
+      collections: { sources: ['groups'], tags: [], tagParent: null, performersMin: 0, prune: false },
     });
     expect(c.keepFailed).toEqual({ days: 30, max: 50_000 });
     expect(c.breaker).toEqual({ failureThreshold: 5, recoveryTimeoutMs: 60_000, trialCalls: 10, trialErrorRate: 0.2 });

@@ -35,7 +35,7 @@ describe('inbox item', () => {
   });
 
   it('labels items for messages', () => {
-    expect(items.map(itemLabel).slice(-4)).toEqual(['scene 45', 'performer 7', 'studio 8', 'tag 9']);
+    expect(items.map(itemLabel).slice(-5)).toEqual(['scene 45', 'performer 7', 'studio 8', 'tag 9', 'group 10']);
   });
 
   it.each([1, 45, '45', ' 45 ', '123456789012345678', Number.MAX_SAFE_INTEGER])('the hook id %j is an id the workers accept', (raw) => {

@@ -253,10 +253,22 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Performer.Update.Post', 'performer'],
     ['Studio.Update.Post', 'studio'],
     ['Tag.Update.Post', 'tag'],
+    ['Group.Update.Post', 'group'],
+    ['Movie.Update.Post', 'group'], // Stash before v0.27.0 (and still, deprecated): its groups are movies
   ] as const)('%s with `name` among the fields → fanout of that %s', (type, relation) => {
     const d = decideHook(ctx(type, 7, ['name', 'id'], { id: '7', name: 'New name' }), NOW);
     expect(d).toEqual({ action: 'fanout', event: { relation, id: '7', event: type, enqueuedAt: NOW } });
     if (d.action === 'fanout') expect(fanoutSchema.parse(d.event)).toEqual(d.event);
+  });
+
+  it.each([
+    ['Studio.Update.Post', ['details'], 'studio'],
+    ['Studio.Update.Post', ['image'], 'studio'],
+    ['Tag.Update.Post', ['description'], 'tag'],
+    ['Group.Update.Post', ['synopsis'], 'group'],
+    ['Group.Update.Post', ['front_image'], 'group'],
+  ] as const)("%s of %j → a fanout: the collection's text or image (src/sync/collections.ts)", (type, fields, relation) => {
+    expect(decideHook(ctx(type, 7, [...fields, 'id']), NOW)).toMatchObject({ action: 'fanout', event: { relation } });
   });
 
   it("Performer.Update.Post with a new image → a fanout: Plex shows it as the actor's photo (SYNC_FIELDS actorphotos)", () => {
@@ -285,7 +297,8 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Studio.Update.Post', ['parent_id', 'id'], 'studio 7'], // Plex shows only the studio's name
     ['Studio.Update.Post', ['rating100', 'favorite'], 'studio 7'],
     ['Tag.Update.Post', ['parent_ids', 'child_ids', 'aliases'], 'tag 7'],
-    ['Tag.Update.Post', ['description', 'sort_name'], 'tag 7'],
+    ['Tag.Update.Post', ['sort_name', 'favorite'], 'tag 7'],
+    ['Group.Update.Post', ['rating100', 'director'], 'group 7'],
     ['Tag.Update.Post', [], 'tag 7'],
   ])('%s with only %j → skip', (type, fields, why) => {
     expect(decideHook(ctx(type, 7, fields), NOW)).toMatchObject({ action: 'skip', why: expect.stringContaining(why) as unknown });

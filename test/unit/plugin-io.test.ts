@@ -210,7 +210,14 @@ describe('manifest and tasks', () => {
     expect(m).toMatchObject({ name: 'stash2plex', version: '1.2.3', interface: 'raw', exec: ['sh', '{pluginDir}/stash2plex.sh'] });
     expect(m.hooks).toHaveLength(2);
     expect(m.hooks[0].triggeredBy).toEqual(['Scene.Update.Post', 'Scene.Create.Post']);
-    expect(m.hooks[1].triggeredBy).toEqual(['Performer.Update.Post', 'Studio.Update.Post', 'Tag.Update.Post', 'Tag.Merge.Post']);
+    expect(m.hooks[1].triggeredBy).toEqual([
+      'Performer.Update.Post',
+      'Studio.Update.Post',
+      'Tag.Update.Post',
+      'Tag.Merge.Post',
+      'Group.Update.Post',
+      'Movie.Update.Post',
+    ]);
     expect(m.hooks.flatMap((h) => h.triggeredBy)).toEqual([...HOOK_TRIGGERS]);
     expect(m.tasks.map((t) => t.name)).toEqual(PLUGIN_TASKS.map((t) => t.name));
     expect(m.tasks).toContainEqual(expect.objectContaining({ name: 'Sync All Scenes', defaultArgs: { mode: 'sync_all' } }));

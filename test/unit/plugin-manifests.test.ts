@@ -34,6 +34,8 @@ const STASH_TRIGGERS = [
   'Tag.Update.Post',
   'Tag.Merge.Post',
   'Tag.Destroy.Post',
+  'Group.Update.Post',
+  'Movie.Update.Post',
 ];
 
 type Manifest = Record<string, unknown> & { exec: string[]; hooks: { triggeredBy: string[] }[] };
@@ -86,6 +88,8 @@ describe('manifests', () => {
       'Studio.Update.Post',
       'Tag.Update.Post',
       'Tag.Merge.Post',
+      'Group.Update.Post',
+      'Movie.Update.Post',
     ]);
     expect((m.tasks as unknown[]).length).toBe(PLUGIN_TASKS.length);
     expect(Object.keys(m.settings as object).sort()).toEqual(

@@ -1,0 +1,27 @@
+// Which of an item's collections are stash2plex's to take it out of: those it has put items in before
+// (keys.plexCollectionTitles), never one a person made in Plex, even in SYNC_MODE=mirror. The titles a
+// sync is about to send are recorded first, so a lost answer leaves them known; a collection synced
+// before this record existed counts as a person's (kept: the safe side).
+import type { Keys, RedisConnection } from '../core/redis.js';
+
+const memberOf = (sectionKey: string, title: string) => `${sectionKey}\t${title.toLowerCase()}`;
+
+/**
+ * The item's collections (`current`) stash2plex has synced, plus the ones it wants (`wanted`), lower
+ * case; records the wanted ones it did not know yet. One round trip when nothing is new.
+ */
+export async function ourCollectionTitles(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'plexCollectionTitles'>,
+  sectionKey: string,
+  current: readonly string[],
+  wanted: readonly string[],
+): Promise<Set<string>> {
+  const titles = [...new Set([...current, ...wanted].map((t) => t.toLowerCase()))];
+  if (titles.length === 0) return new Set();
+  const known = await redis.smismember(redisKeys.plexCollectionTitles, ...titles.map((t) => memberOf(sectionKey, t)));
+  const wantedLower = new Set(wanted.map((t) => t.toLowerCase()));
+  const fresh = titles.filter((t, i) => known[i] !== 1 && wantedLower.has(t));
+  if (fresh.length) await redis.sadd(redisKeys.plexCollectionTitles, ...fresh.map((t) => memberOf(sectionKey, t)));
+  return new Set(titles.filter((t, i) => known[i] === 1 || wantedLower.has(t)));
+}
