@@ -25,9 +25,13 @@ const picture = (hue: number, width: number, height: number) =>
     .jpeg()
     .toBuffer();
 
+/** The Stash group the demo's first scenes are in: a Plex collection with its cover and synopsis. */
+export const DEMO_GROUP = 'The Demo Saga';
+
 /**
  * Images worth looking at: every scene a 1280×720 screenshot (its poster is cut from it, its background is
- * it), and two of the four performers a photo of their own (the other two show Stash's silhouette: no photo).
+ * it), two of the four performers a photo of their own (the other two show Stash's silhouette: no photo),
+ * and a group with a front cover holding four scenes (a collection in Plex).
  */
 async function demoImages(world: SimWorld): Promise<void> {
   for (const id of world.ratingKeyOf.keys()) world.stash.setScreenshot(id, await picture(Number(id), 1280, 720), 'image/jpeg');
@@ -35,6 +39,9 @@ async function demoImages(world: SimWorld): Promise<void> {
     const photo = { bytes: await picture(n * 11, 400, 600), contentType: 'image/jpeg' };
     world.stash.setPerformerImage(world.stash.addPerformer(`Performer ${n}`), photo);
   }
+  const cover = { bytes: await picture(7, 400, 600), contentType: 'image/jpeg' };
+  const group = world.stash.addGroup(DEMO_GROUP, cover, 'Four scenes of one story, a collection in Plex with this synopsis and cover.');
+  for (const id of [...world.ratingKeyOf.keys()].slice(1, 5)) world.stash.updateScene(id, { group_ids: [group] });
 }
 
 /** The simulators with the demo's library, and the scene whose edit is longer than a proxy allows. */
@@ -128,6 +135,11 @@ async function showImages(demo: Demo): Promise<void> {
       `images: ${items.filter((i) => i.poster).length} posters (${demo.config.sync.posterStyle}: ${poster.width}×${poster.height} ${poster.format}), ` +
         `${items.filter((i) => i.art).length} backgrounds (${art.width}×${art.height}, the screenshot)`,
     );
+  }
+  const saga = demo.world.plex.collections().find((c) => c.title === DEMO_GROUP);
+  if (saga) {
+    const cover = saga.poster ? `a ${saga.poster.bytes}-byte cover` : 'no cover';
+    say(`collection "${saga.title}" (a Stash group): ${saga.childCount} items, ${cover}, summary "${saga.summary}"`);
   }
   const photo = items.flatMap((i) => Object.entries(i.actorThumbs))[0];
   if (!photo) return;
