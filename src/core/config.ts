@@ -333,6 +333,34 @@ export const STASH_SETTINGS: readonly StashSetting[] = [
     'Performer collections from',
     'scenes a performer needs for a collection of its own (0: none)',
   ],
+  [
+    'collectionTagParent',
+    'COLLECTION_TAG_PARENT',
+    'STRING',
+    'Parent of collection tags',
+    'with Tags that are collections = *: the tag whose children are collections',
+  ],
+  [
+    'collectionPrune',
+    'COLLECTION_PRUNE',
+    'BOOLEAN',
+    'Delete emptied collections',
+    'delete a collection stash2plex created once its last member left',
+  ],
+  [
+    'posterStyle',
+    'POSTER_STYLE',
+    'STRING',
+    'Poster style',
+    `${POSTER_STYLES.join(', ')}: as it is, the centre 2:3, or the whole frame in 2:3 with bars`,
+  ],
+  [
+    'posterFrom',
+    'POSTER_FROM',
+    'STRING',
+    'Poster from',
+    `${POSTER_SOURCES.join(' or ')}: the scene's screenshot, or a group's front cover`,
+  ],
 ];
 
 export interface Config {
