@@ -35,12 +35,19 @@ export function reconcileHandler(ports: ReconcilePorts): Handler {
       const report = await ports.reconcileLibrary(dryRun);
       return json(200, { ...report, text: reportSummary(report), lines: reportLines(report) });
     } catch (err) {
-      if (err instanceof LibraryReconcileUnavailable) throw new HttpError(503, err.message);
-      // Redis lost the run's index twice: another run may well succeed (503), and the page shows why.
-      if (err instanceof ReconcileIndexLost) throw new HttpError(503, `Reconcile Library stopped: ${err.message}`);
-      throw err;
+      throw reconcileFailure(err);
     } finally {
       running = false;
     }
   };
+}
+
+/**
+ * A failed run as the answer's error: Plex or Stash unreachable, or Redis lost the run's index twice
+ * (another run may well succeed), are 503 with their reason; anything else stays as it is.
+ */
+export function reconcileFailure(err: unknown): unknown {
+  if (err instanceof LibraryReconcileUnavailable) return new HttpError(503, err.message);
+  if (err instanceof ReconcileIndexLost) return new HttpError(503, `Reconcile Library stopped: ${err.message}`);
+  return err;
 }

@@ -3,14 +3,12 @@
 // queues the scenes a sync would fix, as POST /api/reconcile does; a dry run otherwise. The result is the
 // report (src/sync/library-gaps.ts), which the plugin logs as a local run would.
 import { z } from 'zod';
-import { ReconcileIndexLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { LibraryReport } from '../../sync/library-gaps.js';
 import type { LibraryProgress } from '../../sync/library-reconcile.js';
-import { LibraryReconcileUnavailable } from '../../sync/library-reconcile-run.js';
 import { json, jsonBody } from '../reply.js';
 import type { StashTaskHandler } from '../task-stream.js';
-import { HttpError } from '../timeout.js';
+import { reconcileFailure } from './reconcile.js';
 
 const bodySchema = z.strictObject({ dryRun: z.boolean().optional() });
 
@@ -38,9 +36,7 @@ export function stashTaskReconcileHandler(ports: StashTaskReconcilePorts): Stash
           await ports.redisAnswers();
           return await reconcile(dryRun, progress);
         } catch (err) {
-          if (err instanceof LibraryReconcileUnavailable) throw new HttpError(503, err.message);
-          if (err instanceof ReconcileIndexLost) throw new HttpError(503, `Reconcile Library stopped: ${err.message}`);
-          throw err;
+          throw reconcileFailure(err);
         } finally {
           running = false;
         }
