@@ -611,6 +611,11 @@ export interface CollectionSettings {
   prune: boolean;
 }
 
+/** Whether a scene read needs each performer's `scene_count` (Stash counts it per read): performer collections are on. */
+export function readsPerformerSceneCounts(sync: Pick<Config['sync'], 'fields' | 'collections'>): boolean {
+  return sync.fields.includes('collection') && (sync.collections?.performersMin ?? 0) > 0;
+}
+
 function collectionSettings(r: Reader): CollectionSettings {
   const sources = r('COLLECTION_SOURCES')!;
   return {

@@ -1,7 +1,7 @@
 // Explain wired to a config: a Stash client and a Plex client that writes nothing (PlexClientOptions
 // readOnly; the shared client id read, never stored). Used by `npm run explain`, the status page and the
 // Stash task Explain Scene.
-import type { Config } from '../core/config.js';
+import { readsPerformerSceneCounts, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { keys, type RedisConnection } from '../core/redis.js';
 import { readPlexClientId } from '../plex/client-id.js';
@@ -35,6 +35,7 @@ export async function explainFromConfig(config: Config, sceneId: string, opts: E
       maxResponseBytes: config.stash.maxResponseBytes,
       posterMaxBytes: config.stash.posterMaxBytes,
       log,
+      performerSceneCounts: readsPerformerSceneCounts(config.sync),
     });
   return explainScene({ plex, stash, redis, keys: k, sync: config.sync, matching: config.matching }, sceneId);
 }

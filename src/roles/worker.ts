@@ -1,5 +1,5 @@
 // The worker role: inbox ingest + the sync worker, wired to Redis, Plex and Stash.
-import type { Config } from '../core/config.js';
+import { readsPerformerSceneCounts, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { plexClientFrom } from '../plex/from-config.js';
 import { sharedPlexClientId } from '../plex/client-id.js';
@@ -80,6 +80,7 @@ export async function startWorkerRole(
     deps.sync = next.sync;
     deps.notFound = next.matching.notFound;
     plex.setPathMap(next.plex.pathMap);
+    stash.setPerformerSceneCounts(readsPerformerSceneCounts(next.sync));
   });
   const worker = createSyncWorker({
     connection,
@@ -185,7 +186,15 @@ async function startStashSettings(config: Config, log: Logger, redis: RedisConne
 /** The worker's Stash client, through its limiter. */
 function stashClientOf(config: Config, log: Logger, limiter: RequestLimiter): StashClient {
   const { url, apiKey, maxResponseBytes, posterMaxBytes } = config.stash;
-  return new StashClient({ url, apiKey, maxResponseBytes, posterMaxBytes, log, limiter });
+  return new StashClient({
+    url,
+    apiKey,
+    maxResponseBytes,
+    posterMaxBytes,
+    log,
+    limiter,
+    performerSceneCounts: readsPerformerSceneCounts(config.sync),
+  });
 }
 
 /**

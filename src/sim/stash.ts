@@ -57,10 +57,17 @@ export type StashSimMode = 'up' | 'down' | '503';
 
 /** A scene as findScene answers it (FIND_SCENE: the ids of its performers and tags too, to edit relations; groups as Stash nests them). */
 export type SimSceneView = Omit<StashScene, 'performers' | 'tags' | 'groups'> & {
-  performers: { id: string; name: string; image_path: string | null; scene_count: number }[];
+  performers: { id: string; name: string; image_path: string | null }[];
   tags: { id: string; name: string; description: string | null; image_path: string | null; parents: { name: string }[] }[];
   groups: NonNullable<StashScene['groups']>;
 };
+
+/** How many scenes each performer is in. */
+function performerSceneCounts(scenes: Iterable<{ performer_ids: readonly string[] }>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of scenes) for (const id of s.performer_ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
 
 /** FIND_SCENE, which reads the relation ids `scene()` needs. */
 const SIM_FIND_SCENE = (() => {
@@ -237,6 +244,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
   private nextGroupId = 1;
   private readonly nextId: Record<Kinds | 'scene' | 'file', number> = { scene: 1, file: 1, performer: 1, studio: 1, tag: 1 };
   private readonly findSceneDoc: DocumentNode;
+  /** Each root() is one request; performerCounts is the scene count of each performer, as of that request. */
+  private requestSeq = 0;
+  private performerCounts: { request: number; counts: Map<string, number> } | null = null;
 
   private constructor(opts: StashSimOptions) {
     super('up', { model: opts.model });
@@ -574,6 +584,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
 
   /** Root resolvers; `base` is the server URL as the client reached it (Stash builds paths from it). */
   private root(base: string) {
+    this.requestSeq += 1;
     return {
       findScene: (args: { id?: string | null }) => {
         const rec = args.id != null ? this.scenes.get(String(args.id)) : undefined;
@@ -876,8 +887,13 @@ export class StashSimulator extends SimServer<StashSimMode> {
         parents: () => (r.parent_tag_ids ?? []).map(tag),
       };
     };
-    // Performer.scene_count: the scenes the performer is in (internal/api/resolver_model_performer.go SceneCount).
-    const sceneCount = (id: string) => [...this.scenes.values()].filter((x) => x.performer_ids.includes(id)).length;
+    // Performer.scene_count: the scenes the performer is in (internal/api/resolver_model_performer.go SceneCount),
+    // counted once per request (root()) that asks for it.
+    const sceneCount = (id: string) => {
+      if (this.performerCounts?.request !== this.requestSeq)
+        this.performerCounts = { request: this.requestSeq, counts: performerSceneCounts(this.scenes.values()) };
+      return this.performerCounts.counts.get(id) ?? 0;
+    };
     return {
       id: s.id,
       title: s.title,

@@ -27,6 +27,7 @@ import {
   STASH_CLOCK,
   STASH_VERSION,
   withMovies,
+  withPerformerSceneCounts,
 } from './queries.js';
 import { stashAuthHeaders } from '../hook/stash-connection.js';
 import { stashServerInfo, type StashServerInfo } from './stash-version.js';
@@ -67,6 +68,8 @@ export interface StashClientOptions {
   log?: Pick<Logger, 'warn'>;
   /** The worker process's adaptive limit toward Stash: every request and its body read go through it (src/resilience/limiter.ts). */
   limiter?: RequestLimiter;
+  /** Read each performer's `scene_count` with a scene (COLLECTION_PERFORMERS_MIN > 0; queries.ts withPerformerSceneCounts). */
+  performerSceneCounts?: boolean;
 }
 
 export interface UpdatedScenesPage {
@@ -393,6 +396,7 @@ export class StashClient {
   private readonly posterMaxBytes: number;
   private readonly log: Pick<Logger, 'warn'> | undefined;
   private readonly limiter: RequestLimiter | undefined;
+  private performerSceneCounts: boolean;
   /** The version read, in flight or done (dropped when it fails): see server(). */
   private serverRead: Promise<StashServerInfo> | null = null;
 
@@ -406,6 +410,12 @@ export class StashClient {
     this.posterMaxBytes = opts.posterMaxBytes ?? STASH_DEFAULT_POSTER_MAX_BYTES;
     this.log = opts.log;
     this.limiter = opts.limiter;
+    this.performerSceneCounts = opts.performerSceneCounts ?? false;
+  }
+
+  /** COLLECTION_PERFORMERS_MIN changed in Stash's plugin settings: the next scene read follows it. */
+  setPerformerSceneCounts(on: boolean): void {
+    this.performerSceneCounts = on;
   }
 
   // ---- transport ----------------------------------------------------------------------------------
@@ -536,7 +546,12 @@ export class StashClient {
 
   /** A scene document as this server takes it: a Stash before v0.27.0 has movies, not groups (queries.ts withMovies). */
   private async sceneDocument(doc: string): Promise<string> {
-    return (await this.server()).groups ? doc : withMovies(doc);
+    return this.sceneDocumentFor(doc, (await this.server()).groups);
+  }
+
+  private sceneDocumentFor(doc: string, groups: boolean): string {
+    const counted = this.performerSceneCounts ? withPerformerSceneCounts(doc) : doc;
+    return groups ? counted : withMovies(counted);
   }
 
   /**
@@ -637,7 +652,7 @@ export class StashClient {
   /** One findScenes by ids, with the argument the server has: `ids` from Stash v0.25.0, `scene_ids` before. */
   private async findScenesRequest(ids: string[]): Promise<z.infer<typeof findScenesData>> {
     const { sceneIdsArgument, groups } = await this.server();
-    const doc = (d: string) => (groups ? d : withMovies(d));
+    const doc = (d: string) => this.sceneDocumentFor(d, groups);
     if (sceneIdsArgument === 'ids') return this.query('FindScenesByIds', doc(FIND_SCENES_BY_IDS), { ids }, findScenesData);
     // `scene_ids` is [Int!], 32 bits in GraphQL: an id beyond would fail the whole request, so it is read alone.
     const [small, large] = [ids.filter((id) => Number(id) <= INT32_MAX), ids.filter((id) => Number(id) > INT32_MAX)];

@@ -17,7 +17,7 @@ const SCENE_FIELDS = /* GraphQL */ `
       organized
       updated_at
       studio { id name details image_path parent_studio { id name details image_path } }
-      performers { id name image_path scene_count }
+      performers { id name image_path }
       tags { id name description image_path parents { name } }
       groups { group { id name synopsis front_image_path } }
       files { path basename size }
@@ -30,6 +30,14 @@ const SCENE_FIELDS = /* GraphQL */ `
  * client reads them back as groups. Every version to date still has `movies` (deprecated since v0.27.0).
  */
 export const withMovies = (doc: string): string => doc.replace('groups { group {', 'movies { movie {');
+
+/**
+ * A scene document that also reads each performer's `scene_count`, which only performer collections
+ * (COLLECTION_PERFORMERS_MIN > 0) need: Stash counts it per performer and scene read
+ * (internal/api/resolver_model_performer.go SceneCount), a cost every other sync is spared.
+ */
+export const withPerformerSceneCounts = (doc: string): string =>
+  doc.replace('performers { id name image_path }', 'performers { id name image_path scene_count }');
 
 /** One scene, with exactly the fields of `StashScene` (src/model/types.ts). */
 export const FIND_SCENE = /* GraphQL */ `

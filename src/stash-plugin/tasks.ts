@@ -665,8 +665,15 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
       { runLibraryReconcile, LibraryReconcileUnavailable, RECONCILE_LIBRARY_EVENT },
       { reportLines, reportSummary },
       { ReconcileIndexLost },
-    ] = await Promise.all([import('../sync/library-reconcile-run.js'), import('../sync/library-gaps.js'), import('../core/errors.js')]);
+      { readsPerformerSceneCounts },
+    ] = await Promise.all([
+      import('../sync/library-reconcile-run.js'),
+      import('../sync/library-gaps.js'),
+      import('../core/errors.js'),
+      import('../core/config.js'),
+    ]);
     const stash = stashClientFor(ctx.input, ctx.env);
+    stash.setPerformerSceneCounts(readsPerformerSceneCounts(config.sync));
     const progress = progressOf(ctx);
     progress(0);
     let loggedAt = Date.now();
@@ -778,13 +785,21 @@ async function explainTask(ctx: TaskContext): Promise<string> {
   if (route.where === 'dashboard')
     return (await import('./plex-via-dashboard.js')).explainViaDashboard(route.target, outputOf(ctx), sceneId);
   const config = await taskConfig(ctx, label, RECONCILE_CONFIG_VARIABLES);
-  const [{ explainFromConfig, ExplainUnavailable }, { ExplainInputError }, { explanationLines }, { closeQuietly }] = await Promise.all([
+  const [
+    { explainFromConfig, ExplainUnavailable },
+    { ExplainInputError },
+    { explanationLines },
+    { closeQuietly },
+    { readsPerformerSceneCounts },
+  ] = await Promise.all([
     import('../explain/from-config.js'),
     import('../explain/explain.js'),
     import('../explain/report.js'),
     import('../core/redis.js'),
+    import('../core/config.js'),
   ]);
   const stash = stashClientFor(ctx.input, ctx.env);
+  stash.setPerformerSceneCounts(readsPerformerSceneCounts(config.sync));
   // Redis alone, no queue: a BullMQ queue writes its meta key on its own, and explain changes nothing.
   const redis = await openRedis(ctx, config, label);
   try {

@@ -2,7 +2,7 @@
 // queue: the Stash task writes the inbox), the walk, and the report kept in Redis. Used by
 // `npm run reconcile`, the status page and the Stash task Reconcile Library.
 import type { Queue } from 'bullmq';
-import type { Config } from '../core/config.js';
+import { readsPerformerSceneCounts, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { closeQuietly, connectRedis, keys, type RedisConnection } from '../core/redis.js';
 import type { SyncJobData } from '../model/inbox-item.js';
@@ -42,7 +42,8 @@ export { readLibraryReport } from './library-report-store.js';
 function stashOf(config: Config, log: Logger): StashClient {
   if (!config.stash.url)
     throw new LibraryReconcileUnavailable('Reconcile Library needs STASH_URL (and STASH_API_KEY if Stash asks for one)');
-  return new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, maxResponseBytes: config.stash.maxResponseBytes, log });
+  const { url, apiKey, maxResponseBytes } = config.stash;
+  return new StashClient({ url, apiKey, maxResponseBytes, log, performerSceneCounts: readsPerformerSceneCounts(config.sync) });
 }
 
 async function plexOf(config: Config, redis: RedisConnection, log: Logger): Promise<PlexClient> {

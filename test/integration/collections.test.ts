@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../src/core/config.js';
+import { parseConfig, readsPerformerSceneCounts, type Config } from '../../src/core/config.js';
 import { keys } from '../../src/core/redis.js';
 import { PlexClient } from '../../src/plex/client.js';
 import { StashSimulator } from '../../src/sim/stash.js';
@@ -53,7 +53,12 @@ function depsWith(env: Record<string, string> = {}): SyncDeps {
   const k = keys(world.prefix);
   return {
     plex,
-    stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
+    stash: new StashClient({
+      url: config.stash.url,
+      apiKey: config.stash.apiKey,
+      posterMaxBytes: config.stash.posterMaxBytes,
+      performerSceneCounts: readsPerformerSceneCounts(config.sync),
+    }),
     redis,
     keys: k,
     sync: config.sync,
@@ -221,6 +226,42 @@ describe('studio and tag collections', () => {
       poster: { sha256: await sha256(badge) },
     });
     expect(world.plex.collection(section(), 'Plain')).toBeUndefined();
+  });
+});
+
+describe('performer collections (COLLECTION_PERFORMERS_MIN)', () => {
+  it('a performer in at least that many scenes has a collection; one who drops below leaves it; 0 turns them off', async () => {
+    const deps = depsWith({ COLLECTION_SOURCES: 'groups', COLLECTION_PERFORMERS_MIN: '2' });
+    const [pia, quinn] = [world.stash.addPerformer('Pia Many'), world.stash.addPerformer('Quinn Once')];
+    const [a, b, c] = [world.addScene(261), world.addScene(262), world.addScene(263)];
+    world.stash.updateScene(a, { performer_ids: [pia, quinn] });
+    world.stash.updateScene(b, { performer_ids: [pia] });
+    const collectionsOf = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.collection;
+    await syncScene(a, deps);
+    expect(collectionsOf(a)).toEqual(['Pia Many']);
+    expect(world.plex.collection(section(), 'Pia Many')).toMatchObject({ childCount: 1 });
+
+    // Changed: Quinn's second scene makes Quinn's collection, on the next sync of each scene.
+    world.stash.updateScene(c, { performer_ids: [quinn] });
+    await syncScene(c, deps);
+    later();
+    world.stash.updateScene(a, { title: 'a, again' });
+    await syncScene(a, deps);
+    expect(collectionsOf(c)).toEqual(['Quinn Once']);
+    expect(collectionsOf(a)).toEqual(['Pia Many', 'Quinn Once']);
+
+    // Cleared: Pia leaves b, so Pia is in one scene, below the minimum: a leaves Pia's collection.
+    later();
+    world.stash.updateScene(b, { performer_ids: [] });
+    world.stash.updateScene(a, { title: 'a, once more' });
+    await syncScene(a, deps);
+    expect(collectionsOf(a)).toEqual(['Quinn Once']);
+
+    // COLLECTION_PERFORMERS_MIN=0 (the default): no performer collection, and the counts are not read.
+    later();
+    world.stash.updateScene(a, { title: 'a, off' });
+    await syncScene(a, depsWith({ COLLECTION_SOURCES: 'groups' }));
+    expect(collectionsOf(a)).toEqual([]);
   });
 });
 

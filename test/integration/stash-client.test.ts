@@ -129,13 +129,11 @@ describe('findScene', () => {
           id: p1,
           name: 'Ann',
           image_path: expect.stringMatching(new RegExp(`^${sim.url}/performer/${p1}/image\\?t=\\d+&default=true$`)) as string,
-          scene_count: 1,
         },
         {
           id: p2,
           name: 'Bob',
           image_path: expect.stringMatching(new RegExp(`^${sim.url}/performer/${p2}/image\\?t=\\d+&default=true$`)) as string,
-          scene_count: 1,
         },
       ],
       tags: [
@@ -159,6 +157,27 @@ describe('findScene', () => {
     // The store's view is the same answer, plus relation ids.
     expect(sim.scene(id)).toMatchObject(scene!);
     expect(sim.scene(id)!.performers).toEqual(scene!.performers);
+  });
+
+  it("reads performers' scene counts only when asked (COLLECTION_PERFORMERS_MIN > 0), and follows a change of that setting", async () => {
+    const [ann, bob] = [sim.addPerformer('Count Ann'), sim.addPerformer('Count Bob')];
+    const first = sim.addScene({ performer_ids: [ann, bob] });
+    sim.addScene({ performer_ids: [ann] });
+    sim.addScene({ performer_ids: [ann] });
+    const counted = new StashClient({ url: sim.url, apiKey: KEY, performerSceneCounts: true });
+    const counts = async (c: StashClient) => (await c.findScene(first))!.performers.map((p) => p.scene_count);
+    expect(await counts(counted)).toEqual([3, 1]);
+    expect((await counted.findScenes([first])).get(first)!.performers.map((p) => p.scene_count)).toEqual([3, 1]);
+    // Stash counts them per performer and read: a client that does not need them does not ask.
+    expect(await counts(client)).toEqual([undefined, undefined]);
+    counted.setPerformerSceneCounts(false);
+    expect(await counts(counted)).toEqual([undefined, undefined]);
+    client.setPerformerSceneCounts(true);
+    try {
+      expect(await counts(client)).toEqual([3, 1]);
+    } finally {
+      client.setPerformerSceneCounts(false);
+    }
   });
 
   it('a scene with nothing set has nulls and empty lists', async () => {

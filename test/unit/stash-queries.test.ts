@@ -6,7 +6,7 @@ import type { GraphQLField, GraphQLInputField } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_STASH_SDL } from '../../src/sim/stash-schema.graphql.js';
 import { schemaOfVersion } from '../../src/sim/stash-versions.js';
-import { ALL_QUERIES, pluginConfigurationQuery, withMovies } from '../../src/stash-api/queries.js';
+import { ALL_QUERIES, pluginConfigurationQuery, withMovies, withPerformerSceneCounts } from '../../src/stash-api/queries.js';
 import { defaultStashSchemaDir, loadStashSchema, readStashSchemaSource } from '../../src/stash-api/schema.js';
 
 // S2P_STASH_SCHEMA_DIR points the check at another copy (e.g. a newer Stash's graphql/schema).
@@ -43,6 +43,23 @@ describe('Stash queries', () => {
         'STASH_VERSION',
       ].sort(),
     );
+  });
+
+  it("every scene document, with performers' scene counts added, is still valid against both schemas", () => {
+    const sceneDocs = Object.entries(ALL_QUERIES).filter(([, doc]) => doc.includes('performers { id name image_path }'));
+    expect(sceneDocs.map(([name]) => name).sort()).toEqual([
+      'FIND_SCENE',
+      'FIND_SCENES_BY_IDS',
+      'FIND_SCENES_BY_SCENE_IDS',
+      'FIND_SCENES_PAGE',
+    ]);
+    for (const [name, doc] of sceneDocs) {
+      const counted = withPerformerSceneCounts(doc);
+      expect(counted, name).toContain('scene_count');
+      expect(errorsOf(real, counted), name).toEqual([]);
+      expect(errorsOf(embedded, counted), name).toEqual([]);
+      expect(errorsOf(real, withMovies(counted)), name).toEqual([]);
+    }
   });
 
   for (const [name, doc] of Object.entries(ALL_QUERIES)) {
