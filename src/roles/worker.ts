@@ -6,6 +6,7 @@ import { sharedPlexClientId } from '../plex/client-id.js';
 import { closeQuietly, connectRedis, keys, watchRedis, type RedisConnection } from '../core/redis.js';
 import { DependencyReport } from '../core/dependency-report.js';
 import { StashClient } from '../stash-api/client.js';
+import type { PlexClient } from '../plex/client.js';
 import { breakerGate, type BreakerGate } from '../resilience/gate.js';
 import { InboxIngest } from '../sync/ingest.js';
 import { createSyncQueue } from '../sync/queue.js';
@@ -74,14 +75,8 @@ export async function startWorkerRole(
   });
   await checks.firstRound;
   const gate = extra.gate ?? breakerGate(connection, k);
-  // Read per job: the settings a user changes in Stash replace sync and notFound here, PATH_MAP in the client.
   const deps = syncDeps(config, log, { plex, stash, connection, gate });
-  const settings = await startStashSettings(config, log, connection, (next) => {
-    deps.sync = next.sync;
-    deps.notFound = next.matching.notFound;
-    plex.setPathMap(next.plex.pathMap);
-    stash.setPerformerSceneCounts(readsPerformerSceneCounts(next.sync));
-  });
+  const settings = await startStashSettings(config, log, connection, settingsApplier(deps, plex, stash));
   const worker = createSyncWorker({
     connection,
     prefix: config.redis.prefix,
@@ -181,6 +176,16 @@ async function startStashSettings(config: Config, log: Logger, redis: RedisConne
   const settings = new StashSettings({ config, role: 'worker', redis, keys: keys(config.redis.prefix), log, apply });
   await settings.start();
   return settings;
+}
+
+/** Read per job: the settings a user changes in Stash replace sync and notFound in deps, PATH_MAP and the scene read in the clients. */
+function settingsApplier(deps: SyncDeps, plex: PlexClient, stash: StashClient): (next: Config) => void {
+  return (next) => {
+    deps.sync = next.sync;
+    deps.notFound = next.matching.notFound;
+    plex.setPathMap(next.plex.pathMap);
+    stash.setPerformerSceneCounts(readsPerformerSceneCounts(next.sync));
+  };
 }
 
 /** The worker's Stash client, through its limiter. */
