@@ -224,11 +224,9 @@ async function sceneMissing(deps: SyncDeps, sceneId: string): Promise<never> {
  * confirmed, so an answer lost after Plex applied the edit (or a worker killed in between) leaves the
  * value recognised as stash2plex's on the next attempt.
  */
-async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, record: OwnershipRecord, desired: DesiredPlexState) {
+async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: PlexItem, desired: DesiredPlexState, owned: ItemOwnership) {
   const { ratingKey, sectionKey } = target;
-  const ourCollections = deps.sync.fields.includes('collection')
-    ? await ourCollectionTitles(deps.redis, deps.keys, sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
-    : undefined;
+  const { record, ourCollections } = owned;
   const editBudget = deps.plex.editBudget(sectionKey, ratingKey);
   const decision = decideEdit(desired, current, record, { ...deps.sync, editBudget, ourCollections });
   let editRequests = 0;
@@ -246,6 +244,28 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
     // What the edit did to the item's collections (src/sync/collection-items.ts looks at those alone).
     collections: { sent: collections?.set ?? [], left: collections?.remove ?? [] },
   };
+}
+
+/** What stash2plex owns of the item: its ownership record, and the collections it may take the item out of. */
+interface ItemOwnership {
+  record: OwnershipRecord;
+  ourCollections: Set<string> | undefined;
+}
+
+/** Both reads at once: back to back on the connection, one round trip's wait. */
+async function readItemOwnership(
+  deps: SyncDeps,
+  target: ResolvedItem,
+  current: PlexItem,
+  desired: DesiredPlexState,
+): Promise<ItemOwnership> {
+  const [record, ourCollections] = await Promise.all([
+    readOwnership(deps.redis, deps.keys, target.ratingKey),
+    deps.sync.fields.includes('collection')
+      ? ourCollectionTitles(deps.redis, deps.keys, target.sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
+      : undefined,
+  ]);
+  return { record, ourCollections };
 }
 
 export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncResult> {
@@ -278,10 +298,11 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
     await leftBehind(deps, gone, hint, target, deps.plex.plexPathOf(file.path));
     await rememberSceneItem(deps.redis, deps.keys, sceneId, ratingKey).catch(() => undefined);
   }
-  const record = await readOwnership(deps.redis, deps.keys, ratingKey);
   const wanted = sceneCollections(scene, deps.sync.collections);
   const desired = desiredState(scene, await photoLinks(deps), { ...deps.sync, collections: wanted.map((c) => c.title) });
-  const edit = () => applyDecision(deps, target, current, record, desired);
+  const owned = await readItemOwnership(deps, target, current, desired);
+  const { record } = owned;
+  const edit = () => applyDecision(deps, target, current, desired, owned);
   const collections = collectionDeps(deps);
   const { editRequests, notes } = collections ? await aroundCollectionEdit(collections, target, wanted, current, edit) : await edit();
   const images = await syncSceneImages(
