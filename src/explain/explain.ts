@@ -11,9 +11,8 @@ import { conflictReason, judgeMatch } from '../sync/claims.js';
 import { desiredState } from '../sync/mapping.js';
 import { collectionTitles } from '../sync/collections.js';
 import { matchFacts } from '../sync/match-check.js';
-import { readOwnership } from '../sync/ownership-store.js';
 import { decideEdit } from '../sync/ownership.js';
-import { NOT_IN_PLEX, resolveScene, type PlexPort, type StashPort } from '../sync/processor.js';
+import { NOT_IN_PLEX, readItemOwnership, resolveScene, type PlexPort, type StashPort } from '../sync/processor.js';
 import { requirementChecks } from '../sync/readiness.js';
 import { readSceneItem } from '../sync/scene-item.js';
 import { excludedReason, readExclusion } from '../sync/sync-exclusions.js';
@@ -24,7 +23,7 @@ export interface ExplainDeps {
   plex: Pick<PlexPort, 'resolveItem' | 'getItem' | 'editBudget' | 'plexPathOf'>;
   stash: StashPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'syncExcluded'>;
+  keys: Pick<Keys, 'own' | 'plexSceneItem' | 'plexItemScene' | 'plexConflicts' | 'syncExcluded' | 'plexCollectionTitles'>;
   sync: Config['sync'];
   matching: Pick<Config['matching'], 'scanMissing' | 'notFound'>;
   now?: () => number;
@@ -196,10 +195,12 @@ export async function explainScene(deps: ExplainDeps, sceneId: string): Promise<
     lastSyncedTo,
     conflict,
   };
-  const record = await readOwnership(deps.redis, deps.keys, target.ratingKey);
+  // As the sync decides: a collection made by hand in Plex is not stash2plex's to take the item out of.
+  const { record, ourCollections } = await readItemOwnership(deps, target, current, desired, true);
   const decision = decideEdit(desired, current, record, {
     ...deps.sync,
     editBudget: deps.plex.editBudget(target.sectionKey, target.ratingKey),
+    ourCollections,
   });
   const decided = { ...decision.fields };
   const nowMs = (deps.now ?? Date.now)();

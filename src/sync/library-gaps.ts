@@ -33,6 +33,8 @@ export interface SceneInPlex {
   item: PlexItem | null;
   /** The item's ownership record ({} when none). */
   record: OwnershipRecord;
+  /** With collections synced: the item's collections stash2plex has put items in (lower case; src/sync/collection-titles.ts). */
+  ourCollections?: ReadonlySet<string>;
   /** Without an item: whether a sync's folder scan could bring a file in (an allowed library covers it, not ambiguous). */
   scannable?: boolean;
   /** Whether the scene's file moved since its last sync (see movedSinceSync). */
@@ -92,7 +94,7 @@ export function classifyScene(sceneInPlex: SceneInPlex, gapSettings: GapSettings
     }),
     item,
     sceneInPlex.record,
-    gapSettings,
+    { ...gapSettings, ourCollections: sceneInPlex.ourCollections },
   );
   const recordChanges = Object.entries(owned).some(([f, hash]) => sceneInPlex.record[f as keyof OwnershipRecord] !== hash);
   return { classes, queue: !isEmptyEdit(edit) || recordChanges };

@@ -22,9 +22,11 @@ import {
   tallyScene,
   type GapSettings,
   type LibraryReport,
+  type SceneInPlex,
 } from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
 import { readOwnership } from './ownership-store.js';
+import { ourCollectionTitlesReadOnly } from './collection-titles.js';
 import { readSceneItems } from './scene-item.js';
 
 /** What the walk needs of the Stash client (src/stash-api/client.ts). */
@@ -61,7 +63,7 @@ export interface LibraryReconcileDeps {
   stash: LibraryStashPort;
   plex: LibraryPlexPort;
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'reconcileIndex' | 'plexSceneItem'>;
+  keys: Pick<Keys, 'own' | 'reconcileIndex' | 'plexSceneItem' | 'plexCollectionTitles'>;
   settings: GapSettings;
   /** Queues scene ids for a sync (bulk priority, deduplicated) and says how many were added; absent: a dry run. */
   enqueue?: (sceneIds: string[]) => Promise<Handoff>;
@@ -174,17 +176,28 @@ async function classifyPage(
   report: LibraryReport,
 ): Promise<string[]> {
   const resolved = await resolvePage(deps, index, scenes);
-  const records = await Promise.all(resolved.map(async (r) => (r.item ? readOwnership(deps.redis, deps.keys, r.item.ratingKey) : {})));
+  const owned = await Promise.all(resolved.map(({ item }) => (item ? ownershipOf(deps, item) : Promise.resolve({ record: {} }))));
   const toQueue: string[] = [];
   for (const [i, scene] of scenes.entries()) {
     const { item, ambiguous, moved } = resolved[i];
     // Only asked when it could matter: the scan is the fix of a scene Plex does not hold.
     const scannable = !item && !ambiguous && deps.settings.scanMissing && (await anyCovered(deps, scene));
-    const gaps = classifyScene({ scene, item, record: records[i], scannable, moved }, deps.settings);
+    const gaps = classifyScene({ scene, item, ...owned[i], scannable, moved }, deps.settings);
     tallyScene(report, scene.id, gaps);
     if (gaps.queue) toQueue.push(scene.id);
   }
   return toQueue;
+}
+
+/** The item's ownership record and, with collections synced, which of its collections are stash2plex's. */
+async function ownershipOf(deps: LibraryReconcileDeps, item: PlexItem): Promise<Pick<SceneInPlex, 'record' | 'ourCollections'>> {
+  const [record, ourCollections] = await Promise.all([
+    readOwnership(deps.redis, deps.keys, item.ratingKey),
+    deps.settings.fields.includes('collection')
+      ? ourCollectionTitlesReadOnly(deps.redis, deps.keys, item.sectionKey, item.tags.collection ?? [], [])
+      : undefined,
+  ]);
+  return { record, ourCollections };
 }
 
 async function anyCovered(deps: LibraryReconcileDeps, scene: StashScene): Promise<boolean> {

@@ -12,7 +12,7 @@ import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
 import { aroundCollectionEdit, type CollectionPlexPort } from './collection-items.js';
 import { ownImage, sceneCollections } from './collections.js';
-import { ourCollectionTitles } from './collection-titles.js';
+import { ourCollectionTitles, ourCollectionTitlesReadOnly } from './collection-titles.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -247,22 +247,27 @@ async function applyDecision(deps: SyncDeps, target: ResolvedItem, current: Plex
 }
 
 /** What stash2plex owns of the item: its ownership record, and the collections it may take the item out of. */
-interface ItemOwnership {
+export interface ItemOwnership {
   record: OwnershipRecord;
   ourCollections: Set<string> | undefined;
 }
 
-/** Both reads at once: back to back on the connection, one round trip's wait. */
-async function readItemOwnership(
-  deps: SyncDeps,
-  target: ResolvedItem,
+/**
+ * Both reads at once (back to back on the connection, one round trip's wait). A sync records the
+ * collections it is about to send (ourCollectionTitles); explain only looks (`readOnly`).
+ */
+export async function readItemOwnership(
+  deps: Pick<SyncDeps, 'redis' | 'sync'> & { keys: Pick<Keys, 'own' | 'plexCollectionTitles'> },
+  item: { ratingKey: string; sectionKey: string },
   current: PlexItem,
   desired: DesiredPlexState,
+  readOnly = false,
 ): Promise<ItemOwnership> {
+  const collections = readOnly ? ourCollectionTitlesReadOnly : ourCollectionTitles;
   const [record, ourCollections] = await Promise.all([
-    readOwnership(deps.redis, deps.keys, target.ratingKey),
+    readOwnership(deps.redis, deps.keys, item.ratingKey),
     deps.sync.fields.includes('collection')
-      ? ourCollectionTitles(deps.redis, deps.keys, target.sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
+      ? collections(deps.redis, deps.keys, item.sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
       : undefined,
   ]);
   return { record, ourCollections };

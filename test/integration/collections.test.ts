@@ -12,6 +12,7 @@ import { PlexClient } from '../../src/plex/client.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { decideHook } from '../../src/hook/decide.js';
+import { explainScene } from '../../src/explain/explain.js';
 import { syncScene as syncAny, type SyncDeps, type SyncedResult } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
 import { PLEX_TOKEN, startWorld, type World } from '../helpers/world.js';
@@ -49,6 +50,9 @@ function depsWith(env: Record<string, string> = {}): SyncDeps {
     token: config.plex.token,
     clientIdentifier: 'stash2plex-test',
     pathMap: config.plex.pathMap,
+    // The path cache in Redis, as a worker keeps it (Reconcile Library reads it).
+    redis,
+    prefix: world.prefix,
   });
   const k = keys(world.prefix);
   return {
@@ -195,6 +199,14 @@ describe('collections made by hand in Plex', () => {
     world.stash.updateScene(a, { group_ids: [] });
     await syncScene(a, deps);
     expect(world.plex.item(rk)!.collection).toEqual(['My Favourites']);
+
+    // Explain judges as the sync does: nothing left to do, nothing recorded.
+    const looked = { ...deps, keys: keys(world.prefix), matching: { scanMissing: false, notFound: 'retry' as const } };
+    const before = await redis.smembers(keys(world.prefix).plexCollectionTitles);
+    const explained = await explainScene(looked, a);
+    expect(explained.fields.find((f) => f.field === 'collection')).toMatchObject({ action: 'keep' });
+    expect(explained.next).toMatch(/^nothing to send/);
+    expect(await redis.smembers(keys(world.prefix).plexCollectionTitles)).toEqual(before);
   });
 });
 
