@@ -29,12 +29,13 @@ interface Verdict {
   given: 'none' | 'wrong';
 }
 
-/** The verdict on the first line (null: no line within the cap, or no newline at all). */
-function judgeTokenLine(line: Buffer | null, expected: string): Verdict {
-  const given = line === null ? null : line.toString('utf8');
-  const right = tokenMatches(given, expected);
-  return { right, given: given === null || given === '' ? 'none' : 'wrong' };
+/** The verdict on the first line (its newline left out). */
+function judgeTokenLine(line: Buffer, expected: string): Verdict {
+  const given = line.toString('utf8');
+  return { right: tokenMatches(given, expected), given: given === '' ? 'none' : 'wrong' };
 }
+/** A first line past the cap, or a body without a newline. */
+const NO_TOKEN_LINE: Verdict = { right: false, given: 'wrong' };
 
 /** Reads a token-in-body request from `stream` (see the file's comment); never rejects. */
 export function readTokenBody(stream: Readable, expected: string, maxInputBytes: number): Promise<TokenBodyRead> {
@@ -68,7 +69,7 @@ export function readTokenBody(stream: Readable, expected: string, maxInputBytes:
         head = grown;
         const scan = scanTokenLine(head, cap);
         if (scan.kind === 'more') return;
-        verdict = judgeTokenLine(scan.kind === 'line' ? head.subarray(0, scan.end) : null, expected);
+        verdict = scan.kind === 'line' ? judgeTokenLine(head.subarray(0, scan.end), expected) : NO_TOKEN_LINE;
         rest = scan.kind === 'line' ? Buffer.from(head.subarray(scan.end + 1)) : Buffer.alloc(0);
         forgetHead();
       }
@@ -78,8 +79,8 @@ export function readTokenBody(stream: Readable, expected: string, maxInputBytes:
       if (verdict.right && rest.length > 0) input.push(rest);
     };
     const onEnd = () => {
-      // No newline at all: no token line (the input never taken for the token).
-      verdict ??= { right: false, given: head.length === 0 ? 'none' : 'wrong' };
+      // No newline at all: no token line (the input is never taken for the token).
+      verdict ??= head.length === 0 ? { right: false, given: 'none' } : NO_TOKEN_LINE;
       forgetHead();
       done(verdict.right ? { kind: 'input', input: Buffer.concat(input) } : { kind: 'refused', given: verdict.given, drained: true });
     };

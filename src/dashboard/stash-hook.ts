@@ -123,8 +123,7 @@ function hookBody(ctx: HookContext, gate: HookTokenGateOptions) {
     maxInputBytes: ctx.maxBytes,
     refuse: (req, res, given, close) => refuseToken(gate, req, res, { given, via: 'body' }, close ? { Connection: 'close' } : {}),
   });
-  return (req: Request, res: Response, next: NextFunction) =>
-    gate.tokenInBody?.(req) ? tokenBody(req, res, next) : raw(req, res, next);
+  return (req: Request, res: Response, next: NextFunction) => (gate.tokenInBody?.(req) ? tokenBody(req, res, next) : raw(req, res, next));
 }
 
 /** The body: plugin input → decideHook → skip / reject / XADD (or the spool when Redis does not take it). */
