@@ -3,6 +3,9 @@
 // off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429, one limiter shared by
 // every hook-token route) → browser cross-site post (403) → bearer HOOK_TOKEN (401). Each route answers
 // a refusal in its own form (`answer`): the hook in the plugin's output form, the tasks as JSON.
+// A route may take the token as its body's first line instead (`tokenInBody`: the HTTP hook's wget form):
+// the gate runs every check but the last, and the route reads that line (and only that line) first and
+// refuses it with `refuseToken`.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../core/log.js';
 import { bearerMatches, hookCrossSite } from './http-hook.js';
@@ -20,6 +23,11 @@ export interface HookTokenGateOptions {
   /** What a caller POSTs, for the 405, e.g. "the plugin input". */
   post: string;
   answer: (res: Response, status: number, error: string, headers?: Record<string, string>) => void;
+  /**
+   * Whether a request carries HOOK_TOKEN as its body's first line, not in Authorization; the route then
+   * checks it (./hook-token-body.ts). Unset: every request needs the header.
+   */
+  tokenInBody?: (req: Request) => boolean;
 }
 
 const remote = (req: Request) => req.socket.remoteAddress ?? 'unknown';
@@ -54,12 +62,24 @@ export function hookTokenGate(opts: HookTokenGateOptions) {
       return answer(res, 403, `cross-site request refused (${crossSite})`);
     }
 
-    if (!bearerMatches(req.get('authorization'), token)) {
-      log.warn({ remote: remote(req), given: req.get('authorization') ? 'wrong' : 'none' }, `${what}: missing or wrong bearer token`);
-      return answer(res, 401, 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>', {
-        'WWW-Authenticate': 'Bearer realm="stash2plex"',
-      });
-    }
+    if (opts.tokenInBody?.(req)) return next();
+    if (!bearerMatches(req.get('authorization'), token))
+      return refuseToken(opts, req, res, { given: req.get('authorization') ? 'wrong' : 'none', via: 'Authorization' });
     next();
   };
+}
+
+/** The 401 of a missing or wrong token, in the route's form: the same words however the token came. */
+export function refuseToken(
+  opts: Pick<HookTokenGateOptions, 'log' | 'what' | 'answer'>,
+  req: Request,
+  res: Response,
+  how: { given: 'none' | 'wrong'; via: 'Authorization' | 'body' },
+  headers: Record<string, string> = {},
+): void {
+  opts.log.warn({ remote: remote(req), ...how }, `${opts.what}: missing or wrong bearer token`);
+  opts.answer(res, 401, 'missing or wrong token: send Authorization: Bearer <HOOK_TOKEN>', {
+    'WWW-Authenticate': 'Bearer realm="stash2plex"',
+    ...headers,
+  });
 }

@@ -1,12 +1,17 @@
-// The HTTP hook (`POST /api/stash/hook` on the dashboard), pure parts: the bearer token check, the
-// refusal of browser cross-site posts, and what a hook decision becomes (the inbox entry to XADD, the
-// HTTP status, and the one JSON object of the plugin output form the caller prints to Stash).
+// The HTTP hook (`POST /api/stash/hook` on the dashboard), pure parts: the token check (bearer header, or
+// the body's first line), the refusal of browser cross-site posts, and what a hook decision becomes (the
+// inbox entry to XADD, the HTTP status, and the one JSON object of the plugin output form the caller
+// prints to Stash).
 //
-// The endpoint takes exactly the JSON a raw Stash plugin reads on stdin, so a plugin manifest whose exec
-// is BusyBox wget or curl (no Node.js on the Stash host) feeds it straight through:
-//   exec: [wget, -q, -O, -, --header, "Authorization: Bearer …", --post-file, /dev/stdin, http://…/api/stash/hook]
-// and the response body is what the plugin would have printed. The filtering is the Node hook's own
+// The endpoint takes the JSON a raw Stash plugin reads on stdin, posted by stash2plex.sh (no Node.js on
+// the Stash host) in one of two forms:
+//   Authorization: Bearer <HOOK_TOKEN>, Content-Type: application/json, body: the plugin input (curl, the
+//     Node hook, scripts of earlier releases);
+//   Content-Type: application/x-stash2plex-hook, body: HOOK_TOKEN, a newline, the plugin input (wget, which
+//     can only take a header from its argv, where every local user's `ps` would show the token).
+// The response body is what the plugin would have printed. The filtering is the Node hook's own
 // (decideHook), so both paths record the same events.
+import { HTTP_HOOK_TOKEN_BODY_TYPE } from '../hook/input.js';
 import { safeEqual } from './security.js';
 import { encodeFanoutEntry, encodeInboxEntry, type FanoutEvent, type SyncJobData } from '../model/inbox-item.js';
 import { fanoutSchema } from '../model/job.js';
@@ -28,9 +33,43 @@ export function parseBearer(header: string | undefined): string | null {
  * when the header is missing.
  */
 export function bearerMatches(header: string | undefined, expected: string): boolean {
-  const given = parseBearer(header);
+  return tokenMatches(parseBearer(header), expected);
+}
+
+/** `given` is the expected token (null: none given). Constant time, as bearerMatches. */
+export function tokenMatches(given: string | null, expected: string): boolean {
   const equal = safeEqual(given ?? '', expected);
-  return given !== null && expected !== '' && equal;
+  return given !== null && given !== '' && expected !== '' && equal;
+}
+
+/** Whether a Content-Type (parameters ignored, any case) is the token-in-body form's. */
+export function isTokenBodyType(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0].trim().toLowerCase() === HTTP_HOOK_TOKEN_BODY_TYPE;
+}
+
+/**
+ * The longest first line read as the token before it is refused unread further. Fixed, so when reading
+ * stops says nothing of the token's length (longer for a HOOK_TOKEN that would not fit, which the plugin
+ * refuses to send anyway).
+ */
+export function tokenLineCap(expected: string): number {
+  return Math.max(4096, Buffer.byteLength(expected, 'utf8'));
+}
+
+/** Where the token line of the body read so far ends. */
+export type TokenLineScan =
+  /** No newline yet, and not past the cap. */
+  | { kind: 'more' }
+  /** The token is bytes [0, end); the plugin input starts after the newline at `end`. */
+  | { kind: 'line'; end: number }
+  /** No newline within the cap: not the token, whatever follows. */
+  | { kind: 'too-long' };
+
+/** The token line of a body's first bytes (`head`): ends at the first newline, at most `cap` bytes before it. */
+export function scanTokenLine(head: Buffer, cap: number): TokenLineScan {
+  const newline = head.indexOf(0x0a);
+  if (newline >= 0) return newline <= cap ? { kind: 'line', end: newline } : { kind: 'too-long' };
+  return head.length > cap ? { kind: 'too-long' } : { kind: 'more' };
 }
 
 export interface HookOriginHeaders {

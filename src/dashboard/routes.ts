@@ -27,7 +27,8 @@ import type { Handler } from './reply.js';
  * - `open`: anyone, no Host check (container health checks and load balancers call it by service name;
  *   Plex fetches actor photos, whose links carry their own signature);
  * - `hook-token`: the bearer HOOK_TOKEN, one rate limit and the cross-site check (./hook-token-gate.ts), no
- *   basic auth (the caller is wget or curl run by Stash, or a plugin task: ./task-stream.ts);
+ *   basic auth (the caller is wget or curl run by Stash, or a plugin task: ./task-stream.ts); the HTTP
+ *   hook also takes the token as its body's first line (wget: ./hook-token-body.ts);
  * - `dashboard`: the Host check (DNS rebinding), basic auth (or loopback only without a password) and,
  *   on POST/PUT/PATCH/DELETE, the cross-site check (./guards.ts). Bull Board and the 404 too.
  */

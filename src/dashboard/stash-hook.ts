@@ -2,9 +2,11 @@
 // Docker image): the plugin's exec is BusyBox wget or curl posting the plugin's stdin here.
 //
 // Mounted before the dashboard's basic auth and cross-site check: the caller is a command-line client
-// with its own credential, the bearer token HOOK_TOKEN. Checks, cheapest first, nothing read before the
-// token is right: off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429) →
-// browser cross-site post (403) → token (401) (./hook-token-gate.ts, shared with the Stash tasks' routes) → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
+// with its own credential, HOOK_TOKEN. Checks, cheapest first, nothing read before the token is right:
+// off without HOOK_TOKEN (404) → POST only (405) → rate per remote address (429) → browser cross-site
+// post (403) (./hook-token-gate.ts, shared with the Stash tasks' routes) → token (401): the bearer
+// header, or in the token-in-body form (wget: ./hook-token-body.ts) the body's first line, the only part
+// read before it is checked → body ≤ 1 MiB (413) → plugin input (400) → decideHook:
 // skip 200 / reject 400 / record XADD then 200. An event Redis does not take (unreachable, or refusing
 // writes: OOM) goes to the spool on the dashboard's disk (./hook-spool.ts), 200 "spooled …", replayed
 // when Redis takes writes again; 503 only when there is no spool or it cannot be written.
@@ -14,8 +16,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { redact, type Logger } from '../core/log.js';
 import type { RedisConnection } from '../core/redis.js';
 import { decideHook, itemOfDecision } from '../hook/decide.js';
-import { DEFAULT_HOOK_RATE_LIMIT, hookOutcome } from './http-hook.js';
-import { hookTokenGate } from './hook-token-gate.js';
+import { DEFAULT_HOOK_RATE_LIMIT, hookOutcome, isTokenBodyType } from './http-hook.js';
+import { hookTokenGate, refuseToken, type HookTokenGateOptions } from './hook-token-gate.js';
+import { tokenBodyReader } from './hook-token-body.js';
 import { errorOutput, MAX_INPUT_BYTES, output, parsePluginInput } from '../hook/input.js';
 import { itemLabel, type InboxItem } from '../model/inbox-item.js';
 import type { HookSpool } from './hook-spool.js';
@@ -87,18 +90,19 @@ function hookContext(opts: StashHookOptions): HookContext {
 /** Mounted at HTTP_HOOK_PATH (./routes.ts). */
 export function stashHookRouter(opts: StashHookOptions): express.Router {
   const ctx = hookContext(opts);
+  const gate = hookGateOptions(ctx);
   const router = express.Router();
-  router.all('/', hookGate(ctx));
-  router.post('/', express.raw({ type: () => true, limit: ctx.maxBytes }), hookPost(ctx));
+  router.all('/', hookTokenGate(gate));
+  router.post('/', hookBody(ctx, gate), hookPost(ctx));
   router.use('/', hookBodyError(ctx));
   return router;
 }
 
 /** Every method: off, method, rate, cross-site, token (./hook-token-gate.ts); nothing is read before the token is right. */
-function hookGate(ctx: HookContext) {
+function hookGateOptions(ctx: HookContext): HookTokenGateOptions {
   const { token, log } = ctx.opts;
   const limiter = ctx.opts.limiter ?? new RateLimiter({ ...(ctx.opts.rateLimit ?? DEFAULT_HOOK_RATE_LIMIT), now: ctx.now });
-  return hookTokenGate({
+  return {
     token,
     limiter,
     log,
@@ -106,7 +110,20 @@ function hookGate(ctx: HookContext) {
     offError: 'the HTTP hook is off',
     post: 'the plugin input',
     answer: (res, status, error, headers) => ctx.answer(res, status, { error }, headers),
+    tokenInBody: (req) => isTokenBodyType(req.get('content-type')),
+  };
+}
+
+/** The body into req.body: the token-in-body form checks its token line first, the bearer form was checked by the gate. */
+function hookBody(ctx: HookContext, gate: HookTokenGateOptions) {
+  const raw = express.raw({ type: () => true, limit: ctx.maxBytes });
+  // Past the gate, the token is set (a null token answered 404 there).
+  const tokenBody = tokenBodyReader({
+    token: gate.token ?? '',
+    maxInputBytes: ctx.maxBytes,
+    refuse: (req, res, given, close) => refuseToken(gate, req, res, { given, via: 'body' }, close ? { Connection: 'close' } : {}),
   });
+  return (req: Request, res: Response, next: NextFunction) => (gate.tokenInBody?.(req) ? tokenBody(req, res, next) : raw(req, res, next));
 }
 
 /** The body: plugin input → decideHook → skip / reject / XADD (or the spool when Redis does not take it). */

@@ -16,6 +16,11 @@ import { isObject } from '../core/is-object.js';
  * from a plugin whose exec is wget or curl (src/stash-plugin/http-manifest.ts builds those manifests).
  */
 export const HTTP_HOOK_PATH = '/api/stash/hook';
+/**
+ * The Content-Type of the HTTP hook's token-in-body form: HOOK_TOKEN, a newline, then the plugin input.
+ * stash2plex.sh posts it with wget, which reads no header from a file (so the token stays out of argv).
+ */
+export const HTTP_HOOK_TOKEN_BODY_TYPE = 'application/x-stash2plex-hook';
 
 /**
  * Largest stdin accepted. A hook's input is a few KB, except for scenesUpdate, which hands every scene's

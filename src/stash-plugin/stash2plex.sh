@@ -14,6 +14,18 @@
 # plugin in its own working directory, so the folder is found from this script's path), never from the
 # command line, which Stash logs at Debug level. S2P_HOOK_HTTP_TIMEOUT_S (default 5) bounds the request,
 # so a dashboard that never answers cannot hold a scene save.
+#
+# The token is in no process's argv (`ps` shows every local user each one): curl reads its
+# `Authorization: Bearer` header from a here-document; wget (BusyBox or GNU) can only take a header from
+# its argv, so it posts a private file (mktemp, mode 600, removed on exit) holding the token's line, then
+# the input, as Content-Type application/x-stash2plex-hook, which the dashboard reads token line first.
+# That line comes from a here-document too, never from a command's arguments.
+#
+# auto takes wget when both are there, not curl (which needs no file): the file is readable only by the
+# account that can already read the .env, so curl would hide the token from nobody more; curl before
+# 7.76 (Debian 11, Ubuntu 20.04) lacks --fail-with-body, so preferring it would break hooks that work
+# with wget today, and telling its version would cost another process on every save. The
+# stash2plex-curl plugin is there for whoever wants curl.
 
 case $0 in
   */*) dir=${0%/*} ;;
@@ -69,15 +81,20 @@ if [ "$tool" = auto ]; then
 fi
 command -v "$tool" >/dev/null 2>&1 || fail "$tool is not on PATH"
 
+umask 077
 tmp=${TMPDIR:-/tmp}/stash2plex.$$
 err=$(mktemp 2>/dev/null) || err=$tmp.err
 body=
 trap 'rm -f "$err" ${body:+"$body"}' EXIT
+trap 'exit 1' HUP INT TERM
 if [ "$tool" = wget ]; then
-  # GNU wget (Debian-based images) cannot post a pipe (it needs the size first): the input goes
-  # through a file, which BusyBox wget takes as well.
-  body=$(mktemp 2>/dev/null) || body=$tmp.body
-  cat >"$body" || fail "the plugin input could not be written to $body"
+  # The token's line, then the input: wget takes no header but from its argv (see the top). GNU wget
+  # (Debian-based images) cannot post a pipe anyway (it needs the size first); BusyBox wget takes a file
+  # as well. Only mktemp's file (new, private), never a guessable name that someone else could own.
+  body=$(mktemp 2>/dev/null) || fail "mktemp could not create a private file in ${TMPDIR:-/tmp} for wget to post"
+  cat /dev/fd/4 - >"$body" 4<<EOF || fail "the plugin input could not be written to $body"
+$token
+EOF
 fi
 # A background job's stdin is /dev/null unless redirected: the input goes through fd 3.
 exec 3<&0
@@ -85,10 +102,8 @@ answer=$(
   # The shell's own "Terminated" when the watchdog ends the request is no log line for Stash.
   exec 2>/dev/null
   if [ "$tool" = wget ]; then
-    # wget reads no header from a file: the token is in wget's own argv (never in Stash's command
-    # line) for the request's length. curl reads it from a here-document instead.
-    wget -q -O - --header "Authorization: Bearer $token" --header 'Content-Type: application/json' \
-      --post-file "$body" "$endpoint" 2>"$err" &
+    # The token is the body's first line (a content type is no secret); curl's is a here-document.
+    wget -q -O - --header 'Content-Type: application/x-stash2plex-hook' --post-file "$body" "$endpoint" 2>"$err" &
   else
     curl -s -S --fail-with-body --max-time "$limit" -X POST -H @/dev/fd/4 -H 'Content-Type: application/json' \
       --data-binary @- "$endpoint" <&3 2>"$err" 4<<EOF &
@@ -119,6 +134,15 @@ case $answer in '{"error":'*)
   ;;
 esac
 why=$(head -n 1 "$err" 2>/dev/null)
+# GNU wget -q says nothing; its exit status tells (BusyBox wget always says why, and exits 1).
+if [ -z "$why" ] && [ "$tool" = wget ]; then
+  case $rc in
+    4) why='wget: network failure' ;;
+    5) why='wget: TLS verification failed' ;;
+    6) why='wget: server returned error: HTTP 401 Unauthorized' ;;
+    8) why='wget: server returned an HTTP error' ;;
+  esac
+fi
 if [ "$rc" -gt 128 ] || [ "$rc" -eq 28 ]; then
   fail "no answer from the dashboard at $url within $limit s (the event was not recorded; reconciliation catches the scene up)"
 fi

@@ -5,18 +5,20 @@
 // node. A tiny HTTP server stands in for the dashboard (it records the request and answers as told);
 // another accepts connections and never answers.
 //
-// What must hold: the event reaches the dashboard with the bearer token, which is in no exec line; the
+// What must hold: the event reaches the dashboard with the token (curl: the bearer header; wget, BusyBox
+// or GNU: the body's first line, Content-Type application/x-stash2plex-hook), which is in no exec line; the
 // process prints exactly the dashboard's answer; every failure is one {"error": …} line, quickly; a
 // dashboard that never answers costs at most the timeout; with node on PATH the stash2plex plugin runs
 // the Node hook, which reads the .env of its own folder (not of the working directory).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { keys } from '../../src/core/keys.js';
+import { HTTP_HOOK_TOKEN_BODY_TYPE } from '../../src/hook/input.js';
 import { testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const TOKEN = 'exec-test-token-51ab0e';
@@ -26,6 +28,9 @@ const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8'
 const CURL = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
 if (!BUSYBOX) console.warn('\n[hook-http-exec] SKIPPED: no busybox on PATH (apt-get install -y busybox)\n');
 if (!CURL) console.warn('\n[hook-http-exec] SKIPPED the curl variant: no curl on PATH\n');
+/** A Debian-based Stash image's wget. */
+const GNU_WGET = existsSync('/usr/bin/wget') ? '/usr/bin/wget' : '';
+if (!GNU_WGET) console.warn('\n[hook-http-exec] SKIPPED the GNU wget variant: no /usr/bin/wget\n');
 /** What a BusyBox-only Stash image offers the script (and the `cat` standing in for Stash's pipe). */
 const APPLETS = ['sh', 'cat', 'sed', 'tail', 'head', 'tr', 'mktemp', 'sleep', 'rm', 'kill', 'wget'];
 
@@ -42,9 +47,10 @@ const seen: Seen[] = [];
 let reply: { status: number; body: string } = { status: 200, body: ANSWER };
 
 let work: string;
-/** PATH of a Stash without Node: BusyBox applets only; and the same with curl. */
+/** PATH of a Stash without Node: BusyBox applets only; the same with curl; the same with GNU wget. */
 let alpine: string;
 let alpineCurl: string;
+let debian: string;
 const plugin = { main: '', http: '', curl: '', node: '' };
 
 beforeAll(async () => {
@@ -65,10 +71,12 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 's2p-http-exec-'));
   alpine = join(work, 'bin');
   alpineCurl = join(work, 'bin-curl');
-  mkdirSync(alpine);
-  mkdirSync(alpineCurl);
+  debian = join(work, 'bin-gnu-wget');
+  for (const bin of [alpine, alpineCurl, debian]) mkdirSync(bin);
   if (BUSYBOX) for (const a of APPLETS) for (const bin of [alpine, alpineCurl]) symlinkSync(BUSYBOX, join(bin, a));
+  if (BUSYBOX) for (const a of APPLETS.filter((x) => x !== 'wget')) symlinkSync(BUSYBOX, join(debian, a));
   if (CURL) symlinkSync(CURL, join(alpineCurl, 'curl'));
+  if (GNU_WGET) symlinkSync(GNU_WGET, join(debian, 'wget'));
 
   Object.assign(plugin, {
     main: join(work, 'plugins/stash2plex'),
@@ -183,27 +191,47 @@ function pluginCopy(from: string, name: string, dotenv: string | null): string {
   return dir;
 }
 
+// `agent`: the User-Agent that tells which tool really ran (BusyBox wget says just "Wget").
 const variants = [
   {
-    name: 'stash2plex without node (wget)',
+    name: 'stash2plex without node (BusyBox wget)',
     dir: () => plugin.main,
     file: 'stash2plex.yml',
     path: () => alpine,
     tool: 'wget',
+    agent: /^Wget$/,
     skip: !BUSYBOX,
   },
-  { name: 'stash2plex-http', dir: () => plugin.http, file: 'stash2plex-http.yml', path: () => alpine, tool: 'wget', skip: !BUSYBOX },
+  {
+    name: 'stash2plex-http (BusyBox wget)',
+    dir: () => plugin.http,
+    file: 'stash2plex-http.yml',
+    path: () => alpine,
+    tool: 'wget',
+    agent: /^Wget$/,
+    skip: !BUSYBOX,
+  },
+  {
+    name: GNU_WGET ? 'stash2plex-http (GNU wget)' : 'stash2plex-http (GNU wget: SKIPPED, no /usr/bin/wget)',
+    dir: () => plugin.http,
+    file: 'stash2plex-http.yml',
+    path: () => debian,
+    tool: 'wget',
+    agent: /^Wget\/\d/,
+    skip: !BUSYBOX || !GNU_WGET,
+  },
   {
     name: 'stash2plex-curl',
     dir: () => plugin.curl,
     file: 'stash2plex-curl.yml',
     path: () => alpineCurl,
     tool: 'curl',
+    agent: /^curl\//,
     skip: !BUSYBOX || !CURL,
   },
 ] as const;
 
-describe.each(variants)('$name', ({ dir, file, path, tool, skip }) => {
+describe.each(variants)('$name', ({ dir, file, path, tool, agent, skip }) => {
   it.skipIf(skip)('posts exactly the input with the token, prints exactly the answer; no token or URL in the exec line', async () => {
     const manifest = join(dir(), file);
     const argv = execOf(manifest);
@@ -219,11 +247,17 @@ describe.each(variants)('$name', ({ dir, file, path, tool, skip }) => {
     expect(r.stderr).toBe('');
     expect(seen).toHaveLength(1);
     expect(seen[0].url).toBe('/api/stash/hook');
-    expect(seen[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(seen[0].headers['content-type']).toBe('application/json');
-    // BusyBox wget says just "Wget": the Alpine tool really ran.
-    expect(seen[0].headers['user-agent']).toMatch(tool === 'wget' ? /^Wget$/ : /^curl\//);
-    expect(seen[0].body.equals(Buffer.from(input, 'utf8'))).toBe(true);
+    expect(seen[0].headers['user-agent']).toMatch(agent);
+    if (tool === 'curl') {
+      expect(seen[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(seen[0].headers['content-type']).toBe('application/json');
+      expect(seen[0].body.equals(Buffer.from(input, 'utf8'))).toBe(true);
+    } else {
+      // wget: the token is the body's first line, never a header (a header of wget's is in its argv).
+      expect(seen[0].headers.authorization).toBeUndefined();
+      expect(seen[0].headers['content-type']).toBe(HTTP_HOOK_TOKEN_BODY_TYPE);
+      expect(seen[0].body.equals(Buffer.from(`${TOKEN}\n${input}`, 'utf8'))).toBe(true);
+    }
   });
 
   it.skipIf(skip)('an HTTP error is one {"error": …} line naming what happened', async () => {
@@ -234,7 +268,11 @@ describe.each(variants)('$name', ({ dir, file, path, tool, skip }) => {
   });
 
   it.skipIf(skip)('a dashboard that never answers: back within the timeout, one error line', async () => {
-    const copy = pluginCopy(dir(), `silent-${tool}-${file}`, `STASH2PLEX_URL=http://127.0.0.1:${silentPort}\nHOOK_TOKEN=${TOKEN}\n`);
+    const copy = pluginCopy(
+      dir(),
+      `silent-${path().split('/').pop()}-${file}`,
+      `STASH2PLEX_URL=http://127.0.0.1:${silentPort}\nHOOK_TOKEN=${TOKEN}\n`,
+    );
     copyFileSync(join(dir(), file), join(copy, file));
     const r = await runAsStash(execOf(join(copy, file)), stashInput(copy), path(), { S2P_HOOK_HTTP_TIMEOUT_S: '2' });
     expect(oneErrorLine(r)).toMatch(/no answer from the dashboard at http:\/\/127\.0\.0\.1:\d+ within 2 s/);

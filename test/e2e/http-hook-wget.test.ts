@@ -3,9 +3,11 @@
 // Docker image) and the curl variant's, with {pluginDir} replaced, the working directory another folder
 // and the plugin input JSON on stdin, against the real dashboard process; a real worker process syncs the
 // edit to the Plex simulator. With the dashboard stopped the hook fails at once with one {"error": …}
-// line (Stash logs the hook error; the save itself is unaffected).
+// line (Stash logs the hook error; the save itself is unaffected). While a dashboard holds the request
+// open, the token is in no process's argv (BusyBox wget and GNU wget: it travels in the posted file).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -47,6 +49,8 @@ function findBusybox(): boolean {
 }
 const BUSYBOX = findBusybox();
 const CURL = has('curl', ['--version']);
+/** A Debian-based Stash image's wget. */
+const GNU_WGET_BIN = '/usr/bin/wget';
 if (!BUSYBOX)
   console.warn(
     '\n[http-hook e2e] SKIPPED the BusyBox wget tests: no busybox on PATH and none could be installed (apt-get install -y busybox).\n',
@@ -66,12 +70,18 @@ interface Run {
  * exec.Cmd.StdinPipe, pkg/plugin/raw.go). Node gives a child a socket pair instead, and
  * `open("/dev/stdin")` fails on a socket, so a `cat` stands in for Stash's pipe: `cat | exec <argv>`.
  */
-function exec(argv: string[], stdin: string, path = process.env.PATH ?? '', timeoutMs = 15_000): Promise<Run> {
+function exec(
+  argv: string[],
+  stdin: string,
+  path = process.env.PATH ?? '',
+  timeoutMs = 15_000,
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn('sh', ['-c', 'cat | exec "$@"', 'sh', ...argv], {
       cwd: stashCwd,
-      env: { PATH: path },
+      env: { PATH: path, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -96,6 +106,8 @@ function exec(argv: string[], stdin: string, path = process.env.PATH ?? '', time
 let work: string;
 let stashCwd: string;
 let alpine: string;
+/** The same applets, but wget is the host's GNU wget (a Debian-based Stash image). */
+let debian: string;
 const plugins = { main: '', curl: '' };
 const APPLETS = ['sh', 'cat', 'sed', 'tail', 'head', 'tr', 'mktemp', 'sleep', 'rm', 'kill', 'wget'];
 
@@ -159,11 +171,16 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 's2p-http-hook-'));
   stashCwd = join(work, 'stash');
   alpine = join(work, 'bin');
+  debian = join(work, 'bin-gnu-wget');
   mkdirSync(stashCwd);
   mkdirSync(alpine);
-  if (BUSYBOX)
-    for (const a of APPLETS)
-      symlinkSync(spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim(), join(alpine, a));
+  mkdirSync(debian);
+  if (BUSYBOX) {
+    const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+    for (const a of APPLETS) symlinkSync(busybox, join(alpine, a));
+    for (const a of APPLETS.filter((x) => x !== 'wget')) symlinkSync(busybox, join(debian, a));
+  }
+  if (existsSync(GNU_WGET_BIN)) symlinkSync(GNU_WGET_BIN, join(debian, 'wget'));
   Object.assign(plugins, { main: join(work, 'plugins/stash2plex'), curl: join(work, 'plugins/stash2plex-curl') });
   const b = spawnSync(
     process.execPath,
@@ -171,7 +188,7 @@ beforeAll(async () => {
     { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
   );
   expect(b.status, b.stderr).toBe(0);
-  world = await startWorld({ scenes: 6, prefixName: 'httphook', env: { LOG_LEVEL: 'warn', SYNC_POSTER: 'false' } });
+  world = await startWorld({ scenes: 8, prefixName: 'httphook', env: { LOG_LEVEL: 'warn', SYNC_POSTER: 'false' } });
   sceneIds = [...world.ratingKeyOf.keys()];
   conn = connectRedis(world.config);
   queue = createSyncQueue(conn, world.prefix);
@@ -217,6 +234,102 @@ describe.skipIf(!BUSYBOX)('Stash without node: the stash2plex plugin → BusyBox
     const r = await exec(argv, hookInput(sceneIds[1]), path);
     expect(r.code).toBe(1);
     expect(pluginResult(r).error).toMatch(/did not take the event \(wget: server returned error: HTTP\/1\.1 401 Unauthorized/);
+    expect(r.stdout + r.stderr).not.toContain('not-the-token');
+  });
+});
+
+/** Every process's argv (/proc/<pid>/cmdline, NULs as spaces): ours and every other user's. */
+function everyProcessArgv(): string[] {
+  const argvs: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      argvs.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return argvs;
+}
+
+/**
+ * A dashboard that holds every request open until `release()`: it reads the request whole, then waits;
+ * released, it forwards the request (method, Content-Type, Authorization and body) to the real dashboard
+ * at `target` and hands back its answer.
+ */
+async function holdingDashboard(target: string) {
+  const held: { req: IncomingMessage; body: Buffer; answer: (status: number, text: string) => void }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () =>
+      held.push({
+        req,
+        body: Buffer.concat(chunks),
+        answer: (status, text) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(text),
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const at = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url: at,
+    held,
+    async release() {
+      for (const { req, body, answer } of held.splice(0)) {
+        const headers: Record<string, string> = {};
+        for (const h of ['content-type', 'authorization']) if (req.headers[h]) headers[h] = String(req.headers[h]);
+        const r = await fetch(`${target}${req.url}`, { method: req.method, headers, body: new Uint8Array(body) });
+        answer(r.status, await r.text());
+      }
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const WGETS = [
+  { name: 'BusyBox wget', bin: () => alpine, scene: 6, skip: !BUSYBOX },
+  {
+    name: existsSync(GNU_WGET_BIN) ? `GNU wget (${GNU_WGET_BIN})` : `GNU wget (SKIPPED: no ${GNU_WGET_BIN})`,
+    bin: () => debian,
+    scene: 7,
+    skip: !BUSYBOX || !existsSync(GNU_WGET_BIN),
+  },
+];
+describe.each(WGETS)('no token in argv: $name', ({ name, bin, scene, skip }) => {
+  it.skipIf(skip)(
+    "while the dashboard holds the request, the token is in no process's argv; the file it is posted from is private and removed",
+    async () => {
+      const dashboardThatHolds = await holdingDashboard(url);
+      const tmp = mkdtempSync(join(work, 'tmp-'));
+      try {
+        const id = sceneIds[scene];
+        world.stash.updateScene(id, { title: `Posted by ${name}` });
+        const { argv } = viaWget(dashboardThatHolds.url);
+        const running = exec(argv, hookInput(id), bin(), 60_000, { TMPDIR: tmp, S2P_HOOK_HTTP_TIMEOUT_S: '40' });
+        await waitFor(() => dashboardThatHolds.held.length === 1, 15_000, 'the request held at the dashboard');
+        const argvs = everyProcessArgv();
+        // wget is running (its argv read here: it names the endpoint), and the token is in no argv at all.
+        expect(argvs.filter((a) => a.includes(`${dashboardThatHolds.url}/api/stash/hook`) && /wget/.test(a))).toHaveLength(1);
+        expect(argvs.filter((a) => a.includes(TOKEN))).toEqual([]);
+        for (const f of readdirSync(tmp)) expect(statSync(join(tmp, f)).mode & 0o777, f).toBe(0o600);
+        await dashboardThatHolds.release();
+        const r = await running;
+        expect(r.code, r.stderr).toBe(0);
+        expect(pluginResult(r)).toEqual({ output: `queued scene ${id}` });
+        expect(readdirSync(tmp)).toEqual([]);
+        await syncedTitle(id, `Posted by ${name}`);
+      } finally {
+        await dashboardThatHolds.close();
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.skipIf(skip)('a wrong token: one {"error": …} line naming the 401, exit 1, the token in no output', async () => {
+    const { argv } = viaWget(url, 'not-the-token');
+    const r = await exec(argv, hookInput(sceneIds[1]), bin());
+    expect(r.code).toBe(1);
+    expect(pluginResult(r).error).toMatch(/did not take the event \(.*401/);
     expect(r.stdout + r.stderr).not.toContain('not-the-token');
   });
 });

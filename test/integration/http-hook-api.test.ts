@@ -1,12 +1,13 @@
 // POST /api/stash/hook over real HTTP against a real Redis: the token, the limits, the refusals (each
 // recording nothing), and the one entry a relevant edit records, as the workers decode it.
 import { request } from 'node:http';
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/core/config.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { createLogger } from '../../src/core/log.js';
 import { keys } from '../../src/core/redis.js';
-import { MAX_INPUT_BYTES } from '../../src/hook/input.js';
+import { HTTP_HOOK_TOKEN_BODY_TYPE, MAX_INPUT_BYTES } from '../../src/hook/input.js';
 import { decodeInboxEntry } from '../../src/model/job.js';
 import { freePort } from '../helpers/ports.js';
 import { bulkSceneUpdateHooks, sceneUpdateHook, scenesUpdateHooks } from '../helpers/stash-scene-hooks.js';
@@ -347,5 +348,129 @@ describe('POST /api/stash/hook', () => {
     const skip = await hook(edit(45, ['organized']), auth(), h);
     expect(skip.status).toBe(200);
     expect(skip.json.output).toMatch(/^skipped: /);
+  });
+});
+
+describe('POST /api/stash/hook, the token-in-body form (wget: HOOK_TOKEN, a newline, the plugin input)', () => {
+  const bodyForm = { 'Content-Type': HTTP_HOOK_TOKEN_BODY_TYPE };
+  const tokenFirst = (input: string, line = TOKEN) => `${line}\n${input}`;
+  const WRONG_LINE = 'first-line-not-the-token-Zq9';
+
+  /** The status of a request whose body never comes (headers only, Content-Length promising 1000 bytes). */
+  function statusWithoutBody(h: DashboardHandle, headers: Record<string, string>, method = 'POST'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(`${h.url}/api/stash/hook`);
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method, headers: { ...headers, 'Content-Length': '1000' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+          req.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+  }
+
+  it('records a relevant edit with no Authorization header; skips what is irrelevant', async () => {
+    const a = await hook(tokenFirst(edit(45)), bodyForm);
+    expect(a.status, a.text).toBe(200);
+    expectPluginForm(a, 'output');
+    expect(a.json).toEqual({ output: 'queued scene 45' });
+    const entries = await redis.xrange(keys(prefix).inbox, '-', '+');
+    expect(entries.map(([, flat]) => decodeInboxEntry(flat))).toMatchObject([{ ok: true, job: { sceneId: '45', reason: 'hook' } }]);
+    const skip = await hook(tokenFirst(edit(45, ['organized', 'id'])), { 'Content-Type': `${HTTP_HOOK_TOKEN_BODY_TYPE}; charset=utf-8` });
+    expect(skip.json.output).toMatch(/^skipped: /);
+    expect(await inboxLen()).toBe(1);
+  });
+
+  it("401 in the bearer form's words for a wrong, empty, missing or overlong token line; never echoed; nothing recorded", async () => {
+    const bearer401 = await hook(edit(45), auth('wrong'));
+    const bodies = [
+      tokenFirst(edit(45), WRONG_LINE),
+      tokenFirst(edit(45), `${TOKEN}x`),
+      tokenFirst(edit(45), TOKEN.slice(0, -1)),
+      tokenFirst(edit(45), `Bearer ${TOKEN}`),
+      tokenFirst(edit(45), ''), // empty token
+      edit(45), // no token line: the input alone (no newline)
+      TOKEN, // the token without its newline
+      '',
+      tokenFirst(edit(45), 'x'.repeat(64 * 1024)), // a first line far past any token
+    ];
+    for (const body of bodies) {
+      const a = await hook(body, bodyForm);
+      expect(a.status, body.slice(0, 60)).toBe(401);
+      expectPluginForm(a, 'error');
+      expect(a.text).toBe(bearer401.text);
+      expect(a.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(a.text).not.toContain(WRONG_LINE);
+    }
+    // The content type chooses the form: a right bearer header does not stand in for the token line.
+    const both = await hook(edit(45), { ...auth(), ...bodyForm });
+    expect(both.status).toBe(401);
+    expect(await inboxLen()).toBe(0);
+  });
+
+  it('400 for input that is not hook input after the right token, the token in no answer', async () => {
+    const cases: [string, RegExp][] = [
+      [tokenFirst('{"server_connection": {'), /not JSON \(syntax error at position \d+\)/],
+      [tokenFirst(''), /empty/],
+      [tokenFirst(pluginInput(undefined)), /hookContext is missing/],
+    ];
+    for (const [body, message] of cases) {
+      const a = await hook(body, bodyForm);
+      expect(a.status, body).toBe(400);
+      expectPluginForm(a, 'error');
+      expect(a.json.error).toMatch(message);
+    }
+    expect(await inboxLen()).toBe(0);
+  });
+
+  it('413 for an input over 1 MiB after the right token (1 MiB itself is read); 415 for a compressed body', async () => {
+    const input = (n: number) => {
+      const base = edit(45);
+      return `${base.slice(0, -1)},"pad":"${'x'.repeat(n - Buffer.byteLength(base) - ',"pad":""'.length)}"}`;
+    };
+    const over = await hook(tokenFirst(input(MAX_INPUT_BYTES + 1)), bodyForm);
+    expect(over.status).toBe(413);
+    expectPluginForm(over, 'error');
+    expect(over.json.error).toMatch(/larger than 1048576 bytes/);
+    expect((await hook(tokenFirst(' '.repeat(8 * MAX_INPUT_BYTES)), bodyForm)).status).toBe(413); // refused unread (Content-Length)
+    const exact = await hook(tokenFirst(input(MAX_INPUT_BYTES)), bodyForm);
+    expect(exact.status, exact.text).toBe(200);
+    const gzip = await hook(tokenFirst(edit(46)), { ...bodyForm, 'Content-Encoding': 'gzip' });
+    expect(gzip.status).toBe(415);
+    expectPluginForm(gzip, 'error');
+    expect(await inboxLen()).toBe(1);
+  });
+
+  it('404 (no HOOK_TOKEN), 405, 429 and 403 come before any of the body is read', async () => {
+    const p = uniquePrefix('hook-body-gate');
+    const off = await start({}, {}, p);
+    expect(await statusWithoutBody(off, bodyForm)).toBe(404);
+    expect(await statusWithoutBody(dash, bodyForm, 'PUT')).toBe(405);
+    expect(await statusWithoutBody(dash, { ...bodyForm, 'Sec-Fetch-Site': 'cross-site' })).toBe(403);
+    const clock = Date.now();
+    const limited = await start({ HOOK_TOKEN: TOKEN }, { hookRateLimit: { ratePerSec: 1, burst: 1 }, now: () => clock }, p);
+    expect((await hook(tokenFirst(edit(1), WRONG_LINE), bodyForm, limited)).status).toBe(401); // the burst, spent guessing
+    expect(await statusWithoutBody(limited, bodyForm)).toBe(429);
+    expect(await inboxLen(p)).toBe(0);
+  });
+
+  it('logs no token line, right or wrong', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const p = uniquePrefix('hook-body-log');
+    const h = await startDashboard(configWith({ HOOK_TOKEN: TOKEN }, p), log);
+    handles.push(h);
+    expect((await hook(tokenFirst(edit(45)), bodyForm, h)).status).toBe(200);
+    expect((await hook(tokenFirst(edit(45), WRONG_LINE), bodyForm, h)).status).toBe(401);
+    expect((await hook(tokenFirst('{"server_connection": {'), bodyForm, h)).status).toBe(400);
+    const text = lines.join('');
+    expect(text).toMatch(/missing or wrong bearer token/);
+    expect(text).toMatch(/"via":"body"/);
+    expect(text).not.toContain(WRONG_LINE);
+    expect(text).not.toContain(TOKEN);
   });
 });

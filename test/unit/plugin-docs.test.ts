@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decideHook } from '../../src/hook/decide.js';
 import { hookOutcome } from '../../src/dashboard/http-hook.js';
-import type { PluginInput } from '../../src/hook/input.js';
+import { HTTP_HOOK_TOKEN_BODY_TYPE, type PluginInput } from '../../src/hook/input.js';
 import { PLUGIN_TASKS } from '../../src/stash-plugin/task-list.js';
 
 const doc = readFileSync('docs/STASH.md', 'utf8');
@@ -41,6 +41,11 @@ describe('docs/STASH.md', () => {
     const script = readFileSync('src/stash-plugin/stash2plex.sh', 'utf8');
     expect(script).toContain('url=${STASH2PLEX_URL:-$(dotenv STASH2PLEX_URL)}');
     expect(script).toContain('token=${HOOK_TOKEN:-$(dotenv HOOK_TOKEN)}');
+  });
+
+  it("the wget check posts as the hook does: the token on stdin, in no command's arguments", () => {
+    expect(doc).toContain(`docker exec -i stash wget -q -O - --header 'Content-Type: ${HTTP_HOOK_TOKEN_BODY_TYPE}' --post-file /dev/stdin`);
+    expect(doc).not.toMatch(/Bearer \$TOKEN/);
   });
 
   it('names only folders the build writes and variables stash2plex reads', () => {
