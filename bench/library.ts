@@ -238,7 +238,7 @@ export async function runLibraryBench({ quick = false } = {}): Promise<string> {
     { figure: 'failed attempts (all passes)', value: firstCoverless.failed + batched.failed + single.failed + change.failed, target: '0' },
   ];
   const seeding = `Seeded as a first sync leaves it (Plex items, ownership records, path cache, item hints) in ${round(seedMs / 1000, 1)} s, and the ${coverless.length} scenes without a cover synced once through the worker (${firstCoverless.screenshots} screenshot reads, no latency) in ${round(firstCoverless.ms / 1000, 1)} s, outside the figures.`;
-  return `${table(`Library (${n} scenes, ${coverless.length} without a cover; simulators answering each request after ${LATENCY_MS} ms, ${SERVER_PARALLEL} at a time, WORKER_CONCURRENCY=${CONCURRENCY}, one worker role in the bench's process)`, rows)}${seeding}\n`;
+  return `${table(`Library (${n} scenes, ${coverless.length} without a cover; simulators answering each request after ${LATENCY_MS} ms, ${SERVER_PARALLEL} at a time, WORKER_CONCURRENCY=${CONCURRENCY}, one worker role in the bench's process)`, rows)}\n${seeding}\n`;
 }
 
 if (isMain(import.meta.url)) {
