@@ -241,6 +241,32 @@ describe('studio and tag collections', () => {
   });
 });
 
+describe('parent studio and named tag collections (COLLECTION_SOURCES parentstudio, COLLECTION_TAGS names)', () => {
+  it('synced, changed with the scene, cleared when the scene leaves them', async () => {
+    const deps = depsWith({ COLLECTION_SOURCES: 'parentstudio', COLLECTION_TAGS: 'Featured,Classics' });
+    const network = world.stash.addStudio('The Network');
+    const label = world.stash.addStudio('A Label', network);
+    const other = world.stash.addStudio('Other Network');
+    const otherLabel = world.stash.addStudio('Other Label', other);
+    const [featured, classics, plain] = [world.stash.addTag('Featured'), world.stash.addTag('Classics'), world.stash.addTag('Plain Tag')];
+    const a = world.addScene(271);
+    const collectionsOf = () => [...world.plex.item(world.ratingKeyOf.get(a)!)!.collection].sort();
+    world.stash.updateScene(a, { studio_id: label, tag_ids: [featured, plain] });
+    await syncScene(a, deps);
+    // The parent studio, not the studio itself; only the tags named.
+    expect(collectionsOf()).toEqual(['Featured', 'The Network']);
+    later();
+    world.stash.updateScene(a, { studio_id: otherLabel, tag_ids: [classics] });
+    await syncScene(a, deps);
+    expect(collectionsOf()).toEqual(['Classics', 'Other Network']);
+    later();
+    world.stash.updateScene(a, { studio_id: null, tag_ids: [plain] });
+    await syncScene(a, deps);
+    expect(collectionsOf()).toEqual([]);
+    expect(world.plex.collection(section(), 'The Network')).toMatchObject({ childCount: 0 });
+  });
+});
+
 describe('performer collections (COLLECTION_PERFORMERS_MIN)', () => {
   it('a performer in at least that many scenes has a collection; one who drops below leaves it; 0 turns them off', async () => {
     const deps = depsWith({ COLLECTION_SOURCES: 'groups', COLLECTION_PERFORMERS_MIN: '2' });
