@@ -177,7 +177,7 @@ const row = (name: string, r: FirstSyncResult): Row => ({
   'idle p95 ms': round(r.idleP95, 0),
   'p95 / idle': round(r.viewerP95 / r.idleP95, 2),
   'model p95 / idle': round(r.viewerModelRatio, 2),
-  'worker RSS MiB': round(r.workerRssMb, 0),
+  'worker RSS MiB': Number.isNaN(r.workerRssMb) ? '— (in-process)' : round(r.workerRssMb, 0),
   failed: r.failed,
 });
 
@@ -212,9 +212,9 @@ export async function runFirstSyncBench({ quick = false } = {}): Promise<string>
       row('adaptive, READ_BATCH=1', single),
       row('fixed limit 4 (ADAPTIVE_CONCURRENCY=false, WORKER_CONCURRENCY=4)', fixed),
     ]) +
-    `Targets: wall / model ≤ 1.25 (model: the sum of Plex's service times ÷ its slots), p95 / idle ≤ 2.\n\n` +
+    `\nTargets: wall / model ≤ 1.25 (model: the sum of Plex's service times ÷ its slots), p95 / idle ≤ 2.\n\n` +
     table(`Adaptive vs fixed concurrency (first sync of ${small} scenes; ${model}; worker roles in the bench's process)`, rows) +
-    `Target: adaptive p95 / idle ≤ 2 with Plex ≥ 80 % busy, with one worker process and with two.\n`
+    `\nTarget: adaptive p95 / idle ≤ 2 with Plex ≥ 80 % busy, with one worker process and with two.\n`
   );
 }
 
