@@ -26,7 +26,7 @@ import {
 } from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
 import { readOwnership } from './ownership-store.js';
-import { ourCollectionTitlesReadOnly } from './collection-titles.js';
+import { ourCollectionTitles } from './collection-titles.js';
 import { readSceneItems } from './scene-item.js';
 
 /** What the walk needs of the Stash client (src/stash-api/client.ts). */
@@ -194,7 +194,7 @@ async function ownershipOf(deps: LibraryReconcileDeps, item: PlexItem): Promise<
   const [record, ourCollections] = await Promise.all([
     readOwnership(deps.redis, deps.keys, item.ratingKey),
     deps.settings.fields.includes('collection')
-      ? ourCollectionTitlesReadOnly(deps.redis, deps.keys, item.sectionKey, item.tags.collection ?? [], [])
+      ? ourCollectionTitles(deps.redis, deps.keys, item.sectionKey, { current: item.tags.collection ?? [], wanted: [] }, false)
       : undefined,
   ]);
   return { record, ourCollections };

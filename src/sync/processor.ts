@@ -12,7 +12,7 @@ import { conflictReason } from './claims.js';
 import { desiredState, isEmptyEdit, type PhotoLinks } from './mapping.js';
 import { aroundCollectionEdit, type CollectionPlexPort } from './collection-items.js';
 import { ownImage, sceneCollections } from './collections.js';
-import { ourCollectionTitles, ourCollectionTitlesReadOnly } from './collection-titles.js';
+import { ourCollectionTitles } from './collection-titles.js';
 import { checkMatch, forgetClaim, releaseScene } from './match-check.js';
 import { decideEdit, type OwnershipRecord } from './ownership.js';
 import { carryOwnership, confirmOwnership, forgetOwnership, readOwnership, recordIntents } from './ownership-store.js';
@@ -263,12 +263,10 @@ export async function readItemOwnership(
   desired: DesiredPlexState,
   readOnly = false,
 ): Promise<ItemOwnership> {
-  const collections = readOnly ? ourCollectionTitlesReadOnly : ourCollectionTitles;
+  const titles = { current: current.tags.collection ?? [], wanted: desired.tags.collection ?? [] };
   const [record, ourCollections] = await Promise.all([
     readOwnership(deps.redis, deps.keys, item.ratingKey),
-    deps.sync.fields.includes('collection')
-      ? collections(deps.redis, deps.keys, item.sectionKey, current.tags.collection ?? [], desired.tags.collection ?? [])
-      : undefined,
+    deps.sync.fields.includes('collection') ? ourCollectionTitles(deps.redis, deps.keys, item.sectionKey, titles, !readOnly) : undefined,
   ]);
   return { record, ourCollections };
 }
