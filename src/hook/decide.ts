@@ -51,7 +51,8 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The rename hooks: which relation's scenes are re-synced, and the input fields whose change Plex shows
  * (null: always). Plex shows a performer's name (actors) and image (its actor photo), a studio's name (studio, and the studio
- * collection) and a tag's name (genres), and a collection's text and image — not a studio's parent, a tag's parents or aliases, a
+ * collection) and a tag's name (genres), a collection's text and image, and the parents that make one (COLLECTION_SOURCES
+ * parentstudio, COLLECTION_TAGS=*) — not a tag's aliases, a
  * performer's birthdate… (src/sync/mapping.ts). A tag merge always changes the tags of the scenes that
  * carried the merged tags: they now carry the destination, the hook's id.
  * Stash's UI edit forms send every field, so a performer saved from its edit page gives `name` even
@@ -61,8 +62,11 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
 export const RENAME_HOOKS: Readonly<Record<RenameHookTrigger, { relation: FanoutRelation; fields: ReadonlySet<string> | null }>> = {
   'Performer.Update.Post': { relation: 'performer', fields: new Set(['name', 'image']) },
   // A studio's, tag's or group's details (description, synopsis) and image: its collection's (src/sync/collections.ts).
-  'Studio.Update.Post': { relation: 'studio', fields: new Set(['name', 'details', 'image']) },
-  'Tag.Update.Post': { relation: 'tag', fields: new Set(['name', 'description', 'image']) },
+  // A studio's parent is its scenes' parent-studio collection; a tag's parents decide whether it is a
+  // collection (COLLECTION_TAGS=*). A tag's sub-tags (child_ids) are the children's to tell: their scenes
+  // are not the parent's, and the hook cannot see which were removed.
+  'Studio.Update.Post': { relation: 'studio', fields: new Set(['name', 'details', 'image', 'parent_id']) },
+  'Tag.Update.Post': { relation: 'tag', fields: new Set(['name', 'description', 'image', 'parent_ids']) },
   'Tag.Merge.Post': { relation: 'tag', fields: null },
   'Group.Update.Post': { relation: 'group', fields: new Set(['name', 'synopsis', 'front_image']) },
   'Movie.Update.Post': { relation: 'group', fields: new Set(['name', 'synopsis', 'front_image']) },

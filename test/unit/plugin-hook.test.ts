@@ -267,9 +267,14 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Tag.Update.Post', ['description'], 'tag'],
     ['Group.Update.Post', ['synopsis'], 'group'],
     ['Group.Update.Post', ['front_image'], 'group'],
-  ] as const)("%s of %j → a fanout: the collection's text or image (src/sync/collections.ts)", (type, fields, relation) => {
-    expect(decideHook(ctx(type, 7, [...fields, 'id']), NOW)).toMatchObject({ action: 'fanout', event: { relation } });
-  });
+    ['Studio.Update.Post', ['parent_id'], 'studio'],
+    ['Tag.Update.Post', ['parent_ids'], 'tag'],
+  ] as const)(
+    "%s of %j → a fanout: the collection's text or image, or the parent that makes one (src/sync/collections.ts)",
+    (type, fields, relation) => {
+      expect(decideHook(ctx(type, 7, [...fields, 'id']), NOW)).toMatchObject({ action: 'fanout', event: { relation } });
+    },
+  );
 
   it("Performer.Update.Post with a new image → a fanout: Plex shows it as the actor's photo (SYNC_FIELDS actorphotos)", () => {
     expect(decideHook(ctx('Performer.Update.Post', 7, ['image', 'id']), NOW)).toMatchObject({
@@ -294,9 +299,8 @@ describe('decideHook: renames and merges (fan-out)', () => {
     ['Performer.Update.Post', ['favorite', 'id'], 'performer 7'],
     ['Performer.Update.Post', ['ids', 'tag_ids'], 'performer 7'], // a bulk edit: cannot rename
     ['Performer.Update.Post', ['disambiguation', 'alias_list'], 'performer 7'],
-    ['Studio.Update.Post', ['parent_id', 'id'], 'studio 7'], // Plex shows only the studio's name
     ['Studio.Update.Post', ['rating100', 'favorite'], 'studio 7'],
-    ['Tag.Update.Post', ['parent_ids', 'child_ids', 'aliases'], 'tag 7'],
+    ['Tag.Update.Post', ['child_ids', 'aliases'], 'tag 7'],
     ['Tag.Update.Post', ['sort_name', 'favorite'], 'tag 7'],
     ['Group.Update.Post', ['rating100', 'director'], 'group 7'],
     ['Tag.Update.Post', [], 'tag 7'],
