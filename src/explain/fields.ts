@@ -4,7 +4,15 @@
 // posterWanted / screenshotToRead), never from a second set of rules.
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { DesiredPlexState, PlexItem } from '../model/types.js';
-import { intentOf, plexField, plexValueHash, type FieldAction, type FieldVerdict, type OwnershipRecord } from '../sync/ownership.js';
+import {
+  desiredValue,
+  intentOf,
+  plexField,
+  plexValueHash,
+  type FieldAction,
+  type FieldVerdict,
+  type OwnershipRecord,
+} from '../sync/ownership.js';
 
 export type FieldValue = string | readonly string[] | number | null;
 
@@ -24,39 +32,9 @@ export interface FieldRow {
 
 /** The value Stash wants for a field, in the form Plex shows it. */
 export function stashValue(field: SyncField, desired: DesiredPlexState): FieldValue {
-  switch (field) {
-    case 'title':
-      return desired.scalars.title;
-    case 'summary':
-      return desired.scalars.summary;
-    case 'studio':
-      return desired.scalars.studio;
-    case 'date':
-      return desired.scalars.originallyAvailableAt;
-    case 'genres':
-      return desired.tags.genre;
-    case 'actors':
-      return desired.tags.actor;
-    case 'collection':
-      return desired.tags.collection;
-    case 'rating':
-      return desired.userRating;
-    case 'poster':
-    case 'background':
-      return desired.posterUrl === null ? null : screenshotPath(desired.posterUrl);
-    case 'actorphotos':
-      return desired.actorPhotos ? Object.keys(desired.actorPhotos) : null;
-    case 'contentrating':
-      return desired.scalars.contentRating ?? '';
-    case 'originaltitle':
-      return desired.scalars.originalTitle ?? '';
-    case 'sorttitle':
-      return desired.scalars.titleSort ?? '';
-    case 'tagline':
-      return desired.scalars.tagline ?? '';
-    case 'labels':
-      return desired.tags.label ?? [];
-  }
+  if (field === 'poster' || field === 'background') return desired.posterUrl === null ? null : screenshotPath(desired.posterUrl);
+  if (field === 'actorphotos') return desired.actorPhotos ? Object.keys(desired.actorPhotos) : null;
+  return desiredValue(field, desired);
 }
 
 /** A screenshot URL without its origin (which may name an internal host): its path and version. */

@@ -170,6 +170,15 @@ export function plexField(field: SyncField, current: PlexItem): { name: string; 
   return field === 'rating' ? { name: 'userRating', value: current.userRating } : null;
 }
 
+/** What Stash wants Plex to show for a text, tag or rating field, read as plexField reads Plex's; null for the images. */
+export function desiredValue(field: SyncField, desired: DesiredPlexState): string | readonly string[] | number | null {
+  const scalar = SCALARS.find(([f]) => f === field);
+  if (scalar) return desired.scalars[scalar[1]] ?? '';
+  const tag = TAGS.find(([f]) => f === field);
+  if (tag) return desired.tags[tag[1]] ?? [];
+  return field === 'rating' ? desired.userRating : null;
+}
+
 /** The hash of what Plex shows now for a field, as the record keeps it: what decideEdit() and Reconcile Library compare with the record. */
 export function plexValueHash(field: SyncField, current: PlexItem): string | null {
   const p = plexField(field, current);
