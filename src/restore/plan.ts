@@ -4,7 +4,7 @@
 // person changed since is left as it is (plexChanged); one never written has nothing to put back.
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import type { PlexEdit, PlexItem, PlexPoster, PlexScalarField, PlexTagField } from '../model/types.js';
-import { intentOf, plexField, valueHash, type OwnershipRecord } from '../sync/ownership.js';
+import { intentOf, plexField, plexFieldKind, valueHash, type OwnershipRecord, type PlexFieldKind } from '../sync/ownership.js';
 import type { KeptOriginal, StoredOriginals } from '../sync/originals.js';
 
 export type FieldOutcome = 'restored' | 'neverWritten' | 'plexChanged';
@@ -36,33 +36,15 @@ export interface RestorePlan {
   notes: string[];
 }
 
-type Kind = { scalar: PlexScalarField } | { tags: PlexTagField } | { rating: true };
-
-const KINDS: Partial<Record<SyncField, Kind>> = {
-  title: { scalar: 'title' },
-  summary: { scalar: 'summary' },
-  studio: { scalar: 'studio' },
-  date: { scalar: 'originallyAvailableAt' },
-  genres: { tags: 'genre' },
-  actors: { tags: 'actor' },
-  collection: { tags: 'collection' },
-  rating: { rating: true },
-  contentrating: { scalar: 'contentRating' },
-  originaltitle: { scalar: 'originalTitle' },
-  sorttitle: { scalar: 'titleSort' },
-  tagline: { scalar: 'tagline' },
-  labels: { tags: 'label' },
-};
-
 /** Whether a kept value has the shape of its field (a damaged one is not put back). */
-function fits(kind: Kind, value: KeptOriginal['value']): boolean {
+function fits(kind: PlexFieldKind, value: KeptOriginal['value']): boolean {
   if ('scalar' in kind) return typeof value === 'string';
   if ('tags' in kind) return Array.isArray(value);
   return value === null || typeof value === 'number';
 }
 
 /** Adds the put-back of one value field to the edit: its value (when it differs) and the lock it had. */
-function putBack(plan: RestorePlan, kind: Kind, o: KeptOriginal, item: PlexItem, valueDiffers: boolean): void {
+function putBack(plan: RestorePlan, kind: PlexFieldKind, o: KeptOriginal, item: PlexItem, valueDiffers: boolean): void {
   const unlock = (name: PlexScalarField | PlexTagField) => (plan.edit.unlock ??= []).push(name);
   if ('rating' in kind) {
     plan.edit.userRating = o.value as number | null;
@@ -82,7 +64,7 @@ function putBack(plan: RestorePlan, kind: Kind, o: KeptOriginal, item: PlexItem,
 function planValueField(
   plan: RestorePlan,
   field: SyncField,
-  kind: Kind,
+  kind: PlexFieldKind,
   o: KeptOriginal,
   record: OwnershipRecord,
   item: PlexItem,
@@ -144,7 +126,7 @@ export function planRestore(input: RestoreInput): RestorePlan {
   };
   for (const field of SYNC_FIELD_NAMES) {
     const o = input.kept.originals[field];
-    const kind = KINDS[field];
+    const kind = plexFieldKind(field);
     let outcome: FieldOutcome;
     if (!o) outcome = 'neverWritten';
     else if (kind) outcome = planValueField(plan, field, kind, o, input.record, input.item);

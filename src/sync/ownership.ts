@@ -158,25 +158,37 @@ export function valueHash(value: string | readonly string[] | number | null | Ui
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Where Plex keeps a text, tag or rating field (restore puts values back by it too). */
+export type PlexFieldKind = { scalar: PlexScalarField } | { tags: PlexTagField } | { rating: true };
+
+/** The one reading of the SCALARS and TAGS tables: null for the images (`poster`, `background`, `actorphotos`). */
+export function plexFieldKind(field: SyncField): PlexFieldKind | null {
+  const scalar = SCALARS.find(([f]) => f === field);
+  if (scalar) return { scalar: scalar[1] };
+  const tag = TAGS.find(([f]) => f === field);
+  if (tag) return { tags: tag[1] };
+  return field === 'rating' ? { rating: true } : null;
+}
+
 /**
  * The Plex field a SYNC_FIELDS name edits (the name its lock goes by) and what Plex shows for it now, in
  * the canonical form valueHash takes. Null for `poster`: Plex does not expose a poster's bytes.
  */
 export function plexField(field: SyncField, current: PlexItem): { name: string; value: string | readonly string[] | number | null } | null {
-  const scalar = SCALARS.find(([f]) => f === field);
-  if (scalar) return { name: scalar[1], value: current[scalar[1]] ?? '' };
-  const tag = TAGS.find(([f]) => f === field);
-  if (tag) return { name: tag[1], value: current.tags[tag[1]] ?? [] };
-  return field === 'rating' ? { name: 'userRating', value: current.userRating } : null;
+  const kind = plexFieldKind(field);
+  if (!kind) return null;
+  if ('scalar' in kind) return { name: kind.scalar, value: current[kind.scalar] ?? '' };
+  if ('tags' in kind) return { name: kind.tags, value: current.tags[kind.tags] ?? [] };
+  return { name: 'userRating', value: current.userRating };
 }
 
 /** What Stash wants Plex to show for a text, tag or rating field, read as plexField reads Plex's; null for the images. */
 export function desiredValue(field: SyncField, desired: DesiredPlexState): string | readonly string[] | number | null {
-  const scalar = SCALARS.find(([f]) => f === field);
-  if (scalar) return desired.scalars[scalar[1]] ?? '';
-  const tag = TAGS.find(([f]) => f === field);
-  if (tag) return desired.tags[tag[1]] ?? [];
-  return field === 'rating' ? desired.userRating : null;
+  const kind = plexFieldKind(field);
+  if (!kind) return null;
+  if ('scalar' in kind) return desired.scalars[kind.scalar] ?? '';
+  if ('tags' in kind) return desired.tags[kind.tags] ?? [];
+  return desired.userRating;
 }
 
 /** The hash of what Plex shows now for a field, as the record keeps it: what decideEdit() and Reconcile Library compare with the record. */
