@@ -2,7 +2,7 @@
 // node_modules anywhere above it: the tasks bundle carries ioredis and BullMQ itself), stdin JSON with
 // args.mode, the run's Redis holding the supervisor's state, and the Plex and Stash simulators.
 // Every run prints exactly one JSON object on stdout and only Stash-prefixed lines on stderr.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { decodeInboxEntry } from '../../src/model/job.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { freePort } from '../helpers/ports.js';
+import { pluginResult, runNode } from '../helpers/proc.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { M, outage, S } from '../helpers/outages.js';
 
@@ -69,33 +70,13 @@ function runTask(
     server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: Number(new URL(stash.url).port), Dir: dir, PluginDir: dir },
     args: { mode, ...opts.args },
   });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [plugin], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: opts.redisUrl ?? testRedisUrl(), REDIS_PREFIX: prefix, ...opts.env },
-      cwd: dir,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(input);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      let result: Run['result'] = {};
-      try {
-        result = JSON.parse(stdout) as Run['result'];
-      } catch {
-        /* asserted below */
-      }
-      const lines = stderr
-        .split('\n')
-        .filter(Boolean)
-        .map((l): [string, string] => [l.slice(1, 2), l.slice(3)]);
-      resolve({ code, stdout, stderr, result, lines });
-    });
+  const env = { REDIS_URL: opts.redisUrl ?? testRedisUrl(), REDIS_PREFIX: prefix, ...opts.env };
+  return runNode(plugin, input, env, 30_000, { cwd: dir }).then(({ code, stdout, stderr }) => {
+    const lines = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l): [string, string] => [l.slice(1, 2), l.slice(3)]);
+    return { code, stdout, stderr, result: pluginResult(stdout), lines };
   });
 }
 

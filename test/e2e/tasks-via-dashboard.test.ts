@@ -3,7 +3,7 @@
 // stdin JSON with args.mode, a real dashboard on the run's Redis and both simulators. The task asks the
 // dashboard and prints what a run with PLEX_URL and PLEX_TOKEN prints; a wrong token or a silent dashboard
 // is one {"error"} line and exit 1 within the timeout; the token is on no command line and in no output.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';
+import { pluginResult, runNode } from '../helpers/proc.js';
 
 const HOOK_TOKEN = 'e2e-task-hook-token-4d2b8a';
 
@@ -56,40 +57,13 @@ function runTask(mode: string, dotenv: string, env: Record<string, string> = {},
     args: { mode, ...args },
   });
   const argv = [plugin];
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      env: {
-        PATH: process.env.PATH ?? '',
-        REDIS_URL: world.config.redis.url,
-        REDIS_PREFIX: world.prefix,
-        STASH_API_KEY: STASH_KEY,
-        ...env,
-      },
-      cwd: dir,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(input);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      let result: Run['result'] = {};
-      try {
-        result = JSON.parse(stdout) as Run['result'];
-      } catch {
-        /* asserted below */
-      }
-      const info = stderr
-        .split('\n')
-        .filter((l) => l.startsWith('\x01i\x02'))
-        .map((l) => l.slice(3).replace(/ in [\d.]+ (m?s)$/, ' in … $1'));
-      resolve({ code, stdout, stderr, result, info, ms: Date.now() - t0, argv });
-    });
+  const processEnv = { REDIS_URL: world.config.redis.url, REDIS_PREFIX: world.prefix, STASH_API_KEY: STASH_KEY, ...env };
+  return runNode(plugin, input, processEnv, 60_000, { cwd: dir }).then(({ code, stdout, stderr, ms }) => {
+    const info = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('\x01i\x02'))
+      .map((l) => l.slice(3).replace(/ in [\d.]+ (m?s)$/, ' in … $1'));
+    return { code, stdout, stderr, result: pluginResult(stdout), info, ms, argv };
   });
 }
 

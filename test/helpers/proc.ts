@@ -37,11 +37,21 @@ export interface RunResult {
   ms: number;
 }
 
-/** Runs a node script to completion with `input` on stdin. */
-export function runNode(script: string, input: string | Buffer, env: Record<string, string>, timeoutMs = 10_000): Promise<RunResult> {
+/** Runs a node script to completion with `input` on stdin (in `cwd`, as Stash runs a plugin in its own directory). */
+export function runNode(
+  script: string,
+  input: string | Buffer,
+  env: Record<string, string>,
+  timeoutMs = 10_000,
+  opts: { cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
@@ -79,4 +89,13 @@ export function runScript(script: string, args: string[], env: Record<string, st
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A plugin run's one JSON line on stdout (`{"output": …}` or `{"error": …}`), {} when it printed none. */
+export function pluginResult(stdout: string): { output?: string; error?: string } {
+  try {
+    return JSON.parse(stdout) as { output?: string; error?: string };
+  } catch {
+    return {};
+  }
 }
