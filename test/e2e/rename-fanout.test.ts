@@ -2,29 +2,15 @@
 // (no scene hook); the Node hook records one fan-out event; a worker process fans it out to the scenes
 // carrying that performer and syncs them. Every such scene shows the new actor name in Plex; the
 // scenes without the performer get no edit at all.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexSimulator, type SimRequest } from '../../src/sim/plex.js';
-import { connectRedis } from '../../src/core/redis.js';
-import { encodeInboxEntry, type SyncJobData } from '../../src/model/inbox-item.js';
-import { createSyncQueue } from '../../src/sync/queue.js';
-import { runNode, startProcess, type Proc } from '../helpers/proc.js';
+import { startHookWorkerRig, type HookWorkerRig } from '../helpers/hook-worker-rig.js';
 import { waitFor } from '../helpers/wait.js';
-import { startWorld, type World } from '../helpers/world.js';
 
-const PLUGIN = 'dist/stash-plugin/stash2plex.cjs';
-const WORKER = 'dist/workers/worker.js';
 const OLD_NAME = 'Performer 1';
 const NEW_NAME = 'Performer One (renamed)';
 
-let world: World;
-let conn: ReturnType<typeof connectRedis>;
-let queue: Queue<SyncJobData>;
-let worker: Proc;
-let pluginDir: string;
+let rig: HookWorkerRig;
 
 /** The ratingKey an edit request is about (the section edit's `id`, the rating's `key`, a poster's path). */
 function editedRatingKeys(r: SimRequest): string[] {
@@ -36,18 +22,10 @@ function editedRatingKeys(r: SimRequest): string[] {
 }
 
 beforeAll(async () => {
-  world = await startWorld({ scenes: 12, prefixName: 'rename', env: { LOG_LEVEL: 'info' } });
-  conn = connectRedis(world.config);
-  queue = createSyncQueue(conn, world.prefix);
-  pluginDir = mkdtempSync(join(tmpdir(), 's2p-rename-plugin-'));
-  worker = startProcess(WORKER, world.env);
+  rig = await startHookWorkerRig({ scenes: 12, prefixName: 'rename', env: { LOG_LEVEL: 'info' } });
 });
 afterAll(async () => {
-  await worker?.stop();
-  await queue?.close();
-  conn?.disconnect();
-  await world?.stop();
-  rmSync(pluginDir, { recursive: true, force: true });
+  await rig?.stop();
 });
 
 /** The rating keys a `/library/metadata/{k1},{k2},…` request reads (the worker coalesces item reads). */
@@ -57,18 +35,12 @@ function metadataKeys(path: string): string[] {
 
 describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
   it('Performer.Update.Post → one fan-out → the new actor name on every scene with the performer, no edit elsewhere', async () => {
+    const { world, queue, worker, conn } = rig;
     const sceneIds = world.stash.sceneIds();
     expect(sceneIds).toHaveLength(12);
 
     // 1. Sync the whole library once, through the inbox (as Sync All Scenes does).
-    for (const id of sceneIds) {
-      await conn.xadd(
-        `${world.prefix}:inbox`,
-        '*',
-        ...encodeInboxEntry({ sceneId: id, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
-      );
-    }
-    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 12, 30_000, 'the first sync of 12 scenes');
+    await rig.syncAll(sceneIds, 'the first sync of 12 scenes');
     const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.name === OLD_NAME));
     const others = sceneIds.filter((id) => !carriers.includes(id));
     expect(carriers.length).toBeGreaterThan(1);
@@ -83,21 +55,12 @@ describe('renaming a performer re-syncs exactly the scenes carrying it', () => {
     world.stash.renamePerformer(performerId, NEW_NAME);
     for (const id of sceneIds) expect(world.stash.scene(id)!.updated_at).toBe(updatedAt.get(id));
 
-    const hook = await runNode(
-      PLUGIN,
-      JSON.stringify({
-        server_connection: { Scheme: 'http', Host: '0.0.0.0', Port: 9, SessionCookie: null, Dir: pluginDir, PluginDir: pluginDir },
-        args: {
-          hookContext: {
-            id: Number(performerId),
-            type: 'Performer.Update.Post',
-            input: { id: performerId, name: NEW_NAME },
-            inputFields: ['name', 'id'],
-          },
-        },
-      }),
-      { REDIS_URL: world.env.REDIS_URL, REDIS_PREFIX: world.prefix },
-    );
+    const hook = await rig.runHook({
+      id: Number(performerId),
+      type: 'Performer.Update.Post',
+      input: { id: performerId, name: NEW_NAME },
+      inputFields: ['name', 'id'],
+    });
     expect(hook.code, hook.stderr).toBe(0);
     expect(JSON.parse(hook.stdout)).toEqual({ output: `queued performer ${performerId}: every scene with it is re-synced` });
 
