@@ -6,15 +6,14 @@
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, readsPerformerSceneCounts, type Config } from '../../src/core/config.js';
 import { keys } from '../../src/core/redis.js';
-import { PlexClient } from '../../src/plex/client.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import { decideHook } from '../../src/hook/decide.js';
 import { explainScene } from '../../src/explain/explain.js';
 import { syncScene as syncAny, type SyncDeps, type SyncedResult } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { PLEX_TOKEN, startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -44,31 +43,8 @@ afterAll(async () => {
 });
 
 function depsWith(env: Record<string, string> = {}): SyncDeps {
-  const config: Config = parseConfig({ ...world.env, SYNC_FIELDS: 'title,collection', ...env });
-  const plex = new PlexClient({
-    url: config.plex.url,
-    token: config.plex.token,
-    clientIdentifier: 'stash2plex-test',
-    pathMap: config.plex.pathMap,
-    // The path cache in Redis, as a worker keeps it (Reconcile Library reads it).
-    redis,
-    prefix: world.prefix,
-  });
-  const k = keys(world.prefix);
-  return {
-    plex,
-    stash: new StashClient({
-      url: config.stash.url,
-      apiKey: config.stash.apiKey,
-      posterMaxBytes: config.stash.posterMaxBytes,
-      performerSceneCounts: readsPerformerSceneCounts(config.sync),
-    }),
-    redis,
-    keys: k,
-    sync: config.sync,
-    posterMaxBytes: config.stash.posterMaxBytes,
-    collections: { plex, keys: k },
-  };
+  const deps = worldSyncDeps(world, redis, { SYNC_FIELDS: 'title,collection', ...env });
+  return { ...deps, collections: { plex: deps.plex, keys: keys(world.prefix) } };
 }
 
 const syncScene = async (id: string, d: SyncDeps) => (await syncAny(id, d)) as SyncedResult;

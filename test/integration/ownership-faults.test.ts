@@ -7,13 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import type { SyncError } from '../../src/core/errors.js';
 import { keys, ownershipKey } from '../../src/core/redis.js';
-import { PlexClient } from '../../src/plex/client.js';
 import { ROUTES } from '../../src/sim/plex.js';
-import { StashClient } from '../../src/stash-api/client.js';
 import { buildStatus } from '../../src/supervisor/status.js';
 import { parseConflict } from '../../src/sync/claims.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -33,23 +32,7 @@ afterAll(async () => {
 
 const k = () => keys(world.prefix);
 
-function depsWith(env: Record<string, string> = {}): SyncDeps {
-  const config = parseConfig({ ...world.env, SYNC_POSTER: 'false', ...env });
-  return {
-    plex: new PlexClient({
-      url: config.plex.url,
-      token: config.plex.token,
-      clientIdentifier: 'stash2plex-test',
-      pathMap: config.plex.pathMap,
-      redis,
-      prefix: world.prefix,
-    }),
-    stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey }),
-    redis,
-    keys: k(),
-    sync: config.sync,
-  };
-}
+const depsWith = (env: Record<string, string> = {}): SyncDeps => worldSyncDeps(world, redis, { SYNC_POSTER: 'false', ...env });
 
 /** A scene with title and details, and the Plex item of its file as an agent left it. */
 function pair(over: { folder?: string; name?: string; item?: boolean } = {}): { sceneId: string; ratingKey: string; file: string } {

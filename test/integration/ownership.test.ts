@@ -3,13 +3,11 @@
 // PRESERVE_PLEX_EDITS and SYNC_FIELDS.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config.js';
 import { keys, ownershipKey } from '../../src/core/redis.js';
-import { PlexClient } from '../../src/plex/client.js';
-import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { migrateLegacyPosterHashes } from '../../src/sync/ownership-store.js';
 import { testRedis } from '../helpers/redis.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -28,23 +26,7 @@ afterAll(async () => {
 });
 
 /** syncScene's dependencies under the world's settings plus `env`. */
-function depsWith(env: Record<string, string> = {}): SyncDeps {
-  const config = parseConfig({ ...world.env, ...env });
-  return {
-    plex: new PlexClient({
-      url: config.plex.url,
-      token: config.plex.token,
-      clientIdentifier: 'stash2plex-test',
-      pathMap: config.plex.pathMap,
-      redis,
-      prefix: world.prefix,
-    }),
-    stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
-    redis,
-    keys: keys(world.prefix),
-    sync: config.sync,
-  };
-}
+const depsWith = (env: Record<string, string> = {}): SyncDeps => worldSyncDeps(world, redis, env);
 
 const AGENT_POSTER = { bytes: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 9, 9, 9]), contentType: 'image/jpeg' };
 

@@ -4,20 +4,19 @@
 // and every rule (never written, changed in Plex since, dry run) holds.
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, originalsKey, ownershipKey, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
 import type { PlexEdit } from '../../src/model/types.js';
 import { startDashboard } from '../../src/dashboard/server.js';
-import { PlexClient } from '../../src/plex/client.js';
+import type { PlexClient } from '../../src/plex/client.js';
 import { runRestore, runResume } from '../../src/restore/from-config.js';
 import { restoreScenes } from '../../src/restore/run.js';
 import { PlexSimulator } from '../../src/sim/plex.js';
-import { StashClient } from '../../src/stash-api/client.js';
 import type { StatusJson } from '../../src/supervisor/status.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const quiet = createLogger({ level: 'silent' });
@@ -43,23 +42,7 @@ afterAll(async () => {
 
 const k = () => keys(world.prefix);
 
-function depsWith(env: Record<string, string> = {}): SyncDeps {
-  const config = parseConfig({ ...world.env, ...env });
-  return {
-    plex: new PlexClient({
-      url: config.plex.url,
-      token: config.plex.token,
-      clientIdentifier: 'stash2plex-test',
-      pathMap: config.plex.pathMap,
-      redis,
-      prefix: world.prefix,
-    }),
-    stash: new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, posterMaxBytes: config.stash.posterMaxBytes }),
-    redis,
-    keys: k(),
-    sync: config.sync,
-  };
-}
+const depsWith = (env: Record<string, string> = {}): SyncDeps => worldSyncDeps(world, redis, env);
 
 /** A Stash scene with every field, and its Plex item as the agent left it (values, a poster, nothing locked). */
 function agentPair(): { sceneId: string; ratingKey: string } {

@@ -15,8 +15,6 @@ import { initialBreaker, serializeBreaker } from '../../src/resilience/breaker.j
 import type { Outage } from '../../src/resilience/outages.js';
 import { serializeRamp, startRamp } from '../../src/resilience/ramp.js';
 import { SIM_STASH_KEY } from '../../src/sim/world.js';
-import { PlexClient } from '../../src/plex/client.js';
-import { StashClient } from '../../src/stash-api/client.js';
 import { syncScene } from '../../src/sync/processor.js';
 import { StashSimulator } from '../../src/sim/stash.js';
 import type { PluginLogLevel } from '../../src/hook/log-lines.js';
@@ -30,6 +28,7 @@ import { failAt, specs } from '../helpers/failed-jobs.js';
 import { freePort } from '../helpers/ports.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { M, outage, S } from '../helpers/outages.js';
 import { parseOutages } from '../../src/resilience/store.js';
@@ -559,18 +558,7 @@ describe('Restore Plex Metadata (dry run) and Restore Plex Metadata', () => {
     const world = await startWorld({ scenes: 2, prefixName: 'task-restore', env: { SYNC_POSTER: 'false', SYNC_FIELDS: TEXT_FIELDS } });
     const redis = connectRedis(world.config);
     try {
-      const deps = {
-        plex: new PlexClient({
-          url: world.config.plex.url,
-          token: world.config.plex.token,
-          clientIdentifier: 'stash2plex-test',
-          pathMap: world.config.plex.pathMap,
-        }),
-        stash: new StashClient({ url: world.config.stash.url, apiKey: world.config.stash.apiKey }),
-        redis,
-        keys: keys(world.prefix),
-        sync: world.config.sync,
-      };
+      const deps = worldSyncDeps(world, redis);
       const ids = [...world.ratingKeyOf.keys()];
       for (const id of ids) await syncScene(id, deps);
       const titles = () => ids.map((id) => world.plex.item(world.ratingKeyOf.get(id)!)!.title);

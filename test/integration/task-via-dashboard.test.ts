@@ -14,11 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import { startDashboard, type DashboardHandle } from '../../src/dashboard/server.js';
 import type { PluginLogLevel } from '../../src/hook/log-lines.js';
-import { PlexClient } from '../../src/plex/client.js';
-import { StashClient } from '../../src/stash-api/client.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { syncScene } from '../../src/sync/processor.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';
 
 const HOOK_TOKEN = 'task-hook-token-7f3a9c1e5b';
@@ -162,18 +161,7 @@ describe('with only STASH2PLEX_URL and HOOK_TOKEN, the task asks the dashboard a
   });
 
   it('Restore Plex Metadata (dry run): the same report of every scene with kept originals; nothing changes', async () => {
-    const deps = {
-      plex: new PlexClient({
-        url: world.config.plex.url,
-        token: world.config.plex.token,
-        clientIdentifier: 'stash2plex-test',
-        pathMap: world.config.plex.pathMap,
-      }),
-      stash: new StashClient({ url: world.config.stash.url, apiKey: world.config.stash.apiKey }),
-      redis,
-      keys: keys(world.prefix),
-      sync: world.config.sync,
-    };
+    const deps = worldSyncDeps(world, redis);
     const ids = [...world.ratingKeyOf.keys()];
     for (const id of ids) await syncScene(id, deps);
     const titles = () => ids.map((id) => world.plex.item(world.ratingKeyOf.get(id)!)!.title);
