@@ -196,7 +196,7 @@ export async function explainScene(deps: ExplainDeps, sceneId: string): Promise<
     conflict,
   };
   // As the sync decides: a collection made by hand in Plex is not stash2plex's to take the item out of.
-  const { record, ourCollections } = await readItemOwnership(deps, target, current, desired, true);
+  const { record, ourCollections } = await readItemOwnership(deps, target, current, desired.tags.collection ?? [], true);
   const decision = decideEdit(desired, current, record, {
     ...deps.sync,
     editBudget: deps.plex.editBudget(target.sectionKey, target.ratingKey),

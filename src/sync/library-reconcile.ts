@@ -22,11 +22,9 @@ import {
   tallyScene,
   type GapSettings,
   type LibraryReport,
-  type SceneInPlex,
 } from './library-gaps.js';
 import { LibraryIndex, type Candidate, type IndexPlexPort } from './library-index.js';
-import { readOwnership } from './ownership-store.js';
-import { ourCollectionTitles } from './collection-titles.js';
+import { readItemOwnership } from './processor.js';
 import { readSceneItems } from './scene-item.js';
 
 /** What the walk needs of the Stash client (src/stash-api/client.ts). */
@@ -176,7 +174,11 @@ async function classifyPage(
   report: LibraryReport,
 ): Promise<string[]> {
   const resolved = await resolvePage(deps, index, scenes);
-  const owned = await Promise.all(resolved.map(({ item }) => (item ? ownershipOf(deps, item) : Promise.resolve({ record: {} }))));
+  const owned = await Promise.all(
+    resolved.map(({ item }) =>
+      item ? readItemOwnership({ ...deps, sync: deps.settings }, item, item, [], true) : Promise.resolve({ record: {} }),
+    ),
+  );
   const toQueue: string[] = [];
   for (const [i, scene] of scenes.entries()) {
     const { item, ambiguous, moved } = resolved[i];
@@ -187,17 +189,6 @@ async function classifyPage(
     if (gaps.queue) toQueue.push(scene.id);
   }
   return toQueue;
-}
-
-/** The item's ownership record and, with collections synced, which of its collections are stash2plex's. */
-async function ownershipOf(deps: LibraryReconcileDeps, item: PlexItem): Promise<Pick<SceneInPlex, 'record' | 'ourCollections'>> {
-  const [record, ourCollections] = await Promise.all([
-    readOwnership(deps.redis, deps.keys, item.ratingKey),
-    deps.settings.fields.includes('collection')
-      ? ourCollectionTitles(deps.redis, deps.keys, item.sectionKey, { current: item.tags.collection ?? [], wanted: [] }, false)
-      : undefined,
-  ]);
-  return { record, ourCollections };
 }
 
 async function anyCovered(deps: LibraryReconcileDeps, scene: StashScene): Promise<boolean> {

@@ -260,10 +260,10 @@ export async function readItemOwnership(
   deps: Pick<SyncDeps, 'redis' | 'sync'> & { keys: Pick<Keys, 'own' | 'plexCollectionTitles'> },
   item: { ratingKey: string; sectionKey: string },
   current: PlexItem,
-  desired: DesiredPlexState,
+  wanted: readonly string[],
   readOnly = false,
 ): Promise<ItemOwnership> {
-  const titles = { current: current.tags.collection ?? [], wanted: desired.tags.collection ?? [] };
+  const titles = { current: current.tags.collection ?? [], wanted };
   const [record, ourCollections] = await Promise.all([
     readOwnership(deps.redis, deps.keys, item.ratingKey),
     deps.sync.fields.includes('collection') ? ourCollectionTitles(deps.redis, deps.keys, item.sectionKey, titles, !readOnly) : undefined,
@@ -303,7 +303,7 @@ export async function syncScene(sceneId: string, deps: SyncDeps): Promise<SyncRe
   }
   const wanted = sceneCollections(scene, deps.sync.collections);
   const desired = desiredState(scene, await photoLinks(deps), { ...deps.sync, collections: wanted.map((c) => c.title) });
-  const owned = await readItemOwnership(deps, target, current, desired);
+  const owned = await readItemOwnership(deps, target, current, desired.tags.collection ?? []);
   const { record } = owned;
   const edit = () => applyDecision(deps, target, current, desired, owned);
   const collections = collectionDeps(deps);
