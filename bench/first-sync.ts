@@ -5,8 +5,14 @@
 // table compares adaptive, fixed 32 and fixed 4 on 1 200 scenes. The scale is selectable:
 // S2P_BENCH_FIRST_SYNC_SCENES (default 100 000; --quick 10 000).
 //
+// A row of 100 000 scenes takes about an hour on this server model (7.5 Plex requests of 20 ms per scene ÷ 4
+// slots): from 10 000 scenes up, the three rows run side by side, each in a process of its own (its own
+// simulators, worker process and Redis prefix), and the table says how busy the machine's cores were.
+//
 //   node dist/bench/first-sync.js [--quick]
+//   node dist/bench/first-sync.js --row adaptive|single|fixed --scenes N --redis URL   (one row, JSON out)
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/log.js';
@@ -35,6 +41,8 @@ export interface FirstSyncOptions {
   stash?: ServerModel;
   /** Called every 100 ms while the sync runs (a test reads the published limiters). */
   onTick?: (run: { redis: RedisConnection; prefix: string }) => Promise<void> | void;
+  /** Called about once a minute with the scenes still to sync (long runs show progress). */
+  onProgress?: (left: number) => void;
 }
 
 export interface FirstSyncResult {
@@ -132,12 +140,18 @@ export async function firstSyncRun(opts: FirstSyncOptions): Promise<FirstSyncRes
   const started = performance.now();
   await queue.resume();
   let rss = NaN;
+  let reported = started;
   for (;;) {
     await sleep(100);
     rss = Math.max(Number.isNaN(rss) ? 0 : rss, workers.rss());
     if (opts.onTick) await opts.onTick({ redis: conn, prefix: config.redis.prefix });
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    if (c.waiting + c.active + c.delayed + c.prioritized === 0) break;
+    const left = c.waiting + c.active + c.delayed + c.prioritized;
+    if (left === 0) break;
+    if (opts.onProgress && performance.now() - reported >= 60_000) {
+      reported = performance.now();
+      opts.onProgress(left);
+    }
   }
   const ms = performance.now() - started;
   const busy = world.plex.busyFraction();
@@ -187,13 +201,71 @@ export function firstSyncScale(quick: boolean): number {
   return Number.isInteger(given) && given > 0 ? given : quick ? 10_000 : 100_000;
 }
 
+/** The first table's rows: the default, one scene per Stash read, a fixed limit. */
+const FIRST_SYNC_ROWS = {
+  adaptive: { label: 'adaptive (default), READ_BATCH=100', env: {} },
+  single: { label: 'adaptive, READ_BATCH=1', env: { READ_BATCH: '1' } },
+  fixed: {
+    label: 'fixed limit 4 (ADAPTIVE_CONCURRENCY=false, WORKER_CONCURRENCY=4)',
+    env: { ADAPTIVE_CONCURRENCY: 'false', WORKER_CONCURRENCY: '4' },
+  },
+} as const;
+type FirstSyncRowName = keyof typeof FIRST_SYNC_ROWS;
+const isRowName = (name: string | undefined): name is FirstSyncRowName => name !== undefined && name in FIRST_SYNC_ROWS;
+
+/** From this scale up the first table's rows run side by side (each alone would take ten minutes or more). */
+const SIDE_BY_SIDE_FROM = 10_000;
+
+/** The machine's CPU time counters (all cores, /proc/stat): busy share between two readings. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').split(/\s+/).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** One row as a process of its own (this file with --row): its result, read from its JSON output. */
+function rowInProcess(name: FirstSyncRowName, scenes: number, redisUrl: string): Promise<FirstSyncResult> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [script, '--row', name, '--scenes', String(scenes), '--redis', redisUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`first-sync row ${name} exited with ${code}`));
+      // JSON writes NaN (no worker RSS read) as null.
+      const result = JSON.parse(out) as Omit<FirstSyncResult, 'workerRssMb'> & { workerRssMb: number | null };
+      resolve({ ...result, workerRssMb: result.workerRssMb ?? NaN });
+    });
+  });
+}
+
+async function firstTable(n: number, redisUrl: string): Promise<{ rows: Row[]; note: string }> {
+  const names = Object.keys(FIRST_SYNC_ROWS) as FirstSyncRowName[];
+  const label = (name: FirstSyncRowName, r: FirstSyncResult) => row(FIRST_SYNC_ROWS[name].label, r);
+  if (n < SIDE_BY_SIDE_FROM) {
+    const rows: Row[] = [];
+    for (const name of names) {
+      const r = await firstSyncRun({ redisUrl, workers: 1, spawn: true, scenes: n, env: FIRST_SYNC_ROWS[name].env });
+      rows.push(label(name, r));
+    }
+    return { rows, note: '' };
+  }
+  const before = cpuTimes();
+  const results = await Promise.all(names.map((name) => rowInProcess(name, n, redisUrl)));
+  const after = cpuTimes();
+  const busy = (after.busy - before.busy) / (after.total - before.total);
+  const note = `The three rows ran side by side, each in its own process; the machine's ${cpus().length} cores were ${round(busy * 100, 0)} % busy over the run.\n`;
+  return { rows: names.map((name, i) => label(name, results[i])), note };
+}
+
 export async function runFirstSyncBench({ quick = false } = {}): Promise<string> {
   const n = firstSyncScale(quick);
   const redis = await privateRedis();
-  const base = { redisUrl: redis.url, workers: 1, spawn: true };
-  const adaptive = await firstSyncRun({ ...base, scenes: n });
-  const single = await firstSyncRun({ ...base, scenes: n, env: { READ_BATCH: '1' } });
-  const fixed = await firstSyncRun({ ...base, scenes: n, env: { ADAPTIVE_CONCURRENCY: 'false', WORKER_CONCURRENCY: '4' } });
+  const first = await firstTable(n, redis.url);
   const small = 1_200;
   const compare = { redisUrl: redis.url, workers: 1, scenes: small };
   const cases: [string, Record<string, string>, number][] = [
@@ -207,18 +279,29 @@ export async function runFirstSyncBench({ quick = false } = {}): Promise<string>
   redis.stop();
   const model = `Plex ${PLEX_MODEL.slots} at a time, Stash ${STASH_MODEL.slots} at a time, ${PLEX_MODEL.serviceMs} ms each`;
   return (
-    table(`First sync (${n} new scenes, each with a poster; ${model}; one worker process)`, [
-      row('adaptive (default), READ_BATCH=100', adaptive),
-      row('adaptive, READ_BATCH=1', single),
-      row('fixed limit 4 (ADAPTIVE_CONCURRENCY=false, WORKER_CONCURRENCY=4)', fixed),
-    ]) +
-    `\nTargets: wall / model ≤ 1.25 (model: the sum of Plex's service times ÷ its slots), p95 / idle ≤ 2.\n\n` +
+    table(`First sync (${n} new scenes, each with a poster; ${model}; one worker process)`, first.rows) +
+    `\nTargets: wall / model ≤ 1.25 (model: the sum of Plex's service times ÷ its slots), p95 / idle ≤ 2.\n${first.note}\n` +
     table(`Adaptive vs fixed concurrency (first sync of ${small} scenes; ${model}; worker roles in the bench's process)`, rows) +
     `\nTarget: adaptive p95 / idle ≤ 2 with Plex ≥ 80 % busy, with one worker process and with two.\n`
   );
 }
 
+/** `--row NAME --scenes N --redis URL`: one row of the first table, its result as JSON on stdout. */
+async function runOneRow(argv: readonly string[]): Promise<void> {
+  const arg = (flag: string) => argv[argv.indexOf(flag) + 1];
+  const name = arg('--row');
+  const scenes = Number(arg('--scenes'));
+  if (!isRowName(name) || !Number.isInteger(scenes) || scenes <= 0 || !arg('--redis')) {
+    process.stderr.write(`first-sync: --row must be one of ${Object.keys(FIRST_SYNC_ROWS).join(', ')}, with --scenes N and --redis URL\n`);
+    process.exit(2);
+  }
+  const onProgress = (left: number) => process.stderr.write(`[first-sync ${name}] ${scenes - left} of ${scenes} scenes synced\n`);
+  const r = await firstSyncRun({ redisUrl: arg('--redis'), workers: 1, spawn: true, scenes, env: FIRST_SYNC_ROWS[name].env, onProgress });
+  process.stdout.write(JSON.stringify(r));
+}
+
 if (isMain(import.meta.url)) {
-  process.stdout.write(await runFirstSyncBench({ quick: process.argv.includes('--quick') }));
+  if (process.argv.includes('--row')) await runOneRow(process.argv);
+  else process.stdout.write(await runFirstSyncBench({ quick: process.argv.includes('--quick') }));
   process.exit(0);
 }
