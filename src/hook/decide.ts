@@ -23,15 +23,17 @@ import { isObject } from '../core/is-object.js';
  * what Plex shows (src/sync/mapping.ts):
  * - title, details, date, rating100, studio_id (studio, and the studio collection), performer_ids
  *   (actors), tag_ids (genres, labels), code (the original title): mapped fields;
+ * - groups / movies (SceneUpdateInput) and group_ids / movie_ids (BulkSceneUpdateInput): the scene's
+ *   groups, its group collections (COLLECTION_SOURCES groups, the default) and POSTER_FROM=group's cover;
  * - cover_image: the screenshot, uploaded as the poster;
  * - primary_file_id (update) and file_ids (create): which file the scene is, i.e. which Plex item it
  *   resolves to by path, and the title fallback (the file name) of an untitled scene.
  * BulkSceneUpdateInput names its relations alike, as `{ids, mode}` objects (`tag_ids: {ids: ["7"],
  * mode: "ADD"}`; `{mode: "SET"}` alone clears them): the field is given, so the relation changed.
  * Not relevant (the edit is skipped): id/ids, director, url/urls, organized, o_counter,
- * play_count, play_duration, resume_time, gallery_ids, groups/movies/group_ids/movie_ids, stash_ids,
- * clientMutationId. The worker maps none of these; when the mapping grows (say director → Plex
- * director), add the field here — a test pins this set, so the two are changed together.
+ * play_count, play_duration, resume_time, gallery_ids, stash_ids, clientMutationId. The worker maps
+ * none of these; when the mapping grows (say director → Plex director), add the field here — a test pins
+ * this set, so the two are changed together.
  * A skipped edit still syncs whenever any relevant field changes later, or with Sync All.
  */
 export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
@@ -43,6 +45,10 @@ export const PLEX_RELEVANT_FIELDS: ReadonlySet<string> = new Set([
   'studio_id',
   'performer_ids',
   'tag_ids',
+  'groups',
+  'movies',
+  'group_ids',
+  'movie_ids',
   'cover_image',
   'primary_file_id',
   'file_ids',

@@ -18,7 +18,10 @@
 //     bulkSceneUpdate's are changed by their mode: SET, ADD or REMOVE (changeset_translator.go
 //     updateIds, updateIdsBulk, updateStrings(Bulk)). Deprecated or unused fields (o_counter,
 //     play_count, resume_time; play_duration, not simulated) are ignored; the ones the simulator does not
-//     model (galleries, groups, a cover by URL, the primary file) fail loudly rather than pass unseen.
+//     model (galleries, a cover by URL, the primary file) fail loudly rather than pass unseen.
+//   - Groups: sceneUpdate's `groups` (else the deprecated `movies`) replace the scene's groups
+//     (updateGroupIDs / updateGroupIDsFromMovies, mode SET; a scene's index in a group is not simulated);
+//     bulkSceneUpdate's `group_ids` (else `movie_ids`) change them by mode (updateGroupIDsBulk).
 import { GraphQLError } from 'graphql';
 
 /** A hook's context, as Stash serialises it into the plugin input's `args.hookContext`. */
@@ -46,6 +49,7 @@ export interface ScenePatch {
   studio_id?: string | null;
   performer_ids?: string[];
   tag_ids?: string[];
+  group_ids?: string[];
   cover?: { bytes: Buffer; contentType: string };
 }
 
@@ -53,6 +57,7 @@ export interface ScenePatch {
 export interface SceneRelations {
   performer_ids: readonly string[];
   tag_ids: readonly string[];
+  group_ids: readonly string[];
   urls: readonly string[];
 }
 
@@ -236,7 +241,10 @@ export function scenePatch(input: GraphQLInput): ScenePatch {
     patch.stash_ids = given.map(({ endpoint, stash_id }) => ({ endpoint, stash_id }));
   }
   if (input.cover_image !== null && input.cover_image !== undefined) patch.cover = coverOf(input.cover_image);
-  refuseUnsimulated(input, ['gallery_ids', 'movies', 'groups', 'primary_file_id']);
+  const groupIds = (list: unknown, key: 'group_id' | 'movie_id') => ((list as GraphQLInput[] | null) ?? []).map((g) => String(g[key]));
+  if ('groups' in input) patch.group_ids = groupIds(input.groups, 'group_id');
+  else if ('movies' in input) patch.group_ids = groupIds(input.movies, 'movie_id');
+  refuseUnsimulated(input, ['gallery_ids', 'primary_file_id']);
   return patch;
 }
 
@@ -252,15 +260,17 @@ function byMode(current: readonly string[], change: { items?: readonly string[] 
 export function bulkScenePatch(input: GraphQLInput, scene: SceneRelations): ScenePatch {
   const patch: ScenePatch = {};
   ownFields(input, patch);
-  const relation = (f: 'performer_ids' | 'tag_ids') => {
-    const v = input[f] as { ids?: string[] | null; mode: string } | null | undefined;
+  const relation = (f: 'performer_ids' | 'tag_ids' | 'group_ids', given: string = f) => {
+    const v = input[given] as { ids?: string[] | null; mode: string } | null | undefined;
     if (v) patch[f] = byMode(scene[f], { items: v.ids, mode: v.mode });
   };
   relation('performer_ids');
   relation('tag_ids');
+  if (input.group_ids) relation('group_ids');
+  else relation('group_ids', 'movie_ids');
   const urls = input.urls as { values?: string[] | null; mode: string } | null | undefined;
   if (urls) patch.urls = byMode(scene.urls, { items: urls.values?.map((u) => u.trim()), mode: urls.mode });
   else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [asText(input.url).trim()]; // legacy
-  refuseUnsimulated(input, ['gallery_ids', 'group_ids', 'movie_ids']);
+  refuseUnsimulated(input, ['gallery_ids']);
   return patch;
 }

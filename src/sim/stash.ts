@@ -651,6 +651,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       if (patch.studio_id) this.mustNamed('studio', patch.studio_id);
       for (const x of patch.performer_ids ?? []) this.mustNamed('performer', x);
       for (const x of patch.tag_ids ?? []) this.mustNamed('tag', x);
+      for (const x of patch.group_ids ?? []) if (!this.groups.has(x)) throw new GraphQLError(`group with id ${x} not found`);
     }
     for (const { id, patch } of changes) {
       const { cover, ...fields } = patch;

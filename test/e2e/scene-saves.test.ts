@@ -78,6 +78,7 @@ async function mutate(query: string, input: unknown): Promise<{ id: string }[]> 
   expect(body.errors).toBeUndefined();
   return Object.values(body.data!)[0];
 }
+const SCENE_UPDATE = 'mutation SceneUpdate($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id } }';
 const SCENES_UPDATE = 'mutation ScenesUpdate($input: [SceneUpdateInput!]!) { scenesUpdate(input: $input) { id } }';
 const BULK_SCENE_UPDATE = 'mutation BulkSceneUpdate($input: BulkSceneUpdateInput!) { bulkSceneUpdate(input: $input) { id } }';
 
@@ -142,5 +143,24 @@ describe('Stash scene saves → hook → Redis inbox → worker → Plex', () =>
   it("scenesUpdate (2 scenes) and bulkSceneUpdate (3 scenes) through the dashboard's HTTP hook", async () => {
     world.stash.onHook = postHttpHook;
     await saveAndSee(['6', '7', '8', '9', '10'], 'HTTP');
+  });
+
+  // A scene's groups make its group collections (COLLECTION_SOURCES groups, the default): putting it in a
+  // group is an edit Plex shows, from the scene's page (sceneUpdate `groups`) or the list's bulk edit
+  // (bulkSceneUpdate `group_ids`, by mode).
+  it("a scene put in a group (sceneUpdate groups, bulkSceneUpdate group_ids) joins the group's collection", async () => {
+    world.stash.onHook = postHttpHook;
+    const group = world.stash.addGroup('Saves saga');
+    answers = [];
+    await mutate(SCENE_UPDATE, { id: '1', groups: [{ group_id: group, scene_index: 1 }] });
+    await mutate(BULK_SCENE_UPDATE, { ids: ['2', '3'], group_ids: { ids: [group], mode: 'ADD' } });
+    expect(world.stash.hookFailures).toEqual([]);
+    expect(answers).toEqual(['1', '2', '3'].map((id) => ({ id: Number(id), answer: { output: `queued scene ${id}` } })));
+    const collection = () => world.plex.collection(world.plex.sections()[0].key, 'Saves saga');
+    await waitFor(() => collection()?.childCount === 3, 30_000, "Plex's group collection with the three scenes");
+    for (const id of ['1', '2', '3']) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.collection).toContain('Saves saga');
+    // Taken out of the group (the deprecated `movies`, empty): the collection loses the scene.
+    await mutate(SCENE_UPDATE, { id: '1', movies: [] });
+    await waitFor(() => collection()?.childCount === 2, 30_000, 'the collection without scene 1');
   });
 });
