@@ -12,6 +12,13 @@ export interface BreakerGate {
   /** Whether the breaker is CLOSED (missing or unreadable reads as CLOSED), through the same cache. */
   breakerClosed(): Promise<boolean>;
   /**
+   * Whether a job must wait before it starts: the breaker is OPEN and a supervisor leader is alive. Its
+   * queue is paused then; a job that starts anyway (a resume behind the supervisor's back, a race with its
+   * pause) would reach a Plex that may just be back outside the trial and the ramp. Without a live
+   * supervisor nothing would ever release it, so it runs.
+   */
+  holdsNewWork(): Promise<boolean>;
+  /**
    * Records that job `jobId` met a 401/403 from Plex (or a Stash fault: `of` 'stash') now; answers when
    * it last did before (null the first time).
    */
@@ -37,7 +44,7 @@ export function breakerGate(
   ttlMs = 1_000,
   now = Date.now,
 ): BreakerGate {
-  let cached: { at: number; state: GateState; closed: boolean } | undefined;
+  let cached: { at: number; state: GateState; closed: boolean; holdsNewWork: boolean } | undefined;
   const read = async () => {
     const t = now();
     if (!cached || t - cached.at >= ttlMs) {
@@ -50,15 +57,18 @@ export function breakerGate(
       ]);
       const open = breaker !== null && breaker.state.state !== 'CLOSED';
       const { tokenRejected, tokenCheckedAt, stashKeyRejected, stashDown, stashCheckedAt } = health;
-      const holding = open || (lease !== null && leaseAlive(lease));
+      const leader = lease !== null && leaseAlive(lease);
+      const holding = open || leader;
       const stash = { stashWatched: health.stashLastCheckAt !== null, stashKeyRejected, stashDown, stashCheckedAt };
-      cached = { at: t, state: { holding, tokenRejected, tokenCheckedAt, ...stash }, closed: !open };
+      const holdsNewWork = leader && breaker?.state.state === 'OPEN';
+      cached = { at: t, state: { holding, tokenRejected, tokenCheckedAt, ...stash }, closed: !open, holdsNewWork };
     }
     return cached;
   };
   return {
     state: async () => (await read()).state,
     breakerClosed: async () => (await read()).closed,
+    holdsNewWork: async () => (await read()).holdsNewWork,
     async recordAuthError(jobId, of = 'plex') {
       const previous = await redis.set(
         `${of === 'plex' ? keys.authHeld : keys.stashHeld}:${jobId}`,

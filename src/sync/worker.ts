@@ -82,6 +82,12 @@ export function createSyncWorker(opts: SyncWorkerOptions): Worker<SyncJobData, S
         formatFailedReason('InvalidJob', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
       );
     }
+    if (gate && (await gate.holdsNewWork())) {
+      // Plex is down and the supervisor holds the queue: wait for its trial without touching Plex or an attempt.
+      log.debug({ jobId: job.id }, 'job held at its start: the breaker is OPEN');
+      await job.moveToDelayed(Date.now() + (opts.holdMs ?? 1_000), token);
+      throw new DelayedError();
+    }
     // From now on a new edit of this scene gets a job of its own: this run may have read Stash too early.
     await job.removeDeduplicationKey().catch(() => false);
     const started = performance.now();

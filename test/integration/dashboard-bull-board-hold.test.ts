@@ -1,8 +1,9 @@
 // The supervisor's pause holds against Bull Board, end to end over HTTP: during an outage Bull Board's
 // "resume" (its API route PUT /queues/api/queues/:queueName/resume, and resume-all) is refused with the
-// reason; a resume behind the supervisor's back (BullMQ's own) is undone within a second; "retry all"
-// while paused is taken, but the retried jobs wait for Plex and then run under the trial limit and the
-// ramp, never all at once. Real Redis, real worker and supervisor, the Plex simulator over HTTP.
+// reason; a resume behind the supervisor's back (BullMQ's own) is undone within a second, and the jobs it
+// let start wait for the trial; "retry all" while paused is taken, but the retried jobs wait for Plex and
+// then run under the trial limit and the ramp, never all at once. Real Redis, real worker and supervisor,
+// the Plex simulator over HTTP.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys } from '../../src/core/redis.js';
@@ -108,6 +109,9 @@ describe('Bull Board against the supervisor’s pause', () => {
       expect(await queue.isPaused()).toBe(true);
 
       // A resume behind the supervisor's back (BullMQ's own, as a script would): paused again within a second.
+      // The jobs it let start wait without touching Plex (the breaker is OPEN): Stash answering slowly, they
+      // would otherwise reach Plex only once it is back, all at once, outside the trial and the ramp.
+      world.stash.setLatencyMs(300);
       await queue.resume();
       const resumedAt = Date.now();
       await waitFor(() => queue.isPaused(), 1_000, 'paused again by the supervisor');
@@ -116,6 +120,7 @@ describe('Bull Board against the supervisor’s pause', () => {
 
       // Plex back: trial, ramp; the retried jobs run no faster than the ramp allows, and all sync.
       await world.plex.setMode('up');
+      world.stash.setLatencyMs(0);
       await waitFor(async () => (await queue.getJobCounts('completed')).completed === SCENES, 60_000, 'all retried jobs synced', 200);
       expect((await queue.getJobCounts('failed')).failed).toBe(0);
       for (const id of ids) expect(world.plex.item(world.ratingKeyOf.get(id)!)!.title).toBe(`Held ${id}`);

@@ -71,6 +71,22 @@ describe('breakerGate', () => {
     expect((await gate.state()).holding).toBe(false);
   });
 
+  it('holds a job at its start only while the breaker is OPEN and a supervisor is alive to release it', async () => {
+    const { k, write } = await setup();
+    const fresh = () => breakerGate(redis, k, 0);
+    await write(breakerWrites(k, open(NOW), '5-0'));
+    // OPEN, no supervisor: nothing would ever release it, so it runs (and its failures are held).
+    expect(await fresh().holdsNewWork()).toBe(false);
+    await new LeaderLease(redis, k.leader, 'sup-1', 60_000).tryAcquire();
+    expect(await fresh().holdsNewWork()).toBe(true);
+    // HALF_OPEN: the trial's jobs run; CLOSED: everything runs.
+    await write(breakerWrites(k, { ...open(NOW), state: 'HALF_OPEN' }, '6-0'));
+    expect((await readBreaker(redis, k, NOW, [])).state.state).toBe('HALF_OPEN');
+    expect(await fresh().holdsNewWork()).toBe(false);
+    await write(breakerWrites(k, initialBreaker(NOW), '7-0'));
+    expect(await fresh().holdsNewWork()).toBe(false);
+  });
+
   it('a health record of the wrong Redis type reads as the token not judged', async () => {
     const { k, gate } = await setup();
     await redis.hset(k.health, { tokenRejected: 'true' });
