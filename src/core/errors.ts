@@ -186,3 +186,15 @@ export function classify(service: Service, failure: { status: number } | { error
 export class ReconcileIndexLost extends Error {
   override name = 'ReconcileIndexLost';
 }
+
+/** A long run (Reconcile Library, a restore) stopped between steps because its signal fired. */
+export class RunStopped extends Error {
+  override name = 'RunStopped';
+}
+
+/** Throws RunStopped, saying how far the run got and why, once `signal` has fired; else nothing. */
+export function stopIfAborted(signal: AbortSignal | undefined, howFar: string): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  throw new RunStopped(`stopped ${howFar}: ${reason instanceof Error ? reason.message : String(reason)}`);
+}

@@ -146,8 +146,8 @@ function libraryReconciler(opts: DashboardAppOptions): DashboardPorts['reconcile
   if (!queue) return null;
   // The status page's run and a Stash task's share the run's index in Redis: one at a time.
   return oneAtATime(
-    (dryRun: boolean, onProgress?: (p: LibraryProgress) => void) =>
-      runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue, onProgress }),
+    (dryRun: boolean, onProgress?: (p: LibraryProgress) => void, signal?: AbortSignal) =>
+      runLibraryReconcile(opts.config, { dryRun, log: opts.log, redis: opts.redis, queue, onProgress, signal }),
     'a Reconcile Library run is in progress here; try again when it has finished',
   );
 }
@@ -158,8 +158,8 @@ function restorers(opts: DashboardAppOptions): Pick<DashboardPorts, 'restore' | 
   const { config, redis, log } = opts;
   return {
     restore: oneAtATime(
-      (scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) =>
-        runRestore(config, { scope, dryRun, log, redis, onProgress }),
+      (scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void, signal?: AbortSignal) =>
+        runRestore(config, { scope, dryRun, log, redis, onProgress, signal }),
       'a restore is in progress here; try again when it has finished',
     ),
     resume: queue ? (scope, dryRun) => runResume(config, { scope, dryRun, redis, queue }) : null,

@@ -7,6 +7,8 @@
 //   {"result":{…}}        the last line: the run's result (the report the plugin renders as a local run)
 //   {"error":"…","status":503}  or this instead: why it failed, with the status a plain answer would have had
 // A refusal before the run (bad body, one already running) is an ordinary JSON answer with its status.
+// A caller that goes before the end (the task cancelled in Stash, which kills the plugin; a cut
+// connection) stops the run at its next step: nobody would read the rest, and the person was told it failed.
 // Every string is redacted (./respond.ts redactDeep).
 import type { RequestHandler, Response } from 'express';
 import { redact, type Logger } from '../core/log.js';
@@ -21,8 +23,14 @@ export const TASK_HEARTBEAT_MS = 5_000;
 /** Progress lines are written at most this often (the last one always). */
 export const TASK_PROGRESS_MS = 500;
 
-/** A task's run: reports progress, resolves with its result (JSON), throws an HttpError for an expected failure. */
-export type TaskRun = (progress: (update: unknown) => void) => Promise<unknown>;
+/**
+ * A task's run: reports progress, resolves with its result (JSON), throws an HttpError for an expected
+ * failure. `signal` fires when the caller has gone: a long run stops at its next step.
+ */
+export type TaskRun = (progress: (update: unknown) => void, signal?: AbortSignal) => Promise<unknown>;
+
+/** Why a run's signal fired: the words the run's failure (and the status page) gives. */
+export const CALLER_GONE = 'the Stash task that asked for it went away (cancelled in Stash, or its connection was cut)';
 
 /** A refusal before the run, or the run. */
 export type TaskStart = { reply: Reply } | { run: TaskRun };
@@ -52,7 +60,12 @@ export function toTaskStream(handler: StashTaskHandler, sendJson: SendJson, secr
     res.flushHeaders();
     writeLine(res, { alive: true }, secrets);
     const heartbeat = setInterval(() => writeLine(res, { alive: true }, secrets), TASK_HEARTBEAT_MS);
-    res.once('close', () => clearInterval(heartbeat));
+    const callerGone = new AbortController();
+    res.once('close', () => {
+      clearInterval(heartbeat);
+      // Closed before our end: the caller went.
+      if (!res.writableEnded) callerGone.abort(new Error(CALLER_GONE));
+    });
     let shownAt = 0;
     let pending: unknown;
     const progress = (update: unknown) => {
@@ -63,10 +76,14 @@ export function toTaskStream(handler: StashTaskHandler, sendJson: SendJson, secr
       pending = undefined;
     };
     try {
-      const result = await start.run(progress);
+      const result = await start.run(progress, callerGone.signal);
       if (pending !== undefined) writeLine(res, { progress: pending }, secrets);
       writeLine(res, { result }, secrets);
     } catch (err) {
+      if (callerGone.signal.aborted) {
+        log.info({ path: req.path, err: redact(String((err as Error)?.message ?? err), secrets) }, 'dashboard: Stash task stopped');
+        return;
+      }
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof HttpError ? err.message : 'internal error';
       log[status >= 500 && !(err instanceof HttpError) ? 'error' : 'warn'](

@@ -2,7 +2,7 @@
 // ./plan.ts sent to its Plex item, the scene excluded from sync, and the item's ownership record and
 // originals forgotten, so a later resume starts as a first sync would. A dry run reads and plans only.
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
-import { SyncError } from '../core/errors.js';
+import { stopIfAborted, SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexEdit, PlexItem, PlexPoster } from '../model/types.js';
@@ -44,6 +44,8 @@ export interface RestoreOptions {
   scope: RestoreScope;
   dryRun: boolean;
   onProgress?: (p: RestoreProgress) => void;
+  /** Stops the run before its next scene once fired (the Stash task that asked for it went away). */
+  signal?: AbortSignal;
 }
 
 export interface SceneRestore {
@@ -194,6 +196,7 @@ export async function restoreScenes(deps: RestoreDeps, opts: RestoreOptions): Pr
   };
   for await (const ids of scopeScenes(deps, opts.scope)) {
     for (const sceneId of ids) {
+      stopIfAborted(opts.signal, `after ${summary.examined} scenes`);
       const s = await restoreOrReport(deps, sceneId, opts.dryRun);
       summary.examined++;
       if (s.restored.length > 0) summary.restored++;

@@ -32,6 +32,8 @@ export interface LibraryRunOptions {
   toInbox?: (sceneIds: string[]) => Promise<number>;
   /** Stash page size (default 1000). */
   perPage?: number;
+  /** Stops the run before its next page once fired. */
+  signal?: AbortSignal;
 }
 
 /** Why a run cannot start: a missing setting (the caller says it its way). */
@@ -78,6 +80,7 @@ export async function runLibraryReconcile(config: Config, opts: LibraryRunOption
       onProgress: opts.onProgress,
       log: opts.log,
       perPage: opts.perPage,
+      signal: opts.signal,
     });
     await storeLibraryReport(redis, k, report);
     opts.log.info({ ...report }, `reconcile library: ${report.scanned} scenes read; ${reportSummary(report)}`);

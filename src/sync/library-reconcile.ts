@@ -9,7 +9,7 @@
 // workers have synced costs no listing. Items are read ITEMS_PER_REQUEST to a request
 // (`GET /library/metadata/{k1},{k2},…`), a few requests at a time.
 import { randomUUID } from 'node:crypto';
-import { ReconcileIndexLost } from '../core/errors.js';
+import { ReconcileIndexLost, stopIfAborted } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexItem, StashScene } from '../model/types.js';
@@ -70,6 +70,8 @@ export interface LibraryReconcileDeps {
   now?: () => number;
   /** Stash page size (default and most 1000). */
   perPage?: number;
+  /** Stops the walk before the next page once fired (the Stash task that asked for it went away). */
+  signal?: AbortSignal;
   /** Item reads in flight at once (default 4, each of up to ITEMS_PER_REQUEST items). */
   itemConcurrency?: number;
   /** Keys of one item read (default 100, ITEMS_PER_REQUEST: one request each; getItems splits a larger one). */
@@ -206,6 +208,7 @@ export async function reconcileLibrary(deps: LibraryReconcileDeps): Promise<Libr
   try {
     for await (const { count, scenes } of deps.stash.scenePages(deps.perPage)) {
       total = Math.max(count, report.scanned + scenes.length);
+      stopIfAborted(deps.signal, `after ${report.scanned} of ${total} scenes`);
       const ids = await classifyPage(deps, index, scenes, report);
       if (deps.enqueue && ids.length > 0) {
         const handed = await deps.enqueue(ids);

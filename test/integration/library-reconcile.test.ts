@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReconcileIndexLost } from '../../src/core/errors.js';
+import { ReconcileIndexLost, RunStopped } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, type RedisConnection } from '../../src/core/redis.js';
 import type { SyncJobData } from '../../src/model/inbox-item.js';
@@ -23,6 +23,7 @@ import { SIM_STASH_KEY } from '../../src/sim/world.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { reportLines } from '../../src/sync/library-gaps.js';
 import { readLibraryReport, runLibraryReconcile } from '../../src/sync/library-reconcile-run.js';
+import { parseLibraryFailure, readLibraryFailureText } from '../../src/sync/library-report-store.js';
 import { createSyncQueue, enqueueSync } from '../../src/sync/queue.js';
 import { startProxy } from '../helpers/plex-proxy.js';
 import { testRedisUrl } from '../helpers/redis.js';
@@ -362,6 +363,29 @@ describe('an index Redis loses mid-run (evicted, flushed)', () => {
     expect(await queuedIds(r)).toEqual(ids(1, 10));
     expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toBeNull();
     expect(await r.redis.keys(`${keys(r.world.prefix).reconcileIndex}:*`)).toEqual([]);
+  });
+});
+
+describe('a run whose caller went (the Stash task cancelled)', () => {
+  it('stops before its next page: what it queued stays queued, the failure says how far it got and why', async () => {
+    const r = await rig(20);
+    const stop = new AbortController();
+    const run = runLibraryReconcile(r.world.config, {
+      dryRun: false,
+      log: quiet,
+      perPage: 5,
+      signal: stop.signal,
+      // Two pages done: the caller goes.
+      onProgress: (p) => p.scanned === 10 && stop.abort(new Error('the Stash task went away')),
+    });
+    await expect(run).rejects.toThrow(RunStopped);
+    await expect(run).rejects.toThrow('stopped after 10 of 20 scenes: the Stash task went away');
+    expect(await queuedIds(r)).toEqual(ids(1, 10));
+    expect(await readLibraryReport(r.redis, keys(r.world.prefix))).toBeNull();
+    expect(parseLibraryFailure(await readLibraryFailureText(r.redis, keys(r.world.prefix)))).toMatchObject({
+      dryRun: false,
+      error: 'stopped after 10 of 20 scenes: the Stash task went away',
+    });
   });
 });
 

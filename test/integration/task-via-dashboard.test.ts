@@ -16,8 +16,10 @@ import { startDashboard, type DashboardHandle } from '../../src/dashboard/server
 import type { PluginLogLevel } from '../../src/hook/log-lines.js';
 import { runTask, type TaskContext } from '../../src/stash-plugin/tasks.js';
 import { syncScene } from '../../src/sync/processor.js';
+import { parseLibraryFailure, readLibraryFailureText } from '../../src/sync/library-report-store.js';
 import { createSyncQueue } from '../../src/sync/queue.js';
 import { worldSyncDeps } from '../helpers/sync-deps.js';
+import { waitFor } from '../helpers/wait.js';
 import { PLEX_TOKEN, STASH_KEY, startWorld, type World } from '../helpers/world.js';
 
 const HOOK_TOKEN = 'task-hook-token-7f3a9c1e5b';
@@ -309,6 +311,30 @@ describe('the routes', () => {
     expect(realRestore.status).toBe(400);
     const large = await post('explain', { headers: bearer, body: JSON.stringify({ sceneId: 'x'.repeat(20_000) }) });
     expect(large.status).toBe(413);
+  });
+
+  // Stash kills a cancelled task's plugin process: its request to the dashboard ends mid-stream.
+  it('a caller that goes mid-run stops the run at its next page: the failure kept for the status page says why', async () => {
+    await redis.del(keys(world.prefix).reconcileFailure);
+    world.stash.setLatencyMs(1_000);
+    try {
+      const gone = new AbortController();
+      const res = await post('reconcile-library', { headers: bearer, body: '{}', signal: gone.signal });
+      expect(res.status).toBe(200);
+      expect(new TextDecoder().decode((await res.body!.getReader().read()).value)).toContain('{"alive":true}');
+      gone.abort();
+      const failure = async () => parseLibraryFailure(await readLibraryFailureText(redis, keys(world.prefix)));
+      await waitFor(async () => (await failure()) !== null, 15_000, 'the stopped run kept as a failure');
+      expect((await failure())?.error).toBe(
+        'stopped after 0 of 3 scenes: the Stash task that asked for it went away (cancelled in Stash, or its connection was cut)',
+      );
+      expect(dashboardLog.join('')).toContain('dashboard: Stash task stopped');
+    } finally {
+      world.stash.setLatencyMs(0);
+    }
+    // The next run is not refused as one in progress.
+    const next = await post('reconcile-library', { headers: bearer, body: '{}' });
+    expect((await next.text()).trim().split('\n').at(-1)).toMatch(/^\{"result":\{/);
   });
 
   it('the token is in no log line of the dashboard, no answer, no task line or message', async () => {

@@ -375,9 +375,11 @@ describe("the Stash tasks' routes", () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const calls: boolean[] = [];
+    const signals: (AbortSignal | undefined)[] = [];
     const handler = stashTaskReconcileHandler({
-      reconcileLibrary: async (dryRun, onProgress) => {
+      reconcileLibrary: async (dryRun, onProgress, signal) => {
         calls.push(dryRun);
+        signals.push(signal);
         onProgress?.({ scanned: 1, total: 2, queued: 0, sentToInbox: 0 });
         await held;
         return report;
@@ -389,11 +391,14 @@ describe("the Stash tasks' routes", () => {
     const first = handler(raw(''));
     if (!('run' in first)) throw new Error('expected a run');
     const progress: unknown[] = [];
-    const running = first.run((p) => progress.push(p));
+    const callerGone = new AbortController();
+    const running = first.run((p) => progress.push(p), callerGone.signal);
     expect(handler(raw('{"dryRun":false}'))).toMatchObject({ reply: { status: 409 } });
     release();
     expect(await running).toBe(report);
     expect(progress).toEqual([{ scanned: 1, total: 2, queued: 0, sentToInbox: 0 }]);
+    // The stream's signal reaches the run (it stops the walk when the Stash task goes).
+    expect(signals[0]).toBe(callerGone.signal);
     const real = handler(raw('{"dryRun":false}'));
     if (!('run' in real)) throw new Error('expected a run');
     await real.run(() => undefined);

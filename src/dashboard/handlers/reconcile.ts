@@ -13,9 +13,12 @@ import { HttpError } from '../timeout.js';
 /** Unknown keys are refused, as for /api/requeue (a misspelt `dry_run` must not pass for a dry run). */
 const reconcileBodySchema = z.strictObject({ dryRun: z.boolean().optional() });
 
+/** Runs Reconcile Library on the sync queue (`signal` stops it between pages); null without a sync queue. */
+export type ReconcileLibraryPort =
+  ((dryRun: boolean, onProgress?: (p: LibraryProgress) => void, signal?: AbortSignal) => Promise<LibraryReport>) | null;
+
 export interface ReconcilePorts {
-  /** Runs Reconcile Library on the sync queue; null when this dashboard serves no sync queue. */
-  reconcileLibrary: ((dryRun: boolean, onProgress?: (p: LibraryProgress) => void) => Promise<LibraryReport>) | null;
+  reconcileLibrary: ReconcileLibraryPort;
   redisAnswers(): Promise<unknown>;
   log: Pick<Logger, 'info'>;
 }

@@ -32,9 +32,13 @@ const scopeBodySchema = z
 
 const USAGE = 'the body must be a JSON object: {"sceneIds": ["12", …] | "all": true, "dryRun"?: boolean}';
 
+/** Runs a restore (`signal` stops it between scenes); null when this dashboard cannot (no Plex settings). */
+export type RestorePort =
+  | ((scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void, signal?: AbortSignal) => Promise<RestoreSummary>)
+  | null;
+
 export interface RestorePorts {
-  /** Runs a restore; null when this dashboard cannot (no Plex settings). */
-  restore: ((scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) => Promise<RestoreSummary>) | null;
+  restore: RestorePort;
   /** Brings scenes back into sync (their syncs queued); null without a sync queue. */
   resume: ((scope: RestoreScope, dryRun: boolean) => Promise<ResumeSummary>) | null;
   redisAnswers(): Promise<unknown>;

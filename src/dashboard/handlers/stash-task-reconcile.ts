@@ -1,20 +1,18 @@
 // POST /api/stash/task/reconcile-library (hook-token): Reconcile Library for the Stash task of that name
 // when the plugin has no Plex credentials (../task-stream.ts). `{"dryRun": false}` for a real run, which
 // queues the scenes a sync would fix, as POST /api/reconcile does; a dry run otherwise. The result is the
-// report (src/sync/library-gaps.ts), which the plugin logs as a local run would.
+// report (src/sync/library-gaps.ts), which the plugin logs as a local run would. A task cancelled in Stash
+// stops the run at its next page (../task-stream.ts); what it queued stays queued.
 import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
-import type { LibraryReport } from '../../sync/library-gaps.js';
-import type { LibraryProgress } from '../../sync/library-reconcile.js';
 import { json, jsonBody } from '../reply.js';
 import type { StashTaskHandler } from '../task-stream.js';
-import { reconcileFailure } from './reconcile.js';
+import { reconcileFailure, type ReconcileLibraryPort } from './reconcile.js';
 
 const bodySchema = z.strictObject({ dryRun: z.boolean().optional() });
 
 export interface StashTaskReconcilePorts {
-  /** Runs Reconcile Library on the sync queue; null when this dashboard serves no sync queue. */
-  reconcileLibrary: ((dryRun: boolean, onProgress?: (p: LibraryProgress) => void) => Promise<LibraryReport>) | null;
+  reconcileLibrary: ReconcileLibraryPort;
   redisAnswers(): Promise<unknown>;
   log: Pick<Logger, 'info'>;
 }
@@ -31,10 +29,10 @@ export function stashTaskReconcileHandler(ports: StashTaskReconcilePorts): Stash
     const dryRun = parsed.data.dryRun !== false;
     ports.log.info({ remote: req.remote, dryRun }, `dashboard: Reconcile Library requested by a Stash task${dryRun ? ' (dry run)' : ''}`);
     return {
-      run: async (progress) => {
+      run: async (progress, signal) => {
         try {
           await ports.redisAnswers();
-          return await reconcile(dryRun, progress);
+          return await reconcile(dryRun, progress, signal);
         } catch (err) {
           throw reconcileFailure(err);
         } finally {

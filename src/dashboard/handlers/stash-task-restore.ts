@@ -2,21 +2,21 @@
 // that name when the plugin has no Plex credentials (../task-stream.ts): every scene with kept originals,
 // nothing changed. Only the dry run: a real restore writes to Plex and holds scenes out of sync, which
 // the hook token does not allow (the status page and `npm run restore` do). The result is the summary
-// (src/restore/run.ts), which the plugin logs as a local run would.
+// (src/restore/run.ts), which the plugin logs as a local run would. A task cancelled in Stash stops the run
+// at its next scene (../task-stream.ts).
 import { z } from 'zod';
 import type { Logger } from '../../core/log.js';
 import { RestoreUnavailable } from '../../restore/from-config.js';
-import type { RestoreProgress, RestoreScope, RestoreSummary } from '../../restore/run.js';
 import { json, jsonBody } from '../reply.js';
 import type { StashTaskHandler } from '../task-stream.js';
 import { HttpError } from '../timeout.js';
+import type { RestorePort } from './restore.js';
 
 /** Nothing to choose: a task takes no scene list, and only the dry run is served here. */
 const bodySchema = z.strictObject({});
 
 export interface StashTaskRestorePorts {
-  /** Runs a restore; null when this dashboard cannot. */
-  restore: ((scope: RestoreScope, dryRun: boolean, onProgress?: (p: RestoreProgress) => void) => Promise<RestoreSummary>) | null;
+  restore: RestorePort;
   redisAnswers(): Promise<unknown>;
   log: Pick<Logger, 'info'>;
 }
@@ -32,10 +32,10 @@ export function stashTaskRestoreHandler(ports: StashTaskRestorePorts): StashTask
     running = true;
     ports.log.info({ remote: req.remote }, 'dashboard: restore (dry run) requested by a Stash task');
     return {
-      run: async (progress) => {
+      run: async (progress, signal) => {
         try {
           await ports.redisAnswers();
-          return await restore({ all: true }, true, progress);
+          return await restore({ all: true }, true, progress, signal);
         } catch (err) {
           if (err instanceof RestoreUnavailable) throw new HttpError(503, err.message);
           throw err;
