@@ -46,16 +46,20 @@ describe('ramp and limiter', () => {
     try {
       await waitFor(() => done >= 10, 30_000, 'the first jobs under the ramp');
       world.plex.resetBusy();
-      const from = { at: performance.now(), done };
+      const from = Date.now();
       const seen: number[] = [];
-      while (performance.now() - from.at < 4_000) {
+      while (Date.now() - from < 4_000) {
         seen.push((await plexLimit())?.limit ?? 0);
         await new Promise((r) => setTimeout(r, 250));
       }
-      const rampRate = (done - from.done) / ((performance.now() - from.at) / 1000);
+      const to = Date.now();
+      // The ramp limits when jobs start (BullMQ's processedOn). Their ends may bunch: on a loaded machine
+      // jobs started earlier finish together when the worker gets the CPU back.
+      const started = (await queue.getJobs(['completed', 'active'])).filter((j) => j.processedOn! >= from && j.processedOn! < to);
+      const rampRate = started.length / ((to - from) / 1000);
       const rampBusy = world.plex.busyFraction();
       // The ramp binds: its rate (a little over, for a window's edge), far below what the limiter allows.
-      expect(rampRate).toBeLessThanOrEqual(RAMP_RATE * 1.4); // 4 s and one window (1 s) more at most, and a late timer
+      expect(rampRate).toBeLessThanOrEqual(RAMP_RATE * 1.4); // 4 s and one window more at most
       // And the limiter did not grow past what the ramp let it use (a few jobs' requests at once), far from 32.
       expect(Math.max(...seen), String(seen)).toBeLessThanOrEqual(10);
       // The ramp is lifted (it ended): the limiter binds, and Plex's queue stays short.
