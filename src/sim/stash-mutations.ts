@@ -266,8 +266,8 @@ export function bulkScenePatch(input: GraphQLInput, scene: SceneRelations): Scen
   };
   relation('performer_ids');
   relation('tag_ids');
-  if (input.group_ids) relation('group_ids');
-  else relation('group_ids', 'movie_ids');
+  // hasField: a given group_ids (even null) is the one read, movie_ids then ignored.
+  relation('group_ids', 'group_ids' in input ? 'group_ids' : 'movie_ids');
   const urls = input.urls as { values?: string[] | null; mode: string } | null | undefined;
   if (urls) patch.urls = byMode(scene.urls, { items: urls.values?.map((u) => u.trim()), mode: urls.mode });
   else if ('url' in input && !('urls' in input)) patch.urls = input.url === null ? [] : [asText(input.url).trim()]; // legacy
