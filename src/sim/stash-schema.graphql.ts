@@ -80,12 +80,23 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
     updated_at: TimestampCriterionInput
   }
 
+  input GroupFilterType {
+    updated_at: TimestampCriterionInput
+  }
+
+  input MovieFilterType {
+    updated_at: TimestampCriterionInput
+  }
+
   type Query {
     findScene(id: ID, checksum: String): Scene
     findScenes(scene_filter: SceneFilterType, scene_ids: [Int!], ids: [ID!], filter: FindFilterType): FindScenesResultType!
     findPerformers(performer_filter: PerformerFilterType, filter: FindFilterType, ids: [ID!]): FindPerformersResultType!
     findStudios(studio_filter: StudioFilterType, filter: FindFilterType, ids: [ID!]): FindStudiosResultType!
     findTags(tag_filter: TagFilterType, filter: FindFilterType, ids: [ID!]): FindTagsResultType!
+    findGroups(group_filter: GroupFilterType, filter: FindFilterType, ids: [ID!]): FindGroupsResultType!
+    findMovies(movie_filter: MovieFilterType, filter: FindFilterType, ids: [ID!]): FindMoviesResultType!
+      @deprecated(reason: "Use findGroups instead")
     configuration: ConfigResult!
     version: Version!
   }
@@ -109,6 +120,16 @@ export const EMBEDDED_STASH_SDL = /* GraphQL */ `
   type FindTagsResultType {
     count: Int!
     tags: [Tag!]!
+  }
+
+  type FindGroupsResultType {
+    count: Int!
+    groups: [Group!]!
+  }
+
+  type FindMoviesResultType {
+    count: Int!
+    movies: [Movie!]!
   }
 
   type ConfigResult {

@@ -50,10 +50,10 @@ function withoutField(doc: DocumentNode, typeName: string, fieldName: string): D
 
 const CHANGES: SchemaChange[] = [
   {
-    // graphql/schema/types/scene.graphql at v0.27.0: movies became groups (`Scene.groups` added, `movies`
-    // deprecated but kept); before it a scene has only `movies`.
+    // graphql/schema/types/scene.graphql and schema.graphql at v0.27.0: movies became groups (`Scene.groups`
+    // and `findGroups` added, `movies` and `findMovies` deprecated but kept); before it only movies.
     since: 'v0.27.0',
-    undo: (doc) => withoutField(doc, 'Scene', 'groups'),
+    undo: (doc) => withoutField(withoutField(doc, 'Scene', 'groups'), 'Query', 'findGroups'),
   },
   {
     // graphql/schema/schema.graphql and types/config.graphql at v0.25.0: `findScenes(ids: [ID!])` added

@@ -602,6 +602,10 @@ export class StashSimulator extends SimServer<StashSimMode> {
         this.findNamed('studio', args.studio_filter, args.ids, args.filter),
       findTags: (args: { tag_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
         this.findNamed('tag', args.tag_filter, args.ids, args.filter),
+      findGroups: (args: { group_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
+        this.findGroups('groups', args.group_filter, args.ids, args.filter, base),
+      findMovies: (args: { movie_filter?: NamedFilter | null; ids?: string[] | null; filter?: FindFilter | null }) =>
+        this.findGroups('movies', args.movie_filter, args.ids, args.filter, base),
       version: () => ({ version: this.version, hash: '', build_time: '' }),
       sceneUpdate: async (args: { input: GraphQLInput }) => {
         const id = String(args.input.id);
@@ -753,18 +757,42 @@ export class StashSimulator extends SimServer<StashSimMode> {
     return { count: scenes.length, duration: 0, filesize: 0, scenes: scenes.map((s) => this.sceneView(s, base)) };
   }
 
-  /**
-   * findPerformers / findStudios / findTags: filter on `updated_at` / `created_at` only (anything else
-   * fails loudly), sort by id, name, created_at or updated_at, paged like findScenes.
-   */
+  /** findPerformers / findStudios / findTags: a page of the kind's records (see pageOf). */
   private findNamed(
     kind: Kinds,
     filter: NamedFilter | null | undefined,
     ids: string[] | null | undefined,
     f: FindFilter | null | undefined,
   ) {
-    let list = [...this.named[kind].values()];
-    if (ids) list = list.filter((r) => ids.includes(r.id));
+    const { count, slice } = this.pageOf(kind, [...this.named[kind].values()], filter, ids, f);
+    const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at }));
+    return { count, [`${kind}s`]: views }; // performers, studios, tags
+  }
+
+  /** findGroups / findMovies (before Stash v0.27.0, and deprecated since): groups as the Group type resolves them. */
+  private findGroups(
+    list: 'groups' | 'movies',
+    filter: NamedFilter | null | undefined,
+    ids: string[] | null | undefined,
+    f: FindFilter | null | undefined,
+    base: string,
+  ) {
+    const { count, slice } = this.pageOf(list === 'groups' ? 'group' : 'movie', [...this.groups.values()], filter, ids, f);
+    return { count, [list]: slice.map((g) => this.groupView(g.id, base)) };
+  }
+
+  /**
+   * One page of records: filter on `updated_at` / `created_at` only (anything else fails loudly), sort by
+   * id, name, created_at or updated_at (then id), paged like findScenes.
+   */
+  private pageOf<R extends { id: string; name: string; created_at: string; updated_at: string }>(
+    kind: string,
+    records: R[],
+    filter: NamedFilter | null | undefined,
+    ids: string[] | null | undefined,
+    f: FindFilter | null | undefined,
+  ): { count: number; slice: R[] } {
+    let list = ids ? records.filter((r) => ids.includes(r.id)) : records;
     const tomorrow = this.time(this.now() + 86_400_000);
     for (const [field, value] of Object.entries(filter ?? {})) {
       if (value == null) continue;
@@ -774,7 +802,7 @@ export class StashSimulator extends SimServer<StashSimMode> {
       list = list.filter((r) => compareTimestampText(field === 'updated_at' ? r.updated_at : r.created_at, c, tomorrow));
     }
     const sort = f?.sort ?? 'name';
-    const key = (r: NamedRec): string | number => {
+    const key = (r: R): string | number => {
       switch (sort) {
         case 'id':
           return Number(r.id);
@@ -794,12 +822,9 @@ export class StashSimulator extends SimServer<StashSimMode> {
       const kb = key(b);
       return (ka < kb ? -1 : ka > kb ? 1 : Number(a.id) - Number(b.id)) * dir;
     });
-    const count = list.length;
     const per = f?.per_page ?? DEFAULT_PER_PAGE;
     const page = Math.max(1, f?.page ?? 1);
-    const slice = per < 0 ? list : list.slice((page - 1) * per, page * per);
-    const views = slice.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at, updated_at: r.updated_at }));
-    return { count, [`${kind}s`]: views }; // performers, studios, tags
+    return { count: list.length, slice: per < 0 ? list : list.slice((page - 1) * per, page * per) };
   }
 
   /** A scene_filter as Stash reads it: its own criteria ANDed, then `AND`/`OR`/`NOT` with a sub-filter. */

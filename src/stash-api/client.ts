@@ -24,7 +24,10 @@ import {
   FIND_SCENES_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
+  FIND_GROUPS_UPDATED,
+  FIND_MOVIES_UPDATED,
   STASH_CLOCK,
+  STASH_CLOCK_MOVIES,
   STASH_VERSION,
   withMovies,
   withPerformerSceneCounts,
@@ -169,6 +172,7 @@ const clockData = z.object({
   performers: newestOf('performers'),
   studios: newestOf('studios'),
   tags: newestOf('tags'),
+  groups: newestOf('groups'),
 });
 const versionData = z.object({ version: z.object({ version: z.string().nullable() }) });
 const graphqlBody = z.object({
@@ -341,14 +345,15 @@ export function newestStashTime(times: (string | null | undefined)[]): string | 
 
 /**
  * The `findX` query of each relation's own records changed in a window, with its root and list fields.
- * Groups have none yet (findGroups from Stash v0.27.0, findMovies before): a group's change reaches its
- * collection through its hook, or the next sync of one of its scenes.
+ * Groups: findGroups from Stash v0.27.0, findMovies before (FIND_MOVIES_UPDATED answers under the same names).
  */
-const RELATION_UPDATED: Partial<Record<FanoutRelation, { operation: string; query: string; root: string; list: string }>> = {
+const RELATION_UPDATED: Record<FanoutRelation, { operation: string; query: string; root: string; list: string }> = {
   performer: { operation: 'FindPerformersUpdated', query: FIND_PERFORMERS_UPDATED, root: 'findPerformers', list: 'performers' },
   studio: { operation: 'FindStudiosUpdated', query: FIND_STUDIOS_UPDATED, root: 'findStudios', list: 'studios' },
   tag: { operation: 'FindTagsUpdated', query: FIND_TAGS_UPDATED, root: 'findTags', list: 'tags' },
+  group: { operation: 'FindGroupsUpdated', query: FIND_GROUPS_UPDATED, root: 'findGroups', list: 'groups' },
 };
+const MOVIES_UPDATED = { ...RELATION_UPDATED.group, operation: 'FindMoviesUpdated', query: FIND_MOVIES_UPDATED };
 
 const RELATION_QUERY: Record<FanoutRelation, string> = {
   performer: FIND_SCENES_BY_PERFORMER,
@@ -682,21 +687,24 @@ export class StashClient {
   }
 
   /**
-   * Where Stash's clock stands (one request): the newest `updated_at` of its scenes, performers, studios
-   * and tags, and the zone Stash writes in (that time's offset). Asked at the start of every run, so a
-   * DST change or a moved server is picked up; the host we run on says nothing about Stash's zone.
+   * Where Stash's clock stands (one request, after the version read once): the newest `updated_at` of its
+   * scenes, performers, studios, tags and groups, and the zone Stash writes in (that time's offset). Asked
+   * at the start of every run, so a DST change or a moved server is picked up; the host we run on says
+   * nothing about Stash's zone.
    */
   async clock(): Promise<StashClock> {
     let aheadMs: StashClockAhead | undefined;
     const d = await this.query(
       'StashClock',
-      STASH_CLOCK,
+      (await this.server()).groups ? STASH_CLOCK : STASH_CLOCK_MOVIES,
       {},
       clockData,
       (date, sentAt, receivedAt) => (aheadMs = stashClockAhead(date, sentAt, receivedAt)),
     );
     const newest = newestStashTime(
-      [d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags].map((l) => (l as { updated_at: string }[])[0]?.updated_at),
+      [d.scenes.scenes, d.performers.performers, d.studios.studios, d.tags.tags, d.groups.groups].map(
+        (l) => (l as { updated_at: string }[])[0]?.updated_at,
+      ),
     );
     return { newest, offsetMinutes: (newest === null ? null : stashOffsetOf(newest)) ?? 0, ...(aheadMs ? { aheadMs } : {}) };
   }
@@ -753,9 +761,9 @@ export class StashClient {
   }
 
   /**
-   * Ids of the performers, studios or tags themselves changed in the window (queried wide, kept exact, as
-   * scenesUpdatedIn), page by page, oldest change first: a rename bumps only the relation's updated_at, so
-   * checkpoints find renames here.
+   * Ids of the performers, studios, tags or groups themselves changed in the window (queried wide, kept
+   * exact, as scenesUpdatedIn), page by page, oldest change first: a rename bumps only the relation's
+   * updated_at, so checkpoints find renames here.
    */
   async *relationsUpdatedIn(
     kind: FanoutRelation,
@@ -763,8 +771,7 @@ export class StashClient {
     clock: StashClock,
     perPage = STASH_DEFAULT_PAGE_SIZE,
   ): AsyncGenerator<string[]> {
-    const q = RELATION_UPDATED[kind];
-    if (!q) return;
+    const q = kind === 'group' && !(await this.server()).groups ? MOVIES_UPDATED : RELATION_UPDATED[kind];
     yield* this.changedIn(q.operation, q.query, window, clock, perPage, q.root, q.list);
   }
 

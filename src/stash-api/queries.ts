@@ -281,10 +281,43 @@ export const FIND_TAGS_UPDATED = /* GraphQL */ `
 `;
 
 /**
- * Where Stash's clock stands: the newest `updated_at` of each kind (one request). Its zone suffix is the
- * zone Stash writes in; the newest of all four is the checkpoint's high-water mark.
+ * Groups changed in a window (Stash v0.27.0 on), as FIND_PERFORMERS_UPDATED: a renamed group renames its
+ * collection, and its hook may be lost too.
  */
-export const STASH_CLOCK = /* GraphQL */ `
+export const FIND_GROUPS_UPDATED = /* GraphQL */ `
+  query FindGroupsUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findGroups(group_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
+      count
+      groups {
+        id
+        updated_at
+      }
+    }
+  }
+`;
+
+/** FIND_GROUPS_UPDATED for a Stash before v0.27.0 (movies), its answer named as the groups one. */
+export const FIND_MOVIES_UPDATED = /* GraphQL */ `
+  query FindMoviesUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    findGroups: findMovies(
+      movie_filter: { updated_at: $updated }
+      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
+    ) {
+      count
+      groups: movies {
+        id
+        updated_at
+      }
+    }
+  }
+`;
+
+/**
+ * Where Stash's clock stands: the newest `updated_at` of each kind (one request). Its zone suffix is the
+ * zone Stash writes in; the newest of all five is the checkpoint's high-water mark. Groups are read as
+ * movies from a Stash before v0.27.0 (STASH_CLOCK_MOVIES), named as groups.
+ */
+const stashClockQuery = (groups: string) => /* GraphQL */ `
   query StashClock {
     scenes: findScenes(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
       scenes {
@@ -306,8 +339,19 @@ export const STASH_CLOCK = /* GraphQL */ `
         updated_at
       }
     }
+    ${groups}
   }
 `;
+export const STASH_CLOCK = stashClockQuery(`groups: findGroups(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      groups {
+        updated_at
+      }
+    }`);
+export const STASH_CLOCK_MOVIES = stashClockQuery(`groups: findMovies(filter: { per_page: 1, sort: "updated_at", direction: DESC }) {
+      groups: movies {
+        updated_at
+      }
+    }`);
 
 // The plugin's own settings: the hook reads them without this module (src/hook/stash-plugin-config.ts).
 export { pluginConfigurationQuery };
@@ -330,7 +374,10 @@ export const ALL_QUERIES = {
   FIND_PERFORMERS_UPDATED,
   FIND_STUDIOS_UPDATED,
   FIND_TAGS_UPDATED,
+  FIND_GROUPS_UPDATED,
+  FIND_MOVIES_UPDATED,
   PLUGIN_CONFIGURATION,
   STASH_CLOCK,
+  STASH_CLOCK_MOVIES,
   STASH_VERSION,
 } as const;

@@ -125,7 +125,7 @@ export class Reconciler {
   }
 
   /**
-   * Scenes, then performers, studios and tags updated since the stored mark; the mark moves to the
+   * Scenes, then performers, studios, tags and groups updated since the stored mark; the mark moves to the
    * newest change Stash reported before the walk, so anything written during or after it is newer.
    * The walk runs even when that newest change is still the mark: a change in the mark's own second
    * (or, after a DST fall-back, one that sorts below it as text) does not move it.
@@ -148,7 +148,7 @@ export class Reconciler {
     if (mark !== stored) await this.opts.write([{ cmd: 'SET', key: this.opts.checkpointKey, args: [mark] }]);
   }
 
-  /** One fan-out inbox entry per performer, studio and tag changed since `since`. */
+  /** One fan-out inbox entry per performer, studio, tag and group changed since `since`. */
   private async relations(since: string | number, clock: StashClock) {
     const counts: Record<string, number> = {};
     for (const relation of FANOUT_RELATIONS) {
@@ -169,6 +169,6 @@ export class Reconciler {
       }
     }
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    this.opts.log.info({ since: String(since), ...counts }, `reconciliation queued ${total} performer/studio/tag fan-out(s)`);
+    this.opts.log.info({ since: String(since), ...counts }, `reconciliation queued ${total} performer/studio/tag/group fan-out(s)`);
   }
 }

@@ -100,9 +100,17 @@ async function startFakeStash(): Promise<FakeStash> {
         // Changed a minute ago: inside any recent window (what comes back is kept by its updated_at).
         const updated_at = `${new Date(Date.now() - 60_000).toISOString().slice(0, 19)}Z`;
         data = { findScenes: { count: list.length, scenes: page(list).map((id) => ({ id, updated_at })) } };
+      } else if (op === 'StashVersion') {
+        data = { version: { version: 'v0.30.1' } };
       } else if (op === 'StashClock') {
         const newest = [{ updated_at: '2026-01-01T00:00:00Z' }];
-        data = { scenes: { scenes: newest }, performers: { performers: [] }, studios: { studios: [] }, tags: { tags: [] } };
+        data = {
+          scenes: { scenes: newest },
+          performers: { performers: [] },
+          studios: { studios: [] },
+          tags: { tags: [] },
+          groups: { groups: [] },
+        };
       } else if (op === 'FindSceneIdsPage') {
         data = { findScenes: { count: state.sceneIds.length, scenes: page(state.sceneIds).map((id) => ({ id })) } };
       } else {

@@ -267,4 +267,29 @@ describe('reconciliation', () => {
       ).toBe(true);
     }
   });
+
+  it('at a checkpoint fans out a group renamed without a hook: its collection takes the new name', async () => {
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '500' });
+    const group = world.stash.addGroup('Saga');
+    const [a, b] = world.stash.sceneIds();
+    for (const id of world.stash.sceneIds()) world.stash.updateScene(id, { updated_at: Date.now() - 3 * 3_600_000 });
+    for (const id of [a, b]) world.stash.updateScene(id, { group_ids: [group], updated_at: Date.now() - 3 * 3_600_000 });
+    await supervise(world);
+    for (const sceneId of [a, b]) {
+      await redis.xadd(
+        keys(world.prefix).inbox,
+        '*',
+        ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
+      );
+    }
+    const collections = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.collection;
+    await waitFor(() => [a, b].every((id) => collections(id).includes('Saga')), 10_000, 'the first sync');
+    await firstCheckpoint(redis, world);
+    world.stash.updateGroup(group, { name: 'Saga (renamed, hook lost)' }); // no hook at all
+    await waitFor(
+      () => [a, b].every((id) => JSON.stringify(collections(id)) === JSON.stringify(['Saga (renamed, hook lost)'])),
+      10_000,
+      "the group's new name on both scenes' collection, from a checkpoint",
+    );
+  });
 });

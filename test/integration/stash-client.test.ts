@@ -342,7 +342,8 @@ describe('scenes changed in a window (250 scenes, paged)', () => {
     expect(await collect(wc.scenesUpdatedIn({ since: Date.UTC(2030, 0, 1) }, UTC))).toEqual([]);
   });
 
-  it('clock(): Stash’s newest change and its zone, in one request', async () => {
+  it('clock(): Stash’s newest change and its zone, in one request (the version read once per client before)', async () => {
+    await wc.server(); // which document: groups or, before Stash v0.27.0, movies
     windowSim.resetCounters();
     const clock = await wc.clock();
     expect(clock).toMatchObject({ newest: formatStashTime(Date.UTC(2025, 6, 1)), offsetMinutes: 0 });
@@ -504,6 +505,34 @@ describe('performers, studios, tags changed since (renames at checkpoints)', () 
       s.renamePerformer(performers[0], 'renamed again');
       expect((await collect(c.relationsUpdatedIn('performer', { since: mark }, UTC))).flat()).toEqual([performers[0]]);
       expect((await collect(c.relationsUpdatedIn('tag', { since: mark }, UTC))).flat()).toEqual([]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  // A renamed group renames its collection: its hook may be lost like any other. findGroups from Stash
+  // v0.27.0, findMovies before; the clock counts groups too, so the checkpoint's mark passes them.
+  it.each(['v0.30.1', 'v0.24.3'])('groups changed since, and the clock, on Stash %s', async (version) => {
+    let clock = Date.UTC(2025, 0, 1);
+    const s = await StashSimulator.start({ apiKey: KEY, version, now: () => clock });
+    try {
+      const c = new StashClient({ url: s.url, apiKey: KEY });
+      const groups = [s.addGroup('G1'), s.addGroup('G2'), s.addGroup('G3')];
+      s.addScene({ title: 'a scene' });
+      const UTC: StashClock = { newest: null, offsetMinutes: 0 };
+      clock += STASH_WINDOW_WIDENING_MS + 60_000;
+      const since = clock;
+      expect(await collect(c.relationsUpdatedIn('group', { since }, UTC))).toEqual([]);
+      clock += 120_000;
+      s.updateGroup(groups[2], { name: 'G3 renamed' });
+      clock += 2_000;
+      s.updateGroup(groups[0], { name: 'G1 renamed' });
+      expect(await collect(c.relationsUpdatedIn('group', { since }, UTC, 1))).toEqual([[groups[2]], [groups[0]]]);
+      expect((await c.clock()).newest).toBe(formatStashTime(clock));
+      const wanted = version === 'v0.24.3' ? ['FindMoviesUpdated', 'FindGroupsUpdated'] : ['FindGroupsUpdated', 'FindMoviesUpdated'];
+      expect(s.count({ operationName: wanted[0], status: 200 })).toBeGreaterThan(0);
+      expect(s.count({ operationName: wanted[1] })).toBe(0);
+      expect(s.count({ status: 422 })).toBe(0);
     } finally {
       await s.stop();
     }
