@@ -238,17 +238,24 @@ export const FIND_SCENES_BY_MOVIE = /* GraphQL */ `
 `;
 
 /**
- * Performers, studios and tags changed in a window, with the time of the change, oldest first (checkpoint
- * reconciliation of renames whose hook events were lost). `$updated` as in FIND_SCENES_UPDATED.
+ * One relation's own records changed in a window, with the time of the change, oldest first (checkpoint
+ * reconciliation of renames whose hook events were lost). `$updated` as in FIND_SCENES_UPDATED. `as`
+ * names the answer of a pre-v0.27.0 Stash's `findMovies … movies` as the groups one.
  */
-export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
-  query FindPerformersUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findPerformers(
-      performer_filter: { updated_at: $updated }
+const relationUpdatedQuery = (
+  operation: string,
+  find: string,
+  filter: string,
+  list: string,
+  as?: { find: string; list: string },
+) => /* GraphQL */ `
+  query ${operation}($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
+    ${as ? `${as.find}: ` : ''}${find}(
+      ${filter}: { updated_at: $updated }
       filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
     ) {
       count
-      performers {
+      ${as ? `${as.list}: ` : ''}${list} {
         id
         updated_at
       }
@@ -256,61 +263,16 @@ export const FIND_PERFORMERS_UPDATED = /* GraphQL */ `
   }
 `;
 
-export const FIND_STUDIOS_UPDATED = /* GraphQL */ `
-  query FindStudiosUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findStudios(studio_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
-      count
-      studios {
-        id
-        updated_at
-      }
-    }
-  }
-`;
-
-export const FIND_TAGS_UPDATED = /* GraphQL */ `
-  query FindTagsUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findTags(tag_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
-      count
-      tags {
-        id
-        updated_at
-      }
-    }
-  }
-`;
-
-/**
- * Groups changed in a window (Stash v0.27.0 on), as FIND_PERFORMERS_UPDATED: a renamed group renames its
- * collection, and its hook may be lost too.
- */
-export const FIND_GROUPS_UPDATED = /* GraphQL */ `
-  query FindGroupsUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findGroups(group_filter: { updated_at: $updated }, filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }) {
-      count
-      groups {
-        id
-        updated_at
-      }
-    }
-  }
-`;
-
-/** FIND_GROUPS_UPDATED for a Stash before v0.27.0 (movies), its answer named as the groups one. */
-export const FIND_MOVIES_UPDATED = /* GraphQL */ `
-  query FindMoviesUpdated($updated: TimestampCriterionInput!, $page: Int!, $per_page: Int!) {
-    findGroups: findMovies(
-      movie_filter: { updated_at: $updated }
-      filter: { page: $page, per_page: $per_page, sort: "updated_at", direction: ASC }
-    ) {
-      count
-      groups: movies {
-        id
-        updated_at
-      }
-    }
-  }
-`;
+export const FIND_PERFORMERS_UPDATED = relationUpdatedQuery('FindPerformersUpdated', 'findPerformers', 'performer_filter', 'performers');
+export const FIND_STUDIOS_UPDATED = relationUpdatedQuery('FindStudiosUpdated', 'findStudios', 'studio_filter', 'studios');
+export const FIND_TAGS_UPDATED = relationUpdatedQuery('FindTagsUpdated', 'findTags', 'tag_filter', 'tags');
+/** Groups (Stash v0.27.0 on): a renamed group renames its collection, and its hook may be lost too. */
+export const FIND_GROUPS_UPDATED = relationUpdatedQuery('FindGroupsUpdated', 'findGroups', 'group_filter', 'groups');
+/** FIND_GROUPS_UPDATED for a Stash before v0.27.0 (movies), answered under the groups names. */
+export const FIND_MOVIES_UPDATED = relationUpdatedQuery('FindMoviesUpdated', 'findMovies', 'movie_filter', 'movies', {
+  find: 'findGroups',
+  list: 'groups',
+});
 
 /**
  * Where Stash's clock stands: the newest `updated_at` of each kind (one request). Its zone suffix is the
