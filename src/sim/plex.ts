@@ -306,6 +306,12 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   private flakyWrites = { share: 0.5, random: seededRandom(1) };
   private readonly sectionMap = new Map<string, SimSection & { uuid: string; createdAt: number }>();
   private readonly itemMap = new Map<string, Item>();
+  /**
+   * The listing's lookups, built on the first listing after items or their files change (a section's
+   * items and a folder's, in the order they were added): a `file=` search of a 100 000-item library reads
+   * its folder, not every item (the first-sync benchmark measures the server model, not this simulator).
+   */
+  private listingIndex: { bySection: Map<string, Item[]>; byFolder: Map<string, Item[]> } | null = null;
   private readonly collectionItems: SimCollections;
   /** Actor name → its photo's URL: a tag's, shared by every item the actor is in. */
   private readonly actorThumbs = new Map<string, string>();
@@ -505,6 +511,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   /** Deletes a section and its items (as when a library is removed in Plex). */
   removeSection(key: string): boolean {
     for (const [ratingKey, item] of this.itemMap) if (item.sectionKey === key) this.itemMap.delete(ratingKey);
+    this.listingIndex = null;
     return this.sectionMap.delete(key);
   }
 
@@ -516,6 +523,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   addItem(input: SimItemInput): string {
     if (!this.sectionMap.has(input.sectionKey)) throw new Error(`no section ${input.sectionKey}`);
     const ratingKey = String(this.nextRatingKey++);
+    this.listingIndex = null;
     const scalars = Object.fromEntries(SIM_SCALARS.map((f) => [f, ''])) as Record<SimScalar, string>;
     const tags = Object.fromEntries(SIM_TAGS.map((f) => [f, [] as string[]])) as Record<SimTag, string[]>;
     this.itemMap.set(ratingKey, {
@@ -555,6 +563,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
 
   /** Deletes an item (as when its file is removed and the library emptied of it). */
   removeItem(ratingKey: string): boolean {
+    this.listingIndex = null;
     return this.itemMap.delete(ratingKey);
   }
 
@@ -592,6 +601,7 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     if (!item) throw new Error(`no item ${ratingKey}`);
     item.files = [...files];
     item.sizes = files.map(simFileSize);
+    this.listingIndex = null;
   }
 
   /**
@@ -615,9 +625,10 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     }
     if (outcome === 'same-item') {
       old.files = old.files.map((f) => (normalisePlexPath(f) === normalisePlexPath(from) ? to : f));
+      this.listingIndex = null;
       return old.ratingKey;
     }
-    this.itemMap.delete(old.ratingKey);
+    this.removeItem(old.ratingKey);
     const section = [...this.sectionMap.values()].find((x) => x.locations.some((loc) => relativeTo(to, normalisePlexPath(loc)) !== null));
     return this.addItem({
       sectionKey: section?.key ?? old.sectionKey,
@@ -836,13 +847,14 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     const q = ctx.url.searchParams;
     const type = q.get('type');
     if (type === COLLECTION_TYPE) return this.listCollections(section, ctx);
-    let items = [...this.itemMap.values()].filter((i) => i.sectionKey === sectionKey);
+    const index = this.listing();
+    let items = index.bySection.get(sectionKey) ?? [];
     if (type !== null && type !== '1') items = [];
     const file = q.get('file');
     if (file !== null && this.fileFilter === 'rejected') throw new HttpError(400, 'Bad Request');
     // Not exact, like Plex may be: every item in the same folder as the file matches (or none, or all).
     if (file !== null && this.fileFilter !== 'ignored') {
-      items = this.fileFilter === 'none' ? [] : items.filter((i) => i.files.some((f) => dirOf(f) === dirOf(file)));
+      items = this.fileFilter === 'none' ? [] : (index.byFolder.get(dirOf(file)) ?? []).filter((i) => i.sectionKey === sectionKey);
     }
     const title = q.get('title');
     if (title !== null) items = items.filter((i) => i.title.toLowerCase().includes(title.toLowerCase()));
@@ -864,6 +876,24 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         },
       },
     };
+  }
+
+  /** The listing's lookups (listingIndex), built again after items or their files changed. */
+  private listing(): NonNullable<PlexSimulator['listingIndex']> {
+    if (this.listingIndex) return this.listingIndex;
+    const bySection = new Map<string, Item[]>();
+    const byFolder = new Map<string, Item[]>();
+    const push = (map: Map<string, Item[]>, key: string, item: Item) => {
+      const list = map.get(key);
+      if (list) list.push(item);
+      else map.set(key, [item]);
+    };
+    for (const item of this.itemMap.values()) {
+      push(bySection, item.sectionKey, item);
+      for (const folder of new Set(item.files.map(dirOf))) push(byFolder, folder, item);
+    }
+    this.listingIndex = { bySection, byFolder };
+    return this.listingIndex;
   }
 
   /** GET /library/sections/{key}/all?type=18: the section's collections (`title=`: containing it, any case), paged. */

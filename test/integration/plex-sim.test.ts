@@ -95,6 +95,22 @@ describe('PlexSimulator', () => {
     expect((await get(`/library/sections/77/all?type=1`)).status).toBe(404);
   });
 
+  it('listings follow items added, removed and pointed at other files after an earlier listing', async () => {
+    const keys = async (file: string) =>
+      ((await json(await get(`/library/sections/${sec}/all?type=1&file=${encodeURIComponent(file)}`))).MediaContainer.Metadata ?? [])
+        .map((m) => m.ratingKey)
+        .sort();
+    const a = sim.addItem({ sectionKey: sec, title: 'Index A', file: '/m/index1/a.mp4' });
+    expect(await keys('/m/index1/x.mp4')).toEqual([a]);
+    const b = sim.addItem({ sectionKey: sec, title: 'Index B', file: '/m/index1/b.mp4' });
+    expect(await keys('/m/index1/x.mp4')).toEqual([a, b].sort());
+    sim.setItemFiles(a, ['/m/index2/a.mp4']);
+    expect(await keys('/m/index1/x.mp4')).toEqual([b]);
+    expect(await keys('/m/index2/x.mp4')).toEqual([a]);
+    sim.removeItem(b);
+    expect(await keys('/m/index1/x.mp4')).toEqual([]);
+  });
+
   it('file= may be ignored: the whole section, still paged; start/size and the client id are logged', async () => {
     const own = sim.addSection({ title: 'Ignoring', locations: ['/ign'] });
     const rks = ['a', 'b', 'c'].map((n, i) => sim.addItem({ sectionKey: own, title: n, file: `/ign/d${i}/${n}.mp4` }));
