@@ -3,11 +3,14 @@
 // a "viewer" browses Plex. Wall time, Plex busy %, the viewer's p95 against its idle p95, worker RSS; with
 // adaptive concurrency (the default), with READ_BATCH=1 and with a fixed limit, side by side. A second
 // table compares adaptive, fixed 32 and fixed 4 on 1 200 scenes. The scale is selectable:
-// S2P_BENCH_FIRST_SYNC_SCENES (default 100 000; --quick 10 000).
+// S2P_BENCH_FIRST_SYNC_SCENES (default 100 000; --quick 10 000), the rows too: S2P_BENCH_FIRST_SYNC_ROWS
+// (a comma-separated list of adaptive, single, fixed; default all three).
 //
-// A row of 100 000 scenes takes about an hour on this server model (7.5 Plex requests of 20 ms per scene ÷ 4
-// slots): from 10 000 scenes up, the three rows run side by side, each in a process of its own (its own
-// simulators, worker process and Redis prefix), and the table says how busy the machine's cores were.
+// A row of 100 000 scenes takes about 75 minutes on this server model (7.7 Plex requests of 20 ms per scene ÷
+// 4 slots, × 1.2). The rows run one after another, each in a process of its own (its own simulators, worker
+// process and Redis prefix), and the table says how busy the machine's cores were. Not side by side: a row
+// needs about 0.7 of a core, and three at once on two cores measured the machine (3 000 scenes: wall / model
+// 1.35 beside the others, 1.20 alone).
 //
 //   node dist/bench/first-sync.js [--quick]
 //   node dist/bench/first-sync.js --row adaptive|single|fixed --scenes N --redis URL   (one row, JSON out)
@@ -213,8 +216,17 @@ const FIRST_SYNC_ROWS = {
 type FirstSyncRowName = keyof typeof FIRST_SYNC_ROWS;
 const isRowName = (name: string | undefined): name is FirstSyncRowName => name !== undefined && name in FIRST_SYNC_ROWS;
 
-/** From this scale up the first table's rows run side by side (each alone would take ten minutes or more). */
-const SIDE_BY_SIDE_FROM = 10_000;
+/** The first table's rows: S2P_BENCH_FIRST_SYNC_ROWS (names, comma-separated), else all three in order. */
+export function firstSyncRows(given = process.env.S2P_BENCH_FIRST_SYNC_ROWS): FirstSyncRowName[] {
+  const all = Object.keys(FIRST_SYNC_ROWS) as FirstSyncRowName[];
+  if (given === undefined || given.trim() === '') return all;
+  const names = given.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !isRowName(name));
+  if (unknown.length > 0) {
+    throw new Error(`S2P_BENCH_FIRST_SYNC_ROWS: unknown row ${unknown.map((n) => `"${n}"`).join(', ')} (rows: ${all.join(', ')})`);
+  }
+  return all.filter((name) => names.includes(name));
+}
 
 /** The machine's CPU time counters (all cores, /proc/stat): busy share between two readings. */
 function cpuTimes(): { busy: number; total: number } {
@@ -243,29 +255,22 @@ function rowInProcess(name: FirstSyncRowName, scenes: number, redisUrl: string):
   });
 }
 
-async function firstTable(n: number, redisUrl: string): Promise<{ rows: Row[]; note: string }> {
-  const names = Object.keys(FIRST_SYNC_ROWS) as FirstSyncRowName[];
-  const label = (name: FirstSyncRowName, r: FirstSyncResult) => row(FIRST_SYNC_ROWS[name].label, r);
-  if (n < SIDE_BY_SIDE_FROM) {
-    const rows: Row[] = [];
-    for (const name of names) {
-      const r = await firstSyncRun({ redisUrl, workers: 1, spawn: true, scenes: n, env: FIRST_SYNC_ROWS[name].env });
-      rows.push(label(name, r));
-    }
-    return { rows, note: '' };
-  }
+/** The first table: its rows one after another, each in a process of its own; how busy the cores were. */
+async function firstTable(n: number, redisUrl: string, names: readonly FirstSyncRowName[]): Promise<{ rows: Row[]; note: string }> {
   const before = cpuTimes();
-  const results = await Promise.all(names.map((name) => rowInProcess(name, n, redisUrl)));
+  const rows: Row[] = [];
+  for (const name of names) rows.push(row(FIRST_SYNC_ROWS[name].label, await rowInProcess(name, n, redisUrl)));
   const after = cpuTimes();
   const busy = (after.busy - before.busy) / (after.total - before.total);
-  const note = `The three rows ran side by side, each in its own process; the machine's ${cpus().length} cores were ${round(busy * 100, 0)} % busy over the run.\n`;
-  return { rows: names.map((name, i) => label(name, results[i])), note };
+  const note = `The rows ran one after another, each in its own process; the machine's ${cpus().length} cores were ${round(busy * 100, 0)} % busy over them.\n`;
+  return { rows, note };
 }
 
 export async function runFirstSyncBench({ quick = false } = {}): Promise<string> {
   const n = firstSyncScale(quick);
+  const names = firstSyncRows();
   const redis = await privateRedis();
-  const first = await firstTable(n, redis.url);
+  const first = await firstTable(n, redis.url, names);
   const small = 1_200;
   const compare = { redisUrl: redis.url, workers: 1, scenes: small };
   const cases: [string, Record<string, string>, number][] = [
