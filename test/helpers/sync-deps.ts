@@ -3,12 +3,18 @@
 import { parseConfig, readsPerformerSceneCounts } from '../../src/core/config.js';
 import { keys, type RedisConnection } from '../../src/core/redis.js';
 import { PlexClient } from '../../src/plex/client.js';
+import type { RequestLimiter } from '../../src/resilience/limiter.js';
 import { StashClient } from '../../src/stash-api/client.js';
 import type { SyncDeps } from '../../src/sync/processor.js';
 import type { World } from './world.js';
 
-/** Under the world's settings plus `env`. */
-export function worldSyncDeps(world: World, redis: RedisConnection, env: Record<string, string> = {}): SyncDeps & { plex: PlexClient } {
+/** Under the world's settings plus `env`; `limiters`: each client's requests through one, as a worker's are. */
+export function worldSyncDeps(
+  world: World,
+  redis: RedisConnection,
+  env: Record<string, string> = {},
+  limiters: { plex?: RequestLimiter; stash?: RequestLimiter } = {},
+): SyncDeps & { plex: PlexClient; stash: StashClient } {
   const config = parseConfig({ ...world.env, ...env });
   const plex = new PlexClient({
     url: config.plex.url,
@@ -17,11 +23,18 @@ export function worldSyncDeps(world: World, redis: RedisConnection, env: Record<
     pathMap: config.plex.pathMap,
     redis,
     prefix: world.prefix,
+    limiter: limiters.plex,
   });
   const { url, apiKey, posterMaxBytes } = config.stash;
   return {
     plex,
-    stash: new StashClient({ url, apiKey, posterMaxBytes, performerSceneCounts: readsPerformerSceneCounts(config.sync) }),
+    stash: new StashClient({
+      url,
+      apiKey,
+      posterMaxBytes,
+      performerSceneCounts: readsPerformerSceneCounts(config.sync),
+      limiter: limiters.stash,
+    }),
     redis,
     keys: keys(world.prefix),
     sync: config.sync,

@@ -4,13 +4,11 @@
 // and the two agree. With a limit of 2, never more than 2 of them are out at once.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../src/core/redis.js';
-import { PlexClient } from '../../src/plex/client.js';
 import { LIMIT_DEFAULTS } from '../../src/resilience/concurrency-limit.js';
 import { ConcurrencyLimiter, type RequestLimiter } from '../../src/resilience/limiter.js';
-import { StashClient } from '../../src/stash-api/client.js';
-import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
+import { syncScene } from '../../src/sync/processor.js';
 import { testRedis } from '../helpers/redis.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -51,22 +49,11 @@ describe('the limiters see every request', () => {
   it('a first sync: every Plex and Stash request the simulators saw went through the limiter, at most 2 at once', async () => {
     const plexLimiter = counting();
     const stashLimiter = counting();
-    const { config } = world;
-    const plex = new PlexClient({
-      url: config.plex.url,
-      token: config.plex.token,
-      clientIdentifier: 'stash2plex-test',
-      pathMap: config.plex.pathMap,
-      redis,
-      prefix: world.prefix,
-      limiter: plexLimiter,
-    });
-    const stash = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey, limiter: stashLimiter });
+    const deps = worldSyncDeps(world, redis, {}, { plex: plexLimiter, stash: stashLimiter });
     world.plex.setLatencyMs(5);
     world.stash.setLatencyMs(5);
     world.plex.resetCounters();
     world.stash.resetCounters();
-    const deps: SyncDeps = { plex, stash, redis, keys: keys(world.prefix), sync: config.sync };
     const results = await Promise.allSettled([...world.ratingKeyOf.keys()].map((id) => syncScene(id, deps)));
     expect(results.map((r) => r.status)).toEqual([...world.ratingKeyOf.keys()].map(() => 'fulfilled'));
     expect(world.plex.count({ method: 'POST' })).toBeGreaterThanOrEqual(6); // posters uploaded

@@ -12,13 +12,14 @@ import { connectRedis, keys } from '../../src/core/redis.js';
 import { DEFAULT_PLEX_MAX_URL_BYTES as ITEM_BATCH_MAX_URL } from '../../src/core/config.js';
 import { ITEMS_PER_REQUEST, PlexClient } from '../../src/plex/client.js';
 import { ROUTES } from '../../src/sim/plex.js';
-import { StashClient } from '../../src/stash-api/client.js';
+import type { StashClient } from '../../src/stash-api/client.js';
 import { batchedPlex, batchedStash } from '../../src/sync/batched-reads.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { createSyncQueue, enqueueSyncBulk } from '../../src/sync/queue.js';
 import { startWorkerRole } from '../../src/roles/worker.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -43,16 +44,7 @@ beforeAll(async () => {
   // Stash's clock 10 s behind: the scenes' screenshot versions are settled from the first sync on.
   world = await startWorld({ scenes: 8, prefixName: 'batch', stash: { clockSkewMs: -10_000 } });
   redis = testRedis();
-  const { config } = world;
-  plexClient = new PlexClient({
-    url: config.plex.url,
-    token: config.plex.token,
-    clientIdentifier: 'stash2plex-test',
-    pathMap: config.plex.pathMap,
-    redis,
-    prefix: world.prefix,
-  });
-  stashClient = new StashClient({ url: config.stash.url, apiKey: config.stash.apiKey });
+  ({ plex: plexClient, stash: stashClient } = worldSyncDeps(world, redis));
   // A first sync: items found, path cache and ownership records written.
   const d = deps();
   const first = await Promise.allSettled(ids().map((id) => syncScene(id, d)));
