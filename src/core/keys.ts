@@ -90,6 +90,11 @@ export function keys(prefix: string) {
     pausedBy: `${prefix}:paused-by`,
     /** String: high-water mark of Stash updated_at seen by checkpoint reconciliation. */
     reconcileCheckpoint: `${prefix}:reconcile:checkpoint`,
+    /**
+     * String: the checkpoint mark whose own second a checkpoint walked once that second was over on
+     * Stash's clock (src/supervisor/reconciler.ts markSettled): the next walk starts after it.
+     */
+    reconcileSettled: `${prefix}:reconcile:checkpoint-settled`,
     /** String: the last Reconcile Library report (JSON, src/sync/library-gaps.ts), dry runs too. */
     reconcileReport: `${prefix}:reconcile:library-report`,
     /** The last Reconcile Library run that failed (JSON: when, dry run or not, why), kept beside the last report. */

@@ -58,6 +58,7 @@ export async function startSupervisorRole(
       strategies: config.errorStrategies,
       redis,
       checkpointKey: k.reconcileCheckpoint,
+      settledKey: k.reconcileSettled,
       inboxKey: k.inbox,
       intervalMs: config.reconcile.intervalMs,
       afterOutage: config.reconcile.afterOutage,

@@ -3,7 +3,9 @@
 // A checkpoint also catches renamed performers, studios and tags (a rename does not touch the scenes'
 // updated_at): each one changed since the mark becomes a fan-out inbox entry, as its hook would have.
 // The mark is Stash's own high-water mark (the newest updated_at it returned, as it wrote it), never our
-// clock: a Stash clock behind or ahead of ours, or in another zone, cannot hide a change.
+// clock: a Stash clock behind or ahead of ours, or in another zone, cannot hide a change. The mark's own
+// second is walked again until a walk has seen it complete (markSettled): otherwise the newest change of
+// a quiet library (a tag of 20 000 scenes renamed) would be fanned out again at every checkpoint.
 import type { Queue } from 'bullmq';
 import type { ErrorStrategies, SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -36,6 +38,33 @@ export function checkpointSince(stored: string | null, warnings: string[] = []):
 }
 
 /**
+ * How long after a second Stash may still commit a change stamped with it (the stamp is taken before the
+ * write's transaction commits; a bulk edit of many scenes is one transaction).
+ */
+export const MARK_SETTLE_MS = 60_000;
+
+/**
+ * Whether a walk that began after the clock read (`readAt`, our clock) saw the mark's second complete:
+ * Stash's clock, at its lowest estimate (StashClock.aheadMs.min), was then past that second by
+ * MARK_SETTLE_MS. Without a measured skew (no `Date` header) never: the second is walked every time.
+ */
+export function markSettled(mark: string, clock: Pick<StashClock, 'aheadMs'>, readAt: number): boolean {
+  const at = Date.parse(mark);
+  if (!clock.aheadMs || !Number.isFinite(at)) return false;
+  return readAt + clock.aheadMs.min >= Math.floor(at / 1000) * 1000 + 1000 + MARK_SETTLE_MS;
+}
+
+/**
+ * Where a checkpoint's walk starts: the stored mark, its own second included (a change in it may have
+ * come after Stash reported the mark), or, once a walk saw that second complete (`settled` is the mark),
+ * the next second, written as Stash writes times (its zone's offset).
+ */
+export function checkpointStart(since: string | number, settled: string | null, offsetMinutes: number): string | number {
+  if (typeof since !== 'string' || settled !== since || !Number.isFinite(Date.parse(since))) return since;
+  return formatStashTime(Date.parse(since) + 1000, offsetMinutes);
+}
+
+/**
  * What the leader's tick starts: an outage's window first, then a checkpoint when due; nothing while one
  * runs, nor while the breaker is not CLOSED. The queue is held then, so a reconciliation's jobs could only
  * wait, counted among the outage's (jobsAffected) though no outage held them back; nothing is lost by
@@ -60,6 +89,8 @@ export interface ReconcilerOptions {
   strategies: ErrorStrategies;
   redis: RedisConnection;
   checkpointKey: string;
+  /** The mark a walk saw complete (keys().reconcileSettled): the next walk starts after its second. */
+  settledKey: string;
   /** The inbox stream (keys().inbox): renames found at a checkpoint are XADDed there as fan-outs. */
   inboxKey: string;
   intervalMs: number;
@@ -128,24 +159,35 @@ export class Reconciler {
    * Scenes, then performers, studios, tags and groups updated since the stored mark; the mark moves to the
    * newest change Stash reported before the walk, so anything written during or after it is newer.
    * The walk runs even when that newest change is still the mark: a change in the mark's own second
-   * (or, after a DST fall-back, one that sorts below it as text) does not move it.
+   * (or, after a DST fall-back, one that sorts below it as text) does not move it. It starts after the
+   * mark's second once a walk saw that second complete (checkpointStart, markSettled).
    */
   private async checkpoint() {
     const warnings: string[] = [];
     const stored = await readString(this.opts.redis, this.opts.checkpointKey, 'reconciliation checkpoint', warnings);
+    const settled = await readString(this.opts.redis, this.opts.settledKey, 'settled reconciliation checkpoint', warnings);
     const clock = await this.opts.stash.clock();
+    const readAt = Date.now();
     const since = checkpointSince(stored, warnings);
     for (const w of warnings) this.opts.log.warn(`${w}; rewritten at this checkpoint`);
     if (since === null) {
       // First run (or an unreadable mark): nothing to catch up from; Sync All does the first full sync.
       this.opts.log.info('reconciliation checkpoint set; changes from now on are caught up every interval');
     } else {
-      await reconcileWindow({ ...this.opts, window: { since }, clock });
-      await this.relations(since, clock);
+      const start = checkpointStart(since, settled, clock.offsetMinutes);
+      await reconcileWindow({ ...this.opts, window: { since: start }, clock });
+      await this.relations(start, clock);
     }
     // An empty library: the epoch, so the first scenes it gets are all caught up.
     const mark = clock.newest ?? formatStashTime(0, clock.offsetMinutes);
-    if (mark !== stored) await this.opts.write([{ cmd: 'SET', key: this.opts.checkpointKey, args: [mark] }]);
+    const nowSettled = since !== null && markSettled(mark, clock, readAt) ? mark : null;
+    const ops: FencedOp[] = [];
+    if (mark !== stored) ops.push({ cmd: 'SET', key: this.opts.checkpointKey, args: [mark] });
+    if (nowSettled !== settled)
+      ops.push(
+        nowSettled ? { cmd: 'SET', key: this.opts.settledKey, args: [nowSettled] } : { cmd: 'DEL', key: this.opts.settledKey, args: [] },
+      );
+    if (ops.length > 0) await this.opts.write(ops);
   }
 
   /** One fan-out inbox entry per performer, studio, tag and group changed since `since`. */

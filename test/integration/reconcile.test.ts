@@ -54,6 +54,16 @@ async function firstCheckpoint(redis: RedisConnection, world: World): Promise<vo
   const mark = keys(world.prefix).reconcileCheckpoint;
   await waitFor(async () => (await redis.get(mark)) !== null, 10_000, 'the first checkpoint');
 }
+/** The first sync of these scenes, through the inbox (as Sync All does). */
+async function syncAll(redis: RedisConnection, world: World, sceneIds: readonly string[]): Promise<void> {
+  for (const sceneId of sceneIds) {
+    await redis.xadd(
+      keys(world.prefix).inbox,
+      '*',
+      ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
+    );
+  }
+}
 const title = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.title;
 const actors = (w: World, id: string) => w.plex.item(w.ratingKeyOf.get(id)!)!.actor;
 /** The ratingKeys a PUT edit (section edit `id=`) is about. */
@@ -212,14 +222,7 @@ describe('reconciliation', () => {
     // them, so only the performer fan-out can carry the rename to Plex.
     for (const id of sceneIds) world.stash.updateScene(id, { updated_at: Date.now() - 3 * 3_600_000 });
     await supervise(world);
-    // The first sync, through the inbox (as Sync All does).
-    for (const sceneId of sceneIds) {
-      await redis.xadd(
-        keys(world.prefix).inbox,
-        '*',
-        ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
-      );
-    }
+    await syncAll(redis, world, sceneIds);
     await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
     // A checkpoint after the first sync, with every job of it done: what follows is the rename's alone.
     await firstCheckpoint(redis, world);
@@ -268,6 +271,37 @@ describe('reconciliation', () => {
     }
   });
 
+  it("fans out the rename at the mark until a checkpoint saw the mark's second complete, then walks from the next second", async () => {
+    const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '300' });
+    const sceneIds = world.stash.sceneIds();
+    for (const id of sceneIds) world.stash.updateScene(id, { updated_at: Date.now() - 3 * 3_600_000 });
+    await supervise(world);
+    await syncAll(redis, world, sceneIds);
+    await waitFor(() => sceneIds.every((id) => actors(world, id).length > 0), 10_000, 'the first sync');
+    await firstCheckpoint(redis, world);
+    const performerId = world.stash.scene(sceneIds[0])!.performers[0].id;
+    world.stash.renamePerformer(performerId, 'Renamed at the mark'); // no hook: the newest change, so the mark
+    const carriers = sceneIds.filter((id) => world.stash.scene(id)!.performers.some((p) => p.id === performerId));
+    await waitFor(() => carriers.every((id) => actors(world, id).includes('Renamed at the mark')), 10_000, 'the rename, from a checkpoint');
+    const fanouts = () => world.stash.count({ operationName: 'FindScenesByPerformer' });
+    const clockReads = () => world.stash.count({ operationName: 'StashClock' });
+    // Within MARK_SETTLE_MS of the rename, each checkpoint walks the mark's second again: fanned out again.
+    const fannedOnce = fanouts();
+    await waitFor(() => fanouts() > fannedOnce, 10_000, 'the rename fanned out again by the next checkpoint');
+    // Stash's clock two minutes on: the next checkpoint sees the mark's second complete.
+    world.stash.setClockSkewMs(120_000);
+    const k = keys(world.prefix);
+    const mark = await redis.get(k.reconcileCheckpoint);
+    await waitFor(async () => (await redis.get(k.reconcileSettled)) === mark, 10_000, 'the mark settled');
+    const settledAt = { fanouts: fanouts(), clockReads: clockReads() };
+    await waitFor(() => clockReads() >= settledAt.clockReads + 3, 10_000, 'three further checkpoints');
+    expect(fanouts()).toBe(settledAt.fanouts);
+    expect(await redis.get(k.reconcileCheckpoint)).toBe(mark);
+    // A change after the mark is still caught.
+    world.stash.renamePerformer(performerId, 'Renamed after the mark');
+    await waitFor(() => carriers.every((id) => actors(world, id).includes('Renamed after the mark')), 10_000, 'the second rename');
+  });
+
   it('at a checkpoint fans out a group renamed without a hook: its collection takes the new name', async () => {
     const { world, redis } = await rig({ RECONCILE_INTERVAL_MS: '500' });
     const group = world.stash.addGroup('Saga');
@@ -275,13 +309,7 @@ describe('reconciliation', () => {
     for (const id of world.stash.sceneIds()) world.stash.updateScene(id, { updated_at: Date.now() - 3 * 3_600_000 });
     for (const id of [a, b]) world.stash.updateScene(id, { group_ids: [group], updated_at: Date.now() - 3 * 3_600_000 });
     await supervise(world);
-    for (const sceneId of [a, b]) {
-      await redis.xadd(
-        keys(world.prefix).inbox,
-        '*',
-        ...encodeInboxEntry({ sceneId, reason: 'manual', event: 'sync_all', enqueuedAt: Date.now() }),
-      );
-    }
+    await syncAll(redis, world, [a, b]);
     const collections = (id: string) => world.plex.item(world.ratingKeyOf.get(id)!)!.collection;
     await waitFor(() => [a, b].every((id) => collections(id).includes('Saga')), 10_000, 'the first sync');
     await firstCheckpoint(redis, world);

@@ -12,7 +12,7 @@ import {
   stashWindowRange,
   updatedAtCriterion,
 } from '../../src/stash-api/client.js';
-import { checkpointSince, nextReconciliation } from '../../src/supervisor/reconciler.js';
+import { checkpointSince, checkpointStart, MARK_SETTLE_MS, markSettled, nextReconciliation } from '../../src/supervisor/reconciler.js';
 
 const T = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
@@ -177,6 +177,32 @@ describe('checkpointSince (stored marks, old and new)', () => {
     expect(checkpointSince(null)).toBeNull();
     expect(checkpointSince('0')).toBeNull();
     expect(checkpointSince('garbage')).toBeNull();
+  });
+});
+
+describe('markSettled / checkpointStart (the mark’s own second, walked until a walk saw it complete)', () => {
+  const mark = '2026-11-30T02:30:00-08:00';
+  const second = Date.parse(mark);
+  const skew = (min: number) => ({ aheadMs: { min, max: min + 1_000 } });
+
+  it('settles once Stash’s clock, at its lowest estimate, is past the second by MARK_SETTLE_MS', () => {
+    expect(markSettled(mark, skew(0), second + 1_000 + MARK_SETTLE_MS)).toBe(true);
+    expect(markSettled(mark, skew(0), second + 999 + MARK_SETTLE_MS)).toBe(false);
+    // Stash's clock 5 min behind ours: its second ends later on ours.
+    expect(markSettled(mark, skew(-300_000), second + 1_000 + MARK_SETTLE_MS)).toBe(false);
+    expect(markSettled(mark, skew(-300_000), second + 301_000 + MARK_SETTLE_MS)).toBe(true);
+  });
+
+  it('never settles without a measured skew, nor a mark it cannot read', () => {
+    expect(markSettled(mark, {}, second + 86_400_000)).toBe(false);
+    expect(markSettled('garbage', skew(0), second + 86_400_000)).toBe(false);
+  });
+
+  it('starts at the next second, in Stash’s zone, only for the mark that settled', () => {
+    expect(checkpointStart(mark, mark, -480)).toBe('2026-11-30T02:30:01-08:00');
+    expect(checkpointStart(mark, null, -480)).toBe(mark);
+    expect(checkpointStart(mark, '2026-11-30T02:29:59-08:00', -480)).toBe(mark);
+    expect(checkpointStart(1_750_000_000_000, '1750000000000', 0)).toBe(1_750_000_000_000);
   });
 });
 
