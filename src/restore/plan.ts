@@ -118,26 +118,26 @@ export interface ImageStep {
  */
 export function imageStep(
   field: 'poster' | 'background',
-  o: KeptOriginal,
+  kept: KeptOriginal,
   now: { selected: string | null; locked: boolean; list: readonly PlexPoster[] },
   upload: string | null,
 ): ImageStep {
   const out: ImageStep = { outcome: 'restored', select: null, unlock: false, notes: [] };
   const { selected } = now;
-  if (selected === o.value && now.locked === o.locked) return out;
+  if (selected === kept.value && now.locked === kept.locked) return out;
   const ours =
-    selected === o.value || (upload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(upload));
+    selected === kept.value || (upload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(upload));
   if (!ours) return { ...out, outcome: 'plexChanged' };
-  if (o.value !== null && selected !== o.value) {
-    if (!now.list.some((p) => p.ratingKey === o.value)) {
+  if (kept.value !== null && selected !== kept.value) {
+    if (!now.list.some((p) => p.ratingKey === kept.value)) {
       const note = `${field}: the one Plex had is no longer among its ${field === 'poster' ? 'posters' : 'backgrounds'}`;
       return { ...out, outcome: 'plexChanged', notes: [note] };
     }
-    out.select = o.value as string;
+    out.select = kept.value as string;
   }
-  if (o.value === null) out.notes.push(`${field}: Plex had none; the uploaded one stays (unlocked) until Plex picks another`);
+  if (kept.value === null) out.notes.push(`${field}: Plex had none; the uploaded one stays (unlocked) until Plex picks another`);
   // Selecting may lock the image (Plex's editor does): its lock is put back after, in the edit.
-  out.unlock = !o.locked;
+  out.unlock = !kept.locked;
   return out;
 }
 

@@ -36,15 +36,16 @@ export function sceneLine(sceneRestore: SceneRestore, dryRun: boolean): string {
 }
 
 /** One line per collection: its fields put back, those changed in Plex; notes and errors. */
-export function collectionLine(c: CollectionRestore, dryRun: boolean): string {
-  const name = `collection ${c.title === null ? c.ratingKey : `"${c.title}" (${c.ratingKey})`}`;
-  if (c.error) return `${name}: not restored: ${c.error}`;
-  if (c.restored.length === 0 && c.plexChanged.length === 0)
-    return `${name}: nothing kept: stash2plex never wrote its summary or poster${c.notes.length ? ` (${c.notes.join('; ')})` : ''}`;
+export function collectionLine(collection: CollectionRestore, dryRun: boolean): string {
+  const { ratingKey, title, error, restored, plexChanged, notes } = collection;
+  const name = `collection ${title === null ? ratingKey : `"${title}" (${ratingKey})`}`;
+  if (error) return `${name}: not restored: ${error}`;
+  if (restored.length === 0 && plexChanged.length === 0)
+    return `${name}: nothing kept: stash2plex never wrote its summary or poster${notes.length ? ` (${notes.join('; ')})` : ''}`;
   const parts = [
-    c.restored.length ? `${dryRun ? 'would restore' : 'restored'} ${c.restored.join(', ')}` : 'nothing to put back',
-    c.plexChanged.length ? `changed in Plex, left: ${c.plexChanged.join(', ')}` : '',
-    ...c.notes,
+    restored.length ? `${dryRun ? 'would restore' : 'restored'} ${restored.join(', ')}` : 'nothing to put back',
+    plexChanged.length ? `changed in Plex, left: ${plexChanged.join(', ')}` : '',
+    ...notes,
   ].filter(Boolean);
   return `${name}: ${parts.join('; ')}`;
 }

@@ -87,7 +87,7 @@ export const PLUGIN_TASKS = [
   {
     name: 'Restore Plex Metadata',
     description:
-      'Puts back what Plex had before stash2plex wrote to it, for every scene and collection it wrote to (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first. Needs PLEX_URL and PLEX_TOKEN in the plugin .env (else use the status page).',
+      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to and every collection (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first. Needs PLEX_URL and PLEX_TOKEN in the plugin .env (else use the status page).',
     mode: 'restore',
   },
   {
