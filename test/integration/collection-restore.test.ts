@@ -10,6 +10,8 @@ import { createLogger } from '../../src/core/log.js';
 import { connectRedis, keys, originalsKey, ownershipKey, type RedisConnection } from '../../src/core/redis.js';
 import { runRestore } from '../../src/restore/from-config.js';
 import { restoreLines } from '../../src/restore/report.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { restoreReport } from '../../src/stash-plugin/task-reports.js';
 import { syncScene, type SyncDeps } from '../../src/sync/processor.js';
 import { worldSyncDeps } from '../helpers/sync-deps.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -135,6 +137,11 @@ describe('restore --all of a collection stash2plex wrote to', () => {
     });
     expect(shown(c.ratingKey)).toEqual({ summary: 'Changed my mind', posterKey: c.poster, locked: ['summary', 'thumb'] });
     expect(restoreLines(summary).at(-1)).toContain('1 collection changed in Plex left as it is');
+    // The Stash task's report warns of it.
+    expect(restoreReport(summary).lines).toContainEqual({
+      level: 'warning',
+      text: `collection "${c.title}" (${c.ratingKey}): restored poster; changed in Plex, left: summary`,
+    });
   });
 
   it('a dry run reports what it would put back and writes nothing, to Plex or Redis', async () => {
@@ -168,5 +175,23 @@ describe('restore --all of a collection stash2plex wrote to', () => {
     // A later restore of everything still puts the person's back.
     await restore('all');
     expect(shown(c.ratingKey)).toEqual(c.before);
+  });
+
+  it('the status page restores collections too: POST /api/restore {"all": true}', async () => {
+    const c = await personsCollectionSynced(true);
+    const dash = await startDashboard({ ...world.config, dashboard: { ...world.config.dashboard, port: 0 } }, quiet, { redis, queues: [] });
+    try {
+      const res = await fetch(`${dash.url}/api/restore`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'stash2plex' },
+        body: JSON.stringify({ all: true, dryRun: false }),
+      });
+      const body = (await res.json()) as { collections: { listed: { ratingKey: string; restored: string[] }[] }; lines: string[] };
+      expect(body.collections.listed.find((x) => x.ratingKey === c.ratingKey)).toMatchObject({ restored: ['summary', 'poster'] });
+      expect(body.lines).toContain(`collection "${c.title}" (${c.ratingKey}): restored summary, poster`);
+      expect(shown(c.ratingKey)).toEqual(c.before);
+    } finally {
+      await dash.stop();
+    }
   });
 });
