@@ -47,6 +47,11 @@ export function keys(prefix: string) {
      * `poster:upload` holds the SHA-1 of the last poster stash2plex uploaded (Plex names an upload by it).
      */
     orig: `${prefix}:orig`,
+    /**
+     * Set: ratingKey of each Plex collection something is kept of in `<orig>:<ratingKey>` (added before
+     * the first entry): a collection is no scene's item, so `restore --all` finds them here.
+     */
+    origCollections: `${prefix}:orig-collections`,
     /** Hash: Stash scene id → why and when it is kept out of sync (JSON; a restored scene). */
     syncExcluded: `${prefix}:sync-excluded`,
     /**

@@ -202,8 +202,13 @@ export class PlexClient {
     return this.collectionItems.collection(ratingKey);
   }
 
-  editCollection(sectionKey: string, ratingKey: string, fields: { title?: string; summary?: string }): Promise<void> {
-    return this.collectionItems.editCollection(sectionKey, ratingKey, fields);
+  editCollection(
+    sectionKey: string,
+    ratingKey: string,
+    fields: { title?: string; summary?: string },
+    unlock?: readonly string[],
+  ): Promise<void> {
+    return this.collectionItems.editCollection(sectionKey, ratingKey, fields, unlock);
   }
 
   uploadCollectionPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void> {

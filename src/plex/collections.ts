@@ -20,6 +20,10 @@ export interface PlexCollection {
   childCount: number;
   /** Locked field names (`Field[{name, locked}]`: only in the metadata read). */
   locked: string[];
+  /** Plex's URL of its poster (`/library/metadata/{ratingKey}/thumb/{time}`); absent: none. */
+  thumb?: string;
+  /** Its library section (`librarySectionID`), when Plex says. */
+  sectionKey?: string;
 }
 
 /** Plex's search type of a collection. */
@@ -31,6 +35,8 @@ const collectionShape = z.object({
   title: z.string(),
   summary: z.string().optional(),
   childCount: count.optional(),
+  thumb: z.string().optional(),
+  librarySectionID: z.union([z.string(), z.number()]).transform(String).optional(),
   Field: z.array(z.object({ name: z.string(), locked: z.union([z.boolean(), z.number()]).optional() })).optional(),
 });
 const containerShape = z.object({ MediaContainer: z.object({ Metadata: z.array(collectionShape).optional() }) });
@@ -41,6 +47,8 @@ const toCollection = (c: z.infer<typeof collectionShape>): PlexCollection => ({
   summary: c.summary ?? '',
   childCount: c.childCount ?? 0,
   locked: (c.Field ?? []).filter((f) => f.locked === true || f.locked === 1).map((f) => f.name),
+  ...(c.thumb ? { thumb: c.thumb } : {}),
+  ...(c.librarySectionID ? { sectionKey: c.librarySectionID } : {}),
 });
 
 const metadataPath = (ratingKey: string) => `/library/metadata/${encodeURIComponent(ratingKey)}`;
@@ -67,14 +75,23 @@ export class PlexCollections {
     return toCollection(found);
   }
 
-  /** Sets a collection's title and summary (undefined: left), each locked so an agent refresh keeps it. */
-  async editCollection(sectionKey: string, ratingKey: string, fields: { title?: string; summary?: string }): Promise<void> {
+  /**
+   * Sets a collection's title and summary (undefined: left), each locked so an agent refresh keeps it,
+   * but for the fields of `unlock` (`summary`, `thumb`: a restore puts back a lock that was not set).
+   */
+  async editCollection(
+    sectionKey: string,
+    ratingKey: string,
+    fields: { title?: string; summary?: string },
+    unlock: readonly string[] = [],
+  ): Promise<void> {
     const query = new URLSearchParams({ type: COLLECTION_SEARCH_TYPE, id: ratingKey });
     for (const [field, value] of Object.entries(fields)) {
       if (value === undefined) continue;
       query.set(`${field}.value`, value);
       query.set(`${field}.locked`, '1');
     }
+    for (const field of unlock) query.set(`${field}.locked`, '0');
     await this.http.send('PUT', `/library/sections/${encodeURIComponent(sectionKey)}/all`, { query });
   }
 

@@ -1,6 +1,6 @@
 // `npm run restore -- [--scene ID …] [--all] [--resume] [--dry-run] [--json]` (workers/restore.ts): its
 // usage, its options and the run with what it prints. Exit status: 0 done, 1 Redis or Plex failed (or a
-// scene could not be restored), 2 bad option or setting.
+// scene or collection could not be restored), 2 bad option or setting.
 import { commandFailed, parseOptions } from '../core/cli.js';
 import { secretsOf, type Config } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -18,19 +18,23 @@ the lock, the tag list, the poster Plex had selected. A restore puts those back,
 were, and keeps the restored scenes out of sync (the status page lists them) so the next edit in Stash
 does not overwrite them. A field changed in Plex since stash2plex wrote it is left as it is (plexChanged);
 a field stash2plex never wrote has nothing to put back (neverWritten). The item's ownership record and
-kept originals are then forgotten, so a resumed scene syncs as a first sync would.
+kept originals are then forgotten, so a resumed scene syncs as a first sync would. With --all, the
+collections stash2plex wrote a summary or poster to get theirs back too, by the same rules; a restore of
+chosen scenes leaves collections as they are (many scenes share one).
 
 Options:
   --scene ID    a Stash scene id (repeat, or a comma list: --scene 12,13)
-  --all         every scene whose Plex item has kept originals
+  --all         every scene whose Plex item has kept originals, and every collection with kept originals
   --resume      bring the scenes back into sync instead: the exclusion goes and a sync is queued
   --dry-run     report what a real run would do; change nothing
   --json        print only the result, one JSON object on stdout (progress goes to stderr):
                 restore: { restored, fields, excluded, skipped: { neverWritten, plexChanged }, dryRun,
-                           examined, scenes, failed, durationMs }
+                           examined, scenes, failed, durationMs,
+                           collections (--all): { examined, restored, plexChanged, failed, listed } }
                 resume:  { resumed, queued, notExcluded, sceneIds, dryRun }
 
-Exit status: 0 done, 1 Redis or Plex failed or a scene could not be restored, 2 bad option or setting.
+Exit status: 0 done, 1 Redis or Plex failed or a scene (a collection) could not be restored, 2 bad option
+or setting.
 A restore needs PLEX_URL, PLEX_TOKEN and the Redis settings; a resume only the Redis settings.`;
 
 export interface RestoreCommand {
@@ -89,7 +93,7 @@ export async function runRestoreCommand(config: Config, { scope, resume, dryRun,
     } else {
       const summary = await runRestore(config, { scope, dryRun, log, redis, onProgress });
       process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${restoreLines(summary).join('\n')}\n`);
-      code = summary.failed > 0 ? 1 : 0;
+      code = summary.failed > 0 || (summary.collections?.failed ?? 0) > 0 ? 1 : 0;
     }
   } catch (err) {
     // Exits without waiting for Redis to close: it may be what failed.

@@ -61,6 +61,27 @@ function putBack(plan: RestorePlan, kind: PlexFieldKind, o: KeptOriginal, item: 
   if (!o.locked) unlock(name);
 }
 
+/** What a kept value asks for: nothing ('same': Plex shows it, with its lock), nothing ('plexChanged'), or a put-back. */
+export type ValueStep = { step: 'same' } | { step: 'plexChanged' } | { step: 'send'; valueDiffers: boolean };
+
+/**
+ * Pure: a kept value against what Plex shows now (`lockMatters`: false for the user rating, which has no
+ * lock). Still stash2plex's only while Plex shows the value it last set, or meant to set (`owned`: the
+ * ownership record's hash and its intent; an answer lost after Plex applied it).
+ */
+export function valueStep(
+  kept: KeptOriginal,
+  now: { value: KeptOriginal['value'] | readonly string[]; locked: boolean },
+  owned: readonly (string | undefined)[],
+  lockMatters = true,
+): ValueStep {
+  const nowHash = valueHash(now.value);
+  const valueDiffers = nowHash !== valueHash(kept.value);
+  if (!valueDiffers && (!lockMatters || now.locked === kept.locked)) return { step: 'same' };
+  if (!owned.includes(nowHash)) return { step: 'plexChanged' };
+  return { step: 'send', valueDiffers };
+}
+
 function planValueField(
   plan: RestorePlan,
   field: SyncField,
@@ -74,21 +95,53 @@ function planValueField(
     return 'neverWritten';
   }
   const shown = plexField(field, item)!;
-  const nowHash = valueHash(shown.value);
-  const lockedNow = item.locked.includes(shown.name);
-  const valueDiffers = nowHash !== valueHash(o.value);
-  if (!valueDiffers && ('rating' in kind || lockedNow === o.locked)) return 'restored';
-  // Still ours only while Plex shows the value stash2plex last set, or meant to set (an answer lost after Plex applied it).
-  if (record[field] !== nowHash && record[intentOf(field)] !== nowHash) return 'plexChanged';
-  putBack(plan, kind, o, item, valueDiffers);
+  const now = { value: shown.value, locked: item.locked.includes(shown.name) };
+  const step = valueStep(o, now, [record[field], record[intentOf(field)]], !('rating' in kind));
+  if (step.step === 'same') return 'restored';
+  if (step.step === 'plexChanged') return 'plexChanged';
+  putBack(plan, kind, o, item, step.valueDiffers);
   return 'restored';
 }
 
+/** What the put-back of an image needs: the one to select again (null: none), whether to release its lock, notes. */
+export interface ImageStep {
+  outcome: FieldOutcome;
+  select: string | null;
+  unlock: boolean;
+  notes: string[];
+}
+
 /**
- * The poster (the background): selected again when Plex still shows the one stash2plex uploaded (Plex
- * names an upload `upload://posters/<sha1>`, `upload://arts/<sha1>`; the SHA-1 of stash2plex's last upload
- * is kept), with the lock it had.
+ * Pure: the poster (the background) of an item or a collection: selected again when Plex still shows the
+ * one stash2plex uploaded (Plex names an upload `upload://posters/<sha1>`, `upload://arts/<sha1>`; `upload`
+ * is the SHA-1 of stash2plex's last one), with the lock it had.
  */
+export function imageStep(
+  field: 'poster' | 'background',
+  kept: KeptOriginal,
+  now: { selected: string | null; locked: boolean; list: readonly PlexPoster[] },
+  upload: string | null,
+): ImageStep {
+  const out: ImageStep = { outcome: 'restored', select: null, unlock: false, notes: [] };
+  const { selected } = now;
+  if (selected === kept.value && now.locked === kept.locked) return out;
+  const ours =
+    selected === kept.value || (upload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(upload));
+  if (!ours) return { ...out, outcome: 'plexChanged' };
+  if (kept.value !== null && selected !== kept.value) {
+    if (!now.list.some((p) => p.ratingKey === kept.value)) {
+      const note = `${field}: the one Plex had is no longer among its ${field === 'poster' ? 'posters' : 'backgrounds'}`;
+      return { ...out, outcome: 'plexChanged', notes: [note] };
+    }
+    out.select = kept.value as string;
+  }
+  if (kept.value === null) out.notes.push(`${field}: Plex had none; the uploaded one stays (unlocked) until Plex picks another`);
+  // Selecting may lock the image (Plex's editor does): its lock is put back after, in the edit.
+  out.unlock = !kept.locked;
+  return out;
+}
+
+/** The item's poster (background) by imageStep, into the plan. */
 function planImage(plan: RestorePlan, field: 'poster' | 'background', o: KeptOriginal, input: RestoreInput): FieldOutcome {
   const { kept, item } = input;
   const [lock, shown, list, upload] =
@@ -96,23 +149,12 @@ function planImage(plan: RestorePlan, field: 'poster' | 'background', o: KeptOri
       ? (['thumb', item.thumb, input.posters ?? [], kept.posterUpload] as const)
       : (['art', item.art, input.arts ?? [], kept.backgroundUpload ?? null] as const);
   const selected = shown ? (list.find((p) => p.selected)?.ratingKey ?? null) : null;
-  const lockedNow = item.locked.includes(lock);
-  if (selected === o.value && lockedNow === o.locked) return 'restored';
-  const ours =
-    selected === o.value || (upload !== null && selected !== null && selected.startsWith('upload://') && selected.endsWith(upload));
-  if (!ours) return 'plexChanged';
-  if (o.value !== null && selected !== o.value) {
-    if (!list.some((p) => p.ratingKey === o.value)) {
-      plan.notes.push(`${field}: the one Plex had is no longer among its ${field === 'poster' ? 'posters' : 'backgrounds'}`);
-      return 'plexChanged';
-    }
-    if (field === 'poster') plan.selectPoster = o.value as string;
-    else plan.selectArt = o.value as string;
-  }
-  if (o.value === null) plan.notes.push(`${field}: Plex had none; the uploaded one stays (unlocked) until Plex picks another`);
-  // Selecting may lock the image (Plex's editor does): its lock is put back after, in the edit.
-  if (!o.locked) (plan.edit.unlock ??= []).push(lock);
-  return 'restored';
+  const step = imageStep(field, o, { selected, locked: item.locked.includes(lock), list }, upload);
+  if (step.select !== null && field === 'poster') plan.selectPoster = step.select;
+  if (step.select !== null && field === 'background') plan.selectArt = step.select;
+  if (step.unlock) (plan.edit.unlock ??= []).push(lock);
+  plan.notes.push(...step.notes);
+  return step.outcome;
 }
 
 export function planRestore(input: RestoreInput): RestorePlan {

@@ -1,4 +1,5 @@
 // Pure: a restore's and a resume's summaries as text (the CLI, the Stash task and the status page show the same).
+import type { CollectionRestore } from './collections.js';
 import type { ResumeSummary } from './resume.js';
 import type { RestoreSummary, SceneRestore } from './run.js';
 
@@ -7,11 +8,15 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 /** One line: what the run did (or would do). */
 export function restoreSummaryText(restoreSummary: RestoreSummary): string {
   const verb = restoreSummary.dryRun ? 'would be restored' : 'restored';
+  const c = restoreSummary.collections;
   const left = [
     restoreSummary.skipped.plexChanged ? `${plural(restoreSummary.skipped.plexChanged, 'field')} changed in Plex left as they are` : '',
     restoreSummary.failed ? `${plural(restoreSummary.failed, 'scene')} failed` : '',
+    c?.plexChanged ? `${plural(c.plexChanged, 'collection')} changed in Plex left as ${c.plexChanged === 1 ? 'it is' : 'they are'}` : '',
+    c?.failed ? `${plural(c.failed, 'collection')} failed` : '',
   ].filter(Boolean);
-  const head = `${restoreSummary.dryRun ? 'Dry run: ' : ''}${plural(restoreSummary.restored, 'scene')} ${verb} (${plural(restoreSummary.fields, 'field')}), ${plural(restoreSummary.excluded, 'scene')} ${restoreSummary.dryRun ? 'would be ' : ''}excluded from sync`;
+  const collections = c?.examined ? `, ${plural(c.restored, 'collection')} ${verb}` : '';
+  const head = `${restoreSummary.dryRun ? 'Dry run: ' : ''}${plural(restoreSummary.restored, 'scene')} ${verb} (${plural(restoreSummary.fields, 'field')}), ${plural(restoreSummary.excluded, 'scene')} ${restoreSummary.dryRun ? 'would be ' : ''}excluded from sync${collections}`;
   return `${head}${left.length ? `; ${left.join(', ')}` : ''}${restoreSummary.dryRun ? '; nothing changed' : ''}`;
 }
 
@@ -30,11 +35,36 @@ export function sceneLine(sceneRestore: SceneRestore, dryRun: boolean): string {
   return `scene ${sceneRestore.sceneId} (item ${sceneRestore.ratingKey}): ${parts.join('; ')}`;
 }
 
-/** The summary's lines: one per listed scene, then the totals. */
+/** One line per collection: its fields put back, those changed in Plex; notes and errors. */
+export function collectionLine(collection: CollectionRestore, dryRun: boolean): string {
+  const { ratingKey, title, error, restored, plexChanged, notes } = collection;
+  const name = `collection ${title === null ? ratingKey : `"${title}" (${ratingKey})`}`;
+  if (error) return `${name}: not restored: ${error}`;
+  if (restored.length === 0 && plexChanged.length === 0)
+    return `${name}: nothing kept: stash2plex never wrote its summary or poster${notes.length ? ` (${notes.join('; ')})` : ''}`;
+  const parts = [
+    restored.length ? `${dryRun ? 'would restore' : 'restored'} ${restored.join(', ')}` : 'nothing to put back',
+    plexChanged.length ? `changed in Plex, left: ${plexChanged.join(', ')}` : '',
+    ...notes,
+  ].filter(Boolean);
+  return `${name}: ${parts.join('; ')}`;
+}
+
+/** The lines of the collections listed, and how many more there were. */
+export function collectionLines(restoreSummary: RestoreSummary): string[] {
+  const c = restoreSummary.collections;
+  if (!c) return [];
+  const lines = c.listed.map((one) => collectionLine(one, restoreSummary.dryRun));
+  if (c.examined > c.listed.length) lines.push(`… and ${plural(c.examined - c.listed.length, 'more collection')}`);
+  return lines;
+}
+
+/** The summary's lines: one per listed scene and collection, then the totals. */
 export function restoreLines(restoreSummary: RestoreSummary): string[] {
   const lines = restoreSummary.scenes.map((scene) => sceneLine(scene, restoreSummary.dryRun));
   if (restoreSummary.examined > restoreSummary.scenes.length)
     lines.push(`… and ${plural(restoreSummary.examined - restoreSummary.scenes.length, 'more scene')}`);
+  lines.push(...collectionLines(restoreSummary));
   lines.push(restoreSummaryText(restoreSummary));
   return lines;
 }

@@ -1,6 +1,7 @@
 // A restore run: for each scene (named, or every scene whose item has kept originals), the plan of
 // ./plan.ts sent to its Plex item, the scene excluded from sync, and the item's ownership record and
-// originals forgotten, so a later resume starts as a first sync would. A dry run reads and plans only.
+// originals forgotten, so a later resume starts as a first sync would. A restore of every scene then
+// restores the collections stash2plex wrote to (./collections.ts). A dry run reads and plans only.
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
 import { stopIfAborted, SyncError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -11,10 +12,11 @@ import { forgetOriginals, haveOriginals, readOriginals } from '../sync/originals
 import { forgetOwnership, readOwnership } from '../sync/ownership-store.js';
 import { readSceneItem, sceneItemPages } from '../sync/scene-item.js';
 import { excludeScene, includeScenes, readExclusion } from '../sync/sync-exclusions.js';
+import { ITEM_ERRORS, restoreCollections, type CollectionRestorePort, type CollectionsRestoreSummary } from './collections.js';
 import { planRestore, type RestorePlan } from './plan.js';
 
 /** What a restore needs of the Plex client (src/plex/client.ts). */
-export interface RestorePlexPort {
+export interface RestorePlexPort extends CollectionRestorePort {
   getItem(ratingKey: string): Promise<PlexItem>;
   posters(ratingKey: string): Promise<PlexPoster[]>;
   selectPoster(ratingKey: string, posterKey: string): Promise<void>;
@@ -25,7 +27,7 @@ export interface RestorePlexPort {
 
 export interface RestoreDeps {
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'orig' | 'syncExcluded' | 'plexSceneItem'>;
+  keys: Pick<Keys, 'own' | 'orig' | 'origCollections' | 'syncExcluded' | 'plexSceneItem'>;
   plex: RestorePlexPort;
   now?: () => number;
   log?: Pick<Logger, 'info' | 'warn'>;
@@ -80,14 +82,14 @@ export interface RestoreSummary {
   /** Scenes that could not be restored (see each scene's `error`). */
   failed: number;
   durationMs: number;
+  /** A restore of every scene (`--all`): the collections stash2plex wrote to; absent for chosen scenes. */
+  collections?: CollectionsRestoreSummary;
 }
 
 /** Most scenes the summary details. */
 export const SCENES_LISTED = 100;
 /** The exclusion's reason: shown on the status page and in a skipped job's result. */
 export const RESTORED = 'restored';
-/** Plex errors that are this item's alone: the run goes on with the next scene (any other stops it). */
-const ITEM_ERRORS = new Set(['PlexNotFound', 'PlexBadRequest']);
 
 const nothingKept = (sceneId: string, ratingKey: string | null, notes: string[] = []): SceneRestore => ({
   sceneId,
@@ -209,6 +211,8 @@ export async function restoreScenes(deps: RestoreDeps, opts: RestoreOptions): Pr
       opts.onProgress?.({ examined: summary.examined, restored: summary.restored });
     }
   }
+  // Collections are shared by many scenes: only a restore of everything puts them back.
+  if ('all' in opts.scope) summary.collections = await restoreCollections(deps, opts);
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }

@@ -4,9 +4,11 @@
 // `GET /library/sections/{key}/all?type=18` (plexapi/library.py `collections()` → `search(libtype=
 // 'collection')`), read by `GET /library/metadata/{ratingKey}` with its `childCount`, edited through the
 // section like any item (plexapi/base.py `_edit` → plexapi/library.py `LibrarySection._edit`: `PUT
-// /library/sections/{key}/all?type=18&id={ratingKey}&summary.value=…&summary.locked=1`), given a poster
-// by `POST /library/metadata/{ratingKey}/posters` (plexapi/mixins.py PosterMixin `uploadPoster`) and
-// deleted by `DELETE /library/metadata/{ratingKey}` (plexapi/base.py `delete`). A collection whose last
+// /library/sections/{key}/all?type=18&id={ratingKey}&summary.value=…&summary.locked=1`), given posters
+// as an item is (plexapi/collection.py: `Collection` has PosterMixin; plexapi/mixins.py `uploadPoster`,
+// `posters()`, `setPoster`): each upload `upload://posters/<sha1 of the bytes>` joins its list, selected,
+// `GET /library/metadata/{ratingKey}/posters` lists them, `PUT .../poster?url=` selects one again (and,
+// as for an item, locks `thumb`); and deleted by `DELETE /library/metadata/{ratingKey}` (plexapi/base.py `delete`). A collection whose last
 // member left stays, empty, as on a real server (docs/REAL-SERVERS.md, "Collections"). Its title is
 // the tag's: renaming the collection renames the tag on every member.
 import { createHash } from 'node:crypto';
@@ -30,10 +32,21 @@ export interface SimCollection {
   title: string;
   summary: string;
   locked: Set<string>;
-  /** The uploaded poster (null: none, Plex shows a composite of its members). */
-  poster: { sha256: string; bytes: number; contentType: string; data: Buffer } | null;
+  /** Every poster uploaded, in the order added (none: Plex shows a composite of its members). */
+  posters: SimCollectionPoster[];
+  /** The ratingKey of the selected poster (null: none). */
+  selectedPoster: string | null;
   addedAt: number;
   updatedAt: number;
+}
+
+/** One poster of a collection: Plex's URL of it (`upload://posters/<sha1>`) and the image. */
+export interface SimCollectionPoster {
+  ratingKey: string;
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  data: Buffer;
 }
 
 /** What the collections need of the items of the simulator: each item's section and collection tags. */
@@ -71,7 +84,17 @@ export class SimCollections {
       if (this.find(sectionKey, title)) continue;
       const ratingKey = this.newRatingKey();
       const at = nowSeconds();
-      this.byKey.set(ratingKey, { ratingKey, sectionKey, title, summary: '', locked: new Set(), poster: null, addedAt: at, updatedAt: at });
+      this.byKey.set(ratingKey, {
+        ratingKey,
+        sectionKey,
+        title,
+        summary: '',
+        locked: new Set(),
+        posters: [],
+        selectedPoster: null,
+        addedAt: at,
+        updatedAt: at,
+      });
     }
   }
 
@@ -117,11 +140,31 @@ export class SimCollections {
     }
   }
 
-  /** POST /library/metadata/{key}/posters on a collection: the upload becomes its poster, locked as an item's is by the client. */
+  /** POST /library/metadata/{key}/posters on a collection: the upload joins its posters (once per image) and is selected; the client locks it. */
   uploadPoster(c: SimCollection, body: Buffer, contentType: string): void {
     if (body.length === 0) throw new CollectionRequestError(400, 'empty image');
-    c.poster = { sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length, contentType, data: Buffer.from(body) };
+    const ratingKey = `upload://posters/${createHash('sha1').update(body).digest('hex')}`;
+    if (!c.posters.some((p) => p.ratingKey === ratingKey)) {
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      c.posters.push({ ratingKey, sha256, bytes: body.length, contentType, data: Buffer.from(body) });
+    }
+    c.selectedPoster = ratingKey;
     c.updatedAt = nowSeconds();
+  }
+
+  /** PUT /library/metadata/{key}/poster?url= on a collection: that poster is selected again and locked, as an item's is. */
+  selectPoster(c: SimCollection, url: string | null): void {
+    if (!url) throw new CollectionRequestError(400, 'url is required');
+    if (!c.posters.some((p) => p.ratingKey === url))
+      throw new CollectionRequestError(404, `no poster ${url} for collection ${c.ratingKey}`);
+    c.selectedPoster = url;
+    c.locked.add('thumb');
+    c.updatedAt = nowSeconds();
+  }
+
+  /** The selected poster (null: none). */
+  selected(c: SimCollection): SimCollectionPoster | null {
+    return c.posters.find((p) => p.ratingKey === c.selectedPoster) ?? null;
   }
 
   delete(ratingKey: string): boolean {
@@ -141,7 +184,7 @@ export class SimCollections {
       librarySectionID: Number(c.sectionKey),
       librarySectionKey: `/library/sections/${c.sectionKey}`,
       librarySectionTitle: sectionTitle,
-      ...(c.poster ? { thumb: `/library/metadata/${c.ratingKey}/thumb/${c.updatedAt}` } : {}),
+      ...(c.selectedPoster ? { thumb: `/library/metadata/${c.ratingKey}/thumb/${c.updatedAt}` } : {}),
       childCount: String(this.childCount(c)),
       smart: '0',
       addedAt: c.addedAt,

@@ -14,7 +14,8 @@
 // Posters are a list per item, one selected (python-plexapi plexapi/mixins.py PosterMixin, plexapi/media.py
 // `Poster`): the agent's (`metadata://posters/…`), each upload (`upload://posters/<sha1 of the bytes>`,
 // added once and selected), listed by `GET /library/metadata/{key}/posters` and selected again by
-// `PUT /library/metadata/{key}/poster?url=<its ratingKey>` (`Poster.select()`), which also locks it.
+// `PUT /library/metadata/{key}/poster?url=<its ratingKey>` (`Poster.select()`), which also locks it; a
+// collection's posters the same way (src/sim/plex-collections.ts).
 // Backgrounds the same way (ArtMixin: `POST|GET /library/metadata/{key}/arts`, `PUT .../art?url=`,
 // `upload://arts/<sha1>`, locked as `art`). An actor's photo is its tag's (`actor[i].tag.thumb` beside
 // `actor[i].tag.tag` in the edit call, python-plexapi issue #462 and pull request #510), so one actor
@@ -217,7 +218,10 @@ export interface SimCollectionState {
   title: string;
   summary: string;
   locked: string[];
+  /** The selected poster (null: none), its ratingKey, and every poster offered, in the order added. */
   poster: { sha256: string; bytes: number; contentType: string } | null;
+  posterKey: string | null;
+  posters: string[];
   childCount: number;
 }
 
@@ -357,13 +361,16 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
   }
 
   private collectionState(c: SimCollection): SimCollectionState {
+    const poster = this.collectionItems.selected(c);
     return {
       ratingKey: c.ratingKey,
       sectionKey: c.sectionKey,
       title: c.title,
       summary: c.summary,
       locked: [...c.locked].sort(),
-      poster: c.poster && { sha256: c.poster.sha256, bytes: c.poster.bytes, contentType: c.poster.contentType },
+      poster: poster && { sha256: poster.sha256, bytes: poster.bytes, contentType: poster.contentType },
+      posterKey: c.selectedPoster,
+      posters: c.posters.map((p) => p.ratingKey),
       childCount: this.collectionItems.childCount(c),
     };
   }
@@ -785,11 +792,22 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
         this.uploadImage(this.mustItem(key), route === ROUTES.arts ? 'art' : 'poster', ctx);
         return {};
       case `GET ${ROUTES.posters}`:
-      case `GET ${ROUTES.arts}`:
-        return { body: this.imagesBody(this.mustItem(key), route === ROUTES.arts ? 'art' : 'poster') };
+      case `GET ${ROUTES.arts}`: {
+        const collection = route === ROUTES.posters ? this.collectionItems.get(key) : undefined;
+        if (collection) return { body: imagesBody(key, collection.posters, collection.selectedPoster) };
+        const item = this.mustItem(key);
+        const { list, selected } = imagesOf(item, route === ROUTES.arts ? 'art' : 'poster');
+        return { body: imagesBody(key, list, selected) };
+      }
       case `PUT ${ROUTES.posterSelect}`:
+        if (this.collectionItems.get(key)) {
+          this.collectionItems.selectPoster(this.collectionItems.get(key)!, ctx.url.searchParams.get('url'));
+          return {};
+        }
+        this.selectImage(this.mustItem(key), 'poster', ctx.url.searchParams.get('url'));
+        return {};
       case `PUT ${ROUTES.artSelect}`:
-        this.selectImage(this.mustItem(key), route === ROUTES.artSelect ? 'art' : 'poster', ctx.url.searchParams.get('url'));
+        this.selectImage(this.mustItem(key), 'art', ctx.url.searchParams.get('url'));
         return {};
       case `PUT ${ROUTES.rate}`:
       case `GET ${ROUTES.rate}`: // the spec: it answers GET too
@@ -1103,24 +1121,6 @@ export class PlexSimulator extends SimServer<PlexSimMode> {
     item.updatedAt = nowSeconds();
   }
 
-  /** GET /library/metadata/{key}/posters|arts: every image offered, the selected one marked (python-plexapi `Poster`, `Art`). */
-  private imagesBody(i: Item, kind: ImageKind) {
-    const { list, selected } = imagesOf(i, kind);
-    const Metadata = list.map((p) => {
-      const url = `/library/metadata/${i.ratingKey}/file?url=${encodeURIComponent(p.ratingKey)}`;
-      return {
-        key: url,
-        ratingKey: p.ratingKey,
-        selected: p.ratingKey === selected,
-        thumb: url,
-        ...(p.provider ? { provider: p.provider } : {}),
-      };
-    });
-    return {
-      MediaContainer: { size: Metadata.length, identifier: LIBRARY_IDENTIFIER, mediaTagPrefix: '/system/bundle/media/flags/', Metadata },
-    };
-  }
-
   /**
    * PUT /library/metadata/{key}/poster|art?url=<an image's ratingKey> (python-plexapi `select()`): that
    * image becomes the item's. Strict where Plex may not be: the choice is also locked, as a choice made in
@@ -1143,6 +1143,23 @@ const IMAGE_LOCK: Record<ImageKind, string> = { poster: 'thumb', art: 'art' };
 
 function imagesOf(i: Item, kind: ImageKind): { list: SimPoster[]; selected: string | null } {
   return kind === 'art' ? { list: i.arts, selected: i.selectedArt } : { list: i.posters, selected: i.selectedPoster };
+}
+
+/** GET /library/metadata/{key}/posters|arts: every image offered, the selected one marked (python-plexapi `Poster`, `Art`). */
+function imagesBody(ratingKey: string, list: readonly { ratingKey: string; provider?: string | null }[], selected: string | null) {
+  const Metadata = list.map((p) => {
+    const url = `/library/metadata/${ratingKey}/file?url=${encodeURIComponent(p.ratingKey)}`;
+    return {
+      key: url,
+      ratingKey: p.ratingKey,
+      selected: p.ratingKey === selected,
+      thumb: url,
+      ...(p.provider ? { provider: p.provider } : {}),
+    };
+  });
+  return {
+    MediaContainer: { size: Metadata.length, identifier: LIBRARY_IDENTIFIER, mediaTagPrefix: '/system/bundle/media/flags/', Metadata },
+  };
 }
 
 /** Who supplied a poster found at scan time: Plex's movie agent (its identifier). */

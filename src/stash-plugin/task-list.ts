@@ -81,13 +81,13 @@ export const PLUGIN_TASKS = [
   {
     name: 'Restore Plex Metadata (dry run)',
     description:
-      'Shows what Restore Plex Metadata would put back: for every scene whose Plex item stash2plex wrote to, the values and locks Plex had before. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
+      'Shows what Restore Plex Metadata would put back: for every scene whose Plex item stash2plex wrote to, and every collection, the values and locks Plex had before. Changes nothing. Needs PLEX_URL and PLEX_TOKEN in the plugin .env, or STASH2PLEX_URL and HOOK_TOKEN there (the stash2plex dashboard runs it).',
     mode: 'restore_dry_run',
   },
   {
     name: 'Restore Plex Metadata',
     description:
-      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first. Needs PLEX_URL and PLEX_TOKEN in the plugin .env (else use the status page).',
+      'Puts back what Plex had before stash2plex wrote to it, for every scene it wrote to and every collection (a task takes no scene list: npm run restore -- --scene ID restores one), leaves fields changed in Plex since, and keeps those scenes out of sync until resumed. Run the dry run first. Needs PLEX_URL and PLEX_TOKEN in the plugin .env (else use the status page).',
     mode: 'restore',
   },
   {

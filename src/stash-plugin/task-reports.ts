@@ -4,7 +4,7 @@
 // `output` (and its last log line). No I/O: src/stash-plugin/tasks.ts reads Redis and prints.
 import { formatRequeueSummary } from '../dlq/report.js';
 import type { RequeueSummary } from '../dlq/requeue.js';
-import { restoreSummaryText, sceneLine } from '../restore/report.js';
+import { collectionLine, restoreSummaryText, sceneLine } from '../restore/report.js';
 import type { RestoreSummary } from '../restore/run.js';
 import { formatDateTime, formatDuration, formatRate } from '../resilience/format.js';
 import { outageMetrics, type Outage } from '../resilience/outages.js';
@@ -408,7 +408,11 @@ export function restoreReport(restoreSummary: RestoreSummary): Report {
   );
   if (restoreSummary.examined > restoreSummary.scenes.length)
     lines.push(info(`… and ${plural(restoreSummary.examined - restoreSummary.scenes.length, 'more scene')}`));
-  if (restoreSummary.examined === 0)
+  const c = restoreSummary.collections;
+  for (const one of c?.listed ?? [])
+    lines.push((one.error || one.plexChanged.length ? warning : info)(collectionLine(one, restoreSummary.dryRun)));
+  if (c && c.examined > c.listed.length) lines.push(info(`… and ${plural(c.examined - c.listed.length, 'more collection')}`));
+  if (restoreSummary.examined === 0 && !c?.examined)
     lines.push(info('No scene has kept originals: stash2plex has written to no Plex item since it began keeping them'));
   const resume =
     !restoreSummary.dryRun && restoreSummary.excluded > 0

@@ -710,7 +710,7 @@ function reconcileLibraryTask(dryRun: boolean): TaskHandler {
 
 /**
  * Restore Plex Metadata (dry run or real): every scene whose Plex item has kept originals (a task takes
- * no scene list), as `npm run restore -- --all`. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment;
+ * no scene list), and every collection, as `npm run restore -- --all`. Needs PLEX_URL and PLEX_TOKEN in the plugin's environment;
  * the dry run, else, asks the dashboard (./plex-via-dashboard.ts).
  */
 function restoreTask(dryRun: boolean): TaskHandler {

@@ -2,14 +2,15 @@
 // before it, a renamed group, studio or tag renames its collection (the members' tag follows, so the
 // edit finds them right); after it, each collection whose text or image changed since stash2plex last
 // looked gets the Stash object's summary and poster, owned like an item's fields (`<own>:<ratingKey>`,
-// PRESERVE_PLEX_EDITS respected); and with COLLECTION_PRUNE a collection stash2plex created is deleted
+// PRESERVE_PLEX_EDITS respected), what the collection showed before kept as an item's is (originals.ts); and with COLLECTION_PRUNE a collection stash2plex created is deleted
 // once its last member left. An unchanged collection costs one Redis read and no Plex or Stash request.
 import type { CollectionSettings } from '../core/config.js';
 import { ownershipKey, type Keys, type RedisConnection } from '../core/redis.js';
-import type { PlexItem, Screenshot } from '../model/types.js';
+import type { PlexItem, PlexPoster, Screenshot } from '../model/types.js';
 import type { PlexCollection } from '../plex/client.js';
 import { prepareImage } from './artwork.js';
 import { collectionSummaryAction, collectionVersion, type WantedCollection } from './collections.js';
+import { forgetCollectionOriginals, keepOriginals, keepPosterOriginal, noteCollectionOriginals, type KeptOriginal } from './originals.js';
 import { screenshotVersion, valueHash, type OwnershipRecord } from './ownership.js';
 import { forgetOwnership, readOwnership, writeOwnership } from './ownership-store.js';
 import { posterFrom } from './poster.js';
@@ -22,13 +23,15 @@ export interface CollectionPlexPort {
   editCollection(sectionKey: string, ratingKey: string, fields: { title?: string; summary?: string }): Promise<void>;
   uploadCollectionPoster(sectionKey: string, ratingKey: string, bytes: Uint8Array, contentType: string): Promise<void>;
   deleteCollection(ratingKey: string): Promise<void>;
+  /** The collection's posters, the selected one marked (read once, to keep the one it had). */
+  posters(ratingKey: string): Promise<PlexPoster[]>;
 }
 
 export interface CollectionDeps {
   plex: CollectionPlexPort;
   stash: { fetchScreenshot(url: string): Promise<Screenshot> };
   redis: RedisConnection;
-  keys: Pick<Keys, 'own' | 'plexCollections' | 'plexCollectionsCreated'>;
+  keys: Pick<Keys, 'own' | 'orig' | 'origCollections' | 'plexCollections' | 'plexCollectionsCreated'>;
   settings: CollectionSettings;
   preservePlexEdits: boolean;
   /** POSTER_MAX_BYTES. */
@@ -162,6 +165,12 @@ async function showCollection(
     },
     valueHash,
   );
+  // Taken (sent, or found equal and locked) for the first time: what Plex showed is kept first.
+  if ((action === 'send' || action === 'keep') && record.summary === undefined) {
+    await noteCollectionOriginals(deps.redis, deps.keys, ratingKey);
+    const kept: KeptOriginal = { value: shown.summary, locked: shown.locked.includes('summary') };
+    await keepOriginals(deps.redis, deps.keys, ratingKey, { summary: JSON.stringify(kept) });
+  }
   if (action === 'send') {
     await writeOwnership(deps.redis, deps.keys, ratingKey, { 'summary:intent': valueHash(c.summary) });
     await deps.plex.editCollection(sectionKey, ratingKey, { summary: c.summary });
@@ -187,8 +196,11 @@ async function showPoster(
   if ('skipped' in prepared) return;
   const hash = imageHash(source.bytes, 'screenshot');
   const seen: OwnershipRecord = image.version === null ? {} : { posterVersion: image.version };
-  if (!(locked && record.poster === hash))
+  if (!(locked && record.poster === hash)) {
+    await noteCollectionOriginals(deps.redis, deps.keys, ratingKey);
+    await keepPosterOriginal(deps, ratingKey, shown, record, prepared.bytes);
     await deps.plex.uploadCollectionPoster(sectionKey, ratingKey, prepared.bytes, prepared.contentType);
+  }
   await writeOwnership(deps.redis, deps.keys, ratingKey, { poster: hash, ...seen });
 }
 
@@ -208,6 +220,7 @@ export async function pruneCollections(deps: CollectionDeps, sectionKey: string,
     await deps.redis.hdel(deps.keys.plexCollectionsCreated, found.ratingKey);
     await deps.redis.hdel(deps.keys.plexCollections, field);
     await forgetOwnership(deps.redis, deps.keys, found.ratingKey);
+    await forgetCollectionOriginals(deps.redis, deps.keys, found.ratingKey);
     deleted++;
   }
   return deleted;

@@ -1,7 +1,9 @@
 // What Plex had before stash2plex first wrote a field of an item (its value and lock; for the poster, the
 // poster Plex had selected), kept once per field in `<orig>:<ratingKey>` (src/core/keys.ts) beside the
 // ownership record: what a restore (src/restore/) puts back. Kept only for a field the ownership record
-// does not hold yet, so a value stash2plex set itself is never taken for Plex's own.
+// does not hold yet, so a value stash2plex set itself is never taken for Plex's own. A collection's
+// summary and poster are kept the same way, under its own ratingKey, and the collection is noted in
+// `origCollections` (it is no scene's item: that is how a restore of everything finds it).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SYNC_FIELD_NAMES, type SyncField } from '../core/config.js';
@@ -81,8 +83,11 @@ export function originalsOfEdit(current: PlexItem, edit: PlexEdit, record: Owner
   return out;
 }
 
+/** What the poster's keeping reads of an item or a collection: which images it shows and its locks. */
+export type ShownImages = Pick<PlexItem, 'thumb' | 'art' | 'locked'>;
+
 /** Pure: the poster (background) as kept: the one Plex had selected (none when the item shows none) and the lock. */
-export function keptPoster(current: PlexItem, posters: readonly PlexPoster[], field: ArtworkField = 'poster'): KeptOriginal {
+export function keptPoster(current: ShownImages, posters: readonly PlexPoster[], field: ArtworkField = 'poster'): KeptOriginal {
   const shown = field === 'poster' ? current.thumb : current.art;
   const selected = shown ? (posters.find((p) => p.selected)?.ratingKey ?? null) : null;
   return { value: selected, locked: current.locked.includes(ARTWORK[field].lock) };
@@ -113,10 +118,11 @@ export async function keepPosterOriginal(
   deps: {
     redis: RedisConnection;
     keys: Pick<Keys, 'orig'>;
-    plex: { posters(ratingKey: string): Promise<PlexPoster[]>; arts(ratingKey: string): Promise<PlexPoster[]> };
+    /** `arts`: absent for a collection (no background of it is kept). */
+    plex: { posters(ratingKey: string): Promise<PlexPoster[]>; arts?(ratingKey: string): Promise<PlexPoster[]> };
   },
   ratingKey: string,
-  current: PlexItem,
+  current: ShownImages,
   record: OwnershipRecord,
   bytes: Uint8Array,
   field: ArtworkField = 'poster',
@@ -124,7 +130,7 @@ export async function keepPosterOriginal(
   const key = originalsKey(deps.keys, ratingKey);
   if (record[field] === undefined && (await deps.redis.hget(key, field)) === null) {
     const shown = field === 'poster' ? current.thumb : current.art;
-    const list = shown ? await (field === 'poster' ? deps.plex.posters(ratingKey) : deps.plex.arts(ratingKey)) : [];
+    const list = !shown ? [] : field === 'poster' ? await deps.plex.posters(ratingKey) : ((await deps.plex.arts?.(ratingKey)) ?? []);
     await deps.redis.hsetnx(key, field, JSON.stringify(keptPoster(current, list, field)));
   }
   await deps.redis.hset(key, { [ARTWORK[field].upload]: uploadSha1(bytes) });
@@ -186,4 +192,36 @@ export async function haveOriginals(
 /** Forgets what was kept of an item (after a restore put it back: a later sync keeps afresh). */
 export async function forgetOriginals(redis: RedisConnection, redisKeys: Pick<Keys, 'orig'>, ratingKey: string): Promise<void> {
   await redis.del(originalsKey(redisKeys, ratingKey));
+}
+
+/** Notes a collection as one something is (about to be) kept of: added before its first entry, so none is missed. */
+export async function noteCollectionOriginals(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'origCollections'>,
+  ratingKey: string,
+): Promise<void> {
+  await redis.sadd(redisKeys.origCollections, ratingKey);
+}
+
+/** The ratingKeys of the collections noted, a page at a time (SSCAN: a key may come twice). */
+export async function* collectionsWithOriginals(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'origCollections'>,
+): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, members] = await redis.sscan(redisKeys.origCollections, cursor, 'COUNT', 500);
+    cursor = next;
+    if (members.length > 0) yield members;
+  } while (cursor !== '0');
+}
+
+/** Forgets what was kept of a collection, and the note of it (after a restore, or once the collection is deleted). */
+export async function forgetCollectionOriginals(
+  redis: RedisConnection,
+  redisKeys: Pick<Keys, 'orig' | 'origCollections'>,
+  ratingKey: string,
+): Promise<void> {
+  await forgetOriginals(redis, redisKeys, ratingKey);
+  await redis.srem(redisKeys.origCollections, ratingKey);
 }

@@ -78,7 +78,7 @@ export interface SyncDeps {
   /** Nothing is forgotten while the breaker is not CLOSED (absent: no breaker, always CLOSED). */
   gate?: Pick<BreakerGate, 'breakerClosed'>;
   /** Collection artwork and text, renames and COLLECTION_PRUNE (src/sync/collection-items.ts); absent: membership alone. */
-  collections?: { plex: CollectionPlexPort; keys: Pick<Keys, 'plexCollections' | 'plexCollectionsCreated'> };
+  collections?: { plex: CollectionPlexPort; keys: Pick<Keys, 'plexCollections' | 'plexCollectionsCreated' | 'origCollections'> };
   now?: () => number;
 }
 
@@ -328,7 +328,7 @@ function collectionDeps(deps: SyncDeps) {
     plex: collections.plex,
     stash: deps.stash,
     redis: deps.redis,
-    keys: { own: deps.keys.own, ...collections.keys },
+    keys: { own: deps.keys.own, orig: deps.keys.orig, ...collections.keys },
     settings: sync.collections,
     preservePlexEdits: sync.preservePlexEdits,
     maxBytes: deps.posterMaxBytes ?? DEFAULT_POSTER_MAX_BYTES,

@@ -62,4 +62,32 @@ describe('collections in the Plex simulator', () => {
     expect(sim.collections()).toEqual([]);
     expect((await call('DELETE', `/library/metadata/${saga.ratingKey}`)).status).toBe(404);
   });
+
+  it('list their posters, each upload `upload://posters/<sha1>` once, and select one again, locking thumb', async () => {
+    const item = sim.addItem({ sectionKey: section, title: 'C', file: '/media/c.mp4' });
+    await call('PUT', `/library/sections/${section}/all?type=1&id=${item}&collection%5B0%5D.tag.tag=Posters`);
+    const rk = sim.collection(section, 'Posters')!.ratingKey;
+    const posters = async () =>
+      (
+        (await (await call('GET', `/library/metadata/${rk}/posters`)).json()) as {
+          MediaContainer: { Metadata?: { ratingKey: string; selected: boolean }[] };
+        }
+      ).MediaContainer.Metadata ?? [];
+    expect(await posters()).toEqual([]);
+    const [one, two] = [new TextEncoder().encode('first image'), new TextEncoder().encode('second image')];
+    const sha1 = async (b: Uint8Array) => (await import('node:crypto')).createHash('sha1').update(b).digest('hex');
+    for (const bytes of [one, two, one]) expect((await call('POST', `/library/metadata/${rk}/posters`, bytes)).status).toBe(200);
+    const [first, second] = [`upload://posters/${await sha1(one)}`, `upload://posters/${await sha1(two)}`];
+    expect(await posters()).toEqual([
+      expect.objectContaining({ ratingKey: first, selected: true }),
+      expect.objectContaining({ ratingKey: second, selected: false }),
+    ]);
+    expect(sim.collection(section, 'Posters')).toMatchObject({ posterKey: first, posters: [first, second], locked: [] });
+
+    expect((await call('PUT', `/library/metadata/${rk}/poster?url=${encodeURIComponent(second)}`)).status).toBe(200);
+    expect(sim.collection(section, 'Posters')).toMatchObject({ posterKey: second, locked: ['thumb'] });
+    expect((await call('PUT', `/library/metadata/${rk}/poster?url=upload%3A%2F%2Fposters%2Fnone`)).status).toBe(404);
+    expect((await call('PUT', `/library/sections/${section}/all?type=18&id=${rk}&thumb.locked=0`)).status).toBe(200);
+    expect(sim.collection(section, 'Posters')).toMatchObject({ posterKey: second, locked: [] });
+  });
 });

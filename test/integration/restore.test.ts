@@ -265,6 +265,9 @@ describe('the rules', () => {
       applyEdit: (sk: string, rk: string, edit: PlexEdit) => plex.applyEdit(sk, rk, edit),
       arts: (rk: string) => plex.arts(rk),
       selectArt: (rk: string, key: string) => plex.selectArt(rk, key),
+      collection: (rk: string) => plex.collection(rk),
+      editCollection: (sk: string, rk: string, fields: { summary?: string }, unlock?: readonly string[]) =>
+        plex.editCollection(sk, rk, fields, unlock),
     };
     try {
       await expect(
