@@ -2,8 +2,8 @@
 // before it, a renamed group, studio or tag renames its collection (the members' tag follows, so the
 // edit finds them right); after it, each collection whose text or image changed since stash2plex last
 // looked gets the Stash object's summary and poster, owned like an item's fields (`<own>:<ratingKey>`,
-// PRESERVE_PLEX_EDITS respected), what the collection showed before kept as an item's is (originals.ts); and with COLLECTION_PRUNE a collection stash2plex created is deleted
-// once its last member left. An unchanged collection costs one Redis read and no Plex or Stash request.
+// PRESERVE_PLEX_EDITS respected), what the collection showed before kept as an item's is (originals.ts);
+// and with COLLECTION_PRUNE a collection stash2plex created is deleted once its last member left. An unchanged collection costs one Redis read and no Plex or Stash request.
 import type { CollectionSettings } from '../core/config.js';
 import { ownershipKey, type Keys, type RedisConnection } from '../core/redis.js';
 import type { PlexItem, PlexPoster, Screenshot } from '../model/types.js';
