@@ -213,7 +213,10 @@ const FIRST_SYNC_ROWS = {
     env: { ADAPTIVE_CONCURRENCY: 'false', WORKER_CONCURRENCY: '4' },
   },
 } as const;
-type FirstSyncRowName = keyof typeof FIRST_SYNC_ROWS;
+export type FirstSyncRowName = keyof typeof FIRST_SYNC_ROWS;
+
+/** A first-table row from a `--row` run's JSON (a 100 000-scene row may be run on its own and tabled after). */
+export const firstSyncRow = (name: FirstSyncRowName, r: FirstSyncResult): Row => row(FIRST_SYNC_ROWS[name].label, r);
 const isRowName = (name: string | undefined): name is FirstSyncRowName => name !== undefined && name in FIRST_SYNC_ROWS;
 
 /** The first table's rows: S2P_BENCH_FIRST_SYNC_ROWS (names, comma-separated), else all three in order. */
@@ -259,7 +262,7 @@ function rowInProcess(name: FirstSyncRowName, scenes: number, redisUrl: string):
 async function firstTable(n: number, redisUrl: string, names: readonly FirstSyncRowName[]): Promise<{ rows: Row[]; note: string }> {
   const before = cpuTimes();
   const rows: Row[] = [];
-  for (const name of names) rows.push(row(FIRST_SYNC_ROWS[name].label, await rowInProcess(name, n, redisUrl)));
+  for (const name of names) rows.push(firstSyncRow(name, await rowInProcess(name, n, redisUrl)));
   const after = cpuTimes();
   const busy = (after.busy - before.busy) / (after.total - before.total);
   const note = `The rows ran one after another, each in its own process; the machine's ${cpus().length} cores were ${round(busy * 100, 0)} % busy over them.\n`;
