@@ -209,8 +209,9 @@ describe('coalesced reads', () => {
     expect(world.plex.count({ method: 'PUT' })).toBe(1);
     // Jobs that run together read together: fewer requests than jobs (the hook job included).
     expect(metadataReads().length).toBeLessThan(all.length);
-    expect(world.stash.count({ operationName: 'FindScenesByIds' })).toBeLessThan(all.length);
-    expect(world.stash.count({ operationName: 'FindScene' })).toBe(0);
+    // A job that starts alone (the machine busy elsewhere) reads alone (findScene): counted with the rest.
+    const sceneReads = world.stash.count({ operationName: 'FindScenesByIds' }) + world.stash.count({ operationName: 'FindScene' });
+    expect(sceneReads).toBeLessThan(all.length);
     // Its new screenshot version is read once (the cover did not change: no upload).
     expect(world.stash.count({ operationName: 'screenshot' })).toBe(1);
     expect(world.plex.count({ method: 'POST', route: ROUTES.posters })).toBe(0);
