@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexPoster } from '../model/types.js';
 import type { PlexCollection } from '../plex/client.js';
+import { itemErrorOrThrow } from './item-errors.js';
 import { collectionsWithOriginals, forgetCollectionOriginals, readOriginals } from '../sync/originals.js';
 import { forgetOwnership, readOwnership } from '../sync/ownership-store.js';
 import { planCollectionRestore, type CollectionField, type CollectionRestorePlan } from './collection-plan.js';
@@ -54,8 +55,6 @@ export interface CollectionsRestoreSummary {
 
 /** Most collections the summary details. */
 export const COLLECTIONS_LISTED = 100;
-/** Plex errors that are this item's (or collection's) alone: the run goes on with the next (any other stops it). */
-export const ITEM_ERRORS = new Set(['PlexNotFound', 'PlexBadRequest']);
 
 /** Sends the plan: the poster's selection first (it may lock), then the summary and the locks to release. */
 async function putBack(plex: CollectionRestorePort, collection: PlexCollection, plan: CollectionRestorePlan): Promise<void> {
@@ -102,8 +101,8 @@ async function restoreCollection(deps: CollectionRestoreDeps, ratingKey: string,
 async function restoreOrReport(deps: CollectionRestoreDeps, ratingKey: string, dryRun: boolean): Promise<CollectionRestore> {
   try {
     return await restoreCollection(deps, ratingKey, dryRun);
-  } catch (err) {
-    if (!(err instanceof SyncError && ITEM_ERRORS.has(err.type))) throw err;
+  } catch (thrown) {
+    const err = itemErrorOrThrow(thrown);
     // A collection Plex no longer has (deleted in Plex): what was kept of it can never be put back.
     if (!dryRun && err.type === 'PlexNotFound') await forget(deps, ratingKey);
     return { ratingKey, title: null, restored: [], neverWritten: [], plexChanged: [], notes: [], error: err.reason };

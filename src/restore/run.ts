@@ -12,7 +12,8 @@ import { forgetOriginals, haveOriginals, readOriginals } from '../sync/originals
 import { forgetOwnership, readOwnership } from '../sync/ownership-store.js';
 import { readSceneItem, sceneItemPages } from '../sync/scene-item.js';
 import { excludeScene, includeScenes, readExclusion } from '../sync/sync-exclusions.js';
-import { ITEM_ERRORS, restoreCollections, type CollectionRestorePort, type CollectionsRestoreSummary } from './collections.js';
+import { restoreCollections, type CollectionRestorePort, type CollectionsRestoreSummary } from './collections.js';
+import { itemErrorOrThrow } from './item-errors.js';
 import { planRestore, type RestorePlan } from './plan.js';
 
 /** What a restore needs of the Plex client (src/plex/client.ts). */
@@ -155,8 +156,8 @@ async function restoreScene(deps: RestoreDeps, sceneId: string, dryRun: boolean)
 async function restoreOrReport(deps: RestoreDeps, sceneId: string, dryRun: boolean): Promise<SceneRestore> {
   try {
     return await restoreScene(deps, sceneId, dryRun);
-  } catch (err) {
-    if (!(err instanceof SyncError && ITEM_ERRORS.has(err.type))) throw err;
+  } catch (thrown) {
+    const err = itemErrorOrThrow(thrown);
     const ratingKey = await readSceneItem(deps.redis, deps.keys, sceneId);
     // An item Plex no longer has: what was kept of it can never be put back.
     if (!dryRun && ratingKey && err.type === 'PlexNotFound')
