@@ -10,13 +10,14 @@
 //   (then nothing of ours queues there: the window's median IS the server's latency now, as Envoy
 //   re-measures its minRTT at its minimum concurrency; we never pin the limit down to measure it).
 // - ratio = the window's median / baseline (at least minBaselineMs: a few ms are noise). Up to `1 + (tolerance - 1) / 2` (no queue to speak of) and
-//   the window used the whole limit: grow by √limit (at least 1), as Envoy's headroom. Up to `tolerance`:
+//   the window used the whole limit: grow by 1, as Netflix Vegas does below a limit of 100 (not Envoy's √limit:
+//   several worker processes growing by √limit at once overshoot the server's short queue). Up to `tolerance`:
 //   hold (Vegas' band between alpha and beta). Above: shrink to limit × tolerance / ratio, at most
 //   halving per window (Gradient2's and Envoy's clamp), a timeout halving it at once.
 // - a window that did not use its limit (app-limited: the ramp, an idle queue) never grows it, so the
 //   limit never climbs past what was actually tried (Gradient2's `inflight < limit / 2` rule, stricter).
 // - within [floor, ceiling]: 1 and WORKER_CONCURRENCY. It starts at `initial` (the floor by default: the
-//   first window measures the server unloaded, then it grows by √limit per window).
+//   first window measures the server unloaded, then it grows by 1 per window).
 // docs/ARCHITECTURE.md ("Adaptive concurrency") says what was taken from Netflix's concurrency-limits
 // and Envoy's adaptive concurrency filter and why this differs.
 
@@ -144,7 +145,7 @@ export function closeWindow(state: LimitState, now: number, settings: LimitSetti
   }
   const usedWholeLimit = peakInFlight >= limitOf(state, settings);
   if (ratio <= 1 + (tolerance - 1) / 2 && usedWholeLimit) {
-    return { ...measured, limit: clamp(state.limit + Math.max(1, Math.sqrt(state.limit)), floor, ceiling), windowsAtFloor: 0 };
+    return { ...measured, limit: clamp(state.limit + 1, floor, ceiling), windowsAtFloor: 0 };
   }
   return { ...measured, windowsAtFloor: 0 };
 }

@@ -165,7 +165,7 @@ describe('adaptive concurrency limit (pure)', () => {
     const random = rng(61);
     let state = initialLimitState(settings, 0);
     let now = 0;
-    for (let i = 0; i < 3_000; i++) {
+    for (let i = 0; i < 5_000; i++) {
       now += 1;
       state = observe(state, { latencyMs: 0.5 + random() * 5, inFlight: limitOf(state, settings) }, now, settings);
     }
@@ -199,10 +199,14 @@ describe('adaptive concurrency limit (pure)', () => {
   });
 
   it('two processes adapting alone against one server share its slots: their sum stays near them', () => {
-    for (const seed of [51, 52]) {
+    for (const seed of [51, 52, 53, 54]) {
       const { trace, busy } = simulate({ slots: () => 4, serviceMs: () => 20 }, [client(), client()], 20_000, seed);
       const late = between(trace, 5_000, 20_000);
-      expect(Math.max(...late.map(total)), `seed ${seed}`).toBeLessThanOrEqual(10);
+      // 4 slots × the tolerance (1.5) is 6 requests: a viewer arriving behind 7 waits 2 service times. Each
+      // process growing by √limit on its own, the pair stood at 7 or more a fifth of the time, 8 or more
+      // up to 9 % (the viewer's p95 over 2 × idle on the simulators); growing by 1, rarely and never 8.
+      expect(Math.max(...late.map(total)), `seed ${seed}`).toBeLessThanOrEqual(7);
+      expect(late.filter((t) => total(t) >= 7).length / late.length, `seed ${seed}`).toBeLessThan(0.1);
       expect(
         percentileOf(
           late.map((t) => t.latency),
