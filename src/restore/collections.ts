@@ -7,9 +7,9 @@ import type { Logger } from '../core/log.js';
 import type { Keys, RedisConnection } from '../core/redis.js';
 import type { PlexPoster } from '../model/types.js';
 import type { PlexCollection } from '../plex/client.js';
-import { itemErrorOrThrow } from './item-errors.js';
 import { collectionsWithOriginals, forgetCollectionOriginals, readOriginals } from '../sync/originals.js';
 import { forgetOwnership, readOwnership } from '../sync/ownership-store.js';
+import { itemErrorOrThrow } from './item-errors.js';
 import { planCollectionRestore, type CollectionField, type CollectionRestorePlan } from './collection-plan.js';
 
 /** What a collection's restore needs of the Plex client (src/plex/client.ts). */
